@@ -1,0 +1,33 @@
+/**
+ * A client's link to one server: the transport-independent contract the client speaks.
+ * The in-process server provides one today; the TCP connection will provide the same.
+ */
+import type { ClientRequest, ConnectRequest, Reply, WatchEvent, Zxid } from '@zabkit/core';
+
+/** What a server sends down a link. */
+export type LinkMessage =
+  | { readonly kind: 'connected'; readonly sessionId: bigint; readonly password: Uint8Array; readonly timeoutMs: number }
+  | { readonly kind: 'reply'; readonly xid: number; readonly zxid: Zxid; readonly reply: Reply }
+  | { readonly kind: 'watch'; readonly zxid: bigint; readonly event: WatchEvent };
+
+/** Why a link closed: the server's word when it closed it, or a transport failure. */
+export type LinkCloseReason = 'sessionExpired' | 'sessionClosed' | 'sessionMoved' | 'refused' | 'lost';
+
+export interface LinkHandlers {
+  message(message: LinkMessage): void;
+  closed(reason: LinkCloseReason): void;
+}
+
+export interface ClientLink {
+  /** Sends the request that opens (or resumes) a session; answered by a `connected` message. */
+  connect(request: ConnectRequest): void;
+  send(xid: number, request: ClientRequest): void;
+  /** Closes the link from the client side; `closed` is not called for it. */
+  close(): void;
+}
+
+/** Opens links to the servers of an ensemble, one attempt at a time. */
+export interface LinkFactory {
+  /** Opens a link to the next server to try. `attempt` counts from 0 for each (re)connection. */
+  open(handlers: LinkHandlers, attempt: number): ClientLink;
+}

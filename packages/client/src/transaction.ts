@@ -1,0 +1,91 @@
+/**
+ * A multi as a builder: `await zk.transaction().create(...).setData(...).commit()`.
+ * All or nothing: either every op is applied or none is, and a failure names the op.
+ */
+import { type ACL, Ids, type MultiOp, type OpResult, ErrorCode, ZabError, type ErrorCodeValue } from '@zabkit/core';
+import { type CreateModeName, createModeNumber } from './modes.js';
+
+export type Data = Uint8Array | string;
+
+const encoder = new TextEncoder();
+
+export function toBytes(data: Data | undefined): Uint8Array {
+  if (data === undefined) return new Uint8Array(0);
+  return typeof data === 'string' ? encoder.encode(data) : data;
+}
+
+export interface CreateOptions {
+  readonly mode?: CreateModeName;
+  readonly acl?: readonly ACL[];
+  /** Required with the TTL modes: how long the node may sit unchanged and childless. */
+  readonly ttlMs?: number;
+}
+
+export function createOp(path: string, data: Data | undefined, options: CreateOptions = {}): MultiOp {
+  return {
+    op: 'create',
+    path,
+    data: toBytes(data),
+    acl: options.acl ?? Ids.openAclUnsafe,
+    mode: createModeNumber(options.mode ?? 'persistent'),
+    ttlMs: options.ttlMs === undefined ? -1n : BigInt(options.ttlMs),
+  };
+}
+
+/** A multi that failed: `results` holds ZooKeeper's per-op outcome, `failedIndex` the culprit. */
+export class TransactionError extends ZabError {
+  constructor(
+    code: ErrorCodeValue,
+    readonly results: readonly OpResult[],
+    readonly failedIndex: number,
+    path: string | undefined,
+  ) {
+    super(code, path, `transaction op ${failedIndex} failed`);
+    this.name = 'TransactionError';
+  }
+}
+
+/** Throws a TransactionError for a failed multi's results; returns them otherwise. */
+export function checkMultiResults(ops: readonly MultiOp[], results: readonly OpResult[]): readonly OpResult[] {
+  const failedIndex = results.findIndex(
+    (result) => result.op === 'error' && result.code !== ErrorCode.Ok && result.code !== ErrorCode.RuntimeInconsistency,
+  );
+  if (failedIndex < 0) return results;
+  const failed = results[failedIndex] as Extract<OpResult, { op: 'error' }>;
+  throw new TransactionError(failed.code, results, failedIndex, ops[failedIndex]?.path);
+}
+
+export class Transaction {
+  private readonly ops: MultiOp[] = [];
+
+  constructor(private readonly run: (ops: readonly MultiOp[]) => Promise<readonly OpResult[]>) {}
+
+  create(path: string, data?: Data, options?: CreateOptions): this {
+    this.ops.push(createOp(path, data, options));
+    return this;
+  }
+
+  delete(path: string, version = -1): this {
+    this.ops.push({ op: 'delete', path, version });
+    return this;
+  }
+
+  setData(path: string, data: Data, version = -1): this {
+    this.ops.push({ op: 'setData', path, data: toBytes(data), version });
+    return this;
+  }
+
+  /** Fails the whole transaction unless `path` is at `version`. */
+  check(path: string, version: number): this {
+    this.ops.push({ op: 'check', path, version });
+    return this;
+  }
+
+  get size(): number {
+    return this.ops.length;
+  }
+
+  commit(): Promise<readonly OpResult[]> {
+    return this.run([...this.ops]);
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * Request preparation: the leader turns a client's write into a deterministic transaction,
+ * validated against the tree plus every outstanding change, with ZooKeeper's checks in
+ * ZooKeeper's order so that each failure gives the error code ZooKeeper gives. A request
+ * that fails still becomes a transaction (an ErrorTxn) and takes a zxid, as in ZooKeeper.
+ */
+import { type ACL, checkAcl, fixupAcl, type Id, Perms } from '../acl.js';
+import { assertNever, ErrorCode, type ErrorCodeValue, ZabError } from '../errors.js';
+import { isSpecialPath, parentOf, pathProblem, sequentialSuffix } from '../path.js';
+import type {
+  CheckRequest,
+  CreateRequest,
+  DeleteRequest,
+  MultiRequest,
+  SetAclRequest,
+  SetDataRequest,
+  WriteRequest,
+} from '../requests.js';
+import {
+  containerEphemeralOwner,
+  isCreateMode,
+  isEphemeralMode,
+  isSequentialMode,
+  isTtlMode,
+  nodeKindOf,
+  ttlEphemeralOwner,
+  ttlMaxMs,
+} from '../stat.js';
+import type { DataTree } from '../tree/data-tree.js';
+import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
+import type { Zxid } from '../zxid.js';
+import { type NodeRecord, OutstandingChanges } from './change-records.js';
+
+/** Requests only the service itself issues. */
+export type InternalRequest =
+  | { readonly op: 'createSession'; readonly timeoutMs: number }
+  | { readonly op: 'closeSession' }
+  | { readonly op: 'deleteContainer'; readonly path: string };
+
+export type PreparableRequest = WriteRequest | InternalRequest;
+
+export interface PrepInput {
+  readonly zxid: Zxid;
+  readonly timeMs: number;
+  readonly sessionId: SessionId;
+  /** The identities the session has authenticated as (ip, digest, super). */
+  readonly authInfo: readonly Id[];
+  readonly request: PreparableRequest;
+}
+
+export interface PreparerOptions {
+  /** Largest znode data accepted, in bytes. */
+  readonly dataSizeMaxBytes: number;
+  /** Whether TTL nodes may be created (ZooKeeper's zookeeper.extendedTypesEnabled). */
+  readonly extendedTypesEnabled: boolean;
+  /** Whether a session may issue requests: live and not closing. */
+  readonly isSessionActive: (sessionId: SessionId) => boolean;
+}
+
+class PrepFailure extends Error {
+  constructor(readonly code: ErrorCodeValue) {
+    super(`prep failed with ${code}`);
+  }
+}
+
+function fail(code: ErrorCodeValue): never {
+  throw new PrepFailure(code);
+}
+
+export class RequestPreparer {
+  private readonly changes: OutstandingChanges;
+
+  constructor(
+    private readonly tree: DataTree,
+    private readonly options: PreparerOptions,
+  ) {
+    this.changes = new OutstandingChanges(tree);
+  }
+
+  get outstandingCount(): number {
+    return this.changes.size;
+  }
+
+  /** Forgets outstanding changes the tree has applied, up to and including `zxid`. */
+  applied(zxid: Zxid): void {
+    this.changes.forgetThrough(zxid);
+  }
+
+  /** Drops every outstanding change (the preparer's leader stepped down). */
+  reset(): void {
+    this.changes.clear();
+  }
+
+  prepare(input: PrepInput): Txn {
+    const body = this.prepareBody(input);
+    return { zxid: input.zxid, timeMs: input.timeMs, sessionId: input.sessionId, body };
+  }
+
+  private prepareBody(input: PrepInput): TxnBody {
+    const request = input.request;
+    if (request.op === 'multi') return this.prepareMulti(input, request);
+    if (request.op === 'createSession') return { kind: 'createSession', timeoutMs: request.timeoutMs };
+    if (request.op === 'closeSession') return this.prepareCloseSession(input);
+    try {
+      if (request.op !== 'deleteContainer') this.checkSession(input.sessionId);
+      return this.preparePart(input, request);
+    } catch (error) {
+      return { kind: 'error', code: codeOf(error) };
+    }
+  }
+
+  private checkSession(sessionId: SessionId): void {
+    if (!this.options.isSessionActive(sessionId)) fail(ErrorCode.SessionExpired);
+  }
+
+  private preparePart(
+    input: PrepInput,
+    request: Exclude<PreparableRequest, MultiRequest | { op: 'createSession' } | { op: 'closeSession' }>,
+  ): MultiPartTxn | TxnBody {
+    switch (request.op) {
+      case 'create':
+        return this.prepareCreate(input, request);
+      case 'delete':
+        return this.prepareDelete(input, request);
+      case 'setData':
+        return this.prepareSetData(input, request);
+      case 'setACL':
+        return this.prepareSetAcl(input, request);
+      case 'check':
+        return this.prepareCheck(input, request);
+      case 'deleteContainer':
+        return this.prepareDeleteContainer(input, request.path);
+      default:
+        return assertNever(request, 'write request');
+    }
+  }
+
+  private record(path: string): NodeRecord {
+    return this.changes.lookup(path) ?? fail(ErrorCode.NoNode);
+  }
+
+  private requireAccess(acl: readonly ACL[], perm: number, authInfo: readonly Id[]): void {
+    if (!checkAcl(acl, perm, authInfo)) fail(ErrorCode.NoAuth);
+  }
+
+  private checkDataSize(data: Uint8Array): void {
+    if (data.length > this.options.dataSizeMaxBytes) fail(ErrorCode.BadArguments);
+  }
+
+  private prepareCreate(input: PrepInput, request: CreateRequest): TxnBody {
+    const { path, data, mode, ttlMs } = request;
+    if (!isCreateMode(mode)) fail(ErrorCode.BadArguments);
+    if (isTtlMode(mode) && !this.options.extendedTypesEnabled) fail(ErrorCode.Unimplemented);
+    if (isTtlMode(mode) ? ttlMs <= 0n || ttlMs > ttlMaxMs : ttlMs >= 0n) fail(ErrorCode.BadArguments);
+    if (typeof path !== 'string' || path.lastIndexOf('/') === -1 || path.includes('\0')) fail(ErrorCode.BadArguments);
+    const parentPath = parentOf(path);
+    const acl = this.fixAcl(path, input.authInfo, request.acl);
+    const parent = this.record(parentPath);
+    this.requireAccess(parent.acl, Perms.Create, input.authInfo);
+    const finalPath = isSequentialMode(mode) ? path + sequentialSuffix(parent.cversion) : path;
+    if (pathProblem(finalPath) !== undefined) fail(ErrorCode.BadArguments);
+    if (this.changes.lookup(finalPath) !== undefined) fail(ErrorCode.NodeExists);
+    if (nodeKindOf(parent.ephemeralOwner) === 'ephemeral') fail(ErrorCode.NoChildrenForEphemerals);
+    this.checkDataSize(data);
+    const parentCversion = (parent.cversion + 1) | 0;
+    const ephemeralOwner =
+      mode === 4
+        ? containerEphemeralOwner
+        : isTtlMode(mode)
+          ? ttlEphemeralOwner(ttlMs)
+          : isEphemeralMode(mode)
+            ? input.sessionId
+            : 0n;
+    this.changes.add(input.zxid, parentPath, { ...parent, cversion: parentCversion, childCount: parent.childCount + 1 });
+    this.changes.add(input.zxid, finalPath, {
+      data,
+      acl,
+      version: 0,
+      cversion: 0,
+      aversion: 0,
+      ephemeralOwner,
+      childCount: 0,
+    });
+    return { kind: 'create', path: finalPath, data, acl, ephemeralOwner, parentCversion };
+  }
+
+  private fixAcl(path: string, authInfo: readonly Id[], acl: readonly ACL[]): ACL[] {
+    try {
+      return fixupAcl(path, authInfo, acl);
+    } catch (error) {
+      return fail(codeOf(error));
+    }
+  }
+
+  private prepareDelete(input: PrepInput, request: DeleteRequest): TxnBody {
+    const { path } = request;
+    if (typeof path !== 'string' || path.lastIndexOf('/') === -1 || path.includes('\0') || isSpecialPath(path)) {
+      fail(ErrorCode.BadArguments);
+    }
+    const parentPath = parentOf(path);
+    const parent = this.record(parentPath);
+    this.requireAccess(parent.acl, Perms.Delete, input.authInfo);
+    const node = this.record(path);
+    checkAndIncrementVersion(node.version, request.version);
+    if (node.childCount > 0) fail(ErrorCode.NotEmpty);
+    this.recordDeletion(input.zxid, parentPath, parent, path);
+    return { kind: 'delete', path };
+  }
+
+  private recordDeletion(zxid: Zxid, parentPath: string, parent: NodeRecord, path: string): void {
+    this.changes.add(zxid, parentPath, { ...parent, childCount: parent.childCount - 1 });
+    this.changes.add(zxid, path, undefined);
+  }
+
+  private prepareDeleteContainer(input: PrepInput, path: string): TxnBody {
+    if (path.lastIndexOf('/') === -1 || path.includes('\0') || isSpecialPath(path)) fail(ErrorCode.BadArguments);
+    const node = this.record(path);
+    if (node.childCount > 0) fail(ErrorCode.NotEmpty);
+    const kind = nodeKindOf(node.ephemeralOwner);
+    // ZooKeeper answers BadVersion when the node is not a container or TTL node any more.
+    if (kind !== 'container' && kind !== 'ttl') fail(ErrorCode.BadVersion);
+    const parentPath = parentOf(path);
+    this.recordDeletion(input.zxid, parentPath, this.record(parentPath), path);
+    return { kind: 'delete', path };
+  }
+
+  private prepareSetData(input: PrepInput, request: SetDataRequest): TxnBody {
+    const { path, data } = request;
+    if (pathProblem(path) !== undefined) fail(ErrorCode.BadArguments);
+    const node = this.record(path);
+    this.requireAccess(node.acl, Perms.Write, input.authInfo);
+    this.checkDataSize(data);
+    const version = checkAndIncrementVersion(node.version, request.version);
+    this.changes.add(input.zxid, path, { ...node, data, version });
+    return { kind: 'setData', path, data, version };
+  }
+
+  private prepareSetAcl(input: PrepInput, request: SetAclRequest): TxnBody {
+    const { path } = request;
+    if (pathProblem(path) !== undefined) fail(ErrorCode.BadArguments);
+    const acl = this.fixAcl(path, input.authInfo, request.acl);
+    const node = this.record(path);
+    this.requireAccess(node.acl, Perms.Admin, input.authInfo);
+    const aversion = checkAndIncrementVersion(node.aversion, request.version);
+    this.changes.add(input.zxid, path, { ...node, acl, aversion });
+    return { kind: 'setACL', path, acl, aversion };
+  }
+
+  private prepareCheck(input: PrepInput, request: CheckRequest): TxnBody {
+    const { path } = request;
+    if (pathProblem(path) !== undefined) fail(ErrorCode.BadArguments);
+    const node = this.record(path);
+    this.requireAccess(node.acl, Perms.Read, input.authInfo);
+    checkAndIncrementVersion(node.version, request.version);
+    return { kind: 'check', path, version: node.version };
+  }
+
+  /**
+   * All or nothing: every op is prepared in order against the changes of the ops before it;
+   * on the first failure the multi's changes are rolled back and every part becomes an
+   * ErrorTxn (Ok before, the failure's code, RuntimeInconsistency after).
+   */
+  private prepareMulti(input: PrepInput, request: MultiRequest): TxnBody {
+    const checkpoint = this.changes.checkpoint();
+    const parts: MultiPartTxn[] = [];
+    let failedAt = -1;
+    let failedCode: ErrorCodeValue = ErrorCode.Ok;
+    for (const op of request.ops) {
+      try {
+        this.checkSession(input.sessionId);
+        parts.push(this.preparePart(input, op) as MultiPartTxn);
+      } catch (error) {
+        failedAt = parts.length;
+        failedCode = codeOf(error);
+        break;
+      }
+    }
+    if (failedAt < 0) return { kind: 'multi', parts };
+    this.changes.rollback(checkpoint);
+    const errorParts = request.ops.map(
+      (_op, index): MultiPartTxn => ({
+        kind: 'error',
+        code: index < failedAt ? ErrorCode.Ok : index === failedAt ? failedCode : ErrorCode.RuntimeInconsistency,
+      }),
+    );
+    return { kind: 'multi', parts: errorParts };
+  }
+
+  private prepareCloseSession(input: PrepInput): TxnBody {
+    const ephemerals = new Set(this.tree.ephemeralsOf(input.sessionId));
+    for (const [path, node] of this.changes.pendingPaths()) {
+      if (node === undefined) ephemerals.delete(path);
+      else if (node.ephemeralOwner === input.sessionId) ephemerals.add(path);
+    }
+    const ephemeralPaths = [...ephemerals].sort();
+    for (const path of ephemeralPaths) {
+      const parentPath = parentOf(path);
+      const parent = this.changes.lookup(parentPath);
+      if (parent !== undefined) this.recordDeletion(input.zxid, parentPath, parent, path);
+      else this.changes.add(input.zxid, path, undefined);
+    }
+    return { kind: 'closeSession', ephemeralPaths };
+  }
+}
+
+/**
+ * ZooKeeper's compare-and-set on versions: -1 matches any version. The next version skips
+ * -1 when a counter wraps past Integer.MAX_VALUE (ZOOKEEPER-4743), so that a client can
+ * always name the version it expects.
+ */
+export function checkAndIncrementVersion(current: number, expected: number): number {
+  if (expected !== -1 && expected !== current) fail(ErrorCode.BadVersion);
+  const next = (current + 1) | 0;
+  return next === -1 ? 0 : next;
+}
+
+function codeOf(error: unknown): ErrorCodeValue {
+  if (error instanceof PrepFailure) return error.code;
+  if (error instanceof ZabError) return error.code;
+  throw error;
+}

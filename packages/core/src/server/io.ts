@@ -1,0 +1,78 @@
+/**
+ * What a server's driver feeds in and carries out. Every input arrives through `step`;
+ * every effect leaves as plain data in a `Ready`, in the order the driver must perform it.
+ */
+import type { ClientRequest, Reply } from '../requests.js';
+import type { Txn } from '../txn.js';
+import type { WatchEvent } from '../watches/events.js';
+import type { Zxid } from '../zxid.js';
+
+/** The driver's handle for one client connection. */
+export type ConnectionId = number;
+
+/** The first message of a client connection (ZooKeeper's ConnectRequest). */
+export interface ConnectRequest {
+  /** 0n for a new session; otherwise the session to resume. */
+  readonly sessionId: bigint;
+  /** The session's password when resuming (16 bytes); ignored for a new session. */
+  readonly password: Uint8Array;
+  readonly timeoutMs: number;
+  /** The highest zxid the client has seen; a server behind it refuses the client. */
+  readonly lastZxidSeen: Zxid;
+  readonly readOnly: boolean;
+  /** The client's address, for ip ACLs. */
+  readonly clientAddress: string;
+}
+
+export type ServerInput =
+  /** The clock moved to `nowMs` (virtual or real milliseconds). */
+  | { readonly kind: 'tick'; readonly nowMs: number }
+  | { readonly kind: 'connect'; readonly connectionId: ConnectionId; readonly request: ConnectRequest }
+  | {
+      readonly kind: 'request';
+      readonly connectionId: ConnectionId;
+      readonly xid: number;
+      readonly request: ClientRequest;
+    }
+  /** The client's connection is gone; its session lives on until it expires. */
+  | { readonly kind: 'disconnect'; readonly connectionId: ConnectionId }
+  /** Storage has made every transaction up to and including `zxid` durable. */
+  | { readonly kind: 'persisted'; readonly zxid: Zxid };
+
+export type CloseReason = 'sessionExpired' | 'sessionClosed' | 'sessionMoved' | 'refused';
+
+export type ClientOutput =
+  /** The session is established (or resumed). A `timeoutMs` of 0 means it is expired. */
+  | {
+      readonly kind: 'connected';
+      readonly connectionId: ConnectionId;
+      readonly sessionId: bigint;
+      readonly password: Uint8Array;
+      readonly timeoutMs: number;
+    }
+  | {
+      readonly kind: 'reply';
+      readonly connectionId: ConnectionId;
+      readonly xid: number;
+      readonly zxid: Zxid;
+      readonly reply: Reply;
+    }
+  /** A watch notification; `zxid` is -1n for events fired by setWatches, as in ZooKeeper. */
+  | {
+      readonly kind: 'watch';
+      readonly connectionId: ConnectionId;
+      readonly zxid: bigint;
+      readonly event: WatchEvent;
+    }
+  /** The server closes the connection after everything before this output. */
+  | { readonly kind: 'close'; readonly connectionId: ConnectionId; readonly reason: CloseReason };
+
+/**
+ * What the driver must do, in order: make `persist` durable (and answer with a `persisted`
+ * input), then deliver `toClients` in sequence. Outputs for one connection are ordered: a
+ * watch event always precedes any reply that shows the state it announced.
+ */
+export interface Ready {
+  readonly persist: readonly Txn[];
+  readonly toClients: readonly ClientOutput[];
+}

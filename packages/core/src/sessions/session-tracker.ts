@@ -1,0 +1,122 @@
+/**
+ * The leader's session tracker: negotiated timeouts and tick-bucket expiry. A session's
+ * deadline is rounded up to the next multiple of the tick, so that expiry is checked once
+ * per tick for a whole bucket of sessions (ZooKeeper's ExpiryQueue). Time is an input.
+ */
+import { assert } from '../errors.js';
+import type { SessionId } from '../txn.js';
+
+export interface SessionTimeoutBounds {
+  readonly tickTimeMs: number;
+  readonly minSessionTimeoutMs: number;
+  readonly maxSessionTimeoutMs: number;
+}
+
+/** Clamps a requested timeout into the server's bounds, as ZooKeeper negotiates it. */
+export function negotiateTimeout(requestedMs: number, bounds: SessionTimeoutBounds): number {
+  return Math.min(Math.max(requestedMs, bounds.minSessionTimeoutMs), bounds.maxSessionTimeoutMs);
+}
+
+interface TrackedSession {
+  readonly sessionId: SessionId;
+  timeoutMs: number;
+  /** The bucket (a multiple of the tick) in which the session expires. */
+  expiresAtMs: number;
+  closing: boolean;
+}
+
+export class SessionTracker {
+  private readonly sessions = new Map<SessionId, TrackedSession>();
+  private readonly buckets = new Map<number, Set<SessionId>>();
+
+  constructor(private readonly tickTimeMs: number) {
+    assert(tickTimeMs > 0, 'tickTimeMs must be positive');
+  }
+
+  private bucketFor(deadlineMs: number): number {
+    return (Math.floor(deadlineMs / this.tickTimeMs) + 1) * this.tickTimeMs;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  has(sessionId: SessionId): boolean {
+    return this.sessions.has(sessionId);
+  }
+
+  /** True when the session exists and is not being closed. */
+  isActive(sessionId: SessionId): boolean {
+    const session = this.sessions.get(sessionId);
+    return session !== undefined && !session.closing;
+  }
+
+  timeoutOf(sessionId: SessionId): number | undefined {
+    return this.sessions.get(sessionId)?.timeoutMs;
+  }
+
+  /** Starts tracking a session (or refreshes one that is tracked already). */
+  add(sessionId: SessionId, timeoutMs: number, nowMs: number): void {
+    const existing = this.sessions.get(sessionId);
+    if (existing !== undefined) {
+      existing.timeoutMs = timeoutMs;
+      this.touch(sessionId, nowMs);
+      return;
+    }
+    const session: TrackedSession = { sessionId, timeoutMs, expiresAtMs: 0, closing: false };
+    this.sessions.set(sessionId, session);
+    this.moveToBucket(session, this.bucketFor(nowMs + timeoutMs));
+  }
+
+  /** Pushes the session's deadline out by its timeout. False when it is gone or closing. */
+  touch(sessionId: SessionId, nowMs: number): boolean {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined || session.closing) return false;
+    const bucket = this.bucketFor(nowMs + session.timeoutMs);
+    if (bucket > session.expiresAtMs) this.moveToBucket(session, bucket);
+    return true;
+  }
+
+  private moveToBucket(session: TrackedSession, bucket: number): void {
+    this.buckets.get(session.expiresAtMs)?.delete(session.sessionId);
+    if (this.buckets.get(session.expiresAtMs)?.size === 0) this.buckets.delete(session.expiresAtMs);
+    session.expiresAtMs = bucket;
+    let members = this.buckets.get(bucket);
+    if (members === undefined) this.buckets.set(bucket, (members = new Set()));
+    members.add(session.sessionId);
+  }
+
+  /** Marks a session as closing: it can no longer issue requests or be touched. */
+  setClosing(sessionId: SessionId): void {
+    const session = this.sessions.get(sessionId);
+    if (session !== undefined) session.closing = true;
+  }
+
+  remove(sessionId: SessionId): void {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined) return;
+    this.sessions.delete(sessionId);
+    const members = this.buckets.get(session.expiresAtMs);
+    members?.delete(sessionId);
+    if (members?.size === 0) this.buckets.delete(session.expiresAtMs);
+  }
+
+  /**
+   * Returns the sessions whose deadline has passed at `nowMs`, marking them closing, in
+   * deadline order and then in the order they entered their bucket.
+   */
+  expire(nowMs: number): SessionId[] {
+    // Buckets are few (one per tick of the longest timeout), so scanning their keys is cheap
+    // and, unlike stepping tick by tick, does not care how far the clock jumped.
+    const due = [...this.buckets.keys()].filter((bucket) => bucket <= nowMs).sort((a, b) => a - b);
+    const expired: SessionId[] = [];
+    for (const bucket of due) {
+      for (const sessionId of this.buckets.get(bucket)!) {
+        this.sessions.get(sessionId)!.closing = true;
+        expired.push(sessionId);
+      }
+      this.buckets.delete(bucket);
+    }
+    return expired;
+  }
+}

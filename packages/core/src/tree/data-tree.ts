@@ -1,0 +1,311 @@
+/**
+ * The replicated state: every znode, the ephemerals index and the global session table.
+ * `apply` is the only way it changes, one committed transaction at a time, and it reports
+ * the changes it made so that the server can fire watches.
+ */
+import { type ACL, Ids, Perms } from '../acl.js';
+import { assert, assertNever, ErrorCode, type ErrorCodeValue } from '../errors.js';
+import { basenameOf, configPath, parentOf, quotaPath, rootPath, zookeeperPath } from '../path.js';
+import type { OpResult } from '../requests.js';
+import { nodeKindOf, type Stat } from '../stat.js';
+import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
+import { multiFailed } from '../txn.js';
+import { type Zxid, zeroZxid } from '../zxid.js';
+import { Znode } from './znode.js';
+
+/** A change the tree made, with the ACLs watch delivery is filtered by. */
+export type TreeChange =
+  | { readonly kind: 'created'; readonly path: string; readonly acl: readonly ACL[]; readonly parentAcl: readonly ACL[] }
+  | { readonly kind: 'deleted'; readonly path: string; readonly acl: readonly ACL[]; readonly parentAcl: readonly ACL[] }
+  | { readonly kind: 'dataChanged'; readonly path: string; readonly acl: readonly ACL[] };
+
+/** What applying one transaction produced for the client that issued it. */
+export type TxnResult =
+  | { readonly kind: 'create'; readonly path: string; readonly stat: Stat }
+  | { readonly kind: 'setData' | 'setACL'; readonly stat: Stat }
+  | { readonly kind: 'delete' | 'check' | 'createSession' | 'closeSession' }
+  | { readonly kind: 'multi'; readonly results: readonly OpResult[] }
+  | { readonly kind: 'error'; readonly code: ErrorCodeValue };
+
+export interface ApplyOutcome {
+  readonly result: TxnResult;
+  readonly changes: readonly TreeChange[];
+}
+
+class ApplyError extends Error {
+  constructor(readonly code: ErrorCodeValue) {
+    super(`apply failed with ${code}`);
+  }
+}
+
+export class DataTree {
+  private readonly nodes = new Map<string, Znode>();
+  private readonly ephemeralsBySession = new Map<SessionId, Set<string>>();
+  private readonly containerPaths = new Set<string>();
+  private readonly ttlPaths = new Set<string>();
+  /** Global sessions and their negotiated timeouts: replicated through createSession/closeSession. */
+  private readonly sessionTimeouts = new Map<SessionId, number>();
+  private lastAppliedZxid: Zxid = zeroZxid;
+
+  constructor() {
+    const root = new Znode(new Uint8Array(0), Ids.openAclUnsafe, zeroZxid, 0, 0n);
+    this.nodes.set(rootPath, root);
+    this.addSystemNode(zookeeperPath, Ids.openAclUnsafe);
+    this.addSystemNode(quotaPath, Ids.openAclUnsafe);
+    const config = this.addSystemNode(configPath, [{ perms: Perms.Read, id: Ids.anyoneIdUnsafe }]);
+    // ZooKeeper sets the config node's ACL with version -1 at start-up, so its aversion is -1.
+    config.aversion = -1;
+  }
+
+  private addSystemNode(path: string, acl: readonly ACL[]): Znode {
+    const node = new Znode(new Uint8Array(0), acl, zeroZxid, 0, 0n);
+    this.nodes.set(path, node);
+    this.nodes.get(parentOf(path))!.children.add(basenameOf(path));
+    return node;
+  }
+
+  get lastZxid(): Zxid {
+    return this.lastAppliedZxid;
+  }
+
+  get nodeCount(): number {
+    return this.nodes.size;
+  }
+
+  getNode(path: string): Znode | undefined {
+    return this.nodes.get(path);
+  }
+
+  statOf(path: string): Stat | undefined {
+    return this.nodes.get(path)?.stat();
+  }
+
+  /** Paths of the ephemerals a session owns, sorted. */
+  ephemeralsOf(sessionId: SessionId): string[] {
+    return [...(this.ephemeralsBySession.get(sessionId) ?? [])].sort();
+  }
+
+  /** Every session that owns at least one ephemeral. */
+  sessionsWithEphemerals(): SessionId[] {
+    return [...this.ephemeralsBySession.keys()];
+  }
+
+  containers(): readonly string[] {
+    return [...this.containerPaths];
+  }
+
+  ttlNodes(): readonly string[] {
+    return [...this.ttlPaths];
+  }
+
+  sessions(): ReadonlyMap<SessionId, number> {
+    return this.sessionTimeouts;
+  }
+
+  hasSession(sessionId: SessionId): boolean {
+    return this.sessionTimeouts.has(sessionId);
+  }
+
+  /** The number of nodes below `path` (ZooKeeper's getAllChildrenNumber). */
+  descendantCount(path: string): number {
+    if (path === rootPath) return this.nodes.size - 1;
+    let count = 0;
+    const pending = [path];
+    while (pending.length > 0) {
+      const current = pending.pop()!;
+      const node = this.nodes.get(current);
+      if (node === undefined) continue;
+      for (const child of node.children) {
+        count++;
+        pending.push(current === rootPath ? `/${child}` : `${current}/${child}`);
+      }
+    }
+    return count;
+  }
+
+  /** Every path in the tree, parents before children, siblings sorted. */
+  *paths(): Generator<string> {
+    const pending = [rootPath];
+    while (pending.length > 0) {
+      const path = pending.pop()!;
+      yield path;
+      const children = this.nodes.get(path)!.sortedChildren();
+      for (let i = children.length - 1; i >= 0; i--) {
+        pending.push(path === rootPath ? `/${children[i]}` : `${path}/${children[i]}`);
+      }
+    }
+  }
+
+  /** Applies a committed transaction. Zxids must arrive in increasing order. */
+  apply(txn: Txn): ApplyOutcome {
+    assert(txn.zxid > this.lastAppliedZxid, `zxid ${txn.zxid} applied after ${this.lastAppliedZxid}`);
+    this.lastAppliedZxid = txn.zxid;
+    const changes: TreeChange[] = [];
+    const result = this.applyBody(txn, txn.body, changes);
+    return { result, changes };
+  }
+
+  private applyBody(txn: Txn, body: TxnBody, changes: TreeChange[]): TxnResult {
+    try {
+      switch (body.kind) {
+        case 'createSession':
+          this.sessionTimeouts.set(txn.sessionId, body.timeoutMs);
+          return { kind: 'createSession' };
+        case 'closeSession':
+          for (const path of body.ephemeralPaths) {
+            if (this.nodes.has(path)) this.deleteNode(path, txn.zxid, changes);
+          }
+          this.sessionTimeouts.delete(txn.sessionId);
+          return { kind: 'closeSession' };
+        case 'multi':
+          return this.applyMulti(txn, body.parts, changes);
+        case 'error':
+          return { kind: 'error', code: body.code };
+        default:
+          return this.applyPart(txn, body, changes);
+      }
+    } catch (error) {
+      if (error instanceof ApplyError) return { kind: 'error', code: error.code };
+      throw error;
+    }
+  }
+
+  private applyMulti(txn: Txn, parts: readonly MultiPartTxn[], changes: TreeChange[]): TxnResult {
+    if (multiFailed({ kind: 'multi', parts })) {
+      const results = parts.map((part): OpResult => {
+        assert(part.kind === 'error', 'a failed multi holds only error parts');
+        return { op: 'error', code: part.code };
+      });
+      return { kind: 'multi', results };
+    }
+    const results = parts.map((part) => toOpResult(this.applyPart(txn, part, changes)));
+    return { kind: 'multi', results };
+  }
+
+  private applyPart(txn: Txn, part: MultiPartTxn | TxnBody, changes: TreeChange[]): TxnResult {
+    switch (part.kind) {
+      case 'create': {
+        const stat = this.createNode(part.path, part.data, part.acl, part.ephemeralOwner, part.parentCversion, txn, changes);
+        return { kind: 'create', path: part.path, stat };
+      }
+      case 'delete':
+        this.deleteNode(part.path, txn.zxid, changes);
+        return { kind: 'delete' };
+      case 'setData':
+        return { kind: 'setData', stat: this.setData(part.path, part.data, part.version, txn, changes) };
+      case 'setACL': {
+        const node = this.requireNode(part.path);
+        node.acl = part.acl;
+        node.aversion = part.aversion;
+        return { kind: 'setACL', stat: node.stat() };
+      }
+      case 'check':
+        return { kind: 'check' };
+      case 'error':
+        return { kind: 'error', code: part.code };
+      case 'createSession':
+      case 'closeSession':
+      case 'multi':
+        throw new ApplyError(ErrorCode.MarshallingError);
+      default:
+        return assertNever(part, 'transaction');
+    }
+  }
+
+  private requireNode(path: string): Znode {
+    const node = this.nodes.get(path);
+    if (node === undefined) throw new ApplyError(ErrorCode.NoNode);
+    return node;
+  }
+
+  private createNode(
+    path: string,
+    data: Uint8Array,
+    acl: readonly ACL[],
+    ephemeralOwner: bigint,
+    parentCversion: number,
+    txn: Txn,
+    changes: TreeChange[],
+  ): Stat {
+    const parent = this.requireNode(parentOf(path));
+    if (this.nodes.has(path)) throw new ApplyError(ErrorCode.NodeExists);
+    // Only move the parent forward: replaying a create over a newer state must not regress it.
+    if (parentCversion > parent.cversion) {
+      parent.cversion = parentCversion;
+      parent.pzxid = txn.zxid;
+    }
+    const node = new Znode(data, acl, txn.zxid, txn.timeMs, ephemeralOwner);
+    parent.children.add(basenameOf(path));
+    this.nodes.set(path, node);
+    this.indexNode(path, ephemeralOwner);
+    changes.push({ kind: 'created', path, acl, parentAcl: parent.acl });
+    return node.stat();
+  }
+
+  private indexNode(path: string, ephemeralOwner: bigint): void {
+    switch (nodeKindOf(ephemeralOwner)) {
+      case 'container':
+        this.containerPaths.add(path);
+        break;
+      case 'ttl':
+        this.ttlPaths.add(path);
+        break;
+      case 'ephemeral': {
+        let paths = this.ephemeralsBySession.get(ephemeralOwner);
+        if (paths === undefined) this.ephemeralsBySession.set(ephemeralOwner, (paths = new Set()));
+        paths.add(path);
+        break;
+      }
+      case 'persistent':
+        break;
+    }
+  }
+
+  private unindexNode(path: string, ephemeralOwner: bigint): void {
+    this.containerPaths.delete(path);
+    this.ttlPaths.delete(path);
+    const paths = this.ephemeralsBySession.get(ephemeralOwner);
+    if (paths === undefined) return;
+    paths.delete(path);
+    if (paths.size === 0) this.ephemeralsBySession.delete(ephemeralOwner);
+  }
+
+  private deleteNode(path: string, zxid: Zxid, changes: TreeChange[]): void {
+    const parent = this.requireNode(parentOf(path));
+    const node = this.requireNode(path);
+    if (node.children.size > 0) throw new ApplyError(ErrorCode.NotEmpty);
+    parent.children.delete(basenameOf(path));
+    // ZooKeeper moves pzxid on a delete but leaves cversion alone.
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.nodes.delete(path);
+    this.unindexNode(path, node.ephemeralOwner);
+    changes.push({ kind: 'deleted', path, acl: node.acl, parentAcl: parent.acl });
+  }
+
+  private setData(path: string, data: Uint8Array, version: number, txn: Txn, changes: TreeChange[]): Stat {
+    const node = this.requireNode(path);
+    node.data = data;
+    node.version = version;
+    node.mtime = txn.timeMs;
+    node.mzxid = txn.zxid;
+    changes.push({ kind: 'dataChanged', path, acl: node.acl });
+    return node.stat();
+  }
+}
+
+function toOpResult(result: TxnResult): OpResult {
+  switch (result.kind) {
+    case 'create':
+      return { op: 'create', path: result.path, stat: result.stat };
+    case 'setData':
+      return { op: 'setData', stat: result.stat };
+    case 'delete':
+      return { op: 'delete' };
+    case 'check':
+      return { op: 'check' };
+    case 'error':
+      return { op: 'error', code: result.code };
+    default:
+      throw new ApplyError(ErrorCode.MarshallingError);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * A znode as the data tree stores it. Mutable on purpose: the tree is the one owner and the
+ * hot path of every write; readers get copies of Stat, never the node itself.
+ */
+import type { ACL } from '../acl.js';
+import type { Stat } from '../stat.js';
+import type { Zxid } from '../zxid.js';
+
+export class Znode {
+  data: Uint8Array;
+  acl: readonly ACL[];
+  czxid: Zxid;
+  mzxid: Zxid;
+  pzxid: Zxid;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  readonly ephemeralOwner: bigint;
+  readonly children = new Set<string>();
+
+  constructor(data: Uint8Array, acl: readonly ACL[], zxid: Zxid, timeMs: number, ephemeralOwner: bigint) {
+    this.data = data;
+    this.acl = acl;
+    this.czxid = zxid;
+    this.mzxid = zxid;
+    this.pzxid = zxid;
+    this.ctime = timeMs;
+    this.mtime = timeMs;
+    this.version = 0;
+    this.cversion = 0;
+    this.aversion = 0;
+    this.ephemeralOwner = ephemeralOwner;
+  }
+
+  stat(): Stat {
+    return {
+      czxid: this.czxid,
+      mzxid: this.mzxid,
+      ctime: this.ctime,
+      mtime: this.mtime,
+      version: this.version,
+      cversion: this.cversion,
+      aversion: this.aversion,
+      ephemeralOwner: this.ephemeralOwner,
+      dataLength: this.data.length,
+      numChildren: this.children.size,
+      pzxid: this.pzxid,
+    };
+  }
+
+  /** Children in ZooKeeper-independent but deterministic order: sorted by code unit. */
+  sortedChildren(): string[] {
+    return [...this.children].sort();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Transactions: what a prepared request deterministically becomes. A transaction carries
+ * everything applying it needs (final paths of sequential nodes, the parent's new cversion,
+ * the owner of an ephemeral, the leader's clock), so every replica applies it identically.
+ */
+import type { ACL } from './acl.js';
+import type { ErrorCodeValue } from './errors.js';
+import type { Zxid } from './zxid.js';
+
+export type SessionId = bigint;
+
+export interface CreateSessionTxn {
+  readonly kind: 'createSession';
+  readonly timeoutMs: number;
+}
+export interface CloseSessionTxn {
+  readonly kind: 'closeSession';
+  /** The session's ephemerals at preparation time, sorted; applying deletes each of them. */
+  readonly ephemeralPaths: readonly string[];
+}
+export interface CreateTxn {
+  readonly kind: 'create';
+  readonly path: string;
+  readonly data: Uint8Array;
+  readonly acl: readonly ACL[];
+  readonly ephemeralOwner: bigint;
+  /** The parent's cversion once this child exists. */
+  readonly parentCversion: number;
+}
+export interface DeleteTxn {
+  readonly kind: 'delete';
+  readonly path: string;
+}
+export interface SetDataTxn {
+  readonly kind: 'setData';
+  readonly path: string;
+  readonly data: Uint8Array;
+  /** The node's data version after this change. */
+  readonly version: number;
+}
+export interface SetAclTxn {
+  readonly kind: 'setACL';
+  readonly path: string;
+  readonly acl: readonly ACL[];
+  /** The node's ACL version after this change. */
+  readonly aversion: number;
+}
+export interface CheckTxn {
+  readonly kind: 'check';
+  readonly path: string;
+  readonly version: number;
+}
+/** A request that failed in preparation still takes a zxid, as in ZooKeeper. */
+export interface ErrorTxn {
+  readonly kind: 'error';
+  readonly code: ErrorCodeValue;
+}
+export type MultiPartTxn = CreateTxn | DeleteTxn | SetDataTxn | CheckTxn | ErrorTxn;
+export interface MultiTxn {
+  readonly kind: 'multi';
+  /**
+   * One part per op. When any op failed every part is an ErrorTxn: Ok for the ops before
+   * the failure, its code for the failing op, RuntimeInconsistency for the ops after it.
+   */
+  readonly parts: readonly MultiPartTxn[];
+}
+
+export type TxnBody =
+  | CreateSessionTxn
+  | CloseSessionTxn
+  | CreateTxn
+  | DeleteTxn
+  | SetDataTxn
+  | SetAclTxn
+  | CheckTxn
+  | MultiTxn
+  | ErrorTxn;
+
+/** A transaction with its header: the zxid it was given, the leader's clock, the session. */
+export interface Txn {
+  readonly zxid: Zxid;
+  readonly timeMs: number;
+  readonly sessionId: SessionId;
+  readonly body: TxnBody;
+}
+
+/** True when a multi transaction failed as a whole. */
+export function multiFailed(txn: MultiTxn): boolean {
+  return txn.parts.some((part) => part.kind === 'error' && part.code !== 0);
+}
