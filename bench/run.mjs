@@ -18,7 +18,8 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument ${arg}`);
   }
   for (const key of ['ops', 'concurrency', 'valueBytes']) {
-    if (!Number.isInteger(args[key]) || args[key] <= 0) throw new Error(`--${key} must be a positive integer`);
+    if (!Number.isInteger(args[key]) || args[key] <= 0)
+      throw new Error(`--${key} must be a positive integer`);
   }
   return args;
 }
@@ -63,11 +64,17 @@ async function main() {
   await client.create('/bench', value);
 
   const results = [];
-  results.push(await measure('create', args.ops, args.concurrency, (i) => client.create(`/bench/n${i}`, value)));
   results.push(
-    await measure('setData', args.ops, args.concurrency, (i) => client.setData(`/bench/n${i % args.ops}`, value)),
+    await measure('create', args.ops, args.concurrency, (i) => client.create(`/bench/n${i}`, value)),
   );
-  results.push(await measure('getData', args.ops, args.concurrency, (i) => client.getData(`/bench/n${i % args.ops}`)));
+  results.push(
+    await measure('setData', args.ops, args.concurrency, (i) =>
+      client.setData(`/bench/n${i % args.ops}`, value),
+    ),
+  );
+  results.push(
+    await measure('getData', args.ops, args.concurrency, (i) => client.getData(`/bench/n${i % args.ops}`)),
+  );
   await client.close();
   server.close();
 
@@ -84,7 +91,9 @@ async function main() {
     return;
   }
   console.log(`zabkit bench: in-process standalone, ${args.valueBytes}-byte values`);
-  console.log(`machine: ${machine.cpuModel} x${machine.cpuCount}, ${machine.memoryGiB} GiB, node ${machine.node}`);
+  console.log(
+    `machine: ${machine.cpuModel} x${machine.cpuCount}, ${machine.memoryGiB} GiB, node ${machine.node}`,
+  );
   console.log('');
   console.log('op        ops     concurrency   ops/s      p50 ms   p99 ms');
   for (const r of results) {

@@ -18,10 +18,10 @@ import {
   type Reply,
   type ResultByOp,
   type Stat,
+  zxid as toZxid,
   ZabError,
   type Zxid,
   zeroZxid,
-  zxid as toZxid,
 } from '@zabkit/core';
 import type { ClientLink, LinkCloseReason, LinkFactory, LinkMessage } from './link.js';
 import { type WatcherTypeName, watcherTypeNumber } from './modes.js';
@@ -33,8 +33,8 @@ import {
   Transaction,
   toBytes,
 } from './transaction.js';
-import { WatchStream } from './watch-stream.js';
 import { type WatchedEvent, type WatchKind, type WatchListener, WatchRegistry } from './watch-registry.js';
+import { WatchStream } from './watch-stream.js';
 
 export type ClientState = 'connecting' | 'connected' | 'disconnected' | 'expired' | 'closed';
 
@@ -59,6 +59,11 @@ export interface ClientOptions {
 
 type Pending = {
   readonly op: ClientRequest['op'];
+  /**
+   * Runs when the reply arrives, before any later message is handled: watch listeners must
+   * be registered before an event that follows the reply can be dispatched.
+   */
+  readonly onReply: ((reply: Reply) => void) | undefined;
   readonly resolve: (reply: Reply) => void;
   readonly reject: (error: Error) => void;
 };
@@ -75,7 +80,11 @@ export class ZabClient {
   private readonly watchRegistry = new WatchRegistry();
   private readonly stateListeners = new Set<StateListener>();
   private readonly authentications: { scheme: string; auth: Uint8Array }[] = [];
-  private session = { id: 0n, password: new Uint8Array(16), timeoutMs: 0 };
+  private session: { id: bigint; password: Uint8Array; timeoutMs: number } = {
+    id: 0n,
+    password: new Uint8Array(16),
+    timeoutMs: 0,
+  };
   private lastZxidSeen: Zxid = zeroZxid;
   private connectWaiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -88,7 +97,11 @@ export class ZabClient {
     private readonly options: ClientOptions,
   ) {
     if (options.sessionId !== undefined) {
-      this.session = { id: options.sessionId, password: options.password ?? new Uint8Array(16), timeoutMs: 0 };
+      this.session = {
+        id: options.sessionId,
+        password: options.password ?? new Uint8Array(16),
+        timeoutMs: 0,
+      };
     }
   }
 
@@ -189,6 +202,7 @@ export class ZabClient {
         const pending = this.pending.get(message.xid);
         if (pending === undefined) return;
         this.pending.delete(message.xid);
+        pending.onReply?.(message.reply);
         pending.resolve(message.reply);
         return;
       }
@@ -242,11 +256,14 @@ export class ZabClient {
   private startHeartbeat(): void {
     if (this.heartbeatTimer !== undefined || this.options.heartbeat === false) return;
     const intervalMs = Math.max(1, Math.floor(this.session.timeoutMs / 3));
-    this.heartbeatTimer = setInterval(() => {
-      if (this.currentState !== 'connected') return;
-      if (Date.now() - this.lastSentMs < intervalMs) return;
-      this.call({ op: 'ping' }).catch(() => undefined);
-    }, Math.max(1, Math.floor(intervalMs / 2)));
+    this.heartbeatTimer = setInterval(
+      () => {
+        if (this.currentState !== 'connected') return;
+        if (Date.now() - this.lastSentMs < intervalMs) return;
+        this.call({ op: 'ping' }).catch(() => undefined);
+      },
+      Math.max(1, Math.floor(intervalMs / 2)),
+    );
     this.heartbeatTimer.unref?.();
   }
 
@@ -267,7 +284,10 @@ export class ZabClient {
 
   private scheduleReconnect(): void {
     if (this.currentState === 'closed' || this.currentState === 'expired') return;
-    const delayMs = Math.min(reconnectDelayMaxMs, this.reconnectAttempt === 0 ? 0 : 10 * 2 ** this.reconnectAttempt);
+    const delayMs = Math.min(
+      reconnectDelayMaxMs,
+      this.reconnectAttempt === 0 ? 0 : 10 * 2 ** this.reconnectAttempt,
+    );
     this.reconnectAttempt++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
@@ -298,28 +318,42 @@ export class ZabClient {
   }
 
   /** Sends one request and resolves with its reply, whether it succeeded or not. */
-  private call(request: ClientRequest): Promise<Reply> {
+  private call(request: ClientRequest, onReply?: (reply: Reply) => void): Promise<Reply> {
     if (this.currentState !== 'connected' || this.link === undefined) {
       const code = this.currentState === 'expired' ? ErrorCode.SessionExpired : ErrorCode.ConnectionLoss;
-      return Promise.reject(new ZabError(code, 'path' in request ? request.path : undefined, `client is ${this.currentState}`));
+      return Promise.reject(
+        new ZabError(code, 'path' in request ? request.path : undefined, `client is ${this.currentState}`),
+      );
     }
     const xid = this.nextXid;
     this.nextXid = this.nextXid === 0x7fff_ffff ? 1 : this.nextXid + 1;
     return new Promise<Reply>((resolve, reject) => {
-      this.pending.set(xid, { op: request.op, resolve, reject });
+      this.pending.set(xid, { op: request.op, onReply, resolve, reject });
       this.lastSentMs = Date.now();
       this.link!.send(xid, request);
     });
   }
 
   /** Sends a request and unwraps a successful result, or throws ZooKeeper's error. */
-  private async run<Op extends ClientRequest['op']>(request: ClientRequest & { op: Op }): Promise<ResultByOp[Op]> {
-    const reply = await this.call(request);
-    if (!reply.ok) throw new ZabError(reply.code, reply.path ?? ('path' in request ? request.path : undefined));
+  private async run<Op extends ClientRequest['op']>(
+    request: ClientRequest & { op: Op },
+    onReply?: (reply: Reply) => void,
+  ): Promise<ResultByOp[Op]> {
+    const reply = await this.call(request, onReply);
+    if (!reply.ok) {
+      throw new ZabError(reply.code, reply.path ?? ('path' in request ? request.path : undefined));
+    }
     return reply.result as ResultByOp[Op];
   }
 
   // ---- znodes -------------------------------------------------------------------------
+
+  private registerOnSuccess(kind: WatchKind, path: string, listener: WatchListener | undefined) {
+    if (listener === undefined) return undefined;
+    return (reply: Reply) => {
+      if (reply.ok) this.watchRegistry.add(kind, path, listener);
+    };
+  }
 
   /** Creates a znode and resolves with its path (with the sequence suffix, if any). */
   async create(path: string, data?: Data, options?: CreateOptions): Promise<string> {
@@ -337,22 +371,25 @@ export class ZabClient {
 
   /** The node's Stat, or null when it does not exist. A watch fires on create, change or delete. */
   async exists(path: string, options: { watch?: WatchListener } = {}): Promise<Stat | null> {
-    const reply = await this.call({ op: 'exists', path, watch: options.watch !== undefined });
-    if (reply.ok) {
-      if (options.watch) this.watchRegistry.add('data', path, options.watch);
-      return (reply.result as ResultByOp['exists']).stat;
-    }
-    if (reply.code === ErrorCode.NoNode) {
-      if (options.watch) this.watchRegistry.add('exist', path, options.watch);
-      return null;
-    }
+    const watch = options.watch;
+    const reply = await this.call({ op: 'exists', path, watch: watch !== undefined }, (reply) => {
+      if (watch === undefined) return;
+      if (reply.ok) this.watchRegistry.add('data', path, watch);
+      else if (reply.code === ErrorCode.NoNode) this.watchRegistry.add('exist', path, watch);
+    });
+    if (reply.ok) return (reply.result as ResultByOp['exists']).stat;
+    if (reply.code === ErrorCode.NoNode) return null;
     throw new ZabError(reply.code, path);
   }
 
-  async getData(path: string, options: { watch?: WatchListener } = {}): Promise<{ data: Uint8Array; stat: Stat }> {
-    const result = await this.run({ op: 'getData', path, watch: options.watch !== undefined });
-    if (options.watch) this.watchRegistry.add('data', path, options.watch);
-    return result;
+  async getData(
+    path: string,
+    options: { watch?: WatchListener } = {},
+  ): Promise<{ data: Uint8Array; stat: Stat }> {
+    return this.run(
+      { op: 'getData', path, watch: options.watch !== undefined },
+      this.registerOnSuccess('data', path, options.watch),
+    );
   }
 
   /** Sets a node's data if its version is `version` (-1: any). Resolves with the new Stat. */
@@ -368,9 +405,10 @@ export class ZabClient {
     path: string,
     options: { watch?: WatchListener } = {},
   ): Promise<{ children: readonly string[]; stat: Stat }> {
-    const result = await this.run({ op: 'getChildren', path, watch: options.watch !== undefined });
-    if (options.watch) this.watchRegistry.add('child', path, options.watch);
-    return result;
+    return this.run(
+      { op: 'getChildren', path, watch: options.watch !== undefined },
+      this.registerOnSuccess('child', path, options.watch),
+    );
   }
 
   /** The number of nodes below `path`, at any depth. */
@@ -428,14 +466,16 @@ export class ZabClient {
   // ---- watches ------------------------------------------------------------------------
 
   /** Adds a persistent watch: `listener` sees every change until the watch is removed. */
-  async addWatch(path: string, listener: WatchListener, options: { recursive?: boolean } = {}): Promise<void> {
+  async addWatch(
+    path: string,
+    listener: WatchListener,
+    options: { recursive?: boolean } = {},
+  ): Promise<void> {
     const recursive = options.recursive ?? false;
-    await this.run({
-      op: 'addWatch',
-      path,
-      mode: recursive ? AddWatchMode.PersistentRecursive : AddWatchMode.Persistent,
-    });
-    this.watchRegistry.add(recursive ? 'persistentRecursive' : 'persistent', path, listener);
+    await this.run(
+      { op: 'addWatch', path, mode: recursive ? AddWatchMode.PersistentRecursive : AddWatchMode.Persistent },
+      this.registerOnSuccess(recursive ? 'persistentRecursive' : 'persistent', path, listener),
+    );
   }
 
   /**
@@ -513,6 +553,5 @@ export class ZabClient {
     this.onLinkClosed('lost');
   }
 }
-
 
 export { Ids };

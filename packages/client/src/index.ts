@@ -4,11 +4,12 @@
  *
  * @packageDocumentation
  */
-export { ZabClient, type ClientOptions, type ClientState } from './client.js';
-export { LocalServer, type LocalServerOptions } from './local-server.js';
+
+export { type ACL, digestOf, ErrorCode, type Id, Ids, Perms, type Stat, ZabError } from '@zabkit/core';
+export { type ClientOptions, type ClientState, ZabClient } from './client.js';
 export type { ClientLink, LinkCloseReason, LinkFactory, LinkHandlers, LinkMessage } from './link.js';
+export { LocalServer, type LocalServerOptions } from './local-server.js';
 export type { CreateModeName, WatcherTypeName } from './modes.js';
-export { Transaction, TransactionError, type CreateOptions, type Data } from './transaction.js';
+export { type CreateOptions, type Data, Transaction, TransactionError } from './transaction.js';
+export type { WatchedEvent, WatchKind, WatchListener } from './watch-registry.js';
 export { WatchStream } from './watch-stream.js';
-export type { WatchedEvent, WatchListener, WatchKind } from './watch-registry.js';
-export { ErrorCode, Ids, Perms, ZabError, digestOf, type ACL, type Id, type Stat } from '@zabkit/core';

@@ -6,7 +6,12 @@ import type { ClientRequest, ConnectRequest, Reply, WatchEvent, Zxid } from '@za
 
 /** What a server sends down a link. */
 export type LinkMessage =
-  | { readonly kind: 'connected'; readonly sessionId: bigint; readonly password: Uint8Array; readonly timeoutMs: number }
+  | {
+      readonly kind: 'connected';
+      readonly sessionId: bigint;
+      readonly password: Uint8Array;
+      readonly timeoutMs: number;
+    }
   | { readonly kind: 'reply'; readonly xid: number; readonly zxid: Zxid; readonly reply: Reply }
   | { readonly kind: 'watch'; readonly zxid: bigint; readonly event: WatchEvent };
 

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import {
   type ClientOutput,
   type ClientRequest,
-  type ConnectRequest,
   type ConnectionId,
+  type ConnectRequest,
   type ServerInput,
   type ServerOptions,
   StandaloneServer,
@@ -48,8 +48,8 @@ export class LocalServer implements LinkFactory {
     });
     if (options.autoTick ?? true) {
       const intervalMs = Math.max(1, Math.floor(this.server.options.tickTimeMs / 2));
+      // Like a listening socket, a running server keeps the process alive until it is closed.
       this.timer = setInterval(() => this.tick(), intervalMs);
-      this.timer.unref();
     }
   }
 

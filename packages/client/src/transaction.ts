@@ -2,7 +2,15 @@
  * A multi as a builder: `await zk.transaction().create(...).setData(...).commit()`.
  * All or nothing: either every op is applied or none is, and a failure names the op.
  */
-import { type ACL, Ids, type MultiOp, type OpResult, ErrorCode, ZabError, type ErrorCodeValue } from '@zabkit/core';
+import {
+  type ACL,
+  ErrorCode,
+  type ErrorCodeValue,
+  Ids,
+  type MultiOp,
+  type OpResult,
+  ZabError,
+} from '@zabkit/core';
 import { type CreateModeName, createModeNumber } from './modes.js';
 
 export type Data = Uint8Array | string;
@@ -46,9 +54,13 @@ export class TransactionError extends ZabError {
 }
 
 /** Throws a TransactionError for a failed multi's results; returns them otherwise. */
-export function checkMultiResults(ops: readonly MultiOp[], results: readonly OpResult[]): readonly OpResult[] {
+export function checkMultiResults(
+  ops: readonly MultiOp[],
+  results: readonly OpResult[],
+): readonly OpResult[] {
   const failedIndex = results.findIndex(
-    (result) => result.op === 'error' && result.code !== ErrorCode.Ok && result.code !== ErrorCode.RuntimeInconsistency,
+    (result) =>
+      result.op === 'error' && result.code !== ErrorCode.Ok && result.code !== ErrorCode.RuntimeInconsistency,
   );
   if (failedIndex < 0) return results;
   const failed = results[failedIndex] as Extract<OpResult, { op: 'error' }>;

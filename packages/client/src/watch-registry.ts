@@ -3,7 +3,14 @@
  * ZooKeeper's client watch manager, so an event reaches exactly the callbacks whose
  * registration it answers, each at most once, and one-shot registrations are consumed.
  */
-import { EventType, type EventTypeValue, WatcherType, type WatcherTypeValue, parentOf, rootPath } from '@zabkit/core';
+import {
+  EventType,
+  type EventTypeValue,
+  parentOf,
+  rootPath,
+  WatcherType,
+  type WatcherTypeValue,
+} from '@zabkit/core';
 
 /** A watch event as the client API delivers it. */
 export interface WatchedEvent {
@@ -80,7 +87,10 @@ export class WatchRegistry {
    * The listeners an event from the server reaches, consuming one-shot registrations.
    * Returns `undefined` for event types the client API does not surface.
    */
-  materialize(type: EventTypeValue, path: string): { event: WatchedEvent; listeners: WatchListener[] } | undefined {
+  materialize(
+    type: EventTypeValue,
+    path: string,
+  ): { event: WatchedEvent; listeners: WatchListener[] } | undefined {
     const name = typeNames[type];
     if (name === undefined) return undefined;
     const reached = new Set<WatchListener>();

@@ -16,7 +16,9 @@ export interface WatchStreamHooks {
 
 export class WatchStream implements AsyncIterableIterator<WatchedEvent> {
   private readonly buffered: WatchedEvent[] = [];
-  private waiting: { resolve: (result: IteratorResult<WatchedEvent>) => void; reject: (error: Error) => void } | undefined;
+  private waiting:
+    | { resolve: (result: IteratorResult<WatchedEvent>) => void; reject: (error: Error) => void }
+    | undefined;
   private finished = false;
   private failure: Error | undefined;
   private readonly started: Promise<void>;

@@ -94,5 +94,7 @@ export function assert(condition: unknown, message: string): asserts condition {
 
 /** Exhaustiveness check for discriminated unions. */
 export function assertNever(value: never, what = 'value'): never {
-  throw new AssertionError(`unexpected ${what}: ${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`);
+  throw new AssertionError(
+    `unexpected ${what}: ${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`,
+  );
 }

@@ -4,34 +4,46 @@
  *
  * @packageDocumentation
  */
+
+export { encodeBase64 } from './acl/base64.js';
+export { sha1 } from './acl/sha1.js';
 export * from './acl.js';
 export * from './errors.js';
 export * from './path.js';
-export * from './requests.js';
-export * from './stat.js';
-export * from './txn.js';
-export * from './zxid.js';
-export { DataTree, type ApplyOutcome, type TreeChange, type TxnResult } from './tree/data-tree.js';
-export { Znode } from './tree/znode.js';
 export {
-  RequestPreparer,
   checkAndIncrementVersion,
   type InternalRequest,
   type PreparableRequest,
-  type PrepInput,
   type PreparerOptions,
+  type PrepInput,
+  RequestPreparer,
 } from './prep/preparer.js';
-export { SessionTracker, negotiateTimeout, type SessionTimeoutBounds } from './sessions/session-tracker.js';
-export * from './watches/events.js';
-export { WatchManager, type Delivery, type WatcherId } from './watches/watch-manager.js';
+export * from './requests.js';
 export * from './server/io.js';
-export { ReplicaFront, type CommitPath, type FrontOptions, type WriteOrigin } from './server/replica-front.js';
-export { SessionIdGenerator, sessionPassword, samePassword, passwordLengthBytes } from './server/session-ids.js';
 export {
-  StandaloneServer,
+  type CommitPath,
+  type FrontOptions,
+  ReplicaFront,
+  type WriteOrigin,
+} from './server/replica-front.js';
+export {
+  passwordLengthBytes,
+  SessionIdGenerator,
+  samePassword,
+  sessionPassword,
+} from './server/session-ids.js';
+export {
+  type ResolvedServerOptions,
   resolveServerOptions,
   type ServerOptions,
-  type ResolvedServerOptions,
+  StandaloneServer,
 } from './server/standalone.js';
-export { sha1 } from './acl/sha1.js';
-export { encodeBase64 } from './acl/base64.js';
+export { negotiateTimeout, type SessionTimeoutBounds, SessionTracker } from './sessions/session-tracker.js';
+export * from './stat.js';
+export { type ApplyOutcome, DataTree, type TreeChange, type TxnResult } from './tree/data-tree.js';
+export { Znode } from './tree/znode.js';
+export * from './txn.js';
+export { decodeUtf8, encodeUtf8 } from './utf8.js';
+export * from './watches/events.js';
+export { type Delivery, type WatcherId, WatchManager } from './watches/watch-manager.js';
+export * from './zxid.js';

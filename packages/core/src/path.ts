@@ -39,7 +39,10 @@ export function pathProblem(path: string): string | undefined {
 
 function isDisallowedCodeUnit(c: number): boolean {
   return (
-    (c > 0x00 && c <= 0x1f) || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) || (c >= 0xfff0 && c <= 0xffff)
+    (c > 0x00 && c <= 0x1f) ||
+    (c >= 0x7f && c <= 0x9f) ||
+    (c >= 0xd800 && c <= 0xf8ff) ||
+    (c >= 0xfff0 && c <= 0xffff)
   );
 }
 

@@ -123,7 +123,13 @@ export interface CloseSessionRequest {
   readonly op: 'closeSession';
 }
 
-export type WriteRequest = CreateRequest | DeleteRequest | SetDataRequest | SetAclRequest | CheckRequest | MultiRequest;
+export type WriteRequest =
+  | CreateRequest
+  | DeleteRequest
+  | SetDataRequest
+  | SetAclRequest
+  | CheckRequest
+  | MultiRequest;
 export type ReadRequest =
   | ExistsRequest
   | GetDataRequest

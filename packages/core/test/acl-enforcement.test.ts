@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { type ACL, digestOf, ErrorCode, Ids, Perms } from '../src/index.js';
 import { bytes, Harness } from './harness.js';
-import { auth, check, create, del, exists, getAcl, getChildren, getData, setAcl, setData } from './requests-helpers.js';
+import {
+  auth,
+  check,
+  create,
+  del,
+  exists,
+  getAcl,
+  getChildren,
+  getData,
+  setAcl,
+  setData,
+} from './requests-helpers.js';
 
 const digest = (user: string, password: string, perms = Perms.All): ACL => ({
   perms,
@@ -110,7 +121,9 @@ describe('ACLs are checked per operation as ZooKeeper does', () => {
     const reader = h.connect();
     h.ok(alice, auth('alice:secret'));
     h.ok(alice, create('/a', { acl: [digest('alice', 'secret'), world(Perms.Read)] }));
-    expect(h.code(alice, setAcl('/a', [digest('alice', 'secret'), world(Perms.Read)], 5))).toBe(ErrorCode.BadVersion);
+    expect(h.code(alice, setAcl('/a', [digest('alice', 'secret'), world(Perms.Read)], 5))).toBe(
+      ErrorCode.BadVersion,
+    );
     const stat = h.ok(alice, setAcl('/a', [digest('alice', 'secret'), world(Perms.Read)], 0)).stat;
     expect(stat.aversion).toBe(1);
     expect(h.ok(alice, getAcl('/a')).acl[0].id.id).toBe(digestOf('alice', 'secret'));

@@ -15,7 +15,13 @@ describe('pipelining and per-session FIFO', () => {
       h.send(s, setData('/a', 'two', 1)),
       h.send(s, create('/a/s', { mode: CreateMode.PersistentSequential })),
     ];
-    expect(xids.map((xid) => h.replyTo(s, xid))).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(xids.map((xid) => h.replyTo(s, xid))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
     h.flush();
     const replies = xids.map((xid) => h.replyTo(s, xid));
     expect(replies.every((reply) => reply?.ok)).toBe(true);

@@ -3,7 +3,15 @@
  * whatever Ready asks for at once and answers `persisted`. Tests read replies and watch
  * events per connection.
  */
-import type { ClientOutput, ClientRequest, ConnectionId, Reply, ServerOptions, WatchEvent, Zxid } from '../src/index.js';
+import type {
+  ClientOutput,
+  ClientRequest,
+  ConnectionId,
+  Reply,
+  ServerOptions,
+  WatchEvent,
+  Zxid,
+} from '../src/index.js';
 import { StandaloneServer, zeroZxid } from '../src/index.js';
 
 export interface TestSession {
@@ -45,7 +53,8 @@ export class Harness {
     }
     if (ready.persist.length > 0) {
       this.log.push(...ready.persist);
-      if (this.autoPersist) this.step({ kind: 'persisted', zxid: ready.persist[ready.persist.length - 1]!.zxid });
+      if (this.autoPersist)
+        this.step({ kind: 'persisted', zxid: ready.persist[ready.persist.length - 1]!.zxid });
     }
   }
 
@@ -56,7 +65,13 @@ export class Harness {
   }
 
   connect(
-    options: { timeoutMs?: number; clientAddress?: string; resume?: TestSession; lastZxidSeen?: Zxid; password?: Uint8Array } = {},
+    options: {
+      timeoutMs?: number;
+      clientAddress?: string;
+      resume?: TestSession;
+      lastZxidSeen?: Zxid;
+      password?: Uint8Array;
+    } = {},
   ): TestSession {
     const connectionId = this.nextConnectionId++;
     this.step({
@@ -73,8 +88,14 @@ export class Harness {
     });
     this.lastConnectOutputs = this.take(connectionId);
     const connected = this.lastConnectOutputs.find((output) => output.kind === 'connected');
-    if (connected?.kind !== 'connected') return { connectionId, sessionId: 0n, password: new Uint8Array(16), timeoutMs: 0 };
-    return { connectionId, sessionId: connected.sessionId, password: connected.password, timeoutMs: connected.timeoutMs };
+    if (connected?.kind !== 'connected')
+      return { connectionId, sessionId: 0n, password: new Uint8Array(16), timeoutMs: 0 };
+    return {
+      connectionId,
+      sessionId: connected.sessionId,
+      password: connected.password,
+      timeoutMs: connected.timeoutMs,
+    };
   }
 
   /** Sends a request and returns the request's xid; the reply may come later. */
@@ -93,7 +114,10 @@ export class Harness {
   }
 
   /** Like `request`, but throws unless the reply is a success; returns the result. */
-  ok<R extends ClientRequest>(session: TestSession, request: R): Extract<Reply, { ok: true }>['result'] & Record<string, any> {
+  ok<R extends ClientRequest>(
+    session: TestSession,
+    request: R,
+  ): Extract<Reply, { ok: true }>['result'] & Record<string, any> {
     const reply = this.request(session, request);
     if (!reply.ok) throw new Error(`${request.op} failed with ${reply.code}`);
     return reply.result as any;
@@ -124,7 +148,9 @@ export class Harness {
   /** Removes and returns the watch events queued for a session's connection. */
   events(session: TestSession): WatchEvent[] {
     const list = this.outputs.get(session.connectionId) ?? [];
-    const events = list.filter((output) => output.kind === 'watch').map((output) => (output as { event: WatchEvent }).event);
+    const events = list
+      .filter((output) => output.kind === 'watch')
+      .map((output) => (output as { event: WatchEvent }).event);
     this.outputs.set(
       session.connectionId,
       list.filter((output) => output.kind !== 'watch'),

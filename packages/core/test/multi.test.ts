@@ -19,7 +19,14 @@ describe('multi', () => {
         del('/a/b'),
       ),
     ).results;
-    expect(results.map((r: { op: string }) => r.op)).toEqual(['create', 'create', 'create', 'setData', 'check', 'delete']);
+    expect(results.map((r: { op: string }) => r.op)).toEqual([
+      'create',
+      'create',
+      'create',
+      'setData',
+      'check',
+      'delete',
+    ]);
     // Later ops see earlier ones: sequential numbers follow on, the check sees version 1.
     expect(results[1].path).toBe('/a/s-0000000001');
     expect(results[2].path).toBe('/a/s-0000000002');
@@ -34,7 +41,10 @@ describe('multi', () => {
     const s = h.connect();
     h.ok(s, create('/a'));
     const before = h.ok(s, getData('/a')).stat as Stat;
-    const reply = h.request(s, multi(create('/a/new'), setData('/a', 'z', 0), check('/a', 7), create('/a/other')));
+    const reply = h.request(
+      s,
+      multi(create('/a/new'), setData('/a', 'z', 0), check('/a', 7), create('/a/other')),
+    );
     expect(reply.ok).toBe(true);
     if (!reply.ok || reply.op !== 'multi') throw new Error('expected a multi reply');
     expect(reply.result.results).toEqual([

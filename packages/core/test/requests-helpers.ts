@@ -17,17 +17,29 @@ export function create(
   };
 }
 
-export const del = (path: string, version = -1): Extract<MultiOp, { op: 'delete' }> => ({ op: 'delete', path, version });
+export const del = (path: string, version = -1): Extract<MultiOp, { op: 'delete' }> => ({
+  op: 'delete',
+  path,
+  version,
+});
 export const setData = (path: string, data: string, version = -1): Extract<MultiOp, { op: 'setData' }> => ({
   op: 'setData',
   path,
   data: bytes(data),
   version,
 });
-export const check = (path: string, version: number): Extract<MultiOp, { op: 'check' }> => ({ op: 'check', path, version });
+export const check = (path: string, version: number): Extract<MultiOp, { op: 'check' }> => ({
+  op: 'check',
+  path,
+  version,
+});
 export const getData = (path: string, watch = false): ClientRequest => ({ op: 'getData', path, watch });
 export const exists = (path: string, watch = false): ClientRequest => ({ op: 'exists', path, watch });
-export const getChildren = (path: string, watch = false): ClientRequest => ({ op: 'getChildren', path, watch });
+export const getChildren = (path: string, watch = false): ClientRequest => ({
+  op: 'getChildren',
+  path,
+  watch,
+});
 export const setAcl = (path: string, acl: readonly ACL[], version = -1): ClientRequest => ({
   op: 'setACL',
   path,

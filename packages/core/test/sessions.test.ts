@@ -19,7 +19,9 @@ describe('session timeouts', () => {
 
   it('reject invalid configuration with a clear error', () => {
     expect(() => new Harness({ tickTimeMs: 0 })).toThrow(/tickTimeMs/);
-    expect(() => new Harness({ minSessionTimeoutMs: 10, maxSessionTimeoutMs: 5 })).toThrow(/maxSessionTimeoutMs/);
+    expect(() => new Harness({ minSessionTimeoutMs: 10, maxSessionTimeoutMs: 5 })).toThrow(
+      /maxSessionTimeoutMs/,
+    );
   });
 
   it('each session gets a distinct id and a 16-byte password', () => {
@@ -56,7 +58,11 @@ describe('session expiry', () => {
     expect(events).toContainEqual({ type: EventType.NodeDeleted, path: '/e1' });
     expect(events.filter((e) => e.type === EventType.NodeChildrenChanged)).toHaveLength(1);
     // The owner's connection is closed with the reason.
-    expect(h.peek(owner).at(-1)).toEqual({ kind: 'close', connectionId: owner.connectionId, reason: 'sessionExpired' });
+    expect(h.peek(owner).at(-1)).toEqual({
+      kind: 'close',
+      connectionId: owner.connectionId,
+      reason: 'sessionExpired',
+    });
   });
 
   it('does not expire a session that keeps talking within its timeout', () => {
@@ -82,7 +88,11 @@ describe('session expiry', () => {
 
   it('expiry is decided by ticks: a jump of the clock expires everything due at once', () => {
     const h = new Harness({ tickTimeMs: 100 });
-    const sessions = [h.connect({ timeoutMs: 200 }), h.connect({ timeoutMs: 500 }), h.connect({ timeoutMs: 2000 })];
+    const sessions = [
+      h.connect({ timeoutMs: 200 }),
+      h.connect({ timeoutMs: 500 }),
+      h.connect({ timeoutMs: 2000 }),
+    ];
     h.advance(1000);
     expect(h.server.sessionCount).toBe(1);
     expect(h.peek(sessions[2]!).some((o) => o.kind === 'close')).toBe(false);
@@ -154,7 +164,9 @@ describe('resuming a session on a new connection', () => {
     h.disconnect(s);
     const ahead = h.connect({ resume: s, lastZxidSeen: makeZxid(5, 0) });
     expect(ahead.timeoutMs).toBe(0);
-    expect(h.lastConnectOutputs).toEqual([{ kind: 'close', connectionId: ahead.connectionId, reason: 'refused' }]);
+    expect(h.lastConnectOutputs).toEqual([
+      { kind: 'close', connectionId: ahead.connectionId, reason: 'refused' },
+    ]);
     const fine = h.connect({ resume: s, lastZxidSeen: zeroZxid });
     expect(fine.sessionId).toBe(s.sessionId);
   });

@@ -1,7 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { AddWatchMode, CreateMode, ErrorCode, EventType, Ids, Perms, WatcherType, digestOf } from '../src/index.js';
+import {
+  AddWatchMode,
+  CreateMode,
+  digestOf,
+  ErrorCode,
+  EventType,
+  Ids,
+  Perms,
+  WatcherType,
+} from '../src/index.js';
 import { Harness } from './harness.js';
-import { auth, create, del, exists, getChildren, getData, multi, setAcl, setData } from './requests-helpers.js';
+import {
+  auth,
+  create,
+  del,
+  exists,
+  getChildren,
+  getData,
+  multi,
+  setAcl,
+  setData,
+} from './requests-helpers.js';
 
 function setup() {
   const h = new Harness();
@@ -163,16 +182,16 @@ describe('persistent watches', () => {
     h.ok(writer, create('/a'));
     h.ok(watcher, { op: 'addWatch', path: '/a', mode: AddWatchMode.PersistentRecursive });
     h.ok(watcher, getData('/a', true));
-    expect(h.request(watcher, { op: 'checkWatches', path: '/a', watcherType: WatcherType.PersistentRecursive }).ok).toBe(
-      true,
-    );
+    expect(
+      h.request(watcher, { op: 'checkWatches', path: '/a', watcherType: WatcherType.PersistentRecursive }).ok,
+    ).toBe(true);
     expect(h.code(watcher, { op: 'checkWatches', path: '/a', watcherType: WatcherType.Children })).toBe(
       ErrorCode.NoWatcher,
     );
     h.ok(watcher, { op: 'removeWatches', path: '/a', watcherType: WatcherType.PersistentRecursive });
-    expect(h.code(watcher, { op: 'removeWatches', path: '/a', watcherType: WatcherType.PersistentRecursive })).toBe(
-      ErrorCode.NoWatcher,
-    );
+    expect(
+      h.code(watcher, { op: 'removeWatches', path: '/a', watcherType: WatcherType.PersistentRecursive }),
+    ).toBe(ErrorCode.NoWatcher);
     h.ok(writer, create('/a/child'));
     expect(h.events(watcher)).toEqual([]);
     h.ok(writer, setData('/a', 'x'));
@@ -231,7 +250,12 @@ describe('watches and sessions', () => {
     const owner = h.connect();
     const stranger = h.connect();
     h.ok(owner, auth('alice:secret'));
-    h.ok(owner, create('/private', { acl: [{ perms: Perms.All, id: { scheme: 'digest', id: digestOf('alice', 'secret') } }] }));
+    h.ok(
+      owner,
+      create('/private', {
+        acl: [{ perms: Perms.All, id: { scheme: 'digest', id: digestOf('alice', 'secret') } }],
+      }),
+    );
     h.ok(stranger, { op: 'addWatch', path: '/', mode: AddWatchMode.PersistentRecursive });
     h.ok(owner, setData('/private', 'x'));
     h.ok(owner, create('/public'));

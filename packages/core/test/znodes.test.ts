@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  containerEphemeralOwner,
   CreateMode,
+  containerEphemeralOwner,
   counterOf,
   ErrorCode,
   makeZxid,
@@ -18,7 +18,8 @@ function setup(options = {}) {
   return { h, s };
 }
 
-const statOf = (h: Harness, s: ReturnType<Harness['connect']>, path: string): Stat => h.ok(s, getData(path)).stat;
+const statOf = (h: Harness, s: ReturnType<Harness['connect']>, path: string): Stat =>
+  h.ok(s, getData(path)).stat;
 
 describe('the initial tree', () => {
   it('has /, /zookeeper, /zookeeper/quota and /zookeeper/config with zeroed stats', () => {
@@ -95,8 +96,11 @@ describe('create', () => {
     expect(h.code(s, create('/missing/child'))).toBe(ErrorCode.NoNode);
     expect(h.code(s, create('relative'))).toBe(ErrorCode.BadArguments);
     expect(h.code(s, create('/a/'))).toBe(ErrorCode.BadArguments);
-    expect(h.code(s, create('/a/./b'))).toBe(ErrorCode.BadArguments);
-    expect(h.code(s, create('/'))).toBe(ErrorCode.BadArguments);
+    expect(h.code(s, create('/a/.'))).toBe(ErrorCode.BadArguments);
+    // The parent "/a/." is looked up first, as in ZooKeeper, and does not exist.
+    expect(h.code(s, create('/a/./b'))).toBe(ErrorCode.NoNode);
+    // ZooKeeper finds the root already there.
+    expect(h.code(s, create('/'))).toBe(ErrorCode.NodeExists);
     expect(h.code(s, create('/x', { mode: 9 as never }))).toBe(ErrorCode.BadArguments);
   });
 
@@ -115,9 +119,18 @@ describe('create', () => {
 
   it('defaults the data limit to 1 MiB', () => {
     const { h, s } = setup();
-    const big = { op: 'create', path: '/big', data: new Uint8Array(1024 * 1024), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], mode: 0, ttlMs: -1n } as const;
+    const big = {
+      op: 'create',
+      path: '/big',
+      data: new Uint8Array(1024 * 1024),
+      acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
+      mode: 0,
+      ttlMs: -1n,
+    } as const;
     expect(h.ok(s, big).path).toBe('/big');
-    expect(h.code(s, { ...big, path: '/bigger', data: new Uint8Array(1024 * 1024 + 1) })).toBe(ErrorCode.BadArguments);
+    expect(h.code(s, { ...big, path: '/bigger', data: new Uint8Array(1024 * 1024 + 1) })).toBe(
+      ErrorCode.BadArguments,
+    );
   });
 });
 
@@ -125,8 +138,12 @@ describe('sequential nodes', () => {
   it('append the parent cversion, ten digits, zero padded', () => {
     const { h, s } = setup();
     h.ok(s, create('/q'));
-    expect(h.ok(s, create('/q/item-', { mode: CreateMode.PersistentSequential })).path).toBe('/q/item-0000000000');
-    expect(h.ok(s, create('/q/item-', { mode: CreateMode.PersistentSequential })).path).toBe('/q/item-0000000001');
+    expect(h.ok(s, create('/q/item-', { mode: CreateMode.PersistentSequential })).path).toBe(
+      '/q/item-0000000000',
+    );
+    expect(h.ok(s, create('/q/item-', { mode: CreateMode.PersistentSequential })).path).toBe(
+      '/q/item-0000000001',
+    );
     h.ok(s, create('/q/plain'));
     expect(h.ok(s, create('/q/', { mode: CreateMode.PersistentSequential })).path).toBe('/q/0000000003');
   });
@@ -308,8 +325,12 @@ describe('TTL nodes', () => {
 
   it('validate the TTL with BadArguments, and need extended types (Unimplemented)', () => {
     const { h, s } = setup();
-    expect(h.code(s, create('/t', { mode: CreateMode.PersistentWithTtl, ttlMs: 0n }))).toBe(ErrorCode.BadArguments);
-    expect(h.code(s, create('/t', { mode: CreateMode.PersistentWithTtl, ttlMs: -1n }))).toBe(ErrorCode.BadArguments);
+    expect(h.code(s, create('/t', { mode: CreateMode.PersistentWithTtl, ttlMs: 0n }))).toBe(
+      ErrorCode.BadArguments,
+    );
+    expect(h.code(s, create('/t', { mode: CreateMode.PersistentWithTtl, ttlMs: -1n }))).toBe(
+      ErrorCode.BadArguments,
+    );
     expect(h.code(s, create('/t', { mode: CreateMode.PersistentWithTtl, ttlMs: ttlMaxMs + 1n }))).toBe(
       ErrorCode.BadArguments,
     );

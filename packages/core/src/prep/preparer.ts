@@ -152,7 +152,8 @@ export class RequestPreparer {
     if (!isCreateMode(mode)) fail(ErrorCode.BadArguments);
     if (isTtlMode(mode) && !this.options.extendedTypesEnabled) fail(ErrorCode.Unimplemented);
     if (isTtlMode(mode) ? ttlMs <= 0n || ttlMs > ttlMaxMs : ttlMs >= 0n) fail(ErrorCode.BadArguments);
-    if (typeof path !== 'string' || path.lastIndexOf('/') === -1 || path.includes('\0')) fail(ErrorCode.BadArguments);
+    if (typeof path !== 'string' || path.lastIndexOf('/') === -1 || path.includes('\0'))
+      fail(ErrorCode.BadArguments);
     const parentPath = parentOf(path);
     const acl = this.fixAcl(path, input.authInfo, request.acl);
     const parent = this.record(parentPath);
@@ -171,7 +172,11 @@ export class RequestPreparer {
           : isEphemeralMode(mode)
             ? input.sessionId
             : 0n;
-    this.changes.add(input.zxid, parentPath, { ...parent, cversion: parentCversion, childCount: parent.childCount + 1 });
+    this.changes.add(input.zxid, parentPath, {
+      ...parent,
+      cversion: parentCversion,
+      childCount: parent.childCount + 1,
+    });
     this.changes.add(input.zxid, finalPath, {
       data,
       acl,
@@ -194,7 +199,12 @@ export class RequestPreparer {
 
   private prepareDelete(input: PrepInput, request: DeleteRequest): TxnBody {
     const { path } = request;
-    if (typeof path !== 'string' || path.lastIndexOf('/') === -1 || path.includes('\0') || isSpecialPath(path)) {
+    if (
+      typeof path !== 'string' ||
+      path.lastIndexOf('/') === -1 ||
+      path.includes('\0') ||
+      isSpecialPath(path)
+    ) {
       fail(ErrorCode.BadArguments);
     }
     const parentPath = parentOf(path);
@@ -213,7 +223,8 @@ export class RequestPreparer {
   }
 
   private prepareDeleteContainer(input: PrepInput, path: string): TxnBody {
-    if (path.lastIndexOf('/') === -1 || path.includes('\0') || isSpecialPath(path)) fail(ErrorCode.BadArguments);
+    if (path.lastIndexOf('/') === -1 || path.includes('\0') || isSpecialPath(path))
+      fail(ErrorCode.BadArguments);
     const node = this.record(path);
     if (node.childCount > 0) fail(ErrorCode.NotEmpty);
     const kind = nodeKindOf(node.ephemeralOwner);
@@ -280,7 +291,8 @@ export class RequestPreparer {
     const errorParts = request.ops.map(
       (_op, index): MultiPartTxn => ({
         kind: 'error',
-        code: index < failedAt ? ErrorCode.Ok : index === failedAt ? failedCode : ErrorCode.RuntimeInconsistency,
+        code:
+          index < failedAt ? ErrorCode.Ok : index === failedAt ? failedCode : ErrorCode.RuntimeInconsistency,
       }),
     );
     return { kind: 'multi', parts: errorParts };

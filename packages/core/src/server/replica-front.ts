@@ -133,7 +133,12 @@ export class ReplicaFront {
     }
     if (isWriteRequest(request) || request.op === 'closeSession') {
       connection.pending.push({ kind: 'write', xid, op: request.op });
-      const origin = { connectionId, sessionId: connection.sessionId, xid, authInfo: [...connection.authInfo] };
+      const origin = {
+        connectionId,
+        sessionId: connection.sessionId,
+        xid,
+        authInfo: [...connection.authInfo],
+      };
       this.commit.submit(origin, request.op === 'closeSession' ? { op: 'closeSession' } : request);
       return;
     }
@@ -200,7 +205,7 @@ export class ReplicaFront {
         deliveries = this.watches.nodeDataChanged(change.path);
         break;
       default:
-        return assertNever(change, 'tree change');
+        assertNever(change, 'tree change');
     }
     for (const delivery of deliveries) {
       const acl = aclForEvent(change, delivery.event.type);
@@ -246,7 +251,8 @@ export class ReplicaFront {
         case 'exists': {
           const node = this.readable(request.path, auth, Perms.Read, true);
           if (request.watch) this.watches.addDataWatch(request.path, watcher);
-          if (node === undefined) return { ok: false, op: 'exists', code: ErrorCode.NoNode, path: request.path };
+          if (node === undefined)
+            return { ok: false, op: 'exists', code: ErrorCode.NoNode, path: request.path };
           return { ok: true, op: 'exists', result: { stat: node.stat() } };
         }
         case 'getData':
@@ -261,23 +267,33 @@ export class ReplicaFront {
         case 'getEphemerals': {
           const prefix = request.prefixPath.trim();
           const all = this.tree.ephemeralsOf(connection.sessionId);
-          const ephemerals = prefix === '' || prefix === '/' ? all : all.filter((path) => path.startsWith(prefix));
+          const ephemerals =
+            prefix === '' || prefix === '/' ? all : all.filter((path) => path.startsWith(prefix));
           return { ok: true, op: 'getEphemerals', result: { ephemerals } };
         }
         case 'getACL':
           return { ok: true, op: 'getACL', result: this.getAcl(request.path, auth) };
         case 'multiRead':
-          return { ok: true, op: 'multiRead', result: { results: request.ops.map((op) => this.readOne(op, auth, watcher)) } };
+          return {
+            ok: true,
+            op: 'multiRead',
+            result: { results: request.ops.map((op) => this.readOne(op, auth, watcher)) },
+          };
         default:
           return assertNever(request, 'read request');
       }
     } catch (error) {
-      if (error instanceof ReadFailure) return { ok: false, op: request.op, code: error.code, path: error.path };
+      if (error instanceof ReadFailure)
+        return { ok: false, op: request.op, code: error.code, path: error.path };
       throw error;
     }
   }
 
-  private readOne(op: GetDataRequest | GetChildrenRequest, auth: readonly Id[], watcher: ConnectionId): OpResult {
+  private readOne(
+    op: GetDataRequest | GetChildrenRequest,
+    auth: readonly Id[],
+    watcher: ConnectionId,
+  ): OpResult {
     try {
       if (op.op === 'getData') return { op: 'getData', ...this.getData(op, auth, watcher) };
       return { op: 'getChildren', children: this.getChildren(op, auth, watcher).children };
@@ -302,7 +318,11 @@ export class ReplicaFront {
     return node;
   }
 
-  private getData(request: GetDataRequest, auth: readonly Id[], watcher: ConnectionId): ResultByOp['getData'] {
+  private getData(
+    request: GetDataRequest,
+    auth: readonly Id[],
+    watcher: ConnectionId,
+  ): ResultByOp['getData'] {
     const node = this.readable(request.path, auth, Perms.Read)!;
     if (request.watch) this.watches.addDataWatch(request.path, watcher);
     return { data: node.data, stat: node.stat() };
@@ -345,7 +365,11 @@ export class ReplicaFront {
         if (request.mode !== AddWatchMode.Persistent && request.mode !== AddWatchMode.PersistentRecursive) {
           return { ok: false, op: 'addWatch', code: ErrorCode.BadArguments, path: request.path };
         }
-        this.watches.addPersistentWatch(request.path, watcher, request.mode === AddWatchMode.PersistentRecursive);
+        this.watches.addPersistentWatch(
+          request.path,
+          watcher,
+          request.mode === AddWatchMode.PersistentRecursive,
+        );
         return { ok: true, op: 'addWatch', result: {} };
       case 'removeWatches':
         if (this.watches.removeWatches(request.path, request.watcherType, watcher)) {
@@ -387,7 +411,8 @@ export class ReplicaFront {
       else this.watches.addChildWatch(path, watcher);
     }
     for (const path of request.persistentWatches) this.watches.addPersistentWatch(path, watcher, false);
-    for (const path of request.persistentRecursiveWatches) this.watches.addPersistentWatch(path, watcher, true);
+    for (const path of request.persistentRecursiveWatches)
+      this.watches.addPersistentWatch(path, watcher, true);
   }
 }
 

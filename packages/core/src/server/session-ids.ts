@@ -16,7 +16,10 @@ export class SessionIdGenerator {
   private next: bigint;
 
   constructor(serverId: number, startTimeMs: number) {
-    assert(Number.isInteger(serverId) && serverId >= 0 && serverId <= serverIdMax, `bad server id ${serverId}`);
+    assert(
+      Number.isInteger(serverId) && serverId >= 0 && serverId <= serverIdMax,
+      `bad server id ${serverId}`,
+    );
     const timeBits = BigInt.asUintN(64, BigInt(Math.floor(startTimeMs)) << 24n) >> 8n;
     this.next = BigInt.asIntN(64, timeBits | (BigInt(serverId) << 56n));
   }

@@ -3,13 +3,13 @@
  * the driver to persist, and applied once `persisted` says they are durable; the same
  * step/Ready boundary the replicated peer uses, with a quorum of one.
  */
-import { RequestPreparer, type PreparableRequest } from '../prep/preparer.js';
+import { type PreparableRequest, RequestPreparer } from '../prep/preparer.js';
 import { negotiateTimeout, SessionTracker } from '../sessions/session-tracker.js';
-import { nodeKindOf, ttlOf } from '../stat.js';
+import { ttlOf } from '../stat.js';
 import { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
-import { type Zxid, makeZxid, nextZxid, zeroZxid } from '../zxid.js';
-import type { ClientOutput, ConnectRequest, ConnectionId, Ready, ServerInput } from './io.js';
+import { makeZxid, nextZxid, type Zxid, zeroZxid } from '../zxid.js';
+import type { ClientOutput, ConnectionId, ConnectRequest, Ready, ServerInput } from './io.js';
 import { type CommitPath, ReplicaFront, type WriteOrigin } from './replica-front.js';
 import { passwordLengthBytes, SessionIdGenerator, samePassword, sessionPassword } from './session-ids.js';
 
@@ -200,7 +200,12 @@ export class StandaloneServer implements CommitPath {
       const timeoutMs = negotiateTimeout(request.timeoutMs, this.options);
       this.tracker.add(sessionId, timeoutMs, this.nowMs);
       this.front.attach(connectionId, sessionId, request.clientAddress);
-      this.propose(sessionId, [], { op: 'createSession', timeoutMs }, { kind: 'connect', connectionId, sessionId });
+      this.propose(
+        sessionId,
+        [],
+        { op: 'createSession', timeoutMs },
+        { kind: 'connect', connectionId, sessionId },
+      );
       return;
     }
     // A client that has seen more than this server knows must go elsewhere.
@@ -254,7 +259,10 @@ export class StandaloneServer implements CommitPath {
       case 'expiry':
         if (txn.body.kind !== 'closeSession') return;
         this.tracker.remove(txn.sessionId);
-        this.closeSessionConnection(txn.sessionId, origin.kind === 'client' ? 'sessionClosed' : 'sessionExpired');
+        this.closeSessionConnection(
+          txn.sessionId,
+          origin.kind === 'client' ? 'sessionClosed' : 'sessionExpired',
+        );
         return;
     }
   }
@@ -274,4 +282,3 @@ function expiredConnect(connectionId: ConnectionId): ClientOutput {
     timeoutMs: 0,
   };
 }
-

@@ -15,8 +15,18 @@ import { Znode } from './znode.js';
 
 /** A change the tree made, with the ACLs watch delivery is filtered by. */
 export type TreeChange =
-  | { readonly kind: 'created'; readonly path: string; readonly acl: readonly ACL[]; readonly parentAcl: readonly ACL[] }
-  | { readonly kind: 'deleted'; readonly path: string; readonly acl: readonly ACL[]; readonly parentAcl: readonly ACL[] }
+  | {
+      readonly kind: 'created';
+      readonly path: string;
+      readonly acl: readonly ACL[];
+      readonly parentAcl: readonly ACL[];
+    }
+  | {
+      readonly kind: 'deleted';
+      readonly path: string;
+      readonly acl: readonly ACL[];
+      readonly parentAcl: readonly ACL[];
+    }
   | { readonly kind: 'dataChanged'; readonly path: string; readonly acl: readonly ACL[] };
 
 /** What applying one transaction produced for the client that issued it. */
@@ -185,7 +195,15 @@ export class DataTree {
   private applyPart(txn: Txn, part: MultiPartTxn | TxnBody, changes: TreeChange[]): TxnResult {
     switch (part.kind) {
       case 'create': {
-        const stat = this.createNode(part.path, part.data, part.acl, part.ephemeralOwner, part.parentCversion, txn, changes);
+        const stat = this.createNode(
+          part.path,
+          part.data,
+          part.acl,
+          part.ephemeralOwner,
+          part.parentCversion,
+          txn,
+          changes,
+        );
         return { kind: 'create', path: part.path, stat };
       }
       case 'delete':

@@ -1,0 +1,36 @@
+/** ZooKeeper's watch event types, connection states and watcher types, with their wire numbers. */
+export const EventType = {
+  None: -1,
+  NodeCreated: 1,
+  NodeDeleted: 2,
+  NodeDataChanged: 3,
+  NodeChildrenChanged: 4,
+  DataWatchRemoved: 5,
+  ChildWatchRemoved: 6,
+  PersistentWatchRemoved: 7,
+} as const;
+export type EventTypeValue = (typeof EventType)[keyof typeof EventType];
+
+export const KeeperState = {
+  Unknown: -1,
+  Disconnected: 0,
+  SyncConnected: 3,
+  AuthFailed: 4,
+  ConnectedReadOnly: 5,
+  SaslAuthenticated: 6,
+  Expired: -112,
+  Closed: 7,
+} as const;
+export type KeeperStateValue = (typeof KeeperState)[keyof typeof KeeperState];
+
+export const WatcherType = { Children: 1, Data: 2, Any: 3, Persistent: 4, PersistentRecursive: 5 } as const;
+export type WatcherTypeValue = (typeof WatcherType)[keyof typeof WatcherType];
+
+export const AddWatchMode = { Persistent: 0, PersistentRecursive: 1 } as const;
+export type AddWatchModeValue = (typeof AddWatchMode)[keyof typeof AddWatchMode];
+
+/** A watch event as a server emits it. */
+export interface WatchEvent {
+  readonly type: EventTypeValue;
+  readonly path: string;
+}
