@@ -68,7 +68,8 @@ type Pending = {
   readonly reject: (error: Error) => void;
 };
 
-type StateListener = (state: ClientState) => void;
+/** Told of each change of a client's connection state. */
+export type StateListener = (state: ClientState) => void;
 
 const reconnectDelayMaxMs = 1000;
 

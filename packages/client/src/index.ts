@@ -6,10 +6,10 @@
  */
 
 export { type ACL, digestOf, ErrorCode, type Id, Ids, Perms, type Stat, ZabError } from '@zabkit/core';
-export { type ClientOptions, type ClientState, ZabClient } from './client.js';
+export { type ClientOptions, type ClientState, type StateListener, ZabClient } from './client.js';
 export type { ClientLink, LinkCloseReason, LinkFactory, LinkHandlers, LinkMessage } from './link.js';
 export { LocalServer, type LocalServerOptions } from './local-server.js';
 export type { CreateModeName, WatcherTypeName } from './modes.js';
 export { type CreateOptions, type Data, Transaction, TransactionError } from './transaction.js';
 export type { WatchedEvent, WatchKind, WatchListener } from './watch-registry.js';
-export { WatchStream } from './watch-stream.js';
+export { WatchStream, type WatchStreamHooks } from './watch-stream.js';

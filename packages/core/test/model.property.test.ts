@@ -30,7 +30,17 @@ class Model {
   constructor(now: number) {
     this.now = now;
     for (const path of ['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']) {
-      this.nodes.set(path, { data: '', czxid: 0n, mzxid: 0n, pzxid: 0n, ctime: 0, mtime: 0, version: 0, cversion: 0, owner: -1 });
+      this.nodes.set(path, {
+        data: '',
+        czxid: 0n,
+        mzxid: 0n,
+        pzxid: 0n,
+        ctime: 0,
+        mtime: 0,
+        version: 0,
+        cversion: 0,
+        owner: -1,
+      });
     }
   }
 
@@ -83,7 +93,8 @@ function applyOp(m: Model, op: ModelOp, zxid: bigint, session: number): Outcome 
     case 'create': {
       const parent = m.nodes.get(parentPath);
       if (parent === undefined) return { ok: false, code: ErrorCode.NoNode };
-      const sequential = op.mode === CreateMode.PersistentSequential || op.mode === CreateMode.EphemeralSequential;
+      const sequential =
+        op.mode === CreateMode.PersistentSequential || op.mode === CreateMode.EphemeralSequential;
       const path = sequential ? op.path + String(parent.cversion).padStart(10, '0') : op.path;
       if (m.nodes.has(path)) return { ok: false, code: ErrorCode.NodeExists };
       if (parent.owner >= 0) return { ok: false, code: ErrorCode.NoChildrenForEphemerals };
@@ -190,10 +201,24 @@ class WriteCommand implements fc.Command<Model, Real> {
     if (this.op.op === 'create') {
       const result = reply.result as { path: string; stat: Stat };
       expectEqual(result.path, expected.value, 'created path');
-      expectEqual(result.stat, m.stat(result.path, r.sessions.map((s) => s.sessionId)), 'create stat');
+      expectEqual(
+        result.stat,
+        m.stat(
+          result.path,
+          r.sessions.map((s) => s.sessionId),
+        ),
+        'create stat',
+      );
     }
     if (this.op.op === 'setData') {
-      expectEqual((reply.result as { stat: Stat }).stat, m.stat(this.op.path, r.sessions.map((s) => s.sessionId)), 'setData stat');
+      expectEqual(
+        (reply.result as { stat: Stat }).stat,
+        m.stat(
+          this.op.path,
+          r.sessions.map((s) => s.sessionId),
+        ),
+        'setData stat',
+      );
     }
   }
   toString = () => `s${this.session} ${JSON.stringify(this.op)}`;
@@ -250,7 +275,11 @@ class ReadCommand implements fc.Command<Model, Real> {
     const data = r.h.request(session, getData(this.path));
     const children = r.h.request(session, getChildren(this.path));
     if (!m.nodes.has(this.path)) {
-      expectEqual([data.ok || data.code, children.ok || children.code], [ErrorCode.NoNode, ErrorCode.NoNode], `read ${this.path}`);
+      expectEqual(
+        [data.ok || data.code, children.ok || children.code],
+        [ErrorCode.NoNode, ErrorCode.NoNode],
+        `read ${this.path}`,
+      );
       return;
     }
     if (!data.ok || data.op !== 'getData' || !children.ok || children.op !== 'getChildren') {
@@ -297,7 +326,9 @@ class AdvanceClockCommand implements fc.Command<Model, Real> {
 
 const commands = [
   fc.tuple(sessionArb, writeOpArb).map(([s, op]) => new WriteCommand(s, op)),
-  fc.tuple(sessionArb, fc.array(writeOpArb, { minLength: 1, maxLength: 4 })).map(([s, ops]) => new MultiCommand(s, ops)),
+  fc
+    .tuple(sessionArb, fc.array(writeOpArb, { minLength: 1, maxLength: 4 }))
+    .map(([s, ops]) => new MultiCommand(s, ops)),
   fc.tuple(sessionArb, pathArb).map(([s, p]) => new ReadCommand(s, p)),
   fc.constantFrom(0, 1).map((s) => new ReopenSessionCommand(s)),
   fc.integer({ min: 1, max: 50 }).map((ms) => new AdvanceClockCommand(ms)),
