@@ -40,7 +40,14 @@ export {
 } from './server/standalone.js';
 export { negotiateTimeout, type SessionTimeoutBounds, SessionTracker } from './sessions/session-tracker.js';
 export * from './stat.js';
-export { type ApplyOutcome, DataTree, type TreeChange, type TxnResult } from './tree/data-tree.js';
+export {
+  type ApplyOutcome,
+  DataTree,
+  type SnapshotNode,
+  type TreeChange,
+  type TreeSnapshot,
+  type TxnResult,
+} from './tree/data-tree.js';
 export { Znode } from './tree/znode.js';
 export * from './txn.js';
 export { decodeUtf8, encodeUtf8 } from './utf8.js';

@@ -81,6 +81,8 @@ export interface Txn {
   readonly zxid: Zxid;
   readonly timeMs: number;
   readonly sessionId: SessionId;
+  /** The client's request id (xid), or -1 for transactions the service issues itself. */
+  readonly cxid: number;
   readonly body: TxnBody;
 }
 

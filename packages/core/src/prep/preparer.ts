@@ -43,6 +43,8 @@ export interface PrepInput {
   readonly zxid: Zxid;
   readonly timeMs: number;
   readonly sessionId: SessionId;
+  /** The client's request id, carried into the transaction so its server can answer it. */
+  readonly cxid: number;
   /** The identities the session has authenticated as (ip, digest, super). */
   readonly authInfo: readonly Id[];
   readonly request: PreparableRequest;
@@ -93,7 +95,7 @@ export class RequestPreparer {
 
   prepare(input: PrepInput): Txn {
     const body = this.prepareBody(input);
-    return { zxid: input.zxid, timeMs: input.timeMs, sessionId: input.sessionId, body };
+    return { zxid: input.zxid, timeMs: input.timeMs, sessionId: input.sessionId, cxid: input.cxid, body };
   }
 
   private prepareBody(input: PrepInput): TxnBody {

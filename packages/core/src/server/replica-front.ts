@@ -17,6 +17,7 @@ import type {
   Reply,
   ResultByOp,
   SetWatchesRequest,
+  SyncRequest,
   WatchRequest,
   WriteRequest,
 } from '../requests.js';
@@ -25,6 +26,7 @@ import type { ApplyOutcome, DataTree, TreeChange, TxnResult } from '../tree/data
 import type { SessionId, Txn } from '../txn.js';
 import { AddWatchMode, EventType, type EventTypeValue } from '../watches/events.js';
 import { type Delivery, WatchManager } from '../watches/watch-manager.js';
+import type { Zxid } from '../zxid.js';
 import type { ClientOutput, CloseReason, ConnectionId } from './io.js';
 
 /** Where a front sends writes, and how it keeps sessions alive. */
@@ -33,6 +35,8 @@ export interface CommitPath {
   submit(origin: WriteOrigin, request: WriteRequest | { readonly op: 'closeSession' }): void;
   /** Refreshes a session's deadline; false when the session is gone or closing. */
   touch(sessionId: SessionId): boolean;
+  /** Brings this server up to the leader's commit point; answers through `synced`. */
+  sync(origin: WriteOrigin): void;
 }
 
 /** Which connection and request a transaction answers. */
@@ -43,9 +47,19 @@ export interface WriteOrigin {
   readonly authInfo: readonly Id[];
 }
 
+/**
+ * A request awaiting its turn to be answered. Writes and syncs complete when the commit path
+ * says so (`reply` is then set); queued reads are served when they reach the head, so they
+ * see every earlier write of the session.
+ */
 type PendingEntry =
-  | { readonly kind: 'write'; readonly xid: number; readonly op: OpName }
-  | { readonly kind: 'queued'; readonly xid: number; readonly request: Exclude<ClientRequest, WriteRequest> };
+  | { readonly kind: 'write'; readonly xid: number; readonly op: OpName; reply?: Reply; zxid?: Zxid }
+  | { readonly kind: 'sync'; readonly xid: number; readonly path: string; reply?: Reply }
+  | {
+      readonly kind: 'queued';
+      readonly xid: number;
+      readonly request: Exclude<ClientRequest, WriteRequest | SyncRequest>;
+    };
 
 interface Connection {
   readonly connectionId: ConnectionId;
@@ -142,11 +156,28 @@ export class ReplicaFront {
       this.commit.submit(origin, request.op === 'closeSession' ? { op: 'closeSession' } : request);
       return;
     }
+    if (request.op === 'sync') {
+      connection.pending.push({ kind: 'sync', xid, path: request.path });
+      this.commit.sync({ connectionId, sessionId: connection.sessionId, xid, authInfo: [] });
+      return;
+    }
     if (connection.pending.length > 0) {
       connection.pending.push({ kind: 'queued', xid, request });
       return;
     }
     this.reply(connection, xid, this.serve(connection, request));
+  }
+
+  /** The commit path has brought this server up to date for a sync request. */
+  synced(origin: WriteOrigin): void {
+    const connection = this.connections.get(origin.connectionId);
+    if (connection === undefined || connection.sessionId !== origin.sessionId) return;
+    const entry = connection.pending.find(
+      (candidate) => candidate.xid === origin.xid && candidate.kind === 'sync',
+    );
+    if (entry === undefined || entry.kind !== 'sync') return;
+    entry.reply = { ok: true, op: 'sync', result: { path: entry.path } };
+    this.drainQueued(connection);
   }
 
   private authenticate(connection: Connection, scheme: string, auth: Uint8Array): Reply {
@@ -173,22 +204,35 @@ export class ReplicaFront {
     if (origin === undefined) return;
     const connection = this.connections.get(origin.connectionId);
     if (connection === undefined || connection.sessionId !== origin.sessionId) return;
-    const head = connection.pending.shift();
-    assert(head?.kind === 'write' && head.xid === origin.xid, 'writes answer in the order they were sent');
-    this.emit({
-      kind: 'reply',
-      connectionId: connection.connectionId,
-      xid: origin.xid,
-      zxid: txn.zxid,
-      reply: toWriteReply(outcome.result, head.op),
-    });
+    const entry = connection.pending.find(
+      (candidate) => candidate.xid === origin.xid && candidate.kind === 'write',
+    );
+    assert(entry?.kind === 'write', `no write ${origin.xid} pending for its session`);
+    entry.reply = toWriteReply(outcome.result, entry.op);
+    entry.zxid = txn.zxid;
     this.drainQueued(connection);
   }
 
+  /** Answers, in request order, every entry at the head of the queue that can be answered. */
   private drainQueued(connection: Connection): void {
-    while (connection.pending.length > 0 && connection.pending[0]!.kind === 'queued') {
-      const entry = connection.pending.shift() as Extract<PendingEntry, { kind: 'queued' }>;
-      this.reply(connection, entry.xid, this.serve(connection, entry.request));
+    for (;;) {
+      const head = connection.pending[0];
+      if (head === undefined) return;
+      if (head.kind === 'queued') {
+        connection.pending.shift();
+        this.reply(connection, head.xid, this.serve(connection, head.request));
+        continue;
+      }
+      if (head.reply === undefined) return;
+      connection.pending.shift();
+      const zxid = head.kind === 'write' && head.zxid !== undefined ? head.zxid : this.tree.lastZxid;
+      this.emit({
+        kind: 'reply',
+        connectionId: connection.connectionId,
+        xid: head.xid,
+        zxid,
+        reply: head.reply,
+      });
     }
   }
 
@@ -217,10 +261,8 @@ export class ReplicaFront {
     }
   }
 
-  private serve(connection: Connection, request: Exclude<ClientRequest, WriteRequest>): Reply {
+  private serve(connection: Connection, request: Exclude<ClientRequest, WriteRequest | SyncRequest>): Reply {
     switch (request.op) {
-      case 'sync':
-        return { ok: true, op: 'sync', result: { path: request.path } };
       case 'ping':
         return { ok: true, op: 'ping', result: {} };
       case 'whoAmI':

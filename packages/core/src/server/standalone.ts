@@ -144,6 +144,11 @@ export class StandaloneServer implements CommitPath {
     this.propose(origin.sessionId, origin.authInfo, request, { kind: 'client', origin });
   }
 
+  /** A standalone server is its own commit point: a sync completes in its turn. */
+  sync(origin: WriteOrigin): void {
+    this.front.synced(origin);
+  }
+
   touch(sessionId: SessionId): boolean {
     return this.tracker.touch(sessionId, this.nowMs);
   }
@@ -156,7 +161,8 @@ export class StandaloneServer implements CommitPath {
   ): void {
     const zxid = this.lastProposedZxid === zeroZxid ? makeZxid(0, 1) : nextZxid(this.lastProposedZxid);
     this.lastProposedZxid = zxid;
-    const txn = this.preparer.prepare({ zxid, timeMs: this.nowMs, sessionId, authInfo, request });
+    const cxid = origin.kind === 'client' ? origin.origin.xid : -1;
+    const txn = this.preparer.prepare({ zxid, timeMs: this.nowMs, sessionId, cxid, authInfo, request });
     this.unpersisted.push({ txn, origin });
     this.persistQueue.push(txn);
   }

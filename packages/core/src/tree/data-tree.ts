@@ -37,6 +37,32 @@ export type TxnResult =
   | { readonly kind: 'multi'; readonly results: readonly OpResult[] }
   | { readonly kind: 'error'; readonly code: ErrorCodeValue };
 
+/** A znode as a snapshot stores it. */
+export interface SnapshotNode {
+  readonly path: string;
+  readonly data: Uint8Array;
+  readonly acl: readonly ACL[];
+  readonly czxid: Zxid;
+  readonly mzxid: Zxid;
+  readonly pzxid: Zxid;
+  readonly ctime: number;
+  readonly mtime: number;
+  readonly version: number;
+  readonly cversion: number;
+  readonly aversion: number;
+  readonly ephemeralOwner: bigint;
+}
+
+/**
+ * The whole replicated state at one zxid, as plain data: every node (parents before
+ * children) and the global sessions. Enough to rebuild an identical tree.
+ */
+export interface TreeSnapshot {
+  readonly zxid: Zxid;
+  readonly nodes: readonly SnapshotNode[];
+  readonly sessions: readonly (readonly [SessionId, number])[];
+}
+
 export interface ApplyOutcome {
   readonly result: TxnResult;
   readonly changes: readonly TreeChange[];
@@ -72,6 +98,84 @@ export class DataTree {
     this.nodes.set(path, node);
     this.nodes.get(parentOf(path))!.children.add(basenameOf(path));
     return node;
+  }
+
+  /** The state as plain data. The node data arrays are shared, not copied: never mutated. */
+  snapshot(): TreeSnapshot {
+    const nodes: SnapshotNode[] = [];
+    for (const path of this.paths()) {
+      const node = this.nodes.get(path)!;
+      nodes.push({
+        path,
+        data: node.data,
+        acl: node.acl,
+        czxid: node.czxid,
+        mzxid: node.mzxid,
+        pzxid: node.pzxid,
+        ctime: node.ctime,
+        mtime: node.mtime,
+        version: node.version,
+        cversion: node.cversion,
+        aversion: node.aversion,
+        ephemeralOwner: node.ephemeralOwner,
+      });
+    }
+    return { zxid: this.lastAppliedZxid, nodes, sessions: [...this.sessionTimeouts] };
+  }
+
+  /** Rebuilds a tree from a snapshot. */
+  static fromSnapshot(snapshot: TreeSnapshot): DataTree {
+    const tree = new DataTree();
+    for (const saved of snapshot.nodes) tree.restoreNode(saved);
+    for (const [sessionId, timeoutMs] of snapshot.sessions) tree.sessionTimeouts.set(sessionId, timeoutMs);
+    tree.lastAppliedZxid = snapshot.zxid;
+    return tree;
+  }
+
+  private restoreNode(saved: SnapshotNode): void {
+    let node = this.nodes.get(saved.path);
+    if (node === undefined) {
+      const parent = this.nodes.get(parentOf(saved.path));
+      assert(parent !== undefined, `snapshot lists ${saved.path} before its parent`);
+      node = new Znode(saved.data, saved.acl, saved.czxid, saved.ctime, saved.ephemeralOwner);
+      this.nodes.set(saved.path, node);
+      parent.children.add(basenameOf(saved.path));
+      this.indexNode(saved.path, saved.ephemeralOwner);
+    }
+    node.data = saved.data;
+    node.acl = saved.acl;
+    node.mzxid = saved.mzxid;
+    node.pzxid = saved.pzxid;
+    node.mtime = saved.mtime;
+    node.version = saved.version;
+    node.cversion = saved.cversion;
+    node.aversion = saved.aversion;
+  }
+
+  /**
+   * A digest of the whole state (FNV-1a over every node and session), for checking that
+   * replicas agree. Linear in the tree's size: for tests and checkers, not the hot path.
+   */
+  digest(): string {
+    let hash = 0x811c9dc5;
+    const mix = (text: string) => {
+      for (let i = 0; i < text.length; i++) {
+        hash ^= text.charCodeAt(i);
+        hash = Math.imul(hash, 0x01000193) >>> 0;
+      }
+    };
+    for (const node of this.snapshot().nodes) {
+      mix(node.path);
+      mix(
+        `${node.czxid},${node.mzxid},${node.pzxid},${node.ctime},${node.mtime},${node.version},${node.cversion}`,
+      );
+      mix(`${node.aversion},${node.ephemeralOwner},${node.data.join('.')}`);
+      for (const entry of node.acl) mix(`${entry.perms}:${entry.id.scheme}:${entry.id.id}`);
+    }
+    for (const [sessionId, timeoutMs] of [...this.sessionTimeouts].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      mix(`${sessionId}=${timeoutMs}`);
+    }
+    return hash.toString(16).padStart(8, '0');
   }
 
   get lastZxid(): Zxid {
