@@ -40,6 +40,9 @@ export {
 } from './server/standalone.js';
 export { negotiateTimeout, type SessionTimeoutBounds, SessionTracker } from './sessions/session-tracker.js';
 export * from './stat.js';
+export type { Epochs, PeerStorage, PersistedState, StorageAction } from './storage.js';
+export { StorageImage } from './storage-image.js';
+export type { PeerTransport, TransportHandlers } from './transport.js';
 export {
   type ApplyOutcome,
   DataTree,
@@ -53,4 +56,19 @@ export * from './txn.js';
 export { decodeUtf8, encodeUtf8 } from './utf8.js';
 export * from './watches/events.js';
 export { type Delivery, type WatcherId, WatchManager } from './watches/watch-manager.js';
+export type { PeerOptions } from './zab/context.js';
+export { betterVote, FastLeaderElection } from './zab/election.js';
+export type {
+  ElectionMessage,
+  Envelope,
+  LeaderMessage,
+  LearnerMessage,
+  PeerMessage,
+  PeerRole,
+  SyncMode,
+  Vote,
+} from './zab/messages.js';
+export { type PeerInput, type PeerReady, ZabPeer, type ZabPeerOptions } from './zab/peer.js';
+export { MajorityQuorum, type QuorumVerifier, type ServerId } from './zab/quorum.js';
+export { followsContiguously, TxnLog } from './zab/txn-log.js';
 export * from './zxid.js';

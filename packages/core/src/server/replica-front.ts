@@ -133,6 +133,11 @@ export class ReplicaFront {
     if (reason !== undefined) this.emit({ kind: 'close', connectionId, reason });
   }
 
+  /** Closes every connection (the server stopped serving); clients reconnect elsewhere. */
+  closeAll(reason: CloseReason): void {
+    for (const connectionId of [...this.connections.keys()]) this.close(connectionId, reason);
+  }
+
   request(connectionId: ConnectionId, xid: number, request: ClientRequest): void {
     const connection = this.connections.get(connectionId);
     if (connection === undefined) return;

@@ -84,6 +84,16 @@ export class DataTree {
   private lastAppliedZxid: Zxid = zeroZxid;
 
   constructor() {
+    this.initialize();
+  }
+
+  private initialize(): void {
+    this.nodes.clear();
+    this.ephemeralsBySession.clear();
+    this.containerPaths.clear();
+    this.ttlPaths.clear();
+    this.sessionTimeouts.clear();
+    this.lastAppliedZxid = zeroZxid;
     const root = new Znode(new Uint8Array(0), Ids.openAclUnsafe, zeroZxid, 0, 0n);
     this.nodes.set(rootPath, root);
     this.addSystemNode(zookeeperPath, Ids.openAclUnsafe);
@@ -126,10 +136,16 @@ export class DataTree {
   /** Rebuilds a tree from a snapshot. */
   static fromSnapshot(snapshot: TreeSnapshot): DataTree {
     const tree = new DataTree();
-    for (const saved of snapshot.nodes) tree.restoreNode(saved);
-    for (const [sessionId, timeoutMs] of snapshot.sessions) tree.sessionTimeouts.set(sessionId, timeoutMs);
-    tree.lastAppliedZxid = snapshot.zxid;
+    tree.loadSnapshot(snapshot);
     return tree;
+  }
+
+  /** Replaces the whole state, in place, with a snapshot's. */
+  loadSnapshot(snapshot: TreeSnapshot): void {
+    this.initialize();
+    for (const saved of snapshot.nodes) this.restoreNode(saved);
+    for (const [sessionId, timeoutMs] of snapshot.sessions) this.sessionTimeouts.set(sessionId, timeoutMs);
+    this.lastAppliedZxid = snapshot.zxid;
   }
 
   private restoreNode(saved: SnapshotNode): void {

@@ -1,0 +1,91 @@
+/**
+ * An in-memory image of what a peer's storage holds, changed only by StorageActions. The
+ * memory storage adapter is this image behind the async PeerStorage interface, and tests
+ * and the simulator use it directly to model a disk that loses what was not yet durable.
+ */
+import { assert } from './errors.js';
+import type { Epochs, PersistedState, StorageAction } from './storage.js';
+import type { TreeSnapshot } from './tree/data-tree.js';
+import type { Txn } from './txn.js';
+import type { Zxid } from './zxid.js';
+
+export class StorageImage {
+  epochs: Epochs = { acceptedEpoch: 0, currentEpoch: 0 };
+  /** Snapshots, oldest first. */
+  snapshots: TreeSnapshot[] = [];
+  log: Txn[] = [];
+
+  /** A deep enough copy: transactions and snapshots are immutable and can be shared. */
+  clone(): StorageImage {
+    const copy = new StorageImage();
+    copy.epochs = this.epochs;
+    copy.snapshots = [...this.snapshots];
+    copy.log = [...this.log];
+    return copy;
+  }
+
+  apply(action: StorageAction): void {
+    switch (action.kind) {
+      case 'append':
+        this.append(action.txns);
+        return;
+      case 'truncate':
+        this.truncate(action.afterZxid);
+        return;
+      case 'snapshot':
+        this.saveSnapshot(action.snapshot);
+        return;
+      case 'reset':
+        this.reset(action.snapshot);
+        return;
+      case 'purge':
+        this.purge(action.throughZxid);
+        return;
+      case 'epochs':
+        this.epochs = action.epochs;
+        return;
+    }
+  }
+
+  append(txns: readonly Txn[]): void {
+    for (const txn of txns) {
+      const last = this.log[this.log.length - 1];
+      assert(last === undefined || txn.zxid > last.zxid, `append out of order: ${txn.zxid}`);
+      this.log.push(txn);
+    }
+  }
+
+  truncate(afterZxid: Zxid): void {
+    this.log = this.log.filter((txn) => txn.zxid <= afterZxid);
+  }
+
+  saveSnapshot(snapshot: TreeSnapshot): void {
+    this.snapshots.push(snapshot);
+    this.snapshots.sort((a, b) => (a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0));
+  }
+
+  reset(snapshot: TreeSnapshot): void {
+    this.log = [];
+    this.snapshots = [snapshot];
+  }
+
+  purge(throughZxid: Zxid): void {
+    this.log = this.log.filter((txn) => txn.zxid > throughZxid);
+    const keepFrom = this.snapshots.findLastIndex((snapshot) => snapshot.zxid <= throughZxid);
+    if (keepFrom > 0) this.snapshots = this.snapshots.slice(keepFrom);
+  }
+
+  latestSnapshot(): TreeSnapshot | undefined {
+    return this.snapshots[this.snapshots.length - 1];
+  }
+
+  readLog(afterZxid: Zxid): Txn[] {
+    return this.log.filter((txn) => txn.zxid > afterZxid);
+  }
+
+  load(): PersistedState {
+    const snapshot = this.latestSnapshot();
+    const base = snapshot?.zxid ?? (0n as Zxid);
+    return { epochs: this.epochs, snapshot, log: this.readLog(base) };
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * What the leader and learner roles may use of the peer that hosts them. The roles hold
+ * only their own protocol state; the peer owns the tree, the log, durability bookkeeping,
+ * the client front and the outgoing Ready.
+ */
+import type { Id } from '../acl.js';
+import type { PreparableRequest } from '../prep/preparer.js';
+import type { ReplicaFront, WriteOrigin } from '../server/replica-front.js';
+import type { ResolvedServerOptions } from '../server/standalone.js';
+import type { StorageAction } from '../storage.js';
+import type { DataTree } from '../tree/data-tree.js';
+import type { SessionId, Txn } from '../txn.js';
+import type { Zxid } from '../zxid.js';
+import type { PeerMessage } from './messages.js';
+import type { MajorityQuorum, ServerId } from './quorum.js';
+import type { TxnLog } from './txn-log.js';
+
+export interface PeerOptions {
+  readonly serverId: ServerId;
+  readonly voters: readonly ServerId[];
+  readonly observers?: readonly ServerId[];
+  /** Ticks a learner has to connect to and sync with its leader (ZooKeeper's initLimit). */
+  readonly initLimitTicks?: number;
+  /** Ticks a learner may fall silent before the leader drops it, and vice versa (syncLimit). */
+  readonly syncLimitTicks?: number;
+  /** How long a quorum's agreement must stand before an election decides. */
+  readonly electionFinalizeWaitMs?: number;
+  /** How often a looking peer sends its vote again. */
+  readonly electionResendIntervalMs?: number;
+  /** Take a snapshot after this many applied transactions (ZooKeeper's snapCount). */
+  readonly snapCount?: number;
+  /** Most transactions in one PROPOSAL message. */
+  readonly proposalBatchMax?: number;
+  /**
+   * Largest zxid counter a leader uses before forcing a new election, 2^32 - 1 normally;
+   * lowered in tests to exercise the rollover.
+   */
+  readonly zxidCounterLimit?: number;
+}
+
+export type ResolvedPeerOptions = Required<Omit<PeerOptions, 'observers'>> & {
+  readonly observers: readonly ServerId[];
+};
+
+/** An identity and credentials a forwarded request carries. */
+export interface ForwardedRequest {
+  readonly sessionId: SessionId;
+  readonly cxid: number;
+  readonly authInfo: readonly Id[];
+  readonly request: PreparableRequest;
+}
+
+export interface PeerContext {
+  readonly serverId: ServerId;
+  readonly options: ResolvedPeerOptions;
+  readonly server: ResolvedServerOptions;
+  readonly quorum: MajorityQuorum;
+  readonly tree: DataTree;
+  readonly log: TxnLog;
+  readonly front: ReplicaFront;
+  readonly nowMs: number;
+  readonly acceptedEpoch: number;
+  readonly currentEpoch: number;
+  /** The highest zxid known to be durable in this peer's log. */
+  readonly lastPersistedZxid: Zxid;
+
+  send(to: ServerId, message: PeerMessage): void;
+  /** Sends once everything persisted so far (this step included) is durable. */
+  sendAfterPersist(to: ServerId, message: PeerMessage): void;
+  /** Schedules a storage action; `onDurable` runs in the step that reports it durable. */
+  persist(action: StorageAction, onDurable?: () => void): void;
+  setEpochs(acceptedEpoch: number, currentEpoch: number, onDurable?: () => void): void;
+  /** Appends to the log mirror and schedules the durable append. */
+  appendToLog(txns: readonly Txn[]): void;
+  /** Raises the commit point; committed and durable transactions are applied. */
+  commitThrough(zxid: Zxid): void;
+  /** Gives up the current role and starts a new election. */
+  lookForLeader(reason: string): void;
+  /** Remembers which local client a forwarded write or session creation will answer. */
+  expectTxn(sessionId: SessionId, cxid: number, origin: TxnOrigin): void;
+}
+
+/** Who a transaction answers once it is applied on this peer. */
+export type TxnOrigin =
+  | { readonly kind: 'client'; readonly origin: WriteOrigin }
+  | { readonly kind: 'connect'; readonly connectionId: number; readonly sessionId: SessionId };

@@ -1,0 +1,209 @@
+/**
+ * Fast Leader Election, as ZooKeeper runs it. Each peer proposes the best vote it knows,
+ * ordered by (peerEpoch, last zxid, server id); it adopts a better vote and rebroadcasts;
+ * it decides once a quorum agrees with its vote and a short wait brings nothing better.
+ * A peer that joins an established ensemble learns the leader from the replies of peers
+ * that are already following or leading. Pure: time arrives as `nowMs`.
+ */
+import type { Zxid } from '../zxid.js';
+import type { ElectionMessage, PeerRole, Vote } from './messages.js';
+import type { QuorumVerifier, ServerId } from './quorum.js';
+
+export interface ElectionOptions {
+  /** How long a quorum's agreement must stand unchallenged before deciding. */
+  readonly finalizeWaitMs: number;
+  /** How often notifications are sent again while no decision is reached. */
+  readonly resendIntervalMs: number;
+}
+
+export interface ElectionOutput {
+  /** Notifications to send: to one peer, or to every other voter when `to` is 'voters'. */
+  readonly send: readonly { readonly to: ServerId | 'voters'; readonly message: ElectionMessage }[];
+  /** Set once the election has decided who leads. */
+  readonly decided?: Vote;
+}
+
+interface Ballot {
+  readonly vote: Vote;
+  readonly electionEpoch: number;
+  readonly state: PeerRole;
+}
+
+/** True when `a` beats `b` in ZooKeeper's total order of votes. Non-voters never win. */
+export function betterVote(a: Vote, b: Vote, quorum: QuorumVerifier): boolean {
+  if (!quorum.voters.has(a.leader)) return false;
+  if (!quorum.voters.has(b.leader)) return true;
+  if (a.peerEpoch !== b.peerEpoch) return a.peerEpoch > b.peerEpoch;
+  if (a.zxid !== b.zxid) return a.zxid > b.zxid;
+  return a.leader > b.leader;
+}
+
+function sameVote(a: Vote, b: Vote): boolean {
+  return a.leader === b.leader && a.zxid === b.zxid && a.peerEpoch === b.peerEpoch;
+}
+
+export class FastLeaderElection {
+  private logicalClock = 0;
+  private proposal: Vote;
+  private ownVote: Vote;
+  private readonly received = new Map<ServerId, Ballot>();
+  private readonly outOfElection = new Map<ServerId, Ballot>();
+  private decideAtMs: number | undefined;
+  private nextResendMs = 0;
+  private resendDelayMs: number;
+
+  constructor(
+    private readonly selfId: ServerId,
+    private readonly quorum: QuorumVerifier,
+    private readonly options: ElectionOptions,
+  ) {
+    this.ownVote = { leader: selfId, zxid: 0n as Zxid, peerEpoch: 0 };
+    this.proposal = this.ownVote;
+    this.resendDelayMs = options.resendIntervalMs;
+  }
+
+  get clock(): number {
+    return this.logicalClock;
+  }
+
+  /** The vote this peer currently proposes (or, once decided, the one it decided on). */
+  get currentVote(): Vote {
+    return this.proposal;
+  }
+
+  private get participant(): boolean {
+    return this.quorum.voters.has(this.selfId);
+  }
+
+  /** Starts a new round: vote for ourselves (if we may lead) and tell every voter. */
+  start(lastZxid: Zxid, currentEpoch: number, nowMs: number): ElectionOutput {
+    this.logicalClock++;
+    this.received.clear();
+    this.outOfElection.clear();
+    this.decideAtMs = undefined;
+    // An observer proposes nobody: any voter's vote beats it.
+    this.ownVote = { leader: this.participant ? this.selfId : -1, zxid: lastZxid, peerEpoch: currentEpoch };
+    this.proposal = this.ownVote;
+    this.resendDelayMs = this.options.resendIntervalMs;
+    this.nextResendMs = nowMs + this.resendDelayMs;
+    return { send: [this.broadcast()] };
+  }
+
+  private broadcast(): { to: 'voters'; message: ElectionMessage } {
+    return { to: 'voters', message: this.notification('looking') };
+  }
+
+  private notification(state: PeerRole): ElectionMessage {
+    return { kind: 'notification', vote: this.proposal, electionEpoch: this.logicalClock, state };
+  }
+
+  /** The notification a peer that has decided sends to a peer still looking. */
+  answerWhileDecided(state: PeerRole): ElectionMessage {
+    return this.notification(state);
+  }
+
+  /** Handles a notification while this peer is looking. */
+  receive(from: ServerId, message: ElectionMessage, nowMs: number): ElectionOutput {
+    const send: { to: ServerId | 'voters'; message: ElectionMessage }[] = [];
+    // Non-voters are told our vote but do not count.
+    if (!this.quorum.voters.has(from)) return { send: [{ to: from, message: this.notification('looking') }] };
+    if (message.state === 'looking') return this.receiveLooking(from, message, nowMs, send);
+    if (message.state === 'observing') return { send };
+    return this.receiveDecided(from, message, send);
+  }
+
+  private receiveLooking(
+    from: ServerId,
+    message: ElectionMessage,
+    nowMs: number,
+    send: { to: ServerId | 'voters'; message: ElectionMessage }[],
+  ): ElectionOutput {
+    if (message.electionEpoch > this.logicalClock) {
+      this.logicalClock = message.electionEpoch;
+      this.received.clear();
+      this.proposal = betterVote(message.vote, this.ownVote, this.quorum) ? message.vote : this.ownVote;
+      this.decideAtMs = undefined;
+      send.push(this.broadcast());
+    } else if (message.electionEpoch < this.logicalClock) {
+      // A peer in an older round: tell it where we are so it catches up.
+      return { send: [{ to: from, message: this.notification('looking') }] };
+    } else if (betterVote(message.vote, this.proposal, this.quorum)) {
+      this.proposal = message.vote;
+      this.decideAtMs = undefined;
+      send.push(this.broadcast());
+    }
+    this.received.set(from, { vote: message.vote, electionEpoch: message.electionEpoch, state: 'looking' });
+    if (this.quorumAgrees(this.received, this.proposal, this.logicalClock)) {
+      this.decideAtMs ??= nowMs + this.options.finalizeWaitMs;
+    }
+    return { send };
+  }
+
+  private receiveDecided(
+    from: ServerId,
+    message: ElectionMessage,
+    send: { to: ServerId | 'voters'; message: ElectionMessage }[],
+  ): ElectionOutput {
+    const ballot: Ballot = { vote: message.vote, electionEpoch: message.electionEpoch, state: message.state };
+    if (message.electionEpoch === this.logicalClock) {
+      this.received.set(from, ballot);
+      if (
+        this.quorumAgrees(this.received, message.vote, message.electionEpoch) &&
+        this.leaderConfirmed(this.received, message.vote.leader, message.electionEpoch)
+      ) {
+        return this.decide(message.vote, send);
+      }
+    }
+    this.outOfElection.set(from, ballot);
+    if (
+      this.quorumAgrees(this.outOfElection, message.vote, undefined) &&
+      this.leaderConfirmed(this.outOfElection, message.vote.leader, message.electionEpoch)
+    ) {
+      this.logicalClock = message.electionEpoch;
+      return this.decide(message.vote, send);
+    }
+    return { send };
+  }
+
+  private quorumAgrees(
+    ballots: Map<ServerId, Ballot>,
+    vote: Vote,
+    electionEpoch: number | undefined,
+  ): boolean {
+    const agreeing: ServerId[] = [];
+    for (const [id, ballot] of ballots) {
+      if (!sameVote(ballot.vote, vote)) continue;
+      if (electionEpoch !== undefined && ballot.electionEpoch !== electionEpoch) continue;
+      agreeing.push(id);
+    }
+    // Our own proposal counts toward agreement with it.
+    if (sameVote(this.proposal, vote)) agreeing.push(this.selfId);
+    return this.quorum.containsQuorum(agreeing);
+  }
+
+  /** A leader other than us must itself say it leads; if it is us, the round must be ours. */
+  private leaderConfirmed(ballots: Map<ServerId, Ballot>, leader: ServerId, electionEpoch: number): boolean {
+    if (leader === this.selfId) return electionEpoch === this.logicalClock;
+    return ballots.get(leader)?.state === 'leading';
+  }
+
+  private decide(vote: Vote, send: { to: ServerId | 'voters'; message: ElectionMessage }[]): ElectionOutput {
+    this.proposal = vote;
+    this.decideAtMs = undefined;
+    return { send, decided: vote };
+  }
+
+  /** Time passes: decide after an unchallenged wait, or send our vote again. */
+  tick(nowMs: number): ElectionOutput {
+    if (this.decideAtMs !== undefined && nowMs >= this.decideAtMs) {
+      return this.decide(this.proposal, []);
+    }
+    if (nowMs >= this.nextResendMs) {
+      // Back off, as ZooKeeper does, so an isolated peer does not flood the network.
+      this.resendDelayMs = Math.min(this.resendDelayMs * 2, this.options.resendIntervalMs * 8);
+      this.nextResendMs = nowMs + this.resendDelayMs;
+      return { send: [this.broadcast()] };
+    }
+    return { send: [] };
+  }
+}

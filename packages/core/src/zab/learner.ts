@@ -1,0 +1,262 @@
+/**
+ * A follower or an observer: it connects to the leader (FOLLOWERINFO), promises the new
+ * epoch (ACKEPOCH, after acceptedEpoch is durable), takes the leader's DIFF, TRUNC or SNAP,
+ * makes it durable before acknowledging NEWLEADER, and serves once UPTODATE arrives. In
+ * broadcast it logs proposals and acknowledges them only once durable, applies what is
+ * committed and durable, forwards its clients' writes, syncs and session checks.
+ */
+import type { Id } from '../acl.js';
+import type { PreparableRequest } from '../prep/preparer.js';
+import type { WriteOrigin } from '../server/replica-front.js';
+import type { SessionId, Txn } from '../txn.js';
+import { type Zxid, zeroZxid } from '../zxid.js';
+import type { PeerContext, TxnOrigin } from './context.js';
+import type { LeaderMessage } from './messages.js';
+import type { ServerId } from './quorum.js';
+import { followsContiguously } from './txn-log.js';
+
+type Phase = 'connecting' | 'syncing' | 'broadcast';
+
+/** A client connection waiting for the leader to vouch for the session it resumes. */
+export interface PendingRevalidation {
+  readonly connectionId: number;
+  readonly sessionId: SessionId;
+  readonly clientAddress: string;
+}
+
+export class LearnerRole {
+  private phase: Phase = 'connecting';
+  private epoch = -1;
+  private lastHeardMs: number;
+  private nextFollowerInfoMs = 0;
+  private readonly touches = new Set<SessionId>();
+  /** Client syncs: waiting for the leader's zxid (undefined), then for it to be applied. */
+  private readonly syncWaiters: { origin: WriteOrigin; zxid: Zxid | undefined }[] = [];
+  private readonly revalidations = new Map<number, PendingRevalidation>();
+
+  constructor(
+    private readonly peer: PeerContext,
+    readonly leaderId: ServerId,
+    readonly observer: boolean,
+  ) {
+    this.lastHeardMs = peer.nowMs;
+    this.sendFollowerInfo();
+  }
+
+  get serving(): boolean {
+    return this.phase === 'broadcast';
+  }
+
+  private sendFollowerInfo(): void {
+    this.nextFollowerInfoMs = this.peer.nowMs + this.peer.server.tickTimeMs;
+    this.peer.send(this.leaderId, {
+      kind: 'followerInfo',
+      acceptedEpoch: this.peer.acceptedEpoch,
+      observer: this.observer,
+    });
+  }
+
+  receive(message: LeaderMessage): void {
+    if (message.kind !== 'leaderInfo' && message.epoch !== this.epoch) return;
+    this.lastHeardMs = this.peer.nowMs;
+    switch (message.kind) {
+      case 'leaderInfo':
+        this.onLeaderInfo(message.epoch);
+        return;
+      case 'sync':
+        this.onSync(message);
+        return;
+      case 'newLeader':
+        if (this.phase !== 'syncing') return;
+        // The synced history is persisted before the epoch (ordered actions), then we ack.
+        this.peer.setEpochs(this.peer.acceptedEpoch, this.epoch);
+        this.peer.sendAfterPersist(this.leaderId, { kind: 'ackNewLeader', epoch: this.epoch });
+        return;
+      case 'upToDate':
+        if (this.phase !== 'syncing') return;
+        this.phase = 'broadcast';
+        this.peer.commitThrough(message.commitZxid);
+        return;
+      case 'proposal':
+        this.onProposal(message.txns);
+        return;
+      case 'commit':
+        this.peer.commitThrough(message.zxid);
+        return;
+      case 'inform':
+        if (!this.appendContiguous(message.txns)) return;
+        if (message.txns.length > 0) this.peer.commitThrough(message.txns[message.txns.length - 1]!.zxid);
+        return;
+      case 'ping':
+        this.peer.send(this.leaderId, { kind: 'pingReply', epoch: this.epoch, touches: [...this.touches] });
+        this.touches.clear();
+        return;
+      case 'syncReply':
+        this.onSyncReply(message.sessionId, message.cxid, message.zxid);
+        return;
+      case 'revalidateReply':
+        this.onRevalidateReply(message.connectionId, message.valid);
+        return;
+    }
+  }
+
+  private onLeaderInfo(epoch: number): void {
+    if (this.phase !== 'connecting') return;
+    if (epoch < this.peer.acceptedEpoch) {
+      this.peer.lookForLeader(`leader proposed epoch ${epoch} below our accepted ${this.peer.acceptedEpoch}`);
+      return;
+    }
+    this.epoch = epoch;
+    this.phase = 'syncing';
+    // The promise must be durable before the leader hears it (ZAB's discovery phase).
+    if (epoch > this.peer.acceptedEpoch) this.peer.setEpochs(epoch, this.peer.currentEpoch);
+    this.peer.sendAfterPersist(this.leaderId, {
+      kind: 'ackEpoch',
+      epoch,
+      currentEpoch: this.peer.currentEpoch,
+      lastZxid: this.peer.log.lastZxid,
+    });
+  }
+
+  private onSync(message: Extract<LeaderMessage, { kind: 'sync' }>): void {
+    if (this.phase !== 'syncing') return;
+    const { log, tree } = this.peer;
+    if (message.mode === 'snap' && message.snapshot !== undefined) {
+      tree.loadSnapshot(message.snapshot);
+      log.reset(message.snapshot.zxid);
+      this.peer.persist({ kind: 'reset', snapshot: message.snapshot });
+    } else if (message.mode === 'trunc' && message.truncateTo !== undefined) {
+      if (tree.lastZxid > message.truncateTo) {
+        // We applied only committed transactions; a leader asking us to drop one is broken.
+        this.peer.lookForLeader(`leader truncates below our applied zxid ${tree.lastZxid}`);
+        return;
+      }
+      log.truncateAfter(message.truncateTo);
+      this.peer.persist({ kind: 'truncate', afterZxid: message.truncateTo });
+    }
+    this.appendContiguous(message.txns);
+  }
+
+  /** Logs transactions that follow on from our log; a gap means we missed some: start over. */
+  private appendContiguous(txns: readonly Txn[]): boolean {
+    let last = this.peer.log.lastZxid;
+    for (const txn of txns) {
+      if (last !== zeroZxid && !followsContiguously(last, txn.zxid) && txn.zxid > last) {
+        this.peer.lookForLeader(`gap in the log: ${txn.zxid} after ${last}`);
+        return false;
+      }
+      if (txn.zxid <= last) continue;
+      last = txn.zxid;
+    }
+    const fresh = txns.filter((txn) => txn.zxid > this.peer.log.lastZxid);
+    if (fresh.length > 0) this.peer.appendToLog(fresh);
+    return true;
+  }
+
+  private onProposal(txns: readonly Txn[]): void {
+    if (this.phase === 'connecting' || this.observer) return;
+    if (!this.appendContiguous(txns) || txns.length === 0) return;
+    // ACK only once the proposals are durable: the leader counts this ack toward a quorum.
+    this.peer.sendAfterPersist(this.leaderId, {
+      kind: 'ack',
+      epoch: this.epoch,
+      zxid: txns[txns.length - 1]!.zxid,
+    });
+  }
+
+  // ---- clients --------------------------------------------------------------------------
+
+  /** Forwards a local client's write (or session change) to the leader. */
+  forward(
+    sessionId: SessionId,
+    cxid: number,
+    authInfo: readonly Id[],
+    request: PreparableRequest,
+    origin: TxnOrigin,
+  ): boolean {
+    if (this.phase !== 'broadcast') return false;
+    this.peer.expectTxn(sessionId, cxid, origin);
+    this.peer.send(this.leaderId, { kind: 'request', epoch: this.epoch, sessionId, cxid, authInfo, request });
+    return true;
+  }
+
+  /** A client asks for sync: ask the leader for its latest zxid, then wait until applied. */
+  sync(origin: WriteOrigin): void {
+    this.syncWaiters.push({ origin, zxid: undefined });
+    this.peer.send(this.leaderId, {
+      kind: 'syncRequest',
+      epoch: this.epoch,
+      sessionId: origin.sessionId,
+      cxid: origin.xid,
+    });
+  }
+
+  private onSyncReply(sessionId: SessionId, cxid: number, zxid: Zxid): void {
+    const waiter = this.syncWaiters.find(
+      (candidate) =>
+        candidate.origin.sessionId === sessionId &&
+        candidate.origin.xid === cxid &&
+        candidate.zxid === undefined,
+    );
+    if (waiter === undefined) return;
+    waiter.zxid = zxid;
+    this.releaseSyncs();
+  }
+
+  /** Answers every sync whose target zxid is applied. */
+  releaseSyncs(): void {
+    const applied = this.peer.tree.lastZxid;
+    for (let i = 0; i < this.syncWaiters.length; ) {
+      const waiter = this.syncWaiters[i]!;
+      if (waiter.zxid !== undefined && waiter.zxid <= applied) {
+        this.syncWaiters.splice(i, 1);
+        this.peer.front.synced(waiter.origin);
+      } else {
+        i++;
+      }
+    }
+  }
+
+  /** Records a session touch to relay with the next ping; false if the session is unknown. */
+  touch(sessionId: SessionId): boolean {
+    if (!this.peer.tree.hasSession(sessionId)) return false;
+    this.touches.add(sessionId);
+    return true;
+  }
+
+  revalidate(pending: PendingRevalidation): void {
+    this.revalidations.set(pending.connectionId, pending);
+    this.peer.send(this.leaderId, {
+      kind: 'revalidate',
+      epoch: this.epoch,
+      sessionId: pending.sessionId,
+      connectionId: pending.connectionId,
+    });
+  }
+
+  private onRevalidateReply(connectionId: number, valid: boolean): void {
+    const pending = this.revalidations.get(connectionId);
+    if (pending === undefined) return;
+    this.revalidations.delete(connectionId);
+    this.onRevalidated(pending, valid);
+  }
+
+  /** Set by the peer: finishes a resumed connection once the leader has answered. */
+  onRevalidated: (pending: PendingRevalidation, valid: boolean) => void = () => undefined;
+
+  tick(): void {
+    const now = this.peer.nowMs;
+    const tickMs = this.peer.server.tickTimeMs;
+    const limitTicks =
+      this.phase === 'broadcast' ? this.peer.options.syncLimitTicks : this.peer.options.initLimitTicks;
+    if (now - this.lastHeardMs > limitTicks * tickMs) {
+      this.peer.lookForLeader(`leader ${this.leaderId} silent for ${limitTicks} ticks (${this.phase})`);
+      return;
+    }
+    if (this.phase === 'connecting' && now >= this.nextFollowerInfoMs) this.sendFollowerInfo();
+  }
+
+  linkDown(peer: ServerId): void {
+    if (peer === this.leaderId) this.peer.lookForLeader(`lost the link to leader ${peer}`);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The messages ZAB peers exchange. These are zabkit's own: nothing needs to interoperate
+ * with Java ZooKeeper peers, only the semantics must match. Every message after election
+ * carries the epoch it belongs to, so a peer can drop what an older leader sent.
+ */
+import type { Id } from '../acl.js';
+import type { PreparableRequest } from '../prep/preparer.js';
+import type { TreeSnapshot } from '../tree/data-tree.js';
+import type { SessionId, Txn } from '../txn.js';
+import type { Zxid } from '../zxid.js';
+import type { ServerId } from './quorum.js';
+
+export type PeerRole = 'looking' | 'following' | 'leading' | 'observing';
+
+/** A vote in Fast Leader Election: ordered by (peerEpoch, zxid, leader). */
+export interface Vote {
+  readonly leader: ServerId;
+  readonly zxid: Zxid;
+  readonly peerEpoch: number;
+}
+
+export type ElectionMessage = {
+  readonly kind: 'notification';
+  readonly vote: Vote;
+  /** The sender's logical clock: which round of elections it is in. */
+  readonly electionEpoch: number;
+  readonly state: PeerRole;
+};
+
+/** Synchronisation modes, as ZooKeeper names them. */
+export type SyncMode = 'diff' | 'trunc' | 'snap';
+
+export type LearnerMessage =
+  | { readonly kind: 'followerInfo'; readonly acceptedEpoch: number; readonly observer: boolean }
+  | {
+      readonly kind: 'ackEpoch';
+      readonly epoch: number;
+      readonly currentEpoch: number;
+      readonly lastZxid: Zxid;
+    }
+  | { readonly kind: 'ackNewLeader'; readonly epoch: number }
+  /** Acknowledges every proposal up to and including `zxid`: all are durable on the learner. */
+  | { readonly kind: 'ack'; readonly epoch: number; readonly zxid: Zxid }
+  /** Answers a ping with the sessions the learner's clients kept alive since the last one. */
+  | { readonly kind: 'pingReply'; readonly epoch: number; readonly touches: readonly SessionId[] }
+  /** A write (or session change) a client sent to the learner, forwarded for preparation. */
+  | {
+      readonly kind: 'request';
+      readonly epoch: number;
+      readonly sessionId: SessionId;
+      readonly cxid: number;
+      readonly authInfo: readonly Id[];
+      readonly request: PreparableRequest;
+    }
+  | {
+      readonly kind: 'syncRequest';
+      readonly epoch: number;
+      readonly sessionId: SessionId;
+      readonly cxid: number;
+    }
+  | {
+      readonly kind: 'revalidate';
+      readonly epoch: number;
+      readonly sessionId: SessionId;
+      readonly connectionId: number;
+    };
+
+export type LeaderMessage =
+  | { readonly kind: 'leaderInfo'; readonly epoch: number }
+  /** Brings a learner's log in line with the leader's; NEWLEADER follows. */
+  | {
+      readonly kind: 'sync';
+      readonly epoch: number;
+      readonly mode: SyncMode;
+      /** For 'trunc': drop every entry after this zxid first. */
+      readonly truncateTo: Zxid | undefined;
+      /** For 'snap': the leader's state, replacing the learner's. */
+      readonly snapshot: TreeSnapshot | undefined;
+      /** Entries to append after the truncation or snapshot. */
+      readonly txns: readonly Txn[];
+    }
+  | { readonly kind: 'newLeader'; readonly epoch: number }
+  /** The learner may serve: everything up to `commitZxid` is committed. */
+  | { readonly kind: 'upToDate'; readonly epoch: number; readonly commitZxid: Zxid }
+  | { readonly kind: 'proposal'; readonly epoch: number; readonly txns: readonly Txn[] }
+  /** Everything up to and including `zxid` is committed. */
+  | { readonly kind: 'commit'; readonly epoch: number; readonly zxid: Zxid }
+  /** For observers: committed transactions, proposal and commit in one. */
+  | { readonly kind: 'inform'; readonly epoch: number; readonly txns: readonly Txn[] }
+  | { readonly kind: 'ping'; readonly epoch: number }
+  | {
+      readonly kind: 'syncReply';
+      readonly epoch: number;
+      readonly sessionId: SessionId;
+      readonly cxid: number;
+      readonly zxid: Zxid;
+    }
+  | {
+      readonly kind: 'revalidateReply';
+      readonly epoch: number;
+      readonly sessionId: SessionId;
+      readonly connectionId: number;
+      readonly valid: boolean;
+    };
+
+export type PeerMessage = ElectionMessage | LearnerMessage | LeaderMessage;
+
+/** A message to or from a peer. */
+export interface Envelope {
+  readonly from: ServerId;
+  readonly to: ServerId;
+  readonly message: PeerMessage;
+}

@@ -1,0 +1,40 @@
+/**
+ * Who makes a quorum. A verifier of its own so that weighted or hierarchical quorums can
+ * replace the majority rule without touching the protocol code.
+ */
+import { assert } from '../errors.js';
+
+export type ServerId = number;
+
+export interface QuorumVerifier {
+  /** Servers that vote in elections and whose acks count. */
+  readonly voters: ReadonlySet<ServerId>;
+  /** Servers that follow the leader without voting. */
+  readonly observers: ReadonlySet<ServerId>;
+  /** True when `ids` (voters among them count, others are ignored) form a quorum. */
+  containsQuorum(ids: Iterable<ServerId>): boolean;
+}
+
+/** A majority of the voters: more than half of them. */
+export class MajorityQuorum implements QuorumVerifier {
+  readonly voters: ReadonlySet<ServerId>;
+  readonly observers: ReadonlySet<ServerId>;
+
+  constructor(voters: Iterable<ServerId>, observers: Iterable<ServerId> = []) {
+    this.voters = new Set(voters);
+    this.observers = new Set(observers);
+    assert(this.voters.size > 0, 'a quorum needs at least one voter');
+    for (const id of this.observers) assert(!this.voters.has(id), `server ${id} is both voter and observer`);
+  }
+
+  containsQuorum(ids: Iterable<ServerId>): boolean {
+    let count = 0;
+    for (const id of new Set(ids)) if (this.voters.has(id)) count++;
+    return count * 2 > this.voters.size;
+  }
+
+  /** Every server, voters first, in ascending order. */
+  members(): ServerId[] {
+    return [...[...this.voters].sort((a, b) => a - b), ...[...this.observers].sort((a, b) => a - b)];
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * A peer's in-memory view of its durable transaction log: every transaction after the
+ * latest snapshot, in zxid order. The leader synchronises learners from it (DIFF and
+ * TRUNC); when a learner is behind the oldest entry kept, it gets a snapshot instead.
+ */
+import { assert } from '../errors.js';
+import type { Txn } from '../txn.js';
+import { counterOf, epochOf, type Zxid, zeroZxid } from '../zxid.js';
+
+/** True when `next` may follow `previous` in a log: no gap inside an epoch (ZOOKEEPER-4925). */
+export function followsContiguously(previous: Zxid, next: Zxid): boolean {
+  if (next <= previous) return false;
+  if (epochOf(next) === epochOf(previous)) return counterOf(next) === counterOf(previous) + 1;
+  return counterOf(next) === 1;
+}
+
+export class TxnLog {
+  private entries: Txn[] = [];
+  /** Entries at or below this zxid live only in the snapshot. */
+  private base: Zxid;
+
+  constructor(baseZxid: Zxid = zeroZxid, entries: readonly Txn[] = []) {
+    this.base = baseZxid;
+    for (const txn of entries) this.append(txn);
+  }
+
+  get baseZxid(): Zxid {
+    return this.base;
+  }
+
+  get lastZxid(): Zxid {
+    return this.entries.length === 0 ? this.base : this.entries[this.entries.length - 1]!.zxid;
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  append(txn: Txn): void {
+    assert(txn.zxid > this.lastZxid, `log append out of order: ${txn.zxid} after ${this.lastZxid}`);
+    this.entries.push(txn);
+  }
+
+  /** Index of the first entry with zxid > `zxid`. */
+  private indexAfter(zxid: Zxid): number {
+    let low = 0;
+    let high = this.entries.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (this.entries[mid]!.zxid <= zxid) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  /** True when the log holds `zxid`, or `zxid` is the snapshot point. */
+  contains(zxid: Zxid): boolean {
+    if (zxid === this.base) return true;
+    const index = this.indexAfter(zxid) - 1;
+    return index >= 0 && this.entries[index]!.zxid === zxid;
+  }
+
+  /** The largest zxid at or below `zxid` that the log holds (or the base), else undefined. */
+  floor(zxid: Zxid): Zxid | undefined {
+    if (zxid < this.base) return undefined;
+    const index = this.indexAfter(zxid) - 1;
+    return index >= 0 ? this.entries[index]!.zxid : this.base;
+  }
+
+  /** Every entry after `zxid`, or undefined when `zxid` is older than the log reaches. */
+  entriesAfter(zxid: Zxid, through: Zxid = this.lastZxid): Txn[] | undefined {
+    if (zxid < this.base) return undefined;
+    return this.entries.slice(this.indexAfter(zxid), this.indexAfter(through));
+  }
+
+  /** Drops every entry after `zxid` (a TRUNC). */
+  truncateAfter(zxid: Zxid): void {
+    assert(zxid >= this.base, `cannot truncate to ${zxid}, below the snapshot at ${this.base}`);
+    this.entries.length = this.indexAfter(zxid);
+  }
+
+  /** Replaces everything with a snapshot taken at `zxid`. */
+  reset(zxid: Zxid): void {
+    this.entries = [];
+    this.base = zxid;
+  }
+
+  /** Forgets entries at or below `zxid`, which a snapshot now covers. */
+  compact(zxid: Zxid): void {
+    if (zxid <= this.base) return;
+    this.entries = this.entries.slice(this.indexAfter(zxid));
+    this.base = zxid;
+  }
+}
