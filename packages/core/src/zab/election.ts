@@ -86,6 +86,8 @@ export class FastLeaderElection {
     this.proposal = this.ownVote;
     this.resendDelayMs = this.options.resendIntervalMs;
     this.nextResendMs = nowMs + this.resendDelayMs;
+    // A lone voter is its own quorum.
+    if (this.quorumAgrees(this.received, this.proposal, this.logicalClock)) this.decideAtMs = nowMs;
     return { send: [this.broadcast()] };
   }
 

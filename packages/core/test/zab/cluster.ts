@@ -1,0 +1,323 @@
+/**
+ * A scripted, deterministic ensemble for interaction tests, in the spirit of etcd-io/raft's
+ * testdata: peers step only when the script says so, messages wait in a queue until
+ * delivered (or dropped), and storage becomes durable only when acknowledged, so a test can
+ * crash a peer between persisting and acknowledging.
+ */
+import {
+  type ClientOutput,
+  type ClientRequest,
+  type Envelope,
+  type PeerInput,
+  type PeerReady,
+  type Reply,
+  type ServerId,
+  type StorageAction,
+  StorageImage,
+  type Txn,
+  ZabPeer,
+  type ZabPeerOptions,
+  type Zxid,
+  zeroZxid,
+} from '../../src/index.js';
+
+interface Node {
+  peer: ZabPeer | undefined;
+  /** What survives a crash. */
+  durable: StorageImage;
+  /** Persisted but not yet acknowledged as durable, with the seq to report. */
+  pending: { seq: number; actions: readonly StorageAction[]; after: Envelope[] }[];
+  outputs: ClientOutput[];
+}
+
+export interface ClusterOptions {
+  readonly voters: number;
+  readonly observers?: number;
+  readonly peer?: Partial<ZabPeerOptions>;
+}
+
+export class Cluster {
+  readonly nodes = new Map<ServerId, Node>();
+  /** Messages in flight, in send order. */
+  queue: Envelope[] = [];
+  nowMs = 1_000_000;
+  /** When true, storage acknowledges at once; otherwise call `flushStorage`. */
+  autoPersist = true;
+  /** Every message delivered, in order: scenario tests assert on it. */
+  readonly trace: Envelope[] = [];
+  /** Links that drop everything: "from->to". */
+  readonly cut = new Set<string>();
+  readonly voterIds: ServerId[];
+  readonly observerIds: ServerId[];
+  private nextConnectionId = 1;
+  private nextXid = 1;
+
+  constructor(private readonly options: ClusterOptions) {
+    this.voterIds = Array.from({ length: options.voters }, (_v, i) => i + 1);
+    this.observerIds = Array.from({ length: options.observers ?? 0 }, (_v, i) => options.voters + i + 1);
+    for (const id of [...this.voterIds, ...this.observerIds]) {
+      this.nodes.set(id, { peer: undefined, durable: new StorageImage(), pending: [], outputs: [] });
+      this.start(id);
+    }
+  }
+
+  peerOptions(id: ServerId): ZabPeerOptions {
+    return {
+      serverId: id,
+      voters: this.voterIds,
+      observers: this.observerIds,
+      tickTimeMs: 100,
+      electionFinalizeWaitMs: 50,
+      electionResendIntervalMs: 100,
+      sessionSecret: new Uint8Array([9, 9, 9]),
+      startTimeMs: this.nowMs,
+      ...this.options.peer,
+    };
+  }
+
+  private start(id: ServerId): void {
+    const node = this.nodes.get(id)!;
+    node.peer = new ZabPeer(this.peerOptions(id), node.durable.clone().load(), this.nowMs);
+    node.pending = [];
+    // The constructor already started an election: collect what it wants to send.
+    this.handle(id, node.peer.step({ kind: 'tick', nowMs: this.nowMs }));
+  }
+
+  peer(id: ServerId): ZabPeer {
+    const peer = this.nodes.get(id)?.peer;
+    if (peer === undefined) throw new Error(`server ${id} is down`);
+    return peer;
+  }
+
+  alive(id: ServerId): boolean {
+    return this.nodes.get(id)?.peer !== undefined;
+  }
+
+  step(id: ServerId, input: PeerInput): void {
+    const node = this.nodes.get(id)!;
+    if (node.peer === undefined) return;
+    this.handle(id, node.peer.step(input));
+  }
+
+  private handle(id: ServerId, ready: PeerReady): void {
+    const node = this.nodes.get(id)!;
+    node.outputs.push(...ready.toClients);
+    this.queue.push(...ready.messages);
+    if (ready.persist.length === 0 && ready.persistSeq === 0) {
+      this.queue.push(...ready.messagesAfterPersist);
+      return;
+    }
+    node.pending.push({
+      seq: ready.persistSeq,
+      actions: ready.persist,
+      after: [...ready.messagesAfterPersist],
+    });
+    if (this.autoPersist) this.flushStorage(id);
+  }
+
+  /** Makes everything a peer has persisted durable, and tells it so. */
+  flushStorage(id: ServerId): void {
+    const node = this.nodes.get(id)!;
+    if (node.peer === undefined || node.pending.length === 0) return;
+    const pending = node.pending;
+    node.pending = [];
+    for (const entry of pending) {
+      for (const action of entry.actions) node.durable.apply(action);
+      this.queue.push(...entry.after);
+    }
+    this.step(id, { kind: 'persistedThrough', seq: pending[pending.length - 1]!.seq });
+  }
+
+  /** Delivers every queued message once (new messages they cause wait for the next round). */
+  deliverOnce(filter: (envelope: Envelope) => boolean = () => true): number {
+    const batch = this.queue;
+    this.queue = [];
+    let delivered = 0;
+    for (const envelope of batch) {
+      if (!filter(envelope)) {
+        this.queue.push(envelope);
+        continue;
+      }
+      if (this.cut.has(`${envelope.from}->${envelope.to}`) || !this.alive(envelope.to)) continue;
+      delivered++;
+      this.trace.push(envelope);
+      this.step(envelope.to, { kind: 'message', from: envelope.from, message: envelope.message });
+    }
+    return delivered;
+  }
+
+  /** Delivers messages and advances time in small ticks until nothing moves. */
+  stabilize(maxRounds = 500): void {
+    for (let round = 0; round < maxRounds; round++) {
+      const delivered = this.deliverOnce();
+      if (delivered === 0 && this.queue.length === 0) {
+        if (this.everyoneSettled()) return;
+        this.tick(20);
+      }
+    }
+    throw new Error(`cluster did not stabilise: ${this.describe()}`);
+  }
+
+  private everyoneSettled(): boolean {
+    for (const [, node] of this.nodes) {
+      if (node.peer === undefined) continue;
+      if (!node.peer.serving) return false;
+    }
+    return true;
+  }
+
+  tick(ms: number): void {
+    this.nowMs += ms;
+    for (const id of this.nodes.keys()) this.step(id, { kind: 'tick', nowMs: this.nowMs });
+  }
+
+  /** Advances time by `ms` in `stepMs` ticks, delivering messages between ticks. */
+  run(ms: number, stepMs = 20): void {
+    for (let elapsed = 0; elapsed < ms; elapsed += stepMs) {
+      this.tick(stepMs);
+      for (let i = 0; i < 20 && this.deliverOnce() > 0; i++);
+    }
+  }
+
+  /** The process dies: unacknowledged storage and in-flight messages to and from it are lost. */
+  crash(id: ServerId): void {
+    const node = this.nodes.get(id)!;
+    node.peer = undefined;
+    node.pending = [];
+    node.outputs = [];
+    this.queue = this.queue.filter((envelope) => envelope.from !== id && envelope.to !== id);
+    for (const other of this.nodes.keys()) if (other !== id) this.step(other, { kind: 'linkDown', peer: id });
+  }
+
+  restart(id: ServerId): void {
+    this.start(id);
+  }
+
+  isolate(id: ServerId): void {
+    for (const other of this.nodes.keys()) {
+      if (other === id) continue;
+      this.cut.add(`${id}->${other}`);
+      this.cut.add(`${other}->${id}`);
+    }
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  leader(): ServerId | undefined {
+    for (const [id, node] of this.nodes) if (node.peer?.state === 'leading' && node.peer.serving) return id;
+    return undefined;
+  }
+
+  describe(): string {
+    return [...this.nodes]
+      .map(([id, node]) =>
+        node.peer === undefined
+          ? `${id}:down`
+          : `${id}:${node.peer.state}${node.peer.serving ? '*' : ''} e${node.peer.acceptedEpoch}/${node.peer.currentEpoch} log=${node.peer.log.lastZxid.toString(16)} applied=${node.peer.tree.lastZxid.toString(16)} (${node.peer.lastLookingReason})`,
+      )
+      .join(', ');
+  }
+
+  // ---- clients ----------------------------------------------------------------------------
+
+  /** Opens a session on `id` and runs the cluster until it is established. */
+  connect(
+    id: ServerId,
+    timeoutMs = 5000,
+    resume?: { sessionId: bigint; password: Uint8Array },
+  ): ClientSession {
+    const connectionId = this.nextConnectionId++;
+    this.step(id, {
+      kind: 'connect',
+      connectionId,
+      request: {
+        sessionId: resume?.sessionId ?? 0n,
+        password: resume?.password ?? new Uint8Array(16),
+        timeoutMs,
+        lastZxidSeen: zeroZxid,
+        readOnly: false,
+        clientAddress: '127.0.0.1',
+      },
+    });
+    for (let i = 0; i < 200; i++) {
+      const connected = this.nodes
+        .get(id)!
+        .outputs.find((o) => o.kind === 'connected' && o.connectionId === connectionId);
+      if (connected?.kind === 'connected') {
+        return {
+          server: id,
+          connectionId,
+          sessionId: connected.sessionId,
+          password: connected.password,
+          timeoutMs: connected.timeoutMs,
+        };
+      }
+      if (this.nodes.get(id)!.outputs.some((o) => o.kind === 'close' && o.connectionId === connectionId))
+        break;
+      if (this.deliverOnce() === 0) this.tick(10);
+    }
+    return { server: id, connectionId, sessionId: 0n, password: new Uint8Array(16), timeoutMs: 0 };
+  }
+
+  /** Sends a request and runs the cluster until it is answered. */
+  request(session: ClientSession, request: ClientRequest, maxRounds = 400): Reply {
+    const xid = this.send(session, request);
+    for (let i = 0; i < maxRounds; i++) {
+      const reply = this.replyTo(session, xid);
+      if (reply !== undefined) return reply;
+      if (this.deliverOnce() === 0) this.tick(10);
+    }
+    throw new Error(`no reply to ${request.op} on server ${session.server}: ${this.describe()}`);
+  }
+
+  send(session: ClientSession, request: ClientRequest): number {
+    const xid = this.nextXid++;
+    this.step(session.server, { kind: 'request', connectionId: session.connectionId, xid, request });
+    return xid;
+  }
+
+  replyTo(session: ClientSession, xid: number): Reply | undefined {
+    const outputs = this.nodes.get(session.server)!.outputs;
+    const index = outputs.findIndex(
+      (o) => o.kind === 'reply' && o.connectionId === session.connectionId && o.xid === xid,
+    );
+    if (index < 0) return undefined;
+    const [output] = outputs.splice(index, 1);
+    return output?.kind === 'reply' ? output.reply : undefined;
+  }
+
+  outputsOf(session: ClientSession): ClientOutput[] {
+    return this.nodes.get(session.server)!.outputs.filter((o) => o.connectionId === session.connectionId);
+  }
+
+  /** Every alive peer's applied state must be identical once they have applied the same zxid. */
+  digests(): Map<ServerId, { zxid: Zxid; digest: string }> {
+    const result = new Map<ServerId, { zxid: Zxid; digest: string }>();
+    for (const [id, node] of this.nodes) {
+      if (node.peer !== undefined)
+        result.set(id, { zxid: node.peer.tree.lastZxid, digest: node.peer.tree.digest() });
+    }
+    return result;
+  }
+
+  /** The sync modes the leader used toward `to`, in order. */
+  syncModes(to: ServerId): string[] {
+    return this.trace
+      .filter((e) => e.to === to && e.message.kind === 'sync')
+      .map((e) => (e.message as { mode: string }).mode);
+  }
+
+  durableLog(id: ServerId): readonly Txn[] {
+    return this.nodes.get(id)!.durable.log;
+  }
+}
+
+export interface ClientSession {
+  readonly server: ServerId;
+  readonly connectionId: number;
+  readonly sessionId: bigint;
+  readonly password: Uint8Array;
+  readonly timeoutMs: number;
+}

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { CreateMode, counterOf, ErrorCode, epochOf, Ids } from '../../src/index.js';
+import { Cluster } from './cluster.js';
+
+const create = (path: string, data = '') => ({
+  op: 'create' as const,
+  path,
+  data: new TextEncoder().encode(data),
+  acl: Ids.openAclUnsafe,
+  mode: CreateMode.Persistent,
+  ttlMs: -1n,
+});
+
+describe('election with every server up', () => {
+  it('elects the highest id when logs are equal, and everyone follows it in epoch 1', () => {
+    const cluster = new Cluster({ voters: 3 });
+    cluster.stabilize();
+    expect(cluster.leader()).toBe(3);
+    for (const id of [1, 2]) expect(cluster.peer(id).state).toBe('following');
+    for (const id of [1, 2, 3]) {
+      expect(cluster.peer(id).acceptedEpoch).toBe(1);
+      expect(cluster.peer(id).currentEpoch).toBe(1);
+    }
+  });
+
+  it('a single voter leads alone', () => {
+    const cluster = new Cluster({ voters: 1 });
+    cluster.stabilize();
+    expect(cluster.leader()).toBe(1);
+    const s = cluster.connect(1);
+    expect(cluster.request(s, create('/solo')).ok).toBe(true);
+  });
+
+  it('an observer never votes and never leads, but follows and serves', () => {
+    const cluster = new Cluster({ voters: 3, observers: 1 });
+    cluster.stabilize();
+    expect(cluster.leader()).toBe(3);
+    expect(cluster.peer(4).state).toBe('observing');
+    const s = cluster.connect(4);
+    expect(cluster.request(s, create('/from-observer')).ok).toBe(true);
+    const t = cluster.connect(1);
+    cluster.request(t, { op: 'sync', path: '/' });
+    expect(cluster.request(t, { op: 'exists', path: '/from-observer', watch: false }).ok).toBe(true);
+  });
+
+  it('two voters of three elect a leader; with one of three nothing is served', () => {
+    const cluster = new Cluster({ voters: 3 });
+    cluster.crash(3);
+    cluster.stabilize();
+    expect(cluster.leader()).toBe(2);
+    const lonely = new Cluster({ voters: 3 });
+    lonely.crash(2);
+    lonely.crash(3);
+    lonely.run(3000);
+    expect(lonely.peer(1).serving).toBe(false);
+    expect(lonely.peer(1).state).toBe('looking');
+  });
+});
+
+describe('election with the best log absent, then returning', () => {
+  it('the returning server with the longest log is truncated to the committed history', () => {
+    const cluster = new Cluster({ voters: 3 });
+    cluster.stabilize();
+    const s = cluster.connect(1);
+    for (let i = 0; i < 3; i++) expect(cluster.request(s, create(`/a${i}`)).ok).toBe(true);
+    // The leader (3) takes a proposal that reaches nobody, then dies.
+    const leader = cluster.leader()!;
+    cluster.isolate(leader);
+    const lost = cluster.connect(leader);
+    cluster.send(lost, create('/lost'));
+    cluster.deliverOnce();
+    expect(cluster.peer(leader).log.lastZxid).toBeGreaterThan(cluster.peer(1).log.lastZxid);
+    cluster.crash(leader);
+    cluster.heal();
+    cluster.stabilize();
+    const newLeader = cluster.leader()!;
+    expect(newLeader).not.toBe(leader);
+    expect(epochOf(cluster.peer(newLeader).log.lastZxid) >= 1).toBe(true);
+    // The old leader returns with a longer log from the old epoch: it must drop /lost.
+    cluster.restart(leader);
+    cluster.stabilize();
+    expect(cluster.peer(leader).state).toBe('following');
+    const t = cluster.connect(leader);
+    expect(cluster.request(t, { op: 'exists', path: '/lost', watch: false })).toMatchObject({
+      ok: false,
+      code: ErrorCode.NoNode,
+    });
+    expect(cluster.request(t, { op: 'exists', path: '/a2', watch: false }).ok).toBe(true);
+    const digests = [...cluster.digests().values()];
+    expect(new Set(digests.map((d) => `${d.zxid}:${d.digest}`)).size).toBe(1);
+    expect(
+      cluster.durableLog(leader).some((txn) => txn.body.kind === 'create' && txn.body.path === '/lost'),
+    ).toBe(false);
+  });
+
+  it('a server that missed writes catches up by DIFF and the new epoch numbers from 1', () => {
+    const cluster = new Cluster({ voters: 3 });
+    cluster.stabilize();
+    cluster.crash(1);
+    const s = cluster.connect(2);
+    for (let i = 0; i < 5; i++) cluster.request(s, create(`/n${i}`));
+    cluster.restart(1);
+    cluster.stabilize();
+    const t = cluster.connect(1);
+    expect(cluster.request(t, { op: 'getChildren', path: '/', watch: false })).toMatchObject({
+      ok: true,
+      result: { children: ['n0', 'n1', 'n2', 'n3', 'n4', 'zookeeper'] },
+    });
+    const leader = cluster.leader()!;
+    cluster.crash(leader);
+    cluster.stabilize();
+    const u = cluster.connect(1);
+    const reply = cluster.request(u, create('/after'));
+    expect(reply.ok).toBe(true);
+    if (reply.ok && reply.op === 'create') {
+      expect(epochOf(reply.result.stat.czxid)).toBe(2);
+      expect(counterOf(reply.result.stat.czxid)).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
