@@ -9,6 +9,9 @@ export default defineConfig({
     alias: {
       '@zabkit/core': source('core'),
       '@zabkit/client': source('client'),
+      '@zabkit/storage-memory': source('storage-memory'),
+      '@zabkit/transport-memory': source('transport-memory'),
+      '@zabkit/server': source('server'),
     },
   },
   test: {
