@@ -2,16 +2,17 @@
  * The storage compliance suite: every PeerStorage adapter runs it, as the Level family runs
  * abstract-level's shared tests. An adapter's test file hands it a factory and nothing else.
  */
-import { describe, expect, it } from 'vitest';
+
 import {
   DataTree,
   Ids,
   makeZxid,
   type PeerStorage,
-  type Txn,
   type TreeSnapshot,
+  type Txn,
   zeroZxid,
 } from '@zabkit/core';
+import { describe, expect, it } from 'vitest';
 
 export interface StorageFactory {
   /** A new, empty store. */
@@ -26,7 +27,14 @@ function txn(epoch: number, counter: number, path = `/n${epoch}_${counter}`): Tx
     timeMs: 1000 + counter,
     sessionId: 0x1234n,
     cxid: counter,
-    body: { kind: 'create', path, data: new Uint8Array([counter]), acl: Ids.openAclUnsafe, ephemeralOwner: 0n, parentCversion: counter },
+    body: {
+      kind: 'create',
+      path,
+      data: new Uint8Array([counter]),
+      acl: Ids.openAclUnsafe,
+      ephemeralOwner: 0n,
+      parentCversion: counter,
+    },
   };
 }
 
@@ -57,7 +65,10 @@ export function storageComplianceSuite(name: string, factory: StorageFactory): v
         makeZxid(1, 3),
         makeZxid(2, 1),
       ]);
-      expect((await store.readLog(makeZxid(1, 2))).map((t) => t.zxid)).toEqual([makeZxid(1, 3), makeZxid(2, 1)]);
+      expect((await store.readLog(makeZxid(1, 2))).map((t) => t.zxid)).toEqual([
+        makeZxid(1, 3),
+        makeZxid(2, 1),
+      ]);
       const loaded = await store.load();
       expect(loaded.log).toEqual([txn(1, 1), txn(1, 2), txn(1, 3), txn(2, 1)]);
       await store.close();
@@ -133,7 +144,13 @@ export function storageComplianceSuite(name: string, factory: StorageFactory): v
     it('keeps transaction bodies intact: data, ACLs, owners, every kind', async () => {
       const store = await factory.create();
       const kinds: Txn[] = [
-        { zxid: makeZxid(1, 1), timeMs: 5, sessionId: -7n, cxid: -1, body: { kind: 'createSession', timeoutMs: 3000 } },
+        {
+          zxid: makeZxid(1, 1),
+          timeMs: 5,
+          sessionId: -7n,
+          cxid: -1,
+          body: { kind: 'createSession', timeoutMs: 3000 },
+        },
         {
           zxid: makeZxid(1, 2),
           timeMs: 6,
@@ -148,16 +165,40 @@ export function storageComplianceSuite(name: string, factory: StorageFactory): v
             parentCversion: 1,
           },
         },
-        { zxid: makeZxid(1, 3), timeMs: 7, sessionId: -7n, cxid: 5, body: { kind: 'setData', path: '/ü', data: new Uint8Array(0), version: 1 } },
+        {
+          zxid: makeZxid(1, 3),
+          timeMs: 7,
+          sessionId: -7n,
+          cxid: 5,
+          body: { kind: 'setData', path: '/ü', data: new Uint8Array(0), version: 1 },
+        },
         {
           zxid: makeZxid(1, 4),
           timeMs: 8,
           sessionId: -7n,
           cxid: 6,
-          body: { kind: 'multi', parts: [{ kind: 'error', code: 0 }, { kind: 'error', code: -101 }] },
+          body: {
+            kind: 'multi',
+            parts: [
+              { kind: 'error', code: 0 },
+              { kind: 'error', code: -101 },
+            ],
+          },
         },
-        { zxid: makeZxid(1, 5), timeMs: 9, sessionId: -7n, cxid: -1, body: { kind: 'closeSession', ephemeralPaths: ['/ü'] } },
-        { zxid: makeZxid(1, 6), timeMs: 9, sessionId: 0n, cxid: 7, body: { kind: 'setACL', path: '/', acl: Ids.readAclUnsafe, aversion: 1 } },
+        {
+          zxid: makeZxid(1, 5),
+          timeMs: 9,
+          sessionId: -7n,
+          cxid: -1,
+          body: { kind: 'closeSession', ephemeralPaths: ['/ü'] },
+        },
+        {
+          zxid: makeZxid(1, 6),
+          timeMs: 9,
+          sessionId: 0n,
+          cxid: 7,
+          body: { kind: 'setACL', path: '/', acl: Ids.readAclUnsafe, aversion: 1 },
+        },
       ];
       await store.append(kinds);
       expect(await store.readLog(zeroZxid)).toEqual(kinds);
@@ -183,4 +224,3 @@ export function storageComplianceSuite(name: string, factory: StorageFactory): v
     }
   });
 }
-

@@ -22,7 +22,10 @@ interface Received {
 function collect(transport: PeerTransport): { received: Received[]; down: ServerId[] } {
   const received: Received[] = [];
   const down: ServerId[] = [];
-  transport.listen({ message: (from, message) => received.push({ from, message }), linkDown: (peer) => down.push(peer) });
+  transport.listen({
+    message: (from, message) => received.push({ from, message }),
+    linkDown: (peer) => down.push(peer),
+  });
   return { received, down };
 }
 
@@ -61,8 +64,12 @@ export function transportComplianceSuite(name: string, factory: TransportFactory
         b!.send(3, ping(1000 + i));
       }
       await until(() => inbox.received.length === 1000);
-      const fromA = inbox.received.filter((r) => r.from === 1).map((r) => (r.message as { epoch: number }).epoch);
-      const fromB = inbox.received.filter((r) => r.from === 2).map((r) => (r.message as { epoch: number }).epoch);
+      const fromA = inbox.received
+        .filter((r) => r.from === 1)
+        .map((r) => (r.message as { epoch: number }).epoch);
+      const fromB = inbox.received
+        .filter((r) => r.from === 2)
+        .map((r) => (r.message as { epoch: number }).epoch);
       expect(fromA).toEqual(Array.from({ length: 500 }, (_v, i) => i));
       expect(fromB).toEqual(Array.from({ length: 500 }, (_v, i) => 1000 + i));
       for (const t of [a, b, c]) t!.close();

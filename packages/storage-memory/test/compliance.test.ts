@@ -1,5 +1,5 @@
-import { MemoryStorage } from '../src/index.js';
 import { storageComplianceSuite } from '../../../test/compliance/storage.js';
+import { MemoryStorage } from '../src/index.js';
 
 storageComplianceSuite('memory', {
   create: async () => new MemoryStorage(),

@@ -1,0 +1,221 @@
+/**
+ * Drives one ZabPeer in real time: a timer ticks it, its transport feeds it messages, its
+ * storage makes its Ready durable, and client links connect to it. Storage writes are
+ * chained one Ready after another; while one is in flight, the next Readies' actions wait
+ * and go together, so many proposals share one durable write (group commit).
+ */
+import type { ClientLink, LinkFactory, LinkHandlers } from '@zabkit/client';
+import type {
+  ClientOutput,
+  ClientRequest,
+  ConnectionId,
+  ConnectRequest,
+  Envelope,
+  PeerInput,
+  PeerReady,
+  PeerStorage,
+  PeerTransport,
+  StorageAction,
+} from '@zabkit/core';
+import { ZabPeer, type ZabPeerOptions } from '@zabkit/core';
+
+export interface PeerDriverOptions {
+  readonly peer: ZabPeerOptions;
+  readonly storage: PeerStorage;
+  readonly transport: PeerTransport;
+  /** How often the peer is ticked. Default: a quarter of the tick time. */
+  readonly tickIntervalMs?: number;
+  readonly clock?: () => number;
+}
+
+/** Carries out storage actions on a PeerStorage, in order. */
+export async function carryOut(storage: PeerStorage, actions: readonly StorageAction[]): Promise<void> {
+  for (const action of actions) {
+    switch (action.kind) {
+      case 'append':
+        await storage.append(action.txns);
+        break;
+      case 'truncate':
+        await storage.truncate(action.afterZxid);
+        break;
+      case 'snapshot':
+        await storage.saveSnapshot(action.snapshot);
+        break;
+      case 'reset':
+        await storage.reset(action.snapshot);
+        break;
+      case 'purge':
+        await storage.purge(action.throughZxid);
+        break;
+      case 'epochs':
+        await storage.writeEpochs(action.epochs);
+        break;
+    }
+  }
+}
+
+export class PeerDriver implements LinkFactory {
+  readonly peer: ZabPeer;
+  private readonly storage: PeerStorage;
+  private readonly transport: PeerTransport;
+  private readonly clock: () => number;
+  private readonly links = new Map<ConnectionId, LinkHandlers>();
+  private nextConnectionId = 1;
+  private readonly inputs: PeerInput[] = [];
+  private pumping = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
+  /** Storage work not yet started, with the messages that wait for it and the seq to report. */
+  private unwritten: { actions: StorageAction[]; after: Envelope[]; seq: number } | undefined;
+  private writing = false;
+  /** The first storage failure: the peer stops rather than serve from a store it cannot trust. */
+  failure: unknown;
+
+  private constructor(peer: ZabPeer, options: PeerDriverOptions) {
+    this.peer = peer;
+    this.storage = options.storage;
+    this.transport = options.transport;
+    this.clock = options.clock ?? Date.now;
+    this.transport.listen({
+      message: (from, message) => this.enqueue({ kind: 'message', from, message }),
+      linkDown: (peerId) => this.enqueue({ kind: 'linkDown', peer: peerId }),
+    });
+    const intervalMs =
+      options.tickIntervalMs ?? Math.max(1, Math.floor((options.peer.tickTimeMs ?? 2000) / 4));
+    this.timer = setInterval(() => this.enqueue({ kind: 'tick', nowMs: this.clock() }), intervalMs);
+  }
+
+  /** Loads the peer's state from storage and starts it. */
+  static async start(options: PeerDriverOptions): Promise<PeerDriver> {
+    const clock = options.clock ?? Date.now;
+    const state = await options.storage.load();
+    const peer = new ZabPeer({ ...options.peer, startTimeMs: clock() }, state, clock());
+    const driver = new PeerDriver(peer, options);
+    driver.enqueue({ kind: 'tick', nowMs: clock() });
+    return driver;
+  }
+
+  get serverId(): number {
+    return this.peer.serverId;
+  }
+
+  /** Stops the peer as a crash would: timers, links and transport go; storage is closed. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.transport.close();
+    const handlers = [...this.links.values()];
+    this.links.clear();
+    for (const handler of handlers) handler.closed('lost');
+    while (this.writing) await new Promise((resolve) => setTimeout(resolve, 1));
+    await this.storage.close();
+  }
+
+  private enqueue(input: PeerInput): void {
+    if (this.stopped) return;
+    this.inputs.push(input);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (let input = this.inputs.shift(); input !== undefined; input = this.inputs.shift()) {
+        if (this.stopped) return;
+        this.handle(this.peer.step(input));
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private handle(ready: PeerReady): void {
+    for (const envelope of ready.messages) this.transport.send(envelope.to, envelope.message);
+    if (ready.persistSeq !== 0) {
+      const pending = (this.unwritten ??= { actions: [], after: [], seq: 0 });
+      pending.actions.push(...ready.persist);
+      pending.after.push(...ready.messagesAfterPersist);
+      pending.seq = ready.persistSeq;
+      this.write();
+    } else if (ready.messagesAfterPersist.length > 0) {
+      // Nothing new to persist, but earlier writes may still be in flight: keep the order.
+      if (this.unwritten !== undefined || this.writing) {
+        const pending = (this.unwritten ??= { actions: [], after: [], seq: 0 });
+        pending.after.push(...ready.messagesAfterPersist);
+      } else {
+        for (const envelope of ready.messagesAfterPersist) this.transport.send(envelope.to, envelope.message);
+      }
+    }
+    for (const output of ready.toClients) this.deliver(output);
+  }
+
+  private write(): void {
+    if (this.writing || this.unwritten === undefined || this.stopped) return;
+    const batch = this.unwritten;
+    this.unwritten = undefined;
+    this.writing = true;
+    carryOut(this.storage, batch.actions).then(
+      () => {
+        this.writing = false;
+        if (this.stopped) return;
+        for (const envelope of batch.after) this.transport.send(envelope.to, envelope.message);
+        if (batch.seq !== 0) this.enqueue({ kind: 'persistedThrough', seq: batch.seq });
+        this.write();
+      },
+      (error: unknown) => {
+        this.writing = false;
+        this.failure = error;
+        void this.stop();
+      },
+    );
+  }
+
+  private deliver(output: ClientOutput): void {
+    const handlers = this.links.get(output.connectionId);
+    if (handlers === undefined) return;
+    switch (output.kind) {
+      case 'connected':
+        handlers.message({
+          kind: 'connected',
+          sessionId: output.sessionId,
+          password: output.password,
+          timeoutMs: output.timeoutMs,
+        });
+        return;
+      case 'reply':
+        handlers.message({ kind: 'reply', xid: output.xid, zxid: output.zxid, reply: output.reply });
+        return;
+      case 'watch':
+        handlers.message({ kind: 'watch', zxid: output.zxid, event: output.event });
+        return;
+      case 'close':
+        this.links.delete(output.connectionId);
+        handlers.closed(output.reason);
+        return;
+    }
+  }
+
+  open(handlers: LinkHandlers): ClientLink {
+    const connectionId = this.nextConnectionId++;
+    const driver = this;
+    return {
+      connect(request: ConnectRequest) {
+        if (driver.stopped) {
+          setImmediate(() => handlers.closed('lost'));
+          return;
+        }
+        driver.links.set(connectionId, handlers);
+        driver.enqueue({ kind: 'connect', connectionId, request });
+      },
+      send(xid: number, request: ClientRequest) {
+        driver.enqueue({ kind: 'request', connectionId, xid, request });
+      },
+      close() {
+        if (!driver.links.delete(connectionId)) return;
+        driver.enqueue({ kind: 'disconnect', connectionId });
+      },
+    };
+  }
+}
