@@ -1,26 +1,31 @@
-// zabkit bench: in-process throughput and latency of the promise client against a
-// standalone server. Prints a readable table, or JSON with --json; both name the machine.
+// zabkit bench: in-process throughput and latency, standalone and replicated. Prints a
+// readable table, or JSON with --json; both name the machine they ran on.
 //
-//   npm run bench                 # table
-//   npm run bench -- --json       # JSON
-//   npm run bench -- --ops 50000 --concurrency 256
+//   npm run bench                                  # everything, as a table
+//   npm run bench -- --json                        # JSON
+//   npm run bench -- --suite ensemble --ops 50000  # only the 1/3/5-server ensembles
 import { cpus, totalmem } from 'node:os';
 import { LocalServer } from '@zabkit/client';
+import { startEnsemble } from '@zabkit/server';
 
 function parseArgs(argv) {
-  const args = { json: false, ops: 20_000, concurrency: 128, valueBytes: 100 };
+  const args = { json: false, ops: 20_000, concurrency: 256, clients: 4, valueBytes: 100, suite: 'all' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--json') args.json = true;
     else if (arg === '--ops') args.ops = Number(argv[++i]);
     else if (arg === '--concurrency') args.concurrency = Number(argv[++i]);
+    else if (arg === '--clients') args.clients = Number(argv[++i]);
     else if (arg === '--value-bytes') args.valueBytes = Number(argv[++i]);
+    else if (arg === '--suite') args.suite = argv[++i];
     else throw new Error(`unknown argument ${arg}`);
   }
-  for (const key of ['ops', 'concurrency', 'valueBytes']) {
+  for (const key of ['ops', 'concurrency', 'clients', 'valueBytes']) {
     if (!Number.isInteger(args[key]) || args[key] <= 0)
       throw new Error(`--${key} must be a positive integer`);
   }
+  if (!['all', 'standalone', 'ensemble'].includes(args.suite))
+    throw new Error('--suite is all, standalone or ensemble');
   return args;
 }
 
@@ -29,25 +34,29 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Runs `total` operations with at most `concurrency` in flight; returns throughput and latency. */
-async function measure(name, total, concurrency, operation) {
+/**
+ * Runs `total` operations spread over `clients`, at most `concurrency` in flight overall;
+ * returns throughput and latency percentiles.
+ */
+async function measure(label, total, concurrency, clients, operation) {
   const latenciesMs = new Float64Array(total);
   let next = 0;
   const started = process.hrtime.bigint();
-  async function worker() {
+  async function worker(workerIndex) {
+    const client = clients[workerIndex % clients.length];
     for (;;) {
       const index = next++;
       if (index >= total) return;
       const t0 = process.hrtime.bigint();
-      await operation(index);
+      await operation(client, index);
       latenciesMs[index] = Number(process.hrtime.bigint() - t0) / 1e6;
     }
   }
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, (_v, i) => worker(i)));
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
   const sorted = Array.from(latenciesMs).sort((a, b) => a - b);
   return {
-    name,
+    ...label,
     ops: total,
     concurrency,
     opsPerSec: Math.round((total / elapsedMs) * 1000),
@@ -56,27 +65,65 @@ async function measure(name, total, concurrency, operation) {
   };
 }
 
-async function main() {
-  const args = parseArgs(process.argv.slice(2));
-  const server = LocalServer.start({ tickTimeMs: 2000 });
-  const client = await server.client({ sessionTimeoutMs: 30_000 });
+async function workloads(deployment, clients, args) {
   const value = new Uint8Array(args.valueBytes).fill(120);
-  await client.create('/bench', value);
-
+  const keys = Math.min(args.ops, 10_000);
   const results = [];
+  await clients[0].create('/bench', value);
   results.push(
-    await measure('create', args.ops, args.concurrency, (i) => client.create(`/bench/n${i}`, value)),
-  );
-  results.push(
-    await measure('setData', args.ops, args.concurrency, (i) =>
-      client.setData(`/bench/n${i % args.ops}`, value),
+    await measure({ deployment, workload: 'create' }, args.ops, args.concurrency, clients, (c, i) =>
+      c.create(`/bench/n${i}`, value),
     ),
   );
   results.push(
-    await measure('getData', args.ops, args.concurrency, (i) => client.getData(`/bench/n${i % args.ops}`)),
+    await measure({ deployment, workload: 'setData' }, args.ops, args.concurrency, clients, (c, i) =>
+      c.setData(`/bench/n${i % keys}`, value),
+    ),
   );
-  await client.close();
+  results.push(
+    await measure({ deployment, workload: 'getData' }, args.ops, args.concurrency, clients, (c, i) =>
+      c.getData(`/bench/n${i % keys}`),
+    ),
+  );
+  results.push(
+    await measure({ deployment, workload: 'mix 90% reads' }, args.ops, args.concurrency, clients, (c, i) =>
+      i % 10 === 0 ? c.setData(`/bench/n${i % keys}`, value) : c.getData(`/bench/n${i % keys}`),
+    ),
+  );
+  return results;
+}
+
+async function standalone(args) {
+  const server = LocalServer.start({ tickTimeMs: 2000 });
+  const clients = await Promise.all(
+    Array.from({ length: args.clients }, () => server.client({ sessionTimeoutMs: 30_000 })),
+  );
+  const results = await workloads('standalone (in-process)', clients, args);
+  for (const client of clients) await client.close();
   server.close();
+  return results;
+}
+
+async function ensemble(servers, args) {
+  const cluster = await startEnsemble({ servers, tickTimeMs: 200 });
+  await cluster.waitForLeader();
+  // One client per server, so reads spread and writes are forwarded as they would be.
+  const clients = [];
+  for (let i = 0; i < Math.max(args.clients, servers); i++) {
+    clients.push(await cluster.client({ servers: [(i % servers) + 1], sessionTimeoutMs: 30_000 }));
+  }
+  const results = await workloads(`${servers}-server ensemble`, clients, args);
+  for (const client of clients) await client.close();
+  await cluster.close();
+  return results;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const results = [];
+  if (args.suite !== 'ensemble') results.push(...(await standalone(args)));
+  if (args.suite !== 'standalone')
+    for (const servers of [1, 3, 5]) results.push(...(await ensemble(servers, args)));
 
   const machine = {
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -85,20 +132,28 @@ async function main() {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
   };
-  const report = { bench: 'in-process standalone', valueBytes: args.valueBytes, machine, results };
+  const report = {
+    bench: 'in-process',
+    valueBytes: args.valueBytes,
+    clients: args.clients,
+    machine,
+    results,
+  };
   if (args.json) {
     console.log(JSON.stringify(report, null, 2));
     return;
   }
-  console.log(`zabkit bench: in-process standalone, ${args.valueBytes}-byte values`);
+  console.log(`zabkit bench: in-process, ${args.valueBytes}-byte values, ${args.clients} clients`);
   console.log(
     `machine: ${machine.cpuModel} x${machine.cpuCount}, ${machine.memoryGiB} GiB, node ${machine.node}`,
   );
   console.log('');
-  console.log('op        ops     concurrency   ops/s      p50 ms   p99 ms');
+  console.log(
+    `${'deployment'.padEnd(26)}${'workload'.padEnd(16)}${'ops'.padEnd(8)}${'ops/s'.padEnd(10)}p50 ms   p99 ms`,
+  );
   for (const r of results) {
     console.log(
-      `${r.name.padEnd(9)} ${String(r.ops).padEnd(7)} ${String(r.concurrency).padEnd(13)} ${String(r.opsPerSec).padEnd(10)} ${String(r.latencyMsP50).padEnd(8)} ${r.latencyMsP99}`,
+      `${r.deployment.padEnd(26)}${r.workload.padEnd(16)}${String(r.ops).padEnd(8)}${String(r.opsPerSec).padEnd(10)}${String(r.latencyMsP50).padEnd(9)}${r.latencyMsP99}`,
     );
   }
   console.log('');

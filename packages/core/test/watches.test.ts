@@ -198,6 +198,16 @@ describe('persistent watches', () => {
     expect(h.events(watcher)).toEqual([{ type: EventType.NodeDataChanged, path: '/a' }]);
   });
 
+  it('removeWatches and checkWatches with an unknown watcher type are BadArguments', () => {
+    const { h, watcher } = setup();
+    expect(h.code(watcher, { op: 'removeWatches', path: '/a', watcherType: 9 as never })).toBe(
+      ErrorCode.BadArguments,
+    );
+    expect(h.code(watcher, { op: 'checkWatches', path: '/a', watcherType: 0 as never })).toBe(
+      ErrorCode.BadArguments,
+    );
+  });
+
   it('addWatch with a bad path or mode is BadArguments', () => {
     const { h, watcher } = setup();
     expect(h.code(watcher, { op: 'addWatch', path: 'nope', mode: AddWatchMode.Persistent })).toBe(

@@ -115,16 +115,18 @@ export class PeerDriver implements LinkFactory {
   private enqueue(input: PeerInput): void {
     if (this.stopped) return;
     this.inputs.push(input);
-    this.pump();
+    if (this.pumping) return;
+    // Inputs that arrive together (a burst of client requests, a batch of messages) are
+    // stepped together, so that their proposals, acks and writes are batched.
+    this.pumping = true;
+    queueMicrotask(() => this.pump());
   }
 
   private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
     try {
-      for (let input = this.inputs.shift(); input !== undefined; input = this.inputs.shift()) {
-        if (this.stopped) return;
-        this.handle(this.peer.step(input));
+      while (this.inputs.length > 0 && !this.stopped) {
+        const batch = this.inputs.splice(0, this.inputs.length);
+        this.handle(this.peer.stepAll(batch));
       }
     } finally {
       this.pumping = false;

@@ -419,11 +419,17 @@ export class ReplicaFront {
         );
         return { ok: true, op: 'addWatch', result: {} };
       case 'removeWatches':
+        if (!isWatcherType(request.watcherType)) {
+          return { ok: false, op: 'removeWatches', code: ErrorCode.BadArguments, path: request.path };
+        }
         if (this.watches.removeWatches(request.path, request.watcherType, watcher)) {
           return { ok: true, op: 'removeWatches', result: {} };
         }
         return { ok: false, op: 'removeWatches', code: ErrorCode.NoWatcher, path: request.path };
       case 'checkWatches':
+        if (!isWatcherType(request.watcherType)) {
+          return { ok: false, op: 'checkWatches', code: ErrorCode.BadArguments, path: request.path };
+        }
         if (this.watches.containsWatcher(request.path, request.watcherType, watcher)) {
           return { ok: true, op: 'checkWatches', result: {} };
         }
@@ -461,6 +467,11 @@ export class ReplicaFront {
     for (const path of request.persistentRecursiveWatches)
       this.watches.addPersistentWatch(path, watcher, true);
   }
+}
+
+/** Watcher types come off the wire as numbers: only ZooKeeper's five are accepted. */
+function isWatcherType(type: number): boolean {
+  return Number.isInteger(type) && type >= 1 && type <= 5;
 }
 
 class ReadFailure extends Error {

@@ -1,4 +1,10 @@
-/** ZooKeeper's watch event types, connection states and watcher types, with their wire numbers. */
+/**
+ * The vocabulary of ZooKeeper watches, with the numbers the wire protocol carries: event
+ * types, connection (keeper) states, the watcher types removeWatches and checkWatches name,
+ * and the modes addWatch accepts.
+ */
+
+/** What happened to a watched znode. None is for connection-state notifications. */
 export const EventType = {
   None: -1,
   NodeCreated: 1,
@@ -11,6 +17,7 @@ export const EventType = {
 } as const;
 export type EventTypeValue = (typeof EventType)[keyof typeof EventType];
 
+/** The state of a client's connection, as carried in every watch notification. */
 export const KeeperState = {
   Unknown: -1,
   Disconnected: 0,
@@ -23,9 +30,11 @@ export const KeeperState = {
 } as const;
 export type KeeperStateValue = (typeof KeeperState)[keyof typeof KeeperState];
 
+/** Which registrations removeWatches and checkWatches address. */
 export const WatcherType = { Children: 1, Data: 2, Any: 3, Persistent: 4, PersistentRecursive: 5 } as const;
 export type WatcherTypeValue = (typeof WatcherType)[keyof typeof WatcherType];
 
+/** The two kinds of watch addWatch can set; neither is consumed by firing. */
 export const AddWatchMode = { Persistent: 0, PersistentRecursive: 1 } as const;
 export type AddWatchModeValue = (typeof AddWatchMode)[keyof typeof AddWatchMode];
 

@@ -1,10 +1,16 @@
 /**
- * Server-side watches with ZooKeeper's semantics. As in ZooKeeper there are two tables,
- * data watches and child watches, each mapping a path to its watchers and each watcher to
- * the modes it holds there: a one-shot (set by getData, exists or getChildren), persistent,
- * or persistent-recursive (data table only, so it never sees NodeChildrenChanged).
+ * Server-side watch bookkeeping with ZooKeeper 3.8's semantics.
+ *
+ * As in ZooKeeper there are two tables, data watches and child watches. Each maps a path to
+ * the watchers registered there and, for each watcher, the set of modes it holds at that
+ * path: a one-shot (STANDARD: set by getData, exists or getChildren), PERSISTENT, or
+ * PERSISTENT_RECURSIVE. The table a registration lives in decides which events reach it:
+ * recursive watches live in the data table only, so they never see NodeChildrenChanged; a
+ * plain persistent watch lives in both, so it sees its own node's events and its child list
+ * changing, but nothing about its descendants' data.
  */
-import { parentOf, rootPath } from '../path.js';
+import { assert, assertNever } from '../errors.js';
+import { parentOf, rootPath, selfAndAncestors } from '../path.js';
 import {
   EventType,
   type EventTypeValue,
@@ -13,203 +19,208 @@ import {
   type WatcherTypeValue,
 } from './events.js';
 
-/** A client connection id. */
+/** A client connection id: watches belong to connections, not sessions. */
 export type WatcherId = number;
 
+/** One event for one connection. */
 export interface Delivery {
   readonly watcher: WatcherId;
   readonly event: WatchEvent;
 }
 
-const OneShot = 1;
-const Persistent = 2;
-const PersistentRecursive = 4;
-type ModeBits = number;
+/** Registration modes as bits, so everything a watcher holds at a path fits one number. */
+const Mode = { Standard: 1, Persistent: 2, PersistentRecursive: 4 } as const;
+/** A set of `Mode` bits. The empty set means "not registered". */
+type ModeSet = number;
+const noModes: ModeSet = 0;
+const anyMode: ModeSet = Mode.Standard | Mode.Persistent | Mode.PersistentRecursive;
 
-/** One table: path -> watcher -> modes held at that path. */
+const noWatchers: ReadonlySet<WatcherId> = new Set();
+
+interface TriggerResult {
+  /** Every watcher the event matched, suppressed or not, in ascending order. */
+  readonly matched: ReadonlySet<WatcherId>;
+  /** The events to send, one per matched watcher that was not suppressed. */
+  readonly deliveries: Delivery[];
+}
+
+/** What a WatcherType addresses: a table and the modes to look for in it. */
+type Target = readonly [WatchTable, ModeSet];
+
+/** One of ZooKeeper's two watch tables: path -> watcher -> modes held there. */
 class WatchTable {
-  private readonly byPath = new Map<string, Map<WatcherId, ModeBits>>();
-  private recursiveCount = 0;
+  private readonly modesByPath = new Map<string, Map<WatcherId, ModeSet>>();
+  /** Reverse index, so a closing connection and watchedPaths touch only that watcher's paths. */
+  private readonly pathsByWatcher = new Map<WatcherId, Set<string>>();
+  /** Registrations holding PersistentRecursive. While zero, a trigger skips the ancestor walk. */
+  private recursiveRegistrations = 0;
 
-  add(path: string, watcher: WatcherId, mode: ModeBits): void {
-    let watchers = this.byPath.get(path);
-    if (watchers === undefined) this.byPath.set(path, (watchers = new Map()));
-    const old = watchers.get(watcher) ?? 0;
-    if ((mode & PersistentRecursive) !== 0 && (old & PersistentRecursive) === 0) this.recursiveCount++;
-    watchers.set(watcher, old | mode);
+  add(path: string, watcher: WatcherId, mode: ModeSet): void {
+    this.setModes(path, watcher, this.modesOf(path, watcher) | mode);
   }
 
-  has(path: string, watcher: WatcherId, mode: ModeBits | undefined): boolean {
-    const held = this.byPath.get(path)?.get(watcher);
-    if (held === undefined) return false;
-    return mode === undefined || (held & mode) !== 0;
+  /** True when the watcher holds any of `modes` at `path`. */
+  holds(path: string, watcher: WatcherId, modes: ModeSet): boolean {
+    return (this.modesOf(path, watcher) & modes) !== noModes;
   }
 
-  /** Removes `mode` (every mode when undefined); true when anything was removed. */
-  remove(path: string, watcher: WatcherId, mode: ModeBits | undefined): boolean {
-    const watchers = this.byPath.get(path);
-    const held = watchers?.get(watcher);
-    if (watchers === undefined || held === undefined) return false;
-    const remaining = mode === undefined ? 0 : held & ~mode;
-    if (remaining === held) return false;
-    this.set(watchers, path, watcher, held, remaining);
+  /** Drops `modes` from the watcher's registration at `path`; true when it held any of them. */
+  remove(path: string, watcher: WatcherId, modes: ModeSet): boolean {
+    const held = this.modesOf(path, watcher);
+    if ((held & modes) === noModes) return false;
+    this.setModes(path, watcher, held & ~modes);
     return true;
   }
 
-  private set(
-    watchers: Map<WatcherId, ModeBits>,
-    path: string,
-    watcher: WatcherId,
-    held: ModeBits,
-    next: ModeBits,
-  ): void {
-    if ((held & PersistentRecursive) !== 0 && (next & PersistentRecursive) === 0) this.recursiveCount--;
-    if (next === 0) {
-      watchers.delete(watcher);
-      if (watchers.size === 0) this.byPath.delete(path);
-    } else {
-      watchers.set(watcher, next);
-    }
-  }
-
   removeWatcher(watcher: WatcherId): void {
-    for (const [path, watchers] of [...this.byPath]) {
-      const held = watchers.get(watcher);
-      if (held !== undefined) this.set(watchers, path, watcher, held, 0);
-    }
+    // Copy first: unregistering edits the very set being walked.
+    for (const path of [...(this.pathsByWatcher.get(watcher) ?? [])]) this.setModes(path, watcher, noModes);
   }
 
   /**
-   * Fires an event at `path`: every watcher there, consuming its one-shot, and every
-   * recursive watcher on an ancestor. Returns the matched watchers in ascending order.
+   * Fires `type` at `path`. Everyone registered at `path` matches, and their one-shots are
+   * consumed; on each ancestor only recursive watchers match. Watchers in `suppress` still
+   * match (and lose their one-shots) but get no delivery: they already heard of this change.
    */
-  trigger(path: string): WatcherId[] {
+  trigger(path: string, type: EventTypeValue, suppress: ReadonlySet<WatcherId> = noWatchers): TriggerResult {
     const matched = new Set<WatcherId>();
-    const exact = this.byPath.get(path);
-    if (exact !== undefined) {
-      for (const [watcher, held] of [...exact]) {
-        matched.add(watcher);
-        if ((held & OneShot) !== 0) this.set(exact, path, watcher, held, held & ~OneShot);
+    this.matchExactPath(path, matched);
+    if (this.recursiveRegistrations > 0) this.matchRecursiveAncestors(path, matched);
+    // Ascending ids make delivery order independent of registration history.
+    const ordered = [...matched].sort(ascending);
+    const event: WatchEvent = { type, path };
+    const deliveries = ordered
+      .filter((watcher) => !suppress.has(watcher))
+      .map((watcher) => ({ watcher, event }));
+    return { matched: new Set(ordered), deliveries };
+  }
+
+  /** The paths where the watcher holds `mode`, sorted. */
+  pathsHolding(watcher: WatcherId, mode: ModeSet): string[] {
+    const paths = [...(this.pathsByWatcher.get(watcher) ?? [])];
+    return paths.filter((path) => this.holds(path, watcher, mode)).sort();
+  }
+
+  /** Connections with a registration, watched paths, and (path, connection) registrations. */
+  summary(): { watchers: number; paths: number; watches: number } {
+    let watches = 0;
+    for (const paths of this.pathsByWatcher.values()) watches += paths.size;
+    return { watchers: this.pathsByWatcher.size, paths: this.modesByPath.size, watches };
+  }
+
+  private matchExactPath(path: string, matched: Set<WatcherId>): void {
+    const watchers = this.modesByPath.get(path);
+    if (watchers === undefined) return;
+    // Copy first: consuming a watcher's last one-shot deletes it from this map.
+    for (const [watcher, held] of [...watchers]) {
+      matched.add(watcher);
+      if ((held & Mode.Standard) !== noModes) this.setModes(path, watcher, held & ~Mode.Standard);
+    }
+  }
+
+  private matchRecursiveAncestors(path: string, matched: Set<WatcherId>): void {
+    for (const ancestor of selfAndAncestors(path)) {
+      if (ancestor === path) continue;
+      for (const [watcher, held] of this.modesByPath.get(ancestor) ?? []) {
+        if ((held & Mode.PersistentRecursive) !== noModes) matched.add(watcher);
       }
     }
-    if (this.recursiveCount > 0 && path !== rootPath) {
-      let ancestor = path;
-      do {
-        ancestor = parentOf(ancestor);
-        for (const [watcher, held] of this.byPath.get(ancestor) ?? []) {
-          if ((held & PersistentRecursive) !== 0) matched.add(watcher);
-        }
-      } while (ancestor !== rootPath);
-    }
-    return [...matched].sort((a, b) => a - b);
   }
 
-  pathsOf(watcher: WatcherId, mode: ModeBits): string[] {
-    const paths: string[] = [];
-    for (const [path, watchers] of this.byPath) {
-      if (((watchers.get(watcher) ?? 0) & mode) !== 0) paths.push(path);
-    }
-    return paths.sort();
+  private modesOf(path: string, watcher: WatcherId): ModeSet {
+    return this.modesByPath.get(path)?.get(watcher) ?? noModes;
   }
 
-  stats(): { paths: number; watches: number; watchers: Set<WatcherId> } {
-    let watches = 0;
-    const watchers = new Set<WatcherId>();
-    for (const entries of this.byPath.values()) {
-      watches += entries.size;
-      for (const watcher of entries.keys()) watchers.add(watcher);
-    }
-    return { paths: this.byPath.size, watches, watchers };
+  /** The one place registrations change, so both indexes and the recursive count stay in step. */
+  private setModes(path: string, watcher: WatcherId, next: ModeSet): void {
+    const held = this.modesOf(path, watcher);
+    if (next === held) return;
+    this.recursiveRegistrations += hasRecursive(next) - hasRecursive(held);
+    assert(this.recursiveRegistrations >= 0, 'recursive watch count went negative');
+    if (next === noModes) this.unregister(path, watcher);
+    else this.register(path, watcher, next);
+  }
+
+  private register(path: string, watcher: WatcherId, modes: ModeSet): void {
+    let watchers = this.modesByPath.get(path);
+    if (watchers === undefined) this.modesByPath.set(path, (watchers = new Map()));
+    watchers.set(watcher, modes);
+    let paths = this.pathsByWatcher.get(watcher);
+    if (paths === undefined) this.pathsByWatcher.set(watcher, (paths = new Set()));
+    paths.add(path);
+  }
+
+  private unregister(path: string, watcher: WatcherId): void {
+    const watchers = this.modesByPath.get(path);
+    const paths = this.pathsByWatcher.get(watcher);
+    assert(watchers !== undefined && paths !== undefined, 'unregistering a watch that is not there');
+    watchers.delete(watcher);
+    if (watchers.size === 0) this.modesByPath.delete(path);
+    paths.delete(path);
+    if (paths.size === 0) this.pathsByWatcher.delete(watcher);
   }
 }
 
+/** Every watch a server holds, and the events each change to the tree fires. */
 export class WatchManager {
   private readonly dataWatches = new WatchTable();
   private readonly childWatches = new WatchTable();
 
   /** A one-shot watch from getData, or from exists whether or not the node exists. */
   addDataWatch(path: string, watcher: WatcherId): void {
-    this.dataWatches.add(path, watcher, OneShot);
+    this.dataWatches.add(path, watcher, Mode.Standard);
   }
 
   /** A one-shot watch from getChildren. */
   addChildWatch(path: string, watcher: WatcherId): void {
-    this.childWatches.add(path, watcher, OneShot);
+    this.childWatches.add(path, watcher, Mode.Standard);
   }
 
+  /**
+   * A watch from addWatch. A plain persistent watch goes in both tables, so it hears of its
+   * child list changing; a recursive one only in the data table, so it hears of every
+   * descendant's creation, deletion and data change but never of child-list changes.
+   */
   addPersistentWatch(path: string, watcher: WatcherId, recursive: boolean): void {
     if (recursive) {
-      this.dataWatches.add(path, watcher, PersistentRecursive);
+      this.dataWatches.add(path, watcher, Mode.PersistentRecursive);
       return;
     }
-    this.dataWatches.add(path, watcher, Persistent);
-    this.childWatches.add(path, watcher, Persistent);
+    this.dataWatches.add(path, watcher, Mode.Persistent);
+    this.childWatches.add(path, watcher, Mode.Persistent);
   }
 
   nodeCreated(path: string): Delivery[] {
-    return [
-      ...deliveries(this.dataWatches.trigger(path), EventType.NodeCreated, path),
-      ...this.childrenChanged(path),
-    ];
+    assert(path !== rootPath, 'the root is never created');
+    const created = this.dataWatches.trigger(path, EventType.NodeCreated);
+    return [...created.deliveries, ...this.parentChildrenChanged(path)];
   }
 
   nodeDeleted(path: string): Delivery[] {
-    const dataMatched = this.dataWatches.trigger(path);
-    const suppressed = new Set(dataMatched);
-    const childMatched = this.childWatches.trigger(path).filter((watcher) => !suppressed.has(watcher));
-    return [
-      ...deliveries(dataMatched, EventType.NodeDeleted, path),
-      ...deliveries(childMatched, EventType.NodeDeleted, path),
-      ...this.childrenChanged(path),
-    ];
+    assert(path !== rootPath, 'the root is never deleted');
+    const data = this.dataWatches.trigger(path, EventType.NodeDeleted);
+    // A watcher holding both a data and a child watch on the node hears of the deletion
+    // once, yet both of its one-shots are spent.
+    const child = this.childWatches.trigger(path, EventType.NodeDeleted, data.matched);
+    return [...data.deliveries, ...child.deliveries, ...this.parentChildrenChanged(path)];
   }
 
   nodeDataChanged(path: string): Delivery[] {
-    return deliveries(this.dataWatches.trigger(path), EventType.NodeDataChanged, path);
+    return this.dataWatches.trigger(path, EventType.NodeDataChanged).deliveries;
   }
 
-  private childrenChanged(path: string): Delivery[] {
-    if (path === rootPath) return [];
-    const parent = parentOf(path);
-    return deliveries(this.childWatches.trigger(parent), EventType.NodeChildrenChanged, parent);
-  }
-
+  /** Removes what `type` names at `path`; true when anything was removed (else NoWatcher). */
   removeWatches(path: string, type: WatcherTypeValue, watcher: WatcherId): boolean {
-    switch (type) {
-      case WatcherType.Children:
-        return this.childWatches.remove(path, watcher, OneShot);
-      case WatcherType.Data:
-        return this.dataWatches.remove(path, watcher, OneShot);
-      case WatcherType.Persistent: {
-        const fromChild = this.childWatches.remove(path, watcher, Persistent);
-        const fromData = this.dataWatches.remove(path, watcher, Persistent);
-        return fromChild || fromData;
-      }
-      case WatcherType.PersistentRecursive:
-        return this.dataWatches.remove(path, watcher, PersistentRecursive);
-      default: {
-        const fromChild = this.childWatches.remove(path, watcher, undefined);
-        const fromData = this.dataWatches.remove(path, watcher, undefined);
-        return fromChild || fromData;
-      }
-    }
+    let removed = false;
+    // No short-circuit: Persistent and Any must clear both tables.
+    for (const [table, modes] of this.removalTargets(type))
+      removed = table.remove(path, watcher, modes) || removed;
+    return removed;
   }
 
+  /** True when the watcher holds what `type` names at `path` (checkWatches). */
   containsWatcher(path: string, type: WatcherTypeValue, watcher: WatcherId): boolean {
-    switch (type) {
-      case WatcherType.Children:
-        return this.childWatches.has(path, watcher, OneShot);
-      case WatcherType.Data:
-        return this.dataWatches.has(path, watcher, OneShot);
-      case WatcherType.Persistent:
-        return this.dataWatches.has(path, watcher, Persistent);
-      case WatcherType.PersistentRecursive:
-        return this.dataWatches.has(path, watcher, PersistentRecursive);
-      default:
-        return (
-          this.childWatches.has(path, watcher, undefined) || this.dataWatches.has(path, watcher, undefined)
-        );
-    }
+    return this.lookupTargets(type).some(([table, modes]) => table.holds(path, watcher, modes));
   }
 
   /** Drops every registration of a connection that is gone. */
@@ -218,6 +229,7 @@ export class WatchManager {
     this.childWatches.removeWatcher(watcher);
   }
 
+  /** The paths a connection watches, by kind and sorted: what setWatches would re-register. */
   watchedPaths(watcher: WatcherId): {
     data: string[];
     child: string[];
@@ -225,24 +237,66 @@ export class WatchManager {
     persistentRecursive: string[];
   } {
     return {
-      data: this.dataWatches.pathsOf(watcher, OneShot),
-      child: this.childWatches.pathsOf(watcher, OneShot),
-      persistent: this.dataWatches.pathsOf(watcher, Persistent),
-      persistentRecursive: this.dataWatches.pathsOf(watcher, PersistentRecursive),
+      data: this.dataWatches.pathsHolding(watcher, Mode.Standard),
+      child: this.childWatches.pathsHolding(watcher, Mode.Standard),
+      // A plain persistent watch is in both tables; the data table alone lists each once.
+      persistent: this.dataWatches.pathsHolding(watcher, Mode.Persistent),
+      persistentRecursive: this.dataWatches.pathsHolding(watcher, Mode.PersistentRecursive),
     };
   }
 
+  /**
+   * The wchs summary. ZooKeeper builds it from the data table alone (DataTree delegates to
+   * dataWatches), so child-only watches do not show here; `watchCount` covers both tables.
+   */
   counts(): { watchers: number; paths: number; watches: number } {
-    const data = this.dataWatches.stats();
-    const child = this.childWatches.stats();
-    return {
-      watchers: new Set([...data.watchers, ...child.watchers]).size,
-      paths: data.paths + child.paths,
-      watches: data.watches + child.watches,
-    };
+    return this.dataWatches.summary();
+  }
+
+  /** Registrations in both tables, one per (path, connection) in each: mntr's watch_count. */
+  watchCount(): number {
+    return this.dataWatches.summary().watches + this.childWatches.summary().watches;
+  }
+
+  private parentChildrenChanged(path: string): Delivery[] {
+    return this.childWatches.trigger(parentOf(path), EventType.NodeChildrenChanged).deliveries;
+  }
+
+  private removalTargets(type: WatcherTypeValue): Target[] {
+    switch (type) {
+      case WatcherType.Children:
+        return [[this.childWatches, Mode.Standard]];
+      case WatcherType.Data:
+        return [[this.dataWatches, Mode.Standard]];
+      case WatcherType.Persistent:
+        return [
+          [this.childWatches, Mode.Persistent],
+          [this.dataWatches, Mode.Persistent],
+        ];
+      case WatcherType.PersistentRecursive:
+        return [[this.dataWatches, Mode.PersistentRecursive]];
+      case WatcherType.Any:
+        return [
+          [this.childWatches, anyMode],
+          [this.dataWatches, anyMode],
+        ];
+      default:
+        return assertNever(type, 'watcher type');
+    }
+  }
+
+  private lookupTargets(type: WatcherTypeValue): Target[] {
+    // A plain persistent watch is always in both tables, so checking the data table suffices.
+    if (type === WatcherType.Persistent) return [[this.dataWatches, Mode.Persistent]];
+    return this.removalTargets(type);
   }
 }
 
-function deliveries(watchers: readonly WatcherId[], type: EventTypeValue, path: string): Delivery[] {
-  return watchers.map((watcher) => ({ watcher, event: { type, path } }));
+function ascending(a: number, b: number): number {
+  return a - b;
+}
+
+/** 1 when `modes` includes PersistentRecursive, else 0: the step for the recursive count. */
+function hasRecursive(modes: ModeSet): number {
+  return (modes & Mode.PersistentRecursive) !== noModes ? 1 : 0;
 }

@@ -265,6 +265,20 @@ export class ZabPeer implements PeerContext, CommitPath {
   // ---- step ---------------------------------------------------------------------------------
 
   step(input: PeerInput): PeerReady {
+    return this.stepAll([input]);
+  }
+
+  /**
+   * Handles several inputs and answers with one Ready: proposals prepared for all of them
+   * leave as one batched PROPOSAL per learner, and their storage actions as one write.
+   */
+  stepAll(inputs: readonly PeerInput[]): PeerReady {
+    for (const input of inputs) this.handleInput(input);
+    if (this.role.kind === 'leading') this.role.leader.flush();
+    return this.takeReady();
+  }
+
+  private handleInput(input: PeerInput): void {
     switch (input.kind) {
       case 'tick':
         this.tick(input.nowMs);
@@ -290,8 +304,6 @@ export class ZabPeer implements PeerContext, CommitPath {
       default:
         assertNever(input, 'peer input');
     }
-    if (this.role.kind === 'leading') this.role.leader.flush();
-    return this.takeReady();
   }
 
   private takeReady(): PeerReady {
