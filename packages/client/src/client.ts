@@ -295,6 +295,8 @@ export class ZabClient {
       if (this.currentState === 'closed' || this.currentState === 'expired') return;
       this.openLink();
     }, delayMs);
+    // A client retrying on its own must not keep an otherwise finished process alive.
+    this.reconnectTimer.unref?.();
   }
 
   private failPending(code: ErrorCodeValue): void {
