@@ -6,7 +6,6 @@
  * revalidation of moved sessions.
  */
 import type { Id } from '../acl.js';
-import { assert } from '../errors.js';
 import { type PreparableRequest, RequestPreparer } from '../prep/preparer.js';
 import { SessionTracker } from '../sessions/session-tracker.js';
 import { ttlOf } from '../stat.js';
