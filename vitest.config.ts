@@ -12,6 +12,7 @@ export default defineConfig({
       '@zabkit/storage-memory': source('storage-memory'),
       '@zabkit/transport-memory': source('transport-memory'),
       '@zabkit/server': source('server'),
+      '@zabkit/sim': source('sim'),
     },
   },
   test: {

@@ -162,7 +162,7 @@ export class LeaderRole {
       txns = log.entriesAfter(common)!;
     }
     this.peer.send(learner.serverId, { kind: 'sync', epoch: this.epoch, mode, truncateTo, snapshot, txns });
-    this.peer.send(learner.serverId, { kind: 'newLeader', epoch: this.epoch });
+    this.peer.send(learner.serverId, { kind: 'newLeader', epoch: this.epoch, lastZxid: log.lastZxid });
     learner.stage = 'synced';
     learner.syncedThroughZxid = log.lastZxid;
   }
@@ -360,7 +360,8 @@ export class LeaderRole {
   /** A client moved to another server: its session is valid if alive here; touch it. */
   revalidate(sessionId: SessionId): boolean {
     if (this.tracker === undefined) return false;
-    return this.tracker.touch(sessionId, this.peer.nowMs) && this.peer.tree.hasSession(sessionId);
+    // The tracker knows sessions from the moment their creation is proposed, before it commits.
+    return this.tracker.touch(sessionId, this.peer.nowMs);
   }
 
   touch(sessionId: SessionId): boolean {

@@ -9,7 +9,7 @@ import type { Id } from '../acl.js';
 import type { PreparableRequest } from '../prep/preparer.js';
 import type { WriteOrigin } from '../server/replica-front.js';
 import type { SessionId, Txn } from '../txn.js';
-import { type Zxid, zeroZxid } from '../zxid.js';
+import type { Zxid } from '../zxid.js';
 import type { PeerContext, TxnOrigin } from './context.js';
 import type { LeaderMessage } from './messages.js';
 import type { ServerId } from './quorum.js';
@@ -26,8 +26,15 @@ export interface PendingRevalidation {
 
 export class LearnerRole {
   private phase: Phase = 'connecting';
+  /**
+   * Set once NEWLEADER confirmed our log matches the leader's. Before that, a proposal or a
+   * commit could land on a history with a hole (a SYNC that was lost), so neither is accepted.
+   */
+  private historyVerified = false;
   private epoch = -1;
   private lastHeardMs: number;
+  /** Connecting and syncing must finish by this time, however chatty the leader is. */
+  private readonly setupDeadlineMs: number;
   private nextFollowerInfoMs = 0;
   private readonly touches = new Set<SessionId>();
   /** Client syncs: waiting for the leader's zxid (undefined), then for it to be applied. */
@@ -40,6 +47,7 @@ export class LearnerRole {
     readonly observer: boolean,
   ) {
     this.lastHeardMs = peer.nowMs;
+    this.setupDeadlineMs = peer.nowMs + peer.options.initLimitTicks * peer.server.tickTimeMs;
     this.sendFollowerInfo();
   }
 
@@ -68,7 +76,14 @@ export class LearnerRole {
         return;
       case 'newLeader':
         if (this.phase !== 'syncing') return;
+        if (this.peer.log.lastZxid !== message.lastZxid) {
+          this.peer.lookForLeader(
+            `sync incomplete: log ends at ${this.peer.log.lastZxid}, leader sent ${message.lastZxid}`,
+          );
+          return;
+        }
         // The synced history is persisted before the epoch (ordered actions), then we ack.
+        this.historyVerified = true;
         this.peer.setEpochs(this.peer.acceptedEpoch, this.epoch);
         this.peer.sendAfterPersist(this.leaderId, { kind: 'ackNewLeader', epoch: this.epoch });
         return;
@@ -81,9 +96,13 @@ export class LearnerRole {
         this.onProposal(message.txns);
         return;
       case 'commit':
-        this.peer.commitThrough(message.zxid);
+        if (this.historyVerified) this.peer.commitThrough(message.zxid);
         return;
       case 'inform':
+        if (!this.historyVerified) {
+          this.peer.lookForLeader('INFORM before NEWLEADER: the sync was lost');
+          return;
+        }
         if (!this.appendContiguous(message.txns)) return;
         if (message.txns.length > 0) this.peer.commitThrough(message.txns[message.txns.length - 1]!.zxid);
         return;
@@ -141,7 +160,7 @@ export class LearnerRole {
   private appendContiguous(txns: readonly Txn[]): boolean {
     let last = this.peer.log.lastZxid;
     for (const txn of txns) {
-      if (last !== zeroZxid && !followsContiguously(last, txn.zxid) && txn.zxid > last) {
+      if (txn.zxid > last && !followsContiguously(last, txn.zxid)) {
         this.peer.lookForLeader(`gap in the log: ${txn.zxid} after ${last}`);
         return false;
       }
@@ -155,6 +174,10 @@ export class LearnerRole {
 
   private onProposal(txns: readonly Txn[]): void {
     if (this.phase === 'connecting' || this.observer) return;
+    if (!this.historyVerified) {
+      this.peer.lookForLeader('PROPOSAL before NEWLEADER: the sync was lost');
+      return;
+    }
     if (!this.appendContiguous(txns) || txns.length === 0) return;
     // ACK only once the proposals are durable: the leader counts this ack toward a quorum.
     this.peer.sendAfterPersist(this.leaderId, {
@@ -249,6 +272,12 @@ export class LearnerRole {
     const tickMs = this.peer.server.tickTimeMs;
     const limitTicks =
       this.phase === 'broadcast' ? this.peer.options.syncLimitTicks : this.peer.options.initLimitTicks;
+    if (this.phase !== 'broadcast' && now >= this.setupDeadlineMs) {
+      this.peer.lookForLeader(
+        `not synchronised with leader ${this.leaderId} within initLimit (${this.phase})`,
+      );
+      return;
+    }
     if (now - this.lastHeardMs > limitTicks * tickMs) {
       this.peer.lookForLeader(`leader ${this.leaderId} silent for ${limitTicks} ticks (${this.phase})`);
       return;

@@ -79,7 +79,11 @@ export type LeaderMessage =
       /** Entries to append after the truncation or snapshot. */
       readonly txns: readonly Txn[];
     }
-  | { readonly kind: 'newLeader'; readonly epoch: number }
+  /**
+   * Follows the sync: the learner must now hold exactly up to `lastZxid`. It checks, because a
+   * lost SYNC must never be acknowledged as a history held.
+   */
+  | { readonly kind: 'newLeader'; readonly epoch: number; readonly lastZxid: Zxid }
   /** The learner may serve: everything up to `commitZxid` is committed. */
   | { readonly kind: 'upToDate'; readonly epoch: number; readonly commitZxid: Zxid }
   | { readonly kind: 'proposal'; readonly epoch: number; readonly txns: readonly Txn[] }

@@ -490,7 +490,9 @@ export class ZabPeer implements PeerContext, CommitPath {
       return;
     }
     const password = sessionPassword(this.server.sessionSecret, request.sessionId);
-    if (!samePassword(password, request.password) || !this.tree.hasSession(request.sessionId)) {
+    // Only the leader knows whether a session lives: a lagging server may not have applied
+    // its creation yet. Here only the password is checked.
+    if (!samePassword(password, request.password)) {
       this.refuseExpired(connectionId);
       return;
     }
@@ -513,8 +515,16 @@ export class ZabPeer implements PeerContext, CommitPath {
       connectionId: pending.connectionId,
       sessionId: pending.sessionId,
       password: sessionPassword(this.server.sessionSecret, pending.sessionId),
-      timeoutMs: this.tree.sessions().get(pending.sessionId) ?? 0,
+      timeoutMs: this.sessionTimeoutOf(pending.sessionId),
     });
+  }
+
+  private sessionTimeoutOf(sessionId: SessionId): number {
+    const known = this.tree.sessions().get(sessionId);
+    if (known !== undefined) return known;
+    const tracked =
+      this.role.kind === 'leading' ? this.role.leader.sessionTracker?.timeoutOf(sessionId) : undefined;
+    return tracked ?? this.server.minSessionTimeoutMs;
   }
 
   private refuseExpired(connectionId: ConnectionId): void {

@@ -1,0 +1,65 @@
+/**
+ * `npm run sim -- --seeds N --start S [--json] [--trace-hash]`: runs seeds S..S+N-1, prints a
+ * table with progress, and for each failing seed the one command that replays it. Exits
+ * non-zero on any violation.
+ */
+import { runSeed, type SeedResult } from './run.js';
+
+interface CliArgs {
+  seeds: number;
+  start: number;
+  json: boolean;
+  traceHash: boolean;
+}
+
+function parse(argv: readonly string[]): CliArgs {
+  const args: CliArgs = { seeds: 10, start: 1, json: false, traceHash: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--seeds') args.seeds = Number(argv[++i]);
+    else if (arg === '--start' || arg === '--seed') args.start = Number(argv[++i]);
+    else if (arg === '--json') args.json = true;
+    else if (arg === '--trace-hash') args.traceHash = true;
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  if (!Number.isInteger(args.seeds) || args.seeds < 1) throw new Error('--seeds must be a positive integer');
+  if (!Number.isInteger(args.start)) throw new Error('--start must be an integer');
+  return args;
+}
+
+function main(): void {
+  const args = parse(process.argv.slice(2));
+  const results: SeedResult[] = [];
+  for (let seed = args.start; seed < args.start + args.seeds; seed++) {
+    const result = runSeed(seed);
+    results.push(result);
+    if (!args.json) {
+      const status = result.failures.length === 0 ? 'ok' : `FAIL ${result.failures[0]!.check}`;
+      const hash = args.traceHash ? ` trace ${result.traceHash}` : '';
+      console.log(
+        `[${results.length}/${args.seeds}] seed ${seed}: ${status} (${result.stats.acknowledged}/${result.stats.writes} writes acked, ${result.stats.reads} reads, ${result.stats.committed} committed)${hash}`,
+      );
+    }
+  }
+  const failures = results.flatMap((result) =>
+    result.failures.map((failure) => ({ seed: result.seed, check: failure.check, message: failure.message })),
+  );
+  if (args.json) {
+    const summary: Record<string, unknown> = { seeds: results.length, failures };
+    if (args.traceHash) summary.traceHashes = Object.fromEntries(results.map((r) => [r.seed, r.traceHash]));
+    console.log(JSON.stringify(summary, null, 2));
+  } else {
+    for (const seed of new Set(failures.map((failure) => failure.seed))) {
+      for (const failure of failures.filter((f) => f.seed === seed).slice(0, 5)) {
+        console.log(`seed ${seed} [${failure.check}] ${failure.message}`);
+      }
+      console.log(`  replay: npm run sim -- --seeds 1 --start ${seed}`);
+    }
+    console.log(
+      `${results.length - new Set(failures.map((f) => f.seed)).size} passed, ${new Set(failures.map((f) => f.seed)).size} failed`,
+    );
+  }
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+main();

@@ -1,0 +1,178 @@
+/**
+ * One simulated run per seed: draw fault rates, run a faulty phase, heal everything, run a
+ * liveness phase, then check the history. The same seed gives the same run, event for event.
+ */
+import type { ServerId, ZabPeerOptions } from '@zabkit/core';
+import { checkAcknowledgedWrites } from './checkers/durability.js';
+import { checkReads } from './checkers/reads.js';
+import { checkSessions } from './checkers/sessions.js';
+import { type History, SimClient } from './clients.js';
+import { Rng } from './rng.js';
+import { drawFaultRates, type FaultRates, type Violation, World } from './world.js';
+
+export interface RunOptions {
+  readonly servers?: number;
+  readonly clients?: number;
+  /** Virtual milliseconds with faults. */
+  readonly faultyMs?: number;
+  /** Virtual milliseconds after healing in which the ensemble must recover. */
+  readonly healedMs?: number;
+}
+
+export interface SeedResult {
+  readonly seed: number;
+  readonly traceHash: string;
+  readonly failures: readonly Violation[];
+  readonly rates: FaultRates;
+  readonly stats: {
+    readonly writes: number;
+    readonly acknowledged: number;
+    readonly reads: number;
+    readonly committed: number;
+  };
+}
+
+export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
+  const rng = new Rng(seed);
+  const rates = drawFaultRates(rng);
+  const servers = options.servers ?? rng.pick([3, 3, 5]);
+  const voters = Array.from({ length: servers }, (_v, i) => i + 1);
+  const peerOptions = (id: ServerId): ZabPeerOptions => ({
+    serverId: id,
+    voters,
+    tickTimeMs: 100,
+    initLimitTicks: 10,
+    syncLimitTicks: 5,
+    electionFinalizeWaitMs: 50,
+    electionResendIntervalMs: 100,
+    snapCount: 40,
+    sessionSecret: new Uint8Array([seed & 0xff, 7]),
+    startTimeMs: 0,
+  });
+  const world = new World(rng, rates, voters, peerOptions);
+  const history: History = { writes: [], reads: [], endedSessions: new Set() };
+  const connections = new Map<string, SimClient>();
+  world.observer = {
+    clientOutput: (server, output) => connections.get(`${server}:${output.connectionId}`)?.handle(output),
+  };
+  const connectionIds = { next: 1 };
+  const clients = Array.from(
+    { length: options.clients ?? 4 },
+    (_v, id) => new SimClient(id, world, rng, history, connections, connectionIds),
+  );
+
+  const faultyMs = options.faultyMs ?? 8000;
+  const healedMs = options.healedMs ?? 8000;
+  injectFaults(world, rng, faultyMs);
+  world.runUntil(faultyMs);
+
+  // Healed phase: every link restored, every server back, no more loss.
+  world.faultsEnabled = false;
+  world.heal();
+  for (const id of voters) world.restart(id);
+  const completedBefore = clients.map((client) =>
+    [...client.completedAfter.values()].reduce((a, b) => a + b, 0),
+  );
+  world.runUntil(faultyMs + healedMs);
+  const liveness = checkLiveness(world, clients, completedBefore);
+  // Quiesce: clients stop, in-flight commits land, and every replica must then be identical.
+  for (const client of clients) client.stop();
+  world.runUntil(faultyMs + healedMs + 2000);
+  liveness.push(...checkConvergence(world));
+
+  const failures = [...world.violations, ...liveness];
+  failures.push(...checkAcknowledgedWrites(history.writes, world.committed));
+  failures.push(...checkReads(history.reads, world.committed));
+  const leader = [...world.peers.values()].find(
+    (node) => node.peer?.state === 'leading' && node.peer.serving,
+  );
+  if (leader?.peer !== undefined) failures.push(...checkSessions(leader.peer.tree, history.endedSessions));
+  return {
+    seed,
+    traceHash: world.trace,
+    failures,
+    rates,
+    stats: {
+      writes: history.writes.length,
+      acknowledged: history.writes.filter((write) => write.zxid !== undefined).length,
+      reads: history.reads.length,
+      committed: world.committed.length,
+    },
+  };
+}
+
+/** Crashes, partitions (both ways, leader isolation, one way) and swizzle-clogging. */
+function injectFaults(world: World, rng: Rng, untilMs: number): void {
+  const ids = [...world.peers.keys()];
+  const everyMs = 100;
+  const consider = () => {
+    if (world.now >= untilMs) return;
+    if (rng.chance((world.rates.crashesPerSecond * everyMs) / 1000)) {
+      const victim = rng.pick(ids);
+      world.crash(victim);
+      world.schedule(rng.int(100, 2000), `restart ${victim}`, () => world.restart(victim));
+    }
+    if (rng.chance((world.rates.partitionsPerSecond * everyMs) / 1000)) networkFault(world, rng, ids);
+    world.schedule(everyMs, 'faults', consider);
+  };
+  world.schedule(everyMs, 'faults', consider);
+}
+
+function networkFault(world: World, rng: Rng, ids: readonly ServerId[]): void {
+  const kind = rng.int(0, 3);
+  const healAfter = rng.int(200, 3000);
+  if (kind === 0) {
+    world.partition(rng.subset(ids, 0.5));
+  } else if (kind === 1) {
+    const leader = [...world.peers.values()].find((node) => node.peer?.state === 'leading');
+    if (leader !== undefined) world.partition([leader.id]);
+  } else if (kind === 2) {
+    world.cutOneWay(rng.pick(ids), rng.pick(ids));
+  } else {
+    // Swizzle-clogging: clog a random subset one peer at a time, then unclog in random order.
+    const clogged = rng.subset(ids, 0.6);
+    clogged.forEach((id, index) =>
+      world.schedule(index * rng.int(10, 200), `clog ${id}`, () => world.partition([id])),
+    );
+    world.schedule(clogged.length * 200 + healAfter, 'unclog', () => world.heal());
+    return;
+  }
+  world.schedule(healAfter, 'heal', () => world.heal());
+}
+
+/** Once quiet, every replica holds the same state at the same zxid. */
+function checkConvergence(world: World): Violation[] {
+  const states = new Map<string, ServerId[]>();
+  for (const [id, node] of world.peers) {
+    if (node.peer === undefined) continue;
+    const key = `${node.peer.tree.lastZxid.toString(16)}/${node.peer.tree.digest()}`;
+    states.set(key, [...(states.get(key) ?? []), id]);
+  }
+  if (states.size <= 1) return [];
+  const described = [...states].map(([key, ids]) => `${ids.join(',')}@${key}`).join(' ');
+  return [{ check: 'convergence', message: `replicas differ once quiet: ${described}` }];
+}
+
+/** After healing: one leader, everyone serving the same state, every client making progress. */
+function checkLiveness(
+  world: World,
+  clients: readonly SimClient[],
+  completedBefore: readonly number[],
+): Violation[] {
+  const violations: Violation[] = [];
+  for (const [id, node] of world.peers) {
+    if (node.peer === undefined || !node.peer.serving) {
+      violations.push({
+        check: 'liveness',
+        message: `server ${id} is not serving after healing (${node.peer?.state ?? 'down'}: ${node.peer?.lastLookingReason})`,
+      });
+    }
+  }
+  clients.forEach((client, index) => {
+    const completed = [...client.completedAfter.values()].reduce((a, b) => a + b, 0);
+    if (completed <= completedBefore[index]!) {
+      violations.push({ check: 'liveness', message: `client ${client.id} completed nothing after healing` });
+    }
+  });
+  return violations;
+}

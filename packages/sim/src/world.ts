@@ -1,0 +1,359 @@
+/**
+ * The simulated world: ZAB peers, a network, disks and a virtual clock, all driven from one
+ * seeded Rng and one event queue. Faults are injected only where zabkit claims to survive
+ * them: messages delayed or lost, links cut (both ways or one way), peers crashed with
+ * their un-synced writes lost and the last write possibly torn, then restarted from disk.
+ */
+import {
+  type ClientOutput,
+  type DataTree,
+  type Envelope,
+  type PeerInput,
+  type PeerReady,
+  type ServerId,
+  type StorageAction,
+  StorageImage,
+  type Txn,
+  ZabPeer,
+  type ZabPeerOptions,
+  type Zxid,
+} from '@zabkit/core';
+import { EventQueue } from './events.js';
+import type { Rng } from './rng.js';
+
+/** Fault rates, drawn per seed ("swarm testing"): each run stresses a different mix. */
+export interface FaultRates {
+  readonly latencyMsMax: number;
+  readonly lossProbability: number;
+  readonly storageDelayMsMax: number;
+  readonly crashesPerSecond: number;
+  readonly partitionsPerSecond: number;
+  readonly tornWriteProbability: number;
+}
+
+export function drawFaultRates(rng: Rng): FaultRates {
+  return {
+    latencyMsMax: rng.pick([1, 5, 20, 60]),
+    lossProbability: rng.pick([0, 0, 0.001, 0.01, 0.05]),
+    storageDelayMsMax: rng.pick([0, 2, 10, 40]),
+    crashesPerSecond: rng.pick([0, 0.05, 0.2, 0.5]),
+    partitionsPerSecond: rng.pick([0, 0.1, 0.3, 0.8]),
+    tornWriteProbability: rng.pick([0, 0.5]),
+  };
+}
+
+interface SimPeer {
+  readonly id: ServerId;
+  peer: ZabPeer | undefined;
+  /** What survives a crash. */
+  durable: StorageImage;
+  /** Storage writes issued and not yet durable, oldest first. */
+  pending: { seq: number; actions: readonly StorageAction[]; after: readonly Envelope[] }[];
+  writing: boolean;
+  /** Incremented on each restart: events for an older incarnation are ignored. */
+  incarnation: number;
+  /** How far into the global committed sequence this peer's applied state reaches. */
+  appliedIndex: number;
+  appliedZxid: Zxid;
+}
+
+/** Something the checkers consider a bug. */
+export interface Violation {
+  readonly check: string;
+  readonly message: string;
+}
+
+export interface WorldObserver {
+  clientOutput(server: ServerId, output: ClientOutput): void;
+}
+
+export class World {
+  readonly queue = new EventQueue();
+  now = 0;
+  readonly peers = new Map<ServerId, SimPeer>();
+  readonly violations: Violation[] = [];
+  /** The committed sequence as the replicas applied it: every replica's applied log is a prefix. */
+  readonly committed: Txn[] = [];
+  private readonly committedIndex = new Map<Zxid, number>();
+  private readonly digestAt = new Map<Zxid, string>();
+  readonly leaderOfEpoch = new Map<number, ServerId>();
+  /** Links that drop messages: "from->to". */
+  readonly blocked = new Set<string>();
+  private readonly lastDelivery = new Map<string, number>();
+  faultsEnabled = true;
+  private traceHash = 0x811c9dc5;
+  observer: WorldObserver | undefined;
+  readonly tickIntervalMs = 25;
+
+  constructor(
+    readonly rng: Rng,
+    readonly rates: FaultRates,
+    readonly voters: readonly ServerId[],
+    readonly peerOptions: (id: ServerId) => ZabPeerOptions,
+  ) {
+    for (const id of voters) {
+      this.peers.set(id, {
+        id,
+        peer: undefined,
+        durable: new StorageImage(),
+        pending: [],
+        writing: false,
+        incarnation: 0,
+        appliedIndex: 0,
+        appliedZxid: 0n as Zxid,
+      });
+      this.start(id);
+    }
+  }
+
+  /** A running hash of every event processed: equal for equal seeds, byte for byte. */
+  get trace(): string {
+    return this.traceHash.toString(16).padStart(8, '0');
+  }
+
+  private record(label: string): void {
+    for (let i = 0; i < label.length; i++) {
+      this.traceHash ^= label.charCodeAt(i);
+      this.traceHash = Math.imul(this.traceHash, 0x01000193) >>> 0;
+    }
+  }
+
+  schedule(delayMs: number, label: string, run: () => void): void {
+    this.queue.schedule(this.now + delayMs, label, run);
+  }
+
+  /** Runs events until virtual time `untilMs`. */
+  runUntil(untilMs: number): void {
+    for (;;) {
+      const next = this.queue.peekTime();
+      if (next === undefined || next > untilMs) break;
+      const event = this.queue.pop()!;
+      this.now = event.time;
+      this.record(`${event.time}:${event.label};`);
+      event.run();
+    }
+    this.now = untilMs;
+  }
+
+  // ---- peers ------------------------------------------------------------------------------
+
+  alive(id: ServerId): boolean {
+    return this.peers.get(id)?.peer !== undefined;
+  }
+
+  private start(id: ServerId): void {
+    const node = this.peers.get(id)!;
+    node.incarnation++;
+    node.pending = [];
+    node.writing = false;
+    node.peer = new ZabPeer(
+      { ...this.peerOptions(id), startTimeMs: this.now },
+      node.durable.clone().load(),
+      this.now,
+    );
+    this.locateApplied(node);
+    const incarnation = node.incarnation;
+    const tick = () => {
+      if (node.incarnation !== incarnation || node.peer === undefined) return;
+      this.step(id, { kind: 'tick', nowMs: this.now });
+      this.schedule(this.tickIntervalMs, `tick ${id}`, tick);
+    };
+    this.schedule(this.rng.int(0, this.tickIntervalMs), `tick ${id}`, tick);
+  }
+
+  /** A restarted peer's state comes from a snapshot: find where it sits in the committed sequence. */
+  private locateApplied(node: SimPeer): void {
+    const zxid = node.peer!.tree.lastZxid;
+    node.appliedZxid = zxid;
+    node.appliedIndex = zxid === 0n ? 0 : (this.committedIndex.get(zxid) ?? -1) + 1;
+    if (zxid !== 0n && !this.committedIndex.has(zxid)) {
+      this.violate(
+        'prefix',
+        `server ${node.id} restarted at zxid ${zxid.toString(16)} that was never committed`,
+      );
+    }
+  }
+
+  crash(id: ServerId): void {
+    const node = this.peers.get(id)!;
+    if (node.peer === undefined) return;
+    // Writes in flight are lost, except possibly part of the oldest one (a torn write).
+    const inFlight = node.pending[0];
+    if (inFlight !== undefined && node.writing && this.rng.chance(this.rates.tornWriteProbability)) {
+      const keep = this.rng.int(0, inFlight.actions.length);
+      for (const action of inFlight.actions.slice(0, keep)) node.durable.apply(tornPrefix(action, this.rng));
+    }
+    node.peer = undefined;
+    node.pending = [];
+    node.incarnation++;
+    for (const other of this.peers.keys())
+      if (other !== id) this.stepLater(other, { kind: 'linkDown', peer: id });
+  }
+
+  restart(id: ServerId): void {
+    if (this.alive(id)) return;
+    this.start(id);
+  }
+
+  step(id: ServerId, input: PeerInput): void {
+    const node = this.peers.get(id)!;
+    if (node.peer === undefined) return;
+    const ready = node.peer.step(input);
+    this.observe(node);
+    this.carryOut(node, ready);
+  }
+
+  private stepLater(id: ServerId, input: PeerInput): void {
+    const incarnation = this.peers.get(id)!.incarnation;
+    this.schedule(0, `${input.kind} ${id}`, () => {
+      if (this.peers.get(id)!.incarnation === incarnation) this.step(id, input);
+    });
+  }
+
+  private carryOut(node: SimPeer, ready: PeerReady): void {
+    for (const envelope of ready.messages) this.send(envelope);
+    for (const output of ready.toClients) this.observer?.clientOutput(node.id, output);
+    if (ready.persistSeq === 0 && ready.persist.length === 0) {
+      if (node.pending.length === 0) for (const envelope of ready.messagesAfterPersist) this.send(envelope);
+      else
+        node.pending[node.pending.length - 1] = withAfter(node.pending.at(-1)!, ready.messagesAfterPersist);
+      return;
+    }
+    node.pending.push({ seq: ready.persistSeq, actions: ready.persist, after: ready.messagesAfterPersist });
+    this.writeNext(node);
+  }
+
+  /** The disk completes writes one at a time, each after a random delay. */
+  private writeNext(node: SimPeer): void {
+    if (node.writing || node.pending.length === 0) return;
+    node.writing = true;
+    const incarnation = node.incarnation;
+    this.schedule(this.rng.int(0, this.rates.storageDelayMsMax), `disk ${node.id}`, () => {
+      if (node.incarnation !== incarnation) return;
+      node.writing = false;
+      const write = node.pending.shift()!;
+      for (const action of write.actions) node.durable.apply(action);
+      for (const envelope of write.after) this.send(envelope);
+      if (write.seq !== 0) this.step(node.id, { kind: 'persistedThrough', seq: write.seq });
+      this.writeNext(node);
+    });
+  }
+
+  // ---- network ------------------------------------------------------------------------------
+
+  private send(envelope: Envelope): void {
+    const link = `${envelope.from}->${envelope.to}`;
+    if (this.blocked.has(link)) return;
+    if (this.faultsEnabled && this.rng.chance(this.rates.lossProbability)) return;
+    // Delivery is FIFO per link, as over a TCP connection: never before the previous message.
+    const at = Math.max(
+      this.now + this.rng.int(0, this.rates.latencyMsMax),
+      this.lastDelivery.get(link) ?? 0,
+    );
+    this.lastDelivery.set(link, at);
+    const target = this.peers.get(envelope.to);
+    if (target === undefined) return;
+    const incarnation = target.incarnation;
+    this.queue.schedule(at, `msg ${link} ${envelope.message.kind}`, () => {
+      if (target.incarnation !== incarnation || this.blocked.has(link) || !this.alive(envelope.from)) return;
+      this.step(envelope.to, { kind: 'message', from: envelope.from, message: envelope.message });
+    });
+  }
+
+  /** Cuts the links between two groups both ways; both ends notice, as a reset connection. */
+  partition(side: readonly ServerId[]): void {
+    const other = [...this.peers.keys()].filter((id) => !side.includes(id));
+    for (const a of side) {
+      for (const b of other) {
+        this.blocked.add(`${a}->${b}`);
+        this.blocked.add(`${b}->${a}`);
+        this.stepLater(a, { kind: 'linkDown', peer: b });
+        this.stepLater(b, { kind: 'linkDown', peer: a });
+      }
+    }
+  }
+
+  /** Drops everything `from` sends to `to`, silently: the pattern that hides livelocks. */
+  cutOneWay(from: ServerId, to: ServerId): void {
+    this.blocked.add(`${from}->${to}`);
+  }
+
+  heal(): void {
+    this.blocked.clear();
+  }
+
+  // ---- invariants observed at every step ---------------------------------------------------------
+
+  violate(check: string, message: string): void {
+    this.violations.push({ check, message });
+  }
+
+  private observe(node: SimPeer): void {
+    const peer = node.peer!;
+    if (peer.state === 'leading' && peer.serving) {
+      const epoch = peer.currentEpoch;
+      const known = this.leaderOfEpoch.get(epoch);
+      if (known === undefined) this.leaderOfEpoch.set(epoch, node.id);
+      else if (known !== node.id)
+        this.violate('leadership', `servers ${known} and ${node.id} both led epoch ${epoch}`);
+    }
+    const applied = peer.tree.lastZxid;
+    if (applied === node.appliedZxid) return;
+    if (applied < node.appliedZxid) {
+      this.violate(
+        'prefix',
+        `server ${node.id} went back from ${node.appliedZxid.toString(16)} to ${applied.toString(16)}`,
+      );
+    }
+    const txns = peer.log.entriesAfter(node.appliedZxid, applied);
+    if (txns === undefined || txns.at(-1)?.zxid !== applied) {
+      // A snapshot jumped the state forward (SNAP): it must land on a committed zxid.
+      const index = this.committedIndex.get(applied);
+      if (index === undefined)
+        this.violate('prefix', `server ${node.id} loaded a snapshot at uncommitted ${applied.toString(16)}`);
+      node.appliedIndex = (index ?? -1) + 1;
+    } else {
+      for (const txn of txns) this.checkApplied(node, txn);
+    }
+    node.appliedZxid = applied;
+    this.checkDigest(node.id, applied, peer.tree);
+  }
+
+  /** Total order and agreement: the k-th transaction a replica applies is everyone's k-th. */
+  private checkApplied(node: SimPeer, txn: Txn): void {
+    const expected = this.committed[node.appliedIndex];
+    if (expected === undefined) {
+      this.committed.push(txn);
+      this.committedIndex.set(txn.zxid, this.committed.length - 1);
+    } else if (expected.zxid !== txn.zxid || identity(expected) !== identity(txn)) {
+      this.violate(
+        'agreement',
+        `server ${node.id} applied ${txn.zxid.toString(16)} (${identity(txn)}) where others applied ${expected.zxid.toString(16)} (${identity(expected)})`,
+      );
+    }
+    node.appliedIndex++;
+  }
+
+  private checkDigest(id: ServerId, zxid: Zxid, tree: DataTree): void {
+    const digest = tree.digest();
+    const known = this.digestAt.get(zxid);
+    if (known === undefined) this.digestAt.set(zxid, digest);
+    else if (known !== digest)
+      this.violate('digest', `server ${id} has digest ${digest} at ${zxid.toString(16)}, others ${known}`);
+  }
+}
+
+function identity(txn: Txn): string {
+  const path = 'path' in txn.body ? txn.body.path : '';
+  return `${txn.sessionId}:${txn.cxid}:${txn.body.kind}:${path}`;
+}
+
+function withAfter<T extends { after: readonly Envelope[] }>(write: T, more: readonly Envelope[]): T {
+  return { ...write, after: [...write.after, ...more] };
+}
+
+/** A torn append keeps a prefix of its transactions; other actions are all or nothing. */
+function tornPrefix(action: StorageAction, rng: Rng): StorageAction {
+  if (action.kind !== 'append') return action;
+  return { kind: 'append', txns: action.txns.slice(0, rng.int(0, action.txns.length)) };
+}
