@@ -30,6 +30,16 @@ export class Rng {
     return items[this.int(0, items.length - 1)]!;
   }
 
+  /** A shuffled copy (Fisher-Yates). */
+  shuffle<T>(items: readonly T[]): T[] {
+    const copy = [...items];
+    for (let i = copy.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+    }
+    return copy;
+  }
+
   /** A random subset (each item kept with probability `p`). */
   subset<T>(items: readonly T[], p: number): T[] {
     return items.filter(() => this.chance(p));

@@ -131,10 +131,17 @@ function networkFault(world: World, rng: Rng, ids: readonly ServerId[]): void {
   } else {
     // Swizzle-clogging: clog a random subset one peer at a time, then unclog in random order.
     const clogged = rng.subset(ids, 0.6);
-    clogged.forEach((id, index) =>
-      world.schedule(index * rng.int(10, 200), `clog ${id}`, () => world.partition([id])),
-    );
-    world.schedule(clogged.length * 200 + healAfter, 'unclog', () => world.heal());
+    let at = 0;
+    for (const id of clogged) {
+      at += rng.int(10, 200);
+      world.schedule(at, `clog ${id}`, () => world.partition([id]));
+    }
+    const unclogOrder = rng.shuffle(clogged);
+    at += healAfter;
+    for (const id of unclogOrder) {
+      at += rng.int(10, 200);
+      world.schedule(at, `unclog ${id}`, () => world.unblock(id));
+    }
     return;
   }
   world.schedule(healAfter, 'heal', () => world.heal());

@@ -282,6 +282,14 @@ export class World {
     this.blocked.clear();
   }
 
+  /** Restores every link to and from `id`. */
+  unblock(id: ServerId): void {
+    for (const link of [...this.blocked]) {
+      const [from, to] = link.split('->').map(Number);
+      if (from === id || to === id) this.blocked.delete(link);
+    }
+  }
+
   // ---- invariants observed at every step ---------------------------------------------------------
 
   violate(check: string, message: string): void {
