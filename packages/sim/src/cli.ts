@@ -10,28 +10,34 @@ interface CliArgs {
   start: number;
   json: boolean;
   traceHash: boolean;
+  servers: number | undefined;
 }
 
 function parse(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { seeds: 10, start: 1, json: false, traceHash: false };
+  const args: CliArgs = { seeds: 10, start: 1, json: false, traceHash: false, servers: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--seeds') args.seeds = Number(argv[++i]);
     else if (arg === '--start' || arg === '--seed') args.start = Number(argv[++i]);
     else if (arg === '--json') args.json = true;
     else if (arg === '--trace-hash') args.traceHash = true;
+    else if (arg === '--servers') args.servers = Number(argv[++i]);
     else throw new Error(`unknown argument ${arg}`);
   }
   if (!Number.isInteger(args.seeds) || args.seeds < 1) throw new Error('--seeds must be a positive integer');
   if (!Number.isInteger(args.start)) throw new Error('--start must be an integer');
+  if (args.servers !== undefined && !(Number.isInteger(args.servers) && args.servers >= 1)) {
+    throw new Error('--servers must be a positive integer');
+  }
   return args;
 }
 
 function main(): void {
   const args = parse(process.argv.slice(2));
   const results: SeedResult[] = [];
+  const started = Date.now();
   for (let seed = args.start; seed < args.start + args.seeds; seed++) {
-    const result = runSeed(seed);
+    const result = runSeed(seed, args.servers === undefined ? {} : { servers: args.servers });
     results.push(result);
     if (!args.json) {
       const status = result.failures.length === 0 ? 'ok' : `FAIL ${result.failures[0]!.check}`;
@@ -41,11 +47,22 @@ function main(): void {
       );
     }
   }
+  const elapsedMs = Date.now() - started;
+  const totals: Record<string, number> = {};
+  for (const result of results)
+    for (const [kind, count] of Object.entries(result.faults)) totals[kind] = (totals[kind] ?? 0) + count;
+  const operations = results.reduce((sum, r) => sum + r.stats.writes + r.stats.reads, 0);
   const failures = results.flatMap((result) =>
     result.failures.map((failure) => ({ seed: result.seed, check: failure.check, message: failure.message })),
   );
   if (args.json) {
-    const summary: Record<string, unknown> = { seeds: results.length, failures };
+    const summary: Record<string, unknown> = {
+      seeds: results.length,
+      failures,
+      elapsedMs,
+      operations,
+      faults: totals,
+    };
     if (args.traceHash) summary.traceHashes = Object.fromEntries(results.map((r) => [r.seed, r.traceHash]));
     console.log(JSON.stringify(summary, null, 2));
   } else {
@@ -53,7 +70,8 @@ function main(): void {
       for (const failure of failures.filter((f) => f.seed === seed).slice(0, 5)) {
         console.log(`seed ${seed} [${failure.check}] ${failure.message}`);
       }
-      console.log(`  replay: npm run sim -- --seeds 1 --start ${seed}`);
+      const servers = args.servers === undefined ? '' : ` --servers ${args.servers}`;
+      console.log(`  replay: npm run sim -- --seeds 1 --start ${seed}${servers}`);
     }
     console.log(
       `${results.length - new Set(failures.map((f) => f.seed)).size} passed, ${new Set(failures.map((f) => f.seed)).size} failed`,

@@ -79,6 +79,7 @@ export class SimClient {
   private nextXid = 1;
   private lastSentMs = 0;
   private stopped = false;
+  private paused = false;
   /** Operations completed in the healed phase: liveness wants some. */
   completedAfter = new Map<number, number>();
 
@@ -99,6 +100,11 @@ export class SimClient {
 
   stop(): void {
     this.stopped = true;
+  }
+
+  /** Stops issuing operations but keeps the session alive with pings. */
+  pause(): void {
+    this.paused = true;
   }
 
   private connect(): void {
@@ -209,7 +215,8 @@ export class SimClient {
     if (this.stopped) return;
     const connectionId = this.connectionId;
     this.world.schedule(this.rng.int(0, 30), `client ${this.id} op`, () => {
-      if (this.connectionId !== connectionId || !this.connected || this.pending !== undefined) return;
+      if (this.connectionId !== connectionId || !this.connected || this.pending !== undefined || this.paused)
+        return;
       this.issue();
     });
   }

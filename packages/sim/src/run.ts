@@ -17,6 +17,10 @@ export interface RunOptions {
   readonly faultyMs?: number;
   /** Virtual milliseconds after healing in which the ensemble must recover. */
   readonly healedMs?: number;
+  /** Overrides for the fault rates drawn from the seed. */
+  readonly rates?: Partial<FaultRates>;
+  /** Use the deliberately broken driver that acknowledges before durability (checker tests). */
+  readonly ackBeforeDurable?: boolean;
 }
 
 export interface SeedResult {
@@ -29,12 +33,15 @@ export interface SeedResult {
     readonly acknowledged: number;
     readonly reads: number;
     readonly committed: number;
+    readonly events: number;
+    readonly simulatedMs: number;
   };
+  readonly faults: Readonly<Record<string, number>>;
 }
 
 export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   const rng = new Rng(seed);
-  const rates = drawFaultRates(rng);
+  const rates = { ...drawFaultRates(rng), ...options.rates };
   const servers = options.servers ?? rng.pick([3, 3, 5]);
   const voters = Array.from({ length: servers }, (_v, i) => i + 1);
   const peerOptions = (id: ServerId): ZabPeerOptions => ({
@@ -50,6 +57,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     startTimeMs: 0,
   });
   const world = new World(rng, rates, voters, peerOptions);
+  world.ackBeforeDurable = options.ackBeforeDurable ?? false;
   const history: History = { writes: [], reads: [], endedSessions: new Set() };
   const connections = new Map<string, SimClient>();
   world.observer = {
@@ -63,6 +71,8 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
 
   const faultyMs = options.faultyMs ?? 8000;
   const healedMs = options.healedMs ?? 8000;
+  // Long enough for an abandoned session (timeout 1.5 s) to expire under a new leader.
+  const quietMs = 4000;
   injectFaults(world, rng, faultyMs);
   world.runUntil(faultyMs);
 
@@ -75,9 +85,10 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   );
   world.runUntil(faultyMs + healedMs);
   const liveness = checkLiveness(world, clients, completedBefore);
-  // Quiesce: clients stop, in-flight commits land, and every replica must then be identical.
-  for (const client of clients) client.stop();
-  world.runUntil(faultyMs + healedMs + 2000);
+  // Quiesce: clients stop writing but keep their sessions alive; sessions they abandoned
+  // expire; in-flight commits land; every replica must then be identical.
+  for (const client of clients) client.pause();
+  world.runUntil(faultyMs + healedMs + quietMs);
   liveness.push(...checkConvergence(world));
 
   const failures = [...world.violations, ...liveness];
@@ -97,7 +108,10 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
       acknowledged: history.writes.filter((write) => write.zxid !== undefined).length,
       reads: history.reads.length,
       committed: world.committed.length,
+      events: world.eventCount,
+      simulatedMs: faultyMs + healedMs + quietMs,
     },
+    faults: { ...world.faultCounts },
   };
 }
 
@@ -112,6 +126,15 @@ function injectFaults(world: World, rng: Rng, untilMs: number): void {
       world.crash(victim);
       world.schedule(rng.int(100, 2000), `restart ${victim}`, () => world.restart(victim));
     }
+    if (rng.chance((world.rates.powerLossesPerSecond * everyMs) / 1000)) {
+      // Power loss: every server at once, so whatever was not durable anywhere is gone.
+      world.faultCounts.powerLoss = (world.faultCounts.powerLoss ?? 0) + 1;
+      for (const id of ids) {
+        world.crash(id);
+        // Servers come back one by one, so a quorum may form without the one that had the data.
+        world.schedule(rng.int(50, 3000), `power back ${id}`, () => world.restart(id));
+      }
+    }
     if (rng.chance((world.rates.partitionsPerSecond * everyMs) / 1000)) networkFault(world, rng, ids);
     world.schedule(everyMs, 'faults', consider);
   };
@@ -123,12 +146,16 @@ function networkFault(world: World, rng: Rng, ids: readonly ServerId[]): void {
   const healAfter = rng.int(200, 3000);
   if (kind === 0) {
     world.partition(rng.subset(ids, 0.5));
+    world.faultCounts.partition!++;
   } else if (kind === 1) {
     const leader = [...world.peers.values()].find((node) => node.peer?.state === 'leading');
     if (leader !== undefined) world.partition([leader.id]);
+    world.faultCounts.isolateLeader!++;
   } else if (kind === 2) {
     world.cutOneWay(rng.pick(ids), rng.pick(ids));
+    world.faultCounts.oneWay!++;
   } else {
+    world.faultCounts.clog!++;
     // Swizzle-clogging: clog a random subset one peer at a time, then unclog in random order.
     const clogged = rng.subset(ids, 0.6);
     let at = 0;

@@ -29,6 +29,8 @@ export interface FaultRates {
   readonly crashesPerSecond: number;
   readonly partitionsPerSecond: number;
   readonly tornWriteProbability: number;
+  /** Every server crashing at once (a power loss), then coming back one by one. */
+  readonly powerLossesPerSecond: number;
 }
 
 export function drawFaultRates(rng: Rng): FaultRates {
@@ -39,6 +41,7 @@ export function drawFaultRates(rng: Rng): FaultRates {
     crashesPerSecond: rng.pick([0, 0.05, 0.2, 0.5]),
     partitionsPerSecond: rng.pick([0, 0.1, 0.3, 0.8]),
     tornWriteProbability: rng.pick([0, 0.5]),
+    powerLossesPerSecond: rng.pick([0, 0.05, 0.2]),
   };
 }
 
@@ -81,7 +84,24 @@ export class World {
   readonly blocked = new Set<string>();
   private readonly lastDelivery = new Map<string, number>();
   faultsEnabled = true;
+  /**
+   * A deliberately broken driver for testing the checkers: messages that must wait for
+   * durability (ACKs among them) leave at once, before the disk has the data.
+   */
+  ackBeforeDurable = false;
+  /** How many faults of each kind this run injected. */
+  readonly faultCounts: Record<string, number> = {
+    crash: 0,
+    tornWrite: 0,
+    lostMessage: 0,
+    partition: 0,
+    isolateLeader: 0,
+    oneWay: 0,
+    clog: 0,
+  };
   private traceHash = 0x811c9dc5;
+  /** Events processed so far. */
+  eventCount = 0;
   observer: WorldObserver | undefined;
   readonly tickIntervalMs = 25;
 
@@ -129,6 +149,7 @@ export class World {
       if (next === undefined || next > untilMs) break;
       const event = this.queue.pop()!;
       this.now = event.time;
+      this.eventCount++;
       this.record(`${event.time}:${event.label};`);
       event.run();
     }
@@ -182,7 +203,9 @@ export class World {
     if (inFlight !== undefined && node.writing && this.rng.chance(this.rates.tornWriteProbability)) {
       const keep = this.rng.int(0, inFlight.actions.length);
       for (const action of inFlight.actions.slice(0, keep)) node.durable.apply(tornPrefix(action, this.rng));
+      this.faultCounts.tornWrite!++;
     }
+    this.faultCounts.crash!++;
     node.peer = undefined;
     node.pending = [];
     node.incarnation++;
@@ -219,7 +242,12 @@ export class World {
         node.pending[node.pending.length - 1] = withAfter(node.pending.at(-1)!, ready.messagesAfterPersist);
       return;
     }
-    node.pending.push({ seq: ready.persistSeq, actions: ready.persist, after: ready.messagesAfterPersist });
+    if (this.ackBeforeDurable) {
+      for (const envelope of ready.messagesAfterPersist) this.send(envelope);
+      node.pending.push({ seq: ready.persistSeq, actions: ready.persist, after: [] });
+    } else {
+      node.pending.push({ seq: ready.persistSeq, actions: ready.persist, after: ready.messagesAfterPersist });
+    }
     this.writeNext(node);
   }
 
@@ -244,7 +272,10 @@ export class World {
   private send(envelope: Envelope): void {
     const link = `${envelope.from}->${envelope.to}`;
     if (this.blocked.has(link)) return;
-    if (this.faultsEnabled && this.rng.chance(this.rates.lossProbability)) return;
+    if (this.faultsEnabled && this.rng.chance(this.rates.lossProbability)) {
+      this.faultCounts.lostMessage!++;
+      return;
+    }
     // Delivery is FIFO per link, as over a TCP connection: never before the previous message.
     const at = Math.max(
       this.now + this.rng.int(0, this.rates.latencyMsMax),

@@ -45,6 +45,23 @@ describe('the simulator', () => {
     }
   });
 
+  it('catches a deliberately broken driver that acknowledges before the disk has the data', () => {
+    // Slow disks and power losses: an ACK sent before durability is an ACK for data that can vanish.
+    const rates = {
+      storageDelayMsMax: 300,
+      powerLossesPerSecond: 1,
+      crashesPerSecond: 0,
+      partitionsPerSecond: 0,
+      lossProbability: 0,
+    };
+    const seeds = Array.from({ length: 20 }, (_v, i) => i + 1);
+    const broken = seeds.map((seed) => runSeed(seed, { ackBeforeDurable: true, rates }));
+    const caught = broken.filter((result) => result.failures.length > 0);
+    expect(caught.length).toBeGreaterThanOrEqual(3);
+    const correct = seeds.map((seed) => runSeed(seed, { rates }));
+    expect(correct.flatMap((result) => result.failures)).toEqual([]);
+  });
+
   it('the PRNG is deterministic and covers its range', () => {
     const a = new Rng(42);
     const b = new Rng(42);
