@@ -50,9 +50,17 @@ export interface ReadRecord {
   readonly version: number;
 }
 
+/** What one connection saw, in order: the watch checker replays it. */
+export type ConnectionEntry =
+  | { readonly kind: 'register'; readonly path: string; readonly zxid: Zxid }
+  | { readonly kind: 'event'; readonly path: string; readonly type: number; readonly zxid: bigint }
+  | { readonly kind: 'reply'; readonly zxid: Zxid };
+
 export interface History {
   readonly writes: WriteRecord[];
   readonly reads: ReadRecord[];
+  /** Per connection (keyed by a run-unique number), everything relevant to watches. */
+  readonly connections: Map<number, ConnectionEntry[]>;
   /** Sessions the clients saw expire or closed themselves. */
   readonly endedSessions: Set<bigint>;
 }
@@ -63,7 +71,7 @@ const bytes = new TextEncoder();
 
 type Pending =
   | { xid: number; kind: 'write'; record: WriteRecord }
-  | { xid: number; kind: 'read'; path: string; lastSeen: Zxid }
+  | { xid: number; kind: 'read'; path: string; lastSeen: Zxid; watch: boolean }
   | { xid: number; kind: 'ping' };
 type Unsent = Pending extends infer P ? (P extends Pending ? Omit<P, 'xid'> : never) : never;
 
@@ -178,11 +186,19 @@ export class SimClient {
         this.world.schedule(this.rng.int(10, 200), `client ${this.id} reconnect`, () => this.connect());
         return;
       case 'watch':
+        this.log({ kind: 'event', path: output.event.path, type: output.event.type, zxid: output.zxid });
         return;
       case 'reply':
+        this.log({ kind: 'reply', zxid: output.zxid });
         this.onReply(output.xid, output.zxid, output.reply);
         return;
     }
+  }
+
+  private log(entry: ConnectionEntry): void {
+    let entries = this.history.connections.get(this.connectionId);
+    if (entries === undefined) this.history.connections.set(this.connectionId, (entries = []));
+    entries.push(entry);
   }
 
   private heartbeat(connectionId: number): void {
@@ -225,7 +241,8 @@ export class SimClient {
     const roll = this.rng.int(0, 9);
     const path = this.rng.pick(keyPaths);
     if (roll < 4) {
-      this.send({ op: 'getData', path, watch: false }, { kind: 'read', path, lastSeen: this.lastSeen });
+      const watch = this.rng.chance(0.5);
+      this.send({ op: 'getData', path, watch }, { kind: 'read', path, lastSeen: this.lastSeen, watch });
       return;
     }
     let input: WriteInput;
@@ -261,6 +278,7 @@ export class SimClient {
       if (reply.ok) pending.record.zxid = zxid;
     } else if (pending.kind === 'read') {
       const found = reply.ok;
+      if (found && pending.watch) this.log({ kind: 'register', path: pending.path, zxid });
       if (!found && reply.code !== ErrorCode.NoNode) {
         this.scheduleNext();
         return;

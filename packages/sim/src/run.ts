@@ -6,6 +6,7 @@ import type { ServerId, ZabPeerOptions } from '@zabkit/core';
 import { checkAcknowledgedWrites } from './checkers/durability.js';
 import { checkReads } from './checkers/reads.js';
 import { checkSessions } from './checkers/sessions.js';
+import { checkWatches } from './checkers/watches.js';
 import { type History, SimClient } from './clients.js';
 import { Rng } from './rng.js';
 import { drawFaultRates, type FaultRates, type Violation, World } from './world.js';
@@ -58,7 +59,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   });
   const world = new World(rng, rates, voters, peerOptions);
   world.ackBeforeDurable = options.ackBeforeDurable ?? false;
-  const history: History = { writes: [], reads: [], endedSessions: new Set() };
+  const history: History = { writes: [], reads: [], connections: new Map(), endedSessions: new Set() };
   const connections = new Map<string, SimClient>();
   world.observer = {
     clientOutput: (server, output) => connections.get(`${server}:${output.connectionId}`)?.handle(output),
@@ -94,6 +95,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   const failures = [...world.violations, ...liveness];
   failures.push(...checkAcknowledgedWrites(history.writes, world.committed));
   failures.push(...checkReads(history.reads, world.committed));
+  failures.push(...checkWatches(history.connections, world.committed));
   const leader = [...world.peers.values()].find(
     (node) => node.peer?.state === 'leading' && node.peer.serving,
   );

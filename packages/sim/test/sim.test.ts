@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checkAcknowledgedWrites } from '../src/checkers/durability.js';
 import { checkReads } from '../src/checkers/reads.js';
 import { checkSessions } from '../src/checkers/sessions.js';
+import { checkWatches } from '../src/checkers/watches.js';
 import type { ReadRecord, WriteRecord } from '../src/clients.js';
 import { Rng, runSeed } from '../src/index.js';
 
@@ -115,6 +116,30 @@ describe('checkers catch what they are for', () => {
     expect(checkAcknowledgedWrites([write(makeZxid(1, 1), 5n, 1)], committed)).toEqual([]);
     expect(checkAcknowledgedWrites([write(makeZxid(1, 3), 5n, 3)], committed)).toHaveLength(1);
     expect(checkAcknowledgedWrites([write(makeZxid(1, 1), 6n, 1)], committed)).toHaveLength(1);
+  });
+
+  it('watches: one event, for the first change after registration, before newer replies', () => {
+    const setData = (counter: number): Txn => ({
+      zxid: makeZxid(1, counter),
+      timeMs: counter,
+      sessionId: 5n,
+      cxid: counter,
+      body: { kind: 'setData', path: '/a', data: new Uint8Array(0), version: counter },
+    });
+    const log = [create(1, '/a', 'one'), setData(2), setData(3)];
+    const register = { kind: 'register' as const, path: '/a', zxid: makeZxid(1, 1) };
+    const event = (counter: number) => ({
+      kind: 'event' as const,
+      path: '/a',
+      type: 3,
+      zxid: makeZxid(1, counter) as bigint,
+    });
+    const reply = (counter: number) => ({ kind: 'reply' as const, zxid: makeZxid(1, counter) });
+    expect(checkWatches(new Map([[1, [register, event(2), reply(3)]]]), log)).toEqual([]);
+    // Fired for the wrong change, fired twice, or a newer reply first.
+    expect(checkWatches(new Map([[1, [register, event(3)]]]), log)).toHaveLength(1);
+    expect(checkWatches(new Map([[1, [register, event(2), event(3)]]]), log)).toHaveLength(1);
+    expect(checkWatches(new Map([[1, [register, reply(2), event(2)]]]), log).length).toBeGreaterThan(0);
   });
 
   it('sessions: ephemerals of an ended session are a violation', () => {

@@ -1,0 +1,89 @@
+/**
+ * Watches: a one-shot data watch set by a read that saw the state at zxid r fires exactly
+ * once, for the first committed change of its node after r, with that change's zxid and
+ * type, and before any reply on the same connection that shows state at or past the change.
+ * Checked per connection, from what the connection received in order; a watch on a
+ * connection that closed is no longer owed.
+ */
+import { EventType, type Txn } from '@zabkit/core';
+import type { ConnectionEntry } from '../clients.js';
+import type { Violation } from '../world.js';
+
+interface Change {
+  readonly zxid: bigint;
+  readonly type: number;
+}
+
+/** Per path, the committed changes a data watch would fire on, in order. */
+function changesByPath(committed: readonly Txn[]): Map<string, Change[]> {
+  const changes = new Map<string, Change[]>();
+  const add = (path: string, zxid: bigint, type: number) => {
+    let list = changes.get(path);
+    if (list === undefined) changes.set(path, (list = []));
+    list.push({ zxid, type });
+  };
+  for (const txn of committed) {
+    const body = txn.body;
+    if (body.kind === 'setData') add(body.path, txn.zxid, EventType.NodeDataChanged);
+    else if (body.kind === 'delete') add(body.path, txn.zxid, EventType.NodeDeleted);
+    else if (body.kind === 'closeSession')
+      for (const path of body.ephemeralPaths) add(path, txn.zxid, EventType.NodeDeleted);
+    else if (body.kind === 'multi') {
+      for (const part of body.parts) {
+        if (part.kind === 'setData') add(part.path, txn.zxid, EventType.NodeDataChanged);
+        if (part.kind === 'delete') add(part.path, txn.zxid, EventType.NodeDeleted);
+      }
+    }
+  }
+  return changes;
+}
+
+function firstAfter(changes: readonly Change[] | undefined, zxid: bigint): Change | undefined {
+  return changes?.find((change) => change.zxid > zxid);
+}
+
+export function checkWatches(
+  connections: ReadonlyMap<number, readonly ConnectionEntry[]>,
+  committed: readonly Txn[],
+): Violation[] {
+  const changes = changesByPath(committed);
+  const violations: Violation[] = [];
+  for (const [connection, entries] of connections) {
+    /** Armed watches: path -> the change that must fire them (undefined: none committed yet). */
+    const armed = new Map<string, Change | undefined>();
+    for (const entry of entries) {
+      if (entry.kind === 'register') {
+        if (!armed.has(entry.path)) armed.set(entry.path, firstAfter(changes.get(entry.path), entry.zxid));
+        continue;
+      }
+      if (entry.kind === 'event') {
+        if (!armed.has(entry.path)) {
+          violations.push({
+            check: 'watches',
+            message: `connection ${connection} got an event for ${entry.path} with no watch set`,
+          });
+          continue;
+        }
+        const expected = armed.get(entry.path);
+        armed.delete(entry.path);
+        if (expected === undefined || expected.zxid !== entry.zxid || expected.type !== entry.type) {
+          violations.push({
+            check: 'watches',
+            message: `connection ${connection}: ${entry.path} fired type ${entry.type} at ${entry.zxid.toString(16)}, expected ${expected === undefined ? 'nothing' : `type ${expected.type} at ${expected.zxid.toString(16)}`}`,
+          });
+        }
+        continue;
+      }
+      for (const [path, expected] of armed) {
+        if (expected !== undefined && expected.zxid <= entry.zxid) {
+          violations.push({
+            check: 'watches',
+            message: `connection ${connection} got a reply at ${entry.zxid.toString(16)} before the event for ${path} at ${expected.zxid.toString(16)}`,
+          });
+          armed.delete(path);
+        }
+      }
+    }
+  }
+  return violations;
+}
