@@ -55,11 +55,11 @@ describe('the simulator', () => {
       partitionsPerSecond: 0,
       lossProbability: 0,
     };
-    const seeds = Array.from({ length: 20 }, (_v, i) => i + 1);
-    const broken = seeds.map((seed) => runSeed(seed, { ackBeforeDurable: true, rates }));
+    const seeds = Array.from({ length: 40 }, (_v, i) => i + 1);
+    const broken = seeds.map((seed) => runSeed(seed, { ackBeforeDurable: true, rates, faultyMs: 6000 }));
     const caught = broken.filter((result) => result.failures.length > 0);
     expect(caught.length).toBeGreaterThanOrEqual(3);
-    const correct = seeds.map((seed) => runSeed(seed, { rates }));
+    const correct = seeds.map((seed) => runSeed(seed, { rates, faultyMs: 6000 }));
     expect(correct.flatMap((result) => result.failures)).toEqual([]);
   });
 
