@@ -42,6 +42,15 @@ function sameVote(a: Vote, b: Vote): boolean {
   return a.leader === b.leader && a.zxid === b.zxid && a.peerEpoch === b.peerEpoch;
 }
 
+/**
+ * Peers that have decided may report votes whose zxids differ (they joined at different
+ * moments); as in ZooKeeper (ZOOKEEPER-1732), they agree when they name the same leader of
+ * the same epoch.
+ */
+function sameLeader(a: Vote, b: Vote): boolean {
+  return a.leader === b.leader && a.peerEpoch === b.peerEpoch;
+}
+
 export class FastLeaderElection {
   private logicalClock = 0;
   private proposal: Vote;
@@ -97,6 +106,15 @@ export class FastLeaderElection {
 
   private notification(state: PeerRole): ElectionMessage {
     return { kind: 'notification', vote: this.proposal, electionEpoch: this.logicalClock, state };
+  }
+
+  /**
+   * Once a leader is established (or we follow one that is), the vote we report to peers
+   * still looking names that leader and its established epoch, so that every member of the
+   * ensemble reports the same and a late joiner can recognise a quorum behind it.
+   */
+  announce(vote: Vote): void {
+    if (!sameLeader(this.proposal, vote)) this.proposal = vote;
   }
 
   /** The notification a peer that has decided sends to a peer still looking. */
@@ -174,7 +192,8 @@ export class FastLeaderElection {
   ): boolean {
     const agreeing: ServerId[] = [];
     for (const [id, ballot] of ballots) {
-      if (!sameVote(ballot.vote, vote)) continue;
+      const agrees = ballot.state === 'looking' ? sameVote(ballot.vote, vote) : sameLeader(ballot.vote, vote);
+      if (!agrees) continue;
       if (electionEpoch !== undefined && ballot.electionEpoch !== electionEpoch) continue;
       agreeing.push(id);
     }

@@ -96,6 +96,15 @@ export class LeaderRole {
       lastHeardMs: this.peer.nowMs,
     });
     if (this.epoch >= 0) {
+      if (acceptedEpoch > this.epoch) {
+        // The learner promised a later epoch (to a leader that never got established) and can
+        // never follow ours. ZooKeeper leaves it out until the next election; we hold that
+        // election now, so the whole ensemble serves again. The new epoch exceeds its promise.
+        this.peer.lookForLeader(
+          `server ${from} accepted epoch ${acceptedEpoch}, beyond ours (${this.epoch})`,
+        );
+        return;
+      }
       this.peer.sendAfterPersist(from, { kind: 'leaderInfo', epoch: this.epoch });
       return;
     }

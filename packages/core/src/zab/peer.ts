@@ -275,6 +275,14 @@ export class ZabPeer implements PeerContext, CommitPath {
   stepAll(inputs: readonly PeerInput[]): PeerReady {
     for (const input of inputs) this.handleInput(input);
     if (this.role.kind === 'leading') this.role.leader.flush();
+    const leaderId = this.leaderId;
+    if (leaderId !== undefined) {
+      this.election.announce({
+        leader: leaderId,
+        zxid: this.log.lastZxid,
+        peerEpoch: this.epochs.currentEpoch,
+      });
+    }
     return this.takeReady();
   }
 

@@ -118,3 +118,39 @@ describe('election with the best log absent, then returning', () => {
     }
   });
 });
+
+describe('rejoining an established ensemble (bugs the simulator found)', () => {
+  it('a server that promised a later epoch than the leader runs makes the leader hold a new election', () => {
+    // Seed 101432: a would-be leader of epoch 7 got promises and died; the leader of epoch 6
+    // kept its quorum, and the promised server could never follow it.
+    const cluster = new Cluster({ voters: 3 });
+    cluster.stabilize();
+    const follower = [1, 2, 3].find((id) => id !== cluster.leader())!;
+    cluster.crash(follower);
+    const node = cluster.nodes.get(follower)!;
+    node.durable.epochs = { acceptedEpoch: 9, currentEpoch: node.durable.epochs.currentEpoch };
+    cluster.restart(follower);
+    cluster.stabilize();
+    for (const id of [1, 2, 3]) expect(cluster.peer(id).serving).toBe(true);
+    expect(cluster.peer(follower).currentEpoch).toBeGreaterThanOrEqual(10);
+  });
+
+  it('every serving server reports the same leader and epoch to peers still looking', () => {
+    // Seed 101585: a leader re-elected in a later round reported a vote its old followers did
+    // not, so a looking server never saw a quorum agree and never rejoined.
+    const cluster = new Cluster({ voters: 5 });
+    cluster.stabilize();
+    const first = cluster.leader()!;
+    cluster.isolate(first);
+    cluster.run(2000);
+    cluster.heal();
+    cluster.stabilize();
+    const votes = [1, 2, 3, 4, 5].map((id) => cluster.peer(id).vote);
+    expect(new Set(votes.map((vote) => `${vote.leader}/${vote.peerEpoch}`)).size).toBe(1);
+    expect(votes[0]!.peerEpoch).toBe(cluster.peer(cluster.leader()!).currentEpoch);
+    cluster.crash(first);
+    cluster.restart(first);
+    cluster.stabilize();
+    expect(cluster.peer(first).serving).toBe(true);
+  });
+});
