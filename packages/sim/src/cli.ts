@@ -73,6 +73,15 @@ function main(): void {
       const servers = args.servers === undefined ? '' : ` --servers ${args.servers}`;
       console.log(`  replay: npm run sim -- --seeds 1 --start ${seed}${servers}`);
     }
+    const simulatedS = results.reduce((sum, r) => sum + r.stats.simulatedMs, 0) / 1000;
+    console.log(
+      `${operations} client operations over ${simulatedS.toFixed(0)} simulated seconds in ${(elapsedMs / 1000).toFixed(1)} s of wall time (${Math.round((operations / elapsedMs) * 1000)} simulated ops/s)`,
+    );
+    console.log(
+      `faults injected: ${Object.entries(totals)
+        .map(([kind, count]) => `${kind} ${count}`)
+        .join(', ')}`,
+    );
     console.log(
       `${results.length - new Set(failures.map((f) => f.seed)).size} passed, ${new Set(failures.map((f) => f.seed)).size} failed`,
     );
