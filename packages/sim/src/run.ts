@@ -7,6 +7,7 @@ import { checkAcknowledgedWrites } from './checkers/durability.js';
 import { checkReads } from './checkers/reads.js';
 import { checkSessions } from './checkers/sessions.js';
 import { checkWatches } from './checkers/watches.js';
+import { checkWritesLinearizable } from './checkers/writes-linearizable.js';
 import { type History, SimClient } from './clients.js';
 import { Rng } from './rng.js';
 import { drawFaultRates, type FaultRates, type Violation, World } from './world.js';
@@ -96,6 +97,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   failures.push(...checkAcknowledgedWrites(history.writes, world.committed));
   failures.push(...checkReads(history.reads, world.committed));
   failures.push(...checkWatches(history.connections, world.committed));
+  failures.push(...checkWritesLinearizable(history.writes).violations);
   const leader = [...world.peers.values()].find(
     (node) => node.peer?.state === 'leading' && node.peer.serving,
   );
