@@ -7,7 +7,14 @@
 
 export { type ACL, digestOf, ErrorCode, type Id, Ids, Perms, type Stat, ZabError } from '@zabkit/core';
 export { type ClientOptions, type ClientState, type StateListener, ZabClient } from './client.js';
-export type { ClientLink, LinkCloseReason, LinkFactory, LinkHandlers, LinkMessage } from './link.js';
+export {
+  type ClientLink,
+  deliverToLink,
+  type LinkCloseReason,
+  type LinkFactory,
+  type LinkHandlers,
+  type LinkMessage,
+} from './link.js';
 export { LocalServer, type LocalServerOptions } from './local-server.js';
 export type { CreateModeName, WatcherTypeName } from './modes.js';
 export { type CreateOptions, type Data, Transaction, TransactionError } from './transaction.js';

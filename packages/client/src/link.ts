@@ -2,7 +2,7 @@
  * A client's link to one server: the transport-independent contract the client speaks.
  * The in-process server provides one today; the TCP connection will provide the same.
  */
-import type { ClientRequest, ConnectRequest, Reply, WatchEvent, Zxid } from '@zabkit/core';
+import type { ClientOutput, ClientRequest, ConnectRequest, Reply, WatchEvent, Zxid } from '@zabkit/core';
 
 /** What a server sends down a link. */
 export type LinkMessage =
@@ -35,4 +35,30 @@ export interface ClientLink {
 export interface LinkFactory {
   /** Opens a link to the next server to try. `attempt` counts from 0 for each (re)connection. */
   open(handlers: LinkHandlers, attempt: number): ClientLink;
+}
+
+/**
+ * Hands a server's output for one connection to that connection's link handlers. Returns
+ * true when the output closed the connection, so the caller can forget the link.
+ */
+export function deliverToLink(handlers: LinkHandlers, output: ClientOutput): boolean {
+  switch (output.kind) {
+    case 'connected':
+      handlers.message({
+        kind: 'connected',
+        sessionId: output.sessionId,
+        password: output.password,
+        timeoutMs: output.timeoutMs,
+      });
+      return false;
+    case 'reply':
+      handlers.message({ kind: 'reply', xid: output.xid, zxid: output.zxid, reply: output.reply });
+      return false;
+    case 'watch':
+      handlers.message({ kind: 'watch', zxid: output.zxid, event: output.event });
+      return false;
+    case 'close':
+      handlers.closed(output.reason);
+      return true;
+  }
 }

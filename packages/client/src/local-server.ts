@@ -15,7 +15,7 @@ import {
   type Zxid,
 } from '@zabkit/core';
 import { type ClientOptions, ZabClient } from './client.js';
-import type { ClientLink, LinkFactory, LinkHandlers } from './link.js';
+import { type ClientLink, deliverToLink, type LinkFactory, type LinkHandlers } from './link.js';
 
 export interface LocalServerOptions extends Partial<Omit<ServerOptions, 'sessionSecret' | 'startTimeMs'>> {
   /** The clock, in milliseconds. Default Date.now. */
@@ -143,25 +143,6 @@ export class LocalServer implements LinkFactory {
   private deliver(output: ClientOutput): void {
     const handlers = this.links.get(output.connectionId);
     if (handlers === undefined) return;
-    switch (output.kind) {
-      case 'connected':
-        handlers.message({
-          kind: 'connected',
-          sessionId: output.sessionId,
-          password: output.password,
-          timeoutMs: output.timeoutMs,
-        });
-        return;
-      case 'reply':
-        handlers.message({ kind: 'reply', xid: output.xid, zxid: output.zxid, reply: output.reply });
-        return;
-      case 'watch':
-        handlers.message({ kind: 'watch', zxid: output.zxid, event: output.event });
-        return;
-      case 'close':
-        this.links.delete(output.connectionId);
-        handlers.closed(output.reason);
-        return;
-    }
+    if (deliverToLink(handlers, output)) this.links.delete(output.connectionId);
   }
 }

@@ -4,7 +4,7 @@
  * chained one Ready after another; while one is in flight, the next Readies' actions wait
  * and go together, so many proposals share one durable write (group commit).
  */
-import type { ClientLink, LinkFactory, LinkHandlers } from '@zabkit/client';
+import { type ClientLink, deliverToLink, type LinkFactory, type LinkHandlers } from '@zabkit/client';
 import type {
   ClientOutput,
   ClientRequest,
@@ -177,26 +177,7 @@ export class PeerDriver implements LinkFactory {
   private deliver(output: ClientOutput): void {
     const handlers = this.links.get(output.connectionId);
     if (handlers === undefined) return;
-    switch (output.kind) {
-      case 'connected':
-        handlers.message({
-          kind: 'connected',
-          sessionId: output.sessionId,
-          password: output.password,
-          timeoutMs: output.timeoutMs,
-        });
-        return;
-      case 'reply':
-        handlers.message({ kind: 'reply', xid: output.xid, zxid: output.zxid, reply: output.reply });
-        return;
-      case 'watch':
-        handlers.message({ kind: 'watch', zxid: output.zxid, event: output.event });
-        return;
-      case 'close':
-        this.links.delete(output.connectionId);
-        handlers.closed(output.reason);
-        return;
-    }
+    if (deliverToLink(handlers, output)) this.links.delete(output.connectionId);
   }
 
   open(handlers: LinkHandlers): ClientLink {
