@@ -53,6 +53,8 @@ export interface ReadRecord {
 /** What one connection saw, in order: the watch checker replays it. */
 export type ConnectionEntry =
   | { readonly kind: 'register'; readonly path: string; readonly zxid: Zxid }
+  /** A persistent recursive watch on '/' took effect at this zxid. */
+  | { readonly kind: 'persistent'; readonly zxid: Zxid }
   | { readonly kind: 'event'; readonly path: string; readonly type: number; readonly zxid: bigint }
   | { readonly kind: 'reply'; readonly zxid: Zxid };
 
@@ -72,7 +74,8 @@ const bytes = new TextEncoder();
 type Pending =
   | { xid: number; kind: 'write'; record: WriteRecord }
   | { xid: number; kind: 'read'; path: string; lastSeen: Zxid; watch: boolean }
-  | { xid: number; kind: 'ping' };
+  | { xid: number; kind: 'ping' }
+  | { xid: number; kind: 'addWatch' };
 type Unsent = Pending extends infer P ? (P extends Pending ? Omit<P, 'xid'> : never) : never;
 
 export class SimClient {
@@ -98,6 +101,8 @@ export class SimClient {
     private readonly history: History,
     private readonly connections: Map<string, SimClient>,
     private readonly connectionIds: { next: number },
+    /** Watches everything with one persistent recursive watch instead of one-shot watches. */
+    private readonly persistentWatcher = false,
   ) {
     this.world.schedule(this.rng.int(0, 50), `client ${id} start`, () => this.connect());
   }
@@ -170,8 +175,10 @@ export class SimClient {
         this.password = output.password;
         this.timeoutMs = output.timeoutMs;
         this.connected = true;
-        this.scheduleNext();
         this.heartbeat(this.connectionId);
+        // Watches belong to a connection: a persistent watcher sets its watch on each one.
+        if (this.persistentWatcher) this.send({ op: 'addWatch', path: '/', mode: 1 }, { kind: 'addWatch' });
+        else this.scheduleNext();
         return;
       case 'close':
         if (output.reason === 'sessionExpired' || output.reason === 'sessionClosed') {
@@ -241,7 +248,7 @@ export class SimClient {
     const roll = this.rng.int(0, 9);
     const path = this.rng.pick(keyPaths);
     if (roll < 4) {
-      const watch = this.rng.chance(0.5);
+      const watch = !this.persistentWatcher && this.rng.chance(0.5);
       this.send({ op: 'getData', path, watch }, { kind: 'read', path, lastSeen: this.lastSeen, watch });
       return;
     }
@@ -272,7 +279,9 @@ export class SimClient {
     this.pending = undefined;
     if (zxid > this.lastSeen) this.lastSeen = zxid;
     this.completedAfter.set(this.world.now, (this.completedAfter.get(this.world.now) ?? 0) + 1);
-    if (pending.kind === 'write') {
+    if (pending.kind === 'addWatch') {
+      if (reply.ok) this.log({ kind: 'persistent', zxid });
+    } else if (pending.kind === 'write') {
       pending.record.returnTime = this.world.now;
       pending.record.output = { code: reply.ok ? ErrorCode.Ok : reply.code, version: versionOf(reply) };
       if (reply.ok) pending.record.zxid = zxid;

@@ -68,7 +68,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   const connectionIds = { next: 1 };
   const clients = Array.from(
     { length: options.clients ?? 4 },
-    (_v, id) => new SimClient(id, world, rng, history, connections, connectionIds),
+    (_v, id) => new SimClient(id, world, rng, history, connections, connectionIds, id % 2 === 1),
   );
 
   const faultyMs = options.faultyMs ?? 8000;

@@ -142,6 +142,23 @@ describe('checkers catch what they are for', () => {
     expect(checkWatches(new Map([[1, [register, reply(2), event(2)]]]), log).length).toBeGreaterThan(0);
   });
 
+  it('persistent watches: every later change, in order, before newer replies', () => {
+    const log = [create(1, '/a', 'one'), create(2, '/b', 'two'), create(3, '/c', 'three')];
+    const persistent = { kind: 'persistent' as const, zxid: makeZxid(1, 1) };
+    const event = (counter: number, path: string) => ({
+      kind: 'event' as const,
+      path,
+      type: 1,
+      zxid: makeZxid(1, counter) as bigint,
+    });
+    const reply = (counter: number) => ({ kind: 'reply' as const, zxid: makeZxid(1, counter) });
+    expect(checkWatches(new Map([[1, [persistent, event(2, '/b'), event(3, '/c'), reply(3)]]]), log)).toEqual(
+      [],
+    );
+    expect(checkWatches(new Map([[1, [persistent, event(3, '/c')]]]), log)).toHaveLength(1);
+    expect(checkWatches(new Map([[1, [persistent, event(2, '/b'), reply(3)]]]), log)).toHaveLength(1);
+  });
+
   it('sessions: ephemerals of an ended session are a violation', () => {
     const tree = new DataTree();
     tree.apply({

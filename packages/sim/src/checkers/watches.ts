@@ -14,6 +14,26 @@ interface Change {
   readonly type: number;
 }
 
+interface PathChange extends Change {
+  readonly path: string;
+}
+
+/** Every event a persistent recursive watch on '/' must see, in commit order. */
+function allChanges(committed: readonly Txn[]): PathChange[] {
+  const changes: PathChange[] = [];
+  const add = (part: Txn['body'], zxid: bigint) => {
+    if (part.kind === 'create') changes.push({ path: part.path, zxid, type: EventType.NodeCreated });
+    else if (part.kind === 'delete') changes.push({ path: part.path, zxid, type: EventType.NodeDeleted });
+    else if (part.kind === 'setData')
+      changes.push({ path: part.path, zxid, type: EventType.NodeDataChanged });
+    else if (part.kind === 'closeSession') {
+      for (const path of part.ephemeralPaths) changes.push({ path, zxid, type: EventType.NodeDeleted });
+    } else if (part.kind === 'multi') for (const inner of part.parts) add(inner, zxid);
+  };
+  for (const txn of committed) add(txn.body, txn.zxid);
+  return changes;
+}
+
 /** Per path, the committed changes a data watch would fire on, in order. */
 function changesByPath(committed: readonly Txn[]): Map<string, Change[]> {
   const changes = new Map<string, Change[]>();
@@ -47,8 +67,13 @@ export function checkWatches(
   committed: readonly Txn[],
 ): Violation[] {
   const changes = changesByPath(committed);
+  const everything = allChanges(committed);
   const violations: Violation[] = [];
   for (const [connection, entries] of connections) {
+    if (entries.some((entry) => entry.kind === 'persistent')) {
+      violations.push(...checkPersistent(connection, entries, everything));
+      continue;
+    }
     /** Armed watches: path -> the change that must fire them (undefined: none committed yet). */
     const armed = new Map<string, Change | undefined>();
     for (const entry of entries) {
@@ -86,4 +111,57 @@ export function checkWatches(
     }
   }
   return violations;
+}
+
+/**
+ * A persistent recursive watch on '/' sees every change committed after it took effect, in
+ * commit order, each before any reply that shows a later state, for as long as its
+ * connection lives.
+ */
+function checkPersistent(
+  connection: number,
+  entries: readonly ConnectionEntry[],
+  everything: readonly PathChange[],
+): Violation[] {
+  let next = -1;
+  for (const entry of entries) {
+    if (entry.kind === 'persistent') {
+      next = everything.findIndex((change) => change.zxid > entry.zxid);
+      if (next < 0) next = everything.length;
+      continue;
+    }
+    if (next < 0) continue;
+    if (entry.kind === 'event') {
+      const expected = everything[next];
+      if (
+        expected === undefined ||
+        expected.path !== entry.path ||
+        expected.type !== entry.type ||
+        expected.zxid !== entry.zxid
+      ) {
+        const want =
+          expected === undefined
+            ? 'nothing'
+            : `${expected.type} ${expected.path} at ${expected.zxid.toString(16)}`;
+        return [
+          {
+            check: 'watches',
+            message: `persistent watch on connection ${connection} got ${entry.type} ${entry.path} at ${entry.zxid.toString(16)}, expected ${want}`,
+          },
+        ];
+      }
+      next++;
+    } else if (entry.kind === 'reply') {
+      const expected = everything[next];
+      if (expected !== undefined && expected.zxid <= entry.zxid) {
+        return [
+          {
+            check: 'watches',
+            message: `persistent watch on connection ${connection} missed ${expected.type} ${expected.path} at ${expected.zxid.toString(16)} before a reply at ${entry.zxid.toString(16)}`,
+          },
+        ];
+      }
+    }
+  }
+  return [];
 }
