@@ -79,6 +79,7 @@ export class World {
   readonly committed: Txn[] = [];
   private readonly committedIndex = new Map<Zxid, number>();
   private readonly digestAt = new Map<Zxid, string>();
+  private readonly digestedAt = new Map<ServerId, Zxid>();
   readonly leaderOfEpoch = new Map<number, ServerId>();
   /** Links that drop messages: "from->to". */
   readonly blocked = new Set<string>();
@@ -167,13 +168,19 @@ export class World {
     node.incarnation++;
     node.pending = [];
     node.writing = false;
+    const incarnation = node.incarnation;
+    // Every applied transaction is checked against the committed sequence as it happens.
+    const onApplied = (txn: Txn) => {
+      if (node.incarnation !== incarnation) return;
+      this.checkApplied(node, txn);
+      node.appliedZxid = txn.zxid;
+    };
     node.peer = new ZabPeer(
-      { ...this.peerOptions(id), startTimeMs: this.now },
+      { ...this.peerOptions(id), startTimeMs: this.now, onApplied },
       node.durable.clone().load(),
       this.now,
     );
     this.locateApplied(node);
-    const incarnation = node.incarnation;
     const tick = () => {
       if (node.incarnation !== incarnation || node.peer === undefined) return;
       this.step(id, { kind: 'tick', nowMs: this.now });
@@ -337,24 +344,28 @@ export class World {
         this.violate('leadership', `servers ${known} and ${node.id} both led epoch ${epoch}`);
     }
     const applied = peer.tree.lastZxid;
-    if (applied === node.appliedZxid) return;
+    if (applied === node.appliedZxid) {
+      // Digests cost a walk of the tree: once per applied zxid per replica is enough.
+      if (this.digestedAt.get(node.id) !== applied) {
+        this.digestedAt.set(node.id, applied);
+        this.checkDigest(node.id, applied, peer.tree);
+      }
+      return;
+    }
+    // Applied transactions were reported one by one; a jump is a snapshot loaded (SNAP), which
+    // must land on a committed zxid.
     if (applied < node.appliedZxid) {
       this.violate(
         'prefix',
         `server ${node.id} went back from ${node.appliedZxid.toString(16)} to ${applied.toString(16)}`,
       );
     }
-    const txns = peer.log.entriesAfter(node.appliedZxid, applied);
-    if (txns === undefined || txns.at(-1)?.zxid !== applied) {
-      // A snapshot jumped the state forward (SNAP): it must land on a committed zxid.
-      const index = this.committedIndex.get(applied);
-      if (index === undefined)
-        this.violate('prefix', `server ${node.id} loaded a snapshot at uncommitted ${applied.toString(16)}`);
-      node.appliedIndex = (index ?? -1) + 1;
-    } else {
-      for (const txn of txns) this.checkApplied(node, txn);
-    }
+    const index = this.committedIndex.get(applied);
+    if (index === undefined)
+      this.violate('prefix', `server ${node.id} loaded a snapshot at uncommitted ${applied.toString(16)}`);
+    node.appliedIndex = (index ?? -1) + 1;
     node.appliedZxid = applied;
+    this.digestedAt.set(node.id, applied);
     this.checkDigest(node.id, applied, peer.tree);
   }
 

@@ -32,8 +32,9 @@ describe('the simulator', () => {
   });
 
   // Seeds that found bugs: a lost SYNC acknowledged as a held history (34, 84), a gap hidden
-  // by an epoch change (14, 39, 48), a learner stuck syncing behind a chatty leader (9).
-  it.each([9, 14, 34, 39, 48, 84])('seed %i stays fixed', (seed) => {
+  // by an epoch change (14, 39, 48), a learner stuck syncing behind a chatty leader (9), and a
+  // checker that mistook a leader's compacted log for a snapshot jump (100401).
+  it.each([9, 14, 34, 39, 48, 84, 100401])('seed %i stays fixed', (seed) => {
     const result = runSeed(seed);
     expect(result.failures).toEqual([]);
     expect(result.stats.acknowledged).toBeGreaterThan(0);

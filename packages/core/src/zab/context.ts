@@ -36,9 +36,11 @@ export interface PeerOptions {
    * lowered in tests to exercise the rollover.
    */
   readonly zxidCounterLimit?: number;
+  /** Told of every transaction this peer applies, in order: for checkers and tools. */
+  readonly onApplied?: (txn: Txn) => void;
 }
 
-export type ResolvedPeerOptions = Required<Omit<PeerOptions, 'observers'>> & {
+export type ResolvedPeerOptions = Required<Omit<PeerOptions, 'observers' | 'onApplied'>> & {
   readonly observers: readonly ServerId[];
 };
 

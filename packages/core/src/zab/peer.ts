@@ -128,6 +128,7 @@ export class ZabPeer implements PeerContext, CommitPath {
   private persistSeq = 0;
   private currentMark: DurabilityMark | undefined;
   private readonly marks: DurabilityMark[] = [];
+  private readonly onApplied: ((txn: Txn) => void) | undefined;
   /** Why the peer last gave up a role: for logs and tests. */
   lastLookingReason = 'starting';
 
@@ -137,6 +138,7 @@ export class ZabPeer implements PeerContext, CommitPath {
     nowMs: number = options.startTimeMs,
   ) {
     this.options = resolvePeerOptions(options);
+    this.onApplied = options.onApplied;
     this.server = resolveServerOptions({ ...options, serverId: options.serverId });
     this.serverId = options.serverId;
     this.quorum = new MajorityQuorum(this.options.voters, this.options.observers);
@@ -439,6 +441,7 @@ export class ZabPeer implements PeerContext, CommitPath {
 
   private applyOne(txn: Txn): void {
     const outcome = this.tree.apply(txn);
+    this.onApplied?.(txn);
     const key = originKey(txn.sessionId, txn.cxid);
     const origin = this.origins.get(key);
     if (origin !== undefined) this.origins.delete(key);
