@@ -19,12 +19,27 @@ import {
 import type { Rng } from './rng.js';
 import type { World } from './world.js';
 
-export type WriteInput =
+export type SingleWrite =
   | { readonly op: 'create'; readonly path: string; readonly data: string; readonly ephemeral: boolean }
   | { readonly op: 'setData'; readonly path: string; readonly data: string; readonly version: number }
-  | { readonly op: 'delete'; readonly path: string; readonly version: number };
+  | { readonly op: 'delete'; readonly path: string; readonly version: number }
+  | { readonly op: 'check'; readonly path: string; readonly version: number };
 
-export type WriteOutput = { readonly code: number; readonly version?: number };
+export type WriteInput = SingleWrite | { readonly op: 'multi'; readonly ops: readonly SingleWrite[] };
+
+/** The paths a write touches. */
+export function pathsOf(input: WriteInput): string[] {
+  return input.op === 'multi' ? input.ops.map((op) => op.path) : [input.path];
+}
+
+export function describeWrite(input: WriteInput): string {
+  return input.op === 'multi'
+    ? `multi(${input.ops.map((op) => `${op.op} ${op.path}`).join(', ')})`
+    : `${input.op} ${input.path}`;
+}
+
+/** A multi that failed reports the failing op's code and index. */
+export type WriteOutput = { readonly code: number; readonly version?: number; readonly failedIndex?: number };
 
 export interface WriteRecord {
   readonly clientId: number;
@@ -256,9 +271,15 @@ export class SimClient {
     const data = `c${this.id}-${this.nextXid}`;
     if (roll < 6)
       input = { op: 'create', path: roll === 5 ? `/e${this.id}` : path, data, ephemeral: roll === 5 };
-    else if (roll < 9)
+    else if (roll < 8)
       input = { op: 'setData', path, data, version: this.rng.chance(0.5) ? -1 : this.rng.int(0, 3) };
-    else input = { op: 'delete', path, version: this.rng.chance(0.5) ? -1 : this.rng.int(0, 3) };
+    else if (roll < 9)
+      input = { op: 'delete', path, version: this.rng.chance(0.5) ? -1 : this.rng.int(0, 3) };
+    else
+      input = {
+        op: 'multi',
+        ops: [this.randomSingle(path, data), this.randomSingle(this.rng.pick(keyPaths), data)],
+      };
     const record: WriteRecord = {
       clientId: this.id,
       sessionId: this.sessionId,
@@ -273,6 +294,20 @@ export class SimClient {
     this.send(toRequest(input), { kind: 'write', record });
   }
 
+  private randomSingle(path: string, data: string): SingleWrite {
+    const version = this.rng.chance(0.5) ? -1 : this.rng.int(0, 3);
+    switch (this.rng.int(0, 3)) {
+      case 0:
+        return { op: 'create', path, data, ephemeral: false };
+      case 1:
+        return { op: 'setData', path, data, version };
+      case 2:
+        return { op: 'delete', path, version };
+      default:
+        return { op: 'check', path, version };
+    }
+  }
+
   private onReply(xid: number, zxid: Zxid, reply: Reply): void {
     const pending = this.pending;
     if (pending === undefined || pending.xid !== xid) return;
@@ -283,8 +318,9 @@ export class SimClient {
       if (reply.ok) this.log({ kind: 'persistent', zxid });
     } else if (pending.kind === 'write') {
       pending.record.returnTime = this.world.now;
-      pending.record.output = { code: reply.ok ? ErrorCode.Ok : reply.code, version: versionOf(reply) };
-      if (reply.ok) pending.record.zxid = zxid;
+      const output = outputOf(reply);
+      pending.record.output = output;
+      if (output.code === ErrorCode.Ok) pending.record.zxid = zxid;
     } else if (pending.kind === 'read') {
       const found = reply.ok;
       if (found && pending.watch) this.log({ kind: 'register', path: pending.path, zxid });
@@ -308,6 +344,13 @@ export class SimClient {
 }
 
 function toRequest(input: WriteInput): ClientRequest {
+  if (input.op === 'multi') return { op: 'multi', ops: input.ops.map(toSingle) };
+  return toSingle(input);
+}
+
+function toSingle(
+  input: SingleWrite,
+): Extract<ClientRequest, { op: 'create' | 'setData' | 'delete' | 'check' }> {
   switch (input.op) {
     case 'create':
       return {
@@ -322,7 +365,23 @@ function toRequest(input: WriteInput): ClientRequest {
       return { op: 'setData', path: input.path, data: bytes.encode(input.data), version: input.version };
     case 'delete':
       return { op: 'delete', path: input.path, version: input.version };
+    case 'check':
+      return { op: 'check', path: input.path, version: input.version };
   }
+}
+
+/** A reply as the checkers see it; a failed multi reports its failing op. */
+function outputOf(reply: Reply): WriteOutput {
+  if (!reply.ok) return { code: reply.code };
+  if (reply.op === 'multi') {
+    const results = (reply.result as ResultByOp['multi']).results;
+    const failedIndex = results.findIndex(
+      (r) => r.op === 'error' && r.code !== 0 && r.code !== ErrorCode.RuntimeInconsistency,
+    );
+    if (failedIndex >= 0) return { code: (results[failedIndex] as { code: number }).code, failedIndex };
+    return { code: ErrorCode.Ok };
+  }
+  return { code: ErrorCode.Ok, version: versionOf(reply) };
 }
 
 function versionOf(reply: Reply): number | undefined {

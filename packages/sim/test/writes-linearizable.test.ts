@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkPathHistory, type LinearizableWrite } from '../src/checkers/writes-linearizable.js';
-import type { WriteInput } from '../src/clients.js';
+import {
+  checkPathHistory,
+  checkWritesLinearizable,
+  type LinearizableWrite,
+} from '../src/checkers/writes-linearizable.js';
+import type { WriteInput, WriteRecord } from '../src/clients.js';
 
 const op = (
   input: WriteInput,
@@ -69,6 +73,40 @@ describe('the write linearizability checker', () => {
       'unknown',
     );
     expect(checkPathHistory([op(create, 0, 1, 0), ...unknowns, impossible])).toBe('illegal');
+  });
+
+  it('multi: all or nothing, and the failing op must be the one the model says', () => {
+    const createB = { op: 'create', path: '/b', data: 'x', ephemeral: false } as const;
+    const multiAB = { op: 'multi', ops: [create, createB] } as const;
+    expect(checkPathHistory([op(multiAB, 0, 1, 0), op(set(), 2, 3, 0, 1)])).toBe('ok');
+    // The multi failed on its second op, so /k was not created either.
+    const failed = { ...op(multiAB, 0, 1, -110), failedIndex: 1 };
+    expect(checkPathHistory([op(createB, -2, -1, 0), failed, op(set(), 2, 3, -101)])).toBe('ok');
+    expect(checkPathHistory([op(createB, -2, -1, 0), failed, op(set(), 2, 3, 0, 1)])).toBe('illegal');
+    expect(checkPathHistory([op(createB, -2, -1, 0), { ...failed, failedIndex: 0 }])).toBe('illegal');
+  });
+
+  it('groups paths a multi joins, and keeps other paths apart', () => {
+    const record = (input: WriteRecord['input'], call: number, ret: number, code: number): WriteRecord => ({
+      clientId: 1,
+      sessionId: 1n,
+      xid: call,
+      input,
+      callTime: call,
+      returnTime: ret,
+      output: { code },
+      zxid: undefined,
+    });
+    const createAt = (path: string) => ({ op: 'create', path, data: 'x', ephemeral: false }) as const;
+    const joined = { op: 'multi', ops: [createAt('/k1'), createAt('/k2')] } as const;
+    const legal = [
+      record(joined, 0, 1, 0),
+      record(createAt('/k2'), 2, 3, -110),
+      record(createAt('/k3'), 0, 1, 0),
+    ];
+    expect(checkWritesLinearizable(legal).violations).toEqual([]);
+    const illegal = [record(joined, 0, 1, 0), record(createAt('/k2'), 2, 3, 0)];
+    expect(checkWritesLinearizable(illegal).violations).toHaveLength(1);
   });
 
   it('histories recorded from a real sequential execution are always legal; one corrupted outcome is not', () => {

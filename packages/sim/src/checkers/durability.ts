@@ -3,7 +3,7 @@
  * committed sequence, at the zxid its reply carried, from that session and request.
  */
 import type { Txn } from '@zabkit/core';
-import type { WriteRecord } from '../clients.js';
+import { describeWrite, type WriteRecord } from '../clients.js';
 import type { Violation } from '../world.js';
 
 export function checkAcknowledgedWrites(
@@ -18,12 +18,12 @@ export function checkAcknowledgedWrites(
     if (txn === undefined) {
       violations.push({
         check: 'durability',
-        message: `client ${write.clientId} was told ${write.input.op} ${write.input.path} succeeded at ${write.zxid.toString(16)}, which no replica committed`,
+        message: `client ${write.clientId} was told ${describeWrite(write.input)} succeeded at ${write.zxid.toString(16)}, which no replica committed`,
       });
     } else if (txn.sessionId !== write.sessionId || txn.cxid !== write.xid) {
       violations.push({
         check: 'durability',
-        message: `zxid ${write.zxid.toString(16)} answered client ${write.clientId}'s ${write.input.op} but holds session ${txn.sessionId} request ${txn.cxid}`,
+        message: `zxid ${write.zxid.toString(16)} answered client ${write.clientId}'s ${describeWrite(write.input)} but holds session ${txn.sessionId} request ${txn.cxid}`,
       });
     }
   }

@@ -1,11 +1,12 @@
 /**
  * Writes are linearizable: Wing and Gong's search with Lowe's memoisation (as in
- * anishathalye/porcupine), partitioned by znode path (P-compositionality). A write whose
+ * anishathalye/porcupine), partitioned by znode path (P-compositionality), with union-find joining the paths a multi
+touches into one group. A write whose
  * outcome is unknown (its connection broke) may have taken effect at any point after its
  * call, or never. The search has a time budget and answers "unknown" rather than hang.
  */
 import { ErrorCode } from '@zabkit/core';
-import type { WriteInput, WriteRecord } from '../clients.js';
+import { pathsOf, type SingleWrite, type WriteInput, type WriteRecord } from '../clients.js';
 import type { Violation } from '../world.js';
 
 interface PathState {
@@ -21,37 +22,61 @@ interface Op {
   /** undefined when the outcome is unknown. */
   readonly code: number | undefined;
   readonly version: number | undefined;
+  /** For a failed multi: the op that failed. */
+  readonly failedIndex?: number | undefined;
 }
 
-/** The model: what a write does to its path, and whether its reported outcome is legal. */
-function step(state: PathState, op: Op): PathState | undefined {
-  const { input } = op;
-  let code: number;
-  let next = state;
-  if (input.op === 'create') {
-    code = state.exists ? ErrorCode.NodeExists : ErrorCode.Ok;
-    if (!state.exists) next = { exists: true, version: 0 };
-  } else if (!state.exists) {
-    code = ErrorCode.NoNode;
-  } else if (input.version !== -1 && input.version !== state.version) {
-    code = ErrorCode.BadVersion;
-  } else {
-    code = ErrorCode.Ok;
-    next =
-      input.op === 'delete'
-        ? { exists: false, version: 0 }
-        : { exists: true, version: nextVersion(state.version) };
+/** A group's state: every path it covers (a missing path does not exist). */
+type GroupState = ReadonlyMap<string, PathState>;
+
+const absent: PathState = { exists: false, version: 0 };
+
+/** What one write does to one path: its code and the path's next state. */
+function apply(state: PathState, write: SingleWrite): { code: number; next: PathState } {
+  if (write.op === 'create') {
+    return state.exists
+      ? { code: ErrorCode.NodeExists, next: state }
+      : { code: ErrorCode.Ok, next: { exists: true, version: 0 } };
   }
-  if (op.code === undefined) return next;
-  if (op.code !== code) return undefined;
-  if (
-    input.op === 'setData' &&
-    code === ErrorCode.Ok &&
-    op.version !== undefined &&
-    op.version !== next.version
-  )
-    return undefined;
-  return next;
+  if (!state.exists) return { code: ErrorCode.NoNode, next: state };
+  if (write.version !== -1 && write.version !== state.version)
+    return { code: ErrorCode.BadVersion, next: state };
+  if (write.op === 'check') return { code: ErrorCode.Ok, next: state };
+  if (write.op === 'delete') return { code: ErrorCode.Ok, next: absent };
+  return { code: ErrorCode.Ok, next: { exists: true, version: nextVersion(state.version) } };
+}
+
+/** The model: the next state, or undefined when the op's reported outcome is impossible here. */
+function step(state: GroupState, op: Op): GroupState | undefined {
+  const writes = op.input.op === 'multi' ? op.input.ops : [op.input];
+  const next = new Map(state);
+  let failedIndex = -1;
+  let failedCode: number = ErrorCode.Ok;
+  for (const [index, write] of writes.entries()) {
+    const result = apply(next.get(write.path) ?? absent, write);
+    if (result.code !== ErrorCode.Ok) {
+      failedIndex = index;
+      failedCode = result.code;
+      break;
+    }
+    next.set(write.path, result.next);
+  }
+  // All or nothing: a multi with a failing op changes nothing.
+  const after = failedIndex >= 0 ? state : next;
+  if (op.code === undefined) return after;
+  if (op.code !== failedCode) return undefined;
+  if (op.input.op === 'multi' && failedIndex >= 0 && op.failedIndex !== failedIndex) return undefined;
+  if (op.input.op === 'setData' && failedIndex < 0 && op.version !== undefined) {
+    if (after.get(op.input.path)?.version !== op.version) return undefined;
+  }
+  return after;
+}
+
+function keyOf(state: GroupState): string {
+  return [...state]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([path, node]) => `${path}=${node.exists ? node.version : '-'}`)
+    .join(',');
 }
 
 function nextVersion(version: number): number {
@@ -125,9 +150,9 @@ export function checkPathHistory(
     }
   };
   const cache = new Set<string>();
-  const stack: { entry: Entry; state: PathState }[] = [];
+  const stack: { entry: Entry; state: GroupState }[] = [];
   let linearized = 0n;
-  let state: PathState = { exists: false, version: 0 };
+  let state: GroupState = new Map();
   let entry = head.next;
   const started = now();
   let steps = 0;
@@ -139,7 +164,7 @@ export function checkPathHistory(
     if (entry.isCall) {
       const next = step(state, ops[entry.op]!);
       const bit = 1n << BigInt(entry.op);
-      const key = `${(linearized | bit).toString(36)}|${next?.exists}:${next?.version}`;
+      const key = next === undefined ? '' : `${(linearized | bit).toString(36)}|${keyOf(next)}`;
       if (next !== undefined && !cache.has(key)) {
         cache.add(key);
         stack.push({ entry, state });
@@ -163,44 +188,59 @@ export function checkPathHistory(
   return 'ok';
 }
 
-/** Groups the run's writes by path and checks each group; ephemeral paths are left out. */
+/** Groups the run's writes by the paths they touch and checks each group; ephemerals are left out. */
 export function checkWritesLinearizable(writes: readonly WriteRecord[]): {
   violations: Violation[];
   unknown: number;
 } {
-  const byPath = new Map<string, Op[]>();
+  const parent = new Map<string, string>();
+  const find = (path: string): string => {
+    let root = path;
+    while (parent.has(root) && parent.get(root) !== root) root = parent.get(root)!;
+    parent.set(path, root);
+    return root;
+  };
+  const ops: { op: Op; paths: string[] }[] = [];
   for (const write of writes) {
+    const paths = pathsOf(write.input);
     // Session expiry deletes ephemerals outside the client history: those paths are not modelled.
-    if (write.input.op === 'create' && write.input.ephemeral) continue;
-    if (write.input.path.startsWith('/e')) continue;
+    if (paths.some((path) => path.startsWith('/e'))) continue;
     const code = write.output?.code;
     // Refused before it could take effect (the session was gone, say): no effect to place.
-    if (
-      code !== undefined &&
-      ![ErrorCode.Ok, ErrorCode.NodeExists, ErrorCode.NoNode, ErrorCode.BadVersion].includes(code as never)
-    )
-      continue;
-    const op: Op = {
-      input: write.input,
-      call: write.callTime,
-      ret: write.returnTime ?? Number.POSITIVE_INFINITY,
-      code,
-      version: write.output?.version,
-    };
-    let list = byPath.get(write.input.path);
-    if (list === undefined) byPath.set(write.input.path, (list = []));
+    const known = [ErrorCode.Ok, ErrorCode.NodeExists, ErrorCode.NoNode, ErrorCode.BadVersion] as number[];
+    if (code !== undefined && !known.includes(code)) continue;
+    ops.push({
+      op: {
+        input: write.input,
+        call: write.callTime,
+        ret: write.returnTime ?? Number.POSITIVE_INFINITY,
+        code,
+        version: write.output?.version,
+        failedIndex: write.output?.failedIndex,
+      },
+      paths,
+    });
+    for (const path of paths) if (!parent.has(path)) parent.set(path, path);
+    for (const path of paths.slice(1)) parent.set(find(path), find(paths[0]!));
+  }
+  const groups = new Map<string, Op[]>();
+  for (const { op, paths } of ops) {
+    const root = find(paths[0]!);
+    let list = groups.get(root);
+    if (list === undefined) groups.set(root, (list = []));
     list.push(op);
   }
   const violations: Violation[] = [];
   let unknown = 0;
-  for (const [path, ops] of byPath) {
-    const verdict = checkPathHistory(ops);
+  for (const [root, group] of groups) {
+    const verdict = checkPathHistory(group);
     if (verdict === 'unknown') unknown++;
-    if (verdict === 'illegal')
+    if (verdict === 'illegal') {
       violations.push({
         check: 'linearizability',
-        message: `the writes to ${path} (${ops.length}) have no legal order`,
+        message: `the ${group.length} writes to the group of ${root} have no legal order`,
       });
+    }
   }
   return { violations, unknown };
 }
