@@ -80,6 +80,8 @@ export interface History {
   readonly connections: Map<number, ConnectionEntry[]>;
   /** Sessions the clients saw expire or closed themselves. */
   readonly endedSessions: Set<bigint>;
+  /** Expiries a client saw while its connection had been up, and pinging, for this long. */
+  readonly expiries: { clientId: number; time: number; connectedForMs: number; timeoutMs: number }[];
 }
 
 export const keyPaths = ['/k0', '/k1', '/k2', '/k3'];
@@ -105,6 +107,7 @@ export class SimClient {
   private nextXid = 1;
   private lastSentMs = 0;
   private stopped = false;
+  private connectedSinceMs = 0;
   private paused = false;
   /** Operations completed in the healed phase: liveness wants some. */
   completedAfter = new Map<number, number>();
@@ -190,12 +193,21 @@ export class SimClient {
         this.password = output.password;
         this.timeoutMs = output.timeoutMs;
         this.connected = true;
+        this.connectedSinceMs = this.world.now;
         this.heartbeat(this.connectionId);
         // Watches belong to a connection: a persistent watcher sets its watch on each one.
         if (this.persistentWatcher) this.send({ op: 'addWatch', path: '/', mode: 1 }, { kind: 'addWatch' });
         else this.scheduleNext();
         return;
       case 'close':
+        if (output.reason === 'sessionExpired' && this.connected) {
+          this.history.expiries.push({
+            clientId: this.id,
+            time: this.world.now,
+            connectedForMs: this.world.now - this.connectedSinceMs,
+            timeoutMs: this.timeoutMs,
+          });
+        }
         if (output.reason === 'sessionExpired' || output.reason === 'sessionClosed') {
           this.history.endedSessions.add(this.sessionId);
           this.sessionId = 0n;

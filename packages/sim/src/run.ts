@@ -60,7 +60,13 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   });
   const world = new World(rng, rates, voters, peerOptions);
   world.ackBeforeDurable = options.ackBeforeDurable ?? false;
-  const history: History = { writes: [], reads: [], connections: new Map(), endedSessions: new Set() };
+  const history: History = {
+    writes: [],
+    reads: [],
+    connections: new Map(),
+    endedSessions: new Set(),
+    expiries: [],
+  };
   const connections = new Map<string, SimClient>();
   world.observer = {
     clientOutput: (server, output) => connections.get(`${server}:${output.connectionId}`)?.handle(output),
@@ -75,6 +81,8 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   const healedMs = options.healedMs ?? 8000;
   // Long enough for an abandoned session (timeout 1.5 s) to expire under a new leader.
   const quietMs = 4000;
+  /** After healing, elections and restarts may still move clients around for a while. */
+  const settleMs = 3000;
   injectFaults(world, rng, faultyMs);
   world.runUntil(faultyMs);
 
@@ -94,6 +102,16 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   liveness.push(...checkConvergence(world));
 
   const failures = [...world.violations, ...liveness];
+  // Once healed and settled, a session whose client stayed connected and pinging for longer
+  // than its timeout must not expire.
+  for (const expiry of history.expiries) {
+    if (expiry.time > faultyMs + settleMs && expiry.connectedForMs > expiry.timeoutMs) {
+      failures.push({
+        check: 'sessions',
+        message: `client ${expiry.clientId}'s session expired at ${expiry.time} ms after ${expiry.connectedForMs} ms connected`,
+      });
+    }
+  }
   failures.push(...checkAcknowledgedWrites(history.writes, world.committed));
   failures.push(...checkReads(history.reads, world.committed));
   failures.push(...checkWatches(history.connections, world.committed));
