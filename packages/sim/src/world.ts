@@ -373,6 +373,12 @@ export class World {
   private checkApplied(node: SimPeer, txn: Txn): void {
     const expected = this.committed[node.appliedIndex];
     if (expected === undefined) {
+      // Primary order and primary integrity: delivery follows zxid order, so every earlier
+      // epoch's transactions come before a new leader's own.
+      const last = this.committed[this.committed.length - 1];
+      if (last !== undefined && txn.zxid <= last.zxid) {
+        this.violate('order', `${txn.zxid.toString(16)} delivered after ${last.zxid.toString(16)}`);
+      }
       this.committed.push(txn);
       this.committedIndex.set(txn.zxid, this.committed.length - 1);
     } else if (expected.zxid !== txn.zxid || identity(expected) !== identity(txn)) {
