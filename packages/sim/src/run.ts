@@ -10,7 +10,7 @@ import { checkWatches } from './checkers/watches.js';
 import { checkWritesLinearizable } from './checkers/writes-linearizable.js';
 import { type History, SimClient } from './clients.js';
 import { Rng } from './rng.js';
-import { drawFaultRates, type FaultRates, type Violation, World } from './world.js';
+import { drawFaultRates, drawMessageChaos, type FaultRates, type Violation, World } from './world.js';
 
 export interface RunOptions {
   readonly servers?: number;
@@ -43,7 +43,7 @@ export interface SeedResult {
 
 export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   const rng = new Rng(seed);
-  const rates = { ...drawFaultRates(rng), ...options.rates };
+  const rates = { ...drawFaultRates(rng), ...drawMessageChaos(seed), ...options.rates };
   const servers = options.servers ?? rng.pick([3, 3, 5]);
   const voters = Array.from({ length: servers }, (_v, i) => i + 1);
   const peerOptions = (id: ServerId): ZabPeerOptions => ({

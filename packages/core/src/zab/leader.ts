@@ -21,6 +21,10 @@ interface LearnerLink {
   readonly serverId: ServerId;
   readonly observer: boolean;
   readonly acceptedEpoch: number;
+  /** The learner's attempt to follow that this link belongs to. */
+  readonly attempt: number;
+  /** The `seq` the next forwarded request or sync must carry. */
+  nextForwardSeq: number;
   stage: LearnerStage;
   /** Highest zxid the learner acknowledged as durable. */
   ackedZxid: Zxid;
@@ -85,11 +89,20 @@ export class LeaderRole {
     this.checkEpochAckQuorum();
   }
 
-  private onFollowerInfo(from: ServerId, acceptedEpoch: number, observer: boolean): void {
+  private onFollowerInfo(from: ServerId, acceptedEpoch: number, observer: boolean, attempt: number): void {
+    const known = this.learners.get(from);
+    // A resend or a duplicate of the attempt we are already handling.
+    if (known !== undefined && known.attempt === attempt) {
+      if (known.stage === 'info' && this.epoch >= 0)
+        this.peer.sendAfterPersist(from, { kind: 'leaderInfo', epoch: this.epoch });
+      return;
+    }
     this.learners.set(from, {
       serverId: from,
       observer,
       acceptedEpoch,
+      attempt,
+      nextForwardSeq: 1,
       stage: 'info',
       ackedZxid: makeZxid(0, 0),
       syncedThroughZxid: makeZxid(0, 0),
@@ -318,7 +331,7 @@ export class LeaderRole {
 
   receive(from: ServerId, message: LearnerMessage): void {
     if (message.kind === 'followerInfo') {
-      this.onFollowerInfo(from, message.acceptedEpoch, message.observer);
+      this.onFollowerInfo(from, message.acceptedEpoch, message.observer, message.attempt);
       return;
     }
     const learner = this.learners.get(from);
@@ -339,9 +352,11 @@ export class LeaderRole {
         for (const sessionId of message.touches) this.tracker?.touch(sessionId, this.peer.nowMs);
         return;
       case 'request':
+        if (!this.inForwardOrder(learner, message.seq)) return;
         this.propose(message.sessionId, message.cxid, message.authInfo, message.request);
         return;
       case 'syncRequest':
+        if (!this.inForwardOrder(learner, message.seq)) return;
         this.reply(from, {
           kind: 'syncReply',
           epoch: this.epoch,
@@ -360,6 +375,22 @@ export class LeaderRole {
         });
         return;
     }
+  }
+
+  /**
+   * Forwarded requests must arrive exactly once and in order, or a client's writes could be
+   * applied twice or out of order. A duplicate is dropped; a gap means the link lost or
+   * reordered something, so we forget the learner: it times out and connects afresh, and
+   * its clients learn their outstanding requests' outcome is unknown.
+   */
+  private inForwardOrder(learner: LearnerLink, seq: number): boolean {
+    if (seq < learner.nextForwardSeq) return false;
+    if (seq > learner.nextForwardSeq) {
+      this.learners.delete(learner.serverId);
+      return false;
+    }
+    learner.nextForwardSeq++;
+    return true;
   }
 
   private reply(to: ServerId, message: LeaderMessage): void {

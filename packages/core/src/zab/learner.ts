@@ -40,11 +40,20 @@ export class LearnerRole {
   /** Client syncs: waiting for the leader's zxid (undefined), then for it to be applied. */
   private readonly syncWaiters: { origin: WriteOrigin; zxid: Zxid | undefined }[] = [];
   private readonly revalidations = new Map<number, PendingRevalidation>();
+  /**
+   * Numbers what we forward to the leader (writes and syncs), so the leader can tell a
+   * duplicate (ignored) or a gap (the link lost or reordered something: it drops us and we
+   * reconnect) from the next in line. Clients' FIFO order rests on it.
+   */
+  private forwardSeq = 0;
+  /** The leader's SYNC is taken once: a late duplicate must not rewind the log. */
+  private syncTaken = false;
 
   constructor(
     private readonly peer: PeerContext,
     readonly leaderId: ServerId,
     readonly observer: boolean,
+    private readonly attempt: number,
   ) {
     this.lastHeardMs = peer.nowMs;
     this.setupDeadlineMs = peer.nowMs + peer.options.initLimitTicks * peer.server.tickTimeMs;
@@ -61,6 +70,7 @@ export class LearnerRole {
       kind: 'followerInfo',
       acceptedEpoch: this.peer.acceptedEpoch,
       observer: this.observer,
+      attempt: this.attempt,
     });
   }
 
@@ -138,7 +148,8 @@ export class LearnerRole {
   }
 
   private onSync(message: Extract<LeaderMessage, { kind: 'sync' }>): void {
-    if (this.phase !== 'syncing') return;
+    if (this.phase !== 'syncing' || this.syncTaken) return;
+    this.syncTaken = true;
     const { log, tree } = this.peer;
     if (message.mode === 'snap' && message.snapshot !== undefined) {
       tree.loadSnapshot(message.snapshot);
@@ -199,7 +210,15 @@ export class LearnerRole {
   ): boolean {
     if (this.phase !== 'broadcast') return false;
     this.peer.expectTxn(sessionId, cxid, origin);
-    this.peer.send(this.leaderId, { kind: 'request', epoch: this.epoch, sessionId, cxid, authInfo, request });
+    this.peer.send(this.leaderId, {
+      kind: 'request',
+      epoch: this.epoch,
+      seq: ++this.forwardSeq,
+      sessionId,
+      cxid,
+      authInfo,
+      request,
+    });
     return true;
   }
 
@@ -209,6 +228,7 @@ export class LearnerRole {
     this.peer.send(this.leaderId, {
       kind: 'syncRequest',
       epoch: this.epoch,
+      seq: ++this.forwardSeq,
       sessionId: origin.sessionId,
       cxid: origin.xid,
     });

@@ -31,7 +31,16 @@ export type ElectionMessage = {
 export type SyncMode = 'diff' | 'trunc' | 'snap';
 
 export type LearnerMessage =
-  | { readonly kind: 'followerInfo'; readonly acceptedEpoch: number; readonly observer: boolean }
+  | {
+      readonly kind: 'followerInfo';
+      readonly acceptedEpoch: number;
+      readonly observer: boolean;
+      /**
+       * Names this attempt to follow (resends repeat it): a late duplicate from an attempt
+       * the leader already took in must not reset a learner that is serving.
+       */
+      readonly attempt: number;
+    }
   | {
       readonly kind: 'ackEpoch';
       readonly epoch: number;
@@ -47,6 +56,8 @@ export type LearnerMessage =
   | {
       readonly kind: 'request';
       readonly epoch: number;
+      /** Numbers forwarded requests and syncs within an attempt: 1, 2, 3... See `forwardSeq`. */
+      readonly seq: number;
       readonly sessionId: SessionId;
       readonly cxid: number;
       readonly authInfo: readonly Id[];
@@ -55,6 +66,7 @@ export type LearnerMessage =
   | {
       readonly kind: 'syncRequest';
       readonly epoch: number;
+      readonly seq: number;
       readonly sessionId: SessionId;
       readonly cxid: number;
     }

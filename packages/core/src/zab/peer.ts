@@ -400,13 +400,17 @@ export class ZabPeer implements PeerContext, CommitPath {
     this.sendElection(output.send);
   }
 
+  private followAttempts = 0;
+
   private decided(vote: Vote): void {
     if (vote.leader === this.serverId) {
       this.role = { kind: 'leading', leader: new LeaderRole(this) };
       return;
     }
     const observer = this.quorum.observers.has(this.serverId);
-    const learner = new LearnerRole(this, vote.leader, observer);
+    // Unique per attempt, across restarts too: the clock has moved on since any earlier one.
+    const attempt = this.nowMs * 1000 + (this.followAttempts++ % 1000);
+    const learner = new LearnerRole(this, vote.leader, observer, attempt);
     learner.onRevalidated = (pending, valid) => this.finishResume(pending, valid);
     this.role = { kind: observer ? 'observing' : 'following', learner };
   }
