@@ -9,6 +9,8 @@ export default defineConfig({
     alias: {
       '@zabkit/core': source('core'),
       '@zabkit/client': source('client'),
+      '@zabkit/wire': source('wire'),
+      '@zabkit/transport-tcp': source('transport-tcp'),
       '@zabkit/storage-memory': source('storage-memory'),
       '@zabkit/transport-memory': source('transport-memory'),
       '@zabkit/server': source('server'),

@@ -17,6 +17,13 @@ export {
 } from './link.js';
 export { LocalServer, type LocalServerOptions } from './local-server.js';
 export type { CreateModeName, WatcherTypeName } from './modes.js';
+export {
+  connectTcp,
+  type HostPort,
+  parseConnectString,
+  TcpLinkFactory,
+  type TcpLinkOptions,
+} from './tcp-link.js';
 export { type CreateOptions, type Data, Transaction, TransactionError } from './transaction.js';
 export type { WatchedEvent, WatchKind, WatchListener } from './watch-registry.js';
 export { WatchStream, type WatchStreamHooks } from './watch-stream.js';

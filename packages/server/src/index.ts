@@ -1,8 +1,30 @@
 /**
  * @zabkit/server: the runtime that drives zabkit's pure core with real timers, storage and
- * transports, and the embeddable in-process ensemble.
+ * transports; the embeddable in-process ensemble; and the ZooKeeper-compatible server that
+ * the `zabkit` command runs.
  *
  * @packageDocumentation
  */
+export {
+  type ClientPortOptions,
+  ClientPortServer,
+  type ClientPortStats,
+  type ConnectionInfo,
+} from './client-port.js';
+export {
+  ConfigError,
+  FOUR_LETTER_WORDS,
+  loadConfigFile,
+  type ParseConfigOptions,
+  type ParsedConfig,
+  type PeerRole,
+  parseConfig,
+  readMyId,
+  type ServerAddress,
+  type ZabkitConfig,
+} from './config.js';
 export { type Ensemble, type EnsembleOptions, startEnsemble } from './ensemble.js';
+export { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
+export { jsonLogger, type Logger, type LogLevel, silentLogger } from './log.js';
+export { defaultSessionSecret, ServerNode, type ServerNodeOptions, zabkitVersion } from './node.js';
 export { carryOut, PeerDriver, type PeerDriverOptions } from './peer-driver.js';

@@ -202,6 +202,13 @@ export class DataTree {
     return this.nodes.size;
   }
 
+  /** Bytes of paths and data held, as ZooKeeper's mntr reports it (approximate_data_size). */
+  approximateDataSize(): number {
+    let bytes = 0;
+    for (const [path, node] of this.nodes) bytes += path.length + node.data.length;
+    return bytes;
+  }
+
   getNode(path: string): Znode | undefined {
     return this.nodes.get(path);
   }

@@ -1,0 +1,319 @@
+// zabkit wire bench: drives servers through node-zookeeper-client, the way a Node
+// application would, and compares zabkit with Apache ZooKeeper 3.8 (Debian's package, where
+// installed) in the same run: standalone and as 3-server ensembles of separate processes.
+//
+//   npm run bench:wire                       # table; add -- --json for JSON
+//   npm run bench:wire -- --ops 20000 --targets zabkit,zookeeper --topologies 1,3
+//
+// Like with like: zabkit keeps its data in memory until LevelDB storage lands, so ZooKeeper
+// runs with forceSync=no (no fsync per write); the output says so.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zookeeper from 'node-zookeeper-client';
+
+const zabkitCli = fileURLToPath(new URL('../packages/server/dist/cli.js', import.meta.url));
+const zookeeperJar = '/usr/share/java/zookeeper.jar';
+
+function parseArgs(argv) {
+  const args = {
+    json: false,
+    ops: 20_000,
+    latencyOps: 2_000,
+    watchOps: 500,
+    concurrency: 256,
+    clients: 4,
+    valueBytes: 100,
+    targets: ['zabkit', 'zookeeper'],
+    topologies: [1, 3],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--json') args.json = true;
+    else if (arg === '--ops') args.ops = Number(argv[++i]);
+    else if (arg === '--latency-ops') args.latencyOps = Number(argv[++i]);
+    else if (arg === '--watch-ops') args.watchOps = Number(argv[++i]);
+    else if (arg === '--concurrency') args.concurrency = Number(argv[++i]);
+    else if (arg === '--clients') args.clients = Number(argv[++i]);
+    else if (arg === '--value-bytes') args.valueBytes = Number(argv[++i]);
+    else if (arg === '--targets') args.targets = argv[++i].split(',');
+    else if (arg === '--topologies') args.topologies = argv[++i].split(',').map(Number);
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  for (const key of ['ops', 'latencyOps', 'watchOps', 'concurrency', 'clients', 'valueBytes']) {
+    if (!Number.isInteger(args[key]) || args[key] <= 0)
+      throw new Error(`--${key} must be a positive integer`);
+  }
+  for (const target of args.targets)
+    if (!['zabkit', 'zookeeper'].includes(target)) throw new Error(`unknown target ${target}`);
+  for (const size of args.topologies) if (size !== 1 && size !== 3) throw new Error('topologies are 1 and 3');
+  return args;
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function fourLetterWord(port, word) {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    let text = '';
+    socket.on('connect', () => socket.write(word));
+    socket.on('data', (chunk) => {
+      text += chunk;
+    });
+    socket.on('error', () => resolve(''));
+    socket.on('close', () => resolve(text));
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts `size` server processes of `target`; resolves once every one serves. */
+async function startCluster(target, size) {
+  const dir = mkdtempSync(join(tmpdir(), `zabkit-bench-${target}-`));
+  const ports = [];
+  for (let i = 0; i < size * 3; i++) ports.push(await freePort());
+  const serverLines =
+    size === 1
+      ? []
+      : Array.from(
+          { length: size },
+          (_v, i) => `server.${i + 1}=127.0.0.1:${ports[i * 3]}:${ports[i * 3 + 1]}`,
+        );
+  const members = [];
+  for (let id = 1; id <= size; id++) {
+    const dataDir = join(dir, `data${id}`);
+    mkdirSync(dataDir, { recursive: true });
+    if (size > 1) writeFileSync(join(dataDir, 'myid'), `${id}\n`);
+    const clientPort = ports[(id - 1) * 3 + 2];
+    const lines = [
+      'tickTime=2000',
+      'initLimit=10',
+      'syncLimit=5',
+      `dataDir=${dataDir}`,
+      `clientPort=${clientPort}`,
+      'clientPortAddress=127.0.0.1',
+      '4lw.commands.whitelist=*',
+      'maxClientCnxns=0',
+      ...serverLines,
+    ];
+    if (target === 'zookeeper') lines.push('forceSync=no', 'admin.enableServer=false');
+    const cfg = join(dir, `zoo${id}.cfg`);
+    writeFileSync(cfg, `${lines.join('\n')}\n`);
+    const child =
+      target === 'zabkit'
+        ? spawn(process.execPath, [zabkitCli, 'server', '--config', cfg, '--log-level', 'warn'], {
+            stdio: 'ignore',
+          })
+        : spawn(
+            'java',
+            [
+              '-cp',
+              `/etc/zookeeper/conf:${zookeeperJar}`,
+              `-Dzookeeper.log.dir=${dir}`,
+              '-Dzookeeper.root.logger=WARN,CONSOLE',
+              'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+              cfg,
+            ],
+            { stdio: 'ignore' },
+          );
+    members.push({ id, clientPort, child });
+  }
+  const started = Date.now();
+  for (;;) {
+    const modes = await Promise.all(
+      members.map(async (member) => /Mode: (\w+)/.exec(await fourLetterWord(member.clientPort, 'srvr'))?.[1]),
+    );
+    if (modes.every((mode) => mode !== undefined && mode !== 'looking')) break;
+    if (Date.now() - started > 60_000) throw new Error(`${target} x${size} did not start: ${modes}`);
+    await sleep(200);
+  }
+  return {
+    connectString: members.map((member) => `127.0.0.1:${member.clientPort}`).join(','),
+    members,
+    async stop() {
+      for (const member of members) member.child.kill('SIGKILL');
+      await sleep(200);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function connectClient(connectString) {
+  return new Promise((resolve, reject) => {
+    const client = zookeeper.createClient(connectString, { sessionTimeout: 30_000, retries: 0 });
+    const timer = setTimeout(() => reject(new Error('no session')), 10_000);
+    client.once('connected', () => {
+      clearTimeout(timer);
+      resolve(client);
+    });
+    client.connect();
+  });
+}
+
+const call = (client, method, ...args) =>
+  new Promise((resolve, reject) =>
+    client[method](...args, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** `total` operations over `clients`, at most `concurrency` in flight. */
+async function measure(total, concurrency, clients, operation) {
+  const latencies = new Float64Array(total);
+  let next = 0;
+  const started = process.hrtime.bigint();
+  const worker = async (w) => {
+    const client = clients[w % clients.length];
+    for (;;) {
+      const index = next++;
+      if (index >= total) return;
+      const t0 = process.hrtime.bigint();
+      await operation(client, index);
+      latencies[index] = Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, (_v, i) => worker(i)));
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const sorted = Array.from(latencies).sort((a, b) => a - b);
+  return {
+    opsPerSec: Math.round((total / elapsedMs) * 1000),
+    p50Ms: +percentile(sorted, 50).toFixed(3),
+    p99Ms: +percentile(sorted, 99).toFixed(3),
+  };
+}
+
+/** Time from a setData's send to the watch event at another client, one change at a time. */
+async function watchLatency(writer, watcher, count) {
+  await call(writer, 'create', '/bench-watch', Buffer.alloc(1));
+  const samples = [];
+  for (let i = 0; i < count; i++) {
+    let fired;
+    const event = new Promise((resolve) => {
+      fired = resolve;
+    });
+    await call(watcher, 'getData', '/bench-watch', () => fired(process.hrtime.bigint()));
+    const t0 = process.hrtime.bigint();
+    await call(writer, 'setData', '/bench-watch', Buffer.alloc(1), -1);
+    samples.push(Number((await event) - t0) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  return {
+    opsPerSec: 0,
+    p50Ms: +percentile(samples, 50).toFixed(3),
+    p99Ms: +percentile(samples, 99).toFixed(3),
+  };
+}
+
+async function benchTarget(args, target, size) {
+  const cluster = await startCluster(target, size);
+  try {
+    const clients = [];
+    for (let i = 0; i < args.clients; i++) clients.push(await connectClient(cluster.connectString));
+    const value = Buffer.alloc(args.valueBytes, 120);
+    await call(clients[0], 'create', '/bench', Buffer.alloc(0));
+    const results = {};
+    results['create (one at a time)'] = await measure(args.latencyOps, 1, clients, (client, i) =>
+      call(client, 'create', `/bench/l${i}`, value),
+    );
+    results['create (pipelined)'] = await measure(args.ops, args.concurrency, clients, (client, i) =>
+      call(client, 'create', `/bench/p${i}`, value),
+    );
+    results['setData (pipelined)'] = await measure(args.ops, args.concurrency, clients, (client, i) =>
+      call(client, 'setData', `/bench/p${i % args.ops}`, value, -1),
+    );
+    results['getData (pipelined)'] = await measure(args.ops, args.concurrency, clients, (client, i) =>
+      call(client, 'getData', `/bench/p${i % args.ops}`),
+    );
+    results['watch notification'] = await watchLatency(
+      clients[0],
+      clients[clients.length - 1],
+      args.watchOps,
+    );
+    for (const client of clients) client.close();
+    return results;
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const haveZooKeeper = existsSync(zookeeperJar);
+  const targets = args.targets.filter((target) => target !== 'zookeeper' || haveZooKeeper);
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+  const notes = [
+    'client: node-zookeeper-client 1.1.3, in the benchmark process, on the same machine',
+    `data: ${args.valueBytes} bytes; pipelined = up to ${args.concurrency} requests outstanding over ${args.clients} sessions`,
+    'zabkit keeps data in memory (LevelDB storage not yet landed); ZooKeeper runs with forceSync=no to match',
+  ];
+  if (!haveZooKeeper)
+    notes.push('Apache ZooKeeper is not installed (apt-get install zookeeper): zabkit only');
+  const runs = [];
+  for (const size of args.topologies) {
+    for (const target of targets) {
+      const results = await benchTarget(args, target, size);
+      runs.push({ target, servers: size, results });
+    }
+  }
+  const rows = [];
+  for (const size of args.topologies) {
+    const zab = runs.find((run) => run.target === 'zabkit' && run.servers === size);
+    const zk = runs.find((run) => run.target === 'zookeeper' && run.servers === size);
+    for (const op of Object.keys((zab ?? zk)?.results ?? {})) {
+      const a = zab?.results[op];
+      const b = zk?.results[op];
+      rows.push({
+        servers: size,
+        op,
+        zabkit: a,
+        zookeeper: b,
+        throughputRatio: a && b && b.opsPerSec > 0 ? +(a.opsPerSec / b.opsPerSec).toFixed(2) : undefined,
+        p99Ratio: a && b && b.p99Ms > 0 ? +(a.p99Ms / b.p99Ms).toFixed(2) : undefined,
+      });
+    }
+  }
+  if (args.json) {
+    console.log(JSON.stringify({ machine, notes, rows }, null, 2));
+    return;
+  }
+  console.log(`machine: ${machine.cpu} x${machine.cores}, ${machine.memoryGiB} GiB, node ${machine.node}`);
+  for (const note of notes) console.log(`note: ${note}`);
+  const fmt = (r) =>
+    r === undefined ? '-' : `${r.opsPerSec ? `${r.opsPerSec}/s ` : ''}p50 ${r.p50Ms} p99 ${r.p99Ms}`;
+  console.table(
+    rows.map((row) => ({
+      servers: row.servers,
+      operation: row.op,
+      zabkit: fmt(row.zabkit),
+      zookeeper: fmt(row.zookeeper),
+      'throughput x': row.throughputRatio ?? '-',
+      'p99 x': row.p99Ratio ?? '-',
+    })),
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,212 @@
+/**
+ * Client links over TCP, speaking ZooKeeper's wire protocol: the same ClientLink contract
+ * the in-process server provides, so ZabClient talks to zabkit or Apache ZooKeeper over a
+ * socket exactly as it talks to an embedded server. A connect string names several servers;
+ * each (re)connection attempt moves on to the next, starting from a random one.
+ */
+import { connect as connectSocket, type Socket } from 'node:net';
+import type { ClientRequest, ConnectRequest } from '@zabkit/core';
+import {
+  decodeConnectResponse,
+  decodeReply,
+  decodeWatcherEvent,
+  encodeConnectRequest,
+  encodeRequest,
+  FrameDecoder,
+  opcodeOf,
+  peekXid,
+  Xid,
+} from '@zabkit/wire';
+import { type ClientOptions, ZabClient } from './client.js';
+import type { ClientLink, LinkFactory, LinkHandlers } from './link.js';
+
+/**
+ * Opens a session over TCP to zabkit or Apache ZooKeeper: `connectTcp('a:2181,b:2181')`.
+ * The client fails over between the servers named, keeping its session and watches.
+ */
+export function connectTcp(
+  connectString: string,
+  options: ClientOptions & TcpLinkOptions = {},
+): Promise<ZabClient> {
+  return ZabClient.connect(new TcpLinkFactory(connectString, options), options);
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses "host:port,host:port[/chroot]"; a chroot is refused rather than ignored. */
+export function parseConnectString(connectString: string): HostPort[] {
+  if (connectString.includes('/')) throw new RangeError('chroot suffixes are not supported');
+  const servers = connectString
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0)
+    .map((part) => {
+      const ipv6 = /^\[(.+)\](?::(\d+))?$/.exec(part);
+      const [host, port] = ipv6 !== null ? [ipv6[1]!, ipv6[2]] : (part.split(':') as [string, string?]);
+      const portNumber = port === undefined ? 2181 : Number(port);
+      if (host.length === 0 || !Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535)
+        throw new RangeError(`bad server address in connect string: ${part}`);
+      return { host, port: portNumber };
+    });
+  if (servers.length === 0) throw new RangeError('the connect string names no server');
+  return servers;
+}
+
+export interface TcpLinkOptions {
+  /** Largest frame accepted from a server (jute.maxbuffer). Default 0xfffff + 1 KiB of headers. */
+  readonly maxFrameBytes?: number;
+  /** Milliseconds to wait for the TCP connection itself. Default 5000. */
+  readonly connectTimeoutMs?: number;
+  /** Send the read-only flag in the handshake (kazoo does, node-zookeeper-client does not). Default true. */
+  readonly sendReadOnlyFlag?: boolean;
+  /** Start from a random server of the list (the default), or from the first. */
+  readonly shuffle?: boolean;
+}
+
+/** Opens links to the servers of a connect string, one server per attempt, round-robin. */
+export class TcpLinkFactory implements LinkFactory {
+  private readonly servers: HostPort[];
+  private readonly start: number;
+
+  constructor(
+    connectString: string | readonly HostPort[],
+    private readonly options: TcpLinkOptions = {},
+  ) {
+    this.servers = typeof connectString === 'string' ? parseConnectString(connectString) : [...connectString];
+    if (this.servers.length === 0) throw new RangeError('no servers');
+    // Spread clients over the ensemble, as ZooKeeper clients shuffle their host list.
+    this.start = options.shuffle === false ? 0 : Math.floor(Math.random() * this.servers.length);
+  }
+
+  open(handlers: LinkHandlers, attempt: number): ClientLink {
+    const server = this.servers[(this.start + attempt) % this.servers.length]!;
+    return new TcpLink(server, handlers, this.options);
+  }
+}
+
+class TcpLink implements ClientLink {
+  private readonly socket: Socket;
+  private readonly frames: FrameDecoder;
+  private handshaken = false;
+  private ended = false;
+  /** Opcodes of the requests awaiting replies, in order: replies come back in request order. */
+  private readonly awaiting: { xid: number; opcode: number }[] = [];
+  private connectFrame: Uint8Array | undefined;
+  private connected = false;
+  private lastReceivedMs = Date.now();
+  private readTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    server: HostPort,
+    private readonly handlers: LinkHandlers,
+    private readonly options: TcpLinkOptions,
+  ) {
+    this.frames = new FrameDecoder(options.maxFrameBytes ?? 0xfffff + 1024);
+    this.socket = connectSocket({ host: server.host, port: server.port, noDelay: true });
+    this.socket.setTimeout(options.connectTimeoutMs ?? 5000);
+    this.socket.once('timeout', () => this.fail());
+    this.socket.once('connect', () => {
+      this.socket.setTimeout(0);
+      this.connected = true;
+      if (this.connectFrame !== undefined) this.socket.write(this.connectFrame);
+    });
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', () => this.fail());
+    this.socket.on('close', () => this.fail());
+  }
+
+  connect(request: ConnectRequest): void {
+    this.connectFrame = encodeConnectRequest({
+      lastZxidSeen: request.lastZxidSeen,
+      timeoutMs: request.timeoutMs,
+      sessionId: request.sessionId,
+      password: request.password,
+      readOnly: (this.options.sendReadOnlyFlag ?? true) ? request.readOnly : undefined,
+    });
+    if (this.connected) this.socket.write(this.connectFrame);
+  }
+
+  send(xid: number, request: ClientRequest): void {
+    if (this.ended) return;
+    const opcode = opcodeOf(request);
+    this.awaiting.push({ xid, opcode });
+    this.socket.write(encodeRequest(xid, request));
+  }
+
+  close(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.readTimer !== undefined) clearInterval(this.readTimer);
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.ended) return;
+    this.lastReceivedMs = Date.now();
+    try {
+      for (const frame of this.frames.push(chunk)) {
+        if (this.ended) return;
+        this.onFrame(frame);
+      }
+    } catch {
+      // A server that sends what we cannot read is treated as a lost connection.
+      this.fail();
+    }
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    if (!this.handshaken) {
+      this.handshaken = true;
+      const response = decodeConnectResponse(frame);
+      if (response.timeoutMs <= 0) {
+        this.finish('sessionExpired');
+        return;
+      }
+      // A server that stays silent for two thirds of the timeout (pings go every third) is
+      // gone, even if TCP has not noticed: move on while the session can still be saved.
+      const readTimeoutMs = Math.max(1, Math.floor((response.timeoutMs * 2) / 3));
+      this.readTimer = setInterval(
+        () => {
+          if (Date.now() - this.lastReceivedMs > readTimeoutMs) this.fail();
+        },
+        Math.max(1, Math.floor(readTimeoutMs / 4)),
+      );
+      this.readTimer.unref();
+      this.handlers.message({
+        kind: 'connected',
+        sessionId: response.sessionId,
+        password: response.password,
+        timeoutMs: response.timeoutMs,
+      });
+      return;
+    }
+    const xid = peekXid(frame);
+    if (xid === Xid.notification) {
+      const { zxid, event } = decodeWatcherEvent(frame);
+      this.handlers.message({ kind: 'watch', zxid, event });
+      return;
+    }
+    const index = this.awaiting.findIndex((entry) => entry.xid === xid);
+    if (index < 0) throw new Error(`reply for unknown xid ${xid}`);
+    const { opcode } = this.awaiting.splice(index, 1)[0]!;
+    const decoded = decodeReply(opcode, frame);
+    if (decoded.reply === undefined) throw new Error(`undecodable reply for xid ${xid}`);
+    this.handlers.message({ kind: 'reply', xid, zxid: decoded.zxid, reply: decoded.reply });
+    if (decoded.reply.op === 'closeSession') this.finish('sessionClosed');
+  }
+
+  private fail(): void {
+    this.finish('lost');
+  }
+
+  private finish(reason: 'lost' | 'sessionExpired' | 'sessionClosed'): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.readTimer !== undefined) clearInterval(this.readTimer);
+    this.socket.destroy();
+    this.handlers.closed(reason);
+  }
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+/**
+ * The `zabkit` command. `zabkit server` with no arguments starts the embedded default: a
+ * standalone server on 127.0.0.1:2181 keeping its data under ./zabkit-data. With
+ * `--config zoo.cfg` it reads ZooKeeper's configuration format instead.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile, parseConfig } from './config.js';
+import { jsonLogger, type LogLevel } from './log.js';
+import { ServerNode } from './node.js';
+
+const usage = `usage: zabkit <command> [options]
+
+commands:
+  server [--config zoo.cfg] [--port N] [--log-level debug|info|warn|error]
+      Runs a zabkit server. Without --config: standalone on 127.0.0.1:2181 (or --port),
+      data under ./zabkit-data, every four-letter word enabled.
+`;
+
+/** The embedded default, written as the zoo.cfg it is equivalent to. */
+export function defaultConfigText(port: number): string {
+  return [
+    'tickTime=2000',
+    'dataDir=./zabkit-data',
+    `clientPort=${port}`,
+    'clientPortAddress=127.0.0.1',
+    '4lw.commands.whitelist=*',
+    '',
+  ].join('\n');
+}
+
+async function runServer(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+    },
+    strict: true,
+  });
+  const level = values['log-level'] as LogLevel;
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+    process.stderr.write(`zabkit: invalid --log-level: ${level}\n`);
+    return 2;
+  }
+  const log = jsonLogger(level);
+  const port = values.port === undefined ? 2181 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`zabkit: invalid --port: ${values.port}\n`);
+    return 2;
+  }
+  let parsed: Awaited<ReturnType<typeof loadConfigFile>>;
+  try {
+    parsed =
+      values.config === undefined
+        ? parseConfig(defaultConfigText(port))
+        : await loadConfigFile(values.config);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`zabkit: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  for (const warning of parsed.warnings) log.warn(warning);
+  log.warn('data is kept in memory until LevelDB storage lands: a restart starts empty');
+  let node: ServerNode;
+  try {
+    node = await ServerNode.start({ config: parsed.config, log });
+  } catch (error) {
+    process.stderr.write(`zabkit: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  const address = node.address();
+  process.stdout.write(`zabkit server listening on ${address.host}:${address.port}\n`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        // A second signal: the user wants out now.
+        process.exit(1);
+      }
+      stopping = true;
+      log.info('shutting down', { signal });
+      // Never hang on exit: whatever is still open after 5 s is abandoned.
+      setTimeout(() => process.exit(1), 5000).unref();
+      node.close().then(resolve, (error) => {
+        log.error('error while shutting down', { error: String(error) });
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'server':
+      return runServer(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(usage);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`zabkit: unknown command ${command}\n${usage}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(
+      `zabkit: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

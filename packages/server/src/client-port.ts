@@ -1,0 +1,374 @@
+/**
+ * The client port: ZooKeeper's wire protocol over TCP, in front of any LinkFactory (a
+ * PeerDriver). Each socket becomes one client link; frames are decoded by @zabkit/wire and
+ * the core's outputs are encoded back. A bad frame closes its own connection and nothing
+ * else; four-letter words are answered in plain text when the whitelist allows them.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { ClientLink, LinkFactory, LinkMessage } from '@zabkit/client';
+import { KeeperState } from '@zabkit/core';
+import {
+  type DecodedRequest,
+  decodeConnectRequest,
+  decodeRequest,
+  encodeConnectResponse,
+  encodeError,
+  encodeReply,
+  encodeWatcherEvent,
+  FrameDecoder,
+  fourLetterWordOf,
+  RequestRejectedError,
+} from '@zabkit/wire';
+import { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
+import type { Logger } from './log.js';
+
+export interface ClientPortOptions {
+  readonly links: LinkFactory;
+  readonly host: string;
+  /** 0 picks a free port; `address()` tells which. */
+  readonly port: number;
+  /** jute.maxbuffer: the largest frame accepted. */
+  readonly maxFrameBytes: number;
+  /** Connections allowed from one address; 0 for no limit (maxClientCnxns). */
+  readonly maxClientConnections: number;
+  /** The four-letter words answered; the others get ZooKeeper's "not in the whitelist". */
+  readonly fourLetterWords: ReadonlySet<string> | 'all';
+  /** What the four-letter words report. */
+  readonly introspect: () => FourLetterWordContext;
+  readonly log: Logger;
+}
+
+/** Counters for srvr, stat and mntr. */
+export interface ClientPortStats {
+  packetsReceived: number;
+  packetsSent: number;
+  connectionsOpened: number;
+  /** Request latencies in ms, for min/avg/max. */
+  latencyMinMs: number;
+  latencyMaxMs: number;
+  latencyTotalMs: number;
+  latencyCount: number;
+}
+
+/** One reply slot, so replies leave in request order even when some are answered locally. */
+interface ReplySlot {
+  readonly xid: number;
+  readonly decoded: DecodedRequest | undefined;
+  readonly receivedAt: number;
+  frame: Uint8Array | undefined;
+}
+
+export interface ConnectionInfo {
+  readonly remote: string;
+  readonly sessionId: bigint | undefined;
+  readonly timeoutMs: number;
+  readonly received: number;
+  readonly sent: number;
+  readonly outstanding: number;
+}
+
+export class ClientPortServer {
+  private readonly server: Server;
+  private readonly connections = new Set<ClientConnection>();
+  private readonly perAddress = new Map<string, number>();
+  readonly stats: ClientPortStats = {
+    packetsReceived: 0,
+    packetsSent: 0,
+    connectionsOpened: 0,
+    latencyMinMs: Number.POSITIVE_INFINITY,
+    latencyMaxMs: 0,
+    latencyTotalMs: 0,
+    latencyCount: 0,
+  };
+
+  private constructor(readonly options: ClientPortOptions) {
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server.on('error', (error) => options.log.error('client port error', { error: String(error) }));
+  }
+
+  /** Listens on host:port; resolves once bound. */
+  static async listen(options: ClientPortOptions): Promise<ClientPortServer> {
+    const port = new ClientPortServer(options);
+    await new Promise<void>((resolve, reject) => {
+      port.server.once('error', reject);
+      port.server.listen(options.port, options.host, () => {
+        port.server.off('error', reject);
+        resolve();
+      });
+    });
+    return port;
+  }
+
+  address(): { host: string; port: number } {
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('the client port is not listening');
+    return { host: address.address, port: address.port };
+  }
+
+  connectionInfo(): ConnectionInfo[] {
+    return [...this.connections].map((connection) => connection.info());
+  }
+
+  /** Stops accepting and drops every connection (clients move to another server). */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const connection of [...this.connections]) connection.destroy();
+    await closed;
+  }
+
+  private accept(socket: Socket): void {
+    const remote = socket.remoteAddress ?? 'unknown';
+    const limit = this.options.maxClientConnections;
+    const count = this.perAddress.get(remote) ?? 0;
+    if (limit > 0 && count >= limit) {
+      this.options.log.warn('too many connections from one address', { remote, limit });
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(remote, count + 1);
+    this.stats.connectionsOpened++;
+    const connection = new ClientConnection(this, socket, remote);
+    this.connections.add(connection);
+    socket.once('close', () => {
+      this.connections.delete(connection);
+      const left = (this.perAddress.get(remote) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(remote);
+      else this.perAddress.set(remote, left);
+      connection.socketClosed();
+    });
+  }
+
+  /** @internal */
+  recordLatency(ms: number): void {
+    const stats = this.stats;
+    stats.latencyCount++;
+    stats.latencyTotalMs += ms;
+    if (ms < stats.latencyMinMs) stats.latencyMinMs = ms;
+    if (ms > stats.latencyMaxMs) stats.latencyMaxMs = ms;
+  }
+}
+
+type Phase = 'firstBytes' | 'handshake' | 'open' | 'closed';
+
+class ClientConnection {
+  private phase: Phase = 'firstBytes';
+  private head = new Uint8Array(0);
+  private readonly frames: FrameDecoder;
+  private link: ClientLink | undefined;
+  private readonly slots: ReplySlot[] = [];
+  private echoReadOnly: boolean | undefined;
+  private sessionId: bigint | undefined;
+  private timeoutMs = 0;
+  private received = 0;
+  private sent = 0;
+  private corked = false;
+  /** The latest zxid a reply carried: what a locally answered error reports. */
+  private lastZxid = 0n;
+
+  constructor(
+    private readonly port: ClientPortServer,
+    private readonly socket: Socket,
+    private readonly remote: string,
+  ) {
+    this.frames = new FrameDecoder(port.options.maxFrameBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => socket.destroy());
+  }
+
+  info(): ConnectionInfo {
+    return {
+      remote: this.remote,
+      sessionId: this.sessionId,
+      timeoutMs: this.timeoutMs,
+      received: this.received,
+      sent: this.sent,
+      outstanding: this.slots.length,
+    };
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** The socket is gone: the session lives on until it expires. */
+  socketClosed(): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.link?.close();
+    this.link = undefined;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.phase === 'closed') return;
+    let bytes: Uint8Array = chunk;
+    if (this.phase === 'firstBytes') {
+      // A connection that opens with a four-letter word wants a plain-text answer.
+      const head = new Uint8Array(this.head.length + bytes.length);
+      head.set(this.head);
+      head.set(bytes, this.head.length);
+      if (head.length < 4) {
+        this.head = head;
+        return;
+      }
+      const word = fourLetterWordOf(head.subarray(0, 4));
+      if (word !== undefined) {
+        this.answerFourLetterWord(word);
+        return;
+      }
+      this.phase = 'handshake';
+      bytes = head;
+    }
+    let frames: Uint8Array[];
+    try {
+      frames = this.frames.push(bytes);
+    } catch (error) {
+      this.reject('bad frame', error);
+      return;
+    }
+    for (const frame of frames) {
+      if ((this.phase as Phase) === 'closed') return;
+      this.received++;
+      this.port.stats.packetsReceived++;
+      if (this.phase === 'handshake') this.onConnect(frame);
+      else this.onRequest(frame);
+    }
+  }
+
+  private answerFourLetterWord(word: string): void {
+    this.phase = 'closed';
+    const allowed = this.port.options.fourLetterWords;
+    const text =
+      allowed === 'all' || allowed.has(word)
+        ? answerFourLetterWord(word, this.port.options.introspect())
+        : `${word} is not executed because it is not in the whitelist.\n`;
+    this.socket.end(text);
+  }
+
+  private onConnect(frame: Uint8Array): void {
+    let connect: ReturnType<typeof decodeConnectRequest>;
+    try {
+      connect = decodeConnectRequest(frame);
+    } catch (error) {
+      this.reject('bad connect request', error);
+      return;
+    }
+    this.phase = 'open';
+    this.echoReadOnly = connect.readOnlyFlagSent ? connect.readOnly : undefined;
+    this.link = this.port.options.links.open(
+      {
+        message: (message) => this.onLinkMessage(message),
+        closed: () => this.closeAfterFlush(),
+      },
+      0,
+    );
+    this.link.connect({
+      sessionId: connect.sessionId,
+      password: connect.password,
+      timeoutMs: connect.timeoutMs,
+      lastZxidSeen: connect.lastZxidSeen,
+      readOnly: connect.readOnly,
+      clientAddress: this.remote,
+    });
+  }
+
+  private onRequest(frame: Uint8Array): void {
+    const now = performance.now();
+    try {
+      const decoded = decodeRequest(frame);
+      this.slots.push({ xid: decoded.xid, decoded, receivedAt: now, frame: undefined });
+      this.link?.send(decoded.xid, decoded.request);
+    } catch (error) {
+      if (error instanceof RequestRejectedError) {
+        // A well-framed request ZooKeeper answers with an error (an unknown opcode gets
+        // Unimplemented), in its turn among the replies.
+        this.slots.push({
+          xid: error.xid,
+          decoded: undefined,
+          receivedAt: now,
+          frame: encodeError(error.xid, this.lastZxid, error.code),
+        });
+        this.flushSlots();
+        return;
+      }
+      this.reject('bad request', error);
+    }
+  }
+
+  private onLinkMessage(message: LinkMessage): void {
+    if (this.phase === 'closed') return;
+    switch (message.kind) {
+      case 'connected':
+        this.sessionId = message.sessionId;
+        this.timeoutMs = message.timeoutMs;
+        this.write(
+          encodeConnectResponse({
+            timeoutMs: message.timeoutMs,
+            sessionId: message.timeoutMs > 0 ? message.sessionId : 0n,
+            password: message.timeoutMs > 0 ? message.password : new Uint8Array(16),
+            readOnly: this.echoReadOnly,
+          }),
+        );
+        return;
+      case 'reply': {
+        if (message.zxid > this.lastZxid) this.lastZxid = message.zxid;
+        const slot = this.slots.find(
+          (candidate) => candidate.frame === undefined && candidate.xid === message.xid,
+        );
+        if (slot === undefined || slot.decoded === undefined) {
+          this.reject('reply without a request', new Error(`xid ${message.xid}`));
+          return;
+        }
+        slot.frame = encodeReply(slot.decoded, message.xid, message.zxid, message.reply);
+        this.port.recordLatency(performance.now() - slot.receivedAt);
+        this.flushSlots();
+        return;
+      }
+      case 'watch':
+        this.write(encodeWatcherEvent(message.zxid, message.event, KeeperState.SyncConnected));
+        return;
+    }
+  }
+
+  private flushSlots(): void {
+    while (this.slots.length > 0 && this.slots[0]!.frame !== undefined) {
+      this.write(this.slots.shift()!.frame!);
+    }
+  }
+
+  private write(frame: Uint8Array): void {
+    if (this.phase === 'closed') return;
+    this.sent++;
+    this.port.stats.packetsSent++;
+    // Frames produced in one turn of the event loop leave in one write.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(frame);
+  }
+
+  /** The server closed the session's link: send what is queued, then close. */
+  private closeAfterFlush(): void {
+    this.flushSlots();
+    this.link = undefined;
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.socket.end();
+  }
+
+  private reject(what: string, error: unknown): void {
+    this.port.options.log.warn(`closing a client connection: ${what}`, {
+      remote: this.remote,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    this.phase = 'closed';
+    this.link?.close();
+    this.link = undefined;
+    this.socket.destroy();
+  }
+}

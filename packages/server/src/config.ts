@@ -1,0 +1,529 @@
+/**
+ * Parsing of ZooKeeper's `zoo.cfg` format into a typed, validated {@link ZabkitConfig}.
+ *
+ * The file format is what `java.util.Properties` accepts, minus escapes: `key=value`, `key:value` or
+ * `key value` lines, `#` and `!` comment lines, blank lines, whitespace trimmed around key and value.
+ * Backslash escapes and line continuations are not interpreted (a Windows path stays as written).
+ *
+ * Meanings, defaults and checks follow Apache ZooKeeper's `QuorumPeerConfig`, `QuorumPeer.QuorumServer`
+ * and `FourLetterCommands`; where zabkit deviates (a default `tickTime`, errors instead of silent fallbacks)
+ * the field's comment says so.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+
+/** Every four-letter-word command ZooKeeper knows, as accepted by `4lw.commands.whitelist`. */
+export const FOUR_LETTER_WORDS: ReadonlySet<string> = new Set([
+  'conf',
+  'cons',
+  'crst',
+  'dirs',
+  'dump',
+  'envi',
+  'gtmk',
+  'ruok',
+  'stmk',
+  'srvr',
+  'srst',
+  'stat',
+  'wchc',
+  'wchp',
+  'wchs',
+  'mntr',
+  'isro',
+  'hash',
+]);
+
+/** The role of a quorum member: a voting participant or a non-voting observer. */
+export type PeerRole = 'participant' | 'observer';
+
+/** One `server.N=host:quorumPort:electionPort[:role][;[clientAddress:]clientPort]` line. */
+export interface ServerAddress {
+  /** The server id N (what that server's `myid` file holds). */
+  readonly id: number;
+  /** Host name or address; IPv6 literals are given in brackets in the file and stored without them. */
+  readonly host: string;
+  /** Port followers use to connect to the leader (ZooKeeper's conventional 2888). */
+  readonly quorumPort: number;
+  /** Port used for leader election (ZooKeeper's conventional 3888). */
+  readonly electionPort: number;
+  /** `participant` unless the line ends in `:observer`. */
+  readonly role: PeerRole;
+  /** Client listen address from the `;addr:port` part; `0.0.0.0` when only `;port` is given (as ZooKeeper). */
+  readonly clientAddress?: string;
+  /** Client port from the `;[addr:]port` part, when present. */
+  readonly clientPort?: number;
+}
+
+/** A fully parsed server configuration: every field has its default filled in. */
+export interface ZabkitConfig {
+  /** Milliseconds per tick. Required by ZooKeeper up to 3.8 (3.9 defaults to 3000); zabkit defaults to 2000. */
+  readonly tickTime: number;
+  /** Ticks a follower may take to connect and sync to the leader. Required in an ensemble; 10 standalone. */
+  readonly initLimit: number;
+  /** Ticks a follower may lag behind the leader. Required in an ensemble; 5 standalone. */
+  readonly syncLimit: number;
+  /** Directory for snapshots (and the `myid` file). Required, as in ZooKeeper. */
+  readonly dataDir: string;
+  /** Directory for the transaction log; defaults to {@link ZabkitConfig.dataDir}. */
+  readonly dataLogDir: string;
+  /**
+   * Port for client connections; `undefined` when neither `clientPort` nor this server's `server.N` line
+   * sets one. Unlike ZooKeeper, 0 is accepted and means "any free port" (handy in tests).
+   */
+  readonly clientPort: number | undefined;
+  /** Address to bind the client port to; `undefined` means all interfaces. Needs a client port. */
+  readonly clientPortAddress: string | undefined;
+  /** The ensemble members by id; empty for a standalone server. */
+  readonly servers: ReadonlyMap<number, ServerAddress>;
+  /** This server's id: required (and one of {@link ZabkitConfig.servers}) in an ensemble. */
+  readonly myid: number | undefined;
+  /** This server's role; taken from its `server.N` line when that disagrees with `peerType` (with a warning). */
+  readonly peerType: PeerRole;
+  /** ZooKeeper's `standaloneEnabled` (default true). */
+  readonly standaloneEnabled: boolean;
+  /** Concurrent connections allowed per client IP; 0 means unlimited. Default 60. */
+  readonly maxClientCnxns: number;
+  /** Smallest session timeout granted, in ms. Default `2 * tickTime`. */
+  readonly minSessionTimeout: number;
+  /** Largest session timeout granted, in ms; at least {@link ZabkitConfig.minSessionTimeout}. Default `20 * tickTime`. */
+  readonly maxSessionTimeout: number;
+  /** Transactions logged between snapshots. Default 100000. */
+  readonly snapCount: number;
+  /** `autopurge.snapRetainCount`: snapshots kept by autopurge, at least 3 (smaller values are raised). Default 3. */
+  readonly snapRetainCount: number;
+  /** `autopurge.purgeInterval`: hours between purges; 0 (the default) disables autopurge. */
+  readonly purgeIntervalHours: number;
+  /** `jute.maxbuffer`: largest record in bytes, given in decimal or `0x` hex. Default 0xfffff. */
+  readonly juteMaxBuffer: number;
+  /**
+   * `4lw.commands.whitelist`: enabled four-letter words, or `'all'` for `*`. As in ZooKeeper, `srvr` is always
+   * enabled, so the default is the set `{srvr}`.
+   */
+  readonly fourLetterWords: ReadonlySet<string> | 'all';
+}
+
+/** Options for {@link parseConfig}. */
+export interface ParseConfigOptions {
+  /** This server's id (ZooKeeper reads it from `<dataDir>/myid`); required when `server.N` lines are present. */
+  readonly myid?: number;
+}
+
+/** What {@link parseConfig} returns: the config and any non-fatal findings. */
+export interface ParsedConfig {
+  /** The validated configuration with defaults filled in. */
+  readonly config: ZabkitConfig;
+  /** Human-readable warnings: unknown keys, duplicate keys, clamped values, non-optimal ensembles. */
+  readonly warnings: string[];
+}
+
+/** A `key=value` pair read from the properties text, with its 1-based line number. */
+export interface PropertyEntry {
+  /** The trimmed key. */
+  readonly key: string;
+  /** The trimmed value (may be empty). */
+  readonly value: string;
+  /** 1-based line number in the source text. */
+  readonly line: number;
+}
+
+/** Thrown for an invalid or missing configuration value; {@link ConfigError.key} names the offending key. */
+export class ConfigError extends Error {
+  /** The configuration key at fault, e.g. `tickTime`, `server.3` or `myid`. */
+  readonly key: string;
+  /** The offending raw value, when there is one. */
+  readonly value: string | undefined;
+
+  /** Builds an error whose message is `invalid <key>: "<value>" (<expected>)`, or `<key> <expected>` without a value. */
+  constructor(key: string, value: string | undefined, expected: string) {
+    super(
+      value === undefined ? `${key} ${expected}` : `invalid ${key}: ${JSON.stringify(value)} (${expected})`,
+    );
+    this.name = 'ConfigError';
+    this.key = key;
+    this.value = value;
+  }
+}
+
+const INT32_MAX = 2 ** 31 - 1;
+const DEFAULT_TICK_TIME = 2000;
+const MIN_SNAP_RETAIN_COUNT = 3;
+
+/** Keys zabkit accepts without warning but does not act on. */
+const IGNORED_KEYS: ReadonlySet<string> = new Set(['admin.enableServer']);
+const KNOWN_KEYS: ReadonlySet<string> = new Set([
+  'tickTime',
+  'initLimit',
+  'syncLimit',
+  'dataDir',
+  'dataLogDir',
+  'clientPort',
+  'clientPortAddress',
+  'maxClientCnxns',
+  'minSessionTimeout',
+  'maxSessionTimeout',
+  'snapCount',
+  'autopurge.snapRetainCount',
+  'autopurge.purgeInterval',
+  'jute.maxbuffer',
+  '4lw.commands.whitelist',
+  'peerType',
+  'standaloneEnabled',
+  ...IGNORED_KEYS,
+]);
+
+/**
+ * Splits properties text into entries the way `java.util.Properties` separates keys from values: the key
+ * ends at the first `=`, `:` or whitespace; whitespace and one `=`/`:` after it are skipped. Comment
+ * (`#`, `!`) and blank lines are dropped; keys and values are trimmed. Escapes are not interpreted.
+ */
+export function parseProperties(text: string): PropertyEntry[] {
+  const entries: PropertyEntry[] = [];
+  const lines = text.split(/\r\n|\r|\n/);
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    const separator = line.search(/[=:\s]/);
+    if (separator === -1) {
+      entries.push({ key: line, value: '', line: index + 1 });
+      continue;
+    }
+    const key = line.slice(0, separator);
+    let rest = line.slice(separator);
+    if (/^\s/.test(rest)) rest = rest.trimStart();
+    if (rest.startsWith('=') || rest.startsWith(':')) rest = rest.slice(1);
+    entries.push({ key, value: rest.trim(), line: index + 1 });
+  }
+  return entries;
+}
+
+/** Parses a Java-`int`-sized decimal integer (optional sign) within [min, max], else throws for `key`. */
+function parseInteger(key: string, value: string, min: number, max: number, expected: string): number {
+  if (!/^[+-]?\d+$/.test(value)) throw new ConfigError(key, value, expected);
+  const parsed = Number(value) || 0; // `|| 0` turns -0 into 0
+  if (parsed < min || parsed > max) throw new ConfigError(key, value, expected);
+  return parsed;
+}
+
+const positive = (key: string, value: string) =>
+  parseInteger(key, value, 1, INT32_MAX, 'expected a positive integer');
+const nonNegative = (key: string, value: string) =>
+  parseInteger(key, value, 0, INT32_MAX, 'expected a non-negative integer');
+
+/** `jute.maxbuffer`: decimal, or hex with `0x`/`0X`/`#` as Java's `Integer.decode` (leading zeros stay decimal). */
+function parseJuteMaxBuffer(key: string, value: string): number {
+  const expected = 'expected a positive integer, decimal or 0x hex';
+  const hex = /^(?:0[xX]|#)([0-9a-fA-F]+)$/.exec(value);
+  if (hex === null) return parseInteger(key, value, 1, INT32_MAX, expected);
+  const parsed = Number.parseInt(hex[1]!, 16);
+  if (parsed < 1 || parsed > INT32_MAX) throw new ConfigError(key, value, expected);
+  return parsed;
+}
+
+/** Java's `Boolean`-style parse as ZooKeeper's `parseBoolean`: `true`/`false`, any case, else an error. */
+function parseBoolean(key: string, value: string): boolean {
+  const lower = value.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw new ConfigError(key, value, 'expected true or false');
+}
+
+function parseRole(key: string, value: string): PeerRole {
+  const lower = value.trim().toLowerCase();
+  if (lower === 'participant' || lower === 'observer') return lower;
+  throw new ConfigError(key, value, 'expected participant or observer');
+}
+
+/** Splits `host:port[:...]` with an optional `[ipv6]` host, as ZooKeeper's `ConfigUtils.getHostAndPort`. */
+function splitHostAndPorts(key: string, value: string, expected: string): string[] {
+  if (!value.startsWith('[')) return value.split(':');
+  const close = value.indexOf(']');
+  if (close === -1 || (close + 1 < value.length && value[close + 1] !== ':')) {
+    throw new ConfigError(key, value, expected);
+  }
+  const host = value.slice(1, close);
+  const rest = value.slice(close + 2);
+  return close + 1 === value.length ? [host] : [host, ...rest.split(':')];
+}
+
+const SERVER_FORMAT =
+  'expected host:quorumPort:electionPort[:participant|:observer][;[clientAddress:]clientPort]';
+
+/** Parses the value of a `server.N` line. */
+function parseServer(key: string, id: number, value: string): ServerAddress {
+  const parts = value.split(';');
+  if (parts.length > 2)
+    throw new ConfigError(key, value, `${SERVER_FORMAT}; secure client ports are unsupported`);
+  const [serverPart = '', clientPart = ''] = parts.map((part) => part.trim());
+  if (serverPart.includes('|')) {
+    throw new ConfigError(key, value, `${SERVER_FORMAT}; multiple addresses are unsupported`);
+  }
+  const fields = splitHostAndPorts(key, serverPart, SERVER_FORMAT);
+  if (fields.length < 3 || fields.length > 4) throw new ConfigError(key, value, SERVER_FORMAT);
+  const [host = '', quorum = '', election = '', role] = fields;
+  if (host === '') throw new ConfigError(key, value, SERVER_FORMAT);
+  const quorumPort = parseInteger(key, quorum, 1, 65535, `quorum port must be 1..65535; ${SERVER_FORMAT}`);
+  const electionPort = parseInteger(
+    key,
+    election,
+    1,
+    65535,
+    `election port must be 1..65535; ${SERVER_FORMAT}`,
+  );
+  if (quorumPort === electionPort) {
+    throw new ConfigError(key, value, 'quorum and election ports must be different');
+  }
+  let server: ServerAddress = {
+    id,
+    host,
+    quorumPort,
+    electionPort,
+    role: role === undefined ? 'participant' : parseRole(key, role),
+  };
+  if (clientPart !== '') {
+    const client = splitHostAndPorts(key, clientPart, SERVER_FORMAT);
+    if (client.length > 2) throw new ConfigError(key, value, SERVER_FORMAT);
+    const clientAddress = client.length === 2 ? client[0]! : '0.0.0.0';
+    if (clientAddress === '') throw new ConfigError(key, value, SERVER_FORMAT);
+    const clientPort = parseInteger(
+      key,
+      client.at(-1)!,
+      1,
+      65535,
+      `client port must be 1..65535; ${SERVER_FORMAT}`,
+    );
+    server = { ...server, clientAddress, clientPort };
+  }
+  return server;
+}
+
+function parseWhitelist(key: string, value: string): ReadonlySet<string> | 'all' {
+  const words = new Set<string>(['srvr']);
+  for (const raw of value.split(',')) {
+    const word = raw.trim();
+    if (word === '*') return 'all';
+    if (word === '') continue;
+    if (!FOUR_LETTER_WORDS.has(word)) {
+      throw new ConfigError(
+        key,
+        value,
+        `unknown four-letter word "${word}"; expected * or a comma list of ${[...FOUR_LETTER_WORDS].join(' ')}`,
+      );
+    }
+    words.add(word);
+  }
+  return words;
+}
+
+const WILDCARD_ADDRESSES: ReadonlySet<string> = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
+
+/**
+ * Parses `zoo.cfg` text into a validated {@link ZabkitConfig}. Pure: no file system access.
+ *
+ * @param text - the file contents
+ * @param options - `myid`, required when the text lists `server.N` lines
+ * @returns the config plus warnings for unknown or duplicated keys and for values ZooKeeper would adjust
+ * @throws {@link ConfigError} naming the key of the first invalid or missing value
+ */
+export function parseConfig(text: string, options: ParseConfigOptions = {}): ParsedConfig {
+  const warnings: string[] = [];
+  const values = new Map<string, string>();
+  const serverLines = new Map<number, ServerAddress>();
+
+  for (const { key, value, line } of parseProperties(text)) {
+    if (key.startsWith('server.')) {
+      const idText = key.slice('server.'.length);
+      if (!/^\d+$/.test(idText) || Number(idText) < 1 || !Number.isSafeInteger(Number(idText))) {
+        throw new ConfigError(key, value, 'server id must be a positive integer');
+      }
+      const id = Number(idText);
+      if (serverLines.has(id)) throw new ConfigError(key, value, `duplicate server id ${id}`);
+      serverLines.set(id, parseServer(key, id, value));
+    } else if (KNOWN_KEYS.has(key)) {
+      if (values.has(key)) warnings.push(`duplicate key ${key} (line ${line}); the last value wins`);
+      values.set(key, value);
+    } else {
+      const bare = key.startsWith('zookeeper.') ? key.slice('zookeeper.'.length) : undefined;
+      const hint = bare !== undefined && KNOWN_KEYS.has(bare) ? ` (did you mean ${bare}?)` : '';
+      warnings.push(`unknown key ${key} (line ${line}) ignored${hint}`);
+    }
+  }
+
+  const get = (key: string) => values.get(key);
+  const num = <T>(key: string, parse: (key: string, value: string) => T, fallback: T): T => {
+    const value = get(key);
+    return value === undefined ? fallback : parse(key, value);
+  };
+
+  const tickTime = num('tickTime', positive, DEFAULT_TICK_TIME);
+
+  const dataDir = get('dataDir');
+  if (dataDir === undefined || dataDir === '') throw new ConfigError('dataDir', dataDir, 'is not set');
+  if (!isAbsolute(dataDir)) warnings.push(`dataDir ${dataDir} is a relative path`);
+  const dataLogDirValue = get('dataLogDir');
+  if (dataLogDirValue === '')
+    throw new ConfigError('dataLogDir', dataLogDirValue, 'expected a directory path');
+  const dataLogDir = dataLogDirValue ?? dataDir;
+
+  let clientPort = num<number | undefined>(
+    'clientPort',
+    (key, value) => parseInteger(key, value, 0, 65535, 'expected a port 0..65535, 0 for any free port'),
+    undefined,
+  );
+  let clientPortAddress = get('clientPortAddress');
+  if (clientPortAddress === '')
+    throw new ConfigError('clientPortAddress', '', 'expected a host name or address');
+
+  const maxClientCnxns = num('maxClientCnxns', nonNegative, 60);
+  const minSessionTimeout = num('minSessionTimeout', positive, 2 * tickTime);
+  const maxSessionTimeout = num('maxSessionTimeout', positive, 20 * tickTime);
+  if (minSessionTimeout > maxSessionTimeout) {
+    const key = values.has('minSessionTimeout') ? 'minSessionTimeout' : 'maxSessionTimeout';
+    throw new ConfigError(
+      key,
+      String(key === 'minSessionTimeout' ? minSessionTimeout : maxSessionTimeout),
+      `minSessionTimeout ${minSessionTimeout} must not be larger than maxSessionTimeout ${maxSessionTimeout}`,
+    );
+  }
+  const snapCount = num('snapCount', positive, 100_000);
+  let snapRetainCount = num(
+    'autopurge.snapRetainCount',
+    (key, value) => parseInteger(key, value, -INT32_MAX - 1, INT32_MAX, 'expected an integer'),
+    MIN_SNAP_RETAIN_COUNT,
+  );
+  if (snapRetainCount < MIN_SNAP_RETAIN_COUNT) {
+    warnings.push(
+      `invalid autopurge.snapRetainCount: ${snapRetainCount}; defaulting to ${MIN_SNAP_RETAIN_COUNT}`,
+    );
+    snapRetainCount = MIN_SNAP_RETAIN_COUNT;
+  }
+  const purgeIntervalHours = num('autopurge.purgeInterval', nonNegative, 0);
+  const juteMaxBuffer = num('jute.maxbuffer', parseJuteMaxBuffer, 0xfffff);
+  const fourLetterWords = num<ReadonlySet<string> | 'all'>(
+    '4lw.commands.whitelist',
+    parseWhitelist,
+    new Set(['srvr']),
+  );
+  let peerType = num<PeerRole>('peerType', parseRole, 'participant');
+  const standaloneEnabled = num('standaloneEnabled', parseBoolean, true);
+
+  const ensemble = serverLines.size > 0;
+  const initLimit = num('initLimit', positive, ensemble ? 0 : 10);
+  const syncLimit = num('syncLimit', positive, ensemble ? 0 : 5);
+  const myid = options.myid;
+  if (myid !== undefined && (!Number.isSafeInteger(myid) || myid < 1)) {
+    throw new ConfigError('myid', String(myid), 'expected a positive integer');
+  }
+
+  if (ensemble) {
+    if (initLimit === 0)
+      throw new ConfigError('initLimit', undefined, 'is not set (required with server.N lines)');
+    if (syncLimit === 0)
+      throw new ConfigError('syncLimit', undefined, 'is not set (required with server.N lines)');
+    const ids = [...serverLines.keys()].join(', ');
+    if (myid === undefined) throw new ConfigError('myid', undefined, `is not set; expected one of ${ids}`);
+    const self = serverLines.get(myid);
+    if (self === undefined)
+      throw new ConfigError('myid', String(myid), `expected one of the server ids ${ids}`);
+
+    const participants = [...serverLines.values()].filter((server) => server.role === 'participant').length;
+    if (participants === 0) {
+      const first = [...serverLines.keys()][0]!;
+      throw new ConfigError(`server.${first}`, undefined, 'is an observer, but no server is a participant');
+    }
+    if (participants <= 2)
+      warnings.push('no server failure will be tolerated: you need at least 3 participants');
+    else if (participants % 2 === 0)
+      warnings.push('non-optimal configuration: consider an odd number of participants');
+
+    if (values.has('peerType') && peerType !== self.role) {
+      warnings.push(`peerType ${peerType} does not match server.${myid} (${self.role}); using ${self.role}`);
+    }
+    peerType = self.role;
+
+    if (self.clientPort !== undefined) {
+      if (clientPort !== undefined && clientPort !== self.clientPort) {
+        throw new ConfigError(
+          'clientPort',
+          String(clientPort),
+          `differs from server.${myid} client port ${self.clientPort}`,
+        );
+      }
+      if (
+        clientPortAddress !== undefined &&
+        !WILDCARD_ADDRESSES.has(clientPortAddress) &&
+        clientPortAddress !== self.clientAddress
+      ) {
+        throw new ConfigError(
+          'clientPortAddress',
+          clientPortAddress,
+          `differs from server.${myid} client address ${self.clientAddress}`,
+        );
+      }
+      clientPort = self.clientPort;
+      clientPortAddress = self.clientAddress;
+    }
+  }
+  if (clientPortAddress !== undefined && clientPort === undefined) {
+    throw new ConfigError('clientPortAddress', clientPortAddress, 'clientPort is not set');
+  }
+
+  const config: ZabkitConfig = {
+    tickTime,
+    initLimit,
+    syncLimit,
+    dataDir,
+    dataLogDir,
+    clientPort,
+    clientPortAddress,
+    servers: new Map([...serverLines].sort(([a], [b]) => a - b)),
+    myid,
+    peerType,
+    standaloneEnabled,
+    maxClientCnxns,
+    minSessionTimeout,
+    maxSessionTimeout,
+    snapCount,
+    snapRetainCount,
+    purgeIntervalHours,
+    juteMaxBuffer,
+    fourLetterWords,
+  };
+  return { config, warnings };
+}
+
+/**
+ * Reads `<dataDir>/myid` as ZooKeeper does (first line, a positive integer).
+ *
+ * @returns the id, or `undefined` when the file does not exist (a standalone server needs none)
+ * @throws {@link ConfigError} with key `myid` when the file's content is not a positive integer
+ */
+export async function readMyId(dataDir: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dataDir, 'myid'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const first = text.split(/\r?\n/, 1)[0]!.trim();
+  return parseInteger('myid', first, 1, Number.MAX_SAFE_INTEGER, 'expected a positive integer');
+}
+
+/**
+ * Reads and parses a `zoo.cfg` file. When `options.myid` is not given, the id is read from
+ * `<dataDir>/myid` (if that file exists), as ZooKeeper does.
+ *
+ * @throws {@link ConfigError} for invalid content; file system errors as thrown by `node:fs/promises`
+ */
+export async function loadConfigFile(path: string, options: ParseConfigOptions = {}): Promise<ParsedConfig> {
+  const text = await readFile(path, 'utf8');
+  let myid = options.myid;
+  if (myid === undefined) {
+    const dataDir = parseProperties(text).findLast((entry) => entry.key === 'dataDir')?.value;
+    if (dataDir) myid = await readMyId(dataDir);
+  }
+  return parseConfig(text, myid === undefined ? options : { ...options, myid });
+}

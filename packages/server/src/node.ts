@@ -1,0 +1,213 @@
+/**
+ * One zabkit server process's worth of parts: a ZAB peer driven in real time, its storage,
+ * its peer links (TCP in an ensemble, none standalone) and the client port speaking
+ * ZooKeeper's protocol. A standalone server is a one-voter ensemble: the same code path.
+ */
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { PeerMessage, PeerStorage, PeerTransport, ServerId, TransportHandlers } from '@zabkit/core';
+import { MemoryStorage } from '@zabkit/storage-memory';
+import { TcpTransport } from '@zabkit/transport-tcp';
+import { ClientPortServer } from './client-port.js';
+import type { ZabkitConfig } from './config.js';
+import type { FourLetterWordContext } from './four-letter-words.js';
+import { type Logger, silentLogger } from './log.js';
+import { PeerDriver } from './peer-driver.js';
+
+/** The version string srvr, stat, mntr and envi report. */
+export const zabkitVersion = '3.8.4-zabkit-0.1.0';
+
+export interface ServerNodeOptions {
+  readonly config: ZabkitConfig;
+  readonly log?: Logger;
+  /** Where the peer keeps its log, snapshots and epochs. Default: in memory. */
+  readonly storage?: PeerStorage;
+  /**
+   * Derives session passwords; every server of an ensemble must use the same one, or a
+   * client could not move its session between them. Default: derived from the server list.
+   */
+  readonly sessionSecret?: Uint8Array;
+  readonly superDigest?: string;
+}
+
+/** A transport for a server with no peers. */
+class NoPeers implements PeerTransport {
+  constructor(readonly serverId: ServerId) {}
+  send(_to: ServerId, _message: PeerMessage): void {}
+  listen(_handlers: TransportHandlers): void {}
+  close(): void {}
+}
+
+export class ServerNode {
+  private constructor(
+    readonly config: ZabkitConfig,
+    readonly driver: PeerDriver,
+    readonly clientPort: ClientPortServer,
+    private readonly transport: PeerTransport,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(options: ServerNodeOptions): Promise<ServerNode> {
+    const { config } = options;
+    const log = options.log ?? silentLogger;
+    const ensemble = config.servers.size > 0;
+    const serverId = ensemble ? config.myid! : 1;
+    const voters = ensemble
+      ? [...config.servers.values()].filter((s) => s.role === 'participant').map((s) => s.id)
+      : [1];
+    const observers = ensemble
+      ? [...config.servers.values()].filter((s) => s.role === 'observer').map((s) => s.id)
+      : [];
+    let transport: PeerTransport;
+    if (ensemble) {
+      const self = config.servers.get(serverId)!;
+      const peers = new Map(
+        [...config.servers.values()]
+          .filter((s) => s.id !== serverId)
+          .map((s) => [s.id, { host: s.host, port: s.quorumPort }] as const),
+      );
+      const tcp = new TcpTransport({ serverId, listen: { host: self.host, port: self.quorumPort }, peers });
+      await tcp.start();
+      transport = tcp;
+    } else {
+      transport = new NoPeers(serverId);
+    }
+    const storage = options.storage ?? new MemoryStorage();
+    const driver = await PeerDriver.start({
+      peer: {
+        serverId,
+        voters,
+        observers,
+        tickTimeMs: config.tickTime,
+        initLimitTicks: config.initLimit,
+        syncLimitTicks: config.syncLimit,
+        minSessionTimeoutMs: config.minSessionTimeout,
+        maxSessionTimeoutMs: config.maxSessionTimeout,
+        snapCount: config.snapCount,
+        electionFinalizeWaitMs: Math.min(200, config.tickTime),
+        electionResendIntervalMs: Math.min(400, config.tickTime),
+        sessionSecret: options.sessionSecret ?? defaultSessionSecret(config),
+        ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
+        startTimeMs: Date.now(),
+      },
+      storage,
+      transport,
+    });
+    const self = ensemble ? config.servers.get(serverId) : undefined;
+    const clientPort = config.clientPort ?? self?.clientPort ?? 2181;
+    const clientHost = config.clientPortAddress ?? self?.clientAddress ?? '0.0.0.0';
+    let node: ServerNode | undefined;
+    const port = await ClientPortServer.listen({
+      links: driver,
+      host: clientHost,
+      port: clientPort,
+      maxFrameBytes: config.juteMaxBuffer,
+      maxClientConnections: config.maxClientCnxns,
+      fourLetterWords: config.fourLetterWords,
+      introspect: () => node!.introspect(),
+      log,
+    });
+    node = new ServerNode(config, driver, port, transport, log);
+    const address = port.address();
+    log.info('zabkit server listening', {
+      serverId,
+      mode: ensemble ? 'ensemble' : 'standalone',
+      clientAddress: `${address.host}:${address.port}`,
+      dataDir: config.dataDir,
+    });
+    return node;
+  }
+
+  /** Where clients connect. */
+  address(): { host: string; port: number } {
+    return this.clientPort.address();
+  }
+
+  /** What the four-letter words report, read off the running peer. */
+  introspect(): FourLetterWordContext {
+    const peer = this.driver.peer;
+    const tree = peer.tree;
+    const standalone = peer.options.voters.length === 1 && peer.options.observers.length === 0;
+    const mode =
+      peer.state === 'leading'
+        ? standalone
+          ? 'standalone'
+          : 'leader'
+        : peer.state === 'following'
+          ? 'follower'
+          : peer.state === 'observing'
+            ? 'observer'
+            : 'looking';
+    const stats = this.clientPort.stats;
+    const sessions = [...tree.sessions().keys()].map((sessionId) => ({
+      sessionId,
+      ephemerals: tree.ephemeralsOf(sessionId),
+    }));
+    const config = this.config;
+    return {
+      version: zabkitVersion,
+      mode,
+      serverId: peer.serverId,
+      readOnly: false,
+      zxid: tree.lastZxid,
+      nodeCount: tree.nodeCount,
+      approximateDataSize: tree.approximateDataSize(),
+      ephemeralsCount: sessions.reduce((sum, session) => sum + session.ephemerals.length, 0),
+      watches: peer.front.watches.counts(),
+      sessions,
+      packetsReceived: stats.packetsReceived,
+      packetsSent: stats.packetsSent,
+      latency: {
+        min: stats.latencyCount === 0 ? 0 : Math.round(stats.latencyMinMs),
+        avg: stats.latencyCount === 0 ? 0 : stats.latencyTotalMs / stats.latencyCount,
+        max: Math.round(stats.latencyMaxMs),
+      },
+      connections: this.clientPort.connectionInfo(),
+      config: [
+        ['clientPort', String(this.address().port)],
+        ['dataDir', config.dataDir],
+        ['dataLogDir', config.dataLogDir],
+        ['tickTime', String(config.tickTime)],
+        ['maxClientCnxns', String(config.maxClientCnxns)],
+        ['minSessionTimeout', String(config.minSessionTimeout)],
+        ['maxSessionTimeout', String(config.maxSessionTimeout)],
+        ['serverId', String(peer.serverId)],
+        ['initLimit', String(config.initLimit)],
+        ['syncLimit', String(config.syncLimit)],
+        ['snapCount', String(config.snapCount)],
+        ...[...config.servers.values()].map(
+          (s) => [`server.${s.id}`, `${s.host}:${s.quorumPort}:${s.electionPort}:${s.role}`] as const,
+        ),
+      ],
+      environment: [
+        ['zookeeper.version', zabkitVersion],
+        ['host.name', hostname()],
+        ['node.version', process.version],
+        ['os.name', process.platform],
+        ['os.arch', process.arch],
+        ['user.dir', process.cwd()],
+        ['process.pid', String(process.pid)],
+      ],
+    };
+  }
+
+  /** Stops serving: clients are dropped (they move elsewhere), peers and storage closed. */
+  async close(): Promise<void> {
+    await this.clientPort.close();
+    await this.driver.stop();
+    if (this.transport instanceof TcpTransport) await this.transport.shutdown();
+    this.log.info('zabkit server stopped', { serverId: this.driver.serverId });
+  }
+}
+
+/**
+ * Session passwords must agree across the ensemble. ZooKeeper derives them from a constant
+ * secret; we derive ours from the server list, which every member shares by configuration.
+ */
+export function defaultSessionSecret(config: ZabkitConfig): Uint8Array {
+  const members = [...config.servers.values()]
+    .map((s) => `${s.id}=${s.host}:${s.quorumPort}`)
+    .sort()
+    .join(',');
+  return new Uint8Array(createHash('sha256').update(`zabkit-session-secret:${members}`).digest());
+}

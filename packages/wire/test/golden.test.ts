@@ -1,0 +1,231 @@
+/**
+ * Frames built by hand from the jute layout, byte for byte, so the layout is pinned
+ * independently of the encoder/decoder pair agreeing with itself.
+ */
+import { containerEphemeralOwner, ErrorCode, zxid } from '@zabkit/core';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeConnectRequest,
+  decodeConnectResponse,
+  decodeReply,
+  decodeRequest,
+  decodeWatcherEvent,
+  encodeConnectRequest,
+  encodeConnectResponse,
+  encodeError,
+  encodeReply,
+  encodeRequest,
+  encodeWatcherEvent,
+  OpCode,
+} from '../src/index.js';
+
+const hex = (text: string): Uint8Array =>
+  Uint8Array.from(
+    text
+      .replace(/\s+/g, '')
+      .match(/../g)!
+      .map((pair) => Number.parseInt(pair, 16)),
+  );
+const ascii = (text: string): string => Buffer.from(text, 'utf8').toString('hex');
+
+const zeros16 = '00'.repeat(16);
+
+describe('golden frames', () => {
+  it('ConnectRequest as node-zookeeper-client sends it: 44-byte payload, no readOnly byte', () => {
+    const frame = hex(`0000002c 00000000 0000000000000000 00007530 0000000000000000 00000010 ${zeros16}`);
+    expect(frame.length).toBe(48);
+    const decoded = decodeConnectRequest(frame.subarray(4));
+    expect(decoded).toEqual({
+      protocolVersion: 0,
+      lastZxidSeen: 0n,
+      timeoutMs: 30000,
+      sessionId: 0n,
+      password: new Uint8Array(16),
+      readOnly: false,
+      readOnlyFlagSent: false,
+    });
+    expect(
+      encodeConnectRequest({
+        lastZxidSeen: zxid(0n),
+        timeoutMs: 30000,
+        sessionId: 0n,
+        password: new Uint8Array(16),
+      }),
+    ).toEqual(frame);
+  });
+
+  it('ConnectRequest as kazoo sends it: resuming a session, readOnly byte present', () => {
+    const frame = hex(
+      `0000002d 00000000 0000000100000007 00002710 81020304050607ff 00000010 ${'ab'.repeat(16)} 01`,
+    );
+    const decoded = decodeConnectRequest(frame.subarray(4));
+    expect(decoded.lastZxidSeen).toBe(0x1_0000_0007n);
+    expect(decoded.timeoutMs).toBe(10000);
+    expect(decoded.sessionId).toBe(BigInt.asIntN(64, 0x8102030405060_7ffn));
+    expect(decoded.readOnly).toBe(true);
+    expect(decoded.readOnlyFlagSent).toBe(true);
+    expect(
+      encodeConnectRequest({
+        lastZxidSeen: decoded.lastZxidSeen,
+        timeoutMs: 10000,
+        sessionId: decoded.sessionId,
+        password: new Uint8Array(16).fill(0xab),
+        readOnly: true,
+      }),
+    ).toEqual(frame);
+  });
+
+  it('ConnectResponse for an expired session, with and without the echoed readOnly byte', () => {
+    const bare = hex(`00000024 00000000 00000000 0000000000000000 00000010 ${zeros16}`);
+    expect(encodeConnectResponse({ timeoutMs: 0, sessionId: 0n, password: new Uint8Array(16) })).toEqual(
+      bare,
+    );
+    const echoed = hex(`00000025 00000000 00000fa0 0000000000000042 00000010 ${zeros16} 00`);
+    expect(
+      encodeConnectResponse({
+        timeoutMs: 4000,
+        sessionId: 0x42n,
+        password: new Uint8Array(16),
+        readOnly: false,
+      }),
+    ).toEqual(echoed);
+    expect(decodeConnectResponse(echoed.subarray(4))).toEqual({
+      protocolVersion: 0,
+      timeoutMs: 4000,
+      sessionId: 0x42n,
+      password: new Uint8Array(16),
+      readOnly: false,
+    });
+  });
+
+  it('exists request: RequestHeader{1, 3} + {"/a", watch}', () => {
+    const frame = hex('0000000f 00000001 00000003 00000002 2f61 01');
+    expect(encodeRequest(1, { op: 'exists', path: '/a', watch: true })).toEqual(frame);
+    expect(decodeRequest(frame.subarray(4))).toEqual({
+      xid: 1,
+      opcode: OpCode.exists,
+      request: { op: 'exists', path: '/a', watch: true },
+    });
+  });
+
+  it('create2 request with an ACL, as node-zookeeper-client lays it out', () => {
+    const frame = hex(
+      `00000033 00000002 0000000f 00000002 2f6e 00000002 6869
+       00000001 0000001f 00000005 ${ascii('world')} 00000006 ${ascii('anyone')}
+       00000001`,
+    );
+    const request = {
+      op: 'create' as const,
+      path: '/n',
+      data: new TextEncoder().encode('hi'),
+      acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
+      mode: 1 as const,
+      ttlMs: -1n,
+    };
+    expect(encodeRequest(2, request)).toEqual(frame);
+    expect(decodeRequest(frame.subarray(4)).request).toEqual(request);
+  });
+
+  it('a plain create (1) with a null ACL vector and null data reads as empty', () => {
+    const frame = hex('00000000 00000001 00000002 2f61 ffffffff ffffffff 00000000');
+    expect(decodeRequest(frame)).toEqual({
+      xid: 0,
+      opcode: OpCode.create,
+      request: { op: 'create', path: '/a', data: new Uint8Array(0), acl: [], mode: 0, ttlMs: -1n },
+    });
+  });
+
+  it('ping reply: ReplyHeader{-2, zxid, 0} and nothing else', () => {
+    const frame = hex('00000010 fffffffe 0000000100000005 00000000');
+    expect(encodeReply(OpCode.ping, -2, 0x1_0000_0005n, { ok: true, op: 'ping', result: {} })).toEqual(frame);
+    expect(decodeReply(OpCode.ping, frame.subarray(4))).toEqual({
+      xid: -2,
+      zxid: 0x1_0000_0005n,
+      err: 0,
+      reply: { ok: true, op: 'ping', result: {} },
+    });
+  });
+
+  it('watcher event: ReplyHeader{-1, -1, 0} + WatcherEvent{type, state, path}', () => {
+    const frame = hex('0000001e ffffffff ffffffffffffffff 00000000 00000003 00000003 00000002 2f78');
+    expect(encodeWatcherEvent(-1n, { type: 3, path: '/x' }, 3)).toEqual(frame);
+    expect(decodeWatcherEvent(frame.subarray(4))).toEqual({
+      xid: -1,
+      zxid: -1n,
+      event: { type: 3, path: '/x' },
+      state: 3,
+    });
+  });
+
+  it('exists reply: a Stat in field order, container owner as Long.MIN_VALUE', () => {
+    const frame = hex(`00000054 00000007 0000000000000010 00000000
+      0000000000000001 0000000000000002 0000000000000003 0000000000000004
+      00000005 00000006 00000007 8000000000000000 00000008 00000009 000000000000000a`);
+    const stat = {
+      czxid: zxid(1n),
+      mzxid: zxid(2n),
+      ctime: 3,
+      mtime: 4,
+      version: 5,
+      cversion: 6,
+      aversion: 7,
+      ephemeralOwner: containerEphemeralOwner,
+      dataLength: 8,
+      numChildren: 9,
+      pzxid: zxid(10n),
+    };
+    expect(encodeReply(OpCode.exists, 7, 0x10n, { ok: true, op: 'exists', result: { stat } })).toEqual(frame);
+    expect(decodeReply(OpCode.exists, frame.subarray(4)).reply).toEqual({
+      ok: true,
+      op: 'exists',
+      result: { stat },
+    });
+  });
+
+  it('error reply: header only, err = code', () => {
+    const frame = hex('00000010 00000009 0000000000000020 ffffff9b');
+    expect(
+      encodeReply(OpCode.getData, 9, 0x20n, { ok: false, op: 'getData', code: ErrorCode.NoNode }),
+    ).toEqual(frame);
+    expect(encodeError(9, 0x20n, ErrorCode.NoNode)).toEqual(frame);
+    expect(encodeError(3, 0n, ErrorCode.Unimplemented)).toEqual(
+      hex('00000010 00000003 0000000000000000 fffffffa'),
+    );
+  });
+
+  it('failed multi reply: every result ErrorResponse, outer err 0, end marker {-1, true, -1}', () => {
+    const frame = hex(`00000033 00000005 0000000000000010 00000000
+      ffffffff 00 00000000 00000000
+      ffffffff 00 ffffff9b ffffff9b
+      ffffffff 01 ffffffff`);
+    const reply = {
+      ok: true as const,
+      op: 'multi' as const,
+      result: {
+        results: [
+          { op: 'error' as const, code: ErrorCode.Ok },
+          { op: 'error' as const, code: ErrorCode.NoNode },
+        ],
+      },
+    };
+    expect(encodeReply(OpCode.multi, 5, 0x10n, reply)).toEqual(frame);
+    expect(decodeReply(OpCode.multi, frame.subarray(4)).reply).toEqual(reply);
+  });
+
+  it('multi request: MultiHeader{type, false, -1} + op per op, ended by {-1, true, -1}', () => {
+    const frame = hex(`00000000 0000000e
+      0000000d 00 ffffffff 00000002 2f61 00000003
+      00000002 00 ffffffff 00000002 2f61 ffffffff
+      ffffffff 01 ffffffff`);
+    const decoded = decodeRequest(frame);
+    expect(decoded.request).toEqual({
+      op: 'multi',
+      ops: [
+        { op: 'check', path: '/a', version: 3 },
+        { op: 'delete', path: '/a', version: -1 },
+      ],
+    });
+    expect(decoded.multiOpcodes).toEqual([OpCode.check, OpCode.delete]);
+    expect(encodeRequest(0, decoded.request)).toEqual(hex(`00000037 ${Buffer.from(frame).toString('hex')}`));
+  });
+});
