@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The `zabkit` command. `zabkit server` with no arguments starts the embedded default: a
  * standalone server on 127.0.0.1:2181 keeping its data under ./zabkit-data. With
