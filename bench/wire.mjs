@@ -24,6 +24,7 @@ function parseArgs(argv) {
     ops: 20_000,
     latencyOps: 2_000,
     watchOps: 500,
+    warmupOps: 5_000,
     concurrency: 256,
     clients: 4,
     valueBytes: 100,
@@ -36,6 +37,7 @@ function parseArgs(argv) {
     else if (arg === '--ops') args.ops = Number(argv[++i]);
     else if (arg === '--latency-ops') args.latencyOps = Number(argv[++i]);
     else if (arg === '--watch-ops') args.watchOps = Number(argv[++i]);
+    else if (arg === '--warmup-ops') args.warmupOps = Number(argv[++i]);
     else if (arg === '--concurrency') args.concurrency = Number(argv[++i]);
     else if (arg === '--clients') args.clients = Number(argv[++i]);
     else if (arg === '--value-bytes') args.valueBytes = Number(argv[++i]);
@@ -43,7 +45,7 @@ function parseArgs(argv) {
     else if (arg === '--topologies') args.topologies = argv[++i].split(',').map(Number);
     else throw new Error(`unknown argument ${arg}`);
   }
-  for (const key of ['ops', 'latencyOps', 'watchOps', 'concurrency', 'clients', 'valueBytes']) {
+  for (const key of ['ops', 'latencyOps', 'watchOps', 'warmupOps', 'concurrency', 'clients', 'valueBytes']) {
     if (!Number.isInteger(args[key]) || args[key] <= 0)
       throw new Error(`--${key} must be a positive integer`);
   }
@@ -223,6 +225,17 @@ async function benchTarget(args, target, size) {
     for (let i = 0; i < args.clients; i++) clients.push(await connectClient(cluster.connectString));
     const value = Buffer.alloc(args.valueBytes, 120);
     await call(clients[0], 'create', '/bench', Buffer.alloc(0));
+    // Warm up both servers (the JVM's JIT above all) before measuring anything.
+    await call(clients[0], 'create', '/warm', Buffer.alloc(0));
+    await measure(args.warmupOps, args.concurrency, clients, (client, i) =>
+      call(client, 'create', `/warm/w${i}`, value),
+    );
+    await measure(args.warmupOps, args.concurrency, clients, (client, i) =>
+      call(client, 'setData', `/warm/w${i}`, value, -1),
+    );
+    await measure(args.warmupOps, args.concurrency, clients, (client, i) =>
+      call(client, 'getData', `/warm/w${i}`),
+    );
     const results = {};
     results['create (one at a time)'] = await measure(args.latencyOps, 1, clients, (client, i) =>
       call(client, 'create', `/bench/l${i}`, value),
@@ -262,6 +275,7 @@ async function main() {
   const notes = [
     'client: node-zookeeper-client 1.1.3, in the benchmark process, on the same machine',
     `data: ${args.valueBytes} bytes; pipelined = up to ${args.concurrency} requests outstanding over ${args.clients} sessions`,
+    `every server is warmed up with ${args.warmupOps} creates, setData and getData before measuring`,
     'zabkit keeps data in memory (LevelDB storage not yet landed); ZooKeeper runs with forceSync=no to match',
   ];
   if (!haveZooKeeper)

@@ -3,6 +3,7 @@
  * standalone server on 127.0.0.1:2181 keeping its data under ./zabkit-data. With
  * `--config zoo.cfg` it reads ZooKeeper's configuration format instead.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, parseConfig } from './config.js';
 import { jsonLogger, type LogLevel } from './log.js';
@@ -20,7 +21,7 @@ commands:
 export function defaultConfigText(port: number): string {
   return [
     'tickTime=2000',
-    'dataDir=./zabkit-data',
+    `dataDir=${resolve('zabkit-data')}`,
     `clientPort=${port}`,
     'clientPortAddress=127.0.0.1',
     '4lw.commands.whitelist=*',
