@@ -7,7 +7,7 @@
 //
 // Like with like: zabkit keeps its data in memory until LevelDB storage lands, so ZooKeeper
 // runs with forceSync=no (no fsync per write); the output says so.
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -27,6 +27,7 @@ function parseArgs(argv) {
     warmupOps: 5_000,
     concurrency: 256,
     clients: 4,
+    processes: 2,
     valueBytes: 100,
     targets: ['zabkit', 'zookeeper'],
     topologies: [1, 3],
@@ -40,12 +41,22 @@ function parseArgs(argv) {
     else if (arg === '--warmup-ops') args.warmupOps = Number(argv[++i]);
     else if (arg === '--concurrency') args.concurrency = Number(argv[++i]);
     else if (arg === '--clients') args.clients = Number(argv[++i]);
+    else if (arg === '--processes') args.processes = Number(argv[++i]);
     else if (arg === '--value-bytes') args.valueBytes = Number(argv[++i]);
     else if (arg === '--targets') args.targets = argv[++i].split(',');
     else if (arg === '--topologies') args.topologies = argv[++i].split(',').map(Number);
     else throw new Error(`unknown argument ${arg}`);
   }
-  for (const key of ['ops', 'latencyOps', 'watchOps', 'warmupOps', 'concurrency', 'clients', 'valueBytes']) {
+  for (const key of [
+    'ops',
+    'latencyOps',
+    'watchOps',
+    'warmupOps',
+    'concurrency',
+    'clients',
+    'processes',
+    'valueBytes',
+  ]) {
     if (!Number.isInteger(args[key]) || args[key] <= 0)
       throw new Error(`--${key} must be a positive integer`);
   }
@@ -218,42 +229,77 @@ async function watchLatency(writer, watcher, count) {
   };
 }
 
+/** Load processes, each with its own sessions: the client side gets every core it can use. */
+async function startLoad(args, connectString) {
+  const workers = Array.from({ length: args.processes }, () =>
+    fork(fileURLToPath(new URL('./wire-worker.mjs', import.meta.url)), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const ask = (worker, message) =>
+    new Promise((resolve, reject) => {
+      worker.once('message', (reply) =>
+        reply.kind === 'error' ? reject(new Error(reply.message)) : resolve(reply),
+      );
+      worker.send(message);
+    });
+  const perProcess = Math.max(1, Math.ceil(args.clients / args.processes));
+  await Promise.all(
+    workers.map((worker) => ask(worker, { kind: 'connect', connectString, clients: perProcess })),
+  );
+  return {
+    /** `total` operations split over the processes, `concurrency` in flight overall. */
+    async run(op, prefix, total) {
+      const share = Math.ceil(total / workers.length);
+      const started = process.hrtime.bigint();
+      const replies = await Promise.all(
+        workers.map((worker, i) =>
+          ask(worker, {
+            kind: 'run',
+            op,
+            prefix,
+            from: i * share,
+            count: Math.max(0, Math.min(share, total - i * share)),
+            concurrency: Math.ceil(args.concurrency / workers.length),
+            valueBytes: args.valueBytes,
+          }),
+        ),
+      );
+      const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const sorted = replies.flatMap((reply) => reply.latencies).sort((a, b) => a - b);
+      return {
+        opsPerSec: Math.round((total / elapsedMs) * 1000),
+        p50Ms: +percentile(sorted, 50).toFixed(3),
+        p99Ms: +percentile(sorted, 99).toFixed(3),
+      };
+    },
+    close() {
+      for (const worker of workers) worker.send({ kind: 'close' });
+    },
+  };
+}
+
 async function benchTarget(args, target, size) {
   const cluster = await startCluster(target, size);
   try {
-    const clients = [];
-    for (let i = 0; i < args.clients; i++) clients.push(await connectClient(cluster.connectString));
+    const clients = [await connectClient(cluster.connectString), await connectClient(cluster.connectString)];
     const value = Buffer.alloc(args.valueBytes, 120);
     await call(clients[0], 'create', '/bench', Buffer.alloc(0));
-    // Warm up both servers (the JVM's JIT above all) before measuring anything.
     await call(clients[0], 'create', '/warm', Buffer.alloc(0));
-    await measure(args.warmupOps, args.concurrency, clients, (client, i) =>
-      call(client, 'create', `/warm/w${i}`, value),
-    );
-    await measure(args.warmupOps, args.concurrency, clients, (client, i) =>
-      call(client, 'setData', `/warm/w${i}`, value, -1),
-    );
-    await measure(args.warmupOps, args.concurrency, clients, (client, i) =>
-      call(client, 'getData', `/warm/w${i}`),
-    );
+    const load = await startLoad(args, cluster.connectString);
+    // Warm up both servers (the JVM's JIT above all) before measuring anything.
+    await load.run('create', '/warm/w', args.warmupOps);
+    await load.run('setData', '/warm/w', args.warmupOps);
+    await load.run('getData', '/warm/w', args.warmupOps);
     const results = {};
     results['create (one at a time)'] = await measure(args.latencyOps, 1, clients, (client, i) =>
       call(client, 'create', `/bench/l${i}`, value),
     );
-    results['create (pipelined)'] = await measure(args.ops, args.concurrency, clients, (client, i) =>
-      call(client, 'create', `/bench/p${i}`, value),
-    );
-    results['setData (pipelined)'] = await measure(args.ops, args.concurrency, clients, (client, i) =>
-      call(client, 'setData', `/bench/p${i % args.ops}`, value, -1),
-    );
-    results['getData (pipelined)'] = await measure(args.ops, args.concurrency, clients, (client, i) =>
-      call(client, 'getData', `/bench/p${i % args.ops}`),
-    );
-    results['watch notification'] = await watchLatency(
-      clients[0],
-      clients[clients.length - 1],
-      args.watchOps,
-    );
+    results['create (pipelined)'] = await load.run('create', '/bench/p', args.ops);
+    results['setData (pipelined)'] = await load.run('setData', '/bench/p', args.ops);
+    results['getData (pipelined)'] = await load.run('getData', '/bench/p', args.ops);
+    results['watch notification'] = await watchLatency(clients[0], clients[1], args.watchOps);
+    load.close();
     for (const client of clients) client.close();
     return results;
   } finally {
@@ -273,8 +319,8 @@ async function main() {
     platform: `${process.platform}-${process.arch}`,
   };
   const notes = [
-    'client: node-zookeeper-client 1.1.3, in the benchmark process, on the same machine',
-    `data: ${args.valueBytes} bytes; pipelined = up to ${args.concurrency} requests outstanding over ${args.clients} sessions`,
+    'client: node-zookeeper-client 1.1.3 in separate load processes on the same machine (the servers share its 2 cores)',
+    `data: ${args.valueBytes} bytes; pipelined = up to ${args.concurrency} requests outstanding over ${args.clients} sessions in ${args.processes} load processes`,
     `every server is warmed up with ${args.warmupOps} creates, setData and getData before measuring`,
     'zabkit keeps data in memory (LevelDB storage not yet landed); ZooKeeper runs with forceSync=no to match',
   ];
