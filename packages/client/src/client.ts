@@ -36,9 +36,24 @@ import {
 import { type WatchedEvent, type WatchKind, type WatchListener, WatchRegistry } from './watch-registry.js';
 import { WatchStream } from './watch-stream.js';
 
-export type ClientState = 'connecting' | 'connected' | 'disconnected' | 'expired' | 'closed';
+/**
+ * `connectedReadOnly`: the server is a read-only one (cut off from its quorum, with
+ * ZooKeeper's readonlymode); reads work, writes fail with NotReadOnly.
+ */
+export type ClientState =
+  | 'connecting'
+  | 'connected'
+  | 'connectedReadOnly'
+  | 'disconnected'
+  | 'expired'
+  | 'closed';
 
 export interface ClientOptions {
+  /**
+   * Accept a read-only server (ZooKeeper's readonlymode) when no quorum is reachable; the
+   * state is then `connectedReadOnly`. Default false.
+   */
+  readonly allowReadOnly?: boolean;
   /** Requested session timeout; the server clamps it to its bounds. Default 30 s. */
   readonly sessionTimeoutMs?: number;
   /** Resume this session instead of creating one (with `password`). */
@@ -141,6 +156,10 @@ export class ZabClient {
     return () => this.stateListeners.delete(listener);
   }
 
+  private isConnected(): boolean {
+    return this.currentState === 'connected' || this.currentState === 'connectedReadOnly';
+  }
+
   private setState(state: ClientState): void {
     if (this.currentState === state) return;
     this.currentState = state;
@@ -187,7 +206,7 @@ export class ZabClient {
       password: this.session.password,
       timeoutMs: this.options.sessionTimeoutMs ?? 30_000,
       lastZxidSeen: this.lastZxidSeen,
-      readOnly: false,
+      readOnly: this.options.allowReadOnly ?? false,
       clientAddress: this.options.clientAddress ?? '127.0.0.1',
     };
     link.connect(request);
@@ -229,7 +248,7 @@ export class ZabClient {
     this.session = { id: message.sessionId, password: message.password, timeoutMs: message.timeoutMs };
     this.reconnectAttempt = 0;
     this.startHeartbeat();
-    this.setState('connected');
+    this.setState(message.readOnly === true ? 'connectedReadOnly' : 'connected');
     this.restoreSessionState();
     const waiter = this.connectWaiter;
     this.connectWaiter = undefined;
@@ -259,7 +278,7 @@ export class ZabClient {
     const intervalMs = Math.max(1, Math.floor(this.session.timeoutMs / 3));
     this.heartbeatTimer = setInterval(
       () => {
-        if (this.currentState !== 'connected') return;
+        if (!this.isConnected()) return;
         if (Date.now() - this.lastSentMs < intervalMs) return;
         this.call({ op: 'ping' }).catch(() => undefined);
       },
@@ -279,7 +298,7 @@ export class ZabClient {
       return;
     }
     this.failPending(ErrorCode.ConnectionLoss);
-    if (this.currentState === 'connected') this.setState('disconnected');
+    if (this.isConnected()) this.setState('disconnected');
     this.scheduleReconnect();
   }
 
@@ -322,7 +341,7 @@ export class ZabClient {
 
   /** Sends one request and resolves with its reply, whether it succeeded or not. */
   private call(request: ClientRequest, onReply?: (reply: Reply) => void): Promise<Reply> {
-    if (this.currentState !== 'connected' || this.link === undefined) {
+    if (!this.isConnected() || this.link === undefined) {
       const code = this.currentState === 'expired' ? ErrorCode.SessionExpired : ErrorCode.ConnectionLoss;
       return Promise.reject(
         new ZabError(code, 'path' in request ? request.path : undefined, `client is ${this.currentState}`),
@@ -528,7 +547,7 @@ export class ZabClient {
   /** Closes the session: its ephemerals are deleted and its watches dropped. */
   async close(): Promise<void> {
     if (this.currentState === 'closed' || this.currentState === 'expired') return;
-    if (this.currentState === 'connected') {
+    if (this.isConnected()) {
       try {
         await this.run({ op: 'closeSession' });
       } catch {

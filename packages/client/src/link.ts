@@ -11,6 +11,8 @@ export type LinkMessage =
       readonly sessionId: bigint;
       readonly password: Uint8Array;
       readonly timeoutMs: number;
+      /** The server serves reads only (ZooKeeper's read-only mode). */
+      readonly readOnly?: boolean;
     }
   | { readonly kind: 'reply'; readonly xid: number; readonly zxid: Zxid; readonly reply: Reply }
   | { readonly kind: 'watch'; readonly zxid: bigint; readonly event: WatchEvent };

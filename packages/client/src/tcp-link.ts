@@ -180,6 +180,7 @@ class TcpLink implements ClientLink {
         sessionId: response.sessionId,
         password: response.password,
         timeoutMs: response.timeoutMs,
+        readOnly: response.readOnly === true,
       });
       return;
     }

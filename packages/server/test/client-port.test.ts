@@ -176,6 +176,27 @@ describe('the client port', () => {
     }
   });
 
+  it('refuses connections beyond maxClientCnxns from one address', async () => {
+    const limited = await startStandalone('maxClientCnxns=2\n');
+    try {
+      const at = limited.address().port;
+      const first = await RawClient.open(at);
+      const second = await RawClient.open(at);
+      const third = tcpConnect({ host: '127.0.0.1', port: at });
+      third.on('error', () => undefined);
+      await new Promise((resolve) => third.once('close', resolve));
+      expect(first.closed || second.closed).toBe(false);
+      first.socket.destroy();
+      await until(() => limited.clientPort.connectionInfo().length === 1);
+      const again = await RawClient.open(at);
+      expect(again.frames[0]!.length).toBe(36);
+      second.socket.destroy();
+      again.socket.destroy();
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('honours 4lw.commands.whitelist', async () => {
     const restricted = await startStandalone('4lw.commands.whitelist=ruok\n'.replace('ruok', 'ruok, mntr'));
     try {

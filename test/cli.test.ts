@@ -1,0 +1,89 @@
+/**
+ * The `zabkit` command as an operator meets it: a config with a bad value stops it with a
+ * message naming the key, unknown keys only warn, and SIGTERM or SIGINT end it cleanly.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../packages/server/bin/zabkit.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'zabkit-cli-'));
+
+function runZabkit(args: string[]) {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000) {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function ruok(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    let text = '';
+    socket.on('connect', () => socket.write('ruok'));
+    socket.on('data', (chunk) => {
+      text += chunk;
+    });
+    socket.on('error', () => resolve(''));
+    socket.on('close', () => resolve(text));
+  });
+}
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the zabkit command', () => {
+  it('refuses a config with an invalid value, naming the key', async () => {
+    const cfg = join(dir, 'bad.cfg');
+    writeFileSync(cfg, `tickTime=abc\ndataDir=${dir}\nclientPort=0\n`);
+    const run = runZabkit(['server', '--config', cfg]);
+    expect(await run.exited).toBe(2);
+    expect(run.err()).toMatch(/tickTime/);
+  });
+
+  it('warns about unknown keys, serves, and exits 0 on SIGTERM and on SIGINT', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const cfg = join(dir, `good-${signal}.cfg`);
+      writeFileSync(
+        cfg,
+        `tickTime=200\ndataDir=${dir}\nclientPort=0\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=ruok\nfancyNewKey=1\n`,
+      );
+      const run = runZabkit(['server', '--config', cfg]);
+      await waitFor(() => /listening on 127\.0\.0\.1:\d+/.test(run.out()));
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(run.out())![1]);
+      expect(await ruok(port)).toBe('imok');
+      const warnings = run
+        .err()
+        .split('\n')
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line));
+      expect(warnings.some((line) => line.level === 'warn' && /fancyNewKey/.test(line.msg))).toBe(true);
+      run.child.kill(signal);
+      expect(await run.exited).toBe(0);
+    }
+  }, 30_000);
+
+  it('prints usage and fails on an unknown command', async () => {
+    const run = runZabkit(['frobnicate']);
+    expect(await run.exited).toBe(2);
+    expect(run.err()).toMatch(/usage: zabkit/);
+  });
+});
