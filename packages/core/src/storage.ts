@@ -57,9 +57,18 @@ export interface PeerStorage {
   latestSnapshot(): Promise<TreeSnapshot | undefined>;
   /** Empties the log and makes `snapshot` the only state. */
   reset(snapshot: TreeSnapshot): Promise<void>;
-  /** Drops log entries at or below `throughZxid` and snapshots older than the newest one at or below it. */
+  /**
+   * Drops log entries at or below `throughZxid` and snapshots older than the newest one at
+   * or below it. A store may keep more (ZooKeeper's snapRetainCount keeps several snapshots
+   * and the log after the oldest), never less than `load` needs.
+   */
   purge(throughZxid: Zxid): Promise<void>;
   readEpochs(): Promise<Epochs>;
   writeEpochs(epochs: Epochs): Promise<void>;
+  /**
+   * Optional: carries out a run of actions, in order, as one durable write (group commit).
+   * Without it the driver calls the methods above one by one.
+   */
+  apply?(actions: readonly StorageAction[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -3,8 +3,10 @@
  * standalone server on 127.0.0.1:2181 keeping its data under ./zabkit-data. With
  * `--config zoo.cfg` it reads ZooKeeper's configuration format instead.
  */
-import { resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { LevelStorage } from '@zabkit/storage-level';
 import { ConfigError, loadConfigFile, parseConfig } from './config.js';
 import { jsonLogger, type LogLevel } from './log.js';
 import { ServerNode } from './node.js';
@@ -64,10 +66,17 @@ async function runServer(args: string[]): Promise<number> {
     throw error;
   }
   for (const warning of parsed.warnings) log.warn(warning);
-  log.warn('data is kept in memory until LevelDB storage lands: a restart starts empty');
+  const config = parsed.config;
   let node: ServerNode;
   try {
-    node = await ServerNode.start({ config: parsed.config, log });
+    const location = join(config.dataLogDir, 'zabkit.db');
+    await mkdir(location, { recursive: true });
+    const storage = await LevelStorage.open(location, {
+      retainSnapshots: config.snapRetainCount,
+      purgeIntervalMs: config.purgeIntervalHours * 3_600_000,
+      warn: (message) => log.warn(message, { location }),
+    });
+    node = await ServerNode.start({ config, log, storage });
   } catch (error) {
     process.stderr.write(`zabkit: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;

@@ -30,6 +30,10 @@ export interface PeerDriverOptions {
 
 /** Carries out storage actions on a PeerStorage, in order. */
 export async function carryOut(storage: PeerStorage, actions: readonly StorageAction[]): Promise<void> {
+  if (storage.apply !== undefined) {
+    await storage.apply(actions);
+    return;
+  }
   for (const action of actions) {
     switch (action.kind) {
       case 'append':

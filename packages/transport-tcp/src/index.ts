@@ -13,10 +13,11 @@
  * @packageDocumentation
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { decodePeerMessage, encodePeerMessageWithRoom } from '@zabkit/codec';
 import type { PeerMessage, PeerTransport, ServerId, TransportHandlers } from '@zabkit/core';
 import { decodeHandshake, encodeHandshakeFrame, FrameReader } from './frames.js';
-import { decodePeerMessage, encodePeerMessageWithRoom } from './peer-codec.js';
 
+export { decodePeerMessage, encodePeerMessage, PeerCodecError } from '@zabkit/codec';
 export {
   decodeHandshake,
   encodeHandshakeFrame,
@@ -25,7 +26,6 @@ export {
   protocolMagic,
   protocolVersion,
 } from './frames.js';
-export { decodePeerMessage, encodePeerMessage, PeerCodecError } from './peer-codec.js';
 
 /** Where a peer listens. */
 export interface PeerAddress {

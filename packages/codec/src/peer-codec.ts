@@ -379,23 +379,25 @@ function writeTxns(w: Writer, txns: readonly Txn[]): void {
   for (const txn of txns) writeTxn(w, txn);
 }
 
+function writeSnapshotNode(w: Writer, node: SnapshotNode): void {
+  w.string(node.path);
+  w.bytes(node.data);
+  writeAcls(w, node.acl);
+  w.zxid(node.czxid);
+  w.zxid(node.mzxid);
+  w.zxid(node.pzxid);
+  w.num(node.ctime);
+  w.num(node.mtime);
+  w.num(node.version);
+  w.num(node.cversion);
+  w.num(node.aversion);
+  w.bigint(node.ephemeralOwner);
+}
+
 function writeSnapshot(w: Writer, snapshot: TreeSnapshot): void {
   w.zxid(snapshot.zxid);
   w.varuint(snapshot.nodes.length);
-  for (const node of snapshot.nodes) {
-    w.string(node.path);
-    w.bytes(node.data);
-    writeAcls(w, node.acl);
-    w.zxid(node.czxid);
-    w.zxid(node.mzxid);
-    w.zxid(node.pzxid);
-    w.num(node.ctime);
-    w.num(node.mtime);
-    w.num(node.version);
-    w.num(node.cversion);
-    w.num(node.aversion);
-    w.bigint(node.ephemeralOwner);
-  }
+  for (const node of snapshot.nodes) writeSnapshotNode(w, node);
   w.varuint(snapshot.sessions.length);
   for (const [sessionId, timeoutMs] of snapshot.sessions) {
     w.bigint(sessionId);
@@ -799,4 +801,69 @@ export function decodePeerMessage(bytes: Uint8Array): PeerMessage {
     // Buffer reads throw RangeError on their own checks; report every failure one way.
     throw new PeerCodecError(`undecodable message: ${String(error)}`);
   }
+}
+
+/** Runs `read` over all of `bytes`, reporting every failure as a PeerCodecError. */
+function decodeWhole<T>(bytes: Uint8Array, what: string, read: (r: Reader) => T): T {
+  const r = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  try {
+    const value = read(r);
+    r.done();
+    return value;
+  } catch (error) {
+    if (error instanceof PeerCodecError) throw error;
+    throw new PeerCodecError(`undecodable ${what}: ${String(error)}`);
+  }
+}
+
+function encodeWith(what: string, write: (w: Writer) => void): Uint8Array {
+  const w = new Writer(128, 0);
+  try {
+    write(w);
+  } catch (error) {
+    if (error instanceof PeerCodecError) throw error;
+    throw new PeerCodecError(`cannot encode ${what}: ${String(error)}`);
+  }
+  return w.buf.subarray(0, w.pos);
+}
+
+/** One transaction, as a storage log record holds it. */
+export function encodeTxn(txn: Txn): Uint8Array {
+  return encodeWith('txn', (w) => writeTxn(w, txn));
+}
+
+export function decodeTxn(bytes: Uint8Array): Txn {
+  return decodeWhole(bytes, 'txn', readTxn);
+}
+
+/** Many snapshot nodes in one record: snapshots are stored in chunks of nodes. */
+export function encodeSnapshotNodes(nodes: readonly SnapshotNode[]): Uint8Array {
+  return encodeWith('snapshot nodes', (w) => {
+    w.varuint(nodes.length);
+    for (const node of nodes) writeSnapshotNode(w, node);
+  });
+}
+
+export function decodeSnapshotNodes(bytes: Uint8Array): SnapshotNode[] {
+  return decodeWhole(bytes, 'snapshot nodes', (r) => r.array(() => readSnapshotNode(r)));
+}
+
+/** A snapshot's sessions, stored beside its nodes. */
+export function encodeSessions(sessions: TreeSnapshot['sessions']): Uint8Array {
+  return encodeWith('sessions', (w) => {
+    w.varuint(sessions.length);
+    for (const [sessionId, timeoutMs] of sessions) {
+      w.bigint(sessionId);
+      w.num(timeoutMs);
+    }
+  });
+}
+
+export function decodeSessions(bytes: Uint8Array): (readonly [SessionId, number])[] {
+  return decodeWhole(bytes, 'sessions', (r) =>
+    r.array((): readonly [SessionId, number] => {
+      const sessionId = r.bigint();
+      return [sessionId, r.num()];
+    }),
+  );
 }

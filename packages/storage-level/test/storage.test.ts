@@ -1,0 +1,246 @@
+/**
+ * LevelStorage: the shared compliance suite on memory-level and on classic-level (LevelDB
+ * on disk), then what only a disk store faces: reopening, damage found at open, background
+ * snapshots, retention and group commit.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataTree, Ids, makeZxid, type PeerStorage, type Txn, zeroZxid } from '@zabkit/core';
+import { ClassicLevel } from 'classic-level';
+import { MemoryLevel } from 'memory-level';
+import { afterAll, describe, expect, it } from 'vitest';
+import { storageComplianceSuite } from '../../../test/compliance/storage.js';
+import { type BytesLevel, LevelStorage, StorageCorruptError } from '../src/index.js';
+import { chunkKey, logKey, manifestKey } from '../src/records.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'zabkit-level-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const memoryDb = () =>
+  new MemoryLevel<Uint8Array, Uint8Array>({
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+  }) as unknown as BytesLevel;
+const locations = new WeakMap<PeerStorage, string>();
+
+storageComplianceSuite('memory-level', {
+  create: () => LevelStorage.on(memoryDb()),
+});
+
+storageComplianceSuite('classic-level', {
+  create: async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    locations.set(store, dir);
+    return store;
+  },
+  reopen: async (store) => LevelStorage.open(locations.get(store)!),
+});
+
+function txn(epoch: number, counter: number): Txn {
+  return {
+    zxid: makeZxid(epoch, counter),
+    timeMs: counter,
+    sessionId: 1n,
+    cxid: counter,
+    body: {
+      kind: 'create',
+      path: `/n${epoch}-${counter}`,
+      data: new Uint8Array([counter & 0xff]),
+      acl: Ids.openAclUnsafe,
+      ephemeralOwner: 0n,
+      parentCversion: counter,
+    },
+  };
+}
+
+const txns = (epoch: number, from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_v, i) => txn(epoch, from + i));
+
+function snapshotOf(history: readonly Txn[]) {
+  const tree = new DataTree();
+  for (const t of history) tree.apply(t);
+  return tree.snapshot();
+}
+
+/** Writes raw bytes under a key, as damage on disk would. */
+async function damage(dir: string, key: Uint8Array, value: Uint8Array | undefined): Promise<void> {
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+  await db.open();
+  if (value === undefined) await db.del(key);
+  else await db.put(key, value);
+  await db.close();
+}
+
+async function flipLastByte(dir: string, key: Uint8Array): Promise<void> {
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+  await db.open();
+  const value = (await db.get(key))!;
+  const copy = Uint8Array.from(value);
+  copy[copy.length - 1]! ^= 0xff;
+  await db.put(key, copy);
+  await db.close();
+}
+
+describe('LevelStorage on disk', () => {
+  it('survives a reopen with log, snapshot and epochs', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    await store.apply([
+      { kind: 'epochs', epochs: { acceptedEpoch: 2, currentEpoch: 2 } },
+      { kind: 'append', txns: txns(2, 1, 5) },
+    ]);
+    await store.saveSnapshot(snapshotOf(txns(2, 1, 3)));
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    const state = await again.load();
+    expect(state.epochs).toEqual({ acceptedEpoch: 2, currentEpoch: 2 });
+    expect(state.snapshot?.zxid).toBe(makeZxid(2, 3));
+    expect(state.log.map((t) => t.zxid)).toEqual([makeZxid(2, 4), makeZxid(2, 5)]);
+    await again.close();
+  });
+
+  it('drops a torn last log record, with a warning', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    await store.append(txns(1, 1, 4));
+    await store.close();
+    await flipLastByte(dir, logKey(makeZxid(1, 4)));
+    const warnings: string[] = [];
+    const again = await LevelStorage.open(dir, { warn: (message) => warnings.push(message) });
+    const state = await again.load();
+    expect(state.log.map((t) => t.zxid)).toEqual([makeZxid(1, 1), makeZxid(1, 2), makeZxid(1, 3)]);
+    expect(warnings.join()).toMatch(/torn/);
+    // The torn record is gone for good: the log continues after the last whole one.
+    await again.append([txn(1, 4)]);
+    expect((await again.load()).log).toHaveLength(4);
+    await again.close();
+  });
+
+  it('refuses a damaged record inside the log: committed data would be lost', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    await store.append(txns(1, 1, 4));
+    await store.close();
+    await flipLastByte(dir, logKey(makeZxid(1, 2)));
+    const again = await LevelStorage.open(dir);
+    await expect(again.load()).rejects.toSatisfy(
+      (error) => error instanceof StorageCorruptError && /log record 0x100000002/.test(error.message),
+    );
+    await again.close();
+  });
+
+  it('refuses a log with a hole', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    await store.append(txns(1, 1, 4));
+    await store.close();
+    await damage(dir, logKey(makeZxid(1, 2)), undefined);
+    const again = await LevelStorage.open(dir);
+    await expect(again.load()).rejects.toBeInstanceOf(StorageCorruptError);
+    await again.close();
+  });
+
+  it('refuses a log whose snapshot is missing', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { retainSnapshots: 1 });
+    await store.append(txns(1, 1, 6));
+    await store.saveSnapshot(snapshotOf(txns(1, 1, 3)));
+    await store.purge(makeZxid(1, 3));
+    await store.close();
+    await damage(dir, manifestKey(makeZxid(1, 3)), undefined);
+    const again = await LevelStorage.open(dir);
+    await expect(again.load()).rejects.toSatisfy(
+      (error) => error instanceof StorageCorruptError && error.what === 'snapshot',
+    );
+    await again.close();
+  });
+
+  it('falls back on an older snapshot when the newest is damaged and the log covers it', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    const history = txns(1, 1, 8);
+    await store.append(history);
+    await store.saveSnapshot(snapshotOf(history.slice(0, 3)));
+    await store.saveSnapshot(snapshotOf(history.slice(0, 6)));
+    await store.close();
+    await flipLastByte(dir, chunkKey(makeZxid(1, 6), 0));
+    const warnings: string[] = [];
+    const again = await LevelStorage.open(dir, { warn: (message) => warnings.push(message) });
+    const state = await again.load();
+    expect(state.snapshot?.zxid).toBe(makeZxid(1, 3));
+    expect(state.log.map((t) => t.zxid)).toEqual(history.slice(3).map((t) => t.zxid));
+    expect(warnings.join()).toMatch(/damaged snapshot/);
+    await again.close();
+  });
+
+  it('ignores a snapshot whose manifest never landed (a crash mid-write)', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { snapshotChunkNodes: 2 });
+    const history = txns(1, 1, 6);
+    await store.append(history);
+    await store.saveSnapshot(snapshotOf(history.slice(0, 2)));
+    await store.saveSnapshot(snapshotOf(history.slice(0, 5)));
+    await store.close();
+    await damage(dir, manifestKey(makeZxid(1, 5)), undefined);
+    const again = await LevelStorage.open(dir);
+    const state = await again.load();
+    expect(state.snapshot?.zxid).toBe(makeZxid(1, 2));
+    expect(state.log).toHaveLength(4);
+    await again.close();
+  });
+
+  it('writes large snapshots in chunks, in the background, while appends go on', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { snapshotChunkNodes: 50 });
+    const history = txns(1, 1, 500);
+    await store.apply([{ kind: 'append', txns: history.slice(0, 400) }]);
+    const snapshot = snapshotOf(history.slice(0, 400));
+    await store.apply([
+      { kind: 'snapshot', snapshot },
+      { kind: 'append', txns: history.slice(400) },
+    ]);
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    const state = await again.load();
+    expect(state.snapshot?.zxid).toBe(makeZxid(1, 400));
+    expect(state.snapshot!.nodes.length).toBe(snapshot.nodes.length);
+    expect(DataTree.fromSnapshot(state.snapshot!).digest()).toBe(DataTree.fromSnapshot(snapshot).digest());
+    expect(state.log).toHaveLength(100);
+    await again.close();
+  });
+
+  it('retains the newest snapshots on purge, and the log after the oldest kept', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { retainSnapshots: 2 });
+    const history = txns(1, 1, 10);
+    await store.append(history);
+    for (const at of [2, 4, 6, 8]) await store.saveSnapshot(snapshotOf(history.slice(0, at)));
+    await store.purge(makeZxid(1, 8));
+    expect((await store.readLog(zeroZxid))[0]!.zxid).toBe(makeZxid(1, 7));
+    await store.close();
+    // The newest damaged: the one kept before it still serves.
+    await flipLastByte(dir, chunkKey(makeZxid(1, 8), 0));
+    const again = await LevelStorage.open(dir);
+    expect((await again.load()).snapshot?.zxid).toBe(makeZxid(1, 6));
+    await again.close();
+  });
+
+  it('without group commit writes each transaction on its own, with the same result', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { groupCommit: false });
+    await store.apply([{ kind: 'append', txns: txns(1, 1, 20) }]);
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    expect((await again.load()).log).toHaveLength(20);
+    await again.close();
+  });
+});
