@@ -228,11 +228,19 @@ export class World {
   crash(id: ServerId): void {
     const node = this.peers.get(id)!;
     if (node.peer === undefined) return;
-    // Writes in flight are lost, except possibly part of the oldest one (a torn write).
+    // Writes in flight are lost, except possibly part of the oldest one (a torn write): some
+    // of its atomic batches, as LevelStorage writes them, and perhaps not its snapshot.
     const inFlight = node.pending[0];
     if (inFlight !== undefined && node.writing && this.rng.chance(this.rates.tornWriteProbability)) {
-      const keep = this.rng.int(0, inFlight.actions.length);
-      for (const action of inFlight.actions.slice(0, keep)) node.durable.apply(tornPrefix(action, this.rng));
+      const batches = atomicBatches(inFlight.actions);
+      const keep = this.rng.int(0, batches.length);
+      for (const batch of batches.slice(0, keep)) {
+        for (const action of batch) {
+          // A snapshot is written in the background: the crash may come before its manifest.
+          if (action.kind === 'snapshot' && this.rng.chance(0.5)) continue;
+          node.durable.apply(action);
+        }
+      }
       this.faultCounts.tornWrite!++;
     }
     this.faultCounts.crash!++;
@@ -446,7 +454,23 @@ function withAfter<T extends { after: readonly Envelope[] }>(write: T, more: rea
 }
 
 /** A torn append keeps a prefix of its transactions; other actions are all or nothing. */
-function tornPrefix(action: StorageAction, rng: Rng): StorageAction {
-  if (action.kind !== 'append') return action;
-  return { kind: 'append', txns: action.txns.slice(0, rng.int(0, action.txns.length)) };
+/**
+ * How LevelStorage puts a run of actions on disk: appends and epochs gather into one atomic,
+ * synced batch; a truncate or purge starts a new one; a snapshot or reset is written on its
+ * own. A crash
+ * keeps a prefix of these batches, each whole or not at all (LevelDB's write-ahead log).
+ */
+export function atomicBatches(actions: readonly StorageAction[]): StorageAction[][] {
+  const batches: StorageAction[][] = [];
+  let current: StorageAction[] = [];
+  for (const action of actions) {
+    if (action.kind !== 'append' && action.kind !== 'epochs' && current.length > 0) {
+      batches.push(current);
+      current = [];
+    }
+    if (action.kind === 'snapshot' || action.kind === 'reset') batches.push([action]);
+    else current.push(action);
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }

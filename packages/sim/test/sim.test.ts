@@ -6,6 +6,7 @@ import { checkSessions } from '../src/checkers/sessions.js';
 import { checkWatches } from '../src/checkers/watches.js';
 import type { ReadRecord, WriteRecord } from '../src/clients.js';
 import { Rng, runSeed } from '../src/index.js';
+import { atomicBatches } from '../src/world.js';
 
 const create = (counter: number, path: string, data: string, sessionId = 5n, cxid = counter): Txn => ({
   zxid: makeZxid(1, counter),
@@ -74,6 +75,23 @@ describe('the simulator', () => {
     expect(caught.length).toBeGreaterThanOrEqual(3);
     const correct = seeds.map((seed) => runSeed(seed, { rates, faultyMs: 6000 }));
     expect(correct.flatMap((result) => result.failures)).toEqual([]);
+  });
+
+  it('models a torn write the way LevelStorage can tear one: whole batches, snapshots alone', () => {
+    const append = (counter: number) => ({
+      kind: 'append' as const,
+      txns: [create(counter, `/n${counter}`, '')],
+    });
+    const epochs = { kind: 'epochs' as const, epochs: { acceptedEpoch: 1, currentEpoch: 1 } };
+    const snapshot = { kind: 'snapshot' as const, snapshot: new DataTree().snapshot() };
+    const truncate = { kind: 'truncate' as const, afterZxid: makeZxid(1, 0) };
+    const batches = atomicBatches([append(1), epochs, snapshot, append(2), truncate, append(3), append(4)]);
+    expect(batches.map((batch) => batch.map((action) => action.kind))).toEqual([
+      ['append', 'epochs'],
+      ['snapshot'],
+      ['append'],
+      ['truncate', 'append', 'append'],
+    ]);
   });
 
   it('the PRNG is deterministic and covers its range', () => {

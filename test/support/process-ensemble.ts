@@ -1,0 +1,157 @@
+/**
+ * Ensembles of separate `zabkit server` processes on loopback, for tests that kill, stop and
+ * restart real processes: each member has its own zoo.cfg, myid and data directory.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../packages/server/bin/zabkit.js', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Sends a four-letter word; '' when nobody answers. */
+export function fourLetterWord(port: number, word: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    let text = '';
+    socket.setTimeout(2000, () => socket.destroy());
+    socket.on('connect', () => socket.write(word));
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
+    });
+    socket.on('error', () => resolve(''));
+    socket.on('close', () => resolve(text));
+  });
+}
+
+export async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface Member {
+  readonly id: number;
+  readonly clientPort: number;
+  process: ChildProcess | undefined;
+  /** Starts the process (again), keeping its data directory. */
+  start(): void;
+  /** SIGKILL: no shutdown, no flush. Resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** Its role from srvr, or undefined when it does not answer. */
+  mode(): Promise<string | undefined>;
+}
+
+export interface ProcessEnsemble {
+  readonly members: readonly Member[];
+  readonly connectString: string;
+  /** The member that reports itself leader, once there is one. */
+  leader(timeoutMs?: number): Promise<Member>;
+  /** Resolves once every running member serves as leader or follower. */
+  settled(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startProcessEnsemble(options: {
+  size: number;
+  tickTime?: number;
+}): Promise<ProcessEnsemble> {
+  const dir = mkdtempSync(join(tmpdir(), 'zabkit-processes-'));
+  const ports = await Promise.all(Array.from({ length: options.size * 3 }, () => freePort()));
+  const serverLines = Array.from(
+    { length: options.size },
+    (_v, i) => `server.${i + 1}=127.0.0.1:${ports[i * 3]}:${ports[i * 3 + 1]}`,
+  );
+  const members: Member[] = [];
+  for (let id = 1; id <= options.size; id++) {
+    const dataDir = join(dir, `data${id}`);
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, 'myid'), `${id}\n`);
+    const clientPort = ports[(id - 1) * 3 + 2]!;
+    const cfg = join(dir, `zoo${id}.cfg`);
+    writeFileSync(
+      cfg,
+      [
+        `tickTime=${options.tickTime ?? 200}`,
+        'initLimit=10',
+        'syncLimit=5',
+        `dataDir=${dataDir}`,
+        `clientPort=${clientPort}`,
+        'clientPortAddress=127.0.0.1',
+        '4lw.commands.whitelist=*',
+        'snapCount=200',
+        ...serverLines,
+        '',
+      ].join('\n'),
+    );
+    const member: Member = {
+      id,
+      clientPort,
+      process: undefined,
+      start() {
+        const child = spawn(process.execPath, [bin, 'server', '--config', cfg, '--log-level', 'warn'], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        child.stderr?.resume();
+        member.process = child;
+      },
+      async kill() {
+        const child = member.process;
+        if (child === undefined) return;
+        member.process = undefined;
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGCONT');
+        child.kill('SIGKILL');
+        await exited;
+      },
+      async mode() {
+        return /Mode: (\w+)/.exec(await fourLetterWord(clientPort, 'srvr'))?.[1];
+      },
+    };
+    members.push(member);
+  }
+  for (const member of members) member.start();
+  const ensemble: ProcessEnsemble = {
+    members,
+    connectString: members.map((member) => `127.0.0.1:${member.clientPort}`).join(','),
+    leader: (timeoutMs = 20_000) =>
+      until(async () => {
+        for (const member of members) {
+          if (member.process !== undefined && (await member.mode()) === 'leader') return member;
+        }
+        return undefined;
+      }, timeoutMs),
+    settled: async (timeoutMs = 20_000) => {
+      await until(async () => {
+        for (const member of members) {
+          if (member.process === undefined) continue;
+          const mode = await member.mode();
+          if (mode !== 'leader' && mode !== 'follower') return undefined;
+        }
+        return true;
+      }, timeoutMs);
+    },
+    async stop() {
+      for (const member of members) await member.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await ensemble.leader(60_000);
+  return ensemble;
+}
