@@ -4,9 +4,13 @@
 //   npm run bench                                  # everything, as a table
 //   npm run bench -- --json                        # JSON
 //   npm run bench -- --suite ensemble --ops 50000  # only the 1/3/5-server ensembles
-import { cpus, totalmem } from 'node:os';
+//   npm run bench -- --suite durable               # LevelDB with fsync, with and without group commit
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { LocalServer } from '@zabkit/client';
 import { startEnsemble } from '@zabkit/server';
+import { LevelStorage } from '@zabkit/storage-level';
 
 function parseArgs(argv) {
   const args = { json: false, ops: 20_000, concurrency: 256, clients: 4, valueBytes: 100, suite: 'all' };
@@ -24,8 +28,8 @@ function parseArgs(argv) {
     if (!Number.isInteger(args[key]) || args[key] <= 0)
       throw new Error(`--${key} must be a positive integer`);
   }
-  if (!['all', 'standalone', 'ensemble'].includes(args.suite))
-    throw new Error('--suite is all, standalone or ensemble');
+  if (!['all', 'standalone', 'ensemble', 'durable'].includes(args.suite))
+    throw new Error('--suite is all, standalone, ensemble or durable');
   return args;
 }
 
@@ -118,12 +122,53 @@ async function ensemble(servers, args) {
   return results;
 }
 
+/**
+ * Durable writes: every server on LevelDB with fsync on, with group commit (the default:
+ * proposals in flight share one synced batch) and without it (one synced batch each).
+ */
+async function durable(servers, groupCommit, args) {
+  const dir = mkdtempSync(join(tmpdir(), 'zabkit-bench-level-'));
+  const cluster = await startEnsemble({
+    servers,
+    tickTimeMs: 200,
+    storage: (id) => LevelStorage.open(join(dir, `server-${id}`), { groupCommit }),
+  });
+  await cluster.waitForLeader();
+  const clients = [];
+  for (let i = 0; i < Math.max(args.clients, servers); i++) {
+    clients.push(await cluster.client({ servers: [(i % servers) + 1], sessionTimeoutMs: 30_000 }));
+  }
+  const deployment = `${servers}-server LevelDB, fsync, ${groupCommit ? 'group commit' : 'no group commit'}`;
+  // One fsync per write is slow: fewer operations keep the run short.
+  const ops = groupCommit ? args.ops : Math.min(args.ops, 1000);
+  const value = new Uint8Array(args.valueBytes).fill(120);
+  await clients[0].create('/bench', value);
+  const results = [
+    await measure({ deployment, workload: 'create' }, ops, args.concurrency, clients, (c, i) =>
+      c.create(`/bench/n${i}`, value),
+    ),
+    await measure({ deployment, workload: 'setData' }, ops, args.concurrency, clients, (c, i) =>
+      c.setData(`/bench/n${i}`, value),
+    ),
+    await measure({ deployment, workload: 'create, one at a time' }, Math.min(ops, 500), 1, clients, (c, i) =>
+      c.create(`/bench/single${i}`, value),
+    ),
+  ];
+  for (const client of clients) await client.close();
+  await cluster.close();
+  rmSync(dir, { recursive: true, force: true });
+  return results;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const results = [];
-  if (args.suite !== 'ensemble') results.push(...(await standalone(args)));
-  if (args.suite !== 'standalone')
+  if (args.suite === 'all' || args.suite === 'standalone') results.push(...(await standalone(args)));
+  if (args.suite === 'all' || args.suite === 'ensemble')
     for (const servers of [1, 3, 5]) results.push(...(await ensemble(servers, args)));
+  if (args.suite === 'all' || args.suite === 'durable')
+    for (const servers of [1, 3])
+      for (const groupCommit of [true, false]) results.push(...(await durable(servers, groupCommit, args)));
 
   const machine = {
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -149,11 +194,11 @@ async function main() {
   );
   console.log('');
   console.log(
-    `${'deployment'.padEnd(26)}${'workload'.padEnd(16)}${'ops'.padEnd(8)}${'ops/s'.padEnd(10)}p50 ms   p99 ms`,
+    `${'deployment'.padEnd(48)}${'workload'.padEnd(24)}${'ops'.padEnd(8)}${'ops/s'.padEnd(10)}p50 ms   p99 ms`,
   );
   for (const r of results) {
     console.log(
-      `${r.deployment.padEnd(26)}${r.workload.padEnd(16)}${String(r.ops).padEnd(8)}${String(r.opsPerSec).padEnd(10)}${String(r.latencyMsP50).padEnd(9)}${r.latencyMsP99}`,
+      `${r.deployment.padEnd(48)}${r.workload.padEnd(24)}${String(r.ops).padEnd(8)}${String(r.opsPerSec).padEnd(10)}${String(r.latencyMsP50).padEnd(9)}${r.latencyMsP99}`,
     );
   }
   console.log('');

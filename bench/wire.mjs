@@ -3,10 +3,11 @@
 // installed) in the same run: standalone and as 3-server ensembles of separate processes.
 //
 //   npm run bench:wire                       # table; add -- --json for JSON
-//   npm run bench:wire -- --ops 20000 --targets zabkit,zookeeper --topologies 1,3
+//   npm run bench:wire -- --ops 20000 --targets zabkit,zookeeper --topologies 1,3 --modes durable,memory
 //
-// Like with like: zabkit keeps its data in memory until LevelDB storage lands, so ZooKeeper
-// runs with forceSync=no (no fsync per write); the output says so.
+// Like with like: in `durable` mode zabkit writes to LevelDB with fsync and group commit and
+// ZooKeeper runs with its default forceSync=yes; in `memory` mode zabkit keeps its data in
+// memory and ZooKeeper runs with forceSync=no. The output says which is which.
 import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
@@ -31,6 +32,7 @@ function parseArgs(argv) {
     valueBytes: 100,
     targets: ['zabkit', 'zookeeper'],
     topologies: [1, 3],
+    modes: ['durable', 'memory'],
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -45,6 +47,7 @@ function parseArgs(argv) {
     else if (arg === '--value-bytes') args.valueBytes = Number(argv[++i]);
     else if (arg === '--targets') args.targets = argv[++i].split(',');
     else if (arg === '--topologies') args.topologies = argv[++i].split(',').map(Number);
+    else if (arg === '--modes') args.modes = argv[++i].split(',');
     else throw new Error(`unknown argument ${arg}`);
   }
   for (const key of [
@@ -63,6 +66,8 @@ function parseArgs(argv) {
   for (const target of args.targets)
     if (!['zabkit', 'zookeeper'].includes(target)) throw new Error(`unknown target ${target}`);
   for (const size of args.topologies) if (size !== 1 && size !== 3) throw new Error('topologies are 1 and 3');
+  for (const mode of args.modes)
+    if (mode !== 'durable' && mode !== 'memory') throw new Error('modes are durable and memory');
   return args;
 }
 
@@ -90,7 +95,7 @@ function fourLetterWord(port, word) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts `size` server processes of `target`; resolves once every one serves. */
-async function startCluster(target, size) {
+async function startCluster(target, size, mode) {
   const dir = mkdtempSync(join(tmpdir(), `zabkit-bench-${target}-`));
   const ports = [];
   for (let i = 0; i < size * 3; i++) ports.push(await freePort());
@@ -118,14 +123,26 @@ async function startCluster(target, size) {
       'maxClientCnxns=0',
       ...serverLines,
     ];
-    if (target === 'zookeeper') lines.push('forceSync=no', 'admin.enableServer=false');
+    if (target === 'zookeeper')
+      lines.push(`forceSync=${mode === 'durable' ? 'yes' : 'no'}`, 'admin.enableServer=false');
     const cfg = join(dir, `zoo${id}.cfg`);
     writeFileSync(cfg, `${lines.join('\n')}\n`);
     const child =
       target === 'zabkit'
-        ? spawn(process.execPath, [zabkitCli, 'server', '--config', cfg, '--log-level', 'warn'], {
-            stdio: 'ignore',
-          })
+        ? spawn(
+            process.execPath,
+            [
+              zabkitCli,
+              'server',
+              '--config',
+              cfg,
+              '--log-level',
+              'warn',
+              '--storage',
+              mode === 'durable' ? 'level' : 'memory',
+            ],
+            { stdio: 'ignore' },
+          )
         : spawn(
             'java',
             [
@@ -279,8 +296,8 @@ async function startLoad(args, connectString) {
   };
 }
 
-async function benchTarget(args, target, size) {
-  const cluster = await startCluster(target, size);
+async function benchTarget(args, target, size, mode) {
+  const cluster = await startCluster(target, size, mode);
   try {
     const clients = [await connectClient(cluster.connectString), await connectClient(cluster.connectString)];
     const value = Buffer.alloc(args.valueBytes, 120);
@@ -322,32 +339,38 @@ async function main() {
     'client: node-zookeeper-client 1.1.3 in separate load processes on the same machine (the servers share its 2 cores)',
     `data: ${args.valueBytes} bytes; pipelined = up to ${args.concurrency} requests outstanding over ${args.clients} sessions in ${args.processes} load processes`,
     `every server is warmed up with ${args.warmupOps} creates, setData and getData before measuring`,
-    'zabkit keeps data in memory (LevelDB storage not yet landed); ZooKeeper runs with forceSync=no to match',
+    'durable: zabkit on LevelDB, fsync per synced batch, group commit; ZooKeeper 3.8 with forceSync=yes (its default)',
+    'memory: zabkit with --storage memory; ZooKeeper with forceSync=no',
   ];
   if (!haveZooKeeper)
     notes.push('Apache ZooKeeper is not installed (apt-get install zookeeper): zabkit only');
   const runs = [];
-  for (const size of args.topologies) {
-    for (const target of targets) {
-      const results = await benchTarget(args, target, size);
-      runs.push({ target, servers: size, results });
+  for (const mode of args.modes) {
+    for (const size of args.topologies) {
+      for (const target of targets) {
+        const results = await benchTarget(args, target, size, mode);
+        runs.push({ mode, target, servers: size, results });
+      }
     }
   }
   const rows = [];
-  for (const size of args.topologies) {
-    const zab = runs.find((run) => run.target === 'zabkit' && run.servers === size);
-    const zk = runs.find((run) => run.target === 'zookeeper' && run.servers === size);
-    for (const op of Object.keys((zab ?? zk)?.results ?? {})) {
-      const a = zab?.results[op];
-      const b = zk?.results[op];
-      rows.push({
-        servers: size,
-        op,
-        zabkit: a,
-        zookeeper: b,
-        throughputRatio: a && b && b.opsPerSec > 0 ? +(a.opsPerSec / b.opsPerSec).toFixed(2) : undefined,
-        p99Ratio: a && b && b.p99Ms > 0 ? +(a.p99Ms / b.p99Ms).toFixed(2) : undefined,
-      });
+  for (const mode of args.modes) {
+    for (const size of args.topologies) {
+      const zab = runs.find((run) => run.mode === mode && run.target === 'zabkit' && run.servers === size);
+      const zk = runs.find((run) => run.mode === mode && run.target === 'zookeeper' && run.servers === size);
+      for (const op of Object.keys((zab ?? zk)?.results ?? {})) {
+        const a = zab?.results[op];
+        const b = zk?.results[op];
+        rows.push({
+          mode,
+          servers: size,
+          op,
+          zabkit: a,
+          zookeeper: b,
+          throughputRatio: a && b && b.opsPerSec > 0 ? +(a.opsPerSec / b.opsPerSec).toFixed(2) : undefined,
+          p99Ratio: a && b && b.p99Ms > 0 ? +(a.p99Ms / b.p99Ms).toFixed(2) : undefined,
+        });
+      }
     }
   }
   if (args.json) {
@@ -360,6 +383,7 @@ async function main() {
     r === undefined ? '-' : `${r.opsPerSec ? `${r.opsPerSec}/s ` : ''}p50 ${r.p50Ms} p99 ${r.p99Ms}`;
   console.table(
     rows.map((row) => ({
+      mode: row.mode,
       servers: row.servers,
       operation: row.op,
       zabkit: fmt(row.zabkit),

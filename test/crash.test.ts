@@ -7,12 +7,7 @@
  */
 import { connectTcp, type ZabClient } from '@zabkit/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type Member,
-  type ProcessEnsemble,
-  startProcessEnsemble,
-  until,
-} from './support/process-ensemble.js';
+import { type Member, type ProcessEnsemble, startProcessEnsemble } from './support/process-ensemble.js';
 
 const cycles = Number(process.env.ZABKIT_CRASH_CYCLES ?? 20);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

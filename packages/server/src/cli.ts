@@ -15,8 +15,10 @@ const usage = `usage: zabkit <command> [options]
 
 commands:
   server [--config zoo.cfg] [--port N] [--log-level debug|info|warn|error]
+         [--storage level|memory] [--group-commit on|off]
       Runs a zabkit server. Without --config: standalone on 127.0.0.1:2181 (or --port),
-      data under ./zabkit-data, every four-letter word enabled.
+      data on LevelDB under ./zabkit-data, every four-letter word enabled. --storage memory
+      and --group-commit off exist for benchmarks.
 `;
 
 /** The embedded default, written as the zoo.cfg it is equivalent to. */
@@ -38,6 +40,8 @@ async function runServer(args: string[]): Promise<number> {
       config: { type: 'string' },
       port: { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
+      storage: { type: 'string', default: 'level' },
+      'group-commit': { type: 'string', default: 'on' },
     },
     strict: true,
   });
@@ -47,6 +51,14 @@ async function runServer(args: string[]): Promise<number> {
     return 2;
   }
   const log = jsonLogger(level);
+  if (values.storage !== 'level' && values.storage !== 'memory') {
+    process.stderr.write(`zabkit: invalid --storage: ${values.storage} (level or memory)\n`);
+    return 2;
+  }
+  if (values['group-commit'] !== 'on' && values['group-commit'] !== 'off') {
+    process.stderr.write(`zabkit: invalid --group-commit: ${values['group-commit']} (on or off)\n`);
+    return 2;
+  }
   const port = values.port === undefined ? 2181 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`zabkit: invalid --port: ${values.port}\n`);
@@ -69,14 +81,20 @@ async function runServer(args: string[]): Promise<number> {
   const config = parsed.config;
   let node: ServerNode;
   try {
-    const location = join(config.dataLogDir, 'zabkit.db');
-    await mkdir(location, { recursive: true });
-    const storage = await LevelStorage.open(location, {
-      retainSnapshots: config.snapRetainCount,
-      purgeIntervalMs: config.purgeIntervalHours * 3_600_000,
-      warn: (message) => log.warn(message, { location }),
-    });
-    node = await ServerNode.start({ config, log, storage });
+    let storage: LevelStorage | undefined;
+    if (values.storage === 'level') {
+      const location = join(config.dataLogDir, 'zabkit.db');
+      await mkdir(location, { recursive: true });
+      storage = await LevelStorage.open(location, {
+        retainSnapshots: config.snapRetainCount,
+        purgeIntervalMs: config.purgeIntervalHours * 3_600_000,
+        groupCommit: values['group-commit'] === 'on',
+        warn: (message) => log.warn(message, { location }),
+      });
+    } else {
+      log.warn('--storage memory: nothing survives a restart');
+    }
+    node = await ServerNode.start({ config, log, ...(storage === undefined ? {} : { storage }) });
   } catch (error) {
     process.stderr.write(`zabkit: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;

@@ -11,7 +11,7 @@ import {
   type LinkHandlers,
   ZabClient,
 } from '@zabkit/client';
-import type { ServerId, ZabPeerOptions } from '@zabkit/core';
+import type { PeerStorage, ServerId, ZabPeerOptions } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { MemoryNetwork } from '@zabkit/transport-memory';
 import { PeerDriver } from './peer-driver.js';
@@ -23,6 +23,11 @@ export interface EnsembleOptions {
   readonly observers?: number;
   /** Default 100 ms: quick failover for an in-process ensemble. */
   readonly tickTimeMs?: number;
+  /**
+   * Opens server `id`'s storage, at start and again at each restart (after the previous one
+   * was closed): LevelDB directories for a durable ensemble. Default: memory, kept across restarts.
+   */
+  readonly storage?: (id: ServerId) => Promise<PeerStorage>;
   /** Anything else a peer takes (limits, snapCount, session bounds...). */
   readonly peer?: Partial<
     Omit<ZabPeerOptions, 'serverId' | 'voters' | 'observers' | 'sessionSecret' | 'startTimeMs'>
@@ -61,6 +66,7 @@ export async function startEnsemble(options: EnsembleOptions): Promise<Ensemble>
   const network = new MemoryNetwork();
   const secret = new Uint8Array(randomBytes(32));
   const storages = new Map<ServerId, MemoryStorage>();
+  const opened = new Set<ServerId>();
   const drivers = new Map<ServerId, PeerDriver>();
   let closed = false;
 
@@ -77,9 +83,16 @@ export async function startEnsemble(options: EnsembleOptions): Promise<Ensemble>
   });
 
   const startServer = async (id: ServerId) => {
-    const previous = storages.get(id);
-    const storage = previous === undefined ? new MemoryStorage() : previous.reopen();
-    storages.set(id, storage);
+    let storage: PeerStorage;
+    if (options.storage !== undefined) {
+      storage = await options.storage(id);
+      opened.add(id);
+    } else {
+      const previous = storages.get(id);
+      const memory = previous === undefined ? new MemoryStorage() : previous.reopen();
+      storages.set(id, memory);
+      storage = memory;
+    }
     drivers.set(
       id,
       await PeerDriver.start({ peer: peerOptions(id), storage, transport: network.endpoint(id) }),
@@ -132,7 +145,7 @@ export async function startEnsemble(options: EnsembleOptions): Promise<Ensemble>
     async restart(id) {
       if (closed) throw new Error('the ensemble is closed');
       if (drivers.has(id)) return;
-      if (!storages.has(id)) throw new RangeError(`no server ${id}`);
+      if (!storages.has(id) && !opened.has(id)) throw new RangeError(`no server ${id}`);
       await startServer(id);
     },
     servers() {
