@@ -67,7 +67,7 @@ class Model {
       ctime: n.ctime,
       mtime: n.mtime,
       version: n.version,
-      cversion: n.cversion,
+      cversion: (n.cversion * 2 - this.children(path).length) | 0,
       aversion: path === '/zookeeper/config' ? -1 : 0,
       ephemeralOwner: n.owner < 0 ? 0n : ownerIds[n.owner]!,
       dataLength: new TextEncoder().encode(n.data).length,

@@ -148,13 +148,14 @@ describe('sequential nodes', () => {
     expect(h.ok(s, create('/q/', { mode: CreateMode.PersistentSequential })).path).toBe('/q/0000000003');
   });
 
-  it('keep counting after deletes, because deletes do not move cversion', () => {
+  it('keep counting after deletes: the suffix counts creations, clients see deletions too', () => {
     const { h, s } = setup();
     h.ok(s, create('/q'));
     const first = h.ok(s, create('/q/n', { mode: CreateMode.PersistentSequential })).path;
     h.ok(s, del(first));
+    // ZooKeeper stores creations and shows clients 2 x creations - children (copyStat).
     const cversion = statOf(h, s, '/q').cversion;
-    expect(cversion).toBe(1);
+    expect(cversion).toBe(2);
     expect(h.ok(s, create('/q/n', { mode: CreateMode.PersistentSequential })).path).toBe('/q/n0000000001');
   });
 });
@@ -194,7 +195,8 @@ describe('delete', () => {
     expect(h.code(s, del('/a/b'))).toBe(ErrorCode.NoNode);
     const parent = statOf(h, s, '/a');
     expect(parent.numChildren).toBe(0);
-    expect(parent.cversion).toBe(1);
+    // One creation and one deletion, as clients count them.
+    expect(parent.cversion).toBe(2);
     expect(parent.pzxid > parent.czxid).toBe(true);
   });
 
@@ -276,10 +278,12 @@ describe('reads', () => {
 });
 
 describe('container nodes', () => {
-  it('have the container owner and are removed once they had children and are empty again', () => {
+  it('are stored with the container owner and are removed once they had children and are empty again', () => {
     const { h, s } = setup({ containerCheckIntervalMs: 100 });
     const stat = h.ok(s, create('/c', { mode: CreateMode.Container })).stat as Stat;
-    expect(stat.ephemeralOwner).toBe(containerEphemeralOwner);
+    // Stored as a container; clients see owner 0, as ZooKeeper's copyStat shows it.
+    expect(stat.ephemeralOwner).toBe(0n);
+    expect(h.server.tree.getNode('/c')?.ephemeralOwner).toBe(containerEphemeralOwner);
     h.advance(200);
     // Never had a child: kept.
     expect(h.request(s, getData('/c')).ok).toBe(true);
@@ -302,7 +306,8 @@ describe('TTL nodes', () => {
   it('encode the TTL in ephemeralOwner and expire when unchanged and childless', () => {
     const { h, s } = setup({ containerCheckIntervalMs: 50 });
     const stat = h.ok(s, create('/t', { mode: CreateMode.PersistentWithTtl, ttlMs: 500n })).stat as Stat;
-    expect(stat.ephemeralOwner).toBe(ttlEphemeralOwner(500n));
+    expect(stat.ephemeralOwner).toBe(0n);
+    expect(h.server.tree.getNode('/t')?.ephemeralOwner).toBe(ttlEphemeralOwner(500n));
     h.advance(300);
     h.ok(s, setData('/t', 'touch'));
     h.advance(300);

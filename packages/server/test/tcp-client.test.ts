@@ -43,9 +43,14 @@ describe('the TCP client against a standalone server', () => {
     await zk.create('/p/e', '', { mode: 'ephemeral' });
     expect((await zk.exists('/p/e'))?.ephemeralOwner).toBe(zk.sessionId);
     await zk.create('/c', '', { mode: 'container' });
-    expect((await zk.exists('/c'))?.ephemeralOwner).toBe(BigInt.asIntN(64, 0x8000000000000000n));
+    // Clients see owner 0 for containers and TTL nodes (ZooKeeper's copyStat).
+    expect((await zk.exists('/c'))?.ephemeralOwner).toBe(0n);
     await zk.create('/t', '', { mode: 'persistentWithTtl', ttlMs: 60_000 });
-    expect(((await zk.exists('/t'))!.ephemeralOwner >> 56n) & 0xffn).toBe(0xffn);
+    expect((await zk.exists('/t'))?.ephemeralOwner).toBe(0n);
+    // cversion as clients see it counts deletions too.
+    await zk.create('/t/gone', '');
+    await zk.delete('/t/gone');
+    expect((await zk.exists('/t'))?.cversion).toBe(2);
     const { data, stat } = await zk.getData('/p');
     expect(text(data)).toBe('data');
     expect(stat.numChildren).toBe(2);

@@ -3,7 +3,7 @@
  * hot path of every write; readers get copies of Stat, never the node itself.
  */
 import type { ACL } from '../acl.js';
-import type { Stat } from '../stat.js';
+import { nodeKindOf, type Stat } from '../stat.js';
 import type { Zxid } from '../zxid.js';
 
 export class Znode {
@@ -34,6 +34,11 @@ export class Znode {
     this.ephemeralOwner = ephemeralOwner;
   }
 
+  /**
+   * The Stat as clients see it, which is not quite what is stored (ZooKeeper's copyStat):
+   * the stored cversion counts child creations, clients see creations plus deletions
+   * (2 x creations - children); container and TTL markers show as owner 0.
+   */
   stat(): Stat {
     return {
       czxid: this.czxid,
@@ -41,9 +46,9 @@ export class Znode {
       ctime: this.ctime,
       mtime: this.mtime,
       version: this.version,
-      cversion: this.cversion,
+      cversion: (this.cversion * 2 - this.children.size) | 0,
       aversion: this.aversion,
-      ephemeralOwner: this.ephemeralOwner,
+      ephemeralOwner: nodeKindOf(this.ephemeralOwner) === 'ephemeral' ? this.ephemeralOwner : 0n,
       dataLength: this.data.length,
       numChildren: this.children.size,
       pzxid: this.pzxid,
