@@ -70,7 +70,31 @@ export interface ClientOptions {
   readonly heartbeat?: boolean;
   /** Called when a watch listener throws; by default the error is logged to the console. */
   readonly onListenerError?: (error: unknown, event: WatchedEvent) => void;
+  /**
+   * The clock and timers the client runs on. Default: the real ones. The simulator passes
+   * virtual ones, so a client (and the recipes on it) replays exactly from a seed.
+   */
+  readonly timers?: ClientTimers;
 }
+
+/** A clock and one-shot timers: what a client needs of time. */
+export interface ClientTimers {
+  now(): number;
+  /** Runs `callback` after `delayMs`; the timer must not keep a process alive on its own. */
+  setTimeout(callback: () => void, delayMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Real time, with timers that do not hold the process open. */
+export const realTimers: ClientTimers = {
+  now: () => Date.now(),
+  setTimeout: (callback, delayMs) => {
+    const handle = setTimeout(callback, delayMs);
+    handle.unref?.();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 type Pending = {
   readonly op: ClientRequest['op'];
@@ -103,15 +127,17 @@ export class ZabClient {
   };
   private lastZxidSeen: Zxid = zeroZxid;
   private connectWaiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconnectTimer: unknown;
   private reconnectAttempt = 0;
-  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private heartbeatTimer: unknown;
+  private readonly timers: ClientTimers;
   private lastSentMs = 0;
 
   private constructor(
     private readonly links: LinkFactory,
     private readonly options: ClientOptions,
   ) {
+    this.timers = options.timers ?? realTimers;
     if (options.sessionId !== undefined) {
       this.session = {
         id: options.sessionId,
@@ -169,18 +195,18 @@ export class ZabClient {
   private open(): Promise<void> {
     const timeoutMs = this.options.connectTimeoutMs ?? this.options.sessionTimeoutMs ?? 30_000;
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const deadline = this.timers.setTimeout(() => {
         this.connectWaiter = undefined;
         this.shutdown('closed', ErrorCode.ConnectionLoss);
         reject(new ZabError(ErrorCode.ConnectionLoss, undefined, `no session within ${timeoutMs} ms`));
       }, timeoutMs);
       this.connectWaiter = {
         resolve: () => {
-          clearTimeout(timer);
+          this.timers.clearTimeout(deadline);
           resolve();
         },
         reject: (error) => {
-          clearTimeout(timer);
+          this.timers.clearTimeout(deadline);
           reject(error);
         },
       };
@@ -276,15 +302,13 @@ export class ZabClient {
   private startHeartbeat(): void {
     if (this.heartbeatTimer !== undefined || this.options.heartbeat === false) return;
     const intervalMs = Math.max(1, Math.floor(this.session.timeoutMs / 3));
-    this.heartbeatTimer = setInterval(
-      () => {
-        if (!this.isConnected()) return;
-        if (Date.now() - this.lastSentMs < intervalMs) return;
-        this.call({ op: 'ping' }).catch(() => undefined);
-      },
-      Math.max(1, Math.floor(intervalMs / 2)),
-    );
-    this.heartbeatTimer.unref?.();
+    const beat = () => {
+      this.heartbeatTimer = this.timers.setTimeout(beat, Math.max(1, Math.floor(intervalMs / 2)));
+      if (!this.isConnected()) return;
+      if (this.timers.now() - this.lastSentMs < intervalMs) return;
+      this.call({ op: 'ping' }).catch(() => undefined);
+    };
+    this.heartbeatTimer = this.timers.setTimeout(beat, Math.max(1, Math.floor(intervalMs / 2)));
   }
 
   private onLinkClosed(reason: LinkCloseReason): void {
@@ -309,13 +333,13 @@ export class ZabClient {
       this.reconnectAttempt === 0 ? 0 : 10 * 2 ** this.reconnectAttempt,
     );
     this.reconnectAttempt++;
-    this.reconnectTimer = setTimeout(() => {
+    // A client retrying on its own must not keep an otherwise finished process alive:
+    // the real timers are unref'd.
+    this.reconnectTimer = this.timers.setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.currentState === 'closed' || this.currentState === 'expired') return;
       this.openLink();
     }, delayMs);
-    // A client retrying on its own must not keep an otherwise finished process alive.
-    this.reconnectTimer.unref?.();
   }
 
   private failPending(code: ErrorCodeValue): void {
@@ -325,9 +349,9 @@ export class ZabClient {
   }
 
   private shutdown(state: 'closed' | 'expired', code: ErrorCodeValue): void {
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.reconnectTimer !== undefined) this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
-    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    if (this.heartbeatTimer !== undefined) this.timers.clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     this.link?.close();
     this.link = undefined;
@@ -351,7 +375,7 @@ export class ZabClient {
     this.nextXid = this.nextXid === 0x7fff_ffff ? 1 : this.nextXid + 1;
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(xid, { op: request.op, onReply, resolve, reject });
-      this.lastSentMs = Date.now();
+      this.lastSentMs = this.timers.now();
       this.link!.send(xid, request);
     });
   }

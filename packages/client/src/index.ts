@@ -6,7 +6,14 @@
  */
 
 export { type ACL, digestOf, ErrorCode, type Id, Ids, Perms, type Stat, ZabError } from '@zabkit/core';
-export { type ClientOptions, type ClientState, type StateListener, ZabClient } from './client.js';
+export {
+  type ClientOptions,
+  type ClientState,
+  type ClientTimers,
+  realTimers,
+  type StateListener,
+  ZabClient,
+} from './client.js';
 export {
   type ClientLink,
   deliverToLink,
