@@ -138,7 +138,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
 }
 
 /** Crashes, partitions (both ways, leader isolation, one way) and swizzle-clogging. */
-function injectFaults(world: World, rng: Rng, untilMs: number): void {
+export function injectFaults(world: World, rng: Rng, untilMs: number): void {
   const ids = [...world.peers.keys()];
   const everyMs = 100;
   const consider = () => {

@@ -166,6 +166,18 @@ export class World {
     this.queue.schedule(this.now + delayMs, label, run);
   }
 
+  /** Runs the next event if it is due by `untilMs`; false when there is none. */
+  runOne(untilMs: number): boolean {
+    const next = this.queue.peekTime();
+    if (next === undefined || next > untilMs) return false;
+    const event = this.queue.pop()!;
+    this.now = event.time;
+    this.eventCount++;
+    this.record(`${event.time}:${event.label};`);
+    event.run();
+    return true;
+  }
+
   /** Runs events until virtual time `untilMs`. */
   runUntil(untilMs: number): void {
     for (;;) {
