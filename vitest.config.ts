@@ -16,6 +16,7 @@ export default defineConfig({
       '@zabkit/storage-level': source('storage-level'),
       '@zabkit/transport-memory': source('transport-memory'),
       '@zabkit/server': source('server'),
+      '@zabkit/recipes': source('recipes'),
       '@zabkit/sim': source('sim'),
     },
   },

@@ -56,8 +56,8 @@ export * from './txn.js';
 export { decodeUtf8, encodeUtf8 } from './utf8.js';
 export * from './watches/events.js';
 export { type Delivery, type WatcherId, WatchManager } from './watches/watch-manager.js';
-export type { PeerOptions } from './zab/context.js';
-export { betterVote, FastLeaderElection } from './zab/election.js';
+export type { PeerContext, PeerOptions, ResolvedPeerOptions, TxnOrigin } from './zab/context.js';
+export { betterVote, type ElectionOptions, type ElectionOutput, FastLeaderElection } from './zab/election.js';
 export type {
   ElectionMessage,
   Envelope,
