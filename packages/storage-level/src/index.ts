@@ -36,8 +36,10 @@ import {
   ChecksumError,
   chunkKey,
   decodeEpochs,
+  decodeLogRecord,
   decodeManifest,
   encodeEpochs,
+  encodeLogRecord,
   encodeManifest,
   epochsKey,
   isManifestKey,
@@ -174,49 +176,71 @@ export class LevelStorage implements PeerStorage {
     }
   }
 
+  /** Log records that may hold transactions after `afterZxid`: the one reaching over it, then later ones. */
+  private async logRecordsAfter(afterZxid: Zxid): Promise<[Uint8Array, Uint8Array][]> {
+    const floor = await this.db
+      .iterator({ gte: logStart, lte: logKey(afterZxid), reverse: true, limit: 1 })
+      .all();
+    const later = await this.db.iterator({ gt: logKey(afterZxid), lt: logEnd }).all();
+    return [...floor, ...later];
+  }
+
   /**
    * The log after `afterZxid`, checked: every record's checksum, and no gap. A damaged last
    * record is a torn write that was never acknowledged (acknowledgements wait for the
    * sync): it is dropped, as ZooKeeper drops a torn log tail. Damage anywhere else is refused.
    */
   private async readVerifiedLog(afterZxid: Zxid): Promise<Txn[]> {
-    const entries = await this.db.iterator({ gt: logKey(afterZxid), lt: logEnd }).all();
+    const records = await this.logRecordsAfter(afterZxid);
     const txns: Txn[] = [];
     let previous = afterZxid;
-    for (let i = 0; i < entries.length; i++) {
-      const [key, value] = entries[i]!;
-      const zxid = zxidOfKey(key);
-      let txn: Txn;
+    for (let i = 0; i < records.length; i++) {
+      const [key, value] = records[i]!;
+      const first = zxidOfKey(key);
+      const what = `log record 0x${first.toString(16)}`;
+      let decoded: Txn[];
       try {
-        txn = decodeTxn(unseal(value, `log record ${zxid.toString(16)}`));
-        if (txn.zxid !== zxid) throw new ChecksumError(`log record ${zxid.toString(16)} holds another zxid`);
+        decoded = decodeLogRecord(value, what).txns.map((bytes) => decodeTxn(bytes));
+        if (decoded[0]?.zxid !== first) throw new ChecksumError(`${what} starts elsewhere`);
       } catch (error) {
-        if (i === entries.length - 1) {
-          this.warn(`dropping a torn last log record at zxid 0x${zxid.toString(16)}`);
+        if (i === records.length - 1) {
+          this.warn(`dropping a torn last log record at zxid 0x${first.toString(16)}`);
           await this.db.del(key, { sync: this.sync } as never);
           this.lastLogged = undefined;
           break;
         }
-        throw new StorageCorruptError(`log record 0x${zxid.toString(16)}`, String(error));
+        // A damaged record wholly before the snapshot is not needed: the next one says so.
+        const next = zxidOfKey(records[i + 1]![0]);
+        if (first <= afterZxid && followsContiguously(afterZxid, next)) continue;
+        throw new StorageCorruptError(what, String(error));
       }
-      if (!followsContiguously(previous, zxid)) {
-        // A log that does not start where the snapshot ends needs a snapshot that is gone.
-        const what = i === 0 ? 'snapshot' : 'log';
-        throw new StorageCorruptError(
-          what,
-          `0x${zxid.toString(16)} does not follow 0x${previous.toString(16)}: ${what === 'snapshot' ? 'the snapshot the log starts from is missing' : 'records are missing'}`,
-        );
+      for (const txn of decoded) {
+        if (txn.zxid <= afterZxid) continue;
+        if (!followsContiguously(previous, txn.zxid)) {
+          // A log that does not start where the snapshot ends needs a snapshot that is gone.
+          const kind = txns.length === 0 ? 'snapshot' : 'log';
+          throw new StorageCorruptError(
+            kind,
+            `0x${txn.zxid.toString(16)} does not follow 0x${previous.toString(16)}: ${kind === 'snapshot' ? 'the snapshot the log starts from is missing' : 'records are missing'}`,
+          );
+        }
+        previous = txn.zxid;
+        txns.push(txn);
       }
-      previous = zxid;
-      txns.push(txn);
     }
     return txns;
   }
 
   async readLog(afterZxid: Zxid): Promise<Txn[]> {
     this.check();
-    const values = await this.db.values({ gt: logKey(afterZxid), lt: logEnd }).all();
-    return values.map((value) => decodeTxn(unseal(value, 'log record')));
+    const txns: Txn[] = [];
+    for (const [key, value] of await this.logRecordsAfter(afterZxid)) {
+      for (const bytes of decodeLogRecord(value, `log record 0x${zxidOfKey(key).toString(16)}`).txns) {
+        const txn = decodeTxn(bytes);
+        if (txn.zxid > afterZxid) txns.push(txn);
+      }
+    }
+    return txns;
   }
 
   /** Snapshot manifests, newest first. */
@@ -270,20 +294,27 @@ export class LevelStorage implements PeerStorage {
 
   private async lastLoggedZxid(): Promise<Zxid> {
     if (this.lastLogged === undefined) {
-      const [last] = await this.db.keys({ gte: logStart, lt: logEnd, reverse: true, limit: 1 }).all();
-      this.lastLogged = last === undefined ? zeroZxid : zxidOfKey(last);
+      const [last] = await this.db.iterator({ gte: logStart, lt: logEnd, reverse: true, limit: 1 }).all();
+      this.lastLogged =
+        last === undefined ? zeroZxid : decodeLogRecord(last[1], 'the last log record').lastZxid;
     }
     return this.lastLogged;
   }
 
+  /** One record for a run of transactions, after checking that the zxids move forward. */
   private async appendOps(txns: readonly Txn[], ops: Op[]): Promise<void> {
+    if (txns.length === 0) return;
     let last = await this.lastLoggedZxid();
     for (const txn of txns) {
       if (txn.zxid <= last)
         throw new RangeError(`append out of order: 0x${txn.zxid.toString(16)} after 0x${last.toString(16)}`);
       last = txn.zxid;
-      ops.push({ type: 'put', key: logKey(txn.zxid), value: sealed(encodeTxn(txn)) });
     }
+    const record = encodeLogRecord(
+      txns.map((txn) => encodeTxn(txn)),
+      last,
+    );
+    ops.push({ type: 'put', key: logKey(txns[0]!.zxid), value: record });
     this.lastLogged = last;
   }
 
@@ -295,8 +326,24 @@ export class LevelStorage implements PeerStorage {
   }
 
   private async truncateOps(afterZxid: Zxid, ops: Op[]): Promise<void> {
-    for (const key of await this.db.keys({ gt: logKey(afterZxid), lt: logEnd }).all())
-      ops.push({ type: 'del', key });
+    for (const [key, value] of await this.logRecordsAfter(afterZxid)) {
+      if (zxidOfKey(key) > afterZxid) {
+        ops.push({ type: 'del', key });
+        continue;
+      }
+      // The record reaching over the cut keeps its head.
+      const record = decodeLogRecord(value, `log record 0x${zxidOfKey(key).toString(16)}`);
+      if (record.lastZxid <= afterZxid) continue;
+      const kept = record.txns.map((bytes) => decodeTxn(bytes)).filter((txn) => txn.zxid <= afterZxid);
+      ops.push({
+        type: 'put',
+        key,
+        value: encodeLogRecord(
+          kept.map((txn) => encodeTxn(txn)),
+          kept.at(-1)!.zxid,
+        ),
+      });
+    }
     this.lastLogged = undefined;
   }
 
@@ -395,26 +442,32 @@ export class LevelStorage implements PeerStorage {
       const range = snapshotRange(ref.zxid);
       for (const key of await this.db.keys(range).all()) ops.push({ type: 'del', key });
     }
-    for (const key of await this.db.keys({ gte: logStart, lte: logKey(oldestKept) }).all())
-      ops.push({ type: 'del', key });
+    // Records wholly at or below the oldest snapshot kept; one reaching over it stays.
+    for (const [key, value] of await this.db.iterator({ gte: logStart, lte: logKey(oldestKept) }).all()) {
+      if (decodeLogRecord(value, 'log record').lastZxid <= oldestKept) ops.push({ type: 'del', key });
+    }
   }
 
   /** The driver's batch of actions, as one synced write where they allow it. */
   async apply(actions: readonly StorageAction[]): Promise<void> {
     this.check();
     let ops: Op[] = [];
+    /** The batch's transactions, gathered into one record. */
+    let run: Txn[] = [];
     const flush = async () => {
+      await this.appendOps(run, ops);
+      run = [];
       await this.write(ops);
       ops = [];
     };
     for (const action of actions) {
       switch (action.kind) {
         case 'append':
-          if (this.groupCommit) await this.appendOps(action.txns, ops);
+          if (this.groupCommit) run.push(...action.txns);
           else {
             await flush();
             for (const txn of action.txns) {
-              await this.appendOps([txn], ops);
+              run.push(txn);
               await flush();
             }
           }

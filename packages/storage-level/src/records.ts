@@ -129,3 +129,43 @@ export function decodeManifest(record: Uint8Array, what: string): Manifest {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   return { chunks: view.getUint32(0), nodes: view.getUint32(4), sessions: body.subarray(8) };
 }
+
+/**
+ * A run of consecutive transactions in one log record, keyed by the first one's zxid: a
+ * group-commit batch is one put, not one per transaction. Header: the last zxid and the
+ * count, so a record's reach is known without decoding its transactions.
+ */
+export function encodeLogRecord(encodedTxns: readonly Uint8Array[], lastZxid: Zxid): Uint8Array {
+  let size = 12;
+  for (const txn of encodedTxns) size += 4 + txn.length;
+  const body = new Uint8Array(size);
+  const view = new DataView(body.buffer);
+  view.setBigUint64(0, BigInt.asUintN(64, lastZxid));
+  view.setUint32(8, encodedTxns.length);
+  let offset = 12;
+  for (const txn of encodedTxns) {
+    view.setUint32(offset, txn.length);
+    body.set(txn, offset + 4);
+    offset += 4 + txn.length;
+  }
+  return sealed(body);
+}
+
+/** The encoded transactions of a log record, after checking its CRC and its framing. */
+export function decodeLogRecord(record: Uint8Array, what: string): { lastZxid: Zxid; txns: Uint8Array[] } {
+  const body = unseal(record, what);
+  if (body.length < 12) throw new ChecksumError(`${what} is too short`);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const lastZxid = view.getBigUint64(0) as Zxid;
+  const count = view.getUint32(8);
+  const txns: Uint8Array[] = [];
+  let offset = 12;
+  for (let i = 0; i < count; i++) {
+    if (offset + 4 > body.length) throw new ChecksumError(`${what} is cut short`);
+    const length = view.getUint32(offset);
+    if (offset + 4 + length > body.length) throw new ChecksumError(`${what} is cut short`);
+    txns.push(body.subarray(offset + 4, offset + 4 + length));
+    offset += 4 + length;
+  }
+  return { lastZxid, txns };
+}

@@ -65,6 +65,11 @@ function txn(epoch: number, counter: number): Txn {
 const txns = (epoch: number, from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_v, i) => txn(epoch, from + i));
 
+/** Appends one transaction per call: one log record each, so a test can damage one. */
+async function appendEach(store: LevelStorage, history: readonly Txn[]): Promise<void> {
+  for (const t of history) await store.append([t]);
+}
+
 function snapshotOf(history: readonly Txn[]) {
   const tree = new DataTree();
   for (const t of history) tree.apply(t);
@@ -111,7 +116,7 @@ describe('LevelStorage on disk', () => {
   it('drops a torn last log record, with a warning', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir);
-    await store.append(txns(1, 1, 4));
+    await appendEach(store, txns(1, 1, 4));
     await store.close();
     await flipLastByte(dir, logKey(makeZxid(1, 4)));
     const warnings: string[] = [];
@@ -128,7 +133,7 @@ describe('LevelStorage on disk', () => {
   it('refuses a damaged record inside the log: committed data would be lost', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir);
-    await store.append(txns(1, 1, 4));
+    await appendEach(store, txns(1, 1, 4));
     await store.close();
     await flipLastByte(dir, logKey(makeZxid(1, 2)));
     const again = await LevelStorage.open(dir);
@@ -141,7 +146,7 @@ describe('LevelStorage on disk', () => {
   it('refuses a log with a hole', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir);
-    await store.append(txns(1, 1, 4));
+    await appendEach(store, txns(1, 1, 4));
     await store.close();
     await damage(dir, logKey(makeZxid(1, 2)), undefined);
     const again = await LevelStorage.open(dir);
@@ -152,7 +157,7 @@ describe('LevelStorage on disk', () => {
   it('refuses a log whose snapshot is missing', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir, { retainSnapshots: 1 });
-    await store.append(txns(1, 1, 6));
+    await appendEach(store, txns(1, 1, 6));
     await store.saveSnapshot(snapshotOf(txns(1, 1, 3)));
     await store.purge(makeZxid(1, 3));
     await store.close();
@@ -222,7 +227,7 @@ describe('LevelStorage on disk', () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir, { retainSnapshots: 2 });
     const history = txns(1, 1, 10);
-    await store.append(history);
+    await appendEach(store, history);
     for (const at of [2, 4, 6, 8]) await store.saveSnapshot(snapshotOf(history.slice(0, at)));
     await store.purge(makeZxid(1, 8));
     expect((await store.readLog(zeroZxid))[0]!.zxid).toBe(makeZxid(1, 7));
@@ -231,6 +236,32 @@ describe('LevelStorage on disk', () => {
     await flipLastByte(dir, chunkKey(makeZxid(1, 8), 0));
     const again = await LevelStorage.open(dir);
     expect((await again.load()).snapshot?.zxid).toBe(makeZxid(1, 6));
+    await again.close();
+  });
+
+  it('keeps a group-commit batch in one record, and truncates inside it', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    await store.apply([
+      { kind: 'append', txns: txns(1, 1, 3) },
+      { kind: 'epochs', epochs: { acceptedEpoch: 1, currentEpoch: 1 } },
+      { kind: 'append', txns: txns(1, 4, 6) },
+    ]);
+    const keys = await store.db.keys().all();
+    expect(keys.filter((key) => key[0] === 0x6c)).toHaveLength(1);
+    await store.truncate(makeZxid(1, 4));
+    await store.append([txn(2, 1)]);
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    expect((await again.load()).log.map((t) => t.zxid)).toEqual([
+      ...txns(1, 1, 4).map((t) => t.zxid),
+      makeZxid(2, 1),
+    ]);
+    expect((await again.readLog(makeZxid(1, 2))).map((t) => t.zxid)).toEqual([
+      makeZxid(1, 3),
+      makeZxid(1, 4),
+      makeZxid(2, 1),
+    ]);
     await again.close();
   });
 
