@@ -6,6 +6,7 @@
  * revalidation of moved sessions.
  */
 import type { Id } from '../acl.js';
+import { ErrorCode } from '../errors.js';
 import { type PreparableRequest, RequestPreparer } from '../prep/preparer.js';
 import { SessionTracker } from '../sessions/session-tracker.js';
 import { ttlOf } from '../stat.js';
@@ -248,12 +249,31 @@ export class LeaderRole {
 
   // ---- broadcast ----------------------------------------------------------------------
 
+  /**
+   * Which server each session is attached to (ZooKeeper's session owner). A request that
+   * reaches us through any other server comes from a connection the client has left: it
+   * fails with SessionMoved, so a write delayed on the old path cannot land after the client
+   * has moved on. Unknown after an election until a server touches the session.
+   */
+  private readonly owners = new Map<SessionId, ServerId>();
+
+  /** True when `server` may act for the session; claims it when nobody has yet. */
+  private ownedBy(sessionId: SessionId, server: ServerId): boolean {
+    const owner = this.owners.get(sessionId);
+    if (owner === undefined) {
+      this.owners.set(sessionId, server);
+      return true;
+    }
+    return owner === server;
+  }
+
   /** Prepares a write and proposes it. Only once established. */
   propose(
     sessionId: SessionId,
     cxid: number,
     authInfo: readonly Id[],
     request: PreparableRequest,
+    via: ServerId = this.peer.serverId,
   ): Zxid | undefined {
     if (this.phase !== 'broadcast' || this.preparer === undefined || this.tracker === undefined)
       return undefined;
@@ -266,9 +286,24 @@ export class LeaderRole {
       this.lastProposedZxid >> 32n === BigInt(this.epoch)
         ? nextZxid(this.lastProposedZxid)
         : makeZxid(this.epoch, 1);
-    if (request.op === 'createSession') this.tracker.add(sessionId, request.timeoutMs, this.peer.nowMs);
-    if (request.op === 'closeSession') this.tracker.setClosing(sessionId);
-    const txn = this.preparer.prepare({ zxid, timeMs: this.peer.nowMs, sessionId, cxid, authInfo, request });
+    if (request.op === 'createSession') {
+      this.tracker.add(sessionId, request.timeoutMs, this.peer.nowMs);
+      this.owners.set(sessionId, via);
+    }
+    const moved = cxid !== -1 && request.op !== 'createSession' && !this.ownedBy(sessionId, via);
+    if (request.op === 'closeSession' && !moved) {
+      this.tracker.setClosing(sessionId);
+      this.owners.delete(sessionId);
+    }
+    const txn: Txn = moved
+      ? {
+          zxid,
+          timeMs: this.peer.nowMs,
+          sessionId,
+          cxid,
+          body: { kind: 'error', code: ErrorCode.SessionMoved },
+        }
+      : this.preparer.prepare({ zxid, timeMs: this.peer.nowMs, sessionId, cxid, authInfo, request });
     this.lastProposedZxid = zxid;
     this.peer.appendToLog([txn]);
     this.unsentProposals.push(txn);
@@ -353,7 +388,7 @@ export class LeaderRole {
         return;
       case 'request':
         if (!this.inForwardOrder(learner, message.seq)) return;
-        this.propose(message.sessionId, message.cxid, message.authInfo, message.request);
+        this.propose(message.sessionId, message.cxid, message.authInfo, message.request, from);
         return;
       case 'syncRequest':
         if (!this.inForwardOrder(learner, message.seq)) return;
@@ -371,7 +406,7 @@ export class LeaderRole {
           epoch: this.epoch,
           sessionId: message.sessionId,
           connectionId: message.connectionId,
-          valid: this.revalidate(message.sessionId),
+          valid: this.revalidate(message.sessionId, from),
         });
         return;
     }
@@ -397,11 +432,13 @@ export class LeaderRole {
     this.peer.send(to, message);
   }
 
-  /** A client moved to another server: its session is valid if alive here; touch it. */
-  revalidate(sessionId: SessionId): boolean {
+  /** A client moved to `server`: its session is valid if alive here; touch it and move its owner. */
+  revalidate(sessionId: SessionId, server: ServerId = this.peer.serverId): boolean {
     if (this.tracker === undefined) return false;
     // The tracker knows sessions from the moment their creation is proposed, before it commits.
-    return this.tracker.touch(sessionId, this.peer.nowMs);
+    const valid = this.tracker.touch(sessionId, this.peer.nowMs);
+    if (valid) this.owners.set(sessionId, server);
+    return valid;
   }
 
   touch(sessionId: SessionId): boolean {

@@ -72,7 +72,12 @@ export async function createProtected(
       return await zk.create(`${parent}/${prefix}${name}`, data, { mode });
     } catch (error) {
       if (!isCode(error, 'ConnectionLoss', 'OperationTimeout')) throw error;
-      const mine = await retryOnConnectionLoss(zk, () => zk.getChildren(parent));
+      // The server we are on now may not have seen our create yet (reads may lag): sync
+      // first, or we would miss the node we made and make a second one.
+      const mine = await retryOnConnectionLoss(zk, async () => {
+        await zk.sync(parent);
+        return zk.getChildren(parent);
+      });
       const found = mine.find((child) => child.startsWith(prefix));
       if (found !== undefined) return `${parent}/${found}`;
     }

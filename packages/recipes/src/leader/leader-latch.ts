@@ -104,6 +104,8 @@ export class LeaderLatch extends EventEmitter<LeaderLatchEvents> {
   }
 
   private setLeader(leader: boolean): void {
+    // A check still in flight when the latch closed must not crown it.
+    if (leader && this.state !== 'started') return;
     if (this.leader === leader) return;
     this.leader = leader;
     this.emit(leader ? 'isLeader' : 'notLeader');
@@ -113,7 +115,13 @@ export class LeaderLatch extends EventEmitter<LeaderLatchEvents> {
   private async check(): Promise<void> {
     if (this.state !== 'started' || this.ourPath === undefined) return;
     const ourName = this.ourPath.slice(this.path.length + 1);
-    const children = bySequence(await this.zk.getChildren(this.path));
+    const all = await this.zk.getChildren(this.path);
+    if (this.state !== 'started') return;
+    // A create whose reply was lost can still land after we made another: drop the stray.
+    for (const stray of all.filter((name) => name.startsWith(this.prefix) && name !== ourName)) {
+      await this.zk.delete(`${this.path}/${stray}`).catch(() => undefined);
+    }
+    const children = bySequence(all.filter((name) => !name.startsWith(this.prefix) || name === ourName));
     const index = children.indexOf(ourName);
     if (index < 0) {
       // Our node is gone (the session expired and came back is impossible; a reset is not):

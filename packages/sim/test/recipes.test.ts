@@ -1,0 +1,138 @@
+/**
+ * The recipes under the simulator's faults: real clients running the Mutex and the
+ * LeaderLatch against a simulated ensemble with crashes, partitions and clogged links, on
+ * virtual time. A holder counts as holding from acquire until release or until its
+ * connection drops (when the recipe tells it the lock may be lost): no two may overlap.
+ */
+import type { ZabClient } from '@zabkit/client';
+import { LeaderLatch, Mutex } from '@zabkit/recipes';
+import { describe, expect, it } from 'vitest';
+import { ClientWorld } from '../src/client-world.js';
+
+interface Interval {
+  readonly client: number;
+  readonly from: number;
+  to: number;
+}
+
+function overlaps(intervals: readonly Interval[]): string[] {
+  const sorted = [...intervals].sort((a, b) => a.from - b.from);
+  const problems: string[] = [];
+  for (let i = 1; i < sorted.length; i++) {
+    const previous = sorted[i - 1]!;
+    const current = sorted[i]!;
+    if (current.from < previous.to)
+      problems.push(
+        `client ${current.client} from ${current.from} while client ${previous.client} held until ${previous.to}`,
+      );
+  }
+  return problems;
+}
+
+async function mutexScenario(seed: number) {
+  const sim = new ClientWorld(seed, { rates: { powerLossesPerSecond: 0 } });
+  const intervals: Interval[] = [];
+  const phases: string[] = [];
+  const allClients: ZabClient[] = [];
+  const scenario = (async () => {
+    const clients = await Promise.all([0, 1, 2, 3].map(() => sim.client(1200)));
+    allClients.push(...clients);
+    sim.injectFaults(6000);
+    await Promise.all(
+      clients.map(async (zk: ZabClient, id) => {
+        const mutex = new Mutex(zk, '/lock');
+        while (sim.world.now < 6000 && zk.state !== 'expired' && zk.state !== 'closed') {
+          let acquired = false;
+          try {
+            phases[id] = `acquiring since ${sim.world.now}`;
+            acquired = await mutex.acquire();
+            phases[id] = `acquired ${acquired} at ${sim.world.now}`;
+          } catch {
+            await sim.sleep(50);
+            continue;
+          }
+          if (!acquired) continue;
+          const interval: Interval = { client: id, from: sim.world.now, to: Number.POSITIVE_INFINITY };
+          intervals.push(interval);
+          // A careful holder stops acting the moment its connection drops.
+          const end = () => {
+            if (interval.to === Number.POSITIVE_INFINITY) interval.to = sim.world.now;
+          };
+          const stopSuspended = mutex.onSuspended(end);
+          const stopLost = mutex.onLost(end);
+          await sim.sleep(20 + ((id * 7) % 30));
+          end();
+          stopSuspended();
+          stopLost();
+          phases[id] = `releasing at ${sim.world.now}`;
+          await mutex.release().catch(() => undefined);
+          phases[id] = `released at ${sim.world.now}`;
+        }
+        phases[id] = `done (${zk.state})`;
+      }),
+    );
+  })();
+  const finished = await sim.run(scenario, 120_000);
+  const faults = Object.values(sim.world.faultCounts).reduce((a, b) => a + b, 0);
+  const states = allClients.map((zk) => zk.state);
+  return { finished, intervals, faults, violations: sim.world.violations, phases, states };
+}
+
+async function latchScenario(seed: number) {
+  const sim = new ClientWorld(seed, { rates: { powerLossesPerSecond: 0 } });
+  const intervals: Interval[] = [];
+  const scenario = (async () => {
+    const clients = await Promise.all([0, 1, 2].map(() => sim.client(1200)));
+    sim.injectFaults(6000);
+    const latches = clients.map((zk, id) => {
+      const latch = new LeaderLatch(zk, '/leader', `p${id}`);
+      let current: Interval | undefined;
+      latch.on('isLeader', () => {
+        current = { client: id, from: sim.world.now, to: Number.POSITIVE_INFINITY };
+        intervals.push(current);
+      });
+      latch.on('notLeader', () => {
+        if (current !== undefined) current.to = sim.world.now;
+        current = undefined;
+      });
+      return latch;
+    });
+    await Promise.all(latches.map((latch) => latch.start().catch(() => undefined)));
+    await sim.sleep(7000);
+    for (const latch of latches) await latch.close().catch(() => undefined);
+  })();
+  const finished = await sim.run(scenario, 120_000);
+  return { finished, intervals, violations: sim.world.violations };
+}
+
+describe('recipes in the simulator', () => {
+  it('the mutex never has two holders at once, under faults', async () => {
+    let holds = 0;
+    let faults = 0;
+    const seeds = process.env.ZABKIT_RECIPE_SEEDS === undefined ? 6 : Number(process.env.ZABKIT_RECIPE_SEEDS);
+    for (let seed = 11; seed < 11 + seeds; seed++) {
+      const result = await mutexScenario(seed);
+      expect(result.finished, `seed ${seed}: ${result.phases.join('; ')}`).toBe(true);
+      expect(result.violations, `seed ${seed}`).toEqual([]);
+      expect(overlaps(result.intervals), `seed ${seed}`).toEqual([]);
+      holds += result.intervals.length;
+      faults += result.faults;
+    }
+    expect(holds).toBeGreaterThan(50);
+    expect(faults).toBeGreaterThan(5);
+    console.log(`mutex: ${seeds} seeds, ${holds} holds, ${faults} faults`);
+  }, 120_000);
+
+  it('at most one latch leads at a time, under faults', async () => {
+    let terms = 0;
+    const seeds = process.env.ZABKIT_RECIPE_SEEDS === undefined ? 4 : Number(process.env.ZABKIT_RECIPE_SEEDS);
+    for (let seed = 21; seed < 21 + seeds; seed++) {
+      const result = await latchScenario(seed);
+      expect(result.finished, `seed ${seed}`).toBe(true);
+      expect(overlaps(result.intervals), `seed ${seed}`).toEqual([]);
+      terms += result.intervals.length;
+    }
+    expect(terms).toBeGreaterThan(4);
+    console.log(`latch: ${seeds} seeds, ${terms} terms of leadership`);
+  }, 120_000);
+});
