@@ -10,6 +10,7 @@ import { LevelStorage } from '@zabkit/storage-level';
 import { ConfigError, loadConfigFile, parseConfig } from './config.js';
 import { jsonLogger, type LogLevel } from './log.js';
 import { ServerNode } from './node.js';
+import { runShell } from './shell/index.js';
 
 const usage = `usage: zabkit <command> [options]
 
@@ -19,6 +20,9 @@ commands:
       Runs a zabkit server. Without --config: standalone on 127.0.0.1:2181 (or --port),
       data on LevelDB under ./zabkit-data, every four-letter word enabled. --storage memory
       and --group-commit off exist for benchmarks.
+  shell [-server host:port,...] [-timeout ms] [command args...]
+      A zkCli-style shell: one command from the arguments, commands from stdin, or a
+      prompt with history and tab completion in a terminal. Exits non-zero on any error.
 `;
 
 /** The embedded default, written as the zoo.cfg it is equivalent to. */
@@ -128,6 +132,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'server':
       return runServer(rest);
+    case 'shell':
+      return runShell(rest);
     case undefined:
     case '-h':
     case '--help':
