@@ -24,8 +24,7 @@ for (const [i, port] of [8081, 8082, 8083].entries()) {
 
 // A caller: it follows the live instances and picks one per call, round robin.
 const caller = await server.client();
-const provider = new ServiceDiscovery(caller, '/services').provider('pricing');
-await provider.start();
+const provider = await new ServiceDiscovery(caller, '/services').serviceProvider('pricing');
 const calls = Array.from({ length: 6 }, () => provider.getInstance().port);
 console.log(`calls went to ports ${calls.join(', ')}`);
 

@@ -101,7 +101,7 @@ function recipeSuite(name: string, start: () => Promise<{ connectString: string;
           for (let i = 0; i < 5; i++) await counter.increment();
         }),
       );
-      expect((await new SharedCounter(a, '/tcp/counter').get()).value).toBe(10n);
+      expect(await new SharedCounter(a, '/tcp/counter').get()).toBe(10);
     });
 
     it('tree cache and service discovery', async () => {
@@ -120,8 +120,7 @@ function recipeSuite(name: string, start: () => Promise<{ connectString: string;
         address: 'h',
         port: 1,
       });
-      const provider = new ServiceDiscovery(b, '/tcp/services').provider('web');
-      await provider.start();
+      const provider = await new ServiceDiscovery(b, '/tcp/services').serviceProvider('web');
       expect(provider.getInstance()?.id).toBe('w1');
       await provider.close();
     });

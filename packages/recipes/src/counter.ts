@@ -1,6 +1,6 @@
 /** A shared counter (Curator's SharedCount and DistributedAtomicLong). */
 import type { ZabClient } from '@zabkit/client';
-import { type CachedNode, type CacheOptions } from './internal/cache-engine.js';
+import type { CachedNode, CacheOptions } from './internal/cache-engine.js';
 import { TypedEmitter } from './internal/util-emitter.js';
 import {
   ensurePath,

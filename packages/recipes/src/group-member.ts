@@ -44,7 +44,8 @@ export class GroupMember extends TypedEmitter<GroupMemberEvents> {
   private payload: Data;
   private active = false;
   private readonly listener = (event: WatchedEvent) => {
-    if (event.type === 'NodeDeleted' && this.active) void this.join().catch((error) => this.emit('error', error));
+    if (event.type === 'NodeDeleted' && this.active)
+      void this.join().catch((error) => this.emit('error', error));
   };
 
   constructor(
@@ -55,7 +56,8 @@ export class GroupMember extends TypedEmitter<GroupMemberEvents> {
     options: GroupMemberOptions = {},
   ) {
     super();
-    if (memberId.length === 0 || memberId.includes('/')) throw new RangeError('a member id is one path segment');
+    if (memberId.length === 0 || memberId.includes('/'))
+      throw new RangeError('a member id is one path segment');
     this.payload = payload;
     this.memberPath = childPath(groupPath, memberId);
     this.keeper = new SessionKeeper(zk, options.renewSession, {
@@ -126,7 +128,10 @@ export class GroupMember extends TypedEmitter<GroupMemberEvents> {
     const members = new Map<string, Uint8Array>();
     for (const name of names) {
       try {
-        members.set(name, (await retryIdempotent(zk, () => zk.getData(childPath(this.groupPath, name)))).data);
+        members.set(
+          name,
+          (await retryIdempotent(zk, () => zk.getData(childPath(this.groupPath, name)))).data,
+        );
       } catch (error) {
         if (!isCode(error, 'NoNode')) throw error;
       }

@@ -5,27 +5,33 @@
  *
  * @packageDocumentation
  */
-export {
-  type CachedNode,
-  type CacheEvents,
-  ChildrenCache,
-  NodeCache,
-  TreeCache,
-  type TreeCacheOptions,
-} from './cache/tree-cache.js';
-export { Barrier, DoubleBarrier, type WaitOptions } from './coordination/barrier.js';
-export { SharedCounter, type VersionedValue } from './coordination/counter.js';
-export {
-  DistributedPriorityQueue,
-  DistributedQueue,
-  OutcomeUnknownError,
-  type TakeOptions,
-} from './coordination/queue.js';
-export { GroupMember } from './discovery/group-member.js';
-export { ServiceDiscovery, type ServiceInstance, ServiceProvider } from './discovery/service-discovery.js';
+export { Barrier } from './barrier.js';
+export { ChildrenCache, type ChildrenCacheEvents } from './children-cache.js';
+export { SharedCounter, type SharedCounterEvents, type VersionedValue } from './counter.js';
+export { DoubleBarrier } from './double-barrier.js';
+export { GroupMember, type GroupMemberEvents, type GroupMemberOptions } from './group-member.js';
+export type { CachedNode, CacheOptions, CacheWatchMode } from './internal/cache-engine.js';
+export type { EventMap, TypedEmitter } from './internal/util-emitter.js';
+export type { SessionFactory } from './internal/util-session.js';
+export type { WaitOptions } from './internal/util-zk.js';
 export { LeaderLatch, type LeaderLatchEvents } from './leader/leader-latch.js';
 export { LeaderSelector, type LeaderSelectorListener } from './leader/leader-selector.js';
 export { LockInternals, type LockRule } from './locks/lock-internals.js';
 export { type AcquireOptions, Mutex } from './locks/mutex.js';
 export { ReadWriteLock, ReadWriteLockSide } from './locks/read-write-lock.js';
 export { type Lease, Semaphore } from './locks/semaphore.js';
+export { NodeCache, type NodeCacheEvents } from './node-cache.js';
+export { DistributedPriorityQueue } from './priority-queue.js';
+export { DistributedQueue, OutcomeUnknownError, type TakeOptions } from './queue.js';
+export {
+  type ProviderStrategy,
+  ServiceCache,
+  type ServiceCacheEvents,
+  ServiceDiscovery,
+  type ServiceDiscoveryEvents,
+  type ServiceDiscoveryOptions,
+  type ServiceInstance,
+  ServiceProvider,
+  type ServiceProviderOptions,
+} from './service-discovery.js';
+export { TreeCache, type TreeCacheEvents, type TreeCacheOptions } from './tree-cache.js';

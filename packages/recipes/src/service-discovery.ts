@@ -43,13 +43,16 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function checkSegment(what: string, value: string): void {
-  if (value.length === 0 || value.includes('/')) throw new RangeError(`a service ${what} is one path segment`);
+  if (value.length === 0 || value.includes('/'))
+    throw new RangeError(`a service ${what} is one path segment`);
 }
 
 function parseInstance<P>(data: Uint8Array): ServiceInstance<P> | undefined {
   try {
     const parsed = JSON.parse(decoder.decode(data)) as ServiceInstance<P>;
-    return typeof parsed === 'object' && parsed !== null && typeof parsed.id === 'string' ? parsed : undefined;
+    return typeof parsed === 'object' && parsed !== null && typeof parsed.id === 'string'
+      ? parsed
+      : undefined;
   } catch {
     return undefined;
   }
@@ -200,7 +203,8 @@ export class ServiceDiscovery extends TypedEmitter<ServiceDiscoveryEvents> {
   /** Unregisters every instance registered here and stops renewing the session. */
   async close(): Promise<void> {
     const all = [...this.registered.values()];
-    for (const instance of all) await this.unregisterService(instance.name, instance.id).catch(() => undefined);
+    for (const instance of all)
+      await this.unregisterService(instance.name, instance.id).catch(() => undefined);
     this.keeper.close();
   }
 }
@@ -219,7 +223,11 @@ export type ServiceCacheEvents<P> = {
 export class ServiceCache<P = unknown> extends TypedEmitter<ServiceCacheEvents<P>> {
   private readonly cache: ChildrenCache;
 
-  constructor(zk: ZabClient, readonly servicePath: string, options: CacheOptions = {}) {
+  constructor(
+    zk: ZabClient,
+    readonly servicePath: string,
+    options: CacheOptions = {},
+  ) {
     super();
     this.cache = new ChildrenCache(zk, servicePath, options);
     const changed = () => this.emit('changed', this.instances());

@@ -69,7 +69,7 @@ export class CacheEngine {
         if (state === 'disconnected') this.disconnected = true;
         else if ((state === 'connected' || state === 'connectedReadOnly') && this.disconnected) {
           this.disconnected = false;
-          this.enqueue(() => this.syncNode(this.root));
+          this.enqueue(() => this.syncNode(this.root, true));
         }
       },
       renewed: (client) => this.enqueue(() => this.rebuildOn(client)),
@@ -209,7 +209,7 @@ export class CacheEngine {
   }
 
   /** Re-lists a node's children: new ones are loaded, vanished ones removed. */
-  private async refreshChildren(path: string): Promise<void> {
+  private async refreshChildren(path: string, deep = false): Promise<void> {
     if (depthBelow(this.root, path) >= this.maxDepth) return;
     let children: string[];
     try {
@@ -223,21 +223,24 @@ export class CacheEngine {
     const present = new Set(children.map((name) => childPath(path, name)));
     for (const cached of this.childrenOf(path)) if (!present.has(cached)) this.removeSubtree(cached);
     for (const child of present) {
-      if (!this.nodes.has(child)) await this.syncNode(child);
+      if (deep || !this.nodes.has(child)) await this.syncNode(child, deep);
     }
   }
 
-  /** Re-reads a node and (within the depth) its whole subtree. */
-  private async syncNode(path: string): Promise<void> {
+  /**
+   * Re-reads a node and its children; `deep` re-reads every node below too (after a
+   * reconnect or a new session), otherwise only the children not cached yet are loaded.
+   */
+  private async syncNode(path: string, deep = false): Promise<void> {
     if (!(await this.refreshData(path))) return;
-    await this.refreshChildren(path);
+    await this.refreshChildren(path, deep);
   }
 
   private async rebuildOn(client: ZabClient): Promise<void> {
     this.watchedData.clear();
     this.watchedChildren.clear();
     await this.watchRoot(client);
-    await this.syncNode(this.root);
+    await this.syncNode(this.root, true);
   }
 
   private childrenOf(path: string): string[] {

@@ -11,9 +11,9 @@ export function isCode(error: unknown, ...names: ErrorName[]): error is ZabError
   return error instanceof ZabError && names.some((name) => error.is(name));
 }
 
-/** Errors after which the request may or may not have been applied. */
+/** Errors after which the recipe must find out whether its request was applied (SessionMoved: it was not, but re-checking is harmless). */
 export function isConnectionLoss(error: unknown): boolean {
-  return isCode(error, 'ConnectionLoss', 'OperationTimeout');
+  return isCode(error, 'ConnectionLoss', 'OperationTimeout', 'SessionMoved');
 }
 
 /**
