@@ -48,6 +48,7 @@ export type ClientState =
   | 'expired'
   | 'closed';
 
+/** How a client opens and keeps its session. */
 export interface ClientOptions {
   /**
    * Accept a read-only server (ZooKeeper's readonlymode) when no quorum is reachable; the
@@ -79,9 +80,11 @@ export interface ClientOptions {
 
 /** A clock and one-shot timers: what a client needs of time. */
 export interface ClientTimers {
+  /** Milliseconds on the clock the timers run on. */
   now(): number;
   /** Runs `callback` after `delayMs`; the timer must not keep a process alive on its own. */
   setTimeout(callback: () => void, delayMs: number): unknown;
+  /** Cancels a timer made by `setTimeout`; unknown handles are ignored. */
   clearTimeout(handle: unknown): void;
 }
 
@@ -112,6 +115,7 @@ export type StateListener = (state: ClientState) => void;
 
 const reconnectDelayMaxMs = 1000;
 
+/** A session with a zabkit (or ZooKeeper) ensemble: the promise API, watches, and failover between servers with the same session. */
 export class ZabClient {
   private link: ClientLink | undefined;
   private currentState: ClientState = 'connecting';
@@ -411,6 +415,7 @@ export class ZabClient {
     return this.run(createOp(path, data, options) as ClientRequest & { op: 'create' });
   }
 
+  /** Deletes a znode; `version` -1 deletes whatever the version (ZooKeeper's delete). */
   async delete(path: string, version = -1): Promise<void> {
     await this.run({ op: 'delete', path, version });
   }
@@ -428,6 +433,7 @@ export class ZabClient {
     throw new ZabError(reply.code, path);
   }
 
+  /** A znode's data and Stat; `watch` leaves a one-shot data watch. */
   async getData(
     path: string,
     options: { watch?: WatchListener } = {},
@@ -443,10 +449,12 @@ export class ZabClient {
     return (await this.run({ op: 'setData', path, data: toBytes(data), version })).stat;
   }
 
+  /** The names of a znode's children, sorted; `watch` leaves a one-shot child watch. */
   async getChildren(path: string, options: { watch?: WatchListener } = {}): Promise<string[]> {
     return [...(await this.getChildrenWithStat(path, options)).children];
   }
 
+  /** The children with the parent's Stat (ZooKeeper's getChildren2). */
   async getChildrenWithStat(
     path: string,
     options: { watch?: WatchListener } = {},
@@ -467,10 +475,12 @@ export class ZabClient {
     return [...(await this.run({ op: 'getEphemerals', prefixPath })).ephemerals];
   }
 
+  /** A znode's ACL and Stat; needs READ or ADMIN on it. */
   getACL(path: string): Promise<{ acl: readonly ACL[]; stat: Stat }> {
     return this.run({ op: 'getACL', path });
   }
 
+  /** Replaces a znode's ACL if its ACL version is `version` (-1: any); answers the new Stat. */
   async setACL(path: string, acl: readonly ACL[], version = -1): Promise<Stat> {
     return (await this.run({ op: 'setACL', path, acl, version })).stat;
   }
@@ -505,6 +515,7 @@ export class ZabClient {
     this.authentications.push({ scheme, auth: bytes });
   }
 
+  /** The identities this session has authenticated as (ZooKeeper's whoAmI). */
   async whoAmI(): Promise<readonly { authScheme: string; user: string }[]> {
     return (await this.run({ op: 'whoAmI' })).clientInfo;
   }

@@ -20,14 +20,19 @@ export type LinkMessage =
 /** Why a link closed: the server's word when it closed it, or a transport failure. */
 export type LinkCloseReason = 'sessionExpired' | 'sessionClosed' | 'sessionMoved' | 'refused' | 'lost';
 
+/** What a link calls as its server speaks: messages in order, then one `closed`. */
 export interface LinkHandlers {
+  /** A message from the server, in the order it sent them. */
   message(message: LinkMessage): void;
+  /** The link is over: the server closed it, or the transport broke. */
   closed(reason: LinkCloseReason): void;
 }
 
+/** One connection to one server, as the client drives it. */
 export interface ClientLink {
   /** Sends the request that opens (or resumes) a session; answered by a `connected` message. */
   connect(request: ConnectRequest): void;
+  /** Sends a request; its reply comes back with the same `xid`. */
   send(xid: number, request: ClientRequest): void;
   /** Closes the link from the client side; `closed` is not called for it. */
   close(): void;

@@ -1,6 +1,7 @@
 /** Friendly names for ZooKeeper's create modes and watcher types, mapped to wire numbers. */
 import { CreateMode, type CreateModeValue, WatcherType, type WatcherTypeValue } from '@zabkit/core';
 
+/** ZooKeeper's create modes by name, as `create` takes them. */
 export type CreateModeName =
   | 'persistent'
   | 'ephemeral'
@@ -24,6 +25,7 @@ export function createModeNumber(mode: CreateModeName | CreateModeValue): Create
   return typeof mode === 'number' ? mode : (modeNumbers[mode] ?? (-1 as CreateModeValue));
 }
 
+/** Which watches removeWatches and checkWatches address. */
 export type WatcherTypeName = 'children' | 'data' | 'any' | 'persistent' | 'persistentRecursive';
 
 const watcherTypeNumbers: Record<WatcherTypeName, WatcherTypeValue> = {

@@ -31,6 +31,7 @@ export function connectTcp(
   return ZabClient.connect(new TcpLinkFactory(connectString, options), options);
 }
 
+/** One server of a connect string. */
 export interface HostPort {
   readonly host: string;
   readonly port: number;
@@ -55,6 +56,7 @@ export function parseConnectString(connectString: string): HostPort[] {
   return servers;
 }
 
+/** How TCP links connect and what they accept. */
 export interface TcpLinkOptions {
   /** Largest frame accepted from a server (jute.maxbuffer). Default 0xfffff + 1 KiB of headers. */
   readonly maxFrameBytes?: number;

@@ -13,6 +13,7 @@ import {
 } from '@zabkit/core';
 import { type CreateModeName, createModeNumber } from './modes.js';
 
+/** Znode data: bytes, or a string stored as UTF-8. */
 export type Data = Uint8Array | string;
 
 const encoder = new TextEncoder();
@@ -22,6 +23,7 @@ export function toBytes(data: Data | undefined): Uint8Array {
   return typeof data === 'string' ? encoder.encode(data) : data;
 }
 
+/** How to create a znode: its mode, ACL and, for TTL modes, its TTL. */
 export interface CreateOptions {
   readonly mode?: CreateModeName;
   readonly acl?: readonly ACL[];
@@ -67,21 +69,25 @@ export function checkMultiResults(
   throw new TransactionError(failed.code, results, failedIndex, ops[failedIndex]?.path);
 }
 
+/** A multi being built: operations that all succeed or all fail, committed as one. */
 export class Transaction {
   private readonly ops: MultiOp[] = [];
 
   constructor(private readonly run: (ops: readonly MultiOp[]) => Promise<readonly OpResult[]>) {}
 
+  /** Adds a create. */
   create(path: string, data?: Data, options?: CreateOptions): this {
     this.ops.push(createOp(path, data, options));
     return this;
   }
 
+  /** Adds a delete, checked against `version` (-1: any). */
   delete(path: string, version = -1): this {
     this.ops.push({ op: 'delete', path, version });
     return this;
   }
 
+  /** Adds a setData, checked against `version` (-1: any). */
   setData(path: string, data: Data, version = -1): this {
     this.ops.push({ op: 'setData', path, data: toBytes(data), version });
     return this;
@@ -97,6 +103,7 @@ export class Transaction {
     return this.ops.length;
   }
 
+  /** Sends the multi; resolves with every result, or rejects with a TransactionError naming the op that failed. */
   commit(): Promise<readonly OpResult[]> {
     return this.run([...this.ops]);
   }

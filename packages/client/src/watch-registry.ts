@@ -18,6 +18,7 @@ export interface WatchedEvent {
   readonly path: string;
 }
 
+/** Called with each event a watch delivers. */
 export type WatchListener = (event: WatchedEvent) => void;
 
 const typeNames: Partial<Record<EventTypeValue, WatchedEvent['type']>> = {
@@ -27,6 +28,7 @@ const typeNames: Partial<Record<EventTypeValue, WatchedEvent['type']>> = {
   [EventType.NodeChildrenChanged]: 'NodeChildrenChanged',
 };
 
+/** The registration tables of the client: one-shot data, exist and child watches, and persistent ones. */
 export type WatchKind = 'data' | 'exist' | 'child' | 'persistent' | 'persistentRecursive';
 
 export class WatchRegistry {

@@ -7,13 +7,18 @@ import { ErrorCode, ZabError } from '@zabkit/core';
 import type { ClientState } from './client.js';
 import type { WatchedEvent, WatchListener } from './watch-registry.js';
 
+/** How a WatchStream sets and removes its persistent watch and follows the connection. */
 export interface WatchStreamHooks {
+  /** Sets the persistent watch that feeds the stream. */
   start(listener: WatchListener): Promise<void>;
+  /** Removes it. */
   stop(listener: WatchListener): Promise<void>;
+  /** Follows the client's state, so the stream ends with the session. */
   onState(listener: (state: ClientState) => void): () => void;
   signal?: AbortSignal | undefined;
 }
 
+/** A persistent watch as an async iterator; leaving the loop removes the watch. */
 export class WatchStream implements AsyncIterableIterator<WatchedEvent> {
   private readonly buffered: WatchedEvent[] = [];
   private waiting:
@@ -73,6 +78,7 @@ export class WatchStream implements AsyncIterableIterator<WatchedEvent> {
     this.stopStateListener();
   }
 
+  /** The next event, waiting for one. */
   next(): Promise<IteratorResult<WatchedEvent>> {
     const event = this.buffered.shift();
     if (event !== undefined) return Promise.resolve({ value: event, done: false });
@@ -83,6 +89,7 @@ export class WatchStream implements AsyncIterableIterator<WatchedEvent> {
     });
   }
 
+  /** Ends the stream and removes the watch. */
   async return(): Promise<IteratorResult<WatchedEvent>> {
     if (!this.finished) {
       this.end();
@@ -93,6 +100,7 @@ export class WatchStream implements AsyncIterableIterator<WatchedEvent> {
     return { value: undefined, done: true };
   }
 
+  /** The stream itself, for `for await`. */
   [Symbol.asyncIterator](): this {
     return this;
   }

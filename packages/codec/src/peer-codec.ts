@@ -832,6 +832,7 @@ export function encodeTxn(txn: Txn): Uint8Array {
   return encodeWith('txn', (w) => writeTxn(w, txn));
 }
 
+/** Decodes what encodeTxn made; throws PeerCodecError for anything else. */
 export function decodeTxn(bytes: Uint8Array): Txn {
   return decodeWhole(bytes, 'txn', readTxn);
 }
@@ -844,6 +845,7 @@ export function encodeSnapshotNodes(nodes: readonly SnapshotNode[]): Uint8Array 
   });
 }
 
+/** Decodes what encodeSnapshotNodes made. */
 export function decodeSnapshotNodes(bytes: Uint8Array): SnapshotNode[] {
   return decodeWhole(bytes, 'snapshot nodes', (r) => r.array(() => readSnapshotNode(r)));
 }
@@ -859,6 +861,7 @@ export function encodeSessions(sessions: TreeSnapshot['sessions']): Uint8Array {
   });
 }
 
+/** Decodes what encodeSessions made. */
 export function decodeSessions(bytes: Uint8Array): (readonly [SessionId, number])[] {
   return decodeWhole(bytes, 'sessions', (r) =>
     r.array((): readonly [SessionId, number] => {

@@ -9,13 +9,16 @@ import { sha1 } from './acl/sha1.js';
 import { ErrorCode, ZabError } from './errors.js';
 import { decodeUtf8, encodeUtf8 } from './utf8.js';
 
+/** ZooKeeper's permission bits: READ 1, WRITE 2, CREATE 4, DELETE 8, ADMIN 16, ALL 31. */
 export const Perms = { Read: 1, Write: 2, Create: 4, Delete: 8, Admin: 16, All: 31 } as const;
 
+/** An identity: a scheme (world, auth, digest, ip, super) and an id in it. */
 export interface Id {
   readonly scheme: string;
   readonly id: string;
 }
 
+/** One ACL entry: the permissions an identity has on a znode. */
 export interface ACL {
   readonly perms: number;
   readonly id: Id;
@@ -24,6 +27,7 @@ export interface ACL {
 const anyoneIdUnsafe: Id = { scheme: 'world', id: 'anyone' };
 const authIds: Id = { scheme: 'auth', id: '' };
 
+/** ZooKeeper's well-known identities and ACLs (ZooDefs.Ids). */
 export const Ids = {
   anyoneIdUnsafe,
   authIds,
@@ -67,6 +71,7 @@ function isValidId(id: Id): boolean {
   }
 }
 
+/** True when two ACLs hold the same entries in the same order. */
 export function sameAcl(a: ACL, b: ACL): boolean {
   return a.perms === b.perms && a.id.scheme === b.id.scheme && a.id.id === b.id.id;
 }

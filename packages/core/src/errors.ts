@@ -37,7 +37,9 @@ export const ErrorCode = {
   ThrottledOp: -127,
 } as const;
 
+/** The name of a ZooKeeper error code, as ZabError.is takes it. */
 export type ErrorName = keyof typeof ErrorCode;
+/** A ZooKeeper error code as the wire carries it (0 is Ok). */
 export type ErrorCodeValue = (typeof ErrorCode)[ErrorName];
 
 const namesByCode = new Map<number, ErrorName>(

@@ -6,10 +6,13 @@
  */
 import { ErrorCode, ZabError } from './errors.js';
 
+/** The root znode, `/`. */
 export const rootPath = '/';
 /** ZooKeeper's own subtree; its four special nodes cannot be deleted. */
 export const zookeeperPath = '/zookeeper';
+/** `/zookeeper/quota`, where ZooKeeper keeps quotas. */
 export const quotaPath = '/zookeeper/quota';
+/** `/zookeeper/config`, the ensemble configuration node (read-only to clients). */
 export const configPath = '/zookeeper/config';
 
 const specialPaths = new Set([rootPath, zookeeperPath, quotaPath, configPath]);
@@ -46,6 +49,7 @@ function isDisallowedCodeUnit(c: number): boolean {
   );
 }
 
+/** True when ZooKeeper would accept `path` (PathUtils.validatePath). */
 export function isValidPath(path: string): boolean {
   return pathProblem(path) === undefined;
 }
@@ -67,6 +71,7 @@ export function basenameOf(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
+/** A child's path from its parent's and its name. */
 export function joinPath(parent: string, child: string): string {
   return parent === rootPath ? `/${child}` : `${parent}/${child}`;
 }

@@ -9,6 +9,7 @@ import type { CreateModeValue, Stat } from './stat.js';
 import type { AddWatchModeValue, WatcherTypeValue } from './watches/events.js';
 import type { Zxid } from './zxid.js';
 
+/** Create a znode: opcodes create (1), create2 (15), createContainer (19) and createTTL (21). */
 export interface CreateRequest {
   readonly op: 'create';
   readonly path: string;
@@ -18,18 +19,21 @@ export interface CreateRequest {
   /** Milliseconds for the TTL modes; -1n (ZooKeeper's "none") for every other mode. */
   readonly ttlMs: bigint;
 }
+/** Delete a znode (opcode 2). */
 export interface DeleteRequest {
   readonly op: 'delete';
   readonly path: string;
   /** Expected data version, or -1 for any. */
   readonly version: number;
 }
+/** Replace a znode's data (opcode 5). */
 export interface SetDataRequest {
   readonly op: 'setData';
   readonly path: string;
   readonly data: Uint8Array;
   readonly version: number;
 }
+/** Replace a znode's ACL (opcode 7). */
 export interface SetAclRequest {
   readonly op: 'setACL';
   readonly path: string;
@@ -37,62 +41,77 @@ export interface SetAclRequest {
   /** Expected ACL version (aversion), or -1 for any. */
   readonly version: number;
 }
+/** Check a znode's version without changing it (opcode 13, in multis). */
 export interface CheckRequest {
   readonly op: 'check';
   readonly path: string;
   readonly version: number;
 }
+/** An operation a multi may hold. */
 export type MultiOp = CreateRequest | DeleteRequest | SetDataRequest | CheckRequest;
+/** Operations that all succeed or all fail, in one zxid (opcode 14). */
 export interface MultiRequest {
   readonly op: 'multi';
   readonly ops: readonly MultiOp[];
 }
+/** A znode's Stat, or NoNode; `watch` leaves an exists watch (opcode 3). */
 export interface ExistsRequest {
   readonly op: 'exists';
   readonly path: string;
   readonly watch: boolean;
 }
+/** A znode's data and Stat; `watch` leaves a data watch (opcode 4). */
 export interface GetDataRequest {
   readonly op: 'getData';
   readonly path: string;
   readonly watch: boolean;
 }
+/** A znode's children and Stat; `watch` leaves a child watch (opcodes 8 and 12). */
 export interface GetChildrenRequest {
   readonly op: 'getChildren';
   readonly path: string;
   readonly watch: boolean;
 }
+/** The number of znodes below a path (opcode 104). */
 export interface GetAllChildrenNumberRequest {
   readonly op: 'getAllChildrenNumber';
   readonly path: string;
 }
+/** The session's ephemerals under a prefix (opcode 103). */
 export interface GetEphemeralsRequest {
   readonly op: 'getEphemerals';
   readonly prefixPath: string;
 }
+/** A znode's ACL and Stat (opcode 6). */
 export interface GetAclRequest {
   readonly op: 'getACL';
   readonly path: string;
 }
+/** Catch the server up with the leader before the next read (opcode 9). */
 export interface SyncRequest {
   readonly op: 'sync';
   readonly path: string;
 }
+/** An operation a multiRead may hold. */
 export type MultiReadOp = GetDataRequest | GetChildrenRequest;
+/** Reads answered from one state, each succeeding or failing on its own (opcode 22). */
 export interface MultiReadRequest {
   readonly op: 'multiRead';
   readonly ops: readonly MultiReadOp[];
 }
+/** Set a persistent or persistent recursive watch (opcode 106). */
 export interface AddWatchRequest {
   readonly op: 'addWatch';
   readonly path: string;
   readonly mode: AddWatchModeValue;
 }
+/** Remove this session's watches of a type on a path (opcode 18). */
 export interface RemoveWatchesRequest {
   readonly op: 'removeWatches';
   readonly path: string;
   readonly watcherType: WatcherTypeValue;
 }
+/** Ask whether this session holds watches of a type on a path (opcode 17). */
 export interface CheckWatchesRequest {
   readonly op: 'checkWatches';
   readonly path: string;
@@ -108,21 +127,26 @@ export interface SetWatchesRequest {
   readonly persistentWatches: readonly string[];
   readonly persistentRecursiveWatches: readonly string[];
 }
+/** Add an identity to the session, e.g. digest `user:password` (opcode 100). */
 export interface AuthRequest {
   readonly op: 'auth';
   readonly scheme: string;
   readonly auth: Uint8Array;
 }
+/** The identities the session holds (opcode 107). */
 export interface WhoAmIRequest {
   readonly op: 'whoAmI';
 }
+/** A heartbeat: keeps the session alive (opcode 11). */
 export interface PingRequest {
   readonly op: 'ping';
 }
+/** End the session: its ephemerals go (opcode -11). */
 export interface CloseSessionRequest {
   readonly op: 'closeSession';
 }
 
+/** The requests that change the tree. */
 export type WriteRequest =
   | CreateRequest
   | DeleteRequest
@@ -130,6 +154,7 @@ export type WriteRequest =
   | SetAclRequest
   | CheckRequest
   | MultiRequest;
+/** The requests a server answers from its own state. */
 export type ReadRequest =
   | ExistsRequest
   | GetDataRequest
@@ -138,7 +163,9 @@ export type ReadRequest =
   | GetEphemeralsRequest
   | GetAclRequest
   | MultiReadRequest;
+/** The requests that manage watches. */
 export type WatchRequest = AddWatchRequest | RemoveWatchesRequest | CheckWatchesRequest | SetWatchesRequest;
+/** Every request a client can send. */
 export type ClientRequest =
   | WriteRequest
   | ReadRequest
@@ -148,10 +175,12 @@ export type ClientRequest =
   | WhoAmIRequest
   | PingRequest
   | CloseSessionRequest;
+/** The name of a request kind. */
 export type OpName = ClientRequest['op'];
 
 const writeOps: ReadonlySet<OpName> = new Set(['create', 'delete', 'setData', 'setACL', 'check', 'multi']);
 
+/** True for the requests that go through the leader and take a zxid. */
 export function isWriteRequest(request: ClientRequest): request is WriteRequest {
   return writeOps.has(request.op);
 }

@@ -30,6 +30,7 @@ export interface Stat {
   readonly pzxid: Zxid;
 }
 
+/** A Stat of zeros: what a reply without one decodes to. */
 export const emptyStat: Stat = {
   czxid: zeroZxid,
   mzxid: zeroZxid,
@@ -54,12 +55,15 @@ export const CreateMode = {
   PersistentWithTtl: 5,
   PersistentSequentialWithTtl: 6,
 } as const;
+/** A create flag as the wire carries it. */
 export type CreateModeValue = (typeof CreateMode)[keyof typeof CreateMode];
 
+/** True for a create flag ZooKeeper knows (0 to 6). */
 export function isCreateMode(flags: number): flags is CreateModeValue {
   return Number.isInteger(flags) && flags >= 0 && flags <= 6;
 }
 
+/** True for the modes that append a sequence number. */
 export function isSequentialMode(mode: CreateModeValue): boolean {
   return (
     mode === CreateMode.PersistentSequential ||
@@ -68,10 +72,12 @@ export function isSequentialMode(mode: CreateModeValue): boolean {
   );
 }
 
+/** True for the modes whose node dies with its session. */
 export function isEphemeralMode(mode: CreateModeValue): boolean {
   return mode === CreateMode.Ephemeral || mode === CreateMode.EphemeralSequential;
 }
 
+/** True for the TTL modes. */
 export function isTtlMode(mode: CreateModeValue): boolean {
   return mode === CreateMode.PersistentWithTtl || mode === CreateMode.PersistentSequentialWithTtl;
 }
@@ -87,6 +93,7 @@ export function ttlEphemeralOwner(ttlMs: bigint): bigint {
   return BigInt.asIntN(64, extendedMask | ttlMs);
 }
 
+/** What a stored ephemeralOwner makes a node. */
 export type NodeKind = 'persistent' | 'ephemeral' | 'container' | 'ttl';
 
 /** What kind of node an ephemeralOwner describes (ZooKeeper's EphemeralType). */

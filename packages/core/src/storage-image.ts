@@ -9,6 +9,7 @@ import type { TreeSnapshot } from './tree/data-tree.js';
 import type { Txn } from './txn.js';
 import type { Zxid } from './zxid.js';
 
+/** An in-memory image of what storage holds, changed only by StorageActions. */
 export class StorageImage {
   epochs: Epochs = { acceptedEpoch: 0, currentEpoch: 0 };
   /** Snapshots, oldest first. */

@@ -10,6 +10,7 @@ import type { TreeSnapshot } from './tree/data-tree.js';
 import type { Txn } from './txn.js';
 import type { Zxid } from './zxid.js';
 
+/** The two epochs ZAB keeps durable: the one promised, and the one acknowledged. */
 export interface Epochs {
   /** The last epoch this peer promised to follow (LEADERINFO); never goes down. */
   readonly acceptedEpoch: number;
@@ -17,6 +18,7 @@ export interface Epochs {
   readonly currentEpoch: number;
 }
 
+/** One step of storage work, as a peer asks its driver to carry it out. */
 export type StorageAction =
   /** Append transactions after the last logged one. */
   | { readonly kind: 'append'; readonly txns: readonly Txn[] }

@@ -7,12 +7,14 @@
 import type { PeerMessage } from './zab/messages.js';
 import type { ServerId } from './zab/quorum.js';
 
+/** What a transport calls: messages in FIFO order per peer, and broken links. */
 export interface TransportHandlers {
   message(from: ServerId, message: PeerMessage): void;
   /** The link to `peer` broke: messages sent to it since may have been lost. */
   linkDown(peer: ServerId): void;
 }
 
+/** Links to the other peers: send without waiting, FIFO per pair while the link holds. */
 export interface PeerTransport {
   /** This endpoint's server id. */
   readonly serverId: ServerId;

@@ -7,17 +7,21 @@ import type { ACL } from './acl.js';
 import type { ErrorCodeValue } from './errors.js';
 import type { Zxid } from './zxid.js';
 
+/** A session's 64-bit id. */
 export type SessionId = bigint;
 
+/** A session begins, with its negotiated timeout. */
 export interface CreateSessionTxn {
   readonly kind: 'createSession';
   readonly timeoutMs: number;
 }
+/** A session ends; its ephemerals, named here, go with it. */
 export interface CloseSessionTxn {
   readonly kind: 'closeSession';
   /** The session's ephemerals at preparation time, sorted; applying deletes each of them. */
   readonly ephemeralPaths: readonly string[];
 }
+/** A znode is created, with the parent's new cversion. */
 export interface CreateTxn {
   readonly kind: 'create';
   readonly path: string;
@@ -27,10 +31,12 @@ export interface CreateTxn {
   /** The parent's cversion once this child exists. */
   readonly parentCversion: number;
 }
+/** A znode is deleted. */
 export interface DeleteTxn {
   readonly kind: 'delete';
   readonly path: string;
 }
+/** A znode's data is replaced, with its new version. */
 export interface SetDataTxn {
   readonly kind: 'setData';
   readonly path: string;
@@ -38,6 +44,7 @@ export interface SetDataTxn {
   /** The node's data version after this change. */
   readonly version: number;
 }
+/** A znode's ACL is replaced, with its new aversion. */
 export interface SetAclTxn {
   readonly kind: 'setACL';
   readonly path: string;
@@ -45,6 +52,7 @@ export interface SetAclTxn {
   /** The node's ACL version after this change. */
   readonly aversion: number;
 }
+/** A version check inside a multi. */
 export interface CheckTxn {
   readonly kind: 'check';
   readonly path: string;
@@ -55,7 +63,9 @@ export interface ErrorTxn {
   readonly kind: 'error';
   readonly code: ErrorCodeValue;
 }
+/** One part of a multi transaction. */
 export type MultiPartTxn = CreateTxn | DeleteTxn | SetDataTxn | CheckTxn | ErrorTxn;
+/** A multi: every part applied, or an error part for each. */
 export interface MultiTxn {
   readonly kind: 'multi';
   /**
@@ -65,6 +75,7 @@ export interface MultiTxn {
   readonly parts: readonly MultiPartTxn[];
 }
 
+/** What a transaction does to the tree. */
 export type TxnBody =
   | CreateSessionTxn
   | CloseSessionTxn

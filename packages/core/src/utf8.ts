@@ -8,10 +8,12 @@ declare const TextDecoder: new () => { decode(bytes: Uint8Array): string };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** A string to UTF-8 bytes. */
 export function encodeUtf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
+/** Bytes to a string, as ZooKeeper decodes paths and ids. */
 export function decodeUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }

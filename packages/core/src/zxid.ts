@@ -5,12 +5,14 @@
  */
 import { assert } from './errors.js';
 
+/** A ZooKeeper transaction id: epoch and counter in 64 bits, branded so plain bigints are not taken for one. */
 export type Zxid = bigint & { readonly __zxid: unique symbol };
 
 const counterMask = 0xffff_ffffn;
 /** The largest counter a zxid may carry; a leader at this counter must start a new epoch. */
 export const zxidCounterMax = 0xffff_ffffn;
 
+/** The zxid before any transaction. */
 export const zeroZxid = zxid(0n);
 
 /** Brands a bigint as a zxid after checking it fits in 64 unsigned bits. */
@@ -19,6 +21,7 @@ export function zxid(value: bigint): Zxid {
   return value as Zxid;
 }
 
+/** A zxid from its epoch (high 32 bits) and counter (low 32 bits). */
 export function makeZxid(epoch: number | bigint, counter: number | bigint): Zxid {
   const e = BigInt(epoch);
   const c = BigInt(counter);
@@ -27,10 +30,12 @@ export function makeZxid(epoch: number | bigint, counter: number | bigint): Zxid
   return zxid((e << 32n) | c);
 }
 
+/** The epoch of a zxid. */
 export function epochOf(z: Zxid): number {
   return Number(z >> 32n);
 }
 
+/** The counter of a zxid within its epoch. */
 export function counterOf(z: Zxid): number {
   return Number(z & counterMask);
 }
@@ -41,6 +46,7 @@ export function nextZxid(z: Zxid): Zxid {
   return zxid(z + 1n);
 }
 
+/** The later of two zxids. */
 export function maxZxid(a: Zxid, b: Zxid): Zxid {
   return a > b ? a : b;
 }

@@ -22,6 +22,7 @@ import {
 import { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
 import type { Logger } from './log.js';
 
+/** How the client port listens and what it allows. */
 export interface ClientPortOptions {
   readonly links: LinkFactory;
   readonly host: string;
@@ -58,6 +59,7 @@ interface ReplySlot {
   frame: Uint8Array | undefined;
 }
 
+/** One client connection, as cons and stat report it. */
 export interface ConnectionInfo {
   readonly remote: string;
   readonly sessionId: bigint | undefined;
@@ -67,6 +69,7 @@ export interface ConnectionInfo {
   readonly outstanding: number;
 }
 
+/** The TCP listener speaking ZooKeeper's client protocol in front of a LinkFactory. */
 export class ClientPortServer {
   private readonly server: Server;
   private readonly connections = new Set<ClientConnection>();
@@ -99,12 +102,14 @@ export class ClientPortServer {
     return port;
   }
 
+  /** Where it listens (the real port when 0 was asked for). */
   address(): { host: string; port: number } {
     const address = this.server.address();
     if (address === null || typeof address === 'string') throw new Error('the client port is not listening');
     return { host: address.address, port: address.port };
   }
 
+  /** Every open connection. */
   connectionInfo(): ConnectionInfo[] {
     return [...this.connections].map((connection) => connection.info());
   }

@@ -16,6 +16,7 @@ import { MemoryStorage } from '@zabkit/storage-memory';
 import { MemoryNetwork } from '@zabkit/transport-memory';
 import { PeerDriver } from './peer-driver.js';
 
+/** The shape of an in-process ensemble: voters, observers, tick time, peer options, storage. */
 export interface EnsembleOptions {
   /** Voting servers, ids 1..servers. */
   readonly servers: number;
@@ -34,6 +35,7 @@ export interface EnsembleOptions {
   >;
 }
 
+/** An in-process ensemble: clients, the leader, and servers to kill and restart. */
 export interface Ensemble {
   /** A client whose session fails over between the servers that are up. */
   client(options?: ClientOptions & { servers?: readonly ServerId[] }): Promise<ZabClient>;
@@ -51,9 +53,11 @@ export interface Ensemble {
   driver(id: ServerId): PeerDriver | undefined;
   /** The memory network, to cut links in tests. */
   readonly network: MemoryNetwork;
+  /** Stops every server and closes their storage. */
   close(): Promise<void>;
 }
 
+/** Starts an ensemble of ZAB peers in this process on the memory transport. */
 export async function startEnsemble(options: EnsembleOptions): Promise<Ensemble> {
   if (!Number.isInteger(options.servers) || options.servers < 1)
     throw new RangeError('servers must be a positive integer');

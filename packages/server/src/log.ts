@@ -5,10 +5,15 @@
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** Where the server reports what happens: a message and structured fields per line. */
 export interface Logger {
+  /** Detail for debugging. */
   debug(message: string, fields?: Record<string, unknown>): void;
+  /** Normal operation: start, stop, where it listens. */
   info(message: string, fields?: Record<string, unknown>): void;
+  /** Something unusual the server survived: a refused connection, a repaired store. */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** Something that stops a part of the server. */
   error(message: string, fields?: Record<string, unknown>): void;
 }
 

@@ -17,6 +17,7 @@ import { PeerDriver } from './peer-driver.js';
 /** The version string srvr, stat, mntr and envi report. */
 export const zabkitVersion = '3.8.4-zabkit-0.1.0';
 
+/** What a server process runs with: its parsed config, logger, storage and session secret. */
 export interface ServerNodeOptions {
   readonly config: ZabkitConfig;
   readonly log?: Logger;
@@ -38,6 +39,7 @@ class NoPeers implements PeerTransport {
   close(): void {}
 }
 
+/** One zabkit server: a ZAB peer, its storage and peer links, and the client port. */
 export class ServerNode {
   private constructor(
     readonly config: ZabkitConfig,
@@ -47,6 +49,7 @@ export class ServerNode {
     private readonly log: Logger,
   ) {}
 
+  /** Opens storage and links, starts the peer and listens for clients. */
   static async start(options: ServerNodeOptions): Promise<ServerNode> {
     const { config } = options;
     const log = options.log ?? silentLogger;

@@ -19,12 +19,14 @@ import type {
 } from '@zabkit/core';
 import { ZabPeer, type ZabPeerOptions } from '@zabkit/core';
 
+/** What a driver needs: the peer's options, its storage and its transport. */
 export interface PeerDriverOptions {
   readonly peer: ZabPeerOptions;
   readonly storage: PeerStorage;
   readonly transport: PeerTransport;
   /** How often the peer is ticked. Default: a quarter of the tick time. */
   readonly tickIntervalMs?: number;
+  /** The clock ticks read. Default Date.now. */
   readonly clock?: () => number;
 }
 
@@ -58,6 +60,7 @@ export async function carryOut(storage: PeerStorage, actions: readonly StorageAc
   }
 }
 
+/** Drives one ZabPeer in real time and opens client links to it. */
 export class PeerDriver implements LinkFactory {
   readonly peer: ZabPeer;
   private readonly storage: PeerStorage;

@@ -76,6 +76,7 @@ export class StorageCorruptError extends Error {
   }
 }
 
+/** How the store keeps snapshots, commits and purges. */
 export interface LevelStorageOptions {
   /** Snapshots kept by a purge (ZooKeeper's autopurge.snapRetainCount), at least 1. Default 3. */
   readonly retainSnapshots?: number;
@@ -103,6 +104,7 @@ interface SnapshotRef {
   readonly manifest: Uint8Array;
 }
 
+/** A peer's durable storage on LevelDB (or any abstract-level database of bytes). */
 export class LevelStorage implements PeerStorage {
   private readonly retain: number;
   private readonly chunkNodes: number;

@@ -15,6 +15,7 @@ import {
   type Zxid,
 } from '@zabkit/core';
 
+/** Peer storage in memory: durable for as long as the object lives. */
 export class MemoryStorage implements PeerStorage {
   /** The stored state; exposed for tests that inspect what a peer wrote. */
   readonly image: StorageImage;

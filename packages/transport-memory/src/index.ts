@@ -14,6 +14,7 @@ interface InFlight {
   readonly message: PeerMessage;
 }
 
+/** Peers in one process, with links that tests can cut one way or both. */
 export class MemoryNetwork {
   private readonly endpoints = new Map<ServerId, MemoryEndpoint>();
   private readonly cut = new Set<string>();
@@ -81,6 +82,7 @@ export class MemoryNetwork {
   }
 }
 
+/** One peer's side of a MemoryNetwork. */
 export class MemoryEndpoint implements PeerTransport {
   closed = false;
   private handlers: TransportHandlers | undefined;

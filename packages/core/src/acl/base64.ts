@@ -1,6 +1,7 @@
 /** Standard, padded base64 (RFC 4648), as ZooKeeper's digest scheme encodes its hashes. */
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
+/** Standard base64 with padding, as digest ids use it. */
 export function encodeBase64(bytes: Uint8Array): string {
   let out = '';
   for (let i = 0; i < bytes.length; i += 3) {

@@ -37,8 +37,10 @@ export type InternalRequest =
   | { readonly op: 'closeSession' }
   | { readonly op: 'deleteContainer'; readonly path: string };
 
+/** What can be prepared into a transaction: writes and session changes. */
 export type PreparableRequest = WriteRequest | InternalRequest;
 
+/** One request to prepare, with who sent it and when. */
 export interface PrepInput {
   readonly zxid: Zxid;
   readonly timeMs: number;
@@ -50,6 +52,7 @@ export interface PrepInput {
   readonly request: PreparableRequest;
 }
 
+/** The limits and rules preparation checks against. */
 export interface PreparerOptions {
   /** Largest znode data accepted, in bytes. */
   readonly dataSizeMaxBytes: number;
@@ -69,6 +72,7 @@ function fail(code: ErrorCodeValue): never {
   throw new PrepFailure(code);
 }
 
+/** Turns requests into transactions against the tree plus what is in flight, as ZooKeeper's PrepRequestProcessor does. */
 export class RequestPreparer {
   private readonly changes: OutstandingChanges;
 

@@ -24,6 +24,7 @@ export interface ConnectRequest {
   readonly clientAddress: string;
 }
 
+/** Everything a standalone server steps on: time, connections, requests, durability. */
 export type ServerInput =
   /** The clock moved to `nowMs` (virtual or real milliseconds). */
   | { readonly kind: 'tick'; readonly nowMs: number }
@@ -39,8 +40,10 @@ export type ServerInput =
   /** Storage has made every transaction up to and including `zxid` durable. */
   | { readonly kind: 'persisted'; readonly zxid: Zxid };
 
+/** Why a server closed a client connection. */
 export type CloseReason = 'sessionExpired' | 'sessionClosed' | 'sessionMoved' | 'refused';
 
+/** What a server sends a client connection: the session, replies, watch events, a close. */
 export type ClientOutput =
   /** The session is established (or resumed). A `timeoutMs` of 0 means it is expired. */
   | {

@@ -69,10 +69,12 @@ interface Connection {
   readonly pending: PendingEntry[];
 }
 
+/** The front's settings: the super digest that may bypass ACLs. */
 export interface FrontOptions {
   readonly superDigest?: string | undefined;
 }
 
+/** The client-facing half of a server: connections, reads, watches, and replies in order. */
 export class ReplicaFront {
   readonly watches = new WatchManager();
   private readonly connections = new Map<ConnectionId, Connection>();

@@ -10,8 +10,10 @@ import { containerEphemeralOwner } from '../stat.js';
 
 /** ZooKeeper caps server ids at 254 when TTL nodes are on: 0xff in the top byte marks a TTL. */
 export const serverIdMax = 254;
+/** Session passwords are 16 bytes. */
 export const passwordLengthBytes = 16;
 
+/** Session ids as ZooKeeper makes them: server id in the high byte, then a time-seeded counter. */
 export class SessionIdGenerator {
   private next: bigint;
 
@@ -40,6 +42,7 @@ export function sessionPassword(secret: Uint8Array, sessionId: bigint): Uint8Arr
   return sha1(input).subarray(0, passwordLengthBytes);
 }
 
+/** True when two passwords match (constant time). */
 export function samePassword(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let difference = 0;

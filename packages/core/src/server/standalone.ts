@@ -13,6 +13,7 @@ import type { ClientOutput, ConnectionId, ConnectRequest, Ready, ServerInput } f
 import { type CommitPath, ReplicaFront, type WriteOrigin } from './replica-front.js';
 import { passwordLengthBytes, SessionIdGenerator, samePassword, sessionPassword } from './session-ids.js';
 
+/** A server's settings: tick time, session bounds, limits, secrets. */
 export interface ServerOptions {
   /** This server's id (0 for a standalone server, as in ZooKeeper). */
   readonly serverId?: number;
@@ -36,10 +37,12 @@ export interface ServerOptions {
   readonly startTimeMs: number;
 }
 
+/** Server options with every default filled in. */
 export type ResolvedServerOptions = Required<Omit<ServerOptions, 'superDigest'>> & {
   readonly superDigest: string | undefined;
 };
 
+/** Fills in defaults and checks the options; throws RangeError naming what is wrong. */
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
   const tickTimeMs = options.tickTimeMs ?? 2000;
   const resolved = {

@@ -6,6 +6,7 @@
 import { assert } from '../errors.js';
 import type { SessionId } from '../txn.js';
 
+/** The session timeouts a server grants, in ms. */
 export interface SessionTimeoutBounds {
   readonly tickTimeMs: number;
   readonly minSessionTimeoutMs: number;
@@ -25,6 +26,7 @@ interface TrackedSession {
   closing: boolean;
 }
 
+/** Session deadlines in tick-aligned buckets, as ZooKeeper's ExpiryQueue. */
 export class SessionTracker {
   private readonly sessions = new Map<SessionId, TrackedSession>();
   private readonly buckets = new Map<number, Set<SessionId>>();

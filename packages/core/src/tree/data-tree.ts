@@ -63,6 +63,7 @@ export interface TreeSnapshot {
   readonly sessions: readonly (readonly [SessionId, number])[];
 }
 
+/** What applying a transaction did: its result and the changes watches fire on. */
 export interface ApplyOutcome {
   readonly result: TxnResult;
   readonly changes: readonly TreeChange[];
@@ -74,6 +75,7 @@ class ApplyError extends Error {
   }
 }
 
+/** The znode tree, changed only by applying committed transactions in zxid order. */
 export class DataTree {
   private readonly nodes = new Map<string, Znode>();
   private readonly ephemeralsBySession = new Map<SessionId, Set<string>>();

@@ -6,6 +6,7 @@ import type { ACL } from '../acl.js';
 import { nodeKindOf, type Stat } from '../stat.js';
 import type { Zxid } from '../zxid.js';
 
+/** A znode as the tree stores it. */
 export class Znode {
   data: Uint8Array;
   acl: readonly ACL[];

@@ -15,6 +15,7 @@ import type { PeerMessage } from './messages.js';
 import type { MajorityQuorum, ServerId } from './quorum.js';
 import type { TxnLog } from './txn-log.js';
 
+/** The ZAB options of a peer: ensemble, time limits, snapshots, batching. */
 export interface PeerOptions {
   readonly serverId: ServerId;
   readonly voters: readonly ServerId[];
@@ -40,6 +41,7 @@ export interface PeerOptions {
   readonly onApplied?: (txn: Txn) => void;
 }
 
+/** Peer options with every default filled in. */
 export type ResolvedPeerOptions = Required<Omit<PeerOptions, 'observers' | 'onApplied'>> & {
   readonly observers: readonly ServerId[];
 };
@@ -52,6 +54,7 @@ export interface ForwardedRequest {
   readonly request: PreparableRequest;
 }
 
+/** What the leader and learner roles may use of their peer. */
 export interface PeerContext {
   readonly serverId: ServerId;
   readonly options: ResolvedPeerOptions;

@@ -9,6 +9,7 @@ import type { Zxid } from '../zxid.js';
 import type { ElectionMessage, PeerRole, Vote } from './messages.js';
 import type { QuorumVerifier, ServerId } from './quorum.js';
 
+/** How long an election waits and how often it resends. */
 export interface ElectionOptions {
   /** How long a quorum's agreement must stand unchallenged before deciding. */
   readonly finalizeWaitMs: number;
@@ -16,6 +17,7 @@ export interface ElectionOptions {
   readonly resendIntervalMs: number;
 }
 
+/** What an election step produces: messages to send, and a decision once there is one. */
 export interface ElectionOutput {
   /** Notifications to send: to one peer, or to every other voter when `to` is 'voters'. */
   readonly send: readonly { readonly to: ServerId | 'voters'; readonly message: ElectionMessage }[];
@@ -51,6 +53,7 @@ function sameLeader(a: Vote, b: Vote): boolean {
   return a.leader === b.leader && a.peerEpoch === b.peerEpoch;
 }
 
+/** ZooKeeper's Fast Leader Election, as a pure state machine. */
 export class FastLeaderElection {
   private logicalClock = 0;
   private proposal: Vote;

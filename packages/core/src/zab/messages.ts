@@ -10,6 +10,7 @@ import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import type { ServerId } from './quorum.js';
 
+/** Where a peer stands: looking for a leader, following, leading or observing. */
 export type PeerRole = 'looking' | 'following' | 'leading' | 'observing';
 
 /** A vote in Fast Leader Election: ordered by (peerEpoch, zxid, leader). */
@@ -19,6 +20,7 @@ export interface Vote {
   readonly peerEpoch: number;
 }
 
+/** A Fast Leader Election notification. */
 export type ElectionMessage = {
   readonly kind: 'notification';
   readonly vote: Vote;
@@ -30,6 +32,7 @@ export type ElectionMessage = {
 /** Synchronisation modes, as ZooKeeper names them. */
 export type SyncMode = 'diff' | 'trunc' | 'snap';
 
+/** What a follower or observer sends its leader. */
 export type LearnerMessage =
   | {
       readonly kind: 'followerInfo';
@@ -77,6 +80,7 @@ export type LearnerMessage =
       readonly connectionId: number;
     };
 
+/** What a leader sends its learners. */
 export type LeaderMessage =
   | { readonly kind: 'leaderInfo'; readonly epoch: number }
   /** Brings a learner's log in line with the leader's; NEWLEADER follows. */
@@ -119,6 +123,7 @@ export type LeaderMessage =
       readonly valid: boolean;
     };
 
+/** Every message between peers. */
 export type PeerMessage = ElectionMessage | LearnerMessage | LeaderMessage;
 
 /** A message to or from a peer. */

@@ -42,6 +42,7 @@ import type {
 import { MajorityQuorum, type ServerId } from './quorum.js';
 import { TxnLog } from './txn-log.js';
 
+/** Everything a peer steps on: time, messages, broken links, durability, clients. */
 export type PeerInput =
   | Exclude<ServerInput, { readonly kind: 'persisted' }>
   | { readonly kind: 'message'; readonly from: ServerId; readonly message: PeerMessage }
@@ -64,6 +65,7 @@ export interface PeerReady {
   readonly toClients: readonly ClientOutput[];
 }
 
+/** A peer's options: its ensemble, limits and server settings. */
 export interface ZabPeerOptions extends PeerOptions, Omit<ServerOptions, 'serverId'> {}
 
 function resolvePeerOptions(options: ZabPeerOptions): ResolvedPeerOptions {

@@ -4,8 +4,10 @@
  */
 import { assert } from '../errors.js';
 
+/** A server's id in the ensemble (the myid). */
 export type ServerId = number;
 
+/** Decides whether a set of servers is a quorum. */
 export interface QuorumVerifier {
   /** Servers that vote in elections and whose acks count. */
   readonly voters: ReadonlySet<ServerId>;

@@ -14,6 +14,7 @@ export function followsContiguously(previous: Zxid, next: Zxid): boolean {
   return counterOf(next) === 1;
 }
 
+/** The transactions after the latest snapshot, in zxid order, kept in memory for syncing learners. */
 export class TxnLog {
   private entries: Txn[] = [];
   /** Entries at or below this zxid live only in the snapshot. */
