@@ -14,15 +14,18 @@ export type { CachedNode, CacheOptions, CacheWatchMode } from './internal/cache-
 export type { EventMap, TypedEmitter } from './internal/util-emitter.js';
 export type { SessionFactory } from './internal/util-session.js';
 export type { WaitOptions } from './internal/util-zk.js';
-export { LeaderLatch, type LeaderLatchEvents } from './leader/leader-latch.js';
-export { LeaderSelector, type LeaderSelectorListener } from './leader/leader-selector.js';
-export { LockInternals, type LockRule } from './locks/lock-internals.js';
-export { type AcquireOptions, Mutex } from './locks/mutex.js';
-export { ReadWriteLock, ReadWriteLockSide } from './locks/read-write-lock.js';
-export { type Lease, Semaphore } from './locks/semaphore.js';
+export { LeaderLatch, type LeaderLatchEvents } from './leader-latch.js';
+export {
+  LeaderSelector,
+  type LeaderSelectorListener,
+  type LeaderSelectorOptions,
+} from './leader-selector.js';
+export { type AcquireOptions, type Lock, Mutex } from './lock.js';
 export { NodeCache, type NodeCacheEvents } from './node-cache.js';
 export { DistributedPriorityQueue } from './priority-queue.js';
 export { DistributedQueue, OutcomeUnknownError, type TakeOptions } from './queue.js';
+export { ReadWriteLock } from './read-write-lock.js';
+export { type Lease, Semaphore, type SemaphoreAcquireOptions } from './semaphore.js';
 export {
   type ProviderStrategy,
   ServiceCache,

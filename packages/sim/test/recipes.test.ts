@@ -105,6 +105,8 @@ async function latchScenario(seed: number) {
   return { finished, intervals, violations: sim.world.violations };
 }
 
+// Open finding: with ZABKIT_RECIPE_SEEDS=60, mutex seed 39 leaves waiters stuck (a liveness
+// failure; mutual exclusion holds on every seed). Not yet fixed; see the closing note.
 describe('recipes in the simulator', () => {
   it('the mutex never has two holders at once, under faults', async () => {
     let holds = 0;
