@@ -17,7 +17,7 @@ const packages = [
 ];
 const kinds = ['Class', 'Interface', 'Function', 'TypeAlias', 'Variable', 'Enum'];
 // Terminal colour codes typedoc puts around its words.
-const escape = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const colourCodes = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 let missing = 0;
 for (const name of packages) {
   const args = [
@@ -42,7 +42,7 @@ for (const name of packages) {
   }
   const lines = output
     .split('\n')
-    .map((line) => line.replaceAll(escape, ''))
+    .map((line) => line.replaceAll(colourCodes, ''))
     .filter(
       (line) =>
         line.includes('does not have any documentation') && !/\((CallSignature|Property)\)/.test(line),
