@@ -6,9 +6,17 @@
 import { connectTcp, type ZabClient } from '@zabkit/client';
 import {
   Barrier,
+  ChildrenCache,
+  DistributedPriorityQueue,
   DistributedQueue,
+  DoubleBarrier,
+  GroupMember,
   LeaderLatch,
+  LeaderSelector,
   Mutex,
+  NodeCache,
+  ReadWriteLock,
+  Semaphore,
   ServiceDiscovery,
   SharedCounter,
   TreeCache,
@@ -102,6 +110,73 @@ function recipeSuite(name: string, start: () => Promise<{ connectString: string;
         }),
       );
       expect(await new SharedCounter(a, '/tcp/counter').get()).toBe(10);
+    });
+
+    it('read/write lock and semaphore', async () => {
+      const [a, b, c] = await Promise.all([client(), client(), client()]);
+      const read1 = new ReadWriteLock(a, '/tcp/rw').readLock();
+      const read2 = new ReadWriteLock(b, '/tcp/rw').readLock();
+      expect(await read1.acquire()).toBe(true);
+      expect(await read2.acquire({ timeoutMs: 2000 })).toBe(true);
+      const write = new ReadWriteLock(c, '/tcp/rw').writeLock();
+      expect(await write.acquire({ timeoutMs: 100 })).toBe(false);
+      await read1.release();
+      await read2.release();
+      expect(await write.acquire({ timeoutMs: 2000 })).toBe(true);
+      await write.release();
+      const lease = await new Semaphore(a, '/tcp/sem', 1).acquire();
+      expect(await new Semaphore(b, '/tcp/sem', 1).acquire({ timeoutMs: 100 })).toBeUndefined();
+      await lease!.close();
+      expect(await new Semaphore(b, '/tcp/sem', 1).acquire({ timeoutMs: 2000 })).toBeDefined();
+    });
+
+    it('leader selector and double barrier', async () => {
+      const [a, b, c] = await Promise.all([client(), client(), client()]);
+      let leading = 0;
+      let maxLeading = 0;
+      let terms = 0;
+      const selectors = [a, b].map(
+        (zk) =>
+          new LeaderSelector(zk, '/tcp/selector', {
+            async takeLeadership() {
+              leading++;
+              maxLeading = Math.max(maxLeading, leading);
+              terms++;
+              await sleep(5);
+              leading--;
+            },
+          }),
+      );
+      for (const selector of selectors) selector.autoRequeue().start();
+      await until(() => terms >= 4);
+      for (const selector of selectors) await selector.close();
+      expect(maxLeading).toBe(1);
+      const entered = await Promise.all(
+        [a, b, c].map((zk) => new DoubleBarrier(zk, '/tcp/double', 3).enter({ timeoutMs: 5000 })),
+      );
+      expect(entered).toEqual([true, true, true]);
+    });
+
+    it('priority queue, group membership, node and children caches', async () => {
+      const [a, b] = await Promise.all([client(), client()]);
+      const queue = new DistributedPriorityQueue(a, '/tcp/pq');
+      await queue.put('low', 9);
+      await queue.put('high', 1);
+      expect(new TextDecoder().decode(await queue.take())).toBe('high');
+      const member = new GroupMember(a, '/tcp/group', 'm1', 'payload');
+      await member.start();
+      expect([...(await new GroupMember(b, '/tcp/group', 'm2').members()).keys()]).toContain('m1');
+      await member.close();
+      const node = new NodeCache(b, '/tcp/watched');
+      await node.start();
+      await a.create('/tcp/watched', 'v1');
+      await until(() => node.current() !== undefined);
+      const children = new ChildrenCache(b, '/tcp/watched');
+      await children.start();
+      await a.create('/tcp/watched/kid', 'k');
+      await until(() => children.get('kid') !== undefined);
+      await node.close();
+      await children.close();
     });
 
     it('tree cache and service discovery', async () => {
