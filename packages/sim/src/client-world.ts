@@ -85,9 +85,14 @@ export class ClientWorld {
     };
   }
 
-  /** Faults (crashes, partitions, clogging, power loss) until `untilMs`, at the seed's rates. */
+  /**
+   * Faults (crashes, partitions, clogging, power loss, lost messages) until `untilMs`, at
+   * the seed's rates; then everything heals, as in runSeed's healed phase, and the code
+   * under test must make progress again.
+   */
   injectFaults(untilMs: number): void {
     injectFaults(this.world, this.rng, untilMs);
+    this.world.schedule(Math.max(0, untilMs - this.world.now), 'heal', () => this.heal());
   }
 
   /** Ends every fault: links restored, every server running. */

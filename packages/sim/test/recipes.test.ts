@@ -150,14 +150,15 @@ async function barrierScenario(seed: number) {
   return { finished, problems, faults, passes: log.filter((entry) => entry.what === 'left').length };
 }
 
-// Open finding: with ZABKIT_RECIPE_SEEDS=60, mutex seed 39 leaves waiters stuck (a liveness
-// failure; mutual exclusion holds on every seed). Not yet fixed; see the closing note.
 describe('recipes in the simulator', () => {
   it('the mutex never has two holders at once, under faults', async () => {
     let holds = 0;
     let faults = 0;
-    const seeds = process.env.ZABKIT_RECIPE_SEEDS === undefined ? 6 : Number(process.env.ZABKIT_RECIPE_SEEDS);
-    for (let seed = 11; seed < 11 + seeds; seed++) {
+    const seeds =
+      process.env.ZABKIT_RECIPE_SEEDS === undefined ? 20 : Number(process.env.ZABKIT_RECIPE_SEEDS);
+    // 24 and 39 hung while lost messages went on forever after the faulty phase (no healed
+    // phase): waiters watched a deletion a follower never applied. Kept as regressions.
+    for (const seed of [...Array.from({ length: seeds }, (_v, i) => 11 + i), 24, 39]) {
       const result = await mutexScenario(seed);
       expect(result.finished, `seed ${seed}: ${result.phases.join('; ')}`).toBe(true);
       expect(result.violations, `seed ${seed}`).toEqual([]);
@@ -172,7 +173,7 @@ describe('recipes in the simulator', () => {
 
   it('double barrier counts hold, under faults', async () => {
     let faults = 0;
-    for (const seed of [31, 32, 33, 34]) {
+    for (let seed = 31; seed < 39; seed++) {
       const result = await barrierScenario(seed);
       faults += result.faults;
       expect(result.finished, `seed ${seed}`).toBe(true);
@@ -184,8 +185,10 @@ describe('recipes in the simulator', () => {
 
   it('at most one latch leads at a time, under faults', async () => {
     let terms = 0;
-    const seeds = process.env.ZABKIT_RECIPE_SEEDS === undefined ? 4 : Number(process.env.ZABKIT_RECIPE_SEEDS);
-    for (let seed = 21; seed < 21 + seeds; seed++) {
+    const seeds =
+      process.env.ZABKIT_RECIPE_SEEDS === undefined ? 20 : Number(process.env.ZABKIT_RECIPE_SEEDS);
+    // 25: a latch closed while its leadership check was in flight became leader after closing.
+    for (const seed of [...Array.from({ length: seeds }, (_v, i) => 21 + i), 25]) {
       const result = await latchScenario(seed);
       expect(result.finished, `seed ${seed}`).toBe(true);
       expect(overlaps(result.intervals), `seed ${seed}`).toEqual([]);
