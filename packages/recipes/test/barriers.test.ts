@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 async function connect(count: number): Promise<ZabClient[]> {
-  server ??= LocalServer.start({ tickTimeMs: 50 });
+  server ??= LocalServer.start({ tickTimeMs: 50, maxSessionTimeoutMs: 20_000 });
   const made = await Promise.all(
     Array.from({ length: count }, () => server!.client({ sessionTimeoutMs: 5000 })),
   );

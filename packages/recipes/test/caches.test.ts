@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function connect(count: number, options = {}): Promise<ZabClient[]> {
-  server ??= LocalServer.start({ tickTimeMs: 20 });
+  server ??= LocalServer.start({ tickTimeMs: 20, maxSessionTimeoutMs: 20_000 });
   const made = await Promise.all(
     Array.from({ length: count }, () => server!.client({ sessionTimeoutMs: 5000, ...options })),
   );
@@ -200,7 +200,11 @@ describe('cache watch modes', () => {
 
 describe('a cache on a 3-server ensemble', () => {
   it('converges while the leader is killed', async () => {
-    const ensemble = await startEnsemble({ servers: 3, tickTimeMs: 50 });
+    const ensemble = await startEnsemble({
+      servers: 3,
+      tickTimeMs: 50,
+      peer: { maxSessionTimeoutMs: 20_000 },
+    });
     try {
       await ensemble.waitForLeader();
       const zk = await ensemble.client({ sessionTimeoutMs: 4000 });

@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 function start(): LocalServer {
-  server ??= LocalServer.start({ tickTimeMs: 20 });
+  server ??= LocalServer.start({ tickTimeMs: 20, maxSessionTimeoutMs: 20_000 });
   return server;
 }
 

@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 function start(): LocalServer {
-  const server = LocalServer.start({ tickTimeMs: 50 });
+  const server = LocalServer.start({ tickTimeMs: 50, maxSessionTimeoutMs: 20_000 });
   servers.push(server);
   return server;
 }
@@ -142,7 +142,11 @@ describe('LeaderLatch', () => {
   });
 
   it('keeps one leader at a time while the ensemble loses its leader', async () => {
-    const ensemble = await startEnsemble({ servers: 3, tickTimeMs: 50 });
+    const ensemble = await startEnsemble({
+      servers: 3,
+      tickTimeMs: 50,
+      peer: { maxSessionTimeoutMs: 20_000 },
+    });
     try {
       const zks = await Promise.all([0, 1, 2].map(() => ensemble.client({ sessionTimeoutMs: 5000 })));
       clients.push(...zks);
@@ -242,7 +246,11 @@ describe('LeaderSelector', () => {
   });
 
   it('keeps one leader at a time while the ensemble loses its leader', async () => {
-    const ensemble = await startEnsemble({ servers: 3, tickTimeMs: 50 });
+    const ensemble = await startEnsemble({
+      servers: 3,
+      tickTimeMs: 50,
+      peer: { maxSessionTimeoutMs: 20_000 },
+    });
     try {
       const zks = await Promise.all([0, 1, 2].map(() => ensemble.client({ sessionTimeoutMs: 5000 })));
       clients.push(...zks);

@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 function start(): LocalServer {
-  const server = LocalServer.start({ tickTimeMs: 50 });
+  const server = LocalServer.start({ tickTimeMs: 50, maxSessionTimeoutMs: 20_000 });
   servers.push(server);
   return server;
 }
@@ -211,7 +211,11 @@ describe('Mutex', () => {
   });
 
   it('keeps mutual exclusion while the ensemble loses its leader', async () => {
-    const ensemble = await startEnsemble({ servers: 3, tickTimeMs: 50 });
+    const ensemble = await startEnsemble({
+      servers: 3,
+      tickTimeMs: 50,
+      peer: { maxSessionTimeoutMs: 20_000 },
+    });
     try {
       const zks = await Promise.all([0, 1, 2].map(() => ensemble.client({ sessionTimeoutMs: 5000 })));
       clients.push(...zks);
@@ -332,7 +336,11 @@ describe('ReadWriteLock', () => {
   });
 
   it('keeps writers exclusive while the ensemble loses its leader', async () => {
-    const ensemble = await startEnsemble({ servers: 3, tickTimeMs: 50 });
+    const ensemble = await startEnsemble({
+      servers: 3,
+      tickTimeMs: 50,
+      peer: { maxSessionTimeoutMs: 20_000 },
+    });
     try {
       const zks = await Promise.all([0, 1, 2, 3].map(() => ensemble.client({ sessionTimeoutMs: 5000 })));
       clients.push(...zks);

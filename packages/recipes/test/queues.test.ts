@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 async function connect(count: number): Promise<ZabClient[]> {
-  server ??= LocalServer.start({ tickTimeMs: 50 });
+  server ??= LocalServer.start({ tickTimeMs: 50, maxSessionTimeoutMs: 20_000 });
   const made = await Promise.all(
     Array.from({ length: count }, () => server!.client({ sessionTimeoutMs: 5000 })),
   );
@@ -128,7 +128,11 @@ describe('DistributedPriorityQueue', () => {
 
 describe('DistributedQueue on a 3-server ensemble', () => {
   it('acknowledged puts are consumed exactly once while the leader is killed', async () => {
-    const ensemble = await startEnsemble({ servers: 3, tickTimeMs: 50 });
+    const ensemble = await startEnsemble({
+      servers: 3,
+      tickTimeMs: 50,
+      peer: { maxSessionTimeoutMs: 20_000 },
+    });
     try {
       await ensemble.waitForLeader();
       const producer = await ensemble.client({ sessionTimeoutMs: 4000 });

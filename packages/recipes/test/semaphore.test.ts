@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 function start(): LocalServer {
-  const server = LocalServer.start({ tickTimeMs: 50 });
+  const server = LocalServer.start({ tickTimeMs: 50, maxSessionTimeoutMs: 20_000 });
   servers.push(server);
   return server;
 }
@@ -138,7 +138,11 @@ describe('Semaphore', () => {
   });
 
   it('never exceeds its leases while the ensemble loses its leader', async () => {
-    const ensemble = await startEnsemble({ servers: 3, tickTimeMs: 50 });
+    const ensemble = await startEnsemble({
+      servers: 3,
+      tickTimeMs: 50,
+      peer: { maxSessionTimeoutMs: 20_000 },
+    });
     try {
       const zks = await Promise.all([0, 1, 2, 3].map(() => ensemble.client({ sessionTimeoutMs: 5000 })));
       clients.push(...zks);
