@@ -13,28 +13,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { fourLetterWords } from '@zabkit/wire';
 
 /** Every four-letter-word command ZooKeeper knows, as accepted by `4lw.commands.whitelist`. */
-export const FOUR_LETTER_WORDS: ReadonlySet<string> = new Set([
-  'conf',
-  'cons',
-  'crst',
-  'dirs',
-  'dump',
-  'envi',
-  'gtmk',
-  'ruok',
-  'stmk',
-  'srvr',
-  'srst',
-  'stat',
-  'wchc',
-  'wchp',
-  'wchs',
-  'mntr',
-  'isro',
-  'hash',
-]);
+export const FOUR_LETTER_WORDS: ReadonlySet<string> = fourLetterWords;
 
 /** The role of a quorum member: a voting participant or a non-voting observer. */
 export type PeerRole = 'participant' | 'observer';

@@ -67,7 +67,8 @@ export class FrameDecoder {
   }
 }
 
-const fourLetterWords: ReadonlySet<string> = new Set([
+/** Every four-letter word ZooKeeper knows; a server answers those its whitelist allows. */
+export const fourLetterWords: ReadonlySet<string> = new Set([
   'conf',
   'cons',
   'crst',

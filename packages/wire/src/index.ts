@@ -24,7 +24,7 @@ export {
   UnknownOpCodeError,
   WireDecodeError,
 } from './errors.js';
-export { FrameDecoder, fourLetterWordOf } from './frames.js';
+export { FrameDecoder, fourLetterWordOf, fourLetterWords } from './frames.js';
 export { JuteReader, JuteWriter } from './jute.js';
 export { readAcl, readStat, writeAcl, writeStat } from './records.js';
 export {
