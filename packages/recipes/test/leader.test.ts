@@ -278,12 +278,18 @@ describe('LeaderSelector', () => {
       await until(() => terms >= 3);
       await ensemble.kill(await ensemble.waitForLeader());
       const after = terms;
-      await until(() => terms >= after + 9, 15_000);
+      await until(() => terms >= after + 9, 25_000).catch(async (error) => {
+        // Say where it stuck: each client's state and the lock's queue.
+        const queue = await zks.find((zk) => zk.state === 'connected')?.getChildren('/selector/ensemble');
+        throw new Error(
+          `${error}: ${terms - after} terms; states ${zks.map((zk) => zk.state)}; leading ${selectors.map((s) => s.hasLeadership())}; queue ${queue}`,
+        );
+      });
       for (const selector of selectors) await selector.close();
       expect(maxLeading).toBe(1);
     } finally {
       for (const zk of clients.splice(0)) await zk.close().catch(() => undefined);
       await ensemble.close();
     }
-  }, 30_000);
+  }, 60_000);
 });
