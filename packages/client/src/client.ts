@@ -82,8 +82,11 @@ export interface ClientOptions {
 export interface ClientTimers {
   /** Milliseconds on the clock the timers run on. */
   now(): number;
-  /** Runs `callback` after `delayMs`; the timer must not keep a process alive on its own. */
-  setTimeout(callback: () => void, delayMs: number): unknown;
+  /**
+   * Runs `callback` after `delayMs`. The timer keeps a process alive only with `keepAlive`
+   * (the connect deadline, which a caller awaits); retries and heartbeats do not.
+   */
+  setTimeout(callback: () => void, delayMs: number, keepAlive?: boolean): unknown;
   /** Cancels a timer made by `setTimeout`; unknown handles are ignored. */
   clearTimeout(handle: unknown): void;
 }
@@ -91,9 +94,9 @@ export interface ClientTimers {
 /** Real time, with timers that do not hold the process open. */
 export const realTimers: ClientTimers = {
   now: () => Date.now(),
-  setTimeout: (callback, delayMs) => {
+  setTimeout: (callback, delayMs, keepAlive = false) => {
     const handle = setTimeout(callback, delayMs);
-    handle.unref?.();
+    if (!keepAlive) handle.unref?.();
     return handle;
   },
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
@@ -199,11 +202,16 @@ export class ZabClient {
   private open(): Promise<void> {
     const timeoutMs = this.options.connectTimeoutMs ?? this.options.sessionTimeoutMs ?? 30_000;
     return new Promise<void>((resolve, reject) => {
-      const deadline = this.timers.setTimeout(() => {
-        this.connectWaiter = undefined;
-        this.shutdown('closed', ErrorCode.ConnectionLoss);
-        reject(new ZabError(ErrorCode.ConnectionLoss, undefined, `no session within ${timeoutMs} ms`));
-      }, timeoutMs);
+      // Held open: a process awaiting only this connect must wait for its outcome.
+      const deadline = this.timers.setTimeout(
+        () => {
+          this.connectWaiter = undefined;
+          this.shutdown('closed', ErrorCode.ConnectionLoss);
+          reject(new ZabError(ErrorCode.ConnectionLoss, undefined, `no session within ${timeoutMs} ms`));
+        },
+        timeoutMs,
+        true,
+      );
       this.connectWaiter = {
         resolve: () => {
           this.timers.clearTimeout(deadline);

@@ -90,3 +90,16 @@ describe('the TCP link', () => {
     await client.close().catch(() => undefined);
   });
 });
+
+describe('a process awaiting only a connect', () => {
+  it('waits for its outcome instead of exiting early', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { fileURLToPath } = await import('node:url');
+    const client = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const script = `import { connectTcp } from ${JSON.stringify(client)};
+try { await connectTcp('127.0.0.1:1', { connectTimeoutMs: 300 }); } catch (error) { console.log('rejected', error.codeName); }`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(stdout.trim()).toBe('rejected ConnectionLoss');
+  });
+});

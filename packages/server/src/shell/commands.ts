@@ -1,302 +1,368 @@
 /**
- * The shell's commands, in the manner of zkCli.sh: the same names, flags and output, on
- * zabkit's client. Each command writes to the context and throws a ShellError to fail.
+ * The shell's commands, in the manner of zkCli.sh 3.8: the same names, flags, messages and
+ * output, on zabkit's client. Each command writes through its context and throws to fail.
  */
-import { type CreateOptions, type WatchedEvent, type ZabClient, ZabError } from '@zabkit/client';
-import { formatAcl, formatStat, parseAcl } from './format.js';
-import { parseFlags } from './words.js';
+import {
+  type CreateOptions,
+  type WatcherTypeName,
+  type WatchListener,
+  type ZabClient,
+  ZabError,
+} from '@zabkit/client';
+import { describeError, ShellError } from './errors.js';
+import { formatAcl, formatList, formatStat, parseAcl } from './format.js';
+import { type FlagSpec, type ParsedWords, parseFlags } from './words.js';
 
-/** A failed command: its message is what the user sees. */
-export class ShellError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ShellError';
-  }
-}
-
-/** What a command runs against. */
+/** What a command runs against: the session, the output, and the shell's own state. */
 export interface ShellContext {
-  readonly client: () => ZabClient;
-  readonly out: (text: string) => void;
+  /** The open session; throws `Not connected` when there is none. */
+  client(): ZabClient;
+  /** Writes to standard output. */
+  out(text: string): void;
+  /** A listener that prints a watch event as zkCli does (`WATCHER::` ...), unless printwatches is off. */
+  watcher(): WatchListener;
+  /** Whether watch events are printed (`printwatches on|off`). */
+  printWatches: boolean;
+  /** Every command line run so far, by number; the command running now is the last. */
   readonly history: readonly string[];
-  /** Connects to another server list (`connect host:port`). */
-  connect(target: string): Promise<void>;
+  /** Opens a session to another server list (`connect host:port`), or the same one again. */
+  connect(target?: string): Promise<void>;
   /** Closes the session (`close`). */
   close(): Promise<void>;
-  /** Ends the shell (`quit`). */
+  /** Ends the shell after this command (`quit`). */
   quit(): void;
-  /** Runs a line again (`redo n`). */
-  run(line: string): Promise<void>;
+  /** Runs command number `index` again in place of the current one (`redo n`). */
+  redo(index: number): Promise<void>;
 }
 
-interface Command {
-  readonly usage: string;
-  run(ctx: ShellContext, args: string[]): Promise<void>;
+/** One shell command: its option string for usage lines, and what it does. */
+export interface Command {
+  /** The options and arguments after the name, as zkCli's help lists them: `[-s] [-w] path`. */
+  readonly options: string;
+  /** Runs with the words after the name; rejects to fail, with the message the user sees. */
+  run(ctx: ShellContext, args: readonly string[]): Promise<void>;
 }
 
-/** zkCli's wording for ZooKeeper's errors. */
-export function describeError(error: unknown, path?: string): string {
-  if (error instanceof ShellError) return error.message;
-  if (!(error instanceof ZabError)) return error instanceof Error ? error.message : String(error);
-  const at = error.path ?? path ?? '';
-  switch (error.codeName) {
-    case 'NoNode':
-      return `Node does not exist: ${at}`;
-    case 'NodeExists':
-      return `Node already exists: ${at}`;
-    case 'NotEmpty':
-      return `Node not empty: ${at}`;
-    case 'BadVersion':
-      return `version No is not valid : ${at}`;
-    case 'NoAuth':
-      return `Insufficient permission : ${at}`;
-    case 'NoChildrenForEphemerals':
-      return `Ephemerals cannot have children: ${at}`;
-    case 'InvalidACL':
-      return `Acl is not valid : ${at}`;
-    default:
-      return `${error.codeName}: ${error.message}`;
-  }
+/** `name options`, the usage line zkCli prints for a malformed command. */
+export function usageOf(name: string): string {
+  const command = commands[name];
+  return command === undefined ? name : `${name} ${command.options}`.trimEnd();
 }
 
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-
-/** The watcher output zkCli prints when a watch set with -w fires. */
-function printWatch(ctx: ShellContext): (event: WatchedEvent) => void {
-  return (event) =>
-    ctx.out(`\nWATCHER::\n\nWatchedEvent state:SyncConnected type:${event.type} path:${event.path}\n`);
+/** Parses a command's words and checks the number of positional ones; wrong counts fail with its usage. */
+function words(name: string, args: readonly string[], spec: FlagSpec, min: number, max = min): ParsedWords {
+  const parsed = parseFlags(args, spec);
+  if (parsed.rest.length < min || parsed.rest.length > max) throw new ShellError(usageOf(name));
+  return parsed;
 }
 
-function onePath(rest: readonly string[], usage: string): string {
-  if (rest.length !== 1 || !rest[0]!.startsWith('/')) throw new ShellError(usage);
-  return rest[0]!;
+/** zkCli's check of a path argument (PathUtils.validatePath's first rule). */
+function checkPath(path: string): string {
+  if (!path.startsWith('/')) throw new ShellError('Path must start with / character');
+  return path;
 }
 
-function versionOf(flags: Map<string, string | true>): number {
-  const value = flags.get('v');
-  if (value === undefined) return -1;
-  const version = Number(value);
-  if (!Number.isInteger(version)) throw new ShellError(`version ${String(value)} is not a number`);
-  return version;
+function integer(value: string | true | undefined, fallback: number, message: string): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isSafeInteger(number))
+    throw new ShellError(message);
+  return number;
 }
 
-/** Every path under `path`, breadth first, `path` itself first (ls -R, deleteall). */
-async function subtree(zk: ZabClient, path: string): Promise<string[]> {
+const versionOf = (flags: ParsedWords['flags']) => integer(flags.get('v'), -1, `version must be an integer`);
+
+const decoder = new TextDecoder();
+const childPath = (parent: string, child: string) => (parent === '/' ? `/${child}` : `${parent}/${child}`);
+const sorted = (names: readonly string[]) => [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+/**
+ * ZooKeeper's ZKUtil.visitSubTreeDFS, the order `ls -R` prints and `setAcl -R` visits: the
+ * path, then its children in sorted order, then each child's subtree in turn. Nodes deleted
+ * meanwhile are skipped; a missing start path fails with NoNode.
+ */
+export async function visitSubtree(
+  zk: ZabClient,
+  path: string,
+  visit: (path: string) => void | Promise<void>,
+  watch?: WatchListener,
+): Promise<void> {
+  await zk.getData(path, watch === undefined ? {} : { watch });
+  await visit(path);
+  const below = async (parent: string): Promise<void> => {
+    let children: string[];
+    try {
+      children = sorted(await zk.getChildren(parent, watch === undefined ? {} : { watch }));
+    } catch (error) {
+      if (error instanceof ZabError && error.codeName === 'NoNode') return;
+      throw error;
+    }
+    for (const child of children) await visit(childPath(parent, child));
+    for (const child of children) await below(childPath(parent, child));
+  };
+  await below(path);
+}
+
+/** Every path under `path`, itself first, breadth first (ZKUtil.listSubTreeBFS, as deleteall uses). */
+export async function listSubtree(zk: ZabClient, path: string): Promise<string[]> {
   const paths = [path];
   for (let i = 0; i < paths.length; i++) {
-    const at = paths[i]!;
-    for (const child of await zk.getChildren(at)) paths.push(at === '/' ? `/${child}` : `${at}/${child}`);
+    for (const child of await zk.getChildren(paths[i]!)) paths.push(childPath(paths[i]!, child));
   }
   return paths;
 }
 
+const removeTypes: Readonly<Record<string, WatcherTypeName>> = {
+  c: 'children',
+  d: 'data',
+  p: 'persistent',
+  r: 'persistentRecursive',
+  a: 'any',
+};
+
+/** The command table, by name. */
 export const commands: Readonly<Record<string, Command>> = {
   ls: {
-    usage: 'ls [-s] [-w] [-R] path',
+    options: '[-s] [-w] [-R] path',
     async run(ctx, args) {
-      const { flags, rest } = parseFlags(args);
-      const path = onePath(rest, this.usage);
+      const { flags, rest } = words('ls', args, { switches: 'swR' }, 1);
+      const path = checkPath(rest[0]!);
       const zk = ctx.client();
+      const watch = flags.has('w') ? ctx.watcher() : undefined;
       if (flags.has('R')) {
-        for (const at of await subtree(zk, path)) ctx.out(`${at}\n`);
+        await visitSubtree(zk, path, (at) => ctx.out(`${at}\n`), watch);
         return;
       }
-      const watch = flags.has('w') ? { watch: printWatch(ctx) } : {};
-      const { children, stat } = await zk.getChildrenWithStat(path, watch);
-      ctx.out(`[${children.join(', ')}]\n`);
+      const { children, stat } = await zk.getChildrenWithStat(path, watch === undefined ? {} : { watch });
+      ctx.out(`${formatList(sorted(children))}\n`);
       if (flags.has('s')) ctx.out(`${formatStat(stat)}\n`);
     },
   },
   get: {
-    usage: 'get [-s] [-w] path',
+    options: '[-s] [-w] path',
     async run(ctx, args) {
-      const { flags, rest } = parseFlags(args);
-      const path = onePath(rest, this.usage);
-      const { data, stat } = await ctx
-        .client()
-        .getData(path, flags.has('w') ? { watch: printWatch(ctx) } : {});
-      ctx.out(`${data.length === 0 ? 'null' : text(data)}\n`);
+      const { flags, rest } = words('get', args, { switches: 'sw' }, 1);
+      const watch = flags.has('w') ? { watch: ctx.watcher() } : {};
+      const { data, stat } = await ctx.client().getData(checkPath(rest[0]!), watch);
+      // ZooKeeper keeps no data as null and zkCli prints `null`; zabkit keeps it as empty.
+      ctx.out(`${data.length === 0 ? 'null' : decoder.decode(data)}\n`);
       if (flags.has('s')) ctx.out(`${formatStat(stat)}\n`);
     },
   },
   stat: {
-    usage: 'stat [-w] path',
+    options: '[-w] path',
     async run(ctx, args) {
-      const { flags, rest } = parseFlags(args);
-      const path = onePath(rest, this.usage);
-      const stat = await ctx.client().exists(path, flags.has('w') ? { watch: printWatch(ctx) } : {});
+      const { flags, rest } = words('stat', args, { switches: 'w' }, 1);
+      const path = checkPath(rest[0]!);
+      const stat = await ctx.client().exists(path, flags.has('w') ? { watch: ctx.watcher() } : {});
       if (stat === null) throw new ShellError(`Node does not exist: ${path}`);
       ctx.out(`${formatStat(stat)}\n`);
     },
   },
   create: {
-    usage: 'create [-s] [-e] [-c] [-t ttl] path [data] [acl]',
+    options: '[-s] [-e] [-c] [-t ttl] path [data] [acl]',
     async run(ctx, args) {
-      const { flags, rest } = parseFlags(args, ['t']);
-      const [path, data, acl] = rest;
-      if (path === undefined || !path.startsWith('/') || rest.length > 3) throw new ShellError(this.usage);
+      const { flags, rest } = words('create', args, { switches: 'sec', values: 't' }, 1, 3);
+      const [path, data, acl] = rest as [string, string?, string?];
       const sequential = flags.has('s');
-      const ttl = flags.get('t');
-      let mode: CreateOptions;
-      if (flags.has('c')) {
-        if (sequential || flags.has('e') || ttl !== undefined)
-          throw new ShellError('-c cannot be combined with -s, -e or -t');
-        mode = { mode: 'container' };
-      } else if (ttl !== undefined) {
-        if (flags.has('e')) throw new ShellError('TTLs cannot be used with ephemeral nodes');
-        const ttlMs = Number(ttl);
-        if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new ShellError(`bad ttl ${String(ttl)}`);
-        mode = { mode: sequential ? 'persistentSequentialWithTtl' : 'persistentWithTtl', ttlMs };
-      } else if (flags.has('e')) mode = { mode: sequential ? 'ephemeralSequential' : 'ephemeral' };
-      else mode = { mode: sequential ? 'persistentSequential' : 'persistent' };
-      const created = await ctx.client().create(path, data ?? '', {
-        ...mode,
+      const ephemeral = flags.has('e');
+      const container = flags.has('c');
+      const ttlFlag = flags.get('t');
+      if (container && (ephemeral || sequential))
+        throw new ShellError(
+          '-c cannot be combined with -s or -e. Containers cannot be ephemeral or sequential.',
+        );
+      const ttlMs = integer(ttlFlag, 0, '-t argument must be a long value');
+      if (ttlFlag !== undefined && ephemeral)
+        throw new ShellError('TTLs cannot be used with Ephemeral znodes');
+      if (ttlFlag !== undefined && container)
+        throw new ShellError('TTLs cannot be used with Container znodes');
+      if (ttlFlag !== undefined && ttlMs <= 0) throw new ShellError(`ttl must be positive: ${ttlMs}`);
+      let mode: CreateOptions['mode'];
+      if (ephemeral) mode = sequential ? 'ephemeralSequential' : 'ephemeral';
+      else if (container) mode = 'container';
+      else if (ttlFlag !== undefined) mode = sequential ? 'persistentSequentialWithTtl' : 'persistentWithTtl';
+      else mode = sequential ? 'persistentSequential' : 'persistent';
+      const options: CreateOptions = {
+        mode,
+        ...(ttlFlag === undefined ? {} : { ttlMs }),
         ...(acl === undefined ? {} : { acl: parseAcl(acl) }),
-      });
+      };
+      const created = await ctx.client().create(checkPath(path), data ?? '', options);
       ctx.out(`Created ${created}\n`);
     },
   },
   set: {
-    usage: 'set [-s] [-v version] path data',
+    options: '[-s] [-v version] path data',
     async run(ctx, args) {
-      const { flags, rest } = parseFlags(args, ['v']);
-      if (rest.length !== 2 || !rest[0]!.startsWith('/')) throw new ShellError(this.usage);
-      const stat = await ctx.client().setData(rest[0]!, rest[1]!, versionOf(flags));
+      const { flags, rest } = words('set', args, { switches: 's', values: 'v' }, 2);
+      const stat = await ctx.client().setData(checkPath(rest[0]!), rest[1]!, versionOf(flags));
       if (flags.has('s')) ctx.out(`${formatStat(stat)}\n`);
     },
   },
   delete: {
-    usage: 'delete [-v version] path',
+    options: '[-v version] path',
     async run(ctx, args) {
-      const { flags, rest } = parseFlags(args, ['v']);
-      await ctx.client().delete(onePath(rest, this.usage), versionOf(flags));
+      const { flags, rest } = words('delete', args, { values: 'v' }, 1);
+      await ctx.client().delete(checkPath(rest[0]!), versionOf(flags));
     },
   },
   deleteall: {
-    usage: 'deleteall path',
+    options: 'path [-b batch size]',
     async run(ctx, args) {
-      const path = onePath(args, this.usage);
-      if (path === '/') throw new ShellError('will not delete /');
+      const { flags, rest } = words('deleteall', args, { values: 'b' }, 1);
+      integer(flags.get('b'), 1000, '-b argument must be an int value');
+      const path = checkPath(rest[0]!);
       const zk = ctx.client();
-      for (const at of (await subtree(zk, path)).reverse()) await zk.delete(at);
+      const paths = await listSubtree(zk, path);
+      // The root and /zookeeper cannot go: deleteall / empties the tree around them.
+      const doomed =
+        path === '/' ? paths.filter((at) => at !== '/' && !/^\/zookeeper(\/|$)/.test(at)) : paths;
+      for (const at of doomed.reverse()) await zk.delete(at);
     },
   },
   getAcl: {
-    usage: 'getAcl [-s] path',
+    options: '[-s] path',
     async run(ctx, args) {
-      const { flags, rest } = parseFlags(args);
-      const { acl, stat } = await ctx.client().getACL(onePath(rest, this.usage));
+      const { flags, rest } = words('getAcl', args, { switches: 's' }, 1);
+      const { acl, stat } = await ctx.client().getACL(checkPath(rest[0]!));
       ctx.out(`${formatAcl(acl)}\n`);
       if (flags.has('s')) ctx.out(`${formatStat(stat)}\n`);
     },
   },
   setAcl: {
-    usage: 'setAcl [-s] [-v version] [-R] path acl',
+    options: '[-s] [-v version] [-R] path acl',
     async run(ctx, args) {
-      const { flags, rest } = parseFlags(args, ['v']);
-      if (rest.length !== 2 || !rest[0]!.startsWith('/')) throw new ShellError(this.usage);
+      const { flags, rest } = words('setAcl', args, { switches: 'sR', values: 'v' }, 2);
+      const path = checkPath(rest[0]!);
       const acl = parseAcl(rest[1]!);
+      const version = versionOf(flags);
       const zk = ctx.client();
-      const paths = flags.has('R') ? await subtree(zk, rest[0]!) : [rest[0]!];
-      for (const path of paths) {
-        const stat = await zk.setACL(path, acl, flags.has('R') ? -1 : versionOf(flags));
+      if (!flags.has('R')) {
+        const stat = await zk.setACL(path, acl, version);
         if (flags.has('s')) ctx.out(`${formatStat(stat)}\n`);
+        return;
       }
+      // As zkCli: every node of the subtree, carrying on past a node that refuses.
+      const failed: string[] = [];
+      await visitSubtree(zk, path, async (at) => {
+        await zk.setACL(at, acl, version).catch((error: unknown) => failed.push(describeError(error, at)));
+      });
+      if (failed.length > 0) throw new ShellError(failed.join('\n'));
     },
   },
   addauth: {
-    usage: 'addauth scheme auth',
+    options: 'scheme auth',
     async run(ctx, args) {
-      if (args.length !== 2) throw new ShellError(this.usage);
-      await ctx.client().addAuth(args[0]!, args[1]!);
+      const { rest } = words('addauth', args, {}, 1, 2);
+      await ctx.client().addAuth(rest[0]!, rest[1] ?? '');
     },
   },
   sync: {
-    usage: 'sync path',
+    options: 'path',
     async run(ctx, args) {
-      const path = onePath(args, this.usage);
-      await ctx.client().sync(path);
-      ctx.out(`Sync is OK\n`);
+      const { rest } = words('sync', args, {}, 1);
+      await ctx.client().sync(checkPath(rest[0]!));
+      ctx.out('Sync is OK\n');
     },
   },
   getAllChildrenNumber: {
-    usage: 'getAllChildrenNumber path',
+    options: 'path',
     async run(ctx, args) {
-      ctx.out(`${await ctx.client().getAllChildrenNumber(onePath(args, this.usage))}\n`);
+      const { rest } = words('getAllChildrenNumber', args, {}, 1);
+      ctx.out(`${await ctx.client().getAllChildrenNumber(checkPath(rest[0]!))}\n`);
     },
   },
   getEphemerals: {
-    usage: 'getEphemerals [path]',
+    options: 'path',
     async run(ctx, args) {
-      if (args.length > 1) throw new ShellError(this.usage);
-      ctx.out(`[${(await ctx.client().getEphemerals(args[0] ?? '/')).join(', ')}]\n`);
+      const { rest } = words('getEphemerals', args, {}, 0, 1);
+      const ephemerals = await ctx.client().getEphemerals(rest[0] === undefined ? '/' : checkPath(rest[0]));
+      ctx.out(`${formatList(ephemerals)}\n`);
     },
   },
   addWatch: {
-    usage: 'addWatch [-m mode] path # mode is PERSISTENT or PERSISTENT_RECURSIVE (the default)',
+    options:
+      '[-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is PERSISTENT_RECURSIVE',
     async run(ctx, args) {
-      const { flags, rest } = parseFlags(args, ['m']);
+      const { flags, rest } = words('addWatch', args, { values: 'm' }, 1);
       const mode = flags.get('m') ?? 'PERSISTENT_RECURSIVE';
-      if (mode !== 'PERSISTENT' && mode !== 'PERSISTENT_RECURSIVE') throw new ShellError(this.usage);
+      if (mode !== 'PERSISTENT' && mode !== 'PERSISTENT_RECURSIVE')
+        throw new ShellError(`Unsupported mode: ${String(mode)}`);
       await ctx
         .client()
-        .addWatch(onePath(rest, this.usage), printWatch(ctx), { recursive: mode === 'PERSISTENT_RECURSIVE' });
+        .addWatch(checkPath(rest[0]!), ctx.watcher(), { recursive: mode === 'PERSISTENT_RECURSIVE' });
     },
   },
   removewatches: {
-    usage: 'removewatches path [-c|-d|-a]',
+    options: 'path [-c|-d|-p|-r|-a]',
     async run(ctx, args) {
-      const { flags, rest } = parseFlags(args);
-      const type = flags.has('c') ? 'children' : flags.has('d') ? 'data' : 'any';
-      await ctx.client().removeWatches(onePath(rest, this.usage), type);
+      const { flags, rest } = words('removewatches', args, { switches: 'cdpra' }, 1);
+      const flag = 'cdpra'.split('').find((letter) => flags.has(letter));
+      await ctx.client().removeWatches(checkPath(rest[0]!), removeTypes[flag ?? 'a']!);
     },
   },
   whoami: {
-    usage: 'whoami',
-    async run(ctx) {
+    options: '',
+    async run(ctx, args) {
+      words('whoami', args, {}, 0);
+      const identities = await ctx.client().whoAmI();
       ctx.out('Auth scheme: User\n');
-      for (const info of await ctx.client().whoAmI()) ctx.out(`${info.authScheme}: ${info.user}\n`);
+      for (const info of identities) ctx.out(`${info.authScheme}: ${info.user}\n`);
     },
   },
   history: {
-    usage: 'history',
+    options: '',
     async run(ctx) {
-      const start = Math.max(0, ctx.history.length - 11);
-      for (let i = start; i < ctx.history.length - 1; i++) ctx.out(`${i} - ${ctx.history[i]}\n`);
+      const current = ctx.history.length - 1;
+      for (let i = Math.max(0, current - 10); i <= current; i++) ctx.out(`${i} - ${ctx.history[i]}\n`);
     },
   },
   redo: {
-    usage: 'redo cmdno',
+    options: 'cmdno',
     async run(ctx, args) {
-      const line = ctx.history[Number(args[0])];
-      if (args.length !== 1 || line === undefined) throw new ShellError(this.usage);
-      await ctx.run(line);
+      const { rest } = words('redo', args, {}, 1);
+      await ctx.redo(integer(rest[0], 0, 'Command index out of range'));
+    },
+  },
+  printwatches: {
+    options: 'on|off',
+    async run(ctx, args) {
+      const { rest } = words('printwatches', args, {}, 0, 1);
+      if (rest[0] === undefined) ctx.out(`printwatches is ${ctx.printWatches ? 'on' : 'off'}\n`);
+      else ctx.printWatches = rest[0] === 'on';
     },
   },
   connect: {
-    usage: 'connect host:port',
+    options: 'host:port',
     async run(ctx, args) {
-      if (args.length !== 1) throw new ShellError(this.usage);
-      await ctx.connect(args[0]!);
+      const { rest } = words('connect', args, {}, 0, 1);
+      await ctx.connect(rest[0]);
     },
   },
   close: {
-    usage: 'close',
+    options: '',
     async run(ctx) {
       await ctx.close();
     },
   },
   quit: {
-    usage: 'quit',
+    options: '',
     async run(ctx) {
       ctx.quit();
     },
   },
   help: {
-    usage: 'help',
+    options: '',
     async run(ctx) {
-      ctx.out(`ZooKeeper -server host:port -timeout ms cmd args\n`);
-      for (const command of Object.values(commands)) ctx.out(`\t${command.usage}\n`);
+      ctx.out(helpText());
     },
   },
 };
+
+/** zkCli's usage listing: the invocation, then every command and its options, sorted. */
+export function helpText(): string {
+  const lines = ['ZooKeeper -server host:port -timeout ms cmd args'];
+  for (const name of sorted(Object.keys(commands))) lines.push(`\t${usageOf(name)}`);
+  return `${lines.join('\n')}\n`;
+}

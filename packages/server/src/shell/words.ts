@@ -1,9 +1,11 @@
 /**
- * Splitting a shell line into words, as zkCli does: spaces separate, double or single
- * quotes keep spaces inside one word, a backslash escapes the next character.
+ * Splitting a shell line into words, as zkCli does (and a little more): spaces separate,
+ * double or single quotes keep spaces inside one word, a backslash escapes the next
+ * character. Then flags from positional words, as zkCli's option parser does.
  */
+import { ShellError } from './errors.js';
 
-/** The words of `line`; throws on an unclosed quote. */
+/** The words of `line`; throws a ShellError on an unclosed quote. */
 export function splitWords(line: string): string[] {
   const words: string[] = [];
   let current = '';
@@ -11,7 +13,7 @@ export function splitWords(line: string): string[] {
   let quote: '"' | "'" | undefined;
   for (let i = 0; i < line.length; i++) {
     const char = line[i]!;
-    if (char === '\\' && i + 1 < line.length) {
+    if (char === '\\' && quote !== "'" && i + 1 < line.length) {
       current += line[++i];
       inWord = true;
     } else if (quote !== undefined) {
@@ -20,7 +22,7 @@ export function splitWords(line: string): string[] {
     } else if (char === '"' || char === "'") {
       quote = char;
       inWord = true;
-    } else if (char === ' ' || char === '\t') {
+    } else if (char === ' ' || char === '\t' || char === '\r' || char === '\n') {
       if (inWord) words.push(current);
       current = '';
       inWord = false;
@@ -29,28 +31,59 @@ export function splitWords(line: string): string[] {
       inWord = true;
     }
   }
-  if (quote !== undefined) throw new Error(`unclosed ${quote}`);
+  if (quote !== undefined) throw new ShellError(`unclosed quote ${quote}`);
   if (inWord) words.push(current);
   return words;
 }
 
-/** Flags (`-s`, `-v 3`) and positional words, given which flags take a value. */
-export function parseFlags(
-  words: readonly string[],
-  withValue: readonly string[] = [],
-): { flags: Map<string, string | true>; rest: string[] } {
+/** Which flags a command accepts: letters alone (`s`, `w`) and letters that take a value (`v`). */
+export interface FlagSpec {
+  /** The letters of flags without a value, `'swR'`. */
+  readonly switches?: string;
+  /** The letters of flags that take a value, `'v'` for `-v 3`. */
+  readonly values?: string;
+}
+
+/** A command's words split into flags and positional words. */
+export interface ParsedWords {
+  /** Each flag given: `true` for a switch, the value for a flag that takes one. */
+  readonly flags: Map<string, string | true>;
+  /** The positional words, in order. */
+  readonly rest: string[];
+}
+
+/**
+ * Flags (`-s`, `-v 3`, also `-sw`) and positional words. A flag not in `spec` fails with
+ * zkCli's `Unrecognized option: -x`; a value flag at the end with `Missing argument for option: v`.
+ * A word after `--`, and one not starting with `-` and a letter (`-1`, `-`), is positional.
+ */
+export function parseFlags(words: readonly string[], spec: FlagSpec = {}): ParsedWords {
+  const switches = spec.switches ?? '';
+  const values = spec.values ?? '';
   const flags = new Map<string, string | true>();
   const rest: string[] = [];
+  let positionalOnly = false;
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
-    if (/^-[a-zA-Z]$/.test(word)) {
-      const name = word.slice(1);
-      if (withValue.includes(name)) {
-        const value = words[++i];
-        if (value === undefined) throw new Error(`-${name} needs a value`);
+    if (positionalOnly || !/^-[a-zA-Z]/.test(word)) {
+      if (word === '--' && !positionalOnly) positionalOnly = true;
+      else rest.push(word);
+      continue;
+    }
+    const letters = word.slice(1);
+    for (let j = 0; j < letters.length; j++) {
+      const name = letters[j]!;
+      if (values.includes(name)) {
+        // `-v3` or `-v 3`
+        const inline = letters.slice(j + 1);
+        const value = inline !== '' ? inline : words[++i];
+        if (value === undefined) throw new ShellError(`Missing argument for option: ${name}`);
         flags.set(name, value);
-      } else flags.set(name, true);
-    } else rest.push(word);
+        break;
+      }
+      if (!switches.includes(name)) throw new ShellError(`Unrecognized option: -${name}`);
+      flags.set(name, true);
+    }
   }
   return { flags, rest };
 }
