@@ -59,6 +59,7 @@ export interface ClientOptions {
   readonly sessionTimeoutMs?: number;
   /** Resume this session instead of creating one (with `password`). */
   readonly sessionId?: bigint;
+  /** The password of the session named by `sessionId` (16 bytes). */
   readonly password?: Uint8Array;
   /** How long to wait for a session before giving up on `connect`. Default: the session timeout. */
   readonly connectTimeoutMs?: number;
@@ -161,14 +162,17 @@ export class ZabClient {
     return client;
   }
 
+  /** Where the session stands now; `onStateChange` reports each change. */
   get state(): ClientState {
     return this.currentState;
   }
 
+  /** The server-assigned session id; pass it with `sessionPassword` to resume the session elsewhere. */
   get sessionId(): bigint {
     return this.session.id;
   }
 
+  /** The session's 16-byte password, needed with `sessionId` to resume it. */
   get sessionPassword(): Uint8Array {
     return this.session.password;
   }

@@ -27,6 +27,10 @@ export interface LocalServerOptions extends Partial<Omit<ServerOptions, 'session
   readonly sessionSecret?: Uint8Array;
 }
 
+/**
+ * An in-process standalone server that clients connect to directly (it is their `LinkFactory`):
+ * for tests, examples and embedding. Start it with `LocalServer.start`, stop it with `close`.
+ */
 export class LocalServer implements LinkFactory {
   readonly server: StandaloneServer;
   private readonly clock: () => number;

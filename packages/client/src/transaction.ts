@@ -99,6 +99,7 @@ export class Transaction {
     return this;
   }
 
+  /** How many operations have been added so far. */
   get size(): number {
     return this.ops.length;
   }

@@ -25,6 +25,7 @@ export class StorageImage {
     return copy;
   }
 
+  /** Carries out one action, as a driver's `PeerStorage` would once it is durable. */
   apply(action: StorageAction): void {
     switch (action.kind) {
       case 'append':
@@ -48,6 +49,7 @@ export class StorageImage {
     }
   }
 
+  /** Appends transactions after the last logged one; zxids must increase (asserted). */
   append(txns: readonly Txn[]): void {
     for (const txn of txns) {
       const last = this.log[this.log.length - 1];
@@ -56,34 +58,41 @@ export class StorageImage {
     }
   }
 
+  /** Drops every logged transaction with zxid > `afterZxid`. */
   truncate(afterZxid: Zxid): void {
     this.log = this.log.filter((txn) => txn.zxid <= afterZxid);
   }
 
+  /** Adds a snapshot, keeping the list ordered by zxid; the log is kept. */
   saveSnapshot(snapshot: TreeSnapshot): void {
     this.snapshots.push(snapshot);
     this.snapshots.sort((a, b) => (a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0));
   }
 
+  /** Empties the log and makes `snapshot` the only snapshot (a SNAP from the leader). */
   reset(snapshot: TreeSnapshot): void {
     this.log = [];
     this.snapshots = [snapshot];
   }
 
+  /** Drops log entries at or below `throughZxid` and snapshots older than the newest one at or below it. */
   purge(throughZxid: Zxid): void {
     this.log = this.log.filter((txn) => txn.zxid > throughZxid);
     const keepFrom = this.snapshots.findLastIndex((snapshot) => snapshot.zxid <= throughZxid);
     if (keepFrom > 0) this.snapshots = this.snapshots.slice(keepFrom);
   }
 
+  /** The snapshot with the highest zxid, if any. */
   latestSnapshot(): TreeSnapshot | undefined {
     return this.snapshots[this.snapshots.length - 1];
   }
 
+  /** Logged transactions with zxid > `afterZxid`, in order. */
   readLog(afterZxid: Zxid): Txn[] {
     return this.log.filter((txn) => txn.zxid > afterZxid);
   }
 
+  /** What a restarting peer finds: the epochs, the newest snapshot and the log after it. */
   load(): PersistedState {
     const snapshot = this.latestSnapshot();
     const base = snapshot?.zxid ?? (0n as Zxid);

@@ -30,6 +30,7 @@ export type StorageAction =
   | { readonly kind: 'reset'; readonly snapshot: TreeSnapshot }
   /** Drop log entries at or below `throughZxid` and snapshots older than the newest one covering it. */
   | { readonly kind: 'purge'; readonly throughZxid: Zxid }
+  /** Make the new epochs durable. */
   | { readonly kind: 'epochs'; readonly epochs: Epochs };
 
 /** Everything a peer restarts from. */
@@ -54,6 +55,7 @@ export interface PeerStorage {
   readLog(afterZxid: Zxid): Promise<Txn[]>;
   /** Drops every transaction with zxid > `afterZxid`. */
   truncate(afterZxid: Zxid): Promise<void>;
+  /** Saves a snapshot alongside the older ones; the log is kept. */
   saveSnapshot(snapshot: TreeSnapshot): Promise<void>;
   /** The snapshot with the highest zxid, if any. */
   latestSnapshot(): Promise<TreeSnapshot | undefined>;
@@ -65,12 +67,15 @@ export interface PeerStorage {
    * and the log after the oldest), never less than `load` needs.
    */
   purge(throughZxid: Zxid): Promise<void>;
+  /** The durable epochs; both 0 for storage that was never written. */
   readEpochs(): Promise<Epochs>;
+  /** Makes both epochs durable, replacing the previous pair (ZooKeeper's two epoch files). */
   writeEpochs(epochs: Epochs): Promise<void>;
   /**
    * Optional: carries out a run of actions, in order, as one durable write (group commit).
    * Without it the driver calls the methods above one by one.
    */
   apply?(actions: readonly StorageAction[]): Promise<void>;
+  /** Releases the store; no other method may be called afterwards. */
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import type { ServerId } from './zab/quorum.js';
 
 /** What a transport calls: messages in FIFO order per peer, and broken links. */
 export interface TransportHandlers {
+  /** A message from `from` arrived; messages from one peer arrive in the order it sent them. */
   message(from: ServerId, message: PeerMessage): void;
   /** The link to `peer` broke: messages sent to it since may have been lost. */
   linkDown(peer: ServerId): void;

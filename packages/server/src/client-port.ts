@@ -74,6 +74,7 @@ export class ClientPortServer {
   private readonly server: Server;
   private readonly connections = new Set<ClientConnection>();
   private readonly perAddress = new Map<string, number>();
+  /** Running packet, connection and latency counters, which the four-letter words report. */
   readonly stats: ClientPortStats = {
     packetsReceived: 0,
     packetsSent: 0,

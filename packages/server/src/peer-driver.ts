@@ -62,6 +62,7 @@ export async function carryOut(storage: PeerStorage, actions: readonly StorageAc
 
 /** Drives one ZabPeer in real time and opens client links to it. */
 export class PeerDriver implements LinkFactory {
+  /** The pure peer being driven; read it for state, never step it from outside. */
   readonly peer: ZabPeer;
   private readonly storage: PeerStorage;
   private readonly transport: PeerTransport;
@@ -102,6 +103,7 @@ export class PeerDriver implements LinkFactory {
     return driver;
   }
 
+  /** The driven peer's server id (its myid). */
   get serverId(): number {
     return this.peer.serverId;
   }

@@ -91,6 +91,7 @@ export class MemoryStorage implements PeerStorage {
   }
 }
 
+/** A new, empty in-memory store: epochs 0, no snapshot, empty log. */
 export function memoryStorage(): MemoryStorage {
   return new MemoryStorage();
 }

@@ -84,6 +84,7 @@ export class MemoryNetwork {
 
 /** One peer's side of a MemoryNetwork. */
 export class MemoryEndpoint implements PeerTransport {
+  /** Set by `close`: a closed endpoint neither sends nor receives. */
   closed = false;
   private handlers: TransportHandlers | undefined;
 

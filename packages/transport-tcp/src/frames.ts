@@ -47,6 +47,7 @@ export class FrameReader {
 
   constructor(private readonly maxFrameBytes: number) {}
 
+  /** Buffers a chunk as it came off the socket; call `next` to take the frames it completes. */
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;

@@ -182,6 +182,7 @@ export class JuteWriter {
     return this.long(Number.isFinite(value) ? BigInt(Math.trunc(value)) : 0n);
   }
 
+  /** One byte: 1 for true, 0 for false. */
   boolean(value: boolean): this {
     this.reserve(1);
     this.bytes[this.position++] = value ? 1 : 0;

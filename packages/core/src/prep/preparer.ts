@@ -83,6 +83,7 @@ export class RequestPreparer {
     this.changes = new OutstandingChanges(tree);
   }
 
+  /** Changes prepared but not yet applied to the tree. */
   get outstandingCount(): number {
     return this.changes.size;
   }
@@ -97,6 +98,10 @@ export class RequestPreparer {
     this.changes.clear();
   }
 
+  /**
+   * Turns one request into the transaction for `input.zxid`, recording its changes as outstanding.
+   * A failed check yields an error body (a multi gets one error part per op) instead of throwing.
+   */
   prepare(input: PrepInput): Txn {
     const body = this.prepareBody(input);
     return { zxid: input.zxid, timeMs: input.timeMs, sessionId: input.sessionId, cxid: input.cxid, body };

@@ -94,18 +94,22 @@ export class ReplicaFront {
     return outputs;
   }
 
+  /** Queues an output for the next `drainOutputs`; the owning server uses it for connects and refusals. */
   emit(output: ClientOutput): void {
     this.outputs.push(output);
   }
 
+  /** How many client connections are attached. */
   connectionCount(): number {
     return this.connections.size;
   }
 
+  /** The connection a session is attached through, if any. */
   connectionOf(sessionId: SessionId): ConnectionId | undefined {
     return this.connectionBySession.get(sessionId);
   }
 
+  /** The session a connection belongs to, if it is attached. */
   sessionOf(connectionId: ConnectionId): SessionId | undefined {
     return this.connections.get(connectionId)?.sessionId;
   }
@@ -140,6 +144,11 @@ export class ReplicaFront {
     for (const connectionId of [...this.connections.keys()]) this.close(connectionId, reason);
   }
 
+  /**
+   * Takes one client request. It refreshes the session (SessionExpired if it is gone), applies auth at
+   * once, hands writes and syncs to the commit path, and serves reads locally, queueing them behind
+   * the session's pending writes so each session's replies keep their order.
+   */
   request(connectionId: ConnectionId, xid: number, request: ClientRequest): void {
     const connection = this.connections.get(connectionId);
     if (connection === undefined) return;

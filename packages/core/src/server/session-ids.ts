@@ -26,6 +26,7 @@ export class SessionIdGenerator {
     this.next = BigInt.asIntN(64, timeBits | (BigInt(serverId) << 56n));
   }
 
+  /** The next session id, skipping 0 and the container marker (0x8000000000000000), which are not ids. */
   take(): bigint {
     if (this.next === containerEphemeralOwner || this.next === 0n) this.next++;
     const id = this.next;

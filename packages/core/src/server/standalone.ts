@@ -77,6 +77,7 @@ type TxnOrigin =
   | { readonly kind: 'expiry' }
   | { readonly kind: 'container'; readonly path: string };
 
+/** A single ZooKeeper server as a pure state machine: feed it inputs with `step`, perform the `Ready`. */
 export class StandaloneServer implements CommitPath {
   readonly options: ResolvedServerOptions;
   readonly tree = new DataTree();
@@ -105,10 +106,12 @@ export class StandaloneServer implements CommitPath {
     this.front = new ReplicaFront(this.tree, this, { superDigest: this.options.superDigest });
   }
 
+  /** The zxid of the last transaction applied to the tree. */
   get lastZxid(): Zxid {
     return this.tree.lastZxid;
   }
 
+  /** The server's clock in ms: the latest tick it has seen (it never goes back). */
   get now(): number {
     return this.nowMs;
   }
@@ -118,6 +121,10 @@ export class StandaloneServer implements CommitPath {
     return this.tracker.size;
   }
 
+  /**
+   * Takes one input (tick, connect, request, disconnect or persisted) and returns what the driver must
+   * do next. Transactions apply only after a `persisted` input covering their zxid.
+   */
   step(input: ServerInput): Ready {
     switch (input.kind) {
       case 'tick':

@@ -39,10 +39,12 @@ export class SessionTracker {
     return (Math.floor(deadlineMs / this.tickTimeMs) + 1) * this.tickTimeMs;
   }
 
+  /** Sessions tracked, closing ones included. */
   get size(): number {
     return this.sessions.size;
   }
 
+  /** True when the session is tracked, closing or not. */
   has(sessionId: SessionId): boolean {
     return this.sessions.has(sessionId);
   }
@@ -53,6 +55,7 @@ export class SessionTracker {
     return session !== undefined && !session.closing;
   }
 
+  /** The session's negotiated timeout in ms, or undefined when it is not tracked. */
   timeoutOf(sessionId: SessionId): number | undefined {
     return this.sessions.get(sessionId)?.timeoutMs;
   }
@@ -94,6 +97,7 @@ export class SessionTracker {
     if (session !== undefined) session.closing = true;
   }
 
+  /** Stops tracking a session (its closeSession has been applied); unknown ids are ignored. */
   remove(sessionId: SessionId): void {
     const session = this.sessions.get(sessionId);
     if (session === undefined) return;

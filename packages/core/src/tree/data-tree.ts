@@ -196,10 +196,12 @@ export class DataTree {
     return hash.toString(16).padStart(8, '0');
   }
 
+  /** The zxid of the last transaction applied (or of the snapshot loaded). */
   get lastZxid(): Zxid {
     return this.lastAppliedZxid;
   }
 
+  /** Every node in the tree, the root and /zookeeper nodes included (ZooKeeper's znode_count). */
   get nodeCount(): number {
     return this.nodes.size;
   }
@@ -211,10 +213,12 @@ export class DataTree {
     return bytes;
   }
 
+  /** The live node at `path`, if any; it belongs to the tree, so callers only read it. */
   getNode(path: string): Znode | undefined {
     return this.nodes.get(path);
   }
 
+  /** A copy of the Stat of the node at `path`, if it exists. */
   statOf(path: string): Stat | undefined {
     return this.nodes.get(path)?.stat();
   }
@@ -229,18 +233,22 @@ export class DataTree {
     return [...this.ephemeralsBySession.keys()];
   }
 
+  /** Paths of every container node, for the periodic check that deletes empty ones. */
   containers(): readonly string[] {
     return [...this.containerPaths];
   }
 
+  /** Paths of every TTL node, for the periodic check that deletes expired ones. */
   ttlNodes(): readonly string[] {
     return [...this.ttlPaths];
   }
 
+  /** Sessions created and not yet closed by applied transactions, with their timeouts in ms. */
   sessions(): ReadonlyMap<SessionId, number> {
     return this.sessionTimeouts;
   }
 
+  /** True when a createSession for the id has been applied and no closeSession since. */
   hasSession(sessionId: SessionId): boolean {
     return this.sessionTimeouts.has(sessionId);
   }

@@ -190,12 +190,17 @@ export class WatchManager {
     this.childWatches.add(path, watcher, Mode.Persistent);
   }
 
+  /** Fires NodeCreated on `path`'s data watches and NodeChildrenChanged on its parent's child watches. */
   nodeCreated(path: string): Delivery[] {
     assert(path !== rootPath, 'the root is never created');
     const created = this.dataWatches.trigger(path, EventType.NodeCreated);
     return [...created.deliveries, ...this.parentChildrenChanged(path)];
   }
 
+  /**
+   * Fires NodeDeleted on `path`'s data and child watches (once per watcher) and NodeChildrenChanged
+   * on its parent's child watches.
+   */
   nodeDeleted(path: string): Delivery[] {
     assert(path !== rootPath, 'the root is never deleted');
     const data = this.dataWatches.trigger(path, EventType.NodeDeleted);
@@ -205,6 +210,7 @@ export class WatchManager {
     return [...data.deliveries, ...child.deliveries, ...this.parentChildrenChanged(path)];
   }
 
+  /** Fires NodeDataChanged on `path`'s data watches (recursive ones on its ancestors included). */
   nodeDataChanged(path: string): Delivery[] {
     return this.dataWatches.trigger(path, EventType.NodeDataChanged).deliveries;
   }

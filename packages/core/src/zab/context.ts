@@ -69,11 +69,16 @@ export interface PeerContext {
   /** The highest zxid known to be durable in this peer's log. */
   readonly lastPersistedZxid: Zxid;
 
+  /** Sends at once, without waiting for storage; messages to this peer itself are dropped. */
   send(to: ServerId, message: PeerMessage): void;
   /** Sends once everything persisted so far (this step included) is durable. */
   sendAfterPersist(to: ServerId, message: PeerMessage): void;
   /** Schedules a storage action; `onDurable` runs in the step that reports it durable. */
   persist(action: StorageAction, onDurable?: () => void): void;
+  /**
+   * Records new epochs and persists them; acceptedEpoch never goes down and currentEpoch never
+   * exceeds it (both asserted). `onDurable` runs once they are durable.
+   */
   setEpochs(acceptedEpoch: number, currentEpoch: number, onDurable?: () => void): void;
   /** Appends to the log mirror and schedules the durable append. */
   appendToLog(txns: readonly Txn[]): void;

@@ -105,6 +105,7 @@ interface DurabilityMark {
   readonly callbacks: (() => void)[];
 }
 
+/** One ZooKeeper ensemble member as a pure state machine: feed it inputs with `step`, perform the Ready. */
 export class ZabPeer implements PeerContext, CommitPath {
   readonly serverId: ServerId;
   readonly options: ResolvedPeerOptions;
@@ -268,6 +269,7 @@ export class ZabPeer implements PeerContext, CommitPath {
 
   // ---- step ---------------------------------------------------------------------------------
 
+  /** Handles one input and returns what the driver must do next; `stepAll` batches several. */
   step(input: PeerInput): PeerReady {
     return this.stepAll([input]);
   }

@@ -25,18 +25,22 @@ export class TxnLog {
     for (const txn of entries) this.append(txn);
   }
 
+  /** The zxid the log starts after: entries at or below it live only in the snapshot. */
   get baseZxid(): Zxid {
     return this.base;
   }
 
+  /** The zxid of the last entry, or `baseZxid` when the log is empty. */
   get lastZxid(): Zxid {
     return this.entries.length === 0 ? this.base : this.entries[this.entries.length - 1]!.zxid;
   }
 
+  /** How many transactions the log holds. */
   get size(): number {
     return this.entries.length;
   }
 
+  /** Adds a transaction after the last one; its zxid must be higher (asserted). */
   append(txn: Txn): void {
     assert(txn.zxid > this.lastZxid, `log append out of order: ${txn.zxid} after ${this.lastZxid}`);
     this.entries.push(txn);
