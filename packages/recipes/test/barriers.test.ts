@@ -1,26 +1,9 @@
-import { LocalServer, type ZabClient } from '@zabkit/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Barrier } from '../src/barrier.js';
 import { DoubleBarrier } from '../src/double-barrier.js';
+import { sleep, useServers } from './support.js';
 
-let server: LocalServer | undefined;
-const clients: ZabClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close().catch(() => undefined);
-  server?.close();
-  server = undefined;
-});
-
-async function connect(count: number): Promise<ZabClient[]> {
-  server ??= LocalServer.start({ tickTimeMs: 50, maxSessionTimeoutMs: 20_000 });
-  const made = await Promise.all(
-    Array.from({ length: count }, () => server!.client({ sessionTimeoutMs: 5000 })),
-  );
-  clients.push(...made);
-  return made;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const { connect } = useServers();
 
 describe('Barrier', () => {
   it('waiters block until the barrier is removed', async () => {

@@ -1,37 +1,12 @@
-import { LocalServer, type ZabClient } from '@zabkit/client';
+import type { ZabClient } from '@zabkit/client';
 import { startEnsemble } from '@zabkit/server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ChildrenCache } from '../src/children-cache.js';
 import { NodeCache } from '../src/node-cache.js';
 import { TreeCache } from '../src/tree-cache.js';
+import { sleep, text, until, useServers } from './support.js';
 
-let server: LocalServer | undefined;
-const clients: ZabClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close().catch(() => undefined);
-  server?.close();
-  server = undefined;
-});
-
-async function connect(count: number, options = {}): Promise<ZabClient[]> {
-  server ??= LocalServer.start({ tickTimeMs: 20, maxSessionTimeoutMs: 20_000 });
-  const made = await Promise.all(
-    Array.from({ length: count }, () => server!.client({ sessionTimeoutMs: 5000, ...options })),
-  );
-  clients.push(...made);
-  return made;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const text = (bytes: Uint8Array | undefined) =>
-  bytes === undefined ? undefined : new TextDecoder().decode(bytes);
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(5);
-  }
-}
+const { connect } = useServers(20);
 
 /** The subtree at `root` read afresh: path -> data text. */
 async function readTree(zk: ZabClient, root: string): Promise<Map<string, string>> {

@@ -1,25 +1,8 @@
-import { LocalServer, type ZabClient } from '@zabkit/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SharedCounter, type VersionedValue } from '../src/counter.js';
+import { sleep, useServers } from './support.js';
 
-let server: LocalServer | undefined;
-const clients: ZabClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close().catch(() => undefined);
-  server?.close();
-  server = undefined;
-});
-
-async function connect(count: number): Promise<ZabClient[]> {
-  server ??= LocalServer.start({ tickTimeMs: 50, maxSessionTimeoutMs: 20_000 });
-  const made = await Promise.all(
-    Array.from({ length: count }, () => server!.client({ sessionTimeoutMs: 5000 })),
-  );
-  clients.push(...made);
-  return made;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const { connect } = useServers();
 
 describe('SharedCounter', () => {
   it('N clients × M concurrent increments give the exact total', async () => {

@@ -1,41 +1,14 @@
-import { LocalServer, type ZabClient } from '@zabkit/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { ZabClient } from '@zabkit/client';
+import { describe, expect, it } from 'vitest';
 import { GroupMember } from '../src/group-member.js';
 import { ServiceDiscovery } from '../src/service-discovery.js';
+import { until, useServers } from './support.js';
 
-let server: LocalServer | undefined;
-const clients: ZabClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close().catch(() => undefined);
-  server?.close();
-  server = undefined;
-});
-
-function start(): LocalServer {
-  server ??= LocalServer.start({ tickTimeMs: 20, maxSessionTimeoutMs: 20_000 });
-  return server;
-}
-
-async function connect(count: number, options = {}): Promise<ZabClient[]> {
-  const made = await Promise.all(
-    Array.from({ length: count }, () => start().client({ sessionTimeoutMs: 5000, ...options })),
-  );
-  clients.push(...made);
-  return made;
-}
+const { connect } = useServers(20);
 
 /** A session that expires on its own when idle: no heartbeats, a short timeout. */
 async function silent(): Promise<ZabClient> {
   return (await connect(1, { sessionTimeoutMs: 100, heartbeat: false }))[0]!;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(5);
-  }
 }
 
 describe('ServiceDiscovery', () => {

@@ -1,39 +1,11 @@
-import { type ClientOptions, LocalServer, type ZabClient, ZabError } from '@zabkit/client';
+import { ZabError } from '@zabkit/client';
 import { startEnsemble } from '@zabkit/server';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Mutex } from '../src/lock.js';
 import { ReadWriteLock } from '../src/read-write-lock.js';
+import { sleep, until, useServers } from './support.js';
 
-const servers: LocalServer[] = [];
-const clients: ZabClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close().catch(() => undefined);
-  for (const server of servers.splice(0)) server.close();
-});
-
-function start(): LocalServer {
-  const server = LocalServer.start({ tickTimeMs: 50, maxSessionTimeoutMs: 20_000 });
-  servers.push(server);
-  return server;
-}
-
-async function clientsOf(server: LocalServer, count: number, options: ClientOptions = {}) {
-  const made = await Promise.all(
-    Array.from({ length: count }, () => server.client({ sessionTimeoutMs: 5000, ...options })),
-  );
-  clients.push(...made);
-  return made;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error('timed out waiting for a condition');
-    await sleep(5);
-  }
-}
+const { clients, start, clientsOf } = useServers();
 
 const bySeq = (names: string[]) => [...names].sort((a, b) => Number(a.slice(-10)) - Number(b.slice(-10)));
 

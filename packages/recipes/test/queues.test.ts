@@ -1,29 +1,10 @@
-import { LocalServer, type ZabClient } from '@zabkit/client';
 import { startEnsemble } from '@zabkit/server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DistributedPriorityQueue } from '../src/priority-queue.js';
 import { DistributedQueue, OutcomeUnknownError } from '../src/queue.js';
+import { sleep, text, useServers } from './support.js';
 
-let server: LocalServer | undefined;
-const clients: ZabClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close().catch(() => undefined);
-  server?.close();
-  server = undefined;
-});
-
-async function connect(count: number): Promise<ZabClient[]> {
-  server ??= LocalServer.start({ tickTimeMs: 50, maxSessionTimeoutMs: 20_000 });
-  const made = await Promise.all(
-    Array.from({ length: count }, () => server!.client({ sessionTimeoutMs: 5000 })),
-  );
-  clients.push(...made);
-  return made;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const text = (bytes: Uint8Array | undefined) =>
-  bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+const { connect } = useServers();
 
 describe('DistributedQueue', () => {
   it('keeps FIFO order for one producer; peek, size and poll', async () => {

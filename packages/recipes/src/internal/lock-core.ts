@@ -6,26 +6,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, type WatchListener, type ZabClient, ZabError } from '@zabkit/client';
-import type { ErrorName } from '@zabkit/core';
+import { TypedEmitter } from './util-emitter.js';
+import { abortError, ensurePath, isCode, retryIdempotent as retry } from './util-zk.js';
 
-/** True when `error` is a ZabError carrying one of the named codes. */
-export function isCode(error: unknown, ...names: ErrorName[]): error is ZabError {
-  return error instanceof ZabError && names.some((name) => error.is(name));
-}
-
-/** The error an aborted operation rejects with: the signal's reason, or an AbortError. */
-export function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const error = new Error('the operation was aborted');
-  error.name = 'AbortError';
-  return error;
-}
-
-/** True while the client has a live connection to a server. */
-export function isConnected(zk: ZabClient): boolean {
-  return zk.state === 'connected' || zk.state === 'connectedReadOnly';
-}
+// Shared with the other recipes; re-exported so the lock recipes import from one place.
+export {
+  abortError,
+  ensurePath,
+  isCode,
+  isConnected,
+  retryIdempotent as retry,
+  waitForConnection,
+} from './util-zk.js';
 
 /** True once the client's session is over for good (expired or closed). */
 export function sessionEnded(zk: ZabClient): boolean {
@@ -37,65 +29,6 @@ export function sessionEndedError(zk: ZabClient): ZabError {
   return zk.state === 'expired'
     ? new ZabError(ErrorCode.SessionExpired, undefined, 'the session expired')
     : new ZabError(ErrorCode.ConnectionLoss, undefined, 'the client was closed');
-}
-
-/** Resolves once the client is connected; rejects on abort or when its session ends. */
-export function waitForConnection(zk: ZabClient, signal?: AbortSignal): Promise<void> {
-  if (isConnected(zk)) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const finish = (error?: Error) => {
-      stop();
-      signal?.removeEventListener('abort', onAbort);
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const onAbort = () => finish(abortError(signal!));
-    const stop = zk.onStateChange(() => {
-      if (isConnected(zk)) finish();
-      else if (sessionEnded(zk)) finish(sessionEndedError(zk));
-    });
-    if (signal?.aborted) return onAbort();
-    if (sessionEnded(zk)) return finish(sessionEndedError(zk));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/**
- * Runs `operation`, and again after each ConnectionLoss once the client has reconnected.
- * Only for operations that are safe to repeat (reads, deletes whose NoNode the caller
- * accepts). Checks `signal` before each try.
- */
-export async function retry<T>(zk: ZabClient, operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  for (;;) {
-    if (signal?.aborted) throw abortError(signal);
-    try {
-      return await operation();
-    } catch (error) {
-      if (!isCode(error, 'ConnectionLoss', 'OperationTimeout')) throw error;
-      await waitForConnection(zk, signal);
-    }
-  }
-}
-
-/** Creates `path` and its missing ancestors as persistent nodes; existing ones are fine. */
-export async function ensurePath(zk: ZabClient, path: string, signal?: AbortSignal): Promise<void> {
-  let at = '';
-  for (const part of path.split('/').filter((p) => p.length > 0)) {
-    at += `/${part}`;
-    const node = at;
-    await retry(
-      zk,
-      async () => {
-        if ((await zk.exists(node)) !== null) return;
-        try {
-          await zk.create(node, '', { mode: 'persistent' });
-        } catch (error) {
-          if (!isCode(error, 'NodeExists')) throw error;
-        }
-      },
-      signal,
-    );
-  }
 }
 
 /** A fresh protected-name prefix (Curator's `_c_<uuid>-`), one per sequential create. */
@@ -397,36 +330,9 @@ export class LockCore {
   }
 }
 
-/** Event name → listener arguments. */
-export type EventMap<Events> = { [E in keyof Events]: unknown[] };
-
-type AnyListener = (...args: unknown[]) => void;
-
-/** A tiny typed emitter: `on` returns its own unsubscribe; a throwing listener is logged. */
-export class Emitter<Events extends EventMap<Events>> {
-  private readonly listeners = new Map<keyof Events, Set<AnyListener>>();
-
-  on<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (set === undefined) this.listeners.set(event, (set = new Set()));
-    const stored = listener as unknown as AnyListener;
-    set.add(stored);
-    return () => {
-      set.delete(stored);
-    };
-  }
-
-  emit<E extends keyof Events>(event: E, ...args: Events[E]): void {
-    for (const listener of [...(this.listeners.get(event) ?? [])]) {
-      try {
-        listener(...args);
-      } catch (error) {
-        console.error('zabkit recipes: a listener threw', error);
-      }
-    }
-  }
-
-  listenerCount(event: keyof Events): number {
-    return this.listeners.get(event)?.size ?? 0;
+/** The typed emitter of the recipes, with `emit` open to the object that owns it. */
+export class Emitter<Events extends { [E in keyof Events]: unknown[] }> extends TypedEmitter<Events> {
+  override emit<E extends keyof Events>(event: E, ...args: Events[E]): void {
+    super.emit(event, ...args);
   }
 }

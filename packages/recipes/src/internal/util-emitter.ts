@@ -7,7 +7,7 @@ export type EventMap = { [event: string]: unknown[] };
 type Listener = (...args: any[]) => void;
 
 /** A typed emitter; a throwing listener is reported to `onListenerError` and does not stop the others. */
-export class TypedEmitter<Events extends EventMap> {
+export class TypedEmitter<Events extends { [E in keyof Events]: unknown[] }> {
   private readonly listeners = new Map<keyof Events, Set<Listener>>();
 
   /** Calls `listener` on each `event`; returns a function that stops it. */

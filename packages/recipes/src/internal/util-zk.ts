@@ -113,32 +113,42 @@ export function waitForConnection(zk: ZabClient, signal?: AbortSignal): Promise<
 
 /**
  * Runs an idempotent `operation`, again after each ConnectionLoss once reconnected. Only
- * for operations whose repetition is harmless (reads, creating a fixed persistent path).
+ * for operations whose repetition is harmless (reads, creating a fixed persistent path,
+ * deletes whose NoNode the caller accepts). Checks `signal` before each try.
  */
-export async function retryIdempotent<T>(zk: ZabClient, operation: () => Promise<T>): Promise<T> {
+export async function retryIdempotent<T>(
+  zk: ZabClient,
+  operation: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   for (;;) {
+    if (signal?.aborted) throw abortError(signal);
     try {
       return await operation();
     } catch (error) {
       if (!isConnectionLoss(error)) throw error;
-      await waitForConnection(zk);
+      await waitForConnection(zk, signal);
     }
   }
 }
 
 /** Creates `path` and its missing ancestors as empty persistent nodes; NodeExists is fine. */
-export async function ensurePath(zk: ZabClient, path: string): Promise<void> {
+export async function ensurePath(zk: ZabClient, path: string, signal?: AbortSignal): Promise<void> {
   let at = '';
   for (const part of path.split('/').filter((segment) => segment.length > 0)) {
     at += `/${part}`;
-    await retryIdempotent(zk, async () => {
-      if ((await zk.exists(at)) !== null) return;
-      try {
-        await zk.create(at, '');
-      } catch (error) {
-        if (!isCode(error, 'NodeExists')) throw error;
-      }
-    });
+    await retryIdempotent(
+      zk,
+      async () => {
+        if ((await zk.exists(at)) !== null) return;
+        try {
+          await zk.create(at, '');
+        } catch (error) {
+          if (!isCode(error, 'NodeExists')) throw error;
+        }
+      },
+      signal,
+    );
   }
 }
 
