@@ -1,9 +1,16 @@
-// zabkit wire bench: drives servers through node-zookeeper-client, the way a Node
-// application would, and compares zabkit with Apache ZooKeeper 3.8 (Debian's package, where
-// installed) in the same run: standalone and as 3-server ensembles of separate processes.
+// zabkit wire bench: drives servers over the ZooKeeper wire protocol and compares zabkit with
+// Apache ZooKeeper 3.8 (Debian's package, where installed) in the same run: standalone and as
+// 3-server ensembles of separate processes.
 //
 //   npm run bench:wire                       # table; add -- --json for JSON
 //   npm run bench:wire -- --ops 20000 --targets zabkit,zookeeper --topologies 1,3 --modes durable,memory
+//   npm run bench:wire -- --client node-zookeeper-client
+//
+// The pipelined load comes from separate processes. By default they run a lean pipelining
+// client (wire-worker-raw.mjs) that costs little CPU, so that on a small machine the servers,
+// not the load generator, set the pace; `--client node-zookeeper-client` drives them the way
+// a Node application would instead. One-at-a-time, watch and setup calls always go through
+// node-zookeeper-client.
 //
 // Like with like: in `durable` mode zabkit writes to LevelDB with fsync and group commit and
 // ZooKeeper runs with its default forceSync=yes; in `memory` mode zabkit keeps its data in
@@ -18,6 +25,14 @@ import zookeeper from 'node-zookeeper-client';
 
 const zabkitCli = fileURLToPath(new URL('../packages/server/dist/cli.js', import.meta.url));
 const zookeeperJar = '/usr/share/java/zookeeper.jar';
+// Extra node flags for the zabkit servers, e.g. ZABKIT_BENCH_NODE_ARGS=--cpu-prof to profile them.
+const serverNodeArgs = (process.env.ZABKIT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/** The load processes' code, by the client they drive the servers with. */
+const loadWorkers = {
+  raw: './wire-worker-raw.mjs',
+  'node-zookeeper-client': './wire-worker.mjs',
+};
 
 function parseArgs(argv) {
   const args = {
@@ -33,6 +48,7 @@ function parseArgs(argv) {
     targets: ['zabkit', 'zookeeper'],
     topologies: [1, 3],
     modes: ['durable', 'memory'],
+    client: 'raw',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -48,6 +64,7 @@ function parseArgs(argv) {
     else if (arg === '--targets') args.targets = argv[++i].split(',');
     else if (arg === '--topologies') args.topologies = argv[++i].split(',').map(Number);
     else if (arg === '--modes') args.modes = argv[++i].split(',');
+    else if (arg === '--client') args.client = argv[++i];
     else throw new Error(`unknown argument ${arg}`);
   }
   for (const key of [
@@ -65,6 +82,7 @@ function parseArgs(argv) {
   }
   for (const target of args.targets)
     if (!['zabkit', 'zookeeper'].includes(target)) throw new Error(`unknown target ${target}`);
+  if (!(args.client in loadWorkers)) throw new Error(`clients are ${Object.keys(loadWorkers).join(' and ')}`);
   for (const size of args.topologies) if (size !== 1 && size !== 3) throw new Error('topologies are 1 and 3');
   for (const mode of args.modes)
     if (mode !== 'durable' && mode !== 'memory') throw new Error('modes are durable and memory');
@@ -132,6 +150,7 @@ async function startCluster(target, size, mode) {
         ? spawn(
             process.execPath,
             [
+              ...serverNodeArgs,
               zabkitCli,
               'server',
               '--config',
@@ -170,6 +189,9 @@ async function startCluster(target, size, mode) {
     connectString: members.map((member) => `127.0.0.1:${member.clientPort}`).join(','),
     members,
     async stop() {
+      // SIGTERM first, so that a profiled server writes its profile; then make sure.
+      for (const member of members) member.child.kill('SIGTERM');
+      await sleep(500);
       for (const member of members) member.child.kill('SIGKILL');
       await sleep(200);
       rmSync(dir, { recursive: true, force: true });
@@ -249,7 +271,7 @@ async function watchLatency(writer, watcher, count) {
 /** Load processes, each with its own sessions: the client side gets every core it can use. */
 async function startLoad(args, connectString) {
   const workers = Array.from({ length: args.processes }, () =>
-    fork(fileURLToPath(new URL('./wire-worker.mjs', import.meta.url)), [], {
+    fork(fileURLToPath(new URL(loadWorkers[args.client], import.meta.url)), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
   );
@@ -262,7 +284,9 @@ async function startLoad(args, connectString) {
     });
   const perProcess = Math.max(1, Math.ceil(args.clients / args.processes));
   await Promise.all(
-    workers.map((worker) => ask(worker, { kind: 'connect', connectString, clients: perProcess })),
+    workers.map((worker, i) =>
+      ask(worker, { kind: 'connect', connectString, clients: perProcess, offset: i * perProcess }),
+    ),
   );
   return {
     /** `total` operations split over the processes, `concurrency` in flight overall. */
@@ -336,7 +360,9 @@ async function main() {
     platform: `${process.platform}-${process.arch}`,
   };
   const notes = [
-    'client: node-zookeeper-client 1.1.3 in separate load processes on the same machine (the servers share its 2 cores)',
+    args.client === 'raw'
+      ? `client: a lean pipelining client (bench/wire-worker-raw.mjs: frames from @zabkit/wire over node:net, reply headers only) in separate load processes on the same machine (the servers share its ${cpus().length} cores)`
+      : `client: node-zookeeper-client 1.1.3 in separate load processes on the same machine (the servers share its ${cpus().length} cores); its own CPU cost weighs on both servers' figures`,
     `data: ${args.valueBytes} bytes; pipelined = up to ${args.concurrency} requests outstanding over ${args.clients} sessions in ${args.processes} load processes`,
     `every server is warmed up with ${args.warmupOps} creates, setData and getData before measuring`,
     'durable: zabkit on LevelDB, fsync per synced batch, group commit; ZooKeeper 3.8 with forceSync=yes (its default)',
