@@ -6,18 +6,18 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ClientLink, LinkFactory, LinkMessage } from '@zabkit/client';
-import { KeeperState } from '@zabkit/core';
+import { KeeperState, type Reply } from '@zabkit/core';
 import {
   type DecodedRequest,
   decodeConnectRequest,
   decodeRequest,
   encodeConnectResponse,
-  encodeError,
-  encodeReply,
-  encodeWatcherEvent,
   FrameDecoder,
   fourLetterWordOf,
+  JuteWriter,
   RequestRejectedError,
+  writeReply,
+  writeWatcherEvent,
 } from '@zabkit/wire';
 import { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
 import type { Logger } from './log.js';
@@ -54,10 +54,15 @@ export interface ClientPortStats {
 /** One reply slot, so replies leave in request order even when some are answered locally. */
 interface ReplySlot {
   readonly xid: number;
+  /** The request, for the reply's shape; undefined for one refused here. */
   readonly decoded: DecodedRequest | undefined;
   readonly receivedAt: number;
-  frame: Uint8Array | undefined;
+  /** The answer once known: the core's reply, or an error answered here. */
+  answer: { readonly zxid: bigint; readonly reply: Reply } | undefined;
 }
+
+/** Output gathered in one turn of the event loop starts at this size (it grows as needed). */
+const outputChunkBytes = 16 * 1024;
 
 /** One client connection, as cons and stat report it. */
 export interface ConnectionInfo {
@@ -161,13 +166,17 @@ class ClientConnection {
   private head = new Uint8Array(0);
   private readonly frames: FrameDecoder;
   private link: ClientLink | undefined;
-  private readonly slots: ReplySlot[] = [];
+  /** Requests in arrival order; those before `slotsHead` have been answered and sent. */
+  private slots: ReplySlot[] = [];
+  private slotsHead = 0;
+  /** Frames produced in this turn of the event loop, sent together as one write. */
+  private readonly output = new JuteWriter({ initialCapacity: outputChunkBytes });
+  private outputScheduled = false;
   private echoReadOnly: boolean | undefined;
   private sessionId: bigint | undefined;
   private timeoutMs = 0;
   private received = 0;
   private sent = 0;
-  private corked = false;
   /** The latest zxid a reply carried: what a locally answered error reports. */
   private lastZxid = 0n;
 
@@ -189,7 +198,7 @@ class ClientConnection {
       timeoutMs: this.timeoutMs,
       received: this.received,
       sent: this.sent,
-      outstanding: this.slots.length,
+      outstanding: this.slots.length - this.slotsHead,
     };
   }
 
@@ -282,7 +291,7 @@ class ClientConnection {
     const now = performance.now();
     try {
       const decoded = decodeRequest(frame);
-      this.slots.push({ xid: decoded.xid, decoded, receivedAt: now, frame: undefined });
+      this.slots.push({ xid: decoded.xid, decoded, receivedAt: now, answer: undefined });
       this.link?.send(decoded.xid, decoded.request);
     } catch (error) {
       if (error instanceof RequestRejectedError) {
@@ -292,7 +301,7 @@ class ClientConnection {
           xid: error.xid,
           decoded: undefined,
           receivedAt: now,
-          frame: encodeError(error.xid, this.lastZxid, error.code),
+          answer: { zxid: this.lastZxid, reply: { ok: false, code: error.code } as Reply },
         });
         this.flushSlots();
         return;
@@ -307,7 +316,7 @@ class ClientConnection {
       case 'connected':
         this.sessionId = message.sessionId;
         this.timeoutMs = message.timeoutMs;
-        this.write(
+        this.outputFrame()?.raw(
           encodeConnectResponse({
             timeoutMs: message.timeoutMs,
             sessionId: message.timeoutMs > 0 ? message.sessionId : 0n,
@@ -318,44 +327,73 @@ class ClientConnection {
         return;
       case 'reply': {
         if (message.zxid > this.lastZxid) this.lastZxid = message.zxid;
-        const slot = this.slots.find(
-          (candidate) => candidate.frame === undefined && candidate.xid === message.xid,
-        );
+        const slot = this.slotFor(message.xid);
         if (slot === undefined || slot.decoded === undefined) {
           this.reject('reply without a request', new Error(`xid ${message.xid}`));
           return;
         }
-        slot.frame = encodeReply(slot.decoded, message.xid, message.zxid, message.reply);
+        slot.answer = { zxid: message.zxid, reply: message.reply };
         this.port.recordLatency(performance.now() - slot.receivedAt);
         this.flushSlots();
         return;
       }
-      case 'watch':
-        this.write(encodeWatcherEvent(message.zxid, message.event, KeeperState.SyncConnected));
+      case 'watch': {
+        const output = this.outputFrame();
+        if (output !== undefined)
+          writeWatcherEvent(output, message.zxid, message.event, KeeperState.SyncConnected);
         return;
+      }
     }
   }
 
+  /** The unanswered slot for `xid`: the core answers in order, so almost always the first. */
+  private slotFor(xid: number): ReplySlot | undefined {
+    for (let i = this.slotsHead; i < this.slots.length; i++) {
+      const slot = this.slots[i]!;
+      if (slot.answer === undefined && slot.xid === xid) return slot;
+    }
+    return undefined;
+  }
+
+  /** Sends the answered slots at the head of the queue, in order. */
   private flushSlots(): void {
-    while (this.slots.length > 0 && this.slots[0]!.frame !== undefined) {
-      this.write(this.slots.shift()!.frame!);
+    while (this.slotsHead < this.slots.length) {
+      const slot = this.slots[this.slotsHead]!;
+      if (slot.answer === undefined) break;
+      this.slotsHead++;
+      const output = this.outputFrame();
+      if (output !== undefined)
+        writeReply(output, slot.decoded ?? 0, slot.xid, slot.answer.zxid, slot.answer.reply);
+    }
+    if (this.slotsHead === this.slots.length) {
+      this.slots = [];
+      this.slotsHead = 0;
+    } else if (this.slotsHead > 1024 && this.slotsHead * 2 > this.slots.length) {
+      this.slots = this.slots.slice(this.slotsHead);
+      this.slotsHead = 0;
     }
   }
 
-  private write(frame: Uint8Array): void {
-    if (this.phase === 'closed') return;
+  /**
+   * The writer for one more outgoing frame (undefined once closed). Frames produced in one
+   * turn of the event loop go out in one socket write.
+   */
+  private outputFrame(): JuteWriter | undefined {
+    if (this.phase === 'closed') return undefined;
     this.sent++;
     this.port.stats.packetsSent++;
-    // Frames produced in one turn of the event loop leave in one write.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+    if (!this.outputScheduled) {
+      this.outputScheduled = true;
+      process.nextTick(() => this.flushOutput());
     }
-    this.socket.write(frame);
+    return this.output;
+  }
+
+  private flushOutput(): void {
+    this.outputScheduled = false;
+    if (this.output.length === 0) return;
+    const bytes = this.output.take(outputChunkBytes);
+    if (!this.socket.destroyed) this.socket.write(bytes);
   }
 
   /** The server closed the session's link: send what is queued, then close. */
@@ -364,6 +402,7 @@ class ClientConnection {
     this.link = undefined;
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    this.flushOutput();
     this.socket.end();
   }
 

@@ -38,6 +38,8 @@ export {
   opNameOf,
   peekXid,
   type ReplyShape,
+  writeReply,
+  writeWatcherEvent,
 } from './replies.js';
 export {
   type DecodedRequest,

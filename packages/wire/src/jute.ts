@@ -223,6 +223,35 @@ export class JuteWriter {
     return this.vector(items, (writer, item) => writer.ustring(item));
   }
 
+  /**
+   * Starts a frame in a writer that gathers several (one socket write for many replies):
+   * reserves its length prefix and returns where the frame starts, for `endFrame`.
+   */
+  beginFrame(): number {
+    const at = this.position;
+    this.reserve(4);
+    this.position += 4;
+    return at;
+  }
+
+  /** Fills in the length prefix of the frame `beginFrame` started at `at`. */
+  endFrame(at: number): void {
+    this.view.setInt32(at, this.position - at - 4);
+  }
+
+  /**
+   * Hands over the bytes written (no copy: the writer moves on to a fresh buffer of
+   * `capacity` bytes, by default as large as the last) and starts again from empty. For
+   * unframed writers gathering frames.
+   */
+  take(capacity: number = this.bytes.length): Uint8Array {
+    const written = this.bytes.subarray(0, this.position);
+    this.bytes = new Uint8Array(Math.max(16, capacity));
+    this.view = new DataView(this.bytes.buffer);
+    this.position = this.framed ? 4 : 0;
+    return written;
+  }
+
   /** The bytes written, as a fresh array; when framed, with the length prefix filled in. */
   finish(): Uint8Array {
     if (this.framed) this.view.setInt32(0, this.position - 4);

@@ -62,13 +62,9 @@ export function opNameOf(opcode: number): OpName | undefined {
   return opNames.get(opcode);
 }
 
-function headerWriter(xid: number, zxid: bigint, err: number): JuteWriter {
-  return new JuteWriter({ framed: true }).int(xid).long(zxid).int(err);
-}
-
 /** A header-only reply carrying an error code, as a full frame (e.g. Unimplemented for an unknown opcode). */
 export function encodeError(xid: number, zxid: bigint, code: number): Uint8Array {
-  return headerWriter(xid, zxid, code).finish();
+  return new JuteWriter({ framed: true, initialCapacity: 20 }).int(xid).long(zxid).int(code).finish();
 }
 
 function writeMultiResult(writer: JuteWriter, result: OpResult, opcode: number | undefined): void {
@@ -179,16 +175,41 @@ function writeBody(writer: JuteWriter, reply: Reply & { ok: true }, shape: Reply
  * `shape` is the decoded request (or just its opcode for anything but a multi).
  */
 export function encodeReply(shape: ReplyShape | number, xid: number, zxid: bigint, reply: Reply): Uint8Array {
-  const resolved: ReplyShape = typeof shape === 'number' ? { opcode: shape } : shape;
-  if (!reply.ok) return encodeError(xid, zxid, reply.code);
-  const writer = headerWriter(xid, zxid, 0);
-  writeBody(writer, reply, resolved);
-  return writer.finish();
+  const writer = new JuteWriter();
+  writeReply(writer, shape, xid, zxid, reply);
+  return writer.take();
+}
+
+/** Appends the frame `encodeReply` makes to `writer`, which may be gathering several. */
+export function writeReply(
+  writer: JuteWriter,
+  shape: ReplyShape | number,
+  xid: number,
+  zxid: bigint,
+  reply: Reply,
+): void {
+  const at = writer.beginFrame();
+  writer.int(xid).long(zxid);
+  if (!reply.ok) writer.int(reply.code);
+  else {
+    writer.int(0);
+    writeBody(writer, reply, typeof shape === 'number' ? { opcode: shape } : shape);
+  }
+  writer.endFrame(at);
 }
 
 /** Encodes a watch notification as a full frame: ReplyHeader(-1, zxid, 0) + WatcherEvent. */
 export function encodeWatcherEvent(zxid: bigint, event: WatchEvent, state: number): Uint8Array {
-  return headerWriter(Xid.notification, zxid, 0).int(event.type).int(state).ustring(event.path).finish();
+  const writer = new JuteWriter();
+  writeWatcherEvent(writer, zxid, event, state);
+  return writer.take();
+}
+
+/** Appends the frame `encodeWatcherEvent` makes to `writer`. */
+export function writeWatcherEvent(writer: JuteWriter, zxid: bigint, event: WatchEvent, state: number): void {
+  const at = writer.beginFrame();
+  writer.int(Xid.notification).long(zxid).int(0).int(event.type).int(state).ustring(event.path);
+  writer.endFrame(at);
 }
 
 /** The xid of a reply frame payload, to route it before decoding (notifications are -1). */

@@ -20,9 +20,13 @@ import {
   encodeReply,
   encodeRequest,
   encodeWatcherEvent,
+  FrameDecoder,
+  JuteWriter,
   OpCode,
   opcodeOf,
   peekXid,
+  writeReply,
+  writeWatcherEvent,
 } from '../src/index.js';
 import {
   anyRequest,
@@ -119,6 +123,46 @@ describe('requests round-trip (encodeRequest → decodeRequest)', () => {
       OpCode.check,
       OpCode.delete,
     ]);
+  });
+});
+
+describe('frames gathered in one writer (what the client port sends in one write)', () => {
+  const anyReply = fc.oneof(...Object.values(repliesByOp));
+  const outgoing = fc.oneof(
+    fc.record({ kind: fc.constant('reply' as const), xid: int32, zxid: markZxid, shaped: anyReply }),
+    fc.record({ kind: fc.constant('event' as const), zxid: markZxid, event: watchEvent }),
+  );
+
+  it('are byte for byte the separate frames, and split back into them', () => {
+    fc.assert(
+      fc.property(
+        fc.array(outgoing, { maxLength: 12 }),
+        fc.integer({ min: 16, max: 64 }),
+        (items, capacity) => {
+          // A small writer grows while gathering; take() hands the bytes over and starts afresh.
+          const writer = new JuteWriter({ initialCapacity: capacity });
+          const separate: Uint8Array[] = [];
+          for (const item of items) {
+            if (item.kind === 'reply') {
+              writeReply(writer, item.shaped.opcode, item.xid, item.zxid, item.shaped.reply);
+              separate.push(encodeReply(item.shaped.opcode, item.xid, item.zxid, item.shaped.reply));
+            } else {
+              writeWatcherEvent(writer, item.zxid, item.event, KeeperState.SyncConnected);
+              separate.push(encodeWatcherEvent(item.zxid, item.event, KeeperState.SyncConnected));
+            }
+          }
+          const gathered = writer.take(capacity);
+          expect(Buffer.from(gathered)).toEqual(Buffer.concat(separate));
+          expect(new FrameDecoder().push(gathered)).toEqual(separate.map((frame) => payloadOf(frame)));
+          expect(writer.length).toBe(0);
+          writeWatcherEvent(writer, 1n, { type: 1, path: '/after' } as never, KeeperState.SyncConnected);
+          expect(decodeWatcherEvent(payloadOf(writer.take())).event.path).toBe('/after');
+          // What was taken before is not touched by later writes.
+          expect(Buffer.from(gathered)).toEqual(Buffer.concat(separate));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
