@@ -97,10 +97,13 @@ const BigintTag = { Int64: 0, Uint64: 1, Decimal: 2 } as const;
 
 class Writer {
   buf: Buffer;
+  /** 64-bit fields go through a DataView: Buffer's BigInt writers do their arithmetic in JS. */
+  private view: DataView;
   pos: number;
 
   constructor(initial: number, reserve: number) {
     this.buf = Buffer.allocUnsafe(initial);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.pos = reserve;
   }
 
@@ -111,6 +114,7 @@ class Writer {
     const grown = Buffer.allocUnsafe(size);
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 
   u8(v: number): void {
@@ -147,7 +151,7 @@ class Writer {
     if (typeof v !== 'bigint' || v < 0n || v > uint64Max)
       throw new PeerCodecError(`not a zxid: ${String(v)}`);
     this.ensure(8);
-    this.buf.writeBigUInt64BE(v, this.pos);
+    this.view.setBigUint64(this.pos, v);
     this.pos += 8;
   }
 
@@ -156,12 +160,12 @@ class Writer {
     if (v >= int64Min && v < -int64Min) {
       this.ensure(9);
       this.buf[this.pos++] = BigintTag.Int64;
-      this.buf.writeBigInt64BE(v, this.pos);
+      this.view.setBigInt64(this.pos, v);
       this.pos += 8;
     } else if (v >= 0n && v <= uint64Max) {
       this.ensure(9);
       this.buf[this.pos++] = BigintTag.Uint64;
-      this.buf.writeBigUInt64BE(v, this.pos);
+      this.view.setBigUint64(this.pos, v);
       this.pos += 8;
     } else {
       this.u8(BigintTag.Decimal);
@@ -192,8 +196,11 @@ class Writer {
 
 class Reader {
   private pos = 0;
+  private readonly view: DataView;
 
-  constructor(private readonly buf: Buffer) {}
+  constructor(private readonly buf: Buffer) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
 
   get remaining(): number {
     return this.buf.length - this.pos;
@@ -245,7 +252,7 @@ class Reader {
 
   zxid(): Zxid {
     this.need(8);
-    const value = this.buf.readBigUInt64BE(this.pos);
+    const value = this.view.getBigUint64(this.pos);
     this.pos += 8;
     return value as Zxid;
   }
@@ -261,7 +268,7 @@ class Reader {
       throw new PeerCodecError(`bad bigint tag ${tag}`);
     this.need(8);
     const value =
-      tag === BigintTag.Int64 ? this.buf.readBigInt64BE(this.pos) : this.buf.readBigUInt64BE(this.pos);
+      tag === BigintTag.Int64 ? this.view.getBigInt64(this.pos) : this.view.getBigUint64(this.pos);
     this.pos += 8;
     return value;
   }
