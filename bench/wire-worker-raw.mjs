@@ -124,6 +124,18 @@ function ping() {
 
 let sessions = [];
 
+/** A server still syncing refuses sessions; like any client, try again for a while. */
+async function openWithRetries(host, port) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await RawSession.open(host, port);
+    } catch (error) {
+      if (attempt === 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 function requestFor(op, path, value) {
   if (op === 'create') return { op: 'create', path, data: value, acl: openAcl, mode: 0, ttlMs: -1n };
   if (op === 'setData') return { op: 'setData', path, data: value, version: -1 };
@@ -167,7 +179,7 @@ process.on('message', async (message) => {
       for (let i = 0; i < message.clients; i++) {
         // Sessions spread over the servers, as a client library picking at random would.
         const [host, port] = servers[(i + message.offset) % servers.length].split(':');
-        sessions.push(await RawSession.open(host, Number(port)));
+        sessions.push(await openWithRetries(host, Number(port)));
       }
       process.send({ kind: 'ready' });
     } else if (message.kind === 'run') {

@@ -27,6 +27,8 @@ const zabkitCli = fileURLToPath(new URL('../packages/server/dist/cli.js', import
 const zookeeperJar = '/usr/share/java/zookeeper.jar';
 // Extra node flags for the zabkit servers, e.g. ZABKIT_BENCH_NODE_ARGS=--cpu-prof to profile them.
 const serverNodeArgs = (process.env.ZABKIT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+// ZABKIT_BENCH_SERVER_LOGS=1 shows the zabkit servers' warnings and errors.
+const serverLogs = process.env.ZABKIT_BENCH_SERVER_LOGS === '1';
 
 /** The load processes' code, by the client they drive the servers with. */
 const loadWorkers = {
@@ -160,7 +162,7 @@ async function startCluster(target, size, mode) {
               '--storage',
               mode === 'durable' ? 'level' : 'memory',
             ],
-            { stdio: 'ignore' },
+            { stdio: ['ignore', 'ignore', serverLogs ? 'inherit' : 'ignore'] },
           )
         : spawn(
             'java',

@@ -182,9 +182,19 @@ class Writer {
 
   bytes(v: Uint8Array): void {
     this.varuint(v.length);
+    this.raw(v);
+  }
+
+  /** Bytes as they are, no length. */
+  raw(v: Uint8Array): void {
     this.ensure(v.length);
     this.buf.set(v, this.pos);
     this.pos += v.length;
+  }
+
+  /** A copy of what was written from `start` on. */
+  copyFrom(start: number): Uint8Array {
+    return Uint8Array.prototype.slice.call(this.buf, start, this.pos);
   }
 
   tag(table: Map<string, number>, name: string, what: string): void {
@@ -204,6 +214,16 @@ class Reader {
 
   get remaining(): number {
     return this.buf.length - this.pos;
+  }
+
+  /** Where the next read starts. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** A copy of what was read from `start` on. */
+  copyFrom(start: number): Uint8Array {
+    return Uint8Array.prototype.slice.call(this.buf, start, this.pos);
   }
 
   private need(n: number): void {
@@ -373,12 +393,27 @@ function writeTxnBody(w: Writer, body: TxnBody): void {
   }
 }
 
+/**
+ * Each transaction's encoding, kept once made or read: a leader logs a transaction and
+ * proposes it to every follower, and a follower logs the one it decoded, so without this
+ * one transaction would be encoded three or four times. Transactions are immutable, and the
+ * entry goes with the transaction.
+ */
+const txnEncodings = new WeakMap<Txn, Uint8Array>();
+
 function writeTxn(w: Writer, txn: Txn): void {
+  const known = txnEncodings.get(txn);
+  if (known !== undefined) {
+    w.raw(known);
+    return;
+  }
+  const start = w.pos;
   w.zxid(txn.zxid);
   w.num(txn.timeMs);
   w.bigint(txn.sessionId);
   w.num(txn.cxid);
   writeTxnBody(w, txn.body);
+  txnEncodings.set(txn, w.copyFrom(start));
 }
 
 function writeTxns(w: Writer, txns: readonly Txn[]): void {
@@ -610,11 +645,14 @@ function readTxnBody(r: Reader, depth: number): TxnBody {
 }
 
 function readTxn(r: Reader): Txn {
+  const start = r.position;
   const zxid = r.zxid();
   const timeMs = r.num();
   const sessionId = r.bigint();
   const cxid = r.num();
-  return { zxid, timeMs, sessionId, cxid, body: readTxnBody(r, 0) };
+  const txn: Txn = { zxid, timeMs, sessionId, cxid, body: readTxnBody(r, 0) };
+  txnEncodings.set(txn, r.copyFrom(start));
+  return txn;
 }
 
 function readSnapshotNode(r: Reader): SnapshotNode {

@@ -8,6 +8,11 @@
 export interface FourLetterWordContext {
   readonly version: string;
   readonly mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'looking';
+  /**
+   * Whether the server answers clients: a follower still syncing with its leader, or a
+   * server looking for one, does not.
+   */
+  readonly serving: boolean;
   readonly serverId: number;
   readonly readOnly: boolean;
   readonly zxid: bigint;
@@ -61,13 +66,20 @@ function connectionLine(connection: FourLetterWordContext['connections'][number]
   return ` /${connection.remote}[1](queued=${connection.outstanding},recved=${connection.received},sent=${connection.sent}${session},to=${connection.timeoutMs})\n`;
 }
 
+/** What ZooKeeper answers, word for word, to the words that need a running server. */
+export const notServingAnswer = 'This ZooKeeper instance is not currently serving requests\n';
+
+/** The words that report on a running server; as in ZooKeeper, they wait for one. */
+const needServing: ReadonlySet<string> = new Set(['srvr', 'stat', 'cons', 'conf', 'wchs', 'dump', 'mntr']);
+
 /** The answer to `word`, which the caller has checked is known and allowed. */
 export function answerFourLetterWord(word: string, context: FourLetterWordContext): string {
+  if (!context.serving && needServing.has(word)) return notServingAnswer;
   switch (word) {
     case 'ruok':
       return 'imok';
     case 'isro':
-      return context.readOnly ? 'ro' : 'rw';
+      return context.serving ? (context.readOnly ? 'ro' : 'rw') : 'null';
     case 'srvr':
       return `Zookeeper version: ${context.version}\n${latencyLine(context)}${summary(context)}`;
     case 'stat':

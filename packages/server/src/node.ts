@@ -150,6 +150,7 @@ export class ServerNode {
     return {
       version: zabkitVersion,
       mode,
+      serving: peer.serving,
       serverId: peer.serverId,
       readOnly: false,
       zxid: tree.lastZxid,
