@@ -277,11 +277,30 @@ async function startLoad(args, connectString) {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
   );
+  // A load process that dies or stalls fails the run instead of hanging the bench.
   const ask = (worker, message) =>
     new Promise((resolve, reject) => {
-      worker.once('message', (reply) =>
-        reply.kind === 'error' ? reject(new Error(reply.message)) : resolve(reply),
+      const timer = setTimeout(
+        () => fail(new Error(`load process: no answer to ${message.kind} in 180 s`)),
+        180_000,
       );
+      const onExit = (code) => fail(new Error(`load process exited (${code}) during ${message.kind}`));
+      const done = () => {
+        clearTimeout(timer);
+        worker.off('exit', onExit);
+      };
+      const fail = (error) => {
+        done();
+        worker.off('message', onMessage);
+        reject(error);
+      };
+      const onMessage = (reply) => {
+        done();
+        if (reply.kind === 'error') reject(new Error(reply.message));
+        else resolve(reply);
+      };
+      worker.once('message', onMessage);
+      worker.once('exit', onExit);
       worker.send(message);
     });
   const perProcess = Math.max(1, Math.ceil(args.clients / args.processes));
