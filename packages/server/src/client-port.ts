@@ -61,8 +61,12 @@ interface ReplySlot {
   answer: { readonly zxid: bigint; readonly reply: Reply } | undefined;
 }
 
-/** Output gathered in one turn of the event loop starts at this size (it grows as needed). */
-const outputChunkBytes = 16 * 1024;
+/**
+ * The buffer gathering a turn's output is sized by the last turn's (within these bounds), so
+ * an idle or one-at-a-time connection holds little and a busy one rarely grows its buffer.
+ */
+const minOutputBytes = 1024;
+const maxOutputBytes = 64 * 1024;
 
 /** One client connection, as cons and stat report it. */
 export interface ConnectionInfo {
@@ -170,7 +174,7 @@ class ClientConnection {
   private slots: ReplySlot[] = [];
   private slotsHead = 0;
   /** Frames produced in this turn of the event loop, sent together as one write. */
-  private readonly output = new JuteWriter({ initialCapacity: outputChunkBytes });
+  private readonly output = new JuteWriter({ initialCapacity: minOutputBytes });
   private outputScheduled = false;
   private echoReadOnly: boolean | undefined;
   private sessionId: bigint | undefined;
@@ -392,7 +396,8 @@ class ClientConnection {
   private flushOutput(): void {
     this.outputScheduled = false;
     if (this.output.length === 0) return;
-    const bytes = this.output.take(outputChunkBytes);
+    const used = this.output.length;
+    const bytes = this.output.take(Math.min(maxOutputBytes, Math.max(minOutputBytes, used)));
     if (!this.socket.destroyed) this.socket.write(bytes);
   }
 
