@@ -177,7 +177,7 @@ function writeBody(writer: JuteWriter, reply: Reply & { ok: true }, shape: Reply
 export function encodeReply(shape: ReplyShape | number, xid: number, zxid: bigint, reply: Reply): Uint8Array {
   const writer = new JuteWriter();
   writeReply(writer, shape, xid, zxid, reply);
-  return writer.take();
+  return writer.take(0); // the writer is dropped: no need for a buffer after it
 }
 
 /** Appends the frame `encodeReply` makes to `writer`, which may be gathering several. */
@@ -202,7 +202,7 @@ export function writeReply(
 export function encodeWatcherEvent(zxid: bigint, event: WatchEvent, state: number): Uint8Array {
   const writer = new JuteWriter();
   writeWatcherEvent(writer, zxid, event, state);
-  return writer.take();
+  return writer.take(0); // the writer is dropped: no need for a buffer after it
 }
 
 /** Appends the frame `encodeWatcherEvent` makes to `writer`. */
