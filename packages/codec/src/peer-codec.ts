@@ -13,6 +13,7 @@ import type {
   CreateRequest,
   ErrorCodeValue,
   Id,
+  LearnerSyncMode,
   MultiOp,
   MultiPartTxn,
   PeerMessage,
@@ -20,7 +21,6 @@ import type {
   PreparableRequest,
   SessionId,
   SnapshotNode,
-  SyncMode,
   TreeSnapshot,
   Txn,
   TxnBody,
@@ -41,21 +41,21 @@ const kindTags = [
   'ack',
   'pingReply',
   'request',
-  'syncRequest',
+  'clientSync',
   'revalidate',
   'leaderInfo',
-  'sync',
+  'learnerSync',
   'newLeader',
   'upToDate',
   'proposal',
   'commit',
   'inform',
   'ping',
-  'syncReply',
+  'clientSyncReply',
   'revalidateReply',
 ] as const satisfies readonly PeerMessage['kind'][];
 const roles = ['looking', 'following', 'leading', 'observing'] as const satisfies readonly PeerRole[];
-const syncModes = ['diff', 'trunc', 'snap'] as const satisfies readonly SyncMode[];
+const learnerSyncModes = ['diff', 'trunc', 'snap'] as const satisfies readonly LearnerSyncMode[];
 const txnKinds = [
   'createSession',
   'closeSession',
@@ -84,7 +84,7 @@ function tagIndex<T extends string>(table: readonly T[]): Map<T, number> {
 }
 const kindIndex = tagIndex<string>(kindTags);
 const roleIndex = tagIndex<string>(roles);
-const syncModeIndex = tagIndex<string>(syncModes);
+const learnerSyncModeIndex = tagIndex<string>(learnerSyncModes);
 const txnKindIndex = tagIndex<string>(txnKinds);
 const requestOpIndex = tagIndex<string>(requestOps);
 
@@ -533,7 +533,7 @@ function writeMessage(w: Writer, m: PeerMessage): void {
       for (const id of m.authInfo) writeId(w, id);
       writeRequest(w, m.request);
       return;
-    case 'syncRequest':
+    case 'clientSync':
       w.num(m.epoch);
       w.num(m.seq);
       w.bigint(m.sessionId);
@@ -544,9 +544,9 @@ function writeMessage(w: Writer, m: PeerMessage): void {
       w.bigint(m.sessionId);
       w.num(m.connectionId);
       return;
-    case 'sync':
+    case 'learnerSync':
       w.num(m.epoch);
-      w.tag(syncModeIndex, m.mode, 'sync mode');
+      w.tag(learnerSyncModeIndex, m.mode, 'learner sync mode');
       w.bool(m.truncateTo !== undefined);
       if (m.truncateTo !== undefined) w.zxid(m.truncateTo);
       w.bool(m.snapshot !== undefined);
@@ -566,7 +566,7 @@ function writeMessage(w: Writer, m: PeerMessage): void {
       w.num(m.epoch);
       writeTxns(w, m.txns);
       return;
-    case 'syncReply':
+    case 'clientSyncReply':
       w.num(m.epoch);
       w.bigint(m.sessionId);
       w.num(m.cxid);
@@ -767,7 +767,7 @@ function readMessage(r: Reader): PeerMessage {
       const authInfo = r.array(() => readId(r));
       return { kind, epoch, seq, sessionId, cxid, authInfo, request: readRequest(r, 0) };
     }
-    case 'syncRequest': {
+    case 'clientSync': {
       const epoch = r.num();
       const seq = r.num();
       const sessionId = r.bigint();
@@ -778,9 +778,9 @@ function readMessage(r: Reader): PeerMessage {
       const sessionId = r.bigint();
       return { kind, epoch, sessionId, connectionId: r.num() };
     }
-    case 'sync': {
+    case 'learnerSync': {
       const epoch = r.num();
-      const mode = r.tag(syncModes, 'sync mode');
+      const mode = r.tag(learnerSyncModes, 'learner sync mode');
       const truncateTo = r.bool() ? r.zxid() : undefined;
       const snapshot = r.bool() ? readSnapshot(r) : undefined;
       return { kind, epoch, mode, truncateTo, snapshot, txns: r.array(() => readTxn(r)) };
@@ -798,7 +798,7 @@ function readMessage(r: Reader): PeerMessage {
       const epoch = r.num();
       return { kind, epoch, txns: r.array(() => readTxn(r)) };
     }
-    case 'syncReply': {
+    case 'clientSyncReply': {
       const epoch = r.num();
       const sessionId = r.bigint();
       const cxid = r.num();

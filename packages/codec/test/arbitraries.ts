@@ -176,8 +176,8 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
     authInfo: fc.array(idArb, { maxLength: 3 }),
     request: requestArb,
   }),
-  syncRequest: fc.record({
-    kind: fc.constant('syncRequest'),
+  clientSync: fc.record({
+    kind: fc.constant('clientSync'),
     epoch,
     seq: numArb,
     sessionId: bigArb,
@@ -185,8 +185,8 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
   }),
   revalidate: fc.record({ kind: fc.constant('revalidate'), epoch, sessionId: bigArb, connectionId: numArb }),
   leaderInfo: fc.record({ kind: fc.constant('leaderInfo'), epoch }),
-  sync: fc.record({
-    kind: fc.constant('sync'),
+  learnerSync: fc.record({
+    kind: fc.constant('learnerSync'),
     epoch,
     mode: fc.constantFrom('diff', 'trunc', 'snap'),
     truncateTo: fc.option(zxidArb, { nil: undefined }),
@@ -199,8 +199,8 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
   commit: fc.record({ kind: fc.constant('commit'), epoch, zxid: zxidArb }),
   inform: fc.record({ kind: fc.constant('inform'), epoch, txns: txnsArb }),
   ping: fc.record({ kind: fc.constant('ping'), epoch }),
-  syncReply: fc.record({
-    kind: fc.constant('syncReply'),
+  clientSyncReply: fc.record({
+    kind: fc.constant('clientSyncReply'),
     epoch,
     sessionId: bigArb,
     cxid: numArb,

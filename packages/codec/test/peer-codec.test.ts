@@ -28,11 +28,11 @@ describe('peer codec', () => {
     );
   });
 
-  it('round-trips SNAP syncs with whole snapshots', () => {
+  it('round-trips SNAP learner syncs with whole snapshots', () => {
     fc.assert(
       fc.property(snapshotArb, fc.array(txnArb, { maxLength: 3 }), (snapshot, txns) => {
         const message: PeerMessage = {
-          kind: 'sync',
+          kind: 'learnerSync',
           epoch: 2,
           mode: 'snap',
           truncateTo: undefined,

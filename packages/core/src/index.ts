@@ -63,9 +63,9 @@ export type {
   Envelope,
   LeaderMessage,
   LearnerMessage,
+  LearnerSyncMode,
   PeerMessage,
   PeerRole,
-  SyncMode,
   Vote,
 } from './zab/messages.js';
 export { type PeerInput, type PeerReady, ZabPeer, type ZabPeerOptions } from './zab/peer.js';

@@ -18,8 +18,11 @@ import { fourLetterWords } from '@zabkit/wire';
 /** Every four-letter-word command ZooKeeper knows, as accepted by `4lw.commands.whitelist`. */
 export const FOUR_LETTER_WORDS: ReadonlySet<string> = fourLetterWords;
 
-/** The role of a quorum member: a voting participant or a non-voting observer. */
-export type PeerRole = 'participant' | 'observer';
+/**
+ * The role a `server.N` line gives a member of the ensemble: a voting participant or a
+ * non-voting observer (not to be confused with `PeerRole`, what a running peer is doing).
+ */
+export type MemberRole = 'participant' | 'observer';
 
 /** One `server.N=host:quorumPort:electionPort[:role][;[clientAddress:]clientPort]` line. */
 export interface ServerAddress {
@@ -32,7 +35,7 @@ export interface ServerAddress {
   /** Port used for leader election (ZooKeeper's conventional 3888). */
   readonly electionPort: number;
   /** `participant` unless the line ends in `:observer`. */
-  readonly role: PeerRole;
+  readonly role: MemberRole;
   /** Client listen address from the `;addr:port` part; `0.0.0.0` when only `;port` is given (as ZooKeeper). */
   readonly clientAddress?: string;
   /** Client port from the `;[addr:]port` part, when present. */
@@ -63,7 +66,7 @@ export interface ZabkitConfig {
   /** This server's id: required (and one of {@link ZabkitConfig.servers}) in an ensemble. */
   readonly myid: number | undefined;
   /** This server's role; taken from its `server.N` line when that disagrees with `peerType` (with a warning). */
-  readonly peerType: PeerRole;
+  readonly peerType: MemberRole;
   /** ZooKeeper's `standaloneEnabled` (default true). */
   readonly standaloneEnabled: boolean;
   /** Concurrent connections allowed per client IP; 0 means unlimited. Default 60. */
@@ -212,7 +215,7 @@ function parseBoolean(key: string, value: string): boolean {
   throw new ConfigError(key, value, 'expected true or false');
 }
 
-function parseRole(key: string, value: string): PeerRole {
+function parseRole(key: string, value: string): MemberRole {
   const lower = value.trim().toLowerCase();
   if (lower === 'participant' || lower === 'observer') return lower;
   throw new ConfigError(key, value, 'expected participant or observer');
@@ -388,7 +391,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     parseWhitelist,
     new Set(['srvr']),
   );
-  let peerType = num<PeerRole>('peerType', parseRole, 'participant');
+  let peerType = num<MemberRole>('peerType', parseRole, 'participant');
   const standaloneEnabled = num('standaloneEnabled', parseBoolean, true);
 
   const ensemble = serverLines.size > 0;

@@ -203,13 +203,13 @@ describe('TcpTransport', () => {
     expect(inboxB.received).toEqual([{ from: 1, message: ping(2) }]);
   });
 
-  it('carries a multi-megabyte snapshot sync intact', async () => {
+  it('carries a multi-megabyte snapshot learner sync intact', async () => {
     const [a, b] = await endpoints([1, 2]);
     collect(a!);
     const inboxB = collect(b!);
     const data = new Uint8Array(5 * 1024 * 1024).map((_v, i) => i % 251);
     const message: PeerMessage = {
-      kind: 'sync',
+      kind: 'learnerSync',
       epoch: 3,
       mode: 'snap',
       truncateTo: undefined,
@@ -239,14 +239,14 @@ describe('TcpTransport', () => {
     a!.send(2, ping(9));
     await until(() => inboxB.received.length === 2);
     // vitest's deep equality walks typed arrays element by element: compare the bytes directly.
-    const got = inboxB.received[0]!.message as Extract<PeerMessage, { kind: 'sync' }>;
+    const got = inboxB.received[0]!.message as Extract<PeerMessage, { kind: 'learnerSync' }>;
     expect(Buffer.from(got.snapshot!.nodes[0]!.data).equals(data)).toBe(true);
     const empty = new Uint8Array(0);
-    const strip = (m: Extract<PeerMessage, { kind: 'sync' }>) => ({
+    const strip = (m: Extract<PeerMessage, { kind: 'learnerSync' }>) => ({
       ...m,
       snapshot: { ...m.snapshot!, nodes: m.snapshot!.nodes.map((node) => ({ ...node, data: empty })) },
     });
-    expect(strip(got)).toEqual(strip(message as Extract<PeerMessage, { kind: 'sync' }>));
+    expect(strip(got)).toEqual(strip(message as Extract<PeerMessage, { kind: 'learnerSync' }>));
     expect(inboxB.received[1]).toEqual({ from: 1, message: ping(9) });
   });
 

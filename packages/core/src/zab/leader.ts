@@ -1,6 +1,6 @@
 /**
  * The leader: discovery (collect FOLLOWERINFO, choose a new epoch, collect ACKEPOCH),
- * synchronisation (DIFF, TRUNC or SNAP per learner, then NEWLEADER; established once a
+ * learner synchronisation (DIFF, TRUNC or SNAP per learner, then NEWLEADER; established once a
  * quorum acknowledges), and broadcast (prepare, PROPOSAL, ACK from a quorum, COMMIT, INFORM
  * for observers). It also owns the global sessions: expiry, touches relayed by learners,
  * revalidation of moved sessions.
@@ -13,10 +13,10 @@ import { ttlOf } from '../stat.js';
 import type { SessionId, Txn } from '../txn.js';
 import { counterOf, makeZxid, nextZxid, type Zxid } from '../zxid.js';
 import type { PeerContext, TxnOrigin } from './context.js';
-import type { LeaderMessage, LearnerMessage, SyncMode } from './messages.js';
+import type { LeaderMessage, LearnerMessage, LearnerSyncMode } from './messages.js';
 import type { ServerId } from './quorum.js';
 
-type LearnerStage = 'info' | 'epochAcked' | 'synced' | 'newLeaderAcked';
+type LearnerStage = 'info' | 'epochAcked' | 'learnerSyncSent' | 'newLeaderAcked';
 
 interface LearnerLink {
   readonly serverId: ServerId;
@@ -24,17 +24,17 @@ interface LearnerLink {
   readonly acceptedEpoch: number;
   /** The learner's attempt to follow that this link belongs to. */
   readonly attempt: number;
-  /** The `seq` the next forwarded request or sync must carry. */
+  /** The `seq` the next forwarded request or client sync must carry. */
   nextForwardSeq: number;
   stage: LearnerStage;
   /** Highest zxid the learner acknowledged as durable. */
   ackedZxid: Zxid;
   /** The end of our log when we synchronised it: durable there once it acks NEWLEADER. */
-  syncedThroughZxid: Zxid;
+  learnerSyncedThroughZxid: Zxid;
   lastHeardMs: number;
 }
 
-type Phase = 'discovery' | 'sync' | 'broadcast';
+type Phase = 'discovery' | 'learnerSync' | 'broadcast';
 
 export class LeaderRole {
   private phase: Phase = 'discovery';
@@ -106,7 +106,7 @@ export class LeaderRole {
       nextForwardSeq: 1,
       stage: 'info',
       ackedZxid: makeZxid(0, 0),
-      syncedThroughZxid: makeZxid(0, 0),
+      learnerSyncedThroughZxid: makeZxid(0, 0),
       lastHeardMs: this.peer.nowMs,
     });
     if (this.epoch >= 0) {
@@ -142,7 +142,7 @@ export class LeaderRole {
       this.checkEpochAckQuorum();
       return;
     }
-    this.synchronise(learner, lastZxid);
+    this.syncLearner(learner, lastZxid);
   }
 
   private readonly pendingLastZxid = new Map<ServerId, Zxid>();
@@ -153,22 +153,22 @@ export class LeaderRole {
       [...this.learners.values()].filter((l) => l.stage === 'epochAcked').map((l) => l.serverId),
     );
     if (!this.peer.quorum.containsQuorum([this.peer.serverId, ...acked])) return;
-    this.phase = 'sync';
+    this.phase = 'learnerSync';
     for (const learner of this.learners.values()) {
       if (learner.stage === 'epochAcked')
-        this.synchronise(learner, this.pendingLastZxid.get(learner.serverId)!);
+        this.syncLearner(learner, this.pendingLastZxid.get(learner.serverId)!);
     }
     this.pendingLastZxid.clear();
     this.checkNewLeaderQuorum();
   }
 
-  // ---- synchronisation ----------------------------------------------------------------
+  // ---- learner synchronisation ----------------------------------------------------------
 
   /** Sends a learner what it lacks (DIFF), what it must drop (TRUNC) or everything (SNAP). */
-  private synchronise(learner: LearnerLink, peerLastZxid: Zxid): void {
+  private syncLearner(learner: LearnerLink, peerLastZxid: Zxid): void {
     const log = this.peer.log;
     const common = log.floor(peerLastZxid);
-    let mode: SyncMode;
+    let mode: LearnerSyncMode;
     let truncateTo: Zxid | undefined;
     let txns: Txn[];
     let snapshot: ReturnType<PeerContext['tree']['snapshot']> | undefined;
@@ -184,17 +184,25 @@ export class LeaderRole {
       truncateTo = common;
       txns = log.entriesAfter(common)!;
     }
-    this.peer.send(learner.serverId, { kind: 'sync', epoch: this.epoch, mode, truncateTo, snapshot, txns });
+    this.peer.send(learner.serverId, {
+      kind: 'learnerSync',
+      epoch: this.epoch,
+      mode,
+      truncateTo,
+      snapshot,
+      txns,
+    });
     this.peer.send(learner.serverId, { kind: 'newLeader', epoch: this.epoch, lastZxid: log.lastZxid });
-    learner.stage = 'synced';
-    learner.syncedThroughZxid = log.lastZxid;
+    learner.stage = 'learnerSyncSent';
+    learner.learnerSyncedThroughZxid = log.lastZxid;
   }
 
   private onAckNewLeader(learner: LearnerLink): void {
-    if (learner.stage !== 'synced') return;
+    if (learner.stage !== 'learnerSyncSent') return;
     learner.stage = 'newLeaderAcked';
-    // Everything sent in the sync is durable on the learner.
-    if (learner.syncedThroughZxid > learner.ackedZxid) learner.ackedZxid = learner.syncedThroughZxid;
+    // Everything sent in the learner sync is durable on the learner.
+    if (learner.learnerSyncedThroughZxid > learner.ackedZxid)
+      learner.ackedZxid = learner.learnerSyncedThroughZxid;
     if (this.phase === 'broadcast') {
       this.peer.send(learner.serverId, {
         kind: 'upToDate',
@@ -208,7 +216,7 @@ export class LeaderRole {
   }
 
   private checkNewLeaderQuorum(): void {
-    if (this.phase !== 'sync' || this.selfNewLeaderDurable) return;
+    if (this.phase !== 'learnerSync' || this.selfNewLeaderDurable) return;
     const acked = this.voters(
       [...this.learners.values()].filter((l) => l.stage === 'newLeaderAcked').map((l) => l.serverId),
     );
@@ -219,7 +227,7 @@ export class LeaderRole {
 
   /** A quorum holds our history and our currentEpoch is durable: commit it all and serve. */
   private establish(): void {
-    if (this.phase !== 'sync') return;
+    if (this.phase !== 'learnerSync') return;
     this.phase = 'broadcast';
     const history = this.peer.log.lastZxid;
     this.lastProposedZxid = history;
@@ -317,7 +325,8 @@ export class LeaderRole {
     for (let start = 0; start < this.unsentProposals.length; start += batchMax) {
       const txns = this.unsentProposals.slice(start, start + batchMax);
       for (const learner of this.learners.values()) {
-        if (learner.observer || (learner.stage !== 'synced' && learner.stage !== 'newLeaderAcked')) continue;
+        if (learner.observer || (learner.stage !== 'learnerSyncSent' && learner.stage !== 'newLeaderAcked'))
+          continue;
         this.peer.send(learner.serverId, { kind: 'proposal', epoch: this.epoch, txns });
       }
     }
@@ -351,7 +360,7 @@ export class LeaderRole {
     const newlyCommitted = this.peer.log.entriesAfter(this.committedZxid, commit) ?? [];
     this.committedZxid = commit;
     for (const learner of this.learners.values()) {
-      if (learner.stage !== 'newLeaderAcked' && learner.stage !== 'synced') continue;
+      if (learner.stage !== 'newLeaderAcked' && learner.stage !== 'learnerSyncSent') continue;
       if (learner.observer) {
         if (newlyCommitted.length > 0)
           this.peer.send(learner.serverId, { kind: 'inform', epoch: this.epoch, txns: newlyCommitted });
@@ -390,10 +399,10 @@ export class LeaderRole {
         if (!this.inForwardOrder(learner, message.seq)) return;
         this.propose(message.sessionId, message.cxid, message.authInfo, message.request, from);
         return;
-      case 'syncRequest':
+      case 'clientSync':
         if (!this.inForwardOrder(learner, message.seq)) return;
         this.reply(from, {
-          kind: 'syncReply',
+          kind: 'clientSyncReply',
           epoch: this.epoch,
           sessionId: message.sessionId,
           cxid: message.cxid,

@@ -1,9 +1,10 @@
 /**
  * A follower or an observer: it connects to the leader (FOLLOWERINFO), promises the new
- * epoch (ACKEPOCH, after acceptedEpoch is durable), takes the leader's DIFF, TRUNC or SNAP,
+ * epoch (ACKEPOCH, after acceptedEpoch is durable), takes the leader's learner sync (DIFF,
+ * TRUNC or SNAP),
  * makes it durable before acknowledging NEWLEADER, and serves once UPTODATE arrives. In
  * broadcast it logs proposals and acknowledges them only once durable, applies what is
- * committed and durable, forwards its clients' writes, syncs and session checks.
+ * committed and durable, forwards its clients' writes, client syncs and session checks.
  */
 import type { Id } from '../acl.js';
 import type { PreparableRequest } from '../prep/preparer.js';
@@ -15,7 +16,7 @@ import type { LeaderMessage } from './messages.js';
 import type { ServerId } from './quorum.js';
 import { followsContiguously } from './txn-log.js';
 
-type Phase = 'connecting' | 'syncing' | 'broadcast';
+type Phase = 'connecting' | 'learnerSync' | 'broadcast';
 
 /** A client connection waiting for the leader to vouch for the session it resumes. */
 export interface PendingRevalidation {
@@ -28,26 +29,27 @@ export class LearnerRole {
   private phase: Phase = 'connecting';
   /**
    * Set once NEWLEADER confirmed our log matches the leader's. Before that, a proposal or a
-   * commit could land on a history with a hole (a SYNC that was lost), so neither is accepted.
+   * commit could land on a history with a hole (a learner sync that was lost), so neither is
+   * accepted.
    */
   private historyVerified = false;
   private epoch = -1;
   private lastHeardMs: number;
-  /** Connecting and syncing must finish by this time, however chatty the leader is. */
+  /** Connecting and the learner sync must finish by this time, however chatty the leader is. */
   private readonly setupDeadlineMs: number;
   private nextFollowerInfoMs = 0;
   private readonly touches = new Set<SessionId>();
   /** Client syncs: waiting for the leader's zxid (undefined), then for it to be applied. */
-  private readonly syncWaiters: { origin: WriteOrigin; zxid: Zxid | undefined }[] = [];
+  private readonly clientSyncWaiters: { origin: WriteOrigin; zxid: Zxid | undefined }[] = [];
   private readonly revalidations = new Map<number, PendingRevalidation>();
   /**
-   * Numbers what we forward to the leader (writes and syncs), so the leader can tell a
+   * Numbers what we forward to the leader (writes and client syncs), so the leader can tell a
    * duplicate (ignored) or a gap (the link lost or reordered something: it drops us and we
    * reconnect) from the next in line. Clients' FIFO order rests on it.
    */
   private forwardSeq = 0;
-  /** The leader's SYNC is taken once: a late duplicate must not rewind the log. */
-  private syncTaken = false;
+  /** The leader's learner sync is taken once: a late duplicate must not rewind the log. */
+  private learnerSyncTaken = false;
 
   constructor(
     private readonly peer: PeerContext,
@@ -81,24 +83,24 @@ export class LearnerRole {
       case 'leaderInfo':
         this.onLeaderInfo(message.epoch);
         return;
-      case 'sync':
-        this.onSync(message);
+      case 'learnerSync':
+        this.onLearnerSync(message);
         return;
       case 'newLeader':
-        if (this.phase !== 'syncing') return;
+        if (this.phase !== 'learnerSync') return;
         if (this.peer.log.lastZxid !== message.lastZxid) {
           this.peer.lookForLeader(
-            `sync incomplete: log ends at ${this.peer.log.lastZxid}, leader sent ${message.lastZxid}`,
+            `learner sync incomplete: log ends at ${this.peer.log.lastZxid}, leader sent ${message.lastZxid}`,
           );
           return;
         }
-        // The synced history is persisted before the epoch (ordered actions), then we ack.
+        // The history the leader sent is persisted before the epoch (ordered actions), then we ack.
         this.historyVerified = true;
         this.peer.setEpochs(this.peer.acceptedEpoch, this.epoch);
         this.peer.sendAfterPersist(this.leaderId, { kind: 'ackNewLeader', epoch: this.epoch });
         return;
       case 'upToDate':
-        if (this.phase !== 'syncing') return;
+        if (this.phase !== 'learnerSync') return;
         this.phase = 'broadcast';
         this.peer.commitThrough(message.commitZxid);
         return;
@@ -110,7 +112,7 @@ export class LearnerRole {
         return;
       case 'inform':
         if (!this.historyVerified) {
-          this.peer.lookForLeader('INFORM before NEWLEADER: the sync was lost');
+          this.peer.lookForLeader('INFORM before NEWLEADER: the learner sync was lost');
           return;
         }
         if (!this.appendContiguous(message.txns)) return;
@@ -120,8 +122,8 @@ export class LearnerRole {
         this.peer.send(this.leaderId, { kind: 'pingReply', epoch: this.epoch, touches: [...this.touches] });
         this.touches.clear();
         return;
-      case 'syncReply':
-        this.onSyncReply(message.sessionId, message.cxid, message.zxid);
+      case 'clientSyncReply':
+        this.onClientSyncReply(message.sessionId, message.cxid, message.zxid);
         return;
       case 'revalidateReply':
         this.onRevalidateReply(message.connectionId, message.valid);
@@ -136,7 +138,7 @@ export class LearnerRole {
       return;
     }
     this.epoch = epoch;
-    this.phase = 'syncing';
+    this.phase = 'learnerSync';
     // The promise must be durable before the leader hears it (ZAB's discovery phase).
     if (epoch > this.peer.acceptedEpoch) this.peer.setEpochs(epoch, this.peer.currentEpoch);
     this.peer.sendAfterPersist(this.leaderId, {
@@ -147,9 +149,9 @@ export class LearnerRole {
     });
   }
 
-  private onSync(message: Extract<LeaderMessage, { kind: 'sync' }>): void {
-    if (this.phase !== 'syncing' || this.syncTaken) return;
-    this.syncTaken = true;
+  private onLearnerSync(message: Extract<LeaderMessage, { kind: 'learnerSync' }>): void {
+    if (this.phase !== 'learnerSync' || this.learnerSyncTaken) return;
+    this.learnerSyncTaken = true;
     const { log, tree } = this.peer;
     if (message.mode === 'snap' && message.snapshot !== undefined) {
       tree.loadSnapshot(message.snapshot);
@@ -186,7 +188,7 @@ export class LearnerRole {
   private onProposal(txns: readonly Txn[]): void {
     if (this.phase === 'connecting' || this.observer) return;
     if (!this.historyVerified) {
-      this.peer.lookForLeader('PROPOSAL before NEWLEADER: the sync was lost');
+      this.peer.lookForLeader('PROPOSAL before NEWLEADER: the learner sync was lost');
       return;
     }
     if (!this.appendContiguous(txns) || txns.length === 0) return;
@@ -223,10 +225,10 @@ export class LearnerRole {
   }
 
   /** A client asks for sync: ask the leader for its latest zxid, then wait until applied. */
-  sync(origin: WriteOrigin): void {
-    this.syncWaiters.push({ origin, zxid: undefined });
+  clientSync(origin: WriteOrigin): void {
+    this.clientSyncWaiters.push({ origin, zxid: undefined });
     this.peer.send(this.leaderId, {
-      kind: 'syncRequest',
+      kind: 'clientSync',
       epoch: this.epoch,
       seq: ++this.forwardSeq,
       sessionId: origin.sessionId,
@@ -234,8 +236,8 @@ export class LearnerRole {
     });
   }
 
-  private onSyncReply(sessionId: SessionId, cxid: number, zxid: Zxid): void {
-    const waiter = this.syncWaiters.find(
+  private onClientSyncReply(sessionId: SessionId, cxid: number, zxid: Zxid): void {
+    const waiter = this.clientSyncWaiters.find(
       (candidate) =>
         candidate.origin.sessionId === sessionId &&
         candidate.origin.xid === cxid &&
@@ -243,16 +245,16 @@ export class LearnerRole {
     );
     if (waiter === undefined) return;
     waiter.zxid = zxid;
-    this.releaseSyncs();
+    this.releaseClientSyncs();
   }
 
-  /** Answers every sync whose target zxid is applied. */
-  releaseSyncs(): void {
+  /** Answers every client sync whose target zxid is applied. */
+  releaseClientSyncs(): void {
     const applied = this.peer.tree.lastZxid;
-    for (let i = 0; i < this.syncWaiters.length; ) {
-      const waiter = this.syncWaiters[i]!;
+    for (let i = 0; i < this.clientSyncWaiters.length; ) {
+      const waiter = this.clientSyncWaiters[i]!;
       if (waiter.zxid !== undefined && waiter.zxid <= applied) {
-        this.syncWaiters.splice(i, 1);
+        this.clientSyncWaiters.splice(i, 1);
         this.peer.front.synced(waiter.origin);
       } else {
         i++;

@@ -29,8 +29,11 @@ export type ElectionMessage = {
   readonly state: PeerRole;
 };
 
-/** Synchronisation modes, as ZooKeeper names them. */
-export type SyncMode = 'diff' | 'trunc' | 'snap';
+/**
+ * How a leader brings a learner's log in line with its own (ZAB's synchronisation phase),
+ * as ZooKeeper names the modes. Not to be confused with a client's `sync` operation.
+ */
+export type LearnerSyncMode = 'diff' | 'trunc' | 'snap';
 
 /** What a follower or observer sends its leader. */
 export type LearnerMessage =
@@ -59,15 +62,16 @@ export type LearnerMessage =
   | {
       readonly kind: 'request';
       readonly epoch: number;
-      /** Numbers forwarded requests and syncs within an attempt: 1, 2, 3... See `forwardSeq`. */
+      /** Numbers forwarded requests and client syncs within an attempt: 1, 2, 3... See `forwardSeq`. */
       readonly seq: number;
       readonly sessionId: SessionId;
       readonly cxid: number;
       readonly authInfo: readonly Id[];
       readonly request: PreparableRequest;
     }
+  /** A client's `sync`, forwarded: the leader answers with the last zxid it proposed. */
   | {
-      readonly kind: 'syncRequest';
+      readonly kind: 'clientSync';
       readonly epoch: number;
       readonly seq: number;
       readonly sessionId: SessionId;
@@ -83,11 +87,11 @@ export type LearnerMessage =
 /** What a leader sends its learners. */
 export type LeaderMessage =
   | { readonly kind: 'leaderInfo'; readonly epoch: number }
-  /** Brings a learner's log in line with the leader's; NEWLEADER follows. */
+  /** Brings a learner's log in line with the leader's (DIFF, TRUNC or SNAP); NEWLEADER follows. */
   | {
-      readonly kind: 'sync';
+      readonly kind: 'learnerSync';
       readonly epoch: number;
-      readonly mode: SyncMode;
+      readonly mode: LearnerSyncMode;
       /** For 'trunc': drop every entry after this zxid first. */
       readonly truncateTo: Zxid | undefined;
       /** For 'snap': the leader's state, replacing the learner's. */
@@ -96,8 +100,8 @@ export type LeaderMessage =
       readonly txns: readonly Txn[];
     }
   /**
-   * Follows the sync: the learner must now hold exactly up to `lastZxid`. It checks, because a
-   * lost SYNC must never be acknowledged as a history held.
+   * Follows the learner sync: the learner must now hold exactly up to `lastZxid`. It checks,
+   * because a lost learner sync must never be acknowledged as a history held.
    */
   | { readonly kind: 'newLeader'; readonly epoch: number; readonly lastZxid: Zxid }
   /** The learner may serve: everything up to `commitZxid` is committed. */
@@ -108,8 +112,9 @@ export type LeaderMessage =
   /** For observers: committed transactions, proposal and commit in one. */
   | { readonly kind: 'inform'; readonly epoch: number; readonly txns: readonly Txn[] }
   | { readonly kind: 'ping'; readonly epoch: number }
+  /** Answers a forwarded client sync: the client's server applies up to `zxid`, then replies. */
   | {
-      readonly kind: 'syncReply';
+      readonly kind: 'clientSyncReply';
       readonly epoch: number;
       readonly sessionId: SessionId;
       readonly cxid: number;

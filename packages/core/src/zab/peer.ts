@@ -444,7 +444,8 @@ export class ZabPeer implements PeerContext, CommitPath {
     if (limit <= this.tree.lastZxid) return;
     const txns = this.log.entriesAfter(this.tree.lastZxid, limit) ?? [];
     for (const txn of txns) this.applyOne(txn);
-    if (this.role.kind === 'following' || this.role.kind === 'observing') this.role.learner.releaseSyncs();
+    if (this.role.kind === 'following' || this.role.kind === 'observing')
+      this.role.learner.releaseClientSyncs();
   }
 
   private applyOne(txn: Txn): void {
@@ -586,7 +587,7 @@ export class ZabPeer implements PeerContext, CommitPath {
       this.front.synced(origin);
       return;
     }
-    this.learner?.sync(origin);
+    this.learner?.clientSync(origin);
   }
 }
 
@@ -605,7 +606,7 @@ const learnerKinds = new Set<PeerMessage['kind']>([
   'ack',
   'pingReply',
   'request',
-  'syncRequest',
+  'clientSync',
   'revalidate',
 ]);
 

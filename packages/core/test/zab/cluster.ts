@@ -302,10 +302,10 @@ export class Cluster {
     return result;
   }
 
-  /** The sync modes the leader used toward `to`, in order. */
-  syncModes(to: ServerId): string[] {
+  /** The learner sync modes the leader used toward `to`, in order. */
+  learnerSyncModes(to: ServerId): string[] {
     return this.trace
-      .filter((e) => e.to === to && e.message.kind === 'sync')
+      .filter((e) => e.to === to && e.message.kind === 'learnerSync')
       .map((e) => (e.message as { mode: string }).mode);
   }
 

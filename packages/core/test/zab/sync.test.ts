@@ -19,19 +19,19 @@ function converged(cluster: Cluster): boolean {
   return new Set(states).size === 1;
 }
 
-describe('synchronisation', () => {
+describe('learner synchronisation', () => {
   it('DIFF: an up-to-date follower gets an empty diff; a lagging one the missing entries', () => {
     const cluster = new Cluster({ voters: 3 });
     cluster.stabilize();
-    expect(cluster.syncModes(1)).toEqual(['diff']);
+    expect(cluster.learnerSyncModes(1)).toEqual(['diff']);
     cluster.crash(1);
     const s = cluster.connect(2);
     for (let i = 0; i < 4; i++) cluster.request(s, create(`/d${i}`));
     cluster.restart(1);
     cluster.stabilize();
-    expect(cluster.syncModes(1)).toEqual(['diff', 'diff']);
-    const sync = cluster.trace.filter((e) => e.to === 1 && e.message.kind === 'sync').at(-1)!.message;
-    expect(sync.kind === 'sync' && sync.txns.length).toBeGreaterThanOrEqual(4);
+    expect(cluster.learnerSyncModes(1)).toEqual(['diff', 'diff']);
+    const sync = cluster.trace.filter((e) => e.to === 1 && e.message.kind === 'learnerSync').at(-1)!.message;
+    expect(sync.kind === 'learnerSync' && sync.txns.length).toBeGreaterThanOrEqual(4);
     cluster.request(s, { op: 'sync', path: '/' });
     expect(converged(cluster)).toBe(true);
   });
@@ -53,7 +53,7 @@ describe('synchronisation', () => {
     cluster.request(u, create('/new-epoch'));
     cluster.restart(old);
     cluster.stabilize();
-    expect(cluster.syncModes(old).at(-1)).toBe('trunc');
+    expect(cluster.learnerSyncModes(old).at(-1)).toBe('trunc');
     const v = cluster.connect(old);
     expect(cluster.request(v, exists('/doomed'))).toMatchObject({ ok: false, code: ErrorCode.NoNode });
     expect(cluster.request(v, exists('/new-epoch')).ok).toBe(true);
@@ -68,7 +68,7 @@ describe('synchronisation', () => {
     for (let i = 0; i < 30; i++) cluster.request(s, create(`/s${i}`));
     cluster.restart(1);
     cluster.stabilize();
-    expect(cluster.syncModes(1).at(-1)).toBe('snap');
+    expect(cluster.learnerSyncModes(1).at(-1)).toBe('snap');
     const t = cluster.connect(1);
     expect(cluster.request(t, exists('/s29')).ok).toBe(true);
     expect(converged(cluster)).toBe(true);
