@@ -25,6 +25,7 @@ import {
 } from '@zabkit/core';
 import type { ClientLink, LinkCloseReason, LinkFactory, LinkMessage } from './link.js';
 import { type WatcherTypeName, watcherTypeNumber } from './modes.js';
+import type { ClientState, StateListener } from './state.js';
 import {
   type CreateOptions,
   checkMultiResults,
@@ -35,18 +36,6 @@ import {
 } from './transaction.js';
 import { type WatchedEvent, type WatchKind, type WatchListener, WatchRegistry } from './watch-registry.js';
 import { WatchStream } from './watch-stream.js';
-
-/**
- * `connectedReadOnly`: the server is a read-only one (cut off from its quorum, with
- * ZooKeeper's readonlymode); reads work, writes fail with NotReadOnly.
- */
-export type ClientState =
-  | 'connecting'
-  | 'connected'
-  | 'connectedReadOnly'
-  | 'disconnected'
-  | 'expired'
-  | 'closed';
 
 /** How a client opens and keeps its session. */
 export interface ClientOptions {
@@ -113,9 +102,6 @@ type Pending = {
   readonly resolve: (reply: Reply) => void;
   readonly reject: (error: Error) => void;
 };
-
-/** Told of each change of a client's connection state. */
-export type StateListener = (state: ClientState) => void;
 
 const reconnectDelayMaxMs = 1000;
 
@@ -623,4 +609,5 @@ export class ZabClient {
   }
 }
 
+export type { ClientState, StateListener };
 export { Ids };

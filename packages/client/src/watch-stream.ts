@@ -4,7 +4,7 @@
  * The stream ends when the session closes and fails when it expires.
  */
 import { ErrorCode, ZabError } from '@zabkit/core';
-import type { ClientState } from './client.js';
+import type { ClientState } from './state.js';
 import type { WatchedEvent, WatchListener } from './watch-registry.js';
 
 /** How a WatchStream sets and removes its persistent watch and follows the connection. */
