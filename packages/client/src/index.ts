@@ -23,6 +23,7 @@ export {
   type LinkMessage,
 } from './link.js';
 export { LocalServer, type LocalServerOptions } from './local-server.js';
+export { jsonLogger, type LogFn, type Logger, type LogLevel, silentLogger } from './log.js';
 export type { CreateModeName, WatcherTypeName } from './modes.js';
 export {
   connectTcp,

@@ -93,7 +93,7 @@ async function runServer(args: string[]): Promise<number> {
         retainSnapshots: config.snapRetainCount,
         purgeIntervalMs: config.purgeIntervalHours * 3_600_000,
         groupCommit: values['group-commit'] === 'on',
-        warn: (message) => log.warn(message, { location }),
+        warn: (message) => log.warn({ location }, message),
       });
     } else {
       log.warn('--storage memory: nothing survives a restart');
@@ -113,11 +113,11 @@ async function runServer(args: string[]): Promise<number> {
         process.exit(1);
       }
       stopping = true;
-      log.info('shutting down', { signal });
+      log.info({ signal }, 'shutting down');
       // Never hang on exit: whatever is still open after 5 s is abandoned.
       setTimeout(() => process.exit(1), 5000).unref();
       node.close().then(resolve, (error) => {
-        log.error('error while shutting down', { error: String(error) });
+        log.error({ err: error }, 'error while shutting down');
         resolve();
       });
     };

@@ -96,7 +96,7 @@ export class ClientPortServer {
 
   private constructor(readonly options: ClientPortOptions) {
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (error) => options.log.error('client port error', { error: String(error) }));
+    this.server.on('error', (error) => options.log.error({ err: error }, 'client port error'));
   }
 
   /** Listens on host:port; resolves once bound. */
@@ -136,7 +136,7 @@ export class ClientPortServer {
     const limit = this.options.maxClientConnections;
     const count = this.perAddress.get(remote) ?? 0;
     if (limit > 0 && count >= limit) {
-      this.options.log.warn('too many connections from one address', { remote, limit });
+      this.options.log.warn({ remote, limit }, 'too many connections from one address');
       socket.destroy();
       return;
     }
@@ -412,10 +412,10 @@ class ClientConnection {
   }
 
   private reject(what: string, error: unknown): void {
-    this.port.options.log.warn(`closing a client connection: ${what}`, {
-      remote: this.remote,
-      error: error instanceof Error ? error.message : String(error),
-    });
+    this.port.options.log.warn(
+      { remote: this.remote, error: error instanceof Error ? error.message : String(error) },
+      `closing a client connection: ${what}`,
+    );
     this.phase = 'closed';
     this.link?.close();
     this.link = undefined;

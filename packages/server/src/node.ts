@@ -112,12 +112,15 @@ export class ServerNode {
     });
     node = new ServerNode(config, driver, port, transport, log);
     const address = port.address();
-    log.info('zabkit server listening', {
-      serverId,
-      mode: ensemble ? 'ensemble' : 'standalone',
-      clientAddress: `${address.host}:${address.port}`,
-      dataDir: config.dataDir,
-    });
+    log.info(
+      {
+        serverId,
+        mode: ensemble ? 'ensemble' : 'standalone',
+        clientAddress: `${address.host}:${address.port}`,
+        dataDir: config.dataDir,
+      },
+      'zabkit server listening',
+    );
     return node;
   }
 
@@ -200,7 +203,7 @@ export class ServerNode {
     await this.clientPort.close();
     await this.driver.stop();
     if (this.transport instanceof TcpTransport) await this.transport.shutdown();
-    this.log.info('zabkit server stopped', { serverId: this.driver.serverId });
+    this.log.info({ serverId: this.driver.serverId }, 'zabkit server stopped');
   }
 }
 
