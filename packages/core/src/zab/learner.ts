@@ -9,6 +9,7 @@
 import type { Id } from '../acl.js';
 import type { PreparableRequest } from '../prep/preparer.js';
 import type { WriteOrigin } from '../server/replica-front.js';
+import type { PendingRevalidation } from '../sessions/admission.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import type { PeerContext, TxnOrigin } from './context.js';
@@ -17,13 +18,6 @@ import type { ServerId } from './quorum.js';
 import { followsContiguously } from './txn-log.js';
 
 type Phase = 'connecting' | 'learnerSync' | 'broadcast';
-
-/** A client connection waiting for the leader to vouch for the session it resumes. */
-export interface PendingRevalidation {
-  readonly connectionId: number;
-  readonly sessionId: SessionId;
-  readonly clientAddress: string;
-}
 
 export class LearnerRole {
   private phase: Phase = 'connecting';

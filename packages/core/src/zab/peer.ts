@@ -1,35 +1,32 @@
 /**
  * A ZAB peer: one member of an ensemble, driven through `step(input) -> Ready` in the
  * manner of etcd-io/raft's RawNode. It owns the replicated tree, its log mirror and epochs,
- * the client front, and exactly one role at a time: looking (Fast Leader Election),
- * leading, following or observing. It never waits: storage actions and messages leave in
- * the Ready, and durability comes back as a `persisted` input.
+ * and exactly one role at a time: looking (Fast Leader Election), leading, following or
+ * observing. It is a dispatcher: the outbox gathers what the Ready carries and tracks
+ * durability, the applier changes the tree, session admission takes client connections in,
+ * the client front serves requests, and the role runs the protocol. It never waits: storage
+ * actions and messages leave in the Ready, and durability comes back as an input.
  */
 import { assert, assertNever } from '../errors.js';
 import type { PreparableRequest } from '../prep/preparer.js';
 import type { WriteRequest } from '../requests.js';
-import type { ClientOutput, ConnectionId, ConnectRequest, ServerInput } from '../server/io.js';
+import type { ClientOutput, ServerInput } from '../server/io.js';
 import { type CommitPath, ReplicaFront, type WriteOrigin } from '../server/replica-front.js';
-import {
-  passwordLengthBytes,
-  SessionIdGenerator,
-  samePassword,
-  sessionPassword,
-} from '../server/session-ids.js';
 import {
   type ResolvedServerOptions,
   resolveServerOptions,
   type ServerOptions,
 } from '../server/standalone.js';
-import { negotiateTimeout } from '../sessions/session-tracker.js';
+import { type PendingRevalidation, SessionAdmission } from '../sessions/admission.js';
 import type { Epochs, PersistedState, StorageAction } from '../storage.js';
 import { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
-import { type Zxid, zeroZxid } from '../zxid.js';
+import type { Zxid } from '../zxid.js';
+import { Applier } from './applier.js';
 import type { PeerContext, PeerOptions, ResolvedPeerOptions, TxnOrigin } from './context.js';
 import { FastLeaderElection } from './election.js';
 import { LeaderRole } from './leader.js';
-import { LearnerRole, type PendingRevalidation } from './learner.js';
+import { LearnerRole } from './learner.js';
 import type {
   ElectionMessage,
   Envelope,
@@ -39,6 +36,7 @@ import type {
   PeerRole,
   Vote,
 } from './messages.js';
+import { Outbox } from './outbox.js';
 import { MajorityQuorum, type ServerId } from './quorum.js';
 import { TxnLog } from './txn-log.js';
 
@@ -98,15 +96,36 @@ type Role =
   | { readonly kind: 'leading'; readonly leader: LeaderRole }
   | { readonly kind: 'following' | 'observing'; readonly learner: LearnerRole };
 
-interface DurabilityMark {
-  readonly seq: number;
-  /** Once durable, the log holds everything up to here. */
-  loggedThrough: Zxid | undefined;
-  readonly callbacks: (() => void)[];
+/** What a peer reports of itself: for drivers, health answers, logs and tests. */
+export interface PeerStatus {
+  readonly serverId: ServerId;
+  readonly role: PeerRole;
+  /** The leader this peer follows or is, once it serves; undefined while looking or syncing. */
+  readonly leaderId: ServerId | undefined;
+  /** True when clients can be served: the leader is established or the learner up to date. */
+  readonly serving: boolean;
+  /** The epoch this peer has promised to follow (ZAB's acceptedEpoch). */
+  readonly acceptedEpoch: number;
+  /** The epoch of the last leader whose history this peer holds (ZAB's currentEpoch). */
+  readonly currentEpoch: number;
+  /** The zxid of the last transaction in the log, durable or not. */
+  readonly lastLoggedZxid: Zxid;
+  /** The highest zxid storage has confirmed durable. */
+  readonly lastPersistedZxid: Zxid;
+  /** The highest zxid known to be committed. */
+  readonly lastCommittedZxid: Zxid;
+  /** The zxid of the last transaction applied to the tree. */
+  readonly lastAppliedZxid: Zxid;
+  /** Why the peer last went looking for a leader ('starting' until it first does). */
+  readonly lookingReason: string;
+  /** The vote this peer proposes while looking, or the leader it settled on. */
+  readonly vote: Vote;
+  /** Client connections attached to a session here. */
+  readonly connections: number;
 }
 
 /** One ZooKeeper ensemble member as a pure state machine: feed it inputs with `step`, perform the Ready. */
-export class ZabPeer implements PeerContext, CommitPath {
+export class ZabPeer {
   readonly serverId: ServerId;
   readonly options: ResolvedPeerOptions;
   readonly server: ResolvedServerOptions;
@@ -114,24 +133,16 @@ export class ZabPeer implements PeerContext, CommitPath {
   readonly tree: DataTree;
   readonly log: TxnLog;
   readonly front: ReplicaFront;
+  private readonly outbox: Outbox;
+  private readonly applier: Applier;
+  private readonly admission: SessionAdmission;
   private readonly election: FastLeaderElection;
-  private readonly sessionIds: SessionIdGenerator;
+  /** What the roles may use of this peer. */
+  private readonly context: PeerContext;
   private role: Role = { kind: 'looking' };
   private now: number;
   private epochs: Epochs;
-  private persistedZxid: Zxid;
-  private committedZxid: Zxid;
-  private readonly origins = new Map<string, TxnOrigin>();
-  private appliedSinceSnapshot = 0;
-  private previousSnapshotZxid: Zxid;
-  // The Ready being assembled.
-  private persistActions: StorageAction[] = [];
-  private messages: Envelope[] = [];
-  private messagesAfterPersist: Envelope[] = [];
-  private persistSeq = 0;
-  private currentMark: DurabilityMark | undefined;
-  private readonly marks: DurabilityMark[] = [];
-  private readonly onApplied: ((txn: Txn) => void) | undefined;
+  private followAttempts = 0;
   /** Why the peer last gave up a role: for logs and tests. */
   lastLookingReason = 'starting';
 
@@ -141,20 +152,35 @@ export class ZabPeer implements PeerContext, CommitPath {
     nowMs: number = options.startTimeMs,
   ) {
     this.options = resolvePeerOptions(options);
-    this.onApplied = options.onApplied;
     this.server = resolveServerOptions({ ...options, serverId: options.serverId });
     this.serverId = options.serverId;
     this.quorum = new MajorityQuorum(this.options.voters, this.options.observers);
     this.now = nowMs;
     this.epochs = state.epochs;
+    assert(
+      this.epochs.currentEpoch <= this.epochs.acceptedEpoch,
+      'restored currentEpoch exceeds acceptedEpoch',
+    );
     this.tree = state.snapshot === undefined ? new DataTree() : DataTree.fromSnapshot(state.snapshot);
     this.log = new TxnLog(this.tree.lastZxid, state.log);
-    // Restored entries are durable; none beyond the snapshot is known to be committed yet.
-    this.persistedZxid = this.log.lastZxid;
-    this.committedZxid = this.tree.lastZxid;
-    this.previousSnapshotZxid = this.tree.lastZxid;
-    this.front = new ReplicaFront(this.tree, this, { superDigest: this.server.superDigest });
-    this.sessionIds = new SessionIdGenerator(this.serverId, nowMs);
+    this.outbox = new Outbox(this.serverId, this.log);
+    this.front = new ReplicaFront(this.tree, this.commitPath(), { superDigest: this.server.superDigest });
+    this.applier = new Applier(this.tree, this.log, this.outbox, this.front, this.options.snapCount, {
+      onApplied: options.onApplied,
+      roleApplied: (txn) => {
+        if (this.role.kind === 'leading') this.role.leader.applied(txn);
+      },
+      sessionApplied: (txn, origin) => this.admission.sessionApplied(txn, origin),
+      afterApplied: () => this.learner?.releaseClientSyncs(),
+    });
+    this.admission = new SessionAdmission(this.server, this.serverId, nowMs, this.tree, this.front, {
+      isServing: () => this.serving,
+      submitCreate: (sessionId, request, origin) => this.submitRequest(sessionId, -1, [], request, origin),
+      revalidate: (pending) => this.revalidate(pending),
+      trackedTimeoutOf: (sessionId) =>
+        this.role.kind === 'leading' ? this.role.leader.sessionTracker?.timeoutOf(sessionId) : undefined,
+    });
+    this.context = this.makeContext();
     this.election = new FastLeaderElection(this.serverId, this.quorum, {
       finalizeWaitMs: this.options.electionFinalizeWaitMs,
       resendIntervalMs: this.options.electionResendIntervalMs,
@@ -162,80 +188,26 @@ export class ZabPeer implements PeerContext, CommitPath {
     this.startElection();
   }
 
-  // ---- PeerContext ----------------------------------------------------------------------
-
-  get nowMs(): number {
-    return this.now;
-  }
-  get acceptedEpoch(): number {
-    return this.epochs.acceptedEpoch;
-  }
-  get currentEpoch(): number {
-    return this.epochs.currentEpoch;
-  }
-  get lastPersistedZxid(): Zxid {
-    return this.persistedZxid;
-  }
-
-  send(to: ServerId, message: PeerMessage): void {
-    if (to === this.serverId) return;
-    this.messages.push({ from: this.serverId, to, message });
-  }
-
-  sendAfterPersist(to: ServerId, message: PeerMessage): void {
-    if (to === this.serverId) return;
-    this.messagesAfterPersist.push({ from: this.serverId, to, message });
-  }
-
-  private mark(): DurabilityMark {
-    if (this.currentMark === undefined) {
-      this.currentMark = { seq: ++this.persistSeq, loggedThrough: undefined, callbacks: [] };
-      this.marks.push(this.currentMark);
-    }
-    return this.currentMark;
-  }
-
-  persist(action: StorageAction, onDurable?: () => void): void {
-    this.persistActions.push(action);
-    const mark = this.mark();
-    if (onDurable !== undefined) mark.callbacks.push(onDurable);
-    if (action.kind === 'truncate' && this.persistedZxid > action.afterZxid)
-      this.persistedZxid = action.afterZxid;
-    if (action.kind === 'reset') {
-      // Nothing is durable until the new state is; then everything up to the snapshot is.
-      this.persistedZxid = zeroZxid;
-      mark.loggedThrough = action.snapshot.zxid;
-    }
-  }
-
-  setEpochs(acceptedEpoch: number, currentEpoch: number, onDurable?: () => void): void {
-    assert(acceptedEpoch >= this.epochs.acceptedEpoch, 'acceptedEpoch never goes down');
-    assert(currentEpoch <= acceptedEpoch, 'currentEpoch never exceeds acceptedEpoch');
-    this.epochs = { acceptedEpoch, currentEpoch };
-    this.persist({ kind: 'epochs', epochs: this.epochs }, onDurable);
-  }
-
-  appendToLog(txns: readonly Txn[]): void {
-    for (const txn of txns) this.log.append(txn);
-    this.persistActions.push({ kind: 'append', txns });
-    this.mark().loggedThrough = this.log.lastZxid;
-  }
-
-  commitThrough(zxid: Zxid): void {
-    if (zxid > this.committedZxid) this.committedZxid = zxid;
-    this.applyCommitted();
-  }
-
-  expectTxn(sessionId: SessionId, cxid: number, origin: TxnOrigin): void {
-    this.origins.set(originKey(sessionId, cxid), origin);
-  }
-
-  lookForLeader(reason: string): void {
-    this.lastLookingReason = reason;
-    this.startElection();
-  }
-
   // ---- state for drivers and tests ---------------------------------------------------------
+
+  /** Where the peer stands: role, leader, epochs, how far its log, commit point and tree reach. */
+  status(): PeerStatus {
+    return {
+      serverId: this.serverId,
+      role: this.role.kind,
+      leaderId: this.leaderId,
+      serving: this.serving,
+      acceptedEpoch: this.epochs.acceptedEpoch,
+      currentEpoch: this.epochs.currentEpoch,
+      lastLoggedZxid: this.log.lastZxid,
+      lastPersistedZxid: this.outbox.lastPersistedZxid,
+      lastCommittedZxid: this.applier.lastCommittedZxid,
+      lastAppliedZxid: this.tree.lastZxid,
+      lookingReason: this.lastLookingReason,
+      vote: this.election.currentVote,
+      connections: this.front.connectionCount(),
+    };
+  }
 
   get state(): PeerRole {
     return this.role.kind;
@@ -259,8 +231,16 @@ export class ZabPeer implements PeerContext, CommitPath {
     return this.leaderId !== undefined;
   }
 
+  get acceptedEpoch(): number {
+    return this.epochs.acceptedEpoch;
+  }
+
+  get currentEpoch(): number {
+    return this.epochs.currentEpoch;
+  }
+
   get committed(): Zxid {
-    return this.committedZxid;
+    return this.applier.lastCommittedZxid;
   }
 
   get vote(): Vote {
@@ -307,7 +287,7 @@ export class ZabPeer implements PeerContext, CommitPath {
         this.onPersisted(input.seq);
         break;
       case 'connect':
-        this.connect(input.connectionId, input.request);
+        this.admission.connect(input.connectionId, input.request);
         break;
       case 'request':
         this.front.request(input.connectionId, input.xid, input.request);
@@ -321,19 +301,8 @@ export class ZabPeer implements PeerContext, CommitPath {
   }
 
   private takeReady(): PeerReady {
-    const ready: PeerReady = {
-      persist: this.persistActions,
-      persistSeq:
-        this.persistActions.length > 0 || this.currentMark !== undefined ? this.currentMark!.seq : 0,
-      messages: this.messages,
-      messagesAfterPersist: this.messagesAfterPersist,
-      toClients: this.front.drainOutputs(),
-    };
-    this.persistActions = [];
-    this.messages = [];
-    this.messagesAfterPersist = [];
-    this.currentMark = undefined;
-    return ready;
+    const { persist, persistSeq, messages, messagesAfterPersist } = this.outbox.take();
+    return { persist, persistSeq, messages, messagesAfterPersist, toClients: this.front.drainOutputs() };
   }
 
   private tick(nowMs: number): void {
@@ -373,7 +342,8 @@ export class ZabPeer implements PeerContext, CommitPath {
   private receiveNotification(from: ServerId, message: ElectionMessage): void {
     if (this.role.kind !== 'looking') {
       // A peer still looking learns from us who leads.
-      if (message.state === 'looking') this.send(from, this.election.answerWhileDecided(this.role.kind));
+      if (message.state === 'looking')
+        this.outbox.send(from, this.election.answerWhileDecided(this.role.kind));
       return;
     }
     const output = this.election.receive(from, message, this.now);
@@ -384,10 +354,10 @@ export class ZabPeer implements PeerContext, CommitPath {
   private sendElection(send: readonly { to: ServerId | 'voters'; message: ElectionMessage }[]): void {
     for (const { to, message } of send) {
       if (to !== 'voters') {
-        this.send(to, message);
+        this.outbox.send(to, message);
         continue;
       }
-      for (const voter of this.quorum.voters) this.send(voter, message);
+      for (const voter of this.quorum.voters) this.outbox.send(voter, message);
     }
   }
 
@@ -396,166 +366,106 @@ export class ZabPeer implements PeerContext, CommitPath {
     else if (this.role.kind !== 'looking') this.role.learner.linkDown(peer);
   }
 
+  // ---- roles --------------------------------------------------------------------------------
+
   private startElection(): void {
     this.front.closeAll('refused');
-    this.origins.clear();
+    this.applier.forgetOrigins();
     this.role = { kind: 'looking' };
     const output = this.election.start(this.log.lastZxid, this.epochs.currentEpoch, this.now);
     this.sendElection(output.send);
   }
 
-  private followAttempts = 0;
-
   private decided(vote: Vote): void {
+    assert(this.role.kind === 'looking', 'only a looking peer decides an election');
     if (vote.leader === this.serverId) {
-      this.role = { kind: 'leading', leader: new LeaderRole(this) };
+      assert(this.quorum.voters.has(this.serverId), 'only a voter leads');
+      this.role = { kind: 'leading', leader: new LeaderRole(this.context) };
       return;
     }
     const observer = this.quorum.observers.has(this.serverId);
     // Unique per attempt, across restarts too: the clock has moved on since any earlier one.
-    const attempt = this.nowMs * 1000 + (this.followAttempts++ % 1000);
-    const learner = new LearnerRole(this, vote.leader, observer, attempt);
-    learner.onRevalidated = (pending, valid) => this.finishResume(pending, valid);
+    const attempt = this.now * 1000 + (this.followAttempts++ % 1000);
+    const learner = new LearnerRole(this.context, vote.leader, observer, attempt);
+    learner.onRevalidated = (pending, valid) => this.admission.finishResume(pending, valid);
     this.role = { kind: observer ? 'observing' : 'following', learner };
   }
-
-  // ---- durability and application ----------------------------------------------------------
-
-  private onPersisted(seq: number): void {
-    let loggedMore = false;
-    while (this.marks.length > 0 && this.marks[0]!.seq <= seq) {
-      const mark = this.marks.shift()!;
-      if (mark.loggedThrough !== undefined && mark.loggedThrough > this.persistedZxid) {
-        // A later truncation may have cut the log below what this mark covered.
-        this.persistedZxid = mark.loggedThrough <= this.log.lastZxid ? mark.loggedThrough : this.log.lastZxid;
-        loggedMore = true;
-      }
-      for (const callback of mark.callbacks) callback();
-    }
-    if (loggedMore) {
-      if (this.role.kind === 'leading') this.role.leader.persistedOwnLog();
-      this.applyCommitted();
-    }
-  }
-
-  /** Applies, in order, every logged transaction that is both committed and durable here. */
-  private applyCommitted(): void {
-    const limit = this.committedZxid < this.persistedZxid ? this.committedZxid : this.persistedZxid;
-    if (limit <= this.tree.lastZxid) return;
-    const txns = this.log.entriesAfter(this.tree.lastZxid, limit) ?? [];
-    for (const txn of txns) this.applyOne(txn);
-    if (this.role.kind === 'following' || this.role.kind === 'observing')
-      this.role.learner.releaseClientSyncs();
-  }
-
-  private applyOne(txn: Txn): void {
-    const outcome = this.tree.apply(txn);
-    this.onApplied?.(txn);
-    const key = originKey(txn.sessionId, txn.cxid);
-    const origin = this.origins.get(key);
-    if (origin !== undefined) this.origins.delete(key);
-    if (this.role.kind === 'leading') this.role.leader.applied(txn);
-    this.front.applied(txn, outcome, origin?.kind === 'client' ? origin.origin : undefined);
-    if (origin?.kind === 'connect' && txn.body.kind === 'createSession') {
-      this.front.emit({
-        kind: 'connected',
-        connectionId: origin.connectionId,
-        sessionId: origin.sessionId,
-        password: sessionPassword(this.server.sessionSecret, origin.sessionId),
-        timeoutMs: txn.body.timeoutMs,
-      });
-    }
-    if (txn.body.kind === 'closeSession') {
-      const connectionId = this.front.connectionOf(txn.sessionId);
-      if (connectionId !== undefined)
-        this.front.close(connectionId, origin ? 'sessionClosed' : 'sessionExpired');
-    }
-    this.maybeSnapshot();
-  }
-
-  private maybeSnapshot(): void {
-    this.appliedSinceSnapshot++;
-    if (this.appliedSinceSnapshot < this.options.snapCount) return;
-    this.appliedSinceSnapshot = 0;
-    const snapshot = this.tree.snapshot();
-    this.persist({ kind: 'snapshot', snapshot });
-    // Keep one snapshot's worth of log before the newest snapshot, so that learners a little
-    // behind still get a DIFF rather than a whole snapshot.
-    this.persist({ kind: 'purge', throughZxid: this.previousSnapshotZxid });
-    this.log.compact(this.previousSnapshotZxid);
-    this.previousSnapshotZxid = snapshot.zxid;
-  }
-
-  // ---- clients ------------------------------------------------------------------------------
 
   private get learner(): LearnerRole | undefined {
     return this.role.kind === 'following' || this.role.kind === 'observing' ? this.role.learner : undefined;
   }
 
-  private connect(connectionId: ConnectionId, request: ConnectRequest): void {
-    if (!this.serving) {
-      this.front.emit({ kind: 'close', connectionId, reason: 'refused' });
-      return;
-    }
-    if (request.sessionId === 0n) {
-      const sessionId = this.sessionIds.take();
-      const timeoutMs = negotiateTimeout(request.timeoutMs, this.server);
-      this.front.attach(connectionId, sessionId, request.clientAddress);
-      const origin: TxnOrigin = { kind: 'connect', connectionId, sessionId };
-      this.submitRequest(sessionId, -1, [], { op: 'createSession', timeoutMs }, origin);
-      return;
-    }
-    if (request.lastZxidSeen > this.tree.lastZxid) {
-      this.front.emit({ kind: 'close', connectionId, reason: 'refused' });
-      return;
-    }
-    const password = sessionPassword(this.server.sessionSecret, request.sessionId);
-    // Only the leader knows whether a session lives: a lagging server may not have applied
-    // its creation yet. Here only the password is checked.
-    if (!samePassword(password, request.password)) {
-      this.refuseExpired(connectionId);
-      return;
-    }
-    const pending = { connectionId, sessionId: request.sessionId, clientAddress: request.clientAddress };
+  /** Builds what the roles may use of this peer: they never see the peer itself. */
+  private makeContext(): PeerContext {
+    const peer = this;
+    return {
+      serverId: this.serverId,
+      options: this.options,
+      server: this.server,
+      quorum: this.quorum,
+      tree: this.tree,
+      log: this.log,
+      front: this.front,
+      get nowMs() {
+        return peer.now;
+      },
+      get acceptedEpoch() {
+        return peer.epochs.acceptedEpoch;
+      },
+      get currentEpoch() {
+        return peer.epochs.currentEpoch;
+      },
+      get lastPersistedZxid() {
+        return peer.outbox.lastPersistedZxid;
+      },
+      send: (to, message) => this.outbox.send(to, message),
+      sendAfterPersist: (to, message) => this.outbox.sendAfterPersist(to, message),
+      persist: (action, onDurable) => this.outbox.persist(action, onDurable),
+      setEpochs: (acceptedEpoch, currentEpoch, onDurable) =>
+        this.setEpochs(acceptedEpoch, currentEpoch, onDurable),
+      appendToLog: (txns) => this.appendToLog(txns),
+      commitThrough: (zxid) => this.applier.commitThrough(zxid),
+      lookForLeader: (reason) => this.lookForLeader(reason),
+      expectTxn: (sessionId, cxid, origin) => this.applier.expect(sessionId, cxid, origin),
+    };
+  }
+
+  private setEpochs(acceptedEpoch: number, currentEpoch: number, onDurable?: () => void): void {
+    assert(acceptedEpoch >= this.epochs.acceptedEpoch, 'acceptedEpoch never goes down');
+    assert(currentEpoch >= this.epochs.currentEpoch, 'currentEpoch never goes down');
+    assert(currentEpoch <= acceptedEpoch, 'currentEpoch never exceeds acceptedEpoch');
+    this.epochs = { acceptedEpoch, currentEpoch };
+    this.outbox.persist({ kind: 'epochs', epochs: this.epochs }, onDurable);
+  }
+
+  private appendToLog(txns: readonly Txn[]): void {
+    if (txns.length === 0) return;
+    for (const txn of txns) this.log.append(txn);
+    this.outbox.logged(txns);
+  }
+
+  private lookForLeader(reason: string): void {
+    assert(reason.length > 0, 'a peer says why it goes looking');
+    this.lastLookingReason = reason;
+    this.startElection();
+  }
+
+  // ---- durability ---------------------------------------------------------------------------
+
+  private onPersisted(seq: number): void {
+    if (!this.outbox.persisted(seq)) return;
+    if (this.role.kind === 'leading') this.role.leader.persistedOwnLog();
+    this.applier.applyCommitted();
+  }
+
+  // ---- clients ------------------------------------------------------------------------------
+
+  private revalidate(pending: PendingRevalidation): void {
     if (this.role.kind === 'leading') {
-      this.finishResume(pending, this.role.leader.revalidate(request.sessionId));
+      this.admission.finishResume(pending, this.role.leader.revalidate(pending.sessionId));
       return;
     }
     this.learner?.revalidate(pending);
-  }
-
-  private finishResume(pending: PendingRevalidation, valid: boolean): void {
-    if (!valid) {
-      this.refuseExpired(pending.connectionId);
-      return;
-    }
-    this.front.attach(pending.connectionId, pending.sessionId, pending.clientAddress);
-    this.front.emit({
-      kind: 'connected',
-      connectionId: pending.connectionId,
-      sessionId: pending.sessionId,
-      password: sessionPassword(this.server.sessionSecret, pending.sessionId),
-      timeoutMs: this.sessionTimeoutOf(pending.sessionId),
-    });
-  }
-
-  private sessionTimeoutOf(sessionId: SessionId): number {
-    const known = this.tree.sessions().get(sessionId);
-    if (known !== undefined) return known;
-    const tracked =
-      this.role.kind === 'leading' ? this.role.leader.sessionTracker?.timeoutOf(sessionId) : undefined;
-    return tracked ?? this.server.minSessionTimeoutMs;
-  }
-
-  private refuseExpired(connectionId: ConnectionId): void {
-    this.front.emit({
-      kind: 'connected',
-      connectionId,
-      sessionId: 0n,
-      password: new Uint8Array(passwordLengthBytes),
-      timeoutMs: 0,
-    });
-    this.front.emit({ kind: 'close', connectionId, reason: 'sessionExpired' });
   }
 
   private submitRequest(
@@ -572,27 +482,27 @@ export class ZabPeer implements PeerContext, CommitPath {
     this.learner?.forward(sessionId, cxid, authInfo, request, origin);
   }
 
-  // CommitPath
-  submit(origin: WriteOrigin, request: WriteRequest | { readonly op: 'closeSession' }): void {
-    this.submitRequest(origin.sessionId, origin.xid, origin.authInfo, request, { kind: 'client', origin });
+  /** Where the client front hands writes, touches and syncs: to the current role. */
+  private commitPath(): CommitPath {
+    return {
+      submit: (origin: WriteOrigin, request: WriteRequest | { readonly op: 'closeSession' }) =>
+        this.submitRequest(origin.sessionId, origin.xid, origin.authInfo, request, {
+          kind: 'client',
+          origin,
+        }),
+      touch: (sessionId: SessionId) => {
+        if (this.role.kind === 'leading') return this.role.leader.touch(sessionId);
+        return this.learner?.touch(sessionId) ?? false;
+      },
+      sync: (origin: WriteOrigin) => {
+        if (this.role.kind === 'leading') {
+          this.front.synced(origin);
+          return;
+        }
+        this.learner?.clientSync(origin);
+      },
+    };
   }
-
-  touch(sessionId: SessionId): boolean {
-    if (this.role.kind === 'leading') return this.role.leader.touch(sessionId);
-    return this.learner?.touch(sessionId) ?? false;
-  }
-
-  sync(origin: WriteOrigin): void {
-    if (this.role.kind === 'leading') {
-      this.front.synced(origin);
-      return;
-    }
-    this.learner?.clientSync(origin);
-  }
-}
-
-function originKey(sessionId: SessionId, cxid: number): string {
-  return `${sessionId}:${cxid}`;
 }
 
 function emptyState(): PersistedState {

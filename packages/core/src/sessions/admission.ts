@@ -1,0 +1,152 @@
+/**
+ * Session admission: what happens to a client connection before it may send requests. A new
+ * session is proposed as a createSession transaction and answered once it is applied here;
+ * a resumed one is checked against what this server has seen and the session's password,
+ * then vouched for by the leader (the only server that knows whether a session still lives).
+ * Passwords derive from the session id and the driver's secret, so any member can check them.
+ */
+import { assert } from '../errors.js';
+import type { PreparableRequest } from '../prep/preparer.js';
+import type { ConnectionId, ConnectRequest } from '../server/io.js';
+import type { ReplicaFront } from '../server/replica-front.js';
+import {
+  passwordLengthBytes,
+  SessionIdGenerator,
+  samePassword,
+  sessionPassword,
+} from '../server/session-ids.js';
+import type { ResolvedServerOptions } from '../server/standalone.js';
+import type { DataTree } from '../tree/data-tree.js';
+import type { SessionId, Txn } from '../txn.js';
+import type { TxnOrigin } from '../zab/context.js';
+import { negotiateTimeout } from './session-tracker.js';
+
+/** A client connection waiting for the leader to vouch for the session it resumes. */
+export interface PendingRevalidation {
+  readonly connectionId: ConnectionId;
+  readonly sessionId: SessionId;
+  readonly clientAddress: string;
+}
+
+/** What admission needs of the peer's current role. */
+export interface AdmissionPort {
+  /** True when clients can be served: the leader is established or the learner up to date. */
+  isServing(): boolean;
+  /** Proposes (or forwards) the createSession of a new session. */
+  submitCreate(sessionId: SessionId, request: PreparableRequest, origin: TxnOrigin): void;
+  /**
+   * Asks the leader whether a resumed session lives: answered at once on the leader, later on a
+   * learner; either way through `finishResume`.
+   */
+  revalidate(pending: PendingRevalidation): void;
+  /** The timeout the leader tracks for a session not yet applied here, if it leads. */
+  trackedTimeoutOf(sessionId: SessionId): number | undefined;
+}
+
+/** Connects, resumes and refuses client sessions on one peer. */
+export class SessionAdmission {
+  private readonly sessionIds: SessionIdGenerator;
+
+  constructor(
+    private readonly server: ResolvedServerOptions,
+    serverId: number,
+    startTimeMs: number,
+    private readonly tree: DataTree,
+    private readonly front: ReplicaFront,
+    private readonly port: AdmissionPort,
+  ) {
+    this.sessionIds = new SessionIdGenerator(serverId, startTimeMs);
+  }
+
+  /** A client's first message: a new session, or one it resumes. */
+  connect(connectionId: ConnectionId, request: ConnectRequest): void {
+    if (!this.port.isServing()) {
+      this.front.emit({ kind: 'close', connectionId, reason: 'refused' });
+      return;
+    }
+    if (request.sessionId === 0n) {
+      this.create(connectionId, request);
+      return;
+    }
+    if (request.lastZxidSeen > this.tree.lastZxid) {
+      // The client has seen more than this server has applied: it must not go back in time.
+      this.front.emit({ kind: 'close', connectionId, reason: 'refused' });
+      return;
+    }
+    const password = sessionPassword(this.server.sessionSecret, request.sessionId);
+    // Only the leader knows whether a session lives: a lagging server may not have applied
+    // its creation yet. Here only the password is checked.
+    if (!samePassword(password, request.password)) {
+      this.refuseExpired(connectionId);
+      return;
+    }
+    this.port.revalidate({
+      connectionId,
+      sessionId: request.sessionId,
+      clientAddress: request.clientAddress,
+    });
+  }
+
+  private create(connectionId: ConnectionId, request: ConnectRequest): void {
+    const sessionId = this.sessionIds.take();
+    const timeoutMs = negotiateTimeout(request.timeoutMs, this.server);
+    assert(timeoutMs >= this.server.minSessionTimeoutMs, 'negotiated timeout below the minimum');
+    assert(timeoutMs <= this.server.maxSessionTimeoutMs, 'negotiated timeout above the maximum');
+    this.front.attach(connectionId, sessionId, request.clientAddress);
+    const origin: TxnOrigin = { kind: 'connect', connectionId, sessionId };
+    this.port.submitCreate(sessionId, { op: 'createSession', timeoutMs }, origin);
+  }
+
+  /** The leader has answered for a resumed session: attach it, or tell the client it expired. */
+  finishResume(pending: PendingRevalidation, valid: boolean): void {
+    if (!valid) {
+      this.refuseExpired(pending.connectionId);
+      return;
+    }
+    this.front.attach(pending.connectionId, pending.sessionId, pending.clientAddress);
+    this.front.emit({
+      kind: 'connected',
+      connectionId: pending.connectionId,
+      sessionId: pending.sessionId,
+      password: sessionPassword(this.server.sessionSecret, pending.sessionId),
+      timeoutMs: this.sessionTimeoutOf(pending.sessionId),
+    });
+  }
+
+  /** A transaction was applied: a session created for a connection here answers it; a closed one ends its connection. */
+  sessionApplied(txn: Txn, origin: TxnOrigin | undefined): void {
+    if (origin?.kind === 'connect' && txn.body.kind === 'createSession') {
+      assert(origin.sessionId === txn.sessionId, 'a createSession answers the connection that asked for it');
+      this.front.emit({
+        kind: 'connected',
+        connectionId: origin.connectionId,
+        sessionId: origin.sessionId,
+        password: sessionPassword(this.server.sessionSecret, origin.sessionId),
+        timeoutMs: txn.body.timeoutMs,
+      });
+    }
+    if (txn.body.kind === 'closeSession') {
+      const connectionId = this.front.connectionOf(txn.sessionId);
+      if (connectionId !== undefined)
+        this.front.close(connectionId, origin ? 'sessionClosed' : 'sessionExpired');
+    }
+  }
+
+  private sessionTimeoutOf(sessionId: SessionId): number {
+    const known = this.tree.sessions().get(sessionId);
+    if (known !== undefined) return known;
+    return this.port.trackedTimeoutOf(sessionId) ?? this.server.minSessionTimeoutMs;
+  }
+
+  /** ZooKeeper's answer to a session that is gone: a zero timeout and session id, then a close. */
+  private refuseExpired(connectionId: ConnectionId): void {
+    this.front.emit({
+      kind: 'connected',
+      connectionId,
+      sessionId: 0n,
+      password: new Uint8Array(passwordLengthBytes),
+      timeoutMs: 0,
+    });
+    this.front.emit({ kind: 'close', connectionId, reason: 'sessionExpired' });
+  }
+}

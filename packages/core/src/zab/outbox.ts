@@ -1,0 +1,139 @@
+/**
+ * What a peer asks its driver to do, gathered during one step: messages to send at once,
+ * messages to send only once storage has caught up, storage actions, and the durability
+ * marks that say what each persisted batch covers. It also keeps the peer's durable log
+ * point: the highest zxid storage has confirmed, lowered at once by a truncation or a reset.
+ */
+import { assert } from '../errors.js';
+import type { StorageAction } from '../storage.js';
+import type { Txn } from '../txn.js';
+import { type Zxid, zeroZxid } from '../zxid.js';
+import type { Envelope, PeerMessage } from './messages.js';
+import type { ServerId } from './quorum.js';
+import type { TxnLog } from './txn-log.js';
+
+/** One step's persisted batch: what becomes durable with it, and who waits for that. */
+interface DurabilityMark {
+  readonly seq: number;
+  /** Once durable, the log holds everything up to here. */
+  loggedThrough: Zxid | undefined;
+  readonly callbacks: (() => void)[];
+}
+
+/** What a step leaves for the driver, apart from the client outputs. */
+export interface OutboxContents {
+  readonly persist: readonly StorageAction[];
+  /** The number to report back once `persist` is durable; 0 when nothing was persisted. */
+  readonly persistSeq: number;
+  readonly messages: readonly Envelope[];
+  readonly messagesAfterPersist: readonly Envelope[];
+}
+
+/** A peer's outgoing messages, storage actions and durability bookkeeping. */
+export class Outbox {
+  private persistActions: StorageAction[] = [];
+  private messages: Envelope[] = [];
+  private messagesAfterPersist: Envelope[] = [];
+  private persistSeq = 0;
+  private currentMark: DurabilityMark | undefined;
+  /** Marks handed to the driver and not yet reported durable, oldest first. */
+  private readonly marks: DurabilityMark[] = [];
+  private durableZxid: Zxid;
+
+  constructor(
+    private readonly selfId: ServerId,
+    private readonly log: TxnLog,
+  ) {
+    // What was restored from storage is durable.
+    this.durableZxid = log.lastZxid;
+  }
+
+  /** The highest zxid known to be durable in the log. */
+  get lastPersistedZxid(): Zxid {
+    return this.durableZxid;
+  }
+
+  /** Persisted batches the driver has not yet reported durable (this step's included). */
+  get marksPending(): number {
+    return this.marks.length;
+  }
+
+  /** Sends at once, without waiting for storage; messages to this peer itself are dropped. */
+  send(to: ServerId, message: PeerMessage): void {
+    if (to === this.selfId) return;
+    this.messages.push({ from: this.selfId, to, message });
+  }
+
+  /** Sends once everything persisted so far (this step included) is durable. */
+  sendAfterPersist(to: ServerId, message: PeerMessage): void {
+    if (to === this.selfId) return;
+    this.messagesAfterPersist.push({ from: this.selfId, to, message });
+  }
+
+  private mark(): DurabilityMark {
+    if (this.currentMark === undefined) {
+      this.currentMark = { seq: ++this.persistSeq, loggedThrough: undefined, callbacks: [] };
+      this.marks.push(this.currentMark);
+    }
+    return this.currentMark;
+  }
+
+  /** Schedules a storage action; `onDurable` runs in the step that reports it durable. */
+  persist(action: StorageAction, onDurable?: () => void): void {
+    assert(action.kind !== 'append', 'appends go through logged(), which marks what they cover');
+    this.persistActions.push(action);
+    const mark = this.mark();
+    if (onDurable !== undefined) mark.callbacks.push(onDurable);
+    if (action.kind === 'truncate' && this.durableZxid > action.afterZxid)
+      this.durableZxid = action.afterZxid;
+    if (action.kind === 'reset') {
+      // Nothing is durable until the new state is; then everything up to the snapshot is.
+      this.durableZxid = zeroZxid;
+      mark.loggedThrough = action.snapshot.zxid;
+    }
+  }
+
+  /** Schedules the durable append of `txns`, which the log mirror already holds. */
+  logged(txns: readonly Txn[]): void {
+    assert(txns.length > 0, 'an append carries transactions');
+    assert(txns[txns.length - 1]!.zxid === this.log.lastZxid, 'the log mirror holds what is appended');
+    this.persistActions.push({ kind: 'append', txns });
+    this.mark().loggedThrough = this.log.lastZxid;
+  }
+
+  /**
+   * The driver reports every batch up to `seq` durable: raises the durable log point and runs
+   * the batches' callbacks, oldest first. True when the durable log point rose.
+   */
+  persisted(seq: number): boolean {
+    assert(seq <= this.persistSeq, `persistedThrough ${seq} beyond the last batch handed out`);
+    let loggedMore = false;
+    while (this.marks.length > 0 && this.marks[0]!.seq <= seq) {
+      const mark = this.marks.shift()!;
+      if (mark.loggedThrough !== undefined && mark.loggedThrough > this.durableZxid) {
+        // A later truncation may have cut the log below what this mark covered.
+        const logEnd = this.log.lastZxid;
+        this.durableZxid = mark.loggedThrough <= logEnd ? mark.loggedThrough : logEnd;
+        loggedMore = true;
+      }
+      for (const callback of mark.callbacks) callback();
+    }
+    assert(this.durableZxid <= this.log.lastZxid, 'nothing beyond the log is durable');
+    return loggedMore;
+  }
+
+  /** Hands over what this step gathered and starts the next step empty. */
+  take(): OutboxContents {
+    const contents: OutboxContents = {
+      persist: this.persistActions,
+      persistSeq: this.currentMark === undefined ? 0 : this.currentMark.seq,
+      messages: this.messages,
+      messagesAfterPersist: this.messagesAfterPersist,
+    };
+    this.persistActions = [];
+    this.messages = [];
+    this.messagesAfterPersist = [];
+    this.currentMark = undefined;
+    return contents;
+  }
+}
