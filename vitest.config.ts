@@ -18,6 +18,7 @@ export default defineConfig({
       '@zabkit/server': source('server'),
       '@zabkit/recipes': source('recipes'),
       '@zabkit/sim': source('sim'),
+      '@zabkit/zk-format': source('zk-format'),
     },
   },
   test: {

@@ -14,6 +14,7 @@ const packages = [
   'storage-level',
   'transport-memory',
   'transport-tcp',
+  'zk-format',
 ];
 const kinds = ['Class', 'Interface', 'Function', 'TypeAlias', 'Variable', 'Enum'];
 // Terminal colour codes typedoc puts around its words.
