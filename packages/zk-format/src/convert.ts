@@ -38,7 +38,7 @@ import { digestVersion, zkNodeDigest } from './zk-tree.js';
 const noData = new Uint8Array(0);
 
 /** The loaded ZooKeeper state as a zabkit snapshot: every node parents first, siblings sorted. */
-export function toTreeSnapshot(loaded: ZkLoaded): TreeSnapshot {
+export function toTreeSnapshot(loaded: Pick<ZkLoaded, 'tree' | 'sessions' | 'zxid'>): TreeSnapshot {
   const nodes: SnapshotNode[] = [];
   const pending = [''];
   while (pending.length > 0) {

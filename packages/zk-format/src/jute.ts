@@ -93,7 +93,8 @@ export class JuteReader {
   buffer(what = 'a buffer'): Uint8Array | null {
     const length = this.length(what);
     if (length === null) return null;
-    const value = this.bytes.subarray(this.position, this.position + length);
+    // A copy: a view would keep a whole (64 MiB, preallocated) log file alive for one node.
+    const value = new Uint8Array(this.bytes.subarray(this.position, this.position + length));
     this.position += length;
     return value;
   }

@@ -1,0 +1,349 @@
+/**
+ * Loading whole data directories by ZooKeeper's rules: histories spread over snapshots and
+ * rolled logs, fuzzy snapshots, damaged files, dead sessions; and the round trip through a
+ * zabkit store and back into a ZooKeeper directory.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataTree } from '@zabkit/core';
+import { MemoryStorage } from '@zabkit/storage-memory';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  encodeSnapshot,
+  encodeTxnLogFile,
+  exportFromStorage,
+  importIntoStorage,
+  loadZooKeeperDataDir,
+  logFileName,
+  type SnapshotContent,
+  toSnapshotContent,
+  toTreeSnapshot,
+  ZkFormatError,
+  ZkOpCode,
+  type ZkTxnEntry,
+} from '../src/index.js';
+import { HistoryBuilder, stepArbitrary } from './history.js';
+
+const root = mkdtempSync(join(tmpdir(), 'zabkit-zk-format-'));
+let dirs = 0;
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function newDir(): { dataDir: string; snapDir: string } {
+  const dataDir = join(root, `d${dirs++}`);
+  const snapDir = join(dataDir, 'version-2');
+  mkdirSync(snapDir, { recursive: true });
+  return { dataDir, snapDir };
+}
+
+/** A ZooKeeper snapshot of the builder's tree as it is now, named for `zxid`. */
+function snapshotOf(builder: HistoryBuilder): SnapshotContent {
+  const content = toSnapshotContent(
+    toTreeSnapshot({ tree: builder.tree, sessions: builder.sessions, zxid: builder.tree.lastProcessedZxid }),
+  );
+  return content;
+}
+
+function writeLogs(
+  snapDir: string,
+  entries: readonly ZkTxnEntry[],
+  cuts: readonly number[],
+  padding = 0,
+): string[] {
+  const bounds = [...new Set([0, ...cuts.map((c) => c % Math.max(1, entries.length)), entries.length])].sort(
+    (a, b) => a - b,
+  );
+  const names: string[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const part = entries.slice(bounds[i], bounds[i + 1]);
+    if (part.length === 0) continue;
+    const name = logFileName(part[0]!.header.zxid);
+    writeFileSync(
+      join(snapDir, name),
+      encodeTxnLogFile(part, { paddingBytes: i + 2 === bounds.length ? padding : 0 }),
+    );
+    names.push(name);
+  }
+  return names;
+}
+
+const emptySnapshot = (): SnapshotContent => snapshotOf(new HistoryBuilder());
+
+describe('loading a ZooKeeper data directory', () => {
+  it('replays rolled logs over the first snapshot to the same tree, every logged digest matching', () => {
+    fc.assert(
+      fc.property(
+        fc.array(stepArbitrary, { maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        (steps, cuts) => {
+          const builder = new HistoryBuilder();
+          for (const step of steps) builder.step(step);
+          const { dataDir, snapDir } = newDir();
+          writeFileSync(join(snapDir, 'snapshot.0'), encodeSnapshot(emptySnapshot()));
+          writeLogs(snapDir, builder.entries, cuts, 4096);
+          const loaded = loadZooKeeperDataDir(dataDir);
+          expect(toTreeSnapshot(loaded)).toEqual(
+            toTreeSnapshot({ ...builder, zxid: builder.tree.lastProcessedZxid }),
+          );
+          expect(loaded.sessions).toEqual(builder.sessions);
+          expect(loaded.txnsApplied).toBe(builder.entries.length);
+          expect(loaded.digest.txnsMatched).toBe(builder.entries.length);
+          expect(loaded.digest.txnsMismatched).toEqual([]);
+          expect(loaded.warnings).toEqual([]);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('converges from a fuzzy snapshot (later changes already in it) to the same tree', () => {
+    fc.assert(
+      fc.property(
+        fc.array(stepArbitrary, { minLength: 4, maxLength: 40 }),
+        fc.nat(),
+        fc.nat({ max: 6 }),
+        (steps, cutPick, extra) => {
+          const builder = new HistoryBuilder();
+          const states: SnapshotContent[] = [snapshotOf(builder)];
+          for (const step of steps) {
+            const before = builder.entries.length;
+            builder.step(step);
+            if (builder.entries.length > before) states.push(snapshotOf(builder));
+          }
+          const count = builder.entries.length;
+          const cut = cutPick % (count + 1);
+          const taken = Math.min(count, cut + extra);
+          const { dataDir, snapDir } = newDir();
+          const zxidAt = (index: number) => (index === 0 ? 0n : builder.entries[index - 1]!.header.zxid);
+          // Named for the zxid at the cut, holding the state a few transactions later.
+          writeFileSync(
+            join(snapDir, `snapshot.${zxidAt(cut).toString(16)}`),
+            encodeSnapshot(states[taken]!),
+          );
+          writeLogs(snapDir, builder.entries, []);
+          const loaded = loadZooKeeperDataDir(dataDir);
+          expect(toTreeSnapshot(loaded)).toEqual(
+            toTreeSnapshot({ ...builder, zxid: builder.tree.lastProcessedZxid }),
+          );
+          expect(loaded.digest.snapshot).toBe(taken === 0 ? 'absent' : 'matched');
+          expect(loaded.digest.txnsMismatched).toEqual([]);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('passes over a damaged newest snapshot for an older one, and stops at a torn log tail', () => {
+    const builder = new HistoryBuilder();
+    fc.assert(
+      fc.property(fc.array(stepArbitrary, { minLength: 30, maxLength: 30 }), (steps) => {
+        for (const step of steps) builder.step(step);
+      }),
+      { numRuns: 1, seed: 7 },
+    );
+    const { dataDir, snapDir } = newDir();
+    writeFileSync(join(snapDir, 'snapshot.0'), encodeSnapshot(emptySnapshot()));
+    const newest = encodeSnapshot(snapshotOf(builder));
+    newest[newest.length - 20]! ^= 0xff;
+    writeFileSync(join(snapDir, `snapshot.${builder.tree.lastProcessedZxid.toString(16)}`), newest);
+    // A last write torn after the history: its end-of-record byte never made it.
+    const log = encodeTxnLogFile([
+      ...builder.entries,
+      {
+        header: {
+          clientId: 1n,
+          cxid: 99,
+          zxid: builder.tree.lastProcessedZxid + 1n,
+          time: 0n,
+          type: ZkOpCode.createSession,
+        },
+        txn: { kind: 'createSession', timeoutMs: 5000 },
+        digest: null,
+      },
+    ]);
+    const torn = new Uint8Array(log.length + 1000);
+    torn.set(log.subarray(0, log.length - 1));
+    writeFileSync(join(snapDir, logFileName(builder.entries[0]!.header.zxid)), torn);
+    const warnings: string[] = [];
+    const loaded = loadZooKeeperDataDir(dataDir, { warn: (message) => warnings.push(message) });
+    expect(loaded.snapshotFile).toBe(join(snapDir, 'snapshot.0'));
+    expect(toTreeSnapshot(loaded)).toEqual(
+      toTreeSnapshot({ ...builder, zxid: builder.tree.lastProcessedZxid }),
+    );
+    expect(warnings.some((w) => w.includes('passing over snapshot') && w.includes('checksum'))).toBe(true);
+    expect(warnings.some((w) => w.includes('partial entry'))).toBe(true);
+  });
+
+  it('refuses a checksum mismatch in any log it reads, naming the file and offset', () => {
+    const builder = new HistoryBuilder();
+    for (let i = 0; i < 6; i++)
+      builder.step({
+        kind: 'create',
+        pick: i,
+        name: `n${i}`,
+        data: new Uint8Array([i]),
+        ephemeral: false,
+        sequential: false,
+        container: false,
+        ttl: false,
+      });
+    const { dataDir, snapDir } = newDir();
+    writeFileSync(join(snapDir, 'snapshot.0'), encodeSnapshot(emptySnapshot()));
+    const [first] = writeLogs(snapDir, builder.entries, [3]);
+    const bytes = encodeTxnLogFile(builder.entries.slice(0, 3));
+    bytes[16 + 12 + 5]! ^= 0x10;
+    writeFileSync(join(snapDir, first!), bytes);
+    let error: unknown;
+    try {
+      loadZooKeeperDataDir(dataDir);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ZkFormatError);
+    expect((error as ZkFormatError).code).toBe('badChecksum');
+    expect((error as ZkFormatError).file).toBe(join(snapDir, first!));
+    expect((error as ZkFormatError).offset).toBe(16);
+  });
+
+  it('refuses logs without a snapshot and a directory without ZooKeeper data', () => {
+    const builder = new HistoryBuilder();
+    builder.step({ kind: 'session', timeoutMs: 4000 });
+    const { dataDir, snapDir } = newDir();
+    writeLogs(snapDir, builder.entries, []);
+    expect(() => loadZooKeeperDataDir(dataDir)).toThrow(/no snapshot, but there are transaction logs/);
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    expect(() => loadZooKeeperDataDir(empty)).toThrow(ZkFormatError);
+  });
+
+  it("deletes a dead session's ephemerals at the last zxid, as ZooKeeper's loadData does", () => {
+    const builder = new HistoryBuilder();
+    builder.step({ kind: 'session', timeoutMs: 4000 });
+    builder.step({
+      kind: 'create',
+      pick: 0,
+      name: 'p',
+      data: new Uint8Array(0),
+      ephemeral: false,
+      sequential: false,
+      container: false,
+      ttl: false,
+    });
+    builder.step({
+      kind: 'create',
+      pick: 1,
+      name: 'e',
+      data: new Uint8Array(0),
+      ephemeral: true,
+      sequential: false,
+      container: false,
+      ttl: false,
+    });
+    builder.step({
+      kind: 'create',
+      pick: 0,
+      name: 'z',
+      data: new Uint8Array(0),
+      ephemeral: false,
+      sequential: false,
+      container: false,
+      ttl: false,
+    });
+    const content = snapshotOf(builder);
+    const { dataDir, snapDir } = newDir();
+    // The session table lost the session (its snapshot was taken after a close that the log does not hold).
+    writeFileSync(
+      join(snapDir, `snapshot.${builder.tree.lastProcessedZxid.toString(16)}`),
+      encodeSnapshot({ ...content, sessions: [] }),
+    );
+    const loaded = loadZooKeeperDataDir(dataDir);
+    const state = toTreeSnapshot(loaded);
+    expect(state.nodes.map((n) => n.path)).not.toContain('/p/e');
+    expect(loaded.deadSessions).toEqual([0x100n]);
+    expect(state.nodes.find((n) => n.path === '/p')!.pzxid).toBe(loaded.zxid);
+  });
+
+  it('moves state into a zabkit store and back into a ZooKeeper directory unchanged', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(stepArbitrary, { maxLength: 40 }), async (steps) => {
+        const builder = new HistoryBuilder();
+        for (const step of steps) builder.step(step);
+        const source = newDir();
+        writeFileSync(join(source.snapDir, 'snapshot.0'), encodeSnapshot(emptySnapshot()));
+        writeLogs(source.snapDir, builder.entries, [], 128);
+        const loaded = loadZooKeeperDataDir(source.dataDir);
+        const storage = new MemoryStorage();
+        const summary = await importIntoStorage(storage, loaded);
+        const persisted = await storage.load();
+        expect(persisted.snapshot).toEqual(toTreeSnapshot(loaded));
+        expect(persisted.log).toEqual([]);
+        const epoch = loaded.zxid === 0n ? 0 : 1;
+        expect(persisted.epochs).toEqual({ acceptedEpoch: epoch, currentEpoch: epoch });
+        expect(summary.zxid).toBe(loaded.zxid);
+        // zabkit's own tree takes it as it is.
+        expect(DataTree.fromSnapshot(persisted.snapshot!).snapshot()).toEqual(persisted.snapshot);
+        const target = join(root, `export${dirs++}`);
+        await exportFromStorage(storage, target);
+        const again = loadZooKeeperDataDir(target);
+        expect(toTreeSnapshot(again)).toEqual(toTreeSnapshot(loaded));
+        // ZooKeeper compares the exported digest with the tree as soon as it loads the snapshot.
+        expect(again.digest.snapshot).toBe(loaded.zxid === 0n ? 'absent' : 'matched');
+        expect(again.acceptedEpoch).toBe(epoch);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('keeps quota statistics as ZooKeeper does', () => {
+    const builder = new HistoryBuilder();
+    const create = (path: string, data: string) => {
+      const slash = path.lastIndexOf('/');
+      const parent = builder.tree.get(path.slice(0, slash))!;
+      builder.entries.push({
+        header: {
+          clientId: 0n,
+          cxid: 0,
+          zxid: builder.tree.lastProcessedZxid + 1n,
+          time: 5n,
+          type: ZkOpCode.create,
+        },
+        txn: {
+          kind: 'create',
+          path,
+          data: new TextEncoder().encode(data),
+          acl: null,
+          ephemeral: false,
+          parentCversion: parent.stat.cversion + 1,
+        },
+        digest: null,
+      });
+      builder.tree.processTxn(builder.entries.at(-1)!.header, builder.entries.at(-1)!.txn);
+    };
+    create('/q', 'abc');
+    create('/zookeeper/quota/q', '');
+    create('/zookeeper/quota/q/zookeeper_limits', 'count=10,bytes=-1');
+    create('/zookeeper/quota/q/zookeeper_stats', 'count=0,bytes=0');
+    create('/q/child', '12345');
+    const stats = () =>
+      new TextDecoder().decode(builder.tree.get('/zookeeper/quota/q/zookeeper_stats')!.data!);
+    expect(stats()).toBe('count=2,bytes=8');
+    // A snapshot loaded recomputes them from the tree.
+    const content = snapshotOf(builder);
+    const { dataDir, snapDir } = newDir();
+    const stale = {
+      ...content,
+      nodes: content.nodes.map((n) =>
+        n.path.endsWith('zookeeper_stats') ? { ...n, data: new TextEncoder().encode('count=0,bytes=0') } : n,
+      ),
+    };
+    writeFileSync(
+      join(snapDir, `snapshot.${builder.tree.lastProcessedZxid.toString(16)}`),
+      encodeSnapshot(stale),
+    );
+    const loaded = loadZooKeeperDataDir(dataDir);
+    expect(new TextDecoder().decode(loaded.tree.get('/zookeeper/quota/q/zookeeper_stats')!.data!)).toBe(
+      'count=2,bytes=8',
+    );
+  });
+});
