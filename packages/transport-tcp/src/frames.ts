@@ -1,39 +1,166 @@
 /**
- * Framing: every frame is a 4-byte big-endian payload length and the payload. The first
- * frame on a connection is the handshake naming the dialling peer; every later one is an
- * encoded PeerMessage.
+ * Framing: every frame is a 4-byte big-endian payload length and the payload.
+ *
+ * A connection opens with a handshake of tiny frames before any PeerMessage moves (see
+ * handshake.ts for what they prove):
+ *
+ * - hello, dialler to acceptor: magic `ZABK`, version, kind 1, flags (bit 0: the dialler
+ *   authenticates with the quorum secret), the dialler's server id and the id it means to
+ *   reach (both float64, as server ids are safe integers), then with the secret its 32-byte
+ *   nonce;
+ * - challenge, acceptor to dialler (secret only): kind 2, the acceptor's nonce, the acceptor's
+ *   proof;
+ * - proof, dialler to acceptor (secret only): kind 3, the dialler's proof;
+ * - accept (kind 4) or refuse (kind 5 and a reason byte), acceptor to dialler.
+ *
+ * Only after accept does the dialler send PeerMessages, one per frame. The acceptor reads
+ * handshake frames with a limit of {@link handshakeFrameBytesMax}, so a stranger's 64 MiB
+ * length header is refused after 4 bytes.
  */
 import type { ServerId } from '@zabkit/core';
 
 /** Bytes the handshake starts with, so a stray client (or another protocol) is refused at once. */
 export const protocolMagic = Buffer.from('ZABK', 'latin1');
-/** Bumped whenever the framing or the peer codec changes incompatibly. */
-export const protocolVersion = 1;
+/** Bumped whenever the framing, the handshake or the peer codec changes incompatibly. */
+export const protocolVersion = 2;
+/** The largest handshake frame payload; anything longer before a peer is accepted closes the connection. */
+export const handshakeFrameBytesMax = 128;
+/** Bytes in each handshake nonce. */
+export const nonceBytes = 32;
+/** Bytes in each handshake proof (an HMAC-SHA256). */
+export const proofBytes = 32;
 
-const handshakeLength = protocolMagic.length + 1 + 8;
+/** Handshake frame kinds (the byte after the magic and version in a hello, the first byte otherwise). */
+export const HandshakeKind = { hello: 1, challenge: 2, proof: 3, accept: 4, refuse: 5 } as const;
+
+/** Why an acceptor refused a dialler; sent in a refuse frame so the dialler can log it. */
+export const RefuseReason = {
+  /** The id claimed is not a configured peer (or is partitioned away). */
+  unknownPeer: 1,
+  /** The hello names another server as the one it meant to reach. */
+  wrongServer: 2,
+  /** One side authenticates with the quorum secret and the other does not. */
+  authMismatch: 3,
+  /** The dialler's proof is wrong: it does not hold the quorum secret. */
+  badProof: 4,
+  /** The dialler's TLS certificate does not belong to the server id it claims. */
+  certificateMismatch: 5,
+} as const;
+
+/** A refuse reason's name, for logs. */
+export type RefuseReasonName = keyof typeof RefuseReason;
+
+const helloFixedBytes = protocolMagic.length + 1 + 1 + 1 + 8 + 8;
+const secretFlag = 1;
+
+/** A decoded hello. */
+export interface Hello {
+  readonly from: ServerId;
+  readonly to: ServerId;
+  /** The dialler's nonce when it authenticates with the quorum secret. */
+  readonly nonce: Buffer | undefined;
+}
+
+/** What the dialler reads back from the acceptor. */
+export type AcceptorReply =
+  | { readonly kind: 'challenge'; readonly nonce: Buffer; readonly proof: Buffer }
+  | { readonly kind: 'accept' }
+  | { readonly kind: 'refuse'; readonly reason: RefuseReasonName | 'unknown' };
 
 /** Thrown by FrameReader for a length outside 1..maxFrameBytes. */
 export class FrameError extends Error {
   override readonly name = 'FrameError';
 }
 
-/** The complete handshake frame (length prefix included) a dialling peer sends first. */
-export function encodeHandshakeFrame(serverId: ServerId): Buffer {
-  const frame = Buffer.allocUnsafe(4 + handshakeLength);
-  frame.writeUInt32BE(handshakeLength, 0);
-  protocolMagic.copy(frame, 4);
-  frame[4 + protocolMagic.length] = protocolVersion;
-  frame.writeDoubleBE(serverId, 4 + protocolMagic.length + 1);
+function framed(payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(4 + payload.length);
+  frame.writeUInt32BE(payload.length, 0);
+  payload.copy(frame, 4);
   return frame;
 }
 
-/** The server id a handshake payload names, or undefined for anything that is not one. */
-export function decodeHandshake(payload: Buffer): ServerId | undefined {
-  if (payload.length !== handshakeLength) return undefined;
+/** The complete hello frame (length prefix included); `nonce` when authenticating with the secret. */
+export function encodeHello(from: ServerId, to: ServerId, nonce?: Buffer): Buffer {
+  if (nonce !== undefined && nonce.length !== nonceBytes) throw new RangeError('bad nonce length');
+  const payload = Buffer.alloc(helloFixedBytes + (nonce?.length ?? 0));
+  protocolMagic.copy(payload, 0);
+  let offset = protocolMagic.length;
+  payload[offset++] = protocolVersion;
+  payload[offset++] = HandshakeKind.hello;
+  payload[offset++] = nonce === undefined ? 0 : secretFlag;
+  payload.writeDoubleBE(from, offset);
+  payload.writeDoubleBE(to, offset + 8);
+  nonce?.copy(payload, helloFixedBytes);
+  return framed(payload);
+}
+
+/** The hello a payload holds, or undefined for anything that is not exactly one. */
+export function decodeHello(payload: Buffer): Hello | undefined {
+  if (payload.length !== helloFixedBytes && payload.length !== helloFixedBytes + nonceBytes) return undefined;
   if (!payload.subarray(0, protocolMagic.length).equals(protocolMagic)) return undefined;
-  if (payload[protocolMagic.length] !== protocolVersion) return undefined;
-  const serverId = payload.readDoubleBE(protocolMagic.length + 1);
-  return Number.isSafeInteger(serverId) ? serverId : undefined;
+  let offset = protocolMagic.length;
+  if (payload[offset++] !== protocolVersion) return undefined;
+  if (payload[offset++] !== HandshakeKind.hello) return undefined;
+  const flags = payload[offset++]!;
+  if ((flags & ~secretFlag) !== 0) return undefined;
+  const withSecret = (flags & secretFlag) !== 0;
+  if (withSecret !== (payload.length === helloFixedBytes + nonceBytes)) return undefined;
+  const from = payload.readDoubleBE(offset);
+  const to = payload.readDoubleBE(offset + 8);
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < 0) return undefined;
+  return { from, to, nonce: withSecret ? Buffer.from(payload.subarray(helloFixedBytes)) : undefined };
+}
+
+/** The challenge frame: the acceptor's nonce and proof. */
+export function encodeChallenge(nonce: Buffer, proof: Buffer): Buffer {
+  if (nonce.length !== nonceBytes || proof.length !== proofBytes) throw new RangeError('bad challenge');
+  return framed(Buffer.concat([Buffer.of(HandshakeKind.challenge), nonce, proof]));
+}
+
+/** The proof frame the dialler answers a challenge with. */
+export function encodeProof(proof: Buffer): Buffer {
+  if (proof.length !== proofBytes) throw new RangeError('bad proof length');
+  return framed(Buffer.concat([Buffer.of(HandshakeKind.proof), proof]));
+}
+
+/** The dialler's proof a payload holds, or undefined for anything that is not exactly one. */
+export function decodeProof(payload: Buffer): Buffer | undefined {
+  if (payload.length !== 1 + proofBytes || payload[0] !== HandshakeKind.proof) return undefined;
+  return Buffer.from(payload.subarray(1));
+}
+
+/** The accept frame. */
+export function encodeAccept(): Buffer {
+  return framed(Buffer.of(HandshakeKind.accept));
+}
+
+/** The refuse frame with its reason. */
+export function encodeRefuse(reason: RefuseReasonName): Buffer {
+  return framed(Buffer.of(HandshakeKind.refuse, RefuseReason[reason]));
+}
+
+/** What an acceptor's frame says, or undefined for anything else. */
+export function decodeAcceptorReply(payload: Buffer): AcceptorReply | undefined {
+  switch (payload[0]) {
+    case HandshakeKind.challenge:
+      if (payload.length !== 1 + nonceBytes + proofBytes) return undefined;
+      return {
+        kind: 'challenge',
+        nonce: Buffer.from(payload.subarray(1, 1 + nonceBytes)),
+        proof: Buffer.from(payload.subarray(1 + nonceBytes)),
+      };
+    case HandshakeKind.accept:
+      return payload.length === 1 ? { kind: 'accept' } : undefined;
+    case HandshakeKind.refuse: {
+      if (payload.length !== 2) return undefined;
+      const name = (Object.keys(RefuseReason) as RefuseReasonName[]).find(
+        (key) => RefuseReason[key] === payload[1],
+      );
+      return { kind: 'refuse', reason: name ?? 'unknown' };
+    }
+    default:
+      return undefined;
+  }
 }
 
 /**
@@ -45,7 +172,17 @@ export class FrameReader {
   private buffered = 0;
   private need = -1;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(private maxFrameBytes: number) {}
+
+  /** Bytes held and not yet returned as a frame. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** Raises (or lowers) the frame limit, e.g. once the handshake is over. */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    this.maxFrameBytes = maxFrameBytes;
+  }
 
   /** Buffers a chunk as it came off the socket; call `next` to take the frames it completes. */
   push(chunk: Buffer): void {

@@ -1,5 +1,6 @@
 /**
- * @zabkit/transport-tcp: ZAB peer links over TCP.
+ * @zabkit/transport-tcp: ZAB peer links over TCP, optionally in TLS, optionally
+ * authenticated with a shared secret.
  *
  * Each endpoint dials every peer for its own outbound messages and receives on the
  * connections its peers dial to it: two sockets per pair, one per direction. That avoids
@@ -10,22 +11,76 @@
  * as with one socket per pair. Dropping what was unsent keeps delivery FIFO: nothing queued
  * before a break can arrive after something sent after it.
  *
+ * Every connection starts with a handshake (frames.ts) in which the dialler names itself and
+ * the server it means to reach, and, with a quorum secret, both ends prove they hold it
+ * (handshake.ts); with TLS both ends present certificates, and each checks that the other's
+ * belongs to the server id at the other end. Until the acceptor has accepted, nothing the
+ * dialler sends is decoded as a PeerMessage: frames are limited to a few bytes, anything
+ * beyond the expected handshake frame closes the connection, a handshake must finish within
+ * `handshakeTimeoutMs`, and at most `maxUnauthenticatedConnections` connections wait at once.
+ *
  * @packageDocumentation
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import {
+  isIP,
+  type Server,
+  type Socket,
+  createConnection as tcpConnect,
+  createServer as tcpServer,
+} from 'node:net';
+import {
+  checkServerIdentity,
+  createSecureContext,
+  type PeerCertificate,
+  type SecureContext,
+  type TLSSocket,
+  connect as tlsConnect,
+  createServer as tlsServer,
+} from 'node:tls';
 import { decodePeerMessage, encodePeerMessageWithRoom } from '@zabkit/codec';
 import type { PeerMessage, PeerTransport, ServerId, TransportHandlers } from '@zabkit/core';
-import { decodeHandshake, encodeHandshakeFrame, FrameReader } from './frames.js';
+import { Admission, type AdmissionStats } from './admission.js';
+import {
+  decodeAcceptorReply,
+  decodeHello,
+  decodeProof,
+  encodeAccept,
+  encodeChallenge,
+  encodeHello,
+  encodeProof,
+  encodeRefuse,
+  FrameReader,
+  type Hello,
+  handshakeFrameBytesMax,
+  type RefuseReasonName,
+} from './frames.js';
+import { handshakeProof, newNonce, proofMatches } from './handshake.js';
 
 export { decodePeerMessage, encodePeerMessage, PeerCodecError } from '@zabkit/codec';
+export type { AdmissionStats } from './admission.js';
 export {
-  decodeHandshake,
-  encodeHandshakeFrame,
+  type AcceptorReply,
+  decodeAcceptorReply,
+  decodeHello,
+  decodeProof,
+  encodeAccept,
+  encodeChallenge,
+  encodeHello,
+  encodeProof,
+  encodeRefuse,
   FrameError,
   FrameReader,
+  HandshakeKind,
+  type Hello,
+  handshakeFrameBytesMax,
+  nonceBytes,
+  proofBytes,
   protocolMagic,
   protocolVersion,
+  RefuseReason,
+  type RefuseReasonName,
 } from './frames.js';
+export { type HandshakeRole, handshakeProof, newNonce, proofMatches } from './handshake.js';
 
 /** Where a peer listens. */
 export interface PeerAddress {
@@ -37,6 +92,48 @@ export interface PeerAddress {
 export interface ReconnectOptions {
   readonly initialMs: number;
   readonly maxMs: number;
+}
+
+/**
+ * TLS on every peer link, both ways authenticated: each end presents `cert` and accepts only
+ * a certificate chaining to `ca`.
+ */
+export interface PeerTlsOptions {
+  /** This server's private key, PEM. */
+  readonly key: string;
+  /** This server's certificate, then any intermediates, PEM. */
+  readonly cert: string;
+  /** The certificates peers' chains must lead to, PEM. */
+  readonly ca: string | readonly string[];
+  /** Lowest TLS version offered and accepted. Default TLSv1.2. */
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** Highest TLS version offered and accepted. Default TLSv1.3. */
+  readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list (TLSv1.3 suites by their `TLS_` names); Node's default when absent. */
+  readonly ciphers?: string;
+  /**
+   * Check that a peer's certificate belongs to the server id at the other end: its DNS or IP
+   * subjectAltName (or, without DNS names, its CN) must match that server's identity. Default
+   * true. Off, any certificate the CA signed may claim any server id.
+   */
+  readonly hostnameVerification?: boolean;
+  /** The name each server's certificate must carry, where it is not the host of its address. */
+  readonly identities?: ReadonlyMap<ServerId, string>;
+}
+
+/** How peers prove who they are. Neither: anyone who can reach the port may claim any id. */
+export interface PeerSecurityOptions {
+  /** Mutual TLS on every link. */
+  readonly tls?: PeerTlsOptions;
+  /** The ensemble's shared secret: a mutual HMAC challenge-response opens every link (handshake.ts). */
+  readonly secret?: Uint8Array;
+}
+
+/** Where the transport reports refused peers, broken links and undecodable messages. */
+export interface TransportLogger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
 }
 
 /** Options for one TCP endpoint. */
@@ -51,6 +148,14 @@ export interface TcpTransportOptions {
   /** Largest frame payload sent or accepted; SNAP syncs carry whole snapshots, hence the generous default. */
   readonly maxFrameBytes?: number;
   readonly reconnect?: ReconnectOptions;
+  /** TLS and/or the quorum secret; default neither. */
+  readonly security?: PeerSecurityOptions;
+  /** Time a connection has to complete its handshake (TLS included), either end. Default 5000 ms. */
+  readonly handshakeTimeoutMs?: number;
+  /** Inbound connections waiting to authenticate at once; one more closes the oldest. Default 64. */
+  readonly maxUnauthenticatedConnections?: number;
+  /** Default: nothing is logged. */
+  readonly log?: TransportLogger;
 }
 
 /** 64 MiB: room for a snapshot sync without letting a stalled peer exhaust memory. */
@@ -59,13 +164,25 @@ export const defaultMaxQueuedBytes = 64 * 1024 * 1024;
 export const defaultMaxFrameBytes = 64 * 1024 * 1024;
 /** 50 ms doubling to 2 s: quick to heal a blip, cheap against a peer that is down for long. */
 export const defaultReconnect: ReconnectOptions = { initialMs: 50, maxMs: 2000 };
+/** 5 s, ZooKeeper's default quorum connection timeout (`zookeeper.cnxTimeout`). */
+export const defaultHandshakeTimeoutMs = 5000;
+/** 64 waiting connections: far more than an ensemble's peers ever open at once. */
+export const defaultMaxUnauthenticatedConnections = 64;
+
+/** What the transport refused or cut, for health answers and tests. */
+export interface TransportSecurityStats extends AdmissionStats {
+  /** Inbound handshakes refused, by reason (plus `protocol` for malformed handshakes, `tls` for failed TLS). */
+  readonly refused: Readonly<Record<string, number>>;
+  /** Links closed because a peer's message did not decode. */
+  readonly undecodable: number;
+}
 
 /** One peer's link: the outbound socket we dial and the inbound one it dialled to us. */
 interface Link {
   readonly id: ServerId;
   address: PeerAddress;
   out: Socket | undefined;
-  /** The outbound socket is connected and the handshake written. */
+  /** The outbound socket's handshake is done: the peer accepted us. */
   connected: boolean;
   inbound: Socket | undefined;
   /** Frames not yet handed to the socket: while disconnected, or until the batch is flushed. */
@@ -74,6 +191,8 @@ interface Link {
   flushScheduled: boolean;
   attempt: number;
   timer: NodeJS.Timeout | undefined;
+  /** The last dial failure logged, so a peer that stays unreachable is logged once, not per attempt. */
+  lastDialProblem: string | undefined;
 }
 
 type Pending = { readonly from: ServerId; readonly message: PeerMessage } | { readonly down: ServerId };
@@ -89,11 +208,22 @@ export class TcpTransport implements PeerTransport {
   private readonly maxQueuedBytes: number;
   private readonly maxFrameBytes: number;
   private readonly reconnect: ReconnectOptions;
+  private readonly handshakeTimeoutMs: number;
+  private readonly secret: Uint8Array | undefined;
+  private readonly tls: PeerTlsOptions | undefined;
+  private readonly secureContext: SecureContext | undefined;
+  private readonly log: TransportLogger | undefined;
   private readonly links = new Map<ServerId, Link>();
   /** Every socket we hold, handshaken or not, so close() can destroy them all. */
   private readonly sockets = new Set<Socket>();
   /** Peers cut off by `partition`: not dialled, refused, and sent nothing until `heal`. */
   private readonly cut = new Set<ServerId>();
+  private readonly admission: Admission;
+  /** With TLS: the raw TCP socket under each TLS connection still in its handshake, by remote endpoint. */
+  private readonly rawByEndpoint = new Map<string, Socket>();
+  private readonly refusedCounts: Record<string, number> = {};
+  private readonly refusalLoggedAtMs = new Map<string, number>();
+  private undecodableCount = 0;
   private readonly server: Server;
   private readonly serverClosed: Promise<void>;
   private handlers: TransportHandlers | undefined;
@@ -109,8 +239,54 @@ export class TcpTransport implements PeerTransport {
     this.maxQueuedBytes = options.maxQueuedBytes ?? defaultMaxQueuedBytes;
     this.maxFrameBytes = options.maxFrameBytes ?? defaultMaxFrameBytes;
     this.reconnect = options.reconnect ?? defaultReconnect;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs;
+    this.log = options.log;
+    this.secret = options.security?.secret;
+    if (this.secret !== undefined && this.secret.length === 0) throw new RangeError('empty quorum secret');
+    this.tls = options.security?.tls;
+    this.admission = new Admission(
+      options.maxUnauthenticatedConnections ?? defaultMaxUnauthenticatedConnections,
+      this.handshakeTimeoutMs,
+      (socket, why) => this.noteRefusal(why, socket.remoteAddress, undefined),
+    );
     for (const [id, address] of options.peers ?? []) this.setPeer(id, address);
-    this.server = createServer((socket) => this.accept(socket));
+    if (this.tls === undefined) {
+      this.server = tcpServer((socket) => {
+        if (this.admitRaw(socket)) this.accept(socket, socket);
+      });
+    } else {
+      const contextOptions = {
+        key: this.tls.key,
+        cert: this.tls.cert,
+        ca: typeof this.tls.ca === 'string' ? this.tls.ca : [...this.tls.ca],
+        minVersion: this.tls.minVersion ?? 'TLSv1.2',
+        maxVersion: this.tls.maxVersion ?? 'TLSv1.3',
+        ...(this.tls.ciphers === undefined ? {} : { ciphers: this.tls.ciphers }),
+      } as const;
+      // Dialled connections share one context; the server builds its own from the same options
+      // (tls.createServer takes the options, not a context).
+      this.secureContext = createSecureContext(contextOptions);
+      this.server = tlsServer(
+        {
+          ...contextOptions,
+          requestCert: true,
+          rejectUnauthorized: true,
+          handshakeTimeout: this.handshakeTimeoutMs,
+        },
+        (socket) => this.acceptTls(socket),
+      );
+      this.server.on('connection', (raw: Socket) => {
+        if (!this.admitRaw(raw)) return;
+        const key = endpointKey(raw);
+        if (key !== undefined) this.rawByEndpoint.set(key, raw);
+        raw.once('close', () => {
+          if (key !== undefined && this.rawByEndpoint.get(key) === raw) this.rawByEndpoint.delete(key);
+        });
+      });
+      this.server.on('tlsClientError', (error: Error, socket: TLSSocket) =>
+        this.noteRefusal('tls', socket.remoteAddress, undefined, { error: error.message }),
+      );
+    }
     this.server.on('error', () => {
       // Errors after listening (e.g. EMFILE on accept) must not crash the process; start() reports bind errors.
     });
@@ -146,6 +322,15 @@ export class TcpTransport implements PeerTransport {
     return this.boundAddress;
   }
 
+  /** What was refused and cut so far, and how many connections wait to authenticate now. */
+  get securityStats(): TransportSecurityStats {
+    return {
+      ...this.admission.stats,
+      refused: { ...this.refusedCounts },
+      undecodable: this.undecodableCount,
+    };
+  }
+
   /**
    * Adds a peer or changes its address (a changed address breaks the current link). Lets a
    * caller learn ports bound with port 0 after constructing the endpoints.
@@ -170,6 +355,7 @@ export class TcpTransport implements PeerTransport {
       flushScheduled: false,
       attempt: 0,
       timer: undefined,
+      lastDialProblem: undefined,
     };
     this.links.set(id, link);
     if (this.started) this.dial(link);
@@ -269,8 +455,11 @@ export class TcpTransport implements PeerTransport {
       link.inbound = undefined;
       link.connected = false;
     }
+    this.admission.clear();
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
+    for (const raw of this.rawByEndpoint.values()) raw.destroy();
+    this.rawByEndpoint.clear();
     if (this.server.listening) this.server.close();
   }
 
@@ -296,29 +485,49 @@ export class TcpTransport implements PeerTransport {
     socket.uncork();
   }
 
+  /** The name `id`'s certificate must carry, or undefined when names are not checked. */
+  private identityOf(id: ServerId, address: PeerAddress): string | undefined {
+    if (this.tls === undefined || this.tls.hostnameVerification === false) return undefined;
+    return this.tls.identities?.get(id) ?? address.host;
+  }
+
   private dial(link: Link): void {
     if (!this.started || this.closed || this.cut.has(link.id)) return;
     if (link.out !== undefined || link.timer !== undefined) return;
-    const socket = createConnection({ host: link.address.host, port: link.address.port });
+    const { host, port } = link.address;
+    let socket: Socket;
+    if (this.secureContext === undefined) {
+      socket = tcpConnect({ host, port });
+      socket.on('connect', () => this.startDialHandshake(link, socket));
+    } else {
+      const identity = this.identityOf(link.id, link.address);
+      socket = tlsConnect({
+        host,
+        port,
+        secureContext: this.secureContext,
+        // SNI takes names only; an IP identity is still checked below.
+        ...(identity !== undefined && isIP(identity) === 0 ? { servername: identity } : {}),
+        rejectUnauthorized: true,
+        checkServerIdentity: (_host: string, certificate: PeerCertificate) =>
+          identity === undefined ? undefined : checkServerIdentity(identity, certificate),
+      });
+      socket.on('secureConnect', () => this.startDialHandshake(link, socket));
+    }
     this.sockets.add(socket);
     link.out = socket;
     socket.setNoDelay(true);
     // ZAB's own pings notice a silent peer; keepalive also reaps half-open sockets nobody writes to.
     socket.setKeepAlive(true, 10_000);
-    socket.on('error', () => {
+    // A peer that takes our connection but never finishes the handshake must not hold the link.
+    socket.setTimeout(this.handshakeTimeoutMs, () => {
+      if (!link.connected && link.out === socket) {
+        this.noteDialProblem(link, 'handshake timed out');
+        socket.destroy();
+      }
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
       // 'close' follows every error; the link is handled there.
-    });
-    socket.on('connect', () => {
-      if (link.out !== socket) return;
-      link.connected = true;
-      link.attempt = 0;
-      socket.write(encodeHandshakeFrame(this.serverId));
-      this.flush(link);
-    });
-    // The peer never writes on our outbound socket; reading lets us see its FIN at once.
-    socket.on('data', () => {
-      if (link.out === socket) this.breakLink(link, true);
-      else socket.destroy();
+      if (!link.connected && link.out === socket) this.noteDialProblem(link, error.code ?? error.message);
     });
     socket.on('close', () => {
       this.sockets.delete(socket);
@@ -326,11 +535,89 @@ export class TcpTransport implements PeerTransport {
       if (link.connected) {
         this.breakLink(link, true);
       } else {
-        // Never connected: nothing was lost, keep the queue and try again later.
+        // Never accepted: nothing was lost, keep the queue and try again later.
         link.out = undefined;
         this.scheduleDial(link);
       }
     });
+  }
+
+  /** Connected (TLS verified, if on): say who we are, then follow the acceptor's replies. */
+  private startDialHandshake(link: Link, socket: Socket): void {
+    if (link.out !== socket) return;
+    const nonce = this.secret === undefined ? undefined : newNonce();
+    socket.write(encodeHello(this.serverId, link.id, nonce));
+    const reader = new FrameReader(handshakeFrameBytesMax);
+    let challenged = false;
+    socket.on('data', (chunk: Buffer) => {
+      if (link.out !== socket) {
+        socket.destroy();
+        return;
+      }
+      if (link.connected) {
+        // The acceptor says nothing after accepting; anything more is a broken peer.
+        this.breakLink(link, true);
+        return;
+      }
+      reader.push(chunk);
+      let payload: Buffer | undefined;
+      try {
+        payload = reader.next();
+      } catch {
+        payload = Buffer.alloc(0);
+      }
+      if (payload === undefined) return;
+      const reply = decodeAcceptorReply(payload);
+      const expected = this.secret !== undefined && !challenged ? 'challenge' : 'accept';
+      if (reply?.kind === 'refuse') {
+        this.noteDialProblem(link, `refused: ${reply.reason}`);
+        socket.destroy();
+        return;
+      }
+      if (reply === undefined || reply.kind !== expected || reader.bufferedBytes > 0) {
+        this.noteDialProblem(link, 'not a zabkit peer handshake');
+        socket.destroy();
+        return;
+      }
+      if (reply.kind === 'challenge') {
+        const mine = handshakeProof(this.secret!, 'acceptor', this.serverId, link.id, nonce!, reply.nonce);
+        if (!proofMatches(mine, reply.proof)) {
+          // Whoever listens there does not hold the secret: tell it nothing more.
+          this.noteDialProblem(link, 'the server there does not hold the quorum secret');
+          socket.destroy();
+          return;
+        }
+        challenged = true;
+        socket.write(
+          encodeProof(handshakeProof(this.secret!, 'dialler', this.serverId, link.id, nonce!, reply.nonce)),
+        );
+        return;
+      }
+      this.linkAccepted(link, socket);
+    });
+  }
+
+  private linkAccepted(link: Link, socket: Socket): void {
+    socket.setTimeout(0);
+    link.connected = true;
+    link.attempt = 0;
+    if (link.lastDialProblem !== undefined) {
+      this.log?.info('peer link up again', { peer: link.id });
+      link.lastDialProblem = undefined;
+    }
+    this.flush(link);
+  }
+
+  private noteDialProblem(link: Link, problem: string): void {
+    if (link.lastDialProblem === problem) return;
+    link.lastDialProblem = problem;
+    const fields = { peer: link.id, address: `${link.address.host}:${link.address.port}`, problem };
+    // Refusals and certificate errors are configuration trouble; a peer that is down is routine.
+    if (/refused:|certificate|secret|not a zabkit|ERR_TLS|CERT|SSL|alert/i.test(problem)) {
+      this.log?.warn('cannot authenticate to peer', fields);
+    } else {
+      this.log?.debug('cannot reach peer', fields);
+    }
   }
 
   private scheduleDial(link: Link): void {
@@ -365,15 +652,48 @@ export class TcpTransport implements PeerTransport {
     this.scheduleDial(link);
   }
 
-  private accept(socket: Socket): void {
+  /** Admission control for a raw inbound TCP connection; false when it was not taken. */
+  private admitRaw(raw: Socket): boolean {
+    if (this.closed) {
+      raw.destroy();
+      return false;
+    }
+    raw.on('error', () => {
+      // 'close' follows.
+    });
+    this.admission.admit(raw);
+    raw.once('close', () => this.admission.release(raw));
+    return true;
+  }
+
+  /** A TLS connection whose certificate chain verified: run our handshake on it. */
+  private acceptTls(socket: TLSSocket): void {
+    const key = endpointKey(socket);
+    const raw = key === undefined ? undefined : this.rawByEndpoint.get(key);
+    if (raw === undefined || !this.admission.has(raw)) {
+      // Evicted or timed out while its TLS handshake was running.
+      socket.destroy();
+      return;
+    }
+    this.rawByEndpoint.delete(key!);
+    this.accept(socket, raw);
+  }
+
+  /**
+   * An inbound connection: read the hello (and with the secret, the proof) in tiny frames,
+   * decide, and only then read PeerMessages. `raw` is the TCP socket admission counts.
+   */
+  private accept(socket: Socket, raw: Socket): void {
     if (this.closed) {
       socket.destroy();
       return;
     }
     this.sockets.add(socket);
     socket.setNoDelay(true);
-    const reader = new FrameReader(this.maxFrameBytes);
+    const reader = new FrameReader(handshakeFrameBytesMax);
     let link: Link | undefined;
+    let hello: Hello | undefined;
+    let acceptorNonce: Buffer | undefined;
     socket.on('error', () => {
       // 'close' follows.
     });
@@ -381,44 +701,150 @@ export class TcpTransport implements PeerTransport {
       if (link !== undefined && link.inbound === socket) this.breakLink(link, true);
       else socket.destroy();
     };
+    let refused = false;
+    const refuse = (reason: RefuseReasonName | 'protocol', claimed?: ServerId) => {
+      refused = true;
+      this.noteRefusal(reason, socket.remoteAddress, claimed);
+      if (reason === 'protocol') {
+        // Not our protocol, or a broken peer: nothing to explain.
+        socket.destroy();
+        return;
+      }
+      // Say why, so a misconfigured peer can log it, but never wait on a stranger to read it.
+      socket.end(encodeRefuse(reason));
+      setTimeout(() => socket.destroy(), 1000).unref();
+    };
     socket.on('data', (chunk: Buffer) => {
-      reader.push(chunk);
-      while (!socket.destroyed && !this.closed) {
+      if (refused) return;
+      if (link === undefined) {
+        // Before acceptance: copy, so a tiny remainder never pins a large read buffer.
+        reader.push(Buffer.from(chunk));
+      } else {
+        reader.push(chunk);
+      }
+      while (!socket.destroyed && !this.closed && !refused) {
         let payload: Buffer | undefined;
         try {
           payload = reader.next();
         } catch {
-          fail();
+          if (link === undefined) refuse('protocol');
+          else fail();
           return;
         }
-        if (payload === undefined) return;
-        if (link === undefined) {
-          const from = decodeHandshake(payload);
-          const known = from === undefined || this.cut.has(from) ? undefined : this.links.get(from);
-          if (known === undefined) {
-            socket.destroy();
-            return;
-          }
-          // A second connection from the same peer means it saw a break we missed: report it.
-          if (known.inbound !== undefined) this.breakLink(known, true);
-          known.inbound = socket;
-          link = known;
+        if (payload === undefined) {
+          if (link === undefined && reader.bufferedBytes > 4 + handshakeFrameBytesMax) refuse('protocol');
+          return;
+        }
+        if (link !== undefined) {
+          if (!this.deliver(link, socket, payload)) return;
           continue;
         }
-        let message: PeerMessage;
-        try {
-          message = decodePeerMessage(payload);
-        } catch {
-          fail();
-          return;
+        if (hello === undefined) {
+          hello = decodeHello(payload);
+          if (hello === undefined) return refuse('protocol');
+          const problem = this.checkHello(hello, socket);
+          if (problem !== undefined) return refuse(problem, hello.from);
+          if (reader.bufferedBytes > 0) return refuse('protocol', hello.from);
+          if (this.secret !== undefined) {
+            acceptorNonce = newNonce();
+            const proof = handshakeProof(
+              this.secret,
+              'acceptor',
+              hello.from,
+              hello.to,
+              hello.nonce!,
+              acceptorNonce,
+            );
+            socket.write(encodeChallenge(acceptorNonce, proof));
+            continue;
+          }
+        } else {
+          const received = decodeProof(payload);
+          if (received === undefined) return refuse('protocol', hello.from);
+          const expected = handshakeProof(
+            this.secret!,
+            'dialler',
+            hello.from,
+            hello.to,
+            hello.nonce!,
+            acceptorNonce!,
+          );
+          if (!proofMatches(expected, received)) return refuse('badProof', hello.from);
+          if (reader.bufferedBytes > 0) return refuse('protocol', hello.from);
         }
-        if (link.inbound !== socket) return;
-        this.emit({ from: link.id, message });
+        // Authenticated.
+        const known = this.links.get(hello.from)!;
+        this.admission.release(raw);
+        // A second connection from the same peer means it saw a break we missed: report it.
+        if (known.inbound !== undefined) this.breakLink(known, true);
+        known.inbound = socket;
+        link = known;
+        reader.setMaxFrameBytes(this.maxFrameBytes);
+        socket.write(encodeAccept());
       }
     });
     socket.on('close', () => {
       this.sockets.delete(socket);
+      this.admission.release(raw);
       if (!this.closed && link !== undefined && link.inbound === socket) this.breakLink(link, true);
+    });
+  }
+
+  /** Why a hello must be refused, or undefined when it may proceed. */
+  private checkHello(hello: Hello, socket: Socket): RefuseReasonName | undefined {
+    const known = this.cut.has(hello.from) ? undefined : this.links.get(hello.from);
+    if (known === undefined) return 'unknownPeer';
+    if (hello.to !== this.serverId) return 'wrongServer';
+    if ((hello.nonce !== undefined) !== (this.secret !== undefined)) return 'authMismatch';
+    if (this.tls !== undefined) {
+      const identity = this.identityOf(known.id, known.address);
+      if (identity !== undefined) {
+        const certificate = (socket as TLSSocket).getPeerCertificate();
+        if (checkServerIdentity(identity, certificate) !== undefined) return 'certificateMismatch';
+      }
+    }
+    return undefined;
+  }
+
+  /** Decodes and delivers one PeerMessage; false when the link was closed instead. */
+  private deliver(link: Link, socket: Socket, payload: Buffer): boolean {
+    let message: PeerMessage;
+    try {
+      message = decodePeerMessage(payload);
+    } catch (error) {
+      this.undecodableCount++;
+      this.log?.warn('closing peer link: message does not decode', {
+        peer: link.id,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      if (link.inbound === socket) this.breakLink(link, true);
+      else socket.destroy();
+      return false;
+    }
+    if (link.inbound !== socket) return false;
+    this.emit({ from: link.id, message });
+    return true;
+  }
+
+  /** Counts a refusal and logs it, at most once a second per reason so a flood cannot flood the log. */
+  private noteRefusal(
+    reason: string,
+    address: string | undefined,
+    claimed: ServerId | undefined,
+    extra = {},
+  ): void {
+    this.refusedCounts[reason] = (this.refusedCounts[reason] ?? 0) + 1;
+    const now = Date.now();
+    const last = this.refusalLoggedAtMs.get(reason);
+    if (last !== undefined && now - last < 1000) return;
+    this.refusalLoggedAtMs.set(reason, now);
+    const level = reason === 'evicted' || reason === 'timedOut' || reason === 'protocol' ? 'info' : 'warn';
+    this.log?.[level]('refused a peer connection', {
+      reason,
+      ...(address === undefined ? {} : { address }),
+      ...(claimed === undefined ? {} : { claimedServerId: claimed }),
+      totalRefusedForReason: this.refusedCounts[reason],
+      ...extra,
     });
   }
 
@@ -436,4 +862,11 @@ export class TcpTransport implements PeerTransport {
     if (this.handlers === undefined) this.pending.push(event);
     else this.handlers.message(event.from, event.message);
   }
+}
+
+function endpointKey(socket: Socket): string | undefined {
+  const { remoteAddress, remotePort } = socket;
+  return remoteAddress === undefined || remotePort === undefined
+    ? undefined
+    : `${remoteAddress}:${remotePort}`;
 }

@@ -1,7 +1,13 @@
 import { connect, type Socket } from 'node:net';
 import { makeZxid, type PeerMessage, type PeerTransport, type ServerId } from '@zabkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeHandshakeFrame, encodePeerMessage, TcpTransport } from '../src/index.js';
+import {
+  decodeAcceptorReply,
+  encodeHello,
+  encodePeerMessage,
+  FrameReader,
+  TcpTransport,
+} from '../src/index.js';
 import { connectedEndpoints, fastReconnect, freePort, localhost, until } from './helpers.js';
 
 interface Inbox {
@@ -33,9 +39,33 @@ function frame(payload: Uint8Array): Buffer {
 async function rawConnection(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
   const socket = connect({ host: localhost, port });
   socket.on('error', () => {});
+  // Read (and drop) what the acceptor says, as any client would, so its close is seen.
+  socket.resume();
   const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   return { socket, closed };
+}
+
+/** Says hello as server `from` to server `to` (no secret, no TLS) and waits for the acceptor's answer. */
+async function rawPeer(
+  port: number,
+  from: ServerId,
+  to: ServerId,
+): Promise<{ socket: Socket; closed: Promise<void> }> {
+  const raw = await rawConnection(port);
+  raw.socket.write(encodeHello(from, to));
+  const reply = await new Promise<string>((resolve) => {
+    const reader = new FrameReader(128);
+    raw.socket.on('data', (chunk: Buffer) => {
+      reader.push(chunk);
+      const payload = reader.next();
+      if (payload !== undefined) resolve(decodeAcceptorReply(payload)?.kind ?? 'garbage');
+    });
+    raw.closed.then(() => resolve('closed'));
+  });
+  if (reply !== 'accept') throw new Error(`hello answered with ${reply}`);
+  raw.socket.removeAllListeners('data');
+  return raw;
 }
 
 const cleanup: TcpTransport[] = [];
@@ -82,8 +112,7 @@ describe('TcpTransport', () => {
     b!.setPeer(3, await freePort());
     const inboxA = collect(a!);
     const inboxB = collect(b!);
-    const raw = await rawConnection(b!.address!.port);
-    raw.socket.write(encodeHandshakeFrame(3));
+    const raw = await rawPeer(b!.address!.port, 3, 2);
     raw.socket.write(frame(encodePeerMessage(ping(5))));
     await until(() => inboxB.received.length === 1);
     expect(inboxB.received[0]).toEqual({ from: 3, message: ping(5) });
@@ -108,8 +137,8 @@ describe('TcpTransport', () => {
     b!.setPeer(3, await freePort());
     const inboxA = collect(a!);
     const inboxB = collect(b!);
-    const raw = await rawConnection(b!.address!.port);
-    raw.socket.write(Buffer.concat([encodeHandshakeFrame(3), frame(new Uint8Array([250, 1, 2, 3]))]));
+    const raw = await rawPeer(b!.address!.port, 3, 2);
+    raw.socket.write(frame(new Uint8Array([250, 1, 2, 3])));
     await raw.closed;
     await until(() => inboxB.down.includes(3));
     a!.send(2, ping(1));
@@ -126,11 +155,14 @@ describe('TcpTransport', () => {
     garbage.socket.write(frame(Buffer.from('GET / HTTP/1.1\r\n\r\n')));
     await garbage.closed;
     const stranger = await rawConnection(b!.address!.port);
-    stranger.socket.write(encodeHandshakeFrame(42));
+    stranger.socket.write(encodeHello(42, 2));
     await stranger.closed;
     const impersonator = await rawConnection(b!.address!.port);
-    impersonator.socket.write(encodeHandshakeFrame(2));
+    impersonator.socket.write(encodeHello(2, 2));
     await impersonator.closed;
+    const misdirected = await rawConnection(b!.address!.port);
+    misdirected.socket.write(encodeHello(1, 3));
+    await misdirected.closed;
     await sleep(20);
     expect(inboxB.down).toEqual([]);
     expect(b!.isLinkUp(1)).toBe(true);
