@@ -6,7 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ClientLink, LinkFactory, LinkMessage } from '@zabkit/client';
-import { KeeperState, type Reply } from '@zabkit/core';
+import { KeeperState, type Reply, type WatchEvent } from '@zabkit/core';
 import {
   type DecodedRequest,
   decodeConnectRequest,
@@ -19,6 +19,12 @@ import {
   writeReply,
   writeWatcherEvent,
 } from '@zabkit/wire';
+import {
+  type BudgetWaiter,
+  type ClientPortLimits,
+  defaultClientPortLimits,
+  OutstandingBudget,
+} from './client-limits.js';
 import { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
 import type { Logger } from './log.js';
 
@@ -37,6 +43,8 @@ export interface ClientPortOptions {
   /** What the four-letter words report. */
   readonly introspect: () => FourLetterWordContext;
   readonly log: Logger;
+  /** Bounds on connections, outstanding requests and unread replies; defaults for those left out. */
+  readonly limits?: Partial<ClientPortLimits>;
 }
 
 /** Counters for srvr, stat and mntr. */
@@ -49,11 +57,25 @@ export interface ClientPortStats {
   latencyMaxMs: number;
   latencyTotalMs: number;
   latencyCount: number;
+  /** Connections closed at accept: over maxCnxns or maxClientCnxns. */
+  connectionsRefused: number;
+  /** Connections closed for having no session after the sessionless timeout. */
+  connectionsSessionless: number;
+  /** Connections closed because their client left too many replies unread. */
+  connectionsSlowConsumer: number;
+  /** Times a connection's socket stopped being read because a limit was reached. */
+  readsThrottled: number;
 }
 
-/** One reply slot, so replies leave in request order even when some are answered locally. */
+/**
+ * One reply slot, so replies leave in request order even when some are answered locally. An
+ * answered slot waits here, unencoded, while its client has too much unread: a reply holds
+ * the tree's own data, not a copy, so waiting costs little.
+ */
 interface ReplySlot {
   readonly xid: number;
+  /** Whether it counts against the server-wide outstanding limit (sent to the core). */
+  readonly counted: boolean;
   /** The request, for the reply's shape; undefined for one refused here. */
   readonly decoded: DecodedRequest | undefined;
   readonly receivedAt: number;
@@ -83,6 +105,10 @@ export class ClientPortServer {
   private readonly server: Server;
   private readonly connections = new Set<ClientConnection>();
   private readonly perAddress = new Map<string, number>();
+  /** The bounds in force, defaults filled in. */
+  readonly limits: ClientPortLimits;
+  /** Requests awaiting a reply across every connection, against the server-wide limit. */
+  readonly budget: OutstandingBudget;
   /** Running packet, connection and latency counters, which the four-letter words report. */
   readonly stats: ClientPortStats = {
     packetsReceived: 0,
@@ -92,9 +118,15 @@ export class ClientPortServer {
     latencyMaxMs: 0,
     latencyTotalMs: 0,
     latencyCount: 0,
+    connectionsRefused: 0,
+    connectionsSessionless: 0,
+    connectionsSlowConsumer: 0,
+    readsThrottled: 0,
   };
 
   private constructor(readonly options: ClientPortOptions) {
+    this.limits = { ...defaultClientPortLimits, ...options.limits };
+    this.budget = new OutstandingBudget(this.limits.maxOutstandingTotal);
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (error) => options.log.error({ err: error }, 'client port error'));
   }
@@ -133,10 +165,18 @@ export class ClientPortServer {
 
   private accept(socket: Socket): void {
     const remote = socket.remoteAddress ?? 'unknown';
+    const total = this.limits.maxConnections;
+    if (total > 0 && this.connections.size >= total) {
+      this.stats.connectionsRefused++;
+      this.options.log.warn({ remote, limit: total }, 'too many connections (maxCnxns)');
+      socket.destroy();
+      return;
+    }
     const limit = this.options.maxClientConnections;
     const count = this.perAddress.get(remote) ?? 0;
     if (limit > 0 && count >= limit) {
-      this.options.log.warn({ remote, limit }, 'too many connections from one address');
+      this.stats.connectionsRefused++;
+      this.options.log.warn({ remote, limit }, 'too many connections from one address (maxClientCnxns)');
       socket.destroy();
       return;
     }
@@ -165,24 +205,49 @@ export class ClientPortServer {
 
 type Phase = 'firstBytes' | 'handshake' | 'open' | 'closed';
 
-class ClientConnection {
+class ClientConnection implements BudgetWaiter {
   private phase: Phase = 'firstBytes';
   private head = new Uint8Array(0);
   private readonly frames: FrameDecoder;
+  /** Frames received but not yet served, held while a limit is reached. */
+  private queued: Uint8Array[] = [];
+  private queuedHead = 0;
+  /** Whether the socket is paused (not read) because a limit is reached. */
+  private readingPaused = false;
   private link: ClientLink | undefined;
-  /** Requests in arrival order; those before `slotsHead` have been answered and sent. */
+  /**
+   * Requests in arrival order; those before `slotsHead` have been answered and sent. The rest
+   * are what the outstanding limits count.
+   */
   private slots: ReplySlot[] = [];
   private slotsHead = 0;
+  /** Slots after `slotsHead` that count against the server-wide limit. */
+  private counted = 0;
+  /** Replies sent so far: what deferred events wait for. */
+  private repliesSent = 0;
+  /** Watch events that follow replies still waiting to be sent, each after its reply count. */
+  private deferredEvents: { after: number; zxid: bigint; event: WatchEvent }[] = [];
+  /** About what the deferred events will take once encoded. */
+  private deferredEventBytes = 0;
   /** Frames produced in this turn of the event loop, sent together as one write. */
   private readonly output = new JuteWriter({ initialCapacity: minOutputBytes });
   private outputScheduled = false;
   private echoReadOnly: boolean | undefined;
+  /**
+   * Whether the session is established. Requests that come with the handshake wait for it, as
+   * ZooKeeper's do: served before it, a read would be answered ahead of the connect response.
+   */
+  private established = false;
   private sessionId: bigint | undefined;
   private timeoutMs = 0;
   private received = 0;
   private sent = 0;
   /** The latest zxid a reply carried: what a locally answered error reports. */
   private lastZxid = 0n;
+  /** Closes the connection if no session is established in time. */
+  private sessionlessTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Closes the connection if its client leaves replies unread for too long. */
+  private stallTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly port: ClientPortServer,
@@ -192,7 +257,9 @@ class ClientConnection {
     this.frames = new FrameDecoder(port.options.maxFrameBytes);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
     socket.on('error', () => socket.destroy());
+    this.sessionlessTimer = setTimeout(() => this.expireSessionless(), port.limits.sessionlessTimeoutMs);
   }
 
   info(): ConnectionInfo {
@@ -212,10 +279,18 @@ class ClientConnection {
 
   /** The socket is gone: the session lives on until it expires. */
   socketClosed(): void {
+    this.stopTimers();
+    this.port.budget.forget(this);
+    this.port.budget.release(this.counted);
+    this.counted = 0;
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.link?.close();
     this.link = undefined;
+  }
+
+  budgetAvailable(): void {
+    this.serveQueued();
   }
 
   private onData(chunk: Buffer): void {
@@ -245,13 +320,72 @@ class ClientConnection {
       this.reject('bad frame', error);
       return;
     }
-    for (const frame of frames) {
-      if ((this.phase as Phase) === 'closed') return;
+    if (frames.length === 0) return;
+    if (this.queuedHead === this.queued.length) this.queued = frames;
+    else this.queued.push(...frames);
+    this.serveQueued();
+  }
+
+  /**
+   * Serves queued frames while the limits allow, then reads the socket again only if every
+   * frame was served: a connection over a limit holds at most one chunk's frames here, and the
+   * rest waits in the kernel, where TCP's own flow control slows its client.
+   */
+  private serveQueued(): void {
+    while (this.queuedHead < this.queued.length) {
+      if (this.phase === 'closed') return;
+      if (this.phase === 'open' && !this.mayServe()) break;
+      const frame = this.queued[this.queuedHead]!;
+      this.queued[this.queuedHead++] = empty;
       this.received++;
       this.port.stats.packetsReceived++;
       if (this.phase === 'handshake') this.onConnect(frame);
       else this.onRequest(frame);
     }
+    if (this.queuedHead === this.queued.length) {
+      this.queued = [];
+      this.queuedHead = 0;
+      this.setReading(true);
+    } else {
+      this.setReading(false);
+    }
+  }
+
+  /** Whether one more request may be served now; when not, what will retry it is armed. */
+  private mayServe(): boolean {
+    if (!this.established) return false;
+    const limits = this.port.limits;
+    const waiting = this.slots.length - this.slotsHead;
+    // A reply sent or the socket draining retries these two.
+    if (waiting >= limits.maxOutstandingPerConnection) return false;
+    if (this.congested()) return false;
+    if (waiting > 0 && this.port.budget.exhausted) {
+      this.port.budget.wait(this);
+      return false;
+    }
+    return true;
+  }
+
+  /** Whether this client has more unread than the high-water mark. */
+  private congested(): boolean {
+    return this.unsentBytes() > this.port.limits.writeBufferHighWaterBytes;
+  }
+
+  private setReading(on: boolean): void {
+    if (on === !this.readingPaused || this.socket.destroyed) return;
+    if (on) {
+      this.readingPaused = false;
+      this.socket.resume();
+    } else {
+      this.readingPaused = true;
+      this.port.stats.readsThrottled++;
+      this.socket.pause();
+    }
+  }
+
+  /** Bytes due to this client and not yet taken by the kernel: encoded, or events deferred. */
+  private unsentBytes(): number {
+    return this.output.length + this.socket.writableLength + this.deferredEventBytes;
   }
 
   private answerFourLetterWord(word: string): void {
@@ -295,7 +429,9 @@ class ClientConnection {
     const now = performance.now();
     try {
       const decoded = decodeRequest(frame);
-      this.slots.push({ xid: decoded.xid, decoded, receivedAt: now, answer: undefined });
+      this.slots.push({ xid: decoded.xid, counted: true, decoded, receivedAt: now, answer: undefined });
+      this.counted++;
+      this.port.budget.take();
       this.link?.send(decoded.xid, decoded.request);
     } catch (error) {
       if (error instanceof RequestRejectedError) {
@@ -303,6 +439,7 @@ class ClientConnection {
         // Unimplemented), in its turn among the replies.
         this.slots.push({
           xid: error.xid,
+          counted: false,
           decoded: undefined,
           receivedAt: now,
           answer: { zxid: this.lastZxid, reply: { ok: false, code: error.code } as Reply },
@@ -328,6 +465,11 @@ class ClientConnection {
             readOnly: this.echoReadOnly,
           }),
         );
+        if (message.timeoutMs > 0) {
+          this.clearSessionlessTimer();
+          this.established = true;
+          if (this.queuedHead < this.queued.length) this.serveQueued();
+        }
         return;
       case 'reply': {
         if (message.zxid > this.lastZxid) this.lastZxid = message.zxid;
@@ -339,15 +481,51 @@ class ClientConnection {
         slot.answer = { zxid: message.zxid, reply: message.reply };
         this.port.recordLatency(performance.now() - slot.receivedAt);
         this.flushSlots();
+        if (this.queuedHead < this.queued.length) this.serveQueued();
         return;
       }
       case 'watch': {
-        const output = this.outputFrame();
-        if (output !== undefined)
-          writeWatcherEvent(output, message.zxid, message.event, KeeperState.SyncConnected);
+        // After the replies the core sent before it, even those still waiting for the client
+        // to read: a client sees the replies and events of its session in the core's order.
+        const waiting = this.answeredWaiting();
+        if (waiting === 0 && this.deferredEvents.length === 0) {
+          this.writeEvent(message.zxid, message.event);
+          return;
+        }
+        this.deferredEvents.push({
+          after: this.repliesSent + waiting,
+          zxid: message.zxid,
+          event: message.event,
+        });
+        this.deferredEventBytes += deferredEventCost(message.event);
+        if (this.unsentBytes() > this.port.limits.writeBufferMaxBytes)
+          this.closeSlowConsumer('over zabkit.clientWriteBufferMax');
         return;
       }
     }
+  }
+
+  private writeEvent(zxid: bigint, event: WatchEvent): void {
+    const output = this.outputFrame();
+    if (output !== undefined) writeWatcherEvent(output, zxid, event, KeeperState.SyncConnected);
+  }
+
+  /** Answered slots at the head of the queue, waiting for the client to read. */
+  private answeredWaiting(): number {
+    let count = 0;
+    for (let i = this.slotsHead; i < this.slots.length && this.slots[i]!.answer !== undefined; i++) count++;
+    return count;
+  }
+
+  /** Sends the deferred events due once `repliesSent` replies are out. */
+  private writeDueEvents(): void {
+    let due = 0;
+    while (due < this.deferredEvents.length && this.deferredEvents[due]!.after <= this.repliesSent) {
+      const deferred = this.deferredEvents[due++]!;
+      this.deferredEventBytes -= deferredEventCost(deferred.event);
+      this.writeEvent(deferred.zxid, deferred.event);
+    }
+    if (due > 0) this.deferredEvents.splice(0, due);
   }
 
   /** The unanswered slot for `xid`: the core answers in order, so almost always the first. */
@@ -359,16 +537,27 @@ class ClientConnection {
     return undefined;
   }
 
-  /** Sends the answered slots at the head of the queue, in order. */
-  private flushSlots(): void {
+  /**
+   * Sends the answered slots at the head of the queue, in order, while the client reads what it
+   * was sent (all of them when `force`: the connection is closing).
+   */
+  private flushSlots(force = false): void {
+    let released = 0;
     while (this.slotsHead < this.slots.length) {
+      if (this.deferredEvents.length > 0) this.writeDueEvents();
       const slot = this.slots[this.slotsHead]!;
       if (slot.answer === undefined) break;
+      if (!force && this.congested()) break;
       this.slotsHead++;
+      this.repliesSent++;
+      if (slot.counted) released++;
       const output = this.outputFrame();
       if (output !== undefined)
         writeReply(output, slot.decoded ?? 0, slot.xid, slot.answer.zxid, slot.answer.reply);
     }
+    if (this.deferredEvents.length > 0) this.writeDueEvents();
+    this.counted -= released;
+    this.port.budget.release(released);
     if (this.slotsHead === this.slots.length) {
       this.slots = [];
       this.slotsHead = 0;
@@ -380,10 +569,18 @@ class ClientConnection {
 
   /**
    * The writer for one more outgoing frame (undefined once closed). Frames produced in one
-   * turn of the event loop go out in one socket write.
+   * turn of the event loop go out in one socket write. A client that has left more than
+   * writeBufferMaxBytes unread is closed here, before anything more is encoded for it.
    */
   private outputFrame(): JuteWriter | undefined {
     if (this.phase === 'closed') return undefined;
+    if (this.unsentBytes() > this.port.limits.writeBufferMaxBytes) {
+      this.closeSlowConsumer('over zabkit.clientWriteBufferMax');
+      return undefined;
+    }
+    // A turn that produces much output sends it as it goes, so the gathering buffer stays small
+    // and a burst of large replies is not copied again and again as the buffer grows.
+    if (this.output.length >= maxOutputBytes) this.writeOutput();
     this.sent++;
     this.port.stats.packetsSent++;
     if (!this.outputScheduled) {
@@ -393,17 +590,104 @@ class ClientConnection {
     return this.output;
   }
 
-  private flushOutput(): void {
-    this.outputScheduled = false;
+  /** Hands the gathered output to the socket. */
+  private writeOutput(): void {
     if (this.output.length === 0) return;
     const used = this.output.length;
     const bytes = this.output.take(Math.min(maxOutputBytes, Math.max(minOutputBytes, used)));
     if (!this.socket.destroyed) this.socket.write(bytes);
   }
 
+  /** The end of a turn: send what it produced; past the high-water mark, wait for a drain. */
+  private flushOutput(): void {
+    this.outputScheduled = false;
+    this.writeOutput();
+    if (this.phase === 'closed') return;
+    if (this.congested()) this.startStallTimer();
+    else this.resumeServing();
+  }
+
+  /** The kernel took everything queued: send the replies that waited, then serve requests. */
+  private onDrain(): void {
+    this.clearStallTimer();
+    this.resumeServing();
+  }
+
+  private resumeServing(): void {
+    if (this.phase === 'closed') return;
+    if (this.slotsHead < this.slots.length) this.flushSlots();
+    if (this.queuedHead < this.queued.length) this.serveQueued();
+  }
+
+  private startStallTimer(): void {
+    if (this.stallTimer !== undefined) return;
+    const limitMs =
+      this.port.limits.writeStallTimeoutMs > 0
+        ? this.port.limits.writeStallTimeoutMs
+        : this.timeoutMs > 0
+          ? this.timeoutMs
+          : this.port.limits.sessionlessTimeoutMs;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.socket.writableLength > this.port.limits.writeBufferHighWaterBytes)
+        this.closeSlowConsumer(`replies left unread for ${limitMs} ms`);
+    }, limitMs);
+  }
+
+  private clearStallTimer(): void {
+    if (this.stallTimer === undefined) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
+  private clearSessionlessTimer(): void {
+    if (this.sessionlessTimer === undefined) return;
+    clearTimeout(this.sessionlessTimer);
+    this.sessionlessTimer = undefined;
+  }
+
+  private stopTimers(): void {
+    this.clearStallTimer();
+    this.clearSessionlessTimer();
+  }
+
+  private expireSessionless(): void {
+    this.sessionlessTimer = undefined;
+    if (this.socket.destroyed) return;
+    this.port.stats.connectionsSessionless++;
+    // Routine under a scan or a flood of half-open sockets: counted, and logged at debug.
+    this.port.options.log.debug(
+      { remote: this.remote, timeoutMs: this.port.limits.sessionlessTimeoutMs },
+      'closing a client connection without a session',
+    );
+    this.abandon();
+  }
+
+  private closeSlowConsumer(why: string): void {
+    this.port.stats.connectionsSlowConsumer++;
+    this.port.options.log.warn(
+      { remote: this.remote, sessionId: this.sessionId, why, unsentBytes: this.unsentBytes() },
+      'closing a client connection that does not read its replies',
+    );
+    this.abandon();
+  }
+
+  /** Closes now, dropping what is queued either way: the session lives on until it expires. */
+  private abandon(): void {
+    this.phase = 'closed';
+    this.link?.close();
+    this.link = undefined;
+    this.output.take(minOutputBytes);
+    this.deferredEvents = [];
+    this.deferredEventBytes = 0;
+    this.queued = [];
+    this.queuedHead = 0;
+    this.socket.destroy();
+  }
+
   /** The server closed the session's link: send what is queued, then close. */
   private closeAfterFlush(): void {
-    this.flushSlots();
+    this.flushSlots(true);
     this.link = undefined;
     if (this.phase === 'closed') return;
     this.phase = 'closed';
@@ -416,9 +700,13 @@ class ClientConnection {
       { remote: this.remote, error: error instanceof Error ? error.message : String(error) },
       `closing a client connection: ${what}`,
     );
-    this.phase = 'closed';
-    this.link?.close();
-    this.link = undefined;
-    this.socket.destroy();
+    this.abandon();
   }
+}
+
+const empty = new Uint8Array(0);
+
+/** About the bytes a watch event takes on the wire: its header and path, as UTF-16 at worst. */
+function deferredEventCost(event: WatchEvent): number {
+  return 32 + event.path.length * 3;
 }

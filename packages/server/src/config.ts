@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { fourLetterWords } from '@zabkit/wire';
+import { CLIENT_PORT_KEYS, type ClientPortSettings, parseClientPortSettings } from './client-port-config.js';
 
 /** Every four-letter-word command ZooKeeper knows, as accepted by `4lw.commands.whitelist`. */
 export const FOUR_LETTER_WORDS: ReadonlySet<string> = fourLetterWords;
@@ -88,6 +89,8 @@ export interface ZabkitConfig {
    * enabled, so the default is the set `{srvr}`.
    */
   readonly fourLetterWords: ReadonlySet<string> | 'all';
+  /** The client port's limits (globalOutstandingLimit, maxCnxns, ...): see client-port-config.ts. */
+  readonly clientPortSettings: ClientPortSettings;
 }
 
 /** Options for {@link parseConfig}. */
@@ -156,6 +159,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   '4lw.commands.whitelist',
   'peerType',
   'standaloneEnabled',
+  ...CLIENT_PORT_KEYS,
   ...IGNORED_KEYS,
 ]);
 
@@ -475,6 +479,10 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     purgeIntervalHours,
     juteMaxBuffer,
     fourLetterWords,
+    clientPortSettings: parseClientPortSettings({
+      get,
+      error: (key, value, expected) => new ConfigError(key, value, expected),
+    }),
   };
   return { config, warnings };
 }

@@ -5,12 +5,14 @@
  *
  * @packageDocumentation
  */
+export { type ClientPortLimits, defaultClientPortLimits, outstandingShare } from './client-limits.js';
 export {
   type ClientPortOptions,
   ClientPortServer,
   type ClientPortStats,
   type ConnectionInfo,
 } from './client-port.js';
+export type { ClientPortSettings } from './client-port-config.js';
 export {
   ConfigError,
   FOUR_LETTER_WORDS,

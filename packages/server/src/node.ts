@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { PeerMessage, PeerStorage, PeerTransport, ServerId, TransportHandlers } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { TcpTransport } from '@zabkit/transport-tcp';
+import { outstandingShare } from './client-limits.js';
 import { ClientPortServer } from './client-port.js';
 import type { ZabkitConfig } from './config.js';
 import type { FourLetterWordContext } from './four-letter-words.js';
@@ -107,6 +108,13 @@ export class ServerNode {
       maxFrameBytes: config.juteMaxBuffer,
       maxClientConnections: config.maxClientCnxns,
       fourLetterWords: config.fourLetterWords,
+      limits: {
+        ...config.clientPortSettings.limits,
+        maxOutstandingTotal: outstandingShare(
+          config.clientPortSettings.globalOutstandingLimit,
+          voters.length,
+        ),
+      },
       introspect: () => node!.introspect(),
       log,
     });

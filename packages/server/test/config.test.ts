@@ -124,6 +124,17 @@ describe('parseConfig', () => {
       purgeIntervalHours: 0,
       juteMaxBuffer: 0xfffff,
       fourLetterWords: new Set(['srvr']),
+      clientPortSettings: {
+        globalOutstandingLimit: 1000,
+        limits: {
+          maxConnections: 0,
+          sessionlessTimeoutMs: 10_000,
+          maxOutstandingPerConnection: 256,
+          writeBufferHighWaterBytes: 4 * 1024 * 1024,
+          writeBufferMaxBytes: 64 * 1024 * 1024,
+          writeStallTimeoutMs: 0,
+        },
+      },
     });
   });
 

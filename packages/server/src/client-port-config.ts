@@ -1,0 +1,88 @@
+/**
+ * The client port's keys in `zoo.cfg`: its limits (ZooKeeper's names where ZooKeeper has the
+ * setting, `zabkit.`-prefixed ones where it does not). config.ts reads the file; this module
+ * owns these keys' meanings, defaults and checks.
+ *
+ * @module
+ */
+import { type ClientPortLimits, defaultClientPortLimits } from './client-limits.js';
+
+/** The client port's settings read from `zoo.cfg`. */
+export interface ClientPortSettings {
+  /**
+   * `globalOutstandingLimit` (default 1000): requests awaiting a reply across the ensemble; each
+   * server takes its share as ZooKeeper does (divided by the voters less one when over two).
+   */
+  readonly globalOutstandingLimit: number;
+  /** Everything else bounded on the client port (maxOutstandingTotal is the share above). */
+  readonly limits: Omit<ClientPortLimits, 'maxOutstandingTotal'>;
+}
+
+/** The keys this module reads. */
+export const CLIENT_PORT_KEYS: ReadonlySet<string> = new Set([
+  'globalOutstandingLimit',
+  'maxCnxns',
+  'nio.sessionlessCnxnTimeout',
+  'zabkit.maxOutstandingPerConnection',
+  'zabkit.clientWriteBufferHighWater',
+  'zabkit.clientWriteBufferMax',
+  'zabkit.clientWriteStallTimeout',
+]);
+
+/** How config.ts hands values over: the raw value of a key, and the error it throws. */
+export interface SettingsSource {
+  get(key: string): string | undefined;
+  /** Builds the error naming `key` (config.ts's ConfigError). */
+  error(key: string, value: string | undefined, expected: string): Error;
+}
+
+const INT32_MAX = 2 ** 31 - 1;
+
+function integer(source: SettingsSource, key: string, min: number, fallback: number): number {
+  const value = source.get(key);
+  if (value === undefined) return fallback;
+  const expected = min === 0 ? 'expected a non-negative integer' : 'expected a positive integer';
+  if (!/^[+-]?\d+$/.test(value)) throw source.error(key, value, expected);
+  const parsed = Number(value) || 0;
+  if (parsed < min || parsed > INT32_MAX) throw source.error(key, value, expected);
+  return parsed;
+}
+
+/**
+ * Reads the client port's keys.
+ *
+ * @throws the source's error naming the first invalid key
+ */
+export function parseClientPortSettings(source: SettingsSource): ClientPortSettings {
+  const d = defaultClientPortLimits;
+  const writeBufferHighWaterBytes = integer(
+    source,
+    'zabkit.clientWriteBufferHighWater',
+    1,
+    d.writeBufferHighWaterBytes,
+  );
+  const writeBufferMaxBytes = integer(source, 'zabkit.clientWriteBufferMax', 1, d.writeBufferMaxBytes);
+  if (writeBufferMaxBytes < writeBufferHighWaterBytes) {
+    throw source.error(
+      'zabkit.clientWriteBufferMax',
+      String(writeBufferMaxBytes),
+      `must not be below zabkit.clientWriteBufferHighWater (${writeBufferHighWaterBytes})`,
+    );
+  }
+  return {
+    globalOutstandingLimit: integer(source, 'globalOutstandingLimit', 1, d.maxOutstandingTotal),
+    limits: {
+      maxConnections: integer(source, 'maxCnxns', 0, d.maxConnections),
+      sessionlessTimeoutMs: integer(source, 'nio.sessionlessCnxnTimeout', 1, d.sessionlessTimeoutMs),
+      maxOutstandingPerConnection: integer(
+        source,
+        'zabkit.maxOutstandingPerConnection',
+        1,
+        d.maxOutstandingPerConnection,
+      ),
+      writeBufferHighWaterBytes,
+      writeBufferMaxBytes,
+      writeStallTimeoutMs: integer(source, 'zabkit.clientWriteStallTimeout', 0, d.writeStallTimeoutMs),
+    },
+  };
+}
