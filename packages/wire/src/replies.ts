@@ -3,6 +3,17 @@
  * wire opcode, not only on the operation (create answers a path, create2 a path and Stat;
  * getChildren a list, getChildren2 a list and Stat), so the server encodes with the opcode
  * it decoded and the client decodes with the opcode it sent. An error reply has no body.
+ *
+ * Each body is the jute record ZooKeeper's FinalRequestProcessor answers with (3.8 and 3.9
+ * alike): create CreateResponse{path}; create2, createContainer, createTTL
+ * Create2Response{path, stat}; exists ExistsResponse{stat}; getData GetDataResponse{data,
+ * stat}; setData SetDataResponse{stat}; getACL GetACLResponse{acl, stat}; setACL
+ * SetACLResponse{stat}; getChildren GetChildrenResponse{children}; getChildren2
+ * GetChildren2Response{children, stat}; sync SyncResponse{path}; getAllChildrenNumber
+ * GetAllChildrenNumberResponse{totalNumber}; getEphemerals GetEphemeralsResponse{ephemerals};
+ * whoAmI WhoAmIResponse{clientInfo}; multi and multiRead MultiResponse; addWatch
+ * ErrorResponse{err} (always 0); delete, ping, auth, closeSession, setWatches,
+ * setWatches2, removeWatches and checkWatches no body.
  */
 import {
   ErrorCode,
@@ -155,13 +166,16 @@ function writeBody(writer: JuteWriter, reply: Reply & { ok: true }, shape: Reply
       writer.int(-1).boolean(true).int(-1);
       return;
     }
+    case 'addWatch':
+      // ErrorResponse{err}: ZooKeeper's Java client reads it and drops the connection without it.
+      writer.int(0);
+      return;
     case 'delete':
     case 'check':
     case 'ping':
     case 'auth':
     case 'closeSession':
     case 'setWatches':
-    case 'addWatch':
     case 'removeWatches':
     case 'checkWatches':
       return;

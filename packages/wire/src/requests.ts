@@ -16,6 +16,7 @@ import {
   type CreateModeValue,
   type CreateRequest,
   ErrorCode,
+  type ErrorCodeValue,
   isCreateMode,
   isTtlMode,
   type MultiOp,
@@ -148,7 +149,7 @@ export function decodeRequest(frame: Uint8Array): DecodedRequest {
   const reader = new JuteReader(frame);
   const xid = reader.int();
   const opcode = reader.int();
-  const reject = (code: typeof ErrorCode.BadArguments, detail: string): never => {
+  const reject = (code: ErrorCodeValue, detail: string): never => {
     throw new RequestRejectedError(xid, opcode, code, detail);
   };
   switch (opcode) {
@@ -247,6 +248,10 @@ export function decodeRequest(frame: Uint8Array): DecodedRequest {
       return { xid, opcode, request: { op: 'whoAmI' } };
     case OpCode.closeSession:
       return { xid, opcode, request: { op: 'closeSession' } };
+    case OpCode.reconfig:
+      // zabkit has no dynamic reconfiguration: it answers as ZooKeeper does with its default
+      // reconfigEnabled=false, standalone or not.
+      return reject(ErrorCode.ReconfigDisabled, 'dynamic reconfiguration is not available');
     default:
       throw new UnknownOpCodeError(xid, opcode);
   }

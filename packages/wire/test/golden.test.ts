@@ -146,6 +146,25 @@ describe('golden frames', () => {
     });
   });
 
+  it('addWatch reply: ReplyHeader + ErrorResponse{0}, 20 bytes as ZooKeeper sends them', () => {
+    const frame = hex('00000014 00000007 0000000000000010 00000000 00000000');
+    const reply = { ok: true, op: 'addWatch', result: {} } as const;
+    expect(encodeReply(OpCode.addWatch, 7, 0x10n, reply)).toEqual(frame);
+    expect(decodeReply(OpCode.addWatch, frame.subarray(4)).reply).toEqual(reply);
+    // A failed addWatch is header-only, like every error reply.
+    const failed = { ok: false, op: 'addWatch', code: ErrorCode.BadArguments } as const;
+    expect(encodeReply(OpCode.addWatch, 7, 0x10n, failed)).toEqual(
+      hex('00000010 00000007 0000000000000010 fffffff8'),
+    );
+  });
+
+  it('reconfig is answered ReconfigDisabled, as ZooKeeper with reconfigEnabled=false does', () => {
+    const request = hex('00000007 00000010 ffffffff ffffffff ffffffff ffffffffffffffff');
+    expect(() => decodeRequest(request)).toThrow(
+      expect.objectContaining({ xid: 7, opcode: OpCode.reconfig, code: ErrorCode.ReconfigDisabled }),
+    );
+  });
+
   it('watcher event: ReplyHeader{-1, -1, 0} + WatcherEvent{type, state, path}', () => {
     const frame = hex('0000001e ffffffff ffffffffffffffff 00000000 00000003 00000003 00000002 2f78');
     expect(encodeWatcherEvent(-1n, { type: 3, path: '/x' }, 3)).toEqual(frame);
