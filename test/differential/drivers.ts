@@ -102,9 +102,13 @@ export class Driver {
       const classpath = [classes, ...[...zookeeperJars, ...curatorJars].map((jar) => join(javaLib, jar))];
       return new Driver(
         kind,
-        spawn('java', ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-cp', classpath.join(':'), 'ZkDriver'], {
-          stdio: ['pipe', 'pipe', 'pipe'],
-        }),
+        spawn(
+          'java',
+          ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', classpath.join(':'), 'ZkDriver'],
+          {
+            stdio: ['pipe', 'pipe', 'pipe'],
+          },
+        ),
       );
     }
     return new Driver(

@@ -109,7 +109,10 @@ export function startZooKeeper(options: ServerOptions = {}): Promise<RunningServ
   return launch('zookeeper', withDefaults, (cfg, dir) => [
     'java',
     [
+      // Light on a shared machine: one GC thread, the quick compiler only.
       '-Xmx256m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
       '-cp',
       `/etc/zookeeper/conf:${zookeeperJar}`,
       `-Dzookeeper.log.dir=${dir}`,
