@@ -18,6 +18,13 @@ export {
   type PrepInput,
   RequestPreparer,
 } from './prep/preparer.js';
+export {
+  type CrashLoss,
+  ReadyPipeline,
+  type ReadyPipelineOptions,
+  type StorageWrite,
+  type WriteCompletion,
+} from './ready/pipeline.js';
 export * from './requests.js';
 export * from './server/io.js';
 export {

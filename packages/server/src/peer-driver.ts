@@ -1,8 +1,9 @@
 /**
  * Drives one ZabPeer in real time: a timer ticks it, its transport feeds it messages, its
  * storage makes its Ready durable, and client links connect to it. Storage writes are
- * chained one Ready after another; while one is in flight, the next Readies' actions wait
- * and go together, so many proposals share one durable write (group commit).
+ * ordered by core's ReadyPipeline: one write at a time, and while one is in flight the next
+ * Readies' actions wait and go together, so many proposals share one durable write (group
+ * commit).
  */
 import { type ClientLink, deliverToLink, type LinkFactory, type LinkHandlers } from '@zabkit/client';
 import type {
@@ -10,14 +11,13 @@ import type {
   ClientRequest,
   ConnectionId,
   ConnectRequest,
-  Envelope,
   PeerInput,
   PeerReady,
   PeerStorage,
   PeerTransport,
   StorageAction,
 } from '@zabkit/core';
-import { ZabPeer, type ZabPeerOptions } from '@zabkit/core';
+import { ReadyPipeline, ZabPeer, type ZabPeerOptions } from '@zabkit/core';
 
 /** What a driver needs: the peer's options, its storage and its transport. */
 export interface PeerDriverOptions {
@@ -73,9 +73,10 @@ export class PeerDriver implements LinkFactory {
   private pumping = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
-  /** Storage work not yet started, with the messages that wait for it and the seq to report. */
-  private unwritten: { actions: StorageAction[]; after: Envelope[]; seq: number } | undefined;
-  private writing = false;
+  /** Keeps the Ready contract: what to send now, what to write next, what waits for durability. */
+  private readonly pipeline = new ReadyPipeline();
+  /** Settles when the storage write under way does, whether it succeeded or failed. */
+  private writeSettled: Promise<void> = Promise.resolve();
   /** The first storage failure: the peer stops rather than serve from a store it cannot trust. */
   failure: unknown;
 
@@ -117,7 +118,8 @@ export class PeerDriver implements LinkFactory {
     const handlers = [...this.links.values()];
     this.links.clear();
     for (const handler of handlers) handler.closed('lost');
-    while (this.writing) await new Promise((resolve) => setTimeout(resolve, 1));
+    // The store is closed only once the write under way has settled.
+    await this.writeSettled;
     await this.storage.close();
   }
 
@@ -143,40 +145,25 @@ export class PeerDriver implements LinkFactory {
   }
 
   private handle(ready: PeerReady): void {
-    for (const envelope of ready.messages) this.transport.send(envelope.to, envelope.message);
-    if (ready.persistSeq !== 0) {
-      const pending = (this.unwritten ??= { actions: [], after: [], seq: 0 });
-      pending.actions.push(...ready.persist);
-      pending.after.push(...ready.messagesAfterPersist);
-      pending.seq = ready.persistSeq;
-      this.write();
-    } else if (ready.messagesAfterPersist.length > 0) {
-      // Nothing new to persist, but earlier writes may still be in flight: keep the order.
-      if (this.unwritten !== undefined || this.writing) {
-        const pending = (this.unwritten ??= { actions: [], after: [], seq: 0 });
-        pending.after.push(...ready.messagesAfterPersist);
-      } else {
-        for (const envelope of ready.messagesAfterPersist) this.transport.send(envelope.to, envelope.message);
-      }
-    }
+    for (const envelope of this.pipeline.accept(ready)) this.transport.send(envelope.to, envelope.message);
+    this.write();
     for (const output of ready.toClients) this.deliver(output);
   }
 
+  /** Starts the next storage write unless one is in flight; queued Readies go together. */
   private write(): void {
-    if (this.writing || this.unwritten === undefined || this.stopped) return;
-    const batch = this.unwritten;
-    this.unwritten = undefined;
-    this.writing = true;
-    carryOut(this.storage, batch.actions).then(
+    if (this.stopped) return;
+    const write = this.pipeline.startWrite();
+    if (write === undefined) return;
+    this.writeSettled = carryOut(this.storage, write.actions).then(
       () => {
-        this.writing = false;
         if (this.stopped) return;
-        for (const envelope of batch.after) this.transport.send(envelope.to, envelope.message);
-        if (batch.seq !== 0) this.enqueue({ kind: 'persistedThrough', seq: batch.seq });
+        const done = this.pipeline.completeWrite(write);
+        for (const envelope of done.send) this.transport.send(envelope.to, envelope.message);
+        this.enqueue(done.persisted);
         this.write();
       },
       (error: unknown) => {
-        this.writing = false;
         this.failure = error;
         void this.stop();
       },

@@ -10,6 +10,7 @@ import {
   type Envelope,
   type PeerInput,
   type PeerReady,
+  ReadyPipeline,
   type ServerId,
   type StorageAction,
   StorageImage,
@@ -71,9 +72,8 @@ interface SimPeer {
   peer: ZabPeer | undefined;
   /** What survives a crash. */
   durable: StorageImage;
-  /** Storage writes issued and not yet durable, oldest first. */
-  pending: { seq: number; actions: readonly StorageAction[]; after: readonly Envelope[] }[];
-  writing: boolean;
+  /** Orders this incarnation's Readies into sends and disk writes (group commit included). */
+  pipeline: ReadyPipeline;
   /** Incremented on each restart: events for an older incarnation are ignored. */
   incarnation: number;
   /** How far into the global committed sequence this peer's applied state reaches. */
@@ -140,8 +140,7 @@ export class World {
         id,
         peer: undefined,
         durable: new StorageImage(),
-        pending: [],
-        writing: false,
+        pipeline: new ReadyPipeline(),
         incarnation: 0,
         appliedIndex: 0,
         appliedZxid: 0n as Zxid,
@@ -201,8 +200,7 @@ export class World {
   private start(id: ServerId): void {
     const node = this.peers.get(id)!;
     node.incarnation++;
-    node.pending = [];
-    node.writing = false;
+    node.pipeline = new ReadyPipeline();
     const incarnation = node.incarnation;
     // Every applied transaction is checked against the committed sequence as it happens.
     const onApplied = (txn: Txn) => {
@@ -240,10 +238,10 @@ export class World {
   crash(id: ServerId): void {
     const node = this.peers.get(id)!;
     if (node.peer === undefined) return;
-    // Writes in flight are lost, except possibly part of the oldest one (a torn write): some
-    // of its atomic batches, as LevelStorage writes them, and perhaps not its snapshot.
-    const inFlight = node.pending[0];
-    if (inFlight !== undefined && node.writing && this.rng.chance(this.rates.tornWriteProbability)) {
+    // Queued writes are lost, and so is the one in flight, except possibly part of it (a torn
+    // write): some of its atomic batches, as LevelStorage writes them, and perhaps not its snapshot.
+    const { inFlight } = node.pipeline.crash();
+    if (inFlight !== undefined && this.rng.chance(this.rates.tornWriteProbability)) {
       const batches = atomicBatches(inFlight.actions);
       const keep = this.rng.int(0, batches.length);
       for (const batch of batches.slice(0, keep)) {
@@ -257,7 +255,6 @@ export class World {
     }
     this.faultCounts.crash!++;
     node.peer = undefined;
-    node.pending = [];
     node.incarnation++;
     for (const other of this.peers.keys())
       if (other !== id) this.stepLater(other, { kind: 'linkDown', peer: id });
@@ -284,35 +281,26 @@ export class World {
   }
 
   private carryOut(node: SimPeer, ready: PeerReady): void {
-    for (const envelope of ready.messages) this.send(envelope);
-    for (const output of ready.toClients) this.observer?.clientOutput(node.id, output);
-    if (ready.persistSeq === 0 && ready.persist.length === 0) {
-      if (node.pending.length === 0) for (const envelope of ready.messagesAfterPersist) this.send(envelope);
-      else
-        node.pending[node.pending.length - 1] = withAfter(node.pending.at(-1)!, ready.messagesAfterPersist);
-      return;
-    }
-    if (this.ackBeforeDurable) {
+    if (this.ackBeforeDurable && ready.messagesAfterPersist.length > 0) {
       for (const envelope of ready.messagesAfterPersist) this.send(envelope);
-      node.pending.push({ seq: ready.persistSeq, actions: ready.persist, after: [] });
-    } else {
-      node.pending.push({ seq: ready.persistSeq, actions: ready.persist, after: ready.messagesAfterPersist });
+      ready = { ...ready, messagesAfterPersist: [] };
     }
+    for (const envelope of node.pipeline.accept(ready)) this.send(envelope);
+    for (const output of ready.toClients) this.observer?.clientOutput(node.id, output);
     this.writeNext(node);
   }
 
-  /** The disk completes writes one at a time, each after a random delay. */
+  /** The disk completes writes one at a time, each after a random delay; queued ones merge. */
   private writeNext(node: SimPeer): void {
-    if (node.writing || node.pending.length === 0) return;
-    node.writing = true;
+    const write = node.pipeline.startWrite();
+    if (write === undefined) return;
     const incarnation = node.incarnation;
     this.schedule(this.rng.int(0, this.rates.storageDelayMsMax), `disk ${node.id}`, () => {
       if (node.incarnation !== incarnation) return;
-      node.writing = false;
-      const write = node.pending.shift()!;
       for (const action of write.actions) node.durable.apply(action);
-      for (const envelope of write.after) this.send(envelope);
-      if (write.seq !== 0) this.step(node.id, { kind: 'persistedThrough', seq: write.seq });
+      const done = node.pipeline.completeWrite(write);
+      for (const envelope of done.send) this.send(envelope);
+      this.step(node.id, done.persisted);
       this.writeNext(node);
     });
   }
@@ -459,10 +447,6 @@ export class World {
 function identity(txn: Txn): string {
   const path = 'path' in txn.body ? txn.body.path : '';
   return `${txn.sessionId}:${txn.cxid}:${txn.body.kind}:${path}`;
-}
-
-function withAfter<T extends { after: readonly Envelope[] }>(write: T, more: readonly Envelope[]): T {
-  return { ...write, after: [...write.after, ...more] };
 }
 
 /** A torn append keeps a prefix of its transactions; other actions are all or nothing. */

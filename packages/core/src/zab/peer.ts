@@ -50,16 +50,29 @@ export type PeerInput =
   | { readonly kind: 'persistedThrough'; readonly seq: number };
 
 /**
- * What the driver must do, in order: carry out `persist` (and once it is durable answer
- * `persistedThrough(persistSeq)`), send `messages` at once, send `messagesAfterPersist` only
- * once `persist` is durable, and deliver `toClients`.
+ * What one step asks of the driver. The order between the parts is the contract; drivers
+ * keep it by handing every Ready to a `ReadyPipeline` rather than by hand.
+ *
+ * - `messages` go at once.
+ * - `persist` is carried out after every earlier Ready's actions, in order; once it is
+ *   durable the driver steps `persistedThrough(persistSeq)`. Reporting a seq covers every
+ *   earlier one, so a driver that writes several Readies as one batch reports the last.
+ * - `messagesAfterPersist` go only once this Ready's `persist` and every earlier one are
+ *   durable. When `persist` is empty (`persistSeq` is 0) they still wait for every earlier
+ *   persist that is not yet durable, and go at once only when none is outstanding; no
+ *   `persistedThrough` is owed for an empty persist.
+ * - `toClients` are delivered at once, in order.
  */
 export interface PeerReady {
+  /** Storage actions to carry out in order, after every earlier Ready's. */
   readonly persist: readonly StorageAction[];
   /** The number to report back once `persist` is durable; 0 when nothing was persisted. */
   readonly persistSeq: number;
+  /** Messages to send at once. */
   readonly messages: readonly Envelope[];
+  /** Messages to send once this and every earlier persist are durable, even if `persist` is empty. */
   readonly messagesAfterPersist: readonly Envelope[];
+  /** Outputs for client connections, in order. */
   readonly toClients: readonly ClientOutput[];
 }
 

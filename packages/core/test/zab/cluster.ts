@@ -10,9 +10,9 @@ import {
   type Envelope,
   type PeerInput,
   type PeerReady,
+  ReadyPipeline,
   type Reply,
   type ServerId,
-  type StorageAction,
   StorageImage,
   type Txn,
   ZabPeer,
@@ -25,8 +25,8 @@ interface Node {
   peer: ZabPeer | undefined;
   /** What survives a crash. */
   durable: StorageImage;
-  /** Persisted but not yet acknowledged as durable, with the seq to report. */
-  pending: { seq: number; actions: readonly StorageAction[]; after: Envelope[] }[];
+  /** Persisted but not yet acknowledged as durable, and the messages that wait for it. */
+  pipeline: ReadyPipeline;
   outputs: ClientOutput[];
 }
 
@@ -56,7 +56,12 @@ export class Cluster {
     this.voterIds = Array.from({ length: options.voters }, (_v, i) => i + 1);
     this.observerIds = Array.from({ length: options.observers ?? 0 }, (_v, i) => options.voters + i + 1);
     for (const id of [...this.voterIds, ...this.observerIds]) {
-      this.nodes.set(id, { peer: undefined, durable: new StorageImage(), pending: [], outputs: [] });
+      this.nodes.set(id, {
+        peer: undefined,
+        durable: new StorageImage(),
+        pipeline: new ReadyPipeline(),
+        outputs: [],
+      });
       this.start(id);
     }
   }
@@ -78,7 +83,7 @@ export class Cluster {
   private start(id: ServerId): void {
     const node = this.nodes.get(id)!;
     node.peer = new ZabPeer(this.peerOptions(id), node.durable.clone().load(), this.nowMs);
-    node.pending = [];
+    node.pipeline = new ReadyPipeline();
     // The constructor already started an election: collect what it wants to send.
     this.handle(id, node.peer.step({ kind: 'tick', nowMs: this.nowMs }));
   }
@@ -102,30 +107,29 @@ export class Cluster {
   private handle(id: ServerId, ready: PeerReady): void {
     const node = this.nodes.get(id)!;
     node.outputs.push(...ready.toClients);
-    this.queue.push(...ready.messages);
-    if (ready.persist.length === 0 && ready.persistSeq === 0) {
-      this.queue.push(...ready.messagesAfterPersist);
-      return;
-    }
-    node.pending.push({
-      seq: ready.persistSeq,
-      actions: ready.persist,
-      after: [...ready.messagesAfterPersist],
-    });
+    this.queue.push(...node.pipeline.accept(ready));
     if (this.autoPersist) this.flushStorage(id);
   }
 
-  /** Makes everything a peer has persisted durable, and tells it so. */
+  /**
+   * Makes everything a peer has persisted so far durable, and tells it so. What it persists
+   * in answer waits for the next call (or goes at once under `autoPersist`).
+   */
   flushStorage(id: ServerId): void {
     const node = this.nodes.get(id)!;
-    if (node.peer === undefined || node.pending.length === 0) return;
-    const pending = node.pending;
-    node.pending = [];
-    for (const entry of pending) {
-      for (const action of entry.actions) node.durable.apply(action);
-      this.queue.push(...entry.after);
+    const through = node.pipeline.acceptedThroughSeq;
+    while (node.peer !== undefined && node.pipeline.durableThroughSeq < through) {
+      const write = node.pipeline.startWrite()!;
+      for (const action of write.actions) node.durable.apply(action);
+      const done = node.pipeline.completeWrite(write);
+      this.queue.push(...done.send);
+      this.step(id, done.persisted);
     }
-    this.step(id, { kind: 'persistedThrough', seq: pending[pending.length - 1]!.seq });
+  }
+
+  /** True when a peer has persisted something that is not yet durable. */
+  storagePending(id: ServerId): boolean {
+    return !this.nodes.get(id)!.pipeline.idle;
   }
 
   /** Delivers every queued message once (new messages they cause wait for the next round). */
@@ -183,7 +187,7 @@ export class Cluster {
   crash(id: ServerId): void {
     const node = this.nodes.get(id)!;
     node.peer = undefined;
-    node.pending = [];
+    node.pipeline.crash();
     node.outputs = [];
     this.queue = this.queue.filter((envelope) => envelope.from !== id && envelope.to !== id);
     for (const other of this.nodes.keys()) if (other !== id) this.step(other, { kind: 'linkDown', peer: id });
