@@ -1,58 +1,79 @@
 /**
- * An in-process zabkit server: the pure StandaloneServer driven by real timers, with writes
- * made "durable" in memory. Many writes that arrive together are acknowledged together
- * (group commit), exactly as a disk-backed driver batches fsyncs.
+ * An in-process zabkit server: a one-voter ZabPeer (the same state machine as every server of
+ * an ensemble, and as `zabkit server` runs standalone) driven by real timers, with writes made
+ * "durable" in memory. Its Readies go through core's ReadyPipeline, so many writes that arrive
+ * together share one write and are acknowledged together (group commit), exactly as a
+ * disk-backed driver batches fsyncs.
  */
 import { randomBytes } from 'node:crypto';
 import {
+  assert,
   type ClientOutput,
   type ClientRequest,
   type ConnectionId,
   type ConnectRequest,
-  type ServerInput,
+  type PeerInput,
+  type PeerReady,
+  ReadyPipeline,
   type ServerOptions,
-  StandaloneServer,
-  type Zxid,
+  ZabPeer,
 } from '@zabkit/core';
 import { type ClientOptions, ZabClient } from './client.js';
 import { type ClientLink, deliverToLink, type LinkFactory, type LinkHandlers } from './link.js';
 
 /** How an in-process standalone server is set up: the server options, and the clock to run on. */
-export interface LocalServerOptions extends Partial<Omit<ServerOptions, 'sessionSecret' | 'startTimeMs'>> {
+export interface LocalServerOptions
+  extends Partial<Omit<ServerOptions, 'serverId' | 'sessionSecret' | 'startTimeMs'>> {
   /** The clock, in milliseconds. Default Date.now. */
   readonly clock?: () => number;
   /** Tick the server from a timer (default true). Tests turn it off and call `tick()`. */
   readonly autoTick?: boolean;
   /** Secret bytes for session passwords; random by default. */
   readonly sessionSecret?: Uint8Array;
+  /** Take a snapshot of the in-memory tree after this many writes (ZooKeeper's snapCount). */
+  readonly snapCount?: number;
 }
+
+/** The server id of a standalone server: a one-voter ensemble of server 1, as `zabkit server` runs. */
+const standaloneServerId = 1;
 
 /**
  * An in-process standalone server that clients connect to directly (it is their `LinkFactory`):
  * for tests, examples and embedding. Start it with `LocalServer.start`, stop it with `close`.
  */
 export class LocalServer implements LinkFactory {
-  readonly server: StandaloneServer;
+  /** The pure peer being driven; read it for state, never step it from outside. */
+  readonly peer: ZabPeer;
+  private readonly pipeline = new ReadyPipeline();
   private readonly clock: () => number;
   private readonly links = new Map<ConnectionId, LinkHandlers>();
   private nextConnectionId = 1;
-  private readonly inputs: ServerInput[] = [];
+  private readonly inputs: PeerInput[] = [];
   private pumping = false;
-  private lastPersisted: Zxid | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
-  /** Transactions made durable so far (in memory). */
-  persistedCount = 0;
 
   private constructor(options: LocalServerOptions) {
     this.clock = options.clock ?? Date.now;
-    this.server = new StandaloneServer({
-      ...options,
-      sessionSecret: options.sessionSecret ?? new Uint8Array(randomBytes(32)),
-      startTimeMs: this.clock(),
-    });
+    const nowMs = this.clock();
+    const { clock: _clock, autoTick: _autoTick, ...serverOptions } = options;
+    this.peer = new ZabPeer(
+      {
+        ...serverOptions,
+        serverId: standaloneServerId,
+        voters: [standaloneServerId],
+        sessionSecret: options.sessionSecret ?? new Uint8Array(randomBytes(32)),
+        startTimeMs: nowMs,
+      },
+      undefined,
+      nowMs,
+    );
+    // A lone voter elects itself and establishes its epoch in its first tick and write: the
+    // server serves from the moment `start` returns.
+    this.enqueue({ kind: 'tick', nowMs });
+    assert(this.peer.serving, 'a one-voter peer serves once its first write is durable');
     if (options.autoTick ?? true) {
-      const intervalMs = Math.max(1, Math.floor(this.server.options.tickTimeMs / 2));
+      const intervalMs = Math.max(1, Math.floor(this.peer.server.tickTimeMs / 2));
       // Like a listening socket, a running server keeps the process alive until it is closed.
       this.timer = setInterval(() => this.tick(), intervalMs);
     }
@@ -105,15 +126,16 @@ export class LocalServer implements LinkFactory {
     for (const handler of handlers) handler.closed('lost');
   }
 
-  private enqueue(input: ServerInput): void {
+  private enqueue(input: PeerInput): void {
     if (this.closed) return;
     this.inputs.push(input);
     this.pump();
   }
 
   /**
-   * Feeds queued inputs to the server one by one. Re-entrant calls (a handler that sends a
-   * request while being told of a reply) only queue; the outer loop picks them up.
+   * Feeds queued inputs to the peer one by one. Re-entrant calls (a handler that sends a
+   * request while being told of a reply) only queue; the outer loop picks them up. Once no
+   * input is left, everything persisted meanwhile becomes durable as one write.
    */
   private pump(): void {
     if (this.pumping) return;
@@ -122,26 +144,23 @@ export class LocalServer implements LinkFactory {
       for (;;) {
         const input = this.inputs.shift();
         if (input !== undefined) {
-          this.handle(input);
+          this.handle(this.peer.step(input));
           continue;
         }
-        // Group commit: everything persisted by the batch above is acknowledged at once.
-        if (this.lastPersisted === undefined) break;
-        const zxid = this.lastPersisted;
-        this.lastPersisted = undefined;
-        this.handle({ kind: 'persisted', zxid });
+        // Memory is the storage: a write is durable as soon as it starts.
+        const write = this.pipeline.startWrite();
+        if (write === undefined) break;
+        const done = this.pipeline.completeWrite(write);
+        this.handle(this.peer.step(done.persisted));
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  private handle(input: ServerInput): void {
-    const ready = this.server.step(input);
-    if (ready.persist.length > 0) {
-      this.persistedCount += ready.persist.length;
-      this.lastPersisted = ready.persist[ready.persist.length - 1]!.zxid;
-    }
+  private handle(ready: PeerReady): void {
+    // A lone voter has no one to send to; the pipeline still orders its writes.
+    this.pipeline.accept(ready);
     for (const output of ready.toClients) this.deliver(output);
   }
 
