@@ -1,9 +1,9 @@
 /**
  * An in-process zabkit server: a one-voter ZabPeer (the same state machine as every server of
  * an ensemble, and as `zabkit server` runs standalone) driven by real timers, with writes made
- * "durable" in memory. Its Readies go through core's ReadyPipeline, so many writes that arrive
- * together share one write and are acknowledged together (group commit), exactly as a
- * disk-backed driver batches fsyncs.
+ * "durable" in memory. Its Readies go through core's ReadyPipeline, so writes that arrive
+ * together share one write and are acknowledged together (group commit), as a disk-backed
+ * driver batches fsyncs.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -133,15 +133,17 @@ export class LocalServer implements LinkFactory {
   }
 
   /**
-   * Feeds queued inputs to the peer one by one. Re-entrant calls (a handler that sends a
-   * request while being told of a reply) only queue; the outer loop picks them up. Once no
-   * input is left, everything persisted meanwhile becomes durable as one write.
+   * Steps the peer with each queued input in turn; once none is left, everything persisted
+   * meanwhile becomes durable as one write and the peer is told so. A request is thus answered
+   * before `send` returns, as it always was here. Re-entrant calls (a handler that sends a
+   * request while being told of a reply) only queue; the outer loop picks them up, and their
+   * writes share the next write (group commit).
    */
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      for (;;) {
+      while (!this.closed) {
         const input = this.inputs.shift();
         if (input !== undefined) {
           this.handle(this.peer.step(input));
@@ -150,8 +152,7 @@ export class LocalServer implements LinkFactory {
         // Memory is the storage: a write is durable as soon as it starts.
         const write = this.pipeline.startWrite();
         if (write === undefined) break;
-        const done = this.pipeline.completeWrite(write);
-        this.handle(this.peer.step(done.persisted));
+        this.handle(this.peer.step(this.pipeline.completeWrite(write).persisted));
       }
     } finally {
       this.pumping = false;

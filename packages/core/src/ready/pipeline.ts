@@ -61,7 +61,13 @@ interface Entry {
   readonly seq: number;
   readonly actions: readonly StorageAction[];
   /** Messages released when this entry's write completes; grows while the entry waits. */
-  readonly after: Envelope[];
+  after: Envelope[] | undefined;
+}
+
+/** What waits on the write in flight. */
+interface InFlight {
+  readonly write: StorageWrite;
+  after: Envelope[] | undefined;
 }
 
 const noEnvelopes: readonly Envelope[] = [];
@@ -70,7 +76,7 @@ const noEnvelopes: readonly Envelope[] = [];
 export class ReadyPipeline {
   private readonly writeReadiesMax: number;
   private queued: Entry[] = [];
-  private inFlight: { readonly write: StorageWrite; readonly after: Envelope[] } | undefined;
+  private inFlight: InFlight | undefined;
   private lastAcceptedSeq = 0;
   private durableSeq = 0;
 
@@ -89,10 +95,11 @@ export class ReadyPipeline {
     if (ready.persistSeq === 0) {
       assert(ready.persist.length === 0, 'a Ready with storage actions carries a persistSeq');
       if (ready.messagesAfterPersist.length === 0) return ready.messages;
-      const waiting = this.queued.at(-1)?.after ?? this.inFlight?.after;
+      const waiting = this.queued.at(-1) ?? this.inFlight;
       // Nothing outstanding: everything persisted so far is durable already.
       if (waiting === undefined) return [...ready.messages, ...ready.messagesAfterPersist];
-      waiting.push(...ready.messagesAfterPersist);
+      if (waiting.after === undefined) waiting.after = [...ready.messagesAfterPersist];
+      else waiting.after.push(...ready.messagesAfterPersist);
       return ready.messages;
     }
     assert(ready.persistSeq > this.lastAcceptedSeq, 'persistSeq increases from one Ready to the next');
@@ -100,7 +107,7 @@ export class ReadyPipeline {
     this.queued.push({
       seq: ready.persistSeq,
       actions: ready.persist,
-      after: ready.messagesAfterPersist.length === 0 ? [] : [...ready.messagesAfterPersist],
+      after: ready.messagesAfterPersist.length === 0 ? undefined : [...ready.messagesAfterPersist],
     });
     return ready.messages;
   }
@@ -120,12 +127,16 @@ export class ReadyPipeline {
     let actions = first.actions;
     let after = first.after;
     if (taken.length > 1) {
-      actions = [];
-      after = [];
+      const merged: StorageAction[] = [];
+      let waiting: Envelope[] | undefined;
       for (const entry of taken) {
-        for (const action of entry.actions) (actions as StorageAction[]).push(action);
-        for (const envelope of entry.after) after.push(envelope);
+        for (const action of entry.actions) merged.push(action);
+        if (entry.after === undefined) continue;
+        waiting ??= [];
+        for (const envelope of entry.after) waiting.push(envelope);
       }
+      actions = merged;
+      after = waiting;
     }
     const write: StorageWrite = { actions, firstSeq: first.seq, throughSeq: last.seq, readies: taken.length };
     this.inFlight = { write, after };
@@ -140,7 +151,7 @@ export class ReadyPipeline {
     this.inFlight = undefined;
     this.durableSeq = write.throughSeq;
     return {
-      send: inFlight.after.length === 0 ? noEnvelopes : inFlight.after,
+      send: inFlight.after ?? noEnvelopes,
       persisted: { kind: 'persistedThrough', seq: write.throughSeq },
     };
   }
@@ -154,7 +165,7 @@ export class ReadyPipeline {
     const withheld: Envelope[] = [...(this.inFlight?.after ?? [])];
     for (const entry of this.queued) {
       unwritten.push(...entry.actions);
-      withheld.push(...entry.after);
+      if (entry.after !== undefined) withheld.push(...entry.after);
     }
     const loss: CrashLoss = { inFlight: this.inFlight?.write, unwritten, withheld };
     this.queued = [];

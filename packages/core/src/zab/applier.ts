@@ -28,8 +28,13 @@ export interface ApplyHooks {
 /** Applies committed, durable transactions to the tree and answers their origins. */
 export class Applier {
   private committedZxid: Zxid;
-  /** Expected transactions by `originKey`: who to answer once each is applied. */
-  private readonly origins = new Map<string, TxnOrigin>();
+  /**
+   * Expected transactions by session, then cxid: who to answer once each is applied. (A string
+   * key built from the bigint session id on every write cost a one-voter peer a fifth of its
+   * write path.) A session's table stays, empty, until the session closes.
+   */
+  private readonly origins = new Map<SessionId, Map<number, TxnOrigin>>();
+  private originCount = 0;
   private appliedSinceSnapshot = 0;
   private previousSnapshotZxid: Zxid;
 
@@ -54,17 +59,21 @@ export class Applier {
 
   /** Transactions expected to answer a local client or connection, not yet applied. */
   get originsPending(): number {
-    return this.origins.size;
+    return this.originCount;
   }
 
   /** Remembers which local client a write (or session creation) will answer once applied. */
   expect(sessionId: SessionId, cxid: number, origin: TxnOrigin): void {
-    this.origins.set(originKey(sessionId, cxid), origin);
+    let bySession = this.origins.get(sessionId);
+    if (bySession === undefined) this.origins.set(sessionId, (bySession = new Map()));
+    if (!bySession.has(cxid)) this.originCount++;
+    bySession.set(cxid, origin);
   }
 
   /** Forgets every expected transaction: the peer stopped serving, its clients are gone. */
   forgetOrigins(): void {
     this.origins.clear();
+    this.originCount = 0;
   }
 
   /** Raises the commit point (it never goes down); committed and durable transactions are applied. */
@@ -88,13 +97,26 @@ export class Applier {
     assert(txn.zxid > this.tree.lastZxid, 'transactions apply in zxid order');
     const outcome = this.tree.apply(txn);
     this.hooks.onApplied?.(txn);
-    const key = originKey(txn.sessionId, txn.cxid);
-    const origin = this.origins.get(key);
-    if (origin !== undefined) this.origins.delete(key);
+    const origin = this.takeOrigin(txn);
     this.hooks.roleApplied(txn);
     this.front.applied(txn, outcome, origin?.kind === 'client' ? origin.origin : undefined);
     this.hooks.sessionApplied(txn, origin);
     this.maybeSnapshot();
+  }
+
+  private takeOrigin(txn: Txn): TxnOrigin | undefined {
+    const bySession = this.origins.get(txn.sessionId);
+    if (bySession === undefined) return undefined;
+    const origin = bySession.get(txn.cxid);
+    if (origin !== undefined) {
+      bySession.delete(txn.cxid);
+      this.originCount--;
+    }
+    if (txn.body.kind === 'closeSession') {
+      this.originCount -= bySession.size;
+      this.origins.delete(txn.sessionId);
+    }
+    return origin;
   }
 
   private maybeSnapshot(): void {
@@ -109,8 +131,4 @@ export class Applier {
     this.log.compact(this.previousSnapshotZxid);
     this.previousSnapshotZxid = snapshot.zxid;
   }
-}
-
-function originKey(sessionId: SessionId, cxid: number): string {
-  return `${sessionId}:${cxid}`;
 }

@@ -340,6 +340,12 @@ export class LeaderRole {
 
   private recomputeCommit(): void {
     if (this.phase !== 'broadcast') return;
+    if (this.learners.size === 0) {
+      // No learner at all (a standalone server, on every write): our own durable log is the
+      // only ack, and nobody needs a COMMIT or an INFORM.
+      this.commitOwnLog();
+      return;
+    }
     const acks = new Map<ServerId, Zxid>([[this.peer.serverId, this.peer.lastPersistedZxid]]);
     for (const learner of this.learners.values()) {
       if (!learner.observer && learner.stage === 'newLeaderAcked')
@@ -368,6 +374,15 @@ export class LeaderRole {
         this.peer.send(learner.serverId, { kind: 'commit', epoch: this.epoch, zxid: commit });
       }
     }
+    this.peer.commitThrough(commit);
+  }
+
+  private commitOwnLog(): void {
+    if (!this.peer.quorum.containsQuorum([this.peer.serverId])) return;
+    const durable = this.peer.lastPersistedZxid;
+    const commit = durable > this.lastProposedZxid ? this.lastProposedZxid : durable;
+    if (commit <= this.committedZxid) return;
+    this.committedZxid = commit;
     this.peer.commitThrough(commit);
   }
 

@@ -12,6 +12,9 @@ import type { Envelope, PeerMessage } from './messages.js';
 import type { ServerId } from './quorum.js';
 import type { TxnLog } from './txn-log.js';
 
+/** The empty list every step shares for parts with nothing in them. */
+const nothing: readonly never[] = Object.freeze([]);
+
 /** One step's persisted batch: what becomes durable with it, and who waits for that. */
 interface DurabilityMark {
   readonly seq: number;
@@ -122,17 +125,20 @@ export class Outbox {
     return loggedMore;
   }
 
-  /** Hands over what this step gathered and starts the next step empty. */
+  /**
+   * Hands over what this step gathered and starts the next step empty. Only the lists handed
+   * out are replaced (empty parts share one frozen list): a step is on every request's path.
+   */
   take(): OutboxContents {
     const contents: OutboxContents = {
-      persist: this.persistActions,
+      persist: this.persistActions.length === 0 ? nothing : this.persistActions,
       persistSeq: this.currentMark === undefined ? 0 : this.currentMark.seq,
-      messages: this.messages,
-      messagesAfterPersist: this.messagesAfterPersist,
+      messages: this.messages.length === 0 ? nothing : this.messages,
+      messagesAfterPersist: this.messagesAfterPersist.length === 0 ? nothing : this.messagesAfterPersist,
     };
-    this.persistActions = [];
-    this.messages = [];
-    this.messagesAfterPersist = [];
+    if (this.persistActions.length > 0) this.persistActions = [];
+    if (this.messages.length > 0) this.messages = [];
+    if (this.messagesAfterPersist.length > 0) this.messagesAfterPersist = [];
     this.currentMark = undefined;
     return contents;
   }

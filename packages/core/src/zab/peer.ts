@@ -79,6 +79,9 @@ export interface PeerReady {
 /** A peer's options: its ensemble, limits and server settings. */
 export interface ZabPeerOptions extends PeerOptions, Omit<ServerOptions, 'serverId'> {}
 
+/** Entries a lone voter's in-memory log may hold before it drops the applied ones. */
+const soloLogRetainMax = 1024;
+
 function resolvePeerOptions(options: ZabPeerOptions): ResolvedPeerOptions {
   const resolved: ResolvedPeerOptions = {
     serverId: options.serverId,
@@ -184,7 +187,18 @@ export class ZabPeer {
         if (this.role.kind === 'leading') this.role.leader.applied(txn);
       },
       sessionApplied: (txn, origin) => this.admission.sessionApplied(txn, origin),
-      afterApplied: () => this.learner?.releaseClientSyncs(),
+      afterApplied: () => {
+        this.learner?.releaseClientSyncs();
+        // A lone voter without observers never synchronises a learner from its log: it keeps
+        // only a few applied entries in memory (storage has them all), sparing the garbage
+        // collector the copying of every transaction it ever wrote.
+        if (
+          this.log.size >= soloLogRetainMax &&
+          this.quorum.voters.size === 1 &&
+          this.quorum.observers.size === 0
+        )
+          this.log.compact(this.tree.lastZxid);
+      },
     });
     this.admission = new SessionAdmission(this.server, this.serverId, nowMs, this.tree, this.front, {
       isServing: () => this.serving,
@@ -275,7 +289,12 @@ export class ZabPeer {
     for (const input of inputs) this.handleInput(input);
     if (this.role.kind === 'leading') this.role.leader.flush();
     const leaderId = this.leaderId;
-    if (leaderId !== undefined) {
+    const announced = this.election.currentVote;
+    // Announce only a change of leader or epoch: a step is on every request's path.
+    if (
+      leaderId !== undefined &&
+      (announced.leader !== leaderId || announced.peerEpoch !== this.epochs.currentEpoch)
+    ) {
       this.election.announce({
         leader: leaderId,
         zxid: this.log.lastZxid,
