@@ -15,29 +15,39 @@ export const zookeeperInstalled = existsSync(jar) && existsSync('/usr/bin/java')
 export interface ApacheZooKeeper {
   readonly port: number;
   readonly connectString: string;
+  /** The dataDir (snapshots and logs are in its version-2). */
+  readonly dataDir: string;
+  /** SIGKILLs the server and waits for it to exit; the data directory is removed unless it was given. */
   stop(): Promise<void>;
 }
 
+/** Where and how to start it; by default a fresh data directory and tickTime 200. */
+export interface ApacheZooKeeperOptions {
+  /** A data directory to start on (kept when the server stops), for restarting on the same data. */
+  readonly dataDir?: string;
+  /** Extra zoo.cfg lines (`snapCount=10`, `tickTime=2000`, ...); a key given here replaces the default. */
+  readonly config?: readonly string[];
+}
+
 /** A standalone ZooKeeper with TTL nodes enabled (zookeeper.extendedTypesEnabled) and every 4lw. */
-export async function startApacheZooKeeper(): Promise<ApacheZooKeeper> {
+export async function startApacheZooKeeper(options: ApacheZooKeeperOptions = {}): Promise<ApacheZooKeeper> {
   const dir = mkdtempSync(join(tmpdir(), 'zabkit-apache-zk-'));
-  const dataDir = join(dir, 'data');
-  mkdirSync(dataDir);
+  const dataDir = options.dataDir ?? join(dir, 'data');
+  mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
   const cfg = join(dir, 'zoo.cfg');
-  writeFileSync(
-    cfg,
-    [
-      'tickTime=200',
-      `dataDir=${dataDir}`,
-      `clientPort=${port}`,
-      'clientPortAddress=127.0.0.1',
-      'forceSync=no',
-      'admin.enableServer=false',
-      '4lw.commands.whitelist=*',
-      '',
-    ].join('\n'),
-  );
+  const extra = options.config ?? [];
+  const overridden = new Set(extra.map((line) => line.split('=')[0]));
+  const defaults = [
+    'tickTime=200',
+    `dataDir=${dataDir}`,
+    `clientPort=${port}`,
+    'clientPortAddress=127.0.0.1',
+    'forceSync=no',
+    'admin.enableServer=false',
+    '4lw.commands.whitelist=*',
+  ].filter((line) => !overridden.has(line.split('=')[0]));
+  writeFileSync(cfg, [...defaults, ...extra, ''].join('\n'));
   const child: ChildProcess = spawn(
     'java',
     [
@@ -51,13 +61,14 @@ export async function startApacheZooKeeper(): Promise<ApacheZooKeeper> {
     ],
     { stdio: 'ignore' },
   );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   await until(async () => ((await fourLetterWord(port, 'ruok')) === 'imok' ? true : undefined), 60_000);
   return {
     port,
     connectString: `127.0.0.1:${port}`,
+    dataDir,
     async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
       rmSync(dir, { recursive: true, force: true });
     },

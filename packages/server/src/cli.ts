@@ -11,6 +11,7 @@ import { ConfigError, loadConfigFile, parseConfig } from './config.js';
 import { jsonLogger, type LogLevel } from './log.js';
 import { ServerNode } from './node.js';
 import { runShell } from './shell/index.js';
+import { runStorage } from './tools/index.js';
 
 const usage = `usage: zabkit <command> [options]
 
@@ -23,6 +24,9 @@ commands:
   shell [-server host:port,...] [-timeout ms] [command args...]
       A zkCli-style shell: one command from the arguments, commands from stdin, or a
       prompt with history and tab completion in a terminal. Exits non-zero on any error.
+  storage <inspect|dump-log|dump-snapshot|import-zookeeper|export-zookeeper> ...
+      Tools for zabkit's LevelDB store and for moving data from and to Apache ZooKeeper
+      (zabkit storage help lists them).
 `;
 
 /** The embedded default, written as the zoo.cfg it is equivalent to. */
@@ -134,6 +138,8 @@ async function main(argv: string[]): Promise<number> {
       return runServer(rest);
     case 'shell':
       return runShell(rest);
+    case 'storage':
+      return runStorage(rest);
     case undefined:
     case '-h':
     case '--help':
