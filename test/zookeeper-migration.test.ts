@@ -92,7 +92,14 @@ async function startZooKeeper(dataDir: string): Promise<ApacheZooKeeper> {
 }
 
 async function client(connectString: string, sessionTimeoutMs = 60_000): Promise<ZabClient> {
-  const zk = await connectTcp(connectString, { sessionTimeoutMs });
+  let zk: ZabClient;
+  try {
+    zk = await connectTcp(connectString, { sessionTimeoutMs, connectTimeoutMs: 30_000 });
+  } catch (error) {
+    // Say what the server was doing: this is the first thing to know when it did not answer.
+    const port = Number(connectString.split(':')[1]);
+    throw new Error(`${String(error)}; srvr says: ${await fourLetterWord(port, 'srvr').catch(String)}`);
+  }
   cleanups.push(() => Promise.race([zk.close(), new Promise((resolve) => setTimeout(resolve, 2000))]));
   return zk;
 }

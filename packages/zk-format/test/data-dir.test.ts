@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DataTree } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import fc from 'fast-check';
@@ -204,6 +205,39 @@ describe('loading a ZooKeeper data directory', () => {
     expect((error as ZkFormatError).code).toBe('badChecksum');
     expect((error as ZkFormatError).file).toBe(join(snapDir, first!));
     expect((error as ZkFormatError).offset).toBe(16);
+  });
+
+  it('reads logs from a separate dataLogDir and gzip-compressed snapshots', () => {
+    const builder = new HistoryBuilder();
+    for (let i = 0; i < 5; i++)
+      builder.step({
+        kind: 'create',
+        pick: 0,
+        name: `g${i}`,
+        data: new Uint8Array([i]),
+        ephemeral: false,
+        sequential: true,
+        container: false,
+        ttl: false,
+      });
+    const snapshots = newDir();
+    const logs = newDir();
+    writeFileSync(join(snapshots.snapDir, 'snapshot.0.gz'), gzipSync(encodeSnapshot(emptySnapshot())));
+    writeLogs(logs.snapDir, builder.entries, [2], 64);
+    const loaded = loadZooKeeperDataDir(snapshots.dataDir, { logDir: logs.dataDir });
+    expect(loaded.snapshotFile).toBe(join(snapshots.snapDir, 'snapshot.0.gz'));
+    expect(loaded.logFiles).toHaveLength(2);
+    expect(toTreeSnapshot(loaded)).toEqual(
+      toTreeSnapshot({ ...builder, zxid: builder.tree.lastProcessedZxid }),
+    );
+    // A snappy snapshot is refused by name rather than misread.
+    writeFileSync(
+      join(snapshots.snapDir, 'snapshot.9.snappy'),
+      Uint8Array.of(0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0),
+    );
+    expect(() => loadZooKeeperDataDir(snapshots.dataDir, { logDir: logs.dataDir })).toThrow(
+      /snappy-compressed snapshots are not supported/,
+    );
   });
 
   it('refuses logs without a snapshot and a directory without ZooKeeper data', () => {

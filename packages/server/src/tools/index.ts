@@ -71,6 +71,14 @@ export async function runStorage(args: readonly string[]): Promise<number> {
       process.stderr.write(`zabkit storage ${name}: ${error.message}\n`);
       return 1;
     }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (
+      typeof code === 'string' &&
+      ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EEXIST', 'ENOSPC', 'EPERM'].includes(code)
+    ) {
+      process.stderr.write(`zabkit storage ${name}: ${(error as Error).message}\n`);
+      return 1;
+    }
     if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`zabkit storage ${name}: ${error.message}\n`);
       return 2;
