@@ -15,6 +15,13 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { fourLetterWords } from '@zabkit/wire';
 import { CLIENT_PORT_KEYS, type ClientPortSettings, parseClientPortSettings } from './client-port-config.js';
+import { ConfigError } from './config-error.js';
+import {
+  isQuorumSecurityKey,
+  isReservedQuorumSecurityKey,
+  parseQuorumSecurity,
+  type QuorumSecuritySettings,
+} from './quorum-security-config.js';
 
 /** Every four-letter-word command ZooKeeper knows, as accepted by `4lw.commands.whitelist`. */
 export const FOUR_LETTER_WORDS: ReadonlySet<string> = fourLetterWords;
@@ -91,6 +98,8 @@ export interface ZabkitConfig {
   readonly fourLetterWords: ReadonlySet<string> | 'all';
   /** The client port's limits (globalOutstandingLimit, maxCnxns, ...): see client-port-config.ts. */
   readonly clientPortSettings: ClientPortSettings;
+  /** How peers authenticate each other (sslQuorum, ssl.quorum.*, zabkit.quorum.*): see quorum-security-config.ts. */
+  readonly quorumSecurity: QuorumSecuritySettings;
 }
 
 /** Options for {@link parseConfig}. */
@@ -117,23 +126,7 @@ export interface PropertyEntry {
   readonly line: number;
 }
 
-/** Thrown for an invalid or missing configuration value; {@link ConfigError.key} names the offending key. */
-export class ConfigError extends Error {
-  /** The configuration key at fault, e.g. `tickTime`, `server.3` or `myid`. */
-  readonly key: string;
-  /** The offending raw value, when there is one. */
-  readonly value: string | undefined;
-
-  /** Builds an error whose message is `invalid <key>: "<value>" (<expected>)`, or `<key> <expected>` without a value. */
-  constructor(key: string, value: string | undefined, expected: string) {
-    super(
-      value === undefined ? `${key} ${expected}` : `invalid ${key}: ${JSON.stringify(value)} (${expected})`,
-    );
-    this.name = 'ConfigError';
-    this.key = key;
-    this.value = value;
-  }
-}
+export { ConfigError } from './config-error.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 const DEFAULT_TICK_TIME = 2000;
@@ -330,9 +323,11 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       const id = Number(idText);
       if (serverLines.has(id)) throw new ConfigError(key, value, `duplicate server id ${id}`);
       serverLines.set(id, parseServer(key, id, value));
-    } else if (KNOWN_KEYS.has(key)) {
+    } else if (KNOWN_KEYS.has(key) || isQuorumSecurityKey(key)) {
       if (values.has(key)) warnings.push(`duplicate key ${key} (line ${line}); the last value wins`);
       values.set(key, value);
+    } else if (isReservedQuorumSecurityKey(key)) {
+      throw new ConfigError(key, value, 'unknown quorum security key; it cannot be honoured');
     } else {
       const bare = key.startsWith('zookeeper.') ? key.slice('zookeeper.'.length) : undefined;
       const hint = bare !== undefined && KNOWN_KEYS.has(bare) ? ` (did you mean ${bare}?)` : '';
@@ -459,6 +454,16 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     throw new ConfigError('clientPortAddress', clientPortAddress, 'clientPort is not set');
   }
 
+  // Quorum security (owned by quorum-security-config.ts).
+  const quorumSecurity = parseQuorumSecurity(
+    { get, keys: () => values.keys() },
+    new Set(serverLines.keys()),
+    warnings,
+  );
+  if (!ensemble && (quorumSecurity.tls !== undefined || quorumSecurity.secretFile !== undefined)) {
+    warnings.push('sslQuorum and zabkit.quorum.secretFile have no effect on a standalone server');
+  }
+
   const config: ZabkitConfig = {
     tickTime,
     initLimit,
@@ -483,6 +488,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       get,
       error: (key, value, expected) => new ConfigError(key, value, expected),
     }),
+    quorumSecurity,
   };
   return { config, warnings };
 }

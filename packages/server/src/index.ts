@@ -30,4 +30,6 @@ export { answerFourLetterWord, type FourLetterWordContext } from './four-letter-
 export { jsonLogger, type Logger, type LogLevel, silentLogger } from './log.js';
 export { defaultSessionSecret, ServerNode, type ServerNodeOptions, zabkitVersion } from './node.js';
 export { carryOut, PeerDriver, type PeerDriverOptions } from './peer-driver.js';
+export type { QuorumSecuritySettings } from './quorum-security-config.js';
 export { runShell, type ShellIo } from './shell/index.js';
+export type { StoreSettings, StoreType, TlsSettings, TlsVersion } from './tls-settings.js';

@@ -14,6 +14,7 @@ import type { ZabkitConfig } from './config.js';
 import type { FourLetterWordContext } from './four-letter-words.js';
 import { type Logger, silentLogger } from './log.js';
 import { PeerDriver } from './peer-driver.js';
+import { loadQuorumSecurity } from './quorum-security.js';
 
 /** The version string srvr, stat, mntr and envi report. */
 export const zabkitVersion = '3.8.4-zabkit-0.1.0';
@@ -70,7 +71,17 @@ export class ServerNode {
           .filter((s) => s.id !== serverId)
           .map((s) => [s.id, { host: s.host, port: s.quorumPort }] as const),
       );
-      const tcp = new TcpTransport({ serverId, listen: { host: self.host, port: self.quorumPort }, peers });
+      const quorum = await loadQuorumSecurity(config, log);
+      const tcp = new TcpTransport({
+        serverId,
+        listen: { host: self.host, port: self.quorumPort },
+        peers,
+        security: quorum.security,
+        handshakeTimeoutMs: quorum.handshakeTimeoutMs,
+        maxUnauthenticatedConnections: quorum.maxUnauthenticatedConnections,
+        log,
+      });
+      log.info({ serverId, authentication: quorum.mechanism }, 'peer links authenticate with');
       await tcp.start();
       transport = tcp;
     } else {

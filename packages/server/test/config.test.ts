@@ -135,6 +135,14 @@ describe('parseConfig', () => {
           writeStallTimeoutMs: 0,
         },
       },
+      quorumSecurity: {
+        tls: undefined,
+        identities: new Map(),
+        secretFile: undefined,
+        allowUnauthenticated: false,
+        handshakeTimeoutMs: 5000,
+        maxUnauthenticatedConnections: 64,
+      },
     });
   });
 

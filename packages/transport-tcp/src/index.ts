@@ -129,11 +129,14 @@ export interface PeerSecurityOptions {
   readonly secret?: Uint8Array;
 }
 
-/** Where the transport reports refused peers, broken links and undecodable messages. */
+/**
+ * Where the transport reports refused peers, broken links and undecodable messages: fields
+ * first, then the message, as pino (and zabkit's Logger) take them.
+ */
 export interface TransportLogger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
 }
 
 /** Options for one TCP endpoint. */
@@ -602,7 +605,7 @@ export class TcpTransport implements PeerTransport {
     link.connected = true;
     link.attempt = 0;
     if (link.lastDialProblem !== undefined) {
-      this.log?.info('peer link up again', { peer: link.id });
+      this.log?.info({ peer: link.id }, 'peer link up again');
       link.lastDialProblem = undefined;
     }
     this.flush(link);
@@ -614,9 +617,9 @@ export class TcpTransport implements PeerTransport {
     const fields = { peer: link.id, address: `${link.address.host}:${link.address.port}`, problem };
     // Refusals and certificate errors are configuration trouble; a peer that is down is routine.
     if (/refused:|certificate|secret|not a zabkit|ERR_TLS|CERT|SSL|alert/i.test(problem)) {
-      this.log?.warn('cannot authenticate to peer', fields);
+      this.log?.warn(fields, 'cannot authenticate to peer');
     } else {
-      this.log?.debug('cannot reach peer', fields);
+      this.log?.debug(fields, 'cannot reach peer');
     }
   }
 
@@ -813,10 +816,10 @@ export class TcpTransport implements PeerTransport {
       message = decodePeerMessage(payload);
     } catch (error) {
       this.undecodableCount++;
-      this.log?.warn('closing peer link: message does not decode', {
-        peer: link.id,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      });
+      this.log?.warn(
+        { peer: link.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) },
+        'closing peer link: message does not decode',
+      );
       if (link.inbound === socket) this.breakLink(link, true);
       else socket.destroy();
       return false;
@@ -839,13 +842,16 @@ export class TcpTransport implements PeerTransport {
     if (last !== undefined && now - last < 1000) return;
     this.refusalLoggedAtMs.set(reason, now);
     const level = reason === 'evicted' || reason === 'timedOut' || reason === 'protocol' ? 'info' : 'warn';
-    this.log?.[level]('refused a peer connection', {
-      reason,
-      ...(address === undefined ? {} : { address }),
-      ...(claimed === undefined ? {} : { claimedServerId: claimed }),
-      totalRefusedForReason: this.refusedCounts[reason],
-      ...extra,
-    });
+    this.log?.[level](
+      {
+        reason,
+        ...(address === undefined ? {} : { address }),
+        ...(claimed === undefined ? {} : { claimedServerId: claimed }),
+        totalRefusedForReason: this.refusedCounts[reason],
+        ...extra,
+      },
+      'refused a peer connection',
+    );
   }
 
   private emit(event: Pending): void {

@@ -69,10 +69,8 @@ function frame(payload: Uint8Array): Buffer {
 /** A logger that keeps what it is told. */
 function recordingLog() {
   const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-  const at =
-    (level: string) =>
-    (message: string, fields: Record<string, unknown> = {}) =>
-      lines.push({ level, message, fields });
+  const at = (level: string) => (fields: Record<string, unknown>, message: string) =>
+    lines.push({ level, message, fields });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn') };
 }
 
