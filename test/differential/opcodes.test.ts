@@ -71,11 +71,13 @@ describe.skipIf(!installed)('every opcode through the Java client, zabkit agains
     expect(differences({ zookeeper, zabkit })).toEqual([]);
   });
 
-  it('answers getACL (6), setACL (7) and auth (100)', async () => {
+  it('answers getACL (6), setACL (7), auth (100) and whoAmI (107)', async () => {
     const { zookeeper, zabkit } = await pair.run('java', async (t) => {
       await connect(t, 'a');
       await connect(t, 'b');
       await t.do({ op: 'addAuth', session: 'a', scheme: 'digest', auth: 'alice:secret' });
+      await t.do({ op: 'whoAmI', session: 'a' });
+      await t.do({ op: 'whoAmI', session: 'b' });
       await t.do({ op: 'create', session: 'a', path: '/acl', data: 'mine', acl: 'creator' });
       await t.do({ op: 'getACL', session: 'a', path: '/acl' });
       // Without ADMIN, digest hashes come back masked.
@@ -101,6 +103,11 @@ describe.skipIf(!installed)('every opcode through the Java client, zabkit agains
       await t.events('b', 1);
     });
     expect(differences({ zookeeper, zabkit })).toEqual([]);
+    // whoAmI names the digest user alone, as ZooKeeper's provider does.
+    expect(zookeeper[3]!.answer.result).toEqual([
+      { scheme: 'digest', user: 'alice' },
+      { scheme: 'ip', user: '127.0.0.1' },
+    ]);
   });
 
   it('runs multi (14) with check (13) and multiRead (22)', async () => {

@@ -144,6 +144,23 @@ export function authenticate(scheme: string, auth: Uint8Array, superDigest?: str
   return identities;
 }
 
+/**
+ * The user name ZooKeeper reports for an identity (whoAmI, AuthUtil.getUser): its
+ * authentication provider's getUserName. A digest identity is `user:hash` and reports `user`
+ * (the text before the first colon, as Java's split does); an ip identity reports the
+ * address; super has no provider, and ZooKeeper reports an empty user for it.
+ */
+export function userNameOf(id: Id): string {
+  switch (id.scheme) {
+    case 'digest':
+      return id.id.split(':', 1)[0]!;
+    case 'ip':
+      return id.id;
+    default:
+      return '';
+  }
+}
+
 const permLetters: readonly [string, number][] = [
   ['c', Perms.Create],
   ['d', Perms.Delete],

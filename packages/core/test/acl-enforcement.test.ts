@@ -133,13 +133,15 @@ describe('ACLs are checked per operation as ZooKeeper does', () => {
     expect(h.code(reader, getAcl('/none'))).toBe(ErrorCode.NoNode);
   });
 
-  it('whoAmI lists the identities of the session', () => {
+  it('whoAmI lists the identities of the session with their user names, as ZooKeeper does', () => {
     const h = new Harness();
     const s = h.connect({ clientAddress: '127.0.0.9' });
     h.ok(s, auth('bob:pw'));
+    h.ok(s, auth('carol:with:colons'));
     expect(h.ok(s, { op: 'whoAmI' }).clientInfo).toEqual([
       { authScheme: 'ip', user: '127.0.0.9' },
-      { authScheme: 'digest', user: digestOf('bob', 'pw') },
+      { authScheme: 'digest', user: 'bob' },
+      { authScheme: 'digest', user: 'carol' },
     ]);
   });
 });

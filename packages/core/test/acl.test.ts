@@ -15,6 +15,7 @@ import {
   Perms,
   parsePerms,
   sha1,
+  userNameOf,
   ZabError,
 } from '../src/index.js';
 
@@ -172,6 +173,13 @@ describe('authenticate and formatting', () => {
     ]);
     expect(authenticate('digest', new TextEncoder().encode('nocolon'))).toBeUndefined();
     expect(authenticate('ip', new TextEncoder().encode('1.2.3.4'))).toBeUndefined();
+  });
+
+  it('user names are what ZooKeeper providers report: digest user, ip address, nothing for super', () => {
+    expect(userNameOf({ scheme: 'digest', id: digestOf('alice', 'pw') })).toBe('alice');
+    expect(userNameOf({ scheme: 'digest', id: ':hash' })).toBe('');
+    expect(userNameOf({ scheme: 'ip', id: '10.1.2.3' })).toBe('10.1.2.3');
+    expect(userNameOf({ scheme: 'super', id: '' })).toBe('');
   });
 
   it('zkCli permission letters round-trip', () => {

@@ -87,9 +87,7 @@ describe('the TCP client against a standalone server', () => {
     const other = await connectTcp(`127.0.0.1:${server.address().port}`);
     try {
       await other.addAuth('digest', 'bob:pw');
-      expect(await other.whoAmI()).toEqual(
-        expect.arrayContaining([{ authScheme: 'digest', user: expect.stringMatching(/^bob:/) }]),
-      );
+      expect(await other.whoAmI()).toEqual(expect.arrayContaining([{ authScheme: 'digest', user: 'bob' }]));
       await other.create('/bob', 'secret', { acl: Ids.creatorAllAcl });
       await expect(zk.getData('/bob')).rejects.toSatisfy(
         (error) => error instanceof ZabError && error.is('NoAuth'),

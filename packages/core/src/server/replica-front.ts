@@ -4,7 +4,7 @@
  * standalone server and on every member of an ensemble; what differs is the commit path
  * that writes are handed to and that reports back each applied transaction.
  */
-import { type ACL, authenticate, checkAcl, type Id, Perms } from '../acl.js';
+import { type ACL, authenticate, checkAcl, type Id, Perms, userNameOf } from '../acl.js';
 import { assert, assertNever, ErrorCode, type ErrorCodeValue } from '../errors.js';
 import { pathProblem } from '../path.js';
 import type {
@@ -285,7 +285,9 @@ export class ReplicaFront {
         return {
           ok: true,
           op: 'whoAmI',
-          result: { clientInfo: connection.authInfo.map((id) => ({ authScheme: id.scheme, user: id.id })) },
+          result: {
+            clientInfo: connection.authInfo.map((id) => ({ authScheme: id.scheme, user: userNameOf(id) })),
+          },
         };
       case 'auth':
         return this.authenticate(connection, request.scheme, request.auth);
