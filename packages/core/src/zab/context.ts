@@ -90,6 +90,13 @@ export interface PeerContext {
   expectTxn(sessionId: SessionId, cxid: number, origin: TxnOrigin): void;
 }
 
+/**
+ * The cxid of a transaction no client request numbered: a createSession, a session's expiry, a
+ * container's deletion. It only keys the transaction's origin; whether a proposal is a
+ * client's is told by its typed source, never by this number.
+ */
+export const internalCxid = -1;
+
 /** Who a transaction answers once it is applied on this peer. */
 export type TxnOrigin =
   | { readonly kind: 'client'; readonly origin: WriteOrigin }

@@ -1,18 +1,19 @@
 /**
  * The leader: discovery (collect FOLLOWERINFO, choose a new epoch, collect ACKEPOCH),
- * learner synchronisation (DIFF, TRUNC or SNAP per learner, then NEWLEADER; established once a
- * quorum acknowledges), and broadcast (prepare, PROPOSAL, ACK from a quorum, COMMIT, INFORM
- * for observers). It also owns the global sessions: expiry, touches relayed by learners,
- * revalidation of moved sessions.
+ * learner synchronisation (DIFF, TRUNC or SNAP per learner, then NEWLEADER; established once
+ * a quorum acknowledges), and broadcast (prepare, PROPOSAL, ACK from a quorum, COMMIT, INFORM
+ * for observers). Each phase carries its own state. Once established it also owns the global
+ * sessions (leader-sessions.ts) and container collection (container-collector.ts).
  */
 import type { Id } from '../acl.js';
-import { ErrorCode } from '../errors.js';
+import { assert, ErrorCode } from '../errors.js';
 import { type PreparableRequest, RequestPreparer } from '../prep/preparer.js';
-import { SessionTracker } from '../sessions/session-tracker.js';
-import { ttlOf } from '../stat.js';
+import type { TreeSnapshot } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
-import { counterOf, makeZxid, nextZxid, type Zxid } from '../zxid.js';
-import type { PeerContext, TxnOrigin } from './context.js';
+import { counterOf, epochOf, makeZxid, nextZxid, type Zxid } from '../zxid.js';
+import { ContainerCollector } from './container-collector.js';
+import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
+import { LeaderSessions } from './leader-sessions.js';
 import type { LeaderMessage, LearnerMessage, LearnerSyncMode } from './messages.js';
 import type { ServerId } from './quorum.js';
 
@@ -34,68 +35,113 @@ interface LearnerLink {
   lastHeardMs: number;
 }
 
-type Phase = 'discovery' | 'learnerSync' | 'broadcast';
+/** Collecting FOLLOWERINFO, then (once an epoch is chosen) ACKEPOCH from a quorum. */
+interface Discovery {
+  readonly kind: 'discovery';
+  /** Chosen once a quorum has sent FOLLOWERINFO; undefined until then. */
+  epoch: number | undefined;
+  /** The last zxid each learner reported in its ACKEPOCH, kept until learner sync starts. */
+  readonly lastZxidOf: Map<ServerId, Zxid>;
+}
 
-export class LeaderRole {
-  private phase: Phase = 'discovery';
-  private epoch = -1;
-  private readonly learners = new Map<ServerId, LearnerLink>();
-  private readonly deadlineMs: number;
-  private selfNewLeaderDurable = false;
-  private preparer: RequestPreparer | undefined;
-  private tracker: SessionTracker | undefined;
-  private lastProposedZxid: Zxid;
-  private committedZxid: Zxid;
-  private nextPingMs = 0;
-  private nextContainerCheckMs = 0;
-  /** Container and TTL deletions proposed and not yet applied, by zxid. */
-  private readonly containerDeletesInFlight = new Map<Zxid, string>();
+/** Learners are being synchronised; established once a quorum acknowledged NEWLEADER. */
+interface LearnerSync {
+  readonly kind: 'learnerSync';
+  readonly epoch: number;
+  /** Set once a quorum acknowledged NEWLEADER and our own currentEpoch is being made durable. */
+  establishing: boolean;
+}
+
+/** Established: proposing, committing, and owning sessions and container collection. */
+interface Broadcast {
+  readonly kind: 'broadcast';
+  readonly epoch: number;
+  readonly preparer: RequestPreparer;
+  readonly sessions: LeaderSessions;
+  readonly containers: ContainerCollector;
+  lastProposedZxid: Zxid;
+  committedZxid: Zxid;
+  nextPingMs: number;
   /** Proposals prepared this step, sent as one PROPOSAL per learner at the end of the step. */
-  private unsentProposals: Txn[] = [];
+  unsentProposals: Txn[];
+}
+
+type LeaderPhase = Discovery | LearnerSync | Broadcast;
+
+/**
+ * Why the leader proposes a transaction. Only a client's request is checked against the
+ * session's owner; the leader's own proposals act for no connection.
+ */
+type ProposalSource =
+  /** A client's request through server `via` (this leader included). */
+  | { readonly kind: 'client'; readonly via: ServerId }
+  | { readonly kind: 'sessionExpiry' }
+  | { readonly kind: 'containerCollection'; readonly path: string };
+
+/** The ZAB leader role: discovery, learner synchronisation, then broadcast. */
+export class LeaderRole {
+  private phase: LeaderPhase = { kind: 'discovery', epoch: undefined, lastZxidOf: new Map() };
+  private readonly learners = new Map<ServerId, LearnerLink>();
+  /** Discovery and learner sync must finish by this time. */
+  private readonly deadlineMs: number;
 
   constructor(private readonly peer: PeerContext) {
+    assert(peer.quorum.voters.has(peer.serverId), 'only a voter leads');
     this.deadlineMs = peer.nowMs + peer.options.initLimitTicks * peer.server.tickTimeMs;
-    this.lastProposedZxid = peer.log.lastZxid;
-    this.committedZxid = peer.tree.lastZxid;
     // The leader's own FOLLOWERINFO: it may already have a quorum on its own.
     this.checkDiscoveryQuorum();
   }
 
   get established(): boolean {
-    return this.phase === 'broadcast';
+    return this.phase.kind === 'broadcast';
   }
 
-  get currentEpochOfLeadership(): number {
-    return this.epoch;
+  /** The epoch this leader leads, once chosen. */
+  private get epoch(): number | undefined {
+    return this.phase.epoch;
+  }
+
+  /** The last zxid proposed; before broadcast, the end of the history this leader brings. */
+  private get lastProposedZxid(): Zxid {
+    return this.phase.kind === 'broadcast' ? this.phase.lastProposedZxid : this.peer.log.lastZxid;
   }
 
   private voters(ids: Iterable<ServerId>): ServerId[] {
     return [...ids].filter((id) => this.peer.quorum.voters.has(id));
   }
 
+  private learnersAt(stage: LearnerStage): ServerId[] {
+    return [...this.learners.values()].filter((l) => l.stage === stage).map((l) => l.serverId);
+  }
+
   // ---- discovery ----------------------------------------------------------------------
 
   private checkDiscoveryQuorum(): void {
-    if (this.phase !== 'discovery' || this.epoch >= 0) return;
+    const phase = this.phase;
+    if (phase.kind !== 'discovery' || phase.epoch !== undefined) return;
     const connected = [this.peer.serverId, ...this.learners.keys()];
     if (!this.peer.quorum.containsQuorum(connected)) return;
     // The new epoch exceeds every epoch a quorum member has promised to follow.
     let highest = this.peer.acceptedEpoch;
     for (const learner of this.learners.values()) highest = Math.max(highest, learner.acceptedEpoch);
-    this.epoch = highest + 1;
-    this.peer.setEpochs(this.epoch, this.peer.currentEpoch);
+    phase.epoch = highest + 1;
+    assert(phase.epoch > this.peer.acceptedEpoch, 'a new epoch exceeds our own promise');
+    this.peer.setEpochs(phase.epoch, this.peer.currentEpoch);
+    assert(this.peer.acceptedEpoch === phase.epoch, 'the leader accepts the epoch it proposes');
     for (const learner of this.learners.values()) {
-      this.peer.sendAfterPersist(learner.serverId, { kind: 'leaderInfo', epoch: this.epoch });
+      assert(learner.acceptedEpoch < phase.epoch, 'the new epoch exceeds every learner promise');
+      this.peer.sendAfterPersist(learner.serverId, { kind: 'leaderInfo', epoch: phase.epoch });
     }
     this.checkEpochAckQuorum();
   }
 
   private onFollowerInfo(from: ServerId, acceptedEpoch: number, observer: boolean, attempt: number): void {
     const known = this.learners.get(from);
+    const epoch = this.epoch;
     // A resend or a duplicate of the attempt we are already handling.
     if (known !== undefined && known.attempt === attempt) {
-      if (known.stage === 'info' && this.epoch >= 0)
-        this.peer.sendAfterPersist(from, { kind: 'leaderInfo', epoch: this.epoch });
+      if (known.stage === 'info' && epoch !== undefined)
+        this.peer.sendAfterPersist(from, { kind: 'leaderInfo', epoch });
       return;
     }
     this.learners.set(from, {
@@ -109,69 +155,71 @@ export class LeaderRole {
       learnerSyncedThroughZxid: makeZxid(0, 0),
       lastHeardMs: this.peer.nowMs,
     });
-    if (this.epoch >= 0) {
-      if (acceptedEpoch > this.epoch) {
-        // The learner promised a later epoch (to a leader that never got established) and can
-        // never follow ours. ZooKeeper leaves it out until the next election; we hold that
-        // election now, so the whole ensemble serves again. The new epoch exceeds its promise.
-        this.peer.lookForLeader(
-          `server ${from} accepted epoch ${acceptedEpoch}, beyond ours (${this.epoch})`,
-        );
-        return;
-      }
-      this.peer.sendAfterPersist(from, { kind: 'leaderInfo', epoch: this.epoch });
+    if (epoch === undefined) {
+      this.checkDiscoveryQuorum();
       return;
     }
-    this.checkDiscoveryQuorum();
+    if (acceptedEpoch > epoch) {
+      // The learner promised a later epoch (to a leader that never got established) and can
+      // never follow ours. ZooKeeper leaves it out until the next election; we hold that
+      // election now, so the whole ensemble serves again. The new epoch exceeds its promise.
+      this.peer.lookForLeader(`server ${from} accepted epoch ${acceptedEpoch}, beyond ours (${epoch})`);
+      return;
+    }
+    this.peer.sendAfterPersist(from, { kind: 'leaderInfo', epoch });
   }
 
   private onAckEpoch(learner: LearnerLink, currentEpoch: number, lastZxid: Zxid): void {
     if (learner.stage !== 'info') return;
+    const phase = this.phase;
     const ownLast = this.peer.log.lastZxid;
     const ahead =
       currentEpoch > this.peer.currentEpoch ||
       (currentEpoch === this.peer.currentEpoch && lastZxid > ownLast);
-    if (ahead && this.phase === 'discovery' && !learner.observer) {
+    if (ahead && phase.kind === 'discovery' && !learner.observer) {
       // A quorum member knows more than we do: the election was wrong; try again.
       this.peer.lookForLeader(`server ${learner.serverId} is ahead of its leader`);
       return;
     }
     learner.stage = 'epochAcked';
-    if (this.phase === 'discovery') {
-      this.pendingLastZxid.set(learner.serverId, lastZxid);
+    if (phase.kind === 'discovery') {
+      phase.lastZxidOf.set(learner.serverId, lastZxid);
       this.checkEpochAckQuorum();
       return;
     }
     this.syncLearner(learner, lastZxid);
   }
 
-  private readonly pendingLastZxid = new Map<ServerId, Zxid>();
-
   private checkEpochAckQuorum(): void {
-    if (this.phase !== 'discovery' || this.epoch < 0) return;
-    const acked = this.voters(
-      [...this.learners.values()].filter((l) => l.stage === 'epochAcked').map((l) => l.serverId),
-    );
+    const phase = this.phase;
+    if (phase.kind !== 'discovery' || phase.epoch === undefined) return;
+    const acked = this.voters(this.learnersAt('epochAcked'));
     if (!this.peer.quorum.containsQuorum([this.peer.serverId, ...acked])) return;
-    this.phase = 'learnerSync';
+    assert(this.peer.acceptedEpoch === phase.epoch, 'the chosen epoch is accepted before learner sync');
+    this.phase = { kind: 'learnerSync', epoch: phase.epoch, establishing: false };
     for (const learner of this.learners.values()) {
-      if (learner.stage === 'epochAcked')
-        this.syncLearner(learner, this.pendingLastZxid.get(learner.serverId)!);
+      if (learner.stage !== 'epochAcked') continue;
+      const lastZxid = phase.lastZxidOf.get(learner.serverId);
+      assert(lastZxid !== undefined, 'a learner that acked the epoch reported its last zxid');
+      this.syncLearner(learner, lastZxid);
     }
-    this.pendingLastZxid.clear();
     this.checkNewLeaderQuorum();
   }
 
-  // ---- learner synchronisation ----------------------------------------------------------
+  // ---- learner synchronisation --------------------------------------------------------
 
   /** Sends a learner what it lacks (DIFF), what it must drop (TRUNC) or everything (SNAP). */
   private syncLearner(learner: LearnerLink, peerLastZxid: Zxid): void {
+    const epoch = this.epoch;
+    assert(epoch !== undefined, 'learner sync needs an epoch');
+    assert(this.phase.kind !== 'discovery', 'learner sync starts after discovery');
+    assert(learner.stage === 'epochAcked', 'a learner is synced once, after it acked the epoch');
     const log = this.peer.log;
     const common = log.floor(peerLastZxid);
     let mode: LearnerSyncMode;
     let truncateTo: Zxid | undefined;
     let txns: Txn[];
-    let snapshot: ReturnType<PeerContext['tree']['snapshot']> | undefined;
+    let snapshot: TreeSnapshot | undefined;
     if (common === undefined) {
       mode = 'snap';
       snapshot = this.peer.tree.snapshot();
@@ -181,18 +229,12 @@ export class LeaderRole {
       txns = log.entriesAfter(common)!;
     } else {
       mode = 'trunc';
+      assert(common < peerLastZxid, 'a truncation drops what the learner has beyond our log');
       truncateTo = common;
       txns = log.entriesAfter(common)!;
     }
-    this.peer.send(learner.serverId, {
-      kind: 'learnerSync',
-      epoch: this.epoch,
-      mode,
-      truncateTo,
-      snapshot,
-      txns,
-    });
-    this.peer.send(learner.serverId, { kind: 'newLeader', epoch: this.epoch, lastZxid: log.lastZxid });
+    this.peer.send(learner.serverId, { kind: 'learnerSync', epoch, mode, truncateTo, snapshot, txns });
+    this.peer.send(learner.serverId, { kind: 'newLeader', epoch, lastZxid: log.lastZxid });
     learner.stage = 'learnerSyncSent';
     learner.learnerSyncedThroughZxid = log.lastZxid;
   }
@@ -203,11 +245,12 @@ export class LeaderRole {
     // Everything sent in the learner sync is durable on the learner.
     if (learner.learnerSyncedThroughZxid > learner.ackedZxid)
       learner.ackedZxid = learner.learnerSyncedThroughZxid;
-    if (this.phase === 'broadcast') {
+    const phase = this.phase;
+    if (phase.kind === 'broadcast') {
       this.peer.send(learner.serverId, {
         kind: 'upToDate',
-        epoch: this.epoch,
-        commitZxid: this.committedZxid,
+        epoch: phase.epoch,
+        commitZxid: phase.committedZxid,
       });
       this.recomputeCommit();
       return;
@@ -216,121 +259,112 @@ export class LeaderRole {
   }
 
   private checkNewLeaderQuorum(): void {
-    if (this.phase !== 'learnerSync' || this.selfNewLeaderDurable) return;
-    const acked = this.voters(
-      [...this.learners.values()].filter((l) => l.stage === 'newLeaderAcked').map((l) => l.serverId),
-    );
+    const phase = this.phase;
+    if (phase.kind !== 'learnerSync' || phase.establishing) return;
+    const acked = this.voters(this.learnersAt('newLeaderAcked'));
     if (!this.peer.quorum.containsQuorum([this.peer.serverId, ...acked])) return;
-    this.selfNewLeaderDurable = true;
-    this.peer.setEpochs(this.epoch, this.epoch, () => this.establish());
+    phase.establishing = true;
+    this.peer.setEpochs(phase.epoch, phase.epoch, () => this.establish());
   }
 
   /** A quorum holds our history and our currentEpoch is durable: commit it all and serve. */
   private establish(): void {
-    if (this.phase !== 'learnerSync') return;
-    this.phase = 'broadcast';
+    const phase = this.phase;
+    if (phase.kind !== 'learnerSync') return;
+    assert(phase.establishing, 'establishing follows a NEWLEADER quorum');
+    assert(this.peer.currentEpoch === phase.epoch, 'an established leader holds its epoch as current');
     const history = this.peer.log.lastZxid;
-    this.lastProposedZxid = history;
-    this.committedZxid = history;
+    assert(
+      this.peer.lastPersistedZxid === history,
+      'the history a leader brings is durable before it serves',
+    );
+    // The history is committed before sessions are tracked, so that they are read from the
+    // tree as it stands once every committed transaction is applied.
     this.peer.commitThrough(history);
+    assert(this.peer.tree.lastZxid === history, 'the whole history is applied on establishing');
     const now = this.peer.nowMs;
-    this.preparer = new RequestPreparer(this.peer.tree, {
+    const sessions = new LeaderSessions(this.peer.server.tickTimeMs, this.peer.tree.sessions(), now);
+    const preparer = new RequestPreparer(this.peer.tree, {
       dataSizeMaxBytes: this.peer.server.dataSizeMaxBytes,
       extendedTypesEnabled: this.peer.server.extendedTypesEnabled,
-      isSessionActive: (sessionId) => this.tracker?.isActive(sessionId) ?? false,
+      isSessionActive: (sessionId) => sessions.isActive(sessionId),
     });
-    // Every global session gets a full timeout from now, as ZooKeeper's new leader gives it.
-    this.tracker = new SessionTracker(this.peer.server.tickTimeMs);
-    for (const [sessionId, timeoutMs] of this.peer.tree.sessions())
-      this.tracker.add(sessionId, timeoutMs, now);
-    this.nextContainerCheckMs = now + this.peer.server.containerCheckIntervalMs;
+    this.phase = {
+      kind: 'broadcast',
+      epoch: phase.epoch,
+      preparer,
+      sessions,
+      containers: new ContainerCollector(this.peer.server.containerCheckIntervalMs, now),
+      lastProposedZxid: history,
+      committedZxid: history,
+      nextPingMs: 0,
+      unsentProposals: [],
+    };
     for (const learner of this.learners.values()) {
-      if (learner.stage === 'newLeaderAcked') {
-        this.peer.send(learner.serverId, {
-          kind: 'upToDate',
-          epoch: this.epoch,
-          commitZxid: this.committedZxid,
-        });
-      }
+      if (learner.stage !== 'newLeaderAcked') continue;
+      this.peer.send(learner.serverId, { kind: 'upToDate', epoch: phase.epoch, commitZxid: history });
     }
   }
 
   // ---- broadcast ----------------------------------------------------------------------
 
-  /**
-   * Which server each session is attached to (ZooKeeper's session owner). A request that
-   * reaches us through any other server comes from a connection the client has left: it
-   * fails with SessionMoved, so a write delayed on the old path cannot land after the client
-   * has moved on. Unknown after an election until a server touches the session.
-   */
-  private readonly owners = new Map<SessionId, ServerId>();
-
-  /** True when `server` may act for the session; claims it when nobody has yet. */
-  private ownedBy(sessionId: SessionId, server: ServerId): boolean {
-    const owner = this.owners.get(sessionId);
-    if (owner === undefined) {
-      this.owners.set(sessionId, server);
-      return true;
-    }
-    return owner === server;
-  }
-
-  /** Prepares a write and proposes it. Only once established. */
-  propose(
+  /** Prepares a write and proposes it; undefined when it cannot be proposed (not established). */
+  private propose(
     sessionId: SessionId,
     cxid: number,
     authInfo: readonly Id[],
     request: PreparableRequest,
-    via: ServerId = this.peer.serverId,
+    source: ProposalSource,
   ): Zxid | undefined {
-    if (this.phase !== 'broadcast' || this.preparer === undefined || this.tracker === undefined)
-      return undefined;
-    if (counterOf(this.lastProposedZxid) >= this.peer.options.zxidCounterLimit) {
+    const phase = this.phase;
+    if (phase.kind !== 'broadcast') return undefined;
+    if (counterOf(phase.lastProposedZxid) >= this.peer.options.zxidCounterLimit) {
       // The counter is exhausted: a new epoch starts the count again.
       this.peer.lookForLeader('zxid counter exhausted');
       return undefined;
     }
     const zxid =
-      this.lastProposedZxid >> 32n === BigInt(this.epoch)
-        ? nextZxid(this.lastProposedZxid)
-        : makeZxid(this.epoch, 1);
+      epochOf(phase.lastProposedZxid) === phase.epoch
+        ? nextZxid(phase.lastProposedZxid)
+        : makeZxid(phase.epoch, 1);
+    assert(zxid > phase.lastProposedZxid, 'zxids rise');
+    assert(epochOf(zxid) === phase.epoch, 'a leader proposes in its own epoch');
+    const now = this.peer.nowMs;
     if (request.op === 'createSession') {
-      this.tracker.add(sessionId, request.timeoutMs, this.peer.nowMs);
-      this.owners.set(sessionId, via);
+      assert(source.kind === 'client', 'sessions are created for clients');
+      phase.sessions.created(sessionId, request.timeoutMs, source.via, now);
     }
-    const moved = cxid !== -1 && request.op !== 'createSession' && !this.ownedBy(sessionId, via);
-    if (request.op === 'closeSession' && !moved) {
-      this.tracker.setClosing(sessionId);
-      this.owners.delete(sessionId);
-    }
+    const moved =
+      source.kind === 'client' &&
+      request.op !== 'createSession' &&
+      !phase.sessions.ownedBy(sessionId, source.via);
+    if (request.op === 'closeSession' && !moved) phase.sessions.closing(sessionId);
     const txn: Txn = moved
-      ? {
-          zxid,
-          timeMs: this.peer.nowMs,
-          sessionId,
-          cxid,
-          body: { kind: 'error', code: ErrorCode.SessionMoved },
-        }
-      : this.preparer.prepare({ zxid, timeMs: this.peer.nowMs, sessionId, cxid, authInfo, request });
-    this.lastProposedZxid = zxid;
+      ? { zxid, timeMs: now, sessionId, cxid, body: { kind: 'error', code: ErrorCode.SessionMoved } }
+      : phase.preparer.prepare({ zxid, timeMs: now, sessionId, cxid, authInfo, request });
+    assert(txn.zxid === zxid, 'the preparer keeps the zxid it was given');
+    phase.lastProposedZxid = zxid;
     this.peer.appendToLog([txn]);
-    this.unsentProposals.push(txn);
+    phase.unsentProposals.push(txn);
+    if (source.kind === 'containerCollection') phase.containers.proposed(zxid, source.path);
     return zxid;
   }
 
   /** Called at the end of every step: one batched PROPOSAL per learner. */
   flush(): void {
-    if (this.unsentProposals.length === 0) return;
+    const phase = this.phase;
+    if (phase.kind !== 'broadcast' || phase.unsentProposals.length === 0) return;
     const batchMax = this.peer.options.proposalBatchMax;
-    for (let start = 0; start < this.unsentProposals.length; start += batchMax) {
-      const txns = this.unsentProposals.slice(start, start + batchMax);
+    const unsent = phase.unsentProposals;
+    for (let start = 0; start < unsent.length; start += batchMax) {
+      const txns = unsent.slice(start, start + batchMax);
       for (const learner of this.learners.values()) {
         if (learner.observer || (learner.stage !== 'learnerSyncSent' && learner.stage !== 'newLeaderAcked'))
           continue;
-        this.peer.send(learner.serverId, { kind: 'proposal', epoch: this.epoch, txns });
+        this.peer.send(learner.serverId, { kind: 'proposal', epoch: phase.epoch, txns });
       }
     }
-    this.unsentProposals = [];
+    phase.unsentProposals = [];
   }
 
   /** The leader's own log became durable up to a point: its own ack. */
@@ -339,11 +373,12 @@ export class LeaderRole {
   }
 
   private recomputeCommit(): void {
-    if (this.phase !== 'broadcast') return;
+    const phase = this.phase;
+    if (phase.kind !== 'broadcast') return;
     if (this.learners.size === 0) {
       // No learner at all (a standalone server, on every write): our own durable log is the
       // only ack, and nobody needs a COMMIT or an INFORM.
-      this.commitOwnLog();
+      this.commitOwnLog(phase);
       return;
     }
     const acks = new Map<ServerId, Zxid>([[this.peer.serverId, this.peer.lastPersistedZxid]]);
@@ -353,36 +388,37 @@ export class LeaderRole {
     }
     // The highest zxid that a quorum has acknowledged.
     const candidates = [...new Set(acks.values())].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
-    let commit = this.committedZxid;
+    let commit = phase.committedZxid;
     for (const candidate of candidates) {
       if (candidate <= commit) break;
       const holders = [...acks].filter(([, zxid]) => zxid >= candidate).map(([id]) => id);
       if (this.peer.quorum.containsQuorum(holders)) {
-        commit = candidate > this.lastProposedZxid ? this.lastProposedZxid : candidate;
+        commit = candidate > phase.lastProposedZxid ? phase.lastProposedZxid : candidate;
         break;
       }
     }
-    if (commit <= this.committedZxid) return;
-    const newlyCommitted = this.peer.log.entriesAfter(this.committedZxid, commit) ?? [];
-    this.committedZxid = commit;
+    if (commit <= phase.committedZxid) return;
+    assert(commit <= phase.lastProposedZxid, 'nothing beyond the last proposal commits');
+    const newlyCommitted = this.peer.log.entriesAfter(phase.committedZxid, commit) ?? [];
+    phase.committedZxid = commit;
     for (const learner of this.learners.values()) {
       if (learner.stage !== 'newLeaderAcked' && learner.stage !== 'learnerSyncSent') continue;
       if (learner.observer) {
         if (newlyCommitted.length > 0)
-          this.peer.send(learner.serverId, { kind: 'inform', epoch: this.epoch, txns: newlyCommitted });
+          this.peer.send(learner.serverId, { kind: 'inform', epoch: phase.epoch, txns: newlyCommitted });
       } else {
-        this.peer.send(learner.serverId, { kind: 'commit', epoch: this.epoch, zxid: commit });
+        this.peer.send(learner.serverId, { kind: 'commit', epoch: phase.epoch, zxid: commit });
       }
     }
     this.peer.commitThrough(commit);
   }
 
-  private commitOwnLog(): void {
+  private commitOwnLog(phase: Broadcast): void {
     if (!this.peer.quorum.containsQuorum([this.peer.serverId])) return;
     const durable = this.peer.lastPersistedZxid;
-    const commit = durable > this.lastProposedZxid ? this.lastProposedZxid : durable;
-    if (commit <= this.committedZxid) return;
-    this.committedZxid = commit;
+    const commit = durable > phase.lastProposedZxid ? phase.lastProposedZxid : durable;
+    if (commit <= phase.committedZxid) return;
+    phase.committedZxid = commit;
     this.peer.commitThrough(commit);
   }
 
@@ -394,7 +430,8 @@ export class LeaderRole {
       return;
     }
     const learner = this.learners.get(from);
-    if (learner === undefined || message.epoch !== this.epoch) return;
+    const epoch = this.epoch;
+    if (learner === undefined || epoch === undefined || message.epoch !== epoch) return;
     learner.lastHeardMs = this.peer.nowMs;
     switch (message.kind) {
       case 'ackEpoch':
@@ -408,26 +445,30 @@ export class LeaderRole {
         this.recomputeCommit();
         return;
       case 'pingReply':
-        for (const sessionId of message.touches) this.tracker?.touch(sessionId, this.peer.nowMs);
+        if (this.phase.kind !== 'broadcast') return;
+        for (const sessionId of message.touches) this.phase.sessions.touch(sessionId, this.peer.nowMs);
         return;
       case 'request':
         if (!this.inForwardOrder(learner, message.seq)) return;
-        this.propose(message.sessionId, message.cxid, message.authInfo, message.request, from);
+        this.propose(message.sessionId, message.cxid, message.authInfo, message.request, {
+          kind: 'client',
+          via: from,
+        });
         return;
       case 'clientSync':
         if (!this.inForwardOrder(learner, message.seq)) return;
-        this.reply(from, {
+        this.peer.send(from, {
           kind: 'clientSyncReply',
-          epoch: this.epoch,
+          epoch,
           sessionId: message.sessionId,
           cxid: message.cxid,
           zxid: this.lastProposedZxid,
         });
         return;
       case 'revalidate':
-        this.reply(from, {
+        this.peer.send(from, {
           kind: 'revalidateReply',
-          epoch: this.epoch,
+          epoch,
           sessionId: message.sessionId,
           connectionId: message.connectionId,
           valid: this.revalidate(message.sessionId, from),
@@ -452,21 +493,20 @@ export class LeaderRole {
     return true;
   }
 
-  private reply(to: ServerId, message: LeaderMessage): void {
-    this.peer.send(to, message);
-  }
-
   /** A client moved to `server`: its session is valid if alive here; touch it and move its owner. */
   revalidate(sessionId: SessionId, server: ServerId = this.peer.serverId): boolean {
-    if (this.tracker === undefined) return false;
-    // The tracker knows sessions from the moment their creation is proposed, before it commits.
-    const valid = this.tracker.touch(sessionId, this.peer.nowMs);
-    if (valid) this.owners.set(sessionId, server);
-    return valid;
+    if (this.phase.kind !== 'broadcast') return false;
+    return this.phase.sessions.revalidate(sessionId, server, this.peer.nowMs);
   }
 
   touch(sessionId: SessionId): boolean {
-    return this.tracker?.touch(sessionId, this.peer.nowMs) ?? false;
+    if (this.phase.kind !== 'broadcast') return false;
+    return this.phase.sessions.touch(sessionId, this.peer.nowMs);
+  }
+
+  /** The timeout the leader tracks for a session, once established. */
+  sessionTimeoutOf(sessionId: SessionId): number | undefined {
+    return this.phase.kind === 'broadcast' ? this.phase.sessions.timeoutOf(sessionId) : undefined;
   }
 
   /** The lost link to a learner: forget it until it connects again. */
@@ -476,23 +516,27 @@ export class LeaderRole {
 
   /** A committed transaction was applied: session and container bookkeeping. */
   applied(txn: Txn): void {
-    this.preparer?.applied(txn.zxid);
-    if (txn.body.kind === 'closeSession') this.tracker?.remove(txn.sessionId);
-    this.containerDeletesInFlight.delete(txn.zxid);
+    const phase = this.phase;
+    if (phase.kind !== 'broadcast') return;
+    assert(txn.zxid <= phase.committedZxid, 'only committed transactions are applied');
+    phase.preparer.applied(txn.zxid);
+    if (txn.body.kind === 'closeSession') phase.sessions.closed(txn.sessionId);
+    phase.containers.applied(txn.zxid);
   }
 
   tick(): void {
     const now = this.peer.nowMs;
-    if (this.phase !== 'broadcast') {
+    const phase = this.phase;
+    if (phase.kind !== 'broadcast') {
       if (now >= this.deadlineMs)
-        this.peer.lookForLeader(`no quorum synchronised within initLimit (${this.phase})`);
+        this.peer.lookForLeader(`no quorum synchronised within initLimit (${phase.kind})`);
       return;
     }
     const tickMs = this.peer.server.tickTimeMs;
-    if (now >= this.nextPingMs) {
-      this.nextPingMs = now + Math.max(1, Math.floor(tickMs / 2));
+    if (now >= phase.nextPingMs) {
+      phase.nextPingMs = now + Math.max(1, Math.floor(tickMs / 2));
       for (const learner of this.learners.values())
-        this.peer.send(learner.serverId, { kind: 'ping', epoch: this.epoch });
+        this.peer.send(learner.serverId, { kind: 'ping', epoch: phase.epoch });
     }
     // Step down when a quorum of voters has not been heard from within syncLimit.
     const silenceLimitMs = this.peer.options.syncLimitTicks * tickMs;
@@ -508,33 +552,16 @@ export class LeaderRole {
     for (const learner of [...this.learners.values()]) {
       if (now - learner.lastHeardMs > silenceLimitMs) this.learners.delete(learner.serverId);
     }
-    for (const sessionId of this.tracker!.expire(now))
-      this.propose(sessionId, -1, [], { op: 'closeSession' });
-    if (now >= this.nextContainerCheckMs) {
-      this.nextContainerCheckMs = now + this.peer.server.containerCheckIntervalMs;
-      this.collectContainers();
-    }
-  }
-
-  private collectContainers(): void {
-    const tree = this.peer.tree;
-    const candidates: string[] = [];
-    for (const path of tree.containers()) {
-      const node = tree.getNode(path)!;
-      if (node.cversion > 0 && node.children.size === 0) candidates.push(path);
-    }
-    for (const path of tree.ttlNodes()) {
-      const node = tree.getNode(path)!;
-      if (node.children.size === 0 && this.peer.nowMs - node.mtime > Number(ttlOf(node.ephemeralOwner))) {
-        candidates.push(path);
-      }
-    }
-    const inFlight = new Set(this.containerDeletesInFlight.values());
-    for (const path of candidates.sort()) {
-      if (inFlight.has(path)) continue;
-      const zxid = this.propose(0n, -1, [], { op: 'deleteContainer', path });
-      if (zxid !== undefined) this.containerDeletesInFlight.set(zxid, path);
-    }
+    for (const sessionId of phase.sessions.expire(now))
+      this.propose(sessionId, internalCxid, [], { op: 'closeSession' }, { kind: 'sessionExpiry' });
+    for (const path of phase.containers.due(this.peer.tree, now))
+      this.propose(
+        0n,
+        internalCxid,
+        [],
+        { op: 'deleteContainer', path },
+        { kind: 'containerCollection', path },
+      );
   }
 
   /** Writes from this leader's own clients go straight to preparation. */
@@ -545,16 +572,11 @@ export class LeaderRole {
     request: PreparableRequest,
     origin: TxnOrigin,
   ): boolean {
-    if (this.phase !== 'broadcast') return false;
+    if (this.phase.kind !== 'broadcast') return false;
     this.peer.expectTxn(sessionId, cxid, origin);
-    return this.propose(sessionId, cxid, authInfo, request) !== undefined;
-  }
-
-  get proposedZxid(): Zxid {
-    return this.lastProposedZxid;
-  }
-
-  get sessionTracker(): SessionTracker | undefined {
-    return this.tracker;
+    return (
+      this.propose(sessionId, cxid, authInfo, request, { kind: 'client', via: this.peer.serverId }) !==
+      undefined
+    );
   }
 }

@@ -23,7 +23,13 @@ import { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import { Applier } from './applier.js';
-import type { PeerContext, PeerOptions, ResolvedPeerOptions, TxnOrigin } from './context.js';
+import {
+  internalCxid,
+  type PeerContext,
+  type PeerOptions,
+  type ResolvedPeerOptions,
+  type TxnOrigin,
+} from './context.js';
 import { FastLeaderElection } from './election.js';
 import { LeaderRole } from './leader.js';
 import { LearnerRole } from './learner.js';
@@ -202,10 +208,11 @@ export class ZabPeer {
     });
     this.admission = new SessionAdmission(this.server, this.serverId, nowMs, this.tree, this.front, {
       isServing: () => this.serving,
-      submitCreate: (sessionId, request, origin) => this.submitRequest(sessionId, -1, [], request, origin),
+      submitCreate: (sessionId, request, origin) =>
+        this.submitRequest(sessionId, internalCxid, [], request, origin),
       revalidate: (pending) => this.revalidate(pending),
       trackedTimeoutOf: (sessionId) =>
-        this.role.kind === 'leading' ? this.role.leader.sessionTracker?.timeoutOf(sessionId) : undefined,
+        this.role.kind === 'leading' ? this.role.leader.sessionTimeoutOf(sessionId) : undefined,
     });
     this.context = this.makeContext();
     this.election = new FastLeaderElection(this.serverId, this.quorum, {

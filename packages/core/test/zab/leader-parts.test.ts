@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import {
+  containerEphemeralOwner,
+  DataTree,
+  Ids,
+  makeZxid,
+  type Txn,
+  type TxnBody,
+  ttlEphemeralOwner,
+  type Zxid,
+} from '../../src/index.js';
+import { ContainerCollector } from '../../src/zab/container-collector.js';
+import { LeaderSessions } from '../../src/zab/leader-sessions.js';
+
+let counter = 0;
+function apply(tree: DataTree, body: TxnBody, timeMs = 0): Zxid {
+  const zxid = makeZxid(1, ++counter);
+  const txn: Txn = { zxid, timeMs, sessionId: 1n, cxid: counter, body };
+  tree.apply(txn);
+  return zxid;
+}
+
+function create(
+  tree: DataTree,
+  path: string,
+  ephemeralOwner: bigint,
+  parentCversion: number,
+  timeMs = 0,
+): Zxid {
+  return apply(
+    tree,
+    { kind: 'create', path, data: new Uint8Array(), acl: Ids.openAclUnsafe, ephemeralOwner, parentCversion },
+    timeMs,
+  );
+}
+
+describe('ContainerCollector', () => {
+  it('proposes empty containers that had children and stale TTL nodes, once per interval', () => {
+    counter = 0;
+    const tree = new DataTree();
+    create(tree, '/c', containerEphemeralOwner, 1);
+    create(tree, '/c/child', 0n, 1);
+    apply(tree, { kind: 'delete', path: '/c/child' });
+    create(tree, '/never', containerEphemeralOwner, 2);
+    create(tree, '/ttl', ttlEphemeralOwner(100n), 3, 1000);
+    const collector = new ContainerCollector(500, 0);
+    expect(collector.due(tree, 499)).toEqual([]);
+    // /never never had a child; /ttl is not older than its TTL yet.
+    expect(collector.due(tree, 500)).toEqual(['/c']);
+    expect(collector.due(tree, 999)).toEqual([]);
+    expect(collector.due(tree, 1101)).toEqual(['/c', '/ttl']);
+  });
+
+  it('leaves out deletions already proposed until they are applied', () => {
+    counter = 0;
+    const tree = new DataTree();
+    create(tree, '/c', containerEphemeralOwner, 1);
+    create(tree, '/c/x', 0n, 1);
+    apply(tree, { kind: 'delete', path: '/c/x' });
+    const collector = new ContainerCollector(100, 0);
+    expect(collector.due(tree, 100)).toEqual(['/c']);
+    collector.proposed(makeZxid(1, 50), '/c');
+    expect(collector.deletionsInFlight).toBe(1);
+    expect(collector.due(tree, 200)).toEqual([]);
+    collector.applied(makeZxid(1, 50));
+    expect(collector.deletionsInFlight).toBe(0);
+    expect(collector.due(tree, 300)).toEqual(['/c']);
+  });
+});
+
+describe('LeaderSessions', () => {
+  it('tracks the sessions it starts with, expiring them a full timeout later', () => {
+    const sessions = new LeaderSessions(100, [[7n, 1000]], 5000);
+    expect(sessions.isActive(7n)).toBe(true);
+    expect(sessions.expire(5900)).toEqual([]);
+    expect(sessions.expire(6100)).toEqual([7n]);
+    expect(sessions.isActive(7n)).toBe(false);
+    sessions.closed(7n);
+    expect(sessions.size).toBe(0);
+  });
+
+  it('gives a session to the server that created it, and refuses another until it revalidates', () => {
+    const sessions = new LeaderSessions(100, [], 0);
+    sessions.created(9n, 1000, 2, 0);
+    expect(sessions.ownedBy(9n, 2)).toBe(true);
+    expect(sessions.ownedBy(9n, 3)).toBe(false);
+    expect(sessions.revalidate(9n, 3, 10)).toBe(true);
+    expect(sessions.ownedBy(9n, 3)).toBe(true);
+    expect(sessions.ownedBy(9n, 2)).toBe(false);
+  });
+
+  it('lets the first server claim a session nobody owns, and forgets the owner of a closing one', () => {
+    const sessions = new LeaderSessions(100, [[4n, 1000]], 0);
+    expect(sessions.ownedBy(4n, 5)).toBe(true);
+    expect(sessions.ownedBy(4n, 6)).toBe(false);
+    sessions.closing(4n);
+    expect(sessions.isActive(4n)).toBe(false);
+    expect(sessions.touch(4n, 10)).toBe(false);
+    expect(sessions.revalidate(4n, 6, 10)).toBe(false);
+    expect(sessions.ownedBy(4n, 6)).toBe(true);
+  });
+});
