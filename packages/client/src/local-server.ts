@@ -22,8 +22,7 @@ import { type ClientOptions, ZabClient } from './client.js';
 import { type ClientLink, deliverToLink, type LinkFactory, type LinkHandlers } from './link.js';
 
 /** How an in-process standalone server is set up: the server options, and the clock to run on. */
-export interface LocalServerOptions
-  extends Partial<Omit<ServerOptions, 'serverId' | 'sessionSecret' | 'startTimeMs'>> {
+export interface LocalServerOptions extends Partial<Omit<ServerOptions, 'sessionSecret' | 'startTimeMs'>> {
   /** The clock, in milliseconds. Default Date.now. */
   readonly clock?: () => number;
   /** Tick the server from a timer (default true). Tests turn it off and call `tick()`. */

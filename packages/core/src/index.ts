@@ -39,12 +39,7 @@ export {
   samePassword,
   sessionPassword,
 } from './server/session-ids.js';
-export {
-  type ResolvedServerOptions,
-  resolveServerOptions,
-  type ServerOptions,
-  StandaloneServer,
-} from './server/standalone.js';
+export { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './server-options.js';
 export { negotiateTimeout, type SessionTimeoutBounds, SessionTracker } from './sessions/session-tracker.js';
 export * from './stat.js';
 export type { Epochs, PeerStorage, PersistedState, StorageAction } from './storage.js';

@@ -1,18 +1,22 @@
 /**
- * Drives a StandaloneServer directly and synchronously, acting as its driver: it persists
- * whatever Ready asks for at once and answers `persisted`. Tests read replies and watch
- * events per connection.
+ * Drives a one-voter ZabPeer (a standalone server, as `zabkit server` and LocalServer run it)
+ * directly and synchronously, acting as its driver through core's ReadyPipeline: it makes
+ * whatever a Ready persists durable at once (or holds it until `flush()`) and steps
+ * `persistedThrough`. Tests read replies and watch events per connection.
  */
 import type {
   ClientOutput,
   ClientRequest,
   ConnectionId,
+  PeerInput,
+  PeerReady,
   Reply,
-  ServerOptions,
+  Txn,
   WatchEvent,
+  ZabPeerOptions,
   Zxid,
 } from '../src/index.js';
-import { StandaloneServer, zeroZxid } from '../src/index.js';
+import { ReadyPipeline, ZabPeer, zeroZxid } from '../src/index.js';
 
 export interface TestSession {
   readonly connectionId: ConnectionId;
@@ -21,47 +25,70 @@ export interface TestSession {
   readonly timeoutMs: number;
 }
 
+/** A standalone server's settings, as tests give them. */
+export type HarnessOptions = Partial<Omit<ZabPeerOptions, 'serverId' | 'voters' | 'observers'>>;
+
 export class Harness {
-  readonly server: StandaloneServer;
+  /** The one-voter peer under test. */
+  readonly server: ZabPeer;
+  private readonly pipeline = new ReadyPipeline();
   nowMs: number;
   private nextConnectionId = 1;
   private nextXid = 1;
   private readonly outputs = new Map<ConnectionId, ClientOutput[]>();
   /** Every transaction the server asked to persist, in order. */
-  readonly log: import('../src/index.js').Txn[] = [];
+  readonly log: Txn[] = [];
   /** What the last `connect` call received, connected message and close included. */
   lastConnectOutputs: ClientOutput[] = [];
   /** When false, persistence is held back until `flush()`. */
   autoPersist = true;
 
-  constructor(options: Partial<ServerOptions> = {}) {
+  constructor(options: HarnessOptions = {}) {
     this.nowMs = options.startTimeMs ?? 1_000_000;
-    this.server = new StandaloneServer({
-      sessionSecret: new Uint8Array([1, 2, 3, 4]),
-      startTimeMs: this.nowMs,
-      tickTimeMs: 100,
-      ...options,
-    });
+    this.server = new ZabPeer(
+      {
+        sessionSecret: new Uint8Array([1, 2, 3, 4]),
+        tickTimeMs: 100,
+        ...options,
+        serverId: 1,
+        voters: [1],
+        startTimeMs: this.nowMs,
+      },
+      undefined,
+      this.nowMs,
+    );
+    // A lone voter elects itself and establishes its epoch in its first tick and write.
+    this.step({ kind: 'tick', nowMs: this.nowMs });
+    if (!this.server.serving) throw new Error('a one-voter peer serves once its first write is durable');
   }
 
-  private step(input: Parameters<StandaloneServer['step']>[0]): void {
-    const ready = this.server.step(input);
+  /** Sessions the server knows (created and not yet closed or expired). */
+  get sessionCount(): number {
+    return this.server.tree.sessions().size;
+  }
+
+  private step(input: PeerInput): void {
+    this.handle(this.server.step(input));
+  }
+
+  private handle(ready: PeerReady): void {
     for (const output of ready.toClients) {
       let list = this.outputs.get(output.connectionId);
       if (list === undefined) this.outputs.set(output.connectionId, (list = []));
       list.push(output);
     }
-    if (ready.persist.length > 0) {
-      this.log.push(...ready.persist);
-      if (this.autoPersist)
-        this.step({ kind: 'persisted', zxid: ready.persist[ready.persist.length - 1]!.zxid });
-    }
+    for (const action of ready.persist) if (action.kind === 'append') this.log.push(...action.txns);
+    this.pipeline.accept(ready);
+    if (this.autoPersist) this.flush();
   }
 
-  /** Acknowledges every transaction persisted so far. */
+  /** Makes every write persisted so far durable and tells the server. */
   flush(): void {
-    const last = this.log[this.log.length - 1];
-    if (last !== undefined) this.step({ kind: 'persisted', zxid: last.zxid });
+    for (;;) {
+      const write = this.pipeline.startWrite();
+      if (write === undefined) return;
+      this.handle(this.server.step(this.pipeline.completeWrite(write).persisted));
+    }
   }
 
   connect(

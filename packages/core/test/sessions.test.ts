@@ -94,7 +94,7 @@ describe('session expiry', () => {
       h.connect({ timeoutMs: 2000 }),
     ];
     h.advance(1000);
-    expect(h.server.sessionCount).toBe(1);
+    expect(h.sessionCount).toBe(1);
     expect(h.peek(sessions[2]!).some((o) => o.kind === 'close')).toBe(false);
   });
 });
@@ -113,7 +113,7 @@ describe('closing a session', () => {
     expect(h.code(other, exists('/e'))).toBe(ErrorCode.NoNode);
     h.ok(other, { op: 'setData', path: '/p', data: new Uint8Array(1), version: -1 });
     expect(h.events(s)).toEqual([]);
-    expect(h.server.sessionCount).toBe(1);
+    expect(h.sessionCount).toBe(1);
   });
 
   it('does not delete an ephemeral created by a request pipelined before the close', () => {

@@ -79,13 +79,14 @@ describe('create', () => {
     expect(after.version).toBe(before.version);
   });
 
-  it('gives zxids epoch 0, counting from 1, and failed writes consume one too', () => {
+  it("gives zxids the leader's epoch, counting from 1, and failed writes consume one too", () => {
     const { h, s } = setup();
     const first = (h.ok(s, create('/a')).stat as Stat).czxid;
     expect(h.code(s, create('/a'))).toBe(ErrorCode.NodeExists);
     const third = (h.ok(s, create('/b')).stat as Stat).czxid;
-    // createSession took zxid 1.
-    expect(first).toBe(makeZxid(0, 2));
+    // A standalone server is a one-voter ensemble that leads epoch 1; createSession took zxid 1.
+    expect(h.server.currentEpoch).toBe(1);
+    expect(first).toBe(makeZxid(1, 2));
     expect(counterOf(third)).toBe(counterOf(first) + 2);
   });
 

@@ -1,9 +1,9 @@
 /**
- * What a server's driver feeds in and carries out. Every input arrives through `step`;
- * every effect leaves as plain data in a `Ready`, in the order the driver must perform it.
+ * What a server exchanges with its client connections: the inputs a driver steps it with
+ * for time, connections and requests, and the outputs it leaves for each connection (in a
+ * peer's Ready, `toClients`).
  */
 import type { ClientRequest, Reply } from '../requests.js';
-import type { Txn } from '../txn.js';
 import type { WatchEvent } from '../watches/events.js';
 import type { Zxid } from '../zxid.js';
 
@@ -24,7 +24,7 @@ export interface ConnectRequest {
   readonly clientAddress: string;
 }
 
-/** Everything a standalone server steps on: time, connections, requests, durability. */
+/** What a server steps on apart from its peers and its storage: time, connections, requests. */
 export type ServerInput =
   /** The clock moved to `nowMs` (virtual or real milliseconds). */
   | { readonly kind: 'tick'; readonly nowMs: number }
@@ -36,9 +36,7 @@ export type ServerInput =
       readonly request: ClientRequest;
     }
   /** The client's connection is gone; its session lives on until it expires. */
-  | { readonly kind: 'disconnect'; readonly connectionId: ConnectionId }
-  /** Storage has made every transaction up to and including `zxid` durable. */
-  | { readonly kind: 'persisted'; readonly zxid: Zxid };
+  | { readonly kind: 'disconnect'; readonly connectionId: ConnectionId };
 
 /** Why a server closed a client connection. */
 export type CloseReason = 'sessionExpired' | 'sessionClosed' | 'sessionMoved' | 'refused';
@@ -69,13 +67,3 @@ export type ClientOutput =
     }
   /** The server closes the connection after everything before this output. */
   | { readonly kind: 'close'; readonly connectionId: ConnectionId; readonly reason: CloseReason };
-
-/**
- * What the driver must do, in order: make `persist` durable (and answer with a `persisted`
- * input), then deliver `toClients` in sequence. Outputs for one connection are ordered: a
- * watch event always precedes any reply that shows the state it announced.
- */
-export interface Ready {
-  readonly persist: readonly Txn[];
-  readonly toClients: readonly ClientOutput[];
-}

@@ -15,7 +15,7 @@ import {
   samePassword,
   sessionPassword,
 } from '../server/session-ids.js';
-import type { ResolvedServerOptions } from '../server/standalone.js';
+import type { ResolvedServerOptions } from '../server-options.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { TxnOrigin } from '../zab/context.js';

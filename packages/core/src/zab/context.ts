@@ -6,7 +6,7 @@
 import type { Id } from '../acl.js';
 import type { PreparableRequest } from '../prep/preparer.js';
 import type { ReplicaFront, WriteOrigin } from '../server/replica-front.js';
-import type { ResolvedServerOptions } from '../server/standalone.js';
+import type { ResolvedServerOptions } from '../server-options.js';
 import type { StorageAction } from '../storage.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';

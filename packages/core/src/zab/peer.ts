@@ -12,11 +12,7 @@ import type { PreparableRequest } from '../prep/preparer.js';
 import type { WriteRequest } from '../requests.js';
 import type { ClientOutput, ServerInput } from '../server/io.js';
 import { type CommitPath, ReplicaFront, type WriteOrigin } from '../server/replica-front.js';
-import {
-  type ResolvedServerOptions,
-  resolveServerOptions,
-  type ServerOptions,
-} from '../server/standalone.js';
+import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../server-options.js';
 import { type PendingRevalidation, SessionAdmission } from '../sessions/admission.js';
 import type { Epochs, PersistedState, StorageAction } from '../storage.js';
 import { DataTree } from '../tree/data-tree.js';
@@ -48,7 +44,7 @@ import { TxnLog } from './txn-log.js';
 
 /** Everything a peer steps on: time, messages, broken links, durability, clients. */
 export type PeerInput =
-  | Exclude<ServerInput, { readonly kind: 'persisted' }>
+  | ServerInput
   | { readonly kind: 'message'; readonly from: ServerId; readonly message: PeerMessage }
   /** The transport lost the link to `peer`. */
   | { readonly kind: 'linkDown'; readonly peer: ServerId }
@@ -83,7 +79,7 @@ export interface PeerReady {
 }
 
 /** A peer's options: its ensemble, limits and server settings. */
-export interface ZabPeerOptions extends PeerOptions, Omit<ServerOptions, 'serverId'> {}
+export interface ZabPeerOptions extends PeerOptions, ServerOptions {}
 
 /** Entries a lone voter's in-memory log may hold before it drops the applied ones. */
 const soloLogRetainMax = 1024;
@@ -174,7 +170,7 @@ export class ZabPeer {
     nowMs: number = options.startTimeMs,
   ) {
     this.options = resolvePeerOptions(options);
-    this.server = resolveServerOptions({ ...options, serverId: options.serverId });
+    this.server = resolveServerOptions(options);
     this.serverId = options.serverId;
     this.quorum = new MajorityQuorum(this.options.voters, this.options.observers);
     this.now = nowMs;
