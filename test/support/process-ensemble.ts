@@ -48,6 +48,11 @@ export async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 
 export interface Member {
   readonly id: number;
   readonly clientPort: number;
+  /** Where its peers reach it (its server.N host and quorum port). */
+  readonly quorumHost: string;
+  readonly quorumPort: number;
+  /** What the process wrote on stderr (its JSON log lines), the last 1 MiB, across restarts. */
+  stderr(): string;
   process: ChildProcess | undefined;
   /** Starts the process (again), keeping its data directory. */
   start(): void;
@@ -70,12 +75,19 @@ export interface ProcessEnsemble {
 export async function startProcessEnsemble(options: {
   size: number;
   tickTime?: number;
+  /** The host of each server.N line (its quorum address). Default 127.0.0.1 for all. */
+  quorumHost?: (id: number) => string;
+  /** More zoo.cfg lines for member `id` (security keys, say); `dir` is the ensemble's directory. */
+  extraConfig?: (id: number, dir: string) => string[];
+  /** The log level the processes run at. Default warn. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }): Promise<ProcessEnsemble> {
   const dir = mkdtempSync(join(tmpdir(), 'zabkit-processes-'));
   const ports = await Promise.all(Array.from({ length: options.size * 3 }, () => freePort()));
+  const quorumHost = options.quorumHost ?? (() => '127.0.0.1');
   const serverLines = Array.from(
     { length: options.size },
-    (_v, i) => `server.${i + 1}=127.0.0.1:${ports[i * 3]}:${ports[i * 3 + 1]}`,
+    (_v, i) => `server.${i + 1}=${quorumHost(i + 1)}:${ports[i * 3]}:${ports[i * 3 + 1]}`,
   );
   const members: Member[] = [];
   for (let id = 1; id <= options.size; id++) {
@@ -96,18 +108,28 @@ export async function startProcessEnsemble(options: {
         '4lw.commands.whitelist=*',
         'snapCount=200',
         ...serverLines,
+        ...(options.extraConfig?.(id, dir) ?? []),
         '',
       ].join('\n'),
     );
+    let stderr = '';
     const member: Member = {
       id,
       clientPort,
+      quorumHost: quorumHost(id),
+      quorumPort: ports[(id - 1) * 3]!,
+      stderr: () => stderr,
       process: undefined,
       start() {
-        const child = spawn(process.execPath, [bin, 'server', '--config', cfg, '--log-level', 'warn'], {
-          stdio: ['ignore', 'ignore', 'pipe'],
+        const child = spawn(
+          process.execPath,
+          [bin, 'server', '--config', cfg, '--log-level', options.logLevel ?? 'warn'],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        child.stderr?.setEncoding('utf8');
+        child.stderr?.on('data', (chunk: string) => {
+          stderr = (stderr + chunk).slice(-1024 * 1024);
         });
-        child.stderr?.resume();
         member.process = child;
       },
       async kill() {

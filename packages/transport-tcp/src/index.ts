@@ -169,6 +169,8 @@ export const defaultMaxFrameBytes = 64 * 1024 * 1024;
 export const defaultReconnect: ReconnectOptions = { initialMs: 50, maxMs: 2000 };
 /** 5 s, ZooKeeper's default quorum connection timeout (`zookeeper.cnxTimeout`). */
 export const defaultHandshakeTimeoutMs = 5000;
+/** A refusal reason is logged at most once in this interval; the rest are summed up after it. */
+const refusalLogIntervalMs = 1000;
 /** 64 waiting connections: far more than an ensemble's peers ever open at once. */
 export const defaultMaxUnauthenticatedConnections = 64;
 
@@ -226,6 +228,8 @@ export class TcpTransport implements PeerTransport {
   private readonly rawByEndpoint = new Map<string, Socket>();
   private readonly refusedCounts: Record<string, number> = {};
   private readonly refusalLoggedAtMs = new Map<string, number>();
+  private readonly refusalsHeldBack = new Map<string, number>();
+  private readonly refusalSummaryTimers = new Map<string, NodeJS.Timeout>();
   private undecodableCount = 0;
   private readonly server: Server;
   private readonly serverClosed: Promise<void>;
@@ -459,6 +463,8 @@ export class TcpTransport implements PeerTransport {
       link.connected = false;
     }
     this.admission.clear();
+    for (const timer of this.refusalSummaryTimers.values()) clearTimeout(timer);
+    this.refusalSummaryTimers.clear();
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
     for (const raw of this.rawByEndpoint.values()) raw.destroy();
@@ -829,7 +835,10 @@ export class TcpTransport implements PeerTransport {
     return true;
   }
 
-  /** Counts a refusal and logs it, at most once a second per reason so a flood cannot flood the log. */
+  /**
+   * Counts a refusal and logs it, at most once a second per reason so a flood cannot flood the
+   * log; what a second held back is summed up in one line when it ends.
+   */
   private noteRefusal(
     reason: string,
     address: string | undefined,
@@ -839,9 +848,30 @@ export class TcpTransport implements PeerTransport {
     this.refusedCounts[reason] = (this.refusedCounts[reason] ?? 0) + 1;
     const now = Date.now();
     const last = this.refusalLoggedAtMs.get(reason);
-    if (last !== undefined && now - last < 1000) return;
-    this.refusalLoggedAtMs.set(reason, now);
     const level = reason === 'evicted' || reason === 'timedOut' || reason === 'protocol' ? 'info' : 'warn';
+    if (last !== undefined && now - last < refusalLogIntervalMs) {
+      this.refusalsHeldBack.set(reason, (this.refusalsHeldBack.get(reason) ?? 0) + 1);
+      if (!this.refusalSummaryTimers.has(reason)) {
+        const timer = setTimeout(
+          () => {
+            this.refusalSummaryTimers.delete(reason);
+            const heldBack = this.refusalsHeldBack.get(reason) ?? 0;
+            this.refusalsHeldBack.delete(reason);
+            if (this.closed || heldBack === 0) return;
+            this.refusalLoggedAtMs.set(reason, Date.now());
+            this.log?.[level](
+              { reason, refusedSinceLastLine: heldBack, totalRefusedForReason: this.refusedCounts[reason] },
+              'refused a peer connection',
+            );
+          },
+          last + refusalLogIntervalMs - now,
+        );
+        timer.unref();
+        this.refusalSummaryTimers.set(reason, timer);
+      }
+      return;
+    }
+    this.refusalLoggedAtMs.set(reason, now);
     this.log?.[level](
       {
         reason,
