@@ -1,19 +1,58 @@
 /**
  * @zabkit/codec: the binary encoding of what peers exchange and what storage keeps: peer
- * messages for the TCP transport, transactions and snapshot nodes for LevelDB storage. One
- * encoding, so a transaction reads the same on the wire and on disk.
+ * messages for the TCP transport; transactions, snapshots, epochs and the store's format
+ * record for LevelDB storage. One schema per message or record drives both its encoder and
+ * its checking decoder (schema.ts); every tag is an explicit number (tags.ts); golden bytes
+ * in the tests pin every layout. One encoding, so a transaction reads the same on the wire
+ * and on disk.
  *
  * @packageDocumentation
  */
+export { PeerCodecError } from './codec-error.js';
 export {
-  decodePeerMessage,
+  defaultDataBytesMax,
+  defaultListLengthMax,
+  defaultPeerCodecLimits,
+  defaultStringBytesMax,
+  type PeerCodecLimits,
+  resolveLimits,
+} from './limits.js';
+export { decodePeerMessage, encodePeerMessage, encodePeerMessageWithRoom } from './peer-messages.js';
+export {
+  decodeEpochsRecord,
+  decodeFormatRecord,
+  decodeLogRecord,
+  decodeManifest,
+  decodeSnapshotChunk,
+  encodeEpochsRecord,
+  encodeFormatRecord,
+  encodeLogRecord,
+  encodeManifest,
+  encodeSnapshotChunk,
+  type LogRecord,
+  type LogRecordHeader,
+  type Manifest,
+  readLogRecordHeader,
+  StorageRecordError,
+  type StorageRecordKind,
+  storageFormatVersion,
+} from './storage-records.js';
+export {
+  createModes,
+  distinctTags,
+  errorCodes,
+  learnerSyncModeTags,
+  peerMessageTags,
+  peerRoleTags,
+  requestOpTags,
+  txnKindTags,
+} from './tags.js';
+export { serverIdMax } from './txn-schema.js';
+export {
   decodeSessions,
   decodeSnapshotNodes,
   decodeTxn,
-  encodePeerMessage,
-  encodePeerMessageWithRoom,
   encodeSessions,
   encodeSnapshotNodes,
   encodeTxn,
-  PeerCodecError,
-} from './peer-codec.js';
+} from './values.js';

@@ -1,38 +1,64 @@
-/** fast-check generators for every PeerMessage, typed so a new message field fails to compile here. */
-import type {
-  ACL,
-  CreateModeValue,
-  ErrorCodeValue,
-  Id,
-  MultiOp,
-  MultiPartTxn,
-  PeerMessage,
-  PreparableRequest,
-  SnapshotNode,
-  TreeSnapshot,
-  Txn,
-  TxnBody,
-  Zxid,
+/**
+ * fast-check generators for every PeerMessage, typed so a new message field fails to compile
+ * here. Every value is one the codec accepts: each number in its field's range (with the
+ * range's edges), so a round trip must give it back exactly.
+ */
+import {
+  type ACL,
+  type CreateModeValue,
+  ErrorCode,
+  type ErrorCodeValue,
+  type Id,
+  type MultiOp,
+  type MultiPartTxn,
+  type PeerMessage,
+  type PreparableRequest,
+  type SnapshotNode,
+  type TreeSnapshot,
+  type Txn,
+  type TxnBody,
+  type Zxid,
 } from '@zabkit/core';
 import fc from 'fast-check';
 
 export const zxidArb: fc.Arbitrary<Zxid> = fc
-  .bigInt({ min: 0n, max: (1n << 64n) - 1n })
+  .oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.constantFrom(0n, (1n << 64n) - 1n, 1n << 32n))
   .map((v) => v as Zxid);
-/** Session ids and owners: signed and unsigned 64-bit, plus the odd value beyond both. */
-export const bigArb = fc.oneof(
+/** Session ids and owners: signed 64-bit, with its edges. */
+export const int64Arb = fc.oneof(
   fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
-  fc.bigInt({ min: 1n << 63n, max: (1n << 64n) - 1n }),
-  fc.bigInt({ min: -(1n << 80n), max: 1n << 80n }),
-  fc.constantFrom(0n, -1n, 1n),
+  fc.constantFrom(0n, -1n, 1n, -(1n << 63n), (1n << 63n) - 1n),
 );
-/** Numbers of every shape: small ints, int32 edges, large and fractional doubles, -0, NaN. */
-export const numArb = fc.oneof(
+const uint32Max = 2 ** 32 - 1;
+/** Epochs and election rounds: 0..2^32-1, small ones most often. */
+export const uint32Arb = fc.oneof(
+  fc.integer({ min: 0, max: 200 }),
+  fc.integer({ min: 0, max: uint32Max }),
+  fc.constantFrom(0, 2 ** 31 - 1, 2 ** 31, uint32Max),
+);
+/** ZooKeeper ints: versions, xids, permissions. */
+export const int32Arb = fc.oneof(
   fc.integer({ min: -5, max: 200 }),
   fc.integer(),
-  fc.constantFrom(2 ** 31, -(2 ** 31), 2 ** 31 - 1, 2 ** 53, -0, Number.NaN, Number.POSITIVE_INFINITY, 0.5),
-  fc.double(),
+  fc.constantFrom(-(2 ** 31), 2 ** 31 - 1, -1, 0),
 );
+/** Counters past 32 bits: forwarded request numbers, connection ids, attempts. */
+export const uint53Arb = fc.oneof(
+  fc.integer({ min: 0, max: 200 }),
+  fc.maxSafeNat(),
+  fc.constantFrom(2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER, 1_764_000_000_000_003),
+);
+/** Wall-clock milliseconds (ctime, mtime, a txn's time): any safe integer. */
+export const timeMsArb = fc.oneof(
+  fc.integer({ min: 1_700_000_000_000, max: 1_900_000_000_000 }),
+  fc.maxSafeInteger(),
+  fc.constantFrom(0, -1, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+);
+export const timeoutMsArb = fc.oneof(
+  fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+  fc.constantFrom(0, 2 ** 31 - 1, 30_000),
+);
+export const serverIdArb = fc.integer({ min: 0, max: 254 });
 const strArb = fc.string({ maxLength: 20 });
 const pathArb = fc.oneof(
   fc.constantFrom('/', '/a', '/zookeeper/quota', '/é/日本'),
@@ -41,35 +67,35 @@ const pathArb = fc.oneof(
 const bytesArb = fc.uint8Array({ maxLength: 40 });
 const idArb: fc.Arbitrary<Id> = fc.record({ scheme: strArb, id: strArb });
 const aclArb: fc.Arbitrary<ACL[]> = fc.array(
-  fc.record({ perms: fc.integer({ min: 0, max: 31 }), id: idArb }),
+  fc.record({ perms: fc.oneof(fc.integer({ min: 0, max: 31 }), int32Arb), id: idArb }),
   {
     maxLength: 3,
   },
 );
-const codeArb = fc.constantFrom(0, -101, -110, -2, -112) as fc.Arbitrary<ErrorCodeValue>;
+const codeArb = fc.constantFrom(...(Object.values(ErrorCode) as ErrorCodeValue[]));
 
 const createTxn = fc.record({
   kind: fc.constant('create' as const),
   path: pathArb,
   data: bytesArb,
   acl: aclArb,
-  ephemeralOwner: bigArb,
-  parentCversion: numArb,
+  ephemeralOwner: int64Arb,
+  parentCversion: int32Arb,
 });
 const deleteTxn = fc.record({ kind: fc.constant('delete' as const), path: pathArb });
 const setDataTxn = fc.record({
   kind: fc.constant('setData' as const),
   path: pathArb,
   data: bytesArb,
-  version: numArb,
+  version: int32Arb,
 });
-const checkTxn = fc.record({ kind: fc.constant('check' as const), path: pathArb, version: numArb });
+const checkTxn = fc.record({ kind: fc.constant('check' as const), path: pathArb, version: int32Arb });
 const errorTxn = fc.record({ kind: fc.constant('error' as const), code: codeArb });
 const multiPart: fc.Arbitrary<MultiPartTxn> = fc.oneof(createTxn, deleteTxn, setDataTxn, checkTxn, errorTxn);
 
 /** Every TxnBody kind. */
 export const txnBodyArb: fc.Arbitrary<TxnBody> = fc.oneof(
-  fc.record({ kind: fc.constant('createSession' as const), timeoutMs: numArb }),
+  fc.record({ kind: fc.constant('createSession' as const), timeoutMs: timeoutMsArb }),
   fc.record({
     kind: fc.constant('closeSession' as const),
     ephemeralPaths: fc.array(pathArb, { maxLength: 4 }),
@@ -77,7 +103,7 @@ export const txnBodyArb: fc.Arbitrary<TxnBody> = fc.oneof(
   createTxn,
   deleteTxn,
   setDataTxn,
-  fc.record({ kind: fc.constant('setACL' as const), path: pathArb, acl: aclArb, aversion: numArb }),
+  fc.record({ kind: fc.constant('setACL' as const), path: pathArb, acl: aclArb, aversion: int32Arb }),
   checkTxn,
   fc.record({ kind: fc.constant('multi' as const), parts: fc.array(multiPart, { maxLength: 4 }) }),
   errorTxn,
@@ -85,9 +111,9 @@ export const txnBodyArb: fc.Arbitrary<TxnBody> = fc.oneof(
 
 export const txnArb: fc.Arbitrary<Txn> = fc.record({
   zxid: zxidArb,
-  timeMs: numArb,
-  sessionId: bigArb,
-  cxid: numArb,
+  timeMs: timeMsArb,
+  sessionId: int64Arb,
+  cxid: int32Arb,
   body: txnBodyArb,
 });
 const txnsArb = fc.array(txnArb, { maxLength: 5 });
@@ -99,17 +125,17 @@ const snapshotNodeArb: fc.Arbitrary<SnapshotNode> = fc.record({
   czxid: zxidArb,
   mzxid: zxidArb,
   pzxid: zxidArb,
-  ctime: numArb,
-  mtime: numArb,
-  version: numArb,
-  cversion: numArb,
-  aversion: numArb,
-  ephemeralOwner: bigArb,
+  ctime: timeMsArb,
+  mtime: timeMsArb,
+  version: int32Arb,
+  cversion: int32Arb,
+  aversion: int32Arb,
+  ephemeralOwner: int64Arb,
 });
 export const snapshotArb: fc.Arbitrary<TreeSnapshot> = fc.record({
   zxid: zxidArb,
   nodes: fc.array(snapshotNodeArb, { maxLength: 5 }),
-  sessions: fc.array(fc.tuple(bigArb, numArb), { maxLength: 4 }),
+  sessions: fc.array(fc.tuple(int64Arb, timeoutMsArb), { maxLength: 4 }),
 });
 
 const modeArb = fc.integer({ min: 0, max: 6 }) as fc.Arbitrary<CreateModeValue>;
@@ -119,71 +145,76 @@ const createRequest = fc.record({
   data: bytesArb,
   acl: aclArb,
   mode: modeArb,
-  ttlMs: bigArb,
+  ttlMs: int64Arb,
 });
-const deleteRequest = fc.record({ op: fc.constant('delete' as const), path: pathArb, version: numArb });
+const deleteRequest = fc.record({ op: fc.constant('delete' as const), path: pathArb, version: int32Arb });
 const setDataRequest = fc.record({
   op: fc.constant('setData' as const),
   path: pathArb,
   data: bytesArb,
-  version: numArb,
+  version: int32Arb,
 });
-const checkRequest = fc.record({ op: fc.constant('check' as const), path: pathArb, version: numArb });
+const checkRequest = fc.record({ op: fc.constant('check' as const), path: pathArb, version: int32Arb });
 const multiOp: fc.Arbitrary<MultiOp> = fc.oneof(createRequest, deleteRequest, setDataRequest, checkRequest);
 /** Every PreparableRequest op. */
 export const requestArb: fc.Arbitrary<PreparableRequest> = fc.oneof(
   createRequest,
   deleteRequest,
   setDataRequest,
-  fc.record({ op: fc.constant('setACL' as const), path: pathArb, acl: aclArb, version: numArb }),
+  fc.record({ op: fc.constant('setACL' as const), path: pathArb, acl: aclArb, version: int32Arb }),
   checkRequest,
   fc.record({ op: fc.constant('multi' as const), ops: fc.array(multiOp, { maxLength: 4 }) }),
-  fc.record({ op: fc.constant('createSession' as const), timeoutMs: numArb }),
+  fc.record({ op: fc.constant('createSession' as const), timeoutMs: timeoutMsArb }),
   fc.record({ op: fc.constant('closeSession' as const) }),
   fc.record({ op: fc.constant('deleteContainer' as const), path: pathArb }),
 );
 
-const epoch = numArb;
+const epoch = uint32Arb;
 
 /** One generator per PeerMessage kind, keyed by kind so the test can cover each. */
 export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<PeerMessage, { kind: K }>> } = {
   notification: fc.record({
     kind: fc.constant('notification'),
-    vote: fc.record({ leader: numArb, zxid: zxidArb, peerEpoch: numArb }),
-    electionEpoch: numArb,
+    vote: fc.record({ leader: serverIdArb, zxid: zxidArb, peerEpoch: uint32Arb }),
+    electionEpoch: uint32Arb,
     state: fc.constantFrom('looking', 'following', 'leading', 'observing'),
   }),
   followerInfo: fc.record({
     kind: fc.constant('followerInfo'),
     acceptedEpoch: epoch,
     observer: fc.boolean(),
-    attempt: numArb,
+    attempt: uint53Arb,
   }),
-  ackEpoch: fc.record({ kind: fc.constant('ackEpoch'), epoch, currentEpoch: numArb, lastZxid: zxidArb }),
+  ackEpoch: fc.record({ kind: fc.constant('ackEpoch'), epoch, currentEpoch: uint32Arb, lastZxid: zxidArb }),
   ackNewLeader: fc.record({ kind: fc.constant('ackNewLeader'), epoch }),
   ack: fc.record({ kind: fc.constant('ack'), epoch, zxid: zxidArb }),
   pingReply: fc.record({
     kind: fc.constant('pingReply'),
     epoch,
-    touches: fc.array(bigArb, { maxLength: 5 }),
+    touches: fc.array(int64Arb, { maxLength: 5 }),
   }),
   request: fc.record({
     kind: fc.constant('request'),
     epoch,
-    seq: numArb,
-    sessionId: bigArb,
-    cxid: numArb,
+    seq: uint53Arb,
+    sessionId: int64Arb,
+    cxid: int32Arb,
     authInfo: fc.array(idArb, { maxLength: 3 }),
     request: requestArb,
   }),
   clientSync: fc.record({
     kind: fc.constant('clientSync'),
     epoch,
-    seq: numArb,
-    sessionId: bigArb,
-    cxid: numArb,
+    seq: uint53Arb,
+    sessionId: int64Arb,
+    cxid: int32Arb,
   }),
-  revalidate: fc.record({ kind: fc.constant('revalidate'), epoch, sessionId: bigArb, connectionId: numArb }),
+  revalidate: fc.record({
+    kind: fc.constant('revalidate'),
+    epoch,
+    sessionId: int64Arb,
+    connectionId: uint53Arb,
+  }),
   leaderInfo: fc.record({ kind: fc.constant('leaderInfo'), epoch }),
   learnerSync: fc.record({
     kind: fc.constant('learnerSync'),
@@ -202,15 +233,15 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
   clientSyncReply: fc.record({
     kind: fc.constant('clientSyncReply'),
     epoch,
-    sessionId: bigArb,
-    cxid: numArb,
+    sessionId: int64Arb,
+    cxid: int32Arb,
     zxid: zxidArb,
   }),
   revalidateReply: fc.record({
     kind: fc.constant('revalidateReply'),
     epoch,
-    sessionId: bigArb,
-    connectionId: numArb,
+    sessionId: int64Arb,
+    connectionId: uint53Arb,
     valid: fc.boolean(),
   }),
 };

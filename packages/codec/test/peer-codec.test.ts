@@ -1,12 +1,63 @@
-import { makeZxid, type PeerMessage } from '@zabkit/core';
+import { makeZxid, type PeerMessage, type Txn } from '@zabkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodePeerMessage, encodePeerMessage, PeerCodecError } from '../src/index.js';
+import {
+  decodePeerMessage,
+  decodeTxn,
+  defaultPeerCodecLimits,
+  distinctTags,
+  encodePeerMessage,
+  encodeTxn,
+  PeerCodecError,
+  peerMessageTags,
+  resolveLimits,
+} from '../src/index.js';
 import { messageArbs, peerMessageArb, snapshotArb, txnArb } from './arbitraries.js';
 
 const roundTrip = (message: PeerMessage) => decodePeerMessage(encodePeerMessage(message));
 
-describe('peer codec', () => {
+/** The codec's encodings of numbers, for hand-made frames: int32 as zigzag varint + 1, else 0 and a float64. */
+function varuint(value: number): number[] {
+  const out: number[] = [];
+  while (value >= 0x80) {
+    out.push((value % 0x80) | 0x80);
+    value = Math.floor(value / 0x80);
+  }
+  out.push(value);
+  return out;
+}
+const int = (v: number) => varuint((v >= 0 ? v * 2 : -v * 2 - 1) + 1);
+function float(v: number): number[] {
+  const bytes = Buffer.alloc(9);
+  bytes.writeDoubleBE(v, 1);
+  return [...bytes];
+}
+type Part = number | Part[];
+const frame = (...parts: Part[]) => Uint8Array.from(parts.flat(Number.POSITIVE_INFINITY) as number[]);
+const tag = peerMessageTags;
+
+/** The PeerCodecError decoding `bytes` throws; fails the test if it throws anything else or nothing. */
+function decodeError(bytes: Uint8Array, limits = defaultPeerCodecLimits): PeerCodecError {
+  try {
+    decodePeerMessage(bytes, limits);
+  } catch (error) {
+    expect(error).toBeInstanceOf(PeerCodecError);
+    return error as PeerCodecError;
+  }
+  throw new Error(`decoded ${Buffer.from(bytes).toString('hex')} without an error`);
+}
+
+function encodeError(message: unknown): PeerCodecError {
+  try {
+    encodePeerMessage(message as PeerMessage);
+  } catch (error) {
+    expect(error).toBeInstanceOf(PeerCodecError);
+    return error as PeerCodecError;
+  }
+  throw new Error('encoded without an error');
+}
+
+describe('peer codec round trips', () => {
   for (const [kind, arb] of Object.entries(messageArbs)) {
     it(`round-trips ${kind}`, () => {
       fc.assert(
@@ -45,6 +96,25 @@ describe('peer codec', () => {
     );
   });
 
+  it('has one encoding per message: bytes that decode re-encode to themselves', () => {
+    fc.assert(
+      fc.property(peerMessageArb, fc.nat(), fc.integer({ min: 0, max: 255 }), (message, at, value) => {
+        const bytes = encodePeerMessage(message).slice();
+        bytes[at % bytes.length] = value;
+        let decoded: PeerMessage;
+        try {
+          decoded = decodePeerMessage(bytes);
+        } catch {
+          return;
+        }
+        // A fresh copy, so no transaction's kept encoding answers for it.
+        const copy = structuredClone(decoded);
+        expect(Buffer.from(encodePeerMessage(copy)).equals(Buffer.from(bytes))).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('decodes byte arrays as copies, not views of the frame', () => {
     const data = new Uint8Array([1, 2, 3]);
     const message: PeerMessage = {
@@ -71,6 +141,124 @@ describe('peer codec', () => {
     expect(encodePeerMessage({ kind: 'ping', epoch: 3 }).length).toBe(2);
   });
 
+  it('encodes a transaction once and reuses the bytes, also for one it decoded', () => {
+    const txn: Txn = {
+      zxid: makeZxid(1, 1),
+      timeMs: 10,
+      sessionId: 1n,
+      cxid: 1,
+      body: { kind: 'delete', path: '/a' },
+    };
+    const first = encodeTxn(txn);
+    expect(encodeTxn(txn)).toEqual(first);
+    const decoded = decodeTxn(first);
+    expect(encodeTxn(decoded)).toEqual(first);
+  });
+});
+
+describe('peer codec validation', () => {
+  it('refuses an epoch of 2^40 in followerInfo, naming the field', () => {
+    const error = decodeError(frame(tag.followerInfo, float(2 ** 40), 0, int(1)));
+    expect(error.field).toBe('followerInfo.acceptedEpoch');
+    expect(error.message).toMatch(/1099511627776 is not in 0\.\.4294967295/);
+  });
+
+  it('refuses a fractional epoch, NaN and infinities', () => {
+    for (const bad of [1000.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const error = decodeError(frame(tag.followerInfo, float(bad), 0, int(1)));
+      expect(error.field).toBe('followerInfo.acceptedEpoch');
+      expect(error.problem).toMatch(/not an integer/);
+    }
+  });
+
+  it('refuses a negative epoch, and one written as a float64 although it fits a varint', () => {
+    expect(decodeError(frame(tag.ping, int(-1))).problem).toMatch(/-1 is not in 0\.\./);
+    expect(decodeError(frame(tag.ping, float(7))).problem).toMatch(/written as a float64/);
+    expect(decodeError(frame(tag.ping, float(-0))).problem).toMatch(/-0 written as a float64/);
+  });
+
+  it('refuses an attempt beyond 2^53 and a server id beyond 254', () => {
+    expect(decodeError(frame(tag.followerInfo, int(1), 0, float(2 ** 60))).field).toBe(
+      'followerInfo.attempt',
+    );
+    const vote = frame(tag.notification, int(255), new Array(8).fill(0), int(1), int(1), 0);
+    expect(decodeError(vote).field).toBe('notification.vote.leader');
+  });
+
+  it('refuses unknown tags, roles and booleans other than 0 and 1', () => {
+    expect(decodeError(frame(200)).problem).toMatch(/unknown peer message tag 200/);
+    const notification = (state: number) =>
+      frame(tag.notification, int(1), new Array(8).fill(0), int(1), int(1), state);
+    expect(decodeError(notification(9)).field).toBe('notification.state');
+    expect(decodeError(frame(tag.followerInfo, int(1), 2, int(1))).field).toBe('followerInfo.observer');
+  });
+
+  it('refuses bigints other than signed 64-bit (the tags for unsigned and decimal)', () => {
+    for (const bigintTag of [1, 2, 3]) {
+      const error = decodeError(frame(tag.revalidate, int(1), bigintTag, new Array(8).fill(0), int(1)));
+      expect(error.field).toBe('revalidate.sessionId');
+    }
+  });
+
+  it('refuses a length that does not fit (a "negative" one is a varint too long) and redundant varint bytes', () => {
+    const tooLong = decodeError(
+      frame(tag.pingReply, int(1), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+    );
+    expect(tooLong.problem).toMatch(/varint too long/);
+    expect(decodeError(frame(tag.ping, [0x82, 0x00])).problem).toMatch(/redundant zero/);
+    const huge = decodeError(frame(tag.pingReply, int(1), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f]));
+    expect(huge.field).toBe('pingReply.touches');
+  });
+
+  it('refuses strings, data and lists over their limits, naming the field', () => {
+    const path = '/a'.repeat(40);
+    const message: PeerMessage = {
+      kind: 'proposal',
+      epoch: 1,
+      txns: [
+        { zxid: makeZxid(1, 1), timeMs: 0, sessionId: 1n, cxid: 1, body: { kind: 'delete', path: '/x' } },
+        {
+          zxid: makeZxid(1, 2),
+          timeMs: 0,
+          sessionId: 1n,
+          cxid: 2,
+          body: { kind: 'setData', path, data: new Uint8Array(100), version: 1 },
+        },
+      ],
+    };
+    const bytes = encodePeerMessage(message);
+    expect(decodePeerMessage(bytes)).toEqual(message);
+    const strings = decodeError(bytes, resolveLimits({ stringBytesMax: 79 }));
+    expect(strings.field).toBe('proposal.txns[1].body.path');
+    expect(strings.problem).toMatch(/stringBytesMax \(79\)/);
+    const data = decodeError(bytes, resolveLimits({ dataBytesMax: 99 }));
+    expect(data.field).toBe('proposal.txns[1].body.data');
+    expect(decodeError(bytes, resolveLimits({ listLengthMax: 1 })).field).toBe('proposal.txns');
+  });
+
+  it('refuses strings that are not UTF-8', () => {
+    const request = (path: number[]) =>
+      frame(tag.request, int(1), int(1), 0, new Array(8).fill(0), int(1), 0, 8, varuint(path.length), path);
+    expect(decodePeerMessage(request([0x2f, 0xc3, 0xa9]))).toMatchObject({ request: { path: '/é' } });
+    const error = decodeError(request([0x2f, 0xc3, 0x28]));
+    expect(error.field).toBe('request.request.deleteContainer.path');
+    expect(error.problem).toMatch(/not UTF-8/);
+  });
+
+  it('refuses a multi inside a multi, and session changes among its parts', () => {
+    const txnHeader = [new Array(8).fill(0), int(0), 0, new Array(8).fill(0), int(0)];
+    const nested = frame(tag.proposal, int(1), 1, txnHeader, 7, 1, 7, 0);
+    expect(decodeError(nested).field).toBe('proposal.txns[0].body.parts[0]');
+    const session = frame(tag.proposal, int(1), 1, txnHeader, 7, 1, 0, int(10));
+    expect(decodeError(session).problem).toMatch(/unknown multi part tag 0/);
+  });
+
+  it('refuses an error txn with a code ZooKeeper does not have', () => {
+    const txnHeader = [new Array(8).fill(0), int(0), 0, new Array(8).fill(0), int(0)];
+    const error = decodeError(frame(tag.inform, int(1), 1, txnHeader, 8, int(-9999)));
+    expect(error.field).toBe('inform.txns[0].body.code');
+  });
+
   it('throws PeerCodecError for every truncation of a valid message', () => {
     fc.assert(
       fc.property(peerMessageArb, (message) => {
@@ -85,7 +273,7 @@ describe('peer codec', () => {
 
   it('throws PeerCodecError for trailing bytes', () => {
     const bytes = encodePeerMessage({ kind: 'ping', epoch: 1 });
-    expect(() => decodePeerMessage(new Uint8Array([...bytes, 0]))).toThrow(PeerCodecError);
+    expect(decodeError(new Uint8Array([...bytes, 0])).problem).toBe('1 trailing bytes');
   });
 
   it('decodes random garbage to a message or a PeerCodecError, quickly', () => {
@@ -97,7 +285,24 @@ describe('peer codec', () => {
           expect(error).toBeInstanceOf(PeerCodecError);
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: 5000 },
+    );
+  });
+
+  it('decodes random garbage after every valid tag to a message or a PeerCodecError', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...Object.values(tag)),
+        fc.uint8Array({ maxLength: 120 }),
+        (first, rest) => {
+          try {
+            decodePeerMessage(frame(first, [...rest]));
+          } catch (error) {
+            expect(error).toBeInstanceOf(PeerCodecError);
+          }
+        },
+      ),
+      { numRuns: 5000 },
     );
   });
 
@@ -118,14 +323,67 @@ describe('peer codec', () => {
 
   it('refuses a huge declared array length without allocating it', () => {
     // pingReply, epoch 1, then a varint count of about 2^48 touches in three bytes of input.
-    const bytes = new Uint8Array([5, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f]);
+    const bytes = new Uint8Array([tag.pingReply, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f]);
     expect(() => decodePeerMessage(bytes)).toThrow(PeerCodecError);
   });
+});
 
-  it('throws PeerCodecError when asked to encode something that is not a message', () => {
-    expect(() => encodePeerMessage({ kind: 'nonsense' } as unknown as PeerMessage)).toThrow(PeerCodecError);
-    expect(() => encodePeerMessage({ kind: 'ack', epoch: 1, zxid: -1n } as unknown as PeerMessage)).toThrow(
-      PeerCodecError,
+describe('peer codec refuses to encode values outside the message types', () => {
+  it('refuses unknown kinds and non-objects', () => {
+    expect(encodeError({ kind: 'nonsense' }).problem).toMatch(/not a peer message: nonsense/);
+    expect(encodeError(null).problem).toMatch(/not an object/);
+  });
+
+  it('refuses out-of-range numbers, naming the field', () => {
+    expect(encodeError({ kind: 'ack', epoch: 1, zxid: -1n }).field).toBe('ack.zxid');
+    expect(encodeError({ kind: 'ack', epoch: 1, zxid: 1n << 64n }).field).toBe('ack.zxid');
+    expect(encodeError({ kind: 'ack', epoch: 2 ** 32, zxid: 1n }).field).toBe('ack.epoch');
+    expect(
+      encodeError({ kind: 'followerInfo', acceptedEpoch: 1000.5, observer: false, attempt: 1 }).field,
+    ).toBe('followerInfo.acceptedEpoch');
+    expect(encodeError({ kind: 'followerInfo', acceptedEpoch: 1, observer: 1, attempt: 1 }).field).toBe(
+      'followerInfo.observer',
     );
+    expect(encodeError({ kind: 'revalidate', epoch: 1, sessionId: 1n << 63n, connectionId: 1 }).field).toBe(
+      'revalidate.sessionId',
+    );
+    expect(encodeError({ kind: 'ping', epoch: Number.NaN }).field).toBe('ping.epoch');
+  });
+
+  it('names the element of a list at fault', () => {
+    const txn = (cxid: number): Txn => ({
+      zxid: makeZxid(1, 1),
+      timeMs: 0,
+      sessionId: 1n,
+      cxid,
+      body: { kind: 'delete', path: '/a' },
+    });
+    expect(encodeError({ kind: 'proposal', epoch: 1, txns: [txn(1), txn(2 ** 31)] }).field).toBe(
+      'proposal.txns[1].cxid',
+    );
+    const body = {
+      kind: 'multi',
+      parts: [
+        { kind: 'check', path: '/a', version: 1 },
+        { kind: 'multi', parts: [] },
+      ],
+    };
+    expect(encodeError({ kind: 'inform', epoch: 1, txns: [{ ...txn(1), body }] }).field).toBe(
+      'inform.txns[0].body.parts[1]',
+    );
+  });
+
+  it('writes -0 as 0', () => {
+    expect(decodePeerMessage(encodePeerMessage({ kind: 'ping', epoch: -0 }))).toEqual({
+      kind: 'ping',
+      epoch: 0,
+    });
+  });
+});
+
+describe('tag tables', () => {
+  it('refuses, at load, a table that gives one tag to two kinds or a tag that is not a byte', () => {
+    expect(() => distinctTags('test kind', { a: 0, b: 1, c: 1 } as never)).toThrow(/c and b share tag 1/);
+    expect(() => distinctTags('test kind', { a: 256 })).toThrow(/not a byte/);
   });
 });

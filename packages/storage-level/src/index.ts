@@ -11,12 +11,19 @@
  * @packageDocumentation
  */
 import {
-  decodeSessions,
-  decodeSnapshotNodes,
-  decodeTxn,
-  encodeSessions,
-  encodeSnapshotNodes,
-  encodeTxn,
+  decodeEpochsRecord,
+  decodeLogRecord,
+  decodeManifest,
+  decodeSnapshotChunk,
+  encodeEpochsRecord,
+  encodeLogRecord,
+  encodeManifest,
+  encodeSnapshotChunk,
+  type LogRecord,
+  type PeerCodecLimits,
+  readLogRecordHeader,
+  resolveLimits,
+  StorageRecordError,
 } from '@zabkit/codec';
 import {
   type Epochs,
@@ -30,51 +37,28 @@ import {
   type Zxid,
   zeroZxid,
 } from '@zabkit/core';
-import type { AbstractBatchOperation, AbstractLevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
+import { StorageCorruptError } from './errors.js';
+import { prepareFormat } from './format.js';
 import {
-  ChecksumError,
   chunkKey,
-  decodeEpochs,
-  decodeLogRecord,
-  decodeManifest,
-  encodeEpochs,
-  encodeLogRecord,
-  encodeManifest,
   epochsKey,
+  hexZxid,
   isManifestKey,
   logEnd,
   logKey,
   logStart,
   manifestKey,
-  sealed,
   snapshotEnd,
   snapshotRange,
   snapshotStart,
-  unseal,
   zxidOfKey,
-} from './records.js';
+} from './keys.js';
+import type { BytesLevel, Op } from './level.js';
 
-export { ChecksumError } from './records.js';
-
-/** A database of byte keys and byte values, as the store needs it. */
-export type BytesLevel = AbstractLevel<Uint8Array, Uint8Array, Uint8Array>;
-
-type Op = AbstractBatchOperation<BytesLevel, Uint8Array, Uint8Array>;
-
-/**
- * The store holds damage that cannot be repaired without risking committed data: the peer
- * must not start from it. `what` names the record.
- */
-export class StorageCorruptError extends Error {
-  constructor(
-    readonly what: string,
-    detail: string,
-  ) {
-    super(`storage is corrupt (${what}): ${detail}`);
-    this.name = 'StorageCorruptError';
-  }
-}
+export { describeLocation, StorageCorruptError, StorageFormatError, type StoreLocation } from './errors.js';
+export { oldestReadableFormat } from './format.js';
+export type { BytesLevel } from './level.js';
 
 /** How the store keeps snapshots, commits and purges. */
 export interface LevelStorageOptions {
@@ -95,13 +79,33 @@ export interface LevelStorageOptions {
    * whenever asked, that is after each snapshot.
    */
   readonly purgeIntervalMs?: number;
-  /** Told of repairs made at open (a torn tail dropped, an incomplete snapshot ignored). */
+  /**
+   * Bounds on decoded records; default the codec's (`defaultPeerCodecLimits`). A store must
+   * read back whatever its peer accepted: raise them with the peer's dataSizeMaxBytes.
+   */
+  readonly codecLimits?: Partial<PeerCodecLimits>;
+  /**
+   * Told of repairs made at open (a torn tail dropped, a damaged snapshot passed over) and
+   * of a store from before format records marked as format 1.
+   */
   readonly warn?: (message: string) => void;
 }
 
 interface SnapshotRef {
   readonly zxid: Zxid;
   readonly manifest: Uint8Array;
+}
+
+/** A log record that does not read back, as a StorageCorruptError naming it. */
+function damagedRecord(key: Uint8Array, value: Uint8Array, error: StorageRecordError): StorageCorruptError {
+  let lastZxid: Zxid | undefined;
+  try {
+    // The checksum held when only the content is bad: then the header's reach is known.
+    lastZxid = readLogRecordHeader(value).lastZxid;
+  } catch {
+    lastZxid = undefined;
+  }
+  return new StorageCorruptError('log record', error.problem, { key, firstZxid: zxidOfKey(key), lastZxid });
 }
 
 /** A peer's durable storage on LevelDB (or any abstract-level database of bytes). */
@@ -112,6 +116,7 @@ export class LevelStorage implements PeerStorage {
   private readonly sync: boolean;
   private readonly warn: (message: string) => void;
   private readonly purgeIntervalMs: number;
+  private readonly limits: PeerCodecLimits;
   private lastPurgeMs = Number.NEGATIVE_INFINITY;
   /** Snapshots being written in the background: a purge or reset waits for them. */
   private background: Promise<void> = Promise.resolve();
@@ -128,12 +133,24 @@ export class LevelStorage implements PeerStorage {
     this.sync = options.sync ?? true;
     this.warn = options.warn ?? (() => undefined);
     this.purgeIntervalMs = Math.max(0, options.purgeIntervalMs ?? 0);
+    this.limits = resolveLimits(options.codecLimits);
   }
 
-  /** A store on an abstract-level database of bytes (opened here if it is not yet). */
+  /**
+   * A store on an abstract-level database of bytes (opened here if it is not yet). A new
+   * store gets its format record; a store in a format this zabkit does not read is refused
+   * with a StorageFormatError, and the database closed again.
+   */
   static async on(db: BytesLevel, options: LevelStorageOptions = {}): Promise<LevelStorage> {
     await db.open();
-    return new LevelStorage(db, options);
+    const store = new LevelStorage(db, options);
+    try {
+      await prepareFormat(db, { sync: store.sync, warn: store.warn });
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return store;
   }
 
   /** A store in a LevelDB directory (created if missing), through classic-level. */
@@ -155,12 +172,41 @@ export class LevelStorage implements PeerStorage {
     return this.db.batch(ops, { sync: this.sync } as never);
   }
 
+  /** Decodes the log record under `key`; damage is a StorageCorruptError naming it. */
+  private decodeRecord(key: Uint8Array, value: Uint8Array): LogRecord {
+    let record: LogRecord;
+    try {
+      record = decodeLogRecord(value, this.limits);
+    } catch (error) {
+      if (error instanceof StorageRecordError) throw damagedRecord(key, value, error);
+      throw error;
+    }
+    const first = zxidOfKey(key);
+    if (record.txns[0]!.zxid !== first)
+      throw new StorageCorruptError(
+        'log record',
+        `its first transaction is ${hexZxid(record.txns[0]!.zxid)}, its key says ${hexZxid(first)}`,
+        { key, firstZxid: first, lastZxid: record.lastZxid },
+      );
+    return record;
+  }
+
+  /** The zxid a log record reaches, from its header; damage is a StorageCorruptError naming it. */
+  private recordLastZxid(key: Uint8Array, value: Uint8Array): Zxid {
+    try {
+      return readLogRecordHeader(value).lastZxid;
+    } catch (error) {
+      if (error instanceof StorageRecordError) throw damagedRecord(key, value, error);
+      throw error;
+    }
+  }
+
   // ---- reading -----------------------------------------------------------------------------
 
   async load(): Promise<PersistedState> {
     this.check();
     const epochs = await this.readEpochs();
-    const snapshot = await this.latestSnapshot();
+    const { snapshot } = await this.newestReadableSnapshot();
     const base = snapshot?.zxid ?? zeroZxid;
     const log = await this.readVerifiedLog(base);
     return { epochs, snapshot, log };
@@ -171,10 +217,12 @@ export class LevelStorage implements PeerStorage {
     const record = await this.db.get(epochsKey);
     if (record === undefined) return { acceptedEpoch: 0, currentEpoch: 0 };
     try {
-      return decodeEpochs(record);
+      return decodeEpochsRecord(record);
     } catch (error) {
       // The epochs are ZAB's promises; a guess could break one. Refuse.
-      throw new StorageCorruptError('epochs', String(error));
+      if (error instanceof StorageRecordError)
+        throw new StorageCorruptError('epochs', error.problem, { key: epochsKey });
+      throw error;
     }
   }
 
@@ -188,9 +236,10 @@ export class LevelStorage implements PeerStorage {
   }
 
   /**
-   * The log after `afterZxid`, checked: every record's checksum, and no gap. A damaged last
-   * record is a torn write that was never acknowledged (acknowledgements wait for the
-   * sync): it is dropped, as ZooKeeper drops a torn log tail. Damage anywhere else is refused.
+   * The log after `afterZxid`, checked: every record's checksum and content, and no gap. A
+   * damaged last record is a torn write that was never acknowledged (acknowledgements wait
+   * for the sync): it is dropped, as ZooKeeper drops a torn log tail. Damage anywhere else
+   * is refused.
    */
   private async readVerifiedLog(afterZxid: Zxid): Promise<Txn[]> {
     const records = await this.logRecordsAfter(afterZxid);
@@ -198,32 +247,33 @@ export class LevelStorage implements PeerStorage {
     let previous = afterZxid;
     for (let i = 0; i < records.length; i++) {
       const [key, value] = records[i]!;
-      const first = zxidOfKey(key);
-      const what = `log record 0x${first.toString(16)}`;
-      let decoded: Txn[];
+      let record: LogRecord;
       try {
-        decoded = decodeLogRecord(value, what).txns.map((bytes) => decodeTxn(bytes));
-        if (decoded[0]?.zxid !== first) throw new ChecksumError(`${what} starts elsewhere`);
+        record = this.decodeRecord(key, value);
       } catch (error) {
-        if (i === records.length - 1) {
-          this.warn(`dropping a torn last log record at zxid 0x${first.toString(16)}`);
+        const next = records[i + 1];
+        const first = zxidOfKey(key);
+        if (error instanceof StorageCorruptError && next === undefined) {
+          this.warn(`dropping a torn last log record at zxid ${hexZxid(first)}`);
           await this.db.del(key, { sync: this.sync } as never);
           this.lastLogged = undefined;
           break;
         }
         // A damaged record wholly before the snapshot is not needed: the next one says so.
-        const next = zxidOfKey(records[i + 1]![0]);
-        if (first <= afterZxid && followsContiguously(afterZxid, next)) continue;
-        throw new StorageCorruptError(what, String(error));
+        if (error instanceof StorageCorruptError && first <= afterZxid && next !== undefined) {
+          if (zxidOfKey(next[0]) <= afterZxid + 1n) continue;
+        }
+        throw error;
       }
-      for (const txn of decoded) {
+      for (const txn of record.txns) {
         if (txn.zxid <= afterZxid) continue;
         if (!followsContiguously(previous, txn.zxid)) {
           // A log that does not start where the snapshot ends needs a snapshot that is gone.
           const kind = txns.length === 0 ? 'snapshot' : 'log';
           throw new StorageCorruptError(
             kind,
-            `0x${txn.zxid.toString(16)} does not follow 0x${previous.toString(16)}: ${kind === 'snapshot' ? 'the snapshot the log starts from is missing' : 'records are missing'}`,
+            `${hexZxid(txn.zxid)} does not follow ${hexZxid(previous)}: ${kind === 'snapshot' ? 'the snapshot the log starts from is missing' : 'records are missing'}`,
+            { key, firstZxid: zxidOfKey(key), lastZxid: record.lastZxid },
           );
         }
         previous = txn.zxid;
@@ -237,8 +287,7 @@ export class LevelStorage implements PeerStorage {
     this.check();
     const txns: Txn[] = [];
     for (const [key, value] of await this.logRecordsAfter(afterZxid)) {
-      for (const bytes of decodeLogRecord(value, `log record 0x${zxidOfKey(key).toString(16)}`).txns) {
-        const txn = decodeTxn(bytes);
+      for (const txn of this.decodeRecord(key, value).txns) {
         if (txn.zxid > afterZxid) txns.push(txn);
       }
     }
@@ -259,34 +308,47 @@ export class LevelStorage implements PeerStorage {
   }
 
   private async readSnapshot(ref: SnapshotRef): Promise<TreeSnapshot> {
-    const what = `snapshot 0x${ref.zxid.toString(16)}`;
-    const manifest = decodeManifest(ref.manifest, what);
+    const manifest = decodeManifest(ref.manifest, this.limits);
     const nodes: SnapshotNode[] = [];
     for (let index = 0; index < manifest.chunks; index++) {
       const record = await this.db.get(chunkKey(ref.zxid, index));
-      if (record === undefined) throw new ChecksumError(`${what} chunk ${index} is missing`);
-      nodes.push(...decodeSnapshotNodes(unseal(record, `${what} chunk ${index}`)));
+      if (record === undefined) throw new StorageRecordError('snapshot chunk', `chunk ${index} is missing`);
+      for (const node of decodeSnapshotChunk(record, this.limits)) nodes.push(node);
     }
     if (nodes.length !== manifest.nodes)
-      throw new ChecksumError(`${what} has ${nodes.length} nodes, not ${manifest.nodes}`);
-    return { zxid: ref.zxid, nodes, sessions: decodeSessions(manifest.sessions) };
+      throw new StorageRecordError(
+        'manifest',
+        `the chunks hold ${nodes.length} nodes, the manifest says ${manifest.nodes}`,
+      );
+    return { zxid: ref.zxid, nodes, sessions: manifest.sessions };
+  }
+
+  /** The newest snapshot that reads back whole, and the zxids of the damaged ones passed over, newest first. */
+  private async newestReadableSnapshot(): Promise<{
+    snapshot: TreeSnapshot | undefined;
+    passedOver: Zxid[];
+  }> {
+    await this.background.catch(() => undefined);
+    const passedOver: Zxid[] = [];
+    for (const ref of await this.manifests()) {
+      try {
+        return { snapshot: await this.readSnapshot(ref), passedOver };
+      } catch (error) {
+        if (!(error instanceof StorageRecordError)) throw error;
+        // The log from an older snapshot may still cover it; load() checks that it does.
+        this.warn(
+          `passing over damaged snapshot ${hexZxid(ref.zxid)}: ${error.message}; zabkit storage check reports it`,
+        );
+        passedOver.push(ref.zxid);
+      }
+    }
+    return { snapshot: undefined, passedOver };
   }
 
   /** The newest snapshot that reads back whole; a damaged one is passed over for an older one. */
   async latestSnapshot(): Promise<TreeSnapshot | undefined> {
     this.check();
-    await this.background.catch(() => undefined);
-    for (const ref of await this.manifests()) {
-      try {
-        return await this.readSnapshot(ref);
-      } catch (error) {
-        if (!(error instanceof ChecksumError) && !(error instanceof Error && error.name === 'PeerCodecError'))
-          throw error;
-        // The log from an older snapshot may still cover it; load() checks that it does.
-        this.warn(`passing over damaged snapshot 0x${ref.zxid.toString(16)}: ${error.message}`);
-      }
-    }
-    return undefined;
+    return (await this.newestReadableSnapshot()).snapshot;
   }
 
   // ---- writing -----------------------------------------------------------------------------
@@ -297,8 +359,7 @@ export class LevelStorage implements PeerStorage {
   private async lastLoggedZxid(): Promise<Zxid> {
     if (this.lastLogged === undefined) {
       const [last] = await this.db.iterator({ gte: logStart, lt: logEnd, reverse: true, limit: 1 }).all();
-      this.lastLogged =
-        last === undefined ? zeroZxid : decodeLogRecord(last[1], 'the last log record').lastZxid;
+      this.lastLogged = last === undefined ? zeroZxid : this.recordLastZxid(last[0], last[1]);
     }
     return this.lastLogged;
   }
@@ -309,14 +370,10 @@ export class LevelStorage implements PeerStorage {
     let last = await this.lastLoggedZxid();
     for (const txn of txns) {
       if (txn.zxid <= last)
-        throw new RangeError(`append out of order: 0x${txn.zxid.toString(16)} after 0x${last.toString(16)}`);
+        throw new RangeError(`append out of order: ${hexZxid(txn.zxid)} after ${hexZxid(last)}`);
       last = txn.zxid;
     }
-    const record = encodeLogRecord(
-      txns.map((txn) => encodeTxn(txn)),
-      last,
-    );
-    ops.push({ type: 'put', key: logKey(txns[0]!.zxid), value: record });
+    ops.push({ type: 'put', key: logKey(txns[0]!.zxid), value: encodeLogRecord(txns) });
     this.lastLogged = last;
   }
 
@@ -334,17 +391,9 @@ export class LevelStorage implements PeerStorage {
         continue;
       }
       // The record reaching over the cut keeps its head.
-      const record = decodeLogRecord(value, `log record 0x${zxidOfKey(key).toString(16)}`);
-      if (record.lastZxid <= afterZxid) continue;
-      const kept = record.txns.map((bytes) => decodeTxn(bytes)).filter((txn) => txn.zxid <= afterZxid);
-      ops.push({
-        type: 'put',
-        key,
-        value: encodeLogRecord(
-          kept.map((txn) => encodeTxn(txn)),
-          kept.at(-1)!.zxid,
-        ),
-      });
+      if (this.recordLastZxid(key, value) <= afterZxid) continue;
+      const kept = this.decodeRecord(key, value).txns.filter((txn) => txn.zxid <= afterZxid);
+      ops.push({ type: 'put', key, value: encodeLogRecord(kept) });
     }
     this.lastLogged = undefined;
   }
@@ -358,24 +407,29 @@ export class LevelStorage implements PeerStorage {
 
   async writeEpochs(epochs: Epochs): Promise<void> {
     this.check();
-    await this.write([{ type: 'put', key: epochsKey, value: encodeEpochs(epochs) }]);
+    await this.write([{ type: 'put', key: epochsKey, value: encodeEpochsRecord(epochs) }]);
+  }
+
+  /** A snapshot's chunks, each encoded when asked for: a large snapshot is never all encoded at once. */
+  private *snapshotChunks(snapshot: TreeSnapshot): Generator<[Uint8Array, Uint8Array]> {
+    let chunks = 0;
+    for (let start = 0; start < snapshot.nodes.length || chunks === 0; start += this.chunkNodes) {
+      const nodes = snapshot.nodes.slice(start, start + this.chunkNodes);
+      yield [chunkKey(snapshot.zxid, chunks), encodeSnapshotChunk(nodes)];
+      chunks++;
+      if (start + this.chunkNodes >= snapshot.nodes.length) break;
+    }
+  }
+
+  private manifestOf(snapshot: TreeSnapshot): Uint8Array {
+    const chunks = Math.max(1, Math.ceil(snapshot.nodes.length / this.chunkNodes));
+    return encodeManifest({ chunks, nodes: snapshot.nodes.length, sessions: snapshot.sessions });
   }
 
   /** Chunks, then the manifest in a synced write: until the manifest lands, the snapshot does not exist. */
   private async writeSnapshot(snapshot: TreeSnapshot): Promise<void> {
-    let chunks = 0;
-    for (let start = 0; start < snapshot.nodes.length || chunks === 0; start += this.chunkNodes) {
-      const nodes = snapshot.nodes.slice(start, start + this.chunkNodes);
-      await this.db.put(chunkKey(snapshot.zxid, chunks), sealed(encodeSnapshotNodes(nodes)));
-      chunks++;
-      if (start + this.chunkNodes >= snapshot.nodes.length) break;
-    }
-    const manifest = encodeManifest({
-      chunks,
-      nodes: snapshot.nodes.length,
-      sessions: encodeSessions(snapshot.sessions),
-    });
-    await this.db.put(manifestKey(snapshot.zxid), manifest, { sync: this.sync } as never);
+    for (const [key, value] of this.snapshotChunks(snapshot)) await this.db.put(key, value);
+    await this.db.put(manifestKey(snapshot.zxid), this.manifestOf(snapshot), { sync: this.sync } as never);
   }
 
   async saveSnapshot(snapshot: TreeSnapshot): Promise<void> {
@@ -402,23 +456,8 @@ export class LevelStorage implements PeerStorage {
     for (const key of await this.db.keys({ gte: snapshotStart, lt: snapshotEnd }).all())
       ops.push({ type: 'del', key });
     this.lastLogged = undefined;
-    let chunks = 0;
-    for (let start = 0; start < snapshot.nodes.length || chunks === 0; start += this.chunkNodes) {
-      const nodes = snapshot.nodes.slice(start, start + this.chunkNodes);
-      ops.push({
-        type: 'put',
-        key: chunkKey(snapshot.zxid, chunks),
-        value: sealed(encodeSnapshotNodes(nodes)),
-      });
-      chunks++;
-      if (start + this.chunkNodes >= snapshot.nodes.length) break;
-    }
-    const manifest = encodeManifest({
-      chunks,
-      nodes: snapshot.nodes.length,
-      sessions: encodeSessions(snapshot.sessions),
-    });
-    ops.push({ type: 'put', key: manifestKey(snapshot.zxid), value: manifest });
+    for (const [key, value] of this.snapshotChunks(snapshot)) ops.push({ type: 'put', key, value });
+    ops.push({ type: 'put', key: manifestKey(snapshot.zxid), value: this.manifestOf(snapshot) });
     await this.write(ops);
   }
 
@@ -446,7 +485,7 @@ export class LevelStorage implements PeerStorage {
     }
     // Records wholly at or below the oldest snapshot kept; one reaching over it stays.
     for (const [key, value] of await this.db.iterator({ gte: logStart, lte: logKey(oldestKept) }).all()) {
-      if (decodeLogRecord(value, 'log record').lastZxid <= oldestKept) ops.push({ type: 'del', key });
+      if (this.recordLastZxid(key, value) <= oldestKept) ops.push({ type: 'del', key });
     }
   }
 
@@ -475,7 +514,7 @@ export class LevelStorage implements PeerStorage {
           }
           break;
         case 'epochs':
-          ops.push({ type: 'put', key: epochsKey, value: encodeEpochs(action.epochs) });
+          ops.push({ type: 'put', key: epochsKey, value: encodeEpochsRecord(action.epochs) });
           break;
         case 'truncate':
           // The keys to drop are read from the database: what is still in `ops` goes first.

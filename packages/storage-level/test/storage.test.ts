@@ -6,13 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeFormatRecord, encodeFormatRecord, storageFormatVersion } from '@zabkit/codec';
 import { DataTree, Ids, makeZxid, type PeerStorage, type Txn, zeroZxid } from '@zabkit/core';
 import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storageComplianceSuite } from '../../../test/compliance/storage.js';
-import { type BytesLevel, LevelStorage, StorageCorruptError } from '../src/index.js';
-import { chunkKey, logKey, manifestKey } from '../src/records.js';
+import { type BytesLevel, LevelStorage, StorageCorruptError, StorageFormatError } from '../src/index.js';
+import { chunkKey, formatKey, logKey, manifestKey } from '../src/keys.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -138,7 +139,7 @@ describe('LevelStorage on disk', () => {
     await flipLastByte(dir, logKey(makeZxid(1, 2)));
     const again = await LevelStorage.open(dir);
     await expect(again.load()).rejects.toSatisfy(
-      (error) => error instanceof StorageCorruptError && /log record 0x100000002/.test(error.message),
+      (error) => error instanceof StorageCorruptError && /log record from 0x100000002/.test(error.message),
     );
     await again.close();
   });
@@ -272,6 +273,78 @@ describe('LevelStorage on disk', () => {
     await store.close();
     const again = await LevelStorage.open(dir);
     expect((await again.load()).log).toHaveLength(20);
+    await again.close();
+  });
+});
+
+describe('LevelStorage format record', () => {
+  const put = async (db: BytesLevel, key: Uint8Array, value: Uint8Array) => {
+    await db.open();
+    await db.put(key, value);
+  };
+
+  it('is written when a store is created, and read back at every open', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    const record = await store.db.get(formatKey);
+    expect(record === undefined ? undefined : decodeFormatRecord(record)).toBe(storageFormatVersion);
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    expect((await again.load()).log).toEqual([]);
+    await again.close();
+  });
+
+  it('refuses a store of a newer format, naming both versions, and changes nothing', async () => {
+    const db = memoryDb();
+    await put(db, formatKey, encodeFormatRecord(storageFormatVersion + 1));
+    await put(db, logKey(makeZxid(1, 1)), Uint8Array.of(1, 2, 3));
+    const error = await LevelStorage.on(db).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageFormatError);
+    const format = error as StorageFormatError;
+    expect(format.found).toBe(storageFormatVersion + 1);
+    expect(format.supported).toBe(storageFormatVersion);
+    expect(format.message).toMatch(
+      new RegExp(
+        `store format ${storageFormatVersion + 1} is newer than this zabkit reads \\(format ${storageFormatVersion}\\)`,
+      ),
+    );
+    await db.open();
+    expect(decodeFormatRecord((await db.get(formatKey))!)).toBe(storageFormatVersion + 1);
+  });
+
+  it('refuses a database that is not a zabkit store', async () => {
+    const db = memoryDb();
+    await put(db, new TextEncoder().encode('app:config'), Uint8Array.of(1));
+    const error = (await LevelStorage.on(db).catch((e: unknown) => e)) as StorageFormatError;
+    expect(error).toBeInstanceOf(StorageFormatError);
+    expect(error.found).toBeUndefined();
+    expect(error.message).toMatch(/not a zabkit store/);
+  });
+
+  it('refuses a damaged format record: the layout is unknown', async () => {
+    const db = memoryDb();
+    const record = Uint8Array.from(encodeFormatRecord());
+    record[record.length - 1]! ^= 1;
+    await put(db, formatKey, record);
+    const error = (await LevelStorage.on(db).catch((e: unknown) => e)) as StorageCorruptError;
+    expect(error).toBeInstanceOf(StorageCorruptError);
+    expect(error.what).toBe('format record');
+  });
+
+  it('marks a store written before format records as format 1, with a warning, and reads it as it is', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    await store.apply([
+      { kind: 'epochs', epochs: { acceptedEpoch: 1, currentEpoch: 1 } },
+      { kind: 'append', txns: txns(1, 1, 3) },
+    ]);
+    await store.close();
+    await damage(dir, formatKey, undefined);
+    const warnings: string[] = [];
+    const again = await LevelStorage.open(dir, { warn: (message) => warnings.push(message) });
+    expect(warnings.join()).toMatch(/no format record .* format 1/);
+    expect((await again.load()).log).toEqual(txns(1, 1, 3));
+    expect(decodeFormatRecord((await again.db.get(formatKey))!)).toBe(1);
     await again.close();
   });
 });

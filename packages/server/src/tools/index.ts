@@ -67,7 +67,11 @@ export async function runStorage(args: readonly string[]): Promise<number> {
       process.stderr.write(`zabkit storage ${name}: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof ToolError || (error instanceof Error && error.name === 'StorageCorruptError')) {
+    if (
+      error instanceof ToolError ||
+      (error instanceof Error &&
+        (error.name === 'StorageCorruptError' || error.name === 'StorageFormatError'))
+    ) {
       process.stderr.write(`zabkit storage ${name}: ${error.message}\n`);
       return 1;
     }

@@ -1,0 +1,320 @@
+/**
+ * The primitive encodings every schema is built from, and their checks. Each write checks
+ * that the value is in its field's range; each read checks the same range, the limits, and
+ * that the encoding is the one the writer produces (one encoding per value, so bytes that
+ * decode re-encode to themselves). Every method takes the field's path for its error.
+ *
+ * Numbers: an int32 is a zigzag varint plus one; 0 announces a float64 for every other
+ * integer (a safe integer beyond int32), as the codec has always written them. Zxids are 8
+ * bytes big-endian; other 64-bit values (session ids, ephemeral owners, TTLs) a 0 byte and
+ * 8 bytes of signed big-endian. Strings and byte arrays are a varint length and the bytes.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { Zxid } from '@zabkit/core';
+import { PeerCodecError } from './codec-error.js';
+import type { PeerCodecLimits } from './limits.js';
+
+const int32Limit = 2 ** 31;
+const int64Min = -(1n << 63n);
+const int64Max = (1n << 63n) - 1n;
+const uint64Max = (1n << 64n) - 1n;
+/** The one bigint tag written: the value as signed 64-bit. (1 and 2, unsigned and decimal, are refused.) */
+const int64Tag = 0;
+/** Strings up to this long are checked for ASCII in a loop; longer ones go to the native UTF-8 check. */
+const asciiScanBytesMax = 64;
+
+/** Appends encodings to a growing buffer. */
+export class Writer {
+  buf: Buffer;
+  /**
+   * 64-bit fields and floats go through a DataView (Buffer's BigInt writers do their
+   * arithmetic in JS); made on first use, as most small messages need none.
+   */
+  private dataView: DataView | undefined;
+  /** The same bytes as a plain Uint8Array, for copies that need not be Buffers; made on first use. */
+  private plainView: Uint8Array | undefined;
+  pos: number;
+
+  /** @param reserve - spare leading bytes left for the caller (a frame's length prefix) */
+  constructor(initialBytes: number, reserve: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(initialBytes, reserve + 16));
+    this.pos = reserve;
+  }
+
+  private get view(): DataView {
+    this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.dataView;
+  }
+
+  private get plain(): Uint8Array {
+    this.plainView ??= new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.plainView;
+  }
+
+  /** What was written, after the reserved bytes (a view, not a copy). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  fail(path: string, problem: string): PeerCodecError {
+    return new PeerCodecError(path, problem);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+    this.dataView = undefined;
+    this.plainView = undefined;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+
+  /** A non-negative integer below 2^49 (lengths and tags only: callers pass checked values). */
+  varuint(v: number): void {
+    this.ensure(8);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  /** An integer in min..max; -0 is written as 0 (they are the same integer). */
+  int(v: number, path: string, min: number, max: number): void {
+    if (Number.isInteger(v) && v >= -int32Limit && v < int32Limit) {
+      if (v < min || v > max) throw this.fail(path, `${v} is not an integer in ${min}..${max}`);
+      this.varuint((v >= 0 ? v * 2 : -v * 2 - 1) + 1);
+      return;
+    }
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw this.fail(path, `${String(v)} is not an integer in ${min}..${max}`);
+    this.ensure(9);
+    this.buf[this.pos++] = 0;
+    this.view.setFloat64(this.pos, v);
+    this.pos += 8;
+  }
+
+  bool(v: boolean, path: string): void {
+    if (typeof v !== 'boolean') throw this.fail(path, `${String(v)} is not a boolean`);
+    this.u8(v ? 1 : 0);
+  }
+
+  zxid(v: Zxid, path: string): void {
+    if (typeof v !== 'bigint' || v < 0n || v > uint64Max)
+      throw this.fail(path, `${String(v)} is not a zxid (0..2^64-1)`);
+    this.ensure(8);
+    this.view.setBigUint64(this.pos, v);
+    this.pos += 8;
+  }
+
+  /** A signed 64-bit value: session ids, ephemeral owners, TTLs. */
+  int64(v: bigint, path: string): void {
+    if (typeof v !== 'bigint' || v < int64Min || v > int64Max)
+      throw this.fail(path, `${String(v)} is not a signed 64-bit integer`);
+    this.ensure(9);
+    this.buf[this.pos++] = int64Tag;
+    this.view.setBigInt64(this.pos, v);
+    this.pos += 8;
+  }
+
+  string(v: string, path: string): void {
+    if (typeof v !== 'string') throw this.fail(path, `${String(v)} is not a string`);
+    const length = Buffer.byteLength(v, 'utf8');
+    this.varuint(length);
+    this.ensure(length);
+    this.pos += this.buf.write(v, this.pos, length, 'utf8');
+  }
+
+  data(v: Uint8Array, path: string): void {
+    if (!(v instanceof Uint8Array)) throw this.fail(path, `${String(v)} is not a Uint8Array`);
+    this.varuint(v.length);
+    this.raw(v);
+  }
+
+  /** A list's length; its elements follow. */
+  listLength(v: readonly unknown[], path: string): void {
+    if (!Array.isArray(v)) throw this.fail(path, `${String(v)} is not a list`);
+    this.varuint(v.length);
+  }
+
+  /** Bytes as they are, no length. */
+  raw(v: Uint8Array): void {
+    this.ensure(v.length);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+  }
+
+  /** A copy of what was written from `start` on. */
+  copyFrom(start: number): Uint8Array {
+    return this.plain.slice(start, this.pos);
+  }
+}
+
+/** Reads encodings back, checking each against its field's range and the limits. */
+export class Reader {
+  private pos = 0;
+  /** For 64-bit fields and floats; made on first use. */
+  private dataView: DataView | undefined;
+  /**
+   * The same bytes as a plain Uint8Array: its slices are plain Uint8Arrays, one allocation
+   * each, where a Buffer's go through Buffer's constructor. Made on first use.
+   */
+  private plainView: Uint8Array | undefined;
+
+  constructor(
+    private readonly buf: Buffer,
+    readonly limits: PeerCodecLimits,
+  ) {}
+
+  private get view(): DataView {
+    this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.dataView;
+  }
+
+  private get plain(): Uint8Array {
+    this.plainView ??= new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.plainView;
+  }
+
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** Where the next read starts. */
+  get position(): number {
+    return this.pos;
+  }
+
+  fail(path: string, problem: string): PeerCodecError {
+    return new PeerCodecError(path, problem);
+  }
+
+  /** A copy of what was read from `start` on. */
+  copyFrom(start: number): Uint8Array {
+    return this.plain.slice(start, this.pos);
+  }
+
+  private need(n: number, path: string): void {
+    if (this.pos + n > this.buf.length) throw this.fail(path, 'truncated');
+  }
+
+  /** Every byte read: what is left over is not part of any message. */
+  done(): void {
+    if (this.pos !== this.buf.length) throw this.fail('', `${this.remaining} trailing bytes`);
+  }
+
+  u8(path: string): number {
+    this.need(1, path);
+    return this.buf[this.pos++]!;
+  }
+
+  /** Seven groups give 49 bits: every length and zigzagged int32 fits, and garbage stops early. */
+  varuint(path: string): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      const byte = this.u8(path);
+      result += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && i > 0) throw this.fail(path, 'varint with a redundant zero group');
+        return result;
+      }
+      scale *= 0x80;
+    }
+    throw this.fail(path, 'varint too long');
+  }
+
+  int(path: string, min: number, max: number): number {
+    const v = this.varuint(path);
+    let value: number;
+    if (v !== 0) {
+      const z = v - 1;
+      value = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      if (value < -int32Limit || value >= int32Limit)
+        throw this.fail(path, `${value} beyond int32 written as a varint`);
+    } else {
+      this.need(8, path);
+      value = this.view.getFloat64(this.pos);
+      this.pos += 8;
+      if (!Number.isInteger(value)) throw this.fail(path, `${value} is not an integer`);
+      if (value >= -int32Limit && value < int32Limit)
+        throw this.fail(path, `${Object.is(value, -0) ? '-0' : value} written as a float64`);
+    }
+    if (value < min || value > max) throw this.fail(path, `${value} is not in ${min}..${max}`);
+    return value;
+  }
+
+  bool(path: string): boolean {
+    const v = this.u8(path);
+    if (v > 1) throw this.fail(path, `${v} is not a boolean (0 or 1)`);
+    return v === 1;
+  }
+
+  zxid(path: string): Zxid {
+    this.need(8, path);
+    const value = this.view.getBigUint64(this.pos);
+    this.pos += 8;
+    return value as Zxid;
+  }
+
+  int64(path: string): bigint {
+    const tag = this.u8(path);
+    if (tag !== int64Tag)
+      throw this.fail(path, `bigint tag ${tag} (only ${int64Tag}, signed 64-bit, is written)`);
+    this.need(8, path);
+    const value = this.view.getBigInt64(this.pos);
+    this.pos += 8;
+    return value;
+  }
+
+  private length(path: string, max: number, maxName: string): number {
+    const length = this.varuint(path);
+    if (length > max) throw this.fail(path, `length ${length} is more than ${maxName} (${max})`);
+    this.need(length, path);
+    return length;
+  }
+
+  /** UTF-8, checked: bytes that are not UTF-8 were never written by an encoder of strings. */
+  string(path: string): string {
+    const length = this.length(path, this.limits.stringBytesMax, 'stringBytesMax');
+    const start = this.pos;
+    const end = start + length;
+    const buf = this.buf;
+    let ascii = length <= asciiScanBytesMax;
+    if (ascii) {
+      for (let i = start; i < end; i++) {
+        if (buf[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+    }
+    if (!ascii && !isUtf8(buf.subarray(start, end))) throw this.fail(path, 'not UTF-8');
+    this.pos = end;
+    return buf.toString(ascii ? 'latin1' : 'utf8', start, end);
+  }
+
+  /** Copies, so a decoded message never pins the (possibly huge) frame it came from. */
+  data(path: string): Uint8Array {
+    const length = this.length(path, this.limits.dataBytesMax, 'dataBytesMax');
+    const value = this.plain.slice(this.pos, this.pos + length);
+    this.pos += length;
+    return value;
+  }
+
+  /** Every element takes at least one byte, so a count above the bytes left is garbage. */
+  listLength(path: string): number {
+    const count = this.varuint(path);
+    if (count > this.limits.listLengthMax)
+      throw this.fail(path, `list of ${count}, more than listLengthMax (${this.limits.listLengthMax})`);
+    if (count > this.remaining) throw this.fail(path, `list of ${count} in ${this.remaining} bytes`);
+    return count;
+  }
+}

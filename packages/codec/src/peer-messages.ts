@@ -1,0 +1,100 @@
+/**
+ * Every PeerMessage, as one schema. Nothing has to interoperate with Java ZooKeeper's quorum
+ * protocol, so the layout is zabkit's own: the message's tag (tags.ts), then its fields in
+ * the order declared here. A message decodes only if every field is in its range, every
+ * length within the limits, and no byte is left over: anything else is a PeerCodecError
+ * naming the field, and never reaches the core.
+ */
+import type { PeerMessage, Vote } from '@zabkit/core';
+import { Reader, Writer } from './bytes.js';
+import { nestError } from './codec-error.js';
+import { defaultPeerCodecLimits, type PeerCodecLimits } from './limits.js';
+import { boolean, compile, enumeration, list, optional, struct, union } from './schema.js';
+import { learnerSyncModeTags, peerMessageTags, peerRoleTags } from './tags.js';
+import {
+  authInfo,
+  int32,
+  preparableRequest,
+  serverId,
+  sessionId,
+  treeSnapshot,
+  txn,
+  uint32,
+  uint53,
+  zxid,
+} from './txn-schema.js';
+
+const epoch = uint32;
+const txns = list(txn);
+
+const peerMessage = compile(
+  union<PeerMessage, 'kind'>('kind', 'peer message', peerMessageTags, {
+    notification: {
+      vote: struct<Vote>({ leader: serverId, zxid, peerEpoch: epoch }),
+      electionEpoch: uint32,
+      state: enumeration('peer role', peerRoleTags),
+    },
+    followerInfo: { acceptedEpoch: epoch, observer: boolean, attempt: uint53 },
+    ackEpoch: { epoch, currentEpoch: epoch, lastZxid: zxid },
+    ackNewLeader: { epoch },
+    ack: { epoch, zxid },
+    pingReply: { epoch, touches: list(sessionId) },
+    request: { epoch, seq: uint53, sessionId, cxid: int32, authInfo, request: preparableRequest },
+    clientSync: { epoch, seq: uint53, sessionId, cxid: int32 },
+    revalidate: { epoch, sessionId, connectionId: uint53 },
+    leaderInfo: { epoch },
+    learnerSync: {
+      epoch,
+      mode: enumeration('learner sync mode', learnerSyncModeTags),
+      truncateTo: optional(zxid),
+      snapshot: optional(treeSnapshot),
+      txns,
+    },
+    newLeader: { epoch, lastZxid: zxid },
+    upToDate: { epoch, commitZxid: zxid },
+    proposal: { epoch, txns },
+    commit: { epoch, zxid },
+    inform: { epoch, txns },
+    ping: { epoch },
+    clientSyncReply: { epoch, sessionId, cxid: int32, zxid },
+    revalidateReply: { epoch, sessionId, connectionId: uint53, valid: boolean },
+  }),
+);
+
+/**
+ * Encodes `message` after `reserve` spare leading bytes, so the transport can write its
+ * length prefix in place instead of copying the payload into a frame.
+ * @internal
+ */
+export function encodePeerMessageWithRoom(message: PeerMessage, reserve: number): Buffer {
+  const w = new Writer(256, reserve);
+  try {
+    peerMessage.write(w, message);
+  } catch (error) {
+    throw nestError(error, '');
+  }
+  return w.bytes();
+}
+
+/** Encodes a peer message; throws PeerCodecError for a value outside the message types or a field out of range. */
+export function encodePeerMessage(message: PeerMessage): Uint8Array {
+  return encodePeerMessageWithRoom(message, 0);
+}
+
+/**
+ * Decodes one whole peer message, checking every field; throws PeerCodecError (naming the
+ * field) for anything encodePeerMessage would not have written, or beyond `limits`.
+ */
+export function decodePeerMessage(
+  bytes: Uint8Array,
+  limits: PeerCodecLimits = defaultPeerCodecLimits,
+): PeerMessage {
+  const r = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), limits);
+  try {
+    const message = peerMessage.read(r);
+    r.done();
+    return message;
+  } catch (error) {
+    throw nestError(error, '');
+  }
+}

@@ -1,0 +1,431 @@
+/**
+ * Hand-picked values for the golden-byte tests: at least one of every peer message kind,
+ * every transaction body kind and every forwarded request op, with edge values (int32
+ * bounds, the largest epoch and zxid, negative session ids, container and TTL owners,
+ * non-ASCII paths, empty and absent fields). Each has a stable name; the checked-in hex
+ * beside it in golden/ is what the codec must write for it, byte for byte.
+ */
+import {
+  type ACL,
+  containerEphemeralOwner,
+  Ids,
+  makeZxid,
+  type PeerMessage,
+  type SnapshotNode,
+  type TreeSnapshot,
+  type Txn,
+  ttlEphemeralOwner,
+  type Zxid,
+  zxid,
+} from '@zabkit/core';
+
+const int32Max = 2 ** 31 - 1;
+const int32Min = -(2 ** 31);
+const uint32Max = 2 ** 32 - 1;
+const zxidMax = zxid((1n << 64n) - 1n);
+const session = 0x0100_0190_1234_0001n;
+/** A session id with the top bit set: negative as a signed 64-bit value, as ZooKeeper's can be. */
+const highSession = -0x0123_4567_89ab_cdefn;
+const wallClockMs = 1_764_000_000_000;
+const digestAcl: ACL[] = [
+  { perms: 31, id: { scheme: 'digest', id: 'bob:Xdp1qeWk4A6ml1B6mBvwDlB1Ko0=' } },
+  { perms: 1, id: { scheme: 'world', id: 'anyone' } },
+];
+const data = (text: string) => new TextEncoder().encode(text);
+
+/** One of every transaction body kind, with its header. */
+export const sampleTxns: Record<string, Txn> = {
+  createSession: {
+    zxid: makeZxid(1, 1),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 0,
+    body: { kind: 'createSession', timeoutMs: 30_000 },
+  },
+  closeSession: {
+    zxid: makeZxid(1, 2),
+    timeMs: wallClockMs + 1,
+    sessionId: highSession,
+    cxid: -1,
+    body: { kind: 'closeSession', ephemeralPaths: ['/app/lock-0000000001', '/é/日本'] },
+  },
+  closeSessionNoEphemerals: {
+    zxid: makeZxid(1, 3),
+    timeMs: 0,
+    sessionId: session,
+    cxid: int32Max,
+    body: { kind: 'closeSession', ephemeralPaths: [] },
+  },
+  create: {
+    zxid: makeZxid(2, 1),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 7,
+    body: {
+      kind: 'create',
+      path: '/config',
+      data: data('retries=3'),
+      acl: Ids.openAclUnsafe,
+      ephemeralOwner: 0n,
+      parentCversion: 1,
+    },
+  },
+  createEphemeral: {
+    zxid: makeZxid(2, 2),
+    timeMs: wallClockMs,
+    sessionId: highSession,
+    cxid: 8,
+    body: {
+      kind: 'create',
+      path: '/service/instance-0000000042',
+      data: new Uint8Array(0),
+      acl: digestAcl,
+      ephemeralOwner: highSession,
+      parentCversion: int32Min,
+    },
+  },
+  createContainer: {
+    zxid: makeZxid(2, 3),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 9,
+    body: {
+      kind: 'create',
+      path: '/locks',
+      data: new Uint8Array(0),
+      acl: Ids.openAclUnsafe,
+      ephemeralOwner: containerEphemeralOwner,
+      parentCversion: 2,
+    },
+  },
+  createTtl: {
+    zxid: makeZxid(2, 4),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 10,
+    body: {
+      kind: 'create',
+      path: '/ttl',
+      data: Uint8Array.of(0, 1, 2, 0xff),
+      acl: Ids.openAclUnsafe,
+      ephemeralOwner: ttlEphemeralOwner(60_000n),
+      parentCversion: 3,
+    },
+  },
+  delete: {
+    zxid: makeZxid(2, 5),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 11,
+    body: { kind: 'delete', path: '/ttl' },
+  },
+  setData: {
+    zxid: makeZxid(2, 6),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 12,
+    body: { kind: 'setData', path: '/config', data: data('retries=5'), version: int32Max },
+  },
+  setACL: {
+    zxid: makeZxid(2, 7),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 13,
+    body: { kind: 'setACL', path: '/config', acl: digestAcl, aversion: 1 },
+  },
+  check: {
+    zxid: makeZxid(2, 8),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 14,
+    body: { kind: 'check', path: '/config', version: -1 },
+  },
+  multi: {
+    zxid: makeZxid(2, 9),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 15,
+    body: {
+      kind: 'multi',
+      parts: [
+        { kind: 'check', path: '/config', version: 1 },
+        {
+          kind: 'create',
+          path: '/config/flag',
+          data: data('on'),
+          acl: Ids.openAclUnsafe,
+          ephemeralOwner: 0n,
+          parentCversion: 1,
+        },
+        { kind: 'setData', path: '/config', data: data('x'), version: 2 },
+        { kind: 'delete', path: '/old' },
+      ],
+    },
+  },
+  multiFailed: {
+    zxid: makeZxid(2, 10),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 16,
+    body: {
+      kind: 'multi',
+      parts: [
+        { kind: 'error', code: 0 },
+        { kind: 'error', code: -101 },
+        { kind: 'error', code: -2 },
+      ],
+    },
+  },
+  error: {
+    zxid: makeZxid(uint32Max, 0xffff_fffe),
+    timeMs: -1,
+    sessionId: session,
+    cxid: int32Min,
+    body: { kind: 'error', code: -110 },
+  },
+};
+
+const node = (path: string, at: Zxid, extra: Partial<SnapshotNode> = {}): SnapshotNode => ({
+  path,
+  data: data(path),
+  acl: Ids.openAclUnsafe,
+  czxid: at,
+  mzxid: at,
+  pzxid: at,
+  ctime: wallClockMs,
+  mtime: wallClockMs,
+  version: 0,
+  cversion: 0,
+  aversion: 0,
+  ephemeralOwner: 0n,
+  ...extra,
+});
+
+/** Snapshot nodes of each kind: root, persistent, ephemeral, container, TTL, odd Stat values. */
+export const sampleNodes: SnapshotNode[] = [
+  node('/', zxid(0n), { data: new Uint8Array(0), ctime: 0, mtime: 0, cversion: 2 }),
+  node('/config', makeZxid(2, 1), { mzxid: makeZxid(2, 6), version: int32Max, aversion: 1, acl: digestAcl }),
+  node('/service/instance-0000000042', makeZxid(2, 2), { ephemeralOwner: highSession }),
+  node('/locks', makeZxid(2, 3), { ephemeralOwner: containerEphemeralOwner, cversion: int32Min }),
+  node('/ttl', makeZxid(2, 4), { ephemeralOwner: ttlEphemeralOwner(60_000n), pzxid: zxidMax }),
+];
+
+export const sampleSnapshot: TreeSnapshot = {
+  zxid: makeZxid(2, 10),
+  nodes: sampleNodes,
+  sessions: [
+    [session, 30_000],
+    [highSession, 4_000],
+  ],
+};
+
+const t = sampleTxns;
+
+/** Every PeerMessage kind at least once; requests once per forwarded op. */
+export const sampleMessages: Record<string, PeerMessage> = {
+  'notification/looking': {
+    kind: 'notification',
+    vote: { leader: 3, zxid: makeZxid(5, 17), peerEpoch: 5 },
+    electionEpoch: 12,
+    state: 'looking',
+  },
+  'notification/following': {
+    kind: 'notification',
+    vote: { leader: 254, zxid: zxidMax, peerEpoch: uint32Max },
+    electionEpoch: uint32Max,
+    state: 'following',
+  },
+  'notification/leading': {
+    kind: 'notification',
+    vote: { leader: 1, zxid: zxid(0n), peerEpoch: 0 },
+    electionEpoch: 0,
+    state: 'leading',
+  },
+  'notification/observing': {
+    kind: 'notification',
+    vote: { leader: 2, zxid: makeZxid(1, 0), peerEpoch: 1 },
+    electionEpoch: 1,
+    state: 'observing',
+  },
+  followerInfo: { kind: 'followerInfo', acceptedEpoch: 4, observer: false, attempt: 1_764_000_000_000_003 },
+  'followerInfo/observer': { kind: 'followerInfo', acceptedEpoch: uint32Max, observer: true, attempt: 0 },
+  ackEpoch: { kind: 'ackEpoch', epoch: 5, currentEpoch: 4, lastZxid: makeZxid(4, 99) },
+  ackNewLeader: { kind: 'ackNewLeader', epoch: 5 },
+  ack: { kind: 'ack', epoch: 3, zxid: makeZxid(3, 7) },
+  pingReply: { kind: 'pingReply', epoch: 5, touches: [session, highSession, 1n] },
+  'pingReply/empty': { kind: 'pingReply', epoch: 5, touches: [] },
+  'request/create': {
+    kind: 'request',
+    epoch: 5,
+    seq: 1,
+    sessionId: session,
+    cxid: 3,
+    authInfo: [
+      { scheme: 'ip', id: '127.0.0.1' },
+      { scheme: 'digest', id: 'bob:Xdp1qeWk4A6ml1B6mBvwDlB1Ko0=' },
+    ],
+    request: { op: 'create', path: '/a-', data: data('v'), acl: digestAcl, mode: 3, ttlMs: -1n },
+  },
+  'request/createTtl': {
+    kind: 'request',
+    epoch: 5,
+    seq: 2,
+    sessionId: session,
+    cxid: 4,
+    authInfo: [],
+    request: {
+      op: 'create',
+      path: '/t',
+      data: new Uint8Array(0),
+      acl: Ids.openAclUnsafe,
+      mode: 5,
+      ttlMs: 60_000n,
+    },
+  },
+  'request/delete': {
+    kind: 'request',
+    epoch: 5,
+    seq: 3,
+    sessionId: highSession,
+    cxid: 5,
+    authInfo: [],
+    request: { op: 'delete', path: '/t', version: -1 },
+  },
+  'request/setData': {
+    kind: 'request',
+    epoch: 5,
+    seq: 4,
+    sessionId: session,
+    cxid: int32Max,
+    authInfo: [],
+    request: { op: 'setData', path: '/a', data: data('é'), version: 3 },
+  },
+  'request/setACL': {
+    kind: 'request',
+    epoch: 5,
+    seq: 5,
+    sessionId: session,
+    cxid: 6,
+    authInfo: [],
+    request: { op: 'setACL', path: '/a', acl: Ids.openAclUnsafe, version: 0 },
+  },
+  'request/check': {
+    kind: 'request',
+    epoch: 5,
+    seq: 6,
+    sessionId: session,
+    cxid: 7,
+    authInfo: [],
+    request: { op: 'check', path: '/a', version: int32Min },
+  },
+  'request/multi': {
+    kind: 'request',
+    epoch: 5,
+    seq: 7,
+    sessionId: session,
+    cxid: 8,
+    authInfo: [],
+    request: {
+      op: 'multi',
+      ops: [
+        { op: 'check', path: '/a', version: 1 },
+        { op: 'create', path: '/a/b', data: data('x'), acl: Ids.openAclUnsafe, mode: 0, ttlMs: -1n },
+        { op: 'setData', path: '/a', data: data('y'), version: -1 },
+        { op: 'delete', path: '/a/c', version: 2 },
+      ],
+    },
+  },
+  'request/createSession': {
+    kind: 'request',
+    epoch: 5,
+    seq: 8,
+    sessionId: session,
+    cxid: 0,
+    authInfo: [],
+    request: { op: 'createSession', timeoutMs: 30_000 },
+  },
+  'request/closeSession': {
+    kind: 'request',
+    epoch: 5,
+    seq: 9,
+    sessionId: session,
+    cxid: -11,
+    authInfo: [],
+    request: { op: 'closeSession' },
+  },
+  'request/deleteContainer': {
+    kind: 'request',
+    epoch: 5,
+    seq: 2 ** 53 - 1,
+    sessionId: 0n,
+    cxid: -1,
+    authInfo: [],
+    request: { op: 'deleteContainer', path: '/locks' },
+  },
+  clientSync: { kind: 'clientSync', epoch: 5, seq: 10, sessionId: session, cxid: 21 },
+  revalidate: { kind: 'revalidate', epoch: 5, sessionId: highSession, connectionId: 17 },
+  leaderInfo: { kind: 'leaderInfo', epoch: 6 },
+  'learnerSync/diff': {
+    kind: 'learnerSync',
+    epoch: 6,
+    mode: 'diff',
+    truncateTo: undefined,
+    snapshot: undefined,
+    txns: [t.create!, t.createEphemeral!, t.setData!],
+  },
+  'learnerSync/diffEmpty': {
+    kind: 'learnerSync',
+    epoch: 6,
+    mode: 'diff',
+    truncateTo: undefined,
+    snapshot: undefined,
+    txns: [],
+  },
+  'learnerSync/trunc': {
+    kind: 'learnerSync',
+    epoch: 6,
+    mode: 'trunc',
+    truncateTo: makeZxid(2, 5),
+    snapshot: undefined,
+    txns: [t.delete!],
+  },
+  'learnerSync/snap': {
+    kind: 'learnerSync',
+    epoch: 6,
+    mode: 'snap',
+    truncateTo: undefined,
+    snapshot: sampleSnapshot,
+    txns: [t.check!],
+  },
+  'learnerSync/snapEmpty': {
+    kind: 'learnerSync',
+    epoch: 1,
+    mode: 'snap',
+    truncateTo: undefined,
+    snapshot: { zxid: zxid(0n), nodes: [], sessions: [] },
+    txns: [],
+  },
+  newLeader: { kind: 'newLeader', epoch: 6, lastZxid: makeZxid(6, 0) },
+  upToDate: { kind: 'upToDate', epoch: 6, commitZxid: makeZxid(5, 123_456) },
+  'proposal/oneOfEach': { kind: 'proposal', epoch: 2, txns: Object.values(sampleTxns) },
+  'proposal/one': { kind: 'proposal', epoch: 2, txns: [t.setData!] },
+  commit: { kind: 'commit', epoch: 2, zxid: makeZxid(2, 9) },
+  inform: { kind: 'inform', epoch: 2, txns: [t.multi!, t.multiFailed!] },
+  ping: { kind: 'ping', epoch: 3 },
+  'ping/largestEpoch': { kind: 'ping', epoch: uint32Max },
+  clientSyncReply: { kind: 'clientSyncReply', epoch: 5, sessionId: session, cxid: 22, zxid: makeZxid(5, 4) },
+  revalidateReply: {
+    kind: 'revalidateReply',
+    epoch: 5,
+    sessionId: highSession,
+    connectionId: 17,
+    valid: true,
+  },
+  'revalidateReply/invalid': {
+    kind: 'revalidateReply',
+    epoch: 5,
+    sessionId: session,
+    connectionId: 2 ** 40,
+    valid: false,
+  },
+};
