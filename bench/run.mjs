@@ -8,8 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { LocalServer } from '@zabkit/client';
-import { startEnsemble } from '@zabkit/server';
+import { LocalServer, startEnsemble } from '@zabkit/server';
 import { LevelStorage } from '@zabkit/storage-level';
 
 function parseArgs(argv) {

@@ -5,7 +5,7 @@
 //
 // An in-process zabkit server stands in for the ensemble; with `connectTcp('host:2181')`
 // the same code runs against a zabkit server or Apache ZooKeeper.
-import { LocalServer } from '@zabkit/client';
+import { LocalServer } from '@zabkit/server';
 
 const server = LocalServer.start();
 const admin = await server.client();

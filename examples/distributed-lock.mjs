@@ -2,8 +2,9 @@
 // shared balance with a read-modify-write that would lose updates without the lock.
 //
 //   node examples/distributed-lock.mjs     (after `npm install`)
-import { LocalServer } from '@zabkit/client';
+
 import { Mutex } from '@zabkit/recipes';
+import { LocalServer } from '@zabkit/server';
 
 const server = LocalServer.start();
 const setup = await server.client();

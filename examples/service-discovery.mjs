@@ -3,8 +3,9 @@
 // session ends) drops out of the set on its own.
 //
 //   node examples/service-discovery.mjs    (after `npm install`)
-import { LocalServer } from '@zabkit/client';
+
 import { ServiceDiscovery } from '@zabkit/recipes';
+import { LocalServer } from '@zabkit/server';
 
 const server = LocalServer.start();
 

@@ -1,6 +1,6 @@
 /**
- * @zabkit/client: the promise API to a zabkit (or ZooKeeper) session, and an in-process
- * server to embed.
+ * @zabkit/client: the promise API to a zabkit (or ZooKeeper) session, over TCP or over any
+ * `LinkFactory` (an in-process server, such as `@zabkit/server`'s LocalServer, is one).
  *
  * @packageDocumentation
  */
@@ -14,15 +14,7 @@ export {
   type StateListener,
   ZabClient,
 } from './client.js';
-export {
-  type ClientLink,
-  deliverToLink,
-  type LinkCloseReason,
-  type LinkFactory,
-  type LinkHandlers,
-  type LinkMessage,
-} from './link.js';
-export { LocalServer, type LocalServerOptions } from './local-server.js';
+export type { ClientLink, LinkCloseReason, LinkFactory, LinkHandlers, LinkMessage } from './link.js';
 export { jsonLogger, type LogFn, type Logger, type LogLevel, silentLogger } from './log.js';
 export type { CreateModeName, WatcherTypeName } from './modes.js';
 export {

@@ -1,71 +1,11 @@
 /**
- * A client's link to one server: the transport-independent contract the client speaks.
- * The in-process server provides one today; the TCP connection will provide the same.
+ * A client's link to one server: the contract the client speaks, defined in core beside the
+ * server's client I/O types so that servers implement it without depending on the client.
  */
-import type { ClientOutput, ClientRequest, ConnectRequest, Reply, WatchEvent, Zxid } from '@zabkit/core';
-
-/** What a server sends down a link. */
-export type LinkMessage =
-  | {
-      readonly kind: 'connected';
-      readonly sessionId: bigint;
-      readonly password: Uint8Array;
-      readonly timeoutMs: number;
-      /** The server serves reads only (ZooKeeper's read-only mode). */
-      readonly readOnly?: boolean;
-    }
-  | { readonly kind: 'reply'; readonly xid: number; readonly zxid: Zxid; readonly reply: Reply }
-  | { readonly kind: 'watch'; readonly zxid: bigint; readonly event: WatchEvent };
-
-/** Why a link closed: the server's word when it closed it, or a transport failure. */
-export type LinkCloseReason = 'sessionExpired' | 'sessionClosed' | 'sessionMoved' | 'refused' | 'lost';
-
-/** What a link calls as its server speaks: messages in order, then one `closed`. */
-export interface LinkHandlers {
-  /** A message from the server, in the order it sent them. */
-  message(message: LinkMessage): void;
-  /** The link is over: the server closed it, or the transport broke. */
-  closed(reason: LinkCloseReason): void;
-}
-
-/** One connection to one server, as the client drives it. */
-export interface ClientLink {
-  /** Sends the request that opens (or resumes) a session; answered by a `connected` message. */
-  connect(request: ConnectRequest): void;
-  /** Sends a request; its reply comes back with the same `xid`. */
-  send(xid: number, request: ClientRequest): void;
-  /** Closes the link from the client side; `closed` is not called for it. */
-  close(): void;
-}
-
-/** Opens links to the servers of an ensemble, one attempt at a time. */
-export interface LinkFactory {
-  /** Opens a link to the next server to try. `attempt` counts from 0 for each (re)connection. */
-  open(handlers: LinkHandlers, attempt: number): ClientLink;
-}
-
-/**
- * Hands a server's output for one connection to that connection's link handlers. Returns
- * true when the output closed the connection, so the caller can forget the link.
- */
-export function deliverToLink(handlers: LinkHandlers, output: ClientOutput): boolean {
-  switch (output.kind) {
-    case 'connected':
-      handlers.message({
-        kind: 'connected',
-        sessionId: output.sessionId,
-        password: output.password,
-        timeoutMs: output.timeoutMs,
-      });
-      return false;
-    case 'reply':
-      handlers.message({ kind: 'reply', xid: output.xid, zxid: output.zxid, reply: output.reply });
-      return false;
-    case 'watch':
-      handlers.message({ kind: 'watch', zxid: output.zxid, event: output.event });
-      return false;
-    case 'close':
-      handlers.closed(output.reason);
-      return true;
-  }
-}
+export type {
+  ClientLink,
+  LinkCloseReason,
+  LinkFactory,
+  LinkHandlers,
+  LinkMessage,
+} from '@zabkit/core';

@@ -9,6 +9,7 @@ export { encodeBase64 } from './acl/base64.js';
 export { sha1 } from './acl/sha1.js';
 export * from './acl.js';
 export * from './errors.js';
+export * from './link.js';
 export * from './path.js';
 export {
   checkAndIncrementVersion,

@@ -3,7 +3,8 @@
  * test, and small waits. Sessions last as long as asked (maxSessionTimeoutMs), so a loaded
  * machine does not expire them.
  */
-import { type ClientOptions, LocalServer, type ZabClient } from '@zabkit/client';
+import type { ClientOptions, ZabClient } from '@zabkit/client';
+import { LocalServer } from '@zabkit/server';
 import { afterEach } from 'vitest';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -27,6 +27,7 @@ export {
 } from './config.js';
 export { type Ensemble, type EnsembleOptions, startEnsemble } from './ensemble.js';
 export { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
+export { LocalServer, type LocalServerOptions } from './local-server.js';
 export { jsonLogger, type Logger, type LogLevel, silentLogger } from './log.js';
 export { defaultSessionSecret, ServerNode, type ServerNodeOptions, zabkitVersion } from './node.js';
 export { carryOut, PeerDriver, type PeerDriverOptions } from './peer-driver.js';

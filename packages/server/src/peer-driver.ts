@@ -5,19 +5,21 @@
  * Readies' actions wait and go together, so many proposals share one durable write (group
  * commit).
  */
-import { type ClientLink, deliverToLink, type LinkFactory, type LinkHandlers } from '@zabkit/client';
 import type {
+  ClientLink,
   ClientOutput,
   ClientRequest,
   ConnectionId,
   ConnectRequest,
+  LinkFactory,
+  LinkHandlers,
   PeerInput,
   PeerReady,
   PeerStorage,
   PeerTransport,
   StorageAction,
 } from '@zabkit/core';
-import { ReadyPipeline, ZabPeer, type ZabPeerOptions } from '@zabkit/core';
+import { deliverToLink, ReadyPipeline, ZabPeer, type ZabPeerOptions } from '@zabkit/core';
 
 /** What a driver needs: the peer's options, its storage and its transport. */
 export interface PeerDriverOptions {

@@ -1,6 +1,6 @@
-import { LocalServer, type WatchedEvent, type ZabClient, ZabError } from '@zabkit/client';
+import { type WatchedEvent, type ZabClient, ZabError } from '@zabkit/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Ensemble, startEnsemble } from '../src/index.js';
+import { type Ensemble, LocalServer, startEnsemble } from '../src/index.js';
 
 const ensembles: Ensemble[] = [];
 async function start(servers: number, observers = 0): Promise<Ensemble> {

@@ -8,12 +8,18 @@
 import {
   type ClientLink,
   type ClientTimers,
-  deliverToLink,
   type LinkFactory,
   type LinkHandlers,
   ZabClient,
 } from '@zabkit/client';
-import type { ClientOutput, ClientRequest, ConnectRequest, ServerId, ZabPeerOptions } from '@zabkit/core';
+import {
+  type ClientOutput,
+  type ClientRequest,
+  type ConnectRequest,
+  deliverToLink,
+  type ServerId,
+  type ZabPeerOptions,
+} from '@zabkit/core';
 import { Rng } from './rng.js';
 import { injectFaults } from './run.js';
 import { drawFaultRates, type FaultRates, World } from './world.js';

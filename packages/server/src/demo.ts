@@ -3,8 +3,8 @@
  * creates znodes, sets a watch, and shows an ephemeral vanish with its session.
  * Run it with `npm run demo`.
  */
+import type { WatchedEvent } from '@zabkit/client';
 import { LocalServer } from './local-server.js';
-import type { WatchedEvent } from './watch-registry.js';
 
 const text = new TextDecoder();
 

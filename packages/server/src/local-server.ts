@@ -6,20 +6,23 @@
  * driver batches fsyncs.
  */
 import { randomBytes } from 'node:crypto';
+import { type ClientOptions, ZabClient } from '@zabkit/client';
 import {
   assert,
+  type ClientLink,
   type ClientOutput,
   type ClientRequest,
   type ConnectionId,
   type ConnectRequest,
+  deliverToLink,
+  type LinkFactory,
+  type LinkHandlers,
   type PeerInput,
   type PeerReady,
   ReadyPipeline,
   type ServerOptions,
   ZabPeer,
 } from '@zabkit/core';
-import { type ClientOptions, ZabClient } from './client.js';
-import { type ClientLink, deliverToLink, type LinkFactory, type LinkHandlers } from './link.js';
 
 /** How an in-process standalone server is set up: the server options, and the clock to run on. */
 export interface LocalServerOptions extends Partial<Omit<ServerOptions, 'sessionSecret' | 'startTimeMs'>> {

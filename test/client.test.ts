@@ -1,14 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+/** The client against an in-process server: the promise API, sessions, watches, errors. */
 import {
   digestOf,
   ErrorCode,
-  LocalServer,
   Perms,
   TransactionError,
   type WatchedEvent,
   type ZabClient,
   ZabError,
-} from '../src/index.js';
+} from '@zabkit/client';
+import { LocalServer } from '@zabkit/server';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
 const servers: LocalServer[] = [];
