@@ -81,6 +81,8 @@ interface ReplySlot {
   readonly receivedAt: number;
   /** The answer once known: the core's reply, or an error answered here. */
   answer: { readonly zxid: bigint; readonly reply: Reply } | undefined;
+  /** Close the connection once this answer is out (ZooKeeper's way with an unknown opcode). */
+  readonly closesConnection?: boolean;
 }
 
 /**
@@ -443,6 +445,7 @@ class ClientConnection implements BudgetWaiter {
           decoded: undefined,
           receivedAt: now,
           answer: { zxid: this.lastZxid, reply: { ok: false, code: error.code } as Reply },
+          closesConnection: error.closesConnection,
         });
         this.flushSlots();
         return;
@@ -543,7 +546,8 @@ class ClientConnection implements BudgetWaiter {
    */
   private flushSlots(force = false): void {
     let released = 0;
-    while (this.slotsHead < this.slots.length) {
+    let end = false;
+    while (this.slotsHead < this.slots.length && !end) {
       if (this.deferredEvents.length > 0) this.writeDueEvents();
       const slot = this.slots[this.slotsHead]!;
       if (slot.answer === undefined) break;
@@ -554,10 +558,17 @@ class ClientConnection implements BudgetWaiter {
       const output = this.outputFrame();
       if (output !== undefined)
         writeReply(output, slot.decoded ?? 0, slot.xid, slot.answer.zxid, slot.answer.reply);
+      end = slot.closesConnection === true;
     }
     if (this.deferredEvents.length > 0) this.writeDueEvents();
     this.counted -= released;
     this.port.budget.release(released);
+    if (end) {
+      // The session lives on; only this connection goes, as ZooKeeper's sendCloseSession.
+      this.link?.close();
+      this.closeAfterFlush();
+      return;
+    }
     if (this.slotsHead === this.slots.length) {
       this.slots = [];
       this.slotsHead = 0;

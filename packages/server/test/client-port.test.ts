@@ -101,13 +101,25 @@ describe('the client port', () => {
     client.socket.destroy();
   });
 
-  it('answers an unknown opcode with Unimplemented and keeps the connection', async () => {
+  it('answers an unknown opcode with Unimplemented, then closes the connection, as ZooKeeper does', async () => {
     const client = await RawClient.open(port);
     client.send(frame(header(7, 999)));
     await until(() => client.frames.length === 2);
     const reply = client.frames[1]!;
     expect(reply.readInt32BE(0)).toBe(7);
     expect(reply.readInt32BE(12)).toBe(-6);
+    await until(() => client.closed);
+  });
+
+  it('answers a request whose body does not decode with MarshallingError and keeps the connection', async () => {
+    const client = await RawClient.open(port);
+    // getData whose path claims 1000 bytes but carries 3.
+    const body = Buffer.alloc(4);
+    body.writeInt32BE(1000);
+    client.send(frame(Buffer.concat([header(7, 4), body, Buffer.from('abc')])));
+    await until(() => client.frames.length === 2);
+    expect(client.frames[1]!.readInt32BE(0)).toBe(7);
+    expect(client.frames[1]!.readInt32BE(12)).toBe(-5);
     // Still usable: an exists on "/" comes back with err 0.
     client.send(frame(Buffer.concat([header(8, 3), ustring('/'), Buffer.from([0])])));
     await until(() => client.frames.length === 3);
@@ -117,7 +129,7 @@ describe('the client port', () => {
     client.socket.destroy();
   });
 
-  it('closes a connection that sends an oversized frame, a bad length or a bad record, and only that one', async () => {
+  it('closes a connection that sends an oversized frame, a bad length or a cut RequestHeader, and only that one', async () => {
     const bystander = await connectTcp(`127.0.0.1:${port}`);
     await bystander.create('/bystander', 'still here');
     try {
@@ -131,12 +143,10 @@ describe('the client port', () => {
       negative.send(Buffer.from([0xff, 0xff, 0xff, 0xf0]));
       await until(() => negative.closed);
 
-      const badRecord = await RawClient.open(port);
-      // getData whose path claims 1000 bytes but carries 3.
-      const body = Buffer.alloc(4);
-      body.writeInt32BE(1000);
-      badRecord.send(frame(Buffer.concat([header(1, 4), body, Buffer.from('abc')])));
-      await until(() => badRecord.closed);
+      const badHeader = await RawClient.open(port);
+      // A request of 6 bytes: its RequestHeader needs 8.
+      badHeader.send(frame(Buffer.from([0, 0, 0, 1, 0, 0])));
+      await until(() => badHeader.closed);
 
       const badHandshake = await rawExchange(port, frame(Buffer.from([1, 2, 3])));
       expect(badHandshake.length).toBe(0);

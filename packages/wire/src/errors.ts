@@ -41,20 +41,26 @@ export class RequestRejectedError extends Error {
   readonly xid: number;
   readonly opcode: number;
   readonly code: ErrorCodeValue;
+  /** Close the connection once the answer is sent, as ZooKeeper does for an unknown opcode. */
+  readonly closesConnection: boolean;
 
-  constructor(xid: number, opcode: number, code: ErrorCodeValue, detail: string) {
+  constructor(xid: number, opcode: number, code: ErrorCodeValue, detail: string, closesConnection = false) {
     super(`request xid ${xid} opcode ${opcode} rejected: ${detail}`);
     this.name = 'RequestRejectedError';
     this.xid = xid;
     this.opcode = opcode;
     this.code = code;
+    this.closesConnection = closesConnection;
   }
 }
 
-/** An opcode zabkit does not implement; ZooKeeper answers those with Unimplemented (-6). */
+/**
+ * An opcode zabkit does not implement; ZooKeeper answers those with Unimplemented (-6), and
+ * closes the connection after it for one its server does not know at all.
+ */
 export class UnknownOpCodeError extends RequestRejectedError {
-  constructor(xid: number, opcode: number) {
-    super(xid, opcode, ErrorCode.Unimplemented, 'unknown or unsupported opcode');
+  constructor(xid: number, opcode: number, closesConnection = false) {
+    super(xid, opcode, ErrorCode.Unimplemented, 'unknown or unsupported opcode', closesConnection);
     this.name = 'UnknownOpCodeError';
   }
 }

@@ -56,8 +56,19 @@ const watcherTypes: ReadonlySet<number> = new Set(Object.values(WatcherType));
 /** Where a bad create flag ends up: rejected with BadArguments at top level, fatal inside a multi. */
 type FlagFailure = (flags: number) => never;
 
+/**
+ * A request's path. ZooKeeper looks paths up as given, so a malformed one is the core's to
+ * answer; a null one (length -1) makes ZooKeeper fail inside (MarshallingError), and is
+ * malformed here.
+ */
+function readPath(reader: JuteReader): string {
+  const path = reader.ustring();
+  if (path === null) throw new WireDecodeError('null path');
+  return path;
+}
+
 function readCreate(reader: JuteReader, opcode: number, badFlags: FlagFailure): CreateRequest {
-  const path = reader.string();
+  const path = readPath(reader);
   const data = reader.bytesOrEmpty();
   const acl = reader.list(readAcl);
   const flags = reader.int();
@@ -71,7 +82,7 @@ function readCreate(reader: JuteReader, opcode: number, badFlags: FlagFailure): 
 }
 
 function readPathWatch<Op extends 'exists' | 'getData' | 'getChildren'>(reader: JuteReader, op: Op) {
-  const path = reader.string();
+  const path = readPath(reader);
   const watch = reader.boolean();
   return { op, path, watch };
 }
@@ -105,17 +116,19 @@ function readWriteOp(reader: JuteReader, type: number): MultiOp {
     case OpCode.create2:
     case OpCode.createContainer:
     case OpCode.createTTL:
-      // ZooKeeper refuses the whole multi with an IOException (closing the connection) here.
+      // ZooKeeper answers the multi with a BadArguments result for this op; zabkit refuses the
+      // whole request (MarshallingError), as it does any op it cannot decode (see README).
       return readCreate(reader, type, (flags) => {
         throw new WireDecodeError(`invalid create flags ${flags} in a multi`);
       });
     case OpCode.delete:
-      return { op: 'delete', path: reader.string(), version: reader.int() };
+      return { op: 'delete', path: readPath(reader), version: reader.int() };
     case OpCode.setData:
-      return { op: 'setData', path: reader.string(), data: reader.bytesOrEmpty(), version: reader.int() };
+      return { op: 'setData', path: readPath(reader), data: reader.bytesOrEmpty(), version: reader.int() };
     case OpCode.check:
-      return { op: 'check', path: reader.string(), version: reader.int() };
+      return { op: 'check', path: readPath(reader), version: reader.int() };
     default:
+      // setACL, a read, or anything else: ZooKeeper's MultiOperationRecord refuses it.
       throw new WireDecodeError(`op type ${type} not allowed in a multi`);
   }
 }
@@ -131,24 +144,53 @@ function readReadOp(reader: JuteReader, type: number): MultiReadOp {
   }
 }
 
-function readWatcherType(reader: JuteReader, xid: number, opcode: number): WatcherTypeValue {
+/** ZooKeeper's WatcherType.fromInt throws for an unknown type: MarshallingError, as any body it cannot read. */
+function readWatcherType(reader: JuteReader): WatcherTypeValue {
   const type = reader.int();
-  if (!watcherTypes.has(type))
-    throw new RequestRejectedError(xid, opcode, ErrorCode.BadArguments, `unknown watcher type ${type}`);
+  if (!watcherTypes.has(type)) throw new WireDecodeError(`unknown watcher type ${type}`);
   return type as WatcherTypeValue;
 }
 
 /**
- * Decodes one request frame payload (after the length prefix: RequestHeader + body).
- * Throws WireDecodeError for malformed bytes (close the connection), UnknownOpCodeError for
- * an opcode zabkit does not serve and RequestRejectedError for a well-formed request
- * ZooKeeper answers with an error (invalid create flags, watch mode or watcher type): for
- * those two, answer `error.code` with `error.xid` and carry on.
+ * Opcodes ZooKeeper's server takes (Request.isValid, plus auth and sasl) that zabkit does not
+ * serve: answered Unimplemented with the connection kept. Any other opcode is one ZooKeeper
+ * answers Unimplemented and then closes the connection for.
+ */
+const knownButUnserved: ReadonlySet<number> = new Set([
+  OpCode.deleteContainer,
+  OpCode.createSession,
+  OpCode.sasl,
+]);
+
+/**
+ * Decodes one request frame payload (after the length prefix: RequestHeader + body), with
+ * ZooKeeper's outcomes for what it cannot serve:
+ * - a RequestHeader that does not decode, or an auth packet that does not: WireDecodeError
+ *   (close the connection), as ZooKeeper closes it;
+ * - an unknown opcode: UnknownOpCodeError (Unimplemented; `closesConnection` unless it is one
+ *   ZooKeeper knows);
+ * - a body that does not decode, a null path, a multi holding an op it may not (setACL, a
+ *   read, reads and writes mixed), an unknown watch mode or watcher type: RequestRejectedError
+ *   with MarshallingError, the connection kept, as ZooKeeper's request processors answer;
+ * - invalid create flags: RequestRejectedError with BadArguments;
+ * - reconfig: RequestRejectedError with ReconfigDisabled.
+ * For a RequestRejectedError, answer `error.code` with `error.xid` and carry on.
  */
 export function decodeRequest(frame: Uint8Array): DecodedRequest {
   const reader = new JuteReader(frame);
   const xid = reader.int();
   const opcode = reader.int();
+  try {
+    return decodeBody(reader, xid, opcode);
+  } catch (error) {
+    if (error instanceof WireDecodeError && opcode !== OpCode.auth) {
+      throw new RequestRejectedError(xid, opcode, ErrorCode.MarshallingError, error.reason);
+    }
+    throw error;
+  }
+}
+
+function decodeBody(reader: JuteReader, xid: number, opcode: number): DecodedRequest {
   const reject = (code: ErrorCodeValue, detail: string): never => {
     throw new RequestRejectedError(xid, opcode, code, detail);
   };
@@ -165,20 +207,20 @@ export function decodeRequest(frame: Uint8Array): DecodedRequest {
         ),
       };
     case OpCode.delete:
-      return { xid, opcode, request: { op: 'delete', path: reader.string(), version: reader.int() } };
+      return { xid, opcode, request: { op: 'delete', path: readPath(reader), version: reader.int() } };
     case OpCode.exists:
       return { xid, opcode, request: readPathWatch(reader, 'exists') };
     case OpCode.getData:
       return { xid, opcode, request: readPathWatch(reader, 'getData') };
     case OpCode.setData: {
-      const path = reader.string();
+      const path = readPath(reader);
       const data = reader.bytesOrEmpty();
       return { xid, opcode, request: { op: 'setData', path, data, version: reader.int() } };
     }
     case OpCode.getACL:
-      return { xid, opcode, request: { op: 'getACL', path: reader.string() } };
+      return { xid, opcode, request: { op: 'getACL', path: readPath(reader) } };
     case OpCode.setACL: {
-      const path = reader.string();
+      const path = readPath(reader);
       const acl = reader.list(readAcl);
       return { xid, opcode, request: { op: 'setACL', path, acl, version: reader.int() } };
     }
@@ -186,11 +228,11 @@ export function decodeRequest(frame: Uint8Array): DecodedRequest {
     case OpCode.getChildren2:
       return { xid, opcode, request: readPathWatch(reader, 'getChildren') };
     case OpCode.sync:
-      return { xid, opcode, request: { op: 'sync', path: reader.string() } };
+      return { xid, opcode, request: { op: 'sync', path: readPath(reader) } };
     case OpCode.ping:
       return { xid, opcode, request: { op: 'ping' } };
     case OpCode.check:
-      return { xid, opcode, request: { op: 'check', path: reader.string(), version: reader.int() } };
+      return { xid, opcode, request: { op: 'check', path: readPath(reader), version: reader.int() } };
     case OpCode.multi: {
       const { ops, opcodes } = readMultiOps(reader, (type) => readWriteOp(reader, type));
       return { xid, opcode, request: { op: 'multi', ops }, multiOpcodes: opcodes };
@@ -228,22 +270,23 @@ export function decodeRequest(frame: Uint8Array): DecodedRequest {
       };
     }
     case OpCode.addWatch: {
-      const path = reader.string();
+      const path = readPath(reader);
       const mode = reader.int();
-      if (!addWatchModes.has(mode)) reject(ErrorCode.BadArguments, `unknown addWatch mode ${mode}`);
+      // AddWatchMode.fromValue throws: MarshallingError, as any body ZooKeeper cannot read.
+      if (!addWatchModes.has(mode)) throw new WireDecodeError(`unknown addWatch mode ${mode}`);
       return { xid, opcode, request: { op: 'addWatch', path, mode: mode as AddWatchModeValue } };
     }
     case OpCode.removeWatches:
     case OpCode.checkWatches: {
-      const path = reader.string();
-      const watcherType = readWatcherType(reader, xid, opcode);
+      const path = readPath(reader);
+      const watcherType = readWatcherType(reader);
       const op = opcode === OpCode.removeWatches ? 'removeWatches' : 'checkWatches';
       return { xid, opcode, request: { op, path, watcherType } };
     }
     case OpCode.getEphemerals:
       return { xid, opcode, request: { op: 'getEphemerals', prefixPath: reader.string() } };
     case OpCode.getAllChildrenNumber:
-      return { xid, opcode, request: { op: 'getAllChildrenNumber', path: reader.string() } };
+      return { xid, opcode, request: { op: 'getAllChildrenNumber', path: readPath(reader) } };
     case OpCode.whoAmI:
       return { xid, opcode, request: { op: 'whoAmI' } };
     case OpCode.closeSession:
@@ -253,7 +296,7 @@ export function decodeRequest(frame: Uint8Array): DecodedRequest {
       // reconfigEnabled=false, standalone or not.
       return reject(ErrorCode.ReconfigDisabled, 'dynamic reconfiguration is not available');
     default:
-      throw new UnknownOpCodeError(xid, opcode);
+      throw new UnknownOpCodeError(xid, opcode, !knownButUnserved.has(opcode));
   }
 }
 

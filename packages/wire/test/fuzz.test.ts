@@ -3,7 +3,7 @@
  * only fail with the codec's typed errors; a RangeError or TypeError would mean a read past
  * a bound the codec forgot to check.
  */
-import type { ClientRequest } from '@zabkit/core';
+import { type ClientRequest, ErrorCode } from '@zabkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,6 +20,8 @@ import {
   isWireError,
   OpCode,
   opcodeOf,
+  RequestRejectedError,
+  WireDecodeError,
 } from '../src/index.js';
 import { anyRequest, markZxid, payloadOf, repliesByOp, watchEvent } from './arbitraries.js';
 
@@ -113,6 +115,33 @@ describe('fuzz: decoders fail only with typed errors', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('a cut inside the RequestHeader closes the connection; a cut body is MarshallingError, as in ZooKeeper', () => {
+    fc.assert(
+      fc.property(fc.integer(), anyRequest, (xid, request) => {
+        const payload = payloadOf(encodeRequest(xid | 0, request));
+        for (let cut = 0; cut < payload.length; cut++) {
+          let error: unknown;
+          try {
+            decodeRequest(payload.subarray(0, cut));
+          } catch (caught) {
+            error = caught;
+          }
+          // ZooKeeper reads an auth packet whole before anything else, and closes on failure.
+          if (cut < 8 || request.op === 'auth') expect(error).toBeInstanceOf(WireDecodeError);
+          else {
+            expect(error).toBeInstanceOf(RequestRejectedError);
+            expect(error).toMatchObject({
+              xid: xid | 0,
+              code: ErrorCode.MarshallingError,
+              closesConnection: false,
+            });
+          }
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 

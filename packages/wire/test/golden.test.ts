@@ -17,6 +17,7 @@ import {
   encodeRequest,
   encodeWatcherEvent,
   OpCode,
+  WireDecodeError,
 } from '../src/index.js';
 
 const hex = (text: string): Uint8Array =>
@@ -156,6 +157,50 @@ describe('golden frames', () => {
     expect(encodeReply(OpCode.addWatch, 7, 0x10n, failed)).toEqual(
       hex('00000010 00000007 0000000000000010 fffffff8'),
     );
+  });
+
+  it('answers what ZooKeeper answers MarshallingError for, and closes only where it closes', () => {
+    const rejected = (frame: string) => {
+      try {
+        decodeRequest(hex(frame));
+      } catch (error) {
+        return error;
+      }
+      throw new Error('decoded');
+    };
+    const world = `00000001 0000001f 00000005 ${ascii('world')} 00000006 ${ascii('anyone')}`;
+    const marshalling = { code: ErrorCode.MarshallingError, closesConnection: false };
+    // A multi holding a setACL, and one holding a getData.
+    expect(
+      rejected(`00000003 0000000e 00000007 00 ffffffff 00000001 2f ${world} ffffffff ffffffff 01 ffffffff`),
+    ).toMatchObject({ xid: 3, ...marshalling });
+    expect(
+      rejected(`00000003 0000000e 00000004 00 ffffffff 00000001 2f 00 ffffffff 01 ffffffff`),
+    ).toMatchObject(marshalling);
+    // multiRead holding a delete; a null path; addWatch mode 7; removeWatches type 9.
+    expect(
+      rejected(`00000003 00000016 00000002 00 ffffffff 00000001 2f ffffffff ffffffff 01 ffffffff`),
+    ).toMatchObject(marshalling);
+    expect(rejected('00000003 00000004 ffffffff 00')).toMatchObject(marshalling);
+    expect(rejected('00000003 0000006a 00000001 2f 00000007')).toMatchObject(marshalling);
+    expect(rejected('00000003 00000012 00000001 2f 00000009')).toMatchObject(marshalling);
+    // Invalid create flags at top level: BadArguments, as PrepRequestProcessor answers.
+    expect(rejected(`00000003 00000001 00000001 2f ffffffff ${world} 00000063`)).toMatchObject({
+      code: ErrorCode.BadArguments,
+    });
+    // An opcode ZooKeeper's server does not know: Unimplemented, then the connection closes;
+    // sasl, which it knows, keeps it.
+    expect(rejected('00000003 00000037')).toMatchObject({
+      code: ErrorCode.Unimplemented,
+      closesConnection: true,
+    });
+    expect(rejected('00000003 00000066 ffffffff')).toMatchObject({
+      code: ErrorCode.Unimplemented,
+      closesConnection: false,
+    });
+    // A cut RequestHeader, or a cut auth packet: the connection closes.
+    expect(rejected('000000')).toBeInstanceOf(WireDecodeError);
+    expect(rejected('fffffffc 00000064 00000000 00000006')).toBeInstanceOf(WireDecodeError);
   });
 
   it('reconfig is answered ReconfigDisabled, as ZooKeeper with reconfigEnabled=false does', () => {
