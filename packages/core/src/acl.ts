@@ -131,10 +131,12 @@ export function checkAcl(acl: readonly ACL[], perm: number, authInfo: readonly I
 
 /**
  * The identities credentials prove, or `undefined` when they prove nothing (AuthFailed).
- * Only `digest` authenticates here: `user:password` in UTF-8; a match with `superDigest`
- * adds the super identity.
+ * `digest` takes `user:password` in UTF-8; a match with `superDigest` adds the super
+ * identity. `ip` succeeds whatever it is given and proves nothing new: ZooKeeper's provider
+ * adds the client's own address, which every connection holds from the start.
  */
 export function authenticate(scheme: string, auth: Uint8Array, superDigest?: string): Id[] | undefined {
+  if (scheme === 'ip') return [];
   if (scheme !== 'digest') return undefined;
   const credentials = decodeUtf8(auth);
   if (!credentials.includes(':')) return undefined;

@@ -172,7 +172,9 @@ describe('authenticate and formatting', () => {
       { scheme: 'super', id: '' },
     ]);
     expect(authenticate('digest', new TextEncoder().encode('nocolon'))).toBeUndefined();
-    expect(authenticate('ip', new TextEncoder().encode('1.2.3.4'))).toBeUndefined();
+    // ip succeeds and adds nothing: the connection already holds its address.
+    expect(authenticate('ip', new TextEncoder().encode('1.2.3.4'))).toEqual([]);
+    expect(authenticate('sasl', new TextEncoder().encode('x'))).toBeUndefined();
   });
 
   it('user names are what ZooKeeper providers report: digest user, ip address, nothing for super', () => {

@@ -208,10 +208,16 @@ describe('persistent watches', () => {
     );
   });
 
-  it('addWatch with a bad path or mode is BadArguments', () => {
+  it('addWatch takes a malformed path as ZooKeeper does (registered, never fired); a bad mode is BadArguments', () => {
     const { h, watcher } = setup();
-    expect(h.code(watcher, { op: 'addWatch', path: 'nope', mode: AddWatchMode.Persistent })).toBe(
-      ErrorCode.BadArguments,
+    h.ok(watcher, { op: 'addWatch', path: 'nope/', mode: AddWatchMode.Persistent });
+    h.ok(watcher, { op: 'checkWatches', path: 'nope/', watcherType: WatcherType.Any });
+    h.ok(watcher, { op: 'removeWatches', path: 'nope/', watcherType: WatcherType.Any });
+    expect(h.code(watcher, { op: 'removeWatches', path: 'nope/', watcherType: WatcherType.Any })).toBe(
+      ErrorCode.NoWatcher,
+    );
+    expect(h.code(watcher, { op: 'checkWatches', path: '//', watcherType: WatcherType.Any })).toBe(
+      ErrorCode.NoWatcher,
     );
     expect(h.code(watcher, { op: 'addWatch', path: '/a', mode: 7 as never })).toBe(ErrorCode.BadArguments);
   });

@@ -244,7 +244,14 @@ describe('reads', () => {
     expect(listed.children).toEqual(['a', 'b', 'c']);
     expect(listed.stat.numChildren).toBe(3);
     expect(h.code(s, getChildren('/nope'))).toBe(ErrorCode.NoNode);
-    expect(h.code(s, getData('bad'))).toBe(ErrorCode.BadArguments);
+    // ZooKeeper looks a read's path up as given: a malformed one is missing; "" is the root.
+    for (const bad of ['bad', '/a/', '//', '/a//b', '/a/.']) {
+      expect(h.code(s, getData(bad))).toBe(ErrorCode.NoNode);
+      expect(h.code(s, getChildren(bad))).toBe(ErrorCode.NoNode);
+      expect(h.code(s, { op: 'exists', path: bad, watch: false })).toBe(ErrorCode.NoNode);
+    }
+    expect(h.code(s, { op: 'exists', path: '/a\0b', watch: false })).toBe(ErrorCode.BadArguments);
+    expect(h.ok(s, getChildren('')).children).toEqual(h.ok(s, getChildren('/')).children);
   });
 
   it('getAllChildrenNumber counts every descendant; for / it counts /zookeeper too', () => {

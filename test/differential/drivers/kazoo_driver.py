@@ -17,9 +17,17 @@ import threading
 import time
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import KazooException, ZookeeperError
+from kazoo.exceptions import EXCEPTIONS, KazooException, ZookeeperError
 from kazoo.protocol import serialization as records
 from kazoo.security import ACL, Id, OPEN_ACL_UNSAFE, CREATOR_ALL_ACL, READ_ACL_UNSAFE
+
+# kazoo 2.8 predates the error codes ZooKeeper added in 3.5 and later; an answer carrying one
+# would crash its connection loop. Its table gets them, so they reach the caller as errors.
+for _code, _name in [(-12, 'UnknownSession'), (-120, 'EphemeralOnLocalSession'), (-121, 'NoWatcher'),
+                     (-122, 'RequestTimeout'), (-123, 'ReconfigDisabled'), (-124, 'SessionClosedRequireSasl'),
+                     (-125, 'QuotaExceeded'), (-127, 'ThrottledOp')]:
+    if _code not in EXCEPTIONS:
+        EXCEPTIONS[_code] = type(_name + 'Error', (ZookeeperError,), {'code': _code})
 
 EVENT_TYPES = {
     'CREATED': 'NodeCreated',
@@ -224,17 +232,65 @@ RAW = {
     'create': lambda c, w: records.Create(c['path'], data_in(c), acl_in(c.get('acl')), c.get('flags', 0)),
     'create2': lambda c, w: records.Create2(c['path'], data_in(c), acl_in(c.get('acl')), c.get('flags', 0)),
     'check': lambda c, w: records.CheckVersion(c['path'], c.get('version', -1)),
+    'setACL': lambda c, w: records.SetACL(c['path'], acl_in(c.get('acl')), c.get('version', -1)),
 }
+
+
+class RawRequest(object):
+    """A request kazoo has no record for (or a malformed one), in kazoo's request interface:
+    `type`, `serialize()` and `deserialize(bytes, offset)`; the reply body is returned raw."""
+
+    def __init__(self, type, body, path=None):
+        self.type = type
+        self.body = bytes(body)
+        self.path = path
+        self.watcher = None
+
+    def serialize(self):
+        return bytearray(self.body)
+
+    @classmethod
+    def deserialize(cls, bytes, offset):
+        return {'body': base64.b64encode(bytes[offset:]).decode('ascii')}
+
+
+def raw_ops(s, c):
+    """kazoo's own records for each op, for a multi or multiRead of any ops at all."""
+    return [RAW[o['request']](o, None) for o in c['ops']]
+
+
+class MultiRead(records.Transaction):
+    """kazoo's Transaction record sent as multiRead (22)."""
+    type = 22
+
+
+def raw_special(s, c):
+    kind = c['request']
+    if kind == 'multi':
+        return records.Transaction(raw_ops(s, c))
+    if kind == 'multiRead':
+        return MultiRead(raw_ops(s, c))
+    if kind in ('addWatch', 'removeWatches', 'checkWatches'):
+        opcode = {'addWatch': 106, 'removeWatches': 18, 'checkWatches': 17}[kind]
+        body = records.write_string(c['path']) + records.int_struct.pack(int(c['mode']))
+        return RawRequest(opcode, body)
+    if kind == 'opcode':
+        # Any opcode with any body (hex), e.g. an unknown one or a truncated record.
+        return RawRequest(int(c['opcode']), bytes.fromhex(c.get('bodyHex', '')))
+    return None
 
 
 def raw_result(value):
     """What kazoo's record deserializers return, in this driver's shapes."""
-    if value is None or value is True:
+    if value is None or value is True or isinstance(value, dict):
         return value
     if isinstance(value, str):
         return {'path': value}
-    if isinstance(value, list):
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return {'children': value}
+    if isinstance(value, list):
+        return {'results': [raw_result(item) if not isinstance(item, Exception)
+                            else {'code': getattr(item, 'code', None)} for item in value]}
     if isinstance(value, tuple) and len(value) == 2:
         first, stat = value
         if isinstance(first, list) and first and isinstance(first[0], ACL):
@@ -250,10 +306,10 @@ def raw_result(value):
 
 
 def raw(s, c):
-    request = RAW[c['request']](c, watcher_of(s, c))
+    request = raw_special(s, c) or RAW[c['request']](c, watcher_of(s, c))
     result = s.client.handler.async_result()
     s.client._call(request, result)
-    return raw_result(result.get(timeout=30))
+    return raw_result(result.get(timeout=10))
 
 
 def handle(c):

@@ -6,7 +6,7 @@
  */
 import { type ACL, authenticate, checkAcl, type Id, Perms, userNameOf } from '../acl.js';
 import { assert, assertNever, ErrorCode, type ErrorCodeValue } from '../errors.js';
-import { pathProblem } from '../path.js';
+import { rootPath } from '../path.js';
 import type {
   ClientRequest,
   GetChildrenRequest,
@@ -309,6 +309,9 @@ export class ReplicaFront {
     try {
       switch (request.op) {
         case 'exists': {
+          // The one read ZooKeeper checks its path for: a NUL is BadArguments, before any watch.
+          if (request.path.includes('\0'))
+            return { ok: false, op: 'exists', code: ErrorCode.BadArguments, path: request.path };
           const node = this.readable(request.path, auth, Perms.Read, true);
           if (request.watch) this.watches.addDataWatch(request.path, watcher);
           if (node === undefined)
@@ -364,12 +367,12 @@ export class ReplicaFront {
   }
 
   /**
-   * The node at `path` after ZooKeeper's read checks: BadArguments for an invalid path,
-   * NoNode when it is missing (unless `missingOk`), NoAuth without `perm`.
+   * The node at `path` after ZooKeeper's read checks: NoNode when it is missing (unless
+   * `missingOk`), NoAuth without `perm`. ZooKeeper looks a read's path up as given, so a
+   * malformed path is simply missing, and "" names the root (its key in ZooKeeper's tree).
    */
   private readable(path: string, auth: readonly Id[], perm: number, missingOk = false) {
-    if (pathProblem(path) !== undefined) throw new ReadFailure(ErrorCode.BadArguments, path);
-    const node = this.tree.getNode(path);
+    const node = this.tree.getNode(path === '' ? rootPath : path);
     if (node === undefined) {
       if (missingOk) return undefined;
       throw new ReadFailure(ErrorCode.NoNode, path);
@@ -417,9 +420,8 @@ export class ReplicaFront {
       this.setWatches(connection, request);
       return { ok: true, op: 'setWatches', result: {} };
     }
-    if (pathProblem(request.path) !== undefined) {
-      return { ok: false, op: request.op, code: ErrorCode.BadArguments, path: request.path };
-    }
+    // No path check, as in ZooKeeper: a watch on a malformed path is registered and never
+    // fires; removing one where none was registered is NoWatcher.
     switch (request.op) {
       case 'addWatch':
         if (request.mode !== AddWatchMode.Persistent && request.mode !== AddWatchMode.PersistentRecursive) {
