@@ -50,9 +50,9 @@ export class ShellDriver {
     this.stdin.write(`${line}\n`);
   }
 
-  /** Waits until standard output matches `pattern`. */
-  async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
-    await until(() => pattern.test(this.out), timeoutMs).catch(() => {
+  /** Waits until standard output (or, with `stream: 'err'`, standard error) matches `pattern`. */
+  async waitFor(pattern: RegExp, timeoutMs = 10_000, stream: 'out' | 'err' = 'out'): Promise<void> {
+    await until(() => pattern.test(stream === 'out' ? this.out : this.err), timeoutMs).catch(() => {
       throw new Error(`no ${pattern} in output:\n${this.out}\nstderr:\n${this.err}`);
     });
   }

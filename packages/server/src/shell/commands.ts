@@ -9,6 +9,7 @@ import {
   type ZabClient,
   ZabError,
 } from '@zabkit/client';
+import { zabkitVersion } from '../node.js';
 import { describeError, ShellError } from './errors.js';
 import { formatAcl, formatList, formatStat, parseAcl } from './format.js';
 import { type FlagSpec, type ParsedWords, parseFlags } from './words.js';
@@ -19,6 +20,8 @@ export interface ShellContext {
   client(): ZabClient;
   /** Writes to standard output. */
   out(text: string): void;
+  /** Writes to standard error: what zkCli prints there besides errors (`Created /path`). */
+  err(text: string): void;
   /** A listener that prints a watch event as zkCli does (`WATCHER::` ...), unless printwatches is off. */
   watcher(): WatchListener;
   /** Whether watch events are printed (`printwatches on|off`). */
@@ -112,6 +115,56 @@ export async function listSubtree(zk: ZabClient, path: string): Promise<string[]
   return paths;
 }
 
+/**
+ * Deletes `paths` in order, `batchSize` to a multi, as ZooKeeper's ZKUtil.deleteRecursive
+ * does for `deleteall -b`: each batch is all or nothing, and the first that fails stops the
+ * rest (false). A batch size of 0 or less puts every path in one multi, as ZooKeeper's loop
+ * does.
+ */
+export async function deleteInBatches(
+  zk: ZabClient,
+  paths: readonly string[],
+  batchSize: number,
+): Promise<boolean> {
+  const size = batchSize > 0 ? batchSize : Math.max(1, paths.length);
+  for (let start = 0; start < paths.length; start += size) {
+    const batch = zk.transaction();
+    for (const path of paths.slice(start, start + size)) batch.delete(path);
+    try {
+      await batch.commit();
+    } catch (error) {
+      if (error instanceof ZabError) return false;
+      throw error;
+    }
+  }
+  return true;
+}
+
+/**
+ * What zkCli's `config -c` prints (ConfigUtils.getClientConfigStr): the config's version,
+ * a space, and each server's client address `host:port`, comma-separated, in file order.
+ */
+export function clientConfigString(configText: string): string {
+  let version = '';
+  const clients: string[] = [];
+  for (const line of configText.split(/\r?\n/)) {
+    const at = line.indexOf('=');
+    if (at < 0) continue;
+    const key = line.slice(0, at).trim();
+    const value = line.slice(at + 1).trim();
+    if (key === 'version') version = value;
+    if (!key.startsWith('server.')) continue;
+    const client = value.split(';')[1]?.trim();
+    if (client === undefined || client === '') {
+      clients.push('');
+      continue;
+    }
+    const colon = client.lastIndexOf(':');
+    clients.push(colon < 0 ? `0.0.0.0:${client}` : client);
+  }
+  return `${version} ${clients.join(',')}`;
+}
+
 const removeTypes: Readonly<Record<string, WatcherTypeName>> = {
   c: 'children',
   d: 'data',
@@ -189,7 +242,8 @@ export const commands: Readonly<Record<string, Command>> = {
         ...(acl === undefined ? {} : { acl: parseAcl(acl) }),
       };
       const created = await ctx.client().create(checkPath(path), data ?? '', options);
-      ctx.out(`Created ${created}\n`);
+      // zkCli prints this on standard error.
+      ctx.err(`Created ${created}\n`);
     },
   },
   set: {
@@ -211,14 +265,15 @@ export const commands: Readonly<Record<string, Command>> = {
     options: 'path [-b batch size]',
     async run(ctx, args) {
       const { flags, rest } = words('deleteall', args, { values: 'b' }, 1);
-      integer(flags.get('b'), 1000, '-b argument must be an int value');
+      const batchSize = integer(flags.get('b'), 1000, '-b argument must be an int value');
       const path = checkPath(rest[0]!);
       const zk = ctx.client();
       const paths = await listSubtree(zk, path);
       // The root and /zookeeper cannot go: deleteall / empties the tree around them.
       const doomed =
         path === '/' ? paths.filter((at) => at !== '/' && !/^\/zookeeper(\/|$)/.test(at)) : paths;
-      for (const at of doomed.reverse()) await zk.delete(at);
+      if (!(await deleteInBatches(zk, doomed.reverse(), batchSize)))
+        throw new ShellError('Failed to delete some node(s) in the subtree!');
     },
   },
   getAcl: {
@@ -300,6 +355,25 @@ export const commands: Readonly<Record<string, Command>> = {
       const { flags, rest } = words('removewatches', args, { switches: 'cdpra' }, 1);
       const flag = 'cdpra'.split('').find((letter) => flags.has(letter));
       await ctx.client().removeWatches(checkPath(rest[0]!), removeTypes[flag ?? 'a']!);
+    },
+  },
+  version: {
+    options: '',
+    async run(ctx, args) {
+      words('version', args, {}, 0);
+      ctx.out(`ZooKeeper CLI version: ${zabkitVersion}\n`);
+    },
+  },
+  config: {
+    options: '[-c] [-w] [-s]',
+    async run(ctx, args) {
+      const { flags } = words('config', args, { switches: 'cws' }, 0);
+      const watch = flags.has('w') ? { watch: ctx.watcher() } : {};
+      // getConfig is getData of /zookeeper/config, where an ensemble keeps its membership.
+      const { data, stat } = await ctx.client().getData('/zookeeper/config', watch);
+      const text = decoder.decode(data);
+      ctx.out(`${flags.has('c') ? clientConfigString(text) : text}\n`);
+      if (flags.has('s')) ctx.out(`${formatStat(stat)}\n`);
     },
   },
   whoami: {

@@ -82,6 +82,10 @@ export class Shell implements ShellContext {
     this.io.stdout.write(text);
   }
 
+  err(text: string): void {
+    this.io.stderr.write(text);
+  }
+
   /** Output that arrives on its own (a watch event): above the prompt when a terminal waits. */
   private notify(text: string): void {
     this.out(text);
