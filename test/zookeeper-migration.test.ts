@@ -215,7 +215,16 @@ describe.skipIf(!zookeeperInstalled)('migration between Apache ZooKeeper 3.8 and
     const zkData = join(root, 'zk-data');
     const zookeeper = await startZooKeeper(zkData);
     const writer = await authenticated(zookeeper.connectString);
+    // A quota, the way zkCli's setquota writes one: ZooKeeper keeps its statistics node's
+    // data up to date as the subtree changes, and recomputes it when it loads.
+    await writer.create('/quotaed', 'q');
+    await writer.create('/zookeeper/quota/quotaed', '');
+    await writer.create('/zookeeper/quota/quotaed/zookeeper_limits', 'count=50,bytes=-1');
+    await writer.create('/zookeeper/quota/quotaed/zookeeper_stats', 'count=0,bytes=0');
     await writeEverything(writer, zookeeper.connectString, 12);
+    for (let i = 0; i < 5; i++) await writer.create(`/quotaed/n${i}`, 'x'.repeat(i));
+    await writer.delete('/quotaed/n0');
+    await writer.setData('/quotaed/n4', 'longer data');
     // Sessions left open at the kill: one with ephemerals, one without.
     const holder = await connectTcp(zookeeper.connectString, { sessionTimeoutMs: 90_000 });
     await holder.create('/app/eph', 'mine', { mode: 'ephemeral' });
@@ -269,6 +278,10 @@ describe.skipIf(!zookeeperInstalled)('migration between Apache ZooKeeper 3.8 and
     expect(znodes.get('/public')!.stat.aversion).toBe(1);
     expect(znodes.has('/app/ttl') && znodes.has('/app/container/child')).toBe(true);
     expect(znodes.size).toBeGreaterThan(30);
+    // 5 nodes (/quotaed and four children) holding 1 + 1 + 2 + 3 + 11 bytes.
+    expect(Buffer.from(znodes.get('/zookeeper/quota/quotaed/zookeeper_stats')!.data, 'hex').toString()).toBe(
+      'count=5,bytes=18',
+    );
     // zabkit carries on from there with later zxids.
     const next = await client(zabkit.connectString);
     await next.create('/after-import', '');

@@ -131,7 +131,11 @@ export function loadZooKeeperDataDir(dataDir: string, options: ZkLoadOptions = {
     if (candidates === 100) break;
     const file = join(snapDir, name);
     const bytes = readFileSync(file);
-    if (!looksLikeSnapshot(name, bytes)) continue;
+    if (!looksLikeSnapshot(name, bytes)) {
+      // An incomplete snapshot (ZooKeeper died writing it): ZooKeeper passes over it too.
+      warn(`passing over ${file}: it does not end like a whole snapshot`);
+      continue;
+    }
     candidates++;
     tried++;
     options.onFile?.(file, bytes.length, 'snapshot');
