@@ -59,7 +59,7 @@ export * from './txn.js';
 export { decodeUtf8, encodeUtf8 } from './utf8.js';
 export * from './watches/events.js';
 export { type Delivery, type WatcherId, WatchManager } from './watches/watch-manager.js';
-export type { PeerContext, PeerOptions, ResolvedPeerOptions, TxnOrigin } from './zab/context.js';
+export type { PeerContext, TxnOrigin } from './zab/context.js';
 export { betterVote, type ElectionOptions, type ElectionOutput, FastLeaderElection } from './zab/election.js';
 export type {
   ElectionMessage,
@@ -71,7 +71,14 @@ export type {
   PeerRole,
   Vote,
 } from './zab/messages.js';
-export { type PeerInput, type PeerReady, ZabPeer, type ZabPeerOptions } from './zab/peer.js';
+export {
+  type BoundsReached,
+  type PeerBound,
+  type PeerOptions,
+  type ResolvedPeerOptions,
+  resolvePeerOptions,
+} from './zab/options.js';
+export { type PeerInput, type PeerReady, type PeerStatus, ZabPeer, type ZabPeerOptions } from './zab/peer.js';
 export { MajorityQuorum, type QuorumVerifier, type ServerId } from './zab/quorum.js';
 export { followsContiguously, TxnLog } from './zab/txn-log.js';
 export * from './zxid.js';

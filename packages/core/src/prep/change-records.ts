@@ -67,6 +67,8 @@ export class OutstandingChanges {
   }
 
   add(zxid: Zxid, path: string, node: NodeRecord | undefined): void {
+    const last = this.records[this.records.length - 1];
+    assert(last === undefined || last.zxid <= zxid, 'outstanding changes are recorded in zxid order');
     const record: ChangeRecord = { zxid, path, node, previous: this.latestByPath.get(path), applied: false };
     this.records.push(record);
     this.latestByPath.set(path, record);

@@ -5,7 +5,7 @@
  * that fails still becomes a transaction (an ErrorTxn) and takes a zxid, as in ZooKeeper.
  */
 import { type ACL, checkAcl, fixupAcl, type Id, Perms } from '../acl.js';
-import { assertNever, ErrorCode, type ErrorCodeValue, ZabError } from '../errors.js';
+import { assert, assertNever, ErrorCode, type ErrorCodeValue, ZabError } from '../errors.js';
 import { isSpecialPath, parentOf, pathProblem, sequentialSuffix } from '../path.js';
 import type {
   CheckRequest,
@@ -103,7 +103,14 @@ export class RequestPreparer {
    * A failed check yields an error body (a multi gets one error part per op) instead of throwing.
    */
   prepare(input: PrepInput): Txn {
+    const outstandingBefore = this.changes.size;
     const body = this.prepareBody(input);
+    assertOutcome(input.request, body);
+    // A failed request leaves nothing outstanding behind it; a multi's failure rolls back.
+    if (body.kind === 'error')
+      assert(this.changes.size === outstandingBefore, 'a failed request records no change');
+    if (body.kind === 'multi' && body.parts.some((part) => part.kind === 'error'))
+      assert(this.changes.size === outstandingBefore, 'a failed multi rolls its changes back');
     return { zxid: input.zxid, timeMs: input.timeMs, sessionId: input.sessionId, cxid: input.cxid, body };
   }
 
@@ -174,6 +181,7 @@ export class RequestPreparer {
     if (this.changes.lookup(finalPath) !== undefined) fail(ErrorCode.NodeExists);
     if (nodeKindOf(parent.ephemeralOwner) === 'ephemeral') fail(ErrorCode.NoChildrenForEphemerals);
     this.checkDataSize(data);
+    assert(parentOf(finalPath) === parentPath, 'a sequential name stays under its parent');
     const parentCversion = (parent.cversion + 1) | 0;
     const ephemeralOwner =
       mode === 4
@@ -334,7 +342,39 @@ export class RequestPreparer {
 export function checkAndIncrementVersion(current: number, expected: number): number {
   if (expected !== -1 && expected !== current) fail(ErrorCode.BadVersion);
   const next = (current + 1) | 0;
-  return next === -1 ? 0 : next;
+  const version = next === -1 ? 0 : next;
+  assert(version !== -1, 'no version a client could not name');
+  return version;
+}
+
+/** The body each request turns into when it succeeds (an error body is always possible). */
+const successKind: { readonly [op in PreparableRequest['op']]: TxnBody['kind'] } = {
+  create: 'create',
+  delete: 'delete',
+  setData: 'setData',
+  setACL: 'setACL',
+  check: 'check',
+  multi: 'multi',
+  createSession: 'createSession',
+  closeSession: 'closeSession',
+  deleteContainer: 'delete',
+};
+
+/** Postconditions of a preparation: the body fits the request, a multi answers every op. */
+function assertOutcome(request: PreparableRequest, body: TxnBody): void {
+  if (request.op === 'multi') {
+    assert(body.kind === 'multi', 'a multi prepares into a multi');
+    assert(body.parts.length === request.ops.length, 'a multi answers every op');
+    return;
+  }
+  if (request.op === 'createSession' || request.op === 'closeSession') {
+    assert(body.kind === request.op, 'a session change always prepares');
+    return;
+  }
+  assert(
+    body.kind === 'error' || body.kind === successKind[request.op],
+    `${request.op} prepared into ${body.kind}`,
+  );
 }
 
 function codeOf(error: unknown): ErrorCodeValue {

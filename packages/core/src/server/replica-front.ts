@@ -109,6 +109,11 @@ export class ReplicaFront {
     return this.connectionBySession.get(sessionId);
   }
 
+  /** Requests of a connection waiting for their answer (0 when it is not attached). */
+  pendingCount(connectionId: ConnectionId): number {
+    return this.connections.get(connectionId)?.pending.length ?? 0;
+  }
+
   /** The session a connection belongs to, if it is attached. */
   sessionOf(connectionId: ConnectionId): SessionId | undefined {
     return this.connections.get(connectionId)?.sessionId;
@@ -193,6 +198,25 @@ export class ReplicaFront {
     );
     if (entry === undefined || entry.kind !== 'sync') return;
     entry.reply = { ok: true, op: 'sync', result: { path: entry.path } };
+    this.drainQueued(connection);
+  }
+
+  /**
+   * The commit path refuses a write or a sync it was handed (ThrottledOp when a bound is
+   * reached): the client gets the error in its turn, after every earlier request's answer.
+   */
+  refused(origin: WriteOrigin, code: ErrorCodeValue): void {
+    const connection = this.connections.get(origin.connectionId);
+    if (connection === undefined || connection.sessionId !== origin.sessionId) return;
+    const entry = connection.pending.find(
+      (candidate) =>
+        candidate.xid === origin.xid && candidate.kind !== 'queued' && candidate.reply === undefined,
+    );
+    assert(
+      entry !== undefined && entry.kind !== 'queued',
+      `no write or sync ${origin.xid} pending to refuse`,
+    );
+    entry.reply = { ok: false, op: entry.kind === 'sync' ? 'sync' : entry.op, code };
     this.drainQueued(connection);
   }
 

@@ -109,17 +109,22 @@ export class SessionTracker {
 
   /**
    * Returns the sessions whose deadline has passed at `nowMs`, marking them closing, in
-   * deadline order and then in the order they entered their bucket.
+   * deadline order and then in the order they entered their bucket; at most `limit` of them,
+   * the others stay due for a later call.
    */
-  expire(nowMs: number): SessionId[] {
+  expire(nowMs: number, limit = Number.POSITIVE_INFINITY): SessionId[] {
+    assert(limit >= 0, 'an expiry limit is not negative');
     // Buckets are few (one per tick of the longest timeout), so scanning their keys is cheap
     // and, unlike stepping tick by tick, does not care how far the clock jumped.
     const due = [...this.buckets.keys()].filter((bucket) => bucket <= nowMs).sort((a, b) => a - b);
     const expired: SessionId[] = [];
     for (const bucket of due) {
-      for (const sessionId of this.buckets.get(bucket)!) {
+      const members = this.buckets.get(bucket)!;
+      for (const sessionId of members) {
+        if (expired.length >= limit) return expired;
         this.sessions.get(sessionId)!.closing = true;
         expired.push(sessionId);
+        members.delete(sessionId);
       }
       this.buckets.delete(bucket);
     }

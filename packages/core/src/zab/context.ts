@@ -12,39 +12,9 @@ import type { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import type { PeerMessage } from './messages.js';
+import type { PeerBound, ResolvedPeerOptions } from './options.js';
 import type { MajorityQuorum, ServerId } from './quorum.js';
 import type { TxnLog } from './txn-log.js';
-
-/** The ZAB options of a peer: ensemble, time limits, snapshots, batching. */
-export interface PeerOptions {
-  readonly serverId: ServerId;
-  readonly voters: readonly ServerId[];
-  readonly observers?: readonly ServerId[];
-  /** Ticks a learner has to connect to and sync with its leader (ZooKeeper's initLimit). */
-  readonly initLimitTicks?: number;
-  /** Ticks a learner may fall silent before the leader drops it, and vice versa (syncLimit). */
-  readonly syncLimitTicks?: number;
-  /** How long a quorum's agreement must stand before an election decides. */
-  readonly electionFinalizeWaitMs?: number;
-  /** How often a looking peer sends its vote again. */
-  readonly electionResendIntervalMs?: number;
-  /** Take a snapshot after this many applied transactions (ZooKeeper's snapCount). */
-  readonly snapCount?: number;
-  /** Most transactions in one PROPOSAL message. */
-  readonly proposalBatchMax?: number;
-  /**
-   * Largest zxid counter a leader uses before forcing a new election, 2^32 - 1 normally;
-   * lowered in tests to exercise the rollover.
-   */
-  readonly zxidCounterLimit?: number;
-  /** Told of every transaction this peer applies, in order: for checkers and tools. */
-  readonly onApplied?: (txn: Txn) => void;
-}
-
-/** Peer options with every default filled in. */
-export type ResolvedPeerOptions = Required<Omit<PeerOptions, 'observers' | 'onApplied'>> & {
-  readonly observers: readonly ServerId[];
-};
 
 /** An identity and credentials a forwarded request carries. */
 export interface ForwardedRequest {
@@ -86,6 +56,8 @@ export interface PeerContext {
   commitThrough(zxid: Zxid): void;
   /** Gives up the current role and starts a new election. */
   lookForLeader(reason: string): void;
+  /** Counts a bound reached, for `status()`. */
+  boundReached(bound: PeerBound): void;
   /** Remembers which local client a forwarded write or session creation will answer. */
   expectTxn(sessionId: SessionId, cxid: number, origin: TxnOrigin): void;
 }

@@ -5,6 +5,7 @@
  * A peer that joins an established ensemble learns the leader from the replies of peers
  * that are already following or leading. Pure: time arrives as `nowMs`.
  */
+import { assert } from '../errors.js';
 import type { Zxid } from '../zxid.js';
 import type { ElectionMessage, PeerRole, Vote } from './messages.js';
 import type { QuorumVerifier, ServerId } from './quorum.js';
@@ -89,6 +90,7 @@ export class FastLeaderElection {
 
   /** Starts a new round: vote for ourselves (if we may lead) and tell every voter. */
   start(lastZxid: Zxid, currentEpoch: number, nowMs: number): ElectionOutput {
+    assert(currentEpoch >= 0, 'epochs are not negative');
     this.logicalClock++;
     this.received.clear();
     this.outOfElection.clear();
@@ -156,6 +158,8 @@ export class FastLeaderElection {
       send.push(this.broadcast());
     }
     this.received.set(from, { vote: message.vote, electionEpoch: message.electionEpoch, state: 'looking' });
+    assert(this.received.size <= this.quorum.voters.size, 'one ballot per voter');
+    assert(!betterVote(this.ownVote, this.proposal, this.quorum), 'we never propose worse than our own vote');
     if (this.quorumAgrees(this.received, this.proposal, this.logicalClock)) {
       this.decideAtMs ??= nowMs + this.options.finalizeWaitMs;
     }
@@ -212,6 +216,9 @@ export class FastLeaderElection {
   }
 
   private decide(vote: Vote, send: { to: ServerId | 'voters'; message: ElectionMessage }[]): ElectionOutput {
+    assert(this.quorum.voters.has(vote.leader), 'an election decides for a voter');
+    assert(this.received.size <= this.quorum.voters.size, 'one ballot per voter');
+    assert(this.outOfElection.size <= this.quorum.voters.size, 'one ballot per voter out of election');
     this.proposal = vote;
     this.decideAtMs = undefined;
     return { send, decided: vote };

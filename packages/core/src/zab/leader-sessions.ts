@@ -78,9 +78,10 @@ export class LeaderSessions {
     return valid;
   }
 
-  /** Sessions whose deadline has passed, now closing, in deadline order. */
-  expire(nowMs: number): SessionId[] {
-    const expired = this.tracker.expire(nowMs);
+  /** Sessions whose deadline has passed, now closing, in deadline order; at most `limit`. */
+  expire(nowMs: number, limit: number): SessionId[] {
+    const expired = this.tracker.expire(nowMs, limit);
+    assert(expired.length <= limit, 'no more expiries than asked for');
     for (const sessionId of expired)
       assert(!this.tracker.isActive(sessionId), 'an expired session is closing');
     return expired;

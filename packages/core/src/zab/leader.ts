@@ -8,14 +8,15 @@
 import type { Id } from '../acl.js';
 import { assert, ErrorCode } from '../errors.js';
 import { type PreparableRequest, RequestPreparer } from '../prep/preparer.js';
-import type { TreeSnapshot } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import { counterOf, epochOf, makeZxid, nextZxid, type Zxid } from '../zxid.js';
 import { ContainerCollector } from './container-collector.js';
 import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
 import { LeaderSessions } from './leader-sessions.js';
-import type { LeaderMessage, LearnerMessage, LearnerSyncMode } from './messages.js';
-import type { ServerId } from './quorum.js';
+import { planLearnerSync } from './learner-sync-plan.js';
+import type { LearnerMessage } from './messages.js';
+import type { PeerBound } from './options.js';
+import { highestQuorumAck, type ServerId } from './quorum.js';
 
 type LearnerStage = 'info' | 'epochAcked' | 'learnerSyncSent' | 'newLeaderAcked';
 
@@ -61,6 +62,8 @@ interface Broadcast {
   readonly containers: ContainerCollector;
   lastProposedZxid: Zxid;
   committedZxid: Zxid;
+  /** Proposed and not yet applied here: at most `proposalsInFlightMax`. */
+  proposalsInFlight: number;
   nextPingMs: number;
   /** Proposals prepared this step, sent as one PROPOSAL per learner at the end of the step. */
   unsentProposals: Txn[];
@@ -187,6 +190,10 @@ export class LeaderRole {
       this.checkEpochAckQuorum();
       return;
     }
+    if (this.learnerSyncRoom() === 0) {
+      this.dropLearner(learner, 'learnerSyncsPending');
+      return;
+    }
     this.syncLearner(learner, lastZxid);
   }
 
@@ -197,8 +204,15 @@ export class LeaderRole {
     if (!this.peer.quorum.containsQuorum([this.peer.serverId, ...acked])) return;
     assert(this.peer.acceptedEpoch === phase.epoch, 'the chosen epoch is accepted before learner sync');
     this.phase = { kind: 'learnerSync', epoch: phase.epoch, establishing: false };
-    for (const learner of this.learners.values()) {
-      if (learner.stage !== 'epochAcked') continue;
+    const waiting = [...this.learners.values()].filter((learner) => learner.stage === 'epochAcked');
+    const room = this.learnerSyncRoom();
+    // Voters first when not all fit: the bound leaves room for a quorum of them (validated).
+    if (waiting.length > room) waiting.sort((a, b) => Number(a.observer) - Number(b.observer));
+    for (const [index, learner] of waiting.entries()) {
+      if (index >= room) {
+        this.dropLearner(learner, 'learnerSyncsPending');
+        continue;
+      }
       const lastZxid = phase.lastZxidOf.get(learner.serverId);
       assert(lastZxid !== undefined, 'a learner that acked the epoch reported its last zxid');
       this.syncLearner(learner, lastZxid);
@@ -210,30 +224,14 @@ export class LeaderRole {
 
   /** Sends a learner what it lacks (DIFF), what it must drop (TRUNC) or everything (SNAP). */
   private syncLearner(learner: LearnerLink, peerLastZxid: Zxid): void {
+    assert(this.learnerSyncRoom() > 0, 'a learner sync needs room');
     const epoch = this.epoch;
     assert(epoch !== undefined, 'learner sync needs an epoch');
     assert(this.phase.kind !== 'discovery', 'learner sync starts after discovery');
     assert(learner.stage === 'epochAcked', 'a learner is synced once, after it acked the epoch');
     const log = this.peer.log;
-    const common = log.floor(peerLastZxid);
-    let mode: LearnerSyncMode;
-    let truncateTo: Zxid | undefined;
-    let txns: Txn[];
-    let snapshot: TreeSnapshot | undefined;
-    if (common === undefined) {
-      mode = 'snap';
-      snapshot = this.peer.tree.snapshot();
-      txns = log.entriesAfter(snapshot.zxid) ?? [];
-    } else if (common === peerLastZxid) {
-      mode = 'diff';
-      txns = log.entriesAfter(common)!;
-    } else {
-      mode = 'trunc';
-      assert(common < peerLastZxid, 'a truncation drops what the learner has beyond our log');
-      truncateTo = common;
-      txns = log.entriesAfter(common)!;
-    }
-    this.peer.send(learner.serverId, { kind: 'learnerSync', epoch, mode, truncateTo, snapshot, txns });
+    const plan = planLearnerSync(log, this.peer.tree, peerLastZxid);
+    this.peer.send(learner.serverId, { kind: 'learnerSync', epoch, ...plan });
     this.peer.send(learner.serverId, { kind: 'newLeader', epoch, lastZxid: log.lastZxid });
     learner.stage = 'learnerSyncSent';
     learner.learnerSyncedThroughZxid = log.lastZxid;
@@ -297,6 +295,7 @@ export class LeaderRole {
       containers: new ContainerCollector(this.peer.server.containerCheckIntervalMs, now),
       lastProposedZxid: history,
       committedZxid: history,
+      proposalsInFlight: 0,
       nextPingMs: 0,
       unsentProposals: [],
     };
@@ -318,6 +317,10 @@ export class LeaderRole {
   ): Zxid | undefined {
     const phase = this.phase;
     if (phase.kind !== 'broadcast') return undefined;
+    assert(
+      phase.proposalsInFlight < this.peer.options.proposalsInFlightMax,
+      'a proposal needs room in flight',
+    );
     if (counterOf(phase.lastProposedZxid) >= this.peer.options.zxidCounterLimit) {
       // The counter is exhausted: a new epoch starts the count again.
       this.peer.lookForLeader('zxid counter exhausted');
@@ -344,6 +347,7 @@ export class LeaderRole {
       : phase.preparer.prepare({ zxid, timeMs: now, sessionId, cxid, authInfo, request });
     assert(txn.zxid === zxid, 'the preparer keeps the zxid it was given');
     phase.lastProposedZxid = zxid;
+    phase.proposalsInFlight++;
     this.peer.appendToLog([txn]);
     phase.unsentProposals.push(txn);
     if (source.kind === 'containerCollection') phase.containers.proposed(zxid, source.path);
@@ -386,17 +390,10 @@ export class LeaderRole {
       if (!learner.observer && learner.stage === 'newLeaderAcked')
         acks.set(learner.serverId, learner.ackedZxid);
     }
-    // The highest zxid that a quorum has acknowledged.
-    const candidates = [...new Set(acks.values())].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+    const acked = highestQuorumAck(acks, this.peer.quorum);
     let commit = phase.committedZxid;
-    for (const candidate of candidates) {
-      if (candidate <= commit) break;
-      const holders = [...acks].filter(([, zxid]) => zxid >= candidate).map(([id]) => id);
-      if (this.peer.quorum.containsQuorum(holders)) {
-        commit = candidate > phase.lastProposedZxid ? phase.lastProposedZxid : candidate;
-        break;
-      }
-    }
+    if (acked !== undefined && acked > commit)
+      commit = acked > phase.lastProposedZxid ? phase.lastProposedZxid : acked;
     if (commit <= phase.committedZxid) return;
     assert(commit <= phase.lastProposedZxid, 'nothing beyond the last proposal commits');
     const newlyCommitted = this.peer.log.entriesAfter(phase.committedZxid, commit) ?? [];
@@ -450,6 +447,12 @@ export class LeaderRole {
         return;
       case 'request':
         if (!this.inForwardOrder(learner, message.seq)) return;
+        if (this.proposalRoom() === 0) {
+          // The learner's request cannot be refused on its own: dropped, the learner connects
+          // again and its clients learn that their outstanding requests' outcome is unknown.
+          this.dropLearner(learner, 'proposalsInFlight');
+          return;
+        }
         this.propose(message.sessionId, message.cxid, message.authInfo, message.request, {
           kind: 'client',
           via: from,
@@ -522,6 +525,11 @@ export class LeaderRole {
     phase.preparer.applied(txn.zxid);
     if (txn.body.kind === 'closeSession') phase.sessions.closed(txn.sessionId);
     phase.containers.applied(txn.zxid);
+    if (epochOf(txn.zxid) === phase.epoch) {
+      // Only this leader's own proposals count; its history was applied on establishing.
+      phase.proposalsInFlight--;
+      assert(phase.proposalsInFlight >= 0, 'more proposals applied than made');
+    }
   }
 
   tick(): void {
@@ -552,9 +560,12 @@ export class LeaderRole {
     for (const learner of [...this.learners.values()]) {
       if (now - learner.lastHeardMs > silenceLimitMs) this.learners.delete(learner.serverId);
     }
-    for (const sessionId of phase.sessions.expire(now))
+    // Expiries and container deletions wait for room in flight; the rest stay due.
+    for (const sessionId of phase.sessions.expire(now, this.proposalRoom()))
       this.propose(sessionId, internalCxid, [], { op: 'closeSession' }, { kind: 'sessionExpiry' });
-    for (const path of phase.containers.due(this.peer.tree, now))
+    const room = this.proposalRoom();
+    if (room === 0) return;
+    for (const path of phase.containers.due(this.peer.tree, now).slice(0, room)) {
       this.propose(
         0n,
         internalCxid,
@@ -562,21 +573,51 @@ export class LeaderRole {
         { op: 'deleteContainer', path },
         { kind: 'containerCollection', path },
       );
+    }
   }
 
-  /** Writes from this leader's own clients go straight to preparation. */
+  /**
+   * Writes from this leader's own clients go straight to preparation; 'throttled' when
+   * proposals in flight are at their bound (the caller refuses the request).
+   */
   submitLocal(
     sessionId: SessionId,
     cxid: number,
     authInfo: readonly Id[],
     request: PreparableRequest,
     origin: TxnOrigin,
-  ): boolean {
-    if (this.phase.kind !== 'broadcast') return false;
+  ): 'proposed' | 'throttled' | 'notEstablished' {
+    if (this.phase.kind !== 'broadcast') return 'notEstablished';
+    if (this.proposalRoom() === 0) {
+      this.peer.boundReached('proposalsInFlight');
+      return 'throttled';
+    }
     this.peer.expectTxn(sessionId, cxid, origin);
-    return (
-      this.propose(sessionId, cxid, authInfo, request, { kind: 'client', via: this.peer.serverId }) !==
-      undefined
-    );
+    const zxid = this.propose(sessionId, cxid, authInfo, request, {
+      kind: 'client',
+      via: this.peer.serverId,
+    });
+    return zxid === undefined ? 'notEstablished' : 'proposed';
+  }
+
+  /** How many more learners may be synchronised at once before the bound on pending learner syncs. */
+  private learnerSyncRoom(): number {
+    const room = this.peer.options.learnerSyncsPendingMax - this.learnersAt('learnerSyncSent').length;
+    assert(room >= 0, 'pending learner syncs within their bound');
+    return room;
+  }
+
+  /** How many more proposals may be made before the bound on proposals in flight. */
+  private proposalRoom(): number {
+    if (this.phase.kind !== 'broadcast') return 0;
+    const room = this.peer.options.proposalsInFlightMax - this.phase.proposalsInFlight;
+    assert(room >= 0, 'proposals in flight within their bound');
+    return room;
+  }
+
+  /** Forgets a learner because a bound was reached; it times out and connects again. */
+  private dropLearner(learner: LearnerLink, bound: PeerBound): void {
+    this.learners.delete(learner.serverId);
+    this.peer.boundReached(bound);
   }
 }

@@ -7,6 +7,7 @@
  * committed and durable, forwards its clients' writes, client syncs and session checks.
  */
 import type { Id } from '../acl.js';
+import { assert } from '../errors.js';
 import type { PreparableRequest } from '../prep/preparer.js';
 import type { WriteOrigin } from '../server/replica-front.js';
 import type { PendingRevalidation } from '../sessions/admission.js';
@@ -91,12 +92,16 @@ export class LearnerRole {
         // The history the leader sent is persisted before the epoch (ordered actions), then we ack.
         this.historyVerified = true;
         this.peer.setEpochs(this.peer.acceptedEpoch, this.epoch);
+        assert(this.peer.currentEpoch === this.epoch, 'a learner holding the history takes its epoch');
         this.peer.sendAfterPersist(this.leaderId, { kind: 'ackNewLeader', epoch: this.epoch });
         return;
       case 'upToDate':
-        if (this.phase !== 'learnerSync') return;
+        // Only after NEWLEADER: an UPTODATE left over from an earlier attempt must not make
+        // us serve a history we have not been given.
+        if (this.phase !== 'learnerSync' || !this.historyVerified) return;
         this.phase = 'broadcast';
         this.peer.commitThrough(message.commitZxid);
+        assert(this.serving, 'UPTODATE makes a learner serve');
         return;
       case 'proposal':
         this.onProposal(message.txns);
@@ -135,6 +140,8 @@ export class LearnerRole {
     this.phase = 'learnerSync';
     // The promise must be durable before the leader hears it (ZAB's discovery phase).
     if (epoch > this.peer.acceptedEpoch) this.peer.setEpochs(epoch, this.peer.currentEpoch);
+    assert(this.peer.acceptedEpoch === epoch, 'a learner accepts the epoch it acknowledges');
+    assert(this.peer.currentEpoch <= epoch, 'the new epoch is not behind our current one');
     this.peer.sendAfterPersist(this.leaderId, {
       kind: 'ackEpoch',
       epoch,
@@ -151,6 +158,8 @@ export class LearnerRole {
       tree.loadSnapshot(message.snapshot);
       log.reset(message.snapshot.zxid);
       this.peer.persist({ kind: 'reset', snapshot: message.snapshot });
+      assert(tree.lastZxid === message.snapshot.zxid, 'a SNAP replaces the tree');
+      assert(log.lastZxid === message.snapshot.zxid, 'a SNAP empties the log up to the snapshot');
     } else if (message.mode === 'trunc' && message.truncateTo !== undefined) {
       if (tree.lastZxid > message.truncateTo) {
         // We applied only committed transactions; a leader asking us to drop one is broken.
@@ -159,6 +168,8 @@ export class LearnerRole {
       }
       log.truncateAfter(message.truncateTo);
       this.peer.persist({ kind: 'truncate', afterZxid: message.truncateTo });
+      assert(log.lastZxid <= message.truncateTo, 'a TRUNC drops everything after its zxid');
+      assert(log.lastZxid >= tree.lastZxid, 'a TRUNC keeps everything applied');
     }
     this.appendContiguous(message.txns);
   }
@@ -176,6 +187,7 @@ export class LearnerRole {
     }
     const fresh = txns.filter((txn) => txn.zxid > this.peer.log.lastZxid);
     if (fresh.length > 0) this.peer.appendToLog(fresh);
+    assert(this.peer.log.lastZxid === last, 'the log ends at the last transaction taken');
     return true;
   }
 
@@ -220,6 +232,7 @@ export class LearnerRole {
 
   /** A client asks for sync: ask the leader for its latest zxid, then wait until applied. */
   clientSync(origin: WriteOrigin): void {
+    assert(this.phase === 'broadcast', 'only a serving learner has clients to sync');
     this.clientSyncWaiters.push({ origin, zxid: undefined });
     this.peer.send(this.leaderId, {
       kind: 'clientSync',
@@ -263,6 +276,17 @@ export class LearnerRole {
     return true;
   }
 
+  /** Client syncs forwarded to the leader and not yet answered. */
+  get clientSyncsPending(): number {
+    return this.clientSyncWaiters.length;
+  }
+
+  /** Resumed sessions waiting for the leader to vouch for them. */
+  get revalidationsPending(): number {
+    return this.revalidations.size;
+  }
+
+  /** Asks the leader whether a resumed session lives; the answer finishes the resume. */
   revalidate(pending: PendingRevalidation): void {
     this.revalidations.set(pending.connectionId, pending);
     this.peer.send(this.leaderId, {
@@ -271,6 +295,11 @@ export class LearnerRole {
       sessionId: pending.sessionId,
       connectionId: pending.connectionId,
     });
+  }
+
+  /** The connection went away before the leader answered: its answer will find nobody. */
+  forgetRevalidation(connectionId: number): void {
+    this.revalidations.delete(connectionId);
   }
 
   private onRevalidateReply(connectionId: number, valid: boolean): void {

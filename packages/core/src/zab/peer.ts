@@ -7,10 +7,10 @@
  * the client front serves requests, and the role runs the protocol. It never waits: storage
  * actions and messages leave in the Ready, and durability comes back as an input.
  */
-import { assert, assertNever } from '../errors.js';
+import { assert, assertNever, ErrorCode } from '../errors.js';
 import type { PreparableRequest } from '../prep/preparer.js';
-import type { WriteRequest } from '../requests.js';
-import type { ClientOutput, ServerInput } from '../server/io.js';
+import type { ClientRequest, WriteRequest } from '../requests.js';
+import type { ClientOutput, ConnectionId, ServerInput } from '../server/io.js';
 import { type CommitPath, ReplicaFront, type WriteOrigin } from '../server/replica-front.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../server-options.js';
 import { type PendingRevalidation, SessionAdmission } from '../sessions/admission.js';
@@ -19,13 +19,7 @@ import { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import { Applier } from './applier.js';
-import {
-  internalCxid,
-  type PeerContext,
-  type PeerOptions,
-  type ResolvedPeerOptions,
-  type TxnOrigin,
-} from './context.js';
+import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
 import { FastLeaderElection } from './election.js';
 import { LeaderRole } from './leader.js';
 import { LearnerRole } from './learner.js';
@@ -38,6 +32,14 @@ import type {
   PeerRole,
   Vote,
 } from './messages.js';
+import {
+  type BoundsReached,
+  noBoundsReached,
+  type PeerBound,
+  type PeerOptions,
+  type ResolvedPeerOptions,
+  resolvePeerOptions,
+} from './options.js';
 import { Outbox } from './outbox.js';
 import { MajorityQuorum, type ServerId } from './quorum.js';
 import { TxnLog } from './txn-log.js';
@@ -84,31 +86,6 @@ export interface ZabPeerOptions extends PeerOptions, ServerOptions {}
 /** Entries a lone voter's in-memory log may hold before it drops the applied ones. */
 const soloLogRetainMax = 1024;
 
-function resolvePeerOptions(options: ZabPeerOptions): ResolvedPeerOptions {
-  const resolved: ResolvedPeerOptions = {
-    serverId: options.serverId,
-    voters: options.voters,
-    observers: options.observers ?? [],
-    initLimitTicks: options.initLimitTicks ?? 10,
-    syncLimitTicks: options.syncLimitTicks ?? 5,
-    electionFinalizeWaitMs: options.electionFinalizeWaitMs ?? 200,
-    electionResendIntervalMs: options.electionResendIntervalMs ?? 200,
-    snapCount: options.snapCount ?? 100_000,
-    proposalBatchMax: options.proposalBatchMax ?? 1000,
-    zxidCounterLimit: options.zxidCounterLimit ?? 0xffff_ffff,
-  };
-  const problems: string[] = [];
-  if (!resolved.voters.includes(resolved.serverId) && !resolved.observers.includes(resolved.serverId)) {
-    problems.push(`server ${resolved.serverId} is neither a voter nor an observer`);
-  }
-  if (!(resolved.initLimitTicks > 0)) problems.push('initLimitTicks must be positive');
-  if (!(resolved.syncLimitTicks > 0)) problems.push('syncLimitTicks must be positive');
-  if (!(resolved.snapCount > 0)) problems.push('snapCount must be positive');
-  if (!(resolved.proposalBatchMax > 0)) problems.push('proposalBatchMax must be positive');
-  if (problems.length > 0) throw new RangeError(`invalid peer options: ${problems.join('; ')}`);
-  return resolved;
-}
-
 type Role =
   | { readonly kind: 'looking' }
   | { readonly kind: 'leading'; readonly leader: LeaderRole }
@@ -140,6 +117,8 @@ export interface PeerStatus {
   readonly vote: Vote;
   /** Client connections attached to a session here. */
   readonly connections: number;
+  /** How often each bound on a queue was reached (see the `...Max` options). */
+  readonly boundsReached: BoundsReached;
 }
 
 /** One ZooKeeper ensemble member as a pure state machine: feed it inputs with `step`, perform the Ready. */
@@ -161,6 +140,7 @@ export class ZabPeer {
   private now: number;
   private epochs: Epochs;
   private followAttempts = 0;
+  private readonly boundsReached = noBoundsReached();
   /** Why the peer last gave up a role: for logs and tests. */
   lastLookingReason = 'starting';
 
@@ -236,6 +216,7 @@ export class ZabPeer {
       lookingReason: this.lastLookingReason,
       vote: this.election.currentVote,
       connections: this.front.connectionCount(),
+      boundsReached: { ...this.boundsReached },
     };
   }
 
@@ -325,9 +306,10 @@ export class ZabPeer {
         this.admission.connect(input.connectionId, input.request);
         break;
       case 'request':
-        this.front.request(input.connectionId, input.xid, input.request);
+        this.request(input.connectionId, input.xid, input.request);
         break;
       case 'disconnect':
+        this.learner?.forgetRevalidation(input.connectionId);
         this.front.close(input.connectionId);
         break;
       default:
@@ -461,6 +443,7 @@ export class ZabPeer {
       appendToLog: (txns) => this.appendToLog(txns),
       commitThrough: (zxid) => this.applier.commitThrough(zxid),
       lookForLeader: (reason) => this.lookForLeader(reason),
+      boundReached: (bound) => this.boundReached(bound),
       expectTxn: (sessionId, cxid, origin) => this.applier.expect(sessionId, cxid, origin),
     };
   }
@@ -493,14 +476,58 @@ export class ZabPeer {
     this.applier.applyCommitted();
   }
 
+  private boundReached(bound: PeerBound): void {
+    this.boundsReached[bound]++;
+  }
+
   // ---- clients ------------------------------------------------------------------------------
+
+  private request(connectionId: ConnectionId, xid: number, request: ClientRequest): void {
+    const pending = this.front.pendingCount(connectionId);
+    const max = this.options.requestsPendingPerSessionMax;
+    assert(pending <= max, 'requests pending per session within their bound');
+    if (pending === max) {
+      // ZooKeeper closes a connection whose request it must drop, so that nothing after the
+      // dropped request is answered out of order; the client resumes its session elsewhere.
+      this.boundReached('requestsPendingPerSession');
+      this.front.close(connectionId, 'refused');
+      return;
+    }
+    this.front.request(connectionId, xid, request);
+  }
 
   private revalidate(pending: PendingRevalidation): void {
     if (this.role.kind === 'leading') {
       this.admission.finishResume(pending, this.role.leader.revalidate(pending.sessionId));
       return;
     }
-    this.learner?.revalidate(pending);
+    const learner = this.learner;
+    if (learner === undefined) return;
+    if (learner.revalidationsPending >= this.options.revalidationsPendingMax) {
+      this.boundReached('revalidationsPending');
+      this.front.emit({ kind: 'close', connectionId: pending.connectionId, reason: 'refused' });
+      return;
+    }
+    learner.revalidate(pending);
+  }
+
+  /** Whether a learner may forward one more request to its leader; counts the bound when not. */
+  private roomToForward(learner: LearnerRole): boolean {
+    const forwarded = this.applier.originsPending + learner.clientSyncsPending;
+    const max = this.options.forwardedRequestsPendingMax;
+    assert(forwarded <= max, 'forwarded requests within their bound');
+    if (forwarded < max) return true;
+    this.boundReached('forwardedRequestsPending');
+    return false;
+  }
+
+  /** A write or session creation cannot be taken now: the client hears ThrottledOp, a new session a refusal. */
+  private refuse(origin: TxnOrigin): void {
+    if (origin.kind === 'client') {
+      this.front.refused(origin.origin, ErrorCode.ThrottledOp);
+      return;
+    }
+    this.front.close(origin.connectionId, 'refused');
   }
 
   private submitRequest(
@@ -511,10 +538,17 @@ export class ZabPeer {
     origin: TxnOrigin,
   ): void {
     if (this.role.kind === 'leading') {
-      this.role.leader.submitLocal(sessionId, cxid, authInfo, request, origin);
+      const outcome = this.role.leader.submitLocal(sessionId, cxid, authInfo, request, origin);
+      if (outcome === 'throttled') this.refuse(origin);
       return;
     }
-    this.learner?.forward(sessionId, cxid, authInfo, request, origin);
+    const learner = this.learner;
+    if (learner === undefined) return;
+    if (!this.roomToForward(learner)) {
+      this.refuse(origin);
+      return;
+    }
+    learner.forward(sessionId, cxid, authInfo, request, origin);
   }
 
   /** Where the client front hands writes, touches and syncs: to the current role. */
@@ -534,7 +568,13 @@ export class ZabPeer {
           this.front.synced(origin);
           return;
         }
-        this.learner?.clientSync(origin);
+        const learner = this.learner;
+        if (learner === undefined) return;
+        if (!this.roomToForward(learner)) {
+          this.front.refused(origin, ErrorCode.ThrottledOp);
+          return;
+        }
+        learner.clientSync(origin);
       },
     };
   }

@@ -4,6 +4,8 @@
  */
 import { assert } from '../errors.js';
 
+import type { Zxid } from '../zxid.js';
+
 /** A server's id in the ensemble (the myid). */
 export type ServerId = number;
 
@@ -39,4 +41,20 @@ export class MajorityQuorum implements QuorumVerifier {
   members(): ServerId[] {
     return [...[...this.voters].sort((a, b) => a - b), ...[...this.observers].sort((a, b) => a - b)];
   }
+}
+
+/**
+ * The highest zxid that a quorum has acknowledged, given each server's highest acknowledged
+ * zxid (acks of servers that do not vote are ignored); undefined when no quorum has acked.
+ */
+export function highestQuorumAck(
+  acks: ReadonlyMap<ServerId, Zxid>,
+  quorum: QuorumVerifier,
+): Zxid | undefined {
+  const candidates = [...new Set(acks.values())].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+  for (const candidate of candidates) {
+    const holders = [...acks].filter(([, zxid]) => zxid >= candidate).map(([id]) => id);
+    if (quorum.containsQuorum(holders)) return candidate;
+  }
+  return undefined;
 }

@@ -11,6 +11,7 @@ import {
 } from '../../src/index.js';
 import { ContainerCollector } from '../../src/zab/container-collector.js';
 import { LeaderSessions } from '../../src/zab/leader-sessions.js';
+import { highestQuorumAck, MajorityQuorum } from '../../src/zab/quorum.js';
 
 let counter = 0;
 function apply(tree: DataTree, body: TxnBody, timeMs = 0): Zxid {
@@ -72,11 +73,28 @@ describe('LeaderSessions', () => {
   it('tracks the sessions it starts with, expiring them a full timeout later', () => {
     const sessions = new LeaderSessions(100, [[7n, 1000]], 5000);
     expect(sessions.isActive(7n)).toBe(true);
-    expect(sessions.expire(5900)).toEqual([]);
-    expect(sessions.expire(6100)).toEqual([7n]);
+    expect(sessions.expire(5900, 10)).toEqual([]);
+    expect(sessions.expire(6100, 10)).toEqual([7n]);
     expect(sessions.isActive(7n)).toBe(false);
     sessions.closed(7n);
     expect(sessions.size).toBe(0);
+  });
+
+  it('expires at most as many sessions as asked; the others stay due', () => {
+    const sessions = new LeaderSessions(
+      100,
+      [
+        [1n, 1000],
+        [2n, 1000],
+        [3n, 2000],
+      ],
+      0,
+    );
+    expect(sessions.expire(5000, 2)).toEqual([1n, 2n]);
+    expect(sessions.isActive(3n)).toBe(true);
+    expect(sessions.expire(5000, 0)).toEqual([]);
+    expect(sessions.expire(5000, 5)).toEqual([3n]);
+    expect(sessions.expire(9000, 5)).toEqual([]);
   });
 
   it('gives a session to the server that created it, and refuses another until it revalidates', () => {
@@ -98,5 +116,36 @@ describe('LeaderSessions', () => {
     expect(sessions.touch(4n, 10)).toBe(false);
     expect(sessions.revalidate(4n, 6, 10)).toBe(false);
     expect(sessions.ownedBy(4n, 6)).toBe(true);
+  });
+});
+
+describe('highestQuorumAck', () => {
+  const quorum = new MajorityQuorum([1, 2, 3, 4, 5], [6]);
+  const z = (counter: number) => makeZxid(1, counter);
+
+  it('is the highest zxid a majority of voters holds; observers do not count', () => {
+    const acks = new Map([
+      [1, z(9)],
+      [2, z(7)],
+      [3, z(5)],
+      [4, z(2)],
+      [6, z(9)],
+    ]);
+    expect(highestQuorumAck(acks, quorum)).toBe(z(5));
+    acks.set(4, z(8));
+    expect(highestQuorumAck(acks, quorum)).toBe(z(7));
+  });
+
+  it('is undefined while fewer than a majority have acked anything', () => {
+    expect(
+      highestQuorumAck(
+        new Map([
+          [1, z(3)],
+          [2, z(3)],
+          [6, z(3)],
+        ]),
+        quorum,
+      ),
+    ).toBeUndefined();
   });
 });

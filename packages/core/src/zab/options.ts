@@ -1,0 +1,135 @@
+/**
+ * A peer's ZAB options: its ensemble, time limits, snapshots, batching, and a named bound on
+ * every queue the peer keeps. Each bound is validated here, up front, and asserted where it
+ * is used; a peer that reaches one behaves as ZooKeeper does (refuses the request with
+ * ThrottledOp, closes the connection, drops the learner) and counts it in `status()`.
+ */
+import type { Txn } from '../txn.js';
+import type { ServerId } from './quorum.js';
+
+/** The ZAB options of a peer: ensemble, time limits, snapshots, batching, bounds. */
+export interface PeerOptions {
+  readonly serverId: ServerId;
+  readonly voters: readonly ServerId[];
+  readonly observers?: readonly ServerId[];
+  /** Ticks a learner has to connect to and sync with its leader (ZooKeeper's initLimit). */
+  readonly initLimitTicks?: number;
+  /** Ticks a learner may fall silent before the leader drops it, and vice versa (syncLimit). */
+  readonly syncLimitTicks?: number;
+  /** How long a quorum's agreement must stand before an election decides. */
+  readonly electionFinalizeWaitMs?: number;
+  /** How often a looking peer sends its vote again. */
+  readonly electionResendIntervalMs?: number;
+  /** Take a snapshot after this many applied transactions (ZooKeeper's snapCount). */
+  readonly snapCount?: number;
+  /** Most transactions in one PROPOSAL message. */
+  readonly proposalBatchMax?: number;
+  /**
+   * Largest zxid counter a leader uses before forcing a new election, 2^32 - 1 normally;
+   * lowered in tests to exercise the rollover.
+   */
+  readonly zxidCounterLimit?: number;
+  /**
+   * Most requests one session's connection may have waiting for their answer (1000). One more
+   * closes the connection, as ZooKeeper closes a connection whose request it had to drop: the
+   * client reconnects with its session and learns the outcome of what was outstanding.
+   */
+  readonly requestsPendingPerSessionMax?: number;
+  /**
+   * Most proposals a leader has made and not yet applied (10,000). A local client's write
+   * beyond it is refused with ThrottledOp; a learner forwarding one is dropped (it connects
+   * again); session expiry and container collection wait for room.
+   */
+  readonly proposalsInFlightMax?: number;
+  /**
+   * Most learners a leader is synchronising at once, sent their DIFF, TRUNC or SNAP and not yet
+   * acknowledging NEWLEADER (10, ZooKeeper's maxConcurrentSnapSyncs). A learner beyond it is
+   * dropped and connects again. At least half the voters (rounded down), so a quorum can sync.
+   */
+  readonly learnerSyncsPendingMax?: number;
+  /**
+   * Most writes, session creations and client syncs a learner has forwarded to its leader and
+   * not yet seen answered (10,000). A client's request beyond it is refused with ThrottledOp;
+   * a new session is refused (the client tries again).
+   */
+  readonly forwardedRequestsPendingMax?: number;
+  /**
+   * Most resumed sessions a learner is waiting for its leader to vouch for (1000). A client
+   * resuming beyond it is refused and tries again.
+   */
+  readonly revalidationsPendingMax?: number;
+  /** Told of every transaction this peer applies, in order: for checkers and tools. */
+  readonly onApplied?: (txn: Txn) => void;
+}
+
+/** Peer options with every default filled in. */
+export type ResolvedPeerOptions = Required<Omit<PeerOptions, 'observers' | 'onApplied'>> & {
+  readonly observers: readonly ServerId[];
+};
+
+/** The queues a peer bounds: each has a `...Max` option, and `status()` counts how often it was full. */
+export type PeerBound =
+  | 'requestsPendingPerSession'
+  | 'proposalsInFlight'
+  | 'learnerSyncsPending'
+  | 'forwardedRequestsPending'
+  | 'revalidationsPending';
+
+/** How often each bound was reached since the peer started. */
+export type BoundsReached = { readonly [bound in PeerBound]: number };
+
+/** No bound reached yet. */
+export function noBoundsReached(): { [bound in PeerBound]: number } {
+  return {
+    requestsPendingPerSession: 0,
+    proposalsInFlight: 0,
+    learnerSyncsPending: 0,
+    forwardedRequestsPending: 0,
+    revalidationsPending: 0,
+  };
+}
+
+/** Fills in defaults and checks the options; throws RangeError naming everything wrong. */
+export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
+  const resolved: ResolvedPeerOptions = {
+    serverId: options.serverId,
+    voters: options.voters,
+    observers: options.observers ?? [],
+    initLimitTicks: options.initLimitTicks ?? 10,
+    syncLimitTicks: options.syncLimitTicks ?? 5,
+    electionFinalizeWaitMs: options.electionFinalizeWaitMs ?? 200,
+    electionResendIntervalMs: options.electionResendIntervalMs ?? 200,
+    snapCount: options.snapCount ?? 100_000,
+    proposalBatchMax: options.proposalBatchMax ?? 1000,
+    zxidCounterLimit: options.zxidCounterLimit ?? 0xffff_ffff,
+    requestsPendingPerSessionMax: options.requestsPendingPerSessionMax ?? 1000,
+    proposalsInFlightMax: options.proposalsInFlightMax ?? 10_000,
+    learnerSyncsPendingMax: options.learnerSyncsPendingMax ?? 10,
+    forwardedRequestsPendingMax: options.forwardedRequestsPendingMax ?? 10_000,
+    revalidationsPendingMax: options.revalidationsPendingMax ?? 1000,
+  };
+  const problems: string[] = [];
+  if (!resolved.voters.includes(resolved.serverId) && !resolved.observers.includes(resolved.serverId)) {
+    problems.push(`server ${resolved.serverId} is neither a voter nor an observer`);
+  }
+  const positive = [
+    'initLimitTicks',
+    'syncLimitTicks',
+    'snapCount',
+    'proposalBatchMax',
+    'requestsPendingPerSessionMax',
+    'proposalsInFlightMax',
+    'learnerSyncsPendingMax',
+    'forwardedRequestsPendingMax',
+    'revalidationsPendingMax',
+  ] as const;
+  for (const key of positive) {
+    if (!(resolved[key] > 0)) problems.push(`${key} must be positive`);
+  }
+  const quorumLearners = Math.floor(resolved.voters.length / 2);
+  if (resolved.learnerSyncsPendingMax < quorumLearners) {
+    problems.push(`learnerSyncsPendingMax must be at least ${quorumLearners}, or no quorum could sync`);
+  }
+  if (problems.length > 0) throw new RangeError(`invalid peer options: ${problems.join('; ')}`);
+  return resolved;
+}
