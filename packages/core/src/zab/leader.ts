@@ -16,7 +16,7 @@ import { LeaderSessions } from './leader-sessions.js';
 import { planLearnerSync } from './learner-sync-plan.js';
 import type { LearnerMessage } from './messages.js';
 import type { PeerBound } from './options.js';
-import { highestQuorumAck, type ServerId } from './quorum.js';
+import type { ServerId } from './quorum.js';
 
 type LearnerStage = 'info' | 'epochAcked' | 'learnerSyncSent' | 'newLeaderAcked';
 
@@ -60,6 +60,8 @@ interface Broadcast {
   readonly preparer: RequestPreparer;
   readonly sessions: LeaderSessions;
   readonly containers: ContainerCollector;
+  /** The end of the history this leader brought: committed on establishing. */
+  readonly historyZxid: Zxid;
   lastProposedZxid: Zxid;
   committedZxid: Zxid;
   /** Proposed and not yet applied here: at most `proposalsInFlightMax`. */
@@ -293,6 +295,7 @@ export class LeaderRole {
       preparer,
       sessions,
       containers: new ContainerCollector(this.peer.server.containerCheckIntervalMs, now),
+      historyZxid: history,
       lastProposedZxid: history,
       committedZxid: history,
       proposalsInFlight: 0,
@@ -330,8 +333,9 @@ export class LeaderRole {
       epochOf(phase.lastProposedZxid) === phase.epoch
         ? nextZxid(phase.lastProposedZxid)
         : makeZxid(phase.epoch, 1);
+    // In the leader's own epoch by construction; the history it brings is older.
     assert(zxid > phase.lastProposedZxid, 'zxids rise');
-    assert(epochOf(zxid) === phase.epoch, 'a leader proposes in its own epoch');
+    assert(zxid > phase.historyZxid, 'a proposal follows the history the leader brought');
     const now = this.peer.nowMs;
     if (request.op === 'createSession') {
       assert(source.kind === 'client', 'sessions are created for clients');
@@ -385,12 +389,12 @@ export class LeaderRole {
       this.commitOwnLog(phase);
       return;
     }
-    const acks = new Map<ServerId, Zxid>([[this.peer.serverId, this.peer.lastPersistedZxid]]);
+    const acks: [ServerId, Zxid][] = [[this.peer.serverId, this.peer.lastPersistedZxid]];
     for (const learner of this.learners.values()) {
       if (!learner.observer && learner.stage === 'newLeaderAcked')
-        acks.set(learner.serverId, learner.ackedZxid);
+        acks.push([learner.serverId, learner.ackedZxid]);
     }
-    const acked = highestQuorumAck(acks, this.peer.quorum);
+    const acked = this.peer.quorum.highestAcked(acks);
     let commit = phase.committedZxid;
     if (acked !== undefined && acked > commit)
       commit = acked > phase.lastProposedZxid ? phase.lastProposedZxid : acked;
@@ -525,7 +529,7 @@ export class LeaderRole {
     phase.preparer.applied(txn.zxid);
     if (txn.body.kind === 'closeSession') phase.sessions.closed(txn.sessionId);
     phase.containers.applied(txn.zxid);
-    if (epochOf(txn.zxid) === phase.epoch) {
+    if (txn.zxid > phase.historyZxid) {
       // Only this leader's own proposals count; its history was applied on establishing.
       phase.proposalsInFlight--;
       assert(phase.proposalsInFlight >= 0, 'more proposals applied than made');

@@ -17,6 +17,11 @@ export interface QuorumVerifier {
   readonly observers: ReadonlySet<ServerId>;
   /** True when `ids` (voters among them count, others are ignored) form a quorum. */
   containsQuorum(ids: Iterable<ServerId>): boolean;
+  /**
+   * The highest zxid that a quorum has acknowledged, given each server's highest acknowledged
+   * zxid (servers that do not vote are ignored); undefined while no quorum has acked.
+   */
+  highestAcked(acks: readonly (readonly [ServerId, Zxid])[]): Zxid | undefined;
 }
 
 /** A majority of the voters: more than half of them. */
@@ -37,24 +42,18 @@ export class MajorityQuorum implements QuorumVerifier {
     return count * 2 > this.voters.size;
   }
 
+  highestAcked(acks: readonly (readonly [ServerId, Zxid])[]): Zxid | undefined {
+    // A majority holds the k-th highest ack, k being the majority's size: sort and pick.
+    const voting: Zxid[] = [];
+    for (const [id, zxid] of acks) if (this.voters.has(id)) voting.push(zxid);
+    const majority = Math.floor(this.voters.size / 2) + 1;
+    if (voting.length < majority) return undefined;
+    voting.sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+    return voting[majority - 1];
+  }
+
   /** Every server, voters first, in ascending order. */
   members(): ServerId[] {
     return [...[...this.voters].sort((a, b) => a - b), ...[...this.observers].sort((a, b) => a - b)];
   }
-}
-
-/**
- * The highest zxid that a quorum has acknowledged, given each server's highest acknowledged
- * zxid (acks of servers that do not vote are ignored); undefined when no quorum has acked.
- */
-export function highestQuorumAck(
-  acks: ReadonlyMap<ServerId, Zxid>,
-  quorum: QuorumVerifier,
-): Zxid | undefined {
-  const candidates = [...new Set(acks.values())].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
-  for (const candidate of candidates) {
-    const holders = [...acks].filter(([, zxid]) => zxid >= candidate).map(([id]) => id);
-    if (quorum.containsQuorum(holders)) return candidate;
-  }
-  return undefined;
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   containerEphemeralOwner,
@@ -11,7 +12,7 @@ import {
 } from '../../src/index.js';
 import { ContainerCollector } from '../../src/zab/container-collector.js';
 import { LeaderSessions } from '../../src/zab/leader-sessions.js';
-import { highestQuorumAck, MajorityQuorum } from '../../src/zab/quorum.js';
+import { MajorityQuorum } from '../../src/zab/quorum.js';
 
 let counter = 0;
 function apply(tree: DataTree, body: TxnBody, timeMs = 0): Zxid {
@@ -119,33 +120,46 @@ describe('LeaderSessions', () => {
   });
 });
 
-describe('highestQuorumAck', () => {
+describe('MajorityQuorum.highestAcked', () => {
   const quorum = new MajorityQuorum([1, 2, 3, 4, 5], [6]);
   const z = (counter: number) => makeZxid(1, counter);
 
   it('is the highest zxid a majority of voters holds; observers do not count', () => {
-    const acks = new Map([
+    const acks: [number, Zxid][] = [
       [1, z(9)],
       [2, z(7)],
       [3, z(5)],
       [4, z(2)],
       [6, z(9)],
-    ]);
-    expect(highestQuorumAck(acks, quorum)).toBe(z(5));
-    acks.set(4, z(8));
-    expect(highestQuorumAck(acks, quorum)).toBe(z(7));
+    ];
+    expect(quorum.highestAcked(acks)).toBe(z(5));
+    acks[3] = [4, z(8)];
+    expect(quorum.highestAcked(acks)).toBe(z(7));
   });
 
   it('is undefined while fewer than a majority have acked anything', () => {
     expect(
-      highestQuorumAck(
-        new Map([
-          [1, z(3)],
-          [2, z(3)],
-          [6, z(3)],
-        ]),
-        quorum,
-      ),
+      quorum.highestAcked([
+        [1, z(3)],
+        [2, z(3)],
+        [6, z(3)],
+      ]),
     ).toBeUndefined();
+  });
+
+  it('agrees with counting holders for every candidate', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 20 }))),
+        (pairs) => {
+          const acks = new Map(pairs.map(([id, counter]) => [id, z(counter)] as const));
+          const candidates = [...new Set(acks.values())].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+          const expected = candidates.find((candidate) =>
+            quorum.containsQuorum([...acks].filter(([, zxid]) => zxid >= candidate).map(([id]) => id)),
+          );
+          expect(quorum.highestAcked([...acks])).toBe(expected);
+        },
+      ),
+    );
   });
 });
