@@ -14,6 +14,7 @@ import {
 import type { PeerStorage, ServerId, ZabPeerOptions } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { MemoryNetwork } from '@zabkit/transport-memory';
+import type { PeerFatalError } from './fatal.js';
 import { PeerDriver } from './peer-driver.js';
 
 /** The shape of an in-process ensemble: voters, observers, tick time, peer options, storage. */
@@ -47,8 +48,11 @@ export interface Ensemble {
   kill(id: ServerId): Promise<void>;
   /** Starts a killed server again from its storage. */
   restart(id: ServerId): Promise<void>;
-  /** Every server id with whether it is up, its role and the zxid it has applied. */
-  servers(): { id: ServerId; up: boolean; role: string; appliedZxid: bigint }[];
+  /**
+   * Every server id with whether it is up, its role and the zxid it has applied; a server
+   * whose peer stopped for good is down and carries the `fatal` error it stopped with.
+   */
+  servers(): { id: ServerId; up: boolean; role: string; appliedZxid: bigint; fatal?: PeerFatalError }[];
   /** The driver of a running server, for tests and tools. */
   driver(id: ServerId): PeerDriver | undefined;
   /** The memory network, to cut links in tests. */
@@ -107,7 +111,8 @@ export async function startEnsemble(options: EnsembleOptions): Promise<Ensemble>
 
   const leader = () => {
     for (const [id, driver] of drivers) {
-      if (driver.peer.state === 'leading' && driver.peer.serving) return id;
+      if (driver.fatalError === undefined && driver.peer.state === 'leading' && driver.peer.serving)
+        return id;
     }
     return undefined;
   };
@@ -155,11 +160,13 @@ export async function startEnsemble(options: EnsembleOptions): Promise<Ensemble>
     servers() {
       return [...voters, ...observerIds].map((id) => {
         const driver = drivers.get(id);
+        const fatal = driver?.fatalError;
         return {
           id,
-          up: driver !== undefined,
-          role: driver?.peer.state ?? 'down',
+          up: driver !== undefined && fatal === undefined,
+          role: driver === undefined || fatal !== undefined ? 'down' : driver.peer.state,
           appliedZxid: driver?.peer.tree.lastZxid ?? 0n,
+          ...(fatal === undefined ? {} : { fatal }),
         };
       });
     },

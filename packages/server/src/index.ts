@@ -26,6 +26,7 @@ export {
   type ZabkitConfig,
 } from './config.js';
 export { type Ensemble, type EnsembleOptions, startEnsemble } from './ensemble.js';
+export { type FatalListener, PeerFatalError, type PeerFatalReason } from './fatal.js';
 export { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
 export { LocalServer, type LocalServerOptions } from './local-server.js';
 export { jsonLogger, type Logger, type LogLevel, silentLogger } from './log.js';

@@ -23,6 +23,7 @@ import {
   type ServerOptions,
   ZabPeer,
 } from '@zabkit/core';
+import { type FatalListener, FatalState, PeerFatalError } from './fatal.js';
 
 /** How an in-process standalone server is set up: the server options, and the clock to run on. */
 export interface LocalServerOptions extends Partial<Omit<ServerOptions, 'sessionSecret' | 'startTimeMs'>> {
@@ -54,6 +55,7 @@ export class LocalServer implements LinkFactory {
   private pumping = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
+  private readonly fatal = new FatalState();
 
   private constructor(options: LocalServerOptions) {
     this.clock = options.clock ?? Date.now;
@@ -73,6 +75,7 @@ export class LocalServer implements LinkFactory {
     // A lone voter elects itself and establishes its epoch in its first tick and write: the
     // server serves from the moment `start` returns.
     this.enqueue({ kind: 'tick', nowMs });
+    if (this.fatal.error !== undefined) throw this.fatal.error;
     assert(this.peer.serving, 'a one-voter peer serves once its first write is durable');
     if (options.autoTick ?? true) {
       const intervalMs = Math.max(1, Math.floor(this.peer.server.tickTimeMs / 2));
@@ -118,6 +121,19 @@ export class LocalServer implements LinkFactory {
     };
   }
 
+  /**
+   * The error the server stopped with, if the core broke an invariant: it is then closed
+   * (every link lost) and stays so. A bug in zabkit, never an outcome of a client's request.
+   */
+  get fatalError(): PeerFatalError | undefined {
+    return this.fatal.error;
+  }
+
+  /** Calls `listener` once if the server stops for good; returns a function that unsubscribes. */
+  onFatal(listener: FatalListener): () => void {
+    return this.fatal.listen(listener);
+  }
+
   /** Stops the server: every link is lost, and no new one is accepted. */
   close(): void {
     if (this.closed) return;
@@ -147,24 +163,34 @@ export class LocalServer implements LinkFactory {
     try {
       while (!this.closed) {
         const input = this.inputs.shift();
-        if (input !== undefined) {
-          this.handle(this.peer.step(input));
-          continue;
+        let ready: PeerReady;
+        try {
+          if (input !== undefined) {
+            ready = this.peer.step(input);
+          } else {
+            // Memory is the storage: a write is durable as soon as it starts.
+            const write = this.pipeline.startWrite();
+            if (write === undefined) break;
+            ready = this.peer.step(this.pipeline.completeWrite(write).persisted);
+          }
+          // A lone voter has no one to send to; the pipeline still orders its writes.
+          this.pipeline.accept(ready);
+        } catch (error) {
+          this.fail(error);
+          return;
         }
-        // Memory is the storage: a write is durable as soon as it starts.
-        const write = this.pipeline.startWrite();
-        if (write === undefined) break;
-        this.handle(this.peer.step(this.pipeline.completeWrite(write).persisted));
+        for (const output of ready.toClients) this.deliver(output);
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  private handle(ready: PeerReady): void {
-    // A lone voter has no one to send to; the pipeline still orders its writes.
-    this.pipeline.accept(ready);
-    for (const output of ready.toClients) this.deliver(output);
+  /** The core broke an invariant: the server stops for good, its clients lose their links. */
+  private fail(cause: unknown): void {
+    const error = new PeerFatalError(this.peer.serverId, 'invariant', cause);
+    this.close();
+    this.fatal.raise(error);
   }
 
   private deliver(output: ClientOutput): void {

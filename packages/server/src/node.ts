@@ -108,6 +108,13 @@ export class ServerNode {
       storage,
       transport,
     });
+    // A peer that stops for good (a broken invariant, a failed store) says why.
+    driver.onFatal((error) =>
+      log.error(
+        { serverId, reason: error.reason, err: error.cause },
+        `peer stopped for good: ${error.message}`,
+      ),
+    );
     const self = ensemble ? config.servers.get(serverId) : undefined;
     const clientPort = config.clientPort ?? self?.clientPort ?? 2181;
     const clientHost = config.clientPortAddress ?? self?.clientAddress ?? '0.0.0.0';

@@ -3,7 +3,9 @@
  * storage makes its Ready durable, and client links connect to it. Storage writes are
  * ordered by core's ReadyPipeline: one write at a time, and while one is in flight the next
  * Readies' actions wait and go together, so many proposals share one durable write (group
- * commit).
+ * commit). A broken invariant in the core or a failed storage action stops the peer for good
+ * and reaches the host as a `PeerFatalError` (`fatalError`, `onFatal`), never as an uncaught
+ * throw.
  */
 import type {
   ClientLink,
@@ -11,6 +13,7 @@ import type {
   ClientRequest,
   ConnectionId,
   ConnectRequest,
+  Envelope,
   LinkFactory,
   LinkHandlers,
   PeerInput,
@@ -20,6 +23,7 @@ import type {
   StorageAction,
 } from '@zabkit/core';
 import { deliverToLink, ReadyPipeline, ZabPeer, type ZabPeerOptions } from '@zabkit/core';
+import { type FatalListener, FatalState, PeerFatalError, type PeerFatalReason } from './fatal.js';
 
 /** What a driver needs: the peer's options, its storage and its transport. */
 export interface PeerDriverOptions {
@@ -79,8 +83,7 @@ export class PeerDriver implements LinkFactory {
   private readonly pipeline = new ReadyPipeline();
   /** Settles when the storage write under way does, whether it succeeded or failed. */
   private writeSettled: Promise<void> = Promise.resolve();
-  /** The first storage failure: the peer stops rather than serve from a store it cannot trust. */
-  failure: unknown;
+  private readonly fatal = new FatalState();
 
   private constructor(peer: ZabPeer, options: PeerDriverOptions) {
     this.peer = peer;
@@ -96,14 +99,43 @@ export class PeerDriver implements LinkFactory {
     this.timer = setInterval(() => this.enqueue({ kind: 'tick', nowMs: this.clock() }), intervalMs);
   }
 
-  /** Loads the peer's state from storage and starts it. */
+  /**
+   * Loads the peer's state from storage and starts it. Rejects with a `PeerFatalError` when
+   * the store cannot be read or what it holds breaks an invariant of the core, and with a
+   * RangeError for invalid options.
+   */
   static async start(options: PeerDriverOptions): Promise<PeerDriver> {
     const clock = options.clock ?? Date.now;
-    const state = await options.storage.load();
-    const peer = new ZabPeer({ ...options.peer, startTimeMs: clock() }, state, clock());
+    const serverId = options.peer.serverId;
+    let state: Awaited<ReturnType<PeerStorage['load']>>;
+    try {
+      state = await options.storage.load();
+    } catch (error) {
+      throw new PeerFatalError(serverId, 'storage', error);
+    }
+    let peer: ZabPeer;
+    try {
+      peer = new ZabPeer({ ...options.peer, startTimeMs: clock() }, state, clock());
+    } catch (error) {
+      if (error instanceof RangeError) throw error;
+      throw new PeerFatalError(serverId, 'invariant', error);
+    }
     const driver = new PeerDriver(peer, options);
     driver.enqueue({ kind: 'tick', nowMs: clock() });
     return driver;
+  }
+
+  /**
+   * The error the peer stopped with, once it has: a broken invariant in the core or a failed
+   * storage action. The driver is then stopped (links lost, storage closed) and stays so.
+   */
+  get fatalError(): PeerFatalError | undefined {
+    return this.fatal.error;
+  }
+
+  /** Calls `listener` once if the peer stops for good; returns a function that unsubscribes. */
+  onFatal(listener: FatalListener): () => void {
+    return this.fatal.listen(listener);
   }
 
   /** The driven peer's server id (its myid). */
@@ -139,17 +171,35 @@ export class PeerDriver implements LinkFactory {
     try {
       while (this.inputs.length > 0 && !this.stopped) {
         const batch = this.inputs.splice(0, this.inputs.length);
-        this.handle(this.peer.stepAll(batch));
+        let ready: PeerReady;
+        let sendNow: readonly Envelope[];
+        try {
+          ready = this.peer.stepAll(batch);
+          sendNow = this.pipeline.accept(ready);
+        } catch (error) {
+          this.fail('invariant', error);
+          return;
+        }
+        this.handle(ready, sendNow);
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  private handle(ready: PeerReady): void {
-    for (const envelope of this.pipeline.accept(ready)) this.transport.send(envelope.to, envelope.message);
+  private handle(ready: PeerReady, sendNow: readonly Envelope[]): void {
+    for (const envelope of sendNow) this.transport.send(envelope.to, envelope.message);
     this.write();
     for (const output of ready.toClients) this.deliver(output);
+  }
+
+  /** The peer stops for good: recorded once, links and storage closed, listeners told. */
+  private fail(reason: PeerFatalReason, cause: unknown): void {
+    const error = new PeerFatalError(this.peer.serverId, reason, cause);
+    if (this.fatal.error !== undefined) return;
+    // Closing a store that has just failed may fail too: the first error is the one that counts.
+    this.stop().catch(() => undefined);
+    this.fatal.raise(error);
   }
 
   /** Starts the next storage write unless one is in flight; queued Readies go together. */
@@ -160,14 +210,20 @@ export class PeerDriver implements LinkFactory {
     this.writeSettled = carryOut(this.storage, write.actions).then(
       () => {
         if (this.stopped) return;
-        const done = this.pipeline.completeWrite(write);
+        let done: ReturnType<ReadyPipeline['completeWrite']>;
+        try {
+          done = this.pipeline.completeWrite(write);
+        } catch (error) {
+          this.fail('invariant', error);
+          return;
+        }
         for (const envelope of done.send) this.transport.send(envelope.to, envelope.message);
         this.enqueue(done.persisted);
         this.write();
       },
       (error: unknown) => {
-        this.failure = error;
-        void this.stop();
+        // The peer must not serve from a store it can no longer trust.
+        if (!this.stopped) this.fail('storage', error);
       },
     );
   }
