@@ -189,7 +189,7 @@ export function writeZooKeeperDataDir(dataDir: string, state: TreeSnapshot, epoc
   );
   if (existing.length > 0)
     throw new ZkFormatError(
-      'badRecord',
+      'notEmpty',
       snapDir,
       -1,
       `already holds ZooKeeper data (${existing.slice(0, 3).join(', ')}): export into an empty directory`,

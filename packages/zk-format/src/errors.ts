@@ -23,7 +23,9 @@ export type ZkFormatErrorCode =
   /** A format this reader does not implement (snappy-compressed snapshots). */
   | 'unsupported'
   /** The directory holds no usable ZooKeeper data, or holds logs without a snapshot. */
-  | 'noSnapshot';
+  | 'noSnapshot'
+  /** An export's target already holds ZooKeeper data, which ZooKeeper would mix with the export. */
+  | 'notEmpty';
 
 /** Bad input in a ZooKeeper data directory, with the file and the offset where it is. */
 export class ZkFormatError extends Error {

@@ -324,6 +324,8 @@ describe('loading a ZooKeeper data directory', () => {
         // ZooKeeper compares the exported digest with the tree as soon as it loads the snapshot.
         expect(again.digest.snapshot).toBe(loaded.zxid === 0n ? 'absent' : 'matched');
         expect(again.acceptedEpoch).toBe(epoch);
+        // A second export into the same directory is refused: ZooKeeper would mix the two.
+        await expect(exportFromStorage(storage, target)).rejects.toMatchObject({ code: 'notEmpty' });
       }),
       { numRuns: 30 },
     );
