@@ -5,6 +5,7 @@
 //   npm run bench:wire                       # table; add -- --json for JSON
 //   npm run bench:wire -- --ops 20000 --targets zabkit,zookeeper --topologies 1,3 --modes durable,memory
 //   npm run bench:wire -- --client node-zookeeper-client
+//   npm run bench:wire -- --topologies 3 --quorum plain,secret,tls   # the cost of quorum security
 //
 // The pipelined load comes from separate processes. By default they run a lean pipelining
 // client (wire-worker-raw.mjs) that costs little CPU, so that on a small machine the servers,
@@ -15,7 +16,12 @@
 // Like with like: in `durable` mode zabkit writes to LevelDB with fsync and group commit and
 // ZooKeeper runs with its default forceSync=yes; in `memory` mode zabkit keeps its data in
 // memory and ZooKeeper runs with forceSync=no. The output says which is which.
-import { fork, spawn } from 'node:child_process';
+//
+// `--quorum` secures the peer links of 3-server ensembles: `secret` is zabkit's quorum secret
+// (zabkit.quorum.secretFile) and ZooKeeper's quorum SASL DIGEST-MD5 (a JAAS file), each a
+// handshake when a link opens; `tls` is quorum TLS on both (sslQuorum=true), with a CA and a
+// certificate made with openssl (and a trust store made with keytool for ZooKeeper).
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -27,7 +33,7 @@ const zabkitCli = fileURLToPath(new URL('../packages/server/dist/cli.js', import
 const zookeeperJar = '/usr/share/java/zookeeper.jar';
 // Extra node flags for the zabkit servers, e.g. ZABKIT_BENCH_NODE_ARGS=--cpu-prof to profile them.
 const serverNodeArgs = (process.env.ZABKIT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-// ZABKIT_BENCH_SERVER_LOGS=1 shows the zabkit servers' warnings and errors.
+// ZABKIT_BENCH_SERVER_LOGS=1 shows the servers' warnings and errors (ZooKeeper's too).
 const serverLogs = process.env.ZABKIT_BENCH_SERVER_LOGS === '1';
 
 /** The load processes' code, by the client they drive the servers with. */
@@ -51,6 +57,7 @@ function parseArgs(argv) {
     topologies: [1, 3],
     modes: ['durable', 'memory'],
     client: 'raw',
+    quorum: ['plain'],
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -67,6 +74,7 @@ function parseArgs(argv) {
     else if (arg === '--topologies') args.topologies = argv[++i].split(',').map(Number);
     else if (arg === '--modes') args.modes = argv[++i].split(',');
     else if (arg === '--client') args.client = argv[++i];
+    else if (arg === '--quorum') args.quorum = argv[++i].split(',');
     else throw new Error(`unknown argument ${arg}`);
   }
   for (const key of [
@@ -88,6 +96,8 @@ function parseArgs(argv) {
   for (const size of args.topologies) if (size !== 1 && size !== 3) throw new Error('topologies are 1 and 3');
   for (const mode of args.modes)
     if (mode !== 'durable' && mode !== 'memory') throw new Error('modes are durable and memory');
+  for (const quorum of args.quorum)
+    if (!['plain', 'secret', 'tls'].includes(quorum)) throw new Error('quorum is plain, secret or tls');
   return args;
 }
 
@@ -114,9 +124,130 @@ function fourLetterWord(port, word) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const storePassword = 'bench-store-password';
+const quorumSecret = 'a bench quorum secret of some length';
+
+/** A CA and one certificate for 127.0.0.1 (every bench server listens there), in the stores each target reads. */
+function makeStores(dir) {
+  const run = (tool, args) => execFileSync(tool, args, { cwd: dir, stdio: 'ignore' });
+  const ec = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  run('openssl', ['genpkey', ...ec, '-out', 'ca.key']);
+  run('openssl', [
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'ca.key',
+    '-subj',
+    '/CN=bench CA',
+    '-days',
+    '2',
+    '-out',
+    'ca.pem',
+  ]);
+  run('openssl', ['genpkey', ...ec, '-out', 'server.key']);
+  run('openssl', ['req', '-new', '-key', 'server.key', '-subj', '/CN=bench server', '-out', 'server.csr']);
+  writeFileSync(
+    join(dir, 'server.ext'),
+    'subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth, clientAuth\nkeyUsage = digitalSignature\n',
+  );
+  run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-days',
+    '2',
+    '-set_serial',
+    '2',
+    '-extfile',
+    'server.ext',
+    '-out',
+    'server.pem',
+  ]);
+  run('openssl', [
+    'pkcs12',
+    '-export',
+    '-in',
+    'server.pem',
+    '-inkey',
+    'server.key',
+    '-out',
+    'server.p12',
+    '-passout',
+    `pass:${storePassword}`,
+  ]);
+  // Java reads only trust entries keytool marks as such.
+  run('keytool', [
+    '-importcert',
+    '-noprompt',
+    '-storetype',
+    'PKCS12',
+    '-keystore',
+    'trust.p12',
+    '-storepass',
+    storePassword,
+    '-alias',
+    'ca',
+    '-file',
+    'ca.pem',
+  ]);
+  writeFileSync(join(dir, 'quorum-secret'), `${quorumSecret}\n`, { mode: 0o600 });
+  writeFileSync(
+    join(dir, 'jaas.conf'),
+    [
+      'QuorumServer {',
+      '  org.apache.zookeeper.server.auth.DigestLoginModule required',
+      `  user_bench="${quorumSecret}";`,
+      '};',
+      'QuorumLearner {',
+      '  org.apache.zookeeper.server.auth.DigestLoginModule required',
+      '  username="bench"',
+      `  password="${quorumSecret}";`,
+      '};',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** zoo.cfg lines that secure the peer links of `target` with `quorum`. */
+function quorumLines(target, quorum, dir) {
+  if (quorum === 'plain') return [];
+  if (quorum === 'secret') {
+    return target === 'zabkit'
+      ? [`zabkit.quorum.secretFile=${join(dir, 'quorum-secret')}`]
+      : [
+          'quorum.auth.enableSasl=true',
+          'quorum.auth.learnerRequireSasl=true',
+          'quorum.auth.serverRequireSasl=true',
+          'quorum.auth.learner.saslLoginContext=QuorumLearner',
+          'quorum.auth.server.saslLoginContext=QuorumServer',
+        ];
+  }
+  return [
+    'sslQuorum=true',
+    `ssl.quorum.keyStore.location=${join(dir, 'server.p12')}`,
+    `ssl.quorum.keyStore.password=${storePassword}`,
+    'ssl.quorum.keyStore.type=PKCS12',
+    ...(target === 'zabkit'
+      ? [`ssl.quorum.trustStore.location=${join(dir, 'ca.pem')}`]
+      : [
+          `ssl.quorum.trustStore.location=${join(dir, 'trust.p12')}`,
+          `ssl.quorum.trustStore.password=${storePassword}`,
+          'ssl.quorum.trustStore.type=PKCS12',
+        ]),
+  ];
+}
+
 /** Starts `size` server processes of `target`; resolves once every one serves. */
-async function startCluster(target, size, mode) {
+async function startCluster(target, size, mode, quorum) {
   const dir = mkdtempSync(join(tmpdir(), `zabkit-bench-${target}-`));
+  const secured = size > 1 && quorum !== 'plain';
+  if (secured) makeStores(dir);
   const ports = [];
   for (let i = 0; i < size * 3; i++) ports.push(await freePort());
   const serverLines =
@@ -142,6 +273,7 @@ async function startCluster(target, size, mode) {
       '4lw.commands.whitelist=*',
       'maxClientCnxns=0',
       ...serverLines,
+      ...(secured ? quorumLines(target, quorum, dir) : []),
     ];
     if (target === 'zookeeper')
       lines.push(`forceSync=${mode === 'durable' ? 'yes' : 'no'}`, 'admin.enableServer=false');
@@ -170,11 +302,14 @@ async function startCluster(target, size, mode) {
               '-cp',
               `/etc/zookeeper/conf:${zookeeperJar}`,
               `-Dzookeeper.log.dir=${dir}`,
+              ...(secured && quorum === 'secret'
+                ? [`-Djava.security.auth.login.config=${join(dir, 'jaas.conf')}`]
+                : []),
               '-Dzookeeper.root.logger=WARN,CONSOLE',
               'org.apache.zookeeper.server.quorum.QuorumPeerMain',
               cfg,
             ],
-            { stdio: 'ignore' },
+            { stdio: ['ignore', 'ignore', serverLogs ? 'inherit' : 'ignore'] },
           );
     members.push({ id, clientPort, child });
   }
@@ -184,7 +319,13 @@ async function startCluster(target, size, mode) {
       members.map(async (member) => /Mode: (\w+)/.exec(await fourLetterWord(member.clientPort, 'srvr'))?.[1]),
     );
     if (modes.every((mode) => mode !== undefined && mode !== 'looking')) break;
-    if (Date.now() - started > 60_000) throw new Error(`${target} x${size} did not start: ${modes}`);
+    if (Date.now() - started > 60_000) {
+      // Never leave servers behind: a run that cannot start them stops them.
+      for (const member of members) member.child.kill('SIGKILL');
+      await sleep(200);
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`${target} x${size} did not start: ${modes}`);
+    }
     await sleep(200);
   }
   return {
@@ -341,8 +482,8 @@ async function startLoad(args, connectString) {
   };
 }
 
-async function benchTarget(args, target, size, mode) {
-  const cluster = await startCluster(target, size, mode);
+async function benchTarget(args, target, size, mode, quorum) {
+  const cluster = await startCluster(target, size, mode, quorum);
   try {
     const clients = [await connectClient(cluster.connectString), await connectClient(cluster.connectString)];
     const value = Buffer.alloc(args.valueBytes, 120);
@@ -389,34 +530,55 @@ async function main() {
     'durable: zabkit on LevelDB, fsync per synced batch, group commit; ZooKeeper 3.8 with forceSync=yes (its default)',
     'memory: zabkit with --storage memory; ZooKeeper with forceSync=no',
   ];
+  if (args.quorum.some((quorum) => quorum !== 'plain'))
+    notes.push(
+      'quorum (3 servers only): plain TCP; secret = zabkit.quorum.secretFile vs ZooKeeper quorum SASL DIGEST-MD5; tls = sslQuorum on both (EC P-256 certificates)',
+    );
   if (!haveZooKeeper)
     notes.push('Apache ZooKeeper is not installed (apt-get install zookeeper): zabkit only');
   const runs = [];
+  const quorumsFor = (size) => (size === 1 ? ['plain'] : args.quorum);
   for (const mode of args.modes) {
     for (const size of args.topologies) {
-      for (const target of targets) {
-        const results = await benchTarget(args, target, size, mode);
-        runs.push({ mode, target, servers: size, results });
+      for (const quorum of quorumsFor(size)) {
+        for (const target of targets) {
+          try {
+            const results = await benchTarget(args, target, size, mode, quorum);
+            runs.push({ mode, target, servers: size, quorum, results });
+          } catch (error) {
+            // A secured ZooKeeper that will not start is a finding, not a reason to lose the run.
+            if (target !== 'zookeeper' || quorum === 'plain') throw error;
+            notes.push(`${target} x${size} ${mode} with quorum ${quorum}: ${error.message}`);
+          }
+        }
       }
     }
   }
   const rows = [];
   for (const mode of args.modes) {
     for (const size of args.topologies) {
-      const zab = runs.find((run) => run.mode === mode && run.target === 'zabkit' && run.servers === size);
-      const zk = runs.find((run) => run.mode === mode && run.target === 'zookeeper' && run.servers === size);
-      for (const op of Object.keys((zab ?? zk)?.results ?? {})) {
-        const a = zab?.results[op];
-        const b = zk?.results[op];
-        rows.push({
-          mode,
-          servers: size,
-          op,
-          zabkit: a,
-          zookeeper: b,
-          throughputRatio: a && b && b.opsPerSec > 0 ? +(a.opsPerSec / b.opsPerSec).toFixed(2) : undefined,
-          p99Ratio: a && b && b.p99Ms > 0 ? +(a.p99Ms / b.p99Ms).toFixed(2) : undefined,
-        });
+      for (const quorum of quorumsFor(size)) {
+        const find = (target) =>
+          runs.find(
+            (run) =>
+              run.mode === mode && run.target === target && run.servers === size && run.quorum === quorum,
+          );
+        const zab = find('zabkit');
+        const zk = find('zookeeper');
+        for (const op of Object.keys((zab ?? zk)?.results ?? {})) {
+          const a = zab?.results[op];
+          const b = zk?.results[op];
+          rows.push({
+            mode,
+            servers: size,
+            quorum,
+            op,
+            zabkit: a,
+            zookeeper: b,
+            throughputRatio: a && b && b.opsPerSec > 0 ? +(a.opsPerSec / b.opsPerSec).toFixed(2) : undefined,
+            p99Ratio: a && b && b.p99Ms > 0 ? +(a.p99Ms / b.p99Ms).toFixed(2) : undefined,
+          });
+        }
       }
     }
   }
@@ -432,6 +594,7 @@ async function main() {
     rows.map((row) => ({
       mode: row.mode,
       servers: row.servers,
+      ...(args.quorum.some((quorum) => quorum !== 'plain') ? { quorum: row.quorum } : {}),
       operation: row.op,
       zabkit: fmt(row.zabkit),
       zookeeper: fmt(row.zookeeper),
