@@ -37,7 +37,7 @@ import {
   connect as tlsConnect,
   createServer as tlsServer,
 } from 'node:tls';
-import { decodePeerMessage, encodePeerMessageWithRoom } from '@zabkit/codec';
+import { decodePeerMessage, encodePeerMessageWithRoom, PeerCodecError } from '@zabkit/codec';
 import type { PeerMessage, PeerTransport, ServerId, TransportHandlers } from '@zabkit/core';
 import { Admission, type AdmissionStats } from './admission.js';
 import {
@@ -822,8 +822,14 @@ export class TcpTransport implements PeerTransport {
       message = decodePeerMessage(payload);
     } catch (error) {
       this.undecodableCount++;
+      // The codec's errors name the field at fault (followerInfo.acceptedEpoch, ...): log it.
+      const field = error instanceof PeerCodecError && error.field !== '' ? { field: error.field } : {};
       this.log?.warn(
-        { peer: link.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) },
+        {
+          peer: link.id,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          ...field,
+        },
         'closing peer link: message does not decode',
       );
       if (link.inbound === socket) this.breakLink(link, true);

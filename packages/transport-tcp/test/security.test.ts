@@ -11,6 +11,7 @@ import { transportComplianceSuite } from '../../../test/compliance/transport.js'
 import { createTestPki, type IssuedCertificate } from '../../../test/support/tls.js';
 import {
   decodeAcceptorReply,
+  decodePeerMessage,
   encodeHello,
   encodePeerMessage,
   encodeProof,
@@ -456,6 +457,40 @@ describe('quorum TLS', () => {
     a.send(2, ping(9));
     await until(() => inboxB.received.length === 1);
     expect(inboxB.received).toEqual([{ from: 1, message: ping(9) }]);
+  });
+});
+
+describe('after a peer is authenticated', () => {
+  it('a message the codec refuses (an absurd epoch) closes that link, logging the field; others stay up', async () => {
+    const log = recordingLog();
+    const [a, b] = await ensemble([1, 2], (id) => (id === 2 ? { log } : {}));
+    b!.setPeer(3, { host: '127.0.0.3', port: 1 });
+    const inboxB = collect(b!);
+    collect(a!);
+    // followerInfo with acceptedEpoch 2^40: made from two encodings the codec does accept.
+    const zero = encodePeerMessage({ kind: 'followerInfo', acceptedEpoch: 0, observer: false, attempt: 0 });
+    const huge = encodePeerMessage({
+      kind: 'followerInfo',
+      acceptedEpoch: 0,
+      observer: false,
+      attempt: 2 ** 40,
+    });
+    const absurd = Buffer.concat([zero.subarray(0, 1), huge.subarray(3), zero.subarray(2, 4)]);
+    expect(() => decodePeerMessage(absurd)).toThrow(/followerInfo\.acceptedEpoch: 1099511627776 is not in/);
+    const raw = await rawConnection('127.0.0.2', b!.address!.port);
+    raw.socket.write(encodeHello(3, 2));
+    await until(() => raw.frames.length === 1);
+    raw.socket.write(frame(absurd));
+    await raw.closed;
+    await until(() => inboxB.down.includes(3));
+    expect(inboxB.received).toEqual([]);
+    expect(
+      log.lines.find((line) => line.message === 'closing peer link: message does not decode')?.fields,
+    ).toMatchObject({
+      peer: 3,
+      field: 'followerInfo.acceptedEpoch',
+    });
+    expect(b!.isLinkUp(1)).toBe(true);
   });
 });
 
