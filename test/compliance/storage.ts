@@ -8,6 +8,7 @@ import {
   Ids,
   makeZxid,
   type PeerStorage,
+  type StorageAction,
   type TreeSnapshot,
   type Txn,
   zeroZxid,
@@ -44,6 +45,18 @@ function snapshotAt(txns: readonly Txn[]): TreeSnapshot {
   return tree.snapshot();
 }
 
+/** Carries out actions as a driver would: through `apply` when the store has it. */
+async function carryOutAll(store: PeerStorage, actions: readonly StorageAction[]): Promise<void> {
+  if (store.apply !== undefined) {
+    await store.apply(actions);
+    return;
+  }
+  for (const action of actions) {
+    if (action.kind !== 'sessionSecret') throw new Error(`not needed here: ${action.kind}`);
+    await store.writeSessionSecret(action.secret);
+  }
+}
+
 export function storageComplianceSuite(name: string, factory: StorageFactory): void {
   describe(`PeerStorage compliance: ${name}`, () => {
     it('a new store is empty at epochs 0/0', async () => {
@@ -52,6 +65,7 @@ export function storageComplianceSuite(name: string, factory: StorageFactory): v
       expect(state.epochs).toEqual({ acceptedEpoch: 0, currentEpoch: 0 });
       expect(state.snapshot).toBeUndefined();
       expect(state.log).toEqual([]);
+      expect(state.sessionSecret).toBeUndefined();
       await store.close();
     });
 
@@ -145,6 +159,15 @@ export function storageComplianceSuite(name: string, factory: StorageFactory): v
       await store.close();
     });
 
+    it('keeps the session secret, the last one written, by method and by action', async () => {
+      const store = await factory.create();
+      await store.writeSessionSecret(new Uint8Array([1, 2, 3]));
+      expect((await store.load()).sessionSecret).toEqual(new Uint8Array([1, 2, 3]));
+      await carryOutAll(store, [{ kind: 'sessionSecret', secret: new Uint8Array(32).fill(9) }]);
+      expect((await store.load()).sessionSecret).toEqual(new Uint8Array(32).fill(9));
+      await store.close();
+    });
+
     it('keeps transaction bodies intact: data, ACLs, owners, every kind', async () => {
       const store = await factory.create();
       const kinds: Txn[] = [
@@ -217,10 +240,12 @@ export function storageComplianceSuite(name: string, factory: StorageFactory): v
         await store.append(txns);
         await store.saveSnapshot(snapshotAt(txns.slice(0, 2)));
         await store.writeEpochs({ acceptedEpoch: 2, currentEpoch: 1 });
+        await store.writeSessionSecret(new Uint8Array([7, 7, 7]));
         await store.close();
         const again = await reopen(store);
         const state = await again.load();
         expect(state.epochs).toEqual({ acceptedEpoch: 2, currentEpoch: 1 });
+        expect(state.sessionSecret).toEqual(new Uint8Array([7, 7, 7]));
         expect(state.snapshot?.zxid).toBe(makeZxid(1, 2));
         expect(state.log).toEqual([txn(1, 3)]);
         await again.close();

@@ -53,6 +53,8 @@ export interface Member {
   readonly quorumPort: number;
   /** What the process wrote on stderr (its JSON log lines), the last 1 MiB, across restarts. */
   stderr(): string;
+  /** Its dataDir (myid, and the LevelDB store under zabkit.db). */
+  readonly dataDir: string;
   process: ChildProcess | undefined;
   /** Starts the process (again), keeping its data directory. */
   start(): void;
@@ -119,6 +121,7 @@ export async function startProcessEnsemble(options: {
       quorumHost: quorumHost(id),
       quorumPort: ports[(id - 1) * 3]!,
       stderr: () => stderr,
+      dataDir,
       process: undefined,
       start() {
         const child = spawn(

@@ -23,11 +23,13 @@ export {
   decodeFormatRecord,
   decodeLogRecord,
   decodeManifest,
+  decodeSessionSecretRecord,
   decodeSnapshotChunk,
   encodeEpochsRecord,
   encodeFormatRecord,
   encodeLogRecord,
   encodeManifest,
+  encodeSessionSecretRecord,
   encodeSnapshotChunk,
   type LogRecord,
   type LogRecordHeader,
@@ -35,6 +37,7 @@ export {
   readLogRecordHeader,
   StorageRecordError,
   type StorageRecordKind,
+  sessionSecretMaxBytes,
   storageFormatVersion,
 } from './storage-records.js';
 export {

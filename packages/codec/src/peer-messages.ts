@@ -9,7 +9,8 @@ import type { PeerMessage, Vote } from '@zabkit/core';
 import { Reader, Writer } from './bytes.js';
 import { nestError } from './codec-error.js';
 import { defaultPeerCodecLimits, type PeerCodecLimits } from './limits.js';
-import { boolean, compile, enumeration, list, optional, struct, union } from './schema.js';
+import { boolean, boundedData, compile, enumeration, list, optional, struct, union } from './schema.js';
+import { sessionSecretMaxBytes } from './storage-records.js';
 import { learnerSyncModeTags, peerMessageTags, peerRoleTags } from './tags.js';
 import {
   authInfo,
@@ -26,6 +27,8 @@ import {
 
 const epoch = uint32;
 const txns = list(txn);
+/** The ensemble's session secret a leader sends with NEWLEADER: 1 to 1024 bytes. */
+const sessionSecret = boundedData('session secret', 1, sessionSecretMaxBytes);
 
 const peerMessage = compile(
   union<PeerMessage, 'kind'>('kind', 'peer message', peerMessageTags, {
@@ -50,7 +53,7 @@ const peerMessage = compile(
       snapshot: optional(treeSnapshot),
       txns,
     },
-    newLeader: { epoch, lastZxid: zxid },
+    newLeader: { epoch, lastZxid: zxid, sessionSecret },
     upToDate: { epoch, commitZxid: zxid },
     proposal: { epoch, txns },
     commit: { epoch, zxid },

@@ -113,6 +113,40 @@ export const data: Schema<Uint8Array> = new Primitive<Uint8Array>('data');
 /** A signed 64-bit bigint. */
 export const int64: Schema<bigint> = new Primitive<bigint>('int64');
 
+/** A byte array of `min..max` bytes (within `dataBytesMax` too), checked both ways. */
+class BoundedData extends Schema<Uint8Array> {
+  constructor(
+    private readonly what: string,
+    private readonly min: number,
+    private readonly max: number,
+  ) {
+    super();
+  }
+
+  emitWrite(_g: Generator, value: string, path: string): string {
+    return `if (${value}.length < ${this.min} || ${value}.length > ${this.max})
+  throw w.fail(${literal(path)}, ${literal(`${this.what} of `)} + ${value}.length + ${literal(` bytes, not ${this.min}..${this.max}`)});
+w.data(${value}, ${literal(path)});`;
+  }
+
+  emitRead(g: Generator, path: string): ReadCode {
+    const v = g.local('v');
+    return {
+      code: `const ${v} = r.data(${literal(path)});
+if (${v}.length < ${this.min} || ${v}.length > ${this.max})
+  throw r.fail(${literal(path)}, ${literal(`${this.what} of `)} + ${v}.length + ${literal(` bytes, not ${this.min}..${this.max}`)});`,
+      result: v,
+    };
+  }
+}
+
+/** A byte array of `min..max` bytes: `what` names it in errors. */
+export function boundedData(what: string, min: number, max: number): Schema<Uint8Array> {
+  if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min < 0 || min > max)
+    throw new RangeError(`bad length range ${min}..${max}`);
+  return new BoundedData(what, min, max);
+}
+
 /** A zxid (or any branded bigint of 64 unsigned bits). */
 export function zxid<Z extends bigint>(): Schema<Z> {
   return new Primitive<Z>('zxid');

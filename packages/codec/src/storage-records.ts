@@ -10,6 +10,7 @@
  * - log:      crc32, u64 lastZxid, u32 count, then count times (u32 length, transaction)
  * - chunk:    crc32, a list of snapshot nodes
  * - manifest: crc32, u32 chunks, u32 nodes, the snapshot's sessions
+ * - session secret: crc32, the secret's bytes (1 to 1024)
  */
 import { crc32 } from 'node:zlib';
 import type { Epochs, SnapshotNode, TreeSnapshot, Txn, Zxid } from '@zabkit/core';
@@ -25,7 +26,13 @@ import { decodeWhole, encodeWhole, sessionsCodec, snapshotNodesCodec, txnCodec }
 export const storageFormatVersion = 1;
 
 /** The kinds of record a store keeps. */
-export type StorageRecordKind = 'format' | 'epochs' | 'log record' | 'snapshot chunk' | 'manifest';
+export type StorageRecordKind =
+  | 'format'
+  | 'epochs'
+  | 'log record'
+  | 'snapshot chunk'
+  | 'manifest'
+  | 'session secret';
 
 /** A stored record that does not read back: its checksum, framing or content is wrong. */
 export class StorageRecordError extends Error {
@@ -137,6 +144,28 @@ export function decodeEpochsRecord(record: Uint8Array): Epochs {
       throw new PeerCodecError('currentEpoch', `${currentEpoch} is above acceptedEpoch ${acceptedEpoch}`);
     return { acceptedEpoch, currentEpoch };
   });
+}
+
+// ---- session secret --------------------------------------------------------------------
+
+/** Longest session secret a store or a NEWLEADER carries (zabkit draws 32 bytes). */
+export const sessionSecretMaxBytes = 1024;
+
+/** The ensemble's session secret, which session passwords derive from. */
+export function encodeSessionSecretRecord(secret: Uint8Array): Uint8Array {
+  if (secret.length === 0 || secret.length > sessionSecretMaxBytes)
+    throw new RangeError(`a session secret of ${secret.length} bytes (1..${sessionSecretMaxBytes})`);
+  const w = recordWriter(crcBytes + secret.length);
+  w.raw(secret);
+  return seal(w);
+}
+
+/** The session secret, checked: its CRC and its length. */
+export function decodeSessionSecretRecord(record: Uint8Array): Uint8Array {
+  const body = unseal(record, 'session secret');
+  if (body.length === 0 || body.length > sessionSecretMaxBytes)
+    throw new StorageRecordError('session secret', `${body.length} bytes (1..${sessionSecretMaxBytes})`);
+  return new Uint8Array(body);
 }
 
 // ---- log records -----------------------------------------------------------------------

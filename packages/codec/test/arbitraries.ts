@@ -224,7 +224,12 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
     snapshot: fc.option(snapshotArb, { nil: undefined }),
     txns: txnsArb,
   }),
-  newLeader: fc.record({ kind: fc.constant('newLeader'), epoch, lastZxid: zxidArb }),
+  newLeader: fc.record({
+    kind: fc.constant('newLeader'),
+    epoch,
+    lastZxid: zxidArb,
+    sessionSecret: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+  }),
   upToDate: fc.record({ kind: fc.constant('upToDate'), epoch, commitZxid: zxidArb }),
   proposal: fc.record({ kind: fc.constant('proposal'), epoch, txns: txnsArb }),
   commit: fc.record({ kind: fc.constant('commit'), epoch, zxid: zxidArb }),

@@ -6,11 +6,13 @@ import {
   decodeFormatRecord,
   decodeLogRecord,
   decodeManifest,
+  decodeSessionSecretRecord,
   decodeSnapshotChunk,
   encodeEpochsRecord,
   encodeFormatRecord,
   encodeLogRecord,
   encodeManifest,
+  encodeSessionSecretRecord,
   encodeSnapshotChunk,
   storageFormatVersion,
 } from '../src/index.js';
@@ -114,6 +116,11 @@ const samples: Record<
     value: { chunks: 3, nodes: 5000, sessions: sampleSnapshot.sessions },
     bytes: () => encodeManifest({ chunks: 3, nodes: 5000, sessions: sampleSnapshot.sessions }),
     read: decodeManifest,
+  },
+  'sessionSecret/32': {
+    value: Uint8Array.from({ length: 32 }, (_v, i) => 255 - i),
+    bytes: () => encodeSessionSecretRecord(Uint8Array.from({ length: 32 }, (_v, i) => 255 - i)),
+    read: decodeSessionSecretRecord,
   },
   'manifest/empty': {
     value: { chunks: 1, nodes: 0, sessions: [] },

@@ -405,7 +405,12 @@ export const sampleMessages: Record<string, PeerMessage> = {
     snapshot: { zxid: zxid(0n), nodes: [], sessions: [] },
     txns: [],
   },
-  newLeader: { kind: 'newLeader', epoch: 6, lastZxid: makeZxid(6, 0) },
+  newLeader: {
+    kind: 'newLeader',
+    epoch: 6,
+    lastZxid: makeZxid(6, 0),
+    sessionSecret: Uint8Array.from({ length: 32 }, (_v, i) => i),
+  },
   upToDate: { kind: 'upToDate', epoch: 6, commitZxid: makeZxid(5, 123_456) },
   'proposal/oneOfEach': { kind: 'proposal', epoch: 2, txns: Object.values(sampleTxns) },
   'proposal/one': { kind: 'proposal', epoch: 2, txns: [t.setData!] },

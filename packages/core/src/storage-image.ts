@@ -15,6 +15,8 @@ export class StorageImage {
   /** Snapshots, oldest first. */
   snapshots: TreeSnapshot[] = [];
   log: Txn[] = [];
+  /** The session secret kept, if any. */
+  sessionSecret: Uint8Array | undefined;
 
   /** A deep enough copy: transactions and snapshots are immutable and can be shared. */
   clone(): StorageImage {
@@ -22,6 +24,7 @@ export class StorageImage {
     copy.epochs = this.epochs;
     copy.snapshots = [...this.snapshots];
     copy.log = [...this.log];
+    copy.sessionSecret = this.sessionSecret;
     return copy;
   }
 
@@ -45,6 +48,9 @@ export class StorageImage {
         return;
       case 'epochs':
         this.epochs = action.epochs;
+        return;
+      case 'sessionSecret':
+        this.sessionSecret = action.secret;
         return;
     }
   }
@@ -96,6 +102,6 @@ export class StorageImage {
   load(): PersistedState {
     const snapshot = this.latestSnapshot();
     const base = snapshot?.zxid ?? (0n as Zxid);
-    return { epochs: this.epochs, snapshot, log: this.readLog(base) };
+    return { epochs: this.epochs, snapshot, log: this.readLog(base), sessionSecret: this.sessionSecret };
   }
 }

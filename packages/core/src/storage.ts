@@ -31,7 +31,12 @@ export type StorageAction =
   /** Drop log entries at or below `throughZxid` and snapshots older than the newest one covering it. */
   | { readonly kind: 'purge'; readonly throughZxid: Zxid }
   /** Make the new epochs durable. */
-  | { readonly kind: 'epochs'; readonly epochs: Epochs };
+  | { readonly kind: 'epochs'; readonly epochs: Epochs }
+  /**
+   * Make the ensemble's session secret durable, replacing the previous one: a peer keeps the
+   * first it had, or the one its leader sent.
+   */
+  | { readonly kind: 'sessionSecret'; readonly secret: Uint8Array };
 
 /** Everything a peer restarts from. */
 export interface PersistedState {
@@ -39,6 +44,8 @@ export interface PersistedState {
   readonly snapshot: TreeSnapshot | undefined;
   /** Logged transactions after the snapshot's zxid, in order. */
   readonly log: readonly Txn[];
+  /** The session secret kept, if the store ever kept one. */
+  readonly sessionSecret?: Uint8Array | undefined;
 }
 
 /**
@@ -71,6 +78,8 @@ export interface PeerStorage {
   readEpochs(): Promise<Epochs>;
   /** Makes both epochs durable, replacing the previous pair (ZooKeeper's two epoch files). */
   writeEpochs(epochs: Epochs): Promise<void>;
+  /** Makes the session secret durable, replacing the previous one; `load` returns it. */
+  writeSessionSecret(secret: Uint8Array): Promise<void>;
   /**
    * Optional: carries out a run of actions, in order, as one durable write (group commit).
    * Without it the driver calls the methods above one by one.

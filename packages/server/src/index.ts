@@ -30,7 +30,7 @@ export { type FatalListener, PeerFatalError, type PeerFatalReason } from './fata
 export { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
 export { LocalServer, type LocalServerOptions } from './local-server.js';
 export { jsonLogger, type Logger, type LogLevel, silentLogger } from './log.js';
-export { defaultSessionSecret, ServerNode, type ServerNodeOptions, zabkitVersion } from './node.js';
+export { ServerNode, type ServerNodeOptions, zabkitVersion } from './node.js';
 export { carryOut, PeerDriver, type PeerDriverOptions } from './peer-driver.js';
 export type { QuorumSecuritySettings } from './quorum-security-config.js';
 export { runShell, type ShellIo } from './shell/index.js';

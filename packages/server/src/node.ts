@@ -3,7 +3,7 @@
  * its peer links (TCP in an ensemble, none standalone) and the client port speaking
  * ZooKeeper's protocol. A standalone server is a one-voter ensemble: the same code path.
  */
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PeerMessage, PeerStorage, PeerTransport, ServerId, TransportHandlers } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
@@ -26,8 +26,9 @@ export interface ServerNodeOptions {
   /** Where the peer keeps its log, snapshots and epochs. Default: in memory. */
   readonly storage?: PeerStorage;
   /**
-   * Derives session passwords; every server of an ensemble must use the same one, or a
-   * client could not move its session between them. Default: derived from the server list.
+   * What session passwords derive from when the storage kept none yet (its first start):
+   * default 32 random bytes. Storage keeps it from then on, and a member that syncs with a
+   * leader takes the leader's, so the whole ensemble checks passwords alike.
    */
   readonly sessionSecret?: Uint8Array;
   readonly superDigest?: string;
@@ -101,7 +102,7 @@ export class ServerNode {
         snapCount: config.snapCount,
         electionFinalizeWaitMs: Math.min(200, config.tickTime),
         electionResendIntervalMs: Math.min(400, config.tickTime),
-        sessionSecret: options.sessionSecret ?? defaultSessionSecret(config),
+        sessionSecret: options.sessionSecret ?? new Uint8Array(randomBytes(sessionSecretBytes)),
         ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
         startTimeMs: Date.now(),
       },
@@ -233,14 +234,5 @@ export class ServerNode {
   }
 }
 
-/**
- * Session passwords must agree across the ensemble. ZooKeeper derives them from a constant
- * secret; we derive ours from the server list, which every member shares by configuration.
- */
-export function defaultSessionSecret(config: ZabkitConfig): Uint8Array {
-  const members = [...config.servers.values()]
-    .map((s) => `${s.id}=${s.host}:${s.quorumPort}`)
-    .sort()
-    .join(',');
-  return new Uint8Array(createHash('sha256').update(`zabkit-session-secret:${members}`).digest());
-}
+/** Length of a new session secret: 256 bits. */
+const sessionSecretBytes = 32;

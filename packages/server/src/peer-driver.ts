@@ -62,6 +62,9 @@ export async function carryOut(storage: PeerStorage, actions: readonly StorageAc
       case 'epochs':
         await storage.writeEpochs(action.epochs);
         break;
+      case 'sessionSecret':
+        await storage.writeSessionSecret(action.secret);
+        break;
     }
   }
 }

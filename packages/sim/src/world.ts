@@ -451,7 +451,7 @@ function identity(txn: Txn): string {
 
 /** A torn append keeps a prefix of its transactions; other actions are all or nothing. */
 /**
- * How LevelStorage puts a run of actions on disk: appends and epochs gather into one atomic,
+ * How LevelStorage puts a run of actions on disk: appends, epochs and the session secret gather into one atomic,
  * synced batch; a truncate or purge starts a new one; a snapshot or reset is written on its
  * own. A crash
  * keeps a prefix of these batches, each whole or not at all (LevelDB's write-ahead log).
@@ -460,7 +460,8 @@ export function atomicBatches(actions: readonly StorageAction[]): StorageAction[
   const batches: StorageAction[][] = [];
   let current: StorageAction[] = [];
   for (const action of actions) {
-    if (action.kind !== 'append' && action.kind !== 'epochs' && current.length > 0) {
+    const joins = action.kind === 'append' || action.kind === 'epochs' || action.kind === 'sessionSecret';
+    if (!joins && current.length > 0) {
       batches.push(current);
       current = [];
     }

@@ -14,10 +14,12 @@ import {
   decodeEpochsRecord,
   decodeLogRecord,
   decodeManifest,
+  decodeSessionSecretRecord,
   decodeSnapshotChunk,
   encodeEpochsRecord,
   encodeLogRecord,
   encodeManifest,
+  encodeSessionSecretRecord,
   encodeSnapshotChunk,
   type LogRecord,
   type PeerCodecLimits,
@@ -49,6 +51,7 @@ import {
   logKey,
   logStart,
   manifestKey,
+  sessionSecretKey,
   snapshotEnd,
   snapshotRange,
   snapshotStart,
@@ -209,7 +212,20 @@ export class LevelStorage implements PeerStorage {
     const { snapshot } = await this.newestReadableSnapshot();
     const base = snapshot?.zxid ?? zeroZxid;
     const log = await this.readVerifiedLog(base);
-    return { epochs, snapshot, log };
+    return { epochs, snapshot, log, sessionSecret: await this.readSessionSecret() };
+  }
+
+  private async readSessionSecret(): Promise<Uint8Array | undefined> {
+    const record = await this.db.get(sessionSecretKey);
+    if (record === undefined) return undefined;
+    try {
+      return decodeSessionSecretRecord(record);
+    } catch (error) {
+      // A guessed secret would refuse every session created before: refuse to start instead.
+      if (error instanceof StorageRecordError)
+        throw new StorageCorruptError('session secret', error.problem, { key: sessionSecretKey });
+      throw error;
+    }
   }
 
   async readEpochs(): Promise<Epochs> {
@@ -426,6 +442,11 @@ export class LevelStorage implements PeerStorage {
     return encodeManifest({ chunks, nodes: snapshot.nodes.length, sessions: snapshot.sessions });
   }
 
+  async writeSessionSecret(secret: Uint8Array): Promise<void> {
+    this.check();
+    await this.write([{ type: 'put', key: sessionSecretKey, value: encodeSessionSecretRecord(secret) }]);
+  }
+
   /** Chunks, then the manifest in a synced write: until the manifest lands, the snapshot does not exist. */
   private async writeSnapshot(snapshot: TreeSnapshot): Promise<void> {
     for (const [key, value] of this.snapshotChunks(snapshot)) await this.db.put(key, value);
@@ -515,6 +536,9 @@ export class LevelStorage implements PeerStorage {
           break;
         case 'epochs':
           ops.push({ type: 'put', key: epochsKey, value: encodeEpochsRecord(action.epochs) });
+          break;
+        case 'sessionSecret':
+          ops.push({ type: 'put', key: sessionSecretKey, value: encodeSessionSecretRecord(action.secret) });
           break;
         case 'truncate':
           // The keys to drop are read from the database: what is still in `ops` goes first.

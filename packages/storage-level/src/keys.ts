@@ -14,6 +14,8 @@ export const Section = {
   log: 0x6c,
   /** `s` + zxid + `c` + chunk: a chunk of a snapshot's nodes; + `m`: its manifest. */
   snapshot: 0x73,
+  /** `k`: the session secret. */
+  sessionSecret: 0x6b,
 } as const;
 
 const chunkMark = 0x63;
@@ -21,6 +23,7 @@ const manifestMark = 0x6d;
 
 export const epochsKey = Uint8Array.of(Section.epochs);
 export const formatKey = Uint8Array.of(Section.format);
+export const sessionSecretKey = Uint8Array.of(Section.sessionSecret);
 
 export function logKey(zxid: Zxid | bigint): Uint8Array {
   const key = new Uint8Array(9);

@@ -79,6 +79,11 @@ export class MemoryStorage implements PeerStorage {
     this.image.epochs = epochs;
   }
 
+  async writeSessionSecret(secret: Uint8Array): Promise<void> {
+    this.check();
+    this.image.sessionSecret = secret.slice();
+  }
+
   /** Closing only stops this handle; `reopen` gives a new handle on the same state. */
   async close(): Promise<void> {
     this.closed = true;

@@ -3,7 +3,8 @@
  * session is proposed as a createSession transaction and answered once it is applied here;
  * a resumed one is checked against what this server has seen and the session's password,
  * then vouched for by the leader (the only server that knows whether a session still lives).
- * Passwords derive from the session id and the driver's secret, so any member can check them.
+ * Passwords derive from the session id and the ensemble's secret (the leader's, which every
+ * learner adopts when it syncs), so any member can check them.
  */
 import { assert } from '../errors.js';
 import type { PreparableRequest } from '../prep/preparer.js';
@@ -41,6 +42,8 @@ export interface AdmissionPort {
   revalidate(pending: PendingRevalidation): void;
   /** The timeout the leader tracks for a session not yet applied here, if it leads. */
   trackedTimeoutOf(sessionId: SessionId): number | undefined;
+  /** The secret passwords derive from now. */
+  sessionSecret(): Uint8Array;
 }
 
 /** Connects, resumes and refuses client sessions on one peer. */
@@ -73,7 +76,7 @@ export class SessionAdmission {
       this.front.emit({ kind: 'close', connectionId, reason: 'refused' });
       return;
     }
-    const password = sessionPassword(this.server.sessionSecret, request.sessionId);
+    const password = sessionPassword(this.port.sessionSecret(), request.sessionId);
     // Only the leader knows whether a session lives: a lagging server may not have applied
     // its creation yet. Here only the password is checked.
     if (!samePassword(password, request.password)) {
@@ -108,7 +111,7 @@ export class SessionAdmission {
       kind: 'connected',
       connectionId: pending.connectionId,
       sessionId: pending.sessionId,
-      password: sessionPassword(this.server.sessionSecret, pending.sessionId),
+      password: sessionPassword(this.port.sessionSecret(), pending.sessionId),
       timeoutMs: this.sessionTimeoutOf(pending.sessionId),
     });
   }
@@ -121,7 +124,7 @@ export class SessionAdmission {
         kind: 'connected',
         connectionId: origin.connectionId,
         sessionId: origin.sessionId,
-        password: sessionPassword(this.server.sessionSecret, origin.sessionId),
+        password: sessionPassword(this.port.sessionSecret(), origin.sessionId),
         timeoutMs: txn.body.timeoutMs,
       });
     }

@@ -38,6 +38,8 @@ export interface PeerContext {
   readonly currentEpoch: number;
   /** The highest zxid known to be durable in this peer's log. */
   readonly lastPersistedZxid: Zxid;
+  /** The session secret this peer checks passwords with: its own, or its leader's. */
+  readonly sessionSecret: Uint8Array;
 
   /** Sends at once, without waiting for storage; messages to this peer itself are dropped. */
   send(to: ServerId, message: PeerMessage): void;
@@ -50,6 +52,8 @@ export interface PeerContext {
    * exceeds it (both asserted). `onDurable` runs once they are durable.
    */
   setEpochs(acceptedEpoch: number, currentEpoch: number, onDurable?: () => void): void;
+  /** Takes the leader's session secret, persisting it when it differs from this peer's. */
+  adoptSessionSecret(secret: Uint8Array): void;
   /** Appends to the log mirror and schedules the durable append. */
   appendToLog(txns: readonly Txn[]): void;
   /** Raises the commit point; committed and durable transactions are applied. */

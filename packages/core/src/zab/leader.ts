@@ -234,7 +234,12 @@ export class LeaderRole {
     const log = this.peer.log;
     const plan = planLearnerSync(log, this.peer.tree, peerLastZxid);
     this.peer.send(learner.serverId, { kind: 'learnerSync', epoch, ...plan });
-    this.peer.send(learner.serverId, { kind: 'newLeader', epoch, lastZxid: log.lastZxid });
+    this.peer.send(learner.serverId, {
+      kind: 'newLeader',
+      epoch,
+      lastZxid: log.lastZxid,
+      sessionSecret: this.peer.sessionSecret,
+    });
     learner.stage = 'learnerSyncSent';
     learner.learnerSyncedThroughZxid = log.lastZxid;
   }

@@ -90,7 +90,13 @@ export class LearnerRole {
           return;
         }
         // The history the leader sent is persisted before the epoch (ordered actions), then we ack.
+        // The leader's session secret too: once this peer acknowledges, it may lead next.
+        if (message.sessionSecret.length === 0) {
+          this.peer.lookForLeader('the leader sent an empty session secret');
+          return;
+        }
         this.historyVerified = true;
+        this.peer.adoptSessionSecret(message.sessionSecret);
         this.peer.setEpochs(this.peer.acceptedEpoch, this.epoch);
         assert(this.peer.currentEpoch === this.epoch, 'a learner holding the history takes its epoch');
         this.peer.sendAfterPersist(this.leaderId, { kind: 'ackNewLeader', epoch: this.epoch });

@@ -103,7 +103,16 @@ export type LeaderMessage =
    * Follows the learner sync: the learner must now hold exactly up to `lastZxid`. It checks,
    * because a lost learner sync must never be acknowledged as a history held.
    */
-  | { readonly kind: 'newLeader'; readonly epoch: number; readonly lastZxid: Zxid }
+  | {
+      readonly kind: 'newLeader';
+      readonly epoch: number;
+      readonly lastZxid: Zxid;
+      /**
+       * The ensemble's session secret, which the learner adopts and keeps: any member can then
+       * check the password of a session created on another.
+       */
+      readonly sessionSecret: Uint8Array;
+    }
   /** The learner may serve: everything up to `commitZxid` is committed. */
   | { readonly kind: 'upToDate'; readonly epoch: number; readonly commitZxid: Zxid }
   | { readonly kind: 'proposal'; readonly epoch: number; readonly txns: readonly Txn[] }

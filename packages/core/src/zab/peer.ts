@@ -12,6 +12,7 @@ import type { PreparableRequest } from '../prep/preparer.js';
 import type { ClientRequest, WriteRequest } from '../requests.js';
 import type { ClientOutput, ConnectionId, ServerInput } from '../server/io.js';
 import { type CommitPath, ReplicaFront, type WriteOrigin } from '../server/replica-front.js';
+import { samePassword } from '../server/session-ids.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../server-options.js';
 import { type PendingRevalidation, SessionAdmission } from '../sessions/admission.js';
 import type { Epochs, PersistedState, StorageAction } from '../storage.js';
@@ -139,6 +140,11 @@ export class ZabPeer {
   private role: Role = { kind: 'looking' };
   private now: number;
   private epochs: Epochs;
+  /**
+   * What session passwords derive from: the one storage kept, else the driver's random bytes
+   * (kept from the first start on), replaced by the leader's when this peer syncs.
+   */
+  private sessionSecret: Uint8Array;
   private followAttempts = 0;
   private readonly boundsReached = noBoundsReached();
   /** Why the peer last gave up a role: for logs and tests. */
@@ -162,6 +168,10 @@ export class ZabPeer {
     this.tree = state.snapshot === undefined ? new DataTree() : DataTree.fromSnapshot(state.snapshot);
     this.log = new TxnLog(this.tree.lastZxid, state.log);
     this.outbox = new Outbox(this.serverId, this.log);
+    this.sessionSecret = state.sessionSecret ?? this.server.sessionSecret;
+    assert(this.sessionSecret.length > 0, 'a session secret is never empty');
+    if (state.sessionSecret === undefined)
+      this.outbox.persist({ kind: 'sessionSecret', secret: this.sessionSecret });
     this.front = new ReplicaFront(this.tree, this.commitPath(), { superDigest: this.server.superDigest });
     this.applier = new Applier(this.tree, this.log, this.outbox, this.front, this.options.snapCount, {
       onApplied: options.onApplied,
@@ -189,6 +199,7 @@ export class ZabPeer {
       revalidate: (pending) => this.revalidate(pending),
       trackedTimeoutOf: (sessionId) =>
         this.role.kind === 'leading' ? this.role.leader.sessionTimeoutOf(sessionId) : undefined,
+      sessionSecret: () => this.sessionSecret,
     });
     this.context = this.makeContext();
     this.election = new FastLeaderElection(this.serverId, this.quorum, {
@@ -435,6 +446,10 @@ export class ZabPeer {
       get lastPersistedZxid() {
         return peer.outbox.lastPersistedZxid;
       },
+      get sessionSecret() {
+        return peer.sessionSecret;
+      },
+      adoptSessionSecret: (secret) => this.adoptSessionSecret(secret),
       send: (to, message) => this.outbox.send(to, message),
       sendAfterPersist: (to, message) => this.outbox.sendAfterPersist(to, message),
       persist: (action, onDurable) => this.outbox.persist(action, onDurable),
@@ -454,6 +469,13 @@ export class ZabPeer {
     assert(currentEpoch <= acceptedEpoch, 'currentEpoch never exceeds acceptedEpoch');
     this.epochs = { acceptedEpoch, currentEpoch };
     this.outbox.persist({ kind: 'epochs', epochs: this.epochs }, onDurable);
+  }
+
+  private adoptSessionSecret(secret: Uint8Array): void {
+    assert(secret.length > 0, 'a leader sends a session secret');
+    if (samePassword(secret, this.sessionSecret)) return;
+    this.sessionSecret = secret;
+    this.outbox.persist({ kind: 'sessionSecret', secret });
   }
 
   private appendToLog(txns: readonly Txn[]): void {

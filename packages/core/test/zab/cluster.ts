@@ -34,6 +34,8 @@ export interface ClusterOptions {
   readonly voters: number;
   readonly observers?: number;
   readonly peer?: Partial<ZabPeerOptions>;
+  /** Each server's own session secret, as its driver's randomness would give it. */
+  readonly sessionSecretOf?: (id: ServerId) => Uint8Array;
 }
 
 export class Cluster {
@@ -77,6 +79,9 @@ export class Cluster {
       sessionSecret: new Uint8Array([9, 9, 9]),
       startTimeMs: this.nowMs,
       ...this.options.peer,
+      ...(this.options.sessionSecretOf === undefined
+        ? {}
+        : { sessionSecret: this.options.sessionSecretOf(id) }),
     };
   }
 
