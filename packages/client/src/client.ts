@@ -1,521 +1,592 @@
 /**
- * ZabClient: the promise API over one session. It owns the session's state machine
- * (connecting, connected, disconnected, expired, closed), matches replies to requests,
- * keeps watch callbacks, and on a lost link reconnects with the same session and
- * re-registers its watches.
+ * ZabClient: the promise API over one session. Operations take a deadline, an AbortSignal and
+ * a retry policy; paths are under the client's root (a chroot from the connect string, or a
+ * namespace view); events follow Node's EventEmitter. The session itself (links, replies,
+ * watches, reconnects, expiry) is `session.ts`.
+ *
+ * Which operations are retried, when a retry policy is given, and why (Curator's reasoning):
+ * - reads, `sync`, `whoAmI`, watch and auth requests: always; repeating them changes nothing.
+ * - writes whose repetition cannot apply twice: `setData`, `delete` and `setACL` with a version,
+ *   non-sequential creates, multis holding such an op, and sequential creates made safe with
+ *   `protected` (Curator's protection: the node's name carries an id, found after a loss).
+ *   When a retry meets the conflict its own first attempt may have caused (BadVersion,
+ *   NodeExists, NoNode), the client checks as Curator's idempotent mode does (the node holds
+ *   exactly what was written, at the version it would have) and succeeds; otherwise it rejects
+ *   with ConnectionLoss, ZooKeeper's word for "may or may not have been applied".
+ * - never: unconditional `setData`, `delete` and `setACL` (version -1), unprotected sequential
+ *   creates, and multis with no such guard. A repeat could undo another client's change or
+ *   create a second node; they fail with the first error, as without a policy.
  */
+import { EventEmitter } from 'node:events';
 import {
   type ACL,
   AddWatchMode,
   type ClientRequest,
-  type ConnectRequest,
+  CreateMode,
   ErrorCode,
-  type ErrorCodeValue,
   Ids,
   type MultiOp,
   type MultiReadOp,
   type OpResult,
-  type Reply,
+  parentOf,
   type ResultByOp,
+  rootPath,
   type Stat,
-  zxid as toZxid,
   ZabError,
   type Zxid,
-  zeroZxid,
 } from '@zabkit/core';
-import type { ClientLink, LinkCloseReason, LinkFactory, LinkMessage } from './link.js';
+import type { LinkFactory } from './link.js';
 import { type WatcherTypeName, watcherTypeNumber } from './modes.js';
+import type {
+  ClientEvents,
+  ClientOptions,
+  CodecOption,
+  CreateNodeOptions,
+  DeleteRecursiveOptions,
+  GetDataOptions,
+  OperationOptions,
+  SetDataOptions,
+  UpdateOptions,
+  UpdateResult,
+  VersionOptions,
+  WatchOptions,
+} from './options.js';
+import { checkRoot, joinRoots } from './paths.js';
+import type { RetryPolicy } from './retry.js';
+import { type Conflict, isCode, OperationRunner, outcomeUnknown, type Safety } from './runner.js';
+import type { OperationScope } from './scope.js';
+import { Session, type SessionEvent } from './session.js';
 import type { ClientState, StateListener } from './state.js';
-import {
-  type CreateOptions,
-  checkMultiResults,
-  createOp,
-  type Data,
-  Transaction,
-  toBytes,
-} from './transaction.js';
-import { type WatchedEvent, type WatchKind, type WatchListener, WatchRegistry } from './watch-registry.js';
+import { randomUuid } from './timers.js';
+import { checkMultiResults, createOp, type Data, Transaction, toBytes } from './transaction.js';
+import { deleteSubtree, findProtected, makeParents, protectedPath } from './tree.js';
+import type { WatchKind, WatchListener } from './watch-registry.js';
 import { WatchStream } from './watch-stream.js';
 
-/** How a client opens and keeps its session. */
-export interface ClientOptions {
-  /**
-   * Accept a read-only server (ZooKeeper's readonlymode) when no quorum is reachable; the
-   * state is then `connectedReadOnly`. Default false.
-   */
-  readonly allowReadOnly?: boolean;
-  /** Requested session timeout; the server clamps it to its bounds. Default 30 s. */
-  readonly sessionTimeoutMs?: number;
-  /** Resume this session instead of creating one (with `password`). */
-  readonly sessionId?: bigint;
-  /** The password of the session named by `sessionId` (16 bytes). */
-  readonly password?: Uint8Array;
-  /** How long to wait for a session before giving up on `connect`. Default: the session timeout. */
-  readonly connectTimeoutMs?: number;
-  /** The address the server sees for ip ACLs of in-process links. Default 127.0.0.1. */
-  readonly clientAddress?: string;
-  /**
-   * Send pings when idle, a third of the session timeout apart, as ZooKeeper clients do
-   * (default true). Turning them off lets a test watch a silent session expire.
-   */
-  readonly heartbeat?: boolean;
-  /** Called when a watch listener throws; by default the error is logged to the console. */
-  readonly onListenerError?: (error: unknown, event: WatchedEvent) => void;
-  /**
-   * The clock and timers the client runs on. Default: the real ones. The simulator passes
-   * virtual ones, so a client (and the recipes on it) replays exactly from a seed.
-   */
-  readonly timers?: ClientTimers;
+const clientEventNames: ReadonlySet<string | symbol> = new Set<string | symbol>([
+  'state',
+  'connecting',
+  'connected',
+  'connectedReadOnly',
+  'disconnected',
+  'closed',
+  'expired',
+  'sessionRenewed',
+]);
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }
 
-/** A clock and one-shot timers: what a client needs of time. */
-export interface ClientTimers {
-  /** Milliseconds on the clock the timers run on. */
-  now(): number;
-  /**
-   * Runs `callback` after `delayMs`. The timer keeps a process alive only with `keepAlive`
-   * (the connect deadline, which a caller awaits); retries and heartbeats do not.
-   */
-  setTimeout(callback: () => void, delayMs: number, keepAlive?: boolean): unknown;
-  /** Cancels a timer made by `setTimeout`; unknown handles are ignored. */
-  clearTimeout(handle: unknown): void;
+function versionOf(versionOrOptions: number | VersionOptions | undefined): number {
+  return typeof versionOrOptions === 'number' ? versionOrOptions : (versionOrOptions?.version ?? -1);
 }
 
-/** Real time, with timers that do not hold the process open. */
-export const realTimers: ClientTimers = {
-  now: () => Date.now(),
-  setTimeout: (callback, delayMs, keepAlive = false) => {
-    const handle = setTimeout(callback, delayMs);
-    if (!keepAlive) handle.unref?.();
-    return handle;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+function optionsOf<T extends OperationOptions>(versionOrOptions: number | T | undefined): T | undefined {
+  return typeof versionOrOptions === 'number' ? undefined : versionOrOptions;
+}
 
-type Pending = {
-  readonly op: ClientRequest['op'];
-  /**
-   * Runs when the reply arrives, before any later message is handled: watch listeners must
-   * be registered before an event that follows the reply can be dispatched.
-   */
-  readonly onReply: ((reply: Reply) => void) | undefined;
-  readonly resolve: (reply: Reply) => void;
-  readonly reject: (error: Error) => void;
-};
+const sequentialModes: ReadonlySet<number> = new Set([
+  CreateMode.PersistentSequential,
+  CreateMode.EphemeralSequential,
+  CreateMode.PersistentSequentialWithTtl,
+]);
+const ephemeralModes: ReadonlySet<number> = new Set([CreateMode.Ephemeral, CreateMode.EphemeralSequential]);
 
-const reconnectDelayMaxMs = 1000;
-
-/** A session with a zabkit (or ZooKeeper) ensemble: the promise API, watches, and failover between servers with the same session. */
-export class ZabClient {
-  private link: ClientLink | undefined;
-  private currentState: ClientState = 'connecting';
-  private nextXid = 1;
-  private readonly pending = new Map<number, Pending>();
-  private readonly watchRegistry = new WatchRegistry();
-  private readonly stateListeners = new Set<StateListener>();
-  private readonly authentications: { scheme: string; auth: Uint8Array }[] = [];
-  private session: { id: bigint; password: Uint8Array; timeoutMs: number } = {
-    id: 0n,
-    password: new Uint8Array(16),
-    timeoutMs: 0,
-  };
-  private lastZxidSeen: Zxid = zeroZxid;
-  private connectWaiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
-  private reconnectTimer: unknown;
-  private reconnectAttempt = 0;
-  private heartbeatTimer: unknown;
-  private readonly timers: ClientTimers;
-  private lastSentMs = 0;
+/**
+ * A session with a zabkit (or ZooKeeper) ensemble: the promise API, watches, and failover
+ * between servers with the same session. Views made by `namespace` share the session.
+ */
+export class ZabClient extends EventEmitter<ClientEvents> {
+  private stopFollowing: (() => void) | undefined;
+  private readonly run: OperationRunner;
 
   private constructor(
-    private readonly links: LinkFactory,
+    private readonly session: Session,
+    /** The server path this client's "/" stands for ("/" when none). */
+    readonly root: string,
     private readonly options: ClientOptions,
   ) {
-    this.timers = options.timers ?? realTimers;
-    if (options.sessionId !== undefined) {
-      this.session = {
-        id: options.sessionId,
-        password: options.password ?? new Uint8Array(16),
-        timeoutMs: 0,
-      };
-    }
+    super();
+    this.run = new OperationRunner(session, root, options);
+    // Recipes and caches each follow the state; there is no leak to warn about.
+    this.setMaxListeners(0);
+    // Follow the session only while someone listens, so views can be made and dropped freely.
+    this.on('newListener', (event) => {
+      if (clientEventNames.has(event) && this.stopFollowing === undefined)
+        this.stopFollowing = session.subscribe((sessionEvent) => this.relay(sessionEvent));
+    });
+    this.on('removeListener', () => {
+      if (this.stopFollowing === undefined) return;
+      for (const name of clientEventNames) if (this.listenerCount(name) > 0) return;
+      this.stopFollowing();
+      this.stopFollowing = undefined;
+    });
   }
 
   /** Opens a session through `links`; resolves once the server has established it. */
   static async connect(links: LinkFactory, options: ClientOptions = {}): Promise<ZabClient> {
-    const client = new ZabClient(links, options);
-    await client.open();
-    return client;
+    const root = checkRoot(options.chroot ?? rootPath);
+    if (options.requestTimeoutMs !== undefined && !(options.requestTimeoutMs >= 0))
+      throw new RangeError('requestTimeoutMs must be a non-negative number');
+    const session = new Session(links, options);
+    await session.open();
+    return new ZabClient(session, root, options);
   }
 
-  /** Where the session stands now; `onStateChange` reports each change. */
+  private relay(event: SessionEvent): void {
+    switch (event.kind) {
+      case 'state':
+        this.dispatch('state', event.state);
+        if (event.state !== 'expired') this.dispatch(event.state);
+        return;
+      case 'expired':
+        this.dispatch('expired', { sessionId: event.sessionId, detectedBy: event.detectedBy });
+        return;
+      case 'renewed':
+        this.dispatch('sessionRenewed', {
+          previousSessionId: event.previousSessionId,
+          sessionId: event.sessionId,
+        });
+        return;
+    }
+  }
+
+  /**
+   * Emits as EventEmitter does (once-listeners included), except that a listener that throws
+   * does not keep the others from hearing the event, nor break the session.
+   */
+  private dispatch<E extends keyof ClientEvents>(event: E, ...args: ClientEvents[E]): void {
+    for (const listener of this.rawListeners(event as never) as ((...values: unknown[]) => void)[]) {
+      try {
+        listener.apply(this, args);
+      } catch (error) {
+        if (this.session.logger)
+          this.session.logger.error({ err: error, event }, 'zabkit client: an event listener threw');
+        else console.error(`zabkit: a listener of ${String(event)} threw`, error);
+      }
+    }
+  }
+
+  /** Where the session stands now; `state` events report each change. */
   get state(): ClientState {
-    return this.currentState;
+    return this.session.state;
   }
 
   /** The server-assigned session id; pass it with `sessionPassword` to resume the session elsewhere. */
   get sessionId(): bigint {
-    return this.session.id;
+    return this.session.sessionId;
   }
 
   /** The session's 16-byte password, needed with `sessionId` to resume it. */
   get sessionPassword(): Uint8Array {
-    return this.session.password;
+    return this.session.sessionPassword;
   }
 
   /** The timeout the server negotiated. */
   get sessionTimeoutMs(): number {
-    return this.session.timeoutMs;
+    return this.session.sessionTimeoutMs;
   }
 
   /** The highest zxid this client has seen in a reply or event. */
   get lastSeenZxid(): Zxid {
-    return this.lastZxidSeen;
+    return this.session.lastSeenZxid;
+  }
+
+  /** True when the client opens a new session after one expires (the `renewSession` option). */
+  get renewsSession(): boolean {
+    return this.session.renews;
   }
 
   /** Calls `listener` on every state change; returns a function that stops it. */
   onStateChange(listener: StateListener): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    this.on('state', listener);
+    return () => this.off('state', listener);
   }
 
-  private isConnected(): boolean {
-    return this.currentState === 'connected' || this.currentState === 'connectedReadOnly';
-  }
-
-  private setState(state: ClientState): void {
-    if (this.currentState === state) return;
-    this.currentState = state;
-    for (const listener of [...this.stateListeners]) listener(state);
-  }
-
-  private open(): Promise<void> {
-    const timeoutMs = this.options.connectTimeoutMs ?? this.options.sessionTimeoutMs ?? 30_000;
-    return new Promise<void>((resolve, reject) => {
-      // Held open: a process awaiting only this connect must wait for its outcome.
-      const deadline = this.timers.setTimeout(
-        () => {
-          this.connectWaiter = undefined;
-          this.shutdown('closed', ErrorCode.ConnectionLoss);
-          reject(new ZabError(ErrorCode.ConnectionLoss, undefined, `no session within ${timeoutMs} ms`));
-        },
-        timeoutMs,
-        true,
-      );
-      this.connectWaiter = {
-        resolve: () => {
-          this.timers.clearTimeout(deadline);
-          resolve();
-        },
-        reject: (error) => {
-          this.timers.clearTimeout(deadline);
-          reject(error);
-        },
-      };
-      this.openLink();
-    });
-  }
-
-  private openLink(): void {
-    const link = this.links.open(
-      {
-        message: (message) => {
-          if (this.link === link) this.onMessage(message);
-        },
-        closed: (reason) => {
-          if (this.link === link) this.onLinkClosed(reason);
-        },
-      },
-      this.reconnectAttempt,
-    );
-    this.link = link;
-    const request: ConnectRequest = {
-      sessionId: this.session.id,
-      password: this.session.password,
-      timeoutMs: this.options.sessionTimeoutMs ?? 30_000,
-      lastZxidSeen: this.lastZxidSeen,
-      readOnly: this.options.allowReadOnly ?? false,
-      clientAddress: this.options.clientAddress ?? '127.0.0.1',
-    };
-    link.connect(request);
-  }
-
-  private onMessage(message: LinkMessage): void {
-    switch (message.kind) {
-      case 'connected':
-        this.onConnected(message);
-        return;
-      case 'reply': {
-        this.seeZxid(message.zxid);
-        const pending = this.pending.get(message.xid);
-        if (pending === undefined) return;
-        this.pending.delete(message.xid);
-        pending.onReply?.(message.reply);
-        pending.resolve(message.reply);
-        return;
-      }
-      case 'watch': {
-        if (message.zxid > 0n) this.seeZxid(toZxid(message.zxid));
-        const reached = this.watchRegistry.materialize(message.event.type, message.event.path);
-        if (reached === undefined) return;
-        for (const listener of reached.listeners) this.deliver(listener, reached.event);
-        return;
-      }
-    }
-  }
-
-  private seeZxid(zxid: Zxid): void {
-    if (zxid > this.lastZxidSeen) this.lastZxidSeen = zxid;
-  }
-
-  private onConnected(message: Extract<LinkMessage, { kind: 'connected' }>): void {
-    if (message.timeoutMs <= 0) {
-      this.shutdown('expired', ErrorCode.SessionExpired);
-      return;
-    }
-    this.session = { id: message.sessionId, password: message.password, timeoutMs: message.timeoutMs };
-    this.reconnectAttempt = 0;
-    this.startHeartbeat();
-    this.setState(message.readOnly === true ? 'connectedReadOnly' : 'connected');
-    this.restoreSessionState();
-    const waiter = this.connectWaiter;
-    this.connectWaiter = undefined;
-    waiter?.resolve();
-  }
-
-  /** After a reconnect: authenticate again and re-register every watch (ZooKeeper's setWatches). */
-  private restoreSessionState(): void {
-    for (const { scheme, auth } of this.authentications) {
-      this.call({ op: 'auth', scheme, auth }).catch(() => undefined);
-    }
-    if (this.watchRegistry.isEmpty()) return;
-    const request: ClientRequest = {
-      op: 'setWatches',
-      relativeZxid: this.lastZxidSeen,
-      dataWatches: this.watchRegistry.paths('data'),
-      existWatches: this.watchRegistry.paths('exist'),
-      childWatches: this.watchRegistry.paths('child'),
-      persistentWatches: this.watchRegistry.paths('persistent'),
-      persistentRecursiveWatches: this.watchRegistry.paths('persistentRecursive'),
-    };
-    this.call(request).catch(() => undefined);
-  }
-
-  private startHeartbeat(): void {
-    if (this.heartbeatTimer !== undefined || this.options.heartbeat === false) return;
-    const intervalMs = Math.max(1, Math.floor(this.session.timeoutMs / 3));
-    const beat = () => {
-      this.heartbeatTimer = this.timers.setTimeout(beat, Math.max(1, Math.floor(intervalMs / 2)));
-      if (!this.isConnected()) return;
-      if (this.timers.now() - this.lastSentMs < intervalMs) return;
-      this.call({ op: 'ping' }).catch(() => undefined);
-    };
-    this.heartbeatTimer = this.timers.setTimeout(beat, Math.max(1, Math.floor(intervalMs / 2)));
-  }
-
-  private onLinkClosed(reason: LinkCloseReason): void {
-    this.link = undefined;
-    if (reason === 'sessionExpired') {
-      this.shutdown('expired', ErrorCode.SessionExpired);
-      return;
-    }
-    if (reason === 'sessionClosed') {
-      this.shutdown('closed', ErrorCode.ConnectionLoss);
-      return;
-    }
-    this.failPending(ErrorCode.ConnectionLoss);
-    if (this.isConnected()) this.setState('disconnected');
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.currentState === 'closed' || this.currentState === 'expired') return;
-    const delayMs = Math.min(
-      reconnectDelayMaxMs,
-      this.reconnectAttempt === 0 ? 0 : 10 * 2 ** this.reconnectAttempt,
-    );
-    this.reconnectAttempt++;
-    // A client retrying on its own must not keep an otherwise finished process alive:
-    // the real timers are unref'd.
-    this.reconnectTimer = this.timers.setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (this.currentState === 'closed' || this.currentState === 'expired') return;
-      this.openLink();
-    }, delayMs);
-  }
-
-  private failPending(code: ErrorCodeValue): void {
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const request of pending) request.reject(new ZabError(code));
-  }
-
-  private shutdown(state: 'closed' | 'expired', code: ErrorCodeValue): void {
-    if (this.reconnectTimer !== undefined) this.timers.clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    if (this.heartbeatTimer !== undefined) this.timers.clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
-    this.link?.close();
-    this.link = undefined;
-    this.failPending(code);
-    this.watchRegistry.clear();
-    this.setState(state);
-    const waiter = this.connectWaiter;
-    this.connectWaiter = undefined;
-    waiter?.reject(new ZabError(code));
-  }
-
-  /** Sends one request and resolves with its reply, whether it succeeded or not. */
-  private call(request: ClientRequest, onReply?: (reply: Reply) => void): Promise<Reply> {
-    if (!this.isConnected() || this.link === undefined) {
-      const code = this.currentState === 'expired' ? ErrorCode.SessionExpired : ErrorCode.ConnectionLoss;
-      return Promise.reject(
-        new ZabError(code, 'path' in request ? request.path : undefined, `client is ${this.currentState}`),
-      );
-    }
-    const xid = this.nextXid;
-    this.nextXid = this.nextXid === 0x7fff_ffff ? 1 : this.nextXid + 1;
-    return new Promise<Reply>((resolve, reject) => {
-      this.pending.set(xid, { op: request.op, onReply, resolve, reject });
-      this.lastSentMs = this.timers.now();
-      this.link!.send(xid, request);
-    });
-  }
-
-  /** Sends a request and unwraps a successful result, or throws ZooKeeper's error. */
-  private async run<Op extends ClientRequest['op']>(
-    request: ClientRequest & { op: Op },
-    onReply?: (reply: Reply) => void,
-  ): Promise<ResultByOp[Op]> {
-    const reply = await this.call(request, onReply);
-    if (!reply.ok) {
-      throw new ZabError(reply.code, reply.path ?? ('path' in request ? request.path : undefined));
-    }
-    return reply.result as ResultByOp[Op];
+  /**
+   * A view of the subtree at `path` (Curator's usingNamespace): its paths are relative to it,
+   * over the same session. Closing a view closes the session.
+   */
+  namespace(path: string): ZabClient {
+    return new ZabClient(this.session, joinRoots(this.root, path), this.options);
   }
 
   // ---- znodes -------------------------------------------------------------------------
 
-  private registerOnSuccess(kind: WatchKind, path: string, listener: WatchListener | undefined) {
-    if (listener === undefined) return undefined;
-    return (reply: Reply) => {
-      if (reply.ok) this.watchRegistry.add(kind, path, listener);
-    };
-  }
-
   /** Creates a znode and resolves with its path (with the sequence suffix, if any). */
-  async create(path: string, data?: Data, options?: CreateOptions): Promise<string> {
-    return (await this.create2(path, data, options)).path;
+  create(path: string, data?: Data, options?: CreateNodeOptions): Promise<string>;
+  /** Creates a znode holding `value` as `options.codec` encodes it. */
+  create<T>(path: string, value: T, options: CreateNodeOptions & CodecOption<T>): Promise<string>;
+  async create(path: string, data?: unknown, options?: CreateNodeOptions & Partial<CodecOption<unknown>>) {
+    return (await this.create2(path, data as Data, options)).path;
   }
 
   /** Creates a znode and resolves with its path and Stat (ZooKeeper's create2). */
-  create2(path: string, data?: Data, options?: CreateOptions): Promise<{ path: string; stat: Stat }> {
-    return this.run(createOp(path, data, options) as ClientRequest & { op: 'create' });
-  }
-
-  /** Deletes a znode; `version` -1 deletes whatever the version (ZooKeeper's delete). */
-  async delete(path: string, version = -1): Promise<void> {
-    await this.run({ op: 'delete', path, version });
-  }
-
-  /** The node's Stat, or null when it does not exist. A watch fires on create, change or delete. */
-  async exists(path: string, options: { watch?: WatchListener } = {}): Promise<Stat | null> {
-    const watch = options.watch;
-    const reply = await this.call({ op: 'exists', path, watch: watch !== undefined }, (reply) => {
-      if (watch === undefined) return;
-      if (reply.ok) this.watchRegistry.add('data', path, watch);
-      else if (reply.code === ErrorCode.NoNode) this.watchRegistry.add('exist', path, watch);
-    });
-    if (reply.ok) return (reply.result as ResultByOp['exists']).stat;
-    if (reply.code === ErrorCode.NoNode) return null;
-    throw new ZabError(reply.code, path);
-  }
-
-  /** A znode's data and Stat; `watch` leaves a one-shot data watch. */
-  async getData(
+  create2(path: string, data?: Data, options?: CreateNodeOptions): Promise<{ path: string; stat: Stat }>;
+  /** create2 with a codec for the data. */
+  create2<T>(
     path: string,
-    options: { watch?: WatchListener } = {},
-  ): Promise<{ data: Uint8Array; stat: Stat }> {
-    return this.run(
-      { op: 'getData', path, watch: options.watch !== undefined },
-      this.registerOnSuccess('data', path, options.watch),
+    value: T,
+    options: CreateNodeOptions & CodecOption<T>,
+  ): Promise<{ path: string; stat: Stat }>;
+  create2(
+    path: string,
+    data?: unknown,
+    options: CreateNodeOptions & Partial<CodecOption<unknown>> = {},
+  ): Promise<{ path: string; stat: Stat }> {
+    const bytes =
+      options.codec !== undefined ? options.codec.encode(data) : toBytes(data as Data | undefined);
+    return this.run.perform('create', path, options, false, async (scope, policy) => {
+      const protectedId = options.protected ? this.protectedId() : undefined;
+      const named = protectedId === undefined ? path : protectedPath(path, protectedId);
+      const request = createOp(this.run.serverPath(named), bytes, options) as ClientRequest & {
+        op: 'create';
+      };
+      const sequential = sequentialModes.has(request.mode);
+      const ephemeral = ephemeralModes.has(request.mode);
+      const safety: Safety = sequential && protectedId === undefined ? 'unsafe' : 'guarded';
+      const conflict: Conflict<{ path: string; stat: Stat }> | undefined = sequential
+        ? undefined
+        : {
+            codes: ['NodeExists'],
+            // Curator's idempotent create: the node is at version 0 and holds our data.
+            resolve: async () => {
+              const found = await this.run.send(
+                { op: 'getData', path: request.path, watch: false },
+                scope,
+                named,
+              );
+              const ours =
+                found.stat.version === 0 &&
+                bytesEqual(found.data, bytes) &&
+                (!ephemeral || found.stat.ephemeralOwner === this.session.sessionId);
+              return ours ? { value: { path: named, stat: found.stat } } : undefined;
+            },
+          };
+      const created = await this.run.withRetries(
+        scope,
+        policy,
+        safety,
+        async (earlierMayHaveApplied) => {
+          if (protectedId !== undefined && earlierMayHaveApplied) {
+            const found = await findProtected(this.run, request.path, protectedId, ephemeral, scope);
+            if (found !== undefined) return found;
+          }
+          return this.createWithParents(request, named, options, scope);
+        },
+        conflict,
+      );
+      return { path: this.run.clientPath(created.path), stat: created.stat };
+    });
+  }
+
+  private protectedId(): string {
+    return this.options.random === undefined ? crypto.randomUUID() : randomUuid(this.options.random);
+  }
+
+  private async createWithParents(
+    request: ClientRequest & { op: 'create' },
+    clientPath: string,
+    options: CreateNodeOptions,
+    scope: OperationScope,
+  ): Promise<{ path: string; stat: Stat }> {
+    try {
+      return await this.run.send(request, scope, clientPath);
+    } catch (error) {
+      if (!options.createParents || !isCode(error, ['NoNode'])) throw error;
+    }
+    const mode = options.createParents === 'persistent' ? 'persistent' : 'container';
+    await makeParents(this.run, parentOf(request.path), mode, options.acl ?? Ids.openAclUnsafe, scope);
+    return this.run.send(request, scope, clientPath);
+  }
+
+  /** Deletes a znode; with a version (a number, or `{ version }`) only at that version. */
+  async delete(path: string, versionOrOptions?: number | VersionOptions): Promise<void> {
+    const version = versionOf(versionOrOptions);
+    const serverPath = this.run.serverPath(path);
+    await this.run.perform('delete', path, optionsOf(versionOrOptions), false, (scope, policy) =>
+      this.run.withRetries(
+        scope,
+        policy,
+        version >= 0 ? 'guarded' : 'unsafe',
+        () => this.run.send({ op: 'delete', path: serverPath, version }, scope, path),
+        // Curator's idempotent (quiet) delete: gone is what was asked for.
+        { codes: ['NoNode'], resolve: async () => ({ value: {} }) },
+      ),
     );
   }
 
-  /** Sets a node's data if its version is `version` (-1: any). Resolves with the new Stat. */
-  async setData(path: string, data: Data, version = -1): Promise<Stat> {
-    return (await this.run({ op: 'setData', path, data: toBytes(data), version })).stat;
+  /**
+   * Deletes `path` and everything below it, deepest first, in multis of `batchSize` deletes
+   * (ZooKeeper's deleteall). Children added meanwhile are found and deleted too; NoNode when
+   * `path` does not exist.
+   */
+  async deleteRecursive(path: string, options: DeleteRecursiveOptions = {}): Promise<void> {
+    const batchSize = options.batchSize ?? 1000;
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError('batchSize must be a positive integer');
+    const serverPath = this.run.serverPath(path);
+    await this.run.perform('deleteRecursive', path, options, false, (scope, policy) =>
+      this.run.withRetries(scope, policy, 'safe', (earlierMayHaveApplied) =>
+        deleteSubtree(this.run, serverPath, path, batchSize, scope, earlierMayHaveApplied),
+      ),
+    );
+  }
+
+  /** The node's Stat, or null when it does not exist. A watch fires on create, change or delete. */
+  async exists(path: string, options: WatchOptions = {}): Promise<Stat | null> {
+    const watch = options.watch;
+    const serverPath = this.run.serverPath(path);
+    return this.run.perform('exists', path, options, true, (scope, policy) =>
+      this.run.withRetries(scope, policy, 'safe', async () => {
+        const reply = await this.session.call(
+          { op: 'exists', path: serverPath, watch: watch !== undefined },
+          (reply) => {
+            if (watch === undefined) return;
+            if (reply.ok) this.session.watches.add('data', serverPath, watch, this.root);
+            else if (reply.code === ErrorCode.NoNode)
+              this.session.watches.add('exist', serverPath, watch, this.root);
+          },
+          scope,
+          path,
+        );
+        if (reply.ok) return (reply.result as ResultByOp['exists']).stat;
+        if (reply.code === ErrorCode.NoNode) return null;
+        throw new ZabError(reply.code, path);
+      }),
+    );
+  }
+
+  /** A znode's data and Stat; `watch` leaves a one-shot data watch. */
+  getData(path: string, options?: GetDataOptions): Promise<{ data: Uint8Array; stat: Stat }>;
+  /** A znode's data decoded by `options.codec`, and its Stat. */
+  getData<T>(path: string, options: GetDataOptions & CodecOption<T>): Promise<{ data: T; stat: Stat }>;
+  async getData(
+    path: string,
+    options: GetDataOptions & Partial<CodecOption<unknown>> = {},
+  ): Promise<{ data: unknown; stat: Stat }> {
+    const serverPath = this.run.serverPath(path);
+    const { data, stat } = await this.run.read(
+      { op: 'getData', path: serverPath, watch: options.watch !== undefined },
+      path,
+      options,
+      this.run.watchRegistration('data', serverPath, options.watch),
+    );
+    return { data: options.codec === undefined ? data : options.codec.decode(data), stat };
+  }
+
+  /** Sets a node's data, at `version` (a number, or `{ version }`; -1: any). Resolves with the new Stat. */
+  setData(path: string, data: Data, versionOrOptions?: number | SetDataOptions): Promise<Stat>;
+  /** Sets a node's data to `value` as `options.codec` encodes it. */
+  setData<T>(path: string, value: T, options: SetDataOptions & CodecOption<T>): Promise<Stat>;
+  setData(
+    path: string,
+    data: unknown,
+    versionOrOptions?: number | (SetDataOptions & Partial<CodecOption<unknown>>),
+  ): Promise<Stat> {
+    const options = optionsOf(versionOrOptions);
+    const bytes = options?.codec !== undefined ? options.codec.encode(data) : toBytes(data as Data);
+    const version = versionOf(versionOrOptions);
+    return this.run.perform('setData', path, options, false, (scope, policy) =>
+      this.setDataAttempts(path, bytes, version, scope, policy),
+    );
+  }
+
+  /** A versioned setData with Curator's idempotent check, or an unconditional one (never retried). */
+  private setDataAttempts(
+    path: string,
+    bytes: Uint8Array,
+    version: number,
+    scope: OperationScope,
+    policy: RetryPolicy | undefined,
+  ): Promise<Stat> {
+    const serverPath = this.run.serverPath(path);
+    return this.run.withRetries(
+      scope,
+      policy,
+      version >= 0 ? 'guarded' : 'unsafe',
+      async () =>
+        (await this.run.send({ op: 'setData', path: serverPath, data: bytes, version }, scope, path)).stat,
+      {
+        codes: ['BadVersion'],
+        // Curator's idempotent setData: one version later, holding exactly our data.
+        resolve: async () => {
+          const found = await this.run.send({ op: 'getData', path: serverPath, watch: false }, scope, path);
+          return found.stat.version === version + 1 && bytesEqual(found.data, bytes)
+            ? { value: found.stat }
+            : undefined;
+        },
+      },
+    );
+  }
+
+  /**
+   * A compare-and-set loop: reads the node, calls `updater` with its value and Stat, and writes
+   * the result at the version read; on BadVersion (another writer came first) it reads again and
+   * calls `updater` again. Returning `undefined` writes nothing. A write whose outcome is unknown
+   * is checked, never repeated blindly, so an increment is applied once.
+   */
+  update(
+    path: string,
+    updater: (current: Uint8Array, stat: Stat) => Data | undefined | Promise<Data | undefined>,
+    options?: UpdateOptions,
+  ): Promise<UpdateResult<Uint8Array>>;
+  /** The compare-and-set loop over values decoded and encoded by `options.codec`. */
+  update<T>(
+    path: string,
+    updater: (current: T, stat: Stat) => T | undefined | Promise<T | undefined>,
+    options: UpdateOptions & CodecOption<T>,
+  ): Promise<UpdateResult<T>>;
+  update(
+    path: string,
+    updater: (current: never, stat: Stat) => unknown,
+    options: UpdateOptions & Partial<CodecOption<unknown>> = {},
+  ): Promise<UpdateResult<unknown>> {
+    const codec = options.codec;
+    const conflictsMax = options.conflictsMax ?? 100;
+    const serverPath = this.run.serverPath(path);
+    return this.run.perform('update', path, options, false, async (scope, policy) => {
+      for (let conflicts = 0; ; conflicts++) {
+        const read = await this.run.withRetries(scope, policy, 'safe', () =>
+          this.run.send({ op: 'getData', path: serverPath, watch: false }, scope, path),
+        );
+        const current = codec === undefined ? read.data : codec.decode(read.data);
+        const next = await updater(current as never, read.stat);
+        if (next === undefined) return { updated: false, value: current, stat: read.stat };
+        const bytes = codec === undefined ? toBytes(next as Data) : codec.encode(next);
+        try {
+          const stat = await this.setDataAttempts(path, bytes, read.stat.version, scope, policy);
+          return { updated: true, value: codec === undefined ? bytes : next, stat };
+        } catch (error) {
+          if (!isCode(error, ['BadVersion']) || conflicts + 1 >= conflictsMax) throw error;
+        }
+      }
+    });
   }
 
   /** The names of a znode's children, sorted; `watch` leaves a one-shot child watch. */
-  async getChildren(path: string, options: { watch?: WatchListener } = {}): Promise<string[]> {
+  async getChildren(path: string, options: WatchOptions = {}): Promise<string[]> {
     return [...(await this.getChildrenWithStat(path, options)).children];
   }
 
   /** The children with the parent's Stat (ZooKeeper's getChildren2). */
-  async getChildrenWithStat(
+  getChildrenWithStat(
     path: string,
-    options: { watch?: WatchListener } = {},
+    options: WatchOptions = {},
   ): Promise<{ children: readonly string[]; stat: Stat }> {
-    return this.run(
-      { op: 'getChildren', path, watch: options.watch !== undefined },
-      this.registerOnSuccess('child', path, options.watch),
+    const serverPath = this.run.serverPath(path);
+    return this.run.read(
+      { op: 'getChildren', path: serverPath, watch: options.watch !== undefined },
+      path,
+      options,
+      this.run.watchRegistration('child', serverPath, options.watch),
     );
   }
 
   /** The number of nodes below `path`, at any depth. */
-  async getAllChildrenNumber(path: string): Promise<number> {
-    return (await this.run({ op: 'getAllChildrenNumber', path })).totalNumber;
+  async getAllChildrenNumber(path: string, options?: OperationOptions): Promise<number> {
+    return (
+      await this.run.read({ op: 'getAllChildrenNumber', path: this.run.serverPath(path) }, path, options)
+    ).totalNumber;
   }
 
-  /** This session's ephemeral nodes whose paths start with `prefixPath`. */
-  async getEphemerals(prefixPath = '/'): Promise<string[]> {
-    return [...(await this.run({ op: 'getEphemerals', prefixPath })).ephemerals];
+  /**
+   * This session's ephemeral nodes whose paths start with `prefixPath`. Under a chroot both
+   * the prefix and the answers are translated (ZooKeeper's Java client translates neither).
+   */
+  async getEphemerals(prefixPath = '/', options?: OperationOptions): Promise<string[]> {
+    const { ephemerals } = await this.run.read(
+      { op: 'getEphemerals', prefixPath: this.run.serverPath(prefixPath) },
+      prefixPath,
+      options,
+    );
+    return ephemerals.map((path) => this.run.clientPath(path));
   }
 
   /** A znode's ACL and Stat; needs READ or ADMIN on it. */
-  getACL(path: string): Promise<{ acl: readonly ACL[]; stat: Stat }> {
-    return this.run({ op: 'getACL', path });
+  getACL(path: string, options?: OperationOptions): Promise<{ acl: readonly ACL[]; stat: Stat }> {
+    return this.run.read({ op: 'getACL', path: this.run.serverPath(path) }, path, options);
   }
 
-  /** Replaces a znode's ACL if its ACL version is `version` (-1: any); answers the new Stat. */
-  async setACL(path: string, acl: readonly ACL[], version = -1): Promise<Stat> {
-    return (await this.run({ op: 'setACL', path, acl, version })).stat;
+  /** Replaces a znode's ACL at ACL version `version` (a number, or `{ version }`; -1: any). Answers the new Stat. */
+  async setACL(path: string, acl: readonly ACL[], versionOrOptions?: number | VersionOptions): Promise<Stat> {
+    const version = versionOf(versionOrOptions);
+    const serverPath = this.run.serverPath(path);
+    return this.run.perform('setACL', path, optionsOf(versionOrOptions), false, async (scope, policy) => {
+      const result = await this.run.withRetries(
+        scope,
+        policy,
+        version >= 0 ? 'guarded' : 'unsafe',
+        () => this.run.send({ op: 'setACL', path: serverPath, acl, version }, scope, path),
+        { codes: ['BadVersion'], resolve: async () => undefined },
+      );
+      return result.stat;
+    });
   }
 
   /** Waits until this server has every write committed before the call (then reads are fresher). */
-  async sync(path = '/'): Promise<void> {
-    await this.run({ op: 'sync', path });
+  async sync(path = '/', options?: OperationOptions): Promise<void> {
+    await this.run.read({ op: 'sync', path: this.run.serverPath(path) }, path, options);
   }
 
   /** Starts a transaction: ops added to it are committed all together or not at all. */
   transaction(): Transaction {
-    return new Transaction((ops) => this.multi(ops));
+    return new Transaction((ops, options) => this.multi(ops, options));
   }
 
-  /** Runs ops atomically. A failure rejects with a TransactionError holding every op's result. */
-  async multi(ops: readonly MultiOp[]): Promise<readonly OpResult[]> {
-    const { results } = await this.run({ op: 'multi', ops });
-    return checkMultiResults(ops, results);
+  /**
+   * Runs ops atomically. A failure rejects with a TransactionError holding every op's result.
+   * Retried only when an op in it cannot apply twice (a versioned setData or delete, or a
+   * non-sequential create), so the whole multi cannot.
+   */
+  async multi(ops: readonly MultiOp[], options?: OperationOptions): Promise<readonly OpResult[]> {
+    const serverOps = ops.map((op) => ({ ...op, path: this.run.serverPath(op.path) }));
+    const guarded = ops.some(
+      (op) =>
+        ((op.op === 'setData' || op.op === 'delete') && op.version >= 0) ||
+        (op.op === 'create' && !sequentialModes.has(op.mode)),
+    );
+    return this.run.perform('multi', ops[0]?.path, options, false, (scope, policy) =>
+      this.run.withRetries(scope, policy, guarded ? 'guarded' : 'unsafe', async (earlierMayHaveApplied) => {
+        const { results } = await this.run.send({ op: 'multi', ops: serverOps }, scope, undefined);
+        const translated = results.map((result) =>
+          result.op === 'create' ? { ...result, path: this.run.clientPath(result.path) } : result,
+        );
+        try {
+          return checkMultiResults(ops, translated);
+        } catch (error) {
+          // A failed multi after a loss: it may be the first attempt's own doing.
+          if (earlierMayHaveApplied)
+            throw outcomeUnknown(
+              ops[0]?.path,
+              'a retried multi failed after a connection loss: the first attempt may have been applied',
+              error,
+            );
+          throw error;
+        }
+      }),
+    );
   }
 
   /** Several reads answered from one state; each op succeeds or fails on its own. */
-  async multiRead(ops: readonly MultiReadOp[]): Promise<readonly OpResult[]> {
-    return (await this.run({ op: 'multiRead', ops })).results;
+  async multiRead(ops: readonly MultiReadOp[], options?: OperationOptions): Promise<readonly OpResult[]> {
+    const serverOps = ops.map((op) => ({ ...op, path: this.run.serverPath(op.path) }));
+    return (await this.run.read({ op: 'multiRead', ops: serverOps }, ops[0]?.path, options)).results;
   }
 
   // ---- authentication -----------------------------------------------------------------
 
   /** Adds credentials to the session, e.g. `addAuth('digest', 'user:password')`. */
-  async addAuth(scheme: string, auth: Data): Promise<void> {
+  async addAuth(scheme: string, auth: Data, options?: OperationOptions): Promise<void> {
     const bytes = toBytes(auth);
-    await this.run({ op: 'auth', scheme, auth: bytes });
-    this.authentications.push({ scheme, auth: bytes });
+    await this.run.read({ op: 'auth', scheme, auth: bytes }, undefined, options);
+    this.session.rememberAuthentication(scheme, bytes);
   }
 
   /** The identities this session has authenticated as (ZooKeeper's whoAmI). */
-  async whoAmI(): Promise<readonly { authScheme: string; user: string }[]> {
-    return (await this.run({ op: 'whoAmI' })).clientInfo;
+  async whoAmI(options?: OperationOptions): Promise<readonly { authScheme: string; user: string }[]> {
+    return (await this.run.read({ op: 'whoAmI' }, undefined, options)).clientInfo;
   }
 
   // ---- watches ------------------------------------------------------------------------
@@ -524,12 +595,19 @@ export class ZabClient {
   async addWatch(
     path: string,
     listener: WatchListener,
-    options: { recursive?: boolean } = {},
+    options: { recursive?: boolean } & OperationOptions = {},
   ): Promise<void> {
     const recursive = options.recursive ?? false;
-    await this.run(
-      { op: 'addWatch', path, mode: recursive ? AddWatchMode.PersistentRecursive : AddWatchMode.Persistent },
-      this.registerOnSuccess(recursive ? 'persistentRecursive' : 'persistent', path, listener),
+    const serverPath = this.run.serverPath(path);
+    await this.run.read(
+      {
+        op: 'addWatch',
+        path: serverPath,
+        mode: recursive ? AddWatchMode.PersistentRecursive : AddWatchMode.Persistent,
+      },
+      path,
+      options,
+      this.run.watchRegistration(recursive ? 'persistentRecursive' : 'persistent', serverPath, listener),
     );
   }
 
@@ -539,10 +617,11 @@ export class ZabClient {
    * Leaving the loop removes the watch.
    */
   watch(path: string, options: { recursive?: boolean; signal?: AbortSignal } = {}): WatchStream {
+    const recursive = options.recursive;
     return new WatchStream({
-      start: (listener) => this.addWatch(path, listener, options),
+      start: (listener) => this.addWatch(path, listener, { recursive }),
       stop: (listener) =>
-        this.removeWatches(path, options.recursive ? 'persistentRecursive' : 'persistent', listener).catch(
+        this.removeWatches(path, recursive ? 'persistentRecursive' : 'persistent', listener).catch(
           () => undefined,
         ),
       onState: (listener) => this.onStateChange(listener),
@@ -554,60 +633,69 @@ export class ZabClient {
    * Removes watches of `type` at `path`: only `listener` when given (the server's watch goes
    * once no listener of that kind is left), otherwise all of them.
    */
-  async removeWatches(path: string, type: WatcherTypeName, listener?: WatchListener): Promise<void> {
-    const kinds = this.watchRegistry.kindsFor(watcherTypeNumber(type));
+  async removeWatches(
+    path: string,
+    type: WatcherTypeName,
+    listener?: WatchListener,
+    options?: OperationOptions,
+  ): Promise<void> {
+    const serverPath = this.run.serverPath(path);
+    const watches = this.session.watches;
+    const kinds = watches.kindsFor(watcherTypeNumber(type));
     if (listener !== undefined) {
-      const removed = kinds.map((kind) => this.watchRegistry.remove(kind, path, listener)).some(Boolean);
+      const removed = kinds.map((kind) => watches.remove(kind, serverPath, listener)).some(Boolean);
       if (!removed) throw new ZabError(ErrorCode.NoWatcher, path);
-      if (kinds.some((kind) => this.watchRegistry.has(kind, path))) return;
+      if (kinds.some((kind) => watches.has(kind, serverPath))) return;
     }
-    await this.run({ op: 'removeWatches', path, watcherType: watcherTypeNumber(type) });
-    for (const kind of kinds) this.watchRegistry.remove(kind, path);
+    await this.run.perform('removeWatches', path, options, true, (scope, policy) =>
+      this.run.withRetries(
+        scope,
+        policy,
+        'guarded',
+        () =>
+          this.run.send(
+            { op: 'removeWatches', path: serverPath, watcherType: watcherTypeNumber(type) },
+            scope,
+            path,
+          ),
+        { codes: ['NoWatcher'], resolve: async () => ({ value: {} }) },
+      ),
+    );
+    for (const kind of kinds) watches.remove(kind, serverPath);
   }
 
   /** Resolves when the server holds a watch of `type` at `path`; rejects with NoWatcher otherwise. */
-  async checkWatches(path: string, type: WatcherTypeName): Promise<void> {
-    await this.run({ op: 'checkWatches', path, watcherType: watcherTypeNumber(type) });
+  async checkWatches(path: string, type: WatcherTypeName, options?: OperationOptions): Promise<void> {
+    await this.run.read(
+      { op: 'checkWatches', path: this.run.serverPath(path), watcherType: watcherTypeNumber(type) },
+      path,
+      options,
+    );
   }
 
   /** True when this client has a listener of `kind` registered at `path`. */
   hasWatch(kind: WatchKind, path: string): boolean {
-    return this.watchRegistry.has(kind, path);
+    return this.session.watches.has(kind, this.run.serverPath(path));
   }
 
   // ---- lifecycle ----------------------------------------------------------------------
 
-  /** Closes the session: its ephemerals are deleted and its watches dropped. */
-  async close(): Promise<void> {
-    if (this.currentState === 'closed' || this.currentState === 'expired') return;
-    if (this.isConnected()) {
-      try {
-        await this.run({ op: 'closeSession' });
-      } catch {
-        // The session ends either way: the server expires it if the close did not get through.
-      }
-    }
-    this.shutdown('closed', ErrorCode.ConnectionLoss);
+  /** Closes the session (of every view of it): its ephemerals are deleted and its watches dropped. */
+  close(): Promise<void> {
+    return this.session.close();
   }
 
-  /** A throwing listener must not stop delivery to the others, nor break the client. */
-  private deliver(listener: WatchListener, event: WatchedEvent): void {
-    try {
-      listener(event);
-    } catch (error) {
-      if (this.options.onListenerError) this.options.onListenerError(error, event);
-      else console.error('zabkit: a watch listener threw', error);
-    }
+  /** `await using zk = await connectTcp(...)` closes the session at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** Drops the current link as if the network failed; the client reconnects on its own. */
   simulateConnectionLoss(): void {
-    const link = this.link;
-    if (link === undefined) return;
-    link.close();
-    this.onLinkClosed('lost');
+    this.session.simulateConnectionLoss();
   }
 }
 
+export type { ClientOptions } from './options.js';
 export type { ClientState, StateListener };
 export { Ids };

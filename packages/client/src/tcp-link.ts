@@ -19,16 +19,24 @@ import {
 } from '@zabkit/wire';
 import { type ClientOptions, ZabClient } from './client.js';
 import type { ClientLink, LinkFactory, LinkHandlers } from './link.js';
+import { checkRoot } from './paths.js';
 
 /**
  * Opens a session over TCP to zabkit or Apache ZooKeeper: `connectTcp('a:2181,b:2181')`.
- * The client fails over between the servers named, keeping its session and watches.
+ * The client fails over between the servers named, keeping its session and watches. A chroot
+ * suffix (`a:2181,b:2181/app`) puts every path under `/app`, as in every ZooKeeper client.
  */
-export function connectTcp(
+export async function connectTcp(
   connectString: string,
   options: ClientOptions & TcpLinkOptions = {},
 ): Promise<ZabClient> {
-  return ZabClient.connect(new TcpLinkFactory(connectString, options), options);
+  const { hosts, chroot } = splitChroot(connectString);
+  if (chroot !== undefined && options.chroot !== undefined && options.chroot !== chroot)
+    throw new RangeError(`two chroots: ${chroot} in the connect string and ${options.chroot} in the options`);
+  return ZabClient.connect(new TcpLinkFactory(hosts, options), {
+    ...options,
+    chroot: chroot ?? options.chroot,
+  });
 }
 
 /** One server of a connect string. */
@@ -37,11 +45,21 @@ export interface HostPort {
   readonly port: number;
 }
 
-/** Parses "host:port,host:port[/chroot]"; a chroot is refused rather than ignored. */
+/**
+ * Splits "hosts/chroot" where the chroot starts (ZooKeeper's ConnectStringParser): the first
+ * "/" and what follows, a valid path. A bare "/" is no chroot at all.
+ */
+export function splitChroot(connectString: string): { hosts: string; chroot: string | undefined } {
+  const slash = connectString.indexOf('/');
+  if (slash < 0) return { hosts: connectString, chroot: undefined };
+  const chroot = connectString.slice(slash);
+  return { hosts: connectString.slice(0, slash), chroot: chroot === '/' ? undefined : checkRoot(chroot) };
+}
+
+/** Parses "host:port,host:port[/chroot]" into its servers (`splitChroot` gives the chroot). */
 export function parseConnectString(connectString: string): HostPort[] {
-  if (connectString.includes('/')) throw new RangeError('chroot suffixes are not supported');
-  const servers = connectString
-    .split(',')
+  const servers = splitChroot(connectString)
+    .hosts.split(',')
     .map((part) => part.trim())
     .filter((part) => part.length > 0)
     .map((part) => {
@@ -73,6 +91,7 @@ export class TcpLinkFactory implements LinkFactory {
   private readonly servers: HostPort[];
   private readonly start: number;
 
+  /** `connectString` may carry a chroot; it is the client's to apply (`connectTcp` does), and ignored here. */
   constructor(
     connectString: string | readonly HostPort[],
     private readonly options: TcpLinkOptions = {},

@@ -2,16 +2,11 @@
  * A multi as a builder: `await zk.transaction().create(...).setData(...).commit()`.
  * All or nothing: either every op is applied or none is, and a failure names the op.
  */
-import {
-  type ACL,
-  ErrorCode,
-  type ErrorCodeValue,
-  Ids,
-  type MultiOp,
-  type OpResult,
-  ZabError,
-} from '@zabkit/core';
-import { type CreateModeName, createModeNumber } from './modes.js';
+import { ErrorCode, type ErrorCodeValue, Ids, type MultiOp, type OpResult, ZabError } from '@zabkit/core';
+import { createModeNumber } from './modes.js';
+import type { CreateOptions, OperationOptions } from './options.js';
+
+export type { CreateOptions };
 
 /** Znode data: bytes, or a string stored as UTF-8. */
 export type Data = Uint8Array | string;
@@ -21,14 +16,6 @@ const encoder = new TextEncoder();
 export function toBytes(data: Data | undefined): Uint8Array {
   if (data === undefined) return new Uint8Array(0);
   return typeof data === 'string' ? encoder.encode(data) : data;
-}
-
-/** How to create a znode: its mode, ACL and, for TTL modes, its TTL. */
-export interface CreateOptions {
-  readonly mode?: CreateModeName;
-  readonly acl?: readonly ACL[];
-  /** Required with the TTL modes: how long the node may sit unchanged and childless. */
-  readonly ttlMs?: number;
 }
 
 export function createOp(path: string, data: Data | undefined, options: CreateOptions = {}): MultiOp {
@@ -73,7 +60,12 @@ export function checkMultiResults(
 export class Transaction {
   private readonly ops: MultiOp[] = [];
 
-  constructor(private readonly run: (ops: readonly MultiOp[]) => Promise<readonly OpResult[]>) {}
+  constructor(
+    private readonly run: (
+      ops: readonly MultiOp[],
+      options?: OperationOptions,
+    ) => Promise<readonly OpResult[]>,
+  ) {}
 
   /** Adds a create. */
   create(path: string, data?: Data, options?: CreateOptions): this {
@@ -104,8 +96,16 @@ export class Transaction {
     return this.ops.length;
   }
 
-  /** Sends the multi; resolves with every result, or rejects with a TransactionError naming the op that failed. */
-  commit(): Promise<readonly OpResult[]> {
-    return this.run([...this.ops]);
+  /**
+   * Sends the multi; resolves with every result, or rejects with a TransactionError naming the
+   * op that failed. `options` bound it and choose its retries, as for any operation.
+   */
+  commit(options?: OperationOptions): Promise<readonly OpResult[]> {
+    return this.run([...this.ops], options);
+  }
+
+  /** The operations added so far, in order. */
+  get operations(): readonly MultiOp[] {
+    return this.ops;
   }
 }

@@ -31,8 +31,12 @@ const typeNames: Partial<Record<EventTypeValue, WatchedEvent['type']>> = {
 /** The registration tables of the client: one-shot data, exist and child watches, and persistent ones. */
 export type WatchKind = 'data' | 'exist' | 'child' | 'persistent' | 'persistentRecursive';
 
+/**
+ * Registrations by server path. Each listener remembers the root (chroot or namespace) it was
+ * registered under, so the event it gets carries the path as that caller names it.
+ */
 export class WatchRegistry {
-  private readonly tables: Record<WatchKind, Map<string, Set<WatchListener>>> = {
+  private readonly tables: Record<WatchKind, Map<string, Map<WatchListener, string>>> = {
     data: new Map(),
     exist: new Map(),
     child: new Map(),
@@ -40,11 +44,11 @@ export class WatchRegistry {
     persistentRecursive: new Map(),
   };
 
-  add(kind: WatchKind, path: string, listener: WatchListener): void {
+  add(kind: WatchKind, path: string, listener: WatchListener, root = rootPath): void {
     const table = this.tables[kind];
     let listeners = table.get(path);
-    if (listeners === undefined) table.set(path, (listeners = new Set()));
-    listeners.add(listener);
+    if (listeners === undefined) table.set(path, (listeners = new Map()));
+    listeners.set(listener, root);
   }
 
   /** Removes one listener, or every listener at the path when none is named. */
@@ -86,21 +90,24 @@ export class WatchRegistry {
   }
 
   /**
-   * The listeners an event from the server reaches, consuming one-shot registrations.
-   * Returns `undefined` for event types the client API does not surface.
+   * The listeners an event from the server reaches (each with its root), consuming one-shot
+   * registrations. Returns `undefined` for event types the client API does not surface.
    */
   materialize(
     type: EventTypeValue,
     path: string,
-  ): { event: WatchedEvent; listeners: WatchListener[] } | undefined {
+  ): { type: WatchedEvent['type']; listeners: Map<WatchListener, string> } | undefined {
     const name = typeNames[type];
     if (name === undefined) return undefined;
-    const reached = new Set<WatchListener>();
+    const reached = new Map<WatchListener, string>();
+    const reach = (listeners: Map<WatchListener, string> | undefined) => {
+      for (const [listener, root] of listeners ?? []) reached.set(listener, root);
+    };
     const take = (kind: WatchKind) => {
       const listeners = this.tables[kind].get(path);
       if (listeners === undefined) return;
       this.tables[kind].delete(path);
-      for (const listener of listeners) reached.add(listener);
+      reach(listeners);
     };
     switch (type) {
       case EventType.NodeCreated:
@@ -117,24 +124,19 @@ export class WatchRegistry {
         take('child');
         break;
     }
-    for (const listener of this.tables.persistent.get(path) ?? []) reached.add(listener);
+    reach(this.tables.persistent.get(path));
     if (type !== EventType.NodeChildrenChanged) {
       let current = path;
       for (;;) {
-        for (const listener of this.tables.persistentRecursive.get(current) ?? []) reached.add(listener);
+        reach(this.tables.persistentRecursive.get(current));
         if (current === rootPath) break;
         current = parentOf(current);
       }
     }
-    return { event: { type: name, path }, listeners: [...reached] };
+    return { type: name, listeners: reached };
   }
 
-  clear(): WatchListener[] {
-    const all = new Set<WatchListener>();
-    for (const table of Object.values(this.tables)) {
-      for (const listeners of table.values()) for (const listener of listeners) all.add(listener);
-      table.clear();
-    }
-    return [...all];
+  clear(): void {
+    for (const table of Object.values(this.tables)) table.clear();
   }
 }

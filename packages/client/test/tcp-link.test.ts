@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { encodeConnectResponse, FrameDecoder } from '@zabkit/wire';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectTcp, parseConnectString } from '../src/index.js';
+import { connectTcp, parseConnectString, splitChroot } from '../src/index.js';
 
 const servers: Server[] = [];
 
@@ -47,7 +47,23 @@ describe('connect strings', () => {
   it('refuses what it cannot honour', () => {
     expect(() => parseConnectString('')).toThrow(RangeError);
     expect(() => parseConnectString('a:0')).toThrow(RangeError);
-    expect(() => parseConnectString('a:2181/chroot')).toThrow(/chroot/);
+    expect(() => parseConnectString('/app')).toThrow(/names no server/);
+  });
+
+  it('splits off a chroot as ZooKeeper does: from the first slash, validated, "/" meaning none', () => {
+    expect(splitChroot('a:1,b:2/app/x')).toEqual({ hosts: 'a:1,b:2', chroot: '/app/x' });
+    expect(parseConnectString('a:1,b:2/app/x')).toEqual([
+      { host: 'a', port: 1 },
+      { host: 'b', port: 2 },
+    ]);
+    expect(splitChroot('a:1/')).toEqual({ hosts: 'a:1', chroot: undefined });
+    expect(splitChroot('a:1')).toEqual({ hosts: 'a:1', chroot: undefined });
+    expect(() => splitChroot('a:1/app/')).toThrow(RangeError);
+    expect(() => splitChroot('a:1/app//x')).toThrow(RangeError);
+  });
+
+  it('refuses two different chroots', async () => {
+    await expect(connectTcp('127.0.0.1:1/a', { chroot: '/b' })).rejects.toThrow(/two chroots/);
   });
 });
 

@@ -54,6 +54,8 @@ describe('Mutex', () => {
     }
     const nodes = bySeq(await holder!.getChildren('/locks/herd'));
     expect(nodes[0]).toBe(held.nodePath!.split('/').pop());
+    // A waiter sets its watch a moment after its node appears.
+    await until(() => waiters.every((zk, i) => zk.hasWatch('data', `/locks/herd/${nodes[i]}`)));
     for (const [i, zk] of waiters.entries()) {
       for (const [j, node] of nodes.entries())
         expect(zk.hasWatch('data', `/locks/herd/${node}`), `waiter ${i} on node ${j}`).toBe(j === i);
@@ -246,6 +248,7 @@ describe('ReadWriteLock', () => {
     const reading = read2.acquire().then(() => events.push('read2'));
     await until(async () => (await r1!.getChildren('/rw/order')).length === 3);
     const nodes = bySeq(await r1!.getChildren('/rw/order'));
+    await until(() => r2!.hasWatch('data', `/rw/order/${nodes[1]}`));
     // Herd-free: the late reader watches the writer, the writer its predecessor.
     expect(r2!.hasWatch('data', `/rw/order/${nodes[1]}`)).toBe(true);
     expect(r2!.hasWatch('data', `/rw/order/${nodes[0]}`)).toBe(false);

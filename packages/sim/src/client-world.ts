@@ -44,6 +44,8 @@ export class ClientWorld {
   readonly world: World;
   readonly rng: Rng;
   readonly timers: ClientTimers;
+  /** The clients' own chance (reconnect jitter), apart from the world's so faults draw the same. */
+  private readonly clientRng: Rng;
   private readonly links = new Map<string, OpenLink>();
   private nextConnectionId = 1_000_000;
   private nextClient = 0;
@@ -53,6 +55,7 @@ export class ClientWorld {
     options: ClientWorldOptions = {},
   ) {
     this.rng = new Rng(seed);
+    this.clientRng = new Rng(seed ^ 0x5eed);
     const rates = {
       ...drawFaultRates(this.rng),
       duplicateProbability: 0,
@@ -119,6 +122,7 @@ export class ClientWorld {
       sessionTimeoutMs,
       connectTimeoutMs: 60_000,
       timers: this.timers,
+      random: () => this.clientRng.int(0, 0xffff_ffff) / 0x1_0000_0000,
       onListenerError: () => undefined,
     });
   }
