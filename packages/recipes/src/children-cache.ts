@@ -36,16 +36,16 @@ export class ChildrenCache extends TypedEmitter<ChildrenCacheEvents> {
     super();
     this.engine = new CacheEngine(zk, path, 1, options, {
       added: (node) => {
-        if (node.path !== path) this.emit('childAdded', nameOf(node.path), node);
+        if (node.path !== path) this.fire('childAdded', nameOf(node.path), node);
       },
       updated: (node, previous) => {
-        if (node.path !== path) this.emit('childUpdated', nameOf(node.path), node, previous);
+        if (node.path !== path) this.fire('childUpdated', nameOf(node.path), node, previous);
       },
       removed: (previous) => {
-        if (previous.path !== path) this.emit('childRemoved', nameOf(previous.path), previous);
+        if (previous.path !== path) this.fire('childRemoved', nameOf(previous.path), previous);
       },
-      initialized: () => this.emit('initialized'),
-      error: (error) => this.emit('error', error),
+      initialized: () => this.fire('initialized'),
+      error: (error) => this.fire('error', error),
     });
   }
 

@@ -83,16 +83,16 @@ export class SharedCounter extends TypedEmitter<SharedCounterEvents> {
     const cache = new NodeCache(this.zk, this.path, options);
     cache.on('changed', (node: CachedNode) => this.emitValue(node));
     cache.on('created', (node: CachedNode) => this.emitValue(node));
-    cache.on('error', (error) => this.emit('error', error));
+    cache.on('error', (error) => this.fire('error', error));
     await cache.start();
     this.cache = cache;
   }
 
   private emitValue(node: CachedNode): void {
     try {
-      this.emit('changed', { value: decode(node.data), version: node.stat.version });
+      this.fire('changed', { value: decode(node.data), version: node.stat.version });
     } catch (error) {
-      this.emit('error', error);
+      this.fire('error', error);
     }
   }
 

@@ -45,7 +45,7 @@ export class GroupMember extends TypedEmitter<GroupMemberEvents> {
   private active = false;
   private readonly listener = (event: WatchedEvent) => {
     if (event.type === 'NodeDeleted' && this.active)
-      void this.join().catch((error) => this.emit('error', error));
+      void this.join().catch((error) => this.fire('error', error));
   };
 
   constructor(
@@ -62,12 +62,12 @@ export class GroupMember extends TypedEmitter<GroupMemberEvents> {
     this.memberPath = childPath(groupPath, memberId);
     this.keeper = new SessionKeeper(zk, options.renewSession, {
       renewed: () => {
-        if (this.active) void this.join().catch((error) => this.emit('error', error));
+        if (this.active) void this.join().catch((error) => this.fire('error', error));
       },
       lost: () => {
-        if (this.active) this.emit('lost');
+        if (this.active) this.fire('lost');
       },
-      error: (error) => this.emit('error', error),
+      error: (error) => this.fire('error', error),
     });
   }
 
@@ -105,7 +105,7 @@ export class GroupMember extends TypedEmitter<GroupMemberEvents> {
     // Watch the node so that a deletion by someone else is repaired.
     const stat = await retryIdempotent(zk, () => zk.exists(this.memberPath, { watch: this.listener }));
     if (stat === null && this.active) return this.join();
-    if (this.active) this.emit('joined', zk);
+    if (this.active) this.fire('joined', zk);
   }
 
   /** Changes this member's payload. */

@@ -11,7 +11,7 @@ export { SharedCounter, type SharedCounterEvents, type VersionedValue } from './
 export { DoubleBarrier } from './double-barrier.js';
 export { GroupMember, type GroupMemberEvents, type GroupMemberOptions } from './group-member.js';
 export type { CachedNode, CacheOptions, CacheWatchMode } from './internal/cache-engine.js';
-export type { EventMap, TypedEmitter } from './internal/util-emitter.js';
+export { type EventMap, TypedEmitter } from './internal/util-emitter.js';
 export type { SessionFactory } from './internal/util-session.js';
 export type { WaitOptions } from './internal/util-zk.js';
 export { LeaderLatch, type LeaderLatchEvents } from './leader-latch.js';
@@ -20,7 +20,15 @@ export {
   type LeaderSelectorListener,
   type LeaderSelectorOptions,
 } from './leader-selector.js';
-export { type AcquireOptions, type Lock, Mutex } from './lock.js';
+export {
+  type AcquireOptions,
+  type Lock,
+  type LockEvents,
+  type LockHold,
+  LockLostError,
+  LockTimeoutError,
+  Mutex,
+} from './lock.js';
 export { NodeCache, type NodeCacheEvents } from './node-cache.js';
 export { DistributedPriorityQueue } from './priority-queue.js';
 export { DistributedQueue, OutcomeUnknownError, type TakeOptions } from './queue.js';

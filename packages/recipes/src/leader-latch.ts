@@ -7,7 +7,6 @@ import {
   bySequence,
   createProtected,
   deleteNode,
-  Emitter,
   isCode,
   newProtectedPrefix,
   OneShotWatch,
@@ -15,6 +14,7 @@ import {
   sessionEnded,
   sessionEndedError,
 } from './internal/lock-core.js';
+import { Emitter, TypedEmitter } from './internal/util-emitter.js';
 
 /** The events a LeaderLatch emits. */
 export interface LeaderLatchEvents {
@@ -38,8 +38,9 @@ const latchName = 'latch-';
  * node and joins the race again with a new one (Curator's reset on RECONNECTED). Session
  * expiry or client close: leadership is lost for good; `awaitLeadership` rejects.
  */
-export class LeaderLatch {
-  private readonly events = new Emitter<LeaderLatchEvents & { ended: [] }>();
+export class LeaderLatch extends TypedEmitter<LeaderLatchEvents> {
+  /** Internal: the latch ended (closed, or its session did), for waiters in awaitLeadership. */
+  private readonly ended = new Emitter<{ ended: [] }>();
   private state: 'latent' | 'started' | 'closed' = 'latent';
   private leader = false;
   private ourPath: string | undefined;
@@ -53,11 +54,8 @@ export class LeaderLatch {
     readonly path: string,
     /** Stored in this participant's node: who it is (see `getLeader`). */
     readonly id: string = '',
-  ) {}
-
-  /** Subscribes to an event; returns an unsubscribe. */
-  on<E extends keyof LeaderLatchEvents>(event: E, listener: (...args: LeaderLatchEvents[E]) => void) {
-    return this.events.on(event, listener);
+  ) {
+    super();
   }
 
   /** True while this participant leads (and its connection holds). */
@@ -84,7 +82,7 @@ export class LeaderLatch {
       } else if (sessionEnded(this.zk)) {
         this.setLeader(false);
         this.watch?.cancel();
-        this.events.emit('ended');
+        this.ended.fire('ended');
       }
     });
     await this.enqueue(() => this.reset());
@@ -101,7 +99,7 @@ export class LeaderLatch {
     this.stopState?.();
     this.watch?.cancel();
     this.setLeader(false);
-    this.events.emit('ended');
+    this.ended.fire('ended');
     const path = this.ourPath;
     this.ourPath = undefined;
     if (wasStarted && path !== undefined) await deleteNode(this.zk, path);
@@ -126,8 +124,10 @@ export class LeaderLatch {
         else resolve(outcome);
       };
       const onAbort = () => finish(abortError(signal!));
-      const stopLeader = this.events.on('isLeader', () => finish(true));
-      const stopEnded = this.events.on('ended', () =>
+      const onLeader = () => finish(true);
+      this.on('isLeader', onLeader);
+      const stopLeader = () => this.off('isLeader', onLeader);
+      const stopEnded = this.ended.subscribe('ended', () =>
         finish(
           this.state === 'closed' ? new Error('the LeaderLatch was closed') : sessionEndedError(this.zk),
         ),
@@ -173,7 +173,7 @@ export class LeaderLatch {
     if (leader && (this.state !== 'started' || this.wasDisconnected)) return;
     if (this.leader === leader) return;
     this.leader = leader;
-    this.events.emit(leader ? 'isLeader' : 'notLeader');
+    this.fire(leader ? 'isLeader' : 'notLeader');
   }
 
   /** Runs steps one at a time; a step's failure is reported, not thrown at the next. */
@@ -181,7 +181,7 @@ export class LeaderLatch {
     const run = this.chain.then(step).catch((error: unknown) => {
       if (this.state !== 'started' || sessionEnded(this.zk)) return;
       if (isCode(error, 'ConnectionLoss')) return; // the reconnect resets
-      this.events.emit('error', error);
+      this.fire('error', error);
     });
     this.chain = run;
     return run;

@@ -2,8 +2,9 @@
  * Leader election by selection (Curator's LeaderSelector).
  */
 import type { ZabClient } from '@zabkit/client';
-import { Emitter, firstN, isConnected, sessionEnded } from './internal/lock-core.js';
+import { firstN, isConnected, sessionEnded } from './internal/lock-core.js';
 import { ReentrantLock } from './internal/lock-reentrant.js';
+import { Emitter } from './internal/util-emitter.js';
 
 /** What a LeaderSelector runs while it leads. */
 export interface LeaderSelectorListener {
@@ -111,7 +112,7 @@ export class LeaderSelector {
         failures = 0;
       } catch (error) {
         if (this.closed || sessionEnded(this.zk)) return;
-        this.events.emit('error', error);
+        this.events.fire('error', error);
         await this.backoff(failures++);
         continue;
       }
@@ -145,14 +146,14 @@ export class LeaderSelector {
     try {
       await this.listener.takeLeadership(leadership.signal);
     } catch (error) {
-      if (!leadership.signal.aborted) this.events.emit('error', error);
+      if (!leadership.signal.aborted) this.events.fire('error', error);
     } finally {
       stopState();
       stopLost();
       leadership.abort(new Error('leadership given up'));
       this.current = undefined;
       if (this.lock.isHeld)
-        await this.lock.release().catch((error: unknown) => this.events.emit('error', error));
+        await this.lock.release().catch((error: unknown) => this.events.fire('error', error));
     }
   }
 }

@@ -4,9 +4,17 @@
  */
 import type { ZabClient } from '@zabkit/client';
 import { firstN } from './internal/lock-core.js';
-import { type AcquireOptions, type Lock, ReentrantLock } from './internal/lock-reentrant.js';
+import {
+  type AcquireOptions,
+  type Lock,
+  type LockEvents,
+  type LockHold,
+  LockLostError,
+  LockTimeoutError,
+  ReentrantLock,
+} from './internal/lock-reentrant.js';
 
-export type { AcquireOptions, Lock };
+export { type AcquireOptions, type Lock, type LockEvents, type LockHold, LockLostError, LockTimeoutError };
 
 /**
  * A lock on `path` that at most one holder in the ensemble holds at a time.
@@ -17,10 +25,11 @@ export type { AcquireOptions, Lock };
  * One Mutex object is one holder: `acquire` again on a holding object only counts, and the
  * node is deleted at the matching last `release`. Use one object per independent contender.
  *
- * Connection loss while waiting is waited out; while holding, `onSuspended` listeners are
- * told (the lock may be lost if the session expires before reconnecting). When the session
- * expires the lock is lost: `onLost` listeners are told, `isHeld` is false, a pending
- * `acquire` rejects with SessionExpired.
+ * Connection loss while waiting is waited out; while holding, `suspended` is emitted (the
+ * lock may be lost if the session expires before reconnecting). When the session expires the
+ * lock is lost: `lost` is emitted, `isHeld` is false, a pending `acquire` rejects with
+ * SessionExpired. `run(fn)` and `await using held = await mutex.hold()` release the lock
+ * however the work ends.
  */
 export class Mutex extends ReentrantLock {
   constructor(zk: ZabClient, path: string) {

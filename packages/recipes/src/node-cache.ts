@@ -40,11 +40,11 @@ export class NodeCache extends TypedEmitter<NodeCacheEvents> {
   ) {
     super();
     this.engine = new CacheEngine(zk, path, 0, options, {
-      added: (node) => this.emit('created', node),
-      updated: (node, previous) => this.emit('changed', node, previous),
-      removed: (previous) => this.emit('deleted', previous),
-      initialized: () => this.emit('initialized'),
-      error: (error) => this.emit('error', error),
+      added: (node) => this.fire('created', node),
+      updated: (node, previous) => this.fire('changed', node, previous),
+      removed: (previous) => this.fire('deleted', previous),
+      initialized: () => this.fire('initialized'),
+      error: (error) => this.fire('error', error),
     });
   }
 

@@ -26,10 +26,11 @@ export interface SemaphoreAcquireOptions extends AcquireOptions {
 }
 
 /**
- * Leases granted by one acquire; `close` gives them all back. A lease is an ephemeral
- * node, so leases also go back when the holder's session ends.
+ * Leases granted by one acquire; `close` gives them all back, as does the end of an
+ * `await using lease = await semaphore.acquire()` block. A lease is an ephemeral node, so
+ * leases also go back when the holder's session ends.
  */
-export interface Lease {
+export interface Lease extends AsyncDisposable {
   /** The lease nodes, one per lease. */
   readonly paths: readonly string[];
   /** How many leases this holds. */
@@ -103,17 +104,19 @@ export class Semaphore {
   private lease(paths: readonly string[]): Lease {
     let open = true;
     const zk = this.zk;
+    const close = async () => {
+      if (!open) return;
+      open = false;
+      for (const path of paths) await deleteNode(zk, path);
+    };
     return {
       paths,
       count: paths.length,
       get isOpen() {
         return open;
       },
-      async close() {
-        if (!open) return;
-        open = false;
-        for (const path of paths) await deleteNode(zk, path);
-      },
+      close,
+      [Symbol.asyncDispose]: close,
     };
   }
 

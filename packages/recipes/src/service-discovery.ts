@@ -78,13 +78,13 @@ export class ServiceDiscovery extends TypedEmitter<ServiceDiscoveryEvents> {
       renewed: (client) => {
         void (async () => {
           for (const instance of this.registered.values()) await this.write(client, instance);
-          this.emit('reregistered', client);
-        })().catch((error) => this.emit('error', error));
+          this.fire('reregistered', client);
+        })().catch((error) => this.fire('error', error));
       },
       lost: () => {
-        if (this.registered.size > 0) this.emit('lost');
+        if (this.registered.size > 0) this.fire('lost');
       },
-      error: (error) => this.emit('error', error),
+      error: (error) => this.fire('error', error),
     });
   }
 
@@ -230,11 +230,11 @@ export class ServiceCache<P = unknown> extends TypedEmitter<ServiceCacheEvents<P
   ) {
     super();
     this.cache = new ChildrenCache(zk, servicePath, options);
-    const changed = () => this.emit('changed', this.instances());
+    const changed = () => this.fire('changed', this.instances());
     this.cache.on('childAdded', changed);
     this.cache.on('childUpdated', changed);
     this.cache.on('childRemoved', changed);
-    this.cache.on('error', (error) => this.emit('error', error));
+    this.cache.on('error', (error) => this.fire('error', error));
   }
 
   /** Loads the instances and starts following them. */

@@ -40,11 +40,11 @@ export class TreeCache extends TypedEmitter<TreeCacheEvents> {
   ) {
     super();
     this.engine = new CacheEngine(zk, root, options.maxDepth ?? Number.POSITIVE_INFINITY, options, {
-      added: (node) => this.emit('nodeAdded', node),
-      updated: (node, previous) => this.emit('nodeUpdated', node, previous),
-      removed: (previous) => this.emit('nodeRemoved', previous),
-      initialized: () => this.emit('initialized'),
-      error: (error) => this.emit('error', error),
+      added: (node) => this.fire('nodeAdded', node),
+      updated: (node, previous) => this.fire('nodeUpdated', node, previous),
+      removed: (previous) => this.fire('nodeRemoved', previous),
+      initialized: () => this.fire('initialized'),
+      error: (error) => this.fire('error', error),
     });
   }
 

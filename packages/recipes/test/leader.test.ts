@@ -126,18 +126,28 @@ describe('LeaderLatch', () => {
       const seen = track(latches);
       for (const latch of latches) await latch.start();
       await until(() => latches.some((latch) => latch.hasLeadership()));
+      const oneLeader = (step: string) =>
+        until(() => latches.filter((latch) => latch.hasLeadership()).length === 1, 25_000).catch(
+          async (error) => {
+            // Say where it stuck: each client's state and the election's queue.
+            const queue = await zks.find((zk) => zk.state === 'connected')?.getChildren('/election/ensemble');
+            throw new Error(
+              `${error} ${step}: states ${zks.map((zk) => zk.state)}; leading ${latches.map((l) => l.hasLeadership())}; queue ${queue}`,
+            );
+          },
+        );
       await ensemble.kill(await ensemble.waitForLeader());
-      await until(() => latches.filter((latch) => latch.hasLeadership()).length === 1, 10_000);
+      await oneLeader('after the kill');
       const leader = latches.findIndex((latch) => latch.hasLeadership());
       await latches[leader]!.close();
-      await until(() => latches.filter((latch) => latch.hasLeadership()).length === 1, 10_000);
+      await oneLeader('after the close');
       expect(seen.max).toBe(1);
       for (const latch of latches) await latch.close();
     } finally {
       for (const zk of clients.splice(0)) await zk.close().catch(() => undefined);
       await ensemble.close();
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('LeaderSelector', () => {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, type WatchListener, type ZabClient, ZabError } from '@zabkit/client';
-import { TypedEmitter } from './util-emitter.js';
+
 import { abortError, ensurePath, isCode, retryIdempotent as retry } from './util-zk.js';
 
 // Shared with the other recipes; re-exported so the lock recipes import from one place.
@@ -327,12 +327,5 @@ export class LockCore {
       if (isCode(error, 'NoNode')) return [];
       throw error;
     }
-  }
-}
-
-/** The typed emitter of the recipes, with `emit` open to the object that owns it. */
-export class Emitter<Events extends { [E in keyof Events]: unknown[] }> extends TypedEmitter<Events> {
-  override emit<E extends keyof Events>(event: E, ...args: Events[E]): void {
-    super.emit(event, ...args);
   }
 }

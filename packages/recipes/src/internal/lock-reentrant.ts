@@ -3,7 +3,8 @@
  * InterProcessMutex over LockInternals): one object is one holder.
  */
 import type { ZabClient } from '@zabkit/client';
-import { deleteNode, Emitter, LockCore, type LockDriver, sessionEnded } from './lock-core.js';
+import { deleteNode, LockCore, type LockDriver, sessionEnded } from './lock-core.js';
+import { TypedEmitter } from './util-emitter.js';
 
 /** What an acquire may be given. */
 export interface AcquireOptions {
@@ -11,6 +12,48 @@ export interface AcquireOptions {
   readonly timeoutMs?: number;
   /** Abort the wait: acquire rejects with the signal's reason (an AbortError) and leaves no node. */
   readonly signal?: AbortSignal;
+}
+
+/** The events a lock emits while held: `suspended` (connection lost: stop acting) and `lost` (session over). */
+export interface LockEvents {
+  /** The connection dropped while held: the lock may be lost before it is back. */
+  suspended: [];
+  /** The session ended while held: the lock is gone. */
+  lost: [];
+}
+
+/** A lock taken with `hold`: release it, or let `await using` release it. */
+export interface LockHold extends AsyncDisposable {
+  /** Aborts when the lock may no longer be held (suspended or lost). */
+  readonly signal: AbortSignal;
+  /** Gives the hold up (once; later calls do nothing). */
+  release(): Promise<void>;
+}
+
+/** Rejects `run` and `hold` when the lock was not taken within `timeoutMs`. */
+export class LockTimeoutError extends Error {
+  constructor(
+    readonly path: string,
+    readonly timeoutMs: number | undefined,
+  ) {
+    super(`the lock ${path} was not acquired within ${timeoutMs} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** Why a hold's signal aborted: the connection dropped (`suspended`) or the session ended (`lost`). */
+export class LockLostError extends Error {
+  constructor(
+    readonly path: string,
+    readonly why: 'suspended' | 'lost',
+  ) {
+    super(
+      why === 'lost'
+        ? `the lock ${path} was lost with its session`
+        : `the connection holding ${path} dropped`,
+    );
+    this.name = 'LockLostError';
+  }
 }
 
 /**
@@ -21,7 +64,7 @@ export interface AcquireOptions {
  * and the lock with it, may expire before it is back). Session expiry or close: the lock is
  * gone (the server deleted its ephemeral node); the holder is told `lost` and `isHeld` turns false.
  */
-export interface Lock {
+export interface Lock extends TypedEmitter<LockEvents>, AsyncDisposable {
   /** The lock's directory. */
   readonly path: string;
   /** True while this object holds the lock and its session lives. */
@@ -41,6 +84,17 @@ export interface Lock {
   onSuspended(listener: () => void): () => void;
   /** The contenders' node names in queue order (the first ones hold the lock). */
   participants(): Promise<string[]>;
+  /**
+   * Takes the lock, runs `fn`, and releases the lock however `fn` ends. `fn`'s signal aborts
+   * (with a LockLostError) when the lock may no longer be held: the connection dropped or the
+   * session ended. Rejects with LockTimeoutError when not acquired within `timeoutMs`.
+   */
+  run<T>(fn: (signal: AbortSignal) => T | Promise<T>, options?: AcquireOptions): Promise<T>;
+  /**
+   * Takes the lock and hands back a hold to release: `await using held = await lock.hold()`.
+   * Rejects with LockTimeoutError when not acquired within `timeoutMs`.
+   */
+  hold(options?: AcquireOptions): Promise<LockHold>;
 }
 
 interface Holding {
@@ -50,13 +104,12 @@ interface Holding {
 }
 
 /** @internal The Lock implementation shared by Mutex and ReadWriteLock. */
-export class ReentrantLock implements Lock {
+export class ReentrantLock extends TypedEmitter<LockEvents> implements Lock {
   private readonly core: LockCore;
   private holding: Holding | undefined;
   private acquiring = false;
   /** Releases still owed for holds that were lost with the session. */
   private lostHolds = 0;
-  private readonly events = new Emitter<{ lost: []; suspended: [] }>();
 
   constructor(
     private readonly zk: ZabClient,
@@ -64,6 +117,7 @@ export class ReentrantLock implements Lock {
     driver: LockDriver,
     data: Uint8Array | string = '',
   ) {
+    super();
     this.core = new LockCore(zk, path, driver, data);
   }
 
@@ -86,7 +140,7 @@ export class ReentrantLock implements Lock {
       const node = await this.core.attempt(options);
       if (node === undefined) return false;
       const stop = this.zk.onStateChange((state) => {
-        if (state === 'disconnected') this.events.emit('suspended');
+        if (state === 'disconnected') this.fire('suspended');
         else if (sessionEnded(this.zk)) this.lose();
       });
       this.holding = { node, count: 1, stop };
@@ -104,7 +158,7 @@ export class ReentrantLock implements Lock {
     this.holding = undefined;
     holding.stop();
     this.lostHolds = holding.count;
-    this.events.emit('lost');
+    this.fire('lost');
   }
 
   async release(): Promise<void> {
@@ -125,11 +179,46 @@ export class ReentrantLock implements Lock {
   }
 
   onLost(listener: () => void): () => void {
-    return this.events.on('lost', listener);
+    this.on('lost', listener);
+    return () => this.off('lost', listener);
   }
 
   onSuspended(listener: () => void): () => void {
-    return this.events.on('suspended', listener);
+    this.on('suspended', listener);
+    return () => this.off('suspended', listener);
+  }
+
+  async hold(options: AcquireOptions = {}): Promise<LockHold> {
+    if (!(await this.acquire(options))) throw new LockTimeoutError(this.path, options.timeoutMs);
+    const controller = new AbortController();
+    const onSuspended = () => controller.abort(new LockLostError(this.path, 'suspended'));
+    const onLost = () => controller.abort(new LockLostError(this.path, 'lost'));
+    this.on('suspended', onSuspended);
+    this.on('lost', onLost);
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      this.off('suspended', onSuspended);
+      this.off('lost', onLost);
+      await this.release();
+    };
+    return { signal: controller.signal, release, [Symbol.asyncDispose]: release };
+  }
+
+  async run<T>(fn: (signal: AbortSignal) => T | Promise<T>, options: AcquireOptions = {}): Promise<T> {
+    const held = await this.hold(options);
+    try {
+      return await fn(held.signal);
+    } finally {
+      await held.release();
+    }
+  }
+
+  /** `await using lock = new Mutex(...)`: every hold this object still has is given up. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    while (this.holding !== undefined) await this.release();
+    this.lostHolds = 0;
   }
 
   participants(): Promise<string[]> {

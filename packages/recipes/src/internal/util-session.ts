@@ -1,7 +1,8 @@
 /**
  * Following a recipe's session across expiry: an expired ZabClient is finished, so a recipe
  * that must outlive its session (a group member, a registration, a cache) is given a
- * `renewSession` factory and moves to the new client it returns.
+ * `renewSession` factory and moves to the new client it returns, or is given a managed
+ * client (the client's own `renewSession: true`) and stays on it through its next session.
  */
 import type { ClientState, ZabClient } from '@zabkit/client';
 
@@ -40,12 +41,22 @@ export class SessionKeeper {
   }
 
   private follow(client: ZabClient): () => void {
-    return client.onStateChange((state) => {
+    const stopState = client.onStateChange((state) => {
       if (this.closed || client !== this.current) return;
       this.handlers.state?.(state);
+      // A managed client (renewSession) opens its next session itself: wait for it.
+      if (state === 'expired' && client.renewsSession) return;
       if (state === 'expired' && this.factory !== undefined) this.renew(0);
       else if (state === 'expired' || state === 'closed') this.handlers.lost?.(state);
     });
+    const onRenewed = () => {
+      if (!this.closed && client === this.current) this.handlers.renewed?.(client);
+    };
+    client.on('sessionRenewed', onRenewed);
+    return () => {
+      stopState();
+      client.off('sessionRenewed', onRenewed);
+    };
   }
 
   private renew(attempt: number): void {
