@@ -29,6 +29,7 @@ import {
   type MultiReadOp,
   type OpResult,
   parentOf,
+  type Reply,
   type ResultByOp,
   rootPath,
   type Stat,
@@ -647,6 +648,16 @@ export class ZabClient extends EventEmitter<ClientEvents> {
       if (!removed) throw new ZabError(ErrorCode.NoWatcher, path);
       if (kinds.some((kind) => watches.has(kind, serverPath))) return;
     }
+    // Only the listeners there now go, and as the reply arrives, in order with other replies: a
+    // watch set again meanwhile (a getData with a watch right after) must survive the removal.
+    const doomed = kinds.map((kind) => [kind, watches.listeners(kind, serverPath)] as const);
+    const onReply = (reply: Reply) => {
+      if (!reply.ok && reply.code !== ErrorCode.NoWatcher) return;
+      for (const [kind, listeners] of doomed)
+        for (const gone of listeners) watches.remove(kind, serverPath, gone);
+      // A watch set before the removal reached the server went with it: set it again.
+      this.session.rearm(kinds, serverPath);
+    };
     await this.run.perform('removeWatches', path, options, true, (scope, policy) =>
       this.run.withRetries(
         scope,
@@ -657,11 +668,11 @@ export class ZabClient extends EventEmitter<ClientEvents> {
             { op: 'removeWatches', path: serverPath, watcherType: watcherTypeNumber(type) },
             scope,
             path,
+            onReply,
           ),
         { codes: ['NoWatcher'], resolve: async () => ({ value: {} }) },
       ),
     );
-    for (const kind of kinds) watches.remove(kind, serverPath);
   }
 
   /** Resolves when the server holds a watch of `type` at `path`; rejects with NoWatcher otherwise. */

@@ -28,7 +28,7 @@ import { checkReconnectBackoff, type ReconnectBackoff, reconnectDelayMs } from '
 import type { OperationScope } from './scope.js';
 import type { ClientState } from './state.js';
 import { type ClientTimers, type RandomSource, realTimers } from './timers.js';
-import { type WatchedEvent, type WatchListener, WatchRegistry } from './watch-registry.js';
+import { type WatchedEvent, type WatchKind, type WatchListener, WatchRegistry } from './watch-registry.js';
 
 /** How a session is opened and kept; the public `ClientOptions` are these and more. */
 export interface SessionOptions {
@@ -319,6 +319,25 @@ export class Session {
       persistentWatches: this.watches.paths('persistent'),
       persistentRecursiveWatches: this.watches.paths('persistentRecursive'),
     };
+    this.call(request).catch(() => undefined);
+  }
+
+  /**
+   * Sets the server's watches again for the listeners of `kinds` still registered at `path`
+   * (setWatches, from the last zxid seen: a change already missed fires at once).
+   */
+  rearm(kinds: readonly WatchKind[], path: string): void {
+    const wanted = (kind: WatchKind) => (kinds.includes(kind) && this.watches.has(kind, path) ? [path] : []);
+    const request: ClientRequest = {
+      op: 'setWatches',
+      relativeZxid: this.lastZxidSeen,
+      dataWatches: wanted('data'),
+      existWatches: wanted('exist'),
+      childWatches: wanted('child'),
+      persistentWatches: wanted('persistent'),
+      persistentRecursiveWatches: wanted('persistentRecursive'),
+    };
+    if (!kinds.some((kind) => this.watches.has(kind, path))) return;
     this.call(request).catch(() => undefined);
   }
 

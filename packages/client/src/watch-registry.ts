@@ -60,6 +60,11 @@ export class WatchRegistry {
     return removed;
   }
 
+  /** The listeners of `kind` at `path` now. */
+  listeners(kind: WatchKind, path: string): WatchListener[] {
+    return [...(this.tables[kind].get(path)?.keys() ?? [])];
+  }
+
   has(kind: WatchKind, path: string): boolean {
     return (this.tables[kind].get(path)?.size ?? 0) > 0;
   }
