@@ -89,9 +89,13 @@ export class AssertionError extends Error {
   }
 }
 
-/** Asserts an invariant. Stays on in production, as TigerBeetle's asserts do. */
-export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new AssertionError(message);
+/**
+ * Asserts an invariant. Stays on in production, as TigerBeetle's asserts do. A message that
+ * formats values (zxids above all: bigint to string is dear) is passed as a function, so an
+ * assertion on a hot path costs only its condition while it holds.
+ */
+export function assert(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new AssertionError(typeof message === 'string' ? message : message());
 }
 
 /** Exhaustiveness check for discriminated unions. */

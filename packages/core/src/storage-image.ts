@@ -59,7 +59,7 @@ export class StorageImage {
   append(txns: readonly Txn[]): void {
     for (const txn of txns) {
       const last = this.log[this.log.length - 1];
-      assert(last === undefined || txn.zxid > last.zxid, `append out of order: ${txn.zxid}`);
+      assert(last === undefined || txn.zxid > last.zxid, () => `append out of order: ${txn.zxid}`);
       this.log.push(txn);
     }
   }

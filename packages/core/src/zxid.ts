@@ -17,7 +17,7 @@ export const zeroZxid = zxid(0n);
 
 /** Brands a bigint as a zxid after checking it fits in 64 unsigned bits. */
 export function zxid(value: bigint): Zxid {
-  assert(value >= 0n && value <= 0xffff_ffff_ffff_ffffn, `zxid out of range: ${value}`);
+  assert(value >= 0n && value <= 0xffff_ffff_ffff_ffffn, () => `zxid out of range: ${value}`);
   return value as Zxid;
 }
 
@@ -25,8 +25,8 @@ export function zxid(value: bigint): Zxid {
 export function makeZxid(epoch: number | bigint, counter: number | bigint): Zxid {
   const e = BigInt(epoch);
   const c = BigInt(counter);
-  assert(e >= 0n && e <= 0xffff_ffffn, `epoch out of range: ${e}`);
-  assert(c >= 0n && c <= counterMask, `counter out of range: ${c}`);
+  assert(e >= 0n && e <= 0xffff_ffffn, () => `epoch out of range: ${e}`);
+  assert(c >= 0n && c <= counterMask, () => `counter out of range: ${c}`);
   return zxid((e << 32n) | c);
 }
 
@@ -42,7 +42,7 @@ export function counterOf(z: Zxid): number {
 
 /** The zxid after `z` in the same epoch. Asserts the counter has room: callers check first. */
 export function nextZxid(z: Zxid): Zxid {
-  assert((z & counterMask) < zxidCounterMax, `zxid counter exhausted in epoch ${epochOf(z)}`);
+  assert((z & counterMask) < zxidCounterMax, () => `zxid counter exhausted in epoch ${epochOf(z)}`);
   return zxid(z + 1n);
 }
 

@@ -373,7 +373,7 @@ function assertOutcome(request: PreparableRequest, body: TxnBody): void {
   }
   assert(
     body.kind === 'error' || body.kind === successKind[request.op],
-    `${request.op} prepared into ${body.kind}`,
+    () => `${request.op} prepared into ${body.kind}`,
   );
 }
 

@@ -214,7 +214,7 @@ export class ReplicaFront {
     );
     assert(
       entry !== undefined && entry.kind !== 'queued',
-      `no write or sync ${origin.xid} pending to refuse`,
+      () => `no write or sync ${origin.xid} pending to refuse`,
     );
     entry.reply = { ok: false, op: entry.kind === 'sync' ? 'sync' : entry.op, code };
     this.drainQueued(connection);
@@ -247,7 +247,7 @@ export class ReplicaFront {
     const entry = connection.pending.find(
       (candidate) => candidate.xid === origin.xid && candidate.kind === 'write',
     );
-    assert(entry?.kind === 'write', `no write ${origin.xid} pending for its session`);
+    assert(entry?.kind === 'write', () => `no write ${origin.xid} pending for its session`);
     entry.reply = toWriteReply(outcome.result, entry.op);
     entry.zxid = txn.zxid;
     this.drainQueued(connection);

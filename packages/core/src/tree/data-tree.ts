@@ -285,7 +285,7 @@ export class DataTree {
 
   /** Applies a committed transaction. Zxids must arrive in increasing order. */
   apply(txn: Txn): ApplyOutcome {
-    assert(txn.zxid > this.lastAppliedZxid, `zxid ${txn.zxid} applied after ${this.lastAppliedZxid}`);
+    assert(txn.zxid > this.lastAppliedZxid, () => `zxid ${txn.zxid} applied after ${this.lastAppliedZxid}`);
     this.lastAppliedZxid = txn.zxid;
     const changes: TreeChange[] = [];
     const result = this.applyBody(txn, txn.body, changes);

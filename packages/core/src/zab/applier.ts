@@ -89,7 +89,7 @@ export class Applier {
     if (limit <= this.tree.lastZxid) return;
     const txns = this.log.entriesAfter(this.tree.lastZxid, limit) ?? [];
     for (const txn of txns) this.applyOne(txn);
-    assert(this.tree.lastZxid === limit, `applied through ${this.tree.lastZxid}, not ${limit}`);
+    assert(this.tree.lastZxid === limit, () => `applied through ${this.tree.lastZxid}, not ${limit}`);
     this.hooks.afterApplied();
   }
 

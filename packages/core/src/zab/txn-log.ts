@@ -42,7 +42,7 @@ export class TxnLog {
 
   /** Adds a transaction after the last one; its zxid must be higher (asserted). */
   append(txn: Txn): void {
-    assert(txn.zxid > this.lastZxid, `log append out of order: ${txn.zxid} after ${this.lastZxid}`);
+    assert(txn.zxid > this.lastZxid, () => `log append out of order: ${txn.zxid} after ${this.lastZxid}`);
     this.entries.push(txn);
   }
 
