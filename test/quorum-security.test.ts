@@ -8,10 +8,13 @@
  * proposal and a commit, a fake follower forwarding a write that claims `super`, forged acks
  * for a leader without a quorum, 200 half-open connections and a 64 MiB frame header.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { connectTcp, type ZabClient } from '@zabkit/client';
 import { makeZxid, type PeerMessage } from '@zabkit/core';
 import { encodeHello, encodePeerMessage, FrameReader, newNonce } from '@zabkit/transport-tcp';
@@ -428,3 +431,64 @@ for (const mode of ['secret', 'tls'] as const) {
     }, 120_000);
   });
 }
+
+describe('a server whose quorum security cannot be honoured', () => {
+  const bin = fileURLToPath(new URL('../packages/server/bin/zabkit.js', import.meta.url));
+
+  /** Starts `zabkit server` as member 1 of a 3-server config with `lines`; resolves with its exit code and stderr. */
+  async function start(lines: string[], hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3']) {
+    const dir = mkdtempSync(join(tmpdir(), 'zabkit-refused-'));
+    try {
+      mkdirSync(join(dir, 'data'));
+      writeFileSync(join(dir, 'data', 'myid'), '1\n');
+      const cfg = join(dir, 'zoo.cfg');
+      writeFileSync(
+        cfg,
+        [
+          'tickTime=200',
+          'initLimit=10',
+          'syncLimit=5',
+          `dataDir=${join(dir, 'data')}`,
+          'clientPort=0',
+          'clientPortAddress=127.0.0.1',
+          ...hosts.map((host, i) => `server.${i + 1}=${host}:${40100 + i}:${40200 + i}`),
+          ...lines,
+          '',
+        ].join('\n'),
+      );
+      const child = spawn(process.execPath, [bin, 'server', '--config', cfg, '--storage', 'memory'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      return { code, stderr };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('refuses non-loopback peers without TLS or a secret, naming the server.N and the key that opts in', async () => {
+    const { code, stderr } = await start([], ['127.0.0.1', '192.0.2.10', '127.0.0.3']);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('invalid server.2: "192.0.2.10"');
+    expect(stderr).toContain('zabkit.quorum.allowUnauthenticated=true');
+  }, 30_000);
+
+  it('stops at a wrong key store password, and at quorum SASL, naming the key', async () => {
+    const keyStore = certificates.get(1)!.keyStore('PKCS12');
+    const wrong = await start([
+      'sslQuorum=true',
+      `ssl.quorum.keyStore.location=${keyStore}`,
+      'ssl.quorum.keyStore.password=not-the-password',
+      `ssl.quorum.trustStore.location=${pki.ca.trustStore('PEM')}`,
+    ]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('ssl.quorum.keyStore.password does not open');
+    const sasl = await start(['quorum.auth.enableSasl=true']);
+    expect(sasl.code).not.toBe(0);
+    expect(sasl.stderr).toContain('invalid quorum.auth.enableSasl: "true" (quorum SASL is not supported');
+  }, 30_000);
+});
