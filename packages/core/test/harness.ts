@@ -59,12 +59,13 @@ export class Harness {
     );
     // A lone voter elects itself and establishes its epoch in its first tick and write.
     this.step({ kind: 'tick', nowMs: this.nowMs });
-    if (!this.server.serving) throw new Error('a one-voter peer serves once its first write is durable');
+    if (!this.server.status().serving)
+      throw new Error('a one-voter peer serves once its first write is durable');
   }
 
   /** Sessions the server knows (created and not yet closed or expired). */
   get sessionCount(): number {
-    return this.server.tree.sessions().size;
+    return this.server.sessionSummary().sessions.size;
   }
 
   private step(input: PeerInput): void {

@@ -342,7 +342,7 @@ describe('the standalone server (a one-voter peer) against a reference model', (
         const sessions = [h.connect({ timeoutMs: 100_000 }), h.connect({ timeoutMs: 100_000 })];
         const model = new Model(h.nowMs);
         // The zxids so far (the leader's epoch, then two createSessions) are where the model starts.
-        model.zxid = h.server.tree.lastZxid;
+        model.zxid = h.server.status().lastAppliedZxid;
         fc.modelRun(() => ({ model, real: { h, sessions } }), cmds);
         // Finally, every path's state must agree.
         for (const path of paths) new ReadCommand(0, path).run(model, { h, sessions });

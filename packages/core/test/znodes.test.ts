@@ -85,7 +85,7 @@ describe('create', () => {
     expect(h.code(s, create('/a'))).toBe(ErrorCode.NodeExists);
     const third = (h.ok(s, create('/b')).stat as Stat).czxid;
     // A standalone server is a one-voter ensemble that leads epoch 1; createSession took zxid 1.
-    expect(h.server.currentEpoch).toBe(1);
+    expect(h.server.status().currentEpoch).toBe(1);
     expect(first).toBe(makeZxid(1, 2));
     expect(counterOf(third)).toBe(counterOf(first) + 2);
   });
@@ -291,7 +291,7 @@ describe('container nodes', () => {
     const stat = h.ok(s, create('/c', { mode: CreateMode.Container })).stat as Stat;
     // Stored as a container; clients see owner 0, as ZooKeeper's copyStat shows it.
     expect(stat.ephemeralOwner).toBe(0n);
-    expect(h.server.tree.getNode('/c')?.ephemeralOwner).toBe(containerEphemeralOwner);
+    expect(h.server.znodeAt('/c')?.storedEphemeralOwner).toBe(containerEphemeralOwner);
     h.advance(200);
     // Never had a child: kept.
     expect(h.request(s, getData('/c')).ok).toBe(true);
@@ -315,7 +315,7 @@ describe('TTL nodes', () => {
     const { h, s } = setup({ containerCheckIntervalMs: 50 });
     const stat = h.ok(s, create('/t', { mode: CreateMode.PersistentWithTtl, ttlMs: 500n })).stat as Stat;
     expect(stat.ephemeralOwner).toBe(0n);
-    expect(h.server.tree.getNode('/t')?.ephemeralOwner).toBe(ttlEphemeralOwner(500n));
+    expect(h.server.znodeAt('/t')?.storedEphemeralOwner).toBe(ttlEphemeralOwner(500n));
     h.advance(300);
     h.ok(s, setData('/t', 'touch'));
     h.advance(300);

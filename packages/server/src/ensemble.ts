@@ -111,8 +111,9 @@ export async function startEnsemble(options: EnsembleOptions): Promise<Ensemble>
 
   const leader = () => {
     for (const [id, driver] of drivers) {
-      if (driver.fatalError === undefined && driver.peer.state === 'leading' && driver.peer.serving)
-        return id;
+      if (driver.fatalError !== undefined) continue;
+      const status = driver.peer.status();
+      if (status.role === 'leading' && status.serving) return id;
     }
     return undefined;
   };
@@ -164,8 +165,8 @@ export async function startEnsemble(options: EnsembleOptions): Promise<Ensemble>
         return {
           id,
           up: driver !== undefined && fatal === undefined,
-          role: driver === undefined || fatal !== undefined ? 'down' : driver.peer.state,
-          appliedZxid: driver?.peer.tree.lastZxid ?? 0n,
+          role: driver === undefined || fatal !== undefined ? 'down' : driver.peer.status().role,
+          appliedZxid: driver?.peer.status().lastAppliedZxid ?? 0n,
           ...(fatal === undefined ? {} : { fatal }),
         };
       });

@@ -76,7 +76,7 @@ export class LocalServer implements LinkFactory {
     // server serves from the moment `start` returns.
     this.enqueue({ kind: 'tick', nowMs });
     if (this.fatal.error !== undefined) throw this.fatal.error;
-    assert(this.peer.serving, 'a one-voter peer serves once its first write is durable');
+    assert(this.peer.status().serving, 'a one-voter peer serves once its first write is durable');
     if (options.autoTick ?? true) {
       const intervalMs = Math.max(1, Math.floor(this.peer.server.tickTimeMs / 2));
       // Like a listening socket, a running server keeps the process alive until it is closed.

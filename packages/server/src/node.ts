@@ -159,35 +159,37 @@ export class ServerNode {
   /** What the four-letter words report, read off the running peer. */
   introspect(): FourLetterWordContext {
     const peer = this.driver.peer;
-    const tree = peer.tree;
+    const status = peer.status();
+    const replica = peer.replicaStats();
+    const { sessions: live, ephemeralsByOwner } = peer.sessionSummary();
     const standalone = peer.options.voters.length === 1 && peer.options.observers.length === 0;
     const mode =
-      peer.state === 'leading'
+      status.role === 'leading'
         ? standalone
           ? 'standalone'
           : 'leader'
-        : peer.state === 'following'
+        : status.role === 'following'
           ? 'follower'
-          : peer.state === 'observing'
+          : status.role === 'observing'
             ? 'observer'
             : 'looking';
     const stats = this.clientPort.stats;
-    const sessions = [...tree.sessions().keys()].map((sessionId) => ({
+    const sessions = [...live.keys()].map((sessionId) => ({
       sessionId,
-      ephemerals: tree.ephemeralsOf(sessionId),
+      ephemerals: ephemeralsByOwner.get(sessionId) ?? [],
     }));
     const config = this.config;
     return {
       version: zabkitVersion,
       mode,
-      serving: peer.serving,
+      serving: status.serving,
       serverId: peer.serverId,
       readOnly: false,
-      zxid: tree.lastZxid,
-      nodeCount: tree.nodeCount,
-      approximateDataSize: tree.approximateDataSize(),
+      zxid: status.lastAppliedZxid,
+      nodeCount: replica.nodeCount,
+      approximateDataSize: replica.approximateDataSize,
       ephemeralsCount: sessions.reduce((sum, session) => sum + session.ephemerals.length, 0),
-      watches: peer.front.watches.counts(),
+      watches: replica.watches,
       sessions,
       packetsReceived: stats.packetsReceived,
       packetsSent: stats.packetsSent,

@@ -418,7 +418,7 @@ describe('the client port under its limits, in process', () => {
       for (let xid = 2; xid <= 100; xid++) reads.push(getDataRequest(xid, '/big'));
       reader.write(Buffer.concat([connectRequest(10_000), ...reads]));
       // Served (the watch is set), answered in the same step, and waiting unencoded.
-      await until(() => node.driver.peer.front.watches.counts().watches === 1);
+      await until(() => node.driver.peer.replicaStats().watches.watches === 1);
       await until(() => node.clientPort.connectionInfo().some((c) => c.received === 101));
       await zk.setData('/big', 'new');
       // Now read everything: the 100 replies (old data), then the event.
@@ -456,7 +456,7 @@ describe('the client port under its limits, in process', () => {
       for (let xid = 2; xid <= 100; xid++) requests.push(getDataRequest(xid, '/big'));
       reader.write(Buffer.concat(requests));
       await until(() => node.clientPort.connectionInfo().some((c) => c.received === 101));
-      await until(() => node.driver.peer.front.watches.counts().watches === 1);
+      await until(() => node.driver.peer.replicaStats().watches.watches === 1);
       // Events behind the waiting replies pile up until the bound closes the connection.
       const name = 'n'.repeat(1000);
       for (let i = 0; i < 500 && node.clientPort.stats.connectionsSlowConsumer === 0; i++) {

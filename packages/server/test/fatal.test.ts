@@ -79,7 +79,7 @@ describe('a peer that cannot go on stops with a typed fatal error', () => {
     const driver = await startDriver(storage);
     const heard: PeerFatalError[] = [];
     driver.onFatal((error) => heard.push(error));
-    await until(() => driver.peer.serving);
+    await until(() => driver.peer.status().serving);
     const zk = await client(driver);
     await create(zk, '/before');
     storage.failing = true;
@@ -117,7 +117,7 @@ describe('a peer that cannot go on stops with a typed fatal error', () => {
 
   it('a broken invariant in the core: no uncaught throw, the error reaches the host', async () => {
     const driver = await startDriver(new MemoryStorage());
-    await until(() => driver.peer.serving);
+    await until(() => driver.peer.status().serving);
     const zk = await client(driver);
     const heard: PeerFatalError[] = [];
     driver.onFatal((error) => heard.push(error));
@@ -202,7 +202,7 @@ describe('a peer that cannot go on stops with a typed fatal error', () => {
       log: jsonLogger('info', (line) => lines.push(line)),
     });
     cleanups.push(() => node.close());
-    await until(() => node.driver.peer.serving);
+    await until(() => node.driver.peer.status().serving);
     const zk = await client(node.driver);
     storage.failing = true;
     await create(zk, '/x').catch(() => undefined);

@@ -116,10 +116,12 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   failures.push(...checkReads(history.reads, world.committed));
   failures.push(...checkWatches(history.connections, world.committed));
   failures.push(...checkWritesLinearizable(history.writes).violations);
-  const leader = [...world.peers.values()].find(
-    (node) => node.peer?.state === 'leading' && node.peer.serving,
-  );
-  if (leader?.peer !== undefined) failures.push(...checkSessions(leader.peer.tree, history.endedSessions));
+  const leader = [...world.peers.values()].find((node) => {
+    const status = node.peer?.status();
+    return status?.role === 'leading' && status.serving;
+  });
+  if (leader?.peer !== undefined)
+    failures.push(...checkSessions(leader.peer.sessionSummary(), history.endedSessions));
   return {
     seed,
     traceHash: world.trace,
@@ -170,7 +172,7 @@ function networkFault(world: World, rng: Rng, ids: readonly ServerId[]): void {
     world.partition(rng.subset(ids, 0.5));
     world.faultCounts.partition!++;
   } else if (kind === 1) {
-    const leader = [...world.peers.values()].find((node) => node.peer?.state === 'leading');
+    const leader = [...world.peers.values()].find((node) => node.peer?.status().role === 'leading');
     if (leader !== undefined) world.partition([leader.id]);
     world.faultCounts.isolateLeader!++;
   } else if (kind === 2) {
@@ -201,7 +203,7 @@ function checkConvergence(world: World): Violation[] {
   const states = new Map<string, ServerId[]>();
   for (const [id, node] of world.peers) {
     if (node.peer === undefined) continue;
-    const key = `${node.peer.tree.lastZxid.toString(16)}/${node.peer.tree.digest()}`;
+    const key = `${node.peer.status().lastAppliedZxid.toString(16)}/${node.peer.digest()}`;
     states.set(key, [...(states.get(key) ?? []), id]);
   }
   if (states.size <= 1) return [];
@@ -217,10 +219,11 @@ function checkLiveness(
 ): Violation[] {
   const violations: Violation[] = [];
   for (const [id, node] of world.peers) {
-    if (node.peer === undefined || !node.peer.serving) {
+    const status = node.peer?.status();
+    if (status === undefined || !status.serving) {
       violations.push({
         check: 'liveness',
-        message: `server ${id} is not serving after healing (${node.peer?.state ?? 'down'}: ${node.peer?.lastLookingReason})`,
+        message: `server ${id} is not serving after healing (${status?.role ?? 'down'}: ${status?.lookingReason})`,
       });
     }
   }

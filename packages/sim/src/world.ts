@@ -6,7 +6,6 @@
  */
 import {
   type ClientOutput,
-  type DataTree,
   type Envelope,
   type PeerInput,
   type PeerReady,
@@ -224,7 +223,7 @@ export class World {
 
   /** A restarted peer's state comes from a snapshot: find where it sits in the committed sequence. */
   private locateApplied(node: SimPeer): void {
-    const zxid = node.peer!.tree.lastZxid;
+    const zxid = node.peer!.status().lastAppliedZxid;
     node.appliedZxid = zxid;
     node.appliedIndex = zxid === 0n ? 0 : (this.committedIndex.get(zxid) ?? -1) + 1;
     if (zxid !== 0n && !this.committedIndex.has(zxid)) {
@@ -381,19 +380,20 @@ export class World {
 
   private observe(node: SimPeer): void {
     const peer = node.peer!;
-    if (peer.state === 'leading' && peer.serving) {
-      const epoch = peer.currentEpoch;
+    const status = peer.status();
+    if (status.role === 'leading' && status.serving) {
+      const epoch = status.currentEpoch;
       const known = this.leaderOfEpoch.get(epoch);
       if (known === undefined) this.leaderOfEpoch.set(epoch, node.id);
       else if (known !== node.id)
         this.violate('leadership', `servers ${known} and ${node.id} both led epoch ${epoch}`);
     }
-    const applied = peer.tree.lastZxid;
+    const applied = status.lastAppliedZxid;
     if (applied === node.appliedZxid) {
       // Digests cost a walk of the tree: once per applied zxid per replica is enough.
       if (this.digestedAt.get(node.id) !== applied) {
         this.digestedAt.set(node.id, applied);
-        this.checkDigest(node.id, applied, peer.tree);
+        this.checkDigest(node.id, applied, peer);
       }
       return;
     }
@@ -411,7 +411,7 @@ export class World {
     node.appliedIndex = (index ?? -1) + 1;
     node.appliedZxid = applied;
     this.digestedAt.set(node.id, applied);
-    this.checkDigest(node.id, applied, peer.tree);
+    this.checkDigest(node.id, applied, peer);
   }
 
   /** Total order and agreement: the k-th transaction a replica applies is everyone's k-th. */
@@ -435,8 +435,8 @@ export class World {
     node.appliedIndex++;
   }
 
-  private checkDigest(id: ServerId, zxid: Zxid, tree: DataTree): void {
-    const digest = tree.digest();
+  private checkDigest(id: ServerId, zxid: Zxid, peer: ZabPeer): void {
+    const digest = peer.digest();
     const known = this.digestAt.get(zxid);
     if (known === undefined) this.digestAt.set(zxid, digest);
     else if (known !== digest)

@@ -213,7 +213,18 @@ describe('checkers catch what they are for', () => {
         parentCversion: 1,
       },
     });
-    expect(checkSessions(tree, new Set())).toEqual([]);
-    expect(checkSessions(tree, new Set([77n])).length).toBeGreaterThan(0);
+    const summary = {
+      sessions: tree.sessions(),
+      ephemeralsByOwner: new Map(
+        tree.sessionsWithEphemerals().map((owner) => [owner, tree.ephemeralsOf(owner)]),
+      ),
+    };
+    expect(checkSessions(summary, new Set())).toEqual([]);
+    expect(checkSessions(summary, new Set([77n])).length).toBeGreaterThan(0);
+    // An ephemeral whose owner is no live session is a violation too.
+    const orphaned = { sessions: new Map(), ephemeralsByOwner: summary.ephemeralsByOwner };
+    expect(checkSessions(orphaned, new Set()).map((v) => v.message)).toEqual([
+      'ephemerals /e outlive session 77',
+    ]);
   });
 });

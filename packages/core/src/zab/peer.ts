@@ -15,6 +15,7 @@ import { type CommitPath, ReplicaFront, type WriteOrigin } from '../server/repli
 import { samePassword } from '../server/session-ids.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../server-options.js';
 import { type PendingRevalidation, SessionAdmission } from '../sessions/admission.js';
+import type { Stat } from '../stat.js';
 import type { Epochs, PersistedState, StorageAction } from '../storage.js';
 import { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
@@ -34,7 +35,6 @@ import type {
   Vote,
 } from './messages.js';
 import {
-  type BoundsReached,
   noBoundsReached,
   type PeerBound,
   type PeerOptions,
@@ -43,6 +43,7 @@ import {
 } from './options.js';
 import { Outbox } from './outbox.js';
 import { MajorityQuorum, type ServerId } from './quorum.js';
+import type { PeerStatus, ReplicaStats, SessionSummary } from './status.js';
 import { TxnLog } from './txn-log.js';
 
 /** Everything a peer steps on: time, messages, broken links, durability, clients. */
@@ -92,45 +93,15 @@ type Role =
   | { readonly kind: 'leading'; readonly leader: LeaderRole }
   | { readonly kind: 'following' | 'observing'; readonly learner: LearnerRole };
 
-/** What a peer reports of itself: for drivers, health answers, logs and tests. */
-export interface PeerStatus {
-  readonly serverId: ServerId;
-  readonly role: PeerRole;
-  /** The leader this peer follows or is, once it serves; undefined while looking or syncing. */
-  readonly leaderId: ServerId | undefined;
-  /** True when clients can be served: the leader is established or the learner up to date. */
-  readonly serving: boolean;
-  /** The epoch this peer has promised to follow (ZAB's acceptedEpoch). */
-  readonly acceptedEpoch: number;
-  /** The epoch of the last leader whose history this peer holds (ZAB's currentEpoch). */
-  readonly currentEpoch: number;
-  /** The zxid of the last transaction in the log, durable or not. */
-  readonly lastLoggedZxid: Zxid;
-  /** The highest zxid storage has confirmed durable. */
-  readonly lastPersistedZxid: Zxid;
-  /** The highest zxid known to be committed. */
-  readonly lastCommittedZxid: Zxid;
-  /** The zxid of the last transaction applied to the tree. */
-  readonly lastAppliedZxid: Zxid;
-  /** Why the peer last went looking for a leader ('starting' until it first does). */
-  readonly lookingReason: string;
-  /** The vote this peer proposes while looking, or the leader it settled on. */
-  readonly vote: Vote;
-  /** Client connections attached to a session here. */
-  readonly connections: number;
-  /** How often each bound on a queue was reached (see the `...Max` options). */
-  readonly boundsReached: BoundsReached;
-}
-
 /** One ZooKeeper ensemble member as a pure state machine: feed it inputs with `step`, perform the Ready. */
 export class ZabPeer {
   readonly serverId: ServerId;
   readonly options: ResolvedPeerOptions;
   readonly server: ResolvedServerOptions;
   readonly quorum: MajorityQuorum;
-  readonly tree: DataTree;
-  readonly log: TxnLog;
-  readonly front: ReplicaFront;
+  private readonly tree: DataTree;
+  private readonly log: TxnLog;
+  private readonly front: ReplicaFront;
   private readonly outbox: Outbox;
   private readonly applier: Applier;
   private readonly admission: SessionAdmission;
@@ -148,7 +119,7 @@ export class ZabPeer {
   private followAttempts = 0;
   private readonly boundsReached = noBoundsReached();
   /** Why the peer last gave up a role: for logs and tests. */
-  lastLookingReason = 'starting';
+  private lastLookingReason = 'starting';
 
   constructor(
     options: ZabPeerOptions,
@@ -231,12 +202,43 @@ export class ZabPeer {
     };
   }
 
-  get state(): PeerRole {
-    return this.role.kind;
+  /**
+   * The znode at `path` as this replica holds it, for tools and tests (no ACL check): its Stat
+   * as clients see it, and its ephemeralOwner as stored, container and TTL markers included.
+   */
+  znodeAt(path: string): { readonly stat: Stat; readonly storedEphemeralOwner: bigint } | undefined {
+    const node = this.tree.getNode(path);
+    return node === undefined ? undefined : { stat: node.stat(), storedEphemeralOwner: node.ephemeralOwner };
+  }
+
+  /** What this replica holds, in numbers: for four-letter words and metrics. */
+  replicaStats(): ReplicaStats {
+    let ephemeralCount = 0;
+    for (const owner of this.tree.sessionsWithEphemerals())
+      ephemeralCount += this.tree.ephemeralsOf(owner).length;
+    return {
+      nodeCount: this.tree.nodeCount,
+      approximateDataSize: this.tree.approximateDataSize(),
+      ephemeralCount,
+      watches: this.front.watches.counts(),
+    };
+  }
+
+  /** The sessions this replica's tree knows, and the owners of its ephemerals. */
+  sessionSummary(): SessionSummary {
+    const ephemeralsByOwner = new Map<bigint, readonly string[]>();
+    for (const owner of this.tree.sessionsWithEphemerals())
+      ephemeralsByOwner.set(owner, this.tree.ephemeralsOf(owner));
+    return { sessions: new Map(this.tree.sessions()), ephemeralsByOwner };
+  }
+
+  /** A digest of the applied tree: equal on every replica that has applied the same zxid. */
+  digest(): string {
+    return this.tree.digest();
   }
 
   /** The leader this peer follows or is, once it serves; undefined while looking. */
-  get leaderId(): ServerId | undefined {
+  private get leaderId(): ServerId | undefined {
     switch (this.role.kind) {
       case 'leading':
         return this.role.leader.established ? this.serverId : undefined;
@@ -249,24 +251,8 @@ export class ZabPeer {
   }
 
   /** True when clients can be served: the leader is established or the learner up to date. */
-  get serving(): boolean {
+  private get serving(): boolean {
     return this.leaderId !== undefined;
-  }
-
-  get acceptedEpoch(): number {
-    return this.epochs.acceptedEpoch;
-  }
-
-  get currentEpoch(): number {
-    return this.epochs.currentEpoch;
-  }
-
-  get committed(): Zxid {
-    return this.applier.lastCommittedZxid;
-  }
-
-  get vote(): Vote {
-    return this.election.currentVote;
   }
 
   // ---- step ---------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ describe('bounds on a peer queues', () => {
     cluster.deliverOnce();
     expect(cluster.peer(leader).status().boundsReached.proposalsInFlight).toBe(1);
     cluster.stabilize();
-    expect(cluster.peer(server).serving).toBe(true);
+    expect(cluster.peer(server).status().serving).toBe(true);
     const check = cluster.connect(leader);
     expect(cluster.request(check, exists('/f1')).ok).toBe(true);
     expect(cluster.request(check, exists('/f2')).ok).toBe(false);

@@ -10,6 +10,7 @@ import {
   type Envelope,
   type PeerInput,
   type PeerReady,
+  type PeerStatus,
   ReadyPipeline,
   type Reply,
   type ServerId,
@@ -170,7 +171,7 @@ export class Cluster {
   private everyoneSettled(): boolean {
     for (const [, node] of this.nodes) {
       if (node.peer === undefined) continue;
-      if (!node.peer.serving) return false;
+      if (!node.peer.status().serving) return false;
     }
     return true;
   }
@@ -215,17 +216,16 @@ export class Cluster {
   }
 
   leader(): ServerId | undefined {
-    for (const [id, node] of this.nodes) if (node.peer?.state === 'leading' && node.peer.serving) return id;
+    for (const [id, node] of this.nodes) {
+      const status = node.peer?.status();
+      if (status?.role === 'leading' && status.serving) return id;
+    }
     return undefined;
   }
 
   describe(): string {
     return [...this.nodes]
-      .map(([id, node]) =>
-        node.peer === undefined
-          ? `${id}:down`
-          : `${id}:${node.peer.state}${node.peer.serving ? '*' : ''} e${node.peer.acceptedEpoch}/${node.peer.currentEpoch} log=${node.peer.log.lastZxid.toString(16)} applied=${node.peer.tree.lastZxid.toString(16)} (${node.peer.lastLookingReason})`,
-      )
+      .map(([id, node]) => (node.peer === undefined ? `${id}:down` : describeStatus(id, node.peer.status())))
       .join(', ');
   }
 
@@ -306,7 +306,7 @@ export class Cluster {
     const result = new Map<ServerId, { zxid: Zxid; digest: string }>();
     for (const [id, node] of this.nodes) {
       if (node.peer !== undefined)
-        result.set(id, { zxid: node.peer.tree.lastZxid, digest: node.peer.tree.digest() });
+        result.set(id, { zxid: node.peer.status().lastAppliedZxid, digest: node.peer.digest() });
     }
     return result;
   }
@@ -321,6 +321,12 @@ export class Cluster {
   durableLog(id: ServerId): readonly Txn[] {
     return this.nodes.get(id)!.durable.log;
   }
+}
+
+function describeStatus(id: ServerId, status: PeerStatus): string {
+  const { role, serving, acceptedEpoch, currentEpoch, lastLoggedZxid, lastAppliedZxid, lookingReason } =
+    status;
+  return `${id}:${role}${serving ? '*' : ''} e${acceptedEpoch}/${currentEpoch} log=${lastLoggedZxid.toString(16)} applied=${lastAppliedZxid.toString(16)} (${lookingReason})`;
 }
 
 export interface ClientSession {

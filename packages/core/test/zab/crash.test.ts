@@ -124,7 +124,7 @@ describe('crashes around a proposal', () => {
     const xid = cluster.send(s, create('/minority'));
     cluster.run(2000);
     expect(cluster.replyTo(s, xid)).toBeUndefined();
-    expect(cluster.peer(leader).serving).toBe(false);
+    expect(cluster.peer(leader).status().serving).toBe(false);
     const majorityLeader = cluster.leader()!;
     expect(others.slice(1)).toContain(majorityLeader);
     const t = cluster.connect(majorityLeader);
@@ -190,7 +190,7 @@ describe('sessions across the ensemble', () => {
         sessionId: s.sessionId,
         password: s.password,
         timeoutMs: 1000,
-        lastZxidSeen: (cluster.peer(leader).tree.lastZxid + 100n) as never,
+        lastZxidSeen: (cluster.peer(leader).status().lastAppliedZxid + 100n) as never,
         readOnly: false,
         clientAddress: '127.0.0.1',
       },
@@ -218,14 +218,14 @@ describe('leadership', () => {
     const leader = cluster.leader()!;
     cluster.isolate(leader);
     cluster.run(1500);
-    expect(cluster.peer(leader).state).toBe('looking');
-    expect(cluster.peer(leader).lastLookingReason).toMatch(/quorum/);
+    expect(cluster.peer(leader).status().role).toBe('looking');
+    expect(cluster.peer(leader).status().lookingReason).toMatch(/quorum/);
   });
 
   it('an exhausted zxid counter forces a new epoch', () => {
     const cluster = new Cluster({ voters: 3, peer: { zxidCounterLimit: 5 } });
     cluster.stabilize();
-    const epochBefore = cluster.peer(cluster.leader()!).currentEpoch;
+    const epochBefore = cluster.peer(cluster.leader()!).status().currentEpoch;
     const s = cluster.connect(cluster.leader()!);
     let failures = 0;
     for (let i = 0; i < 12; i++) {
@@ -239,7 +239,7 @@ describe('leadership', () => {
       }
     }
     cluster.stabilize();
-    expect(cluster.peer(cluster.leader()!).currentEpoch).toBeGreaterThan(epochBefore);
+    expect(cluster.peer(cluster.leader()!).status().currentEpoch).toBeGreaterThan(epochBefore);
     expect(converged(cluster)).toBe(true);
     expect(failures).toBeLessThan(12);
   });

@@ -16,10 +16,10 @@ describe('election with every server up', () => {
     const cluster = new Cluster({ voters: 3 });
     cluster.stabilize();
     expect(cluster.leader()).toBe(3);
-    for (const id of [1, 2]) expect(cluster.peer(id).state).toBe('following');
+    for (const id of [1, 2]) expect(cluster.peer(id).status().role).toBe('following');
     for (const id of [1, 2, 3]) {
-      expect(cluster.peer(id).acceptedEpoch).toBe(1);
-      expect(cluster.peer(id).currentEpoch).toBe(1);
+      expect(cluster.peer(id).status().acceptedEpoch).toBe(1);
+      expect(cluster.peer(id).status().currentEpoch).toBe(1);
     }
   });
 
@@ -35,7 +35,7 @@ describe('election with every server up', () => {
     const cluster = new Cluster({ voters: 3, observers: 1 });
     cluster.stabilize();
     expect(cluster.leader()).toBe(3);
-    expect(cluster.peer(4).state).toBe('observing');
+    expect(cluster.peer(4).status().role).toBe('observing');
     const s = cluster.connect(4);
     expect(cluster.request(s, create('/from-observer')).ok).toBe(true);
     const t = cluster.connect(1);
@@ -52,8 +52,8 @@ describe('election with every server up', () => {
     lonely.crash(2);
     lonely.crash(3);
     lonely.run(3000);
-    expect(lonely.peer(1).serving).toBe(false);
-    expect(lonely.peer(1).state).toBe('looking');
+    expect(lonely.peer(1).status().serving).toBe(false);
+    expect(lonely.peer(1).status().role).toBe('looking');
   });
 });
 
@@ -69,17 +69,19 @@ describe('election with the best log absent, then returning', () => {
     const lost = cluster.connect(leader);
     cluster.send(lost, create('/lost'));
     cluster.deliverOnce();
-    expect(cluster.peer(leader).log.lastZxid).toBeGreaterThan(cluster.peer(1).log.lastZxid);
+    expect(cluster.peer(leader).status().lastLoggedZxid).toBeGreaterThan(
+      cluster.peer(1).status().lastLoggedZxid,
+    );
     cluster.crash(leader);
     cluster.heal();
     cluster.stabilize();
     const newLeader = cluster.leader()!;
     expect(newLeader).not.toBe(leader);
-    expect(epochOf(cluster.peer(newLeader).log.lastZxid) >= 1).toBe(true);
+    expect(epochOf(cluster.peer(newLeader).status().lastLoggedZxid) >= 1).toBe(true);
     // The old leader returns with a longer log from the old epoch: it must drop /lost.
     cluster.restart(leader);
     cluster.stabilize();
-    expect(cluster.peer(leader).state).toBe('following');
+    expect(cluster.peer(leader).status().role).toBe('following');
     const t = cluster.connect(leader);
     expect(cluster.request(t, { op: 'exists', path: '/lost', watch: false })).toMatchObject({
       ok: false,
@@ -131,8 +133,8 @@ describe('rejoining an established ensemble (bugs the simulator found)', () => {
     node.durable.epochs = { acceptedEpoch: 9, currentEpoch: node.durable.epochs.currentEpoch };
     cluster.restart(follower);
     cluster.stabilize();
-    for (const id of [1, 2, 3]) expect(cluster.peer(id).serving).toBe(true);
-    expect(cluster.peer(follower).currentEpoch).toBeGreaterThanOrEqual(10);
+    for (const id of [1, 2, 3]) expect(cluster.peer(id).status().serving).toBe(true);
+    expect(cluster.peer(follower).status().currentEpoch).toBeGreaterThanOrEqual(10);
   });
 
   it('every serving server reports the same leader and epoch to peers still looking', () => {
@@ -145,12 +147,12 @@ describe('rejoining an established ensemble (bugs the simulator found)', () => {
     cluster.run(2000);
     cluster.heal();
     cluster.stabilize();
-    const votes = [1, 2, 3, 4, 5].map((id) => cluster.peer(id).vote);
+    const votes = [1, 2, 3, 4, 5].map((id) => cluster.peer(id).status().vote);
     expect(new Set(votes.map((vote) => `${vote.leader}/${vote.peerEpoch}`)).size).toBe(1);
-    expect(votes[0]!.peerEpoch).toBe(cluster.peer(cluster.leader()!).currentEpoch);
+    expect(votes[0]!.peerEpoch).toBe(cluster.peer(cluster.leader()!).status().currentEpoch);
     cluster.crash(first);
     cluster.restart(first);
     cluster.stabilize();
-    expect(cluster.peer(first).serving).toBe(true);
+    expect(cluster.peer(first).status().serving).toBe(true);
   });
 });

@@ -94,7 +94,7 @@ describe('learner synchronisation', () => {
     const checked = { ackEpoch: 0, ackNewLeader: 0, ack: 0 };
     for (
       let round = 0;
-      round < 400 && !(cluster.alive(1) && cluster.peer(1).serving && checked.ack > 0);
+      round < 400 && !(cluster.alive(1) && cluster.peer(1).status().serving && checked.ack > 0);
       round++
     ) {
       for (const envelope of cluster.queue) {
@@ -105,7 +105,7 @@ describe('learner synchronisation', () => {
           checked.ackEpoch++;
         } else if (message.kind === 'ackNewLeader') {
           expect(durable.epochs.currentEpoch).toBe(message.epoch);
-          expect(durable.log.at(-1)?.zxid).toBe(cluster.peer(envelope.to).log.lastZxid);
+          expect(durable.log.at(-1)?.zxid).toBe(cluster.peer(envelope.to).status().lastLoggedZxid);
           checked.ackNewLeader++;
         } else if (message.kind === 'ack') {
           expect(durable.log.some((txn) => txn.zxid === message.zxid)).toBe(true);
@@ -116,7 +116,7 @@ describe('learner synchronisation', () => {
         cluster.tick(20);
         // Storage catches up only now, after the queue was inspected.
         for (const id of [1, 2, 3]) cluster.flushStorage(id);
-        if (cluster.peer(1).serving && checked.ack === 0) cluster.send(s, create(`/q${round}`));
+        if (cluster.peer(1).status().serving && checked.ack === 0) cluster.send(s, create(`/q${round}`));
       }
     }
     expect(checked.ackEpoch).toBeGreaterThan(0);

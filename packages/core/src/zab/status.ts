@@ -1,0 +1,59 @@
+/**
+ * What a peer tells its driver about itself: where it stands (`PeerStatus`), and the few
+ * read-only views a driver needs for health answers and checkers, so that nothing outside
+ * the core reaches into its tree, log or client front.
+ */
+import type { Zxid } from '../zxid.js';
+import type { PeerRole, Vote } from './messages.js';
+import type { BoundsReached } from './options.js';
+import type { ServerId } from './quorum.js';
+
+/** What a peer reports of itself: for drivers, health answers, logs and tests. */
+export interface PeerStatus {
+  readonly serverId: ServerId;
+  readonly role: PeerRole;
+  /** The leader this peer follows or is, once it serves; undefined while looking or syncing. */
+  readonly leaderId: ServerId | undefined;
+  /** True when clients can be served: the leader is established or the learner up to date. */
+  readonly serving: boolean;
+  /** The epoch this peer has promised to follow (ZAB's acceptedEpoch). */
+  readonly acceptedEpoch: number;
+  /** The epoch of the last leader whose history this peer holds (ZAB's currentEpoch). */
+  readonly currentEpoch: number;
+  /** The zxid of the last transaction in the log, durable or not. */
+  readonly lastLoggedZxid: Zxid;
+  /** The highest zxid storage has confirmed durable. */
+  readonly lastPersistedZxid: Zxid;
+  /** The highest zxid known to be committed. */
+  readonly lastCommittedZxid: Zxid;
+  /** The zxid of the last transaction applied to the tree. */
+  readonly lastAppliedZxid: Zxid;
+  /** Why the peer last went looking for a leader ('starting' until it first does). */
+  readonly lookingReason: string;
+  /** The vote this peer proposes while looking, or the leader it settled on. */
+  readonly vote: Vote;
+  /** Client connections attached to a session here. */
+  readonly connections: number;
+  /** How often each bound on a queue was reached (see the `...Max` options). */
+  readonly boundsReached: BoundsReached;
+}
+
+/** What a replica holds, in numbers: for four-letter words and metrics. */
+export interface ReplicaStats {
+  /** Znodes in the tree, the root included. */
+  readonly nodeCount: number;
+  /** Bytes of znode data and paths, roughly, as ZooKeeper's approximate data size. */
+  readonly approximateDataSize: number;
+  /** Ephemeral znodes, over every owner. */
+  readonly ephemeralCount: number;
+  /** Data watches registered on this server: connections watching, paths watched, watches. */
+  readonly watches: { readonly watchers: number; readonly paths: number; readonly watches: number };
+}
+
+/** The sessions a replica's tree knows, and who owns its ephemerals. */
+export interface SessionSummary {
+  /** Every live session, with its negotiated timeout in ms. */
+  readonly sessions: ReadonlyMap<bigint, number>;
+  /** Ephemeral znodes by owner, sorted; an owner that is not a live session would be a bug. */
+  readonly ephemeralsByOwner: ReadonlyMap<bigint, readonly string[]>;
+}
