@@ -385,6 +385,9 @@ export class ZabPeer {
   private startElection(): void {
     this.front.closeAll('refused');
     this.applier.forgetOrigins();
+    // A peer that is not serving has no clients and expects no transaction to answer one.
+    assert(this.front.connectionCount() === 0, 'a looking peer keeps no client connection');
+    assert(this.applier.originsPending === 0, 'a looking peer expects no transaction');
     this.role = { kind: 'looking' };
     const output = this.election.start(this.log.lastZxid, this.epochs.currentEpoch, this.now);
     this.sendElection(output.send);
@@ -397,6 +400,7 @@ export class ZabPeer {
       this.role = { kind: 'leading', leader: new LeaderRole(this.context) };
       return;
     }
+    assert(this.quorum.voters.has(vote.leader), 'a learner follows a voter');
     const observer = this.quorum.observers.has(this.serverId);
     // Unique per attempt, across restarts too: the clock has moved on since any earlier one.
     const attempt = this.now * 1000 + (this.followAttempts++ % 1000);
