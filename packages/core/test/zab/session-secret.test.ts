@@ -60,7 +60,7 @@ describe('the ensemble session secret', () => {
     cluster.restart(first);
     expect(cluster.nodes.get(first)!.durable.sessionSecret).toEqual(new Uint8Array(32).fill(starts));
     cluster.stabilize();
-    expect(cluster.peer(first).state).toBe('following');
+    expect(cluster.peer(first).status().role).toBe('following');
     expect(cluster.nodes.get(first)!.durable.sessionSecret).toEqual(ensembleSecret);
     expect(cluster.connect(first, 60_000, resume).timeoutMs).toBeGreaterThan(0);
     // A restart keeps what the store holds: the server does not draw a new one.
