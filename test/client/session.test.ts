@@ -174,6 +174,16 @@ describe('reconnect backoff', () => {
     expect(timers.nowMs).toBeLessThan(3000);
   });
 
+  it('moves on to the next server after losing one, also after a connection that worked', async () => {
+    const { timers, links, zk } = await onManualClock();
+    links.drop();
+    await timers.advanceUntil(() => zk.state === 'connected');
+    links.drop();
+    await timers.advanceUntil(() => zk.state === 'connected');
+    // A factory picks `(start + attempt) % servers`: each link goes to the next server.
+    expect(links.attempts).toEqual([0, 1, 2]);
+  });
+
   it('refuses a bad backoff up front', async () => {
     const server = start();
     await expect(connect(server, { reconnect: { jitter: 2 } })).rejects.toThrow(RangeError);

@@ -102,6 +102,8 @@ export class ControlledLinks implements LinkFactory {
   opened = 0;
   /** When each link was opened, on `clock`. */
   readonly openedAtMs: number[] = [];
+  /** The `attempt` the client passed for each link. */
+  readonly attempts: number[] = [];
   /** When true, links open but the server never answers the handshake (a black hole). */
   swallowHandshakes = false;
   /** The clock `openedAtMs` reads. */
@@ -116,6 +118,7 @@ export class ControlledLinks implements LinkFactory {
   open(handlers: LinkHandlers, attempt: number): ClientLink {
     this.opened++;
     this.openedAtMs.push(this.clock());
+    this.attempts.push(attempt);
     if (this.swallowHandshakes) return { connect() {}, send() {}, close() {} };
     if (!this.reachable) {
       queueMicrotask(() => handlers.closed('lost'));

@@ -94,7 +94,14 @@ export class Session {
   private lastZxidSeen: Zxid = zeroZxid;
   private connectWaiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
   private reconnectTimer: unknown;
+  /** Attempts since the last connection: the backoff grows with it, and restarts once connected. */
   private reconnectAttempt = 0;
+  /**
+   * Links opened so far. The factory picks the server by it, so each new link goes to the next
+   * server of the list, also after a connection that worked was lost, as ZooKeeper's host
+   * provider does: a server that accepts a session but stalls cannot hold the client forever.
+   */
+  private linksOpened = 0;
   private heartbeatTimer: unknown;
   private expiryTimer: unknown;
   private handshakeTimer: unknown;
@@ -209,7 +216,7 @@ export class Session {
           if (this.link === link) this.onLinkClosed(reason);
         },
       },
-      this.reconnectAttempt,
+      this.linksOpened++,
     );
     this.link = link;
     // A server that accepts the connection but never answers the handshake must not hold the

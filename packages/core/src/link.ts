@@ -45,7 +45,11 @@ export interface ClientLink {
 
 /** Opens links to the servers of an ensemble, one attempt at a time. */
 export interface LinkFactory {
-  /** Opens a link to the next server to try. `attempt` counts from 0 for each (re)connection. */
+  /**
+   * Opens a link to the next server to try. `attempt` counts the links the client has opened,
+   * from 0 and never reset, so `(start + attempt) % servers` moves on to the next server after
+   * every lost connection, as ZooKeeper's host provider does.
+   */
   open(handlers: LinkHandlers, attempt: number): ClientLink;
 }
 
