@@ -110,6 +110,43 @@ describe('the zabkit command', () => {
     expect(await second.run.exited).toBe(0);
   }, 30_000);
 
+  it('takes a super digest from a -D flag, and warns that admin.enableServer=true gets no admin server', async () => {
+    const cfg = join(dir, 'super.cfg');
+    writeFileSync(
+      cfg,
+      `tickTime=200\ndataDir=${dir}\nclientPort=0\nclientPortAddress=127.0.0.1\nadmin.enableServer=true\n`,
+    );
+    const digest = await runZabkit(['digest', 'super:secret']);
+    expect(await digest.exited).toBe(0);
+    const superDigest = digest.out().trim().split('->')[1]!;
+    expect(superDigest).toMatch(/^super:[A-Za-z0-9+/]{27}=$/);
+    const run = runZabkit([
+      'server',
+      '--config',
+      cfg,
+      '--storage',
+      'memory',
+      `-Dzookeeper.DigestAuthenticationProvider.superDigest=${superDigest}`,
+    ]);
+    await waitFor(() => /listening on 127\.0\.0\.1:\d+/.test(run.out()));
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(run.out())![1]);
+    expect(run.err()).toMatch(/admin\.enableServer=true: zabkit has no AdminServer yet/);
+    const owner = await connectTcp(`127.0.0.1:${port}`);
+    const root = await connectTcp(`127.0.0.1:${port}`);
+    try {
+      await owner.addAuth('digest', 'alice:pw');
+      await owner.create('/hers', 'x', { acl: [{ perms: 31, id: { scheme: 'auth', id: '' } }] });
+      await expect(root.getData('/hers')).rejects.toThrow();
+      await root.addAuth('digest', 'super:secret');
+      expect(new TextDecoder().decode((await root.getData('/hers')).data)).toBe('x');
+    } finally {
+      await owner.close();
+      await root.close();
+    }
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 30_000);
+
   it('prints usage and fails on an unknown command', async () => {
     const run = runZabkit(['frobnicate']);
     expect(await run.exited).toBe(2);

@@ -50,8 +50,12 @@ export function digestIdFromCredentials(credentials: string): string {
   return digestOf(credentials.slice(0, colon), credentials.slice(colon + 1));
 }
 
-/** Schemes whose identities count for the `auth` scheme: ones proven by credentials. */
-const authenticatedSchemes = new Set(['digest', 'super']);
+/**
+ * Schemes whose identities count for the `auth` scheme: those whose provider says it
+ * authenticates (ZooKeeper's fixupACL). super has no provider, so ZooKeeper skips it: a
+ * super user's `auth` ACL names its digest identity alone.
+ */
+const authenticatedSchemes = new Set(['digest']);
 
 /** Java's String.split(":") drops trailing empty strings; ZooKeeper's digest check relies on it. */
 function javaSplitCount(text: string, separator: string): number {

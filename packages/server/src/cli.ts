@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { digestIdFromCredentials } from '@zabkit/core';
 import { LevelStorage } from '@zabkit/storage-level';
 import { ConfigError, loadConfigFile, parseConfig } from './config.js';
 import { jsonLogger, type LogLevel } from './log.js';
@@ -17,10 +18,15 @@ const usage = `usage: zabkit <command> [options]
 
 commands:
   server [--config zoo.cfg] [--port N] [--log-level debug|info|warn|error]
-         [--storage level|memory] [--group-commit on|off]
+         [--storage level|memory] [--group-commit on|off] [-D<property>=<value>...]
       Runs a zabkit server. Without --config: standalone on 127.0.0.1:2181 (or --port),
       data on LevelDB under ./zabkit-data, only the srvr four-letter word. --storage memory
-      and --group-commit off exist for benchmarks.
+      and --group-commit off exist for benchmarks. -D sets what ZooKeeper reads as Java
+      system properties: -Djute.maxbuffer=N,
+      -Dzookeeper.DigestAuthenticationProvider.superDigest=user:hash, -Dzookeeper.forceSync=no...
+  digest user:password
+      Prints the digest of user:password for DigestAuthenticationProvider.superDigest or a
+      digest ACL, as ZooKeeper's DigestAuthenticationProvider does.
   shell [-server host:port,...] [-timeout ms] [command args...]
       A zkCli-style shell: one command from the arguments, commands from stdin, or a
       prompt with history and tab completion in a terminal. Exits non-zero on any error.
@@ -51,6 +57,7 @@ async function runServer(args: string[]): Promise<number> {
       'log-level': { type: 'string', default: 'info' },
       storage: { type: 'string', default: 'level' },
       'group-commit': { type: 'string', default: 'on' },
+      define: { type: 'string', short: 'D', multiple: true },
     },
     strict: true,
   });
@@ -73,12 +80,21 @@ async function runServer(args: string[]): Promise<number> {
     process.stderr.write(`zabkit: invalid --port: ${values.port}\n`);
     return 2;
   }
+  const systemProperties = new Map<string, string>();
+  for (const definition of values.define ?? []) {
+    const equals = definition.indexOf('=');
+    if (equals <= 0) {
+      process.stderr.write(`zabkit: invalid -D${definition} (expected -D<property>=<value>)\n`);
+      return 2;
+    }
+    systemProperties.set(definition.slice(0, equals), definition.slice(equals + 1));
+  }
   let parsed: Awaited<ReturnType<typeof loadConfigFile>>;
   try {
     parsed =
       values.config === undefined
-        ? parseConfig(defaultConfigText(port))
-        : await loadConfigFile(values.config);
+        ? parseConfig(defaultConfigText(port), { systemProperties })
+        : await loadConfigFile(values.config, { systemProperties });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`zabkit: ${error.message}\n`);
@@ -98,8 +114,12 @@ async function runServer(args: string[]): Promise<number> {
         retainSnapshots: config.snapRetainCount,
         purgeIntervalMs: config.purgeIntervalHours * 3_600_000,
         groupCommit: values['group-commit'] === 'on',
+        // forceSync=no, as in ZooKeeper: writes are acknowledged before they reach the disk.
+        sync: config.systemProperties.forceSync,
         warn: (message) => log.warn({ location }, message),
       });
+      if (!config.systemProperties.forceSync)
+        log.warn('forceSync=no: an acknowledged write may be lost in a crash');
     } else {
       log.warn('--storage memory: nothing survives a restart');
     }
@@ -132,6 +152,16 @@ async function runServer(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `user:password->user:base64(sha1(user:password))`, the line ZooKeeper's digest tool prints. */
+function printDigest(args: string[]): number {
+  if (args.length !== 1 || !args[0]!.includes(':')) {
+    process.stderr.write('usage: zabkit digest user:password\n');
+    return 2;
+  }
+  process.stdout.write(`${args[0]}->${digestIdFromCredentials(args[0]!)}\n`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -139,6 +169,8 @@ async function main(argv: string[]): Promise<number> {
       return runServer(rest);
     case 'shell':
       return runShell(rest);
+    case 'digest':
+      return printDigest(rest);
     case 'storage':
       return runStorage(rest);
     case undefined:

@@ -6,8 +6,9 @@
  * Backslash escapes and line continuations are not interpreted (a Windows path stays as written).
  *
  * Meanings, defaults and checks follow Apache ZooKeeper's `QuorumPeerConfig`, `QuorumPeer.QuorumServer`
- * and `FourLetterCommands`; where zabkit deviates (a default `tickTime`, errors instead of silent fallbacks)
- * the field's comment says so.
+ * and `FourLetterCommands`; where zabkit deviates (errors instead of silent fallbacks) the field's comment
+ * says so. Settings ZooKeeper takes as Java system properties (`DigestAuthenticationProvider.superDigest`,
+ * `forceSync`, `admin.*`, ...) come from zoo.cfg and from `-D` flags: see system-properties.ts.
  *
  * @module
  */
@@ -22,6 +23,7 @@ import {
   parseQuorumSecurity,
   type QuorumSecuritySettings,
 } from './quorum-security-config.js';
+import { parseSystemProperties, SYSTEM_PROPERTY_KEYS, type SystemProperties } from './system-properties.js';
 
 /** Every four-letter-word command ZooKeeper knows, as accepted by `4lw.commands.whitelist`. */
 export const FOUR_LETTER_WORDS: ReadonlySet<string> = fourLetterWords;
@@ -52,7 +54,7 @@ export interface ServerAddress {
 
 /** A fully parsed server configuration: every field has its default filled in. */
 export interface ZabkitConfig {
-  /** Milliseconds per tick. Required by ZooKeeper up to 3.8 (3.9 defaults to 3000); zabkit defaults to 2000. */
+  /** Milliseconds per tick. Default 3000, as in ZooKeeper 3.8 and 3.9 (zoo_sample.cfg sets 2000). */
   readonly tickTime: number;
   /** Ticks a follower may take to connect and sync to the leader. Required in an ensemble; 10 standalone. */
   readonly initLimit: number;
@@ -100,12 +102,20 @@ export interface ZabkitConfig {
   readonly clientPortSettings: ClientPortSettings;
   /** How peers authenticate each other (sslQuorum, ssl.quorum.*, zabkit.quorum.*): see quorum-security-config.ts. */
   readonly quorumSecurity: QuorumSecuritySettings;
+  /** What ZooKeeper reads as system properties (superDigest, forceSync, admin.*, ...): see system-properties.ts. */
+  readonly systemProperties: SystemProperties;
 }
 
 /** Options for {@link parseConfig}. */
 export interface ParseConfigOptions {
   /** This server's id (ZooKeeper reads it from `<dataDir>/myid`); required when `server.N` lines are present. */
   readonly myid?: number;
+  /**
+   * `-D<name>=<value>` flags, as a JVM takes them: `jute.maxbuffer`, and `zookeeper.<key>` for
+   * any zoo.cfg key ZooKeeper also reads as a system property. zoo.cfg wins where both set
+   * one, as in ZooKeeper, except jute.maxbuffer, which ZooKeeper reads from the command line alone.
+   */
+  readonly systemProperties?: ReadonlyMap<string, string>;
 }
 
 /** What {@link parseConfig} returns: the config and any non-fatal findings. */
@@ -129,11 +139,9 @@ export interface PropertyEntry {
 export { ConfigError } from './config-error.js';
 
 const INT32_MAX = 2 ** 31 - 1;
-const DEFAULT_TICK_TIME = 2000;
+const DEFAULT_TICK_TIME = 3000;
 const MIN_SNAP_RETAIN_COUNT = 3;
 
-/** Keys zabkit accepts without warning but does not act on. */
-const IGNORED_KEYS: ReadonlySet<string> = new Set(['admin.enableServer']);
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'tickTime',
   'initLimit',
@@ -153,7 +161,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'peerType',
   'standaloneEnabled',
   ...CLIENT_PORT_KEYS,
-  ...IGNORED_KEYS,
+  ...SYSTEM_PROPERTY_KEYS,
 ]);
 
 /**
@@ -330,10 +338,15 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       throw new ConfigError(key, value, 'unknown quorum security key; it cannot be honoured');
     } else {
       const bare = key.startsWith('zookeeper.') ? key.slice('zookeeper.'.length) : undefined;
-      const hint = bare !== undefined && KNOWN_KEYS.has(bare) ? ` (did you mean ${bare}?)` : '';
+      // ZooKeeper makes this the system property zookeeper.zookeeper.<bare>, which nothing reads.
+      const hint =
+        bare !== undefined && KNOWN_KEYS.has(bare)
+          ? ` (ZooKeeper ignores it too; did you mean ${bare}= here, or -D${key}= on the command line?)`
+          : '';
       warnings.push(`unknown key ${key} (line ${line}) ignored${hint}`);
     }
   }
+  applyCommandLine(values, options.systemProperties, warnings);
 
   const get = (key: string) => values.get(key);
   const num = <T>(key: string, parse: (key: string, value: string) => T, fallback: T): T => {
@@ -489,8 +502,57 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       error: (key, value, expected) => new ConfigError(key, value, expected),
     }),
     quorumSecurity,
+    systemProperties: parseSystemProperties(
+      { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
+      warnings,
+    ),
   };
   return { config, warnings };
+}
+
+/**
+ * The zoo.cfg keys ZooKeeper also reads as the system property `zookeeper.<key>`, so a `-D`
+ * flag may set them: the four-letter-word whitelist, the client port's ZooKeeper limits and
+ * system-properties.ts's keys (reconfigEnabled aside, a QuorumPeerConfig key).
+ */
+const PROPERTY_KEYS: ReadonlySet<string> = new Set([
+  '4lw.commands.whitelist',
+  ...[...CLIENT_PORT_KEYS].filter((key) => !key.startsWith('zabkit.')),
+  ...[...SYSTEM_PROPERTY_KEYS].filter((key) => key !== 'reconfigEnabled'),
+]);
+
+/**
+ * Folds `-D` flags into zoo.cfg's values: `-Djute.maxbuffer` replaces zoo.cfg's (ZooKeeper
+ * reads it from the command line alone), `-Dzookeeper.<key>` fills in a key zoo.cfg does
+ * not set (zoo.cfg wins, as in ZooKeeper). Anything else is warned about and ignored.
+ */
+function applyCommandLine(
+  values: Map<string, string>,
+  properties: ReadonlyMap<string, string> | undefined,
+  warnings: string[],
+): void {
+  for (const [name, value] of properties ?? []) {
+    if (name === 'jute.maxbuffer') {
+      const fromFile = values.get(name);
+      if (fromFile !== undefined && fromFile !== value)
+        warnings.push(
+          `-Djute.maxbuffer=${value} replaces zoo.cfg's ${fromFile}, as ZooKeeper reads only the command line's`,
+        );
+      values.set(name, value);
+      continue;
+    }
+    const key = name.startsWith('zookeeper.') ? name.slice('zookeeper.'.length) : undefined;
+    if (key === undefined || !PROPERTY_KEYS.has(key)) {
+      const hint =
+        key !== undefined && KNOWN_KEYS.has(key) ? `; ZooKeeper reads ${key} from zoo.cfg only` : '';
+      warnings.push(`unknown system property -D${name} ignored${hint}`);
+      continue;
+    }
+    const fromFile = values.get(key);
+    if (fromFile === undefined) values.set(key, value);
+    else if (fromFile !== value)
+      warnings.push(`-D${name}=${value} ignored: zoo.cfg sets ${key}=${fromFile}, which wins`);
+  }
 }
 
 /**

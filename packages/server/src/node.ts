@@ -31,7 +31,14 @@ export interface ServerNodeOptions {
    * leader takes the leader's, so the whole ensemble checks passwords alike.
    */
   readonly sessionSecret?: Uint8Array;
+  /** The super user's digest; overrides zoo.cfg's DigestAuthenticationProvider.superDigest. */
   readonly superDigest?: string;
+}
+
+/** The super digest from the options, else from the configuration (zoo.cfg or -D), if any. */
+function superDigestOf(options: ServerNodeOptions, config: ZabkitConfig): { superDigest?: string } {
+  const superDigest = options.superDigest ?? config.systemProperties.superDigest;
+  return superDigest === undefined ? {} : { superDigest };
 }
 
 /** A transport for a server with no peers. */
@@ -103,7 +110,8 @@ export class ServerNode {
         electionFinalizeWaitMs: Math.min(200, config.tickTime),
         electionResendIntervalMs: Math.min(400, config.tickTime),
         sessionSecret: options.sessionSecret ?? new Uint8Array(randomBytes(sessionSecretBytes)),
-        ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
+        extendedTypesEnabled: config.systemProperties.extendedTypesEnabled,
+        ...superDigestOf(options, config),
         startTimeMs: Date.now(),
       },
       storage,

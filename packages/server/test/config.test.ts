@@ -105,7 +105,8 @@ describe('parseConfig', () => {
     const { config, warnings } = parseConfig('dataDir=/tmp/zk');
     expect(warnings).toEqual([]);
     expect(config).toEqual({
-      tickTime: 2000,
+      // 3000 ms, as ZooKeeper 3.8 and 3.9 default it.
+      tickTime: 3000,
       initLimit: 10,
       syncLimit: 5,
       dataDir: '/tmp/zk',
@@ -117,8 +118,8 @@ describe('parseConfig', () => {
       peerType: 'participant',
       standaloneEnabled: true,
       maxClientCnxns: 60,
-      minSessionTimeout: 4000,
-      maxSessionTimeout: 40000,
+      minSessionTimeout: 6000,
+      maxSessionTimeout: 60000,
       snapCount: 100000,
       snapRetainCount: 3,
       purgeIntervalHours: 0,
@@ -142,6 +143,18 @@ describe('parseConfig', () => {
         allowUnauthenticated: false,
         handshakeTimeoutMs: 5000,
         maxUnauthenticatedConnections: 64,
+      },
+      systemProperties: {
+        superDigest: undefined,
+        extendedTypesEnabled: true,
+        forceSync: true,
+        adminServer: {
+          enabled: true,
+          address: '0.0.0.0',
+          port: 8080,
+          commandUrl: '/commands',
+          idleTimeoutMs: 30_000,
+        },
       },
     });
   });
@@ -208,10 +221,10 @@ describe('parseConfig', () => {
     );
     expect(explicit.key).toBe('minSessionTimeout');
     expect(explicit.message).toContain('must not be larger than maxSessionTimeout 4000');
-    expect(configError(() => parseConfig(standalone('minSessionTimeout=40001'))).key).toBe(
+    expect(configError(() => parseConfig(standalone('minSessionTimeout=60001'))).key).toBe(
       'minSessionTimeout',
     );
-    expect(configError(() => parseConfig(standalone('maxSessionTimeout=3999'))).key).toBe(
+    expect(configError(() => parseConfig(standalone('maxSessionTimeout=5999'))).key).toBe(
       'maxSessionTimeout',
     );
     const equal = parseConfig(standalone('minSessionTimeout=5000', 'maxSessionTimeout=5000')).config;
@@ -274,14 +287,118 @@ describe('parseConfig', () => {
       );
       expect(warnings).toEqual([
         'unknown key electionPort (line 2) ignored',
-        'unknown key zookeeper.snapCount (line 3) ignored (did you mean snapCount?)',
+        'unknown key zookeeper.snapCount (line 3) ignored (ZooKeeper ignores it too; did you mean snapCount= here, or -Dzookeeper.snapCount= on the command line?)',
         'unknown key zookeeper.sasl.client (line 4) ignored',
       ]);
       expect(config.snapCount).toBe(100000);
     });
 
-    it('accepts admin.enableServer silently', () => {
-      expect(parseConfig(standalone('admin.enableServer=true')).warnings).toEqual([]);
+    it('warns that there is no admin server when zoo.cfg asks for one; admin.enableServer=false is silent', () => {
+      expect(parseConfig(standalone('admin.enableServer=true')).warnings).toEqual([
+        'admin.enableServer=true: zabkit has no AdminServer yet; the four-letter words answer on the client port',
+      ]);
+      expect(parseConfig(standalone('admin.serverPort=9090')).warnings).toEqual([
+        'admin.serverPort: zabkit has no AdminServer yet; the four-letter words answer on the client port',
+      ]);
+      const off = parseConfig(standalone('admin.enableServer=false', 'admin.serverPort=9090'));
+      expect(off.warnings).toEqual([]);
+      expect(off.config.systemProperties.adminServer).toMatchObject({ enabled: false, port: 9090 });
+      expect(configError(() => parseConfig(standalone('admin.serverPort=99999'))).key).toBe(
+        'admin.serverPort',
+      );
+      expect(configError(() => parseConfig(standalone('admin.enableServer=yes'))).key).toBe(
+        'admin.enableServer',
+      );
+    });
+
+    it('takes what ZooKeeper reads as system properties from zoo.cfg, by their names without zookeeper.', () => {
+      const digest = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
+      const { config, warnings } = parseConfig(
+        standalone(
+          `DigestAuthenticationProvider.superDigest=${digest}`,
+          'extendedTypesEnabled=false',
+          'forceSync=no',
+        ),
+      );
+      expect(warnings).toEqual([]);
+      expect(config.systemProperties).toMatchObject({
+        superDigest: digest,
+        extendedTypesEnabled: false,
+        forceSync: false,
+      });
+      // ZooKeeper reads only "no" as off.
+      const lenient = parseConfig(standalone('forceSync=false'));
+      expect(lenient.config.systemProperties.forceSync).toBe(true);
+      expect(lenient.warnings).toEqual([
+        'forceSync=false: only "no" turns fsync off, in ZooKeeper as here; it stays on',
+      ]);
+      expect(
+        configError(() => parseConfig(standalone('DigestAuthenticationProvider.superDigest=nocolon'))).key,
+      ).toBe('DigestAuthenticationProvider.superDigest');
+      // A zookeeper.-prefixed key in zoo.cfg is zookeeper.zookeeper.X to ZooKeeper: ignored there, and here.
+      const prefixed = parseConfig(standalone('zookeeper.extendedTypesEnabled=false'));
+      expect(prefixed.config.systemProperties.extendedTypesEnabled).toBe(true);
+      expect(prefixed.warnings[0]).toMatch(
+        /^unknown key zookeeper\.extendedTypesEnabled \(line 2\) ignored \(ZooKeeper ignores it too/,
+      );
+    });
+
+    it('warns about every system property it knows and cannot honour', () => {
+      const { warnings } = parseConfig(
+        standalone(
+          'skipACL=yes',
+          'digest.enabled=true',
+          'jute.maxbuffer.extrasize=1024',
+          'readonlymode.enabled=true',
+          'enforceQuota=true',
+          'reconfigEnabled=true',
+        ),
+      );
+      expect(warnings).toEqual([
+        'skipACL=yes is not supported: zabkit checks every ACL',
+        'digest.enabled=true has no effect: zabkit keeps no tree digest; its log and snapshots carry CRC-32s',
+        'jute.maxbuffer.extrasize has no effect: each record is bounded by its frame (jute.maxbuffer)',
+        'readonlymode.enabled=true: read-only mode is not available yet; a server without a quorum serves nothing',
+        'enforceQuota=true: quotas are not available yet; nothing is enforced',
+        'reconfigEnabled=true: dynamic reconfiguration is not available; reconfig answers ReconfigDisabled',
+      ]);
+      // What matches zabkit's behaviour is accepted without a word.
+      expect(
+        parseConfig(
+          standalone(
+            'skipACL=no',
+            'digest.enabled=false',
+            'readonlymode.enabled=false',
+            'reconfigEnabled=false',
+          ),
+        ).warnings,
+      ).toEqual([]);
+    });
+
+    it('takes -D flags as a JVM does: zookeeper.<key> below zoo.cfg, jute.maxbuffer above it', () => {
+      const digest = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
+      const systemProperties = new Map([
+        ['zookeeper.DigestAuthenticationProvider.superDigest', digest],
+        ['zookeeper.forceSync', 'no'],
+        ['zookeeper.4lw.commands.whitelist', 'ruok'],
+        ['jute.maxbuffer', '4194304'],
+        ['zookeeper.tickTime', '100'],
+        ['sasl.client', 'x'],
+      ]);
+      const { config, warnings } = parseConfig(standalone('forceSync=yes', 'jute.maxbuffer=2000000'), {
+        systemProperties,
+      });
+      expect(config.systemProperties.superDigest).toBe(digest);
+      expect(config.systemProperties.forceSync).toBe(true);
+      expect(config.fourLetterWords).toEqual(new Set(['srvr', 'ruok']));
+      expect(config.juteMaxBuffer).toBe(4194304);
+      expect(config.tickTime).toBe(3000);
+      expect(warnings).toEqual([
+        '-Dzookeeper.forceSync=no ignored: zoo.cfg sets forceSync=yes, which wins',
+        "-Djute.maxbuffer=4194304 replaces zoo.cfg's 2000000, as ZooKeeper reads only the command line's",
+        'unknown system property -Dzookeeper.tickTime ignored; ZooKeeper reads tickTime from zoo.cfg only',
+        'unknown system property -Dsasl.client ignored',
+      ]);
     });
 
     it('warns about a duplicated key and keeps the last value', () => {

@@ -1,0 +1,178 @@
+/**
+ * ZooKeeper's settings that are Java system properties rather than zoo.cfg keys, as zabkit
+ * takes them. A ZooKeeper server gets them from two places, and so does zabkit:
+ *
+ * - zoo.cfg: every key QuorumPeerConfig does not know becomes the system property
+ *   `zookeeper.<key>`, so `DigestAuthenticationProvider.superDigest=...` in zoo.cfg sets
+ *   `zookeeper.DigestAuthenticationProvider.superDigest`. (A zoo.cfg key written with the
+ *   prefix, `zookeeper.forceSync=no`, becomes `zookeeper.zookeeper.forceSync`, which nothing
+ *   reads: ZooKeeper ignores it, and zabkit warns that it does.)
+ * - the command line: `-D<property>=<value>`, as a JVM takes them (`SERVER_JVMFLAGS`).
+ *   zoo.cfg wins where both set one, as in ZooKeeper (it sets the property after the JVM has
+ *   started), except `jute.maxbuffer`, which ZooKeeper reads from the command line alone.
+ *
+ * Every key here is honoured, refused with a ConfigError, or accepted with a warning saying
+ * why it has no effect: none is accepted silently while ignored.
+ *
+ * @module
+ */
+
+/** The admin server's settings (admin.*), parsed and validated. */
+export interface AdminServerSettings {
+  /** `admin.enableServer`; ZooKeeper's default is true. */
+  readonly enabled: boolean;
+  /** `admin.serverAddress`; default 0.0.0.0. */
+  readonly address: string;
+  /** `admin.serverPort`; default 8080. */
+  readonly port: number;
+  /** `admin.commandURL`; default /commands. */
+  readonly commandUrl: string;
+  /** `admin.idleTimeout`, in ms; default 30000. */
+  readonly idleTimeoutMs: number;
+}
+
+/**
+ * Whether zabkit serves an AdminServer. While false, `admin.enableServer=true` and the other
+ * admin.* keys are accepted with a warning that there is none; the admin server, when it
+ * comes, switches this and reads {@link SystemProperties.adminServer}.
+ */
+export const adminServerAvailable = false;
+
+/** The system properties zabkit acts on, with ZooKeeper's defaults filled in. */
+export interface SystemProperties {
+  /**
+   * `DigestAuthenticationProvider.superDigest`: `user:base64(sha1(user:password))`; a session
+   * that authenticates with matching digest credentials passes every ACL check.
+   */
+  readonly superDigest: string | undefined;
+  /**
+   * `extendedTypesEnabled`: TTL nodes. ZooKeeper's default is false, zabkit's true; `false`
+   * refuses TTL creates with Unimplemented, as ZooKeeper does.
+   */
+  readonly extendedTypesEnabled: boolean;
+  /** `forceSync`: fsync the log before acknowledging writes. As in ZooKeeper, only `no` turns it off. */
+  readonly forceSync: boolean;
+  /** admin.*: see {@link adminServerAvailable}. */
+  readonly adminServer: AdminServerSettings;
+}
+
+/**
+ * Every key this module reads, as written in zoo.cfg (the system property is
+ * `zookeeper.<key>`). `reconfigEnabled` is a zoo.cfg key of ZooKeeper's own, kept here
+ * with the other features zabkit does not have.
+ */
+export const SYSTEM_PROPERTY_KEYS: ReadonlySet<string> = new Set([
+  'DigestAuthenticationProvider.superDigest',
+  'extendedTypesEnabled',
+  'forceSync',
+  'skipACL',
+  'digest.enabled',
+  'jute.maxbuffer.extrasize',
+  'readonlymode.enabled',
+  'enforceQuota',
+  'reconfigEnabled',
+  'admin.enableServer',
+  'admin.serverAddress',
+  'admin.serverPort',
+  'admin.commandURL',
+  'admin.idleTimeout',
+]);
+
+/** Where the settings are read from, and how a bad value is reported (config.ts's ConfigError). */
+export interface SystemPropertySource {
+  get(key: string): string | undefined;
+  error(key: string, value: string, expected: string): Error;
+}
+
+/** ZooKeeper reads these with Boolean.parseBoolean; zabkit refuses what is neither true nor false. */
+function bool(source: SystemPropertySource, key: string, fallback: boolean): boolean {
+  const value = source.get(key);
+  if (value === undefined) return fallback;
+  const lower = value.trim().toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw source.error(key, value, 'expected true or false');
+}
+
+function int(source: SystemPropertySource, key: string, min: number, max: number, fallback: number): number {
+  const value = source.get(key);
+  if (value === undefined) return fallback;
+  const parsed = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || parsed < min || parsed > max)
+    throw source.error(key, value, `expected an integer ${min}..${max}`);
+  return parsed;
+}
+
+/** A digest is `user:base64(sha1(...))`: anything else can never match a login. */
+const digestPattern = /^[^:]*:[A-Za-z0-9+/]{27}=$/;
+
+function parseAdminServer(source: SystemPropertySource, warnings: string[]): AdminServerSettings {
+  const settings: AdminServerSettings = {
+    enabled: bool(source, 'admin.enableServer', true),
+    address: source.get('admin.serverAddress')?.trim() ?? '0.0.0.0',
+    port: int(source, 'admin.serverPort', 1, 65535, 8080),
+    commandUrl: source.get('admin.commandURL')?.trim() ?? '/commands',
+    idleTimeoutMs: int(source, 'admin.idleTimeout', 0, 2 ** 31 - 1, 30_000),
+  };
+  if (adminServerAvailable) return settings;
+  // ZooKeeper's default is an admin server on 8080: only what asks for one is warned about.
+  const asked = ['admin.serverAddress', 'admin.serverPort', 'admin.commandURL', 'admin.idleTimeout'].filter(
+    (key) => source.get(key) !== undefined,
+  );
+  if (source.get('admin.enableServer') !== undefined && settings.enabled)
+    asked.unshift('admin.enableServer=true');
+  if (settings.enabled && asked.length > 0) {
+    warnings.push(
+      `${asked.join(', ')}: zabkit has no AdminServer yet; the four-letter words answer on the client port`,
+    );
+  }
+  return settings;
+}
+
+/**
+ * Reads the system-property settings from `source` (zoo.cfg's keys, with the command line's
+ * `-Dzookeeper.<key>` filled in where zoo.cfg has none) and appends a warning for each that
+ * has no effect here.
+ *
+ * @throws what `source.error` makes, for a value that cannot be used
+ */
+export function parseSystemProperties(source: SystemPropertySource, warnings: string[]): SystemProperties {
+  const superDigest = source.get('DigestAuthenticationProvider.superDigest')?.trim();
+  if (superDigest !== undefined && !digestPattern.test(superDigest)) {
+    throw source.error(
+      'DigestAuthenticationProvider.superDigest',
+      superDigest,
+      'expected user:base64(sha1(user:password)), as `zabkit digest user:password` prints it',
+    );
+  }
+  const forceSync = source.get('forceSync')?.trim();
+  // ZooKeeper: forceSync = !"no".equals(value). Its "false" keeps fsync on, and so here.
+  if (forceSync !== undefined && forceSync !== 'yes' && forceSync !== 'no')
+    warnings.push(`forceSync=${forceSync}: only "no" turns fsync off, in ZooKeeper as here; it stays on`);
+  const skipAcl = source.get('skipACL')?.trim();
+  if (skipAcl === 'yes') warnings.push('skipACL=yes is not supported: zabkit checks every ACL');
+  if (bool(source, 'digest.enabled', false))
+    warnings.push(
+      'digest.enabled=true has no effect: zabkit keeps no tree digest; its log and snapshots carry CRC-32s',
+    );
+  if (source.get('jute.maxbuffer.extrasize') !== undefined)
+    warnings.push(
+      'jute.maxbuffer.extrasize has no effect: each record is bounded by its frame (jute.maxbuffer)',
+    );
+  if (bool(source, 'readonlymode.enabled', false))
+    warnings.push(
+      'readonlymode.enabled=true: read-only mode is not available yet; a server without a quorum serves nothing',
+    );
+  if (bool(source, 'enforceQuota', false))
+    warnings.push('enforceQuota=true: quotas are not available yet; nothing is enforced');
+  if (bool(source, 'reconfigEnabled', false))
+    warnings.push(
+      'reconfigEnabled=true: dynamic reconfiguration is not available; reconfig answers ReconfigDisabled',
+    );
+  return {
+    superDigest,
+    extendedTypesEnabled: bool(source, 'extendedTypesEnabled', true),
+    forceSync: forceSync !== 'no',
+    adminServer: parseAdminServer(source, warnings),
+  };
+}
