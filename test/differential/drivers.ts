@@ -95,19 +95,30 @@ export class Driver {
     });
   }
 
-  /** Starts a driver for `kind`; the Java one is compiled first (once per source version). */
-  static start(kind: ClientKind): Driver {
+  /**
+   * Starts a driver for `kind`; the Java one is compiled first (once per source version).
+   * `systemProperties` become -D flags of the Java client's JVM (jute.maxbuffer, say, which
+   * the Java client also reads there).
+   */
+  static start(kind: ClientKind, systemProperties: Readonly<Record<string, string>> = {}): Driver {
     if (kind === 'java') {
       const classes = compileJavaDriver();
       const classpath = [classes, ...[...zookeeperJars, ...curatorJars].map((jar) => join(javaLib, jar))];
+      const flags = Object.entries(systemProperties).map(([name, value]) => `-D${name}=${value}`);
       return new Driver(
         kind,
         spawn(
           'java',
-          ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', classpath.join(':'), 'ZkDriver'],
-          {
-            stdio: ['pipe', 'pipe', 'pipe'],
-          },
+          [
+            '-Xmx256m',
+            '-XX:+UseSerialGC',
+            '-XX:TieredStopAtLevel=1',
+            ...flags,
+            '-cp',
+            classpath.join(':'),
+            'ZkDriver',
+          ],
+          { stdio: ['pipe', 'pipe', 'pipe'] },
         ),
       );
     }

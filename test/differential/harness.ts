@@ -198,7 +198,11 @@ export class DifferentialPair {
 
   /** Starts both servers from `options`, and a driver per client kind per server. */
   static async start(
-    options: ServerOptions & { readonly clients: readonly ClientKind[] },
+    options: ServerOptions & {
+      readonly clients: readonly ClientKind[];
+      /** -D flags for the Java client's JVM. */
+      readonly clientSystemProperties?: Readonly<Record<string, string>>;
+    },
   ): Promise<DifferentialPair> {
     const servers = await startBoth(options);
     const relays = {
@@ -208,7 +212,7 @@ export class DifferentialPair {
     const drivers = new Map<string, Driver>();
     for (const client of options.clients) {
       for (const server of ['zookeeper', 'zabkit'] as const) {
-        drivers.set(`${client}:${server}`, Driver.start(client));
+        drivers.set(`${client}:${server}`, Driver.start(client, options.clientSystemProperties));
       }
     }
     return new DifferentialPair(servers, relays, drivers);

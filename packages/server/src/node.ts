@@ -111,6 +111,9 @@ export class ServerNode {
         electionResendIntervalMs: Math.min(400, config.tickTime),
         sessionSecret: options.sessionSecret ?? new Uint8Array(randomBytes(sessionSecretBytes)),
         extendedTypesEnabled: config.systemProperties.extendedTypesEnabled,
+        // As in ZooKeeper, data has no cap of its own: the frame carrying it (jute.maxbuffer)
+        // is the limit, so raising jute.maxbuffer raises what a node may hold.
+        dataSizeMaxBytes: config.juteMaxBuffer,
         ...superDigestOf(options, config),
         startTimeMs: Date.now(),
       },

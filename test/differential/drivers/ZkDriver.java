@@ -267,7 +267,7 @@ public final class ZkDriver {
         Session s = new Session();
         ZKClientConfig config = new ZKClientConfig();
         if (c.containsKey("juteMaxBuffer")) {
-            config.setProperty(ZKClientConfig.JUTE_MAXBUFFER, String.valueOf(Json.number(c.get("juteMaxBuffer"))));
+            config.setProperty(ZKClientConfig.JUTE_MAXBUFFER, String.valueOf((long) Json.number(c.get("juteMaxBuffer"))));
         }
         CountDownLatch connected = new CountDownLatch(1);
         Watcher recorder = s.watcher("default");
