@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const source = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
@@ -22,7 +22,22 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/differential/**'],
+        },
+      },
+      {
+        // Each file starts Apache ZooKeeper, a zabkit server and client JVMs: one file at a
+        // time, so they weigh on a shared machine no more than one such set does.
+        extends: true,
+        test: { name: 'differential', include: ['test/differential/**/*.test.ts'], fileParallelism: false },
+      },
+    ],
   },
 });

@@ -420,9 +420,21 @@ public final class ZkDriver {
         return list;
     }
 
+    /** Data up to 4 KiB as base64; larger data as its SHA-256, so megabytes do not cross the pipe. */
     private static Map<String, Object> dataAndStat(byte[] data, Stat stat) {
         Map<String, Object> result = new LinkedHashMap<>();
-        result.put("data", data == null ? null : Base64.getEncoder().encodeToString(data));
+        if (data != null && data.length > 4096) {
+            try {
+                byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(data);
+                StringBuilder hex = new StringBuilder();
+                for (byte b : hash) hex.append(String.format("%02x", b));
+                result.put("dataSha256", hex.toString());
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        } else {
+            result.put("data", data == null ? null : Base64.getEncoder().encodeToString(data));
+        }
         result.put("stat", stat == null ? null : stat(stat));
         return result;
     }

@@ -11,6 +11,7 @@ records and hands them to its connection (KazooClient._call): kazoo normalizes p
 public API ("/a/" becomes "/a"), and `raw` is how a test sends a path exactly as written.
 """
 import base64
+import hashlib
 import json
 import sys
 import threading
@@ -77,6 +78,13 @@ sessions = {}
 
 def b64(data):
     return None if data is None else base64.b64encode(data).decode('ascii')
+
+
+def data_out(data):
+    """Data up to 4 KiB as base64; larger data as its SHA-256 (as ZkDriver answers)."""
+    if data is not None and len(data) > 4096:
+        return {'dataSha256': hashlib.sha256(data).hexdigest()}
+    return {'data': b64(data)}
 
 
 def stat_out(stat):
@@ -299,7 +307,7 @@ def raw_result(value):
             return {'children': first, 'stat': stat_out(stat)}
         if isinstance(first, str):
             return {'path': first, 'stat': stat_out(stat)}
-        return {'data': b64(first), 'stat': stat_out(stat)}
+        return dict(data_out(first), stat=stat_out(stat))
     if hasattr(value, 'czxid'):
         return stat_out(value)
     return repr(value)
@@ -341,7 +349,7 @@ def handle(c):
         return stat_out(k.exists(c['path'], watch=watcher_of(s, c)))
     if op == 'getData':
         data, stat = k.get(c['path'], watch=watcher_of(s, c))
-        return {'data': b64(data), 'stat': stat_out(stat)}
+        return dict(data_out(data), stat=stat_out(stat))
     if op == 'setData':
         return stat_out(k.set(c['path'], data_in(c), c.get('version', -1)))
     if op == 'getACL':
