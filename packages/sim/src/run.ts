@@ -2,7 +2,7 @@
  * One simulated run per seed: draw fault rates, run a faulty phase, heal everything, run a
  * liveness phase, then check the history. The same seed gives the same run, event for event.
  */
-import type { ServerId, ZabPeerOptions } from '@zabkit/core';
+import type { PeerMessage, ServerId, StorageAction, ZabPeerOptions } from '@zabkit/core';
 import { checkAcknowledgedWrites } from './checkers/durability.js';
 import { checkReads } from './checkers/reads.js';
 import { checkSessions } from './checkers/sessions.js';
@@ -23,6 +23,10 @@ export interface RunOptions {
   readonly rates?: Partial<FaultRates>;
   /** Use the deliberately broken driver that acknowledges before durability (checker tests). */
   readonly ackBeforeDurable?: boolean;
+  /** A round trip every delivered peer message goes through (see World.wire). */
+  readonly wire?: (message: PeerMessage) => PeerMessage;
+  /** A round trip every storage action goes through before it is durable (see World.diskWire). */
+  readonly diskWire?: (action: StorageAction) => StorageAction;
 }
 
 export interface SeedResult {
@@ -60,6 +64,8 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   });
   const world = new World(rng, rates, voters, peerOptions);
   world.ackBeforeDurable = options.ackBeforeDurable ?? false;
+  if (options.wire !== undefined) world.wire = options.wire;
+  if (options.diskWire !== undefined) world.diskWire = options.diskWire;
   const history: History = {
     writes: [],
     reads: [],

@@ -8,6 +8,7 @@ import {
   type ClientOutput,
   type Envelope,
   type PeerInput,
+  type PeerMessage,
   type PeerReady,
   ReadyPipeline,
   type ServerId,
@@ -110,6 +111,13 @@ export class World {
    * durability (ACKs among them) leave at once, before the disk has the data.
    */
   ackBeforeDurable = false;
+  /**
+   * What every delivered message goes through on its way: the identity, or a round trip
+   * through a real encoding (a test runs the simulator over the peer codec this way).
+   */
+  wire: (message: PeerMessage) => PeerMessage = (message) => message;
+  /** What every storage action goes through before it reaches the disk image: as `wire`, for storage records. */
+  diskWire: (action: StorageAction) => StorageAction = (action) => action;
   /** How many faults of each kind this run injected. */
   readonly faultCounts: Record<string, number> = {
     crash: 0,
@@ -247,7 +255,7 @@ export class World {
         for (const action of batch) {
           // A snapshot is written in the background: the crash may come before its manifest.
           if (action.kind === 'snapshot' && this.rng.chance(0.5)) continue;
-          node.durable.apply(action);
+          node.durable.apply(this.diskWire(action));
         }
       }
       this.faultCounts.tornWrite!++;
@@ -296,7 +304,7 @@ export class World {
     const incarnation = node.incarnation;
     this.schedule(this.rng.int(0, this.rates.storageDelayMsMax), `disk ${node.id}`, () => {
       if (node.incarnation !== incarnation) return;
-      for (const action of write.actions) node.durable.apply(action);
+      for (const action of write.actions) node.durable.apply(this.diskWire(action));
       const done = node.pipeline.completeWrite(write);
       for (const envelope of done.send) this.send(envelope);
       this.step(node.id, done.persisted);
@@ -338,7 +346,7 @@ export class World {
     const incarnation = target.incarnation;
     this.queue.schedule(at, `msg ${link} ${envelope.message.kind}`, () => {
       if (target.incarnation !== incarnation || this.blocked.has(link) || !this.alive(envelope.from)) return;
-      this.step(envelope.to, { kind: 'message', from: envelope.from, message: envelope.message });
+      this.step(envelope.to, { kind: 'message', from: envelope.from, message: this.wire(envelope.message) });
     });
   }
 
@@ -449,7 +457,6 @@ function identity(txn: Txn): string {
   return `${txn.sessionId}:${txn.cxid}:${txn.body.kind}:${path}`;
 }
 
-/** A torn append keeps a prefix of its transactions; other actions are all or nothing. */
 /**
  * How LevelStorage puts a run of actions on disk: appends, epochs and the session secret gather into one atomic,
  * synced batch; a truncate or purge starts a new one; a snapshot or reset is written on its

@@ -37,7 +37,13 @@ import {
   connect as tlsConnect,
   createServer as tlsServer,
 } from 'node:tls';
-import { decodePeerMessage, encodePeerMessageWithRoom, PeerCodecError } from '@zabkit/codec';
+import {
+  decodePeerMessage,
+  encodePeerMessageWithRoom,
+  PeerCodecError,
+  type PeerCodecLimits,
+  resolveLimits,
+} from '@zabkit/codec';
 import type { PeerMessage, PeerTransport, ServerId, TransportHandlers } from '@zabkit/core';
 import { Admission, type AdmissionStats } from './admission.js';
 import {
@@ -159,6 +165,11 @@ export interface TcpTransportOptions {
   readonly maxUnauthenticatedConnections?: number;
   /** Default: nothing is logged. */
   readonly log?: TransportLogger;
+  /**
+   * Bounds on decoded messages (strings, data, list lengths); default the codec's. A message
+   * beyond them closes its link like any other that does not decode.
+   */
+  readonly codecLimits?: Partial<PeerCodecLimits>;
 }
 
 /** 64 MiB: room for a snapshot sync without letting a stalled peer exhaust memory. */
@@ -218,6 +229,7 @@ export class TcpTransport implements PeerTransport {
   private readonly tls: PeerTlsOptions | undefined;
   private readonly secureContext: SecureContext | undefined;
   private readonly log: TransportLogger | undefined;
+  private readonly codecLimits: PeerCodecLimits;
   private readonly links = new Map<ServerId, Link>();
   /** Every socket we hold, handshaken or not, so close() can destroy them all. */
   private readonly sockets = new Set<Socket>();
@@ -248,6 +260,7 @@ export class TcpTransport implements PeerTransport {
     this.reconnect = options.reconnect ?? defaultReconnect;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs;
     this.log = options.log;
+    this.codecLimits = resolveLimits(options.codecLimits);
     this.secret = options.security?.secret;
     if (this.secret !== undefined && this.secret.length === 0) throw new RangeError('empty quorum secret');
     this.tls = options.security?.tls;
@@ -819,7 +832,7 @@ export class TcpTransport implements PeerTransport {
   private deliver(link: Link, socket: Socket, payload: Buffer): boolean {
     let message: PeerMessage;
     try {
-      message = decodePeerMessage(payload);
+      message = decodePeerMessage(payload, this.codecLimits);
     } catch (error) {
       this.undecodableCount++;
       // The codec's errors name the field at fault (followerInfo.acceptedEpoch, ...): log it.
