@@ -20,7 +20,8 @@ interface DurabilityMark {
   readonly seq: number;
   /** Once durable, the log holds everything up to here. */
   loggedThrough: Zxid | undefined;
-  readonly callbacks: (() => void)[];
+  /** Allocated on the first callback: most batches have none. */
+  callbacks: (() => void)[] | undefined;
 }
 
 /** What a step leaves for the driver, apart from the client outputs. */
@@ -75,7 +76,7 @@ export class Outbox {
 
   private mark(): DurabilityMark {
     if (this.currentMark === undefined) {
-      this.currentMark = { seq: ++this.persistSeq, loggedThrough: undefined, callbacks: [] };
+      this.currentMark = { seq: ++this.persistSeq, loggedThrough: undefined, callbacks: undefined };
       this.marks.push(this.currentMark);
     }
     return this.currentMark;
@@ -86,7 +87,7 @@ export class Outbox {
     assert(action.kind !== 'append', 'appends go through logged(), which marks what they cover');
     this.persistActions.push(action);
     const mark = this.mark();
-    if (onDurable !== undefined) mark.callbacks.push(onDurable);
+    if (onDurable !== undefined) (mark.callbacks ??= []).push(onDurable);
     if (action.kind === 'truncate' && this.durableZxid > action.afterZxid)
       this.durableZxid = action.afterZxid;
     if (action.kind === 'reset') {
@@ -119,7 +120,7 @@ export class Outbox {
         this.durableZxid = mark.loggedThrough <= logEnd ? mark.loggedThrough : logEnd;
         loggedMore = true;
       }
-      for (const callback of mark.callbacks) callback();
+      if (mark.callbacks !== undefined) for (const callback of mark.callbacks) callback();
     }
     assert(this.durableZxid <= this.log.lastZxid, 'nothing beyond the log is durable');
     return loggedMore;
