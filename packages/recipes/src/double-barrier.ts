@@ -18,6 +18,16 @@ import {
 
 const readyName = 'ready';
 
+/** How a member joins a double barrier. */
+export interface DoubleBarrierOptions {
+  /**
+   * The name of this member's node, unique among the members: a random `m-<uuid>` by default.
+   * A replayable run (the simulator) passes names of its own, since the order of the names
+   * decides who waits on whom in `leave`.
+   */
+  readonly memberName?: string;
+}
+
 /**
  * One member of a double barrier at `path` for `memberCount` members.
  *
@@ -31,7 +41,7 @@ const readyName = 'ready';
  * is found again); when the session expires the member nodes vanish and the calls reject.
  */
 export class DoubleBarrier {
-  private readonly memberName = `m-${randomUUID()}`;
+  private readonly memberName: string;
   private readonly ourPath: string;
   private readonly readyPath: string;
 
@@ -39,9 +49,11 @@ export class DoubleBarrier {
     private readonly zk: ZabClient,
     readonly path: string,
     readonly memberCount: number,
+    options: DoubleBarrierOptions = {},
   ) {
     if (!Number.isInteger(memberCount) || memberCount < 1)
       throw new RangeError('memberCount must be a positive integer');
+    this.memberName = options.memberName ?? `m-${randomUUID()}`;
     this.ourPath = childPath(path, this.memberName);
     this.readyPath = childPath(path, readyName);
   }

@@ -8,7 +8,7 @@
 export { Barrier } from './barrier.js';
 export { ChildrenCache, type ChildrenCacheEvents } from './children-cache.js';
 export { SharedCounter, type SharedCounterEvents, type VersionedValue } from './counter.js';
-export { DoubleBarrier } from './double-barrier.js';
+export { DoubleBarrier, type DoubleBarrierOptions } from './double-barrier.js';
 export { GroupMember, type GroupMemberEvents, type GroupMemberOptions } from './group-member.js';
 export type { CachedNode, CacheOptions, CacheWatchMode } from './internal/cache-engine.js';
 export { type EventMap, TypedEmitter } from './internal/util-emitter.js';
