@@ -9,6 +9,13 @@ export { encodeBase64 } from './acl/base64.js';
 export { sha1 } from './acl/sha1.js';
 export * from './acl.js';
 export * from './errors.js';
+export {
+  ClientFront,
+  type ClientFrontOptions,
+  type CommitPath,
+  type WriteOrigin,
+} from './front/client-front.js';
+export * from './front/client-io.js';
 export * from './link.js';
 export * from './path.js';
 export {
@@ -27,20 +34,13 @@ export {
   type WriteCompletion,
 } from './ready/pipeline.js';
 export * from './requests.js';
-export * from './server/io.js';
-export {
-  type CommitPath,
-  type FrontOptions,
-  ReplicaFront,
-  type WriteOrigin,
-} from './server/replica-front.js';
+export { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './server-options.js';
 export {
   passwordLengthBytes,
   SessionIdGenerator,
   samePassword,
   sessionPassword,
-} from './server/session-ids.js';
-export { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './server-options.js';
+} from './sessions/session-ids.js';
 export { negotiateTimeout, type SessionTimeoutBounds, SessionTracker } from './sessions/session-tracker.js';
 export * from './stat.js';
 export type { Epochs, PeerStorage, PersistedState, StorageAction } from './storage.js';

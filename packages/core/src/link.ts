@@ -4,8 +4,9 @@
  * a server's driver implements it in process (the runtime's PeerDriver and LocalServer, the
  * simulator's clients), turning its `ClientOutput`s into link messages with `deliverToLink`.
  */
+
+import type { ClientOutput, ConnectRequest } from './front/client-io.js';
 import type { ClientRequest, Reply } from './requests.js';
-import type { ClientOutput, ConnectRequest } from './server/io.js';
 import type { WatchEvent } from './watches/events.js';
 import type { Zxid } from './zxid.js';
 

@@ -7,19 +7,14 @@
  * learner adopts when it syncs), so any member can check them.
  */
 import { assert } from '../errors.js';
+import type { ClientFront } from '../front/client-front.js';
+import type { ConnectionId, ConnectRequest } from '../front/client-io.js';
 import type { PreparableRequest } from '../prep/preparer.js';
-import type { ConnectionId, ConnectRequest } from '../server/io.js';
-import type { ReplicaFront } from '../server/replica-front.js';
-import {
-  passwordLengthBytes,
-  SessionIdGenerator,
-  samePassword,
-  sessionPassword,
-} from '../server/session-ids.js';
 import type { ResolvedServerOptions } from '../server-options.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { TxnOrigin } from '../zab/context.js';
+import { passwordLengthBytes, SessionIdGenerator, samePassword, sessionPassword } from './session-ids.js';
 import { negotiateTimeout } from './session-tracker.js';
 
 /** A client connection waiting for the leader to vouch for the session it resumes. */
@@ -55,7 +50,7 @@ export class SessionAdmission {
     serverId: number,
     startTimeMs: number,
     private readonly tree: DataTree,
-    private readonly front: ReplicaFront,
+    private readonly front: ClientFront,
     private readonly port: AdmissionPort,
   ) {
     this.sessionIds = new SessionIdGenerator(serverId, startTimeMs);

@@ -5,7 +5,7 @@
  * transactions, compacting the log mirror behind it.
  */
 import { assert } from '../errors.js';
-import type { ReplicaFront } from '../server/replica-front.js';
+import type { ClientFront } from '../front/client-front.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
@@ -55,7 +55,7 @@ export class Applier {
     private readonly tree: DataTree,
     private readonly log: TxnLog,
     private readonly outbox: Outbox,
-    private readonly front: ReplicaFront,
+    private readonly front: ClientFront,
     private readonly snapCount: number,
     private readonly hooks: ApplyHooks,
   ) {

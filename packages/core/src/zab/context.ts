@@ -4,8 +4,8 @@
  * the client front and the outgoing Ready.
  */
 import type { Id } from '../acl.js';
+import type { ClientFront, WriteOrigin } from '../front/client-front.js';
 import type { PreparableRequest } from '../prep/preparer.js';
-import type { ReplicaFront, WriteOrigin } from '../server/replica-front.js';
 import type { ResolvedServerOptions } from '../server-options.js';
 import type { StorageAction } from '../storage.js';
 import type { DataTree } from '../tree/data-tree.js';
@@ -32,7 +32,7 @@ export interface PeerContext {
   readonly quorum: MajorityQuorum;
   readonly tree: DataTree;
   readonly log: TxnLog;
-  readonly front: ReplicaFront;
+  readonly front: ClientFront;
   readonly nowMs: number;
   readonly acceptedEpoch: number;
   readonly currentEpoch: number;

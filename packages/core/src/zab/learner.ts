@@ -8,8 +8,8 @@
  */
 import type { Id } from '../acl.js';
 import { assert } from '../errors.js';
+import type { WriteOrigin } from '../front/client-front.js';
 import type { PreparableRequest } from '../prep/preparer.js';
-import type { WriteOrigin } from '../server/replica-front.js';
 import type { PendingRevalidation } from '../sessions/admission.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';

@@ -8,13 +8,13 @@
  * actions and messages leave in the Ready, and durability comes back as an input.
  */
 import { assert, assertNever, ErrorCode } from '../errors.js';
+import { ClientFront, type CommitPath, type WriteOrigin } from '../front/client-front.js';
+import type { ClientInput, ClientOutput, ConnectionId } from '../front/client-io.js';
 import type { PreparableRequest } from '../prep/preparer.js';
 import type { ClientRequest, WriteRequest } from '../requests.js';
-import type { ClientOutput, ConnectionId, ServerInput } from '../server/io.js';
-import { type CommitPath, ReplicaFront, type WriteOrigin } from '../server/replica-front.js';
-import { samePassword } from '../server/session-ids.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../server-options.js';
 import { type PendingRevalidation, SessionAdmission } from '../sessions/admission.js';
+import { samePassword } from '../sessions/session-ids.js';
 import type { Stat } from '../stat.js';
 import type { Epochs, PersistedState, StorageAction } from '../storage.js';
 import { DataTree } from '../tree/data-tree.js';
@@ -48,7 +48,9 @@ import { TxnLog } from './txn-log.js';
 
 /** Everything a peer steps on: time, messages, broken links, durability, clients. */
 export type PeerInput =
-  | ServerInput
+  /** The clock moved to `nowMs` (virtual or real milliseconds). */
+  | { readonly kind: 'tick'; readonly nowMs: number }
+  | ClientInput
   | { readonly kind: 'message'; readonly from: ServerId; readonly message: PeerMessage }
   /** The transport lost the link to `peer`. */
   | { readonly kind: 'linkDown'; readonly peer: ServerId }
@@ -101,7 +103,7 @@ export class ZabPeer {
   readonly quorum: MajorityQuorum;
   private readonly tree: DataTree;
   private readonly log: TxnLog;
-  private readonly front: ReplicaFront;
+  private readonly front: ClientFront;
   private readonly outbox: Outbox;
   private readonly applier: Applier;
   private readonly admission: SessionAdmission;
@@ -143,7 +145,7 @@ export class ZabPeer {
     assert(this.sessionSecret.length > 0, 'a session secret is never empty');
     if (state.sessionSecret === undefined)
       this.outbox.persist({ kind: 'sessionSecret', secret: this.sessionSecret });
-    this.front = new ReplicaFront(this.tree, this.commitPath(), { superDigest: this.server.superDigest });
+    this.front = new ClientFront(this.tree, this.commitPath(), { superDigest: this.server.superDigest });
     this.applier = new Applier(this.tree, this.log, this.outbox, this.front, this.options.snapCount, {
       onApplied: options.onApplied,
       roleApplied: (txn) => {

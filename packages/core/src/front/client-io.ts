@@ -1,6 +1,6 @@
 /**
- * What a server exchanges with its client connections: the inputs a driver steps it with
- * for time, connections and requests, and the outputs it leaves for each connection (in a
+ * What the client front exchanges with client connections: the inputs a driver steps a peer
+ * with for connections and requests, and the outputs it leaves for each connection (in a
  * peer's Ready, `toClients`).
  */
 import type { ClientRequest, Reply } from '../requests.js';
@@ -24,10 +24,8 @@ export interface ConnectRequest {
   readonly clientAddress: string;
 }
 
-/** What a server steps on apart from its peers and its storage: time, connections, requests. */
-export type ServerInput =
-  /** The clock moved to `nowMs` (virtual or real milliseconds). */
-  | { readonly kind: 'tick'; readonly nowMs: number }
+/** What a peer steps on from its client connections: connects, requests, disconnects. */
+export type ClientInput =
   | { readonly kind: 'connect'; readonly connectionId: ConnectionId; readonly request: ConnectRequest }
   | {
       readonly kind: 'request';

@@ -27,7 +27,7 @@ import type { SessionId, Txn } from '../txn.js';
 import { AddWatchMode, EventType, type EventTypeValue } from '../watches/events.js';
 import { type Delivery, WatchManager } from '../watches/watch-manager.js';
 import type { Zxid } from '../zxid.js';
-import type { ClientOutput, CloseReason, ConnectionId } from './io.js';
+import type { ClientOutput, CloseReason, ConnectionId } from './client-io.js';
 
 /** Where a front sends writes, and how it keeps sessions alive. */
 export interface CommitPath {
@@ -70,12 +70,12 @@ interface Connection {
 }
 
 /** The front's settings: the super digest that may bypass ACLs. */
-export interface FrontOptions {
+export interface ClientFrontOptions {
   readonly superDigest?: string | undefined;
 }
 
 /** The client-facing half of a server: connections, reads, watches, and replies in order. */
-export class ReplicaFront {
+export class ClientFront {
   readonly watches = new WatchManager();
   private readonly connections = new Map<ConnectionId, Connection>();
   private readonly connectionBySession = new Map<SessionId, ConnectionId>();
@@ -84,7 +84,7 @@ export class ReplicaFront {
   constructor(
     private readonly tree: DataTree,
     private readonly commit: CommitPath,
-    private readonly options: FrontOptions = {},
+    private readonly options: ClientFrontOptions = {},
   ) {}
 
   /** Takes the outputs produced since the last call. */
