@@ -58,6 +58,11 @@ export class SessionAdmission {
 
   /** A client's first message: a new session, or one it resumes. */
   connect(connectionId: ConnectionId, request: ConnectRequest): void {
+    if (this.front.sessionOf(connectionId) !== undefined) {
+      // A connection opens with one ConnectRequest: another on an attached connection is refused.
+      this.front.close(connectionId, 'refused');
+      return;
+    }
     if (!this.port.isServing()) {
       this.front.emit({ kind: 'close', connectionId, reason: 'refused' });
       return;
@@ -99,6 +104,11 @@ export class SessionAdmission {
   finishResume(pending: PendingRevalidation, valid: boolean): void {
     if (!valid) {
       this.refuseExpired(pending.connectionId);
+      return;
+    }
+    if (this.front.sessionOf(pending.connectionId) !== undefined) {
+      // The connection connected again meanwhile and is attached: it is refused, as above.
+      this.front.close(pending.connectionId, 'refused');
       return;
     }
     this.front.attach(pending.connectionId, pending.sessionId, pending.clientAddress);

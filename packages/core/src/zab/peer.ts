@@ -145,7 +145,10 @@ export class ZabPeer {
     assert(this.sessionSecret.length > 0, 'a session secret is never empty');
     if (state.sessionSecret === undefined)
       this.outbox.persist({ kind: 'sessionSecret', secret: this.sessionSecret });
-    this.front = new ClientFront(this.tree, this.commitPath(), { superDigest: this.server.superDigest });
+    this.front = new ClientFront(this.tree, this.commitPath(), {
+      superDigest: this.server.superDigest,
+      requestsPendingPerSessionMax: this.options.requestsPendingPerSessionMax,
+    });
     this.applier = new Applier(this.tree, this.log, this.outbox, this.front, this.options.snapCount, {
       onApplied: options.onApplied,
       roleApplied: (txn) => {
