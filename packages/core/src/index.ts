@@ -54,6 +54,14 @@ export {
   type TreeSnapshot,
   type TxnResult,
 } from './tree/data-tree.js';
+export {
+  containerLifetime,
+  ephemeralOwnerOf,
+  isEphemeralOf,
+  lifetimeOf,
+  type NodeLifetime,
+  persistentLifetime,
+} from './tree/lifetime.js';
 export { Znode } from './tree/znode.js';
 export * from './txn.js';
 export { decodeUtf8, encodeUtf8 } from './utf8.js';

@@ -291,7 +291,9 @@ describe('container nodes', () => {
     const stat = h.ok(s, create('/c', { mode: CreateMode.Container })).stat as Stat;
     // Stored as a container; clients see owner 0, as ZooKeeper's copyStat shows it.
     expect(stat.ephemeralOwner).toBe(0n);
-    expect(h.server.znodeAt('/c')?.storedEphemeralOwner).toBe(containerEphemeralOwner);
+    expect(h.server.znodeAt('/c')?.lifetime).toEqual({ kind: 'container' });
+    // The transaction carries ZooKeeper's encoding, as its logs and snapshots do.
+    expect(createdOwner(h, '/c')).toBe(containerEphemeralOwner);
     h.advance(200);
     // Never had a child: kept.
     expect(h.request(s, getData('/c')).ok).toBe(true);
@@ -315,7 +317,8 @@ describe('TTL nodes', () => {
     const { h, s } = setup({ containerCheckIntervalMs: 50 });
     const stat = h.ok(s, create('/t', { mode: CreateMode.PersistentWithTtl, ttlMs: 500n })).stat as Stat;
     expect(stat.ephemeralOwner).toBe(0n);
-    expect(h.server.znodeAt('/t')?.storedEphemeralOwner).toBe(ttlEphemeralOwner(500n));
+    expect(h.server.znodeAt('/t')?.lifetime).toEqual({ kind: 'ttl', ttlMs: 500 });
+    expect(createdOwner(h, '/t')).toBe(ttlEphemeralOwner(500n));
     h.advance(300);
     h.ok(s, setData('/t', 'touch'));
     h.advance(300);
@@ -364,3 +367,10 @@ describe('version counters', () => {
     expect(() => checkAndIncrementVersion(3, 4)).toThrow();
   });
 });
+
+/** The ephemeralOwner the logged create of `path` carries. */
+function createdOwner(h: Harness, path: string): bigint | undefined {
+  for (const txn of h.log)
+    if (txn.body.kind === 'create' && txn.body.path === path) return txn.body.ephemeralOwner;
+  return undefined;
+}

@@ -7,6 +7,7 @@
 import type { ACL } from '../acl.js';
 import { assert } from '../errors.js';
 import type { DataTree } from '../tree/data-tree.js';
+import type { NodeLifetime } from '../tree/lifetime.js';
 import type { Zxid } from '../zxid.js';
 
 /** A node as it will be, or `undefined` in `node` when it will have been deleted. */
@@ -16,7 +17,7 @@ export interface NodeRecord {
   readonly version: number;
   readonly cversion: number;
   readonly aversion: number;
-  readonly ephemeralOwner: bigint;
+  readonly lifetime: NodeLifetime;
   readonly childCount: number;
 }
 
@@ -52,7 +53,7 @@ export class OutstandingChanges {
       version: node.version,
       cversion: node.cversion,
       aversion: node.aversion,
-      ephemeralOwner: node.ephemeralOwner,
+      lifetime: node.lifetime,
       childCount: node.children.size,
     };
   }

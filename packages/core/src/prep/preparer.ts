@@ -16,17 +16,15 @@ import type {
   SetDataRequest,
   WriteRequest,
 } from '../requests.js';
-import {
-  containerEphemeralOwner,
-  isCreateMode,
-  isEphemeralMode,
-  isSequentialMode,
-  isTtlMode,
-  nodeKindOf,
-  ttlEphemeralOwner,
-  ttlMaxMs,
-} from '../stat.js';
+import { CreateMode, isCreateMode, isEphemeralMode, isSequentialMode, isTtlMode, ttlMaxMs } from '../stat.js';
 import type { DataTree } from '../tree/data-tree.js';
+import {
+  containerLifetime,
+  ephemeralOwnerOf,
+  isEphemeralOf,
+  type NodeLifetime,
+  persistentLifetime,
+} from '../tree/lifetime.js';
 import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import { type NodeRecord, OutstandingChanges } from './change-records.js';
@@ -179,18 +177,18 @@ export class RequestPreparer {
     const finalPath = isSequentialMode(mode) ? path + sequentialSuffix(parent.cversion) : path;
     if (pathProblem(finalPath) !== undefined) fail(ErrorCode.BadArguments);
     if (this.changes.lookup(finalPath) !== undefined) fail(ErrorCode.NodeExists);
-    if (nodeKindOf(parent.ephemeralOwner) === 'ephemeral') fail(ErrorCode.NoChildrenForEphemerals);
+    if (parent.lifetime.kind === 'ephemeral') fail(ErrorCode.NoChildrenForEphemerals);
     this.checkDataSize(data);
     assert(parentOf(finalPath) === parentPath, 'a sequential name stays under its parent');
     const parentCversion = (parent.cversion + 1) | 0;
-    const ephemeralOwner =
-      mode === 4
-        ? containerEphemeralOwner
+    const lifetime: NodeLifetime =
+      mode === CreateMode.Container
+        ? containerLifetime
         : isTtlMode(mode)
-          ? ttlEphemeralOwner(ttlMs)
+          ? { kind: 'ttl', ttlMs: Number(ttlMs) }
           : isEphemeralMode(mode)
-            ? input.sessionId
-            : 0n;
+            ? { kind: 'ephemeral', sessionId: input.sessionId }
+            : persistentLifetime;
     this.changes.add(input.zxid, parentPath, {
       ...parent,
       cversion: parentCversion,
@@ -202,9 +200,10 @@ export class RequestPreparer {
       version: 0,
       cversion: 0,
       aversion: 0,
-      ephemeralOwner,
+      lifetime,
       childCount: 0,
     });
+    const ephemeralOwner = ephemeralOwnerOf(lifetime);
     return { kind: 'create', path: finalPath, data, acl, ephemeralOwner, parentCversion };
   }
 
@@ -246,7 +245,7 @@ export class RequestPreparer {
       fail(ErrorCode.BadArguments);
     const node = this.record(path);
     if (node.childCount > 0) fail(ErrorCode.NotEmpty);
-    const kind = nodeKindOf(node.ephemeralOwner);
+    const kind = node.lifetime.kind;
     // ZooKeeper answers BadVersion when the node is not a container or TTL node any more.
     if (kind !== 'container' && kind !== 'ttl') fail(ErrorCode.BadVersion);
     const parentPath = parentOf(path);
@@ -321,7 +320,7 @@ export class RequestPreparer {
     const ephemerals = new Set(this.tree.ephemeralsOf(input.sessionId));
     for (const [path, node] of this.changes.pendingPaths()) {
       if (node === undefined) ephemerals.delete(path);
-      else if (node.ephemeralOwner === input.sessionId) ephemerals.add(path);
+      else if (isEphemeralOf(node.lifetime, input.sessionId)) ephemerals.add(path);
     }
     const ephemeralPaths = [...ephemerals].sort();
     for (const path of ephemeralPaths) {

@@ -7,10 +7,11 @@ import { type ACL, Ids, Perms } from '../acl.js';
 import { assert, assertNever, ErrorCode, type ErrorCodeValue } from '../errors.js';
 import { basenameOf, configPath, parentOf, quotaPath, rootPath, zookeeperPath } from '../path.js';
 import type { OpResult } from '../requests.js';
-import { nodeKindOf, type Stat } from '../stat.js';
+import type { Stat } from '../stat.js';
 import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import { multiFailed } from '../txn.js';
 import { type Zxid, zeroZxid } from '../zxid.js';
+import { ephemeralOwnerOf, lifetimeOf, type NodeLifetime, persistentLifetime } from './lifetime.js';
 import { Znode } from './znode.js';
 
 /** A change the tree made, with the ACLs watch delivery is filtered by. */
@@ -96,7 +97,7 @@ export class DataTree {
     this.ttlPaths.clear();
     this.sessionTimeouts.clear();
     this.lastAppliedZxid = zeroZxid;
-    const root = new Znode(new Uint8Array(0), Ids.openAclUnsafe, zeroZxid, 0, 0n);
+    const root = new Znode(new Uint8Array(0), Ids.openAclUnsafe, zeroZxid, 0, persistentLifetime);
     this.nodes.set(rootPath, root);
     this.addSystemNode(zookeeperPath, Ids.openAclUnsafe);
     this.addSystemNode(quotaPath, Ids.openAclUnsafe);
@@ -106,7 +107,7 @@ export class DataTree {
   }
 
   private addSystemNode(path: string, acl: readonly ACL[]): Znode {
-    const node = new Znode(new Uint8Array(0), acl, zeroZxid, 0, 0n);
+    const node = new Znode(new Uint8Array(0), acl, zeroZxid, 0, persistentLifetime);
     this.nodes.set(path, node);
     this.nodes.get(parentOf(path))!.children.add(basenameOf(path));
     return node;
@@ -129,7 +130,7 @@ export class DataTree {
         version: node.version,
         cversion: node.cversion,
         aversion: node.aversion,
-        ephemeralOwner: node.ephemeralOwner,
+        ephemeralOwner: ephemeralOwnerOf(node.lifetime),
       });
     }
     return { zxid: this.lastAppliedZxid, nodes, sessions: [...this.sessionTimeouts] };
@@ -155,10 +156,10 @@ export class DataTree {
     if (node === undefined) {
       const parent = this.nodes.get(parentOf(saved.path));
       assert(parent !== undefined, `snapshot lists ${saved.path} before its parent`);
-      node = new Znode(saved.data, saved.acl, saved.czxid, saved.ctime, saved.ephemeralOwner);
+      node = new Znode(saved.data, saved.acl, saved.czxid, saved.ctime, lifetimeOf(saved.ephemeralOwner));
       this.nodes.set(saved.path, node);
       parent.children.add(basenameOf(saved.path));
-      this.indexNode(saved.path, saved.ephemeralOwner);
+      this.indexNode(saved.path, node.lifetime);
     }
     node.data = saved.data;
     node.acl = saved.acl;
@@ -389,16 +390,16 @@ export class DataTree {
       parent.cversion = parentCversion;
       parent.pzxid = txn.zxid;
     }
-    const node = new Znode(data, acl, txn.zxid, txn.timeMs, ephemeralOwner);
+    const node = new Znode(data, acl, txn.zxid, txn.timeMs, lifetimeOf(ephemeralOwner));
     parent.children.add(basenameOf(path));
     this.nodes.set(path, node);
-    this.indexNode(path, ephemeralOwner);
+    this.indexNode(path, node.lifetime);
     changes.push({ kind: 'created', path, acl, parentAcl: parent.acl });
     return node.stat();
   }
 
-  private indexNode(path: string, ephemeralOwner: bigint): void {
-    switch (nodeKindOf(ephemeralOwner)) {
+  private indexNode(path: string, lifetime: NodeLifetime): void {
+    switch (lifetime.kind) {
       case 'container':
         this.containerPaths.add(path);
         break;
@@ -406,8 +407,8 @@ export class DataTree {
         this.ttlPaths.add(path);
         break;
       case 'ephemeral': {
-        let paths = this.ephemeralsBySession.get(ephemeralOwner);
-        if (paths === undefined) this.ephemeralsBySession.set(ephemeralOwner, (paths = new Set()));
+        let paths = this.ephemeralsBySession.get(lifetime.sessionId);
+        if (paths === undefined) this.ephemeralsBySession.set(lifetime.sessionId, (paths = new Set()));
         paths.add(path);
         break;
       }
@@ -416,13 +417,14 @@ export class DataTree {
     }
   }
 
-  private unindexNode(path: string, ephemeralOwner: bigint): void {
+  private unindexNode(path: string, lifetime: NodeLifetime): void {
     this.containerPaths.delete(path);
     this.ttlPaths.delete(path);
-    const paths = this.ephemeralsBySession.get(ephemeralOwner);
+    if (lifetime.kind !== 'ephemeral') return;
+    const paths = this.ephemeralsBySession.get(lifetime.sessionId);
     if (paths === undefined) return;
     paths.delete(path);
-    if (paths.size === 0) this.ephemeralsBySession.delete(ephemeralOwner);
+    if (paths.size === 0) this.ephemeralsBySession.delete(lifetime.sessionId);
   }
 
   private deleteNode(path: string, zxid: Zxid, changes: TreeChange[]): void {
@@ -433,7 +435,7 @@ export class DataTree {
     // ZooKeeper moves pzxid on a delete but leaves cversion alone.
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.nodes.delete(path);
-    this.unindexNode(path, node.ephemeralOwner);
+    this.unindexNode(path, node.lifetime);
     changes.push({ kind: 'deleted', path, acl: node.acl, parentAcl: parent.acl });
   }
 

@@ -3,8 +3,9 @@
  * hot path of every write; readers get copies of Stat, never the node itself.
  */
 import type { ACL } from '../acl.js';
-import { nodeKindOf, type Stat } from '../stat.js';
+import type { Stat } from '../stat.js';
 import type { Zxid } from '../zxid.js';
+import type { NodeLifetime } from './lifetime.js';
 
 /** A znode as the tree stores it. */
 export class Znode {
@@ -18,10 +19,11 @@ export class Znode {
   version: number;
   cversion: number;
   aversion: number;
-  readonly ephemeralOwner: bigint;
+  /** Persistent, ephemeral (and whose), container or TTL: ZooKeeper's ephemeralOwner, unpacked. */
+  readonly lifetime: NodeLifetime;
   readonly children = new Set<string>();
 
-  constructor(data: Uint8Array, acl: readonly ACL[], zxid: Zxid, timeMs: number, ephemeralOwner: bigint) {
+  constructor(data: Uint8Array, acl: readonly ACL[], zxid: Zxid, timeMs: number, lifetime: NodeLifetime) {
     this.data = data;
     this.acl = acl;
     this.czxid = zxid;
@@ -32,7 +34,7 @@ export class Znode {
     this.version = 0;
     this.cversion = 0;
     this.aversion = 0;
-    this.ephemeralOwner = ephemeralOwner;
+    this.lifetime = lifetime;
   }
 
   /**
@@ -49,7 +51,7 @@ export class Znode {
       version: this.version,
       cversion: (this.cversion * 2 - this.children.size) | 0,
       aversion: this.aversion,
-      ephemeralOwner: nodeKindOf(this.ephemeralOwner) === 'ephemeral' ? this.ephemeralOwner : 0n,
+      ephemeralOwner: this.lifetime.kind === 'ephemeral' ? this.lifetime.sessionId : 0n,
       dataLength: this.data.length,
       numChildren: this.children.size,
       pzxid: this.pzxid,

@@ -5,7 +5,6 @@
  * (ZooKeeper's ContainerManager). A deletion proposed and not yet applied is not proposed again.
  */
 import { assert } from '../errors.js';
-import { ttlOf } from '../stat.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { Zxid } from '../zxid.js';
 
@@ -42,9 +41,9 @@ export class ContainerCollector {
     }
     for (const path of tree.ttlNodes()) {
       const node = tree.getNode(path)!;
-      if (node.children.size === 0 && nowMs - node.mtime > Number(ttlOf(node.ephemeralOwner))) {
-        candidates.push(path);
-      }
+      const { lifetime } = node;
+      assert(lifetime.kind === 'ttl', 'the TTL index holds only TTL nodes');
+      if (node.children.size === 0 && nowMs - node.mtime > lifetime.ttlMs) candidates.push(path);
     }
     const proposed = new Set(this.inFlight.values());
     return candidates.sort().filter((path) => !proposed.has(path));

@@ -18,6 +18,7 @@ import { samePassword } from '../sessions/session-ids.js';
 import type { Stat } from '../stat.js';
 import type { Epochs, PersistedState, StorageAction } from '../storage.js';
 import { DataTree } from '../tree/data-tree.js';
+import type { NodeLifetime } from '../tree/lifetime.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import { Applier } from './applier.js';
@@ -209,11 +210,12 @@ export class ZabPeer {
 
   /**
    * The znode at `path` as this replica holds it, for tools and tests (no ACL check): its Stat
-   * as clients see it, and its ephemeralOwner as stored, container and TTL markers included.
+   * as clients see it, and its lifetime (persistent, ephemeral and whose, container or TTL),
+   * which the Stat shows only in part.
    */
-  znodeAt(path: string): { readonly stat: Stat; readonly storedEphemeralOwner: bigint } | undefined {
+  znodeAt(path: string): { readonly stat: Stat; readonly lifetime: NodeLifetime } | undefined {
     const node = this.tree.getNode(path);
-    return node === undefined ? undefined : { stat: node.stat(), storedEphemeralOwner: node.ephemeralOwner };
+    return node === undefined ? undefined : { stat: node.stat(), lifetime: node.lifetime };
   }
 
   /** What this replica holds, in numbers: for four-letter words and metrics. */
