@@ -38,6 +38,26 @@ for (const file of files(root)) {
     }
   });
 }
+// A SessionId is minted only where session ids are made, proven or decoded (see session-ids.ts):
+// a cast anywhere else would let any bigint pass for one.
+const packagesRoot = new URL('../packages/', import.meta.url).pathname;
+const mint = join(root, 'sessions', 'session-ids.ts');
+for (const name of readdirSync(packagesRoot)) {
+  const src = join(packagesRoot, name, 'src');
+  if (!statSync(src, { throwIfNoEntry: false })?.isDirectory()) continue;
+  for (const file of files(src)) {
+    if (file === mint) continue;
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, index) => {
+        if (/\bas\s+SessionId\b/.test(line)) {
+          console.error(`${file}:${index + 1}: mints a SessionId outside sessions/session-ids.ts: ${line.trim()}`);
+          violations++;
+        }
+      });
+  }
+}
+
 if (violations > 0) {
   console.error(`core purity: ${violations} violation(s)`);
   process.exit(1);

@@ -113,6 +113,11 @@ export const data: Schema<Uint8Array> = new Primitive<Uint8Array>('data');
 /** A signed 64-bit bigint. */
 export const int64: Schema<bigint> = new Primitive<bigint>('int64');
 
+/** A branded signed 64-bit bigint (a session id): decoding restores what a server encoded. */
+export function brandedInt64<B extends bigint>(): Schema<B> {
+  return new Primitive<B>('int64');
+}
+
 /** A byte array of `min..max` bytes (within `dataBytesMax` too), checked both ways. */
 class BoundedData extends Schema<Uint8Array> {
   constructor(

@@ -24,6 +24,7 @@ import type {
   Zxid,
 } from '@zabkit/core';
 import {
+  brandedInt64,
   data,
   type Fields,
   int64,
@@ -60,7 +61,7 @@ export const serverId = integer(0, serverIdMax);
 /** A zxid: 64 unsigned bits. */
 export const zxid = zxidOf<Zxid>();
 /** A session id (signed 64-bit, as ZooKeeper's). */
-export const sessionId: typeof int64 = int64;
+export const sessionId = brandedInt64<SessionId>();
 
 const id = struct<Id>({ scheme: string, id: string });
 const acl = list(struct<ACL>({ perms: int32, id }));

@@ -36,7 +36,10 @@ export {
 export * from './requests.js';
 export { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './server-options.js';
 export {
+  decodedSessionId,
+  noSessionId,
   passwordLengthBytes,
+  provenSessionId,
   SessionIdGenerator,
   samePassword,
   sessionPassword,

@@ -5,10 +5,10 @@
  */
 import type { ACL } from './acl.js';
 import type { ErrorCodeValue } from './errors.js';
+import type { SessionId } from './sessions/session-ids.js';
 import type { Zxid } from './zxid.js';
 
-/** A session's 64-bit id. */
-export type SessionId = bigint;
+export type { SessionId } from './sessions/session-ids.js';
 
 /** A session begins, with its negotiated timeout. */
 export interface CreateSessionTxn {

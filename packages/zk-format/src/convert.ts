@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import {
   type ACL,
   DataTree,
+  decodedSessionId,
   type Epochs,
   epochOf,
   type PeerStorage,
@@ -65,7 +66,9 @@ export function toTreeSnapshot(loaded: Pick<ZkLoaded, 'tree' | 'sessions' | 'zxi
   return {
     zxid: zxid(BigInt.asUintN(64, loaded.zxid)),
     nodes,
-    sessions: [...loaded.sessions].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    sessions: [...loaded.sessions]
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([id, timeoutMs]) => [decodedSessionId(id), timeoutMs] as const),
   };
 }
 

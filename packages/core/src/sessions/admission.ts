@@ -14,7 +14,7 @@ import type { ResolvedServerOptions } from '../server-options.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { TxnOrigin } from '../zab/context.js';
-import { passwordLengthBytes, SessionIdGenerator, samePassword, sessionPassword } from './session-ids.js';
+import { passwordLengthBytes, provenSessionId, SessionIdGenerator, sessionPassword } from './session-ids.js';
 import { negotiateTimeout } from './session-tracker.js';
 
 /** A client connection waiting for the leader to vouch for the session it resumes. */
@@ -76,18 +76,14 @@ export class SessionAdmission {
       this.front.emit({ kind: 'close', connectionId, reason: 'refused' });
       return;
     }
-    const password = sessionPassword(this.port.sessionSecret(), request.sessionId);
     // Only the leader knows whether a session lives: a lagging server may not have applied
     // its creation yet. Here only the password is checked.
-    if (!samePassword(password, request.password)) {
+    const sessionId = provenSessionId(this.port.sessionSecret(), request.sessionId, request.password);
+    if (sessionId === undefined) {
       this.refuseExpired(connectionId);
       return;
     }
-    this.port.revalidate({
-      connectionId,
-      sessionId: request.sessionId,
-      clientAddress: request.clientAddress,
-    });
+    this.port.revalidate({ connectionId, sessionId, clientAddress: request.clientAddress });
   }
 
   private create(connectionId: ConnectionId, request: ConnectRequest): void {

@@ -10,8 +10,8 @@
  * records (`CreateTxn`, `SnapshotNode`) that the codecs write as ZooKeeper does.
  */
 import { assert } from '../errors.js';
+import { decodedSessionId, type SessionId } from '../sessions/session-ids.js';
 import { containerEphemeralOwner, nodeKindOf, ttlEphemeralOwner, ttlMaxMs, ttlOf } from '../stat.js';
-import type { SessionId } from '../txn.js';
 
 /** What a znode's lifetime is, and what it depends on. */
 export type NodeLifetime =
@@ -35,7 +35,7 @@ export function lifetimeOf(ephemeralOwner: bigint): NodeLifetime {
     case 'ttl':
       return { kind: 'ttl', ttlMs: Number(ttlOf(ephemeralOwner)) };
     case 'ephemeral':
-      return { kind: 'ephemeral', sessionId: ephemeralOwner as SessionId };
+      return { kind: 'ephemeral', sessionId: decodedSessionId(ephemeralOwner) };
   }
 }
 

@@ -8,6 +8,7 @@
 import type { Id } from '../acl.js';
 import { assert, ErrorCode } from '../errors.js';
 import { type PreparableRequest, RequestPreparer } from '../prep/preparer.js';
+import { noSessionId } from '../sessions/session-ids.js';
 import type { SessionId, Txn } from '../txn.js';
 import { counterOf, epochOf, makeZxid, nextZxid, type Zxid } from '../zxid.js';
 import { ContainerCollector } from './container-collector.js';
@@ -576,7 +577,7 @@ export class LeaderRole {
     if (room === 0) return;
     for (const path of phase.containers.due(this.peer.tree, now).slice(0, room)) {
       this.propose(
-        0n,
+        noSessionId,
         internalCxid,
         [],
         { op: 'deleteContainer', path },
