@@ -51,7 +51,9 @@ for (const name of readdirSync(packagesRoot)) {
       .split('\n')
       .forEach((line, index) => {
         if (/\bas\s+SessionId\b/.test(line)) {
-          console.error(`${file}:${index + 1}: mints a SessionId outside sessions/session-ids.ts: ${line.trim()}`);
+          console.error(
+            `${file}:${index + 1}: mints a SessionId outside sessions/session-ids.ts: ${line.trim()}`,
+          );
           violations++;
         }
       });

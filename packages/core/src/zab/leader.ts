@@ -6,7 +6,7 @@
  * sessions (leader-sessions.ts) and container collection (container-collector.ts).
  */
 import type { Id } from '../acl.js';
-import { assert, ErrorCode } from '../errors.js';
+import { assert, assertNever, ErrorCode } from '../errors.js';
 import { type PreparableRequest, RequestPreparer } from '../prep/preparer.js';
 import { noSessionId } from '../sessions/session-ids.js';
 import type { SessionId, Txn } from '../txn.js';
@@ -487,6 +487,9 @@ export class LeaderRole {
           valid: this.revalidate(message.sessionId, from),
         });
         return;
+      default:
+        // followerInfo was handled above; nothing else reaches here.
+        assertNever(message, 'learner message');
     }
   }
 
