@@ -282,8 +282,17 @@ export class ZabClient extends EventEmitter<ClientEvents> {
     });
   }
 
-  private protectedId(): string {
+  /**
+   * A random id in UUID form, drawn from the client's source of chance (the `random` option;
+   * `crypto.randomUUID` without one). Recipes name their nodes with it, so that a client given
+   * a seeded source (the simulator's) names them alike on every run.
+   */
+  randomId(): string {
     return this.options.random === undefined ? crypto.randomUUID() : randomUuid(this.options.random);
+  }
+
+  private protectedId(): string {
+    return this.randomId();
   }
 
   private async createWithParents(

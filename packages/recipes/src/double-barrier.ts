@@ -2,7 +2,6 @@
  * A double barrier (Curator's DistributedDoubleBarrier, the ZooKeeper recipe): members
  * enter together once `memberCount` have arrived, and leave together once all have left.
  */
-import { randomUUID } from 'node:crypto';
 import type { WatchedEvent, ZabClient } from '@zabkit/client';
 import {
   childPath,
@@ -21,9 +20,10 @@ const readyName = 'ready';
 /** How a member joins a double barrier. */
 export interface DoubleBarrierOptions {
   /**
-   * The name of this member's node, unique among the members: a random `m-<uuid>` by default.
-   * A replayable run (the simulator) passes names of its own, since the order of the names
-   * decides who waits on whom in `leave`.
+   * The name of this member's node, unique among the members: by default `m-<id>`, the id
+   * drawn from the client's source of chance (`ZabClient.randomId`), so that a client with a
+   * seeded source names its members alike on every run. The order of the names decides who
+   * waits on whom in `leave`.
    */
   readonly memberName?: string;
 }
@@ -53,7 +53,7 @@ export class DoubleBarrier {
   ) {
     if (!Number.isInteger(memberCount) || memberCount < 1)
       throw new RangeError('memberCount must be a positive integer');
-    this.memberName = options.memberName ?? `m-${randomUUID()}`;
+    this.memberName = options.memberName ?? `m-${zk.randomId()}`;
     this.ourPath = childPath(path, this.memberName);
     this.readyPath = childPath(path, readyName);
   }

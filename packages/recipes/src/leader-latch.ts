@@ -196,7 +196,7 @@ export class LeaderLatch extends TypedEmitter<LeaderLatchEvents> {
     const old = this.ourPath;
     this.ourPath = undefined;
     if (old !== undefined) await deleteNode(this.zk, old);
-    const made = await createProtected(this.zk, this.path, newProtectedPrefix(), latchName, this.id);
+    const made = await createProtected(this.zk, this.path, newProtectedPrefix(this.zk), latchName, this.id);
     if (this.state !== 'started') {
       await deleteNode(this.zk, made);
       return;

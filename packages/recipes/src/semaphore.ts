@@ -124,7 +124,7 @@ export class Semaphore {
   private async acquireOne(signal: AbortSignal): Promise<string> {
     const guard = new Mutex(this.zk, this.lockPath);
     if (!(await guard.acquire({ signal }))) throw abortError(signal);
-    const prefix = newProtectedPrefix();
+    const prefix = newProtectedPrefix(this.zk);
     let ours: string | undefined;
     try {
       ours = await createProtected(this.zk, this.leasesPath, prefix, 'lease-', '', signal);

@@ -4,7 +4,6 @@
  * reply, one-shot watches that are removed when nobody waits for them any more, a timeout
  * folded into an AbortSignal, and the herd-free wait of a lock contender.
  */
-import { randomUUID } from 'node:crypto';
 import { ErrorCode, type WatchListener, type ZabClient, ZabError } from '@zabkit/client';
 
 import { abortError, ensurePath, isCode, retryIdempotent as retry } from './util-zk.js';
@@ -31,9 +30,12 @@ export function sessionEndedError(zk: ZabClient): ZabError {
     : new ZabError(ErrorCode.ConnectionLoss, undefined, 'the client was closed');
 }
 
-/** A fresh protected-name prefix (Curator's `_c_<uuid>-`), one per sequential create. */
-export function newProtectedPrefix(): string {
-  return `_c_${randomUUID()}-`;
+/**
+ * A fresh protected-name prefix (Curator's `_c_<uuid>-`), one per sequential create; the id
+ * comes from the client's source of chance, so a seeded client replays the same names.
+ */
+export function newProtectedPrefix(zk: ZabClient): string {
+  return `_c_${zk.randomId()}-`;
 }
 
 /** The sequence number ZooKeeper appended to a sequential node's name (its last 10 digits). */
@@ -255,7 +257,7 @@ export class LockCore {
   async attempt(options: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined }) {
     const deadline = new Deadline(options.timeoutMs, options.signal);
     const { signal } = deadline;
-    const prefix = newProtectedPrefix();
+    const prefix = newProtectedPrefix(this.zk);
     let ours: string | undefined;
     try {
       if (signal.aborted) throw abortError(signal);

@@ -4,7 +4,6 @@
  * consumer unsure whether it took an item, and added with an atomic create-and-mark so that
  * a lost reply never leaves a producer unsure whether its item went in.
  */
-import { randomUUID } from 'node:crypto';
 import type { Data, WatchedEvent, ZabClient } from '@zabkit/client';
 import {
   childPath,
@@ -45,7 +44,7 @@ export class QueueCore {
    */
   async put(infix: string, data: Data): Promise<void> {
     await this.ensureParent();
-    const marker = childPath(this.path, `${markerPrefix}${randomUUID()}`);
+    const marker = childPath(this.path, `${markerPrefix}${this.zk.randomId()}`);
     for (;;) {
       try {
         await this.zk
