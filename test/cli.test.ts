@@ -1,9 +1,10 @@
 /**
  * The `zabkit` command as an operator meets it: a config with a bad value stops it with a
- * message naming the key, unknown keys only warn, and SIGTERM or SIGINT end it cleanly.
+ * message naming the key, unknown keys only warn, SIGTERM or SIGINT end it cleanly, and a
+ * failed disk ends it with exit code 1 after saying why.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +15,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 const bin = fileURLToPath(new URL('../packages/server/bin/zabkit.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'zabkit-cli-'));
 
-function runZabkit(args: string[]) {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runZabkit(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => {
@@ -145,6 +146,46 @@ describe('the zabkit command', () => {
     }
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
+  }, 30_000);
+
+  it('a full disk: logs ENOSPC, exits 1 for a supervisor, and restarts with every acknowledged write', async () => {
+    const dataDir = join(dir, 'full-disk');
+    const faults = join(dir, 'full-disk-faults');
+    mkdirSync(faults, { recursive: true });
+    const cfg = join(dir, 'full-disk.cfg');
+    writeFileSync(cfg, `tickTime=200\ndataDir=${dataDir}\nclientPort=0\nclientPortAddress=127.0.0.1\n`);
+    const env = { ...process.env, ZABKIT_FAULT_INJECTION_DIR: faults };
+    const start = async () => {
+      const run = runZabkit(['server', '--config', cfg], env);
+      await waitFor(() => /listening on 127\.0\.0\.1:\d+/.test(run.out()));
+      return { run, port: Number(/listening on 127\.0\.0\.1:(\d+)/.exec(run.out())![1]) };
+    };
+    const first = await start();
+    const client = await connectTcp(`127.0.0.1:${first.port}`, { sessionTimeoutMs: 4000 });
+    for (let i = 0; i < 20; i++) await client.create(`/before-${i}`, 'x');
+    writeFileSync(join(faults, 'disk-full'), '');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(client.create('/after', 'x')).rejects.toThrow();
+    expect(await first.run.exited).toBe(1);
+    await client.close().catch(() => undefined);
+    const fatal = first.run
+      .err()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.msg !== undefined && /peer stopped for good/.test(String(line.msg)));
+    expect(fatal).toMatchObject({ level: 'error', reason: 'storage', code: 'ENOSPC' });
+    expect(first.run.err()).toMatch(/zabkit: server 1 stopped: its storage failed: ENOSPC/);
+    // The supervisor restarts it once there is room again: nothing acknowledged was lost.
+    rmSync(join(faults, 'disk-full'));
+    const second = await start();
+    const reader = await connectTcp(`127.0.0.1:${second.port}`);
+    const children = await reader.getChildren('/');
+    expect(children.filter((name) => name.startsWith('before-'))).toHaveLength(20);
+    expect(children).not.toContain('after');
+    await reader.close();
+    second.run.child.kill('SIGTERM');
+    expect(await second.run.exited).toBe(0);
   }, 30_000);
 
   it('prints usage and fails on an unknown command', async () => {

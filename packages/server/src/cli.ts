@@ -6,9 +6,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { digestIdFromCredentials } from '@zabkit/core';
+import { digestIdFromCredentials, type PeerStorage } from '@zabkit/core';
 import { LevelStorage } from '@zabkit/storage-level';
+import { MemoryStorage } from '@zabkit/storage-memory';
 import { ConfigError, loadConfigFile, parseConfig } from './config.js';
+import type { PeerFatalError } from './fatal.js';
+import { FaultInjection, faultInjectionDirVariable } from './fault-injection.js';
 import { jsonLogger, type LogLevel } from './log.js';
 import { ServerNode } from './node.js';
 import { runShell } from './shell/index.js';
@@ -24,6 +27,8 @@ commands:
       and --group-commit off exist for benchmarks. -D sets what ZooKeeper reads as Java
       system properties: -Djute.maxbuffer=N,
       -Dzookeeper.DigestAuthenticationProvider.superDigest=user:hash, -Dzookeeper.forceSync=no...
+      Exits 1 if its storage fails (a full disk, EIO) or it breaks an invariant, after
+      logging why, so that a supervisor restarts it.
   digest user:password
       Prints the digest of user:password for DigestAuthenticationProvider.superDigest or a
       digest ACL, as ZooKeeper's DigestAuthenticationProvider does.
@@ -47,6 +52,9 @@ export function defaultConfigText(port: number): string {
     '',
   ].join('\n');
 }
+
+/** What `zabkit server` exits with when its peer stopped for good (a failed disk, a broken invariant). */
+const fatalExitCode = 1;
 
 async function runServer(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -104,9 +112,12 @@ async function runServer(args: string[]): Promise<number> {
   }
   for (const warning of parsed.warnings) log.warn(warning);
   const config = parsed.config;
+  const faults = FaultInjection.fromEnvironment();
+  if (faults !== undefined)
+    log.warn({ directory: faults.directory }, `${faultInjectionDirVariable} is set: faults are injected`);
   let node: ServerNode;
   try {
-    let storage: LevelStorage | undefined;
+    let storage: PeerStorage | undefined;
     if (values.storage === 'level') {
       const location = join(config.dataLogDir, 'zabkit.db');
       await mkdir(location, { recursive: true });
@@ -123,33 +134,49 @@ async function runServer(args: string[]): Promise<number> {
     } else {
       log.warn('--storage memory: nothing survives a restart');
     }
-    node = await ServerNode.start({ config, log, ...(storage === undefined ? {} : { storage }) });
+    if (faults !== undefined) storage = faults.wrapStorage(storage ?? new MemoryStorage());
+    node = await ServerNode.start({
+      config,
+      log,
+      ...(storage === undefined ? {} : { storage }),
+      ...(faults === undefined ? {} : { clock: faults.wallClock }),
+    });
   } catch (error) {
     process.stderr.write(`zabkit: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
   const address = node.address();
   process.stdout.write(`zabkit server listening on ${address.host}:${address.port}\n`);
-  await new Promise<void>((resolve) => {
+  return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (why: Record<string, unknown>, code: number) => {
       if (stopping) {
         // A second signal: the user wants out now.
         process.exit(1);
       }
       stopping = true;
-      log.info({ signal }, 'shutting down');
+      log.info(why, 'shutting down');
       // Never hang on exit: whatever is still open after 5 s is abandoned.
-      setTimeout(() => process.exit(1), 5000).unref();
-      node.close().then(resolve, (error) => {
-        log.error({ err: error }, 'error while shutting down');
-        resolve();
-      });
+      setTimeout(() => process.exit(code === 0 ? 1 : code), 5000).unref();
+      node.close().then(
+        () => resolve(code),
+        (error) => {
+          log.error({ err: error }, 'error while shutting down');
+          resolve(code === 0 ? 1 : code);
+        },
+      );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop({ signal: 'SIGINT' }, 0));
+    process.once('SIGTERM', () => stop({ signal: 'SIGTERM' }, 0));
+    // Fail-stop: a peer whose storage failed (or that broke an invariant) never serves again in
+    // this process. Exiting non-zero lets a supervisor restart it from what its disk kept.
+    const failStop = (error: PeerFatalError) => {
+      process.stderr.write(`zabkit: ${error.message}\n`);
+      stop({ reason: error.reason, exitCode: fatalExitCode }, fatalExitCode);
+    };
+    node.onFatal(failStop);
+    if (node.fatalError !== undefined) failStop(node.fatalError);
   });
-  return 0;
 }
 
 /** `user:password->user:base64(sha1(user:password))`, the line ZooKeeper's digest tool prints. */

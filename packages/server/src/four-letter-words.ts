@@ -13,6 +13,12 @@ export interface FourLetterWordContext {
    * server looking for one, does not.
    */
   readonly serving: boolean;
+  /**
+   * Set once the server's peer stopped for good (its storage failed, or it broke an
+   * invariant): why, in a sentence. Such a server is not healthy: ruok answers nothing, as a
+   * ZooKeeper that is not running does, and the words that report on a running server say why.
+   */
+  readonly failure?: string | undefined;
   readonly serverId: number;
   readonly readOnly: boolean;
   readonly zxid: bigint;
@@ -72,8 +78,19 @@ export const notServingAnswer = 'This ZooKeeper instance is not currently servin
 /** The words that report on a running server; as in ZooKeeper, they wait for one. */
 const needServing: ReadonlySet<string> = new Set(['srvr', 'stat', 'cons', 'conf', 'wchs', 'dump', 'mntr']);
 
+/** What a server whose peer stopped for good adds after {@link notServingAnswer}: why. */
+export function failureLine(failure: string): string {
+  return `zabkit: stopped for good: ${failure.replaceAll('\n', ' ')}\n`;
+}
+
 /** The answer to `word`, which the caller has checked is known and allowed. */
 export function answerFourLetterWord(word: string, context: FourLetterWordContext): string {
+  if (context.failure !== undefined) {
+    // Not healthy any more: ruok stays silent (a supervisor's probe sees a dead server) and
+    // the words that need a running server say why it is not one.
+    if (word === 'ruok') return '';
+    if (needServing.has(word)) return notServingAnswer + failureLine(context.failure);
+  }
   if (!context.serving && needServing.has(word)) return notServingAnswer;
   switch (word) {
     case 'ruok':

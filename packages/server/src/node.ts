@@ -11,6 +11,7 @@ import { TcpTransport } from '@zabkit/transport-tcp';
 import { outstandingShare } from './client-limits.js';
 import { ClientPortServer } from './client-port.js';
 import type { ZabkitConfig } from './config.js';
+import type { FatalListener, PeerFatalError } from './fatal.js';
 import type { FourLetterWordContext } from './four-letter-words.js';
 import { type Logger, silentLogger } from './log.js';
 import { PeerDriver } from './peer-driver.js';
@@ -33,6 +34,8 @@ export interface ServerNodeOptions {
   readonly sessionSecret?: Uint8Array;
   /** The super user's digest; overrides zoo.cfg's DigestAuthenticationProvider.superDigest. */
   readonly superDigest?: string;
+  /** The wall clock the peer reads (transaction times, TTLs). Default Date.now. */
+  readonly clock?: () => number;
 }
 
 /** The super digest from the options, else from the configuration (zoo.cfg or -D), if any. */
@@ -115,15 +118,16 @@ export class ServerNode {
         // is the limit, so raising jute.maxbuffer raises what a node may hold.
         dataSizeMaxBytes: config.juteMaxBuffer,
         ...superDigestOf(options, config),
-        startTimeMs: Date.now(),
+        startTimeMs: (options.clock ?? Date.now)(),
       },
       storage,
       transport,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
     // A peer that stops for good (a broken invariant, a failed store) says why.
     driver.onFatal((error) =>
       log.error(
-        { serverId, reason: error.reason, err: error.cause },
+        { serverId, reason: error.reason, code: errorCodeOf(error.cause), err: error.cause },
         `peer stopped for good: ${error.message}`,
       ),
     );
@@ -162,6 +166,20 @@ export class ServerNode {
     return node;
   }
 
+  /**
+   * The error the peer stopped with, once it has (its storage failed, or it broke an
+   * invariant). The node then answers no client and reports itself unhealthy; `zabkit
+   * server` exits non-zero so that a supervisor restarts it.
+   */
+  get fatalError(): PeerFatalError | undefined {
+    return this.driver.fatalError;
+  }
+
+  /** Calls `listener` once if the peer stops for good; returns a function that unsubscribes. */
+  onFatal(listener: FatalListener): () => void {
+    return this.driver.onFatal(listener);
+  }
+
   /** Where clients connect. */
   address(): { host: string; port: number } {
     return this.clientPort.address();
@@ -190,10 +208,13 @@ export class ServerNode {
       ephemerals: ephemeralsByOwner.get(sessionId) ?? [],
     }));
     const config = this.config;
+    const failure = this.driver.fatalError?.message;
     return {
       version: zabkitVersion,
       mode,
-      serving: status.serving,
+      // A peer that stopped for good serves nobody, whatever its last status said.
+      serving: status.serving && failure === undefined,
+      failure,
       serverId: peer.serverId,
       readOnly: false,
       zxid: status.lastAppliedZxid,
@@ -245,6 +266,12 @@ export class ServerNode {
     if (this.transport instanceof TcpTransport) await this.transport.shutdown();
     this.log.info({ serverId: this.driver.serverId }, 'zabkit server stopped');
   }
+}
+
+/** The system error code of a failure (ENOSPC, EIO, ...), when it has one. */
+function errorCodeOf(cause: unknown): string | undefined {
+  if (typeof cause !== 'object' || cause === null || !('code' in cause)) return undefined;
+  return typeof cause.code === 'string' ? cause.code : undefined;
 }
 
 /** Length of a new session secret: 256 bits. */

@@ -1,3 +1,4 @@
+import { connect as tcpConnect } from 'node:net';
 import { ZabClient, ZabError } from '@zabkit/client';
 import {
   AssertionError,
@@ -24,7 +25,7 @@ import {
 class FailingStorage extends MemoryStorage {
   failing = false;
   closeCalls = 0;
-  readonly failure = new Error('EIO: the disk said no');
+  readonly failure = Object.assign(new Error('EIO: the disk said no'), { code: 'EIO' });
   override async append(txns: readonly Txn[]): Promise<void> {
     if (this.failing) throw this.failure;
     return super.append(txns);
@@ -43,6 +44,20 @@ class NoPeers implements PeerTransport {
 }
 
 const create = (zk: ZabClient, path: string) => zk.create(path, '');
+
+/** Sends a four-letter word and reads the answer to the end ('' when the server says nothing). */
+function fourLetterWord(port: number, word: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    let text = '';
+    socket.on('connect', () => socket.write(word));
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
+    });
+    socket.on('error', () => resolve(text));
+    socket.on('close', () => resolve(text));
+  });
+}
 
 const until = async (condition: () => boolean, timeoutMs = 10_000) => {
   const started = Date.now();
@@ -190,11 +205,11 @@ describe('a peer that cannot go on stops with a typed fatal error', () => {
     expect(heard).toEqual([server.fatalError]);
   });
 
-  it('zabkit server logs why its peer stopped', async () => {
+  it('zabkit server logs why its peer stopped, and stops answering as healthy', async () => {
     const lines: string[] = [];
     const storage = new FailingStorage();
     const { config } = parseConfig(
-      'tickTime=50\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n',
+      'tickTime=50\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n',
     );
     const node = await ServerNode.start({
       config,
@@ -211,7 +226,19 @@ describe('a peer that cannot go on stops with a typed fatal error', () => {
       string,
       unknown
     >;
-    expect(record).toMatchObject({ level: 'error', serverId: 1, reason: 'storage' });
+    expect(record).toMatchObject({ level: 'error', serverId: 1, reason: 'storage', code: 'EIO' });
     expect(JSON.stringify(record.err)).toMatch(/EIO/);
+    expect(node.fatalError?.reason).toBe('storage');
+    // Healthy no more: ruok answers nothing, as a ZooKeeper that is not running; the words
+    // that report on a running server say it is not one, and why.
+    const { port } = node.address();
+    expect(await fourLetterWord(port, 'ruok')).toBe('');
+    for (const word of ['srvr', 'stat', 'mntr']) {
+      const answer = await fourLetterWord(port, word);
+      expect(answer, word).toMatch(/^This ZooKeeper instance is not currently serving requests\n/);
+      expect(answer, word).toMatch(/zabkit: stopped for good: server 1 stopped: its storage failed: EIO/);
+      expect(answer, word).not.toMatch(/Mode: /);
+    }
+    expect(await fourLetterWord(port, 'isro')).toBe('null');
   });
 });
