@@ -8,7 +8,9 @@ import {
   Ids,
   makeZxid,
   type PeerStorage,
+  type SnapshotNode,
   type StorageAction,
+  snapshotNodeBytes,
   type TreeSnapshot,
   type Txn,
   zeroZxid,
@@ -52,9 +54,113 @@ async function carryOutAll(store: PeerStorage, actions: readonly StorageAction[]
     return;
   }
   for (const action of actions) {
-    if (action.kind !== 'sessionSecret') throw new Error(`not needed here: ${action.kind}`);
-    await store.writeSessionSecret(action.secret);
+    switch (action.kind) {
+      case 'sessionSecret':
+        await store.writeSessionSecret(action.secret);
+        break;
+      case 'stageBegin':
+        await store.stageSnapshot(action.zxid);
+        break;
+      case 'stageChunk':
+        await store.stageChunk(action.zxid, action.index, action.nodes);
+        break;
+      case 'stageCommit':
+        await store.commitStagedSnapshot(action.zxid, action.chunks, action.nodes, action.sessions);
+        break;
+      case 'stageDiscard':
+        await store.discardStagedSnapshots();
+        break;
+      default:
+        throw new Error(`not needed here: ${action.kind}`);
+    }
   }
+}
+
+/** A snapshot of `count` nodes of `bytes` bytes each under /big, and two sessions, at epoch 5. */
+function largeSnapshot(count: number, bytes: number): TreeSnapshot {
+  const tree = new DataTree();
+  let counter = 0;
+  const at = () => makeZxid(5, ++counter);
+  tree.apply({
+    zxid: at(),
+    timeMs: 1,
+    sessionId: 0x51n,
+    cxid: 0,
+    body: { kind: 'createSession', timeoutMs: 4000 },
+  });
+  tree.apply({
+    zxid: at(),
+    timeMs: 1,
+    sessionId: 0x52n,
+    cxid: 0,
+    body: { kind: 'createSession', timeoutMs: 6000 },
+  });
+  tree.apply({
+    zxid: at(),
+    timeMs: 2,
+    sessionId: 0n,
+    cxid: 0,
+    body: {
+      kind: 'create',
+      path: '/big',
+      data: new Uint8Array(0),
+      acl: Ids.openAclUnsafe,
+      ephemeralOwner: 0n,
+      parentCversion: 1,
+    },
+  });
+  for (let i = 0; i < count; i++) {
+    tree.apply({
+      zxid: at(),
+      timeMs: 3 + i,
+      sessionId: 0n,
+      cxid: i,
+      body: {
+        kind: 'create',
+        path: `/big/n${String(i).padStart(4, '0')}`,
+        data: new Uint8Array(bytes).fill(i & 0xff),
+        acl: Ids.openAclUnsafe,
+        ephemeralOwner: i % 3 === 0 ? 0x51n : 0n,
+        parentCversion: i + 1,
+      },
+    });
+  }
+  return tree.snapshot();
+}
+
+/** Splits nodes into chunks of `size` nodes, as a leader's stream would deliver them. */
+function chunked(nodes: readonly SnapshotNode[], size: number): SnapshotNode[][] {
+  const chunks: SnapshotNode[][] = [];
+  for (let start = 0; start < nodes.length; start += size) chunks.push(nodes.slice(start, start + size));
+  return chunks;
+}
+
+/** Stages `snapshot` in chunks of `size` nodes; commits it unless told not to. */
+async function stage(
+  store: PeerStorage,
+  snapshot: TreeSnapshot,
+  size: number,
+  commit = true,
+): Promise<number> {
+  const chunks = chunked(snapshot.nodes, size);
+  await store.stageSnapshot(snapshot.zxid);
+  for (const [index, nodes] of chunks.entries()) await store.stageChunk(snapshot.zxid, index, nodes);
+  if (commit)
+    await store.commitStagedSnapshot(snapshot.zxid, chunks.length, snapshot.nodes.length, snapshot.sessions);
+  return chunks.length;
+}
+
+/** Reads the stored snapshot at `zxid` back, `bytesMax` at a time; returns the pieces. */
+async function readAll(store: PeerStorage, zxid: TreeSnapshot['zxid'], bytesMax: number) {
+  const pieces: { nodes: readonly SnapshotNode[]; sessions: TreeSnapshot['sessions'] }[] = [];
+  let cursor: number | undefined = 0;
+  while (cursor !== undefined) {
+    const piece = await store.readSnapshotChunk(zxid, cursor, bytesMax);
+    pieces.push(piece);
+    cursor = piece.next;
+    if (pieces.length > 100_000) throw new Error('a snapshot read that never ends');
+  }
+  return pieces;
 }
 
 export function storageComplianceSuite(name: string, factory: StorageFactory): void {
@@ -232,8 +338,173 @@ export function storageComplianceSuite(name: string, factory: StorageFactory): v
       await store.close();
     });
 
+    it('a staged snapshot is no part of the state until committed; the commit replaces everything', async () => {
+      const store = await factory.create();
+      const old = [txn(1, 1), txn(1, 2), txn(1, 3)];
+      await store.append(old);
+      await store.saveSnapshot(snapshotAt(old.slice(0, 2)));
+      await store.writeEpochs({ acceptedEpoch: 2, currentEpoch: 1 });
+      const incoming = largeSnapshot(30, 500);
+      const chunks = await stage(store, incoming, 7, false);
+      expect(chunks).toBe(Math.ceil(incoming.nodes.length / 7));
+      // Staged: the previous state is what loads, whole.
+      const before = await store.load();
+      expect(before.snapshot?.zxid).toBe(makeZxid(1, 2));
+      expect(before.log).toEqual([txn(1, 3)]);
+      expect(before.incompleteSnapshots).toEqual([incoming.zxid]);
+      await store.commitStagedSnapshot(incoming.zxid, chunks, incoming.nodes.length, incoming.sessions);
+      const after = await store.load();
+      expect(after.snapshot?.zxid).toBe(incoming.zxid);
+      expect(after.log).toEqual([]);
+      expect(after.epochs).toEqual({ acceptedEpoch: 2, currentEpoch: 1 });
+      expect(after.incompleteSnapshots ?? []).toEqual([]);
+      expect(DataTree.fromSnapshot(after.snapshot!).digest()).toBe(DataTree.fromSnapshot(incoming).digest());
+      expect(after.snapshot!.sessions).toEqual(incoming.sessions);
+      // The log goes on from the new snapshot.
+      const next = txn(5, Number(incoming.zxid & 0xffff_ffffn) + 1);
+      await store.append([next]);
+      expect((await store.load()).log).toEqual([next]);
+      await store.close();
+    });
+
+    it('a commit that does not match what was staged is refused and changes nothing', async () => {
+      const store = await factory.create();
+      await store.append([txn(1, 1)]);
+      const incoming = largeSnapshot(10, 100);
+      const chunks = await stage(store, incoming, 4, false);
+      await expect(
+        store.commitStagedSnapshot(incoming.zxid, chunks + 1, incoming.nodes.length, incoming.sessions),
+      ).rejects.toThrow();
+      await expect(
+        store.commitStagedSnapshot(incoming.zxid, chunks, incoming.nodes.length - 1, incoming.sessions),
+      ).rejects.toThrow();
+      await expect(
+        store.commitStagedSnapshot(makeZxid(9, 9), chunks, incoming.nodes.length, incoming.sessions),
+      ).rejects.toThrow();
+      const state = await store.load();
+      expect(state.snapshot).toBeUndefined();
+      expect(state.log).toEqual([txn(1, 1)]);
+      await store.close();
+    });
+
+    it('staged chunks go in index order, for the snapshot being staged only', async () => {
+      const store = await factory.create();
+      const incoming = largeSnapshot(6, 10);
+      const parts = chunked(incoming.nodes, 5);
+      expect(parts.length).toBeGreaterThan(1);
+      await expect(store.stageChunk(incoming.zxid, 0, parts[0]!)).rejects.toThrow();
+      await store.stageSnapshot(incoming.zxid);
+      await expect(store.stageChunk(incoming.zxid, 1, parts[1]!)).rejects.toThrow();
+      await expect(store.stageChunk(makeZxid(8, 1), 0, parts[0]!)).rejects.toThrow();
+      for (const [index, nodes] of parts.entries()) await store.stageChunk(incoming.zxid, index, nodes);
+      await store.commitStagedSnapshot(incoming.zxid, parts.length, incoming.nodes.length, incoming.sessions);
+      expect((await store.load()).snapshot?.zxid).toBe(incoming.zxid);
+      await store.close();
+    });
+
+    it('a new staging drops the one before; a discard drops what is staged; committed state stays', async () => {
+      const store = await factory.create();
+      const kept = snapshotAt([txn(1, 1), txn(1, 2)]);
+      await store.saveSnapshot(kept);
+      const abandoned = largeSnapshot(8, 50);
+      await stage(store, abandoned, 3, false);
+      const later = largeSnapshot(12, 50);
+      const laterZxid = makeZxid(6, 1);
+      const relabelled = { ...later, zxid: laterZxid };
+      const chunks = await stage(store, relabelled, 5, false);
+      expect((await store.load()).incompleteSnapshots).toEqual([laterZxid]);
+      await expect(
+        store.commitStagedSnapshot(abandoned.zxid, 3, abandoned.nodes.length, abandoned.sessions),
+      ).rejects.toThrow();
+      await store.discardStagedSnapshots();
+      let state = await store.load();
+      expect(state.incompleteSnapshots ?? []).toEqual([]);
+      expect(state.snapshot?.zxid).toBe(kept.zxid);
+      await expect(
+        store.commitStagedSnapshot(laterZxid, chunks, relabelled.nodes.length, relabelled.sessions),
+      ).rejects.toThrow();
+      // By actions, as a driver carries them out, too.
+      const parts = chunked(relabelled.nodes, 5);
+      await carryOutAll(store, [
+        { kind: 'stageBegin', zxid: laterZxid },
+        ...parts.map((nodes, index) => ({ kind: 'stageChunk' as const, zxid: laterZxid, index, nodes })),
+        {
+          kind: 'stageCommit',
+          zxid: laterZxid,
+          chunks: parts.length,
+          nodes: relabelled.nodes.length,
+          sessions: relabelled.sessions,
+        },
+      ]);
+      state = await store.load();
+      expect(state.snapshot?.zxid).toBe(laterZxid);
+      expect(DataTree.fromSnapshot(state.snapshot!).digest()).toBe(
+        DataTree.fromSnapshot(relabelled).digest(),
+      );
+      await carryOutAll(store, [{ kind: 'stageBegin', zxid: makeZxid(7, 1) }, { kind: 'stageDiscard' }]);
+      expect((await store.load()).incompleteSnapshots ?? []).toEqual([]);
+      await store.close();
+    });
+
+    it('staging a snapshot at a zxid already stored is refused', async () => {
+      const store = await factory.create();
+      const kept = snapshotAt([txn(1, 1)]);
+      await store.saveSnapshot(kept);
+      await expect(store.stageSnapshot(kept.zxid)).rejects.toThrow();
+      expect((await store.load()).snapshot?.zxid).toBe(kept.zxid);
+      await store.close();
+    });
+
+    it('reads a stored snapshot back in bounded pieces: at least one node each, sessions with the first', async () => {
+      const store = await factory.create();
+      const snapshot = largeSnapshot(40, 3000);
+      await store.saveSnapshot(snapshot);
+      const bytesMax = 10_000;
+      const pieces = await readAll(store, snapshot.zxid, bytesMax);
+      expect(pieces.flatMap((piece) => piece.nodes)).toEqual(snapshot.nodes);
+      expect(pieces[0]!.sessions).toEqual(snapshot.sessions);
+      for (const piece of pieces.slice(1)) expect(piece.sessions).toEqual([]);
+      for (const piece of pieces) {
+        expect(piece.nodes.length).toBeGreaterThan(0);
+        const bytes = piece.nodes.reduce((sum, node) => sum + snapshotNodeBytes(node), 0);
+        if (piece.nodes.length > 1) expect(bytes).toBeLessThanOrEqual(bytesMax);
+      }
+      expect(pieces.length).toBeGreaterThan(10);
+      // A node larger than bytesMax comes alone.
+      const single = await readAll(store, snapshot.zxid, 1);
+      expect(single.every((piece) => piece.nodes.length === 1)).toBe(true);
+      expect(single.flatMap((piece) => piece.nodes)).toEqual(snapshot.nodes);
+      await expect(store.readSnapshotChunk(makeZxid(9, 9), 0, bytesMax)).rejects.toThrow();
+      // A committed staged snapshot reads back the same way.
+      const staged = { ...largeSnapshot(20, 2000), zxid: makeZxid(7, 7) };
+      await stage(store, staged, 6);
+      const again = await readAll(store, staged.zxid, 5000);
+      expect(again.flatMap((piece) => piece.nodes)).toEqual(staged.nodes);
+      expect(again[0]!.sessions).toEqual(staged.sessions);
+      await store.close();
+    });
+
     if (factory.reopen !== undefined) {
       const reopen = factory.reopen;
+      it('a staging interrupted by a restart is reported, never loaded, and cannot be committed', async () => {
+        const store = await factory.create();
+        await store.append([txn(1, 1), txn(1, 2)]);
+        const incoming = largeSnapshot(9, 200);
+        const chunks = await stage(store, incoming, 4, false);
+        await store.close();
+        const again = await reopen(store);
+        const state = await again.load();
+        expect(state.snapshot).toBeUndefined();
+        expect(state.log).toEqual([txn(1, 1), txn(1, 2)]);
+        expect(state.incompleteSnapshots).toEqual([incoming.zxid]);
+        await expect(
+          again.commitStagedSnapshot(incoming.zxid, chunks, incoming.nodes.length, incoming.sessions),
+        ).rejects.toThrow();
+        await again.discardStagedSnapshots();
+        expect((await again.load()).incompleteSnapshots ?? []).toEqual([]);
+        await again.close();
+      });
+
       it('everything written survives closing and reopening', async () => {
         const store = await factory.create();
         const txns = [txn(1, 1), txn(1, 2), txn(1, 3)];

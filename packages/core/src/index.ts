@@ -46,8 +46,17 @@ export {
 } from './sessions/session-ids.js';
 export { negotiateTimeout, type SessionTimeoutBounds, SessionTracker } from './sessions/session-tracker.js';
 export * from './stat.js';
-export type { Epochs, PeerStorage, PersistedState, StorageAction } from './storage.js';
-export { StorageImage } from './storage-image.js';
+export {
+  type Epochs,
+  type PeerStorage,
+  type PersistedState,
+  type SnapshotChunk,
+  type SnapshotCursor,
+  type StorageAction,
+  type StorageRead,
+  snapshotNodeBytes,
+} from './storage.js';
+export { type StagedSnapshot, StorageImage } from './storage-image.js';
 export type { PeerTransport, TransportHandlers } from './transport.js';
 export {
   type ApplyOutcome,

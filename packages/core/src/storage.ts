@@ -6,8 +6,8 @@
  * interface is what drivers call to do that; every adapter (memory, LevelDB) implements it
  * and passes the one compliance suite in test/compliance.
  */
-import type { TreeSnapshot } from './tree/data-tree.js';
-import type { Txn } from './txn.js';
+import type { SnapshotNode, TreeSnapshot } from './tree/data-tree.js';
+import type { SessionId, Txn } from './txn.js';
 import type { Zxid } from './zxid.js';
 
 /** The two epochs ZAB keeps durable: the one promised, and the one acknowledged. */
@@ -36,7 +36,74 @@ export type StorageAction =
    * Make the ensemble's session secret durable, replacing the previous one: a peer keeps the
    * first it had, or the one its leader sent.
    */
-  | { readonly kind: 'sessionSecret'; readonly secret: Uint8Array };
+  | { readonly kind: 'sessionSecret'; readonly secret: Uint8Array }
+  /**
+   * Starts staging a snapshot at `zxid` that a leader streams (a SNAP), dropping whatever an
+   * earlier, interrupted stream staged. The current state is untouched until `stageCommit`.
+   */
+  | { readonly kind: 'stageBegin'; readonly zxid: Zxid }
+  /** Stages the next chunk of the snapshot at `zxid`: chunks come in index order 0, 1, 2... */
+  | {
+      readonly kind: 'stageChunk';
+      readonly zxid: Zxid;
+      readonly index: number;
+      readonly nodes: readonly SnapshotNode[];
+    }
+  /**
+   * Makes the staged snapshot the whole state in one atomic step (log emptied, every other
+   * snapshot dropped): a crash leaves the previous state or this one, never a mix. Refused
+   * unless exactly `chunks` chunks holding `nodes` nodes are staged at `zxid`.
+   */
+  | {
+      readonly kind: 'stageCommit';
+      readonly zxid: Zxid;
+      readonly chunks: number;
+      readonly nodes: number;
+      readonly sessions: readonly (readonly [SessionId, number])[];
+    }
+  /** Drops every staged or half-written snapshot (what `load` reported as `incompleteSnapshots`). */
+  | { readonly kind: 'stageDiscard' };
+
+/**
+ * Where a chunked read of a stored snapshot resumes: 0 is the start, anything else only what
+ * the previous read of the same snapshot returned as `next`. Its meaning is the store's own.
+ */
+export type SnapshotCursor = number;
+
+/** A piece of a stored snapshot, read to stream it to a learner. */
+export interface SnapshotChunk {
+  /** Nodes in snapshot order (parents before children). */
+  readonly nodes: readonly SnapshotNode[];
+  /** The snapshot's sessions with the read at cursor 0; empty for every later read. */
+  readonly sessions: readonly (readonly [SessionId, number])[];
+  /** Where the next read starts; undefined when this piece ends the snapshot. */
+  readonly next: SnapshotCursor | undefined;
+}
+
+/** One read a peer asks its driver for; the answer comes back as a `snapshotRead` input. */
+export interface StorageRead {
+  readonly kind: 'snapshotChunk';
+  /** Names the read: the answer carries it back. */
+  readonly readId: number;
+  /** The stored snapshot to read: one the peer knows is durable, and keeps from purges. */
+  readonly zxid: Zxid;
+  readonly cursor: SnapshotCursor;
+  /**
+   * About how many bytes of nodes to return (see `snapshotNodeBytes`); at least one node
+   * whatever its size, so a node larger than this comes alone.
+   */
+  readonly bytesMax: number;
+}
+
+/**
+ * About how many bytes a snapshot node takes encoded: its data, path and ACL plus the fixed
+ * fields. Chunks of snapshots are sized with it, on the wire and in stores.
+ */
+export function snapshotNodeBytes(node: SnapshotNode): number {
+  let bytes = 80 + node.data.length + node.path.length * 3;
+  for (const entry of node.acl) bytes += 8 + (entry.id.scheme.length + entry.id.id.length) * 3;
+  return bytes;
+}
 
 /** Everything a peer restarts from. */
 export interface PersistedState {
@@ -46,6 +113,11 @@ export interface PersistedState {
   readonly log: readonly Txn[];
   /** The session secret kept, if the store ever kept one. */
   readonly sessionSecret?: Uint8Array | undefined;
+  /**
+   * Zxids of snapshots found staged or half-written and never committed (a sync or a snapshot
+   * interrupted by a crash): not part of the state; the peer discards them (`stageDiscard`).
+   */
+  readonly incompleteSnapshots?: readonly Zxid[] | undefined;
 }
 
 /**
@@ -80,6 +152,29 @@ export interface PeerStorage {
   writeEpochs(epochs: Epochs): Promise<void>;
   /** Makes the session secret durable, replacing the previous one; `load` returns it. */
   writeSessionSecret(secret: Uint8Array): Promise<void>;
+  /**
+   * Reads part of the stored snapshot at `zxid`, from `cursor` (0 for the start), about
+   * `bytesMax` bytes of nodes but at least one. Rejects when no whole snapshot at `zxid` is
+   * stored. A read may run while writes are under way; it waits for a snapshot still being
+   * written in the background.
+   */
+  readSnapshotChunk(zxid: Zxid, cursor: SnapshotCursor, bytesMax: number): Promise<SnapshotChunk>;
+  /** Starts staging a snapshot at `zxid`, dropping anything staged before (see `stageBegin`). */
+  stageSnapshot(zxid: Zxid): Promise<void>;
+  /** Stages chunk `index` of the snapshot at `zxid`; indexes go 0, 1, 2... (see `stageChunk`). */
+  stageChunk(zxid: Zxid, index: number, nodes: readonly SnapshotNode[]): Promise<void>;
+  /**
+   * Atomically makes the staged snapshot the only state (see `stageCommit`); rejects, changing
+   * nothing, unless `chunks` chunks holding `nodes` nodes are staged at `zxid`.
+   */
+  commitStagedSnapshot(
+    zxid: Zxid,
+    chunks: number,
+    nodes: number,
+    sessions: readonly (readonly [SessionId, number])[],
+  ): Promise<void>;
+  /** Drops every staged or half-written snapshot; committed ones are untouched. */
+  discardStagedSnapshots(): Promise<void>;
   /**
    * Optional: carries out a run of actions, in order, as one durable write (group commit).
    * Without it the driver calls the methods above one by one.

@@ -65,6 +65,18 @@ export async function carryOut(storage: PeerStorage, actions: readonly StorageAc
       case 'sessionSecret':
         await storage.writeSessionSecret(action.secret);
         break;
+      case 'stageBegin':
+        await storage.stageSnapshot(action.zxid);
+        break;
+      case 'stageChunk':
+        await storage.stageChunk(action.zxid, action.index, action.nodes);
+        break;
+      case 'stageCommit':
+        await storage.commitStagedSnapshot(action.zxid, action.chunks, action.nodes, action.sessions);
+        break;
+      case 'stageDiscard':
+        await storage.discardStagedSnapshots();
+        break;
     }
   }
 }

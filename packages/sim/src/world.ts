@@ -458,21 +458,27 @@ function identity(txn: Txn): string {
 }
 
 /**
- * How LevelStorage puts a run of actions on disk: appends, epochs and the session secret gather into one atomic,
- * synced batch; a truncate or purge starts a new one; a snapshot or reset is written on its
- * own. A crash
+ * How LevelStorage puts a run of actions on disk: appends, epochs, the session secret and
+ * staged snapshot chunks gather into one atomic, synced batch; a truncate, purge, stageBegin
+ * or stageDiscard starts a new one; a snapshot, reset or stageCommit is written on its own. A crash
  * keeps a prefix of these batches, each whole or not at all (LevelDB's write-ahead log).
  */
 export function atomicBatches(actions: readonly StorageAction[]): StorageAction[][] {
   const batches: StorageAction[][] = [];
   let current: StorageAction[] = [];
   for (const action of actions) {
-    const joins = action.kind === 'append' || action.kind === 'epochs' || action.kind === 'sessionSecret';
+    const joins =
+      action.kind === 'append' ||
+      action.kind === 'epochs' ||
+      action.kind === 'sessionSecret' ||
+      action.kind === 'stageChunk';
     if (!joins && current.length > 0) {
       batches.push(current);
       current = [];
     }
-    if (action.kind === 'snapshot' || action.kind === 'reset') batches.push([action]);
+    // A staged snapshot's commit is one batch of its own: the switch is all or nothing.
+    if (action.kind === 'snapshot' || action.kind === 'reset' || action.kind === 'stageCommit')
+      batches.push([action]);
     else current.push(action);
   }
   if (current.length > 0) batches.push(current);

@@ -32,8 +32,12 @@ import {
   followsContiguously,
   type PeerStorage,
   type PersistedState,
+  type SessionId,
+  type SnapshotChunk,
+  type SnapshotCursor,
   type SnapshotNode,
   type StorageAction,
+  snapshotNodeBytes,
   type TreeSnapshot,
   type Txn,
   type Zxid,
@@ -46,6 +50,7 @@ import {
   chunkKey,
   epochsKey,
   hexZxid,
+  isChunkKey,
   isManifestKey,
   logEnd,
   logKey,
@@ -69,6 +74,11 @@ export interface LevelStorageOptions {
   readonly retainSnapshots?: number;
   /** Nodes per snapshot chunk: one chunk is encoded and written per turn of the event loop. Default 2000. */
   readonly snapshotChunkNodes?: number;
+  /**
+   * About how many bytes of nodes a snapshot chunk holds at most (a larger node has a chunk to
+   * itself), so that writing or reading one costs a bounded amount of memory. Default 1 MiB.
+   */
+  readonly snapshotChunkBytes?: number;
   /**
    * Write everything the driver hands over in one synced batch (default). Off: one synced
    * batch per transaction, as a store without group commit would; for benchmarks.
@@ -99,6 +109,16 @@ interface SnapshotRef {
   readonly manifest: Uint8Array;
 }
 
+/** A snapshot read cursor is chunk * cursorChunkFactor + node offset in that chunk. */
+const cursorChunkFactor = 2 ** 24;
+
+/** The snapshot being staged from a leader's stream, as far as this process has written it. */
+interface Staging {
+  readonly zxid: Zxid;
+  chunks: number;
+  nodes: number;
+}
+
 /** A log record that does not read back, as a StorageCorruptError naming it. */
 function damagedRecord(key: Uint8Array, value: Uint8Array, error: StorageRecordError): StorageCorruptError {
   let lastZxid: Zxid | undefined;
@@ -115,6 +135,7 @@ function damagedRecord(key: Uint8Array, value: Uint8Array, error: StorageRecordE
 export class LevelStorage implements PeerStorage {
   private readonly retain: number;
   private readonly chunkNodes: number;
+  private readonly chunkBytes: number;
   private readonly groupCommit: boolean;
   private readonly sync: boolean;
   private readonly warn: (message: string) => void;
@@ -131,7 +152,8 @@ export class LevelStorage implements PeerStorage {
     options: LevelStorageOptions,
   ) {
     this.retain = Math.max(1, options.retainSnapshots ?? 3);
-    this.chunkNodes = Math.max(1, options.snapshotChunkNodes ?? 2000);
+    this.chunkNodes = Math.min(cursorChunkFactor - 1, Math.max(1, options.snapshotChunkNodes ?? 2000));
+    this.chunkBytes = Math.max(1, options.snapshotChunkBytes ?? 1024 * 1024);
     this.groupCommit = options.groupCommit ?? true;
     this.sync = options.sync ?? true;
     this.warn = options.warn ?? (() => undefined);
@@ -212,7 +234,27 @@ export class LevelStorage implements PeerStorage {
     const { snapshot } = await this.newestReadableSnapshot();
     const base = snapshot?.zxid ?? zeroZxid;
     const log = await this.readVerifiedLog(base);
-    return { epochs, snapshot, log, sessionSecret: await this.readSessionSecret() };
+    return {
+      epochs,
+      snapshot,
+      log,
+      sessionSecret: await this.readSessionSecret(),
+      incompleteSnapshots: await this.incompleteSnapshots(),
+    };
+  }
+
+  /**
+   * Zxids of snapshots with chunks and no manifest: staged from a leader and never committed,
+   * or written in the background when the process stopped. Neither ever happened.
+   */
+  private async incompleteSnapshots(): Promise<Zxid[]> {
+    const chunked = new Set<Zxid>();
+    const manifested = new Set<Zxid>();
+    for await (const key of this.db.keys({ gte: snapshotStart, lt: snapshotEnd })) {
+      if (isChunkKey(key)) chunked.add(zxidOfKey(key));
+      else if (isManifestKey(key)) manifested.add(zxidOfKey(key));
+    }
+    return [...chunked].filter((zxid) => !manifested.has(zxid));
   }
 
   private async readSessionSecret(): Promise<Uint8Array | undefined> {
@@ -426,19 +468,31 @@ export class LevelStorage implements PeerStorage {
     await this.write([{ type: 'put', key: epochsKey, value: encodeEpochsRecord(epochs) }]);
   }
 
-  /** A snapshot's chunks, each encoded when asked for: a large snapshot is never all encoded at once. */
+  /**
+   * A snapshot's chunks, each encoded when asked for: a large snapshot is never all encoded at
+   * once. A chunk ends at `chunkNodes` nodes or about `chunkBytes` bytes, whichever comes first.
+   */
   private *snapshotChunks(snapshot: TreeSnapshot): Generator<[Uint8Array, Uint8Array]> {
+    const all = snapshot.nodes;
     let chunks = 0;
-    for (let start = 0; start < snapshot.nodes.length || chunks === 0; start += this.chunkNodes) {
-      const nodes = snapshot.nodes.slice(start, start + this.chunkNodes);
-      yield [chunkKey(snapshot.zxid, chunks), encodeSnapshotChunk(nodes)];
+    let start = 0;
+    do {
+      let end = start;
+      let bytes = 0;
+      while (end < all.length && end - start < this.chunkNodes) {
+        const size = snapshotNodeBytes(all[end]!);
+        if (end > start && bytes + size > this.chunkBytes) break;
+        bytes += size;
+        end++;
+      }
+      yield [chunkKey(snapshot.zxid, chunks), encodeSnapshotChunk(all.slice(start, end))];
       chunks++;
-      if (start + this.chunkNodes >= snapshot.nodes.length) break;
-    }
+      start = end;
+    } while (start < all.length);
   }
 
-  private manifestOf(snapshot: TreeSnapshot): Uint8Array {
-    const chunks = Math.max(1, Math.ceil(snapshot.nodes.length / this.chunkNodes));
+  /** The manifest of `snapshot` once its `chunks` chunks are written. */
+  private manifestOf(snapshot: TreeSnapshot, chunks: number): Uint8Array {
     return encodeManifest({ chunks, nodes: snapshot.nodes.length, sessions: snapshot.sessions });
   }
 
@@ -449,8 +503,14 @@ export class LevelStorage implements PeerStorage {
 
   /** Chunks, then the manifest in a synced write: until the manifest lands, the snapshot does not exist. */
   private async writeSnapshot(snapshot: TreeSnapshot): Promise<void> {
-    for (const [key, value] of this.snapshotChunks(snapshot)) await this.db.put(key, value);
-    await this.db.put(manifestKey(snapshot.zxid), this.manifestOf(snapshot), { sync: this.sync } as never);
+    let chunks = 0;
+    for (const [key, value] of this.snapshotChunks(snapshot)) {
+      await this.db.put(key, value);
+      chunks++;
+    }
+    await this.db.put(manifestKey(snapshot.zxid), this.manifestOf(snapshot, chunks), {
+      sync: this.sync,
+    } as never);
   }
 
   async saveSnapshot(snapshot: TreeSnapshot): Promise<void> {
@@ -477,8 +537,154 @@ export class LevelStorage implements PeerStorage {
     for (const key of await this.db.keys({ gte: snapshotStart, lt: snapshotEnd }).all())
       ops.push({ type: 'del', key });
     this.lastLogged = undefined;
-    for (const [key, value] of this.snapshotChunks(snapshot)) ops.push({ type: 'put', key, value });
-    ops.push({ type: 'put', key: manifestKey(snapshot.zxid), value: this.manifestOf(snapshot) });
+    this.staging = undefined;
+    let chunks = 0;
+    for (const [key, value] of this.snapshotChunks(snapshot)) {
+      ops.push({ type: 'put', key, value });
+      chunks++;
+    }
+    ops.push({ type: 'put', key: manifestKey(snapshot.zxid), value: this.manifestOf(snapshot, chunks) });
+    await this.write(ops);
+  }
+
+  // ---- snapshots streamed from a leader, and to a learner -----------------------------------
+
+  /**
+   * Staged chunks live where a snapshot's chunks do, under its zxid, without a manifest: until
+   * `commitStagedSnapshot` writes the manifest (in the same atomic batch that drops the old
+   * state), load() never sees them, and a crash leaves the previous state whole.
+   */
+  private staging: Staging | undefined;
+  /** The last stored chunk decoded for a read, kept for the next read of the same chunk. */
+  private readCache: { zxid: Zxid; index: number; nodes: SnapshotNode[] } | undefined;
+
+  async readSnapshotChunk(zxid: Zxid, cursor: SnapshotCursor, bytesMax: number): Promise<SnapshotChunk> {
+    this.check();
+    await this.background;
+    const record = await this.db.get(manifestKey(zxid));
+    if (record === undefined) throw new RangeError(`no snapshot at ${hexZxid(zxid)} is stored`);
+    const manifest = decodeManifest(record, this.limits);
+    if (!Number.isSafeInteger(cursor) || cursor < 0) throw new RangeError(`bad snapshot cursor ${cursor}`);
+    const index = Math.floor(cursor / cursorChunkFactor);
+    const offset = cursor % cursorChunkFactor;
+    if (index >= manifest.chunks) throw new RangeError(`cursor ${cursor} is past the snapshot's end`);
+    let nodes =
+      this.readCache?.zxid === zxid && this.readCache.index === index ? this.readCache.nodes : undefined;
+    if (nodes === undefined) {
+      const chunk = await this.db.get(chunkKey(zxid, index));
+      if (chunk === undefined)
+        throw new StorageCorruptError(
+          'snapshot',
+          `chunk ${index} of the snapshot at ${hexZxid(zxid)} is missing`,
+          {
+            key: chunkKey(zxid, index),
+          },
+        );
+      nodes = decodeSnapshotChunk(chunk, this.limits);
+      this.readCache = { zxid, index, nodes };
+    }
+    let end = offset;
+    let bytes = 0;
+    while (end < nodes.length) {
+      const size = snapshotNodeBytes(nodes[end]!);
+      if (end > offset && bytes + size > bytesMax) break;
+      bytes += size;
+      end++;
+    }
+    let next: SnapshotCursor | undefined;
+    if (end < nodes.length) next = index * cursorChunkFactor + end;
+    else if (index + 1 < manifest.chunks) next = (index + 1) * cursorChunkFactor;
+    if (next === undefined) this.readCache = undefined;
+    return { nodes: nodes.slice(offset, end), sessions: cursor === 0 ? manifest.sessions : [], next };
+  }
+
+  /** Deletes of every chunk that no manifest covers: staged or half-written snapshots. */
+  private async incompleteSnapshotOps(ops: Op[]): Promise<void> {
+    const incomplete = new Set(await this.incompleteSnapshots());
+    if (incomplete.size === 0) return;
+    for await (const key of this.db.keys({ gte: snapshotStart, lt: snapshotEnd })) {
+      if (isChunkKey(key) && incomplete.has(zxidOfKey(key))) ops.push({ type: 'del', key });
+    }
+  }
+
+  private async stageBeginOps(zxid: Zxid, ops: Op[]): Promise<void> {
+    await this.background;
+    if ((await this.db.get(manifestKey(zxid))) !== undefined)
+      throw new RangeError(`a snapshot at ${hexZxid(zxid)} is stored already: staging one would replace it`);
+    await this.incompleteSnapshotOps(ops);
+    this.staging = { zxid, chunks: 0, nodes: 0 };
+  }
+
+  private stageChunkOps(zxid: Zxid, index: number, nodes: readonly SnapshotNode[], ops: Op[]): void {
+    const staging = this.staging;
+    if (staging === undefined || staging.zxid !== zxid)
+      throw new RangeError(`no snapshot at ${hexZxid(zxid)} is being staged`);
+    if (index !== staging.chunks)
+      throw new RangeError(`staged chunk ${index} out of order: chunk ${staging.chunks} is next`);
+    if (index >= cursorChunkFactor) throw new RangeError(`too many staged chunks (${index})`);
+    ops.push({ type: 'put', key: chunkKey(zxid, index), value: encodeSnapshotChunk(nodes) });
+    staging.chunks++;
+    staging.nodes += nodes.length;
+  }
+
+  /** The one batch that switches to the staged snapshot: every other key of the state goes, its manifest comes. */
+  private async stageCommitOps(
+    zxid: Zxid,
+    chunks: number,
+    nodes: number,
+    sessions: readonly (readonly [SessionId, number])[],
+    ops: Op[],
+  ): Promise<void> {
+    await this.background;
+    const staging = this.staging;
+    if (staging === undefined || staging.zxid !== zxid)
+      throw new RangeError(`no snapshot at ${hexZxid(zxid)} is being staged`);
+    if (staging.chunks !== chunks || staging.nodes !== nodes)
+      throw new RangeError(
+        `the staged snapshot at ${hexZxid(zxid)} has ${staging.chunks} chunks of ${staging.nodes} nodes, not ${chunks} of ${nodes}`,
+      );
+    for await (const key of this.db.keys({ gte: logStart, lt: logEnd })) ops.push({ type: 'del', key });
+    for await (const key of this.db.keys({ gte: snapshotStart, lt: snapshotEnd })) {
+      if (zxidOfKey(key) !== zxid) ops.push({ type: 'del', key });
+    }
+    ops.push({ type: 'put', key: manifestKey(zxid), value: encodeManifest({ chunks, nodes, sessions }) });
+    this.staging = undefined;
+    this.lastLogged = undefined;
+    this.readCache = undefined;
+  }
+
+  async stageSnapshot(zxid: Zxid): Promise<void> {
+    this.check();
+    const ops: Op[] = [];
+    await this.stageBeginOps(zxid, ops);
+    await this.write(ops);
+  }
+
+  async stageChunk(zxid: Zxid, index: number, nodes: readonly SnapshotNode[]): Promise<void> {
+    this.check();
+    const ops: Op[] = [];
+    this.stageChunkOps(zxid, index, nodes, ops);
+    await this.write(ops);
+  }
+
+  async commitStagedSnapshot(
+    zxid: Zxid,
+    chunks: number,
+    nodes: number,
+    sessions: readonly (readonly [SessionId, number])[],
+  ): Promise<void> {
+    this.check();
+    const ops: Op[] = [];
+    await this.stageCommitOps(zxid, chunks, nodes, sessions, ops);
+    await this.write(ops);
+  }
+
+  async discardStagedSnapshots(): Promise<void> {
+    this.check();
+    await this.background;
+    const ops: Op[] = [];
+    await this.incompleteSnapshotOps(ops);
+    this.staging = undefined;
     await this.write(ops);
   }
 
@@ -562,6 +768,26 @@ export class LevelStorage implements PeerStorage {
         case 'reset':
           await flush();
           await this.reset(action.snapshot);
+          break;
+        case 'stageBegin':
+          // Which chunks to drop is read from the database: what is still in `ops` goes first.
+          await flush();
+          await this.stageBeginOps(action.zxid, ops);
+          break;
+        case 'stageChunk':
+          this.stageChunkOps(action.zxid, action.index, action.nodes, ops);
+          break;
+        case 'stageCommit':
+          // Its own batch, after everything before it: the switch is all or nothing.
+          await flush();
+          await this.stageCommitOps(action.zxid, action.chunks, action.nodes, action.sessions, ops);
+          await flush();
+          break;
+        case 'stageDiscard':
+          await flush();
+          await this.background;
+          await this.incompleteSnapshotOps(ops);
+          this.staging = undefined;
           break;
       }
     }

@@ -36,6 +36,11 @@ storageComplianceSuite('memory-level', {
   create: () => LevelStorage.on(memoryDb()),
 });
 
+// Snapshots in many small stored chunks: reads resume inside and across them.
+storageComplianceSuite('memory-level, small snapshot chunks', {
+  create: () => LevelStorage.on(memoryDb(), { snapshotChunkNodes: 3, snapshotChunkBytes: 5000 }),
+});
+
 storageComplianceSuite('classic-level', {
   create: async () => {
     const dir = tempDir();

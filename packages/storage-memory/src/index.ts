@@ -9,6 +9,10 @@ import {
   type Epochs,
   type PeerStorage,
   type PersistedState,
+  type SessionId,
+  type SnapshotChunk,
+  type SnapshotCursor,
+  type SnapshotNode,
   StorageImage,
   type TreeSnapshot,
   type Txn,
@@ -84,6 +88,36 @@ export class MemoryStorage implements PeerStorage {
     this.image.sessionSecret = secret.slice();
   }
 
+  async readSnapshotChunk(zxid: Zxid, cursor: SnapshotCursor, bytesMax: number): Promise<SnapshotChunk> {
+    this.check();
+    return this.image.readSnapshotChunk(zxid, cursor, bytesMax);
+  }
+
+  async stageSnapshot(zxid: Zxid): Promise<void> {
+    this.check();
+    this.image.stageBegin(zxid);
+  }
+
+  async stageChunk(zxid: Zxid, index: number, nodes: readonly SnapshotNode[]): Promise<void> {
+    this.check();
+    this.image.stageChunk(zxid, index, nodes);
+  }
+
+  async commitStagedSnapshot(
+    zxid: Zxid,
+    chunks: number,
+    nodes: number,
+    sessions: readonly (readonly [SessionId, number])[],
+  ): Promise<void> {
+    this.check();
+    this.image.stageCommit(zxid, chunks, nodes, sessions);
+  }
+
+  async discardStagedSnapshots(): Promise<void> {
+    this.check();
+    this.image.staged = undefined;
+  }
+
   /** Closing only stops this handle; `reopen` gives a new handle on the same state. */
   async close(): Promise<void> {
     this.closed = true;
@@ -92,6 +126,8 @@ export class MemoryStorage implements PeerStorage {
   /** A fresh handle on the same stored state, as reopening a directory would give. */
   reopen(): MemoryStorage {
     this.closed = true;
+    // Staging is the work of the process that stopped: the new handle can only discard it.
+    this.image.interruptStaging();
     return new MemoryStorage(this.image);
   }
 }
