@@ -19,7 +19,7 @@ import type { Zxid } from '../zxid.js';
 import type { ClientOutput, CloseReason, ConnectionId } from './client-io.js';
 import { ConnectionAuth } from './connection-auth.js';
 import { ConnectionWatches } from './connection-watches.js';
-import { type Reader, serveRead } from './reads.js';
+import { type Reader, serveRead, watchesLeft } from './reads.js';
 import { type LocalRequest, ReplyQueue, type ReplySink } from './reply-queue.js';
 
 /** Where a front sends writes, and how it keeps sessions alive. */
@@ -248,9 +248,10 @@ export class ClientFront {
       case 'setWatches':
         return this.watches.serve(this.tree, connection.connectionId, request);
       default: {
-        const served = serveRead(this.tree, connection, request);
-        this.watches.register(connection.connectionId, served.watches);
-        return served.reply;
+        const reply = serveRead(this.tree, connection, request);
+        const watches = watchesLeft(request, reply);
+        if (watches.length > 0) this.watches.register(connection.connectionId, watches);
+        return reply;
       }
     }
   }

@@ -1,8 +1,8 @@
 /**
- * Reads served from the local tree, as pure functions: each takes the tree, the reader and
- * the request, and returns the reply with the watches the read leaves behind. Expected
+ * Reads served from the local tree, as pure functions: `serveRead` takes the tree, the reader
+ * and the request and returns the reply, a result or ZooKeeper's error code. Expected
  * outcomes (NoNode, NoAuth, BadArguments) are replies, never exceptions, and nothing is
- * changed: the front registers the watches.
+ * changed. `watchesLeft` says which watches a served read leaves; the front registers them.
  *
  * The checks are ZooKeeper's: a read looks its path up as given, so a malformed path is
  * simply missing and "" names the root (its key in ZooKeeper's tree); only exists checks
@@ -36,96 +36,132 @@ export interface WatchRegistration {
   readonly path: string;
 }
 
-/** A read's reply and the watches it leaves. */
-export interface ServedRead {
-  readonly reply: Reply;
-  readonly watches: readonly WatchRegistration[];
-}
-
-/** One read's outcome before it becomes a reply: its result and watch, or an error code. */
-type ReadResult<T> =
-  | { readonly ok: true; readonly result: T; readonly watch: WatchRegistration | undefined }
-  | { readonly ok: false; readonly code: ErrorCodeValue };
-
-/** The node a read may see, or why it may not. */
-type Lookup =
-  | { readonly ok: true; readonly node: Znode }
-  | { readonly ok: false; readonly code: ErrorCodeValue };
+/**
+ * The node a read may see, or the error code that says why not. A code rather than a
+ * result object: this is on every read's path, and it allocates nothing.
+ */
+type Lookup = Znode | ErrorCodeValue;
 
 const noWatches: readonly WatchRegistration[] = [];
 
 /** Serves a read against `tree` as `reader`; never throws for what a client can cause. */
-export function serveRead(tree: DataTree, reader: Reader, request: ReadRequest): ServedRead {
+export function serveRead(tree: DataTree, reader: Reader, request: ReadRequest): Reply {
   switch (request.op) {
     case 'exists':
-      return exists(tree, reader, request.path, request.watch);
-    case 'getData':
-      return single('getData', request.path, getData(tree, reader.authInfo, request));
-    case 'getChildren':
-      return single('getChildren', request.path, getChildren(tree, reader.authInfo, request));
+      return exists(tree, reader, request.path);
+    case 'getData': {
+      const result = getData(tree, reader.authInfo, request.path);
+      if (typeof result === 'number') return failed('getData', result, request.path);
+      return { ok: true, op: 'getData', result };
+    }
+    case 'getChildren': {
+      const result = getChildren(tree, reader.authInfo, request.path);
+      if (typeof result === 'number') return failed('getChildren', result, request.path);
+      return { ok: true, op: 'getChildren', result };
+    }
     case 'getAllChildrenNumber': {
       const found = lookup(tree, request.path, reader.authInfo, Perms.Read);
-      if (!found.ok) return failed('getAllChildrenNumber', found.code, request.path);
-      const result = { totalNumber: tree.descendantCount(request.path) };
-      return { reply: { ok: true, op: 'getAllChildrenNumber', result }, watches: noWatches };
+      if (typeof found === 'number') return failed('getAllChildrenNumber', found, request.path);
+      return {
+        ok: true,
+        op: 'getAllChildrenNumber',
+        result: { totalNumber: tree.descendantCount(request.path) },
+      };
     }
     case 'getEphemerals': {
       const prefix = request.prefixPath.trim();
       const all = tree.ephemeralsOf(reader.sessionId);
       const ephemerals =
         prefix === '' || prefix === '/' ? all : all.filter((path) => path.startsWith(prefix));
-      return { reply: { ok: true, op: 'getEphemerals', result: { ephemerals } }, watches: noWatches };
+      return { ok: true, op: 'getEphemerals', result: { ephemerals } };
     }
-    case 'getACL':
-      return single('getACL', request.path, getAcl(tree, reader.authInfo, request.path));
+    case 'getACL': {
+      const result = getAcl(tree, reader.authInfo, request.path);
+      if (typeof result === 'number') return failed('getACL', result, request.path);
+      return { ok: true, op: 'getACL', result };
+    }
     case 'multiRead':
-      return multiRead(tree, reader.authInfo, request.ops);
+      return {
+        ok: true,
+        op: 'multiRead',
+        result: { results: multiRead(tree, reader.authInfo, request.ops) },
+      };
     default:
       return assertNever(request, 'read request');
   }
 }
 
-/** exists: BadArguments for a NUL in the path, before any watch; a missing node keeps the watch. */
-function exists(tree: DataTree, reader: Reader, path: string, watch: boolean): ServedRead {
+/**
+ * The one-shot watches `request` leaves now that it was answered `reply`: its watch when it
+ * asked for one and succeeded, and for exists also when the node is missing; for a multiRead,
+ * the watch of each op that succeeded.
+ */
+export function watchesLeft(request: ReadRequest, reply: Reply): readonly WatchRegistration[] {
+  switch (request.op) {
+    case 'exists':
+      if (!request.watch) return noWatches;
+      return reply.ok || reply.code === ErrorCode.NoNode ? [watch('data', request.path)] : noWatches;
+    case 'getData':
+      return request.watch && reply.ok ? [watch('data', request.path)] : noWatches;
+    case 'getChildren':
+      return request.watch && reply.ok ? [watch('child', request.path)] : noWatches;
+    case 'multiRead': {
+      if (!reply.ok || reply.op !== 'multiRead') return noWatches;
+      const { results } = reply.result as ResultByOp['multiRead'];
+      const watches: WatchRegistration[] = [];
+      request.ops.forEach((op, index) => {
+        if (op.watch && results[index]?.op !== 'error') {
+          watches.push(watch(op.op === 'getData' ? 'data' : 'child', op.path));
+        }
+      });
+      return watches;
+    }
+    case 'getAllChildrenNumber':
+    case 'getEphemerals':
+    case 'getACL':
+      return noWatches;
+    default:
+      return assertNever(request, 'read request');
+  }
+}
+
+/** exists: BadArguments for a NUL in the path; NoNode or the node's Stat. */
+function exists(tree: DataTree, reader: Reader, path: string): Reply {
   if (path.includes('\0')) return failed('exists', ErrorCode.BadArguments, path);
   const node = nodeAt(tree, path);
-  if (node !== undefined && !checkAcl(node.acl, Perms.Read, reader.authInfo)) {
-    return failed('exists', ErrorCode.NoAuth, path);
-  }
-  const watches = watch ? [{ table: 'data', path } as const] : noWatches;
-  if (node === undefined)
-    return { reply: { ok: false, op: 'exists', code: ErrorCode.NoNode, path }, watches };
-  return { reply: { ok: true, op: 'exists', result: { stat: node.stat() } }, watches };
+  if (node === undefined) return failed('exists', ErrorCode.NoNode, path);
+  if (!checkAcl(node.acl, Perms.Read, reader.authInfo)) return failed('exists', ErrorCode.NoAuth, path);
+  return { ok: true, op: 'exists', result: { stat: node.stat() } };
 }
 
 function getData(
   tree: DataTree,
   authInfo: readonly Id[],
-  request: GetDataRequest,
-): ReadResult<ResultByOp['getData']> {
-  const found = lookup(tree, request.path, authInfo, Perms.Read);
-  if (!found.ok) return found;
-  const watch = request.watch ? ({ table: 'data', path: request.path } as const) : undefined;
-  return { ok: true, result: { data: found.node.data, stat: found.node.stat() }, watch };
+  path: string,
+): ResultByOp['getData'] | ErrorCodeValue {
+  const node = lookup(tree, path, authInfo, Perms.Read);
+  if (typeof node === 'number') return node;
+  return { data: node.data, stat: node.stat() };
 }
 
 function getChildren(
   tree: DataTree,
   authInfo: readonly Id[],
-  request: GetChildrenRequest,
-): ReadResult<ResultByOp['getChildren']> {
-  const found = lookup(tree, request.path, authInfo, Perms.Read);
-  if (!found.ok) return found;
-  const watch = request.watch ? ({ table: 'child', path: request.path } as const) : undefined;
-  const result = { children: found.node.sortedChildren(), stat: found.node.stat() };
-  return { ok: true, result, watch };
+  path: string,
+): ResultByOp['getChildren'] | ErrorCodeValue {
+  const node = lookup(tree, path, authInfo, Perms.Read);
+  if (typeof node === 'number') return node;
+  return { children: node.sortedChildren(), stat: node.stat() };
 }
 
 /** getACL needs READ or ADMIN; without ADMIN, digest hashes are masked as ZooKeeper does. */
-function getAcl(tree: DataTree, authInfo: readonly Id[], path: string): ReadResult<ResultByOp['getACL']> {
-  const found = lookup(tree, path, authInfo, Perms.Read | Perms.Admin);
-  if (!found.ok) return found;
-  const { node } = found;
+function getAcl(
+  tree: DataTree,
+  authInfo: readonly Id[],
+  path: string,
+): ResultByOp['getACL'] | ErrorCodeValue {
+  const node = lookup(tree, path, authInfo, Perms.Read | Perms.Admin);
+  if (typeof node === 'number') return node;
   const acl: readonly ACL[] = checkAcl(node.acl, Perms.Admin, authInfo)
     ? node.acl
     : node.acl.map((entry) =>
@@ -133,7 +169,7 @@ function getAcl(tree: DataTree, authInfo: readonly Id[], path: string): ReadResu
           ? { perms: entry.perms, id: { scheme: 'digest', id: entry.id.id.replace(/:.*/, ':x') } }
           : entry,
       );
-  return { ok: true, result: { acl, stat: node.stat() }, watch: undefined };
+  return { acl, stat: node.stat() };
 }
 
 /** Each op of a multiRead is answered on its own: one failing does not stop the others. */
@@ -141,47 +177,35 @@ function multiRead(
   tree: DataTree,
   authInfo: readonly Id[],
   ops: readonly (GetDataRequest | GetChildrenRequest)[],
-): ServedRead {
-  const results: OpResult[] = [];
-  const watches: WatchRegistration[] = [];
-  for (const op of ops) {
+): OpResult[] {
+  return ops.map((op): OpResult => {
     if (op.op === 'getData') {
-      const read = getData(tree, authInfo, op);
-      if (read.ok && read.watch !== undefined) watches.push(read.watch);
-      results.push(read.ok ? { op: 'getData', ...read.result } : { op: 'error', code: read.code });
-    } else {
-      const read = getChildren(tree, authInfo, op);
-      if (read.ok && read.watch !== undefined) watches.push(read.watch);
-      results.push(
-        read.ok ? { op: 'getChildren', children: read.result.children } : { op: 'error', code: read.code },
-      );
+      const result = getData(tree, authInfo, op.path);
+      return typeof result === 'number' ? { op: 'error', code: result } : { op: 'getData', ...result };
     }
-  }
-  return { reply: { ok: true, op: 'multiRead', result: { results } }, watches };
+    const result = getChildren(tree, authInfo, op.path);
+    return typeof result === 'number'
+      ? { op: 'error', code: result }
+      : { op: 'getChildren', children: result.children };
+  });
 }
 
 /** The node at `path` after ZooKeeper's read checks: NoNode when missing, NoAuth without `perm`. */
 function lookup(tree: DataTree, path: string, authInfo: readonly Id[], perm: number): Lookup {
   const node = nodeAt(tree, path);
-  if (node === undefined) return { ok: false, code: ErrorCode.NoNode };
-  if (!checkAcl(node.acl, perm, authInfo)) return { ok: false, code: ErrorCode.NoAuth };
-  return { ok: true, node };
+  if (node === undefined) return ErrorCode.NoNode;
+  if (!checkAcl(node.acl, perm, authInfo)) return ErrorCode.NoAuth;
+  return node;
 }
 
 function nodeAt(tree: DataTree, path: string): Znode | undefined {
   return tree.getNode(path === '' ? rootPath : path);
 }
 
-function single<Op extends 'getData' | 'getChildren' | 'getACL'>(
-  op: Op,
-  path: string,
-  read: ReadResult<ResultByOp[Op]>,
-): ServedRead {
-  if (!read.ok) return failed(op, read.code, path);
-  const reply: Reply<Op> = { ok: true, op, result: read.result };
-  return { reply, watches: read.watch === undefined ? noWatches : [read.watch] };
+function watch(table: WatchRegistration['table'], path: string): WatchRegistration {
+  return { table, path };
 }
 
-function failed(op: ReadRequest['op'], code: ErrorCodeValue, path: string): ServedRead {
-  return { reply: { ok: false, op, code, path }, watches: noWatches };
+function failed(op: ReadRequest['op'], code: ErrorCodeValue, path: string): Reply {
+  return { ok: false, op, code, path };
 }

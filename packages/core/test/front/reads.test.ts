@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { serveRead } from '../../src/front/reads.js';
+import { type Reader, serveRead, watchesLeft } from '../../src/front/reads.js';
 import {
   type ACL,
   DataTree,
@@ -37,12 +37,18 @@ function tree(): DataTree {
   return t;
 }
 
+/** A read's reply and the watches it leaves, as the front registers them. */
+function serve(t: DataTree, who: Reader, request: ReadRequest) {
+  const reply = serveRead(t, who, request);
+  return { reply, watches: watchesLeft(request, reply) };
+}
+
 describe('serveRead: reads as a pure function of the tree', () => {
   it('answers a read with its result and the watch it leaves', () => {
-    const served = serveRead(tree(), reader, { op: 'getData', path: '/a', watch: true });
+    const served = serve(tree(), reader, { op: 'getData', path: '/a', watch: true });
     expect(served.reply.ok && served.reply.op === 'getData' && served.reply.result.stat.numChildren).toBe(2);
     expect(served.watches).toEqual([{ table: 'data', path: '/a' }]);
-    const children = serveRead(tree(), reader, { op: 'getChildren', path: '/a', watch: true });
+    const children = serve(tree(), reader, { op: 'getChildren', path: '/a', watch: true });
     expect(
       children.reply.ok && children.reply.op === 'getChildren' && children.reply.result.children,
     ).toEqual(['b', 'e']);
@@ -50,34 +56,34 @@ describe('serveRead: reads as a pure function of the tree', () => {
   });
 
   it('returns NoNode and NoAuth as replies that leave no watch', () => {
-    const missing = serveRead(tree(), reader, { op: 'getData', path: '/none', watch: true });
+    const missing = serve(tree(), reader, { op: 'getData', path: '/none', watch: true });
     expect(missing).toEqual({
       reply: { ok: false, op: 'getData', code: ErrorCode.NoNode, path: '/none' },
       watches: [],
     });
-    const locked = serveRead(tree(), reader, { op: 'getChildren', path: '/locked', watch: true });
+    const locked = serve(tree(), reader, { op: 'getChildren', path: '/locked', watch: true });
     expect(locked).toEqual({
       reply: { ok: false, op: 'getChildren', code: ErrorCode.NoAuth, path: '/locked' },
       watches: [],
     });
-    const acl = serveRead(tree(), reader, { op: 'getACL', path: '/locked' });
+    const acl = serve(tree(), reader, { op: 'getACL', path: '/locked' });
     expect(acl.reply).toEqual({ ok: false, op: 'getACL', code: ErrorCode.NoAuth, path: '/locked' });
   });
 
   it('leaves an exists watch on a missing node, but none on a NUL or a node it may not read', () => {
-    expect(serveRead(tree(), reader, { op: 'exists', path: '/later', watch: true })).toEqual({
+    expect(serve(tree(), reader, { op: 'exists', path: '/later', watch: true })).toEqual({
       reply: { ok: false, op: 'exists', code: ErrorCode.NoNode, path: '/later' },
       watches: [{ table: 'data', path: '/later' }],
     });
-    expect(serveRead(tree(), reader, { op: 'exists', path: '/a\0', watch: true }).watches).toEqual([]);
-    expect(serveRead(tree(), reader, { op: 'exists', path: '/locked', watch: true })).toEqual({
+    expect(serve(tree(), reader, { op: 'exists', path: '/a\0', watch: true }).watches).toEqual([]);
+    expect(serve(tree(), reader, { op: 'exists', path: '/locked', watch: true })).toEqual({
       reply: { ok: false, op: 'exists', code: ErrorCode.NoAuth, path: '/locked' },
       watches: [],
     });
   });
 
   it('answers each op of a multiRead on its own, with the watches of those that succeed', () => {
-    const served = serveRead(tree(), reader, {
+    const served = serve(tree(), reader, {
       op: 'multiRead',
       ops: [
         { op: 'getData', path: '/none', watch: true },
@@ -109,15 +115,15 @@ describe('serveRead: reads as a pure function of the tree', () => {
       cxid: 100,
       body: { kind: 'setACL', path: '/a/b', acl: readOnly, aversion: 1 },
     });
-    const masked = serveRead(t, reader, { op: 'getACL', path: '/a/b' });
+    const masked = serve(t, reader, { op: 'getACL', path: '/a/b' });
     expect(masked.reply.ok && masked.reply.op === 'getACL' && masked.reply.result.acl[1]?.id.id).toBe(
       'alice:x',
     );
-    const plain = serveRead(t, alice, { op: 'getACL', path: '/a/b' });
+    const plain = serve(t, alice, { op: 'getACL', path: '/a/b' });
     expect(plain.reply.ok && plain.reply.op === 'getACL' && plain.reply.result.acl[1]?.id.id).toBe(
       'alice:hash',
     );
-    const ephemerals = serveRead(t, reader, { op: 'getEphemerals', prefixPath: '/' });
+    const ephemerals = serve(t, reader, { op: 'getEphemerals', prefixPath: '/' });
     expect(ephemerals.reply).toEqual({ ok: true, op: 'getEphemerals', result: { ephemerals: ['/a/e'] } });
   });
 
@@ -138,7 +144,7 @@ describe('serveRead: reads as a pure function of the tree', () => {
     );
     fc.assert(
       fc.property(request, (r) => {
-        const served = serveRead(t, reader, r);
+        const served = serve(t, reader, r);
         expect(served.reply.op).toBe(r.op);
         // A watch only where the read succeeded, or where exists found nothing to watch yet.
         if (served.watches.length > 0) {
