@@ -21,6 +21,10 @@ import type {
   Epochs,
   PeerStorage,
   PersistedState,
+  SessionId,
+  SnapshotChunk,
+  SnapshotCursor,
+  SnapshotNode,
   StorageAction,
   TreeSnapshot,
   Txn,
@@ -154,6 +158,26 @@ class FaultyStorage implements PeerStorage {
   }
   writeSessionSecret(secret: Uint8Array): Promise<void> {
     return this.write(() => this.inner.writeSessionSecret(secret));
+  }
+  readSnapshotChunk(zxid: Zxid, cursor: SnapshotCursor, bytesMax: number): Promise<SnapshotChunk> {
+    return this.inner.readSnapshotChunk(zxid, cursor, bytesMax);
+  }
+  stageSnapshot(zxid: Zxid): Promise<void> {
+    return this.write(() => this.inner.stageSnapshot(zxid));
+  }
+  stageChunk(zxid: Zxid, index: number, nodes: readonly SnapshotNode[]): Promise<void> {
+    return this.write(() => this.inner.stageChunk(zxid, index, nodes));
+  }
+  commitStagedSnapshot(
+    zxid: Zxid,
+    chunks: number,
+    nodes: number,
+    sessions: readonly (readonly [SessionId, number])[],
+  ): Promise<void> {
+    return this.write(() => this.inner.commitStagedSnapshot(zxid, chunks, nodes, sessions));
+  }
+  discardStagedSnapshots(): Promise<void> {
+    return this.write(() => this.inner.discardStagedSnapshots());
   }
   get apply(): ((actions: readonly StorageAction[]) => Promise<void>) | undefined {
     const inner = this.inner;
