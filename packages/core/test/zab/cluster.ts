@@ -7,6 +7,7 @@
 import {
   type ClientOutput,
   type ClientRequest,
+  type CrashLoss,
   type Envelope,
   type PeerInput,
   type PeerReady,
@@ -15,6 +16,7 @@ import {
   type Reply,
   type ServerId,
   StorageImage,
+  type StorageWrite,
   type Txn,
   ZabPeer,
   type ZabPeerOptions,
@@ -37,6 +39,26 @@ export interface ClusterOptions {
   readonly peer?: Partial<ZabPeerOptions>;
   /** Each server's own session secret, as its driver's randomness would give it. */
   readonly sessionSecretOf?: (id: ServerId) => Uint8Array;
+  /** Whether storage acknowledges at once (default true); see `Cluster.autoPersist`. */
+  readonly autoPersist?: boolean;
+  /** Most Readies one storage write takes (the pipeline's group commit); default 1024. */
+  readonly writeReadiesMax?: number;
+  /** Told of everything the cluster does, in order: the golden transcripts print it. */
+  readonly observer?: ClusterObserver;
+}
+
+/** What a golden transcript hears of a cluster, in the order it happens. */
+export interface ClusterObserver {
+  /** A peer stepped; `sentNow` are the messages the pipeline let go at once. */
+  ready?(id: ServerId, ready: PeerReady, sentNow: readonly Envelope[]): void;
+  /** A write is durable; `released` are the messages that waited for it. Before its `persistedThrough`. */
+  durable?(id: ServerId, write: StorageWrite, released: readonly Envelope[]): void;
+  /** A queued message reached its peer, or was lost on a cut link or to a peer that is down. Before its step. */
+  delivered?(envelope: Envelope, outcome: 'delivered' | 'cut' | 'down'): void;
+  /** A peer crashed: what its pipeline lost, and the messages to and from it that were in flight. */
+  crashed?(id: ServerId, loss: CrashLoss, dropped: readonly Envelope[]): void;
+  /** A peer applied a transaction to its tree (during the step whose Ready follows). */
+  applied?(id: ServerId, txn: Txn): void;
 }
 
 export class Cluster {
@@ -45,7 +67,7 @@ export class Cluster {
   queue: Envelope[] = [];
   nowMs = 1_000_000;
   /** When true, storage acknowledges at once; otherwise call `flushStorage`. */
-  autoPersist = true;
+  autoPersist: boolean;
   /** Every message delivered, in order: scenario tests assert on it. */
   readonly trace: Envelope[] = [];
   /** Links that drop everything: "from->to". */
@@ -56,13 +78,14 @@ export class Cluster {
   private nextXid = 1;
 
   constructor(private readonly options: ClusterOptions) {
+    this.autoPersist = options.autoPersist ?? true;
     this.voterIds = Array.from({ length: options.voters }, (_v, i) => i + 1);
     this.observerIds = Array.from({ length: options.observers ?? 0 }, (_v, i) => options.voters + i + 1);
     for (const id of [...this.voterIds, ...this.observerIds]) {
       this.nodes.set(id, {
         peer: undefined,
         durable: new StorageImage(),
-        pipeline: new ReadyPipeline(),
+        pipeline: this.newPipeline(),
         outputs: [],
       });
       this.start(id);
@@ -80,6 +103,9 @@ export class Cluster {
       sessionSecret: new Uint8Array([9, 9, 9]),
       startTimeMs: this.nowMs,
       ...this.options.peer,
+      ...(this.options.observer?.applied === undefined
+        ? {}
+        : { onApplied: (txn: Txn) => this.options.observer?.applied?.(id, txn) }),
       ...(this.options.sessionSecretOf === undefined
         ? {}
         : { sessionSecret: this.options.sessionSecretOf(id) }),
@@ -89,9 +115,13 @@ export class Cluster {
   private start(id: ServerId): void {
     const node = this.nodes.get(id)!;
     node.peer = new ZabPeer(this.peerOptions(id), node.durable.clone().load(), this.nowMs);
-    node.pipeline = new ReadyPipeline();
+    node.pipeline = this.newPipeline();
     // The constructor already started an election: collect what it wants to send.
     this.handle(id, node.peer.step({ kind: 'tick', nowMs: this.nowMs }));
+  }
+
+  private newPipeline(): ReadyPipeline {
+    return new ReadyPipeline({ writeReadiesMax: this.options.writeReadiesMax ?? 1024 });
   }
 
   peer(id: ServerId): ZabPeer {
@@ -113,22 +143,27 @@ export class Cluster {
   private handle(id: ServerId, ready: PeerReady): void {
     const node = this.nodes.get(id)!;
     node.outputs.push(...ready.toClients);
-    this.queue.push(...node.pipeline.accept(ready));
+    const sentNow = node.pipeline.accept(ready);
+    this.queue.push(...sentNow);
+    this.options.observer?.ready?.(id, ready, sentNow);
     if (this.autoPersist) this.flushStorage(id);
   }
 
   /**
-   * Makes everything a peer has persisted so far durable, and tells it so. What it persists
-   * in answer waits for the next call (or goes at once under `autoPersist`).
+   * Makes everything a peer has persisted so far durable (or only its next `writesMax`
+   * writes), and tells it so. What it persists in answer waits for the next call (or goes at
+   * once under `autoPersist`).
    */
-  flushStorage(id: ServerId): void {
+  flushStorage(id: ServerId, writesMax = Number.POSITIVE_INFINITY): void {
     const node = this.nodes.get(id)!;
     const through = node.pipeline.acceptedThroughSeq;
-    while (node.peer !== undefined && node.pipeline.durableThroughSeq < through) {
+    for (let writes = 0; writes < writesMax; writes++) {
+      if (node.peer === undefined || node.pipeline.durableThroughSeq >= through) return;
       const write = node.pipeline.startWrite()!;
       for (const action of write.actions) node.durable.apply(action);
       const done = node.pipeline.completeWrite(write);
       this.queue.push(...done.send);
+      this.options.observer?.durable?.(id, write, done.send);
       this.step(id, done.persisted);
     }
   }
@@ -148,9 +183,14 @@ export class Cluster {
         this.queue.push(envelope);
         continue;
       }
-      if (this.cut.has(`${envelope.from}->${envelope.to}`) || !this.alive(envelope.to)) continue;
+      const cut = this.cut.has(`${envelope.from}->${envelope.to}`);
+      if (cut || !this.alive(envelope.to)) {
+        this.options.observer?.delivered?.(envelope, cut ? 'cut' : 'down');
+        continue;
+      }
       delivered++;
       this.trace.push(envelope);
+      this.options.observer?.delivered?.(envelope, 'delivered');
       this.step(envelope.to, { kind: 'message', from: envelope.from, message: envelope.message });
     }
     return delivered;
@@ -193,9 +233,11 @@ export class Cluster {
   crash(id: ServerId): void {
     const node = this.nodes.get(id)!;
     node.peer = undefined;
-    node.pipeline.crash();
+    const loss = node.pipeline.crash();
     node.outputs = [];
-    this.queue = this.queue.filter((envelope) => envelope.from !== id && envelope.to !== id);
+    const involved = (envelope: Envelope) => envelope.from === id || envelope.to === id;
+    this.options.observer?.crashed?.(id, loss, this.queue.filter(involved));
+    this.queue = this.queue.filter((envelope) => !involved(envelope));
     for (const other of this.nodes.keys()) if (other !== id) this.step(other, { kind: 'linkDown', peer: id });
   }
 

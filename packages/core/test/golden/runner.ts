@@ -1,0 +1,734 @@
+/**
+ * Golden transcripts, in the manner of etcd-io/raft's datadriven interaction tests: a file of
+ * commands over the scripted cluster (cluster.ts), each followed by `----` and the output it
+ * must print. The runner prints every Ready a peer returns (what it persists, what it sends
+ * at once, what it holds until durable, what its clients hear), every message delivered or
+ * lost and every write made durable, so a changed interleaving shows as a changed line.
+ *
+ *     # comments and blank lines between commands are kept as they are
+ *     cluster voters=3 autopersist=off
+ *     ----
+ *     > 1 ready
+ *       persist #1 sessionSecret (3 bytes)
+ *       send 1->1 notification vote=1@0.0/e0 round=1 looking
+ *     ...
+ *
+ * Commands (ids are server ids, `c1`... are client connections named by the transcript):
+ *
+ * - `cluster voters=N [observers=N] [autopersist=on|off] [batch=N] [snapCount=N]
+ *   [zxidCounterLimit=N] [secrets=own] [quiet]`: a new ensemble; every peer starts and steps.
+ *   `batch` is how many Readies one storage write may take (default 1: a write per Ready).
+ * - `tick MS`: the clock moves MS virtual milliseconds; every peer steps a tick.
+ * - `deliver [from=ID] [to=ID] [kind=K,K] [nth=N] [rounds=N]`: delivers the queued messages
+ *   that match, once each (what they cause waits for the next round); `nth` takes only the
+ *   Nth match, so messages can be delivered out of their send order.
+ * - `drop [from=] [to=] [kind=] [nth=]`: the matching queued messages are lost.
+ * - `redeliver [from=] [to=] [kind=]`: the last delivered matching message arrives again.
+ * - `break A B`: the link between A and B breaks: its queued messages are lost and both ends
+ *   step `linkDown` (what a TCP transport reports after a loss).
+ * - `persist ID... [writes=N]`: storage completes that peer's pending writes (or the next
+ *   N), each made durable and reported with `persistedThrough`.
+ * - `autopersist on|off`: whether writes become durable as soon as they are asked for.
+ * - `stabilize [quiet]`: delivers and persists until nothing is queued or pending (no time
+ *   passes).
+ * - `settle [quiet] [maxMs=N]`: stabilize, and tick 20 ms at a time until every live peer
+ *   serves; prints how long it took and every status.
+ * - `run MS [step=N] [ping=CLIENT,...] [quiet]`: tick `step` ms (default 20) and stabilize,
+ *   for MS ms; the named clients ping once a step, as a live client's heartbeat does.
+ * - `crash ID`, `restart ID` (from what its storage kept), `isolate ID`,
+ *   `partition 1,2 3,4,5`, `heal`, `tamper ID acceptedEpoch=N` (edits a down peer's storage).
+ * - `connect CLIENT SERVER [timeout=MS] [resume=CLIENT] [password=bad] [lastZxid=E.C]`.
+ * - Client requests: `create CLIENT PATH [data=S] [mode=ephemeral|sequential|container]`,
+ *   `setData CLIENT PATH data=S [version=N]`, `getData|exists|getChildren CLIENT PATH
+ *   [watch]`, `delete CLIENT PATH [version=N]`, `sync CLIENT [PATH]`, `getEphemerals CLIENT`,
+ *   `ping CLIENT`, `closeSession CLIENT`, `disconnect CLIENT`.
+ * - `status [ID...]`, `storage ID` (what survives a crash), `queue`, `digests`.
+ * - `repeat N COMMAND`: COMMAND N times, with `{i}` in it counting from 0.
+ *
+ * `quiet` prints a count of what was delivered and made durable instead of each step, but
+ * still every client output: for prologues such as an election that a transcript is not about.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import {
+  type ClientOutput,
+  type ClientRequest,
+  type CrashLoss,
+  CreateMode,
+  type CreateModeValue,
+  type Envelope,
+  Ids,
+  makeZxid,
+  type PeerReady,
+  type StorageWrite,
+  type Txn,
+  type Zxid,
+  zeroZxid,
+} from '../../src/index.js';
+import { Cluster } from '../zab/cluster.js';
+import { Printer } from './printer.js';
+
+/** One command of a transcript and the output it expects. */
+interface Directive {
+  readonly line: number;
+  readonly command: string;
+  readonly expected: string;
+}
+
+type Segment =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'directive'; readonly directive: Directive };
+
+/** Splits a transcript into the text between commands (kept) and the commands with their outputs. */
+export function parseTranscript(text: string): Segment[] {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const segments: Segment[] = [];
+  for (let i = 0; i < lines.length; ) {
+    const line = lines[i]!;
+    if (line.trim() === '' || line.startsWith('#')) {
+      segments.push({ kind: 'text', text: line });
+      i++;
+      continue;
+    }
+    if (lines[i + 1] !== '----') throw new Error(`line ${i + 1}: a command is followed by a line "----"`);
+    const output: string[] = [];
+    let j = i + 2;
+    while (j < lines.length && lines[j] !== '') output.push(lines[j++]!);
+    segments.push({
+      kind: 'directive',
+      directive: { line: i + 1, command: line, expected: output.join('\n') },
+    });
+    i = j;
+  }
+  return segments;
+}
+
+/** What running a transcript gave: each command's output, and the file as it would be rewritten. */
+export interface TranscriptResult {
+  readonly outputs: { readonly directive: Directive; readonly actual: string }[];
+  readonly rewritten: string;
+}
+
+/** Runs every command of a transcript on a fresh environment. */
+export function runTranscript(text: string): TranscriptResult {
+  const segments = parseTranscript(text);
+  const env = new TranscriptEnv();
+  const outputs: TranscriptResult['outputs'] = [];
+  const lines: string[] = [];
+  for (const segment of segments) {
+    if (segment.kind === 'text') {
+      lines.push(segment.text);
+      continue;
+    }
+    const { directive } = segment;
+    let actual: string;
+    try {
+      actual = env.execute(directive.command);
+    } catch (error) {
+      actual = `error: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    outputs.push({ directive, actual });
+    lines.push(directive.command, '----');
+    if (actual !== '') lines.push(actual);
+  }
+  return { outputs, rewritten: `${lines.join('\n')}\n` };
+}
+
+/** Runs the transcript in `path`; rewrites the file with the actual output when `rewrite`. */
+export function runTranscriptFile(path: string, rewrite: boolean): TranscriptResult {
+  const result = runTranscript(readFileSync(path, 'utf8'));
+  if (rewrite) writeFileSync(path, result.rewritten);
+  return result;
+}
+
+// ---- the environment ------------------------------------------------------------------------
+
+interface Args {
+  readonly positional: string[];
+  readonly named: Map<string, string>;
+}
+
+function tokenize(command: string): string[] {
+  const tokens: string[] = [];
+  const pattern = /(\S+?=)?"((?:[^"\\]|\\.)*)"|\S+/g;
+  for (const match of command.matchAll(pattern)) {
+    if (match[2] !== undefined) tokens.push(`${match[1] ?? ''}${JSON.parse(`"${match[2]}"`)}`);
+    else tokens.push(match[0]);
+  }
+  return tokens;
+}
+
+function parseArgs(tokens: readonly string[]): Args {
+  const positional: string[] = [];
+  const named = new Map<string, string>();
+  for (const token of tokens) {
+    const eq = token.indexOf('=');
+    if (eq > 0) named.set(token.slice(0, eq), token.slice(eq + 1));
+    else positional.push(token);
+  }
+  return { positional, named };
+}
+
+interface Client {
+  readonly name: string;
+  readonly server: number;
+  readonly connectionId: number;
+  nextXid: number;
+  sessionId: bigint;
+  password: Uint8Array;
+}
+
+interface Filter {
+  readonly from?: number | undefined;
+  readonly to?: number | undefined;
+  readonly kinds?: ReadonlySet<string> | undefined;
+}
+
+const encoder = new TextEncoder();
+const modes: Record<string, CreateModeValue> = {
+  persistent: CreateMode.Persistent,
+  ephemeral: CreateMode.Ephemeral,
+  sequential: CreateMode.PersistentSequential,
+  ephemeralSequential: CreateMode.EphemeralSequential,
+  container: CreateMode.Container,
+};
+
+/** The ensemble a transcript drives, and what it prints. */
+class TranscriptEnv {
+  private cluster: Cluster | undefined;
+  private readonly printer = new Printer();
+  private readonly clients = new Map<string, Client>();
+  private readonly clientOfConnection = new Map<number, Client>();
+  private nextConnectionId = 1;
+  private startMs = 0;
+  private out: string[] = [];
+  /** Transactions applied during the step whose Ready comes next. */
+  private appliedNow: { id: number; txn: Txn }[] = [];
+  /** In quiet commands: what happened, counted instead of printed. */
+  private quiet: { delivered: Map<string, number>; durable: number; lost: number } | undefined;
+
+  execute(command: string): string {
+    this.out = [];
+    const [verb, ...rest] = tokenize(command);
+    if (verb === undefined) throw new Error('empty command');
+    if (verb === 'repeat') {
+      // `repeat N COMMAND`: COMMAND N times, `{i}` in it counting from 0.
+      const [count, ...body] = rest;
+      for (let i = 0; i < this.int(count, 'repeat N'); i++) {
+        const [innerVerb, ...innerRest] = body.map((token) => token.replaceAll('{i}', String(i)));
+        if (innerVerb === undefined || innerVerb === 'repeat') throw new Error('repeat: name one command');
+        this.dispatch(innerVerb, parseArgs(innerRest));
+      }
+    } else {
+      this.dispatch(verb, parseArgs(rest));
+    }
+    for (const line of this.out) if (line.trim() === '') throw new Error('the printer made an empty line');
+    return this.out.join('\n');
+  }
+
+  private get c(): Cluster {
+    if (this.cluster === undefined) throw new Error('no cluster yet: start with `cluster voters=N`');
+    return this.cluster;
+  }
+
+  private dispatch(verb: string, args: Args): void {
+    switch (verb) {
+      case 'cluster':
+        this.quietly(args, () => this.makeCluster(args));
+        return;
+      case 'tick':
+        this.c.tick(this.int(args.positional[0], 'tick MS'));
+        return;
+      case 'deliver':
+        this.deliver(args);
+        return;
+      case 'drop':
+        this.drop(args);
+        return;
+      case 'redeliver':
+        this.redeliver(args);
+        return;
+      case 'break':
+        this.breakLink(this.id(args.positional[0]), this.id(args.positional[1]));
+        return;
+      case 'persist':
+        this.persist(args);
+        return;
+      case 'autopersist':
+        this.c.autoPersist = this.onOff(args.positional[0]);
+        if (this.c.autoPersist) for (const id of this.c.nodes.keys()) this.c.flushStorage(id);
+        return;
+      case 'stabilize':
+        this.quietly(args, () => this.stabilize());
+        return;
+      case 'settle':
+        this.settle(args);
+        return;
+      case 'run':
+        this.run(args);
+        return;
+      case 'crash':
+        this.c.crash(this.id(args.positional[0]));
+        return;
+      case 'restart':
+        this.c.restart(this.id(args.positional[0]));
+        return;
+      case 'isolate':
+        this.c.isolate(this.id(args.positional[0]));
+        this.out.push(`cut: ${[...this.c.cut].join(' ')}`);
+        return;
+      case 'partition':
+        this.partition(args);
+        return;
+      case 'heal':
+        this.c.heal();
+        this.out.push('every link restored');
+        return;
+      case 'tamper':
+        this.tamper(args);
+        return;
+      case 'connect':
+        this.connect(args);
+        return;
+      case 'disconnect': {
+        const client = this.client(args.positional[0]);
+        this.c.step(client.server, { kind: 'disconnect', connectionId: client.connectionId });
+        return;
+      }
+      case 'status':
+        this.status(args);
+        return;
+      case 'storage':
+        this.storage(this.id(args.positional[0]));
+        return;
+      case 'queue':
+        for (const envelope of this.c.queue) this.out.push(this.printer.envelope(envelope));
+        if (this.c.queue.length === 0) this.out.push('(nothing queued)');
+        return;
+      case 'digests':
+        this.digests();
+        return;
+      default:
+        this.request(verb, args);
+        return;
+    }
+  }
+
+  // ---- printing what the cluster does --------------------------------------------------------
+
+  private makeCluster(args: Args): void {
+    const voters = this.int(args.named.get('voters'), 'voters=N');
+    const peer: Record<string, number> = {};
+    for (const key of ['snapCount', 'zxidCounterLimit', 'initLimitTicks', 'syncLimitTicks'])
+      if (args.named.has(key)) peer[key] = this.int(args.named.get(key), key);
+    this.cluster = new Cluster({
+      voters,
+      observers: args.named.has('observers') ? this.int(args.named.get('observers'), 'observers') : 0,
+      peer,
+      autoPersist: args.named.has('autopersist') ? this.onOff(args.named.get('autopersist')) : true,
+      writeReadiesMax: args.named.has('batch') ? this.int(args.named.get('batch'), 'batch') : 1,
+      ...(args.named.get('secrets') === 'own'
+        ? { sessionSecretOf: (id: number) => new Uint8Array(32).fill(id) }
+        : {}),
+      observer: {
+        ready: (id, ready, sentNow) => this.printReady(id, ready, sentNow),
+        durable: (id, write, released) => this.printDurable(id, write, released),
+        delivered: (envelope, outcome) => this.printDelivered(envelope, outcome),
+        crashed: (id, loss, dropped) => this.printCrash(id, loss, dropped),
+        applied: (id, txn) => this.appliedNow.push({ id, txn }),
+      },
+    });
+    this.startMs = this.cluster.nowMs;
+  }
+
+  private printReady(id: number, ready: PeerReady, sentNow: readonly Envelope[]): void {
+    for (const output of ready.toClients) this.noteClientOutput(output);
+    const applied = this.appliedNow.filter((entry) => entry.id === id).map((entry) => entry.txn);
+    this.appliedNow = this.appliedNow.filter((entry) => entry.id !== id);
+    if (this.quiet !== undefined) {
+      for (const output of ready.toClients) this.out.push(this.clientLine(output));
+      return;
+    }
+    const lines: string[] = [];
+    for (const action of ready.persist)
+      lines.push(`persist #${ready.persistSeq} ${this.printer.action(action)}`);
+    for (const txn of applied) lines.push(`apply ${this.printer.txn(txn)}`);
+    for (const envelope of ready.messages) lines.push(`send ${this.printer.envelope(envelope)}`);
+    const heldAtOnce = sentNow.length > ready.messages.length;
+    for (const envelope of ready.messagesAfterPersist)
+      lines.push(
+        heldAtOnce
+          ? `send ${this.printer.envelope(envelope)} (after persist: nothing pending)`
+          : `hold ${this.printer.envelope(envelope)} (until durable)`,
+      );
+    for (const output of ready.toClients) lines.push(this.clientLine(output));
+    if (lines.length === 0) return;
+    this.out.push(`> ${id} ready`, ...lines.map((line) => `  ${line}`));
+  }
+
+  private printDurable(id: number, write: StorageWrite, released: readonly Envelope[]): void {
+    if (this.quiet !== undefined) {
+      this.quiet.durable++;
+      return;
+    }
+    const seqs =
+      write.firstSeq === write.throughSeq ? `#${write.firstSeq}` : `#${write.firstSeq}..#${write.throughSeq}`;
+    this.out.push(`> ${id} durable ${seqs}`);
+    for (const envelope of released) this.out.push(`  release ${this.printer.envelope(envelope)}`);
+  }
+
+  private printDelivered(envelope: Envelope, outcome: 'delivered' | 'cut' | 'down'): void {
+    if (this.quiet !== undefined) {
+      if (outcome === 'delivered') {
+        const kind = envelope.message.kind;
+        this.quiet.delivered.set(kind, (this.quiet.delivered.get(kind) ?? 0) + 1);
+      } else {
+        this.quiet.lost++;
+      }
+      return;
+    }
+    const why =
+      outcome === 'cut' ? ' (lost: link cut)' : outcome === 'down' ? ` (lost: ${envelope.to} is down)` : '';
+    this.out.push(`${this.printer.envelope(envelope)}${why}`);
+  }
+
+  private printCrash(id: number, loss: CrashLoss, dropped: readonly Envelope[]): void {
+    this.out.push(`> ${id} crashed`);
+    for (const action of loss.unwritten) this.out.push(`  lost write ${this.printer.action(action)}`);
+    for (const envelope of loss.withheld) this.out.push(`  never sent ${this.printer.envelope(envelope)}`);
+    for (const envelope of dropped) this.out.push(`  lost in flight ${this.printer.envelope(envelope)}`);
+    for (const client of this.clients.values())
+      if (client.server === id) this.clientOfConnection.delete(client.connectionId);
+  }
+
+  private clientLine(output: ClientOutput): string {
+    const client = this.clientOfConnection.get(output.connectionId);
+    return this.printer.output(output, client?.name ?? `conn${output.connectionId}`);
+  }
+
+  private noteClientOutput(output: ClientOutput): void {
+    const client = this.clientOfConnection.get(output.connectionId);
+    if (client === undefined || output.kind !== 'connected' || output.timeoutMs === 0) return;
+    client.sessionId = output.sessionId;
+    client.password = output.password;
+  }
+
+  private quietly(args: Args, body: () => void): void {
+    if (!args.positional.includes('quiet')) {
+      body();
+      return;
+    }
+    this.quiet = { delivered: new Map(), durable: 0, lost: 0 };
+    const counts = this.quiet;
+    try {
+      body();
+    } finally {
+      this.quiet = undefined;
+    }
+    const kinds = [...counts.delivered].sort(([a], [b]) => (a < b ? -1 : 1));
+    const total = kinds.reduce((sum, [, n]) => sum + n, 0);
+    this.out.push(
+      `(quiet: ${total} delivered${kinds.length === 0 ? '' : ` (${kinds.map(([kind, n]) => `${kind} ${n}`).join(', ')})`}` +
+        `, ${counts.lost} lost, ${counts.durable} writes durable)`,
+    );
+  }
+
+  // ---- commands -----------------------------------------------------------------------------
+
+  private filter(args: Args): Filter {
+    return {
+      from: args.named.has('from') ? this.id(args.named.get('from')) : undefined,
+      to: args.named.has('to') ? this.id(args.named.get('to')) : undefined,
+      kinds: args.named.has('kind') ? new Set(args.named.get('kind')!.split(',')) : undefined,
+    };
+  }
+
+  private matches(filter: Filter, envelope: Envelope): boolean {
+    return (
+      (filter.from === undefined || envelope.from === filter.from) &&
+      (filter.to === undefined || envelope.to === filter.to) &&
+      (filter.kinds === undefined || filter.kinds.has(envelope.message.kind))
+    );
+  }
+
+  /** A filter that takes only the nth match, when `nth` is given. */
+  private selector(args: Args): (envelope: Envelope) => boolean {
+    const filter = this.filter(args);
+    const nth = args.named.has('nth') ? this.int(args.named.get('nth'), 'nth') : undefined;
+    let seen = 0;
+    return (envelope) => this.matches(filter, envelope) && (nth === undefined || ++seen === nth);
+  }
+
+  private deliver(args: Args): void {
+    const rounds = args.named.has('rounds') ? this.int(args.named.get('rounds'), 'rounds') : 1;
+    let matched = 0;
+    for (let round = 0; round < rounds; round++) {
+      const select = this.selector(args);
+      const before = matched;
+      this.c.deliverOnce((envelope) => select(envelope) && ++matched > 0);
+      if (matched === before) break;
+    }
+    if (matched === 0) this.out.push('(nothing to deliver)');
+  }
+
+  private drop(args: Args): void {
+    const select = this.selector(args);
+    const kept: Envelope[] = [];
+    for (const envelope of this.c.queue) {
+      if (select(envelope)) this.out.push(`dropped ${this.printer.envelope(envelope)}`);
+      else kept.push(envelope);
+    }
+    if (kept.length === this.c.queue.length) this.out.push('(nothing to drop)');
+    this.c.queue = kept;
+  }
+
+  private redeliver(args: Args): void {
+    const filter = this.filter(args);
+    const envelope = this.c.trace.findLast((candidate) => this.matches(filter, candidate));
+    if (envelope === undefined) throw new Error('no delivered message matches');
+    this.out.push(`${this.printer.envelope(envelope)} (again)`);
+    this.c.step(envelope.to, { kind: 'message', from: envelope.from, message: envelope.message });
+  }
+
+  private breakLink(a: number, b: number): void {
+    const between = (envelope: Envelope) =>
+      (envelope.from === a && envelope.to === b) || (envelope.from === b && envelope.to === a);
+    for (const envelope of this.c.queue.filter(between))
+      this.out.push(`lost ${this.printer.envelope(envelope)}`);
+    this.c.queue = this.c.queue.filter((envelope) => !between(envelope));
+    this.out.push(`link ${a}<->${b} broken`);
+    this.c.step(a, { kind: 'linkDown', peer: b });
+    this.c.step(b, { kind: 'linkDown', peer: a });
+  }
+
+  private persist(args: Args): void {
+    const writes = args.named.has('writes')
+      ? this.int(args.named.get('writes'), 'writes')
+      : Number.POSITIVE_INFINITY;
+    for (const token of args.positional) {
+      const id = this.id(token);
+      if (!this.c.storagePending(id)) {
+        this.out.push(`(${id}: nothing to persist)`);
+        continue;
+      }
+      this.c.flushStorage(id, writes);
+    }
+  }
+
+  /** Delivers and persists until nothing moves; false when it would not stop. */
+  private stabilize(): void {
+    for (let round = 0; round < 1000; round++) {
+      const pending = [...this.c.nodes.keys()].filter((id) => this.c.alive(id) && this.c.storagePending(id));
+      if (this.c.queue.length === 0 && pending.length === 0) return;
+      this.c.deliverOnce();
+      for (const id of pending) this.c.flushStorage(id);
+    }
+    throw new Error('stabilize: still moving after 1000 rounds');
+  }
+
+  private settle(args: Args): void {
+    const maxMs = args.named.has('maxMs') ? this.int(args.named.get('maxMs'), 'maxMs') : 5000;
+    const started = this.c.nowMs;
+    this.quietly(args, () => {
+      for (;;) {
+        this.stabilize();
+        if (this.everyoneServing()) return;
+        if (this.c.nowMs - started >= maxMs) return;
+        this.c.tick(20);
+      }
+    });
+    const served = this.everyoneServing() ? 'every live peer serves' : 'NOT every live peer serves';
+    this.out.push(`${served} after ${this.c.nowMs - started}ms`);
+    this.printStatus([...this.c.nodes.keys()]);
+  }
+
+  private everyoneServing(): boolean {
+    for (const id of this.c.nodes.keys())
+      if (this.c.alive(id) && !this.c.peer(id).status().serving) return false;
+    return true;
+  }
+
+  private run(args: Args): void {
+    const ms = this.int(args.positional[0], 'run MS');
+    const step = args.named.has('step') ? this.int(args.named.get('step'), 'step') : 20;
+    const pinging = (args.named.get('ping')?.split(',') ?? []).map((name) => this.client(name));
+    this.quietly(args, () => {
+      for (let elapsed = 0; elapsed < ms; elapsed += step) {
+        this.c.tick(step);
+        // A live client's heartbeat: one ping per step, answered within it.
+        for (const client of pinging) this.send(client, { op: 'ping' });
+        this.stabilize();
+      }
+    });
+  }
+
+  private partition(args: Args): void {
+    const groups = args.positional.map((group) => group.split(',').map((id) => this.id(id)));
+    for (const a of groups)
+      for (const b of groups) {
+        if (a === b) continue;
+        for (const x of a) for (const y of b) this.c.cut.add(`${x}->${y}`);
+      }
+    this.out.push(`partitioned: ${groups.map((group) => group.join(',')).join(' | ')}`);
+  }
+
+  private tamper(args: Args): void {
+    const id = this.id(args.positional[0]);
+    if (this.c.alive(id)) throw new Error(`tamper: server ${id} is running; crash it first`);
+    const durable = this.c.nodes.get(id)!.durable;
+    const accepted = args.named.get('acceptedEpoch');
+    if (accepted !== undefined)
+      durable.epochs = { ...durable.epochs, acceptedEpoch: this.int(accepted, 'acceptedEpoch') };
+    this.out.push(
+      `${id} storage: epochs accepted=e${durable.epochs.acceptedEpoch} current=e${durable.epochs.currentEpoch}`,
+    );
+  }
+
+  private connect(args: Args): void {
+    const [name, serverToken] = args.positional;
+    if (name === undefined || this.clients.has(name)) throw new Error(`connect: name a new client (${name})`);
+    const server = this.id(serverToken);
+    const resumed = args.named.has('resume') ? this.client(args.named.get('resume')) : undefined;
+    const client: Client = {
+      name,
+      server,
+      connectionId: this.nextConnectionId++,
+      nextXid: 1,
+      sessionId: 0n,
+      password: new Uint8Array(16),
+    };
+    this.clients.set(name, client);
+    this.clientOfConnection.set(client.connectionId, client);
+    const password =
+      args.named.get('password') === 'bad' ? new Uint8Array(16) : (resumed?.password ?? new Uint8Array(16));
+    this.c.step(server, {
+      kind: 'connect',
+      connectionId: client.connectionId,
+      request: {
+        sessionId: resumed?.sessionId ?? 0n,
+        password,
+        timeoutMs: args.named.has('timeout') ? this.int(args.named.get('timeout'), 'timeout') : 5000,
+        lastZxidSeen: args.named.has('lastZxid') ? this.zxid(args.named.get('lastZxid')!) : zeroZxid,
+        readOnly: false,
+        clientAddress: '127.0.0.1',
+      },
+    });
+  }
+
+  private request(op: string, args: Args): void {
+    const [name, path] = args.positional;
+    const client = this.client(name);
+    const watch = args.positional.includes('watch');
+    const data = encoder.encode(args.named.get('data') ?? '');
+    const version = args.named.has('version') ? Number(args.named.get('version')) : -1;
+    const need = (): string => {
+      if (path === undefined || !path.startsWith('/')) throw new Error(`${op}: a path is needed`);
+      return path;
+    };
+    let request: ClientRequest;
+    switch (op) {
+      case 'create': {
+        const mode = modes[args.named.get('mode') ?? 'persistent'];
+        if (mode === undefined) throw new Error(`create: unknown mode ${args.named.get('mode')}`);
+        request = { op, path: need(), data, acl: Ids.openAclUnsafe, mode, ttlMs: -1n };
+        break;
+      }
+      case 'setData':
+        request = { op, path: need(), data, version };
+        break;
+      case 'delete':
+        request = { op, path: need(), version };
+        break;
+      case 'getData':
+      case 'exists':
+      case 'getChildren':
+        request = { op, path: need(), watch };
+        break;
+      case 'sync':
+        request = { op, path: path ?? '/' };
+        break;
+      case 'getEphemerals':
+        request = { op, prefixPath: path ?? '/' };
+        break;
+      case 'ping':
+      case 'closeSession':
+        request = { op };
+        break;
+      default:
+        throw new Error(`unknown command ${op}`);
+    }
+    this.out.push(`${client.name} xid=${client.nextXid} -> ${client.server}`);
+    this.send(client, request);
+  }
+
+  private send(client: Client, request: ClientRequest): void {
+    const xid = client.nextXid++;
+    this.c.step(client.server, { kind: 'request', connectionId: client.connectionId, xid, request });
+  }
+
+  private status(args: Args): void {
+    const ids =
+      args.positional.length === 0 ? [...this.c.nodes.keys()] : args.positional.map((id) => this.id(id));
+    this.printStatus(ids);
+  }
+
+  private printStatus(ids: readonly number[]): void {
+    this.out.push(`time +${this.c.nowMs - this.startMs}ms`);
+    for (const id of ids)
+      this.out.push(this.c.alive(id) ? this.printer.status(this.c.peer(id).status()) : `${id} down`);
+  }
+
+  private storage(id: number): void {
+    const durable = this.c.nodes.get(id)!.durable;
+    this.out.push(
+      `${id} epochs accepted=e${durable.epochs.acceptedEpoch} current=e${durable.epochs.currentEpoch}`,
+    );
+    const snapshot = durable.latestSnapshot();
+    this.out.push(
+      `${id} snapshot ${snapshot === undefined ? 'none' : `@${this.printer.zxid(snapshot.zxid)}`}`,
+    );
+    this.out.push(`${id} log ${this.printer.txns(durable.log)}`);
+  }
+
+  private digests(): void {
+    const digests = this.c.digests();
+    const distinct = new Set<string>();
+    for (const [id, { zxid, digest }] of digests) {
+      distinct.add(`${zxid}:${digest}`);
+      this.out.push(`${id} applied=${this.printer.zxid(zxid)} digest=${digest.slice(0, 8)}`);
+    }
+    this.out.push(distinct.size === 1 ? 'every live replica agrees' : 'REPLICAS DIFFER');
+  }
+
+  // ---- argument helpers ---------------------------------------------------------------------
+
+  private int(token: string | undefined, what: string): number {
+    const value = Number(token);
+    if (token === undefined || !Number.isInteger(value))
+      throw new Error(`expected a number for ${what}, got ${token}`);
+    return value;
+  }
+
+  private id(token: string | undefined): number {
+    const id = this.int(token, 'a server id');
+    if (!this.c.nodes.has(id)) throw new Error(`no server ${id}`);
+    return id;
+  }
+
+  private onOff(token: string | undefined): boolean {
+    if (token === 'on') return true;
+    if (token === 'off') return false;
+    throw new Error(`expected on or off, got ${token}`);
+  }
+
+  private client(name: string | undefined): Client {
+    const client = name === undefined ? undefined : this.clients.get(name);
+    if (client === undefined) throw new Error(`no client ${name}`);
+    return client;
+  }
+
+  private zxid(token: string): Zxid {
+    const [epoch, counter] = token.split('.').map(Number);
+    return makeZxid(epoch ?? 0, counter ?? 0);
+  }
+}
