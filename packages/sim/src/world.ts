@@ -2,7 +2,9 @@
  * The simulated world: ZAB peers, a network, disks and a virtual clock, all driven from one
  * seeded Rng and one event queue. Faults are injected only where zabkit claims to survive
  * them: messages delayed, lost, duplicated or reordered, links cut (both ways or one way), peers crashed with
- * their un-synced writes lost and the last write possibly torn, then restarted from disk.
+ * their un-synced writes lost and the write in flight possibly torn between LevelDB's atomic
+ * batches (a prefix of them durable, each whole: a crash never damages a record, so a damaged
+ * record on a real disk is corruption, which LevelStorage refuses), then restarted from disk.
  */
 import {
   type ClientOutput,

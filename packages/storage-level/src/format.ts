@@ -27,11 +27,12 @@ export type FormatFinding =
   /** zabkit's keys but no format record: written before format records, so format 1. */
   | { readonly kind: 'unmarked' };
 
-/** Key ranges outside every section zabkit writes. */
+/** Key ranges outside every section zabkit writes (epochs e, format f, session secret k, log l, snapshots s). */
 const foreignRanges = [
   { lt: Uint8Array.of(Section.epochs) },
   { gt: Uint8Array.of(Section.epochs), lt: Uint8Array.of(Section.format) },
-  { gt: Uint8Array.of(Section.format), lt: Uint8Array.of(Section.log) },
+  { gt: Uint8Array.of(Section.format), lt: Uint8Array.of(Section.sessionSecret) },
+  { gt: Uint8Array.of(Section.sessionSecret), lt: Uint8Array.of(Section.log) },
   { gte: Uint8Array.of(Section.log + 1), lt: Uint8Array.of(Section.snapshot) },
   { gte: Uint8Array.of(Section.snapshot + 1) },
 ];

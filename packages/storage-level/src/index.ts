@@ -8,6 +8,12 @@
  * the background, in chunks, with a manifest written last: a snapshot without its manifest
  * never happened. Recovery is the newest valid snapshot plus the log after it.
  *
+ * Damage is never repaired silently. LevelDB writes each batch atomically, so a record that
+ * fails its checksum is damage, not a torn write, even the last one: dropping it could
+ * forget a write already acknowledged. Opening refuses such a store with a
+ * StorageCorruptError naming the record; `checkStorage` reports every problem of a store and
+ * `repairStorage` what dropping them would lose, and drops it only when asked.
+ *
  * @packageDocumentation
  */
 import {
@@ -64,6 +70,14 @@ import {
 } from './keys.js';
 import type { BytesLevel, Op } from './level.js';
 
+export {
+  checkStorage,
+  type RepairPlan,
+  type RepairResult,
+  repairStorage,
+  type StorageCheck,
+  type StorageProblem,
+} from './check.js';
 export { describeLocation, StorageCorruptError, StorageFormatError, type StoreLocation } from './errors.js';
 export { oldestReadableFormat } from './format.js';
 export type { BytesLevel } from './level.js';
@@ -98,8 +112,9 @@ export interface LevelStorageOptions {
    */
   readonly codecLimits?: Partial<PeerCodecLimits>;
   /**
-   * Told of repairs made at open (a torn tail dropped, a damaged snapshot passed over) and
-   * of a store from before format records marked as format 1.
+   * Told of what the store passes over or changes on its own: a damaged snapshot passed over
+   * for an older one that the log covers, a damaged log record wholly inside a snapshot, a
+   * store from before format records marked as format 1.
    */
   readonly warn?: (message: string) => void;
 }
@@ -129,6 +144,28 @@ function damagedRecord(key: Uint8Array, value: Uint8Array, error: StorageRecordE
     lastZxid = undefined;
   }
   return new StorageCorruptError('log record', error.problem, { key, firstZxid: zxidOfKey(key), lastZxid });
+}
+
+/**
+ * An existing LevelDB store opened for `checkStorage` and `repairStorage`, never created.
+ * Throws an Error saying why it cannot be opened: missing, or in use by a running server.
+ */
+export async function openExistingDatabase(location: string): Promise<BytesLevel> {
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(location, {
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+    createIfMissing: false,
+  });
+  try {
+    await db.open();
+  } catch (error) {
+    const cause = (error as { cause?: unknown }).cause ?? error;
+    const locked = (cause as { code?: string }).code === 'LEVEL_LOCKED' || /lock/i.test(String(cause));
+    throw new Error(
+      locked ? `${location} is in use: stop the server first` : `cannot open ${location}: ${String(cause)}`,
+    );
+  }
+  return db as unknown as BytesLevel;
 }
 
 /** A peer's durable storage on LevelDB (or any abstract-level database of bytes). */
@@ -231,9 +268,18 @@ export class LevelStorage implements PeerStorage {
   async load(): Promise<PersistedState> {
     this.check();
     const epochs = await this.readEpochs();
-    const { snapshot } = await this.newestReadableSnapshot();
+    const { snapshot, passedOver } = await this.newestReadableSnapshot();
     const base = snapshot?.zxid ?? zeroZxid;
     const log = await this.readVerifiedLog(base);
+    // A damaged snapshot may be passed over only when the older one and the log hold all it held.
+    const reached = log.at(-1)?.zxid ?? base;
+    const newestDamaged = passedOver[0];
+    if (newestDamaged !== undefined && reached < newestDamaged)
+      throw new StorageCorruptError(
+        'snapshot',
+        `damaged, and the snapshot and log before it reach only ${hexZxid(reached)}: what it held would be lost`,
+        { key: manifestKey(newestDamaged), firstZxid: newestDamaged, lastZxid: newestDamaged },
+      );
     return {
       epochs,
       snapshot,
@@ -294,10 +340,11 @@ export class LevelStorage implements PeerStorage {
   }
 
   /**
-   * The log after `afterZxid`, checked: every record's checksum and content, and no gap. A
-   * damaged last record is a torn write that was never acknowledged (acknowledgements wait
-   * for the sync): it is dropped, as ZooKeeper drops a torn log tail. Damage anywhere else
-   * is refused.
+   * The log after `afterZxid`, checked: every record's checksum and content, and no gap. Any
+   * damaged record that may hold a transaction after `afterZxid` is refused, the last one
+   * too: with atomic batches it is damage, not a torn write, and it may hold acknowledged
+   * writes. Only a damaged record wholly inside the snapshot (the next record says so) is
+   * passed over, with a warning: nothing in it is needed.
    */
   private async readVerifiedLog(afterZxid: Zxid): Promise<Txn[]> {
     const records = await this.logRecordsAfter(afterZxid);
@@ -311,15 +358,13 @@ export class LevelStorage implements PeerStorage {
       } catch (error) {
         const next = records[i + 1];
         const first = zxidOfKey(key);
-        if (error instanceof StorageCorruptError && next === undefined) {
-          this.warn(`dropping a torn last log record at zxid ${hexZxid(first)}`);
-          await this.db.del(key, { sync: this.sync } as never);
-          this.lastLogged = undefined;
-          break;
-        }
-        // A damaged record wholly before the snapshot is not needed: the next one says so.
         if (error instanceof StorageCorruptError && first <= afterZxid && next !== undefined) {
-          if (zxidOfKey(next[0]) <= afterZxid + 1n) continue;
+          if (zxidOfKey(next[0]) <= afterZxid + 1n) {
+            this.warn(
+              `passing over a damaged log record wholly inside the snapshot at ${hexZxid(afterZxid)}: ${error.message}`,
+            );
+            continue;
+          }
         }
         throw error;
       }
@@ -711,8 +756,25 @@ export class LevelStorage implements PeerStorage {
       for (const key of await this.db.keys(range).all()) ops.push({ type: 'del', key });
     }
     // Records wholly at or below the oldest snapshot kept; one reaching over it stays.
-    for (const [key, value] of await this.db.iterator({ gte: logStart, lte: logKey(oldestKept) }).all()) {
-      if (this.recordLastZxid(key, value) <= oldestKept) ops.push({ type: 'del', key });
+    const records = await this.db.iterator({ gte: logStart, lte: logKey(oldestKept) }).all();
+    const [firstAfter] = await this.db.iterator({ gt: logKey(oldestKept), lt: logEnd, limit: 1 }).all();
+    for (let i = 0; i < records.length; i++) {
+      const [key, value] = records[i]!;
+      let lastZxid: Zxid | undefined;
+      try {
+        lastZxid = readLogRecordHeader(value).lastZxid;
+      } catch (error) {
+        if (!(error instanceof StorageRecordError)) throw error;
+        // A damaged record ends before the next one starts: if that is inside the snapshot, so is it.
+        const next = records[i + 1] ?? firstAfter;
+        if (next === undefined || zxidOfKey(next[0]) > oldestKept + 1n) continue;
+        this.warn(
+          `purging a damaged log record wholly inside the snapshot at ${hexZxid(oldestKept)}: ${error.message}`,
+        );
+        ops.push({ type: 'del', key });
+        continue;
+      }
+      if (lastZxid <= oldestKept) ops.push({ type: 'del', key });
     }
   }
 

@@ -84,7 +84,8 @@ export function chunkIndexOfKey(key: Uint8Array): number {
 
 /** True for keys zabkit writes: a store holding any other key is not (only) a zabkit store. */
 export function isZabkitKey(key: Uint8Array): boolean {
-  if (key.length === 1) return key[0] === Section.epochs || key[0] === Section.format;
+  if (key.length === 1)
+    return key[0] === Section.epochs || key[0] === Section.format || key[0] === Section.sessionSecret;
   if (key[0] === Section.log) return key.length === 9;
   return isManifestKey(key) || isChunkKey(key);
 }

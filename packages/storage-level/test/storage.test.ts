@@ -13,7 +13,7 @@ import { MemoryLevel } from 'memory-level';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storageComplianceSuite } from '../../../test/compliance/storage.js';
 import { type BytesLevel, LevelStorage, StorageCorruptError, StorageFormatError } from '../src/index.js';
-import { chunkKey, formatKey, logKey, manifestKey } from '../src/keys.js';
+import { chunkKey, epochsKey, formatKey, logKey, manifestKey } from '../src/keys.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -119,20 +119,52 @@ describe('LevelStorage on disk', () => {
     await again.close();
   });
 
-  it('drops a torn last log record, with a warning', async () => {
+  it('refuses a damaged last log record: with atomic batches it is damage, not a torn write', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir);
     await appendEach(store, txns(1, 1, 4));
     await store.close();
     await flipLastByte(dir, logKey(makeZxid(1, 4)));
-    const warnings: string[] = [];
-    const again = await LevelStorage.open(dir, { warn: (message) => warnings.push(message) });
-    const state = await again.load();
-    expect(state.log.map((t) => t.zxid)).toEqual([makeZxid(1, 1), makeZxid(1, 2), makeZxid(1, 3)]);
-    expect(warnings.join()).toMatch(/torn/);
-    // The torn record is gone for good: the log continues after the last whole one.
-    await again.append([txn(1, 4)]);
-    expect((await again.load()).log).toHaveLength(4);
+    const again = await LevelStorage.open(dir);
+    const error = await again.load().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageCorruptError);
+    const corrupt = error as StorageCorruptError;
+    expect(corrupt.what).toBe('log record');
+    expect(corrupt.firstZxid).toBe(makeZxid(1, 4));
+    expect(Buffer.from(corrupt.key!).equals(Buffer.from(logKey(makeZxid(1, 4))))).toBe(true);
+    expect(corrupt.problem).toMatch(/checksum mismatch/);
+    expect(corrupt.message).toMatch(
+      /log record from 0x100000004 \(key 6c0000000100000004\): checksum mismatch/,
+    );
+    // Nothing was dropped: the record is still there for check and repair to see.
+    expect(await again.db.get(logKey(makeZxid(1, 4)))).toBeDefined();
+    await again.close();
+  });
+
+  it('refuses a last log record whose checksum holds but whose content does not decode, naming its zxid range', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    await store.append(txns(1, 1, 2));
+    await store.append(txns(1, 3, 5));
+    await store.close();
+    const { encodeLogRecord } = await import('@zabkit/codec');
+    const record = Buffer.from(encodeLogRecord(txns(1, 3, 5)));
+    // Turn the first transaction's body tag into an unknown one, then seal it again. In the
+    // body: the 12-byte header, the txn's 4-byte length, its zxid (8), timeMs 3 and cxid 3
+    // (one varint byte each) around its session id (a tag byte and 8), then the body's tag.
+    const body = record.subarray(4);
+    body[12 + 4 + 8 + 1 + 9 + 1] = 0x7f;
+    const { crc32 } = await import('node:zlib');
+    record.writeUInt32BE(crc32(body), 0);
+    await damage(dir, logKey(makeZxid(1, 3)), record);
+    const again = await LevelStorage.open(dir);
+    const error = (await again.load().catch((e: unknown) => e)) as StorageCorruptError;
+    expect(error).toBeInstanceOf(StorageCorruptError);
+    expect(error.firstZxid).toBe(makeZxid(1, 3));
+    expect(error.lastZxid).toBe(makeZxid(1, 5));
+    expect(error.message).toMatch(
+      /log record 0x100000003\.\.0x100000005 .*txns\[0\]\.body: unknown txn kind tag 127/,
+    );
     await again.close();
   });
 
@@ -350,6 +382,65 @@ describe('LevelStorage format record', () => {
     expect(warnings.join()).toMatch(/no format record .* format 1/);
     expect((await again.load()).log).toEqual(txns(1, 1, 3));
     expect(decodeFormatRecord((await again.db.get(formatKey))!)).toBe(1);
+    await again.close();
+  });
+});
+
+describe('LevelStorage refuses what it cannot trust', () => {
+  it('refuses epochs whose current epoch is above the accepted one', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    await store.close();
+    const body = Buffer.alloc(16);
+    body.writeDoubleBE(2, 0);
+    body.writeDoubleBE(3, 8);
+    const { crc32 } = await import('node:zlib');
+    const record = Buffer.concat([Buffer.alloc(4), body]);
+    record.writeUInt32BE(crc32(body), 0);
+    await damage(dir, epochsKey, record);
+    const again = await LevelStorage.open(dir);
+    await expect(again.load()).rejects.toSatisfy(
+      (error) =>
+        error instanceof StorageCorruptError &&
+        error.what === 'epochs' &&
+        /above acceptedEpoch/.test(error.message),
+    );
+    await again.close();
+  });
+
+  it('refuses a damaged snapshot when the log before it does not reach it', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { retainSnapshots: 2 });
+    const history = txns(1, 1, 8);
+    await appendEach(store, history);
+    await store.saveSnapshot(snapshotOf(history.slice(0, 3)));
+    await store.saveSnapshot(snapshotOf(history.slice(0, 6)));
+    await store.close();
+    // The log after the older snapshot loses its end: only the damaged newer one held it.
+    for (const counter of [5, 6, 7, 8]) await damage(dir, logKey(makeZxid(1, counter)), undefined);
+    await flipLastByte(dir, chunkKey(makeZxid(1, 6), 0));
+    const again = await LevelStorage.open(dir);
+    const error = (await again.load().catch((e: unknown) => e)) as StorageCorruptError;
+    expect(error).toBeInstanceOf(StorageCorruptError);
+    expect(error.what).toBe('snapshot');
+    expect(error.firstZxid).toBe(makeZxid(1, 6));
+    expect(error.message).toMatch(/reach only 0x100000004/);
+    await again.close();
+  });
+
+  it('purges a damaged log record wholly inside the oldest snapshot kept, with a warning', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { retainSnapshots: 1 });
+    const history = txns(1, 1, 6);
+    await appendEach(store, history);
+    await store.close();
+    await flipLastByte(dir, logKey(makeZxid(1, 2)));
+    const warnings: string[] = [];
+    const again = await LevelStorage.open(dir, { warn: (message) => warnings.push(message) });
+    await again.saveSnapshot(snapshotOf(history.slice(0, 4)));
+    await again.purge(makeZxid(1, 4));
+    expect(warnings.join()).toMatch(/purging a damaged log record/);
+    expect((await again.load()).log.map((t) => t.zxid)).toEqual([makeZxid(1, 5), makeZxid(1, 6)]);
     await again.close();
   });
 });

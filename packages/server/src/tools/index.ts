@@ -6,6 +6,7 @@
  * @module
  */
 import { ZkFormatError } from '@zabkit/zk-format';
+import { checkUsage, runCheck, runRepair } from './check.js';
 import { runDumpLog, runDumpSnapshot, runInspect } from './dump.js';
 import { runExport, runImport } from './migration.js';
 import { ToolError, UsageError } from './store.js';
@@ -29,7 +30,7 @@ commands:
   export-zookeeper <zabkitDataDir> <zkDataDir> [--json]
       Writes the state a zabkit store starts from as a ZooKeeper snapshot in
       <zkDataDir>/version-2, which Apache ZooKeeper starts from.
-`;
+${checkUsage}`;
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   inspect: runInspect,
@@ -37,6 +38,8 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   'dump-snapshot': runDumpSnapshot,
   'import-zookeeper': runImport,
   'export-zookeeper': runExport,
+  check: runCheck,
+  repair: runRepair,
 };
 
 /** Runs `zabkit storage <args>` and resolves with the exit code. */
