@@ -51,6 +51,7 @@ export {
   splitChroot,
   TcpLinkFactory,
   type TcpLinkOptions,
+  type TcpTlsOptions,
 } from './tcp-link.js';
 export { type ClientTimers, type RandomSource, realTimers } from './timers.js';
 export {

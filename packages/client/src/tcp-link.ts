@@ -4,7 +4,8 @@
  * socket exactly as it talks to an embedded server. A connect string names several servers;
  * each (re)connection attempt moves on to the next, starting from a random one.
  */
-import { connect as connectSocket, type Socket } from 'node:net';
+import { connect as connectSocket, isIP, type Socket } from 'node:net';
+import { type ConnectionOptions, connect as connectTls } from 'node:tls';
 import type { ClientRequest, ConnectRequest } from '@zabkit/core';
 import {
   decodeConnectResponse,
@@ -84,7 +85,32 @@ export interface TcpLinkOptions {
   readonly sendReadOnlyFlag?: boolean;
   /** Start from a random server of the list (the default), or from the first. */
   readonly shuffle?: boolean;
+  /**
+   * Speak TLS, as to ZooKeeper's secureClientPort (or a port with client.portUnification):
+   * Node's TLS options for every connection. The server's certificate is checked against `ca`
+   * (Node's bundled CAs without it) and the host name it was reached by, unless
+   * `rejectUnauthorized` is false; `cert` and `key` are for a server whose ssl.clientAuth
+   * is need or want. Default: plain TCP.
+   */
+  readonly tls?: TcpTlsOptions;
 }
+
+/** The TLS options a TCP link takes: a subset of Node's `tls.connect` options. */
+export type TcpTlsOptions = Pick<
+  ConnectionOptions,
+  | 'ca'
+  | 'cert'
+  | 'key'
+  | 'passphrase'
+  | 'pfx'
+  | 'servername'
+  | 'rejectUnauthorized'
+  | 'checkServerIdentity'
+  | 'minVersion'
+  | 'maxVersion'
+  | 'ciphers'
+  | 'secureContext'
+>;
 
 /** Opens links to the servers of a connect string, one server per attempt, round-robin. */
 export class TcpLinkFactory implements LinkFactory {
@@ -126,10 +152,20 @@ class TcpLink implements ClientLink {
     private readonly options: TcpLinkOptions,
   ) {
     this.frames = new FrameDecoder(options.maxFrameBytes ?? 0xfffff + 1024);
-    this.socket = connectSocket({ host: server.host, port: server.port, noDelay: true });
+    const tls = options.tls;
+    // A TLS link is connected once its handshake is done; the connect timeout covers both.
+    this.socket =
+      tls === undefined
+        ? connectSocket({ host: server.host, port: server.port, noDelay: true })
+        : connectTls({
+            host: server.host,
+            port: server.port,
+            ...tls,
+            servername: tls.servername ?? (isIP(server.host) === 0 ? server.host : undefined),
+          }).setNoDelay(true);
     this.socket.setTimeout(options.connectTimeoutMs ?? 5000);
     this.socket.once('timeout', () => this.fail());
-    this.socket.once('connect', () => {
+    this.socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
       this.socket.setTimeout(0);
       this.connected = true;
       if (this.connectFrame !== undefined) this.socket.write(this.connectFrame);

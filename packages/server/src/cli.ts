@@ -32,7 +32,7 @@ commands:
   digest user:password
       Prints the digest of user:password for DigestAuthenticationProvider.superDigest or a
       digest ACL, as ZooKeeper's DigestAuthenticationProvider does.
-  shell [-server host:port,...] [-timeout ms] [command args...]
+  shell [-server host:port,...] [-timeout ms] [-r] [-client-configuration file] [command args...]
       A zkCli-style shell: one command from the arguments, commands from stdin, or a
       prompt with history and tab completion in a terminal. Exits non-zero on any error.
   storage <inspect|dump-log|dump-snapshot|import-zookeeper|export-zookeeper> ...

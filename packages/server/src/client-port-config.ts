@@ -6,6 +6,12 @@
  * @module
  */
 import { type ClientPortLimits, defaultClientPortLimits } from './client-limits.js';
+import {
+  CLIENT_TLS_PROPERTY_KEYS,
+  type ClientTlsSettings,
+  isClientTlsKey,
+  parseClientTlsSettings,
+} from './client-tls.js';
 
 /** The client port's settings read from `zoo.cfg`. */
 export interface ClientPortSettings {
@@ -16,6 +22,8 @@ export interface ClientPortSettings {
   readonly globalOutstandingLimit: number;
   /** Everything else bounded on the client port (maxOutstandingTotal is the share above). */
   readonly limits: Omit<ClientPortLimits, 'maxOutstandingTotal'>;
+  /** TLS: secureClientPort, client.portUnification, ssl.* (see client-tls.ts). */
+  readonly tls: ClientTlsSettings;
 }
 
 /** The keys this module reads. */
@@ -29,11 +37,27 @@ export const CLIENT_PORT_KEYS: ReadonlySet<string> = new Set([
   'zabkit.clientWriteStallTimeout',
 ]);
 
+/**
+ * The client port's keys ZooKeeper also reads as the system property `zookeeper.<key>`, which
+ * a `-D` flag may set: its limits and TLS keys; not zabkit's own.
+ */
+export const CLIENT_PORT_PROPERTY_KEYS: ReadonlySet<string> = new Set([
+  ...[...CLIENT_PORT_KEYS].filter((key) => !key.startsWith('zabkit.')),
+  ...CLIENT_TLS_PROPERTY_KEYS,
+]);
+
+/** Whether config.ts keeps `key` for {@link parseClientPortSettings}. */
+export function isClientPortKey(key: string): boolean {
+  return CLIENT_PORT_KEYS.has(key) || isClientTlsKey(key);
+}
+
 /** How config.ts hands values over: the raw value of a key, and the error it throws. */
 export interface SettingsSource {
   get(key: string): string | undefined;
   /** Builds the error naming `key` (config.ts's ConfigError). */
   error(key: string, value: string | undefined, expected: string): Error;
+  /** Where keys that are set but have no effect are reported. */
+  readonly warnings: string[];
 }
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -84,5 +108,6 @@ export function parseClientPortSettings(source: SettingsSource): ClientPortSetti
       writeBufferMaxBytes,
       writeStallTimeoutMs: integer(source, 'zabkit.clientWriteStallTimeout', 0, d.writeStallTimeoutMs),
     },
+    tls: parseClientTlsSettings((key) => source.get(key), source.warnings),
   };
 }

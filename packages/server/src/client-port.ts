@@ -5,6 +5,7 @@
  * else; four-letter words are answered in plain text when the whitelist allows them.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import type { ClientLink, LinkFactory, LinkMessage } from '@zabkit/client';
 import { KeeperState, type Reply, type WatchEvent } from '@zabkit/core';
 import {
@@ -25,6 +26,12 @@ import {
   defaultClientPortLimits,
   OutstandingBudget,
 } from './client-limits.js';
+import {
+  type ClientPortTls,
+  createClientTlsServer,
+  refusedClientCertificate,
+  tlsHandshakeRecordType,
+} from './client-tls.js';
 import { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
 import type { Logger } from './log.js';
 
@@ -45,6 +52,19 @@ export interface ClientPortOptions {
   readonly log: Logger;
   /** Bounds on connections, outstanding requests and unread replies; defaults for those left out. */
   readonly limits?: Partial<ClientPortLimits>;
+  /**
+   * The server-wide count of outstanding requests, when several listeners (plain and secure)
+   * share one limit. Default: one of its own, of `limits.maxOutstandingTotal`.
+   */
+  readonly budget?: OutstandingBudget;
+  /** TLS: on every connection (a secure client port), or beside plain TCP when `unified`. */
+  readonly tls?: ClientPortTls & {
+    /**
+     * `client.portUnification`: plain and TLS connections on one port, told apart by the first
+     * byte a client sends.
+     */
+    readonly unified: boolean;
+  };
 }
 
 /** Counters for srvr, stat and mntr. */
@@ -65,6 +85,8 @@ export interface ClientPortStats {
   connectionsSlowConsumer: number;
   /** Times a connection's socket stopped being read because a limit was reached. */
   readsThrottled: number;
+  /** Connections closed because their TLS handshake failed or their certificate was refused. */
+  tlsHandshakeFailures: number;
 }
 
 /**
@@ -107,6 +129,10 @@ export class ClientPortServer {
   private readonly server: Server;
   private readonly connections = new Set<ClientConnection>();
   private readonly perAddress = new Map<string, number>();
+  /** Does the server side of TLS for the sockets this listener hands it; undefined without TLS. */
+  private readonly tlsServer: TlsServer | undefined;
+  /** Connections whose TLS handshake is under way, by the peer's address and port. */
+  private readonly awaitingTls = new Map<string, { connection: ClientConnection; failure?: string }>();
   /** The bounds in force, defaults filled in. */
   readonly limits: ClientPortLimits;
   /** Requests awaiting a reply across every connection, against the server-wide limit. */
@@ -124,12 +150,24 @@ export class ClientPortServer {
     connectionsSessionless: 0,
     connectionsSlowConsumer: 0,
     readsThrottled: 0,
+    tlsHandshakeFailures: 0,
   };
 
   private constructor(readonly options: ClientPortOptions) {
     this.limits = { ...defaultClientPortLimits, ...options.limits };
-    this.budget = new OutstandingBudget(this.limits.maxOutstandingTotal);
+    this.budget = options.budget ?? new OutstandingBudget(this.limits.maxOutstandingTotal);
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const tls = options.tls;
+    if (tls !== undefined) {
+      // The sessionless timeout bounds the handshake too (the connection's own timer).
+      const server = createClientTlsServer(tls, this.limits.sessionlessTimeoutMs);
+      server.on('secureConnection', (socket: TLSSocket) => this.secured(socket));
+      server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+        const waiting = this.awaitingTls.get(peerKey(socket));
+        if (waiting !== undefined) waiting.failure = error.message;
+      });
+      this.tlsServer = server;
+    }
     this.server.on('error', (error) => options.log.error({ err: error }, 'client port error'));
   }
 
@@ -186,13 +224,56 @@ export class ClientPortServer {
     this.stats.connectionsOpened++;
     const connection = new ClientConnection(this, socket, remote);
     this.connections.add(connection);
+    const key = peerKey(socket);
     socket.once('close', () => {
       this.connections.delete(connection);
       const left = (this.perAddress.get(remote) ?? 1) - 1;
       if (left <= 0) this.perAddress.delete(remote);
       else this.perAddress.set(remote, left);
+      const waiting = this.awaitingTls.get(key);
+      if (waiting?.connection === connection) {
+        this.awaitingTls.delete(key);
+        if (!connection.expired) {
+          // A scanner or a misconfigured client causes many: counted, and logged at debug.
+          this.stats.tlsHandshakeFailures++;
+          this.options.log.debug(
+            { remote, why: waiting.failure ?? 'closed during the handshake' },
+            'closing a client connection: TLS handshake failed',
+          );
+        }
+      }
       connection.socketClosed();
     });
+    if (this.options.tls !== undefined && !this.options.tls.unified) connection.beginTls(undefined);
+  }
+
+  /**
+   * @internal
+   * Hands an accepted socket (with what was read from it put back) to TLS; the connection
+   * waits for the handshake.
+   */
+  handOverToTls(socket: Socket, connection: ClientConnection, first: Buffer | undefined): void {
+    this.awaitingTls.set(peerKey(socket), { connection });
+    if (first !== undefined) socket.unshift(first);
+    this.tlsServer!.emit('connection', socket);
+  }
+
+  /** A handshake is done: the connection goes on over TLS, unless its certificate is refused. */
+  private secured(socket: TLSSocket): void {
+    const key = peerKey(socket);
+    const waiting = this.awaitingTls.get(key);
+    if (waiting === undefined) {
+      socket.destroy();
+      return;
+    }
+    const refused = refusedClientCertificate(socket, this.options.tls!.clientAuth);
+    if (refused !== undefined) {
+      waiting.failure = `client certificate refused: ${refused}`;
+      socket.destroy();
+      return;
+    }
+    this.awaitingTls.delete(key);
+    waiting.connection.adoptTls(socket);
   }
 
   /** @internal */
@@ -250,18 +331,56 @@ class ClientConnection implements BudgetWaiter {
   private sessionlessTimer: ReturnType<typeof setTimeout> | undefined;
   /** Closes the connection if its client leaves replies unread for too long. */
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
+  private expiredSessionless = false;
 
   constructor(
     private readonly port: ClientPortServer,
-    private readonly socket: Socket,
+    private socket: Socket,
     private readonly remote: string,
   ) {
     this.frames = new FrameDecoder(port.options.maxFrameBytes);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.onDrain());
-    socket.on('error', () => socket.destroy());
+    this.listen(socket);
     this.sessionlessTimer = setTimeout(() => this.expireSessionless(), port.limits.sessionlessTimeoutMs);
+  }
+
+  private listen(socket: Socket): void {
+    socket.on('data', this.onDataListener);
+    socket.on('drain', this.onDrainListener);
+    socket.on('error', () => socket.destroy());
+  }
+
+  private readonly onDataListener = (chunk: Buffer) => this.onData(chunk);
+  private readonly onDrainListener = () => this.onDrain();
+
+  /** Whether it was closed for having no session in time. */
+  get expired(): boolean {
+    return this.expiredSessionless;
+  }
+
+  /**
+   * @internal
+   * TLS takes the socket over (at once on a secure port; on a unified one when the first
+   * byte opens a TLS handshake, `first` being what was read). Four-letter words work inside
+   * TLS as outside; the sessionless timer runs on through the handshake.
+   */
+  beginTls(first: Buffer | undefined): void {
+    const raw = this.socket;
+    raw.off('data', this.onDataListener);
+    raw.off('drain', this.onDrainListener);
+    raw.pause();
+    this.port.handOverToTls(raw, this, first);
+  }
+
+  /** @internal The handshake is done: speak over `socket` from now on. */
+  adoptTls(socket: TLSSocket): void {
+    if (this.phase === 'closed') {
+      socket.destroy();
+      return;
+    }
+    this.socket = socket;
+    socket.setNoDelay(true);
+    this.listen(socket);
   }
 
   info(): ConnectionInfo {
@@ -298,6 +417,16 @@ class ClientConnection implements BudgetWaiter {
   private onData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
     let bytes: Uint8Array = chunk;
+    if (
+      this.phase === 'firstBytes' &&
+      this.head.length === 0 &&
+      this.port.options.tls?.unified === true &&
+      !(this.socket as Partial<TLSSocket>).encrypted &&
+      chunk[0] === tlsHandshakeRecordType
+    ) {
+      this.beginTls(chunk);
+      return;
+    }
     if (this.phase === 'firstBytes') {
       // A connection that opens with a four-letter word wants a plain-text answer.
       const head = new Uint8Array(this.head.length + bytes.length);
@@ -664,6 +793,7 @@ class ClientConnection implements BudgetWaiter {
 
   private expireSessionless(): void {
     this.sessionlessTimer = undefined;
+    this.expiredSessionless = true;
     if (this.socket.destroyed) return;
     this.port.stats.connectionsSessionless++;
     // Routine under a scan or a flood of half-open sockets: counted, and logged at debug.
@@ -716,6 +846,11 @@ class ClientConnection implements BudgetWaiter {
 }
 
 const empty = new Uint8Array(0);
+
+/** A connection's peer, as both its plain and its TLS socket report it. */
+function peerKey(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
+}
 
 /** About the bytes a watch event takes on the wire: its header and path, as UTF-16 at worst. */
 function deferredEventCost(event: WatchEvent): number {

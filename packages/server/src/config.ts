@@ -15,7 +15,14 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { fourLetterWords } from '@zabkit/wire';
-import { CLIENT_PORT_KEYS, type ClientPortSettings, parseClientPortSettings } from './client-port-config.js';
+import {
+  CLIENT_PORT_KEYS,
+  CLIENT_PORT_PROPERTY_KEYS,
+  type ClientPortSettings,
+  isClientPortKey,
+  parseClientPortSettings,
+} from './client-port-config.js';
+import { isReservedClientTlsKey } from './client-tls.js';
 import { ConfigError } from './config-error.js';
 import {
   isQuorumSecurityKey,
@@ -331,11 +338,13 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       const id = Number(idText);
       if (serverLines.has(id)) throw new ConfigError(key, value, `duplicate server id ${id}`);
       serverLines.set(id, parseServer(key, id, value));
-    } else if (KNOWN_KEYS.has(key) || isQuorumSecurityKey(key)) {
+    } else if (KNOWN_KEYS.has(key) || isQuorumSecurityKey(key) || isClientPortKey(key)) {
       if (values.has(key)) warnings.push(`duplicate key ${key} (line ${line}); the last value wins`);
       values.set(key, value);
     } else if (isReservedQuorumSecurityKey(key)) {
       throw new ConfigError(key, value, 'unknown quorum security key; it cannot be honoured');
+    } else if (isReservedClientTlsKey(key)) {
+      throw new ConfigError(key, value, 'unknown client TLS key; it cannot be honoured');
     } else {
       const bare = key.startsWith('zookeeper.') ? key.slice('zookeeper.'.length) : undefined;
       // ZooKeeper makes this the system property zookeeper.zookeeper.<bare>, which nothing reads.
@@ -500,6 +509,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     clientPortSettings: parseClientPortSettings({
       get,
       error: (key, value, expected) => new ConfigError(key, value, expected),
+      warnings,
     }),
     quorumSecurity,
     systemProperties: parseSystemProperties(
@@ -517,7 +527,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
  */
 const PROPERTY_KEYS: ReadonlySet<string> = new Set([
   '4lw.commands.whitelist',
-  ...[...CLIENT_PORT_KEYS].filter((key) => !key.startsWith('zabkit.')),
+  ...CLIENT_PORT_PROPERTY_KEYS,
   ...[...SYSTEM_PROPERTY_KEYS].filter((key) => key !== 'reconfigEnabled'),
 ]);
 

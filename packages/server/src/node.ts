@@ -8,8 +8,9 @@ import { hostname } from 'node:os';
 import type { PeerMessage, PeerStorage, PeerTransport, ServerId, TransportHandlers } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { TcpTransport } from '@zabkit/transport-tcp';
-import { outstandingShare } from './client-limits.js';
+import { OutstandingBudget, outstandingShare } from './client-limits.js';
 import { ClientPortServer } from './client-port.js';
+import { type ClientPortTls, loadClientTls } from './client-tls.js';
 import type { ZabkitConfig } from './config.js';
 import type { FatalListener, PeerFatalError } from './fatal.js';
 import type { FourLetterWordContext } from './four-letter-words.js';
@@ -57,7 +58,10 @@ export class ServerNode {
   private constructor(
     readonly config: ZabkitConfig,
     readonly driver: PeerDriver,
+    /** The plain client port; the secure one when there is no plain one. */
     readonly clientPort: ClientPortServer,
+    /** The secure client port (secureClientPort), if any. */
+    readonly secureClientPort: ClientPortServer | undefined,
     private readonly transport: PeerTransport,
     private readonly log: Logger,
   ) {}
@@ -132,28 +136,56 @@ export class ServerNode {
       ),
     );
     const self = ensemble ? config.servers.get(serverId) : undefined;
-    const clientPort = config.clientPort ?? self?.clientPort ?? 2181;
+    const tlsSettings = config.clientPortSettings.tls;
+    // Stores are read before anything listens: a key that cannot be honoured stops the start.
+    let tls: ClientPortTls | undefined;
+    try {
+      tls = tlsSettings.tls === undefined ? undefined : await loadClientTls(tlsSettings);
+    } catch (error) {
+      await driver.stop();
+      if (transport instanceof TcpTransport) await transport.shutdown();
+      throw error;
+    }
+    const configuredPort = config.clientPort ?? self?.clientPort;
     const clientHost = config.clientPortAddress ?? self?.clientAddress ?? '0.0.0.0';
+    const limits = config.clientPortSettings.limits;
+    // Plain and secure listeners share the server's one outstanding limit, as in ZooKeeper.
+    const budget = new OutstandingBudget(
+      outstandingShare(config.clientPortSettings.globalOutstandingLimit, voters.length),
+    );
     let node: ServerNode | undefined;
-    const port = await ClientPortServer.listen({
-      links: driver,
-      host: clientHost,
-      port: clientPort,
-      maxFrameBytes: config.juteMaxBuffer,
-      maxClientConnections: config.maxClientCnxns,
-      fourLetterWords: config.fourLetterWords,
-      limits: {
-        ...config.clientPortSettings.limits,
-        maxOutstandingTotal: outstandingShare(
-          config.clientPortSettings.globalOutstandingLimit,
-          voters.length,
-        ),
-      },
-      introspect: () => node!.introspect(),
-      log,
-    });
-    node = new ServerNode(config, driver, port, transport, log);
-    const address = port.address();
+    const listen = (host: string, port: number, listenerTls: ClientPortServer['options']['tls']) =>
+      ClientPortServer.listen({
+        links: driver,
+        host,
+        port,
+        maxFrameBytes: config.juteMaxBuffer,
+        maxClientConnections: config.maxClientCnxns,
+        fourLetterWords: config.fourLetterWords,
+        limits: { ...limits, maxOutstandingTotal: budget.limit },
+        budget,
+        ...(listenerTls === undefined ? {} : { tls: listenerTls }),
+        introspect: () => node!.introspect(),
+        log,
+      });
+    // As ZooKeeper: with only secureClientPort set, no plain listener.
+    const plain =
+      configuredPort === undefined && tlsSettings.secureClientPort !== undefined
+        ? undefined
+        : await listen(
+            clientHost,
+            configuredPort ?? 2181,
+            tls !== undefined && tlsSettings.portUnification ? { ...tls, unified: true } : undefined,
+          );
+    const secure =
+      tlsSettings.secureClientPort === undefined
+        ? undefined
+        : await listen(tlsSettings.secureClientPortAddress ?? clientHost, tlsSettings.secureClientPort, {
+            ...tls!,
+            unified: false,
+          });
+    node = new ServerNode(config, driver, (plain ?? secure)!, secure, transport, log);
+    const address = node.clientPort.address();
     log.info(
       {
         serverId,
@@ -180,9 +212,22 @@ export class ServerNode {
     return this.driver.onFatal(listener);
   }
 
-  /** Where clients connect. */
+  /** Where clients connect: the plain client port, or the secure one when it is the only one. */
   address(): { host: string; port: number } {
     return this.clientPort.address();
+  }
+
+  /** Where TLS clients connect (secureClientPort), if the server has that port. */
+  secureAddress(): { host: string; port: number } | undefined {
+    return this.secureClientPort?.address();
+  }
+
+  /** Every client listener, each once. */
+  private listeners(): ClientPortServer[] {
+    const all = [this.clientPort];
+    if (this.secureClientPort !== undefined && this.secureClientPort !== this.clientPort)
+      all.push(this.secureClientPort);
+    return all;
   }
 
   /** What the four-letter words report, read off the running peer. */
@@ -202,7 +247,10 @@ export class ServerNode {
           : status.role === 'observing'
             ? 'observer'
             : 'looking';
-    const stats = this.clientPort.stats;
+    const listeners = this.listeners();
+    const sum = (pick: (stats: ClientPortServer['stats']) => number) =>
+      listeners.reduce((total, listener) => total + pick(listener.stats), 0);
+    const latencyCount = sum((stats) => stats.latencyCount);
     const sessions = [...live.keys()].map((sessionId) => ({
       sessionId,
       ephemerals: ephemeralsByOwner.get(sessionId) ?? [],
@@ -223,16 +271,21 @@ export class ServerNode {
       ephemeralsCount: sessions.reduce((sum, session) => sum + session.ephemerals.length, 0),
       watches: replica.watches,
       sessions,
-      packetsReceived: stats.packetsReceived,
-      packetsSent: stats.packetsSent,
+      packetsReceived: sum((stats) => stats.packetsReceived),
+      packetsSent: sum((stats) => stats.packetsSent),
       latency: {
-        min: stats.latencyCount === 0 ? 0 : Math.round(stats.latencyMinMs),
-        avg: stats.latencyCount === 0 ? 0 : stats.latencyTotalMs / stats.latencyCount,
-        max: Math.round(stats.latencyMaxMs),
+        min: latencyCount === 0 ? 0 : Math.round(Math.min(...listeners.map((l) => l.stats.latencyMinMs))),
+        avg: latencyCount === 0 ? 0 : sum((stats) => stats.latencyTotalMs) / latencyCount,
+        max: Math.round(Math.max(...listeners.map((l) => l.stats.latencyMaxMs))),
       },
-      connections: this.clientPort.connectionInfo(),
+      connections: listeners.flatMap((listener) => listener.connectionInfo()),
       config: [
-        ['clientPort', String(this.address().port)],
+        ...(this.clientPort === this.secureClientPort
+          ? []
+          : ([['clientPort', String(this.address().port)]] as const)),
+        ...(this.secureClientPort === undefined
+          ? []
+          : ([['secureClientPort', String(this.secureClientPort.address().port)]] as const)),
         ['dataDir', config.dataDir],
         ['dataLogDir', config.dataLogDir],
         ['tickTime', String(config.tickTime)],
@@ -261,7 +314,7 @@ export class ServerNode {
 
   /** Stops serving: clients are dropped (they move elsewhere), peers and storage closed. */
   async close(): Promise<void> {
-    await this.clientPort.close();
+    await Promise.all(this.listeners().map((listener) => listener.close()));
     await this.driver.stop();
     if (this.transport instanceof TcpTransport) await this.transport.shutdown();
     this.log.info({ serverId: this.driver.serverId }, 'zabkit server stopped');

@@ -287,7 +287,7 @@ function openSslCipherName(key: string, value: string, suite: string): { name: s
 }
 
 /** The versions and OpenSSL cipher list that honour `settings`, or a ConfigError when none can. */
-function versionsAndCiphers(settings: TlsSettings): {
+export function tlsVersionsAndCiphers(settings: TlsSettings): {
   minVersion: TlsVersion;
   maxVersion: TlsVersion;
   ciphers: string | undefined;
@@ -540,7 +540,7 @@ export async function loadTlsSettings(settings: TlsSettings, nowMs = Date.now())
   }
   const own = await loadKeyStore(settings.keyStore, nowMs);
   const ca = await loadTrustStore(settings.trustStore);
-  const { minVersion, maxVersion, ciphers } = versionsAndCiphers(settings);
+  const { minVersion, maxVersion, ciphers } = tlsVersionsAndCiphers(settings);
   const options: TlsContextOptions = {
     key: own.key,
     cert: own.cert,

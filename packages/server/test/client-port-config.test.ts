@@ -23,6 +23,13 @@ describe('client port limits in zoo.cfg', () => {
         writeBufferMaxBytes: 8_388_608,
         writeStallTimeoutMs: 30_000,
       },
+      tls: {
+        secureClientPort: undefined,
+        secureClientPortAddress: undefined,
+        portUnification: false,
+        clientAuth: 'need',
+        tls: undefined,
+      },
     });
   });
 

@@ -135,6 +135,13 @@ describe('parseConfig', () => {
           writeBufferMaxBytes: 64 * 1024 * 1024,
           writeStallTimeoutMs: 0,
         },
+        tls: {
+          secureClientPort: undefined,
+          secureClientPortAddress: undefined,
+          portUnification: false,
+          clientAuth: 'need',
+          tls: undefined,
+        },
       },
       quorumSecurity: {
         tls: undefined,

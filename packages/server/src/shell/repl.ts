@@ -4,7 +4,13 @@
  */
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { type ClientState, connectTcp, type WatchListener, type ZabClient } from '@zabkit/client';
+import {
+  type ClientState,
+  connectTcp,
+  type TcpTlsOptions,
+  type WatchListener,
+  type ZabClient,
+} from '@zabkit/client';
 import { commands, helpText, type ShellContext } from './commands.js';
 import { completeLine } from './complete.js';
 import { describeError, ShellError } from './errors.js';
@@ -31,6 +37,8 @@ export interface ShellOptions {
   readonly timeoutMs: number;
   /** Accept a read-only server (zkCli's `-r`). */
   readonly readOnly?: boolean;
+  /** TLS toward the servers, from `-client-configuration` (zookeeper.client.secure=true). */
+  readonly tls?: TcpTlsOptions | undefined;
 }
 
 /** Java's ZooKeeper.States names, as zkCli's prompt shows them. */
@@ -108,6 +116,7 @@ export class Shell implements ShellContext {
       sessionTimeoutMs: this.options.timeoutMs,
       connectTimeoutMs: Math.min(this.options.timeoutMs, 10_000),
       allowReadOnly: this.options.readOnly === true,
+      ...(this.options.tls === undefined ? {} : { tls: this.options.tls }),
     });
     this.zk = zk;
     zk.onStateChange((state) => {

@@ -1,0 +1,331 @@
+/**
+ * TLS on the client port, configured as ZooKeeper configures it (secureClientPort, ssl.*,
+ * ssl.clientAuth, client.portUnification), with certificates made by openssl and keytool at
+ * test time, and zabkit's own client (connectTcp's `tls` option) on the other side. Stores
+ * in PEM and PKCS#12; every key that cannot be honoured stops the server naming it.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { connectTcp, type TcpTlsOptions } from '@zabkit/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, ServerNode } from '../packages/server/src/index.js';
+import { runScript } from '../packages/server/test/shell-driver.js';
+import { fourLetterWord } from './support/process-ensemble.js';
+import { createTestPki, keytoolInstalled } from './support/tls.js';
+
+const pki = createTestPki();
+afterAll(() => pki.cleanup());
+
+const server = pki.issue({ name: 'server', dns: ['localhost'], ip: ['127.0.0.1'], usage: 'server' });
+const client = pki.issue({ name: 'client', subject: '/CN=client/O=zabkit', usage: 'client' });
+const stranger = pki.createCa('stranger');
+const impostor = pki.issue({ name: 'impostor', usage: 'client', issuer: stranger });
+const expired = pki.issue({ name: 'expired', usage: 'server', ip: ['127.0.0.1'], expired: true });
+
+const trustCa: TcpTlsOptions = { ca: pki.ca.certPem };
+const withCert = (cert: typeof client): TcpTlsOptions => ({
+  ...trustCa,
+  cert: cert.certPem,
+  key: cert.keyPem,
+});
+
+function config(lines: string[]) {
+  return parseConfig(
+    [
+      'tickTime=200',
+      'dataDir=/tmp/zabkit-tls-test',
+      '4lw.commands.whitelist=*',
+      // The addresses of the ports asked for; ZooKeeper refuses an address without its port.
+      ...(lines.some((line) => line.startsWith('clientPort=')) ? ['clientPortAddress=127.0.0.1'] : []),
+      ...(lines.some((line) => line.startsWith('secureClientPort='))
+        ? ['secureClientPortAddress=127.0.0.1']
+        : []),
+      ...lines,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function start(lines: string[]): Promise<ServerNode> {
+  return ServerNode.start({ config: config(lines).config });
+}
+
+function pemStores(extra: string[] = []): string[] {
+  return [
+    `ssl.keyStore.location=${server.keyStore('PEM')}`,
+    `ssl.trustStore.location=${pki.ca.trustStore('PEM')}`,
+    ...extra,
+  ];
+}
+
+/** Connects, writes and reads back; rejects when no session comes. */
+async function roundTrip(
+  port: number,
+  tls: TcpTlsOptions | undefined,
+  path: string,
+  connectTimeoutMs = 10_000,
+): Promise<string> {
+  const zk = await connectTcp(`127.0.0.1:${port}`, {
+    sessionTimeoutMs: 10_000,
+    connectTimeoutMs,
+    ...(tls === undefined ? {} : { tls }),
+  });
+  try {
+    await zk.create(path, 'over tls');
+    return new TextDecoder().decode((await zk.getData(path)).data);
+  } finally {
+    await zk.close();
+  }
+}
+
+/** A connection that must get no session: given 2 s, it keeps failing over and gives up. */
+const refuses = async (port: number, tls: TcpTlsOptions | undefined, path: string) => {
+  await expect(roundTrip(port, tls, path, 2000)).rejects.toThrow(/no session/);
+};
+
+/** A four-letter word over TLS, as `openssl s_client` would send it. */
+function secureWord(port: number, word: string, tls: TcpTlsOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ...tls }, () => socket.write(word));
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(text));
+  });
+}
+
+describe('secureClientPort with ssl.clientAuth=need (the default)', () => {
+  let node: ServerNode;
+  let securePort: number;
+
+  it('serves a client that shows a trusted certificate', async () => {
+    node = await start(['clientPort=0', 'secureClientPort=0', ...pemStores()]);
+    securePort = node.secureAddress()!.port;
+    expect(await roundTrip(securePort, withCert(client), '/need')).toBe('over tls');
+  });
+
+  it('refuses one without a certificate, one from another CA, and a plain one; the plain port still serves', async () => {
+    const failures = node.secureClientPort!.stats.tlsHandshakeFailures;
+    await refuses(securePort, trustCa, '/no-cert');
+    await refuses(securePort, withCert(impostor), '/impostor');
+    await refuses(securePort, undefined, '/plain');
+    expect(node.secureClientPort!.stats.tlsHandshakeFailures).toBeGreaterThan(failures);
+    expect(await roundTrip(node.address().port, undefined, '/plain-port')).toBe('over tls');
+  });
+
+  it('refuses a client that does not trust the server (no CA given, or another)', async () => {
+    await refuses(securePort, { cert: client.certPem, key: client.keyPem }, '/x');
+    await refuses(securePort, { ...withCert(client), ca: stranger.certPem }, '/y');
+  });
+
+  it('answers four-letter words inside TLS, and counts both listeners', async () => {
+    expect(await secureWord(securePort, 'srvr', withCert(client))).toMatch(/^Zookeeper version: /);
+    const stat = await fourLetterWord(node.address().port, 'cons');
+    expect(stat).toMatch(/127\.0\.0\.1/);
+    await node.close();
+  });
+});
+
+describe('ssl.clientAuth=want and none, PKCS#12 stores', () => {
+  it('want: a certificate is optional, but one that is shown must be trusted', async () => {
+    const node = await start([
+      'secureClientPort=0',
+      `ssl.keyStore.location=${server.keyStore('PKCS12')}`,
+      `ssl.keyStore.password=${pki.password}`,
+      `ssl.trustStore.location=${keytoolInstalled ? pki.ca.trustStore('PKCS12') : pki.ca.trustStore('PKCS12', 'openssl')}`,
+      `ssl.trustStore.password=${pki.password}`,
+      'ssl.clientAuth=want',
+    ]);
+    try {
+      // Only the secure port: it is also the node's address.
+      expect(node.secureClientPort).toBe(node.clientPort);
+      const port = node.secureAddress()!.port;
+      expect(await roundTrip(port, trustCa, '/want-anonymous')).toBe('over tls');
+      expect(await roundTrip(port, withCert(client), '/want-client')).toBe('over tls');
+      await refuses(port, withCert(impostor), '/want-impostor');
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('none: no trust store needed, no certificate asked for', async () => {
+    const node = await start([
+      'secureClientPort=0',
+      `ssl.keyStore.location=${server.keyStore('PKCS12')}`,
+      `ssl.keyStore.password=${pki.password}`,
+      'ssl.clientAuth=none',
+    ]);
+    try {
+      expect(await roundTrip(node.secureAddress()!.port, trustCa, '/none')).toBe('over tls');
+    } finally {
+      await node.close();
+    }
+  });
+});
+
+describe('client.portUnification', () => {
+  it('takes plain and TLS clients, and four-letter words in both, on one port', async () => {
+    const node = await start(['clientPort=0', 'client.portUnification=true', ...pemStores()]);
+    try {
+      const port = node.address().port;
+      expect(node.secureClientPort).toBeUndefined();
+      expect(await roundTrip(port, undefined, '/unified-plain')).toBe('over tls');
+      expect(await roundTrip(port, withCert(client), '/unified-tls')).toBe('over tls');
+      await refuses(port, trustCa, '/unified-no-cert');
+      expect(await fourLetterWord(port, 'ruok')).toBe('imok');
+      expect(await secureWord(port, 'ruok', withCert(client))).toBe('imok');
+    } finally {
+      await node.close();
+    }
+  });
+});
+
+describe('protocols and cipher suites', () => {
+  it('offers only what ssl.enabledProtocols and ssl.ciphersuites list', async () => {
+    const node = await start([
+      'secureClientPort=0',
+      ...pemStores(['ssl.clientAuth=none', 'ssl.enabledProtocols=TLSv1.3']),
+    ]);
+    try {
+      const port = node.secureAddress()!.port;
+      await refuses(port, { ...trustCa, maxVersion: 'TLSv1.2' }, '/tls12');
+      expect(await roundTrip(port, { ...trustCa, minVersion: 'TLSv1.3' }, '/tls13')).toBe('over tls');
+    } finally {
+      await node.close();
+    }
+    const suites = await start([
+      'secureClientPort=0',
+      ...pemStores([
+        'ssl.clientAuth=none',
+        'ssl.enabledProtocols=TLSv1.2',
+        'ssl.ciphersuites=TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384',
+      ]),
+    ]);
+    try {
+      const port = suites.secureAddress()!.port;
+      await refuses(port, { ...trustCa, ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }, '/weak');
+      expect(await roundTrip(port, { ...trustCa, ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384' }, '/strong')).toBe(
+        'over tls',
+      );
+    } finally {
+      await suites.close();
+    }
+  });
+});
+
+describe('keys that cannot be honoured stop the server, naming the key', () => {
+  const keyOf = async (lines: string[]) => {
+    try {
+      const node = await start(lines);
+      await node.close();
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return error.key;
+    }
+  };
+
+  it.each([
+    [['secureClientPort=0'], 'ssl.keyStore.location'],
+    [['secureClientPort=0', `ssl.keyStore.location=${server.keyStore('PEM')}`], 'ssl.trustStore.location'],
+    [['secureClientPort=0', ...pemStores(['ssl.crl=true'])], 'ssl.crl'],
+    [['secureClientPort=0', ...pemStores(['ssl.ocsp=true'])], 'ssl.ocsp'],
+    [
+      ['secureClientPort=0', ...pemStores(['ssl.clientHostnameVerification=true'])],
+      'ssl.clientHostnameVerification',
+    ],
+    [['secureClientPort=0', ...pemStores(['ssl.authProvider=x509'])], 'ssl.authProvider'],
+    [['secureClientPort=0', ...pemStores(['ssl.context.supplier.class=x.Y'])], 'ssl.context.supplier.class'],
+    [['secureClientPort=0', ...pemStores(['ssl.keyStore.passwrd=x'])], 'ssl.keyStore.passwrd'],
+    [['secureClientPort=0', ...pemStores(['ssl.clientAuth=maybe'])], 'ssl.clientAuth'],
+    [['secureClientPort=0', ...pemStores(['ssl.enabledProtocols=TLSv1.1'])], 'ssl.enabledProtocols'],
+    [['secureClientPort=0', ...pemStores(['ssl.ciphersuites=TLS_RSA_WITH_RC4_128_MD5'])], 'ssl.ciphersuites'],
+    [['clientPort=0', 'secureClientPortAddress=127.0.0.1'], 'secureClientPortAddress'],
+  ])('%j -> %s', async (lines, key) => {
+    expect(await keyOf(lines as string[])).toBe(key);
+  });
+
+  it('names the store key for an expired certificate, a wrong password and a JKS store', async () => {
+    expect(
+      await keyOf([
+        'secureClientPort=0',
+        `ssl.keyStore.location=${expired.keyStore('PEM')}`,
+        'ssl.clientAuth=none',
+      ]),
+    ).toBe('ssl.keyStore.location');
+    expect(
+      await keyOf([
+        'secureClientPort=0',
+        `ssl.keyStore.location=${server.keyStore('PKCS12')}`,
+        'ssl.keyStore.password=wrong',
+        'ssl.clientAuth=none',
+      ]),
+    ).toBe('ssl.keyStore.password');
+    if (keytoolInstalled) {
+      let message = '';
+      try {
+        parseConfig(
+          [
+            'dataDir=/tmp/x',
+            'secureClientPort=0',
+            `ssl.keyStore.location=${server.keyStore('JKS')}`,
+            '',
+          ].join('\n'),
+        );
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/ssl\.keyStore\.type.*keytool -importkeystore/);
+    }
+  });
+
+  it('warns of ssl.* keys that have no effect without a TLS listener', () => {
+    const { warnings } = config(['clientPort=0', `ssl.keyStore.location=${server.keyStore('PEM')}`]);
+    expect(warnings.some((warning) => /ssl\.keyStore\.location.*no effect/.test(warning))).toBe(true);
+  });
+});
+
+describe("the shell's -client-configuration, as zkCli's", () => {
+  it('connects over TLS with zookeeper.client.secure and zookeeper.ssl.* keys, PKCS#12 and PEM', async () => {
+    const node = await start(['secureClientPort=0', ...pemStores()]);
+    const port = node.secureAddress()!.port;
+    const file = join(pki.dir, 'shell-client.properties');
+    const run = async (lines: string[], ...command: string[]) => {
+      writeFileSync(file, [...lines, ''].join('\n'));
+      return runScript([
+        '-server',
+        `127.0.0.1:${port}`,
+        '-timeout',
+        '5000',
+        '-client-configuration',
+        file,
+        ...command,
+      ]);
+    };
+    try {
+      const secure = [
+        'zookeeper.client.secure=true',
+        'zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty',
+        `zookeeper.ssl.keyStore.location=${client.keyStore('PKCS12')}`,
+        `zookeeper.ssl.keyStore.password=${pki.password}`,
+        `zookeeper.ssl.trustStore.location=${pki.ca.trustStore('PEM')}`,
+      ];
+      const created = await run(secure, 'create', '/shell-tls', 'hello');
+      expect(created.code).toBe(0);
+      expect(created.err + created.out).toMatch(/Created \/shell-tls/);
+      expect((await run(secure, 'get', '/shell-tls')).out).toMatch(/^hello$/m);
+      // Without its certificate the server refuses it; without TLS too.
+      expect((await run(secure.slice(0, 2).concat(secure.slice(4)), 'ls', '/')).code).toBe(1);
+      expect((await run(['zookeeper.client.secure=false'], 'ls', '/')).code).toBe(1);
+      // A client TLS key the shell cannot honour stops it, naming the key.
+      const refused = await run([...secure, 'zookeeper.ssl.crl=true'], 'ls', '/');
+      expect(refused.code).toBe(2);
+      expect(refused.err).toMatch(/zookeeper\.ssl\.crl/);
+    } finally {
+      await node.close();
+    }
+  }, 60_000);
+});
