@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { AUDIT_KEYS, type AuditSettings, parseAuditSettings } from './audit-log.js';
 import { type ClientPortLimits, defaultClientPortLimits } from './client-limits.js';
 import {
   CLIENT_TLS_PROPERTY_KEYS,
@@ -24,6 +25,8 @@ export interface ClientPortSettings {
   readonly limits: Omit<ClientPortLimits, 'maxOutstandingTotal'>;
   /** TLS: secureClientPort, client.portUnification, ssl.* (see client-tls.ts). */
   readonly tls: ClientTlsSettings;
+  /** The audit log: audit.enable, zabkit.audit.file (see audit-log.ts). */
+  readonly audit: AuditSettings;
 }
 
 /** The keys this module reads. */
@@ -39,16 +42,17 @@ export const CLIENT_PORT_KEYS: ReadonlySet<string> = new Set([
 
 /**
  * The client port's keys ZooKeeper also reads as the system property `zookeeper.<key>`, which
- * a `-D` flag may set: its limits and TLS keys; not zabkit's own.
+ * a `-D` flag may set: its limits, TLS keys and audit keys; not zabkit's own.
  */
 export const CLIENT_PORT_PROPERTY_KEYS: ReadonlySet<string> = new Set([
   ...[...CLIENT_PORT_KEYS].filter((key) => !key.startsWith('zabkit.')),
   ...CLIENT_TLS_PROPERTY_KEYS,
+  ...[...AUDIT_KEYS].filter((key) => !key.startsWith('zabkit.')),
 ]);
 
 /** Whether config.ts keeps `key` for {@link parseClientPortSettings}. */
 export function isClientPortKey(key: string): boolean {
-  return CLIENT_PORT_KEYS.has(key) || isClientTlsKey(key);
+  return CLIENT_PORT_KEYS.has(key) || isClientTlsKey(key) || AUDIT_KEYS.has(key);
 }
 
 /** How config.ts hands values over: the raw value of a key, and the error it throws. */
@@ -109,5 +113,6 @@ export function parseClientPortSettings(source: SettingsSource): ClientPortSetti
       writeStallTimeoutMs: integer(source, 'zabkit.clientWriteStallTimeout', 0, d.writeStallTimeoutMs),
     },
     tls: parseClientTlsSettings((key) => source.get(key), source.warnings),
+    audit: parseAuditSettings((key) => source.get(key), source.warnings),
   };
 }

@@ -7,7 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import type { ClientLink, LinkFactory, LinkMessage } from '@zabkit/client';
-import { KeeperState, type Reply, type WatchEvent } from '@zabkit/core';
+import { type ClientRequest, KeeperState, type Reply, type WatchEvent } from '@zabkit/core';
 import {
   type DecodedRequest,
   decodeConnectRequest,
@@ -20,6 +20,7 @@ import {
   writeReply,
   writeWatcherEvent,
 } from '@zabkit/wire';
+import { AuditIdentities, type AuditLog, auditEventsOf, isAudited } from './audit-log.js';
 import {
   type BudgetWaiter,
   type ClientPortLimits,
@@ -57,6 +58,8 @@ export interface ClientPortOptions {
    * share one limit. Default: one of its own, of `limits.maxOutstandingTotal`.
    */
   readonly budget?: OutstandingBudget;
+  /** Where each write a client asked for is recorded with its result (audit.enable). */
+  readonly audit?: AuditLog | undefined;
   /** TLS: on every connection (a secure client port), or beside plain TCP when `unified`. */
   readonly tls?: ClientPortTls & {
     /**
@@ -332,6 +335,8 @@ class ClientConnection implements BudgetWaiter {
   /** Closes the connection if its client leaves replies unread for too long. */
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
   private expiredSessionless = false;
+  /** Who the client is, for the audit log: its address and each digest user it proved. */
+  private readonly identities: AuditIdentities;
 
   constructor(
     private readonly port: ClientPortServer,
@@ -339,6 +344,7 @@ class ClientConnection implements BudgetWaiter {
     private readonly remote: string,
   ) {
     this.frames = new FrameDecoder(port.options.maxFrameBytes);
+    this.identities = new AuditIdentities(remote);
     socket.setNoDelay(true);
     this.listen(socket);
     this.sessionlessTimer = setTimeout(() => this.expireSessionless(), port.limits.sessionlessTimeoutMs);
@@ -611,6 +617,7 @@ class ClientConnection implements BudgetWaiter {
           return;
         }
         slot.answer = { zxid: message.zxid, reply: message.reply };
+        if (this.port.options.audit !== undefined) this.audit(slot.decoded.request, message.reply);
         this.port.recordLatency(performance.now() - slot.receivedAt);
         this.flushSlots();
         if (this.queuedHead < this.queued.length) this.serveQueued();
@@ -635,6 +642,18 @@ class ClientConnection implements BudgetWaiter {
         return;
       }
     }
+  }
+
+  /** Records a write and its result before the client hears it; notes who authenticated. */
+  private audit(request: ClientRequest, reply: Reply): void {
+    if (request.op === 'auth') {
+      if (reply.ok && request.scheme === 'digest')
+        this.identities.addDigest(new TextDecoder().decode(request.auth));
+      return;
+    }
+    if (!isAudited(request)) return;
+    const context = { sessionId: this.sessionId, users: this.identities.users(), ip: this.remote };
+    for (const event of auditEventsOf(request, reply, context)) this.port.options.audit!.record(event);
   }
 
   private writeEvent(zxid: bigint, event: WatchEvent): void {

@@ -5,9 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { PeerMessage, PeerStorage, PeerTransport, ServerId, TransportHandlers } from '@zabkit/core';
+import type { PeerMessage, PeerStorage, PeerTransport, ServerId, TransportHandlers, Txn } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { TcpTransport } from '@zabkit/transport-tcp';
+import { AuditLog } from './audit-log.js';
 import { OutstandingBudget, outstandingShare } from './client-limits.js';
 import { ClientPortServer } from './client-port.js';
 import { type ClientPortTls, loadClientTls } from './client-tls.js';
@@ -64,12 +65,15 @@ export class ServerNode {
     readonly secureClientPort: ClientPortServer | undefined,
     private readonly transport: PeerTransport,
     private readonly log: Logger,
+    private readonly audit: AuditLog | undefined,
   ) {}
 
   /** Opens storage and links, starts the peer and listens for clients. */
   static async start(options: ServerNodeOptions): Promise<ServerNode> {
     const { config } = options;
     const log = options.log ?? silentLogger;
+    // Opened first: a file it cannot open stops the start naming zabkit.audit.file.
+    const audit = AuditLog.open(config.clientPortSettings.audit, log);
     const ensemble = config.servers.size > 0;
     const serverId = ensemble ? config.myid! : 1;
     const voters = ensemble
@@ -122,6 +126,15 @@ export class ServerNode {
         // is the limit, so raising jute.maxbuffer raises what a node may hold.
         dataSizeMaxBytes: config.juteMaxBuffer,
         ...superDigestOf(options, config),
+        // ZooKeeper's DataTree audits the ephemerals a closed or expired session loses, on every server.
+        ...(audit === undefined
+          ? {}
+          : {
+              onApplied: (txn: Txn) => {
+                if (txn.body.kind === 'closeSession')
+                  audit.ephemeralsDeleted(txn.sessionId, txn.body.ephemeralPaths);
+              },
+            }),
         startTimeMs: (options.clock ?? Date.now)(),
       },
       storage,
@@ -164,6 +177,7 @@ export class ServerNode {
         fourLetterWords: config.fourLetterWords,
         limits: { ...limits, maxOutstandingTotal: budget.limit },
         budget,
+        audit,
         ...(listenerTls === undefined ? {} : { tls: listenerTls }),
         introspect: () => node!.introspect(),
         log,
@@ -184,7 +198,8 @@ export class ServerNode {
             ...tls!,
             unified: false,
           });
-    node = new ServerNode(config, driver, (plain ?? secure)!, secure, transport, log);
+    node = new ServerNode(config, driver, (plain ?? secure)!, secure, transport, log, audit);
+    audit?.started();
     const address = node.clientPort.address();
     log.info(
       {
@@ -315,6 +330,7 @@ export class ServerNode {
   /** Stops serving: clients are dropped (they move elsewhere), peers and storage closed. */
   async close(): Promise<void> {
     await Promise.all(this.listeners().map((listener) => listener.close()));
+    this.audit?.stopped();
     await this.driver.stop();
     if (this.transport instanceof TcpTransport) await this.transport.shutdown();
     this.log.info({ serverId: this.driver.serverId }, 'zabkit server stopped');

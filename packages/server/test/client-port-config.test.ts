@@ -30,6 +30,7 @@ describe('client port limits in zoo.cfg', () => {
         clientAuth: 'need',
         tls: undefined,
       },
+      audit: { enabled: false, file: undefined },
     });
   });
 
@@ -41,6 +42,9 @@ describe('client port limits in zoo.cfg', () => {
     ['zabkit.maxOutstandingPerConnection', '1.5'],
     ['zabkit.clientWriteBufferHighWater', ''],
     ['zabkit.clientWriteStallTimeout', '-5'],
+    ['audit.enable', 'yes'],
+    ['audit.impl.class', 'org.apache.zookeeper.audit.Slf4jAuditLogger'],
+    ['zabkit.audit.file', ''],
   ])('refuses %s=%s, naming the key', (key, value) => {
     let thrown: unknown;
     try {

@@ -142,6 +142,7 @@ describe('parseConfig', () => {
           clientAuth: 'need',
           tls: undefined,
         },
+        audit: { enabled: false, file: undefined },
       },
       quorumSecurity: {
         tls: undefined,
