@@ -4,6 +4,7 @@
 // a fraction of the CPU a full client does, so on a small machine the servers, not the
 // load, set the pace. Same IPC protocol as wire-worker.mjs.
 import { connect as tcpConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { encodeConnectRequest, encodeRequest, FrameDecoder } from '@zabkit/wire';
 
 const openAcl = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
@@ -26,12 +27,13 @@ class RawSession {
     this.pinger = setInterval(() => this.sendFrame(ping()), 5_000);
   }
 
-  static open(host, port) {
-    const socket = tcpConnect({ host, port });
+  /** Opens a session; over TLS when `tls` (Node's TLS options: the CA to trust) is given. */
+  static open(host, port, tls) {
+    const socket = tls === undefined ? tcpConnect({ host, port }) : tlsConnect({ host, port, ...tls });
     const session = new RawSession(socket);
     return new Promise((resolve, reject) => {
       session.connected = { resolve: () => resolve(session), reject };
-      socket.once('connect', () =>
+      socket.once(tls === undefined ? 'connect' : 'secureConnect', () =>
         socket.write(
           encodeConnectRequest({
             lastZxidSeen: 0n,
@@ -125,10 +127,10 @@ function ping() {
 let sessions = [];
 
 /** A server still syncing refuses sessions; like any client, try again for a while. */
-async function openWithRetries(host, port) {
+async function openWithRetries(host, port, tls) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await RawSession.open(host, port);
+      return await RawSession.open(host, port, tls);
     } catch (error) {
       if (attempt === 50) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -179,7 +181,7 @@ process.on('message', async (message) => {
       for (let i = 0; i < message.clients; i++) {
         // Sessions spread over the servers, as a client library picking at random would.
         const [host, port] = servers[(i + message.offset) % servers.length].split(':');
-        sessions.push(await openWithRetries(host, Number(port)));
+        sessions.push(await openWithRetries(host, Number(port), message.tls));
       }
       process.send({ kind: 'ready' });
     } else if (message.kind === 'run') {

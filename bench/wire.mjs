@@ -6,6 +6,7 @@
 //   npm run bench:wire -- --ops 20000 --targets zabkit,zookeeper --topologies 1,3 --modes durable,memory
 //   npm run bench:wire -- --client node-zookeeper-client
 //   npm run bench:wire -- --topologies 3 --quorum plain,secret,tls   # the cost of quorum security
+//   npm run bench:wire -- --tls              # the client port over plain TCP and over TLS
 //
 // The pipelined load comes from separate processes. By default they run a lean pipelining
 // client (wire-worker-raw.mjs) that costs little CPU, so that on a small machine the servers,
@@ -17,12 +18,18 @@
 // ZooKeeper runs with its default forceSync=yes; in `memory` mode zabkit keeps its data in
 // memory and ZooKeeper runs with forceSync=no. The output says which is which.
 //
+// `--tls` measures each server twice, over its plain client port and over a TLS one
+// (secureClientPort with ssl.clientAuth=none and an EC P-256 certificate; ZooKeeper through
+// NettyServerCnxnFactory, as it requires), with the lean client (node-zookeeper-client speaks
+// no TLS). One-at-a-time creates then also go through the lean client, on both; the watch row
+// is measured over plain TCP only.
+//
 // `--quorum` secures the peer links of 3-server ensembles: `secret` is zabkit's quorum secret
 // (zabkit.quorum.secretFile) and ZooKeeper's quorum SASL DIGEST-MD5 (a JAAS file), each a
 // handshake when a link opens; `tls` is quorum TLS on both (sslQuorum=true), with a CA and a
 // certificate made with openssl (and a trust store made with keytool for ZooKeeper).
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +65,7 @@ function parseArgs(argv) {
     modes: ['durable', 'memory'],
     client: 'raw',
     quorum: ['plain'],
+    clientPorts: ['plain'],
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -75,6 +83,7 @@ function parseArgs(argv) {
     else if (arg === '--modes') args.modes = argv[++i].split(',');
     else if (arg === '--client') args.client = argv[++i];
     else if (arg === '--quorum') args.quorum = argv[++i].split(',');
+    else if (arg === '--tls') args.clientPorts = ['plain', 'tls'];
     else throw new Error(`unknown argument ${arg}`);
   }
   for (const key of [
@@ -98,6 +107,8 @@ function parseArgs(argv) {
     if (mode !== 'durable' && mode !== 'memory') throw new Error('modes are durable and memory');
   for (const quorum of args.quorum)
     if (!['plain', 'secret', 'tls'].includes(quorum)) throw new Error('quorum is plain, secret or tls');
+  if (args.clientPorts.includes('tls') && args.client !== 'raw')
+    throw new Error('--tls needs the lean client: node-zookeeper-client speaks no TLS');
   return args;
 }
 
@@ -243,13 +254,42 @@ function quorumLines(target, quorum, dir) {
   ];
 }
 
+/** The Netty jars ZooKeeper's TLS client port needs beside the ones its jar names. */
+const nettyJars = [
+  'netty-buffer',
+  'netty-codec',
+  'netty-common',
+  'netty-handler',
+  'netty-resolver',
+  'netty-transport',
+  'netty-transport-native-epoll',
+  'netty-transport-native-unix-common',
+].map((name) => `/usr/share/java/${name}.jar`);
+
+/** zoo.cfg lines for a TLS client port on `port`: server certificate only, as HTTPS. */
+function clientTlsLines(target, port, dir) {
+  return [
+    `secureClientPort=${port}`,
+    'secureClientPortAddress=127.0.0.1',
+    `ssl.keyStore.location=${join(dir, 'server.p12')}`,
+    `ssl.keyStore.password=${storePassword}`,
+    'ssl.keyStore.type=PKCS12',
+    'ssl.clientAuth=none',
+    // ZooKeeper's TLS needs its Netty connection factory; zabkit accepts the key and needs none.
+    ...(target === 'zookeeper'
+      ? ['serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory']
+      : []),
+  ];
+}
+
 /** Starts `size` server processes of `target`; resolves once every one serves. */
-async function startCluster(target, size, mode, quorum) {
+async function startCluster(target, size, mode, quorum, clientPort = 'plain') {
   const dir = mkdtempSync(join(tmpdir(), `zabkit-bench-${target}-`));
   const secured = size > 1 && quorum !== 'plain';
-  if (secured) makeStores(dir);
+  const clientTls = clientPort === 'tls';
+  if (secured || clientTls) makeStores(dir);
   const ports = [];
-  for (let i = 0; i < size * 3; i++) ports.push(await freePort());
+  for (let i = 0; i < size * 4; i++) ports.push(await freePort());
   const serverLines =
     size === 1
       ? []
@@ -263,6 +303,7 @@ async function startCluster(target, size, mode, quorum) {
     mkdirSync(dataDir, { recursive: true });
     if (size > 1) writeFileSync(join(dataDir, 'myid'), `${id}\n`);
     const clientPort = ports[(id - 1) * 3 + 2];
+    const securePort = ports[size * 3 + id - 1];
     const lines = [
       'tickTime=2000',
       'initLimit=10',
@@ -274,6 +315,7 @@ async function startCluster(target, size, mode, quorum) {
       'maxClientCnxns=0',
       ...serverLines,
       ...(secured ? quorumLines(target, quorum, dir) : []),
+      ...(clientTls ? clientTlsLines(target, securePort, dir) : []),
     ];
     if (target === 'zookeeper')
       lines.push(`forceSync=${mode === 'durable' ? 'yes' : 'no'}`, 'admin.enableServer=false');
@@ -300,7 +342,7 @@ async function startCluster(target, size, mode, quorum) {
             'java',
             [
               '-cp',
-              `/etc/zookeeper/conf:${zookeeperJar}`,
+              [`/etc/zookeeper/conf:${zookeeperJar}`, ...(clientTls ? nettyJars : [])].join(':'),
               `-Dzookeeper.log.dir=${dir}`,
               ...(secured && quorum === 'secret'
                 ? [`-Djava.security.auth.login.config=${join(dir, 'jaas.conf')}`]
@@ -311,7 +353,7 @@ async function startCluster(target, size, mode, quorum) {
             ],
             { stdio: ['ignore', 'ignore', serverLogs ? 'inherit' : 'ignore'] },
           );
-    members.push({ id, clientPort, child });
+    members.push({ id, clientPort, securePort, child });
   }
   const started = Date.now();
   for (;;) {
@@ -330,6 +372,9 @@ async function startCluster(target, size, mode, quorum) {
   }
   return {
     connectString: members.map((member) => `127.0.0.1:${member.clientPort}`).join(','),
+    secureConnectString: members.map((member) => `127.0.0.1:${member.securePort}`).join(','),
+    /** The CA a TLS client trusts, when the servers have a TLS client port. */
+    ca: clientTls ? readFileSync(join(dir, 'ca.pem'), 'utf8') : undefined,
     members,
     async stop() {
       // SIGTERM first, so that a profiled server writes its profile; then make sure.
@@ -412,7 +457,7 @@ async function watchLatency(writer, watcher, count) {
 }
 
 /** Load processes, each with its own sessions: the client side gets every core it can use. */
-async function startLoad(args, connectString) {
+async function startLoad(args, connectString, tls) {
   const workers = Array.from({ length: args.processes }, () =>
     fork(fileURLToPath(new URL(loadWorkers[args.client], import.meta.url)), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -447,23 +492,25 @@ async function startLoad(args, connectString) {
   const perProcess = Math.max(1, Math.ceil(args.clients / args.processes));
   await Promise.all(
     workers.map((worker, i) =>
-      ask(worker, { kind: 'connect', connectString, clients: perProcess, offset: i * perProcess }),
+      ask(worker, { kind: 'connect', connectString, clients: perProcess, offset: i * perProcess, tls }),
     ),
   );
   return {
     /** `total` operations split over the processes, `concurrency` in flight overall. */
-    async run(op, prefix, total) {
-      const share = Math.ceil(total / workers.length);
+    async run(op, prefix, total, concurrency = args.concurrency) {
+      // Fewer in flight than processes: only that many processes take part.
+      const used = workers.slice(0, Math.min(workers.length, concurrency));
+      const share = Math.ceil(total / used.length);
       const started = process.hrtime.bigint();
       const replies = await Promise.all(
-        workers.map((worker, i) =>
+        used.map((worker, i) =>
           ask(worker, {
             kind: 'run',
             op,
             prefix,
             from: i * share,
             count: Math.max(0, Math.min(share, total - i * share)),
-            concurrency: Math.ceil(args.concurrency / workers.length),
+            concurrency: Math.ceil(concurrency / used.length),
             valueBytes: args.valueBytes,
           }),
         ),
@@ -482,26 +529,32 @@ async function startLoad(args, connectString) {
   };
 }
 
-async function benchTarget(args, target, size, mode, quorum) {
-  const cluster = await startCluster(target, size, mode, quorum);
+async function benchTarget(args, target, size, mode, quorum, clientPort) {
+  const cluster = await startCluster(target, size, mode, quorum, clientPort);
+  const tls = clientPort === 'tls';
   try {
     const clients = [await connectClient(cluster.connectString), await connectClient(cluster.connectString)];
     const value = Buffer.alloc(args.valueBytes, 120);
     await call(clients[0], 'create', '/bench', Buffer.alloc(0));
     await call(clients[0], 'create', '/warm', Buffer.alloc(0));
-    const load = await startLoad(args, cluster.connectString);
+    const load = tls
+      ? await startLoad(args, cluster.secureConnectString, { ca: cluster.ca })
+      : await startLoad(args, cluster.connectString, undefined);
     // Warm up both servers (the JVM's JIT above all) before measuring anything.
     await load.run('create', '/warm/w', args.warmupOps);
     await load.run('setData', '/warm/w', args.warmupOps);
     await load.run('getData', '/warm/w', args.warmupOps);
     const results = {};
-    results['create (one at a time)'] = await measure(args.latencyOps, 1, clients, (client, i) =>
-      call(client, 'create', `/bench/l${i}`, value),
-    );
+    // With --tls, one at a time goes through the lean client on both client ports, to compare them.
+    results['create (one at a time)'] = args.clientPorts.includes('tls')
+      ? await load.run('create', '/bench/l', args.latencyOps, 1)
+      : await measure(args.latencyOps, 1, clients, (client, i) =>
+          call(client, 'create', `/bench/l${i}`, value),
+        );
     results['create (pipelined)'] = await load.run('create', '/bench/p', args.ops);
     results['setData (pipelined)'] = await load.run('setData', '/bench/p', args.ops);
     results['getData (pipelined)'] = await load.run('getData', '/bench/p', args.ops);
-    results['watch notification'] = await watchLatency(clients[0], clients[1], args.watchOps);
+    if (!tls) results['watch notification'] = await watchLatency(clients[0], clients[1], args.watchOps);
     load.close();
     for (const client of clients) client.close();
     return results;
@@ -534,6 +587,10 @@ async function main() {
     notes.push(
       'quorum (3 servers only): plain TCP; secret = zabkit.quorum.secretFile vs ZooKeeper quorum SASL DIGEST-MD5; tls = sslQuorum on both (EC P-256 certificates)',
     );
+  if (args.clientPorts.includes('tls'))
+    notes.push(
+      'client port: plain TCP, and TLS (secureClientPort, ssl.clientAuth=none, EC P-256 certificate; ZooKeeper with NettyServerCnxnFactory); one at a time through the lean client on both',
+    );
   if (!haveZooKeeper)
     notes.push('Apache ZooKeeper is not installed (apt-get install zookeeper): zabkit only');
   const runs = [];
@@ -541,14 +598,18 @@ async function main() {
   for (const mode of args.modes) {
     for (const size of args.topologies) {
       for (const quorum of quorumsFor(size)) {
-        for (const target of targets) {
-          try {
-            const results = await benchTarget(args, target, size, mode, quorum);
-            runs.push({ mode, target, servers: size, quorum, results });
-          } catch (error) {
-            // A secured ZooKeeper that will not start is a finding, not a reason to lose the run.
-            if (target !== 'zookeeper' || quorum === 'plain') throw error;
-            notes.push(`${target} x${size} ${mode} with quorum ${quorum}: ${error.message}`);
+        for (const clientPort of args.clientPorts) {
+          for (const target of targets) {
+            try {
+              const results = await benchTarget(args, target, size, mode, quorum, clientPort);
+              runs.push({ mode, target, servers: size, quorum, clientPort, results });
+            } catch (error) {
+              // A secured ZooKeeper that will not start is a finding, not a reason to lose the run.
+              if (target !== 'zookeeper' || (quorum === 'plain' && clientPort === 'plain')) throw error;
+              notes.push(
+                `${target} x${size} ${mode} with quorum ${quorum}, client port ${clientPort}: ${error.message}`,
+              );
+            }
           }
         }
       }
@@ -558,26 +619,34 @@ async function main() {
   for (const mode of args.modes) {
     for (const size of args.topologies) {
       for (const quorum of quorumsFor(size)) {
-        const find = (target) =>
-          runs.find(
-            (run) =>
-              run.mode === mode && run.target === target && run.servers === size && run.quorum === quorum,
-          );
-        const zab = find('zabkit');
-        const zk = find('zookeeper');
-        for (const op of Object.keys((zab ?? zk)?.results ?? {})) {
-          const a = zab?.results[op];
-          const b = zk?.results[op];
-          rows.push({
-            mode,
-            servers: size,
-            quorum,
-            op,
-            zabkit: a,
-            zookeeper: b,
-            throughputRatio: a && b && b.opsPerSec > 0 ? +(a.opsPerSec / b.opsPerSec).toFixed(2) : undefined,
-            p99Ratio: a && b && b.p99Ms > 0 ? +(a.p99Ms / b.p99Ms).toFixed(2) : undefined,
-          });
+        for (const clientPort of args.clientPorts) {
+          const find = (target) =>
+            runs.find(
+              (run) =>
+                run.mode === mode &&
+                run.target === target &&
+                run.servers === size &&
+                run.quorum === quorum &&
+                run.clientPort === clientPort,
+            );
+          const zab = find('zabkit');
+          const zk = find('zookeeper');
+          for (const op of Object.keys((zab ?? zk)?.results ?? {})) {
+            const a = zab?.results[op];
+            const b = zk?.results[op];
+            rows.push({
+              mode,
+              servers: size,
+              quorum,
+              clientPort,
+              op,
+              zabkit: a,
+              zookeeper: b,
+              throughputRatio:
+                a && b && b.opsPerSec > 0 ? +(a.opsPerSec / b.opsPerSec).toFixed(2) : undefined,
+              p99Ratio: a && b && b.p99Ms > 0 ? +(a.p99Ms / b.p99Ms).toFixed(2) : undefined,
+            });
+          }
         }
       }
     }
@@ -595,6 +664,7 @@ async function main() {
       mode: row.mode,
       servers: row.servers,
       ...(args.quorum.some((quorum) => quorum !== 'plain') ? { quorum: row.quorum } : {}),
+      ...(args.clientPorts.length > 1 ? { 'client port': row.clientPort } : {}),
       operation: row.op,
       zabkit: fmt(row.zabkit),
       zookeeper: fmt(row.zookeeper),
