@@ -5,6 +5,7 @@
  * in PEM and PKCS#12; every key that cannot be honoured stops the server naming it.
  */
 import { writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { connectTcp, type TcpTlsOptions } from '@zabkit/client';
@@ -328,4 +329,41 @@ describe("the shell's -client-configuration, as zkCli's", () => {
       await node.close();
     }
   }, 60_000);
+});
+
+describe('a TLS handshake that never ends', () => {
+  it('is closed after nio.sessionlessCnxnTimeout, on a secure port and on a unified one', async () => {
+    const node = await start([
+      'clientPort=0',
+      'client.portUnification=true',
+      'secureClientPort=0',
+      'nio.sessionlessCnxnTimeout=1000',
+      ...pemStores(),
+    ]);
+    try {
+      const stall = (port: number, bytes: Buffer) =>
+        new Promise<number>((resolve) => {
+          const socket = netConnect({ host: '127.0.0.1', port }, () => socket.write(bytes));
+          const opened = Date.now();
+          socket.on('error', () => undefined);
+          socket.on('close', () => resolve(Date.now() - opened));
+        });
+      // Half a ClientHello: a record header that promises more than comes.
+      const partialHello = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]);
+      const lifetimes = await Promise.all([
+        stall(node.secureAddress()!.port, partialHello),
+        stall(node.secureAddress()!.port, Buffer.alloc(0)),
+        stall(node.address().port, partialHello),
+      ]);
+      for (const lived of lifetimes) {
+        expect(lived).toBeGreaterThanOrEqual(900);
+        expect(lived).toBeLessThan(10_000);
+      }
+      expect(
+        node.clientPort.stats.connectionsSessionless + node.secureClientPort!.stats.connectionsSessionless,
+      ).toBe(3);
+    } finally {
+      await node.close();
+    }
+  });
 });

@@ -162,8 +162,9 @@ export class ClientPortServer {
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     const tls = options.tls;
     if (tls !== undefined) {
-      // The sessionless timeout bounds the handshake too (the connection's own timer).
-      const server = createClientTlsServer(tls, this.limits.sessionlessTimeoutMs);
+      // The connection's sessionless timer bounds the handshake; TLS's own timeout, a second
+      // later, is only a backstop.
+      const server = createClientTlsServer(tls, this.limits.sessionlessTimeoutMs + 1000);
       server.on('secureConnection', (socket: TLSSocket) => this.secured(socket));
       server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
         const waiting = this.awaitingTls.get(peerKey(socket));
