@@ -22,7 +22,7 @@ const { start, connect } = useLocalServers();
 async function onManualClock(options: ClientOptions = {}) {
   const timers = new ManualTimers();
   const server = start({ clock: () => timers.nowMs, autoTick: false });
-  timers.onAdvance = (nowMs) => server.tick(nowMs);
+  timers.onAdvance = () => server.tick();
   const links = new ControlledLinks(server);
   links.clock = () => timers.nowMs;
   const connecting = connect(links, { timers, sessionTimeoutMs: 3000, heartbeat: false, ...options });

@@ -16,7 +16,7 @@ import type {
   ZabPeerOptions,
   Zxid,
 } from '../src/index.js';
-import { ReadyPipeline, ZabPeer, zeroZxid } from '../src/index.js';
+import { clockAt, ReadyPipeline, ZabPeer, zeroZxid } from '../src/index.js';
 
 export interface TestSession {
   readonly connectionId: ConnectionId;
@@ -58,7 +58,7 @@ export class Harness {
       this.nowMs,
     );
     // A lone voter elects itself and establishes its epoch in its first tick and write.
-    this.step({ kind: 'tick', nowMs: this.nowMs });
+    this.step({ kind: 'tick' });
     if (!this.server.status().serving)
       throw new Error('a one-voter peer serves once its first write is durable');
   }
@@ -69,7 +69,7 @@ export class Harness {
   }
 
   private step(input: PeerInput): void {
-    this.handle(this.server.step(input));
+    this.handle(this.server.step(input, clockAt(this.nowMs)));
   }
 
   private handle(ready: PeerReady): void {
@@ -88,7 +88,7 @@ export class Harness {
     for (;;) {
       const write = this.pipeline.startWrite();
       if (write === undefined) return;
-      this.handle(this.server.step(this.pipeline.completeWrite(write).persisted));
+      this.handle(this.server.step(this.pipeline.completeWrite(write).persisted, clockAt(this.nowMs)));
     }
   }
 
@@ -198,7 +198,7 @@ export class Harness {
   /** Advances the clock by `ms` and ticks. */
   advance(ms: number): void {
     this.nowMs += ms;
-    this.step({ kind: 'tick', nowMs: this.nowMs });
+    this.step({ kind: 'tick' });
   }
 }
 

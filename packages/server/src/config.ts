@@ -532,6 +532,13 @@ const PROPERTY_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * System properties ZooKeeper reads under their bare names, so only a `-D` flag sets them (a
+ * zoo.cfg key becomes `zookeeper.<key>`, which nothing reads): the container and TTL check
+ * interval, and read-only mode.
+ */
+const COMMAND_LINE_ONLY_PROPERTIES: ReadonlySet<string> = new Set(['znode.container.checkIntervalMs']);
+
+/**
  * Folds `-D` flags into zoo.cfg's values: `-Djute.maxbuffer` replaces zoo.cfg's (ZooKeeper
  * reads it from the command line alone), `-Dzookeeper.<key>` fills in a key zoo.cfg does
  * not set (zoo.cfg wins, as in ZooKeeper). Anything else is warned about and ignored.
@@ -542,6 +549,10 @@ function applyCommandLine(
   warnings: string[],
 ): void {
   for (const [name, value] of properties ?? []) {
+    if (COMMAND_LINE_ONLY_PROPERTIES.has(name)) {
+      values.set(name, value);
+      continue;
+    }
     if (name === 'jute.maxbuffer') {
       const fromFile = values.get(name);
       if (fromFile !== undefined && fromFile !== value)

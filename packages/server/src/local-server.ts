@@ -27,8 +27,10 @@ import { type FatalListener, FatalState, PeerFatalError } from './fatal.js';
 
 /** How an in-process standalone server is set up: the server options, and the clock to run on. */
 export interface LocalServerOptions extends Partial<Omit<ServerOptions, 'sessionSecret' | 'startTimeMs'>> {
-  /** The clock, in milliseconds. Default Date.now. */
+  /** The wall clock, in milliseconds, read at every step. Default Date.now. */
   readonly clock?: () => number;
+  /** The monotonic clock, read at every step. Default performance.now, or `clock` when that is given. */
+  readonly monotonicClock?: () => number;
   /** Tick the server from a timer (default true). Tests turn it off and call `tick()`. */
   readonly autoTick?: boolean;
   /** Secret bytes for session passwords; random by default. */
@@ -49,6 +51,7 @@ export class LocalServer implements LinkFactory {
   readonly peer: ZabPeer;
   private readonly pipeline = new ReadyPipeline();
   private readonly clock: () => number;
+  private readonly monotonicClock: () => number;
   private readonly links = new Map<ConnectionId, LinkHandlers>();
   private nextConnectionId = 1;
   private readonly inputs: PeerInput[] = [];
@@ -59,8 +62,10 @@ export class LocalServer implements LinkFactory {
 
   private constructor(options: LocalServerOptions) {
     this.clock = options.clock ?? Date.now;
+    // A test's virtual clock stands for both clocks unless it gives a monotonic one too.
+    this.monotonicClock = options.monotonicClock ?? options.clock ?? (() => performance.now());
     const nowMs = this.clock();
-    const { clock: _clock, autoTick: _autoTick, ...serverOptions } = options;
+    const { clock: _clock, monotonicClock: _monotonicClock, autoTick: _autoTick, ...serverOptions } = options;
     this.peer = new ZabPeer(
       {
         ...serverOptions,
@@ -74,7 +79,7 @@ export class LocalServer implements LinkFactory {
     );
     // A lone voter elects itself and establishes its epoch in its first tick and write: the
     // server serves from the moment `start` returns.
-    this.enqueue({ kind: 'tick', nowMs });
+    this.enqueue({ kind: 'tick' });
     if (this.fatal.error !== undefined) throw this.fatal.error;
     assert(this.peer.status().serving, 'a one-voter peer serves once its first write is durable');
     if (options.autoTick ?? true) {
@@ -94,9 +99,9 @@ export class LocalServer implements LinkFactory {
     return ZabClient.connect(this, options);
   }
 
-  /** Moves the server's clock to `nowMs` (default: the clock's reading). */
-  tick(nowMs: number = this.clock()): void {
-    this.enqueue({ kind: 'tick', nowMs });
+  /** Lets the server's timers fire at the clock's present reading. */
+  tick(): void {
+    this.enqueue({ kind: 'tick' });
   }
 
   open(handlers: LinkHandlers): ClientLink {
@@ -165,13 +170,15 @@ export class LocalServer implements LinkFactory {
         const input = this.inputs.shift();
         let ready: PeerReady;
         try {
+          // Read at every step, so a write is stamped with the time it is prepared.
+          const clock = { wallMs: this.clock(), monotonicMs: this.monotonicClock() };
           if (input !== undefined) {
-            ready = this.peer.step(input);
+            ready = this.peer.step(input, clock);
           } else {
             // Memory is the storage: a write is durable as soon as it starts.
             const write = this.pipeline.startWrite();
             if (write === undefined) break;
-            ready = this.peer.step(this.pipeline.completeWrite(write).persisted);
+            ready = this.peer.step(this.pipeline.completeWrite(write).persisted, clock);
           }
           // A lone voter has no one to send to; the pipeline still orders its writes.
           this.pipeline.accept(ready);

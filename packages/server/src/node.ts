@@ -122,6 +122,7 @@ export class ServerNode {
         electionResendIntervalMs: Math.min(400, config.tickTime),
         sessionSecret: options.sessionSecret ?? new Uint8Array(randomBytes(sessionSecretBytes)),
         extendedTypesEnabled: config.systemProperties.extendedTypesEnabled,
+        containerCheckIntervalMs: config.systemProperties.containerCheckIntervalMs,
         // As in ZooKeeper, data has no cap of its own: the frame carrying it (jute.maxbuffer)
         // is the limit, so raising jute.maxbuffer raises what a node may hold.
         dataSizeMaxBytes: config.juteMaxBuffer,
@@ -140,6 +141,12 @@ export class ServerNode {
       storage,
       transport,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
+      // Timers fire on ticks: a check for expired TTL nodes more often than a quarter tick
+      // needs ticks that often.
+      tickIntervalMs: Math.max(
+        1,
+        Math.min(Math.floor(config.tickTime / 4), config.systemProperties.containerCheckIntervalMs),
+      ),
     });
     // A peer that stops for good (a broken invariant, a failed store) says why.
     driver.onFatal((error) =>

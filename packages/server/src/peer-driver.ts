@@ -1,5 +1,6 @@
 /**
- * Drives one ZabPeer in real time: a timer ticks it, its transport feeds it messages, its
+ * Drives one ZabPeer in real time: a timer ticks it, every step carries the clocks' reading
+ * (so writes are stamped to the millisecond), its transport feeds it messages, its
  * storage makes its Ready durable, and client links connect to it. Storage writes are
  * ordered by core's ReadyPipeline: one write at a time, and while one is in flight the next
  * Readies' actions wait and go together, so many proposals share one durable write (group
@@ -32,8 +33,10 @@ export interface PeerDriverOptions {
   readonly transport: PeerTransport;
   /** How often the peer is ticked. Default: a quarter of the tick time. */
   readonly tickIntervalMs?: number;
-  /** The clock ticks read. Default Date.now. */
+  /** The wall clock each step reads (transaction times, TTLs). Default Date.now. */
   readonly clock?: () => number;
+  /** The monotonic clock each step reads (timers). Default performance.now. */
+  readonly monotonicClock?: () => number;
 }
 
 /** Carries out storage actions on a PeerStorage, in order. */
@@ -88,6 +91,7 @@ export class PeerDriver implements LinkFactory {
   private readonly storage: PeerStorage;
   private readonly transport: PeerTransport;
   private readonly clock: () => number;
+  private readonly monotonicClock: () => number;
   private readonly links = new Map<ConnectionId, LinkHandlers>();
   private nextConnectionId = 1;
   private readonly inputs: PeerInput[] = [];
@@ -105,13 +109,14 @@ export class PeerDriver implements LinkFactory {
     this.storage = options.storage;
     this.transport = options.transport;
     this.clock = options.clock ?? Date.now;
+    this.monotonicClock = options.monotonicClock ?? (() => performance.now());
     this.transport.listen({
       message: (from, message) => this.enqueue({ kind: 'message', from, message }),
       linkDown: (peerId) => this.enqueue({ kind: 'linkDown', peer: peerId }),
     });
     const intervalMs =
       options.tickIntervalMs ?? Math.max(1, Math.floor((options.peer.tickTimeMs ?? 2000) / 4));
-    this.timer = setInterval(() => this.enqueue({ kind: 'tick', nowMs: this.clock() }), intervalMs);
+    this.timer = setInterval(() => this.enqueue({ kind: 'tick' }), intervalMs);
   }
 
   /**
@@ -136,7 +141,7 @@ export class PeerDriver implements LinkFactory {
       throw new PeerFatalError(serverId, 'invariant', error);
     }
     const driver = new PeerDriver(peer, options);
-    driver.enqueue({ kind: 'tick', nowMs: clock() });
+    driver.enqueue({ kind: 'tick' });
     return driver;
   }
 
@@ -189,7 +194,8 @@ export class PeerDriver implements LinkFactory {
         let ready: PeerReady;
         let sendNow: readonly Envelope[];
         try {
-          ready = this.peer.stepAll(batch);
+          // Read when stepped, not when queued: ZooKeeper stamps a write when it prepares it.
+          ready = this.peer.stepAll(batch, { wallMs: this.clock(), monotonicMs: this.monotonicClock() });
           sendNow = this.pipeline.accept(ready);
         } catch (error) {
           this.fail('invariant', error);

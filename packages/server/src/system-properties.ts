@@ -54,6 +54,12 @@ export interface SystemProperties {
   readonly forceSync: boolean;
   /** admin.*: see {@link adminServerAvailable}. */
   readonly adminServer: AdminServerSettings;
+  /**
+   * `-Dznode.container.checkIntervalMs` (a bare system property, read from the command line
+   * only, as in ZooKeeper): how often the leader looks for empty containers and expired TTL
+   * nodes. Default 60000.
+   */
+  readonly containerCheckIntervalMs: number;
 }
 
 /**
@@ -174,5 +180,6 @@ export function parseSystemProperties(source: SystemPropertySource, warnings: st
     extendedTypesEnabled: bool(source, 'extendedTypesEnabled', true),
     forceSync: forceSync !== 'no',
     adminServer: parseAdminServer(source, warnings),
+    containerCheckIntervalMs: int(source, 'znode.container.checkIntervalMs', 1, 2 ** 31 - 1, 60_000),
   };
 }

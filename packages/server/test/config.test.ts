@@ -163,6 +163,7 @@ describe('parseConfig', () => {
           commandUrl: '/commands',
           idleTimeoutMs: 30_000,
         },
+        containerCheckIntervalMs: 60_000,
       },
     });
   });
@@ -407,6 +408,23 @@ describe('parseConfig', () => {
         'unknown system property -Dzookeeper.tickTime ignored; ZooKeeper reads tickTime from zoo.cfg only',
         'unknown system property -Dsasl.client ignored',
       ]);
+    });
+
+    it('takes the container check interval from -Dznode.container.checkIntervalMs alone, as ZooKeeper does', () => {
+      expect(parseConfig(standalone()).config.systemProperties.containerCheckIntervalMs).toBe(60_000);
+      const { config } = parseConfig(standalone(), {
+        systemProperties: new Map([['znode.container.checkIntervalMs', '250']]),
+      });
+      expect(config.systemProperties.containerCheckIntervalMs).toBe(250);
+      // In zoo.cfg it becomes zookeeper.znode.container.checkIntervalMs, which nothing reads.
+      const fromFile = parseConfig(standalone('znode.container.checkIntervalMs=250'));
+      expect(fromFile.config.systemProperties.containerCheckIntervalMs).toBe(60_000);
+      expect(fromFile.warnings).toEqual([
+        expect.stringContaining('unknown key znode.container.checkIntervalMs'),
+      ]);
+      expect(() =>
+        parseConfig(standalone(), { systemProperties: new Map([['znode.container.checkIntervalMs', '0']]) }),
+      ).toThrow(/znode.container.checkIntervalMs/);
     });
 
     it('warns about a duplicated key and keeps the last value', () => {

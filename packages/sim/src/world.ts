@@ -8,6 +8,7 @@
  */
 import {
   type ClientOutput,
+  clockAt,
   type Envelope,
   type PeerInput,
   type PeerMessage,
@@ -225,7 +226,7 @@ export class World {
     this.locateApplied(node);
     const tick = () => {
       if (node.incarnation !== incarnation || node.peer === undefined) return;
-      this.step(id, { kind: 'tick', nowMs: this.now });
+      this.step(id, { kind: 'tick' });
       this.schedule(this.tickIntervalMs, `tick ${id}`, tick);
     };
     this.schedule(this.rng.int(0, this.tickIntervalMs), `tick ${id}`, tick);
@@ -277,7 +278,7 @@ export class World {
   step(id: ServerId, input: PeerInput): void {
     const node = this.peers.get(id)!;
     if (node.peer === undefined) return;
-    const ready = node.peer.step(input);
+    const ready = node.peer.step(input, clockAt(this.now));
     this.observe(node);
     this.carryOut(node, ready);
   }

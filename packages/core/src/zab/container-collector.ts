@@ -29,9 +29,11 @@ export class ContainerCollector {
 
   /**
    * The paths to delete now, sorted, leaving out those already proposed; empty until a
-   * check is due, and the next one is scheduled an interval from now.
+   * check is due (by the timer clock, `nowMs`), and the next one is scheduled an interval
+   * from now. A TTL counts from the node's mtime, a wall-clock stamp, so it is measured
+   * against `wallMs`, as ZooKeeper's ContainerManager does.
    */
-  due(tree: DataTree, nowMs: number): string[] {
+  due(tree: DataTree, nowMs: number, wallMs: number): string[] {
     if (nowMs < this.nextCheckMs) return [];
     this.nextCheckMs = nowMs + this.checkIntervalMs;
     const candidates: string[] = [];
@@ -43,7 +45,7 @@ export class ContainerCollector {
       const node = tree.getNode(path)!;
       const { lifetime } = node;
       assert(lifetime.kind === 'ttl', 'the TTL index holds only TTL nodes');
-      if (node.children.size === 0 && nowMs - node.mtime > lifetime.ttlMs) candidates.push(path);
+      if (node.children.size === 0 && wallMs - node.mtime > lifetime.ttlMs) candidates.push(path);
     }
     const proposed = new Set(this.inFlight.values());
     return candidates.sort().filter((path) => !proposed.has(path));

@@ -33,7 +33,10 @@ export interface PeerContext {
   readonly tree: DataTree;
   readonly log: TxnLog;
   readonly front: ClientFront;
+  /** The clock timers and deadlines read. */
   readonly nowMs: number;
+  /** The wall clock as last stepped: transaction times (ctime, mtime) and TTL expiry. */
+  readonly wallMs: number;
   readonly acceptedEpoch: number;
   readonly currentEpoch: number;
   /** The highest zxid known to be durable in this peer's log. */

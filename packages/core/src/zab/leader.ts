@@ -352,9 +352,11 @@ export class LeaderRole {
       request.op !== 'createSession' &&
       !phase.sessions.ownedBy(sessionId, source.via);
     if (request.op === 'closeSession' && !moved) phase.sessions.closing(sessionId);
+    // Stamped with the wall clock when prepared, as ZooKeeper's leader stamps a txn header.
+    const timeMs = this.peer.wallMs;
     const txn: Txn = moved
-      ? { zxid, timeMs: now, sessionId, cxid, body: { kind: 'error', code: ErrorCode.SessionMoved } }
-      : phase.preparer.prepare({ zxid, timeMs: now, sessionId, cxid, authInfo, request });
+      ? { zxid, timeMs, sessionId, cxid, body: { kind: 'error', code: ErrorCode.SessionMoved } }
+      : phase.preparer.prepare({ zxid, timeMs, sessionId, cxid, authInfo, request });
     assert(txn.zxid === zxid, 'the preparer keeps the zxid it was given');
     phase.lastProposedZxid = zxid;
     phase.proposalsInFlight++;
@@ -578,7 +580,7 @@ export class LeaderRole {
       this.propose(sessionId, internalCxid, [], { op: 'closeSession' }, { kind: 'sessionExpiry' });
     const room = this.proposalRoom();
     if (room === 0) return;
-    for (const path of phase.containers.due(this.peer.tree, now).slice(0, room)) {
+    for (const path of phase.containers.due(this.peer.tree, now, this.peer.wallMs).slice(0, room)) {
       this.propose(
         noSessionId,
         internalCxid,

@@ -7,6 +7,7 @@
  * the client front serves requests, and the role runs the protocol. It never waits: storage
  * actions and messages leave in the Ready, and durability comes back as an input.
  */
+import type { ClockReading } from '../clock.js';
 import { assert, assertNever, ErrorCode } from '../errors.js';
 import { ClientFront, type CommitPath, type WriteOrigin } from '../front/client-front.js';
 import type { ClientInput, ClientOutput, ConnectionId } from '../front/client-io.js';
@@ -49,8 +50,11 @@ import { TxnLog } from './txn-log.js';
 
 /** Everything a peer steps on: time, messages, broken links, durability, clients. */
 export type PeerInput =
-  /** The clock moved to `nowMs` (virtual or real milliseconds). */
-  | { readonly kind: 'tick'; readonly nowMs: number }
+  /**
+   * Time has passed: timers that are due fire (elections, pings, session expiry, container
+   * collection). The time itself comes with every step, not with this input.
+   */
+  | { readonly kind: 'tick' }
   | ClientInput
   | { readonly kind: 'message'; readonly from: ServerId; readonly message: PeerMessage }
   /** The transport lost the link to `peer`. */
@@ -112,7 +116,13 @@ export class ZabPeer {
   /** What the roles may use of this peer. */
   private readonly context: PeerContext;
   private role: Role = { kind: 'looking' };
+  /**
+   * The clock timers read (election, pings, session expiry, learner deadlines). It follows
+   * the wall clock for now; issue 14 moves it to the monotonic reading.
+   */
   private now: number;
+  /** The wall clock as last stepped: what transactions are stamped with. */
+  private wallMs: number;
   private epochs: Epochs;
   /**
    * What session passwords derive from: the one storage kept, else the driver's random bytes
@@ -134,6 +144,7 @@ export class ZabPeer {
     this.serverId = options.serverId;
     this.quorum = new MajorityQuorum(this.options.voters, this.options.observers);
     this.now = nowMs;
+    this.wallMs = nowMs;
     this.epochs = state.epochs;
     assert(
       this.epochs.currentEpoch <= this.epochs.acceptedEpoch,
@@ -264,16 +275,21 @@ export class ZabPeer {
 
   // ---- step ---------------------------------------------------------------------------------
 
-  /** Handles one input and returns what the driver must do next; `stepAll` batches several. */
-  step(input: PeerInput): PeerReady {
-    return this.stepAll([input]);
+  /**
+   * Handles one input at the time `clock` reads and returns what the driver must do next;
+   * `stepAll` batches several.
+   */
+  step(input: PeerInput, clock: ClockReading): PeerReady {
+    return this.stepAll([input], clock);
   }
 
   /**
-   * Handles several inputs and answers with one Ready: proposals prepared for all of them
-   * leave as one batched PROPOSAL per learner, and their storage actions as one write.
+   * Handles several inputs at the time `clock` reads and answers with one Ready: proposals
+   * prepared for all of them leave as one batched PROPOSAL per learner, and their storage
+   * actions as one write. Writes prepared in this step are stamped with `clock.wallMs`.
    */
-  stepAll(inputs: readonly PeerInput[]): PeerReady {
+  stepAll(inputs: readonly PeerInput[], clock: ClockReading): PeerReady {
+    this.advanceClock(clock);
     for (const input of inputs) this.handleInput(input);
     if (this.role.kind === 'leading') this.role.leader.flush();
     const leaderId = this.leaderId;
@@ -292,10 +308,17 @@ export class ZabPeer {
     return this.takeReady();
   }
 
+  /** Moves the clocks to the driver's reading; neither goes back. */
+  private advanceClock(clock: ClockReading): void {
+    assert(Number.isFinite(clock.wallMs) && Number.isFinite(clock.monotonicMs), 'a clock reads a number');
+    if (clock.wallMs > this.wallMs) this.wallMs = clock.wallMs;
+    if (clock.wallMs > this.now) this.now = clock.wallMs;
+  }
+
   private handleInput(input: PeerInput): void {
     switch (input.kind) {
       case 'tick':
-        this.tick(input.nowMs);
+        this.tick();
         break;
       case 'message':
         this.receive(input.from, input.message);
@@ -326,8 +349,7 @@ export class ZabPeer {
     return { persist, persistSeq, messages, messagesAfterPersist, toClients: this.front.drainOutputs() };
   }
 
-  private tick(nowMs: number): void {
-    if (nowMs > this.now) this.now = nowMs;
+  private tick(): void {
     switch (this.role.kind) {
       case 'looking': {
         const output = this.election.tick(this.now);
@@ -433,6 +455,9 @@ export class ZabPeer {
       front: this.front,
       get nowMs() {
         return peer.now;
+      },
+      get wallMs() {
+        return peer.wallMs;
       },
       get acceptedEpoch() {
         return peer.epochs.acceptedEpoch;

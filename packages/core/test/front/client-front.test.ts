@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { zeroZxid } from '../../src/index.js';
+import { clockAt, zeroZxid } from '../../src/index.js';
 import { Harness } from '../harness.js';
 import { create, getData } from '../requests-helpers.js';
 
@@ -9,18 +9,21 @@ describe('the client front: connections', () => {
     const s = h.connect();
     const other = h.connect();
     h.ok(other, create('/a'));
-    const ready = h.server.step({
-      kind: 'connect',
-      connectionId: s.connectionId,
-      request: {
-        sessionId: 0n,
-        password: new Uint8Array(16),
-        timeoutMs: 1000,
-        lastZxidSeen: zeroZxid,
-        readOnly: false,
-        clientAddress: '127.0.0.1',
+    const ready = h.server.step(
+      {
+        kind: 'connect',
+        connectionId: s.connectionId,
+        request: {
+          sessionId: 0n,
+          password: new Uint8Array(16),
+          timeoutMs: 1000,
+          lastZxidSeen: zeroZxid,
+          readOnly: false,
+          clientAddress: '127.0.0.1',
+        },
       },
-    });
+      clockAt(h.nowMs),
+    );
     expect(ready.toClients).toEqual([{ kind: 'close', connectionId: s.connectionId, reason: 'refused' }]);
     expect(h.server.status().connections).toBe(1);
     expect(h.ok(other, getData('/a')).stat.version).toBe(0);

@@ -7,6 +7,7 @@
 import {
   type ClientOutput,
   type ClientRequest,
+  type ClockReading,
   type CrashLoss,
   type Envelope,
   type PeerInput,
@@ -66,6 +67,8 @@ export class Cluster {
   /** Messages in flight, in send order. */
   queue: Envelope[] = [];
   nowMs = 1_000_000;
+  /** How far each server's wall clock is ahead of `nowMs` (its timers read `nowMs` itself). */
+  readonly wallOffsetMs = new Map<ServerId, number>();
   /** When true, storage acknowledges at once; otherwise call `flushStorage`. */
   autoPersist: boolean;
   /** Every message delivered, in order: scenario tests assert on it. */
@@ -117,7 +120,7 @@ export class Cluster {
     node.peer = new ZabPeer(this.peerOptions(id), node.durable.clone().load(), this.nowMs);
     node.pipeline = this.newPipeline();
     // The constructor already started an election: collect what it wants to send.
-    this.handle(id, node.peer.step({ kind: 'tick', nowMs: this.nowMs }));
+    this.handle(id, node.peer.step({ kind: 'tick' }, this.clockOf(id)));
   }
 
   private newPipeline(): ReadyPipeline {
@@ -134,10 +137,15 @@ export class Cluster {
     return this.nodes.get(id)?.peer !== undefined;
   }
 
+  /** What server `id`'s clocks read now. */
+  clockOf(id: ServerId): ClockReading {
+    return { wallMs: this.nowMs + (this.wallOffsetMs.get(id) ?? 0), monotonicMs: this.nowMs };
+  }
+
   step(id: ServerId, input: PeerInput): void {
     const node = this.nodes.get(id)!;
     if (node.peer === undefined) return;
-    this.handle(id, node.peer.step(input));
+    this.handle(id, node.peer.step(input, this.clockOf(id)));
   }
 
   private handle(id: ServerId, ready: PeerReady): void {
@@ -218,7 +226,7 @@ export class Cluster {
 
   tick(ms: number): void {
     this.nowMs += ms;
-    for (const id of this.nodes.keys()) this.step(id, { kind: 'tick', nowMs: this.nowMs });
+    for (const id of this.nodes.keys()) this.step(id, { kind: 'tick' });
   }
 
   /** Advances time by `ms` in `stepMs` ticks, delivering messages between ticks. */

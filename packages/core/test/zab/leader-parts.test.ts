@@ -46,11 +46,11 @@ describe('ContainerCollector', () => {
     create(tree, '/never', containerEphemeralOwner, 2);
     create(tree, '/ttl', ttlEphemeralOwner(100n), 3, 1000);
     const collector = new ContainerCollector(500, 0);
-    expect(collector.due(tree, 499)).toEqual([]);
+    expect(collector.due(tree, 499, 499)).toEqual([]);
     // /never never had a child; /ttl is not older than its TTL yet.
-    expect(collector.due(tree, 500)).toEqual(['/c']);
-    expect(collector.due(tree, 999)).toEqual([]);
-    expect(collector.due(tree, 1101)).toEqual(['/c', '/ttl']);
+    expect(collector.due(tree, 500, 500)).toEqual(['/c']);
+    expect(collector.due(tree, 999, 999)).toEqual([]);
+    expect(collector.due(tree, 1101, 1101)).toEqual(['/c', '/ttl']);
   });
 
   it('leaves out deletions already proposed until they are applied', () => {
@@ -60,13 +60,13 @@ describe('ContainerCollector', () => {
     create(tree, '/c/x', 0n, 1);
     apply(tree, { kind: 'delete', path: '/c/x' });
     const collector = new ContainerCollector(100, 0);
-    expect(collector.due(tree, 100)).toEqual(['/c']);
+    expect(collector.due(tree, 100, 100)).toEqual(['/c']);
     collector.proposed(makeZxid(1, 50), '/c');
     expect(collector.deletionsInFlight).toBe(1);
-    expect(collector.due(tree, 200)).toEqual([]);
+    expect(collector.due(tree, 200, 200)).toEqual([]);
     collector.applied(makeZxid(1, 50));
     expect(collector.deletionsInFlight).toBe(0);
-    expect(collector.due(tree, 300)).toEqual(['/c']);
+    expect(collector.due(tree, 300, 300)).toEqual(['/c']);
   });
 });
 
