@@ -37,7 +37,7 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
   }
 }
 
-const ping = (epoch: number): PeerMessage => ({ kind: 'ping', epoch });
+const ping = (epoch: number): PeerMessage => ({ kind: 'ping', epoch, sentThroughZxid: 0n, commitZxid: 0n });
 
 export function transportComplianceSuite(name: string, factory: TransportFactory): void {
   describe(`PeerTransport compliance: ${name}`, () => {

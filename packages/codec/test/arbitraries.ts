@@ -192,6 +192,7 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
     kind: fc.constant('pingReply'),
     epoch,
     touches: fc.array(int64Arb, { maxLength: 5 }),
+    forwardedSeq: uint53Arb,
   }),
   request: fc.record({
     kind: fc.constant('request'),
@@ -234,7 +235,7 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
   proposal: fc.record({ kind: fc.constant('proposal'), epoch, txns: txnsArb }),
   commit: fc.record({ kind: fc.constant('commit'), epoch, zxid: zxidArb }),
   inform: fc.record({ kind: fc.constant('inform'), epoch, txns: txnsArb }),
-  ping: fc.record({ kind: fc.constant('ping'), epoch }),
+  ping: fc.record({ kind: fc.constant('ping'), epoch, sentThroughZxid: zxidArb, commitZxid: zxidArb }),
   clientSyncReply: fc.record({
     kind: fc.constant('clientSyncReply'),
     epoch,

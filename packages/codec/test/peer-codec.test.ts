@@ -138,7 +138,10 @@ describe('peer codec round trips', () => {
 
   it('keeps small messages small', () => {
     expect(encodePeerMessage({ kind: 'ack', epoch: 3, zxid: makeZxid(3, 7) }).length).toBe(10);
-    expect(encodePeerMessage({ kind: 'ping', epoch: 3 }).length).toBe(2);
+    expect(encodePeerMessage({ kind: 'ackNewLeader', epoch: 3 }).length).toBe(2);
+    expect(encodePeerMessage({ kind: 'ping', epoch: 3, sentThroughZxid: 0n, commitZxid: 0n }).length).toBe(
+      18,
+    );
   });
 
   it('encodes a transaction once and reuses the bytes, also for one it decoded', () => {
@@ -272,7 +275,7 @@ describe('peer codec validation', () => {
   });
 
   it('throws PeerCodecError for trailing bytes', () => {
-    const bytes = encodePeerMessage({ kind: 'ping', epoch: 1 });
+    const bytes = encodePeerMessage({ kind: 'ackNewLeader', epoch: 1 });
     expect(decodeError(new Uint8Array([...bytes, 0])).problem).toBe('1 trailing bytes');
   });
 
@@ -347,7 +350,7 @@ describe('peer codec refuses to encode values outside the message types', () => 
     expect(encodeError({ kind: 'revalidate', epoch: 1, sessionId: 1n << 63n, connectionId: 1 }).field).toBe(
       'revalidate.sessionId',
     );
-    expect(encodeError({ kind: 'ping', epoch: Number.NaN }).field).toBe('ping.epoch');
+    expect(encodeError({ kind: 'ackNewLeader', epoch: Number.NaN }).field).toBe('ackNewLeader.epoch');
   });
 
   it('names the element of a list at fault', () => {
@@ -374,8 +377,8 @@ describe('peer codec refuses to encode values outside the message types', () => 
   });
 
   it('writes -0 as 0', () => {
-    expect(decodePeerMessage(encodePeerMessage({ kind: 'ping', epoch: -0 }))).toEqual({
-      kind: 'ping',
+    expect(decodePeerMessage(encodePeerMessage({ kind: 'ackNewLeader', epoch: -0 }))).toEqual({
+      kind: 'ackNewLeader',
       epoch: 0,
     });
   });

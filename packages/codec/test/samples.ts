@@ -252,8 +252,8 @@ export const sampleMessages: Record<string, PeerMessage> = {
   ackEpoch: { kind: 'ackEpoch', epoch: 5, currentEpoch: 4, lastZxid: makeZxid(4, 99) },
   ackNewLeader: { kind: 'ackNewLeader', epoch: 5 },
   ack: { kind: 'ack', epoch: 3, zxid: makeZxid(3, 7) },
-  pingReply: { kind: 'pingReply', epoch: 5, touches: [session, highSession, 1n] },
-  'pingReply/empty': { kind: 'pingReply', epoch: 5, touches: [] },
+  pingReply: { kind: 'pingReply', epoch: 5, touches: [session, highSession, 1n], forwardedSeq: 41 },
+  'pingReply/empty': { kind: 'pingReply', epoch: 5, touches: [], forwardedSeq: 0 },
   'request/create': {
     kind: 'request',
     epoch: 5,
@@ -416,8 +416,8 @@ export const sampleMessages: Record<string, PeerMessage> = {
   'proposal/one': { kind: 'proposal', epoch: 2, txns: [t.setData!] },
   commit: { kind: 'commit', epoch: 2, zxid: makeZxid(2, 9) },
   inform: { kind: 'inform', epoch: 2, txns: [t.multi!, t.multiFailed!] },
-  ping: { kind: 'ping', epoch: 3 },
-  'ping/largestEpoch': { kind: 'ping', epoch: uint32Max },
+  ping: { kind: 'ping', epoch: 3, sentThroughZxid: makeZxid(3, 17), commitZxid: makeZxid(3, 15) },
+  'ping/largestEpoch': { kind: 'ping', epoch: uint32Max, sentThroughZxid: zxidMax, commitZxid: zxidMax },
   clientSyncReply: { kind: 'clientSyncReply', epoch: 5, sessionId: session, cxid: 22, zxid: makeZxid(5, 4) },
   revalidateReply: {
     kind: 'revalidateReply',

@@ -116,10 +116,12 @@ describe('a peer message that does not decode closes its link', () => {
   for (const [name, payload, expected] of cases) {
     it(`${name}: after the message before it, which is delivered`, async () => {
       const peer = await receiver();
-      const ping = encodePeerMessage({ kind: 'ping', epoch: 3 });
+      const ping = encodePeerMessage({ kind: 'ping', epoch: 3, sentThroughZxid: 0n, commitZxid: 0n });
       await sendAsPeer(peer.address.port, [frame(ping), frame(payload)]);
       await until(() => peer.down.includes(1));
-      expect(peer.received).toEqual([{ from: 1, message: { kind: 'ping', epoch: 3 } }]);
+      expect(peer.received).toEqual([
+        { from: 1, message: { kind: 'ping', epoch: 3, sentThroughZxid: 0n, commitZxid: 0n } },
+      ]);
       expect(peer.transport.securityStats.undecodable).toBe(1);
       const lines = undecodable(peer.log);
       expect(lines).toHaveLength(1);

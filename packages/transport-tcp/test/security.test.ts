@@ -57,7 +57,7 @@ function collect(transport: PeerTransport): Inbox {
   return inbox;
 }
 
-const ping = (epoch: number): PeerMessage => ({ kind: 'ping', epoch });
+const ping = (epoch: number): PeerMessage => ({ kind: 'ping', epoch, sentThroughZxid: 0n, commitZxid: 0n });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function frame(payload: Uint8Array): Buffer {

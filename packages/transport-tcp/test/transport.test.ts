@@ -24,7 +24,7 @@ function collect(transport: PeerTransport): Inbox {
   return inbox;
 }
 
-const ping = (epoch: number): PeerMessage => ({ kind: 'ping', epoch });
+const ping = (epoch: number): PeerMessage => ({ kind: 'ping', epoch, sentThroughZxid: 0n, commitZxid: 0n });
 const epochs = (inbox: Inbox, from: ServerId) =>
   inbox.received.filter((r) => r.from === from).map((r) => (r.message as { epoch: number }).epoch);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -70,6 +70,8 @@ interface Broadcast {
   nextPingMs: number;
   /** Proposals prepared this step, sent as one PROPOSAL per learner at the end of the step. */
   unsentProposals: Txn[];
+  /** The last proposal sent to the followers (pings say so: a learner finds a lost one). */
+  lastSentZxid: Zxid;
 }
 
 type LeaderPhase = Discovery | LearnerSync | Broadcast;
@@ -307,6 +309,7 @@ export class LeaderRole {
       proposalsInFlight: 0,
       nextPingMs: 0,
       unsentProposals: [],
+      lastSentZxid: history,
     };
     for (const learner of this.learners.values()) {
       if (learner.stage !== 'newLeaderAcked') continue;
@@ -380,6 +383,7 @@ export class LeaderRole {
         this.peer.send(learner.serverId, { kind: 'proposal', epoch: phase.epoch, txns });
       }
     }
+    phase.lastSentZxid = unsent[unsent.length - 1]!.zxid;
     phase.unsentProposals = [];
   }
 
@@ -454,6 +458,13 @@ export class LeaderRole {
         this.recomputeCommit();
         return;
       case 'pingReply':
+        if (message.forwardedSeq >= learner.nextForwardSeq) {
+          // The learner forwarded something we never received, and the link is FIFO: it was
+          // lost. Its session waits for an answer that cannot come; forget the learner so it
+          // connects afresh and its clients learn the outcome is unknown.
+          this.learners.delete(learner.serverId);
+          return;
+        }
         if (this.phase.kind !== 'broadcast') return;
         for (const sessionId of message.touches) this.phase.sessions.touch(sessionId, this.peer.nowMs);
         return;
@@ -558,8 +569,15 @@ export class LeaderRole {
     const tickMs = this.peer.server.tickTimeMs;
     if (now >= phase.nextPingMs) {
       phase.nextPingMs = now + Math.max(1, Math.floor(tickMs / 2));
-      for (const learner of this.learners.values())
-        this.peer.send(learner.serverId, { kind: 'ping', epoch: phase.epoch });
+      for (const learner of this.learners.values()) {
+        this.peer.send(learner.serverId, {
+          kind: 'ping',
+          epoch: phase.epoch,
+          // An observer is sent committed transactions only; a follower every proposal.
+          sentThroughZxid: learner.observer ? phase.committedZxid : phase.lastSentZxid,
+          commitZxid: phase.committedZxid,
+        });
+      }
     }
     // Step down when a quorum of voters has not been heard from within syncLimit.
     const silenceLimitMs = this.peer.options.syncLimitTicks * tickMs;

@@ -124,8 +124,7 @@ export class LearnerRole {
         if (message.txns.length > 0) this.peer.commitThrough(message.txns[message.txns.length - 1]!.zxid);
         return;
       case 'ping':
-        this.peer.send(this.leaderId, { kind: 'pingReply', epoch: this.epoch, touches: [...this.touches] });
-        this.touches.clear();
+        this.onPing(message.sentThroughZxid, message.commitZxid);
         return;
       case 'clientSyncReply':
         this.onClientSyncReply(message.sessionId, message.cxid, message.zxid);
@@ -195,6 +194,28 @@ export class LearnerRole {
     if (fresh.length > 0) this.peer.appendToLog(fresh);
     assert(this.peer.log.lastZxid === last, 'the log ends at the last transaction taken');
     return true;
+  }
+
+  private onPing(sentThroughZxid: Zxid, commitZxid: Zxid): void {
+    this.peer.send(this.leaderId, {
+      kind: 'pingReply',
+      epoch: this.epoch,
+      touches: [...this.touches],
+      forwardedSeq: this.forwardSeq,
+    });
+    this.touches.clear();
+    if (this.phase !== 'broadcast') return;
+    // The link is FIFO: whatever the leader sent before this ping has arrived, unless lost. A
+    // lost last proposal would leave its write (and the session's later requests) waiting
+    // until some other write showed the gap, which may never come.
+    if (sentThroughZxid > this.peer.log.lastZxid) {
+      this.peer.lookForLeader(
+        `lost a transaction from leader ${this.leaderId}: it sent up to ${sentThroughZxid}, our log ends at ${this.peer.log.lastZxid}`,
+      );
+      return;
+    }
+    // A lost COMMIT is made good here rather than by the next one.
+    this.peer.commitThrough(commitZxid);
   }
 
   private onProposal(txns: readonly Txn[]): void {

@@ -57,7 +57,17 @@ export type LearnerMessage =
   /** Acknowledges every proposal up to and including `zxid`: all are durable on the learner. */
   | { readonly kind: 'ack'; readonly epoch: number; readonly zxid: Zxid }
   /** Answers a ping with the sessions the learner's clients kept alive since the last one. */
-  | { readonly kind: 'pingReply'; readonly epoch: number; readonly touches: readonly SessionId[] }
+  | {
+      readonly kind: 'pingReply';
+      readonly epoch: number;
+      readonly touches: readonly SessionId[];
+      /**
+       * The `seq` of the last request or client sync the learner forwarded (0 for none). The
+       * link is FIFO, so a leader that has not seen it knows one was lost, even when nothing
+       * is forwarded after it.
+       */
+      readonly forwardedSeq: number;
+    }
   /** A write (or session change) a client sent to the learner, forwarded for preparation. */
   | {
       readonly kind: 'request';
@@ -120,7 +130,18 @@ export type LeaderMessage =
   | { readonly kind: 'commit'; readonly epoch: number; readonly zxid: Zxid }
   /** For observers: committed transactions, proposal and commit in one. */
   | { readonly kind: 'inform'; readonly epoch: number; readonly txns: readonly Txn[] }
-  | { readonly kind: 'ping'; readonly epoch: number }
+  /**
+   * Keeps the learner's leader alive, and says what the leader has sent it so far, so that a
+   * lost last PROPOSAL, INFORM or COMMIT is found without waiting for the next write.
+   */
+  | {
+      readonly kind: 'ping';
+      readonly epoch: number;
+      /** The last transaction sent to this learner: proposed (to a follower) or informed (to an observer). */
+      readonly sentThroughZxid: Zxid;
+      /** Everything up to and including this zxid is committed. */
+      readonly commitZxid: Zxid;
+    }
   /** Answers a forwarded client sync: the client's server applies up to `zxid`, then replies. */
   | {
       readonly kind: 'clientSyncReply';
