@@ -333,8 +333,13 @@ export class LeaderRole {
       phase.proposalsInFlight < this.peer.options.proposalsInFlightMax,
       'a proposal needs room in flight',
     );
-    if (counterOf(phase.lastProposedZxid) >= this.peer.options.zxidCounterLimit) {
-      // The counter is exhausted: a new epoch starts the count again.
+    if (
+      epochOf(phase.lastProposedZxid) === phase.epoch &&
+      counterOf(phase.lastProposedZxid) >= this.peer.options.zxidCounterLimit
+    ) {
+      // The counter is exhausted in this epoch: a new epoch starts the count again. Only this
+      // epoch's count matters: a history that ended at the limit in an earlier epoch is
+      // followed by (epoch, 1), and stepping down for it would do so at every election.
       this.peer.lookForLeader('zxid counter exhausted');
       return undefined;
     }
