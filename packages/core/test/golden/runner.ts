@@ -1,23 +1,30 @@
 /**
  * Golden transcripts, in the manner of etcd-io/raft's datadriven interaction tests: a file of
  * commands over the scripted cluster (cluster.ts), each followed by `----` and the output it
- * must print. The runner prints every Ready a peer returns (what it persists, what it sends
- * at once, what it holds until durable, what its clients hear), every message delivered or
- * lost and every write made durable, so a changed interleaving shows as a changed line.
+ * must print. The runner prints every Ready a peer returns (what it persists, applies, sends
+ * at once, holds until durable, and what its clients hear), every message delivered or lost
+ * and every write made durable with what it released, so a changed interleaving shows as a
+ * changed line. Outputs have no blank lines: a blank line ends one.
  *
  *     # comments and blank lines between commands are kept as they are
- *     cluster voters=3 autopersist=off
+ *     deliver to=1 kind=proposal
  *     ----
+ *     3->1 proposal e1 [1.2 s1#1 create /w]
  *     > 1 ready
- *       persist #1 sessionSecret (3 bytes)
- *       send 1->1 notification vote=1@0.0/e0 round=1 looking
- *     ...
+ *       persist #5 append [1.2 s1#1 create /w]
+ *       hold 1->3 ack e1 1.2 (until durable)
+ *
+ *     persist 1
+ *     ----
+ *     > 1 durable #5
+ *       release 1->3 ack e1 1.2
  *
  * Commands (ids are server ids, `c1`... are client connections named by the transcript):
  *
  * - `cluster voters=N [observers=N] [autopersist=on|off] [batch=N] [snapCount=N]
  *   [zxidCounterLimit=N] [secrets=own] [quiet]`: a new ensemble; every peer starts and steps.
  *   `batch` is how many Readies one storage write may take (default 1: a write per Ready).
+ *   `unsafe=send-before-durable` breaks the driver on purpose, for the test of the checks.
  * - `tick MS`: the clock moves MS virtual milliseconds; every peer steps a tick.
  * - `deliver [from=ID] [to=ID] [kind=K,K] [nth=N] [rounds=N]`: delivers the queued messages
  *   that match, once each (what they cause waits for the next round); `nth` takes only the
@@ -42,8 +49,37 @@
  *   `setData CLIENT PATH data=S [version=N]`, `getData|exists|getChildren CLIENT PATH
  *   [watch]`, `delete CLIENT PATH [version=N]`, `sync CLIENT [PATH]`, `getEphemerals CLIENT`,
  *   `ping CLIENT`, `closeSession CLIENT`, `disconnect CLIENT`.
- * - `status [ID...]`, `storage ID` (what survives a crash), `queue`, `digests`.
+ * - `status [ID...]`, `storage ID` (what survives a crash), `queue`, `digests` (a check too:
+ *   every live replica that applied the same zxid has the same tree).
  * - `repeat N COMMAND`: COMMAND N times, with `{i}` in it counting from 0.
+ *
+ * Checks state what a transcript is about, so that a rewritten transcript still fails when
+ * the property breaks (a changed line can be misread; a failed check cannot). Each prints
+ * `ok: ...` or `CHECK FAILED: ...`, and the test fails on any `CHECK FAILED` line (or
+ * `error:` line) whatever the expected output says, rewriting included:
+ *
+ * - `check converged`: every live replica has applied the same zxid and holds the same tree.
+ * - `check reply CLIENT xid=N none|ok|CODE [has=TEXT]`: what the client heard for xid N:
+ *   nothing yet, success, or the error named (NoNode, ...); `has` must be in the reply line.
+ * - `check connected CLIENT refused|[timeout=MS] [session-of=OTHER]`: how its connect was
+ *   answered: refused, or a session (OTHER's, when a session moved) with that timeout.
+ * - `check heard CLIENT TEXT`: some line the client heard (a reply, a watch event, ...)
+ *   contains TEXT (quote it: `"watch NodeDeleted /lock"`).
+ * - `check closed CLIENT REASON`: the client's connection was closed for REASON.
+ * - `check znode PATH present|absent [on=ID,...]`: in the tree of every live peer (or those).
+ * - `check log ID has|lacks PATH [count=N]`: whether the peer's durable log holds a change
+ *   to PATH (exactly N of them).
+ * - `check status ID [role=R] [serving=yes|no] [leader=ID] [acceptedEpoch=N] [currentEpoch=N]
+ *   [currentEpoch>=N] [looking~TEXT]`.
+ * - `check syncs ID MODE,... [txns>=N]`: the learner syncs (diff, trunc, snap) ID received,
+ *   in order, the last carrying at least N entries.
+ * - `check votes-agree`: every live peer reports the same leader and epoch in its vote, the
+ *   epoch the leader leads.
+ *
+ * One check is always on: a message that promises something durable (ACKEPOCH: the accepted
+ * epoch; ACKNEWLEADER: the current epoch and the history NEWLEADER named; ACK: the entry)
+ * must find it in its sender's storage when it leaves, or the runner prints CHECK FAILED.
+ * Another: each peer applies every transaction once and in zxid order.
  *
  * `quiet` prints a count of what was delivered and made durable instead of each step, but
  * still every client output: for prologues such as an election that a transcript is not about.
@@ -204,6 +240,20 @@ class TranscriptEnv {
   private out: string[] = [];
   /** Transactions applied during the step whose Ready comes next. */
   private appliedNow: { id: number; txn: Txn }[] = [];
+  /** What each client heard, as printed, by client name then xid. */
+  private readonly heard = new Map<string, Map<number, string>>();
+  /** Every line each client heard, as printed. */
+  private readonly heardLines = new Map<string, string[]>();
+  /** The last zxid each live peer applied: the standing check that it applies in order. */
+  private readonly appliedThrough = new Map<number, Zxid>();
+  /** What each client's connect was answered with: its session and timeout (0: refused). */
+  private readonly connectedAs = new Map<string, { sessionId: bigint; timeoutMs: number }>();
+  /** Why each client's connection was closed, in order. */
+  private readonly closes = new Map<string, string[]>();
+  /** The learner syncs each peer received, in order: `diff 3` is a DIFF of 3 entries. */
+  private readonly syncsTo = new Map<number, { mode: string; txns: number }[]>();
+  /** The last zxid each peer's NEWLEADER named: what its ACKNEWLEADER promises to hold. */
+  private readonly newLeaderLast = new Map<number, Zxid>();
   /** In quiet commands: what happened, counted instead of printed. */
   private quiet: { delivered: Map<string, number>; durable: number; lost: number } | undefined;
 
@@ -308,6 +358,9 @@ class TranscriptEnv {
       case 'digests':
         this.digests();
         return;
+      case 'check':
+        this.check(args);
+        return;
       default:
         this.request(verb, args);
         return;
@@ -327,6 +380,7 @@ class TranscriptEnv {
       peer,
       autoPersist: args.named.has('autopersist') ? this.onOff(args.named.get('autopersist')) : true,
       writeReadiesMax: args.named.has('batch') ? this.int(args.named.get('batch'), 'batch') : 1,
+      unsafeSendBeforeDurable: args.named.get('unsafe') === 'send-before-durable',
       ...(args.named.get('secrets') === 'own'
         ? { sessionSecretOf: (id: number) => new Uint8Array(32).fill(id) }
         : {}),
@@ -335,7 +389,7 @@ class TranscriptEnv {
         durable: (id, write, released) => this.printDurable(id, write, released),
         delivered: (envelope, outcome) => this.printDelivered(envelope, outcome),
         crashed: (id, loss, dropped) => this.printCrash(id, loss, dropped),
-        applied: (id, txn) => this.appliedNow.push({ id, txn }),
+        applied: (id, txn) => this.noteApplied(id, txn),
       },
     });
     this.startMs = this.cluster.nowMs;
@@ -343,6 +397,7 @@ class TranscriptEnv {
 
   private printReady(id: number, ready: PeerReady, sentNow: readonly Envelope[]): void {
     for (const output of ready.toClients) this.noteClientOutput(output);
+    for (const envelope of sentNow) this.checkPromise(envelope);
     const applied = this.appliedNow.filter((entry) => entry.id === id).map((entry) => entry.txn);
     this.appliedNow = this.appliedNow.filter((entry) => entry.id !== id);
     if (this.quiet !== undefined) {
@@ -366,11 +421,23 @@ class TranscriptEnv {
     this.out.push(`> ${id} ready`, ...lines.map((line) => `  ${line}`));
   }
 
+  /** Standing check: a peer applies each transaction once, in zxid order. */
+  private noteApplied(id: number, txn: Txn): void {
+    const last = this.appliedThrough.get(id);
+    if (last !== undefined && txn.zxid <= last)
+      this.out.push(
+        `CHECK FAILED: ${id} applied ${this.printer.zxid(txn.zxid)} after ${this.printer.zxid(last)} (out of order or twice)`,
+      );
+    this.appliedThrough.set(id, txn.zxid);
+    this.appliedNow.push({ id, txn });
+  }
+
   private printDurable(id: number, write: StorageWrite, released: readonly Envelope[]): void {
     if (this.quiet !== undefined) {
       this.quiet.durable++;
       return;
     }
+    for (const envelope of released) this.checkPromise(envelope);
     const seqs =
       write.firstSeq === write.throughSeq ? `#${write.firstSeq}` : `#${write.firstSeq}..#${write.throughSeq}`;
     this.out.push(`> ${id} durable ${seqs}`);
@@ -378,6 +445,13 @@ class TranscriptEnv {
   }
 
   private printDelivered(envelope: Envelope, outcome: 'delivered' | 'cut' | 'down'): void {
+    if (outcome === 'delivered' && envelope.message.kind === 'newLeader')
+      this.newLeaderLast.set(envelope.to, envelope.message.lastZxid);
+    if (outcome === 'delivered' && envelope.message.kind === 'learnerSync') {
+      const syncs = this.syncsTo.get(envelope.to) ?? [];
+      syncs.push({ mode: envelope.message.mode, txns: envelope.message.txns.length });
+      this.syncsTo.set(envelope.to, syncs);
+    }
     if (this.quiet !== undefined) {
       if (outcome === 'delivered') {
         const kind = envelope.message.kind;
@@ -393,6 +467,8 @@ class TranscriptEnv {
   }
 
   private printCrash(id: number, loss: CrashLoss, dropped: readonly Envelope[]): void {
+    // A restarted peer applies again from what its storage kept.
+    this.appliedThrough.delete(id);
     this.out.push(`> ${id} crashed`);
     for (const action of loss.unwritten) this.out.push(`  lost write ${this.printer.action(action)}`);
     for (const envelope of loss.withheld) this.out.push(`  never sent ${this.printer.envelope(envelope)}`);
@@ -408,7 +484,18 @@ class TranscriptEnv {
 
   private noteClientOutput(output: ClientOutput): void {
     const client = this.clientOfConnection.get(output.connectionId);
-    if (client === undefined || output.kind !== 'connected' || output.timeoutMs === 0) return;
+    if (client === undefined) return;
+    this.heardLines.set(client.name, [...(this.heardLines.get(client.name) ?? []), this.clientLine(output)]);
+    if (output.kind === 'reply') {
+      const heard = this.heard.get(client.name) ?? new Map<number, string>();
+      heard.set(output.xid, this.clientLine(output));
+      this.heard.set(client.name, heard);
+    }
+    if (output.kind === 'connected')
+      this.connectedAs.set(client.name, { sessionId: output.sessionId, timeoutMs: output.timeoutMs });
+    if (output.kind === 'close')
+      this.closes.set(client.name, [...(this.closes.get(client.name) ?? []), output.reason]);
+    if (output.kind !== 'connected' || output.timeoutMs === 0) return;
     client.sessionId = output.sessionId;
     client.password = output.password;
   }
@@ -697,7 +784,228 @@ class TranscriptEnv {
       distinct.add(`${zxid}:${digest}`);
       this.out.push(`${id} applied=${this.printer.zxid(zxid)} digest=${digest.slice(0, 8)}`);
     }
-    this.out.push(distinct.size === 1 ? 'every live replica agrees' : 'REPLICAS DIFFER');
+    this.out.push(distinct.size === 1 ? 'every live replica agrees' : 'CHECK FAILED: replicas differ');
+  }
+
+  // ---- checks -------------------------------------------------------------------------------
+
+  private verdict(passed: boolean, what: string): void {
+    this.out.push(`${passed ? 'ok' : 'CHECK FAILED'}: ${what}`);
+  }
+
+  /**
+   * The standing check: a message that promises durable state leaves only once its sender's
+   * storage holds it (what a crash right now would keep).
+   */
+  private checkPromise(envelope: Envelope): void {
+    const message = envelope.message;
+    // While the cluster is being made, peers only start their elections.
+    if (message.kind !== 'ackEpoch' && message.kind !== 'ackNewLeader' && message.kind !== 'ack') return;
+    const durable = this.c.nodes.get(envelope.from)!.durable;
+    const lastDurable = durable.log.at(-1)?.zxid ?? durable.latestSnapshot()?.zxid ?? zeroZxid;
+    let broken: string | undefined;
+    if (message.kind === 'ackEpoch' && durable.epochs.acceptedEpoch < message.epoch)
+      broken = `accepted epoch e${durable.epochs.acceptedEpoch} is durable`;
+    else if (message.kind === 'ackNewLeader') {
+      const named = this.newLeaderLast.get(envelope.from) ?? zeroZxid;
+      if (durable.epochs.currentEpoch < message.epoch)
+        broken = `current epoch e${durable.epochs.currentEpoch} is durable`;
+      else if (lastDurable < named)
+        broken = `history through ${this.printer.zxid(lastDurable)} of ${this.printer.zxid(named)} is durable`;
+    } else if (message.kind === 'ack') {
+      const snapshotZxid = durable.latestSnapshot()?.zxid ?? zeroZxid;
+      if (message.zxid > snapshotZxid && !durable.log.some((txn) => txn.zxid === message.zxid))
+        broken = `${this.printer.zxid(message.zxid)} is not in durable storage`;
+    }
+    if (broken !== undefined)
+      this.out.push(`CHECK FAILED: ${this.printer.envelope(envelope)} left before durable (${broken})`);
+  }
+
+  private check(args: Args): void {
+    const [what, ...rest] = args.positional;
+    switch (what) {
+      case 'converged': {
+        const states = [...this.c.digests()].map(
+          ([id, d]) => `${id}@${this.printer.zxid(d.zxid)}:${d.digest}`,
+        );
+        const distinct = new Set(states.map((state) => state.slice(state.indexOf('@'))));
+        this.verdict(
+          distinct.size === 1,
+          distinct.size === 1
+            ? `${states.length} live replicas applied ${states[0]!.slice(states[0]!.indexOf('@') + 1, states[0]!.indexOf(':'))} and agree`
+            : `replicas differ: ${states.map((state) => state.slice(0, state.indexOf(':') + 9)).join(' ')}`,
+        );
+        return;
+      }
+      case 'reply':
+        this.checkReply(rest[0], args);
+        return;
+      case 'connected': {
+        // `check connected CLIENT refused`, or `... [timeout=MS] [session-of=OTHER]`.
+        const name = rest[0];
+        this.client(name);
+        const connected = this.connectedAs.get(name!);
+        const refused = rest[1] === 'refused';
+        const other = args.named.get('session-of');
+        const otherSession = other === undefined ? undefined : this.client(other).sessionId;
+        const passed =
+          connected !== undefined &&
+          (refused
+            ? connected.timeoutMs === 0
+            : connected.timeoutMs > 0 &&
+              (!args.named.has('timeout') ||
+                connected.timeoutMs === this.int(args.named.get('timeout'), 'timeout')) &&
+              (otherSession === undefined || connected.sessionId === otherSession));
+        this.verdict(
+          passed,
+          connected === undefined
+            ? `${name} was never answered`
+            : connected.timeoutMs === 0
+              ? `${name} refused`
+              : `${name} connected ${this.printer.session(connected.sessionId)} timeout=${connected.timeoutMs}ms`,
+        );
+        return;
+      }
+      case 'heard': {
+        // `check heard CLIENT TEXT`: some line the client heard contains TEXT.
+        const [name, text] = rest;
+        this.client(name);
+        if (text === undefined) throw new Error('check heard CLIENT TEXT');
+        const line = (this.heardLines.get(name!) ?? []).find((candidate) => candidate.includes(text));
+        this.verdict(line !== undefined, line ?? `${name} never heard "${text}"`);
+        return;
+      }
+      case 'closed': {
+        const [name, reason] = rest;
+        this.client(name);
+        const reasons = this.closes.get(name!) ?? [];
+        this.verdict(reasons.includes(reason ?? ''), `${name} closed (${reasons.join(', ') || 'never'})`);
+        return;
+      }
+      case 'znode':
+        this.checkZnode(rest[0], rest[1], args);
+        return;
+      case 'log': {
+        const [idToken, has, path] = rest;
+        const id = this.id(idToken);
+        if ((has !== 'has' && has !== 'lacks') || path === undefined)
+          throw new Error('check log ID has|lacks PATH');
+        const count = this.c.durableLog(id).filter((txn) => touches(txn, path)).length;
+        const wanted = args.named.has('count') ? this.int(args.named.get('count'), 'count') : undefined;
+        const passed = has === 'lacks' ? count === 0 : wanted === undefined ? count > 0 : count === wanted;
+        this.verdict(passed, `${id}'s durable log has ${count} change${count === 1 ? '' : 's'} of ${path}`);
+        return;
+      }
+      case 'status':
+        this.checkStatus(this.id(rest[0]), args);
+        return;
+      case 'syncs': {
+        // `check syncs ID diff,snap [txns>=N]`: every learner sync ID received, in order.
+        const id = this.id(rest[0]);
+        const syncs = this.syncsTo.get(id) ?? [];
+        const modes = syncs.map((sync) => sync.mode).join(',');
+        const last = syncs.at(-1);
+        const least = args.named.has('txns>') ? this.int(args.named.get('txns>'), 'txns>=N') : 0;
+        this.verdict(
+          modes === rest[1] && (last?.txns ?? 0) >= least,
+          `${id} received ${modes || 'no learner sync'}${last === undefined ? '' : `, the last with ${last.txns} entries`}`,
+        );
+        return;
+      }
+      case 'votes-agree': {
+        const live = [...this.c.nodes.keys()].filter((id) => this.c.alive(id));
+        const votes = live.map((id) => this.c.peer(id).status().vote);
+        const distinct = new Set(votes.map((vote) => `${vote.leader}/e${vote.peerEpoch}`));
+        const leader = this.c.leader();
+        const leaderEpoch = leader === undefined ? undefined : this.c.peer(leader).status().currentEpoch;
+        const passed =
+          distinct.size === 1 && votes[0]!.leader === leader && votes[0]!.peerEpoch === leaderEpoch;
+        this.verdict(
+          passed,
+          `votes ${[...distinct].join(' ')}; leader ${leader ?? 'none'} leads e${leaderEpoch}`,
+        );
+        return;
+      }
+      default:
+        throw new Error(`unknown check ${what}`);
+    }
+  }
+
+  private checkReply(name: string | undefined, args: Args): void {
+    this.client(name);
+    const xid = this.int(args.named.get('xid'), 'xid=N');
+    const expected = args.positional[2];
+    if (expected === undefined) throw new Error('check reply CLIENT xid=N none|ok|CODE');
+    const line = this.heard.get(name!)?.get(xid);
+    const has = args.named.get('has');
+    let passed: boolean;
+    if (expected === 'none') passed = line === undefined;
+    else {
+      // The printed reply: "<client> reply xid=N zxid=Z <op> ok ..." or "<op> <ErrorName> ...".
+      const words = line?.split(' ') ?? [];
+      passed = line !== undefined && words[5] === expected && (has === undefined || line.includes(has));
+    }
+    this.verdict(passed, line === undefined ? `${name} heard nothing for xid=${xid}` : line);
+  }
+
+  private checkZnode(path: string | undefined, state: string | undefined, args: Args): void {
+    if (path === undefined || (state !== 'present' && state !== 'absent'))
+      throw new Error('check znode PATH present|absent [on=ID,...]');
+    const ids = args.named.has('on')
+      ? args.named
+          .get('on')!
+          .split(',')
+          .map((id) => this.id(id))
+      : [...this.c.nodes.keys()].filter((id) => this.c.alive(id));
+    const wrong = ids.filter((id) => (this.c.peer(id).znodeAt(path) !== undefined) !== (state === 'present'));
+    this.verdict(
+      wrong.length === 0 && ids.length > 0,
+      wrong.length === 0
+        ? `${path} ${state} on ${ids.join(',')}`
+        : `${path} not ${state} on ${wrong.join(',')}`,
+    );
+  }
+
+  private checkStatus(id: number, args: Args): void {
+    if (!this.c.alive(id)) {
+      this.verdict(false, `${id} is down`);
+      return;
+    }
+    const status = this.c.peer(id).status();
+    const failed: string[] = [];
+    for (const [key, value] of args.named) {
+      const actual = (): string => {
+        switch (key) {
+          case 'role':
+            return status.role;
+          case 'serving':
+            return status.serving ? 'yes' : 'no';
+          case 'leader':
+            return String(status.leaderId ?? 'none');
+          case 'acceptedEpoch':
+            return String(status.acceptedEpoch);
+          case 'currentEpoch':
+          case 'currentEpoch>':
+            return String(status.currentEpoch);
+          case 'looking~':
+            return status.lookingReason;
+          default:
+            throw new Error(`check status: unknown key ${key}`);
+        }
+      };
+      const got = actual();
+      const passed = key.endsWith('>')
+        ? Number(got) >= this.int(value, key)
+        : key.endsWith('~')
+          ? got.includes(value)
+          : got === value;
+      if (!passed)
+        failed.push(`${key}${key.endsWith('>') || key.endsWith('~') ? '' : '='}${value} (is ${got})`);
+    }
+    this.verdict(
+      failed.length === 0,
+      failed.length === 0 ? this.printer.status(status) : `${id} ${failed.join(', ')}`,
+    );
   }
 
   // ---- argument helpers ---------------------------------------------------------------------
@@ -731,4 +1039,11 @@ class TranscriptEnv {
     const [epoch, counter] = token.split('.').map(Number);
     return makeZxid(epoch ?? 0, counter ?? 0);
   }
+}
+
+/** Whether a transaction changes `path` (a multi, through any of its parts). */
+function touches(txn: Txn, path: string): boolean {
+  const body = txn.body;
+  if (body.kind === 'multi') return body.parts.some((part) => 'path' in part && part.path === path);
+  return 'path' in body && body.path === path;
 }

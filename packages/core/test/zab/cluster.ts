@@ -1,8 +1,9 @@
 /**
- * A scripted, deterministic ensemble for interaction tests, in the spirit of etcd-io/raft's
- * testdata: peers step only when the script says so, messages wait in a queue until
- * delivered (or dropped), and storage becomes durable only when acknowledged, so a test can
- * crash a peer between persisting and acknowledging.
+ * A scripted, deterministic ensemble for interaction tests and the golden transcripts
+ * (test/golden, testdata/): peers step only when the script says so, messages wait in a
+ * queue until delivered (or dropped), and storage becomes durable only when acknowledged, so
+ * a script can crash a peer between persisting and acknowledging. Every Ready goes through
+ * the ReadyPipeline, as in every driver; an observer hears everything, in order.
  */
 import {
   type ClientOutput,
@@ -46,6 +47,11 @@ export interface ClusterOptions {
   readonly writeReadiesMax?: number;
   /** Told of everything the cluster does, in order: the golden transcripts print it. */
   readonly observer?: ClusterObserver;
+  /**
+   * A deliberately broken driver for tests of the checks: messages that must wait for
+   * durability are sent at once as well (the pipeline still sends them again when durable).
+   */
+  readonly unsafeSendBeforeDurable?: boolean;
 }
 
 /** What a golden transcript hears of a cluster, in the order it happens. */
@@ -151,7 +157,10 @@ export class Cluster {
   private handle(id: ServerId, ready: PeerReady): void {
     const node = this.nodes.get(id)!;
     node.outputs.push(...ready.toClients);
-    const sentNow = node.pipeline.accept(ready);
+    const accepted = node.pipeline.accept(ready);
+    const sentNow = this.options.unsafeSendBeforeDurable
+      ? [...accepted, ...ready.messagesAfterPersist.filter((envelope) => !accepted.includes(envelope))]
+      : accepted;
     this.queue.push(...sentNow);
     this.options.observer?.ready?.(id, ready, sentNow);
     if (this.autoPersist) this.flushStorage(id);
@@ -359,13 +368,6 @@ export class Cluster {
         result.set(id, { zxid: node.peer.status().lastAppliedZxid, digest: node.peer.digest() });
     }
     return result;
-  }
-
-  /** The learner sync modes the leader used toward `to`, in order. */
-  learnerSyncModes(to: ServerId): string[] {
-    return this.trace
-      .filter((e) => e.to === to && e.message.kind === 'learnerSync')
-      .map((e) => (e.message as { mode: string }).mode);
   }
 
   durableLog(id: ServerId): readonly Txn[] {
