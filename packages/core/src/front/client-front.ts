@@ -19,7 +19,7 @@ import type { Zxid } from '../zxid.js';
 import type { ClientOutput, CloseReason, ConnectionId } from './client-io.js';
 import { ConnectionAuth } from './connection-auth.js';
 import { ConnectionWatches } from './connection-watches.js';
-import { type Reader, serveRead, watchesLeft } from './reads.js';
+import { type LeaveWatch, leaveWatches, type Reader, serveRead } from './reads.js';
 import { type LocalRequest, ReplyQueue, type ReplySink } from './reply-queue.js';
 
 /** Where a front sends writes, and how it keeps sessions alive. */
@@ -63,6 +63,8 @@ class Connection implements Reader {
     clientAddress: string,
     requestsPendingMax: number,
     sink: ReplySink,
+    /** Registers a watch its reads leave: made once per connection, not once per read. */
+    readonly leaveWatch: LeaveWatch,
   ) {
     this.auth = new ConnectionAuth(clientAddress);
     this.replies = new ReplyQueue(requestsPendingMax, sink);
@@ -134,7 +136,8 @@ export class ClientFront {
       send: (xid, reply, zxid) => this.send(connectionId, xid, reply, zxid),
     };
     const max = this.options.requestsPendingPerSessionMax;
-    const connection = new Connection(connectionId, sessionId, clientAddress, max, sink);
+    const leaveWatch: LeaveWatch = (table, path) => this.watches.add(connectionId, table, path);
+    const connection = new Connection(connectionId, sessionId, clientAddress, max, sink, leaveWatch);
     this.connections.set(connectionId, connection);
     this.connectionBySession.set(sessionId, connectionId);
     this.assertTablesAgree();
@@ -249,8 +252,11 @@ export class ClientFront {
         return this.watches.serve(this.tree, connection.connectionId, request);
       default: {
         const reply = serveRead(this.tree, connection, request);
-        const watches = watchesLeft(request, reply);
-        if (watches.length > 0) this.watches.register(connection.connectionId, watches);
+        // Only a read that asked for a watch, or a multiRead (whose ops may), can leave one:
+        // asking first spares the common read the call.
+        if (request.op === 'multiRead' || ('watch' in request && request.watch)) {
+          leaveWatches(request, reply, connection.leaveWatch);
+        }
         return reply;
       }
     }

@@ -13,7 +13,7 @@ import { AddWatchMode, EventType, type EventTypeValue } from '../watches/events.
 import { type Delivery, WatchManager } from '../watches/watch-manager.js';
 import type { Zxid } from '../zxid.js';
 import type { ClientOutput, ConnectionId } from './client-io.js';
-import type { WatchRegistration } from './reads.js';
+import type { WatchTable } from './reads.js';
 
 /** The identities of an attached connection, undefined once it is gone. */
 export type AuthInfoOf = (connectionId: ConnectionId) => readonly Id[] | undefined;
@@ -33,12 +33,10 @@ export class ConnectionWatches {
     return this.manager.counts();
   }
 
-  /** Registers the one-shot watches a read left for `connectionId`. */
-  register(connectionId: ConnectionId, registrations: readonly WatchRegistration[]): void {
-    for (const { table, path } of registrations) {
-      if (table === 'data') this.manager.addDataWatch(path, connectionId);
-      else this.manager.addChildWatch(path, connectionId);
-    }
+  /** Registers a one-shot watch a read left for `connectionId` at `path`. */
+  add(connectionId: ConnectionId, table: WatchTable, path: string): void {
+    if (table === 'data') this.manager.addDataWatch(path, connectionId);
+    else this.manager.addChildWatch(path, connectionId);
   }
 
   /** Forgets every watch of a connection that closed. */

@@ -2,7 +2,7 @@
  * Reads served from the local tree, as pure functions: `serveRead` takes the tree, the reader
  * and the request and returns the reply, a result or ZooKeeper's error code. Expected
  * outcomes (NoNode, NoAuth, BadArguments) are replies, never exceptions, and nothing is
- * changed. `watchesLeft` says which watches a served read leaves; the front registers them.
+ * changed. `leaveWatches` says which watches a served read leaves; the front registers them.
  *
  * The checks are ZooKeeper's: a read looks its path up as given, so a malformed path is
  * simply missing and "" names the root (its key in ZooKeeper's tree); only exists checks
@@ -30,19 +30,17 @@ export interface Reader {
   readonly authInfo: readonly Id[];
 }
 
-/** A one-shot watch a read leaves: on a node's data and existence, or on its children. */
-export interface WatchRegistration {
-  readonly table: 'data' | 'child';
-  readonly path: string;
-}
+/** Which of ZooKeeper's two tables a one-shot watch goes in: data and existence, or children. */
+export type WatchTable = 'data' | 'child';
+
+/** Told of each one-shot watch a read leaves, at `path`. */
+export type LeaveWatch = (table: WatchTable, path: string) => void;
 
 /**
  * The node a read may see, or the error code that says why not. A code rather than a
  * result object: this is on every read's path, and it allocates nothing.
  */
 type Lookup = Znode | ErrorCodeValue;
-
-const noWatches: readonly WatchRegistration[] = [];
 
 /** Serves a read against `tree` as `reader`; never throws for what a client can cause. */
 export function serveRead(tree: DataTree, reader: Reader, request: ReadRequest): Reply {
@@ -92,36 +90,38 @@ export function serveRead(tree: DataTree, reader: Reader, request: ReadRequest):
 }
 
 /**
- * The one-shot watches `request` leaves now that it was answered `reply`: its watch when it
- * asked for one and succeeded, and for exists also when the node is missing; for a multiRead,
- * the watch of each op that succeeded.
+ * Tells `leave` of each one-shot watch `request` leaves now that it was answered `reply`: its
+ * watch when it asked for one and succeeded, and for exists also when the node is missing;
+ * for a multiRead, the watch of each op that succeeded. It allocates nothing, being on the
+ * path of every read.
  */
-export function watchesLeft(request: ReadRequest, reply: Reply): readonly WatchRegistration[] {
+export function leaveWatches(request: ReadRequest, reply: Reply, leave: LeaveWatch): void {
   switch (request.op) {
     case 'exists':
-      if (!request.watch) return noWatches;
-      return reply.ok || reply.code === ErrorCode.NoNode ? [watch('data', request.path)] : noWatches;
+      if (request.watch && (reply.ok || reply.code === ErrorCode.NoNode)) leave('data', request.path);
+      return;
     case 'getData':
-      return request.watch && reply.ok ? [watch('data', request.path)] : noWatches;
+      if (request.watch && reply.ok) leave('data', request.path);
+      return;
     case 'getChildren':
-      return request.watch && reply.ok ? [watch('child', request.path)] : noWatches;
+      if (request.watch && reply.ok) leave('child', request.path);
+      return;
     case 'multiRead': {
-      if (!reply.ok || reply.op !== 'multiRead') return noWatches;
+      if (!reply.ok) return;
       const { results } = reply.result as ResultByOp['multiRead'];
-      const watches: WatchRegistration[] = [];
-      request.ops.forEach((op, index) => {
-        if (op.watch && results[index]?.op !== 'error') {
-          watches.push(watch(op.op === 'getData' ? 'data' : 'child', op.path));
-        }
-      });
-      return watches;
+      for (let index = 0; index < request.ops.length; index++) {
+        const op = request.ops[index]!;
+        if (op.watch && results[index]?.op !== 'error')
+          leave(op.op === 'getData' ? 'data' : 'child', op.path);
+      }
+      return;
     }
     case 'getAllChildrenNumber':
     case 'getEphemerals':
     case 'getACL':
-      return noWatches;
+      return;
     default:
-      return assertNever(request, 'read request');
+      assertNever(request, 'read request');
   }
 }
 
@@ -200,10 +200,6 @@ function lookup(tree: DataTree, path: string, authInfo: readonly Id[], perm: num
 
 function nodeAt(tree: DataTree, path: string): Znode | undefined {
   return tree.getNode(path === '' ? rootPath : path);
-}
-
-function watch(table: WatchRegistration['table'], path: string): WatchRegistration {
-  return { table, path };
 }
 
 function failed(op: ReadRequest['op'], code: ErrorCodeValue, path: string): Reply {

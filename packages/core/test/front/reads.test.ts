@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Reader, serveRead, watchesLeft } from '../../src/front/reads.js';
+import { leaveWatches, type Reader, serveRead, type WatchTable } from '../../src/front/reads.js';
 import {
   type ACL,
   DataTree,
@@ -40,7 +40,9 @@ function tree(): DataTree {
 /** A read's reply and the watches it leaves, as the front registers them. */
 function serve(t: DataTree, who: Reader, request: ReadRequest) {
   const reply = serveRead(t, who, request);
-  return { reply, watches: watchesLeft(request, reply) };
+  const watches: { table: WatchTable; path: string }[] = [];
+  leaveWatches(request, reply, (table, path) => watches.push({ table, path }));
+  return { reply, watches };
 }
 
 describe('serveRead: reads as a pure function of the tree', () => {
