@@ -18,6 +18,25 @@ const until = async (condition: () => Promise<boolean>, timeoutMs = 10_000) => {
   }
 };
 
+describe('null data', () => {
+  it('comes back as null where it was written as null, apart from empty data, as ZooKeeper answers', async () => {
+    const zk = await connect(start());
+    await zk.create('/null', null);
+    await zk.create('/empty');
+    expect((await zk.getData('/null')).data).toBeNull();
+    expect((await zk.getData('/empty')).data).toEqual(new Uint8Array(0));
+    expect((await zk.exists('/null'))?.dataLength).toBe(0);
+    await zk.setData('/empty', null);
+    expect((await zk.getData('/empty')).data).toBeNull();
+    await zk.transaction().create('/null/t', null).setData('/null', 'x').commit();
+    expect((await zk.getData('/null/t')).data).toBeNull();
+    // A codec reads null data as empty bytes: utf8 gives "".
+    expect((await zk.getData('/null/t', { codec: utf8 })).data).toBe('');
+    const updated = await zk.update('/null/t', (current) => (current === null ? 'was null' : 'was not'));
+    expect(text(updated.value as Uint8Array)).toBe('was null');
+  });
+});
+
 describe('create with parents', () => {
   it('makes missing parents as containers, which the server removes once empty', async () => {
     const server = start({ containerCheckIntervalMs: 50 });

@@ -117,7 +117,7 @@ describe.skipIf(!installed)('zabkit shell against zkCli.sh, each against its own
     }
   };
 
-  it('version, config, deleteall -b in batches, addauth ip and whoami print what zkCli prints', async () => {
+  it('version, config, null data, deleteall -b in batches, addauth ip and whoami print what zkCli prints', async () => {
     const script = (root: string) =>
       [
         'version',
@@ -125,6 +125,8 @@ describe.skipIf(!installed)('zabkit shell against zkCli.sh, each against its own
         'config -s',
         'config -c',
         'create /dt',
+        // zkCli creates a node given no data with null data, and prints it as `null`.
+        'get /dt',
         'create /dt/a',
         'create /dt/a/b',
         'create /dt/a/b/c',
@@ -151,7 +153,7 @@ describe.skipIf(!installed)('zabkit shell against zkCli.sh, each against its own
     expect(normalize(zabkit.stderr)).toEqual(normalize(zookeeper.stderr));
     // What zkCli itself printed: batches of 2 fail whole, batches of 1 get the leaf first.
     expect(normalize(zookeeper.stdout)).toEqual(
-      expect.arrayContaining(['ZooKeeper CLI version: <version>', 'digest: alice']),
+      expect.arrayContaining(['ZooKeeper CLI version: <version>', 'null', 'digest: alice']),
     );
     expect(normalize(zookeeper.stderr)).toContain('Failed to delete some node(s) in the subtree!');
   }, 90_000);

@@ -75,8 +75,16 @@ const clientEventNames: ReadonlySet<string | symbol> = new Set<string | symbol>(
   'sessionRenewed',
 ]);
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
   return a.length === b.length && a.every((byte, index) => byte === b[index]);
+}
+
+const noBytes = new Uint8Array(0);
+
+/** What a codec decodes: null data reads as empty bytes (a codec has no null to give). */
+function codecBytes(data: Uint8Array | null): Uint8Array {
+  return data ?? noBytes;
 }
 
 function versionOf(versionOrOptions: number | VersionOptions | undefined): number {
@@ -368,8 +376,11 @@ export class ZabClient extends EventEmitter<ClientEvents> {
     );
   }
 
-  /** A znode's data and Stat; `watch` leaves a one-shot data watch. */
-  getData(path: string, options?: GetDataOptions): Promise<{ data: Uint8Array; stat: Stat }>;
+  /**
+   * A znode's data and Stat; `watch` leaves a one-shot data watch. The data is null when the
+   * node was created or last set with null, as ZooKeeper answers.
+   */
+  getData(path: string, options?: GetDataOptions): Promise<{ data: Uint8Array | null; stat: Stat }>;
   /** A znode's data decoded by `options.codec`, and its Stat. */
   getData<T>(path: string, options: GetDataOptions & CodecOption<T>): Promise<{ data: T; stat: Stat }>;
   async getData(
@@ -383,7 +394,7 @@ export class ZabClient extends EventEmitter<ClientEvents> {
       options,
       this.run.watchRegistration('data', serverPath, options.watch),
     );
-    return { data: options.codec === undefined ? data : options.codec.decode(data), stat };
+    return { data: options.codec === undefined ? data : options.codec.decode(codecBytes(data)), stat };
   }
 
   /** Sets a node's data, at `version` (a number, or `{ version }`; -1: any). Resolves with the new Stat. */
@@ -406,7 +417,7 @@ export class ZabClient extends EventEmitter<ClientEvents> {
   /** A versioned setData with Curator's idempotent check, or an unconditional one (never retried). */
   private setDataAttempts(
     path: string,
-    bytes: Uint8Array,
+    bytes: Uint8Array | null,
     version: number,
     scope: OperationScope,
     policy: RetryPolicy | undefined,
@@ -439,9 +450,9 @@ export class ZabClient extends EventEmitter<ClientEvents> {
    */
   update(
     path: string,
-    updater: (current: Uint8Array, stat: Stat) => Data | undefined | Promise<Data | undefined>,
+    updater: (current: Uint8Array | null, stat: Stat) => Data | undefined | Promise<Data | undefined>,
     options?: UpdateOptions,
-  ): Promise<UpdateResult<Uint8Array>>;
+  ): Promise<UpdateResult<Uint8Array | null>>;
   /** The compare-and-set loop over values decoded and encoded by `options.codec`. */
   update<T>(
     path: string,
@@ -461,7 +472,7 @@ export class ZabClient extends EventEmitter<ClientEvents> {
         const read = await this.run.withRetries(scope, policy, 'safe', () =>
           this.run.send({ op: 'getData', path: serverPath, watch: false }, scope, path),
         );
-        const current = codec === undefined ? read.data : codec.decode(read.data);
+        const current = codec === undefined ? read.data : codec.decode(codecBytes(read.data));
         const next = await updater(current as never, read.stat);
         if (next === undefined) return { updated: false, value: current, stat: read.stat };
         const bytes = codec === undefined ? toBytes(next as Data) : codec.encode(next);
@@ -589,7 +600,7 @@ export class ZabClient extends EventEmitter<ClientEvents> {
 
   /** Adds credentials to the session, e.g. `addAuth('digest', 'user:password')`. */
   async addAuth(scheme: string, auth: Data, options?: OperationOptions): Promise<void> {
-    const bytes = toBytes(auth);
+    const bytes = toBytes(auth) ?? noBytes;
     await this.run.read({ op: 'auth', scheme, auth: bytes }, undefined, options);
     this.session.rememberAuthentication(scheme, bytes);
   }

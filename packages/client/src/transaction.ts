@@ -8,12 +8,16 @@ import type { CreateOptions, OperationOptions } from './options.js';
 
 export type { CreateOptions };
 
-/** Znode data: bytes, or a string stored as UTF-8. */
-export type Data = Uint8Array | string;
+/**
+ * Znode data: bytes, a string stored as UTF-8, or null. Null is not empty data: ZooKeeper
+ * keeps it apart (a node created or set with null answers getData with null).
+ */
+export type Data = Uint8Array | string | null;
 
 const encoder = new TextEncoder();
 
-export function toBytes(data: Data | undefined): Uint8Array {
+/** The data a request carries: no data given is empty data, null stays null. */
+export function toBytes(data: Data | undefined): Uint8Array | null {
   if (data === undefined) return new Uint8Array(0);
   return typeof data === 'string' ? encoder.encode(data) : data;
 }

@@ -8,6 +8,9 @@
  * integer (a safe integer beyond int32), as the codec has always written them. Zxids are 8
  * bytes big-endian; other 64-bit values (session ids, ephemeral owners, TTLs) a 0 byte and
  * 8 bytes of signed big-endian. Strings and byte arrays are a varint length and the bytes.
+ * Znode data may be null (ZooKeeper's length -1): null is the two bytes 0x80 0x00, a length
+ * varint with a redundant zero group, which no length is ever written as, so every byte
+ * array written before null existed reads back unchanged.
  */
 import { isUtf8 } from 'node:buffer';
 import type { Zxid } from '@zabkit/core';
@@ -22,6 +25,8 @@ const uint64Max = (1n << 64n) - 1n;
 const int64Tag = 0;
 /** Strings up to this long are checked for ASCII in a loop; longer ones go to the native UTF-8 check. */
 const asciiScanBytesMax = 64;
+/** Null znode data: the varint of 0 with a redundant zero group, refused as a length. */
+const nullDataMarker = [0x80, 0x00] as const;
 
 /** Appends encodings to a growing buffer. */
 export class Writer {
@@ -136,6 +141,16 @@ export class Writer {
     if (!(v instanceof Uint8Array)) throw this.fail(path, `${String(v)} is not a Uint8Array`);
     this.varuint(v.length);
     this.raw(v);
+  }
+
+  /** Znode data: bytes, or null as the marker no length is written as. */
+  nullableData(v: Uint8Array | null, path: string): void {
+    if (v !== null) {
+      this.data(v, path);
+      return;
+    }
+    this.u8(nullDataMarker[0]);
+    this.u8(nullDataMarker[1]);
   }
 
   /** A list's length; its elements follow. */
@@ -307,6 +322,15 @@ export class Reader {
     const value = this.plain.slice(this.pos, this.pos + length);
     this.pos += length;
     return value;
+  }
+
+  /** Znode data: bytes, or null where the marker stands. */
+  nullableData(path: string): Uint8Array | null {
+    if (this.buf[this.pos] === nullDataMarker[0] && this.buf[this.pos + 1] === nullDataMarker[1]) {
+      this.pos += 2;
+      return null;
+    }
+    return this.data(path);
   }
 
   /** Every element takes at least one byte, so a count above the bytes left is garbage. */

@@ -81,7 +81,7 @@ ${read.code}
 /** A primitive: one Writer and one Reader method of the same name, with fixed extra arguments. */
 class Primitive<T> extends Schema<T> {
   constructor(
-    private readonly method: 'int' | 'bool' | 'zxid' | 'int64' | 'string' | 'data',
+    private readonly method: 'int' | 'bool' | 'zxid' | 'int64' | 'string' | 'data' | 'nullableData',
     private readonly extra = '',
   ) {
     super();
@@ -110,6 +110,8 @@ export const boolean: Schema<boolean> = new Primitive<boolean>('bool');
 export const string: Schema<string> = new Primitive<string>('string');
 /** A byte array, at most `dataBytesMax` bytes; decoded as a copy. */
 export const data: Schema<Uint8Array> = new Primitive<Uint8Array>('data');
+/** Znode data: a byte array as `data`, or null (ZooKeeper keeps the two apart). */
+export const nullableData: Schema<Uint8Array | null> = new Primitive<Uint8Array | null>('nullableData');
 /** A signed 64-bit bigint. */
 export const int64: Schema<bigint> = new Primitive<bigint>('int64');
 

@@ -22,8 +22,10 @@ import { decodeWhole, encodeWhole, sessionsCodec, snapshotNodesCodec, txnCodec }
 /**
  * The layout version of a store, written in its format record when the store is created.
  * Version 1 is the layout zabkit wrote before stores carried a format record, unchanged.
+ * Version 2 adds null znode data (a marker no length of version 1 is written as), so every
+ * record of version 1 reads the same in version 2; a version 1 reader refuses a null.
  */
-export const storageFormatVersion = 1;
+export const storageFormatVersion = 2;
 
 /** The kinds of record a store keeps. */
 export type StorageRecordKind =

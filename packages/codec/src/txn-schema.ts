@@ -25,7 +25,6 @@ import type {
 } from '@zabkit/core';
 import {
   brandedInt64,
-  data,
   type Fields,
   int64,
   integer,
@@ -33,6 +32,7 @@ import {
   list,
   memoized,
   named,
+  nullableData,
   pair,
   string,
   struct,
@@ -70,13 +70,13 @@ export const authInfo = list(id);
 
 const createTxn: Fields<Omit<Extract<TxnBody, { kind: 'create' }>, 'kind'>> = {
   path: string,
-  data,
+  data: nullableData,
   acl,
   ephemeralOwner: int64,
   parentCversion: int32,
 };
 const deleteTxn = { path: string };
-const setDataTxn = { path: string, data, version: int32 };
+const setDataTxn = { path: string, data: nullableData, version: int32 };
 const checkTxn = { path: string, version: int32 };
 const errorTxn = { code: integerSet('error code', errorCodes) };
 const createSessionTxn: Fields<Omit<CreateSessionTxn, 'kind'>> = { timeoutMs };
@@ -119,7 +119,7 @@ export const txn = named(
 export const snapshotNode = named(
   struct<SnapshotNode>({
     path: string,
-    data,
+    data: nullableData,
     acl,
     czxid: zxid,
     mzxid: zxid,
@@ -143,13 +143,13 @@ export const treeSnapshot = named(
 
 const createRequest: Fields<Omit<CreateRequest, 'op'>> = {
   path: string,
-  data,
+  data: nullableData,
   acl,
   mode: integerSet('create mode', createModes),
   ttlMs: int64,
 };
 const versioned = { path: string, version: int32 };
-const setDataRequest = { path: string, data, version: int32 };
+const setDataRequest = { path: string, data: nullableData, version: int32 };
 
 /** A multi's ops: never a multi. */
 const multiOp = union<MultiOp, 'op'>('op', 'multi op', requestOpTags, {

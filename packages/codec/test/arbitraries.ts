@@ -65,6 +65,8 @@ const pathArb = fc.oneof(
   fc.array(fc.string({ minLength: 1, maxLength: 6 })).map((parts) => `/${parts.join('/')}`),
 );
 const bytesArb = fc.uint8Array({ maxLength: 40 });
+/** Znode data: bytes, empty, or null (kept apart end to end). */
+const nullableDataArb = fc.option(bytesArb, { nil: null, freq: 4 });
 const idArb: fc.Arbitrary<Id> = fc.record({ scheme: strArb, id: strArb });
 const aclArb: fc.Arbitrary<ACL[]> = fc.array(
   fc.record({ perms: fc.oneof(fc.integer({ min: 0, max: 31 }), int32Arb), id: idArb }),
@@ -77,7 +79,7 @@ const codeArb = fc.constantFrom(...(Object.values(ErrorCode) as ErrorCodeValue[]
 const createTxn = fc.record({
   kind: fc.constant('create' as const),
   path: pathArb,
-  data: bytesArb,
+  data: nullableDataArb,
   acl: aclArb,
   ephemeralOwner: int64Arb,
   parentCversion: int32Arb,
@@ -86,7 +88,7 @@ const deleteTxn = fc.record({ kind: fc.constant('delete' as const), path: pathAr
 const setDataTxn = fc.record({
   kind: fc.constant('setData' as const),
   path: pathArb,
-  data: bytesArb,
+  data: nullableDataArb,
   version: int32Arb,
 });
 const checkTxn = fc.record({ kind: fc.constant('check' as const), path: pathArb, version: int32Arb });
@@ -120,7 +122,7 @@ const txnsArb = fc.array(txnArb, { maxLength: 5 });
 
 const snapshotNodeArb: fc.Arbitrary<SnapshotNode> = fc.record({
   path: pathArb,
-  data: bytesArb,
+  data: nullableDataArb,
   acl: aclArb,
   czxid: zxidArb,
   mzxid: zxidArb,
@@ -142,7 +144,7 @@ const modeArb = fc.integer({ min: 0, max: 6 }) as fc.Arbitrary<CreateModeValue>;
 const createRequest = fc.record({
   op: fc.constant('create' as const),
   path: pathArb,
-  data: bytesArb,
+  data: nullableDataArb,
   acl: aclArb,
   mode: modeArb,
   ttlMs: int64Arb,
@@ -151,7 +153,7 @@ const deleteRequest = fc.record({ op: fc.constant('delete' as const), path: path
 const setDataRequest = fc.record({
   op: fc.constant('setData' as const),
   path: pathArb,
-  data: bytesArb,
+  data: nullableDataArb,
   version: int32Arb,
 });
 const checkRequest = fc.record({ op: fc.constant('check' as const), path: pathArb, version: int32Arb });

@@ -17,7 +17,7 @@ import {
   storageFormatVersion,
 } from '../src/index.js';
 import { fromHex, readGolden, toHex, updatingGolden, writeGolden } from './golden.js';
-import { sampleNodes, sampleSnapshot, sampleTxns } from './samples.js';
+import { nullDataNodes, nullDataTxns, sampleNodes, sampleSnapshot, sampleTxns } from './samples.js';
 
 const file = fileURLToPath(new URL('./golden/storage-records.txt', import.meta.url));
 const header = `
@@ -109,6 +109,16 @@ const samples: Record<
   'snapshotChunk/nodes': {
     value: sampleNodes,
     bytes: () => encodeSnapshotChunk(sampleNodes),
+    read: decodeSnapshotChunk,
+  },
+  'log/nullData': {
+    value: { lastZxid: nullDataTxns.multi!.zxid, count: 3, txns: Object.values(nullDataTxns) },
+    bytes: () => encodeLogRecord(Object.values(nullDataTxns)),
+    read: decodeLogRecord,
+  },
+  'snapshotChunk/nullData': {
+    value: nullDataNodes,
+    bytes: () => encodeSnapshotChunk(nullDataNodes),
     read: decodeSnapshotChunk,
   },
   'snapshotChunk/empty': { value: [], bytes: () => encodeSnapshotChunk([]), read: decodeSnapshotChunk },

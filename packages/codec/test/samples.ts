@@ -185,6 +185,54 @@ export const sampleTxns: Record<string, Txn> = {
   },
 };
 
+/**
+ * Transactions with null data (ZooKeeper's length -1, not empty data): kept apart from
+ * sampleTxns, whose golden bytes predate null data and must not move.
+ */
+export const nullDataTxns: Record<string, Txn> = {
+  create: {
+    zxid: makeZxid(2, 11),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 17,
+    body: {
+      kind: 'create',
+      path: '/null',
+      data: null,
+      acl: Ids.openAclUnsafe,
+      ephemeralOwner: 0n,
+      parentCversion: 4,
+    },
+  },
+  setData: {
+    zxid: makeZxid(2, 12),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 18,
+    body: { kind: 'setData', path: '/config', data: null, version: 1 },
+  },
+  multi: {
+    zxid: makeZxid(2, 13),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 19,
+    body: {
+      kind: 'multi',
+      parts: [
+        {
+          kind: 'create',
+          path: '/null/a',
+          data: null,
+          acl: Ids.openAclUnsafe,
+          ephemeralOwner: 0n,
+          parentCversion: 1,
+        },
+        { kind: 'setData', path: '/null', data: null, version: 1 },
+      ],
+    },
+  },
+};
+
 const node = (path: string, at: Zxid, extra: Partial<SnapshotNode> = {}): SnapshotNode => ({
   path,
   data: data(path),
@@ -208,6 +256,12 @@ export const sampleNodes: SnapshotNode[] = [
   node('/service/instance-0000000042', makeZxid(2, 2), { ephemeralOwner: highSession }),
   node('/locks', makeZxid(2, 3), { ephemeralOwner: containerEphemeralOwner, cversion: int32Min }),
   node('/ttl', makeZxid(2, 4), { ephemeralOwner: ttlEphemeralOwner(60_000n), pzxid: zxidMax }),
+];
+
+/** A snapshot node whose data is null, next to one whose data is empty. */
+export const nullDataNodes: SnapshotNode[] = [
+  node('/null', makeZxid(2, 11), { data: null }),
+  node('/empty', makeZxid(2, 11), { data: new Uint8Array(0) }),
 ];
 
 export const sampleSnapshot: TreeSnapshot = {
@@ -414,6 +468,33 @@ export const sampleMessages: Record<string, PeerMessage> = {
   upToDate: { kind: 'upToDate', epoch: 6, commitZxid: makeZxid(5, 123_456) },
   'proposal/oneOfEach': { kind: 'proposal', epoch: 2, txns: Object.values(sampleTxns) },
   'proposal/one': { kind: 'proposal', epoch: 2, txns: [t.setData!] },
+  'proposal/nullData': { kind: 'proposal', epoch: 2, txns: Object.values(nullDataTxns) },
+  'request/createNullData': {
+    kind: 'request',
+    epoch: 5,
+    seq: 9,
+    sessionId: session,
+    cxid: 30,
+    authInfo: [],
+    request: { op: 'create', path: '/null', data: null, acl: Ids.openAclUnsafe, mode: 0, ttlMs: -1n },
+  },
+  'request/setNullData': {
+    kind: 'request',
+    epoch: 5,
+    seq: 10,
+    sessionId: session,
+    cxid: 31,
+    authInfo: [],
+    request: { op: 'setData', path: '/null', data: null, version: -1 },
+  },
+  'learnerSync/snapNullData': {
+    kind: 'learnerSync',
+    epoch: 6,
+    mode: 'snap',
+    truncateTo: undefined,
+    snapshot: { zxid: makeZxid(2, 13), nodes: nullDataNodes, sessions: [] },
+    txns: [],
+  },
   commit: { kind: 'commit', epoch: 2, zxid: makeZxid(2, 9) },
   inform: { kind: 'inform', epoch: 2, txns: [t.multi!, t.multiFailed!] },
   ping: { kind: 'ping', epoch: 3, sentThroughZxid: makeZxid(3, 17), commitZxid: makeZxid(3, 15) },

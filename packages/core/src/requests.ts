@@ -9,11 +9,17 @@ import type { CreateModeValue, Stat } from './stat.js';
 import type { AddWatchModeValue, WatcherTypeValue } from './watches/events.js';
 import type { Zxid } from './zxid.js';
 
+/**
+ * A znode's data as ZooKeeper keeps it: bytes, or null. Null (a jute buffer of length -1 on
+ * the wire) is not empty data: a node created or set with null answers getData with null.
+ */
+export type ZnodeData = Uint8Array | null;
+
 /** Create a znode: opcodes create (1), create2 (15), createContainer (19) and createTTL (21). */
 export interface CreateRequest {
   readonly op: 'create';
   readonly path: string;
-  readonly data: Uint8Array;
+  readonly data: ZnodeData;
   readonly acl: readonly ACL[];
   readonly mode: CreateModeValue;
   /** Milliseconds for the TTL modes; -1n (ZooKeeper's "none") for every other mode. */
@@ -30,7 +36,7 @@ export interface DeleteRequest {
 export interface SetDataRequest {
   readonly op: 'setData';
   readonly path: string;
-  readonly data: Uint8Array;
+  readonly data: ZnodeData;
   readonly version: number;
 }
 /** Replace a znode's ACL (opcode 7). */
@@ -191,7 +197,7 @@ export type OpResult =
   | { readonly op: 'delete' }
   | { readonly op: 'setData'; readonly stat: Stat }
   | { readonly op: 'check' }
-  | { readonly op: 'getData'; readonly data: Uint8Array; readonly stat: Stat }
+  | { readonly op: 'getData'; readonly data: ZnodeData; readonly stat: Stat }
   | { readonly op: 'getChildren'; readonly children: readonly string[] }
   | { readonly op: 'error'; readonly code: ErrorCodeValue };
 
@@ -204,7 +210,7 @@ export interface ResultByOp {
   check: Record<string, never>;
   multi: { readonly results: readonly OpResult[] };
   exists: { readonly stat: Stat };
-  getData: { readonly data: Uint8Array; readonly stat: Stat };
+  getData: { readonly data: ZnodeData; readonly stat: Stat };
   getChildren: { readonly children: readonly string[]; readonly stat: Stat };
   getAllChildrenNumber: { readonly totalNumber: number };
   getEphemerals: { readonly ephemerals: readonly string[] };

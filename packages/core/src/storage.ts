@@ -100,7 +100,7 @@ export interface StorageRead {
  * fields. Chunks of snapshots are sized with it, on the wire and in stores.
  */
 export function snapshotNodeBytes(node: SnapshotNode): number {
-  let bytes = 80 + node.data.length + node.path.length * 3;
+  let bytes = 80 + (node.data === null ? 0 : node.data.length) + node.path.length * 3;
   for (const entry of node.acl) bytes += 8 + (entry.id.scheme.length + entry.id.id.length) * 3;
   return bytes;
 }

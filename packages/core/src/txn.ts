@@ -5,6 +5,7 @@
  */
 import type { ACL } from './acl.js';
 import type { ErrorCodeValue } from './errors.js';
+import type { ZnodeData } from './requests.js';
 import type { SessionId } from './sessions/session-ids.js';
 import type { Zxid } from './zxid.js';
 
@@ -25,7 +26,7 @@ export interface CloseSessionTxn {
 export interface CreateTxn {
   readonly kind: 'create';
   readonly path: string;
-  readonly data: Uint8Array;
+  readonly data: ZnodeData;
   readonly acl: readonly ACL[];
   readonly ephemeralOwner: bigint;
   /** The parent's cversion once this child exists. */
@@ -40,7 +41,7 @@ export interface DeleteTxn {
 export interface SetDataTxn {
   readonly kind: 'setData';
   readonly path: string;
-  readonly data: Uint8Array;
+  readonly data: ZnodeData;
   /** The node's data version after this change. */
   readonly version: number;
 }

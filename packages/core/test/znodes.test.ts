@@ -3,6 +3,7 @@ import {
   CreateMode,
   containerEphemeralOwner,
   counterOf,
+  DataTree,
   ErrorCode,
   makeZxid,
   type Stat,
@@ -10,7 +11,7 @@ import {
   ttlMaxMs,
 } from '../src/index.js';
 import { Harness, text } from './harness.js';
-import { check, create, del, getChildren, getData, setData } from './requests-helpers.js';
+import { check, create, del, getChildren, getData, multi, setData } from './requests-helpers.js';
 
 function setup(options = {}) {
   const h = new Harness(options);
@@ -374,3 +375,47 @@ function createdOwner(h: Harness, path: string): bigint | undefined {
     if (txn.body.kind === 'create' && txn.body.path === path) return txn.body.ephemeralOwner;
   return undefined;
 }
+
+describe('null data', () => {
+  const withNull = <T extends { data: unknown }>(op: T): T => ({ ...op, data: null });
+
+  it('is kept apart from empty data through create, setData, multi and the snapshot, as ZooKeeper keeps it', () => {
+    const { h, s } = setup();
+    h.ok(s, withNull(create('/null')));
+    h.ok(s, create('/empty'));
+    const nullRead = h.ok(s, getData('/null'));
+    expect(nullRead.data).toBeNull();
+    expect(nullRead.stat.dataLength).toBe(0);
+    expect(h.ok(s, getData('/empty')).data).toEqual(new Uint8Array(0));
+
+    h.ok(s, setData('/empty', 'x'));
+    h.ok(s, withNull(setData('/empty', '')));
+    expect(h.ok(s, getData('/empty')).data).toBeNull();
+    h.ok(s, setData('/null', ''));
+    expect(h.ok(s, getData('/null')).data).toEqual(new Uint8Array(0));
+
+    h.ok(s, multi(withNull(create('/m')), withNull(setData('/null', ''))));
+    expect(h.ok(s, getData('/m')).data).toBeNull();
+    expect(h.ok(s, getData('/null')).data).toBeNull();
+    const read = h.ok(s, { op: 'multiRead', ops: [getData('/m'), getData('/empty')] } as never) as {
+      results: { data?: unknown }[];
+    };
+    expect(read.results.map((result) => result.data)).toEqual([null, null]);
+
+    const tree = new DataTree();
+    for (const txn of h.log) tree.apply(txn);
+    expect(tree.getNode('/m')?.data).toBeNull();
+    const again = DataTree.fromSnapshot(tree.snapshot());
+    expect(again.getNode('/m')?.data).toBeNull();
+    expect(again.getNode('/empty')?.data).toBeNull();
+    expect(again.digest()).toBe(tree.digest());
+    // The digest tells null from empty data.
+    const emptied = DataTree.fromSnapshot({
+      ...tree.snapshot(),
+      nodes: tree
+        .snapshot()
+        .nodes.map((node) => (node.path === '/m' ? { ...node, data: new Uint8Array(0) } : node)),
+    });
+    expect(emptied.digest()).not.toBe(tree.digest());
+  });
+});

@@ -34,8 +34,9 @@ function encode(value: number): Uint8Array {
   return encoder.encode(String(value));
 }
 
-function decode(data: Uint8Array): number {
-  const text = decoder.decode(data).trim();
+/** Null data (a node another client created with null) counts as empty: 0. */
+function decode(data: Uint8Array | null): number {
+  const text = data === null ? '' : decoder.decode(data).trim();
   if (text === '') return 0;
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new RangeError(`not a counter value: ${JSON.stringify(text)}`);

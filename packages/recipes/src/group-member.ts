@@ -116,7 +116,7 @@ export class GroupMember extends TypedEmitter<GroupMemberEvents> {
   }
 
   /** A fresh snapshot of the group: member id → payload. */
-  async members(): Promise<Map<string, Uint8Array>> {
+  async members(): Promise<Map<string, Uint8Array | null>> {
     const zk = this.keeper.client;
     let names: string[];
     try {
@@ -125,7 +125,7 @@ export class GroupMember extends TypedEmitter<GroupMemberEvents> {
       if (isCode(error, 'NoNode')) return new Map();
       throw error;
     }
-    const members = new Map<string, Uint8Array>();
+    const members = new Map<string, Uint8Array | null>();
     for (const name of names) {
       try {
         members.set(

@@ -47,7 +47,8 @@ function checkSegment(what: string, value: string): void {
     throw new RangeError(`a service ${what} is one path segment`);
 }
 
-function parseInstance<P>(data: Uint8Array): ServiceInstance<P> | undefined {
+function parseInstance<P>(data: Uint8Array | null): ServiceInstance<P> | undefined {
+  if (data === null) return undefined;
   try {
     const parsed = JSON.parse(decoder.decode(data)) as ServiceInstance<P>;
     return typeof parsed === 'object' && parsed !== null && typeof parsed.id === 'string'

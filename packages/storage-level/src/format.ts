@@ -2,8 +2,9 @@
  * The store's format record: written when a store is created, checked at every open. A
  * store a newer zabkit wrote is refused (its records could mean something else here); so
  * is one older than any layout still read. A store written before format records existed
- * (no record, only zabkit's keys) has format 1's layout byte for byte: it is marked as
- * format 1 when opened for writing, with a warning, and read as it is.
+ * (no record, only zabkit's keys) has format 1's layout byte for byte. Format 2 reads every
+ * format 1 record unchanged, so an older store is read as it is and marked format 2 when
+ * opened for writing (with a warning when it had no record).
  */
 import {
   decodeFormatRecord,
@@ -108,12 +109,13 @@ export async function prepareFormat(
   }
   const version = found.kind === 'marked' ? found.version : unmarkedFormat;
   checkVersion(version);
-  // Formats oldestReadableFormat..storageFormatVersion are one layout so far: an older one
-  // would be upgraded here, record by record, before its format record is rewritten.
-  if (found.kind === 'unmarked') {
+  if (found.kind === 'unmarked')
     options.warn(
-      `the store has no format record (it was written before zabkit kept one): its layout is format ${unmarkedFormat}, marking it so`,
+      `the store has no format record (it was written before zabkit kept one): its layout is format ${unmarkedFormat}, marking it format ${storageFormatVersion}`,
     );
-    await db.put(formatKey, encodeFormatRecord(unmarkedFormat), { sync: options.sync } as never);
-  }
+  // Format 2 only adds null znode data, which no record of format 1 holds: a format 1 store
+  // reads as it is and is marked format 2 before anything new is written, so that an older
+  // zabkit refuses it up front rather than at the first null.
+  if (version < storageFormatVersion)
+    await db.put(formatKey, encodeFormatRecord(storageFormatVersion), { sync: options.sync } as never);
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFormatRecord, encodeFormatRecord, storageFormatVersion } from '@zabkit/codec';
-import { DataTree, Ids, makeZxid, type PeerStorage, type Txn, zeroZxid } from '@zabkit/core';
+import { DataTree, Ids, makeZxid, type PeerStorage, type SessionId, type Txn, zeroZxid } from '@zabkit/core';
 import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -368,7 +368,7 @@ describe('LevelStorage format record', () => {
     expect(error.what).toBe('format record');
   });
 
-  it('marks a store written before format records as format 1, with a warning, and reads it as it is', async () => {
+  it('marks a store written before format records as the current format, with a warning, and reads it as it is', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir);
     await store.apply([
@@ -379,10 +379,42 @@ describe('LevelStorage format record', () => {
     await damage(dir, formatKey, undefined);
     const warnings: string[] = [];
     const again = await LevelStorage.open(dir, { warn: (message) => warnings.push(message) });
-    expect(warnings.join()).toMatch(/no format record .* format 1/);
+    expect(warnings.join()).toMatch(/no format record .* format 1, marking it format 2/);
     expect((await again.load()).log).toEqual(txns(1, 1, 3));
-    expect(decodeFormatRecord((await again.db.get(formatKey))!)).toBe(1);
+    expect(decodeFormatRecord((await again.db.get(formatKey))!)).toBe(storageFormatVersion);
     await again.close();
+  });
+
+  it('reads a format 1 store as it is, marks it format 2, then keeps null data apart from empty data', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    await store.apply([
+      { kind: 'epochs', epochs: { acceptedEpoch: 1, currentEpoch: 1 } },
+      { kind: 'append', txns: txns(1, 1, 3) },
+    ]);
+    await store.close();
+    await damage(dir, formatKey, encodeFormatRecord(1));
+    const warnings: string[] = [];
+    const again = await LevelStorage.open(dir, { warn: (message) => warnings.push(message) });
+    expect(warnings).toEqual([]);
+    expect(decodeFormatRecord((await again.db.get(formatKey))!)).toBe(2);
+    expect((await again.load()).log).toEqual(txns(1, 1, 3));
+    const withData = (n: number, data: Uint8Array | null): Txn => ({
+      zxid: makeZxid(1, n),
+      timeMs: 1_000 + n,
+      sessionId: 1n as SessionId,
+      cxid: n,
+      body: { kind: 'setData', path: '/a', data, version: n },
+    });
+    await again.apply([{ kind: 'append', txns: [withData(4, null), withData(5, new Uint8Array(0))] }]);
+    await again.close();
+    const third = await LevelStorage.open(dir);
+    const log = (await third.load()).log;
+    expect(log.slice(3).map((txn) => (txn.body.kind === 'setData' ? txn.body.data : 'other'))).toEqual([
+      null,
+      new Uint8Array(0),
+    ]);
+    await third.close();
   });
 });
 

@@ -296,7 +296,7 @@ function readMultiResults(reader: JuteReader): OpResult[] {
         results.push({ op: 'setData', stat: readStat(reader) });
         break;
       case OpCode.getData:
-        results.push({ op: 'getData', data: reader.bytesOrEmpty(), stat: readStat(reader) });
+        results.push({ op: 'getData', data: reader.buffer(), stat: readStat(reader) });
         break;
       case OpCode.getChildren:
         results.push({ op: 'getChildren', children: reader.strings() });
@@ -321,7 +321,7 @@ function readResult(reader: JuteReader, op: OpName, opcode: number): ResultByOp[
     case 'setACL':
       return { stat: readStat(reader) };
     case 'getData': {
-      const data = reader.bytesOrEmpty();
+      const data = reader.buffer();
       return { data, stat: readStat(reader) };
     }
     case 'getChildren': {

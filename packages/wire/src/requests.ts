@@ -69,7 +69,7 @@ function readPath(reader: JuteReader): string {
 
 function readCreate(reader: JuteReader, opcode: number, badFlags: FlagFailure): CreateRequest {
   const path = readPath(reader);
-  const data = reader.bytesOrEmpty();
+  const data = reader.buffer();
   const acl = reader.list(readAcl);
   const flags = reader.int();
   const ttlMs = opcode === OpCode.createTTL ? reader.long() : -1n;
@@ -124,7 +124,7 @@ function readWriteOp(reader: JuteReader, type: number): MultiOp {
     case OpCode.delete:
       return { op: 'delete', path: readPath(reader), version: reader.int() };
     case OpCode.setData:
-      return { op: 'setData', path: readPath(reader), data: reader.bytesOrEmpty(), version: reader.int() };
+      return { op: 'setData', path: readPath(reader), data: reader.buffer(), version: reader.int() };
     case OpCode.check:
       return { op: 'check', path: readPath(reader), version: reader.int() };
     default:
@@ -214,7 +214,7 @@ function decodeBody(reader: JuteReader, xid: number, opcode: number): DecodedReq
       return { xid, opcode, request: readPathWatch(reader, 'getData') };
     case OpCode.setData: {
       const path = readPath(reader);
-      const data = reader.bytesOrEmpty();
+      const data = reader.buffer();
       return { xid, opcode, request: { op: 'setData', path, data, version: reader.int() } };
     }
     case OpCode.getACL:

@@ -127,13 +127,41 @@ describe('golden frames', () => {
     expect(decodeRequest(frame.subarray(4)).request).toEqual(request);
   });
 
-  it('a plain create (1) with a null ACL vector and null data reads as empty', () => {
+  it('a plain create (1) with a null ACL vector reads as empty, null data stays null', () => {
     const frame = hex('00000000 00000001 00000002 2f61 ffffffff ffffffff 00000000');
     expect(decodeRequest(frame)).toEqual({
       xid: 0,
       opcode: OpCode.create,
-      request: { op: 'create', path: '/a', data: new Uint8Array(0), acl: [], mode: 0, ttlMs: -1n },
+      request: { op: 'create', path: '/a', data: null, acl: [], mode: 0, ttlMs: -1n },
     });
+    const empty = hex('00000000 00000001 00000002 2f61 00000000 ffffffff 00000000');
+    expect(decodeRequest(empty).request).toMatchObject({ op: 'create', data: new Uint8Array(0) });
+  });
+
+  it('setData (5) with null data, and getData replies: null is length -1, empty is length 0', () => {
+    const setNull = hex('00000003 00000005 00000002 2f61 ffffffff ffffffff');
+    expect(decodeRequest(setNull).request).toEqual({ op: 'setData', path: '/a', data: null, version: -1 });
+    const stat = {
+      czxid: 1n,
+      mzxid: 1n,
+      ctime: 0,
+      mtime: 0,
+      version: 0,
+      cversion: 0,
+      aversion: 0,
+      ephemeralOwner: 0n,
+      dataLength: 0,
+      numChildren: 0,
+      pzxid: 1n,
+    };
+    const nullReply = { ok: true, op: 'getData', result: { data: null, stat } } as const;
+    const emptyReply = { ok: true, op: 'getData', result: { data: new Uint8Array(0), stat } } as const;
+    const nullFrame = encodeReply(OpCode.getData, 4, 1n, nullReply);
+    const emptyFrame = encodeReply(OpCode.getData, 4, 1n, emptyReply);
+    expect(Buffer.from(nullFrame.subarray(20, 24)).toString('hex')).toBe('ffffffff');
+    expect(Buffer.from(emptyFrame.subarray(20, 24)).toString('hex')).toBe('00000000');
+    expect(decodeReply(OpCode.getData, nullFrame.subarray(4)).reply).toEqual(nullReply);
+    expect(decodeReply(OpCode.getData, emptyFrame.subarray(4)).reply).toEqual(emptyReply);
   });
 
   it('ping reply: ReplyHeader{-2, zxid, 0} and nothing else', () => {

@@ -36,8 +36,6 @@ import type { StatPersisted } from './records.js';
 import { encodeSnapshot, type SnapshotContent, type SnapshotNodeRecord } from './snapshot.js';
 import { digestVersion, zkNodeDigest } from './zk-tree.js';
 
-const noData = new Uint8Array(0);
-
 /** The loaded ZooKeeper state as a zabkit snapshot: every node parents first, siblings sorted. */
 export function toTreeSnapshot(loaded: Pick<ZkLoaded, 'tree' | 'sessions' | 'zxid'>): TreeSnapshot {
   const nodes: SnapshotNode[] = [];
@@ -48,7 +46,7 @@ export function toTreeSnapshot(loaded: Pick<ZkLoaded, 'tree' | 'sessions' | 'zxi
     const s = node.stat;
     nodes.push({
       path: path === '' ? '/' : path,
-      data: node.data ?? noData,
+      data: node.data,
       acl: node.acl!,
       czxid: zxid(BigInt.asUintN(64, s.czxid)),
       mzxid: zxid(BigInt.asUintN(64, s.mzxid)),

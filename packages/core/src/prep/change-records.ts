@@ -6,13 +6,14 @@
  */
 import type { ACL } from '../acl.js';
 import { assert } from '../errors.js';
+import type { ZnodeData } from '../requests.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { NodeLifetime } from '../tree/lifetime.js';
 import type { Zxid } from '../zxid.js';
 
 /** A node as it will be, or `undefined` in `node` when it will have been deleted. */
 export interface NodeRecord {
-  readonly data: Uint8Array;
+  readonly data: ZnodeData;
   readonly acl: readonly ACL[];
   readonly version: number;
   readonly cversion: number;

@@ -15,6 +15,7 @@ import type {
   SetAclRequest,
   SetDataRequest,
   WriteRequest,
+  ZnodeData,
 } from '../requests.js';
 import { CreateMode, isCreateMode, isEphemeralMode, isSequentialMode, isTtlMode, ttlMaxMs } from '../stat.js';
 import type { DataTree } from '../tree/data-tree.js';
@@ -159,8 +160,8 @@ export class RequestPreparer {
     if (!checkAcl(acl, perm, authInfo)) fail(ErrorCode.NoAuth);
   }
 
-  private checkDataSize(data: Uint8Array): void {
-    if (data.length > this.options.dataSizeMaxBytes) fail(ErrorCode.BadArguments);
+  private checkDataSize(data: ZnodeData): void {
+    if (data !== null && data.length > this.options.dataSizeMaxBytes) fail(ErrorCode.BadArguments);
   }
 
   private prepareCreate(input: PrepInput, request: CreateRequest): TxnBody {

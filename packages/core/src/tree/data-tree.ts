@@ -6,7 +6,7 @@
 import { type ACL, Ids, Perms } from '../acl.js';
 import { assert, assertNever, ErrorCode, type ErrorCodeValue } from '../errors.js';
 import { basenameOf, configPath, parentOf, quotaPath, rootPath, zookeeperPath } from '../path.js';
-import type { OpResult } from '../requests.js';
+import type { OpResult, ZnodeData } from '../requests.js';
 import type { Stat } from '../stat.js';
 import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import { multiFailed } from '../txn.js';
@@ -41,7 +41,7 @@ export type TxnResult =
 /** A znode as a snapshot stores it. */
 export interface SnapshotNode {
   readonly path: string;
-  readonly data: Uint8Array;
+  readonly data: ZnodeData;
   readonly acl: readonly ACL[];
   readonly czxid: Zxid;
   readonly mzxid: Zxid;
@@ -188,7 +188,7 @@ export class DataTree {
       mix(
         `${node.czxid},${node.mzxid},${node.pzxid},${node.ctime},${node.mtime},${node.version},${node.cversion}`,
       );
-      mix(`${node.aversion},${node.ephemeralOwner},${node.data.join('.')}`);
+      mix(`${node.aversion},${node.ephemeralOwner},${node.data === null ? 'null' : node.data.join('.')}`);
       for (const entry of node.acl) mix(`${entry.perms}:${entry.id.scheme}:${entry.id.id}`);
     }
     for (const [sessionId, timeoutMs] of [...this.sessionTimeouts].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
@@ -210,7 +210,7 @@ export class DataTree {
   /** Bytes of paths and data held, as ZooKeeper's mntr reports it (approximate_data_size). */
   approximateDataSize(): number {
     let bytes = 0;
-    for (const [path, node] of this.nodes) bytes += path.length + node.data.length;
+    for (const [path, node] of this.nodes) bytes += path.length + (node.data === null ? 0 : node.data.length);
     return bytes;
   }
 
@@ -376,7 +376,7 @@ export class DataTree {
 
   private createNode(
     path: string,
-    data: Uint8Array,
+    data: ZnodeData,
     acl: readonly ACL[],
     ephemeralOwner: bigint,
     parentCversion: number,
@@ -439,7 +439,7 @@ export class DataTree {
     changes.push({ kind: 'deleted', path, acl: node.acl, parentAcl: parent.acl });
   }
 
-  private setData(path: string, data: Uint8Array, version: number, txn: Txn, changes: TreeChange[]): Stat {
+  private setData(path: string, data: ZnodeData, version: number, txn: Txn, changes: TreeChange[]): Stat {
     const node = this.requireNode(path);
     node.data = data;
     node.version = version;

@@ -3,13 +3,15 @@
  * hot path of every write; readers get copies of Stat, never the node itself.
  */
 import type { ACL } from '../acl.js';
+import type { ZnodeData } from '../requests.js';
 import type { Stat } from '../stat.js';
 import type { Zxid } from '../zxid.js';
 import type { NodeLifetime } from './lifetime.js';
 
 /** A znode as the tree stores it. */
 export class Znode {
-  data: Uint8Array;
+  /** Null when created or set with null data, as ZooKeeper keeps it. */
+  data: ZnodeData;
   acl: readonly ACL[];
   czxid: Zxid;
   mzxid: Zxid;
@@ -23,7 +25,7 @@ export class Znode {
   readonly lifetime: NodeLifetime;
   readonly children = new Set<string>();
 
-  constructor(data: Uint8Array, acl: readonly ACL[], zxid: Zxid, timeMs: number, lifetime: NodeLifetime) {
+  constructor(data: ZnodeData, acl: readonly ACL[], zxid: Zxid, timeMs: number, lifetime: NodeLifetime) {
     this.data = data;
     this.acl = acl;
     this.czxid = zxid;
@@ -52,7 +54,7 @@ export class Znode {
       cversion: (this.cversion * 2 - this.children.size) | 0,
       aversion: this.aversion,
       ephemeralOwner: this.lifetime.kind === 'ephemeral' ? this.lifetime.sessionId : 0n,
-      dataLength: this.data.length,
+      dataLength: this.data === null ? 0 : this.data.length,
       numChildren: this.children.size,
       pzxid: this.pzxid,
     };

@@ -15,7 +15,8 @@ import { childPath, depthBelow, isCode, isConnected, isConnectionLoss, isUnder }
 /** A cached znode: its path, data and Stat as last read. */
 export interface CachedNode {
   readonly path: string;
-  readonly data: Uint8Array;
+  /** Null when the node holds null data (ZooKeeper keeps it apart from empty data). */
+  readonly data: Uint8Array | null;
   readonly stat: Stat;
 }
 

@@ -106,7 +106,8 @@ export class QueueCore {
   async peek(): Promise<Uint8Array | undefined> {
     for (const name of await this.items()) {
       try {
-        return (await retryIdempotent(this.zk, () => this.zk.getData(childPath(this.path, name)))).data;
+        const { data } = await retryIdempotent(this.zk, () => this.zk.getData(childPath(this.path, name)));
+        return data ?? new Uint8Array(0);
       } catch (error) {
         if (!isCode(error, 'NoNode')) throw error;
       }
@@ -119,7 +120,9 @@ export class QueueCore {
     for (const name of await this.items()) {
       let data: Uint8Array;
       try {
-        data = (await retryIdempotent(this.zk, () => this.zk.getData(childPath(this.path, name)))).data;
+        data =
+          (await retryIdempotent(this.zk, () => this.zk.getData(childPath(this.path, name)))).data ??
+          new Uint8Array(0);
       } catch (error) {
         if (isCode(error, 'NoNode')) continue; // another consumer took it
         throw error;

@@ -197,8 +197,8 @@ export const commands: Readonly<Record<string, Command>> = {
       const { flags, rest } = words('get', args, { switches: 'sw' }, 1);
       const watch = flags.has('w') ? { watch: ctx.watcher() } : {};
       const { data, stat } = await ctx.client().getData(checkPath(rest[0]!), watch);
-      // ZooKeeper keeps no data as null and zkCli prints `null`; zabkit keeps it as empty.
-      ctx.out(`${data.length === 0 ? 'null' : decoder.decode(data)}\n`);
+      // zkCli prints null data as `null`, empty data as an empty line.
+      ctx.out(`${data === null ? 'null' : decoder.decode(data)}\n`);
       if (flags.has('s')) ctx.out(`${formatStat(stat)}\n`);
     },
   },
@@ -241,7 +241,7 @@ export const commands: Readonly<Record<string, Command>> = {
         ...(ttlFlag === undefined ? {} : { ttlMs }),
         ...(acl === undefined ? {} : { acl: parseAcl(acl) }),
       };
-      const created = await ctx.client().create(checkPath(path), data ?? '', options);
+      const created = await ctx.client().create(checkPath(path), data ?? null, options);
       // zkCli prints this on standard error.
       ctx.err(`Created ${created}\n`);
     },

@@ -407,7 +407,7 @@ export async function runInspect(args: string[]): Promise<number> {
               zxid: formatZxid(snapshot.zxid),
               znodes: snapshot.nodes.length,
               sessions: snapshot.sessions.length,
-              dataBytes: snapshot.nodes.reduce((sum, node) => sum + node.data.length, 0),
+              dataBytes: snapshot.nodes.reduce((sum, node) => sum + (node.data?.length ?? 0), 0),
             },
       log: {
         txns: log.length,
