@@ -1,18 +1,24 @@
 /**
  * ACLs: identities, permissions, and ZooKeeper's rules for validating an ACL (fixupACL)
  * and checking one (checkACL). Schemes: world, auth (expanded at create/setACL time),
- * digest, ip (with CIDR), and super (a digest identity that matches the superDigest).
+ * digest, ip (with CIDR), sasl (a user a SASL exchange proved), x509 (a client
+ * certificate's subject), and super (a digest identity that matches the superDigest, or the
+ * SASL or x509 super user).
+ *
+ * ZooKeeper knows sasl and x509 only once their providers are loaded (`authProvider.N`);
+ * zabkit always knows them, and only its driver can hand a connection such an identity.
  */
 import { encodeBase64 } from './acl/base64.js';
 import { ipMatches, isValidIpAclExpression } from './acl/ip.js';
 import { sha1 } from './acl/sha1.js';
+import { isValidDistinguishedName } from './acl/x500.js';
 import { ErrorCode, ZabError } from './errors.js';
 import { decodeUtf8, encodeUtf8 } from './utf8.js';
 
 /** ZooKeeper's permission bits: READ 1, WRITE 2, CREATE 4, DELETE 8, ADMIN 16, ALL 31. */
 export const Perms = { Read: 1, Write: 2, Create: 4, Delete: 8, Admin: 16, All: 31 } as const;
 
-/** An identity: a scheme (world, auth, digest, ip, super) and an id in it. */
+/** An identity: a scheme (world, auth, digest, ip, sasl, x509, super) and an id in it. */
 export interface Id {
   readonly scheme: string;
   readonly id: string;
@@ -53,9 +59,17 @@ export function digestIdFromCredentials(credentials: string): string {
 /**
  * Schemes whose identities count for the `auth` scheme: those whose provider says it
  * authenticates (ZooKeeper's fixupACL). super has no provider, so ZooKeeper skips it: a
- * super user's `auth` ACL names its digest identity alone.
+ * super user's `auth` ACL names its digest (sasl, x509) identity alone.
  */
-const authenticatedSchemes = new Set(['digest']);
+const authenticatedSchemes = new Set(['digest', 'sasl', 'x509']);
+
+/**
+ * ZooKeeper's SASL provider takes an id that parses as a Kerberos name: `name[/host]@REALM`,
+ * or a name with no `@` at all.
+ */
+function isValidSaslId(id: string): boolean {
+  return !id.includes('@') || /^[^/@]*(\/[^/@]*)?@[^/@]*$/.test(id);
+}
 
 /** Java's String.split(":") drops trailing empty strings; ZooKeeper's digest check relies on it. */
 function javaSplitCount(text: string, separator: string): number {
@@ -70,6 +84,10 @@ function isValidId(id: Id): boolean {
       return javaSplitCount(id.id, ':') === 2;
     case 'ip':
       return isValidIpAclExpression(id.id);
+    case 'sasl':
+      return isValidSaslId(id.id);
+    case 'x509':
+      return isValidDistinguishedName(id.id);
     default:
       return false;
   }
@@ -126,8 +144,15 @@ export function checkAcl(acl: readonly ACL[], perm: number, authInfo: readonly I
     if (scheme === 'world' && id === 'anyone') return true;
     for (const identity of authInfo) {
       if (identity.scheme !== scheme) continue;
-      if (scheme === 'digest' && identity.id === id) return true;
-      if (scheme === 'ip' && ipMatches(identity.id, id)) return true;
+      if (scheme === 'ip') {
+        if (ipMatches(identity.id, id)) return true;
+      } else if (identity.id === id) {
+        // digest, x509: the same id. sasl too, and ZooKeeper's SASL provider also lets the
+        // user named `super` pass any sasl entry.
+        return true;
+      } else if (scheme === 'sasl' && identity.id === 'super') {
+        return true;
+      }
     }
   }
   return false;
@@ -153,14 +178,16 @@ export function authenticate(scheme: string, auth: Uint8Array, superDigest?: str
 /**
  * The user name ZooKeeper reports for an identity (whoAmI, AuthUtil.getUser): its
  * authentication provider's getUserName. A digest identity is `user:hash` and reports `user`
- * (the text before the first colon, as Java's split does); an ip identity reports the
- * address; super has no provider, and ZooKeeper reports an empty user for it.
+ * (the text before the first colon, as Java's split does); ip, sasl and x509 report the id
+ * itself; super has no provider, and ZooKeeper reports an empty user for it.
  */
 export function userNameOf(id: Id): string {
   switch (id.scheme) {
     case 'digest':
       return id.id.split(':', 1)[0]!;
     case 'ip':
+    case 'sasl':
+    case 'x509':
       return id.id;
     default:
       return '';

@@ -33,6 +33,7 @@ export const ErrorCode = {
   NoWatcher: -121,
   RequestTimeout: -122,
   ReconfigDisabled: -123,
+  SessionClosedRequireSaslAuth: -124,
   QuotaExceeded: -125,
   ThrottledOp: -127,
 } as const;

@@ -5,6 +5,7 @@
  * simulator's clients), turning its `ClientOutput`s into link messages with `deliverToLink`.
  */
 
+import type { Id } from './acl.js';
 import type { ClientOutput, ConnectRequest } from './front/client-io.js';
 import type { ClientRequest, Reply } from './requests.js';
 import type { WatchEvent } from './watches/events.js';
@@ -42,6 +43,12 @@ export interface ClientLink {
   send(xid: number, request: ClientRequest): void;
   /** Closes the link from the client side; `closed` is not called for it. */
   close(): void;
+  /**
+   * Hands the server identities its transport verified (a TLS client certificate's subject, a
+   * SASL exchange), held from the next request on. Only a server's own client port calls it;
+   * links without a server behind them (a client's TCP link) leave it out.
+   */
+  authenticated?(identities: readonly Id[]): void;
 }
 
 /** Opens links to the servers of an ensemble, one attempt at a time. */

@@ -21,6 +21,12 @@ export interface ServerOptions {
   readonly containerCheckIntervalMs?: number;
   /** `user:base64(sha1(user:password))` of the super user, if any. */
   readonly superDigest?: string;
+  /**
+   * `enforce.auth.schemes` when `enforce.auth.enabled`: a connection that holds no identity of
+   * one of these schemes has every request but auth refused (SessionClosedRequireSaslAuth) and
+   * is closed, as ZooKeeper's AuthenticationHelper does. Empty (the default): nothing enforced.
+   */
+  readonly enforceAuthSchemes?: readonly string[];
   /** Secret bytes that session passwords derive from: the driver's randomness. */
   readonly sessionSecret: Uint8Array;
   /** The clock when the server starts; session ids and the first tick derive from it. */
@@ -43,6 +49,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     extendedTypesEnabled: options.extendedTypesEnabled ?? true,
     containerCheckIntervalMs: options.containerCheckIntervalMs ?? 60_000,
     superDigest: options.superDigest,
+    enforceAuthSchemes: options.enforceAuthSchemes ?? [],
     sessionSecret: options.sessionSecret,
     startTimeMs: options.startTimeMs,
   };

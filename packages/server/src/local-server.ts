@@ -15,6 +15,7 @@ import {
   type ConnectionId,
   type ConnectRequest,
   deliverToLink,
+  type Id,
   type LinkFactory,
   type LinkHandlers,
   type PeerInput,
@@ -118,6 +119,9 @@ export class LocalServer implements LinkFactory {
       },
       send(xid: number, request: ClientRequest) {
         server.enqueue({ kind: 'request', connectionId, xid, request });
+      },
+      authenticated(identities: readonly Id[]) {
+        server.enqueue({ kind: 'authenticated', connectionId, identities });
       },
       close() {
         if (!server.links.delete(connectionId)) return;

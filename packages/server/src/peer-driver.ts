@@ -15,6 +15,7 @@ import type {
   ConnectionId,
   ConnectRequest,
   Envelope,
+  Id,
   LinkFactory,
   LinkHandlers,
   PeerInput,
@@ -269,6 +270,9 @@ export class PeerDriver implements LinkFactory {
       },
       send(xid: number, request: ClientRequest) {
         driver.enqueue({ kind: 'request', connectionId, xid, request });
+      },
+      authenticated(identities: readonly Id[]) {
+        driver.enqueue({ kind: 'authenticated', connectionId, identities });
       },
       close() {
         if (!driver.links.delete(connectionId)) return;

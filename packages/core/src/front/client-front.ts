@@ -45,6 +45,12 @@ export interface ClientFrontOptions {
   /** `user:base64(sha1(user:password))` of the super user, who passes every ACL. */
   readonly superDigest?: string | undefined;
   /**
+   * enforce.auth.schemes: when not empty, a connection that holds no identity of one of them
+   * has its first request other than auth answered SessionClosedRequireSaslAuth, and is closed
+   * (its session lives on until it expires), as ZooKeeper's AuthenticationHelper does.
+   */
+  readonly enforceAuthSchemes?: readonly string[];
+  /**
    * Most requests one connection may have waiting for their answer: the peer's bound of that
    * name. The peer enforces it before it hands a request on (it reads `pendingCount`); the
    * front asserts it.
@@ -182,6 +188,14 @@ export class ClientFront {
       this.send(connectionId, xid, reply, undefined);
       return;
     }
+    const enforced = this.options.enforceAuthSchemes ?? [];
+    if (enforced.length > 0 && !connection.auth.holdsAnyOf(enforced)) {
+      // The reply goes out ahead of the session's pending ones, as ZooKeeper's does: it
+      // answers before the request enters its pipeline. Then only this connection closes.
+      this.send(connectionId, xid, failure(request.op, ErrorCode.SessionClosedRequireSaslAuth), undefined);
+      this.close(connectionId, 'refused');
+      return;
+    }
     if (isWriteRequest(request) || request.op === 'closeSession') {
       connection.replies.awaitWrite(xid, request.op);
       const origin = { connectionId, sessionId: connection.sessionId, xid, authInfo: connection.authInfo };
@@ -198,6 +212,14 @@ export class ClientFront {
       return;
     }
     this.send(connectionId, xid, this.serveLocal(connection, request), undefined);
+  }
+
+  /**
+   * Identities the driver verified for a connection (a TLS client certificate, a SASL
+   * exchange): held from its next request on, as identities `auth` proves are.
+   */
+  authenticated(connectionId: ConnectionId, identities: readonly Id[]): void {
+    this.connections.get(connectionId)?.auth.addVerified(identities);
   }
 
   /** The commit path has brought this server up to date for a sync request. */

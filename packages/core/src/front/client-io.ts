@@ -3,6 +3,7 @@
  * with for connections and requests, and the outputs it leaves for each connection (in a
  * peer's Ready, `toClients`).
  */
+import type { Id } from '../acl.js';
 import type { ClientRequest, Reply } from '../requests.js';
 import type { WatchEvent } from '../watches/events.js';
 import type { Zxid } from '../zxid.js';
@@ -32,6 +33,16 @@ export type ClientInput =
       readonly connectionId: ConnectionId;
       readonly xid: number;
       readonly request: ClientRequest;
+    }
+  /**
+   * Identities the driver verified for an attached connection, outside the protocol's `auth`
+   * request: the subject of its TLS client certificate (x509), a completed SASL exchange
+   * (sasl), the super user either names. They count from the next request on.
+   */
+  | {
+      readonly kind: 'authenticated';
+      readonly connectionId: ConnectionId;
+      readonly identities: readonly Id[];
     }
   /** The client's connection is gone; its session lives on until it expires. */
   | { readonly kind: 'disconnect'; readonly connectionId: ConnectionId };

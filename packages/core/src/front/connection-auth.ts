@@ -28,11 +28,24 @@ export class ConnectionAuth {
   addAuth(scheme: string, auth: Uint8Array, superDigest: string | undefined): Reply<'auth'> {
     const ids = authenticate(scheme, auth, superDigest);
     if (ids === undefined) return { ok: false, op: 'auth', code: ErrorCode.AuthFailed };
+    this.addVerified(ids);
+    return { ok: true, op: 'auth', result: {} };
+  }
+
+  /**
+   * Adds identities something other than `addauth` vouched for (a certificate, a SASL
+   * exchange, both checked by the driver); one already held is not added twice.
+   */
+  addVerified(ids: readonly Id[]): void {
     let next = this.current;
     for (const id of ids) if (!next.some((known) => sameId(known, id))) next = [...next, id];
     this.current = next;
-    for (const id of ids) assert(this.holds(id), 'an accepted identity is held after addauth');
-    return { ok: true, op: 'auth', result: {} };
+    for (const id of ids) assert(this.holds(id), 'an accepted identity is held once added');
+  }
+
+  /** Whether any identity held is of one of `schemes` (enforce.auth.schemes). */
+  holdsAnyOf(schemes: readonly string[]): boolean {
+    return this.current.some((id) => schemes.includes(id.scheme));
   }
 
   /** Answers `whoami`: each identity's scheme and user, as ZooKeeper's providers name them. */

@@ -159,6 +159,7 @@ export class ZabPeer {
       this.outbox.persist({ kind: 'sessionSecret', secret: this.sessionSecret });
     this.front = new ClientFront(this.tree, this.commitPath(), {
       superDigest: this.server.superDigest,
+      enforceAuthSchemes: this.server.enforceAuthSchemes,
       requestsPendingPerSessionMax: this.options.requestsPendingPerSessionMax,
     });
     this.applier = new Applier(this.tree, this.log, this.outbox, this.front, this.options.snapCount, {
@@ -334,6 +335,9 @@ export class ZabPeer {
         break;
       case 'request':
         this.request(input.connectionId, input.xid, input.request);
+        break;
+      case 'authenticated':
+        this.front.authenticated(input.connectionId, input.identities);
         break;
       case 'disconnect':
         this.learner?.forgetRevalidation(input.connectionId);
