@@ -238,7 +238,7 @@ describe('keys that cannot be honoured stop the server, naming the key', () => {
       ['secureClientPort=0', ...pemStores(['ssl.clientHostnameVerification=true'])],
       'ssl.clientHostnameVerification',
     ],
-    [['secureClientPort=0', ...pemStores(['ssl.authProvider=x509'])], 'ssl.authProvider'],
+    [['secureClientPort=0', ...pemStores(['ssl.authProvider=com.example.Mine'])], 'ssl.authProvider'],
     [['secureClientPort=0', ...pemStores(['ssl.context.supplier.class=x.Y'])], 'ssl.context.supplier.class'],
     [['secureClientPort=0', ...pemStores(['ssl.keyStore.passwrd=x'])], 'ssl.keyStore.passwrd'],
     [['secureClientPort=0', ...pemStores(['ssl.clientAuth=maybe'])], 'ssl.clientAuth'],

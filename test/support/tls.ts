@@ -162,7 +162,13 @@ export function createTestPki(options: { readonly password?: string } = {}): Tes
     const csrPath = join(dir, `${name}.csr`);
     const extPath = join(dir, `${name}.ext`);
     writeFileSync(extPath, `[v3]\n${extensions}\n`);
-    run('openssl', ['req', '-new', '-key', keyPath, '-subj', subject, '-out', csrPath], dir);
+    // -utf8 and -multivalue-rdn: a subject may hold any character, and `+` joins the
+    // attributes of one RDN (`/CN=a+UID=1`), as the x509 tests need.
+    run(
+      'openssl',
+      ['req', '-new', '-utf8', '-multivalue-rdn', '-key', keyPath, '-subj', subject, '-out', csrPath],
+      dir,
+    );
     const signer = issuer ?? { certPath: undefined, keyPath };
     if (expired) {
       // `openssl x509` cannot back-date; `openssl ca` takes explicit dates.

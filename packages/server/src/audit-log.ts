@@ -149,6 +149,14 @@ export class AuditIdentities {
     this.add('digest', `${user}:${hash}`);
   }
 
+  /**
+   * An identity the connection's transport proved (sasl, x509). super has no provider, so
+   * ZooKeeper names no user for it, and neither does this.
+   */
+  addVerified(scheme: string, id: string): void {
+    if (scheme !== 'super') this.add(scheme, id);
+  }
+
   private add(scheme: string, id: string): void {
     if (this.ids.some((known) => known.scheme === scheme && known.id === id)) return;
     this.ids.push({ scheme, id });

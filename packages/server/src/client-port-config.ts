@@ -6,6 +6,12 @@
  * @module
  */
 import { AUDIT_KEYS, type AuditSettings, parseAuditSettings } from './audit-log.js';
+import {
+  CLIENT_AUTH_KEYS,
+  type ClientAuthSettings,
+  isClientAuthKey,
+  parseClientAuthSettings,
+} from './client-auth.js';
 import { type ClientPortLimits, defaultClientPortLimits } from './client-limits.js';
 import {
   CLIENT_TLS_PROPERTY_KEYS,
@@ -27,6 +33,8 @@ export interface ClientPortSettings {
   readonly tls: ClientTlsSettings;
   /** The audit log: audit.enable, zabkit.audit.file (see audit-log.ts). */
   readonly audit: AuditSettings;
+  /** SASL, x509 identities, super users, enforce.auth (see client-auth.ts). */
+  readonly auth: ClientAuthSettings;
 }
 
 /** The keys this module reads. */
@@ -48,11 +56,12 @@ export const CLIENT_PORT_PROPERTY_KEYS: ReadonlySet<string> = new Set([
   ...[...CLIENT_PORT_KEYS].filter((key) => !key.startsWith('zabkit.')),
   ...CLIENT_TLS_PROPERTY_KEYS,
   ...[...AUDIT_KEYS].filter((key) => !key.startsWith('zabkit.')),
+  ...[...CLIENT_AUTH_KEYS].filter((key) => !key.startsWith('zabkit.')),
 ]);
 
 /** Whether config.ts keeps `key` for {@link parseClientPortSettings}. */
 export function isClientPortKey(key: string): boolean {
-  return CLIENT_PORT_KEYS.has(key) || isClientTlsKey(key) || AUDIT_KEYS.has(key);
+  return CLIENT_PORT_KEYS.has(key) || isClientTlsKey(key) || AUDIT_KEYS.has(key) || isClientAuthKey(key);
 }
 
 /** How config.ts hands values over: the raw value of a key, and the error it throws. */
@@ -62,6 +71,10 @@ export interface SettingsSource {
   error(key: string, value: string | undefined, expected: string): Error;
   /** Where keys that are set but have no effect are reported. */
   readonly warnings: string[];
+  /** Every key set, for the families named by a prefix (`authProvider.*`, `superUser.*`). */
+  readonly keys?: Iterable<string>;
+  /** `-Djava.security.auth.login.config`: the JAAS file, as a JVM is told it. */
+  readonly jaasFile?: string | undefined;
 }
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -114,5 +127,6 @@ export function parseClientPortSettings(source: SettingsSource): ClientPortSetti
     },
     tls: parseClientTlsSettings((key) => source.get(key), source.warnings),
     audit: parseAuditSettings((key) => source.get(key), source.warnings),
+    auth: parseClientAuthSettings((key) => source.get(key), source.keys ?? [], source.jaasFile),
   };
 }

@@ -7,7 +7,14 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import type { ClientLink, LinkFactory, LinkMessage } from '@zabkit/client';
-import { type ClientRequest, KeeperState, type Reply, type WatchEvent } from '@zabkit/core';
+import {
+  type ClientRequest,
+  ErrorCode,
+  type Id,
+  KeeperState,
+  type Reply,
+  type WatchEvent,
+} from '@zabkit/core';
 import {
   type DecodedRequest,
   decodeConnectRequest,
@@ -15,7 +22,9 @@ import {
   encodeConnectResponse,
   FrameDecoder,
   fourLetterWordOf,
+  JuteReader,
   JuteWriter,
+  OpCode,
   RequestRejectedError,
   writeReply,
   writeWatcherEvent,
@@ -35,6 +44,22 @@ import {
 } from './client-tls.js';
 import { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
 import type { Logger } from './log.js';
+import { DigestMd5Server, type SaslFailure } from './sasl-digest.js';
+import { certificateSubject } from './x509-subject.js';
+
+/** Who clients may prove they are beyond `addauth`: SASL users, certificate subjects, super users. */
+export interface ClientPortAuth {
+  /** The DIGEST-MD5 users and their passwords; undefined when SASL is not configured. */
+  readonly saslUsers?: ReadonlyMap<string, string> | undefined;
+  /** SASL users that are super (`superUser`). */
+  readonly saslSuperUsers?: readonly string[];
+  /** The client certificate subject that is super (`X509AuthenticationProvider.superUser`). */
+  readonly x509SuperUser?: string | undefined;
+  /** Keep a connection whose SASL exchange failed (`allowSaslFailedClients`), unless SASL is enforced. */
+  readonly allowSaslFailedClients?: boolean;
+  /** enforce.auth.schemes includes sasl: a failed exchange is answered SessionClosedRequireSaslAuth. */
+  readonly saslRequired?: boolean;
+}
 
 /** How the client port listens and what it allows. */
 export interface ClientPortOptions {
@@ -58,6 +83,8 @@ export interface ClientPortOptions {
    * share one limit. Default: one of its own, of `limits.maxOutstandingTotal`.
    */
   readonly budget?: OutstandingBudget;
+  /** SASL users, and the super users of SASL and x509; none by default. */
+  readonly auth?: ClientPortAuth;
   /** Where each write a client asked for is recorded with its result (audit.enable). */
   readonly audit?: AuditLog | undefined;
   /** TLS: on every connection (a secure client port), or beside plain TCP when `unified`. */
@@ -90,6 +117,8 @@ export interface ClientPortStats {
   readsThrottled: number;
   /** Connections closed because their TLS handshake failed or their certificate was refused. */
   tlsHandshakeFailures: number;
+  /** SASL exchanges that failed (a wrong password, an unknown user, a malformed token). */
+  saslFailures: number;
 }
 
 /**
@@ -108,6 +137,8 @@ interface ReplySlot {
   answer: { readonly zxid: bigint; readonly reply: Reply } | undefined;
   /** Close the connection once this answer is out (ZooKeeper's way with an unknown opcode). */
   readonly closesConnection?: boolean;
+  /** A SASL reply: its body is this token (SetSASLResponse), not a core reply's. */
+  readonly saslToken?: Uint8Array | null;
 }
 
 /**
@@ -154,6 +185,7 @@ export class ClientPortServer {
     connectionsSlowConsumer: 0,
     readsThrottled: 0,
     tlsHandshakeFailures: 0,
+    saslFailures: 0,
   };
 
   private constructor(readonly options: ClientPortOptions) {
@@ -338,6 +370,8 @@ class ClientConnection implements BudgetWaiter {
   private expiredSessionless = false;
   /** Who the client is, for the audit log: its address and each digest user it proved. */
   private readonly identities: AuditIdentities;
+  /** This connection's SASL exchange, from its first SASL request on. */
+  private sasl: DigestMd5Server | undefined;
 
   constructor(
     private readonly port: ClientPortServer,
@@ -565,6 +599,13 @@ class ClientConnection implements BudgetWaiter {
 
   private onRequest(frame: Uint8Array): void {
     const now = performance.now();
+    if (
+      frame.length >= 8 &&
+      new DataView(frame.buffer, frame.byteOffset + 4, 4).getInt32(0) === OpCode.sasl
+    ) {
+      this.onSasl(frame, now);
+      return;
+    }
     try {
       const decoded = decodeRequest(frame);
       this.slots.push({ xid: decoded.xid, counted: true, decoded, receivedAt: now, answer: undefined });
@@ -607,6 +648,7 @@ class ClientConnection implements BudgetWaiter {
         if (message.timeoutMs > 0) {
           this.clearSessionlessTimer();
           this.established = true;
+          this.authenticateCertificate();
           if (this.queuedHead < this.queued.length) this.serveQueued();
         }
         return;
@@ -643,6 +685,110 @@ class ClientConnection implements BudgetWaiter {
         return;
       }
     }
+  }
+
+  /**
+   * A TLS client certificate the trust store vouched for makes the connection `x509:<subject>`
+   * (and super when it is the configured super user), as ZooKeeper's X509 provider does; the
+   * core holds it before the session's first request is served.
+   */
+  private authenticateCertificate(): void {
+    const socket = this.socket as Partial<TLSSocket>;
+    if (socket.encrypted !== true || socket.authorized !== true) return;
+    const raw = (socket as TLSSocket).getPeerCertificate().raw;
+    if (raw === undefined) return;
+    let subject: string;
+    try {
+      subject = certificateSubject(raw);
+    } catch (error) {
+      this.reject('unreadable client certificate', error);
+      return;
+    }
+    const ids: Id[] = [{ scheme: 'x509', id: subject }];
+    if (subject === this.port.options.auth?.x509SuperUser) ids.unshift({ scheme: 'super', id: subject });
+    this.grant(ids);
+  }
+
+  /** Hands proven identities to the core, and notes them for the audit log. */
+  private grant(ids: readonly Id[]): void {
+    for (const id of ids) this.identities.addVerified(id.scheme, id.id);
+    this.port.options.log.info(
+      { remote: this.remote, sessionId: this.sessionId, ids: ids.map((id) => `${id.scheme}:${id.id}`) },
+      'client authenticated',
+    );
+    this.link?.authenticated?.(ids);
+  }
+
+  /**
+   * A SASL request (opcode 102, GetSASLRequest): one step of DIGEST-MD5, answered in its turn
+   * with the server's token (SetSASLResponse). A failed exchange is answered AuthFailed (or
+   * SessionClosedRequireSaslAuth when SASL is enforced) and closes the connection, as
+   * ZooKeeper's processSasl does; the session lives on.
+   */
+  private onSasl(frame: Uint8Array, now: number): void {
+    const reader = new JuteReader(frame);
+    const xid = reader.int();
+    reader.int();
+    let token: Uint8Array;
+    try {
+      token = reader.bytesOrEmpty();
+    } catch (error) {
+      this.reject('bad SASL request', error);
+      return;
+    }
+    const auth = this.port.options.auth;
+    const answer = (code: number, saslToken: Uint8Array | null, closesConnection: boolean) => {
+      const reply = (code === 0 ? { ok: true } : { ok: false, code }) as Reply;
+      this.slots.push({
+        xid,
+        counted: false,
+        decoded: undefined,
+        receivedAt: now,
+        answer: { zxid: this.lastZxid, reply },
+        closesConnection,
+        saslToken,
+      });
+      this.flushSlots();
+    };
+    const users = auth?.saslUsers;
+    if (users === undefined) {
+      this.port.stats.saslFailures++;
+      this.port.options.log.warn(
+        { remote: this.remote, sessionId: this.sessionId },
+        'SASL request refused: no SASL users are configured (java.security.auth.login.config)',
+      );
+      answer(ErrorCode.AuthFailed, null, true);
+      return;
+    }
+    this.sasl ??= new DigestMd5Server((user) => users.get(user));
+    let reply: Uint8Array;
+    try {
+      reply = this.sasl.evaluate(token);
+    } catch (error) {
+      this.port.stats.saslFailures++;
+      const keep = auth?.allowSaslFailedClients === true && auth.saslRequired !== true;
+      this.port.options.log.warn(
+        { remote: this.remote, sessionId: this.sessionId, why: (error as SaslFailure).message },
+        keep
+          ? 'SASL authentication failed; the connection is kept (allowSaslFailedClients)'
+          : 'SASL authentication failed',
+      );
+      if (keep) answer(0, null, false);
+      else
+        answer(
+          auth?.saslRequired === true ? ErrorCode.SessionClosedRequireSaslAuth : ErrorCode.AuthFailed,
+          null,
+          true,
+        );
+      return;
+    }
+    const user = this.sasl.user;
+    if (user !== undefined) {
+      const ids: Id[] = [{ scheme: 'sasl', id: user }];
+      if (auth?.saslSuperUsers?.includes(user) === true) ids.push({ scheme: 'super', id: '' });
+      this.grant(ids);
+    }
+    answer(0, reply, false);
   }
 
   /** Records a write and its result before the client hears it; notes who authenticated. */
@@ -705,7 +851,9 @@ class ClientConnection implements BudgetWaiter {
       this.repliesSent++;
       if (slot.counted) released++;
       const output = this.outputFrame();
-      if (output !== undefined)
+      if (output !== undefined && slot.saslToken !== undefined)
+        writeSaslReply(output, slot.xid, slot.answer.zxid, slot.answer.reply, slot.saslToken);
+      else if (output !== undefined)
         writeReply(output, slot.decoded ?? 0, slot.xid, slot.answer.zxid, slot.answer.reply);
       end = slot.closesConnection === true;
     }
@@ -866,6 +1014,23 @@ class ClientConnection implements BudgetWaiter {
 }
 
 const empty = new Uint8Array(0);
+
+/** ReplyHeader and SetSASLResponse{buffer token}: the body comes with errors too, as ZooKeeper's. */
+function writeSaslReply(
+  writer: JuteWriter,
+  xid: number,
+  zxid: bigint,
+  reply: Reply,
+  token: Uint8Array | null,
+): void {
+  const at = writer.beginFrame();
+  writer
+    .int(xid)
+    .long(zxid)
+    .int(reply.ok ? 0 : reply.code)
+    .buffer(token);
+  writer.endFrame(at);
+}
 
 /** A connection's peer, as both its plain and its TLS socket report it. */
 function peerKey(socket: Socket): string {

@@ -7,8 +7,9 @@
  * default, as ZooKeeper).
  *
  * A key zabkit cannot honour (revocation checks, client hostname verification, certificate
- * reloading, a context supplier class, x509 identities from client certificates, an unknown
- * `ssl.` key) stops the server naming it: a security setting silently dropped is a hole.
+ * reloading, a context supplier class, an unknown `ssl.` key) stops the server naming it: a
+ * security setting silently dropped is a hole. `ssl.authProvider` (x509 identities) is
+ * client-auth.ts's.
  *
  * @module
  */
@@ -62,10 +63,6 @@ const refusedUnlessFalse: ReadonlyMap<string, string> = new Map([
 /** Keys refused whatever their value. */
 const refusedWhenSet: ReadonlyMap<string, string> = new Map([
   ['ssl.context.supplier.class', 'a Java SSLContext supplier cannot be loaded by zabkit'],
-  [
-    'ssl.authProvider',
-    'identities from client certificates (x509 ACLs) are not supported yet; remove the key, or use digest ACLs',
-  ],
 ]);
 
 /** Keys accepted and without effect here, with why. */

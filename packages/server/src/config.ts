@@ -15,6 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { fourLetterWords } from '@zabkit/wire';
+import { isClientAuthKey, jaasProperty } from './client-auth.js';
 import {
   CLIENT_PORT_KEYS,
   CLIENT_PORT_PROPERTY_KEYS,
@@ -510,6 +511,8 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       get,
       error: (key, value, expected) => new ConfigError(key, value, expected),
       warnings,
+      keys: values.keys(),
+      jaasFile: options.systemProperties?.get(jaasProperty),
     }),
     quorumSecurity,
     systemProperties: parseSystemProperties(
@@ -562,8 +565,10 @@ function applyCommandLine(
       values.set(name, value);
       continue;
     }
+    // The JVM's own property for the JAAS file (SASL users): client-auth.ts reads it.
+    if (name === jaasProperty) continue;
     const key = name.startsWith('zookeeper.') ? name.slice('zookeeper.'.length) : undefined;
-    if (key === undefined || !PROPERTY_KEYS.has(key)) {
+    if (key === undefined || !(PROPERTY_KEYS.has(key) || isClientAuthKey(key))) {
       const hint =
         key !== undefined && KNOWN_KEYS.has(key) ? `; ZooKeeper reads ${key} from zoo.cfg only` : '';
       warnings.push(`unknown system property -D${name} ignored${hint}`);

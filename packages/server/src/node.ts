@@ -9,8 +9,9 @@ import type { PeerMessage, PeerStorage, PeerTransport, ServerId, TransportHandle
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { TcpTransport } from '@zabkit/transport-tcp';
 import { AuditLog } from './audit-log.js';
+import { loadSaslUsers } from './client-auth.js';
 import { OutstandingBudget, outstandingShare } from './client-limits.js';
-import { ClientPortServer } from './client-port.js';
+import { type ClientPortAuth, ClientPortServer } from './client-port.js';
 import { type ClientPortTls, loadClientTls } from './client-tls.js';
 import type { ZabkitConfig } from './config.js';
 import type { FatalListener, PeerFatalError } from './fatal.js';
@@ -127,6 +128,7 @@ export class ServerNode {
         // is the limit, so raising jute.maxbuffer raises what a node may hold.
         dataSizeMaxBytes: config.juteMaxBuffer,
         ...superDigestOf(options, config),
+        enforceAuthSchemes: config.clientPortSettings.auth.enforceAuthSchemes,
         // ZooKeeper's DataTree audits the ephemerals a closed or expired session loses, on every server.
         ...(audit === undefined
           ? {}
@@ -159,8 +161,17 @@ export class ServerNode {
     const tlsSettings = config.clientPortSettings.tls;
     // Stores are read before anything listens: a key that cannot be honoured stops the start.
     let tls: ClientPortTls | undefined;
+    const authSettings = config.clientPortSettings.auth;
+    let auth: ClientPortAuth;
     try {
       tls = tlsSettings.tls === undefined ? undefined : await loadClientTls(tlsSettings);
+      auth = {
+        saslUsers: await loadSaslUsers(authSettings),
+        saslSuperUsers: authSettings.saslSuperUsers,
+        x509SuperUser: authSettings.x509SuperUser,
+        allowSaslFailedClients: authSettings.allowSaslFailedClients,
+        saslRequired: authSettings.enforceAuthSchemes.includes('sasl'),
+      };
     } catch (error) {
       await driver.stop();
       if (transport instanceof TcpTransport) await transport.shutdown();
@@ -185,6 +196,7 @@ export class ServerNode {
         limits: { ...limits, maxOutstandingTotal: budget.limit },
         budget,
         audit,
+        auth,
         ...(listenerTls === undefined ? {} : { tls: listenerTls }),
         introspect: () => node!.introspect(),
         log,

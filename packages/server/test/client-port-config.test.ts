@@ -31,6 +31,7 @@ describe('client port limits in zoo.cfg', () => {
         tls: undefined,
       },
       audit: { enabled: false, file: undefined },
+      auth: expect.objectContaining({ enforceAuthSchemes: [], loginConfig: undefined }),
     });
   });
 

@@ -143,6 +143,15 @@ describe('parseConfig', () => {
           tls: undefined,
         },
         audit: { enabled: false, file: undefined },
+        auth: {
+          loginConfig: undefined,
+          loginSection: 'Server',
+          saslSuperUsers: [],
+          saslSuperPassword: undefined,
+          allowSaslFailedClients: false,
+          x509SuperUser: undefined,
+          enforceAuthSchemes: [],
+        },
       },
       quorumSecurity: {
         tls: undefined,

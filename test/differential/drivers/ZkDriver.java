@@ -269,6 +269,14 @@ public final class ZkDriver {
         if (c.containsKey("juteMaxBuffer")) {
             config.setProperty(ZKClientConfig.JUTE_MAXBUFFER, String.valueOf((long) Json.number(c.get("juteMaxBuffer"))));
         }
+        // SASL: the JAAS section this session logs in with (the JVM's login config file holds
+        // them all), or no SASL at all for this session.
+        if (c.containsKey("saslSection")) {
+            config.setProperty(ZKClientConfig.LOGIN_CONTEXT_NAME_KEY, Json.string(c.get("saslSection")));
+        }
+        if (Boolean.FALSE.equals(c.get("sasl"))) {
+            config.setProperty(ZKClientConfig.ENABLE_CLIENT_SASL_KEY, "false");
+        }
         CountDownLatch connected = new CountDownLatch(1);
         Watcher recorder = s.watcher("default");
         Watcher main = event -> {
