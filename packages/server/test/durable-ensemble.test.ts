@@ -62,7 +62,9 @@ describe('an ensemble on LevelDB', () => {
       for (let i = 0; i < 120; i++) await retrying(() => create(`/n${i}`, String(i)));
       seen.set(lagging, []);
       await ensemble.restart(lagging);
-      const reader = await ensemble.client({ servers: [lagging] });
+      // A restarted server serves only once synced, which a loaded machine may take longer than
+      // one connect attempt to see: connect again until it does.
+      const reader = await retrying(() => ensemble.client({ servers: [lagging] }));
       await retrying(async () => {
         await reader.sync('/');
         expect(new TextDecoder().decode((await reader.getData('/n119')).data)).toBe('119');
@@ -76,7 +78,7 @@ describe('an ensemble on LevelDB', () => {
       for (const id of [1, 2, 3]) await ensemble.restart(id);
       await ensemble.waitForLeader();
       for (const id of [1, 2, 3]) {
-        const client = await ensemble.client({ servers: [id] });
+        const client = await retrying(() => ensemble.client({ servers: [id] }));
         await retrying(async () => {
           await client.sync('/');
           expect((await client.getChildren('/')).filter((name) => name.startsWith('n'))).toHaveLength(120);
