@@ -204,7 +204,20 @@ export class DifferentialPair {
       readonly clientSystemProperties?: Readonly<Record<string, string>>;
     },
   ): Promise<DifferentialPair> {
-    const servers = await startBoth(options);
+    return DifferentialPair.around(await startBoth(options), options);
+  }
+
+  /**
+   * A pair over servers already running (a member of each of two ensembles, say), with a
+   * driver per client kind per server; stopping the pair stops them.
+   */
+  static async around(
+    servers: Record<ServerKind, RunningServer>,
+    options: {
+      readonly clients: readonly ClientKind[];
+      readonly clientSystemProperties?: Readonly<Record<string, string>>;
+    },
+  ): Promise<DifferentialPair> {
     const relays = {
       zookeeper: await ConnectionCutter.start(servers.zookeeper.port),
       zabkit: await ConnectionCutter.start(servers.zabkit.port),

@@ -1,6 +1,8 @@
 /**
  * Ensembles of separate `zabkit server` processes on loopback, for tests that kill, stop and
- * restart real processes: each member has its own zoo.cfg, myid and data directory.
+ * restart real processes: each member has its own zoo.cfg, myid and data directory. The
+ * same ensemble of Apache ZooKeeper (Debian's 3.8) processes, from the same zoo.cfg lines,
+ * for differential tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../packages/server/bin/zabkit.js', import.meta.url));
+const zookeeperJar = '/usr/share/java/zookeeper.jar';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -51,6 +54,8 @@ export interface Member {
   /** Where its peers reach it (its server.N host and quorum port). */
   readonly quorumHost: string;
   readonly quorumPort: number;
+  /** The election port of its server.N line (zabkit accepts it and does not use it). */
+  readonly electionPort: number;
   /** What the process wrote on stderr (its JSON log lines), the last 1 MiB, across restarts. */
   stderr(): string;
   /** Its dataDir (myid, and the LevelDB store under zabkit.db). */
@@ -83,7 +88,13 @@ export async function startProcessEnsemble(options: {
   extraConfig?: (id: number, dir: string) => string[];
   /** The log level the processes run at. Default warn. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Which server runs: zabkit (the default) or Apache ZooKeeper, from the same zoo.cfg. */
+  kind?: 'zabkit' | 'zookeeper';
+  /** Java system properties: `-Dname=value` for either kind. */
+  systemProperties?: Readonly<Record<string, string>>;
 }): Promise<ProcessEnsemble> {
+  const kind = options.kind ?? 'zabkit';
+  const flags = Object.entries(options.systemProperties ?? {}).map(([name, value]) => `-D${name}=${value}`);
   const dir = mkdtempSync(join(tmpdir(), 'zabkit-processes-'));
   const ports = await Promise.all(Array.from({ length: options.size * 3 }, () => freePort()));
   const quorumHost = options.quorumHost ?? (() => '127.0.0.1');
@@ -109,6 +120,7 @@ export async function startProcessEnsemble(options: {
         'clientPortAddress=127.0.0.1',
         '4lw.commands.whitelist=*',
         'snapCount=200',
+        ...(kind === 'zookeeper' ? ['admin.enableServer=false', 'forceSync=no'] : []),
         ...serverLines,
         ...(options.extraConfig?.(id, dir) ?? []),
         '',
@@ -120,15 +132,34 @@ export async function startProcessEnsemble(options: {
       clientPort,
       quorumHost: quorumHost(id),
       quorumPort: ports[(id - 1) * 3]!,
+      electionPort: ports[(id - 1) * 3 + 1]!,
       stderr: () => stderr,
       dataDir,
       process: undefined,
       start() {
-        const child = spawn(
-          process.execPath,
-          [bin, 'server', '--config', cfg, '--log-level', options.logLevel ?? 'warn'],
-          { stdio: ['ignore', 'ignore', 'pipe'] },
-        );
+        const [program, args] =
+          kind === 'zookeeper'
+            ? [
+                'java',
+                [
+                  // Light on a shared machine: one GC thread, the quick compiler only.
+                  '-Xmx128m',
+                  '-XX:+UseSerialGC',
+                  '-XX:TieredStopAtLevel=1',
+                  '-cp',
+                  `/etc/zookeeper/conf:${zookeeperJar}`,
+                  `-Dzookeeper.log.dir=${dataDir}`,
+                  '-Dzookeeper.root.logger=WARN,CONSOLE',
+                  ...flags,
+                  'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+                  cfg,
+                ],
+              ]
+            : [
+                process.execPath,
+                [bin, 'server', '--config', cfg, '--log-level', options.logLevel ?? 'warn', ...flags],
+              ];
+        const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
         child.stderr?.setEncoding('utf8');
         child.stderr?.on('data', (chunk: string) => {
           stderr = (stderr + chunk).slice(-1024 * 1024);

@@ -5,7 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { PeerMessage, PeerStorage, PeerTransport, ServerId, TransportHandlers, Txn } from '@zabkit/core';
+import {
+  type EnsembleConfig,
+  type PeerMessage,
+  type PeerStorage,
+  type PeerTransport,
+  type ServerId,
+  type TransportHandlers,
+  type Txn,
+  zeroZxid,
+} from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { TcpTransport } from '@zabkit/transport-tcp';
 import { AuditLog } from './audit-log.js';
@@ -113,6 +122,7 @@ export class ServerNode {
         serverId,
         voters,
         observers,
+        ...(ensemble ? { ensembleConfig: ensembleConfigOf(config) } : {}),
         tickTimeMs: config.tickTime,
         initLimitTicks: config.initLimit,
         syncLimitTicks: config.syncLimit,
@@ -364,3 +374,23 @@ function errorCodeOf(cause: unknown): string | undefined {
 
 /** Length of a new session secret: 256 bits. */
 const sessionSecretBytes = 32;
+
+/**
+ * The membership /zookeeper/config shows: the server.N lines as zoo.cfg gives them, version 0
+ * (a static configuration; dynamic reconfiguration, issue 17, will move it).
+ */
+function ensembleConfigOf(config: ZabkitConfig): EnsembleConfig {
+  return {
+    members: [...config.servers.values()].map((server) => ({
+      id: server.id,
+      host: server.host,
+      quorumPort: server.quorumPort,
+      electionPort: server.electionPort,
+      role: server.role,
+      ...(server.clientPort === undefined
+        ? {}
+        : { client: { address: server.clientAddress ?? '0.0.0.0', port: server.clientPort } }),
+    })),
+    version: zeroZxid,
+  };
+}

@@ -85,6 +85,10 @@ export class DataTree {
   /** Global sessions and their negotiated timeouts: replicated through createSession/closeSession. */
   private readonly sessionTimeouts = new Map<SessionId, number>();
   private lastAppliedZxid: Zxid = zeroZxid;
+  /** What this server writes into /zookeeper/config, kept across snapshot loads. */
+  private ensembleConfig:
+    | { readonly data: Uint8Array; readonly version: Zxid; readonly timeMs: number }
+    | undefined;
 
   constructor() {
     this.initialize();
@@ -148,6 +152,7 @@ export class DataTree {
     this.initialize();
     for (const saved of snapshot.nodes) this.restoreNode(saved);
     for (const [sessionId, timeoutMs] of snapshot.sessions) this.sessionTimeouts.set(sessionId, timeoutMs);
+    this.writeEnsembleConfig();
     this.lastAppliedZxid = snapshot.zxid;
   }
 
@@ -185,8 +190,10 @@ export class DataTree {
     };
     for (const node of this.snapshot().nodes) {
       mix(node.path);
+      // Each server stamps /zookeeper/config with its own clock: the time is not replicated.
+      const mtime = node.path === configPath ? 0 : node.mtime;
       mix(
-        `${node.czxid},${node.mzxid},${node.pzxid},${node.ctime},${node.mtime},${node.version},${node.cversion}`,
+        `${node.czxid},${node.mzxid},${node.pzxid},${node.ctime},${mtime},${node.version},${node.cversion}`,
       );
       mix(`${node.aversion},${node.ephemeralOwner},${node.data === null ? 'null' : node.data.join('.')}`);
       for (const entry of node.acl) mix(`${entry.perms}:${entry.id.scheme}:${entry.id.id}`);
@@ -195,6 +202,27 @@ export class DataTree {
       mix(`${sessionId}=${timeoutMs}`);
     }
     return hash.toString(16).padStart(8, '0');
+  }
+
+  /**
+   * Sets /zookeeper/config to this server's view of the ensemble, as ZooKeeper's
+   * initConfigInZKDatabase does: not a transaction (each server writes its own, and again
+   * after loading a snapshot), data version -1, mzxid the configuration's version, mtime
+   * when it was written.
+   */
+  setEnsembleConfig(data: Uint8Array, version: Zxid, timeMs: number): void {
+    this.ensembleConfig = { data, version, timeMs };
+    this.writeEnsembleConfig();
+  }
+
+  private writeEnsembleConfig(): void {
+    const config = this.ensembleConfig;
+    const node = this.nodes.get(configPath);
+    if (config === undefined || node === undefined) return;
+    node.data = config.data;
+    node.version = -1;
+    node.mzxid = config.version;
+    node.mtime = config.timeMs;
   }
 
   /** The zxid of the last transaction applied (or of the snapshot loaded). */

@@ -4,6 +4,7 @@
  * is used; a peer that reaches one behaves as ZooKeeper does (refuses the request with
  * ThrottledOp, closes the connection, drops the learner) and counts it in `status()`.
  */
+import type { EnsembleConfig } from '../ensemble-config.js';
 import type { Txn } from '../txn.js';
 import type { ServerId } from './quorum.js';
 
@@ -60,11 +61,19 @@ export interface PeerOptions {
   readonly revalidationsPendingMax?: number;
   /** Told of every transaction this peer applies, in order: for checkers and tools. */
   readonly onApplied?: (txn: Txn) => void;
+  /**
+   * The membership `/zookeeper/config` shows, as ZooKeeper keeps it in an ensemble (the
+   * server.N lines and version=); unset, the node stays empty, as a standalone ZooKeeper's.
+   */
+  readonly ensembleConfig?: EnsembleConfig;
 }
 
 /** Peer options with every default filled in. */
-export type ResolvedPeerOptions = Required<Omit<PeerOptions, 'observers' | 'onApplied'>> & {
+export type ResolvedPeerOptions = Required<
+  Omit<PeerOptions, 'observers' | 'onApplied' | 'ensembleConfig'>
+> & {
   readonly observers: readonly ServerId[];
+  readonly ensembleConfig: EnsembleConfig | undefined;
 };
 
 /** The queues a peer bounds: each has a `...Max` option, and `status()` counts how often it was full. */
@@ -107,6 +116,7 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     learnerSyncsPendingMax: options.learnerSyncsPendingMax ?? 10,
     forwardedRequestsPendingMax: options.forwardedRequestsPendingMax ?? 10_000,
     revalidationsPendingMax: options.revalidationsPendingMax ?? 1000,
+    ensembleConfig: options.ensembleConfig,
   };
   const problems: string[] = [];
   if (!resolved.voters.includes(resolved.serverId) && !resolved.observers.includes(resolved.serverId)) {

@@ -8,6 +8,7 @@
  * actions and messages leave in the Ready, and durability comes back as an input.
  */
 import type { ClockReading } from '../clock.js';
+import { formatEnsembleConfig } from '../ensemble-config.js';
 import { assert, assertNever, ErrorCode } from '../errors.js';
 import { ClientFront, type CommitPath, type WriteOrigin } from '../front/client-front.js';
 import type { ClientInput, ClientOutput, ConnectionId } from '../front/client-io.js';
@@ -21,6 +22,7 @@ import type { Epochs, PersistedState, StorageAction } from '../storage.js';
 import { DataTree } from '../tree/data-tree.js';
 import type { NodeLifetime } from '../tree/lifetime.js';
 import type { SessionId, Txn } from '../txn.js';
+import { encodeUtf8 } from '../utf8.js';
 import type { Zxid } from '../zxid.js';
 import { Applier } from './applier.js';
 import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
@@ -151,6 +153,13 @@ export class ZabPeer {
       'restored currentEpoch exceeds acceptedEpoch',
     );
     this.tree = state.snapshot === undefined ? new DataTree() : DataTree.fromSnapshot(state.snapshot);
+    const ensembleConfig = this.options.ensembleConfig;
+    if (ensembleConfig !== undefined)
+      this.tree.setEnsembleConfig(
+        encodeUtf8(formatEnsembleConfig(ensembleConfig)),
+        ensembleConfig.version,
+        nowMs,
+      );
     this.log = new TxnLog(this.tree.lastZxid, state.log);
     this.outbox = new Outbox(this.serverId, this.log);
     this.sessionSecret = state.sessionSecret ?? this.server.sessionSecret;
