@@ -26,6 +26,7 @@ export {
   type PreparableRequest,
   type PreparerOptions,
   type PrepInput,
+  type QuotaNotice,
   RequestPreparer,
 } from './prep/preparer.js';
 export {
@@ -76,6 +77,14 @@ export {
   type NodeLifetime,
   persistentLifetime,
 } from './tree/lifetime.js';
+export {
+  parseStatsTrack,
+  quotaLimitNode,
+  quotaLimitPath,
+  quotaStatNode,
+  quotaStatPath,
+  StatsTrack,
+} from './tree/quotas.js';
 export { Znode } from './tree/znode.js';
 export * from './txn.js';
 export { decodeUtf8, encodeUtf8 } from './utf8.js';

@@ -5,6 +5,8 @@
  * a one-voter one (standalone) included, resolves them here once.
  */
 
+import type { QuotaNotice } from './prep/preparer.js';
+
 /** A server's settings: tick time, session bounds, limits, secrets. */
 export interface ServerOptions {
   /** The length of a tick: the unit of session expiry buckets. */
@@ -19,6 +21,13 @@ export interface ServerOptions {
   readonly extendedTypesEnabled?: boolean;
   /** How often empty containers and expired TTL nodes are looked for. */
   readonly containerCheckIntervalMs?: number;
+  /** Whether hard quotas refuse writes with QuotaExceeded (ZooKeeper's zookeeper.enforceQuota; off by default). */
+  readonly enforceQuota?: boolean;
+  /**
+   * Told when a write passes a quota's limit (soft or hard, enforced or not), and when a
+   * quota's stats node did not parse and was counted again: the driver logs these.
+   */
+  readonly onQuotaNotice?: (notice: QuotaNotice | { readonly recounted: string }) => void;
   /** `user:base64(sha1(user:password))` of the super user, if any. */
   readonly superDigest?: string;
   /**
@@ -34,8 +43,9 @@ export interface ServerOptions {
 }
 
 /** Server options with every default filled in. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'superDigest'>> & {
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'superDigest' | 'onQuotaNotice'>> & {
   readonly superDigest: string | undefined;
+  readonly onQuotaNotice: ServerOptions['onQuotaNotice'];
 };
 
 /** Fills in defaults and checks the options; throws RangeError naming what is wrong. */
@@ -48,6 +58,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     dataSizeMaxBytes: options.dataSizeMaxBytes ?? 1024 * 1024,
     extendedTypesEnabled: options.extendedTypesEnabled ?? true,
     containerCheckIntervalMs: options.containerCheckIntervalMs ?? 60_000,
+    enforceQuota: options.enforceQuota ?? false,
+    onQuotaNotice: options.onQuotaNotice,
     superDigest: options.superDigest,
     enforceAuthSchemes: options.enforceAuthSchemes ?? [],
     sessionSecret: options.sessionSecret,

@@ -10,6 +10,7 @@ import {
   type PeerMessage,
   type PeerStorage,
   type PeerTransport,
+  type QuotaNotice,
   type ServerId,
   type TransportHandlers,
   type Txn,
@@ -134,6 +135,8 @@ export class ServerNode {
         sessionSecret: options.sessionSecret ?? new Uint8Array(randomBytes(sessionSecretBytes)),
         extendedTypesEnabled: config.systemProperties.extendedTypesEnabled,
         containerCheckIntervalMs: config.systemProperties.containerCheckIntervalMs,
+        enforceQuota: config.systemProperties.enforceQuota,
+        onQuotaNotice: (notice) => logQuotaNotice(log, notice),
         // As in ZooKeeper, data has no cap of its own: the frame carrying it (jute.maxbuffer)
         // is the limit, so raising jute.maxbuffer raises what a node may hold.
         dataSizeMaxBytes: config.juteMaxBuffer,
@@ -393,4 +396,20 @@ function ensembleConfigOf(config: ZabkitConfig): EnsembleConfig {
     })),
     version: zeroZxid,
   };
+}
+
+/** ZooKeeper's "Quota exceeded" line (it logs it rate-limited), or the recount of a stats node that did not parse. */
+function logQuotaNotice(log: Logger, notice: QuotaNotice | { readonly recounted: string }): void {
+  if ('recounted' in notice) {
+    log.warn(
+      { quotaPath: notice.recounted },
+      'quota stats node did not parse (a client wrote into it): counted the subtree again',
+    );
+    return;
+  }
+  const kind = notice.limit === 'count' ? 'Count' : 'Byte';
+  log.warn(
+    { quotaPath: notice.quotaPath, refused: notice.refused },
+    `Quota exceeded: ${notice.quotaPath} [current ${notice.limit}=${notice.wouldBe}, ${notice.hard ? 'hard' : 'soft'}${kind}Limit=${notice.limitValue}]`,
+  );
 }

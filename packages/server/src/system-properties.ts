@@ -60,6 +60,11 @@ export interface SystemProperties {
    * nodes. Default 60000.
    */
   readonly containerCheckIntervalMs: number;
+  /**
+   * `enforceQuota` (`-Dzookeeper.enforceQuota`): hard quotas (countHardLimit, byteHardLimit)
+   * refuse the writes that would pass them with QuotaExceeded. Default false, as in ZooKeeper.
+   */
+  readonly enforceQuota: boolean;
 }
 
 /**
@@ -169,8 +174,6 @@ export function parseSystemProperties(source: SystemPropertySource, warnings: st
     warnings.push(
       'readonlymode.enabled=true: read-only mode is not available yet; a server without a quorum serves nothing',
     );
-  if (bool(source, 'enforceQuota', false))
-    warnings.push('enforceQuota=true: quotas are not available yet; nothing is enforced');
   if (bool(source, 'reconfigEnabled', false))
     warnings.push(
       'reconfigEnabled=true: dynamic reconfiguration is not available; reconfig answers ReconfigDisabled',
@@ -181,5 +184,6 @@ export function parseSystemProperties(source: SystemPropertySource, warnings: st
     forceSync: forceSync !== 'no',
     adminServer: parseAdminServer(source, warnings),
     containerCheckIntervalMs: int(source, 'znode.container.checkIntervalMs', 1, 2 ** 31 - 1, 60_000),
+    enforceQuota: bool(source, 'enforceQuota', false),
   };
 }

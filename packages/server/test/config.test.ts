@@ -173,6 +173,7 @@ describe('parseConfig', () => {
           idleTimeoutMs: 30_000,
         },
         containerCheckIntervalMs: 60_000,
+        enforceQuota: false,
       },
     });
   });
@@ -361,6 +362,13 @@ describe('parseConfig', () => {
       );
     });
 
+    it('honours enforceQuota, from zoo.cfg and from -Dzookeeper.enforceQuota', () => {
+      expect(parseConfig(standalone()).config.systemProperties.enforceQuota).toBe(false);
+      const { config, warnings } = parseConfig(standalone('enforceQuota=true'));
+      expect(config.systemProperties.enforceQuota).toBe(true);
+      expect(warnings).toEqual([]);
+    });
+
     it('warns about every system property it knows and cannot honour', () => {
       const { warnings } = parseConfig(
         standalone(
@@ -368,7 +376,6 @@ describe('parseConfig', () => {
           'digest.enabled=true',
           'jute.maxbuffer.extrasize=1024',
           'readonlymode.enabled=true',
-          'enforceQuota=true',
           'reconfigEnabled=true',
         ),
       );
@@ -377,7 +384,6 @@ describe('parseConfig', () => {
         'digest.enabled=true has no effect: zabkit keeps no tree digest; its log and snapshots carry CRC-32s',
         'jute.maxbuffer.extrasize has no effect: each record is bounded by its frame (jute.maxbuffer)',
         'readonlymode.enabled=true: read-only mode is not available yet; a server without a quorum serves nothing',
-        'enforceQuota=true: quotas are not available yet; nothing is enforced',
         'reconfigEnabled=true: dynamic reconfiguration is not available; reconfig answers ReconfigDisabled',
       ]);
       // What matches zabkit's behaviour is accepted without a word.

@@ -26,6 +26,7 @@ import {
   type NodeLifetime,
   persistentLifetime,
 } from '../tree/lifetime.js';
+import { parseStatsTrack, quotaLimitPath, quotaStatPath } from '../tree/quotas.js';
 import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import { type NodeRecord, OutstandingChanges } from './change-records.js';
@@ -59,6 +60,23 @@ export interface PreparerOptions {
   readonly extendedTypesEnabled: boolean;
   /** Whether a session may issue requests: live and not closing. */
   readonly isSessionActive: (sessionId: SessionId) => boolean;
+  /** Whether hard quotas refuse writes with QuotaExceeded (ZooKeeper's zookeeper.enforceQuota). */
+  readonly enforceQuota: boolean;
+  /** Told of each write that goes past a quota's limit, soft or hard. */
+  readonly onQuotaExceeded?: (notice: QuotaNotice) => void;
+}
+
+/** A write that went past a quota's limit (ZooKeeper logs "Quota exceeded: ..."). */
+export interface QuotaNotice {
+  /** The path that has the quota. */
+  readonly quotaPath: string;
+  readonly limit: 'count' | 'bytes';
+  readonly hard: boolean;
+  /** The count or bytes the write would make, and the limit it passes. */
+  readonly wouldBe: bigint;
+  readonly limitValue: bigint;
+  /** Whether the write was refused (a hard limit with enforcement on). */
+  readonly refused: boolean;
 }
 
 class PrepFailure extends Error {
@@ -160,6 +178,46 @@ export class RequestPreparer {
     if (!checkAcl(acl, perm, authInfo)) fail(ErrorCode.NoAuth);
   }
 
+  /**
+   * ZooKeeper's checkQuota: the limits and the current counts are read from the applied
+   * tree (not what is in flight), as there. A soft limit passed is told; a hard one too,
+   * and refused with QuotaExceeded when enforcement is on. Limits or stats that do not
+   * parse fail the write with MarshallingError where ZooKeeper's parser throws (with
+   * enforcement on: without it ZooKeeper reads neither).
+   */
+  private checkQuota(path: string, bytesDiff: number, countDiff: number): void {
+    const root = this.tree.quotaRootOf(path);
+    if (root === undefined) return;
+    const limitNode = this.tree.getNode(quotaLimitPath(root));
+    if (limitNode === undefined) return;
+    const enforce = this.options.enforceQuota;
+    const limits = parseStatsTrack(limitNode.data);
+    if (limits === undefined) {
+      if (enforce) fail(ErrorCode.MarshallingError);
+      return;
+    }
+    const checkCount = countDiff !== 0 && (limits.count > -1n || limits.countHardLimit > -1n);
+    const checkBytes = bytesDiff !== 0 && (limits.bytes > -1n || limits.byteHardLimit > -1n);
+    if (!checkCount && !checkBytes) return;
+    const statNode = this.tree.getNode(quotaStatPath(root));
+    if (statNode === undefined) return;
+    const stats = parseStatsTrack(statNode.data);
+    if (stats === undefined) {
+      if (enforce) fail(ErrorCode.MarshallingError);
+      return;
+    }
+    const over = (limit: 'count' | 'bytes', wouldBe: bigint, hardLimit: bigint, softLimit: bigint) => {
+      const hard = hardLimit > -1n;
+      const limitValue = hard ? hardLimit : softLimit;
+      if (wouldBe <= limitValue) return;
+      const refused = hard && enforce;
+      this.options.onQuotaExceeded?.({ quotaPath: root, limit, hard, wouldBe, limitValue, refused });
+      if (refused) fail(ErrorCode.QuotaExceeded);
+    };
+    if (checkCount) over('count', stats.count + BigInt(countDiff), limits.countHardLimit, limits.count);
+    if (checkBytes) over('bytes', stats.bytes + BigInt(bytesDiff), limits.byteHardLimit, limits.bytes);
+  }
+
   private checkDataSize(data: ZnodeData): void {
     if (data !== null && data.length > this.options.dataSizeMaxBytes) fail(ErrorCode.BadArguments);
   }
@@ -179,6 +237,7 @@ export class RequestPreparer {
     if (pathProblem(finalPath) !== undefined) fail(ErrorCode.BadArguments);
     if (this.changes.lookup(finalPath) !== undefined) fail(ErrorCode.NodeExists);
     if (parent.lifetime.kind === 'ephemeral') fail(ErrorCode.NoChildrenForEphemerals);
+    this.checkQuota(finalPath, dataLength(data), 1);
     this.checkDataSize(data);
     assert(parentOf(finalPath) === parentPath, 'a sequential name stays under its parent');
     const parentCversion = (parent.cversion + 1) | 0;
@@ -259,6 +318,7 @@ export class RequestPreparer {
     if (pathProblem(path) !== undefined) fail(ErrorCode.BadArguments);
     const node = this.record(path);
     this.requireAccess(node.acl, Perms.Write, input.authInfo);
+    this.checkQuota(path, dataLength(data) - dataLength(node.data), 0);
     this.checkDataSize(data);
     const version = checkAndIncrementVersion(node.version, request.version);
     this.changes.add(input.zxid, path, { ...node, data, version });
@@ -381,4 +441,8 @@ function codeOf(error: unknown): ErrorCodeValue {
   if (error instanceof PrepFailure) return error.code;
   if (error instanceof ZabError) return error.code;
   throw error;
+}
+
+function dataLength(data: ZnodeData): number {
+  return data === null ? 0 : data.length;
 }

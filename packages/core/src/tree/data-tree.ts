@@ -12,6 +12,14 @@ import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import { multiFailed } from '../txn.js';
 import { type Zxid, zeroZxid } from '../zxid.js';
 import { ephemeralOwnerOf, lifetimeOf, type NodeLifetime, persistentLifetime } from './lifetime.js';
+import {
+  parseStatsTrack,
+  quotaLimitNode,
+  quotaStatNode,
+  quotaStatPath,
+  quotaSubject,
+  StatsTrack,
+} from './quotas.js';
 import { Znode } from './znode.js';
 
 /** A change the tree made, with the ACLs watch delivery is filtered by. */
@@ -85,6 +93,13 @@ export class DataTree {
   /** Global sessions and their negotiated timeouts: replicated through createSession/closeSession. */
   private readonly sessionTimeouts = new Map<SessionId, number>();
   private lastAppliedZxid: Zxid = zeroZxid;
+  /**
+   * The paths under a quota (each has /zookeeper/quota<path>/zookeeper_limits): ZooKeeper's
+   * PathTrie of quota paths. Derived from the nodes, rebuilt when a snapshot is loaded.
+   */
+  private readonly quotaRoots = new Set<string>();
+  /** Told when a quota's stats node could not be read and was counted again (no crash, as ZooKeeper's). */
+  onQuotaStatsRecounted: ((path: string) => void) | undefined;
   /** What this server writes into /zookeeper/config, kept across snapshot loads. */
   private ensembleConfig:
     | { readonly data: Uint8Array; readonly version: Zxid; readonly timeMs: number }
@@ -100,6 +115,7 @@ export class DataTree {
     this.containerPaths.clear();
     this.ttlPaths.clear();
     this.sessionTimeouts.clear();
+    this.quotaRoots.clear();
     this.lastAppliedZxid = zeroZxid;
     const root = new Znode(new Uint8Array(0), Ids.openAclUnsafe, zeroZxid, 0, persistentLifetime);
     this.nodes.set(rootPath, root);
@@ -153,6 +169,7 @@ export class DataTree {
     for (const saved of snapshot.nodes) this.restoreNode(saved);
     for (const [sessionId, timeoutMs] of snapshot.sessions) this.sessionTimeouts.set(sessionId, timeoutMs);
     this.writeEnsembleConfig();
+    this.setUpQuotas();
     this.lastAppliedZxid = snapshot.zxid;
   }
 
@@ -396,6 +413,66 @@ export class DataTree {
     }
   }
 
+  /**
+   * The deepest path at or above `path` that has a quota (ZooKeeper's
+   * getMaxPrefixWithQuota), or undefined; the root never has one.
+   */
+  quotaRootOf(path: string): string | undefined {
+    if (this.quotaRoots.size === 0) return undefined;
+    for (let at = path; at !== rootPath && at !== ''; at = parentOf(at)) {
+      if (this.quotaRoots.has(at)) return at;
+    }
+    return undefined;
+  }
+
+  /** Moves the counts in the stats node of the quota `path` falls under, if any. */
+  private updateQuotaStats(path: string, bytesDiff: number, countDiff: number): void {
+    const root = this.quotaRootOf(path);
+    if (root === undefined) return;
+    const statNode = this.nodes.get(quotaStatPath(root));
+    if (statNode === undefined) return; // ZooKeeper logs this and goes on
+    const stats = parseStatsTrack(statNode.data);
+    if (stats === undefined) {
+      // Where ZooKeeper's parser throws mid-apply (a client wrote garbage into the stats
+      // node), count the subtree again instead.
+      this.countQuota(root);
+      this.onQuotaStatsRecounted?.(root);
+      return;
+    }
+    stats.set('count', stats.count + BigInt(countDiff)).set('bytes', stats.bytes + BigInt(bytesDiff));
+    statNode.data = stats.toBytes();
+  }
+
+  /** Sets the stats node of the quota on `path` to what its subtree holds (updateQuotaForPath). */
+  private countQuota(path: string): void {
+    let count = 0;
+    let bytes = 0;
+    if (this.nodes.has(path)) {
+      const pending = [path];
+      while (pending.length > 0) {
+        const at = pending.pop()!;
+        const node = this.nodes.get(at)!;
+        count += 1;
+        bytes += dataBytes(node.data);
+        for (const child of node.children) pending.push(at === rootPath ? `/${child}` : `${at}/${child}`);
+      }
+    }
+    const statNode = this.nodes.get(quotaStatPath(path));
+    if (statNode === undefined) return;
+    statNode.data = new StatsTrack().set('count', BigInt(count)).set('bytes', BigInt(bytes)).toBytes();
+  }
+
+  /** After a snapshot: every limits node makes a quota, whose stats are counted anew (setupQuota). */
+  private setUpQuotas(): void {
+    for (const path of this.nodes.keys()) {
+      const subject = quotaSubject(parentOf(path));
+      if (subject !== undefined && basenameOf(path) === quotaLimitNode && subject !== '') {
+        this.quotaRoots.add(subject);
+      }
+    }
+    for (const root of this.quotaRoots) this.countQuota(root);
+  }
+
   private requireNode(path: string): Znode {
     const node = this.nodes.get(path);
     if (node === undefined) throw new ApplyError(ErrorCode.NoNode);
@@ -422,6 +499,12 @@ export class DataTree {
     parent.children.add(basenameOf(path));
     this.nodes.set(path, node);
     this.indexNode(path, node.lifetime);
+    const subject = quotaSubject(parentOf(path));
+    if (subject !== undefined) {
+      if (basenameOf(path) === quotaLimitNode) this.quotaRoots.add(subject);
+      if (basenameOf(path) === quotaStatNode) this.countQuota(subject);
+    }
+    this.updateQuotaStats(path, dataBytes(data), 1);
     changes.push({ kind: 'created', path, acl, parentAcl: parent.acl });
     return node.stat();
   }
@@ -464,12 +547,17 @@ export class DataTree {
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.nodes.delete(path);
     this.unindexNode(path, node.lifetime);
+    const subject = quotaSubject(parentOf(path));
+    if (subject !== undefined && basenameOf(path) === quotaLimitNode) this.quotaRoots.delete(subject);
+    this.updateQuotaStats(path, -dataBytes(node.data), -1);
     changes.push({ kind: 'deleted', path, acl: node.acl, parentAcl: parent.acl });
   }
 
   private setData(path: string, data: ZnodeData, version: number, txn: Txn, changes: TreeChange[]): Stat {
     const node = this.requireNode(path);
+    const bytesBefore = dataBytes(node.data);
     node.data = data;
+    this.updateQuotaStats(path, dataBytes(data) - bytesBefore, 0);
     node.version = version;
     node.mtime = txn.timeMs;
     node.mzxid = txn.zxid;
@@ -493,4 +581,8 @@ function toOpResult(result: TxnResult): OpResult {
     default:
       throw new ApplyError(ErrorCode.MarshallingError);
   }
+}
+
+function dataBytes(data: ZnodeData): number {
+  return data === null ? 0 : data.length;
 }

@@ -295,6 +295,8 @@ export class LeaderRole {
     const preparer = new RequestPreparer(this.peer.tree, {
       dataSizeMaxBytes: this.peer.server.dataSizeMaxBytes,
       extendedTypesEnabled: this.peer.server.extendedTypesEnabled,
+      enforceQuota: this.peer.server.enforceQuota,
+      onQuotaExceeded: this.peer.server.onQuotaNotice,
       isSessionActive: (sessionId) => sessions.isActive(sessionId),
     });
     this.phase = {

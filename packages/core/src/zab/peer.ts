@@ -153,6 +153,9 @@ export class ZabPeer {
       'restored currentEpoch exceeds acceptedEpoch',
     );
     this.tree = state.snapshot === undefined ? new DataTree() : DataTree.fromSnapshot(state.snapshot);
+    const onQuotaNotice = this.server.onQuotaNotice;
+    if (onQuotaNotice !== undefined)
+      this.tree.onQuotaStatsRecounted = (path) => onQuotaNotice({ recounted: path });
     const ensembleConfig = this.options.ensembleConfig;
     if (ensembleConfig !== undefined)
       this.tree.setEnsembleConfig(

@@ -12,6 +12,7 @@ import {
 import { zabkitVersion } from '../node.js';
 import { describeError, ShellError } from './errors.js';
 import { formatAcl, formatList, formatStat, parseAcl } from './format.js';
+import { delquota, listquota, setquota } from './quota-commands.js';
 import { type FlagSpec, type ParsedWords, parseFlags } from './words.js';
 
 /** What a command runs against: the session, the output, and the shell's own state. */
@@ -356,6 +357,18 @@ export const commands: Readonly<Record<string, Command>> = {
       const flag = 'cdpra'.split('').find((letter) => flags.has(letter));
       await ctx.client().removeWatches(checkPath(rest[0]!), removeTypes[flag ?? 'a']!);
     },
+  },
+  setquota: {
+    options: setquota.options,
+    run: (ctx, args) => setquota.run(ctx, words('setquota', args, setquota.spec, 1, Infinity)),
+  },
+  listquota: {
+    options: listquota.options,
+    run: (ctx, args) => listquota.run(ctx, words('listquota', args, listquota.spec, 1, Infinity)),
+  },
+  delquota: {
+    options: delquota.options,
+    run: (ctx, args) => delquota.run(ctx, words('delquota', args, delquota.spec, 1, Infinity)),
   },
   version: {
     options: '',
