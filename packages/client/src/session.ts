@@ -86,6 +86,8 @@ export class Session {
   readonly watches = new WatchRegistry();
   private readonly listeners = new Set<(event: SessionEvent) => void>();
   private readonly authentications: { scheme: string; auth: Uint8Array }[] = [];
+  /** Whether a server that can write has answered this client: until then its session is read-only mode's. */
+  private seenReadWriteServer = false;
   private session: { id: bigint; password: Uint8Array; timeoutMs: number } = {
     id: 0n,
     password: new Uint8Array(16),
@@ -120,6 +122,8 @@ export class Session {
     this.random = options.random ?? Math.random;
     checkReconnectBackoff(options.reconnect ?? {});
     if (options.sessionId !== undefined) {
+      // The caller vouches for the session, as ZooKeeper's client takes one it is given.
+      this.seenReadWriteServer = true;
       this.session = {
         id: options.sessionId,
         password: options.password ?? new Uint8Array(16),
@@ -234,9 +238,12 @@ export class Session {
       },
       Math.max(1, Math.floor(this.requestedTimeoutMs() / 3)),
     );
+    // As ZooKeeper's client: a session only read-only servers have seen lives on one of them
+    // alone, so it is not resumed elsewhere; a new one is asked for (seenRwServerBefore).
+    const resumable = this.seenReadWriteServer || this.session.id === 0n;
     const request: ConnectRequest = {
-      sessionId: this.session.id,
-      password: this.session.password,
+      sessionId: resumable ? this.session.id : 0n,
+      password: resumable ? this.session.password : new Uint8Array(16),
       timeoutMs: this.requestedTimeoutMs(),
       lastZxidSeen: this.lastZxidSeen,
       readOnly: this.options.allowReadOnly ?? false,
@@ -291,6 +298,7 @@ export class Session {
       return;
     }
     this.session = { id: message.sessionId, password: message.password, timeoutMs: message.timeoutMs };
+    if (message.readOnly !== true) this.seenReadWriteServer = true;
     this.clearHandshakeTimer();
     this.reconnectAttempt = 0;
     this.clearExpiryTimer();

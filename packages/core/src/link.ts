@@ -73,6 +73,7 @@ export function deliverToLink(handlers: LinkHandlers, output: ClientOutput): boo
         sessionId: output.sessionId,
         password: output.password,
         timeoutMs: output.timeoutMs,
+        ...(output.readOnly === true ? { readOnly: true } : {}),
       });
       return false;
     case 'reply':

@@ -21,6 +21,12 @@ export interface ServerOptions {
   readonly extendedTypesEnabled?: boolean;
   /** How often empty containers and expired TTL nodes are looked for. */
   readonly containerCheckIntervalMs?: number;
+  /**
+   * ZooKeeper's readonlymode.enabled: a member cut off from its quorum, once it has looked
+   * for a leader for max(2 s, tickTime), serves reads to clients that allow read-only
+   * connections (sessions of its own, not replicated) and refuses writes with NotReadOnly.
+   */
+  readonly readOnlyModeEnabled?: boolean;
   /** Whether hard quotas refuse writes with QuotaExceeded (ZooKeeper's zookeeper.enforceQuota; off by default). */
   readonly enforceQuota?: boolean;
   /**
@@ -59,6 +65,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     extendedTypesEnabled: options.extendedTypesEnabled ?? true,
     containerCheckIntervalMs: options.containerCheckIntervalMs ?? 60_000,
     enforceQuota: options.enforceQuota ?? false,
+    readOnlyModeEnabled: options.readOnlyModeEnabled ?? false,
     onQuotaNotice: options.onQuotaNotice,
     superDigest: options.superDigest,
     enforceAuthSchemes: options.enforceAuthSchemes ?? [],

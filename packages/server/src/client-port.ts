@@ -351,7 +351,8 @@ class ClientConnection implements BudgetWaiter {
   /** Frames produced in this turn of the event loop, sent together as one write. */
   private readonly output = new JuteWriter({ initialCapacity: minOutputBytes });
   private outputScheduled = false;
-  private echoReadOnly: boolean | undefined;
+  /** Whether the client sent ConnectRequest's readOnly byte: ZooKeeper answers with one only then. */
+  private readOnlyFlagSent = false;
   /**
    * Whether the session is established. Requests that come with the handshake wait for it, as
    * ZooKeeper's do: served before it, a read would be answered ahead of the connect response.
@@ -579,7 +580,7 @@ class ClientConnection implements BudgetWaiter {
       return;
     }
     this.phase = 'open';
-    this.echoReadOnly = connect.readOnlyFlagSent ? connect.readOnly : undefined;
+    this.readOnlyFlagSent = connect.readOnlyFlagSent;
     this.link = this.port.options.links.open(
       {
         message: (message) => this.onLinkMessage(message),
@@ -642,7 +643,8 @@ class ClientConnection implements BudgetWaiter {
             timeoutMs: message.timeoutMs,
             sessionId: message.timeoutMs > 0 ? message.sessionId : 0n,
             password: message.timeoutMs > 0 ? message.password : new Uint8Array(16),
-            readOnly: this.echoReadOnly,
+            // The byte says whether this server is read-only, not what the client allows.
+            readOnly: this.readOnlyFlagSent ? message.readOnly === true : undefined,
           }),
         );
         if (message.timeoutMs > 0) {

@@ -408,6 +408,10 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
   }
   const purgeIntervalHours = num('autopurge.purgeInterval', nonNegative, 0);
   const juteMaxBuffer = num('jute.maxbuffer', parseJuteMaxBuffer, 0xfffff);
+  const systemProperties = parseSystemProperties(
+    { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
+    warnings,
+  );
   const fourLetterWords = num<ReadonlySet<string> | 'all'>(
     '4lw.commands.whitelist',
     parseWhitelist,
@@ -506,7 +510,11 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     snapRetainCount,
     purgeIntervalHours,
     juteMaxBuffer,
-    fourLetterWords,
+    // As ZooKeeper (3.8 and 3.9): with read-only mode on, isro is always whitelisted.
+    fourLetterWords:
+      systemProperties.readOnlyModeEnabled && fourLetterWords !== 'all'
+        ? new Set([...fourLetterWords, 'isro'])
+        : fourLetterWords,
     clientPortSettings: parseClientPortSettings({
       get,
       error: (key, value, expected) => new ConfigError(key, value, expected),
@@ -515,10 +523,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       jaasFile: options.systemProperties?.get(jaasProperty),
     }),
     quorumSecurity,
-    systemProperties: parseSystemProperties(
-      { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
-      warnings,
-    ),
+    systemProperties,
   };
   return { config, warnings };
 }
@@ -539,7 +544,10 @@ const PROPERTY_KEYS: ReadonlySet<string> = new Set([
  * zoo.cfg key becomes `zookeeper.<key>`, which nothing reads): the container and TTL check
  * interval, and read-only mode.
  */
-const COMMAND_LINE_ONLY_PROPERTIES: ReadonlySet<string> = new Set(['znode.container.checkIntervalMs']);
+const COMMAND_LINE_ONLY_PROPERTIES: ReadonlySet<string> = new Set([
+  'znode.container.checkIntervalMs',
+  'readonlymode.enabled',
+]);
 
 /**
  * Folds `-D` flags into zoo.cfg's values: `-Djute.maxbuffer` replaces zoo.cfg's (ZooKeeper

@@ -7,7 +7,7 @@
 /** The server's state as the four-letter words report it. */
 export interface FourLetterWordContext {
   readonly version: string;
-  readonly mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'looking';
+  readonly mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'looking' | 'read-only';
   /**
    * Whether the server answers clients: a follower still syncing with its leader, or a
    * server looking for one, does not.

@@ -136,6 +136,7 @@ export class ServerNode {
         extendedTypesEnabled: config.systemProperties.extendedTypesEnabled,
         containerCheckIntervalMs: config.systemProperties.containerCheckIntervalMs,
         enforceQuota: config.systemProperties.enforceQuota,
+        readOnlyModeEnabled: config.systemProperties.readOnlyModeEnabled,
         onQuotaNotice: (notice) => logQuotaNotice(log, notice),
         // As in ZooKeeper, data has no cap of its own: the frame carrying it (jute.maxbuffer)
         // is the limit, so raising jute.maxbuffer raises what a node may hold.
@@ -293,7 +294,9 @@ export class ServerNode {
           ? 'follower'
           : status.role === 'observing'
             ? 'observer'
-            : 'looking';
+            : status.readOnly
+              ? 'read-only'
+              : 'looking';
     const listeners = this.listeners();
     const sum = (pick: (stats: ClientPortServer['stats']) => number) =>
       listeners.reduce((total, listener) => total + pick(listener.stats), 0);
@@ -308,10 +311,10 @@ export class ServerNode {
       version: zabkitVersion,
       mode,
       // A peer that stopped for good serves nobody, whatever its last status said.
-      serving: status.serving && failure === undefined,
+      serving: (status.serving || status.readOnly) && failure === undefined,
       failure,
       serverId: peer.serverId,
-      readOnly: false,
+      readOnly: status.readOnly,
       zxid: status.lastAppliedZxid,
       nodeCount: replica.nodeCount,
       approximateDataSize: replica.approximateDataSize,

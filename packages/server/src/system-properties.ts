@@ -65,6 +65,12 @@ export interface SystemProperties {
    * refuse the writes that would pass them with QuotaExceeded. Default false, as in ZooKeeper.
    */
   readonly enforceQuota: boolean;
+  /**
+   * `-Dreadonlymode.enabled` (a bare system property, as in ZooKeeper; zabkit also reads it
+   * from zoo.cfg): a member cut off from its quorum serves reads to clients that allow
+   * read-only connections. Default false.
+   */
+  readonly readOnlyModeEnabled: boolean;
 }
 
 /**
@@ -170,10 +176,6 @@ export function parseSystemProperties(source: SystemPropertySource, warnings: st
     warnings.push(
       'jute.maxbuffer.extrasize has no effect: each record is bounded by its frame (jute.maxbuffer)',
     );
-  if (bool(source, 'readonlymode.enabled', false))
-    warnings.push(
-      'readonlymode.enabled=true: read-only mode is not available yet; a server without a quorum serves nothing',
-    );
   if (bool(source, 'reconfigEnabled', false))
     warnings.push(
       'reconfigEnabled=true: dynamic reconfiguration is not available; reconfig answers ReconfigDisabled',
@@ -185,5 +187,6 @@ export function parseSystemProperties(source: SystemPropertySource, warnings: st
     adminServer: parseAdminServer(source, warnings),
     containerCheckIntervalMs: int(source, 'znode.container.checkIntervalMs', 1, 2 ** 31 - 1, 60_000),
     enforceQuota: bool(source, 'enforceQuota', false),
+    readOnlyModeEnabled: bool(source, 'readonlymode.enabled', false),
   };
 }

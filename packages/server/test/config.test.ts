@@ -174,6 +174,7 @@ describe('parseConfig', () => {
         },
         containerCheckIntervalMs: 60_000,
         enforceQuota: false,
+        readOnlyModeEnabled: false,
       },
     });
   });
@@ -362,6 +363,15 @@ describe('parseConfig', () => {
       );
     });
 
+    it('honours -Dreadonlymode.enabled, and whitelists isro with it, as ZooKeeper does', () => {
+      const { config } = parseConfig(standalone(), {
+        systemProperties: new Map([['readonlymode.enabled', 'true']]),
+      });
+      expect(config.systemProperties.readOnlyModeEnabled).toBe(true);
+      expect(config.fourLetterWords).toEqual(new Set(['srvr', 'isro']));
+      expect(parseConfig(standalone()).config.fourLetterWords).toEqual(new Set(['srvr']));
+    });
+
     it('honours enforceQuota, from zoo.cfg and from -Dzookeeper.enforceQuota', () => {
       expect(parseConfig(standalone()).config.systemProperties.enforceQuota).toBe(false);
       const { config, warnings } = parseConfig(standalone('enforceQuota=true'));
@@ -375,7 +385,6 @@ describe('parseConfig', () => {
           'skipACL=yes',
           'digest.enabled=true',
           'jute.maxbuffer.extrasize=1024',
-          'readonlymode.enabled=true',
           'reconfigEnabled=true',
         ),
       );
@@ -383,7 +392,6 @@ describe('parseConfig', () => {
         'skipACL=yes is not supported: zabkit checks every ACL',
         'digest.enabled=true has no effect: zabkit keeps no tree digest; its log and snapshots carry CRC-32s',
         'jute.maxbuffer.extrasize has no effect: each record is bounded by its frame (jute.maxbuffer)',
-        'readonlymode.enabled=true: read-only mode is not available yet; a server without a quorum serves nothing',
         'reconfigEnabled=true: dynamic reconfiguration is not available; reconfig answers ReconfigDisabled',
       ]);
       // What matches zabkit's behaviour is accepted without a word.

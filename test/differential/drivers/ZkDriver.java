@@ -281,7 +281,8 @@ public final class ZkDriver {
         Watcher recorder = s.watcher("default");
         Watcher main = event -> {
             recorder.process(event);
-            if (event.getState() == Watcher.Event.KeeperState.SyncConnected) connected.countDown();
+            if (event.getState() == Watcher.Event.KeeperState.SyncConnected
+                    || event.getState() == Watcher.Event.KeeperState.ConnectedReadOnly) connected.countDown();
         };
         s.watchers.put("default", main);
         s.zk = new ZooKeeperAdmin(Json.string(c.get("connectString")), intOr(c, "timeoutMs", 10000), main,

@@ -241,6 +241,18 @@ export class ClientFront {
   }
 
   /**
+   * Ends a session that lives on this server alone (a read-only mode session): its
+   * closeSession is answered here, then its connection closes.
+   */
+  closeLocalSession(origin: WriteOrigin): void {
+    const connection = this.connectionOfOrigin(origin);
+    if (connection === undefined) return;
+    connection.replies.answerWrite(origin.xid, { kind: 'closeSession' }, this.tree.lastZxid);
+    connection.replies.drain();
+    this.close(origin.connectionId, 'sessionClosed');
+  }
+
+  /**
    * Reports an applied transaction: fires its watches, then answers the write if it came
    * from one of this front's connections, then serves what was queued behind it.
    */

@@ -59,6 +59,8 @@ export type ClientOutput =
       readonly sessionId: bigint;
       readonly password: Uint8Array;
       readonly timeoutMs: number;
+      /** The server serves reads only: a session of ZooKeeper's read-only mode. */
+      readonly readOnly?: boolean;
     }
   | {
       readonly kind: 'reply';

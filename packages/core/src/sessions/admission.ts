@@ -39,6 +39,12 @@ export interface AdmissionPort {
   trackedTimeoutOf(sessionId: SessionId): number | undefined;
   /** The secret passwords derive from now. */
   sessionSecret(): Uint8Array;
+  /** True while the peer serves in read-only mode (looking, cut off from its quorum). */
+  isReadOnly(): boolean;
+  /** The timeout of a read-only mode session this peer made, if it lives. */
+  localSessionTimeoutOf(sessionId: SessionId): number | undefined;
+  /** Records a new read-only mode session: it lives on this peer alone. */
+  addLocalSession(sessionId: SessionId, timeoutMs: number): void;
 }
 
 /** Connects, resumes and refuses client sessions on one peer. */
@@ -64,7 +70,8 @@ export class SessionAdmission {
       return;
     }
     if (!this.port.isServing()) {
-      this.front.emit({ kind: 'close', connectionId, reason: 'refused' });
+      if (this.port.isReadOnly() && request.readOnly) this.connectReadOnly(connectionId, request);
+      else this.front.emit({ kind: 'close', connectionId, reason: 'refused' });
       return;
     }
     if (request.sessionId === 0n) {
@@ -84,6 +91,44 @@ export class SessionAdmission {
       return;
     }
     this.port.revalidate({ connectionId, sessionId, clientAddress: request.clientAddress });
+  }
+
+  /**
+   * Read-only mode, as ZooKeeper's ReadOnlyZooKeeperServer: a new session lives on this
+   * server alone (no transaction: there is no quorum to take one); one it made resumes; a
+   * replicated session is refused (ZooKeeper: "Refusing global session reconnection in RO
+   * mode"), and so is a client that has seen more than this server has.
+   */
+  private connectReadOnly(connectionId: ConnectionId, request: ConnectRequest): void {
+    if (request.lastZxidSeen > this.tree.lastZxid) {
+      this.front.emit({ kind: 'close', connectionId, reason: 'refused' });
+      return;
+    }
+    let sessionId: SessionId;
+    let timeoutMs: number;
+    if (request.sessionId === 0n) {
+      sessionId = this.sessionIds.take();
+      timeoutMs = negotiateTimeout(request.timeoutMs, this.server);
+      this.port.addLocalSession(sessionId, timeoutMs);
+    } else {
+      const proven = provenSessionId(this.port.sessionSecret(), request.sessionId, request.password);
+      const known = proven === undefined ? undefined : this.port.localSessionTimeoutOf(proven);
+      if (proven === undefined || known === undefined) {
+        this.front.emit({ kind: 'close', connectionId, reason: 'refused' });
+        return;
+      }
+      sessionId = proven;
+      timeoutMs = known;
+    }
+    this.front.attach(connectionId, sessionId, request.clientAddress);
+    this.front.emit({
+      kind: 'connected',
+      connectionId,
+      sessionId,
+      password: sessionPassword(this.port.sessionSecret(), sessionId),
+      timeoutMs,
+      readOnly: true,
+    });
   }
 
   private create(connectionId: ConnectionId, request: ConnectRequest): void {

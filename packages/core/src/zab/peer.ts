@@ -135,6 +135,15 @@ export class ZabPeer {
   private readonly boundsReached = noBoundsReached();
   /** Why the peer last gave up a role: for logs and tests. */
   private lastLookingReason = 'starting';
+  /** When this peer last started looking for a leader (its clock). */
+  private lookingSinceMs = 0;
+  /**
+   * Read-only mode: set once a looking peer with readOnlyModeEnabled has looked for its grace
+   * period, with the sessions it made since (timeout, last heard of); cleared when it
+   * leads or follows again, closing their connections, as ZooKeeper shuts its read-only
+   * server down.
+   */
+  private readOnly: Map<SessionId, { readonly timeoutMs: number; lastHeardMs: number }> | undefined;
 
   constructor(
     options: ZabPeerOptions,
@@ -195,6 +204,12 @@ export class ZabPeer {
     });
     this.admission = new SessionAdmission(this.server, this.serverId, nowMs, this.tree, this.front, {
       isServing: () => this.serving,
+      isReadOnly: () => this.readOnly !== undefined,
+      localSessionTimeoutOf: (sessionId) => this.readOnly?.get(sessionId)?.timeoutMs,
+      addLocalSession: (sessionId, timeoutMs) => {
+        assert(this.readOnly !== undefined, 'a local session is made in read-only mode');
+        this.readOnly.set(sessionId, { timeoutMs, lastHeardMs: this.now });
+      },
       submitCreate: (sessionId, request, origin) =>
         this.submitRequest(sessionId, internalCxid, [], request, origin),
       revalidate: (pending) => this.revalidate(pending),
@@ -219,6 +234,7 @@ export class ZabPeer {
       role: this.role.kind,
       leaderId: this.leaderId,
       serving: this.serving,
+      readOnly: this.readOnly !== undefined,
       acceptedEpoch: this.epochs.acceptedEpoch,
       currentEpoch: this.epochs.currentEpoch,
       lastLoggedZxid: this.log.lastZxid,
@@ -370,7 +386,11 @@ export class ZabPeer {
       case 'looking': {
         const output = this.election.tick(this.now);
         this.sendElection(output.send);
-        if (output.decided !== undefined) this.decided(output.decided);
+        if (output.decided !== undefined) {
+          this.decided(output.decided);
+          return;
+        }
+        this.tickReadOnly();
         return;
       }
       case 'leading':
@@ -425,9 +445,37 @@ export class ZabPeer {
     else if (this.role.kind !== 'looking') this.role.learner.linkDown(peer);
   }
 
+  /**
+   * A looking peer enters read-only mode after its grace period (ZooKeeper waits
+   * max(2000 ms, tickTime) before it decides it is partitioned); in it, sessions not heard
+   * of for their timeout expire.
+   */
+  private tickReadOnly(): void {
+    if (!this.server.readOnlyModeEnabled) return;
+    if (this.readOnly === undefined) {
+      if (this.now - this.lookingSinceMs >= Math.max(2000, this.server.tickTimeMs)) this.readOnly = new Map();
+      return;
+    }
+    for (const [sessionId, session] of this.readOnly) {
+      if (this.now - session.lastHeardMs <= session.timeoutMs) continue;
+      this.readOnly.delete(sessionId);
+      const connectionId = this.front.connectionOf(sessionId);
+      if (connectionId !== undefined) this.front.close(connectionId, 'sessionExpired');
+    }
+  }
+
+  /** Leaves read-only mode: its clients reconnect, to a server that can write. */
+  private leaveReadOnly(): void {
+    if (this.readOnly === undefined) return;
+    this.readOnly = undefined;
+    this.front.closeAll('refused');
+  }
+
   // ---- roles --------------------------------------------------------------------------------
 
   private startElection(): void {
+    this.readOnly = undefined;
+    this.lookingSinceMs = this.now;
     this.front.closeAll('refused');
     this.applier.forgetOrigins();
     // A peer that is not serving has no clients and expects no transaction to answer one.
@@ -440,6 +488,7 @@ export class ZabPeer {
 
   private decided(vote: Vote): void {
     assert(this.role.kind === 'looking', 'only a looking peer decides an election');
+    this.leaveReadOnly();
     if (vote.leader === this.serverId) {
       assert(this.quorum.voters.has(this.serverId), 'only a voter leads');
       this.role = { kind: 'leading', leader: new LeaderRole(this.context) };
@@ -614,16 +663,37 @@ export class ZabPeer {
   /** Where the client front hands writes, touches and syncs: to the current role. */
   private commitPath(): CommitPath {
     return {
-      submit: (origin: WriteOrigin, request: WriteRequest | { readonly op: 'closeSession' }) =>
+      submit: (origin: WriteOrigin, request: WriteRequest | { readonly op: 'closeSession' }) => {
+        if (this.readOnly !== undefined) {
+          // ZooKeeper's ReadOnlyRequestProcessor: every write is refused; a session made here
+          // closes here.
+          if (request.op !== 'closeSession') this.front.refused(origin, ErrorCode.NotReadOnly);
+          else {
+            this.readOnly.delete(origin.sessionId);
+            this.front.closeLocalSession(origin);
+          }
+          return;
+        }
         this.submitRequest(origin.sessionId, origin.xid, origin.authInfo, request, {
           kind: 'client',
           origin,
-        }),
+        });
+      },
       touch: (sessionId: SessionId) => {
+        if (this.readOnly !== undefined) {
+          const session = this.readOnly.get(sessionId);
+          if (session === undefined) return false;
+          session.lastHeardMs = this.now;
+          return true;
+        }
         if (this.role.kind === 'leading') return this.role.leader.touch(sessionId);
         return this.learner?.touch(sessionId) ?? false;
       },
       sync: (origin: WriteOrigin) => {
+        if (this.readOnly !== undefined) {
+          this.front.refused(origin, ErrorCode.NotReadOnly);
+          return;
+        }
         if (this.role.kind === 'leading') {
           this.front.synced(origin);
           return;

@@ -16,6 +16,8 @@ export interface PeerStatus {
   readonly leaderId: ServerId | undefined;
   /** True when clients can be served: the leader is established or the learner up to date. */
   readonly serving: boolean;
+  /** True while the peer, cut off from its quorum, serves reads in read-only mode. */
+  readonly readOnly: boolean;
   /** The epoch this peer has promised to follow (ZAB's acceptedEpoch). */
   readonly acceptedEpoch: number;
   /** The epoch of the last leader whose history this peer holds (ZAB's currentEpoch). */

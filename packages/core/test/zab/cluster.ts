@@ -295,6 +295,7 @@ export class Cluster {
     id: ServerId,
     timeoutMs = 5000,
     resume?: { sessionId: bigint; password: Uint8Array },
+    readOnly = false,
   ): ClientSession {
     const connectionId = this.nextConnectionId++;
     this.step(id, {
@@ -305,7 +306,7 @@ export class Cluster {
         password: resume?.password ?? new Uint8Array(16),
         timeoutMs,
         lastZxidSeen: zeroZxid,
-        readOnly: false,
+        readOnly,
         clientAddress: '127.0.0.1',
       },
     });
