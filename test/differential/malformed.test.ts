@@ -12,6 +12,8 @@
  * with the connection kept; an unknown opcode is answered Unimplemented and the connection
  * closed.
  */
+import { connect as tcpConnect } from 'node:net';
+import { encodeConnectRequest } from '@zabkit/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kazooInstalled } from './drivers.js';
 import { DifferentialPair, differences, type ScenarioContext } from './harness.js';
@@ -124,6 +126,22 @@ describe.skipIf(!installed)('malformed requests through kazoo, zabkit against Zo
     expect(failures.map((step) => step.answer.code)).toEqual(Array(failures.length).fill(-5));
   });
 
+  it("answers invalid create flags with BadArguments, in a multi as that op's result", async () => {
+    const transcripts = await pair.run('kazoo', async (t) => {
+      await connect(t);
+      const good = { request: 'create', path: '/flags-ok' };
+      const bad = { request: 'create', path: '/flags-bad', flags: 99 };
+      await t.do({ op: 'raw', request: 'create', path: '/flags-top', flags: 99 });
+      await t.do({ op: 'raw', request: 'multi', ops: [good, bad] });
+      await t.do({ op: 'raw', request: 'multi', ops: [bad, good] });
+      await t.do({ op: 'exists', path: '/flags-ok' });
+      await t.events('a', 1);
+    });
+    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(transcripts.zookeeper[1]!.answer.code).toBe(-8);
+    expect(transcripts.zookeeper[2]!.answer).toMatchObject({ ok: true });
+  });
+
   it('answers Unimplemented for an unknown opcode and closes the connection', async () => {
     const transcripts = await pair.run('kazoo', async (t) => {
       await connect(t);
@@ -134,6 +152,52 @@ describe.skipIf(!installed)('malformed requests through kazoo, zabkit against Zo
     });
     expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
     expect(transcripts.zookeeper[2]!.answer.code).toBe(-6);
+  });
+
+  /**
+   * The ReplyHeader of an unknown opcode, read off the socket (no client shows it): its zxid
+   * and error, and whether the server then closes the connection.
+   */
+  async function unknownOpcodeReply(port: number): Promise<{ zxid: bigint; err: number; closed: boolean }> {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    let received = Buffer.alloc(0);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk) => {
+      received = Buffer.concat([received, chunk]);
+    });
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      encodeConnectRequest({
+        lastZxidSeen: 0n,
+        timeoutMs: 4000,
+        sessionId: 0n,
+        password: new Uint8Array(16),
+      }),
+    );
+    const frame = (offset: number) =>
+      received.length >= offset + 4 && received.length >= offset + 4 + received.readInt32BE(offset);
+    for (let i = 0; i < 200 && !frame(0); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const first = 4 + received.readInt32BE(0);
+    // RequestHeader{xid 1, type 55}, no body.
+    socket.write(Buffer.from('000000080000000100000037', 'hex'));
+    for (let i = 0; i < 200 && !frame(first); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const zxid = received.readBigInt64BE(first + 8);
+    const err = received.readInt32BE(first + 16);
+    const wasClosed = await Promise.race([
+      closed.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 5000)),
+    ]);
+    socket.destroy();
+    return { zxid, err, closed: wasClosed };
+  }
+
+  it('answers an unknown opcode with zxid -1 in its ReplyHeader, then closes, as ZooKeeper', async () => {
+    const [zookeeper, zabkit] = await Promise.all(
+      (['zookeeper', 'zabkit'] as const).map((kind) => unknownOpcodeReply(pair.servers[kind].port)),
+    );
+    expect(zookeeper).toEqual({ zxid: -1n, err: -6, closed: true });
+    expect(zabkit).toEqual(zookeeper);
   });
 
   it('accepts addauth ip, as ZooKeeper does: the identity is the client address already held', async () => {

@@ -10,6 +10,7 @@
  */
 import type {
   ACL,
+  CreateModeValue,
   CreateRequest,
   CreateSessionTxn,
   Id,
@@ -34,12 +35,13 @@ import {
   named,
   nullableData,
   pair,
+  type Schema,
   string,
   struct,
   union,
   zxid as zxidOf,
 } from './schema.js';
-import { createModes, errorCodes, requestOpTags, txnKindTags } from './tags.js';
+import { errorCodes, requestOpTags, txnKindTags } from './tags.js';
 
 /** 0..2^32-1: epochs (the high half of a zxid) and election rounds. */
 export const uint32 = integer(0, 2 ** 32 - 1);
@@ -145,7 +147,8 @@ const createRequest: Fields<Omit<CreateRequest, 'op'>> = {
   path: string,
   data: nullableData,
   acl,
-  mode: integerSet('create mode', createModes),
+  // Any int: flags that name no mode reach the leader, which answers BadArguments, as ZooKeeper.
+  mode: int32 as Schema<CreateModeValue>,
   ttlMs: int64,
 };
 const versioned = { path: string, version: int32 };

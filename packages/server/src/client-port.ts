@@ -622,7 +622,12 @@ class ClientConnection implements BudgetWaiter {
           counted: false,
           decoded: undefined,
           receivedAt: now,
-          answer: { zxid: this.lastZxid, reply: { ok: false, code: error.code } as Reply },
+          // ZooKeeper answers an opcode it does not know outside its pipeline, with the
+          // request's own zxid, which is still -1; every other refusal carries the last zxid.
+          answer: {
+            zxid: error.code === ErrorCode.Unimplemented ? -1n : this.lastZxid,
+            reply: { ok: false, code: error.code } as Reply,
+          },
           closesConnection: error.closesConnection,
         });
         this.flushSlots();

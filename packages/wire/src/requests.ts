@@ -17,7 +17,6 @@ import {
   type CreateRequest,
   ErrorCode,
   type ErrorCodeValue,
-  isCreateMode,
   isTtlMode,
   type MultiOp,
   type MultiReadOp,
@@ -53,9 +52,6 @@ export interface EncodeOptions {
 const addWatchModes: ReadonlySet<number> = new Set(Object.values(AddWatchMode));
 const watcherTypes: ReadonlySet<number> = new Set(Object.values(WatcherType));
 
-/** Where a bad create flag ends up: rejected with BadArguments at top level, fatal inside a multi. */
-type FlagFailure = (flags: number) => never;
-
 /**
  * A request's path. ZooKeeper looks paths up as given, so a malformed one is the core's to
  * answer; a null one (length -1) makes ZooKeeper fail inside (MarshallingError), and is
@@ -67,17 +63,19 @@ function readPath(reader: JuteReader): string {
   return path;
 }
 
-function readCreate(reader: JuteReader, opcode: number, badFlags: FlagFailure): CreateRequest {
+/**
+ * A create. Flags that name no create mode are passed on as they are: the core answers them
+ * with BadArguments in preparation, as ZooKeeper's CreateMode.fromFlag does (so a multi gets a
+ * BadArguments result for that op, and the failure takes a zxid, as there).
+ */
+function readCreate(reader: JuteReader, opcode: number): CreateRequest {
   const path = readPath(reader);
   const data = reader.buffer();
   const acl = reader.list(readAcl);
   const flags = reader.int();
   const ttlMs = opcode === OpCode.createTTL ? reader.long() : -1n;
   // Opcode 19 means a container whatever the flags say: core cannot carry the mismatch.
-  let mode: CreateModeValue;
-  if (opcode === OpCode.createContainer) mode = CreateMode.Container;
-  else if (isCreateMode(flags)) mode = flags;
-  else return badFlags(flags);
+  const mode = opcode === OpCode.createContainer ? CreateMode.Container : (flags as CreateModeValue);
   return { op: 'create', path, data, acl, mode, ttlMs };
 }
 
@@ -116,11 +114,7 @@ function readWriteOp(reader: JuteReader, type: number): MultiOp {
     case OpCode.create2:
     case OpCode.createContainer:
     case OpCode.createTTL:
-      // ZooKeeper answers the multi with a BadArguments result for this op; zabkit refuses the
-      // whole request (MarshallingError), as it does any op it cannot decode (see README).
-      return readCreate(reader, type, (flags) => {
-        throw new WireDecodeError(`invalid create flags ${flags} in a multi`);
-      });
+      return readCreate(reader, type);
     case OpCode.delete:
       return { op: 'delete', path: readPath(reader), version: reader.int() };
     case OpCode.setData:
@@ -172,7 +166,6 @@ const knownButUnserved: ReadonlySet<number> = new Set([
  * - a body that does not decode, a null path, a multi holding an op it may not (setACL, a
  *   read, reads and writes mixed), an unknown watch mode or watcher type: RequestRejectedError
  *   with MarshallingError, the connection kept, as ZooKeeper's request processors answer;
- * - invalid create flags: RequestRejectedError with BadArguments;
  * - reconfig: RequestRejectedError with ReconfigDisabled.
  * For a RequestRejectedError, answer `error.code` with `error.xid` and carry on.
  */
@@ -202,9 +195,7 @@ function decodeBody(reader: JuteReader, xid: number, opcode: number): DecodedReq
       return {
         xid,
         opcode,
-        request: readCreate(reader, opcode, (flags) =>
-          reject(ErrorCode.BadArguments, `invalid flags ${flags}`),
-        ),
+        request: readCreate(reader, opcode),
       };
     case OpCode.delete:
       return { xid, opcode, request: { op: 'delete', path: readPath(reader), version: reader.int() } };
