@@ -22,6 +22,7 @@ import {
   type ZabPeerOptions,
   type Zxid,
 } from '@zabkit/core';
+import { checkHistoryPrefix, IntegrityChecker, LeadershipChecker } from './checkers/zab-invariants.js';
 import { EventQueue } from './events.js';
 import { Rng } from './rng.js';
 
@@ -82,6 +83,13 @@ interface SimPeer {
   /** How far into the global committed sequence this peer's applied state reaches. */
   appliedIndex: number;
   appliedZxid: Zxid;
+  /**
+   * The peer's history as its storage actions describe it (appends, truncations, snapshots
+   * that replace the log), durable or not: what ProcessConsistency compares. Entries at or
+   * below `historyBase` are known only to a snapshot.
+   */
+  history: Map<Zxid, string>;
+  historyBase: Zxid;
 }
 
 /** Something the checkers consider a bug. */
@@ -104,7 +112,10 @@ export class World {
   private readonly committedIndex = new Map<Zxid, number>();
   private readonly digestAt = new Map<Zxid, string>();
   private readonly digestedAt = new Map<ServerId, Zxid>();
-  readonly leaderOfEpoch = new Map<number, ServerId>();
+  /** Who led each epoch, from its NEWLEADER on (in sync or serving): at most one per epoch. */
+  private readonly leadership = new LeadershipChecker();
+  /** Every transaction a leader proposed, by zxid: what deliveries are checked against. */
+  private readonly integrity = new IntegrityChecker();
   /** Links that drop messages: "from->to". */
   readonly blocked = new Set<string>();
   private readonly lastDelivery = new Map<string, number>();
@@ -154,6 +165,8 @@ export class World {
         incarnation: 0,
         appliedIndex: 0,
         appliedZxid: 0n as Zxid,
+        history: new Map(),
+        historyBase: 0n as Zxid,
       });
       this.start(id);
     }
@@ -223,6 +236,8 @@ export class World {
       node.durable.clone().load(),
       this.now,
     );
+    node.historyBase = node.durable.latestSnapshot()?.zxid ?? (0n as Zxid);
+    node.history = new Map(node.durable.log.map((txn) => [txn.zxid, identity(txn)]));
     this.locateApplied(node);
     const tick = () => {
       if (node.incarnation !== incarnation || node.peer === undefined) return;
@@ -291,6 +306,7 @@ export class World {
   }
 
   private carryOut(node: SimPeer, ready: PeerReady): void {
+    this.trackHistory(node, ready);
     if (this.ackBeforeDurable && ready.messagesAfterPersist.length > 0) {
       for (const envelope of ready.messagesAfterPersist) this.send(envelope);
       ready = { ...ready, messagesAfterPersist: [] };
@@ -318,6 +334,11 @@ export class World {
   // ---- network ------------------------------------------------------------------------------
 
   private send(envelope: Envelope): void {
+    const message = envelope.message;
+    // A leader that sends NEWLEADER is in sync for that epoch: Leadership counts it already.
+    if (message.kind === 'newLeader') this.noteLeader(message.epoch, envelope.from, 'in sync');
+    if (message.kind === 'ackNewLeader')
+      this.checkProcessConsistency(envelope.from, envelope.to, message.epoch);
     const link = `${envelope.from}->${envelope.to}`;
     if (this.blocked.has(link)) return;
     if (this.faultsEnabled && this.rng.chance(this.rates.lossProbability)) {
@@ -392,13 +413,7 @@ export class World {
   private observe(node: SimPeer): void {
     const peer = node.peer!;
     const status = peer.status();
-    if (status.role === 'leading' && status.serving) {
-      const epoch = status.currentEpoch;
-      const known = this.leaderOfEpoch.get(epoch);
-      if (known === undefined) this.leaderOfEpoch.set(epoch, node.id);
-      else if (known !== node.id)
-        this.violate('leadership', `servers ${known} and ${node.id} both led epoch ${epoch}`);
-    }
+    if (status.role === 'leading' && status.serving) this.noteLeader(status.currentEpoch, node.id, 'serving');
     const applied = status.lastAppliedZxid;
     if (applied === node.appliedZxid) {
       // Digests cost a walk of the tree: once per applied zxid per replica is enough.
@@ -425,8 +440,68 @@ export class World {
     this.checkDigest(node.id, applied, peer);
   }
 
+  /** Leadership: at most one leader per epoch, whether it still syncs its followers or serves. */
+  private noteLeader(epoch: number, id: ServerId, phase: 'in sync' | 'serving'): void {
+    const wrong = this.leadership.note(epoch, id, phase);
+    if (wrong !== undefined) this.violate('leadership', wrong);
+  }
+
+  /**
+   * Follows a peer's history through what it asks storage to do, and records what a leader
+   * proposes: the appends a leading peer makes are its proposals (Integrity's reference).
+   */
+  private trackHistory(node: SimPeer, ready: PeerReady): void {
+    if (ready.persist.length === 0) return;
+    const leading = node.peer?.status().role === 'leading';
+    for (const action of ready.persist) {
+      switch (action.kind) {
+        case 'append':
+          for (const txn of action.txns) {
+            node.history.set(txn.zxid, identity(txn));
+            const wrong = leading ? this.integrity.propose(txn.zxid, identity(txn)) : undefined;
+            if (wrong !== undefined) this.violate('integrity', wrong);
+          }
+          break;
+        case 'truncate':
+          for (const zxid of [...node.history.keys()]) if (zxid > action.afterZxid) node.history.delete(zxid);
+          break;
+        case 'reset':
+          node.history = new Map();
+          node.historyBase = action.snapshot.zxid;
+          break;
+        case 'stageCommit':
+          node.history = new Map();
+          node.historyBase = action.zxid;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** ProcessConsistency, judged when a follower's ACKNEWLEADER leaves it. */
+  private checkProcessConsistency(followerId: ServerId, leaderId: ServerId, epoch: number): void {
+    const follower = this.peers.get(followerId)!;
+    const leader = this.peers.get(leaderId);
+    const status = leader?.peer?.status();
+    // Only against the leader of that epoch while it leads it: its history only grows then.
+    if (leader === undefined || status?.role !== 'leading' || status.acceptedEpoch !== epoch) return;
+    const wrong = checkHistoryPrefix(
+      { entries: follower.history, base: follower.historyBase },
+      { entries: leader.history, base: leader.historyBase },
+    );
+    if (wrong !== undefined)
+      this.violate(
+        'process-consistency',
+        `server ${followerId} acknowledged NEWLEADER of epoch ${epoch} from ${leaderId}, but ${wrong}`,
+      );
+  }
+
   /** Total order and agreement: the k-th transaction a replica applies is everyone's k-th. */
   private checkApplied(node: SimPeer, txn: Txn): void {
+    // Integrity: only what some leader proposed is ever delivered.
+    const unproposed = this.integrity.delivered(node.id, txn.zxid, identity(txn));
+    if (unproposed !== undefined) this.violate('integrity', unproposed);
     const expected = this.committed[node.appliedIndex];
     if (expected === undefined) {
       // Primary order and primary integrity: delivery follows zxid order, so every earlier

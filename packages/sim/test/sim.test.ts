@@ -1,9 +1,10 @@
-import { DataTree, Ids, makeZxid, type Txn } from '@zabkit/core';
+import { DataTree, Ids, makeZxid, type PeerMessage, type Txn } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 import { checkAcknowledgedWrites } from '../src/checkers/durability.js';
 import { checkReads } from '../src/checkers/reads.js';
 import { checkSessions } from '../src/checkers/sessions.js';
 import { checkWatches } from '../src/checkers/watches.js';
+import { checkHistoryPrefix, IntegrityChecker, LeadershipChecker } from '../src/checkers/zab-invariants.js';
 import type { ReadRecord, WriteRecord } from '../src/clients.js';
 import { Rng, runSeed } from '../src/index.js';
 import { atomicBatches } from '../src/world.js';
@@ -226,5 +227,73 @@ describe('checkers catch what they are for', () => {
     expect(checkSessions(orphaned, new Set()).map((v) => v.message)).toEqual([
       'ephemerals /e outlive session 77',
     ]);
+  });
+});
+
+describe("the TLA+ specification's invariants", () => {
+  const zxid = (counter: number, epoch = 1) => makeZxid(epoch, counter);
+
+  it('Leadership: a second leader of an epoch is caught while it is still in sync', () => {
+    const leadership = new LeadershipChecker();
+    expect(leadership.note(3, 1, 'in sync')).toBeUndefined();
+    expect(leadership.note(3, 1, 'serving')).toBeUndefined();
+    expect(leadership.note(4, 2, 'in sync')).toBeUndefined();
+    expect(leadership.note(3, 2, 'in sync')).toBe('servers 1 and 2 both led epoch 3 (2 in sync)');
+  });
+
+  it('Integrity: a delivery that no leader proposed, or two proposals for one zxid', () => {
+    const integrity = new IntegrityChecker();
+    expect(integrity.propose(zxid(1), 'a')).toBeUndefined();
+    expect(integrity.delivered(2, zxid(1), 'a')).toBeUndefined();
+    expect(integrity.delivered(2, zxid(1), 'b')).toMatch(/no leader proposed .*proposed: a/);
+    expect(integrity.delivered(2, zxid(2), 'c')).toMatch(
+      /server 2 delivered 100000002 \(c\), which no leader proposed$/,
+    );
+    expect(integrity.propose(zxid(1), 'd')).toBe('100000001 proposed as a and as d');
+  });
+
+  it('ProcessConsistency: a follower history that is not a prefix of its leader’s', () => {
+    const history = (base: number, ...entries: [number, string][]) => ({
+      base: zxid(base),
+      entries: new Map(entries.map(([counter, entry]) => [zxid(counter), entry])),
+    });
+    const leader = history(0, [1, 'a'], [2, 'b'], [3, 'c']);
+    expect(checkHistoryPrefix(history(0, [1, 'a'], [2, 'b']), leader)).toBeUndefined();
+    expect(checkHistoryPrefix(history(2, [3, 'c']), leader)).toBeUndefined();
+    expect(checkHistoryPrefix(history(0, [1, 'a'], [2, 'x']), leader)).toMatch(/holds 100000002 \(x\)/);
+    expect(checkHistoryPrefix(history(0, [1, 'a'], [3, 'c']), leader)).toBe(
+      'it lacks 100000002, which the leader has',
+    );
+    expect(checkHistoryPrefix(history(0, [1, 'a'], [2, 'b'], [3, 'c'], [4, 'd']), leader)).toMatch(
+      /holds 100000004 \(d\) where the leader has nothing/,
+    );
+    // What the leader knows only from a snapshot is not compared.
+    expect(checkHistoryPrefix(history(0, [1, 'z'], [3, 'c']), history(2, [3, 'c']))).toBeUndefined();
+  });
+
+  // A network that rewrites transactions on their way makes a follower hold or deliver what
+  // no leader proposed: the world must see it.
+  const tampered =
+    (kinds: readonly string[]) =>
+    (message: PeerMessage): PeerMessage => {
+      if (!kinds.includes(message.kind) || !('txns' in message) || message.txns.length === 0) return message;
+      const txns = message.txns.map((txn) =>
+        txn.body.kind === 'create' ? { ...txn, body: { ...txn.body, path: `${txn.body.path}-forged` } } : txn,
+      );
+      return { ...message, txns } as PeerMessage;
+    };
+  const checksOf = (seeds: readonly number[], wire: (message: PeerMessage) => PeerMessage) =>
+    new Set(
+      seeds.flatMap((seed) =>
+        runSeed(seed, { servers: 3, faultyMs: 3000, healedMs: 3000, wire }).failures.map((f) => f.check),
+      ),
+    );
+
+  it('the world catches a delivery no leader proposed (Integrity)', () => {
+    expect(checksOf([1, 2], tampered(['proposal']))).toContain('integrity');
+  });
+
+  it('the world catches a follower acknowledging NEWLEADER with a history not its leader’s', () => {
+    expect(checksOf([1, 2, 3, 4, 5, 6], tampered(['learnerSync']))).toContain('process-consistency');
   });
 });
