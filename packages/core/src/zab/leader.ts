@@ -89,6 +89,11 @@ type ProposalSource =
 /** The ZAB leader role: discovery, learner synchronisation, then broadcast. */
 export class LeaderRole {
   private phase: LeaderPhase = { kind: 'discovery', epoch: undefined, lastZxidOf: new Map() };
+  /**
+   * Set when the peer gives this role up (it went looking): a write it asked for may still
+   * become durable afterwards, and what it meant to do then must not happen.
+   */
+  private retired = false;
   private readonly learners = new Map<ServerId, LearnerLink>();
   /** Discovery and learner sync must finish by this time. */
   private readonly deadlineMs: number;
@@ -275,10 +280,17 @@ export class LeaderRole {
     this.peer.setEpochs(phase.epoch, phase.epoch, () => this.establish());
   }
 
+  /** The peer stopped leading: nothing this role scheduled may act any more. */
+  retire(): void {
+    this.retired = true;
+  }
+
   /** A quorum holds our history and our currentEpoch is durable: commit it all and serve. */
   private establish(): void {
     const phase = this.phase;
-    if (phase.kind !== 'learnerSync') return;
+    // A leader that went looking while its epoch was being written establishes nothing: it
+    // would send UPTODATE, and its followers would serve with no leader.
+    if (this.retired || phase.kind !== 'learnerSync') return;
     assert(phase.establishing, 'establishing follows a NEWLEADER quorum');
     assert(this.peer.currentEpoch === phase.epoch, 'an established leader holds its epoch as current');
     const history = this.peer.log.lastZxid;

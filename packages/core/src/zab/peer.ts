@@ -481,6 +481,7 @@ export class ZabPeer {
     // A peer that is not serving has no clients and expects no transaction to answer one.
     assert(this.front.connectionCount() === 0, 'a looking peer keeps no client connection');
     assert(this.applier.originsPending === 0, 'a looking peer expects no transaction');
+    if (this.role.kind === 'leading') this.role.leader.retire();
     this.role = { kind: 'looking' };
     const output = this.election.start(this.log.lastZxid, this.epochs.currentEpoch, this.now);
     this.sendElection(output.send);
