@@ -10,7 +10,14 @@ import { checkWatches } from './checkers/watches.js';
 import { checkWritesLinearizable } from './checkers/writes-linearizable.js';
 import { type History, SimClient } from './clients.js';
 import { Rng } from './rng.js';
-import { drawFaultRates, drawMessageChaos, type FaultRates, type Violation, World } from './world.js';
+import {
+  drawFaultRates,
+  drawMessageChaos,
+  drawProcessFaults,
+  type FaultRates,
+  type Violation,
+  World,
+} from './world.js';
 
 export interface RunOptions {
   readonly servers?: number;
@@ -47,7 +54,12 @@ export interface SeedResult {
 
 export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   const rng = new Rng(seed);
-  const rates = { ...drawFaultRates(rng), ...drawMessageChaos(seed), ...options.rates };
+  const rates = {
+    ...drawFaultRates(rng),
+    ...drawMessageChaos(seed),
+    ...drawProcessFaults(seed),
+    ...options.rates,
+  };
   const servers = options.servers ?? rng.pick([3, 3, 5]);
   const voters = Array.from({ length: servers }, (_v, i) => i + 1);
   const peerOptions = (id: ServerId): ZabPeerOptions => ({
@@ -62,7 +74,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     sessionSecret: new Uint8Array([seed & 0xff, 7]),
     startTimeMs: 0,
   });
-  const world = new World(rng, rates, voters, peerOptions);
+  const world = new World(rng, rates, voters, peerOptions, seed);
   world.ackBeforeDurable = options.ackBeforeDurable ?? false;
   if (options.wire !== undefined) world.wire = options.wire;
   if (options.diskWire !== undefined) world.diskWire = options.diskWire;
@@ -95,6 +107,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   // Healed phase: every link restored, every server back, no more loss.
   world.faultsEnabled = false;
   world.heal();
+  world.resumeAll();
   for (const id of voters) world.restart(id);
   const completedBefore = clients.map((client) =>
     [...client.completedAfter.values()].reduce((a, b) => a + b, 0),
@@ -166,6 +179,15 @@ export function injectFaults(world: World, rng: Rng, untilMs: number): void {
       }
     }
     if (rng.chance((world.rates.partitionsPerSecond * everyMs) / 1000)) networkFault(world, rng, ids);
+    // From the world's own source of chance, so seeds without pauses replay as before.
+    const chance = world.faultRng;
+    if (chance.chance((world.rates.pausesPerSecond * everyMs) / 1000)) {
+      // The leader half the time: a paused leader is the case that matters most.
+      const leader = [...world.peers.values()].find((node) => node.peer?.status().role === 'leading');
+      const victim = leader !== undefined && chance.chance(0.5) ? leader.id : chance.pick(ids);
+      // From under syncLimit (500 ms here) to several times it.
+      world.pause(victim, chance.int(100, 3000));
+    }
     world.schedule(everyMs, 'faults', consider);
   };
   world.schedule(everyMs, 'faults', consider);

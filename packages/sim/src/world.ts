@@ -4,7 +4,9 @@
  * them: messages delayed, lost, duplicated or reordered, links cut (both ways or one way), peers crashed with
  * their un-synced writes lost and the write in flight possibly torn between LevelDB's atomic
  * batches (a prefix of them durable, each whole: a crash never damages a record, so a damaged
- * record on a real disk is corruption, which LevelStorage refuses), then restarted from disk.
+ * record on a real disk is corruption, which LevelStorage refuses), then restarted from disk;
+ * processes paused (timers stopped, inputs waiting) and disk writes refused (fail-stop, then a
+ * supervisor's restart).
  */
 import {
   type ClientOutput,
@@ -40,6 +42,14 @@ export interface FaultRates {
   readonly tornWriteProbability: number;
   /** Every server crashing at once (a power loss), then coming back one by one. */
   readonly powerLossesPerSecond: number;
+  /**
+   * A process stopped (SIGSTOP, a long GC pause, a frozen VM): its timers stop while the
+   * others' run, what reaches it waits in its socket buffers, and when it resumes its clock
+   * has jumped by the pause.
+   */
+  readonly pausesPerSecond: number;
+  /** A disk write that fails (EIO, ENOSPC): the peer stops (fail-stop) and a supervisor restarts it. */
+  readonly storageFailureProbability: number;
 }
 
 /**
@@ -57,6 +67,21 @@ export function drawMessageChaos(
   };
 }
 
+/**
+ * Paused processes and failing disks came later still: drawn from a stream of their own and
+ * injected with the world's `faultRng`, so a seed that draws zero for both replays exactly as
+ * before.
+ */
+export function drawProcessFaults(
+  seed: number,
+): Pick<FaultRates, 'pausesPerSecond' | 'storageFailureProbability'> {
+  const rng = new Rng(seed ^ 0x0fa1_57e9);
+  return {
+    pausesPerSecond: rng.pick([0, 0, 0.1, 0.3]),
+    storageFailureProbability: rng.pick([0, 0, 0.002, 0.01]),
+  };
+}
+
 export function drawFaultRates(rng: Rng): FaultRates {
   return {
     latencyMsMax: rng.pick([1, 5, 20, 60]),
@@ -68,6 +93,8 @@ export function drawFaultRates(rng: Rng): FaultRates {
     partitionsPerSecond: rng.pick([0, 0.1, 0.3, 0.8]),
     tornWriteProbability: rng.pick([0, 0.5]),
     powerLossesPerSecond: rng.pick([0, 0.05, 0.2]),
+    pausesPerSecond: 0,
+    storageFailureProbability: 0,
   };
 }
 
@@ -90,6 +117,9 @@ interface SimPeer {
    */
   history: Map<Zxid, string>;
   historyBase: Zxid;
+  /** While paused: until when, and what reached the process meanwhile, in order. */
+  pausedUntil: number | undefined;
+  held: (() => void)[];
 }
 
 /** Something the checkers consider a bug. */
@@ -143,7 +173,11 @@ export class World {
     isolateLeader: 0,
     oneWay: 0,
     clog: 0,
+    pause: 0,
+    storageFailure: 0,
   };
+  /** The source of chance for pauses and disk failures (see drawProcessFaults). */
+  readonly faultRng: Rng;
   private traceHash = 0x811c9dc5;
   /** Events processed so far. */
   eventCount = 0;
@@ -155,7 +189,9 @@ export class World {
     readonly rates: FaultRates,
     readonly voters: readonly ServerId[],
     readonly peerOptions: (id: ServerId) => ZabPeerOptions,
+    faultSeed = 0,
   ) {
+    this.faultRng = new Rng(faultSeed ^ 0x57a1_1ed0);
     for (const id of voters) {
       this.peers.set(id, {
         id,
@@ -167,6 +203,8 @@ export class World {
         appliedZxid: 0n as Zxid,
         history: new Map(),
         historyBase: 0n as Zxid,
+        pausedUntil: undefined,
+        held: [],
       });
       this.start(id);
     }
@@ -279,10 +317,77 @@ export class World {
       this.faultCounts.tornWrite!++;
     }
     this.faultCounts.crash!++;
+    this.halt(node);
+  }
+
+  /** The process is gone: nothing it held runs, and its peers see their links to it drop. */
+  private halt(node: SimPeer): void {
     node.peer = undefined;
     node.incarnation++;
+    node.pausedUntil = undefined;
+    node.held = [];
     for (const other of this.peers.keys())
-      if (other !== id) this.stepLater(other, { kind: 'linkDown', peer: id });
+      if (other !== node.id) this.stepLater(other, { kind: 'linkDown', peer: node.id });
+  }
+
+  /**
+   * The disk refuses a write (EIO, ENOSPC): some of its atomic batches may have landed, the
+   * driver stops the peer for good (fail-stop: nothing more is sent, nothing acknowledged), and
+   * a supervisor restarts the process later from what its disk kept.
+   */
+  private failWrite(node: SimPeer, actions: readonly StorageAction[]): void {
+    node.pipeline.crash();
+    const batches = atomicBatches(actions);
+    for (const batch of batches.slice(0, this.faultRng.int(0, batches.length - 1)))
+      for (const action of batch) node.durable.apply(this.diskWire(action));
+    this.faultCounts.storageFailure!++;
+    this.halt(node);
+    this.schedule(this.faultRng.int(200, 2000), `supervisor restarts ${node.id}`, () =>
+      this.restart(node.id),
+    );
+  }
+
+  /**
+   * Stops a process for `ms` (SIGSTOP): its timers stop, what reaches it (messages, disk
+   * completions, client requests) waits, and on resuming it first sees its clock jumped.
+   */
+  pause(id: ServerId, ms: number): void {
+    const node = this.peers.get(id)!;
+    if (node.peer === undefined || node.pausedUntil !== undefined) return;
+    node.pausedUntil = this.now + ms;
+    this.faultCounts.pause!++;
+    const incarnation = node.incarnation;
+    this.schedule(ms, `resume ${id}`, () => {
+      if (node.incarnation === incarnation) this.resume(id);
+    });
+  }
+
+  /** Continues a paused process: timers first (they have all expired meanwhile), then what waited. */
+  resume(id: ServerId): void {
+    const node = this.peers.get(id)!;
+    if (node.pausedUntil === undefined) return;
+    node.pausedUntil = undefined;
+    const held = node.held;
+    node.held = [];
+    this.step(id, { kind: 'tick' });
+    for (const run of held) run();
+  }
+
+  /** Resumes every paused process: the healed phase. */
+  resumeAll(): void {
+    for (const id of this.peers.keys()) this.resume(id);
+  }
+
+  /** Runs `run` now, or when the process resumes if it is paused (and only if it is still the same incarnation). */
+  private whenRunning(node: SimPeer, run: () => void): void {
+    if (node.pausedUntil === undefined) {
+      run();
+      return;
+    }
+    const incarnation = node.incarnation;
+    node.held.push(() => {
+      if (node.incarnation === incarnation) run();
+    });
   }
 
   restart(id: ServerId): void {
@@ -293,6 +398,11 @@ export class World {
   step(id: ServerId, input: PeerInput): void {
     const node = this.peers.get(id)!;
     if (node.peer === undefined) return;
+    if (node.pausedUntil !== undefined) {
+      // A stopped process's timers do not fire; everything else waits for it.
+      if (input.kind !== 'tick') this.whenRunning(node, () => this.step(id, input));
+      return;
+    }
     const ready = node.peer.step(input, clockAt(this.now));
     this.observe(node);
     this.carryOut(node, ready);
@@ -323,11 +433,18 @@ export class World {
     const incarnation = node.incarnation;
     this.schedule(this.rng.int(0, this.rates.storageDelayMsMax), `disk ${node.id}`, () => {
       if (node.incarnation !== incarnation) return;
-      for (const action of write.actions) node.durable.apply(this.diskWire(action));
-      const done = node.pipeline.completeWrite(write);
-      for (const envelope of done.send) this.send(envelope);
-      this.step(node.id, done.persisted);
-      this.writeNext(node);
+      // The driver learns of the write, and sends what waited for it, only once it runs.
+      this.whenRunning(node, () => {
+        if (this.faultsEnabled && this.faultRng.chance(this.rates.storageFailureProbability)) {
+          this.failWrite(node, write.actions);
+          return;
+        }
+        for (const action of write.actions) node.durable.apply(this.diskWire(action));
+        const done = node.pipeline.completeWrite(write);
+        for (const envelope of done.send) this.send(envelope);
+        this.step(node.id, done.persisted);
+        this.writeNext(node);
+      });
     });
   }
 
