@@ -5,7 +5,7 @@
  * together share one write and are acknowledged together (group commit), as a disk-backed
  * driver batches fsyncs.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { type ClientOptions, ZabClient } from '@zabkit/client';
 import {
   assert,
@@ -36,8 +36,10 @@ export interface LocalServerOptions extends Partial<Omit<ServerOptions, 'session
   readonly autoTick?: boolean;
   /** Secret bytes for session passwords; random by default. */
   readonly sessionSecret?: Uint8Array;
-  /** Take a snapshot of the in-memory tree after this many writes (ZooKeeper's snapCount). */
+  /** Take a snapshot of the in-memory tree after between snapCount/2 and this many writes (ZooKeeper's snapCount). */
   readonly snapCount?: number;
+  /** Where the snapshot points fall (see the core's `snapshotRandomSeed`). Default: drawn at random. */
+  readonly snapshotRandomSeed?: number;
 }
 
 /** The server id of a standalone server: a one-voter ensemble of server 1, as `zabkit server` runs. */
@@ -73,6 +75,7 @@ export class LocalServer implements LinkFactory {
         serverId: standaloneServerId,
         voters: [standaloneServerId],
         sessionSecret: options.sessionSecret ?? new Uint8Array(randomBytes(32)),
+        snapshotRandomSeed: options.snapshotRandomSeed ?? randomInt(2 ** 31),
         startTimeMs: nowMs,
       },
       undefined,

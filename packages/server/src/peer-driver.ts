@@ -8,6 +8,7 @@
  * and reaches the host as a `PeerFatalError` (`fatalError`, `onFatal`), never as an uncaught
  * throw.
  */
+import { randomInt } from 'node:crypto';
 import type {
   ClientLink,
   ClientOutput,
@@ -136,7 +137,10 @@ export class PeerDriver implements LinkFactory {
     }
     let peer: ZabPeer;
     try {
-      peer = new ZabPeer({ ...options.peer, startTimeMs: clock() }, state, clock());
+      // Where this peer's snapshots fall is drawn at random (the core has no randomness), so
+      // the replicas of an ensemble do not snapshot together.
+      const snapshotRandomSeed = options.peer.snapshotRandomSeed ?? randomInt(2 ** 31);
+      peer = new ZabPeer({ ...options.peer, snapshotRandomSeed, startTimeMs: clock() }, state, clock());
     } catch (error) {
       if (error instanceof RangeError) throw error;
       throw new PeerFatalError(serverId, 'invariant', error);

@@ -73,6 +73,8 @@ export class ClientWorld {
       electionFinalizeWaitMs: 50,
       electionResendIntervalMs: 100,
       snapCount: 40,
+      // Where each replica snapshots, between 20 and 40: from the seed, as a driver's randomness.
+      snapshotRandomSeed: Math.imul(seed, 31) + id,
       sessionSecret: new Uint8Array([seed & 0xff, 9]),
       startTimeMs: 0,
     });

@@ -71,6 +71,8 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     electionFinalizeWaitMs: 50,
     electionResendIntervalMs: 100,
     snapCount: 40,
+    // Where each replica snapshots, between 20 and 40: from the seed, as a driver's randomness.
+    snapshotRandomSeed: Math.imul(seed, 31) + id,
     sessionSecret: new Uint8Array([seed & 0xff, 7]),
     startTimeMs: 0,
   });

@@ -1,8 +1,8 @@
 /**
  * The applier: the one place a peer changes its tree. It applies, in zxid order, every
  * logged transaction that is both committed and durable here; remembers which local client
- * or connection each expected transaction answers; and takes a snapshot every `snapCount`
- * transactions, compacting the log mirror behind it.
+ * or connection each expected transaction answers; and takes a snapshot every snapCount/2 to
+ * snapCount transactions (see SnapshotPoints), compacting the log mirror behind it.
  */
 import { assert } from '../errors.js';
 import type { ClientFront } from '../front/client-front.js';
@@ -12,6 +12,40 @@ import type { Zxid } from '../zxid.js';
 import type { TxnOrigin } from './context.js';
 import type { Outbox } from './outbox.js';
 import type { TxnLog } from './txn-log.js';
+
+/**
+ * Where snapshots fall: after between ceil(snapCount/2) and snapCount applied transactions,
+ * drawn afresh after each one, as ZooKeeper rolls its snapshot point. The draws come from a
+ * seed the driver gives (mulberry32, a small well-known generator): the core stays
+ * deterministic, and replicas given different seeds snapshot at different zxids, so they do
+ * not all pay for a snapshot at the same moment.
+ */
+export class SnapshotPoints {
+  private state: number;
+
+  constructor(
+    readonly snapCount: number,
+    seed: number,
+  ) {
+    assert(snapCount > 0, 'snapCount must be positive');
+    this.state = seed | 0;
+  }
+
+  /** How many applied transactions the next snapshot waits for. */
+  next(): number {
+    const low = Math.ceil(this.snapCount / 2);
+    return low + (this.draw() % (this.snapCount - low + 1));
+  }
+
+  /** mulberry32: the next 32-bit unsigned draw. */
+  private draw(): number {
+    this.state = (this.state + 0x6d2b79f5) | 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+}
 
 /** Who else hears of each applied transaction, in this order, before the next is applied. */
 export interface ApplyHooks {
@@ -49,6 +83,8 @@ export class Applier {
   private readonly origins = new Map<SessionId, ExpectedOrigin[]>();
   private originCount = 0;
   private appliedSinceSnapshot = 0;
+  /** Applied transactions the next snapshot waits for. */
+  private snapshotAfter: number;
   private previousSnapshotZxid: Zxid;
 
   constructor(
@@ -56,10 +92,10 @@ export class Applier {
     private readonly log: TxnLog,
     private readonly outbox: Outbox,
     private readonly front: ClientFront,
-    private readonly snapCount: number,
+    private readonly snapshotPoints: SnapshotPoints,
     private readonly hooks: ApplyHooks,
   ) {
-    assert(snapCount > 0, 'snapCount must be positive');
+    this.snapshotAfter = snapshotPoints.next();
     // Nothing beyond the snapshot a peer restarts from is known to be committed yet.
     this.committedZxid = tree.lastZxid;
     this.previousSnapshotZxid = tree.lastZxid;
@@ -144,8 +180,14 @@ export class Applier {
 
   private maybeSnapshot(): void {
     this.appliedSinceSnapshot++;
-    if (this.appliedSinceSnapshot < this.snapCount) return;
+    if (this.appliedSinceSnapshot < this.snapshotAfter) return;
     this.appliedSinceSnapshot = 0;
+    this.snapshotAfter = this.snapshotPoints.next();
+    assert(
+      this.snapshotAfter >= Math.ceil(this.snapshotPoints.snapCount / 2) &&
+        this.snapshotAfter <= this.snapshotPoints.snapCount,
+      'a snapshot point lies between snapCount/2 and snapCount',
+    );
     const snapshot = this.tree.snapshot();
     this.outbox.persist({ kind: 'snapshot', snapshot });
     // Keep one snapshot's worth of log before the newest snapshot, so that learners a little

@@ -21,8 +21,18 @@ export interface PeerOptions {
   readonly electionFinalizeWaitMs?: number;
   /** How often a looking peer sends its vote again. */
   readonly electionResendIntervalMs?: number;
-  /** Take a snapshot after this many applied transactions (ZooKeeper's snapCount). */
+  /**
+   * Take a snapshot after between snapCount/2 and snapCount applied transactions, the point
+   * drawn afresh after each snapshot (ZooKeeper's snapCount and its randomised roll), so the
+   * replicas of an ensemble do not all snapshot at once.
+   */
   readonly snapCount?: number;
+  /**
+   * Where the snapshot points fall between snapCount/2 and snapCount: the core has no
+   * randomness of its own, so the driver draws this number at random (the simulator from its
+   * seed). The same number gives the same points. Default: the server id.
+   */
+  readonly snapshotRandomSeed?: number;
   /** Most transactions in one PROPOSAL message. */
   readonly proposalBatchMax?: number;
   /**
@@ -109,6 +119,7 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     electionFinalizeWaitMs: options.electionFinalizeWaitMs ?? 200,
     electionResendIntervalMs: options.electionResendIntervalMs ?? 200,
     snapCount: options.snapCount ?? 100_000,
+    snapshotRandomSeed: options.snapshotRandomSeed ?? options.serverId,
     proposalBatchMax: options.proposalBatchMax ?? 1000,
     zxidCounterLimit: options.zxidCounterLimit ?? 0xffff_ffff,
     requestsPendingPerSessionMax: options.requestsPendingPerSessionMax ?? 1000,
@@ -136,6 +147,7 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
   for (const key of positive) {
     if (!(resolved[key] > 0)) problems.push(`${key} must be positive`);
   }
+  if (!Number.isInteger(resolved.snapshotRandomSeed)) problems.push('snapshotRandomSeed must be an integer');
   const quorumLearners = Math.floor(resolved.voters.length / 2);
   if (resolved.learnerSyncsPendingMax < quorumLearners) {
     problems.push(`learnerSyncsPendingMax must be at least ${quorumLearners}, or no quorum could sync`);

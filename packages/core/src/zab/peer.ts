@@ -24,7 +24,7 @@ import type { NodeLifetime } from '../tree/lifetime.js';
 import type { SessionId, Txn } from '../txn.js';
 import { encodeUtf8 } from '../utf8.js';
 import type { Zxid } from '../zxid.js';
-import { Applier } from './applier.js';
+import { Applier, SnapshotPoints } from './applier.js';
 import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
 import { FastLeaderElection } from './election.js';
 import { LeaderRole } from './leader.js';
@@ -183,7 +183,8 @@ export class ZabPeer {
       enforceAuthSchemes: this.server.enforceAuthSchemes,
       requestsPendingPerSessionMax: this.options.requestsPendingPerSessionMax,
     });
-    this.applier = new Applier(this.tree, this.log, this.outbox, this.front, this.options.snapCount, {
+    const snapshotPoints = new SnapshotPoints(this.options.snapCount, this.options.snapshotRandomSeed);
+    this.applier = new Applier(this.tree, this.log, this.outbox, this.front, snapshotPoints, {
       onApplied: options.onApplied,
       roleApplied: (txn) => {
         if (this.role.kind === 'leading') this.role.leader.applied(txn);
