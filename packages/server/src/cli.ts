@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { digestIdFromCredentials, type PeerStorage } from '@zabkit/core';
 import { LevelStorage } from '@zabkit/storage-level';
 import { MemoryStorage } from '@zabkit/storage-memory';
-import { ConfigError, loadConfigFile, parseConfig } from './config.js';
+import { ConfigError, loadConfigFile, parseConfig, purgePolicyOf } from './config.js';
 import type { PeerFatalError } from './fatal.js';
 import { FaultInjection, faultInjectionDirVariable } from './fault-injection.js';
 import { jsonLogger, type LogLevel } from './log.js';
@@ -123,7 +123,7 @@ async function runServer(args: string[]): Promise<number> {
       await mkdir(location, { recursive: true });
       storage = await LevelStorage.open(location, {
         retainSnapshots: config.snapRetainCount,
-        purgeIntervalMs: config.purgeIntervalHours * 3_600_000,
+        ...purgePolicyOf(config),
         groupCommit: values['group-commit'] === 'on',
         // forceSync=no, as in ZooKeeper: writes are acknowledged before they reach the disk.
         sync: config.systemProperties.forceSync,

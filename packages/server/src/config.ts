@@ -97,8 +97,13 @@ export interface ZabkitConfig {
   readonly snapCount: number;
   /** `autopurge.snapRetainCount`: snapshots kept by autopurge, at least 3 (smaller values are raised). Default 3. */
   readonly snapRetainCount: number;
-  /** `autopurge.purgeInterval`: hours between purges; 0 (the default) disables autopurge. */
-  readonly purgeIntervalHours: number;
+  /**
+   * `autopurge.purgeInterval`: hours between purges. Not set (the default): zabkit purges after
+   * each snapshot, keeping `snapRetainCount` snapshots, so the disk stays bounded with no
+   * configuration. 0: no purge at all, as in ZooKeeper (an operator purges). N: at most one
+   * purge every N hours.
+   */
+  readonly purgeIntervalHours: number | undefined;
   /** `jute.maxbuffer`: largest record in bytes, given in decimal or `0x` hex. Default 0xfffff. */
   readonly juteMaxBuffer: number;
   /**
@@ -207,6 +212,23 @@ function parseInteger(key: string, value: string, min: number, max: number, expe
 
 const positive = (key: string, value: string) =>
   parseInteger(key, value, 1, INT32_MAX, 'expected a positive integer');
+/** How a store purges, from `autopurge.purgeInterval` (see {@link ZabkitConfig.purgeIntervalHours}). */
+export interface PurgePolicy {
+  /** False: purges are never carried out (`autopurge.purgeInterval=0`, as in ZooKeeper). */
+  readonly autoPurge: boolean;
+  /** Least time between two purges; 0 purges after every snapshot. */
+  readonly purgeIntervalMs: number;
+}
+
+/**
+ * `autopurge.purgeInterval=0` means no purge, as in ZooKeeper; not set, a purge follows each
+ * snapshot so the zero-config disk stays bounded; N hours spaces purges at least that far apart.
+ */
+export function purgePolicyOf(config: Pick<ZabkitConfig, 'purgeIntervalHours'>): PurgePolicy {
+  const hours = config.purgeIntervalHours;
+  return { autoPurge: hours !== 0, purgeIntervalMs: (hours ?? 0) * 3_600_000 };
+}
+
 const nonNegative = (key: string, value: string) =>
   parseInteger(key, value, 0, INT32_MAX, 'expected a non-negative integer');
 
@@ -406,7 +428,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     );
     snapRetainCount = MIN_SNAP_RETAIN_COUNT;
   }
-  const purgeIntervalHours = num('autopurge.purgeInterval', nonNegative, 0);
+  const purgeIntervalHours = num<number | undefined>('autopurge.purgeInterval', nonNegative, undefined);
   const juteMaxBuffer = num('jute.maxbuffer', parseJuteMaxBuffer, 0xfffff);
   const systemProperties = parseSystemProperties(
     { get, error: (key, value, expected) => new ConfigError(key, value, expected) },

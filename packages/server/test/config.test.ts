@@ -9,6 +9,7 @@ import {
   loadConfigFile,
   parseConfig,
   parseProperties,
+  purgePolicyOf,
   readMyId,
 } from '../src/config.js';
 
@@ -122,7 +123,7 @@ describe('parseConfig', () => {
       maxSessionTimeout: 60000,
       snapCount: 100000,
       snapRetainCount: 3,
-      purgeIntervalHours: 0,
+      purgeIntervalHours: undefined,
       juteMaxBuffer: 0xfffff,
       fourLetterWords: new Set(['srvr']),
       clientPortSettings: {
@@ -698,6 +699,15 @@ describe('parseConfig', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('purgePolicyOf', () => {
+  it('autopurge.purgeInterval=0 purges nothing; not set, a purge follows every snapshot; N hours spaces them', () => {
+    const policy = (line: string) => purgePolicyOf(parseConfig(`dataDir=/tmp/zk\n${line}`).config);
+    expect(policy('')).toEqual({ autoPurge: true, purgeIntervalMs: 0 });
+    expect(policy('autopurge.purgeInterval=0')).toEqual({ autoPurge: false, purgeIntervalMs: 0 });
+    expect(policy('autopurge.purgeInterval=2')).toEqual({ autoPurge: true, purgeIntervalMs: 7_200_000 });
   });
 });
 

@@ -103,9 +103,15 @@ export interface LevelStorageOptions {
   /**
    * Space purges out (ZooKeeper's autopurge.purgeInterval, in ms here): a purge the peer
    * asks for sooner than this after the last one waits for the next. 0 (the default) purges
-   * whenever asked, that is after each snapshot.
+   * whenever asked, that is after each snapshot, which keeps the disk bounded.
    */
   readonly purgeIntervalMs?: number;
+  /**
+   * Whether the peer's purges are carried out at all (default true). False keeps every
+   * snapshot and the whole log, as ZooKeeper does with `autopurge.purgeInterval=0`: the disk
+   * grows until an operator purges it.
+   */
+  readonly autoPurge?: boolean;
   /**
    * Bounds on decoded records; default the codec's (`defaultPeerCodecLimits`). A store must
    * read back whatever its peer accepted: raise them with the peer's dataSizeMaxBytes.
@@ -177,6 +183,7 @@ export class LevelStorage implements PeerStorage {
   private readonly sync: boolean;
   private readonly warn: (message: string) => void;
   private readonly purgeIntervalMs: number;
+  private readonly autoPurge: boolean;
   private readonly limits: PeerCodecLimits;
   private lastPurgeMs = Number.NEGATIVE_INFINITY;
   /** Snapshots being written in the background: a purge or reset waits for them. */
@@ -195,6 +202,7 @@ export class LevelStorage implements PeerStorage {
     this.sync = options.sync ?? true;
     this.warn = options.warn ?? (() => undefined);
     this.purgeIntervalMs = Math.max(0, options.purgeIntervalMs ?? 0);
+    this.autoPurge = options.autoPurge ?? true;
     this.limits = resolveLimits(options.codecLimits);
   }
 
@@ -564,6 +572,27 @@ export class LevelStorage implements PeerStorage {
     await this.writeSnapshot(snapshot);
   }
 
+  /**
+   * Purges after the snapshot being written (it waits for every background write before it),
+   * off the durability chain: the batch that asked for it is durable without waiting, so a
+   * snapshot and its purge never stall commits. What it deletes is at or below a snapshot,
+   * which nothing written meanwhile touches (appends and truncations are above it; a reset
+   * or staged commit waits for the background first). A failure stops the store, as a failed
+   * snapshot write does.
+   */
+  private purgeInBackground(throughZxid: Zxid): void {
+    this.background = this.background
+      .then(async () => {
+        if (this.closed || this.backgroundError !== undefined) return;
+        const ops: Op[] = [];
+        await this.purgeOps(throughZxid, ops);
+        await this.write(ops);
+      })
+      .catch((error: unknown) => {
+        this.backgroundError ??= error;
+      });
+  }
+
   /** Starts writing a snapshot without waiting: the log still holds everything it covers. */
   private saveSnapshotInBackground(snapshot: TreeSnapshot): void {
     this.background = this.background
@@ -819,12 +848,11 @@ export class LevelStorage implements PeerStorage {
           break;
         case 'purge': {
           // Keeping more than asked is always safe; the next purge covers this one's ground.
+          if (!this.autoPurge) break;
           const now = Date.now();
           if (now - this.lastPurgeMs < this.purgeIntervalMs) break;
           this.lastPurgeMs = now;
-          await flush();
-          await this.background;
-          await this.purgeOps(action.throughZxid, ops);
+          this.purgeInBackground(action.throughZxid);
           break;
         }
         case 'reset':

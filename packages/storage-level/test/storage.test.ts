@@ -277,6 +277,47 @@ describe('LevelStorage on disk', () => {
     await again.close();
   });
 
+  it('purges off the durability chain: the batch asking for it is durable before the snapshot and purge finish', async () => {
+    const dir = tempDir();
+    // One node per chunk: the snapshot takes many writes, the batch after it one.
+    const store = await LevelStorage.open(dir, { retainSnapshots: 1, snapshotChunkNodes: 1 });
+    const history = txns(1, 1, 1500);
+    await store.apply([{ kind: 'append', txns: history.slice(0, 1000) }]);
+    await store.apply([{ kind: 'snapshot', snapshot: snapshotOf(history.slice(0, 500)) }]);
+    await store.apply([
+      { kind: 'snapshot', snapshot: snapshotOf(history.slice(0, 1000)) },
+      { kind: 'purge', throughZxid: makeZxid(1, 1000) },
+    ]);
+    // Commits go on while the snapshot is written and the purge waits for it.
+    await store.apply([{ kind: 'append', txns: history.slice(1000) }]);
+    expect(await store.db.get(manifestKey(makeZxid(1, 1000)))).toBeUndefined();
+    await store.close();
+    // Done in the background: one snapshot kept, and the log after it only.
+    const again = await LevelStorage.open(dir);
+    const state = await again.load();
+    expect(state.snapshot?.zxid).toBe(makeZxid(1, 1000));
+    expect(await again.db.get(manifestKey(makeZxid(1, 500)))).toBeUndefined();
+    expect(state.log.map((t) => t.zxid)).toEqual(history.slice(1000).map((t) => t.zxid));
+    await again.close();
+  });
+
+  it('with autoPurge off (autopurge.purgeInterval=0) keeps every snapshot and the whole log', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { retainSnapshots: 1, autoPurge: false });
+    const history = txns(1, 1, 30);
+    await store.apply([{ kind: 'append', txns: history }]);
+    for (const at of [10, 20, 30])
+      await store.apply([
+        { kind: 'snapshot', snapshot: snapshotOf(history.slice(0, at)) },
+        { kind: 'purge', throughZxid: makeZxid(1, at) },
+      ]);
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    for (const at of [10, 20, 30]) expect(await again.db.get(manifestKey(makeZxid(1, at)))).toBeDefined();
+    expect((await again.readLog(zeroZxid)).map((t) => t.zxid)).toEqual(history.map((t) => t.zxid));
+    await again.close();
+  });
+
   it('keeps a group-commit batch in one record, and truncates inside it', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir);
