@@ -1,9 +1,13 @@
 /**
- * `npm run sim -- --seeds N --start S [--json] [--trace-hash]`: runs seeds S..S+N-1, prints a
- * table with progress, and for each failing seed the one command that replays it. Exits
- * non-zero on any violation.
+ * `npm run sim -- --seeds N --start S [--servers N] [--rate NAME=VALUE]... [--json] [--trace-hash]`:
+ * runs seeds S..S+N-1, prints a table with progress, and for each failing seed the one
+ * command that replays it. `--rate` overrides a fault rate the seed would draw (e.g.
+ * `--rate wallClockJumpsPerSecond=0.3`). Exits non-zero on any violation.
  */
+
+import { Rng } from './rng.js';
 import { runSeed, type SeedResult } from './run.js';
+import { drawFaultRates, type FaultRates } from './world.js';
 
 interface CliArgs {
   seeds: number;
@@ -11,10 +15,13 @@ interface CliArgs {
   json: boolean;
   traceHash: boolean;
   servers: number | undefined;
+  rates: Partial<Record<keyof FaultRates, number>>;
 }
 
+const rateNames = new Set(Object.keys(drawFaultRates(new Rng(0))));
+
 function parse(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { seeds: 10, start: 1, json: false, traceHash: false, servers: undefined };
+  const args: CliArgs = { seeds: 10, start: 1, json: false, traceHash: false, servers: undefined, rates: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--seeds') args.seeds = Number(argv[++i]);
@@ -22,7 +29,14 @@ function parse(argv: readonly string[]): CliArgs {
     else if (arg === '--json') args.json = true;
     else if (arg === '--trace-hash') args.traceHash = true;
     else if (arg === '--servers') args.servers = Number(argv[++i]);
-    else throw new Error(`unknown argument ${arg}`);
+    else if (arg === '--rate') {
+      const [name, value] = (argv[++i] ?? '').split('=');
+      if (name === undefined || !rateNames.has(name))
+        throw new Error(`--rate: unknown rate ${name} (${[...rateNames].join(', ')})`);
+      const rate = Number(value);
+      if (!(rate >= 0)) throw new Error(`--rate ${name}: expected a non-negative number, got ${value}`);
+      args.rates[name as keyof FaultRates] = rate;
+    } else throw new Error(`unknown argument ${arg}`);
   }
   if (!Number.isInteger(args.seeds) || args.seeds < 1) throw new Error('--seeds must be a positive integer');
   if (!Number.isInteger(args.start)) throw new Error('--start must be an integer');
@@ -37,7 +51,10 @@ function main(): void {
   const results: SeedResult[] = [];
   const started = Date.now();
   for (let seed = args.start; seed < args.start + args.seeds; seed++) {
-    const result = runSeed(seed, args.servers === undefined ? {} : { servers: args.servers });
+    const result = runSeed(seed, {
+      ...(args.servers === undefined ? {} : { servers: args.servers }),
+      rates: args.rates,
+    });
     results.push(result);
     if (!args.json) {
       const status = result.failures.length === 0 ? 'ok' : `FAIL ${result.failures[0]!.check}`;
@@ -71,7 +88,10 @@ function main(): void {
         console.log(`seed ${seed} [${failure.check}] ${failure.message}`);
       }
       const servers = args.servers === undefined ? '' : ` --servers ${args.servers}`;
-      console.log(`  replay: npm run sim -- --seeds 1 --start ${seed}${servers}`);
+      const rates = Object.entries(args.rates)
+        .map(([name, rate]) => ` --rate ${name}=${rate}`)
+        .join('');
+      console.log(`  replay: npm run sim -- --seeds 1 --start ${seed}${servers}${rates}`);
     }
     const simulatedS = results.reduce((sum, r) => sum + r.stats.simulatedMs, 0) / 1000;
     console.log(

@@ -11,6 +11,7 @@ import { checkWritesLinearizable } from './checkers/writes-linearizable.js';
 import { type History, SimClient } from './clients.js';
 import { Rng } from './rng.js';
 import {
+  drawClockJumps,
   drawFaultRates,
   drawMessageChaos,
   drawProcessFaults,
@@ -58,6 +59,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     ...drawFaultRates(rng),
     ...drawMessageChaos(seed),
     ...drawProcessFaults(seed),
+    ...drawClockJumps(seed),
     ...options.rates,
   };
   const servers = options.servers ?? rng.pick([3, 3, 5]);
@@ -190,6 +192,13 @@ export function injectFaults(world: World, rng: Rng, untilMs: number): void {
       // From under syncLimit (500 ms here) to several times it.
       world.pause(victim, chance.int(100, 3000));
     }
+    if (chance.chance((world.rates.wallClockJumpsPerSecond * everyMs) / 1000)) {
+      // NTP stepping a clock, or an operator: seconds to a minute, either way.
+      const jumpMs = chance.int(1000, 60_000) * (chance.chance(0.5) ? 1 : -1);
+      world.jumpClock(chance.pick(ids), { wallMs: jumpMs });
+    }
+    if (chance.chance((world.rates.monotonicJumpsPerSecond * everyMs) / 1000))
+      world.jumpClock(chance.pick(ids), { monotonicMs: chance.int(100, 5000) });
     world.schedule(everyMs, 'faults', consider);
   };
   world.schedule(everyMs, 'faults', consider);

@@ -10,7 +10,7 @@
  */
 import {
   type ClientOutput,
-  clockAt,
+  type ClockReading,
   type Envelope,
   type PeerInput,
   type PeerMessage,
@@ -50,6 +50,10 @@ export interface FaultRates {
   readonly pausesPerSecond: number;
   /** A disk write that fails (EIO, ENOSPC): the peer stops (fail-stop) and a supervisor restarts it. */
   readonly storageFailureProbability: number;
+  /** A machine's wall clock set forwards or backwards (NTP stepping it, an operator): one peer at a time. */
+  readonly wallClockJumpsPerSecond: number;
+  /** A machine's monotonic clock leaping forwards (a frozen VM resumed, stolen time): one peer at a time. */
+  readonly monotonicJumpsPerSecond: number;
 }
 
 /**
@@ -82,6 +86,19 @@ export function drawProcessFaults(
   };
 }
 
+/**
+ * Clock jumps, drawn from a stream of their own like the process faults. Wall-clock jumps are
+ * off unless asked for (`rates`): the core's timers still follow the wall clock, so a jump
+ * on a leader expires its sessions, which issue 14's monotonic timers are to end. Monotonic
+ * jumps only go forwards, as such a clock does.
+ */
+export function drawClockJumps(
+  seed: number,
+): Pick<FaultRates, 'wallClockJumpsPerSecond' | 'monotonicJumpsPerSecond'> {
+  const rng = new Rng(seed ^ 0x0c10_c4ed);
+  return { wallClockJumpsPerSecond: 0, monotonicJumpsPerSecond: rng.pick([0, 0, 0.1, 0.3]) };
+}
+
 export function drawFaultRates(rng: Rng): FaultRates {
   return {
     latencyMsMax: rng.pick([1, 5, 20, 60]),
@@ -95,6 +112,8 @@ export function drawFaultRates(rng: Rng): FaultRates {
     powerLossesPerSecond: rng.pick([0, 0.05, 0.2]),
     pausesPerSecond: 0,
     storageFailureProbability: 0,
+    wallClockJumpsPerSecond: 0,
+    monotonicJumpsPerSecond: 0,
   };
 }
 
@@ -120,6 +139,9 @@ interface SimPeer {
   /** While paused: until when, and what reached the process meanwhile, in order. */
   pausedUntil: number | undefined;
   held: (() => void)[];
+  /** How far this machine's clocks read ahead of (or, the wall clock, behind) virtual time; kept across restarts. */
+  wallOffsetMs: number;
+  monotonicOffsetMs: number;
 }
 
 /** Something the checkers consider a bug. */
@@ -175,6 +197,8 @@ export class World {
     clog: 0,
     pause: 0,
     storageFailure: 0,
+    wallClockJump: 0,
+    monotonicJump: 0,
   };
   /** The source of chance for pauses and disk failures (see drawProcessFaults). */
   readonly faultRng: Rng;
@@ -205,6 +229,8 @@ export class World {
         historyBase: 0n as Zxid,
         pausedUntil: undefined,
         held: [],
+        wallOffsetMs: 0,
+        monotonicOffsetMs: 0,
       });
       this.start(id);
     }
@@ -373,6 +399,29 @@ export class World {
     for (const run of held) run();
   }
 
+  /** What a peer's clocks read now: virtual time, shifted by its machine's jumps. */
+  private clockOf(node: SimPeer): ClockReading {
+    return { wallMs: this.now + node.wallOffsetMs, monotonicMs: this.now + node.monotonicOffsetMs };
+  }
+
+  /**
+   * Jumps one machine's clocks: the wall clock by `wallMs` either way, the monotonic clock
+   * forwards by `monotonicMs`. The peer reads them at its next step.
+   */
+  jumpClock(id: ServerId, jump: { readonly wallMs?: number; readonly monotonicMs?: number }): void {
+    const node = this.peers.get(id)!;
+    const monotonicMs = jump.monotonicMs ?? 0;
+    if (monotonicMs < 0) throw new RangeError('a monotonic clock never goes back');
+    if (jump.wallMs !== undefined && jump.wallMs !== 0) {
+      node.wallOffsetMs += jump.wallMs;
+      this.faultCounts.wallClockJump!++;
+    }
+    if (monotonicMs > 0) {
+      node.monotonicOffsetMs += monotonicMs;
+      this.faultCounts.monotonicJump!++;
+    }
+  }
+
   /** Resumes every paused process: the healed phase. */
   resumeAll(): void {
     for (const id of this.peers.keys()) this.resume(id);
@@ -403,7 +452,7 @@ export class World {
       if (input.kind !== 'tick') this.whenRunning(node, () => this.step(id, input));
       return;
     }
-    const ready = node.peer.step(input, clockAt(this.now));
+    const ready = node.peer.step(input, this.clockOf(node));
     this.observe(node);
     this.carryOut(node, ready);
   }

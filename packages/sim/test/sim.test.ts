@@ -42,6 +42,7 @@ describe('the simulator', () => {
     reorderProbability: 0,
     pausesPerSecond: 0,
     storageFailureProbability: 0,
+    monotonicJumpsPerSecond: 0,
   };
   it.each([9, 14, 34, 39, 48, 84, 100401])('seed %i stays fixed', (seed) => {
     const result = runSeed(seed, { rates: noChaos });
@@ -53,8 +54,11 @@ describe('the simulator', () => {
   // proposed twice or out of order (the leader now takes forwarded requests in sequence), and
   // a late duplicate FOLLOWERINFO or SYNC that could reset a serving learner.
   it.each([22, 26, 87, 91])('seed %i (3 servers, duplication and reordering) stays fixed', (seed) => {
-    // Pauses and disk failures came later still: off, these seeds replay as they did.
-    const result = runSeed(seed, { servers: 3, rates: { pausesPerSecond: 0, storageFailureProbability: 0 } });
+    // Pauses, disk failures and clock jumps came later still: off, these seeds replay as they did.
+    const result = runSeed(seed, {
+      servers: 3,
+      rates: { pausesPerSecond: 0, storageFailureProbability: 0, monotonicJumpsPerSecond: 0 },
+    });
     expect(result.rates.duplicateProbability + result.rates.reorderProbability).toBeGreaterThan(0);
     expect(result.failures).toEqual([]);
     expect(result.faults.duplicatedMessage! + result.faults.reorderedMessage!).toBeGreaterThan(0);
@@ -369,6 +373,32 @@ describe('process faults', () => {
     expect(leaderOf(w)).toBeDefined();
     for (const id of [1, 2, 3]) expect(status(w, id).serving).toBe(true);
     expect(w.violations).toEqual([]);
+  });
+
+  it("a machine's clocks jump on their own: the wall clock either way, the monotonic clock only forwards", () => {
+    const w = world();
+    w.runUntil(2000);
+    const leader = leaderOf(w)!;
+    w.jumpClock(leader, { wallMs: 60_000 });
+    expect(() => w.jumpClock(leader, { monotonicMs: -1 })).toThrow(RangeError);
+    // A session created now is stamped with the leader's jumped wall clock.
+    w.step(leader, {
+      kind: 'connect',
+      connectionId: 1,
+      request: {
+        sessionId: 0n,
+        password: new Uint8Array(16),
+        timeoutMs: 4000,
+        lastZxidSeen: makeZxid(0, 0),
+        readOnly: false,
+        clientAddress: '127.0.0.1',
+      },
+    });
+    w.runUntil(2200);
+    const session = w.committed.find((txn) => txn.body.kind === 'createSession');
+    expect(session?.timeMs).toBeGreaterThanOrEqual(62_000);
+    expect(w.faultCounts.wallClockJump).toBe(1);
+    expect(w.faultCounts.monotonicJump).toBe(0);
   });
 
   it('seeds with pauses and failing disks pass every checker', () => {
