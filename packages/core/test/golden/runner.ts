@@ -42,6 +42,10 @@
  *   serves; prints how long it took and every status.
  * - `run MS [step=N] [ping=CLIENT,...] [quiet]`: tick `step` ms (default 20) and stabilize,
  *   for MS ms; the named clients ping once a step, as a live client's heartbeat does.
+ * - `pause ID`, `resume ID [inputs-first]`: the process stops (SIGSTOP): its timers stop
+ *   while the others' run, what reaches it (messages, client requests, completed writes)
+ *   waits, and on resuming it ticks first with its clock moved on, then takes what waited, in
+ *   order (`inputs-first`: what waited first, then the tick).
  * - `crash ID`, `restart ID` (from what its storage kept), `isolate ID`,
  *   `partition 1,2 3,4,5`, `heal`, `tamper ID acceptedEpoch=N` (edits a down peer's storage).
  * - `connect CLIENT SERVER [timeout=MS] [resume=CLIENT] [password=bad] [lastZxid=E.C]`.
@@ -323,6 +327,20 @@ class TranscriptEnv {
       case 'restart':
         this.c.restart(this.id(args.positional[0]));
         return;
+      case 'pause': {
+        const id = this.id(args.positional[0]);
+        this.c.pause(id);
+        this.out.push(`${id} paused`);
+        return;
+      }
+      case 'resume': {
+        const id = this.id(args.positional[0]);
+        const inputsFirst = args.positional.includes('inputs-first');
+        this.out.push(`${id} resumes${inputsFirst ? ', taking what waited before its timers' : ''}`);
+        this.c.resume(id, inputsFirst);
+        if (this.c.autoPersist) this.c.flushStorage(id);
+        return;
+      }
       case 'isolate':
         this.c.isolate(this.id(args.positional[0]));
         this.out.push(`cut: ${[...this.c.cut].join(' ')}`);
@@ -605,7 +623,9 @@ class TranscriptEnv {
   /** Delivers and persists until nothing moves; false when it would not stop. */
   private stabilize(): void {
     for (let round = 0; round < 1000; round++) {
-      const pending = [...this.c.nodes.keys()].filter((id) => this.c.alive(id) && this.c.storagePending(id));
+      const pending = [...this.c.nodes.keys()].filter(
+        (id) => this.c.alive(id) && !this.c.paused(id) && this.c.storagePending(id),
+      );
       if (this.c.queue.length === 0 && pending.length === 0) return;
       this.c.deliverOnce();
       for (const id of pending) this.c.flushStorage(id);
@@ -631,7 +651,7 @@ class TranscriptEnv {
 
   private everyoneServing(): boolean {
     for (const id of this.c.nodes.keys())
-      if (this.c.alive(id) && !this.c.peer(id).status().serving) return false;
+      if (this.c.alive(id) && !this.c.paused(id) && !this.c.peer(id).status().serving) return false;
     return true;
   }
 

@@ -79,6 +79,8 @@ export class Cluster {
   autoPersist: boolean;
   /** Every message delivered, in order: scenario tests assert on it. */
   readonly trace: Envelope[] = [];
+  /** Paused peers and the inputs waiting for each, in order. */
+  private readonly held = new Map<ServerId, PeerInput[]>();
   /** Links that drop everything: "from->to". */
   readonly cut = new Set<string>();
   readonly voterIds: ServerId[];
@@ -151,7 +153,37 @@ export class Cluster {
   step(id: ServerId, input: PeerInput): void {
     const node = this.nodes.get(id)!;
     if (node.peer === undefined) return;
+    const held = this.held.get(id);
+    if (held !== undefined) {
+      // A stopped process: its timers do not fire, everything else waits for it.
+      if (input.kind !== 'tick') held.push(input);
+      return;
+    }
     this.handle(id, node.peer.step(input, this.clockOf(id)));
+  }
+
+  /** Stops a peer's process (SIGSTOP): no timers, no steps; inputs wait in order. */
+  pause(id: ServerId): void {
+    if (!this.alive(id)) throw new Error(`server ${id} is down`);
+    if (!this.held.has(id)) this.held.set(id, []);
+  }
+
+  paused(id: ServerId): boolean {
+    return this.held.has(id);
+  }
+
+  /**
+   * Continues a paused peer, its clock moved on: its timers first, then what waited, or (with
+   * `inputsFirst`) what waited first, as an event loop that polls its sockets before its
+   * timers would.
+   */
+  resume(id: ServerId, inputsFirst = false): void {
+    const held = this.held.get(id);
+    if (held === undefined) return;
+    this.held.delete(id);
+    if (!inputsFirst) this.step(id, { kind: 'tick' });
+    for (const input of held) this.step(id, input);
+    if (inputsFirst) this.step(id, { kind: 'tick' });
   }
 
   private handle(id: ServerId, ready: PeerReady): void {
@@ -175,7 +207,8 @@ export class Cluster {
     const node = this.nodes.get(id)!;
     const through = node.pipeline.acceptedThroughSeq;
     for (let writes = 0; writes < writesMax; writes++) {
-      if (node.peer === undefined || node.pipeline.durableThroughSeq >= through) return;
+      // A paused process learns of nothing: its writes complete when it runs again.
+      if (node.peer === undefined || this.paused(id) || node.pipeline.durableThroughSeq >= through) return;
       const write = node.pipeline.startWrite()!;
       for (const action of write.actions) node.durable.apply(action);
       const done = node.pipeline.completeWrite(write);
@@ -250,6 +283,7 @@ export class Cluster {
   crash(id: ServerId): void {
     const node = this.nodes.get(id)!;
     node.peer = undefined;
+    this.held.delete(id);
     const loss = node.pipeline.crash();
     node.outputs = [];
     const involved = (envelope: Envelope) => envelope.from === id || envelope.to === id;
