@@ -173,6 +173,19 @@ function run({ op, prefix, from, count, concurrency, valueBytes }) {
   });
 }
 
+/** Resolves once `path` exists on `session`'s server (err 0 to an exists; -101 is NoNode). */
+async function waitVisible(session, path) {
+  const started = Date.now();
+  for (;;) {
+    const err = await new Promise((resolve) => session.send({ op: 'exists', path, watch: false }, resolve));
+    if (err === 0) return;
+    if (err !== -101)
+      throw new Error(`exists ${path}: ${err instanceof Error ? err.message : `error ${err}`}`);
+    if (Date.now() - started > 30_000) throw new Error(`${path} not visible after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 process.on('message', async (message) => {
   try {
     if (message.kind === 'connect') {
@@ -186,6 +199,9 @@ process.on('message', async (message) => {
       process.send({ kind: 'ready' });
     } else if (message.kind === 'run') {
       process.send({ kind: 'done', latencies: await run(message) });
+    } else if (message.kind === 'catchUp') {
+      await Promise.all(sessions.map((session) => waitVisible(session, message.path)));
+      process.send({ kind: 'caughtUp' });
     } else if (message.kind === 'close') {
       for (const session of sessions) session.close();
       setTimeout(() => process.exit(0), 100);

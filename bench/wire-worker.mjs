@@ -50,6 +50,18 @@ process.on('message', async (message) => {
       process.send({ kind: 'ready' });
     } else if (message.kind === 'run') {
       process.send({ kind: 'done', latencies: await run(message) });
+    } else if (message.kind === 'catchUp') {
+      // Every session waits until its server has applied the marker the orchestrator wrote.
+      await Promise.all(
+        clients.map(async (client) => {
+          const started = Date.now();
+          while (!(await call(client, 'exists', message.path))) {
+            if (Date.now() - started > 30_000) throw new Error(`${message.path} not visible after 30 s`);
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        }),
+      );
+      process.send({ kind: 'caughtUp' });
     } else if (message.kind === 'close') {
       for (const client of clients) client.close();
       setTimeout(() => process.exit(0), 100);

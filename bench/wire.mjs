@@ -434,9 +434,24 @@ async function measure(total, concurrency, clients, operation) {
   };
 }
 
+/**
+ * Waits until `path` exists as `client`'s server sees it. A follower applies commits a little
+ * after the leader answered the writer: a client on another server that reads at once may not
+ * see the write yet (ZooKeeper's consistency, not a fault), so a phase that reads what an
+ * earlier phase wrote waits for this first.
+ */
+async function waitVisible(client, path) {
+  const started = Date.now();
+  while (!(await call(client, 'exists', path))) {
+    if (Date.now() - started > 30_000) throw new Error(`${path} not visible after 30 s`);
+    await sleep(5);
+  }
+}
+
 /** Time from a setData's send to the watch event at another client, one change at a time. */
 async function watchLatency(writer, watcher, count) {
   await call(writer, 'create', '/bench-watch', Buffer.alloc(1));
+  await waitVisible(watcher, '/bench-watch');
   const samples = [];
   for (let i = 0; i < count; i++) {
     let fired;
@@ -523,6 +538,10 @@ async function startLoad(args, connectString, tls) {
         p99Ms: +percentile(sorted, 99).toFixed(3),
       };
     },
+    /** Resolves once `path` exists for every load session, on whichever server it is on. */
+    async catchUp(path) {
+      await Promise.all(workers.map((worker) => ask(worker, { kind: 'catchUp', path })));
+    },
     close() {
       for (const worker of workers) worker.send({ kind: 'close' });
     },
@@ -540,9 +559,18 @@ async function benchTarget(args, target, size, mode, quorum, clientPort) {
     const load = tls
       ? await startLoad(args, cluster.secureConnectString, { ca: cluster.ca })
       : await startLoad(args, cluster.connectString, undefined);
+    // Before reading what was written, every load session's server has applied it: a marker
+    // created after the writes is visible there (servers apply in zxid order).
+    let markers = 0;
+    const catchUp = async () => {
+      const marker = `/bench-caught-up-${markers++}`;
+      await call(clients[0], 'create', marker, Buffer.alloc(0));
+      await load.catchUp(marker);
+    };
     // Warm up both servers (the JVM's JIT above all) before measuring anything.
     await load.run('create', '/warm/w', args.warmupOps);
     await load.run('setData', '/warm/w', args.warmupOps);
+    await catchUp();
     await load.run('getData', '/warm/w', args.warmupOps);
     const results = {};
     // With --tls, one at a time goes through the lean client on both client ports, to compare them.
@@ -553,6 +581,7 @@ async function benchTarget(args, target, size, mode, quorum, clientPort) {
         );
     results['create (pipelined)'] = await load.run('create', '/bench/p', args.ops);
     results['setData (pipelined)'] = await load.run('setData', '/bench/p', args.ops);
+    await catchUp();
     results['getData (pipelined)'] = await load.run('getData', '/bench/p', args.ops);
     if (!tls) results['watch notification'] = await watchLatency(clients[0], clients[1], args.watchOps);
     load.close();
