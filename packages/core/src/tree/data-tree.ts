@@ -129,7 +129,7 @@ export class DataTree {
   private addSystemNode(path: string, acl: readonly ACL[]): Znode {
     const node = new Znode(new Uint8Array(0), acl, zeroZxid, 0, persistentLifetime);
     this.nodes.set(path, node);
-    this.nodes.get(parentOf(path))!.children.add(basenameOf(path));
+    this.nodes.get(parentOf(path))!.addChild(basenameOf(path));
     return node;
   }
 
@@ -180,7 +180,7 @@ export class DataTree {
       assert(parent !== undefined, `snapshot lists ${saved.path} before its parent`);
       node = new Znode(saved.data, saved.acl, saved.czxid, saved.ctime, lifetimeOf(saved.ephemeralOwner));
       this.nodes.set(saved.path, node);
-      parent.children.add(basenameOf(saved.path));
+      parent.addChild(basenameOf(saved.path));
       this.indexNode(saved.path, node.lifetime);
     }
     node.data = saved.data;
@@ -496,7 +496,7 @@ export class DataTree {
       parent.pzxid = txn.zxid;
     }
     const node = new Znode(data, acl, txn.zxid, txn.timeMs, lifetimeOf(ephemeralOwner));
-    parent.children.add(basenameOf(path));
+    parent.addChild(basenameOf(path));
     this.nodes.set(path, node);
     this.indexNode(path, node.lifetime);
     const subject = quotaSubject(parentOf(path));
@@ -542,7 +542,7 @@ export class DataTree {
     const parent = this.requireNode(parentOf(path));
     const node = this.requireNode(path);
     if (node.children.size > 0) throw new ApplyError(ErrorCode.NotEmpty);
-    parent.children.delete(basenameOf(path));
+    parent.removeChild(basenameOf(path));
     // ZooKeeper moves pzxid on a delete but leaves cversion alone.
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.nodes.delete(path);

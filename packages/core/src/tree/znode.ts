@@ -8,7 +8,14 @@ import type { Stat } from '../stat.js';
 import type { Zxid } from '../zxid.js';
 import type { NodeLifetime } from './lifetime.js';
 
-/** A znode as the tree stores it. */
+/** What a leaf's `children` is: no Set is kept for a node that never had a child. */
+const noChildren: ReadonlySet<string> = new Set<string>();
+
+/**
+ * A znode as the tree stores it. Most znodes are leaves, so the Set of child names exists
+ * only while a node has children: an empty Set costs about 150 bytes, a quarter of a small
+ * znode.
+ */
 export class Znode {
   /** Null when created or set with null data, as ZooKeeper keeps it. */
   data: ZnodeData;
@@ -23,7 +30,8 @@ export class Znode {
   aversion: number;
   /** Persistent, ephemeral (and whose), container or TTL: ZooKeeper's ephemeralOwner, unpacked. */
   readonly lifetime: NodeLifetime;
-  readonly children = new Set<string>();
+  /** Child names, or undefined while there are none. */
+  private childNames: Set<string> | undefined = undefined;
 
   constructor(data: ZnodeData, acl: readonly ACL[], zxid: Zxid, timeMs: number, lifetime: NodeLifetime) {
     this.data = data;
@@ -60,8 +68,27 @@ export class Znode {
     };
   }
 
+  /** The names of the node's children (a shared empty set for a leaf: read it, never keep it). */
+  get children(): ReadonlySet<string> {
+    return this.childNames ?? noChildren;
+  }
+
+  /** Adds a child's name. */
+  addChild(name: string): void {
+    if (this.childNames === undefined) this.childNames = new Set();
+    this.childNames.add(name);
+  }
+
+  /** Removes a child's name; the Set goes with the last one. */
+  removeChild(name: string): void {
+    const names = this.childNames;
+    if (names === undefined) return;
+    names.delete(name);
+    if (names.size === 0) this.childNames = undefined;
+  }
+
   /** Children in ZooKeeper-independent but deterministic order: sorted by code unit. */
   sortedChildren(): string[] {
-    return [...this.children].sort();
+    return this.childNames === undefined ? [] : [...this.childNames].sort();
   }
 }
