@@ -183,9 +183,14 @@ export class Reader {
    */
   private plainView: Uint8Array | undefined;
 
+  /**
+   * `dataViews`: znode data are views of `buf` rather than copies, for records whose data
+   * should share one allocation (a snapshot chunk loaded at start-up); they keep `buf` alive.
+   */
   constructor(
     private readonly buf: Buffer,
     readonly limits: PeerCodecLimits,
+    private readonly dataViews = false,
   ) {}
 
   private get view(): DataView {
@@ -316,10 +321,15 @@ export class Reader {
     return buf.toString(ascii ? 'latin1' : 'utf8', start, end);
   }
 
-  /** Copies, so a decoded message never pins the (possibly huge) frame it came from. */
+  /**
+   * Copies, so a decoded message never pins the (possibly huge) frame it came from; a view
+   * when the reader was made with `dataViews`.
+   */
   data(path: string): Uint8Array {
     const length = this.length(path, this.limits.dataBytesMax, 'dataBytesMax');
-    const value = this.plain.slice(this.pos, this.pos + length);
+    const value = this.dataViews
+      ? this.plain.subarray(this.pos, this.pos + length)
+      : this.plain.slice(this.pos, this.pos + length);
     this.pos += length;
     return value;
   }

@@ -35,6 +35,7 @@ export {
   type LogRecordHeader,
   type Manifest,
   readLogRecordHeader,
+  type SnapshotChunkDecoding,
   StorageRecordError,
   type StorageRecordKind,
   sessionSecretMaxBytes,

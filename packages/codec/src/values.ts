@@ -9,9 +9,17 @@ import { defaultPeerCodecLimits, type PeerCodecLimits } from './limits.js';
 import { type Codec, compile, list } from './schema.js';
 import { snapshotNode, snapshotSessions, txn } from './txn-schema.js';
 
-/** Runs `codec` over all of `bytes`, reporting every failure as a PeerCodecError. */
-export function decodeWhole<T>(codec: Codec<T>, bytes: Uint8Array, limits: PeerCodecLimits): T {
-  const r = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), limits);
+/**
+ * Runs `codec` over all of `bytes`, reporting every failure as a PeerCodecError. With
+ * `dataViews`, znode data are views of `bytes`, not copies (they keep `bytes` alive).
+ */
+export function decodeWhole<T>(
+  codec: Codec<T>,
+  bytes: Uint8Array,
+  limits: PeerCodecLimits,
+  dataViews = false,
+): T {
+  const r = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), limits, dataViews);
   try {
     const value = codec.read(r);
     r.done();

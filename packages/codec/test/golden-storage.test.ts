@@ -161,3 +161,20 @@ describe('golden bytes of storage records', () => {
     });
   }
 });
+
+describe('snapshot chunks decoded with data views', () => {
+  const record = encodeSnapshotChunk([...sampleNodes, ...nullDataNodes]);
+
+  it('reads the same nodes as copies do, null data included', () => {
+    expect(decodeSnapshotChunk(record, undefined, { dataViews: true })).toEqual(decodeSnapshotChunk(record));
+  });
+
+  it('gives data that share the record, where copies own their bytes', () => {
+    const viewed = decodeSnapshotChunk(record, undefined, { dataViews: true });
+    const copied = decodeSnapshotChunk(record);
+    const withData = viewed.filter((node) => node.data !== null && node.data.length > 0);
+    expect(withData.length).toBeGreaterThan(0);
+    for (const node of withData) expect(node.data!.buffer).toBe(record.buffer);
+    for (const node of copied) if (node.data !== null) expect(node.data.buffer).not.toBe(record.buffer);
+  });
+});

@@ -424,7 +424,8 @@ export class LevelStorage implements PeerStorage {
     for (let index = 0; index < manifest.chunks; index++) {
       const record = await this.db.get(chunkKey(ref.zxid, index));
       if (record === undefined) throw new StorageRecordError('snapshot chunk', `chunk ${index} is missing`);
-      for (const node of decodeSnapshotChunk(record, this.limits)) nodes.push(node);
+      // The nodes' data stay views of the chunk: one allocation per chunk, not per znode.
+      for (const node of decodeSnapshotChunk(record, this.limits, { dataViews: true })) nodes.push(node);
     }
     if (nodes.length !== manifest.nodes)
       throw new StorageRecordError(
