@@ -1,0 +1,584 @@
+// zabkit scale bench: one standalone server at scale, zabkit and Apache ZooKeeper 3.8 (Debian's
+// package, where installed) side by side, each in its own process, durable (zabkit on LevelDB
+// with fsync; ZooKeeper with forceSync=yes, -Xmx4g).
+//
+//   npm run bench:scale                          # the full run (a million znodes: minutes)
+//   npm run bench:scale -- --json                # JSON
+//   npm run bench:scale -- --smoke               # a small run of every phase, for CI
+//   npm run bench:scale -- --targets zabkit --znodes 200000 --phases tree,kb
+//
+// Phases, each on a fresh server:
+//   tree      N znodes of 100 bytes (1,000 per parent) written over the wire protocol, 256 in
+//             flight; RSS after the writes; SIGKILL; restart to serving (spawn until a new
+//             session reads the last znode); RSS after restart; data on disk; bytes per znode
+//             (RSS after restart less an empty server's). Then a snapshot under load: writes
+//             until snapCount is passed while a probe client times one setData at a time.
+//   kb        the same memory figures for 1 KB values (fewer znodes).
+//   sessions  S sessions and W watches on one server (RSS before and after); one change fanned
+//             out to S watchers, with the delivery latency of every event; then the S sessions
+//             dropped at once (sockets closed, each with an ephemeral) and expired by the server
+//             while a probe client's one-at-a-time setData latency is measured.
+//
+// The load is bench/raw-session.mjs, a lean client over node:net with @zabkit/wire's frames,
+// in this process (the server shares the machine's cores with it: the output names them).
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { noNode, openWithRetries, RawSession, requestFor } from './raw-session.mjs';
+
+const zabkitCli = fileURLToPath(new URL('../packages/server/dist/cli.js', import.meta.url));
+const zookeeperJar = '/usr/share/java/zookeeper.jar';
+// Extra node flags for the zabkit server, e.g. ZABKIT_BENCH_NODE_ARGS=--cpu-prof to profile it.
+const serverNodeArgs = (process.env.ZABKIT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const serverLogs = process.env.ZABKIT_BENCH_SERVER_LOGS === '1';
+const host = '127.0.0.1';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const phaseNames = ['tree', 'kb', 'sessions'];
+
+function parseArgs(argv) {
+  const args = {
+    json: false,
+    targets: ['zabkit', 'zookeeper'],
+    phases: phaseNames,
+    znodes: 1_000_000,
+    perParent: 1_000,
+    kbZnodes: 200_000,
+    sessions: 10_000,
+    watches: 100_000,
+    snapCount: 100_000,
+    concurrency: 256,
+    sessionTimeoutMs: 6_000,
+    out: undefined,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--json') args.json = true;
+    else if (arg === '--smoke')
+      Object.assign(args, {
+        znodes: 20_000,
+        kbZnodes: 5_000,
+        sessions: 200,
+        watches: 2_000,
+        snapCount: 5_000,
+      });
+    else if (arg === '--targets') args.targets = argv[++i].split(',');
+    else if (arg === '--phases') args.phases = argv[++i].split(',');
+    else if (arg === '--znodes') args.znodes = Number(argv[++i]);
+    else if (arg === '--per-parent') args.perParent = Number(argv[++i]);
+    else if (arg === '--kb-znodes') args.kbZnodes = Number(argv[++i]);
+    else if (arg === '--sessions') args.sessions = Number(argv[++i]);
+    else if (arg === '--watches') args.watches = Number(argv[++i]);
+    else if (arg === '--snap-count') args.snapCount = Number(argv[++i]);
+    else if (arg === '--concurrency') args.concurrency = Number(argv[++i]);
+    else if (arg === '--out') args.out = argv[++i];
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  for (const key of ['znodes', 'perParent', 'kbZnodes', 'sessions', 'watches', 'snapCount', 'concurrency'])
+    if (!Number.isInteger(args[key]) || args[key] <= 0)
+      throw new Error(`--${key} must be a positive integer`);
+  for (const target of args.targets)
+    if (target !== 'zabkit' && target !== 'zookeeper') throw new Error(`unknown target ${target}`);
+  for (const phase of args.phases)
+    if (!phaseNames.includes(phase)) throw new Error(`phases are ${phaseNames}`);
+  if (args.sessions > 15_000) throw new Error('--sessions: at most 15000 (one socket each, ulimit -n)');
+  return args;
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function fourLetterWord(port, word) {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    // A server still starting may take the connection and answer nothing: ask again later.
+    socket.setTimeout(2_000, () => socket.destroy());
+    let text = '';
+    socket.on('connect', () => socket.write(word));
+    socket.on('data', (chunk) => {
+      text += chunk;
+    });
+    socket.on('error', () => resolve(''));
+    socket.on('close', () => resolve(text));
+  });
+}
+
+/** Resident set size of a process in MiB, from /proc. */
+function rssMiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
+  return +(kb / 1024).toFixed(1);
+}
+
+function bytesUnder(dir) {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    // Blocks in use, not apparent sizes: a preallocated or sparse file counts for what it holds.
+    total += entry.isDirectory() ? bytesUnder(path) : statSync(path).blocks * 512;
+  }
+  return total;
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function latencySummary(samplesMs) {
+  const sorted = Float64Array.from(samplesMs).sort();
+  return {
+    count: sorted.length,
+    p50Ms: +percentile(sorted, 50).toFixed(3),
+    p99Ms: +percentile(sorted, 99).toFixed(3),
+    maxMs: +(sorted[sorted.length - 1] ?? 0).toFixed(3),
+  };
+}
+
+/**
+ * One standalone server of `target` with its data under `dir`: start() spawns it (again after
+ * a kill, on the same data) and resolves once `srvr` answers.
+ */
+function standaloneServer(target, dir, args) {
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const cfg = join(dir, 'zoo.cfg');
+  let port;
+  let child;
+  return {
+    dataDir,
+    get port() {
+      return port;
+    },
+    get pid() {
+      return child.pid;
+    },
+    async start() {
+      if (port === undefined) {
+        port = await freePort();
+        const lines = [
+          'tickTime=2000',
+          `dataDir=${dataDir}`,
+          `clientPort=${port}`,
+          `clientPortAddress=${host}`,
+          '4lw.commands.whitelist=*',
+          'maxClientCnxns=0',
+          `snapCount=${args.snapCount}`,
+          // The sessions phase drops thousands of sessions at once and waits for them to expire.
+          'minSessionTimeout=4000',
+        ];
+        if (target === 'zookeeper') lines.push('forceSync=yes', 'admin.enableServer=false');
+        writeFileSync(cfg, `${lines.join('\n')}\n`);
+      }
+      const stdio = ['ignore', 'ignore', serverLogs ? 'inherit' : 'ignore'];
+      child =
+        target === 'zabkit'
+          ? spawn(
+              process.execPath,
+              [
+                ...serverNodeArgs,
+                zabkitCli,
+                'server',
+                '--config',
+                cfg,
+                '--log-level',
+                'warn',
+                '--storage',
+                'level',
+              ],
+              { stdio },
+            )
+          : spawn(
+              'java',
+              [
+                '-Xmx4g',
+                '-cp',
+                `/etc/zookeeper/conf:${zookeeperJar}`,
+                `-Dzookeeper.log.dir=${dir}`,
+                '-Dzookeeper.root.logger=WARN,CONSOLE',
+                'org.apache.zookeeper.server.ZooKeeperServerMain',
+                cfg,
+              ],
+              { stdio },
+            );
+      const started = Date.now();
+      while (!/Mode: standalone/.test(await fourLetterWord(port, 'srvr'))) {
+        if (child.exitCode !== null)
+          throw new Error(`${target} exited with ${child.exitCode} while starting`);
+        if (Date.now() - started > 180_000) throw new Error(`${target} did not start in 180 s`);
+        await sleep(20);
+      }
+    },
+    kill(signal = 'SIGKILL') {
+      const exited = new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
+        else child.once('exit', resolve);
+      });
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** `total` requests, request i on session i mod their number, `concurrency` in flight; each must succeed. */
+function pipeline(sessions, total, concurrency, requestAt) {
+  let next = 0;
+  let finished = 0;
+  return new Promise((resolve, reject) => {
+    if (total === 0) resolve();
+    const issue = () => {
+      const index = next++;
+      if (index >= total) return;
+      sessions[index % sessions.length].send(requestAt(index), (err) => {
+        if (err !== 0) {
+          reject(new Error(`request ${index}: ${err instanceof Error ? err.message : `error ${err}`}`));
+          return;
+        }
+        if (++finished === total) resolve();
+        else issue();
+      });
+    };
+    for (let slot = 0; slot < Math.min(concurrency, total); slot++) issue();
+  });
+}
+
+async function openSessions(port, count, timeoutMs = 30_000) {
+  const sessions = [];
+  // A few hundred handshakes at a time: a server takes connections in bursts, not ten thousand at once.
+  for (let i = 0; i < count; i += 250) {
+    const batch = Math.min(250, count - i);
+    sessions.push(
+      ...(await Promise.all(Array.from({ length: batch }, () => openWithRetries(host, port, { timeoutMs })))),
+    );
+  }
+  return sessions;
+}
+
+/** Creates `count` znodes of `valueBytes` under /scale, `perParent` per parent. */
+async function writeTree(port, count, perParent, valueBytes, concurrency) {
+  const sessions = await openSessions(port, 4);
+  const value = new Uint8Array(valueBytes).fill(120);
+  const parents = Math.ceil(count / perParent);
+  const started = process.hrtime.bigint();
+  await sessions[0].request(requestFor('create', '/scale', new Uint8Array(0)));
+  await pipeline(sessions, parents, concurrency, (i) =>
+    requestFor('create', `/scale/p${i}`, new Uint8Array(0)),
+  );
+  await pipeline(sessions, count, concurrency, (i) =>
+    requestFor('create', `/scale/p${Math.floor(i / perParent)}/n${i % perParent}`, value),
+  );
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  for (const session of sessions) session.close();
+  return {
+    lastPath: `/scale/p${Math.floor((count - 1) / perParent)}/n${(count - 1) % perParent}`,
+    createsPerSec: Math.round(((count + parents) / elapsedMs) * 1000),
+  };
+}
+
+/** Spawn to serving: until a new session reads `path` (the last znode written). */
+async function restartToServing(server, path) {
+  const started = process.hrtime.bigint();
+  await server.start();
+  for (;;) {
+    try {
+      const session = await RawSession.open(host, server.port);
+      const { err } = await session.request({ op: 'exists', path, watch: false });
+      session.close();
+      if (err === 0) break;
+      if (err !== noNode) throw new Error(`exists ${path}: error ${err}`);
+    } catch (error) {
+      if (!/closed|ECONNREFUSED|no session/.test(String(error))) throw error;
+    }
+    await sleep(10);
+  }
+  return +(Number(process.hrtime.bigint() - started) / 1e6).toFixed(0);
+}
+
+/** One setData at a time from a probe session until `stop()`; the latencies, in ms. */
+function probe(session, path) {
+  const samples = [];
+  let running = true;
+  const value = new Uint8Array(100).fill(112);
+  let failure;
+  const done = (async () => {
+    while (running) {
+      const t0 = process.hrtime.bigint();
+      const { err } = await session.request(requestFor('setData', path, value));
+      if (err !== 0) throw new Error(`probe setData ${path}: error ${err}`);
+      samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  })().catch((error) => {
+    // Kept for stop(): a probe that fails while the phase fails anyway must not mask its error.
+    failure = error;
+  });
+  return {
+    async stop() {
+      running = false;
+      await done;
+      if (failure !== undefined) throw failure;
+      return samples;
+    },
+  };
+}
+
+/** The memory and restart figures of a tree of `count` znodes of `valueBytes`. */
+async function treePhase(target, args, count, valueBytes, withSnapshot) {
+  const dir = mkdtempSync(join(tmpdir(), `zabkit-scale-${target}-`));
+  const server = standaloneServer(target, dir, args);
+  try {
+    await server.start();
+    await sleep(2_000);
+    const emptyRssMiB = rssMiB(server.pid);
+    const written = await writeTree(server.port, count, args.perParent, valueBytes, args.concurrency);
+    await sleep(2_000);
+    const rssAfterWritesMiB = rssMiB(server.pid);
+    await server.kill('SIGKILL');
+    const restartMs = await restartToServing(server, written.lastPath);
+    await sleep(2_000);
+    const rssAfterRestartMiB = rssMiB(server.pid);
+    const result = {
+      znodes: count,
+      valueBytes,
+      createsPerSec: written.createsPerSec,
+      emptyRssMiB,
+      rssAfterWritesMiB,
+      restartToServingMs: restartMs,
+      rssAfterRestartMiB,
+      diskMiB: +(bytesUnder(server.dataDir) / 2 ** 20).toFixed(1),
+      bytesPerZnodeAfterRestart: Math.round(((rssAfterRestartMiB - emptyRssMiB) * 2 ** 20) / count),
+    };
+    if (withSnapshot) result.snapshotUnderLoad = await snapshotUnderLoad(server, args);
+    return result;
+  } finally {
+    await server.kill('SIGKILL').catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes a little more than snapCount setData (8 in flight), so that the server snapshots the
+ * whole tree while they run, and times a probe client's one-at-a-time setData meanwhile.
+ */
+async function snapshotUnderLoad(server, args) {
+  const [probeSession, ...writers] = await openSessions(server.port, 3);
+  await probeSession.request(requestFor('create', '/probe', new Uint8Array(0)));
+  const value = new Uint8Array(100).fill(121);
+  const running = probe(probeSession, '/probe');
+  const writes = Math.ceil(args.snapCount * 1.1);
+  const started = process.hrtime.bigint();
+  await pipeline(writers, writes, 8, (i) =>
+    requestFor(
+      'setData',
+      `/scale/p${Math.floor((i % args.znodes) / args.perParent)}/n${i % args.perParent}`,
+      value,
+    ),
+  );
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const samples = await running.stop();
+  for (const session of [probeSession, ...writers]) session.close();
+  return { writes, writesPerSec: Math.round((writes / elapsedMs) * 1000), probe: latencySummary(samples) };
+}
+
+/** Sessions, watches, a fan-out to every session, and the expiry of every session at once. */
+async function sessionsPhase(target, args) {
+  const dir = mkdtempSync(join(tmpdir(), `zabkit-scale-${target}-`));
+  const server = standaloneServer(target, dir, args);
+  const open = [];
+  try {
+    await server.start();
+    const [admin, probeSession] = await openSessions(server.port, 2);
+    open.push(admin, probeSession);
+    await admin.request(requestFor('create', '/w', new Uint8Array(0)));
+    await admin.request(requestFor('create', '/fanout', new Uint8Array(1)));
+    await admin.request(requestFor('create', '/expire', new Uint8Array(0)));
+    await admin.request(requestFor('create', '/probe', new Uint8Array(0)));
+    const watchedNodes = Math.min(args.watches, 10_000);
+    await pipeline([admin], watchedNodes, 64, (i) => requestFor('create', `/w/n${i}`, new Uint8Array(10)));
+    await sleep(1_000);
+    const rssBeforeMiB = rssMiB(server.pid);
+
+    const openStarted = process.hrtime.bigint();
+    const sessions = await openSessions(server.port, args.sessions, args.sessionTimeoutMs);
+    open.push(...sessions);
+    const openMs = Number(process.hrtime.bigint() - openStarted) / 1e6;
+    // Every session owns one ephemeral, so that expiring it is a delete as well.
+    await pipeline(sessions, sessions.length, 256, (i) => ({
+      op: 'create',
+      path: `/expire/s${i}`,
+      data: new Uint8Array(0),
+      acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
+      mode: 1,
+      ttlMs: -1n,
+    }));
+    // W data watches spread over the sessions and over distinct nodes.
+    const perSession = Math.ceil(args.watches / sessions.length);
+    await pipeline(sessions, args.watches, 256, (i) => ({
+      op: 'getData',
+      path: `/w/n${i % watchedNodes}`,
+      watch: true,
+    }));
+    await sleep(1_000);
+    const rssWithSessionsMiB = rssMiB(server.pid);
+
+    // Fan-out: every session watches /fanout; one setData; the time each event takes.
+    await pipeline(sessions, sessions.length, 256, () => ({ op: 'exists', path: '/fanout', watch: true }));
+    const arrivals = [];
+    for (const session of sessions) session.onWatchEvent = (_frame, at) => arrivals.push(at);
+    const sentAt = process.hrtime.bigint();
+    await admin.request(requestFor('setData', '/fanout', new Uint8Array(1)));
+    const deadline = Date.now() + 60_000;
+    // Data watches on /w/n* do not fire: only /fanout changed, so every event is the fan-out's.
+    while (arrivals.length < sessions.length && Date.now() < deadline) await sleep(5);
+    const fanout = latencySummary(arrivals.map((at) => Number(at - sentAt) / 1e6));
+    fanout.delivered = arrivals.length;
+    for (const session of sessions) session.onWatchEvent = undefined;
+
+    // Expiry: drop every session's socket at once and let the server expire them all.
+    const running = probe(probeSession, '/probe');
+    await sleep(500);
+    const dropped = process.hrtime.bigint();
+    for (const session of sessions) session.drop();
+    let remaining = sessions.length;
+    const expiryDeadline = Date.now() + args.sessionTimeoutMs * 4 + 60_000;
+    while (remaining > 0 && Date.now() < expiryDeadline) {
+      await sleep(50);
+      const { err, frame } = await admin.request({ op: 'exists', path: '/expire', watch: false });
+      if (err !== 0) throw new Error(`exists /expire: error ${err}`);
+      // The reply: 16-byte header, then Stat; numChildren is 56 bytes into the Stat.
+      remaining = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getInt32(16 + 56);
+    }
+    const expiredAfterMs = Number(process.hrtime.bigint() - dropped) / 1e6;
+    await sleep(500);
+    const probeSamples = await running.stop();
+    return {
+      sessions: sessions.length,
+      watches: args.watches,
+      watchesPerSession: perSession,
+      sessionTimeoutMs: args.sessionTimeoutMs,
+      openSessionsMs: Math.round(openMs),
+      rssBeforeMiB,
+      rssWithSessionsMiB,
+      fanout,
+      expiry: {
+        allExpiredAfterMs: remaining === 0 ? Math.round(expiredAfterMs) : undefined,
+        notExpired: remaining,
+        probe: latencySummary(probeSamples),
+      },
+    };
+  } finally {
+    for (const session of open) session.close();
+    await server.kill('SIGKILL').catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function machine() {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    loadAverage1m: +loadavg()[0].toFixed(2),
+  };
+}
+
+function table(report) {
+  const rows = [];
+  const val = (target, get) => {
+    const r = report.results[target];
+    try {
+      const v = r === undefined ? undefined : get(r);
+      return v === undefined ? '-' : v;
+    } catch {
+      return '-';
+    }
+  };
+  const add = (label, get) =>
+    rows.push({ measure: label, zabkit: val('zabkit', get), zookeeper: val('zookeeper', get) });
+  const tree = (r) => r.tree;
+  add(`znodes of 100 bytes (${report.args.perParent} per parent)`, (r) => tree(r).znodes);
+  add('creates/s while writing them', (r) => tree(r).createsPerSec);
+  add('RSS of an empty server, MiB', (r) => tree(r).emptyRssMiB);
+  add('RSS after the writes, MiB', (r) => tree(r).rssAfterWritesMiB);
+  add('restart to serving (SIGKILL before), ms', (r) => tree(r).restartToServingMs);
+  add('RSS after restart, MiB', (r) => tree(r).rssAfterRestartMiB);
+  add('data on disk, MiB', (r) => tree(r).diskMiB);
+  add('bytes per 100-byte znode (RSS after restart)', (r) => tree(r).bytesPerZnodeAfterRestart);
+  add('snapshot under load: setData/s (8 in flight)', (r) => tree(r).snapshotUnderLoad.writesPerSec);
+  add('snapshot under load: probe p99 / max ms', (r) => {
+    const p = tree(r).snapshotUnderLoad.probe;
+    return `${p.p99Ms} / ${p.maxMs}`;
+  });
+  add('znodes of 1 KB', (r) => r.kb.znodes);
+  add('bytes per 1 KB znode (RSS after restart)', (r) => r.kb.bytesPerZnodeAfterRestart);
+  add('1 KB: restart to serving, ms', (r) => r.kb.restartToServingMs);
+  add('sessions / watches', (r) => `${r.sessions.sessions} / ${r.sessions.watches}`);
+  add('RSS before / with them, MiB', (r) => `${r.sessions.rssBeforeMiB} / ${r.sessions.rssWithSessionsMiB}`);
+  add('fan-out: events delivered', (r) => r.sessions.fanout.delivered);
+  add('fan-out delivery p50 / p99 / max ms', (r) => {
+    const f = r.sessions.fanout;
+    return `${f.p50Ms} / ${f.p99Ms} / ${f.maxMs}`;
+  });
+  add('expiry of all at once: done after ms', (r) => r.sessions.expiry.allExpiredAfterMs);
+  add('expiry: probe p99 / max ms', (r) => {
+    const p = r.sessions.expiry.probe;
+    return `${p.p99Ms} / ${p.maxMs}`;
+  });
+  return rows;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const haveZooKeeper = existsSync(zookeeperJar);
+  const targets = args.targets.filter((target) => target !== 'zookeeper' || haveZooKeeper);
+  const notes = [
+    `one standalone server per phase; the load (bench/raw-session.mjs) runs in this process on the same ${cpus().length} cores`,
+    'zabkit: LevelDB, fsync, group commit; ZooKeeper 3.8: forceSync=yes, -Xmx4g (JVM heap may grow to that)',
+    `snapCount=${args.snapCount} on both; RSS from /proc/<pid>/status, 2 s after each step`,
+    `sessions phase: session timeout ${args.sessionTimeoutMs} ms; fan-out and expiry latencies include this process's handling of ${args.sessions} sockets`,
+  ];
+  if (!haveZooKeeper)
+    notes.push('Apache ZooKeeper is not installed (apt-get install zookeeper): zabkit only');
+  const report = { bench: 'scale', machine: machine(), args, notes, results: {} };
+  for (const target of targets) {
+    const result = {};
+    if (args.phases.includes('tree')) result.tree = await treePhase(target, args, args.znodes, 100, true);
+    if (args.phases.includes('kb')) result.kb = await treePhase(target, args, args.kbZnodes, 1024, false);
+    if (args.phases.includes('sessions')) result.sessions = await sessionsPhase(target, args);
+    report.results[target] = result;
+  }
+  if (args.out !== undefined) writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);
+  if (args.json) {
+    console.log(JSON.stringify(report, null, 2));
+    return;
+  }
+  const m = report.machine;
+  console.log(`machine: ${m.cpu} x${m.cores}, ${m.memoryGiB} GiB, node ${m.node}, load ${m.loadAverage1m}`);
+  for (const note of notes) console.log(`note: ${note}`);
+  console.table(table(report));
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
