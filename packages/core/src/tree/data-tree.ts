@@ -11,6 +11,7 @@ import type { Stat } from '../stat.js';
 import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import { multiFailed } from '../txn.js';
 import { type Zxid, zeroZxid } from '../zxid.js';
+import { AclCache } from './acl-cache.js';
 import { ephemeralOwnerOf, lifetimeOf, type NodeLifetime, persistentLifetime } from './lifetime.js';
 import {
   parseStatsTrack,
@@ -87,6 +88,8 @@ class ApplyError extends Error {
 /** The znode tree, changed only by applying committed transactions in zxid order. */
 export class DataTree {
   private readonly nodes = new Map<string, Znode>();
+  /** Every node's ACL list comes from here: one list per distinct ACL, however many nodes. */
+  private readonly acls = new AclCache();
   private readonly ephemeralsBySession = new Map<SessionId, Set<string>>();
   private readonly containerPaths = new Set<string>();
   private readonly ttlPaths = new Set<string>();
@@ -111,13 +114,20 @@ export class DataTree {
 
   private initialize(): void {
     this.nodes.clear();
+    this.acls.clear();
     this.ephemeralsBySession.clear();
     this.containerPaths.clear();
     this.ttlPaths.clear();
     this.sessionTimeouts.clear();
     this.quotaRoots.clear();
     this.lastAppliedZxid = zeroZxid;
-    const root = new Znode(new Uint8Array(0), Ids.openAclUnsafe, zeroZxid, 0, persistentLifetime);
+    const root = new Znode(
+      new Uint8Array(0),
+      this.acls.acquire(Ids.openAclUnsafe),
+      zeroZxid,
+      0,
+      persistentLifetime,
+    );
     this.nodes.set(rootPath, root);
     this.addSystemNode(zookeeperPath, Ids.openAclUnsafe);
     this.addSystemNode(quotaPath, Ids.openAclUnsafe);
@@ -127,7 +137,7 @@ export class DataTree {
   }
 
   private addSystemNode(path: string, acl: readonly ACL[]): Znode {
-    const node = new Znode(new Uint8Array(0), acl, zeroZxid, 0, persistentLifetime);
+    const node = new Znode(new Uint8Array(0), this.acls.acquire(acl), zeroZxid, 0, persistentLifetime);
     this.nodes.set(path, node);
     this.nodes.get(parentOf(path))!.addChild(basenameOf(path));
     return node;
@@ -178,13 +188,18 @@ export class DataTree {
     if (node === undefined) {
       const parent = this.nodes.get(parentOf(saved.path));
       assert(parent !== undefined, `snapshot lists ${saved.path} before its parent`);
-      node = new Znode(saved.data, saved.acl, saved.czxid, saved.ctime, lifetimeOf(saved.ephemeralOwner));
+      const acl = this.acls.acquire(saved.acl);
+      node = new Znode(saved.data, acl, saved.czxid, saved.ctime, lifetimeOf(saved.ephemeralOwner));
       this.nodes.set(saved.path, node);
       parent.addChild(basenameOf(saved.path));
       this.indexNode(saved.path, node.lifetime);
+    } else {
+      // A node every tree starts with (the root, /zookeeper...): the snapshot's ACL replaces its own.
+      const acl = this.acls.acquire(saved.acl);
+      this.acls.release(node.acl);
+      node.acl = acl;
     }
     node.data = saved.data;
-    node.acl = saved.acl;
     node.mzxid = saved.mzxid;
     node.pzxid = saved.pzxid;
     node.mtime = saved.mtime;
@@ -250,6 +265,11 @@ export class DataTree {
   /** Every node in the tree, the root and /zookeeper nodes included (ZooKeeper's znode_count). */
   get nodeCount(): number {
     return this.nodes.size;
+  }
+
+  /** How many distinct ACLs the nodes hold (each kept once, however many nodes share it). */
+  get distinctAclCount(): number {
+    return this.acls.size;
   }
 
   /** Bytes of paths and data held, as ZooKeeper's mntr reports it (approximate_data_size). */
@@ -396,7 +416,9 @@ export class DataTree {
         return { kind: 'setData', stat: this.setData(part.path, part.data, part.version, txn, changes) };
       case 'setACL': {
         const node = this.requireNode(part.path);
-        node.acl = part.acl;
+        const acl = this.acls.acquire(part.acl);
+        this.acls.release(node.acl);
+        node.acl = acl;
         node.aversion = part.aversion;
         return { kind: 'setACL', stat: node.stat() };
       }
@@ -495,7 +517,7 @@ export class DataTree {
       parent.cversion = parentCversion;
       parent.pzxid = txn.zxid;
     }
-    const node = new Znode(data, acl, txn.zxid, txn.timeMs, lifetimeOf(ephemeralOwner));
+    const node = new Znode(data, this.acls.acquire(acl), txn.zxid, txn.timeMs, lifetimeOf(ephemeralOwner));
     parent.addChild(basenameOf(path));
     this.nodes.set(path, node);
     this.indexNode(path, node.lifetime);
@@ -505,7 +527,7 @@ export class DataTree {
       if (basenameOf(path) === quotaStatNode) this.countQuota(subject);
     }
     this.updateQuotaStats(path, dataBytes(data), 1);
-    changes.push({ kind: 'created', path, acl, parentAcl: parent.acl });
+    changes.push({ kind: 'created', path, acl: node.acl, parentAcl: parent.acl });
     return node.stat();
   }
 
@@ -546,6 +568,7 @@ export class DataTree {
     // ZooKeeper moves pzxid on a delete but leaves cversion alone.
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.nodes.delete(path);
+    this.acls.release(node.acl);
     this.unindexNode(path, node.lifetime);
     const subject = quotaSubject(parentOf(path));
     if (subject !== undefined && basenameOf(path) === quotaLimitNode) this.quotaRoots.delete(subject);

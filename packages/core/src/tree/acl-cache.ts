@@ -1,0 +1,68 @@
+/**
+ * ACL lists shared between znodes, as ZooKeeper's ReferenceCountedACLCache shares them: almost
+ * every znode of a tree has one of a handful of ACLs, yet each create (and each node read from
+ * a snapshot) brings a list of its own, about 170 bytes of objects and strings per znode. The
+ * tree keeps one list per distinct ACL, counted by the nodes that hold it, and forgets it with
+ * the last one, so that ACLs no node has any more take no memory.
+ */
+import type { ACL } from '../acl.js';
+import { assert } from '../errors.js';
+
+interface Entry {
+  readonly key: string;
+  readonly acl: readonly ACL[];
+  refs: number;
+}
+
+/** One shared list per distinct ACL, with the number of znodes holding it. */
+export class AclCache {
+  private readonly byKey = new Map<string, Entry>();
+  /** The shared lists themselves, so that a list the tree handed out is found without a key. */
+  private readonly byList = new Map<readonly ACL[], Entry>();
+
+  /** The shared list equal to `acl` (entry for entry, in order), counted once more. */
+  acquire(acl: readonly ACL[]): readonly ACL[] {
+    let entry = this.byList.get(acl);
+    if (entry === undefined) {
+      const key = aclKey(acl);
+      entry = this.byKey.get(key);
+      if (entry === undefined) {
+        entry = { key, acl, refs: 0 };
+        this.byKey.set(key, entry);
+        this.byList.set(acl, entry);
+      }
+    }
+    entry.refs++;
+    return entry.acl;
+  }
+
+  /** One znode less holds `acl`, a list `acquire` returned. */
+  release(acl: readonly ACL[]): void {
+    const entry = this.byList.get(acl);
+    assert(entry !== undefined && entry.refs > 0, 'released an ACL list the cache did not hand out');
+    if (--entry.refs > 0) return;
+    this.byKey.delete(entry.key);
+    this.byList.delete(acl);
+  }
+
+  /** How many distinct ACLs znodes hold. */
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** Forgets every list. */
+  clear(): void {
+    this.byKey.clear();
+    this.byList.clear();
+  }
+}
+
+/** A key equal for equal lists and different for different ones: lengths make it unambiguous. */
+function aclKey(acl: readonly ACL[]): string {
+  let key = '';
+  for (const entry of acl) {
+    const { scheme, id } = entry.id;
+    key += `${entry.perms}:${scheme.length}:${scheme}${id.length}:${id};`;
+  }
+  return key;
+}
