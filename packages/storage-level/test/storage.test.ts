@@ -102,6 +102,41 @@ async function flipLastByte(dir: string, key: Uint8Array): Promise<void> {
 }
 
 describe('LevelStorage on disk', () => {
+  it('loads a snapshot chunk with its data in one buffer holding only the data', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    const tree = new DataTree();
+    const values = Array.from({ length: 20 }, (_v, i) => new Uint8Array(i % 5 === 0 ? 0 : 10 + i).fill(i));
+    values.forEach((data, i) => {
+      tree.apply({
+        zxid: makeZxid(1, i + 1),
+        timeMs: 1,
+        sessionId: 1n as SessionId,
+        cxid: i,
+        body: {
+          kind: 'create',
+          path: `/n${i}`,
+          data,
+          acl: Ids.openAclUnsafe,
+          ephemeralOwner: 0n,
+          parentCversion: i + 1,
+        },
+      });
+    });
+    const saved = tree.snapshot();
+    await store.saveSnapshot(saved);
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    const loaded = (await again.load()).snapshot!;
+    expect(DataTree.fromSnapshot(loaded).digest()).toBe(tree.digest());
+    const withBytes = loaded.nodes.filter((node) => node.data !== null && node.data.length > 0);
+    const buffers = new Set(withBytes.map((node) => node.data!.buffer));
+    expect(buffers.size).toBe(1);
+    const total = values.reduce((sum, data) => sum + data.length, 0);
+    expect([...buffers][0]!.byteLength).toBe(total);
+    await again.close();
+  });
+
   it('survives a reopen with log, snapshot and epochs', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir);

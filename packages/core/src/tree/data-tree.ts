@@ -187,7 +187,7 @@ export class DataTree {
     let node = this.nodes.get(saved.path);
     if (node === undefined) {
       const parent = this.nodes.get(parentOf(saved.path));
-      assert(parent !== undefined, `snapshot lists ${saved.path} before its parent`);
+      assert(parent !== undefined, () => `snapshot lists ${saved.path} before its parent`);
       const acl = this.acls.acquire(saved.acl);
       node = new Znode(saved.data, acl, saved.czxid, saved.ctime, lifetimeOf(saved.ephemeralOwner));
       this.nodes.set(saved.path, node);
@@ -200,8 +200,11 @@ export class DataTree {
       node.acl = acl;
     }
     node.data = saved.data;
-    node.mzxid = saved.mzxid;
-    node.pzxid = saved.pzxid;
+    // Equal zxids share one BigInt, as they do in a node the tree created (each zxid a snapshot
+    // decodes is a 24-byte object of its own, and most nodes never change after their create).
+    const { czxid } = node;
+    node.mzxid = saved.mzxid === czxid ? czxid : saved.mzxid;
+    node.pzxid = saved.pzxid === czxid ? czxid : saved.pzxid === node.mzxid ? node.mzxid : saved.pzxid;
     node.mtime = saved.mtime;
     node.version = saved.version;
     node.cversion = saved.cversion;
