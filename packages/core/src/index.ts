@@ -51,6 +51,7 @@ export { negotiateTimeout, type SessionTimeoutBounds, SessionTracker } from './s
 export * from './stat.js';
 export {
   type Epochs,
+  type LoadOptions,
   type PeerStorage,
   type PersistedState,
   type SnapshotChunk,

@@ -6,7 +6,7 @@
  * interface is what drivers call to do that; every adapter (memory, LevelDB) implements it
  * and passes the one compliance suite in test/compliance.
  */
-import type { SnapshotNode, TreeSnapshot } from './tree/data-tree.js';
+import type { DataTree, SnapshotNode, TreeSnapshot } from './tree/data-tree.js';
 import type { SessionId, Txn } from './txn.js';
 import type { Zxid } from './zxid.js';
 
@@ -105,10 +105,27 @@ export function snapshotNodeBytes(node: SnapshotNode): number {
   return bytes;
 }
 
+/** How a peer asks `load` for its state. */
+export interface LoadOptions {
+  /**
+   * Restore the snapshot into a tree while reading it, a chunk at a time, and return the tree
+   * (`PersistedState.tree`) instead of the snapshot as one array: at a million znodes that
+   * array and its nodes would outlive the load, a few hundred MB of garbage in the old
+   * generation. A store that cannot returns `snapshot` as it always does. Default false.
+   */
+  readonly restoreTree?: boolean;
+}
+
 /** Everything a peer restarts from. */
 export interface PersistedState {
   readonly epochs: Epochs;
+  /** The newest snapshot; undefined when there is none, or when it came restored as `tree`. */
   readonly snapshot: TreeSnapshot | undefined;
+  /**
+   * The newest snapshot already restored into a tree (at the snapshot's zxid), for a `load`
+   * asked to `restoreTree` by a store that can; the tree belongs to the caller.
+   */
+  readonly tree?: DataTree | undefined;
   /** Logged transactions after the snapshot's zxid, in order. */
   readonly log: readonly Txn[];
   /** The session secret kept, if the store ever kept one. */
@@ -126,8 +143,8 @@ export interface PersistedState {
  * returned arrays and snapshots belong to the caller.
  */
 export interface PeerStorage {
-  /** Reads back the epochs, the newest snapshot and the log after it. */
-  load(): Promise<PersistedState>;
+  /** Reads back the epochs, the newest snapshot (or the tree restored from it) and the log after it. */
+  load(options?: LoadOptions): Promise<PersistedState>;
   /** Appends transactions; zxids must increase. */
   append(txns: readonly Txn[]): Promise<void>;
   /** Logged transactions with zxid > `afterZxid`, in order. */

@@ -131,7 +131,8 @@ export class PeerDriver implements LinkFactory {
     const serverId = options.peer.serverId;
     let state: Awaited<ReturnType<PeerStorage['load']>>;
     try {
-      state = await options.storage.load();
+      // The snapshot comes restored into a tree where the store can: no array of every node.
+      state = await options.storage.load({ restoreTree: true });
     } catch (error) {
       throw new PeerFatalError(serverId, 'storage', error);
     }

@@ -28,14 +28,17 @@ import {
   encodeSessionSecretRecord,
   encodeSnapshotChunk,
   type LogRecord,
+  type Manifest,
   type PeerCodecLimits,
   readLogRecordHeader,
   resolveLimits,
   StorageRecordError,
 } from '@zabkit/codec';
 import {
+  DataTree,
   type Epochs,
   followsContiguously,
+  type LoadOptions,
   type PeerStorage,
   type PersistedState,
   type SessionId,
@@ -296,11 +299,11 @@ export class LevelStorage implements PeerStorage {
 
   // ---- reading -----------------------------------------------------------------------------
 
-  async load(): Promise<PersistedState> {
+  async load(options: LoadOptions = {}): Promise<PersistedState> {
     this.check();
     const epochs = await this.readEpochs();
-    const { snapshot, passedOver } = await this.newestReadableSnapshot();
-    const base = snapshot?.zxid ?? zeroZxid;
+    const { snapshot, tree, passedOver } = await this.newestReadableSnapshot(options.restoreTree === true);
+    const base = snapshot?.zxid ?? tree?.lastZxid ?? zeroZxid;
     const log = await this.readVerifiedLog(base);
     // A damaged snapshot may be passed over only when the older one and the log hold all it held.
     const reached = log.at(-1)?.zxid ?? base;
@@ -314,6 +317,7 @@ export class LevelStorage implements PeerStorage {
     return {
       epochs,
       snapshot,
+      tree,
       log,
       sessionSecret: await this.readSessionSecret(),
       incompleteSnapshots: await this.incompleteSnapshots(),
@@ -441,32 +445,62 @@ export class LevelStorage implements PeerStorage {
     return refs;
   }
 
-  private async readSnapshot(ref: SnapshotRef): Promise<TreeSnapshot> {
+  /** A snapshot's nodes, chunk by chunk, each handed to `take` as soon as it is decoded. */
+  private async readSnapshotNodes(
+    ref: SnapshotRef,
+    take: (nodes: SnapshotNode[]) => void,
+  ): Promise<Manifest> {
     const manifest = decodeManifest(ref.manifest, this.limits);
-    const nodes: SnapshotNode[] = [];
+    let count = 0;
     for (let index = 0; index < manifest.chunks; index++) {
       const record = await this.db.get(chunkKey(ref.zxid, index));
       if (record === undefined) throw new StorageRecordError('snapshot chunk', `chunk ${index} is missing`);
-      for (const node of packedData(decodeSnapshotChunk(record, this.limits, { dataViews: true })))
-        nodes.push(node);
+      const nodes = packedData(decodeSnapshotChunk(record, this.limits, { dataViews: true }));
+      count += nodes.length;
+      take(nodes);
     }
-    if (nodes.length !== manifest.nodes)
+    if (count !== manifest.nodes)
       throw new StorageRecordError(
         'manifest',
-        `the chunks hold ${nodes.length} nodes, the manifest says ${manifest.nodes}`,
+        `the chunks hold ${count} nodes, the manifest says ${manifest.nodes}`,
       );
+    return manifest;
+  }
+
+  private async readSnapshot(ref: SnapshotRef): Promise<TreeSnapshot> {
+    const nodes: SnapshotNode[] = [];
+    const manifest = await this.readSnapshotNodes(ref, (chunk) => {
+      for (const node of chunk) nodes.push(node);
+    });
     return { zxid: ref.zxid, nodes, sessions: manifest.sessions };
   }
 
-  /** The newest snapshot that reads back whole, and the zxids of the damaged ones passed over, newest first. */
-  private async newestReadableSnapshot(): Promise<{
+  /**
+   * A snapshot restored into a tree a chunk at a time: each chunk's nodes die young, where
+   * one array of every node would reach the old generation and stay there as garbage.
+   */
+  private async readSnapshotIntoTree(ref: SnapshotRef): Promise<DataTree> {
+    const tree = new DataTree();
+    const manifest = await this.readSnapshotNodes(ref, (chunk) => tree.restoreNodes(chunk));
+    tree.finishRestore(ref.zxid, manifest.sessions);
+    return tree;
+  }
+
+  /**
+   * The newest snapshot that reads back whole (as a tree when `restoreTree`), and the zxids of
+   * the damaged ones passed over, newest first.
+   */
+  private async newestReadableSnapshot(restoreTree = false): Promise<{
     snapshot: TreeSnapshot | undefined;
+    tree?: DataTree;
     passedOver: Zxid[];
   }> {
     await this.background.catch(() => undefined);
     const passedOver: Zxid[] = [];
     for (const ref of await this.manifests()) {
       try {
+        if (restoreTree)
+          return { snapshot: undefined, tree: await this.readSnapshotIntoTree(ref), passedOver };
         return { snapshot: await this.readSnapshot(ref), passedOver };
       } catch (error) {
         if (!(error instanceof StorageRecordError)) throw error;

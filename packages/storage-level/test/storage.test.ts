@@ -76,6 +76,12 @@ async function appendEach(store: LevelStorage, history: readonly Txn[]): Promise
   for (const t of history) await store.append([t]);
 }
 
+function snapshotTree(history: readonly Txn[]) {
+  const tree = new DataTree();
+  for (const t of history) tree.apply(t);
+  return tree;
+}
+
 function snapshotOf(history: readonly Txn[]) {
   const tree = new DataTree();
   for (const t of history) tree.apply(t);
@@ -258,6 +264,33 @@ describe('LevelStorage on disk', () => {
     expect(state.log.map((t) => t.zxid)).toEqual(history.slice(3).map((t) => t.zxid));
     expect(warnings.join()).toMatch(/damaged snapshot/);
     await again.close();
+  });
+
+  it('restores the snapshot into a tree when asked, the same state, and falls back the same way', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { snapshotChunkNodes: 2 });
+    const history = txns(1, 1, 9);
+    await store.append(history);
+    await store.saveSnapshot(snapshotOf(history.slice(0, 3)));
+    await store.saveSnapshot(snapshotOf(history.slice(0, 7)));
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    const whole = await again.load();
+    const restored = await again.load({ restoreTree: true });
+    expect(restored.snapshot).toBeUndefined();
+    expect(restored.tree?.lastZxid).toBe(makeZxid(1, 7));
+    expect(restored.tree?.digest()).toBe(DataTree.fromSnapshot(whole.snapshot!).digest());
+    expect(restored.tree?.sessions()).toEqual(DataTree.fromSnapshot(whole.snapshot!).sessions());
+    expect(restored.log).toEqual(whole.log);
+    await again.close();
+    // The newest snapshot damaged in its last chunk: the tree comes from the older one.
+    await flipLastByte(dir, chunkKey(makeZxid(1, 7), 1));
+    const damaged = await LevelStorage.open(dir, { warn: () => {} });
+    const fallback = await damaged.load({ restoreTree: true });
+    expect(fallback.tree?.lastZxid).toBe(makeZxid(1, 3));
+    expect(fallback.tree?.digest()).toBe(snapshotTree(history.slice(0, 3)).digest());
+    expect(fallback.log.map((t) => t.zxid)).toEqual(history.slice(3).map((t) => t.zxid));
+    await damaged.close();
   });
 
   it('ignores a snapshot whose manifest never landed (a crash mid-write)', async () => {

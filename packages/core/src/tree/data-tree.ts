@@ -176,11 +176,27 @@ export class DataTree {
   /** Replaces the whole state, in place, with a snapshot's. */
   loadSnapshot(snapshot: TreeSnapshot): void {
     this.initialize();
-    for (const saved of snapshot.nodes) this.restoreNode(saved);
-    for (const [sessionId, timeoutMs] of snapshot.sessions) this.sessionTimeouts.set(sessionId, timeoutMs);
+    this.restoreNodes(snapshot.nodes);
+    this.finishRestore(snapshot.zxid, snapshot.sessions);
+  }
+
+  /**
+   * Restores one piece of a snapshot arriving in pieces (a streamed SNAP), into a tree that
+   * started empty: nodes in snapshot order, parents before children (asserted).
+   */
+  restoreNodes(nodes: readonly SnapshotNode[]): void {
+    for (const saved of nodes) this.restoreNode(saved);
+  }
+
+  /**
+   * Ends a restore in pieces: the snapshot's sessions and the zxid it was taken at; then, as
+   * after any snapshot load, this server's /zookeeper/config and the quotas the nodes set.
+   */
+  finishRestore(zxid: Zxid, sessions: readonly (readonly [SessionId, number])[]): void {
+    for (const [sessionId, timeoutMs] of sessions) this.sessionTimeouts.set(sessionId, timeoutMs);
     this.writeEnsembleConfig();
     this.setUpQuotas();
-    this.lastAppliedZxid = snapshot.zxid;
+    this.lastAppliedZxid = zxid;
   }
 
   private restoreNode(saved: SnapshotNode): void {

@@ -161,7 +161,8 @@ export class ZabPeer {
       this.epochs.currentEpoch <= this.epochs.acceptedEpoch,
       'restored currentEpoch exceeds acceptedEpoch',
     );
-    this.tree = state.snapshot === undefined ? new DataTree() : DataTree.fromSnapshot(state.snapshot);
+    this.tree =
+      state.tree ?? (state.snapshot === undefined ? new DataTree() : DataTree.fromSnapshot(state.snapshot));
     const onQuotaNotice = this.server.onQuotaNotice;
     if (onQuotaNotice !== undefined)
       this.tree.onQuotaStatsRecounted = (path) => onQuotaNotice({ recounted: path });
