@@ -605,7 +605,7 @@ async function main() {
   };
   const notes = [
     args.client === 'raw'
-      ? `client: a lean pipelining client (bench/wire-worker-raw.mjs: frames from @zabkit/wire over node:net, reply headers only) in separate load processes on the same machine (the servers share its ${cpus().length} cores)`
+      ? `client: a lean pipelining client (bench/raw-session.mjs: frames from @zabkit/wire over node:net, reply headers only) in separate load processes on the same machine (the servers share its ${cpus().length} cores)`
       : `client: node-zookeeper-client 1.1.3 in separate load processes on the same machine (the servers share its ${cpus().length} cores); its own CPU cost weighs on both servers' figures`,
     `data: ${args.valueBytes} bytes; pipelined = up to ${args.concurrency} requests outstanding over ${args.clients} sessions in ${args.processes} load processes`,
     `every server is warmed up with ${args.warmupOps} creates, setData and getData before measuring`,

@@ -98,14 +98,20 @@ function packedData(nodes: SnapshotNode[]): SnapshotNode[] {
   for (const node of nodes) if (node.data !== null) total += node.data.length;
   const slab = new Uint8Array(total);
   let at = 0;
-  return nodes.map((node) => {
+  for (const node of nodes) {
     const data = node.data;
-    if (data === null) return node;
-    if (data.length === 0) return { ...node, data: emptyData };
+    if (data === null) continue;
+    // The nodes were decoded just now and belong to no one else: set in place, no copy of each.
+    const writable = node as { data: Uint8Array | null };
+    if (data.length === 0) {
+      writable.data = emptyData;
+      continue;
+    }
     slab.set(data, at);
+    writable.data = slab.subarray(at, at + data.length);
     at += data.length;
-    return { ...node, data: slab.subarray(at - data.length, at) };
-  });
+  }
+  return nodes;
 }
 
 /** How the store keeps snapshots, commits and purges. */

@@ -20,9 +20,14 @@ export class AclCache {
   /** The shared lists themselves, so that a list the tree handed out is found without a key. */
   private readonly byList = new Map<readonly ACL[], Entry>();
 
+  /** The entry acquired last: a tree restored or written in bulk asks for the same ACL in a row. */
+  private last: Entry | undefined;
+
   /** The shared list equal to `acl` (entry for entry, in order), counted once more. */
   acquire(acl: readonly ACL[]): readonly ACL[] {
     let entry = this.byList.get(acl);
+    if (entry === undefined && this.last !== undefined && this.last.refs > 0 && sameAcl(this.last.acl, acl))
+      entry = this.last;
     if (entry === undefined) {
       const key = aclKey(acl);
       entry = this.byKey.get(key);
@@ -33,6 +38,7 @@ export class AclCache {
       }
     }
     entry.refs++;
+    this.last = entry;
     return entry.acl;
   }
 
@@ -59,7 +65,18 @@ export class AclCache {
   clear(): void {
     this.byKey.clear();
     this.byList.clear();
+    this.last = undefined;
   }
+}
+
+function sameAcl(a: readonly ACL[], b: readonly ACL[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.perms !== y.perms || x.id.scheme !== y.id.scheme || x.id.id !== y.id.id) return false;
+  }
+  return true;
 }
 
 /** A key equal for equal lists and different for different ones: lengths make it unambiguous. */
