@@ -89,13 +89,16 @@ export type { BytesLevel } from './level.js';
 const emptyData = new Uint8Array(0);
 
 /**
- * A chunk's nodes with their data moved into one buffer of their own: a znode loaded with a
- * separate Uint8Array costs about 300 bytes besides its bytes, a view of a shared buffer 96;
- * and the chunk's other bytes (paths, stats, ACLs) are not kept alive by the data.
+ * A chunk's nodes (decoded as views of `recordBytes` bytes) with their data moved into one
+ * buffer of their own when the chunk's other bytes (paths, stats, ACLs) are a quarter of it or
+ * more: a znode loaded with a separate Uint8Array costs about 300 bytes besides its bytes, a
+ * view of a shared buffer 96. Where the data are most of the chunk, the views stay: a copy
+ * would leave the whole chunk as garbage for the collector to find, at its own pace.
  */
-function packedData(nodes: SnapshotNode[]): SnapshotNode[] {
+function packedData(nodes: SnapshotNode[], recordBytes: number): SnapshotNode[] {
   let total = 0;
   for (const node of nodes) if (node.data !== null) total += node.data.length;
+  if (total * 4 >= recordBytes * 3) return nodes;
   const slab = new Uint8Array(total);
   let at = 0;
   for (const node of nodes) {
@@ -461,7 +464,7 @@ export class LevelStorage implements PeerStorage {
     for (let index = 0; index < manifest.chunks; index++) {
       const record = await this.db.get(chunkKey(ref.zxid, index));
       if (record === undefined) throw new StorageRecordError('snapshot chunk', `chunk ${index} is missing`);
-      const nodes = packedData(decodeSnapshotChunk(record, this.limits, { dataViews: true }));
+      const nodes = packedData(decodeSnapshotChunk(record, this.limits, { dataViews: true }), record.length);
       count += nodes.length;
       take(nodes);
     }
