@@ -9,6 +9,7 @@ import { assert } from '../errors.js';
 import type { ZnodeData } from '../requests.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { NodeLifetime } from '../tree/lifetime.js';
+import type { SessionId } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 
 /** A node as it will be, or `undefined` in `node` when it will have been deleted. */
@@ -35,6 +36,16 @@ interface ChangeRecord {
 export class OutstandingChanges {
   private readonly records: ChangeRecord[] = [];
   private readonly latestByPath = new Map<string, ChangeRecord>();
+  /**
+   * Per session, every path whose latest record makes it an ephemeral of that session, and
+   * perhaps some whose latest record no longer does (dropped when seen, or once the path has
+   * no record left), with the sessions each path is listed under: closing a session looks at
+   * its own paths rather than at every outstanding change (ten thousand sessions expiring at
+   * once made that quadratic). A path may be listed under several sessions: a failed multi's
+   * rollback can make an earlier record, of another session, the latest again.
+   */
+  private readonly ephemeralCandidates = new Map<SessionId, Set<string>>();
+  private readonly candidateSessions = new Map<string, Set<SessionId>>();
 
   constructor(private readonly tree: DataTree) {}
 
@@ -59,13 +70,54 @@ export class OutstandingChanges {
     };
   }
 
-  /** Paths that outstanding records will create or delete, latest state per path. */
-  pendingPaths(): IterableIterator<[string, NodeRecord | undefined]> {
-    const entries = [...this.latestByPath.values()].map((record): [string, NodeRecord | undefined] => [
-      record.path,
-      record.node,
-    ]);
-    return entries[Symbol.iterator]();
+  /** True when an outstanding record deletes the node at `path` (its latest one). */
+  isPendingDeletion(path: string): boolean {
+    const record = this.latestByPath.get(path);
+    return record !== undefined && record.node === undefined;
+  }
+
+  /** Paths whose latest outstanding record makes them (or keeps them) ephemerals of `sessionId`. */
+  pendingEphemeralsOf(sessionId: SessionId): string[] {
+    const candidates = this.ephemeralCandidates.get(sessionId);
+    if (candidates === undefined) return [];
+    const paths: string[] = [];
+    for (const path of [...candidates]) {
+      const lifetime = this.latestByPath.get(path)?.node?.lifetime;
+      if (lifetime?.kind === 'ephemeral' && lifetime.sessionId === sessionId) paths.push(path);
+      // Not its ephemeral now, and no rollback can make it so again: a rollback happens only
+      // inside the preparation of one multi, never across this call.
+      else this.unlist(path, sessionId);
+    }
+    return paths;
+  }
+
+  private addCandidate(path: string, sessionId: SessionId): void {
+    let paths = this.ephemeralCandidates.get(sessionId);
+    if (paths === undefined) this.ephemeralCandidates.set(sessionId, (paths = new Set()));
+    paths.add(path);
+    let owners = this.candidateSessions.get(path);
+    if (owners === undefined) this.candidateSessions.set(path, (owners = new Set()));
+    owners.add(sessionId);
+  }
+
+  private unlist(path: string, sessionId: SessionId): void {
+    const paths = this.ephemeralCandidates.get(sessionId);
+    if (paths !== undefined) {
+      paths.delete(path);
+      if (paths.size === 0) this.ephemeralCandidates.delete(sessionId);
+    }
+    const owners = this.candidateSessions.get(path);
+    if (owners !== undefined) {
+      owners.delete(sessionId);
+      if (owners.size === 0) this.candidateSessions.delete(path);
+    }
+  }
+
+  /** A path with no outstanding record left is nobody's pending ephemeral. */
+  private dropCandidate(path: string): void {
+    const owners = this.candidateSessions.get(path);
+    if (owners === undefined) return;
+    for (const sessionId of [...owners]) this.unlist(path, sessionId);
   }
 
   add(zxid: Zxid, path: string, node: NodeRecord | undefined): void {
@@ -74,6 +126,7 @@ export class OutstandingChanges {
     const record: ChangeRecord = { zxid, path, node, previous: this.latestByPath.get(path), applied: false };
     this.records.push(record);
     this.latestByPath.set(path, record);
+    if (node?.lifetime.kind === 'ephemeral') this.addCandidate(path, node.lifetime.sessionId);
   }
 
   /** A mark to roll back to when a multi fails part-way. */
@@ -85,8 +138,10 @@ export class OutstandingChanges {
     while (this.records.length > checkpoint) {
       const record = this.records.pop()!;
       const previous = record.previous;
-      if (previous === undefined || previous.applied) this.latestByPath.delete(record.path);
-      else this.latestByPath.set(record.path, previous);
+      if (previous === undefined || previous.applied) {
+        this.latestByPath.delete(record.path);
+        this.dropCandidate(record.path);
+      } else this.latestByPath.set(record.path, previous);
     }
   }
 
@@ -96,16 +151,24 @@ export class OutstandingChanges {
     while (drop < this.records.length && this.records[drop]!.zxid <= zxid) {
       const record = this.records[drop]!;
       record.applied = true;
-      if (this.latestByPath.get(record.path) === record) this.latestByPath.delete(record.path);
+      if (this.latestByPath.get(record.path) === record) {
+        this.latestByPath.delete(record.path);
+        this.dropCandidate(record.path);
+      }
       drop++;
     }
     if (drop > 0) this.records.splice(0, drop);
-    if (this.records.length === 0) assert(this.latestByPath.size === 0, 'outstanding index out of step');
+    if (this.records.length === 0) {
+      assert(this.latestByPath.size === 0, 'outstanding index out of step');
+      assert(this.candidateSessions.size === 0, 'outstanding ephemerals index out of step');
+    }
   }
 
   /** Drops every record, for a preparer that loses its leadership. */
   clear(): void {
     this.records.length = 0;
     this.latestByPath.clear();
+    this.ephemeralCandidates.clear();
+    this.candidateSessions.clear();
   }
 }

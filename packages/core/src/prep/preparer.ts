@@ -22,7 +22,6 @@ import type { DataTree } from '../tree/data-tree.js';
 import {
   containerLifetime,
   ephemeralOwnerOf,
-  isEphemeralOf,
   type NodeLifetime,
   persistentLifetime,
 } from '../tree/lifetime.js';
@@ -378,11 +377,12 @@ export class RequestPreparer {
   }
 
   private prepareCloseSession(input: PrepInput): TxnBody {
-    const ephemerals = new Set(this.tree.ephemeralsOf(input.sessionId));
-    for (const [path, node] of this.changes.pendingPaths()) {
-      if (node === undefined) ephemerals.delete(path);
-      else if (isEphemeralOf(node.lifetime, input.sessionId)) ephemerals.add(path);
-    }
+    // ZooKeeper's rule: the session's ephemerals in the tree, less those an outstanding change
+    // deletes, plus those an outstanding change makes ephemerals of this session.
+    const ephemerals = new Set<string>();
+    for (const path of this.tree.ephemeralsOf(input.sessionId))
+      if (!this.changes.isPendingDeletion(path)) ephemerals.add(path);
+    for (const path of this.changes.pendingEphemeralsOf(input.sessionId)) ephemerals.add(path);
     const ephemeralPaths = [...ephemerals].sort();
     for (const path of ephemeralPaths) {
       const parentPath = parentOf(path);
