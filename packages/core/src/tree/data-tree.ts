@@ -505,10 +505,16 @@ export class DataTree {
 
   /** After a snapshot: every limits node makes a quota, whose stats are counted anew (setupQuota). */
   private setUpQuotas(): void {
-    for (const path of this.nodes.keys()) {
-      const subject = quotaSubject(parentOf(path));
-      if (subject !== undefined && basenameOf(path) === quotaLimitNode && subject !== '') {
-        this.quotaRoots.add(subject);
+    // Only /zookeeper/quota's subtree can name a quota: walk it, not every node of the tree.
+    const pending = [quotaPath];
+    while (pending.length > 0) {
+      const at = pending.pop()!;
+      const node = this.nodes.get(at);
+      if (node === undefined) continue;
+      for (const child of node.children) {
+        const subject = quotaSubject(at);
+        if (subject !== undefined && child === quotaLimitNode && subject !== '') this.quotaRoots.add(subject);
+        pending.push(`${at}/${child}`);
       }
     }
     for (const root of this.quotaRoots) this.countQuota(root);
