@@ -61,11 +61,17 @@ class RawClient {
     });
   }
 
-  static async open(port: number): Promise<RawClient> {
+  static async open(port: number, readOnlyByte?: boolean): Promise<RawClient> {
     const socket = tcpConnect({ host: '127.0.0.1', port });
     await new Promise((resolve) => socket.once('connect', resolve));
     const client = new RawClient(socket);
-    socket.write(connectRequest());
+    if (readOnlyByte === undefined) socket.write(connectRequest());
+    else {
+      // The same request with the readOnly byte: the frame's length grows by one.
+      const request = Buffer.concat([connectRequest(), Buffer.of(readOnlyByte ? 1 : 0)]);
+      request.writeInt32BE(request.length - 4, 0);
+      socket.write(request);
+    }
     await until(() => client.frames.length === 1);
     return client;
   }
@@ -101,12 +107,22 @@ describe('the client port', () => {
     client.socket.destroy();
   });
 
+  it('answers a client that allows read-only with the byte that says this server is not read-only', async () => {
+    const client = await RawClient.open(port, true);
+    const response = client.frames[0]!;
+    expect(response.length).toBe(37);
+    expect(response[36]).toBe(0);
+    client.socket.destroy();
+  });
+
   it('answers an unknown opcode with Unimplemented, then closes the connection, as ZooKeeper does', async () => {
     const client = await RawClient.open(port);
     client.send(frame(header(7, 999)));
     await until(() => client.frames.length === 2);
     const reply = client.frames[1]!;
     expect(reply.readInt32BE(0)).toBe(7);
+    // zxid -1: ZooKeeper answers it before the request has one.
+    expect(reply.readBigInt64BE(4)).toBe(-1n);
     expect(reply.readInt32BE(12)).toBe(-6);
     await until(() => client.closed);
   });
