@@ -96,6 +96,8 @@ describe('quotas', () => {
     h.ok(s, create('/m'));
     setQuota(h, s, '/m', 'count=1,bytes=x');
     expect(h.code(s, create('/m/1'))).toBe(ErrorCode.MarshallingError);
+    // A multi fails whole, as ZooKeeper's does: no per-op results.
+    expect(h.code(s, multi(create('/m/a'), create('/m/b')))).toBe(ErrorCode.MarshallingError);
     h.ok(s, setData('/zookeeper/quota/m/zookeeper_limits', 'count=5'));
     h.ok(s, setData('/zookeeper/quota/m/zookeeper_stats', 'garbage'));
     expect(h.code(s, create('/m/2'))).toBe(ErrorCode.MarshallingError);

@@ -88,6 +88,16 @@ function fail(code: ErrorCodeValue): never {
   throw new PrepFailure(code);
 }
 
+/**
+ * A failure ZooKeeper meets outside its KeeperException handling (its quota parser
+ * throwing): the whole request fails with MarshallingError, a multi too, not only its op.
+ */
+class WholeRequestFailure extends PrepFailure {
+  constructor() {
+    super(ErrorCode.MarshallingError);
+  }
+}
+
 /** Turns requests into transactions against the tree plus what is in flight, as ZooKeeper's PrepRequestProcessor does. */
 export class RequestPreparer {
   private readonly changes: OutstandingChanges;
@@ -192,7 +202,7 @@ export class RequestPreparer {
     const enforce = this.options.enforceQuota;
     const limits = parseStatsTrack(limitNode.data);
     if (limits === undefined) {
-      if (enforce) fail(ErrorCode.MarshallingError);
+      if (enforce) throw new WholeRequestFailure();
       return;
     }
     const checkCount = countDiff !== 0 && (limits.count > -1n || limits.countHardLimit > -1n);
@@ -202,7 +212,7 @@ export class RequestPreparer {
     if (statNode === undefined) return;
     const stats = parseStatsTrack(statNode.data);
     if (stats === undefined) {
-      if (enforce) fail(ErrorCode.MarshallingError);
+      if (enforce) throw new WholeRequestFailure();
       return;
     }
     const over = (limit: 'count' | 'bytes', wouldBe: bigint, hardLimit: bigint, softLimit: bigint) => {
@@ -359,6 +369,10 @@ export class RequestPreparer {
         this.checkSession(input.sessionId);
         parts.push(this.preparePart(input, op) as MultiPartTxn);
       } catch (error) {
+        if (error instanceof WholeRequestFailure) {
+          this.changes.rollback(checkpoint);
+          return { kind: 'error', code: error.code };
+        }
         failedAt = parts.length;
         failedCode = codeOf(error);
         break;
@@ -423,6 +437,8 @@ const successKind: { readonly [op in PreparableRequest['op']]: TxnBody['kind'] }
 /** Postconditions of a preparation: the body fits the request, a multi answers every op. */
 function assertOutcome(request: PreparableRequest, body: TxnBody): void {
   if (request.op === 'multi') {
+    // A multi fails whole only where ZooKeeper's does (WholeRequestFailure).
+    if (body.kind === 'error') return;
     assert(body.kind === 'multi', 'a multi prepares into a multi');
     assert(body.parts.length === request.ops.length, 'a multi answers every op');
     return;
