@@ -577,6 +577,24 @@ export class LeaderRole {
     }
   }
 
+  /**
+   * True when the tick would step down now: not synchronised within initLimit, or no quorum of
+   * voters heard from within syncLimit (the lease a leader serves on). The peer asks before it
+   * handles any input, so a leader that wakes past its lease never answers what waited.
+   */
+  leaseExpired(): boolean {
+    const now = this.peer.nowMs;
+    const phase = this.phase;
+    if (phase.kind !== 'broadcast') return now >= this.deadlineMs;
+    const silenceLimitMs = this.peer.options.syncLimitTicks * this.peer.server.tickTimeMs;
+    const alive = [this.peer.serverId];
+    for (const learner of this.learners.values()) {
+      if (learner.stage === 'newLeaderAcked' && now - learner.lastHeardMs <= silenceLimitMs)
+        alive.push(learner.serverId);
+    }
+    return !this.peer.quorum.containsQuorum(alive);
+  }
+
   tick(): void {
     const now = this.peer.nowMs;
     const phase = this.phase;
@@ -599,16 +617,11 @@ export class LeaderRole {
       }
     }
     // Step down when a quorum of voters has not been heard from within syncLimit.
-    const silenceLimitMs = this.peer.options.syncLimitTicks * tickMs;
-    const alive = [this.peer.serverId];
-    for (const learner of this.learners.values()) {
-      if (learner.stage === 'newLeaderAcked' && now - learner.lastHeardMs <= silenceLimitMs)
-        alive.push(learner.serverId);
-    }
-    if (!this.peer.quorum.containsQuorum(alive)) {
+    if (this.leaseExpired()) {
       this.peer.lookForLeader('lost the quorum');
       return;
     }
+    const silenceLimitMs = this.peer.options.syncLimitTicks * tickMs;
     for (const learner of [...this.learners.values()]) {
       if (now - learner.lastHeardMs > silenceLimitMs) this.learners.delete(learner.serverId);
     }

@@ -339,6 +339,20 @@ export class LearnerRole {
   /** Set by the peer: finishes a resumed connection once the leader has answered. */
   onRevalidated: (pending: PendingRevalidation, valid: boolean) => void = () => undefined;
 
+  /**
+   * True when the tick would go looking now: the leader silent past syncLimit (initLimit while
+   * connecting or syncing), or not synchronised within initLimit. The peer asks before it
+   * handles any input, so a learner that wakes past its leader's lease takes nothing that
+   * waited (a message would renew the lease it has already lost) before it goes looking.
+   */
+  leaseExpired(): boolean {
+    const now = this.peer.nowMs;
+    if (this.phase !== 'broadcast' && now >= this.setupDeadlineMs) return true;
+    const limitTicks =
+      this.phase === 'broadcast' ? this.peer.options.syncLimitTicks : this.peer.options.initLimitTicks;
+    return now - this.lastHeardMs > limitTicks * this.peer.server.tickTimeMs;
+  }
+
   tick(): void {
     const now = this.peer.nowMs;
     const tickMs = this.peer.server.tickTimeMs;

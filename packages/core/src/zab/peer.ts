@@ -321,6 +321,11 @@ export class ZabPeer {
    */
   stepAll(inputs: readonly PeerInput[], clock: ClockReading): PeerReady {
     this.advanceClock(clock);
+    // Timers due by now fire before any input, whatever order the driver delivers them in: a
+    // process resumed after a pause may be handed what waited in its sockets before its timers
+    // run (an event loop polls before its timers phase), and a leader past its lease must step
+    // down before it answers a read that waited, or it serves a stale one.
+    if (inputs[0]?.kind !== 'tick' && this.leaseExpired()) this.tick();
     for (const input of inputs) this.handleInput(input);
     if (this.role.kind === 'leading') this.role.leader.flush();
     const leaderId = this.leaderId;
@@ -381,6 +386,18 @@ export class ZabPeer {
   private takeReady(): PeerReady {
     const { persist, persistSeq, messages, messagesAfterPersist } = this.outbox.take();
     return { persist, persistSeq, messages, messagesAfterPersist, toClients: this.front.drainOutputs() };
+  }
+
+  /** True when the role's timers would end it now: a leader's quorum lease, a learner's leader. */
+  private leaseExpired(): boolean {
+    switch (this.role.kind) {
+      case 'looking':
+        return false;
+      case 'leading':
+        return this.role.leader.leaseExpired();
+      default:
+        return this.role.learner.leaseExpired();
+    }
   }
 
   private tick(): void {
