@@ -112,6 +112,6 @@ export {
 } from './zab/options.js';
 export { type PeerInput, type PeerReady, ZabPeer, type ZabPeerOptions } from './zab/peer.js';
 export { MajorityQuorum, type QuorumVerifier, type ServerId } from './zab/quorum.js';
-export type { PeerStatus, ReplicaStats, SessionSummary } from './zab/status.js';
+export type { LearnerView, PeerStatus, ReplicaStats, SessionSummary } from './zab/status.js';
 export { followsContiguously, TxnLog } from './zab/txn-log.js';
 export * from './zxid.js';

@@ -119,7 +119,16 @@ export interface ClientPortStats {
   tlsHandshakeFailures: number;
   /** SASL exchanges that failed (a wrong password, an unknown user, a malformed token). */
   saslFailures: number;
+  /** Bytes read from clients, four-letter words included. */
+  bytesReceived: number;
+  /** Bytes of replies and watch events handed to client sockets. */
+  bytesSent: number;
+  /** `addauth` requests refused (AuthFailed). */
+  authFailures: number;
 }
+
+/** Told of every request the core answered, for metrics; must not throw. */
+export type RequestServedListener = (request: ClientRequest, reply: Reply, latencyMs: number) => void;
 
 /**
  * One reply slot, so replies leave in request order even when some are answered locally. An
@@ -186,7 +195,11 @@ export class ClientPortServer {
     readsThrottled: 0,
     tlsHandshakeFailures: 0,
     saslFailures: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    authFailures: 0,
   };
+  private readonly servedListeners = new Set<RequestServedListener>();
 
   private constructor(readonly options: ClientPortOptions) {
     this.limits = { ...defaultClientPortLimits, ...options.limits };
@@ -310,6 +323,19 @@ export class ClientPortServer {
     }
     this.awaitingTls.delete(key);
     waiting.connection.adoptTls(socket);
+  }
+
+  /** Calls `listener` for every request the core answers; returns a function that unsubscribes. */
+  onRequestServed(listener: RequestServedListener): () => void {
+    this.servedListeners.add(listener);
+    return () => this.servedListeners.delete(listener);
+  }
+
+  /** @internal */
+  served(request: ClientRequest, reply: Reply, ms: number): void {
+    if (request.op === 'auth' && !reply.ok) this.stats.authFailures++;
+    this.recordLatency(ms);
+    for (const listener of this.servedListeners) listener(request, reply, ms);
   }
 
   /** @internal */
@@ -458,6 +484,7 @@ class ClientConnection implements BudgetWaiter {
 
   private onData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
+    this.port.stats.bytesReceived += chunk.length;
     let bytes: Uint8Array = chunk;
     if (
       this.phase === 'firstBytes' &&
@@ -669,6 +696,7 @@ class ClientConnection implements BudgetWaiter {
         slot.answer = { zxid: message.zxid, reply: message.reply };
         if (this.port.options.audit !== undefined) this.audit(slot.decoded.request, message.reply);
         this.port.recordLatency(performance.now() - slot.receivedAt);
+        this.port.served(slot.decoded.request, message.reply, performance.now() - slot.receivedAt);
         this.flushSlots();
         if (this.queuedHead < this.queued.length) this.serveQueued();
         return;
@@ -910,7 +938,9 @@ class ClientConnection implements BudgetWaiter {
     if (this.output.length === 0) return;
     const used = this.output.length;
     const bytes = this.output.take(Math.min(maxOutputBytes, Math.max(minOutputBytes, used)));
-    if (!this.socket.destroyed) this.socket.write(bytes);
+    if (this.socket.destroyed) return;
+    this.port.stats.bytesSent += bytes.length;
+    this.socket.write(bytes);
   }
 
   /** The end of a turn: send what it produced; past the high-water mark, wait for a drain. */

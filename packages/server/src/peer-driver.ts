@@ -20,6 +20,7 @@ import type {
   LinkFactory,
   LinkHandlers,
   PeerInput,
+  PeerMessage,
   PeerReady,
   PeerStorage,
   PeerTransport,
@@ -39,6 +40,19 @@ export interface PeerDriverOptions {
   readonly clock?: () => number;
   /** The monotonic clock each step reads (timers). Default performance.now. */
   readonly monotonicClock?: () => number;
+}
+
+/**
+ * What a driver tells those who watch it run (metrics, the admin server): timings and traffic
+ * the pure core cannot know. Each call is synchronous and must not throw or step the peer.
+ */
+export interface PeerDriverObserver {
+  /** After each step: the peer's inputs were handled and its Ready taken. */
+  stepped?(ready: PeerReady): void;
+  /** A storage write completed: its actions and how long it took, in ms. */
+  stored?(actions: readonly StorageAction[], elapsedMs: number): void;
+  /** A message from another peer arrived. */
+  received?(from: number, message: PeerMessage): void;
 }
 
 /** Carries out storage actions on a PeerStorage, in order. */
@@ -105,6 +119,9 @@ export class PeerDriver implements LinkFactory {
   /** Settles when the storage write under way does, whether it succeeded or failed. */
   private writeSettled: Promise<void> = Promise.resolve();
   private readonly fatal = new FatalState();
+  private readonly observers = new Set<PeerDriverObserver>();
+  /** How long loading the store took at start, in ms (ZooKeeper's dbinittime). */
+  loadTimeMs = 0;
 
   private constructor(peer: ZabPeer, options: PeerDriverOptions) {
     this.peer = peer;
@@ -113,7 +130,10 @@ export class PeerDriver implements LinkFactory {
     this.clock = options.clock ?? Date.now;
     this.monotonicClock = options.monotonicClock ?? (() => performance.now());
     this.transport.listen({
-      message: (from, message) => this.enqueue({ kind: 'message', from, message }),
+      message: (from, message) => {
+        for (const observer of this.observers) observer.received?.(from, message);
+        this.enqueue({ kind: 'message', from, message });
+      },
       linkDown: (peerId) => this.enqueue({ kind: 'linkDown', peer: peerId }),
     });
     const intervalMs =
@@ -130,6 +150,7 @@ export class PeerDriver implements LinkFactory {
     const clock = options.clock ?? Date.now;
     const serverId = options.peer.serverId;
     let state: Awaited<ReturnType<PeerStorage['load']>>;
+    const loadStartMs = performance.now();
     try {
       // The snapshot comes restored into a tree where the store can: no array of every node.
       state = await options.storage.load({ restoreTree: true });
@@ -147,6 +168,7 @@ export class PeerDriver implements LinkFactory {
       throw new PeerFatalError(serverId, 'invariant', error);
     }
     const driver = new PeerDriver(peer, options);
+    driver.loadTimeMs = performance.now() - loadStartMs;
     driver.enqueue({ kind: 'tick' });
     return driver;
   }
@@ -162,6 +184,15 @@ export class PeerDriver implements LinkFactory {
   /** Calls `listener` once if the peer stops for good; returns a function that unsubscribes. */
   onFatal(listener: FatalListener): () => void {
     return this.fatal.listen(listener);
+  }
+
+  /**
+   * Adds an observer of the running peer (see {@link PeerDriverObserver}); returns a function
+   * that removes it.
+   */
+  observe(observer: PeerDriverObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** The driven peer's server id (its myid). */
@@ -218,6 +249,7 @@ export class PeerDriver implements LinkFactory {
     for (const envelope of sendNow) this.transport.send(envelope.to, envelope.message);
     this.write();
     for (const output of ready.toClients) this.deliver(output);
+    for (const observer of this.observers) observer.stepped?.(ready);
   }
 
   /** The peer stops for good: recorded once, links and storage closed, listeners told. */
@@ -234,9 +266,12 @@ export class PeerDriver implements LinkFactory {
     if (this.stopped) return;
     const write = this.pipeline.startWrite();
     if (write === undefined) return;
+    const startMs = performance.now();
     this.writeSettled = carryOut(this.storage, write.actions).then(
       () => {
         if (this.stopped) return;
+        const elapsedMs = performance.now() - startMs;
+        for (const observer of this.observers) observer.stored?.(write.actions, elapsedMs);
         let done: ReturnType<ReadyPipeline['completeWrite']>;
         try {
           done = this.pipeline.completeWrite(write);

@@ -18,6 +18,7 @@ import { planLearnerSync } from './learner-sync-plan.js';
 import type { LearnerMessage } from './messages.js';
 import type { PeerBound } from './options.js';
 import type { ServerId } from './quorum.js';
+import type { LearnerView } from './status.js';
 
 type LearnerStage = 'info' | 'epochAcked' | 'learnerSyncSent' | 'newLeaderAcked';
 
@@ -107,6 +108,19 @@ export class LeaderRole {
 
   get established(): boolean {
     return this.phase.kind === 'broadcast';
+  }
+
+  /** The learners connected to this leader, in server id order. */
+  learnerViews(): LearnerView[] {
+    return [...this.learners.values()]
+      .sort((a, b) => a.serverId - b.serverId)
+      .map((l) => ({
+        serverId: l.serverId,
+        observer: l.observer,
+        synced: l.stage === 'newLeaderAcked',
+        ackedZxid: l.ackedZxid,
+        lastHeardMs: l.lastHeardMs,
+      }));
   }
 
   /** The epoch this leader leads, once chosen. */

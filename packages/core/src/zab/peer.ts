@@ -47,7 +47,7 @@ import {
 } from './options.js';
 import { Outbox } from './outbox.js';
 import { MajorityQuorum, type ServerId } from './quorum.js';
-import type { PeerStatus, ReplicaStats, SessionSummary } from './status.js';
+import type { LearnerView, PeerStatus, ReplicaStats, SessionSummary } from './status.js';
 import { TxnLog } from './txn-log.js';
 
 /** Everything a peer steps on: time, messages, broken links, durability, clients. */
@@ -279,6 +279,11 @@ export class ZabPeer {
     for (const owner of this.tree.sessionsWithEphemerals())
       ephemeralsByOwner.set(owner, this.tree.ephemeralsOf(owner));
     return { sessions: new Map(this.tree.sessions()), ephemeralsByOwner };
+  }
+
+  /** The learners this peer leads (none unless it is leading), in server id order. */
+  learners(): readonly LearnerView[] {
+    return this.role.kind === 'leading' ? this.role.leader.learnerViews() : [];
   }
 
   /** A digest of the applied tree: equal on every replica that has applied the same zxid. */

@@ -59,3 +59,16 @@ export interface SessionSummary {
   /** Ephemeral znodes by owner, sorted; an owner that is not a live session would be a bug. */
   readonly ephemeralsByOwner: ReadonlyMap<bigint, readonly string[]>;
 }
+
+/** A learner as its leader sees it: for metrics, admin commands and dashboards. */
+export interface LearnerView {
+  readonly serverId: ServerId;
+  /** An observer (no vote) rather than a follower. */
+  readonly observer: boolean;
+  /** Synchronised and acknowledged NEWLEADER: it follows the broadcast. */
+  readonly synced: boolean;
+  /** The highest zxid it acknowledged as durable (a follower; an observer acknowledges none). */
+  readonly ackedZxid: Zxid;
+  /** When the leader last heard from it, on the peer's clock. */
+  readonly lastHeardMs: number;
+}
