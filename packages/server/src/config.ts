@@ -25,6 +25,7 @@ import {
 } from './client-port-config.js';
 import { isReservedClientTlsKey } from './client-tls.js';
 import { ConfigError } from './config-error.js';
+import { METRICS_KEYS, type MetricsSettings, parseMetricsSettings } from './metrics/config.js';
 import {
   isQuorumSecurityKey,
   isReservedQuorumSecurityKey,
@@ -117,6 +118,8 @@ export interface ZabkitConfig {
   readonly quorumSecurity: QuorumSecuritySettings;
   /** What ZooKeeper reads as system properties (superDigest, forceSync, admin.*, ...): see system-properties.ts. */
   readonly systemProperties: SystemProperties;
+  /** The Prometheus endpoint (`metricsProvider.*`), when one is asked for: see metrics/config.ts. */
+  readonly metrics: MetricsSettings | undefined;
 }
 
 /** Options for {@link parseConfig}. */
@@ -175,6 +178,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'standaloneEnabled',
   ...CLIENT_PORT_KEYS,
   ...SYSTEM_PROPERTY_KEYS,
+  ...METRICS_KEYS,
 ]);
 
 /**
@@ -546,6 +550,10 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     }),
     quorumSecurity,
     systemProperties,
+    metrics: parseMetricsSettings(
+      { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
+      warnings,
+    ),
   };
   return { config, warnings };
 }

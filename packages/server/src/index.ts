@@ -11,6 +11,7 @@ export {
   ClientPortServer,
   type ClientPortStats,
   type ConnectionInfo,
+  type RequestServedListener,
 } from './client-port.js';
 export type { ClientPortSettings } from './client-port-config.js';
 export {
@@ -30,8 +31,10 @@ export { type FatalListener, PeerFatalError, type PeerFatalReason } from './fata
 export { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
 export { LocalServer, type LocalServerOptions } from './local-server.js';
 export { jsonLogger, type Logger, type LogLevel, silentLogger } from './log.js';
+export type { MetricsSettings } from './metrics/config.js';
+export { attachMetrics, type MetricsOptions, type MetricsSource, ServerMetrics } from './metrics/registry.js';
 export { ServerNode, type ServerNodeOptions, zabkitVersion } from './node.js';
-export { carryOut, PeerDriver, type PeerDriverOptions } from './peer-driver.js';
+export { carryOut, PeerDriver, type PeerDriverObserver, type PeerDriverOptions } from './peer-driver.js';
 export type { QuorumSecuritySettings } from './quorum-security-config.js';
 export { runShell, type ShellIo } from './shell/index.js';
 export type { StoreSettings, StoreType, TlsSettings, TlsVersion } from './tls-settings.js';

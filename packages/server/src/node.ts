@@ -27,6 +27,8 @@ import type { ZabkitConfig } from './config.js';
 import type { FatalListener, PeerFatalError } from './fatal.js';
 import type { FourLetterWordContext } from './four-letter-words.js';
 import { type Logger, silentLogger } from './log.js';
+import { MetricsHttpServer } from './metrics/http.js';
+import { attachMetrics, type ServerMetrics } from './metrics/registry.js';
 import { PeerDriver } from './peer-driver.js';
 import { loadQuorumSecurity } from './quorum-security.js';
 
@@ -78,6 +80,10 @@ export class ServerNode {
     private readonly log: Logger,
     private readonly audit: AuditLog | undefined,
   ) {}
+
+  /** The Prometheus metrics, when `metricsProvider.className` asked for them (see attachMetrics). */
+  metrics: ServerMetrics | undefined;
+  private metricsEndpoint: MetricsHttpServer | undefined;
 
   /** Opens storage and links, starts the peer and listens for clients. */
   static async start(options: ServerNodeOptions): Promise<ServerNode> {
@@ -233,6 +239,28 @@ export class ServerNode {
           });
     node = new ServerNode(config, driver, (plain ?? secure)!, secure, transport, log, audit);
     audit?.started();
+    if (config.metrics !== undefined) {
+      const settings = config.metrics;
+      node.metrics = attachMetrics(node, { exportProcessMetrics: settings.exportProcessMetrics });
+      try {
+        node.metricsEndpoint = await MetricsHttpServer.listen(
+          node.metrics,
+          settings.host,
+          settings.port,
+          log,
+        );
+      } catch (error) {
+        // As ZooKeeper's provider, a metrics endpoint that cannot start stops the server.
+        log.error(
+          { err: error, host: settings.host, port: settings.port },
+          'cannot start the /metrics endpoint',
+        );
+        await node.close();
+        throw error;
+      }
+      const metricsAddress = node.metricsEndpoint.address();
+      log.info({ metricsAddress: `${metricsAddress.host}:${metricsAddress.port}` }, 'serving /metrics');
+    }
     const address = node.clientPort.address();
     log.info(
       {
@@ -258,6 +286,11 @@ export class ServerNode {
   /** Calls `listener` once if the peer stops for good; returns a function that unsubscribes. */
   onFatal(listener: FatalListener): () => void {
     return this.driver.onFatal(listener);
+  }
+
+  /** Where the Prometheus endpoint listens, when there is one. */
+  metricsAddress(): { host: string; port: number } | undefined {
+    return this.metricsEndpoint?.address();
   }
 
   /** Where clients connect: the plain client port, or the secure one when it is the only one. */
@@ -364,6 +397,8 @@ export class ServerNode {
 
   /** Stops serving: clients are dropped (they move elsewhere), peers and storage closed. */
   async close(): Promise<void> {
+    await this.metricsEndpoint?.close();
+    this.metrics?.detach();
     await Promise.all(this.listeners().map((listener) => listener.close()));
     this.audit?.stopped();
     await this.driver.stop();

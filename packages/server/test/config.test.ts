@@ -177,6 +177,7 @@ describe('parseConfig', () => {
         enforceQuota: false,
         readOnlyModeEnabled: false,
       },
+      metrics: undefined,
     });
   });
 

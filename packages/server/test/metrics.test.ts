@@ -1,0 +1,213 @@
+/**
+ * The Prometheus endpoint: ZooKeeper's metric names, types and labels (compared with the list
+ * taken from ZooKeeper 3.8.4's sources: Debian's ZooKeeper lacks the Prometheus provider's jar,
+ * so its exposition cannot be scraped here), values that follow what the server did, and an
+ * exposition that Prometheus's own `promtool check metrics` parses.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { connectTcp } from '@zabkit/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.js';
+import { attachMetrics } from '../src/metrics/registry.js';
+import { zookeeperMetrics } from '../src/metrics/zookeeper-metrics.js';
+import { ServerNode } from '../src/node.js';
+import { startStandalone, until } from './helpers.js';
+import { freePort } from './server-process.js';
+
+const metricsConfig =
+  'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n' +
+  'metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=0\n';
+
+/** The families of an exposition: name -> TYPE. */
+function families(text: string): Map<string, string> {
+  const types = new Map<string, string>();
+  for (const match of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) types.set(match[1]!, match[2]!);
+  return types;
+}
+
+/** The value of one sample line, `name{labels} value`. */
+function sample(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  if (line === undefined) throw new Error(`no sample ${series}`);
+  return Number(line.slice(series.length + 1));
+}
+
+async function scrape(node: ServerNode): Promise<string> {
+  const address = node.metricsAddress();
+  if (address === undefined) throw new Error('no metrics endpoint');
+  const response = await fetch(`http://127.0.0.1:${address.port}/metrics`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  return response.text();
+}
+
+describe('Prometheus metrics', () => {
+  let node: ServerNode | undefined;
+  afterEach(async () => {
+    await node?.close();
+    node = undefined;
+  });
+
+  it("has every family of ZooKeeper 3.8's Prometheus provider, with its type and label", async () => {
+    node = await startStandalone(metricsConfig);
+    const text = await scrape(node);
+    const ours = families(text);
+    const fixture = readFileSync(new URL('./fixtures/zookeeper-3.8-metrics.txt', import.meta.url), 'utf8');
+    const theirs = fixture
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .map((line) => line.split(' ') as [string, string]);
+    expect(theirs.length).toBeGreaterThan(150);
+    const missing = theirs.filter(([name]) => !ours.has(name)).map(([name]) => name);
+    expect(missing).toEqual([]);
+    const wrongType = theirs.filter(([name, type]) => ours.get(name) !== type);
+    expect(wrongType).toEqual([]);
+    // Summaries: 0.5 for ZooKeeper's basic ones, 0.5/0.9/0.99 for its advanced ones.
+    expect(text).toContain('fsynctime{quantile="0.5"}');
+    expect(text).not.toContain('fsynctime{quantile="0.9"}');
+    expect(text).toContain('readlatency{quantile="0.99"}');
+    // exportJvmInfo's place: Node's process metrics.
+    expect(ours.has('process_cpu_user_seconds_total')).toBe(true);
+    expect(ours.has('nodejs_eventloop_lag_seconds')).toBe(true);
+  });
+
+  it('reports what the server did', async () => {
+    node = await startStandalone(metricsConfig);
+    const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 4000 });
+    await zk.create('/a', 'one');
+    await zk.create('/a/b', 'two', { mode: 'ephemeral' });
+    await zk.setData('/a', 'three');
+    await zk.getData('/a', { watch: () => undefined });
+    await zk.getChildren('/a');
+    const text = await scrape(node);
+    expect(sample(text, 'znode_count')).toBe(node.driver.peer.replicaStats().nodeCount);
+    expect(sample(text, 'ephemerals_count')).toBe(1);
+    expect(sample(text, 'watch_count')).toBe(1);
+    expect(sample(text, 'global_sessions')).toBe(1);
+    expect(sample(text, 'num_alive_connections')).toBe(1);
+    expect(sample(text, 'quorum_size')).toBe(1);
+    expect(sample(text, 'updatelatency_count')).toBeGreaterThanOrEqual(3);
+    expect(sample(text, 'readlatency_count')).toBeGreaterThanOrEqual(2);
+    expect(sample(text, 'zabkit_request_latency_milliseconds_count{key="setData"}')).toBe(1);
+    expect(sample(text, 'fsynctime_count')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'packets_received')).toBeGreaterThanOrEqual(6);
+    expect(sample(text, 'bytes_received_count')).toBeGreaterThan(0);
+    expect(sample(text, 'response_bytes')).toBeGreaterThan(0);
+    expect(sample(text, 'connection_request_count')).toBe(1);
+    expect(sample(text, 'approximate_data_size')).toBeGreaterThan(0);
+    await zk.close();
+  });
+
+  it('counts refused addauth in auth_failed_count', async () => {
+    node = await startStandalone(metricsConfig);
+    const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 4000 });
+    await zk.addAuth('digest', 'no-colon').catch(() => undefined);
+    const text = await scrape(node);
+    expect(sample(text, 'auth_failed_count')).toBe(node.clientPort.stats.authFailures);
+    await zk.close().catch(() => undefined);
+  });
+
+  it('is accepted by promtool check metrics', async () => {
+    node = await startStandalone(metricsConfig);
+    const text = await scrape(node);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (promtool.error !== undefined && !existsSync('/usr/bin/promtool'))
+      throw new Error('promtool is missing: apt-get install prometheus');
+    // Exit 1 is a parse error; 3 lists lint findings. ZooKeeper's own names draw lint findings
+    // (counters without _total, _ms units, _count gauges): those, and only those, are allowed.
+    expect(promtool.status, promtool.stderr).not.toBe(1);
+    const findings = `${promtool.stdout}${promtool.stderr}`.split('\n').filter((line) => line.trim() !== '');
+    const zookeeperNames = new Set(zookeeperMetrics.map(([name]) => name));
+    // prom-client's own process gauges nodejs_active_{handles,requests,resources}_total draw one too.
+    const processGauges = /^nodejs_active_(handles|requests|resources)_total /;
+    const ours = findings.filter(
+      (line) => !zookeeperNames.has(line.trim().split(' ')[0]!) && !processGauges.test(line.trim()),
+    );
+    expect(ours).toEqual([]);
+  });
+
+  it('is a registry embedders attach to a running node', async () => {
+    node = await startStandalone();
+    expect(node.metricsAddress()).toBeUndefined();
+    const metrics = attachMetrics(node, { exportProcessMetrics: false });
+    const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 4000 });
+    await zk.create('/embedded', '');
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'znode_count')).toBe(node.driver.peer.replicaStats().nodeCount);
+    expect(families(text).has('process_cpu_user_seconds_total')).toBe(false);
+    metrics.detach();
+    await zk.close();
+  });
+
+  it('refuses a provider class it does not have, and a bad port', () => {
+    const base = 'tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\n';
+    expect(() => parseConfig(`${base}metricsProvider.className=com.example.Other\n`)).toThrow(
+      /metricsProvider\.className/,
+    );
+    expect(() => parseConfig(`${base}${metricsConfig.replace('httpPort=0', 'httpPort=99999')}`)).toThrow(
+      /metricsProvider\.httpPort/,
+    );
+    const { warnings, config } = parseConfig(`${base}metricsProvider.httpPort=7001\n`);
+    expect(config.metrics).toBeUndefined();
+    expect(warnings.join('\n')).toMatch(
+      /metricsProvider\.httpPort: no effect without metricsProvider\.className/,
+    );
+  });
+
+  it('stops the server from starting when its port is taken, as ZooKeeper does', async () => {
+    node = await startStandalone(metricsConfig);
+    const taken = node.metricsAddress()!.port;
+    const { config } = parseConfig(
+      `tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${metricsConfig.replace('httpPort=0', `httpPort=${taken}`)}`,
+    );
+    await expect(ServerNode.start({ config })).rejects.toThrow(/EADDRINUSE/);
+  });
+
+  it('reports learners, syncs, elections and proposals in a TCP ensemble', async () => {
+    const quorumPorts = [await freePort(), await freePort(), await freePort()];
+    const lines = quorumPorts.map((port, i) => `server.${i + 1}=127.0.0.1:${port}:${port + 1}`).join('\n');
+    const nodes = await Promise.all(
+      [1, 2, 3].map((myid) =>
+        ServerNode.start({
+          config: parseConfig(
+            `tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${lines}\n`,
+            { myid },
+          ).config,
+        }),
+      ),
+    );
+    try {
+      const all = nodes.map((n) => attachMetrics(n, { exportProcessMetrics: false }));
+      await until(() =>
+        nodes.some((n) => n.driver.peer.status().role === 'leading' && n.driver.peer.status().serving),
+      );
+      const leaderIndex = nodes.findIndex((n) => n.driver.peer.status().role === 'leading');
+      const leader = nodes[leaderIndex]!;
+      await until(() => leader.driver.peer.learners().filter((l) => l.synced).length === 2);
+      const zk = await connectTcp(`127.0.0.1:${leader.address().port}`, { sessionTimeoutMs: 4000 });
+      for (let i = 0; i < 5; i++) await zk.create(`/n${i}`, 'x');
+      await zk.close();
+      const text = await all[leaderIndex]!.registry.metrics();
+      expect(sample(text, 'learners')).toBe(2);
+      expect(sample(text, 'synced_followers')).toBe(2);
+      expect(sample(text, 'quorum_size')).toBe(3);
+      expect(sample(text, 'proposal_count')).toBeGreaterThanOrEqual(5);
+      expect(sample(text, 'commit_count')).toBeGreaterThanOrEqual(5);
+      expect(sample(text, 'max_proposal_size')).toBeGreaterThanOrEqual(sample(text, 'min_proposal_size'));
+      expect(sample(text, 'min_proposal_size')).toBeGreaterThan(0);
+      expect(sample(text, 'leader_uptime')).toBeGreaterThan(0);
+      const follower = all[(leaderIndex + 1) % 3]!;
+      await until(
+        async () => sample(await follower.registry.metrics(), 'learner_commit_received_count') >= 5,
+      );
+      const followerText = await follower.registry.metrics();
+      expect(sample(followerText, 'learner_proposal_received_count')).toBeGreaterThanOrEqual(1);
+      expect(sample(followerText, 'learners')).toBe(0);
+      expect(sample(followerText, 'znode_count')).toBe(sample(text, 'znode_count'));
+      for (const m of all) m.detach();
+    } finally {
+      await Promise.all(nodes.map((n) => n.close()));
+    }
+  });
+});
