@@ -695,7 +695,6 @@ class ClientConnection implements BudgetWaiter {
         }
         slot.answer = { zxid: message.zxid, reply: message.reply };
         if (this.port.options.audit !== undefined) this.audit(slot.decoded.request, message.reply);
-        this.port.recordLatency(performance.now() - slot.receivedAt);
         this.port.served(slot.decoded.request, message.reply, performance.now() - slot.receivedAt);
         this.flushSlots();
         if (this.queuedHead < this.queued.length) this.serveQueued();

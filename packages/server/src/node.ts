@@ -28,7 +28,7 @@ import type { FatalListener, PeerFatalError } from './fatal.js';
 import type { FourLetterWordContext } from './four-letter-words.js';
 import { type Logger, silentLogger } from './log.js';
 import { MetricsHttpServer } from './metrics/http.js';
-import { attachMetrics, type ServerMetrics } from './metrics/registry.js';
+import { ServerMetrics } from './metrics/registry.js';
 import { PeerDriver } from './peer-driver.js';
 import { loadQuorumSecurity } from './quorum-security.js';
 
@@ -81,8 +81,11 @@ export class ServerNode {
     private readonly audit: AuditLog | undefined,
   ) {}
 
-  /** The Prometheus metrics, when `metricsProvider.className` asked for them (see attachMetrics). */
-  metrics: ServerMetrics | undefined;
+  /**
+   * The server's metrics, which mntr and the admin server's monitor report; its `registry` is
+   * the Prometheus one when `metricsProvider.className` asked for it (see attachMetrics).
+   */
+  metrics!: ServerMetrics;
   private metricsEndpoint: MetricsHttpServer | undefined;
 
   /** Opens storage and links, starts the peer and listens for clients. */
@@ -239,16 +242,15 @@ export class ServerNode {
           });
     node = new ServerNode(config, driver, (plain ?? secure)!, secure, transport, log, audit);
     audit?.started();
-    if (config.metrics !== undefined) {
+    node.metrics = new ServerMetrics(node, {
+      prometheus: config.metrics !== undefined,
+      exportProcessMetrics: config.metrics?.exportProcessMetrics ?? false,
+    });
+    if (config.metrics !== undefined && node.metrics.registry !== undefined) {
       const settings = config.metrics;
-      node.metrics = attachMetrics(node, { exportProcessMetrics: settings.exportProcessMetrics });
+      const registry = node.metrics.registry;
       try {
-        node.metricsEndpoint = await MetricsHttpServer.listen(
-          node.metrics,
-          settings.host,
-          settings.port,
-          log,
-        );
+        node.metricsEndpoint = await MetricsHttpServer.listen(registry, settings.host, settings.port, log);
       } catch (error) {
         // As ZooKeeper's provider, a metrics endpoint that cannot start stops the server.
         log.error(
@@ -398,7 +400,7 @@ export class ServerNode {
   /** Stops serving: clients are dropped (they move elsewhere), peers and storage closed. */
   async close(): Promise<void> {
     await this.metricsEndpoint?.close();
-    this.metrics?.detach();
+    this.metrics.detach();
     await Promise.all(this.listeners().map((listener) => listener.close()));
     this.audit?.stopped();
     await this.driver.stop();

@@ -99,6 +99,32 @@ describe('Prometheus metrics', () => {
     await zk.close();
   });
 
+  it("keeps ZooKeeper's default provider's figures for mntr, without Prometheus, until reset", async () => {
+    node = await startStandalone();
+    expect(node.metrics.registry).toBeUndefined();
+    const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 4000 });
+    await zk.create('/x', '');
+    await zk.create('/y', '');
+    await zk.getData('/x', { watch: () => undefined });
+    await zk.getChildren('/x', { watch: () => undefined });
+    const figures = new Map(node.metrics.dump());
+    expect(figures.get('cnt_updatelatency')).toBeGreaterThanOrEqual(2);
+    expect(figures.get('cnt_readlatency')).toBeGreaterThanOrEqual(2);
+    expect(figures.has('p999_readlatency')).toBe(true);
+    expect(figures.has('p50_fsynctime')).toBe(false);
+    expect(figures.get('watch_count')).toBe(2);
+    expect(figures.get('znode_count')).toBe(node.driver.peer.replicaStats().nodeCount);
+    // A standalone server reports no leader gauges and no quorum size, as ZooKeeper's.
+    expect(figures.has('learners')).toBe(false);
+    expect(figures.has('quorum_size')).toBe(false);
+    expect(figures.get('bytes_received_count')).toBeGreaterThan(0);
+    node.metrics.reset();
+    const after = new Map(node.metrics.dump());
+    expect(after.get('cnt_updatelatency')).toBe(0);
+    expect(after.get('bytes_received_count')).toBe(0);
+    await zk.close();
+  });
+
   it('counts refused addauth in auth_failed_count', async () => {
     node = await startStandalone(metricsConfig);
     const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 4000 });

@@ -33,6 +33,16 @@ export class ConnectionWatches {
     return this.manager.counts();
   }
 
+  /** mntr's watch_count: registrations in the data and child tables together. */
+  watchCount(): number {
+    return this.manager.watchCount();
+  }
+
+  /** The data watches' paths by connection, sorted (wchc, wchp). */
+  dataWatchesByConnection(): Map<ConnectionId, string[]> {
+    return this.manager.dataWatchesByWatcher();
+  }
+
   /** Registers a one-shot watch a read left for `connectionId` at `path`. */
   add(connectionId: ConnectionId, table: WatchTable, path: string): void {
     if (table === 'data') this.manager.addDataWatch(path, connectionId);

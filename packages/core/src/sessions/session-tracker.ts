@@ -39,6 +39,12 @@ export class SessionTracker {
     return (Math.floor(deadlineMs / this.tickTimeMs) + 1) * this.tickTimeMs;
   }
 
+  /** Session ids by the bucket (a time in ms) they expire in, earliest first: for `dump`. */
+  expiryBuckets(): Map<number, SessionId[]> {
+    const buckets = [...this.buckets].filter(([, members]) => members.size > 0).sort(([a], [b]) => a - b);
+    return new Map(buckets.map(([atMs, members]) => [atMs, [...members]]));
+  }
+
   /** Sessions tracked, closing ones included. */
   get size(): number {
     return this.sessions.size;

@@ -101,6 +101,12 @@ class WatchTable {
     return paths.filter((path) => this.holds(path, watcher, mode)).sort();
   }
 
+  /** Every watcher's paths, sorted, in watcher order. */
+  byWatcher(): Map<WatcherId, string[]> {
+    const ids = [...this.pathsByWatcher.keys()].sort((a, b) => a - b);
+    return new Map(ids.map((id) => [id, [...this.pathsByWatcher.get(id)!].sort()]));
+  }
+
   /** Connections with a registration, watched paths, and (path, connection) registrations. */
   summary(): { watchers: number; paths: number; watches: number } {
     let watches = 0;
@@ -257,6 +263,14 @@ export class WatchManager {
    */
   counts(): { watchers: number; paths: number; watches: number } {
     return this.dataWatches.summary();
+  }
+
+  /**
+   * The data table's paths by watcher, sorted: what ZooKeeper's wchc and wchp list (its
+   * DataTree reports its data watches alone there, as for wchs).
+   */
+  dataWatchesByWatcher(): Map<WatcherId, string[]> {
+    return this.dataWatches.byWatcher();
   }
 
   /** Registrations in both tables, one per (path, connection) in each: mntr's watch_count. */

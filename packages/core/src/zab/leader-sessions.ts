@@ -25,6 +25,11 @@ export class LeaderSessions {
     for (const [sessionId, timeoutMs] of sessions) this.tracker.add(sessionId, timeoutMs, nowMs);
   }
 
+  /** Session ids by the time (ms) they expire at, earliest first. */
+  expiryBuckets(): Map<number, SessionId[]> {
+    return this.tracker.expiryBuckets();
+  }
+
   /** Sessions tracked, closing ones included. */
   get size(): number {
     return this.tracker.size;

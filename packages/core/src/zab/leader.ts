@@ -110,6 +110,11 @@ export class LeaderRole {
     return this.phase.kind === 'broadcast';
   }
 
+  /** Session ids by the time (ms, the peer's clock) they expire at; empty before broadcast. */
+  sessionExpiries(): Map<number, SessionId[]> {
+    return this.phase.kind === 'broadcast' ? this.phase.sessions.expiryBuckets() : new Map();
+  }
+
   /** The learners connected to this leader, in server id order. */
   learnerViews(): LearnerView[] {
     return [...this.learners.values()]

@@ -270,6 +270,7 @@ export class ZabPeer {
       approximateDataSize: this.tree.approximateDataSize(),
       ephemeralCount,
       watches: this.front.watches.counts(),
+      watchCount: this.front.watches.watchCount(),
     };
   }
 
@@ -279,6 +280,21 @@ export class ZabPeer {
     for (const owner of this.tree.sessionsWithEphemerals())
       ephemeralsByOwner.set(owner, this.tree.ephemeralsOf(owner));
     return { sessions: new Map(this.tree.sessions()), ephemeralsByOwner };
+  }
+
+  /** The data watches' paths by session, sorted (ZooKeeper's wchc; wchp inverts it). */
+  dataWatchesBySession(): ReadonlyMap<SessionId, readonly string[]> {
+    const bySession = new Map<SessionId, string[]>();
+    for (const [connectionId, paths] of this.front.watches.dataWatchesByConnection()) {
+      const sessionId = this.front.sessionOf(connectionId);
+      if (sessionId !== undefined) bySession.set(sessionId, paths);
+    }
+    return bySession;
+  }
+
+  /** Session ids by the time (ms) they expire at, earliest first: known to the leader alone. */
+  sessionExpiries(): ReadonlyMap<number, readonly SessionId[]> {
+    return this.role.kind === 'leading' ? this.role.leader.sessionExpiries() : new Map();
   }
 
   /** The learners this peer leads (none unless it is leading), in server id order. */

@@ -50,6 +50,8 @@ export interface ReplicaStats {
   readonly ephemeralCount: number;
   /** Data watches registered on this server: connections watching, paths watched, watches. */
   readonly watches: { readonly watchers: number; readonly paths: number; readonly watches: number };
+  /** Data and child watch registrations together (ZooKeeper's watch_count). */
+  readonly watchCount: number;
 }
 
 /** The sessions a replica's tree knows, and who owns its ephemerals. */

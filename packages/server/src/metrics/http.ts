@@ -5,8 +5,8 @@
  * @module
  */
 import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
-import type { ServerMetrics } from './registry.js';
 
 /** An HTTP listener serving one registry's exposition at /metrics. */
 export class MetricsHttpServer {
@@ -14,7 +14,7 @@ export class MetricsHttpServer {
 
   /** Listens on host:port (0 for a free port); resolves once bound, rejects if it cannot bind. */
   static async listen(
-    metrics: ServerMetrics,
+    registry: Registry,
     host: string,
     port: number,
     log: Logger,
@@ -29,9 +29,9 @@ export class MetricsHttpServer {
         response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         return;
       }
-      metrics.registry.metrics().then(
+      registry.metrics().then(
         (text) => {
-          response.writeHead(200, { 'content-type': metrics.registry.contentType });
+          response.writeHead(200, { 'content-type': registry.contentType });
           response.end(request.method === 'HEAD' ? undefined : text);
         },
         (error: unknown) => {

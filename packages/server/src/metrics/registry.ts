@@ -20,6 +20,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry, Summary } from 'prom-c
 import type { ClientPortServer } from '../client-port.js';
 import type { FatalListener } from '../fatal.js';
 import type { PeerDriver } from '../peer-driver.js';
+import { Tally } from './tally.js';
 import { type ZooKeeperMetricKind, zookeeperMetrics } from './zookeeper-metrics.js';
 
 /** What the metrics follow: a running server (a `ServerNode` is one). */
@@ -53,14 +54,23 @@ const keyLabel = 'key';
 type GaugeSample = Readonly<Record<string, number>>;
 
 /**
- * A running server's metrics: the prom-client {@link Registry} to scrape or merge into an
- * embedder's own, kept up to date until {@link ServerMetrics.detach}.
+ * A running server's metrics: ZooKeeper's counters, gauges and summaries, kept current until
+ * {@link ServerMetrics.detach}. Every server keeps one for `mntr` and the admin server's
+ * `monitor` (ZooKeeper's default provider's figures, see tally.ts); with a Prometheus
+ * `registry` (from {@link attachMetrics}, or `metricsProvider.className`) the same values also
+ * go to prom-client, to scrape or merge into an embedder's own registry.
  */
 export class ServerMetrics {
-  /** The registry holding every metric; `await registry.metrics()` is the exposition. */
-  readonly registry: Registry;
-  private readonly counters = new Map<string, Counter>();
-  private readonly summaries = new Map<string, Summary>();
+  /** The Prometheus registry, when this instance exports to one; `await registry.metrics()`. */
+  readonly registry: Registry | undefined;
+  private readonly promCounters = new Map<string, Counter>();
+  private readonly promSummaries = new Map<string, Summary>();
+  /** Counter values since the last reset (mntr reports these; Prometheus's never go back). */
+  private readonly counterValues = new Map<string, number>();
+  /** The client port's counts at the last reset, for the counters read off it. */
+  private statsBaseline = new Map<string, number>();
+  private readonly tallies = new Map<string, Tally>();
+  private readonly labelledTallies = new Map<string, { advanced: boolean; byKey: Map<string, Tally> }>();
   private readonly detachers: (() => void)[] = [];
   private sample: GaugeSample | undefined;
   private sampledAtMs = 0;
@@ -77,23 +87,25 @@ export class ServerMetrics {
   /** @internal Use {@link attachMetrics}. */
   constructor(
     private readonly node: MetricsSource,
-    options: MetricsOptions = {},
+    options: MetricsOptions & { readonly prometheus?: boolean } = {},
   ) {
-    this.registry = options.registry ?? new Registry();
+    this.registry = (options.prometheus ?? true) ? (options.registry ?? new Registry()) : undefined;
     for (const [name, kind] of zookeeperMetrics) this.define(name, kind);
-    this.summaries.set(
-      'zabkit_request_latency_milliseconds',
-      new Summary({
-        name: 'zabkit_request_latency_milliseconds',
-        help: 'Client request latency in ms, by operation (the key label)',
-        labelNames: [keyLabel],
-        percentiles: [0.5, 0.9, 0.99],
-        maxAgeSeconds: summaryMaxAgeSeconds,
-        ageBuckets: summaryAgeBuckets,
-        registers: [this.registry],
-      }),
-    );
-    if (options.exportProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (this.registry !== undefined) {
+      this.promSummaries.set(
+        'zabkit_request_latency_milliseconds',
+        new Summary({
+          name: 'zabkit_request_latency_milliseconds',
+          help: 'Client request latency in ms, by operation (the key label)',
+          labelNames: [keyLabel],
+          percentiles: [0.5, 0.9, 0.99],
+          maxAgeSeconds: summaryMaxAgeSeconds,
+          ageBuckets: summaryAgeBuckets,
+          registers: [this.registry],
+        }),
+      );
+      if (options.exportProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    }
 
     const status = node.driver.peer.status();
     this.role = status.role;
@@ -103,6 +115,7 @@ export class ServerMetrics {
     this.leaderSinceMs = status.role === 'leading' && status.serving ? Date.now() : undefined;
     this.observe('dbinittime', node.driver.loadTimeMs);
     this.observe('startup_snap_load_time', node.driver.loadTimeMs);
+    const byOp = this.promSummaries.get('zabkit_request_latency_milliseconds');
     this.detachers.push(
       node.driver.observe({
         stepped: (ready) => this.stepped(ready),
@@ -112,7 +125,7 @@ export class ServerMetrics {
       node.clientPort.onRequestServed((request, _reply, latencyMs) => {
         if (request.op === 'ping') return;
         this.observe(isWriteRequest(request) ? 'updatelatency' : 'readlatency', latencyMs);
-        this.summaries.get('zabkit_request_latency_milliseconds')!.labels(request.op).observe(latencyMs);
+        byOp?.labels(request.op).observe(latencyMs);
       }),
       node.onFatal(() => this.inc('unrecoverable_error_count')),
     );
@@ -120,12 +133,65 @@ export class ServerMetrics {
 
   /** Adds `by` to one of ZooKeeper's counters. */
   inc(name: string, by = 1): void {
-    this.counters.get(name)?.inc(by);
+    const value = this.counterValues.get(name);
+    if (value === undefined) return;
+    this.counterValues.set(name, value + by);
+    this.promCounters.get(name)?.inc(by);
   }
 
   /** Records a value in one of ZooKeeper's summaries (milliseconds for times, as there). */
   observe(name: string, value: number): void {
-    this.summaries.get(name)?.observe(value);
+    this.tallies.get(name)?.add(value);
+    this.promSummaries.get(name)?.observe(value);
+  }
+
+  /** Records a value under `key` in one of ZooKeeper's labelled summaries. */
+  observeKeyed(name: string, key: string, value: number): void {
+    const set = this.labelledTallies.get(name);
+    if (set === undefined) return;
+    let tally = set.byKey.get(key);
+    if (tally === undefined) {
+      tally = new Tally(`${key}_${name}`, set.advanced);
+      set.byKey.set(key, tally);
+    }
+    tally.add(value);
+    this.promSummaries.get(name)?.labels(key).observe(value);
+  }
+
+  /**
+   * ZooKeeper's `mntr` figures after `version` and `server_state`, as its default provider
+   * dumps them: gauges (the leader's only on a leader, quorum_size only in an ensemble),
+   * counters, then each summary's avg_, min_, max_, cnt_, sum_ (and percentiles).
+   */
+  dump(): [string, number][] {
+    const gauges = this.gauges();
+    const status = this.node.driver.peer.status();
+    const standalone =
+      this.node.driver.peer.options.voters.length === 1 &&
+      this.node.driver.peer.options.observers.length === 0;
+    const pairs: [string, number][] = [];
+    for (const [name, kind] of zookeeperMetrics) {
+      if (kind !== 'gauge') continue;
+      if (leaderGauges.has(name) && !(status.role === 'leading' && !standalone)) continue;
+      if (name === 'quorum_size' && standalone) continue;
+      pairs.push([name, gauges[name] ?? 0]);
+    }
+    for (const [name, value] of this.counterValues) pairs.push([name, value + this.statsCounter(name)]);
+    for (const tally of this.tallies.values()) pairs.push(...tally.values());
+    for (const set of this.labelledTallies.values())
+      for (const tally of set.byKey.values()) pairs.push(...tally.values());
+    return pairs;
+  }
+
+  /** `srst` and `stat_reset`: summaries and counters start again (Prometheus's do not). */
+  reset(): void {
+    for (const tally of this.tallies.values()) tally.reset();
+    for (const set of this.labelledTallies.values()) set.byKey.clear();
+    for (const name of this.counterValues.keys()) this.counterValues.set(name, 0);
+    this.statsBaseline = new Map(
+      Object.entries(counterFromStats).map(([name, read]) => [name, read(this.node)] as const),
+    );
+    this.proposalSizes = { last: 0, min: 0, max: 0 };
   }
 
   /** Stops following the server; the registry keeps its last values. */
@@ -133,7 +199,19 @@ export class ServerMetrics {
     for (const detach of this.detachers.splice(0)) detach();
   }
 
+  /** A counter the client port keeps, since the last reset; 0 for the others. */
+  private statsCounter(name: string): number {
+    const read = counterFromStats[name];
+    return read === undefined ? 0 : read(this.node) - (this.statsBaseline.get(name) ?? 0);
+  }
+
   private define(name: string, kind: ZooKeeperMetricKind): void {
+    const advanced = kind === 'summaryAdvanced' || kind === 'summarySetAdvanced';
+    if (kind === 'counter') this.counterValues.set(name, 0);
+    if (kind === 'summary' || kind === 'summaryAdvanced') this.tallies.set(name, new Tally(name, advanced));
+    if (kind === 'summarySet' || kind === 'summarySetAdvanced')
+      this.labelledTallies.set(name, { advanced, byKey: new Map() });
+    if (this.registry === undefined) return;
     // ZooKeeper's provider uses the name as the help text too.
     const common = { name, help: name, registers: [this.registry] };
     switch (kind) {
@@ -157,7 +235,7 @@ export class ServerMetrics {
                 },
               }),
         });
-        this.counters.set(name, counter);
+        this.promCounters.set(name, counter);
         return;
       }
       case 'gauge':
@@ -175,9 +253,8 @@ export class ServerMetrics {
         return;
       }
       default: {
-        const advanced = kind === 'summaryAdvanced' || kind === 'summarySetAdvanced';
         const labelled = kind === 'summarySet' || kind === 'summarySetAdvanced';
-        this.summaries.set(
+        this.promSummaries.set(
           name,
           new Summary({
             ...common,
@@ -289,6 +366,19 @@ export class ServerMetrics {
   }
 }
 
+/** Gauges ZooKeeper registers on a leader alone. */
+const leaderGauges: ReadonlySet<string> = new Set([
+  'learners',
+  'synced_followers',
+  'synced_non_voting_followers',
+  'synced_observers',
+  'pending_syncs',
+  'leader_uptime',
+  'last_proposal_size',
+  'max_proposal_size',
+  'min_proposal_size',
+]);
+
 /** Counters the client port keeps itself, read at each scrape. */
 const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>> = {
   bytes_received_count: (node) => node.clientPort.stats.bytesReceived,
@@ -317,7 +407,7 @@ function readGauges(node: MetricsSource, metrics: ServerMetrics): GaugeSample {
     outstanding_requests: connections.reduce((sum, c) => sum + c.outstanding, 0),
     uptime: tracked.uptimeMs,
     znode_count: replica.nodeCount,
-    watch_count: replica.watches.watches,
+    watch_count: replica.watchCount,
     ephemerals_count: replica.ephemeralCount,
     approximate_data_size: replica.approximateDataSize,
     global_sessions: peer.sessionSummary().sessions.size,
@@ -355,6 +445,11 @@ function fileDescriptors(): { open: number; max: number } {
  * call `detach()` when done. A `ServerNode` is a source; `zabkit server` does this itself when `metricsProvider.className`
  * names ZooKeeper's Prometheus provider.
  */
-export function attachMetrics(node: MetricsSource, options: MetricsOptions = {}): ServerMetrics {
-  return new ServerMetrics(node, options);
+export function attachMetrics(
+  node: MetricsSource,
+  options: MetricsOptions = {},
+): ServerMetrics & { readonly registry: Registry } {
+  return new ServerMetrics(node, { ...options, prometheus: true }) as ServerMetrics & {
+    readonly registry: Registry;
+  };
 }
