@@ -42,7 +42,12 @@ import {
   refusedClientCertificate,
   tlsHandshakeRecordType,
 } from './client-tls.js';
-import { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
+import { type ConnectionInfo, ConnectionStats } from './connection-stats.js';
+import {
+  answerFourLetterWord,
+  type FourLetterWordActions,
+  type FourLetterWordContext,
+} from './four-letter-words.js';
 import type { Logger } from './log.js';
 import { DigestMd5Server, type SaslFailure } from './sasl-digest.js';
 import { certificateSubject } from './x509-subject.js';
@@ -75,6 +80,8 @@ export interface ClientPortOptions {
   readonly fourLetterWords: ReadonlySet<string> | 'all';
   /** What the four-letter words report. */
   readonly introspect: () => FourLetterWordContext;
+  /** What crst, srst and stmk change; without it they answer and change nothing. */
+  readonly fourLetterWordActions?: FourLetterWordActions;
   readonly log: Logger;
   /** Bounds on connections, outstanding requests and unread replies; defaults for those left out. */
   readonly limits?: Partial<ClientPortLimits>;
@@ -157,15 +164,7 @@ interface ReplySlot {
 const minOutputBytes = 1024;
 const maxOutputBytes = 64 * 1024;
 
-/** One client connection, as cons and stat report it. */
-export interface ConnectionInfo {
-  readonly remote: string;
-  readonly sessionId: bigint | undefined;
-  readonly timeoutMs: number;
-  readonly received: number;
-  readonly sent: number;
-  readonly outstanding: number;
-}
+export type { ConnectionInfo } from './connection-stats.js';
 
 /** The TCP listener speaking ZooKeeper's client protocol in front of a LinkFactory. */
 export class ClientPortServer {
@@ -238,6 +237,22 @@ export class ClientPortServer {
     const address = this.server.address();
     if (address === null || typeof address === 'string') throw new Error('the client port is not listening');
     return { host: address.address, port: address.port };
+  }
+
+  /** crst: every connection's figures start again. */
+  resetConnectionStats(): void {
+    for (const connection of this.connections) connection.stats.reset();
+  }
+
+  /** srst: the server's packet and latency counters start again. */
+  resetServerStats(): void {
+    const stats = this.stats;
+    stats.packetsReceived = 0;
+    stats.packetsSent = 0;
+    stats.latencyMinMs = Number.POSITIVE_INFINITY;
+    stats.latencyMaxMs = 0;
+    stats.latencyTotalMs = 0;
+    stats.latencyCount = 0;
   }
 
   /** Every open connection. */
@@ -386,8 +401,8 @@ class ClientConnection implements BudgetWaiter {
   private established = false;
   private sessionId: bigint | undefined;
   private timeoutMs = 0;
-  private received = 0;
-  private sent = 0;
+  /** Packets, last operation and latencies, for cons and the admin server; crst resets them. */
+  readonly stats = new ConnectionStats();
   /** The latest zxid a reply carried: what a locally answered error reports. */
   private lastZxid = 0n;
   /** Closes the connection if no session is established in time. */
@@ -452,13 +467,24 @@ class ClientConnection implements BudgetWaiter {
   }
 
   info(): ConnectionInfo {
+    const stats = this.stats;
     return {
       remote: this.remote,
+      remotePort: this.socket.remotePort ?? 0,
+      secure: (this.socket as Partial<TLSSocket>).encrypted === true,
       sessionId: this.sessionId,
       timeoutMs: this.timeoutMs,
-      received: this.received,
-      sent: this.sent,
+      received: stats.received,
+      sent: stats.sent,
       outstanding: this.slots.length - this.slotsHead,
+      interestOps: this.readingPaused ? 0 : 1,
+      establishedAtMs: stats.establishedAtMs,
+      lastOperation: stats.lastOperation,
+      lastCxid: stats.lastCxid,
+      lastZxid: stats.lastZxid,
+      lastResponseTimeMs: stats.lastResponseTimeMs,
+      lastLatencyMs: stats.lastLatencyMs,
+      latency: stats.latency(),
     };
   }
 
@@ -506,8 +532,17 @@ class ClientConnection implements BudgetWaiter {
         return;
       }
       const word = fourLetterWordOf(head.subarray(0, 4));
+      if (word === 'stmk' && head.length < stmkLengthBytes) {
+        // stmk carries its mask, 8 bytes after the word: wait for them.
+        this.head = head;
+        return;
+      }
       if (word !== undefined) {
-        this.answerFourLetterWord(word);
+        const argument =
+          word === 'stmk'
+            ? new DataView(head.buffer, head.byteOffset, head.byteLength).getBigInt64(4)
+            : undefined;
+        this.answerFourLetterWord(word, argument);
         return;
       }
       this.phase = 'handshake';
@@ -537,7 +572,7 @@ class ClientConnection implements BudgetWaiter {
       if (this.phase === 'open' && !this.mayServe()) break;
       const frame = this.queued[this.queuedHead]!;
       this.queued[this.queuedHead++] = empty;
-      this.received++;
+      this.stats.received++;
       this.port.stats.packetsReceived++;
       if (this.phase === 'handshake') this.onConnect(frame);
       else this.onRequest(frame);
@@ -588,12 +623,17 @@ class ClientConnection implements BudgetWaiter {
     return this.output.length + this.socket.writableLength + this.deferredEventBytes;
   }
 
-  private answerFourLetterWord(word: string): void {
+  private answerFourLetterWord(word: string, argument: bigint | undefined): void {
     this.phase = 'closed';
     const allowed = this.port.options.fourLetterWords;
     const text =
       allowed === 'all' || allowed.has(word)
-        ? answerFourLetterWord(word, this.port.options.introspect())
+        ? answerFourLetterWord(
+            word,
+            this.port.options.introspect(),
+            this.port.options.fourLetterWordActions,
+            argument,
+          )
         : `${word} is not executed because it is not in the whitelist.\n`;
     this.socket.end(text);
   }
@@ -695,7 +735,9 @@ class ClientConnection implements BudgetWaiter {
         }
         slot.answer = { zxid: message.zxid, reply: message.reply };
         if (this.port.options.audit !== undefined) this.audit(slot.decoded.request, message.reply);
-        this.port.served(slot.decoded.request, message.reply, performance.now() - slot.receivedAt);
+        const latencyMs = performance.now() - slot.receivedAt;
+        this.stats.responded(slot.decoded.opcode, slot.xid, message.zxid, latencyMs);
+        this.port.served(slot.decoded.request, message.reply, latencyMs);
         this.flushSlots();
         if (this.queuedHead < this.queued.length) this.serveQueued();
         return;
@@ -923,7 +965,7 @@ class ClientConnection implements BudgetWaiter {
     // A turn that produces much output sends it as it goes, so the gathering buffer stays small
     // and a burst of large replies is not copied again and again as the buffer grows.
     if (this.output.length >= maxOutputBytes) this.writeOutput();
-    this.sent++;
+    this.stats.sent++;
     this.port.stats.packetsSent++;
     if (!this.outputScheduled) {
       this.outputScheduled = true;
@@ -1050,6 +1092,9 @@ class ClientConnection implements BudgetWaiter {
 }
 
 const empty = new Uint8Array(0);
+
+/** stmk's request: the word and its 8-byte mask. */
+const stmkLengthBytes = 12;
 
 /** ReplyHeader and SetSASLResponse{buffer token}: the body comes with errors too, as ZooKeeper's. */
 function writeSaslReply(

@@ -1,8 +1,10 @@
 /**
  * Four-letter words: ZooKeeper's plain-text admin commands on the client port. The answers
- * keep ZooKeeper's line formats, which monitoring scripts and kazoo parse ("Mode: leader",
- * mntr's tab-separated pairs). Pure formatting over a snapshot of the server's state.
+ * keep ZooKeeper 3.9's line formats, which monitoring scripts, zktop and kazoo parse ("Mode:
+ * leader", cons's `/host:port[1](queued=...)`, mntr's tab-separated pairs). Formatting over a
+ * snapshot of the server's state; crst, srst and stmk act through {@link FourLetterWordActions}.
  */
+import type { ConnectionInfo } from './connection-stats.js';
 
 /** The server's state as the four-letter words report it. */
 export interface FourLetterWordContext {
@@ -30,18 +32,32 @@ export interface FourLetterWordContext {
   readonly packetsReceived: number;
   readonly packetsSent: number;
   readonly latency: { readonly min: number; readonly avg: number; readonly max: number };
-  readonly connections: readonly {
-    readonly remote: string;
-    readonly sessionId: bigint | undefined;
-    readonly timeoutMs: number;
-    readonly received: number;
-    readonly sent: number;
-    readonly outstanding: number;
-  }[];
+  readonly connections: readonly ConnectionInfo[];
   /** Followers connected to this leader, and how many of them are synced. */
   readonly followers?: { readonly total: number; readonly synced: number };
+  /** A leader's proposal sizes in bytes (stat's "Proposal sizes last/min/max"). */
+  readonly proposalSizes?: { readonly last: number; readonly min: number; readonly max: number };
+  /** In an ensemble, QuorumPeer's detailed state: "following - broadcast", "looking", ... */
+  readonly peerState?: string;
   readonly config: readonly (readonly [string, string])[];
   readonly environment: readonly (readonly [string, string])[];
+  /** mntr's figures after version, server_state and peer_state (ServerMetrics.dump). */
+  readonly metrics: () => readonly (readonly [string, number])[];
+  /** The data watches' paths by session (wchc; wchp inverts it). */
+  readonly watchesBySession: () => ReadonlyMap<bigint, readonly string[]>;
+  /** Bytes under dataDir and dataLogDir (dirs). */
+  readonly dirs: () => { readonly dataDirBytes: number; readonly logDirBytes: number };
+  /** The replica's digest at its last applied zxid (hash). */
+  readonly digests: () => readonly { readonly zxid: bigint; readonly digest: string }[];
+  /** The trace mask gtmk reports (ZooKeeper's default is 306). */
+  readonly traceMask: bigint;
+}
+
+/** What crst, srst and stmk change. */
+export interface FourLetterWordActions {
+  resetConnectionStats(): void;
+  resetServerStats(): void;
+  setTraceMask(mask: bigint): void;
 }
 
 const hex = (value: bigint) => `0x${BigInt.asUintN(64, value).toString(16)}`;
@@ -56,6 +72,10 @@ function latencyLine(context: FourLetterWordContext): string {
 }
 
 function summary(context: FourLetterWordContext): string {
+  const proposals =
+    context.mode === 'leader' && context.proposalSizes !== undefined
+      ? `Proposal sizes last/min/max: ${context.proposalSizes.last}/${context.proposalSizes.min}/${context.proposalSizes.max}\n`
+      : '';
   return (
     `Received: ${context.packetsReceived}\n` +
     `Sent: ${context.packetsSent}\n` +
@@ -63,28 +83,68 @@ function summary(context: FourLetterWordContext): string {
     `Outstanding: ${outstanding(context)}\n` +
     `Zxid: ${hex(context.zxid)}\n` +
     `Mode: ${context.mode}\n` +
-    `Node count: ${context.nodeCount}\n`
+    `Node count: ${context.nodeCount}\n` +
+    proposals
   );
 }
 
-function connectionLine(connection: FourLetterWordContext['connections'][number]): string {
-  const session = connection.sessionId === undefined ? '' : `,sid=${hex(connection.sessionId)}`;
-  return ` /${connection.remote}[1](queued=${connection.outstanding},recved=${connection.received},sent=${connection.sent}${session},to=${connection.timeoutMs})\n`;
+/** The address as Java's InetSocketAddress prints it: `/host:port` (IPv6 without brackets). */
+function socketAddress(connection: ConnectionInfo): string {
+  const host = connection.remote.startsWith('::ffff:') ? connection.remote.slice(7) : connection.remote;
+  return `/${host}:${connection.remotePort}`;
+}
+
+/** ServerCnxn.dumpConnectionInfo: brief for stat, full for cons. */
+export function connectionLine(connection: ConnectionInfo, brief: boolean): string {
+  let line =
+    ` ${socketAddress(connection)}[${connection.interestOps.toString(16)}]` +
+    `(queued=${connection.outstanding},recved=${connection.received},sent=${connection.sent}`;
+  if (!brief && connection.sessionId !== undefined && connection.sessionId !== 0n) {
+    line +=
+      `,sid=${hex(connection.sessionId)},lop=${connection.lastOperation},est=${connection.establishedAtMs}` +
+      `,to=${connection.timeoutMs}` +
+      (connection.lastCxid >= 0 ? `,lcxid=0x${connection.lastCxid.toString(16)}` : '') +
+      `,lzxid=${hex(connection.lastZxid)},lresp=${connection.lastResponseTimeMs},llat=${connection.lastLatencyMs}` +
+      `,minlat=${connection.latency.min},avglat=${connection.latency.avg},maxlat=${connection.latency.max}`;
+  }
+  return `${line})`;
 }
 
 /** What ZooKeeper answers, word for word, to the words that need a running server. */
 export const notServingAnswer = 'This ZooKeeper instance is not currently serving requests\n';
 
 /** The words that report on a running server; as in ZooKeeper, they wait for one. */
-const needServing: ReadonlySet<string> = new Set(['srvr', 'stat', 'cons', 'conf', 'wchs', 'dump', 'mntr']);
+const needServing: ReadonlySet<string> = new Set([
+  'srvr',
+  'stat',
+  'cons',
+  'conf',
+  'wchs',
+  'wchc',
+  'wchp',
+  'dump',
+  'mntr',
+  'dirs',
+  'hash',
+  'crst',
+  'srst',
+]);
 
 /** What a server whose peer stopped for good adds after {@link notServingAnswer}: why. */
 export function failureLine(failure: string): string {
   return `zabkit: stopped for good: ${failure.replaceAll('\n', ' ')}\n`;
 }
 
-/** The answer to `word`, which the caller has checked is known and allowed. */
-export function answerFourLetterWord(word: string, context: FourLetterWordContext): string {
+/**
+ * The answer to `word`, which the caller has checked is known and allowed. `argument` is
+ * stmk's: the 8-byte mask that follows the word.
+ */
+export function answerFourLetterWord(
+  word: string,
+  context: FourLetterWordContext,
+  actions?: FourLetterWordActions,
+  argument?: bigint,
+): string {
   if (context.failure !== undefined) {
     // Not healthy any more: ruok stays silent (a supervisor's probe sees a dead server) and
     // the words that need a running server say why it is not one.
@@ -102,11 +162,11 @@ export function answerFourLetterWord(word: string, context: FourLetterWordContex
     case 'stat':
       return (
         `Zookeeper version: ${context.version}\nClients:\n` +
-        context.connections.map(connectionLine).join('') +
+        context.connections.map((c) => `${connectionLine(c, true)}\n`).join('') +
         `\n${latencyLine(context)}${summary(context)}`
       );
     case 'cons':
-      return `${context.connections.map(connectionLine).join('')}\n`;
+      return `${context.connections.map((c) => `${connectionLine(c, false)}\n`).join('')}\n`;
     case 'conf':
       return context.config.map(([key, value]) => `${key}=${value}\n`).join('');
     case 'envi':
@@ -116,6 +176,36 @@ export function answerFourLetterWord(word: string, context: FourLetterWordContex
         `${context.watches.watchers} connections watching ${context.watches.paths} paths\n` +
         `Total watches:${context.watches.watches}\n`
       );
+    case 'wchc':
+      return `${[...context.watchesBySession()]
+        .map(([sessionId, paths]) => `${hex(sessionId)}\n${paths.map((path) => `\t${path}\n`).join('')}`)
+        .join('')}\n`;
+    case 'wchp':
+      return `${[...watchersByPath(context.watchesBySession())]
+        .map(([path, sessions]) => `${path}\n${sessions.map((id) => `\t${hex(id)}\n`).join('')}`)
+        .join('')}\n`;
+    case 'dirs': {
+      const { dataDirBytes, logDirBytes } = context.dirs();
+      return `datadir_size: ${dataDirBytes}\nlogdir_size: ${logDirBytes}\n`;
+    }
+    case 'hash':
+      return context
+        .digests()
+        .map(({ zxid, digest }) => `${BigInt.asUintN(64, zxid).toString(16)}: ${BigInt(`0x${digest}`)}\n`)
+        .join('');
+    case 'crst':
+      actions?.resetConnectionStats();
+      return 'Connection stats reset.\n';
+    case 'srst':
+      actions?.resetServerStats();
+      return 'Server stats reset.\n';
+    case 'gtmk':
+      return String(context.traceMask);
+    case 'stmk': {
+      const mask = argument ?? context.traceMask;
+      actions?.setTraceMask(mask);
+      return String(mask);
+    }
     case 'dump': {
       const withEphemerals = context.sessions.filter((session) => session.ephemerals.length > 0);
       return (
@@ -137,26 +227,41 @@ export function answerFourLetterWord(word: string, context: FourLetterWordContex
   }
 }
 
-function mntr(context: FourLetterWordContext): string {
-  const pairs: [string, string | number][] = [
-    ['zk_version', context.version],
-    ['zk_server_state', context.mode],
-    ['zk_avg_latency', context.latency.avg.toFixed(4)],
-    ['zk_max_latency', context.latency.max],
-    ['zk_min_latency', context.latency.min],
-    ['zk_packets_received', context.packetsReceived],
-    ['zk_packets_sent', context.packetsSent],
-    ['zk_num_alive_connections', context.connections.length],
-    ['zk_outstanding_requests', outstanding(context)],
-    ['zk_znode_count', context.nodeCount],
-    ['zk_watch_count', context.watches.watches],
-    ['zk_ephemerals_count', context.ephemeralsCount],
-    ['zk_approximate_data_size', context.approximateDataSize],
-    ['zk_global_sessions', context.sessions.length],
-    ['zk_last_zxid', hex(context.zxid)],
-  ];
-  if (context.followers !== undefined) {
-    pairs.push(['zk_followers', context.followers.total], ['zk_synced_followers', context.followers.synced]);
+/** wchp's view: the sessions watching each path, paths sorted. */
+export function watchersByPath(bySession: ReadonlyMap<bigint, readonly string[]>): Map<string, bigint[]> {
+  const byPath = new Map<string, bigint[]>();
+  for (const [sessionId, paths] of bySession) {
+    for (const path of paths) {
+      const sessions = byPath.get(path);
+      if (sessions === undefined) byPath.set(path, [sessionId]);
+      else sessions.push(sessionId);
+    }
   }
-  return pairs.map(([key, value]) => `${key}\t${value}\n`).join('');
+  return new Map([...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * mntr as ZooKeeper 3.9 prints it: version, server_state, peer_state (in an ensemble), then
+ * its default metrics provider's dump: gauges (learners, synced_followers and the other
+ * leader gauges only on a leader), counters, summaries. Integers print as integers, other
+ * numbers as Java prints a double.
+ */
+function mntr(context: FourLetterWordContext): string {
+  const pairs: [string, string][] = [
+    ['version', context.version],
+    ['server_state', context.mode],
+  ];
+  if (context.peerState !== undefined) pairs.push(['peer_state', context.peerState]);
+  for (const [key, value] of context.metrics()) pairs.push([key, javaNumber(key, value)]);
+  return pairs.map(([key, value]) => `zk_${key}\t${value}\n`).join('');
+}
+
+/** Keys ZooKeeper reports as doubles (Java prints them with a fraction: `0.0`). */
+function isDouble(key: string): boolean {
+  return key.startsWith('avg_') || key === 'avg_latency' || key === 'connection_drop_probability';
+}
+
+function javaNumber(key: string, value: number): string {
+  if (!isDouble(key)) return String(Math.trunc(value));
+  return Number.isInteger(value) ? value.toFixed(1) : String(value);
 }

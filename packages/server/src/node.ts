@@ -24,8 +24,9 @@ import { OutstandingBudget, outstandingShare } from './client-limits.js';
 import { type ClientPortAuth, ClientPortServer } from './client-port.js';
 import { type ClientPortTls, loadClientTls } from './client-tls.js';
 import type { ZabkitConfig } from './config.js';
+import { directoryBytes } from './dir-size.js';
 import type { FatalListener, PeerFatalError } from './fatal.js';
-import type { FourLetterWordContext } from './four-letter-words.js';
+import type { FourLetterWordActions, FourLetterWordContext } from './four-letter-words.js';
 import { type Logger, silentLogger } from './log.js';
 import { MetricsHttpServer } from './metrics/http.js';
 import { ServerMetrics } from './metrics/registry.js';
@@ -222,6 +223,11 @@ export class ServerNode {
         auth,
         ...(listenerTls === undefined ? {} : { tls: listenerTls }),
         introspect: () => node!.introspect(),
+        fourLetterWordActions: {
+          resetConnectionStats: () => node!.fourLetterWordActions.resetConnectionStats(),
+          resetServerStats: () => node!.fourLetterWordActions.resetServerStats(),
+          setTraceMask: (mask) => node!.fourLetterWordActions.setTraceMask(mask),
+        },
         log,
       });
     // As ZooKeeper: with only secureClientPort set, no plain listener.
@@ -305,6 +311,41 @@ export class ServerNode {
     return this.secureClientPort?.address();
   }
 
+  /** The trace mask gtmk and get_trace_mask report and stmk sets (ZooKeeper's default, 306). */
+  traceMask = defaultTraceMask;
+
+  /** Every client listener, each once. */
+  clientListeners(): readonly ClientPortServer[] {
+    return this.listeners();
+  }
+
+  /** What crst, srst and stmk do to this server. */
+  readonly fourLetterWordActions: FourLetterWordActions = {
+    resetConnectionStats: () => {
+      for (const listener of this.listeners()) listener.resetConnectionStats();
+    },
+    resetServerStats: () => {
+      for (const listener of this.listeners()) listener.resetServerStats();
+      this.metrics.reset();
+    },
+    setTraceMask: (mask) => {
+      this.traceMask = mask;
+      // ZooKeeper's mask picks which requests its TRACE log records; zabkit has no such log.
+      this.log.info(
+        { traceMask: String(mask) },
+        'trace mask set (zabkit keeps it for gtmk; nothing is traced)',
+      );
+    },
+  };
+
+  /** QuorumPeer's detailed state (mntr's peer_state), undefined standalone. */
+  peerState(): string | undefined {
+    const peer = this.driver.peer;
+    if (peer.options.voters.length === 1 && peer.options.observers.length === 0) return undefined;
+    const status = peer.status();
+    return zabStateOf(status.role, status.serving);
+  }
+
   /** Every client listener, each once. */
   private listeners(): ClientPortServer[] {
     const all = [this.clientPort];
@@ -364,6 +405,16 @@ export class ServerNode {
         max: Math.round(Math.max(...listeners.map((l) => l.stats.latencyMaxMs))),
       },
       connections: listeners.flatMap((listener) => listener.connectionInfo()),
+      ...(status.role === 'leading' ? { proposalSizes: this.metrics.tracked().proposalSizes } : {}),
+      ...(this.peerState() === undefined ? {} : { peerState: this.peerState()! }),
+      metrics: () => this.metrics.dump(),
+      watchesBySession: () => peer.dataWatchesBySession(),
+      dirs: () => ({
+        dataDirBytes: directoryBytes(config.dataDir),
+        logDirBytes: directoryBytes(config.dataLogDir),
+      }),
+      digests: () => [{ zxid: peer.status().lastAppliedZxid, digest: peer.digest() }],
+      traceMask: this.traceMask,
       config: [
         ...(this.clientPort === this.secureClientPort
           ? []
@@ -407,6 +458,19 @@ export class ServerNode {
     if (this.transport instanceof TcpTransport) await this.transport.shutdown();
     this.log.info({ serverId: this.driver.serverId }, 'zabkit server stopped');
   }
+}
+
+/** ZooKeeper's default trace mask (ZooTrace's client, request and session events). */
+const defaultTraceMask = 306n;
+
+/**
+ * QuorumPeer's peer state and ZAB phase as ZooKeeper prints them ("following - broadcast").
+ * zabkit tells apart only whether a leader or learner serves yet: before that it reports
+ * synchronization (ZooKeeper would say discovery during its first phase).
+ */
+export function zabStateOf(role: string, serving: boolean): string {
+  if (role === 'looking') return 'looking';
+  return `${role} - ${serving ? 'broadcast' : 'synchronization'}`;
 }
 
 /** The system error code of a failure (ENOSPC, EIO, ...), when it has one. */

@@ -26,7 +26,8 @@ import { type ZooKeeperMetricKind, zookeeperMetrics } from './zookeeper-metrics.
 /** What the metrics follow: a running server (a `ServerNode` is one). */
 export interface MetricsSource {
   readonly driver: PeerDriver;
-  readonly clientPort: ClientPortServer;
+  /** Its client listeners (the plain and the secure port). */
+  clientListeners(): readonly ClientPortServer[];
   onFatal(listener: FatalListener): () => void;
 }
 
@@ -122,11 +123,13 @@ export class ServerMetrics {
         stored: (actions, elapsedMs) => this.stored(actions, elapsedMs),
         received: (_from, message) => this.received(message),
       }),
-      node.clientPort.onRequestServed((request, _reply, latencyMs) => {
-        if (request.op === 'ping') return;
-        this.observe(isWriteRequest(request) ? 'updatelatency' : 'readlatency', latencyMs);
-        byOp?.labels(request.op).observe(latencyMs);
-      }),
+      ...node.clientListeners().map((listener) =>
+        listener.onRequestServed((request, _reply, latencyMs) => {
+          if (request.op === 'ping') return;
+          this.observe(isWriteRequest(request) ? 'updatelatency' : 'readlatency', latencyMs);
+          byOp?.labels(request.op).observe(latencyMs);
+        }),
+      ),
       node.onFatal(() => this.inc('unrecoverable_error_count')),
     );
   }
@@ -381,28 +384,37 @@ const leaderGauges: ReadonlySet<string> = new Set([
 
 /** Counters the client port keeps itself, read at each scrape. */
 const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>> = {
-  bytes_received_count: (node) => node.clientPort.stats.bytesReceived,
-  response_bytes: (node) => node.clientPort.stats.bytesSent,
-  connection_request_count: (node) => node.clientPort.stats.connectionsOpened,
-  connection_rejected: (node) => node.clientPort.stats.connectionsRefused,
-  sessionless_connections_expired: (node) => node.clientPort.stats.connectionsSessionless,
-  connection_drop_count: (node) => node.clientPort.stats.connectionsSlowConsumer,
+  bytes_received_count: (node) => sumStats(node, (stats) => stats.bytesReceived),
+  response_bytes: (node) => sumStats(node, (stats) => stats.bytesSent),
+  connection_request_count: (node) => sumStats(node, (stats) => stats.connectionsOpened),
+  connection_rejected: (node) => sumStats(node, (stats) => stats.connectionsRefused),
+  sessionless_connections_expired: (node) => sumStats(node, (stats) => stats.connectionsSessionless),
+  connection_drop_count: (node) => sumStats(node, (stats) => stats.connectionsSlowConsumer),
 };
+
+/** A client-port counter summed over the server's listeners. */
+function sumStats(node: MetricsSource, pick: (stats: ClientPortServer['stats']) => number): number {
+  return node.clientListeners().reduce((total, listener) => total + pick(listener.stats), 0);
+}
 
 function readGauges(node: MetricsSource, metrics: ServerMetrics): GaugeSample {
   const peer = node.driver.peer;
   const replica = peer.replicaStats();
-  const stats = node.clientPort.stats;
-  const connections = node.clientPort.connectionInfo();
+  const listeners = node.clientListeners();
+  const connections = listeners.flatMap((listener) => listener.connectionInfo());
+  const latencyCount = sumStats(node, (stats) => stats.latencyCount);
   const learners = peer.learners();
   const tracked = metrics.tracked();
   const fds = fileDescriptors();
   return {
-    avg_latency: stats.latencyCount === 0 ? 0 : stats.latencyTotalMs / stats.latencyCount,
-    min_latency: stats.latencyCount === 0 ? 0 : stats.latencyMinMs,
-    max_latency: stats.latencyMaxMs,
-    packets_received: stats.packetsReceived,
-    packets_sent: stats.packetsSent,
+    avg_latency:
+      latencyCount === 0
+        ? 0
+        : Math.round((sumStats(node, (stats) => stats.latencyTotalMs) / latencyCount) * 10_000) / 10_000,
+    min_latency: latencyCount === 0 ? 0 : Math.trunc(Math.min(...listeners.map((l) => l.stats.latencyMinMs))),
+    max_latency: Math.trunc(Math.max(0, ...listeners.map((l) => l.stats.latencyMaxMs))),
+    packets_received: sumStats(node, (stats) => stats.packetsReceived),
+    packets_sent: sumStats(node, (stats) => stats.packetsSent),
     num_alive_connections: connections.length,
     outstanding_requests: connections.reduce((sum, c) => sum + c.outstanding, 0),
     uptime: tracked.uptimeMs,
@@ -414,7 +426,7 @@ function readGauges(node: MetricsSource, metrics: ServerMetrics): GaugeSample {
     local_sessions: 0,
     open_file_descriptor_count: fds.open,
     max_file_descriptor_count: fds.max,
-    auth_failed_count: stats.authFailures,
+    auth_failed_count: sumStats(node, (stats) => stats.authFailures + stats.saslFailures),
     quorum_size: peer.options.voters.length,
     learners: learners.length,
     synced_followers: learners.filter((l) => l.synced && !l.observer).length,
