@@ -111,11 +111,11 @@ describe('the zabkit command', () => {
     expect(await second.run.exited).toBe(0);
   }, 30_000);
 
-  it('takes a super digest from a -D flag, and warns that admin.enableServer=true gets no admin server', async () => {
+  it('takes a super digest from a -D flag, and serves the admin server admin.* asks for', async () => {
     const cfg = join(dir, 'super.cfg');
     writeFileSync(
       cfg,
-      `tickTime=200\ndataDir=${dir}\nclientPort=0\nclientPortAddress=127.0.0.1\nadmin.enableServer=true\n`,
+      `tickTime=200\ndataDir=${dir}\nclientPort=0\nclientPortAddress=127.0.0.1\nadmin.enableServer=true\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=0\n`,
     );
     const digest = await runZabkit(['digest', 'super:secret']);
     expect(await digest.exited).toBe(0);
@@ -131,7 +131,8 @@ describe('the zabkit command', () => {
     ]);
     await waitFor(() => /listening on 127\.0\.0\.1:\d+/.test(run.out()));
     const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(run.out())![1]);
-    expect(run.err()).toMatch(/admin\.enableServer=true: zabkit has no AdminServer yet/);
+    expect(run.err()).toMatch(/admin server listening/);
+    expect(run.err()).not.toMatch(/no AdminServer/);
     const owner = await connectTcp(`127.0.0.1:${port}`);
     const root = await connectTcp(`127.0.0.1:${port}`);
     try {

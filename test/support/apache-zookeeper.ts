@@ -27,6 +27,8 @@ export interface ApacheZooKeeperOptions {
   readonly dataDir?: string;
   /** Extra zoo.cfg lines (`snapCount=10`, `tickTime=2000`, ...); a key given here replaces the default. */
   readonly config?: readonly string[];
+  /** Jars added to the class path (the servlet API, for the AdminServer's Jetty). */
+  readonly classpath?: readonly string[];
 }
 
 /** A standalone ZooKeeper with TTL nodes enabled (zookeeper.extendedTypesEnabled) and every 4lw. */
@@ -52,7 +54,7 @@ export async function startApacheZooKeeper(options: ApacheZooKeeperOptions = {})
     'java',
     [
       '-cp',
-      `/etc/zookeeper/conf:${jar}`,
+      ['/etc/zookeeper/conf', jar, ...(options.classpath ?? [])].join(':'),
       `-Dzookeeper.log.dir=${dir}`,
       '-Dzookeeper.root.logger=WARN,CONSOLE',
       '-Dzookeeper.extendedTypesEnabled=true',

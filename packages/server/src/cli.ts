@@ -3,7 +3,7 @@
  * standalone server on 127.0.0.1:2181 keeping its data under ./zabkit-data. With
  * `--config zoo.cfg` it reads ZooKeeper's configuration format instead.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { digestIdFromCredentials, type PeerStorage } from '@zabkit/core';
@@ -15,6 +15,7 @@ import { FaultInjection, faultInjectionDirVariable } from './fault-injection.js'
 import { jsonLogger, type LogLevel } from './log.js';
 import { ServerNode } from './node.js';
 import { runShell } from './shell/index.js';
+import { runSnapshot } from './tools/backup.js';
 import { runStorage } from './tools/index.js';
 
 const usage = `usage: zabkit <command> [options]
@@ -35,7 +36,10 @@ commands:
   shell [-server host:port,...] [-timeout ms] [-r] [-client-configuration file] [command args...]
       A zkCli-style shell: one command from the arguments, commands from stdin, or a
       prompt with history and tab completion in a terminal. Exits non-zero on any error.
-  storage <inspect|dump-log|dump-snapshot|import-zookeeper|export-zookeeper> ...
+  snapshot <host:adminPort> [--out DIR] [--auth "digest user:password"]
+      Takes a snapshot of a running server through its admin server and writes
+      DIR/snapshot.<zxid> (ZooKeeper's format); zabkit storage restore puts it back.
+  storage <inspect|dump-log|dump-snapshot|import-zookeeper|export-zookeeper|restore> ...
       Tools for zabkit's LevelDB store and for moving data from and to Apache ZooKeeper
       (zabkit storage help lists them).
 `;
@@ -138,6 +142,8 @@ async function runServer(args: string[]): Promise<number> {
     node = await ServerNode.start({
       config,
       log,
+      initialConfiguration:
+        values.config === undefined ? defaultConfigText(port) : await readFile(values.config, 'utf8'),
       ...(storage === undefined ? {} : { storage }),
       ...(faults === undefined ? {} : { clock: faults.wallClock }),
     });
@@ -200,6 +206,8 @@ async function main(argv: string[]): Promise<number> {
       return printDigest(rest);
     case 'storage':
       return runStorage(rest);
+    case 'snapshot':
+      return runSnapshot(rest);
     case undefined:
     case '-h':
     case '--help':

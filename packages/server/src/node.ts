@@ -4,7 +4,7 @@
  * ZooKeeper's protocol. A standalone server is a one-voter ensemble: the same code path.
  */
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { hostname, release, userInfo } from 'node:os';
 import {
   type EnsembleConfig,
   type PeerMessage,
@@ -18,6 +18,7 @@ import {
 } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { TcpTransport } from '@zabkit/transport-tcp';
+import { AdminServer } from './admin/server.js';
 import { AuditLog } from './audit-log.js';
 import { loadSaslUsers } from './client-auth.js';
 import { OutstandingBudget, outstandingShare } from './client-limits.js';
@@ -50,6 +51,8 @@ export interface ServerNodeOptions {
   readonly sessionSecret?: Uint8Array;
   /** The super user's digest; overrides zoo.cfg's DigestAuthenticationProvider.superDigest. */
   readonly superDigest?: string;
+  /** The zoo.cfg text the configuration came from, which the admin server's initial_configuration returns. */
+  readonly initialConfiguration?: string;
   /** The wall clock the peer reads (transaction times, TTLs). Default Date.now. */
   readonly clock?: () => number;
 }
@@ -88,6 +91,10 @@ export class ServerNode {
    */
   metrics!: ServerMetrics;
   private metricsEndpoint: MetricsHttpServer | undefined;
+  /** The AdminServer, when admin.enableServer (true by default) asks for it and its port was free. */
+  adminServer: AdminServer | undefined;
+  /** The zoo.cfg text the server started from, if known. */
+  initialConfiguration: string | undefined;
 
   /** Opens storage and links, starts the peer and listens for clients. */
   static async start(options: ServerNodeOptions): Promise<ServerNode> {
@@ -269,6 +276,7 @@ export class ServerNode {
       const metricsAddress = node.metricsEndpoint.address();
       log.info({ metricsAddress: `${metricsAddress.host}:${metricsAddress.port}` }, 'serving /metrics');
     }
+    node.initialConfiguration = options.initialConfiguration;
     const address = node.clientPort.address();
     log.info(
       {
@@ -279,6 +287,24 @@ export class ServerNode {
       },
       'zabkit server listening',
     );
+    const admin = config.systemProperties.adminServer;
+    if (admin.enabled) {
+      try {
+        node.adminServer = await AdminServer.listen(node, admin, log);
+        const adminAddress = node.adminServer.address();
+        log.info(
+          { adminAddress: `${adminAddress.host}:${adminAddress.port}`, commandUrl: admin.commandUrl },
+          'admin server listening',
+        );
+      } catch (error) {
+        // ZooKeeper would not start; zabkit serves its clients and says so: a port 8080 that
+        // is taken (a second server on the host) must not take the ensemble member down.
+        log.error(
+          { err: error, address: admin.address, port: admin.port },
+          'cannot start the admin server (set admin.serverPort, or admin.enableServer=false); serving clients without it',
+        );
+      }
+    }
     return node;
   }
 
@@ -294,6 +320,11 @@ export class ServerNode {
   /** Calls `listener` once if the peer stops for good; returns a function that unsubscribes. */
   onFatal(listener: FatalListener): () => void {
     return this.driver.onFatal(listener);
+  }
+
+  /** Where the admin server listens, when there is one. */
+  adminAddress(): { host: string; port: number } | undefined {
+    return this.adminServer?.address();
   }
 
   /** Where the Prometheus endpoint listens, when there is one. */
@@ -442,6 +473,9 @@ export class ServerNode {
         ['node.version', process.version],
         ['os.name', process.platform],
         ['os.arch', process.arch],
+        ['os.version', release()],
+        ['user.name', userInfo().username],
+        ['user.home', userInfo().homedir],
         ['user.dir', process.cwd()],
         ['process.pid', String(process.pid)],
       ],
@@ -450,6 +484,7 @@ export class ServerNode {
 
   /** Stops serving: clients are dropped (they move elsewhere), peers and storage closed. */
   async close(): Promise<void> {
+    await this.adminServer?.close();
     await this.metricsEndpoint?.close();
     this.metrics.detach();
     await Promise.all(this.listeners().map((listener) => listener.close()));

@@ -23,20 +23,13 @@ export interface AdminServerSettings {
   readonly enabled: boolean;
   /** `admin.serverAddress`; default 0.0.0.0. */
   readonly address: string;
-  /** `admin.serverPort`; default 8080. */
+  /** `admin.serverPort`; default 8080 (0 picks a free port, unlike ZooKeeper). */
   readonly port: number;
   /** `admin.commandURL`; default /commands. */
   readonly commandUrl: string;
   /** `admin.idleTimeout`, in ms; default 30000. */
   readonly idleTimeoutMs: number;
 }
-
-/**
- * Whether zabkit serves an AdminServer. While false, `admin.enableServer=true` and the other
- * admin.* keys are accepted with a warning that there is none; the admin server, when it
- * comes, switches this and reads {@link SystemProperties.adminServer}.
- */
-export const adminServerAvailable = false;
 
 /** The system properties zabkit acts on, with ZooKeeper's defaults filled in. */
 export interface SystemProperties {
@@ -52,7 +45,7 @@ export interface SystemProperties {
   readonly extendedTypesEnabled: boolean;
   /** `forceSync`: fsync the log before acknowledging writes. As in ZooKeeper, only `no` turns it off. */
   readonly forceSync: boolean;
-  /** admin.*: see {@link adminServerAvailable}. */
+  /** admin.*: the AdminServer's address, port and command URL (admin/server.ts). */
   readonly adminServer: AdminServerSettings;
   /**
    * `-Dznode.container.checkIntervalMs` (a bare system property, read from the command line
@@ -123,26 +116,22 @@ function int(source: SystemPropertySource, key: string, min: number, max: number
 /** A digest is `user:base64(sha1(...))`: anything else can never match a login. */
 const digestPattern = /^[^:]*:[A-Za-z0-9+/]{27}=$/;
 
-function parseAdminServer(source: SystemPropertySource, warnings: string[]): AdminServerSettings {
+/** `admin.commandURL`: a path under which the commands are served. */
+function commandUrl(source: SystemPropertySource): string {
+  const value = source.get('admin.commandURL')?.trim() ?? '/commands';
+  if (!value.startsWith('/') || /[\s?#]/.test(value))
+    throw source.error('admin.commandURL', value, 'expected a path such as /commands');
+  return value;
+}
+
+function parseAdminServer(source: SystemPropertySource): AdminServerSettings {
   const settings: AdminServerSettings = {
     enabled: bool(source, 'admin.enableServer', true),
     address: source.get('admin.serverAddress')?.trim() ?? '0.0.0.0',
-    port: int(source, 'admin.serverPort', 1, 65535, 8080),
-    commandUrl: source.get('admin.commandURL')?.trim() ?? '/commands',
+    port: int(source, 'admin.serverPort', 0, 65535, 8080),
+    commandUrl: commandUrl(source),
     idleTimeoutMs: int(source, 'admin.idleTimeout', 0, 2 ** 31 - 1, 30_000),
   };
-  if (adminServerAvailable) return settings;
-  // ZooKeeper's default is an admin server on 8080: only what asks for one is warned about.
-  const asked = ['admin.serverAddress', 'admin.serverPort', 'admin.commandURL', 'admin.idleTimeout'].filter(
-    (key) => source.get(key) !== undefined,
-  );
-  if (source.get('admin.enableServer') !== undefined && settings.enabled)
-    asked.unshift('admin.enableServer=true');
-  if (settings.enabled && asked.length > 0) {
-    warnings.push(
-      `${asked.join(', ')}: zabkit has no AdminServer yet; the four-letter words answer on the client port`,
-    );
-  }
   return settings;
 }
 
@@ -184,7 +173,7 @@ export function parseSystemProperties(source: SystemPropertySource, warnings: st
     superDigest,
     extendedTypesEnabled: bool(source, 'extendedTypesEnabled', true),
     forceSync: forceSync !== 'no',
-    adminServer: parseAdminServer(source, warnings),
+    adminServer: parseAdminServer(source),
     containerCheckIntervalMs: int(source, 'znode.container.checkIntervalMs', 1, 2 ** 31 - 1, 60_000),
     enforceQuota: bool(source, 'enforceQuota', false),
     readOnlyModeEnabled: bool(source, 'readonlymode.enabled', false),

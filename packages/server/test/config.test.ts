@@ -315,13 +315,19 @@ describe('parseConfig', () => {
       expect(config.snapCount).toBe(100000);
     });
 
-    it('warns that there is no admin server when zoo.cfg asks for one; admin.enableServer=false is silent', () => {
-      expect(parseConfig(standalone('admin.enableServer=true')).warnings).toEqual([
-        'admin.enableServer=true: zabkit has no AdminServer yet; the four-letter words answer on the client port',
-      ]);
-      expect(parseConfig(standalone('admin.serverPort=9090')).warnings).toEqual([
-        'admin.serverPort: zabkit has no AdminServer yet; the four-letter words answer on the client port',
-      ]);
+    it('honours admin.* without a warning, and refuses values that cannot be used', () => {
+      const on = parseConfig(
+        standalone('admin.enableServer=true', 'admin.serverPort=9090', 'admin.commandURL=/cmds'),
+      );
+      expect(on.warnings).toEqual([]);
+      expect(on.config.systemProperties.adminServer).toMatchObject({
+        enabled: true,
+        port: 9090,
+        commandUrl: '/cmds',
+      });
+      expect(configError(() => parseConfig(standalone('admin.commandURL=cmds'))).key).toBe(
+        'admin.commandURL',
+      );
       const off = parseConfig(standalone('admin.enableServer=false', 'admin.serverPort=9090'));
       expect(off.warnings).toEqual([]);
       expect(off.config.systemProperties.adminServer).toMatchObject({ enabled: false, port: 9090 });

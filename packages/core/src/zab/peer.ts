@@ -7,6 +7,8 @@
  * the client front serves requests, and the role runs the protocol. It never waits: storage
  * actions and messages leave in the Ready, and durability comes back as an input.
  */
+
+import type { ACL } from '../acl.js';
 import type { ClockReading } from '../clock.js';
 import { formatEnsembleConfig } from '../ensemble-config.js';
 import { assert, assertNever, ErrorCode } from '../errors.js';
@@ -19,7 +21,7 @@ import { type PendingRevalidation, SessionAdmission } from '../sessions/admissio
 import { samePassword } from '../sessions/session-ids.js';
 import type { Stat } from '../stat.js';
 import type { Epochs, PersistedState, StorageAction } from '../storage.js';
-import { DataTree } from '../tree/data-tree.js';
+import { DataTree, type TreeSnapshot } from '../tree/data-tree.js';
 import type { NodeLifetime } from '../tree/lifetime.js';
 import type { SessionId, Txn } from '../txn.js';
 import { encodeUtf8 } from '../utf8.js';
@@ -255,9 +257,19 @@ export class ZabPeer {
    * as clients see it, and its lifetime (persistent, ephemeral and whose, container or TTL),
    * which the Stat shows only in part.
    */
-  znodeAt(path: string): { readonly stat: Stat; readonly lifetime: NodeLifetime } | undefined {
+  znodeAt(
+    path: string,
+  ): { readonly stat: Stat; readonly lifetime: NodeLifetime; readonly acl: readonly ACL[] } | undefined {
     const node = this.tree.getNode(path);
-    return node === undefined ? undefined : { stat: node.stat(), lifetime: node.lifetime };
+    return node === undefined ? undefined : { stat: node.stat(), lifetime: node.lifetime, acl: node.acl };
+  }
+
+  /**
+   * A copy of the applied tree and its sessions, at `zxid` (for an online backup): as much
+   * work as the tree is large, so tools call it on demand, not per request.
+   */
+  treeSnapshot(): TreeSnapshot {
+    return this.tree.snapshot();
   }
 
   /** What this replica holds, in numbers: for four-letter words and metrics. */

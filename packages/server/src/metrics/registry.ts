@@ -84,6 +84,8 @@ export class ServerMetrics {
   private leaderSinceMs: number | undefined;
   private proposalSizes = { last: 0, min: 0, max: 0 };
   private readonly startedAtMs = Date.now();
+  /** The last snapshot this server made durable (last_snapshot), since it started. */
+  lastSnapshot: { readonly zxid: bigint; readonly timeMs: number } | undefined;
 
   /** @internal Use {@link attachMetrics}. */
   constructor(
@@ -298,8 +300,13 @@ export class ServerMetrics {
     let snapshot = false;
     for (const action of actions) {
       if (action.kind === 'append') appended = true;
-      else if (action.kind === 'snapshot' || action.kind === 'reset' || action.kind === 'stageCommit')
+      else if (action.kind === 'snapshot' || action.kind === 'reset') {
         snapshot = true;
+        this.lastSnapshot = { zxid: action.snapshot.zxid, timeMs: Date.now() };
+      } else if (action.kind === 'stageCommit') {
+        snapshot = true;
+        this.lastSnapshot = { zxid: action.zxid, timeMs: Date.now() };
+      }
     }
     // A zabkit write is one batch made durable together: its time is ZooKeeper's fsync time.
     if (appended) this.observe('fsynctime', elapsedMs);

@@ -6,6 +6,7 @@
  * @module
  */
 import { ZkFormatError } from '@zabkit/zk-format';
+import { runRestore } from './backup.js';
 import { checkUsage, runCheck, runRepair } from './check.js';
 import { runDumpLog, runDumpSnapshot, runInspect } from './dump.js';
 import { runExport, runImport } from './migration.js';
@@ -30,6 +31,9 @@ commands:
   export-zookeeper <zabkitDataDir> <zkDataDir> [--json]
       Writes the state a zabkit store starts from as a ZooKeeper snapshot in
       <zkDataDir>/version-2, which Apache ZooKeeper starts from.
+  restore <snapshot.ZXID> <zabkitDataDir> [--force] [--json]
+      Puts a snapshot (from \`zabkit snapshot\`, or a ZooKeeper snapshot file) into a
+      stopped server's store; refuses a store that holds data, unless --force.
 ${checkUsage}`;
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
@@ -38,6 +42,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   'dump-snapshot': runDumpSnapshot,
   'import-zookeeper': runImport,
   'export-zookeeper': runExport,
+  restore: runRestore,
   check: runCheck,
   repair: runRepair,
 };
