@@ -18,6 +18,7 @@ import {
 } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { TcpTransport } from '@zabkit/transport-tcp';
+import { Dashboard } from './admin/dashboard.js';
 import { AdminServer } from './admin/server.js';
 import { AuditLog } from './audit-log.js';
 import { loadSaslUsers } from './client-auth.js';
@@ -93,6 +94,7 @@ export class ServerNode {
   private metricsEndpoint: MetricsHttpServer | undefined;
   /** The AdminServer, when admin.enableServer (true by default) asks for it and its port was free. */
   adminServer: AdminServer | undefined;
+  private dashboard: Dashboard | undefined;
   /** The zoo.cfg text the server started from, if known. */
   initialConfiguration: string | undefined;
 
@@ -291,6 +293,9 @@ export class ServerNode {
     if (admin.enabled) {
       try {
         node.adminServer = await AdminServer.listen(node, admin, log);
+        const dashboard = new Dashboard(node);
+        node.dashboard = dashboard;
+        node.adminServer.addRoute((request, response) => dashboard.route(request, response));
         const adminAddress = node.adminServer.address();
         log.info(
           { adminAddress: `${adminAddress.host}:${adminAddress.port}`, commandUrl: admin.commandUrl },
@@ -485,6 +490,7 @@ export class ServerNode {
   /** Stops serving: clients are dropped (they move elsewhere), peers and storage closed. */
   async close(): Promise<void> {
     await this.adminServer?.close();
+    await this.dashboard?.close();
     await this.metricsEndpoint?.close();
     this.metrics.detach();
     await Promise.all(this.listeners().map((listener) => listener.close()));
