@@ -33,6 +33,7 @@ import {
   type QuorumSecuritySettings,
 } from './quorum-security-config.js';
 import { parseSystemProperties, SYSTEM_PROPERTY_KEYS, type SystemProperties } from './system-properties.js';
+import { parseTlsSettings, type TlsSettings } from './tls-settings.js';
 
 /** Every four-letter-word command ZooKeeper knows, as accepted by `4lw.commands.whitelist`. */
 export const FOUR_LETTER_WORDS: ReadonlySet<string> = fourLetterWords;
@@ -118,6 +119,11 @@ export interface ZabkitConfig {
   readonly quorumSecurity: QuorumSecuritySettings;
   /** What ZooKeeper reads as system properties (superDigest, forceSync, admin.*, ...): see system-properties.ts. */
   readonly systemProperties: SystemProperties;
+  /**
+   * The admin server's TLS stores (`ssl.quorum.*`, as ZooKeeper's AdminServer reads them), when
+   * `admin.forceHttps` or `admin.portUnification` asks for HTTPS.
+   */
+  readonly adminTls: TlsSettings | undefined;
   /** The Prometheus endpoint (`metricsProvider.*`), when one is asked for: see metrics/config.ts. */
   readonly metrics: MetricsSettings | undefined;
 }
@@ -550,12 +556,48 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     }),
     quorumSecurity,
     systemProperties,
+    adminTls: adminTlsSettings(
+      systemProperties,
+      quorumSecurity.tls,
+      { get, keys: () => values.keys() },
+      warnings,
+    ),
     metrics: parseMetricsSettings(
       { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
       warnings,
     ),
   };
   return { config, warnings };
+}
+
+/**
+ * The admin server's TLS: ZooKeeper's AdminServer reads the ssl.quorum.* stores whether or not
+ * sslQuorum is on, so they are read here for it when admin.forceHttps or
+ * admin.portUnification asks for HTTPS (and no longer reported as ignored).
+ */
+function adminTlsSettings(
+  properties: SystemProperties,
+  quorumTls: TlsSettings | undefined,
+  source: { get(key: string): string | undefined; keys(): Iterable<string> },
+  warnings: string[],
+): TlsSettings | undefined {
+  const admin = properties.adminServer;
+  if (!admin.forceHttps && !admin.portUnification) {
+    if (admin.needClientAuth)
+      warnings.push('admin.needClientAuth has no effect without admin.forceHttps or admin.portUnification');
+    return undefined;
+  }
+  const tls = quorumTls ?? parseTlsSettings(source, 'ssl.quorum.');
+  for (const [key, what] of [
+    ['ssl.quorum.keyStore.location', tls.keyStore],
+    ['ssl.quorum.trustStore.location', tls.trustStore],
+  ] as const) {
+    if (what === undefined)
+      throw new ConfigError(key, undefined, "is not set (the admin server's HTTPS needs it)");
+  }
+  const ignored = warnings.findIndex((warning) => warning.endsWith('ignored: sslQuorum is not true'));
+  if (ignored >= 0) warnings.splice(ignored, 1);
+  return tls;
 }
 
 /**

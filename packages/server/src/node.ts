@@ -34,6 +34,7 @@ import { MetricsHttpServer } from './metrics/http.js';
 import { ServerMetrics } from './metrics/registry.js';
 import { PeerDriver } from './peer-driver.js';
 import { loadQuorumSecurity } from './quorum-security.js';
+import { loadTlsSettings, type TlsContextOptions } from './tls-settings.js';
 
 /** The version string srvr, stat, mntr and envi report. */
 export const zabkitVersion = '3.8.4-zabkit-0.1.0';
@@ -291,14 +292,26 @@ export class ServerNode {
     );
     const admin = config.systemProperties.adminServer;
     if (admin.enabled) {
+      let adminTls: TlsContextOptions | undefined;
       try {
-        node.adminServer = await AdminServer.listen(node, admin, log);
+        adminTls = config.adminTls === undefined ? undefined : await loadTlsSettings(config.adminTls);
+      } catch (error) {
+        // As for the client port's TLS: stores that cannot be used stop the start, naming the key.
+        await node.close();
+        throw error;
+      }
+      try {
+        node.adminServer = await AdminServer.listen(node, admin, log, adminTls);
         const dashboard = new Dashboard(node);
         node.dashboard = dashboard;
         node.adminServer.addRoute((request, response) => dashboard.route(request, response));
         const adminAddress = node.adminServer.address();
         log.info(
-          { adminAddress: `${adminAddress.host}:${adminAddress.port}`, commandUrl: admin.commandUrl },
+          {
+            adminAddress: `${adminAddress.host}:${adminAddress.port}`,
+            commandUrl: admin.commandUrl,
+            https: adminTls === undefined ? 'off' : admin.forceHttps ? 'only' : 'unified',
+          },
           'admin server listening',
         );
       } catch (error) {

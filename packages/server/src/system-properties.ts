@@ -29,6 +29,12 @@ export interface AdminServerSettings {
   readonly commandUrl: string;
   /** `admin.idleTimeout`, in ms; default 30000. */
   readonly idleTimeoutMs: number;
+  /** `admin.forceHttps`: HTTPS only, with the ssl.quorum.* key and trust stores, as ZooKeeper. */
+  readonly forceHttps: boolean;
+  /** `admin.portUnification`: HTTP and HTTPS on the one port. */
+  readonly portUnification: boolean;
+  /** `admin.needClientAuth`: HTTPS clients must present a certificate the trust store accepts. */
+  readonly needClientAuth: boolean;
 }
 
 /** The system properties zabkit acts on, with ZooKeeper's defaults filled in. */
@@ -86,6 +92,9 @@ export const SYSTEM_PROPERTY_KEYS: ReadonlySet<string> = new Set([
   'admin.serverPort',
   'admin.commandURL',
   'admin.idleTimeout',
+  'admin.forceHttps',
+  'admin.portUnification',
+  'admin.needClientAuth',
 ]);
 
 /** Where the settings are read from, and how a bad value is reported (config.ts's ConfigError). */
@@ -131,6 +140,9 @@ function parseAdminServer(source: SystemPropertySource): AdminServerSettings {
     port: int(source, 'admin.serverPort', 0, 65535, 8080),
     commandUrl: commandUrl(source),
     idleTimeoutMs: int(source, 'admin.idleTimeout', 0, 2 ** 31 - 1, 30_000),
+    forceHttps: bool(source, 'admin.forceHttps', false),
+    portUnification: bool(source, 'admin.portUnification', false),
+    needClientAuth: bool(source, 'admin.needClientAuth', false),
   };
   return settings;
 }

@@ -172,11 +172,15 @@ describe('parseConfig', () => {
           port: 8080,
           commandUrl: '/commands',
           idleTimeoutMs: 30_000,
+          forceHttps: false,
+          portUnification: false,
+          needClientAuth: false,
         },
         containerCheckIntervalMs: 60_000,
         enforceQuota: false,
         readOnlyModeEnabled: false,
       },
+      adminTls: undefined,
       metrics: undefined,
     });
   });

@@ -6,7 +6,10 @@
  *
  * @module
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type Server } from 'node:net';
+import { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import type { AdminServerSettings } from '../system-properties.js';
 import {
@@ -21,6 +24,19 @@ import { toJson } from './json.js';
 /** The largest request body read (restore's snapshot): beyond it the request is refused. */
 export const adminRequestBodyMax = 256 * 1024 * 1024;
 
+/** The admin port's TLS (HTTPS), from the ssl.quorum.* stores as ZooKeeper's AdminServer takes them. */
+export interface AdminTls {
+  readonly key: string;
+  readonly cert: string;
+  readonly ca: readonly string[];
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion: 'TLSv1.2' | 'TLSv1.3';
+  readonly ciphers: string | undefined;
+}
+
+/** A TLS record's first byte: a handshake. What port unification tells HTTPS by. */
+const tlsHandshakeRecordType = 0x16;
+
 /** Another handler under the admin server's port (the dashboard): true when it answered. */
 export type AdminRoute = (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
 
@@ -29,6 +45,8 @@ export class AdminServer {
   private readonly byName = new Map<string, AdminCommand>();
   private readonly primary: string[] = [];
   private readonly routes: AdminRoute[] = [];
+  /** Every accepted socket, so that close ends keep-alive connections over any protocol. */
+  private readonly sockets = new Set<import('node:net').Socket>();
 
   private constructor(
     private readonly server: Server,
@@ -36,6 +54,10 @@ export class AdminServer {
     private readonly settings: AdminServerSettings,
     private readonly log: Logger,
   ) {
+    server.on('connection', (socket: import('node:net').Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
     for (const command of adminCommands()) {
       for (const name of command.names) this.byName.set(name, command);
       this.primary.push(command.names[0]!);
@@ -44,17 +66,67 @@ export class AdminServer {
   }
 
   /** Listens as `settings` say; resolves once bound, rejects if it cannot bind. */
-  static async listen(target: AdminTarget, settings: AdminServerSettings, log: Logger): Promise<AdminServer> {
+  static async listen(
+    target: AdminTarget,
+    settings: AdminServerSettings,
+    log: Logger,
+    tls?: AdminTls,
+  ): Promise<AdminServer> {
     let admin: AdminServer | undefined;
-    const server = createServer((request, response) => {
+    const handler: RequestListener = (request, response) => {
       admin!.handle(request, response).catch((error: unknown) => {
         log.error({ err: error, url: request.url }, 'admin server request failed');
         if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
         response.end();
       });
-    });
-    if (settings.idleTimeoutMs > 0) server.keepAliveTimeout = settings.idleTimeoutMs;
-    server.requestTimeout = Math.max(settings.idleTimeoutMs, 60_000);
+    };
+    const http = createServer(handler);
+    const https =
+      tls === undefined
+        ? undefined
+        : createHttpsServer(
+            {
+              key: tls.key,
+              cert: tls.cert,
+              ca: [...tls.ca],
+              minVersion: tls.minVersion,
+              maxVersion: tls.maxVersion,
+              ...(tls.ciphers === undefined ? {} : { ciphers: tls.ciphers }),
+              requestCert: settings.needClientAuth,
+              rejectUnauthorized: settings.needClientAuth,
+            },
+            handler,
+          );
+    for (const server of [http, https]) {
+      if (server === undefined) continue;
+      if (settings.idleTimeoutMs > 0) server.keepAliveTimeout = settings.idleTimeoutMs;
+      server.requestTimeout = Math.max(settings.idleTimeoutMs, 60_000);
+      server.on('tlsClientError', (error: Error) =>
+        log.debug({ err: error }, 'admin server TLS handshake failed'),
+      );
+    }
+    // One listener: plain HTTP, HTTPS only (admin.forceHttps), or both by the first byte
+    // (admin.portUnification), as ZooKeeper's AdminServer offers them.
+    const server: Server =
+      https === undefined
+        ? http
+        : settings.forceHttps
+          ? https
+          : createNetServer((socket) => {
+              socket.on('error', () => socket.destroy());
+              socket.once('data', (first) => {
+                if (first[0] !== tlsHandshakeRecordType) {
+                  socket.pause();
+                  socket.unshift(first);
+                  http.emit('connection', socket);
+                  socket.resume();
+                  return;
+                }
+                // TLS reads a socket's handle directly, past what was unshifted: give it a
+                // stream that starts with the bytes already read.
+                https.emit('connection', replayed(socket, first));
+              });
+            });
     admin = new AdminServer(server, target, settings, log);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -82,7 +154,9 @@ export class AdminServer {
   /** Stops listening and closes open connections. */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
+    const closable = this.server as Server & { closeAllConnections?: () => void };
+    closable.closeAllConnections?.();
+    for (const socket of this.sockets) socket.destroy();
     await closed;
   }
 
@@ -183,6 +257,33 @@ export class AdminServer {
     response.writeHead(result.status ?? 200, { ...headers, 'content-type': 'application/json' });
     response.end(toJson({ ...result.data, command, error: result.error ?? null }));
   }
+}
+
+/** A stream carrying `first`, then everything `socket` reads; writes go to `socket`. */
+function replayed(socket: import('node:net').Socket, first: Buffer): Duplex {
+  const stream = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk, _encoding, done) {
+      socket.write(chunk, done);
+    },
+    final(done) {
+      socket.end();
+      done();
+    },
+    destroy(error, done) {
+      socket.destroy();
+      done(error);
+    },
+  });
+  stream.push(first);
+  socket.on('data', (chunk) => {
+    if (!stream.push(chunk)) socket.pause();
+  });
+  socket.on('end', () => stream.push(null));
+  socket.on('close', () => stream.destroy());
+  return stream;
 }
 
 /** Reads a request body up to {@link adminRequestBodyMax}. */
