@@ -53,6 +53,9 @@ export function defaultConfigText(port: number): string {
     'clientPortAddress=127.0.0.1',
     // No 4lw.commands.whitelist: srvr only, as ZooKeeper since 3.5.3. dump and cons list
     // session ids, which are half of what it takes to take over a session.
+    // The admin server answers every command (as ZooKeeper's, the whitelist is not its), so
+    // by default it listens on loopback only, as the client port does.
+    'admin.serverAddress=127.0.0.1',
     '',
   ].join('\n');
 }

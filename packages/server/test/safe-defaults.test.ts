@@ -1,6 +1,7 @@
 /**
  * `zabkit server` with no configuration: the four-letter words ZooKeeper 3.9 enables by
- * default (srvr), and not dump or cons, which list the session ids a hijacker needs.
+ * default (srvr), and not dump or cons, which list the session ids a hijacker needs; its admin
+ * server on loopback only.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +20,11 @@ describe('zabkit server with no configuration', () => {
     const port = await freePort();
     const child = spawn(process.execPath, [bin, 'server', '--port', String(port), '--storage', 'memory'], {
       cwd: dir,
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
@@ -36,6 +41,9 @@ describe('zabkit server with no configuration', () => {
           `${word} is not executed because it is not in the whitelist.\n`,
         );
       }
+      // The admin server, which no whitelist guards, listens on loopback only (or says why
+      // it could not, when port 8080 is taken here).
+      expect(stderr).toMatch(/"(adminAddress|address)":"127\.0\.0\.1/);
     } finally {
       child.kill('SIGTERM');
       await exited;
