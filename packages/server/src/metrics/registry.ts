@@ -433,7 +433,11 @@ function readGauges(node: MetricsSource, metrics: ServerMetrics): GaugeSample {
     local_sessions: 0,
     open_file_descriptor_count: fds.open,
     max_file_descriptor_count: fds.max,
-    auth_failed_count: sumStats(node, (stats) => stats.authFailures + stats.saslFailures),
+    // ZooKeeper counts refused addauth, failed SASL exchanges and refused TLS clients alike.
+    auth_failed_count: sumStats(
+      node,
+      (stats) => stats.authFailures + stats.saslFailures + stats.tlsHandshakeFailures,
+    ),
     quorum_size: peer.options.voters.length,
     learners: learners.length,
     synced_followers: learners.filter((l) => l.synced && !l.observer).length,
