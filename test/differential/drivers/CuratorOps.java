@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
@@ -54,18 +55,50 @@ public final class CuratorOps implements ZkDriver.Extension {
             ZkDriver.intOr(c, "timeoutMs", 30000), ZkDriver.intOr(c, "connectionTimeoutMs", 15000),
             new RetryNTimes(3, 200));
         CountDownLatch connected = new CountDownLatch(1);
+        AtomicReference<Thread> dispatcher = new AtomicReference<>();
         framework.getConnectionStateListenable().addListener((client, state) -> {
             s.recordRaw(event("curator", "connectionState", state.name(), null));
-            if (state == ConnectionState.CONNECTED) connected.countDown();
+            if (state == ConnectionState.CONNECTED) {
+                dispatcher.set(Thread.currentThread());
+                connected.countDown();
+            }
         });
         s.extension.put("curator", framework);
         s.closeables.add(framework);
         framework.start();
-        // Curator hands state changes to listeners from its own thread, to those registered
-        // when it gets to them: wait until CONNECTED has been handed out, so a recipe started
-        // next (ServiceDiscovery re-registers its services on CONNECTED) does not see it late.
         if (!connected.await(30, TimeUnit.SECONDS)) throw new IllegalStateException("not connected");
+        awaitHandedOut(dispatcher.get());
         return null;
+    }
+
+    /**
+     * Waits until Curator's connection-state thread has handed the state it is delivering to
+     * every listener and gone back to waiting for the next one. It walks its listeners in a
+     * ConcurrentHashMap, whose iteration may or may not reach a listener added meanwhile: a
+     * recipe started while CONNECTED is still being handed out can get it late. For
+     * ServiceDiscovery that means re-registering its instances (delete and re-create the
+     * node) just after registerService created it, a change the cache watching the service
+     * reports, against either server, as often as the machine is loaded.
+     */
+    private static void awaitHandedOut(Thread dispatcher) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 30000;
+        while (!waitingForNextState(dispatcher)) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new IllegalStateException("Curator's connection-state thread is still busy with listeners");
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    private static boolean waitingForNextState(Thread dispatcher) {
+        Thread.State state = dispatcher.getState();
+        if (state == Thread.State.TERMINATED) return true;
+        if (state != Thread.State.WAITING && state != Thread.State.TIMED_WAITING) return false;
+        // Waiting inside a listener (a lock, say) is not waiting for the next state.
+        for (StackTraceElement frame : dispatcher.getStackTrace()) {
+            if (frame.getClassName().startsWith("org.apache.curator.framework.listen.")) return false;
+        }
+        return true;
     }
 
     /** A CuratorCache on `path`; resolves once it has initialized, with the number of nodes it holds. */
