@@ -85,6 +85,8 @@ describe.skipIf(!installed)('Curator 5 caches, zabkit against ZooKeeper', () => 
         instanceId: 'p2',
       });
       await t.events('watcher', 1);
+      // p1's connection states so far (CONNECTED only, unless its connection was lost).
+      await t.events('p1', 1, { settleMs: 0 });
       // Closing p1's framework ends its session: its ephemeral registration goes.
       await t.do({ op: 'close', session: 'p1' });
       await t.events('watcher', 1, { settleMs: 3000 });
