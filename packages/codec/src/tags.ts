@@ -54,7 +54,7 @@ const peerMessageTagTable = {
   clientSync: 7,
   revalidate: 8,
   leaderInfo: 9,
-  learnerSync: 10,
+  // 10 was learnerSync, the whole sync in one message: retired for the streamed sync below.
   newLeader: 11,
   upToDate: 12,
   proposal: 13,
@@ -63,6 +63,10 @@ const peerMessageTagTable = {
   ping: 16,
   clientSyncReply: 17,
   revalidateReply: 18,
+  syncBegin: 19,
+  syncSnapshotChunk: 20,
+  syncTxns: 21,
+  syncAck: 22,
 } as const satisfies Record<PeerMessage['kind'], number>;
 /** The first byte of every peer message. */
 export const peerMessageTags = distinctTags('peer message', peerMessageTagTable);

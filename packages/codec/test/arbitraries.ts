@@ -219,14 +219,25 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
     connectionId: uint53Arb,
   }),
   leaderInfo: fc.record({ kind: fc.constant('leaderInfo'), epoch }),
-  learnerSync: fc.record({
-    kind: fc.constant('learnerSync'),
+  syncBegin: fc.record({
+    kind: fc.constant('syncBegin'),
     epoch,
     mode: fc.constantFrom('diff', 'trunc', 'snap'),
     truncateTo: fc.option(zxidArb, { nil: undefined }),
-    snapshot: fc.option(snapshotArb, { nil: undefined }),
-    txns: txnsArb,
+    snapshotZxid: fc.option(zxidArb, { nil: undefined }),
   }),
+  syncSnapshotChunk: snapshotArb.chain((snapshot) =>
+    fc.record({
+      kind: fc.constant('syncSnapshotChunk'),
+      epoch,
+      seq: uint53Arb,
+      nodes: fc.constant(snapshot.nodes),
+      sessions: fc.constant(snapshot.sessions),
+      last: fc.boolean(),
+    }),
+  ),
+  syncTxns: fc.record({ kind: fc.constant('syncTxns'), epoch, seq: uint53Arb, txns: txnsArb }),
+  syncAck: fc.record({ kind: fc.constant('syncAck'), epoch, seq: uint53Arb }),
   newLeader: fc.record({
     kind: fc.constant('newLeader'),
     epoch,

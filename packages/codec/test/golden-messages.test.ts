@@ -38,7 +38,7 @@ describe('golden bytes of peer messages', () => {
     expect(seen(messages.flatMap((m) => (m.kind === 'notification' ? [m.state] : [])))).toEqual(
       Object.keys(peerRoleTags).sort(),
     );
-    expect(seen(messages.flatMap((m) => (m.kind === 'learnerSync' ? [m.mode] : [])))).toEqual(
+    expect(seen(messages.flatMap((m) => (m.kind === 'syncBegin' ? [m.mode] : [])))).toEqual(
       Object.keys(learnerSyncModeTags).sort(),
     );
     expect(seen(Object.values(sampleTxns).map((t) => t.body.kind))).toEqual(Object.keys(txnKindTags).sort());

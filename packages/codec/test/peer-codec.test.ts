@@ -79,18 +79,20 @@ describe('peer codec round trips', () => {
     );
   });
 
-  it('round-trips SNAP learner syncs with whole snapshots', () => {
+  it('round-trips the chunks of a SNAP: snapshot nodes and sessions, then transactions', () => {
     fc.assert(
       fc.property(snapshotArb, fc.array(txnArb, { maxLength: 3 }), (snapshot, txns) => {
-        const message: PeerMessage = {
-          kind: 'learnerSync',
+        const chunk: PeerMessage = {
+          kind: 'syncSnapshotChunk',
           epoch: 2,
-          mode: 'snap',
-          truncateTo: undefined,
-          snapshot,
-          txns,
+          seq: 1,
+          nodes: snapshot.nodes,
+          sessions: snapshot.sessions,
+          last: true,
         };
-        expect(roundTrip(message)).toEqual(message);
+        expect(roundTrip(chunk)).toEqual(chunk);
+        const rest: PeerMessage = { kind: 'syncTxns', epoch: 2, seq: 2, txns };
+        expect(roundTrip(rest)).toEqual(rest);
       }),
       { numRuns: 200 },
     );

@@ -93,6 +93,7 @@ export * from './watches/events.js';
 export { type Delivery, type WatcherId, WatchManager } from './watches/watch-manager.js';
 export type { PeerContext, TxnOrigin } from './zab/context.js';
 export { betterVote, type ElectionOptions, type ElectionOutput, FastLeaderElection } from './zab/election.js';
+export type { PeerEvent, SyncFailure, SyncProgress, SyncSide } from './zab/events.js';
 export type {
   ElectionMessage,
   Envelope,
@@ -113,5 +114,5 @@ export {
 export { type PeerInput, type PeerReady, ZabPeer, type ZabPeerOptions } from './zab/peer.js';
 export { MajorityQuorum, type QuorumVerifier, type ServerId } from './zab/quorum.js';
 export type { LearnerView, PeerStatus, ReplicaStats, SessionSummary } from './zab/status.js';
-export { followsContiguously, TxnLog } from './zab/txn-log.js';
+export { followsContiguously, TxnLog, txnBytes } from './zab/txn-log.js';
 export * from './zxid.js';

@@ -183,6 +183,7 @@ export class ServerNode {
         1,
         Math.min(Math.floor(config.tickTime / 4), config.systemProperties.containerCheckIntervalMs),
       ),
+      log,
     });
     // A peer that stops for good (a broken invariant, a failed store) says why.
     driver.onFatal((error) =>

@@ -19,15 +19,18 @@ import type {
   Id,
   LinkFactory,
   LinkHandlers,
+  PeerEvent,
   PeerInput,
   PeerMessage,
   PeerReady,
   PeerStorage,
   PeerTransport,
   StorageAction,
+  StorageRead,
 } from '@zabkit/core';
 import { deliverToLink, ReadyPipeline, ZabPeer, type ZabPeerOptions } from '@zabkit/core';
 import { type FatalListener, FatalState, PeerFatalError, type PeerFatalReason } from './fatal.js';
+import { type Logger, silentLogger } from './log.js';
 
 /** What a driver needs: the peer's options, its storage and its transport. */
 export interface PeerDriverOptions {
@@ -40,6 +43,65 @@ export interface PeerDriverOptions {
   readonly clock?: () => number;
   /** The monotonic clock each step reads (timers). Default performance.now. */
   readonly monotonicClock?: () => number;
+  /** Where the peer's events go (learner syncs started, finished, failed). Default: nowhere. */
+  readonly log?: Logger;
+}
+
+/** Logs one of the peer's events at the level an operator would want it. */
+export function logPeerEvent(log: Logger, serverId: number, event: PeerEvent): void {
+  const hex = (zxid: bigint | undefined) => (zxid === undefined ? undefined : `0x${zxid.toString(16)}`);
+  switch (event.kind) {
+    case 'syncStarted':
+      log.info(
+        {
+          serverId,
+          side: event.side,
+          peer: event.peer,
+          mode: event.mode,
+          snapshotZxid: hex(event.snapshotZxid),
+        },
+        event.side === 'leader'
+          ? `learner sync to server ${event.peer} started (${event.mode.toUpperCase()})`
+          : `learner sync from leader ${event.peer} started (${event.mode.toUpperCase()})`,
+      );
+      return;
+    case 'syncFinished':
+      log.info(
+        {
+          serverId,
+          side: event.side,
+          peer: event.peer,
+          mode: event.mode,
+          chunks: event.chunks,
+          bytes: event.bytes,
+          durationMs: event.durationMs,
+          lastZxid: hex(event.lastZxid),
+        },
+        `learner sync ${event.side === 'leader' ? 'to server' : 'from leader'} ${event.peer} finished (${event.mode.toUpperCase()}, ${event.bytes} bytes in ${event.durationMs} ms)`,
+      );
+      return;
+    case 'syncFailed':
+      log.warn(
+        {
+          serverId,
+          side: event.side,
+          peer: event.peer,
+          mode: event.mode,
+          chunks: event.chunks,
+          bytes: event.bytes,
+          durationMs: event.durationMs,
+          reason: event.reason,
+        },
+        `learner sync ${event.side === 'leader' ? 'to server' : 'from leader'} ${event.peer} failed: ${event.reason}`,
+      );
+      return;
+    case 'incompleteSnapshotsDiscarded':
+      log.warn(
+        { serverId, zxids: event.zxids.map((zxid) => hex(zxid)) },
+        'discarding snapshots staged by a learner sync that never finished',
+      );
+      return;
+  }
 }
 
 /**
@@ -122,6 +184,7 @@ export class PeerDriver implements LinkFactory {
   private readonly observers = new Set<PeerDriverObserver>();
   /** How long loading the store took at start, in ms (ZooKeeper's dbinittime). */
   loadTimeMs = 0;
+  private readonly log: Logger;
 
   private constructor(peer: ZabPeer, options: PeerDriverOptions) {
     this.peer = peer;
@@ -129,6 +192,7 @@ export class PeerDriver implements LinkFactory {
     this.transport = options.transport;
     this.clock = options.clock ?? Date.now;
     this.monotonicClock = options.monotonicClock ?? (() => performance.now());
+    this.log = options.log ?? silentLogger;
     this.transport.listen({
       message: (from, message) => {
         for (const observer of this.observers) observer.received?.(from, message);
@@ -248,8 +312,23 @@ export class PeerDriver implements LinkFactory {
   private handle(ready: PeerReady, sendNow: readonly Envelope[]): void {
     for (const envelope of sendNow) this.transport.send(envelope.to, envelope.message);
     this.write();
+    for (const read of ready.reads) this.read(read);
     for (const output of ready.toClients) this.deliver(output);
     for (const observer of this.observers) observer.stepped?.(ready);
+    for (const event of ready.events) logPeerEvent(this.log, this.peer.serverId, event);
+  }
+
+  /** Reads beside the writes: the peer asks only for what is durable and kept from purges. */
+  private read(read: StorageRead): void {
+    this.storage.readSnapshotChunk(read.zxid, read.cursor, read.bytesMax).then(
+      (chunk) => this.enqueue({ kind: 'snapshotRead', readId: read.readId, chunk }),
+      (error: unknown) =>
+        this.enqueue({
+          kind: 'snapshotReadFailed',
+          readId: read.readId,
+          reason: error instanceof Error ? error.message : String(error),
+        }),
+    );
   }
 
   /** The peer stops for good: recorded once, links and storage closed, listeners told. */

@@ -68,6 +68,9 @@ function main(): void {
   const totals: Record<string, number> = {};
   for (const result of results)
     for (const [kind, count] of Object.entries(result.faults)) totals[kind] = (totals[kind] ?? 0) + count;
+  const syncs: Record<string, number> = {};
+  for (const result of results)
+    for (const [kind, count] of Object.entries(result.syncs)) syncs[kind] = (syncs[kind] ?? 0) + count;
   const operations = results.reduce((sum, r) => sum + r.stats.writes + r.stats.reads, 0);
   const failures = results.flatMap((result) =>
     result.failures.map((failure) => ({ seed: result.seed, check: failure.check, message: failure.message })),
@@ -79,6 +82,7 @@ function main(): void {
       elapsedMs,
       operations,
       faults: totals,
+      syncs,
     };
     if (args.traceHash) summary.traceHashes = Object.fromEntries(results.map((r) => [r.seed, r.traceHash]));
     console.log(JSON.stringify(summary, null, 2));
@@ -99,6 +103,12 @@ function main(): void {
     );
     console.log(
       `faults injected: ${Object.entries(totals)
+        .map(([kind, count]) => `${kind} ${count}`)
+        .join(', ')}`,
+    );
+    console.log(
+      `learner syncs: ${Object.entries(syncs)
+        .sort()
         .map(([kind, count]) => `${kind} ${count}`)
         .join(', ')}`,
     );

@@ -15,7 +15,9 @@ import {
   drawFaultRates,
   drawMessageChaos,
   drawProcessFaults,
+  drawSyncSizes,
   type FaultRates,
+  type SyncSizes,
   type Violation,
   World,
 } from './world.js';
@@ -33,6 +35,10 @@ export interface RunOptions {
   readonly ackBeforeDurable?: boolean;
   /** A round trip every delivered peer message goes through (see World.wire). */
   readonly wire?: (message: PeerMessage) => PeerMessage;
+  /** Overrides for the learner sync's chunk and window sizes drawn from the seed. */
+  readonly sync?: Partial<SyncSizes>;
+  /** Transactions between snapshots (default 40): lower makes learners behind get a SNAP more often. */
+  readonly snapCount?: number;
   /** A round trip every storage action goes through before it is durable (see World.diskWire). */
   readonly diskWire?: (action: StorageAction) => StorageAction;
 }
@@ -42,6 +48,7 @@ export interface SeedResult {
   readonly traceHash: string;
   readonly failures: readonly Violation[];
   readonly rates: FaultRates;
+  readonly sync: SyncSizes;
   readonly stats: {
     readonly writes: number;
     readonly acknowledged: number;
@@ -51,6 +58,10 @@ export interface SeedResult {
     readonly simulatedMs: number;
   };
   readonly faults: Readonly<Record<string, number>>;
+  /** Learner sync events of the run, by kind and side ("syncFinished/learner"...). */
+  readonly syncs: Readonly<Record<string, number>>;
+  /** Why each learner sync that failed did, in order ("learner 2: ..."). */
+  readonly syncFailures: readonly string[];
 }
 
 export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
@@ -64,6 +75,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   };
   const servers = options.servers ?? rng.pick([3, 3, 5]);
   const voters = Array.from({ length: servers }, (_v, i) => i + 1);
+  const sync = { ...drawSyncSizes(seed), ...options.sync };
   const peerOptions = (id: ServerId): ZabPeerOptions => ({
     serverId: id,
     voters,
@@ -72,9 +84,11 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     syncLimitTicks: 5,
     electionFinalizeWaitMs: 50,
     electionResendIntervalMs: 100,
-    snapCount: 40,
+    snapCount: options.snapCount ?? 40,
     // Where each replica snapshots, between 20 and 40: from the seed, as a driver's randomness.
     snapshotRandomSeed: Math.imul(seed, 31) + id,
+    syncChunkBytes: sync.chunkBytes,
+    syncWindowBytes: sync.windowBytes,
     sessionSecret: new Uint8Array([seed & 0xff, 7]),
     startTimeMs: 0,
   });
@@ -150,6 +164,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     traceHash: world.trace,
     failures,
     rates,
+    sync,
     stats: {
       writes: history.writes.length,
       acknowledged: history.writes.filter((write) => write.zxid !== undefined).length,
@@ -159,6 +174,8 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
       simulatedMs: faultyMs + healedMs + quietMs,
     },
     faults: { ...world.faultCounts },
+    syncs: { ...world.syncEvents },
+    syncFailures: [...world.syncFailures],
   };
 }
 

@@ -19,6 +19,7 @@ import {
   type ServerId,
   type StorageAction,
   StorageImage,
+  type StorageRead,
   type Txn,
   ZabPeer,
   type ZabPeerOptions,
@@ -97,6 +98,25 @@ export function drawClockJumps(
 ): Pick<FaultRates, 'wallClockJumpsPerSecond' | 'monotonicJumpsPerSecond'> {
   const rng = new Rng(seed ^ 0x0c10_c4ed);
   return { wallClockJumpsPerSecond: 0, monotonicJumpsPerSecond: rng.pick([0, 0, 0.1, 0.3]) };
+}
+
+/** How large a learner sync's chunks and window are in a run. */
+export interface SyncSizes {
+  readonly chunkBytes: number;
+  readonly windowBytes: number;
+}
+
+/**
+ * Chunk and window sizes per seed, from a stream of their own (so the fault rates drawn stay
+ * as they were): often the defaults (a sync of the simulator's small trees then fits in one
+ * chunk), often tiny, so that every sync streams in many chunks through a narrow window.
+ */
+export function drawSyncSizes(seed: number): SyncSizes {
+  const rng = new Rng(seed ^ 0x51c_c4f7);
+  const chunkBytes = rng.pick([1024 * 1024, 1024 * 1024, 1024, 300, 120]);
+  // A window of a few chunks at least: with one chunk in flight and a slow disk, a stream of
+  // 120-byte chunks moves slower than the clients write, and a learner could never catch up.
+  return { chunkBytes, windowBytes: chunkBytes * rng.pick([4, 8, 32]) };
 }
 
 export function drawFaultRates(rng: Rng): FaultRates {
@@ -202,6 +222,10 @@ export class World {
   };
   /** The source of chance for pauses and disk failures (see drawProcessFaults). */
   readonly faultRng: Rng;
+  /** Learner sync events by kind and side ("syncFinished/learner"...), for scenarios and stats. */
+  readonly syncEvents: Record<string, number> = {};
+  /** Why each learner sync that failed did ("learner 2: ..."), in order: scenarios assert on them. */
+  readonly syncFailures: string[] = [];
   private traceHash = 0x811c9dc5;
   /** Events processed so far. */
   eventCount = 0;
@@ -348,6 +372,8 @@ export class World {
 
   /** The process is gone: nothing it held runs, and its peers see their links to it drop. */
   private halt(node: SimPeer): void {
+    // What a sync staged stays on disk, but the process that could commit it is gone.
+    node.durable.interruptStaging();
     node.peer = undefined;
     node.incarnation++;
     node.pausedUntil = undefined;
@@ -472,7 +498,29 @@ export class World {
     }
     for (const envelope of node.pipeline.accept(ready)) this.send(envelope);
     for (const output of ready.toClients) this.observer?.clientOutput(node.id, output);
+    for (const read of ready.reads) this.read(node, read);
+    for (const event of ready.events) {
+      const key = 'side' in event ? `${event.kind}/${event.side}` : event.kind;
+      this.syncEvents[key] = (this.syncEvents[key] ?? 0) + 1;
+      if (event.kind === 'syncFailed') this.syncFailures.push(`${event.side} ${node.id}: ${event.reason}`);
+    }
     this.writeNext(node);
+  }
+
+  /** The disk answers a read after a random delay, from what is durable; writes go on meanwhile. */
+  private read(node: SimPeer, read: StorageRead): void {
+    const incarnation = node.incarnation;
+    this.schedule(this.rng.int(0, this.rates.storageDelayMsMax), `read ${node.id}`, () => {
+      if (node.incarnation !== incarnation) return;
+      let input: PeerInput;
+      try {
+        const chunk = node.durable.readSnapshotChunk(read.zxid, read.cursor, read.bytesMax);
+        input = { kind: 'snapshotRead', readId: read.readId, chunk };
+      } catch (error) {
+        input = { kind: 'snapshotReadFailed', readId: read.readId, reason: (error as Error).message };
+      }
+      this.step(node.id, input);
+    });
   }
 
   /** The disk completes writes one at a time, each after a random delay; queued ones merge. */

@@ -235,50 +235,44 @@ describe('TcpTransport', () => {
     expect(inboxB.received).toEqual([{ from: 1, message: ping(2) }]);
   });
 
-  it('carries a multi-megabyte snapshot learner sync intact', async () => {
+  it('carries a multi-megabyte snapshot chunk intact (a single large node travels alone)', async () => {
     const [a, b] = await endpoints([1, 2]);
     collect(a!);
     const inboxB = collect(b!);
     const data = new Uint8Array(5 * 1024 * 1024).map((_v, i) => i % 251);
     const message: PeerMessage = {
-      kind: 'learnerSync',
+      kind: 'syncSnapshotChunk',
       epoch: 3,
-      mode: 'snap',
-      truncateTo: undefined,
-      snapshot: {
-        zxid: makeZxid(3, 1),
-        nodes: [
-          {
-            path: '/big',
-            data,
-            acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
-            czxid: makeZxid(3, 1),
-            mzxid: makeZxid(3, 1),
-            pzxid: makeZxid(3, 1),
-            ctime: 1,
-            mtime: 2,
-            version: 0,
-            cversion: 0,
-            aversion: 0,
-            ephemeralOwner: 0n,
-          },
-        ],
-        sessions: [[7n, 30_000]],
-      },
-      txns: [],
+      seq: 1,
+      nodes: [
+        {
+          path: '/big',
+          data,
+          acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
+          czxid: makeZxid(3, 1),
+          mzxid: makeZxid(3, 1),
+          pzxid: makeZxid(3, 1),
+          ctime: 1,
+          mtime: 2,
+          version: 0,
+          cversion: 0,
+          aversion: 0,
+          ephemeralOwner: 0n,
+        },
+      ],
+      sessions: [[7n, 30_000]],
+      last: true,
     };
+    type Chunk = Extract<PeerMessage, { kind: 'syncSnapshotChunk' }>;
     a!.send(2, message);
     a!.send(2, ping(9));
     await until(() => inboxB.received.length === 2);
     // vitest's deep equality walks typed arrays element by element: compare the bytes directly.
-    const got = inboxB.received[0]!.message as Extract<PeerMessage, { kind: 'learnerSync' }>;
-    expect(Buffer.from(got.snapshot!.nodes[0]!.data).equals(data)).toBe(true);
+    const got = inboxB.received[0]!.message as Chunk;
+    expect(Buffer.from(got.nodes[0]!.data).equals(data)).toBe(true);
     const empty = new Uint8Array(0);
-    const strip = (m: Extract<PeerMessage, { kind: 'learnerSync' }>) => ({
-      ...m,
-      snapshot: { ...m.snapshot!, nodes: m.snapshot!.nodes.map((node) => ({ ...node, data: empty })) },
-    });
-    expect(strip(got)).toEqual(strip(message as Extract<PeerMessage, { kind: 'learnerSync' }>));
+    const strip = (m: Chunk) => ({ ...m, nodes: m.nodes.map((node) => ({ ...node, data: empty })) });
+    expect(strip(got)).toEqual(strip(message as Chunk));
     expect(inboxB.received[1]).toEqual({ from: 1, message: ping(9) });
   });
 

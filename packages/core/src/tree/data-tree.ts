@@ -87,20 +87,21 @@ class ApplyError extends Error {
 
 /** The znode tree, changed only by applying committed transactions in zxid order. */
 export class DataTree {
-  private readonly nodes = new Map<string, Znode>();
+  // Not readonly only so that `replaceWith` can move a whole state in at once.
+  private nodes = new Map<string, Znode>();
   /** Every node's ACL list comes from here: one list per distinct ACL, however many nodes. */
-  private readonly acls = new AclCache();
-  private readonly ephemeralsBySession = new Map<SessionId, Set<string>>();
-  private readonly containerPaths = new Set<string>();
-  private readonly ttlPaths = new Set<string>();
+  private acls = new AclCache();
+  private ephemeralsBySession = new Map<SessionId, Set<string>>();
+  private containerPaths = new Set<string>();
+  private ttlPaths = new Set<string>();
   /** Global sessions and their negotiated timeouts: replicated through createSession/closeSession. */
-  private readonly sessionTimeouts = new Map<SessionId, number>();
+  private sessionTimeouts = new Map<SessionId, number>();
   private lastAppliedZxid: Zxid = zeroZxid;
   /**
    * The paths under a quota (each has /zookeeper/quota<path>/zookeeper_limits): ZooKeeper's
    * PathTrie of quota paths. Derived from the nodes, rebuilt when a snapshot is loaded.
    */
-  private readonly quotaRoots = new Set<string>();
+  private quotaRoots = new Set<string>();
   /** Told when a quota's stats node could not be read and was counted again (no crash, as ZooKeeper's). */
   onQuotaStatsRecounted: ((path: string) => void) | undefined;
   /** What this server writes into /zookeeper/config, kept across snapshot loads. */
@@ -197,6 +198,32 @@ export class DataTree {
     this.writeEnsembleConfig();
     this.setUpQuotas();
     this.lastAppliedZxid = zxid;
+  }
+
+  /**
+   * Takes over `other`'s whole state at once (its maps move here, nothing is copied) and
+   * leaves `other` empty: how a learner switches to the tree it rebuilt from a SNAP while
+   * everything holding this tree keeps holding it. This server's /zookeeper/config stays its own.
+   */
+  replaceWith(other: DataTree): void {
+    assert(other !== this, 'a tree replaces itself with another');
+    this.nodes = other.nodes;
+    this.acls = other.acls;
+    this.ephemeralsBySession = other.ephemeralsBySession;
+    this.containerPaths = other.containerPaths;
+    this.ttlPaths = other.ttlPaths;
+    this.sessionTimeouts = other.sessionTimeouts;
+    this.quotaRoots = other.quotaRoots;
+    this.lastAppliedZxid = other.lastAppliedZxid;
+    other.nodes = new Map();
+    other.acls = new AclCache();
+    other.ephemeralsBySession = new Map();
+    other.containerPaths = new Set();
+    other.ttlPaths = new Set();
+    other.sessionTimeouts = new Map();
+    other.quotaRoots = new Set();
+    other.initialize();
+    this.writeEnsembleConfig();
   }
 
   private restoreNode(saved: SnapshotNode): void {

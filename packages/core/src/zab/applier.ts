@@ -57,6 +57,17 @@ export interface ApplyHooks {
   sessionApplied(txn: Txn, origin: TxnOrigin | undefined): void;
   /** After a batch of applications: the learner answers client syncs now satisfied. */
   afterApplied(): void;
+  /**
+   * The oldest zxid a learner sync in progress still needs (its snapshot, its place in the
+   * log): purges and log compaction stop there. Undefined when nothing is pinned.
+   */
+  retainFrom(): Zxid | undefined;
+}
+
+/** A snapshot persisted and not yet durable, and who waits for it. */
+interface PendingSnapshot {
+  readonly zxid: Zxid;
+  readonly waiters: (() => void)[];
 }
 
 /** A transaction this peer expects, by the cxid it will carry, and who it answers. */
@@ -86,6 +97,9 @@ export class Applier {
   /** Applied transactions the next snapshot waits for. */
   private snapshotAfter: number;
   private previousSnapshotZxid: Zxid;
+  /** The newest snapshot known durable in storage. */
+  private storedZxid: Zxid | undefined;
+  private pendingSnapshot: PendingSnapshot | undefined;
 
   constructor(
     private readonly tree: DataTree,
@@ -94,11 +108,18 @@ export class Applier {
     private readonly front: ClientFront,
     private readonly snapshotPoints: SnapshotPoints,
     private readonly hooks: ApplyHooks,
+    storedSnapshotZxid: Zxid | undefined,
   ) {
     this.snapshotAfter = snapshotPoints.next();
     // Nothing beyond the snapshot a peer restarts from is known to be committed yet.
     this.committedZxid = tree.lastZxid;
     this.previousSnapshotZxid = tree.lastZxid;
+    this.storedZxid = storedSnapshotZxid;
+  }
+
+  /** The zxid of the newest snapshot known durable in storage, if any. */
+  get storedSnapshotZxid(): Zxid | undefined {
+    return this.storedZxid;
   }
 
   /** The highest zxid known to be committed. */
@@ -181,6 +202,24 @@ export class Applier {
   private maybeSnapshot(): void {
     this.appliedSinceSnapshot++;
     if (this.appliedSinceSnapshot < this.snapshotAfter) return;
+    this.takeSnapshot();
+  }
+
+  /**
+   * Snapshots the tree now and returns the snapshot's zxid; `onDurable` runs once it is
+   * stored. A snapshot at the same zxid already stored or on its way is not taken twice.
+   */
+  takeSnapshot(onDurable?: () => void): Zxid {
+    const zxid = this.tree.lastZxid;
+    const pending = this.pendingSnapshot;
+    if (pending?.zxid === zxid) {
+      if (onDurable !== undefined) pending.waiters.push(onDurable);
+      return zxid;
+    }
+    if (this.storedZxid === zxid) {
+      onDurable?.();
+      return zxid;
+    }
     this.appliedSinceSnapshot = 0;
     this.snapshotAfter = this.snapshotPoints.next();
     assert(
@@ -188,12 +227,39 @@ export class Applier {
         this.snapshotAfter <= this.snapshotPoints.snapCount,
       'a snapshot point lies between snapCount/2 and snapCount',
     );
-    const snapshot = this.tree.snapshot();
-    this.outbox.persist({ kind: 'snapshot', snapshot });
+    const taken: PendingSnapshot = { zxid, waiters: onDurable === undefined ? [] : [onDurable] };
+    this.pendingSnapshot = taken;
+    this.outbox.persist({ kind: 'snapshot', snapshot: this.tree.snapshot() }, () => {
+      if (this.storedZxid === undefined || zxid > this.storedZxid) this.storedZxid = zxid;
+      if (this.pendingSnapshot === taken) this.pendingSnapshot = undefined;
+      for (const waiter of taken.waiters) waiter();
+    });
     // Keep one snapshot's worth of log before the newest snapshot, so that learners a little
-    // behind still get a DIFF rather than a whole snapshot.
-    this.outbox.persist({ kind: 'purge', throughZxid: this.previousSnapshotZxid });
-    this.log.compact(this.previousSnapshotZxid);
-    this.previousSnapshotZxid = snapshot.zxid;
+    // behind still get a DIFF rather than a whole snapshot; and whatever a sync in progress
+    // still streams.
+    const retain = this.hooks.retainFrom();
+    const through =
+      retain !== undefined && retain < this.previousSnapshotZxid ? retain : this.previousSnapshotZxid;
+    this.outbox.persist({ kind: 'purge', throughZxid: through });
+    this.log.compact(through);
+    this.previousSnapshotZxid = zxid;
+    return zxid;
+  }
+
+  /**
+   * A SNAP replaced the tree with a snapshot at `zxid` (committed on the leader): the commit
+   * point and the snapshot schedule start from it. `stored` once its commit in storage is durable.
+   */
+  snapshotInstalled(zxid: Zxid): void {
+    assert(this.tree.lastZxid === zxid, 'the installed snapshot is the tree');
+    if (zxid > this.committedZxid) this.committedZxid = zxid;
+    this.previousSnapshotZxid = zxid;
+    this.appliedSinceSnapshot = 0;
+    this.pendingSnapshot = undefined;
+  }
+
+  /** The snapshot a SNAP installed is durable in storage. */
+  snapshotStored(zxid: Zxid): void {
+    if (this.storedZxid === undefined || zxid > this.storedZxid) this.storedZxid = zxid;
   }
 }

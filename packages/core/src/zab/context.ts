@@ -7,10 +7,11 @@ import type { Id } from '../acl.js';
 import type { ClientFront, WriteOrigin } from '../front/client-front.js';
 import type { PreparableRequest } from '../prep/preparer.js';
 import type { ResolvedServerOptions } from '../server-options.js';
-import type { StorageAction } from '../storage.js';
+import type { SnapshotChunk, StorageAction } from '../storage.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
+import type { PeerEvent } from './events.js';
 import type { PeerMessage } from './messages.js';
 import type { PeerBound, ResolvedPeerOptions } from './options.js';
 import type { MajorityQuorum, ServerId } from './quorum.js';
@@ -43,6 +44,8 @@ export interface PeerContext {
   readonly lastPersistedZxid: Zxid;
   /** The session secret this peer checks passwords with: its own, or its leader's. */
   readonly sessionSecret: Uint8Array;
+  /** The zxid of the newest snapshot known durable in storage, if any. */
+  readonly storedSnapshotZxid: Zxid | undefined;
 
   /** Sends at once, without waiting for storage; messages to this peer itself are dropped. */
   send(to: ServerId, message: PeerMessage): void;
@@ -50,6 +53,37 @@ export interface PeerContext {
   sendAfterPersist(to: ServerId, message: PeerMessage): void;
   /** Schedules a storage action; `onDurable` runs in the step that reports it durable. */
   persist(action: StorageAction, onDurable?: () => void): void;
+  /** Runs `callback` once everything persisted so far is durable (at once if nothing is pending). */
+  whenDurable(callback: () => void): void;
+  /**
+   * Snapshots the tree now (unless a snapshot at its zxid is on its way already) and returns
+   * the snapshot's zxid; `onDurable` runs once it is stored.
+   */
+  takeSnapshot(onDurable: () => void): Zxid;
+  /**
+   * Asks storage for part of the stored snapshot at `zxid`. Exactly one callback runs, in a
+   * later step, unless the peer changes role first (then neither does).
+   */
+  readSnapshot(
+    zxid: Zxid,
+    cursor: number,
+    bytesMax: number,
+    onChunk: (chunk: SnapshotChunk) => void,
+    onFailure: (reason: string) => void,
+  ): void;
+  /**
+   * Switches to the snapshot a SNAP rebuilt: the tree takes over `tree`'s state, the log
+   * starts after `zxid`, storage commits the staged chunks in one atomic step.
+   */
+  installSnapshot(
+    tree: DataTree,
+    zxid: Zxid,
+    chunks: number,
+    nodes: number,
+    sessions: readonly (readonly [SessionId, number])[],
+  ): void;
+  /** Reports something for the driver to log (and, for a failed sync, for `status()`). */
+  event(event: PeerEvent): void;
   /**
    * Records new epochs and persists them; acceptedEpoch never goes down and currentEpoch never
    * exceeds it (both asserted). `onDurable` runs once they are durable.

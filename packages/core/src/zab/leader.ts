@@ -13,14 +13,20 @@ import type { SessionId, Txn } from '../txn.js';
 import { counterOf, epochOf, makeZxid, nextZxid, type Zxid } from '../zxid.js';
 import { ContainerCollector } from './container-collector.js';
 import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
+import type { SyncProgress } from './events.js';
 import { LeaderSessions } from './leader-sessions.js';
 import { planLearnerSync } from './learner-sync-plan.js';
 import type { LearnerMessage } from './messages.js';
 import type { PeerBound } from './options.js';
 import type { ServerId } from './quorum.js';
 import type { LearnerView } from './status.js';
+import { type StreamStart, SyncStream } from './sync-stream.js';
 
-type LearnerStage = 'info' | 'epochAcked' | 'learnerSyncSent' | 'newLeaderAcked';
+/**
+ * Where a learner stands with us: connected, epoch acknowledged, its learner sync streaming,
+ * NEWLEADER sent (it now gets proposals and commits), NEWLEADER acknowledged.
+ */
+type LearnerStage = 'info' | 'epochAcked' | 'streaming' | 'newLeaderSent' | 'newLeaderAcked';
 
 interface LearnerLink {
   readonly serverId: ServerId;
@@ -36,6 +42,8 @@ interface LearnerLink {
   /** The end of our log when we synchronised it: durable there once it acks NEWLEADER. */
   learnerSyncedThroughZxid: Zxid;
   lastHeardMs: number;
+  /** Its learner sync, from SYNCBEGIN until it acknowledges NEWLEADER. */
+  stream: SyncStream | undefined;
 }
 
 /** Collecting FOLLOWERINFO, then (once an epoch is chosen) ACKEPOCH from a quorum. */
@@ -176,6 +184,7 @@ export class LeaderRole {
         this.peer.sendAfterPersist(from, { kind: 'leaderInfo', epoch });
       return;
     }
+    if (known !== undefined) this.syncEnded(known, `server ${from} connected again`);
     this.learners.set(from, {
       serverId: from,
       observer,
@@ -186,6 +195,7 @@ export class LeaderRole {
       ackedZxid: makeZxid(0, 0),
       learnerSyncedThroughZxid: makeZxid(0, 0),
       lastHeardMs: this.peer.nowMs,
+      stream: undefined,
     });
     if (epoch === undefined) {
       this.checkDiscoveryQuorum();
@@ -251,7 +261,12 @@ export class LeaderRole {
 
   // ---- learner synchronisation --------------------------------------------------------
 
-  /** Sends a learner what it lacks (DIFF), what it must drop (TRUNC) or everything (SNAP). */
+  /**
+   * Starts streaming a learner what it lacks (DIFF), what it must drop first (TRUNC) or a
+   * snapshot (SNAP), then our log to its end; NEWLEADER follows once the stream catches up.
+   * A SNAP streams the newest snapshot already stored if the log mirror reaches beyond it,
+   * else one taken now.
+   */
   private syncLearner(learner: LearnerLink, peerLastZxid: Zxid): void {
     assert(this.learnerSyncRoom() > 0, 'a learner sync needs room');
     const epoch = this.epoch;
@@ -259,21 +274,79 @@ export class LeaderRole {
     assert(this.phase.kind !== 'discovery', 'learner sync starts after discovery');
     assert(learner.stage === 'epochAcked', 'a learner is synced once, after it acked the epoch');
     const log = this.peer.log;
-    const plan = planLearnerSync(log, this.peer.tree, peerLastZxid);
-    this.peer.send(learner.serverId, { kind: 'learnerSync', epoch, ...plan });
+    const plan = planLearnerSync(log, peerLastZxid);
+    let start: StreamStart;
+    let takeSnapshot = false;
+    if (plan.mode !== 'snap') start = plan;
+    else {
+      const stored = this.peer.storedSnapshotZxid;
+      takeSnapshot = stored === undefined || stored < log.baseZxid;
+      const snapshotZxid = takeSnapshot ? this.peer.tree.lastZxid : stored!;
+      start = { mode: 'snap', snapshotZxid, snapshotDurable: !takeSnapshot };
+    }
+    const peer = this.peer;
+    const stream = new SyncStream(
+      {
+        get nowMs() {
+          return peer.nowMs;
+        },
+        log,
+        chunkBytes: this.peer.options.syncChunkBytes,
+        windowBytes: this.peer.options.syncWindowBytes,
+        send: (message) => this.peer.send(learner.serverId, message),
+        readSnapshot: (zxid, cursor, bytesMax, onChunk, onFailure) =>
+          this.peer.readSnapshot(zxid, cursor, bytesMax, onChunk, onFailure),
+      },
+      learner.serverId,
+      epoch,
+      start,
+    );
+    learner.stream = stream;
+    learner.stage = 'streaming';
+    if (takeSnapshot) {
+      const zxid = this.peer.takeSnapshot(() => stream.snapshotDurable());
+      assert(start.mode === 'snap' && zxid === start.snapshotZxid, 'the snapshot taken is the one streamed');
+    }
+    this.peer.event({ kind: 'syncStarted', ...stream.progress() });
+  }
+
+  /** Sends what each stream's window allows; NEWLEADER to those that caught up. */
+  private pumpStreams(): void {
+    for (const learner of this.learners.values()) {
+      const stream = learner.stream;
+      if (learner.stage !== 'streaming' || stream === undefined) continue;
+      if (stream.pump()) this.sendNewLeader(learner);
+    }
+  }
+
+  /** The stream has sent our log to its end: NEWLEADER, and from now on proposals and commits. */
+  private sendNewLeader(learner: LearnerLink): void {
+    const epoch = this.epoch;
+    assert(epoch !== undefined && learner.stage === 'streaming', 'NEWLEADER ends a stream');
+    const log = this.peer.log;
     this.peer.send(learner.serverId, {
       kind: 'newLeader',
       epoch,
       lastZxid: log.lastZxid,
       sessionSecret: this.peer.sessionSecret,
     });
-    learner.stage = 'learnerSyncSent';
+    learner.stage = 'newLeaderSent';
     learner.learnerSyncedThroughZxid = log.lastZxid;
   }
 
   private onAckNewLeader(learner: LearnerLink): void {
-    if (learner.stage !== 'learnerSyncSent') return;
+    if (learner.stage !== 'newLeaderSent') return;
     learner.stage = 'newLeaderAcked';
+    const stream = learner.stream;
+    if (stream !== undefined) {
+      learner.stream = undefined;
+      this.peer.event({
+        kind: 'syncFinished',
+        ...stream.progress(),
+        durationMs: this.peer.nowMs - stream.startedMs,
+        lastZxid: learner.learnerSyncedThroughZxid,
+      });
+    }
     // Everything sent in the learner sync is durable on the learner.
     if (learner.learnerSyncedThroughZxid > learner.ackedZxid)
       learner.ackedZxid = learner.learnerSyncedThroughZxid;
@@ -407,8 +480,12 @@ export class LeaderRole {
     return zxid;
   }
 
-  /** Called at the end of every step: one batched PROPOSAL per learner. */
+  /**
+   * Called at the end of every step: learner syncs' streams send what their windows allow,
+   * then one batched PROPOSAL per synchronised learner.
+   */
   flush(): void {
+    this.pumpStreams();
     const phase = this.phase;
     if (phase.kind !== 'broadcast' || phase.unsentProposals.length === 0) return;
     const batchMax = this.peer.options.proposalBatchMax;
@@ -416,7 +493,7 @@ export class LeaderRole {
     for (let start = 0; start < unsent.length; start += batchMax) {
       const txns = unsent.slice(start, start + batchMax);
       for (const learner of this.learners.values()) {
-        if (learner.observer || (learner.stage !== 'learnerSyncSent' && learner.stage !== 'newLeaderAcked'))
+        if (learner.observer || (learner.stage !== 'newLeaderSent' && learner.stage !== 'newLeaderAcked'))
           continue;
         this.peer.send(learner.serverId, { kind: 'proposal', epoch: phase.epoch, txns });
       }
@@ -453,7 +530,7 @@ export class LeaderRole {
     const newlyCommitted = this.peer.log.entriesAfter(phase.committedZxid, commit) ?? [];
     phase.committedZxid = commit;
     for (const learner of this.learners.values()) {
-      if (learner.stage !== 'newLeaderAcked' && learner.stage !== 'learnerSyncSent') continue;
+      if (learner.stage !== 'newLeaderAcked' && learner.stage !== 'newLeaderSent') continue;
       if (learner.observer) {
         if (newlyCommitted.length > 0)
           this.peer.send(learner.serverId, { kind: 'inform', epoch: phase.epoch, txns: newlyCommitted });
@@ -490,6 +567,9 @@ export class LeaderRole {
         return;
       case 'ackNewLeader':
         this.onAckNewLeader(learner);
+        return;
+      case 'syncAck':
+        if (learner.stage === 'streaming') learner.stream?.acked(message.seq);
         return;
       case 'ack':
         if (message.zxid > learner.ackedZxid) learner.ackedZxid = message.zxid;
@@ -553,7 +633,7 @@ export class LeaderRole {
   private inForwardOrder(learner: LearnerLink, seq: number): boolean {
     if (seq < learner.nextForwardSeq) return false;
     if (seq > learner.nextForwardSeq) {
-      this.learners.delete(learner.serverId);
+      this.forget(learner, `request ${learner.nextForwardSeq} from server ${learner.serverId} never came`);
       return false;
     }
     learner.nextForwardSeq++;
@@ -578,7 +658,63 @@ export class LeaderRole {
 
   /** The lost link to a learner: forget it until it connects again. */
   linkDown(peer: ServerId): void {
-    this.learners.delete(peer);
+    const learner = this.learners.get(peer);
+    if (learner !== undefined) this.forget(learner, `lost the link to server ${peer}`);
+  }
+
+  /** Forgets a learner; a learner sync under way fails with `reason`. */
+  private forget(learner: LearnerLink, reason: string): void {
+    this.learners.delete(learner.serverId);
+    this.syncEnded(learner, reason);
+  }
+
+  /** A learner's sync ends unfinished (if one was under way): reported with the reason. */
+  private syncEnded(learner: LearnerLink, reason: string): void {
+    const stream = learner.stream;
+    if (stream === undefined) return;
+    learner.stream = undefined;
+    this.peer.event({
+      kind: 'syncFailed',
+      ...stream.progress(),
+      durationMs: this.peer.nowMs - stream.startedMs,
+      reason,
+    });
+  }
+
+  /** This leader steps down: every learner sync under way fails with `reason`. */
+  abandon(reason: string): void {
+    for (const learner of this.learners.values())
+      this.syncEnded(learner, `the leader stepped down: ${reason}`);
+  }
+
+  /** The oldest zxid a learner sync under way still streams: purges and compaction stop there. */
+  retainFrom(): Zxid | undefined {
+    let oldest: Zxid | undefined;
+    for (const learner of this.learners.values()) {
+      const zxid = learner.stream?.retainFrom();
+      if (zxid !== undefined && (oldest === undefined || zxid < oldest)) oldest = zxid;
+    }
+    return oldest;
+  }
+
+  /** The learner syncs under way, for `status()`. */
+  syncs(): SyncProgress[] {
+    const syncs: SyncProgress[] = [];
+    for (const learner of this.learners.values())
+      if (learner.stream !== undefined) syncs.push(learner.stream.progress());
+    return syncs;
+  }
+
+  /** Drops learners whose sync stream is stuck (or cannot go on), saying why. */
+  private checkStreams(now: number): void {
+    const limitMs = this.peer.options.syncStallLimitTicks * this.peer.server.tickTimeMs;
+    for (const learner of [...this.learners.values()]) {
+      const stream = learner.stream;
+      if (learner.stage !== 'streaming' || stream === undefined) continue;
+      const problem = stream.failure ?? stream.stallReason(now, limitMs);
+      if (problem !== undefined)
+        this.forget(learner, `sync to server ${learner.serverId} stalled: ${problem}`);
+    }
   }
 
   /** A committed transaction was applied: session and container bookkeeping. */
@@ -616,6 +752,7 @@ export class LeaderRole {
 
   tick(): void {
     const now = this.peer.nowMs;
+    this.checkStreams(now);
     const phase = this.phase;
     if (phase.kind !== 'broadcast') {
       if (now >= this.deadlineMs)
@@ -642,7 +779,8 @@ export class LeaderRole {
     }
     const silenceLimitMs = this.peer.options.syncLimitTicks * tickMs;
     for (const learner of [...this.learners.values()]) {
-      if (now - learner.lastHeardMs > silenceLimitMs) this.learners.delete(learner.serverId);
+      if (now - learner.lastHeardMs > silenceLimitMs)
+        this.forget(learner, `server ${learner.serverId} silent for ${now - learner.lastHeardMs} ms`);
     }
     // Expiries and container deletions wait for room in flight; the rest stay due.
     for (const sessionId of phase.sessions.expire(now, this.proposalRoom()))
@@ -686,7 +824,8 @@ export class LeaderRole {
 
   /** How many more learners may be synchronised at once before the bound on pending learner syncs. */
   private learnerSyncRoom(): number {
-    const room = this.peer.options.learnerSyncsPendingMax - this.learnersAt('learnerSyncSent').length;
+    const pending = this.learnersAt('streaming').length + this.learnersAt('newLeaderSent').length;
+    const room = this.peer.options.learnerSyncsPendingMax - pending;
     assert(room >= 0, 'pending learner syncs within their bound');
     return room;
   }
@@ -701,7 +840,7 @@ export class LeaderRole {
 
   /** Forgets a learner because a bound was reached; it times out and connects again. */
   private dropLearner(learner: LearnerLink, bound: PeerBound): void {
-    this.learners.delete(learner.serverId);
+    this.forget(learner, `${bound} reached`);
     this.peer.boundReached(bound);
   }
 }

@@ -1,42 +1,33 @@
 /**
- * What a leader sends a learner to bring its log in line (ZAB's synchronisation phase): the
- * entries it lacks (DIFF), a point to truncate back to first (TRUNC), or the whole tree when
- * the learner is behind everything the log still holds (SNAP). Pure: it reads the leader's
- * log and tree and returns the message's contents.
+ * How a leader brings a learner's log in line with its own (ZAB's synchronisation phase):
+ * send the entries it lacks (DIFF), a point to truncate back to first (TRUNC), or a whole
+ * snapshot when the learner is behind everything the log still holds (SNAP). Pure: it reads
+ * the leader's log and decides; the stream (sync-stream.ts) then carries the plan out.
  */
 import { assert } from '../errors.js';
-import type { DataTree, TreeSnapshot } from '../tree/data-tree.js';
-import type { Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import type { LearnerSyncMode } from './messages.js';
 import type { TxnLog } from './txn-log.js';
 
-/** The contents of a learnerSync message. */
-export interface LearnerSyncPlan {
-  readonly mode: LearnerSyncMode;
-  /** For 'trunc': the learner drops every entry after this zxid first. */
-  readonly truncateTo: Zxid | undefined;
-  /** For 'snap': the leader's tree, replacing the learner's. */
-  readonly snapshot: TreeSnapshot | undefined;
-  /** Entries the learner appends after the truncation or snapshot. */
-  readonly txns: readonly Txn[];
-}
+/** What a learner sync does before it streams transactions. */
+export type LearnerSyncPlan =
+  /** DIFF: the learner's log is a prefix of ours; it gets our entries after `afterZxid`. */
+  | { readonly mode: 'diff'; readonly afterZxid: Zxid }
+  /** TRUNC: the learner drops everything after `afterZxid`, then gets our entries after it. */
+  | { readonly mode: 'trunc'; readonly afterZxid: Zxid }
+  /** SNAP: the learner is behind our log's start; it gets a snapshot, then our entries after it. */
+  | { readonly mode: 'snap' };
 
 /** Plans the learner sync for a learner whose log ends at `learnerLastZxid`. */
-export function planLearnerSync(log: TxnLog, tree: DataTree, learnerLastZxid: Zxid): LearnerSyncPlan {
+export function planLearnerSync(log: TxnLog, learnerLastZxid: Zxid): LearnerSyncPlan {
   const common = log.floor(learnerLastZxid);
-  let plan: LearnerSyncPlan;
-  if (common === undefined) {
-    const snapshot = tree.snapshot();
-    plan = { mode: 'snap', truncateTo: undefined, snapshot, txns: log.entriesAfter(snapshot.zxid) ?? [] };
-  } else if (common === learnerLastZxid) {
-    plan = { mode: 'diff', truncateTo: undefined, snapshot: undefined, txns: log.entriesAfter(common)! };
-  } else {
-    assert(common < learnerLastZxid, 'a truncation drops what the learner has beyond our log');
-    plan = { mode: 'trunc', truncateTo: common, snapshot: undefined, txns: log.entriesAfter(common)! };
-  }
-  // Whatever the mode, the learner ends where our log ends.
-  const last = plan.txns.length > 0 ? plan.txns[plan.txns.length - 1]!.zxid : undefined;
-  if (last !== undefined) assert(last === log.lastZxid, 'a learner sync carries the log to its end');
-  return plan;
+  if (common === undefined) return { mode: 'snap' };
+  if (common === learnerLastZxid) return { mode: 'diff', afterZxid: common };
+  assert(common < learnerLastZxid, 'a truncation drops what the learner has beyond our log');
+  return { mode: 'trunc', afterZxid: common };
+}
+
+/** The mode's name as ZooKeeper's packets call it, for logs. */
+export function syncModeName(mode: LearnerSyncMode): string {
+  return mode.toUpperCase();
 }

@@ -1,8 +1,8 @@
 /**
  * A follower or an observer: it connects to the leader (FOLLOWERINFO), promises the new
  * epoch (ACKEPOCH, after acceptedEpoch is durable), takes the leader's learner sync (DIFF,
- * TRUNC or SNAP),
- * makes it durable before acknowledging NEWLEADER, and serves once UPTODATE arrives. In
+ * TRUNC or SNAP, streamed in chunks: sync-intake.ts), makes it durable before
+ * acknowledging NEWLEADER, and serves once UPTODATE arrives. In
  * broadcast it logs proposals and acknowledges them only once durable, applies what is
  * committed and durable, forwards its clients' writes, client syncs and session checks.
  */
@@ -14,8 +14,10 @@ import type { PendingRevalidation } from '../sessions/admission.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import type { PeerContext, TxnOrigin } from './context.js';
+import type { SyncProgress } from './events.js';
 import type { LeaderMessage } from './messages.js';
 import type { ServerId } from './quorum.js';
+import { SyncIntake } from './sync-intake.js';
 import { followsContiguously } from './txn-log.js';
 
 type Phase = 'connecting' | 'learnerSync' | 'broadcast';
@@ -30,8 +32,12 @@ export class LearnerRole {
   private historyVerified = false;
   private epoch = -1;
   private lastHeardMs: number;
-  /** Connecting and the learner sync must finish by this time, however chatty the leader is. */
-  private readonly setupDeadlineMs: number;
+  /**
+   * Connecting must reach the learner sync by this time, and once NEWLEADER is taken, UPTODATE
+   * must come by it, however chatty the leader is. The sync's stream in between is bounded by
+   * its progress instead (syncStallLimitTicks), so a large state can take as long as it needs.
+   */
+  private setupDeadlineMs: number;
   private nextFollowerInfoMs = 0;
   private readonly touches = new Set<SessionId>();
   /** Client syncs: waiting for the leader's zxid (undefined), then for it to be applied. */
@@ -43,8 +49,10 @@ export class LearnerRole {
    * reconnect) from the next in line. Clients' FIFO order rests on it.
    */
   private forwardSeq = 0;
-  /** The leader's learner sync is taken once: a late duplicate must not rewind the log. */
-  private learnerSyncTaken = false;
+  /** The leader's learner sync, once SYNCBEGIN came: taken once, a late duplicate must not rewind the log. */
+  private intake: SyncIntake | undefined;
+  /** Set once NEWLEADER closed the stream. */
+  private streamDone = false;
 
   constructor(
     private readonly peer: PeerContext,
@@ -78,11 +86,24 @@ export class LearnerRole {
       case 'leaderInfo':
         this.onLeaderInfo(message.epoch);
         return;
-      case 'learnerSync':
-        this.onLearnerSync(message);
+      case 'syncBegin':
+        this.onSyncBegin(message);
         return;
-      case 'newLeader':
-        if (this.phase !== 'learnerSync') return;
+      case 'syncSnapshotChunk':
+        if (this.streamOpen('a snapshot chunk')) this.intake!.snapshotChunk(message);
+        return;
+      case 'syncTxns':
+        if (this.streamOpen('sync transactions')) this.intake!.txns(message);
+        return;
+      case 'newLeader': {
+        if (this.phase !== 'learnerSync' || this.streamDone) return;
+        const intake = this.intake;
+        if (intake === undefined || !intake.historyComplete) {
+          this.peer.lookForLeader(
+            `learner sync incomplete at NEWLEADER: ${intake === undefined ? 'no SYNCBEGIN came' : 'the snapshot is not whole'}`,
+          );
+          return;
+        }
         if (this.peer.log.lastZxid !== message.lastZxid) {
           this.peer.lookForLeader(
             `learner sync incomplete: log ends at ${this.peer.log.lastZxid}, leader sent ${message.lastZxid}`,
@@ -96,11 +117,21 @@ export class LearnerRole {
           return;
         }
         this.historyVerified = true;
+        this.streamDone = true;
+        this.setupDeadlineMs =
+          this.peer.nowMs + this.peer.options.initLimitTicks * this.peer.server.tickTimeMs;
         this.peer.adoptSessionSecret(message.sessionSecret);
         this.peer.setEpochs(this.peer.acceptedEpoch, this.epoch);
         assert(this.peer.currentEpoch === this.epoch, 'a learner holding the history takes its epoch');
         this.peer.sendAfterPersist(this.leaderId, { kind: 'ackNewLeader', epoch: this.epoch });
+        this.peer.event({
+          kind: 'syncFinished',
+          ...intake.progress(),
+          durationMs: this.peer.nowMs - intake.startedMs,
+          lastZxid: message.lastZxid,
+        });
         return;
+      }
       case 'upToDate':
         // Only after NEWLEADER: an UPTODATE left over from an earlier attempt must not make
         // us serve a history we have not been given.
@@ -155,28 +186,85 @@ export class LearnerRole {
     });
   }
 
-  private onLearnerSync(message: Extract<LeaderMessage, { kind: 'learnerSync' }>): void {
-    if (this.phase !== 'learnerSync' || this.learnerSyncTaken) return;
-    this.learnerSyncTaken = true;
+  /** Starts taking the leader's learner sync: truncate first for a TRUNC, start staging for a SNAP. */
+  private onSyncBegin(message: Extract<LeaderMessage, { kind: 'syncBegin' }>): void {
+    if (this.phase !== 'learnerSync' || this.intake !== undefined) return;
     const { log, tree } = this.peer;
-    if (message.mode === 'snap' && message.snapshot !== undefined) {
-      tree.loadSnapshot(message.snapshot);
-      log.reset(message.snapshot.zxid);
-      this.peer.persist({ kind: 'reset', snapshot: message.snapshot });
-      assert(tree.lastZxid === message.snapshot.zxid, 'a SNAP replaces the tree');
-      assert(log.lastZxid === message.snapshot.zxid, 'a SNAP empties the log up to the snapshot');
-    } else if (message.mode === 'trunc' && message.truncateTo !== undefined) {
-      if (tree.lastZxid > message.truncateTo) {
+    if (message.mode === 'snap') {
+      const zxid = message.snapshotZxid;
+      if (zxid === undefined) {
+        this.peer.lookForLeader('the leader began a SNAP without naming its snapshot');
+        return;
+      }
+      // Stage beside the current state, which stays whole until the snapshot is.
+      this.peer.persist({ kind: 'stageBegin', zxid });
+    } else if (message.mode === 'trunc') {
+      const truncateTo = message.truncateTo;
+      if (truncateTo === undefined || tree.lastZxid > truncateTo) {
         // We applied only committed transactions; a leader asking us to drop one is broken.
         this.peer.lookForLeader(`leader truncates below our applied zxid ${tree.lastZxid}`);
         return;
       }
-      log.truncateAfter(message.truncateTo);
-      this.peer.persist({ kind: 'truncate', afterZxid: message.truncateTo });
-      assert(log.lastZxid <= message.truncateTo, 'a TRUNC drops everything after its zxid');
+      log.truncateAfter(truncateTo);
+      this.peer.persist({ kind: 'truncate', afterZxid: truncateTo });
+      assert(log.lastZxid <= truncateTo, 'a TRUNC drops everything after its zxid');
       assert(log.lastZxid >= tree.lastZxid, 'a TRUNC keeps everything applied');
     }
-    this.appendContiguous(message.txns);
+    const epoch = this.epoch;
+    const peer = this.peer;
+    const intake = new SyncIntake(
+      {
+        get nowMs() {
+          return peer.nowMs;
+        },
+        stageChunk: (zxid, index, chunk, onDurable) =>
+          this.peer.persist({ kind: 'stageChunk', zxid, index, nodes: chunk.nodes }, onDurable),
+        installSnapshot: (incoming, zxid, chunks, nodes, sessions) =>
+          this.peer.installSnapshot(incoming, zxid, chunks, nodes, sessions),
+        appendTxns: (chunk, onDurable) => {
+          if (!this.appendContiguous(chunk.txns)) return false;
+          this.peer.whenDurable(onDurable);
+          return true;
+        },
+        acknowledge: (seq) => this.peer.send(this.leaderId, { kind: 'syncAck', epoch, seq }),
+        fail: (reason) => this.peer.lookForLeader(reason),
+      },
+      this.leaderId,
+      message.mode,
+      message.mode === 'snap' ? message.snapshotZxid : undefined,
+    );
+    this.intake = intake;
+    this.peer.event({ kind: 'syncStarted', ...intake.progress() });
+  }
+
+  /** True when a stream chunk may be taken now; a chunk before SYNCBEGIN means SYNCBEGIN was lost. */
+  private streamOpen(what: string): boolean {
+    if (this.phase !== 'learnerSync' || this.streamDone) return false;
+    if (this.intake !== undefined) return true;
+    this.peer.lookForLeader(`${what} from leader ${this.leaderId} before SYNCBEGIN`);
+    return false;
+  }
+
+  /** The learner sync under way, for `status()`. */
+  syncProgress(): SyncProgress | undefined {
+    return this.intake === undefined || this.streamDone ? undefined : this.intake.progress();
+  }
+
+  /**
+   * This role ends (the peer goes looking): a learner sync under way fails with `reason`, and
+   * a SNAP staged and never installed is dropped from storage.
+   */
+  abandon(reason: string): void {
+    const intake = this.intake;
+    if (intake === undefined || this.streamDone) return;
+    this.streamDone = true;
+    if (intake.staging) this.peer.persist({ kind: 'stageDiscard' });
+    this.peer.event({
+      kind: 'syncFailed',
+      ...intake.progress(),
+      durationMs: this.peer.nowMs - intake.startedMs,
+      reason,
+    });
   }
 
   /** Logs transactions that follow on from our log; a gap means we missed some: start over. */
@@ -356,6 +444,19 @@ export class LearnerRole {
   tick(): void {
     const now = this.peer.nowMs;
     const tickMs = this.peer.server.tickTimeMs;
+    const intake = this.intake;
+    if (this.phase === 'learnerSync' && intake !== undefined && !this.streamDone) {
+      // The stream is bounded by its progress, not by initLimit as a whole.
+      const stalled = intake.stallReason(now, this.peer.options.syncStallLimitTicks * tickMs);
+      if (stalled !== undefined) {
+        this.peer.lookForLeader(`sync from leader ${this.leaderId} stalled: ${stalled}`);
+        return;
+      }
+      // Credit again, in case the last went missing: the leader may be waiting on it.
+      if (intake.acknowledgedSeq > 0)
+        this.peer.send(this.leaderId, { kind: 'syncAck', epoch: this.epoch, seq: intake.acknowledgedSeq });
+      return;
+    }
     const limitTicks =
       this.phase === 'broadcast' ? this.peer.options.syncLimitTicks : this.peer.options.initLimitTicks;
     if (this.phase !== 'broadcast' && now >= this.setupDeadlineMs) {

@@ -5,7 +5,7 @@
  */
 import type { Id } from '../acl.js';
 import type { PreparableRequest } from '../prep/preparer.js';
-import type { TreeSnapshot } from '../tree/data-tree.js';
+import type { SnapshotNode } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import type { ServerId } from './quorum.js';
@@ -54,6 +54,12 @@ export type LearnerMessage =
       readonly lastZxid: Zxid;
     }
   | { readonly kind: 'ackNewLeader'; readonly epoch: number }
+  /**
+   * Credit for a learner sync's stream: every chunk through `seq` is taken and durable here,
+   * so the leader may send more. Cumulative, and repeated while the stream lasts, so a lost
+   * one costs nothing.
+   */
+  | { readonly kind: 'syncAck'; readonly epoch: number; readonly seq: number }
   /** Acknowledges every proposal up to and including `zxid`: all are durable on the learner. */
   | { readonly kind: 'ack'; readonly epoch: number; readonly zxid: Zxid }
   /** Answers a ping with the sessions the learner's clients kept alive since the last one. */
@@ -97,21 +103,37 @@ export type LearnerMessage =
 /** What a leader sends its learners. */
 export type LeaderMessage =
   | { readonly kind: 'leaderInfo'; readonly epoch: number }
-  /** Brings a learner's log in line with the leader's (DIFF, TRUNC or SNAP); NEWLEADER follows. */
+  /**
+   * Starts bringing a learner's log in line with the leader's (DIFF, TRUNC or SNAP). A stream
+   * of chunks follows, numbered 1, 2, 3... (for a SNAP the snapshot's, then transactions),
+   * each bounded in size and sent only as the learner's `syncAck`s give credit; NEWLEADER
+   * comes once the stream has reached the end of the leader's log.
+   */
   | {
-      readonly kind: 'learnerSync';
+      readonly kind: 'syncBegin';
       readonly epoch: number;
       readonly mode: LearnerSyncMode;
       /** For 'trunc': drop every entry after this zxid first. */
       readonly truncateTo: Zxid | undefined;
-      /** For 'snap': the leader's state, replacing the learner's. */
-      readonly snapshot: TreeSnapshot | undefined;
-      /** Entries to append after the truncation or snapshot. */
-      readonly txns: readonly Txn[];
+      /** For 'snap': the zxid of the snapshot that replaces the learner's state. */
+      readonly snapshotZxid: Zxid | undefined;
     }
+  /** A piece of a SNAP's snapshot, in snapshot order (parents before children). */
+  | {
+      readonly kind: 'syncSnapshotChunk';
+      readonly epoch: number;
+      readonly seq: number;
+      readonly nodes: readonly SnapshotNode[];
+      /** Global sessions with their timeouts; all of them come in the first chunk. */
+      readonly sessions: readonly (readonly [SessionId, number])[];
+      /** This chunk ends the snapshot: transactions follow, if any. */
+      readonly last: boolean;
+    }
+  /** Transactions of a learner sync, after the truncation or snapshot, in zxid order. */
+  | { readonly kind: 'syncTxns'; readonly epoch: number; readonly seq: number; readonly txns: readonly Txn[] }
   /**
-   * Follows the learner sync: the learner must now hold exactly up to `lastZxid`. It checks,
-   * because a lost learner sync must never be acknowledged as a history held.
+   * Follows the learner sync's stream: the learner must now hold exactly up to `lastZxid`. It
+   * checks, because a lost piece of the sync must never be acknowledged as a history held.
    */
   | {
       readonly kind: 'newLeader';

@@ -33,6 +33,24 @@ export interface PeerOptions {
    * seed). The same number gives the same points. Default: the server id.
    */
   readonly snapshotRandomSeed?: number;
+  /**
+   * About how many bytes one chunk of a learner sync's stream carries (1 MiB): snapshot nodes
+   * or transactions, whole, so a single larger one travels alone. No sync message grows with
+   * the state.
+   */
+  readonly syncChunkBytes?: number;
+  /**
+   * Most bytes of a learner sync a leader has sent and the learner has not yet acknowledged
+   * as durable (8 MiB): the flow-control window. With `syncChunkBytes` it bounds what one sync
+   * holds in memory on either side, whatever the size of the state.
+   */
+  readonly syncWindowBytes?: number;
+  /**
+   * Ticks a learner sync's stream may make no progress (no chunk reaching the learner, no
+   * credit reaching the leader) before the side waiting gives up, says why and starts over
+   * (default initLimitTicks, as ZooKeeper bounds each read of a sync by initLimit).
+   */
+  readonly syncStallLimitTicks?: number;
   /** Most transactions in one PROPOSAL message. */
   readonly proposalBatchMax?: number;
   /**
@@ -120,6 +138,9 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     electionResendIntervalMs: options.electionResendIntervalMs ?? 200,
     snapCount: options.snapCount ?? 100_000,
     snapshotRandomSeed: options.snapshotRandomSeed ?? options.serverId,
+    syncChunkBytes: options.syncChunkBytes ?? 1024 * 1024,
+    syncWindowBytes: options.syncWindowBytes ?? 8 * 1024 * 1024,
+    syncStallLimitTicks: options.syncStallLimitTicks ?? options.initLimitTicks ?? 10,
     proposalBatchMax: options.proposalBatchMax ?? 1000,
     zxidCounterLimit: options.zxidCounterLimit ?? 0xffff_ffff,
     requestsPendingPerSessionMax: options.requestsPendingPerSessionMax ?? 1000,
@@ -137,6 +158,9 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     'initLimitTicks',
     'syncLimitTicks',
     'snapCount',
+    'syncChunkBytes',
+    'syncWindowBytes',
+    'syncStallLimitTicks',
     'proposalBatchMax',
     'requestsPendingPerSessionMax',
     'proposalsInFlightMax',
@@ -152,6 +176,8 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
   if (resolved.learnerSyncsPendingMax < quorumLearners) {
     problems.push(`learnerSyncsPendingMax must be at least ${quorumLearners}, or no quorum could sync`);
   }
+  if (resolved.syncWindowBytes < resolved.syncChunkBytes)
+    problems.push('syncWindowBytes must be at least syncChunkBytes');
   if (problems.length > 0) throw new RangeError(`invalid peer options: ${problems.join('; ')}`);
   return resolved;
 }

@@ -5,9 +5,10 @@
  * point: the highest zxid storage has confirmed, lowered at once by a truncation or a reset.
  */
 import { assert } from '../errors.js';
-import type { StorageAction } from '../storage.js';
+import type { StorageAction, StorageRead } from '../storage.js';
 import type { Txn } from '../txn.js';
 import { type Zxid, zeroZxid } from '../zxid.js';
+import type { PeerEvent } from './events.js';
 import type { Envelope, PeerMessage } from './messages.js';
 import type { ServerId } from './quorum.js';
 import type { TxnLog } from './txn-log.js';
@@ -31,6 +32,8 @@ export interface OutboxContents {
   readonly persistSeq: number;
   readonly messages: readonly Envelope[];
   readonly messagesAfterPersist: readonly Envelope[];
+  readonly reads: readonly StorageRead[];
+  readonly events: readonly PeerEvent[];
 }
 
 /** A peer's outgoing messages, storage actions and durability bookkeeping. */
@@ -38,6 +41,8 @@ export class Outbox {
   private persistActions: StorageAction[] = [];
   private messages: Envelope[] = [];
   private messagesAfterPersist: Envelope[] = [];
+  private reads: StorageRead[] = [];
+  private events: PeerEvent[] = [];
   private persistSeq = 0;
   private currentMark: DurabilityMark | undefined;
   /** Marks handed to the driver and not yet reported durable, oldest first. */
@@ -74,6 +79,29 @@ export class Outbox {
     this.messagesAfterPersist.push({ from: this.selfId, to, message });
   }
 
+  /** Asks the driver for a storage read; its answer comes back as an input. */
+  read(read: StorageRead): void {
+    this.reads.push(read);
+  }
+
+  /** Reports something for the driver to log. */
+  event(event: PeerEvent): void {
+    this.events.push(event);
+  }
+
+  /**
+   * Runs `callback` once everything persisted so far (this step included) is durable: in the
+   * step that reports it, or at once when nothing is pending.
+   */
+  whenDurable(callback: () => void): void {
+    const last = this.marks[this.marks.length - 1];
+    if (last === undefined) {
+      callback();
+      return;
+    }
+    (last.callbacks ??= []).push(callback);
+  }
+
   private mark(): DurabilityMark {
     if (this.currentMark === undefined) {
       this.currentMark = { seq: ++this.persistSeq, loggedThrough: undefined, callbacks: undefined };
@@ -90,10 +118,10 @@ export class Outbox {
     if (onDurable !== undefined) (mark.callbacks ??= []).push(onDurable);
     if (action.kind === 'truncate' && this.durableZxid > action.afterZxid)
       this.durableZxid = action.afterZxid;
-    if (action.kind === 'reset') {
+    if (action.kind === 'reset' || action.kind === 'stageCommit') {
       // Nothing is durable until the new state is; then everything up to the snapshot is.
       this.durableZxid = zeroZxid;
-      mark.loggedThrough = action.snapshot.zxid;
+      mark.loggedThrough = action.kind === 'reset' ? action.snapshot.zxid : action.zxid;
     }
   }
 
@@ -136,7 +164,11 @@ export class Outbox {
       persistSeq: this.currentMark === undefined ? 0 : this.currentMark.seq,
       messages: this.messages.length === 0 ? nothing : this.messages,
       messagesAfterPersist: this.messagesAfterPersist.length === 0 ? nothing : this.messagesAfterPersist,
+      reads: this.reads.length === 0 ? nothing : this.reads,
+      events: this.events.length === 0 ? nothing : this.events,
     };
+    if (this.reads.length > 0) this.reads = [];
+    if (this.events.length > 0) this.events = [];
     if (this.persistActions.length > 0) this.persistActions = [];
     if (this.messages.length > 0) this.messages = [];
     if (this.messagesAfterPersist.length > 0) this.messagesAfterPersist = [];

@@ -20,7 +20,7 @@ import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } 
 import { type PendingRevalidation, SessionAdmission } from '../sessions/admission.js';
 import { samePassword } from '../sessions/session-ids.js';
 import type { Stat } from '../stat.js';
-import type { Epochs, PersistedState, StorageAction } from '../storage.js';
+import type { Epochs, PersistedState, SnapshotChunk, StorageAction, StorageRead } from '../storage.js';
 import { DataTree, type TreeSnapshot } from '../tree/data-tree.js';
 import type { NodeLifetime } from '../tree/lifetime.js';
 import type { SessionId, Txn } from '../txn.js';
@@ -29,6 +29,7 @@ import type { Zxid } from '../zxid.js';
 import { Applier, SnapshotPoints } from './applier.js';
 import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
 import { FastLeaderElection } from './election.js';
+import type { PeerEvent, SyncFailure } from './events.js';
 import { LeaderRole } from './leader.js';
 import { LearnerRole } from './learner.js';
 import type {
@@ -64,7 +65,11 @@ export type PeerInput =
   /** The transport lost the link to `peer`. */
   | { readonly kind: 'linkDown'; readonly peer: ServerId }
   /** Everything persisted up to and including the Ready numbered `seq` is durable. */
-  | { readonly kind: 'persistedThrough'; readonly seq: number };
+  | { readonly kind: 'persistedThrough'; readonly seq: number }
+  /** The answer to a read in `reads` of an earlier Ready. */
+  | { readonly kind: 'snapshotRead'; readonly readId: number; readonly chunk: SnapshotChunk }
+  /** A read in `reads` of an earlier Ready failed: why, in the store's words. */
+  | { readonly kind: 'snapshotReadFailed'; readonly readId: number; readonly reason: string };
 
 /**
  * What one step asks of the driver. The order between the parts is the contract; drivers
@@ -79,6 +84,10 @@ export type PeerInput =
  *   persist that is not yet durable, and go at once only when none is outstanding; no
  *   `persistedThrough` is owed for an empty persist.
  * - `toClients` are delivered at once, in order.
+ * - `reads` are carried out whenever the driver likes, concurrently with writes, each
+ *   answered by a `snapshotRead` (or `snapshotReadFailed`) input: the peer reads only what it
+ *   knows is durable and keeps from purges.
+ * - `events` are for the log.
  */
 export interface PeerReady {
   /** Storage actions to carry out in order, after every earlier Ready's. */
@@ -91,6 +100,10 @@ export interface PeerReady {
   readonly messagesAfterPersist: readonly Envelope[];
   /** Outputs for client connections, in order. */
   readonly toClients: readonly ClientOutput[];
+  /** Storage reads to carry out, each answered by an input. */
+  readonly reads: readonly StorageRead[];
+  /** What happened, for the driver to log. */
+  readonly events: readonly PeerEvent[];
 }
 
 /** A peer's options: its ensemble, limits and server settings. */
@@ -146,6 +159,13 @@ export class ZabPeer {
    * server down.
    */
   private readOnly: Map<SessionId, { readonly timeoutMs: number; lastHeardMs: number }> | undefined;
+  private lastSyncFailure: SyncFailure | undefined;
+  private nextReadId = 1;
+  /** Reads asked for and not yet answered, by id: forgotten when the role changes. */
+  private readonly pendingReads = new Map<
+    number,
+    { readonly onChunk: (chunk: SnapshotChunk) => void; readonly onFailure: (reason: string) => void }
+  >();
 
   constructor(
     options: ZabPeerOptions,
@@ -181,31 +201,46 @@ export class ZabPeer {
     assert(this.sessionSecret.length > 0, 'a session secret is never empty');
     if (state.sessionSecret === undefined)
       this.outbox.persist({ kind: 'sessionSecret', secret: this.sessionSecret });
+    const incomplete = state.incompleteSnapshots ?? [];
+    if (incomplete.length > 0) {
+      // A sync (or a snapshot) was cut short by a stop: what it staged never became the state.
+      this.outbox.persist({ kind: 'stageDiscard' });
+      this.outbox.event({ kind: 'incompleteSnapshotsDiscarded', zxids: incomplete });
+    }
     this.front = new ClientFront(this.tree, this.commitPath(), {
       superDigest: this.server.superDigest,
       enforceAuthSchemes: this.server.enforceAuthSchemes,
       requestsPendingPerSessionMax: this.options.requestsPendingPerSessionMax,
     });
     const snapshotPoints = new SnapshotPoints(this.options.snapCount, this.options.snapshotRandomSeed);
-    this.applier = new Applier(this.tree, this.log, this.outbox, this.front, snapshotPoints, {
-      onApplied: options.onApplied,
-      roleApplied: (txn) => {
-        if (this.role.kind === 'leading') this.role.leader.applied(txn);
+    this.applier = new Applier(
+      this.tree,
+      this.log,
+      this.outbox,
+      this.front,
+      snapshotPoints,
+      {
+        onApplied: options.onApplied,
+        roleApplied: (txn) => {
+          if (this.role.kind === 'leading') this.role.leader.applied(txn);
+        },
+        sessionApplied: (txn, origin) => this.admission.sessionApplied(txn, origin),
+        afterApplied: () => {
+          this.learner?.releaseClientSyncs();
+          // A lone voter without observers never synchronises a learner from its log: it keeps
+          // only a few applied entries in memory (storage has them all), sparing the garbage
+          // collector the copying of every transaction it ever wrote.
+          if (
+            this.log.size >= soloLogRetainMax &&
+            this.quorum.voters.size === 1 &&
+            this.quorum.observers.size === 0
+          )
+            this.log.compact(this.tree.lastZxid);
+        },
+        retainFrom: () => (this.role.kind === 'leading' ? this.role.leader.retainFrom() : undefined),
       },
-      sessionApplied: (txn, origin) => this.admission.sessionApplied(txn, origin),
-      afterApplied: () => {
-        this.learner?.releaseClientSyncs();
-        // A lone voter without observers never synchronises a learner from its log: it keeps
-        // only a few applied entries in memory (storage has them all), sparing the garbage
-        // collector the copying of every transaction it ever wrote.
-        if (
-          this.log.size >= soloLogRetainMax &&
-          this.quorum.voters.size === 1 &&
-          this.quorum.observers.size === 0
-        )
-          this.log.compact(this.tree.lastZxid);
-      },
-    });
+      state.snapshot?.zxid,
+    );
     this.admission = new SessionAdmission(this.server, this.serverId, nowMs, this.tree, this.front, {
       isServing: () => this.serving,
       isReadOnly: () => this.readOnly !== undefined,
@@ -249,7 +284,15 @@ export class ZabPeer {
       vote: this.election.currentVote,
       connections: this.front.connectionCount(),
       boundsReached: { ...this.boundsReached },
+      syncs: this.syncs(),
+      lastSyncFailure: this.lastSyncFailure,
     };
+  }
+
+  private syncs(): PeerStatus['syncs'] {
+    if (this.role.kind === 'leading') return this.role.leader.syncs();
+    const progress = this.learner?.syncProgress();
+    return progress === undefined ? [] : [progress];
   }
 
   /**
@@ -398,6 +441,20 @@ export class ZabPeer {
       case 'persistedThrough':
         this.onPersisted(input.seq);
         break;
+      case 'snapshotRead': {
+        const pending = this.pendingReads.get(input.readId);
+        if (pending === undefined) break;
+        this.pendingReads.delete(input.readId);
+        pending.onChunk(input.chunk);
+        break;
+      }
+      case 'snapshotReadFailed': {
+        const pending = this.pendingReads.get(input.readId);
+        if (pending === undefined) break;
+        this.pendingReads.delete(input.readId);
+        pending.onFailure(input.reason);
+        break;
+      }
       case 'connect':
         this.admission.connect(input.connectionId, input.request);
         break;
@@ -417,8 +474,16 @@ export class ZabPeer {
   }
 
   private takeReady(): PeerReady {
-    const { persist, persistSeq, messages, messagesAfterPersist } = this.outbox.take();
-    return { persist, persistSeq, messages, messagesAfterPersist, toClients: this.front.drainOutputs() };
+    const { persist, persistSeq, messages, messagesAfterPersist, reads, events } = this.outbox.take();
+    return {
+      persist,
+      persistSeq,
+      messages,
+      messagesAfterPersist,
+      toClients: this.front.drainOutputs(),
+      reads,
+      events,
+    };
   }
 
   /** True when the role's timers would end it now: a leader's quorum lease, a learner's leader. */
@@ -528,6 +593,8 @@ export class ZabPeer {
   private startElection(): void {
     this.readOnly = undefined;
     this.lookingSinceMs = this.now;
+    // Reads asked for by the role that ends answer nobody.
+    this.pendingReads.clear();
     this.front.closeAll('refused');
     this.applier.forgetOrigins();
     // A peer that is not serving has no clients and expects no transaction to answer one.
@@ -589,10 +656,24 @@ export class ZabPeer {
       get sessionSecret() {
         return peer.sessionSecret;
       },
+      get storedSnapshotZxid() {
+        return peer.applier.storedSnapshotZxid;
+      },
       adoptSessionSecret: (secret) => this.adoptSessionSecret(secret),
       send: (to, message) => this.outbox.send(to, message),
       sendAfterPersist: (to, message) => this.outbox.sendAfterPersist(to, message),
       persist: (action, onDurable) => this.outbox.persist(action, onDurable),
+      whenDurable: (callback) => this.outbox.whenDurable(callback),
+      takeSnapshot: (onDurable) => this.applier.takeSnapshot(onDurable),
+      readSnapshot: (zxid, cursor, bytesMax, onChunk, onFailure) => {
+        const readId = this.nextReadId++;
+        this.pendingReads.set(readId, { onChunk, onFailure });
+        const read: StorageRead = { kind: 'snapshotChunk', readId, zxid, cursor, bytesMax };
+        this.outbox.read(read);
+      },
+      installSnapshot: (tree, zxid, chunks, nodes, sessions) =>
+        this.installSnapshot(tree, zxid, chunks, nodes, sessions),
+      event: (event) => this.event(event),
       setEpochs: (acceptedEpoch, currentEpoch, onDurable) =>
         this.setEpochs(acceptedEpoch, currentEpoch, onDurable),
       appendToLog: (txns) => this.appendToLog(txns),
@@ -627,7 +708,43 @@ export class ZabPeer {
   private lookForLeader(reason: string): void {
     assert(reason.length > 0, 'a peer says why it goes looking');
     this.lastLookingReason = reason;
+    if (this.role.kind === 'leading') this.role.leader.abandon(reason);
+    else this.learner?.abandon(reason);
     this.startElection();
+  }
+
+  private event(event: PeerEvent): void {
+    this.outbox.event(event);
+    if (event.kind === 'syncFailed')
+      this.lastSyncFailure = {
+        side: event.side,
+        peer: event.peer,
+        mode: event.mode,
+        reason: event.reason,
+        atMs: this.now,
+      };
+  }
+
+  /**
+   * A SNAP is whole: storage commits the staged snapshot in one atomic step, and the tree,
+   * the log mirror and the applier start from it. Nothing is durable until the commit is.
+   */
+  private installSnapshot(
+    incoming: DataTree,
+    zxid: Zxid,
+    chunks: number,
+    nodes: number,
+    sessions: readonly (readonly [SessionId, number])[],
+  ): void {
+    assert(incoming.lastZxid === zxid, 'the tree rebuilt is the snapshot committed');
+    assert(this.front.connectionCount() === 0, 'a learner taking a SNAP serves nobody');
+    this.outbox.persist({ kind: 'stageCommit', zxid, chunks, nodes, sessions }, () =>
+      this.applier.snapshotStored(zxid),
+    );
+    this.tree.replaceWith(incoming);
+    this.log.reset(zxid);
+    this.applier.snapshotInstalled(zxid);
+    assert(this.tree.lastZxid === zxid && this.log.lastZxid === zxid, 'a SNAP replaces tree and log');
   }
 
   // ---- durability ---------------------------------------------------------------------------
@@ -771,6 +888,7 @@ const learnerKinds = new Set<PeerMessage['kind']>([
   'followerInfo',
   'ackEpoch',
   'ackNewLeader',
+  'syncAck',
   'ack',
   'pingReply',
   'request',

@@ -4,6 +4,7 @@
  * the core reaches into its tree, log or client front.
  */
 import type { Zxid } from '../zxid.js';
+import type { SyncFailure, SyncProgress } from './events.js';
 import type { PeerRole, Vote } from './messages.js';
 import type { BoundsReached } from './options.js';
 import type { ServerId } from './quorum.js';
@@ -38,6 +39,10 @@ export interface PeerStatus {
   readonly connections: number;
   /** How often each bound on a queue was reached (see the `...Max` options). */
   readonly boundsReached: BoundsReached;
+  /** Learner syncs under way: those a leader streams, or the one a learner takes. */
+  readonly syncs: readonly SyncProgress[];
+  /** The last learner sync that failed here, at either end, and why. */
+  readonly lastSyncFailure: SyncFailure | undefined;
 }
 
 /** What a replica holds, in numbers: for four-letter words and metrics. */

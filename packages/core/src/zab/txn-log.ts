@@ -3,8 +3,10 @@
  * latest snapshot, in zxid order. The leader synchronises learners from it (DIFF and
  * TRUNC); when a learner is behind the oldest entry kept, it gets a snapshot instead.
  */
+
+import type { ACL } from '../acl.js';
 import { assert } from '../errors.js';
-import type { Txn } from '../txn.js';
+import type { MultiPartTxn, Txn, TxnBody } from '../txn.js';
 import { counterOf, epochOf, type Zxid, zeroZxid } from '../zxid.js';
 
 /** True when `next` may follow `previous` in a log: no gap inside an epoch (ZOOKEEPER-4925). */
@@ -12,6 +14,46 @@ export function followsContiguously(previous: Zxid, next: Zxid): boolean {
   if (next <= previous) return false;
   if (epochOf(next) === epochOf(previous)) return counterOf(next) === counterOf(previous) + 1;
   return counterOf(next) === 1;
+}
+
+function aclBytes(acl: readonly ACL[]): number {
+  let bytes = 4;
+  for (const entry of acl) bytes += 8 + (entry.id.scheme.length + entry.id.id.length) * 3;
+  return bytes;
+}
+
+function bodyBytes(body: TxnBody | MultiPartTxn): number {
+  switch (body.kind) {
+    case 'create':
+      return 24 + body.path.length * 3 + (body.data?.length ?? 0) + aclBytes(body.acl);
+    case 'setData':
+      return 12 + body.path.length * 3 + (body.data?.length ?? 0);
+    case 'setACL':
+      return 12 + body.path.length * 3 + aclBytes(body.acl);
+    case 'delete':
+    case 'check':
+      return 12 + body.path.length * 3;
+    case 'closeSession': {
+      let bytes = 8;
+      for (const path of body.ephemeralPaths) bytes += 4 + path.length * 3;
+      return bytes;
+    }
+    case 'multi': {
+      let bytes = 8;
+      for (const part of body.parts) bytes += bodyBytes(part);
+      return bytes;
+    }
+    default:
+      return 8;
+  }
+}
+
+/**
+ * About how many bytes a transaction takes encoded (at most a few dozen bytes off): how
+ * chunks of a learner sync's stream are sized.
+ */
+export function txnBytes(txn: Txn): number {
+  return 32 + bodyBytes(txn.body);
 }
 
 /** The transactions after the latest snapshot, in zxid order, kept in memory for syncing learners. */
@@ -76,6 +118,25 @@ export class TxnLog {
   entriesAfter(zxid: Zxid, through: Zxid = this.lastZxid): Txn[] | undefined {
     if (zxid < this.base) return undefined;
     return this.entries.slice(this.indexAfter(zxid), this.indexAfter(through));
+  }
+
+  /**
+   * The entries after `zxid`, as many as fit in about `bytesMax` bytes (`txnBytes`) but at
+   * least one if there is one: the next chunk of a learner sync. `zxid` must be in the log's
+   * reach (asserted).
+   */
+  chunkAfter(zxid: Zxid, bytesMax: number): Txn[] {
+    assert(zxid >= this.base, 'a chunk starts within the log');
+    const start = this.indexAfter(zxid);
+    let end = start;
+    let bytes = 0;
+    while (end < this.entries.length) {
+      const size = txnBytes(this.entries[end]!);
+      if (end > start && bytes + size > bytesMax) break;
+      bytes += size;
+      end++;
+    }
+    return this.entries.slice(start, end);
   }
 
   /** Drops every entry after `zxid` (a TRUNC). */

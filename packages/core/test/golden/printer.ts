@@ -14,10 +14,12 @@ import {
   type MultiPartTxn,
   nodeKindOf,
   type OpResult,
+  type PeerEvent,
   type PeerMessage,
   type PeerStatus,
   type Reply,
   type StorageAction,
+  type StorageRead,
   type Txn,
   type TxnBody,
   type Zxid,
@@ -113,15 +115,21 @@ export class Printer {
         return `leaderInfo e${message.epoch}`;
       case 'ackEpoch':
         return `ackEpoch e${message.epoch} current=e${message.currentEpoch} last=${this.zxid(message.lastZxid)}`;
-      case 'learnerSync': {
+      case 'syncBegin': {
         const head =
           message.mode === 'trunc'
             ? ` to=${this.zxid(message.truncateTo ?? -1n)}`
-            : message.mode === 'snap' && message.snapshot !== undefined
-              ? ` snapshot@${this.zxid(message.snapshot.zxid)} (${message.snapshot.nodes.length} nodes)`
+            : message.mode === 'snap'
+              ? ` snapshot@${this.zxid(message.snapshotZxid ?? -1n)}`
               : '';
-        return `learnerSync e${message.epoch} ${message.mode}${head} txns=${this.txns(message.txns)}`;
+        return `syncBegin e${message.epoch} ${message.mode}${head}`;
       }
+      case 'syncSnapshotChunk':
+        return `syncSnapshotChunk e${message.epoch} #${message.seq} (${message.nodes.length} nodes, ${message.sessions.length} sessions)${message.last ? ' last' : ''}`;
+      case 'syncTxns':
+        return `syncTxns e${message.epoch} #${message.seq} ${this.txns(message.txns)}`;
+      case 'syncAck':
+        return `syncAck e${message.epoch} #${message.seq}`;
       case 'newLeader':
         return `newLeader e${message.epoch} last=${this.zxid(message.lastZxid)}`;
       case 'ackNewLeader':
@@ -150,6 +158,27 @@ export class Printer {
         return `revalidate e${message.epoch} ${this.session(message.sessionId)} conn=${message.connectionId}`;
       case 'revalidateReply':
         return `revalidateReply e${message.epoch} ${this.session(message.sessionId)} conn=${message.connectionId} ${message.valid ? 'valid' : 'invalid'}`;
+    }
+  }
+
+  /** `read snapshot@1.5 cursor=0 max=1024 (#1)`: a storage read a peer asks for. */
+  read(read: StorageRead): string {
+    return `read snapshot@${this.zxid(read.zxid)} cursor=${read.cursor} max=${read.bytesMax} (#${read.readId})`;
+  }
+
+  /** `event syncFinished learner peer=3 snap chunks=4 bytes=812 in 20 ms`: what a peer reports for its log. */
+  event(event: PeerEvent): string {
+    const head = (e: Exclude<PeerEvent, { kind: 'incompleteSnapshotsDiscarded' }>) =>
+      `event ${e.kind} ${e.side} peer=${e.peer} ${e.mode}`;
+    switch (event.kind) {
+      case 'incompleteSnapshotsDiscarded':
+        return `event incompleteSnapshotsDiscarded [${event.zxids.map((zxid) => this.zxid(zxid)).join(', ')}]`;
+      case 'syncStarted':
+        return head(event);
+      case 'syncFinished':
+        return `${head(event)} chunks=${event.chunks} bytes=${event.bytes} in ${event.durationMs} ms last=${this.zxid(event.lastZxid)}`;
+      case 'syncFailed':
+        return `${head(event)} chunks=${event.chunks} bytes=${event.bytes} in ${event.durationMs} ms: ${event.reason}`;
     }
   }
 

@@ -435,6 +435,8 @@ class TranscriptEnv {
           : `hold ${this.printer.envelope(envelope)} (until durable)`,
       );
     for (const output of ready.toClients) lines.push(this.clientLine(output));
+    for (const read of ready.reads) lines.push(this.printer.read(read));
+    for (const event of ready.events) lines.push(this.printer.event(event));
     if (lines.length === 0) return;
     this.out.push(`> ${id} ready`, ...lines.map((line) => `  ${line}`));
   }
@@ -465,11 +467,15 @@ class TranscriptEnv {
   private printDelivered(envelope: Envelope, outcome: 'delivered' | 'cut' | 'down'): void {
     if (outcome === 'delivered' && envelope.message.kind === 'newLeader')
       this.newLeaderLast.set(envelope.to, envelope.message.lastZxid);
-    if (outcome === 'delivered' && envelope.message.kind === 'learnerSync') {
+    if (outcome === 'delivered' && envelope.message.kind === 'syncBegin') {
       const syncs = this.syncsTo.get(envelope.to) ?? [];
-      syncs.push({ mode: envelope.message.mode, txns: envelope.message.txns.length });
+      syncs.push({ mode: envelope.message.mode, txns: 0 });
       this.syncsTo.set(envelope.to, syncs);
     }
+    // A sync's transactions stream after its SYNCBEGIN: they count toward the last sync.
+    const last = this.syncsTo.get(envelope.to)?.at(-1);
+    if (outcome === 'delivered' && envelope.message.kind === 'syncTxns' && last !== undefined)
+      last.txns += envelope.message.txns.length;
     if (this.quiet !== undefined) {
       if (outcome === 'delivered') {
         const kind = envelope.message.kind;

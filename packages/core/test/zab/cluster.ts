@@ -11,6 +11,7 @@ import {
   type ClockReading,
   type CrashLoss,
   type Envelope,
+  type PeerEvent,
   type PeerInput,
   type PeerReady,
   type PeerStatus,
@@ -18,6 +19,7 @@ import {
   type Reply,
   type ServerId,
   StorageImage,
+  type StorageRead,
   type StorageWrite,
   type Txn,
   ZabPeer,
@@ -33,6 +35,9 @@ interface Node {
   /** Persisted but not yet acknowledged as durable, and the messages that wait for it. */
   pipeline: ReadyPipeline;
   outputs: ClientOutput[];
+  /** Storage reads asked for and not yet answered. */
+  reads: StorageRead[];
+  events: PeerEvent[];
 }
 
 export interface ClusterOptions {
@@ -77,6 +82,8 @@ export class Cluster {
   readonly wallOffsetMs = new Map<ServerId, number>();
   /** When true, storage acknowledges at once; otherwise call `flushStorage`. */
   autoPersist: boolean;
+  /** When true, storage answers reads at once; otherwise call `answerReads`. */
+  autoRead = true;
   /** Every message delivered, in order: scenario tests assert on it. */
   readonly trace: Envelope[] = [];
   /** Paused peers and the inputs waiting for each, in order. */
@@ -98,6 +105,8 @@ export class Cluster {
         durable: new StorageImage(),
         pipeline: this.newPipeline(),
         outputs: [],
+        reads: [],
+        events: [],
       });
       this.start(id);
     }
@@ -189,13 +198,37 @@ export class Cluster {
   private handle(id: ServerId, ready: PeerReady): void {
     const node = this.nodes.get(id)!;
     node.outputs.push(...ready.toClients);
+    node.events.push(...ready.events);
     const accepted = node.pipeline.accept(ready);
     const sentNow = this.options.unsafeSendBeforeDurable
       ? [...accepted, ...ready.messagesAfterPersist.filter((envelope) => !accepted.includes(envelope))]
       : accepted;
     this.queue.push(...sentNow);
+    node.reads.push(...ready.reads);
     this.options.observer?.ready?.(id, ready, sentNow);
     if (this.autoPersist) this.flushStorage(id);
+    if (this.autoRead) this.answerReads(id);
+  }
+
+  /** Answers the storage reads a peer asked for, from what is durable. */
+  answerReads(id: ServerId): void {
+    const node = this.nodes.get(id)!;
+    while (node.peer !== undefined && node.reads.length > 0) {
+      const read = node.reads.shift()!;
+      let input: PeerInput;
+      try {
+        const chunk = node.durable.readSnapshotChunk(read.zxid, read.cursor, read.bytesMax);
+        input = { kind: 'snapshotRead', readId: read.readId, chunk };
+      } catch (error) {
+        input = { kind: 'snapshotReadFailed', readId: read.readId, reason: (error as Error).message };
+      }
+      this.step(id, input);
+    }
+  }
+
+  /** Every event a peer reported, in order, across its restarts. */
+  events(id: ServerId): PeerEvent[] {
+    return this.nodes.get(id)!.events;
   }
 
   /**
@@ -286,6 +319,9 @@ export class Cluster {
     this.held.delete(id);
     const loss = node.pipeline.crash();
     node.outputs = [];
+    node.reads = [];
+    // What a sync staged stays on disk, but the process that could commit it is gone.
+    node.durable.interruptStaging();
     const involved = (envelope: Envelope) => envelope.from === id || envelope.to === id;
     this.options.observer?.crashed?.(id, loss, this.queue.filter(involved));
     this.queue = this.queue.filter((envelope) => !involved(envelope));
@@ -403,6 +439,13 @@ export class Cluster {
         result.set(id, { zxid: node.peer.status().lastAppliedZxid, digest: node.peer.digest() });
     }
     return result;
+  }
+
+  /** The modes of the learner syncs `to` was sent, in order (SYNCBEGIN messages delivered). */
+  learnerSyncModes(to: ServerId): string[] {
+    return this.trace
+      .filter((e) => e.to === to && e.message.kind === 'syncBegin')
+      .map((e) => (e.message as { mode: string }).mode);
   }
 
   durableLog(id: ServerId): readonly Txn[] {

@@ -363,7 +363,8 @@ export class ServerMetrics {
         case 'commit':
           this.inc('commit_count');
           break;
-        case 'learnerSync':
+        case 'syncBegin':
+          // A TRUNC is counted with the DIFFs, as before the sync was streamed.
           this.inc(message.mode === 'snap' ? 'snap_count' : 'diff_count');
           break;
       }

@@ -1,0 +1,45 @@
+/**
+ * What a peer reports happened, for its driver to log: plain data in the Ready, so the core
+ * stays free of I/O and a test can assert on it. Learner syncs are reported at both ends:
+ * started, finished (with their size and duration) or failed (with the reason).
+ */
+import type { Zxid } from '../zxid.js';
+import type { LearnerSyncMode } from './messages.js';
+import type { ServerId } from './quorum.js';
+
+/** Which end of a learner sync a peer is: the leader streaming it, or the learner taking it. */
+export type SyncSide = 'leader' | 'learner';
+
+/** How far a learner sync has gone: its size so far and when it started. */
+export interface SyncProgress {
+  readonly side: SyncSide;
+  /** The other end: the learner the leader syncs, or the leader the learner follows. */
+  readonly peer: ServerId;
+  readonly mode: LearnerSyncMode;
+  /** For a SNAP, the zxid of the snapshot streamed. */
+  readonly snapshotZxid: Zxid | undefined;
+  /** Chunks sent (leader) or taken (learner) so far. */
+  readonly chunks: number;
+  /** Bytes of nodes and transactions in those chunks, as `snapshotNodeBytes` and `txnBytes` count them. */
+  readonly bytes: number;
+  /** Bytes the leader has sent that the learner has not yet acknowledged (0 on the learner). */
+  readonly unacknowledgedBytes: number;
+  readonly startedMs: number;
+}
+
+/** Something a peer did that an operator would want in the log. */
+export type PeerEvent =
+  | ({ readonly kind: 'syncStarted' } & SyncProgress)
+  | ({ readonly kind: 'syncFinished'; readonly durationMs: number; readonly lastZxid: Zxid } & SyncProgress)
+  | ({ readonly kind: 'syncFailed'; readonly durationMs: number; readonly reason: string } & SyncProgress)
+  /** A restarted peer found a snapshot staged by a sync that never finished, and drops it. */
+  | { readonly kind: 'incompleteSnapshotsDiscarded'; readonly zxids: readonly Zxid[] };
+
+/** A learner sync that failed, as `status()` keeps the last one. */
+export interface SyncFailure {
+  readonly side: SyncSide;
+  readonly peer: ServerId;
+  readonly mode: LearnerSyncMode;
+  readonly reason: string;
+  readonly atMs: number;
+}

@@ -1,0 +1,242 @@
+/**
+ * One learner sync as the leader streams it. After SYNCBEGIN it sends bounded chunks: for a
+ * SNAP first a snapshot read from storage a piece at a time, then the transactions after it
+ * (or after the learner's own log end, for DIFF and TRUNC) read from the log mirror. Chunks
+ * leave only while the bytes the learner has not yet acknowledged fit the window, so what a
+ * sync holds in memory is bounded by the window and one chunk, whatever the state's size.
+ *
+ * Consistency: the snapshot streamed is one already durable in storage, taken at a zxid the
+ * log mirror still reaches beyond. It is immutable, so the leader keeps applying writes while
+ * it streams; every transaction after it follows from the log, the new ones included, until
+ * the stream has sent the log to its end. Only then does the leader send NEWLEADER
+ * (ZOOKEEPER-3104): the learner ends with exactly the leader's history. While a stream runs
+ * it pins what it still needs: its snapshot against purges and its place in the log mirror
+ * against compaction (`retainFrom`).
+ */
+import { assert } from '../errors.js';
+import type { SnapshotChunk } from '../storage.js';
+import { snapshotNodeBytes } from '../storage.js';
+import type { Zxid } from '../zxid.js';
+import type { SyncProgress } from './events.js';
+import type { LeaderMessage, LearnerSyncMode } from './messages.js';
+import type { ServerId } from './quorum.js';
+import { type TxnLog, txnBytes } from './txn-log.js';
+
+/** What a stream may use of the leader streaming it. */
+export interface SyncStreamHost {
+  readonly nowMs: number;
+  readonly log: TxnLog;
+  readonly chunkBytes: number;
+  readonly windowBytes: number;
+  /** Sends to the learner this stream syncs. */
+  send(message: LeaderMessage): void;
+  /** Reads part of the stored snapshot at `zxid`; exactly one of the callbacks runs, in a later step. */
+  readSnapshot(
+    zxid: Zxid,
+    cursor: number,
+    bytesMax: number,
+    onChunk: (chunk: SnapshotChunk) => void,
+    onFailure: (reason: string) => void,
+  ): void;
+}
+
+/** How a stream starts: the plan with the snapshot chosen. */
+export type StreamStart =
+  | { readonly mode: 'diff' | 'trunc'; readonly afterZxid: Zxid }
+  | {
+      readonly mode: 'snap';
+      readonly snapshotZxid: Zxid;
+      /** False while the snapshot is still being made durable: `snapshotDurable` starts the reads. */
+      readonly snapshotDurable: boolean;
+    };
+
+type StreamPhase =
+  /** A SNAP waiting for its snapshot to be durable before reading it. */
+  | 'awaitingSnapshot'
+  | 'snapshot'
+  | 'txns'
+  /** Everything up to the log's end was sent: NEWLEADER has gone, the live flow took over. */
+  | 'caughtUp';
+
+interface SentChunk {
+  readonly seq: number;
+  readonly bytes: number;
+}
+
+/** A leader's stream of one learner sync: windowed chunks, then the point where NEWLEADER may go. */
+export class SyncStream {
+  readonly mode: LearnerSyncMode;
+  readonly startedMs: number;
+  readonly snapshotZxid: Zxid | undefined;
+  private phase: StreamPhase;
+  private cursor = 0;
+  private reading = false;
+  /** The zxid of the last transaction sent (or the point they follow). */
+  private txnCursor: Zxid;
+  private nextSeq = 1;
+  private readonly unacked: SentChunk[] = [];
+  private unackedBytes = 0;
+  private lastProgressMs: number;
+  private chunks = 0;
+  private bytes = 0;
+  /** Why the stream cannot go on (a snapshot that does not read back), once it cannot. */
+  failure: string | undefined;
+
+  constructor(
+    private readonly host: SyncStreamHost,
+    readonly learner: ServerId,
+    private readonly epoch: number,
+    start: StreamStart,
+  ) {
+    this.mode = start.mode;
+    this.startedMs = host.nowMs;
+    this.lastProgressMs = host.nowMs;
+    if (start.mode === 'snap') {
+      assert(start.snapshotZxid >= host.log.baseZxid, 'the log mirror reaches beyond the snapshot streamed');
+      this.snapshotZxid = start.snapshotZxid;
+      this.txnCursor = start.snapshotZxid;
+      this.phase = start.snapshotDurable ? 'snapshot' : 'awaitingSnapshot';
+    } else {
+      this.snapshotZxid = undefined;
+      this.txnCursor = start.afterZxid;
+      this.phase = 'txns';
+    }
+    host.send({
+      kind: 'syncBegin',
+      epoch,
+      mode: start.mode,
+      truncateTo: start.mode === 'trunc' ? start.afterZxid : undefined,
+      snapshotZxid: this.snapshotZxid,
+    });
+  }
+
+  /** True once the stream has sent the log to its end and NEWLEADER may (and did) go. */
+  get caughtUp(): boolean {
+    return this.phase === 'caughtUp';
+  }
+
+  /**
+   * The oldest zxid the stream still needs kept: its snapshot (against purges) and the log
+   * mirror after its cursor (against compaction); undefined once caught up.
+   */
+  retainFrom(): Zxid | undefined {
+    if (this.phase === 'caughtUp') return undefined;
+    return this.snapshotZxid !== undefined && this.phase !== 'txns' ? this.snapshotZxid : this.txnCursor;
+  }
+
+  /** The snapshot this SNAP streams is durable: reading it may start. */
+  snapshotDurable(): void {
+    if (this.phase !== 'awaitingSnapshot') return;
+    this.phase = 'snapshot';
+    this.lastProgressMs = this.host.nowMs;
+  }
+
+  /** The learner acknowledged every chunk through `seq` as durable: room in the window again. */
+  acked(seq: number): void {
+    let progressed = false;
+    while (this.unacked.length > 0 && this.unacked[0]!.seq <= seq) {
+      this.unackedBytes -= this.unacked.shift()!.bytes;
+      progressed = true;
+    }
+    assert(this.unackedBytes >= 0, 'no more bytes acknowledged than sent');
+    if (progressed) this.lastProgressMs = this.host.nowMs;
+  }
+
+  private get roomInWindow(): boolean {
+    return this.unackedBytes < this.host.windowBytes;
+  }
+
+  private sent(bytes: number): number {
+    const seq = this.nextSeq++;
+    this.unacked.push({ seq, bytes });
+    this.unackedBytes += bytes;
+    this.chunks++;
+    this.bytes += bytes;
+    return seq;
+  }
+
+  /**
+   * Sends what the window allows; the leader calls it at the end of every step (so the
+   * events above only change state). Returns true in the call that catches the stream up
+   * with the log's end: the caller sends NEWLEADER right behind the last chunk.
+   */
+  pump(): boolean {
+    if (this.failure !== undefined) return false;
+    if (this.phase === 'snapshot' && !this.reading && this.roomInWindow) this.readNext();
+    if (this.phase !== 'txns') return false;
+    const log = this.host.log;
+    while (this.roomInWindow && this.txnCursor < log.lastZxid) {
+      const txns = log.chunkAfter(this.txnCursor, this.host.chunkBytes);
+      assert(txns.length > 0, 'the log holds what follows the cursor');
+      let bytes = 0;
+      for (const txn of txns) bytes += txnBytes(txn);
+      this.host.send({ kind: 'syncTxns', epoch: this.epoch, seq: this.sent(bytes), txns });
+      this.txnCursor = txns[txns.length - 1]!.zxid;
+    }
+    if (this.txnCursor < log.lastZxid) return false;
+    assert(this.txnCursor === log.lastZxid, 'the stream never runs past the log');
+    this.phase = 'caughtUp';
+    return true;
+  }
+
+  private readNext(): void {
+    assert(this.snapshotZxid !== undefined, 'only a SNAP reads a snapshot');
+    this.reading = true;
+    this.host.readSnapshot(
+      this.snapshotZxid,
+      this.cursor,
+      this.host.chunkBytes,
+      (chunk) => this.onChunk(chunk),
+      (reason) => {
+        this.reading = false;
+        this.failure = `the snapshot at ${this.snapshotZxid!.toString(16)} did not read back: ${reason}`;
+      },
+    );
+  }
+
+  private onChunk(chunk: SnapshotChunk): void {
+    assert(this.phase === 'snapshot' && this.reading, 'a snapshot read answers the read asked for');
+    this.reading = false;
+    this.lastProgressMs = this.host.nowMs;
+    let bytes = 0;
+    for (const node of chunk.nodes) bytes += snapshotNodeBytes(node);
+    const last = chunk.next === undefined;
+    this.host.send({
+      kind: 'syncSnapshotChunk',
+      epoch: this.epoch,
+      seq: this.sent(bytes),
+      nodes: chunk.nodes,
+      sessions: chunk.sessions,
+      last,
+    });
+    if (last) this.phase = 'txns';
+    else this.cursor = chunk.next!;
+  }
+
+  /**
+   * Why the stream is stuck, if it has been for `limitMs`: chunks sent and no credit back, a
+   * snapshot read or write that does not finish. Undefined while it moves.
+   */
+  stallReason(nowMs: number, limitMs: number): string | undefined {
+    if (this.phase === 'caughtUp' || nowMs - this.lastProgressMs <= limitMs) return undefined;
+    const waited = nowMs - this.lastProgressMs;
+    if (this.phase === 'awaitingSnapshot')
+      return `the snapshot to stream was not durable within ${waited} ms`;
+    if (this.reading) return `a read of the snapshot to stream did not finish within ${waited} ms`;
+    return `no credit from the learner for ${waited} ms (${this.unacked.length} chunks, ${this.unackedBytes} bytes unacknowledged)`;
+  }
+
+  /** The stream's size and state so far, for status and events. */
+  progress(): SyncProgress {
+    return {
+      side: 'leader',
+      peer: this.learner,
+      mode: this.mode,
+      snapshotZxid: this.snapshotZxid,
+      chunks: this.chunks,
+      bytes: this.bytes,
+      unacknowledgedBytes: this.unackedBytes,
+      startedMs: this.startedMs,
+    };
+  }
+}
