@@ -26,6 +26,7 @@ import {
 import { isReservedClientTlsKey } from './client-tls.js';
 import { ConfigError } from './config-error.js';
 import { METRICS_KEYS, type MetricsSettings, parseMetricsSettings } from './metrics/config.js';
+import { PEER_LINK_KEYS, type PeerLinkSettings, parsePeerLinkSettings } from './peer-link-config.js';
 import {
   isQuorumSecurityKey,
   isReservedQuorumSecurityKey,
@@ -115,6 +116,8 @@ export interface ZabkitConfig {
   readonly fourLetterWords: ReadonlySet<string> | 'all';
   /** The client port's limits (globalOutstandingLimit, maxCnxns, ...): see client-port-config.ts. */
   readonly clientPortSettings: ClientPortSettings;
+  /** Learner sync chunks and window, the peer links' frame cap (zabkit.sync*, zabkit.peerMaxFrameBytes): see peer-link-config.ts. */
+  readonly peerLinks: PeerLinkSettings;
   /** How peers authenticate each other (sslQuorum, ssl.quorum.*, zabkit.quorum.*): see quorum-security-config.ts. */
   readonly quorumSecurity: QuorumSecuritySettings;
   /** What ZooKeeper reads as system properties (superDigest, forceSync, admin.*, ...): see system-properties.ts. */
@@ -183,6 +186,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'peerType',
   'standaloneEnabled',
   ...CLIENT_PORT_KEYS,
+  ...PEER_LINK_KEYS,
   ...SYSTEM_PROPERTY_KEYS,
   ...METRICS_KEYS,
 ]);
@@ -554,6 +558,10 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       keys: values.keys(),
       jaasFile: options.systemProperties?.get(jaasProperty),
     }),
+    peerLinks: parsePeerLinkSettings(
+      { get, error: (key, value, expected) => new ConfigError(key, value, expected), warnings },
+      juteMaxBuffer,
+    ),
     quorumSecurity,
     systemProperties,
     adminTls: adminTlsSettings(

@@ -129,6 +129,7 @@ export class ServerNode {
         security: quorum.security,
         handshakeTimeoutMs: quorum.handshakeTimeoutMs,
         maxUnauthenticatedConnections: quorum.maxUnauthenticatedConnections,
+        maxFrameBytes: config.peerLinks.peerMaxFrameBytes,
         log,
       });
       log.info({ serverId, authentication: quorum.mechanism }, 'peer links authenticate with');
@@ -150,6 +151,8 @@ export class ServerNode {
         minSessionTimeoutMs: config.minSessionTimeout,
         maxSessionTimeoutMs: config.maxSessionTimeout,
         snapCount: config.snapCount,
+        syncChunkBytes: config.peerLinks.syncChunkBytes,
+        syncWindowBytes: config.peerLinks.syncWindowBytes,
         electionFinalizeWaitMs: Math.min(200, config.tickTime),
         electionResendIntervalMs: Math.min(400, config.tickTime),
         sessionSecret: options.sessionSecret ?? new Uint8Array(randomBytes(sessionSecretBytes)),

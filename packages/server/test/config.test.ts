@@ -154,6 +154,11 @@ describe('parseConfig', () => {
           enforceAuthSchemes: [],
         },
       },
+      peerLinks: {
+        syncChunkBytes: 1024 * 1024,
+        syncWindowBytes: 8 * 1024 * 1024,
+        peerMaxFrameBytes: 64 * 1024 * 1024,
+      },
       quorumSecurity: {
         tls: undefined,
         identities: new Map(),
