@@ -82,6 +82,8 @@ export interface ProcessEnsemble {
 export async function startProcessEnsemble(options: {
   size: number;
   tickTime?: number;
+  /** Transactions between snapshots. Default 200. */
+  snapCount?: number;
   /** The host of each server.N line (its quorum address). Default 127.0.0.1 for all. */
   quorumHost?: (id: number) => string;
   /** More zoo.cfg lines for member `id` (security keys, say); `dir` is the ensemble's directory. */
@@ -119,7 +121,7 @@ export async function startProcessEnsemble(options: {
         `clientPort=${clientPort}`,
         'clientPortAddress=127.0.0.1',
         '4lw.commands.whitelist=*',
-        'snapCount=200',
+        `snapCount=${options.snapCount ?? 200}`,
         ...(kind === 'zookeeper' ? ['admin.enableServer=false', 'forceSync=no'] : []),
         ...serverLines,
         ...(options.extraConfig?.(id, dir) ?? []),
