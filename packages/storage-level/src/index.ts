@@ -701,8 +701,15 @@ export class LevelStorage implements PeerStorage {
 
   async readSnapshotChunk(zxid: Zxid, cursor: SnapshotCursor, bytesMax: number): Promise<SnapshotChunk> {
     this.check();
-    await this.background;
-    const record = await this.db.get(manifestKey(zxid));
+    // Not behind the background writes unless they hold this very snapshot: a stored one reads
+    // back while a newer one is written (seconds, for a large tree), so a learner sync
+    // streaming it does not stall.
+    let record = await this.db.get(manifestKey(zxid));
+    if (record === undefined) {
+      await this.background;
+      this.check();
+      record = await this.db.get(manifestKey(zxid));
+    }
     if (record === undefined) throw new RangeError(`no snapshot at ${hexZxid(zxid)} is stored`);
     const manifest = decodeManifest(record, this.limits);
     if (!Number.isSafeInteger(cursor) || cursor < 0) throw new RangeError(`bad snapshot cursor ${cursor}`);

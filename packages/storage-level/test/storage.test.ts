@@ -329,6 +329,32 @@ describe('LevelStorage on disk', () => {
     await again.close();
   });
 
+  it('a stored snapshot reads back while a newer one is written in the background; the newer one once written', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { snapshotChunkNodes: 1 });
+    const history = txns(1, 1, 1000);
+    await store.apply([{ kind: 'append', txns: history }]);
+    await store.apply([{ kind: 'snapshot', snapshot: snapshotOf(history.slice(0, 10)) }]);
+    const background = () => (store as unknown as { background: Promise<void> }).background;
+    await background();
+    // A snapshot of a thousand chunks, written in the background.
+    await store.apply([{ kind: 'snapshot', snapshot: snapshotOf(history) }]);
+    let written = false;
+    const pending = background().then(() => {
+      written = true;
+    });
+    // The older one reads back meanwhile: a learner sync streaming it does not wait.
+    const chunk = await store.readSnapshotChunk(makeZxid(1, 10), 0, 1024 * 1024);
+    expect(chunk.nodes.length).toBeGreaterThan(0);
+    expect(written).toBe(false);
+    // The one being written reads back too, once it is whole.
+    const newest = await store.readSnapshotChunk(makeZxid(1, 1000), 0, 1024 * 1024);
+    expect(written).toBe(true);
+    expect(newest.nodes.length).toBeGreaterThan(0);
+    await pending;
+    await store.close();
+  });
+
   it('retains the newest snapshots on purge, and the log after the oldest kept', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir, { retainSnapshots: 2 });
