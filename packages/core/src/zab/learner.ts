@@ -82,6 +82,7 @@ export class LearnerRole {
   receive(message: LeaderMessage): void {
     if (message.kind !== 'leaderInfo' && message.epoch !== this.epoch) return;
     this.lastHeardMs = this.peer.nowMs;
+    if (!this.streamDone) this.intake?.heard();
     switch (message.kind) {
       case 'leaderInfo':
         this.onLeaderInfo(message.epoch);

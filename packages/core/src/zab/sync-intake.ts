@@ -54,6 +54,8 @@ export class SyncIntake {
   /** Highest seq whose chunk is durable here: what the next syncAck says. */
   private durableSeq = 0;
   private lastChunkMs: number;
+  /** When the leader was last heard from other than by a chunk. */
+  private lastHeardMs: number;
   private chunks = 0;
   private bytes = 0;
   /** For a SNAP: the tree being rebuilt, until the last chunk installs it. */
@@ -72,6 +74,7 @@ export class SyncIntake {
     assert((mode === 'snap') === (snapshotZxid !== undefined), 'a SNAP, and only a SNAP, names its snapshot');
     this.startedMs = host.nowMs;
     this.lastChunkMs = host.nowMs;
+    this.lastHeardMs = host.nowMs;
     if (mode === 'snap') this.incoming = new DataTree();
   }
 
@@ -145,11 +148,25 @@ export class SyncIntake {
     return 'taken';
   }
 
-  /** Why the stream is stuck, if no chunk came for `limitMs`; undefined while chunks come. */
+  /**
+   * The leader was heard from (a ping, say) though no chunk came: it is alive, and perhaps
+   * waiting on its own storage for the next chunk (a large snapshot being written). It says
+   * itself when its stream is stuck, by dropping us, and then its pings stop too.
+   */
+  heard(): void {
+    this.lastHeardMs = this.host.nowMs;
+  }
+
+  /** Why the stream is stuck, if nothing came from the leader for `limitMs`; undefined while things come. */
   stallReason(nowMs: number, limitMs: number): string | undefined {
-    const waited = nowMs - this.lastChunkMs;
+    const waited = nowMs - Math.max(this.lastChunkMs, this.lastHeardMs);
     if (waited <= limitMs) return undefined;
-    return `no sync chunk from leader ${this.leader} for ${waited} ms (after chunk ${this.expectedSeq - 1}, ${this.bytes} bytes)`;
+    return `nothing from leader ${this.leader} for ${waited} ms (after sync chunk ${this.expectedSeq - 1}, ${this.bytes} bytes)`;
+  }
+
+  /** When `stallReason` with `limitMs` would first report a stall, if nothing comes before. */
+  stallDueMs(limitMs: number): number {
+    return Math.max(this.lastChunkMs, this.lastHeardMs) + limitMs + 1;
   }
 
   /** The intake's size so far, for status and events. */

@@ -214,15 +214,15 @@ export class SyncStream {
   }
 
   /**
-   * Why the stream is stuck, if it has been for `limitMs`: chunks sent and no credit back, a
-   * snapshot read or write that does not finish. Undefined while it moves.
+   * Why the stream is stuck, if it has been for `limitMs`: chunks sent and no credit back.
+   * Undefined while it moves, and while it waits on this leader's own storage.
    */
   stallReason(nowMs: number, limitMs: number): string | undefined {
-    if (this.phase === 'caughtUp' || nowMs - this.lastProgressMs <= limitMs) return undefined;
+    // Waiting on our own storage (a snapshot being made durable, a read) is not the link
+    // stalling: a large snapshot takes its time, and storage that fails says so itself.
+    if (this.phase === 'caughtUp' || this.phase === 'awaitingSnapshot' || this.reading) return undefined;
     const waited = nowMs - this.lastProgressMs;
-    if (this.phase === 'awaitingSnapshot')
-      return `the snapshot to stream was not durable within ${waited} ms`;
-    if (this.reading) return `a read of the snapshot to stream did not finish within ${waited} ms`;
+    if (waited <= limitMs || this.unacked.length === 0) return undefined;
     return `no credit from the learner for ${waited} ms (${this.unacked.length} chunks, ${this.unackedBytes} bytes unacknowledged)`;
   }
 
