@@ -4,13 +4,15 @@
  * prints, or from the constant a standalone server used) is refused, and the victim keeps its
  * session and its ephemeral node. The victim's own password still moves the session between
  * servers: after its server dies, after restarts, and onto a member that lost its data and
- * synced again.
+ * synced again. The same attack on a standalone server whose operator enabled dump and cons
+ * explicitly, with every password an attacker can form.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectTcp, type ZabClient, ZabError } from '@zabkit/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, ServerNode } from '../packages/server/src/index.js';
 import {
   fourLetterWord,
   type ProcessEnsemble,
@@ -109,4 +111,74 @@ describe('session passwords on an ensemble of processes', () => {
       await moved.close();
     }
   }, 120_000);
+});
+
+describe('a session hijack on a standalone server with dump and cons enabled', () => {
+  let node: ServerNode;
+  let victim: ZabClient;
+
+  beforeAll(async () => {
+    const { config } = parseConfig(
+      [
+        'tickTime=200',
+        'dataDir=/tmp/zabkit-hijack-standalone',
+        'clientPort=0',
+        'clientPortAddress=127.0.0.1',
+        // Enabled explicitly: `zabkit server` answers only srvr by default, as ZooKeeper.
+        '4lw.commands.whitelist=dump,cons,conf',
+        '',
+      ].join('\n'),
+    );
+    node = await ServerNode.start({ config });
+    victim = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 20_000 });
+    await victim.create('/lock', 'held', { mode: 'ephemeral' });
+  });
+
+  afterAll(async () => {
+    await victim?.close().catch(() => undefined);
+    await node?.close();
+  });
+
+  it('refuses every password an attacker can form for an id read from dump or cons', async () => {
+    const port = node.address().port;
+    const target = `127.0.0.1:${port}`;
+    const dump = await fourLetterWord(port, 'dump');
+    const ids = [...dump.matchAll(/^0x([0-9a-f]+)$/gm)].map(([, hex]) => BigInt(`0x${hex}`));
+    expect(ids).toContain(victim.sessionId);
+    expect(await fourLetterWord(port, 'cons')).toMatch(new RegExp(`sid=0x${victim.sessionId.toString(16)}`));
+    const conf = await fourLetterWord(port, 'conf');
+    const candidates = [
+      new Uint8Array(16),
+      new Uint8Array(16).fill(0xff),
+      new Uint8Array(randomBytes(16)),
+      // The two ways zabkit once derived passwords, from what anyone could read.
+      passwordFrom(formerSecret(conf), victim.sessionId),
+      passwordFrom(formerSecret(''), victim.sessionId),
+      // The victim's password with one bit flipped, and cut short.
+      Uint8Array.from(victim.sessionPassword, (byte, i) => (i === 0 ? byte ^ 1 : byte)),
+      victim.sessionPassword.subarray(0, 8),
+    ];
+    for (const password of candidates) {
+      const error = await refused(target, victim.sessionId, password);
+      expect(error).toBeInstanceOf(ZabError);
+      expect((error as ZabError).is('SessionExpired')).toBe(true);
+    }
+    // The victim noticed nothing: its session and its lock stand.
+    expect(victim.state).toBe('connected');
+    expect((await victim.exists('/lock'))?.ephemeralOwner).toBe(victim.sessionId);
+    await victim.setData('/lock', 'still mine');
+  });
+
+  it('by default, dump and cons are not answered at all', async () => {
+    const { config } = parseConfig('tickTime=200\ndataDir=/tmp/zabkit-hijack-default\nclientPort=0\n');
+    const plain = await ServerNode.start({ config });
+    try {
+      for (const word of ['dump', 'cons'])
+        expect(await fourLetterWord(plain.address().port, word)).toBe(
+          `${word} is not executed because it is not in the whitelist.\n`,
+        );
+    } finally {
+      await plain.close();
+    }
+  });
 });

@@ -7,9 +7,11 @@
  * is no Kerberos name is an InvalidACL. Then enforce.auth: a session that has not
  * authenticated with a required scheme is refused (SessionClosedRequireSaslAuth).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { javaClientInstalled } from './drivers.js';
 import { DifferentialPair, differences } from './harness.js';
@@ -117,6 +119,41 @@ describe.skipIf(!installed)('SASL DIGEST-MD5 from a JAAS file, zabkit against Zo
     expect(answers[18]!.code).toBe(-114); // auth without an authenticated identity
     expect(answers[20]!.code).toBe(-114); // not a Kerberos name
   });
+
+  it.skipIf(!existsSync('/usr/share/zookeeper/bin/zkCli.sh'))(
+    "zkCli.sh logs in from the JAAS file's Client section, on both servers",
+    async () => {
+      const clientJaas = join(dir, 'zkcli-jaas.conf');
+      writeFileSync(
+        clientJaas,
+        `Client { ${digestModule} required username="bob" password="bobsecret"; };\n`,
+      );
+      const whoami = async (server: 'zookeeper' | 'zabkit') => {
+        const { stdout } = await promisify(execFile)(
+          '/usr/share/zookeeper/bin/zkCli.sh',
+          ['-server', pair.servers[server].connectString, 'whoami'],
+          {
+            timeout: 90_000,
+            env: {
+              ...process.env,
+              ZOO_LOG4J_PROP: 'ERROR,CONSOLE',
+              CLIENT_JVMFLAGS: `-Djava.security.auth.login.config=${clientJaas}`,
+            },
+          },
+        );
+        // Sorted: ZooKeeper lists a connection's identities in hash order, zabkit in the order
+        // they were added (the README says so).
+        return stdout
+          .split('\n')
+          .filter((line) => /^(ip|sasl|digest|super): /.test(line))
+          .sort();
+      };
+      const [zookeeper, zabkit] = [await whoami('zookeeper'), await whoami('zabkit')];
+      expect(zabkit).toEqual(zookeeper);
+      expect(zabkit).toContain('sasl: bob');
+    },
+    180_000,
+  );
 
   it('ends a wrong password and an unknown user in AuthFailed', async () => {
     const transcripts = await pair.run('java', async (t) => {
