@@ -55,6 +55,38 @@ export const CLIENT_AUTH_KEYS: ReadonlySet<string> = new Set([
   'enforce.auth.enabled',
   'enforce.auth.schemes',
   'sessionRequireClientSASLAuth',
+  ...['letAnySaslUserDoX', 'DigestAuthenticationProvider.digestAlg', 'DigestAuthenticationProvider.enabled'],
+]);
+
+/**
+ * Keys accepted only with the value zabkit does anyway: any other asks for what it does not do,
+ * and stops the server (a security setting silently dropped is a hole).
+ */
+const honouredOnlyAs: ReadonlyMap<
+  string,
+  { readonly accept: (value: string) => boolean; readonly why: string }
+> = new Map([
+  [
+    'letAnySaslUserDoX',
+    {
+      accept: () => false,
+      why: 'an ACL user every SASL user passes is not supported; name the users in the ACL',
+    },
+  ],
+  [
+    'DigestAuthenticationProvider.digestAlg',
+    {
+      accept: (value: string) => /^SHA-?1$/i.test(value),
+      why: 'digest identities are SHA1, as ZooKeeper defaults them; another algorithm is not supported',
+    },
+  ],
+  [
+    'DigestAuthenticationProvider.enabled',
+    {
+      accept: (value: string) => value.toLowerCase() === 'true',
+      why: 'the digest scheme cannot be turned off in zabkit',
+    },
+  ],
 ]);
 
 /** The command-line property a JVM reads the JAAS file from; cli.ts's `-D` maps it here. */
@@ -95,6 +127,10 @@ export function parseClientAuthSettings(
   keys: Iterable<string>,
   jaasFromCommandLine: string | undefined,
 ): ClientAuthSettings {
+  for (const [key, rule] of honouredOnlyAs) {
+    const value = get(key)?.trim();
+    if (value !== undefined && !rule.accept(value)) throw new ConfigError(key, value, rule.why);
+  }
   const saslSuperUsers: string[] = [];
   for (const key of keys) {
     if (key.startsWith('authProvider.')) {

@@ -223,6 +223,14 @@ describe('client authentication keys', () => {
     );
     expect(refusedKey(['sessionRequireClientSASLAuth=true'])).toBe('enforce.auth.schemes');
     expect(refusedKey(['enforce.auth.enabled=yes'])).toBe('enforce.auth.enabled');
+    expect(refusedKey(['letAnySaslUserDoX=bob'])).toBe('letAnySaslUserDoX');
+    expect(refusedKey(['DigestAuthenticationProvider.digestAlg=SHA-256'])).toBe(
+      'DigestAuthenticationProvider.digestAlg',
+    );
+    expect(refusedKey(['DigestAuthenticationProvider.enabled=false'])).toBe(
+      'DigestAuthenticationProvider.enabled',
+    );
+    expect(parse(['DigestAuthenticationProvider.digestAlg=SHA1']).warnings).toEqual([]);
   });
 });
 

@@ -7,7 +7,10 @@
  * chain to (Node's bundled CAs without one, as Java falls back to its own), `protocol`,
  * `enabledProtocols`, `ciphersuites` and `hostnameVerification` (default true).
  * `zookeeper.clientCnxnSocket` is accepted and has no effect: Java needs Netty for TLS, zabkit
- * does not. A `zookeeper.ssl.*` key that cannot be honoured stops the shell naming it.
+ * does not. A `zookeeper.ssl.*` key that cannot be honoured stops the shell naming it, and so
+ * does a SASL key (`zookeeper.sasl.*` other than `zookeeper.sasl.client=false`,
+ * `zookeeper.server.principal`, `zookeeper.server.realm`): the shell does not speak SASL, and
+ * a login silently skipped would leave it unauthenticated where its user expects otherwise.
  *
  * @module
  */
@@ -46,6 +49,15 @@ export interface ClientConfiguration {
   readonly warnings: readonly string[];
 }
 
+/** ZooKeeper's client keys for SASL. */
+function isSaslKey(key: string): boolean {
+  return (
+    key.startsWith('zookeeper.sasl.') ||
+    key === 'zookeeper.server.principal' ||
+    key === 'zookeeper.server.realm'
+  );
+}
+
 function parseBoolean(key: string, value: string | undefined): boolean {
   if (value === undefined) return false;
   const lower = value.trim().toLowerCase();
@@ -70,6 +82,12 @@ export async function loadClientConfiguration(
     if (known.has(key)) values.set(key, value);
     else if (key.startsWith(prefix))
       throw new ConfigError(key, value, 'is not a client TLS key zabkit knows');
+    else if (isSaslKey(key) && !(key === 'zookeeper.sasl.client' && value.trim().toLowerCase() === 'false'))
+      throw new ConfigError(
+        key,
+        value,
+        "zabkit's shell does not authenticate with SASL; use addauth digest user:password, or a client certificate",
+      );
     else warnings.push(`${path}:${line}: ${key} has no effect in zabkit's shell`);
   }
   const get = (key: string) => values.get(key);
