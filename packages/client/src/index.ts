@@ -42,6 +42,16 @@ export {
   type RetryPolicy,
   RetryUntilElapsed,
 } from './retry.js';
+export {
+  DigestMd5Client,
+  type DigestParts,
+  digestProtocol,
+  digestResponse,
+  digestServerName,
+  parseDirectives,
+  type SaslDigestCredentials,
+  SaslFailure,
+} from './sasl-digest.js';
 export type { ExpiryDetector } from './session.js';
 export type { ClientState, StateListener } from './state.js';
 export {

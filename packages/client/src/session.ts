@@ -383,6 +383,11 @@ export class Session {
       this.shutdown('closed', ErrorCode.ConnectionLoss);
       return;
     }
+    if (reason === 'authFailed') {
+      // As ZooKeeper's client: a refused login ends the client (AUTH_FAILED), it does not retry.
+      this.shutdown('closed', ErrorCode.AuthFailed);
+      return;
+    }
     this.failPending(ErrorCode.ConnectionLoss);
     if (this.isConnected()) {
       this.options.logger?.warn(

@@ -6,7 +6,7 @@
  */
 import { connect as connectSocket, isIP, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as connectTls } from 'node:tls';
-import type { ClientRequest, ConnectRequest } from '@zabkit/core';
+import { type ClientRequest, type ConnectRequest, ErrorCode } from '@zabkit/core';
 import {
   decodeConnectResponse,
   decodeReply,
@@ -14,13 +14,17 @@ import {
   encodeConnectRequest,
   encodeRequest,
   FrameDecoder,
+  JuteReader,
+  JuteWriter,
+  OpCode,
   opcodeOf,
   peekXid,
   Xid,
 } from '@zabkit/wire';
 import { type ClientOptions, ZabClient } from './client.js';
-import type { ClientLink, LinkFactory, LinkHandlers } from './link.js';
+import type { ClientLink, LinkFactory, LinkHandlers, LinkMessage } from './link.js';
 import { checkRoot } from './paths.js';
+import { DigestMd5Client, type SaslDigestCredentials, SaslFailure } from './sasl-digest.js';
 
 /**
  * Opens a session over TCP to zabkit or Apache ZooKeeper: `connectTcp('a:2181,b:2181')`.
@@ -93,6 +97,12 @@ export interface TcpLinkOptions {
    * is need or want. Default: plain TCP.
    */
   readonly tls?: TcpTlsOptions;
+  /**
+   * Log in with SASL DIGEST-MD5 on every connection, as ZooKeeper's Java client does from a
+   * JAAS `Client` section: the session is `sasl:<username>` on the server. Requests wait until
+   * the exchange is done; a refused login ends the client with AuthFailed. Default: no SASL.
+   */
+  readonly sasl?: SaslDigestCredentials;
 }
 
 /** The TLS options a TCP link takes: a subset of Node's `tls.connect` options. */
@@ -134,6 +144,12 @@ export class TcpLinkFactory implements LinkFactory {
   }
 }
 
+/**
+ * The xids of a link's own SASL requests, sent before the session's first request (which the
+ * server never confuses with them: it answers SASL in turn and by xid alone).
+ */
+const saslXidBase = 1;
+
 class TcpLink implements ClientLink {
   private readonly socket: Socket;
   private readonly frames: FrameDecoder;
@@ -145,6 +161,10 @@ class TcpLink implements ClientLink {
   private connected = false;
   private lastReceivedMs = Date.now();
   private readTimer: ReturnType<typeof setInterval> | undefined;
+  /** The SASL exchange under way, and the session it holds back until it is done. */
+  private sasl:
+    | { readonly client: DigestMd5Client; readonly connected: LinkMessage; step: number }
+    | undefined;
 
   constructor(
     server: HostPort,
@@ -232,13 +252,24 @@ class TcpLink implements ClientLink {
         Math.max(1, Math.floor(readTimeoutMs / 4)),
       );
       this.readTimer.unref();
-      this.handlers.message({
+      const connected: LinkMessage = {
         kind: 'connected',
         sessionId: response.sessionId,
         password: response.password,
         timeoutMs: response.timeoutMs,
         readOnly: response.readOnly === true,
-      });
+      };
+      if (this.options.sasl === undefined) {
+        this.handlers.message(connected);
+        return;
+      }
+      // DIGEST-MD5 has no initial response: an empty token asks for the challenge.
+      this.sasl = { client: new DigestMd5Client(this.options.sasl), connected, step: 0 };
+      this.sendSasl(new Uint8Array(0));
+      return;
+    }
+    if (this.sasl !== undefined) {
+      this.onSaslReply(frame);
       return;
     }
     const xid = peekXid(frame);
@@ -256,11 +287,52 @@ class TcpLink implements ClientLink {
     if (decoded.reply.op === 'closeSession') this.finish('sessionClosed');
   }
 
+  /** One SASL request (opcode 102, GetSASLRequest), with the xid of its step. */
+  private sendSasl(token: Uint8Array): void {
+    const writer = new JuteWriter();
+    const at = writer.beginFrame();
+    writer
+      .int(saslXidBase + this.sasl!.step)
+      .int(OpCode.sasl)
+      .buffer(token);
+    writer.endFrame(at);
+    this.socket.write(writer.take(0));
+  }
+
+  /** The server's SASL reply (SetSASLResponse): answer the challenge, or check its proof. */
+  private onSaslReply(frame: Uint8Array): void {
+    const sasl = this.sasl!;
+    const reader = new JuteReader(frame);
+    const xid = reader.int();
+    reader.long();
+    const code = reader.int();
+    if (xid !== saslXidBase + sasl.step) throw new Error(`SASL reply for xid ${xid}`);
+    if (code !== ErrorCode.Ok) {
+      this.finish('authFailed');
+      return;
+    }
+    const token = reader.bytesOrEmpty();
+    try {
+      if (sasl.step === 0) {
+        sasl.step = 1;
+        this.sendSasl(sasl.client.respond(token));
+        return;
+      }
+      sasl.client.verify(token);
+    } catch (error) {
+      if (!(error instanceof SaslFailure)) throw error;
+      this.finish('authFailed');
+      return;
+    }
+    this.sasl = undefined;
+    this.handlers.message(sasl.connected);
+  }
+
   private fail(): void {
     this.finish('lost');
   }
 
-  private finish(reason: 'lost' | 'sessionExpired' | 'sessionClosed'): void {
+  private finish(reason: 'lost' | 'sessionExpired' | 'sessionClosed' | 'authFailed'): void {
     if (this.ended) return;
     this.ended = true;
     if (this.readTimer !== undefined) clearInterval(this.readTimer);

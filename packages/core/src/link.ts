@@ -24,8 +24,17 @@ export type LinkMessage =
   | { readonly kind: 'reply'; readonly xid: number; readonly zxid: Zxid; readonly reply: Reply }
   | { readonly kind: 'watch'; readonly zxid: bigint; readonly event: WatchEvent };
 
-/** Why a link closed: the server's word when it closed it, or a transport failure. */
-export type LinkCloseReason = 'sessionExpired' | 'sessionClosed' | 'sessionMoved' | 'refused' | 'lost';
+/**
+ * Why a link closed: the server's word when it closed it, a transport failure, or a login
+ * (SASL) the server refused or that did not prove the server.
+ */
+export type LinkCloseReason =
+  | 'sessionExpired'
+  | 'sessionClosed'
+  | 'sessionMoved'
+  | 'refused'
+  | 'lost'
+  | 'authFailed';
 
 /** What a link calls as its server speaks: messages in order, then one `closed`. */
 export interface LinkHandlers {

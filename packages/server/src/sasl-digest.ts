@@ -9,20 +9,16 @@
  *
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  digestProtocol,
+  digestResponse,
+  digestServerName,
+  parseDirectives,
+  SaslFailure,
+} from '@zabkit/client';
 
-/** The realm and server name ZooKeeper's server uses for DIGEST-MD5. */
-export const digestServerName = 'zk-sasl-md5';
-/** The SASL protocol (service) name ZooKeeper's client and server use. */
-export const digestProtocol = 'zookeeper';
-
-/** Why an exchange failed: said in the log, never to the client (it gets AuthFailed). */
-export class SaslFailure extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SaslFailure';
-  }
-}
+export { digestResponse, parseDirectives, SaslFailure };
 
 /** Where the exchange finds a user's password; undefined for a user it does not know. */
 export type PasswordOf = (user: string) => string | undefined;
@@ -120,86 +116,4 @@ export class DigestMd5Server {
       throw new SaslFailure(`wrong password for DIGEST-MD5 user ${JSON.stringify(user)}`);
     return { user, rspauth: digestResponse(parts, '') };
   }
-}
-
-/** What a digest response is computed from (RFC 2831, 2.1.2.1). */
-export interface DigestParts {
-  readonly user: string;
-  readonly realm: string;
-  readonly password: string;
-  readonly nonce: string;
-  readonly cnonce: string;
-  readonly nc: string;
-  readonly qop: string;
-  readonly digestUri: string;
-  readonly authzid: string | undefined;
-  /** Whether charset=utf-8 was agreed: names and password then go as RFC 2831 says. */
-  readonly utf8: boolean;
-}
-
-/**
- * `response` (method `AUTHENTICATE`) or `rspauth` (method empty): HEX(KD(HEX(H(A1)),
- * nonce:nc:cnonce:qop:HEX(H(A2)))) with A1 for md5-sess.
- */
-export function digestResponse(parts: DigestParts, method: string): string {
-  const md5 = (data: Buffer) => createHash('md5').update(data).digest();
-  const hex = (data: Buffer) => md5(data).toString('hex');
-  const text = (value: string) => encodeForDigest(value, parts.utf8);
-  const secret = md5(Buffer.concat([text(parts.user), c, text(parts.realm), c, text(parts.password)]));
-  const a1Parts = [secret, c, Buffer.from(parts.nonce, 'utf8'), c, Buffer.from(parts.cnonce, 'utf8')];
-  if (parts.authzid !== undefined) a1Parts.push(c, Buffer.from(parts.authzid, 'utf8'));
-  const a1 = Buffer.concat(a1Parts);
-  const a2 = Buffer.from(`${method}:${parts.digestUri}`, 'utf8');
-  const kd = `${hex(a1)}:${parts.nonce}:${parts.nc}:${parts.cnonce}:${parts.qop}:${hex(a2)}`;
-  return hex(Buffer.from(kd, 'utf8'));
-}
-
-const c = Buffer.from(':');
-
-/**
- * RFC 2831: with charset=utf-8, a string whose characters all fit ISO 8859-1 is hashed in
- * ISO 8859-1, any other in UTF-8; without it, in ISO 8859-1.
- */
-function encodeForDigest(value: string, utf8: boolean): Buffer {
-  const latin1 = [...value].every((char) => char.codePointAt(0)! <= 0xff);
-  return utf8 && !latin1 ? Buffer.from(value, 'utf8') : Buffer.from(value, 'latin1');
-}
-
-/**
- * Parses `name=value,name="quoted, \"value\""` directives. A name given twice fails, as RFC
- * 2831 says for the directives that matter here.
- */
-export function parseDirectives(text: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  let i = 0;
-  const skipSpace = () => {
-    while (i < text.length && /[\s,]/.test(text[i]!)) i++;
-  };
-  skipSpace();
-  while (i < text.length) {
-    const equals = text.indexOf('=', i);
-    if (equals < 0) throw new SaslFailure('malformed digest directive');
-    const name = text.slice(i, equals).trim().toLowerCase();
-    if (!/^[a-z0-9-]+$/.test(name)) throw new SaslFailure('malformed digest directive name');
-    i = equals + 1;
-    let value = '';
-    if (text[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= text.length) throw new SaslFailure('unterminated quoted digest value');
-        const char = text[i++]!;
-        if (char === '"') break;
-        if (char === '\\' && i < text.length) value += text[i++]!;
-        else value += char;
-      }
-    } else {
-      const end = text.indexOf(',', i);
-      value = text.slice(i, end < 0 ? text.length : end).trim();
-      i = end < 0 ? text.length : end;
-    }
-    if (fields.has(name)) throw new SaslFailure(`digest directive ${name} given twice`);
-    fields.set(name, value);
-    skipSpace();
-  }
-  return fields;
 }
