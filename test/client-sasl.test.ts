@@ -13,7 +13,9 @@ import { connectTcp, Ids, Perms, ZabError } from '@zabkit/client';
 import { encodeConnectResponse, FrameDecoder, JuteWriter } from '@zabkit/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, ServerNode } from '../packages/server/src/index.js';
+import { runScript } from '../packages/server/test/shell-driver.js';
 import { type RunningServer, startZooKeeper, zookeeperInstalled } from './differential/servers.js';
+import { fourLetterWord } from './support/process-ensemble.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zabkit-client-sasl-'));
 const jaas = join(dir, 'jaas.conf');
@@ -91,7 +93,7 @@ describe('against zabkit with the same JAAS file', () => {
   beforeAll(async () => {
     const { config } = parseConfig(
       ['tickTime=200', 'dataDir=/tmp/zabkit-client-sasl', 'clientPort=0', 'clientPortAddress=127.0.0.1']
-        .concat([`zabkit.sasl.loginConfig=${jaas}`, ''])
+        .concat([`zabkit.sasl.loginConfig=${jaas}`, '4lw.commands.whitelist=mntr', ''])
         .join('\n'),
     );
     node = await ServerNode.start({ config });
@@ -101,8 +103,49 @@ describe('against zabkit with the same JAAS file', () => {
   });
   checks(() => `127.0.0.1:${node.address().port}`, 'zabkit');
 
-  it('counts failed exchanges for the four-letter words', () => {
-    expect(node.clientPort.stats.saslFailures).toBeGreaterThanOrEqual(3);
+  it('the shell logs in from the JAAS file its -client-configuration names, as zkCli does', async () => {
+    const clientJaas = join(dir, 'client-jaas.conf');
+    writeFileSync(
+      clientJaas,
+      [
+        'Client { org.apache.zookeeper.server.auth.DigestLoginModule required username="bob" password="bobsecret"; };',
+        'Wrong { org.apache.zookeeper.server.auth.DigestLoginModule required username="bob" password="nope"; };',
+        'Kerberos { com.sun.security.auth.module.Krb5LoginModule required useTicketCache=true; };',
+        '',
+      ].join('\n'),
+    );
+    const properties = join(dir, 'shell.properties');
+    const shell = async (lines: string[]) => {
+      writeFileSync(properties, [...lines, ''].join('\n'));
+      const target = `127.0.0.1:${node.address().port}`;
+      return runScript([
+        '-server',
+        target,
+        '-timeout',
+        '5000',
+        '-client-configuration',
+        properties,
+        'whoami',
+      ]);
+    };
+    const login = `java.security.auth.login.config=${clientJaas}`;
+    const ok = await shell([login]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/^sasl: bob$/m);
+    expect((await shell([login, 'zookeeper.sasl.client=false'])).out).not.toMatch(/sasl: bob/);
+    const wrong = await shell([login, 'zookeeper.sasl.clientconfig=Wrong']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/AuthFailed/);
+    for (const section of ['Kerberos', 'Missing']) {
+      const refused = await shell([login, `zookeeper.sasl.clientconfig=${section}`]);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toMatch(/java\.security\.auth\.login\.config/);
+    }
+  }, 60_000);
+
+  it('counts failed exchanges, and mntr reports them', async () => {
+    expect(node.clientPort.stats.saslFailures).toBe(4);
+    expect(await fourLetterWord(node.address().port, 'mntr')).toMatch(/^zk_auth_failed_count\t4$/m);
   });
 });
 

@@ -325,7 +325,7 @@ describe("the shell's -client-configuration, as zkCli's", () => {
       const refused = await run([...secure, 'zookeeper.ssl.crl=true'], 'ls', '/');
       expect(refused.code).toBe(2);
       expect(refused.err).toMatch(/zookeeper\.ssl\.crl/);
-      // So does a SASL key: the shell does not log in with SASL, and must not pretend to.
+      // So does a SASL key for Kerberos, or a section without a JAAS file to find it in.
       for (const key of ['zookeeper.sasl.clientconfig=Client', 'zookeeper.server.principal=zookeeper/h@R']) {
         const sasl = await run([...secure, key], 'ls', '/');
         expect(sasl.code).toBe(2);

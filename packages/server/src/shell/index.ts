@@ -76,7 +76,7 @@ export async function runShell(argv: readonly string[], io: ShellIo = process): 
     for (const warning of loaded.warnings) io.stderr.write(`${warning}\n`);
   }
   const interactive = rest.length === 0 && io.stdin.isTTY === true;
-  const shell = new Shell(io, { server, timeoutMs, readOnly, tls: loaded?.tls });
+  const shell = new Shell(io, { server, timeoutMs, readOnly, tls: loaded?.tls, sasl: loaded?.sasl });
   // The client's timers are unref'd: without a ref'd one the process could end while the
   // shell still waits on the server (connecting, or a reply).
   const keepAlive = setInterval(() => undefined, 1 << 30);

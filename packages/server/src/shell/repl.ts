@@ -7,6 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import {
   type ClientState,
   connectTcp,
+  type SaslDigestCredentials,
   type TcpTlsOptions,
   type WatchListener,
   type ZabClient,
@@ -39,6 +40,8 @@ export interface ShellOptions {
   readonly readOnly?: boolean;
   /** TLS toward the servers, from `-client-configuration` (zookeeper.client.secure=true). */
   readonly tls?: TcpTlsOptions | undefined;
+  /** A SASL DIGEST-MD5 login, from the JAAS file `-client-configuration` names. */
+  readonly sasl?: SaslDigestCredentials | undefined;
 }
 
 /** Java's ZooKeeper.States names, as zkCli's prompt shows them. */
@@ -117,6 +120,7 @@ export class Shell implements ShellContext {
       connectTimeoutMs: Math.min(this.options.timeoutMs, 10_000),
       allowReadOnly: this.options.readOnly === true,
       ...(this.options.tls === undefined ? {} : { tls: this.options.tls }),
+      ...(this.options.sasl === undefined ? {} : { sasl: this.options.sasl }),
     });
     this.zk = zk;
     zk.onStateChange((state) => {
