@@ -207,3 +207,38 @@ describe('x509 ACLs on a secure client port (ssl.clientAuth=want)', () => {
     120_000,
   );
 });
+
+describe('enforce.auth.schemes=x509', () => {
+  it('serves a client with a certificate, and refuses one without (SessionClosedRequireSaslAuth)', async () => {
+    const { config } = parseConfig(
+      [
+        'tickTime=200',
+        'dataDir=/tmp/zabkit-x509-enforced',
+        'secureClientPort=0',
+        'secureClientPortAddress=127.0.0.1',
+        `ssl.keyStore.location=${server.keyStore('PEM')}`,
+        `ssl.trustStore.location=${pki.ca.trustStore('PEM')}`,
+        'ssl.clientAuth=want',
+        'enforce.auth.enabled=true',
+        'enforce.auth.schemes=x509',
+        '',
+      ].join('\n'),
+    );
+    const node = await ServerNode.start({ config });
+    const target = `127.0.0.1:${node.secureAddress()!.port}`;
+    try {
+      const withCert = await connectTcp(target, {
+        tls: { ca: pki.ca.certPem, cert: alice.certPem, key: alice.keyPem },
+      });
+      expect((await withCert.getData('/')).stat.version).toBe(0);
+      await withCert.close();
+      const without = await connectTcp(target, { tls: { ca: pki.ca.certPem }, sessionTimeoutMs: 5000 });
+      const error = await without.getData('/').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ZabError);
+      expect((error as ZabError).codeName).toBe('SessionClosedRequireSaslAuth');
+      await without.close().catch(() => undefined);
+    } finally {
+      await node.close();
+    }
+  });
+});
