@@ -160,7 +160,7 @@ describe.skipIf(!installed)('SASL DIGEST-MD5 from a JAAS file, zabkit against Zo
       for (const session of ['wrong', 'nobody']) {
         await t.connect(session, { saslSection: `Client_${session}` });
         await t.do({ op: 'getData', session, path: '/' });
-        await t.events(session, 2, { timeoutMs: 5000 });
+        await t.events(session, 2, { timeoutMs: 20_000 });
       }
     });
     expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
@@ -195,7 +195,7 @@ describe.skipIf(!installed)('enforce.auth, zabkit against ZooKeeper', () => {
       await t.do({ op: 'getData', session: 'digest', path: '/enforced' });
       await t.connect('anon', { sasl: false });
       await t.do({ op: 'getData', session: 'anon', path: '/enforced' });
-      await t.events('anon', 1, { timeoutMs: 5000 });
+      await t.events('anon', 1, { timeoutMs: 20_000 });
       await t.do({ op: 'delete', session: 'bob', path: '/enforced' });
     });
     expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
