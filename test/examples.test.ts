@@ -19,6 +19,13 @@ describe('examples', () => {
     expect(to).not.toBe(from);
   }, 60_000);
 
+  it('embedded-service: three processes, one peer each; the leader is killed and the rest answer', async () => {
+    const out = await run('embedded-service');
+    expect(out).toMatch(/^instances: (\d (leading|following)(, )?){3}$/m);
+    expect(out).toMatch(/^instance \d took a write after the leader died: retries=7$/m);
+    expect(out.match(/^instance \d answers: retries=7$/gm)).toHaveLength(2);
+  }, 60_000);
+
   it('config-watch: every instance sees the new configuration', async () => {
     expect(await run('config-watch')).toMatch(/^every instance runs with retries=5$/m);
   }, 60_000);

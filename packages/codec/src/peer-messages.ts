@@ -9,7 +9,17 @@ import type { PeerMessage, Vote } from '@zabkit/core';
 import { Reader, Writer } from './bytes.js';
 import { nestError } from './codec-error.js';
 import { defaultPeerCodecLimits, type PeerCodecLimits } from './limits.js';
-import { boolean, boundedData, compile, enumeration, list, optional, struct, union } from './schema.js';
+import {
+  boolean,
+  boundedData,
+  compile,
+  enumeration,
+  integer,
+  list,
+  optional,
+  struct,
+  union,
+} from './schema.js';
 import { sessionSecretMaxBytes } from './storage-records.js';
 import { learnerSyncModeTags, peerMessageTags, peerRoleTags } from './tags.js';
 import {
@@ -17,6 +27,7 @@ import {
   int32,
   preparableRequest,
   serverId,
+  serverIdMax,
   sessionId,
   snapshotNode,
   snapshotSessions,
@@ -27,6 +38,8 @@ import {
 } from './txn-schema.js';
 
 const epoch = uint32;
+/** The leader a vote names: a server id, or -1 in an observer's own vote (it proposes nobody). */
+const voteLeader = integer(-1, serverIdMax);
 const txns = list(txn);
 /** The ensemble's session secret a leader sends with NEWLEADER: 1 to 1024 bytes. */
 const sessionSecret = boundedData('session secret', 1, sessionSecretMaxBytes);
@@ -34,7 +47,7 @@ const sessionSecret = boundedData('session secret', 1, sessionSecretMaxBytes);
 const peerMessage = compile(
   union<PeerMessage, 'kind'>('kind', 'peer message', peerMessageTags, {
     notification: {
-      vote: struct<Vote>({ leader: serverId, zxid, peerEpoch: epoch }),
+      vote: struct<Vote>({ leader: voteLeader, zxid, peerEpoch: epoch }),
       electionEpoch: uint32,
       state: enumeration('peer role', peerRoleTags),
     },
@@ -70,6 +83,7 @@ const peerMessage = compile(
     ping: { epoch, sentThroughZxid: zxid, commitZxid: zxid },
     clientSyncReply: { epoch, sessionId, cxid: int32, zxid },
     revalidateReply: { epoch, sessionId, connectionId: uint53, valid: boolean },
+    leaderLeaving: { epoch },
   }),
 );
 

@@ -67,6 +67,7 @@ const peerMessageTagTable = {
   syncSnapshotChunk: 20,
   syncTxns: 21,
   syncAck: 22,
+  leaderLeaving: 23,
 } as const satisfies Record<PeerMessage['kind'], number>;
 /** The first byte of every peer message. */
 export const peerMessageTags = distinctTags('peer message', peerMessageTagTable);

@@ -177,7 +177,7 @@ const epoch = uint32Arb;
 export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<PeerMessage, { kind: K }>> } = {
   notification: fc.record({
     kind: fc.constant('notification'),
-    vote: fc.record({ leader: serverIdArb, zxid: zxidArb, peerEpoch: uint32Arb }),
+    vote: fc.record({ leader: fc.oneof(serverIdArb, fc.constant(-1)), zxid: zxidArb, peerEpoch: uint32Arb }),
     electionEpoch: uint32Arb,
     state: fc.constantFrom('looking', 'following', 'leading', 'observing'),
   }),
@@ -249,6 +249,7 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
   commit: fc.record({ kind: fc.constant('commit'), epoch, zxid: zxidArb }),
   inform: fc.record({ kind: fc.constant('inform'), epoch, txns: txnsArb }),
   ping: fc.record({ kind: fc.constant('ping'), epoch, sentThroughZxid: zxidArb, commitZxid: zxidArb }),
+  leaderLeaving: fc.record({ kind: fc.constant('leaderLeaving'), epoch }),
   clientSyncReply: fc.record({
     kind: fc.constant('clientSyncReply'),
     epoch,

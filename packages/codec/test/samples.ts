@@ -301,6 +301,13 @@ export const sampleMessages: Record<string, PeerMessage> = {
     electionEpoch: 1,
     state: 'observing',
   },
+  // An observer looking for its leader proposes nobody.
+  'notification/observerLooking': {
+    kind: 'notification',
+    vote: { leader: -1, zxid: makeZxid(1, 4), peerEpoch: 1 },
+    electionEpoch: 2,
+    state: 'looking',
+  },
   followerInfo: { kind: 'followerInfo', acceptedEpoch: 4, observer: false, attempt: 1_764_000_000_000_003 },
   'followerInfo/observer': { kind: 'followerInfo', acceptedEpoch: uint32Max, observer: true, attempt: 0 },
   ackEpoch: { kind: 'ackEpoch', epoch: 5, currentEpoch: 4, lastZxid: makeZxid(4, 99) },
@@ -508,6 +515,7 @@ export const sampleMessages: Record<string, PeerMessage> = {
   inform: { kind: 'inform', epoch: 2, txns: [t.multi!, t.multiFailed!] },
   ping: { kind: 'ping', epoch: 3, sentThroughZxid: makeZxid(3, 17), commitZxid: makeZxid(3, 15) },
   'ping/largestEpoch': { kind: 'ping', epoch: uint32Max, sentThroughZxid: zxidMax, commitZxid: zxidMax },
+  leaderLeaving: { kind: 'leaderLeaving', epoch: 7 },
   clientSyncReply: { kind: 'clientSyncReply', epoch: 5, sessionId: session, cxid: 22, zxid: makeZxid(5, 4) },
   revalidateReply: {
     kind: 'revalidateReply',

@@ -7,11 +7,11 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { digestIdFromCredentials, type PeerStorage } from '@zabkit/core';
-import { LevelStorage } from '@zabkit/storage-level';
 import { MemoryStorage } from '@zabkit/storage-memory';
-import { ConfigError, loadConfigFile, parseConfig, purgePolicyOf } from './config.js';
+import { ConfigError, loadConfigFile, parseConfig } from './config.js';
 import type { PeerFatalError } from './fatal.js';
 import { FaultInjection, faultInjectionDirVariable } from './fault-injection.js';
+import { openLevelStore } from './level-store.js';
 import { jsonLogger, type LogLevel } from './log.js';
 import { ServerNode } from './node.js';
 import { runShell } from './shell/index.js';
@@ -59,6 +59,9 @@ export function defaultConfigText(port: number): string {
     '',
   ].join('\n');
 }
+
+/** The longest a leader stopped by a signal waits for its proposals to commit (the exit deadline is 5 s). */
+const leaveTimeoutMaxMs = 4000;
 
 /** What `zabkit server` exits with when its peer stopped for good (a failed disk, a broken invariant). */
 const fatalExitCode = 1;
@@ -126,18 +129,7 @@ async function runServer(args: string[]): Promise<number> {
   try {
     let storage: PeerStorage | undefined;
     if (values.storage === 'level') {
-      const location = join(config.dataLogDir, 'zabkit.db');
-      await mkdir(location, { recursive: true });
-      storage = await LevelStorage.open(location, {
-        retainSnapshots: config.snapRetainCount,
-        ...purgePolicyOf(config),
-        groupCommit: values['group-commit'] === 'on',
-        // forceSync=no, as in ZooKeeper: writes are acknowledged before they reach the disk.
-        sync: config.systemProperties.forceSync,
-        warn: (message) => log.warn({ location }, message),
-      });
-      if (!config.systemProperties.forceSync)
-        log.warn('forceSync=no: an acknowledged write may be lost in a crash');
+      storage = await openLevelStore(config, log, { groupCommit: values['group-commit'] === 'on' });
     } else {
       log.warn('--storage memory: nothing survives a restart');
     }
@@ -167,13 +159,23 @@ async function runServer(args: string[]): Promise<number> {
       log.info(why, 'shutting down');
       // Never hang on exit: whatever is still open after 5 s is abandoned.
       setTimeout(() => process.exit(code === 0 ? 1 : code), 5000).unref();
-      node.close().then(
-        () => resolve(code),
-        (error) => {
-          log.error({ err: error }, 'error while shutting down');
-          resolve(code === 0 ? 1 : code);
-        },
-      );
+      // Stopped by a signal, a leader hands leadership over first (see PeerDriver.leave),
+      // within the exit deadline; a peer that failed has nothing to hand over.
+      const leaving =
+        code === 0 && node.fatalError === undefined
+          ? node.driver
+              .leave(Math.min(leaveTimeoutMaxMs, 2 * config.syncLimit * config.tickTime))
+              .then((departure) => log.info({ departure }, 'left the ensemble'))
+          : Promise.resolve();
+      leaving
+        .then(() => node.close())
+        .then(
+          () => resolve(code),
+          (error) => {
+            log.error({ err: error }, 'error while shutting down');
+            resolve(code === 0 ? 1 : code);
+          },
+        );
     };
     process.once('SIGINT', () => stop({ signal: 'SIGINT' }, 0));
     process.once('SIGTERM', () => stop({ signal: 'SIGTERM' }, 0));

@@ -395,71 +395,200 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
   applyCommandLine(values, options.systemProperties, warnings);
 
   const get = (key: string) => values.get(key);
-  const num = <T>(key: string, parse: (key: string, value: string) => T, fallback: T): T => {
+
+  const optional = <T>(key: string, parse: (key: string, value: string) => T): T | undefined => {
     const value = get(key);
-    return value === undefined ? fallback : parse(key, value);
+    return value === undefined ? undefined : parse(key, value);
   };
-
-  const tickTime = num('tickTime', positive, DEFAULT_TICK_TIME);
-
   const dataDir = get('dataDir');
   if (dataDir === undefined || dataDir === '') throw new ConfigError('dataDir', dataDir, 'is not set');
-  if (!isAbsolute(dataDir)) warnings.push(`dataDir ${dataDir} is a relative path`);
-  const dataLogDirValue = get('dataLogDir');
-  if (dataLogDirValue === '')
-    throw new ConfigError('dataLogDir', dataLogDirValue, 'expected a directory path');
-  const dataLogDir = dataLogDirValue ?? dataDir;
-
-  let clientPort = num<number | undefined>(
-    'clientPort',
-    (key, value) => parseInteger(key, value, 0, 65535, 'expected a port 0..65535, 0 for any free port'),
-    undefined,
-  );
-  let clientPortAddress = get('clientPortAddress');
+  const dataLogDir = get('dataLogDir');
+  if (dataLogDir === '') throw new ConfigError('dataLogDir', dataLogDir, 'expected a directory path');
+  const clientPortAddress = get('clientPortAddress');
   if (clientPortAddress === '')
     throw new ConfigError('clientPortAddress', '', 'expected a host name or address');
+  if (!isAbsolute(dataDir)) warnings.push(`dataDir ${dataDir} is a relative path`);
+  const ids = new Set(serverLines.keys());
+  const input: ConfigInput = {
+    dataDir,
+    myid: options.myid,
+    servers: serverLines,
+    tickTime: optional('tickTime', positive),
+    dataLogDir,
+    clientPort: optional('clientPort', (key, value) =>
+      parseInteger(key, value, 0, 65535, 'expected a port 0..65535, 0 for any free port'),
+    ),
+    clientPortAddress,
+    maxClientCnxns: optional('maxClientCnxns', nonNegative),
+    minSessionTimeout: optional('minSessionTimeout', positive),
+    maxSessionTimeout: optional('maxSessionTimeout', positive),
+    snapCount: optional('snapCount', positive),
+    snapRetainCount: optional('autopurge.snapRetainCount', (key, value) =>
+      parseInteger(key, value, -INT32_MAX - 1, INT32_MAX, 'expected an integer'),
+    ),
+    purgeIntervalHours: optional('autopurge.purgeInterval', nonNegative),
+    juteMaxBuffer: optional('jute.maxbuffer', parseJuteMaxBuffer),
+    fourLetterWords: optional('4lw.commands.whitelist', parseWhitelist),
+    peerType: optional('peerType', parseRole),
+    standaloneEnabled: optional('standaloneEnabled', parseBoolean),
+    initLimit: optional('initLimit', positive),
+    syncLimit: optional('syncLimit', positive),
+    clientPortSettings: parseClientPortSettings({
+      get,
+      error: (key, value, expected) => new ConfigError(key, value, expected),
+      warnings,
+      keys: values.keys(),
+      jaasFile: options.systemProperties?.get(jaasProperty),
+    }),
+    peerLinks: parsePeerLinkSettings(
+      { get, error: (key, value, expected) => new ConfigError(key, value, expected), warnings },
+      optional('jute.maxbuffer', parseJuteMaxBuffer) ?? 0xfffff,
+    ),
+    quorumSecurity: parseQuorumSecurity({ get, keys: () => values.keys() }, ids, warnings),
+    systemProperties: parseSystemProperties(
+      { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
+      warnings,
+    ),
+  };
+  return { config: resolveConfig(input, warnings), warnings };
+}
 
-  const maxClientCnxns = num('maxClientCnxns', nonNegative, 60);
-  const minSessionTimeout = num('minSessionTimeout', positive, 2 * tickTime);
-  const maxSessionTimeout = num('maxSessionTimeout', positive, 20 * tickTime);
+/**
+ * A configuration as given, before defaults: what zoo.cfg's keys parse into and what the
+ * embedding API's options become. Every setting but `dataDir` may be left out; the names are
+ * ZabkitConfig's (zoo.cfg's, where zoo.cfg has the setting).
+ */
+export interface ConfigInput {
+  /** Directory for snapshots (and the `myid` file). */
+  readonly dataDir: string;
+  /** This server's id; required with {@link ConfigInput.servers}. */
+  readonly myid?: number | undefined;
+  /** The ensemble's members by id; empty or left out for a standalone server. */
+  readonly servers?: ReadonlyMap<number, ServerAddress>;
+  readonly tickTime?: number | undefined;
+  readonly initLimit?: number | undefined;
+  readonly syncLimit?: number | undefined;
+  readonly dataLogDir?: string | undefined;
+  readonly clientPort?: number | undefined;
+  readonly clientPortAddress?: string | undefined;
+  readonly maxClientCnxns?: number | undefined;
+  readonly minSessionTimeout?: number | undefined;
+  readonly maxSessionTimeout?: number | undefined;
+  readonly snapCount?: number | undefined;
+  readonly snapRetainCount?: number | undefined;
+  readonly purgeIntervalHours?: number | undefined;
+  readonly juteMaxBuffer?: number | undefined;
+  readonly fourLetterWords?: ReadonlySet<string> | 'all' | undefined;
+  readonly peerType?: MemberRole | undefined;
+  readonly standaloneEnabled?: boolean | undefined;
+  readonly clientPortSettings?: ClientPortSettings | undefined;
+  /** The peer links' sync chunk, sync window and frame cap (`zabkit.sync*`, `zabkit.peerMaxFrameBytes`). */
+  readonly peerLinks?: PeerLinkSettings | undefined;
+  readonly quorumSecurity?: QuorumSecuritySettings | undefined;
+  readonly systemProperties?: SystemProperties | undefined;
+}
+
+/** Checks a number given in code as parseInteger checks one read from zoo.cfg. */
+function checkInteger(key: string, value: number | undefined, min: number, max: number, expected: string) {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new ConfigError(key, String(value), expected);
+}
+
+/** A settings source with no key set: every setting at its default; what it warns is dropped. */
+const noSettings = () => ({
+  warnings: [] as string[],
+  get: () => undefined,
+  error: (key: string, value: string | undefined, expected: string) => new ConfigError(key, value, expected),
+});
+
+/** The whitelist as given in code, checked as zoo.cfg's is: known words only, srvr always on. */
+function fourLetterWordsOf(given: ReadonlySet<string> | 'all' | undefined): ReadonlySet<string> | 'all' {
+  if (given === 'all') return 'all';
+  const words = new Set(['srvr']);
+  for (const word of given ?? []) {
+    if (!FOUR_LETTER_WORDS.has(word))
+      throw new ConfigError(
+        '4lw.commands.whitelist',
+        word,
+        `unknown four-letter word; expected * or some of ${[...FOUR_LETTER_WORDS].join(' ')}`,
+      );
+    words.add(word);
+  }
+  return words;
+}
+
+/**
+ * Fills in every default of a configuration and checks it whole, as ZooKeeper's
+ * QuorumPeerConfig does: the one place both zoo.cfg and the embedding API's options go
+ * through, so that a setting means the same and is checked the same either way.
+ *
+ * @throws {@link ConfigError} naming the first setting at fault (zoo.cfg's name for it)
+ */
+export function resolveConfig(input: ConfigInput, warnings: string[]): ZabkitConfig {
+  const { dataDir } = input;
+  if (dataDir === '') throw new ConfigError('dataDir', dataDir, 'is not set');
+  if (input.dataLogDir === '') throw new ConfigError('dataLogDir', '', 'expected a directory path');
+  if (input.clientPortAddress === '')
+    throw new ConfigError('clientPortAddress', '', 'expected a host name or address');
+  const positiveInt = 'expected a positive integer';
+  const nonNegativeInt = 'expected a non-negative integer';
+  for (const key of [
+    'tickTime',
+    'minSessionTimeout',
+    'maxSessionTimeout',
+    'snapCount',
+    'initLimit',
+    'syncLimit',
+    'juteMaxBuffer',
+  ] as const)
+    checkInteger(key === 'juteMaxBuffer' ? 'jute.maxbuffer' : key, input[key], 1, INT32_MAX, positiveInt);
+  checkInteger('maxClientCnxns', input.maxClientCnxns, 0, INT32_MAX, nonNegativeInt);
+  checkInteger('autopurge.purgeInterval', input.purgeIntervalHours, 0, INT32_MAX, nonNegativeInt);
+  checkInteger(
+    'autopurge.snapRetainCount',
+    input.snapRetainCount,
+    -INT32_MAX - 1,
+    INT32_MAX,
+    'expected an integer',
+  );
+  checkInteger('clientPort', input.clientPort, 0, 65535, 'expected a port 0..65535, 0 for any free port');
+  const serverLines = input.servers ?? new Map<number, ServerAddress>();
+  const tickTime = input.tickTime ?? DEFAULT_TICK_TIME;
+  const dataLogDir = input.dataLogDir ?? dataDir;
+  let clientPort = input.clientPort;
+  let clientPortAddress = input.clientPortAddress;
+
+  const maxClientCnxns = input.maxClientCnxns ?? 60;
+  const minSessionTimeout = input.minSessionTimeout ?? 2 * tickTime;
+  const maxSessionTimeout = input.maxSessionTimeout ?? 20 * tickTime;
   if (minSessionTimeout > maxSessionTimeout) {
-    const key = values.has('minSessionTimeout') ? 'minSessionTimeout' : 'maxSessionTimeout';
+    const key = input.minSessionTimeout !== undefined ? 'minSessionTimeout' : 'maxSessionTimeout';
     throw new ConfigError(
       key,
       String(key === 'minSessionTimeout' ? minSessionTimeout : maxSessionTimeout),
       `minSessionTimeout ${minSessionTimeout} must not be larger than maxSessionTimeout ${maxSessionTimeout}`,
     );
   }
-  const snapCount = num('snapCount', positive, 100_000);
-  let snapRetainCount = num(
-    'autopurge.snapRetainCount',
-    (key, value) => parseInteger(key, value, -INT32_MAX - 1, INT32_MAX, 'expected an integer'),
-    MIN_SNAP_RETAIN_COUNT,
-  );
+  const snapCount = input.snapCount ?? 100_000;
+  let snapRetainCount = input.snapRetainCount ?? MIN_SNAP_RETAIN_COUNT;
   if (snapRetainCount < MIN_SNAP_RETAIN_COUNT) {
     warnings.push(
       `invalid autopurge.snapRetainCount: ${snapRetainCount}; defaulting to ${MIN_SNAP_RETAIN_COUNT}`,
     );
     snapRetainCount = MIN_SNAP_RETAIN_COUNT;
   }
-  const purgeIntervalHours = num<number | undefined>('autopurge.purgeInterval', nonNegative, undefined);
-  const juteMaxBuffer = num('jute.maxbuffer', parseJuteMaxBuffer, 0xfffff);
-  const systemProperties = parseSystemProperties(
-    { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
-    warnings,
-  );
-  const fourLetterWords = num<ReadonlySet<string> | 'all'>(
-    '4lw.commands.whitelist',
-    parseWhitelist,
-    new Set(['srvr']),
-  );
-  let peerType = num<MemberRole>('peerType', parseRole, 'participant');
-  const standaloneEnabled = num('standaloneEnabled', parseBoolean, true);
+  const purgeIntervalHours = input.purgeIntervalHours;
+  const juteMaxBuffer = input.juteMaxBuffer ?? 0xfffff;
+  const systemProperties = input.systemProperties ?? parseSystemProperties(noSettings(), []);
+  const fourLetterWords = fourLetterWordsOf(input.fourLetterWords);
+  let peerType = input.peerType ?? 'participant';
+  const standaloneEnabled = input.standaloneEnabled ?? true;
 
   const ensemble = serverLines.size > 0;
-  const initLimit = num('initLimit', positive, ensemble ? 0 : 10);
-  const syncLimit = num('syncLimit', positive, ensemble ? 0 : 5);
-  const myid = options.myid;
+  const initLimit = input.initLimit ?? (ensemble ? 0 : 10);
+  const syncLimit = input.syncLimit ?? (ensemble ? 0 : 5);
+  const myid = input.myid;
   if (myid !== undefined && (!Number.isSafeInteger(myid) || myid < 1)) {
     throw new ConfigError('myid', String(myid), 'expected a positive integer');
   }
@@ -485,7 +614,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     else if (participants % 2 === 0)
       warnings.push('non-optimal configuration: consider an odd number of participants');
 
-    if (values.has('peerType') && peerType !== self.role) {
+    if (input.peerType !== undefined && peerType !== self.role) {
       warnings.push(`peerType ${peerType} does not match server.${myid} (${self.role}); using ${self.role}`);
     }
     peerType = self.role;
@@ -517,17 +646,14 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     throw new ConfigError('clientPortAddress', clientPortAddress, 'clientPort is not set');
   }
 
-  // Quorum security (owned by quorum-security-config.ts).
-  const quorumSecurity = parseQuorumSecurity(
-    { get, keys: () => values.keys() },
-    new Set(serverLines.keys()),
-    warnings,
-  );
+  const quorumSecurity =
+    input.quorumSecurity ??
+    parseQuorumSecurity({ get: () => undefined, keys: () => [] }, new Set(serverLines.keys()), warnings);
   if (!ensemble && (quorumSecurity.tls !== undefined || quorumSecurity.secretFile !== undefined)) {
     warnings.push('sslQuorum and zabkit.quorum.secretFile have no effect on a standalone server');
   }
 
-  const config: ZabkitConfig = {
+  return {
     tickTime,
     initLimit,
     syncLimit,
@@ -551,17 +677,8 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       systemProperties.readOnlyModeEnabled && fourLetterWords !== 'all'
         ? new Set([...fourLetterWords, 'isro'])
         : fourLetterWords,
-    clientPortSettings: parseClientPortSettings({
-      get,
-      error: (key, value, expected) => new ConfigError(key, value, expected),
-      warnings,
-      keys: values.keys(),
-      jaasFile: options.systemProperties?.get(jaasProperty),
-    }),
-    peerLinks: parsePeerLinkSettings(
-      { get, error: (key, value, expected) => new ConfigError(key, value, expected), warnings },
-      juteMaxBuffer,
-    ),
+    clientPortSettings: input.clientPortSettings ?? parseClientPortSettings(noSettings()),
+    peerLinks: input.peerLinks ?? parsePeerLinkSettings(noSettings(), juteMaxBuffer),
     quorumSecurity,
     systemProperties,
     adminTls: adminTlsSettings(
@@ -575,7 +692,6 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       warnings,
     ),
   };
-  return { config, warnings };
 }
 
 /**

@@ -16,6 +16,7 @@ export {
 export type { ClientPortSettings } from './client-port-config.js';
 export {
   ConfigError,
+  type ConfigInput,
   FOUR_LETTER_WORDS,
   loadConfigFile,
   type MemberRole,
@@ -23,9 +24,36 @@ export {
   type ParsedConfig,
   parseConfig,
   readMyId,
+  resolveConfig,
   type ServerAddress,
   type ZabkitConfig,
 } from './config.js';
+export {
+  ChangesOverflowError,
+  type ClosedChange,
+  type Departure,
+  type FatalChange,
+  type LeaderChange,
+  type PeerChange,
+  type PeerChangeEvents,
+  type RoleChange,
+  type SyncChange,
+} from './embed/events.js';
+export type { PeerMetricsAttach, PeerMetricsAttachment, PeerMetricsSource } from './embed/metrics.js';
+export {
+  type ClientPortOption,
+  configFromOptions,
+  type PeerMember,
+  type StartPeerOptions,
+} from './embed/options.js';
+export {
+  type CloseOptions,
+  EmbeddedPeer,
+  type PeerClientOptions,
+  type ReadyOptions,
+  startPeer,
+} from './embed/peer.js';
+export type { EmbeddedPeerRole, PeerHealth, SyncState } from './embed/status.js';
 export { type Ensemble, type EnsembleOptions, startEnsemble } from './ensemble.js';
 export { type FatalListener, PeerFatalError, type PeerFatalReason } from './fatal.js';
 export { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';
@@ -37,4 +65,5 @@ export { ServerNode, type ServerNodeOptions, zabkitVersion } from './node.js';
 export { carryOut, PeerDriver, type PeerDriverObserver, type PeerDriverOptions } from './peer-driver.js';
 export type { QuorumSecuritySettings } from './quorum-security-config.js';
 export { runShell, type ShellIo } from './shell/index.js';
+export type { SystemProperties } from './system-properties.js';
 export type { StoreSettings, StoreType, TlsSettings, TlsVersion } from './tls-settings.js';

@@ -57,6 +57,14 @@ export interface ServerNodeOptions {
   readonly initialConfiguration?: string;
   /** The wall clock the peer reads (transaction times, TTLs). Default Date.now. */
   readonly clock?: () => number;
+  /**
+   * Open the client ports (default true, as `zabkit server` always does). An embedded peer
+   * whose service talks to it in process only needs none: `startPeer` opens one only when
+   * asked for.
+   */
+  readonly listen?: boolean;
+  /** The server id of a standalone server (no `server.N` lines). Default 1. */
+  readonly standaloneServerId?: number;
 }
 
 /** The super digest from the options, else from the configuration (zoo.cfg or -D), if any. */
@@ -78,8 +86,8 @@ export class ServerNode {
   private constructor(
     readonly config: ZabkitConfig,
     readonly driver: PeerDriver,
-    /** The plain client port; the secure one when there is no plain one. */
-    readonly clientPort: ClientPortServer,
+    /** The plain client port, else the secure one; none with `listen: false`. */
+    private readonly firstPort: ClientPortServer | undefined,
     /** The secure client port (secureClientPort), if any. */
     readonly secureClientPort: ClientPortServer | undefined,
     private readonly transport: PeerTransport,
@@ -106,10 +114,10 @@ export class ServerNode {
     // Opened first: a file it cannot open stops the start naming zabkit.audit.file.
     const audit = AuditLog.open(config.clientPortSettings.audit, log);
     const ensemble = config.servers.size > 0;
-    const serverId = ensemble ? config.myid! : 1;
+    const serverId = ensemble ? config.myid! : (options.standaloneServerId ?? 1);
     const voters = ensemble
       ? [...config.servers.values()].filter((s) => s.role === 'participant').map((s) => s.id)
-      : [1];
+      : [serverId];
     const observers = ensemble
       ? [...config.servers.values()].filter((s) => s.role === 'observer').map((s) => s.id)
       : [];
@@ -223,6 +231,15 @@ export class ServerNode {
       outstandingShare(config.clientPortSettings.globalOutstandingLimit, voters.length),
     );
     let node: ServerNode | undefined;
+    if (options.listen === false) {
+      node = new ServerNode(config, driver, undefined, undefined, transport, log, audit);
+      audit?.started();
+      log.info(
+        { serverId, mode: ensemble ? 'ensemble' : 'standalone', dataDir: config.dataDir },
+        'zabkit peer started (no client port)',
+      );
+      return node;
+    }
     const listen = (host: string, port: number, listenerTls: ClientPortServer['options']['tls']) =>
       ClientPortServer.listen({
         links: driver,
@@ -339,6 +356,20 @@ export class ServerNode {
     return this.driver.fatalError;
   }
 
+  /**
+   * The plain client port; the secure one when there is no plain one. Throws for a node
+   * started with `listen: false`, which has none (see {@link ServerNode.hasClientPort}).
+   */
+  get clientPort(): ClientPortServer {
+    if (this.firstPort === undefined) throw new Error('this server has no client port (listen: false)');
+    return this.firstPort;
+  }
+
+  /** False for a node started with `listen: false`: it serves in-process links only. */
+  get hasClientPort(): boolean {
+    return this.firstPort !== undefined;
+  }
+
   /** Calls `listener` once if the peer stops for good; returns a function that unsubscribes. */
   onFatal(listener: FatalListener): () => void {
     return this.driver.onFatal(listener);
@@ -401,8 +432,8 @@ export class ServerNode {
 
   /** Every client listener, each once. */
   private listeners(): ClientPortServer[] {
-    const all = [this.clientPort];
-    if (this.secureClientPort !== undefined && this.secureClientPort !== this.clientPort)
+    const all = this.firstPort === undefined ? [] : [this.firstPort];
+    if (this.secureClientPort !== undefined && this.secureClientPort !== this.firstPort)
       all.push(this.secureClientPort);
     return all;
   }
@@ -455,7 +486,7 @@ export class ServerNode {
       latency: {
         min: latencyCount === 0 ? 0 : Math.round(Math.min(...listeners.map((l) => l.stats.latencyMinMs))),
         avg: latencyCount === 0 ? 0 : sum((stats) => stats.latencyTotalMs) / latencyCount,
-        max: Math.round(Math.max(...listeners.map((l) => l.stats.latencyMaxMs))),
+        max: Math.round(Math.max(0, ...listeners.map((l) => l.stats.latencyMaxMs))),
       },
       connections: listeners.flatMap((listener) => listener.connectionInfo()),
       ...(status.role === 'leading' ? { proposalSizes: this.metrics.tracked().proposalSizes } : {}),
@@ -469,7 +500,7 @@ export class ServerNode {
       digests: () => [{ zxid: peer.status().lastAppliedZxid, digest: peer.digest() }],
       traceMask: this.traceMask,
       config: [
-        ...(this.clientPort === this.secureClientPort
+        ...(this.firstPort === undefined || this.firstPort === this.secureClientPort
           ? []
           : ([['clientPort', String(this.address().port)]] as const)),
         ...(this.secureClientPort === undefined

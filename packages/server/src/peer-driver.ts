@@ -162,6 +162,9 @@ export async function carryOut(storage: PeerStorage, actions: readonly StorageAc
   }
 }
 
+/** How long a peer that has left waits for its transport to write the messages it queued last. */
+const leaveFlushMs = 50;
+
 /** Drives one ZabPeer in real time and opens client links to it. */
 export class PeerDriver implements LinkFactory {
   /** The pure peer being driven; read it for state, never step it from outside. */
@@ -176,6 +179,8 @@ export class PeerDriver implements LinkFactory {
   private pumping = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
+  /** Told after every step: see `onStep`. */
+  private readonly stepListeners = new Set<() => void>();
   /** Keeps the Ready contract: what to send now, what to write next, what waits for durability. */
   private readonly pipeline = new ReadyPipeline();
   /** Settles when the storage write under way does, whether it succeeded or failed. */
@@ -278,6 +283,55 @@ export class PeerDriver implements LinkFactory {
     await this.storage.close();
   }
 
+  /**
+   * Calls `listener` after every step the peer takes (its Ready carried out as far as it goes
+   * at once), to watch its status change: role, leader, zxids. Returns a function that
+   * unsubscribes. A listener that throws is reported as the peer's own failure would not be:
+   * it is dropped and the peer runs on.
+   */
+  onStep(listener: () => void): () => void {
+    this.stepListeners.add(listener);
+    return () => this.stepListeners.delete(listener);
+  }
+
+  /** Whether the driver has stopped (by `stop`, or for good after a fatal error). */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Leaves the ensemble gracefully, then stops (`stop`). A leader proposes nothing new, lets
+   * its proposals in flight commit (their clients hear their replies) and tells its learners
+   * to elect at once; any other peer leaves at once. Resolves with how it went: `handedOver`
+   * (it led), `left` (it did not), or `timedOut` (a leader whose proposals did not commit
+   * within `timeoutMs`, say without a quorum: it stopped as a crash would, which ZAB survives
+   * as it survives any crash).
+   */
+  async leave(timeoutMs: number): Promise<'handedOver' | 'left' | 'timedOut'> {
+    if (!(timeoutMs >= 0)) throw new RangeError('timeoutMs must be a non-negative number');
+    if (this.stopped) return 'left';
+    const leading = this.peer.status().role === 'leading';
+    this.enqueue({ kind: 'leave' });
+    const departed = await new Promise<boolean>((resolve) => {
+      let unsubscribe: () => void = () => undefined;
+      const finish = (left: boolean) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(left);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      unsubscribe = this.onStep(() => {
+        if (this.stopped || this.peer.status().departure === 'left') finish(true);
+      });
+    });
+    // The last COMMITs and leaderLeaving are queued on the links: let the transport write
+    // them before its sockets close (were they lost, the closed links tell the learners too).
+    if (departed) await new Promise((resolve) => setTimeout(resolve, leaveFlushMs));
+    await this.stop();
+    if (!departed) return 'timedOut';
+    return leading ? 'handedOver' : 'left';
+  }
+
   private enqueue(input: PeerInput): void {
     if (this.stopped) return;
     this.inputs.push(input);
@@ -307,10 +361,17 @@ export class PeerDriver implements LinkFactory {
     } finally {
       this.pumping = false;
     }
+    for (const listener of [...this.stepListeners]) {
+      try {
+        listener();
+      } catch {
+        this.stepListeners.delete(listener);
+      }
+    }
   }
 
   private handle(ready: PeerReady, sendNow: readonly Envelope[]): void {
-    for (const envelope of sendNow) this.transport.send(envelope.to, envelope.message);
+    if (!this.send(sendNow)) return;
     this.write();
     for (const read of ready.reads) this.read(read);
     for (const output of ready.toClients) this.deliver(output);
@@ -329,6 +390,21 @@ export class PeerDriver implements LinkFactory {
           reason: error instanceof Error ? error.message : String(error),
         }),
     );
+  }
+
+  /**
+   * Hands messages to the transport. One it refuses to encode (a field out of the codec's
+   * range) is a message the core should never have made: a broken invariant, which stops the
+   * peer rather than escape as an uncaught throw. False when that happened.
+   */
+  private send(envelopes: readonly Envelope[]): boolean {
+    try {
+      for (const envelope of envelopes) this.transport.send(envelope.to, envelope.message);
+      return true;
+    } catch (error) {
+      this.fail('invariant', error);
+      return false;
+    }
   }
 
   /** The peer stops for good: recorded once, links and storage closed, listeners told. */
@@ -358,7 +434,7 @@ export class PeerDriver implements LinkFactory {
           this.fail('invariant', error);
           return;
         }
-        for (const envelope of done.send) this.transport.send(envelope.to, envelope.message);
+        if (!this.send(done.send)) return;
         this.enqueue(done.persisted);
         this.write();
       },

@@ -187,8 +187,12 @@ export function injectFaults(world: World, rng: Rng, untilMs: number): void {
     if (world.now >= untilMs) return;
     if (rng.chance((world.rates.crashesPerSecond * everyMs) / 1000)) {
       const victim = rng.pick(ids);
-      world.crash(victim);
-      world.schedule(rng.int(100, 2000), `restart ${victim}`, () => world.restart(victim));
+      if (rng.chance(gracefulLeaveShare)) {
+        gracefulLeave(world, rng, victim);
+      } else {
+        world.crash(victim);
+        world.schedule(rng.int(100, 2000), `restart ${victim}`, () => world.restart(victim));
+      }
     }
     if (rng.chance((world.rates.powerLossesPerSecond * everyMs) / 1000)) {
       // Power loss: every server at once, so whatever was not durable anywhere is gone.
@@ -219,6 +223,39 @@ export function injectFaults(world: World, rng: Rng, untilMs: number): void {
     world.schedule(everyMs, 'faults', consider);
   };
   world.schedule(everyMs, 'faults', consider);
+}
+
+/** The share of crashes that are graceful stops instead: the host closes its peer (`leave`). */
+const gracefulLeaveShare = 0.25;
+/** How long the host waits for its peer to leave before it stops it anyway, as PeerDriver.leave does. */
+const leaveWaitMaxMs = 500;
+
+/**
+ * A graceful stop, as `EmbeddedPeer.close` makes one: the peer steps `leave` (a leader lets
+ * its proposals in flight commit and tells its learners to elect now), the host stops it once
+ * it has left or after `leaveWaitMaxMs`, and starts it again later from its storage. Under
+ * the run's faults the leave may not finish: then it is a crash, which ZAB survives too.
+ */
+function gracefulLeave(world: World, rng: Rng, victim: ServerId): void {
+  if (!world.alive(victim)) return;
+  world.faultCounts.gracefulLeave = (world.faultCounts.gracefulLeave ?? 0) + 1;
+  const leading = world.peers.get(victim)!.peer!.status().role === 'leading';
+  world.step(victim, { kind: 'leave' });
+  const stepMs = 20;
+  const stopOnceLeft = (waitedMs: number) => {
+    const status = world.peers.get(victim)!.peer?.status();
+    if (status === undefined) return; // crashed meanwhile: that crash restarts it
+    if (status.departure !== 'left' && waitedMs < leaveWaitMaxMs) {
+      world.schedule(stepMs, `leaving ${victim}`, () => stopOnceLeft(waitedMs + stepMs));
+      return;
+    }
+    // Counted: leaders that handed over (their proposals committed in time) under the faults.
+    if (leading && status.departure === 'left')
+      world.faultCounts.leaderHandOver = (world.faultCounts.leaderHandOver ?? 0) + 1;
+    world.crash(victim);
+    world.schedule(rng.int(100, 1500), `restart ${victim}`, () => world.restart(victim));
+  };
+  stopOnceLeft(0);
 }
 
 function networkFault(world: World, rng: Rng, ids: readonly ServerId[]): void {

@@ -106,6 +106,8 @@ export class LeaderRole {
   private readonly learners = new Map<ServerId, LearnerLink>();
   /** Discovery and learner sync must finish by this time. */
   private readonly deadlineMs: number;
+  /** Set by `leave`: nothing new is proposed, and `finishLeaving` waits for what is in flight. */
+  private leaving = false;
 
   constructor(private readonly peer: PeerContext) {
     assert(peer.quorum.voters.has(peer.serverId), 'only a voter leads');
@@ -588,6 +590,9 @@ export class LeaderRole {
         return;
       case 'request':
         if (!this.inForwardOrder(learner, message.seq)) return;
+        // A leaving leader proposes nothing new; the learner looks for a new leader once told,
+        // and its client learns the request's outcome is unknown (it was never proposed).
+        if (this.leaving) return;
         if (this.proposalRoom() === 0) {
           // The learner's request cannot be refused on its own: dropped, the learner connects
           // again and its clients learn that their outstanding requests' outcome is unknown.
@@ -782,6 +787,8 @@ export class LeaderRole {
       if (now - learner.lastHeardMs > silenceLimitMs)
         this.forget(learner, `server ${learner.serverId} silent for ${now - learner.lastHeardMs} ms`);
     }
+    // A leaving leader proposes nothing new: expiries and deletions are its successor's.
+    if (this.leaving) return;
     // Expiries and container deletions wait for room in flight; the rest stay due.
     for (const sessionId of phase.sessions.expire(now, this.proposalRoom()))
       this.propose(sessionId, internalCxid, [], { op: 'closeSession' }, { kind: 'sessionExpiry' });
@@ -808,7 +815,8 @@ export class LeaderRole {
     authInfo: readonly Id[],
     request: PreparableRequest,
     origin: TxnOrigin,
-  ): 'proposed' | 'throttled' | 'notEstablished' {
+  ): 'proposed' | 'throttled' | 'notEstablished' | 'leaving' {
+    if (this.leaving) return 'leaving';
     if (this.phase.kind !== 'broadcast') return 'notEstablished';
     if (this.proposalRoom() === 0) {
       this.peer.boundReached('proposalsInFlight');
@@ -820,6 +828,35 @@ export class LeaderRole {
       via: this.peer.serverId,
     });
     return zxid === undefined ? 'notEstablished' : 'proposed';
+  }
+
+  /**
+   * The peer is leaving the ensemble: from now on no client write, forwarded request,
+   * session expiry or container deletion is proposed. Proposals already made go on to commit;
+   * `finishLeaving` tells when they have.
+   */
+  leave(): void {
+    this.leaving = true;
+  }
+
+  /**
+   * Once a leaving leader's every proposal is applied (so committed, its COMMITs sent), sends
+   * each learner `leaderLeaving` after those COMMITs on the same link, and returns true: the
+   * learners elect at once instead of waiting for syncLimit. A leader still establishing has
+   * nothing in flight and finishes at once.
+   */
+  finishLeaving(): boolean {
+    if (!this.leaving) return false;
+    const phase = this.phase;
+    if (phase.kind === 'broadcast' && (phase.proposalsInFlight > 0 || phase.unsentProposals.length > 0))
+      return false;
+    if (phase.kind === 'broadcast')
+      assert(phase.committedZxid === phase.lastProposedZxid, 'a leader leaves with every proposal committed');
+    const epoch = this.epoch;
+    if (epoch !== undefined)
+      for (const learner of this.learners.values())
+        this.peer.send(learner.serverId, { kind: 'leaderLeaving', epoch });
+    return true;
   }
 
   /** How many more learners may be synchronised at once before the bound on pending learner syncs. */

@@ -164,6 +164,10 @@ export class LearnerRole {
       case 'revalidateReply':
         this.onRevalidateReply(message.connectionId, message.valid);
         return;
+      case 'leaderLeaving':
+        // Looking is always allowed; this only spares the wait for syncLimit to run out.
+        this.peer.lookForLeader(`leader ${this.leaderId} handed leadership over`);
+        return;
     }
   }
 

@@ -164,6 +164,11 @@ export type LeaderMessage =
       /** Everything up to and including this zxid is committed. */
       readonly commitZxid: Zxid;
     }
+  /**
+   * The leader is leaving the ensemble, every proposal it made committed (the COMMITs went
+   * before this on the same link): elect a new leader now rather than wait for syncLimit.
+   */
+  | { readonly kind: 'leaderLeaving'; readonly epoch: number }
   /** Answers a forwarded client sync: the client's server applies up to `zxid`, then replies. */
   | {
       readonly kind: 'clientSyncReply';

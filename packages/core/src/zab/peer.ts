@@ -69,7 +69,14 @@ export type PeerInput =
   /** The answer to a read in `reads` of an earlier Ready. */
   | { readonly kind: 'snapshotRead'; readonly readId: number; readonly chunk: SnapshotChunk }
   /** A read in `reads` of an earlier Ready failed: why, in the store's words. */
-  | { readonly kind: 'snapshotReadFailed'; readonly readId: number; readonly reason: string };
+  | { readonly kind: 'snapshotReadFailed'; readonly readId: number; readonly reason: string }
+  /**
+   * This peer is leaving the ensemble (its host is shutting down). A leader first lets its
+   * proposals in flight commit, proposing nothing new, then tells its learners to elect at
+   * once; any other peer leaves at once. A peer that has left (`status().departure`) ignores
+   * every input: the driver stops it.
+   */
+  | { readonly kind: 'leave' };
 
 /**
  * What one step asks of the driver. The order between the parts is the contract; drivers
@@ -166,6 +173,8 @@ export class ZabPeer {
     number,
     { readonly onChunk: (chunk: SnapshotChunk) => void; readonly onFailure: (reason: string) => void }
   >();
+  /** Whether the peer is leaving the ensemble (the `leave` input), or has left. */
+  private departure: PeerStatus['departure'] = 'staying';
 
   constructor(
     options: ZabPeerOptions,
@@ -286,6 +295,7 @@ export class ZabPeer {
       boundsReached: { ...this.boundsReached },
       syncs: this.syncs(),
       lastSyncFailure: this.lastSyncFailure,
+      departure: this.departure,
     };
   }
 
@@ -404,6 +414,8 @@ export class ZabPeer {
     if (inputs[0]?.kind !== 'tick' && this.leaseExpired()) this.tick();
     for (const input of inputs) this.handleInput(input);
     if (this.role.kind === 'leading') this.role.leader.flush();
+    if (this.role.kind === 'leading' && this.role.leader.finishLeaving())
+      this.retire('handed leadership over');
     const leaderId = this.leaderId;
     const announced = this.election.currentVote;
     // Announce only a change of leader or epoch: a step is on every request's path.
@@ -428,6 +440,8 @@ export class ZabPeer {
   }
 
   private handleInput(input: PeerInput): void {
+    // A peer that left takes part in nothing: no vote, no ack, no client.
+    if (this.departure === 'left') return;
     switch (input.kind) {
       case 'tick':
         this.tick();
@@ -467,6 +481,9 @@ export class ZabPeer {
       case 'disconnect':
         this.learner?.forgetRevalidation(input.connectionId);
         this.front.close(input.connectionId);
+        break;
+      case 'leave':
+        this.leave();
         break;
       default:
         assertNever(input, 'peer input');
@@ -707,6 +724,11 @@ export class ZabPeer {
 
   private lookForLeader(reason: string): void {
     assert(reason.length > 0, 'a peer says why it goes looking');
+    if (this.departure !== 'staying') {
+      // A leaving peer gives up its role by leaving, never by standing for election again.
+      this.retire(reason);
+      return;
+    }
     this.lastLookingReason = reason;
     if (this.role.kind === 'leading') this.role.leader.abandon(reason);
     else this.learner?.abandon(reason);
@@ -745,6 +767,32 @@ export class ZabPeer {
     this.log.reset(zxid);
     this.applier.snapshotInstalled(zxid);
     assert(this.tree.lastZxid === zxid && this.log.lastZxid === zxid, 'a SNAP replaces tree and log');
+  }
+
+  private leave(): void {
+    if (this.departure !== 'staying') return;
+    this.departure = 'leaving';
+    if (this.role.kind === 'leading') {
+      this.role.leader.leave(); // stepAll retires it once its proposals have committed
+      return;
+    }
+    this.retire('left the ensemble');
+  }
+
+  /** The peer has left: no role, no client, no election; every later input is ignored. */
+  private retire(reason: string): void {
+    assert(this.departure !== 'staying', 'only a leaving peer retires');
+    this.departure = 'left';
+    this.lastLookingReason = reason;
+    // Learner syncs under way end with the role, and reads asked for by it answer nobody.
+    if (this.role.kind === 'leading') this.role.leader.abandon(reason);
+    else this.learner?.abandon(reason);
+    this.pendingReads.clear();
+    // A peer in read-only mode leaves it too: its read-only clients move to a member that stays.
+    this.readOnly = undefined;
+    this.front.closeAll('refused');
+    this.applier.forgetOrigins();
+    this.role = { kind: 'looking' };
   }
 
   // ---- durability ---------------------------------------------------------------------------
@@ -819,6 +867,12 @@ export class ZabPeer {
     if (this.role.kind === 'leading') {
       const outcome = this.role.leader.submitLocal(sessionId, cxid, authInfo, request, origin);
       if (outcome === 'throttled') this.refuse(origin);
+      // A leaving leader takes no new write: the client moves to another server and tries there.
+      if (outcome === 'leaving')
+        this.front.close(
+          origin.kind === 'client' ? origin.origin.connectionId : origin.connectionId,
+          'refused',
+        );
       return;
     }
     const learner = this.learner;

@@ -43,6 +43,11 @@ export interface PeerStatus {
   readonly syncs: readonly SyncProgress[];
   /** The last learner sync that failed here, at either end, and why. */
   readonly lastSyncFailure: SyncFailure | undefined;
+  /**
+   * Whether the peer stays in its ensemble, is leaving it (after the `leave` input: a leader
+   * letting its proposals commit) or has left.
+   */
+  readonly departure: 'staying' | 'leaving' | 'left';
 }
 
 /** What a replica holds, in numbers: for four-letter words and metrics. */

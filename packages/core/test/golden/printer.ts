@@ -156,6 +156,8 @@ export class Printer {
         return `clientSyncReply e${message.epoch} ${this.session(message.sessionId)}#${message.cxid} zxid=${this.zxid(message.zxid)}`;
       case 'revalidate':
         return `revalidate e${message.epoch} ${this.session(message.sessionId)} conn=${message.connectionId}`;
+      case 'leaderLeaving':
+        return `leaderLeaving e${message.epoch}`;
       case 'revalidateReply':
         return `revalidateReply e${message.epoch} ${this.session(message.sessionId)} conn=${message.connectionId} ${message.valid ? 'valid' : 'invalid'}`;
     }
@@ -263,11 +265,12 @@ export class Printer {
     const leader = status.leaderId === undefined ? '' : ` leader=${status.leaderId}`;
     const serving = status.serving ? ' serving' : '';
     const looking = status.role === 'looking' ? ` (${status.lookingReason})` : '';
+    const departure = status.departure === 'staying' ? '' : ` ${status.departure}`;
     return (
       `${status.serverId} ${status.role}${leader}${serving} vote=${status.vote.leader}/e${status.vote.peerEpoch}` +
       ` epochs=${status.acceptedEpoch}/${status.currentEpoch}` +
       ` log=${this.zxid(status.lastLoggedZxid)} durable=${this.zxid(status.lastPersistedZxid)}` +
-      ` committed=${this.zxid(status.lastCommittedZxid)} applied=${this.zxid(status.lastAppliedZxid)}${looking}`
+      ` committed=${this.zxid(status.lastCommittedZxid)} applied=${this.zxid(status.lastAppliedZxid)}${looking}${departure}`
     );
   }
 }

@@ -46,6 +46,7 @@
  *   while the others' run, what reaches it (messages, client requests, completed writes)
  *   waits, and on resuming it ticks first with its clock moved on, then takes what waited, in
  *   order (`inputs-first`: what waited first, then the tick).
+ * - `leave ID`: the peer steps `leave` (its host shuts down gracefully; a leader hands over).
  * - `crash ID`, `restart ID` (from what its storage kept), `isolate ID`,
  *   `partition 1,2 3,4,5`, `heal`, `tamper ID acceptedEpoch=N` (edits a down peer's storage).
  * - `connect CLIENT SERVER [timeout=MS] [resume=CLIENT] [password=bad] [lastZxid=E.C]`.
@@ -320,6 +321,9 @@ class TranscriptEnv {
         return;
       case 'run':
         this.run(args);
+        return;
+      case 'leave':
+        this.c.step(this.id(args.positional[0]), { kind: 'leave' });
         return;
       case 'crash':
         this.c.crash(this.id(args.positional[0]));

@@ -1,0 +1,217 @@
+/**
+ * The embedding API's options: one durable peer of an ensemble, configured from code. Every
+ * zoo.cfg setting is an option here under ZabkitConfig's name for it, and both go through
+ * the same `resolveConfig`: an option means what its zoo.cfg key means, has the same default
+ * and is checked the same way (a bad one is a ConfigError naming it).
+ *
+ * @module
+ */
+import type { PeerStorage } from '@zabkit/core';
+import type { ClientPortSettings } from '../client-port-config.js';
+import {
+  ConfigError,
+  type ConfigInput,
+  resolveConfig,
+  type ServerAddress,
+  type ZabkitConfig,
+} from '../config.js';
+import type { Logger } from '../log.js';
+import type { QuorumSecuritySettings } from '../quorum-security-config.js';
+import type { SystemProperties } from '../system-properties.js';
+import type { PeerMetricsAttach } from './metrics.js';
+
+/** One member of the ensemble, as every instance of the service lists it. */
+export interface PeerMember {
+  /** The member's server id (ZooKeeper's myid), a positive integer. */
+  readonly id: number;
+  /** Where the other members reach its peer port. */
+  readonly host: string;
+  /** Its peer (quorum) port: ZAB's election and broadcast share it. */
+  readonly port: number;
+  /** A non-voting observer (default false: a voting participant). */
+  readonly observer?: boolean;
+  /**
+   * Its client port, if it opens one: the other members' in-process clients fall back to it
+   * when their own peer is not serving, and tools (zkCli, `connectTcp`) connect there.
+   */
+  readonly clientPort?: number;
+}
+
+/** Where this peer's client port listens, if it opens one (it is off by default). */
+export interface ClientPortOption {
+  /** The port; 0 picks a free one (read it back with `peer.address()`). */
+  readonly port: number;
+  /** The address to bind; default all interfaces. */
+  readonly host?: string;
+}
+
+/**
+ * How to start one peer from code: `{ id, peers, dataDir }` and, where the default will not
+ * do, any zoo.cfg setting under ZabkitConfig's name (tickTime, initLimit, snapCount, ...).
+ */
+export interface StartPeerOptions
+  extends Omit<
+    ConfigInput,
+    | 'dataDir'
+    | 'myid'
+    | 'servers'
+    | 'clientPort'
+    | 'clientPortAddress'
+    | 'peerType'
+    | 'clientPortSettings'
+    | 'quorumSecurity'
+    | 'systemProperties'
+  > {
+  /** This peer's server id: one of `peers` (any positive integer when it runs alone). */
+  readonly id: number;
+  /**
+   * Every member of the ensemble, this peer included, the same list on every instance.
+   * Left out or holding this peer alone: a standalone peer (a one-voter ensemble).
+   */
+  readonly peers?: readonly PeerMember[];
+  /** Where the peer keeps its data: its LevelDB store is `<dataLogDir ?? dataDir>/zabkit.db`. */
+  readonly dataDir: string;
+  /**
+   * The storage: `'level'` (the default, LevelDB under dataDir), `'memory'` (nothing
+   * survives a restart: tests and demos), or a store of your own.
+   */
+  readonly storage?: 'level' | 'memory' | PeerStorage;
+  /**
+   * Open a client port for ZooKeeper clients and tools: a port number or `{ port, host }`.
+   * Default: the `clientPort` of this peer's own entry in `peers`, else none (the service's
+   * own code uses `peer.client()`, in process, and needs none).
+   */
+  readonly clientPort?: number | ClientPortOption;
+  /**
+   * The client port's settings (limits, TLS, authentication, audit log), each defaulting as
+   * its zoo.cfg keys do; `limits` may name only the limits to change.
+   */
+  readonly clientPortSettings?: Partial<Omit<ClientPortSettings, 'limits'>> & {
+    readonly limits?: Partial<ClientPortSettings['limits']>;
+  };
+  /** How peers authenticate each other (TLS or a secret file), each defaulting as in zoo.cfg. */
+  readonly quorumSecurity?: Partial<QuorumSecuritySettings>;
+  /** What ZooKeeper reads as system properties (superDigest, forceSync, ...). */
+  readonly systemProperties?: Partial<Omit<SystemProperties, 'adminServer'>>;
+  /**
+   * initLimit and syncLimit, which zoo.cfg requires in an ensemble, default here to 10 and 5
+   * ticks (ZooKeeper's sample configuration).
+   */
+  readonly initLimit?: number;
+  readonly syncLimit?: number;
+  /** Where the peer logs (pino's `(fields, message)` order). Default: silent. */
+  readonly log?: Logger;
+  /** The session secret's first value, when the store holds none yet. Default: random. */
+  readonly sessionSecret?: Uint8Array;
+  /** The wall clock the peer reads. Default Date.now. */
+  readonly clock?: () => number;
+  /**
+   * Sync lag, in transactions logged here and not yet applied, above which the peer reports
+   * itself `lagging` rather than `synced` (default 1000).
+   */
+  readonly lagTxnsMax?: number;
+  /** Attaches metrics to the peer once it runs (see {@link PeerMetricsAttach}). */
+  readonly metrics?: PeerMetricsAttach;
+}
+
+/** The zoo.cfg keys ZooKeeper requires in an ensemble, with the values the embedding API defaults them to. */
+const ensembleDefaults = { initLimit: 10, syncLimit: 5 } as const;
+
+/**
+ * Turns the options into the configuration `zabkit server` would read from the equivalent
+ * zoo.cfg, through zoo.cfg's own defaults and checks.
+ *
+ * @throws {@link ConfigError} naming the first option at fault (by its zoo.cfg name)
+ */
+export function configFromOptions(options: StartPeerOptions): { config: ZabkitConfig; warnings: string[] } {
+  const warnings: string[] = [];
+  const servers = membersToServers(options);
+  const ensemble = servers.size > 0;
+  const clientPort = clientPortOf(options);
+  const defaults = resolveConfig({ dataDir: options.dataDir }, []);
+  const input: ConfigInput = {
+    ...definedOnly(options),
+    dataDir: options.dataDir,
+    myid: options.id,
+    servers,
+    initLimit: options.initLimit ?? (ensemble ? ensembleDefaults.initLimit : undefined),
+    syncLimit: options.syncLimit ?? (ensemble ? ensembleDefaults.syncLimit : undefined),
+    clientPort: clientPort?.port,
+    clientPortAddress: clientPort?.host,
+    clientPortSettings: {
+      ...defaults.clientPortSettings,
+      ...definedFields(options.clientPortSettings ?? {}),
+      limits: {
+        ...defaults.clientPortSettings.limits,
+        ...definedFields(options.clientPortSettings?.limits ?? {}),
+      },
+    },
+    quorumSecurity: { ...defaults.quorumSecurity, ...definedFields(options.quorumSecurity ?? {}) },
+    systemProperties: { ...defaults.systemProperties, ...definedFields(options.systemProperties ?? {}) },
+  };
+  return { config: resolveConfig(input, warnings), warnings };
+}
+
+/** The client port asked for; resolveConfig takes the one this peer's member entry lists, if any. */
+function clientPortOf(options: StartPeerOptions): ClientPortOption | undefined {
+  return typeof options.clientPort === 'number' ? { port: options.clientPort } : options.clientPort;
+}
+
+/** The `server.N` lines the member list stands for; none for a peer alone. */
+function membersToServers(options: StartPeerOptions): Map<number, ServerAddress> {
+  const servers = new Map<number, ServerAddress>();
+  const members = options.peers ?? [];
+  if (members.length === 1 && members[0]!.id === options.id && members[0]!.observer !== true) return servers;
+  for (const member of members) {
+    const key = `peers[id ${member.id}]`;
+    if (!Number.isSafeInteger(member.id) || member.id < 1)
+      throw new ConfigError(key, String(member.id), 'expected a positive integer id');
+    if (servers.has(member.id)) throw new ConfigError(key, String(member.id), 'duplicate server id');
+    if (typeof member.host !== 'string' || member.host === '')
+      throw new ConfigError(key, String(member.host), 'expected a host name or address');
+    for (const [field, port] of [
+      ['port', member.port],
+      ['clientPort', member.clientPort],
+    ] as const) {
+      if (port === undefined && field === 'clientPort') continue;
+      if (!Number.isInteger(port) || port! < 1 || port! > 65535)
+        throw new ConfigError(`${key}.${field}`, String(port), 'expected a port 1..65535');
+    }
+    servers.set(member.id, {
+      id: member.id,
+      host: member.host,
+      quorumPort: member.port,
+      // zabkit elects over the peer port; ZooKeeper's separate election port is not used.
+      electionPort: member.port,
+      role: member.observer === true ? 'observer' : 'participant',
+      // As zoo.cfg's `server.N=...;port`: the port on every interface.
+      ...(member.clientPort === undefined ? {} : { clientAddress: '0.0.0.0', clientPort: member.clientPort }),
+    });
+  }
+  return servers;
+}
+
+/** An object's fields without those set to undefined, so that spreading it keeps the defaults. */
+function definedFields<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** The options that are zoo.cfg settings, without the ones left undefined. */
+function definedOnly(options: StartPeerOptions): Partial<ConfigInput> {
+  const keys = [
+    'tickTime',
+    'dataLogDir',
+    'maxClientCnxns',
+    'minSessionTimeout',
+    'maxSessionTimeout',
+    'snapCount',
+    'snapRetainCount',
+    'purgeIntervalHours',
+    'juteMaxBuffer',
+    'fourLetterWords',
+    'standaloneEnabled',
+  ] as const;
+  const out: Record<string, unknown> = {};
+  for (const key of keys) if (options[key] !== undefined) out[key] = options[key];
+  return out as Partial<ConfigInput>;
+}
