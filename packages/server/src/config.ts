@@ -450,7 +450,18 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       warnings,
     ),
   };
-  return { config: resolveConfig(input, warnings), warnings };
+  const metrics = parseMetricsSettings(
+    { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
+    warnings,
+  );
+  // The admin server's stores come from zoo.cfg's ssl.quorum.* keys, read here with the file.
+  const adminTls = adminTlsSettings(
+    input.systemProperties!,
+    input.quorumSecurity!.tls,
+    { get, keys: () => values.keys() },
+    warnings,
+  );
+  return { config: resolveConfig({ ...input, metrics, adminTls }, warnings), warnings };
 }
 
 /**
@@ -486,6 +497,10 @@ export interface ConfigInput {
   readonly peerLinks?: PeerLinkSettings | undefined;
   readonly quorumSecurity?: QuorumSecuritySettings | undefined;
   readonly systemProperties?: SystemProperties | undefined;
+  /** The admin server's HTTPS stores; worked out from systemProperties and quorumSecurity when left out. */
+  readonly adminTls?: TlsSettings | undefined;
+  /** The Prometheus endpoint (`metricsProvider.*`); none when left out. */
+  readonly metrics?: MetricsSettings | undefined;
 }
 
 /** Checks a number given in code as parseInteger checks one read from zoo.cfg. */
@@ -681,16 +696,17 @@ export function resolveConfig(input: ConfigInput, warnings: string[]): ZabkitCon
     peerLinks: input.peerLinks ?? parsePeerLinkSettings(noSettings(), juteMaxBuffer),
     quorumSecurity,
     systemProperties,
-    adminTls: adminTlsSettings(
-      systemProperties,
-      quorumSecurity.tls,
-      { get, keys: () => values.keys() },
-      warnings,
-    ),
-    metrics: parseMetricsSettings(
-      { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
-      warnings,
-    ),
+    // Given (parseConfig reads it from zoo.cfg's ssl.quorum.* keys), else from quorumSecurity's TLS.
+    adminTls:
+      'adminTls' in input
+        ? input.adminTls
+        : adminTlsSettings(
+            systemProperties,
+            quorumSecurity.tls,
+            { get: () => undefined, keys: () => [] },
+            warnings,
+          ),
+    metrics: input.metrics,
   };
 }
 

@@ -234,6 +234,8 @@ export class ServerNode {
     if (options.listen === false) {
       node = new ServerNode(config, driver, undefined, undefined, transport, log, audit);
       audit?.started();
+      // The figures mntr would report; no metrics endpoint or admin server without a client port.
+      node.metrics = new ServerMetrics(node, { prometheus: false, exportProcessMetrics: false });
       log.info(
         { serverId, mode: ensemble ? 'ensemble' : 'standalone', dataDir: config.dataDir },
         'zabkit peer started (no client port)',

@@ -10,6 +10,7 @@ import type { PeerChange } from '../src/embed/events.js';
 import { configFromOptions, type PeerMember } from '../src/embed/options.js';
 import { type EmbeddedPeer, startPeer } from '../src/embed/peer.js';
 import { PeerFatalError } from '../src/fatal.js';
+import { attachMetrics } from '../src/metrics/registry.js';
 import { PeerDriver } from '../src/peer-driver.js';
 import { freePort } from './server-process.js';
 
@@ -380,5 +381,17 @@ describe('an embedded peer alone', () => {
     expect(closedWith).toBe(3);
     expect(detached).toBe(true);
     expect(() => peer!.attachMetrics(() => ({}))).toThrow(/closed/);
+  });
+
+  it("plugs the Prometheus registry in: ZooKeeper's metric names, read off the embedded peer", async () => {
+    peer = await startPeer({ id: 1, dataDir: '/unused', storage: 'memory', tickTime: 100 });
+    await peer.ready();
+    const metrics = peer.attachMetrics((source) => attachMetrics(source.node));
+    const zk = await peer.client();
+    await zk.create('/counted', '');
+    await zk.close();
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^znode_count \d+$/m);
+    expect(text).toMatch(/^# TYPE/m);
   });
 });

@@ -61,6 +61,7 @@ export interface StartPeerOptions
     | 'clientPortSettings'
     | 'quorumSecurity'
     | 'systemProperties'
+    | 'metrics'
   > {
   /** This peer's server id: one of `peers` (any positive integer when it runs alone). */
   readonly id: number;
