@@ -143,7 +143,9 @@ describe('the TCP client against a TCP ensemble in one process', () => {
   beforeAll(async () => {
     const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
     configText = [
-      'tickTime=100',
+      // Ticks of 500 ms: with 100 ms ones, syncLimit and the 2 s session cap left a loaded
+      // machine too little room to elect and move a session before it expired.
+      'tickTime=500',
       'initLimit=10',
       'syncLimit=5',
       'dataDir=/tmp/zabkit-tcp-ensemble',
@@ -164,7 +166,7 @@ describe('the TCP client against a TCP ensemble in one process', () => {
 
   it('moves to another server with its session, ephemerals and watches when its server stops', async () => {
     const connectString = [...nodes.values()].map((node) => `127.0.0.1:${node.address().port}`).join(',');
-    const client = await connectTcp(connectString, { sessionTimeoutMs: 2000, shuffle: false });
+    const client = await connectTcp(connectString, { sessionTimeoutMs: 10_000, shuffle: false });
     try {
       const sessionId = client.sessionId;
       await client.create('/mine', '', { mode: 'ephemeral' });
