@@ -5,7 +5,7 @@
  * - `wallMs` is the wall clock (milliseconds since the epoch, as Java's
  *   `System.currentTimeMillis`). ZooKeeper stamps each transaction with the leader's wall
  *   clock when it prepares it, so ctime, mtime and TTL expiry come from here.
- * - `monotonicMs` is a clock that never goes back (`performance.now()` in a driver), for
+ * - `monotonicMs` is a clock that never goes back (a driver reads `performance` for it), for
  *   timeouts and deadlines that must not jump when the wall clock is set.
  *
  * A simulator hands in the same virtual time for both. Within a peer neither reading goes

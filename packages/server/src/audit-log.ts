@@ -271,7 +271,7 @@ export class AuditLog {
   readonly serverUser: string;
 
   private constructor(
-    private readonly settings: AuditSettings,
+    settings: AuditSettings,
     private readonly log: Logger,
   ) {
     this.serverUser = userInfo().username;

@@ -3,8 +3,8 @@
  * standalone server on 127.0.0.1:2181 keeping its data under ./zabkit-data. With
  * `--config zoo.cfg` it reads ZooKeeper's configuration format instead.
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { digestIdFromCredentials, type PeerStorage } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
