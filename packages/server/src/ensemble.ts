@@ -15,6 +15,7 @@ import type { PeerStorage, ServerId, ZabPeerOptions } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { MemoryNetwork } from '@zabkit/transport-memory';
 import type { PeerFatalError } from './fatal.js';
+import type { Logger } from './log.js';
 import { PeerDriver } from './peer-driver.js';
 
 /** The shape of an in-process ensemble: voters, observers, tick time, peer options, storage. */
@@ -34,6 +35,8 @@ export interface EnsembleOptions {
   readonly peer?: Partial<
     Omit<ZabPeerOptions, 'serverId' | 'voters' | 'observers' | 'sessionSecret' | 'startTimeMs'>
   >;
+  /** Where each server logs its elections, role changes and quorum losses. Default: nowhere. */
+  readonly log?: (id: ServerId) => Logger;
 }
 
 /** An in-process ensemble: clients, the leader, and servers to kill and restart. */
@@ -103,7 +106,12 @@ export async function startEnsemble(options: EnsembleOptions): Promise<Ensemble>
     }
     drivers.set(
       id,
-      await PeerDriver.start({ peer: peerOptions(id), storage, transport: network.endpoint(id) }),
+      await PeerDriver.start({
+        peer: peerOptions(id),
+        storage,
+        transport: network.endpoint(id),
+        ...(options.log === undefined ? {} : { log: options.log(id) }),
+      }),
     );
   };
 

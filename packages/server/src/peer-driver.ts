@@ -31,6 +31,7 @@ import type {
 import { deliverToLink, ReadyPipeline, ZabPeer, type ZabPeerOptions } from '@zabkit/core';
 import { type FatalListener, FatalState, PeerFatalError, type PeerFatalReason } from './fatal.js';
 import { type Logger, silentLogger } from './log.js';
+import { PeerActivityLog } from './peer-activity.js';
 
 /** What a driver needs: the peer's options, its storage and its transport. */
 export interface PeerDriverOptions {
@@ -43,7 +44,10 @@ export interface PeerDriverOptions {
   readonly clock?: () => number;
   /** The monotonic clock each step reads (timers). Default performance.now. */
   readonly monotonicClock?: () => number;
-  /** Where the peer's events go (learner syncs started, finished, failed). Default: nowhere. */
+  /**
+   * Where the peer's events go (learner syncs started, finished, failed) and its elections, role
+   * changes and quorum losses. Default: nowhere.
+   */
   readonly log?: Logger;
 }
 
@@ -190,6 +194,7 @@ export class PeerDriver implements LinkFactory {
   /** How long loading the store took at start, in ms (ZooKeeper's dbinittime). */
   loadTimeMs = 0;
   private readonly log: Logger;
+  private readonly activity: PeerActivityLog | undefined;
 
   private constructor(peer: ZabPeer, options: PeerDriverOptions) {
     this.peer = peer;
@@ -198,6 +203,7 @@ export class PeerDriver implements LinkFactory {
     this.clock = options.clock ?? Date.now;
     this.monotonicClock = options.monotonicClock ?? (() => performance.now());
     this.log = options.log ?? silentLogger;
+    if (options.log !== undefined) this.activity = new PeerActivityLog(options.log, this.monotonicClock);
     this.transport.listen({
       message: (from, message) => {
         for (const observer of this.observers) observer.received?.(from, message);
@@ -357,6 +363,7 @@ export class PeerDriver implements LinkFactory {
           return;
         }
         this.handle(ready, sendNow);
+        this.activity?.observe(this.peer.status());
       }
     } finally {
       this.pumping = false;

@@ -291,6 +291,7 @@ export class ZabPeer {
       lastAppliedZxid: this.tree.lastZxid,
       lookingReason: this.lastLookingReason,
       vote: this.election.currentVote,
+      electionRound: this.election.clock,
       connections: this.front.connectionCount(),
       boundsReached: { ...this.boundsReached },
       syncs: this.syncs(),

@@ -35,6 +35,8 @@ export interface PeerStatus {
   readonly lookingReason: string;
   /** The vote this peer proposes while looking, or the leader it settled on. */
   readonly vote: Vote;
+  /** The round of Fast Leader Election this peer is in or last decided (its logical clock). */
+  readonly electionRound: number;
   /** Client connections attached to a session here. */
   readonly connections: number;
   /** How often each bound on a queue was reached (see the `...Max` options). */
