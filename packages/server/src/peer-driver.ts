@@ -195,6 +195,10 @@ export class PeerDriver implements LinkFactory {
   loadTimeMs = 0;
   private readonly log: Logger;
   private readonly activity: PeerActivityLog | undefined;
+  private readonly tickIntervalMs: number;
+  /** A one-shot tick for a timer due before the next regular tick, and when it is due. */
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeDueMs: number | undefined;
 
   private constructor(peer: ZabPeer, options: PeerDriverOptions) {
     this.peer = peer;
@@ -213,6 +217,7 @@ export class PeerDriver implements LinkFactory {
     });
     const intervalMs =
       options.tickIntervalMs ?? Math.max(1, Math.floor((options.peer.tickTimeMs ?? 2000) / 4));
+    this.tickIntervalMs = intervalMs;
     this.timer = setInterval(() => this.enqueue({ kind: 'tick' }), intervalMs);
   }
 
@@ -280,6 +285,7 @@ export class PeerDriver implements LinkFactory {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
     this.transport.close();
     const handlers = [...this.links.values()];
     this.links.clear();
@@ -365,6 +371,7 @@ export class PeerDriver implements LinkFactory {
         this.handle(ready, sendNow);
         this.activity?.observe(this.peer.status());
       }
+      this.scheduleWake();
     } finally {
       this.pumping = false;
     }
@@ -375,6 +382,30 @@ export class PeerDriver implements LinkFactory {
         this.stepListeners.delete(listener);
       }
     }
+  }
+
+  /**
+   * Ticks once more when the peer's next protocol timer falls due before the regular tick:
+   * an election decides after its finalize wait and a learner notices a silent leader on
+   * time, not up to a quarter of a tickTime late.
+   */
+  private scheduleWake(): void {
+    if (this.stopped) return;
+    const due = this.peer.nextTimerDueMs();
+    if (due === undefined || due === this.wakeDueMs) return;
+    const delayMs = Math.ceil(due - this.clock());
+    if (delayMs >= this.tickIntervalMs) return;
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeDueMs = due;
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.wakeDueMs = undefined;
+        this.enqueue({ kind: 'tick' });
+      },
+      Math.max(1, delayMs),
+    );
+    this.wakeTimer.unref();
   }
 
   private handle(ready: PeerReady, sendNow: readonly Envelope[]): void {

@@ -156,6 +156,11 @@ export class FastLeaderElection {
       this.proposal = message.vote;
       this.decideAtMs = undefined;
       send.push(this.broadcast());
+    } else if (this.outOfElection.delete(from) && !sameVote(message.vote, this.proposal)) {
+      // It answered our vote while it still followed or led, and now looks with a worse one:
+      // it has not taken ours in. Tell it now rather than at our next resend. (Its ballot as
+      // a decided peer is stale, hence dropped.)
+      send.push({ to: from, message: this.notification('looking') });
     }
     this.received.set(from, { vote: message.vote, electionEpoch: message.electionEpoch, state: 'looking' });
     assert(this.received.size <= this.quorum.voters.size, 'one ballot per voter');
@@ -222,6 +227,11 @@ export class FastLeaderElection {
     this.proposal = vote;
     this.decideAtMs = undefined;
     return { send, decided: vote };
+  }
+
+  /** When `tick` will next do something: decide, or send our vote again. */
+  nextDueMs(): number {
+    return this.decideAtMs === undefined ? this.nextResendMs : Math.min(this.decideAtMs, this.nextResendMs);
   }
 
   /** Time passes: decide after an unchallenged wait, or send our vote again. */

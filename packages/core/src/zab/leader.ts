@@ -755,6 +755,17 @@ export class LeaderRole {
     return !this.peer.quorum.containsQuorum(alive);
   }
 
+  /** When `tick` will next act: the setup deadline, the next ping, or a learner falling silent. */
+  nextDueMs(): number {
+    const phase = this.phase;
+    if (phase.kind !== 'broadcast') return this.deadlineMs;
+    const silenceLimitMs = this.peer.options.syncLimitTicks * this.peer.server.tickTimeMs;
+    let due = phase.nextPingMs;
+    for (const learner of this.learners.values())
+      due = Math.min(due, learner.lastHeardMs + silenceLimitMs + 1);
+    return due;
+  }
+
   tick(): void {
     const now = this.peer.nowMs;
     this.checkStreams(now);

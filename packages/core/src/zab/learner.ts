@@ -446,6 +446,18 @@ export class LearnerRole {
     return now - this.lastHeardMs > limitTicks * this.peer.server.tickTimeMs;
   }
 
+  /** When `tick` will next act: a deadline, the leader's silence limit, or a FOLLOWERINFO resend. */
+  nextDueMs(): number {
+    const tickMs = this.peer.server.tickTimeMs;
+    const limitTicks =
+      this.phase === 'broadcast' ? this.peer.options.syncLimitTicks : this.peer.options.initLimitTicks;
+    // tick() acts once the silence exceeds the limit, so a millisecond after it.
+    let due = this.lastHeardMs + limitTicks * tickMs + 1;
+    if (this.phase !== 'broadcast') due = Math.min(due, this.setupDeadlineMs);
+    if (this.phase === 'connecting') due = Math.min(due, this.nextFollowerInfoMs);
+    return due;
+  }
+
   tick(): void {
     const now = this.peer.nowMs;
     const tickMs = this.peer.server.tickTimeMs;

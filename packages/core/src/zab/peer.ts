@@ -140,6 +140,11 @@ export class ZabPeer {
   /** What the roles may use of this peer. */
   private readonly context: PeerContext;
   private role: Role = { kind: 'looking' };
+  /** FOLLOWERINFO that reached us in this election round, before we knew we would lead (one per peer). */
+  private readonly earlyFollowerInfos = new Map<
+    ServerId,
+    Extract<LearnerMessage, { kind: 'followerInfo' }>
+  >();
   /**
    * The clock timers read (election, pings, session expiry, learner deadlines). It follows
    * the wall clock for now; issue 14 moves it to the monotonic reading.
@@ -304,6 +309,24 @@ export class ZabPeer {
     if (this.role.kind === 'leading') return this.role.leader.syncs();
     const progress = this.learner?.syncProgress();
     return progress === undefined ? [] : [progress];
+  }
+
+  /**
+   * When the earliest of the peer's protocol timers falls due (election decision and resend,
+   * a learner's deadlines and resends, a leader's pings and its quorum check), on the clock
+   * its timers read; undefined when none is set. A driver that ticks on a coarse interval
+   * ticks once more at this time, so failover does not wait for the next regular tick.
+   * Session expiry and container collection keep to the regular ticks.
+   */
+  nextTimerDueMs(): number | undefined {
+    switch (this.role.kind) {
+      case 'looking':
+        return this.election.nextDueMs();
+      case 'leading':
+        return this.role.leader.nextDueMs();
+      default:
+        return this.role.learner.nextDueMs();
+    }
   }
 
   /**
@@ -545,6 +568,12 @@ export class ZabPeer {
       if (isLearnerMessage(message)) this.role.leader.receive(from, message);
       return;
     }
+    if (this.role.kind === 'looking' && message.kind === 'followerInfo') {
+      // A learner that decided before us: kept, so that if we lead it joins at once instead of
+      // after its next resend (a tick later).
+      this.earlyFollowerInfos.set(from, message);
+      return;
+    }
     if (
       (this.role.kind === 'following' || this.role.kind === 'observing') &&
       from === this.role.learner.leaderId
@@ -620,6 +649,7 @@ export class ZabPeer {
     assert(this.applier.originsPending === 0, 'a looking peer expects no transaction');
     if (this.role.kind === 'leading') this.role.leader.retire();
     this.role = { kind: 'looking' };
+    this.earlyFollowerInfos.clear();
     const output = this.election.start(this.log.lastZxid, this.epochs.currentEpoch, this.now);
     this.sendElection(output.send);
   }
@@ -629,9 +659,13 @@ export class ZabPeer {
     this.leaveReadOnly();
     if (vote.leader === this.serverId) {
       assert(this.quorum.voters.has(this.serverId), 'only a voter leads');
-      this.role = { kind: 'leading', leader: new LeaderRole(this.context) };
+      const leader = new LeaderRole(this.context);
+      this.role = { kind: 'leading', leader };
+      for (const [from, message] of this.earlyFollowerInfos) leader.receive(from, message);
+      this.earlyFollowerInfos.clear();
       return;
     }
+    this.earlyFollowerInfos.clear();
     assert(this.quorum.voters.has(vote.leader), 'a learner follows a voter');
     const observer = this.quorum.observers.has(this.serverId);
     // Unique per attempt, across restarts too: the clock has moved on since any earlier one.
