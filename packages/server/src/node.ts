@@ -194,7 +194,8 @@ export class ServerNode {
         1,
         Math.min(Math.floor(config.tickTime / 4), config.systemProperties.containerCheckIntervalMs),
       ),
-      log,
+      // A standalone server has no elections to tell of.
+      ...(ensemble ? { log } : {}),
     });
     // A peer that stops for good (a broken invariant, a failed store) says why.
     driver.onFatal((error) =>
