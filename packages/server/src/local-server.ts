@@ -79,7 +79,7 @@ export class LocalServer implements LinkFactory {
         startTimeMs: nowMs,
       },
       undefined,
-      nowMs,
+      { wallMs: nowMs, monotonicMs: this.monotonicClock() },
     );
     // A lone voter elects itself and establishes its epoch in its first tick and write: the
     // server serves from the moment `start` returns.

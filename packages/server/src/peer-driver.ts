@@ -242,7 +242,12 @@ export class PeerDriver implements LinkFactory {
       // Where this peer's snapshots fall is drawn at random (the core has no randomness), so
       // the replicas of an ensemble do not snapshot together.
       const snapshotRandomSeed = options.peer.snapshotRandomSeed ?? randomInt(2 ** 31);
-      peer = new ZabPeer({ ...options.peer, snapshotRandomSeed, startTimeMs: clock() }, state, clock());
+      const wallMs = clock();
+      const monotonicMs = (options.monotonicClock ?? (() => performance.now()))();
+      peer = new ZabPeer({ ...options.peer, snapshotRandomSeed, startTimeMs: wallMs }, state, {
+        wallMs,
+        monotonicMs,
+      });
     } catch (error) {
       if (error instanceof RangeError) throw error;
       throw new PeerFatalError(serverId, 'invariant', error);
@@ -393,7 +398,7 @@ export class PeerDriver implements LinkFactory {
     if (this.stopped) return;
     const due = this.peer.nextTimerDueMs();
     if (due === undefined || due === this.wakeDueMs) return;
-    const delayMs = Math.ceil(due - this.clock());
+    const delayMs = Math.ceil(due - this.monotonicClock());
     if (delayMs >= this.tickIntervalMs) return;
     if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
     this.wakeDueMs = due;

@@ -9,7 +9,7 @@
  */
 
 import type { ACL } from '../acl.js';
-import type { ClockReading } from '../clock.js';
+import { type ClockReading, clockAt } from '../clock.js';
 import { formatEnsembleConfig } from '../ensemble-config.js';
 import { assert, assertNever, ErrorCode } from '../errors.js';
 import { ClientFront, type CommitPath, type WriteOrigin } from '../front/client-front.js';
@@ -146,8 +146,8 @@ export class ZabPeer {
     Extract<LearnerMessage, { kind: 'followerInfo' }>
   >();
   /**
-   * The clock timers read (election, pings, session expiry, learner deadlines). It follows
-   * the wall clock for now; issue 14 moves it to the monotonic reading.
+   * The clock timers read (election, pings, session expiry, quorum check, learner deadlines):
+   * the monotonic reading, never the wall clock.
    */
   private now: number;
   /** The wall clock as last stepped: what transactions are stamped with. */
@@ -181,17 +181,23 @@ export class ZabPeer {
   /** Whether the peer is leaving the ensemble (the `leave` input), or has left. */
   private departure: PeerStatus['departure'] = 'staying';
 
+  /**
+   * `clock` is what the driver's clocks read at start; a number stands for both (a simulator's
+   * single virtual clock).
+   */
   constructor(
     options: ZabPeerOptions,
     state: PersistedState = emptyState(),
-    nowMs: number = options.startTimeMs,
+    clock: ClockReading | number = options.startTimeMs,
   ) {
+    const start = typeof clock === 'number' ? clockAt(clock) : clock;
+    assert(Number.isFinite(start.wallMs) && Number.isFinite(start.monotonicMs), 'a clock reads a number');
     this.options = resolvePeerOptions(options);
     this.server = resolveServerOptions(options);
     this.serverId = options.serverId;
     this.quorum = new MajorityQuorum(this.options.voters, this.options.observers);
-    this.now = nowMs;
-    this.wallMs = nowMs;
+    this.now = start.monotonicMs;
+    this.wallMs = start.wallMs;
     this.epochs = state.epochs;
     assert(
       this.epochs.currentEpoch <= this.epochs.acceptedEpoch,
@@ -207,7 +213,7 @@ export class ZabPeer {
       this.tree.setEnsembleConfig(
         encodeUtf8(formatEnsembleConfig(ensembleConfig)),
         ensembleConfig.version,
-        nowMs,
+        start.wallMs,
       );
     this.log = new TxnLog(this.tree.lastZxid, state.log);
     this.outbox = new Outbox(this.serverId, this.log);
@@ -255,7 +261,8 @@ export class ZabPeer {
       },
       state.snapshot?.zxid,
     );
-    this.admission = new SessionAdmission(this.server, this.serverId, nowMs, this.tree, this.front, {
+    // Session ids start from the wall clock, as ZooKeeper's do: unique across restarts.
+    this.admission = new SessionAdmission(this.server, this.serverId, start.wallMs, this.tree, this.front, {
       isServing: () => this.serving,
       isReadOnly: () => this.readOnly !== undefined,
       localSessionTimeoutOf: (sessionId) => this.readOnly?.get(sessionId)?.timeoutMs,
@@ -460,7 +467,9 @@ export class ZabPeer {
   private advanceClock(clock: ClockReading): void {
     assert(Number.isFinite(clock.wallMs) && Number.isFinite(clock.monotonicMs), 'a clock reads a number');
     if (clock.wallMs > this.wallMs) this.wallMs = clock.wallMs;
-    if (clock.wallMs > this.now) this.now = clock.wallMs;
+    // Timers follow the monotonic clock alone: setting the wall clock, either way, must neither
+    // expire every session at once nor freeze a deposed leader's quorum check.
+    if (clock.monotonicMs > this.now) this.now = clock.monotonicMs;
   }
 
   private handleInput(input: PeerInput): void {
@@ -669,7 +678,8 @@ export class ZabPeer {
     assert(this.quorum.voters.has(vote.leader), 'a learner follows a voter');
     const observer = this.quorum.observers.has(this.serverId);
     // Unique per attempt, across restarts too: the clock has moved on since any earlier one.
-    const attempt = this.now * 1000 + (this.followAttempts++ % 1000);
+    // The wall clock, not the monotonic one: that one starts again at each restart.
+    const attempt = Math.floor(this.wallMs) * 1000 + (this.followAttempts++ % 1000);
     const learner = new LearnerRole(this.context, vote.leader, observer, attempt);
     learner.onRevalidated = (pending, valid) => this.admission.finishResume(pending, valid);
     this.role = { kind: observer ? 'observing' : 'following', learner };

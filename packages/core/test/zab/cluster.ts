@@ -134,7 +134,7 @@ export class Cluster {
 
   private start(id: ServerId): void {
     const node = this.nodes.get(id)!;
-    node.peer = new ZabPeer(this.peerOptions(id), node.durable.clone().load(), this.nowMs);
+    node.peer = new ZabPeer(this.peerOptions(id), node.durable.clone().load(), this.clockOf(id));
     node.pipeline = this.newPipeline();
     // The constructor already started an election: collect what it wants to send.
     this.handle(id, node.peer.step({ kind: 'tick' }, this.clockOf(id)));

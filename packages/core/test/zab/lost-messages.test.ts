@@ -110,7 +110,7 @@ describe('a message lost on a live peer link', () => {
   });
 
   it('a lost COMMIT is made good by the next ping, without reconnecting', () => {
-    const { cluster, leader, follower, session } = setUp();
+    const { cluster, leader, session } = setUp();
     const write = cluster.send(session, { op: 'setData', path: '/a', data: enc.encode('y'), version: -1 });
     let lost = 0;
     for (let round = 0; round < 50 && !settled(cluster, session, write); round++) {
