@@ -94,6 +94,8 @@ export async function startProcessEnsemble(options: {
   kind?: 'zabkit' | 'zookeeper';
   /** Java system properties: `-Dname=value` for either kind. */
   systemProperties?: Readonly<Record<string, string>>;
+  /** More environment for member `id`'s process (ZABKIT_FAULT_INJECTION_DIR, say). */
+  env?: (id: number) => Record<string, string>;
 }): Promise<ProcessEnsemble> {
   const kind = options.kind ?? 'zabkit';
   const flags = Object.entries(options.systemProperties ?? {}).map(([name, value]) => `-D${name}=${value}`);
@@ -161,7 +163,10 @@ export async function startProcessEnsemble(options: {
                 process.execPath,
                 [bin, 'server', '--config', cfg, '--log-level', options.logLevel ?? 'warn', ...flags],
               ];
-        const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(program, args, {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: { ...process.env, ...options.env?.(id) },
+        });
         child.stderr?.setEncoding('utf8');
         child.stderr?.on('data', (chunk: string) => {
           stderr = (stderr + chunk).slice(-1024 * 1024);
