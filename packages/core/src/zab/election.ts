@@ -24,6 +24,11 @@ export interface ElectionOutput {
   readonly send: readonly { readonly to: ServerId | 'voters'; readonly message: ElectionMessage }[];
   /** Set once the election has decided who leads. */
   readonly decided?: Vote;
+  /**
+   * True when the decision followed a leader that said it leads, with a quorum following it:
+   * the leader is established and answers a new learner at once.
+   */
+  readonly joinedEstablished?: boolean;
 }
 
 interface Ballot {
@@ -183,7 +188,7 @@ export class FastLeaderElection {
         this.quorumAgrees(this.received, message.vote, message.electionEpoch) &&
         this.leaderConfirmed(this.received, message.vote.leader, message.electionEpoch)
       ) {
-        return this.decide(message.vote, send);
+        return this.decide(message.vote, send, this.leadingBallot(this.received, message.vote.leader));
       }
     }
     this.outOfElection.set(from, ballot);
@@ -192,7 +197,7 @@ export class FastLeaderElection {
       this.leaderConfirmed(this.outOfElection, message.vote.leader, message.electionEpoch)
     ) {
       this.logicalClock = message.electionEpoch;
-      return this.decide(message.vote, send);
+      return this.decide(message.vote, send, this.leadingBallot(this.outOfElection, message.vote.leader));
     }
     return { send };
   }
@@ -220,13 +225,22 @@ export class FastLeaderElection {
     return ballots.get(leader)?.state === 'leading';
   }
 
-  private decide(vote: Vote, send: { to: ServerId | 'voters'; message: ElectionMessage }[]): ElectionOutput {
+  /** Whether the leader itself told us it leads (as opposed to our own round deciding for it). */
+  private leadingBallot(ballots: Map<ServerId, Ballot>, leader: ServerId): boolean {
+    return leader !== this.selfId && ballots.get(leader)?.state === 'leading';
+  }
+
+  private decide(
+    vote: Vote,
+    send: { to: ServerId | 'voters'; message: ElectionMessage }[],
+    joinedEstablished = false,
+  ): ElectionOutput {
     assert(this.quorum.voters.has(vote.leader), 'an election decides for a voter');
     assert(this.received.size <= this.quorum.voters.size, 'one ballot per voter');
     assert(this.outOfElection.size <= this.quorum.voters.size, 'one ballot per voter out of election');
     this.proposal = vote;
     this.decideAtMs = undefined;
-    return { send, decided: vote };
+    return joinedEstablished ? { send, decided: vote, joinedEstablished } : { send, decided: vote };
   }
 
   /** When `tick` will next do something: decide, or send our vote again. */

@@ -59,6 +59,13 @@ export class LearnerRole {
     readonly leaderId: ServerId,
     readonly observer: boolean,
     private readonly attempt: number,
+    /**
+     * The leader told us itself that it leads an established ensemble: it answers FOLLOWERINFO
+     * at once, so its silence while we connect counts against syncLimit, not initLimit. A
+     * server that joined a leader just before the leader was cut off would otherwise hold the
+     * rest of the ensemble's election up for initLimit.
+     */
+    private readonly leaderEstablished = false,
   ) {
     this.lastHeardMs = peer.nowMs;
     this.setupDeadlineMs = peer.nowMs + peer.options.initLimitTicks * peer.server.tickTimeMs;
@@ -448,14 +455,23 @@ export class LearnerRole {
 
   /** When `tick` will next act: a deadline, the leader's silence limit, or a FOLLOWERINFO resend. */
   nextDueMs(): number {
+    // A stream in progress is bounded by its progress, checked on the regular ticks.
+    if (this.phase === 'learnerSync' && this.intake !== undefined && !this.streamDone)
+      return Number.POSITIVE_INFINITY;
     const tickMs = this.peer.server.tickTimeMs;
-    const limitTicks =
-      this.phase === 'broadcast' ? this.peer.options.syncLimitTicks : this.peer.options.initLimitTicks;
+    const limitTicks = this.silenceLimitTicks();
     // tick() acts once the silence exceeds the limit, so a millisecond after it.
     let due = this.lastHeardMs + limitTicks * tickMs + 1;
     if (this.phase !== 'broadcast') due = Math.min(due, this.setupDeadlineMs);
     if (this.phase === 'connecting') due = Math.min(due, this.nextFollowerInfoMs);
     return due;
+  }
+
+  /** How many ticks of the leader's silence we bear in the present phase. */
+  private silenceLimitTicks(): number {
+    if (this.phase === 'broadcast') return this.peer.options.syncLimitTicks;
+    if (this.phase === 'connecting' && this.leaderEstablished) return this.peer.options.syncLimitTicks;
+    return this.peer.options.initLimitTicks;
   }
 
   tick(): void {
@@ -474,8 +490,7 @@ export class LearnerRole {
         this.peer.send(this.leaderId, { kind: 'syncAck', epoch: this.epoch, seq: intake.acknowledgedSeq });
       return;
     }
-    const limitTicks =
-      this.phase === 'broadcast' ? this.peer.options.syncLimitTicks : this.peer.options.initLimitTicks;
+    const limitTicks = this.silenceLimitTicks();
     if (this.phase !== 'broadcast' && now >= this.setupDeadlineMs) {
       this.peer.lookForLeader(
         `not synchronised with leader ${this.leaderId} within initLimit (${this.phase})`,

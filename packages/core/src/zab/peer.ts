@@ -554,7 +554,7 @@ export class ZabPeer {
         const output = this.election.tick(this.now);
         this.sendElection(output.send);
         if (output.decided !== undefined) {
-          this.decided(output.decided);
+          this.decided(output.decided, output.joinedEstablished ?? false);
           return;
         }
         this.tickReadOnly();
@@ -600,7 +600,7 @@ export class ZabPeer {
     }
     const output = this.election.receive(from, message, this.now);
     this.sendElection(output.send);
-    if (output.decided !== undefined) this.decided(output.decided);
+    if (output.decided !== undefined) this.decided(output.decided, output.joinedEstablished ?? false);
   }
 
   private sendElection(send: readonly { to: ServerId | 'voters'; message: ElectionMessage }[]): void {
@@ -663,7 +663,7 @@ export class ZabPeer {
     this.sendElection(output.send);
   }
 
-  private decided(vote: Vote): void {
+  private decided(vote: Vote, joinedEstablished: boolean): void {
     assert(this.role.kind === 'looking', 'only a looking peer decides an election');
     this.leaveReadOnly();
     if (vote.leader === this.serverId) {
@@ -680,7 +680,7 @@ export class ZabPeer {
     // Unique per attempt, across restarts too: the clock has moved on since any earlier one.
     // The wall clock, not the monotonic one: that one starts again at each restart.
     const attempt = Math.floor(this.wallMs) * 1000 + (this.followAttempts++ % 1000);
-    const learner = new LearnerRole(this.context, vote.leader, observer, attempt);
+    const learner = new LearnerRole(this.context, vote.leader, observer, attempt, joinedEstablished);
     learner.onRevalidated = (pending, valid) => this.admission.finishResume(pending, valid);
     this.role = { kind: observer ? 'observing' : 'following', learner };
   }

@@ -85,4 +85,34 @@ describe('election speed', () => {
     // The finalize wait, then discovery and sync; no resend interval.
     expect(tookMs).toBeLessThan(finalizeWaitMs + resendIntervalMs / 2);
   });
+
+  it('a server that joined a leader just before it was cut off gives up after syncLimit, not initLimit', () => {
+    const tickMs = 500;
+    const syncLimitTicks = 5;
+    const initLimitTicks = 10;
+    const c = new Cluster({
+      voters: 3,
+      peer: { tickTimeMs: tickMs, syncLimitTicks, initLimitTicks, electionFinalizeWaitMs: finalizeWaitMs },
+    });
+    c.stabilize();
+    const old = c.leader()!;
+    const [stayed, restarted] = [1, 2, 3].filter((id) => id !== old) as [number, number];
+    c.crash(restarted);
+    c.run(1000);
+    c.restart(restarted);
+    // It hears the leader say it leads and a follower follow it, and decides to follow too...
+    for (let i = 0; i < 10 && c.peer(restarted).status().role === 'looking'; i++)
+      c.deliverOnce((e) => e.message.kind === 'notification');
+    expect(c.peer(restarted).status().role).toBe('following');
+    // ...but the leader is cut off before its FOLLOWERINFO arrives.
+    c.isolate(old);
+    const tookMs = untilServing(c, [stayed, restarted], 4 * initLimitTicks * tickMs);
+    expect(c.peer(stayed).status().role === 'leading' || c.peer(restarted).status().role === 'leading').toBe(
+      true,
+    );
+    // The follower that stayed notices the silence after syncLimit; the other must not hold
+    // the election up until its initLimit runs out.
+    expect(tookMs).toBeLessThan(initLimitTicks * tickMs);
+    expect(tookMs).toBeGreaterThanOrEqual(syncLimitTicks * tickMs);
+  });
 });
