@@ -17,7 +17,6 @@ import {
 
 const hourMs = 3_600_000;
 const tickTime = 200;
-const syncLimit = 5;
 const sessionTimeoutMs = 4000;
 
 describe('a wall-clock jump on one server process', () => {

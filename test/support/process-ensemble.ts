@@ -96,16 +96,30 @@ export async function startProcessEnsemble(options: {
   systemProperties?: Readonly<Record<string, string>>;
   /** More environment for member `id`'s process (ZABKIT_FAULT_INJECTION_DIR, say). */
   env?: (id: number) => Record<string, string>;
+  /**
+   * The port member `from` dials to reach `port` of member `to` (a proxy's, say). Default:
+   * `port` itself. Each member's zoo.cfg then names its peers at these ports.
+   */
+  route?: (from: number, to: number, port: number) => Promise<number>;
 }): Promise<ProcessEnsemble> {
   const kind = options.kind ?? 'zabkit';
   const flags = Object.entries(options.systemProperties ?? {}).map(([name, value]) => `-D${name}=${value}`);
   const dir = mkdtempSync(join(tmpdir(), 'zabkit-processes-'));
   const ports = await Promise.all(Array.from({ length: options.size * 3 }, () => freePort()));
   const quorumHost = options.quorumHost ?? (() => '127.0.0.1');
-  const serverLines = Array.from(
-    { length: options.size },
-    (_v, i) => `server.${i + 1}=${quorumHost(i + 1)}:${ports[i * 3]}:${ports[i * 3 + 1]}`,
-  );
+  const serverLinesOf = async (self: number): Promise<string[]> => {
+    const lines: string[] = [];
+    for (let i = 0; i < options.size; i++) {
+      const id = i + 1;
+      let [quorum, election] = [ports[i * 3]!, ports[i * 3 + 1]!];
+      if (id !== self && options.route !== undefined) {
+        quorum = await options.route(self, id, quorum);
+        election = await options.route(self, id, election);
+      }
+      lines.push(`server.${id}=${quorumHost(id)}:${quorum}:${election}`);
+    }
+    return lines;
+  };
   const members: Member[] = [];
   for (let id = 1; id <= options.size; id++) {
     const dataDir = join(dir, `data${id}`);
@@ -125,7 +139,7 @@ export async function startProcessEnsemble(options: {
         '4lw.commands.whitelist=*',
         `snapCount=${options.snapCount ?? 200}`,
         ...(kind === 'zookeeper' ? ['admin.enableServer=false', 'forceSync=no'] : []),
-        ...serverLines,
+        ...(await serverLinesOf(id)),
         ...(options.extraConfig?.(id, dir) ?? []),
         '',
       ].join('\n'),
