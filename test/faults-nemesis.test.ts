@@ -5,16 +5,21 @@
  * cut, every link slowed, the leader stopped (SIGSTOP) for longer than syncLimit x tickTime. The history must pass the checkers in support/workload.ts. The same
  * harness runs against Apache ZooKeeper 3.8 as a control, which must pass too.
  *
- * CI runs seeds 1 and 6 on each (between them every kind of fault); ZABKIT_FAULT_SEEDS=1,2,3,4,5 runs
- * others.
+ * Against zabkit the schedule also draws disk and clock faults through the fault-injection
+ * directory: slow writes on the leader, a crash losing writes not yet durable, a full disk
+ * (the server stops for good and is restarted), a wall clock an hour off. CI runs a few fixed
+ * seeds per target; ZABKIT_FAULT_SEEDS=1,2,3,4,5 runs others on both.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Nemesis } from './support/nemesis.js';
 import { type ProcessEnsemble, startProcessEnsemble } from './support/process-ensemble.js';
 import { check, finalStateOf, prepare, runWorkload, summary } from './support/workload.js';
 import { startZooKeeperEnsemble, zookeeperInstalled } from './support/zookeeper-ensemble.js';
 
-const seeds = (process.env.ZABKIT_FAULT_SEEDS ?? '1,6').split(',').map(Number);
+const seedsFromEnvironment = process.env.ZABKIT_FAULT_SEEDS?.split(',').map(Number);
 const tickTime = 200;
 const phaseMs = 3000;
 
@@ -32,8 +37,14 @@ function random(seed: number): () => number {
   return next;
 }
 
-type Fault = 'isolateLeader' | 'minority' | 'oneWayFromLeader' | 'oneWayToLeader' | 'slow' | 'pauseLeader';
-const faults: readonly Fault[] = [
+type NetworkFault =
+  | 'isolateLeader'
+  | 'minority'
+  | 'oneWayFromLeader'
+  | 'oneWayToLeader'
+  | 'slow'
+  | 'pauseLeader';
+const networkFaults: readonly NetworkFault[] = [
   'isolateLeader',
   'minority',
   'oneWayFromLeader',
@@ -41,6 +52,13 @@ const faults: readonly Fault[] = [
   'slow',
   'pauseLeader',
 ];
+/** Faults only zabkit's fault-injection directory can make (ZooKeeper has no such hooks). */
+type DiskFault = 'slowDisk' | 'crashUnsynced' | 'diskFull' | 'clockJump';
+const diskFaults: readonly DiskFault[] = ['slowDisk', 'crashUnsynced', 'diskFull', 'clockJump'];
+type Fault = NetworkFault | DiskFault;
+
+/** Writes (or, with undefined, removes) one of a member's fault-injection control files. */
+type Inject = (id: number, file: string, content: string | undefined) => void;
 
 async function leaderId(ensemble: ProcessEnsemble): Promise<number> {
   try {
@@ -51,8 +69,15 @@ async function leaderId(ensemble: ProcessEnsemble): Promise<number> {
 }
 
 /** Runs the schedule: a fault for a phase, healed for a phase, three times. Returns when it last healed. */
-async function schedule(ensemble: ProcessEnsemble, nemesis: Nemesis, seed: number): Promise<number> {
+async function schedule(
+  ensemble: ProcessEnsemble,
+  nemesis: Nemesis,
+  seed: number,
+  inject: Inject | undefined,
+): Promise<number> {
   const next = random(seed);
+  const faults: readonly Fault[] = inject === undefined ? networkFaults : [...networkFaults, ...diskFaults];
+  const note = (what: string) => nemesis.log.push(`${new Date().toISOString()} ${what}`);
   let healedAt = Date.now();
   for (let round = 0; round < 3; round++) {
     const fault = faults[Math.floor(next() * faults.length)]!;
@@ -77,14 +102,47 @@ async function schedule(ensemble: ProcessEnsemble, nemesis: Nemesis, seed: numbe
         break;
       case 'pauseLeader':
         // Longer than syncLimit x tickTime: the others elect a new leader meanwhile.
-        nemesis.log.push(`${new Date().toISOString()} SIGSTOP leader ${leader}`);
-        ensemble.members.find((m) => m.id === leader)?.process?.kill('SIGSTOP');
+        note(`SIGSTOP leader ${leader}`);
+        member(ensemble, leader).process?.kill('SIGSTOP');
         break;
+      case 'slowDisk':
+        note(`slow disk on leader ${leader} (writes held 100 ms)`);
+        inject!(leader, 'write-delay-ms', '100');
+        break;
+      case 'crashUnsynced':
+        // Writes held in memory for 300 ms, then SIGKILL: whatever was not yet durable is lost.
+        note(`follower ${follower}: writes held 300 ms, then SIGKILL`);
+        inject!(follower, 'write-delay-ms', '300');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await member(ensemble, follower).kill();
+        break;
+      case 'diskFull':
+        note(`disk full on follower ${follower}`);
+        inject!(follower, 'disk-full', '');
+        break;
+      case 'clockJump': {
+        const offsetMs = next() < 0.5 ? -3_600_000 : 3_600_000;
+        note(`wall clock of server ${follower} ${offsetMs > 0 ? 'forward' : 'back'} an hour`);
+        inject!(follower, 'clock-offset-ms', String(offsetMs));
+        break;
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, phaseMs));
     if (fault === 'pauseLeader') {
-      nemesis.log.push(`${new Date().toISOString()} SIGCONT ${leader}`);
-      ensemble.members.find((m) => m.id === leader)?.process?.kill('SIGCONT');
+      note(`SIGCONT ${leader}`);
+      member(ensemble, leader).process?.kill('SIGCONT');
+    }
+    if (fault === 'slowDisk') inject!(leader, 'write-delay-ms', undefined);
+    if (fault === 'clockJump') inject!(follower, 'clock-offset-ms', undefined);
+    if (fault === 'crashUnsynced' || fault === 'diskFull') {
+      // A full disk stops the server for good (fail-stop, exit 1): a supervisor restarts it.
+      const stopped = member(ensemble, follower);
+      if (fault === 'diskFull') note(`server ${follower} exited ${stopped.process?.exitCode ?? 'not'}`);
+      await stopped.kill();
+      inject!(follower, 'write-delay-ms', undefined);
+      inject!(follower, 'disk-full', undefined);
+      note(`restart ${follower}`);
+      stopped.start();
     }
     nemesis.heal();
     healedAt = Date.now();
@@ -93,24 +151,55 @@ async function schedule(ensemble: ProcessEnsemble, nemesis: Nemesis, seed: numbe
   return healedAt;
 }
 
+function member(ensemble: ProcessEnsemble, id: number) {
+  return ensemble.members.find((m) => m.id === id)!;
+}
+
 interface Target {
   readonly name: string;
   readonly available: boolean;
-  start(nemesis: Nemesis): Promise<ProcessEnsemble>;
+  /** What CI runs: between them, nearly every kind of fault this target can be given. */
+  readonly seeds: readonly number[];
+  start(nemesis: Nemesis): Promise<{ ensemble: ProcessEnsemble; inject?: Inject }>;
 }
 
 const targets: readonly Target[] = [
   {
     name: 'zabkit',
     available: true,
-    start: (nemesis) =>
-      startProcessEnsemble({ size: 3, tickTime, route: (from, to, port) => nemesis.route(from, to, port) }),
+    // slow, isolateLeader, pauseLeader; diskFull, clockJump, oneWayFromLeader; diskFull,
+    // crashUnsynced, oneWayToLeader.
+    seeds: [2, 3, 7],
+    async start(nemesis) {
+      const root = mkdtempSync(join(tmpdir(), 'zabkit-faults-'));
+      const dirOf = (id: number) => join(root, `server${id}`);
+      for (const id of [1, 2, 3]) mkdirSync(dirOf(id));
+      const ensemble = await startProcessEnsemble({
+        size: 3,
+        tickTime,
+        route: (from, to, port) => nemesis.route(from, to, port),
+        env: (id) => ({ ZABKIT_FAULT_INJECTION_DIR: dirOf(id) }),
+      });
+      const inject: Inject = (id, file, content) => {
+        if (content === undefined) rmSync(join(dirOf(id), file), { force: true });
+        else writeFileSync(join(dirOf(id), file), `${content}\n`);
+      };
+      return { ensemble, inject };
+    },
   },
   {
     name: 'Apache ZooKeeper 3.8 (control)',
     available: zookeeperInstalled,
-    start: (nemesis) =>
-      startZooKeeperEnsemble({ size: 3, tickTime, route: (from, to, port) => nemesis.route(from, to, port) }),
+    // Every network fault: oneWayFromLeader, isolateLeader, slow; pauseLeader, oneWayToLeader, minority.
+    seeds: [1, 6],
+    async start(nemesis) {
+      const ensemble = await startZooKeeperEnsemble({
+        size: 3,
+        tickTime,
+        route: (from, to, port) => nemesis.route(from, to, port),
+      });
+      return { ensemble };
+    },
   },
 ];
 
@@ -123,18 +212,18 @@ afterEach(async () => {
 
 for (const target of targets) {
   describe.skipIf(!target.available)(`${target.name} under a network nemesis`, () => {
-    for (const seed of seeds) {
+    for (const seed of seedsFromEnvironment ?? target.seeds) {
       it(`seed ${seed}: the history passes every checker`, async () => {
         const nemesis = new Nemesis();
         running = { nemesis };
-        const ensemble = await target.start(nemesis);
+        const { ensemble, inject } = await target.start(nemesis);
         running.ensemble = ensemble;
         await ensemble.settled(60_000);
         await prepare(ensemble.connectString);
         const workloadSeconds = 6 * (phaseMs / 1000) + 3;
         const [records, lastHealMs] = await Promise.all([
           runWorkload(ensemble.connectString, workloadSeconds, seed),
-          schedule(ensemble, nemesis, seed),
+          schedule(ensemble, nemesis, seed, inject),
         ]);
         const phase = (what: string) => nemesis.log.push(`${new Date().toISOString()} ${what}`);
         phase(`workload done: ${records.length} operations`);
