@@ -14,10 +14,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { zookeeperInstalled } from './support/apache-zookeeper.js';
 import { Nemesis } from './support/nemesis.js';
 import { type ProcessEnsemble, startProcessEnsemble } from './support/process-ensemble.js';
 import { check, finalStateOf, prepare, runWorkload, summary } from './support/workload.js';
-import { startZooKeeperEnsemble, zookeeperInstalled } from './support/zookeeper-ensemble.js';
 
 const seedsFromEnvironment = process.env.ZABKIT_FAULT_SEEDS?.split(',').map(Number);
 const tickTime = 200;
@@ -193,7 +193,8 @@ const targets: readonly Target[] = [
     // Every network fault: oneWayFromLeader, isolateLeader, slow; pauseLeader, oneWayToLeader, minority.
     seeds: [1, 6],
     async start(nemesis) {
-      const ensemble = await startZooKeeperEnsemble({
+      const ensemble = await startProcessEnsemble({
+        kind: 'zookeeper',
         size: 3,
         tickTime,
         route: (from, to, port) => nemesis.route(from, to, port),
