@@ -2,13 +2,15 @@
  * Real processes under a network nemesis: three servers whose every peer link runs through a
  * TCP proxy, a workload through a real ZooKeeper client (kazoo), and a schedule of faults drawn
  * from a seed: the leader isolated, a follower cut off (minority/majority), one way of a link
- * cut, every link slowed, the leader stopped (SIGSTOP) for longer than syncLimit x tickTime. The history must pass the checkers in support/workload.ts. The same
- * harness runs against Apache ZooKeeper 3.8 as a control, which must pass too.
+ * cut, every link slowed, the leader stopped (SIGSTOP) for longer than syncLimit x tickTime.
+ * The history must pass the checkers in support/workload.ts. The same harness runs against
+ * Apache ZooKeeper 3.8 as a control, which must pass too.
  *
  * Against zabkit the schedule also draws disk and clock faults through the fault-injection
  * directory: slow writes on the leader, a crash losing writes not yet durable, a full disk
  * (the server stops for good and is restarted), a wall clock an hour off. CI runs a few fixed
- * seeds per target; ZABKIT_FAULT_SEEDS=1,2,3,4,5 runs others on both.
+ * seeds against zabkit; ZABKIT_FAULT_SEEDS=1,2,3,4,5 runs others, and ZABKIT_FAULT_CONTROL=1
+ * runs the ZooKeeper control too.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
