@@ -448,9 +448,7 @@ export class LearnerRole {
   leaseExpired(): boolean {
     const now = this.peer.nowMs;
     if (this.phase !== 'broadcast' && now >= this.setupDeadlineMs) return true;
-    const limitTicks =
-      this.phase === 'broadcast' ? this.peer.options.syncLimitTicks : this.peer.options.initLimitTicks;
-    return now - this.lastHeardMs > limitTicks * this.peer.server.tickTimeMs;
+    return now - this.lastHeardMs > this.silenceLimitTicks() * this.peer.server.tickTimeMs;
   }
 
   /** When `tick` will next act: a deadline, the leader's silence limit, or a FOLLOWERINFO resend. */
