@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+export { AdminServerStartError } from './admin/server.js';
 export { type ClientPortLimits, defaultClientPortLimits, outstandingShare } from './client-limits.js';
 export {
   type ClientPortOptions,
@@ -65,5 +66,5 @@ export { ServerNode, type ServerNodeOptions, zabkitVersion } from './node.js';
 export { carryOut, PeerDriver, type PeerDriverObserver, type PeerDriverOptions } from './peer-driver.js';
 export type { QuorumSecuritySettings } from './quorum-security-config.js';
 export { runShell, type ShellIo } from './shell/index.js';
-export type { SystemProperties } from './system-properties.js';
+export type { AdminServerSettings, SystemProperties } from './system-properties.js';
 export type { StoreSettings, StoreType, TlsSettings, TlsVersion } from './tls-settings.js';

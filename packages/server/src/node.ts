@@ -19,7 +19,7 @@ import {
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { TcpTransport } from '@zabkit/transport-tcp';
 import { Dashboard } from './admin/dashboard.js';
-import { AdminServer } from './admin/server.js';
+import { AdminServer, AdminServerStartError } from './admin/server.js';
 import { AuditLog } from './audit-log.js';
 import { loadSaslUsers } from './client-auth.js';
 import { OutstandingBudget, outstandingShare } from './client-limits.js';
@@ -65,6 +65,12 @@ export interface ServerNodeOptions {
   readonly listen?: boolean;
   /** The server id of a standalone server (no `server.N` lines). Default 1. */
   readonly standaloneServerId?: number;
+  /**
+   * What an admin server that cannot listen does to the start: `'log'` (the default, as
+   * ZooKeeper's QuorumPeer: log it at error level and serve clients without it) or `'fail'`
+   * (close and reject with the {@link AdminServerStartError}; an embedder that asked for one).
+   */
+  readonly adminServerFailure?: 'log' | 'fail';
 }
 
 /** The super digest from the options, else from the configuration (zoo.cfg or -D), if any. */
@@ -104,6 +110,8 @@ export class ServerNode {
   /** The AdminServer, when admin.enableServer (true by default) asks for it and its port was free. */
   adminServer: AdminServer | undefined;
   private dashboard: Dashboard | undefined;
+  /** Why the admin server that was asked for is not running, if it is not. */
+  adminServerError: string | undefined;
   /** The zoo.cfg text the server started from, if known. */
   initialConfiguration: string | undefined;
 
@@ -339,12 +347,22 @@ export class ServerNode {
           'admin server listening',
         );
       } catch (error) {
-        // ZooKeeper would not start; zabkit serves its clients and says so: a port 8080 that
-        // is taken (a second server on the host) must not take the ensemble member down.
+        if (options.adminServerFailure === 'fail') {
+          await node.close();
+          throw error;
+        }
+        // As ZooKeeper's QuorumPeer: a port 8080 that is taken (a second server on the host)
+        // must not take the ensemble member down. It serves its clients and says why not this.
         log.error(
-          { err: error, address: admin.address, port: admin.port },
-          'cannot start the admin server (set admin.serverPort, or admin.enableServer=false); serving clients without it',
+          {
+            err: error,
+            address: admin.address,
+            port: admin.port,
+            code: error instanceof AdminServerStartError ? error.code : errorCodeOf(error),
+          },
+          `${error instanceof Error ? error.message : String(error)}; serving clients without it`,
         );
+        node.adminServerError = error instanceof Error ? error.message : String(error);
       }
     }
     return node;

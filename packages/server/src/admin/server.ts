@@ -34,6 +34,35 @@ export interface AdminTls {
   readonly ciphers: string | undefined;
 }
 
+/**
+ * The admin server could not listen where it was told (its port is taken, say): names the
+ * address, the system error code and the key to change.
+ */
+export class AdminServerStartError extends Error {
+  override readonly name = 'AdminServerStartError';
+  constructor(
+    /** Where it tried to listen. */
+    readonly address: string,
+    readonly port: number,
+    /** The system error code (EADDRINUSE, EACCES, ...), when there is one. */
+    readonly code: string | undefined,
+    options: { cause: unknown },
+  ) {
+    super(
+      `cannot start the admin server on ${address}:${port}: ${
+        code === 'EADDRINUSE'
+          ? 'the port is in use (another server on this host?)'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : options.cause instanceof Error
+              ? options.cause.message
+              : String(options.cause)
+      }; set admin.serverPort (0 picks a free port) or admin.enableServer=false`,
+      options,
+    );
+  }
+}
+
 /** A TLS record's first byte: a handshake. What port unification tells HTTPS by. */
 const tlsHandshakeRecordType = 0x16;
 
@@ -129,9 +158,13 @@ export class AdminServer {
             });
     admin = new AdminServer(server, target, settings, log);
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const failed = (error: Error) => {
+        const code = (error as NodeJS.ErrnoException).code;
+        reject(new AdminServerStartError(settings.address, settings.port, code, { cause: error }));
+      };
+      server.once('error', failed);
       server.listen(settings.port, settings.address, () => {
-        server.off('error', reject);
+        server.off('error', failed);
         resolve();
       });
     });

@@ -17,7 +17,7 @@ import {
 } from '../config.js';
 import type { Logger } from '../log.js';
 import type { QuorumSecuritySettings } from '../quorum-security-config.js';
-import type { SystemProperties } from '../system-properties.js';
+import type { AdminServerSettings, SystemProperties } from '../system-properties.js';
 import type { PeerMetricsAttach } from './metrics.js';
 
 /** One member of the ensemble, as every instance of the service lists it. */
@@ -95,6 +95,15 @@ export interface StartPeerOptions
   /** What ZooKeeper reads as system properties (superDigest, forceSync, ...). */
   readonly systemProperties?: Partial<Omit<SystemProperties, 'adminServer'>>;
   /**
+   * The AdminServer (and its dashboard) on this peer's client port's host: off unless asked
+   * for, since several peers of one host would all want ZooKeeper's fixed port 8080. Given,
+   * it is on (`enabled` defaults to true) and `port` defaults to 0, a free port (read it
+   * back with `peer.adminAddress()`); the other fields default as their `admin.*` keys. A
+   * port that is taken then fails the start with an {@link AdminServerStartError}. It needs
+   * a client port, as `zabkit server`'s does.
+   */
+  readonly adminServer?: Partial<AdminServerSettings>;
+  /**
    * initLimit and syncLimit, which zoo.cfg requires in an ensemble, default here to 10 and 5
    * ticks (ZooKeeper's sample configuration).
    */
@@ -148,9 +157,24 @@ export function configFromOptions(options: StartPeerOptions): { config: ZabkitCo
       },
     },
     quorumSecurity: { ...defaults.quorumSecurity, ...definedFields(options.quorumSecurity ?? {}) },
-    systemProperties: { ...defaults.systemProperties, ...definedFields(options.systemProperties ?? {}) },
+    systemProperties: {
+      ...defaults.systemProperties,
+      ...definedFields(options.systemProperties ?? {}),
+      adminServer: adminServerOf(options, defaults.systemProperties.adminServer),
+    },
   };
   return { config: resolveConfig(input, warnings), warnings };
+}
+
+/** The embedded admin server: off unless `adminServer` asks for it, then on a free port unless it names one. */
+function adminServerOf(options: StartPeerOptions, defaults: AdminServerSettings): AdminServerSettings {
+  if (options.adminServer === undefined) return { ...defaults, enabled: false };
+  const settings = { ...defaults, port: 0, enabled: true, ...definedFields(options.adminServer) };
+  if (!Number.isInteger(settings.port) || settings.port < 0 || settings.port > 65535)
+    throw new ConfigError('adminServer.port', String(settings.port), 'expected a port 0..65535');
+  if (!settings.commandUrl.startsWith('/'))
+    throw new ConfigError('adminServer.commandUrl', settings.commandUrl, 'expected a path such as /commands');
+  return settings;
 }
 
 /** The client port asked for; resolveConfig takes the one this peer's member entry lists, if any. */

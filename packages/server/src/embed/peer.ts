@@ -119,6 +119,7 @@ export class EmbeddedPeer
         storage,
         listen: config.clientPort !== undefined,
         standaloneServerId: options.id,
+        adminServerFailure: 'fail',
         ...(options.sessionSecret === undefined ? {} : { sessionSecret: options.sessionSecret }),
         ...(options.clock === undefined ? {} : { clock: options.clock }),
       });
@@ -239,6 +240,11 @@ export class EmbeddedPeer
       serving: !stopped && status.serving,
       sync: stopped ? ('unsynced' as const) : syncStateOf(status, this.lagTxnsMax),
     };
+  }
+
+  /** Where the admin server (and its dashboard) listens, if `adminServer` asked for one. */
+  adminAddress(): { host: string; port: number } | undefined {
+    return this.node.adminAddress();
   }
 
   /** Where the client port listens, if this peer opened one. */
