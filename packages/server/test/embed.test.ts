@@ -56,6 +56,8 @@ describe('startPeer options are zoo.cfg settings', () => {
         'clientPortAddress=127.0.0.1',
         '4lw.commands.whitelist=ruok',
         'forceSync=no',
+        // An embedded peer opens no admin server unless `adminServer` asks for one.
+        'admin.enableServer=false',
         'server.1=10.0.0.1:2888:3888',
         'server.2=10.0.0.2:2888:3888',
         'server.3=10.0.0.3:2888:3888:observer',
