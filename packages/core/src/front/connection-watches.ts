@@ -97,7 +97,7 @@ export class ConnectionWatches {
 
   /** Fires the watches one change of an applied transaction triggers, for the watchers allowed to see it. */
   fire(change: TreeChange, zxid: Zxid): void {
-    let deliveries: Delivery[];
+    let deliveries: readonly Delivery[];
     switch (change.kind) {
       case 'created':
         deliveries = this.manager.nodeCreated(change.path);

@@ -41,8 +41,11 @@ interface TriggerResult {
   /** Every watcher the event matched, suppressed or not, in ascending order. */
   readonly matched: ReadonlySet<WatcherId>;
   /** The events to send, one per matched watcher that was not suppressed. */
-  readonly deliveries: Delivery[];
+  readonly deliveries: readonly Delivery[];
 }
+
+/** A trigger that matched no watcher; shared, never changed. */
+const nothingMatched: TriggerResult = { matched: noWatchers, deliveries: [] };
 
 /** What a WatcherType addresses: a table and the modes to look for in it. */
 type Target = readonly [WatchTable, ModeSet];
@@ -83,6 +86,8 @@ class WatchTable {
    * match (and lose their one-shots) but get no delivery: they already heard of this change.
    */
   trigger(path: string, type: EventTypeValue, suppress: ReadonlySet<WatcherId> = noWatchers): TriggerResult {
+    // Most changes touch a path nobody watches: every write passes here, so it allocates nothing.
+    if (this.recursiveRegistrations === 0 && !this.modesByPath.has(path)) return nothingMatched;
     const matched = new Set<WatcherId>();
     this.matchExactPath(path, matched);
     if (this.recursiveRegistrations > 0) this.matchRecursiveAncestors(path, matched);
@@ -197,17 +202,19 @@ export class WatchManager {
   }
 
   /** Fires NodeCreated on `path`'s data watches and NodeChildrenChanged on its parent's child watches. */
-  nodeCreated(path: string): Delivery[] {
+  nodeCreated(path: string): readonly Delivery[] {
     assert(path !== rootPath, 'the root is never created');
-    const created = this.dataWatches.trigger(path, EventType.NodeCreated);
-    return [...created.deliveries, ...this.parentChildrenChanged(path)];
+    const created = this.dataWatches.trigger(path, EventType.NodeCreated).deliveries;
+    const parent = this.parentChildrenChanged(path);
+    if (parent.length === 0) return created;
+    return created.length === 0 ? parent : [...created, ...parent];
   }
 
   /**
    * Fires NodeDeleted on `path`'s data and child watches (once per watcher) and NodeChildrenChanged
    * on its parent's child watches.
    */
-  nodeDeleted(path: string): Delivery[] {
+  nodeDeleted(path: string): readonly Delivery[] {
     assert(path !== rootPath, 'the root is never deleted');
     const data = this.dataWatches.trigger(path, EventType.NodeDeleted);
     // A watcher holding both a data and a child watch on the node hears of the deletion
@@ -217,7 +224,7 @@ export class WatchManager {
   }
 
   /** Fires NodeDataChanged on `path`'s data watches (recursive ones on its ancestors included). */
-  nodeDataChanged(path: string): Delivery[] {
+  nodeDataChanged(path: string): readonly Delivery[] {
     return this.dataWatches.trigger(path, EventType.NodeDataChanged).deliveries;
   }
 
@@ -278,7 +285,7 @@ export class WatchManager {
     return this.dataWatches.summary().watches + this.childWatches.summary().watches;
   }
 
-  private parentChildrenChanged(path: string): Delivery[] {
+  private parentChildrenChanged(path: string): readonly Delivery[] {
     return this.childWatches.trigger(parentOf(path), EventType.NodeChildrenChanged).deliveries;
   }
 
