@@ -36,11 +36,18 @@ export interface LocalServerOptions extends Partial<Omit<ServerOptions, 'session
   readonly autoTick?: boolean;
   /** Secret bytes for session passwords; random by default. */
   readonly sessionSecret?: Uint8Array;
-  /** Take a snapshot of the in-memory tree after between snapCount/2 and this many writes (ZooKeeper's snapCount). */
+  /**
+   * Take a snapshot of the in-memory tree after between snapCount/2 and this many writes
+   * (ZooKeeper's snapCount). Default: never, since memory is this server's only storage and a
+   * snapshot would be copied from the tree only to be dropped.
+   */
   readonly snapCount?: number;
   /** Where the snapshot points fall (see the core's `snapshotRandomSeed`). Default: drawn at random. */
   readonly snapshotRandomSeed?: number;
 }
+
+/** A snapCount no run reaches: the default, as a memory-only server has nowhere to keep a snapshot. */
+const noSnapshots = Number.MAX_SAFE_INTEGER;
 
 /** The server id of a standalone server: a one-voter ensemble of server 1, as `zabkit server` runs. */
 const standaloneServerId = 1;
@@ -59,6 +66,7 @@ export class LocalServer implements LinkFactory {
   private nextConnectionId = 1;
   private readonly inputs: PeerInput[] = [];
   private pumping = false;
+  private scheduled = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private readonly fatal = new FatalState();
@@ -72,6 +80,7 @@ export class LocalServer implements LinkFactory {
     this.peer = new ZabPeer(
       {
         ...serverOptions,
+        snapCount: options.snapCount ?? noSnapshots,
         serverId: standaloneServerId,
         voters: [standaloneServerId],
         sessionSecret: options.sessionSecret ?? new Uint8Array(randomBytes(32)),
@@ -83,7 +92,7 @@ export class LocalServer implements LinkFactory {
     );
     // A lone voter elects itself and establishes its epoch in its first tick and write: the
     // server serves from the moment `start` returns.
-    this.enqueue({ kind: 'tick' });
+    this.tick();
     if (this.fatal.error !== undefined) throw this.fatal.error;
     assert(this.peer.status().serving, 'a one-voter peer serves once its first write is durable');
     if (options.autoTick ?? true) {
@@ -103,9 +112,14 @@ export class LocalServer implements LinkFactory {
     return ZabClient.connect(this, options);
   }
 
-  /** Lets the server's timers fire at the clock's present reading. */
+  /**
+   * Lets the server's timers fire at the clock's present reading, at once: the inputs queued
+   * before it are stepped first, in the same step.
+   */
   tick(): void {
-    this.enqueue({ kind: 'tick' });
+    if (this.closed) return;
+    this.inputs.push({ kind: 'tick' });
+    this.pump();
   }
 
   open(handlers: LinkHandlers): ClientLink {
@@ -159,28 +173,33 @@ export class LocalServer implements LinkFactory {
   private enqueue(input: PeerInput): void {
     if (this.closed) return;
     this.inputs.push(input);
-    this.pump();
+    if (this.pumping || this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.pump();
+    });
   }
 
   /**
-   * Steps the peer with each queued input in turn; once none is left, everything persisted
-   * meanwhile becomes durable as one write and the peer is told so. A request is thus answered
-   * before `send` returns, as it always was here. Re-entrant calls (a handler that sends a
-   * request while being told of a reply) only queue; the outer loop picks them up, and their
-   * writes share the next write (group commit).
+   * Steps the peer with every queued input at once (one Ready for the lot, as the peer driver
+   * does); once none is left, everything persisted meanwhile becomes durable as one write and
+   * the peer is told so. Requests sent in the same turn of the event loop thus share one step
+   * and one write (group commit), and are answered in a microtask after `send`. Re-entrant
+   * calls (a handler that sends a request while being told of a reply) only queue; the loop
+   * picks them up.
    */
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
     try {
       while (!this.closed) {
-        const input = this.inputs.shift();
         let ready: PeerReady;
         try {
           // Read at every step, so a write is stamped with the time it is prepared.
           const clock = { wallMs: this.clock(), monotonicMs: this.monotonicClock() };
-          if (input !== undefined) {
-            ready = this.peer.step(input, clock);
+          if (this.inputs.length > 0) {
+            ready = this.peer.stepAll(this.inputs.splice(0, this.inputs.length), clock);
           } else {
             // Memory is the storage: a write is durable as soon as it starts.
             const write = this.pipeline.startWrite();
