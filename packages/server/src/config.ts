@@ -25,43 +25,22 @@ import {
 } from './client-port-config.js';
 import { isReservedClientTlsKey } from './client-tls.js';
 import { ConfigError } from './config-error.js';
+import { type DynamicConfig, readDynamicConfigFile } from './dynamic-config.js';
 import { METRICS_KEYS, type MetricsSettings, parseMetricsSettings } from './metrics/config.js';
 import { PEER_LINK_KEYS, type PeerLinkSettings, parsePeerLinkSettings } from './peer-link-config.js';
+import { parseProperties } from './properties.js';
 import {
   isQuorumSecurityKey,
   isReservedQuorumSecurityKey,
   parseQuorumSecurity,
   type QuorumSecuritySettings,
 } from './quorum-security-config.js';
+import { type MemberRole, parseRole, parseServerLine, type ServerAddress } from './server-line.js';
 import { parseSystemProperties, SYSTEM_PROPERTY_KEYS, type SystemProperties } from './system-properties.js';
 import { parseTlsSettings, type TlsSettings } from './tls-settings.js';
 
 /** Every four-letter-word command ZooKeeper knows, as accepted by `4lw.commands.whitelist`. */
 export const FOUR_LETTER_WORDS: ReadonlySet<string> = fourLetterWords;
-
-/**
- * The role a `server.N` line gives a member of the ensemble: a voting participant or a
- * non-voting observer (not to be confused with `PeerRole`, what a running peer is doing).
- */
-export type MemberRole = 'participant' | 'observer';
-
-/** One `server.N=host:quorumPort:electionPort[:role][;[clientAddress:]clientPort]` line. */
-export interface ServerAddress {
-  /** The server id N (what that server's `myid` file holds). */
-  readonly id: number;
-  /** Host name or address; IPv6 literals are given in brackets in the file and stored without them. */
-  readonly host: string;
-  /** Port followers use to connect to the leader (ZooKeeper's conventional 2888). */
-  readonly quorumPort: number;
-  /** Port used for leader election (ZooKeeper's conventional 3888). */
-  readonly electionPort: number;
-  /** `participant` unless the line ends in `:observer`. */
-  readonly role: MemberRole;
-  /** Client listen address from the `;addr:port` part; `0.0.0.0` when only `;port` is given (as ZooKeeper). */
-  readonly clientAddress?: string;
-  /** Client port from the `;[addr:]port` part, when present. */
-  readonly clientPort?: number;
-}
 
 /** A fully parsed server configuration: every field has its default filled in. */
 export interface ZabkitConfig {
@@ -84,6 +63,13 @@ export interface ZabkitConfig {
   readonly clientPortAddress: string | undefined;
   /** The ensemble members by id; empty for a standalone server. */
   readonly servers: ReadonlyMap<number, ServerAddress>;
+  /**
+   * The membership's version (the zxid of the reconfig that made it): the hex suffix of the
+   * `zoo.cfg.dynamic.<version>` file it came from, 0 for `server.N` lines in zoo.cfg.
+   */
+  readonly configVersion: bigint;
+  /** The file the membership came from (zoo.cfg's `dynamicConfigFile=`), if any. */
+  readonly dynamicConfigFile: string | undefined;
   /** This server's id: required (and one of {@link ZabkitConfig.servers}) in an ensemble. */
   readonly myid: number | undefined;
   /** This server's role; taken from its `server.N` line when that disagrees with `peerType` (with a warning). */
@@ -141,6 +127,12 @@ export interface ParseConfigOptions {
    * one, as in ZooKeeper, except jute.maxbuffer, which ZooKeeper reads from the command line alone.
    */
   readonly systemProperties?: ReadonlyMap<string, string>;
+  /**
+   * The membership the file zoo.cfg names with `dynamicConfigFile=` holds, as read
+   * ({@link loadConfigFile} reads it): then the servers and the configuration's version come
+   * from it, and zoo.cfg may hold no `server.N` line.
+   */
+  readonly dynamicConfig?: DynamicConfig;
 }
 
 /** What {@link parseConfig} returns: the config and any non-fatal findings. */
@@ -151,17 +143,9 @@ export interface ParsedConfig {
   readonly warnings: string[];
 }
 
-/** A `key=value` pair read from the properties text, with its 1-based line number. */
-export interface PropertyEntry {
-  /** The trimmed key. */
-  readonly key: string;
-  /** The trimmed value (may be empty). */
-  readonly value: string;
-  /** 1-based line number in the source text. */
-  readonly line: number;
-}
-
 export { ConfigError } from './config-error.js';
+export { type PropertyEntry, parseProperties } from './properties.js';
+export type { MemberRole, ServerAddress } from './server-line.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 const DEFAULT_TICK_TIME = 3000;
@@ -183,6 +167,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'autopurge.purgeInterval',
   'jute.maxbuffer',
   '4lw.commands.whitelist',
+  'dynamicConfigFile',
   'peerType',
   'standaloneEnabled',
   ...CLIENT_PORT_KEYS,
@@ -190,31 +175,6 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   ...SYSTEM_PROPERTY_KEYS,
   ...METRICS_KEYS,
 ]);
-
-/**
- * Splits properties text into entries the way `java.util.Properties` separates keys from values: the key
- * ends at the first `=`, `:` or whitespace; whitespace and one `=`/`:` after it are skipped. Comment
- * (`#`, `!`) and blank lines are dropped; keys and values are trimmed. Escapes are not interpreted.
- */
-export function parseProperties(text: string): PropertyEntry[] {
-  const entries: PropertyEntry[] = [];
-  const lines = text.split(/\r\n|\r|\n/);
-  for (let index = 0; index < lines.length; index++) {
-    const line = lines[index]!.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
-    const separator = line.search(/[=:\s]/);
-    if (separator === -1) {
-      entries.push({ key: line, value: '', line: index + 1 });
-      continue;
-    }
-    const key = line.slice(0, separator);
-    let rest = line.slice(separator);
-    if (/^\s/.test(rest)) rest = rest.trimStart();
-    if (rest.startsWith('=') || rest.startsWith(':')) rest = rest.slice(1);
-    entries.push({ key, value: rest.trim(), line: index + 1 });
-  }
-  return entries;
-}
 
 /** Parses a Java-`int`-sized decimal integer (optional sign) within [min, max], else throws for `key`. */
 function parseInteger(key: string, value: string, min: number, max: number, expected: string): number {
@@ -264,75 +224,6 @@ function parseBoolean(key: string, value: string): boolean {
   throw new ConfigError(key, value, 'expected true or false');
 }
 
-function parseRole(key: string, value: string): MemberRole {
-  const lower = value.trim().toLowerCase();
-  if (lower === 'participant' || lower === 'observer') return lower;
-  throw new ConfigError(key, value, 'expected participant or observer');
-}
-
-/** Splits `host:port[:...]` with an optional `[ipv6]` host, as ZooKeeper's `ConfigUtils.getHostAndPort`. */
-function splitHostAndPorts(key: string, value: string, expected: string): string[] {
-  if (!value.startsWith('[')) return value.split(':');
-  const close = value.indexOf(']');
-  if (close === -1 || (close + 1 < value.length && value[close + 1] !== ':')) {
-    throw new ConfigError(key, value, expected);
-  }
-  const host = value.slice(1, close);
-  const rest = value.slice(close + 2);
-  return close + 1 === value.length ? [host] : [host, ...rest.split(':')];
-}
-
-const SERVER_FORMAT =
-  'expected host:quorumPort:electionPort[:participant|:observer][;[clientAddress:]clientPort]';
-
-/** Parses the value of a `server.N` line. */
-function parseServer(key: string, id: number, value: string): ServerAddress {
-  const parts = value.split(';');
-  if (parts.length > 2)
-    throw new ConfigError(key, value, `${SERVER_FORMAT}; secure client ports are unsupported`);
-  const [serverPart = '', clientPart = ''] = parts.map((part) => part.trim());
-  if (serverPart.includes('|')) {
-    throw new ConfigError(key, value, `${SERVER_FORMAT}; multiple addresses are unsupported`);
-  }
-  const fields = splitHostAndPorts(key, serverPart, SERVER_FORMAT);
-  if (fields.length < 3 || fields.length > 4) throw new ConfigError(key, value, SERVER_FORMAT);
-  const [host = '', quorum = '', election = '', role] = fields;
-  if (host === '') throw new ConfigError(key, value, SERVER_FORMAT);
-  const quorumPort = parseInteger(key, quorum, 1, 65535, `quorum port must be 1..65535; ${SERVER_FORMAT}`);
-  const electionPort = parseInteger(
-    key,
-    election,
-    1,
-    65535,
-    `election port must be 1..65535; ${SERVER_FORMAT}`,
-  );
-  if (quorumPort === electionPort) {
-    throw new ConfigError(key, value, 'quorum and election ports must be different');
-  }
-  let server: ServerAddress = {
-    id,
-    host,
-    quorumPort,
-    electionPort,
-    role: role === undefined ? 'participant' : parseRole(key, role),
-  };
-  if (clientPart !== '') {
-    const client = splitHostAndPorts(key, clientPart, SERVER_FORMAT);
-    if (client.length > 2) throw new ConfigError(key, value, SERVER_FORMAT);
-    const clientAddress = client.length === 2 ? client[0]! : '0.0.0.0';
-    if (clientAddress === '') throw new ConfigError(key, value, SERVER_FORMAT);
-    const clientPort = parseInteger(
-      key,
-      client.at(-1)!,
-      1,
-      65535,
-      `client port must be 1..65535; ${SERVER_FORMAT}`,
-    );
-    server = { ...server, clientAddress, clientPort };
-  }
-  return server;
-}
-
 function parseWhitelist(key: string, value: string): ReadonlySet<string> | 'all' {
   const words = new Set<string>(['srvr']);
   for (const raw of value.split(',')) {
@@ -368,13 +259,9 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
 
   for (const { key, value, line } of parseProperties(text)) {
     if (key.startsWith('server.')) {
-      const idText = key.slice('server.'.length);
-      if (!/^\d+$/.test(idText) || Number(idText) < 1 || !Number.isSafeInteger(Number(idText))) {
-        throw new ConfigError(key, value, 'server id must be a positive integer');
-      }
-      const id = Number(idText);
-      if (serverLines.has(id)) throw new ConfigError(key, value, `duplicate server id ${id}`);
-      serverLines.set(id, parseServer(key, id, value));
+      const server = parseServerLine(key, value);
+      if (serverLines.has(server.id)) throw new ConfigError(key, value, `duplicate server id ${server.id}`);
+      serverLines.set(server.id, server);
     } else if (KNOWN_KEYS.has(key) || isQuorumSecurityKey(key) || isClientPortKey(key)) {
       if (values.has(key)) warnings.push(`duplicate key ${key} (line ${line}); the last value wins`);
       values.set(key, value);
@@ -393,6 +280,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     }
   }
   applyCommandLine(values, options.systemProperties, warnings);
+  const dynamic = dynamicMembership(values.get('dynamicConfigFile'), serverLines, options.dynamicConfig);
 
   const get = (key: string) => values.get(key);
 
@@ -408,11 +296,14 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
   if (clientPortAddress === '')
     throw new ConfigError('clientPortAddress', '', 'expected a host name or address');
   if (!isAbsolute(dataDir)) warnings.push(`dataDir ${dataDir} is a relative path`);
-  const ids = new Set(serverLines.keys());
+  const servers = dynamic?.servers ?? serverLines;
+  const ids = new Set(servers.keys());
   const input: ConfigInput = {
     dataDir,
     myid: options.myid,
-    servers: serverLines,
+    servers,
+    configVersion: dynamic?.version,
+    dynamicConfigFile: values.get('dynamicConfigFile'),
     tickTime: optional('tickTime', positive),
     dataLogDir,
     clientPort: optional('clientPort', (key, value) =>
@@ -465,6 +356,34 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
 }
 
 /**
+ * The membership a `dynamicConfigFile=` key names, as ZooKeeper's QuorumPeerConfig takes it:
+ * zoo.cfg may then hold no `server.N` line ("must be in a separate dynamic config file"), and
+ * the file must have been read. `undefined` when zoo.cfg names no such file.
+ */
+function dynamicMembership(
+  path: string | undefined,
+  serverLines: ReadonlyMap<number, ServerAddress>,
+  given: DynamicConfig | undefined,
+): DynamicConfig | undefined {
+  if (path === undefined) return undefined;
+  if (path === '') throw new ConfigError('dynamicConfigFile', path, 'expected a file path');
+  const first = serverLines.keys().next();
+  if (!first.done)
+    throw new ConfigError(
+      `server.${first.value}`,
+      undefined,
+      'must be in the dynamic config file, as zoo.cfg names one (dynamicConfigFile)',
+    );
+  if (given === undefined)
+    throw new ConfigError(
+      'dynamicConfigFile',
+      path,
+      'was not read: loadConfigFile reads it, or pass dynamicConfig',
+    );
+  return given;
+}
+
+/**
  * A configuration as given, before defaults: what zoo.cfg's keys parse into and what the
  * embedding API's options become. Every setting but `dataDir` may be left out; the names are
  * ZabkitConfig's (zoo.cfg's, where zoo.cfg has the setting).
@@ -476,6 +395,10 @@ export interface ConfigInput {
   readonly myid?: number | undefined;
   /** The ensemble's members by id; empty or left out for a standalone server. */
   readonly servers?: ReadonlyMap<number, ServerAddress>;
+  /** The membership's version; 0 when left out. */
+  readonly configVersion?: bigint | undefined;
+  /** Where the membership was read from, when a dynamic configuration file gave it. */
+  readonly dynamicConfigFile?: string | undefined;
   readonly tickTime?: number | undefined;
   readonly initLimit?: number | undefined;
   readonly syncLimit?: number | undefined;
@@ -677,6 +600,8 @@ export function resolveConfig(input: ConfigInput, warnings: string[]): ZabkitCon
     clientPort,
     clientPortAddress,
     servers: new Map([...serverLines].sort(([a], [b]) => a - b)),
+    configVersion: input.configVersion ?? 0n,
+    dynamicConfigFile: input.dynamicConfigFile,
     myid,
     peerType,
     standaloneEnabled,
@@ -821,16 +746,26 @@ export async function readMyId(dataDir: string): Promise<number | undefined> {
 
 /**
  * Reads and parses a `zoo.cfg` file. When `options.myid` is not given, the id is read from
- * `<dataDir>/myid` (if that file exists), as ZooKeeper does.
+ * `<dataDir>/myid` (if that file exists), as ZooKeeper does. When zoo.cfg names a
+ * `dynamicConfigFile=` (a relative path is taken from the working directory, as ZooKeeper
+ * takes it), the membership and its version are read from that file.
  *
  * @throws {@link ConfigError} for invalid content; file system errors as thrown by `node:fs/promises`
  */
 export async function loadConfigFile(path: string, options: ParseConfigOptions = {}): Promise<ParsedConfig> {
   const text = await readFile(path, 'utf8');
+  const entries = parseProperties(text);
   let myid = options.myid;
   if (myid === undefined) {
-    const dataDir = parseProperties(text).findLast((entry) => entry.key === 'dataDir')?.value;
+    const dataDir = entries.findLast((entry) => entry.key === 'dataDir')?.value;
     if (dataDir) myid = await readMyId(dataDir);
   }
-  return parseConfig(text, myid === undefined ? options : { ...options, myid });
+  const dynamicFile = entries.findLast((entry) => entry.key === 'dynamicConfigFile')?.value;
+  const dynamicConfig =
+    options.dynamicConfig ?? (dynamicFile ? await readDynamicConfigFile(dynamicFile) : undefined);
+  return parseConfig(text, {
+    ...options,
+    ...(myid === undefined ? {} : { myid }),
+    ...(dynamicConfig === undefined ? {} : { dynamicConfig }),
+  });
 }

@@ -30,6 +30,21 @@ export {
   type ZabkitConfig,
 } from './config.js';
 export {
+  type DynamicConfig,
+  dynamicConfigFileName,
+  formatDynamicConfig,
+  formatServerLine,
+  nextDynamicConfigSuffix,
+  type ParseDynamicConfigOptions,
+  parseDynamicConfig,
+  readDynamicConfigFile,
+  rewriteStaticConfig,
+  versionFromFileName,
+  type WrittenDynamicConfig,
+  writeDynamicConfigFiles,
+  writeNextDynamicConfig,
+} from './dynamic-config.js';
+export {
   ChangesOverflowError,
   type ClosedChange,
   type Departure,

@@ -14,7 +14,7 @@ import {
   type ServerId,
   type TransportHandlers,
   type Txn,
-  zeroZxid,
+  zxid,
 } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { TcpTransport } from '@zabkit/transport-tcp';
@@ -593,8 +593,8 @@ function errorCodeOf(cause: unknown): string | undefined {
 const sessionSecretBytes = 32;
 
 /**
- * The membership /zookeeper/config shows: the server.N lines as zoo.cfg gives them, version 0
- * (a static configuration; dynamic reconfiguration, issue 17, will move it).
+ * The membership /zookeeper/config shows: the server.N lines as zoo.cfg or its dynamic
+ * configuration file gives them, with that file's version (0 for lines in zoo.cfg).
  */
 function ensembleConfigOf(config: ZabkitConfig): EnsembleConfig {
   return {
@@ -608,7 +608,7 @@ function ensembleConfigOf(config: ZabkitConfig): EnsembleConfig {
         ? {}
         : { client: { address: server.clientAddress ?? '0.0.0.0', port: server.clientPort } }),
     })),
-    version: zeroZxid,
+    version: zxid(config.configVersion),
   };
 }
 

@@ -115,6 +115,8 @@ describe('parseConfig', () => {
       clientPort: undefined,
       clientPortAddress: undefined,
       servers: new Map(),
+      configVersion: 0n,
+      dynamicConfigFile: undefined,
       myid: undefined,
       peerType: 'participant',
       standaloneEnabled: true,
