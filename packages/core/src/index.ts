@@ -86,6 +86,7 @@ export {
   quotaStatPath,
   StatsTrack,
 } from './tree/quotas.js';
+export { SnapshotStream } from './tree/snapshot-stream.js';
 export { Znode } from './tree/znode.js';
 export * from './txn.js';
 export { decodeUtf8, encodeUtf8 } from './utf8.js';

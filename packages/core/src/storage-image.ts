@@ -167,14 +167,14 @@ export class StorageImage {
 
   /** Adds a snapshot, keeping the list ordered by zxid; the log is kept. */
   saveSnapshot(snapshot: TreeSnapshot): void {
-    this.snapshots.push(snapshot);
+    this.snapshots.push(wholeSnapshot(snapshot));
     this.snapshots.sort((a, b) => (a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0));
   }
 
   /** Empties the log and makes `snapshot` the only snapshot (a SNAP from the leader). */
   reset(snapshot: TreeSnapshot): void {
     this.log = [];
-    this.snapshots = [snapshot];
+    this.snapshots = [wholeSnapshot(snapshot)];
   }
 
   /** Drops log entries at or below `throughZxid` and snapshots older than the newest one at or below it. */
@@ -206,4 +206,12 @@ export class StorageImage {
       incompleteSnapshots: this.staged === undefined ? [] : [this.staged.zxid],
     };
   }
+}
+
+/**
+ * The snapshot as plain data: one the tree streams (`DataTree.beginSnapshot`) is read to its
+ * end now, so that what is kept no longer depends on the live tree.
+ */
+function wholeSnapshot(snapshot: TreeSnapshot): TreeSnapshot {
+  return { zxid: snapshot.zxid, nodes: snapshot.nodes, sessions: snapshot.sessions };
 }

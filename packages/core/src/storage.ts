@@ -6,7 +6,11 @@
  * interface is what drivers call to do that; every adapter (memory, LevelDB) implements it
  * and passes the one compliance suite in test/compliance.
  */
-import type { DataTree, SnapshotNode, TreeSnapshot } from './tree/data-tree.js';
+import type { DataTree } from './tree/data-tree.js';
+import type { SnapshotNode, TreeSnapshot } from './tree/snapshot-node.js';
+
+export { snapshotNodeBytes } from './tree/snapshot-node.js';
+
 import type { SessionId, Txn } from './txn.js';
 import type { Zxid } from './zxid.js';
 
@@ -93,16 +97,6 @@ export interface StorageRead {
    * whatever its size, so a node larger than this comes alone.
    */
   readonly bytesMax: number;
-}
-
-/**
- * About how many bytes a snapshot node takes encoded: its data, path and ACL plus the fixed
- * fields. Chunks of snapshots are sized with it, on the wire and in stores.
- */
-export function snapshotNodeBytes(node: SnapshotNode): number {
-  let bytes = 80 + (node.data === null ? 0 : node.data.length) + node.path.length * 3;
-  for (const entry of node.acl) bytes += 8 + (entry.id.scheme.length + entry.id.id.length) * 3;
-  return bytes;
 }
 
 /** How a peer asks `load` for its state. */

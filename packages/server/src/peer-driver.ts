@@ -105,6 +105,12 @@ export function logPeerEvent(log: Logger, serverId: number, event: PeerEvent): v
         'discarding snapshots staged by a learner sync that never finished',
       );
       return;
+    case 'snapshotSkipped':
+      log.warn(
+        { serverId, zxid: hex(event.zxid) },
+        'too busy to snapshot: the previous snapshot is still being written, skipping this one',
+      );
+      return;
   }
 }
 

@@ -45,6 +45,7 @@ import {
   type SnapshotChunk,
   type SnapshotCursor,
   type SnapshotNode,
+  SnapshotStream,
   type StorageAction,
   snapshotNodeBytes,
   type TreeSnapshot,
@@ -623,6 +624,10 @@ export class LevelStorage implements PeerStorage {
 
   /** Chunks, then the manifest in a synced write: until the manifest lands, the snapshot does not exist. */
   private async writeSnapshot(snapshot: TreeSnapshot): Promise<void> {
+    if (snapshot instanceof SnapshotStream) {
+      await this.writeSnapshotStream(snapshot);
+      return;
+    }
     let chunks = 0;
     for (const [key, value] of this.snapshotChunks(snapshot)) {
       await this.db.put(key, value);
@@ -631,6 +636,30 @@ export class LevelStorage implements PeerStorage {
     await this.db.put(manifestKey(snapshot.zxid), this.manifestOf(snapshot, chunks), {
       sync: this.sync,
     } as never);
+  }
+
+  /**
+   * A snapshot read out of the live tree a chunk at a time, each chunk encoded and written
+   * before the next is read: every write lets the event loop turn, so the peer goes on serving
+   * while a large tree is written (the tree keeps, copy-on-write, what the snapshot still needs).
+   */
+  private async writeSnapshotStream(stream: SnapshotStream): Promise<void> {
+    let chunks = 0;
+    let nodes = 0;
+    for (;;) {
+      const slice = stream.take(this.chunkNodes, this.chunkBytes);
+      // An empty snapshot still has one (empty) chunk, as `snapshotChunks` writes it.
+      if (slice === undefined && chunks > 0) break;
+      const chunk = slice ?? [];
+      await this.db.put(chunkKey(stream.zxid, chunks), encodeSnapshotChunk(chunk));
+      chunks++;
+      nodes += chunk.length;
+    }
+    await this.db.put(
+      manifestKey(stream.zxid),
+      encodeManifest({ chunks, nodes, sessions: stream.sessions }),
+      { sync: this.sync } as never,
+    );
   }
 
   async saveSnapshot(snapshot: TreeSnapshot): Promise<void> {

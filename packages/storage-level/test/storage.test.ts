@@ -293,6 +293,43 @@ describe('LevelStorage on disk', () => {
     await damaged.close();
   });
 
+  it('writes a snapshot streamed out of a live tree a chunk at a time: the tree at its zxid, though it changed meanwhile', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { snapshotChunkNodes: 3 });
+    const history = txns(1, 1, 40);
+    const tree = snapshotTree(history.slice(0, 30));
+    const atZxid = tree.digest();
+    const stream = tree.beginSnapshot();
+    await store.append(history);
+    await store.apply([{ kind: 'snapshot', snapshot: stream }]);
+    // The chunks are written in the background, one per write: change the tree between them.
+    const changing = [...history.slice(30)];
+    for (let turn = 0; tree.snapshotInProgress; turn++) {
+      expect(turn).toBeLessThan(1000);
+      const next = changing.shift();
+      if (next !== undefined) tree.apply(next);
+      else
+        tree.apply({
+          ...txn(1, 100 + turn),
+          body: {
+            kind: 'setData',
+            path: `/n1-${1 + (turn % 30)}`,
+            data: new Uint8Array([turn]),
+            version: turn,
+          },
+        });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(changing.length).toBeLessThan(10);
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    const restored = await again.load({ restoreTree: true });
+    expect(restored.tree?.lastZxid).toBe(makeZxid(1, 30));
+    expect(restored.tree?.digest()).toBe(atZxid);
+    expect(restored.tree?.nodeCount).toBe(30 + 4);
+    await again.close();
+  });
+
   it('ignores a snapshot whose manifest never landed (a crash mid-write)', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir, { snapshotChunkNodes: 2 });

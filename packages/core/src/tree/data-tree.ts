@@ -12,7 +12,7 @@ import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import { multiFailed } from '../txn.js';
 import { type Zxid, zeroZxid } from '../zxid.js';
 import { AclCache } from './acl-cache.js';
-import { ephemeralOwnerOf, lifetimeOf, type NodeLifetime, persistentLifetime } from './lifetime.js';
+import { lifetimeOf, type NodeLifetime, persistentLifetime } from './lifetime.js';
 import {
   parseStatsTrack,
   quotaLimitNode,
@@ -21,7 +21,11 @@ import {
   quotaSubject,
   StatsTrack,
 } from './quotas.js';
+import type { SnapshotNode, TreeSnapshot } from './snapshot-node.js';
+import { SnapshotStream, snapshotNodeOf } from './snapshot-stream.js';
 import { Znode } from './znode.js';
+
+export type { SnapshotNode, TreeSnapshot } from './snapshot-node.js';
 
 /** A change the tree made, with the ACLs watch delivery is filtered by. */
 export type TreeChange =
@@ -46,32 +50,6 @@ export type TxnResult =
   | { readonly kind: 'delete' | 'check' | 'createSession' | 'closeSession' }
   | { readonly kind: 'multi'; readonly results: readonly OpResult[] }
   | { readonly kind: 'error'; readonly code: ErrorCodeValue };
-
-/** A znode as a snapshot stores it. */
-export interface SnapshotNode {
-  readonly path: string;
-  readonly data: ZnodeData;
-  readonly acl: readonly ACL[];
-  readonly czxid: Zxid;
-  readonly mzxid: Zxid;
-  readonly pzxid: Zxid;
-  readonly ctime: number;
-  readonly mtime: number;
-  readonly version: number;
-  readonly cversion: number;
-  readonly aversion: number;
-  readonly ephemeralOwner: bigint;
-}
-
-/**
- * The whole replicated state at one zxid, as plain data: every node (parents before
- * children) and the global sessions. Enough to rebuild an identical tree.
- */
-export interface TreeSnapshot {
-  readonly zxid: Zxid;
-  readonly nodes: readonly SnapshotNode[];
-  readonly sessions: readonly (readonly [SessionId, number])[];
-}
 
 /** What applying a transaction did: its result and the changes watches fire on. */
 export interface ApplyOutcome {
@@ -104,6 +82,10 @@ export class DataTree {
   private quotaRoots = new Set<string>();
   /** Told when a quota's stats node could not be read and was counted again (no crash, as ZooKeeper's). */
   onQuotaStatsRecounted: ((path: string) => void) | undefined;
+  /** The snapshot being taken in slices, while its walk still needs copies of what changes. */
+  private walk: SnapshotStream | undefined = undefined;
+  /** Snapshot walks started on this tree: each marks the nodes it copied with its number. */
+  private walks = 0;
   /** What this server writes into /zookeeper/config, kept across snapshot loads. */
   private ensembleConfig:
     | { readonly data: Uint8Array; readonly version: Zxid; readonly timeMs: number }
@@ -114,6 +96,8 @@ export class DataTree {
   }
 
   private initialize(): void {
+    // A snapshot still being taken copies what it needs before the nodes go.
+    this.walk?.drain();
     this.nodes.clear();
     this.acls.clear();
     this.ephemeralsBySession.clear();
@@ -147,24 +131,39 @@ export class DataTree {
   /** The state as plain data. The node data arrays are shared, not copied: never mutated. */
   snapshot(): TreeSnapshot {
     const nodes: SnapshotNode[] = [];
-    for (const path of this.paths()) {
-      const node = this.nodes.get(path)!;
-      nodes.push({
-        path,
-        data: node.data,
-        acl: node.acl,
-        czxid: node.czxid,
-        mzxid: node.mzxid,
-        pzxid: node.pzxid,
-        ctime: node.ctime,
-        mtime: node.mtime,
-        version: node.version,
-        cversion: node.cversion,
-        aversion: node.aversion,
-        ephemeralOwner: ephemeralOwnerOf(node.lifetime),
-      });
-    }
+    for (const path of this.paths()) nodes.push(snapshotNodeOf(path, this.nodes.get(path)!));
     return { zxid: this.lastAppliedZxid, nodes, sessions: [...this.sessionTimeouts] };
+  }
+
+  /**
+   * The state at the current zxid as a snapshot read later, a slice at a time, while the tree
+   * goes on changing (see SnapshotStream): starting one costs as much as copying the sessions.
+   * Nodes come parents before children, in the path map's order rather than sorted. A walk
+   * still under way is first read to its end (its copies kept for it): one walk at a time.
+   */
+  beginSnapshot(): SnapshotStream {
+    this.walk?.drain();
+    const stream = new SnapshotStream(
+      this.lastAppliedZxid,
+      [...this.sessionTimeouts],
+      this.nodes,
+      ++this.walks,
+      () => {
+        if (this.walk === stream) this.walk = undefined;
+      },
+    );
+    this.walk = stream;
+    return stream;
+  }
+
+  /** True while a snapshot begun with `beginSnapshot` has not yet been read to its end. */
+  get snapshotInProgress(): boolean {
+    return this.walk !== undefined;
+  }
+
+  /** Before `node` at `path` changes: the snapshot being taken copies it if it still needs it. */
+  private beforeChange(path: string, node: Znode): void {
+    if (this.walk !== undefined) this.walk.beforeChange(path, node);
   }
 
   /** Rebuilds a tree from a snapshot. */
@@ -207,6 +206,8 @@ export class DataTree {
    */
   replaceWith(other: DataTree): void {
     assert(other !== this, 'a tree replaces itself with another');
+    this.walk?.drain();
+    other.walk?.drain();
     this.nodes = other.nodes;
     this.acls = other.acls;
     this.ephemeralsBySession = other.ephemeralsBySession;
@@ -238,6 +239,7 @@ export class DataTree {
       this.indexNode(saved.path, node.lifetime);
     } else {
       // A node every tree starts with (the root, /zookeeper...): the snapshot's ACL replaces its own.
+      this.beforeChange(saved.path, node);
       const acl = this.acls.acquire(saved.acl);
       this.acls.release(node.acl);
       node.acl = acl;
@@ -297,6 +299,7 @@ export class DataTree {
     const config = this.ensembleConfig;
     const node = this.nodes.get(configPath);
     if (config === undefined || node === undefined) return;
+    this.beforeChange(configPath, node);
     node.data = config.data;
     node.version = -1;
     node.mzxid = config.version;
@@ -462,6 +465,7 @@ export class DataTree {
         return { kind: 'setData', stat: this.setData(part.path, part.data, part.version, txn, changes) };
       case 'setACL': {
         const node = this.requireNode(part.path);
+        this.beforeChange(part.path, node);
         const acl = this.acls.acquire(part.acl);
         this.acls.release(node.acl);
         node.acl = acl;
@@ -497,7 +501,8 @@ export class DataTree {
   private updateQuotaStats(path: string, bytesDiff: number, countDiff: number): void {
     const root = this.quotaRootOf(path);
     if (root === undefined) return;
-    const statNode = this.nodes.get(quotaStatPath(root));
+    const statPath = quotaStatPath(root);
+    const statNode = this.nodes.get(statPath);
     if (statNode === undefined) return; // ZooKeeper logs this and goes on
     const stats = parseStatsTrack(statNode.data);
     if (stats === undefined) {
@@ -508,6 +513,7 @@ export class DataTree {
       return;
     }
     stats.set('count', stats.count + BigInt(countDiff)).set('bytes', stats.bytes + BigInt(bytesDiff));
+    this.beforeChange(statPath, statNode);
     statNode.data = stats.toBytes();
   }
 
@@ -525,8 +531,10 @@ export class DataTree {
         for (const child of node.children) pending.push(at === rootPath ? `/${child}` : `${at}/${child}`);
       }
     }
-    const statNode = this.nodes.get(quotaStatPath(path));
+    const statPath = quotaStatPath(path);
+    const statNode = this.nodes.get(statPath);
     if (statNode === undefined) return;
+    this.beforeChange(statPath, statNode);
     statNode.data = new StatsTrack().set('count', BigInt(count)).set('bytes', BigInt(bytes)).toBytes();
   }
 
@@ -564,6 +572,7 @@ export class DataTree {
   ): Stat {
     const parent = this.requireNode(parentOf(path));
     if (this.nodes.has(path)) throw new ApplyError(ErrorCode.NodeExists);
+    this.beforeChange(parentOf(path), parent);
     // Only move the parent forward: replaying a create over a newer state must not regress it.
     if (parentCversion > parent.cversion) {
       parent.cversion = parentCversion;
@@ -616,6 +625,8 @@ export class DataTree {
     const parent = this.requireNode(parentOf(path));
     const node = this.requireNode(path);
     if (node.children.size > 0) throw new ApplyError(ErrorCode.NotEmpty);
+    this.beforeChange(parentOf(path), parent);
+    this.beforeChange(path, node);
     parent.removeChild(basenameOf(path));
     // ZooKeeper moves pzxid on a delete but leaves cversion alone.
     if (zxid > parent.pzxid) parent.pzxid = zxid;
@@ -630,6 +641,7 @@ export class DataTree {
 
   private setData(path: string, data: ZnodeData, version: number, txn: Txn, changes: TreeChange[]): Stat {
     const node = this.requireNode(path);
+    this.beforeChange(path, node);
     const bytesBefore = dataBytes(node.data);
     node.data = data;
     this.updateQuotaStats(path, dataBytes(data) - bytesBefore, 0);

@@ -32,6 +32,11 @@ export class Znode {
   readonly lifetime: NodeLifetime;
   /** Child names, or undefined while there are none. */
   private childNames: Set<string> | undefined = undefined;
+  /**
+   * The number of the last snapshot walk that copied this node (see SnapshotStream): a walk
+   * copies each node once, before its first change or when it reaches it, whichever is first.
+   */
+  snapshotMark = 0;
 
   constructor(data: ZnodeData, acl: readonly ACL[], zxid: Zxid, timeMs: number, lifetime: NodeLifetime) {
     this.data = data;

@@ -67,6 +67,8 @@ export interface ApplyHooks {
 /** A snapshot persisted and not yet durable, and who waits for it. */
 interface PendingSnapshot {
   readonly zxid: Zxid;
+  /** The persisted batch it went out in (set once it has). */
+  seq: number | undefined;
   readonly waiters: (() => void)[];
 }
 
@@ -202,7 +204,34 @@ export class Applier {
   private maybeSnapshot(): void {
     this.appliedSinceSnapshot++;
     if (this.appliedSinceSnapshot < this.snapshotAfter) return;
+    if (this.tree.snapshotInProgress && !this.snapshotGathered()) {
+      // ZooKeeper's "Too busy to snap, skipping": the last snapshot is still being read out of
+      // the tree and written. Its point rolls on, as ZooKeeper's does; the log keeps everything.
+      this.rollSnapshotPoint();
+      this.outbox.event({ kind: 'snapshotSkipped', zxid: this.tree.lastZxid });
+      return;
+    }
     this.takeSnapshot();
+  }
+
+  /**
+   * True when the snapshot still pending went out in the batch this step gathers (a step that
+   * applies more than snapCount/2 transactions): no store has begun on it, so the next is taken
+   * as ever, the tree reading the first to its end.
+   */
+  private snapshotGathered(): boolean {
+    const pending = this.pendingSnapshot;
+    return pending !== undefined && pending.seq !== undefined && pending.seq === this.outbox.gatheringSeq;
+  }
+
+  private rollSnapshotPoint(): void {
+    this.appliedSinceSnapshot = 0;
+    this.snapshotAfter = this.snapshotPoints.next();
+    assert(
+      this.snapshotAfter >= Math.ceil(this.snapshotPoints.snapCount / 2) &&
+        this.snapshotAfter <= this.snapshotPoints.snapCount,
+      'a snapshot point lies between snapCount/2 and snapCount',
+    );
   }
 
   /**
@@ -220,20 +249,21 @@ export class Applier {
       onDurable?.();
       return zxid;
     }
-    this.appliedSinceSnapshot = 0;
-    this.snapshotAfter = this.snapshotPoints.next();
-    assert(
-      this.snapshotAfter >= Math.ceil(this.snapshotPoints.snapCount / 2) &&
-        this.snapshotAfter <= this.snapshotPoints.snapCount,
-      'a snapshot point lies between snapCount/2 and snapCount',
-    );
-    const taken: PendingSnapshot = { zxid, waiters: onDurable === undefined ? [] : [onDurable] };
+    this.rollSnapshotPoint();
+    const taken: PendingSnapshot = {
+      zxid,
+      seq: undefined,
+      waiters: onDurable === undefined ? [] : [onDurable],
+    };
     this.pendingSnapshot = taken;
-    this.outbox.persist({ kind: 'snapshot', snapshot: this.tree.snapshot() }, () => {
+    // Read out of the tree a slice at a time by the store that writes it (copy-on-write: the
+    // tree goes on changing meanwhile), or whole by a store that keeps it as one array.
+    this.outbox.persist({ kind: 'snapshot', snapshot: this.tree.beginSnapshot() }, () => {
       if (this.storedZxid === undefined || zxid > this.storedZxid) this.storedZxid = zxid;
       if (this.pendingSnapshot === taken) this.pendingSnapshot = undefined;
       for (const waiter of taken.waiters) waiter();
     });
+    taken.seq = this.outbox.gatheringSeq;
     // Keep one snapshot's worth of log before the newest snapshot, so that learners a little
     // behind still get a DIFF rather than a whole snapshot; and whatever a sync in progress
     // still streams.

@@ -33,7 +33,12 @@ export type PeerEvent =
   | ({ readonly kind: 'syncFinished'; readonly durationMs: number; readonly lastZxid: Zxid } & SyncProgress)
   | ({ readonly kind: 'syncFailed'; readonly durationMs: number; readonly reason: string } & SyncProgress)
   /** A restarted peer found a snapshot staged by a sync that never finished, and drops it. */
-  | { readonly kind: 'incompleteSnapshotsDiscarded'; readonly zxids: readonly Zxid[] };
+  | { readonly kind: 'incompleteSnapshotsDiscarded'; readonly zxids: readonly Zxid[] }
+  /**
+   * A snapshot was due at `zxid` and not taken, because the one before it is still being
+   * written (ZooKeeper's "Too busy to snap, skipping"); the log keeps what it would have held.
+   */
+  | { readonly kind: 'snapshotSkipped'; readonly zxid: Zxid };
 
 /** A learner sync that failed, as `status()` keeps the last one. */
 export interface SyncFailure {

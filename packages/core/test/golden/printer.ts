@@ -170,11 +170,13 @@ export class Printer {
 
   /** `event syncFinished learner peer=3 snap chunks=4 bytes=812 in 20 ms`: what a peer reports for its log. */
   event(event: PeerEvent): string {
-    const head = (e: Exclude<PeerEvent, { kind: 'incompleteSnapshotsDiscarded' }>) =>
+    const head = (e: Exclude<PeerEvent, { kind: 'incompleteSnapshotsDiscarded' | 'snapshotSkipped' }>) =>
       `event ${e.kind} ${e.side} peer=${e.peer} ${e.mode}`;
     switch (event.kind) {
       case 'incompleteSnapshotsDiscarded':
         return `event incompleteSnapshotsDiscarded [${event.zxids.map((zxid) => this.zxid(zxid)).join(', ')}]`;
+      case 'snapshotSkipped':
+        return `event snapshotSkipped at=${this.zxid(event.zxid)}`;
       case 'syncStarted':
         return head(event);
       case 'syncFinished':
