@@ -244,7 +244,7 @@ export class DataTree {
       this.acls.release(node.acl);
       node.acl = acl;
     }
-    node.data = saved.data;
+    node.setLoadedData(saved.data);
     // Equal zxids share one BigInt, as they do in a node the tree created (each zxid a snapshot
     // decodes is a 24-byte object of its own, and most nodes never change after their create).
     const { czxid } = node;
@@ -324,7 +324,7 @@ export class DataTree {
   /** Bytes of paths and data held, as ZooKeeper's mntr reports it (approximate_data_size). */
   approximateDataSize(): number {
     let bytes = 0;
-    for (const [path, node] of this.nodes) bytes += path.length + (node.data === null ? 0 : node.data.length);
+    for (const [path, node] of this.nodes) bytes += path.length + node.dataLength;
     return bytes;
   }
 
@@ -527,7 +527,7 @@ export class DataTree {
         const at = pending.pop()!;
         const node = this.nodes.get(at)!;
         count += 1;
-        bytes += dataBytes(node.data);
+        bytes += node.dataLength;
         for (const child of node.children) pending.push(at === rootPath ? `/${child}` : `${at}/${child}`);
       }
     }
@@ -635,14 +635,14 @@ export class DataTree {
     this.unindexNode(path, node.lifetime);
     const subject = quotaSubject(parentOf(path));
     if (subject !== undefined && basenameOf(path) === quotaLimitNode) this.quotaRoots.delete(subject);
-    this.updateQuotaStats(path, -dataBytes(node.data), -1);
+    this.updateQuotaStats(path, -node.dataLength, -1);
     changes.push({ kind: 'deleted', path, acl: node.acl, parentAcl: parent.acl });
   }
 
   private setData(path: string, data: ZnodeData, version: number, txn: Txn, changes: TreeChange[]): Stat {
     const node = this.requireNode(path);
     this.beforeChange(path, node);
-    const bytesBefore = dataBytes(node.data);
+    const bytesBefore = node.dataLength;
     node.data = data;
     this.updateQuotaStats(path, dataBytes(data) - bytesBefore, 0);
     node.version = version;

@@ -12,19 +12,26 @@ import type { NodeLifetime } from './lifetime.js';
 const noChildren: ReadonlySet<string> = new Set<string>();
 
 /**
- * A znode as the tree stores it. Most znodes are leaves, so the Set of child names exists
- * only while a node has children: an empty Set costs about 150 bytes, a quarter of a small
- * znode.
+ * A znode as the tree stores it, kept small: a million of them is what a large tree holds.
+ * Most znodes are leaves, so the Set of child names exists only while a node has children (an
+ * empty Set costs about 150 bytes). Data loaded from a snapshot stays in the buffer its chunk
+ * was read into, as an offset and a length, with no view object of its own (96 bytes each):
+ * a view is made when the data is read. The mtime is kept only once it differs from the
+ * ctime (a number field holds a 16-byte box of its own).
  */
 export class Znode {
-  /** Null when created or set with null data, as ZooKeeper keeps it. */
-  data: ZnodeData;
+  /** The data as set, or the buffer a snapshot's chunk was read into; null for null data. */
+  private dataStore: Uint8Array | ArrayBuffer | null;
+  /** Where the data starts in `dataStore` when that is a buffer. */
+  private dataOffset: number;
+  private dataBytes: number;
   acl: readonly ACL[];
   czxid: Zxid;
   mzxid: Zxid;
   pzxid: Zxid;
   ctime: number;
-  mtime: number;
+  /** The mtime when it is not the ctime. */
+  private changedMtime: number | undefined;
   version: number;
   cversion: number;
   aversion: number;
@@ -39,17 +46,61 @@ export class Znode {
   snapshotMark = 0;
 
   constructor(data: ZnodeData, acl: readonly ACL[], zxid: Zxid, timeMs: number, lifetime: NodeLifetime) {
-    this.data = data;
+    this.dataStore = data;
+    this.dataOffset = 0;
+    this.dataBytes = data === null ? 0 : data.length;
     this.acl = acl;
     this.czxid = zxid;
     this.mzxid = zxid;
     this.pzxid = zxid;
     this.ctime = timeMs;
-    this.mtime = timeMs;
+    this.changedMtime = undefined;
     this.version = 0;
     this.cversion = 0;
     this.aversion = 0;
     this.lifetime = lifetime;
+  }
+
+  /** Null when created or set with null data, as ZooKeeper keeps it. Never mutated: replaced. */
+  get data(): ZnodeData {
+    const store = this.dataStore;
+    if (store === null || store instanceof Uint8Array) return store;
+    return new Uint8Array(store, this.dataOffset, this.dataBytes);
+  }
+
+  set data(data: ZnodeData) {
+    this.dataStore = data;
+    this.dataOffset = 0;
+    this.dataBytes = data === null ? 0 : data.length;
+  }
+
+  /** The data's length in bytes (0 for null data), without reading it. */
+  get dataLength(): number {
+    return this.dataBytes;
+  }
+
+  /**
+   * Sets data read from a snapshot: a view of part of a larger buffer (a chunk's) is kept as
+   * that buffer, an offset and a length, so the view itself can go. The buffer must never be
+   * written again.
+   */
+  setLoadedData(data: ZnodeData): void {
+    if (data === null || (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength)) {
+      this.data = data;
+      return;
+    }
+    this.dataStore = data.buffer as ArrayBuffer;
+    this.dataOffset = data.byteOffset;
+    this.dataBytes = data.byteLength;
+  }
+
+  /** When the data last changed, in ms since the epoch. */
+  get mtime(): number {
+    return this.changedMtime ?? this.ctime;
+  }
+
+  set mtime(timeMs: number) {
+    this.changedMtime = timeMs === this.ctime ? undefined : timeMs;
   }
 
   /**
@@ -67,7 +118,7 @@ export class Znode {
       cversion: (this.cversion * 2 - this.children.size) | 0,
       aversion: this.aversion,
       ephemeralOwner: this.lifetime.kind === 'ephemeral' ? this.lifetime.sessionId : 0n,
-      dataLength: this.data === null ? 0 : this.data.length,
+      dataLength: this.dataBytes,
       numChildren: this.children.size,
       pzxid: this.pzxid,
     };
