@@ -88,16 +88,18 @@ export function drawProcessFaults(
 }
 
 /**
- * Clock jumps, drawn from a stream of their own like the process faults. Wall-clock jumps are
- * off unless asked for (`rates`): the core's timers still follow the wall clock, so a jump
- * on a leader expires its sessions, which issue 14's monotonic timers are to end. Monotonic
- * jumps only go forwards, as such a clock does.
+ * Clock jumps, drawn from a stream of their own like the process faults. Monotonic jumps only
+ * go forwards, as such a clock does; wall-clock jumps go either way. The core's timers follow
+ * the monotonic clock, so a wall-clock jump moves only what transactions are stamped with.
+ * The wall-clock rate is drawn after the monotonic one, so every seed keeps the monotonic
+ * rate it drew before wall-clock jumps were on.
  */
 export function drawClockJumps(
   seed: number,
 ): Pick<FaultRates, 'wallClockJumpsPerSecond' | 'monotonicJumpsPerSecond'> {
   const rng = new Rng(seed ^ 0x0c10_c4ed);
-  return { wallClockJumpsPerSecond: 0, monotonicJumpsPerSecond: rng.pick([0, 0, 0.1, 0.3]) };
+  const monotonicJumpsPerSecond = rng.pick([0, 0, 0.1, 0.3]);
+  return { wallClockJumpsPerSecond: rng.pick([0, 0, 0.1, 0.3]), monotonicJumpsPerSecond };
 }
 
 /** How large a learner sync's chunks and window are in a run. */

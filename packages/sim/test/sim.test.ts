@@ -43,6 +43,7 @@ describe('the simulator', () => {
     pausesPerSecond: 0,
     storageFailureProbability: 0,
     monotonicJumpsPerSecond: 0,
+    wallClockJumpsPerSecond: 0,
   };
   it.each([9, 14, 34, 39, 48, 84, 100401])('seed %i stays fixed', (seed) => {
     const result = runSeed(seed, { rates: noChaos });
@@ -57,7 +58,12 @@ describe('the simulator', () => {
     // Pauses, disk failures and clock jumps came later still: off, these seeds replay as they did.
     const result = runSeed(seed, {
       servers: 3,
-      rates: { pausesPerSecond: 0, storageFailureProbability: 0, monotonicJumpsPerSecond: 0 },
+      rates: {
+        pausesPerSecond: 0,
+        storageFailureProbability: 0,
+        monotonicJumpsPerSecond: 0,
+        wallClockJumpsPerSecond: 0,
+      },
     });
     expect(result.rates.duplicateProbability + result.rates.reorderProbability).toBeGreaterThan(0);
     expect(result.failures).toEqual([]);
@@ -377,12 +383,15 @@ describe('process faults', () => {
 
   it("a machine's clocks jump on their own: the wall clock either way, the monotonic clock only forwards", () => {
     const w = world();
-    // The wall clocks jump before the ensemble forms: while the core's timers still read the
-    // wall clock, a jump on an established leader also ends its quorum lease at its next step.
-    for (const id of [1, 2, 3]) w.jumpClock(id, { wallMs: 60_000 });
     w.runUntil(2000);
     const leader = leaderOf(w)!;
+    const epoch = status(w, leader).currentEpoch;
     expect(() => w.jumpClock(leader, { monotonicMs: -1 })).toThrow(RangeError);
+    // An established ensemble: the leader's wall clock a minute forward, a follower's a minute
+    // back. Timers read the monotonic clock, so neither ends the leader's lease or a session.
+    w.jumpClock(leader, { wallMs: 60_000 });
+    w.jumpClock([1, 2, 3].find((id) => id !== leader)!, { wallMs: -60_000 });
+    w.jumpClock(leader, { wallMs: 0 });
     // A session created now is stamped with the leader's jumped wall clock.
     w.step(leader, {
       kind: 'connect',
@@ -399,8 +408,28 @@ describe('process faults', () => {
     w.runUntil(2200);
     const session = w.committed.find((txn) => txn.body.kind === 'createSession');
     expect(session?.timeMs).toBeGreaterThanOrEqual(62_000);
-    expect(w.faultCounts.wallClockJump).toBe(3);
+    // The session's timeout is capped at 20 ticks (2 s). Within it, on the monotonic clock,
+    // the same leader serves in the same epoch and nothing has closed the session.
+    expect(session?.body).toMatchObject({ kind: 'createSession', timeoutMs: 2000 });
+    w.runUntil(3500);
+    expect(status(w, leader)).toMatchObject({ role: 'leading', serving: true, currentEpoch: epoch });
+    expect(w.committed.some((txn) => txn.body.kind === 'closeSession')).toBe(false);
+    // And it does expire, silent, once its 2 s have passed on that clock.
+    w.runUntil(8000);
+    expect(w.committed.some((txn) => txn.body.kind === 'closeSession')).toBe(true);
+    expect(w.faultCounts.wallClockJump).toBe(2);
     expect(w.faultCounts.monotonicJump).toBe(0);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('seeds with wall-clock jumps on every machine pass every checker', () => {
+    let jumps = 0;
+    for (const seed of [1, 2, 3]) {
+      const result = runSeed(seed, { faultyMs: 5000, healedMs: 6000, rates: { wallClockJumpsPerSecond: 2 } });
+      expect(result.failures, `seed ${seed}`).toEqual([]);
+      jumps += result.faults.wallClockJump!;
+    }
+    expect(jumps).toBeGreaterThan(10);
   });
 
   it('seeds with pauses and failing disks pass every checker', () => {
