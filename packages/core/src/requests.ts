@@ -143,6 +143,22 @@ export interface AuthRequest {
 export interface WhoAmIRequest {
   readonly op: 'whoAmI';
 }
+/**
+ * Change the ensemble's membership (opcode 16), answered like getData of `/zookeeper/config`
+ * with the new configuration. Either incremental (`joiningServers` and/or `leavingServers`)
+ * or whole (`newMembers`), never both. The lists are comma-separated, in ZooKeeper's form:
+ * `server.N=host:quorumPort:electionPort[:participant|observer][;[clientHost:]clientPort]`
+ * for servers, plain ids for the leaving ones; null (or empty) for none. `fromConfig` is the
+ * configuration version the change applies to (BadVersion when it is not the current one),
+ * -1n to skip the check. Answered ReconfigDisabled unless the peer's `reconfigEnabled` is set.
+ */
+export interface ReconfigRequest {
+  readonly op: 'reconfig';
+  readonly joiningServers: string | null;
+  readonly leavingServers: string | null;
+  readonly newMembers: string | null;
+  readonly fromConfig: bigint;
+}
 /** A heartbeat: keeps the session alive (opcode 11). */
 export interface PingRequest {
   readonly op: 'ping';
@@ -177,6 +193,7 @@ export type ClientRequest =
   | ReadRequest
   | WatchRequest
   | SyncRequest
+  | ReconfigRequest
   | AuthRequest
   | WhoAmIRequest
   | PingRequest
@@ -216,6 +233,8 @@ export interface ResultByOp {
   getEphemerals: { readonly ephemerals: readonly string[] };
   getACL: { readonly acl: readonly ACL[]; readonly stat: Stat };
   sync: { readonly path: string };
+  /** The new configuration's text (as `/zookeeper/config` holds it) and that node's Stat. */
+  reconfig: { readonly data: ZnodeData; readonly stat: Stat };
   multiRead: { readonly results: readonly OpResult[] };
   addWatch: Record<string, never>;
   removeWatches: Record<string, never>;

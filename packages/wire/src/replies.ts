@@ -320,7 +320,8 @@ function readResult(reader: JuteReader, op: OpName, opcode: number): ResultByOp[
     case 'setData':
     case 'setACL':
       return { stat: readStat(reader) };
-    case 'getData': {
+    case 'getData':
+    case 'reconfig': {
       const data = reader.buffer();
       return { data, stat: readStat(reader) };
     }

@@ -420,6 +420,14 @@ export function encodeRequest(xid: number, request: ClientRequest, options: Enco
     case 'checkWatches':
       writer.ustring(request.path).int(request.watcherType);
       break;
+    case 'reconfig':
+      // ZooKeeper's ReconfigRequest: joiningServers, leavingServers, newMembers, curConfigId.
+      writer
+        .ustring(request.joiningServers)
+        .ustring(request.leavingServers)
+        .ustring(request.newMembers)
+        .long(request.fromConfig);
+      break;
     case 'ping':
     case 'whoAmI':
     case 'closeSession':

@@ -11,7 +11,7 @@
  */
 import type { Id } from '../acl.js';
 import { assert, ErrorCode, type ErrorCodeValue } from '../errors.js';
-import type { ClientRequest, OpName, Reply, WriteRequest } from '../requests.js';
+import type { ClientRequest, OpName, ReconfigRequest, Reply, WriteRequest } from '../requests.js';
 import { isWriteRequest } from '../requests.js';
 import type { ApplyOutcome, DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
@@ -24,8 +24,14 @@ import { type LocalRequest, ReplyQueue, type ReplySink } from './reply-queue.js'
 
 /** Where a front sends writes, and how it keeps sessions alive. */
 export interface CommitPath {
-  /** Hands a write (or a closeSession) on; its outcome returns through `applied`. */
-  submit(origin: WriteOrigin, request: WriteRequest | { readonly op: 'closeSession' }): void;
+  /**
+   * Hands a write (a closeSession, a reconfig) on; its outcome returns through `applied`, or
+   * `refused` when the commit path will not take it.
+   */
+  submit(
+    origin: WriteOrigin,
+    request: WriteRequest | ReconfigRequest | { readonly op: 'closeSession' },
+  ): void;
   /** Refreshes a session's deadline; false when the session is gone or closing. */
   touch(sessionId: SessionId): boolean;
   /** Brings this server up to the leader's commit point; answers through `synced`. */
@@ -196,7 +202,7 @@ export class ClientFront {
       this.close(connectionId, 'refused');
       return;
     }
-    if (isWriteRequest(request) || request.op === 'closeSession') {
+    if (isWriteRequest(request) || request.op === 'closeSession' || request.op === 'reconfig') {
       connection.replies.awaitWrite(xid, request.op);
       const origin = { connectionId, sessionId: connection.sessionId, xid, authInfo: connection.authInfo };
       this.commit.submit(origin, request.op === 'closeSession' ? { op: 'closeSession' } : request);

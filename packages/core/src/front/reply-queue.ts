@@ -11,6 +11,7 @@ import type {
   ClientRequest,
   CloseSessionRequest,
   OpName,
+  ReconfigRequest,
   Reply,
   SyncRequest,
   WriteRequest,
@@ -21,7 +22,7 @@ import type { Zxid } from '../zxid.js';
 /** What the front serves itself, from the local tree and its own state. */
 export type LocalRequest = Exclude<
   ClientRequest,
-  WriteRequest | SyncRequest | AuthRequest | CloseSessionRequest
+  WriteRequest | SyncRequest | AuthRequest | CloseSessionRequest | ReconfigRequest
 >;
 
 /**

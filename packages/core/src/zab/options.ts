@@ -87,6 +87,11 @@ export interface PeerOptions {
    * resuming beyond it is refused and tries again.
    */
   readonly revalidationsPendingMax?: number;
+  /**
+   * Whether clients may change the membership with `reconfig` (ZooKeeper's reconfigEnabled,
+   * false by default: a reconfig is then answered ReconfigDisabled).
+   */
+  readonly reconfigEnabled?: boolean;
   /** Told of every transaction this peer applies, in order: for checkers and tools. */
   readonly onApplied?: (txn: Txn) => void;
   /**
@@ -148,6 +153,7 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     learnerSyncsPendingMax: options.learnerSyncsPendingMax ?? 10,
     forwardedRequestsPendingMax: options.forwardedRequestsPendingMax ?? 10_000,
     revalidationsPendingMax: options.revalidationsPendingMax ?? 1000,
+    reconfigEnabled: options.reconfigEnabled ?? false,
     ensembleConfig: options.ensembleConfig,
   };
   const problems: string[] = [];

@@ -4,6 +4,7 @@
  * marks that say what each persisted batch covers. It also keeps the peer's durable log
  * point: the highest zxid storage has confirmed, lowered at once by a truncation or a reset.
  */
+import type { EnsembleConfig } from '../ensemble-config.js';
 import { assert } from '../errors.js';
 import type { StorageAction, StorageRead } from '../storage.js';
 import type { Txn } from '../txn.js';
@@ -34,6 +35,8 @@ export interface OutboxContents {
   readonly messagesAfterPersist: readonly Envelope[];
   readonly reads: readonly StorageRead[];
   readonly events: readonly PeerEvent[];
+  /** The membership that took effect in this step, if one did (the last, if several). */
+  readonly activatedConfig: EnsembleConfig | undefined;
 }
 
 /** A peer's outgoing messages, storage actions and durability bookkeeping. */
@@ -43,6 +46,7 @@ export class Outbox {
   private messagesAfterPersist: Envelope[] = [];
   private reads: StorageRead[] = [];
   private events: PeerEvent[] = [];
+  private activatedConfig: EnsembleConfig | undefined;
   private persistSeq = 0;
   private currentMark: DurabilityMark | undefined;
   /** Marks handed to the driver and not yet reported durable, oldest first. */
@@ -163,6 +167,11 @@ export class Outbox {
    * Hands over what this step gathered and starts the next step empty. Only the lists handed
    * out are replaced (empty parts share one frozen list): a step is on every request's path.
    */
+  /** A new membership took effect: the driver is told in this step's Ready. */
+  configActivated(config: EnsembleConfig): void {
+    this.activatedConfig = config;
+  }
+
   take(): OutboxContents {
     const contents: OutboxContents = {
       persist: this.persistActions.length === 0 ? nothing : this.persistActions,
@@ -171,7 +180,9 @@ export class Outbox {
       messagesAfterPersist: this.messagesAfterPersist.length === 0 ? nothing : this.messagesAfterPersist,
       reads: this.reads.length === 0 ? nothing : this.reads,
       events: this.events.length === 0 ? nothing : this.events,
+      activatedConfig: this.activatedConfig,
     };
+    this.activatedConfig = undefined;
     if (this.reads.length > 0) this.reads = [];
     if (this.events.length > 0) this.events = [];
     if (this.persistActions.length > 0) this.persistActions = [];

@@ -10,12 +10,12 @@
 
 import type { ACL } from '../acl.js';
 import { type ClockReading, clockAt } from '../clock.js';
-import { formatEnsembleConfig } from '../ensemble-config.js';
+import { type EnsembleConfig, formatEnsembleConfig } from '../ensemble-config.js';
 import { assert, assertNever, ErrorCode } from '../errors.js';
 import { ClientFront, type CommitPath, type WriteOrigin } from '../front/client-front.js';
 import type { ClientInput, ClientOutput, ConnectionId } from '../front/client-io.js';
 import type { PreparableRequest } from '../prep/preparer.js';
-import type { ClientRequest, WriteRequest } from '../requests.js';
+import type { ClientRequest, ReconfigRequest, WriteRequest } from '../requests.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../server-options.js';
 import { type PendingRevalidation, SessionAdmission } from '../sessions/admission.js';
 import { samePassword } from '../sessions/session-ids.js';
@@ -111,6 +111,13 @@ export interface PeerReady {
   readonly reads: readonly StorageRead[];
   /** What happened, for the driver to log. */
   readonly events: readonly PeerEvent[];
+  /**
+   * The membership that took effect in this step (a committed reconfig, or a newer one this
+   * peer learned while electing or syncing), if any: the driver writes it down (a server its
+   * `zoo.cfg.dynamic.<version>` file) and tells its transport the members' addresses. It is
+   * already durable in the log: the driver need not order it with `persist`.
+   */
+  readonly activatedConfig: EnsembleConfig | undefined;
 }
 
 /** A peer's options: its ensemble, limits and server settings. */
@@ -524,7 +531,8 @@ export class ZabPeer {
   }
 
   private takeReady(): PeerReady {
-    const { persist, persistSeq, messages, messagesAfterPersist, reads, events } = this.outbox.take();
+    const { persist, persistSeq, messages, messagesAfterPersist, reads, events, activatedConfig } =
+      this.outbox.take();
     return {
       persist,
       persistSeq,
@@ -533,6 +541,7 @@ export class ZabPeer {
       toClients: this.front.drainOutputs(),
       reads,
       events,
+      activatedConfig,
     };
   }
 
@@ -929,10 +938,25 @@ export class ZabPeer {
     learner.forward(sessionId, cxid, authInfo, request, origin);
   }
 
+  /**
+   * A client's reconfig. ZooKeeper answers ReconfigDisabled unless reconfigEnabled is set,
+   * standalone or not; so does this peer until the leader proposes membership changes.
+   */
+  private reconfig(origin: WriteOrigin, _request: ReconfigRequest): void {
+    this.front.refused(origin, ErrorCode.ReconfigDisabled);
+  }
+
   /** Where the client front hands writes, touches and syncs: to the current role. */
   private commitPath(): CommitPath {
     return {
-      submit: (origin: WriteOrigin, request: WriteRequest | { readonly op: 'closeSession' }) => {
+      submit: (
+        origin: WriteOrigin,
+        request: WriteRequest | ReconfigRequest | { readonly op: 'closeSession' },
+      ) => {
+        if (request.op === 'reconfig') {
+          this.reconfig(origin, request);
+          return;
+        }
         if (this.readOnly !== undefined) {
           // ZooKeeper's ReadOnlyRequestProcessor: every write is refused; a session made here
           // closes here.
