@@ -113,7 +113,7 @@ export {
   resolvePeerOptions,
 } from './zab/options.js';
 export { type PeerInput, type PeerReady, ZabPeer, type ZabPeerOptions } from './zab/peer.js';
-export { MajorityQuorum, type QuorumVerifier, type ServerId } from './zab/quorum.js';
+export { JointQuorum, MajorityQuorum, type QuorumVerifier, type ServerId } from './zab/quorum.js';
 export type { LearnerView, PeerStatus, ReplicaStats, SessionSummary } from './zab/status.js';
 export { followsContiguously, TxnLog, txnBytes } from './zab/txn-log.js';
 export * from './zxid.js';

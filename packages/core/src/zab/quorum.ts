@@ -57,3 +57,44 @@ export class MajorityQuorum implements QuorumVerifier {
     return [...[...this.voters].sort((a, b) => a - b), ...[...this.observers].sort((a, b) => a - b)];
   }
 }
+
+/**
+ * The quorum while the membership changes: a set decides only if it holds a quorum of every
+ * configuration that may be in force, the one committed and the one proposed (ZooKeeper's
+ * Proposal.qvAcksetPairs and its vote trackers with the last seen verifier). This is how
+ * reconfiguration keeps its invariant: at no moment can two disjoint sets decide, since a
+ * decision of the old ensemble and one of the new each need a majority of the other's
+ * configuration too. Voters are those of either; an observer of one that votes in the
+ * other counts as a voter.
+ */
+export class JointQuorum implements QuorumVerifier {
+  readonly voters: ReadonlySet<ServerId>;
+  readonly observers: ReadonlySet<ServerId>;
+
+  constructor(readonly parts: readonly QuorumVerifier[]) {
+    assert(parts.length > 0, 'a joint quorum joins at least one configuration');
+    const voters = new Set<ServerId>();
+    for (const part of parts) for (const id of part.voters) voters.add(id);
+    const observers = new Set<ServerId>();
+    for (const part of parts) for (const id of part.observers) if (!voters.has(id)) observers.add(id);
+    this.voters = voters;
+    this.observers = observers;
+  }
+
+  containsQuorum(ids: Iterable<ServerId>): boolean {
+    const set = [...ids];
+    return this.parts.every((part) => part.containsQuorum(set));
+  }
+
+  highestAcked(acks: readonly (readonly [ServerId, Zxid])[]): Zxid | undefined {
+    // Acks are cumulative (a server that acked z acked all before it): what a quorum of every
+    // part acked is the lowest of what each part's quorum acked.
+    let lowest: Zxid | undefined;
+    for (const part of this.parts) {
+      const acked = part.highestAcked(acks);
+      if (acked === undefined) return undefined;
+      if (lowest === undefined || acked < lowest) lowest = acked;
+    }
+    return lowest;
+  }
+}

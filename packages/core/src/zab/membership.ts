@@ -1,0 +1,134 @@
+/**
+ * Who is in the ensemble, as one peer knows it: the configuration in force (committed and
+ * applied here), and the one proposed after it if this peer has logged a reconfig it has not
+ * yet applied (ZooKeeper's quorum verifier and last seen quorum verifier).
+ *
+ * The invariant reconfiguration keeps: at no moment can two disjoint sets of servers decide
+ * (elect, establish a leader, commit). While a proposed configuration may be in force
+ * somewhere, this peer's quorum is joint: every decision it takes part in needs a majority
+ * of the committed configuration and one of the proposed one. Since a reconfig commits only
+ * with a majority of both, any later decision of the new ensemble overlaps the old one's,
+ * and the other way round. `quorum` is the verifier every role reads.
+ */
+import {
+  type EnsembleConfig,
+  formatEnsembleConfig,
+  parseEnsembleConfig,
+  quorumOfConfig,
+} from '../ensemble-config.js';
+import { assert } from '../errors.js';
+import type { Txn } from '../txn.js';
+import type { Zxid } from '../zxid.js';
+import { JointQuorum, MajorityQuorum, type QuorumVerifier, type ServerId } from './quorum.js';
+
+/** A peer's view of the membership: in force, proposed, and the quorum that follows. */
+export class Membership {
+  private committedConfig: EnsembleConfig | undefined;
+  private committedQuorum: MajorityQuorum;
+  /** A reconfig logged and not yet applied here, with its zxid. */
+  private proposed: { readonly config: EnsembleConfig; readonly quorum: MajorityQuorum } | undefined;
+  private current: QuorumVerifier;
+
+  /**
+   * `config` is what the options and the tree say is in force (undefined for an ensemble
+   * named by ids alone); `voters` and `observers` the ids when there is no config.
+   */
+  constructor(
+    config: EnsembleConfig | undefined,
+    voters: readonly ServerId[],
+    observers: readonly ServerId[],
+  ) {
+    this.committedConfig = config;
+    this.committedQuorum =
+      config === undefined ? new MajorityQuorum(voters, observers) : quorumOfConfig(config);
+    this.current = this.committedQuorum;
+  }
+
+  /** The quorum decisions need now: the committed configuration's, joint with a proposed one. */
+  get quorum(): QuorumVerifier {
+    return this.current;
+  }
+
+  /** The configuration in force here, if the ensemble has one (not for one named by ids alone). */
+  get committed(): EnsembleConfig | undefined {
+    return this.committedConfig;
+  }
+
+  /** The configuration a logged reconfig proposes, until it is applied here. */
+  get pending(): EnsembleConfig | undefined {
+    return this.proposed?.config;
+  }
+
+  /** The version of the configuration in force (0 for a static one). */
+  get version(): Zxid {
+    return (this.committedConfig?.version ?? 0n) as Zxid;
+  }
+
+  /** This server's role in the configuration in force, or undefined when it is not a member. */
+  roleOf(id: ServerId): 'participant' | 'observer' | undefined {
+    if (this.committedQuorum.voters.has(id)) return 'participant';
+    if (this.committedQuorum.observers.has(id)) return 'observer';
+    return undefined;
+  }
+
+  /** Transactions reached the log: a reconfig among them is proposed from now on. */
+  logged(txns: readonly Txn[]): void {
+    for (const txn of txns) {
+      if (txn.body.kind !== 'reconfig') continue;
+      const config = parseEnsembleConfig(txn.body.config);
+      assert(config.version === txn.zxid, 'a reconfig names its own zxid as its version');
+      if (config.version <= this.version) continue;
+      this.proposed = { config, quorum: quorumOfConfig(config) };
+    }
+    this.recompute();
+  }
+
+  /** The log was cut back to `zxid`: a reconfig beyond it was never proposed after all. */
+  truncatedTo(zxid: Zxid): void {
+    if (this.proposed !== undefined && this.proposed.config.version > zxid) this.proposed = undefined;
+    this.recompute();
+  }
+
+  /**
+   * A reconfig was applied (committed): its configuration is in force. Returns it; the peer
+   * tells its driver and its roles.
+   */
+  applied(txn: Txn): EnsembleConfig {
+    assert(txn.body.kind === 'reconfig', 'only a reconfig changes the membership');
+    const config = parseEnsembleConfig(txn.body.config);
+    assert(config.version === txn.zxid, 'a reconfig names its own zxid as its version');
+    assert(config.version > this.version, 'configurations are applied in version order');
+    this.adopt(config);
+    return config;
+  }
+
+  /**
+   * A configuration newer than ours came from elsewhere (a snapshot's /zookeeper/config):
+   * it is in force from now on. Returns whether it was newer.
+   */
+  adopt(config: EnsembleConfig): boolean {
+    if (this.committedConfig !== undefined && config.version <= this.committedConfig.version) return false;
+    this.committedConfig = config;
+    this.committedQuorum = quorumOfConfig(config);
+    if (this.proposed !== undefined && this.proposed.config.version <= config.version)
+      this.proposed = undefined;
+    this.recompute();
+    return true;
+  }
+
+  private recompute(): void {
+    this.current =
+      this.proposed === undefined
+        ? this.committedQuorum
+        : new JointQuorum([this.committedQuorum, this.proposed.quorum]);
+    // The invariant, stated where it is kept: while a change is pending, a set that decides
+    // holds a majority of both the configuration in force and the proposed one.
+    if (this.proposed !== undefined)
+      assert(this.current.voters.size >= this.committedQuorum.voters.size, 'a joint quorum has every voter');
+  }
+
+  /** The text of /zookeeper/config for the configuration in force. */
+  text(): string | undefined {
+    return this.committedConfig === undefined ? undefined : formatEnsembleConfig(this.committedConfig);
+  }
+}
