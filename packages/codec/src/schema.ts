@@ -396,6 +396,32 @@ export function optional<T>(inner: Schema<T>): Schema<T | undefined> {
   return new Optional(inner);
 }
 
+/** A presence byte (0 or 1), then the value when not null: a jute ustring's null, say. */
+class Nullable<T> extends Schema<T | null> {
+  constructor(private readonly inner: Schema<T>) {
+    super();
+  }
+
+  emitWrite(g: Generator, value: string, path: string): string {
+    const v = g.local('o');
+    return `{ const ${v} = ${value}; if (${v} === null) w.u8(0); else { w.u8(1); ${this.inner.emitWrite(g, v, path)} } }`;
+  }
+
+  emitRead(g: Generator, path: string): ReadCode {
+    const v = g.local('o');
+    const inner = this.inner.emitRead(g, path);
+    return {
+      code: `let ${v} = null; if (r.bool(${literal(path)})) { ${inner.code}\n${v} = ${inner.result}; }`,
+      result: v,
+    };
+  }
+}
+
+/** A value or null. */
+export function nullable<T>(inner: Schema<T>): Schema<T | null> {
+  return new Nullable(inner);
+}
+
 /** The fields of the member of union T whose discriminant D is K, without D. */
 type VariantFields<T, D extends keyof T, K> = Fields<Omit<Extract<T, { readonly [P in D]: K }>, D>>;
 

@@ -82,6 +82,7 @@ const txnKindTagTable = {
   check: 6,
   multi: 7,
   error: 8,
+  reconfig: 9,
 } as const satisfies Record<TxnBody['kind'], number>;
 /** The first byte of every transaction body, in messages and in the log. */
 export const txnKindTags = distinctTags('txn kind', txnKindTagTable);
@@ -96,6 +97,7 @@ const requestOpTagTable = {
   createSession: 6,
   closeSession: 7,
   deleteContainer: 8,
+  reconfig: 9,
 } as const satisfies Record<PreparableRequest['op'], number>;
 /** The first byte of every request a learner forwards. */
 export const requestOpTags = distinctTags('request op', requestOpTagTable);

@@ -33,6 +33,7 @@ import {
   list,
   memoized,
   named,
+  nullable,
   nullableData,
   pair,
   type Schema,
@@ -101,6 +102,7 @@ const txnBody = union<TxnBody, 'kind'>('kind', 'txn kind', txnKindTags, {
   setACL: { path: string, acl, aversion: int32 },
   check: checkTxn,
   multi: { parts: list(multiPartTxn) },
+  reconfig: { config: string },
   error: errorTxn,
 });
 
@@ -174,5 +176,11 @@ export const preparableRequest = named(
     createSession: { timeoutMs },
     closeSession: {},
     deleteContainer: { path: string },
+    reconfig: {
+      joiningServers: nullable(string),
+      leavingServers: nullable(string),
+      newMembers: nullable(string),
+      fromConfig: int64,
+    },
   }),
 );

@@ -108,6 +108,7 @@ export const txnBodyArb: fc.Arbitrary<TxnBody> = fc.oneof(
   fc.record({ kind: fc.constant('setACL' as const), path: pathArb, acl: aclArb, aversion: int32Arb }),
   checkTxn,
   fc.record({ kind: fc.constant('multi' as const), parts: fc.array(multiPart, { maxLength: 4 }) }),
+  fc.record({ kind: fc.constant('reconfig' as const), config: fc.string() }),
   errorTxn,
 );
 
@@ -169,6 +170,13 @@ export const requestArb: fc.Arbitrary<PreparableRequest> = fc.oneof(
   fc.record({ op: fc.constant('createSession' as const), timeoutMs: timeoutMsArb }),
   fc.record({ op: fc.constant('closeSession' as const) }),
   fc.record({ op: fc.constant('deleteContainer' as const), path: pathArb }),
+  fc.record({
+    op: fc.constant('reconfig' as const),
+    joiningServers: fc.option(fc.string(), { nil: null }),
+    leavingServers: fc.option(fc.string(), { nil: null }),
+    newMembers: fc.option(fc.string(), { nil: null }),
+    fromConfig: int64Arb,
+  }),
 );
 
 const epoch = uint32Arb;

@@ -186,6 +186,24 @@ export const sampleTxns: Record<string, Txn> = {
 };
 
 /**
+ * Reconfig transactions (issue 17): kept apart from sampleTxns, whose golden bytes (the
+ * proposal of one of each) predate them and must not move.
+ */
+export const reconfigTxns: Record<string, Txn> = {
+  reconfig: {
+    zxid: makeZxid(3, 7),
+    timeMs: wallClockMs,
+    sessionId: session,
+    cxid: 31,
+    body: {
+      kind: 'reconfig',
+      config:
+        'server.1=127.0.0.1:2888:3888:participant;0.0.0.0:2181\nserver.2=[::1]:2889:3889:observer\nversion=300000007',
+    },
+  },
+};
+
+/**
  * Transactions with null data (ZooKeeper's length -1, not empty data): kept apart from
  * sampleTxns, whose golden bytes predate null data and must not move.
  */
@@ -423,6 +441,37 @@ export const sampleMessages: Record<string, PeerMessage> = {
     authInfo: [],
     request: { op: 'deleteContainer', path: '/locks' },
   },
+  'request/reconfig': {
+    kind: 'request',
+    epoch: 5,
+    seq: 11,
+    sessionId: session,
+    cxid: 32,
+    authInfo: [{ scheme: 'super', id: 'super' }],
+    request: {
+      op: 'reconfig',
+      joiningServers: 'server.4=10.0.0.4:2888:3888:participant;2181',
+      leavingServers: null,
+      newMembers: null,
+      fromConfig: -1n,
+    },
+  },
+  'request/reconfigWhole': {
+    kind: 'request',
+    epoch: 5,
+    seq: 12,
+    sessionId: session,
+    cxid: 33,
+    authInfo: [],
+    request: {
+      op: 'reconfig',
+      joiningServers: null,
+      leavingServers: '3',
+      newMembers: 'server.1=a:1:2,server.2=b:1:2',
+      fromConfig: 0x1_0000_0002n,
+    },
+  },
+  'proposal/reconfig': { kind: 'proposal', epoch: 3, txns: Object.values(reconfigTxns) },
   clientSync: { kind: 'clientSync', epoch: 5, seq: 10, sessionId: session, cxid: 21 },
   revalidate: { kind: 'revalidate', epoch: 5, sessionId: highSession, connectionId: 17 },
   leaderInfo: { kind: 'leaderInfo', epoch: 6 },

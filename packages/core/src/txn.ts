@@ -64,6 +64,15 @@ export interface ErrorTxn {
   readonly kind: 'error';
   readonly code: ErrorCodeValue;
 }
+/**
+ * The membership changes (a client's reconfig): the new configuration's text as
+ * `/zookeeper/config` holds it, its `version=` this transaction's zxid. It takes effect on
+ * each replica when applied, that is once committed (ZooKeeper's COMMITANDACTIVATE).
+ */
+export interface ReconfigTxn {
+  readonly kind: 'reconfig';
+  readonly config: string;
+}
 /** One part of a multi transaction. */
 export type MultiPartTxn = CreateTxn | DeleteTxn | SetDataTxn | CheckTxn | ErrorTxn;
 /** A multi: every part applied, or an error part for each. */
@@ -86,6 +95,7 @@ export type TxnBody =
   | SetAclTxn
   | CheckTxn
   | MultiTxn
+  | ReconfigTxn
   | ErrorTxn;
 
 /** A transaction with its header: the zxid it was given, the leader's clock, the session. */

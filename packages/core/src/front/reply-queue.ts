@@ -159,6 +159,8 @@ function toWriteReply(result: TxnResult, op: OpName): Reply {
       return { ok: true, op: 'check', result: {} };
     case 'multi':
       return { ok: true, op: 'multi', result: { results: result.results } };
+    case 'reconfig':
+      return { ok: true, op: 'reconfig', result: { data: result.data, stat: result.stat } };
     case 'createSession':
     case 'closeSession':
       return { ok: true, op: 'closeSession', result: {} };

@@ -4,12 +4,14 @@
  * the changes it made so that the server can fire watches.
  */
 import { type ACL, Ids, Perms } from '../acl.js';
+import { type EnsembleConfig, parseEnsembleConfig } from '../ensemble-config.js';
 import { assert, assertNever, ErrorCode, type ErrorCodeValue } from '../errors.js';
 import { basenameOf, configPath, parentOf, quotaPath, rootPath, zookeeperPath } from '../path.js';
 import type { OpResult, ZnodeData } from '../requests.js';
 import type { Stat } from '../stat.js';
 import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import { multiFailed } from '../txn.js';
+import { decodeUtf8, encodeUtf8 } from '../utf8.js';
 import { type Zxid, zeroZxid } from '../zxid.js';
 import { AclCache } from './acl-cache.js';
 import { lifetimeOf, type NodeLifetime, persistentLifetime } from './lifetime.js';
@@ -47,6 +49,7 @@ export type TreeChange =
 export type TxnResult =
   | { readonly kind: 'create'; readonly path: string; readonly stat: Stat }
   | { readonly kind: 'setData' | 'setACL'; readonly stat: Stat }
+  | { readonly kind: 'reconfig'; readonly data: Uint8Array; readonly stat: Stat }
   | { readonly kind: 'delete' | 'check' | 'createSession' | 'closeSession' }
   | { readonly kind: 'multi'; readonly results: readonly OpResult[] }
   | { readonly kind: 'error'; readonly code: ErrorCodeValue };
@@ -194,6 +197,7 @@ export class DataTree {
    */
   finishRestore(zxid: Zxid, sessions: readonly (readonly [SessionId, number])[]): void {
     for (const [sessionId, timeoutMs] of sessions) this.sessionTimeouts.set(sessionId, timeoutMs);
+    this.preferNewerEnsembleConfig();
     this.writeEnsembleConfig();
     this.setUpQuotas();
     this.lastAppliedZxid = zxid;
@@ -224,6 +228,7 @@ export class DataTree {
     other.sessionTimeouts = new Map();
     other.quotaRoots = new Set();
     other.initialize();
+    this.preferNewerEnsembleConfig();
     this.writeEnsembleConfig();
   }
 
@@ -271,11 +276,15 @@ export class DataTree {
     for (const node of this.snapshot().nodes) {
       mix(node.path);
       // Each server stamps /zookeeper/config with its own clock: the time is not replicated.
+      // Nor is a static configuration (mzxid 0): each server writes its own, and a server
+      // joining may list itself where the others do not yet. A reconfig's is replicated.
       const mtime = node.path === configPath ? 0 : node.mtime;
+      const ownConfig = node.path === configPath && node.mzxid === zeroZxid;
       mix(
         `${node.czxid},${node.mzxid},${node.pzxid},${node.ctime},${mtime},${node.version},${node.cversion}`,
       );
-      mix(`${node.aversion},${node.ephemeralOwner},${node.data === null ? 'null' : node.data.join('.')}`);
+      const data = ownConfig ? '' : node.data === null ? 'null' : node.data.join('.');
+      mix(`${node.aversion},${node.ephemeralOwner},${data}`);
       for (const entry of node.acl) mix(`${entry.perms}:${entry.id.scheme}:${entry.id.id}`);
     }
     for (const [sessionId, timeoutMs] of [...this.sessionTimeouts].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
@@ -293,6 +302,33 @@ export class DataTree {
   setEnsembleConfig(data: Uint8Array, version: Zxid, timeMs: number): void {
     this.ensembleConfig = { data, version, timeMs };
     this.writeEnsembleConfig();
+  }
+
+  /**
+   * The configuration a reconfig left in /zookeeper/config (replicated, its mzxid the
+   * reconfig's zxid), if any: a restored tree's, which wins over an older static one.
+   */
+  replicatedEnsembleConfig(): EnsembleConfig | undefined {
+    const node = this.nodes.get(configPath);
+    if (node === undefined || node.mzxid === zeroZxid || node.data === null || node.data.length === 0)
+      return undefined;
+    try {
+      const config = parseEnsembleConfig(decodeUtf8(node.data));
+      return config.version === node.mzxid ? config : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * After a snapshot load: a configuration the snapshot's /zookeeper/config holds that is
+   * newer than this server's own (a reconfig's) becomes this server's own.
+   */
+  private preferNewerEnsembleConfig(): void {
+    const node = this.nodes.get(configPath);
+    if (node === undefined || node.mzxid === zeroZxid || node.data === null) return;
+    if (this.ensembleConfig !== undefined && node.mzxid <= this.ensembleConfig.version) return;
+    this.ensembleConfig = { data: node.data, version: node.mzxid, timeMs: node.mtime };
   }
 
   private writeEnsembleConfig(): void {
@@ -423,6 +459,8 @@ export class DataTree {
           return this.applyMulti(txn, body.parts, changes);
         case 'error':
           return { kind: 'error', code: body.code };
+        case 'reconfig':
+          return this.applyReconfig(txn, body.config, changes);
         default:
           return this.applyPart(txn, body, changes);
       }
@@ -479,6 +517,7 @@ export class DataTree {
       case 'createSession':
       case 'closeSession':
       case 'multi':
+      case 'reconfig':
         throw new ApplyError(ErrorCode.MarshallingError);
       default:
         return assertNever(part, 'transaction');
@@ -637,6 +676,19 @@ export class DataTree {
     if (subject !== undefined && basenameOf(path) === quotaLimitNode) this.quotaRoots.delete(subject);
     this.updateQuotaStats(path, -node.dataLength, -1);
     changes.push({ kind: 'deleted', path, acl: node.acl, parentAcl: parent.acl });
+  }
+
+  /**
+   * A reconfig: /zookeeper/config takes the new configuration, as ZooKeeper's setData of the
+   * node with version -1 (mzxid the reconfig's zxid), and keeps it across snapshot loads from
+   * now on; its data watches fire.
+   */
+  private applyReconfig(txn: Txn, config: string, changes: TreeChange[]): TxnResult {
+    const data = encodeUtf8(config);
+    this.setEnsembleConfig(data, txn.zxid, txn.timeMs);
+    const node = this.requireNode(configPath);
+    changes.push({ kind: 'dataChanged', path: configPath, acl: node.acl });
+    return { kind: 'reconfig', data, stat: node.stat() };
   }
 
   private setData(path: string, data: ZnodeData, version: number, txn: Txn, changes: TreeChange[]): Stat {

@@ -43,6 +43,8 @@ function bodyBytes(body: TxnBody | MultiPartTxn): number {
       for (const part of body.parts) bytes += bodyBytes(part);
       return bytes;
     }
+    case 'reconfig':
+      return 8 + body.config.length * 3;
     default:
       return 8;
   }

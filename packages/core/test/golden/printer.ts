@@ -99,6 +99,8 @@ export class Printer {
         return `multi [${body.parts.map((part) => this.body(part)).join('; ')}]`;
       case 'error':
         return `error ${errorName(body.code) ?? body.code}`;
+      case 'reconfig':
+        return `reconfig ${JSON.stringify(body.config)}`;
     }
   }
 

@@ -86,6 +86,8 @@ function describeBody(body: TxnBody): string {
       return `err=${body.code}`;
     case 'multi':
       return `[${body.parts.map((part) => `${part.kind} ${describeBody(part)}`).join('; ')}]`;
+    case 'reconfig':
+      return JSON.stringify(body.config);
   }
 }
 
