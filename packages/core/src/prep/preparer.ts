@@ -12,6 +12,7 @@ import type {
   CreateRequest,
   DeleteRequest,
   MultiRequest,
+  ReconfigRequest,
   SetAclRequest,
   SetDataRequest,
   WriteRequest,
@@ -36,8 +37,11 @@ export type InternalRequest =
   | { readonly op: 'closeSession' }
   | { readonly op: 'deleteContainer'; readonly path: string };
 
-/** What can be prepared into a transaction: writes and session changes. */
-export type PreparableRequest = WriteRequest | InternalRequest;
+/**
+ * What a leader turns into a transaction: writes, session changes and reconfigs (the leader
+ * prepares those itself: they depend on its learners, not on the tree alone).
+ */
+export type PreparableRequest = WriteRequest | InternalRequest | ReconfigRequest;
 
 /** One request to prepare, with who sent it and when. */
 export interface PrepInput {
@@ -48,7 +52,7 @@ export interface PrepInput {
   readonly cxid: number;
   /** The identities the session has authenticated as (ip, digest, super). */
   readonly authInfo: readonly Id[];
-  readonly request: PreparableRequest;
+  readonly request: Exclude<PreparableRequest, ReconfigRequest>;
 }
 
 /** The limits and rules preparation checks against. */
@@ -159,7 +163,10 @@ export class RequestPreparer {
 
   private preparePart(
     input: PrepInput,
-    request: Exclude<PreparableRequest, MultiRequest | { op: 'createSession' } | { op: 'closeSession' }>,
+    request: Exclude<
+      PreparableRequest,
+      MultiRequest | ReconfigRequest | { op: 'createSession' } | { op: 'closeSession' }
+    >,
   ): MultiPartTxn | TxnBody {
     switch (request.op) {
       case 'create':
@@ -432,6 +439,7 @@ const successKind: { readonly [op in PreparableRequest['op']]: TxnBody['kind'] }
   createSession: 'createSession',
   closeSession: 'closeSession',
   deleteContainer: 'delete',
+  reconfig: 'reconfig',
 };
 
 /** Postconditions of a preparation: the body fits the request, a multi answers every op. */

@@ -12,9 +12,10 @@ import type { DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import type { PeerEvent } from './events.js';
+import type { Membership } from './membership.js';
 import type { PeerMessage } from './messages.js';
 import type { PeerBound, ResolvedPeerOptions } from './options.js';
-import type { MajorityQuorum, ServerId } from './quorum.js';
+import type { QuorumVerifier, ServerId } from './quorum.js';
 import type { TxnLog } from './txn-log.js';
 
 /** An identity and credentials a forwarded request carries. */
@@ -30,7 +31,10 @@ export interface PeerContext {
   readonly serverId: ServerId;
   readonly options: ResolvedPeerOptions;
   readonly server: ResolvedServerOptions;
-  readonly quorum: MajorityQuorum;
+  /** The quorum decisions need now (joint while a reconfig is proposed and not applied). */
+  readonly quorum: QuorumVerifier;
+  /** The membership in force and proposed: the leader checks a reconfig against it. */
+  readonly membership: Membership;
   readonly tree: DataTree;
   readonly log: TxnLog;
   readonly front: ClientFront;

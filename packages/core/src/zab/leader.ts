@@ -5,8 +5,9 @@
  * for observers). Each phase carries its own state. Once established it also owns the global
  * sessions (leader-sessions.ts) and container collection (container-collector.ts).
  */
-import type { Id } from '../acl.js';
+import { checkAcl, type Id, Perms } from '../acl.js';
 import { assert, assertNever, ErrorCode } from '../errors.js';
+import { configPath } from '../path.js';
 import { type PreparableRequest, RequestPreparer } from '../prep/preparer.js';
 import { noSessionId } from '../sessions/session-ids.js';
 import type { SessionId, Txn } from '../txn.js';
@@ -19,6 +20,7 @@ import { planLearnerSync } from './learner-sync-plan.js';
 import type { LearnerMessage } from './messages.js';
 import type { PeerBound } from './options.js';
 import type { ServerId } from './quorum.js';
+import { prepareReconfig, type ReconfigContext } from './reconfig-plan.js';
 import type { LearnerView } from './status.js';
 import { type StreamStart, SyncStream } from './sync-stream.js';
 
@@ -470,9 +472,14 @@ export class LeaderRole {
     if (request.op === 'closeSession' && !moved) phase.sessions.closing(sessionId);
     // Stamped with the wall clock when prepared, as ZooKeeper's leader stamps a txn header.
     const timeMs = this.peer.wallMs;
-    const txn: Txn = moved
-      ? { zxid, timeMs, sessionId, cxid, body: { kind: 'error', code: ErrorCode.SessionMoved } }
-      : phase.preparer.prepare({ zxid, timeMs, sessionId, cxid, authInfo, request });
+    let txn: Txn;
+    if (moved) txn = { zxid, timeMs, sessionId, cxid, body: { kind: 'error', code: ErrorCode.SessionMoved } };
+    else if (request.op === 'reconfig') {
+      const body = phase.sessions.isActive(sessionId)
+        ? prepareReconfig(request, zxid, this.reconfigContext(authInfo))
+        : ({ kind: 'error', code: ErrorCode.SessionExpired } as const);
+      txn = { zxid, timeMs, sessionId, cxid, body };
+    } else txn = phase.preparer.prepare({ zxid, timeMs, sessionId, cxid, authInfo, request });
     assert(txn.zxid === zxid, 'the preparer keeps the zxid it was given');
     phase.lastProposedZxid = zxid;
     phase.proposalsInFlight++;
@@ -480,6 +487,33 @@ export class LeaderRole {
     phase.unsentProposals.push(txn);
     if (source.kind === 'containerCollection') phase.containers.proposed(zxid, source.path);
     return zxid;
+  }
+
+  /**
+   * What a reconfig is checked against: the membership, the session's right to WRITE
+   * /zookeeper/config, and the voters connected and synced now (heard from within syncLimit,
+   * this leader included), as ZooKeeper's Leader.isQuorumSynced counts them.
+   */
+  private reconfigContext(authInfo: readonly Id[]): ReconfigContext {
+    const membership = this.peer.membership;
+    const configNode = this.peer.tree.getNode(configPath);
+    const syncedVoters = new Set<ServerId>([this.peer.serverId]);
+    const silenceLimitMs = this.peer.options.syncLimitTicks * this.peer.server.tickTimeMs;
+    for (const learner of this.learners.values()) {
+      if (
+        !learner.observer &&
+        learner.stage === 'newLeaderAcked' &&
+        this.peer.nowMs - learner.lastHeardMs <= silenceLimitMs
+      )
+        syncedVoters.add(learner.serverId);
+    }
+    return {
+      enabled: this.peer.options.reconfigEnabled,
+      authorized: configNode !== undefined && checkAcl(configNode.acl, Perms.Write, authInfo),
+      config: membership.committed,
+      inProgress: membership.pending !== undefined,
+      syncedVoters,
+    };
   }
 
   /**

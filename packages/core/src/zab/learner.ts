@@ -218,6 +218,7 @@ export class LearnerRole {
         return;
       }
       log.truncateAfter(truncateTo);
+      this.peer.membership.truncatedTo(truncateTo);
       this.peer.persist({ kind: 'truncate', afterZxid: truncateTo });
       assert(log.lastZxid <= truncateTo, 'a TRUNC drops everything after its zxid');
       assert(log.lastZxid >= tree.lastZxid, 'a TRUNC keeps everything applied');

@@ -32,6 +32,7 @@ import { FastLeaderElection } from './election.js';
 import type { PeerEvent, SyncFailure } from './events.js';
 import { LeaderRole } from './leader.js';
 import { LearnerRole } from './learner.js';
+import { Membership } from './membership.js';
 import type {
   ElectionMessage,
   Envelope,
@@ -49,7 +50,7 @@ import {
   resolvePeerOptions,
 } from './options.js';
 import { Outbox } from './outbox.js';
-import { MajorityQuorum, type ServerId } from './quorum.js';
+import type { QuorumVerifier, ServerId } from './quorum.js';
 import type { LearnerView, PeerStatus, ReplicaStats, SessionSummary } from './status.js';
 import { TxnLog } from './txn-log.js';
 
@@ -136,7 +137,10 @@ export class ZabPeer {
   readonly serverId: ServerId;
   readonly options: ResolvedPeerOptions;
   readonly server: ResolvedServerOptions;
-  readonly quorum: MajorityQuorum;
+  /** Who is in the ensemble as this peer knows it: the configuration in force, one proposed. */
+  private readonly membership: Membership;
+  /** Set when a configuration took effect this step: the role checks it still fits at the step's end. */
+  private membershipChanged = false;
   private readonly tree: DataTree;
   private readonly log: TxnLog;
   private readonly front: ClientFront;
@@ -202,7 +206,6 @@ export class ZabPeer {
     this.options = resolvePeerOptions(options);
     this.server = resolveServerOptions(options);
     this.serverId = options.serverId;
-    this.quorum = new MajorityQuorum(this.options.voters, this.options.observers);
     this.now = start.monotonicMs;
     this.wallMs = start.wallMs;
     this.epochs = state.epochs;
@@ -215,13 +218,21 @@ export class ZabPeer {
     const onQuotaNotice = this.server.onQuotaNotice;
     if (onQuotaNotice !== undefined)
       this.tree.onQuotaStatsRecounted = (path) => onQuotaNotice({ recounted: path });
-    const ensembleConfig = this.options.ensembleConfig;
-    if (ensembleConfig !== undefined)
+    // The configuration in force: the newer of the options' and the one a reconfig left in
+    // the restored tree (its /zookeeper/config is then replicated, not this server's own).
+    let ensembleConfig = this.options.ensembleConfig;
+    const restored = this.tree.replicatedEnsembleConfig();
+    if (restored !== undefined && (ensembleConfig === undefined || restored.version > ensembleConfig.version))
+      ensembleConfig = restored;
+    else if (ensembleConfig !== undefined)
       this.tree.setEnsembleConfig(
         encodeUtf8(formatEnsembleConfig(ensembleConfig)),
         ensembleConfig.version,
         start.wallMs,
       );
+    this.membership = new Membership(ensembleConfig, this.options.voters, this.options.observers);
+    // A reconfig logged and not applied is proposed: decisions need its quorum too.
+    this.membership.logged(state.log);
     this.log = new TxnLog(this.tree.lastZxid, state.log);
     this.outbox = new Outbox(this.serverId, this.log);
     this.sessionSecret = state.sessionSecret ?? this.server.sessionSecret;
@@ -249,6 +260,7 @@ export class ZabPeer {
       {
         onApplied: options.onApplied,
         roleApplied: (txn) => {
+          if (txn.body.kind === 'reconfig') this.configApplied(txn);
           if (this.role.kind === 'leading') this.role.leader.applied(txn);
         },
         sessionApplied: (txn, origin) => this.admission.sessionApplied(txn, origin),
@@ -285,7 +297,7 @@ export class ZabPeer {
       sessionSecret: () => this.sessionSecret,
     });
     this.context = this.makeContext();
-    this.election = new FastLeaderElection(this.serverId, this.quorum, {
+    this.election = new FastLeaderElection(this.serverId, this.quorumView(), {
       finalizeWaitMs: this.options.electionFinalizeWaitMs,
       resendIntervalMs: this.options.electionResendIntervalMs,
     });
@@ -293,6 +305,36 @@ export class ZabPeer {
   }
 
   // ---- state for drivers and tests ---------------------------------------------------------
+
+  /** The quorum decisions need now: the configuration in force, joint with a proposed one. */
+  get quorum(): QuorumVerifier {
+    return this.membership.quorum;
+  }
+
+  /** The configuration in force, if the ensemble has one (none when named by ids alone). */
+  get ensembleConfig(): EnsembleConfig | undefined {
+    return this.membership.committed;
+  }
+
+  /** The configuration a logged reconfig proposes, until it is applied here. */
+  get pendingEnsembleConfig(): EnsembleConfig | undefined {
+    return this.membership.pending;
+  }
+
+  /** A verifier that always reads the current quorum, for parts that keep one for good. */
+  private quorumView(): QuorumVerifier {
+    const peer = this;
+    return {
+      get voters() {
+        return peer.quorum.voters;
+      },
+      get observers() {
+        return peer.quorum.observers;
+      },
+      containsQuorum: (ids) => peer.quorum.containsQuorum(ids),
+      highestAcked: (acks) => peer.quorum.highestAcked(acks),
+    };
+  }
 
   /** Where the peer stands: role, leader, epochs, how far its log, commit point and tree reach. */
   status(): PeerStatus {
@@ -451,9 +493,14 @@ export class ZabPeer {
     // down before it answers a read that waited, or it serves a stale one.
     if (inputs[0]?.kind !== 'tick' && this.leaseExpired()) this.tick();
     for (const input of inputs) this.handleInput(input);
+    this.fitRoleToMembership();
     if (this.role.kind === 'leading') this.role.leader.flush();
-    if (this.role.kind === 'leading' && this.role.leader.finishLeaving())
-      this.retire('handed leadership over');
+    if (this.role.kind === 'leading' && this.role.leader.finishLeaving()) {
+      if (this.departure === 'staying') {
+        // Removed from the voters by a reconfig: it stays in the ensemble's life, not its lead.
+        this.lookForLeader('a reconfig removed this leader from the voters: handed leadership over');
+      } else this.retire('handed leadership over');
+    }
     const leaderId = this.leaderId;
     const announced = this.election.currentVote;
     // Announce only a change of leader or epoch: a step is on every request's path.
@@ -705,7 +752,10 @@ export class ZabPeer {
       serverId: this.serverId,
       options: this.options,
       server: this.server,
-      quorum: this.quorum,
+      get quorum() {
+        return peer.quorum;
+      },
+      membership: this.membership,
       tree: this.tree,
       log: this.log,
       front: this.front,
@@ -774,6 +824,46 @@ export class ZabPeer {
     if (txns.length === 0) return;
     for (const txn of txns) this.log.append(txn);
     this.outbox.logged(txns);
+    this.membership.logged(txns);
+  }
+
+  /**
+   * A reconfig was applied (so committed): its configuration is in force here from now on.
+   * The driver hears of it in this step's Ready; whether this peer's role still fits is
+   * checked at the end of the step, once the applier is done.
+   */
+  private configApplied(txn: Txn): void {
+    const config = this.membership.applied(txn);
+    this.outbox.configActivated(config);
+    this.membershipChanged = true;
+  }
+
+  /**
+   * After a configuration took effect: a leader that no longer votes hands leadership over
+   * (it proposes nothing new, lets what is in flight commit, then tells its learners to
+   * elect at once); a learner whose role changed (participant <-> observer) or that left
+   * the ensemble connects again in its new role.
+   */
+  private fitRoleToMembership(): void {
+    if (!this.membershipChanged) return;
+    this.membershipChanged = false;
+    if (this.departure !== 'staying') return;
+    const role = this.membership.roleOf(this.serverId);
+    if (this.role.kind === 'leading') {
+      if (role !== 'participant') {
+        this.role.leader.leave();
+      }
+      return;
+    }
+    const learner = this.learner;
+    if (learner === undefined) return;
+    const wanted = role === 'participant' ? 'following' : role === 'observer' ? 'observing' : undefined;
+    if (wanted === this.role.kind) return;
+    this.lookForLeader(
+      role === undefined
+        ? 'removed from the ensemble by a reconfig'
+        : `a reconfig made this server ${role === 'participant' ? 'a participant' : 'an observer'}`,
+    );
   }
 
   private lookForLeader(reason: string): void {
@@ -820,6 +910,13 @@ export class ZabPeer {
     this.tree.replaceWith(incoming);
     this.log.reset(zxid);
     this.applier.snapshotInstalled(zxid);
+    // A snapshot taken after a reconfig carries its configuration: in force here from now on.
+    this.membership.truncatedTo(zxid);
+    const config = this.tree.replicatedEnsembleConfig();
+    if (config !== undefined && this.membership.adopt(config)) {
+      this.outbox.configActivated(config);
+      this.membershipChanged = true;
+    }
     assert(this.tree.lastZxid === zxid && this.log.lastZxid === zxid, 'a SNAP replaces tree and log');
   }
 
@@ -939,11 +1036,20 @@ export class ZabPeer {
   }
 
   /**
-   * A client's reconfig. ZooKeeper answers ReconfigDisabled unless reconfigEnabled is set,
-   * standalone or not; so does this peer until the leader proposes membership changes.
+   * A client's reconfig. ZooKeeper answers ReconfigDisabled unless reconfigEnabled is set
+   * (this server's setting, checked here and again by the leader); otherwise it goes to the
+   * leader as a write does, which checks it and proposes the new configuration.
    */
-  private reconfig(origin: WriteOrigin, _request: ReconfigRequest): void {
-    this.front.refused(origin, ErrorCode.ReconfigDisabled);
+  private reconfig(origin: WriteOrigin, request: ReconfigRequest): void {
+    if (!this.options.reconfigEnabled) {
+      this.front.refused(origin, ErrorCode.ReconfigDisabled);
+      return;
+    }
+    if (this.readOnly !== undefined) {
+      this.front.refused(origin, ErrorCode.NotReadOnly);
+      return;
+    }
+    this.submitRequest(origin.sessionId, origin.xid, origin.authInfo, request, { kind: 'client', origin });
   }
 
   /** Where the client front hands writes, touches and syncs: to the current role. */

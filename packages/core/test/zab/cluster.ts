@@ -10,6 +10,7 @@ import {
   type ClientRequest,
   type ClockReading,
   type CrashLoss,
+  type EnsembleConfig,
   type Envelope,
   type PeerEvent,
   type PeerInput,
@@ -38,12 +39,18 @@ interface Node {
   /** Storage reads asked for and not yet answered. */
   reads: StorageRead[];
   events: PeerEvent[];
+  /** Every configuration its Readies said took effect, in order, across restarts. */
+  activatedConfigs: EnsembleConfig[];
 }
 
 export interface ClusterOptions {
   readonly voters: number;
   readonly observers?: number;
   readonly peer?: Partial<ZabPeerOptions>;
+  /** Options of one server over `peer`'s: a joining server's own view of the ensemble, say. */
+  readonly peerOf?: (id: ServerId) => Partial<ZabPeerOptions>;
+  /** Servers beyond the voters and observers, started with the cluster (their views from `peerOf`). */
+  readonly extraServers?: readonly ServerId[];
   /** Each server's own session secret, as its driver's randomness would give it. */
   readonly sessionSecretOf?: (id: ServerId) => Uint8Array;
   /** Whether storage acknowledges at once (default true); see `Cluster.autoPersist`. */
@@ -99,7 +106,7 @@ export class Cluster {
     this.autoPersist = options.autoPersist ?? true;
     this.voterIds = Array.from({ length: options.voters }, (_v, i) => i + 1);
     this.observerIds = Array.from({ length: options.observers ?? 0 }, (_v, i) => options.voters + i + 1);
-    for (const id of [...this.voterIds, ...this.observerIds]) {
+    for (const id of [...this.voterIds, ...this.observerIds, ...(options.extraServers ?? [])]) {
       this.nodes.set(id, {
         peer: undefined,
         durable: new StorageImage(),
@@ -107,6 +114,7 @@ export class Cluster {
         outputs: [],
         reads: [],
         events: [],
+        activatedConfigs: [],
       });
       this.start(id);
     }
@@ -123,6 +131,7 @@ export class Cluster {
       sessionSecret: new Uint8Array([9, 9, 9]),
       startTimeMs: this.nowMs,
       ...this.options.peer,
+      ...this.options.peerOf?.(id),
       ...(this.options.observer?.applied === undefined
         ? {}
         : { onApplied: (txn: Txn) => this.options.observer?.applied?.(id, txn) }),
@@ -199,6 +208,7 @@ export class Cluster {
     const node = this.nodes.get(id)!;
     node.outputs.push(...ready.toClients);
     node.events.push(...ready.events);
+    if (ready.activatedConfig !== undefined) node.activatedConfigs.push(ready.activatedConfig);
     const accepted = node.pipeline.accept(ready);
     const sentNow = this.options.unsafeSendBeforeDurable
       ? [...accepted, ...ready.messagesAfterPersist.filter((envelope) => !accepted.includes(envelope))]
@@ -224,6 +234,11 @@ export class Cluster {
       }
       this.step(id, input);
     }
+  }
+
+  /** Every configuration a peer's Readies said took effect, in order, across its restarts. */
+  activatedConfigs(id: ServerId): EnsembleConfig[] {
+    return this.nodes.get(id)!.activatedConfigs;
   }
 
   /** Every event a peer reported, in order, across its restarts. */

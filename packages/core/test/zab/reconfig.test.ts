@@ -1,15 +1,77 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Ids, type ReconfigRequest } from '../../src/index.js';
-import { Cluster } from './cluster.js';
+import {
+  digestOf,
+  type EnsembleConfig,
+  type EnsembleMember,
+  ErrorCode,
+  formatEnsembleConfig,
+  Ids,
+  JointQuorum,
+  MajorityQuorum,
+  parseEnsembleConfig,
+  type ReconfigRequest,
+  type Reply,
+  type ServerId,
+  zeroZxid,
+} from '../../src/index.js';
+import { type ClientSession, Cluster } from './cluster.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
-const addFour: ReconfigRequest = {
+const text = (data: Uint8Array | null) => new TextDecoder().decode(data ?? new Uint8Array());
+const create = (path: string) =>
+  ({ op: 'create', path, data: bytes('v'), acl: Ids.openAclUnsafe, mode: 0, ttlMs: -1n }) as const;
+
+const member = (id: ServerId, role: EnsembleMember['role'] = 'participant'): EnsembleMember => ({
+  id,
+  host: '127.0.0.1',
+  quorumPort: 2880 + id,
+  electionPort: 3880 + id,
+  role,
+  client: { address: '127.0.0.1', port: 2180 + id },
+});
+const line = (id: ServerId, role: EnsembleMember['role'] = 'participant') =>
+  `server.${id}=127.0.0.1:${2880 + id}:${3880 + id}:${role};127.0.0.1:${2180 + id}`;
+const reconfig = (fields: Partial<Omit<ReconfigRequest, 'op'>>): ReconfigRequest => ({
   op: 'reconfig',
-  joiningServers: 'server.4=127.0.0.1:2891:3891:participant;2184',
+  joiningServers: null,
   leavingServers: null,
   newMembers: null,
   fromConfig: -1n,
-};
+  ...fields,
+});
+
+const addFour = reconfig({ joiningServers: line(4) });
+
+/** Three voters and two observers (4 and 5), reconfig enabled, a super user's password `pw`. */
+function ensemble(): Cluster {
+  const config: EnsembleConfig = {
+    members: [member(1), member(2), member(3), member(4, 'observer'), member(5, 'observer')],
+    version: zeroZxid,
+  };
+  const cluster = new Cluster({
+    voters: 3,
+    observers: 2,
+    peer: { ensembleConfig: config, reconfigEnabled: true, superDigest: digestOf('super', 'pw') },
+  });
+  cluster.stabilize();
+  return cluster;
+}
+
+function superSession(cluster: Cluster, server: ServerId): ClientSession {
+  const session = cluster.connect(server);
+  expect(cluster.request(session, { op: 'auth', scheme: 'digest', auth: bytes('super:pw') }).ok).toBe(true);
+  return session;
+}
+
+function configOf(reply: Reply): EnsembleConfig {
+  if (!reply.ok || reply.op !== 'reconfig') throw new Error(`reconfig failed: ${JSON.stringify(reply)}`);
+  return parseEnsembleConfig(text(reply.result.data));
+}
+
+function voters(cluster: Cluster, id: ServerId): ServerId[] {
+  return [...cluster.peer(id).quorum.voters].sort((a, b) => a - b);
+}
 
 describe('reconfig', () => {
   it('is answered ReconfigDisabled by default, in its turn, on the leader and on a follower', () => {
@@ -19,14 +81,7 @@ describe('reconfig', () => {
     for (const server of [leader, leader === 1 ? 2 : 1]) {
       const session = cluster.connect(server);
       // A write sent before the reconfig is answered first: the refusal keeps the session's order.
-      const writeXid = cluster.send(session, {
-        op: 'create',
-        path: `/before-${server}`,
-        data: bytes('v'),
-        acl: Ids.openAclUnsafe,
-        mode: 0,
-        ttlMs: -1n,
-      });
+      const writeXid = cluster.send(session, create(`/before-${server}`));
       const reconfigXid = cluster.send(session, addFour);
       cluster.run(500);
       const replies = cluster
@@ -40,5 +95,181 @@ describe('reconfig', () => {
         code: ErrorCode.ReconfigDisabled,
       });
     }
+  });
+
+  it('refuses as ZooKeeper does: NoAuth, BadVersion, BadArguments, NewConfigNoQuorum', () => {
+    const cluster = ensemble();
+    const follower = cluster.leader() === 1 ? 2 : 1;
+    const anyone = cluster.connect(follower);
+    expect(cluster.request(anyone, addFour)).toMatchObject({ ok: false, code: ErrorCode.NoAuth });
+    const admin = superSession(cluster, follower);
+    for (const [request, code] of [
+      [reconfig({ joiningServers: line(4), fromConfig: 7n }), ErrorCode.BadVersion],
+      [reconfig({ joiningServers: 'server.4=nowhere' }), ErrorCode.BadArguments],
+      [reconfig({ leavingServers: '1,2,3' }), ErrorCode.BadArguments],
+      [reconfig({}), ErrorCode.BadArguments],
+      // Voters 6 and 7 are not connected: the new quorum (3 of 1, 2, 6, 7) cannot be synced.
+      [reconfig({ newMembers: [line(1), line(2), line(6), line(7)].join(',') }), ErrorCode.NewConfigNoQuorum],
+    ] as const) {
+      expect(
+        cluster.request(admin, request),
+        `${request.joiningServers} ${request.leavingServers} ${request.newMembers} ${request.fromConfig}`,
+      ).toMatchObject({ ok: false, code });
+    }
+    // Nothing changed anywhere.
+    for (const id of [1, 2, 3, 4, 5]) expect(cluster.peer(id).ensembleConfig?.version).toBe(0n);
+  });
+
+  it('promotes observers to participants: committed by both quorums, activated everywhere, roles follow', () => {
+    const cluster = ensemble();
+    const writer = cluster.connect(1);
+    expect(cluster.request(writer, create('/a')).ok).toBe(true);
+    const admin = superSession(cluster, 2);
+    const reply = cluster.request(
+      admin,
+      reconfig({ joiningServers: `${line(4)},${line(5)}`, fromConfig: 0n }),
+    );
+    const config = configOf(reply);
+    expect(config.members.map((m) => [m.id, m.role])).toEqual([
+      [1, 'participant'],
+      [2, 'participant'],
+      [3, 'participant'],
+      [4, 'participant'],
+      [5, 'participant'],
+    ]);
+    expect(reply.ok && reply.op === 'reconfig' && reply.result.stat.mzxid).toBe(config.version);
+    cluster.run(2000);
+    for (const id of [1, 2, 3, 4, 5]) {
+      expect(cluster.peer(id).ensembleConfig, `server ${id}`).toEqual(config);
+      expect(voters(cluster, id), `server ${id}`).toEqual([1, 2, 3, 4, 5]);
+      expect(cluster.activatedConfigs(id).at(-1)).toEqual(config);
+      // /zookeeper/config holds it on every replica, as getConfig reads it.
+      const read = cluster.request(cluster.connect(id), {
+        op: 'getData',
+        path: '/zookeeper/config',
+        watch: false,
+      });
+      expect(read.ok && read.op === 'getData' && text(read.result.data)).toBe(formatEnsembleConfig(config));
+    }
+    // The former observers reconnected as followers; the ensemble goes on writing.
+    expect(cluster.peer(4).status().role).toBe('following');
+    expect(cluster.peer(5).status().role).toBe('following');
+    expect(cluster.request(cluster.connect(4), create('/b')).ok).toBe(true);
+    cluster.run(500);
+    const digests = new Set([...cluster.digests().values()].map((d) => `${d.zxid}:${d.digest}`));
+    expect(digests.size).toBe(1);
+    // With five voters, two can be lost.
+    const leader = cluster.leader()!;
+    const others = [1, 2, 3, 4, 5].filter((id) => id !== leader);
+    cluster.crash(others[0]!);
+    cluster.crash(others[1]!);
+    expect(cluster.request(cluster.connect(others[2]!), create('/c')).ok).toBe(true);
+  });
+
+  it('one change at a time: a second reconfig while the first is pending is ReconfigInProgress', () => {
+    const cluster = ensemble();
+    const leader = cluster.leader()!;
+    const admin = superSession(cluster, leader);
+    // Both go out before any ack comes back: the second is prepared while the first is pending.
+    const first = cluster.send(admin, reconfig({ joiningServers: line(4) }));
+    const second = cluster.send(admin, reconfig({ joiningServers: line(5) }));
+    cluster.run(2000);
+    expect(cluster.replyTo(admin, first)).toMatchObject({ ok: true, op: 'reconfig' });
+    // Both were prepared in one step, before the first committed.
+    expect(cluster.replyTo(admin, second)).toMatchObject({ ok: false, code: ErrorCode.ReconfigInProgress });
+  });
+
+  it('removing the leader hands leadership over to a remaining voter, losing nothing', () => {
+    const cluster = ensemble();
+    const admin0 = superSession(cluster, 4);
+    configOf(cluster.request(admin0, reconfig({ joiningServers: `${line(4)},${line(5)}` })));
+    cluster.run(2000);
+    const leader = cluster.leader()!;
+    const follower = [1, 2, 3, 4, 5].find((id) => id !== leader)!;
+    const writer = cluster.connect(follower);
+    for (let i = 0; i < 5; i++) expect(cluster.request(writer, create(`/before-${i}`)).ok).toBe(true);
+    const admin = superSession(cluster, follower);
+    const config = configOf(cluster.request(admin, reconfig({ leavingServers: String(leader) })));
+    expect(config.members.map((m) => m.id)).not.toContain(leader);
+    cluster.run(3000);
+    const successor = cluster.leader();
+    expect(successor).toBeDefined();
+    expect(successor).not.toBe(leader);
+    expect(cluster.peer(leader).status().role).not.toBe('leading');
+    expect(cluster.peer(leader).status().lookingReason).toMatch(/handed leadership over|removed/);
+    const again = cluster.connect(successor!);
+    expect(cluster.request(again, create('/after')).ok).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      const read = cluster.request(again, { op: 'exists', path: `/before-${i}`, watch: false });
+      expect(read.ok, `/before-${i}`).toBe(true);
+    }
+  });
+
+  it('demotes a participant to an observer, which then observes', () => {
+    const cluster = ensemble();
+    const leader = cluster.leader()!;
+    const demoted = [1, 2, 3].find((id) => id !== leader)!;
+    const admin = superSession(cluster, leader);
+    configOf(cluster.request(admin, reconfig({ joiningServers: `${line(demoted, 'observer')},${line(4)}` })));
+    cluster.run(2000);
+    expect(cluster.peer(demoted).status().role).toBe('observing');
+    expect(voters(cluster, leader)).toEqual([1, 2, 3, 4].filter((id) => id !== demoted));
+    expect(cluster.request(cluster.connect(demoted), create('/x')).ok).toBe(true);
+  });
+
+  it('a restarted server keeps the configuration a reconfig left, from its storage', () => {
+    const cluster = ensemble();
+    const admin = superSession(cluster, 1);
+    const config = configOf(cluster.request(admin, reconfig({ joiningServers: line(4) })));
+    cluster.run(1000);
+    cluster.crash(3);
+    cluster.restart(3);
+    // Before it syncs again its log holds the reconfig: its quorum is the new one's (or joint).
+    expect([...cluster.peer(3).quorum.voters].sort()).toEqual([1, 2, 3, 4]);
+    cluster.run(3000);
+    expect(cluster.peer(3).ensembleConfig).toEqual(config);
+  });
+});
+
+describe('the joint quorum', () => {
+  const ids = fc.uniqueArray(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 9 });
+  it('no set that decides under the joint quorum is disjoint from a quorum of either configuration', () => {
+    fc.assert(
+      fc.property(
+        ids,
+        ids,
+        fc.subarray([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+        fc.subarray([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+        (a, b, x, y) => {
+          const old = new MajorityQuorum(a);
+          const next = new MajorityQuorum(b);
+          const joint = new JointQuorum([old, next]);
+          if (!joint.containsQuorum(x)) return;
+          for (const other of [old, next]) {
+            if (other.containsQuorum(y)) expect(x.some((id) => y.includes(id))).toBe(true);
+          }
+        },
+      ),
+    );
+  });
+
+  it('commits only what a majority of both configurations acknowledged', () => {
+    const joint = new JointQuorum([new MajorityQuorum([1, 2, 3]), new MajorityQuorum([1, 2, 3, 4, 5])]);
+    const z = (n: number) => BigInt(n) as never;
+    // 1, 2 are a majority of the old but not of the new: their ack at 9 commits nothing beyond 5.
+    expect(
+      joint.highestAcked([
+        [1, z(9)],
+        [2, z(9)],
+        [4, z(5)],
+        [5, z(1)],
+      ]),
+    ).toBe(5n);
+    expect(
+      joint.highestAcked([
+        [1, z(9)],
+        [2, z(9)],
+      ]),
+    ).toBeUndefined();
   });
 });

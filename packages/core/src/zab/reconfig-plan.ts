@@ -1,0 +1,84 @@
+/**
+ * The leader's checks of a client's reconfig, in ZooKeeper's order (PrepRequestProcessor's
+ * OpCode.reconfig), and the configuration it proposes: ReconfigDisabled, NoAuth (WRITE on
+ * /zookeeper/config, which only the super user holds by default), ReconfigInProgress (one
+ * change at a time), BadVersion (fromConfig), BadArguments (text that does not parse, or a
+ * configuration without a participant, or no change at all), NewConfigNoQuorum (the new
+ * configuration's quorum is not connected and synced to this leader). Pure: the leader says
+ * what it knows.
+ */
+import {
+  type EnsembleConfig,
+  EnsembleConfigError,
+  type EnsembleMember,
+  formatEnsembleConfig,
+  parseMemberIds,
+  parseMemberList,
+  quorumOfConfig,
+  validateEnsembleConfig,
+} from '../ensemble-config.js';
+import { ErrorCode, type ErrorCodeValue } from '../errors.js';
+import type { ReconfigRequest } from '../requests.js';
+import type { TxnBody } from '../txn.js';
+import type { Zxid } from '../zxid.js';
+import type { ServerId } from './quorum.js';
+
+/** What the leader knows when it prepares a reconfig. */
+export interface ReconfigContext {
+  readonly enabled: boolean;
+  /** Whether the session may WRITE /zookeeper/config (its ACL, or the super user). */
+  readonly authorized: boolean;
+  /** The configuration in force; undefined when the ensemble was named by ids alone. */
+  readonly config: EnsembleConfig | undefined;
+  /** Whether a reconfig is proposed and not yet committed. */
+  readonly inProgress: boolean;
+  /** The voters connected to this leader and synced with it (itself included when it votes). */
+  readonly syncedVoters: ReadonlySet<ServerId>;
+}
+
+/** The transaction a reconfig becomes at `zxid`: the new configuration, or the error it fails with. */
+export function prepareReconfig(request: ReconfigRequest, zxid: Zxid, context: ReconfigContext): TxnBody {
+  const outcome = planReconfig(request, context);
+  if (typeof outcome === 'number') return { kind: 'error', code: outcome };
+  return { kind: 'reconfig', config: formatEnsembleConfig({ members: outcome, version: zxid }) };
+}
+
+const given = (text: string | null): text is string => text !== null && text.trim() !== '';
+
+/** The new members, or the error code the reconfig fails with. */
+export function planReconfig(
+  request: ReconfigRequest,
+  context: ReconfigContext,
+): EnsembleMember[] | ErrorCodeValue {
+  if (!context.enabled || context.config === undefined) return ErrorCode.ReconfigDisabled;
+  if (!context.authorized) return ErrorCode.NoAuth;
+  if (context.inProgress) return ErrorCode.ReconfigInProgress;
+  const current = context.config;
+  if (request.fromConfig !== -1n && request.fromConfig !== current.version) return ErrorCode.BadVersion;
+  let members: EnsembleMember[];
+  try {
+    if (given(request.newMembers)) {
+      members = parseMemberList(request.newMembers);
+    } else {
+      // Incremental: joining servers are added (or replace the member of the same id, a role
+      // or address change), then leaving ones removed.
+      const next = new Map(current.members.map((member) => [member.id, member]));
+      if (given(request.joiningServers))
+        for (const member of parseMemberList(request.joiningServers)) next.set(member.id, member);
+      if (given(request.leavingServers))
+        for (const id of parseMemberIds(request.leavingServers)) next.delete(id);
+      members = [...next.values()];
+    }
+    validateEnsembleConfig({ members, version: current.version });
+  } catch (error) {
+    if (error instanceof EnsembleConfigError) return ErrorCode.BadArguments;
+    throw error;
+  }
+  members.sort((a, b) => a.id - b.id);
+  if (formatEnsembleConfig({ members, version: current.version }) === formatEnsembleConfig(current))
+    return ErrorCode.BadArguments;
+  // The new configuration must be able to decide at once: a quorum of it connected and synced.
+  if (!quorumOfConfig({ members, version: current.version }).containsQuorum(context.syncedVoters))
+    return ErrorCode.NewConfigNoQuorum;
+  return members;
+}
