@@ -25,8 +25,12 @@ import { JointQuorum, MajorityQuorum, type QuorumVerifier, type ServerId } from 
 export class Membership {
   private committedConfig: EnsembleConfig | undefined;
   private committedQuorum: MajorityQuorum;
-  /** A reconfig logged and not yet applied here, with its zxid. */
-  private proposed: { readonly config: EnsembleConfig; readonly quorum: MajorityQuorum } | undefined;
+  /**
+   * Reconfigs logged and not yet applied here, in zxid order. A leader proposes one at a
+   * time, but a learner that lags on commits may log the next before applying the last, and
+   * each may be in force somewhere: decisions need a quorum of every one.
+   */
+  private proposed: { readonly config: EnsembleConfig; readonly quorum: MajorityQuorum }[] = [];
   private current: QuorumVerifier;
 
   /**
@@ -56,7 +60,7 @@ export class Membership {
 
   /** The configuration a logged reconfig proposes, until it is applied here. */
   get pending(): EnsembleConfig | undefined {
-    return this.proposed?.config;
+    return this.proposed.at(-1)?.config;
   }
 
   /** The version of the configuration in force (0 for a static one). */
@@ -78,14 +82,16 @@ export class Membership {
       const config = parseEnsembleConfig(txn.body.config);
       assert(config.version === txn.zxid, 'a reconfig names its own zxid as its version');
       if (config.version <= this.version) continue;
-      this.proposed = { config, quorum: quorumOfConfig(config) };
+      const last = this.proposed.at(-1);
+      if (last !== undefined && config.version <= last.config.version) continue;
+      this.proposed.push({ config, quorum: quorumOfConfig(config) });
     }
     this.recompute();
   }
 
   /** The log was cut back to `zxid`: a reconfig beyond it was never proposed after all. */
   truncatedTo(zxid: Zxid): void {
-    if (this.proposed !== undefined && this.proposed.config.version > zxid) this.proposed = undefined;
+    this.proposed = this.proposed.filter((entry) => entry.config.version <= zxid);
     this.recompute();
   }
 
@@ -110,21 +116,24 @@ export class Membership {
     if (this.committedConfig !== undefined && config.version <= this.committedConfig.version) return false;
     this.committedConfig = config;
     this.committedQuorum = quorumOfConfig(config);
-    if (this.proposed !== undefined && this.proposed.config.version <= config.version)
-      this.proposed = undefined;
+    this.proposed = this.proposed.filter((entry) => entry.config.version > config.version);
     this.recompute();
     return true;
   }
 
   private recompute(): void {
     this.current =
-      this.proposed === undefined
+      this.proposed.length === 0
         ? this.committedQuorum
-        : new JointQuorum([this.committedQuorum, this.proposed.quorum]);
+        : new JointQuorum([this.committedQuorum, ...this.proposed.map((entry) => entry.quorum)]);
     // The invariant, stated where it is kept: while a change is pending, a set that decides
-    // holds a majority of both the configuration in force and the proposed one.
-    if (this.proposed !== undefined)
-      assert(this.current.voters.size >= this.committedQuorum.voters.size, 'a joint quorum has every voter');
+    // holds a majority of the configuration in force and of every one proposed after it.
+    assert(
+      this.proposed.every(
+        (entry, i) => entry.config.version > (this.proposed[i - 1]?.config.version ?? this.version),
+      ),
+      'proposed configurations follow the one in force, in version order',
+    );
   }
 
   /** The text of /zookeeper/config for the configuration in force. */
