@@ -626,16 +626,23 @@ class ClientConnection implements BudgetWaiter {
   private answerFourLetterWord(word: string, argument: bigint | undefined): void {
     this.phase = 'closed';
     const allowed = this.port.options.fourLetterWords;
-    const text =
-      allowed === 'all' || allowed.has(word)
-        ? answerFourLetterWord(
-            word,
-            this.port.options.introspect(),
-            this.port.options.fourLetterWordActions,
-            argument,
-          )
-        : `${word} is not executed because it is not in the whitelist.\n`;
-    this.socket.end(text);
+    if (!(allowed === 'all' || allowed.has(word))) {
+      this.socket.end(`${word} is not executed because it is not in the whitelist.\n`);
+      return;
+    }
+    // mntr reads the metrics registry, which answers asynchronously.
+    answerFourLetterWord(
+      word,
+      this.port.options.introspect(),
+      this.port.options.fourLetterWordActions,
+      argument,
+    ).then(
+      (text) => this.socket.end(text),
+      (error: unknown) => {
+        this.port.options.log?.error({ err: error, word }, 'four-letter word failed');
+        this.socket.destroy();
+      },
+    );
   }
 
   private onConnect(frame: Uint8Array): void {

@@ -41,8 +41,11 @@ export interface FourLetterWordContext {
   readonly peerState?: string;
   readonly config: readonly (readonly [string, string])[];
   readonly environment: readonly (readonly [string, string])[];
-  /** mntr's figures after version, server_state and peer_state (ServerMetrics.dump). */
-  readonly metrics: () => readonly (readonly [string, number])[];
+  /**
+   * mntr's figures after version, server_state and peer_state, as the configured metrics
+   * provider dumps them (ServerMetrics.monitorValues): key, value, and whether it is a double.
+   */
+  readonly metrics: () => Promise<readonly (readonly [key: string, value: number, double: boolean])[]>;
   /** The data watches' paths by session (wchc; wchp inverts it). */
   readonly watchesBySession: () => ReadonlyMap<bigint, readonly string[]>;
   /** Bytes under dataDir and dataLogDir (dirs). */
@@ -139,12 +142,12 @@ export function failureLine(failure: string): string {
  * The answer to `word`, which the caller has checked is known and allowed. `argument` is
  * stmk's: the 8-byte mask that follows the word.
  */
-export function answerFourLetterWord(
+export async function answerFourLetterWord(
   word: string,
   context: FourLetterWordContext,
   actions?: FourLetterWordActions,
   argument?: bigint,
-): string {
+): Promise<string> {
   if (context.failure !== undefined) {
     // Not healthy any more: ruok stays silent (a supervisor's probe sees a dead server) and
     // the words that need a running server say why it is not one.
@@ -242,26 +245,34 @@ export function watchersByPath(bySession: ReadonlyMap<bigint, readonly string[]>
 
 /**
  * mntr as ZooKeeper 3.9 prints it: version, server_state, peer_state (in an ensemble), then
- * its default metrics provider's dump: gauges (learners, synced_followers and the other
- * leader gauges only on a leader), counters, summaries. Integers print as integers, other
- * numbers as Java prints a double.
+ * its metrics provider's dump: the default provider's gauges (learners, synced_followers and
+ * the other leader gauges only on a leader), counters and summaries, or the Prometheus
+ * provider's samples. Integers print as integers, doubles as Java prints them.
  */
-function mntr(context: FourLetterWordContext): string {
+async function mntr(context: FourLetterWordContext): Promise<string> {
   const pairs: [string, string][] = [
     ['version', context.version],
     ['server_state', context.mode],
   ];
   if (context.peerState !== undefined) pairs.push(['peer_state', context.peerState]);
-  for (const [key, value] of context.metrics()) pairs.push([key, javaNumber(key, value)]);
+  for (const [key, value, double] of await context.metrics())
+    pairs.push([key, double ? javaDouble(value) : String(Math.trunc(value))]);
   return pairs.map(([key, value]) => `zk_${key}\t${value}\n`).join('');
 }
 
-/** Keys ZooKeeper reports as doubles (Java prints them with a fraction: `0.0`). */
-function isDouble(key: string): boolean {
-  return key.startsWith('avg_') || key === 'avg_latency' || key === 'connection_drop_probability';
-}
-
-function javaNumber(key: string, value: number): string {
-  if (!isDouble(key)) return String(Math.trunc(value));
-  return Number.isInteger(value) ? value.toFixed(1) : String(value);
+/**
+ * A double as Java's Double.toString prints it: `4.0`, `0.25`, `1.0E7`, `1.5E-4`, `NaN`,
+ * `Infinity` (plain decimals from 10^-3 up to 10^7, computerized scientific notation beyond).
+ */
+export function javaDouble(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
+  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1e-3 && magnitude < 1e7) {
+    const text = String(value);
+    return text.includes('.') ? text : `${text}.0`;
+  }
+  const [mantissa, exponent] = value.toExponential().split('e') as [string, string];
+  return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
 }

@@ -76,7 +76,14 @@ export { answerFourLetterWord, type FourLetterWordContext } from './four-letter-
 export { LocalServer, type LocalServerOptions } from './local-server.js';
 export { jsonLogger, type Logger, type LogLevel, silentLogger } from './log.js';
 export type { MetricsSettings } from './metrics/config.js';
-export { attachMetrics, type MetricsOptions, type MetricsSource, ServerMetrics } from './metrics/registry.js';
+export {
+  attachMetrics,
+  type MetricsOptions,
+  type MetricsSource,
+  type MonitorValue,
+  ServerMetrics,
+} from './metrics/registry.js';
+export { isUnmeasuredKey, unmeasuredMetrics } from './metrics/zookeeper-metrics.js';
 export { ServerNode, type ServerNodeOptions, zabkitVersion } from './node.js';
 export { carryOut, PeerDriver, type PeerDriverObserver, type PeerDriverOptions } from './peer-driver.js';
 export type { QuorumSecuritySettings } from './quorum-security-config.js';

@@ -293,6 +293,8 @@ export class ServerNode {
     node.metrics = new ServerMetrics(node, {
       prometheus: config.metrics !== undefined,
       exportProcessMetrics: config.metrics?.exportProcessMetrics ?? false,
+      // As ZooKeeper's mntr: the configured provider's dump.
+      mntrFromRegistry: true,
     });
     if (config.metrics !== undefined && node.metrics.registry !== undefined) {
       const settings = config.metrics;
@@ -512,7 +514,7 @@ export class ServerNode {
       connections: listeners.flatMap((listener) => listener.connectionInfo()),
       ...(status.role === 'leading' ? { proposalSizes: this.metrics.tracked().proposalSizes } : {}),
       ...(this.peerState() === undefined ? {} : { peerState: this.peerState()! }),
-      metrics: () => this.metrics.dump(),
+      metrics: () => this.metrics.monitorValues(),
       watchesBySession: () => peer.dataWatchesBySession(),
       dirs: () => ({
         dataDirBytes: directoryBytes(config.dataDir),

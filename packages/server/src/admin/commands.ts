@@ -269,12 +269,13 @@ export function adminCommands(): AdminCommand[] {
     }),
     get(
       ['monitor', 'mntr'],
-      (target) => {
+      async (target) => {
         const context = target.introspect();
         const data: Record<string, unknown> = { version: context.version, server_state: context.mode };
         const peerState = target.peerState();
         if (peerState !== undefined) data.peer_state = peerState;
-        for (const [key, value] of target.metrics.dump()) data[key] = value;
+        // The configured provider's figures, as ZooKeeper's MonitorCommand dumps them.
+        for (const [key, value] of await target.metrics.monitorValues()) data[key] = value;
         return { data };
       },
       { serverRequired: false },

@@ -16,7 +16,8 @@ function write(value: unknown, indent: string): string {
     case 'bigint':
       return value.toString();
     case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
+      // Jackson quotes what is not a number: "NaN", "Infinity" (an empty summary's quantiles).
+      return Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
     case 'boolean':
       return String(value);
     case 'string':

@@ -145,6 +145,8 @@ export class AdminServer {
               socket.on('error', () => socket.destroy());
               socket.once('data', (first) => {
                 if (first[0] !== tlsHandshakeRecordType) {
+                  // ZooKeeper's UnifiedConnectionFactory counts plain HTTP on a port that offers TLS.
+                  target.metrics.inc('insecure_admin_count');
                   socket.pause();
                   socket.unshift(first);
                   http.emit('connection', socket);

@@ -21,7 +21,7 @@ import type { ClientPortServer } from '../client-port.js';
 import type { FatalListener } from '../fatal.js';
 import type { PeerDriver } from '../peer-driver.js';
 import { Tally } from './tally.js';
-import { type ZooKeeperMetricKind, zookeeperMetrics } from './zookeeper-metrics.js';
+import { unmeasuredMetrics, type ZooKeeperMetricKind, zookeeperMetrics } from './zookeeper-metrics.js';
 
 /** What the metrics follow: a running server (a `ServerNode` is one). */
 export interface MetricsSource {
@@ -51,6 +51,15 @@ const sampleReuseMs = 50;
 /** The label ZooKeeper's labelled metrics (summary, counter and gauge sets) carry. */
 const keyLabel = 'key';
 
+/** Proposals whose commit latencies are still to be measured, at most (the oldest are dropped). */
+const pendingLatenciesMax = 10_000;
+
+/**
+ * One of `mntr`'s figures: its key, its value, and whether ZooKeeper prints it as a double
+ * (`4.0`) rather than a whole number.
+ */
+export type MonitorValue = readonly [key: string, value: number, double: boolean];
+
 /** What the gauges report, read off the running server in one go. */
 type GaugeSample = Readonly<Record<string, number>>;
 
@@ -66,6 +75,8 @@ export class ServerMetrics {
   readonly registry: Registry | undefined;
   private readonly promCounters = new Map<string, Counter>();
   private readonly promSummaries = new Map<string, Summary>();
+  /** The Prometheus gauges, registered only while ZooKeeper would have them (see gaugeShown). */
+  private readonly promGauges = new Map<string, Gauge>();
   /** Counter values since the last reset (mntr reports these; Prometheus's never go back). */
   private readonly counterValues = new Map<string, number>();
   /** The client port's counts at the last reset, for the counters read off it. */
@@ -84,16 +95,24 @@ export class ServerMetrics {
   private leaderSinceMs: number | undefined;
   private proposalSizes = { last: 0, min: 0, max: 0 };
   private readonly startedAtMs = Date.now();
+  /**
+   * Proposal times (their transactions' wall-clock times, as ZooKeeper's logLatency reads
+   * them) by zxid: on a leader until committed, on a learner until the commit arrives.
+   */
+  private readonly proposedAtMs = new Map<bigint, number>();
+  /** Whether mntr reports the Prometheus registry's samples (metricsProvider.className asked for it). */
+  private readonly mntrFromRegistry: boolean;
   /** The last snapshot this server made durable (last_snapshot), since it started. */
   lastSnapshot: { readonly zxid: bigint; readonly timeMs: number } | undefined;
 
   /** @internal Use {@link attachMetrics}. */
   constructor(
     private readonly node: MetricsSource,
-    options: MetricsOptions & { readonly prometheus?: boolean } = {},
+    options: MetricsOptions & { readonly prometheus?: boolean; readonly mntrFromRegistry?: boolean } = {},
   ) {
     this.registry = (options.prometheus ?? true) ? (options.registry ?? new Registry()) : undefined;
-    for (const [name, kind] of zookeeperMetrics) this.define(name, kind);
+    this.mntrFromRegistry = this.registry !== undefined && (options.mntrFromRegistry ?? false);
+    for (const [name, kind] of zookeeperMetrics) if (!unmeasuredMetrics.has(name)) this.define(name, kind);
     if (this.registry !== undefined) {
       this.promSummaries.set(
         'zabkit_request_latency_milliseconds',
@@ -111,6 +130,7 @@ export class ServerMetrics {
     }
 
     const status = node.driver.peer.status();
+    this.registerShownGauges(status.role);
     this.role = status.role;
     this.serving = status.serving;
     this.roleSinceMs = performance.now();
@@ -123,7 +143,7 @@ export class ServerMetrics {
       node.driver.observe({
         stepped: (ready) => this.stepped(ready),
         stored: (actions, elapsedMs) => this.stored(actions, elapsedMs),
-        received: (_from, message) => this.received(message),
+        received: (from, message) => this.received(from, message),
       }),
       ...node.clientListeners().map((listener) =>
         listener.onRequestServed((request, _reply, latencyMs) => {
@@ -170,15 +190,10 @@ export class ServerMetrics {
    */
   dump(): [string, number][] {
     const gauges = this.gauges();
-    const status = this.node.driver.peer.status();
-    const standalone =
-      this.node.driver.peer.options.voters.length === 1 &&
-      this.node.driver.peer.options.observers.length === 0;
+    const role = this.node.driver.peer.status().role;
     const pairs: [string, number][] = [];
     for (const [name, kind] of zookeeperMetrics) {
-      if (kind !== 'gauge') continue;
-      if (leaderGauges.has(name) && !(status.role === 'leading' && !standalone)) continue;
-      if (name === 'quorum_size' && standalone) continue;
+      if (kind !== 'gauge' || unmeasuredMetrics.has(name) || !this.gaugeShown(name, role)) continue;
       pairs.push([name, gauges[name] ?? 0]);
     }
     for (const [name, value] of this.counterValues) pairs.push([name, value + this.statsCounter(name)]);
@@ -186,6 +201,33 @@ export class ServerMetrics {
     for (const set of this.labelledTallies.values())
       for (const tally of set.byKey.values()) pairs.push(...tally.values());
     return pairs;
+  }
+
+  /**
+   * What `mntr` and the admin server's `monitor` print after version, server_state and
+   * peer_state, as ZooKeeper's configured provider dumps it: the default provider's figures
+   * ({@link ServerMetrics.dump}), or, when `metricsProvider.className` names the Prometheus
+   * provider, every sample of the registry under `name{label="value",...}`, as doubles (the
+   * process metrics included, as ZooKeeper's JVM metrics are).
+   */
+  async monitorValues(): Promise<readonly MonitorValue[]> {
+    if (!this.mntrFromRegistry || this.registry === undefined)
+      return this.dump().map(([key, value]) => [key, value, reportedAsDouble(key)] as const);
+    const values: MonitorValue[] = [];
+    for (const family of await this.registry.getMetricsAsJSON()) {
+      for (const sample of family.values as readonly {
+        readonly value: number;
+        readonly labels: Readonly<Record<string, string | number>>;
+        readonly metricName?: string;
+      }[]) {
+        const labels = Object.entries(sample.labels)
+          .map(([label, value]) => `${label}="${value}"`)
+          .join(',');
+        const name = sample.metricName ?? family.name;
+        values.push([labels === '' ? name : `${name}{${labels}}`, sample.value, true]);
+      }
+    }
+    return values;
   }
 
   /** `srst` and `stat_reset`: summaries and counters start again (Prometheus's do not). */
@@ -202,6 +244,31 @@ export class ServerMetrics {
   /** Stops following the server; the registry keeps its last values. */
   detach(): void {
     for (const detach of this.detachers.splice(0)) detach();
+  }
+
+  /**
+   * Whether ZooKeeper has the gauge now: the leader's (learners, synced_followers, ...) only
+   * while this server leads an ensemble, quorum_size only in an ensemble. A follower's
+   * `synced_followers` is absent there, not 0, and so it is here.
+   */
+  private gaugeShown(name: string, role: PeerRole): boolean {
+    const { voters, observers } = this.node.driver.peer.options;
+    const standalone = voters.length === 1 && observers.length === 0;
+    if (leaderGauges.has(name)) return role === 'leading' && !standalone;
+    if (name === 'quorum_size') return !standalone;
+    return true;
+  }
+
+  /** Registers the Prometheus gauges ZooKeeper would have now and removes the others. */
+  private registerShownGauges(role: PeerRole): void {
+    const registry = this.registry;
+    if (registry === undefined) return;
+    for (const [name, gauge] of this.promGauges) {
+      const shown = this.gaugeShown(name, role);
+      const registered = registry.getSingleMetric(name) !== undefined;
+      if (shown && !registered) registry.registerMetric(gauge);
+      else if (!shown && registered) registry.removeSingleMetric(name);
+    }
   }
 
   /** A counter the client port keeps, since the last reset; 0 for the others. */
@@ -245,16 +312,20 @@ export class ServerMetrics {
       }
       case 'gauge':
       case 'gaugeSet': {
+        // ZooKeeper's gauge sets (quotas per namespace) are among the unmeasured families.
+        if (kind === 'gaugeSet') throw new Error(`no reading for the gauge set ${name}`);
         const metrics = this;
-        new Gauge({
-          ...common,
-          ...(kind === 'gaugeSet' ? { labelNames: [keyLabel] } : {}),
-          collect() {
-            // Quotas (the only gauge sets) are not enforced by zabkit: no namespace to report.
-            if (kind === 'gaugeSet') return;
-            this.set(metrics.gauges()[name] ?? 0);
-          },
-        });
+        this.promGauges.set(
+          name,
+          new Gauge({
+            ...common,
+            // Registered by registerShownGauges, while ZooKeeper would have it.
+            registers: [],
+            collect() {
+              this.set(metrics.gauges()[name] ?? 0);
+            },
+          }),
+        );
         return;
       }
       default: {
@@ -323,6 +394,9 @@ export class ServerMetrics {
       if (status.role === 'looking') this.inc('looking_count');
       this.role = status.role;
       this.roleSinceMs = nowMs;
+      // A new role's proposals are its own: forget the old ones' times.
+      this.proposedAtMs.clear();
+      this.registerShownGauges(status.role);
     }
     if (status.serving !== this.serving) {
       if (status.serving) {
@@ -351,6 +425,7 @@ export class ServerMetrics {
       switch (message.kind) {
         case 'proposal': {
           this.inc('proposal_count', message.txns.length);
+          for (const txn of message.txns) this.proposed(txn.zxid, txn.timeMs);
           const size = encodePeerMessage(message).length;
           const sizes = this.proposalSizes;
           this.proposalSizes = {
@@ -362,6 +437,8 @@ export class ServerMetrics {
         }
         case 'commit':
           this.inc('commit_count');
+          // ZooKeeper's quorum_ack_latency: from the transaction's time to its quorum of acks.
+          this.committed(message.zxid, 'quorum_ack_latency');
           break;
         case 'syncBegin':
           // A TRUNC is counted with the DIFFs, as before the sync was streamed.
@@ -371,9 +448,50 @@ export class ServerMetrics {
     }
   }
 
-  private received(message: PeerMessage): void {
-    if (message.kind === 'proposal') this.inc('learner_proposal_received_count');
-    else if (message.kind === 'commit') this.inc('learner_commit_received_count');
+  private received(from: number, message: PeerMessage): void {
+    switch (message.kind) {
+      case 'proposal':
+        this.inc('learner_proposal_received_count');
+        for (const txn of message.txns) this.proposed(txn.zxid, txn.timeMs);
+        break;
+      case 'commit':
+        this.inc('learner_commit_received_count');
+        // ZooKeeper's commit_propagation_latency: from the transaction's time to its commit here.
+        this.committed(message.zxid, 'commit_propagation_latency');
+        break;
+      case 'inform':
+        for (const txn of message.txns) this.observe('commit_propagation_latency', Date.now() - txn.timeMs);
+        break;
+      case 'ack': {
+        // ZooKeeper's ack_latency, by the acknowledging server's id.
+        const atMs = this.proposedAtMs.get(message.zxid);
+        if (atMs !== undefined) this.observeKeyed('ack_latency', String(from), Date.now() - atMs);
+        break;
+      }
+      default:
+        // The other messages carry no figure ZooKeeper reports.
+        break;
+    }
+  }
+
+  /** Remembers when a proposal's transaction was made, for its commit latencies. */
+  private proposed(zxid: bigint, timeMs: number): void {
+    this.proposedAtMs.set(zxid, timeMs);
+    if (this.proposedAtMs.size > pendingLatenciesMax) {
+      const oldest = this.proposedAtMs.keys().next().value;
+      if (oldest !== undefined) this.proposedAtMs.delete(oldest);
+    }
+  }
+
+  /** Records `summary` for every remembered proposal up to `zxid`, which is now committed. */
+  private committed(zxid: bigint, summary: 'quorum_ack_latency' | 'commit_propagation_latency'): void {
+    const nowMs = Date.now();
+    // Proposals are remembered in zxid order, so the committed ones come first.
+    for (const [proposed, atMs] of this.proposedAtMs) {
+      if (proposed > zxid) break;
+      this.observe(summary, nowMs - atMs);
+      this.proposedAtMs.delete(proposed);
+    }
   }
 }
 
@@ -398,7 +516,14 @@ const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>
   connection_rejected: (node) => sumStats(node, (stats) => stats.connectionsRefused),
   sessionless_connections_expired: (node) => sumStats(node, (stats) => stats.connectionsSessionless),
   connection_drop_count: (node) => sumStats(node, (stats) => stats.connectionsSlowConsumer),
+  // ZooKeeper's Netty factory counts client TLS handshakes that fail.
+  unsuccessful_handshake: (node) => sumStats(node, (stats) => stats.tlsHandshakeFailures),
 };
+
+/** Keys ZooKeeper's default provider reports as doubles (Java prints them with a fraction: `0.0`). */
+function reportedAsDouble(key: string): boolean {
+  return key.startsWith('avg_') || key === 'avg_latency' || key === 'connection_drop_probability';
+}
 
 /** A client-port counter summed over the server's listeners. */
 function sumStats(node: MetricsSource, pick: (stats: ClientPortServer['stats']) => number): number {

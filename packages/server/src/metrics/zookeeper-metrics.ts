@@ -183,3 +183,189 @@ export const zookeeperMetrics: readonly (readonly [name: string, kind: ZooKeeper
   ['write_per_namespace', 'summarySet'],
   ['znode_count', 'gauge'],
 ];
+
+/**
+ * Why a family is left out: zabkit has no such stage, or does not measure it yet. Each
+ * reason is a sentence an operator can read in the README.
+ */
+const noSuchStage = {
+  processors:
+    "ZooKeeper's request processor pipeline (prep, sync, commit and final processors, their queues, threads and batches): zabkit's core prepares, logs and applies in one step, with no queues between stages to measure",
+  sessionQueues:
+    "the commit processor's per-session request queues and its worker pool: zabkit orders a session's requests in its core, without queues or threads",
+  throttle:
+    "ZooKeeper's request throttler, its connection throttle (BlueThrottle) and large-request limit: zabkit's limits are per-connection and outstanding-request bounds, counted in the client port's own figures",
+  cache: "ZooKeeper's serialized response cache: zabkit keeps none",
+  deadWatchers: "ZooKeeper's dead-watcher cleaner thread: zabkit drops a closed session's watches at once",
+  observerMaster: "observer masters (observerMasterPort): zabkit's observers sync from the leader",
+  learnerQueues: "the leader's per-learner queued packets: zabkit's leader has no LearnerHandler queue",
+  netty: "Netty's buffers: zabkit's client port is Node's net module",
+  jvm: "the JVM pause monitor: Node's event loop lag (nodejs_eventloop_lag_seconds) takes its place",
+  quorumSasl: "SASL between peers (quorum.auth.*): zabkit's peers authenticate with TLS or a shared secret",
+  digest:
+    "ZooKeeper's tree digest (digest.enabled): zabkit's replica digest is compared by its simulator, not per transaction",
+  nonVoting: 'non-voting followers: zabkit has participants and observers only',
+  staleRequests:
+    "stale requests and replies of closed connections inside ZooKeeper's pipeline: zabkit drops a closed connection's requests in its core",
+  notYet: 'not measured by zabkit yet',
+} as const;
+
+/**
+ * ZooKeeper 3.9's families zabkit does not report, with why: a family that always read 0
+ * would mislead an alert (`synced_followers < 2` firing on a stage that does not exist), so
+ * these are absent from both `mntr` and the Prometheus exposition rather than 0.
+ */
+export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, string>([
+  ...(
+    [
+      'commit_commit_proc_req_queued',
+      'commit_process_time',
+      'concurrent_request_processing_in_commit_processor',
+      'close_session_prep_time',
+      'local_write_committed_time_ms',
+      'outstanding_changes_queued',
+      'outstanding_changes_removed',
+      'prep_process_time',
+      'prep_processor_queue_size',
+      'prep_processor_queue_time_ms',
+      'prep_processor_request_queued',
+      'proposal_process_time',
+      'proposal_latency',
+      'proposal_ack_creation_latency',
+      'propagation_latency',
+      'read_commit_proc_issued',
+      'read_commit_proc_req_queued',
+      'read_commitproc_time_ms',
+      'read_final_proc_time_ms',
+      'request_commit_queued',
+      'requests_not_forwarded_to_commit_processor',
+      'server_write_committed_time_ms',
+      'skip_learner_request_to_next_processor_count',
+      'sync_process_time',
+      'sync_processor_batch_size',
+      'sync_processor_queue_and_flush_time_ms',
+      'sync_processor_queue_flush_time_ms',
+      'sync_processor_queue_size',
+      'sync_processor_queue_time_ms',
+      'sync_processor_request_queued',
+      'time_waiting_empty_pool_in_commit_processor_read_ms',
+      'write_batch_time_in_commit_processor',
+      'write_commit_proc_issued',
+      'write_commit_proc_req_queued',
+      'write_commitproc_time_ms',
+      'write_final_proc_time_ms',
+      'learner_request_processor_queue_size',
+    ] as const
+  ).map((name) => [name, noSuchStage.processors] as const),
+  ...(
+    [
+      'pending_session_queue_size',
+      'reads_after_write_in_session_queue',
+      'reads_issued_from_session_queue',
+      'requests_in_session_queue',
+      'session_queues_drained',
+    ] as const
+  ).map((name) => [name, noSuchStage.sessionQueues] as const),
+  ...(
+    [
+      'connection_drop_probability',
+      'connection_token_deficit',
+      'large_requests_rejected',
+      'request_throttle_queue_time_ms',
+      'request_throttle_wait_count',
+      'throttled_ops',
+    ] as const
+  ).map((name) => [name, noSuchStage.throttle] as const),
+  ...(
+    [
+      'response_packet_cache_hits',
+      'response_packet_cache_misses',
+      'response_packet_get_children_cache_hits',
+      'response_packet_get_children_cache_misses',
+    ] as const
+  ).map((name) => [name, noSuchStage.cache] as const),
+  ...(
+    [
+      'add_dead_watcher_stall_time',
+      'dead_watchers_cleaner_latency',
+      'dead_watchers_cleared',
+      'dead_watchers_queued',
+    ] as const
+  ).map((name) => [name, noSuchStage.deadWatchers] as const),
+  ...(['om_commit_process_time_ms', 'om_proposal_process_time_ms'] as const).map(
+    (name) => [name, noSuchStage.observerMaster] as const,
+  ),
+  ...(['learner_handler_qp_size', 'learner_handler_qp_time_ms'] as const).map(
+    (name) => [name, noSuchStage.learnerQueues] as const,
+  ),
+  ['netty_queued_buffer_capacity', noSuchStage.netty],
+  ['jvm_pause_time_ms', noSuchStage.jvm],
+  ...(['ensemble_auth_fail', 'ensemble_auth_skip', 'ensemble_auth_success'] as const).map(
+    (name) => [name, noSuchStage.quorumSasl] as const,
+  ),
+  ['digest_mismatches_count', noSuchStage.digest],
+  ['synced_non_voting_followers', noSuchStage.nonVoting],
+  ...(['stale_replies', 'stale_requests', 'stale_requests_dropped'] as const).map(
+    (name) => [name, noSuchStage.staleRequests] as const,
+  ),
+  ...(
+    [
+      'cnxn_closed_without_zk_server_running',
+      'connection_revalidate_count',
+      'revalidate_count',
+      'inflight_diff_count',
+      'inflight_snap_count',
+      'last_client_response_size',
+      'max_client_response_size',
+      'min_client_response_size',
+      'leader_unavailable_time',
+      'node_changed_watch_count',
+      'node_children_watch_count',
+      'node_created_watch_count',
+      'node_deleted_watch_count',
+      'non_mtls_local_conn_count',
+      'non_mtls_remote_conn_count',
+      'outstanding_tls_handshake',
+      'tls_handshake_exceeded',
+      'pending_syncs',
+      'quit_leading_due_to_disloyal_voter',
+      'quota_bytes_limit_per_namespace',
+      'quota_bytes_usage_per_namespace',
+      'quota_count_limit_per_namespace',
+      'quota_count_usage_per_namespace',
+      'quota_exceeded_error_per_namespace',
+      'read_per_namespace',
+      'write_per_namespace',
+      'restore_error_count',
+      'restore_rate_limited_count',
+      'restore_time',
+      'socket_closing_time',
+      'stale_sessions_expired',
+      'startup_txns_load_time',
+      'startup_txns_loaded',
+      'watch_bytes',
+    ] as const
+  ).map((name) => [name, noSuchStage.notYet] as const),
+]);
+
+/** The prefixes ZooKeeper's default provider gives a summary's figures in mntr. */
+const summaryFigure = /^(avg|min|max|cnt|sum|p50|p95|p99|p999)_/;
+
+/**
+ * Whether an `mntr` or `monitor` key of ZooKeeper's (without `zk_`) belongs to one of the
+ * {@link unmeasuredMetrics}: a gauge or counter by its name, a summary by its `avg_`, `min_`,
+ * ... figures, a summary set by its `<figure>_<key>_<name>` groups. For comparing with what
+ * ZooKeeper prints.
+ */
+export function isUnmeasuredKey(key: string): boolean {
+  if (unmeasuredMetrics.has(key)) return true;
+  const name = key.replace(summaryFigure, '');
+  if (name === key) return false;
+  if (unmeasuredMetrics.has(name)) return true;
+  return zookeeperMetrics.some(
+    ([family, kind]) =>
+      (kind === 'summarySet' || kind === 'summarySetAdvanced') &&
+      unmeasuredMetrics.has(family) &&
+      name.endsWith(`_${family}`),
+  );
+}
