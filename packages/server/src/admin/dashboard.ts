@@ -1,7 +1,8 @@
 /**
  * The dashboard the admin server serves at `/dashboard`: one page, its script and styles inline
  * (nothing fetched from the internet), polling two JSON endpoints of its own. `state` reports
- * the ensemble's members as this server knows them (role, zxid, lag, health), live figures
+ * every member of the ensemble (role, zxid, lag behind the leader, health: the others as they
+ * answer `srvr` on their client ports, see member-probe.ts), live figures
  * (packets, latency, connections, outstanding requests) and the sessions. `znode` is a
  * read-only browser that goes through a client session authenticated with the operator's
  * credentials, so it sees what that identity's ACLs allow and nothing else.
@@ -13,6 +14,7 @@ import { type ClientLink, type LinkFactory, ZabClient, ZabError } from '@zabkit/
 import type { AdminTarget } from './commands.js';
 import { dashboardPage } from './dashboard-page.js';
 import { toJson } from './json.js';
+import { type MemberAddress, MemberProbes } from './member-probe.js';
 
 /** Operator sessions kept open for the znode browser, one per distinct credentials. */
 export const dashboardSessionsMax = 8;
@@ -32,6 +34,8 @@ interface OperatorSession {
 /** The dashboard's routes on the admin server; `close` ends the operator sessions. */
 export class Dashboard {
   private readonly sessions = new Map<string, OperatorSession>();
+  /** The other members' own answers, asked on their client ports. */
+  private readonly probes = new MemberProbes();
   private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(private readonly target: DashboardTarget) {
@@ -55,7 +59,7 @@ export class Dashboard {
         response.end(dashboardPage);
         return true;
       case '/dashboard/api/state':
-        this.json(response, 200, this.state());
+        this.json(response, 200, await this.state());
         return true;
       case '/dashboard/api/znode':
         await this.znode(url.searchParams.get('path') ?? '/', request.headers.authorization, response);
@@ -79,12 +83,11 @@ export class Dashboard {
   }
 
   /** The members, figures and sessions the page shows. */
-  private state(): Record<string, unknown> {
+  private async state(): Promise<Record<string, unknown>> {
     const context = this.target.introspect();
     const peer = this.target.driver.peer;
     const status = peer.status();
     const { config } = this.target;
-    const learners = new Map(peer.learners().map((l) => [l.serverId, l]));
     const zxidText = (zxid: bigint) => `0x${BigInt.asUintN(64, zxid).toString(16)}`;
     const members =
       config.servers.size === 0
@@ -99,49 +102,7 @@ export class Dashboard {
               self: true,
             },
           ]
-        : [...config.servers.values()].map((server) => {
-            if (server.id === peer.serverId) {
-              return {
-                id: server.id,
-                host: server.host,
-                role: context.mode,
-                zxid: zxidText(status.lastAppliedZxid),
-                lag: 0,
-                health: context.failure !== undefined ? 'failed' : context.serving ? 'ok' : 'not serving',
-                self: true,
-              };
-            }
-            const learner = learners.get(server.id);
-            if (status.role === 'leading' && learner !== undefined) {
-              const lag =
-                learner.ackedZxid >> 32n === status.lastCommittedZxid >> 32n
-                  ? Number((status.lastCommittedZxid & 0xffffffffn) - (learner.ackedZxid & 0xffffffffn))
-                  : null;
-              return {
-                id: server.id,
-                host: server.host,
-                role: learner.observer ? 'observer' : 'follower',
-                zxid: learner.observer ? null : zxidText(learner.ackedZxid),
-                lag: learner.observer ? null : Math.max(0, lag ?? 0),
-                health: learner.synced ? 'ok' : 'syncing',
-                self: false,
-              };
-            }
-            return {
-              id: server.id,
-              host: server.host,
-              role:
-                status.leaderId === server.id
-                  ? 'leader'
-                  : status.role === 'leading'
-                    ? 'not connected'
-                    : 'unknown here',
-              zxid: null,
-              lag: null,
-              health: status.role === 'leading' ? 'down' : status.leaderId === server.id ? 'ok' : 'unknown',
-              self: false,
-            };
-          });
+        : await this.members(context, zxidText);
     const connectionsBySession = new Map(
       context.connections.filter((c) => c.sessionId !== undefined).map((c) => [c.sessionId!, c]),
     );
@@ -175,6 +136,86 @@ export class Dashboard {
         };
       }),
     };
+  }
+
+  /**
+   * Every member as this server sees it: itself; the others as they answer `srvr` on their
+   * client ports (mode and zxid), with what a leader knows of its learners (synced or still
+   * syncing). The lag is how many transactions a member's zxid trails the leader's.
+   */
+  private async members(
+    context: ReturnType<AdminTarget['introspect']>,
+    zxidText: (zxid: bigint) => string,
+  ): Promise<Record<string, unknown>[]> {
+    const peer = this.target.driver.peer;
+    const status = peer.status();
+    const { config } = this.target;
+    const learners = new Map(peer.learners().map((l) => [l.serverId, l]));
+    const others = [...config.servers.values()].filter((server) => server.id !== peer.serverId);
+    const addresses: MemberAddress[] = [];
+    for (const server of others) {
+      // A member's own client port, else the one this server was given (the usual layout:
+      // every member on its host's same port).
+      const port = server.clientPort ?? config.clientPort;
+      if (port === undefined || port === 0) continue;
+      const wildcard = server.clientAddress === undefined || ['0.0.0.0', '::'].includes(server.clientAddress);
+      addresses.push({ id: server.id, host: wildcard ? server.host : server.clientAddress!, port });
+    }
+    const reports = await this.probes.read(addresses);
+    const leading = status.role === 'leading' && status.serving;
+    const leaderReport = status.leaderId === undefined ? undefined : reports.get(status.leaderId);
+    const leaderZxid = leading
+      ? status.lastCommittedZxid
+      : leaderReport?.state === 'serving' && leaderReport.mode === 'leader'
+        ? leaderReport.zxid
+        : undefined;
+    const lagBehindLeader = (zxid: bigint) =>
+      leaderZxid === undefined || zxid >> 32n !== leaderZxid >> 32n
+        ? null
+        : Math.max(0, Number((leaderZxid & 0xffffffffn) - (zxid & 0xffffffffn)));
+    const self = {
+      id: peer.serverId,
+      host: config.servers.get(peer.serverId)?.host ?? '',
+      role: context.mode,
+      zxid: zxidText(status.lastAppliedZxid),
+      lag: leading ? 0 : lagBehindLeader(status.lastAppliedZxid),
+      health: context.failure !== undefined ? 'failed' : context.serving ? 'ok' : 'not serving',
+      self: true,
+    };
+    const rows = others.map((server) => {
+      const report = reports.get(server.id);
+      const learner = leading ? learners.get(server.id) : undefined;
+      const row = { id: server.id, host: server.host, self: false };
+      if (report?.state === 'serving') {
+        return {
+          ...row,
+          role: report.mode,
+          zxid: zxidText(report.zxid),
+          lag: report.mode === 'leader' ? 0 : lagBehindLeader(report.zxid),
+          // A leader knows whether its learner has finished syncing.
+          health: learner !== undefined && !learner.synced ? 'syncing' : 'ok',
+        };
+      }
+      if (learner !== undefined) {
+        // Not answering srvr (no client port known, or not whitelisted) but connected here.
+        return {
+          ...row,
+          role: learner.observer ? 'observer' : 'follower',
+          zxid: zxidText(learner.ackedZxid),
+          lag: lagBehindLeader(learner.ackedZxid),
+          health: learner.synced ? 'ok' : 'syncing',
+        };
+      }
+      return {
+        ...row,
+        role: report === undefined ? 'unknown (no client port to ask)' : report.state,
+        zxid: null,
+        lag: null,
+        health: report === undefined ? 'unknown' : report.state === 'unreachable' ? 'down' : 'not serving',
+        detail: report === undefined ? null : report.detail,
+      };
+    });
+    return [self, ...rows].sort((a, b) => a.id - b.id);
   }
 
   private async znode(
