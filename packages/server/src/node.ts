@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname, release, userInfo } from 'node:os';
 import {
   type EnsembleConfig,
+  formatZxid,
   type PeerMessage,
   type PeerStorage,
   type PeerTransport,
@@ -18,6 +19,8 @@ import {
 } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { TcpTransport } from '@zabkit/transport-tcp';
+import { importIntoStorage, loadZooKeeperSnapshot } from '@zabkit/zk-format';
+import { RestoreRefusedError } from './admin/commands.js';
 import { Dashboard } from './admin/dashboard.js';
 import { AdminServer, AdminServerStartError } from './admin/server.js';
 import { AuditLog } from './audit-log.js';
@@ -32,7 +35,7 @@ import type { FourLetterWordActions, FourLetterWordContext } from './four-letter
 import { type Logger, silentLogger } from './log.js';
 import { MetricsHttpServer } from './metrics/http.js';
 import { ServerMetrics } from './metrics/registry.js';
-import { PeerDriver } from './peer-driver.js';
+import { PeerDriver, type PeerDriverOptions } from './peer-driver.js';
 import { loadQuorumSecurity } from './quorum-security.js';
 import { loadTlsSettings, type TlsContextOptions } from './tls-settings.js';
 
@@ -66,6 +69,11 @@ export interface ServerNodeOptions {
   /** The server id of a standalone server (no `server.N` lines). Default 1. */
   readonly standaloneServerId?: number;
   /**
+   * Whether the admin server's restore may replace this standalone server's state while it
+   * runs (default true). An embedder whose code holds the driver passes false.
+   */
+  readonly restoreInPlace?: boolean;
+  /**
    * What an admin server that cannot listen does to the start: `'log'` (the default, as
    * ZooKeeper's QuorumPeer: log it at error level and serve clients without it) or `'fail'`
    * (close and reject with the {@link AdminServerStartError}; an embedder that asked for one).
@@ -91,7 +99,7 @@ class NoPeers implements PeerTransport {
 export class ServerNode {
   private constructor(
     readonly config: ZabkitConfig,
-    readonly driver: PeerDriver,
+    private currentDriver: PeerDriver,
     /** The plain client port, else the secure one; none with `listen: false`. */
     private readonly firstPort: ClientPortServer | undefined,
     /** The secure client port (secureClientPort), if any. */
@@ -154,8 +162,11 @@ export class ServerNode {
     } else {
       transport = new NoPeers(serverId);
     }
-    const storage = options.storage ?? new MemoryStorage();
-    const driver = await PeerDriver.start({
+    const realStorage = options.storage ?? new MemoryStorage();
+    // The driver's stop closes the store it was given; a restore stops one driver and starts
+    // another on the same store, which the node closes itself.
+    const storage = keptOpen(realStorage);
+    const driverOptions: PeerDriverOptions = {
       peer: {
         serverId,
         voters,
@@ -204,14 +215,8 @@ export class ServerNode {
       ),
       // A standalone server has no elections to tell of.
       ...(ensemble ? { log } : {}),
-    });
-    // A peer that stops for good (a broken invariant, a failed store) says why.
-    driver.onFatal((error) =>
-      log.error(
-        { serverId, reason: error.reason, code: errorCodeOf(error.cause), err: error.cause },
-        `peer stopped for good: ${error.message}`,
-      ),
-    );
+    };
+    const driver = await startDriver(driverOptions, log);
     const self = ensemble ? config.servers.get(serverId) : undefined;
     const tlsSettings = config.clientPortSettings.tls;
     // Stores are read before anything listens: a key that cannot be honoured stops the start.
@@ -229,6 +234,7 @@ export class ServerNode {
       };
     } catch (error) {
       await driver.stop();
+      await realStorage.close();
       if (transport instanceof TcpTransport) await transport.shutdown();
       throw error;
     }
@@ -242,6 +248,7 @@ export class ServerNode {
     let node: ServerNode | undefined;
     if (options.listen === false) {
       node = new ServerNode(config, driver, undefined, undefined, transport, log, audit);
+      node.restart = { driverOptions, storage: realStorage, inPlace: options.restoreInPlace ?? true };
       audit?.started();
       // The figures mntr would report; no metrics endpoint or admin server without a client port.
       node.metrics = new ServerMetrics(node, { prometheus: false, exportProcessMetrics: false });
@@ -253,7 +260,8 @@ export class ServerNode {
     }
     const listen = (host: string, port: number, listenerTls: ClientPortServer['options']['tls']) =>
       ClientPortServer.listen({
-        links: driver,
+        // Through the node: a restore replaces the driver under the same listeners.
+        links: { open: (handlers) => node!.driver.open(handlers) },
         host,
         port,
         maxFrameBytes: config.juteMaxBuffer,
@@ -289,6 +297,7 @@ export class ServerNode {
             unified: false,
           });
     node = new ServerNode(config, driver, (plain ?? secure)!, secure, transport, log, audit);
+    node.restart = { driverOptions, storage: realStorage, inPlace: options.restoreInPlace ?? true };
     audit?.started();
     node.metrics = new ServerMetrics(node, {
       prometheus: config.metrics !== undefined,
@@ -368,6 +377,101 @@ export class ServerNode {
       }
     }
     return node;
+  }
+
+  /** How to start the peer again on its store (a restore), and the store the node closes. */
+  private restart!: { driverOptions: PeerDriverOptions; storage: PeerStorage; inPlace: boolean };
+  /** The restore under way, if one is: a second waits for it. */
+  private restoring: Promise<unknown> | undefined;
+
+  /** The running peer's driver (a restore replaces it). */
+  get driver(): PeerDriver {
+    return this.currentDriver;
+  }
+
+  /**
+   * Replaces this standalone server's state with a snapshot in ZooKeeper's format, as 3.9's
+   * restore command does: the tree, Stats, ACLs and sessions the snapshot holds become the
+   * server's, durably, and it serves from them at once. Clients are disconnected; those whose
+   * sessions the snapshot holds resume them, the others find them expired. The snapshot is
+   * read whole and checked before anything changes; then the peer stops, its store is reset to
+   * the snapshot (one atomic write, epochs kept so that later zxids stay higher) and a new
+   * peer starts from it. Refused in an ensemble (see {@link RestoreRefusedError}).
+   */
+  async restore(snapshot: Uint8Array): Promise<{ readonly lastZxid: bigint }> {
+    if (this.config.servers.size > 0)
+      throw new RestoreRefusedError(
+        "restore into a running member of an ensemble would replace one replica's state: ZAB would " +
+          'sync it back from its leader, or, were it to lead, spread a state the others never agreed ' +
+          'on (ZooKeeper 3.9 lets the replicas diverge here). Stop every member, run `zabkit storage ' +
+          'restore <snapshot> <dataDir> --force` on each, then start them',
+      );
+    if (!this.restart.inPlace)
+      throw new RestoreRefusedError(
+        'restore into an embedded peer is not available: close it, restore its data directory with ' +
+          '`zabkit storage restore`, then start it',
+      );
+    const previous = this.restoring ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.restoreNow(snapshot));
+    this.restoring = run;
+    try {
+      return await run;
+    } finally {
+      if (this.restoring === run) this.restoring = undefined;
+    }
+  }
+
+  private async restoreNow(bytes: Uint8Array): Promise<{ readonly lastZxid: bigint }> {
+    const { config } = this;
+    // Read and checked whole before anything changes: a bad body leaves the server as it was.
+    const loaded = loadZooKeeperSnapshot(bytes, 'the restore request body', {
+      extendedTypesEnabled: config.systemProperties.extendedTypesEnabled,
+      juteMaxBufferBytes: config.juteMaxBuffer,
+    });
+    const { storage, driverOptions } = this.restart;
+    const before = this.driver.peer.status();
+    this.log.warn(
+      {
+        fromZxid: formatZxid(before.lastAppliedZxid),
+        toZxid: formatZxid(zxid(BigInt.asUintN(64, loaded.zxid))),
+        znodes: loaded.tree.nodes.size,
+        sessions: loaded.sessions.size,
+      },
+      'restoring from a snapshot (admin restore): clients are disconnected',
+    );
+    const old = this.currentDriver;
+    const epochs = await storage.readEpochs();
+    await old.stop();
+    await importIntoStorage(storage, loaded);
+    // Epochs never go back: the next election's epoch, and so every later zxid, stays higher.
+    const imported = await storage.readEpochs();
+    await storage.writeEpochs({
+      acceptedEpoch: Math.max(epochs.acceptedEpoch, imported.acceptedEpoch),
+      currentEpoch: Math.max(epochs.currentEpoch, imported.currentEpoch),
+    });
+    const driver = await startDriver(
+      { ...driverOptions, peer: { ...driverOptions.peer, startTimeMs: (driverOptions.clock ?? Date.now)() } },
+      this.log,
+    );
+    this.currentDriver = driver;
+    this.metrics.reattach();
+    for (const listener of this.driverListeners) listener(driver);
+    this.log.warn(
+      {
+        zxid: formatZxid(driver.peer.status().lastAppliedZxid),
+        znodes: driver.peer.replicaStats().nodeCount,
+      },
+      'restored from the snapshot',
+    );
+    return { lastZxid: loaded.zxid };
+  }
+
+  private readonly driverListeners = new Set<(driver: PeerDriver) => void>();
+
+  /** Calls `listener` with the new driver each time a restore replaces it; returns a function that unsubscribes. */
+  onDriverReplaced(listener: (driver: PeerDriver) => void): () => void {
+    this.driverListeners.add(listener);
+    return () => this.driverListeners.delete(listener);
   }
 
   /**
@@ -566,7 +670,9 @@ export class ServerNode {
     this.metrics.detach();
     await Promise.all(this.listeners().map((listener) => listener.close()));
     this.audit?.stopped();
+    await this.restoring?.catch(() => undefined);
     await this.driver.stop();
+    await this.restart?.storage.close();
     if (this.transport instanceof TcpTransport) await this.transport.shutdown();
     this.log.info({ serverId: this.driver.serverId }, 'zabkit server stopped');
   }
@@ -628,4 +734,29 @@ function logQuotaNotice(log: Logger, notice: QuotaNotice | { readonly recounted:
     { quotaPath: notice.quotaPath, refused: notice.refused },
     `Quota exceeded: ${notice.quotaPath} [current ${notice.limit}=${notice.wouldBe}, ${notice.hard ? 'hard' : 'soft'}${kind}Limit=${notice.limitValue}]`,
   );
+}
+
+/** Starts a peer driver, logging why if its peer later stops for good. */
+async function startDriver(options: PeerDriverOptions, log: Logger): Promise<PeerDriver> {
+  const driver = await PeerDriver.start(options);
+  const serverId = options.peer.serverId;
+  // A peer that stops for good (a broken invariant, a failed store) says why.
+  driver.onFatal((error) =>
+    log.error(
+      { serverId, reason: error.reason, code: errorCodeOf(error.cause), err: error.cause },
+      `peer stopped for good: ${error.message}`,
+    ),
+  );
+  return driver;
+}
+
+/** The store with its `close` left to the node (see ServerNode.restore). */
+function keptOpen(storage: PeerStorage): PeerStorage {
+  return new Proxy(storage, {
+    get(target, property, receiver) {
+      if (property === 'close') return async () => undefined;
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

@@ -35,6 +35,15 @@ export interface AdminServerSettings {
   readonly portUnification: boolean;
   /** `admin.needClientAuth`: HTTPS clients must present a certificate the trust store accepts. */
   readonly needClientAuth: boolean;
+  /** `admin.snapshot.enabled` (3.9): the snapshot command; off, it answers 503. Default true. */
+  readonly snapshotEnabled: boolean;
+  /** `admin.restore.enabled` (3.9): the restore command; off, it answers 503. Default true. */
+  readonly restoreEnabled: boolean;
+  /**
+   * `admin.rateLimiterIntervalInMS` (3.9): one restore per this many ms (default 300000);
+   * snapshot reads the same number as microseconds, as 3.9 does (one per 300 ms).
+   */
+  readonly rateLimiterInterval: number;
 }
 
 /** The system properties zabkit acts on, with ZooKeeper's defaults filled in. */
@@ -95,6 +104,9 @@ export const SYSTEM_PROPERTY_KEYS: ReadonlySet<string> = new Set([
   'admin.forceHttps',
   'admin.portUnification',
   'admin.needClientAuth',
+  'admin.snapshot.enabled',
+  'admin.restore.enabled',
+  'admin.rateLimiterIntervalInMS',
 ]);
 
 /** Where the settings are read from, and how a bad value is reported (config.ts's ConfigError). */
@@ -143,6 +155,9 @@ function parseAdminServer(source: SystemPropertySource): AdminServerSettings {
     forceHttps: bool(source, 'admin.forceHttps', false),
     portUnification: bool(source, 'admin.portUnification', false),
     needClientAuth: bool(source, 'admin.needClientAuth', false),
+    snapshotEnabled: bool(source, 'admin.snapshot.enabled', true),
+    restoreEnabled: bool(source, 'admin.restore.enabled', true),
+    rateLimiterInterval: int(source, 'admin.rateLimiterIntervalInMS', 0, 2 ** 31 - 1, 300_000),
   };
   return settings;
 }

@@ -182,6 +182,10 @@ describe('parseConfig', () => {
           forceHttps: false,
           portUnification: false,
           needClientAuth: false,
+          // 3.9's snapshot and restore switches and their rate limit.
+          snapshotEnabled: true,
+          restoreEnabled: true,
+          rateLimiterInterval: 300_000,
         },
         containerCheckIntervalMs: 60_000,
         enforceQuota: false,

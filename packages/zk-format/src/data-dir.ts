@@ -10,7 +10,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ACL, Ids } from '@zabkit/core';
 import { ZkFormatError } from './errors.js';
-import { looksLikeSnapshot, readSnapshot, snapshotStream, type ZxidDigest } from './snapshot.js';
+import {
+  looksLikeSnapshot,
+  readSnapshot,
+  type SnapshotTrailer,
+  snapshotStream,
+  type ZxidDigest,
+} from './snapshot.js';
 import { readTxnLogFile, type ZkReadOptions, zxidFromFileName } from './txn-log.js';
 import { type DigestReport, ZkDataTree } from './zk-tree.js';
 
@@ -225,6 +231,66 @@ export function loadZooKeeperDataDir(dataDir: string, options: ZkLoadOptions = {
   };
 }
 
+/**
+ * One snapshot's bytes, as 3.9's restore command reads a posted one (ZKDatabase
+ * deserializeSnapshot): the tree, sessions and ACLs, checked whole (seals, parents before
+ * children, every ACL reference held), at the zxid its trailer names (3.9's last processed
+ * zxid, else its digest's). The ephemerals of sessions the table lacks are deleted, as at a
+ * start. Throws a ZkFormatError for anything else, naming `label` and the offset.
+ */
+export function loadZooKeeperSnapshot(
+  bytes: Uint8Array,
+  label: string,
+  options: Omit<ZkLoadOptions, 'logDir' | 'onFile'> = {},
+): ZkLoaded {
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    options.warn?.(message);
+  };
+  const tree = new ZkDataTree(
+    { extendedTypesEnabled: options.extendedTypesEnabled ?? true, digestEnabled: true },
+    warn,
+  );
+  const sessions = new Map<bigint, number>();
+  if (!looksLikeSnapshot('snapshot', bytes))
+    throw new ZkFormatError('badRecord', label, -1, 'it does not end like a whole snapshot (a seal and "/")');
+  const trailer = loadSnapshotWithTrailer(tree, sessions, 'snapshot', label, bytes, options);
+  const zxid = trailer.lastZxid ?? trailer.digest?.zxid;
+  if (zxid === undefined || zxid === null)
+    throw new ZkFormatError(
+      'badRecord',
+      label,
+      -1,
+      "it names no zxid: neither ZooKeeper 3.9's last processed zxid nor a 3.6+ digest follows the nodes",
+    );
+  tree.snapshotLoaded(zxid, trailer.digest);
+  const deadSessions = tree.killDeadSessions(sessions);
+  for (const [path, node] of tree.nodes) {
+    if (node.acl === null)
+      throw new ZkFormatError(
+        'badTree',
+        label,
+        -1,
+        `node ${path === '' ? '/' : path} refers to ACL ${node.danglingAclRef} that the snapshot's ACL cache does not hold`,
+      );
+  }
+  return {
+    tree,
+    sessions,
+    zxid: tree.lastProcessedZxid,
+    snapshotFile: label,
+    snapshotZxid: zxid,
+    logFiles: [],
+    txnsApplied: 0,
+    digest: tree.digestReport,
+    acceptedEpoch: undefined,
+    currentEpoch: undefined,
+    deadSessions,
+    warnings,
+  };
+}
+
 function loadSnapshotInto(
   tree: ZkDataTree,
   sessions: Map<bigint, number>,
@@ -233,6 +299,17 @@ function loadSnapshotInto(
   bytes: Uint8Array,
   options: ZkLoadOptions,
 ): ZxidDigest | null {
+  return loadSnapshotWithTrailer(tree, sessions, name, file, bytes, options).digest;
+}
+
+function loadSnapshotWithTrailer(
+  tree: ZkDataTree,
+  sessions: Map<bigint, number>,
+  name: string,
+  file: string,
+  bytes: Uint8Array,
+  options: ZkLoadOptions,
+): SnapshotTrailer {
   const stream = snapshotStream(name, file, bytes);
   let cache: ReadonlyMap<bigint, readonly ACL[]> = new Map();
   const trailer = readSnapshot(
@@ -256,5 +333,5 @@ function loadSnapshotInto(
     },
     options,
   );
-  return trailer.digest;
+  return trailer;
 }

@@ -24,6 +24,7 @@ export {
 } from './convert.js';
 export {
   loadZooKeeperDataDir,
+  loadZooKeeperSnapshot,
   logFiles,
   resolveZooKeeperDir,
   snapshotFiles,

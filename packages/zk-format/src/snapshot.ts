@@ -47,6 +47,11 @@ export interface SnapshotTrailer {
   readonly header: FileHeader;
   /** The digest, or null when the snapshot has none (before 3.6, or digests disabled). */
   readonly digest: ZxidDigest | null;
+  /**
+   * The last processed zxid ZooKeeper 3.9 writes after the digest
+   * (`zookeeper.serializeLastProcessedZxid.enabled`, on by default), or null when absent.
+   */
+  readonly lastZxid?: bigint | null;
 }
 
 /** How the snapshot's bytes are stored, from the file's last name extension (SnapStream.getStreamMode). */
@@ -179,7 +184,16 @@ export function readSnapshot(
     throw error;
   }
   checkSeal(reader, stream, 'the digest seal');
-  return { header, digest };
+  let lastZxid: bigint;
+  try {
+    lastZxid = reader.long('the last processed zxid');
+  } catch (error) {
+    // Before 3.9 (or with serializeLastProcessedZxid off) the snapshot ends here.
+    if (error instanceof ZkEndOfInput) return { header, digest, lastZxid: null };
+    throw error;
+  }
+  checkSeal(reader, stream, 'the last processed zxid seal');
+  return { header, digest, lastZxid };
 }
 
 /** One node as a snapshot stores it. */
@@ -200,6 +214,11 @@ export interface SnapshotContent {
   /** Written with a second seal when given, as ZooKeeper 3.6+ writes it. */
   readonly digest: ZxidDigest | null;
   readonly dbid?: bigint;
+  /**
+   * Written after the digest with a third seal when given, as ZooKeeper 3.9 writes its last
+   * processed zxid (what its restore command reads).
+   */
+  readonly lastZxid?: bigint;
 }
 
 /** A snapshot's bytes, as FileSnap.serialize writes them (uncompressed). */
@@ -223,6 +242,10 @@ export function encodeSnapshot(content: SnapshotContent): Uint8Array {
   if (content.digest !== null) {
     writer.long(content.digest.zxid).int(content.digest.digestVersion).long(content.digest.digest);
     seal();
+    if (content.lastZxid !== undefined) {
+      writer.long(content.lastZxid);
+      seal();
+    }
   }
   return writer.finish();
 }

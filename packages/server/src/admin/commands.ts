@@ -27,6 +27,18 @@ export interface AdminTarget {
   readonly fourLetterWordActions: FourLetterWordActions;
   introspect(): FourLetterWordContext;
   peerState(): string | undefined;
+  /**
+   * Replaces the server's state with a snapshot in ZooKeeper's format (the restore command);
+   * resolves with the zxid it restored to. Rejects with a {@link RestoreRefusedError} where
+   * a restore cannot keep the replicas consistent, and with the format's error for bytes
+   * that are not a whole snapshot, the state unchanged.
+   */
+  restore(snapshot: Uint8Array): Promise<{ readonly lastZxid: bigint }>;
+}
+
+/** A restore this server will not do (in an ensemble, or embedded): says why and what to do instead. */
+export class RestoreRefusedError extends Error {
+  override readonly name = 'RestoreRefusedError';
 }
 
 /** A command's answer: JSON fields, or a byte stream (snapshot), with status and headers. */
@@ -152,21 +164,22 @@ class RateLimiter {
   }
 }
 
-/**
- * ZooKeeper's snapshot limiter: one per `zookeeper.admin.rateLimiterIntervalInMS` (300000),
- * which 3.9 applies in microseconds for snapshot (so one per 300 ms) and in milliseconds for
- * restore.
- */
-const snapshotIntervalMs = 300;
-
 function makeSnapshot(target: AdminTarget): { zxid: bigint; bytes: Uint8Array } {
   const tree = target.driver.peer.treeSnapshot();
-  return { zxid: tree.zxid, bytes: encodeSnapshot(toSnapshotContent(tree)) };
+  // With the last processed zxid after the digest, as 3.9 writes it for its restore.
+  return { zxid: tree.zxid, bytes: encodeSnapshot({ ...toSnapshotContent(tree), lastZxid: tree.zxid }) };
 }
 
-/** Every command of ZooKeeper 3.9's AdminServer. */
-export function adminCommands(): AdminCommand[] {
-  const snapshotLimiter = new RateLimiter(snapshotIntervalMs);
+/**
+ * Every command of ZooKeeper 3.9's AdminServer. Snapshot and restore are rate limited as
+ * there: one per `admin.rateLimiterIntervalInMS` (300000), which 3.9 reads in microseconds
+ * for snapshot (so one per 300 ms) and in milliseconds for restore.
+ */
+export function adminCommands(
+  settings: { readonly rateLimiterInterval: number } = { rateLimiterInterval: 300_000 },
+): AdminCommand[] {
+  const snapshotLimiter = new RateLimiter(settings.rateLimiterInterval / 1000);
+  const restoreLimiter = new RateLimiter(settings.rateLimiterInterval);
   const get = (
     names: string[],
     run: AdminCommand['run'],
@@ -286,14 +299,28 @@ export function adminCommands(): AdminCommand[] {
       method: 'POST',
       serverRequired: true,
       authRequired: true,
-      run: () => ({
-        // Replacing a running replica's state is a change the whole ensemble must agree on;
-        // zabkit restores into a stopped server's data directory instead.
-        status: 501,
-        error:
-          'restore into a running zabkit server is not available: stop the server and run ' +
-          '`zabkit storage restore <snapshot> <dataDir>`, then start it',
-      }),
+      // As 3.9's RestoreCommand: feature flag, body, rate limit, then the restore itself.
+      run: async (target, request) => {
+        if (!target.config.systemProperties.adminServer.restoreEnabled)
+          return { status: 503, error: 'the restore command is disabled (admin.restore.enabled=false)' };
+        if (request.body === undefined || request.body.length === 0)
+          return { status: 400, error: 'restore needs a snapshot as the request body' };
+        if (!restoreLimiter.allow()) {
+          target.metrics.inc('restore_rate_limited_count');
+          return { status: 429 };
+        }
+        const started = performance.now();
+        try {
+          const { lastZxid } = await target.restore(request.body);
+          target.metrics.observe('restore_time', performance.now() - started);
+          return { data: { last_zxid: BigInt.asIntN(64, lastZxid) } };
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          if (error instanceof RestoreRefusedError) return { status: 409, error: message };
+          target.metrics.inc('restore_error_count');
+          return { status: 500, error: message };
+        }
+      },
     },
     get(['ruok'], () => ({})),
     get(
@@ -311,6 +338,8 @@ export function adminCommands(): AdminCommand[] {
     get(
       ['snapshot', 'snap'],
       (target, request) => {
+        if (!target.config.systemProperties.adminServer.snapshotEnabled)
+          return { status: 503, error: 'the snapshot command is disabled (admin.snapshot.enabled=false)' };
         if (!snapshotLimiter.allow()) {
           target.metrics.inc('snapshot_rate_limited_count');
           return { status: 429 };

@@ -87,7 +87,7 @@ export class AdminServer {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    for (const command of adminCommands()) {
+    for (const command of adminCommands(settings)) {
       for (const name of command.names) this.byName.set(name, command);
       this.primary.push(command.names[0]!);
     }

@@ -120,6 +120,8 @@ export class EmbeddedPeer
         listen: config.clientPort !== undefined,
         standaloneServerId: options.id,
         adminServerFailure: 'fail',
+        // Its listeners hold the driver: a restore goes through its data directory instead.
+        restoreInPlace: false,
         ...(options.sessionSecret === undefined ? {} : { sessionSecret: options.sessionSecret }),
         ...(options.clock === undefined ? {} : { clock: options.clock }),
       });

@@ -139,12 +139,8 @@ export class ServerMetrics {
     this.observe('dbinittime', node.driver.loadTimeMs);
     this.observe('startup_snap_load_time', node.driver.loadTimeMs);
     const byOp = this.promSummaries.get('zabkit_request_latency_milliseconds');
+    this.followDriver();
     this.detachers.push(
-      node.driver.observe({
-        stepped: (ready) => this.stepped(ready),
-        stored: (actions, elapsedMs) => this.stored(actions, elapsedMs),
-        received: (from, message) => this.received(from, message),
-      }),
       ...node.clientListeners().map((listener) =>
         listener.onRequestServed((request, _reply, latencyMs) => {
           if (request.op === 'ping') return;
@@ -152,8 +148,39 @@ export class ServerMetrics {
           byOp?.labels(request.op).observe(latencyMs);
         }),
       ),
-      node.onFatal(() => this.inc('unrecoverable_error_count')),
     );
+  }
+
+  /** What the driver tells: steps, storage writes, peer messages, a fatal stop. */
+  private driverDetachers: (() => void)[] = [];
+
+  private followDriver(): void {
+    const driver = this.node.driver;
+    this.driverDetachers = [
+      driver.observe({
+        stepped: (ready) => this.stepped(ready),
+        stored: (actions, elapsedMs) => this.stored(actions, elapsedMs),
+        received: (from, message) => this.received(from, message),
+      }),
+      driver.onFatal(() => this.inc('unrecoverable_error_count')),
+    ];
+  }
+
+  /**
+   * Follows the node's driver again after a restore replaced it: counters and summaries go
+   * on, the role is read afresh.
+   */
+  reattach(): void {
+    for (const detach of this.driverDetachers.splice(0)) detach();
+    this.followDriver();
+    const status = this.node.driver.peer.status();
+    this.role = status.role;
+    this.serving = status.serving;
+    this.roleSinceMs = performance.now();
+    this.unavailableSinceMs = status.serving ? undefined : this.roleSinceMs;
+    this.proposedAtMs.clear();
+    this.registerShownGauges(status.role);
+    this.observe('dbinittime', this.node.driver.loadTimeMs);
   }
 
   /** Adds `by` to one of ZooKeeper's counters. */
@@ -244,6 +271,7 @@ export class ServerMetrics {
   /** Stops following the server; the registry keeps its last values. */
   detach(): void {
     for (const detach of this.detachers.splice(0)) detach();
+    for (const detach of this.driverDetachers.splice(0)) detach();
   }
 
   /**
