@@ -25,6 +25,7 @@ import {
   ZabPeer,
 } from '@zabkit/core';
 import { type FatalListener, FatalState, PeerFatalError } from './fatal.js';
+import { StepScheduler } from './step-scheduler.js';
 
 /** How an in-process standalone server is set up: the server options, and the clock to run on. */
 export interface LocalServerOptions extends Partial<Omit<ServerOptions, 'sessionSecret' | 'startTimeMs'>> {
@@ -66,7 +67,14 @@ export class LocalServer implements LinkFactory {
   private nextConnectionId = 1;
   private readonly inputs: PeerInput[] = [];
   private pumping = false;
+  /** A pump is scheduled: inputs that arrive meanwhile wait for it. */
   private scheduled = false;
+  /** Steps in a microtask, with a turn of the event loop now and then (timers, I/O). */
+  private readonly steps = new StepScheduler();
+  private readonly pumpScheduled = () => {
+    this.scheduled = false;
+    this.pump();
+  };
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private readonly fatal = new FatalState();
@@ -175,10 +183,7 @@ export class LocalServer implements LinkFactory {
     this.inputs.push(input);
     if (this.pumping || this.scheduled) return;
     this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      this.pump();
-    });
+    this.steps.schedule(this.pumpScheduled);
   }
 
   /**

@@ -32,6 +32,7 @@ import { deliverToLink, ReadyPipeline, ZabPeer, type ZabPeerOptions } from '@zab
 import { type FatalListener, FatalState, PeerFatalError, type PeerFatalReason } from './fatal.js';
 import { type Logger, silentLogger } from './log.js';
 import { PeerActivityLog } from './peer-activity.js';
+import { StepScheduler } from './step-scheduler.js';
 
 /** What a driver needs: the peer's options, its storage and its transport. */
 export interface PeerDriverOptions {
@@ -205,6 +206,9 @@ export class PeerDriver implements LinkFactory {
   /** A one-shot tick for a timer due before the next regular tick, and when it is due. */
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private wakeDueMs: number | undefined;
+  /** Steps in a microtask, with a turn of the event loop now and then (timers, peer messages). */
+  private readonly steps = new StepScheduler();
+  private readonly pumpNow = () => this.pump();
 
   private constructor(peer: ZabPeer, options: PeerDriverOptions) {
     this.peer = peer;
@@ -362,7 +366,7 @@ export class PeerDriver implements LinkFactory {
     // Inputs that arrive together (a burst of client requests, a batch of messages) are
     // stepped together, so that their proposals, acks and writes are batched.
     this.pumping = true;
-    queueMicrotask(() => this.pump());
+    this.steps.schedule(this.pumpNow);
   }
 
   private pump(): void {
