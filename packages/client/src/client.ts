@@ -87,6 +87,9 @@ function codecBytes(data: Uint8Array | null): Uint8Array {
   return data ?? noBytes;
 }
 
+const statOf = (result: { readonly stat: Stat }): Stat => result.stat;
+const pathOf = (result: { readonly path: string }): string => result.path;
+
 function versionOf(versionOrOptions: number | VersionOptions | undefined): number {
   return typeof versionOrOptions === 'number' ? versionOrOptions : (versionOrOptions?.version ?? -1);
 }
@@ -227,8 +230,12 @@ export class ZabClient extends EventEmitter<ClientEvents> {
   create(path: string, data?: Data, options?: CreateNodeOptions): Promise<string>;
   /** Creates a znode holding `value` as `options.codec` encodes it. */
   create<T>(path: string, value: T, options: CreateNodeOptions & CodecOption<T>): Promise<string>;
-  async create(path: string, data?: unknown, options?: CreateNodeOptions & Partial<CodecOption<unknown>>) {
-    return (await this.create2(path, data as Data, options)).path;
+  create(
+    path: string,
+    data?: unknown,
+    options?: CreateNodeOptions & Partial<CodecOption<unknown>>,
+  ): Promise<string> {
+    return this.createNode(path, data, options ?? {}, this.createdPath, pathOf);
   }
 
   /** Creates a znode and resolves with its path and Stat (ZooKeeper's create2). */
@@ -244,8 +251,52 @@ export class ZabClient extends EventEmitter<ClientEvents> {
     data?: unknown,
     options: CreateNodeOptions & Partial<CodecOption<unknown>> = {},
   ): Promise<{ path: string; stat: Stat }> {
-    const bytes =
-      options.codec !== undefined ? options.codec.encode(data) : toBytes(data as Data | undefined);
+    return this.createNode(path, data, options, this.createdPathAndStat, undefined);
+  }
+
+  /** The caller's path of a node the server created. */
+  private readonly createdPath = (created: { path: string }): string => this.run.clientPath(created.path);
+  /** The caller's path and the Stat of a node the server created. */
+  private readonly createdPathAndStat = (created: { path: string; stat: Stat }) => ({
+    path: this.run.clientPath(created.path),
+    stat: created.stat,
+  });
+
+  /**
+   * create and create2: one attempt when nothing asks for more, else the guarded retry loop.
+   * `answer` makes the result from the server's (server paths), `answerRetried` from the
+   * loop's (client paths already; none: the loop's result as it is).
+   */
+  private createNode<T>(
+    path: string,
+    data: unknown,
+    options: CreateNodeOptions & Partial<CodecOption<unknown>>,
+    answer: (created: { path: string; stat: Stat }) => T,
+    answerRetried: ((created: { path: string; stat: Stat }) => T) | undefined,
+  ): Promise<T> {
+    let bytes: Uint8Array | null;
+    let plain: OperationScope | undefined;
+    let request: ClientRequest & { op: 'create' };
+    try {
+      bytes = options.codec !== undefined ? options.codec.encode(data) : toBytes(data as Data | undefined);
+      plain =
+        options.protected || options.createParents ? undefined : this.run.plainAttempt('create', options);
+      if (plain === undefined) {
+        const created = this.createAttempts(path, bytes, options);
+        return answerRetried === undefined ? (created as Promise<T>) : created.then(answerRetried);
+      }
+      request = createOp(this.run.serverPath(path), bytes, options) as ClientRequest & { op: 'create' };
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.run.sendMapped(request, plain, path, answer);
+  }
+
+  private createAttempts(
+    path: string,
+    bytes: Uint8Array | null,
+    options: CreateNodeOptions,
+  ): Promise<{ path: string; stat: Stat }> {
     return this.run.perform('create', path, options, false, async (scope, policy) => {
       const protectedId = options.protected ? this.protectedId() : undefined;
       const named = protectedId === undefined ? path : protectedPath(path, protectedId);
@@ -383,18 +434,26 @@ export class ZabClient extends EventEmitter<ClientEvents> {
   getData(path: string, options?: GetDataOptions): Promise<{ data: Uint8Array | null; stat: Stat }>;
   /** A znode's data decoded by `options.codec`, and its Stat. */
   getData<T>(path: string, options: GetDataOptions & CodecOption<T>): Promise<{ data: T; stat: Stat }>;
-  async getData(
+  getData(
     path: string,
     options: GetDataOptions & Partial<CodecOption<unknown>> = {},
   ): Promise<{ data: unknown; stat: Stat }> {
-    const serverPath = this.run.serverPath(path);
-    const { data, stat } = await this.run.read(
+    let serverPath: string;
+    try {
+      serverPath = this.run.serverPath(path);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const read = this.run.read(
       { op: 'getData', path: serverPath, watch: options.watch !== undefined },
       path,
       options,
       this.run.watchRegistration('data', serverPath, options.watch),
     );
-    return { data: options.codec === undefined ? data : options.codec.decode(codecBytes(data)), stat };
+    const codec = options.codec;
+    // Without a codec the reply's result is the answer: a fresh object per reply.
+    if (codec === undefined) return read;
+    return read.then(({ data, stat }) => ({ data: codec.decode(codecBytes(data)), stat }));
   }
 
   /** Sets a node's data, at `version` (a number, or `{ version }`; -1: any). Resolves with the new Stat. */
@@ -423,23 +482,20 @@ export class ZabClient extends EventEmitter<ClientEvents> {
     policy: RetryPolicy | undefined,
   ): Promise<Stat> {
     const serverPath = this.run.serverPath(path);
-    return this.run.withRetries(
-      scope,
-      policy,
-      version >= 0 ? 'guarded' : 'unsafe',
-      async () =>
-        (await this.run.send({ op: 'setData', path: serverPath, data: bytes, version }, scope, path)).stat,
-      {
-        codes: ['BadVersion'],
-        // Curator's idempotent setData: one version later, holding exactly our data.
-        resolve: async () => {
-          const found = await this.run.send({ op: 'getData', path: serverPath, watch: false }, scope, path);
-          return found.stat.version === version + 1 && bytesEqual(found.data, bytes)
-            ? { value: found.stat }
-            : undefined;
-        },
+    const attempt = () =>
+      this.run.sendMapped({ op: 'setData', path: serverPath, data: bytes, version }, scope, path, statOf);
+    // Only a retried versioned write ever asks whether its earlier attempt was applied.
+    if (policy === undefined || version < 0) return this.run.withRetries(scope, policy, 'unsafe', attempt);
+    return this.run.withRetries(scope, policy, 'guarded', attempt, {
+      codes: ['BadVersion'],
+      // Curator's idempotent setData: one version later, holding exactly our data.
+      resolve: async () => {
+        const found = await this.run.send({ op: 'getData', path: serverPath, watch: false }, scope, path);
+        return found.stat.version === version + 1 && bytesEqual(found.data, bytes)
+          ? { value: found.stat }
+          : undefined;
       },
-    );
+    });
   }
 
   /**

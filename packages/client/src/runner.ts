@@ -38,6 +38,8 @@ export interface Conflict<T> {
   resolve(): Promise<{ value: T } | undefined>;
 }
 
+const identity = <T>(value: T): T => value;
+
 /** Errors the retry loop must pass through untouched. */
 const finalErrors = new WeakSet<Error>();
 
@@ -109,6 +111,21 @@ export class OperationRunner {
       }
     }
     return this.performScoped(op, path, options?.signal, timeoutMs, readOnly, policy, tracing, body);
+  }
+
+  /**
+   * The shared scope when an operation with these options is one plain attempt (no signal,
+   * deadline, retry policy or tracing), so that the caller can send it without perform's
+   * closures; undefined otherwise. The attempt is counted as `withRetries` would.
+   */
+  plainAttempt(op: string, options: OperationOptions | undefined): OperationScope | undefined {
+    if (options !== undefined && (options.signal !== undefined || options.timeoutMs !== undefined))
+      return undefined;
+    if (this.defaults.requestTimeoutMs !== undefined) return undefined;
+    const policy = options?.retry === false ? undefined : (options?.retry ?? this.defaults.retryPolicy);
+    if (policy !== undefined || tracingWanted(op)) return undefined;
+    this.unbounded.attempts++;
+    return this.unbounded;
   }
 
   private async performScoped<T>(
@@ -247,8 +264,19 @@ export class OperationRunner {
     clientPath: string | undefined,
     onReply?: (reply: Reply) => void,
   ): Promise<ResultByOp[Op]> {
+    return this.sendMapped<Op, ResultByOp[Op]>(request, scope, clientPath, identity, onReply);
+  }
+
+  /** `send`, with `map` applied to the result in the same reaction (one promise, not two). */
+  sendMapped<Op extends ClientRequest['op'], T>(
+    request: ClientRequest & { op: Op },
+    scope: OperationScope,
+    clientPath: string | undefined,
+    map: (result: ResultByOp[Op]) => T,
+    onReply?: (reply: Reply) => void,
+  ): Promise<T> {
     return this.session.call(request, onReply, scope, clientPath).then((reply) => {
-      if (reply.ok) return reply.result as ResultByOp[Op];
+      if (reply.ok) return map(reply.result as ResultByOp[Op]);
       const path = clientPath ?? (reply.path === undefined ? undefined : this.clientPath(reply.path));
       throw new ZabError(reply.code, path);
     });
@@ -269,6 +297,8 @@ export class OperationRunner {
     options: OperationOptions | undefined,
     onReply?: (reply: Reply) => void,
   ): Promise<ResultByOp[Op]> {
+    const plain = this.plainAttempt(request.op, options);
+    if (plain !== undefined) return this.send<Op>(request, plain, path, onReply);
     return this.perform(request.op, path, options, true, (scope, policy) =>
       this.withRetries(scope, policy, 'safe', () => this.send<Op>(request, scope, path, onReply)),
     );
