@@ -23,6 +23,22 @@ export interface NodeRecord {
   readonly childCount: number;
 }
 
+/**
+ * A NodeRecord, always built in the same field order: one hidden class for every record on
+ * the write path, where a spread of another record builds its copy field by field.
+ */
+export function nodeRecord(
+  data: ZnodeData,
+  acl: readonly ACL[],
+  version: number,
+  cversion: number,
+  aversion: number,
+  lifetime: NodeLifetime,
+  childCount: number,
+): NodeRecord {
+  return { data, acl, version, cversion, aversion, lifetime, childCount };
+}
+
 interface ChangeRecord {
   readonly zxid: Zxid;
   readonly path: string;
@@ -33,8 +49,13 @@ interface ChangeRecord {
   applied: boolean;
 }
 
+/** Applied records at the front of `records` are dropped in one splice once this many gather. */
+const appliedCompactionMin = 256;
+
 export class OutstandingChanges {
+  /** Outstanding records from `head` on, in zxid order; those before `head` are applied. */
   private readonly records: ChangeRecord[] = [];
+  private head = 0;
   private readonly latestByPath = new Map<string, ChangeRecord>();
   /**
    * Per session, every path whose latest record makes it an ephemeral of that session, and
@@ -50,7 +71,7 @@ export class OutstandingChanges {
   constructor(private readonly tree: DataTree) {}
 
   get size(): number {
-    return this.records.length;
+    return this.records.length - this.head;
   }
 
   /** The node at `path` as it will be, or `undefined` when it does not (or will not) exist. */
@@ -59,15 +80,15 @@ export class OutstandingChanges {
     if (record !== undefined) return record.node;
     const node = this.tree.getNode(path);
     if (node === undefined) return undefined;
-    return {
-      data: node.data,
-      acl: node.acl,
-      version: node.version,
-      cversion: node.cversion,
-      aversion: node.aversion,
-      lifetime: node.lifetime,
-      childCount: node.children.size,
-    };
+    return nodeRecord(
+      node.data,
+      node.acl,
+      node.version,
+      node.cversion,
+      node.aversion,
+      node.lifetime,
+      node.children.size,
+    );
   }
 
   /** True when an outstanding record deletes the node at `path` (its latest one). */
@@ -121,7 +142,7 @@ export class OutstandingChanges {
   }
 
   add(zxid: Zxid, path: string, node: NodeRecord | undefined): void {
-    const last = this.records[this.records.length - 1];
+    const last = this.records.length > this.head ? this.records[this.records.length - 1] : undefined;
     assert(last === undefined || last.zxid <= zxid, 'outstanding changes are recorded in zxid order');
     const record: ChangeRecord = { zxid, path, node, previous: this.latestByPath.get(path), applied: false };
     this.records.push(record);
@@ -129,12 +150,16 @@ export class OutstandingChanges {
     if (node?.lifetime.kind === 'ephemeral') this.addCandidate(path, node.lifetime.sessionId);
   }
 
-  /** A mark to roll back to when a multi fails part-way. */
+  /**
+   * A mark to roll back to when a multi fails part-way. It holds until the next
+   * `forgetThrough`, which no multi's preparation reaches.
+   */
   checkpoint(): number {
     return this.records.length;
   }
 
   rollback(checkpoint: number): void {
+    assert(checkpoint >= this.head, 'a rollback stays within the outstanding records');
     while (this.records.length > checkpoint) {
       const record = this.records.pop()!;
       const previous = record.previous;
@@ -147,26 +172,37 @@ export class OutstandingChanges {
 
   /** Forgets every record at or below `zxid`: the tree now reflects them. */
   forgetThrough(zxid: Zxid): void {
-    let drop = 0;
-    while (drop < this.records.length && this.records[drop]!.zxid <= zxid) {
-      const record = this.records[drop]!;
+    // Called once per applied transaction: moving `head` keeps it O(1), where a splice of the
+    // front moved every outstanding record each time.
+    let head = this.head;
+    const records = this.records;
+    while (head < records.length && records[head]!.zxid <= zxid) {
+      const record = records[head]!;
       record.applied = true;
       if (this.latestByPath.get(record.path) === record) {
         this.latestByPath.delete(record.path);
         this.dropCandidate(record.path);
       }
-      drop++;
+      head++;
     }
-    if (drop > 0) this.records.splice(0, drop);
-    if (this.records.length === 0) {
+    if (head === records.length) {
+      records.length = 0;
+      this.head = 0;
       assert(this.latestByPath.size === 0, 'outstanding index out of step');
       assert(this.candidateSessions.size === 0, 'outstanding ephemerals index out of step');
+      return;
     }
+    if (head >= appliedCompactionMin && head * 2 >= records.length) {
+      records.splice(0, head);
+      head = 0;
+    }
+    this.head = head;
   }
 
   /** Drops every record, for a preparer that loses its leadership. */
   clear(): void {
     this.records.length = 0;
+    this.head = 0;
     this.latestByPath.clear();
     this.ephemeralCandidates.clear();
     this.candidateSessions.clear();

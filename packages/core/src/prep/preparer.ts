@@ -29,7 +29,7 @@ import {
 import { parseStatsTrack, quotaLimitPath, quotaStatPath } from '../tree/quotas.js';
 import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import type { Zxid } from '../zxid.js';
-import { type NodeRecord, OutstandingChanges } from './change-records.js';
+import { type NodeRecord, nodeRecord, OutstandingChanges } from './change-records.js';
 
 /** Requests only the service itself issues. */
 export type InternalRequest =
@@ -265,20 +265,20 @@ export class RequestPreparer {
           : isEphemeralMode(mode)
             ? { kind: 'ephemeral', sessionId: input.sessionId }
             : persistentLifetime;
-    this.changes.add(input.zxid, parentPath, {
-      ...parent,
-      cversion: parentCversion,
-      childCount: parent.childCount + 1,
-    });
-    this.changes.add(input.zxid, finalPath, {
-      data,
-      acl,
-      version: 0,
-      cversion: 0,
-      aversion: 0,
-      lifetime,
-      childCount: 0,
-    });
+    this.changes.add(
+      input.zxid,
+      parentPath,
+      nodeRecord(
+        parent.data,
+        parent.acl,
+        parent.version,
+        parentCversion,
+        parent.aversion,
+        parent.lifetime,
+        parent.childCount + 1,
+      ),
+    );
+    this.changes.add(input.zxid, finalPath, nodeRecord(data, acl, 0, 0, 0, lifetime, 0));
     const ephemeralOwner = ephemeralOwnerOf(lifetime);
     return { kind: 'create', path: finalPath, data, acl, ephemeralOwner, parentCversion };
   }
@@ -312,7 +312,19 @@ export class RequestPreparer {
   }
 
   private recordDeletion(zxid: Zxid, parentPath: string, parent: NodeRecord, path: string): void {
-    this.changes.add(zxid, parentPath, { ...parent, childCount: parent.childCount - 1 });
+    this.changes.add(
+      zxid,
+      parentPath,
+      nodeRecord(
+        parent.data,
+        parent.acl,
+        parent.version,
+        parent.cversion,
+        parent.aversion,
+        parent.lifetime,
+        parent.childCount - 1,
+      ),
+    );
     this.changes.add(zxid, path, undefined);
   }
 
@@ -337,7 +349,11 @@ export class RequestPreparer {
     this.checkQuota(path, dataLength(data) - dataLength(node.data), 0);
     this.checkDataSize(data);
     const version = checkAndIncrementVersion(node.version, request.version);
-    this.changes.add(input.zxid, path, { ...node, data, version });
+    this.changes.add(
+      input.zxid,
+      path,
+      nodeRecord(data, node.acl, version, node.cversion, node.aversion, node.lifetime, node.childCount),
+    );
     return { kind: 'setData', path, data, version };
   }
 
@@ -348,7 +364,11 @@ export class RequestPreparer {
     const node = this.record(path);
     this.requireAccess(node.acl, Perms.Admin, input.authInfo);
     const aversion = checkAndIncrementVersion(node.aversion, request.version);
-    this.changes.add(input.zxid, path, { ...node, acl, aversion });
+    this.changes.add(
+      input.zxid,
+      path,
+      nodeRecord(node.data, acl, node.version, node.cversion, aversion, node.lifetime, node.childCount),
+    );
     return { kind: 'setACL', path, acl, aversion };
   }
 

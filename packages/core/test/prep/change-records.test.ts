@@ -86,3 +86,76 @@ describe('outstanding changes: the pending ephemerals of a session', () => {
     );
   });
 });
+
+describe('outstanding changes: lookup and size against a list of records', () => {
+  it('agree with the records not yet forgotten, through long runs that compact the applied front', () => {
+    type Ref = { zxid: number; path: string; version: number | undefined };
+    const stepArb = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          kind: fc.constant('add' as const),
+          path: fc.constantFrom(...paths),
+          deleted: fc.boolean(),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('multi' as const),
+          count: fc.integer({ min: 1, max: 4 }),
+          fails: fc.boolean(),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('forget' as const),
+          back: fc.integer({ min: 0, max: 600 }),
+        }),
+      },
+    );
+    fc.assert(
+      fc.property(fc.array(stepArb, { minLength: 300, maxLength: 1500 }), (steps) => {
+        const changes = new OutstandingChanges(new DataTree());
+        let reference: Ref[] = [];
+        let z = 1;
+        let version = 0;
+        const add = (at: number, path: string, deleted: boolean) => {
+          const v = deleted ? undefined : version++;
+          const node = v === undefined ? undefined : { ...record('persistent')!, version: v };
+          changes.add(zxid(BigInt(at)), path, node);
+          reference.push({ zxid: at, path, version: v });
+        };
+        for (const step of steps) {
+          if (step.kind === 'add') add(z++, step.path, step.deleted);
+          else if (step.kind === 'multi') {
+            const checkpoint = changes.checkpoint();
+            const saved = reference.length;
+            const at = z++;
+            for (let i = 0; i < step.count; i++) add(at, paths[(at + i) % paths.length]!, i % 2 === 1);
+            if (step.fails) {
+              changes.rollback(checkpoint);
+              reference = reference.slice(0, saved);
+            }
+          } else {
+            const through = Math.max(0, z - 1 - step.back);
+            changes.forgetThrough(zxid(BigInt(through)));
+            reference = reference.filter((entry) => entry.zxid > through);
+          }
+          expect(changes.size).toBe(reference.length);
+          for (const path of paths) {
+            const latest = reference.findLast((entry) => entry.path === path);
+            expect(changes.lookup(path)?.version).toBe(latest?.version);
+            expect(changes.isPendingDeletion(path)).toBe(
+              latest !== undefined && latest.version === undefined,
+            );
+          }
+        }
+        changes.forgetThrough(zxid(BigInt(z)));
+        expect(changes.size).toBe(0);
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
