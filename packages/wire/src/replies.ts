@@ -52,6 +52,7 @@ const opNames: ReadonlyMap<number, OpName> = new Map<number, OpName>([
   [OpCode.getChildren, 'getChildren'],
   [OpCode.getChildren2, 'getChildren'],
   [OpCode.sync, 'sync'],
+  [OpCode.reconfig, 'reconfig'],
   [OpCode.ping, 'ping'],
   [OpCode.check, 'check'],
   [OpCode.multi, 'multi'],
@@ -125,7 +126,9 @@ function writeBody(writer: JuteWriter, reply: Reply & { ok: true }, shape: Reply
     case 'setACL':
       writeStat(writer, (reply.result as ResultByOp['exists']).stat);
       return;
-    case 'getData': {
+    case 'getData':
+    case 'reconfig': {
+      // A reconfig is answered with GetDataResponse: the new configuration and its Stat.
       const result = reply.result as ResultByOp['getData'];
       writer.buffer(result.data);
       writeStat(writer, result.stat);

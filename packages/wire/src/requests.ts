@@ -16,7 +16,6 @@ import {
   type CreateModeValue,
   type CreateRequest,
   ErrorCode,
-  type ErrorCodeValue,
   isTtlMode,
   type MultiOp,
   type MultiReadOp,
@@ -166,7 +165,6 @@ const knownButUnserved: ReadonlySet<number> = new Set([
  * - a body that does not decode, a null path, a multi holding an op it may not (setACL, a
  *   read, reads and writes mixed), an unknown watch mode or watcher type: RequestRejectedError
  *   with MarshallingError, the connection kept, as ZooKeeper's request processors answer;
- * - reconfig: RequestRejectedError with ReconfigDisabled.
  * For a RequestRejectedError, answer `error.code` with `error.xid` and carry on.
  */
 export function decodeRequest(frame: Uint8Array): DecodedRequest {
@@ -184,9 +182,6 @@ export function decodeRequest(frame: Uint8Array): DecodedRequest {
 }
 
 function decodeBody(reader: JuteReader, xid: number, opcode: number): DecodedRequest {
-  const reject = (code: ErrorCodeValue, detail: string): never => {
-    throw new RequestRejectedError(xid, opcode, code, detail);
-  };
   switch (opcode) {
     case OpCode.create:
     case OpCode.create2:
@@ -282,10 +277,20 @@ function decodeBody(reader: JuteReader, xid: number, opcode: number): DecodedReq
       return { xid, opcode, request: { op: 'whoAmI' } };
     case OpCode.closeSession:
       return { xid, opcode, request: { op: 'closeSession' } };
-    case OpCode.reconfig:
-      // zabkit has no dynamic reconfiguration: it answers as ZooKeeper does with its default
-      // reconfigEnabled=false, standalone or not.
-      return reject(ErrorCode.ReconfigDisabled, 'dynamic reconfiguration is not available');
+    case OpCode.reconfig: {
+      // ReconfigRequest: each list a ustring (null when absent), then curConfigId. What the
+      // lists say is the leader's to judge (BadArguments), as ZooKeeper's PrepRequestProcessor
+      // does; so is whether reconfiguration is enabled at all (ReconfigDisabled).
+      const joiningServers = reader.ustring();
+      const leavingServers = reader.ustring();
+      const newMembers = reader.ustring();
+      const fromConfig = reader.long();
+      return {
+        xid,
+        opcode,
+        request: { op: 'reconfig', joiningServers, leavingServers, newMembers, fromConfig },
+      };
+    }
     default:
       throw new UnknownOpCodeError(xid, opcode, !knownButUnserved.has(opcode));
   }

@@ -2,6 +2,9 @@
  * Frames built by hand from the jute layout, byte for byte, so the layout is pinned
  * independently of the encoder/decoder pair agreeing with itself.
  */
+
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { containerEphemeralOwner, ErrorCode, zxid } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -30,6 +33,8 @@ const hex = (text: string): Uint8Array =>
 const ascii = (text: string): string => Buffer.from(text, 'utf8').toString('hex');
 
 const zeros16 = '00'.repeat(16);
+/** kazoo under Debian's python3 (CI installs python3-kazoo). */
+const kazooInstalled = existsSync('/usr/lib/python3/dist-packages/kazoo/protocol/serialization.py');
 
 describe('golden frames', () => {
   it('ConnectRequest as node-zookeeper-client sends it: 44-byte payload, no readOnly byte', () => {
@@ -235,11 +240,116 @@ describe('golden frames', () => {
     expect(rejected('fffffffc 00000064 00000000 00000006')).toBeInstanceOf(WireDecodeError);
   });
 
-  it('reconfig is answered ReconfigDisabled, as ZooKeeper with reconfigEnabled=false does', () => {
-    const request = hex('00000007 00000010 ffffffff ffffffff ffffffff ffffffffffffffff');
-    expect(() => decodeRequest(request)).toThrow(
-      expect.objectContaining({ xid: 7, opcode: OpCode.reconfig, code: ErrorCode.ReconfigDisabled }),
+  it('reconfig (16): ReconfigRequest{joiningServers, leavingServers, newMembers, curConfigId}, null lists as -1', () => {
+    const joining = 'server.4=127.0.0.1:2891:3891:participant;127.0.0.1:2184';
+    // The body as kazoo's Reconfig.serialize writes it (see the kazoo test below).
+    const incremental = hex(
+      `00000053 00000007 00000010 00000037 ${ascii(joining)} ffffffff ffffffff 0000000100000000`,
     );
+    const request = {
+      op: 'reconfig',
+      joiningServers: joining,
+      leavingServers: null,
+      newMembers: null,
+      fromConfig: 0x1_0000_0000n,
+    } as const;
+    expect(decodeRequest(incremental.subarray(4))).toEqual({ xid: 7, opcode: OpCode.reconfig, request });
+    expect(encodeRequest(7, request)).toEqual(incremental);
+    const leaving = hex(
+      `0000001f 00000008 00000010 ffffffff 00000003 ${ascii('4,5')} ffffffff ffffffffffffffff`,
+    );
+    const leavingRequest = {
+      op: 'reconfig',
+      joiningServers: null,
+      leavingServers: '4,5',
+      newMembers: null,
+      fromConfig: -1n,
+    } as const;
+    expect(decodeRequest(leaving.subarray(4)).request).toEqual(leavingRequest);
+    expect(encodeRequest(8, leavingRequest)).toEqual(leaving);
+    // A body cut short is MarshallingError with the connection kept, as for any other request.
+    expect(() => decodeRequest(incremental.subarray(4, 40))).toThrow(
+      expect.objectContaining({ xid: 7, opcode: OpCode.reconfig, code: ErrorCode.MarshallingError }),
+    );
+  });
+
+  it.skipIf(!kazooInstalled)(
+    "reconfig bodies match kazoo's Reconfig.serialize, written by no one here",
+    () => {
+      const cases = [
+        ['server.4=127.0.0.1:2891:3891:participant;127.0.0.1:2184', null, null, 0x1_0000_0000n],
+        [null, '4,5', null, -1n],
+        [null, null, 'server.1=a:1:2,server.2=b:3:4:observer;5', 0x7fff_ffff_ffff_ffffn],
+        [null, 'é', null, -2n],
+      ] as const;
+      // Not '': kazoo writes an empty string as null (-1); ZooKeeper's Java client writes length 0, as zabkit does.
+      const script = [
+        'import sys, json',
+        'from kazoo.protocol.serialization import Reconfig',
+        'for j, l, n, c in json.loads(sys.stdin.read()):',
+        '    print(bytes(Reconfig(j, l, n, int(c)).serialize()).hex())',
+      ].join('\n');
+      const input = JSON.stringify(cases.map(([j, l, n, c]) => [j, l, n, String(c)]));
+      const printed = execFileSync('/usr/bin/python3', ['-c', script], { input, env: { PYTHONPATH: '' } })
+        .toString()
+        .trim()
+        .split('\n');
+      cases.forEach(([joiningServers, leavingServers, newMembers, fromConfig], index) => {
+        const frame = encodeRequest(3, {
+          op: 'reconfig',
+          joiningServers,
+          leavingServers,
+          newMembers,
+          fromConfig,
+        });
+        // Past the length prefix and RequestHeader{xid, type}: the record alone.
+        expect(Buffer.from(frame.subarray(12)).toString('hex')).toBe(printed[index]);
+      });
+    },
+  );
+
+  it('reconfig reply: ReplyHeader + GetDataResponse{data, stat}; errors as a bare header', () => {
+    const text = 'server.1=127.0.0.1:2888:3888:participant\nversion=100000003';
+    const stat = {
+      czxid: 0n,
+      mzxid: 0x1_0000_0003n,
+      ctime: 0,
+      mtime: 1_700_000_000_000,
+      version: -1,
+      cversion: 0,
+      aversion: -1,
+      ephemeralOwner: 0n,
+      dataLength: text.length,
+      numChildren: 0,
+      pzxid: 0n,
+    };
+    const reply = {
+      ok: true,
+      op: 'reconfig',
+      result: { data: new TextEncoder().encode(text), stat },
+    } as const;
+    const frame = encodeReply(OpCode.reconfig, 9, 0x1_0000_0003n, reply);
+    const statHex = `0000000000000000 0000000100000003 0000000000000000 0000018bcfe56800 ffffffff 00000000 ffffffff 0000000000000000 ${text.length.toString(16).padStart(8, '0')} 00000000 0000000000000000`;
+    expect(frame).toEqual(
+      hex(
+        `${(16 + 4 + text.length + 68).toString(16).padStart(8, '0')} 00000009 0000000100000003 00000000 ${text.length.toString(16).padStart(8, '0')} ${ascii(text)} ${statHex}`,
+      ),
+    );
+    expect(decodeReply(OpCode.reconfig, frame.subarray(4)).reply).toEqual(reply);
+    for (const code of [
+      ErrorCode.ReconfigDisabled,
+      ErrorCode.BadVersion,
+      ErrorCode.NewConfigNoQuorum,
+      ErrorCode.ReconfigInProgress,
+      ErrorCode.BadArguments,
+      ErrorCode.NoAuth,
+    ]) {
+      const error = encodeError(9, 5n, code);
+      expect(error).toEqual(
+        hex(`00000010 00000009 0000000000000005 ${(code >>> 0).toString(16).padStart(8, '0')}`),
+      );
+      expect(decodeReply(OpCode.reconfig, error.subarray(4)).reply).toMatchObject({ ok: false, code });
+    }
   });
 
   it('watcher event: ReplyHeader{-1, -1, 0} + WatcherEvent{type, state, path}', () => {
