@@ -23,6 +23,7 @@ import {
   AddWatchMode,
   type ClientRequest,
   CreateMode,
+  configPath,
   ErrorCode,
   Ids,
   type MultiOp,
@@ -44,8 +45,10 @@ import type {
   CodecOption,
   CreateNodeOptions,
   DeleteRecursiveOptions,
+  EnsembleConfigReading,
   GetDataOptions,
   OperationOptions,
+  ReconfigOptions,
   SetDataOptions,
   UpdateOptions,
   UpdateResult,
@@ -81,6 +84,15 @@ function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
 }
 
 const noBytes = new Uint8Array(0);
+const utf8 = new TextDecoder();
+
+/** `/zookeeper/config`'s bytes as getConfig and reconfig answer them. */
+function configReading(data: Uint8Array | null, stat: Stat): EnsembleConfigReading {
+  const bytes = data ?? noBytes;
+  const text = utf8.decode(bytes);
+  const version = /^version=([0-9a-fA-F]{1,16})$/m.exec(text)?.[1];
+  return { text, data: bytes, version: version === undefined ? undefined : BigInt(`0x${version}`), stat };
+}
 
 /** What a codec decodes: null data reads as empty bytes (a codec has no null to give). */
 function codecBytes(data: Uint8Array | null): Uint8Array {
@@ -605,6 +617,64 @@ export class ZabClient extends EventEmitter<ClientEvents> {
   /** Waits until this server has every write committed before the call (then reads are fresher). */
   async sync(path = '/', options?: OperationOptions): Promise<void> {
     await this.run.read({ op: 'sync', path: this.run.serverPath(path) }, path, options);
+  }
+
+  /**
+   * The ensemble's configuration: `/zookeeper/config`'s text, version and Stat (ZooKeeper's
+   * getConfig). The node is read where it is, whatever this client's chroot or namespace;
+   * `watch` leaves a one-shot data watch on it, whose event names `/zookeeper/config`. As with
+   * any read, `sync()` first for the newest committed configuration.
+   */
+  async getConfig(options: GetDataOptions = {}): Promise<EnsembleConfigReading> {
+    const onReply =
+      options.watch === undefined
+        ? undefined
+        : (reply: Reply) => {
+            if (reply.ok) this.session.watches.add('data', configPath, options.watch!, rootPath);
+          };
+    const { data, stat } = await this.run.read(
+      { op: 'getData', path: configPath, watch: options.watch !== undefined },
+      configPath,
+      options,
+      onReply,
+    );
+    return configReading(data, stat);
+  }
+
+  /**
+   * Changes the ensemble's membership (ZooKeeper's reconfig, opcode 16) and resolves with the
+   * new configuration once it is committed. Incremental: `joining` servers and `leaving` ids;
+   * whole: `newMembers`. The leader refuses with ZooKeeper's codes: ReconfigDisabled (the
+   * ensemble runs without reconfigEnabled), NoAuth (the session may not write
+   * `/zookeeper/config`: by default only the super user may), BadVersion (`fromConfig` is not
+   * the current version), NewConfigNoQuorum (no quorum of the new membership is connected and
+   * synced), ReconfigInProgress, BadArguments (a malformed line, or too few voters left).
+   * Never retried: a lost reply leaves it unknown whether the change was made (read
+   * `getConfig`, or pass `fromConfig` so that a repeat cannot apply twice).
+   *
+   * @throws RangeError when `newMembers` is given with `joining` or `leaving`
+   */
+  async reconfig(change: ReconfigOptions): Promise<EnsembleConfigReading> {
+    const list = (value: string | readonly (string | number)[] | undefined) =>
+      value === undefined ? null : typeof value === 'string' ? value : value.join(',');
+    const joiningServers = list(change.joining);
+    const leavingServers = list(change.leaving);
+    const newMembers = list(change.newMembers);
+    if (newMembers !== null && (joiningServers !== null || leavingServers !== null))
+      throw new RangeError(
+        'reconfig: newMembers replaces the membership; it cannot go with joining or leaving',
+      );
+    const request = {
+      op: 'reconfig',
+      joiningServers,
+      leavingServers,
+      newMembers,
+      fromConfig: change.fromConfig ?? -1n,
+    } as const;
+    const { data, stat } = await this.run.perform('reconfig', undefined, change, false, (scope) =>
+      this.run.send(request, scope, undefined),
+    );
+    return configReading(data, stat);
   }
 
   /** Starts a transaction: ops added to it are committed all together or not at all. */

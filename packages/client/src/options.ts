@@ -137,6 +137,49 @@ export interface WatchOptions extends OperationOptions {
 /** Options of `getData`. */
 export interface GetDataOptions extends WatchOptions {}
 
+/**
+ * A membership change for `reconfig`, in ZooKeeper's terms: incremental (`joining` and/or
+ * `leaving`) or whole (`newMembers`), never both.
+ */
+export interface ReconfigOptions extends OperationOptions {
+  /**
+   * Servers to add (or to change, for an id already a member), each as a dynamic file's line:
+   * `server.N=host:quorumPort:electionPort[:participant|:observer];[clientAddress:]clientPort`.
+   * A list, or one comma-separated string as ZooKeeper's API takes it.
+   */
+  readonly joining?: string | readonly string[] | undefined;
+  /** Ids of servers to remove: a list, or one comma-separated string. */
+  readonly leaving?: string | readonly (number | string)[] | undefined;
+  /**
+   * The whole new membership (a non-incremental change): lines as `joining` takes them, a list
+   * or one string with the lines separated by commas or newlines.
+   */
+  readonly newMembers?: string | readonly string[] | undefined;
+  /**
+   * The configuration version the change is meant for (the `version=` of `getConfig`): the
+   * leader refuses with BadVersion when the current one differs. -1n (the default) skips the check.
+   */
+  readonly fromConfig?: bigint | undefined;
+}
+
+/** The ensemble's configuration as `/zookeeper/config` holds it, from `getConfig` or `reconfig`. */
+export interface EnsembleConfigReading {
+  /**
+   * The text: one `server.N=host:quorumPort:electionPort:role[;clientAddress:clientPort]` line
+   * per member, then `version=<hex>`; empty on a standalone server.
+   */
+  readonly text: string;
+  /** The raw bytes of the node. */
+  readonly data: Uint8Array;
+  /**
+   * The configuration's version, from the text's `version=` line (the zxid of the reconfig
+   * that made it; 0 for a static membership); undefined when the text has none.
+   */
+  readonly version: bigint | undefined;
+  /** The node's Stat (its mzxid is the version's zxid; dataVersion stays -1 on ZooKeeper). */
+  readonly stat: Stat;
+}
+
 /** A codec for an operation's data. */
 export interface CodecOption<T> {
   /** Turns the data into values of T and back (`utf8`, `json()`). */
