@@ -46,8 +46,12 @@ describe('the shell, piece by piece', () => {
     expect(parseFlags(['-v5', '/a'], { values: 'v' }).flags.get('v')).toBe('5');
     expect(parseFlags(['/a', '--', '-s'], { switches: 's' }).rest).toEqual(['/a', '-s']);
     expect(parseFlags(['/a', '-1'], {}).rest).toEqual(['/a', '-1']);
-    expect(() => parseFlags(['-x', '/a'], { switches: 's' })).toThrow('Unrecognized option: -x');
-    expect(() => parseFlags(['/a', '-v'], { values: 'v' })).toThrow('Missing argument for option: v');
+    expect(() => parseFlags(['-x', '/a'], { switches: 's' })).toThrow(
+      'org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -x',
+    );
+    expect(() => parseFlags(['/a', '-v'], { values: 'v' })).toThrow(
+      'org.apache.commons.cli.MissingArgumentException: Missing argument for option: v',
+    );
   });
 
   it("parses zkCli's ACL syntax and prints ACLs as getAcl does", () => {
@@ -238,7 +242,7 @@ describe('the shell against a server', () => {
       '-t argument must be a long value',
       'create [-s] [-e] [-c] [-t ttl] path [data] [acl]',
       'Path must start with / character',
-      'Unrecognized option: -x',
+      'org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -x',
       'nonsense does not have the form scheme:id:perm',
       'Node does not exist: /bad',
       '',

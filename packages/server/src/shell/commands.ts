@@ -13,6 +13,7 @@ import { zabkitVersion } from '../node.js';
 import { describeError, ShellError } from './errors.js';
 import { formatAcl, formatList, formatStat, parseAcl } from './format.js';
 import { delquota, listquota, setquota } from './quota-commands.js';
+import { reconfigOptions, runReconfig } from './reconfig-command.js';
 import { type FlagSpec, type ParsedWords, parseFlags } from './words.js';
 
 /** What a command runs against: the session, the output, and the shell's own state. */
@@ -382,12 +383,14 @@ export const commands: Readonly<Record<string, Command>> = {
     async run(ctx, args) {
       const { flags } = words('config', args, { switches: 'cws' }, 0);
       const watch = flags.has('w') ? { watch: ctx.watcher() } : {};
-      // getConfig is getData of /zookeeper/config, where an ensemble keeps its membership.
-      const { data, stat } = await ctx.client().getData('/zookeeper/config', watch);
-      const text = decoder.decode(data);
+      const { text, stat } = await ctx.client().getConfig(watch);
       ctx.out(`${flags.has('c') ? clientConfigString(text) : text}\n`);
       if (flags.has('s')) ctx.out(`${formatStat(stat)}\n`);
     },
+  },
+  reconfig: {
+    options: reconfigOptions,
+    run: (ctx, args) => runReconfig(ctx, args),
   },
   whoami: {
     options: '',

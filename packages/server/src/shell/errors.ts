@@ -23,6 +23,7 @@ const codeMessages: Readonly<Record<string, string>> = {
   Unimplemented: 'Unimplemented',
   AuthFailed: 'AuthFailed',
   Unknown: 'Unknown',
+  ReconfigDisabled: 'Reconfig is disabled',
 };
 
 /**
@@ -55,6 +56,10 @@ export function describeError(error: unknown, path?: string): string {
       return `Not a read-only call: ${at}`;
     case 'QuotaExceeded':
       return `Quota has exceeded : ${at}`;
+    case 'ReconfigInProgress':
+      return 'Another reconfiguration is in progress -- concurrent reconfigs not supported (yet)';
+    case 'NewConfigNoQuorum':
+      return 'No quorum of new config is connected and up-to-date with the leader of last committed config - try invoking reconfiguration after new servers are connected and synced';
     default: {
       const name = codeMessages[error.codeName] ?? error.codeName;
       return `KeeperErrorCode = ${name}${at === '' ? '' : ` for ${at}`}`;

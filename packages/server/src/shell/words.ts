@@ -36,6 +36,14 @@ export function splitWords(line: string): string[] {
   return words;
 }
 
+/** What zkCli prints for an option it does not know: commons-cli's exception, as toString gives it. */
+export const unrecognizedOption = (word: string) =>
+  `org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: ${word}`;
+
+/** What zkCli prints for an option whose value is missing. */
+export const missingArgument = (name: string) =>
+  `org.apache.commons.cli.MissingArgumentException: Missing argument for option: ${name}`;
+
 /** Which flags a command accepts: letters alone (`s`, `w`) and letters that take a value (`v`). */
 export interface FlagSpec {
   /** The letters of flags without a value, `'swR'`. */
@@ -54,7 +62,8 @@ export interface ParsedWords {
 
 /**
  * Flags (`-s`, `-v 3`, also `-sw`) and positional words. A flag not in `spec` fails with
- * zkCli's `Unrecognized option: -x`; a value flag at the end with `Missing argument for option: v`.
+ * zkCli's `org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -x` (it prints
+ * the parser's exception whole); a value flag at the end with its MissingArgumentException.
  * A word after `--`, and one not starting with `-` and a letter (`-1`, `-`), is positional.
  */
 export function parseFlags(words: readonly string[], spec: FlagSpec = {}): ParsedWords {
@@ -77,11 +86,11 @@ export function parseFlags(words: readonly string[], spec: FlagSpec = {}): Parse
         // `-v3` or `-v 3`
         const inline = letters.slice(j + 1);
         const value = inline !== '' ? inline : words[++i];
-        if (value === undefined) throw new ShellError(`Missing argument for option: ${name}`);
+        if (value === undefined) throw new ShellError(missingArgument(name));
         flags.set(name, value);
         break;
       }
-      if (!switches.includes(name)) throw new ShellError(`Unrecognized option: -${name}`);
+      if (!switches.includes(name)) throw new ShellError(unrecognizedOption(`-${name}`));
       flags.set(name, true);
     }
   }
