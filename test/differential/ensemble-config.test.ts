@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { connectTcp } from '@zabkit/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProcessEnsemble, startProcessEnsemble } from '../support/process-ensemble.js';
 import { type ClientKind, javaClientInstalled, kazooInstalled } from './drivers.js';
@@ -54,9 +55,9 @@ function run(program: string, args: readonly string[], script: string): Promise<
       program,
       args,
       { timeout: 60_000, env: { ...process.env, ZOO_LOG4J_PROP: 'ERROR,CONSOLE' } },
-      (error, stdout) => {
+      (error, stdout, stderr) => {
         if (error?.killed) reject(error);
-        else resolve(stdout);
+        else resolve(`${stdout}\n${stderr}`);
       },
     );
     child.stdin!.end(script);
@@ -132,6 +133,52 @@ describe.skipIf(!installed)('/zookeeper/config in an ensemble, zabkit against Zo
           );
       expect(answers('zabkit', zabkit)).toEqual(answers('zookeeper', zookeeper));
       expect(answers('zookeeper', zookeeper)).toContain('server.2=127.0.0.1:q2:e2:participant');
+    },
+    90_000,
+  );
+
+  for (const client of clients) {
+    it(`answers reconfig ReconfigDisabled without reconfigEnabled, as ZooKeeper's default (${client})`, async () => {
+      const transcripts = await pair.run(client, async (t) => {
+        await t.connect('a', { timeoutMs: 6000 });
+        await t.do({ op: 'reconfig', leaving: '3' });
+        await t.do({ op: 'reconfig', joining: 'server.4=127.0.0.1:2888:3888;2181', fromConfig: 0 });
+      });
+      expect(differences(transcripts)).toEqual([]);
+      const answers = transcripts.zookeeper.filter((step) => step.command.op === 'reconfig');
+      expect(answers.map((step) => step.answer.code)).toEqual([-123, -123]);
+    }, 60_000);
+  }
+
+  it.skipIf(!existsSync(zkCli))(
+    "words ReconfigDisabled in zkCli's `reconfig` as zabkit's shell does; zabkit's client reads the same config",
+    async () => {
+      const script = ['reconfig -remove 3', 'reconfig -members server.1=127.0.0.1:1:2', 'quit', ''].join(
+        '\n',
+      );
+      const member = (kind: ServerKind) => `127.0.0.1:${ensembles[kind].members[0]!.clientPort}`;
+      const [zookeeper, zabkit] = await Promise.all([
+        run(zkCli, ['-timeout', '30000', '-server', member('zookeeper')], script),
+        run(process.execPath, [zabkitBin, 'shell', '-timeout', '30000', '-server', member('zabkit')], script),
+      ]);
+      const refusals = (text: string) =>
+        text.split('\n').filter((line) => line.startsWith('KeeperErrorCode'));
+      expect(refusals(zookeeper)).toEqual([
+        'KeeperErrorCode = Reconfig is disabled',
+        'KeeperErrorCode = Reconfig is disabled',
+      ]);
+      expect(refusals(zabkit)).toEqual(refusals(zookeeper));
+      const zk = await connectTcp(member('zabkit'), { sessionTimeoutMs: 10_000 });
+      try {
+        const reading = await zk.getConfig();
+        const { data } = await zk.getData('/zookeeper/config');
+        expect(reading.text).toBe(Buffer.from(data!).toString('utf8'));
+        expect(reading.version).toBe(0n);
+        expect(reading.text.split('\n').filter((line) => line.startsWith('server.'))).toHaveLength(3);
+        await expect(zk.reconfig({ leaving: [3] })).rejects.toMatchObject({ codeName: 'ReconfigDisabled' });
+      } finally {
+        await zk.close();
+      }
     },
     90_000,
   );

@@ -67,10 +67,19 @@ export interface Member {
   kill(): Promise<void>;
   /** Its role from srvr, or undefined when it does not answer. */
   mode(): Promise<string | undefined>;
+  /** Its zoo.cfg (a server with reconfigEnabled rewrites it and writes its dynamic files beside it). */
+  readonly configFile: string;
+  /**
+   * Its line for a reconfig: `server.N=host:quorumPort:electionPort:participant;127.0.0.1:clientPort`
+   * (what `reconfig -add` and kazoo's `joining` take).
+   */
+  readonly serverLine: string;
 }
 
 export interface ProcessEnsemble {
+  /** Every member, the standby ones (not started until a test starts them) last. */
   readonly members: readonly Member[];
+  /** The first membership's client addresses. */
   readonly connectString: string;
   /** The member that reports itself leader, once there is one. */
   leader(timeoutMs?: number): Promise<Member>;
@@ -101,11 +110,21 @@ export async function startProcessEnsemble(options: {
    * `port` itself. Each member's zoo.cfg then names its peers at these ports.
    */
   route?: (from: number, to: number, port: number) => Promise<number>;
+  /**
+   * Members made ready but neither started nor in the first membership, for a reconfig to add:
+   * ids size+1 .. size+standby, each with a zoo.cfg listing the first members and itself, as
+   * ZooKeeper's dynamic reconfiguration guide has a joining server start. Default 0.
+   */
+  standby?: number;
+  /** Writes `reconfigEnabled=true` into every zoo.cfg. */
+  reconfigEnabled?: boolean;
 }): Promise<ProcessEnsemble> {
   const kind = options.kind ?? 'zabkit';
   const flags = Object.entries(options.systemProperties ?? {}).map(([name, value]) => `-D${name}=${value}`);
   const dir = mkdtempSync(join(tmpdir(), 'zabkit-processes-'));
-  const ports = await Promise.all(Array.from({ length: options.size * 3 }, () => freePort()));
+  const standby = options.standby ?? 0;
+  const total = options.size + standby;
+  const ports = await Promise.all(Array.from({ length: total * 3 }, () => freePort()));
   const quorumHost = options.quorumHost ?? (() => '127.0.0.1');
   const serverLinesOf = async (self: number): Promise<string[]> => {
     const lines: string[] = [];
@@ -120,8 +139,10 @@ export async function startProcessEnsemble(options: {
     }
     return lines;
   };
+  const joinLine = (id: number) =>
+    `server.${id}=${quorumHost(id)}:${ports[(id - 1) * 3]}:${ports[(id - 1) * 3 + 1]}:participant;127.0.0.1:${ports[(id - 1) * 3 + 2]}`;
   const members: Member[] = [];
-  for (let id = 1; id <= options.size; id++) {
+  for (let id = 1; id <= total; id++) {
     const dataDir = join(dir, `data${id}`);
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(join(dataDir, 'myid'), `${id}\n`);
@@ -139,7 +160,9 @@ export async function startProcessEnsemble(options: {
         '4lw.commands.whitelist=*',
         `snapCount=${options.snapCount ?? 200}`,
         ...(kind === 'zookeeper' ? ['admin.enableServer=false', 'forceSync=no'] : []),
+        ...(options.reconfigEnabled === true ? ['reconfigEnabled=true'] : []),
         ...(await serverLinesOf(id)),
+        ...(id > options.size ? [joinLine(id)] : []),
         ...(options.extraConfig?.(id, dir) ?? []),
         '',
       ].join('\n'),
@@ -200,13 +223,18 @@ export async function startProcessEnsemble(options: {
       async mode() {
         return /Mode: (\w+)/.exec(await fourLetterWord(clientPort, 'srvr'))?.[1];
       },
+      configFile: cfg,
+      serverLine: joinLine(id),
     };
     members.push(member);
   }
-  for (const member of members) member.start();
+  for (const member of members.slice(0, options.size)) member.start();
   const ensemble: ProcessEnsemble = {
     members,
-    connectString: members.map((member) => `127.0.0.1:${member.clientPort}`).join(','),
+    connectString: members
+      .slice(0, options.size)
+      .map((member) => `127.0.0.1:${member.clientPort}`)
+      .join(','),
     leader: (timeoutMs = 20_000) =>
       until(async () => {
         for (const member of members) {

@@ -366,6 +366,10 @@ def handle(c):
         return {'rc': 0, 'path': k.sync(c['path'])}
     if op == 'multi':
         return multi(s, c)
+    if op == 'reconfig':
+        data, stat = k.reconfig(c.get('joining'), c.get('leaving'), c.get('newMembers'),
+                                int(c.get('fromConfig', -1)))
+        return dict(data_out(data), stat=stat_out(stat))
     if op == 'addAuth':
         k.add_auth(c['scheme'], c['auth'])
         return None
