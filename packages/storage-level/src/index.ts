@@ -444,13 +444,14 @@ export class LevelStorage implements PeerStorage {
 
   /** Snapshot manifests, newest first. */
   private async manifests(): Promise<SnapshotRef[]> {
+    // Keys only: the chunks' values (the whole of every snapshot kept) are not read for this.
+    const keys: Uint8Array[] = [];
+    for await (const key of this.db.keys({ gte: snapshotStart, lt: snapshotEnd, reverse: true }))
+      if (isManifestKey(key)) keys.push(key);
     const refs: SnapshotRef[] = [];
-    for await (const [key, value] of this.db.iterator({
-      gte: snapshotStart,
-      lt: snapshotEnd,
-      reverse: true,
-    })) {
-      if (isManifestKey(key)) refs.push({ zxid: zxidOfKey(key), manifest: value });
+    for (const key of keys) {
+      const manifest = await this.db.get(key);
+      if (manifest !== undefined) refs.push({ zxid: zxidOfKey(key), manifest });
     }
     return refs;
   }
@@ -462,8 +463,14 @@ export class LevelStorage implements PeerStorage {
   ): Promise<Manifest> {
     const manifest = decodeManifest(ref.manifest, this.limits);
     let count = 0;
+    // The next chunk is read while this one is decoded and taken: the database reads on its
+    // own thread, so a restart is not a chain of reads each waiting for the one before.
+    let reading = manifest.chunks > 0 ? this.db.get(chunkKey(ref.zxid, 0)) : undefined;
     for (let index = 0; index < manifest.chunks; index++) {
-      const record = await this.db.get(chunkKey(ref.zxid, index));
+      const record = await reading;
+      reading = index + 1 < manifest.chunks ? this.db.get(chunkKey(ref.zxid, index + 1)) : undefined;
+      // A read started and not awaited (this chunk is missing or damaged) must not go unhandled.
+      reading?.catch(() => undefined);
       if (record === undefined) throw new StorageRecordError('snapshot chunk', `chunk ${index} is missing`);
       const nodes = packedData(decodeSnapshotChunk(record, this.limits, { dataViews: true }), record.length);
       count += nodes.length;
