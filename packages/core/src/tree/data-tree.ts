@@ -89,6 +89,8 @@ export class DataTree {
   private walk: SnapshotStream | undefined = undefined;
   /** Snapshot walks started on this tree: each marks the nodes it copied with its number. */
   private walks = 0;
+  /** Bytes of every node's path and data, kept as they change (mntr asks often; a walk is slow). */
+  private pathAndDataBytes = 0;
   /** What this server writes into /zookeeper/config, kept across snapshot loads. */
   private ensembleConfig:
     | { readonly data: Uint8Array; readonly version: Zxid; readonly timeMs: number }
@@ -109,6 +111,7 @@ export class DataTree {
     this.sessionTimeouts.clear();
     this.quotaRoots.clear();
     this.lastAppliedZxid = zeroZxid;
+    this.pathAndDataBytes = rootPath.length;
     const root = new Znode(
       new Uint8Array(0),
       this.acls.acquire(Ids.openAclUnsafe),
@@ -127,6 +130,7 @@ export class DataTree {
   private addSystemNode(path: string, acl: readonly ACL[]): Znode {
     const node = new Znode(new Uint8Array(0), this.acls.acquire(acl), zeroZxid, 0, persistentLifetime);
     this.nodes.set(path, node);
+    this.pathAndDataBytes += path.length;
     this.nodes.get(parentOf(path))!.addChild(basenameOf(path));
     return node;
   }
@@ -220,6 +224,7 @@ export class DataTree {
     this.sessionTimeouts = other.sessionTimeouts;
     this.quotaRoots = other.quotaRoots;
     this.lastAppliedZxid = other.lastAppliedZxid;
+    this.pathAndDataBytes = other.pathAndDataBytes;
     other.nodes = new Map();
     other.acls = new AclCache();
     other.ephemeralsBySession = new Map();
@@ -240,6 +245,7 @@ export class DataTree {
       const acl = this.acls.acquire(saved.acl);
       node = new Znode(saved.data, acl, saved.czxid, saved.ctime, lifetimeOf(saved.ephemeralOwner));
       this.nodes.set(saved.path, node);
+      this.pathAndDataBytes += saved.path.length + node.dataLength;
       parent.addChild(basenameOf(saved.path));
       this.indexNode(saved.path, node.lifetime);
     } else {
@@ -249,7 +255,9 @@ export class DataTree {
       this.acls.release(node.acl);
       node.acl = acl;
     }
+    const bytesBefore = node.dataLength;
     node.setLoadedData(saved.data);
+    this.pathAndDataBytes += node.dataLength - bytesBefore;
     // Equal zxids share one BigInt, as they do in a node the tree created (each zxid a snapshot
     // decodes is a 24-byte object of its own, and most nodes never change after their create).
     const { czxid } = node;
@@ -336,7 +344,7 @@ export class DataTree {
     const node = this.nodes.get(configPath);
     if (config === undefined || node === undefined) return;
     this.beforeChange(configPath, node);
-    node.data = config.data;
+    this.replaceData(node, config.data);
     node.version = -1;
     node.mzxid = config.version;
     node.mtime = config.timeMs;
@@ -359,9 +367,13 @@ export class DataTree {
 
   /** Bytes of paths and data held, as ZooKeeper's mntr reports it (approximate_data_size). */
   approximateDataSize(): number {
-    let bytes = 0;
-    for (const [path, node] of this.nodes) bytes += path.length + node.dataLength;
-    return bytes;
+    return this.pathAndDataBytes;
+  }
+
+  /** Replaces a node's data, keeping the count of bytes held. */
+  private replaceData(node: Znode, data: ZnodeData): void {
+    this.pathAndDataBytes += (data === null ? 0 : data.length) - node.dataLength;
+    node.data = data;
   }
 
   /** The live node at `path`, if any; it belongs to the tree, so callers only read it. */
@@ -553,7 +565,7 @@ export class DataTree {
     }
     stats.set('count', stats.count + BigInt(countDiff)).set('bytes', stats.bytes + BigInt(bytesDiff));
     this.beforeChange(statPath, statNode);
-    statNode.data = stats.toBytes();
+    this.replaceData(statNode, stats.toBytes());
   }
 
   /** Sets the stats node of the quota on `path` to what its subtree holds (updateQuotaForPath). */
@@ -574,7 +586,10 @@ export class DataTree {
     const statNode = this.nodes.get(statPath);
     if (statNode === undefined) return;
     this.beforeChange(statPath, statNode);
-    statNode.data = new StatsTrack().set('count', BigInt(count)).set('bytes', BigInt(bytes)).toBytes();
+    this.replaceData(
+      statNode,
+      new StatsTrack().set('count', BigInt(count)).set('bytes', BigInt(bytes)).toBytes(),
+    );
   }
 
   /** After a snapshot: every limits node makes a quota, whose stats are counted anew (setupQuota). */
@@ -620,6 +635,7 @@ export class DataTree {
     const node = new Znode(data, this.acls.acquire(acl), txn.zxid, txn.timeMs, lifetimeOf(ephemeralOwner));
     parent.addChild(basenameOf(path));
     this.nodes.set(path, node);
+    this.pathAndDataBytes += path.length + node.dataLength;
     this.indexNode(path, node.lifetime);
     const subject = quotaSubject(parentOf(path));
     if (subject !== undefined) {
@@ -670,6 +686,7 @@ export class DataTree {
     // ZooKeeper moves pzxid on a delete but leaves cversion alone.
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.nodes.delete(path);
+    this.pathAndDataBytes -= path.length + node.dataLength;
     this.acls.release(node.acl);
     this.unindexNode(path, node.lifetime);
     const subject = quotaSubject(parentOf(path));
@@ -695,7 +712,7 @@ export class DataTree {
     const node = this.requireNode(path);
     this.beforeChange(path, node);
     const bytesBefore = node.dataLength;
-    node.data = data;
+    this.replaceData(node, data);
     this.updateQuotaStats(path, dataBytes(data) - bytesBefore, 0);
     node.version = version;
     node.mtime = txn.timeMs;

@@ -150,12 +150,19 @@ describe('SnapshotStream', () => {
           for (let next = stream.take(2, 1 << 20); next !== undefined; next = stream.take(2, 1 << 20))
             read.push(...next);
           expect(writer.tree.snapshotInProgress).toBe(false);
+          // The bytes of paths and data, kept as the tree changes, are what a walk counts.
+          let bytes = 0;
+          for (const node of writer.tree.snapshot().nodes)
+            bytes += node.path.length + (node.data?.length ?? 0);
+          expect(writer.tree.approximateDataSize()).toBe(bytes);
           expectParentsFirst(read);
           expect(byPath(read)).toEqual(byPath(expected.nodes));
           expect(stream.sessions).toEqual(expected.sessions);
-          expect(restored({ zxid: stream.zxid, nodes: read, sessions: stream.sessions }).digest()).toBe(
-            digest,
-          );
+          const again = restored({ zxid: stream.zxid, nodes: read, sessions: stream.sessions });
+          expect(again.digest()).toBe(digest);
+          let bytesAtZxid = 0;
+          for (const node of expected.nodes) bytesAtZxid += node.path.length + (node.data?.length ?? 0);
+          expect(again.approximateDataSize()).toBe(bytesAtZxid);
         },
       ),
       { numRuns: 300 },
