@@ -192,7 +192,24 @@ export class DataTree {
    * started empty: nodes in snapshot order, parents before children (asserted).
    */
   restoreNodes(nodes: readonly SnapshotNode[]): void {
-    for (const saved of nodes) this.restoreNode(saved);
+    // Siblings come in runs: the parent found for one is most often the next one's too (and a
+    // restore only adds nodes, so one found stays).
+    let parentPath: string | undefined;
+    let parent: Znode | undefined;
+    for (const saved of nodes) {
+      const path = saved.path;
+      const slash = path.lastIndexOf('/');
+      const name = path.slice(slash + 1);
+      if (
+        parentPath === undefined ||
+        parentPath.length !== (slash === 0 ? 1 : slash) ||
+        !path.startsWith(parentPath)
+      ) {
+        parentPath = slash === 0 ? rootPath : path.slice(0, slash);
+        parent = this.nodes.get(parentPath);
+      }
+      this.restoreNode(saved, name, parent);
+    }
   }
 
   /**
@@ -237,16 +254,16 @@ export class DataTree {
     this.writeEnsembleConfig();
   }
 
-  private restoreNode(saved: SnapshotNode): void {
+  /** Restores one node, given its name and its parent (undefined when it has none: refused). */
+  private restoreNode(saved: SnapshotNode, name: string, parent: Znode | undefined): void {
     let node = this.nodes.get(saved.path);
     if (node === undefined) {
-      const parent = this.nodes.get(parentOf(saved.path));
       assert(parent !== undefined, () => `snapshot lists ${saved.path} before its parent`);
       const acl = this.acls.acquire(saved.acl);
       node = new Znode(saved.data, acl, saved.czxid, saved.ctime, lifetimeOf(saved.ephemeralOwner));
       this.nodes.set(saved.path, node);
       this.pathAndDataBytes += saved.path.length + node.dataLength;
-      parent.addChild(basenameOf(saved.path));
+      parent.addChild(name);
       this.indexNode(saved.path, node.lifetime);
     } else {
       // A node every tree starts with (the root, /zookeeper...): the snapshot's ACL replaces its own.
