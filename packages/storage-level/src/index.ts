@@ -651,6 +651,16 @@ export class LevelStorage implements PeerStorage {
    * while a large tree is written (the tree keeps, copy-on-write, what the snapshot still needs).
    */
   private async writeSnapshotStream(stream: SnapshotStream): Promise<void> {
+    try {
+      await this.writeSnapshotChunks(stream);
+    } catch (error) {
+      // The store has failed: the tree need not keep copies for a snapshot never finished.
+      stream.abandon();
+      throw error;
+    }
+  }
+
+  private async writeSnapshotChunks(stream: SnapshotStream): Promise<void> {
     let chunks = 0;
     let nodes = 0;
     for (;;) {

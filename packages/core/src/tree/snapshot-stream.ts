@@ -50,6 +50,7 @@ export class SnapshotStream implements TreeSnapshot {
   /** The walk over the live path map; undefined once it has reached the end. */
   private entries: Iterator<[string, Znode]> | undefined;
   private sliced = false;
+  private abandoned = false;
   private whole: SnapshotNode[] | undefined;
   /** Nodes handed out or pending so far: never more than the tree held at the zxid. */
   private emitted = 0;
@@ -85,6 +86,7 @@ export class SnapshotStream implements TreeSnapshot {
   get nodes(): readonly SnapshotNode[] {
     if (this.whole === undefined) {
       assert(!this.sliced, 'a snapshot stream read in slices is not read whole');
+      assert(!this.abandoned, 'an abandoned snapshot stream is not read');
       this.drain();
       this.whole = this.pending.slice(this.head) as SnapshotNode[];
       this.pending = [];
@@ -100,6 +102,7 @@ export class SnapshotStream implements TreeSnapshot {
   take(nodesMax: number, bytesMax: number): SnapshotNode[] | undefined {
     assert(this.whole === undefined, 'a snapshot stream read whole is not read in slices');
     assert(nodesMax >= 1, 'a slice holds at least one node');
+    assert(!this.abandoned, 'an abandoned snapshot stream is not read');
     this.sliced = true;
     const slice: SnapshotNode[] = [];
     let bytes = 0;
@@ -119,6 +122,19 @@ export class SnapshotStream implements TreeSnapshot {
       this.pending[this.head++] = undefined;
     }
     return slice.length === 0 ? undefined : slice;
+  }
+
+  /**
+   * Gives the snapshot up (its store failed): the tree stops keeping copies for it at once,
+   * and it can no longer be read.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.pending = [];
+    this.head = 0;
+    if (this.entries === undefined) return;
+    this.entries = undefined;
+    this.finished();
   }
 
   /** Walks to the end now: what the tree holds at the zxid is all copied out of it. */

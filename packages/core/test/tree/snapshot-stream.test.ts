@@ -204,6 +204,13 @@ describe('SnapshotStream', () => {
     const whole = writer.tree.beginSnapshot();
     expect(whole.nodes.length).toBe(writer.tree.nodeCount);
     expect(() => whole.take(1, 1)).toThrow(/whole/);
+    // Given up (its store failed): the tree stops at once, and it is read no more.
+    const given = writer.tree.beginSnapshot();
+    given.take(1, 1 << 20);
+    expect(writer.tree.snapshotInProgress).toBe(true);
+    given.abandon();
+    expect(writer.tree.snapshotInProgress).toBe(false);
+    expect(() => given.take(1, 1)).toThrow(/abandoned/);
   });
 
   it('keeps what a replaced tree held: a load while a walk is under way reads the walk to its end first', () => {
