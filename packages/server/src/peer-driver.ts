@@ -106,10 +106,10 @@ export function logPeerEvent(log: Logger, serverId: number, event: PeerEvent): v
         'discarding snapshots staged by a learner sync that never finished',
       );
       return;
-    case 'snapshotSkipped':
+    case 'snapshotDeferred':
       log.warn(
         { serverId, zxid: hex(event.zxid) },
-        'too busy to snapshot: the previous snapshot is still being written, skipping this one',
+        'a snapshot fell due while the previous one is still being written: it waits for that one',
       );
       return;
   }

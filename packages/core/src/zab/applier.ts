@@ -96,6 +96,8 @@ export class Applier {
   private readonly origins = new Map<SessionId, ExpectedOrigin[]>();
   private originCount = 0;
   private appliedSinceSnapshot = 0;
+  /** A snapshot fell due while the one before it was still being written (reported once). */
+  private snapshotDeferred = false;
   /** Applied transactions the next snapshot waits for. */
   private snapshotAfter: number;
   private previousSnapshotZxid: Zxid;
@@ -205,10 +207,11 @@ export class Applier {
     this.appliedSinceSnapshot++;
     if (this.appliedSinceSnapshot < this.snapshotAfter) return;
     if (this.tree.snapshotInProgress && !this.snapshotGathered()) {
-      // ZooKeeper's "Too busy to snap, skipping": the last snapshot is still being read out of
-      // the tree and written. Its point rolls on, as ZooKeeper's does; the log keeps everything.
-      this.rollSnapshotPoint();
-      this.outbox.event({ kind: 'snapshotSkipped', zxid: this.tree.lastZxid });
+      // The last snapshot is still being read out of the tree and written: this one waits for
+      // it (asked again at each transaction applied) rather than reading the rest of it at
+      // once. ZooKeeper skips it ("Too busy to snap"), which leaves a longer log to replay.
+      if (!this.snapshotDeferred) this.outbox.event({ kind: 'snapshotDeferred', zxid: this.tree.lastZxid });
+      this.snapshotDeferred = true;
       return;
     }
     this.takeSnapshot();
@@ -226,6 +229,7 @@ export class Applier {
 
   private rollSnapshotPoint(): void {
     this.appliedSinceSnapshot = 0;
+    this.snapshotDeferred = false;
     this.snapshotAfter = this.snapshotPoints.next();
     assert(
       this.snapshotAfter >= Math.ceil(this.snapshotPoints.snapCount / 2) &&

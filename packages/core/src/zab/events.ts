@@ -35,10 +35,11 @@ export type PeerEvent =
   /** A restarted peer found a snapshot staged by a sync that never finished, and drops it. */
   | { readonly kind: 'incompleteSnapshotsDiscarded'; readonly zxids: readonly Zxid[] }
   /**
-   * A snapshot was due at `zxid` and not taken, because the one before it is still being
-   * written (ZooKeeper's "Too busy to snap, skipping"); the log keeps what it would have held.
+   * A snapshot fell due at `zxid` while the one before it is still being written: it is taken
+   * once that one is out of the tree, at the next transaction applied (ZooKeeper skips it:
+   * "Too busy to snap"). The log keeps everything meanwhile.
    */
-  | { readonly kind: 'snapshotSkipped'; readonly zxid: Zxid };
+  | { readonly kind: 'snapshotDeferred'; readonly zxid: Zxid };
 
 /** A learner sync that failed, as `status()` keeps the last one. */
 export interface SyncFailure {

@@ -5,7 +5,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CreateMode, counterOf, Ids, resolvePeerOptions } from '../../src/index.js';
+import {
+  CreateMode,
+  counterOf,
+  Ids,
+  resolvePeerOptions,
+  SnapshotStream,
+  type TreeSnapshot,
+} from '../../src/index.js';
 import { SnapshotPoints } from '../../src/zab/applier.js';
 import { Cluster } from './cluster.js';
 
@@ -68,5 +75,38 @@ describe('snapshot points', () => {
       }
     }
     expect(new Set(taken.map((counters) => counters.join(','))).size).toBeGreaterThan(1);
+  });
+
+  it('wait while the one before is still being read out of the tree, and follow it once it is out', () => {
+    const cluster = new Cluster({ voters: 1, peer: { snapCount: 4 } });
+    cluster.stabilize();
+    // A store that writes snapshots slowly: it keeps each stream and reads it only when told.
+    const image = cluster.nodes.get(1)!.durable;
+    const held: SnapshotStream[] = [];
+    const save = image.saveSnapshot.bind(image);
+    image.saveSnapshot = (snapshot: TreeSnapshot) => {
+      if (snapshot instanceof SnapshotStream) held.push(snapshot);
+      else save(snapshot);
+    };
+    const session = cluster.connect(1);
+    const write = (i: number) => {
+      expect(cluster.request(session, create(`/n${i}`)).ok).toBe(true);
+      cluster.stabilize();
+    };
+    for (let i = 0; i < 12; i++) write(i);
+    // One snapshot began; the next fell due (more than snapCount applied since) and waits.
+    expect(held).toHaveLength(1);
+    const deferred = cluster.events(1).filter((event) => event.kind === 'snapshotDeferred');
+    expect(deferred).toHaveLength(1);
+    const first = held[0]!;
+    let nodes = 0;
+    for (let slice = first.take(2, 1 << 20); slice !== undefined; slice = first.take(2, 1 << 20))
+      nodes += slice.length;
+    expect(nodes).toBe(first.nodesFound);
+    // Out of the tree: the next transaction applied takes the waiting snapshot at once.
+    write(12);
+    expect(held).toHaveLength(2);
+    expect(held[1]!.zxid > first.zxid).toBe(true);
+    expect(cluster.events(1).filter((event) => event.kind === 'snapshotDeferred')).toHaveLength(1);
   });
 });
