@@ -16,6 +16,14 @@ export interface ElectionOptions {
   readonly finalizeWaitMs: number;
   /** How often notifications are sent again while no decision is reached. */
   readonly resendIntervalMs: number;
+  /**
+   * Whose agreement suffices to join a leader already established (the configuration in
+   * force, without one a logged reconfig only proposes); the election's quorum if unset.
+   * Joining decides nothing: the leader's discovery and NEWLEADER quorums keep ZAB safe, and
+   * a server holding a reconfig that never committed must still reach the leader that will
+   * truncate it.
+   */
+  readonly joinQuorum?: QuorumVerifier;
 }
 
 /** What an election step produces: messages to send, and a decision once there is one. */
@@ -66,6 +74,8 @@ export class FastLeaderElection {
   private ownVote: Vote;
   private readonly received = new Map<ServerId, Ballot>();
   private readonly outOfElection = new Map<ServerId, Ballot>();
+  /** What we last told each looking non-voter, and when (see shouldAnswerNonVoter). */
+  private readonly answeredNonVoters = new Map<ServerId, { readonly key: string; readonly atMs: number }>();
   private decideAtMs: number | undefined;
   private nextResendMs = 0;
   private resendDelayMs: number;
@@ -135,11 +145,31 @@ export class FastLeaderElection {
   /** Handles a notification while this peer is looking. */
   receive(from: ServerId, message: ElectionMessage, nowMs: number): ElectionOutput {
     const send: { to: ServerId | 'voters'; message: ElectionMessage }[] = [];
-    // Non-voters are told our vote but do not count.
-    if (!this.quorum.voters.has(from)) return { send: [{ to: from, message: this.notification('looking') }] };
+    // Non-voters are told our vote but do not count. One that has decided (an observer that
+    // follows) needs nothing from us: answering it would have it answer again, forever.
+    if (!this.quorum.voters.has(from))
+      return message.state === 'looking' && this.shouldAnswerNonVoter(from, nowMs)
+        ? { send: [{ to: from, message: this.notification('looking') }] }
+        : { send: [] };
     if (message.state === 'looking') return this.receiveLooking(from, message, nowMs, send);
     if (message.state === 'observing') return { send };
     return this.receiveDecided(from, message, send);
+  }
+
+  /**
+   * A looking non-voter is told our vote when it changed since we last told it, or a resend
+   * interval later (in case that answer was lost): two looking peers that each count the
+   * other out (their configurations differ during a reconfiguration) would otherwise answer
+   * each other at once, forever.
+   */
+  private shouldAnswerNonVoter(from: ServerId, nowMs: number): boolean {
+    const vote = this.proposal;
+    const key = `${this.logicalClock}/${vote.leader}/${vote.zxid}/${vote.peerEpoch}`;
+    const last = this.answeredNonVoters.get(from);
+    if (last !== undefined && last.key === key && nowMs - last.atMs < this.options.resendIntervalMs)
+      return false;
+    this.answeredNonVoters.set(from, { key, atMs: nowMs });
+    return true;
   }
 
   private receiveLooking(
@@ -193,7 +223,7 @@ export class FastLeaderElection {
     }
     this.outOfElection.set(from, ballot);
     if (
-      this.quorumAgrees(this.outOfElection, message.vote, undefined) &&
+      this.quorumAgrees(this.outOfElection, message.vote, undefined, this.options.joinQuorum) &&
       this.leaderConfirmed(this.outOfElection, message.vote.leader, message.electionEpoch)
     ) {
       this.logicalClock = message.electionEpoch;
@@ -206,6 +236,7 @@ export class FastLeaderElection {
     ballots: Map<ServerId, Ballot>,
     vote: Vote,
     electionEpoch: number | undefined,
+    quorum: QuorumVerifier = this.quorum,
   ): boolean {
     const agreeing: ServerId[] = [];
     for (const [id, ballot] of ballots) {
@@ -216,7 +247,7 @@ export class FastLeaderElection {
     }
     // Our own proposal counts toward agreement with it.
     if (sameVote(this.proposal, vote)) agreeing.push(this.selfId);
-    return this.quorum.containsQuorum(agreeing);
+    return quorum.containsQuorum(agreeing);
   }
 
   /** A leader other than us must itself say it leads; if it is us, the round must be ours. */
