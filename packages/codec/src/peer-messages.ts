@@ -17,6 +17,7 @@ import {
   integer,
   list,
   optional,
+  string,
   struct,
   union,
 } from './schema.js';
@@ -84,6 +85,7 @@ const peerMessage = compile(
     clientSyncReply: { epoch, sessionId, cxid: int32, zxid },
     revalidateReply: { epoch, sessionId, connectionId: uint53, valid: boolean },
     leaderLeaving: { epoch },
+    configNotice: { config: string },
   }),
 );
 

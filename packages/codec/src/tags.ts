@@ -68,6 +68,7 @@ const peerMessageTagTable = {
   syncTxns: 21,
   syncAck: 22,
   leaderLeaving: 23,
+  configNotice: 24,
 } as const satisfies Record<PeerMessage['kind'], number>;
 /** The first byte of every peer message. */
 export const peerMessageTags = distinctTags('peer message', peerMessageTagTable);

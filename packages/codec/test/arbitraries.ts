@@ -227,6 +227,7 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
     connectionId: uint53Arb,
   }),
   leaderInfo: fc.record({ kind: fc.constant('leaderInfo'), epoch }),
+  configNotice: fc.record({ kind: fc.constant('configNotice'), config: fc.string() }),
   syncBegin: fc.record({
     kind: fc.constant('syncBegin'),
     epoch,

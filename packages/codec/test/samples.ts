@@ -472,6 +472,11 @@ export const sampleMessages: Record<string, PeerMessage> = {
     },
   },
   'proposal/reconfig': { kind: 'proposal', epoch: 3, txns: Object.values(reconfigTxns) },
+  configNotice: {
+    kind: 'configNotice',
+    config:
+      'server.1=10.0.0.1:2888:3888:participant;0.0.0.0:2181\nserver.4=10.0.0.4:2888:3888:observer\nversion=500000003',
+  },
   clientSync: { kind: 'clientSync', epoch: 5, seq: 10, sessionId: session, cxid: 21 },
   revalidate: { kind: 'revalidate', epoch: 5, sessionId: highSession, connectionId: 17 },
   leaderInfo: { kind: 'leaderInfo', epoch: 6 },

@@ -53,6 +53,11 @@ export class Membership {
     return this.current;
   }
 
+  /** The quorum of the configuration in force alone, without those proposed after it. */
+  get committedQuorumVerifier(): QuorumVerifier {
+    return this.committedQuorum;
+  }
+
   /** The configuration in force here, if the ensemble has one (not for one named by ids alone). */
   get committed(): EnsembleConfig | undefined {
     return this.committedConfig;
@@ -99,13 +104,12 @@ export class Membership {
    * A reconfig was applied (committed): its configuration is in force. Returns it; the peer
    * tells its driver and its roles.
    */
-  applied(txn: Txn): EnsembleConfig {
+  applied(txn: Txn): EnsembleConfig | undefined {
     assert(txn.body.kind === 'reconfig', 'only a reconfig changes the membership');
     const config = parseEnsembleConfig(txn.body.config);
     assert(config.version === txn.zxid, 'a reconfig names its own zxid as its version');
-    assert(config.version > this.version, 'configurations are applied in version order');
-    this.adopt(config);
-    return config;
+    // Already in force when this peer adopted it from another while electing.
+    return this.adopt(config) ? config : undefined;
   }
 
   /**

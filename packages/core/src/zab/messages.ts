@@ -185,8 +185,15 @@ export type LeaderMessage =
       readonly valid: boolean;
     };
 
+/**
+ * The sender's configuration in force (a reconfig's, version > 0), sent to a peer that is
+ * electing, as ZooKeeper's notifications carry the sender's config: a peer that missed a
+ * reconfig learns the voters it must hear from, and adopts the configuration if it is newer.
+ */
+export type ConfigMessage = { readonly kind: 'configNotice'; readonly config: string };
+
 /** Every message between peers. */
-export type PeerMessage = ElectionMessage | LearnerMessage | LeaderMessage;
+export type PeerMessage = ElectionMessage | LearnerMessage | LeaderMessage | ConfigMessage;
 
 /** A message to or from a peer. */
 export interface Envelope {

@@ -10,7 +10,7 @@
 
 import type { ACL } from '../acl.js';
 import { type ClockReading, clockAt } from '../clock.js';
-import { type EnsembleConfig, formatEnsembleConfig } from '../ensemble-config.js';
+import { type EnsembleConfig, formatEnsembleConfig, parseEnsembleConfig } from '../ensemble-config.js';
 import { assert, assertNever, ErrorCode } from '../errors.js';
 import { ClientFront, type CommitPath, type WriteOrigin } from '../front/client-front.js';
 import type { ClientInput, ClientOutput, ConnectionId } from '../front/client-io.js';
@@ -297,7 +297,18 @@ export class ZabPeer {
       sessionSecret: () => this.sessionSecret,
     });
     this.context = this.makeContext();
+    const membership = this.membership;
     this.election = new FastLeaderElection(this.serverId, this.quorumView(), {
+      joinQuorum: {
+        get voters() {
+          return membership.committedQuorumVerifier.voters;
+        },
+        get observers() {
+          return membership.committedQuorumVerifier.observers;
+        },
+        containsQuorum: (ids) => membership.committedQuorumVerifier.containsQuorum(ids),
+        highestAcked: (acks) => membership.committedQuorumVerifier.highestAcked(acks),
+      },
       finalizeWaitMs: this.options.electionFinalizeWaitMs,
       resendIntervalMs: this.options.electionResendIntervalMs,
     });
@@ -629,6 +640,10 @@ export class ZabPeer {
       this.receiveNotification(from, message);
       return;
     }
+    if (message.kind === 'configNotice') {
+      this.receiveConfigNotice(message.config);
+      return;
+    }
     if (this.role.kind === 'leading') {
       if (isLearnerMessage(message)) this.role.leader.receive(from, message);
       return;
@@ -648,6 +663,12 @@ export class ZabPeer {
   }
 
   private receiveNotification(from: ServerId, message: ElectionMessage): void {
+    // A peer electing learns our configuration if a reconfig made it: it may have missed it.
+    if (message.state === 'looking') {
+      const config = this.membership.committed;
+      if (config !== undefined && config.version > 0n)
+        this.outbox.send(from, { kind: 'configNotice', config: formatEnsembleConfig(config) });
+    }
     if (this.role.kind !== 'looking') {
       // A peer still looking learns from us who leads.
       if (message.state === 'looking')
@@ -834,6 +855,26 @@ export class ZabPeer {
    */
   private configApplied(txn: Txn): void {
     const config = this.membership.applied(txn);
+    if (config === undefined) return;
+    this.outbox.configActivated(config);
+    this.membershipChanged = true;
+  }
+
+  /**
+   * Another peer's configuration in force. While electing, a newer one is adopted (it was
+   * committed: the sender applied it), as ZooKeeper's election adopts a newer config from a
+   * notification, and the round starts again with its voters. A peer that follows or leads
+   * learns of reconfigs from its log instead. Text that does not parse is ignored.
+   */
+  private receiveConfigNotice(text: string): void {
+    if (this.role.kind !== 'looking') return;
+    let config: EnsembleConfig;
+    try {
+      config = parseEnsembleConfig(text);
+    } catch {
+      return;
+    }
+    if (config.version === 0n || !this.membership.adopt(config)) return;
     this.outbox.configActivated(config);
     this.membershipChanged = true;
   }
@@ -849,6 +890,12 @@ export class ZabPeer {
     this.membershipChanged = false;
     if (this.departure !== 'staying') return;
     const role = this.membership.roleOf(this.serverId);
+    if (this.role.kind === 'looking') {
+      // A transaction committed before the role ended may be applied while looking: the
+      // ballots counted so far were for the old voters, so the round starts again.
+      this.lookForLeader('the membership changed while electing');
+      return;
+    }
     if (this.role.kind === 'leading') {
       if (role !== 'participant') {
         this.role.leader.leave();

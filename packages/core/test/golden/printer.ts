@@ -160,6 +160,8 @@ export class Printer {
         return `revalidate e${message.epoch} ${this.session(message.sessionId)} conn=${message.connectionId}`;
       case 'leaderLeaving':
         return `leaderLeaving e${message.epoch}`;
+      case 'configNotice':
+        return `configNotice ${JSON.stringify(message.config)}`;
       case 'revalidateReply':
         return `revalidateReply e${message.epoch} ${this.session(message.sessionId)} conn=${message.connectionId} ${message.valid ? 'valid' : 'invalid'}`;
     }
@@ -259,6 +261,10 @@ export class Printer {
         return `getEphemerals ok [${(result.ephemerals as string[]).join(', ')}]`;
       case 'multi':
         return `multi ok [${(result.results as OpResult[]).map((part) => part.op).join(', ')}]`;
+      case 'reconfig': {
+        const { stat } = result as { stat: { mzxid: bigint } };
+        return `reconfig ok version=${this.zxid(stat.mzxid)}`;
+      }
       default:
         return `${reply.op} ok`;
     }
