@@ -1,8 +1,9 @@
 /**
- * `npm run sim -- --seeds N --start S [--servers N] [--rate NAME=VALUE]... [--json] [--trace-hash]`:
+ * `npm run sim -- --seeds N --start S [--servers N] [--membership PER_SECOND] [--rate NAME=VALUE]... [--json] [--trace-hash]`:
  * runs seeds S..S+N-1, prints a table with progress, and for each failing seed the one
  * command that replays it. `--rate` overrides a fault rate the seed would draw (e.g.
- * `--rate wallClockJumpsPerSecond=0.3`). Exits non-zero on any violation.
+ * `--rate wallClockJumpsPerSecond=0.3`). `--membership` adds membership changes (reconfigs) at
+ * that rate among the faults, with its ConfigQuorum check. Exits non-zero on any violation.
  */
 
 import { Rng } from './rng.js';
@@ -15,13 +16,22 @@ interface CliArgs {
   json: boolean;
   traceHash: boolean;
   servers: number | undefined;
+  membership: number;
   rates: Partial<Record<keyof FaultRates, number>>;
 }
 
 const rateNames = new Set(Object.keys(drawFaultRates(new Rng(0))));
 
 function parse(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { seeds: 10, start: 1, json: false, traceHash: false, servers: undefined, rates: {} };
+  const args: CliArgs = {
+    seeds: 10,
+    start: 1,
+    json: false,
+    traceHash: false,
+    servers: undefined,
+    membership: 0,
+    rates: {},
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--seeds') args.seeds = Number(argv[++i]);
@@ -29,7 +39,10 @@ function parse(argv: readonly string[]): CliArgs {
     else if (arg === '--json') args.json = true;
     else if (arg === '--trace-hash') args.traceHash = true;
     else if (arg === '--servers') args.servers = Number(argv[++i]);
-    else if (arg === '--rate') {
+    else if (arg === '--membership') {
+      args.membership = Number(argv[++i]);
+      if (!(args.membership >= 0)) throw new Error('--membership must be a non-negative rate');
+    } else if (arg === '--rate') {
       const [name, value] = (argv[++i] ?? '').split('=');
       if (name === undefined || !rateNames.has(name))
         throw new Error(`--rate: unknown rate ${name} (${[...rateNames].join(', ')})`);
@@ -53,6 +66,7 @@ function main(): void {
   for (let seed = args.start; seed < args.start + args.seeds; seed++) {
     const result = runSeed(seed, {
       ...(args.servers === undefined ? {} : { servers: args.servers }),
+      ...(args.membership > 0 ? { membershipChangesPerSecond: args.membership } : {}),
       rates: args.rates,
     });
     results.push(result);

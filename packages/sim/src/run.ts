@@ -9,6 +9,13 @@ import { checkSessions } from './checkers/sessions.js';
 import { checkWatches } from './checkers/watches.js';
 import { checkWritesLinearizable } from './checkers/writes-linearizable.js';
 import { type History, SimClient } from './clients.js';
+import {
+  ConfigQuorumChecker,
+  initialMembership,
+  injectMembershipChanges,
+  membershipSuperDigest,
+  Operator,
+} from './membership.js';
 import { Rng } from './rng.js';
 import {
   drawClockJumps,
@@ -41,6 +48,13 @@ export interface RunOptions {
   readonly snapCount?: number;
   /** A round trip every storage action goes through before it is durable (see World.diskWire). */
   readonly diskWire?: (action: StorageAction) => StorageAction;
+  /**
+   * Membership changes among the faults (issue 17), this many a second: the run starts with
+   * three participants and the other servers as observers (5 servers unless `servers` says),
+   * and the ConfigQuorum check judges every commit. Off (0) by default, so other seeds replay
+   * as before.
+   */
+  readonly membershipChangesPerSecond?: number;
 }
 
 export interface SeedResult {
@@ -73,8 +87,12 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     ...drawClockJumps(seed),
     ...options.rates,
   };
-  const servers = options.servers ?? rng.pick([3, 3, 5]);
-  const voters = Array.from({ length: servers }, (_v, i) => i + 1);
+  const membershipRate = options.membershipChangesPerSecond ?? 0;
+  // Drawn only when no count is given and membership is off, so other runs replay as before.
+  const servers = options.servers ?? (membershipRate > 0 ? 5 : rng.pick([3, 3, 5]));
+  const ids = Array.from({ length: servers }, (_v, i) => i + 1);
+  const membership = membershipRate > 0 ? initialMembership(ids) : undefined;
+  const voters = membership === undefined ? ids : ids.slice(0, 3);
   const sync = { ...drawSyncSizes(seed), ...options.sync };
   const peerOptions = (id: ServerId): ZabPeerOptions => ({
     serverId: id,
@@ -91,8 +109,16 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     syncWindowBytes: sync.windowBytes,
     sessionSecret: new Uint8Array([seed & 0xff, 7]),
     startTimeMs: 0,
+    ...(membership === undefined
+      ? {}
+      : {
+          observers: ids.slice(3),
+          ensembleConfig: membership,
+          reconfigEnabled: true,
+          superDigest: membershipSuperDigest,
+        }),
   });
-  const world = new World(rng, rates, voters, peerOptions, seed);
+  const world = new World(rng, rates, ids, peerOptions, seed);
   world.ackBeforeDurable = options.ackBeforeDurable ?? false;
   if (options.wire !== undefined) world.wire = options.wire;
   if (options.diskWire !== undefined) world.diskWire = options.diskWire;
@@ -104,9 +130,20 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     expiries: [],
   };
   const connections = new Map<string, SimClient>();
+  const operator = membership === undefined ? undefined : new Operator(world, new Rng(seed ^ 0x4ec0_f19));
   world.observer = {
-    clientOutput: (server, output) => connections.get(`${server}:${output.connectionId}`)?.handle(output),
+    clientOutput: (server, output) => {
+      if (operator?.handles(server, output)) return;
+      connections.get(`${server}:${output.connectionId}`)?.handle(output);
+    },
   };
+  if (membership !== undefined) {
+    const checker = new ConfigQuorumChecker(membership);
+    world.onCommitted = (txn) => {
+      const wrong = checker.committed(txn, ids, (id, zxid) => world.holdsDurably(id, zxid));
+      if (wrong !== undefined) world.violations.push(wrong);
+    };
+  }
   const connectionIds = { next: 1 };
   const clients = Array.from(
     { length: options.clients ?? 4 },
@@ -120,13 +157,15 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   /** After healing, elections and restarts may still move clients around for a while. */
   const settleMs = 3000;
   injectFaults(world, rng, faultyMs);
+  if (operator !== undefined)
+    injectMembershipChanges(world, new Rng(seed ^ 0x3e3b_e125), operator, faultyMs, membershipRate);
   world.runUntil(faultyMs);
 
   // Healed phase: every link restored, every server back, no more loss.
   world.faultsEnabled = false;
   world.heal();
   world.resumeAll();
-  for (const id of voters) world.restart(id);
+  for (const id of ids) world.restart(id);
   const completedBefore = clients.map((client) =>
     [...client.completedAfter.values()].reduce((a, b) => a + b, 0),
   );

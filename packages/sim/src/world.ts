@@ -232,6 +232,8 @@ export class World {
   /** Events processed so far. */
   eventCount = 0;
   observer: WorldObserver | undefined;
+  /** Told of each transaction when it is first applied anywhere (committed): membership's check. */
+  onCommitted: ((txn: Txn) => void) | undefined;
   readonly tickIntervalMs = 25;
 
   constructor(
@@ -308,6 +310,24 @@ export class World {
 
   alive(id: ServerId): boolean {
     return this.peers.get(id)?.peer !== undefined;
+  }
+
+  /** Whether server `id`'s disk holds `zxid`: in its log, or in a snapshot at or beyond it. */
+  holdsDurably(id: ServerId, zxid: Zxid): boolean {
+    const durable = this.peers.get(id)!.durable;
+    const snapshot = durable.latestSnapshot();
+    if (snapshot !== undefined && snapshot.zxid >= zxid) return true;
+    const log = durable.log;
+    let low = 0;
+    let high = log.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const at = log[middle]!.zxid;
+      if (at === zxid) return true;
+      if (at < zxid) low = middle + 1;
+      else high = middle - 1;
+    }
+    return false;
   }
 
   private start(id: ServerId): void {
@@ -728,6 +748,7 @@ export class World {
       }
       this.committed.push(txn);
       this.committedIndex.set(txn.zxid, this.committed.length - 1);
+      this.onCommitted?.(txn);
     } else if (expected.zxid !== txn.zxid || identity(expected) !== identity(txn)) {
       this.violate(
         'agreement',

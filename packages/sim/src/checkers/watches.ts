@@ -29,6 +29,9 @@ function allChanges(committed: readonly Txn[]): PathChange[] {
     else if (part.kind === 'closeSession') {
       for (const path of part.ephemeralPaths) changes.push({ path, zxid, type: EventType.NodeDeleted });
     } else if (part.kind === 'multi') for (const inner of part.parts) add(inner, zxid);
+    // A reconfig changes /zookeeper/config's data, as ZooKeeper's setData of it does.
+    else if (part.kind === 'reconfig')
+      changes.push({ path: '/zookeeper/config', zxid, type: EventType.NodeDataChanged });
   };
   for (const txn of committed) add(txn.body, txn.zxid);
   return changes;
@@ -45,6 +48,7 @@ function changesByPath(committed: readonly Txn[]): Map<string, Change[]> {
   for (const txn of committed) {
     const body = txn.body;
     if (body.kind === 'setData') add(body.path, txn.zxid, EventType.NodeDataChanged);
+    else if (body.kind === 'reconfig') add('/zookeeper/config', txn.zxid, EventType.NodeDataChanged);
     else if (body.kind === 'delete') add(body.path, txn.zxid, EventType.NodeDeleted);
     else if (body.kind === 'closeSession')
       for (const path of body.ephemeralPaths) add(path, txn.zxid, EventType.NodeDeleted);
