@@ -53,7 +53,10 @@
  * - Client requests: `create CLIENT PATH [data=S] [mode=ephemeral|sequential|container]`,
  *   `setData CLIENT PATH data=S [version=N]`, `getData|exists|getChildren CLIENT PATH
  *   [watch]`, `delete CLIENT PATH [version=N]`, `sync CLIENT [PATH]`, `getEphemerals CLIENT`,
- *   `ping CLIENT`, `closeSession CLIENT`, `disconnect CLIENT`.
+ *   `ping CLIENT`, `closeSession CLIENT`, `disconnect CLIENT`, `auth CLIENT user:password`,
+ *   `reconfig CLIENT [add=ID:ROLE,...] [leave=ID,...] [members=ID:ROLE,...] [from=N]` (with
+ *   `cluster ... reconfig=on`: every server a member at 127.0.0.1, the super user's password
+ *   `pw`, reconfig enabled).
  * - `status [ID...]`, `storage ID` (what survives a crash), `queue`, `digests` (a check too:
  *   every live replica that applied the same zxid has the same tree).
  * - `repeat N COMMAND`: COMMAND N times, with `{i}` in it counting from 0.
@@ -74,6 +77,8 @@
  * - `check znode PATH present|absent [on=ID,...]`: in the tree of every live peer (or those).
  * - `check log ID has|lacks PATH [count=N]`: whether the peer's durable log holds a change
  *   to PATH (exactly N of them).
+ * - `check config ID voters=ID,... [observers=ID,...] [version=E.C]`: the configuration in
+ *   force on ID, no change pending.
  * - `check status ID [role=R] [serving=yes|no] [leader=ID] [acceptedEpoch=N] [currentEpoch=N]
  *   [currentEpoch>=N] [looking~TEXT]`.
  * - `check syncs ID MODE,... [txns>=N]`: the learner syncs (diff, trunc, snap) ID received,
@@ -96,7 +101,10 @@ import {
   type CrashLoss,
   CreateMode,
   type CreateModeValue,
+  digestOf,
+  type EnsembleMember,
   type Envelope,
+  formatEnsembleMember,
   Ids,
   makeZxid,
   type PeerReady,
@@ -396,10 +404,24 @@ class TranscriptEnv {
     const peer: Record<string, number> = {};
     for (const key of ['snapCount', 'zxidCounterLimit', 'initLimitTicks', 'syncLimitTicks'])
       if (args.named.has(key)) peer[key] = this.int(args.named.get(key), key);
+    const observers = args.named.has('observers') ? this.int(args.named.get('observers'), 'observers') : 0;
+    const reconfig =
+      args.named.get('reconfig') === 'on'
+        ? {
+            reconfigEnabled: true,
+            superDigest: digestOf('super', 'pw'),
+            ensembleConfig: {
+              members: Array.from({ length: voters + observers }, (_v, i) =>
+                goldenMember(i + 1, i < voters ? 'participant' : 'observer'),
+              ),
+              version: zeroZxid,
+            },
+          }
+        : {};
     this.cluster = new Cluster({
       voters,
-      observers: args.named.has('observers') ? this.int(args.named.get('observers'), 'observers') : 0,
-      peer,
+      observers,
+      peer: { ...peer, ...reconfig },
       autoPersist: args.named.has('autopersist') ? this.onOff(args.named.get('autopersist')) : true,
       writeReadiesMax: args.named.has('batch') ? this.int(args.named.get('batch'), 'batch') : 1,
       unsafeSendBeforeDurable: args.named.get('unsafe') === 'send-before-durable',
@@ -771,6 +793,33 @@ class TranscriptEnv {
       case 'closeSession':
         request = { op };
         break;
+      case 'auth':
+        // `auth CLIENT user:password`: a digest identity (`super:pw` is the super user).
+        request = { op, scheme: 'digest', auth: encoder.encode(path ?? '') };
+        break;
+      case 'reconfig': {
+        // `reconfig CLIENT [add=ID:ROLE,...] [leave=ID,...] [members=ID:ROLE,...] [from=N]`:
+        // servers named by id and role, their addresses those `cluster reconfig=on` gives.
+        const servers = (key: string) => {
+          const list = args.named.get(key);
+          if (list === undefined) return null;
+          return list
+            .split(',')
+            .map((entry) => {
+              const [id, role = 'participant'] = entry.split(':');
+              return formatEnsembleMember(goldenMember(Number(id), role as EnsembleMember['role']));
+            })
+            .join(',');
+        };
+        request = {
+          op,
+          joiningServers: servers('add'),
+          leavingServers: args.named.get('leave') ?? null,
+          newMembers: servers('members'),
+          fromConfig: args.named.has('from') ? BigInt(args.named.get('from')!) : -1n,
+        };
+        break;
+      }
       default:
         throw new Error(`unknown command ${op}`);
     }
@@ -942,6 +991,29 @@ class TranscriptEnv {
         );
         return;
       }
+      case 'config': {
+        // `check config ID voters=1,2,3 [observers=4,5] [version=E.C]`: the configuration in
+        // force on ID, and its quorum (joint while a change is pending shows both).
+        const id = this.id(rest[0]);
+        const peer = this.c.peer(id);
+        const config = peer.ensembleConfig;
+        const ids = (role: EnsembleMember['role']) =>
+          (config?.members ?? [])
+            .filter((m) => m.role === role)
+            .map((m) => m.id)
+            .join(',');
+        const version = config === undefined ? 'none' : this.printer.zxid(config.version);
+        const passed =
+          ids('participant') === (args.named.get('voters') ?? '') &&
+          ids('observer') === (args.named.get('observers') ?? '') &&
+          (!args.named.has('version') || args.named.get('version') === version) &&
+          peer.pendingEnsembleConfig === undefined;
+        this.verdict(
+          passed,
+          `${id}'s configuration ${version}: voters ${ids('participant') || 'none'}, observers ${ids('observer') || 'none'}${peer.pendingEnsembleConfig === undefined ? '' : ', a change pending'}`,
+        );
+        return;
+      }
       case 'votes-agree': {
         const live = [...this.c.nodes.keys()].filter((id) => this.c.alive(id));
         const votes = live.map((id) => this.c.peer(id).status().vote);
@@ -1076,4 +1148,9 @@ function touches(txn: Txn, path: string): boolean {
   const body = txn.body;
   if (body.kind === 'multi') return body.parts.some((part) => 'path' in part && part.path === path);
   return 'path' in body && body.path === path;
+}
+
+/** A member as `cluster reconfig=on` and `reconfig` name it: 127.0.0.1, ports from its id. */
+function goldenMember(id: number, role: EnsembleMember['role']): EnsembleMember {
+  return { id, host: '127.0.0.1', quorumPort: 2880 + id, electionPort: 3880 + id, role };
 }
