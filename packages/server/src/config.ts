@@ -70,6 +70,11 @@ export interface ZabkitConfig {
   readonly configVersion: bigint;
   /** The file the membership came from (zoo.cfg's `dynamicConfigFile=`), if any. */
   readonly dynamicConfigFile: string | undefined;
+  /**
+   * The zoo.cfg this configuration was read from, if it came from a file: where a server that
+   * is reconfigured keeps `zoo.cfg.dynamic.<version>` files and which it rewrites to name them.
+   */
+  readonly configFile: string | undefined;
   /** This server's id: required (and one of {@link ZabkitConfig.servers}) in an ensemble. */
   readonly myid: number | undefined;
   /** This server's role; taken from its `server.N` line when that disagrees with `peerType` (with a warning). */
@@ -133,6 +138,8 @@ export interface ParseConfigOptions {
    * from it, and zoo.cfg may hold no `server.N` line.
    */
   readonly dynamicConfig?: DynamicConfig;
+  /** The path the text was read from ({@link loadConfigFile} gives it): see {@link ZabkitConfig.configFile}. */
+  readonly configFile?: string;
 }
 
 /** What {@link parseConfig} returns: the config and any non-fatal findings. */
@@ -304,6 +311,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     servers,
     configVersion: dynamic?.version,
     dynamicConfigFile: values.get('dynamicConfigFile'),
+    configFile: options.configFile,
     tickTime: optional('tickTime', positive),
     dataLogDir,
     clientPort: optional('clientPort', (key, value) =>
@@ -399,6 +407,8 @@ export interface ConfigInput {
   readonly configVersion?: bigint | undefined;
   /** Where the membership was read from, when a dynamic configuration file gave it. */
   readonly dynamicConfigFile?: string | undefined;
+  /** The zoo.cfg the settings were read from, if any. */
+  readonly configFile?: string | undefined;
   readonly tickTime?: number | undefined;
   readonly initLimit?: number | undefined;
   readonly syncLimit?: number | undefined;
@@ -602,6 +612,7 @@ export function resolveConfig(input: ConfigInput, warnings: string[]): ZabkitCon
     servers: new Map([...serverLines].sort(([a], [b]) => a - b)),
     configVersion: input.configVersion ?? 0n,
     dynamicConfigFile: input.dynamicConfigFile,
+    configFile: input.configFile,
     myid,
     peerType,
     standaloneEnabled,
@@ -765,6 +776,7 @@ export async function loadConfigFile(path: string, options: ParseConfigOptions =
     options.dynamicConfig ?? (dynamicFile ? await readDynamicConfigFile(dynamicFile) : undefined);
   return parseConfig(text, {
     ...options,
+    configFile: options.configFile ?? path,
     ...(myid === undefined ? {} : { myid }),
     ...(dynamicConfig === undefined ? {} : { dynamicConfig }),
   });

@@ -26,6 +26,7 @@
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { EnsembleConfig } from '@zabkit/core';
 import { ConfigError } from './config-error.js';
 import { parseProperties } from './properties.js';
 import { parseServerLine, type ServerAddress } from './server-line.js';
@@ -264,4 +265,49 @@ export async function writeNextDynamicConfig(
   const path = `${configPath}${nextDynamicConfigSuffix}`;
   await writeAtomically(path, formatDynamicConfig(config, { versionLine: true }));
   return path;
+}
+
+/**
+ * A membership as core holds it (a peer's activated configuration), as a dynamic file holds
+ * it: the same members, addresses and roles, the version the reconfig's zxid.
+ */
+export function dynamicConfigOf(config: EnsembleConfig): DynamicConfig & { readonly version: bigint } {
+  const servers = new Map<number, ServerAddress>();
+  for (const member of [...config.members].sort((a, b) => a.id - b.id)) {
+    servers.set(member.id, {
+      id: member.id,
+      host: member.host,
+      quorumPort: member.quorumPort,
+      electionPort: member.electionPort,
+      role: member.role,
+      ...(member.client === undefined
+        ? {}
+        : { clientAddress: member.client.address, clientPort: member.client.port }),
+    });
+  }
+  return { servers, version: config.version };
+}
+
+/**
+ * What a server does when a configuration takes effect (a peer's `activatedConfig`), as
+ * ZooKeeper's QuorumPeer.setQuorumVerifier does: writes `<configPath>.dynamic.<hex version>`
+ * and points zoo.cfg at it (see {@link writeDynamicConfigFiles}).
+ */
+export function keepActivatedConfig(
+  configPath: string,
+  config: EnsembleConfig,
+  myid: number,
+): Promise<WrittenDynamicConfig> {
+  return writeDynamicConfigFiles(configPath, dynamicConfigOf(config), myid);
+}
+
+/**
+ * The copy `<configPath>.bak` ZooKeeper keeps at start when reconfiguration is enabled and
+ * zoo.cfg itself lists the members (its backward compatibility mode): the file as the
+ * operator wrote it, before the first rewrite. Returns the copy's path.
+ */
+export async function backupStaticConfig(configPath: string): Promise<string> {
+  const backup = `${configPath}.bak`;
+  await writeAtomically(backup, await readFile(configPath, 'utf8'));
+  return backup;
 }

@@ -30,10 +30,13 @@ export {
   type ZabkitConfig,
 } from './config.js';
 export {
+  backupStaticConfig,
   type DynamicConfig,
   dynamicConfigFileName,
+  dynamicConfigOf,
   formatDynamicConfig,
   formatServerLine,
+  keepActivatedConfig,
   nextDynamicConfigSuffix,
   type ParseDynamicConfigOptions,
   parseDynamicConfig,

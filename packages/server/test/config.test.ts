@@ -117,6 +117,7 @@ describe('parseConfig', () => {
       servers: new Map(),
       configVersion: 0n,
       dynamicConfigFile: undefined,
+      configFile: undefined,
       myid: undefined,
       peerType: 'participant',
       standaloneEnabled: true,

@@ -8,13 +8,17 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type EnsembleConfig, formatEnsembleConfig, zxid } from '@zabkit/core';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile, parseConfig, type ServerAddress } from '../src/config.js';
 import {
+  backupStaticConfig,
   type DynamicConfig,
   dynamicConfigFileName,
+  dynamicConfigOf,
   formatDynamicConfig,
+  keepActivatedConfig,
   nextDynamicConfigSuffix,
   parseDynamicConfig,
   readDynamicConfigFile,
@@ -125,6 +129,33 @@ describe('the dynamic file text', () => {
     refused('server.1=h:1:1', 'server.1', /must be different/);
     refused('server.1=h:1:2:voter', 'server.1', /participant or observer/);
     expect(() => parseDynamicConfig('version=zz', { versionLine: true })).toThrow(/hexadecimal/);
+  });
+
+  it("writes core's activated membership with the lines core writes into /zookeeper/config", () => {
+    fc.assert(
+      fc.property(dynamicConfig, (config) => {
+        const core: EnsembleConfig = {
+          members: [...config.servers.values()].map((server) => ({
+            id: server.id,
+            host: server.host,
+            quorumPort: server.quorumPort,
+            electionPort: server.electionPort,
+            role: server.role,
+            ...(server.clientPort === undefined
+              ? {}
+              : { client: { address: server.clientAddress!, port: server.clientPort } }),
+          })),
+          version: zxid(config.version!),
+        };
+        const converted = dynamicConfigOf(core);
+        expect(converted).toEqual(config);
+        // The dynamic file is /zookeeper/config's lines, sorted as text, without version=.
+        const nodeLines = formatEnsembleConfig(core)
+          .split('\n')
+          .filter((line) => !line.startsWith('version='));
+        expect(formatDynamicConfig(converted)).toBe(nodeLines.sort().join('\n'));
+      }),
+    );
   });
 
   it('reads the version from a file name as ZooKeeper does', () => {
@@ -241,6 +272,39 @@ describe('keeping a configuration on disk and reading it back', () => {
     const { config: after } = await loadConfigFile(cfg, { myid: 1 });
     expect(after.clientPort).toBe(2181);
     expect(after.clientPortAddress).toBe('127.0.0.1');
+  });
+
+  it('keeps an activated membership and a backup as ZooKeeper names them', async () => {
+    const cfg = join(dir, 'zoo.cfg');
+    const given = `dataDir=${dir}\ninitLimit=5\nsyncLimit=2\nserver.1=h:1:2\nserver.2=h:3:4\nserver.3=h:5:6\n`;
+    await writeFile(cfg, given);
+    expect(await backupStaticConfig(cfg)).toBe(`${cfg}.bak`);
+    expect(await readFile(`${cfg}.bak`, 'utf8')).toBe(given);
+    const { config: before } = await loadConfigFile(cfg, { myid: 2 });
+    expect(before.configFile).toBe(cfg);
+    const activated: EnsembleConfig = {
+      members: [
+        { id: 1, host: 'h', quorumPort: 1, electionPort: 2, role: 'participant' },
+        {
+          id: 2,
+          host: 'h',
+          quorumPort: 3,
+          electionPort: 4,
+          role: 'observer',
+          client: { address: '0.0.0.0', port: 2182 },
+        },
+      ],
+      version: zxid(0x200000001n),
+    };
+    const written = await keepActivatedConfig(cfg, activated, 2);
+    expect(await readFile(written.dynamicFile, 'utf8')).toBe(
+      'server.1=h:1:2:participant\nserver.2=h:3:4:observer;0.0.0.0:2182',
+    );
+    const { config } = await loadConfigFile(cfg, { myid: 2 });
+    expect(config.configVersion).toBe(0x200000001n);
+    expect(config.peerType).toBe('observer');
+    expect(config.clientPort).toBe(2182);
+    expect(await readFile(`${cfg}.bak`, 'utf8')).toBe(given);
   });
 
   it('refuses server.N lines beside dynamicConfigFile, and a file it was not given', () => {
