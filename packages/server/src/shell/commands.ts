@@ -10,6 +10,7 @@ import {
   ZabError,
 } from '@zabkit/client';
 import { zabkitVersion } from '../node.js';
+import { parseProperties } from '../properties.js';
 import { describeError, ShellError } from './errors.js';
 import { formatAcl, formatList, formatStat, parseAcl } from './format.js';
 import { delquota, listquota, setquota } from './quota-commands.js';
@@ -142,18 +143,43 @@ export async function deleteInBatches(
   return true;
 }
 
+/** Java's String.hashCode, over UTF-16 code units, as a 32-bit int. */
+function javaHashCode(text: string): number {
+  let hash = 0;
+  for (let i = 0; i < text.length; i++) hash = (Math.imul(31, hash) + text.charCodeAt(i)) | 0;
+  return hash;
+}
+
 /**
- * What zkCli's `config -c` prints (ConfigUtils.getClientConfigStr): the config's version,
- * a space, and each server's client address `host:port`, comma-separated, in file order.
+ * Keys in the order java.util.Properties (a ConcurrentHashMap since Java 9) walks them: by
+ * bucket, the table 16 buckets at first and doubled whenever it is three quarters full, and in
+ * insertion order within a bucket. zkCli's `config -c` prints servers in this order.
+ */
+function propertiesOrder(keys: readonly string[]): string[] {
+  let buckets = 16;
+  for (let count = 1; count <= keys.length; count++) if (count >= buckets * 0.75) buckets *= 2;
+  const bucketOf = (key: string) => {
+    const hash = javaHashCode(key);
+    return (hash ^ (hash >>> 16)) & 0x7fffffff & (buckets - 1);
+  };
+  return keys
+    .map((key, index) => ({ key, index, bucket: bucketOf(key) }))
+    .sort((a, b) => a.bucket - b.bucket || a.index - b.index)
+    .map((entry) => entry.key);
+}
+
+/**
+ * What zkCli's `config -c` prints (ConfigUtils.getClientConfigStr): the config's version, a
+ * space, and each server's client address `host:port` (empty for a server whose line gives
+ * none), comma-separated, in the order java.util.Properties holds the lines.
  */
 export function clientConfigString(configText: string): string {
+  const values = new Map<string, string>();
+  for (const { key, value } of parseProperties(configText)) values.set(key, value);
   let version = '';
   const clients: string[] = [];
-  for (const line of configText.split(/\r?\n/)) {
-    const at = line.indexOf('=');
-    if (at < 0) continue;
-    const key = line.slice(0, at).trim();
-    const value = line.slice(at + 1).trim();
+  for (const key of propertiesOrder([...values.keys()])) {
+    const value = values.get(key)!;
     if (key === 'version') version = value;
     if (!key.startsWith('server.')) continue;
     const client = value.split(';')[1]?.trim();
@@ -161,8 +187,10 @@ export function clientConfigString(configText: string): string {
       clients.push('');
       continue;
     }
+    // InetSocketAddress.getHostString: an IPv6 host without its brackets.
     const colon = client.lastIndexOf(':');
-    clients.push(colon < 0 ? `0.0.0.0:${client}` : client);
+    const host = colon < 0 ? '0.0.0.0' : client.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+    clients.push(`${host}:${client.slice(colon + 1)}`);
   }
   return `${version} ${clients.join(',')}`;
 }
