@@ -140,3 +140,27 @@ describe('namespace views', () => {
     expect(zk.state).toBe('closed');
   });
 });
+
+describe('getConfig and reconfig', () => {
+  it('reads /zookeeper/config whatever the root, and refuses what the server or the call rules out', async () => {
+    const { root, zk } = await withRoot();
+    const view = zk.namespace('/tenant');
+    const expected = await root.getData('/zookeeper/config');
+    for (const client of [root, zk, view]) {
+      const reading = await client.getConfig();
+      expect(reading.data).toEqual(expected.data ?? new Uint8Array(0));
+      expect(reading.text).toBe(text(reading.data));
+      expect(reading.stat).toEqual(expected.stat);
+      expect(reading.version).toBe(/version=/.test(reading.text) ? 0n : undefined);
+    }
+    // Not under the chroot: /app/zookeeper/config does not exist.
+    await expect(zk.getData('/zookeeper/config')).rejects.toMatchObject({ codeName: 'NoNode' });
+    // (Its watch names /zookeeper/config itself: the reconfiguration tests see the event.)
+    expect((await zk.getConfig({ watch: () => {} })).text).toBe(text(expected.data ?? new Uint8Array(0)));
+    expect(zk.hasWatch('data', '/zookeeper/config')).toBe(false);
+    await expect(zk.reconfig({ leaving: [2] })).rejects.toMatchObject({ codeName: 'ReconfigDisabled' });
+    await expect(zk.reconfig({ newMembers: ['server.1=h:1:2'], joining: 'server.2=h:3:4' })).rejects.toThrow(
+      RangeError,
+    );
+  });
+});

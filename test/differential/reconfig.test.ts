@@ -24,7 +24,7 @@ import {
   startProcessEnsemble,
   until,
 } from '../support/process-ensemble.js';
-import { type Answer, Driver, javaClientInstalled, kazooInstalled } from './drivers.js';
+import { type Answer, curatorInstalled, Driver, javaClientInstalled, kazooInstalled } from './drivers.js';
 import { type ServerKind, zookeeperInstalled } from './servers.js';
 
 const zkCli = '/usr/share/zookeeper/bin/zkCli.sh';
@@ -208,6 +208,31 @@ describe.skipIf(!installed).each(kinds)('reconfiguration by real clients (%s)', 
       const chrooted = await connectTcp(`${ensemble.connectString}/chroot`, { sessionTimeoutMs: 10_000 });
       const events: WatchedEvent[] = [];
       expect((await chrooted.getConfig({ watch: (event) => events.push(event) })).text).toBe(await config());
+      // Curator's EnsembleTracker follows the configuration (when Debian's Curator is there).
+      if (curatorInstalled) {
+        const started = await java.send({
+          op: 'curatorStart',
+          session: 'curator',
+          connectString: ensemble.connectString,
+        });
+        expect(started.ok, JSON.stringify(started)).toBe(true);
+      }
+      /** Waits until Curator holds configuration `text` and connects to its client addresses. */
+      const curatorFollows = async (text: string) => {
+        if (!curatorInstalled) return;
+        const clients = [...parseDynamicConfig(text, { versionLine: true }).servers.values()]
+          .filter((server) => server.clientPort !== undefined)
+          .map((server) => `${server.clientAddress}:${server.clientPort}`)
+          .sort();
+        await until(async () => {
+          const answer = await java.send({ op: 'curatorEnsemble', session: 'curator' });
+          const held = answer.result as { version: string; connectionString: string };
+          return held.version === versionOf(text).toString(16) &&
+            held.connectionString.split(',').sort().join(',') === clients.join(',')
+            ? true
+            : undefined;
+        }, 30_000);
+      };
       const before = versionOf(await config());
       const added = await kazoo.send({
         op: 'reconfig',
@@ -230,8 +255,16 @@ describe.skipIf(!installed).each(kinds)('reconfiguration by real clients (%s)', 
       expect(printed).toMatch(/^dataVersion = -1$/m);
       const grown = await config();
       expect(idsOf(grown)).toEqual([1, 2, 3, 4, 5]);
+      await curatorFollows(grown);
       // Server 5 serves a client that reads the same configuration from it.
-      expect(await zkCliRun(at(five), ['config'])).toContain(grown);
+      const [theirConfig, ourConfig] = await Promise.all([
+        zkCliRun(at(five), ['config', 'config -c']),
+        shellRun(at(five), ['config', 'config -c']),
+      ]);
+      expect(theirConfig).toContain(grown);
+      expect(answers(ourConfig)).toEqual(answers(theirConfig));
+      // zkCli lists client addresses in java.util.Properties' order, empty for lines without one.
+      expect(answers(theirConfig).at(-1)).toMatch(/^[0-9a-f]+ [0-9.:,]*127\.0\.0\.1:\d+/);
       await until(async () => {
         const modes = await Promise.all(members().map((member) => member.mode()));
         return modes.every((mode) => mode === 'leader' || mode === 'follower') ? true : undefined;
@@ -274,6 +307,7 @@ describe.skipIf(!installed).each(kinds)('reconfiguration by real clients (%s)', 
       expect(idsOf(final)).toEqual([1, 2, 3]);
       for (const line of first) expect(final).toContain(line);
       expect((await zabkit.getConfig()).version).toBe(versionOf(final));
+      await curatorFollows(final);
 
       writing = false;
       await writes;

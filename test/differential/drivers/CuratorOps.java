@@ -30,6 +30,7 @@ public final class CuratorOps implements ZkDriver.Extension {
             case "curatorCache": return curatorCache(s, c);
             case "serviceCache": return serviceCache(s, c);
             case "registerService": return registerService(s, c);
+            case "curatorEnsemble": return ensemble(s);
             default: throw new IllegalArgumentException("unknown op " + op);
         }
     }
@@ -47,6 +48,20 @@ public final class CuratorOps implements ZkDriver.Extension {
         entry.put("state", state);
         entry.put("path", path);
         return entry;
+    }
+
+    /**
+     * What Curator's EnsembleTracker made of /zookeeper/config: the configuration it holds
+     * (getCurrentConfig, version in hex) and the connection string it now connects with.
+     */
+    private static Object ensemble(ZkDriver.Session s) throws Exception {
+        CuratorFramework framework = framework(s);
+        Map<String, Object> result = new LinkedHashMap<>();
+        org.apache.zookeeper.server.quorum.flexible.QuorumVerifier config = framework.getCurrentConfig();
+        result.put("version", config == null ? null : Long.toHexString(config.getVersion()));
+        result.put("members", config == null ? null : new ArrayList<>(config.getAllMembers().keySet()).toString());
+        result.put("connectionString", framework.getZookeeperClient().getCurrentConnectionString());
+        return result;
     }
 
     /** Connection states are recorded as events of watcher "curator". */

@@ -255,6 +255,7 @@ public final class ZkDriver {
             case "curatorCache":
             case "serviceCache":
             case "registerService":
+            case "curatorEnsemble":
                 return curator().handle(session(c), op, c);
             default:
                 throw new IllegalArgumentException("unknown op " + op);
