@@ -23,6 +23,12 @@ export interface PeerTransport {
   send(to: ServerId, message: PeerMessage): void;
   /** Starts delivering to `handlers`. */
   listen(handlers: TransportHandlers): void;
+  /**
+   * Breaks the link to `peer` (it sent what no correct peer sends): reported as `linkDown`
+   * like any break, and made again as usual. Optional: without it the peer's core still
+   * ends its relation with that peer.
+   */
+  disconnect?(peer: ServerId): void;
   /** Stops sending and receiving; pending deliveries to this endpoint are dropped. */
   close(): void;
 }

@@ -100,6 +100,12 @@ export function logPeerEvent(log: Logger, serverId: number, event: PeerEvent): v
         `learner sync ${event.side === 'leader' ? 'to server' : 'from leader'} ${event.peer} failed: ${event.reason}`,
       );
       return;
+    case 'peerMessageRefused':
+      log.warn(
+        { serverId, peer: event.peer, message: event.message, reason: event.reason },
+        `refused a ${event.message} from server ${event.peer}, which no correct peer sends: ${event.reason}; closing its link`,
+      );
+      return;
     case 'incompleteSnapshotsDiscarded':
       log.warn(
         { serverId, zxids: event.zxids.map((zxid) => hex(zxid)) },
@@ -429,7 +435,11 @@ export class PeerDriver implements LinkFactory {
     for (const read of ready.reads) this.read(read);
     for (const output of ready.toClients) this.deliver(output);
     for (const observer of this.observers) observer.stepped?.(ready);
-    for (const event of ready.events) logPeerEvent(this.log, this.peer.serverId, event);
+    for (const event of ready.events) {
+      logPeerEvent(this.log, this.peer.serverId, event);
+      // The core refused what that peer sent: the link goes too (it reconnects as usual).
+      if (event.kind === 'peerMessageRefused') this.transport.disconnect?.(event.peer);
+    }
   }
 
   /** Reads beside the writes: the peer asks only for what is durable and kept from purges. */

@@ -4,7 +4,7 @@
  * started, finished (with their size and duration) or failed (with the reason).
  */
 import type { Zxid } from '../zxid.js';
-import type { LearnerSyncMode } from './messages.js';
+import type { LearnerSyncMode, PeerMessage } from './messages.js';
 import type { ServerId } from './quorum.js';
 
 /** Which end of a learner sync a peer is: the leader streaming it, or the learner taking it. */
@@ -32,6 +32,17 @@ export type PeerEvent =
   | ({ readonly kind: 'syncStarted' } & SyncProgress)
   | ({ readonly kind: 'syncFinished'; readonly durationMs: number; readonly lastZxid: Zxid } & SyncProgress)
   | ({ readonly kind: 'syncFailed'; readonly durationMs: number; readonly reason: string } & SyncProgress)
+  /**
+   * A peer sent a message no correct peer sends (zxids out of order, of a later epoch than
+   * the message, ...): it was refused before any role saw it, and the relation with that
+   * peer ended as if its link had broken.
+   */
+  | {
+      readonly kind: 'peerMessageRefused';
+      readonly peer: ServerId;
+      readonly message: PeerMessage['kind'];
+      readonly reason: string;
+    }
   /** A restarted peer found a snapshot staged by a sync that never finished, and drops it. */
   | { readonly kind: 'incompleteSnapshotsDiscarded'; readonly zxids: readonly Zxid[] }
   /**

@@ -543,6 +543,14 @@ export class LeaderRole {
     this.recomputeCommit();
   }
 
+  /** Whether a learner may acknowledge `zxid`: committed already, or a proposal of ours. */
+  private ackable(zxid: Zxid): boolean {
+    const phase = this.phase;
+    if (phase.kind !== 'broadcast') return true;
+    if (zxid <= phase.committedZxid) return true;
+    return zxid <= phase.lastProposedZxid && this.peer.log.contains(zxid);
+  }
+
   private recomputeCommit(): void {
     const phase = this.phase;
     if (phase.kind !== 'broadcast') return;
@@ -608,6 +616,13 @@ export class LeaderRole {
         if (learner.stage === 'streaming') learner.stream?.acked(message.seq);
         return;
       case 'ack':
+        if (!this.ackable(message.zxid)) {
+          // A correct learner acknowledges only proposals we sent it: drop this one.
+          const reason = `acknowledged ${message.zxid}, which we never proposed`;
+          this.peer.event({ kind: 'peerMessageRefused', peer: from, message: 'ack', reason });
+          this.forget(learner, reason);
+          return;
+        }
         if (message.zxid > learner.ackedZxid) learner.ackedZxid = message.zxid;
         this.recomputeCommit();
         return;

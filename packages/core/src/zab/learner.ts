@@ -144,6 +144,7 @@ export class LearnerRole {
         // Only after NEWLEADER: an UPTODATE left over from an earlier attempt must not make
         // us serve a history we have not been given.
         if (this.phase !== 'learnerSync' || !this.historyVerified) return;
+        if (!this.holdsCommitted(message.commitZxid, 'UPTODATE')) return;
         this.phase = 'broadcast';
         this.peer.commitThrough(message.commitZxid);
         assert(this.serving, 'UPTODATE makes a learner serve');
@@ -152,7 +153,8 @@ export class LearnerRole {
         this.onProposal(message.txns);
         return;
       case 'commit':
-        if (this.historyVerified) this.peer.commitThrough(message.zxid);
+        if (this.historyVerified && this.holdsCommitted(message.zxid, 'COMMIT'))
+          this.peer.commitThrough(message.zxid);
         return;
       case 'inform':
         if (!this.historyVerified) {
@@ -215,6 +217,11 @@ export class LearnerRole {
       if (truncateTo === undefined || tree.lastZxid > truncateTo) {
         // We applied only committed transactions; a leader asking us to drop one is broken.
         this.peer.lookForLeader(`leader truncates below our applied zxid ${tree.lastZxid}`);
+        return;
+      }
+      if (!log.contains(truncateTo)) {
+        // A leader truncates to the last zxid our histories share: one our log holds.
+        this.peer.lookForLeader(`leader truncates to ${truncateTo}, which our log does not hold`);
         return;
       }
       log.truncateAfter(truncateTo);
@@ -316,7 +323,22 @@ export class LearnerRole {
       return;
     }
     // A lost COMMIT is made good here rather than by the next one.
-    this.peer.commitThrough(commitZxid);
+    if (this.holdsCommitted(commitZxid, 'a ping')) this.peer.commitThrough(commitZxid);
+  }
+
+  /**
+   * Whether we hold `zxid`, which the leader says is committed. A correct leader only commits
+   * what it sent us first (the link is FIFO): a zxid we have applied, or one in our log.
+   * Anything else means a lost proposal or a broken leader: we look for another one rather
+   * than apply a history we do not hold.
+   */
+  private holdsCommitted(zxid: Zxid, what: string): boolean {
+    const { log, tree } = this.peer;
+    if (zxid <= tree.lastZxid || log.contains(zxid)) return true;
+    this.peer.lookForLeader(
+      `leader ${this.leaderId} committed ${zxid} in ${what}, which our log (through ${log.lastZxid}) does not hold`,
+    );
+    return false;
   }
 
   private onProposal(txns: readonly Txn[]): void {

@@ -33,6 +33,7 @@ import type { PeerEvent, SyncFailure } from './events.js';
 import { LeaderRole } from './leader.js';
 import { LearnerRole } from './learner.js';
 import { Membership } from './membership.js';
+import { messageFault } from './message-checks.js';
 import type {
   ElectionMessage,
   Envelope,
@@ -636,6 +637,13 @@ export class ZabPeer {
   }
 
   private receive(from: ServerId, message: PeerMessage): void {
+    // Servers outside the configuration may speak: one joining by reconfig follows before
+    // it is a member. Which ids may connect at all is the transport's to say.
+    const fault = from === this.serverId ? 'a message from ourselves' : messageFault(message);
+    if (fault !== undefined) {
+      this.refuseMessage(from, message, fault);
+      return;
+    }
     if (message.kind === 'notification') {
       this.receiveNotification(from, message);
       return;
@@ -660,6 +668,18 @@ export class ZabPeer {
     ) {
       if (isLeaderMessage(message)) this.role.learner.receive(message);
     }
+  }
+
+  /**
+   * A message no correct peer sends: refused before any role sees it, reported, and the
+   * relation with its sender ended as if its link had broken (a learner looks for another
+   * leader, a leader drops that learner). The driver closes the link too.
+   */
+  private refuseMessage(from: ServerId, message: PeerMessage, reason: string): void {
+    this.outbox.event({ kind: 'peerMessageRefused', peer: from, message: message.kind, reason });
+    if (this.role.kind === 'leading') this.role.leader.linkDown(from);
+    else if (this.role.kind !== 'looking' && from === this.role.learner.leaderId)
+      this.lookForLeader(`leader ${from} sent a ${message.kind} no correct leader sends: ${reason}`);
   }
 
   private receiveNotification(from: ServerId, message: ElectionMessage): void {

@@ -174,13 +174,19 @@ export class Printer {
 
   /** `event syncFinished learner peer=3 snap chunks=4 bytes=812 in 20 ms`: what a peer reports for its log. */
   event(event: PeerEvent): string {
-    const head = (e: Exclude<PeerEvent, { kind: 'incompleteSnapshotsDiscarded' | 'snapshotDeferred' }>) =>
-      `event ${e.kind} ${e.side} peer=${e.peer} ${e.mode}`;
+    const head = (
+      e: Exclude<
+        PeerEvent,
+        { kind: 'incompleteSnapshotsDiscarded' | 'snapshotDeferred' | 'peerMessageRefused' }
+      >,
+    ) => `event ${e.kind} ${e.side} peer=${e.peer} ${e.mode}`;
     switch (event.kind) {
       case 'incompleteSnapshotsDiscarded':
         return `event incompleteSnapshotsDiscarded [${event.zxids.map((zxid) => this.zxid(zxid)).join(', ')}]`;
       case 'snapshotDeferred':
         return `event snapshotDeferred at=${this.zxid(event.zxid)}`;
+      case 'peerMessageRefused':
+        return `event peerMessageRefused peer=${event.peer} ${event.message}: ${event.reason}`;
       case 'syncStarted':
         return head(event);
       case 'syncFinished':
