@@ -24,12 +24,18 @@ export class LinkProxy {
     private readonly server: Server,
     readonly from: number,
     readonly to: number,
+    private readonly refuseWhileCut: boolean,
   ) {}
 
-  static async start(from: number, to: number, target: { host: string; port: number }): Promise<LinkProxy> {
+  static async start(
+    from: number,
+    to: number,
+    target: { host: string; port: number },
+    refuseWhileCut = false,
+  ): Promise<LinkProxy> {
     let proxy: LinkProxy | undefined;
     const server = createServer((inbound) => proxy!.accept(inbound, target));
-    proxy = new LinkProxy(server, from, to);
+    proxy = new LinkProxy(server, from, to, refuseWhileCut);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;
   }
@@ -41,6 +47,12 @@ export class LinkProxy {
   }
 
   private accept(inbound: Socket, target: { host: string; port: number }): void {
+    if (this.blocked && this.refuseWhileCut) {
+      // As a route that answers with a reset: the connection ends at once.
+      inbound.on('error', () => undefined);
+      inbound.resetAndDestroy();
+      return;
+    }
     const outbound = tcpConnect(target);
     const pair: Pair = { inbound, outbound, cut: this.blocked };
     this.pairs.add(pair);
@@ -100,9 +112,20 @@ export class Nemesis {
   private readonly proxies: LinkProxy[] = [];
   readonly log: string[] = [];
 
+  /**
+   * With `refuseWhileCut`, a cut link resets new connections at once (a route that answers
+   * with resets); by default it takes them and forwards nothing (a black hole).
+   */
+  constructor(private readonly options: { readonly refuseWhileCut?: boolean } = {}) {}
+
   /** The port member `from` dials to reach `port` of member `to` (called while configuring). */
   async route(from: number, to: number, port: number): Promise<number> {
-    const proxy = await LinkProxy.start(from, to, { host: '127.0.0.1', port });
+    const proxy = await LinkProxy.start(
+      from,
+      to,
+      { host: '127.0.0.1', port },
+      this.options.refuseWhileCut ?? false,
+    );
     this.proxies.push(proxy);
     return proxy.port;
   }
