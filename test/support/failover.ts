@@ -51,8 +51,14 @@ export async function runFailover(
   schedule: FailoverSchedule,
   timeoutMs = 60_000,
 ): Promise<FailoverRun> {
-  await ensemble.settled(120_000);
-  const leader = await ensemble.leader();
+  // One leader and the rest following: a deposed leader that still says it leads must not
+  // be taken for the one to cut off (the others would already have a leader).
+  const leaderId = await servingAmong(
+    ensemble,
+    ensemble.members.map((m) => m.id),
+    120_000,
+  );
+  const leader = ensemble.members.find((m) => m.id === leaderId)!;
   const others = ensemble.members.filter((m) => m.id !== leader.id).map((m) => m.id);
   let startedMs: number;
   if (schedule === 'silentLeader') {
