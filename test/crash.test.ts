@@ -58,6 +58,8 @@ describe('acknowledged writes survive SIGKILL of real server processes on LevelD
     const acknowledged = new Map<string, number>();
     let stop = false;
     let attempted = 0;
+    /** The paths a create is known to have made. */
+    const created = new Set<string>();
 
     // The writer: creates and overwrites, recording only what the server acknowledged.
     const writer = (async () => {
@@ -74,8 +76,21 @@ describe('acknowledged writes survive SIGKILL of real server processes on LevelD
           const n = attempted++;
           const path = `/w${n % 150}`;
           const value = `v${n}`;
-          if (n < 150) await client.create(path, value);
-          else await client.setData(path, value);
+          // A path is created until a create of it is known to have taken effect, so a run
+          // of failed creates early on (a loaded machine, an election) does not leave paths
+          // that every later setData of them would miss with NoNode.
+          if (created.has(path)) await client.setData(path, value);
+          else {
+            try {
+              await client.create(path, value);
+            } catch (error) {
+              // An earlier create whose answer was lost did take effect.
+              if ((error as { codeName?: string }).codeName !== 'NodeExists') throw error;
+              created.add(path);
+              await client.setData(path, value);
+            }
+            created.add(path);
+          }
           acknowledged.set(path, n);
         } catch {
           // ConnectionLoss and friends: the outcome is unknown, so nothing is recorded.
