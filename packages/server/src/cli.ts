@@ -139,6 +139,7 @@ async function runServer(args: string[]): Promise<number> {
       log,
       initialConfiguration:
         values.config === undefined ? defaultConfigText(port) : await readFile(values.config, 'utf8'),
+      ...(values.config === undefined ? {} : { configFilePath: values.config }),
       ...(storage === undefined ? {} : { storage }),
       ...(faults === undefined ? {} : { clock: faults.wallClock }),
     });

@@ -33,6 +33,7 @@ import { directoryBytes } from './dir-size.js';
 import type { FatalListener, PeerFatalError } from './fatal.js';
 import type { FourLetterWordActions, FourLetterWordContext } from './four-letter-words.js';
 import { type Logger, silentLogger } from './log.js';
+import { keepMembership } from './membership-files.js';
 import { MetricsHttpServer } from './metrics/http.js';
 import { ServerMetrics } from './metrics/registry.js';
 import { PeerDriver, type PeerDriverOptions } from './peer-driver.js';
@@ -58,6 +59,12 @@ export interface ServerNodeOptions {
   readonly superDigest?: string;
   /** The zoo.cfg text the configuration came from, which the admin server's initial_configuration returns. */
   readonly initialConfiguration?: string;
+  /**
+   * zoo.cfg's path: where a membership a reconfig commits is kept, as ZooKeeper keeps it
+   * (`zoo.cfg.dynamic.<version>` beside it, zoo.cfg pointing at it), so a restart reads it
+   * back. Without one the new membership lives in the data directory's log and snapshots only.
+   */
+  readonly configFilePath?: string;
   /** The wall clock the peer reads (transaction times, TTLs). Default Date.now. */
   readonly clock?: () => number;
   /**
@@ -172,6 +179,7 @@ export class ServerNode {
         voters,
         observers,
         ...(ensemble ? { ensembleConfig: ensembleConfigOf(config) } : {}),
+        reconfigEnabled: config.systemProperties.reconfigEnabled,
         tickTimeMs: config.tickTime,
         initLimitTicks: config.initLimit,
         syncLimitTicks: config.syncLimit,
@@ -217,6 +225,13 @@ export class ServerNode {
       ...(ensemble ? { log } : {}),
     };
     const driver = await startDriver(driverOptions, log);
+    if (ensemble && transport instanceof TcpTransport)
+      driver.observe({
+        stepped: (ready) => {
+          if (ready.activatedConfig !== undefined)
+            void keepMembership(ready.activatedConfig, serverId, transport, options.configFilePath, log);
+        },
+      });
     const self = ensemble ? config.servers.get(serverId) : undefined;
     const tlsSettings = config.clientPortSettings.tls;
     // Stores are read before anything listens: a key that cannot be honoured stops the start.

@@ -49,6 +49,11 @@ export interface AdminServerSettings {
 /** The system properties zabkit acts on, with ZooKeeper's defaults filled in. */
 export interface SystemProperties {
   /**
+   * `reconfigEnabled` (zoo.cfg): whether clients may change the membership with reconfig
+   * (only the super user may, by default). Off: reconfig answers ReconfigDisabled, as ZooKeeper.
+   */
+  readonly reconfigEnabled: boolean;
+  /**
    * `DigestAuthenticationProvider.superDigest`: `user:base64(sha1(user:password))`; a session
    * that authenticates with matching digest credentials passes every ACL check.
    */
@@ -192,10 +197,6 @@ export function parseSystemProperties(source: SystemPropertySource, warnings: st
     warnings.push(
       'jute.maxbuffer.extrasize has no effect: each record is bounded by its frame (jute.maxbuffer)',
     );
-  if (bool(source, 'reconfigEnabled', false))
-    warnings.push(
-      'reconfigEnabled=true: dynamic reconfiguration is not available; reconfig answers ReconfigDisabled',
-    );
   return {
     superDigest,
     extendedTypesEnabled: bool(source, 'extendedTypesEnabled', true),
@@ -204,5 +205,6 @@ export function parseSystemProperties(source: SystemPropertySource, warnings: st
     containerCheckIntervalMs: int(source, 'znode.container.checkIntervalMs', 1, 2 ** 31 - 1, 60_000),
     enforceQuota: bool(source, 'enforceQuota', false),
     readOnlyModeEnabled: bool(source, 'readonlymode.enabled', false),
+    reconfigEnabled: bool(source, 'reconfigEnabled', false),
   };
 }

@@ -191,6 +191,7 @@ describe('parseConfig', () => {
         containerCheckIntervalMs: 60_000,
         enforceQuota: false,
         readOnlyModeEnabled: false,
+        reconfigEnabled: false,
       },
       adminTls: undefined,
       metrics: undefined,
@@ -396,6 +397,13 @@ describe('parseConfig', () => {
       expect(parseConfig(standalone()).config.fourLetterWords).toEqual(new Set(['srvr']));
     });
 
+    it('honours reconfigEnabled (off by default, as ZooKeeper), without a warning', () => {
+      expect(parseConfig(standalone()).config.systemProperties.reconfigEnabled).toBe(false);
+      const { config, warnings } = parseConfig(standalone('reconfigEnabled=true'));
+      expect(config.systemProperties.reconfigEnabled).toBe(true);
+      expect(warnings).toEqual([]);
+    });
+
     it('honours enforceQuota, from zoo.cfg and from -Dzookeeper.enforceQuota', () => {
       expect(parseConfig(standalone()).config.systemProperties.enforceQuota).toBe(false);
       const { config, warnings } = parseConfig(standalone('enforceQuota=true'));
@@ -405,18 +413,12 @@ describe('parseConfig', () => {
 
     it('warns about every system property it knows and cannot honour', () => {
       const { warnings } = parseConfig(
-        standalone(
-          'skipACL=yes',
-          'digest.enabled=true',
-          'jute.maxbuffer.extrasize=1024',
-          'reconfigEnabled=true',
-        ),
+        standalone('skipACL=yes', 'digest.enabled=true', 'jute.maxbuffer.extrasize=1024'),
       );
       expect(warnings).toEqual([
         'skipACL=yes is not supported: zabkit checks every ACL',
         'digest.enabled=true has no effect: zabkit keeps no tree digest; its log and snapshots carry CRC-32s',
         'jute.maxbuffer.extrasize has no effect: each record is bounded by its frame (jute.maxbuffer)',
-        'reconfigEnabled=true: dynamic reconfiguration is not available; reconfig answers ReconfigDisabled',
       ]);
       // What matches zabkit's behaviour is accepted without a word.
       expect(

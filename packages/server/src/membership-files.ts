@@ -1,0 +1,69 @@
+/**
+ * What a server does when a membership takes effect (a committed reconfig, or a newer one its
+ * peer learned while electing): its transport learns every member's quorum address, so a
+ * server added at runtime is dialled from now on, and the membership is kept as ZooKeeper
+ * keeps it, `zoo.cfg.dynamic.<version>` beside zoo.cfg with zoo.cfg pointing at it, so that
+ * a restart starts from it. A failed write is logged, never thrown: the peer's log and
+ * snapshots hold the membership too, and the newer of the two wins at the next start.
+ *
+ * @module
+ */
+import type { EnsembleConfig, ServerId } from '@zabkit/core';
+import { writeDynamicConfigFiles } from './dynamic-config.js';
+import type { Logger } from './log.js';
+
+/** The part of a transport that learns addresses. */
+export interface PeerAddressBook {
+  setPeer(id: ServerId, address: { readonly host: string; readonly port: number }): void;
+}
+
+/**
+ * Tells `transport` the members' quorum addresses and writes the dynamic configuration file
+ * (when zoo.cfg's path is known). Resolves once the file is written, or its failure logged.
+ */
+export async function keepMembership(
+  config: EnsembleConfig,
+  serverId: ServerId,
+  transport: PeerAddressBook,
+  configFilePath: string | undefined,
+  log: Logger,
+): Promise<void> {
+  for (const member of config.members)
+    if (member.id !== serverId) transport.setPeer(member.id, { host: member.host, port: member.quorumPort });
+  log.info(
+    {
+      version: config.version.toString(16),
+      members: config.members.map((member) => `${member.id}:${member.role}`).join(','),
+    },
+    'membership changed',
+  );
+  if (configFilePath === undefined) return;
+  const servers = new Map(
+    config.members.map((member) => [
+      member.id,
+      {
+        id: member.id,
+        host: member.host,
+        quorumPort: member.quorumPort,
+        electionPort: member.electionPort,
+        role: member.role,
+        ...(member.client === undefined
+          ? {}
+          : { clientAddress: member.client.address, clientPort: member.client.port }),
+      },
+    ]),
+  );
+  try {
+    const written = await writeDynamicConfigFiles(
+      configFilePath,
+      { servers, version: config.version },
+      serverId,
+    );
+    log.info({ file: written.dynamicFile }, 'dynamic configuration file written');
+  } catch (error) {
+    log.error(
+      { error: error instanceof Error ? error.message : String(error) },
+      'dynamic configuration file not written: the next start reads the membership from the data directory',
+    );
+  }
+}

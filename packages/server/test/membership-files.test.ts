@@ -1,0 +1,101 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EnsembleConfig, makeZxid } from '@zabkit/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
+import { keepMembership } from '../src/membership-files.js';
+
+const member = (id: number, role: 'participant' | 'observer' = 'participant') => ({
+  id,
+  host: '127.0.0.1',
+  quorumPort: 2887 + id,
+  electionPort: 3887 + id,
+  role,
+  client: { address: '127.0.0.1', port: 2180 + id },
+});
+
+describe('a membership that takes effect on a server', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'zabkit-membership-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives the transport every other member address and is read back from zoo.cfg.dynamic at the next start', async () => {
+    const cfg = join(dir, 'zoo.cfg');
+    await writeFile(
+      cfg,
+      [
+        'tickTime=500',
+        'initLimit=10',
+        'syncLimit=5',
+        `dataDir=${dir}`,
+        'clientPort=2181',
+        'reconfigEnabled=true',
+        'server.1=127.0.0.1:2888:3888',
+        'server.2=127.0.0.1:2889:3889',
+        'server.3=127.0.0.1:2890:3890',
+        '',
+      ].join('\n'),
+    );
+    const grown: EnsembleConfig = {
+      members: [member(1), member(2), member(3), member(4), member(5, 'observer')],
+      version: makeZxid(1, 3),
+    };
+    const dialled: [number, string][] = [];
+    const transport = {
+      setPeer: (id: number, a: { host: string; port: number }) => dialled.push([id, `${a.host}:${a.port}`]),
+    };
+    await keepMembership(grown, 1, transport, cfg, silentLogger);
+    // Everyone but itself, the two added at runtime included.
+    expect(dialled).toEqual([
+      [2, '127.0.0.1:2889'],
+      [3, '127.0.0.1:2890'],
+      [4, '127.0.0.1:2891'],
+      [5, '127.0.0.1:2892'],
+    ]);
+    const dynamicFile = join(dir, 'zoo.cfg.dynamic.100000003');
+    expect(await readFile(dynamicFile, 'utf8')).toContain(
+      'server.4=127.0.0.1:2891:3891:participant;127.0.0.1:2184',
+    );
+    const { config } = await loadConfigFile(cfg, { myid: 1 });
+    expect(config.configVersion).toBe(0x100000003n);
+    expect(config.dynamicConfigFile).toBe(dynamicFile);
+    expect([...config.servers.values()].map((s) => `${s.id}:${s.role}`)).toEqual([
+      '1:participant',
+      '2:participant',
+      '3:participant',
+      '4:participant',
+      '5:observer',
+    ]);
+    expect(config.systemProperties.reconfigEnabled).toBe(true);
+
+    // Shrunk back: the next file replaces the pointer, and a restart reads the newest.
+    const shrunk: EnsembleConfig = { members: [member(1), member(2), member(4)], version: makeZxid(1, 9) };
+    await keepMembership(shrunk, 1, transport, cfg, silentLogger);
+    const again = await loadConfigFile(cfg, { myid: 1 });
+    expect(again.config.configVersion).toBe(0x100000009n);
+    expect([...again.config.servers.keys()]).toEqual([1, 2, 4]);
+  });
+
+  it('logs a file it cannot write, and still tells the transport', async () => {
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (_fields: unknown, message: string) => errors.push(message) };
+    const dialled: number[] = [];
+    await keepMembership(
+      { members: [member(1), member(2)], version: makeZxid(2, 1) },
+      1,
+      { setPeer: (id) => dialled.push(id) },
+      join(dir, 'missing', 'zoo.cfg'),
+      log as typeof silentLogger,
+    );
+    expect(dialled).toEqual([2]);
+    expect(errors).toEqual([
+      'dynamic configuration file not written: the next start reads the membership from the data directory',
+    ]);
+  });
+});
