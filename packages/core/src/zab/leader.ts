@@ -6,9 +6,11 @@
  * sessions (leader-sessions.ts) and container collection (container-collector.ts).
  */
 import { checkAcl, type Id, Perms } from '../acl.js';
+import { formatEnsembleConfig } from '../ensemble-config.js';
 import { assert, assertNever, ErrorCode } from '../errors.js';
 import { configPath } from '../path.js';
 import { type PreparableRequest, RequestPreparer } from '../prep/preparer.js';
+import type { ReconfigRequest } from '../requests.js';
 import { noSessionId } from '../sessions/session-ids.js';
 import type { SessionId, Txn } from '../txn.js';
 import { counterOf, epochOf, makeZxid, nextZxid, type Zxid } from '../zxid.js';
@@ -95,7 +97,18 @@ type ProposalSource =
   /** A client's request through server `via` (this leader included). */
   | { readonly kind: 'client'; readonly via: ServerId }
   | { readonly kind: 'sessionExpiry' }
-  | { readonly kind: 'containerCollection'; readonly path: string };
+  | { readonly kind: 'containerCollection'; readonly path: string }
+  /** The static configuration gets a version of its own (see `versionStaticConfig`). */
+  | { readonly kind: 'configVersion' };
+
+/** What the leader proposes to give a static configuration its version: the same members. */
+const staticConfigRequest: ReconfigRequest = {
+  op: 'reconfig',
+  joiningServers: null,
+  leavingServers: null,
+  newMembers: null,
+  fromConfig: -1n,
+};
 
 /** The ZAB leader role: discovery, learner synchronisation, then broadcast. */
 export class LeaderRole {
@@ -425,6 +438,23 @@ export class LeaderRole {
       if (learner.stage !== 'newLeaderAcked') continue;
       this.peer.send(learner.serverId, { kind: 'upToDate', epoch: phase.epoch, commitZxid: history });
     }
+    this.versionStaticConfig();
+  }
+
+  /**
+   * With reconfig enabled, a static configuration (version 0, from zoo.cfg's server lines)
+   * gets a version when a leader is first established, as ZooKeeper's leader gives it the
+   * first zxid of its epoch (ZOOKEEPER-1783): the same members, proposed as a reconfig
+   * (so at this epoch's first zxid, counter 1), so that every server writes it down as a
+   * dynamic configuration and a later reconfig's fromConfig names a version that exists.
+   */
+  private versionStaticConfig(): void {
+    const membership = this.peer.membership;
+    const config = membership.committed;
+    if (!this.peer.options.reconfigEnabled || config === undefined || config.version !== 0n) return;
+    if (this.leaving) return;
+    if (membership.pending !== undefined) return;
+    this.propose(noSessionId, internalCxid, [], staticConfigRequest, { kind: 'configVersion' });
   }
 
   // ---- broadcast ----------------------------------------------------------------------
@@ -474,7 +504,16 @@ export class LeaderRole {
     const timeMs = this.peer.wallMs;
     let txn: Txn;
     if (moved) txn = { zxid, timeMs, sessionId, cxid, body: { kind: 'error', code: ErrorCode.SessionMoved } };
-    else if (request.op === 'reconfig') {
+    else if (source.kind === 'configVersion') {
+      const members = this.peer.membership.committed?.members ?? [];
+      txn = {
+        zxid,
+        timeMs,
+        sessionId,
+        cxid,
+        body: { kind: 'reconfig', config: formatEnsembleConfig({ members, version: zxid }) },
+      };
+    } else if (request.op === 'reconfig') {
       const body = phase.sessions.isActive(sessionId)
         ? prepareReconfig(request, zxid, this.reconfigContext(authInfo))
         : ({ kind: 'error', code: ErrorCode.SessionExpired } as const);

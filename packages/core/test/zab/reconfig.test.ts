@@ -116,8 +116,33 @@ describe('reconfig', () => {
         `${request.joiningServers} ${request.leavingServers} ${request.newMembers} ${request.fromConfig}`,
       ).toMatchObject({ ok: false, code });
     }
-    // Nothing changed anywhere.
-    for (const id of [1, 2, 3, 4, 5]) expect(cluster.peer(id).ensembleConfig?.version).toBe(0n);
+    // Nothing changed anywhere: the version is still the one the first leader gave zoo.cfg's membership.
+    const version = cluster.peer(1).ensembleConfig?.version;
+    for (const id of [1, 2, 3, 4, 5]) expect(cluster.peer(id).ensembleConfig?.version).toBe(version);
+  });
+
+  it("gives zoo.cfg's membership a version when the first leader is established, as ZooKeeper (ZOOKEEPER-1783)", () => {
+    const cluster = ensemble();
+    cluster.run(500);
+    const leader = cluster.leader()!;
+    const { currentEpoch } = cluster.peer(leader).status();
+    for (const id of [1, 2, 3, 4, 5]) {
+      const config = cluster.peer(id).ensembleConfig!;
+      // The first zxid of the first epoch; the members are zoo.cfg's.
+      expect(config.version, `server ${id}`).toBe(BigInt(currentEpoch) * 2n ** 32n + 1n);
+      expect(config.members.map((m) => `${m.id}:${m.role}`)).toEqual([
+        '1:participant',
+        '2:participant',
+        '3:participant',
+        '4:observer',
+        '5:observer',
+      ]);
+      expect(cluster.activatedConfigs(id).at(-1)).toEqual(config);
+    }
+    // A leader of a later epoch does not version it again.
+    cluster.crash(leader);
+    cluster.run(3000);
+    expect(cluster.peer(cluster.leader()!).ensembleConfig!.version).toBe(BigInt(currentEpoch) * 2n ** 32n + 1n);
   });
 
   it('promotes observers to participants: committed by both quorums, activated everywhere, roles follow', () => {
@@ -127,7 +152,10 @@ describe('reconfig', () => {
     const admin = superSession(cluster, 2);
     const reply = cluster.request(
       admin,
-      reconfig({ joiningServers: `${line(4)},${line(5)}`, fromConfig: 0n }),
+      reconfig({
+        joiningServers: `${line(4)},${line(5)}`,
+        fromConfig: cluster.peer(2).ensembleConfig!.version,
+      }),
     );
     const config = configOf(reply);
     expect(config.members.map((m) => [m.id, m.role])).toEqual([
