@@ -142,7 +142,9 @@ describe('reconfig', () => {
     // A leader of a later epoch does not version it again.
     cluster.crash(leader);
     cluster.run(3000);
-    expect(cluster.peer(cluster.leader()!).ensembleConfig!.version).toBe(BigInt(currentEpoch) * 2n ** 32n + 1n);
+    expect(cluster.peer(cluster.leader()!).ensembleConfig!.version).toBe(
+      BigInt(currentEpoch) * 2n ** 32n + 1n,
+    );
   });
 
   it('promotes observers to participants: committed by both quorums, activated everywhere, roles follow', () => {
