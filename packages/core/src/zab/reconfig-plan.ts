@@ -1,11 +1,12 @@
 /**
  * The leader's checks of a client's reconfig, in ZooKeeper's order (PrepRequestProcessor's
- * OpCode.reconfig), and the configuration it proposes: ReconfigDisabled, NoAuth (WRITE on
- * /zookeeper/config, which only the super user holds by default), ReconfigInProgress (one
- * change at a time), BadVersion (fromConfig), BadArguments (text that does not parse, or a
- * configuration without a participant, or no change at all), NewConfigNoQuorum (the new
- * configuration's quorum is not connected and synced to this leader). Pure: the leader says
- * what it knows.
+ * OpCode.reconfig), and the configuration it proposes: ReconfigDisabled, ReconfigInProgress
+ * (one change at a time), BadVersion (fromConfig), BadArguments (text that does not parse, a
+ * joining server without a client port, fewer than two participants), NewConfigNoQuorum (the
+ * new configuration's quorum is not connected and synced to this leader), then NoAuth (WRITE
+ * on /zookeeper/config, which only the super user holds by default). A change that changes
+ * nothing is a new version of the same members, as in ZooKeeper. Pure: the leader says what
+ * it knows.
  */
 import {
   type EnsembleConfig,
@@ -15,7 +16,6 @@ import {
   parseMemberIds,
   parseMemberList,
   quorumOfConfig,
-  validateEnsembleConfig,
 } from '../ensemble-config.js';
 import { ErrorCode, type ErrorCodeValue } from '../errors.js';
 import type { ReconfigRequest } from '../requests.js';
@@ -43,42 +43,46 @@ export function prepareReconfig(request: ReconfigRequest, zxid: Zxid, context: R
   return { kind: 'reconfig', config: formatEnsembleConfig({ members: outcome, version: zxid }) };
 }
 
-const given = (text: string | null): text is string => text !== null && text.trim() !== '';
-
-/** The new members, or the error code the reconfig fails with. */
+/** The new members, or the error code the reconfig fails with, in ZooKeeper's order of checks. */
 export function planReconfig(
   request: ReconfigRequest,
   context: ReconfigContext,
 ): EnsembleMember[] | ErrorCodeValue {
   if (!context.enabled || context.config === undefined) return ErrorCode.ReconfigDisabled;
-  if (!context.authorized) return ErrorCode.NoAuth;
   if (context.inProgress) return ErrorCode.ReconfigInProgress;
   const current = context.config;
   if (request.fromConfig !== -1n && request.fromConfig !== current.version) return ErrorCode.BadVersion;
   let members: EnsembleMember[];
   try {
-    if (given(request.newMembers)) {
-      members = parseMemberList(request.newMembers);
+    if (request.newMembers !== null) {
+      members = parseMemberList(request.newMembers.replaceAll('\n', ','));
     } else {
-      // Incremental: joining servers are added (or replace the member of the same id, a role
-      // or address change), then leaving ones removed.
+      // Incremental: the leaving servers go, then the joining ones are added (or replace the
+      // member of the same id: a role or address change). A joining server names its client
+      // port, as ZooKeeper requires ("at least 3 ports").
       const next = new Map(current.members.map((member) => [member.id, member]));
-      if (given(request.joiningServers))
-        for (const member of parseMemberList(request.joiningServers)) next.set(member.id, member);
-      if (given(request.leavingServers))
+      if (request.leavingServers !== null)
         for (const id of parseMemberIds(request.leavingServers)) next.delete(id);
+      if (request.joiningServers !== null)
+        for (const member of parseMemberList(request.joiningServers)) {
+          if (member.client === undefined)
+            throw new EnsembleConfigError(`server.${member.id} names no client port`);
+          next.set(member.id, member);
+        }
       members = [...next.values()];
     }
-    validateEnsembleConfig({ members, version: current.version });
   } catch (error) {
     if (error instanceof EnsembleConfigError) return ErrorCode.BadArguments;
     throw error;
   }
   members.sort((a, b) => a.id - b.id);
-  if (formatEnsembleConfig({ members, version: current.version }) === formatEnsembleConfig(current))
-    return ErrorCode.BadArguments;
+  // ZooKeeper (standaloneEnabled, its default) refuses fewer than two voters: one alone would
+  // have to run standalone, which a reconfig cannot switch to.
+  if (members.filter((member) => member.role === 'participant').length < 2) return ErrorCode.BadArguments;
   // The new configuration must be able to decide at once: a quorum of it connected and synced.
   if (!quorumOfConfig({ members, version: current.version }).containsQuorum(context.syncedVoters))
     return ErrorCode.NewConfigNoQuorum;
+  // Checked last, as ZooKeeper checks WRITE on /zookeeper/config once the change is known.
+  if (!context.authorized) return ErrorCode.NoAuth;
   return members;
 }

@@ -1152,5 +1152,12 @@ function touches(txn: Txn, path: string): boolean {
 
 /** A member as `cluster reconfig=on` and `reconfig` name it: 127.0.0.1, ports from its id. */
 function goldenMember(id: number, role: EnsembleMember['role']): EnsembleMember {
-  return { id, host: '127.0.0.1', quorumPort: 2880 + id, electionPort: 3880 + id, role };
+  return {
+    id,
+    host: '127.0.0.1',
+    quorumPort: 2880 + id,
+    electionPort: 3880 + id,
+    role,
+    client: { address: '127.0.0.1', port: 2180 + id },
+  };
 }

@@ -97,17 +97,24 @@ describe('reconfig', () => {
     }
   });
 
-  it('refuses as ZooKeeper does: NoAuth, BadVersion, BadArguments, NewConfigNoQuorum', () => {
+  it('refuses as ZooKeeper does, in its order: BadVersion, BadArguments, NewConfigNoQuorum, then NoAuth', () => {
     const cluster = ensemble();
     const follower = cluster.leader() === 1 ? 2 : 1;
     const anyone = cluster.connect(follower);
     expect(cluster.request(anyone, addFour)).toMatchObject({ ok: false, code: ErrorCode.NoAuth });
+    // Without the right, a change that fails an earlier check says so, not NoAuth.
+    expect(cluster.request(anyone, reconfig({ joiningServers: line(4), fromConfig: 7n }))).toMatchObject({
+      ok: false,
+      code: ErrorCode.BadVersion,
+    });
     const admin = superSession(cluster, follower);
     for (const [request, code] of [
       [reconfig({ joiningServers: line(4), fromConfig: 7n }), ErrorCode.BadVersion],
       [reconfig({ joiningServers: 'server.4=nowhere' }), ErrorCode.BadArguments],
       [reconfig({ leavingServers: '1,2,3' }), ErrorCode.BadArguments],
-      [reconfig({}), ErrorCode.BadArguments],
+      // One participant alone (ZooKeeper's standaloneEnabled) and a joiner without a client port.
+      [reconfig({ leavingServers: '2,3' }), ErrorCode.BadArguments],
+      [reconfig({ joiningServers: 'server.4=127.0.0.1:2884:3884:participant' }), ErrorCode.BadArguments],
       // Voters 6 and 7 are not connected: the new quorum (3 of 1, 2, 6, 7) cannot be synced.
       [reconfig({ newMembers: [line(1), line(2), line(6), line(7)].join(',') }), ErrorCode.NewConfigNoQuorum],
     ] as const) {
