@@ -67,8 +67,6 @@ export interface ApplyHooks {
 /** A snapshot persisted and not yet durable, and who waits for it. */
 interface PendingSnapshot {
   readonly zxid: Zxid;
-  /** The persisted batch it went out in (set once it has). */
-  seq: number | undefined;
   readonly waiters: (() => void)[];
 }
 
@@ -206,25 +204,17 @@ export class Applier {
   private maybeSnapshot(): void {
     this.appliedSinceSnapshot++;
     if (this.appliedSinceSnapshot < this.snapshotAfter) return;
-    if (this.tree.snapshotInProgress && !this.snapshotGathered()) {
+    if (this.tree.snapshotInProgress) {
       // The last snapshot is still being read out of the tree and written: this one waits for
       // it (asked again at each transaction applied) rather than reading the rest of it at
-      // once. ZooKeeper skips it ("Too busy to snap"), which leaves a longer log to replay.
+      // once, even when both fall in one step (a restart replaying a long log): reading the
+      // first whole would hold the step and copy every node. ZooKeeper skips it ("Too busy to
+      // snap"), which leaves a longer log to replay.
       if (!this.snapshotDeferred) this.outbox.event({ kind: 'snapshotDeferred', zxid: this.tree.lastZxid });
       this.snapshotDeferred = true;
       return;
     }
     this.takeSnapshot();
-  }
-
-  /**
-   * True when the snapshot still pending went out in the batch this step gathers (a step that
-   * applies more than snapCount/2 transactions): no store has begun on it, so the next is taken
-   * as ever, the tree reading the first to its end.
-   */
-  private snapshotGathered(): boolean {
-    const pending = this.pendingSnapshot;
-    return pending !== undefined && pending.seq !== undefined && pending.seq === this.outbox.gatheringSeq;
   }
 
   private rollSnapshotPoint(): void {
@@ -254,11 +244,7 @@ export class Applier {
       return zxid;
     }
     this.rollSnapshotPoint();
-    const taken: PendingSnapshot = {
-      zxid,
-      seq: undefined,
-      waiters: onDurable === undefined ? [] : [onDurable],
-    };
+    const taken: PendingSnapshot = { zxid, waiters: onDurable === undefined ? [] : [onDurable] };
     this.pendingSnapshot = taken;
     // Read out of the tree a slice at a time by the store that writes it (copy-on-write: the
     // tree goes on changing meanwhile), or whole by a store that keeps it as one array.
@@ -267,7 +253,6 @@ export class Applier {
       if (this.pendingSnapshot === taken) this.pendingSnapshot = undefined;
       for (const waiter of taken.waiters) waiter();
     });
-    taken.seq = this.outbox.gatheringSeq;
     // Keep one snapshot's worth of log before the newest snapshot, so that learners a little
     // behind still get a DIFF rather than a whole snapshot; and whatever a sync in progress
     // still streams.

@@ -71,11 +71,6 @@ export class Outbox {
     return this.marks.length;
   }
 
-  /** The number of the batch this step gathers, once it has persisted anything; else undefined. */
-  get gatheringSeq(): number | undefined {
-    return this.currentMark?.seq;
-  }
-
   /** Sends at once, without waiting for storage; messages to this peer itself are dropped. */
   send(to: ServerId, message: PeerMessage): void {
     if (to === this.selfId) return;
