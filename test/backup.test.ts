@@ -1,6 +1,7 @@
 /**
  * Online backup and restore: `zabkit snapshot` takes a snapshot of a running server through its
- * admin server; `zabkit storage restore` puts it into a fresh data directory, from which a
+ * admin server, `zabkit restore` puts a running server back to it through the admin server's
+ * restore; `zabkit storage restore` puts it into a fresh data directory, from which a
  * zabkit server starts with the same tree, and Apache ZooKeeper 3.8 starts from the same file.
  */
 import { spawn } from 'node:child_process';
@@ -87,6 +88,26 @@ describe('online snapshot and restore', () => {
       ]);
       expect(await taken.exited, taken.err()).toBe(0);
       expect(taken.out()).toMatch(/wrote .*snapshot\.[0-9a-f]+ \(\d+ bytes, zxid 0x[0-9a-f]+\)/);
+
+      // Changes after the snapshot, then `zabkit restore` puts the running server back.
+      const [taken0] = readdirSync(join(dir, 'backup'));
+      const later = await connectTcp(`127.0.0.1:${source.address().port}`, { sessionTimeoutMs: 10_000 });
+      await later.create('/after-snapshot', 'x');
+      await later.delete('/config/a');
+      await later.setData('/config', 'v3');
+      await later.close();
+      const putBack = runZabkit([
+        'restore',
+        `127.0.0.1:${adminPort}`,
+        join(dir, 'backup', taken0!),
+        '--auth',
+        'digest ops:pw',
+      ]);
+      expect(await putBack.exited, putBack.err()).toBe(0);
+      expect(putBack.out()).toMatch(/restored .* zxid 0x[0-9a-f]+/);
+      const check = await connectTcp(`127.0.0.1:${source.address().port}`, { sessionTimeoutMs: 10_000 });
+      expect(await tree(check)).toEqual(expected);
+      await check.close();
     } finally {
       await source.close();
     }

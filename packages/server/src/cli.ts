@@ -15,7 +15,7 @@ import { openLevelStore } from './level-store.js';
 import { jsonLogger, type LogLevel } from './log.js';
 import { ServerNode } from './node.js';
 import { runShell } from './shell/index.js';
-import { runSnapshot } from './tools/backup.js';
+import { runRestoreOnline, runSnapshot } from './tools/backup.js';
 import { runStorage } from './tools/index.js';
 
 const usage = `usage: zabkit <command> [options]
@@ -39,6 +39,9 @@ commands:
   snapshot <host:adminPort> [--out DIR] [--auth "digest user:password"]
       Takes a snapshot of a running server through its admin server and writes
       DIR/snapshot.<zxid> (ZooKeeper's format); zabkit storage restore puts it back.
+  restore <host:adminPort> <snapshot file> [--auth "digest user:password"]
+      Replaces a running standalone server's state with the snapshot, through its
+      admin server's restore command (ZooKeeper 3.9's).
   storage <inspect|dump-log|dump-snapshot|import-zookeeper|export-zookeeper|restore> ...
       Tools for zabkit's LevelDB store and for moving data from and to Apache ZooKeeper
       (zabkit storage help lists them).
@@ -214,6 +217,8 @@ async function main(argv: string[]): Promise<number> {
       return runStorage(rest);
     case 'snapshot':
       return runSnapshot(rest);
+    case 'restore':
+      return runRestoreOnline(rest);
     case undefined:
     case '-h':
     case '--help':
