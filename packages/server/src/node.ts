@@ -169,6 +169,8 @@ export class ServerNode {
     } else {
       transport = new NoPeers(serverId);
     }
+    // The metrics the applied transactions go to, once the node has them.
+    const applied: { metrics: ServerMetrics | undefined } = { metrics: undefined };
     const realStorage = options.storage ?? new MemoryStorage();
     // The driver's stop closes the store it was given; a restore stops one driver and starts
     // another on the same store, which the node closes itself.
@@ -201,15 +203,13 @@ export class ServerNode {
         dataSizeMaxBytes: config.juteMaxBuffer,
         ...superDigestOf(options, config),
         enforceAuthSchemes: config.clientPortSettings.auth.enforceAuthSchemes,
-        // ZooKeeper's DataTree audits the ephemerals a closed or expired session loses, on every server.
-        ...(audit === undefined
-          ? {}
-          : {
-              onApplied: (txn: Txn) => {
-                if (txn.body.kind === 'closeSession')
-                  audit.ephemeralsDeleted(txn.sessionId, txn.body.ephemeralPaths);
-              },
-            }),
+        onApplied: (txn: Txn) => {
+          // ZooKeeper's DataTree audits the ephemerals a closed or expired session loses, on every server.
+          if (audit !== undefined && txn.body.kind === 'closeSession')
+            audit.ephemeralsDeleted(txn.sessionId, txn.body.ephemeralPaths);
+          // And counts each write's bytes by namespace (write_per_namespace).
+          applied.metrics?.applied(txn);
+        },
         startTimeMs: (options.clock ?? Date.now)(),
       },
       storage,
@@ -267,6 +267,7 @@ export class ServerNode {
       audit?.started();
       // The figures mntr would report; no metrics endpoint or admin server without a client port.
       node.metrics = new ServerMetrics(node, { prometheus: false, exportProcessMetrics: false });
+      applied.metrics = node.metrics;
       log.info(
         { serverId, mode: ensemble ? 'ensemble' : 'standalone', dataDir: config.dataDir },
         'zabkit peer started (no client port)',
@@ -320,6 +321,7 @@ export class ServerNode {
       // As ZooKeeper's mntr: the configured provider's dump.
       mntrFromRegistry: true,
     });
+    applied.metrics = node.metrics;
     if (config.metrics !== undefined && node.metrics.registry !== undefined) {
       const settings = config.metrics;
       const registry = node.metrics.registry;

@@ -144,6 +144,12 @@ describe('Prometheus metrics', () => {
     expect(figures.has('learners')).toBe(false);
     expect(figures.has('quorum_size')).toBe(false);
     expect(figures.get('bytes_received_count')).toBeGreaterThan(0);
+    // Bytes by top-level namespace, as ZooKeeper's DataTree counts them: a write is its path
+    // and data (create /x with no data: 2), a read its path, data or children and a Stat (68).
+    expect(figures.get('cnt_x_write_per_namespace')).toBe(1);
+    expect(figures.get('sum_x_write_per_namespace')).toBe(2);
+    expect(figures.get('cnt_x_read_per_namespace')).toBe(2);
+    expect(figures.get('sum_x_read_per_namespace')).toBe(2 * (2 + 68));
     node.metrics.reset();
     const after = new Map(node.metrics.dump());
     expect(after.get('cnt_updatelatency')).toBe(0);

@@ -9,11 +9,14 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import {
+  type ClientRequest,
   isWriteRequest,
   type PeerMessage,
   type PeerReady,
   type PeerRole,
+  type Reply,
   type StorageAction,
+  type Txn,
 } from '@zabkit/core';
 import { encodePeerMessage } from '@zabkit/transport-tcp';
 import { Counter, collectDefaultMetrics, Gauge, Registry, Summary } from 'prom-client';
@@ -142,8 +145,9 @@ export class ServerMetrics {
     this.followDriver();
     this.detachers.push(
       ...node.clientListeners().map((listener) =>
-        listener.onRequestServed((request, _reply, latencyMs) => {
+        listener.onRequestServed((request, reply, latencyMs) => {
           if (request.op === 'ping') return;
+          this.read(request, reply);
           this.observe(isWriteRequest(request) ? 'updatelatency' : 'readlatency', latencyMs);
           byOp?.labels(request.op).observe(latencyMs);
         }),
@@ -500,6 +504,64 @@ export class ServerMetrics {
         // The other messages carry no figure ZooKeeper reports.
         break;
     }
+  }
+
+  /**
+   * A transaction this replica applied: ZooKeeper's DataTree counts the bytes each write
+   * brings to its top-level namespace (write_per_namespace), on every server.
+   */
+  applied(txn: Txn): void {
+    const write = (path: string, bytes: number) =>
+      this.perNamespace('write_per_namespace', path, path.length + bytes);
+    const part = (body: Txn['body']) => {
+      switch (body.kind) {
+        case 'create':
+        case 'setData':
+          write(body.path, body.data?.length ?? 0);
+          break;
+        case 'delete':
+          write(body.path, 0);
+          break;
+        case 'closeSession':
+          for (const path of body.ephemeralPaths) write(path, 0);
+          break;
+        case 'multi':
+          for (const each of body.parts) part(each);
+          break;
+        default:
+          break;
+      }
+    };
+    part(txn.body);
+  }
+
+  /** A read served: its path's namespace and bytes, as DataTree's updateReadStat counts them. */
+  private read(request: ClientRequest, reply: Reply): void {
+    if (!reply.ok) return;
+    // The path, its data or children, and a Stat's fixed size (6 longs and 5 ints).
+    const statBytes = 6 * 8 + 5 * 4;
+    let bytes: number;
+    // A reply answers its request's op: its result has that op's shape.
+    if (request.op === 'getData') bytes = (reply as Reply<'getData'> & { ok: true }).result.data?.length ?? 0;
+    else if (request.op === 'exists') bytes = 0;
+    else if (request.op === 'getChildren')
+      bytes = (reply as Reply<'getChildren'> & { ok: true }).result.children.reduce(
+        (sum, child) => sum + child.length,
+        0,
+      );
+    else return;
+    this.perNamespace('read_per_namespace', request.path, request.path.length + bytes + statBytes);
+  }
+
+  /** Records `bytes` under the path's top-level namespace (`/app/x` is `app`; `/` has none). */
+  private perNamespace(
+    summary: 'read_per_namespace' | 'write_per_namespace',
+    path: string,
+    bytes: number,
+  ): void {
+    const namespace = path.split('/')[1];
+    if (namespace === undefined || namespace === '') return;
+    this.observeKeyed(summary, namespace, bytes);
   }
 
   /** Remembers when a proposal's transaction was made, for its commit latencies. */

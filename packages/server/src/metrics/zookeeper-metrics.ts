@@ -334,8 +334,6 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
       'quota_count_limit_per_namespace',
       'quota_count_usage_per_namespace',
       'quota_exceeded_error_per_namespace',
-      'read_per_namespace',
-      'write_per_namespace',
       'socket_closing_time',
       'stale_sessions_expired',
       'startup_txns_load_time',
