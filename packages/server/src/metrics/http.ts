@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
+import { emptyQuantilesAsNaN } from './exposition.js';
 
 /** An HTTP listener serving one registry's exposition at /metrics. */
 export class MetricsHttpServer {
@@ -32,7 +33,7 @@ export class MetricsHttpServer {
       registry.metrics().then(
         (text) => {
           response.writeHead(200, { 'content-type': registry.contentType });
-          response.end(request.method === 'HEAD' ? undefined : text);
+          response.end(request.method === 'HEAD' ? undefined : emptyQuantilesAsNaN(text));
         },
         (error: unknown) => {
           log.error({ err: error }, 'collecting metrics failed');

@@ -246,16 +246,29 @@ export class ServerMetrics {
       return this.dump().map(([key, value]) => [key, value, reportedAsDouble(key)] as const);
     const values: MonitorValue[] = [];
     for (const family of await this.registry.getMetricsAsJSON()) {
-      for (const sample of family.values as readonly {
+      const samples = family.values as readonly {
         readonly value: number;
         readonly labels: Readonly<Record<string, string | number>>;
         readonly metricName?: string;
-      }[]) {
-        const labels = Object.entries(sample.labels)
+      }[];
+      // The label pairs as ZooKeeper's buildKeyForDump writes them: the metric's own labels,
+      // then the quantile (or bucket bound) the Java client appends.
+      const labelsOf = (labels: Readonly<Record<string, string | number>>, withQuantile: boolean) =>
+        Object.entries(labels)
+          .filter(([label]) => withQuantile || label !== 'quantile')
+          .sort(([a], [b]) => Number(a === 'quantile' || a === 'le') - Number(b === 'quantile' || b === 'le'))
           .map(([label, value]) => `${label}="${value}"`)
           .join(',');
+      // A summary with nothing in its window has NaN quantiles there, not prom-client's 0.
+      const counts = new Map<string, number>();
+      for (const sample of samples)
+        if (sample.metricName === `${family.name}_count`)
+          counts.set(labelsOf(sample.labels, false), sample.value);
+      for (const sample of samples) {
+        const labels = labelsOf(sample.labels, true);
         const name = sample.metricName ?? family.name;
-        values.push([labels === '' ? name : `${name}{${labels}}`, sample.value, true]);
+        const empty = 'quantile' in sample.labels && counts.get(labelsOf(sample.labels, false)) === 0;
+        values.push([labels === '' ? name : `${name}{${labels}}`, empty ? Number.NaN : sample.value, true]);
       }
     }
     return values;
