@@ -96,7 +96,18 @@ export async function runImport(args: string[]): Promise<number> {
         `${location} already holds zabkit data (up to zxid ${formatZxid(last)}); --force replaces it`,
       );
     }
-    const summary = await importIntoStorage(storage, loaded);
+    const before = holds ? await storage.readEpochs() : undefined;
+    let summary = await importIntoStorage(storage, loaded);
+    if (before !== undefined) {
+      // Replacing a store (--force): its epochs never go back, so that the zxids it hands out
+      // next stay above any a client of the old state has seen.
+      const epochs = {
+        acceptedEpoch: Math.max(before.acceptedEpoch, summary.epochs.acceptedEpoch),
+        currentEpoch: Math.max(before.currentEpoch, summary.epochs.currentEpoch),
+      };
+      await storage.writeEpochs(epochs);
+      summary = { ...summary, epochs };
+    }
     const report = { store: location, ...describeLoad(loaded), epochs: summary.epochs };
     if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else {
