@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname, release, userInfo } from 'node:os';
 import {
+  DataTree,
   type EnsembleConfig,
   formatZxid,
   type PeerMessage,
@@ -19,7 +20,7 @@ import {
 } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { TcpTransport } from '@zabkit/transport-tcp';
-import { importIntoStorage, loadZooKeeperSnapshot } from '@zabkit/zk-format';
+import { importedEpochs, loadZooKeeperSnapshot, toTreeSnapshot } from '@zabkit/zk-format';
 import { RestoreRefusedError } from './admin/commands.js';
 import { Dashboard } from './admin/dashboard.js';
 import { AdminServer, AdminServerStartError } from './admin/server.js';
@@ -456,16 +457,29 @@ export class ServerNode {
       },
       'restoring from a snapshot (admin restore): clients are disconnected',
     );
+    // Checked as a tree before anything stops: parents before children, one root.
+    const snapshot = toTreeSnapshot(loaded);
+    DataTree.fromSnapshot(snapshot);
+    const imported = importedEpochs(loaded);
     const old = this.currentDriver;
-    const epochs = await storage.readEpochs();
     await old.stop();
-    await importIntoStorage(storage, loaded);
-    // Epochs never go back: the next election's epoch, and so every later zxid, stays higher.
-    const imported = await storage.readEpochs();
-    await storage.writeEpochs({
-      acceptedEpoch: Math.max(epochs.acceptedEpoch, imported.acceptedEpoch),
-      currentEpoch: Math.max(epochs.currentEpoch, imported.currentEpoch),
-    });
+    let failure: unknown;
+    try {
+      // Epochs first and never back: the next election's epoch, and so every later zxid,
+      // stays above what clients have seen; a crash before the reset leaves the old state
+      // with epochs that are merely higher.
+      const epochs = await storage.readEpochs();
+      await storage.writeEpochs({
+        acceptedEpoch: Math.max(epochs.acceptedEpoch, imported.acceptedEpoch),
+        currentEpoch: Math.max(epochs.currentEpoch, imported.currentEpoch),
+      });
+      // One atomic write: the store holds the old state or the snapshot's, never a mix.
+      await storage.reset(snapshot);
+    } catch (error) {
+      failure = error;
+      this.log.error({ err: error }, 'restore failed writing the store: starting again from what it holds');
+    }
+    // Whatever the store holds now, the server serves it.
     const driver = await startDriver(
       { ...driverOptions, peer: { ...driverOptions.peer, startTimeMs: (driverOptions.clock ?? Date.now)() } },
       this.log,
@@ -473,6 +487,7 @@ export class ServerNode {
     this.currentDriver = driver;
     this.metrics.reattach();
     for (const listener of this.driverListeners) listener(driver);
+    if (failure !== undefined) throw failure;
     this.log.warn(
       {
         zxid: formatZxid(driver.peer.status().lastAppliedZxid),

@@ -9,6 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectTcp, type ZabClient } from '@zabkit/client';
+import { MemoryStorage } from '@zabkit/storage-memory';
+import { encodeSnapshot, toSnapshotContent } from '@zabkit/zk-format';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RestoreRefusedError } from '../src/admin/commands.js';
 import { parseConfig } from '../src/config.js';
@@ -135,6 +137,38 @@ describe('restore into a running server (3.9 POST /commands/restore)', () => {
     expect(new Map(node.metrics.dump()).get('restore_rate_limited_count')).toBe(1);
     // An empty body is refused before the limiter.
     expect((await restore(node, new Uint8Array(0))).status).toBe(400);
+  });
+
+  it('serves the state its store still holds when writing the snapshot fails', async () => {
+    const inner = new MemoryStorage();
+    let failReset = false;
+    // A store whose reset fails (a full disk), as the import writes the snapshot.
+    const storage = new Proxy(inner, {
+      get(target, property, receiver) {
+        if (property === 'reset' && failReset)
+          return async () => Promise.reject(new Error('ENOSPC: no space left'));
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const { config } = parseConfig(
+      'tickTime=200\ndataDir=/tmp/zabkit-restore-failing\nclientPort=0\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n',
+    );
+    const node = await ServerNode.start({ config, storage });
+    cleanups.push(() => node.close());
+    const zk = await client(node);
+    await zk.create('/old', 'state');
+    const tree = node.driver.peer.treeSnapshot();
+    const snapshot = encodeSnapshot({ ...toSnapshotContent(tree), lastZxid: tree.zxid });
+    await zk.create('/newer', '');
+    failReset = true;
+    await expect(node.restore(snapshot)).rejects.toThrow(/ENOSPC/);
+    failReset = false;
+    // The old state, served again after the failed restore.
+    await until(() => zk.state === 'connected', 20_000);
+    const fresh = await client(node);
+    expect(await fresh.exists('/newer')).not.toBeNull();
+    expect(new TextDecoder().decode((await fresh.getData('/old')).data!)).toBe('state');
   });
 
   it('answers 503 when admin.restore.enabled=false', async () => {

@@ -132,6 +132,10 @@ export class ServerMetrics {
       if (options.exportProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     }
 
+    // The gauges register and unregister with the role: a name taken now would fail later.
+    for (const name of this.promGauges.keys())
+      if (this.registry?.getSingleMetric(name) !== undefined)
+        throw new Error(`A metric with the name ${name} has already been registered.`);
     const status = node.driver.peer.status();
     this.registerShownGauges(status.role);
     this.role = status.role;
@@ -310,7 +314,8 @@ export class ServerMetrics {
     if (registry === undefined) return;
     for (const [name, gauge] of this.promGauges) {
       const shown = this.gaugeShown(name, role);
-      const registered = registry.getSingleMetric(name) !== undefined;
+      // By identity: an embedder's registry may hold a metric of its own under the name.
+      const registered = registry.getSingleMetric(name) === gauge;
       if (shown && !registered) registry.registerMetric(gauge);
       else if (!shown && registered) registry.removeSingleMetric(name);
     }
