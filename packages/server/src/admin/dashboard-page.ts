@@ -99,9 +99,11 @@ export const dashboardPage = `<!doctype html>
     g.font = '10px sans-serif';
     g.fillText(String(Math.round(max * 100) / 100), 2, 10);
   }
-  function health(value) {
+  function health(value, detail) {
     const cls = value === 'ok' ? 'ok' : value === 'syncing' || value === 'unknown' ? 'warn' : 'bad';
-    return '<span class="' + cls + '">' + escape(value) + '</span>';
+    // Why a member is down or not serving, as its probe found it.
+    const title = detail ? ' title="' + escape(detail) + '"' : '';
+    return '<span class="' + cls + '"' + title + '>' + escape(value) + '</span>';
   }
   async function poll() {
     try {
@@ -109,7 +111,7 @@ export const dashboardPage = `<!doctype html>
       const state = await response.json();
       el('server').textContent = 'server ' + state.serverId + ' · ' + state.mode + ' · zxid ' + state.zxid + ' · ' + state.version;
       el('status').innerHTML = state.failure ? '<span class="bad">stopped: ' + escape(state.failure) + '</span>' : state.serving ? '<span class="ok">serving</span>' : '<span class="warn">not serving</span>';
-      el('members').tBodies[0].innerHTML = state.members.map((m) => row([escape(m.id) + (m.self ? ' (this)' : ''), escape(m.host), escape(m.role), escape(m.zxid), escape(m.lag), health(m.health)])).join('');
+      el('members').tBodies[0].innerHTML = state.members.map((m) => row([escape(m.id) + (m.self ? ' (this)' : ''), escape(m.host), escape(m.role), escape(m.zxid), escape(m.lag), health(m.health, m.detail)])).join('');
       el('session-count').textContent = '(' + state.sessions.length + ')';
       el('sessions').tBodies[0].innerHTML = state.sessions.map((s) => row([escape(s.id), escape(s.timeoutMs) + ' ms', escape(s.ephemerals), escape(s.client), escape(s.lastOperation)])).join('');
       const now = performance.now();
