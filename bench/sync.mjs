@@ -18,6 +18,7 @@
 //   npm run build && node bench/sync.mjs                      # 1 GB, both systems, a table
 //   node bench/sync.mjs --snap-count 250                      # the same, with snapshots
 //   node bench/sync.mjs --nodes 100 --systems zabkit --json   # smaller, zabkit only, JSON
+//   node bench/sync.mjs --config zabkit.syncWindowBytes=33554432  # a zoo.cfg line for zabkit
 import { spawn } from 'node:child_process';
 import {
   appendFileSync,
@@ -29,7 +30,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
-import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
+import { cpus, hostname, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectTcp } from '../packages/client/dist/index.js';
@@ -47,6 +48,8 @@ function parseArgs(argv) {
     json: false,
     javaHeap: '3g',
     writers: 4,
+    /** Extra zoo.cfg lines for zabkit's servers (`--config key=value`, repeatable). */
+    config: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -57,6 +60,7 @@ function parseArgs(argv) {
     else if (arg === '--java-heap') args.javaHeap = argv[++i];
     else if (arg === '--writers') args.writers = Number(argv[++i]);
     else if (arg === '--json') args.json = true;
+    else if (arg === '--config') args.config.push(argv[++i]);
     else throw new Error(`unknown argument ${arg}`);
   }
   for (const key of ['nodes', 'nodeBytes', 'snapCount', 'writers'])
@@ -162,7 +166,7 @@ async function makeEnsemble(system, args, dir) {
       '4lw.commands.whitelist=*',
       `snapCount=${args.snapCount}`,
       'maxClientCnxns=0',
-      ...(system === 'zookeeper' ? ['admin.enableServer=false', 'autopurge.purgeInterval=0'] : []),
+      ...(system === 'zookeeper' ? ['admin.enableServer=false', 'autopurge.purgeInterval=0'] : args.config),
       ...serverLines,
       '',
     ];
@@ -419,6 +423,8 @@ async function main() {
       initLimit: 30,
       writers: args.writers,
       javaHeap: args.javaHeap,
+      zabkitConfig: args.config,
+      loadAverage: loadavg()[0],
     },
     results,
   };
