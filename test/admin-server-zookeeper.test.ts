@@ -105,11 +105,11 @@ describe.skipIf(!zookeeperInstalled)("the AdminServer, beside Apache ZooKeeper 3
   const names = async (base: string) =>
     [...(await (await fetch(base)).text()).matchAll(/commands\/(\w+)/g)].map((m) => m[1]!).sort();
 
-  it("lists ZooKeeper 3.8's commands, and 3.9's snapshot and restore", async () => {
+  it("lists ZooKeeper 3.8's commands, 3.9's snapshot and restore, and zabkit's learners", async () => {
     const theirs = await names(zookeeperAdmin);
     const ours = await names(zabkitAdmin);
     expect(theirs.length).toBeGreaterThanOrEqual(26);
-    expect(ours).toEqual([...theirs, 'restore', 'snapshot'].sort());
+    expect(ours).toEqual([...theirs, 'learners', 'restore', 'snapshot'].sort());
   });
 
   it("answers every command with ZooKeeper's status and JSON fields", async () => {

@@ -79,10 +79,10 @@ export function logPeerEvent(log: Logger, serverId: number, event: PeerEvent): v
           mode: event.mode,
           chunks: event.chunks,
           bytes: event.bytes,
-          durationMs: event.durationMs,
+          durationMs: Math.round(event.durationMs),
           lastZxid: hex(event.lastZxid),
         },
-        `learner sync ${event.side === 'leader' ? 'to server' : 'from leader'} ${event.peer} finished (${event.mode.toUpperCase()}, ${event.bytes} bytes in ${event.durationMs} ms)`,
+        `learner sync ${event.side === 'leader' ? 'to server' : 'from leader'} ${event.peer} finished (${event.mode.toUpperCase()}, ${event.bytes} bytes in ${Math.round(event.durationMs)} ms)`,
       );
       return;
     case 'syncFailed':
@@ -94,7 +94,7 @@ export function logPeerEvent(log: Logger, serverId: number, event: PeerEvent): v
           mode: event.mode,
           chunks: event.chunks,
           bytes: event.bytes,
-          durationMs: event.durationMs,
+          durationMs: Math.round(event.durationMs),
           reason: event.reason,
         },
         `learner sync ${event.side === 'leader' ? 'to server' : 'from leader'} ${event.peer} failed: ${event.reason}`,
@@ -116,6 +116,18 @@ export function logPeerEvent(log: Logger, serverId: number, event: PeerEvent): v
       log.warn(
         { serverId, zxid: hex(event.zxid) },
         'a snapshot fell due while the previous one is still being written: it waits for that one',
+      );
+      return;
+    case 'learnerDropped':
+      log.warn(
+        {
+          serverId,
+          peer: event.peer,
+          lagTxns: event.lagTxns,
+          lagBytes: event.lagBytes,
+          oldestUnacknowledgedAgeMs: Math.round(event.oldestUnacknowledgedAgeMs),
+        },
+        `dropping server ${event.peer}, which fell behind by ${event.lagTxns} proposals (${event.lagBytes} bytes), the oldest unacknowledged for ${Math.round(event.oldestUnacknowledgedAgeMs)} ms: ${event.reason}; it will sync again`,
       );
       return;
   }

@@ -319,6 +319,14 @@ describe('Prometheus metrics', () => {
         'last_proposal_size',
       ])
         expect(families(text).get(name), name).toBe('gauge');
+      // Each follower's lag, in ZooKeeper's per-learner family, keyed by server id.
+      for (const learner of leader.driver.peer.learners()) {
+        const count = new RegExp(`^learner_handler_qp_size_count\\{key="${learner.serverId}"\\} (\\d+)`, 'm');
+        expect(Number(count.exec(text)?.[1])).toBeGreaterThanOrEqual(5);
+      }
+      const dumped = new Map(all[leaderIndex]!.dump());
+      for (const learner of leader.driver.peer.learners())
+        expect(dumped.get(`cnt_${learner.serverId}_learner_handler_qp_size`)).toBeGreaterThanOrEqual(5);
       const follower = all[(leaderIndex + 1) % 3]!;
       await until(
         async () => sample(await follower.registry.metrics(), 'learner_commit_received_count') >= 5,

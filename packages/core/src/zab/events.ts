@@ -24,6 +24,8 @@ export interface SyncProgress {
   readonly bytes: number;
   /** Bytes the leader has sent that the learner has not yet acknowledged (0 on the learner). */
   readonly unacknowledgedBytes: number;
+  /** Transactions of the leader's log the stream has yet to send (0 on the learner). */
+  readonly behindTxns: number;
   readonly startedMs: number;
 }
 
@@ -50,7 +52,19 @@ export type PeerEvent =
    * once that one is out of the tree, at the next transaction applied (ZooKeeper skips it:
    * "Too busy to snap"). The log keeps everything meanwhile.
    */
-  | { readonly kind: 'snapshotDeferred'; readonly zxid: Zxid };
+  | { readonly kind: 'snapshotDeferred'; readonly zxid: Zxid }
+  /**
+   * A leader dropped a follower that fell too far behind the proposals (by `lagBytes`, or a
+   * proposal unacknowledged for syncLimit): it connects again and syncs.
+   */
+  | {
+      readonly kind: 'learnerDropped';
+      readonly peer: ServerId;
+      readonly lagTxns: number;
+      readonly lagBytes: number;
+      readonly oldestUnacknowledgedAgeMs: number;
+      readonly reason: string;
+    };
 
 /** A learner sync that failed, as `status()` keeps the last one. */
 export interface SyncFailure {

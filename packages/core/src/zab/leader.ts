@@ -25,6 +25,7 @@ import type { ServerId } from './quorum.js';
 import { prepareReconfig, type ReconfigContext } from './reconfig-plan.js';
 import type { LearnerView } from './status.js';
 import { type StreamStart, SyncStream } from './sync-stream.js';
+import { txnBytes } from './txn-log.js';
 
 /**
  * Where a learner stands with us: connected, epoch acknowledged, its learner sync streaming,
@@ -48,6 +49,20 @@ interface LearnerLink {
   lastHeardMs: number;
   /** Its learner sync, from SYNCBEGIN until it acknowledges NEWLEADER. */
   stream: SyncStream | undefined;
+  /** PROPOSALs sent to a follower and not yet acknowledged, oldest first: its lag. */
+  readonly unacked: SentProposal[];
+  unackedTxns: number;
+  unackedBytes: number;
+  /** When its acknowledgements last took a proposal off `unacked`. */
+  ackProgressMs: number;
+}
+
+/** One PROPOSAL message sent to a follower, until the follower acknowledges its last zxid. */
+interface SentProposal {
+  readonly lastZxid: Zxid;
+  readonly txns: number;
+  readonly bytes: number;
+  readonly sentMs: number;
 }
 
 /** Collecting FOLLOWERINFO, then (once an epoch is chosen) ACKEPOCH from a quorum. */
@@ -150,6 +165,9 @@ export class LeaderRole {
         synced: l.stage === 'newLeaderAcked',
         ackedZxid: l.ackedZxid,
         lastHeardMs: l.lastHeardMs,
+        lagTxns: l.unackedTxns,
+        lagBytes: l.unackedBytes,
+        oldestUnacknowledgedAgeMs: l.unacked.length === 0 ? 0 : this.peer.nowMs - l.unacked[0]!.sentMs,
       }));
   }
 
@@ -213,6 +231,10 @@ export class LeaderRole {
       learnerSyncedThroughZxid: makeZxid(0, 0),
       lastHeardMs: this.peer.nowMs,
       stream: undefined,
+      unacked: [],
+      unackedTxns: 0,
+      unackedBytes: 0,
+      ackProgressMs: this.peer.nowMs,
     });
     if (epoch === undefined) {
       this.checkDiscoveryQuorum();
@@ -367,6 +389,7 @@ export class LeaderRole {
     // Everything sent in the learner sync is durable on the learner.
     if (learner.learnerSyncedThroughZxid > learner.ackedZxid)
       learner.ackedZxid = learner.learnerSyncedThroughZxid;
+    this.acknowledged(learner);
     const phase = this.phase;
     if (phase.kind === 'broadcast') {
       this.peer.send(learner.serverId, {
@@ -564,13 +587,31 @@ export class LeaderRole {
     const phase = this.phase;
     if (phase.kind !== 'broadcast' || phase.unsentProposals.length === 0) return;
     const batchMax = this.peer.options.proposalBatchMax;
+    const lagBytesMax = this.peer.options.learnerLagBytesMax;
     const unsent = phase.unsentProposals;
+    const now = this.peer.nowMs;
     for (let start = 0; start < unsent.length; start += batchMax) {
       const txns = unsent.slice(start, start + batchMax);
-      for (const learner of this.learners.values()) {
+      let bytes = 0;
+      for (const txn of txns) bytes += txnBytes(txn);
+      const sent: SentProposal = {
+        lastZxid: txns[txns.length - 1]!.zxid,
+        txns: txns.length,
+        bytes,
+        sentMs: now,
+      };
+      for (const learner of [...this.learners.values()]) {
         if (learner.observer || (learner.stage !== 'newLeaderSent' && learner.stage !== 'newLeaderAcked'))
           continue;
+        if (learner.unackedBytes > 0 && learner.unackedBytes + bytes > lagBytesMax) {
+          // Slower than the writes: what it has not taken would pile up here without end.
+          this.dropLagging(learner, 'learnerLagBytes', `more than learnerLagBytesMax (${lagBytesMax})`);
+          continue;
+        }
         this.peer.send(learner.serverId, { kind: 'proposal', epoch: phase.epoch, txns });
+        learner.unacked.push(sent);
+        learner.unackedTxns += sent.txns;
+        learner.unackedBytes += sent.bytes;
       }
     }
     phase.lastSentZxid = unsent[unsent.length - 1]!.zxid;
@@ -663,6 +704,7 @@ export class LeaderRole {
           return;
         }
         if (message.zxid > learner.ackedZxid) learner.ackedZxid = message.zxid;
+        this.acknowledged(learner);
         this.recomputeCommit();
         return;
       case 'pingReply':
@@ -755,6 +797,50 @@ export class LeaderRole {
     if (learner !== undefined) this.forget(learner, `lost the link to server ${peer}`);
   }
 
+  /** The follower's acknowledgements reach `ackedZxid`: the proposals through it leave its lag. */
+  private acknowledged(learner: LearnerLink): void {
+    const unacked = learner.unacked;
+    let taken = 0;
+    while (taken < unacked.length && unacked[taken]!.lastZxid <= learner.ackedZxid) {
+      learner.unackedTxns -= unacked[taken]!.txns;
+      learner.unackedBytes -= unacked[taken]!.bytes;
+      taken++;
+    }
+    if (taken > 0) {
+      unacked.splice(0, taken);
+      learner.ackProgressMs = this.peer.nowMs;
+    }
+    assert(
+      learner.unackedTxns >= 0 &&
+        learner.unackedBytes >= 0 &&
+        (unacked.length > 0 || learner.unackedBytes === 0),
+      'a follower lags by what was sent it and not acknowledged',
+    );
+  }
+
+  /**
+   * Drops a follower that fell too far behind (`why`), saying by how much: it connects again
+   * and syncs, as ZooKeeper closes the link to a follower that does not keep up.
+   */
+  private dropLagging(learner: LearnerLink, bound: PeerBound | undefined, why: string): void {
+    const oldest = learner.unacked[0];
+    // Whole ms: the monotonic clock a driver reads has fractions no operator needs.
+    const age = oldest === undefined ? 0 : Math.round(this.peer.nowMs - oldest.sentMs);
+    this.forget(
+      learner,
+      `server ${learner.serverId} fell behind: ${learner.unackedTxns} proposals (${learner.unackedBytes} bytes) unacknowledged, the oldest for ${age} ms, ${why}; dropped to sync again`,
+    );
+    this.peer.event({
+      kind: 'learnerDropped',
+      peer: learner.serverId,
+      lagTxns: learner.unackedTxns,
+      lagBytes: learner.unackedBytes,
+      oldestUnacknowledgedAgeMs: age,
+      reason: why,
+    });
+    if (bound !== undefined) this.peer.boundReached(bound);
+  }
+
   /** Forgets a learner; a learner sync under way fails with `reason`. */
   private forget(learner: LearnerLink, reason: string): void {
     this.learners.delete(learner.serverId);
@@ -804,7 +890,8 @@ export class LeaderRole {
     for (const learner of [...this.learners.values()]) {
       const stream = learner.stream;
       if (learner.stage !== 'streaming' || stream === undefined) continue;
-      const problem = stream.failure ?? stream.stallReason(now, limitMs);
+      const problem =
+        stream.failure ?? stream.stallReason(now, limitMs) ?? stream.fallingBehindReason(now, limitMs);
       if (problem !== undefined)
         this.forget(learner, `sync to server ${learner.serverId} stalled: ${problem}`);
     }
@@ -883,8 +970,21 @@ export class LeaderRole {
     }
     const silenceLimitMs = this.peer.options.syncLimitTicks * tickMs;
     for (const learner of [...this.learners.values()]) {
-      if (now - learner.lastHeardMs > silenceLimitMs)
+      if (now - learner.lastHeardMs > silenceLimitMs) {
         this.forget(learner, `server ${learner.serverId} silent for ${now - learner.lastHeardMs} ms`);
+        continue;
+      }
+      // Heard from, yet proposals wait and none was acknowledged for syncLimit: it is stuck
+      // (ZooKeeper's SyncLimitCheck, "Closing connection to peer due to transaction timeout",
+      // counts from the oldest proposal instead; a follower that acknowledges, only slowly,
+      // is left to learnerLagBytesMax, so one slow disk write does not make it resync).
+      const oldest = learner.unacked[0];
+      if (oldest !== undefined && now - Math.max(oldest.sentMs, learner.ackProgressMs) > silenceLimitMs)
+        this.dropLagging(
+          learner,
+          undefined,
+          `proposals unacknowledged and no acknowledgement for more than syncLimit (${silenceLimitMs} ms)`,
+        );
     }
     // A leaving leader proposes nothing new: expiries and deletions are its successor's.
     if (this.leaving) return;

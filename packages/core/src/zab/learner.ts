@@ -239,6 +239,7 @@ export class LearnerRole {
         },
         stageChunk: (zxid, index, chunk, onDurable) =>
           this.peer.persist({ kind: 'stageChunk', zxid, index, nodes: chunk.nodes }, onDurable),
+        whenDurable: (callback) => this.peer.whenDurable(callback),
         installSnapshot: (incoming, zxid, chunks, nodes, sessions) =>
           this.peer.installSnapshot(incoming, zxid, chunks, nodes, sessions),
         appendTxns: (chunk, onDurable) => {

@@ -124,7 +124,10 @@ export type LeaderMessage =
       readonly epoch: number;
       readonly seq: number;
       readonly nodes: readonly SnapshotNode[];
-      /** Global sessions with their timeouts; all of them come in the first chunk. */
+      /**
+       * Global sessions with their timeouts, a chunk's worth at most: they come first, in as
+       * many chunks as they take (those carry no nodes and are not staged).
+       */
       readonly sessions: readonly (readonly [SessionId, number])[];
       /** This chunk ends the snapshot: transactions follow, if any. */
       readonly last: boolean;

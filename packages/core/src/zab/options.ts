@@ -51,6 +51,14 @@ export interface PeerOptions {
    * (default initLimitTicks, as ZooKeeper bounds each read of a sync by initLimit).
    */
   readonly syncStallLimitTicks?: number;
+  /**
+   * Most bytes of proposals a leader has sent a follower and the follower has not yet
+   * acknowledged (64 MiB, as the TCP transport's queue per peer). A follower beyond it is
+   * slower than the writes and would hold ever more of the leader's memory: it is dropped and
+   * syncs again, as is one whose oldest unacknowledged proposal is older than syncLimit
+   * (ZooKeeper's "Closing connection to peer due to transaction timeout").
+   */
+  readonly learnerLagBytesMax?: number;
   /** Most transactions in one PROPOSAL message. */
   readonly proposalBatchMax?: number;
   /**
@@ -114,6 +122,7 @@ export type PeerBound =
   | 'requestsPendingPerSession'
   | 'proposalsInFlight'
   | 'learnerSyncsPending'
+  | 'learnerLagBytes'
   | 'forwardedRequestsPending'
   | 'revalidationsPending';
 
@@ -126,6 +135,7 @@ export function noBoundsReached(): { [bound in PeerBound]: number } {
     requestsPendingPerSession: 0,
     proposalsInFlight: 0,
     learnerSyncsPending: 0,
+    learnerLagBytes: 0,
     forwardedRequestsPending: 0,
     revalidationsPending: 0,
   };
@@ -146,6 +156,7 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     syncChunkBytes: options.syncChunkBytes ?? 1024 * 1024,
     syncWindowBytes: options.syncWindowBytes ?? 8 * 1024 * 1024,
     syncStallLimitTicks: options.syncStallLimitTicks ?? options.initLimitTicks ?? 10,
+    learnerLagBytesMax: options.learnerLagBytesMax ?? 64 * 1024 * 1024,
     proposalBatchMax: options.proposalBatchMax ?? 1000,
     zxidCounterLimit: options.zxidCounterLimit ?? 0xffff_ffff,
     requestsPendingPerSessionMax: options.requestsPendingPerSessionMax ?? 1000,
@@ -167,6 +178,7 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     'syncChunkBytes',
     'syncWindowBytes',
     'syncStallLimitTicks',
+    'learnerLagBytesMax',
     'proposalBatchMax',
     'requestsPendingPerSessionMax',
     'proposalsInFlightMax',

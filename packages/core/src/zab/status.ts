@@ -85,4 +85,10 @@ export interface LearnerView {
   readonly ackedZxid: Zxid;
   /** When the leader last heard from it, on the peer's clock. */
   readonly lastHeardMs: number;
+  /** Transactions proposed to it and not yet acknowledged: how far a follower lags (0 for an observer). */
+  readonly lagTxns: number;
+  /** The bytes of those transactions (`txnBytes`); at most `learnerLagBytesMax`. */
+  readonly lagBytes: number;
+  /** How long ago (at the peer's last step) the oldest of them was sent; 0 when it lags by none. */
+  readonly oldestUnacknowledgedAgeMs: number;
 }

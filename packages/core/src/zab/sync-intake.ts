@@ -18,6 +18,7 @@ import type { Zxid } from '../zxid.js';
 import type { SyncProgress } from './events.js';
 import type { LeaderMessage, LearnerSyncMode } from './messages.js';
 import type { ServerId } from './quorum.js';
+import { syncSessionBytes } from './sync-stream.js';
 import { txnBytes } from './txn-log.js';
 
 type SnapshotChunkMessage = Extract<LeaderMessage, { kind: 'syncSnapshotChunk' }>;
@@ -28,6 +29,8 @@ export interface SyncIntakeHost {
   readonly nowMs: number;
   /** Stages a SNAP's next chunk in storage; `onDurable` runs once it is. */
   stageChunk(zxid: Zxid, index: number, chunk: SnapshotChunkMessage, onDurable: () => void): void;
+  /** Runs `callback` once everything persisted so far is durable. */
+  whenDurable(callback: () => void): void;
   /** The SNAP is whole: switch to it, in storage atomically and in memory at once. */
   installSnapshot(
     tree: DataTree,
@@ -122,10 +125,19 @@ export class SyncIntake {
     }
     for (const node of message.nodes) this.bytes += snapshotNodeBytes(node);
     incoming.restoreNodes(message.nodes);
-    for (const session of message.sessions) this.sessions.push(session);
+    for (const session of message.sessions) {
+      this.sessions.push(session);
+      this.bytes += syncSessionBytes;
+    }
     const zxid = this.snapshotZxid!;
-    this.host.stageChunk(zxid, this.stagedChunks++, message, () => this.durable(message.seq));
-    this.stagedNodes += message.nodes.length;
+    if (message.nodes.length === 0 && !message.last) {
+      // Sessions only (a large snapshot's come a chunk's worth at a time): nothing to stage,
+      // they go into the manifest with the switch. Acknowledged in order behind the chunks.
+      this.host.whenDurable(() => this.durable(message.seq));
+    } else {
+      this.host.stageChunk(zxid, this.stagedChunks++, message, () => this.durable(message.seq));
+      this.stagedNodes += message.nodes.length;
+    }
     if (message.last) {
       incoming.finishRestore(zxid, this.sessions);
       this.incoming = undefined;
@@ -179,6 +191,7 @@ export class SyncIntake {
       chunks: this.chunks,
       bytes: this.bytes,
       unacknowledgedBytes: 0,
+      behindTxns: 0,
       startedMs: this.startedMs,
     };
   }

@@ -63,6 +63,12 @@ interface SentChunk {
   readonly bytes: number;
 }
 
+/**
+ * About how many bytes one session takes in a chunk (its 64-bit id and 32-bit timeout):
+ * sessions are sized with it against the chunk size and the window, as nodes are.
+ */
+export const syncSessionBytes = 12;
+
 /** A leader's stream of one learner sync: windowed chunks, then the point where NEWLEADER may go. */
 export class SyncStream {
   readonly mode: LearnerSyncMode;
@@ -71,12 +77,22 @@ export class SyncStream {
   private phase: StreamPhase;
   private cursor = 0;
   private reading = false;
+  /**
+   * The piece of the snapshot read and not yet wholly sent: its sessions (all of them come
+   * with the first piece) leave a chunk's worth at a time ahead of its nodes, so that no
+   * message grows with the number of sessions either.
+   */
+  private held: SnapshotChunk | undefined;
+  private heldSessionsSent = 0;
   /** The zxid of the last transaction sent (or the point they follow). */
   private txnCursor: Zxid;
   private nextSeq = 1;
   private readonly unacked: SentChunk[] = [];
   private unackedBytes = 0;
   private lastProgressMs: number;
+  /** The fewest transactions the stream has been behind the log's end since it began them, and when. */
+  private leastBehind = Number.POSITIVE_INFINITY;
+  private leastBehindMs: number;
   private chunks = 0;
   private bytes = 0;
   /** Why the stream cannot go on (a snapshot that does not read back), once it cannot. */
@@ -91,6 +107,7 @@ export class SyncStream {
     this.mode = start.mode;
     this.startedMs = host.nowMs;
     this.lastProgressMs = host.nowMs;
+    this.leastBehindMs = host.nowMs;
     if (start.mode === 'snap') {
       assert(start.snapshotZxid >= host.log.baseZxid, 'the log mirror reaches beyond the snapshot streamed');
       this.snapshotZxid = start.snapshotZxid;
@@ -162,7 +179,11 @@ export class SyncStream {
    */
   pump(): boolean {
     if (this.failure !== undefined) return false;
-    if (this.phase === 'snapshot' && !this.reading && this.roomInWindow) this.readNext();
+    if (this.phase === 'snapshot') {
+      this.sendHeld();
+      if (this.held === undefined && this.phase === 'snapshot' && !this.reading && this.roomInWindow)
+        this.readNext();
+    }
     if (this.phase !== 'txns') return false;
     const log = this.host.log;
     while (this.roomInWindow && this.txnCursor < log.lastZxid) {
@@ -173,7 +194,14 @@ export class SyncStream {
       this.host.send({ kind: 'syncTxns', epoch: this.epoch, seq: this.sent(bytes), txns });
       this.txnCursor = txns[txns.length - 1]!.zxid;
     }
-    if (this.txnCursor < log.lastZxid) return false;
+    if (this.txnCursor < log.lastZxid) {
+      const behind = this.behindTxns();
+      if (behind < this.leastBehind) {
+        this.leastBehind = behind;
+        this.leastBehindMs = this.host.nowMs;
+      }
+      return false;
+    }
     assert(this.txnCursor === log.lastZxid, 'the stream never runs past the log');
     this.phase = 'caughtUp';
     return true;
@@ -196,19 +224,52 @@ export class SyncStream {
 
   private onChunk(chunk: SnapshotChunk): void {
     assert(this.phase === 'snapshot' && this.reading, 'a snapshot read answers the read asked for');
+    assert(this.held === undefined, 'one piece of the snapshot is read at a time');
     this.reading = false;
     this.lastProgressMs = this.host.nowMs;
-    let bytes = 0;
-    for (const node of chunk.nodes) bytes += snapshotNodeBytes(node);
+    this.held = chunk;
+    this.heldSessionsSent = 0;
+    // The leader pumps at the end of the step: the piece leaves then, as the window allows.
+  }
+
+  /**
+   * Sends the piece read, as the window allows: sessions a chunk's worth at a time while
+   * they would not fit beside its nodes, then its nodes with the sessions that remain.
+   */
+  private sendHeld(): void {
+    const chunk = this.held;
+    if (chunk === undefined) return;
+    const chunkBytes = this.host.chunkBytes;
+    const sessionsPerChunk = Math.max(1, Math.floor(chunkBytes / syncSessionBytes));
+    let nodeBytes = 0;
+    for (const node of chunk.nodes) nodeBytes += snapshotNodeBytes(node);
+    const left = () => chunk.sessions.length - this.heldSessionsSent;
+    while (this.roomInWindow && left() > 0 && nodeBytes + left() * syncSessionBytes > chunkBytes) {
+      const sessions = chunk.sessions.slice(this.heldSessionsSent, this.heldSessionsSent + sessionsPerChunk);
+      this.heldSessionsSent += sessions.length;
+      this.host.send({
+        kind: 'syncSnapshotChunk',
+        epoch: this.epoch,
+        seq: this.sent(sessions.length * syncSessionBytes),
+        nodes: [],
+        sessions,
+        last: false,
+      });
+    }
+    if (!this.roomInWindow) return;
+    const sessions =
+      this.heldSessionsSent === 0 ? chunk.sessions : chunk.sessions.slice(this.heldSessionsSent);
+    const bytes = nodeBytes + sessions.length * syncSessionBytes;
     const last = chunk.next === undefined;
     this.host.send({
       kind: 'syncSnapshotChunk',
       epoch: this.epoch,
       seq: this.sent(bytes),
       nodes: chunk.nodes,
-      sessions: chunk.sessions,
+      sessions,
       last,
     });
+    this.held = undefined;
     if (last) this.phase = 'txns';
     else this.cursor = chunk.next!;
   }
@@ -226,6 +287,23 @@ export class SyncStream {
     return `no credit from the learner for ${waited} ms (${this.unacked.length} chunks, ${this.unackedBytes} bytes unacknowledged)`;
   }
 
+  /** Transactions in the log that the stream has yet to send: how far behind the leader it is. */
+  behindTxns(): number {
+    return this.phase === 'caughtUp' ? 0 : this.host.log.countAfter(this.txnCursor);
+  }
+
+  /**
+   * Why the stream will not catch up, if it has come no nearer the log's end for `limitMs`
+   * while sending it: the learner takes it slower than the clients write, and the log the
+   * stream pins would grow without end. Undefined while it gains.
+   */
+  fallingBehindReason(nowMs: number, limitMs: number): string | undefined {
+    if (this.phase !== 'txns' || this.leastBehind === Number.POSITIVE_INFINITY) return undefined;
+    const waited = nowMs - this.leastBehindMs;
+    if (waited <= limitMs) return undefined;
+    return `the learner takes the stream slower than the writes come: ${this.behindTxns()} transactions behind the log's end, no nearer than ${this.leastBehind} for ${Math.round(waited)} ms`;
+  }
+
   /** The stream's size and state so far, for status and events. */
   progress(): SyncProgress {
     return {
@@ -236,6 +314,7 @@ export class SyncStream {
       chunks: this.chunks,
       bytes: this.bytes,
       unacknowledgedBytes: this.unackedBytes,
+      behindTxns: this.behindTxns(),
       startedMs: this.startedMs,
     };
   }

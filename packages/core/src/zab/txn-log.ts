@@ -116,6 +116,11 @@ export class TxnLog {
     return index >= 0 ? this.entries[index]!.zxid : this.base;
   }
 
+  /** How many entries follow `zxid` (all of them for a `zxid` older than the log reaches). */
+  countAfter(zxid: Zxid): number {
+    return this.entries.length - (zxid < this.base ? 0 : this.indexAfter(zxid));
+  }
+
   /** Every entry after `zxid`, or undefined when `zxid` is older than the log reaches. */
   entriesAfter(zxid: Zxid, through: Zxid = this.lastZxid): Txn[] | undefined {
     if (zxid < this.base) return undefined;

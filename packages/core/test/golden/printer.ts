@@ -5,6 +5,7 @@
  * string, error codes by ZooKeeper's names. Nothing printed depends on the wall clock.
  */
 import {
+  type PeerEvent as AnyPeerEvent,
   type ClientOutput,
   counterOf,
   type Envelope,
@@ -14,7 +15,6 @@ import {
   type MultiPartTxn,
   nodeKindOf,
   type OpResult,
-  type PeerEvent,
   type PeerMessage,
   type PeerStatus,
   type Reply,
@@ -27,6 +27,9 @@ import {
 
 const decoder = new TextDecoder();
 const eventNames = new Map<number, string>(Object.entries(EventType).map(([name, value]) => [value, name]));
+
+/** The events `event` prints; a follower dropped for lagging has `learnerDropped`. */
+type PeerEvent = Exclude<AnyPeerEvent, { kind: 'learnerDropped' }>;
 
 export class Printer {
   private readonly sessionNames = new Map<bigint, string>();
@@ -288,5 +291,10 @@ export class Printer {
       ` log=${this.zxid(status.lastLoggedZxid)} durable=${this.zxid(status.lastPersistedZxid)}` +
       ` committed=${this.zxid(status.lastCommittedZxid)} applied=${this.zxid(status.lastAppliedZxid)}${looking}${departure}`
     );
+  }
+
+  /** `event learnerDropped peer=2 lag=14/3210B oldest=512ms: ...`: a leader dropped a lagging follower. */
+  learnerDropped(event: Extract<AnyPeerEvent, { kind: 'learnerDropped' }>): string {
+    return `event learnerDropped peer=${event.peer} lag=${event.lagTxns}/${event.lagBytes}B oldest=${event.oldestUnacknowledgedAgeMs}ms: ${event.reason}`;
   }
 }

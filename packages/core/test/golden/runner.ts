@@ -462,7 +462,10 @@ class TranscriptEnv {
       );
     for (const output of ready.toClients) lines.push(this.clientLine(output));
     for (const read of ready.reads) lines.push(this.printer.read(read));
-    for (const event of ready.events) lines.push(this.printer.event(event));
+    for (const event of ready.events)
+      lines.push(
+        event.kind === 'learnerDropped' ? this.printer.learnerDropped(event) : this.printer.event(event),
+      );
     if (lines.length === 0) return;
     this.out.push(`> ${id} ready`, ...lines.map((line) => `  ${line}`));
   }

@@ -13,6 +13,7 @@ import {
   snapshotNodeBytes,
   txnBytes,
 } from '../../src/index.js';
+import { syncSessionBytes } from '../../src/zab/sync-stream.js';
 import { Cluster } from './cluster.js';
 
 const chunkBytes = 2000;
@@ -39,7 +40,10 @@ function converged(cluster: Cluster): boolean {
 /** The bytes of a stream chunk, as the leader counts them against its window. */
 function chunkSize(message: PeerMessage): number | undefined {
   if (message.kind === 'syncSnapshotChunk')
-    return message.nodes.reduce((sum, node) => sum + snapshotNodeBytes(node), 0);
+    return (
+      message.nodes.reduce((sum, node) => sum + snapshotNodeBytes(node), 0) +
+      message.sessions.length * syncSessionBytes
+    );
   if (message.kind === 'syncTxns') return message.txns.reduce((sum, txn) => sum + txnBytes(txn), 0);
   return undefined;
 }
@@ -329,6 +333,80 @@ describe('streamed learner syncs', () => {
     cluster.stabilize();
     expect(cluster.peer(1).status().serving).toBe(true);
     expect(cluster.learnerSyncModes(1).at(-1)).toBe('snap');
+    expect(converged(cluster)).toBe(true);
+  });
+
+  it('sessions stream in bounded chunks too: a thousand sessions, no message above a chunk', () => {
+    const cluster = new Cluster({
+      voters: 3,
+      peer: { snapCount: 25, ...syncOptions, server: { maxSessionTimeoutMs: 3_600_000 } },
+    });
+    cluster.stabilize();
+    cluster.crash(1);
+    const leader = cluster.leader()!;
+    const writer = cluster.connect(leader, 3_600_000);
+    for (let i = 0; i < 40; i++) cluster.request(writer, create(`/n${i}`, 100, i));
+    // A thousand sessions: 12 KB of them, six chunks' worth, where the first chunk carried all.
+    for (let i = 0; i < 1000; i++) expect(cluster.connect(leader, 3_600_000).sessionId).not.toBe(0n);
+    for (let i = 40; i < 80; i++) cluster.request(writer, create(`/n${i}`, 100, i));
+    const sessions = cluster.peer(leader).sessionSummary().sessions;
+    expect(sessions.size).toBe(1001);
+    cluster.restart(1);
+    cluster.stabilize();
+    expect(cluster.peer(1).status().serving).toBe(true);
+    expect(cluster.learnerSyncModes(1).at(-1)).toBe('snap');
+    const chunks = lastStream(cluster, 1).flatMap((m) => (m.kind === 'syncSnapshotChunk' ? [m] : []));
+    // Every message within a chunk's bytes, sessions counted; several carry sessions only.
+    for (const chunk of chunks) expect(chunkSize(chunk)).toBeLessThanOrEqual(chunkBytes);
+    expect(chunks.filter((m) => m.nodes.length === 0 && m.sessions.length > 0).length).toBeGreaterThanOrEqual(
+      5,
+    );
+    expect(chunks.reduce((sum, m) => sum + m.sessions.length, 0)).toBe(1001);
+    // The learner holds every session, with its timeout, and the same tree.
+    expect(cluster.peer(1).sessionSummary().sessions).toEqual(cluster.peer(leader).sessionSummary().sessions);
+    expect(converged(cluster)).toBe(true);
+  });
+
+  it('a learner taking the stream slower than the writes come is dropped, saying so, then syncs once they slow', () => {
+    const cluster = new Cluster({ voters: 3, peer: { snapCount: 1000, ...syncOptions } });
+    cluster.stabilize();
+    cluster.crash(1);
+    const leader = cluster.leader()!;
+    const writer = cluster.connect(leader, 20_000);
+    for (let i = 0; i < 30; i++) cluster.request(writer, create(`/d${i}`, 1000, i));
+    cluster.autoPersist = false;
+    cluster.restart(1);
+    const failed = () =>
+      cluster.events(leader).filter((e) => e.kind === 'syncFailed' && e.peer === 1 && e.side === 'leader');
+    const behind: number[] = [];
+    // Writes of 1.5 KB every 20 ms; the learner's disk takes a window (6 KB) per 200 ms.
+    for (let round = 0; round < 2000 && failed().length === 0; round++) {
+      cluster.send(writer, create(`/f${round}`, 1500, round));
+      for (let i = 0; i < 20 && cluster.deliverOnce() > 0; i++);
+      cluster.flushStorage(leader);
+      for (const id of [2, 3]) if (id !== leader) cluster.flushStorage(id);
+      if (round % 10 === 0) cluster.flushStorage(1);
+      cluster.tick(20);
+      const sync = cluster
+        .peer(leader)
+        .status()
+        .syncs.find((s) => s.peer === 1);
+      if (sync !== undefined) behind.push(sync.behindTxns);
+    }
+    const [failure] = failed();
+    expect(failure).toMatchObject({
+      reason: expect.stringMatching(/slower than the writes come: \d+ transactions behind/),
+    });
+    // status() said how far behind it was, and that it grew.
+    expect(behind.length).toBeGreaterThan(10);
+    expect(Math.max(...behind)).toBeGreaterThan(behind[0]!);
+    // The writes stop; with its disk keeping up again it syncs and serves.
+    cluster.autoPersist = true;
+    for (let round = 0; round < 3000 && !(cluster.alive(1) && cluster.peer(1).status().serving); round++) {
+      for (const id of [1, 2, 3]) cluster.flushStorage(id);
+      if (cluster.deliverOnce() === 0) cluster.tick(50);
+    }
+    expect(cluster.peer(1).status().serving).toBe(true);
     expect(converged(cluster)).toBe(true);
   });
 

@@ -383,6 +383,20 @@ export function adminCommands(
         },
       };
     }),
+    // zabkit's own: each learner as the leader sees it, and how far a follower lags.
+    get(['learners', 'lrnr'], (target) => ({
+      data: {
+        learners: target.driver.peer.learners().map((l) => ({
+          sid: l.serverId,
+          observer: l.observer,
+          synced: l.synced,
+          acked_zxid: BigInt.asIntN(64, l.ackedZxid),
+          lag_txns: l.lagTxns,
+          lag_bytes: l.lagBytes,
+          oldest_unacknowledged_age_ms: l.oldestUnacknowledgedAgeMs,
+        })),
+      },
+    })),
     get(
       ['system_properties', 'sysp'],
       () => {

@@ -435,8 +435,9 @@ export class ServerMetrics {
   }
 
   private stepped(ready: PeerReady): void {
-    this.countSent(ready.messages);
+    const proposed = this.countSent(ready.messages);
     this.countSent(ready.messagesAfterPersist);
+    if (proposed) this.observeLag();
     const status = this.node.driver.peer.status();
     const nowMs = performance.now();
     if (status.role !== this.role) {
@@ -466,7 +467,23 @@ export class ServerMetrics {
     if (!leading) this.leaderSinceMs = undefined;
   }
 
-  private countSent(envelopes: PeerReady['messages']): void {
+  /**
+   * Each follower's lag as a proposal goes out, in ZooKeeper's families for what its leader
+   * queues per learner (keyed by server id): proposals unacknowledged, and how long the
+   * oldest of them has waited.
+   */
+  private observeLag(): void {
+    for (const learner of this.node.driver.peer.learners()) {
+      if (learner.observer) continue;
+      const key = String(learner.serverId);
+      this.observeKeyed('learner_handler_qp_size', key, learner.lagTxns);
+      this.observeKeyed('learner_handler_qp_time_ms', key, learner.oldestUnacknowledgedAgeMs);
+    }
+  }
+
+  /** Counts what a step sent; true when it sent a proposal. */
+  private countSent(envelopes: PeerReady['messages']): boolean {
+    let proposed = false;
     // One message goes to every learner as the same object: count it once.
     let previous: PeerMessage | undefined;
     for (const { message } of envelopes) {
@@ -474,6 +491,7 @@ export class ServerMetrics {
       previous = message;
       switch (message.kind) {
         case 'proposal': {
+          proposed = true;
           this.inc('proposal_count', message.txns.length);
           for (const txn of message.txns) this.proposed(txn.zxid, txn.timeMs);
           const size = encodePeerMessage(message).length;
@@ -496,6 +514,7 @@ export class ServerMetrics {
           break;
       }
     }
+    return proposed;
   }
 
   private received(from: number, message: PeerMessage): void {

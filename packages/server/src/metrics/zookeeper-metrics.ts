@@ -198,7 +198,6 @@ const noSuchStage = {
   cache: "ZooKeeper's serialized response cache: zabkit keeps none",
   deadWatchers: "ZooKeeper's dead-watcher cleaner thread: zabkit drops a closed session's watches at once",
   observerMaster: "observer masters (observerMasterPort): zabkit's observers sync from the leader",
-  learnerQueues: "the leader's per-learner queued packets: zabkit's leader has no LearnerHandler queue",
   netty: "Netty's buffers: zabkit's client port is Node's net module",
   jvm: "the JVM pause monitor: Node's event loop lag (nodejs_eventloop_lag_seconds) takes its place",
   quorumSasl: "SASL between peers (quorum.auth.*): zabkit's peers authenticate with TLS or a shared secret",
@@ -294,9 +293,6 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
   ).map((name) => [name, noSuchStage.deadWatchers] as const),
   ...(['om_commit_process_time_ms', 'om_proposal_process_time_ms'] as const).map(
     (name) => [name, noSuchStage.observerMaster] as const,
-  ),
-  ...(['learner_handler_qp_size', 'learner_handler_qp_time_ms'] as const).map(
-    (name) => [name, noSuchStage.learnerQueues] as const,
   ),
   ['netty_queued_buffer_capacity', noSuchStage.netty],
   ['jvm_pause_time_ms', noSuchStage.jvm],
