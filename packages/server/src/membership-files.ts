@@ -9,7 +9,7 @@
  * @module
  */
 import type { EnsembleConfig, ServerId } from '@zabkit/core';
-import { writeDynamicConfigFiles } from './dynamic-config.js';
+import { keepActivatedConfig } from './dynamic-config.js';
 import type { Logger } from './log.js';
 
 /** The part of a transport that learns addresses. */
@@ -38,27 +38,8 @@ export async function keepMembership(
     'membership changed',
   );
   if (configFilePath === undefined) return;
-  const servers = new Map(
-    config.members.map((member) => [
-      member.id,
-      {
-        id: member.id,
-        host: member.host,
-        quorumPort: member.quorumPort,
-        electionPort: member.electionPort,
-        role: member.role,
-        ...(member.client === undefined
-          ? {}
-          : { clientAddress: member.client.address, clientPort: member.client.port }),
-      },
-    ]),
-  );
   try {
-    const written = await writeDynamicConfigFiles(
-      configFilePath,
-      { servers, version: config.version },
-      serverId,
-    );
+    const written = await keepActivatedConfig(configFilePath, config, serverId);
     log.info({ file: written.dynamicFile }, 'dynamic configuration file written');
   } catch (error) {
     log.error(

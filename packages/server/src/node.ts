@@ -63,7 +63,8 @@ export interface ServerNodeOptions {
   /**
    * zoo.cfg's path: where a membership a reconfig commits is kept, as ZooKeeper keeps it
    * (`zoo.cfg.dynamic.<version>` beside it, zoo.cfg pointing at it), so a restart reads it
-   * back. Without one the new membership lives in the data directory's log and snapshots only.
+   * back. Default: the file the config was loaded from (`ZabkitConfig.configFile`). Without
+   * either the new membership lives in the data directory's log and snapshots only.
    */
   readonly configFilePath?: string;
   /** The wall clock the peer reads (transaction times, TTLs). Default Date.now. */
@@ -230,7 +231,13 @@ export class ServerNode {
       driver.observe({
         stepped: (ready) => {
           if (ready.activatedConfig !== undefined)
-            void keepMembership(ready.activatedConfig, serverId, transport, options.configFilePath, log);
+            void keepMembership(
+              ready.activatedConfig,
+              serverId,
+              transport,
+              options.configFilePath ?? config.configFile,
+              log,
+            );
         },
       });
     const self = ensemble ? config.servers.get(serverId) : undefined;
