@@ -159,7 +159,10 @@ export async function startProcessEnsemble(options: {
         'clientPortAddress=127.0.0.1',
         '4lw.commands.whitelist=*',
         `snapCount=${options.snapCount ?? 200}`,
-        ...(kind === 'zookeeper' ? ['admin.enableServer=false', 'forceSync=no'] : []),
+        // No admin server on either (zabkit, like ZooKeeper, opens one on 8080 from a zoo.cfg):
+        // several servers of one host would collide on that port.
+        'admin.enableServer=false',
+        ...(kind === 'zookeeper' ? ['forceSync=no'] : []),
         ...(options.reconfigEnabled === true ? ['reconfigEnabled=true'] : []),
         ...(await serverLinesOf(id)),
         ...(id > options.size ? [joinLine(id)] : []),
