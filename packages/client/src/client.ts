@@ -468,6 +468,43 @@ export class ZabClient extends EventEmitter<ClientEvents> {
     return read.then(({ data, stat }) => ({ data: codec.decode(codecBytes(data)), stat }));
   }
 
+  /**
+   * A znode's data and Stat answered at once, without a promise, from the replica of the
+   * server this client is connected to; only when that server runs in this process
+   * (`LocalServer`, `startEnsemble`, an embedded peer's client). Consistency: that replica's
+   * applied (committed) state as of its last step, with the same ACL checks as `getData`: it
+   * holds every write whose reply this client has had from it, and never goes back while the
+   * client stays connected to it; it does not wait for this session's requests still in
+   * flight, and leaves no watch. Throws ZabError: NoNode, NoAuth, ConnectionLoss (or
+   * SessionExpired) while not connected, Unimplemented over a TCP connection.
+   */
+  getDataNow(path: string): { data: Uint8Array | null; stat: Stat } {
+    const reply = this.session.readNow(
+      { op: 'getData', path: this.run.serverPath(path), watch: false },
+      path,
+    );
+    if (!reply.ok) throw new ZabError(reply.code, path);
+    return reply.result as ResultByOp['getData'];
+  }
+
+  /** `exists` answered at once, as `getDataNow` is: the Stat, or null when there is no node. */
+  existsNow(path: string): Stat | null {
+    const reply = this.session.readNow({ op: 'exists', path: this.run.serverPath(path), watch: false }, path);
+    if (reply.ok) return (reply.result as ResultByOp['exists']).stat;
+    if (reply.code === ErrorCode.NoNode) return null;
+    throw new ZabError(reply.code, path);
+  }
+
+  /** The children's names answered at once, as `getDataNow` is, listed as `getChildren` lists them. */
+  getChildrenNow(path: string): string[] {
+    const reply = this.session.readNow(
+      { op: 'getChildren', path: this.run.serverPath(path), watch: false },
+      path,
+    );
+    if (!reply.ok) throw new ZabError(reply.code, path);
+    return [...(reply.result as ResultByOp['getChildren']).children];
+  }
+
   /** Sets a node's data, at `version` (a number, or `{ version }`; -1: any). Resolves with the new Stat. */
   setData(path: string, data: Data, versionOrOptions?: number | SetDataOptions): Promise<Stat>;
   /** Sets a node's data to `value` as `options.codec` encodes it. */

@@ -15,6 +15,7 @@ import {
   ErrorCode,
   type ErrorCodeValue,
   isWriteRequest,
+  type ReadRequest,
   type Reply,
   zxid as toZxid,
   ZabError,
@@ -516,6 +517,25 @@ export class Session {
     });
     if (scope === undefined || !scope.cancellable) return reply;
     return scope.inFlightRace(reply, () => this.pending.delete(xid), isWriteRequest(request));
+  }
+
+  /**
+   * Answers a read at once from the replica of the server this session's link reaches, when
+   * that server runs in this process (see `ClientLink.readNow`). Throws ConnectionLoss while
+   * not connected, Unimplemented over a link that cannot (a TCP connection).
+   */
+  readNow(request: ReadRequest, path: string): Reply {
+    const link = this.link;
+    if (!this.isConnected() || link === undefined) throw this.notConnectedError(path);
+    if (link.readNow === undefined)
+      throw new ZabError(
+        ErrorCode.Unimplemented,
+        path,
+        'reads at once need a server in this process (LocalServer, an in-process ensemble, an embedded peer)',
+      );
+    const reply = link.readNow(request);
+    if (reply === undefined) throw this.notConnectedError(path);
+    return reply;
   }
 
   /**

@@ -7,7 +7,7 @@
 
 import type { Id } from './acl.js';
 import type { ClientOutput, ConnectRequest } from './front/client-io.js';
-import type { ClientRequest, Reply } from './requests.js';
+import type { ClientRequest, ReadRequest, Reply } from './requests.js';
 import type { WatchEvent } from './watches/events.js';
 import type { Zxid } from './zxid.js';
 
@@ -58,6 +58,13 @@ export interface ClientLink {
    * links without a server behind them (a client's TCP link) leave it out.
    */
   authenticated?(identities: readonly Id[]): void;
+  /**
+   * Serves a read at once, synchronously, from the server's replica as it stands (its applied
+   * state, the connection's identities checked against the ACLs), without a watch and without
+   * waiting behind the session's requests in flight. Undefined when the link cannot answer so
+   * (not connected, or closed). Only links to a server in the same process offer it.
+   */
+  readNow?(request: ReadRequest): Reply | undefined;
 }
 
 /** Opens links to the servers of an ensemble, one attempt at a time. */

@@ -20,6 +20,7 @@ import {
   type LinkHandlers,
   type PeerInput,
   type PeerReady,
+  type ReadRequest,
   ReadyPipeline,
   type ServerOptions,
   ZabPeer,
@@ -147,6 +148,11 @@ export class LocalServer implements LinkFactory {
       },
       authenticated(identities: readonly Id[]) {
         server.enqueue({ kind: 'authenticated', connectionId, identities });
+      },
+      readNow(request: ReadRequest) {
+        // Between steps: inputs queued for the next step are not in the replica yet.
+        if (server.closed || !server.links.has(connectionId)) return undefined;
+        return server.peer.readNow(connectionId, request);
       },
       close() {
         if (!server.links.delete(connectionId)) return;

@@ -25,6 +25,7 @@ import type {
   PeerReady,
   PeerStorage,
   PeerTransport,
+  ReadRequest,
   StorageAction,
   StorageRead,
 } from '@zabkit/core';
@@ -543,6 +544,11 @@ export class PeerDriver implements LinkFactory {
       },
       authenticated(identities: readonly Id[]) {
         driver.enqueue({ kind: 'authenticated', connectionId, identities });
+      },
+      readNow(request: ReadRequest) {
+        // Between steps: inputs queued for the next step are not in the replica yet.
+        if (driver.stopped || !driver.links.has(connectionId)) return undefined;
+        return driver.peer.readNow(connectionId, request);
       },
       close() {
         if (!driver.links.delete(connectionId)) return;

@@ -11,7 +11,14 @@
  */
 import type { Id } from '../acl.js';
 import { assert, ErrorCode, type ErrorCodeValue } from '../errors.js';
-import type { ClientRequest, OpName, ReconfigRequest, Reply, WriteRequest } from '../requests.js';
+import type {
+  ClientRequest,
+  OpName,
+  ReadRequest,
+  ReconfigRequest,
+  Reply,
+  WriteRequest,
+} from '../requests.js';
 import { isWriteRequest } from '../requests.js';
 import type { ApplyOutcome, DataTree } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
@@ -221,6 +228,23 @@ export class ClientFront {
   }
 
   /**
+   * Serves a read for an attached connection at once, outside any step: the replica's applied
+   * state as its last step left it, with the connection's identities checked against the
+   * node's ACL exactly as a queued read is. Nothing changes: no watch is left (a request
+   * asking for one is refused with BadArguments), the session is not refreshed, and the read
+   * does not wait behind the session's writes in flight (a write is seen once its reply has
+   * been sent). Undefined when the connection is not attached here (never connected, closed,
+   * or the peer stopped serving and let its connections go).
+   */
+  readNow(connectionId: ConnectionId, request: ReadRequest): Reply | undefined {
+    const connection = this.connections.get(connectionId);
+    if (connection === undefined) return undefined;
+    if (request.op === 'multiRead' ? request.ops.some(asksForWatch) : asksForWatch(request))
+      return failure(request.op, ErrorCode.BadArguments);
+    return serveRead(this.tree, connection, request);
+  }
+
+  /**
    * Identities the driver verified for a connection (a TLS client certificate, a SASL
    * exchange): held from its next request on, as identities `auth` proves are.
    */
@@ -310,6 +334,11 @@ export class ClientFront {
   private assertTablesAgree(): void {
     assert(this.connections.size === this.connectionBySession.size, 'one attached connection per session');
   }
+}
+
+/** True when a read asks to leave a watch. */
+function asksForWatch(request: { readonly op: string }): boolean {
+  return 'watch' in request && request.watch === true;
 }
 
 function failure(op: OpName, code: ErrorCodeValue): Reply {

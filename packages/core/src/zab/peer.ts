@@ -15,7 +15,7 @@ import { assert, assertNever, ErrorCode } from '../errors.js';
 import { ClientFront, type CommitPath, type WriteOrigin } from '../front/client-front.js';
 import type { ClientInput, ClientOutput, ConnectionId } from '../front/client-io.js';
 import type { PreparableRequest } from '../prep/preparer.js';
-import type { ClientRequest, ReconfigRequest, WriteRequest } from '../requests.js';
+import type { ClientRequest, ReadRequest, ReconfigRequest, Reply, WriteRequest } from '../requests.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../server-options.js';
 import { type PendingRevalidation, SessionAdmission } from '../sessions/admission.js';
 import { samePassword } from '../sessions/session-ids.js';
@@ -415,6 +415,19 @@ export class ZabPeer {
    */
   treeSnapshot(): TreeSnapshot {
     return this.tree.snapshot();
+  }
+
+  /**
+   * Serves a read for a connection attached here at once, between steps, without stepping:
+   * the local replica's applied (committed) state as of the last step, with the same ACL
+   * checks as a read sent through `step`. No watch (BadArguments if asked for), no refresh of
+   * the session, no waiting behind the session's writes in flight. Undefined when the
+   * connection is not attached (the caller treats it as a lost connection). It changes
+   * nothing, so the peer stays as deterministic as its inputs.
+   */
+  readNow(connectionId: ConnectionId, request: ReadRequest): Reply | undefined {
+    if (this.departure === 'left') return undefined;
+    return this.front.readNow(connectionId, request);
   }
 
   /** What this replica holds, in numbers: for four-letter words and metrics. */
