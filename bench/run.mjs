@@ -6,7 +6,7 @@
 //   npm run bench -- --suite ensemble --ops 50000  # only the 1/3/5-server ensembles
 //   npm run bench -- --suite durable               # LevelDB with fsync, with and without group commit
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { LocalServer, startEnsemble } from '@zabkit/server';
 import { LevelStorage } from '@zabkit/storage-level';
@@ -45,6 +45,7 @@ async function measure(label, total, concurrency, clients, operation) {
   const latenciesMs = new Float64Array(total);
   let next = 0;
   const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
   async function worker(workerIndex) {
     const client = clients[workerIndex % clients.length];
     for (;;) {
@@ -57,14 +58,49 @@ async function measure(label, total, concurrency, clients, operation) {
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, (_v, i) => worker(i)));
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const cpu = process.cpuUsage(cpuBefore);
   const sorted = Array.from(latenciesMs).sort((a, b) => a - b);
   return {
     ...label,
     ops: total,
     concurrency,
     opsPerSec: Math.round((total / elapsedMs) * 1000),
+    // The process's CPU time (every thread: the collector's too) per operation: on a shared
+    // machine it moves far less with the load than throughput does.
+    cpuUsPerOp: Number(((cpu.user + cpu.system) / total).toFixed(2)),
     latencyMsP50: Number(percentile(sorted, 50).toFixed(3)),
     latencyMsP99: Number(percentile(sorted, 99).toFixed(3)),
+  };
+}
+
+/**
+ * Runs `total` synchronous reads (getDataNow) round-robin over `clients`, in batches of 1,000
+ * timed as one: a clock read per read would cost as much as the read. The latency figures
+ * are a batch's time over its size.
+ */
+function measureNow(label, total, clients, operation) {
+  const batch = 1000;
+  const perOpMs = [];
+  const cpuBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  for (let done = 0; done < total; ) {
+    const size = Math.min(batch, total - done);
+    const t0 = process.hrtime.bigint();
+    for (let i = done; i < done + size; i++) operation(clients[i % clients.length], i);
+    perOpMs.push(Number(process.hrtime.bigint() - t0) / 1e6 / size);
+    done += size;
+  }
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const cpu = process.cpuUsage(cpuBefore);
+  perOpMs.sort((a, b) => a - b);
+  return {
+    ...label,
+    ops: total,
+    concurrency: 1,
+    opsPerSec: Math.round((total / elapsedMs) * 1000),
+    cpuUsPerOp: Number(((cpu.user + cpu.system) / total).toFixed(2)),
+    latencyMsP50: Number(percentile(perOpMs, 50).toFixed(4)),
+    latencyMsP99: Number(percentile(perOpMs, 99).toFixed(4)),
   };
 }
 
@@ -91,6 +127,15 @@ async function workloads(deployment, clients, args) {
   results.push(
     await measure({ deployment, workload: 'mix 90% reads' }, args.ops, args.concurrency, clients, (c, i) =>
       i % 10 === 0 ? c.setData(`/bench/n${i % keys}`, value) : c.getData(`/bench/n${i % keys}`),
+    ),
+  );
+  // Reads answered at once from the replica of each client's server (no promise): ten times
+  // the operations, since each costs so little, and paths made beforehand, since making one
+  // costs about as much as the read.
+  const paths = Array.from({ length: keys }, (_v, i) => `/bench/n${i}`);
+  results.push(
+    measureNow({ deployment, workload: 'getDataNow (at once)' }, args.ops * 10, clients, (c, i) =>
+      c.getDataNow(paths[i % keys]),
     ),
   );
   return results;
@@ -161,6 +206,9 @@ async function durable(servers, groupCommit, args) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  // The machine's 1-minute load when the run began and ended: a shared machine's load says
+  // how far to trust the throughput figures.
+  const loadAtStart = loadavg()[0];
   const results = [];
   if (args.suite === 'all' || args.suite === 'standalone') results.push(...(await standalone(args)));
   if (args.suite === 'all' || args.suite === 'ensemble')
@@ -175,6 +223,7 @@ async function main() {
     memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    loadAverage1m: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0].toFixed(2)) },
   };
   const report = {
     bench: 'in-process',
@@ -189,15 +238,15 @@ async function main() {
   }
   console.log(`zabkit bench: in-process, ${args.valueBytes}-byte values, ${args.clients} clients`);
   console.log(
-    `machine: ${machine.cpuModel} x${machine.cpuCount}, ${machine.memoryGiB} GiB, node ${machine.node}`,
+    `machine: ${machine.cpuModel} x${machine.cpuCount}, ${machine.memoryGiB} GiB, node ${machine.node}, load ${machine.loadAverage1m.start} -> ${machine.loadAverage1m.end}`,
   );
   console.log('');
   console.log(
-    `${'deployment'.padEnd(48)}${'workload'.padEnd(24)}${'ops'.padEnd(8)}${'ops/s'.padEnd(10)}p50 ms   p99 ms`,
+    `${'deployment'.padEnd(48)}${'workload'.padEnd(24)}${'ops'.padEnd(8)}${'ops/s'.padEnd(10)}${'cpu us/op'.padEnd(11)}p50 ms   p99 ms`,
   );
   for (const r of results) {
     console.log(
-      `${r.deployment.padEnd(48)}${r.workload.padEnd(24)}${String(r.ops).padEnd(8)}${String(r.opsPerSec).padEnd(10)}${String(r.latencyMsP50).padEnd(9)}${r.latencyMsP99}`,
+      `${r.deployment.padEnd(48)}${r.workload.padEnd(24)}${String(r.ops).padEnd(8)}${String(r.opsPerSec).padEnd(10)}${String(r.cpuUsPerOp).padEnd(11)}${String(r.latencyMsP50).padEnd(9)}${r.latencyMsP99}`,
     );
   }
   console.log('');
