@@ -14,12 +14,25 @@
 /** How long steps may chain in microtasks before the event loop gets a turn, in ms. */
 export const stepTurnBudgetMs = 10;
 
+/**
+ * After this long without knowing whether the event loop turned, the scheduler asks (one
+ * setImmediate). Asking at every step would cost a turn's worth of work per request when
+ * requests come one at a time, each in its own turn.
+ */
+const turnCheckAfterMs = 1;
+
 /** Schedules a driver's steps: microtasks, with a turn of the event loop at least every budget. */
 export class StepScheduler {
-  /** When the current run of microtask steps began (performance.now), or undefined between turns. */
+  /**
+   * When the current run of steps began (performance.now), or undefined once the event loop
+   * is known to have turned since.
+   */
   private turnStartedMs: number | undefined;
+  /** A setImmediate that marks the loop's next turn is pending. */
+  private turnCheckPending = false;
   private readonly endTurn = () => {
     this.turnStartedMs = undefined;
+    this.turnCheckPending = false;
   };
 
   constructor(private readonly turnBudgetMs: number = stepTurnBudgetMs) {
@@ -31,14 +44,23 @@ export class StepScheduler {
     // Real time, not the peer's clock: this is about the event loop, which a test's manual
     // clock does not hold up.
     const nowMs = performance.now();
-    if (this.turnStartedMs === undefined) {
+    const startedMs = this.turnStartedMs;
+    if (startedMs === undefined) {
       this.turnStartedMs = nowMs;
-      // Runs once the event loop turns, whether or not this driver yielded.
-      setImmediate(this.endTurn);
-    } else if (nowMs - this.turnStartedMs >= this.turnBudgetMs) {
-      setImmediate(step);
+      queueMicrotask(step);
       return;
     }
-    queueMicrotask(step);
+    const elapsedMs = nowMs - startedMs;
+    if (elapsedMs >= turnCheckAfterMs || elapsedMs >= this.turnBudgetMs) this.checkTurn();
+    // Not known to have turned within the budget: the step waits for the next turn, after the
+    // check that starts a new run.
+    if (elapsedMs >= this.turnBudgetMs) setImmediate(step);
+    else queueMicrotask(step);
+  }
+
+  private checkTurn(): void {
+    if (this.turnCheckPending) return;
+    this.turnCheckPending = true;
+    setImmediate(this.endTurn);
   }
 }
