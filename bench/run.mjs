@@ -5,6 +5,7 @@
 //   npm run bench -- --json                        # JSON
 //   npm run bench -- --suite ensemble --ops 50000  # only the 1/3/5-server ensembles
 //   npm run bench -- --suite durable               # LevelDB with fsync, with and without group commit
+//   npm run bench -- --suite latency               # p99 at half the throughput, offered at a steady rate
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -27,8 +28,8 @@ function parseArgs(argv) {
     if (!Number.isInteger(args[key]) || args[key] <= 0)
       throw new Error(`--${key} must be a positive integer`);
   }
-  if (!['all', 'standalone', 'ensemble', 'durable'].includes(args.suite))
-    throw new Error('--suite is all, standalone, ensemble or durable');
+  if (!['all', 'standalone', 'ensemble', 'durable', 'latency'].includes(args.suite))
+    throw new Error('--suite is all, standalone, ensemble, durable or latency');
   return args;
 }
 
@@ -141,6 +142,141 @@ async function workloads(deployment, clients, args) {
   return results;
 }
 
+/**
+ * Offers `ratePerSec` operations for `durationMs` at a steady rate, whatever the replies do
+ * (an open loop: each millisecond's due operations are sent then, round-robin over
+ * `clients`), and reports the latency of each from when it was sent. Concurrency is bounded
+ * by `inFlightMax` only.
+ */
+async function measureAtRate(label, ratePerSec, durationMs, clients, operation) {
+  const total = Math.max(1, Math.round((ratePerSec * durationMs) / 1000));
+  // Below the peer's bound on requests pending per session (1,000), which closes a session
+  // that passes it: a rate beyond what the server sustains shows as latency and a lower rate.
+  const inFlightMax = clients.length * 900;
+  const latenciesMs = new Float64Array(total);
+  let issued = 0;
+  let answered = 0;
+  let inFlight = 0;
+  let failures = 0;
+  const failureCodes = {};
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  await new Promise((resolve) => {
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * ratePerSec));
+      while (issued < due && inFlight < inFlightMax) {
+        const index = issued++;
+        inFlight++;
+        const t0 = performance.now();
+        operation(clients[index % clients.length], index)
+          .then(
+            () => {
+              latenciesMs[index] = performance.now() - t0;
+            },
+            (error) => {
+              failures++;
+              const code = error?.codeName ?? String(error);
+              failureCodes[code] = (failureCodes[code] ?? 0) + 1;
+            },
+          )
+          .finally(() => {
+            inFlight--;
+            answered++;
+            if (answered === total) {
+              clearInterval(timer);
+              resolve();
+            }
+          });
+      }
+    }, 1);
+  });
+  const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  // Failed operations have no latency: only the answered ones count.
+  const sorted = Array.from(latenciesMs.filter((ms) => ms > 0)).sort((a, b) => a - b);
+  return {
+    ...label,
+    ops: total,
+    concurrency: 'open loop',
+    failureCodes,
+    cpuUsPerOp: Number(((cpu.user + cpu.system) / total).toFixed(2)),
+    offeredPerSec: Math.round(ratePerSec),
+    opsPerSec: Math.round((total / elapsedMs) * 1000),
+    failures,
+    latencyMsP50: Number(percentile(sorted, 50).toFixed(3)),
+    latencyMsP99: Number(percentile(sorted, 99).toFixed(3)),
+  };
+}
+
+/**
+ * Issue 19's latency figure: p99 at half the load. For each deployment and workload, the
+ * closed-loop throughput is measured first, then half of it is offered at a steady rate.
+ */
+async function latency(args) {
+  const results = [];
+  const value = new Uint8Array(args.valueBytes).fill(120);
+  const keys = 10_000;
+  const deployments = [
+    [
+      'standalone (in-process)',
+      async () => {
+        const server = LocalServer.start({ tickTimeMs: 2000 });
+        const clients = [];
+        for (let i = 0; i < args.clients; i++)
+          clients.push(await server.client({ sessionTimeoutMs: 30_000 }));
+        return {
+          clients,
+          close: async () => {
+            for (const c of clients) await c.close();
+            server.close();
+          },
+        };
+      },
+    ],
+    [
+      '3-server ensemble',
+      async () => {
+        const cluster = await startEnsemble({ servers: 3, tickTimeMs: 200 });
+        await cluster.waitForLeader();
+        const clients = [];
+        for (let i = 0; i < Math.max(args.clients, 3); i++)
+          clients.push(await cluster.client({ servers: [(i % 3) + 1], sessionTimeoutMs: 30_000 }));
+        return {
+          clients,
+          close: async () => {
+            for (const c of clients) await c.close();
+            await cluster.close();
+          },
+        };
+      },
+    ],
+  ];
+  for (const [deployment, start] of deployments) {
+    const { clients, close } = await start();
+    await clients[0].create('/bench', value);
+    for (let i = 0; i < keys; i++) await clients[0].create(`/bench/n${i}`, value);
+    const workloadsByName = {
+      setData: (c, i) => c.setData(`/bench/n${i % keys}`, value),
+      getData: (c, i) => c.getData(`/bench/n${i % keys}`),
+    };
+    for (const [workload, operation] of Object.entries(workloadsByName)) {
+      const full = await measure({ deployment, workload }, args.ops, args.concurrency, clients, operation);
+      results.push(full);
+      results.push(
+        await measureAtRate(
+          { deployment, workload: `${workload} at half load` },
+          full.opsPerSec / 2,
+          2000,
+          clients,
+          operation,
+        ),
+      );
+    }
+    await close();
+  }
+  return results;
+}
+
 async function standalone(args) {
   const server = LocalServer.start({ tickTimeMs: 2000 });
   const clients = await Promise.all(
@@ -216,6 +352,7 @@ async function main() {
   if (args.suite === 'all' || args.suite === 'durable')
     for (const servers of [1, 3])
       for (const groupCommit of [true, false]) results.push(...(await durable(servers, groupCommit, args)));
+  if (args.suite === 'all' || args.suite === 'latency') results.push(...(await latency(args)));
 
   const machine = {
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -255,5 +392,6 @@ async function main() {
 
 main().catch((error) => {
   console.error(error);
-  process.exitCode = 1;
+  // The servers' timers would keep the process alive.
+  process.exit(1);
 });
