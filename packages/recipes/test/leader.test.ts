@@ -104,9 +104,11 @@ describe('LeaderLatch', () => {
     const aborted = follower.awaitLeadership({ signal: controller.signal });
     controller.abort();
     await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
-    const closing = follower.awaitLeadership();
+    // The rejection is expected before close() resolves: were close to wait a turn of the
+    // event loop, an unobserved rejection would be reported as unhandled.
+    const closing = expect(follower.awaitLeadership()).rejects.toThrow(/closed/);
     await follower.close();
-    await expect(closing).rejects.toThrow(/closed/);
+    await closing;
     await expect(new LeaderLatch(a!, '/x').awaitLeadership()).rejects.toThrow(/latent/);
     await leader.close();
     expect(leader.hasLeadership()).toBe(false);

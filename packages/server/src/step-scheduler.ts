@@ -28,6 +28,8 @@ export class StepScheduler {
    * is known to have turned since.
    */
   private turnStartedMs: number | undefined;
+  /** When `schedule` was last called (performance.now). */
+  private lastScheduledMs = Number.NEGATIVE_INFINITY;
   /** A setImmediate that marks the loop's next turn is pending. */
   private turnCheckPending = false;
   private readonly endTurn = () => {
@@ -45,7 +47,11 @@ export class StepScheduler {
     // clock does not hold up.
     const nowMs = performance.now();
     const startedMs = this.turnStartedMs;
-    if (startedMs === undefined) {
+    const quietMs = nowMs - this.lastScheduledMs;
+    this.lastScheduledMs = nowMs;
+    // Steps chained in microtasks are scheduled microseconds apart: a millisecond with none
+    // means the driver was idle, and the event loop turned meanwhile.
+    if (startedMs === undefined || quietMs >= turnCheckAfterMs) {
       this.turnStartedMs = nowMs;
       queueMicrotask(step);
       return;
