@@ -85,13 +85,11 @@ export class Znode {
    * written again.
    */
   setLoadedData(data: ZnodeData): void {
-    if (data === null || (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength)) {
-      this.data = data;
-      return;
-    }
-    this.dataStore = data.buffer as ArrayBuffer;
-    this.dataOffset = data.byteOffset;
-    this.dataBytes = data.byteLength;
+    // Keeping only the chunk's buffer (offset and length, no view) read other bytes on Node 22:
+    // zk-format's data-dir round trip exported a digest that no longer matched its tree. The
+    // buffer a reader hands out is not always the node's alone to keep; until it is known which
+    // reader reuses it, the view is kept (96 bytes a node more).
+    this.data = data;
   }
 
   /** When the data last changed, in ms since the epoch. */
