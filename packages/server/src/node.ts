@@ -162,6 +162,7 @@ export class ServerNode {
         security: quorum.security,
         handshakeTimeoutMs: quorum.handshakeTimeoutMs,
         maxUnauthenticatedConnections: quorum.maxUnauthenticatedConnections,
+        nonMemberPeersMax: quorum.nonMemberPeersMax,
         maxFrameBytes: config.peerLinks.peerMaxFrameBytes,
         log,
       });

@@ -35,6 +35,12 @@ export interface QuorumSecuritySettings {
   readonly handshakeTimeoutMs: number;
   /** `zabkit.quorum.maxUnauthenticatedConnections`: inbound connections waiting to authenticate at once. Default 64. */
   readonly maxUnauthenticatedConnections: number;
+  /**
+   * `zabkit.quorum.nonMemberPeersMax`: servers outside the membership (started to be added by
+   * a reconfig: they sync as non-voting followers first) whose links are held at once, each
+   * authenticated as a member must be. 0 accepts none. Default 8.
+   */
+  readonly nonMemberPeersMax: number;
 }
 
 /** How config.ts hands values over. */
@@ -81,6 +87,7 @@ const keys: ReadonlySet<string> = new Set([
   'zabkit.quorum.allowUnauthenticated',
   'zabkit.quorum.handshakeTimeoutMs',
   'zabkit.quorum.maxUnauthenticatedConnections',
+  'zabkit.quorum.nonMemberPeersMax',
 ]);
 
 /** Whether `key` is one this module reads (config.ts keeps its value for {@link parseQuorumSecurity}). */
@@ -102,6 +109,14 @@ function parseBoolean(key: string, value: string | undefined, fallback: boolean)
   if (lower === 'true') return true;
   if (lower === 'false') return false;
   throw new ConfigError(key, value, 'expected true or false');
+}
+
+function parseCount(key: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\+?\d+$/.test(value.trim()) || Number(value) > 2 ** 31 - 1) {
+    throw new ConfigError(key, value, 'expected a non-negative integer');
+  }
+  return Number(value);
 }
 
 function parsePositive(key: string, value: string | undefined, fallback: number): number {
@@ -217,6 +232,11 @@ export function parseQuorumSecurity(
       'zabkit.quorum.maxUnauthenticatedConnections',
       source.get('zabkit.quorum.maxUnauthenticatedConnections'),
       64,
+    ),
+    nonMemberPeersMax: parseCount(
+      'zabkit.quorum.nonMemberPeersMax',
+      source.get('zabkit.quorum.nonMemberPeersMax'),
+      8,
     ),
   };
 }

@@ -25,6 +25,8 @@ export interface LoadedQuorumSecurity {
   readonly security: PeerSecurityOptions;
   readonly handshakeTimeoutMs: number;
   readonly maxUnauthenticatedConnections: number;
+  /** Servers outside the membership whose links are held at once (`zabkit.quorum.nonMemberPeersMax`). */
+  readonly nonMemberPeersMax: number;
   /** How peers authenticate, for logs and health answers: `tls`, `secret`, both, or `none`. */
   readonly mechanism: 'tls+secret' | 'tls' | 'secret' | 'none';
 }
@@ -145,6 +147,7 @@ export async function loadQuorumSecurity(
     security,
     handshakeTimeoutMs: settings.handshakeTimeoutMs,
     maxUnauthenticatedConnections: settings.maxUnauthenticatedConnections,
+    nonMemberPeersMax: settings.nonMemberPeersMax,
     mechanism,
   };
 }

@@ -169,6 +169,7 @@ describe('parseConfig', () => {
         allowUnauthenticated: false,
         handshakeTimeoutMs: 5000,
         maxUnauthenticatedConnections: 64,
+        nonMemberPeersMax: 8,
       },
       systemProperties: {
         superDigest: undefined,

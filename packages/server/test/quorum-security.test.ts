@@ -44,7 +44,7 @@ const tlsLines = (keyStore = server1.keyStore('PEM'), trustStore = pki.ca.trustS
 ];
 
 describe('quorum security keys', () => {
-  it('default to no TLS, no secret, loopback only, 5 s handshakes and 64 waiting connections', () => {
+  it('default to no TLS, no secret, loopback only, 5 s handshakes, 64 waiting connections and 8 non-members', () => {
     const { config, warnings } = parse();
     expect(config.quorumSecurity).toEqual({
       tls: undefined,
@@ -53,8 +53,18 @@ describe('quorum security keys', () => {
       allowUnauthenticated: false,
       handshakeTimeoutMs: 5000,
       maxUnauthenticatedConnections: 64,
+      nonMemberPeersMax: 8,
     });
     expect(warnings.filter((w) => /quorum|ssl/i.test(w))).toEqual([]);
+  });
+
+  it('read zabkit.quorum.nonMemberPeersMax: 0 accepts no server outside the membership; a negative is refused', async () => {
+    expect(parse('zabkit.quorum.nonMemberPeersMax=0').config.quorumSecurity.nonMemberPeersMax).toBe(0);
+    expect(parse('zabkit.quorum.nonMemberPeersMax=3').config.quorumSecurity.nonMemberPeersMax).toBe(3);
+    for (const value of ['-1', 'many', '1.5'])
+      expect((await configError(() => parse(`zabkit.quorum.nonMemberPeersMax=${value}`))).key).toBe(
+        'zabkit.quorum.nonMemberPeersMax',
+      );
   });
 
   it('read sslQuorum and the ssl.quorum stores, protocols and suites', () => {

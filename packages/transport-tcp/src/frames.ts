@@ -6,8 +6,13 @@
  *
  * - hello, dialler to acceptor: magic `ZABK`, version, kind 1, flags (bit 0: the dialler
  *   authenticates with the quorum secret), the dialler's server id and the id it means to
- *   reach (both float64, as server ids are safe integers), then with the secret its 32-byte
- *   nonce;
+ *   reach (both float64, as server ids are safe integers), with the secret its 32-byte
+ *   nonce, then (from version 3) the address the dialler's own peer port is reached at: its
+ *   port (uint16) and its host (a length byte and that many latin1 bytes; port 0 and no host
+ *   when it does not say). With it, a server outside the acceptor's membership can be dialled
+ *   back, as ZooKeeper's initial message carries the sender's election address so that a
+ *   server not yet added can connect and sync before a reconfig adds it. A version 2 hello
+ *   (the same without the address) is still understood: the peer codec did not change;
  * - challenge, acceptor to dialler (secret only): kind 2, the acceptor's nonce, the acceptor's
  *   proof;
  * - proof, dialler to acceptor (secret only): kind 3, the dialler's proof;
@@ -21,10 +26,17 @@ import type { ServerId } from '@zabkit/core';
 
 /** Bytes the handshake starts with, so a stray client (or another protocol) is refused at once. */
 export const protocolMagic = Buffer.from('ZABK', 'latin1');
-/** Bumped whenever the framing, the handshake or the peer codec changes incompatibly. */
-export const protocolVersion = 2;
+/**
+ * Bumped whenever the framing, the handshake or the peer codec changes. Version 3 added the
+ * dialler's address to the hello; an acceptor still reads version 2 hellos.
+ */
+export const protocolVersion = 3;
+/** The oldest hello version an acceptor still understands (the one without an address). */
+export const protocolVersionOldest = 2;
+/** The longest host a hello may carry, in bytes: a DNS name's limit. */
+export const helloHostBytesMax = 253;
 /** The largest handshake frame payload; anything longer before a peer is accepted closes the connection. */
-export const handshakeFrameBytesMax = 128;
+export const handshakeFrameBytesMax = 320;
 /** Bytes in each handshake nonce. */
 export const nonceBytes = 32;
 /** Bytes in each handshake proof (an HMAC-SHA256). */
@@ -45,20 +57,37 @@ export const RefuseReason = {
   badProof: 4,
   /** The dialler's TLS certificate does not belong to the server id it claims. */
   certificateMismatch: 5,
+  /**
+   * The dialler is outside the membership and the acceptor already holds as many such
+   * servers' links as it accepts (`nonMemberPeersMax`).
+   */
+  tooManyNonMembers: 6,
 } as const;
 
 /** A refuse reason's name, for logs. */
 export type RefuseReasonName = keyof typeof RefuseReason;
 
 const helloFixedBytes = protocolMagic.length + 1 + 1 + 1 + 8 + 8;
+/** The address's port and host length, after the nonce in a version 3 hello. */
+const helloAddressFixedBytes = 2 + 1;
 const secretFlag = 1;
+
+/** Where a dialler says its own peer port is reached; hosts are latin1 (names and IP literals). */
+export interface HelloAddress {
+  readonly host: string;
+  readonly port: number;
+}
 
 /** A decoded hello. */
 export interface Hello {
+  /** The hello's version: 2 (no address) or 3. */
+  readonly version: number;
   readonly from: ServerId;
   readonly to: ServerId;
   /** The dialler's nonce when it authenticates with the quorum secret. */
   readonly nonce: Buffer | undefined;
+  /** Where the dialler's peer port is reached, when it said (version 3, port not 0). */
+  readonly address: HelloAddress | undefined;
 }
 
 /** What the dialler reads back from the acceptor. */
@@ -79,10 +108,20 @@ function framed(payload: Buffer): Buffer {
   return frame;
 }
 
-/** The complete hello frame (length prefix included); `nonce` when authenticating with the secret. */
-export function encodeHello(from: ServerId, to: ServerId, nonce?: Buffer): Buffer {
+/**
+ * The complete hello frame (length prefix included); `nonce` when authenticating with the
+ * secret, `address` where the dialler's peer port is reached (so a server that does not know
+ * it can dial back).
+ */
+export function encodeHello(from: ServerId, to: ServerId, nonce?: Buffer, address?: HelloAddress): Buffer {
   if (nonce !== undefined && nonce.length !== nonceBytes) throw new RangeError('bad nonce length');
-  const payload = Buffer.alloc(helloFixedBytes + (nonce?.length ?? 0));
+  const host = Buffer.from(address?.host ?? '', 'latin1');
+  const port = address?.port ?? 0;
+  if (host.length > helloHostBytesMax) throw new RangeError(`host longer than ${helloHostBytesMax} bytes`);
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new RangeError(`bad port ${port}`);
+  if ((port === 0) !== (host.length === 0)) throw new RangeError('an address has both a host and a port');
+  const noncePart = nonce?.length ?? 0;
+  const payload = Buffer.alloc(helloFixedBytes + noncePart + helloAddressFixedBytes + host.length);
   protocolMagic.copy(payload, 0);
   let offset = protocolMagic.length;
   payload[offset++] = protocolVersion;
@@ -91,24 +130,42 @@ export function encodeHello(from: ServerId, to: ServerId, nonce?: Buffer): Buffe
   payload.writeDoubleBE(from, offset);
   payload.writeDoubleBE(to, offset + 8);
   nonce?.copy(payload, helloFixedBytes);
+  offset = helloFixedBytes + noncePart;
+  payload.writeUInt16BE(port, offset);
+  payload[offset + 2] = host.length;
+  host.copy(payload, offset + helloAddressFixedBytes);
   return framed(payload);
 }
 
-/** The hello a payload holds, or undefined for anything that is not exactly one. */
+/** The hello a payload holds (version 2 or 3), or undefined for anything that is not exactly one. */
 export function decodeHello(payload: Buffer): Hello | undefined {
-  if (payload.length !== helloFixedBytes && payload.length !== helloFixedBytes + nonceBytes) return undefined;
+  if (payload.length < helloFixedBytes) return undefined;
   if (!payload.subarray(0, protocolMagic.length).equals(protocolMagic)) return undefined;
   let offset = protocolMagic.length;
-  if (payload[offset++] !== protocolVersion) return undefined;
+  const version = payload[offset++]!;
+  if (version < protocolVersionOldest || version > protocolVersion) return undefined;
   if (payload[offset++] !== HandshakeKind.hello) return undefined;
   const flags = payload[offset++]!;
   if ((flags & ~secretFlag) !== 0) return undefined;
-  const withSecret = (flags & secretFlag) !== 0;
-  if (withSecret !== (payload.length === helloFixedBytes + nonceBytes)) return undefined;
+  const noncePart = (flags & secretFlag) !== 0 ? nonceBytes : 0;
   const from = payload.readDoubleBE(offset);
   const to = payload.readDoubleBE(offset + 8);
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < 0) return undefined;
-  return { from, to, nonce: withSecret ? Buffer.from(payload.subarray(helloFixedBytes)) : undefined };
+  const afterNonce = helloFixedBytes + noncePart;
+  const nonce = noncePart === 0 ? undefined : Buffer.from(payload.subarray(helloFixedBytes, afterNonce));
+  if (version === 2) {
+    if (payload.length !== afterNonce) return undefined;
+    return { version, from, to, nonce, address: undefined };
+  }
+  if (payload.length < afterNonce + helloAddressFixedBytes) return undefined;
+  const port = payload.readUInt16BE(afterNonce);
+  const hostBytes = payload[afterNonce + 2]!;
+  if (payload.length !== afterNonce + helloAddressFixedBytes + hostBytes) return undefined;
+  if (hostBytes > helloHostBytesMax || (port === 0) !== (hostBytes === 0)) return undefined;
+  const host = payload.toString('latin1', afterNonce + helloAddressFixedBytes);
+  // A host is a name or an IP literal: printable ASCII, no spaces.
+  if (!/^[\x21-\x7e]*$/.test(host)) return undefined;
+  return { version, from, to, nonce, address: port === 0 ? undefined : { host, port } };
 }
 
 /** The challenge frame: the acceptor's nonce and proof. */

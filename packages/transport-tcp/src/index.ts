@@ -19,6 +19,13 @@
  * beyond the expected handshake frame closes the connection, a handshake must finish within
  * `handshakeTimeoutMs`, and at most `maxUnauthenticatedConnections` connections wait at once.
  *
+ * A server outside the membership (one about to be added by a reconfig, which ZooKeeper has
+ * start, connect and sync as a non-voting follower before `reconfig -add`) is accepted too,
+ * once it authenticates as any member must: its hello says where its own peer port is, and
+ * the acceptor dials it back there. At most `nonMemberPeersMax` such links are held at once;
+ * each is logged when accepted and forgotten when it breaks (the stranger dials again if it
+ * still wants in), unless `setPeer` made it a member meanwhile.
+ *
  * @packageDocumentation
  */
 import {
@@ -57,7 +64,9 @@ import {
   encodeRefuse,
   FrameReader,
   type Hello,
+  type HelloAddress,
   handshakeFrameBytesMax,
+  helloHostBytesMax,
   type RefuseReasonName,
 } from './frames.js';
 import { handshakeProof, newNonce, proofMatches } from './handshake.js';
@@ -78,11 +87,14 @@ export {
   FrameReader,
   HandshakeKind,
   type Hello,
+  type HelloAddress,
   handshakeFrameBytesMax,
+  helloHostBytesMax,
   nonceBytes,
   proofBytes,
   protocolMagic,
   protocolVersion,
+  protocolVersionOldest,
   RefuseReason,
   type RefuseReasonName,
 } from './frames.js';
@@ -163,6 +175,18 @@ export interface TcpTransportOptions {
   readonly handshakeTimeoutMs?: number;
   /** Inbound connections waiting to authenticate at once; one more closes the oldest. Default 64. */
   readonly maxUnauthenticatedConnections?: number;
+  /**
+   * Where peers reach this endpoint, told to every server it dials (so one that does not
+   * know it can dial back). Default: the listen host and the port bound. A wildcard host
+   * (0.0.0.0, ::) is replaced, at the acceptor, by the address the connection came from.
+   */
+  readonly advertise?: PeerAddress;
+  /**
+   * Servers outside the membership (not given by `peers` or `setPeer`) whose links are held at
+   * once: each authenticated as a member must be, and said where it is reached. One more is
+   * refused (`tooManyNonMembers`); 0 refuses every one (`unknownPeer`). Default 8.
+   */
+  readonly nonMemberPeersMax?: number;
   /** Default: nothing is logged. */
   readonly log?: TransportLogger;
   /**
@@ -184,6 +208,8 @@ export const defaultHandshakeTimeoutMs = 5000;
 const refusalLogIntervalMs = 1000;
 /** 64 waiting connections: far more than an ensemble's peers ever open at once. */
 export const defaultMaxUnauthenticatedConnections = 64;
+/** 8 servers outside the membership at once: more than a reconfig adds in one go. */
+export const defaultNonMemberPeersMax = 8;
 
 /** What the transport refused or cut, for health answers and tests. */
 export interface TransportSecurityStats extends AdmissionStats {
@@ -191,12 +217,21 @@ export interface TransportSecurityStats extends AdmissionStats {
   readonly refused: Readonly<Record<string, number>>;
   /** Links closed because a peer's message did not decode. */
   readonly undecodable: number;
+  /** Servers outside the membership whose links are held now. */
+  readonly nonMembers: number;
+  /** Servers outside the membership accepted since the start. */
+  readonly nonMembersAccepted: number;
 }
 
 /** One peer's link: the outbound socket we dial and the inbound one it dialled to us. */
 interface Link {
   readonly id: ServerId;
   address: PeerAddress;
+  /**
+   * Accepted from a server outside the membership: dropped when it breaks, instead of
+   * redialled, unless `setPeer` made it a member.
+   */
+  nonMember: boolean;
   out: Socket | undefined;
   /** The outbound socket's handshake is done: the peer accepted us. */
   connected: boolean;
@@ -243,6 +278,9 @@ export class TcpTransport implements PeerTransport {
   private readonly refusalsHeldBack = new Map<string, number>();
   private readonly refusalSummaryTimers = new Map<string, NodeJS.Timeout>();
   private undecodableCount = 0;
+  private readonly advertise: PeerAddress | undefined;
+  private readonly nonMemberPeersMax: number;
+  private nonMembersAcceptedCount = 0;
   private readonly server: Server;
   private readonly serverClosed: Promise<void>;
   private handlers: TransportHandlers | undefined;
@@ -261,6 +299,10 @@ export class TcpTransport implements PeerTransport {
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs;
     this.log = options.log;
     this.codecLimits = resolveLimits(options.codecLimits);
+    this.advertise = options.advertise;
+    this.nonMemberPeersMax = options.nonMemberPeersMax ?? defaultNonMemberPeersMax;
+    if (!Number.isSafeInteger(this.nonMemberPeersMax) || this.nonMemberPeersMax < 0)
+      throw new RangeError(`nonMemberPeersMax ${this.nonMemberPeersMax}`);
     this.secret = options.security?.secret;
     if (this.secret !== undefined && this.secret.length === 0) throw new RangeError('empty quorum secret');
     this.tls = options.security?.tls;
@@ -348,6 +390,8 @@ export class TcpTransport implements PeerTransport {
       ...this.admission.stats,
       refused: { ...this.refusedCounts },
       undecodable: this.undecodableCount,
+      nonMembers: this.nonMemberCount(),
+      nonMembersAccepted: this.nonMembersAcceptedCount,
     };
   }
 
@@ -359,6 +403,10 @@ export class TcpTransport implements PeerTransport {
     if (id === this.serverId || this.closed) return;
     const existing = this.links.get(id);
     if (existing !== undefined) {
+      if (existing.nonMember) {
+        existing.nonMember = false;
+        this.log?.info({ peer: id }, 'server outside the membership is a member now');
+      }
       if (existing.address.host === address.host && existing.address.port === address.port) return;
       existing.address = address;
       this.breakLink(existing, false);
@@ -367,6 +415,7 @@ export class TcpTransport implements PeerTransport {
     const link: Link = {
       id,
       address,
+      nonMember: false,
       out: undefined,
       connected: false,
       inbound: undefined,
@@ -568,7 +617,7 @@ export class TcpTransport implements PeerTransport {
   private startDialHandshake(link: Link, socket: Socket): void {
     if (link.out !== socket) return;
     const nonce = this.secret === undefined ? undefined : newNonce();
-    socket.write(encodeHello(this.serverId, link.id, nonce));
+    socket.write(encodeHello(this.serverId, link.id, nonce, this.advertisedAddress()));
     const reader = new FrameReader(handshakeFrameBytesMax);
     let challenged = false;
     socket.on('data', (chunk: Buffer) => {
@@ -671,7 +720,64 @@ export class TcpTransport implements PeerTransport {
     out?.destroy();
     inbound?.destroy();
     if (live || force) this.emit({ down: link.id });
+    if (link.nonMember) {
+      // Not ours to redial: a server outside the membership dials again if it still wants in.
+      clearTimeout(link.timer);
+      link.timer = undefined;
+      if (this.links.get(link.id) === link) this.links.delete(link.id);
+      this.log?.info({ peer: link.id }, 'link to a server outside the membership closed: forgotten');
+      return;
+    }
     this.scheduleDial(link);
+  }
+
+  /** Where peers reach us, as the hello tells them; undefined before `start` bound a port. */
+  private advertisedAddress(): HelloAddress | undefined {
+    const address = this.advertise ?? this.boundAddress;
+    if (address === undefined || address.port === 0) return undefined;
+    return Buffer.byteLength(address.host, 'latin1') <= helloHostBytesMax ? address : undefined;
+  }
+
+  private nonMemberCount(): number {
+    let count = 0;
+    for (const link of this.links.values()) if (link.nonMember) count++;
+    return count;
+  }
+
+  /**
+   * An authenticated server outside the membership: a link of its own, dialled back at the
+   * address its hello gave, until it breaks.
+   */
+  private addNonMember(hello: Hello, socket: Socket): Link {
+    const said = hello.address!;
+    // A wildcard host says "any of my addresses": the one it came from is one.
+    const host = wildcardHosts.has(said.host) ? (socket.remoteAddress ?? said.host) : said.host;
+    const link: Link = {
+      id: hello.from,
+      address: { host, port: said.port },
+      nonMember: true,
+      out: undefined,
+      connected: false,
+      inbound: undefined,
+      queue: [],
+      queuedBytes: 0,
+      flushScheduled: false,
+      attempt: 0,
+      timer: undefined,
+      lastDialProblem: undefined,
+    };
+    this.links.set(link.id, link);
+    this.nonMembersAcceptedCount++;
+    this.log?.info(
+      {
+        peer: link.id,
+        address: `${host}:${said.port}`,
+        nonMembers: this.nonMemberCount(),
+        nonMemberPeersMax: this.nonMemberPeersMax,
+      },
+      'accepted a server outside the membership (it may sync as a non-voting learner)',
+    );
+    return link;
   }
 
   /** Admission control for a raw inbound TCP connection; false when it was not taken. */
@@ -795,12 +901,21 @@ export class TcpTransport implements PeerTransport {
           if (reader.bufferedBytes > 0) return refuse('protocol', hello.from);
         }
         // Authenticated.
-        const known = this.links.get(hello.from)!;
-        this.admission.release(raw);
+        let known = this.links.get(hello.from);
         // A second connection from the same peer means it saw a break we missed: report it.
-        if (known.inbound !== undefined) this.breakLink(known, true);
+        // (A server outside the membership is forgotten by that, and added again just below.)
+        if (known !== undefined && known.inbound !== undefined) this.breakLink(known, true);
+        known = this.links.get(hello.from);
+        if (known === undefined) {
+          // Checked again: other strangers may have authenticated while this one did.
+          const problem = this.nonMemberProblem(hello);
+          if (problem !== undefined) return refuse(problem, hello.from);
+          known = this.addNonMember(hello, socket);
+        }
+        this.admission.release(raw);
         known.inbound = socket;
         link = known;
+        if (known.out === undefined) this.dial(known);
         reader.setMaxFrameBytes(this.maxFrameBytes);
         socket.write(encodeAccept());
       }
@@ -814,17 +929,33 @@ export class TcpTransport implements PeerTransport {
 
   /** Why a hello must be refused, or undefined when it may proceed. */
   private checkHello(hello: Hello, socket: Socket): RefuseReasonName | undefined {
-    const known = this.cut.has(hello.from) ? undefined : this.links.get(hello.from);
-    if (known === undefined) return 'unknownPeer';
+    if (this.cut.has(hello.from)) return 'unknownPeer';
+    const known = this.links.get(hello.from);
+    if (known === undefined) {
+      const problem = this.nonMemberProblem(hello);
+      if (problem !== undefined) return problem;
+    }
     if (hello.to !== this.serverId) return 'wrongServer';
     if ((hello.nonce !== undefined) !== (this.secret !== undefined)) return 'authMismatch';
     if (this.tls !== undefined) {
-      const identity = this.identityOf(known.id, known.address);
+      // A stranger's certificate must belong to the address it says it is reached at.
+      const identity =
+        known === undefined
+          ? this.identityOf(hello.from, hello.address!)
+          : this.identityOf(known.id, known.address);
       if (identity !== undefined) {
         const certificate = (socket as TLSSocket).getPeerCertificate();
         if (checkServerIdentity(identity, certificate) !== undefined) return 'certificateMismatch';
       }
     }
+    return undefined;
+  }
+
+  /** Why a server outside the membership may not link to us now, or undefined when it may. */
+  private nonMemberProblem(hello: Hello): RefuseReasonName | undefined {
+    // Without an address it cannot be dialled back; with none accepted, none is.
+    if (hello.address === undefined || this.nonMemberPeersMax === 0) return 'unknownPeer';
+    if (this.nonMemberCount() >= this.nonMemberPeersMax) return 'tooManyNonMembers';
     return undefined;
   }
 
@@ -918,6 +1049,9 @@ export class TcpTransport implements PeerTransport {
     else this.handlers.message(event.from, event.message);
   }
 }
+
+/** Hosts that mean "every address of this machine" rather than one to dial. */
+const wildcardHosts: ReadonlySet<string> = new Set(['0.0.0.0', '::', '[::]', '']);
 
 function endpointKey(socket: Socket): string | undefined {
   const { remoteAddress, remotePort } = socket;
