@@ -162,6 +162,7 @@ export class LeaderRole {
       .map((l) => ({
         serverId: l.serverId,
         observer: l.observer,
+        voting: this.peer.quorum.voters.has(l.serverId),
         synced: l.stage === 'newLeaderAcked',
         ackedZxid: l.ackedZxid,
         lastHeardMs: l.lastHeardMs,
@@ -650,6 +651,14 @@ export class LeaderRole {
     if (acked !== undefined && acked > commit)
       commit = acked > phase.lastProposedZxid ? phase.lastProposedZxid : acked;
     if (commit <= phase.committedZxid) return;
+    // A follower outside the membership (syncing before a reconfig adds it) acks like any
+    // other, but only voters' acks may decide: the commit holds without every non-voter's.
+    assert(
+      this.peer.quorum.containsQuorum(
+        acks.filter(([id, zxid]) => zxid >= commit && this.peer.quorum.voters.has(id)).map(([id]) => id),
+      ),
+      'a commit is acknowledged by a quorum of voters, non-voting learners aside',
+    );
     assert(commit <= phase.lastProposedZxid, 'nothing beyond the last proposal commits');
     const newlyCommitted = this.peer.log.entriesAfter(phase.committedZxid, commit) ?? [];
     phase.committedZxid = commit;

@@ -79,6 +79,12 @@ export interface LearnerView {
   readonly serverId: ServerId;
   /** An observer (no vote) rather than a follower. */
   readonly observer: boolean;
+  /**
+   * A voter in the configuration in force (or one proposed). False for an observer, and for a
+   * follower outside the membership: a server started to be added by a reconfig syncs and
+   * follows before it is a member (ZooKeeper's non-voting follower), never counted in a quorum.
+   */
+  readonly voting: boolean;
   /** Synchronised and acknowledged NEWLEADER: it follows the broadcast. */
   readonly synced: boolean;
   /** The highest zxid it acknowledged as durable (a follower; an observer acknowledges none). */

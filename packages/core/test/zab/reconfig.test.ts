@@ -310,3 +310,114 @@ describe('the joint quorum', () => {
     ).toBeUndefined();
   });
 });
+
+describe('a server outside the membership (ZooKeeper\'s "start it, then reconfig -add")', () => {
+  /**
+   * Voters 1, 2 and 3 (reconfig enabled, zoo.cfg's membership) and server 4, started with a
+   * view of its own that names the members and itself, as ZooKeeper's guide has a joining
+   * server start.
+   */
+  function withJoiner(): Cluster {
+    const members = [member(1), member(2), member(3)];
+    const cluster = new Cluster({
+      voters: 3,
+      peer: {
+        ensembleConfig: { members, version: zeroZxid },
+        reconfigEnabled: true,
+        superDigest: digestOf('super', 'pw'),
+      },
+      extraServers: [4],
+      peerOf: (id) =>
+        id === 4
+          ? { voters: [1, 2, 3, 4], ensembleConfig: { members: [...members, member(4)], version: zeroZxid } }
+          : {},
+    });
+    cluster.stabilize();
+    return cluster;
+  }
+
+  it('follows as a non-voting learner: gets every proposal and commit, counts in no quorum', () => {
+    const cluster = withJoiner();
+    const leader = cluster.leader()!;
+    // It took the ensemble's versioned membership, without itself, and follows.
+    const membership = cluster.peer(1).ensembleConfig!;
+    expect(membership.version).not.toBe(zeroZxid);
+    expect(cluster.peer(4).ensembleConfig).toEqual(membership);
+    expect(cluster.peer(4).status()).toMatchObject({ role: 'following', leaderId: leader, serving: true });
+    expect(voters(cluster, 4)).toEqual([1, 2, 3]);
+    const view = cluster
+      .peer(leader)
+      .learners()
+      .find((l) => l.serverId === 4);
+    expect(view).toMatchObject({ observer: false, voting: false, synced: true });
+    const writer = cluster.connect(4);
+    for (let i = 0; i < 3; i++) expect(cluster.request(writer, create(`/from-4-${i}`)).ok).toBe(true);
+    cluster.run(300);
+    const digests = new Set([...cluster.digests().values()].map((d) => `${d.zxid}:${d.digest}`));
+    expect(digests.size).toBe(1);
+
+    // The leader and server 4 alone are no quorum: nothing commits, and the leader steps down.
+    const others = [1, 2, 3].filter((id) => id !== leader);
+    for (const id of others) cluster.isolate(id);
+    const cut = cluster.connect(leader);
+    const committedBefore = cluster.peer(leader).status().lastCommittedZxid;
+    const xid = cluster.send(cut, create('/never'));
+    cluster.run(3000);
+    expect(cluster.replyTo(cut, xid)?.ok ?? false).toBe(false);
+    expect(cluster.peer(leader).status().role).not.toBe('leading');
+    for (const id of [leader, 4])
+      expect(cluster.peer(id).status().lastCommittedZxid, `server ${id}`).toBe(committedBefore);
+    cluster.heal();
+    cluster.stabilize();
+    const read = cluster.request(cluster.connect(cluster.leader()!), {
+      op: 'exists',
+      path: '/never',
+      watch: false,
+    });
+    expect(read).toMatchObject({ ok: false, code: ErrorCode.NoNode });
+  });
+
+  it('becomes a voter once reconfig -add names it, without reconnecting; then two voters can be lost', () => {
+    const cluster = withJoiner();
+    const admin = superSession(cluster, 2);
+    const config = configOf(
+      cluster.request(
+        admin,
+        reconfig({ joiningServers: line(4), fromConfig: cluster.peer(2).ensembleConfig!.version }),
+      ),
+    );
+    expect(config.members.map((m) => `${m.id}:${m.role}`)).toEqual([
+      '1:participant',
+      '2:participant',
+      '3:participant',
+      '4:participant',
+    ]);
+    cluster.run(1000);
+    for (const id of [1, 2, 3, 4]) {
+      expect(cluster.peer(id).ensembleConfig, `server ${id}`).toEqual(config);
+      expect(voters(cluster, id), `server ${id}`).toEqual([1, 2, 3, 4]);
+    }
+    expect(cluster.peer(4).status().role).toBe('following');
+    const leader = cluster.leader()!;
+    expect(
+      cluster
+        .peer(leader)
+        .learners()
+        .find((l) => l.serverId === 4),
+    ).toMatchObject({ voting: true });
+    // Four voters: a quorum is three, and server 4 is one of them.
+    const cutOff = [1, 2, 3].filter((id) => id !== leader)[0]!;
+    cluster.isolate(cutOff);
+    expect(cluster.request(cluster.connect(4), create('/with-4')).ok).toBe(true);
+  });
+
+  it('adding it as an observer makes it observe', () => {
+    const cluster = withJoiner();
+    const admin = superSession(cluster, 1);
+    configOf(cluster.request(admin, reconfig({ joiningServers: line(4, 'observer') })));
+    cluster.run(2000);
+    expect(cluster.peer(4).status().role).toBe('observing');
+    expect(voters(cluster, 4)).toEqual([1, 2, 3]);
+    expect(cluster.request(cluster.connect(4), create('/observed')).ok).toBe(true);
+  });
+});
