@@ -4,6 +4,10 @@
  * faults go on: promoting an observer, demoting a participant, demoting the leader (which
  * hands leadership over), removing a server and adding it back as an observer, and now and
  * then crashing the leader just after a change was sent (a crash in the middle of the change).
+ * The last server starts outside the membership, its own view naming the members and itself,
+ * as ZooKeeper's guide has a server about to be added start: it follows as a non-voting
+ * learner until a change adds it (as a participant or an observer), and so does any server
+ * a change removed.
  *
  * The check that comes with them (ConfigQuorum) states reconfiguration's invariant from the
  * outside: whenever a transaction is first applied anywhere (so committed), the servers that
@@ -35,19 +39,30 @@ export const membershipSuperDigest = digestOf('super', superPassword);
 /** Connection ids of the operator's sessions: far above the clients'. */
 const adminConnectionBase = 1_000_000_000;
 
+/** Server `id` as a member in `role`, at the simulator's addresses. */
+function simMember(id: ServerId, role: EnsembleMember['role']): EnsembleMember {
+  return {
+    id,
+    host: `10.0.0.${id}`,
+    quorumPort: 2888,
+    electionPort: 3888,
+    role,
+    client: { address: '0.0.0.0', port: 2181 },
+  };
+}
+
 /** The membership a run with membership changes starts from: three participants, the rest observers. */
 export function initialMembership(ids: readonly ServerId[]): EnsembleConfig {
-  const members = ids.map(
-    (id, index): EnsembleMember => ({
-      id,
-      host: `10.0.0.${id}`,
-      quorumPort: 2888,
-      electionPort: 3888,
-      role: index < 3 ? 'participant' : 'observer',
-      client: { address: '0.0.0.0', port: 2181 },
-    }),
-  );
+  const members = ids.map((id, index) => simMember(id, index < 3 ? 'participant' : 'observer'));
   return { members, version: zeroZxid };
+}
+
+/**
+ * The view a server outside `membership` starts with, as ZooKeeper's guide has a joining
+ * server's zoo.cfg: the members, and itself as a participant.
+ */
+export function joinerView(membership: EnsembleConfig, id: ServerId): EnsembleConfig {
+  return { members: [...membership.members, simMember(id, 'participant')], version: membership.version };
 }
 
 /** A change the operator asks for, and what it is called in the fault counts. */
@@ -93,16 +108,14 @@ export function drawChange(
     },
     () => {
       if (absent.length === 0) return undefined;
-      const id = rng.pick(absent);
-      const member: EnsembleMember = {
-        id,
-        host: `10.0.0.${id}`,
-        quorumPort: 2888,
-        electionPort: 3888,
-        role: 'observer',
-        client: { address: '0.0.0.0', port: 2181 },
-      };
+      const member = simMember(rng.pick(absent), 'observer');
       return { name: 'addObserver', request: request(formatEnsembleMember(member), null) };
+    },
+    () => {
+      // A server outside the membership follows without a vote until this makes it a voter.
+      if (absent.length === 0) return undefined;
+      const member = simMember(rng.pick(absent), 'participant');
+      return { name: 'addParticipant', request: request(formatEnsembleMember(member), null) };
     },
   ];
   for (const option of rng.shuffle(options)) {

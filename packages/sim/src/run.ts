@@ -13,6 +13,7 @@ import {
   ConfigQuorumChecker,
   initialMembership,
   injectMembershipChanges,
+  joinerView,
   membershipSuperDigest,
   Operator,
 } from './membership.js';
@@ -51,7 +52,8 @@ export interface RunOptions {
   /**
    * Membership changes among the faults (issue 17), this many a second: the run starts with
    * three participants and the other servers as observers (5 servers unless `servers` says),
-   * and the ConfigQuorum check judges every commit. Off (0) by default, so other seeds replay
+   * but for the last of four or more, which starts outside the membership (a non-voting
+   * follower until a change adds it); the ConfigQuorum check judges every commit. Off (0) by default, so other seeds replay
    * as before.
    */
   readonly membershipChangesPerSecond?: number;
@@ -91,8 +93,12 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   // Drawn only when no count is given and membership is off, so other runs replay as before.
   const servers = options.servers ?? (membershipRate > 0 ? 5 : rng.pick([3, 3, 5]));
   const ids = Array.from({ length: servers }, (_v, i) => i + 1);
-  const membership = membershipRate > 0 ? initialMembership(ids) : undefined;
-  const voters = membership === undefined ? ids : ids.slice(0, 3);
+  // With four servers or more, the last starts outside the membership, to be added (see
+  // membership.ts).
+  const joiner = membershipRate > 0 && servers >= 4 ? servers : undefined;
+  const memberIds = joiner === undefined ? ids : ids.slice(0, -1);
+  const membership = membershipRate > 0 ? initialMembership(memberIds) : undefined;
+  const voters = membership === undefined ? ids : memberIds.slice(0, 3);
   const sync = { ...drawSyncSizes(seed), ...options.sync };
   const peerOptions = (id: ServerId): ZabPeerOptions => ({
     serverId: id,
@@ -112,11 +118,14 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     ...(membership === undefined
       ? {}
       : {
-          observers: ids.slice(3),
+          observers: memberIds.slice(3),
           ensembleConfig: membership,
           reconfigEnabled: true,
           superDigest: membershipSuperDigest,
         }),
+    ...(id === joiner && membership !== undefined
+      ? { voters: [...voters, id], ensembleConfig: joinerView(membership, id) }
+      : {}),
   });
   const world = new World(rng, rates, ids, peerOptions, seed);
   world.ackBeforeDurable = options.ackBeforeDurable ?? false;

@@ -15,12 +15,16 @@ const line = (id: number, role = 'participant') => `server.${id}=10.0.0.${id}:28
 describe('membership changes in the simulator', () => {
   it('keep every checker holding, reconfigs committed among crashes, partitions and pauses', () => {
     let committed = 0;
+    let added = 0;
     for (const seed of [1, 2, 3, 4]) {
       const result = runSeed(seed, { membershipChangesPerSecond: 2, faultyMs: 5000, healedMs: 6000 });
       expect(result.failures, `seed ${seed}`).toEqual([]);
       committed += result.faults.reconfigCommitted ?? 0;
+      // The server that starts outside the membership is asked to be added as a voter.
+      added += result.faults['reconfig/addParticipant'] ?? 0;
     }
     // Not a run where every change was refused: the checks judged real changes.
+    expect(added).toBeGreaterThan(0);
     expect(committed).toBeGreaterThan(3);
   });
 
@@ -37,6 +41,16 @@ describe('ConfigQuorum', () => {
     const checker = new ConfigQuorumChecker(initial);
     const write: Txn = { ...reconfigTxn(1, line(1)), body: { kind: 'error', code: 0 } };
     expect(checker.committed(write, [1, 2, 3, 4, 5], (id) => id === 1 || id === 3)).toBeUndefined();
+  });
+
+  it('counts no server outside the membership: the leader and a non-voting follower are no quorum', () => {
+    // Server 5 starts outside (runSeed's joiner): it holds what it follows, and decides nothing.
+    const checker = new ConfigQuorumChecker(initialMembership([1, 2, 3, 4]));
+    const write: Txn = { ...reconfigTxn(1, line(1)), body: { kind: 'error', code: 0 } };
+    expect(checker.committed(write, [1, 2, 3, 4, 5], (id) => id === 1 || id === 5)?.check).toBe(
+      'config-quorum',
+    );
+    expect(checker.committed(write, [1, 2, 3, 4, 5], (id) => id === 1 || id === 2)).toBeUndefined();
   });
 
   it('refuses a reconfig committed without a majority of the new configuration', () => {
