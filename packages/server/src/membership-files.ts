@@ -3,7 +3,9 @@
  * peer learned while electing): its transport learns every member's quorum address, so a
  * server added at runtime is dialled from now on, and the membership is kept as ZooKeeper
  * keeps it, `zoo.cfg.dynamic.<version>` beside zoo.cfg with zoo.cfg pointing at it, so that
- * a restart starts from it. A failed write is logged, never thrown: the peer's log and
+ * a restart starts from it. A membership that does not name this server (one it adopted while
+ * waiting to be added, or one that removed it) is not written: zoo.cfg would then point at a
+ * file without this server's own line, and it could not start from it. A failed write is logged, never thrown: the peer's log and
  * snapshots hold the membership too, and the newer of the two wins at the next start.
  *
  * @module
@@ -38,6 +40,13 @@ export async function keepMembership(
     'membership changed',
   );
   if (configFilePath === undefined) return;
+  if (!config.members.some((member) => member.id === serverId)) {
+    log.info(
+      { version: config.version.toString(16) },
+      'dynamic configuration file not written: this server is not in the membership, and zoo.cfg keeps the one it can start from',
+    );
+    return;
+  }
   try {
     const written = await keepActivatedConfig(configFilePath, config, serverId);
     log.info({ file: written.dynamicFile }, 'dynamic configuration file written');

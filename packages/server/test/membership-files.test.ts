@@ -82,6 +82,37 @@ describe('a membership that takes effect on a server', () => {
     expect([...again.config.servers.keys()]).toEqual([1, 2, 4]);
   });
 
+  it('does not write a membership without this server: zoo.cfg keeps one this server can start from', async () => {
+    const cfg = join(dir, 'zoo.cfg');
+    const text = [
+      'tickTime=500',
+      'initLimit=10',
+      'syncLimit=5',
+      `dataDir=${dir}`,
+      'reconfigEnabled=true',
+      'server.1=127.0.0.1:2888:3888',
+      'server.4=127.0.0.1:2891:3891:participant;127.0.0.1:2184',
+      '',
+    ].join('\n');
+    await writeFile(cfg, text);
+    const infos: string[] = [];
+    const log = { ...silentLogger, info: (_fields: unknown, message: string) => infos.push(message) };
+    const dialled: number[] = [];
+    // Server 4 waits to be added: the ensemble's membership names 1, 2 and 3 only.
+    await keepMembership(
+      { members: [member(1), member(2), member(3)], version: makeZxid(1, 1) },
+      4,
+      { setPeer: (id) => dialled.push(id) },
+      cfg,
+      log as typeof silentLogger,
+    );
+    expect(dialled).toEqual([1, 2, 3]);
+    expect(await readFile(cfg, 'utf8')).toBe(text);
+    expect(infos.some((message) => message.startsWith('dynamic configuration file not written'))).toBe(true);
+    const { config } = await loadConfigFile(cfg, { myid: 4 });
+    expect([...config.servers.keys()]).toEqual([1, 4]);
+  });
+
   it('logs a file it cannot write, and still tells the transport', async () => {
     const errors: string[] = [];
     const log = { ...silentLogger, error: (_fields: unknown, message: string) => errors.push(message) };
