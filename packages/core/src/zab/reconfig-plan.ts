@@ -55,7 +55,11 @@ export function planReconfig(
   let members: EnsembleMember[];
   try {
     if (request.newMembers !== null) {
-      members = parseMemberList(request.newMembers.replaceAll('\n', ','));
+      // Commas or newlines, as ZooKeeper reads the list as a dynamic configuration file, whose
+      // `version=` line (zkCli's `reconfig -file` sends one) is allowed and ignored: the
+      // version is the reconfig's zxid.
+      const parts = request.newMembers.split(/[,\n]/).filter((part) => !/^\s*version\s*=/.test(part));
+      members = parseMemberList(parts.join(','));
     } else {
       // Incremental: the leaving servers go, then the joining ones are added (or replace the
       // member of the same id: a role or address change). A joining server names its client

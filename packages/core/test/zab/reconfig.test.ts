@@ -203,6 +203,24 @@ describe('reconfig', () => {
     expect(cluster.request(cluster.connect(others[2]!), create('/c')).ok).toBe(true);
   });
 
+  it("takes a whole membership as zkCli's reconfig -file sends it: one line each and a version line, ignored", () => {
+    const cluster = ensemble();
+    const before = cluster.peer(1).ensembleConfig!;
+    const admin = superSession(cluster, 1);
+    const lines = [line(1), line(2), line(3), line(4, 'observer'), line(5, 'observer')];
+    const config = configOf(
+      cluster.request(admin, reconfig({ newMembers: `${lines.join('\n')}\nversion=1` })),
+    );
+    expect(config.members).toEqual(before.members);
+    // The version is the reconfig's zxid, not the file's.
+    expect(config.version).toBeGreaterThan(before.version);
+    expect(config.version).not.toBe(1n);
+    // A line that is neither a server nor the version is still refused.
+    expect(cluster.request(admin, reconfig({ newMembers: `${lines.join('\n')}\nweight.1=2` }))).toMatchObject(
+      { ok: false, code: ErrorCode.BadArguments },
+    );
+  });
+
   it('one change at a time: a second reconfig while the first is pending is ReconfigInProgress', () => {
     const cluster = ensemble();
     const leader = cluster.leader()!;
