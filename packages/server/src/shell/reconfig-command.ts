@@ -10,7 +10,7 @@ import type { ZabClient } from '@zabkit/client';
 import { ConfigError } from '../config-error.js';
 
 import { formatServerLine, parseDynamicConfig } from '../dynamic-config.js';
-import { ShellError } from './errors.js';
+import { describeError, ShellError } from './errors.js';
 import { formatStat } from './format.js';
 import { missingArgument, unrecognizedOption } from './words.js';
 
@@ -118,12 +118,19 @@ export async function runReconfig(shell: ReconfigShell, args: readonly string[])
   const leaving = has('remove') ? value('remove').toLowerCase() : undefined;
   let newMembers = has('members') ? value('members').toLowerCase() : undefined;
   if (has('file')) newMembers = await membersOfFile(value('file'));
-  const { text, stat } = await shell.client().reconfig({
-    ...(joining === undefined ? {} : { joining }),
-    ...(leaving === undefined ? {} : { leaving }),
-    ...(newMembers === undefined ? {} : { newMembers }),
-    fromConfig,
-  });
+  const { text, stat } = await shell
+    .client()
+    .reconfig({
+      ...(joining === undefined ? {} : { joining }),
+      ...(leaving === undefined ? {} : { leaving }),
+      ...(newMembers === undefined ? {} : { newMembers }),
+      fromConfig,
+    })
+    .catch((error: unknown) => {
+      // zkCli's reconfig errors name no znode ("Arguments are not valid : " and nothing after),
+      // not even the path a -file named, which the shell would otherwise take for one.
+      throw new ShellError(describeError(error, ''));
+    });
   shell.out(`Committed new configuration:\n${text}\n`);
   if (has('s')) shell.out(`${formatStat(stat)}\n`);
 }
