@@ -3,9 +3,7 @@
  * ZooKeeper's Java client (ZooKeeperAdmin.reconfigure, getConfig) and zkCli.sh's `config` and
  * `reconfig -add/-remove/-members`, on an ensemble of three processes grown to five and shrunk
  * back to three while a client writes. Each test runs against Apache ZooKeeper 3.8 (Debian's
- * package, reconfigEnabled=true), which proves the test itself; the zabkit run of the same
- * tests joins `kinds` once zabkit's reconfiguration lands (until then the zabkit side of the
- * suite below checks what it answers today: ReconfigDisabled).
+ * package, reconfigEnabled=true), which proves the test itself, then against zabkit.
  *
  * A reconfig needs the super user (ZooKeeper's default ACL on /zookeeper/config is
  * world:anyone:r): every ensemble here has a superDigest for super:test.
@@ -31,8 +29,8 @@ const zkCli = '/usr/share/zookeeper/bin/zkCli.sh';
 const installed = zookeeperInstalled && javaClientInstalled && kazooInstalled && existsSync(zkCli);
 if (!installed) console.warn('Apache ZooKeeper, zkCli, its Java client or kazoo is not installed: skipping');
 
-/** The servers these tests grow and shrink. zabkit joins once its reconfiguration lands. */
-const kinds: ServerKind[] = ['zookeeper'];
+/** The servers these tests grow and shrink: Apache ZooKeeper, then zabkit the same way. */
+const kinds: ServerKind[] = ['zookeeper', 'zabkit'];
 
 /** super:test, as ZooKeeper's DigestAuthenticationProvider hashes it. */
 const superDigest = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
@@ -340,8 +338,9 @@ describe.skipIf(!installed).each(kinds)('reconfiguration by real clients (%s)', 
       const lines = members().map((member) => member.serverLine);
       const file = join(dir, 'members.cfg');
       writeFileSync(file, `${lines.slice(0, 3).join('\n')}\nversion=1\n`);
-      const bad = join(dir, 'bad.cfg');
-      writeFileSync(bad, 'server.1=127.0.0.1:1:1\n');
+      // One participant alone: refused by the server (BadArguments), a path on the command line.
+      const alone = join(dir, 'alone.cfg');
+      writeFileSync(alone, `${lines[0]}\nversion=1\n`);
       const version = versionOf(await config());
       const script = [
         `reconfig -add ${lines[3]}`,
@@ -354,6 +353,7 @@ describe.skipIf(!installed).each(kinds)('reconfiguration by real clients (%s)', 
         `reconfig -v ${(version + 1n).toString(16)} -remove 4`,
         `reconfig -members ${lines[0]}`,
         `reconfig -members ${[lines[0], lines[3], lines[4]].join(',')}`,
+        `reconfig -file ${alone}`,
         `reconfig -file ${file}`,
         'reconfig -x',
         'reconfig -remove',
