@@ -137,6 +137,25 @@ export function encodeHello(from: ServerId, to: ServerId, nonce?: Buffer, addres
   return framed(payload);
 }
 
+/**
+ * A version 2 hello (no address), as zabkit before version 3 sent and read it: a dialler
+ * sends it to a peer that closed on a version 3 hello without a word, which an acceptor of
+ * version 2 does, so that links come up while an ensemble is upgraded one server at a time.
+ */
+export function encodeHelloV2(from: ServerId, to: ServerId, nonce?: Buffer): Buffer {
+  if (nonce !== undefined && nonce.length !== nonceBytes) throw new RangeError('bad nonce length');
+  const payload = Buffer.alloc(helloFixedBytes + (nonce?.length ?? 0));
+  protocolMagic.copy(payload, 0);
+  let offset = protocolMagic.length;
+  payload[offset++] = protocolVersionOldest;
+  payload[offset++] = HandshakeKind.hello;
+  payload[offset++] = nonce === undefined ? 0 : secretFlag;
+  payload.writeDoubleBE(from, offset);
+  payload.writeDoubleBE(to, offset + 8);
+  nonce?.copy(payload, helloFixedBytes);
+  return framed(payload);
+}
+
 /** The hello a payload holds (version 2 or 3), or undefined for anything that is not exactly one. */
 export function decodeHello(payload: Buffer): Hello | undefined {
   if (payload.length < helloFixedBytes) return undefined;

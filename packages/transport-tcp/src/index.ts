@@ -60,6 +60,7 @@ import {
   encodeAccept,
   encodeChallenge,
   encodeHello,
+  encodeHelloV2,
   encodeProof,
   encodeRefuse,
   FrameReader,
@@ -81,6 +82,7 @@ export {
   encodeAccept,
   encodeChallenge,
   encodeHello,
+  encodeHelloV2,
   encodeProof,
   encodeRefuse,
   FrameError,
@@ -232,6 +234,11 @@ interface Link {
    * redialled, unless `setPeer` made it a member.
    */
   nonMember: boolean;
+  /**
+   * The next dial says a version 2 hello: the last one, of version 3, was met with a close
+   * and no word, as an acceptor of version 2 answers it (see encodeHelloV2). One attempt.
+   */
+  helloV2Next: boolean;
   out: Socket | undefined;
   /** The outbound socket's handshake is done: the peer accepted us. */
   connected: boolean;
@@ -416,6 +423,7 @@ export class TcpTransport implements PeerTransport {
       id,
       address,
       nonMember: false,
+      helloV2Next: false,
       out: undefined,
       connected: false,
       inbound: undefined,
@@ -617,10 +625,25 @@ export class TcpTransport implements PeerTransport {
   private startDialHandshake(link: Link, socket: Socket): void {
     if (link.out !== socket) return;
     const nonce = this.secret === undefined ? undefined : newNonce();
-    socket.write(encodeHello(this.serverId, link.id, nonce, this.advertisedAddress()));
+    const v2 = link.helloV2Next;
+    link.helloV2Next = false;
+    socket.write(
+      v2
+        ? encodeHelloV2(this.serverId, link.id, nonce)
+        : encodeHello(this.serverId, link.id, nonce, this.advertisedAddress()),
+    );
     const reader = new FrameReader(handshakeFrameBytesMax);
     let challenged = false;
+    let answered = false;
+    socket.once('close', () => {
+      // Closed on our version 3 hello without a word: the acceptor may be of version 2, which
+      // refuses what it cannot read so. Say version 2 at the next attempt only; a server
+      // outside its membership is refused either way, and one that was merely restarting
+      // hears version 3 again after it.
+      if (!answered && !v2 && !link.connected && !this.closed) link.helloV2Next = true;
+    });
     socket.on('data', (chunk: Buffer) => {
+      answered = true;
       if (link.out !== socket) {
         socket.destroy();
         return;
@@ -756,6 +779,7 @@ export class TcpTransport implements PeerTransport {
       id: hello.from,
       address: { host, port: said.port },
       nonMember: true,
+      helloV2Next: false,
       out: undefined,
       connected: false,
       inbound: undefined,

@@ -5,14 +5,17 @@
  * when it authenticates as a member must, dials it back at the address its hello gave, holds
  * at most `nonMemberPeersMax` of them, and forgets one when its link breaks.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import type { PeerMessage, PeerTransport, ServerId } from '@zabkit/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createTestPki } from '../../../test/support/tls.js';
 import {
   decodeAcceptorReply,
   decodeHello,
+  decodePeerMessage,
+  encodeAccept,
   encodeHello,
+  encodeHelloV2,
   FrameReader,
   handshakeFrameBytesMax,
   protocolMagic,
@@ -141,6 +144,8 @@ describe('the hello, version 3', () => {
     v2.writeDoubleBE(2, 7);
     v2.writeDoubleBE(1, 15);
     expect(decodeHello(v2)).toEqual({ version: 2, from: 2, to: 1, nonce: undefined, address: undefined });
+    // What encodeHelloV2 says to a peer of version 2: the same bytes.
+    expect(encodeHelloV2(2, 1).subarray(4)).toEqual(v2);
     // Version 2 with an address's bytes after it, and the versions around the known ones.
     expect(decodeHello(Buffer.concat([v2, Buffer.from('000000', 'hex')]))).toBeUndefined();
     for (const version of [1, 4]) {
@@ -158,6 +163,55 @@ describe('the hello, version 3', () => {
     const spaced = Buffer.from(good);
     spaced[spaced.length - 1] = 0x20;
     expect(decodeHello(spaced)).toBeUndefined();
+  });
+});
+
+describe('an ensemble upgraded one server at a time', () => {
+  it('a peer of version 2, which closes on a version 3 hello, is linked with a version 2 hello', async () => {
+    // Server 2 of version 2: it reads only version 2 hellos and closes on anything else.
+    const versionsSeen: number[] = [];
+    const received: PeerMessage[] = [];
+    const old = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+      const reader = new FrameReader(1 << 20);
+      let accepted = false;
+      socket.on('data', (chunk: Buffer) => {
+        reader.push(chunk);
+        for (let payload = reader.next(); payload !== undefined; payload = reader.next()) {
+          if (accepted) {
+            received.push(decodePeerMessage(payload));
+            continue;
+          }
+          versionsSeen.push(payload[4]!);
+          if (payload[4] !== 2) {
+            socket.destroy();
+            return;
+          }
+          accepted = true;
+          socket.write(encodeAccept());
+        }
+      });
+    });
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.2', resolve));
+    const oldPort = (old.address() as { port: number }).port;
+    try {
+      const one = await endpoint(1);
+      collect(one);
+      one.setPeer(2, { host: '127.0.0.2', port: oldPort });
+      // Server 2 dials server 1 with its own (version 2) hello, which server 1 reads.
+      const back = connect({ host: '127.0.0.1', port: one.address!.port });
+      sockets.push(back);
+      back.on('error', () => {});
+      back.on('connect', () => back.write(encodeHelloV2(2, 1)));
+      await until(() => one.isLinkUp(2));
+      one.send(2, ping(5));
+      await until(() => received.length === 1);
+      expect(received).toEqual([ping(5)]);
+      expect(versionsSeen.slice(0, 2)).toEqual([3, 2]);
+    } finally {
+      old.close();
+    }
   });
 });
 
