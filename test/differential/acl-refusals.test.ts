@@ -10,9 +10,9 @@
  * the data, ADMIN the ACL, READ the data and children.
  */
 import { digestOf } from '@zabkit/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { javaClientInstalled } from './drivers.js';
-import { DifferentialPair, differences } from './harness.js';
+import { differences, pairForSuite } from './harness.js';
 import { zookeeperInstalled } from './servers.js';
 
 const installed = zookeeperInstalled && javaClientInstalled;
@@ -23,18 +23,10 @@ const anyone = (perms: number) => ({ perms, scheme: 'world', id: 'anyone' });
 const Perm = { read: 1, write: 2, create: 4, delete: 8, admin: 16 } as const;
 
 describe.skipIf(!installed)('ACL refusals, zabkit against ZooKeeper', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({ clients: ['java'] });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
-  });
+  const pair = pairForSuite({ clients: ['java'] });
 
   it('refuses each guarded operation on a node that grants nothing, as ZooKeeper does', async () => {
-    const transcripts = await pair.run('java', async (t) => {
+    const transcripts = await pair().run('java', async (t) => {
       await t.connect('owner');
       await t.connect('stranger');
       await t.connect('other');
@@ -101,7 +93,7 @@ describe.skipIf(!installed)('ACL refusals, zabkit against ZooKeeper', () => {
       await t.do({ op: 'delete', session: 'owner', path: '/locked' });
       for (const session of ['owner', 'stranger', 'other']) await t.events(session, 0);
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     const codes = transcripts.zookeeper.map((step) => step.answer.code ?? (step.answer.ok ? 0 : 'x'));
     // Not a vacuous agreement: most answers are NoAuth, and the owner saw no change.
     expect(codes.filter((code) => code === -102).length).toBeGreaterThan(30);
@@ -110,7 +102,7 @@ describe.skipIf(!installed)('ACL refusals, zabkit against ZooKeeper', () => {
   });
 
   it('lets each right, granted alone to anyone, allow exactly its operations', async () => {
-    const transcripts = await pair.run('java', async (t) => {
+    const transcripts = await pair().run('java', async (t) => {
       await t.connect('owner');
       await t.connect('anyone');
       await t.do({ op: 'addAuth', session: 'owner', scheme: 'digest', auth: 'owner:pw' });
@@ -131,7 +123,7 @@ describe.skipIf(!installed)('ACL refusals, zabkit against ZooKeeper', () => {
         await t.do({ op: 'delete', session: 'owner', path });
       }
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     const answers = transcripts.zookeeper.map((step) => step.answer);
     // READ alone: getACL answers, with the digest hidden as ZooKeeper hides it.
     expect(JSON.stringify(answers[7]!.result)).toMatch(/owner:x"/);
@@ -142,7 +134,7 @@ describe.skipIf(!installed)('ACL refusals, zabkit against ZooKeeper', () => {
   });
 
   it('refuses exists without READ, as ZooKeeper 3.8.4 and 3.9.2 on do (ZOOKEEPER-2590); the 3.8.0 here predates it', async () => {
-    const transcripts = await pair.run('java', async (t) => {
+    const transcripts = await pair().run('java', async (t) => {
       await t.connect('owner');
       await t.connect('stranger');
       await t.do({ op: 'addAuth', session: 'owner', scheme: 'digest', auth: 'owner:pw' });

@@ -5,9 +5,9 @@
  * the addWatch reply carried its ErrorResponse, both looped between SUSPENDED and
  * RECONNECTED against zabkit and never initialized.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { curatorInstalled } from './drivers.js';
-import { DifferentialPair, differences } from './harness.js';
+import { differences, pairForSuite } from './harness.js';
 import { zookeeperInstalled } from './servers.js';
 
 const installed = zookeeperInstalled && curatorInstalled;
@@ -16,18 +16,10 @@ if (!installed) {
 }
 
 describe.skipIf(!installed)('Curator 5 caches, zabkit against ZooKeeper', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({ clients: ['java'] });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
-  });
+  const pair = pairForSuite({ clients: ['java'] });
 
   it('CuratorCache initializes and reports every change of its tree', async () => {
-    const transcripts = await pair.run('java', async (t) => {
+    const transcripts = await pair().run('java', async (t) => {
       await t.connect('writer', { timeoutMs: 10_000 });
       await t.do({ op: 'create', session: 'writer', path: '/cache', data: 'root' });
       await t.do({ op: 'curatorStart', session: 'c', connectString: t.connectString });
@@ -45,7 +37,7 @@ describe.skipIf(!installed)('Curator 5 caches, zabkit against ZooKeeper', () => 
       // Long enough for a reconnect loop to show: nothing more may happen.
       await t.events('c', 1, { settleMs: 3000 });
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     // What ZooKeeper itself reported, so agreement is not agreement on nothing.
     const reported = transcripts.zookeeper
       .filter((step) => step.command.op === 'events')
@@ -63,7 +55,7 @@ describe.skipIf(!installed)('Curator 5 caches, zabkit against ZooKeeper', () => 
   }, 90_000);
 
   it('ServiceCache sees instances register and go', async () => {
-    const transcripts = await pair.run('java', async (t) => {
+    const transcripts = await pair().run('java', async (t) => {
       await t.do({ op: 'curatorStart', session: 'watcher', connectString: t.connectString });
       await t.do({ op: 'serviceCache', session: 'watcher', path: '/services', name: 'pricing' });
       await t.events('watcher', 1);
@@ -92,7 +84,7 @@ describe.skipIf(!installed)('Curator 5 caches, zabkit against ZooKeeper', () => 
       await t.events('watcher', 1, { settleMs: 3000 });
       await t.events('p2', 1, { settleMs: 0 });
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     const instances = transcripts.zookeeper
       .filter((step) => step.command.op === 'events')
       .flatMap((step) => step.answer.result as { type: string; data?: string }[])

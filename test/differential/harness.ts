@@ -22,7 +22,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { type Answer, type ClientKind, type Command, Driver } from './drivers.js';
 import {
   ConnectionCutter,
@@ -188,6 +188,31 @@ function sortStateFanOut(events: readonly unknown[]): unknown[] {
   return out;
 }
 
+/** What {@link DifferentialPair.start} takes: the servers' options and the client kinds to drive. */
+export type PairOptions = ServerOptions & {
+  readonly clients: readonly ClientKind[];
+  /** -D flags for the Java client's JVM. */
+  readonly clientSystemProperties?: Readonly<Record<string, string>>;
+};
+
+/**
+ * Starts a pair before the enclosing suite's tests and stops it after them; returns the pair
+ * for use inside the tests (calling it outside them, before the pair started, throws).
+ */
+export function pairForSuite(options: PairOptions | (() => PairOptions)): () => DifferentialPair {
+  let pair: DifferentialPair | undefined;
+  beforeAll(async () => {
+    pair = await DifferentialPair.start(typeof options === 'function' ? options() : options);
+  }, 120_000);
+  afterAll(async () => {
+    await pair?.stop();
+  });
+  return () => {
+    if (pair === undefined) throw new Error('the differential pair has not started (or failed to)');
+    return pair;
+  };
+}
+
 /** Both servers and a driver of each client kind for each of them, shared by a test file. */
 export class DifferentialPair {
   private constructor(
@@ -197,13 +222,7 @@ export class DifferentialPair {
   ) {}
 
   /** Starts both servers from `options`, and a driver per client kind per server. */
-  static async start(
-    options: ServerOptions & {
-      readonly clients: readonly ClientKind[];
-      /** -D flags for the Java client's JVM. */
-      readonly clientSystemProperties?: Readonly<Record<string, string>>;
-    },
-  ): Promise<DifferentialPair> {
+  static async start(options: PairOptions): Promise<DifferentialPair> {
     return DifferentialPair.around(await startBoth(options), options);
   }
 

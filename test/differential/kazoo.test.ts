@@ -4,27 +4,19 @@
  * sends its own mix of opcodes (plain create and getChildren unless asked for data, a
  * transaction of plain creates, auth before anything else) and its own connection states.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kazooInstalled } from './drivers.js';
-import { DifferentialPair, differences } from './harness.js';
+import { differences, pairForSuite } from './harness.js';
 import { zookeeperInstalled } from './servers.js';
 
 const installed = zookeeperInstalled && kazooInstalled;
 if (!installed) console.warn('Apache ZooKeeper or kazoo (python3-kazoo) is not installed: skipping');
 
 describe.skipIf(!installed)('kazoo, zabkit against ZooKeeper', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({ clients: ['kazoo'] });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
-  });
+  const pair = pairForSuite({ clients: ['kazoo'] });
 
   it('creates, reads, writes and deletes with versions and error codes', async () => {
-    const transcripts = await pair.run('kazoo', async (t) => {
+    const transcripts = await pair().run('kazoo', async (t) => {
       await t.connect('a', { timeoutMs: 4000 });
       await t.do({ op: 'create', path: '/k', data: 'root' });
       await t.do({ op: 'create', path: '/k/plain', data: 'p', stat: true });
@@ -59,7 +51,7 @@ describe.skipIf(!installed)('kazoo, zabkit against ZooKeeper', () => {
   });
 
   it('runs transactions, all or nothing', async () => {
-    const transcripts = await pair.run('kazoo', async (t) => {
+    const transcripts = await pair().run('kazoo', async (t) => {
       await t.connect('a', { timeoutMs: 4000 });
       await t.do({ op: 'create', path: '/kt' });
       await t.do({
@@ -85,7 +77,7 @@ describe.skipIf(!installed)('kazoo, zabkit against ZooKeeper', () => {
   });
 
   it('delivers watch events and authenticates with digest', async () => {
-    const transcripts = await pair.run('kazoo', async (t) => {
+    const transcripts = await pair().run('kazoo', async (t) => {
       await t.connect('a', { timeoutMs: 4000 });
       await t.connect('b', { timeoutMs: 4000 });
       await t.do({ op: 'create', path: '/kw' });
@@ -106,7 +98,7 @@ describe.skipIf(!installed)('kazoo, zabkit against ZooKeeper', () => {
   });
 
   it('answers AuthFailed for an unknown scheme; ZooKeeper then closes the connection, zabkit keeps it', async () => {
-    const { zookeeper, zabkit } = await pair.run('kazoo', async (t) => {
+    const { zookeeper, zabkit } = await pair().run('kazoo', async (t) => {
       await t.connect('a', { timeoutMs: 4000 });
       await t.events('a', 1);
       await t.do({ op: 'addAuth', scheme: 'nosuchscheme', auth: 'x' });

@@ -14,9 +14,9 @@
  */
 import { connect as tcpConnect } from 'node:net';
 import { encodeConnectRequest } from '@zabkit/wire';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kazooInstalled } from './drivers.js';
-import { DifferentialPair, differences, type ScenarioContext } from './harness.js';
+import { differences, pairForSuite, type ScenarioContext } from './harness.js';
 import { zookeeperInstalled } from './servers.js';
 
 const installed = zookeeperInstalled && kazooInstalled;
@@ -29,20 +29,12 @@ const ustring = (text: string) => `${Buffer.byteLength(text).toString(16).padSta
 const malformedPaths = ['a', '/a/', '//', '/a//b', '/zookeeper/', '/x\u0001', '/a\u0000b', '/a/.', '/a/..'];
 
 describe.skipIf(!installed)('malformed requests through kazoo, zabkit against ZooKeeper', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({ clients: ['kazoo'] });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
-  });
+  const pair = pairForSuite({ clients: ['kazoo'] });
 
   const connect = (t: ScenarioContext) => t.connect('a', { timeoutMs: 4000 });
 
   it('reads of malformed paths answer NoNode (BadArguments for exists with NUL); "" is the root', async () => {
-    const transcripts = await pair.run('kazoo', async (t) => {
+    const transcripts = await pair().run('kazoo', async (t) => {
       await connect(t);
       for (const path of malformedPaths) {
         for (const request of ['getData', 'exists', 'getChildren', 'getChildren2', 'getACL', 'sync']) {
@@ -57,13 +49,13 @@ describe.skipIf(!installed)('malformed requests through kazoo, zabkit against Zo
       await t.do({ op: 'raw', request: 'opcode', opcode: 6, bodyHex: ustring('') });
       await t.events('a', 1);
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     const codes = transcripts.zookeeper.slice(1, 8).map((step) => step.answer.code ?? 0);
     expect(codes).toEqual([-101, 0, -101, -101, -101, 0, -101]);
   });
 
   it('watch requests on malformed paths: addWatch registers them, removeWatches finds none', async () => {
-    const transcripts = await pair.run('kazoo', async (t) => {
+    const transcripts = await pair().run('kazoo', async (t) => {
       await connect(t);
       for (const path of ['/a/', '//', '/zookeeper/', '/x\u0001']) {
         await t.do({ op: 'raw', request: 'checkWatches', path, mode: 3 });
@@ -75,11 +67,11 @@ describe.skipIf(!installed)('malformed requests through kazoo, zabkit against Zo
       }
       await t.events('a', 1);
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
   });
 
   it('writes of malformed paths answer BadArguments or NoNode as ZooKeeper prepares them', async () => {
-    const transcripts = await pair.run('kazoo', async (t) => {
+    const transcripts = await pair().run('kazoo', async (t) => {
       await connect(t);
       for (const path of malformedPaths) {
         await t.do({ op: 'raw', request: 'create', path });
@@ -89,11 +81,11 @@ describe.skipIf(!installed)('malformed requests through kazoo, zabkit against Zo
       }
       await t.events('a', 1);
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
   });
 
   it('answers MarshallingError for bodies that do not decode and ops a multi may not hold, keeping the connection', async () => {
-    const transcripts = await pair.run('kazoo', async (t) => {
+    const transcripts = await pair().run('kazoo', async (t) => {
       await connect(t);
       const setAcl = { request: 'setACL', path: '/', acl: 'open', version: -1 };
       const getData = { request: 'getData', path: '/' };
@@ -121,13 +113,13 @@ describe.skipIf(!installed)('malformed requests through kazoo, zabkit against Zo
       await t.do({ op: 'exists', path: '/' });
       await t.events('a', 1);
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     const failures = transcripts.zookeeper.filter((step) => step.command.op === 'raw');
     expect(failures.map((step) => step.answer.code)).toEqual(Array(failures.length).fill(-5));
   });
 
   it("answers invalid create flags with BadArguments, in a multi as that op's result", async () => {
-    const transcripts = await pair.run('kazoo', async (t) => {
+    const transcripts = await pair().run('kazoo', async (t) => {
       await connect(t);
       const good = { request: 'create', path: '/flags-ok' };
       const bad = { request: 'create', path: '/flags-bad', flags: 99 };
@@ -137,20 +129,20 @@ describe.skipIf(!installed)('malformed requests through kazoo, zabkit against Zo
       await t.do({ op: 'exists', path: '/flags-ok' });
       await t.events('a', 1);
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     expect(transcripts.zookeeper[1]!.answer.code).toBe(-8);
     expect(transcripts.zookeeper[2]!.answer).toMatchObject({ ok: true });
   });
 
   it('answers Unimplemented for an unknown opcode and closes the connection', async () => {
-    const transcripts = await pair.run('kazoo', async (t) => {
+    const transcripts = await pair().run('kazoo', async (t) => {
       await connect(t);
       await t.events('a', 1);
       await t.do({ op: 'raw', request: 'opcode', opcode: 55, bodyHex: '' });
       await t.events('a', 2);
       await t.do({ op: 'exists', path: '/' });
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     expect(transcripts.zookeeper[2]!.answer.code).toBe(-6);
   });
 
@@ -194,14 +186,14 @@ describe.skipIf(!installed)('malformed requests through kazoo, zabkit against Zo
 
   it('answers an unknown opcode with zxid -1 in its ReplyHeader, then closes, as ZooKeeper', async () => {
     const [zookeeper, zabkit] = await Promise.all(
-      (['zookeeper', 'zabkit'] as const).map((kind) => unknownOpcodeReply(pair.servers[kind].port)),
+      (['zookeeper', 'zabkit'] as const).map((kind) => unknownOpcodeReply(pair().servers[kind].port)),
     );
     expect(zookeeper).toEqual({ zxid: -1n, err: -6, closed: true });
     expect(zabkit).toEqual(zookeeper);
   });
 
   it('accepts addauth ip, as ZooKeeper does: the identity is the client address already held', async () => {
-    const transcripts = await pair.run('kazoo', async (t) => {
+    const transcripts = await pair().run('kazoo', async (t) => {
       await connect(t);
       await t.do({ op: 'addAuth', scheme: 'ip', auth: 'anything' });
       await t.do({ op: 'raw', request: 'opcode', opcode: 107, bodyHex: '' });
@@ -209,7 +201,7 @@ describe.skipIf(!installed)('malformed requests through kazoo, zabkit against Zo
       await t.do({ op: 'getData', path: '/by-ip' });
       await t.events('a', 1);
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     expect(transcripts.zookeeper[1]!.answer.ok).toBe(true);
   });
 });

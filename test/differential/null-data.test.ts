@@ -4,9 +4,9 @@
  * buffer of length -1) as null and answers getData with null, apart from empty data; its
  * Stat says dataLength 0 for both. 3.8 and 3.9 agree here.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ClientKind, javaClientInstalled, kazooInstalled } from './drivers.js';
-import { DifferentialPair, differences } from './harness.js';
+import { differences, pairForSuite } from './harness.js';
 import { zookeeperInstalled } from './servers.js';
 
 const clients: ClientKind[] = [
@@ -17,20 +17,12 @@ const installed = zookeeperInstalled && clients.length > 0;
 if (!installed) console.warn('Apache ZooKeeper or its clients are not installed: skipping');
 
 describe.skipIf(!installed)('null data, zabkit against ZooKeeper', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({ clients });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
-  });
+  const pair = pairForSuite({ clients });
 
   for (const client of clients) {
     it(`keeps null data apart from empty data in create, setData, multi and reads (${client})`, async () => {
       const root = `/null-${client}`;
-      const transcripts = await pair.run(client, async (t) => {
+      const transcripts = await pair().run(client, async (t) => {
         await t.connect('a', { timeoutMs: 4000 });
         await t.do({ op: 'create', path: root, dataNull: true });
         await t.do({ op: 'create', path: `${root}/empty`, data: '' });

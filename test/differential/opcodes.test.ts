@@ -6,9 +6,9 @@
  * from ZooKeeper's jute record shows up here as a client that drops its connection
  * (Disconnected/SyncConnected events and ConnectionLoss answers where ZooKeeper has none).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { javaClientInstalled } from './drivers.js';
-import { DifferentialPair, differences, type ScenarioContext } from './harness.js';
+import { differences, pairForSuite, type ScenarioContext } from './harness.js';
 import { zookeeperInstalled } from './servers.js';
 
 const installed = zookeeperInstalled && javaClientInstalled;
@@ -18,18 +18,10 @@ if (!installed) console.warn('Apache ZooKeeper or its Java client is not install
 const connect = (t: ScenarioContext, session = 'a') => t.connect(session, { timeoutMs: 4000 });
 
 describe.skipIf(!installed)('every opcode through the Java client, zabkit against ZooKeeper', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({ clients: ['java'], config: ['extendedTypesEnabled=true'] });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
-  });
+  const pair = pairForSuite({ clients: ['java'], config: ['extendedTypesEnabled=true'] });
 
   it('creates (1, 15, 19, 21), reads (3, 4, 8, 12, 103, 104), writes (5) and deletes (2)', async () => {
-    const { zookeeper, zabkit } = await pair.run('java', async (t) => {
+    const { zookeeper, zabkit } = await pair().run('java', async (t) => {
       await connect(t);
       const root = '/nodes';
       await t.do({ op: 'create', path: root, data: 'root' });
@@ -72,7 +64,7 @@ describe.skipIf(!installed)('every opcode through the Java client, zabkit agains
   });
 
   it('answers getACL (6), setACL (7), auth (100) and whoAmI (107)', async () => {
-    const { zookeeper, zabkit } = await pair.run('java', async (t) => {
+    const { zookeeper, zabkit } = await pair().run('java', async (t) => {
       await connect(t, 'a');
       await connect(t, 'b');
       await t.do({ op: 'addAuth', session: 'a', scheme: 'digest', auth: 'alice:secret' });
@@ -111,7 +103,7 @@ describe.skipIf(!installed)('every opcode through the Java client, zabkit agains
   });
 
   it('runs multi (14) with check (13) and multiRead (22)', async () => {
-    const { zookeeper, zabkit } = await pair.run('java', async (t) => {
+    const { zookeeper, zabkit } = await pair().run('java', async (t) => {
       await connect(t);
       await t.do({ op: 'create', path: '/multi' });
       await t.do({
@@ -151,7 +143,7 @@ describe.skipIf(!installed)('every opcode through the Java client, zabkit agains
   });
 
   it('syncs (9), keeps an idle session with pings (11) and closes it (-11)', async () => {
-    const { zookeeper, zabkit } = await pair.run('java', async (t) => {
+    const { zookeeper, zabkit } = await pair().run('java', async (t) => {
       await connect(t, 'a');
       await t.do({ op: 'sync', path: '/' });
       await t.do({ op: 'sync', path: '/zookeeper' });
@@ -169,7 +161,7 @@ describe.skipIf(!installed)('every opcode through the Java client, zabkit agains
   }, 60_000);
 
   it('fires one-shot watches and removes them (17 and 18 by removeWatches and removeAllWatches)', async () => {
-    const { zookeeper, zabkit } = await pair.run('java', async (t) => {
+    const { zookeeper, zabkit } = await pair().run('java', async (t) => {
       await connect(t, 'a');
       await connect(t, 'b');
       await t.do({ op: 'create', path: '/w' });
@@ -194,7 +186,7 @@ describe.skipIf(!installed)('every opcode through the Java client, zabkit agains
   });
 
   it('adds persistent and recursive watches (106) without dropping the connection', async () => {
-    const { zookeeper, zabkit } = await pair.run('java', async (t) => {
+    const { zookeeper, zabkit } = await pair().run('java', async (t) => {
       await connect(t, 'a');
       await connect(t, 'b');
       await t.do({ op: 'create', path: '/pw' });
@@ -239,7 +231,7 @@ describe.skipIf(!installed)('every opcode through the Java client, zabkit agains
   });
 
   it('keeps a persistent and a recursive watch of one session on one path apart, as 3.9 does', async () => {
-    const { zookeeper, zabkit } = await pair.run('java', async (t) => {
+    const { zookeeper, zabkit } = await pair().run('java', async (t) => {
       await connect(t, 'a');
       await connect(t, 'b');
       await t.do({ op: 'create', path: '/both' });
@@ -267,7 +259,7 @@ describe.skipIf(!installed)('every opcode through the Java client, zabkit agains
   });
 
   it('re-sends watches on reconnect (101 and 105, setWatches and setWatches2)', async () => {
-    const { zookeeper, zabkit } = await pair.run('java', async (t) => {
+    const { zookeeper, zabkit } = await pair().run('java', async (t) => {
       await connect(t, 'a');
       await t.do({ op: 'create', path: '/sw' });
       await t.do({ op: 'create', path: '/sw/kid' });
@@ -292,7 +284,7 @@ describe.skipIf(!installed)('every opcode through the Java client, zabkit agains
   }, 60_000);
 
   it('answers getConfig and reconfig (16) on a standalone server', async () => {
-    const { zookeeper, zabkit } = await pair.run('java', async (t) => {
+    const { zookeeper, zabkit } = await pair().run('java', async (t) => {
       await connect(t);
       await t.do({ op: 'getConfig' });
       await t.do({ op: 'reconfig', joining: 'server.2=127.0.0.1:2888:3888;2182' });

@@ -9,9 +9,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ClientKind, javaClientInstalled, kazooInstalled } from './drivers.js';
-import { DifferentialPair, differences } from './harness.js';
+import { differences, pairForSuite } from './harness.js';
 import { type ServerKind, zookeeperInstalled } from './servers.js';
 
 const clients: ClientKind[] = [
@@ -60,17 +60,9 @@ function answers(text: string): string[] {
 const encode = (text: string) => Buffer.from(text).toString('base64');
 
 describe.skipIf(!installed)('quotas, zabkit against ZooKeeper, enforceQuota on', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({
-      clients,
-      systemProperties: { 'zookeeper.enforceQuota': 'true' },
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
+  const pair = pairForSuite({
+    clients,
+    systemProperties: { 'zookeeper.enforceQuota': 'true' },
   });
 
   /**
@@ -79,7 +71,7 @@ describe.skipIf(!installed)('quotas, zabkit against ZooKeeper, enforceQuota on',
    * its output, so the three compare).
    */
   const shells = async (script: (root: string) => string, attempt: number) => {
-    const server = (kind: ServerKind) => pair.servers[kind].connectString;
+    const server = (kind: ServerKind) => pair().servers[kind].connectString;
     const root = `/sq${attempt}`;
     const own = `/zq${attempt}`;
     const [zookeeper, zabkit] = await Promise.all([
@@ -158,7 +150,7 @@ describe.skipIf(!installed)('quotas, zabkit against ZooKeeper, enforceQuota on',
     it(`counts, refuses past hard limits and answers malformed quota nodes as ZooKeeper does (${client})`, async () => {
       const root = `/qc-${client}`;
       const quota = `/zookeeper/quota${root}`;
-      const transcripts = await pair.run(client, async (t) => {
+      const transcripts = await pair().run(client, async (t) => {
         await t.connect('a', { timeoutMs: 4000 });
         await t.do({ op: 'create', path: root, data: 'ab' });
         await t.do({ op: 'create', path: quota });

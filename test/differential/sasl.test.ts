@@ -12,9 +12,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { javaClientInstalled } from './drivers.js';
-import { DifferentialPair, differences } from './harness.js';
+import { differences, pairForSuite } from './harness.js';
 import { zookeeperInstalled } from './servers.js';
 
 const installed = zookeeperInstalled && javaClientInstalled;
@@ -50,23 +50,15 @@ const saslProvider = 'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthen
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(!installed)('SASL DIGEST-MD5 from a JAAS file, zabkit against ZooKeeper', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({
-      clients: ['java'],
-      config: [saslProvider, 'superUser=admin'],
-      systemProperties: login,
-      clientSystemProperties: login,
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
+  const pair = pairForSuite({
+    clients: ['java'],
+    config: [saslProvider, 'superUser=admin'],
+    systemProperties: login,
+    clientSystemProperties: login,
   });
 
   it('proves users, names them in whoAmI and ACLs, lets the super user in, refuses the others', async () => {
-    const transcripts = await pair.run('java', async (t) => {
+    const transcripts = await pair().run('java', async (t) => {
       await t.connect('bob', { saslSection: 'Client_bob' });
       await t.connect('alice', { saslSection: 'Client_alice' });
       await t.connect('admin', { saslSection: 'Client_admin' });
@@ -104,7 +96,7 @@ describe.skipIf(!installed)('SASL DIGEST-MD5 from a JAAS file, zabkit against Zo
         await t.do({ op: 'delete', session: 'admin', path });
       for (const session of ['bob', 'alice', 'admin', 'anon']) await t.events(session, 0);
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     const answers = transcripts.zookeeper.map((step) => step.answer);
     expect(answers[4]!.result).toEqual([
       { scheme: 'ip', user: '127.0.0.1' },
@@ -131,7 +123,7 @@ describe.skipIf(!installed)('SASL DIGEST-MD5 from a JAAS file, zabkit against Zo
       const whoami = async (server: 'zookeeper' | 'zabkit') => {
         const { stdout } = await promisify(execFile)(
           '/usr/share/zookeeper/bin/zkCli.sh',
-          ['-server', pair.servers[server].connectString, 'whoami'],
+          ['-server', pair().servers[server].connectString, 'whoami'],
           {
             timeout: 90_000,
             env: {
@@ -156,14 +148,14 @@ describe.skipIf(!installed)('SASL DIGEST-MD5 from a JAAS file, zabkit against Zo
   );
 
   it('ends a wrong password and an unknown user in AuthFailed', async () => {
-    const transcripts = await pair.run('java', async (t) => {
+    const transcripts = await pair().run('java', async (t) => {
       for (const session of ['wrong', 'nobody']) {
         await t.connect(session, { saslSection: `Client_${session}` });
         await t.do({ op: 'getData', session, path: '/' });
         await t.events(session, 2, { timeoutMs: 20_000 });
       }
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     const answers = transcripts.zookeeper.map((step) => step.answer);
     expect(answers[1]!.code).toBe(-115);
     expect(JSON.stringify(answers[2]!.result)).toMatch(/AuthFailed/);
@@ -171,23 +163,15 @@ describe.skipIf(!installed)('SASL DIGEST-MD5 from a JAAS file, zabkit against Zo
 });
 
 describe.skipIf(!installed)('enforce.auth, zabkit against ZooKeeper', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({
-      clients: ['java'],
-      config: [saslProvider, 'enforce.auth.enabled=true', 'enforce.auth.schemes=sasl,digest'],
-      systemProperties: login,
-      clientSystemProperties: login,
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
+  const pair = pairForSuite({
+    clients: ['java'],
+    config: [saslProvider, 'enforce.auth.enabled=true', 'enforce.auth.schemes=sasl,digest'],
+    systemProperties: login,
+    clientSystemProperties: login,
   });
 
   it('serves sessions that proved a required scheme and refuses one that did not', async () => {
-    const transcripts = await pair.run('java', async (t) => {
+    const transcripts = await pair().run('java', async (t) => {
       await t.connect('bob', { saslSection: 'Client_bob' });
       await t.do({ op: 'create', session: 'bob', path: '/enforced', data: 'x' });
       await t.connect('digest', { sasl: false });
@@ -198,7 +182,7 @@ describe.skipIf(!installed)('enforce.auth, zabkit against ZooKeeper', () => {
       await t.events('anon', 1, { timeoutMs: 20_000 });
       await t.do({ op: 'delete', session: 'bob', path: '/enforced' });
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     const answers = transcripts.zookeeper.map((step) => step.answer);
     expect(answers[1]!.ok).toBe(true);
     expect(answers[4]!.ok).toBe(true);

@@ -13,9 +13,9 @@
  * ClientCnxnSocket and BinaryInputArchive; 3.9 only guards maxbuffer + extrasize against
  * int overflow), so these answers hold for both.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { javaClientInstalled } from './drivers.js';
-import { DifferentialPair, differences, type ScenarioContext, type Transcripts } from './harness.js';
+import { differences, pairForSuite, type ScenarioContext, type Transcripts } from './harness.js';
 import { zookeeperInstalled } from './servers.js';
 
 const installed = zookeeperInstalled && javaClientInstalled;
@@ -56,19 +56,11 @@ function outcomes(transcripts: Transcripts): string[] {
 }
 
 describe.skipIf(!installed)('jute.maxbuffer at the default, zabkit against ZooKeeper', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({ clients: ['java'] });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
-  });
+  const pair = pairForSuite({ clients: ['java'] });
 
   it('accepts requests up to jute.maxbuffer and closes the connection one byte above; replies likewise', async () => {
-    const transcripts = await pair.run('java', (t) => aroundTheLimit(t, 0xfffff));
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    const transcripts = await pair().run('java', (t) => aroundTheLimit(t, 0xfffff));
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     expect(outcomes(transcripts)).toEqual([
       'ok',
       'ok',
@@ -83,29 +75,21 @@ describe.skipIf(!installed)('jute.maxbuffer at the default, zabkit against ZooKe
 
 describe.skipIf(!installed)('jute.maxbuffer raised to 4 MiB on both, zabkit against ZooKeeper', () => {
   const limit = 4 * 1024 * 1024;
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({
-      clients: ['java'],
-      systemProperties: { 'jute.maxbuffer': String(limit) },
-      // The Java client reads records with the JVM's jute.maxbuffer, and frames with its own.
-      clientSystemProperties: { 'jute.maxbuffer': String(limit) },
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
+  const pair = pairForSuite({
+    clients: ['java'],
+    systemProperties: { 'jute.maxbuffer': String(limit) },
+    // The Java client reads records with the JVM's jute.maxbuffer, and frames with its own.
+    clientSystemProperties: { 'jute.maxbuffer': String(limit) },
   });
 
   it('raises what a request and a reply may carry with it, data included', async () => {
-    const transcripts = await pair.run('java', async (t) => {
+    const transcripts = await pair().run('java', async (t) => {
       await aroundTheLimit(t, limit);
       // 2 MiB of data: over zabkit's old 1 MiB cap, within the raised frame.
       await t.do({ op: 'create', path: '/two', dataSize: 2 * 1024 * 1024 });
       await t.do({ op: 'exists', path: '/two' });
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     expect(outcomes(transcripts)).toEqual([
       'ok',
       'ok',

@@ -4,9 +4,9 @@
  * check, whoAmI names it, and an `auth` ACL it creates names its digest identity alone
  * (ZooKeeper's fixupACL skips super, which has no provider).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { javaClientInstalled } from './drivers.js';
-import { DifferentialPair, differences } from './harness.js';
+import { differences, pairForSuite } from './harness.js';
 import { zookeeperInstalled } from './servers.js';
 
 const installed = zookeeperInstalled && javaClientInstalled;
@@ -16,21 +16,13 @@ if (!installed) console.warn('Apache ZooKeeper or its Java client is not install
 const superDigest = 'super:lK75jTNcA+U9vtVEw5vB51mj/w4=';
 
 describe.skipIf(!installed)('a super digest from zoo.cfg, zabkit against ZooKeeper', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({
-      clients: ['java'],
-      config: [`DigestAuthenticationProvider.superDigest=${superDigest}`],
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
+  const pair = pairForSuite({
+    clients: ['java'],
+    config: [`DigestAuthenticationProvider.superDigest=${superDigest}`],
   });
 
   it('lets the super user past every ACL, and names it in whoAmI and in the ACLs it creates', async () => {
-    const transcripts = await pair.run('java', async (t) => {
+    const transcripts = await pair().run('java', async (t) => {
       const sessions = ['alice', 'nobody', 'wrong', 'root'];
       for (const session of sessions) await t.connect(session, { timeoutMs: 10_000 });
       await t.do({ op: 'addAuth', session: 'alice', scheme: 'digest', auth: 'alice:pw' });
@@ -49,7 +41,7 @@ describe.skipIf(!installed)('a super digest from zoo.cfg, zabkit against ZooKeep
       await t.do({ op: 'delete', session: 'root', path: '/secret' });
       for (const session of sessions) await t.events(session, 1);
     });
-    expect(differences(transcripts), pair.serverLog('zabkit')).toEqual([]);
+    expect(differences(transcripts), pair().serverLog('zabkit')).toEqual([]);
     const answer = (index: number) => transcripts.zookeeper[index]!.answer;
     expect(answer(6).code).toBe(-102); // nobody
     expect(answer(8).code).toBe(-102); // a wrong super password is just another digest user

@@ -5,9 +5,9 @@
  * The transcripts hide the times themselves; what is compared is how they relate to the
  * wall clock of this process (the servers run on the same machine) and to each other.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ClientKind, javaClientInstalled, kazooInstalled } from './drivers.js';
-import { DifferentialPair, differences, type ScenarioContext } from './harness.js';
+import { differences, pairForSuite, type ScenarioContext } from './harness.js';
 import { zookeeperInstalled } from './servers.js';
 
 const clients: ClientKind[] = [
@@ -40,23 +40,15 @@ function noteWithin(t: ScenarioContext, label: string, ms: number, from: number,
 }
 
 describe.skipIf(!installed)('ctime, mtime and TTLs, zabkit against ZooKeeper', () => {
-  let pair: DifferentialPair;
-
-  beforeAll(async () => {
-    pair = await DifferentialPair.start({
-      clients,
-      config: ['extendedTypesEnabled=true'],
-      systemProperties: { 'znode.container.checkIntervalMs': String(checkIntervalMs) },
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await pair?.stop();
+  const pair = pairForSuite({
+    clients,
+    config: ['extendedTypesEnabled=true'],
+    systemProperties: { 'znode.container.checkIntervalMs': String(checkIntervalMs) },
   });
 
   for (const client of clients) {
     it(`stamps each write with the time it was made, to the millisecond (${client})`, async () => {
-      const transcripts = await pair.run(client, async (t) => {
+      const transcripts = await pair().run(client, async (t) => {
         await t.connect('a', { timeoutMs: 4000 });
         const root = `/times-${client}`;
         const beforeCreate = Date.now();
@@ -94,7 +86,7 @@ describe.skipIf(!installed)('ctime, mtime and TTLs, zabkit against ZooKeeper', (
     'deletes a TTL node once its TTL has passed, not before',
     async () => {
       const ttlMs = 1000;
-      const transcripts = await pair.run('java', async (t) => {
+      const transcripts = await pair().run('java', async (t) => {
         await t.connect('a', { timeoutMs: 4000 });
         const beforeCreate = Date.now();
         await t.do({ op: 'create', path: '/ttl-node', mode: 'persistentWithTtl', ttl: ttlMs });
@@ -102,7 +94,7 @@ describe.skipIf(!installed)('ctime, mtime and TTLs, zabkit against ZooKeeper', (
         let goneAt: number | undefined;
         for (let attempt = 0; attempt < 400 && goneAt === undefined; attempt++) {
           await sleep(20);
-          const answer = await pair.driver('java', t.server).send({ op: 'exists', path: '/ttl-node' });
+          const answer = await pair().driver('java', t.server).send({ op: 'exists', path: '/ttl-node' });
           if (answer.ok && answer.result === null) goneAt = Date.now();
         }
         t.note('gone', goneAt !== undefined);
