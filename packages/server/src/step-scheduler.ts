@@ -37,7 +37,14 @@ export class StepScheduler {
     this.turnCheckPending = false;
   };
 
-  constructor(private readonly turnBudgetMs: number = stepTurnBudgetMs) {
+  /**
+   * @param turnBudgetMs how long steps may chain in microtasks before the loop gets a turn.
+   * @param nowMs the clock the budget is measured on: real time (tests give their own).
+   */
+  constructor(
+    private readonly turnBudgetMs: number = stepTurnBudgetMs,
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {
     if (!(turnBudgetMs >= 0)) throw new RangeError('turnBudgetMs must be a non-negative number');
   }
 
@@ -45,14 +52,19 @@ export class StepScheduler {
   schedule(step: () => void): void {
     // Real time, not the peer's clock: this is about the event loop, which a test's manual
     // clock does not hold up.
-    const nowMs = performance.now();
+    const nowMs = this.nowMs();
     const startedMs = this.turnStartedMs;
     const quietMs = nowMs - this.lastScheduledMs;
     this.lastScheduledMs = nowMs;
     // Steps chained in microtasks are scheduled microseconds apart: a millisecond with none
-    // means the driver was idle, and the event loop turned meanwhile.
-    if (startedMs === undefined || quietMs >= turnCheckAfterMs) {
+    // most likely means the driver was idle and the event loop turned meanwhile, so a new run
+    // starts. But a process the OS preempts is quiet too, without any turn: on a loaded
+    // machine every run would then restart before its budget is spent and the loop would never
+    // turn. So a quiet gap starts a new run only once per turn check: until the check fires
+    // (proof of a turn), the run's budget keeps counting.
+    if (startedMs === undefined || (quietMs >= turnCheckAfterMs && !this.turnCheckPending)) {
       this.turnStartedMs = nowMs;
+      if (startedMs !== undefined) this.checkTurn();
       queueMicrotask(step);
       return;
     }

@@ -64,6 +64,30 @@ describe('drivers give the event loop a turn during a burst of awaited requests'
     expect(client.state).toBe('connected');
   });
 
+  it('StepScheduler lets the loop turn even when the process is preempted between steps', async () => {
+    // A loaded machine: the OS takes the CPU away for 2 ms after every step, so no two steps
+    // are ever less than a millisecond apart although the event loop never turned.
+    let clockMs = 0;
+    const scheduler = new StepScheduler(10, () => clockMs);
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    let steps = 0;
+    await new Promise<void>((resolve) => {
+      const step = () => {
+        steps++;
+        clockMs += 2;
+        if (turned || steps >= 1000) resolve();
+        else scheduler.schedule(step);
+      };
+      scheduler.schedule(step);
+    });
+    expect(turned).toBe(true);
+    // The budget (10 ms) is spent after at most one restart of the run: a dozen steps.
+    expect(steps).toBeLessThanOrEqual(12);
+  });
+
   it('StepScheduler runs steps in microtasks until the budget is spent, then on the next turn', async () => {
     const scheduler = new StepScheduler(0);
     const order: string[] = [];
