@@ -256,15 +256,21 @@ export class DataTree {
 
   /** Restores one node, given its name and its parent (undefined when it has none: refused). */
   private restoreNode(saved: SnapshotNode, name: string, parent: Znode | undefined): void {
-    let node = this.nodes.get(saved.path);
+    // Only the nodes every tree starts with (the root, /zookeeper...) can be there already: the
+    // others are not looked up first, a lookup in a path map of a million costs a cache miss or
+    // two each (about a tenth of a restore).
+    const path = saved.path;
+    let node = path.length === 1 || path.startsWith(zookeeperPath) ? this.nodes.get(path) : undefined;
     if (node === undefined) {
-      assert(parent !== undefined, () => `snapshot lists ${saved.path} before its parent`);
+      assert(parent !== undefined, () => `snapshot lists ${path} before its parent`);
       const acl = this.acls.acquire(saved.acl);
       node = new Znode(saved.data, acl, saved.czxid, saved.ctime, lifetimeOf(saved.ephemeralOwner));
-      this.nodes.set(saved.path, node);
-      this.pathAndDataBytes += saved.path.length + node.dataLength;
+      const count = this.nodes.size;
+      this.nodes.set(path, node);
+      assert(this.nodes.size > count, () => `snapshot lists ${path} twice`);
+      this.pathAndDataBytes += path.length + node.dataLength;
       parent.addChild(name);
-      this.indexNode(saved.path, node.lifetime);
+      this.indexNode(path, node.lifetime);
     } else {
       // A node every tree starts with (the root, /zookeeper...): the snapshot's ACL replaces its own.
       this.beforeChange(saved.path, node);
