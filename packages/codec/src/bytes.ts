@@ -207,6 +207,31 @@ export class Reader {
     return this.buf.length - this.pos;
   }
 
+  /** What was read last at each `repeating` schema's place: its bytes and value. */
+  private lastRead:
+    | Map<object, { readonly start: number; readonly end: number; readonly value: unknown }>
+    | undefined;
+
+  /**
+   * The value read last at `site`, when the bytes from here on repeat its bytes (they are
+   * then passed over); undefined otherwise.
+   */
+  repeated<T>(site: object): T | undefined {
+    const last = this.lastRead?.get(site);
+    if (last === undefined) return undefined;
+    const length = last.end - last.start;
+    if (this.pos + length > this.buf.length) return undefined;
+    const buf = this.buf;
+    for (let i = 0; i < length; i++) if (buf[this.pos + i] !== buf[last.start + i]) return undefined;
+    this.pos += length;
+    return last.value as T;
+  }
+
+  /** Remembers `value`, read at `site` from `start` to here, for `repeated`. */
+  remember(site: object, start: number, value: unknown): void {
+    (this.lastRead ??= new Map()).set(site, { start, end: this.pos, value });
+  }
+
   /** Where the next read starts. */
   get position(): number {
     return this.pos;

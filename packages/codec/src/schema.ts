@@ -570,6 +570,45 @@ else { const ${start} = w.pos; ${this.inner.emitWrite(g, o, path)}
   }
 }
 
+/**
+ * A value that often repeats the one read before it at the same place in a record (the ACL
+ * of each znode of a snapshot chunk, of each create in a log record): when the bytes repeat,
+ * the value read before is shared rather than decoded again. The encoding is the schema's
+ * own; sharing is sound because decoding is deterministic and self-delimiting (equal bytes
+ * read as an equal value of the same length), and only for immutable values.
+ */
+class Repeating<T> extends Schema<T> {
+  /** This schema's place in every record, as Readers remember what was read there. */
+  private readonly site = {};
+
+  constructor(private readonly inner: Schema<T>) {
+    super();
+  }
+
+  emitWrite(g: Generator, value: string, path: string): string {
+    return this.inner.emitWrite(g, value, path);
+  }
+
+  emitRead(g: Generator, path: string): ReadCode {
+    const v = g.local('v');
+    const start = g.local('s');
+    const site = g.constant(this.site);
+    const inner = this.inner.emitRead(g, path);
+    return {
+      code: `let ${v} = r.repeated(${site});
+if (${v} === undefined) { const ${start} = r.position;
+${inner.code}
+  ${v} = ${inner.result}; r.remember(${site}, ${start}, ${v}); }`,
+      result: v,
+    };
+  }
+}
+
+/** `inner`, shared with the value read before at the same place when its bytes repeat. */
+export function repeating<T>(inner: Schema<T>): Schema<T> {
+  return new Repeating(inner);
+}
+
 /** `inner`, with each value's encoding kept in `cache`. */
 export function memoized<T extends object>(inner: Schema<T>, cache: WeakMap<T, Uint8Array>): Schema<T> {
   return new Memoized(inner, cache);

@@ -36,6 +36,7 @@ import {
   nullable,
   nullableData,
   pair,
+  repeating,
   type Schema,
   string,
   struct,
@@ -67,7 +68,9 @@ export const zxid = zxidOf<Zxid>();
 export const sessionId = brandedInt64<SessionId>();
 
 const id = struct<Id>({ scheme: string, id: string });
-const acl = list(struct<ACL>({ perms: int32, id }));
+// Nearly every znode of a snapshot chunk and create of a log record has the ACL of the one
+// before it: read once per run (the tree keeps one list per distinct ACL anyway).
+const acl = repeating(list(struct<ACL>({ perms: int32, id })));
 /** The identities a session authenticated as. */
 export const authInfo = list(id);
 
