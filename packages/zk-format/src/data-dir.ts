@@ -201,6 +201,7 @@ export function loadZooKeeperDataDir(dataDir: string, options: ZkLoadOptions = {
       applied++;
     }
   }
+  tree.finishReplay();
   if (tree.digestFromLoadedSnapshot !== null)
     warn(
       `the log ends at 0x${tree.lastProcessedZxid.toString(16)}, before the snapshot's digest zxid 0x${tree.digestFromLoadedSnapshot.zxid.toString(16)}: the state may be inconsistent (ZooKeeper warns of this too)`,
@@ -265,6 +266,8 @@ export function loadZooKeeperSnapshot(
       "it names no zxid: neither ZooKeeper 3.9's last processed zxid nor a 3.6+ digest follows the nodes",
     );
   tree.snapshotLoaded(zxid, trailer.digest);
+  // No log here to show the snapshot one txn ahead of its digest: a difference is a mismatch.
+  tree.finishReplay();
   const deadSessions = tree.killDeadSessions(sessions);
   for (const [path, node] of tree.nodes) {
     if (node.acl === null)

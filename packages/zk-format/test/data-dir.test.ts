@@ -3,9 +3,10 @@
  * rolled logs, fuzzy snapshots, damaged files, dead sessions; and the round trip through a
  * zabkit store and back into a ZooKeeper directory.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { DataTree } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
@@ -133,6 +134,124 @@ describe('loading a ZooKeeper data directory', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it("settles a snapshot one txn ahead of its digest by the next txn's logged digest", () => {
+    // ZooKeeper's snapshot thread reads the digest after writing the nodes: the txn being
+    // applied then can be in the nodes and not yet in the digest (DataTree.serializeZxidDigest).
+    fc.assert(
+      fc.property(
+        fc.array(stepArbitrary, { minLength: 4, maxLength: 40 }),
+        fc.nat(),
+        fc.nat({ max: 3 }),
+        (steps, cutPick, earlier) => {
+          const builder = new HistoryBuilder();
+          const states: SnapshotContent[] = [snapshotOf(builder)];
+          for (const step of steps) {
+            const before = builder.entries.length;
+            builder.step(step);
+            if (builder.entries.length > before) states.push(snapshotOf(builder));
+          }
+          const count = builder.entries.length;
+          fc.pre(count >= 2);
+          // The digest belongs to txn `at`; the nodes hold txn `at + 1` too.
+          const at = 1 + (cutPick % (count - 1));
+          const named = Math.max(1, at - earlier);
+          const digestEntry = builder.entries[at - 1]!;
+          const { dataDir, snapDir } = newDir();
+          const zxidDigest = {
+            zxid: digestEntry.header.zxid,
+            digestVersion: 2,
+            digest: digestEntry.digest!.treeDigest,
+          };
+          writeFileSync(
+            join(snapDir, `snapshot.${builder.entries[named - 1]!.header.zxid.toString(16)}`),
+            encodeSnapshot({ ...states[at + 1]!, digest: zxidDigest }),
+          );
+          writeLogs(snapDir, builder.entries, []);
+          const loaded = loadZooKeeperDataDir(dataDir);
+          expect(toTreeSnapshot(loaded)).toEqual(
+            toTreeSnapshot({ ...builder, zxid: builder.tree.lastProcessedZxid }),
+          );
+          // Compared as the snapshot loads: the nodes differ from the digest unless txn `at + 1`
+          // left the tree as it was (a session, a failed multi). Compared in the replay: the
+          // txns before may have rewritten what `at + 1` changed.
+          const ahead = builder.entries[at]!.digest!.treeDigest !== zxidDigest.digest;
+          if (named === at) expect(loaded.digest.snapshot).toBe(ahead ? 'behindByOneTxn' : 'matched');
+          else expect(['matched', 'behindByOneTxn']).toContain(loaded.digest.snapshot);
+          expect(loaded.digest.txnsMismatched).toEqual([]);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('imports the directory ZooKeeper 3.8 wrote with a multi half in its snapshot, as ZooKeeper loads it', () => {
+    // Kept from a run of test/zookeeper-migration.test.ts that failed: snapshot.2d holds part of
+    // the multi 0x2e (its create; its setData too) and the digest of 0x2d. ZooKeeper started
+    // on this directory reports zk_digest_mismatches_count 1 and serves the tree at 0x35.
+    const fixture = fileURLToPath(new URL('./fixtures/snapshot-digest-behind', import.meta.url));
+    const warnings: string[] = [];
+    const loaded = loadZooKeeperDataDir(fixture, { warn: (message) => warnings.push(message) });
+    expect(loaded.snapshotFile).toMatch(/snapshot\.2d$/);
+    expect(loaded.digest).toEqual({ snapshot: 'behindByOneTxn', txnsMatched: 8, txnsMismatched: [] });
+    expect(loaded.zxid).toBe(0x35n);
+    expect(warnings.join('\n')).toMatch(/digest at 0x2d lags .* matches the digest logged after 0x2e/);
+    // The same directory from the snapshot before it, whose digest matched: the same state.
+    const { dataDir, snapDir } = newDir();
+    cpSync(join(fixture, 'version-2'), snapDir, { recursive: true });
+    rmSync(join(snapDir, 'snapshot.2d'));
+    const older = loadZooKeeperDataDir(dataDir);
+    expect(older.digest.snapshot).toBe('matched');
+    expect(toTreeSnapshot(loaded)).toEqual(toTreeSnapshot(older));
+  });
+
+  it('refuses a snapshot whose digest the next txn does not settle', () => {
+    const builder = new HistoryBuilder();
+    for (let i = 0; i < 4; i++)
+      builder.step({
+        kind: 'create',
+        pick: 0,
+        name: `r${i}`,
+        data: new Uint8Array([i]),
+        ephemeral: false,
+        sequential: false,
+        container: false,
+        ttl: false,
+      });
+    const digestOf = (index: number) => ({
+      zxid: builder.entries[index]!.header.zxid,
+      digestVersion: 2,
+      digest: builder.entries[index]!.digest!.treeDigest,
+    });
+    const load = (content: SnapshotContent, zxid: bigint, entries: readonly ZkTxnEntry[]) => {
+      const { dataDir, snapDir } = newDir();
+      writeFileSync(join(snapDir, `snapshot.${zxid.toString(16)}`), encodeSnapshot(content));
+      if (entries.length > 0) writeLogs(snapDir, entries, []);
+      const warnings: string[] = [];
+      const loaded = loadZooKeeperDataDir(dataDir, { warn: (message) => warnings.push(message) });
+      return { loaded, warnings: warnings.join('\n') };
+    };
+    const full = snapshotOf(builder);
+    const last = builder.entries.at(-1)!.header.zxid;
+    // A node that no txn explains: the next txn's digest differs too.
+    const extra = {
+      ...full,
+      nodes: [...full.nodes, { ...full.nodes.find((n) => n.path === '/r3')!, path: '/planted' }],
+      digest: digestOf(2),
+    };
+    const planted = load(extra, builder.entries[2]!.header.zxid, builder.entries);
+    expect(planted.loaded.digest.snapshot).toBe('mismatched');
+    expect(planted.loaded.digest.txnsMismatched).toEqual([last]);
+    expect(planted.warnings).toMatch(/differs from the snapshot's, nor the digest logged after the next txn/);
+    // A damaged digest with no txn after it: nothing can show the snapshot right.
+    const damaged = load({ ...full, digest: { ...digestOf(3), digest: digestOf(3).digest + 1n } }, last, []);
+    expect(damaged.loaded.digest.snapshot).toBe('mismatched');
+    expect(damaged.warnings).toMatch(/and no logged txn follows/);
+    // The next txn logged without a digest cannot settle it either.
+    const undigested = builder.entries.map((entry) => ({ ...entry, digest: null }));
+    const unchecked = load({ ...full, digest: digestOf(2) }, builder.entries[2]!.header.zxid, undigested);
+    expect(unchecked.loaded.digest.snapshot).toBe('mismatched');
   });
 
   it('passes over a damaged newest snapshot for an older one, and stops at a torn log tail', () => {
