@@ -112,6 +112,7 @@ export {
   type ResolvedPeerOptions,
   resolvePeerOptions,
 } from './zab/options.js';
+export type { LinkClosure } from './zab/outbox.js';
 export { type PeerInput, type PeerReady, ZabPeer, type ZabPeerOptions } from './zab/peer.js';
 export { JointQuorum, MajorityQuorum, type QuorumVerifier, type ServerId } from './zab/quorum.js';
 export type { LearnerView, PeerStatus, ReplicaStats, SessionSummary } from './zab/status.js';

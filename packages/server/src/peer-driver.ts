@@ -448,10 +448,15 @@ export class PeerDriver implements LinkFactory {
     for (const read of ready.reads) this.read(read);
     for (const output of ready.toClients) this.deliver(output);
     for (const observer of this.observers) observer.stepped?.(ready);
-    for (const event of ready.events) {
-      logPeerEvent(this.log, this.peer.serverId, event);
-      // The core refused what that peer sent: the link goes too (it reconnects as usual).
-      if (event.kind === 'peerMessageRefused') this.transport.disconnect?.(event.peer);
+    for (const event of ready.events) logPeerEvent(this.log, this.peer.serverId, event);
+    // After this Ready's messages went: the other end sees the link down at once (a dropped
+    // follower looks for a leader and syncs again), and it is made again as usual.
+    for (const closure of ready.closeLinks) {
+      this.log.info(
+        { serverId: this.peer.serverId, peer: closure.peer, reason: closure.reason },
+        `closing the link to server ${closure.peer}: ${closure.reason}`,
+      );
+      this.transport.disconnect?.(closure.peer);
     }
   }
 

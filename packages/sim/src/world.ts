@@ -193,6 +193,8 @@ export class World {
   /** Links that drop messages: "from->to". */
   readonly blocked = new Set<string>();
   private readonly lastDelivery = new Map<string, number>();
+  /** Per link, how often a peer closed it: what was in flight before a close is lost. */
+  private readonly linkCloses = new Map<string, number>();
   faultsEnabled = true;
   /**
    * A deliberately broken driver for testing the checkers: messages that must wait for
@@ -521,6 +523,7 @@ export class World {
     for (const envelope of node.pipeline.accept(ready)) this.send(envelope);
     for (const output of ready.toClients) this.observer?.clientOutput(node.id, output);
     for (const read of ready.reads) this.read(node, read);
+    for (const closure of ready.closeLinks) this.closeLink(node.id, closure.peer);
     for (const event of ready.events) {
       const key = 'side' in event ? `${event.kind}/${event.side}` : event.kind;
       this.syncEvents[key] = (this.syncEvents[key] ?? 0) + 1;
@@ -604,10 +607,24 @@ export class World {
 
   private deliverAt(at: number, link: string, envelope: Envelope, target: SimPeer): void {
     const incarnation = target.incarnation;
+    const closes = this.linkCloses.get(link) ?? 0;
     this.queue.schedule(at, `msg ${link} ${envelope.message.kind}`, () => {
       if (target.incarnation !== incarnation || this.blocked.has(link) || !this.alive(envelope.from)) return;
+      if ((this.linkCloses.get(link) ?? 0) !== closes) return;
       this.step(envelope.to, { kind: 'message', from: envelope.from, message: this.wire(envelope.message) });
     });
+  }
+
+  /**
+   * A peer closes its link to another (its driver's `disconnect`), as a TCP connection closed:
+   * what is in flight either way is lost, both ends notice, and later messages go again.
+   */
+  private closeLink(a: ServerId, b: ServerId): void {
+    if (!this.peers.has(b)) return;
+    for (const link of [`${a}->${b}`, `${b}->${a}`])
+      this.linkCloses.set(link, (this.linkCloses.get(link) ?? 0) + 1);
+    this.stepLater(a, { kind: 'linkDown', peer: b });
+    this.stepLater(b, { kind: 'linkDown', peer: a });
   }
 
   /** Cuts the links between two groups both ways; both ends notice, as a reset connection. */

@@ -37,6 +37,19 @@ export class MemoryNetwork {
     this.reportDown(b, a);
   }
 
+  /**
+   * Breaks the link between two peers as a closed connection would: what is in flight on it
+   * either way is lost, both ends are told, and messages sent afterwards go again.
+   */
+  breakLink(a: ServerId, b: ServerId): void {
+    this.queue = this.queue.filter(
+      (inFlight) =>
+        !((inFlight.from === a && inFlight.to === b) || (inFlight.from === b && inFlight.to === a)),
+    );
+    this.reportDown(a, b);
+    this.reportDown(b, a);
+  }
+
   /** Cuts `id` off from every other peer. */
   isolate(id: ServerId): void {
     for (const other of this.endpoints.keys()) if (other !== id) this.partition(id, other);
@@ -100,6 +113,11 @@ export class MemoryEndpoint implements PeerTransport {
 
   listen(handlers: TransportHandlers): void {
     this.handlers = handlers;
+  }
+
+  /** Breaks the link to `peer`: both ends see it down; later messages go again. */
+  disconnect(peer: ServerId): void {
+    if (!this.closed) this.network.breakLink(this.serverId, peer);
   }
 
   /** @internal */

@@ -55,6 +55,8 @@ export interface PeerContext {
   send(to: ServerId, message: PeerMessage): void;
   /** Sends once everything persisted so far (this step included) is durable. */
   sendAfterPersist(to: ServerId, message: PeerMessage): void;
+  /** Has the driver break the link to `peer` after this step's messages, saying why. */
+  closeLink(peer: ServerId, reason: string): void;
   /** Schedules a storage action; `onDurable` runs in the step that reports it durable. */
   persist(action: StorageAction, onDurable?: () => void): void;
   /** Runs `callback` once everything persisted so far is durable (at once if nothing is pending). */

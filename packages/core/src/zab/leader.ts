@@ -721,7 +721,10 @@ export class LeaderRole {
           // The learner forwarded something we never received, and the link is FIFO: it was
           // lost. Its session waits for an answer that cannot come; forget the learner so it
           // connects afresh and its clients learn the outcome is unknown.
-          this.learners.delete(learner.serverId);
+          this.forget(
+            learner,
+            `server ${learner.serverId} forwarded request ${learner.nextForwardSeq}, which never came`,
+          );
           return;
         }
         if (this.phase.kind !== 'broadcast') return;
@@ -803,7 +806,7 @@ export class LeaderRole {
   /** The lost link to a learner: forget it until it connects again. */
   linkDown(peer: ServerId): void {
     const learner = this.learners.get(peer);
-    if (learner !== undefined) this.forget(learner, `lost the link to server ${peer}`);
+    if (learner !== undefined) this.forget(learner, `lost the link to server ${peer}`, 'keepLink');
   }
 
   /** The follower's acknowledgements reach `ackedZxid`: the proposals through it leave its lag. */
@@ -850,10 +853,17 @@ export class LeaderRole {
     if (bound !== undefined) this.peer.boundReached(bound);
   }
 
-  /** Forgets a learner; a learner sync under way fails with `reason`. */
-  private forget(learner: LearnerLink, reason: string): void {
+  /**
+   * Forgets a learner; a learner sync under way fails with `reason`. The link is closed too
+   * (unless it is down already, or `keepLink` says the learner should come back only after its
+   * own timeout): the learner learns at once that it was dropped and looks for a leader, then
+   * syncs again, instead of noticing our silence only after syncLimit, as ZooKeeper's
+   * LearnerHandler closes its socket when it gives a learner up.
+   */
+  private forget(learner: LearnerLink, reason: string, link?: 'keepLink'): void {
     this.learners.delete(learner.serverId);
     this.syncEnded(learner, reason);
+    if (link === undefined) this.peer.closeLink(learner.serverId, reason);
   }
 
   /** A learner's sync ends unfinished (if one was under way): reported with the reason. */
@@ -980,7 +990,11 @@ export class LeaderRole {
     const silenceLimitMs = this.peer.options.syncLimitTicks * tickMs;
     for (const learner of [...this.learners.values()]) {
       if (now - learner.lastHeardMs > silenceLimitMs) {
-        this.forget(learner, `server ${learner.serverId} silent for ${now - learner.lastHeardMs} ms`);
+        // Whole ms: the monotonic clock a driver reads has fractions no operator needs.
+        this.forget(
+          learner,
+          `server ${learner.serverId} silent for ${Math.round(now - learner.lastHeardMs)} ms`,
+        );
         continue;
       }
       // Heard from, yet proposals wait and none was acknowledged for syncLimit: it is stuck
@@ -1083,9 +1097,12 @@ export class LeaderRole {
     return room;
   }
 
-  /** Forgets a learner because a bound was reached; it times out and connects again. */
+  /**
+   * Forgets a learner because a bound was reached; it times out and connects again. Its link
+   * stays: closed, the learner would be back at once, and dropped again while the bound holds.
+   */
   private dropLearner(learner: LearnerLink, bound: PeerBound): void {
-    this.forget(learner, `${bound} reached`);
+    this.forget(learner, `${bound} reached`, 'keepLink');
     this.peer.boundReached(bound);
   }
 }

@@ -37,6 +37,17 @@ export interface OutboxContents {
   readonly events: readonly PeerEvent[];
   /** The membership that took effect in this step, if one did (the last, if several). */
   readonly activatedConfig: EnsembleConfig | undefined;
+  readonly closeLinks: readonly LinkClosure[];
+}
+
+/**
+ * A link this peer ends: the driver breaks it (the transport's `disconnect`), so that the
+ * other end learns at once that the relation is over instead of after its timeouts.
+ */
+export interface LinkClosure {
+  readonly peer: ServerId;
+  /** Why, for the log. */
+  readonly reason: string;
 }
 
 /** A peer's outgoing messages, storage actions and durability bookkeeping. */
@@ -47,6 +58,7 @@ export class Outbox {
   private reads: StorageRead[] = [];
   private events: PeerEvent[] = [];
   private activatedConfig: EnsembleConfig | undefined;
+  private closeLinks: LinkClosure[] = [];
   private persistSeq = 0;
   private currentMark: DurabilityMark | undefined;
   /** Marks handed to the driver and not yet reported durable, oldest first. */
@@ -86,6 +98,12 @@ export class Outbox {
   /** Asks the driver for a storage read; its answer comes back as an input. */
   read(read: StorageRead): void {
     this.reads.push(read);
+  }
+
+  /** Asks the driver to break the link to `peer` (once per step), saying why. */
+  closeLink(peer: ServerId, reason: string): void {
+    if (peer === this.selfId || this.closeLinks.some((closure) => closure.peer === peer)) return;
+    this.closeLinks.push({ peer, reason });
   }
 
   /** Reports something for the driver to log. */
@@ -176,8 +194,10 @@ export class Outbox {
       reads: this.reads.length === 0 ? nothing : this.reads,
       events: this.events.length === 0 ? nothing : this.events,
       activatedConfig: this.activatedConfig,
+      closeLinks: this.closeLinks.length === 0 ? nothing : this.closeLinks,
     };
     this.activatedConfig = undefined;
+    if (this.closeLinks.length > 0) this.closeLinks = [];
     if (this.reads.length > 0) this.reads = [];
     if (this.events.length > 0) this.events = [];
     if (this.persistActions.length > 0) this.persistActions = [];

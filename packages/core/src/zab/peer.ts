@@ -50,7 +50,7 @@ import {
   type ResolvedPeerOptions,
   resolvePeerOptions,
 } from './options.js';
-import { Outbox } from './outbox.js';
+import { type LinkClosure, Outbox } from './outbox.js';
 import type { QuorumVerifier, ServerId } from './quorum.js';
 import type { LearnerView, PeerStatus, ReplicaStats, SessionSummary } from './status.js';
 import { TxnLog } from './txn-log.js';
@@ -120,6 +120,13 @@ export interface PeerReady {
    * already durable in the log: the driver need not order it with `persist`.
    */
   readonly activatedConfig: EnsembleConfig | undefined;
+  /**
+   * Links to break now (the transport's `disconnect`), after this Ready's `messages` went: the
+   * peer sent what no correct peer sends, or this leader dropped that learner. Both ends see
+   * the link down at once (a dropped follower looks for a leader and syncs again without
+   * waiting for syncLimit), and it is made again as usual.
+   */
+  readonly closeLinks: readonly LinkClosure[];
 }
 
 /** A peer's options: its ensemble, limits and server settings. */
@@ -603,8 +610,16 @@ export class ZabPeer {
   }
 
   private takeReady(): PeerReady {
-    const { persist, persistSeq, messages, messagesAfterPersist, reads, events, activatedConfig } =
-      this.outbox.take();
+    const {
+      persist,
+      persistSeq,
+      messages,
+      messagesAfterPersist,
+      reads,
+      events,
+      activatedConfig,
+      closeLinks,
+    } = this.outbox.take();
     return {
       persist,
       persistSeq,
@@ -614,6 +629,7 @@ export class ZabPeer {
       reads,
       events,
       activatedConfig,
+      closeLinks,
     };
   }
 
@@ -686,10 +702,11 @@ export class ZabPeer {
   /**
    * A message no correct peer sends: refused before any role sees it, reported, and the
    * relation with its sender ended as if its link had broken (a learner looks for another
-   * leader, a leader drops that learner). The driver closes the link too.
+   * leader, a leader drops that learner), and its link closed.
    */
   private refuseMessage(from: ServerId, message: PeerMessage, reason: string): void {
     this.outbox.event({ kind: 'peerMessageRefused', peer: from, message: message.kind, reason });
+    this.outbox.closeLink(from, `it sent a ${message.kind} no correct peer sends: ${reason}`);
     if (this.role.kind === 'leading') this.role.leader.linkDown(from);
     else if (this.role.kind !== 'looking' && from === this.role.learner.leaderId)
       this.lookForLeader(`leader ${from} sent a ${message.kind} no correct leader sends: ${reason}`);
@@ -837,6 +854,7 @@ export class ZabPeer {
       adoptSessionSecret: (secret) => this.adoptSessionSecret(secret),
       send: (to, message) => this.outbox.send(to, message),
       sendAfterPersist: (to, message) => this.outbox.sendAfterPersist(to, message),
+      closeLink: (peer, reason) => this.outbox.closeLink(peer, reason),
       persist: (action, onDurable) => this.outbox.persist(action, onDurable),
       whenDurable: (callback) => this.outbox.whenDurable(callback),
       takeSnapshot: (onDurable) => this.applier.takeSnapshot(onDurable),

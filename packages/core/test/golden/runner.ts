@@ -466,6 +466,7 @@ class TranscriptEnv {
       lines.push(
         event.kind === 'learnerDropped' ? this.printer.learnerDropped(event) : this.printer.event(event),
       );
+    for (const closure of ready.closeLinks) lines.push(`close link ${id}-${closure.peer}: ${closure.reason}`);
     if (lines.length === 0) return;
     this.out.push(`> ${id} ready`, ...lines.map((line) => `  ${line}`));
   }

@@ -41,7 +41,15 @@ interface Node {
   events: PeerEvent[];
   /** Every configuration its Readies said took effect, in order, across restarts. */
   activatedConfigs: EnsembleConfig[];
+  /** The peers whose links its driver was asked to close, in order, across restarts. */
+  linksClosed: ServerId[];
 }
+
+const node = (cluster: Cluster, id: ServerId): Node => {
+  const found = cluster.nodes.get(id);
+  if (found === undefined) throw new Error(`no server ${id}`);
+  return found;
+};
 
 export interface ClusterOptions {
   readonly voters: number;
@@ -115,6 +123,7 @@ export class Cluster {
         reads: [],
         events: [],
         activatedConfigs: [],
+        linksClosed: [],
       });
       this.start(id);
     }
@@ -218,6 +227,28 @@ export class Cluster {
     this.options.observer?.ready?.(id, ready, sentNow);
     if (this.autoPersist) this.flushStorage(id);
     if (this.autoRead) this.answerReads(id);
+    for (const closure of ready.closeLinks) this.closeLink(id, closure.peer);
+  }
+
+  /**
+   * A peer's driver closed its link to another: what is in flight either way is lost and both
+   * ends see the link down, as a closed TCP connection; later messages go again.
+   */
+  private closeLink(a: ServerId, b: ServerId): void {
+    node(this, a).linksClosed.push(b);
+    const onLink = (envelope: Envelope) =>
+      (envelope.from === a && envelope.to === b) || (envelope.from === b && envelope.to === a);
+    this.queue = this.queue.filter((envelope) => !onLink(envelope));
+    for (const [end, other] of [
+      [a, b],
+      [b, a],
+    ] as const)
+      if (this.alive(end)) this.step(end, { kind: 'linkDown', peer: other });
+  }
+
+  /** The peers whose links `id` closed, in order, across restarts. */
+  linksClosed(id: ServerId): ServerId[] {
+    return node(this, id).linksClosed;
   }
 
   /** Answers the storage reads a peer asked for, from what is durable. */

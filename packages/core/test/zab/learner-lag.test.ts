@@ -115,6 +115,10 @@ describe('a follower slower than the writes', () => {
     const views = writeWhileSlow(c, setup, 2000, () => dropped(c, leader).length > 0);
     const [drop] = dropped(c, leader);
     expect(drop).toMatchObject({ peer: slow, reason: expect.stringMatching(/learnerLagBytesMax \(20000\)/) });
+    // The leader closed its link as it dropped it: the follower left its leader at once (in the
+    // round of the drop, not after syncLimit's 5 s of silence) and says why.
+    expect(c.linksClosed(leader)).toEqual([slow]);
+    expect(c.peer(slow).status().lookingReason).toBe(`lost the link to leader ${leader}`);
     expect(drop!.oldestUnacknowledgedAgeMs).toBeLessThan(5000);
     // Never more than the bound was outstanding to it.
     for (const view of views) expect(view.lagBytes).toBeLessThanOrEqual(20_000);
