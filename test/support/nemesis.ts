@@ -12,12 +12,29 @@ interface Pair {
   readonly outbound: Socket;
   /** Set once the link was cut while this pair was open: it is reset at the heal. */
   cut: boolean;
+  /** Per direction, what a throttle holds back: released at its rate. */
+  readonly held: Map<Socket, Held>;
 }
+
+/** Bytes a throttled direction holds for `to`, and the socket they come from. */
+interface Held {
+  readonly from: Socket;
+  readonly chunks: Buffer[];
+  bytes: number;
+}
+
+/** A throttled direction pauses its sender beyond this much held back (as a full TCP window). */
+const throttleHeldBytesMax = 256 * 1024;
+/** How often a throttle releases bytes. */
+const throttleIntervalMs = 20;
 
 /** The proxy a member dials to reach one port of another member. */
 export class LinkProxy {
   private blocked = false;
   private delayMs = 0;
+  /** Bytes per second each direction forwards; 0: as fast as they come. */
+  private rateBytesPerSecond = 0;
+  private pump: NodeJS.Timeout | undefined;
   private readonly pairs = new Set<Pair>();
 
   private constructor(
@@ -54,7 +71,7 @@ export class LinkProxy {
       return;
     }
     const outbound = tcpConnect(target);
-    const pair: Pair = { inbound, outbound, cut: this.blocked };
+    const pair: Pair = { inbound, outbound, cut: this.blocked, held: new Map() };
     this.pairs.add(pair);
     for (const socket of [inbound, outbound]) {
       socket.on('error', () => undefined);
@@ -70,11 +87,60 @@ export class LinkProxy {
         pair.cut = true;
         return;
       }
-      if (this.delayMs === 0) to.write(chunk);
+      if (this.rateBytesPerSecond > 0) this.hold(pair, to, chunk);
+      else if (this.delayMs === 0) to.write(chunk);
       else setTimeout(() => to.write(chunk), this.delayMs);
     };
     inbound.on('data', forward(outbound));
     outbound.on('data', forward(inbound));
+  }
+
+  /** A throttled chunk waits its turn; a sender with too much waiting is paused. */
+  private hold(pair: Pair, to: Socket, chunk: Buffer): void {
+    let held = pair.held.get(to);
+    if (held === undefined) {
+      held = { from: to === pair.outbound ? pair.inbound : pair.outbound, chunks: [], bytes: 0 };
+      pair.held.set(to, held);
+    }
+    held.chunks.push(chunk);
+    held.bytes += chunk.length;
+    if (held.bytes > throttleHeldBytesMax) held.from.pause();
+  }
+
+  /** Releases each direction's share of the rate; with no rate, everything held and resumes. */
+  private release(budgetBytes: number): void {
+    for (const pair of this.pairs) {
+      for (const [to, held] of pair.held) {
+        let budget = budgetBytes;
+        while (held.chunks.length > 0 && budget > 0) {
+          const chunk = held.chunks[0]!;
+          const part = chunk.length <= budget ? chunk : chunk.subarray(0, budget);
+          if (part === chunk) held.chunks.shift();
+          else held.chunks[0] = chunk.subarray(budget);
+          held.bytes -= part.length;
+          budget -= part.length;
+          if (!to.destroyed) to.write(part);
+        }
+        if (held.bytes <= throttleHeldBytesMax && held.from.isPaused()) held.from.resume();
+      }
+    }
+  }
+
+  /**
+   * Forwards at most `bytesPerSecond` each way (0: lifts the throttle, sending what it held).
+   * A sender with more than 256 KiB held back is paused, so the bytes back up into its own
+   * socket as they would behind a slow route.
+   */
+  throttle(bytesPerSecond: number): void {
+    this.rateBytesPerSecond = bytesPerSecond;
+    if (this.pump !== undefined) clearInterval(this.pump);
+    this.pump = undefined;
+    if (bytesPerSecond === 0) {
+      this.release(Number.POSITIVE_INFINITY);
+      return;
+    }
+    const budget = Math.max(1, Math.floor((bytesPerSecond * throttleIntervalMs) / 1000));
+    this.pump = setInterval(() => this.release(budget), throttleIntervalMs);
   }
 
   /** Forwards nothing until `heal`. */
@@ -99,6 +165,7 @@ export class LinkProxy {
   }
 
   async close(): Promise<void> {
+    if (this.pump !== undefined) clearInterval(this.pump);
     for (const pair of this.pairs) {
       pair.inbound.destroy();
       pair.outbound.destroy();
@@ -162,10 +229,20 @@ export class Nemesis {
     for (const proxy of this.proxies) proxy.delay(ms);
   }
 
+  /** Forwards at most `bytesPerSecond` each way on every link between `a` and `b` (0: lifts it). */
+  throttle(a: number, b: number, bytesPerSecond: number): void {
+    this.note(
+      bytesPerSecond === 0 ? `unthrottle ${a} <-> ${b}` : `throttle ${a} <-> ${b} to ${bytesPerSecond} B/s`,
+    );
+    for (const proxy of this.links((f, t) => (f === a && t === b) || (f === b && t === a)))
+      proxy.throttle(bytesPerSecond);
+  }
+
   heal(): void {
     this.note('heal');
     for (const proxy of this.proxies) {
       proxy.delay(0);
+      proxy.throttle(0);
       proxy.heal();
     }
   }

@@ -193,6 +193,7 @@ export class ServerNode {
         snapCount: config.snapCount,
         syncChunkBytes: config.peerLinks.syncChunkBytes,
         syncWindowBytes: config.peerLinks.syncWindowBytes,
+        learnerLagBytesMax: config.peerLinks.learnerLagBytesMax,
         electionFinalizeWaitMs: Math.min(200, config.tickTime),
         electionResendIntervalMs: Math.min(400, config.tickTime),
         sessionSecret: options.sessionSecret ?? new Uint8Array(randomBytes(sessionSecretBytes)),

@@ -23,6 +23,11 @@ export interface PeerLinkSettings {
    * whole record (`jute.maxbuffer`) with room to spare.
    */
   readonly peerMaxFrameBytes: number;
+  /**
+   * `zabkit.learnerLagBytesMax` (default 64 MiB): most bytes of proposals a follower may have
+   * unacknowledged before its leader drops it (and closes its link) to sync it again.
+   */
+  readonly learnerLagBytesMax: number;
 }
 
 /** The keys this module reads. */
@@ -30,13 +35,15 @@ export const PEER_LINK_KEYS: ReadonlySet<string> = new Set([
   'zabkit.syncChunkBytes',
   'zabkit.syncWindowBytes',
   'zabkit.peerMaxFrameBytes',
+  'zabkit.learnerLagBytesMax',
 ]);
 
-/** The defaults: the core's chunk and window, the TCP transport's frame cap. */
+/** The defaults: the core's chunk, window and lag bound, the TCP transport's frame cap. */
 export const defaultPeerLinkSettings: PeerLinkSettings = {
   syncChunkBytes: 1024 * 1024,
   syncWindowBytes: 8 * 1024 * 1024,
   peerMaxFrameBytes: 64 * 1024 * 1024,
+  learnerLagBytesMax: 64 * 1024 * 1024,
 };
 
 /** Room a frame keeps beyond its largest chunk or record, for the message's own fields. */
@@ -79,5 +86,6 @@ export function parsePeerLinkSettings(source: SettingsSource, juteMaxBuffer: num
       String(peerMaxFrameBytes),
       `must be at least ${needed}: a sync chunk (zabkit.syncChunkBytes) or a record (jute.maxbuffer) and ${frameSlackBytes} bytes more`,
     );
-  return { syncChunkBytes, syncWindowBytes, peerMaxFrameBytes };
+  const learnerLagBytesMax = integer(source, 'zabkit.learnerLagBytesMax', d.learnerLagBytesMax);
+  return { syncChunkBytes, syncWindowBytes, peerMaxFrameBytes, learnerLagBytesMax };
 }

@@ -161,6 +161,7 @@ describe('parseConfig', () => {
         syncChunkBytes: 1024 * 1024,
         syncWindowBytes: 8 * 1024 * 1024,
         peerMaxFrameBytes: 64 * 1024 * 1024,
+        learnerLagBytesMax: 64 * 1024 * 1024,
       },
       quorumSecurity: {
         tls: undefined,

@@ -15,15 +15,16 @@ function refusal(text: string): ConfigError {
 }
 
 describe('peer link settings in zoo.cfg', () => {
-  it('reads the sync chunk, window and frame cap without warnings', () => {
+  it('reads the sync chunk, window, frame cap and lag bound without warnings', () => {
     const { config, warnings } = parseConfig(
-      `${base}zabkit.syncChunkBytes=262144\nzabkit.syncWindowBytes=1048576\nzabkit.peerMaxFrameBytes=2097152\n`,
+      `${base}zabkit.syncChunkBytes=262144\nzabkit.syncWindowBytes=1048576\nzabkit.peerMaxFrameBytes=2097152\nzabkit.learnerLagBytesMax=4194304\n`,
     );
     expect(warnings).toEqual([]);
     expect(config.peerLinks).toEqual({
       syncChunkBytes: 262_144,
       syncWindowBytes: 1_048_576,
       peerMaxFrameBytes: 2_097_152,
+      learnerLagBytesMax: 4_194_304,
     });
   });
 
@@ -31,6 +32,7 @@ describe('peer link settings in zoo.cfg', () => {
     ['zabkit.syncChunkBytes', '0'],
     ['zabkit.syncWindowBytes', 'lots'],
     ['zabkit.peerMaxFrameBytes', '-1'],
+    ['zabkit.learnerLagBytesMax', '0'],
   ])('refuses %s=%s, naming the key', (key, value) => {
     expect(refusal(`${base}${key}=${value}\n`).key).toBe(key);
   });
