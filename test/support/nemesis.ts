@@ -1,9 +1,9 @@
 /**
  * A TCP-proxy nemesis for the peer links of a real ensemble: every member reaches every other
- * through its own proxy (one per direction and port), so a test can cut, slow or half-cut
- * any link while the processes run. A cut link forwards nothing and answers nothing (bytes
- * wait, as on a broken route); when it heals, the connections that were cut are reset, as TCP
- * gives up on a route that was down for long, and new ones go through.
+ * through its own proxy (one per direction and port), so a test can cut, slow, throttle or
+ * half-cut any link while the processes run. A cut link forwards nothing and answers nothing
+ * (bytes wait, as on a broken route); when it heals, the connections that were cut are reset,
+ * as TCP gives up on a route that was down for long, and new ones go through.
  */
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 
@@ -12,20 +12,31 @@ interface Pair {
   readonly outbound: Socket;
   /** Set once the link was cut while this pair was open: it is reset at the heal. */
   cut: boolean;
-  /** Per direction, what a throttle holds back: released at its rate. */
-  readonly held: Map<Socket, Held>;
+  readonly directions: readonly Direction[];
 }
 
-/** Bytes a throttled direction holds for `to`, and the socket they come from. */
-interface Held {
+/**
+ * One direction of a pair: the chunks a delay or a throttle holds, in the order they came.
+ * Every chunk leaves in order, whatever the delay or the rate did meanwhile: a stream whose
+ * bytes overtook each other (as when a delay is lifted while chunks still wait) is a corrupt
+ * stream, which no network makes.
+ */
+interface Direction {
   readonly from: Socket;
-  readonly chunks: Buffer[];
-  bytes: number;
+  readonly to: Socket;
+  readonly queue: { readonly dueMs: number; chunk: Buffer }[];
+  heldBytes: number;
+  /** When the last chunk queued is due: a later one is never due before it. */
+  lastDueMs: number;
+  /** Bytes a throttle lets go, refilled at its rate. */
+  allowanceBytes: number;
+  refilledMs: number;
+  timer: NodeJS.Timeout | undefined;
 }
 
-/** A throttled direction pauses its sender beyond this much held back (as a full TCP window). */
-const throttleHeldBytesMax = 256 * 1024;
-/** How often a throttle releases bytes. */
+/** A direction pauses its sender beyond this much held back (as a full TCP window). */
+const heldBytesMax = 256 * 1024;
+/** How often a throttled direction lets bytes go. */
 const throttleIntervalMs = 20;
 
 /** The proxy a member dials to reach one port of another member. */
@@ -34,7 +45,6 @@ export class LinkProxy {
   private delayMs = 0;
   /** Bytes per second each direction forwards; 0: as fast as they come. */
   private rateBytesPerSecond = 0;
-  private pump: NodeJS.Timeout | undefined;
   private readonly pairs = new Set<Pair>();
 
   private constructor(
@@ -71,76 +81,90 @@ export class LinkProxy {
       return;
     }
     const outbound = tcpConnect(target);
-    const pair: Pair = { inbound, outbound, cut: this.blocked, held: new Map() };
+    const direction = (from: Socket, to: Socket): Direction => ({
+      from,
+      to,
+      queue: [],
+      heldBytes: 0,
+      lastDueMs: 0,
+      allowanceBytes: 0,
+      refilledMs: Date.now(),
+      timer: undefined,
+    });
+    const pair: Pair = {
+      inbound,
+      outbound,
+      cut: this.blocked,
+      directions: [direction(inbound, outbound), direction(outbound, inbound)],
+    };
     this.pairs.add(pair);
     for (const socket of [inbound, outbound]) {
       socket.on('error', () => undefined);
       socket.on('close', () => {
         this.pairs.delete(pair);
+        for (const d of pair.directions) clearTimeout(d.timer);
         inbound.destroy();
         outbound.destroy();
       });
     }
-    const forward = (to: Socket) => (chunk: Buffer) => {
-      // A cut link drops nothing: the bytes never arrive, and the pair is reset at the heal.
-      if (this.blocked || pair.cut) {
-        pair.cut = true;
-        return;
-      }
-      if (this.rateBytesPerSecond > 0) this.hold(pair, to, chunk);
-      else if (this.delayMs === 0) to.write(chunk);
-      else setTimeout(() => to.write(chunk), this.delayMs);
-    };
-    inbound.on('data', forward(outbound));
-    outbound.on('data', forward(inbound));
-  }
-
-  /** A throttled chunk waits its turn; a sender with too much waiting is paused. */
-  private hold(pair: Pair, to: Socket, chunk: Buffer): void {
-    let held = pair.held.get(to);
-    if (held === undefined) {
-      held = { from: to === pair.outbound ? pair.inbound : pair.outbound, chunks: [], bytes: 0 };
-      pair.held.set(to, held);
-    }
-    held.chunks.push(chunk);
-    held.bytes += chunk.length;
-    if (held.bytes > throttleHeldBytesMax) held.from.pause();
-  }
-
-  /** Releases each direction's share of the rate; with no rate, everything held and resumes. */
-  private release(budgetBytes: number): void {
-    for (const pair of this.pairs) {
-      for (const [to, held] of pair.held) {
-        let budget = budgetBytes;
-        while (held.chunks.length > 0 && budget > 0) {
-          const chunk = held.chunks[0]!;
-          const part = chunk.length <= budget ? chunk : chunk.subarray(0, budget);
-          if (part === chunk) held.chunks.shift();
-          else held.chunks[0] = chunk.subarray(budget);
-          held.bytes -= part.length;
-          budget -= part.length;
-          if (!to.destroyed) to.write(part);
+    for (const d of pair.directions) {
+      d.from.on('data', (chunk: Buffer) => {
+        // A cut link drops nothing: the bytes never arrive, and the pair is reset at the heal.
+        if (this.blocked || pair.cut) {
+          pair.cut = true;
+          return;
         }
-        if (held.bytes <= throttleHeldBytesMax && held.from.isPaused()) held.from.resume();
-      }
+        if (d.queue.length === 0 && this.delayMs === 0 && this.rateBytesPerSecond === 0) {
+          d.to.write(chunk);
+          return;
+        }
+        const dueMs = Math.max(Date.now() + this.delayMs, d.lastDueMs);
+        d.lastDueMs = dueMs;
+        d.queue.push({ dueMs, chunk });
+        d.heldBytes += chunk.length;
+        if (d.heldBytes > heldBytesMax) d.from.pause();
+        if (d.timer === undefined) this.pump(d);
+      });
     }
   }
 
-  /**
-   * Forwards at most `bytesPerSecond` each way (0: lifts the throttle, sending what it held).
-   * A sender with more than 256 KiB held back is paused, so the bytes back up into its own
-   * socket as they would behind a slow route.
-   */
-  throttle(bytesPerSecond: number): void {
-    this.rateBytesPerSecond = bytesPerSecond;
-    if (this.pump !== undefined) clearInterval(this.pump);
-    this.pump = undefined;
-    if (bytesPerSecond === 0) {
-      this.release(Number.POSITIVE_INFINITY);
-      return;
+  /** Lets go, in order, what is due and what the throttle allows; comes back for the rest. */
+  private pump(d: Direction): void {
+    clearTimeout(d.timer);
+    d.timer = undefined;
+    const now = Date.now();
+    const rate = this.rateBytesPerSecond;
+    // At most a tenth of a second's worth saved up: a throttle is not lifted by waiting.
+    if (rate > 0)
+      d.allowanceBytes = Math.min(
+        d.allowanceBytes + ((now - d.refilledMs) * rate) / 1000,
+        Math.max(1, rate / 10),
+      );
+    d.refilledMs = now;
+    while (d.queue.length > 0 && d.queue[0]!.dueMs <= now) {
+      const head = d.queue[0]!;
+      let part = head.chunk;
+      if (rate > 0) {
+        const allowed = Math.floor(d.allowanceBytes);
+        if (allowed <= 0) break;
+        if (part.length > allowed) {
+          head.chunk = part.subarray(allowed);
+          part = part.subarray(0, allowed);
+        } else d.queue.shift();
+        d.allowanceBytes -= part.length;
+      } else d.queue.shift();
+      d.heldBytes -= part.length;
+      if (!d.to.destroyed) d.to.write(part);
     }
-    const budget = Math.max(1, Math.floor((bytesPerSecond * throttleIntervalMs) / 1000));
-    this.pump = setInterval(() => this.release(budget), throttleIntervalMs);
+    if (d.heldBytes <= heldBytesMax && d.from.isPaused()) d.from.resume();
+    if (d.queue.length === 0) return;
+    const waitMs = Math.max(d.queue[0]!.dueMs - now, rate > 0 ? throttleIntervalMs : 0, 1);
+    d.timer = setTimeout(() => this.pump(d), waitMs);
+  }
+
+  /** Runs every waiting direction's pump again: the delay or the rate changed. */
+  private repump(): void {
+    for (const pair of this.pairs) for (const d of pair.directions) if (d.queue.length > 0) this.pump(d);
   }
 
   /** Forwards nothing until `heal`. */
@@ -159,13 +183,26 @@ export class LinkProxy {
     }
   }
 
-  /** Holds every chunk this long (0: none). Order is kept: every chunk waits the same. */
+  /**
+   * Holds every chunk this long (0: none). Order is kept: a chunk never leaves before one that
+   * came earlier, also when the delay is lowered or lifted while chunks wait.
+   */
   delay(ms: number): void {
     this.delayMs = ms;
+    this.repump();
+  }
+
+  /**
+   * Forwards at most `bytesPerSecond` each way (0: lifts the throttle; what it held goes on, in
+   * order). A sender with more than 256 KiB held back is paused, so the bytes back up into its
+   * own socket as they would behind a slow route.
+   */
+  throttle(bytesPerSecond: number): void {
+    this.rateBytesPerSecond = bytesPerSecond;
+    this.repump();
   }
 
   async close(): Promise<void> {
-    if (this.pump !== undefined) clearInterval(this.pump);
     for (const pair of this.pairs) {
       pair.inbound.destroy();
       pair.outbound.destroy();

@@ -5,7 +5,7 @@
  * for differential tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,13 @@ import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../packages/server/bin/zabkit.js', import.meta.url));
 const zookeeperJar = '/usr/share/java/zookeeper.jar';
+/**
+ * Debian's zookeeper.jar names slf4j's API alone, so ZooKeeper logs nothing: the log4j binding
+ * (installed with it) makes it write dataDir/zookeeper.log, which `Member.log` reads.
+ */
+const zookeeperLogJars = ['/usr/share/java/slf4j-log4j12.jar', '/usr/share/java/log4j-1.2.jar'].filter(
+  (jar) => existsSync(jar),
+);
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -58,6 +65,8 @@ export interface Member {
   readonly electionPort: number;
   /** What the process wrote on stderr (its JSON log lines), the last 1 MiB, across restarts. */
   stderr(): string;
+  /** Its log's last `lines` lines: zabkit's stderr, ZooKeeper's dataDir/zookeeper.log. */
+  log(lines?: number): string;
   /** Its dataDir (myid, and the LevelDB store under zabkit.db). */
   readonly dataDir: string;
   process: ChildProcess | undefined;
@@ -178,6 +187,17 @@ export async function startProcessEnsemble(options: {
       quorumPort: ports[(id - 1) * 3]!,
       electionPort: ports[(id - 1) * 3 + 1]!,
       stderr: () => stderr,
+      log(lines = 40) {
+        let text = stderr;
+        if (kind === 'zookeeper') {
+          try {
+            text = readFileSync(join(dataDir, 'zookeeper.log'), 'utf8');
+          } catch {
+            text = '';
+          }
+        }
+        return text.trimEnd().split('\n').slice(-lines).join('\n');
+      },
       dataDir,
       process: undefined,
       start() {
@@ -191,9 +211,14 @@ export async function startProcessEnsemble(options: {
                   '-XX:+UseSerialGC',
                   '-XX:TieredStopAtLevel=1',
                   '-cp',
-                  `/etc/zookeeper/conf:${zookeeperJar}`,
+                  ['/etc/zookeeper/conf', zookeeperJar, ...zookeeperLogJars].join(':'),
                   `-Dzookeeper.log.dir=${dataDir}`,
-                  '-Dzookeeper.root.logger=WARN,CONSOLE',
+                  // Its log in dataDir/zookeeper.log (stdout is not kept), for `log()`.
+                  '-Dzookeeper.root.logger=INFO,ROLLINGFILE',
+                  // zabkit's election backoff: notifications resent after min(400, tickTime) ms,
+                  // doubling up to 8 times that. ZooKeeper doubles from finalizeWait (200 ms) up
+                  // to 60 s by default: after a partition a lone server could wait a minute.
+                  `-Dzookeeper.fastleader.maxNotificationInterval=${8 * Math.min(400, options.tickTime ?? 200)}`,
                   ...flags,
                   'org.apache.zookeeper.server.quorum.QuorumPeerMain',
                   cfg,
