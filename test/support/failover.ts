@@ -89,7 +89,9 @@ export async function runFailover(
     const modes = await Promise.all(
       ensemble.members.map(async (m) => `${m.id}: ${(await m.mode()) ?? 'not serving'}`),
     );
-    failure = `no leader among servers ${others.join(', ')} within ${timeoutMs} ms (${modes.join('; ')})`;
+    // With what each logged last: why an election did not end is in there.
+    const logs = ensemble.members.map((m) => `server ${m.id}'s last log lines:\n${m.log(30)}`).join('\n');
+    failure = `no leader among servers ${others.join(', ')} within ${timeoutMs} ms (${modes.join('; ')})\n${logs}`;
   }
   if (schedule === 'killLeader') leader.start();
   else nemesis.heal();
