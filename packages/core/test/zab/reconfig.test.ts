@@ -221,6 +221,17 @@ describe('reconfig', () => {
     );
   });
 
+  it('adds a server that is not running yet when a quorum of the new voters is synced, as ZooKeeper', () => {
+    const cluster = ensemble();
+    const admin = superSession(cluster, 1);
+    // Voters 1, 2, 3 and 6: three of the four are connected and synced.
+    const config = configOf(cluster.request(admin, reconfig({ joiningServers: line(6) })));
+    expect(config.members.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6]);
+    cluster.run(500);
+    // Without server 6 the four voters still decide, with three of them.
+    expect(cluster.request(cluster.connect(2), create('/without-6')).ok).toBe(true);
+  });
+
   it('one change at a time: a second reconfig while the first is pending is ReconfigInProgress', () => {
     const cluster = ensemble();
     const leader = cluster.leader()!;
