@@ -4,9 +4,10 @@
  * ends up pointing at the dynamic configuration file of the last change, and a member
  * restarted afterwards starts from it.
  *
- * The new servers join as zabkit's peer links allow: a link from a server that is not in
- * the membership is refused, so each is first added as an observer (the members then know
- * its address), started, and made a participant once it serves.
+ * Here each new server is first added as an observer, started, and made a participant once
+ * it serves: a way that needs no server outside the membership to connect.
+ * test/differential/reconfig.test.ts and test/non-member-join-tcp.test.ts start the new
+ * servers first, as ZooKeeper's guide does: they sync as non-voting followers, then are added.
  */
 import { readFileSync } from 'node:fs';
 import { connectTcp, type ZabClient, ZabError } from '@zabkit/client';
