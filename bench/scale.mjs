@@ -10,8 +10,9 @@
 // Phases, each on a fresh server:
 //   tree      N znodes of 100 bytes (1,000 per parent) written over the wire protocol, 256 in
 //             flight; RSS after the writes; SIGKILL; restart to serving (spawn until a new
-//             session reads the last znode); RSS after restart; data on disk; bytes per znode
-//             (RSS after restart less an empty server's). Then a snapshot under load: writes
+//             session reads the last znode), and the CPU the server used by then; RSS after
+//             restart; data on disk; bytes per znode (RSS after restart less an empty server's).
+//             `--restarts N` kills and restarts it N times and keeps the fastest. Then a snapshot under load: writes
 //             until snapCount is passed while a probe client times one setData at a time.
 //   kb        the same memory figures for 1 KB values (fewer znodes).
 //   sessions  S sessions and W watches on one server (RSS before and after); one change fanned
@@ -61,6 +62,7 @@ function parseArgs(argv) {
     watches: 100_000,
     snapCount: 100_000,
     concurrency: 256,
+    restarts: 1,
     sessionTimeoutMs: 6_000,
     out: undefined,
   };
@@ -84,10 +86,20 @@ function parseArgs(argv) {
     else if (arg === '--watches') args.watches = Number(argv[++i]);
     else if (arg === '--snap-count') args.snapCount = Number(argv[++i]);
     else if (arg === '--concurrency') args.concurrency = Number(argv[++i]);
+    else if (arg === '--restarts') args.restarts = Number(argv[++i]);
     else if (arg === '--out') args.out = argv[++i];
     else throw new Error(`unknown argument ${arg}`);
   }
-  for (const key of ['znodes', 'perParent', 'kbZnodes', 'sessions', 'watches', 'snapCount', 'concurrency'])
+  for (const key of [
+    'znodes',
+    'perParent',
+    'kbZnodes',
+    'sessions',
+    'watches',
+    'snapCount',
+    'concurrency',
+    'restarts',
+  ])
     if (!Number.isInteger(args[key]) || args[key] <= 0)
       throw new Error(`--${key} must be a positive integer`);
   for (const target of args.targets)
@@ -119,6 +131,17 @@ function fourLetterWord(port, word) {
     socket.on('error', () => resolve(''));
     socket.on('close', () => resolve(text));
   });
+}
+
+/**
+ * CPU time a process has used (user and system, all its threads: the collector's too), in ms,
+ * from /proc: a restart's cost that the load of a shared machine does not stretch as it does
+ * the wall-clock time.
+ */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Resident set size of a process in MiB, from /proc. */
@@ -185,7 +208,9 @@ function standaloneServer(target, dir, args) {
           // The sessions phase drops thousands of sessions at once and waits for them to expire.
           'minSessionTimeout=4000',
         ];
-        if (target === 'zookeeper') lines.push('forceSync=yes', 'admin.enableServer=false');
+        // No admin server on either: other servers on the machine may hold its port (8080).
+        lines.push('admin.enableServer=false');
+        if (target === 'zookeeper') lines.push('forceSync=yes');
         writeFileSync(cfg, `${lines.join('\n')}\n`);
       }
       const stdio = ['ignore', 'ignore', serverLogs ? 'inherit' : 'ignore'];
@@ -301,7 +326,10 @@ async function writeTree(port, count, perParent, valueBytes, concurrency) {
   };
 }
 
-/** Spawn to serving: until a new session reads `path` (the last znode written). */
+/**
+ * Spawn to serving: until a new session reads `path` (the last znode written). The wall-clock
+ * time, and the CPU time the server had used by then.
+ */
 async function restartToServing(server, path) {
   const started = process.hrtime.bigint();
   await server.start();
@@ -317,7 +345,10 @@ async function restartToServing(server, path) {
     }
     await sleep(10);
   }
-  return +(Number(process.hrtime.bigint() - started) / 1e6).toFixed(0);
+  return {
+    ms: +(Number(process.hrtime.bigint() - started) / 1e6).toFixed(0),
+    cpuMs: cpuMs(server.pid),
+  };
 }
 
 /** One setData at a time from a probe session until `stop()`; the latencies, in ms. */
@@ -366,17 +397,26 @@ async function treePhase(target, args, count, valueBytes, withSnapshot) {
     const written = await writeTree(server.port, count, args.perParent, valueBytes, args.concurrency);
     await sleep(2_000);
     const rssAfterWritesMiB = rssMiB(server.pid);
-    await server.kill('SIGKILL');
-    const restartMs = await restartToServing(server, written.lastPath);
-    await sleep(2_000);
-    const rssAfterRestartMiB = rssMiB(server.pid);
+    // Restarts vary by a factor of two on a shared machine: `--restarts` kills and restarts
+    // it that many times (on the same data); the figures are the fastest one's and each one's.
+    const restarts = [];
+    let rssAfterRestartMiB;
+    for (let i = 0; i < args.restarts; i++) {
+      await server.kill('SIGKILL');
+      restarts.push(await restartToServing(server, written.lastPath));
+      await sleep(2_000);
+      rssAfterRestartMiB ??= rssMiB(server.pid);
+    }
+    const fastest = restarts.reduce((best, restart) => (restart.ms < best.ms ? restart : best));
     const result = {
       znodes: count,
       valueBytes,
       createsPerSec: written.createsPerSec,
       emptyRssMiB,
       rssAfterWritesMiB,
-      restartToServingMs: restartMs,
+      restartToServingMs: fastest.ms,
+      restartCpuMs: fastest.cpuMs,
+      restarts,
       rssAfterRestartMiB,
       diskMiB: +(bytesUnder(server.dataDir) / 2 ** 20).toFixed(1),
       bytesPerZnodeAfterRestart: Math.round(((rssAfterRestartMiB - emptyRssMiB) * 2 ** 20) / count),
@@ -540,6 +580,7 @@ function table(report) {
   add('RSS of an empty server, MiB', (r) => tree(r).emptyRssMiB);
   add('RSS after the writes, MiB', (r) => tree(r).rssAfterWritesMiB);
   add('restart to serving (SIGKILL before), ms', (r) => tree(r).restartToServingMs);
+  add('restart: server CPU used by then, ms', (r) => tree(r).restartCpuMs);
   add('RSS after restart, MiB', (r) => tree(r).rssAfterRestartMiB);
   add('data on disk, MiB', (r) => tree(r).diskMiB);
   add('bytes per 100-byte znode (RSS after restart)', (r) => tree(r).bytesPerZnodeAfterRestart);
@@ -551,6 +592,7 @@ function table(report) {
   add('znodes of 1 KB', (r) => r.kb.znodes);
   add('bytes per 1 KB znode (RSS after restart)', (r) => r.kb.bytesPerZnodeAfterRestart);
   add('1 KB: restart to serving, ms', (r) => r.kb.restartToServingMs);
+  add('1 KB: restart CPU, ms', (r) => r.kb.restartCpuMs);
   add('sessions / watches', (r) => `${r.sessions.sessions} / ${r.sessions.watches}`);
   add('RSS before / with them, MiB', (r) => `${r.sessions.rssBeforeMiB} / ${r.sessions.rssWithSessionsMiB}`);
   add('fan-out: events delivered', (r) => r.sessions.fanout.delivered);
