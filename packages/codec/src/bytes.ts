@@ -207,29 +207,37 @@ export class Reader {
     return this.buf.length - this.pos;
   }
 
-  /** What was read last at each `repeating` schema's place: its bytes and value. */
-  private lastRead:
-    | Map<object, { readonly start: number; readonly end: number; readonly value: unknown }>
-    | undefined;
+  /**
+   * What was read last at a `repeating` schema's place (one place: a record has one such
+   * field, or its places take turns and each read decodes), with the bytes it was read from.
+   */
+  private repeatSite: object | undefined;
+  private repeatStart = 0;
+  private repeatEnd = 0;
+  private repeatValue: unknown;
 
   /**
    * The value read last at `site`, when the bytes from here on repeat its bytes (they are
    * then passed over); undefined otherwise.
    */
   repeated<T>(site: object): T | undefined {
-    const last = this.lastRead?.get(site);
-    if (last === undefined) return undefined;
-    const length = last.end - last.start;
-    if (this.pos + length > this.buf.length) return undefined;
+    if (this.repeatSite !== site) return undefined;
+    const from = this.repeatStart;
+    const length = this.repeatEnd - from;
+    const at = this.pos;
+    if (at + length > this.buf.length) return undefined;
     const buf = this.buf;
-    for (let i = 0; i < length; i++) if (buf[this.pos + i] !== buf[last.start + i]) return undefined;
-    this.pos += length;
-    return last.value as T;
+    for (let i = 0; i < length; i++) if (buf[at + i] !== buf[from + i]) return undefined;
+    this.pos = at + length;
+    return this.repeatValue as T;
   }
 
   /** Remembers `value`, read at `site` from `start` to here, for `repeated`. */
   remember(site: object, start: number, value: unknown): void {
-    (this.lastRead ??= new Map()).set(site, { start, end: this.pos, value });
+    this.repeatSite = site;
+    this.repeatStart = start;
+    this.repeatEnd = this.pos;
+    this.repeatValue = value;
   }
 
   /** Where the next read starts. */
