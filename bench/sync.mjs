@@ -19,6 +19,7 @@
 //   node bench/sync.mjs --snap-count 250                      # the same, with snapshots
 //   node bench/sync.mjs --nodes 100 --systems zabkit --json   # smaller, zabkit only, JSON
 //   node bench/sync.mjs --config zabkit.syncWindowBytes=33554432  # a zoo.cfg line for zabkit
+//   node bench/sync.mjs --systems zabkit --profile-learner /tmp/prof  # the learner's CPU profile
 import { spawn } from 'node:child_process';
 import {
   appendFileSync,
@@ -50,6 +51,8 @@ function parseArgs(argv) {
     writers: 4,
     /** Extra zoo.cfg lines for zabkit's servers (`--config key=value`, repeatable). */
     config: [],
+    /** A directory for a CPU profile of zabkit's rejoining follower (`--profile-learner DIR`). */
+    profileLearner: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -61,6 +64,7 @@ function parseArgs(argv) {
     else if (arg === '--writers') args.writers = Number(argv[++i]);
     else if (arg === '--json') args.json = true;
     else if (arg === '--config') args.config.push(argv[++i]);
+    else if (arg === '--profile-learner') args.profileLearner = argv[++i];
     else throw new Error(`unknown argument ${arg}`);
   }
   for (const key of ['nodes', 'nodeBytes', 'snapCount', 'writers'])
@@ -172,10 +176,22 @@ async function makeEnsemble(system, args, dir) {
     ];
     writeFileSync(member.cfg, lines.join('\n'));
   }
-  const spawnServer = (member) => {
+  /** `profile`: node's --cpu-prof into that directory (the rejoining follower's, when asked). */
+  const spawnServer = (member, profile) => {
     const [command, commandArgs] =
       system === 'zabkit'
-        ? [process.execPath, [zabkitBin, 'server', '--config', member.cfg, '--log-level', 'info']]
+        ? [
+            process.execPath,
+            [
+              ...(profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]),
+              zabkitBin,
+              'server',
+              '--config',
+              member.cfg,
+              '--log-level',
+              'info',
+            ],
+          ]
         : [
             'java',
             [
@@ -292,7 +308,7 @@ async function runSystem(system, args) {
     // The rejoin.
     phase = 'during';
     const startedMs = performance.now();
-    const child = ensemble.spawnServer(follower);
+    const child = ensemble.spawnServer(follower, system === 'zabkit' ? args.profileLearner : undefined);
     let leaderPeakRss = 0;
     let learnerPeakRss = 0;
     const sampler = setInterval(() => {
