@@ -9,7 +9,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zookeeperInstalled } from './support/apache-zookeeper.js';
-import { type FailoverRun, failoverSchedules, runFailover, spread } from './support/failover.js';
+import {
+  everyServerServes,
+  type FailoverRun,
+  failoverSchedules,
+  runFailover,
+  spread,
+} from './support/failover.js';
 import { Nemesis } from './support/nemesis.js';
 import { type ProcessEnsemble, startProcessEnsemble } from './support/process-ensemble.js';
 
@@ -42,8 +48,10 @@ for (const target of targets) {
         tickTime,
         route: (from, to, port) => nemesis.route(from, to, port),
       });
-      await ensemble.settled(60_000);
-    }, 90_000);
+      // On a loaded machine (CI's whole suite) a JVM may start too slowly for its first
+      // election: it is started again rather than the control given up.
+      await everyServerServes(ensemble);
+    }, 300_000);
 
     afterAll(async () => {
       for (const schedule of failoverSchedules) {
@@ -92,7 +100,10 @@ for (const target of targets) {
         const run = await runFailover(ensemble!, nemesis, 'killLeader');
         timed.push(run);
         expect(run.failure).toBeUndefined();
-        expect(run.electedMs).toBeLessThan(syncLimitMs);
+        // The control only has to elect (within runFailover's 60 s): 0.3-0.5 s in some runs
+        // here, 10-21 s in others, where one follower left the killed leader ~10 s after the
+        // other (its zookeeper.log says so); its figure is printed, not a target.
+        if (zabkit) expect(run.electedMs).toBeLessThan(syncLimitMs);
       }
     }, 900_000);
 

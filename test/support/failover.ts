@@ -44,6 +44,36 @@ async function servingAmong(ensemble: ProcessEnsemble, ids: readonly number[], t
   }, timeoutMs);
 }
 
+/**
+ * Resolves once every server serves as leader or follower. One that does not within
+ * `timeoutMs` (a ZooKeeper whose election gave up, a JVM slow to start on a loaded machine) is
+ * started again, once; if even then not every server serves, the error says what each logged.
+ */
+export async function everyServerServes(ensemble: ProcessEnsemble, timeoutMs = 60_000): Promise<void> {
+  try {
+    await ensemble.settled(timeoutMs);
+    return;
+  } catch {
+    for (const member of ensemble.members) {
+      const mode = await member.mode();
+      if (mode === 'leader' || mode === 'follower') continue;
+      await member.kill();
+      member.start();
+    }
+  }
+  try {
+    await ensemble.settled(2 * timeoutMs);
+  } catch (error) {
+    const modes = await Promise.all(
+      ensemble.members.map(async (m) => `${m.id}: ${(await m.mode()) ?? 'not serving'}`),
+    );
+    const logs = ensemble.members.map((m) => `server ${m.id}'s last log lines:\n${m.log(30)}`).join('\n');
+    throw new Error(`not every server serves, even after a restart (${modes.join('; ')})\n${logs}`, {
+      cause: error,
+    });
+  }
+}
+
 /** Runs one schedule and undoes it: every server serves again when it resolves. */
 export async function runFailover(
   ensemble: ProcessEnsemble,
@@ -95,18 +125,7 @@ export async function runFailover(
   }
   if (schedule === 'killLeader') leader.start();
   else nemesis.heal();
-  try {
-    await ensemble.settled(120_000);
-  } catch {
-    // A server that gave up (ZooKeeper's election backs off up to 60 s) starts again.
-    for (const member of ensemble.members) {
-      const mode = await member.mode();
-      if (mode === 'leader' || mode === 'follower') continue;
-      await member.kill();
-      member.start();
-    }
-    await ensemble.settled(120_000);
-  }
+  await everyServerServes(ensemble);
   return failure === undefined ? { schedule, electedMs, newLeader } : { schedule, electedMs, failure };
 }
 
