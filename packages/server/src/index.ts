@@ -53,11 +53,17 @@ export {
   type Departure,
   type FatalChange,
   type LeaderChange,
+  type MembershipChange,
   type PeerChange,
   type PeerChangeEvents,
   type RoleChange,
   type SyncChange,
 } from './embed/events.js';
+export type {
+  AddServerOptions,
+  MembershipChangeOptions,
+  MembershipView,
+} from './embed/membership.js';
 export type { PeerMetricsAttach, PeerMetricsAttachment, PeerMetricsSource } from './embed/metrics.js';
 export {
   type ClientPortOption,

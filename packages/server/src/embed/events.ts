@@ -1,11 +1,13 @@
 /**
  * What an embedded peer announces: role changes (looking, following, leading, observing),
- * leader changes, sync state (synced, lagging, unsynced), a fatal error, and its close. Each
+ * leader changes, sync state (synced, lagging, unsynced), the membership in force, a fatal
+ * error, and its close. Each
  * is an event of its own and a `change` event besides, and `peer.changes()` iterates them.
  *
  * @module
  */
 import type { PeerFatalError } from '../fatal.js';
+import type { MembershipView } from './membership.js';
 import type { EmbeddedPeerRole, SyncState } from './status.js';
 
 /** The peer took up another role. */
@@ -37,6 +39,18 @@ export interface FatalChange {
   readonly error: PeerFatalError;
 }
 
+/**
+ * The membership in force here changed: a reconfig committed, or this peer learned a newer
+ * configuration while electing or syncing.
+ */
+export interface MembershipChange {
+  readonly kind: 'membership';
+  /** The configuration now in force. */
+  readonly membership: MembershipView;
+  /** The version of the one before it (undefined when the peer had none). */
+  readonly previousVersion: bigint | undefined;
+}
+
 /** How a peer left when closed: see `PeerDriver.leave`; `failed` when it had stopped for good already. */
 export type Departure = 'handedOver' | 'left' | 'timedOut' | 'failed';
 
@@ -48,7 +62,13 @@ export interface ClosedChange {
 }
 
 /** Anything an embedded peer announces. */
-export type PeerChange = RoleChange | LeaderChange | SyncChange | FatalChange | ClosedChange;
+export type PeerChange =
+  | RoleChange
+  | LeaderChange
+  | SyncChange
+  | MembershipChange
+  | FatalChange
+  | ClosedChange;
 
 /** The events of an embedded peer, for `peer.on(...)`, `events.on` and `events.once`. */
 export interface PeerChangeEvents {
@@ -57,6 +77,7 @@ export interface PeerChangeEvents {
   role: [RoleChange];
   leader: [LeaderChange];
   sync: [SyncChange];
+  membership: [MembershipChange];
   fatal: [PeerFatalError];
   closed: [];
 }

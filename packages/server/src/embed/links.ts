@@ -16,7 +16,8 @@ export class LocalFirstLinks implements LinkFactory {
 
   constructor(
     private readonly local: () => PeerDriver | undefined,
-    private readonly fallback: TcpLinkFactory | undefined,
+    /** Where to fall back to now: the membership may have changed since the last attempt. */
+    private readonly fallback: () => TcpLinkFactory | undefined,
   ) {}
 
   open(handlers: LinkHandlers, _attempt: number): ClientLink {
@@ -26,13 +27,14 @@ export class LocalFirstLinks implements LinkFactory {
       !driver.isStopped &&
       driver.fatalError === undefined &&
       driver.peer.status().serving;
-    if (serving || this.fallback === undefined) {
+    const fallback = serving ? undefined : this.fallback();
+    if (serving || fallback === undefined) {
       // Without a fallback the local peer is the only way in: an attempt while it is not
       // serving is refused, and the client tries again after its reconnect backoff.
       if (driver !== undefined && !driver.isStopped) return driver.open(handlers);
       return unavailable(handlers);
     }
-    return this.fallback.open(handlers, this.fallbackAttempts++);
+    return fallback.open(handlers, this.fallbackAttempts++);
   }
 }
 

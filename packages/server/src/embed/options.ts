@@ -18,24 +18,10 @@ import {
 import type { Logger } from '../log.js';
 import type { QuorumSecuritySettings } from '../quorum-security-config.js';
 import type { AdminServerSettings, SystemProperties } from '../system-properties.js';
+import type { PeerMember } from './member.js';
 import type { PeerMetricsAttach } from './metrics.js';
 
-/** One member of the ensemble, as every instance of the service lists it. */
-export interface PeerMember {
-  /** The member's server id (ZooKeeper's myid), a positive integer. */
-  readonly id: number;
-  /** Where the other members reach its peer port. */
-  readonly host: string;
-  /** Its peer (quorum) port: ZAB's election and broadcast share it. */
-  readonly port: number;
-  /** A non-voting observer (default false: a voting participant). */
-  readonly observer?: boolean;
-  /**
-   * Its client port, if it opens one: the other members' in-process clients fall back to it
-   * when their own peer is not serving, and tools (zkCli, `connectTcp`) connect there.
-   */
-  readonly clientPort?: number;
-}
+export type { PeerMember } from './member.js';
 
 /** Where this peer's client port listens, if it opens one (it is off by default). */
 export interface ClientPortOption {
@@ -92,6 +78,12 @@ export interface StartPeerOptions
   };
   /** How peers authenticate each other (TLS or a secret file), each defaulting as in zoo.cfg. */
   readonly quorumSecurity?: Partial<QuorumSecuritySettings>;
+  /**
+   * Whether the membership may change (zoo.cfg's `reconfigEnabled`): `addServer`,
+   * `removeServer`, a client's `reconfig` and the join flow. Default false, as in ZooKeeper:
+   * they are then refused with ReconfigDisabled. Every member should say the same.
+   */
+  readonly reconfigEnabled?: boolean;
   /** What ZooKeeper reads as system properties (superDigest, forceSync, ...). */
   readonly systemProperties?: Partial<Omit<SystemProperties, 'adminServer'>>;
   /**
@@ -160,6 +152,7 @@ export function configFromOptions(options: StartPeerOptions): { config: ZabkitCo
     systemProperties: {
       ...defaults.systemProperties,
       ...definedFields(options.systemProperties ?? {}),
+      ...(options.reconfigEnabled === undefined ? {} : { reconfigEnabled: options.reconfigEnabled }),
       adminServer: adminServerOf(options, defaults.systemProperties.adminServer),
     },
   };

@@ -26,8 +26,18 @@ import { type Logger, silentLogger } from '../log.js';
 import { ServerNode } from '../node.js';
 import { ChangeStream, type Departure, type PeerChange, type PeerChangeEvents } from './events.js';
 import { LocalFirstLinks } from './links.js';
+import {
+  type AddServerOptions,
+  addEdit,
+  changeMembership,
+  checkMember,
+  type MembershipChangeOptions,
+  type MembershipView,
+  membershipViewOf,
+  removeEdit,
+} from './membership.js';
 import type { PeerMetricsAttach, PeerMetricsAttachment, PeerMetricsSource } from './metrics.js';
-import { configFromOptions, type StartPeerOptions } from './options.js';
+import { configFromOptions, type PeerMember, type StartPeerOptions } from './options.js';
 import { type EmbeddedPeerRole, lagBetween, type PeerHealth, type SyncState, syncStateOf } from './status.js';
 
 /** How `peer.client()` connects: the client's options, and where to fall back to over TCP. */
@@ -35,7 +45,8 @@ export interface PeerClientOptions extends ClientOptions, TcpLinkOptions {
   /**
    * Where the client goes while the local peer is not serving: a connect string
    * (`host:port,...`, no chroot) or a list. Default: the client ports the other members list
-   * in `peers`; none when they list none (the client then waits for the local peer).
+   * in the membership in force (`peers`, as reconfigs changed it since); none when they list
+   * none (the client then waits for the local peer).
    */
   readonly fallback?: string | readonly HostPort[];
 }
@@ -74,6 +85,8 @@ export class EmbeddedPeer
   private role: EmbeddedPeerRole = 'looking';
   private leaderId: number | undefined;
   private sync: SyncState = 'unsynced';
+  /** The version of the membership last announced. */
+  private membershipVersion: bigint | undefined;
   private readonly log: Logger;
   private readonly streams = new Set<ChangeStream>();
   private readonly attachments: PeerMetricsAttachment[] = [];
@@ -144,15 +157,29 @@ export class EmbeddedPeer
   client(options: PeerClientOptions = {}): Promise<ZabClient> {
     const { fallback, maxFrameBytes, connectTimeoutMs, sendReadOnlyFlag, shuffle, ...clientOptions } =
       options;
-    const servers = fallback ?? this.fallbackServers();
     const tcpOptions: TcpLinkOptions = {
       maxFrameBytes: maxFrameBytes ?? this.config.juteMaxBuffer + 1024,
       ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
       ...(sendReadOnlyFlag === undefined ? {} : { sendReadOnlyFlag }),
       ...(shuffle === undefined ? {} : { shuffle }),
     };
-    const tcp =
+    const factoryOf = (servers: string | readonly HostPort[]) =>
       typeof servers === 'string' || servers.length > 0 ? new TcpLinkFactory(servers, tcpOptions) : undefined;
+    let tcp: () => TcpLinkFactory | undefined;
+    if (fallback !== undefined) {
+      const fixed = factoryOf(fallback);
+      tcp = () => fixed;
+    } else {
+      // The other members' client ports as the membership in force lists them, rebuilt when it
+      // changes, so that a session falls back to servers that joined and not to ones removed.
+      let built: { readonly key: string; readonly factory: TcpLinkFactory | undefined } | undefined;
+      tcp = () => {
+        const servers = this.fallbackServers();
+        const key = servers.map((server) => `${server.host}:${server.port}`).join(',');
+        if (built?.key !== key) built = { key, factory: factoryOf(servers) };
+        return built.factory;
+      };
+    }
     const links = new LocalFirstLinks(() => (this.closed ? undefined : this.node.driver), tcp);
     return ZabClient.connect(links, { logger: this.log, ...clientOptions });
   }
@@ -266,6 +293,60 @@ export class EmbeddedPeer
   }
 
   /**
+   * The membership in force on this peer: its version and members (undefined for a peer
+   * alone). After a change through any member, this peer has it once it has applied the
+   * reconfig (the `membership` event says when).
+   */
+  membership(): MembershipView | undefined {
+    const config = this.node.driver.peer.ensembleConfig;
+    return config === undefined ? undefined : membershipViewOf(config);
+  }
+
+  /**
+   * Adds a server to the ensemble (or changes the role or address of one in it) and resolves
+   * with the new membership once it is committed and in force here. Called on any member: a
+   * follower or observer forwards it to the leader. It is a reconfig, refused as the wire's
+   * is, with a ZabError: ReconfigDisabled (the ensemble runs without `reconfigEnabled`),
+   * NewConfigNoQuorum (a quorum of the new voters is not connected and synced: add a new
+   * server as an observer first, let it sync, then make it a participant), ReconfigInProgress,
+   * BadVersion (`fromConfig` given and not the version in force), BadArguments (fewer than
+   * two participants). A member already there as asked changes nothing and resolves at once.
+   * The service's code needs no credentials: the call acts as ZooKeeper's super user.
+   *
+   * @throws RangeError for a malformed member or timeout
+   */
+  addServer(member: PeerMember, options: AddServerOptions = {}): Promise<MembershipView> {
+    checkMember(member);
+    const role = options.as ?? (member.observer === true ? 'observer' : 'participant');
+    return this.changeMembership(addEdit(member, role), options);
+  }
+
+  /**
+   * Removes a server from the ensemble and resolves with the new membership once it is
+   * committed and in force here; the same errors as {@link EmbeddedPeer.addServer}. Removing
+   * the leader (this peer or another) hands leadership over to the remaining voters; a server
+   * removed stops taking part (close it). A server that is not a member changes nothing.
+   */
+  removeServer(id: number, options: MembershipChangeOptions = {}): Promise<MembershipView> {
+    if (!Number.isSafeInteger(id) || id < 1) throw new RangeError('removeServer: expected a server id');
+    return this.changeMembership(removeEdit(id), options);
+  }
+
+  private changeMembership(
+    edit: Parameters<typeof changeMembership>[2],
+    options: MembershipChangeOptions,
+  ): Promise<MembershipView> {
+    if (this.closed || this.closing !== undefined)
+      return Promise.reject(new Error(`peer ${this.id} is closed`));
+    return changeMembership(
+      () => (this.closed ? undefined : this.node.driver),
+      (wait) => this.ready(wait),
+      edit,
+      options,
+    );
+  }
+
+  /**
    * Leaves the ensemble gracefully and stops. A leader hands leadership over first: it takes
    * no new write (the clients that send one move to another instance), lets its proposals in
    * flight commit (their clients hear the replies), then tells its followers to elect a new
@@ -313,8 +394,16 @@ export class EmbeddedPeer
     }
   }
 
+  /** The other members' client ports: the membership in force's, else the configured one's. */
   private fallbackServers(): readonly HostPort[] {
     const servers: HostPort[] = [];
+    const config = this.closed ? undefined : this.node.driver.peer.ensembleConfig;
+    if (config !== undefined) {
+      for (const member of config.members)
+        if (member.id !== this.id && member.client !== undefined)
+          servers.push({ host: member.host, port: member.client.port });
+      return servers;
+    }
     for (const server of this.config.servers.values()) {
       if (server.id === this.id || server.clientPort === undefined) continue;
       servers.push({ host: server.host, port: server.clientPort });
@@ -342,6 +431,12 @@ export class EmbeddedPeer
       const lagTxns = lagBetween(health.status.lastAppliedZxid, health.status.lastLoggedZxid);
       this.announce({ kind: 'sync', state: health.sync, previous, lagTxns });
     }
+    const config = this.node.driver.peer.ensembleConfig;
+    if (config !== undefined && config.version !== this.membershipVersion) {
+      const previousVersion = this.membershipVersion;
+      this.membershipVersion = config.version;
+      this.announce({ kind: 'membership', membership: membershipViewOf(config), previousVersion });
+    }
     if (health.serving) for (const waiter of [...this.readyWaiters]) waiter.resolve();
   }
 
@@ -363,6 +458,9 @@ export class EmbeddedPeer
         break;
       case 'sync':
         this.emitSafely('sync', change);
+        break;
+      case 'membership':
+        this.emitSafely('membership', change);
         break;
       case 'fatal':
         this.emitSafely('fatal', change.error);
