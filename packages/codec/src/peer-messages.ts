@@ -39,7 +39,10 @@ import {
 } from './txn-schema.js';
 
 const epoch = uint32;
-/** The leader a vote names: a server id, or -1 in an observer's own vote (it proposes nobody). */
+/**
+ * The leader a vote names: a server id, or -1 in an observer's own vote (it proposes nobody);
+ * also a transfer's target, -1 for any.
+ */
 const voteLeader = integer(-1, serverIdMax);
 const txns = list(txn);
 /** The ensemble's session secret a leader sends with NEWLEADER: 1 to 1024 bytes. */
@@ -86,6 +89,8 @@ const peerMessage = compile(
     revalidateReply: { epoch, sessionId, connectionId: uint53, valid: boolean },
     leaderLeaving: { epoch },
     configNotice: { config: string },
+    transferLeadership: { epoch, to: voteLeader, timeoutMs: uint53 },
+    leadershipTransfer: { epoch, successor: serverId, zxid },
   }),
 );
 

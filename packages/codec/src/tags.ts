@@ -69,6 +69,8 @@ const peerMessageTagTable = {
   syncAck: 22,
   leaderLeaving: 23,
   configNotice: 24,
+  transferLeadership: 25,
+  leadershipTransfer: 26,
 } as const satisfies Record<PeerMessage['kind'], number>;
 /** The first byte of every peer message. */
 export const peerMessageTags = distinctTags('peer message', peerMessageTagTable);

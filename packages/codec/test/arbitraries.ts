@@ -259,6 +259,18 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
   inform: fc.record({ kind: fc.constant('inform'), epoch, txns: txnsArb }),
   ping: fc.record({ kind: fc.constant('ping'), epoch, sentThroughZxid: zxidArb, commitZxid: zxidArb }),
   leaderLeaving: fc.record({ kind: fc.constant('leaderLeaving'), epoch }),
+  transferLeadership: fc.record({
+    kind: fc.constant('transferLeadership'),
+    epoch,
+    to: fc.oneof(serverIdArb, fc.constant(-1)),
+    timeoutMs: uint53Arb,
+  }),
+  leadershipTransfer: fc.record({
+    kind: fc.constant('leadershipTransfer'),
+    epoch,
+    successor: serverIdArb,
+    zxid: zxidArb,
+  }),
   clientSyncReply: fc.record({
     kind: fc.constant('clientSyncReply'),
     epoch,

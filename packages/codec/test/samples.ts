@@ -570,6 +570,9 @@ export const sampleMessages: Record<string, PeerMessage> = {
   ping: { kind: 'ping', epoch: 3, sentThroughZxid: makeZxid(3, 17), commitZxid: makeZxid(3, 15) },
   'ping/largestEpoch': { kind: 'ping', epoch: uint32Max, sentThroughZxid: zxidMax, commitZxid: zxidMax },
   leaderLeaving: { kind: 'leaderLeaving', epoch: 7 },
+  transferLeadership: { kind: 'transferLeadership', epoch: 7, to: 2, timeoutMs: 30_000 },
+  'transferLeadership/any': { kind: 'transferLeadership', epoch: 7, to: -1, timeoutMs: 5000 },
+  leadershipTransfer: { kind: 'leadershipTransfer', epoch: 7, successor: 1, zxid: makeZxid(7, 12) },
   clientSyncReply: { kind: 'clientSyncReply', epoch: 5, sessionId: session, cxid: 22, zxid: makeZxid(5, 4) },
   revalidateReply: {
     kind: 'revalidateReply',

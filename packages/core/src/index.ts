@@ -94,7 +94,13 @@ export * from './watches/events.js';
 export { type Delivery, type WatcherId, WatchManager } from './watches/watch-manager.js';
 export type { PeerContext, TxnOrigin } from './zab/context.js';
 export { betterVote, type ElectionOptions, type ElectionOutput, FastLeaderElection } from './zab/election.js';
-export type { PeerEvent, SyncFailure, SyncProgress, SyncSide } from './zab/events.js';
+export type {
+  LeadershipTransferOutcome,
+  PeerEvent,
+  SyncFailure,
+  SyncProgress,
+  SyncSide,
+} from './zab/events.js';
 export type {
   ElectionMessage,
   Envelope,

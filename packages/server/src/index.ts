@@ -79,6 +79,11 @@ export {
   startPeer,
 } from './embed/peer.js';
 export type { EmbeddedPeerRole, PeerHealth, SyncState } from './embed/status.js';
+export {
+  LeadershipTransferError,
+  type TransferLeadershipOptions,
+  type TransferLeadershipResult,
+} from './embed/transfer.js';
 export { type Ensemble, type EnsembleOptions, startEnsemble } from './ensemble.js';
 export { type FatalListener, PeerFatalError, type PeerFatalReason } from './fatal.js';
 export { answerFourLetterWord, type FourLetterWordContext } from './four-letter-words.js';

@@ -35,6 +35,9 @@ import { type Logger, silentLogger } from './log.js';
 import { PeerActivityLog } from './peer-activity.js';
 import { StepScheduler } from './step-scheduler.js';
 
+/** How a leadership transfer asked of a driver ended there (the core's event). */
+export type LeadershipTransferEvent = Extract<PeerEvent, { readonly kind: 'leadershipTransfer' }>;
+
 /** What a driver needs: the peer's options, its storage and its transport. */
 export interface PeerDriverOptions {
   readonly peer: ZabPeerOptions;
@@ -119,6 +122,14 @@ export function logPeerEvent(log: Logger, serverId: number, event: PeerEvent): v
         'a snapshot fell due while the previous one is still being written: it waits for that one',
       );
       return;
+    case 'leadershipTransfer': {
+      const level = event.outcome === 'timedOut' || event.outcome === 'abandoned' ? 'warn' : 'info';
+      log[level](
+        { serverId, outcome: event.outcome, successor: event.successor, reason: event.reason },
+        `leadership transfer${event.successor === undefined ? '' : ` to server ${event.successor}`}: ${event.outcome} (${event.reason})`,
+      );
+      return;
+    }
     case 'learnerDropped':
       log.warn(
         {
@@ -209,6 +220,8 @@ export class PeerDriver implements LinkFactory {
   private pumping = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
+  /** The local `transferLeadership` call waiting for its outcome, if any. */
+  private transferWaiter: ((event: LeadershipTransferEvent) => void) | undefined;
   /** Told after every step: see `onStep`. */
   private readonly stepListeners = new Set<() => void>();
   /** Keeps the Ready contract: what to send now, what to write next, what waits for durability. */
@@ -318,6 +331,12 @@ export class PeerDriver implements LinkFactory {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.transferWaiter?.({
+      kind: 'leadershipTransfer',
+      outcome: 'abandoned',
+      successor: undefined,
+      reason: 'the peer stopped',
+    });
     if (this.timer !== undefined) clearInterval(this.timer);
     if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
     this.transport.close();
@@ -376,6 +395,26 @@ export class PeerDriver implements LinkFactory {
     await this.stop();
     if (!departed) return 'timedOut';
     return leading ? 'handedOver' : 'left';
+  }
+
+  /**
+   * Asks the peer to hand leadership over (see the core's `transferLeadership` input) and
+   * resolves with how it ended here: `handedOver` (this leader stepped down for the
+   * successor), `forwarded` (a learner asked its leader), `refused`, `timedOut` or
+   * `abandoned`, with the core's reason. One call at a time.
+   */
+  transferLeadership(to: number | undefined, timeoutMs: number): Promise<LeadershipTransferEvent> {
+    if (this.stopped) return Promise.reject(new Error('the peer driver is stopped'));
+    if (this.transferWaiter !== undefined)
+      return Promise.reject(new Error('a leadership transfer asked here is in progress'));
+    return new Promise((resolve) => {
+      this.transferWaiter = (event) => {
+        if (event.outcome === 'started') return;
+        this.transferWaiter = undefined;
+        resolve(event);
+      };
+      this.enqueue({ kind: 'transferLeadership', ...(to === undefined ? {} : { to }), timeoutMs });
+    });
   }
 
   private enqueue(input: PeerInput): void {
@@ -448,7 +487,10 @@ export class PeerDriver implements LinkFactory {
     for (const read of ready.reads) this.read(read);
     for (const output of ready.toClients) this.deliver(output);
     for (const observer of this.observers) observer.stepped?.(ready);
-    for (const event of ready.events) logPeerEvent(this.log, this.peer.serverId, event);
+    for (const event of ready.events) {
+      logPeerEvent(this.log, this.peer.serverId, event);
+      if (event.kind === 'leadershipTransfer') this.transferWaiter?.(event);
+    }
     // After this Ready's messages went: the other end sees the link down at once (a dropped
     // follower looks for a leader and syncs again), and it is made again as usual.
     for (const closure of ready.closeLinks) {

@@ -268,6 +268,9 @@ export function injectFaults(world: World, rng: Rng, untilMs: number): void {
     }
     if (chance.chance((world.rates.monotonicJumpsPerSecond * everyMs) / 1000))
       world.jumpClock(chance.pick(ids), { monotonicMs: chance.int(100, 5000) });
+    // Drawn only when asked for: a zero rate leaves the stream of chance as it was.
+    const transfers = world.rates.leadershipTransfersPerSecond;
+    if (transfers > 0 && chance.chance((transfers * everyMs) / 1000)) leadershipTransfer(world, chance, ids);
     world.schedule(everyMs, 'faults', consider);
   };
   world.schedule(everyMs, 'faults', consider);
@@ -304,6 +307,20 @@ function gracefulLeave(world: World, rng: Rng, victim: ServerId): void {
     world.schedule(rng.int(100, 1500), `restart ${victim}`, () => world.restart(victim));
   };
   stopOnceLeft(0);
+}
+
+/**
+ * A leadership transfer asked of a random live server (a follower forwards it), to a random
+ * server (maybe not a voter, maybe down, maybe the leader itself) or to any synced voter,
+ * with a random bound: the checkers must hold whatever comes of it.
+ */
+function leadershipTransfer(world: World, rng: Rng, ids: readonly ServerId[]): void {
+  const asker = rng.pick(ids);
+  const to = rng.chance(0.3) ? undefined : rng.pick(ids);
+  const timeoutMs = rng.int(100, 3000);
+  if (!world.alive(asker)) return;
+  world.faultCounts.leadershipTransfer = (world.faultCounts.leadershipTransfer ?? 0) + 1;
+  world.step(asker, { kind: 'transferLeadership', ...(to === undefined ? {} : { to }), timeoutMs });
 }
 
 function networkFault(world: World, rng: Rng, ids: readonly ServerId[]): void {

@@ -55,6 +55,12 @@ export interface FaultRates {
   readonly wallClockJumpsPerSecond: number;
   /** A machine's monotonic clock leaping forwards (a frozen VM resumed, stolen time): one peer at a time. */
   readonly monotonicJumpsPerSecond: number;
+  /**
+   * A leadership transfer asked of a random server (the embedding API's transferLeadership),
+   * to a random server or to any: off unless a run asks for it (`--rate`), so every seed
+   * replays as before.
+   */
+  readonly leadershipTransfersPerSecond: number;
 }
 
 /**
@@ -136,6 +142,7 @@ export function drawFaultRates(rng: Rng): FaultRates {
     storageFailureProbability: 0,
     wallClockJumpsPerSecond: 0,
     monotonicJumpsPerSecond: 0,
+    leadershipTransfersPerSecond: 0,
   };
 }
 
@@ -525,7 +532,12 @@ export class World {
     for (const read of ready.reads) this.read(node, read);
     for (const closure of ready.closeLinks) this.closeLink(node.id, closure.peer);
     for (const event of ready.events) {
-      const key = 'side' in event ? `${event.kind}/${event.side}` : event.kind;
+      const key =
+        'side' in event
+          ? `${event.kind}/${event.side}`
+          : event.kind === 'leadershipTransfer'
+            ? `${event.kind}/${event.outcome}`
+            : event.kind;
       this.syncEvents[key] = (this.syncEvents[key] ?? 0) + 1;
       if (event.kind === 'syncFailed') this.syncFailures.push(`${event.side} ${node.id}: ${event.reason}`);
     }

@@ -13,7 +13,7 @@ import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import type { PeerEvent } from './events.js';
 import type { Membership } from './membership.js';
-import type { PeerMessage } from './messages.js';
+import type { PeerMessage, Vote } from './messages.js';
 import type { PeerBound, ResolvedPeerOptions } from './options.js';
 import type { QuorumVerifier, ServerId } from './quorum.js';
 import type { TxnLog } from './txn-log.js';
@@ -101,8 +101,11 @@ export interface PeerContext {
   appendToLog(txns: readonly Txn[]): void;
   /** Raises the commit point; committed and durable transactions are applied. */
   commitThrough(zxid: Zxid): void;
-  /** Gives up the current role and starts a new election. */
-  lookForLeader(reason: string): void;
+  /**
+   * Gives up the current role and starts a new election; after a leadership transfer, voting
+   * for the successor's vote (preferred in ties for a while).
+   */
+  lookForLeader(reason: string, successor?: Vote): void;
   /** Counts a bound reached, for `status()`. */
   boundReached(bound: PeerBound): void;
   /** Remembers which local client a forwarded write or session creation will answer. */

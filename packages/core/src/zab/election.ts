@@ -45,13 +45,31 @@ interface Ballot {
   readonly state: PeerRole;
 }
 
-/** True when `a` beats `b` in ZooKeeper's total order of votes. Non-voters never win. */
-export function betterVote(a: Vote, b: Vote, quorum: QuorumVerifier): boolean {
+/**
+ * True when `a` beats `b` in ZooKeeper's total order of votes. Non-voters never win. A
+ * `preferred` server (a leadership transfer's successor) wins the ties between votes of the
+ * same epoch and zxid, where the higher id would: only the id's place changes, never that of
+ * a more complete history, so the leader elected still holds every committed transaction.
+ */
+export function betterVote(a: Vote, b: Vote, quorum: QuorumVerifier, preferred?: ServerId): boolean {
   if (!quorum.voters.has(a.leader)) return false;
   if (!quorum.voters.has(b.leader)) return true;
   if (a.peerEpoch !== b.peerEpoch) return a.peerEpoch > b.peerEpoch;
   if (a.zxid !== b.zxid) return a.zxid > b.zxid;
+  if (preferred !== undefined && (a.leader === preferred) !== (b.leader === preferred))
+    return a.leader === preferred;
   return a.leader > b.leader;
+}
+
+/**
+ * A leadership transfer's successor, as the peers it told vote for it: its vote (every
+ * proposal of the old leader acknowledged), preferred in ties until `untilMs`. Peers that
+ * were not told order votes as usual; the preference ends, and the round starts again
+ * without it, so that both kinds always agree in the end.
+ */
+export interface PreferredLeader {
+  readonly vote: Vote;
+  readonly untilMs: number;
 }
 
 function sameVote(a: Vote, b: Vote): boolean {
@@ -79,6 +97,8 @@ export class FastLeaderElection {
   private decideAtMs: number | undefined;
   private nextResendMs = 0;
   private resendDelayMs: number;
+  /** A leadership transfer's successor, preferred in ties for a while (see PreferredLeader). */
+  private preferred: PreferredLeader | undefined;
 
   constructor(
     private readonly selfId: ServerId,
@@ -103,16 +123,40 @@ export class FastLeaderElection {
     return this.quorum.voters.has(this.selfId);
   }
 
-  /** Starts a new round: vote for ourselves (if we may lead) and tell every voter. */
-  start(lastZxid: Zxid, currentEpoch: number, nowMs: number): ElectionOutput {
+  /** `a` beats `b`, the preferred successor winning ties while it is preferred. */
+  private better(a: Vote, b: Vote): boolean {
+    return betterVote(a, b, this.quorum, this.preferred?.vote.leader);
+  }
+
+  /** The vote to start from: ours, or the preferred successor's when it beats ours. */
+  private baseVote(): Vote {
+    const preferred = this.preferred?.vote;
+    return preferred !== undefined && this.participant && this.better(preferred, this.ownVote)
+      ? preferred
+      : this.ownVote;
+  }
+
+  /** How long a successor stays preferred after a transfer: a few decision waits and resends. */
+  private get preferenceWindowMs(): number {
+    return 4 * (this.options.finalizeWaitMs + this.options.resendIntervalMs);
+  }
+
+  /**
+   * Starts a new round: vote for ourselves (if we may lead) and tell every voter. After a
+   * leadership transfer, `successor` is the vote of the server the old leader handed over to:
+   * we vote for it and prefer it in ties for a while.
+   */
+  start(lastZxid: Zxid, currentEpoch: number, nowMs: number, successor?: Vote): ElectionOutput {
     assert(currentEpoch >= 0, 'epochs are not negative');
     this.logicalClock++;
     this.received.clear();
     this.outOfElection.clear();
     this.decideAtMs = undefined;
+    this.preferred =
+      successor === undefined ? undefined : { vote: successor, untilMs: nowMs + this.preferenceWindowMs };
     // An observer proposes nobody: any voter's vote beats it.
     this.ownVote = { leader: this.participant ? this.selfId : -1, zxid: lastZxid, peerEpoch: currentEpoch };
-    this.proposal = this.ownVote;
+    this.proposal = this.baseVote();
     this.resendDelayMs = this.options.resendIntervalMs;
     this.nextResendMs = nowMs + this.resendDelayMs;
     // A lone voter is its own quorum.
@@ -181,13 +225,14 @@ export class FastLeaderElection {
     if (message.electionEpoch > this.logicalClock) {
       this.logicalClock = message.electionEpoch;
       this.received.clear();
-      this.proposal = betterVote(message.vote, this.ownVote, this.quorum) ? message.vote : this.ownVote;
+      const base = this.baseVote();
+      this.proposal = this.better(message.vote, base) ? message.vote : base;
       this.decideAtMs = undefined;
       send.push(this.broadcast());
     } else if (message.electionEpoch < this.logicalClock) {
       // A peer in an older round: tell it where we are so it catches up.
       return { send: [{ to: from, message: this.notification('looking') }] };
-    } else if (betterVote(message.vote, this.proposal, this.quorum)) {
+    } else if (this.better(message.vote, this.proposal)) {
       this.proposal = message.vote;
       this.decideAtMs = undefined;
       send.push(this.broadcast());
@@ -199,7 +244,7 @@ export class FastLeaderElection {
     }
     this.received.set(from, { vote: message.vote, electionEpoch: message.electionEpoch, state: 'looking' });
     assert(this.received.size <= this.quorum.voters.size, 'one ballot per voter');
-    assert(!betterVote(this.ownVote, this.proposal, this.quorum), 'we never propose worse than our own vote');
+    assert(!this.better(this.ownVote, this.proposal), 'we never propose worse than our own vote');
     if (this.quorumAgrees(this.received, this.proposal, this.logicalClock)) {
       this.decideAtMs ??= nowMs + this.options.finalizeWaitMs;
     }
@@ -274,13 +319,30 @@ export class FastLeaderElection {
     return joinedEstablished ? { send, decided: vote, joinedEstablished } : { send, decided: vote };
   }
 
-  /** When `tick` will next do something: decide, or send our vote again. */
+  /** When `tick` will next do something: decide, send our vote again, or stop preferring a successor. */
   nextDueMs(): number {
-    return this.decideAtMs === undefined ? this.nextResendMs : Math.min(this.decideAtMs, this.nextResendMs);
+    const due =
+      this.decideAtMs === undefined ? this.nextResendMs : Math.min(this.decideAtMs, this.nextResendMs);
+    return this.preferred === undefined ? due : Math.min(due, this.preferred.untilMs);
   }
 
-  /** Time passes: decide after an unchallenged wait, or send our vote again. */
+  /**
+   * Time passes: decide after an unchallenged wait, or send our vote again. A successor's
+   * preference that ran out without a decision ends, and a new round starts from our own
+   * vote: peers that were never told of the transfer would otherwise disagree for good.
+   */
   tick(nowMs: number): ElectionOutput {
+    if (this.preferred !== undefined && nowMs >= this.preferred.untilMs) {
+      this.preferred = undefined;
+      this.logicalClock++;
+      this.received.clear();
+      this.outOfElection.clear();
+      this.decideAtMs = undefined;
+      this.proposal = this.ownVote;
+      this.resendDelayMs = this.options.resendIntervalMs;
+      this.nextResendMs = nowMs + this.resendDelayMs;
+      return { send: [this.broadcast()] };
+    }
     if (this.decideAtMs !== undefined && nowMs >= this.decideAtMs) {
       return this.decide(this.proposal, []);
     }

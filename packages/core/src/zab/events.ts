@@ -64,7 +64,31 @@ export type PeerEvent =
       readonly lagBytes: number;
       readonly oldestUnacknowledgedAgeMs: number;
       readonly reason: string;
+    }
+  /** How a leadership transfer asked of this peer (the `transferLeadership` input) went. */
+  | {
+      readonly kind: 'leadershipTransfer';
+      readonly outcome: LeadershipTransferOutcome;
+      /** The server it hands over to, once chosen. */
+      readonly successor: ServerId | undefined;
+      readonly reason: string;
     };
+
+/**
+ * A leadership transfer's steps and ends: `started` (the leader waits for its successor to
+ * catch up), `forwarded` (a learner asked its leader), `handedOver` (the leader stepped down
+ * for its successor), `refused` (it could not begin: not serving, no such voter, a reconfig
+ * or a transfer in progress...), `timedOut` (the successor did not catch up in time: the
+ * leader leads on), `abandoned` (the leader had stopped proposing but could not finish: it
+ * stepped down without a successor, and the ensemble elects as usual).
+ */
+export type LeadershipTransferOutcome =
+  | 'started'
+  | 'forwarded'
+  | 'handedOver'
+  | 'refused'
+  | 'timedOut'
+  | 'abandoned';
 
 /** A learner sync that failed, as `status()` keeps the last one. */
 export interface SyncFailure {

@@ -105,6 +105,31 @@ interface Broadcast {
 type LeaderPhase = Discovery | LearnerSync | Broadcast;
 
 /**
+ * A leadership transfer: first the successor catches up while the leader goes on proposing
+ * (`catchingUp`, abandoned at the deadline with nothing lost), then the leader proposes
+ * nothing new and waits for its proposals to commit and the successor to acknowledge them
+ * all (`draining`), then it steps down for the successor.
+ */
+interface Transfer {
+  /** The server asked for; undefined: the most up-to-date synced voter, chosen on the way. */
+  readonly to: ServerId | undefined;
+  readonly startedMs: number;
+  readonly deadlineMs: number;
+  stage: 'catchingUp' | 'draining';
+  /** Chosen when draining starts. */
+  successor: ServerId | undefined;
+}
+
+/** What a transfer came to in this step, for the peer to act on. */
+export type TransferStep =
+  /** Every learner was told; the peer elects, voting for `successor`'s vote. */
+  | { readonly kind: 'handOver'; readonly successor: ServerId; readonly zxid: Zxid; readonly epoch: number }
+  /** The successor did not catch up in time: the leader leads on. */
+  | { readonly kind: 'timedOut'; readonly reason: string }
+  /** Draining could not finish (its successor lost, or the deadline): step down and elect as usual. */
+  | { readonly kind: 'abandon'; readonly reason: string };
+
+/**
  * Why the leader proposes a transaction. Only a client's request is checked against the
  * session's owner; the leader's own proposals act for no connection.
  */
@@ -125,6 +150,9 @@ const staticConfigRequest: ReconfigRequest = {
   fromConfig: -1n,
 };
 
+/** The longest a transfer asked through a learner may take, whatever it asks for. */
+const transferTimeoutMaxMs = 60_000;
+
 /** The ZAB leader role: discovery, learner synchronisation, then broadcast. */
 export class LeaderRole {
   private phase: LeaderPhase = { kind: 'discovery', epoch: undefined, lastZxidOf: new Map() };
@@ -138,6 +166,8 @@ export class LeaderRole {
   private readonly deadlineMs: number;
   /** Set by `leave`: nothing new is proposed, and `finishLeaving` waits for what is in flight. */
   private leaving = false;
+  /** A leadership transfer under way (see `transferLeadership`). */
+  private transfer: Transfer | undefined;
 
   constructor(private readonly peer: PeerContext) {
     assert(peer.quorum.voters.has(peer.serverId), 'only a voter leads');
@@ -476,7 +506,7 @@ export class LeaderRole {
     const membership = this.peer.membership;
     const config = membership.committed;
     if (!this.peer.options.reconfigEnabled || config === undefined || config.version !== 0n) return;
-    if (this.leaving) return;
+    if (this.quiesced) return;
     if (membership.pending !== undefined) return;
     this.propose(noSessionId, internalCxid, [], staticConfigRequest, { kind: 'configVersion' });
   }
@@ -734,7 +764,7 @@ export class LeaderRole {
         if (!this.inForwardOrder(learner, message.seq)) return;
         // A leaving leader proposes nothing new; the learner looks for a new leader once told,
         // and its client learns the request's outcome is unknown (it was never proposed).
-        if (this.leaving) return;
+        if (this.quiesced) return;
         if (this.proposalRoom() === 0) {
           // The learner's request cannot be refused on its own: dropped, the learner connects
           // again and its clients learn that their outstanding requests' outcome is unknown.
@@ -765,6 +795,19 @@ export class LeaderRole {
           valid: this.revalidate(message.sessionId, from),
         });
         return;
+      case 'transferLeadership': {
+        // Asked through a learner (the embedding API called there): bounded, as it is here.
+        const to = message.to === -1 ? undefined : message.to;
+        const timeoutMs = Math.min(Math.max(1, message.timeoutMs), transferTimeoutMaxMs);
+        const refusal = this.transferLeadership(to, timeoutMs);
+        this.peer.event({
+          kind: 'leadershipTransfer',
+          outcome: refusal === undefined ? 'started' : 'refused',
+          successor: to,
+          reason: refusal ?? `asked by server ${from}`,
+        });
+        return;
+      }
       default:
         // followerInfo was handled above; nothing else reaches here.
         assertNever(message, 'learner message');
@@ -955,6 +998,7 @@ export class LeaderRole {
     if (phase.kind !== 'broadcast') return this.deadlineMs;
     const silenceLimitMs = this.peer.options.syncLimitTicks * this.peer.server.tickTimeMs;
     let due = phase.nextPingMs;
+    if (this.transfer !== undefined) due = Math.min(due, this.transfer.deadlineMs);
     for (const learner of this.learners.values())
       due = Math.min(due, learner.lastHeardMs + silenceLimitMs + 1);
     return due;
@@ -1010,7 +1054,7 @@ export class LeaderRole {
         );
     }
     // A leaving leader proposes nothing new: expiries and deletions are its successor's.
-    if (this.leaving) return;
+    if (this.quiesced) return;
     // Expiries and container deletions wait for room in flight; the rest stay due.
     for (const sessionId of phase.sessions.expire(now, this.proposalRoom()))
       this.propose(sessionId, internalCxid, [], { op: 'closeSession' }, { kind: 'sessionExpiry' });
@@ -1038,7 +1082,7 @@ export class LeaderRole {
     request: PreparableRequest,
     origin: TxnOrigin,
   ): 'proposed' | 'throttled' | 'notEstablished' | 'leaving' {
-    if (this.leaving) return 'leaving';
+    if (this.quiesced) return 'leaving';
     if (this.phase.kind !== 'broadcast') return 'notEstablished';
     if (this.proposalRoom() === 0) {
       this.peer.boundReached('proposalsInFlight');
@@ -1050,6 +1094,135 @@ export class LeaderRole {
       via: this.peer.serverId,
     });
     return zxid === undefined ? 'notEstablished' : 'proposed';
+  }
+
+  /** Whether a leadership transfer is under way (it ends with the role if not before). */
+  get transferring(): boolean {
+    return this.transfer !== undefined;
+  }
+
+  /** Whether the leader proposes nothing new: it is leaving, or draining for a transfer. */
+  private get quiesced(): boolean {
+    return this.leaving || this.transfer?.stage === 'draining';
+  }
+
+  /**
+   * Begins handing leadership over to `to` (a voter synced with us), or to the most
+   * up-to-date synced voter, within `timeoutMs`. Returns why it cannot begin, or undefined
+   * when it has: `transferStep`, called at every step's end, then says how it goes.
+   */
+  transferLeadership(to: ServerId | undefined, timeoutMs: number): string | undefined {
+    assert(timeoutMs > 0, 'a transfer has time to finish');
+    if (this.phase.kind !== 'broadcast') return 'the leader is not established yet';
+    if (this.leaving) return 'the leader is leaving';
+    if (this.transfer !== undefined) return 'a leadership transfer is in progress';
+    if (this.peer.membership.pending !== undefined) return 'a reconfig is in progress';
+    if (to !== undefined) {
+      if (to === this.peer.serverId) return 'this server leads already';
+      if (!this.peer.quorum.voters.has(to)) return `server ${to} is not a voter`;
+      if (this.learners.get(to)?.stage !== 'newLeaderAcked')
+        return `server ${to} is not synced with this leader`;
+    } else if (this.successorCandidates().length === 0) return 'no voter is synced with this leader';
+    const now = this.peer.nowMs;
+    this.transfer = {
+      to,
+      startedMs: now,
+      deadlineMs: now + timeoutMs,
+      stage: 'catchingUp',
+      successor: undefined,
+    };
+    return undefined;
+  }
+
+  /** Synced voters (followers that acknowledged NEWLEADER), the most up to date first, then by id. */
+  private successorCandidates(): LearnerLink[] {
+    return [...this.learners.values()]
+      .filter(
+        (learner) =>
+          !learner.observer &&
+          learner.stage === 'newLeaderAcked' &&
+          this.peer.quorum.voters.has(learner.serverId),
+      )
+      .sort((a, b) =>
+        a.ackedZxid === b.ackedZxid ? b.serverId - a.serverId : a.ackedZxid > b.ackedZxid ? -1 : 1,
+      );
+  }
+
+  /**
+   * Moves a transfer on, at the end of every step: from catching up to draining once the
+   * successor has acknowledged everything committed (or half the time is gone and its
+   * acknowledgements still progress), then, once every proposal is committed and acknowledged by the successor, tells
+   * every learner (after the COMMITs on the same link) and returns `handOver`.
+   */
+  transferStep(): TransferStep | undefined {
+    const transfer = this.transfer;
+    const phase = this.phase;
+    if (transfer === undefined || phase.kind !== 'broadcast' || this.leaving) return undefined;
+    const now = this.peer.nowMs;
+    if (transfer.stage === 'catchingUp') {
+      const candidate =
+        transfer.to === undefined ? this.successorCandidates()[0] : this.learners.get(transfer.to);
+      const synced = candidate !== undefined && candidate.stage === 'newLeaderAcked';
+      const caughtUp = synced && candidate.ackedZxid >= phase.committedZxid;
+      // Under steady writes the successor may trail the commit point by a proposal or two at
+      // every step: halfway through, one whose acknowledgements still progress will do.
+      const halfway = now >= transfer.startedMs + (transfer.deadlineMs - transfer.startedMs) / 2;
+      const progressing = synced && candidate.ackProgressMs >= transfer.startedMs;
+      if (synced && (caughtUp || (halfway && progressing)) && this.peer.membership.pending === undefined) {
+        transfer.stage = 'draining';
+        transfer.successor = candidate.serverId;
+      } else if (now >= transfer.deadlineMs) {
+        this.transfer = undefined;
+        return {
+          kind: 'timedOut',
+          reason:
+            candidate === undefined
+              ? `server ${transfer.to ?? '(any)'} is not connected to this leader`
+              : `server ${candidate.serverId} did not catch up in time`,
+        };
+      } else return undefined;
+    }
+    assert(transfer.successor !== undefined, 'a draining transfer has chosen its successor');
+    const successor = this.learners.get(transfer.successor);
+    if (successor === undefined || successor.stage !== 'newLeaderAcked' || now >= transfer.deadlineMs) {
+      this.transfer = undefined;
+      this.stepDownAll();
+      return {
+        kind: 'abandon',
+        reason:
+          successor === undefined || successor.stage !== 'newLeaderAcked'
+            ? `lost server ${transfer.successor} while handing leadership over to it`
+            : `server ${transfer.successor} did not acknowledge every proposal in time`,
+      };
+    }
+    if (phase.proposalsInFlight > 0 || phase.unsentProposals.length > 0) return undefined;
+    assert(
+      phase.committedZxid === phase.lastProposedZxid,
+      'a leader hands over with every proposal committed',
+    );
+    if (successor.ackedZxid < phase.lastProposedZxid) return undefined;
+    this.transfer = undefined;
+    for (const learner of this.learners.values())
+      this.peer.send(learner.serverId, {
+        kind: 'leadershipTransfer',
+        epoch: phase.epoch,
+        successor: successor.serverId,
+        zxid: phase.lastProposedZxid,
+      });
+    return {
+      kind: 'handOver',
+      successor: successor.serverId,
+      zxid: phase.lastProposedZxid,
+      epoch: phase.epoch,
+    };
+  }
+
+  /** Tells every learner to elect at once: this leader steps down without a successor. */
+  private stepDownAll(): void {
+    const epoch = this.epoch;
+    if (epoch === undefined) return;
+    for (const learner of this.learners.values())
+      this.peer.send(learner.serverId, { kind: 'leaderLeaving', epoch });
   }
 
   /**

@@ -177,6 +177,17 @@ export class LearnerRole {
         // Looking is always allowed; this only spares the wait for syncLimit to run out.
         this.peer.lookForLeader(`leader ${this.leaderId} handed leadership over`);
         return;
+      case 'leadershipTransfer':
+        // As leaderLeaving, voting for the successor, which acknowledged every proposal.
+        this.peer.lookForLeader(
+          `leader ${this.leaderId} handed leadership over to server ${message.successor}`,
+          {
+            leader: message.successor,
+            zxid: message.zxid,
+            peerEpoch: message.epoch,
+          },
+        );
+        return;
     }
   }
 
@@ -378,6 +389,16 @@ export class LearnerRole {
       authInfo,
       request,
     });
+    return true;
+  }
+
+  /**
+   * Asks the leader to hand leadership over to `to` (any synced voter when undefined);
+   * false when this learner does not serve yet (nothing is sent).
+   */
+  askTransfer(to: ServerId | undefined, timeoutMs: number): boolean {
+    if (this.phase !== 'broadcast') return false;
+    this.peer.send(this.leaderId, { kind: 'transferLeadership', epoch: this.epoch, to: to ?? -1, timeoutMs });
     return true;
   }
 

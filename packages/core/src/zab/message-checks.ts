@@ -64,6 +64,7 @@ export function messageFault(message: PeerMessage): string | undefined {
         zxidBeyond('commitZxid', message.commitZxid, message.epoch)
       );
     case 'clientSyncReply':
+    case 'leadershipTransfer':
       return zxidBeyond('zxid', message.zxid, message.epoch);
     default:
       // No relation between its fields to check (acks by sequence number, session requests,

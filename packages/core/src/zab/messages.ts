@@ -98,6 +98,17 @@ export type LearnerMessage =
       readonly epoch: number;
       readonly sessionId: SessionId;
       readonly connectionId: number;
+    }
+  /**
+   * Asks the leader to hand leadership over (the embedding API's transferLeadership, called
+   * on a learner): to server `to`, or to the most up-to-date synced voter when `to` is -1.
+   */
+  | {
+      readonly kind: 'transferLeadership';
+      readonly epoch: number;
+      readonly to: ServerId | -1;
+      /** How long the leader may take (catching the successor up, then draining). */
+      readonly timeoutMs: number;
     };
 
 /** What a leader sends its learners. */
@@ -172,6 +183,17 @@ export type LeaderMessage =
    * before this on the same link): elect a new leader now rather than wait for syncLimit.
    */
   | { readonly kind: 'leaderLeaving'; readonly epoch: number }
+  /**
+   * The leader steps down for `successor`, which has acknowledged everything it proposed,
+   * through `zxid` (every proposal committed, the COMMITs before this on the same link):
+   * elect at once, voting for the successor, which wins the ballot's ties for a while.
+   */
+  | {
+      readonly kind: 'leadershipTransfer';
+      readonly epoch: number;
+      readonly successor: ServerId;
+      readonly zxid: Zxid;
+    }
   /** Answers a forwarded client sync: the client's server applies up to `zxid`, then replies. */
   | {
       readonly kind: 'clientSyncReply';

@@ -25,11 +25,11 @@ import { DataTree, type TreeSnapshot } from '../tree/data-tree.js';
 import type { NodeLifetime } from '../tree/lifetime.js';
 import type { SessionId, Txn } from '../txn.js';
 import { encodeUtf8 } from '../utf8.js';
-import type { Zxid } from '../zxid.js';
+import { formatZxid, type Zxid } from '../zxid.js';
 import { Applier, SnapshotPoints } from './applier.js';
 import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
 import { FastLeaderElection } from './election.js';
-import type { PeerEvent, SyncFailure } from './events.js';
+import type { LeadershipTransferOutcome, PeerEvent, SyncFailure } from './events.js';
 import { LeaderRole } from './leader.js';
 import { LearnerRole } from './learner.js';
 import { Membership } from './membership.js';
@@ -78,7 +78,15 @@ export type PeerInput =
    * once; any other peer leaves at once. A peer that has left (`status().departure`) ignores
    * every input: the driver stops it.
    */
-  | { readonly kind: 'leave' };
+  | { readonly kind: 'leave' }
+  /**
+   * Hand leadership over to voter `to` (or the most up-to-date synced voter) within
+   * `timeoutMs`: a leader lets the successor catch up while it goes on proposing, then stops
+   * proposing, waits until every proposal is committed and acknowledged by the successor,
+   * and steps down with every learner voting for the successor. A follower or observer asks
+   * its leader. Each step and the end are `leadershipTransfer` events.
+   */
+  | { readonly kind: 'transferLeadership'; readonly to?: ServerId; readonly timeoutMs: number };
 
 /**
  * What one step asks of the driver. The order between the parts is the contract; drivers
@@ -533,6 +541,7 @@ export class ZabPeer {
         this.lookForLeader('a reconfig removed this leader from the voters: handed leadership over');
       } else this.retire('handed leadership over');
     }
+    if (this.role.kind === 'leading') this.stepTransfer(this.role.leader);
     const leaderId = this.leaderId;
     const announced = this.election.currentVote;
     // Announce only a change of leader or epoch: a step is on every request's path.
@@ -603,6 +612,9 @@ export class ZabPeer {
         break;
       case 'leave':
         this.leave();
+        break;
+      case 'transferLeadership':
+        this.transferLeadership(input.to, input.timeoutMs);
         break;
       default:
         assertNever(input, 'peer input');
@@ -773,7 +785,7 @@ export class ZabPeer {
 
   // ---- roles --------------------------------------------------------------------------------
 
-  private startElection(): void {
+  private startElection(successor?: Vote): void {
     this.readOnly = undefined;
     this.lookingSinceMs = this.now;
     // Reads asked for by the role that ends answer nobody.
@@ -786,7 +798,7 @@ export class ZabPeer {
     if (this.role.kind === 'leading') this.role.leader.retire();
     this.role = { kind: 'looking' };
     this.earlyFollowerInfos.clear();
-    const output = this.election.start(this.log.lastZxid, this.epochs.currentEpoch, this.now);
+    const output = this.election.start(this.log.lastZxid, this.epochs.currentEpoch, this.now, successor);
     this.sendElection(output.send);
   }
 
@@ -871,7 +883,7 @@ export class ZabPeer {
         this.setEpochs(acceptedEpoch, currentEpoch, onDurable),
       appendToLog: (txns) => this.appendToLog(txns),
       commitThrough: (zxid) => this.applier.commitThrough(zxid),
-      lookForLeader: (reason) => this.lookForLeader(reason),
+      lookForLeader: (reason, successor) => this.lookForLeader(reason, successor),
       boundReached: (bound) => this.boundReached(bound),
       expectTxn: (sessionId, cxid, origin) => this.applier.expect(sessionId, cxid, origin),
     };
@@ -964,7 +976,7 @@ export class ZabPeer {
     );
   }
 
-  private lookForLeader(reason: string): void {
+  private lookForLeader(reason: string, successor?: Vote): void {
     assert(reason.length > 0, 'a peer says why it goes looking');
     if (this.departure !== 'staying') {
       // A leaving peer gives up its role by leaving, never by standing for election again.
@@ -972,9 +984,13 @@ export class ZabPeer {
       return;
     }
     this.lastLookingReason = reason;
-    if (this.role.kind === 'leading') this.role.leader.abandon(reason);
-    else this.learner?.abandon(reason);
-    this.startElection();
+    if (this.role.kind === 'leading') {
+      // A transfer ends with the role: whoever waits for it hears so.
+      if (this.role.leader.transferring)
+        this.outbox.event({ kind: 'leadershipTransfer', outcome: 'abandoned', successor: undefined, reason });
+      this.role.leader.abandon(reason);
+    } else this.learner?.abandon(reason);
+    this.startElection(successor);
   }
 
   private event(event: PeerEvent): void {
@@ -1016,6 +1032,72 @@ export class ZabPeer {
       this.membershipChanged = true;
     }
     assert(this.tree.lastZxid === zxid && this.log.lastZxid === zxid, 'a SNAP replaces tree and log');
+  }
+
+  /** The `transferLeadership` input: a leader begins, a serving learner asks its leader. */
+  private transferLeadership(to: ServerId | undefined, timeoutMs: number): void {
+    const report = (outcome: LeadershipTransferOutcome, reason: string) =>
+      this.outbox.event({ kind: 'leadershipTransfer', outcome, successor: to, reason });
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      report('refused', 'a transfer needs a positive timeout');
+      return;
+    }
+    if (this.role.kind === 'leading') {
+      const refusal = this.role.leader.transferLeadership(to, timeoutMs);
+      report(refusal === undefined ? 'started' : 'refused', refusal ?? 'the successor catches up');
+      return;
+    }
+    // What a learner can see for itself it refuses here: the leader's refusal would not come back.
+    if (to !== undefined && !this.quorum.voters.has(to)) {
+      report('refused', `server ${to} is not a voter`);
+      return;
+    }
+    const learner = this.learner;
+    if (learner !== undefined && learner.serving && learner.askTransfer(to, timeoutMs)) {
+      report('forwarded', `asked leader ${learner.leaderId}`);
+      return;
+    }
+    report('refused', 'this server is not serving: no leader to ask');
+  }
+
+  /** Moves a leader's transfer on at the end of a step; a hand-over makes this peer elect. */
+  private stepTransfer(leader: LeaderRole): void {
+    const step = leader.transferStep();
+    if (step === undefined) return;
+    switch (step.kind) {
+      case 'timedOut':
+        this.outbox.event({
+          kind: 'leadershipTransfer',
+          outcome: 'timedOut',
+          successor: undefined,
+          reason: step.reason,
+        });
+        return;
+      case 'abandon':
+        this.outbox.event({
+          kind: 'leadershipTransfer',
+          outcome: 'abandoned',
+          successor: undefined,
+          reason: step.reason,
+        });
+        this.lookForLeader(step.reason);
+        return;
+      case 'handOver':
+        this.outbox.event({
+          kind: 'leadershipTransfer',
+          outcome: 'handedOver',
+          successor: step.successor,
+          reason: `every proposal through ${formatZxid(step.zxid)} committed and acknowledged by server ${step.successor}`,
+        });
+        this.lookForLeader(`handed leadership over to server ${step.successor}`, {
+          leader: step.successor,
+          zxid: step.zxid,
+          peerEpoch: step.epoch,
+        });
+        return;
+      default:
+        assertNever(step, 'transfer step');
+    }
   }
 
   private leave(): void {
@@ -1221,6 +1303,7 @@ const learnerKinds = new Set<PeerMessage['kind']>([
   'request',
   'clientSync',
   'revalidate',
+  'transferLeadership',
 ]);
 
 function isLearnerMessage(message: PeerMessage): message is LearnerMessage {

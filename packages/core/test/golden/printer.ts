@@ -163,6 +163,10 @@ export class Printer {
         return `revalidate e${message.epoch} ${this.session(message.sessionId)} conn=${message.connectionId}`;
       case 'leaderLeaving':
         return `leaderLeaving e${message.epoch}`;
+      case 'leadershipTransfer':
+        return `leadershipTransfer e${message.epoch} successor=${message.successor} through=${this.zxid(message.zxid)}`;
+      case 'transferLeadership':
+        return `transferLeadership e${message.epoch} to=${message.to === -1 ? 'any' : message.to} within=${message.timeoutMs}ms`;
       case 'configNotice':
         return `configNotice ${JSON.stringify(message.config)}`;
       case 'revalidateReply':
@@ -180,7 +184,13 @@ export class Printer {
     const head = (
       e: Exclude<
         PeerEvent,
-        { kind: 'incompleteSnapshotsDiscarded' | 'snapshotDeferred' | 'peerMessageRefused' }
+        {
+          kind:
+            | 'incompleteSnapshotsDiscarded'
+            | 'snapshotDeferred'
+            | 'peerMessageRefused'
+            | 'leadershipTransfer';
+        }
       >,
     ) => `event ${e.kind} ${e.side} peer=${e.peer} ${e.mode}`;
     switch (event.kind) {
@@ -190,6 +200,8 @@ export class Printer {
         return `event snapshotDeferred at=${this.zxid(event.zxid)}`;
       case 'peerMessageRefused':
         return `event peerMessageRefused peer=${event.peer} ${event.message}: ${event.reason}`;
+      case 'leadershipTransfer':
+        return `event leadershipTransfer ${event.outcome}${event.successor === undefined ? '' : ` successor=${event.successor}`}: ${event.reason}`;
       case 'syncStarted':
         return head(event);
       case 'syncFinished':

@@ -47,6 +47,8 @@
  *   waits, and on resuming it ticks first with its clock moved on, then takes what waited, in
  *   order (`inputs-first`: what waited first, then the tick).
  * - `leave ID`: the peer steps `leave` (its host shuts down gracefully; a leader hands over).
+ * - `transfer ID [to=ID] [within=MS]`: the peer steps `transferLeadership` (to server `to`, or
+ *   any synced voter; within MS, default 5000): a leader hands over, a learner asks its leader.
  * - `crash ID`, `restart ID` (from what its storage kept), `isolate ID`,
  *   `partition 1,2 3,4,5`, `heal`, `tamper ID acceptedEpoch=N` (edits a down peer's storage).
  * - `connect CLIENT SERVER [timeout=MS] [resume=CLIENT] [password=bad] [lastZxid=E.C]`.
@@ -333,6 +335,16 @@ class TranscriptEnv {
       case 'leave':
         this.c.step(this.id(args.positional[0]), { kind: 'leave' });
         return;
+      case 'transfer': {
+        const to = args.named.get('to');
+        const within = args.named.get('within');
+        this.c.step(this.id(args.positional[0]), {
+          kind: 'transferLeadership',
+          ...(to === undefined ? {} : { to: this.id(to) }),
+          timeoutMs: within === undefined ? 5000 : this.int(within, 'within=MS'),
+        });
+        return;
+      }
       case 'crash':
         this.c.crash(this.id(args.positional[0]));
         return;

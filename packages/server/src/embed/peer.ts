@@ -39,6 +39,11 @@ import {
 import type { PeerMetricsAttach, PeerMetricsAttachment, PeerMetricsSource } from './metrics.js';
 import { configFromOptions, type PeerMember, type StartPeerOptions } from './options.js';
 import { type EmbeddedPeerRole, lagBetween, type PeerHealth, type SyncState, syncStateOf } from './status.js';
+import {
+  type TransferLeadershipOptions,
+  type TransferLeadershipResult,
+  transferLeadership,
+} from './transfer.js';
 
 /** How `peer.client()` connects: the client's options, and where to fall back to over TCP. */
 export interface PeerClientOptions extends ClientOptions, TcpLinkOptions {
@@ -70,6 +75,10 @@ export interface CloseOptions {
 
 /** The longest a leader's close waits by default for its proposals to commit. */
 const handOverTimeoutMaxMs = 10_000;
+
+/** Bounds of a leadership transfer's default time: twice syncLimit, within these. */
+const transferTimeoutMinMs = 5_000;
+const transferTimeoutMaxMs = 30_000;
 
 /** Default bound of a `changes()` iterator's buffer. */
 const changesBufferMaxDefault = 1000;
@@ -330,6 +339,49 @@ export class EmbeddedPeer
   removeServer(id: number, options: MembershipChangeOptions = {}): Promise<MembershipView> {
     if (!Number.isSafeInteger(id) || id < 1) throw new RangeError('removeServer: expected a server id');
     return this.changeMembership(removeEdit(id), options);
+  }
+
+  /**
+   * Hands leadership over to server `toId` (a voter synced with the leader), or to the most
+   * up-to-date synced voter when left out, and resolves once this peer serves under the new
+   * leader. Works on any member: a follower or observer asks its leader. The leader lets the
+   * successor catch up while it goes on writing, then takes no new write (its clients move to
+   * another server, as when it closes), lets its proposals commit and the successor
+   * acknowledge them, and steps down with every member voting for the successor. Resolves at
+   * once when `toId` leads already. Rejects with a {@link LeadershipTransferError} (refused,
+   * timed out with the leader leading on, abandoned with an ordinary election, or another
+   * server elected) or a TimeoutError past `timeoutMs`.
+   *
+   * @throws RangeError for a malformed id or timeout
+   */
+  transferLeadership(
+    toId?: number,
+    options: TransferLeadershipOptions = {},
+  ): Promise<TransferLeadershipResult> {
+    if (toId !== undefined && !(Number.isSafeInteger(toId) && toId >= 1))
+      throw new RangeError('transferLeadership: expected a server id');
+    const timeoutMs =
+      options.timeoutMs ??
+      Math.min(
+        transferTimeoutMaxMs,
+        Math.max(transferTimeoutMinMs, 2 * this.config.syncLimit * this.config.tickTime),
+      );
+    if (!(timeoutMs > 0)) throw new RangeError('transferLeadership: timeoutMs must be a positive number');
+    if (this.closed || this.closing !== undefined)
+      return Promise.reject(new Error(`peer ${this.id} is closed`));
+    return transferLeadership(
+      {
+        driver: this.node.driver,
+        ready: (wait) => this.ready(wait),
+        servingLeader: () => {
+          const { serving, leaderId } = this.standing();
+          return serving ? leaderId : undefined;
+        },
+        onStep: (listener) => this.node.driver.onStep(listener),
+      },
+      toId,
+      timeoutMs,
+    );
   }
 
   private changeMembership(

@@ -1,0 +1,130 @@
+/**
+ * The embedding API's `peer.transferLeadership`: ZooKeeper has no such call. zabkit's leader
+ * lets the successor catch up while it goes on proposing, then proposes nothing new, waits
+ * until every proposal is committed and acknowledged by the successor, and steps down with
+ * every learner voting for it (the successor wins the ties of the election that follows for
+ * a while, never over a more complete history). Called on a follower or observer, it asks
+ * the leader. The call resolves once this peer serves under the new leader.
+ *
+ * @module
+ */
+import type { LeadershipTransferOutcome } from '@zabkit/core';
+import type { PeerDriver } from '../peer-driver.js';
+
+/** How `transferLeadership` runs. */
+export interface TransferLeadershipOptions {
+  /**
+   * How long the whole hand-over may take: the successor catching up, the leader's proposals
+   * committing, and the election after. Default: twice syncLimit, at least 5 s and at most
+   * 30 s. Past it the call rejects with a TimeoutError (the leader, if it had not stopped
+   * proposing yet, leads on).
+   */
+  readonly timeoutMs?: number;
+}
+
+/** What `transferLeadership` resolves with: the leader now, as this peer serves under it. */
+export interface TransferLeadershipResult {
+  readonly leaderId: number;
+  /** The leader before, as this peer knew it. */
+  readonly previousLeaderId: number | undefined;
+}
+
+/**
+ * A leadership transfer that did not happen as asked: refused (not serving, no such voter,
+ * the successor not synced, a reconfig or another transfer in progress), timed out (the
+ * successor did not catch up: the leader leads on), abandoned (the leader had stopped
+ * proposing but could not finish, and stepped down: the ensemble elects as usual), or
+ * another server was elected than the one asked for (`elsewhere`).
+ */
+export class LeadershipTransferError extends Error {
+  override readonly name = 'LeadershipTransferError';
+
+  constructor(
+    /** What happened, in the core's words (`elsewhere` when another server was elected). */
+    readonly outcome:
+      | Exclude<LeadershipTransferOutcome, 'started' | 'forwarded' | 'handedOver'>
+      | 'elsewhere',
+    /** Why, as the peer said it. */
+    readonly reason: string,
+  ) {
+    super(`leadership transfer ${outcome}: ${reason}`);
+  }
+}
+
+/** What the embedded peer lends the transfer: its driver and a way to wait for its state. */
+export interface TransferHost {
+  readonly driver: PeerDriver;
+  /** Resolves once the peer serves (rejects on close, fatal, or the timeout). */
+  ready(options: { readonly timeoutMs: number }): Promise<void>;
+  /** The leader this peer serves under now, if it serves. */
+  servingLeader(): number | undefined;
+  /** Calls `listener` after every step; returns how to stop. */
+  onStep(listener: () => void): () => void;
+}
+
+/** Runs one transfer to `to` (any synced voter when undefined), bounded by `timeoutMs`. */
+export async function transferLeadership(
+  host: TransferHost,
+  to: number | undefined,
+  timeoutMs: number,
+): Promise<TransferLeadershipResult> {
+  const deadline = Date.now() + timeoutMs;
+  const remaining = () => Math.max(1, deadline - Date.now());
+  await host.ready({ timeoutMs });
+  const previous = host.servingLeader();
+  if (to !== undefined && previous === to) return { leaderId: to, previousLeaderId: previous };
+  const outcome = await withTimeout(host.driver.transferLeadership(to, remaining()), remaining(), timeoutMs);
+  if (outcome.outcome !== 'handedOver' && outcome.outcome !== 'forwarded')
+    throw new LeadershipTransferError(
+      outcome.outcome === 'started' ? 'abandoned' : outcome.outcome,
+      outcome.reason,
+    );
+  const successor = to ?? outcome.successor;
+  // Served again under a new leader: the successor, unless the election went elsewhere.
+  let stop: () => void = () => undefined;
+  let leaderId: number;
+  try {
+    leaderId = await withTimeout(
+      new Promise<number>((resolve) => {
+        const check = () => {
+          const leader = host.servingLeader();
+          if (leader !== undefined && leader !== previous) resolve(leader);
+        };
+        stop = host.onStep(check);
+        check();
+      }),
+      remaining(),
+      timeoutMs,
+    );
+  } finally {
+    stop();
+  }
+  if (successor !== undefined && leaderId !== successor)
+    throw new LeadershipTransferError(
+      'elsewhere',
+      `server ${leaderId} was elected, not server ${successor}: it lost touch during the election`,
+    );
+  return { leaderId, previousLeaderId: previous };
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, totalMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new DOMException(`the leadership transfer did not complete within ${totalMs} ms`, 'TimeoutError'),
+        ),
+      ms,
+    );
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
