@@ -52,6 +52,7 @@ export {
   type ClosedChange,
   type Departure,
   type FatalChange,
+  type JoinChange,
   type LeaderChange,
   type MembershipChange,
   type PeerChange,
@@ -59,6 +60,7 @@ export {
   type RoleChange,
   type SyncChange,
 } from './embed/events.js';
+export type { JoinOptions } from './embed/join.js';
 export type {
   AddServerOptions,
   MembershipChangeOptions,

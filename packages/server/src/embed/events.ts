@@ -7,7 +7,11 @@
  * @module
  */
 import type { PeerFatalError } from '../fatal.js';
+import type { JoinChange } from './join.js';
 import type { MembershipView } from './membership.js';
+
+export type { JoinChange } from './join.js';
+
 import type { EmbeddedPeerRole, SyncState } from './status.js';
 
 /** The peer took up another role. */
@@ -67,6 +71,7 @@ export type PeerChange =
   | LeaderChange
   | SyncChange
   | MembershipChange
+  | JoinChange
   | FatalChange
   | ClosedChange;
 
@@ -78,6 +83,7 @@ export interface PeerChangeEvents {
   leader: [LeaderChange];
   sync: [SyncChange];
   membership: [MembershipChange];
+  join: [JoinChange];
   fatal: [PeerFatalError];
   closed: [];
 }

@@ -18,6 +18,7 @@ import {
 import type { Logger } from '../log.js';
 import type { QuorumSecuritySettings } from '../quorum-security-config.js';
 import type { AdminServerSettings, SystemProperties } from '../system-properties.js';
+import type { JoinOptions } from './join.js';
 import type { PeerMember } from './member.js';
 import type { PeerMetricsAttach } from './metrics.js';
 
@@ -51,6 +52,15 @@ export interface StartPeerOptions
   > {
   /** This peer's server id: one of `peers` (any positive integer when it runs alone). */
   readonly id: number;
+  /**
+   * Join a running ensemble instead of naming it: any member's client port, or
+   * {@link JoinOptions}. The peer has itself added as an observer, starts with the membership
+   * in force, syncs, and is promoted to participant (see `peer.joined()`). Goes with `member`
+   * and without `peers`.
+   */
+  readonly join?: string | JoinOptions;
+  /** This peer's own address when it joins (`join`): how the members will list it. */
+  readonly member?: Omit<PeerMember, 'id' | 'observer'>;
   /**
    * Every member of the ensemble, this peer included, the same list on every instance.
    * Left out or holding this peer alone: a standalone peer (a one-voter ensemble).

@@ -19,12 +19,19 @@ import {
 } from '@zabkit/client';
 import type { PeerStorage } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
-import type { ZabkitConfig } from '../config.js';
+import { ConfigError, type ZabkitConfig } from '../config.js';
 import type { PeerFatalError } from '../fatal.js';
 import { openLevelStore } from '../level-store.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ServerNode } from '../node.js';
 import { ChangeStream, type Departure, type PeerChange, type PeerChangeEvents } from './events.js';
+import {
+  type JoinChange,
+  type JoinOptions,
+  joinAsObserver,
+  joinStepTimeoutDefaultMs,
+  peersOfConfig,
+} from './join.js';
 import { LocalFirstLinks } from './links.js';
 import {
   type AddServerOptions,
@@ -67,6 +74,13 @@ export interface ReadyOptions {
 /** How `peer.close()` leaves the ensemble. */
 export interface CloseOptions {
   /**
+   * Remove this server from the membership first (`removeServer` of itself, a reconfig),
+   * as an instance does when the service scales down; then close. Default false: the
+   * server stays a member (down) until someone removes it. If the removal fails the peer
+   * closes anyway and `close()` rejects with why.
+   */
+  readonly leave?: boolean;
+  /**
    * How long a leader waits for its proposals in flight to commit before it stops anyway, as a
    * crash would (default: twice syncLimit, at most 10 s). Followers and observers leave at once.
    */
@@ -101,6 +115,8 @@ export class EmbeddedPeer
   private readonly attachments: PeerMetricsAttachment[] = [];
   private readonly readyWaiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
   private closing: Promise<void> | undefined;
+  /** The join flow's end, when the peer was started with `join`. */
+  private joining: Promise<MembershipView> | undefined;
   private closed = false;
   /** How the peer left, once closed. */
   private departure: Departure | undefined;
@@ -128,6 +144,16 @@ export class EmbeddedPeer
       !(Number.isInteger(options.lagTxnsMax) && options.lagTxnsMax >= 0)
     )
       throw new RangeError('lagTxnsMax must be a non-negative integer');
+    let joined: Awaited<ReturnType<typeof joinAsObserver>> | undefined;
+    if (options.join !== undefined) {
+      const join = typeof options.join === 'string' ? { connectString: options.join } : options.join;
+      if (options.member === undefined)
+        throw new ConfigError('member', 'undefined', 'a peer that joins names its own address');
+      if (options.peers !== undefined)
+        throw new ConfigError('peers', 'given', 'a peer that joins learns the members from the one it asks');
+      joined = await joinAsObserver(options.id, { ...options.member, id: options.id }, join);
+      options = { ...options, peers: peersOfConfig(joined.config) };
+    }
     const { config, warnings } = configFromOptions(options);
     const errors = new ErrorTracker(options.log ?? silentLogger);
     const log = errors.log;
@@ -154,7 +180,53 @@ export class EmbeddedPeer
     const peer = new EmbeddedPeer(node, config, errors, options);
     if (options.metrics !== undefined) peer.attachMetrics(options.metrics);
     peer.observe();
+    if (joined !== undefined && options.join !== undefined) {
+      const join = typeof options.join === 'string' ? { connectString: options.join } : options.join;
+      peer.joining = peer.finishJoin(join, joined.config.version);
+      // Settled for whoever never asks (the join event says how it went).
+      peer.joining.catch(() => undefined);
+    }
     return peer;
+  }
+
+  /**
+   * The rest of the join flow, once the peer runs as an observer: wait until it serves, then
+   * promote it (unless it is to stay an observer). Starts after the caller has the peer in
+   * hand, so that its `changes()` hears every step.
+   */
+  private async finishJoin(join: JoinOptions, version: bigint): Promise<MembershipView> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const step = (change: Omit<JoinChange, 'kind'>) => this.announce({ kind: 'join', ...change });
+    const timeoutMs = join.timeoutMs ?? joinStepTimeoutDefaultMs;
+    try {
+      step({ step: 'observer', version });
+      await this.ready({ timeoutMs });
+      step({ step: 'synced', version: this.membership()?.version });
+      const wanted = join.as ?? 'participant';
+      const self = this.membership()?.members.find((m) => m.id === this.id);
+      if (self === undefined) throw new Error('this server is not in the membership it joined');
+      let view = this.membership()!;
+      if ((self.observer === true ? 'observer' : 'participant') !== wanted) {
+        view = await this.addServer(self, { as: wanted, timeoutMs });
+        step({ step: 'participant', version: view.version });
+      }
+      step({ step: 'joined', version: view.version });
+      return view;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.log.warn({ serverId: this.id, err: error }, 'joining the ensemble did not finish');
+      step({ step: 'failed', version: this.membership()?.version, reason });
+      throw error;
+    }
+  }
+
+  /**
+   * Resolves with the membership once the join flow is done (`startPeer({ join })`: added,
+   * synced and in the role asked for), or at once with the membership in force for a peer
+   * started otherwise; rejects with why a step of the join failed.
+   */
+  joined(): Promise<MembershipView | undefined> {
+    return this.joining ?? Promise.resolve(this.membership());
   }
 
   /**
@@ -407,8 +479,46 @@ export class EmbeddedPeer
    * event says how it went.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.closing ??= this.shutDown(options);
+    this.closing ??= this.leaveThenShutDown(options);
     return this.closing;
+  }
+
+  private async leaveThenShutDown(options: CloseOptions): Promise<void> {
+    let removal: unknown;
+    if (options.leave === true && !this.closed && this.node.fatalError === undefined) {
+      try {
+        await changeMembership(
+          () => (this.closed ? undefined : this.node.driver),
+          (wait) => this.readyBeforeClose(wait),
+          removeEdit(this.id),
+          {},
+        );
+      } catch (error) {
+        removal = error;
+        this.log.error({ serverId: this.id, err: error }, 'removing this server from the ensemble failed');
+      }
+    }
+    await this.shutDown(options);
+    if (removal !== undefined) throw removal;
+  }
+
+  /** ready() for the removal a closing peer makes of itself (ready() refuses once closing). */
+  private readyBeforeClose(options: { timeoutMs: number }): Promise<void> {
+    if (this.node.driver.peer.status().serving) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stop();
+        reject(
+          new DOMException(`peer ${this.id} not serving within ${options.timeoutMs} ms`, 'TimeoutError'),
+        );
+      }, options.timeoutMs);
+      const stop = this.node.driver.onStep(() => {
+        if (!this.node.driver.peer.status().serving) return;
+        clearTimeout(timer);
+        stop();
+        resolve();
+      });
+    });
   }
 
   /** `await using peer = await startPeer(...)` closes the peer at the end of the block. */
@@ -513,6 +623,9 @@ export class EmbeddedPeer
         break;
       case 'membership':
         this.emitSafely('membership', change);
+        break;
+      case 'join':
+        this.emitSafely('join', change);
         break;
       case 'fatal':
         this.emitSafely('fatal', change.error);

@@ -1,0 +1,141 @@
+/**
+ * The join flow on embedded peers over TCP: a service of three instances scaled to five and
+ * back to three with nothing but `startPeer({ join })` and `close({ leave: true })`, while a
+ * client writes, losing nothing; each joiner reports its steps.
+ */
+import type { ZabClient } from '@zabkit/client';
+import { ZabError } from '@zabkit/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { JoinChange, PeerChange } from '../src/embed/events.js';
+import type { PeerMember } from '../src/embed/options.js';
+import { type EmbeddedPeer, startPeer } from '../src/embed/peer.js';
+import { freePort } from './server-process.js';
+
+/** super:test, as ZooKeeper's DigestAuthenticationProvider hashes it. */
+const superDigest = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
+
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const common = {
+  dataDir: '/unused',
+  storage: 'memory',
+  tickTime: 100,
+  reconfigEnabled: true,
+  systemProperties: { superDigest },
+} as const;
+
+describe('joining and leaving with startPeer and close', () => {
+  const peers = new Map<number, EmbeddedPeer>();
+  const clients: ZabClient[] = [];
+  afterAll(async () => {
+    for (const client of clients) await client.close().catch(() => undefined);
+    for (const peer of peers.values()) await peer.close().catch(() => undefined);
+  });
+
+  it('scales 3 -> 5 -> 3 while a client writes, losing nothing', async () => {
+    const members: PeerMember[] = [];
+    for (let id = 1; id <= 5; id++)
+      members.push({ id, host: '127.0.0.1', port: await freePort(), clientPort: await freePort() });
+    const initial = members.slice(0, 3);
+    for (const member of initial)
+      peers.set(member.id, await startPeer({ id: member.id, peers: initial, ...common }));
+    await Promise.all([...peers.values()].map((peer) => peer.ready({ timeoutMs: 30_000 })));
+    await until(() => [...peers.values()].every((peer) => (peer.membership()?.version ?? 0n) > 0n));
+
+    const writer = await peers.get(1)!.client({ sessionTimeoutMs: 10_000 });
+    clients.push(writer);
+    await writer.create('/w');
+    const acknowledged: string[] = [];
+    let writing = true;
+    const writes = (async () => {
+      for (let i = 0; writing; i++) {
+        try {
+          await writer.create(`/w/n-${i}`, String(i));
+          acknowledged.push(`n-${i}`);
+        } catch (error) {
+          if (!(error instanceof ZabError)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    })();
+
+    const connectString = initial.map((m) => `127.0.0.1:${m.clientPort}`).join(',');
+    for (const member of members.slice(3)) {
+      const { id, ...address } = member;
+      const peer = await startPeer({
+        id,
+        member: address,
+        join: { connectString, auth: 'super:test' },
+        ...common,
+      });
+      peers.set(id, peer);
+      const steps: JoinChange['step'][] = [];
+      const stream = peer.changes();
+      const view = await peer.joined();
+      for (;;) {
+        const { value } = await stream.next();
+        const change = value as PeerChange;
+        if (change.kind === 'join') steps.push(change.step);
+        if (change.kind === 'join' && (change.step === 'joined' || change.step === 'failed')) break;
+      }
+      await stream.return?.();
+      expect(steps).toEqual(['observer', 'synced', 'participant', 'joined']);
+      expect(view?.members.find((m) => m.id === id)).toEqual({ ...member });
+      await until(() => peer.status().role === 'following' || peer.status().role === 'leading');
+    }
+    await until(() => [...peers.values()].every((peer) => peer.membership()!.members.length === 5));
+    const grown = acknowledged.length;
+    await until(() => acknowledged.length > grown);
+
+    // Back to 3: a joiner, then whichever server leads, each removing itself as it closes.
+    for (const pick of [
+      () => peers.get(4)!,
+      () => [...peers.values()].find((p) => p.status().role === 'leading')!,
+    ]) {
+      const leaving = pick();
+      await leaving.close({ leave: true });
+      peers.delete(leaving.id);
+      await until(() =>
+        [...peers.values()].every((peer) => peer.membership()!.members.every((m) => m.id !== leaving.id)),
+      );
+    }
+    await Promise.all([...peers.values()].map((peer) => peer.ready({ timeoutMs: 30_000 })));
+    const count = acknowledged.length;
+    expect(count).toBeGreaterThan(grown);
+    await until(() => acknowledged.length >= count + 5);
+    writing = false;
+    await writes;
+    const reader = await [...peers.values()][0]!.client({ sessionTimeoutMs: 10_000 });
+    clients.push(reader);
+    await reader.sync('/w');
+    const children = new Set(await reader.getChildren('/w'));
+    expect(acknowledged.filter((name) => !children.has(name))).toEqual([]);
+    expect([...peers.values()].every((peer) => peer.membership()!.members.length === 3)).toBe(true);
+  }, 180_000);
+
+  it('refuses a join without the right to reconfigure, naming NoAuth', async () => {
+    const list = [];
+    for (let id = 1; id <= 2; id++)
+      list.push({ id, host: '127.0.0.1', port: await freePort(), clientPort: await freePort() });
+    const started = await Promise.all(list.map((m) => startPeer({ id: m.id, peers: list, ...common })));
+    try {
+      await Promise.all(started.map((peer) => peer.ready({ timeoutMs: 30_000 })));
+      await until(() => started.every((peer) => (peer.membership()?.version ?? 0n) > 0n));
+      const joining = startPeer({
+        id: 3,
+        member: { host: '127.0.0.1', port: await freePort() },
+        join: `127.0.0.1:${list[0]!.clientPort}`,
+        ...common,
+      });
+      await expect(joining).rejects.toMatchObject({ codeName: 'NoAuth' });
+    } finally {
+      for (const peer of started) await peer.close();
+    }
+  }, 60_000);
+});
