@@ -185,6 +185,7 @@ export class ServerNode {
         observers,
         ...(ensemble ? { ensembleConfig: ensembleConfigOf(config) } : {}),
         reconfigEnabled: config.systemProperties.reconfigEnabled,
+        reconfigSkipsAcl: config.systemProperties.skipAcl,
         tickTimeMs: config.tickTime,
         initLimitTicks: config.initLimit,
         syncLimitTicks: config.syncLimit,

@@ -59,6 +59,11 @@ export interface SystemProperties {
    */
   readonly superDigest: string | undefined;
   /**
+   * `skipACL=yes`: a reconfig skips the check of WRITE on /zookeeper/config, as ZooKeeper's
+   * does. ZooKeeper skips every other ACL check too; zabkit checks them (and warns so).
+   */
+  readonly skipAcl: boolean;
+  /**
    * `extendedTypesEnabled`: TTL nodes. ZooKeeper's default is false, zabkit's true; `false`
    * refuses TTL creates with Unimplemented, as ZooKeeper does.
    */
@@ -188,7 +193,11 @@ export function parseSystemProperties(source: SystemPropertySource, warnings: st
   if (forceSync !== undefined && forceSync !== 'yes' && forceSync !== 'no')
     warnings.push(`forceSync=${forceSync}: only "no" turns fsync off, in ZooKeeper as here; it stays on`);
   const skipAcl = source.get('skipACL')?.trim();
-  if (skipAcl === 'yes') warnings.push('skipACL=yes is not supported: zabkit checks every ACL');
+  // ZooKeeper: skipACL = "yes".equals(value); anything else checks every ACL.
+  if (skipAcl === 'yes')
+    warnings.push(
+      'skipACL=yes: a reconfig skips its ACL check, as in ZooKeeper, but zabkit checks every other ACL, which ZooKeeper would skip',
+    );
   if (bool(source, 'digest.enabled', false))
     warnings.push(
       'digest.enabled=true has no effect: zabkit keeps no tree digest; its log and snapshots carry CRC-32s',
@@ -206,5 +215,6 @@ export function parseSystemProperties(source: SystemPropertySource, warnings: st
     enforceQuota: bool(source, 'enforceQuota', false),
     readOnlyModeEnabled: bool(source, 'readonlymode.enabled', false),
     reconfigEnabled: bool(source, 'reconfigEnabled', false),
+    skipAcl: skipAcl === 'yes',
   };
 }

@@ -194,6 +194,7 @@ describe('parseConfig', () => {
         enforceQuota: false,
         readOnlyModeEnabled: false,
         reconfigEnabled: false,
+        skipAcl: false,
       },
       adminTls: undefined,
       metrics: undefined,
@@ -414,11 +415,13 @@ describe('parseConfig', () => {
     });
 
     it('warns about every system property it knows and cannot honour', () => {
-      const { warnings } = parseConfig(
+      const { config, warnings } = parseConfig(
         standalone('skipACL=yes', 'digest.enabled=true', 'jute.maxbuffer.extrasize=1024'),
       );
+      // skipACL is honoured where a reconfig checks its ACL, and said to be honoured no further.
+      expect(config.systemProperties.skipAcl).toBe(true);
       expect(warnings).toEqual([
-        'skipACL=yes is not supported: zabkit checks every ACL',
+        'skipACL=yes: a reconfig skips its ACL check, as in ZooKeeper, but zabkit checks every other ACL, which ZooKeeper would skip',
         'digest.enabled=true has no effect: zabkit keeps no tree digest; its log and snapshots carry CRC-32s',
         'jute.maxbuffer.extrasize has no effect: each record is bounded by its frame (jute.maxbuffer)',
       ]);

@@ -100,6 +100,11 @@ export interface PeerOptions {
    * false by default: a reconfig is then answered ReconfigDisabled).
    */
   readonly reconfigEnabled?: boolean;
+  /**
+   * ZooKeeper's `skipACL=yes` as it bears on reconfig: the leader does not check WRITE on
+   * /zookeeper/config (ZooKeeper skips every ACL check then; zabkit only this one). Default false.
+   */
+  readonly reconfigSkipsAcl?: boolean;
   /** Told of every transaction this peer applies, in order: for checkers and tools. */
   readonly onApplied?: (txn: Txn) => void;
   /**
@@ -165,6 +170,7 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     forwardedRequestsPendingMax: options.forwardedRequestsPendingMax ?? 10_000,
     revalidationsPendingMax: options.revalidationsPendingMax ?? 1000,
     reconfigEnabled: options.reconfigEnabled ?? false,
+    reconfigSkipsAcl: options.reconfigSkipsAcl ?? false,
     ensembleConfig: options.ensembleConfig,
   };
   const problems: string[] = [];

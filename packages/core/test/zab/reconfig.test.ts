@@ -128,6 +128,22 @@ describe('reconfig', () => {
     for (const id of [1, 2, 3, 4, 5]) expect(cluster.peer(id).ensembleConfig?.version).toBe(version);
   });
 
+  it('skips the ACL check with skipACL=yes, as ZooKeeper does (and checks it otherwise)', () => {
+    const config: EnsembleConfig = { members: [member(1), member(2), member(3)], version: zeroZxid };
+    for (const skip of [false, true]) {
+      const cluster = new Cluster({
+        voters: 3,
+        peer: { ensembleConfig: config, reconfigEnabled: true, reconfigSkipsAcl: skip },
+      });
+      cluster.stabilize();
+      cluster.run(500);
+      const anyone = cluster.connect(cluster.leader() === 1 ? 2 : 1);
+      const reply = cluster.request(anyone, reconfig({ leavingServers: '3' }));
+      if (skip) expect(configOf(reply).members.map((m) => m.id)).toEqual([1, 2]);
+      else expect(reply).toMatchObject({ ok: false, code: ErrorCode.NoAuth });
+    }
+  });
+
   it("gives zoo.cfg's membership a version when the first leader is established, as ZooKeeper (ZOOKEEPER-1783)", () => {
     const cluster = ensemble();
     cluster.run(500);
