@@ -10,8 +10,15 @@
  *
  * @module
  */
+
+import { rm } from 'node:fs/promises';
 import type { EnsembleConfig, ServerId } from '@zabkit/core';
-import { keepActivatedConfig } from './dynamic-config.js';
+import {
+  dynamicConfigOf,
+  keepActivatedConfig,
+  nextDynamicConfigSuffix,
+  writeNextDynamicConfig,
+} from './dynamic-config.js';
 import type { Logger } from './log.js';
 
 /** The part of a transport that learns addresses. */
@@ -45,6 +52,8 @@ export async function keepMembership(
       { version: config.version.toString(16) },
       'dynamic configuration file not written: this server is not in the membership, and zoo.cfg keeps the one it can start from',
     );
+    // The proposal it held is decided either way: no longer the next configuration.
+    await rm(`${configFilePath}${nextDynamicConfigSuffix}`, { force: true }).catch(() => undefined);
     return;
   }
   try {
@@ -54,6 +63,30 @@ export async function keepMembership(
     log.error(
       { error: error instanceof Error ? error.message : String(error) },
       'dynamic configuration file not written: the next start reads the membership from the data directory',
+    );
+  }
+}
+
+/**
+ * A reconfig was logged here (proposed, not yet committed): its membership goes to
+ * `zoo.cfg.dynamic.next`, with its `version=` line, as ZooKeeper's setLastSeenQuorumVerifier
+ * writes it. It is removed once a configuration at least as new takes effect. A restarted
+ * peer takes the proposal from its own log, not from this file, which is there for the
+ * operator and ZooKeeper's tools. A failed write is logged, never thrown.
+ */
+export async function keepProposedMembership(
+  config: EnsembleConfig,
+  configFilePath: string | undefined,
+  log: Logger,
+): Promise<void> {
+  if (configFilePath === undefined) return;
+  try {
+    const path = await writeNextDynamicConfig(configFilePath, dynamicConfigOf(config));
+    log.info({ file: path, version: config.version.toString(16) }, 'proposed configuration written');
+  } catch (error) {
+    log.error(
+      { error: error instanceof Error ? error.message : String(error) },
+      'proposed configuration (zoo.cfg.dynamic.next) not written',
     );
   }
 }

@@ -34,7 +34,7 @@ import { directoryBytes } from './dir-size.js';
 import type { FatalListener, PeerFatalError } from './fatal.js';
 import type { FourLetterWordActions, FourLetterWordContext } from './four-letter-words.js';
 import { type Logger, silentLogger } from './log.js';
-import { keepMembership } from './membership-files.js';
+import { keepMembership, keepProposedMembership } from './membership-files.js';
 import { MetricsHttpServer } from './metrics/http.js';
 import { ServerMetrics } from './metrics/registry.js';
 import { PeerDriver, type PeerDriverOptions } from './peer-driver.js';
@@ -230,19 +230,25 @@ export class ServerNode {
       ...(ensemble ? { log } : {}),
     };
     const driver = await startDriver(driverOptions, log);
-    if (ensemble && transport instanceof TcpTransport)
+    if (ensemble && transport instanceof TcpTransport) {
+      // One write after another: a proposal and its activation in the same step (or the next)
+      // must reach the disk in that order, or the .next file would outlive its commit.
+      let membershipWrites = Promise.resolve();
+      const configFilePath = options.configFilePath ?? config.configFile;
       driver.observe({
         stepped: (ready) => {
-          if (ready.activatedConfig !== undefined)
-            void keepMembership(
-              ready.activatedConfig,
-              serverId,
-              transport,
-              options.configFilePath ?? config.configFile,
-              log,
+          const { proposedConfig, activatedConfig } = ready;
+          if (proposedConfig !== undefined)
+            membershipWrites = membershipWrites.then(() =>
+              keepProposedMembership(proposedConfig, configFilePath, log),
+            );
+          if (activatedConfig !== undefined)
+            membershipWrites = membershipWrites.then(() =>
+              keepMembership(activatedConfig, serverId, transport, configFilePath, log),
             );
         },
       });
+    }
     const self = ensemble ? config.servers.get(serverId) : undefined;
     const tlsSettings = config.clientPortSettings.tls;
     // Stores are read before anything listens: a key that cannot be honoured stops the start.

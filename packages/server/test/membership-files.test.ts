@@ -5,7 +5,7 @@ import { type EnsembleConfig, makeZxid } from '@zabkit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
-import { keepMembership } from '../src/membership-files.js';
+import { keepMembership, keepProposedMembership } from '../src/membership-files.js';
 
 const member = (id: number, role: 'participant' | 'observer' = 'participant') => ({
   id,
@@ -111,6 +111,57 @@ describe('a membership that takes effect on a server', () => {
     expect(infos.some((message) => message.startsWith('dynamic configuration file not written'))).toBe(true);
     const { config } = await loadConfigFile(cfg, { myid: 4 });
     expect([...config.servers.keys()]).toEqual([1, 4]);
+  });
+
+  it('writes a proposed membership to zoo.cfg.dynamic.next until a configuration as new takes effect', async () => {
+    const cfg = join(dir, 'zoo.cfg');
+    await writeFile(
+      cfg,
+      [
+        'tickTime=500',
+        'initLimit=10',
+        'syncLimit=5',
+        `dataDir=${dir}`,
+        'reconfigEnabled=true',
+        'server.1=127.0.0.1:2888:3888',
+        'server.2=127.0.0.1:2889:3889',
+        '',
+      ].join('\n'),
+    );
+    const next = `${cfg}.dynamic.next`;
+    const transport = { setPeer: () => undefined };
+    const proposed: EnsembleConfig = { members: [member(1), member(2), member(4)], version: makeZxid(1, 5) };
+    await keepProposedMembership(proposed, cfg, silentLogger);
+    const text = await readFile(next, 'utf8');
+    // As ZooKeeper writes it: the members, then the version it would have.
+    expect(text).toContain('server.4=127.0.0.1:2891:3891:participant;127.0.0.1:2184');
+    expect(text).toMatch(/^version=100000005$/m);
+    // An older configuration taking effect leaves the proposal in place.
+    await keepMembership(
+      { members: [member(1), member(2)], version: makeZxid(1, 1) },
+      1,
+      transport,
+      cfg,
+      silentLogger,
+    );
+    expect(await readFile(next, 'utf8')).toBe(text);
+    // Its commit removes it.
+    await keepMembership(proposed, 1, transport, cfg, silentLogger);
+    await expect(readFile(next, 'utf8')).rejects.toThrow(/ENOENT/);
+    // So does a decided membership this server is not in.
+    await keepProposedMembership(
+      { members: [member(2), member(4)], version: makeZxid(1, 7) },
+      cfg,
+      silentLogger,
+    );
+    await keepMembership(
+      { members: [member(2), member(4)], version: makeZxid(1, 7) },
+      1,
+      transport,
+      cfg,
+      silentLogger,
+    );
+    await expect(readFile(next, 'utf8')).rejects.toThrow(/ENOENT/);
   });
 
   it('logs a file it cannot write, and still tells the transport', async () => {

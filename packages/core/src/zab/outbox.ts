@@ -38,6 +38,8 @@ export interface OutboxContents {
   /** The membership that took effect in this step, if one did (the last, if several). */
   readonly activatedConfig: EnsembleConfig | undefined;
   readonly closeLinks: readonly LinkClosure[];
+  /** The membership a reconfig logged in this step proposes, if one did (the last, if several). */
+  readonly proposedConfig: EnsembleConfig | undefined;
 }
 
 /**
@@ -59,6 +61,7 @@ export class Outbox {
   private events: PeerEvent[] = [];
   private activatedConfig: EnsembleConfig | undefined;
   private closeLinks: LinkClosure[] = [];
+  private proposedConfig: EnsembleConfig | undefined;
   private persistSeq = 0;
   private currentMark: DurabilityMark | undefined;
   /** Marks handed to the driver and not yet reported durable, oldest first. */
@@ -185,6 +188,11 @@ export class Outbox {
     this.activatedConfig = config;
   }
 
+  /** A reconfig was logged here: the driver is told what it proposes in this step's Ready. */
+  configProposed(config: EnsembleConfig): void {
+    this.proposedConfig = config;
+  }
+
   take(): OutboxContents {
     const contents: OutboxContents = {
       persist: this.persistActions.length === 0 ? nothing : this.persistActions,
@@ -195,8 +203,10 @@ export class Outbox {
       events: this.events.length === 0 ? nothing : this.events,
       activatedConfig: this.activatedConfig,
       closeLinks: this.closeLinks.length === 0 ? nothing : this.closeLinks,
+      proposedConfig: this.proposedConfig,
     };
     this.activatedConfig = undefined;
+    this.proposedConfig = undefined;
     if (this.closeLinks.length > 0) this.closeLinks = [];
     if (this.reads.length > 0) this.reads = [];
     if (this.events.length > 0) this.events = [];

@@ -135,6 +135,12 @@ export interface PeerReady {
    * waiting for syncLimit), and it is made again as usual.
    */
   readonly closeLinks: readonly LinkClosure[];
+  /**
+   * The membership a reconfig logged in this step proposes (not yet committed), if one did:
+   * a server writes it to `zoo.cfg.dynamic.next`, as ZooKeeper's setLastSeenQuorumVerifier
+   * does. The peer itself knows it from its log after a restart. Absent when none was logged.
+   */
+  readonly proposedConfig?: EnsembleConfig | undefined;
 }
 
 /** A peer's options: its ensemble, limits and server settings. */
@@ -631,6 +637,7 @@ export class ZabPeer {
       events,
       activatedConfig,
       closeLinks,
+      proposedConfig,
     } = this.outbox.take();
     return {
       persist,
@@ -642,6 +649,7 @@ export class ZabPeer {
       events,
       activatedConfig,
       closeLinks,
+      ...(proposedConfig === undefined ? {} : { proposedConfig }),
     };
   }
 
@@ -908,7 +916,10 @@ export class ZabPeer {
     if (txns.length === 0) return;
     for (const txn of txns) this.log.append(txn);
     this.outbox.logged(txns);
+    const pending = this.membership.pending;
     this.membership.logged(txns);
+    const proposed = this.membership.pending;
+    if (proposed !== undefined && proposed !== pending) this.outbox.configProposed(proposed);
   }
 
   /**

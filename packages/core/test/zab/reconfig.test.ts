@@ -128,6 +128,45 @@ describe('reconfig', () => {
     for (const id of [1, 2, 3, 4, 5]) expect(cluster.peer(id).ensembleConfig?.version).toBe(version);
   });
 
+  it('tells the driver of a reconfig when it is logged (proposedConfig), before it takes effect', () => {
+    const proposedAt = new Map<ServerId, bigint>();
+    const activatedAt = new Map<ServerId, bigint[]>();
+    const cluster = new Cluster({
+      voters: 3,
+      observers: 2,
+      peer: {
+        ensembleConfig: {
+          members: [member(1), member(2), member(3), member(4, 'observer'), member(5, 'observer')],
+          version: zeroZxid,
+        },
+        reconfigEnabled: true,
+        superDigest: digestOf('super', 'pw'),
+      },
+      observer: {
+        ready: (id, ready) => {
+          if (ready.proposedConfig !== undefined) proposedAt.set(id, ready.proposedConfig.version);
+          if (ready.activatedConfig !== undefined)
+            activatedAt.set(id, [...(activatedAt.get(id) ?? []), ready.activatedConfig.version]);
+        },
+      },
+    });
+    cluster.stabilize();
+    cluster.run(500);
+    proposedAt.clear();
+    activatedAt.clear();
+    const follower = cluster.leader() === 1 ? 2 : 1;
+    const changed = configOf(
+      cluster.request(superSession(cluster, follower), reconfig({ leavingServers: '5' })),
+    );
+    cluster.run(200);
+    // Every server logs it (an observer when it is informed of the commit, in the same step as
+    // it takes effect there), and then it takes effect, once.
+    for (const id of [1, 2, 3, 4]) {
+      expect(proposedAt.get(id), `server ${id}`).toBe(changed.version);
+      expect(activatedAt.get(id), `server ${id}`).toEqual([changed.version]);
+    }
+  });
+
   it('skips the ACL check with skipACL=yes, as ZooKeeper does (and checks it otherwise)', () => {
     const config: EnsembleConfig = { members: [member(1), member(2), member(3)], version: zeroZxid };
     for (const skip of [false, true]) {
