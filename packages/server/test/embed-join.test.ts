@@ -25,7 +25,7 @@ async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void
 const common = {
   dataDir: '/unused',
   storage: 'memory',
-  tickTime: 100,
+  tickTime: 500,
   reconfigEnabled: true,
   systemProperties: { superDigest },
 } as const;

@@ -46,7 +46,7 @@ describe('addServer and removeServer on embedded peers', () => {
       peers: list,
       dataDir: '/unused',
       storage: 'memory',
-      tickTime: 100,
+      tickTime: 500,
       reconfigEnabled: true,
     });
     peers.set(id, peer);
@@ -179,7 +179,7 @@ describe('membership calls on an ensemble without reconfigEnabled', () => {
     );
     const started = await Promise.all(
       list.map((member) =>
-        startPeer({ id: member.id, peers: list, dataDir: '/unused', storage: 'memory', tickTime: 100 }),
+        startPeer({ id: member.id, peers: list, dataDir: '/unused', storage: 'memory', tickTime: 500 }),
       ),
     );
     try {

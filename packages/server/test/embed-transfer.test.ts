@@ -34,7 +34,7 @@ describe('transferLeadership on embedded peers over TCP', () => {
           peers: members,
           dataDir: '/unused',
           storage: 'memory',
-          tickTime: 100,
+          tickTime: 500,
         }),
       );
     await Promise.all(peers.map((peer) => peer.ready({ timeoutMs: 30_000 })));
