@@ -134,6 +134,20 @@ describe('joining and leaving with startPeer and close', () => {
         ...common,
       });
       await expect(joining).rejects.toMatchObject({ codeName: 'NoAuth' });
+      // Nobody at the address: the join gives up within its bound, with no peer started.
+      const nowhere = startPeer({
+        id: 3,
+        member: { host: '127.0.0.1', port: await freePort() },
+        join: { connectString: `127.0.0.1:${await freePort()}`, timeoutMs: 1500 },
+        ...common,
+      });
+      await expect(nowhere).rejects.toThrow();
+      // Joining goes with `member` and without `peers`.
+      await expect(
+        startPeer({ id: 3, join: `127.0.0.1:${list[0]!.clientPort}`, ...common }),
+      ).rejects.toMatchObject({
+        key: 'member',
+      });
     } finally {
       for (const peer of started) await peer.close();
     }

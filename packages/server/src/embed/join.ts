@@ -78,7 +78,11 @@ export async function joinAsObserver(
 ): Promise<{ readonly config: EnsembleConfig; readonly added: boolean }> {
   const timeoutMs = join.timeoutMs ?? joinStepTimeoutDefaultMs;
   const client = await bounded(
-    connectTcp(join.connectString, { sessionTimeoutMs: Math.min(timeoutMs, 30_000) }),
+    // The session's own connect gives up at the same bound: nothing keeps trying behind us.
+    connectTcp(join.connectString, {
+      sessionTimeoutMs: Math.min(timeoutMs, 30_000),
+      connectTimeoutMs: timeoutMs,
+    }),
     timeoutMs,
     `reaching ${join.connectString}`,
   );

@@ -170,7 +170,11 @@ export async function changeMembership(
     });
   await bounded(waitServing({ timeoutMs, signal }));
   const client = await bounded(
-    ZabClient.connect(new SuperLocalLinks(driver), { sessionTimeoutMs: Math.max(4000, timeoutMs) }),
+    // The session's own connect gives up at the same bound: nothing keeps trying behind us.
+    ZabClient.connect(new SuperLocalLinks(driver), {
+      sessionTimeoutMs: Math.max(4000, timeoutMs),
+      connectTimeoutMs: timeoutMs,
+    }),
   );
   try {
     for (let attempt = 0; ; attempt++) {
