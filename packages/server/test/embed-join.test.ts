@@ -3,6 +3,9 @@
  * back to three with nothing but `startPeer({ join })` and `close({ leave: true })`, while a
  * client writes, losing nothing; each joiner reports its steps.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import type { ZabClient } from '@zabkit/client';
 import { ZabError } from '@zabkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -118,6 +121,49 @@ describe('joining and leaving with startPeer and close', () => {
     expect(acknowledged.filter((name) => !children.has(name))).toEqual([]);
     expect([...peers.values()].every((peer) => peer.membership()!.members.length === 3)).toBe(true);
   }, 180_000);
+
+  it('a joiner restarted with the same options finds itself a member and only starts, from its disk', async () => {
+    const root = await mkdtemp(joinPath(tmpdir(), 'zabkit-join-'));
+    const list: PeerMember[] = [];
+    for (let id = 1; id <= 3; id++)
+      list.push({ id, host: '127.0.0.1', port: await freePort(), clientPort: await freePort() });
+    const started = await Promise.all(list.map((m) => startPeer({ id: m.id, peers: list, ...common })));
+    let joiner: EmbeddedPeer | undefined;
+    try {
+      await Promise.all(started.map((peer) => peer.ready({ timeoutMs: 30_000 })));
+      await until(() => started.every((peer) => (peer.membership()?.version ?? 0n) > 0n));
+      const options = {
+        id: 4,
+        member: { host: '127.0.0.1', port: await freePort(), clientPort: await freePort() },
+        join: { connectString: `127.0.0.1:${list[1]!.clientPort}`, auth: 'super:test' },
+        ...common,
+        storage: 'level' as const,
+        dataDir: joinPath(root, 'peer-4'),
+      };
+      joiner = await startPeer(options);
+      const first = await joiner.joined();
+      const zk = await joiner.client({ sessionTimeoutMs: 10_000 });
+      await zk.create('/written-while-joined', 'x');
+      await zk.close();
+      await joiner.close();
+      const versionBefore = first!.version;
+      joiner = await startPeer(options);
+      const steps: string[] = [];
+      joiner.on('join', (change) => steps.push(change.step));
+      const again = await joiner.joined();
+      // No reconfig this time: the same version, and the steps of a member already in its role.
+      expect(again!.version).toBe(versionBefore);
+      expect(steps).toEqual(['observer', 'synced', 'joined']);
+      expect(joiner.status().role).toBe('following');
+      const local = await joiner.client({ sessionTimeoutMs: 10_000 });
+      expect(await local.exists('/written-while-joined')).not.toBeNull();
+      await local.close();
+    } finally {
+      await joiner?.close();
+      for (const peer of started) await peer.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('refuses a join without the right to reconfigure, naming NoAuth', async () => {
     const list = [];
