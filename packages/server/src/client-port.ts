@@ -132,7 +132,18 @@ export interface ClientPortStats {
   bytesSent: number;
   /** `addauth` requests refused (AuthFailed). */
   authFailures: number;
+  /** Connections that speak plain TCP (no TLS), from a loopback address and from others. */
+  plainConnectionsLocal: number;
+  plainConnectionsRemote: number;
+  /** Connect requests that carry a session id: a client resuming its session here. */
+  sessionsResumed: number;
 }
+
+/**
+ * Told of every reply and watch event written to a client: its packet's bytes (header and
+ * body, without the length prefix, as ZooKeeper's ServerCnxn counts them); must not throw.
+ */
+export type ResponseWrittenListener = (bytes: number, notification: boolean) => void;
 
 /** Told of every request the core answered, for metrics; must not throw. */
 export type RequestServedListener = (request: ClientRequest, reply: Reply, latencyMs: number) => void;
@@ -163,6 +174,8 @@ interface ReplySlot {
  */
 const minOutputBytes = 1024;
 const maxOutputBytes = 64 * 1024;
+/** The length prefix before every frame, which ZooKeeper's response sizes leave out. */
+const frameLengthBytes = 4;
 
 export type { ConnectionInfo } from './connection-stats.js';
 
@@ -197,8 +210,12 @@ export class ClientPortServer {
     bytesReceived: 0,
     bytesSent: 0,
     authFailures: 0,
+    plainConnectionsLocal: 0,
+    plainConnectionsRemote: 0,
+    sessionsResumed: 0,
   };
   private readonly servedListeners = new Set<RequestServedListener>();
+  private readonly writtenListeners = new Set<ResponseWrittenListener>();
 
   private constructor(readonly options: ClientPortOptions) {
     this.limits = { ...defaultClientPortLimits, ...options.limits };
@@ -308,7 +325,19 @@ export class ClientPortServer {
       }
       connection.socketClosed();
     });
-    if (this.options.tls !== undefined && !this.options.tls.unified) connection.beginTls(undefined);
+    if (this.options.tls === undefined) this.plainConnection(remote);
+    else if (!this.options.tls.unified) connection.beginTls(undefined);
+  }
+
+  /** @internal A connection speaks plain TCP: counted by where it comes from. */
+  plainConnection(remote: string): void {
+    if (isLoopback(remote)) this.stats.plainConnectionsLocal++;
+    else this.stats.plainConnectionsRemote++;
+  }
+
+  /** TLS handshakes under way now (accepted, not yet secured or failed). */
+  tlsHandshakesInProgress(): number {
+    return this.awaitingTls.size;
   }
 
   /**
@@ -344,6 +373,17 @@ export class ClientPortServer {
   onRequestServed(listener: RequestServedListener): () => void {
     this.servedListeners.add(listener);
     return () => this.servedListeners.delete(listener);
+  }
+
+  /** Calls `listener` for every reply and watch event written; returns a function that unsubscribes. */
+  onResponseWritten(listener: ResponseWrittenListener): () => void {
+    this.writtenListeners.add(listener);
+    return () => this.writtenListeners.delete(listener);
+  }
+
+  /** @internal */
+  responseWritten(bytes: number, notification: boolean): void {
+    for (const listener of this.writtenListeners) listener(bytes, notification);
   }
 
   /** @internal */
@@ -522,6 +562,8 @@ class ClientConnection implements BudgetWaiter {
       this.beginTls(chunk);
       return;
     }
+    if (this.phase === 'firstBytes' && this.head.length === 0 && this.port.options.tls?.unified === true)
+      if (!(this.socket as Partial<TLSSocket>).encrypted) this.port.plainConnection(this.remote);
     if (this.phase === 'firstBytes') {
       // A connection that opens with a four-letter word wants a plain-text answer.
       const head = new Uint8Array(this.head.length + bytes.length);
@@ -654,6 +696,7 @@ class ClientConnection implements BudgetWaiter {
       return;
     }
     this.phase = 'open';
+    if (connect.sessionId !== 0n) this.port.stats.sessionsResumed++;
     this.readOnlyFlagSent = connect.readOnlyFlagSent;
     this.link = this.port.options.links.open(
       {
@@ -888,7 +931,10 @@ class ClientConnection implements BudgetWaiter {
 
   private writeEvent(zxid: bigint, event: WatchEvent): void {
     const output = this.outputFrame();
-    if (output !== undefined) writeWatcherEvent(output, zxid, event, KeeperState.SyncConnected);
+    if (output === undefined) return;
+    const before = output.length;
+    writeWatcherEvent(output, zxid, event, KeeperState.SyncConnected);
+    this.port.responseWritten(output.length - before - frameLengthBytes, true);
   }
 
   /** Answered slots at the head of the queue, waiting for the client to read. */
@@ -934,10 +980,12 @@ class ClientConnection implements BudgetWaiter {
       this.repliesSent++;
       if (slot.counted) released++;
       const output = this.outputFrame();
+      const before = output?.length ?? 0;
       if (output !== undefined && slot.saslToken !== undefined)
         writeSaslReply(output, slot.xid, slot.answer.zxid, slot.answer.reply, slot.saslToken);
       else if (output !== undefined)
         writeReply(output, slot.decoded ?? 0, slot.xid, slot.answer.zxid, slot.answer.reply);
+      if (output !== undefined) this.port.responseWritten(output.length - before - frameLengthBytes, false);
       end = slot.closesConnection === true;
     }
     if (this.deferredEvents.length > 0) this.writeDueEvents();
@@ -1121,6 +1169,12 @@ function writeSaslReply(
 }
 
 /** A connection's peer, as both its plain and its TLS socket report it. */
+/** Whether an address is the loopback one (127.0.0.0/8 or ::1, IPv4-mapped included), as Java's isLoopbackAddress. */
+function isLoopback(address: string): boolean {
+  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
+
 function peerKey(socket: Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}`;
 }

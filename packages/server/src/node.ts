@@ -202,7 +202,11 @@ export class ServerNode {
         containerCheckIntervalMs: config.systemProperties.containerCheckIntervalMs,
         enforceQuota: config.systemProperties.enforceQuota,
         readOnlyModeEnabled: config.systemProperties.readOnlyModeEnabled,
-        onQuotaNotice: (notice) => logQuotaNotice(log, notice),
+        onQuotaNotice: (notice) => {
+          logQuotaNotice(log, notice);
+          // The leader prepares every write: its quota_exceeded_error_per_namespace counts them all, as ZooKeeper's.
+          if ('refused' in notice && notice.refused) applied.metrics?.quotaRefused(notice.quotaPath);
+        },
         // As in ZooKeeper, data has no cap of its own: the frame carrying it (jute.maxbuffer)
         // is the limit, so raising jute.maxbuffer raises what a node may hold.
         dataSizeMaxBytes: config.juteMaxBuffer,

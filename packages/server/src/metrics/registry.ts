@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import {
   type ClientRequest,
+  ErrorCode,
   isWriteRequest,
   type PeerMessage,
   type PeerReady,
@@ -44,6 +45,9 @@ export interface MetricsOptions {
   /** The registry to register into; default a new one. Embedders may pass their own. */
   readonly registry?: Registry;
 }
+
+/** The cxid of the transactions a server issues itself (a session expiry's close among them). */
+const internalCxid = -1;
 
 /** ZooKeeper's summaries keep a 10-minute sliding window in 5 buckets; so do these. */
 const summaryMaxAgeSeconds = 600;
@@ -82,6 +86,18 @@ export class ServerMetrics {
   private readonly promGauges = new Map<string, Gauge>();
   /** Counter values since the last reset (mntr reports these; Prometheus's never go back). */
   private readonly counterValues = new Map<string, number>();
+  /** The counter sets' values by key since the last reset (quota_exceeded_error_per_namespace). */
+  private readonly keyedCounterValues = new Map<string, Map<string, number>>();
+  /**
+   * Learner syncs this leader is streaming, by ZooKeeper's throttlers (a TRUNC is a DIFF's),
+   * for inflight_snap_count and inflight_diff_count.
+   */
+  private syncsInFlight = { snap: 0, diff: 0 };
+  /**
+   * The sizes of the replies and watch events written to clients, as ZooKeeper's BufferStats
+   * keeps them for last/min/max_client_response_size: -1 before any (and after srst).
+   */
+  private responseSizes = { last: -1, min: -1, max: -1 };
   /** The client port's counts at the last reset, for the counters read off it. */
   private statsBaseline = new Map<string, number>();
   private readonly tallies = new Map<string, Tally>();
@@ -150,12 +166,19 @@ export class ServerMetrics {
     this.detachers.push(
       ...node.clientListeners().map((listener) =>
         listener.onRequestServed((request, reply, latencyMs) => {
+          // ZooKeeper's throttled_ops: requests answered ZTHROTTLEDOP instead of being served.
+          if (!reply.ok && reply.code === ErrorCode.ThrottledOp) this.inc('throttled_ops');
           if (request.op === 'ping') return;
           this.read(request, reply);
           this.observe(isWriteRequest(request) ? 'updatelatency' : 'readlatency', latencyMs);
           byOp?.labels(request.op).observe(latencyMs);
         }),
       ),
+      ...node
+        .clientListeners()
+        .map((listener) =>
+          listener.onResponseWritten((bytes, notification) => this.responseWritten(bytes, notification)),
+        ),
     );
   }
 
@@ -187,6 +210,7 @@ export class ServerMetrics {
     this.roleSinceMs = performance.now();
     this.unavailableSinceMs = status.serving ? undefined : this.roleSinceMs;
     this.proposedAtMs.clear();
+    this.syncsInFlight = { snap: 0, diff: 0 };
     this.registerShownGauges(status.role);
     this.observe('dbinittime', this.node.driver.loadTimeMs);
   }
@@ -197,6 +221,24 @@ export class ServerMetrics {
     if (value === undefined) return;
     this.counterValues.set(name, value + by);
     this.promCounters.get(name)?.inc(by);
+  }
+
+  /** Adds `by` under `key` to one of ZooKeeper's counter sets. */
+  incKeyed(name: string, key: string, by = 1): void {
+    const values = this.keyedCounterValues.get(name);
+    if (values === undefined) return;
+    values.set(key, (values.get(key) ?? 0) + by);
+    this.promCounters.get(name)?.labels(key).inc(by);
+  }
+
+  /**
+   * A write the leader refused with QuotaExceeded (a hard quota, enforced): counted under the
+   * written path's top-level namespace, as ZooKeeper's checkQuota does.
+   */
+  quotaRefused(path: string): void {
+    const namespace = path.split('/')[1];
+    if (namespace !== undefined && namespace !== '')
+      this.incKeyed('quota_exceeded_error_per_namespace', namespace);
   }
 
   /** Records a value in one of ZooKeeper's summaries (milliseconds for times, as there). */
@@ -232,6 +274,8 @@ export class ServerMetrics {
       pairs.push([name, gauges[name] ?? 0]);
     }
     for (const [name, value] of this.counterValues) pairs.push([name, value + this.statsCounter(name)]);
+    for (const [name, values] of this.keyedCounterValues)
+      for (const [key, value] of values) pairs.push([`${key}_${name}`, value]);
     for (const tally of this.tallies.values()) pairs.push(...tally.values());
     for (const set of this.labelledTallies.values())
       for (const tally of set.byKey.values()) pairs.push(...tally.values());
@@ -283,6 +327,8 @@ export class ServerMetrics {
     for (const tally of this.tallies.values()) tally.reset();
     for (const set of this.labelledTallies.values()) set.byKey.clear();
     for (const name of this.counterValues.keys()) this.counterValues.set(name, 0);
+    for (const values of this.keyedCounterValues.values()) values.clear();
+    this.responseSizes = { last: -1, min: -1, max: -1 };
     this.statsBaseline = new Map(
       Object.entries(counterFromStats).map(([name, read]) => [name, read(this.node)] as const),
     );
@@ -330,6 +376,7 @@ export class ServerMetrics {
   private define(name: string, kind: ZooKeeperMetricKind): void {
     const advanced = kind === 'summaryAdvanced' || kind === 'summarySetAdvanced';
     if (kind === 'counter') this.counterValues.set(name, 0);
+    if (kind === 'counterSet') this.keyedCounterValues.set(name, new Map());
     if (kind === 'summary' || kind === 'summaryAdvanced') this.tallies.set(name, new Tally(name, advanced));
     if (kind === 'summarySet' || kind === 'summarySetAdvanced')
       this.labelledTallies.set(name, { advanced, byKey: new Map() });
@@ -408,20 +455,63 @@ export class ServerMetrics {
     uptimeMs: number;
     leaderUptimeMs: number;
     proposalSizes: { last: number; min: number; max: number };
+    responseSizes: { last: number; min: number; max: number };
   } {
     return {
       uptimeMs: Date.now() - this.startedAtMs,
       leaderUptimeMs: this.leaderSinceMs === undefined ? 0 : Date.now() - this.leaderSinceMs,
       proposalSizes: this.proposalSizes,
+      responseSizes: this.responseSizes,
     };
+  }
+
+  /** A reply or watch event went to a client: its size, and for an event watch_bytes. */
+  private responseWritten(bytes: number, notification: boolean): void {
+    const sizes = this.responseSizes;
+    this.responseSizes = {
+      last: bytes,
+      min: sizes.min === -1 || bytes < sizes.min ? bytes : sizes.min,
+      max: bytes > sizes.max ? bytes : sizes.max,
+    };
+    if (notification) this.inc('watch_bytes', bytes);
+  }
+
+  /**
+   * The learner syncs this leader streams, as ZooKeeper's sync throttlers count them: how many
+   * are in flight as one starts (itself included) and as one ends (acknowledged NEWLEADER).
+   */
+  private followSyncs(ready: PeerReady): void {
+    for (const event of ready.events) {
+      if (event.kind !== 'syncStarted' && event.kind !== 'syncFinished' && event.kind !== 'syncFailed')
+        continue;
+      if (event.side !== 'leader') continue;
+      const kind = event.mode === 'snap' ? 'snap' : 'diff';
+      const summary = kind === 'snap' ? 'inflight_snap_count' : 'inflight_diff_count';
+      if (event.kind === 'syncStarted') {
+        this.syncsInFlight[kind]++;
+        this.observe(summary, this.syncsInFlight[kind]);
+      } else {
+        this.syncsInFlight[kind] = Math.max(0, this.syncsInFlight[kind] - 1);
+        // ZooKeeper ends a failed sync without a figure (its learner handler shuts down).
+        if (event.kind === 'syncFinished') this.observe(summary, this.syncsInFlight[kind]);
+      }
+    }
   }
 
   private stored(actions: readonly StorageAction[], elapsedMs: number): void {
     let appended = false;
     let snapshot = false;
+    // What this server proposes it logs while it leads: a session's close with no client
+    // request behind it (cxid -1) is its session tracker expiring it, ZooKeeper's stale_sessions_expired.
+    const leading = this.node.driver.peer.status().role === 'leading';
     for (const action of actions) {
-      if (action.kind === 'append') appended = true;
-      else if (action.kind === 'snapshot' || action.kind === 'reset') {
+      if (action.kind === 'append') {
+        appended = true;
+        if (leading)
+          for (const txn of action.txns)
+            if (txn.body.kind === 'closeSession' && txn.cxid === internalCxid)
+              this.inc('stale_sessions_expired');
+      } else if (action.kind === 'snapshot' || action.kind === 'reset') {
         snapshot = true;
         this.lastSnapshot = { zxid: action.snapshot.zxid, timeMs: Date.now() };
       } else if (action.kind === 'stageCommit') {
@@ -438,6 +528,7 @@ export class ServerMetrics {
     const proposed = this.countSent(ready.messages);
     this.countSent(ready.messagesAfterPersist);
     if (proposed) this.observeLag();
+    this.followSyncs(ready);
     const status = this.node.driver.peer.status();
     const nowMs = performance.now();
     if (status.role !== this.role) {
@@ -445,8 +536,9 @@ export class ServerMetrics {
       if (status.role === 'looking') this.inc('looking_count');
       this.role = status.role;
       this.roleSinceMs = nowMs;
-      // A new role's proposals are its own: forget the old ones' times.
+      // A new role's proposals and syncs are its own: forget the old ones'.
       this.proposedAtMs.clear();
+      this.syncsInFlight = { snap: 0, diff: 0 };
       this.registerShownGauges(status.role);
     }
     if (status.serving !== this.serving) {
@@ -454,8 +546,11 @@ export class ServerMetrics {
         // A learner's sync ends when it serves; the whole gap is ZooKeeper's unavailable time.
         if (status.role === 'following') this.observe('follower_sync_time', nowMs - this.roleSinceMs);
         if (status.role === 'observing') this.observe('observer_sync_time', nowMs - this.roleSinceMs);
-        if (this.unavailableSinceMs !== undefined)
+        if (this.unavailableSinceMs !== undefined) {
           this.observe('unavailable_time', nowMs - this.unavailableSinceMs);
+          if (status.role === 'leading')
+            this.observe('leader_unavailable_time', nowMs - this.unavailableSinceMs);
+        }
         this.unavailableSinceMs = undefined;
       } else {
         this.unavailableSinceMs = nowMs;
@@ -530,6 +625,10 @@ export class ServerMetrics {
         break;
       case 'inform':
         for (const txn of message.txns) this.observe('commit_propagation_latency', Date.now() - txn.timeMs);
+        break;
+      case 'revalidate':
+        // ZooKeeper's revalidate_count: a learner asks its leader whether a resumed session is valid.
+        this.inc('revalidate_count');
         break;
       case 'ack': {
         // ZooKeeper's ack_latency, by the acknowledging server's id.
@@ -645,6 +744,8 @@ const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>
   connection_drop_count: (node) => sumStats(node, (stats) => stats.connectionsSlowConsumer),
   // ZooKeeper's Netty factory counts client TLS handshakes that fail.
   unsuccessful_handshake: (node) => sumStats(node, (stats) => stats.tlsHandshakeFailures),
+  // A connect request with a session id: the client resumes its session here.
+  connection_revalidate_count: (node) => sumStats(node, (stats) => stats.sessionsResumed),
 };
 
 /** Keys ZooKeeper's default provider reports as doubles (Java prints them with a fraction: `0.0`). */
@@ -699,6 +800,16 @@ function readGauges(node: MetricsSource, metrics: ServerMetrics): GaugeSample {
     last_proposal_size: tracked.proposalSizes.last,
     min_proposal_size: tracked.proposalSizes.min,
     max_proposal_size: tracked.proposalSizes.max,
+    last_client_response_size: tracked.responseSizes.last,
+    min_client_response_size: tracked.responseSizes.min,
+    max_client_response_size: tracked.responseSizes.max,
+    outstanding_tls_handshake: listeners.reduce(
+      (sum, listener) => sum + listener.tlsHandshakesInProgress(),
+      0,
+    ),
+    // Counted as connections open and never decremented, as ZooKeeper's ServerStats (reset by JMX alone).
+    non_mtls_local_conn_count: sumStats(node, (stats) => stats.plainConnectionsLocal),
+    non_mtls_remote_conn_count: sumStats(node, (stats) => stats.plainConnectionsRemote),
   };
 }
 

@@ -194,18 +194,30 @@ const noSuchStage = {
   sessionQueues:
     "the commit processor's per-session request queues and its worker pool: zabkit orders a session's requests in its core, without queues or threads",
   throttle:
-    "ZooKeeper's request throttler, its connection throttle (BlueThrottle) and large-request limit: zabkit's limits are per-connection and outstanding-request bounds, counted in the client port's own figures",
+    "ZooKeeper's RequestThrottler (zookeeper.request_throttle_*: a queue requests wait in), its connection throttle (BlueThrottle, zookeeper.connection_throttle_*) and its large-request limit (zookeeper.largeRequestMaxBytes): zabkit has none of these; its limits bound outstanding requests per connection and per server and stop reading a socket at the bound (no wait is queued or timed), and a request over jute.maxbuffer closes its connection",
   cache: "ZooKeeper's serialized response cache: zabkit keeps none",
   deadWatchers: "ZooKeeper's dead-watcher cleaner thread: zabkit drops a closed session's watches at once",
   observerMaster: "observer masters (observerMasterPort): zabkit's observers sync from the leader",
   netty: "Netty's buffers: zabkit's client port is Node's net module",
   jvm: "the JVM pause monitor: Node's event loop lag (nodejs_eventloop_lag_seconds) takes its place",
-  quorumSasl: "SASL between peers (quorum.auth.*): zabkit's peers authenticate with TLS or a shared secret",
+  ensembleAuth:
+    "ZooKeeper's ensemble-name check (EnsembleAuthenticationProvider: a client's `addauth ensemble <name>` against zookeeper.ensembleAuthName, loaded only when an authProvider.N names it): zabkit does not have this provider (naming it stops the server), so nothing is checked or counted",
   digest:
-    "ZooKeeper's tree digest (digest.enabled): zabkit's replica digest is compared by its simulator, not per transaction",
-  nonVoting: 'non-voting followers: zabkit has participants and observers only',
+    "ZooKeeper's per-transaction tree digest (digest.enabled: each logged transaction carries the tree's digest and a replica compares it as it applies): zabkit's transactions carry no digest, so there is nothing to compare per transaction; the replica digest (`hash`) is compared across replicas by the simulator's checkers",
+  nonVoting:
+    'non-voting followers (a participant outside the voting membership, as in ZooKeeper\'s "start, then add" flow): zabkit\'s leader reports participants and observers only',
   staleRequests:
-    "stale requests and replies of closed connections inside ZooKeeper's pipeline: zabkit drops a closed connection's requests in its core",
+    "requests and replies of connections already closed (ZooKeeper's RequestThrottler and FinalRequestProcessor count them): zabkit's core drops them without counting; a count needs a figure in the core's status",
+  pendingSyncs:
+    "a leader's syncs held until its last proposal commits: zabkit's leader holds none (it answers a learner's sync at once with its last proposed zxid, and the learner answers its client once it has applied that zxid), so the wait ZooKeeper counts here happens on each learner",
+  earlyDrop:
+    'zookeeper.netty.server.earlyDropSecureConnectionHandshakes (off by default): zabkit has no such setting; a TLS client completes its handshake while the server is not serving and its connect request is then refused, as ZooKeeper does without it',
+  handshakeLimit:
+    'zookeeper.netty.server.outstandingHandshake.limit: zabkit sets no bound on TLS handshakes in progress (the sessionless timeout bounds each), so none is refused for it (outstanding_tls_handshake counts those in progress)',
+  disloyalVoter:
+    "zookeeper.leader.maxTimeToWaitForEpoch (off by default): zabkit's leader waits for a quorum's epochs until initLimit and has no early exit when a voter goes back to looking",
+  socketClosing:
+    "the time a learner socket takes to close (ZooKeeper times a blocking close, zookeeper.learner.closeSocketAsync): zabkit closes peer sockets with Node's non-blocking destroy(), which has no duration to measure",
   notYet: 'not measured by zabkit yet',
 } as const;
 
@@ -272,7 +284,6 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
       'large_requests_rejected',
       'request_throttle_queue_time_ms',
       'request_throttle_wait_count',
-      'throttled_ops',
     ] as const
   ).map((name) => [name, noSuchStage.throttle] as const),
   ...(
@@ -297,44 +308,30 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
   ['netty_queued_buffer_capacity', noSuchStage.netty],
   ['jvm_pause_time_ms', noSuchStage.jvm],
   ...(['ensemble_auth_fail', 'ensemble_auth_skip', 'ensemble_auth_success'] as const).map(
-    (name) => [name, noSuchStage.quorumSasl] as const,
+    (name) => [name, noSuchStage.ensembleAuth] as const,
   ),
   ['digest_mismatches_count', noSuchStage.digest],
   ['synced_non_voting_followers', noSuchStage.nonVoting],
   ...(['stale_replies', 'stale_requests', 'stale_requests_dropped'] as const).map(
     (name) => [name, noSuchStage.staleRequests] as const,
   ),
+  ['pending_syncs', noSuchStage.pendingSyncs],
+  ['cnxn_closed_without_zk_server_running', noSuchStage.earlyDrop],
+  ['tls_handshake_exceeded', noSuchStage.handshakeLimit],
+  ['quit_leading_due_to_disloyal_voter', noSuchStage.disloyalVoter],
+  ['socket_closing_time', noSuchStage.socketClosing],
   ...(
     [
-      'cnxn_closed_without_zk_server_running',
-      'connection_revalidate_count',
-      'revalidate_count',
-      'inflight_diff_count',
-      'inflight_snap_count',
-      'last_client_response_size',
-      'max_client_response_size',
-      'min_client_response_size',
-      'leader_unavailable_time',
       'node_changed_watch_count',
       'node_children_watch_count',
       'node_created_watch_count',
       'node_deleted_watch_count',
-      'non_mtls_local_conn_count',
-      'non_mtls_remote_conn_count',
-      'outstanding_tls_handshake',
-      'tls_handshake_exceeded',
-      'pending_syncs',
-      'quit_leading_due_to_disloyal_voter',
       'quota_bytes_limit_per_namespace',
       'quota_bytes_usage_per_namespace',
       'quota_count_limit_per_namespace',
       'quota_count_usage_per_namespace',
-      'quota_exceeded_error_per_namespace',
-      'socket_closing_time',
-      'stale_sessions_expired',
       'startup_txns_load_time',
       'startup_txns_loaded',
-      'watch_bytes',
     ] as const
   ).map((name) => [name, noSuchStage.notYet] as const),
 ]);

@@ -1,0 +1,225 @@
+/**
+ * The ZooKeeper metric families measured since the first set: client response sizes and
+ * watch bytes (as ZooKeeper's ServerCnxn counts a packet: header and body, no length prefix),
+ * plain connections, resumed sessions and their revalidation by the leader, session expiries,
+ * learner syncs in flight, the leader's unavailable time and refused writes by quota. Each is
+ * driven here and read back from mntr and the Prometheus exposition; the expected values are
+ * worked out from ZooKeeper's wire format, not read off zabkit.
+ */
+import { type Socket, connect as tcpConnect } from 'node:net';
+import { connectTcp } from '@zabkit/client';
+import { decodeConnectResponse, encodeConnectRequest } from '@zabkit/wire';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.js';
+import { ServerNode } from '../src/node.js';
+import { startStandalone, until } from './helpers.js';
+import { fourLetterWord, freePort } from './server-process.js';
+
+const metricsConfig =
+  'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n' +
+  'metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=0\n';
+
+/** The value of one sample line, `name{labels} value`. */
+function sample(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  if (line === undefined) throw new Error(`no sample ${series}`);
+  return Number(line.slice(series.length + 1));
+}
+
+async function scrape(node: ServerNode): Promise<string> {
+  const address = node.metricsAddress();
+  if (address === undefined) throw new Error('no metrics endpoint');
+  const response = await fetch(`http://127.0.0.1:${address.port}/metrics`);
+  return response.text();
+}
+
+/** mntr's pairs, without the `zk_` prefix. */
+async function mntr(port: number): Promise<Map<string, string>> {
+  const text = await fourLetterWord(port, 'mntr');
+  return new Map(
+    text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const [key, value] = line.split('\t') as [string, string];
+        return [key.replace(/^zk_/, ''), value] as const;
+      }),
+  );
+}
+
+/** Waits out the window in which the gauges' last reading is reused. */
+const pastGaugeReuse = () => new Promise((resolve) => setTimeout(resolve, 120));
+
+/** A raw session handshake: the server's answer, and the socket left open. */
+async function rawConnect(
+  port: number,
+  session: { sessionId: bigint; password: Uint8Array } = { sessionId: 0n, password: new Uint8Array(16) },
+  timeoutMs = 1000,
+): Promise<{ socket: Socket; sessionId: bigint; password: Uint8Array; timeoutMs: number }> {
+  const socket = tcpConnect({ host: '127.0.0.1', port });
+  socket.on('error', () => undefined);
+  const bytes = await new Promise<Buffer>((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    socket.on('connect', () =>
+      socket.write(encodeConnectRequest({ lastZxidSeen: 0n, timeoutMs, ...session })),
+    );
+    socket.on('data', (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length >= 4 && received.length >= 4 + received.readInt32BE(0)) resolve(received);
+    });
+    socket.on('close', () => reject(new Error('closed before the connect response')));
+  });
+  const answer = decodeConnectResponse(bytes.subarray(4, 4 + bytes.readInt32BE(0)));
+  return { socket, sessionId: answer.sessionId, password: answer.password, timeoutMs: answer.timeoutMs };
+}
+
+describe("ZooKeeper's metric families, measured", () => {
+  let node: ServerNode | undefined;
+  afterEach(async () => {
+    await node?.close();
+    node = undefined;
+  });
+
+  it('sizes client responses and counts watch bytes as ServerCnxn does; srst resets the sizes', async () => {
+    node = await startStandalone(metricsConfig);
+    // No response yet: BufferStats's initial -1.
+    let text = await scrape(node);
+    expect(sample(text, 'last_client_response_size')).toBe(-1);
+    expect(sample(text, 'min_client_response_size')).toBe(-1);
+    expect(sample(text, 'non_mtls_local_conn_count')).toBe(0);
+    // A long session timeout: no ping answer comes between these.
+    const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 30_000 });
+    // A reply's header is 16 bytes (xid, zxid, err); a Stat is 68; a string or buffer 4 + its bytes.
+    await zk.create('/w', 'x'); // header + "/w": 22
+    await zk.getData('/w', { watch: () => undefined }); // header + "x" + Stat: 89
+    await zk.setData('/w', 'a'.repeat(1000)); // header + Stat: 84, and the event
+    await zk.getData('/w'); // header + 1000 bytes + Stat: 1088
+    await zk.delete('/w'); // header alone: 16
+    await zk.exists('/'); // header + Stat: 84
+    text = await scrape(node);
+    expect(sample(text, 'last_client_response_size')).toBe(84);
+    expect(sample(text, 'min_client_response_size')).toBe(16);
+    expect(sample(text, 'max_client_response_size')).toBe(1088);
+    // One NodeDataChanged on /w: header + type + state + "/w" = 16 + 4 + 4 + 6 = 30.
+    expect(sample(text, 'watch_bytes')).toBe(30);
+    // One plain connection from the loopback address, none from elsewhere, no TLS handshake.
+    expect(sample(text, 'non_mtls_local_conn_count')).toBe(1);
+    expect(sample(text, 'non_mtls_remote_conn_count')).toBe(0);
+    expect(sample(text, 'outstanding_tls_handshake')).toBe(0);
+    // mntr's connection counts as it opens, as ZooKeeper's channelActive does (read past the
+    // 50 ms in which scrapes share one reading of the gauges).
+    await pastGaugeReuse();
+    const figures = await mntr(node.address().port);
+    expect(figures.get('non_mtls_local_conn_count')).toBe('2.0');
+    expect(figures.get('max_client_response_size')).toBe('1088.0');
+    await fourLetterWord(node.address().port, 'srst');
+    await pastGaugeReuse();
+    const sizes = new Map(node.metrics.dump());
+    expect(sizes.get('last_client_response_size')).toBe(-1);
+    expect(sizes.get('max_client_response_size')).toBe(-1);
+    expect(sizes.get('watch_bytes')).toBe(0);
+    // ZooKeeper resets these through JMX alone.
+    expect(sizes.get('non_mtls_local_conn_count')).toBe(3);
+    await zk.close();
+  });
+
+  it('counts resumed sessions, and sessions the server expired but not those closed', async () => {
+    node = await startStandalone();
+    const port = node.address().port;
+    const first = await rawConnect(port);
+    expect(first.timeoutMs).toBeGreaterThan(0);
+    const resumed = await rawConnect(port, first);
+    expect(resumed.sessionId).toBe(first.sessionId);
+    let figures = new Map(node.metrics.dump());
+    expect(figures.get('connection_revalidate_count')).toBe(1);
+    expect(figures.get('stale_sessions_expired')).toBe(0);
+    // A client that closes its session is no expiry.
+    const zk = await connectTcp(`127.0.0.1:${port}`, { sessionTimeoutMs: 4000 });
+    await zk.close();
+    first.socket.destroy();
+    resumed.socket.destroy();
+    await until(() => !node!.driver.peer.sessionSummary().sessions.has(first.sessionId));
+    figures = new Map(node.metrics.dump());
+    expect(figures.get('stale_sessions_expired')).toBe(1);
+    expect(figures.get('connection_revalidate_count')).toBe(1);
+  });
+
+  it('counts writes refused by a hard quota under their namespace', async () => {
+    node = await startStandalone(`${metricsConfig}enforceQuota=true\n`);
+    const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 4000 });
+    await zk.create('/app', '');
+    await zk.create('/zookeeper/quota/app', '');
+    await zk.create('/zookeeper/quota/app/zookeeper_limits', 'count=-1,bytes=-1=;countHardLimit=2');
+    await zk.create('/zookeeper/quota/app/zookeeper_stats', 'count=1,bytes=0');
+    await zk.create('/app/1', '');
+    const refused: number[] = [];
+    for (const path of ['/app/2', '/app/3'])
+      await zk.create(path, '').catch((error: { code: number }) => refused.push(error.code));
+    expect(refused).toEqual([-125, -125]);
+    // A write outside any quota counts nowhere.
+    await zk.create('/other', '');
+    const figures = new Map(node.metrics.dump());
+    expect(figures.get('app_quota_exceeded_error_per_namespace')).toBe(2);
+    expect(figures.has('other_quota_exceeded_error_per_namespace')).toBe(false);
+    const text = await scrape(node);
+    expect(sample(text, 'quota_exceeded_error_per_namespace{key="app"}')).toBe(2);
+    node.metrics.reset();
+    expect(new Map(node.metrics.dump()).has('app_quota_exceeded_error_per_namespace')).toBe(false);
+    await zk.close();
+  });
+
+  it('reports learner syncs in flight, the leader unavailable time and revalidations in a TCP ensemble', async () => {
+    const quorumPorts = [await freePort(), await freePort(), await freePort()];
+    const lines = quorumPorts.map((p, i) => `server.${i + 1}=127.0.0.1:${p}:${p + 1}`).join('\n');
+    const nodes = await Promise.all(
+      [1, 2, 3].map((myid) =>
+        ServerNode.start({
+          config: parseConfig(
+            `tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${lines}\n`,
+            { myid },
+          ).config,
+        }),
+      ),
+    );
+    try {
+      await until(() =>
+        nodes.some((n) => n.driver.peer.status().role === 'leading' && n.driver.peer.status().serving),
+      );
+      const leader = nodes.find((n) => n.driver.peer.status().role === 'leading')!;
+      const followers = nodes.filter((n) => n !== leader);
+      await until(() => leader.driver.peer.learners().filter((l) => l.synced).length === 2);
+      await until(() => followers.every((f) => f.driver.peer.status().serving));
+      const ofLeader = new Map(leader.metrics.dump());
+      // Every sync is observed as it starts and as it ends: two figures per DIFF or SNAP sent.
+      const syncs = ofLeader.get('diff_count')! + ofLeader.get('snap_count')!;
+      expect(syncs).toBeGreaterThanOrEqual(2);
+      const inflight = ofLeader.get('cnt_inflight_diff_count')! + ofLeader.get('cnt_inflight_snap_count')!;
+      expect(inflight).toBe(2 * syncs);
+      expect(ofLeader.get('min_inflight_diff_count')).toBe(0);
+      expect(ofLeader.get('max_inflight_diff_count')).toBeGreaterThanOrEqual(1);
+      expect(ofLeader.get('max_inflight_diff_count')).toBeLessThanOrEqual(2);
+      // The leader's wait to serve, on the leader alone; every server has its unavailable time.
+      expect(ofLeader.get('cnt_leader_unavailable_time')).toBe(1);
+      for (const follower of followers) {
+        const figures = new Map(follower.metrics.dump());
+        expect(figures.get('cnt_leader_unavailable_time')).toBe(0);
+        expect(figures.get('cnt_unavailable_time')).toBeGreaterThanOrEqual(1);
+        expect(figures.get('cnt_inflight_diff_count')).toBe(0);
+      }
+      // A session opened on one follower and resumed on the other: that follower asks the leader.
+      const before = ofLeader.get('revalidate_count')!;
+      const opened = await rawConnect(followers[0]!.address().port, undefined, 4000);
+      expect(opened.timeoutMs).toBeGreaterThan(0);
+      const resumed = await rawConnect(followers[1]!.address().port, opened, 4000);
+      expect(resumed.sessionId).toBe(opened.sessionId);
+      expect(resumed.timeoutMs).toBeGreaterThan(0);
+      expect(new Map(leader.metrics.dump()).get('revalidate_count')).toBe(before + 1);
+      expect(new Map(followers[1]!.metrics.dump()).get('connection_revalidate_count')).toBe(1);
+      expect(new Map(followers[0]!.metrics.dump()).get('connection_revalidate_count')).toBe(0);
+      opened.socket.destroy();
+      resumed.socket.destroy();
+    } finally {
+      await Promise.all(nodes.map((n) => n.close()));
+    }
+  });
+});
