@@ -96,6 +96,7 @@ describe("ZooKeeper's metric families, measured", () => {
     await zk.getData('/w'); // header + 1000 bytes + Stat: 1088
     await zk.delete('/w'); // header alone: 16
     await zk.exists('/'); // header + Stat: 84
+    await pastGaugeReuse();
     text = await scrape(node);
     expect(sample(text, 'last_client_response_size')).toBe(84);
     expect(sample(text, 'min_client_response_size')).toBe(16);
@@ -166,6 +167,19 @@ describe("ZooKeeper's metric families, measured", () => {
     node.metrics.reset();
     expect(new Map(node.metrics.dump()).has('app_quota_exceeded_error_per_namespace')).toBe(false);
     await zk.close();
+  });
+
+  it('counts requests answered ThrottledOp in throttled_ops, and no other refusal', async () => {
+    node = await startStandalone(metricsConfig);
+    // A core refusal reaches the metrics as the client port reports it served; the core's
+    // bounds (10,000 proposals in flight) sit past the client port's outstanding limit, so the
+    // reply is handed to the port here rather than provoked.
+    const request = { op: 'create', path: '/t', data: null, acl: [], mode: 'persistent' } as never;
+    node.clientPort.served(request, { ok: false, code: -127 } as never, 1);
+    node.clientPort.served(request, { ok: false, code: -127 } as never, 1);
+    node.clientPort.served(request, { ok: false, code: -110 } as never, 1);
+    expect(new Map(node.metrics.dump()).get('throttled_ops')).toBe(2);
+    expect(sample(await scrape(node), 'throttled_ops')).toBe(2);
   });
 
   it('reports learner syncs in flight, the leader unavailable time and revalidations in a TCP ensemble', async () => {
