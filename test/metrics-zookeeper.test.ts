@@ -139,20 +139,33 @@ describe.skipIf(!zookeeperInstalled)('metric values, zabkit beside Apache ZooKee
     expect(ours).toEqual(theirs);
   }, 60_000);
 
-  it('counts writes refused by a hard quota under their namespace as ZooKeeper does', async () => {
-    const keys = ['tenant_quota_exceeded_error_per_namespace'];
+  it('reports quotas and the writes they refused by namespace as ZooKeeper does', async () => {
+    const keys = [
+      'tenant_quota_exceeded_error_per_namespace',
+      'tenant_quota_count_limit_per_namespace',
+      'tenant_quota_bytes_limit_per_namespace',
+      'tenant_quota_count_usage_per_namespace',
+      'tenant_quota_bytes_usage_per_namespace',
+    ];
     const { zookeeper: theirs, zabkit: ours } = await compare(keys, async (port) => {
       const zk = await connectTcp(`127.0.0.1:${port}`, { sessionTimeoutMs: 10_000 });
       await zk.create('/tenant', '');
       await zk.create('/zookeeper/quota/tenant', '');
-      await zk.create('/zookeeper/quota/tenant/zookeeper_limits', 'count=-1,bytes=-1=;countHardLimit=2');
+      await zk.create('/zookeeper/quota/tenant/zookeeper_limits', 'count=-1,bytes=100=;countHardLimit=2');
       await zk.create('/zookeeper/quota/tenant/zookeeper_stats', 'count=1,bytes=0');
-      await zk.create('/tenant/a', '');
+      await zk.create('/tenant/a', 'abc');
       for (const path of ['/tenant/b', '/tenant/c', '/tenant/d'])
         await zk.create(path, '').catch(() => undefined);
       await zk.close();
     });
-    expect(theirs.tenant_quota_exceeded_error_per_namespace).toBe('3');
+    expect(theirs).toEqual({
+      tenant_quota_exceeded_error_per_namespace: '3',
+      // The hard count limit, the soft bytes one; /tenant and /tenant/a, with 3 bytes.
+      tenant_quota_count_limit_per_namespace: '2',
+      tenant_quota_bytes_limit_per_namespace: '100',
+      tenant_quota_count_usage_per_namespace: '2',
+      tenant_quota_bytes_usage_per_namespace: '3',
+    });
     expect(ours).toEqual(theirs);
   });
 });

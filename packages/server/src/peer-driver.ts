@@ -232,6 +232,8 @@ export class PeerDriver implements LinkFactory {
   private readonly observers = new Set<PeerDriverObserver>();
   /** How long loading the store took at start, in ms (ZooKeeper's dbinittime). */
   loadTimeMs = 0;
+  /** The logged transactions past the snapshot that the load read (applied once committed). */
+  loadedLogTxns = 0;
   private readonly log: Logger;
   private readonly activity: PeerActivityLog | undefined;
   private readonly tickIntervalMs: number;
@@ -296,6 +298,8 @@ export class PeerDriver implements LinkFactory {
     }
     const driver = new PeerDriver(peer, options);
     driver.loadTimeMs = performance.now() - loadStartMs;
+    const snapshotZxid = peer.status().lastAppliedZxid;
+    driver.loadedLogTxns = state.log.reduce((count, txn) => (txn.zxid > snapshotZxid ? count + 1 : count), 0);
     driver.enqueue({ kind: 'tick' });
     return driver;
   }

@@ -8,6 +8,7 @@
  */
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { connectTcp } from '@zabkit/client';
+import { MemoryStorage } from '@zabkit/storage-memory';
 import { decodeConnectResponse, encodeConnectRequest } from '@zabkit/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
@@ -164,6 +165,18 @@ describe("ZooKeeper's metric families, measured", () => {
     expect(figures.has('other_quota_exceeded_error_per_namespace')).toBe(false);
     const text = await scrape(node);
     expect(sample(text, 'quota_exceeded_error_per_namespace{key="app"}')).toBe(2);
+    // The quota's gauges: its hard count limit, no bytes limit (-1), and /app with /app/1.
+    expect(figures.get('app_quota_count_limit_per_namespace')).toBe(2);
+    expect(figures.get('app_quota_bytes_limit_per_namespace')).toBe(-1);
+    expect(figures.get('app_quota_count_usage_per_namespace')).toBe(2);
+    expect(sample(text, 'quota_count_usage_per_namespace{key="app"}')).toBe(2);
+    expect(sample(text, 'quota_bytes_usage_per_namespace{key="app"}')).toBe(0);
+    // A quota removed leaves the gauges.
+    await zk.delete('/zookeeper/quota/app/zookeeper_limits');
+    await zk.delete('/zookeeper/quota/app/zookeeper_stats');
+    await pastGaugeReuse();
+    expect(await scrape(node)).not.toContain('quota_count_usage_per_namespace{key="app"}');
+    expect(new Map(node.metrics.dump()).has('app_quota_count_limit_per_namespace')).toBe(false);
     node.metrics.reset();
     expect(new Map(node.metrics.dump()).has('app_quota_exceeded_error_per_namespace')).toBe(false);
     await zk.close();
@@ -180,6 +193,24 @@ describe("ZooKeeper's metric families, measured", () => {
     node.clientPort.served(request, { ok: false, code: -110 } as never, 1);
     expect(new Map(node.metrics.dump()).get('throttled_ops')).toBe(2);
     expect(sample(await scrape(node), 'throttled_ops')).toBe(2);
+  });
+
+  it('counts the logged transactions a restart loads past the snapshot', async () => {
+    const storage = new MemoryStorage();
+    const config = parseConfig(
+      'tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n',
+    ).config;
+    node = await ServerNode.start({ config, storage });
+    expect(new Map(node.metrics.dump()).get('sum_startup_txns_loaded')).toBe(0);
+    const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 4000 });
+    for (let i = 0; i < 5; i++) await zk.create(`/loaded${i}`, '');
+    await zk.close();
+    // createSession, five creates, closeSession: seven transactions, none in a snapshot yet.
+    await node.close();
+    node = await ServerNode.start({ config, storage: storage.reopen() });
+    const figures = new Map(node.metrics.dump());
+    expect(figures.get('cnt_startup_txns_loaded')).toBe(1);
+    expect(figures.get('sum_startup_txns_loaded')).toBe(7);
   });
 
   it('reports learner syncs in flight, the leader unavailable time and revalidations in a TCP ensemble', async () => {

@@ -14,8 +14,16 @@ import { type EnsembleConfig, formatEnsembleConfig, parseEnsembleConfig } from '
 import { assert, assertNever, ErrorCode } from '../errors.js';
 import { ClientFront, type CommitPath, type WriteOrigin } from '../front/client-front.js';
 import type { ClientInput, ClientOutput, ConnectionId } from '../front/client-io.js';
+import { quotaPath } from '../path.js';
 import type { PreparableRequest } from '../prep/preparer.js';
-import type { ClientRequest, ReadRequest, ReconfigRequest, Reply, WriteRequest } from '../requests.js';
+import type {
+  ClientRequest,
+  ReadRequest,
+  ReconfigRequest,
+  Reply,
+  WriteRequest,
+  ZnodeData,
+} from '../requests.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from '../server-options.js';
 import { type PendingRevalidation, SessionAdmission } from '../sessions/admission.js';
 import { samePassword } from '../sessions/session-ids.js';
@@ -428,6 +436,23 @@ export class ZabPeer {
   ): { readonly stat: Stat; readonly lifetime: NodeLifetime; readonly acl: readonly ACL[] } | undefined {
     const node = this.tree.getNode(path);
     return node === undefined ? undefined : { stat: node.stat(), lifetime: node.lifetime, acl: node.acl };
+  }
+
+  /**
+   * The nodes under /zookeeper/quota that have no children (each quota's zookeeper_limits and
+   * zookeeper_stats) with their data, as ZooKeeper's quota gauges walk them: as much work as
+   * there are quota nodes.
+   */
+  quotaLeaves(): readonly { readonly path: string; readonly data: ZnodeData }[] {
+    const leaves: { path: string; data: ZnodeData }[] = [];
+    const pending = [quotaPath];
+    for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+      const node = this.tree.getNode(path);
+      if (node === undefined) continue;
+      if (node.children.size === 0) leaves.push({ path, data: node.data });
+      else for (const child of node.children) pending.push(`${path}/${child}`);
+    }
+    return leaves;
   }
 
   /**

@@ -15,9 +15,14 @@ import {
   type PeerMessage,
   type PeerReady,
   type PeerRole,
+  parseStatsTrack,
+  quotaLimitNode,
+  quotaPath,
+  quotaStatNode,
   type Reply,
   type StorageAction,
   type Txn,
+  type ZnodeData,
 } from '@zabkit/core';
 import { encodePeerMessage } from '@zabkit/transport-tcp';
 import { Counter, collectDefaultMetrics, Gauge, Registry, Summary } from 'prom-client';
@@ -161,6 +166,7 @@ export class ServerMetrics {
     this.leaderSinceMs = status.role === 'leading' && status.serving ? Date.now() : undefined;
     this.observe('dbinittime', node.driver.loadTimeMs);
     this.observe('startup_snap_load_time', node.driver.loadTimeMs);
+    this.observe('startup_txns_loaded', node.driver.loadedLogTxns);
     const byOp = this.promSummaries.get('zabkit_request_latency_milliseconds');
     this.followDriver();
     this.detachers.push(
@@ -273,6 +279,9 @@ export class ServerMetrics {
       if (kind !== 'gauge' || unmeasuredMetrics.has(name) || !this.gaugeShown(name, role)) continue;
       pairs.push([name, gauges[name] ?? 0]);
     }
+    for (const [name, values] of this.gaugeSets())
+      if (!unmeasuredMetrics.has(name))
+        for (const [key, value] of values) pairs.push([`${key}_${name}`, value]);
     for (const [name, value] of this.counterValues) pairs.push([name, value + this.statsCounter(name)]);
     for (const [name, values] of this.keyedCounterValues)
       for (const [key, value] of values) pairs.push([`${key}_${name}`, value]);
@@ -407,10 +416,20 @@ export class ServerMetrics {
         this.promCounters.set(name, counter);
         return;
       }
-      case 'gauge':
       case 'gaugeSet': {
-        // ZooKeeper's gauge sets (quotas per namespace) are among the unmeasured families.
-        if (kind === 'gaugeSet') throw new Error(`no reading for the gauge set ${name}`);
+        const metrics = this;
+        new Gauge({
+          ...common,
+          labelNames: [keyLabel],
+          collect() {
+            // Namespaces come and go with their quotas: only those there now are reported.
+            this.reset();
+            for (const [key, value] of metrics.gaugeSets().get(name) ?? []) this.labels(key).set(value);
+          },
+        });
+        return;
+      }
+      case 'gauge': {
         const metrics = this;
         this.promGauges.set(
           name,
@@ -440,6 +459,19 @@ export class ServerMetrics {
       }
     }
   }
+
+  /** The quota gauge sets by namespace, read once per scrape as the gauges are. */
+  private gaugeSets(): ReadonlyMap<string, ReadonlyMap<string, number>> {
+    const nowMs = performance.now();
+    if (this.quotaSample !== undefined && nowMs - this.quotaSampledAtMs < sampleReuseMs)
+      return this.quotaSample;
+    this.quotaSample = readQuotaGauges(this.node.driver.peer.quotaLeaves());
+    this.quotaSampledAtMs = nowMs;
+    return this.quotaSample;
+  }
+
+  private quotaSample: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
+  private quotaSampledAtMs = 0;
 
   /** The gauges' values, read once per scrape. */
   private gauges(): GaugeSample {
@@ -811,6 +843,53 @@ function readGauges(node: MetricsSource, metrics: ServerMetrics): GaugeSample {
     non_mtls_local_conn_count: sumStats(node, (stats) => stats.plainConnectionsLocal),
     non_mtls_remote_conn_count: sumStats(node, (stats) => stats.plainConnectionsRemote),
   };
+}
+
+/**
+ * ZooKeeper's per-namespace quota gauges (QuotaMetricsUtils): each zookeeper_limits leaf
+ * gives its namespace's count and bytes limits (the hard one where set, else the soft one),
+ * each zookeeper_stats leaf its usage, summed over the namespace's quotas. The namespace is
+ * the first part of the path the quota is on; a node whose text does not parse is skipped.
+ */
+function readQuotaGauges(
+  leaves: readonly { readonly path: string; readonly data: ZnodeData }[],
+): ReadonlyMap<string, ReadonlyMap<string, number>> {
+  const sets = new Map<string, Map<string, number>>(
+    [
+      'quota_count_limit_per_namespace',
+      'quota_bytes_limit_per_namespace',
+      'quota_count_usage_per_namespace',
+      'quota_bytes_usage_per_namespace',
+    ].map((name) => [name, new Map()]),
+  );
+  const add = (name: string, namespace: string, value: bigint) => {
+    const set = sets.get(name)!;
+    set.set(namespace, (set.get(namespace) ?? 0) + Number(value));
+  };
+  for (const { path, data } of leaves) {
+    const limits = path.endsWith(`/${quotaLimitNode}`);
+    if ((!limits && !path.endsWith(`/${quotaStatNode}`)) || data === null) continue;
+    const namespace = path.slice(quotaPath.length).split('/')[1];
+    if (namespace === undefined) continue;
+    const track = parseStatsTrack(data);
+    if (track === undefined) continue;
+    if (limits) {
+      add(
+        'quota_count_limit_per_namespace',
+        namespace,
+        track.countHardLimit > -1n ? track.countHardLimit : track.count,
+      );
+      add(
+        'quota_bytes_limit_per_namespace',
+        namespace,
+        track.byteHardLimit > -1n ? track.byteHardLimit : track.bytes,
+      );
+    } else {
+      add('quota_count_usage_per_namespace', namespace, track.count);
+      add('quota_bytes_usage_per_namespace', namespace, track.bytes);
+    }
+  }
+  return sets;
 }
 
 /** Open and allowed file descriptors, as ZooKeeper reads them from the OS bean (Linux only). */

@@ -185,7 +185,7 @@ export const zookeeperMetrics: readonly (readonly [name: string, kind: ZooKeeper
 ];
 
 /**
- * Why a family is left out: zabkit has no such stage, or does not measure it yet. Each
+ * Why a family is left out: zabkit has no such stage or setting, or lacks the figure. Each
  * reason is a sentence an operator can read in the README.
  */
 const noSuchStage = {
@@ -218,7 +218,10 @@ const noSuchStage = {
     "zookeeper.leader.maxTimeToWaitForEpoch (off by default): zabkit's leader waits for a quorum's epochs until initLimit and has no early exit when a voter goes back to looking",
   socketClosing:
     "the time a learner socket takes to close (ZooKeeper times a blocking close, zookeeper.learner.closeSocketAsync): zabkit closes peer sockets with Node's non-blocking destroy(), which has no duration to measure",
-  notYet: 'not measured by zabkit yet',
+  txnReplay:
+    "the time to replay the log's transactions into the tree at startup: zabkit's store reads the snapshot and the log in one load (timed as startup_snap_load_time and dbinittime) and applies the logged transactions only once they are committed, so there is no replay of its own to time (startup_txns_loaded counts the transactions that load read past the snapshot)",
+  watchTriggers:
+    "the watchers each triggered event reached (ZooKeeper's WatchManager observes one figure per path, event type and watch table): zabkit's core hands each connection its events without reporting how many one trigger reached; measuring it needs that figure from the core's watch manager",
 } as const;
 
 /**
@@ -320,20 +323,15 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
   ['tls_handshake_exceeded', noSuchStage.handshakeLimit],
   ['quit_leading_due_to_disloyal_voter', noSuchStage.disloyalVoter],
   ['socket_closing_time', noSuchStage.socketClosing],
+  ['startup_txns_load_time', noSuchStage.txnReplay],
   ...(
     [
       'node_changed_watch_count',
       'node_children_watch_count',
       'node_created_watch_count',
       'node_deleted_watch_count',
-      'quota_bytes_limit_per_namespace',
-      'quota_bytes_usage_per_namespace',
-      'quota_count_limit_per_namespace',
-      'quota_count_usage_per_namespace',
-      'startup_txns_load_time',
-      'startup_txns_loaded',
     ] as const
-  ).map((name) => [name, noSuchStage.notYet] as const),
+  ).map((name) => [name, noSuchStage.watchTriggers] as const),
 ]);
 
 /** The prefixes ZooKeeper's default provider gives a summary's figures in mntr. */
