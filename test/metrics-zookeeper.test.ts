@@ -70,6 +70,11 @@ describe.skipIf(!zookeeperInstalled)('metric values, zabkit beside Apache ZooKee
 
   beforeAll(async () => {
     zookeeper = await startApacheZooKeeper({ config: ['enforceQuota=true'] });
+    // ruok answers before the server serves: wait until its words do.
+    await until(
+      async () => !(await fourLetterWord(zookeeper.port, 'srvr')).includes('not currently serving'),
+      60_000,
+    );
     const { config } = parseConfig(
       'tickTime=200\ndataDir=/tmp/zabkit-metrics-zk-test\nclientPort=0\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nadmin.enableServer=false\nenforceQuota=true\n',
     );
