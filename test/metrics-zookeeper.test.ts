@@ -5,7 +5,7 @@
  * writes refused by quota).
  */
 import { type Socket, connect as tcpConnect } from 'node:net';
-import { connectTcp } from '@zabkit/client';
+import { connectTcp, type ZabClient } from '@zabkit/client';
 import { parseConfig, ServerNode } from '@zabkit/server';
 import { decodeConnectResponse, encodeConnectRequest } from '@zabkit/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +126,43 @@ describe.skipIf(!zookeeperInstalled)('metric values, zabkit beside Apache ZooKee
     expect(theirs.max_client_response_size).toBe(String(16 + 4 + 777 + 68));
     // NodeDataChanged on /sized and NodeCreated on /sized/none: 16 + 8 + a path each.
     expect(theirs.watch_bytes).toBe(String(16 + 8 + 4 + 6 + (16 + 8 + 4 + 11)));
+    expect(ours).toEqual(theirs);
+  });
+
+  it('counts the watchers each trigger reached as ZooKeeper does', async () => {
+    const keys = ['created', 'deleted', 'changed', 'children'].flatMap((type) =>
+      ['cnt', 'sum', 'min', 'max'].map((figure) => `${figure}_node_${type}_watch_count`),
+    );
+    const { zookeeper: theirs, zabkit: ours } = await compare(keys, async (port) => {
+      const clients = await Promise.all(
+        [1, 2, 3].map(() => connectTcp(`127.0.0.1:${port}`, { sessionTimeoutMs: 30_000 })),
+      );
+      const [one, two, three] = clients as [ZabClient, ZabClient, ZabClient];
+      await one.create('/watched', '');
+      await one.create('/watched/a', '');
+      await one.getData('/watched', { watch: () => undefined });
+      await one.getChildren('/watched', { watch: () => undefined });
+      await two.getData('/watched', { watch: () => undefined });
+      await two.getChildren('/', { watch: () => undefined });
+      await three.exists('/watched/b', { watch: () => undefined });
+      await two.getData('/watched/a', { watch: () => undefined });
+      await three.getData('/watched/a', { watch: () => undefined });
+      await three.setData('/watched/a', 'x');
+      await three.create('/watched/b', '');
+      // A plain persistent watch (a recursive one differs: 3.8 keeps it in the child table too,
+      // 3.9 and zabkit only in the data table, so 3.8 counts one more figure per deletion).
+      await three.addWatch('/watched', () => undefined);
+      // /watched/b deleted: its data table reaches one, its child table one (told already,
+      // matched all the same) and two.
+      await one.getData('/watched/b', { watch: () => undefined });
+      await one.getChildren('/watched/b', { watch: () => undefined });
+      await two.getChildren('/watched/b', { watch: () => undefined });
+      await three.delete('/watched/a');
+      await three.delete('/watched/b');
+      await three.setData('/watched', 'y');
+      for (const client of clients) await client.close();
+    });
+    expect([theirs.cnt_node_deleted_watch_count, theirs.sum_node_deleted_watch_count]).toEqual(['2', '3']);
     expect(ours).toEqual(theirs);
   });
 

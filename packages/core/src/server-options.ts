@@ -6,6 +6,7 @@
  */
 
 import type { QuotaNotice } from './prep/preparer.js';
+import type { EventTypeValue } from './watches/events.js';
 
 /** A server's settings: tick time, session bounds, limits, secrets. */
 export interface ServerOptions {
@@ -34,6 +35,11 @@ export interface ServerOptions {
    * quota's stats node did not parse and was counted again: the driver logs these.
    */
   readonly onQuotaNotice?: (notice: QuotaNotice | { readonly recounted: string }) => void;
+  /**
+   * Told of each watch trigger that matched watchers: the event type and how many watchers it
+   * matched (ZooKeeper's node_*_watch_count). An observer: the peer does not depend on it.
+   */
+  readonly onWatchesTriggered?: (type: EventTypeValue, watchers: number) => void;
   /** `user:base64(sha1(user:password))` of the super user, if any. */
   readonly superDigest?: string;
   /**
@@ -49,9 +55,12 @@ export interface ServerOptions {
 }
 
 /** Server options with every default filled in. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'superDigest' | 'onQuotaNotice'>> & {
+export type ResolvedServerOptions = Required<
+  Omit<ServerOptions, 'superDigest' | 'onQuotaNotice' | 'onWatchesTriggered'>
+> & {
   readonly superDigest: string | undefined;
   readonly onQuotaNotice: ServerOptions['onQuotaNotice'];
+  readonly onWatchesTriggered: ServerOptions['onWatchesTriggered'];
 };
 
 /** Fills in defaults and checks the options; throws RangeError naming what is wrong. */
@@ -67,6 +76,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     enforceQuota: options.enforceQuota ?? false,
     readOnlyModeEnabled: options.readOnlyModeEnabled ?? false,
     onQuotaNotice: options.onQuotaNotice,
+    onWatchesTriggered: options.onWatchesTriggered,
     superDigest: options.superDigest,
     enforceAuthSchemes: options.enforceAuthSchemes ?? [],
     sessionSecret: options.sessionSecret,

@@ -202,6 +202,8 @@ export class ServerNode {
         containerCheckIntervalMs: config.systemProperties.containerCheckIntervalMs,
         enforceQuota: config.systemProperties.enforceQuota,
         readOnlyModeEnabled: config.systemProperties.readOnlyModeEnabled,
+        // How many watchers each trigger reached (node_*_watch_count).
+        onWatchesTriggered: (type, watchers) => applied.metrics?.watchesTriggered(type, watchers),
         onQuotaNotice: (notice) => {
           logQuotaNotice(log, notice);
           // The leader prepares every write: its quota_exceeded_error_per_namespace counts them all, as ZooKeeper's.

@@ -182,6 +182,34 @@ describe("ZooKeeper's metric families, measured", () => {
     await zk.close();
   });
 
+  it('counts the watchers each trigger reached, by event type, as WatchManager does', async () => {
+    node = await startStandalone();
+    const port = node.address().port;
+    const [one, two, three] = await Promise.all(
+      [1, 2, 3].map(() => connectTcp(`127.0.0.1:${port}`, { sessionTimeoutMs: 30_000 })),
+    );
+    await one!.create('/n', '');
+    await one!.getData('/n', { watch: () => undefined });
+    await one!.getChildren('/n', { watch: () => undefined });
+    await two!.getData('/n', { watch: () => undefined });
+    await two!.getChildren('/', { watch: () => undefined });
+    await three!.exists('/new', { watch: () => undefined });
+    // NodeCreated on /new reaches one watcher; NodeChildrenChanged on / one.
+    await three!.create('/new', '');
+    // NodeDeleted on /n: two in the data table, then one in the child table (that watcher,
+    // already told, is matched but not told again); / has no child watch left.
+    await three!.delete('/n');
+    const figures = new Map(node.metrics.dump());
+    expect(figures.get('cnt_node_created_watch_count')).toBe(1);
+    expect(figures.get('sum_node_created_watch_count')).toBe(1);
+    expect(figures.get('cnt_node_children_watch_count')).toBe(1);
+    expect(figures.get('cnt_node_deleted_watch_count')).toBe(2);
+    expect(figures.get('sum_node_deleted_watch_count')).toBe(3);
+    expect(figures.get('max_node_deleted_watch_count')).toBe(2);
+    expect(figures.get('cnt_node_changed_watch_count')).toBe(0);
+    await Promise.all([one!.close(), two!.close(), three!.close()]);
+  });
+
   it('counts requests answered ThrottledOp in throttled_ops, and no other refusal', async () => {
     node = await startStandalone(metricsConfig);
     // A core refusal reaches the metrics as the client port reports it served; the core's

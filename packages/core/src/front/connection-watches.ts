@@ -28,6 +28,11 @@ export class ConnectionWatches {
     private readonly authInfoOf: AuthInfoOf,
   ) {}
 
+  /** Told of each trigger that matched watchers, and how many (see WatchManager.onTriggered). */
+  set onTriggered(listener: ((type: EventTypeValue, watchers: number) => void) | undefined) {
+    this.manager.onTriggered = listener;
+  }
+
   /** How many watchers, watched paths and watches there are (mntr's and wchs's figures). */
   counts(): { watchers: number; paths: number; watches: number } {
     return this.manager.counts();

@@ -176,6 +176,11 @@ class WatchTable {
 export class WatchManager {
   private readonly dataWatches = new WatchTable();
   private readonly childWatches = new WatchTable();
+  /**
+   * Told of each trigger that matched a watcher: its event type and how many watchers it
+   * matched, suppressed ones included (ZooKeeper's node_*_watch_count figures). Observes only.
+   */
+  onTriggered: ((type: EventTypeValue, watchers: number) => void) | undefined;
 
   /** A one-shot watch from getData, or from exists whether or not the node exists. */
   addDataWatch(path: string, watcher: WatcherId): void {
@@ -204,7 +209,7 @@ export class WatchManager {
   /** Fires NodeCreated on `path`'s data watches and NodeChildrenChanged on its parent's child watches. */
   nodeCreated(path: string): readonly Delivery[] {
     assert(path !== rootPath, 'the root is never created');
-    const created = this.dataWatches.trigger(path, EventType.NodeCreated).deliveries;
+    const created = this.fire(this.dataWatches, path, EventType.NodeCreated).deliveries;
     const parent = this.parentChildrenChanged(path);
     if (parent.length === 0) return created;
     return created.length === 0 ? parent : [...created, ...parent];
@@ -216,16 +221,16 @@ export class WatchManager {
    */
   nodeDeleted(path: string): readonly Delivery[] {
     assert(path !== rootPath, 'the root is never deleted');
-    const data = this.dataWatches.trigger(path, EventType.NodeDeleted);
+    const data = this.fire(this.dataWatches, path, EventType.NodeDeleted);
     // A watcher holding both a data and a child watch on the node hears of the deletion
     // once, yet both of its one-shots are spent.
-    const child = this.childWatches.trigger(path, EventType.NodeDeleted, data.matched);
+    const child = this.fire(this.childWatches, path, EventType.NodeDeleted, data.matched);
     return [...data.deliveries, ...child.deliveries, ...this.parentChildrenChanged(path)];
   }
 
   /** Fires NodeDataChanged on `path`'s data watches (recursive ones on its ancestors included). */
   nodeDataChanged(path: string): readonly Delivery[] {
-    return this.dataWatches.trigger(path, EventType.NodeDataChanged).deliveries;
+    return this.fire(this.dataWatches, path, EventType.NodeDataChanged).deliveries;
   }
 
   /** Removes what `type` names at `path`; true when anything was removed (else NoWatcher). */
@@ -286,7 +291,19 @@ export class WatchManager {
   }
 
   private parentChildrenChanged(path: string): readonly Delivery[] {
-    return this.childWatches.trigger(parentOf(path), EventType.NodeChildrenChanged).deliveries;
+    return this.fire(this.childWatches, parentOf(path), EventType.NodeChildrenChanged).deliveries;
+  }
+
+  /** Triggers `type` on `path` in one table, and reports it when it matched any watcher. */
+  private fire(
+    table: WatchTable,
+    path: string,
+    type: EventTypeValue,
+    suppress?: ReadonlySet<WatcherId>,
+  ): TriggerResult {
+    const result = table.trigger(path, type, suppress);
+    if (result.matched.size > 0) this.onTriggered?.(type, result.matched.size);
+    return result;
   }
 
   private removalTargets(type: WatcherTypeValue): Target[] {

@@ -280,6 +280,7 @@ export class ZabPeer {
       enforceAuthSchemes: this.server.enforceAuthSchemes,
       requestsPendingPerSessionMax: this.options.requestsPendingPerSessionMax,
     });
+    this.front.watches.onTriggered = this.server.onWatchesTriggered;
     const snapshotPoints = new SnapshotPoints(this.options.snapCount, this.options.snapshotRandomSeed);
     this.applier = new Applier(
       this.tree,

@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import {
   type ClientRequest,
   ErrorCode,
+  EventType,
   isWriteRequest,
   type PeerMessage,
   type PeerReady,
@@ -245,6 +246,15 @@ export class ServerMetrics {
     const namespace = path.split('/')[1];
     if (namespace !== undefined && namespace !== '')
       this.incKeyed('quota_exceeded_error_per_namespace', namespace);
+  }
+
+  /**
+   * A watch trigger reached `watchers` watchers: ZooKeeper's WatchManager records one figure
+   * per trigger, by event type (a deletion fires the data and the child table apart).
+   */
+  watchesTriggered(type: number, watchers: number): void {
+    const summary = watchTriggerSummaries.get(type);
+    if (summary !== undefined) this.observe(summary, watchers);
   }
 
   /** Records a value in one of ZooKeeper's summaries (milliseconds for times, as there). */
@@ -752,6 +762,14 @@ export class ServerMetrics {
     }
   }
 }
+
+/** ZooKeeper's summaries of watchers reached per trigger, by event type. */
+const watchTriggerSummaries: ReadonlyMap<number, string> = new Map([
+  [EventType.NodeCreated, 'node_created_watch_count'],
+  [EventType.NodeDeleted, 'node_deleted_watch_count'],
+  [EventType.NodeDataChanged, 'node_changed_watch_count'],
+  [EventType.NodeChildrenChanged, 'node_children_watch_count'],
+]);
 
 /** Gauges ZooKeeper registers on a leader alone. */
 const leaderGauges: ReadonlySet<string> = new Set([

@@ -220,8 +220,6 @@ const noSuchStage = {
     "the time a learner socket takes to close (ZooKeeper times a blocking close, zookeeper.learner.closeSocketAsync): zabkit closes peer sockets with Node's non-blocking destroy(), which has no duration to measure",
   txnReplay:
     "the time to replay the log's transactions into the tree at startup: zabkit's store reads the snapshot and the log in one load (timed as startup_snap_load_time and dbinittime) and applies the logged transactions only once they are committed, so there is no replay of its own to time (startup_txns_loaded counts the transactions that load read past the snapshot)",
-  watchTriggers:
-    "the watchers each triggered event reached (ZooKeeper's WatchManager observes one figure per path, event type and watch table): zabkit's core hands each connection its events without reporting how many one trigger reached; measuring it needs that figure from the core's watch manager",
 } as const;
 
 /**
@@ -324,14 +322,6 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
   ['quit_leading_due_to_disloyal_voter', noSuchStage.disloyalVoter],
   ['socket_closing_time', noSuchStage.socketClosing],
   ['startup_txns_load_time', noSuchStage.txnReplay],
-  ...(
-    [
-      'node_changed_watch_count',
-      'node_children_watch_count',
-      'node_created_watch_count',
-      'node_deleted_watch_count',
-    ] as const
-  ).map((name) => [name, noSuchStage.watchTriggers] as const),
 ]);
 
 /** The prefixes ZooKeeper's default provider gives a summary's figures in mntr. */
