@@ -207,7 +207,7 @@ const noSuchStage = {
   nonVoting:
     'non-voting followers (a participant outside the voting membership, as in ZooKeeper\'s "start, then add" flow): zabkit\'s leader reports participants and observers only',
   staleRequests:
-    "requests and replies of connections already closed (ZooKeeper's RequestThrottler and FinalRequestProcessor count them): zabkit's core drops them without counting; a count needs a figure in the core's status",
+    "requests of a connection that closed while they waited in ZooKeeper's RequestThrottler queue (stale_requests, stale_requests_dropped), and the replies FinalRequestProcessor then does not send (stale_replies): zabkit has no queue before its core, and the core forgets a closed connection's outstanding requests without counting them; a count needs a figure in the core's status",
   pendingSyncs:
     "a leader's syncs held until its last proposal commits: zabkit's leader holds none (it answers a learner's sync at once with its last proposed zxid, and the learner answers its client once it has applied that zxid), so the wait ZooKeeper counts here happens on each learner",
   earlyDrop:
