@@ -114,6 +114,16 @@ describe('secureClientPort with ssl.clientAuth=need (the default)', () => {
     await refuses(securePort, withCert(impostor), '/impostor');
     await refuses(securePort, undefined, '/plain');
     expect(node.secureClientPort!.stats.tlsHandshakeFailures).toBeGreaterThan(failures);
+    // Each refused client is one of ZooKeeper's auth failures; those whose handshake itself
+    // failed are its unsuccessful handshakes too.
+    const stats = node.secureClientPort!.stats;
+    // Past the 50 ms in which the gauges' last reading is reused.
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    const figures = new Map(node.metrics.dump());
+    expect(figures.get('auth_failed_count')).toBe(stats.tlsHandshakeFailures);
+    expect(figures.get('unsuccessful_handshake')).toBe(
+      stats.tlsHandshakeFailures - stats.tlsCertificatesRefused,
+    );
     expect(await roundTrip(node.address().port, undefined, '/plain-port')).toBe('over tls');
   });
 

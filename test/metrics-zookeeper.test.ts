@@ -166,6 +166,17 @@ describe.skipIf(!zookeeperInstalled)('metric values, zabkit beside Apache ZooKee
     expect(ours).toEqual(theirs);
   });
 
+  it('counts neither a refused addauth nor a failed SASL exchange in auth_failed_count, as ZooKeeper', async () => {
+    const keys = ['auth_failed_count'];
+    const { zookeeper: theirs, zabkit: ours } = await compare(keys, async (port) => {
+      const zk = await connectTcp(`127.0.0.1:${port}`, { sessionTimeoutMs: 10_000 });
+      await zk.addAuth('digest', 'no-colon').catch(() => undefined);
+      await zk.close().catch(() => undefined);
+    });
+    expect(theirs).toEqual({ auth_failed_count: '0' });
+    expect(ours).toEqual(theirs);
+  });
+
   it('counts resumed sessions and expired ones as ZooKeeper does', async () => {
     const keys = ['connection_revalidate_count', 'stale_sessions_expired'];
     const { zookeeper: theirs, zabkit: ours } = await compare(keys, async (port) => {

@@ -124,6 +124,8 @@ export interface ClientPortStats {
   readsThrottled: number;
   /** Connections closed because their TLS handshake failed or their certificate was refused. */
   tlsHandshakeFailures: number;
+  /** Of those, the ones whose handshake completed and whose certificate was refused after. */
+  tlsCertificatesRefused: number;
   /** SASL exchanges that failed (a wrong password, an unknown user, a malformed token). */
   saslFailures: number;
   /** Bytes read from clients, four-letter words included. */
@@ -206,6 +208,7 @@ export class ClientPortServer {
     connectionsSlowConsumer: 0,
     readsThrottled: 0,
     tlsHandshakeFailures: 0,
+    tlsCertificatesRefused: 0,
     saslFailures: 0,
     bytesReceived: 0,
     bytesSent: 0,
@@ -361,6 +364,7 @@ export class ClientPortServer {
     }
     const refused = refusedClientCertificate(socket, this.options.tls!.clientAuth);
     if (refused !== undefined) {
+      this.stats.tlsCertificatesRefused++;
       waiting.failure = `client certificate refused: ${refused}`;
       socket.destroy();
       return;

@@ -792,8 +792,10 @@ const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>
   connection_rejected: (node) => sumStats(node, (stats) => stats.connectionsRefused),
   sessionless_connections_expired: (node) => sumStats(node, (stats) => stats.connectionsSessionless),
   connection_drop_count: (node) => sumStats(node, (stats) => stats.connectionsSlowConsumer),
-  // ZooKeeper's Netty factory counts client TLS handshakes that fail.
-  unsuccessful_handshake: (node) => sumStats(node, (stats) => stats.tlsHandshakeFailures),
+  // ZooKeeper's Netty factory counts client TLS handshakes that fail (not a certificate its
+  // X509 provider refuses after a handshake that succeeded: that is auth_failed_count's alone).
+  unsuccessful_handshake: (node) =>
+    sumStats(node, (stats) => stats.tlsHandshakeFailures - stats.tlsCertificatesRefused),
   // A connect request with a session id: the client resumes its session here.
   connection_revalidate_count: (node) => sumStats(node, (stats) => stats.sessionsResumed),
 };
@@ -837,11 +839,9 @@ function readGauges(node: MetricsSource, metrics: ServerMetrics): GaugeSample {
     local_sessions: 0,
     open_file_descriptor_count: fds.open,
     max_file_descriptor_count: fds.max,
-    // ZooKeeper counts refused addauth, failed SASL exchanges and refused TLS clients alike.
-    auth_failed_count: sumStats(
-      node,
-      (stats) => stats.authFailures + stats.saslFailures + stats.tlsHandshakeFailures,
-    ),
+    // ZooKeeper's ServerStats counts only refused TLS clients (a failed handshake, or a
+    // certificate its X509 provider refuses): not a refused addauth nor a failed SASL exchange.
+    auth_failed_count: sumStats(node, (stats) => stats.tlsHandshakeFailures),
     quorum_size: peer.options.voters.length,
     learners: learners.length,
     synced_followers: learners.filter((l) => l.synced && !l.observer).length,
