@@ -384,3 +384,58 @@ describe('a TLS handshake that never ends', () => {
     }
   });
 });
+
+describe('netty.server.outstandingHandshake.limit', () => {
+  it('closes a connection whose handshake would pass the limit, and counts it', async () => {
+    const node = await start([
+      'secureClientPort=0',
+      'netty.server.outstandingHandshake.limit=2',
+      'nio.sessionlessCnxnTimeout=20000',
+      ...pemStores(),
+    ]);
+    const sockets: ReturnType<typeof netConnect>[] = [];
+    try {
+      const port = node.secureAddress()!.port;
+      const secure = node.secureClientPort!;
+      // Connections that open and never say hello: their handshakes stay under way.
+      const open = () =>
+        new Promise<{ closed: Promise<void> }>((resolve) => {
+          const socket = netConnect({ host: '127.0.0.1', port }, () => resolve({ closed }));
+          const closed = new Promise<void>((done) => socket.on('close', () => done()));
+          socket.on('error', () => undefined);
+          sockets.push(socket);
+        });
+      await open();
+      await open();
+      const waitFor = async (condition: () => boolean) => {
+        for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 20));
+        expect(condition()).toBe(true);
+      };
+      await waitFor(() => secure.tlsHandshakesInProgress() === 2);
+      const third = await open();
+      // Closed at once, long before the sessionless timeout.
+      await third.closed;
+      expect(secure.stats.tlsHandshakesRefused).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      const figures = new Map(node.metrics.dump());
+      expect(figures.get('tls_handshake_exceeded')).toBe(1);
+      expect(figures.get('outstanding_tls_handshake')).toBe(2);
+      // Refused before its handshake began: not a failed handshake.
+      expect(figures.get('unsuccessful_handshake')).toBe(0);
+      for (const socket of sockets) socket.destroy();
+      await waitFor(() => secure.tlsHandshakesInProgress() === 0);
+      // Room again: a client is served.
+      expect(await roundTrip(port, withCert(client), '/after')).toBe('over tls');
+      expect(() =>
+        config(['secureClientPort=0', 'netty.server.outstandingHandshake.limit=x', ...pemStores()]),
+      ).toThrow(/netty\.server\.outstandingHandshake\.limit/);
+      expect(
+        config(['netty.server.outstandingHandshake.limit=-1']).config.clientPortSettings.limits
+          .tlsHandshakesMax,
+      ).toBe(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await node.close();
+    }
+  });
+});

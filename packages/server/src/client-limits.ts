@@ -39,6 +39,12 @@ export interface ClientPortLimits {
    * nothing at all.
    */
   readonly sessionlessTimeoutMs: number;
+  /**
+   * TLS handshakes under way at once on this listener; 0 for no limit (ZooKeeper's
+   * `netty.server.outstandingHandshake.limit`, off by default). A connection whose handshake
+   * would pass it is closed at once, before any TLS work, and counted (tls_handshake_exceeded).
+   */
+  readonly tlsHandshakesMax: number;
 }
 
 /**
@@ -54,6 +60,7 @@ export const defaultClientPortLimits: ClientPortLimits = {
   writeBufferMaxBytes: 64 * 1024 * 1024,
   writeStallTimeoutMs: 0,
   sessionlessTimeoutMs: 10_000,
+  tlsHandshakesMax: 0,
 };
 
 /**

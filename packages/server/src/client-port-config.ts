@@ -42,6 +42,7 @@ export const CLIENT_PORT_KEYS: ReadonlySet<string> = new Set([
   'globalOutstandingLimit',
   'maxCnxns',
   'nio.sessionlessCnxnTimeout',
+  'netty.server.outstandingHandshake.limit',
   'zabkit.maxOutstandingPerConnection',
   'zabkit.clientWriteBufferHighWater',
   'zabkit.clientWriteBufferMax',
@@ -124,6 +125,11 @@ export function parseClientPortSettings(source: SettingsSource): ClientPortSetti
       writeBufferHighWaterBytes,
       writeBufferMaxBytes,
       writeStallTimeoutMs: integer(source, 'zabkit.clientWriteStallTimeout', 0, d.writeStallTimeoutMs),
+      // ZooKeeper's default is -1, and any value below 1 leaves handshakes unbounded.
+      tlsHandshakesMax:
+        source.get('netty.server.outstandingHandshake.limit')?.trim() === '-1'
+          ? 0
+          : integer(source, 'netty.server.outstandingHandshake.limit', 0, d.tlsHandshakesMax),
     },
     tls: parseClientTlsSettings((key) => source.get(key), source.warnings),
     audit: parseAuditSettings((key) => source.get(key), source.warnings),

@@ -126,6 +126,8 @@ export interface ClientPortStats {
   tlsHandshakeFailures: number;
   /** Of those, the ones whose handshake completed and whose certificate was refused after. */
   tlsCertificatesRefused: number;
+  /** Connections closed before their TLS handshake: as many were under way as the limit allows. */
+  tlsHandshakesRefused: number;
   /** SASL exchanges that failed (a wrong password, an unknown user, a malformed token). */
   saslFailures: number;
   /** Bytes read from clients, four-letter words included. */
@@ -209,6 +211,7 @@ export class ClientPortServer {
     readsThrottled: 0,
     tlsHandshakeFailures: 0,
     tlsCertificatesRefused: 0,
+    tlsHandshakesRefused: 0,
     saslFailures: 0,
     bytesReceived: 0,
     bytesSent: 0,
@@ -349,6 +352,17 @@ export class ClientPortServer {
    * waits for the handshake.
    */
   handOverToTls(socket: Socket, connection: ClientConnection, first: Buffer | undefined): void {
+    const limit = this.limits.tlsHandshakesMax;
+    if (limit > 0 && this.awaitingTls.size >= limit) {
+      // A flood of handshakes costs CPU: refused before any TLS work, as ZooKeeper's Netty factory does.
+      this.stats.tlsHandshakesRefused++;
+      this.options.log.debug(
+        { remote: socket.remoteAddress, limit },
+        'closing a client connection: too many TLS handshakes under way (netty.server.outstandingHandshake.limit)',
+      );
+      socket.destroy();
+      return;
+    }
     this.awaitingTls.set(peerKey(socket), { connection });
     if (first !== undefined) socket.unshift(first);
     this.tlsServer!.emit('connection', socket);

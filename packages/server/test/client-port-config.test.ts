@@ -10,7 +10,8 @@ describe('client port limits in zoo.cfg', () => {
     const { config, warnings } = parseConfig(
       `${base}globalOutstandingLimit=500\nmaxCnxns=100\nnio.sessionlessCnxnTimeout=15000\n` +
         'zabkit.maxOutstandingPerConnection=64\nzabkit.clientWriteBufferHighWater=1048576\n' +
-        'zabkit.clientWriteBufferMax=8388608\nzabkit.clientWriteStallTimeout=30000\n',
+        'zabkit.clientWriteBufferMax=8388608\nzabkit.clientWriteStallTimeout=30000\n' +
+        'netty.server.outstandingHandshake.limit=16\n',
     );
     expect(warnings).toEqual([]);
     expect(config.clientPortSettings).toEqual({
@@ -22,6 +23,7 @@ describe('client port limits in zoo.cfg', () => {
         writeBufferHighWaterBytes: 1_048_576,
         writeBufferMaxBytes: 8_388_608,
         writeStallTimeoutMs: 30_000,
+        tlsHandshakesMax: 16,
       },
       tls: {
         secureClientPort: undefined,

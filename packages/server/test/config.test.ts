@@ -138,6 +138,7 @@ describe('parseConfig', () => {
           writeBufferHighWaterBytes: 4 * 1024 * 1024,
           writeBufferMaxBytes: 64 * 1024 * 1024,
           writeStallTimeoutMs: 0,
+          tlsHandshakesMax: 0,
         },
         tls: {
           secureClientPort: undefined,

@@ -796,6 +796,8 @@ const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>
   // X509 provider refuses after a handshake that succeeded: that is auth_failed_count's alone).
   unsuccessful_handshake: (node) =>
     sumStats(node, (stats) => stats.tlsHandshakeFailures - stats.tlsCertificatesRefused),
+  // Connections closed before their handshake, over netty.server.outstandingHandshake.limit.
+  tls_handshake_exceeded: (node) => sumStats(node, (stats) => stats.tlsHandshakesRefused),
   // A connect request with a session id: the client resumes its session here.
   connection_revalidate_count: (node) => sumStats(node, (stats) => stats.sessionsResumed),
 };

@@ -212,8 +212,6 @@ const noSuchStage = {
     "a leader's syncs held until its last proposal commits: zabkit's leader holds none (it answers a learner's sync at once with its last proposed zxid, and the learner answers its client once it has applied that zxid), so the wait ZooKeeper counts here happens on each learner",
   earlyDrop:
     'zookeeper.netty.server.earlyDropSecureConnectionHandshakes (off by default): zabkit has no such setting; a TLS client completes its handshake while the server is not serving and its connect request is then refused, as ZooKeeper does without it',
-  handshakeLimit:
-    'zookeeper.netty.server.outstandingHandshake.limit: zabkit sets no bound on TLS handshakes in progress (the sessionless timeout bounds each), so none is refused for it (outstanding_tls_handshake counts those in progress)',
   disloyalVoter:
     "zookeeper.leader.maxTimeToWaitForEpoch (off by default): zabkit's leader waits for a quorum's epochs until initLimit and has no early exit when a voter goes back to looking",
   socketClosing:
@@ -318,7 +316,6 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
   ),
   ['pending_syncs', noSuchStage.pendingSyncs],
   ['cnxn_closed_without_zk_server_running', noSuchStage.earlyDrop],
-  ['tls_handshake_exceeded', noSuchStage.handshakeLimit],
   ['quit_leading_due_to_disloyal_voter', noSuchStage.disloyalVoter],
   ['socket_closing_time', noSuchStage.socketClosing],
   ['startup_txns_load_time', noSuchStage.txnReplay],
