@@ -12,7 +12,7 @@ import { connectTcp, type TcpTlsOptions } from '@zabkit/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, ServerNode } from '../packages/server/src/index.js';
 import { runScript } from '../packages/server/test/shell-driver.js';
-import { fourLetterWord } from './support/process-ensemble.js';
+import { fourLetterWord, freePort } from './support/process-ensemble.js';
 import { createTestPki, keytoolInstalled } from './support/tls.js';
 
 const pki = createTestPki();
@@ -435,6 +435,51 @@ describe('netty.server.outstandingHandshake.limit', () => {
       ).toBe(0);
     } finally {
       for (const socket of sockets) socket.destroy();
+      await node.close();
+    }
+  });
+});
+
+describe('netty.server.earlyDropSecureConnectionHandshakes', () => {
+  it('closes a secure connection before its handshake while the server does not serve, and counts it', async () => {
+    // One member of three, alone: it looks for a leader and serves nobody.
+    const ports = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
+    const lines = [
+      'secureClientPort=0',
+      'initLimit=10',
+      'syncLimit=5',
+      ...[1, 2, 3].map((id) => `server.${id}=127.0.0.1:${ports[2 * id - 2]}:${ports[2 * id - 1]}`),
+      'netty.server.earlyDropSecureConnectionHandshakes=true',
+      ...pemStores(),
+    ];
+    const node = await ServerNode.start({
+      config: parseConfig(
+        [
+          'tickTime=200',
+          'dataDir=/tmp/zabkit-tls-test',
+          'secureClientPortAddress=127.0.0.1',
+          ...lines,
+          '',
+        ].join('\n'),
+        { myid: 1 },
+      ).config,
+    });
+    try {
+      expect(node.driver.peer.status().serving).toBe(false);
+      const port = node.secureAddress()!.port;
+      // The client sees the connection end before any handshake.
+      const outcome = await new Promise<string>((resolve) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port, ...withCert(client), servername: 'localhost' });
+        socket.on('secureConnect', () => resolve('handshake'));
+        socket.on('error', () => resolve('closed'));
+        socket.on('close', () => resolve('closed'));
+      });
+      expect(outcome).toBe('closed');
+      expect(node.secureClientPort!.stats.tlsDroppedNotServing).toBe(1);
+      expect(new Map(node.metrics.dump()).get('cnxn_closed_without_zk_server_running')).toBe(1);
+      // Not a failed handshake: none began.
+      expect(node.secureClientPort!.stats.tlsHandshakeFailures).toBe(0);
+    } finally {
       await node.close();
     }
   });

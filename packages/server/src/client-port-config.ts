@@ -31,6 +31,11 @@ export interface ClientPortSettings {
   readonly limits: Omit<ClientPortLimits, 'maxOutstandingTotal'>;
   /** TLS: secureClientPort, client.portUnification, ssl.* (see client-tls.ts). */
   readonly tls: ClientTlsSettings;
+  /**
+   * `netty.server.earlyDropSecureConnectionHandshakes` (false): while the server does not
+   * serve, a connection to the secure client port is closed before its TLS handshake.
+   */
+  readonly earlyDropSecureConnectionHandshakes: boolean;
   /** The audit log: audit.enable, zabkit.audit.file (see audit-log.ts). */
   readonly audit: AuditSettings;
   /** SASL, x509 identities, super users, enforce.auth (see client-auth.ts). */
@@ -43,6 +48,7 @@ export const CLIENT_PORT_KEYS: ReadonlySet<string> = new Set([
   'maxCnxns',
   'nio.sessionlessCnxnTimeout',
   'netty.server.outstandingHandshake.limit',
+  'netty.server.earlyDropSecureConnectionHandshakes',
   'zabkit.maxOutstandingPerConnection',
   'zabkit.clientWriteBufferHighWater',
   'zabkit.clientWriteBufferMax',
@@ -90,6 +96,11 @@ function integer(source: SettingsSource, key: string, min: number, fallback: num
   return parsed;
 }
 
+/** A Java Boolean.getBoolean: true when the value is `true` (any case), false otherwise. */
+function boolean(source: SettingsSource, key: string): boolean {
+  return source.get(key)?.trim().toLowerCase() === 'true';
+}
+
 /**
  * Reads the client port's keys.
  *
@@ -132,6 +143,7 @@ export function parseClientPortSettings(source: SettingsSource): ClientPortSetti
           : integer(source, 'netty.server.outstandingHandshake.limit', 0, d.tlsHandshakesMax),
     },
     tls: parseClientTlsSettings((key) => source.get(key), source.warnings),
+    earlyDropSecureConnectionHandshakes: boolean(source, 'netty.server.earlyDropSecureConnectionHandshakes'),
     audit: parseAuditSettings((key) => source.get(key), source.warnings),
     auth: parseClientAuthSettings((key) => source.get(key), source.keys ?? [], source.jaasFile),
   };

@@ -94,6 +94,11 @@ export interface ClientPortOptions {
   readonly auth?: ClientPortAuth;
   /** Where each write a client asked for is recorded with its result (audit.enable). */
   readonly audit?: AuditLog | undefined;
+  /**
+   * Whether a connection to the secure port is to be closed before its TLS handshake now
+   * (netty.server.earlyDropSecureConnectionHandshakes while the server does not serve).
+   */
+  readonly dropTlsBeforeHandshake?: () => boolean;
   /** TLS: on every connection (a secure client port), or beside plain TCP when `unified`. */
   readonly tls?: ClientPortTls & {
     /**
@@ -128,6 +133,8 @@ export interface ClientPortStats {
   tlsCertificatesRefused: number;
   /** Connections closed before their TLS handshake: as many were under way as the limit allows. */
   tlsHandshakesRefused: number;
+  /** Connections to the secure port closed before their handshake: the server did not serve. */
+  tlsDroppedNotServing: number;
   /** SASL exchanges that failed (a wrong password, an unknown user, a malformed token). */
   saslFailures: number;
   /** Bytes read from clients, four-letter words included. */
@@ -212,6 +219,7 @@ export class ClientPortServer {
     tlsHandshakeFailures: 0,
     tlsCertificatesRefused: 0,
     tlsHandshakesRefused: 0,
+    tlsDroppedNotServing: 0,
     saslFailures: 0,
     bytesReceived: 0,
     bytesSent: 0,
@@ -332,7 +340,19 @@ export class ClientPortServer {
       connection.socketClosed();
     });
     if (this.options.tls === undefined) this.plainConnection(remote);
-    else if (!this.options.tls.unified) connection.beginTls(undefined);
+    else if (!this.options.tls.unified) {
+      // As ZooKeeper's Netty factory, on the secure port alone, before the costly handshake.
+      if (this.options.dropTlsBeforeHandshake?.() === true) {
+        this.stats.tlsDroppedNotServing++;
+        this.options.log.info(
+          { remote },
+          'the server is not serving: closing a secure connection before its TLS handshake',
+        );
+        socket.destroy();
+        return;
+      }
+      connection.beginTls(undefined);
+    }
   }
 
   /** @internal A connection speaks plain TCP: counted by where it comes from. */

@@ -311,6 +311,9 @@ export class ServerNode {
         audit,
         auth,
         ...(listenerTls === undefined ? {} : { tls: listenerTls }),
+        ...(config.clientPortSettings.earlyDropSecureConnectionHandshakes
+          ? { dropTlsBeforeHandshake: () => !node!.driver.peer.status().serving }
+          : {}),
         introspect: () => node!.introspect(),
         fourLetterWordActions: {
           resetConnectionStats: () => node!.fourLetterWordActions.resetConnectionStats(),

@@ -25,6 +25,7 @@ describe('client port limits in zoo.cfg', () => {
         writeStallTimeoutMs: 30_000,
         tlsHandshakesMax: 16,
       },
+      earlyDropSecureConnectionHandshakes: false,
       tls: {
         secureClientPort: undefined,
         secureClientPortAddress: undefined,

@@ -140,6 +140,7 @@ describe('parseConfig', () => {
           writeStallTimeoutMs: 0,
           tlsHandshakesMax: 0,
         },
+        earlyDropSecureConnectionHandshakes: false,
         tls: {
           secureClientPort: undefined,
           secureClientPortAddress: undefined,

@@ -796,6 +796,8 @@ const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>
   // X509 provider refuses after a handshake that succeeded: that is auth_failed_count's alone).
   unsuccessful_handshake: (node) =>
     sumStats(node, (stats) => stats.tlsHandshakeFailures - stats.tlsCertificatesRefused),
+  // Secure connections closed before their handshake while not serving (earlyDropSecureConnectionHandshakes).
+  cnxn_closed_without_zk_server_running: (node) => sumStats(node, (stats) => stats.tlsDroppedNotServing),
   // Connections closed before their handshake, over netty.server.outstandingHandshake.limit.
   tls_handshake_exceeded: (node) => sumStats(node, (stats) => stats.tlsHandshakesRefused),
   // A connect request with a session id: the client resumes its session here.
