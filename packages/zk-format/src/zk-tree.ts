@@ -678,7 +678,11 @@ export function zkNodeDigest(path: string, data: Uint8Array | null, s: StatPersi
   stat.setInt32(48, s.aversion);
   stat.setBigInt64(52, s.ephemeralOwner);
   let crc = crc32(utf8Bytes(path === '/' ? '' : path));
-  if (data !== null) crc = crc32(data, crc);
+  // Empty data adds nothing to a CRC, and is not given to zlib.crc32: Node 20 and 22 return 0
+  // for it instead of the running CRC when its ArrayBuffer is an empty one held outside the
+  // heap (`new Uint8Array(new ArrayBuffer(0))`, or an empty array whose `.buffer` was read),
+  // since zlib's crc32 of a NULL buffer is its initial value. Node 24 returns the CRC.
+  if (data !== null && data.length > 0) crc = crc32(data, crc);
   crc = crc32(new Uint8Array(stat.buffer), crc);
   return BigInt(crc);
 }
