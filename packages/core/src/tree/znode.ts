@@ -82,14 +82,17 @@ export class Znode {
   /**
    * Sets data read from a snapshot: a view of part of a larger buffer (a chunk's) is kept as
    * that buffer, an offset and a length, so the view itself can go. The buffer must never be
-   * written again.
+   * written again. (Reading `data.buffer` here once looked like the cause of a digest
+   * mismatch on Node 22; it was zlib.crc32 mishandling empty data, fixed in zk-format.)
    */
   setLoadedData(data: ZnodeData): void {
-    // Keeping only the chunk's buffer (offset and length, no view) read other bytes on Node 22:
-    // zk-format's data-dir round trip exported a digest that no longer matched its tree. The
-    // buffer a reader hands out is not always the node's alone to keep; until it is known which
-    // reader reuses it, the view is kept (96 bytes a node more).
-    this.data = data;
+    if (data === null || (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength)) {
+      this.data = data;
+      return;
+    }
+    this.dataStore = data.buffer as ArrayBuffer;
+    this.dataOffset = data.byteOffset;
+    this.dataBytes = data.byteLength;
   }
 
   /** When the data last changed, in ms since the epoch. */
