@@ -9,7 +9,7 @@
  * started on the export, against zabkit restarted on its store.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -349,4 +349,31 @@ describe.skipIf(!zookeeperInstalled)('migration between Apache ZooKeeper 3.8 and
     const after = await client(zookeeper.connectString);
     await after.create('/after-export', '');
   }, 240_000);
+});
+
+describe('importing a ZooKeeper directory whose digests do not check out', () => {
+  it('refuses it and writes nothing', () => {
+    // ZooKeeper's snapshot.2d holds part of txn 0x2e and the digest of 0x2d (see zk-format's
+    // fixture); without the log that holds 0x2e nothing shows the snapshot right.
+    const fixture = fileURLToPath(
+      new URL('../packages/zk-format/test/fixtures/snapshot-digest-behind', import.meta.url),
+    );
+    const zkData = join(root, 'unverifiable');
+    cpSync(fixture, zkData, { recursive: true });
+    for (const name of ['snapshot.26', 'log.27', 'log.2f']) rmSync(join(zkData, 'version-2', name));
+    const target = join(root, 'never-imported');
+    const imported = zabkitCli(['storage', 'import-zookeeper', zkData, target]);
+    expect(imported.status, imported.stderr).toBe(1);
+    expect(imported.stderr).toMatch(/differs from the snapshot's, and no logged txn follows/);
+    expect(imported.stderr).toMatch(/refused: .*snapshot mismatched.*nothing was written/);
+    expect(existsSync(target)).toBe(false);
+    // With the log back, the next txn's digest settles it and the import goes ahead.
+    cpSync(join(fixture, 'version-2', 'log.27'), join(zkData, 'version-2', 'log.27'));
+    const settled = zabkitCli(['storage', 'import-zookeeper', zkData, target, '--json']);
+    expect(settled.status, settled.stderr).toBe(0);
+    expect(JSON.parse(settled.stdout).digest).toMatchObject({
+      snapshot: 'behindByOneTxn',
+      txnsMismatched: [],
+    });
+  });
 });

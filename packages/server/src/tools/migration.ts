@@ -86,6 +86,13 @@ export async function runImport(args: string[]): Promise<number> {
     extendedTypesEnabled: !values['no-extended-types'],
     ...(juteMaxBufferBytes === undefined ? {} : { juteMaxBufferBytes }),
   });
+  const { digest } = loaded;
+  if (digest.txnsMismatched.length > 0 || digest.snapshot === 'mismatched')
+    // Refused before the store is touched: a store holding a state that failed its check
+    // would look imported, and a second attempt would be told it already holds data.
+    throw new ToolError(
+      `refused: the replayed tree does not match ZooKeeper's digests (snapshot ${digest.snapshot}, ${digest.txnsMismatched.length} transactions mismatched${digest.txnsMismatched.length > 0 ? `, the first 0x${BigInt.asUintN(64, digest.txnsMismatched[0]!).toString(16)}` : ''}); nothing was written to ${zabkitDir}`,
+    );
   const { storage, location } = await openStore(zabkitDir, { create: true });
   try {
     const existing = await storage.load();
@@ -118,7 +125,7 @@ export async function runImport(args: string[]): Promise<number> {
           `  ZooKeeper's digests: snapshot ${loaded.digest.snapshot}, ${loaded.digest.txnsMatched} transactions matched, ${loaded.digest.txnsMismatched.length} mismatched\n`,
       );
     }
-    return loaded.digest.txnsMismatched.length > 0 || loaded.digest.snapshot === 'mismatched' ? 1 : 0;
+    return 0;
   } finally {
     await storage.close();
   }
