@@ -48,7 +48,6 @@ import type {
   LeaderMessage,
   LearnerMessage,
   PeerMessage,
-  PeerRole,
   Vote,
 } from './messages.js';
 import {
