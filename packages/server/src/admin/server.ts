@@ -242,7 +242,7 @@ export class AdminServer {
     if (command.authRequired) {
       const header = request.headers.authorization;
       if (header === undefined) {
-        this.answer(response, primary, { status: 401, error: 'Auth info is missing for the command' });
+        this.refuse(request, response, primary, 401, 'Auth info is missing for the command');
         return;
       }
       const ids = adminIdentities(
@@ -251,11 +251,11 @@ export class AdminServer {
         this.target.config.systemProperties.superDigest,
       );
       if (ids === undefined) {
-        this.answer(response, primary, { status: 401, error: 'Not authenticated' });
+        this.refuse(request, response, primary, 401, 'Not authenticated');
         return;
       }
       if (!mayAdminister(this.target, ids)) {
-        this.answer(response, primary, { status: 403, error: 'Not authorized' });
+        this.refuse(request, response, primary, 403, 'Not authorized');
         return;
       }
     }
@@ -266,6 +266,25 @@ export class AdminServer {
       ...(body === undefined ? {} : { body }),
     });
     this.answer(response, primary, result);
+  }
+
+  /**
+   * Answers a command that needs authentication and did not get it, and logs it: these are
+   * the commands that read or replace the whole tree (snapshot, restore), so an operator is
+   * told who tried.
+   */
+  private refuse(
+    request: IncomingMessage,
+    response: ServerResponse,
+    command: string,
+    status: 401 | 403,
+    error: string,
+  ): void {
+    this.log.warn(
+      { command, status, remoteAddress: request.socket.remoteAddress ?? '' },
+      `admin command ${command} refused: ${error}`,
+    );
+    this.answer(response, command, { status, error });
   }
 
   private answer(
