@@ -107,23 +107,44 @@ describe('quotas', () => {
     expect(notices).toContainEqual({ recounted: '/m' });
   });
 
-  it('are set up again from a snapshot: limits found, stats counted', () => {
+  it('are set up again from a snapshot: limits found, stats kept as the snapshot holds them', () => {
     const { h, s } = setup();
     h.ok(s, create('/r'));
     setQuota(h, s, '/r', 'count=10,bytes=-1');
     h.ok(s, create('/r/x', { data: 'abcd' }));
+    // Counts that are not the subtree's, as a client may write them: a restored replica must
+    // hold what its source holds, not a recount (ZooKeeper's setupQuota would recount here).
+    h.ok(s, setData('/zookeeper/quota/r/zookeeper_stats', 'count=7,bytes=1'));
     const tree = new DataTree();
     for (const txn of h.log) tree.apply(txn);
-    const snapshot = tree.snapshot();
-    const again = DataTree.fromSnapshot({
-      ...snapshot,
-      nodes: snapshot.nodes.map((node) =>
-        node.path === '/zookeeper/quota/r/zookeeper_stats' ? { ...node, data: null } : node,
-      ),
-    });
-    expect(text(again.getNode('/zookeeper/quota/r/zookeeper_stats')!.data!)).toBe('count=2,bytes=4');
+    const again = DataTree.fromSnapshot(tree.snapshot());
+    expect(text(again.getNode('/zookeeper/quota/r/zookeeper_stats')!.data!)).toBe('count=7,bytes=1');
     expect(again.quotaRootOf('/r/x/y')).toBe('/r');
     expect(again.quotaRootOf('/rr')).toBeUndefined();
+    expect(again.digest()).toBe(tree.digest());
+    // And both go on alike: the next change under the quota moves the counts it found.
+    h.ok(s, create('/r/y', { data: 'ab' }));
+    const last = h.log[h.log.length - 1]!;
+    tree.apply(last);
+    again.apply(last);
+    expect(text(again.getNode('/zookeeper/quota/r/zookeeper_stats')!.data!)).toBe('count=8,bytes=3');
+    expect(again.digest()).toBe(tree.digest());
+  });
+
+  it('restore a stats node a client wrote before its limits node as it was (a seed fast-check found)', () => {
+    // SnapshotStream's property test, seed 1331813138: the stats node created, overwritten
+    // with bytes that do not parse, then the limits node created; a recount on restore made
+    // the restored tree's digest differ from its source's.
+    const { h, s } = setup();
+    h.ok(s, create('/zookeeper/quota/a'));
+    h.ok(s, create('/zookeeper/quota/a/zookeeper_stats'));
+    h.ok(s, setData('/zookeeper/quota/a/zookeeper_stats', 'not stats'));
+    h.ok(s, create('/zookeeper/quota/a/zookeeper_limits', { data: 'count=5,bytes=100' }));
+    const tree = new DataTree();
+    for (const txn of h.log) tree.apply(txn);
+    const again = DataTree.fromSnapshot(tree.snapshot());
+    expect(text(again.getNode('/zookeeper/quota/a/zookeeper_stats')!.data!)).toBe('not stats');
+    expect(again.quotaRootOf('/a')).toBe('/a');
     expect(again.digest()).toBe(tree.digest());
   });
 });

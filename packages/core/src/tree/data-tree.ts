@@ -615,7 +615,13 @@ export class DataTree {
     );
   }
 
-  /** After a snapshot: every limits node makes a quota, whose stats are counted anew (setupQuota). */
+  /**
+   * After a snapshot: every limits node makes a quota again. Unlike ZooKeeper's setupQuota, the
+   * stats nodes are not counted anew: ZooKeeper's snapshots are fuzzy and its recount mends
+   * them, ours are exact at their zxid, and a recount would make a restored replica differ from
+   * the one it was copied from wherever the counts are not the subtree's (a client may write a
+   * stats node, or write it before the limits node exists).
+   */
   private setUpQuotas(): void {
     // Only /zookeeper/quota's subtree can name a quota: walk it, not every node of the tree.
     const pending = [quotaPath];
@@ -629,7 +635,6 @@ export class DataTree {
         pending.push(`${at}/${child}`);
       }
     }
-    for (const root of this.quotaRoots) this.countQuota(root);
   }
 
   private requireNode(path: string): Znode {
