@@ -6,10 +6,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 
 const bin = fileURLToPath(new URL('../../packages/server/bin/zabkit.js', import.meta.url));
 const zookeeperJar = '/usr/share/java/zookeeper.jar';
@@ -21,14 +22,7 @@ const zookeeperLogJars = ['/usr/share/java/slf4j-log4j12.jar', '/usr/share/java/
   (jar) => existsSync(jar),
 );
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { freePort };
 
 /** Sends a four-letter word; '' when nobody answers. */
 export function fourLetterWord(port: number, word: string): Promise<string> {
