@@ -22,7 +22,7 @@ import {
   union,
 } from './schema.js';
 import { sessionSecretMaxBytes } from './storage-records.js';
-import { learnerSyncModeTags, peerMessageTags, peerRoleTags } from './tags.js';
+import { learnerSyncModeTags, peerMessageTags, peerRoleTags, transferOutcomeTags } from './tags.js';
 import {
   authInfo,
   int32,
@@ -91,6 +91,11 @@ const peerMessage = compile(
     configNotice: { config: string },
     transferLeadership: { epoch, to: voteLeader, timeoutMs: uint53 },
     leadershipTransfer: { epoch, successor: serverId, zxid },
+    transferOutcome: {
+      epoch,
+      outcome: enumeration('transfer outcome', transferOutcomeTags),
+      reason: string,
+    },
   }),
 );
 

@@ -14,6 +14,7 @@ import {
   type PeerMessage,
   type PeerRole,
   type PreparableRequest,
+  type RelayedTransferOutcome,
   type TxnBody,
 } from '@zabkit/core';
 
@@ -71,6 +72,7 @@ const peerMessageTagTable = {
   configNotice: 24,
   transferLeadership: 25,
   leadershipTransfer: 26,
+  transferOutcome: 27,
 } as const satisfies Record<PeerMessage['kind'], number>;
 /** The first byte of every peer message. */
 export const peerMessageTags = distinctTags('peer message', peerMessageTagTable);
@@ -120,6 +122,13 @@ const learnerSyncModeTagTable = { diff: 0, trunc: 1, snap: 2 } as const satisfie
 >;
 /** How a learner sync (DIFF, TRUNC, SNAP) brings a learner in line. */
 export const learnerSyncModeTags = distinctTags('learner sync mode', learnerSyncModeTagTable);
+
+const transferOutcomeTagTable = { refused: 0, timedOut: 1, abandoned: 2 } as const satisfies Record<
+  RelayedTransferOutcome,
+  number
+>;
+/** How a transfer a learner asked for ended at the leader (transferOutcome). */
+export const transferOutcomeTags = distinctTags('transfer outcome', transferOutcomeTagTable);
 
 /** Every ErrorCode value core knows: an error transaction carries one of these and nothing else. */
 export const errorCodes: readonly ErrorCodeValue[] = Object.values(ErrorCode);

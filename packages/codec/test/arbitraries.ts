@@ -271,6 +271,12 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
     successor: serverIdArb,
     zxid: zxidArb,
   }),
+  transferOutcome: fc.record({
+    kind: fc.constant('transferOutcome'),
+    epoch,
+    outcome: fc.constantFrom('refused', 'timedOut', 'abandoned'),
+    reason: fc.string(),
+  }),
   clientSyncReply: fc.record({
     kind: fc.constant('clientSyncReply'),
     epoch,

@@ -573,6 +573,19 @@ export const sampleMessages: Record<string, PeerMessage> = {
   transferLeadership: { kind: 'transferLeadership', epoch: 7, to: 2, timeoutMs: 30_000 },
   'transferLeadership/any': { kind: 'transferLeadership', epoch: 7, to: -1, timeoutMs: 5000 },
   leadershipTransfer: { kind: 'leadershipTransfer', epoch: 7, successor: 1, zxid: makeZxid(7, 12) },
+  transferOutcome: {
+    kind: 'transferOutcome',
+    epoch: 7,
+    outcome: 'refused',
+    reason: 'server 3 is not synced with this leader',
+  },
+  'transferOutcome/timedOut': { kind: 'transferOutcome', epoch: 7, outcome: 'timedOut', reason: '' },
+  'transferOutcome/abandoned': {
+    kind: 'transferOutcome',
+    epoch: 7,
+    outcome: 'abandoned',
+    reason: 'lost server 2 while handing leadership over to it',
+  },
   clientSyncReply: { kind: 'clientSyncReply', epoch: 5, sessionId: session, cxid: 22, zxid: makeZxid(5, 4) },
   revalidateReply: {
     kind: 'revalidateReply',

@@ -109,6 +109,7 @@ export type {
   LearnerSyncMode,
   PeerMessage,
   PeerRole,
+  RelayedTransferOutcome,
   Vote,
 } from './zab/messages.js';
 export {

@@ -1,7 +1,8 @@
 /**
  * `peer.transferLeadership` on three embedded peers over TCP: to a named server from the
  * leader, to any synced voter from a follower, refused for a server that is not a voter,
- * while a client writes and loses nothing.
+ * while a client writes and loses nothing; refused by the leader, and told so, when a follower
+ * asks for a voter the leader has not synced.
  */
 import type { ZabClient } from '@zabkit/client';
 import { ZabError } from '@zabkit/core';
@@ -9,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerMember } from '../src/embed/options.js';
 import { type EmbeddedPeer, startPeer } from '../src/embed/peer.js';
 import { LeadershipTransferError } from '../src/embed/transfer.js';
-import { freePort } from './server-process.js';
+import { fourLetterWord, freePort } from './server-process.js';
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
   const started = Date.now();
@@ -35,6 +38,7 @@ describe('transferLeadership on embedded peers over TCP', () => {
           dataDir: '/unused',
           storage: 'memory',
           tickTime: 500,
+          fourLetterWords: new Set(['mntr']),
         }),
       );
     await Promise.all(peers.map((peer) => peer.ready({ timeoutMs: 30_000 })));
@@ -105,4 +109,24 @@ describe('transferLeadership on embedded peers over TCP', () => {
     const children = new Set(await reader.getChildren('/w'));
     expect(acknowledged.filter((name) => !children.has(name))).toEqual([]);
   }, 120_000);
+
+  it("rejects with the leader's refusal when asked from a follower for a voter the leader has not synced", async () => {
+    await until(() => leader() !== undefined && peers.every((peer) => peer.status().serving));
+    const [asker, gone] = peers.filter((peer) => peer.status().role === 'following');
+    await gone!.close();
+    // Once the leader has dropped it: the follower sees a voter and forwards, only the
+    // leader knows it is not synced.
+    const { port } = leader()!.address()!;
+    for (let mntr = ''; !/zk_synced_followers\s+1\b/.test(mntr); await pause(50))
+      mntr = await fourLetterWord(port, 'mntr');
+    const started = Date.now();
+    const error = await asker!.transferLeadership(gone!.id, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LeadershipTransferError);
+    expect((error as LeadershipTransferError).outcome).toBe('refused');
+    expect((error as LeadershipTransferError).reason).toBe(
+      `leader ${leader()!.id}: server ${gone!.id} is not synced with this leader`,
+    );
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(asker!.status().leaderId).toBe(leader()!.id);
+  }, 60_000);
 });

@@ -19,7 +19,7 @@ import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
 import type { SyncProgress } from './events.js';
 import { LeaderSessions } from './leader-sessions.js';
 import { planLearnerSync } from './learner-sync-plan.js';
-import type { LearnerMessage } from './messages.js';
+import type { LearnerMessage, RelayedTransferOutcome } from './messages.js';
 import type { PeerBound } from './options.js';
 import type { ServerId } from './quorum.js';
 import { prepareReconfig, type ReconfigContext } from './reconfig-plan.js';
@@ -118,6 +118,8 @@ interface Transfer {
   stage: 'catchingUp' | 'draining';
   /** Chosen when draining starts. */
   successor: ServerId | undefined;
+  /** The learner that asked for it, told if it does not hand over; undefined: asked here. */
+  readonly askedBy: ServerId | undefined;
 }
 
 /** What a transfer came to in this step, for the peer to act on. */
@@ -802,13 +804,21 @@ export class LeaderRole {
         // Asked through a learner (the embedding API called there): bounded, as it is here.
         const to = message.to === -1 ? undefined : message.to;
         const timeoutMs = Math.min(Math.max(1, message.timeoutMs), transferTimeoutMaxMs);
-        const refusal = this.transferLeadership(to, timeoutMs);
+        const refusal = this.transferLeadership(to, timeoutMs, from);
         this.peer.event({
           kind: 'leadershipTransfer',
           outcome: refusal === undefined ? 'started' : 'refused',
           successor: to,
           reason: refusal ?? `asked by server ${from}`,
         });
+        // The learner that asked could not see this refusal for itself: tell it why.
+        if (refusal !== undefined)
+          this.peer.send(from, {
+            kind: 'transferOutcome',
+            epoch: message.epoch,
+            outcome: 'refused',
+            reason: refusal,
+          });
         return;
       }
       default:
@@ -1114,7 +1124,7 @@ export class LeaderRole {
    * up-to-date synced voter, within `timeoutMs`. Returns why it cannot begin, or undefined
    * when it has: `transferStep`, called at every step's end, then says how it goes.
    */
-  transferLeadership(to: ServerId | undefined, timeoutMs: number): string | undefined {
+  transferLeadership(to: ServerId | undefined, timeoutMs: number, askedBy?: ServerId): string | undefined {
     assert(timeoutMs > 0, 'a transfer has time to finish');
     if (this.phase.kind !== 'broadcast') return 'the leader is not established yet';
     if (this.leaving) return 'the leader is leaving';
@@ -1133,8 +1143,20 @@ export class LeaderRole {
       deadlineMs: now + timeoutMs,
       stage: 'catchingUp',
       successor: undefined,
+      askedBy,
     };
     return undefined;
+  }
+
+  /** Tells the learner that asked for `transfer`, if one did, how it ended short of a hand-over. */
+  private tellAsker(
+    transfer: Transfer,
+    epoch: number,
+    outcome: RelayedTransferOutcome,
+    reason: string,
+  ): void {
+    if (transfer.askedBy === undefined || !this.learners.has(transfer.askedBy)) return;
+    this.peer.send(transfer.askedBy, { kind: 'transferOutcome', epoch, outcome, reason });
   }
 
   /** Synced voters (followers that acknowledged NEWLEADER), the most up to date first, then by id. */
@@ -1176,27 +1198,26 @@ export class LeaderRole {
         transfer.successor = candidate.serverId;
       } else if (now >= transfer.deadlineMs) {
         this.transfer = undefined;
-        return {
-          kind: 'timedOut',
-          reason:
-            candidate === undefined
-              ? `server ${transfer.to ?? '(any)'} is not connected to this leader`
-              : `server ${candidate.serverId} did not catch up in time`,
-        };
+        const reason =
+          candidate === undefined
+            ? `server ${transfer.to ?? '(any)'} is not connected to this leader`
+            : `server ${candidate.serverId} did not catch up in time`;
+        this.tellAsker(transfer, phase.epoch, 'timedOut', reason);
+        return { kind: 'timedOut', reason };
       } else return undefined;
     }
     assert(transfer.successor !== undefined, 'a draining transfer has chosen its successor');
     const successor = this.learners.get(transfer.successor);
     if (successor === undefined || successor.stage !== 'newLeaderAcked' || now >= transfer.deadlineMs) {
       this.transfer = undefined;
+      const reason =
+        successor === undefined || successor.stage !== 'newLeaderAcked'
+          ? `lost server ${transfer.successor} while handing leadership over to it`
+          : `server ${transfer.successor} did not acknowledge every proposal in time`;
+      // Before leaderLeaving on the same link: the learner hears why the leader goes.
+      this.tellAsker(transfer, phase.epoch, 'abandoned', reason);
       this.stepDownAll();
-      return {
-        kind: 'abandon',
-        reason:
-          successor === undefined || successor.stage !== 'newLeaderAcked'
-            ? `lost server ${transfer.successor} while handing leadership over to it`
-            : `server ${transfer.successor} did not acknowledge every proposal in time`,
-      };
+      return { kind: 'abandon', reason };
     }
     if (phase.proposalsInFlight > 0 || phase.unsentProposals.length > 0) return undefined;
     assert(

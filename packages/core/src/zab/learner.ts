@@ -177,6 +177,15 @@ export class LearnerRole {
         // Looking is always allowed; this only spares the wait for syncLimit to run out.
         this.peer.lookForLeader(`leader ${this.leaderId} handed leadership over`);
         return;
+      case 'transferOutcome':
+        // The end of a transfer this learner asked for: whoever waits for it here hears why.
+        this.peer.event({
+          kind: 'leadershipTransfer',
+          outcome: message.outcome,
+          successor: undefined,
+          reason: `leader ${this.leaderId}: ${message.reason}`,
+        });
+        return;
       case 'leadershipTransfer':
         // As leaderLeaving, voting for the successor, which acknowledged every proposal.
         this.peer.lookForLeader(

@@ -35,6 +35,9 @@ export type ElectionMessage = {
  */
 export type LearnerSyncMode = 'diff' | 'trunc' | 'snap';
 
+/** How a leadership transfer asked through a learner ended at the leader, short of a hand-over. */
+export type RelayedTransferOutcome = 'refused' | 'timedOut' | 'abandoned';
+
 /** What a follower or observer sends its leader. */
 export type LearnerMessage =
   | {
@@ -193,6 +196,17 @@ export type LeaderMessage =
       readonly epoch: number;
       readonly successor: ServerId;
       readonly zxid: Zxid;
+    }
+  /**
+   * How a transfer a learner asked for (its `transferLeadership`) ended at the leader when it
+   * did not hand over: refused at once, or timed out or abandoned later. Only the learner that
+   * asked is told; a hand-over it sees as `leadershipTransfer`.
+   */
+  | {
+      readonly kind: 'transferOutcome';
+      readonly epoch: number;
+      readonly outcome: RelayedTransferOutcome;
+      readonly reason: string;
     }
   /** Answers a forwarded client sync: the client's server applies up to `zxid`, then replies. */
   | {

@@ -167,6 +167,8 @@ export class Printer {
         return `leadershipTransfer e${message.epoch} successor=${message.successor} through=${this.zxid(message.zxid)}`;
       case 'transferLeadership':
         return `transferLeadership e${message.epoch} to=${message.to === -1 ? 'any' : message.to} within=${message.timeoutMs}ms`;
+      case 'transferOutcome':
+        return `transferOutcome e${message.epoch} ${message.outcome} ${JSON.stringify(message.reason)}`;
       case 'configNotice':
         return `configNotice ${JSON.stringify(message.config)}`;
       case 'revalidateReply':

@@ -133,6 +133,38 @@ describe('transferLeadership', () => {
     runUntil(cluster, () => cluster.peer(successor).znodeAt('/after-timeout') !== undefined);
   });
 
+  it('tells the follower that asked when the leader refuses or times out, not the others', () => {
+    const cluster = settled(5);
+    const leader = cluster.leader()!;
+    const [asker, bystander, cut] = [1, 2, 3, 4, 5].filter((id) => id !== leader) as ServerId[];
+    // Cut off past syncLimit: the follower still counts it a voter, the leader no longer syncs it.
+    cluster.isolate(cut!);
+    cluster.run(3000);
+    cluster.heal();
+    cluster.step(asker!, { kind: 'transferLeadership', to: cut!, timeoutMs: 1000 });
+    cluster.run(200);
+    const told = transfers(cluster, asker!);
+    expect(told.map((event) => event.outcome)).toEqual(['forwarded', 'refused']);
+    expect(told[1]!.reason).toBe(`leader ${leader}: server ${cut} is not synced with this leader`);
+    // Isolated and behind by a write: the leader starts, gives up at the deadline, says so.
+    runUntil(cluster, () => cluster.peer(cut!).status().serving);
+    cluster.isolate(cut!);
+    expect(cluster.request(cluster.connect(leader), create('/while-cut')).ok).toBe(true);
+    cluster.step(asker!, { kind: 'transferLeadership', to: cut!, timeoutMs: 1000 });
+    cluster.run(1500);
+    expect(transfers(cluster, asker!).map((event) => event.outcome)).toEqual([
+      'forwarded',
+      'refused',
+      'forwarded',
+      'timedOut',
+    ]);
+    expect(transfers(cluster, asker!).at(-1)!.reason).toBe(
+      `leader ${leader}: server ${cut} is not connected to this leader`,
+    );
+    expect(transfers(cluster, bystander!)).toEqual([]);
+    expect(cluster.leader()).toBe(leader);
+  });
+
   it('a successor cut off before it hears: the others prefer it for a while, then elect another', () => {
     const cluster = settled(3);
     const leader = cluster.leader()!;

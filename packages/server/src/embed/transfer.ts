@@ -4,11 +4,12 @@
  * until every proposal is committed and acknowledged by the successor, and steps down with
  * every learner voting for it (the successor wins the ties of the election that follows for
  * a while, never over a more complete history). Called on a follower or observer, it asks
- * the leader. The call resolves once this peer serves under the new leader.
+ * the leader, which tells it if the transfer ends there short of a hand-over. The call
+ * resolves once this peer serves under the new leader.
  *
  * @module
  */
-import type { LeadershipTransferOutcome } from '@zabkit/core';
+import type { LeadershipTransferOutcome, RelayedTransferOutcome } from '@zabkit/core';
 import type { PeerDriver } from '../peer-driver.js';
 
 /** How `transferLeadership` runs. */
@@ -80,24 +81,36 @@ export async function transferLeadership(
       outcome.reason,
     );
   const successor = to ?? outcome.successor;
-  // Served again under a new leader: the successor, unless the election went elsewhere.
-  let stop: () => void = () => undefined;
+  // Served again under a new leader: the successor, unless the election went elsewhere. A
+  // transfer forwarded to the leader may instead end there (refused, timed out, abandoned):
+  // the leader tells this learner why, and the call rejects with it.
+  const stops: (() => void)[] = [];
   let leaderId: number;
   try {
     leaderId = await withTimeout(
-      new Promise<number>((resolve) => {
+      new Promise<number>((resolve, reject) => {
         const check = () => {
           const leader = host.servingLeader();
           if (leader !== undefined && leader !== previous) resolve(leader);
         };
-        stop = host.onStep(check);
+        stops.push(host.onStep(check));
+        if (outcome.outcome === 'forwarded')
+          stops.push(
+            host.driver.observe({
+              stepped: (ready) => {
+                for (const event of ready.events)
+                  if (event.kind === 'leadershipTransfer' && isRelayedEnd(event.outcome))
+                    reject(new LeadershipTransferError(event.outcome, event.reason));
+              },
+            }),
+          );
         check();
       }),
       remaining(),
       timeoutMs,
     );
   } finally {
-    stop();
+    for (const stop of stops) stop();
   }
   if (successor !== undefined && leaderId !== successor)
     throw new LeadershipTransferError(
@@ -105,6 +118,11 @@ export async function transferLeadership(
       `server ${leaderId} was elected, not server ${successor}: it lost touch during the election`,
     );
   return { leaderId, previousLeaderId: previous };
+}
+
+/** The ends a leader tells the learner that forwarded a transfer to it. */
+function isRelayedEnd(outcome: LeadershipTransferOutcome): outcome is RelayedTransferOutcome {
+  return outcome === 'refused' || outcome === 'timedOut' || outcome === 'abandoned';
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, totalMs: number): Promise<T> {
