@@ -10,7 +10,7 @@
  * servers first, as ZooKeeper's guide does: they sync as non-voting followers, then are added.
  */
 import { readFileSync } from 'node:fs';
-import { connectTcp, type ZabClient, ZabError } from '@zabkit/client';
+import { connectTcp, type ZabClient } from '@zabkit/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDynamicConfigFile } from '../packages/server/src/dynamic-config.js';
 import {
@@ -19,6 +19,7 @@ import {
   startProcessEnsemble,
   until,
 } from './support/process-ensemble.js';
+import { startSteadyWriter } from './support/steady-writer.js';
 
 /** super:test, as ZooKeeper's DigestAuthenticationProvider hashes it. */
 const superDigest = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
@@ -46,23 +47,10 @@ describe('reconfiguration of a zabkit process ensemble', () => {
     const admin = await connectTcp(ensemble.connectString, { sessionTimeoutMs: 10_000 });
     clients.push(admin);
     await admin.addAuth('digest', 'super:test');
-    const writer = await connectTcp(ensemble.connectString, { sessionTimeoutMs: 10_000 });
-    clients.push(writer);
-    await writer.create('/w');
-    const acknowledged: string[] = [];
-    let writing = true;
-    const writes = (async () => {
-      for (let i = 0; writing; i++) {
-        try {
-          await writer.create(`/w/n-${i}`, String(i));
-          acknowledged.push(`n-${i}`);
-        } catch (error) {
-          // A write whose outcome is unknown (its server went away) may or may not be there.
-          if (!(error instanceof ZabError)) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      }
-    })();
+    const client = await connectTcp(ensemble.connectString, { sessionTimeoutMs: 10_000 });
+    clients.push(client);
+    const writer = await startSteadyWriter(client, 50);
+    const { acknowledged } = writer;
     const [one, , , four, five] = ensemble.members as [Member, Member, Member, Member, Member];
     const config = async () => {
       await admin.sync('/');
@@ -103,15 +91,12 @@ describe('reconfiguration of a zabkit process ensemble', () => {
     expect(idsOf(shrunk)).toEqual(['1:participant', '2:participant', '3:participant']);
     const midway = acknowledged.length;
     await until(async () => (acknowledged.length > midway + 10 ? true : undefined), 30_000);
-    writing = false;
-    await writes;
+    await writer.stop();
 
     // Every acknowledged write is there, read from a member that stays.
     const reader = await connectTcp(`127.0.0.1:${one.clientPort}`, { sessionTimeoutMs: 10_000 });
     clients.push(reader);
-    await reader.sync('/w');
-    const children = new Set(await reader.getChildren('/w'));
-    expect(acknowledged.filter((name) => !children.has(name))).toEqual([]);
+    expect(await writer.missingFrom(reader)).toEqual([]);
     expect(acknowledged.length).toBeGreaterThan(30);
 
     // Each member that stays keeps the last configuration beside its zoo.cfg, and starts from it.

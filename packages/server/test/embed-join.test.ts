@@ -7,23 +7,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import type { ZabClient } from '@zabkit/client';
-import { ZabError } from '@zabkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startSteadyWriter } from '../../../test/support/steady-writer.js';
 import type { JoinChange, PeerChange } from '../src/embed/events.js';
-import type { PeerMember } from '../src/embed/options.js';
 import { type EmbeddedPeer, startPeer } from '../src/embed/peer.js';
+import { peerMembers, startPeers, until, untilVersioned } from './embed-ensemble.js';
 import { freePort } from './server-process.js';
 
 /** super:test, as ZooKeeper's DigestAuthenticationProvider hashes it. */
 const superDigest = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
-
-async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const common = {
   dataDir: '/unused',
@@ -42,31 +34,15 @@ describe('joining and leaving with startPeer and close', () => {
   });
 
   it('scales 3 -> 5 -> 3 while a client writes, losing nothing', async () => {
-    const members: PeerMember[] = [];
-    for (let id = 1; id <= 5; id++)
-      members.push({ id, host: '127.0.0.1', port: await freePort(), clientPort: await freePort() });
+    const members = await peerMembers(5);
     const initial = members.slice(0, 3);
-    for (const member of initial)
-      peers.set(member.id, await startPeer({ id: member.id, peers: initial, ...common }));
-    await Promise.all([...peers.values()].map((peer) => peer.ready({ timeoutMs: 30_000 })));
-    await until(() => [...peers.values()].every((peer) => (peer.membership()?.version ?? 0n) > 0n));
+    for (const peer of await startPeers(initial, common)) peers.set(peer.id, peer);
+    await untilVersioned(peers.values());
 
-    const writer = await peers.get(1)!.client({ sessionTimeoutMs: 10_000 });
-    clients.push(writer);
-    await writer.create('/w');
-    const acknowledged: string[] = [];
-    let writing = true;
-    const writes = (async () => {
-      for (let i = 0; writing; i++) {
-        try {
-          await writer.create(`/w/n-${i}`, String(i));
-          acknowledged.push(`n-${i}`);
-        } catch (error) {
-          if (!(error instanceof ZabError)) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }
-    })();
+    const client = await peers.get(1)!.client({ sessionTimeoutMs: 10_000 });
+    clients.push(client);
+    const writer = await startSteadyWriter(client, 20);
+    const { acknowledged } = writer;
 
     const connectString = initial.map((m) => `127.0.0.1:${m.clientPort}`).join(',');
     for (const member of members.slice(3)) {
@@ -112,26 +88,20 @@ describe('joining and leaving with startPeer and close', () => {
     const count = acknowledged.length;
     expect(count).toBeGreaterThan(grown);
     await until(() => acknowledged.length >= count + 5);
-    writing = false;
-    await writes;
+    await writer.stop();
     const reader = await [...peers.values()][0]!.client({ sessionTimeoutMs: 10_000 });
     clients.push(reader);
-    await reader.sync('/w');
-    const children = new Set(await reader.getChildren('/w'));
-    expect(acknowledged.filter((name) => !children.has(name))).toEqual([]);
+    expect(await writer.missingFrom(reader)).toEqual([]);
     expect([...peers.values()].every((peer) => peer.membership()!.members.length === 3)).toBe(true);
   }, 180_000);
 
   it('a joiner restarted with the same options finds itself a member and only starts, from its disk', async () => {
     const root = await mkdtemp(joinPath(tmpdir(), 'zabkit-join-'));
-    const list: PeerMember[] = [];
-    for (let id = 1; id <= 3; id++)
-      list.push({ id, host: '127.0.0.1', port: await freePort(), clientPort: await freePort() });
-    const started = await Promise.all(list.map((m) => startPeer({ id: m.id, peers: list, ...common })));
+    const list = await peerMembers(3);
+    const started = await startPeers(list, common);
     let joiner: EmbeddedPeer | undefined;
     try {
-      await Promise.all(started.map((peer) => peer.ready({ timeoutMs: 30_000 })));
-      await until(() => started.every((peer) => (peer.membership()?.version ?? 0n) > 0n));
+      await untilVersioned(started);
       const options = {
         id: 4,
         member: { host: '127.0.0.1', port: await freePort(), clientPort: await freePort() },
@@ -166,13 +136,10 @@ describe('joining and leaving with startPeer and close', () => {
   }, 90_000);
 
   it('refuses a join without the right to reconfigure, naming NoAuth', async () => {
-    const list = [];
-    for (let id = 1; id <= 2; id++)
-      list.push({ id, host: '127.0.0.1', port: await freePort(), clientPort: await freePort() });
-    const started = await Promise.all(list.map((m) => startPeer({ id: m.id, peers: list, ...common })));
+    const list = await peerMembers(2);
+    const started = await startPeers(list, common);
     try {
-      await Promise.all(started.map((peer) => peer.ready({ timeoutMs: 30_000 })));
-      await until(() => started.every((peer) => (peer.membership()?.version ?? 0n) > 0n));
+      await untilVersioned(started);
       const joining = startPeer({
         id: 3,
         member: { host: '127.0.0.1', port: await freePort() },

@@ -6,18 +6,12 @@
 import type { ZabClient } from '@zabkit/client';
 import { ZabError } from '@zabkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSteadyWriter } from '../../../test/support/steady-writer.js';
 import type { MembershipChange } from '../src/embed/events.js';
 import type { PeerMember } from '../src/embed/options.js';
 import { type EmbeddedPeer, startPeer } from '../src/embed/peer.js';
+import { peerMembers, startPeers, until, untilVersioned } from './embed-ensemble.js';
 import { freePort } from './server-process.js';
-
-async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const rolesOf = (peer: EmbeddedPeer) =>
   peer
@@ -38,17 +32,11 @@ async function codeOf(work: Promise<unknown>): Promise<string> {
 describe('addServer and removeServer on embedded peers', () => {
   const peers = new Map<number, EmbeddedPeer>();
   const clients: ZabClient[] = [];
-  const members: PeerMember[] = [];
+  let members: PeerMember[] = [];
+  const options = { dataDir: '/unused', storage: 'memory', tickTime: 500, reconfigEnabled: true } as const;
 
   const start = async (id: number, list: readonly PeerMember[]) => {
-    const peer = await startPeer({
-      id,
-      peers: list,
-      dataDir: '/unused',
-      storage: 'memory',
-      tickTime: 500,
-      reconfigEnabled: true,
-    });
+    const peer = await startPeer({ ...options, id, peers: list });
     peers.set(id, peer);
     return peer;
   };
@@ -57,13 +45,10 @@ describe('addServer and removeServer on embedded peers', () => {
 
   beforeAll(async () => {
     // Client ports too: a session whose peer is removed and closed falls back to another's.
-    for (let id = 1; id <= 5; id++)
-      members.push({ id, host: '127.0.0.1', port: await freePort(), clientPort: await freePort() });
+    members = await peerMembers(5);
     const initial = members.slice(0, 3);
-    await Promise.all(initial.map((member) => start(member.id, initial)));
-    await Promise.all([...peers.values()].map((peer) => peer.ready({ timeoutMs: 30_000 })));
-    // With reconfig enabled, the first leader gives the static membership a version.
-    await until(() => [...peers.values()].every((peer) => (peer.membership()?.version ?? 0n) > 0n));
+    for (const peer of await startPeers(initial, options)) peers.set(peer.id, peer);
+    await untilVersioned(peers.values());
   }, 60_000);
 
   afterAll(async () => {
@@ -97,22 +82,10 @@ describe('addServer and removeServer on embedded peers', () => {
   }, 60_000);
 
   it('grows from 3 to 5 and back to 3 from any member while a client writes, losing nothing', async () => {
-    const writer = await follower()!.client({ sessionTimeoutMs: 10_000 });
-    clients.push(writer);
-    await writer.create('/w');
-    const acknowledged: string[] = [];
-    let writing = true;
-    const writes = (async () => {
-      for (let i = 0; writing; i++) {
-        try {
-          await writer.create(`/w/n-${i}`, String(i));
-          acknowledged.push(`n-${i}`);
-        } catch (error) {
-          if (!(error instanceof ZabError)) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      }
-    })();
+    const client = await follower()!.client({ sessionTimeoutMs: 10_000 });
+    clients.push(client);
+    const writer = await startSteadyWriter(client, 50);
+    const { acknowledged } = writer;
     const seen: MembershipChange[] = [];
     leader()!.on('membership', (change) => seen.push(change));
 
@@ -159,13 +132,10 @@ describe('addServer and removeServer on embedded peers', () => {
     const count = acknowledged.length;
     expect(count).toBeGreaterThan(grown);
     await until(() => acknowledged.length >= count + 5);
-    writing = false;
-    await writes;
+    await writer.stop();
     const reader = await [...peers.values()][0]!.client({ sessionTimeoutMs: 10_000 });
     clients.push(reader);
-    await reader.sync('/w');
-    const children = new Set(await reader.getChildren('/w'));
-    expect(acknowledged.filter((name) => !children.has(name))).toEqual([]);
+    expect(await writer.missingFrom(reader)).toEqual([]);
     // Every change was announced, each newer than the one before.
     expect(seen.length).toBeGreaterThanOrEqual(4);
     for (const change of seen) expect(change.membership.version).toBeGreaterThan(change.previousVersion!);
@@ -177,13 +147,8 @@ describe('membership calls on an ensemble without reconfigEnabled', () => {
     const list = await Promise.all(
       [1, 2].map(async (id) => ({ id, host: '127.0.0.1', port: await freePort() })),
     );
-    const started = await Promise.all(
-      list.map((member) =>
-        startPeer({ id: member.id, peers: list, dataDir: '/unused', storage: 'memory', tickTime: 500 }),
-      ),
-    );
+    const started = await startPeers(list, { dataDir: '/unused', storage: 'memory', tickTime: 500 });
     try {
-      await Promise.all(started.map((peer) => peer.ready({ timeoutMs: 30_000 })));
       expect(await codeOf(started[0]!.addServer({ id: 3, host: '127.0.0.1', port: 1 }))).toBe(
         'ReconfigDisabled',
       );

@@ -5,43 +5,28 @@
  * asks for a voter the leader has not synced.
  */
 import type { ZabClient } from '@zabkit/client';
-import { ZabError } from '@zabkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PeerMember } from '../src/embed/options.js';
-import { type EmbeddedPeer, startPeer } from '../src/embed/peer.js';
+import { startSteadyWriter } from '../../../test/support/steady-writer.js';
+import type { EmbeddedPeer } from '../src/embed/peer.js';
 import { LeadershipTransferError } from '../src/embed/transfer.js';
-import { fourLetterWord, freePort } from './server-process.js';
+import { peerMembers, startPeers, until } from './embed-ensemble.js';
+import { fourLetterWord } from './server-process.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('transferLeadership on embedded peers over TCP', () => {
   const peers: EmbeddedPeer[] = [];
   const clients: ZabClient[] = [];
 
   beforeAll(async () => {
-    const members: PeerMember[] = [];
-    for (let id = 1; id <= 3; id++)
-      members.push({ id, host: '127.0.0.1', port: await freePort(), clientPort: await freePort() });
-    for (const member of members)
-      peers.push(
-        await startPeer({
-          id: member.id,
-          peers: members,
-          dataDir: '/unused',
-          storage: 'memory',
-          tickTime: 500,
-          fourLetterWords: new Set(['mntr']),
-        }),
-      );
-    await Promise.all(peers.map((peer) => peer.ready({ timeoutMs: 30_000 })));
+    peers.push(
+      ...(await startPeers(await peerMembers(3), {
+        dataDir: '/unused',
+        storage: 'memory',
+        tickTime: 500,
+        fourLetterWords: new Set(['mntr']),
+      })),
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -53,22 +38,10 @@ describe('transferLeadership on embedded peers over TCP', () => {
 
   it('hands over to the server asked for and from any member, while a client writes, losing nothing', async () => {
     await until(() => leader() !== undefined);
-    const writer = await peers[0]!.client({ sessionTimeoutMs: 10_000 });
-    clients.push(writer);
-    await writer.create('/w');
-    const acknowledged: string[] = [];
-    let writing = true;
-    const writes = (async () => {
-      for (let i = 0; writing; i++) {
-        try {
-          await writer.create(`/w/n-${i}`, String(i));
-          acknowledged.push(`n-${i}`);
-        } catch (error) {
-          if (!(error instanceof ZabError)) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }
-    })();
+    const client = await peers[0]!.client({ sessionTimeoutMs: 10_000 });
+    clients.push(client);
+    const writer = await startSteadyWriter(client, 20);
+    const { acknowledged } = writer;
     await until(() => acknowledged.length >= 5);
 
     // From the leader, to the lowest id: the usual election would pick the highest.
@@ -101,13 +74,10 @@ describe('transferLeadership on embedded peers over TCP', () => {
 
     const count = acknowledged.length;
     await until(() => acknowledged.length > count + 5);
-    writing = false;
-    await writes;
+    await writer.stop();
     const reader = await peers[2]!.client({ sessionTimeoutMs: 10_000 });
     clients.push(reader);
-    await reader.sync('/w');
-    const children = new Set(await reader.getChildren('/w'));
-    expect(acknowledged.filter((name) => !children.has(name))).toEqual([]);
+    expect(await writer.missingFrom(reader)).toEqual([]);
   }, 120_000);
 
   it("rejects with the leader's refusal when asked from a follower for a voter the leader has not synced", async () => {
