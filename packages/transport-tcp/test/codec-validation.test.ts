@@ -4,11 +4,11 @@
  * reason is logged with the field at fault, and nothing of the message is delivered, so it
  * can be neither persisted nor seen by the core.
  */
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { peerMessageTags } from '@zabkit/codec';
 import { makeZxid, type PeerMessage, type ServerId } from '@zabkit/core';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   decodePeerMessage,
   encodeHello,
@@ -16,28 +16,10 @@ import {
   FrameReader,
   TcpTransport,
 } from '../src/index.js';
-import { fastReconnect, until } from './helpers.js';
+import { cleanUpAfterEach, fastReconnect, frame, recordingLog, until } from './helpers.js';
 
-const cleanup: { shutdown(): Promise<void> }[] = [];
-const sockets: Socket[] = [];
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.destroy();
-  await Promise.all(cleanup.splice(0).map((t) => t.shutdown()));
-});
+const { cleanup, sockets } = cleanUpAfterEach();
 
-function recordingLog() {
-  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-  const at = (level: string) => (fields: object, message: string) =>
-    lines.push({ level, message, fields: fields as Record<string, unknown> });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn') };
-}
-
-const frame = (payload: Uint8Array | number[]) => {
-  const out = Buffer.alloc(4 + payload.length);
-  out.writeUInt32BE(payload.length, 0);
-  out.set(payload, 4);
-  return out;
-};
 /** The codec's number encodings: int32 as zigzag varint + 1, anything else 0 then a float64. */
 const small = (v: number) => [v * 2 + 1];
 const float = (v: number) => {

@@ -1,7 +1,16 @@
-/** Builds fully connected TCP endpoints on 127.0.0.1 with ephemeral ports. */
-import { createServer } from 'node:net';
-import type { ServerId } from '@zabkit/core';
-import { type PeerAddress, TcpTransport, type TcpTransportOptions } from '../src/index.js';
+/**
+ * Shared pieces of the transport's socket tests: fully connected endpoints on 127.0.0.1 with
+ * ephemeral ports, an inbox, a recording logger, raw frames, and teardown after each test.
+ */
+import { createServer, type Socket } from 'node:net';
+import type { PeerMessage, PeerTransport, ServerId } from '@zabkit/core';
+import { afterEach } from 'vitest';
+import {
+  type PeerAddress,
+  TcpTransport,
+  type TcpTransportOptions,
+  type TransportLogger,
+} from '../src/index.js';
 
 export const localhost = '127.0.0.1';
 /** Fast reconnects keep the tests quick. */
@@ -40,6 +49,33 @@ export async function connectedEndpoints(
   return endpoints;
 }
 
+/**
+ * Endpoints for ids N on 127.0.0.N, addressed by those hosts, each pushed onto `cleanup` before
+ * it starts, and waits until every link is up (TLS handshakes make that slower).
+ */
+export async function loopbackEnsemble(
+  ids: readonly ServerId[],
+  options: (id: ServerId) => Partial<TcpTransportOptions>,
+  cleanup: { shutdown(): Promise<void> }[],
+): Promise<TcpTransport[]> {
+  const endpoints = ids.map(
+    (serverId) =>
+      new TcpTransport({
+        reconnect: fastReconnect,
+        ...options(serverId),
+        serverId,
+        listen: { host: `127.0.0.${serverId}`, port: 0 },
+      }),
+  );
+  cleanup.push(...endpoints);
+  const addresses = await Promise.all(endpoints.map((endpoint) => endpoint.start()));
+  for (const endpoint of endpoints) {
+    for (const [i, id] of ids.entries()) endpoint.setPeer(id, addresses[i]!);
+  }
+  await until(() => endpoints.every((e) => ids.every((id) => id === e.serverId || e.isLinkUp(id))), 10_000);
+  return endpoints;
+}
+
 /** A port nothing listens on right now (bound and released). */
 export async function freePort(): Promise<PeerAddress> {
   const server = createServer();
@@ -48,4 +84,60 @@ export async function freePort(): Promise<PeerAddress> {
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return { host: localhost, port };
+}
+
+/** What a transport delivered and which links it reported down. */
+export interface Inbox {
+  received: { from: ServerId; message: PeerMessage }[];
+  down: ServerId[];
+}
+
+/** Listens on `transport`, keeping everything it reports. */
+export function collect(transport: PeerTransport): Inbox {
+  const inbox: Inbox = { received: [], down: [] };
+  transport.listen({
+    message: (from, message) => inbox.received.push({ from, message }),
+    linkDown: (peer) => inbox.down.push(peer),
+  });
+  return inbox;
+}
+
+export const ping = (epoch: number): PeerMessage => ({
+  kind: 'ping',
+  epoch,
+  sentThroughZxid: 0n,
+  commitZxid: 0n,
+});
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `payload` behind its 4-byte big-endian length, as the peer protocol frames it. */
+export function frame(payload: Uint8Array | readonly number[]): Buffer {
+  const out = Buffer.alloc(4 + payload.length);
+  out.writeUInt32BE(payload.length, 0);
+  out.set(payload, 4);
+  return out;
+}
+
+/** A logger that keeps what it is told. */
+export function recordingLog(): TransportLogger & {
+  lines: { level: string; message: string; fields: Record<string, unknown> }[];
+} {
+  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  const at = (level: string) => (fields: object, message: string) =>
+    lines.push({ level, message, fields: fields as Record<string, unknown> });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn') };
+}
+
+/**
+ * Registers teardown after each test of the calling file: the sockets it pushed are destroyed,
+ * then the endpoints shut down.
+ */
+export function cleanUpAfterEach(): { cleanup: { shutdown(): Promise<void> }[]; sockets: Socket[] } {
+  const cleanup: { shutdown(): Promise<void> }[] = [];
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await Promise.all(cleanup.splice(0).map((t) => t.shutdown()));
+  });
+  return { cleanup, sockets };
 }

@@ -5,9 +5,9 @@
  * when it authenticates as a member must, dials it back at the address its hello gave, holds
  * at most `nonMemberPeersMax` of them, and forgets one when its link breaks.
  */
-import { connect, createServer, type Socket } from 'node:net';
-import type { PeerMessage, PeerTransport, ServerId } from '@zabkit/core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { connect, createServer } from 'node:net';
+import type { PeerMessage } from '@zabkit/core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createTestPki } from '../../../test/support/tls.js';
 import {
   decodeAcceptorReply,
@@ -22,42 +22,22 @@ import {
   TcpTransport,
   type TcpTransportOptions,
 } from '../src/index.js';
-import { fastReconnect, until } from './helpers.js';
+import {
+  cleanUpAfterEach,
+  collect,
+  fastReconnect,
+  loopbackEnsemble,
+  ping,
+  recordingLog,
+  sleep,
+  until,
+} from './helpers.js';
 
 const pki = createTestPki();
 afterAll(() => pki.cleanup());
 const secret = new TextEncoder().encode('an ensemble secret of enough length');
 
-interface Inbox {
-  received: { from: ServerId; message: PeerMessage }[];
-  down: ServerId[];
-}
-
-function collect(transport: PeerTransport): Inbox {
-  const inbox: Inbox = { received: [], down: [] };
-  transport.listen({
-    message: (from, message) => inbox.received.push({ from, message }),
-    linkDown: (peer) => inbox.down.push(peer),
-  });
-  return inbox;
-}
-
-const ping = (epoch: number): PeerMessage => ({ kind: 'ping', epoch, sentThroughZxid: 0n, commitZxid: 0n });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function recordingLog() {
-  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-  const at = (level: string) => (fields: Record<string, unknown>, message: string) =>
-    lines.push({ level, message, fields });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn') };
-}
-
-const cleanup: TcpTransport[] = [];
-const sockets: Socket[] = [];
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.destroy();
-  await Promise.all(cleanup.splice(0).map((t) => t.shutdown()));
-});
+const { cleanup, sockets } = cleanUpAfterEach();
 
 /** An endpoint for server `id` on 127.0.0.`id`, started. */
 async function endpoint(id: number, options: Partial<TcpTransportOptions> = {}): Promise<TcpTransport> {
@@ -83,15 +63,10 @@ async function joiner(
   return transport;
 }
 
-async function members(
+const members = (
   ids: readonly number[],
   options: (id: number) => Partial<TcpTransportOptions> = () => ({}),
-): Promise<TcpTransport[]> {
-  const made = await Promise.all(ids.map((id) => endpoint(id, options(id))));
-  for (const a of made) for (const b of made) a.setPeer(b.serverId, b.address!);
-  await until(() => made.every((a) => made.every((b) => a === b || a.isLinkUp(b.serverId))), 10_000);
-  return made;
-}
+) => loopbackEnsemble(ids, options, cleanup);
 
 describe('the hello, version 3', () => {
   it('carries the address the dialler is reached at, in bytes fixed here', () => {

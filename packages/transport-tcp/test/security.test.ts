@@ -3,10 +3,9 @@
  * with certificates bound to server ids, and the bounds that hold before a peer is known.
  * Each attack is a raw socket doing what an attacker on the network could.
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
-import type { PeerMessage, PeerTransport, ServerId } from '@zabkit/core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { transportComplianceSuite } from '../../../test/compliance/transport.js';
 import { createTestPki, type IssuedCertificate } from '../../../test/support/tls.js';
 import {
@@ -23,7 +22,18 @@ import {
   TcpTransport,
   type TcpTransportOptions,
 } from '../src/index.js';
-import { connectedEndpoints, fastReconnect, until } from './helpers.js';
+import {
+  cleanUpAfterEach,
+  collect,
+  connectedEndpoints,
+  fastReconnect,
+  frame,
+  loopbackEnsemble,
+  ping,
+  recordingLog,
+  sleep,
+  until,
+} from './helpers.js';
 
 const pki = createTestPki();
 afterAll(() => pki.cleanup());
@@ -43,67 +53,13 @@ function tlsOptions(certificate: IssuedCertificate, extra: Partial<PeerTlsOption
   return { key: certificate.keyPem, cert: certificate.chainPem, ca: pki.ca.certPem, ...extra };
 }
 
-interface Inbox {
-  received: { from: ServerId; message: PeerMessage }[];
-  down: ServerId[];
-}
-
-function collect(transport: PeerTransport): Inbox {
-  const inbox: Inbox = { received: [], down: [] };
-  transport.listen({
-    message: (from, message) => inbox.received.push({ from, message }),
-    linkDown: (peer) => inbox.down.push(peer),
-  });
-  return inbox;
-}
-
-const ping = (epoch: number): PeerMessage => ({ kind: 'ping', epoch, sentThroughZxid: 0n, commitZxid: 0n });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function frame(payload: Uint8Array): Buffer {
-  const out = Buffer.alloc(4 + payload.length);
-  out.writeUInt32BE(payload.length, 0);
-  out.set(payload, 4);
-  return out;
-}
-
-/** A logger that keeps what it is told. */
-function recordingLog() {
-  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-  const at = (level: string) => (fields: Record<string, unknown>, message: string) =>
-    lines.push({ level, message, fields });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn') };
-}
-
-const cleanup: { shutdown(): Promise<void> }[] = [];
-const sockets: Socket[] = [];
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.destroy();
-  await Promise.all(cleanup.splice(0).map((t) => t.shutdown()));
-});
+const { cleanup, sockets } = cleanUpAfterEach();
 
 /** Endpoints on 127.0.0.N for ids N, addressed by those hosts, fully linked. */
-async function ensemble(
+const ensemble = (
   ids: readonly number[],
   options: (id: number) => Partial<TcpTransportOptions> = () => ({}),
-): Promise<TcpTransport[]> {
-  const endpoints = ids.map(
-    (serverId) =>
-      new TcpTransport({
-        reconnect: fastReconnect,
-        ...options(serverId),
-        serverId,
-        listen: { host: `127.0.0.${serverId}`, port: 0 },
-      }),
-  );
-  cleanup.push(...endpoints);
-  const addresses = await Promise.all(endpoints.map((endpoint) => endpoint.start()));
-  for (const endpoint of endpoints) {
-    for (const [i, id] of ids.entries()) endpoint.setPeer(id, addresses[i]!);
-  }
-  await until(() => endpoints.every((e) => ids.every((id) => id === e.serverId || e.isLinkUp(id))), 10_000);
-  return endpoints;
-}
+) => loopbackEnsemble(ids, options, cleanup);
 
 /** A plain TCP connection that reads (and keeps) what it is sent. */
 async function rawConnection(host: string, port: number) {

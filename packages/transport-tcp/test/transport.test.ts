@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { makeZxid, type PeerMessage, type PeerTransport, type ServerId } from '@zabkit/core';
+import { makeZxid, type PeerMessage, type ServerId } from '@zabkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   decodeAcceptorReply,
@@ -8,33 +8,21 @@ import {
   FrameReader,
   TcpTransport,
 } from '../src/index.js';
-import { connectedEndpoints, fastReconnect, freePort, localhost, until } from './helpers.js';
+import {
+  collect,
+  connectedEndpoints,
+  fastReconnect,
+  frame,
+  freePort,
+  type Inbox,
+  localhost,
+  ping,
+  sleep,
+  until,
+} from './helpers.js';
 
-interface Inbox {
-  received: { from: ServerId; message: PeerMessage }[];
-  down: ServerId[];
-}
-
-function collect(transport: PeerTransport): Inbox {
-  const inbox: Inbox = { received: [], down: [] };
-  transport.listen({
-    message: (from, message) => inbox.received.push({ from, message }),
-    linkDown: (peer) => inbox.down.push(peer),
-  });
-  return inbox;
-}
-
-const ping = (epoch: number): PeerMessage => ({ kind: 'ping', epoch, sentThroughZxid: 0n, commitZxid: 0n });
 const epochs = (inbox: Inbox, from: ServerId) =>
   inbox.received.filter((r) => r.from === from).map((r) => (r.message as { epoch: number }).epoch);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function frame(payload: Uint8Array): Buffer {
-  const out = Buffer.alloc(4 + payload.length);
-  out.writeUInt32BE(payload.length, 0);
-  out.set(payload, 4);
-  return out;
-}
 
 async function rawConnection(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
   const socket = connect({ host: localhost, port });
