@@ -27,6 +27,7 @@ import {
   writeDynamicConfigFiles,
   writeNextDynamicConfig,
 } from '../src/dynamic-config.js';
+import { zooCfg } from './zoo-cfg.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/zookeeper-3.8-dynamic/', import.meta.url));
 /** The directory ZooKeeper ran in when it wrote the fixtures; its paths name it. */
@@ -235,17 +236,12 @@ describe('keeping a configuration on disk and reading it back', () => {
     const cfg = join(dir, 'zoo.cfg');
     await writeFile(
       cfg,
-      [
-        'tickTime=500',
-        'initLimit=10',
-        'syncLimit=5',
-        `dataDir=${dir}`,
+      zooCfg(dir, [
         'clientPort=2181',
         'server.1=127.0.0.1:2888:3888',
         'server.2=127.0.0.1:2889:3889',
         'server.3=127.0.0.1:2890:3890',
-        '',
-      ].join('\n'),
+      ]),
     );
     const { config: before } = parseConfig(await readFile(cfg, 'utf8'), { myid: 1 });
     expect(before.configVersion).toBe(0n);

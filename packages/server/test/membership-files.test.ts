@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { keepMembership, keepProposedMembership } from '../src/membership-files.js';
+import { zooCfg } from './zoo-cfg.js';
 
 const member = (id: number, role: 'participant' | 'observer' = 'participant') => ({
   id,
@@ -29,18 +30,13 @@ describe('a membership that takes effect on a server', () => {
     const cfg = join(dir, 'zoo.cfg');
     await writeFile(
       cfg,
-      [
-        'tickTime=500',
-        'initLimit=10',
-        'syncLimit=5',
-        `dataDir=${dir}`,
+      zooCfg(dir, [
         'clientPort=2181',
         'reconfigEnabled=true',
         'server.1=127.0.0.1:2888:3888',
         'server.2=127.0.0.1:2889:3889',
         'server.3=127.0.0.1:2890:3890',
-        '',
-      ].join('\n'),
+      ]),
     );
     const grown: EnsembleConfig = {
       members: [member(1), member(2), member(3), member(4), member(5, 'observer')],
@@ -84,16 +80,11 @@ describe('a membership that takes effect on a server', () => {
 
   it('does not write a membership without this server: zoo.cfg keeps one this server can start from', async () => {
     const cfg = join(dir, 'zoo.cfg');
-    const text = [
-      'tickTime=500',
-      'initLimit=10',
-      'syncLimit=5',
-      `dataDir=${dir}`,
+    const text = zooCfg(dir, [
       'reconfigEnabled=true',
       'server.1=127.0.0.1:2888:3888',
       'server.4=127.0.0.1:2891:3891:participant;127.0.0.1:2184',
-      '',
-    ].join('\n');
+    ]);
     await writeFile(cfg, text);
     const infos: string[] = [];
     const log = { ...silentLogger, info: (_fields: unknown, message: string) => infos.push(message) };
@@ -117,16 +108,7 @@ describe('a membership that takes effect on a server', () => {
     const cfg = join(dir, 'zoo.cfg');
     await writeFile(
       cfg,
-      [
-        'tickTime=500',
-        'initLimit=10',
-        'syncLimit=5',
-        `dataDir=${dir}`,
-        'reconfigEnabled=true',
-        'server.1=127.0.0.1:2888:3888',
-        'server.2=127.0.0.1:2889:3889',
-        '',
-      ].join('\n'),
+      zooCfg(dir, ['reconfigEnabled=true', 'server.1=127.0.0.1:2888:3888', 'server.2=127.0.0.1:2889:3889']),
     );
     const next = `${cfg}.dynamic.next`;
     const transport = { setPeer: () => undefined };
