@@ -25,9 +25,8 @@ import {
   type ZkTxnEntry,
   zxidFromFileName,
 } from '../src/index.js';
+import { int, long, stat } from './arbitraries.js';
 
-const long = fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n });
-const int = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
 const text = fc.string({ maxLength: 12, unit: 'grapheme' });
 const path = text.map((t) => `/${t.replaceAll('/', '_')}`);
 const data = fc.option(fc.uint8Array({ maxLength: 16 }), { nil: null });
@@ -114,18 +113,6 @@ const entry: fc.Arbitrary<ZkTxnEntry> = fc
     txn: record.txn,
     digest,
   }));
-
-const stat: fc.Arbitrary<StatPersisted> = fc.record({
-  czxid: long,
-  mzxid: long,
-  ctime: long,
-  mtime: long,
-  version: int,
-  cversion: int,
-  aversion: int,
-  ephemeralOwner: long,
-  pzxid: long,
-});
 
 const createEntry = (zxid: bigint, path: string): ZkTxnEntry => ({
   header: { clientId: 1n, cxid: 1, zxid, time: 1000n, type: ZkOpCode.create },
