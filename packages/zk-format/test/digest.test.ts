@@ -1,56 +1,34 @@
 /**
- * ZooKeeper's per-node digest (DigestCalculator, version 2) against a CRC32 written here bit
- * by bit, over every way a znode's data may arrive, empty data above all: zlib.crc32 on Node
- * 20 and 22 drops the running CRC for an empty array whose ArrayBuffer lives outside the heap.
+ * ZooKeeper's per-node digest (DigestCalculator, version 2) against the tree digest ZooKeeper
+ * 3.8 wrote in a snapshot, over every way a znode's data may arrive, empty data above all:
+ * zlib.crc32 on Node 20 and 22 drops the running CRC for an empty array whose ArrayBuffer
+ * lives outside the heap.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type StatPersisted, zkNodeDigest } from '../src/index.js';
+import { readSnapshot, type SnapshotNodeRecord, type ZxidDigest, zkNodeDigest } from '../src/index.js';
+import { stat } from './arbitraries.js';
 
-/** CRC-32 (IEEE, reflected, as java.util.zip.CRC32), one bit at a time. */
-function referenceCrc32(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
+/** snapshot.26 of the snapshot-digest-behind fixture: its digest matches its nodes. */
+function zookeeperSnapshot(): { nodes: SnapshotNodeRecord[]; digest: ZxidDigest } {
+  const file = fileURLToPath(
+    new URL('./fixtures/snapshot-digest-behind/version-2/snapshot.26', import.meta.url),
+  );
+  const nodes: SnapshotNodeRecord[] = [];
+  const trailer = readSnapshot(readFileSync(file), file, {
+    session: () => undefined,
+    acls: () => undefined,
+    node: (path, data, aclRef, stat) => nodes.push({ path, data, aclRef, stat }),
+    endOfNodes: () => undefined,
+  });
+  return { nodes, digest: trailer.digest! };
 }
 
-/** What DigestCalculator feeds its CRC: the path ("" for the root), the data, the Stat fields. */
-function referenceDigest(path: string, data: Uint8Array | null, s: StatPersisted): bigint {
-  if (path.startsWith('/zookeeper/')) return 0n;
-  const stat = new DataView(new ArrayBuffer(60));
-  stat.setBigInt64(0, s.czxid);
-  stat.setBigInt64(8, s.mzxid);
-  stat.setBigInt64(16, s.pzxid);
-  stat.setBigInt64(24, s.ctime);
-  stat.setBigInt64(32, s.mtime);
-  stat.setInt32(40, s.version);
-  stat.setInt32(44, s.cversion);
-  stat.setInt32(48, s.aversion);
-  stat.setBigInt64(52, s.ephemeralOwner);
-  const pathBytes = new TextEncoder().encode(path === '/' ? '' : path);
-  const all = new Uint8Array(pathBytes.length + (data?.length ?? 0) + 60);
-  all.set(pathBytes, 0);
-  if (data !== null) all.set(data, pathBytes.length);
-  all.set(new Uint8Array(stat.buffer), all.length - 60);
-  return BigInt(referenceCrc32(all));
-}
-
-const long = fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n });
-const int = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
-const statArbitrary: fc.Arbitrary<StatPersisted> = fc.record({
-  czxid: long,
-  mzxid: long,
-  pzxid: long,
-  ctime: long,
-  mtime: long,
-  version: int,
-  cversion: int,
-  aversion: int,
-  ephemeralOwner: long,
-});
+/** The tree digest as ZooKeeper adds it up: the nodes' digests, summed as Java longs. */
+const treeDigest = (nodes: readonly SnapshotNodeRecord[]) =>
+  nodes.reduce((sum, node) => BigInt.asIntN(64, sum + zkNodeDigest(node.path, node.data, node.stat)), 0n);
 
 /** Empty data as the readers and the tree may hand it over. */
 const emptyData: Record<string, () => Uint8Array> = {
@@ -67,7 +45,25 @@ const emptyData: Record<string, () => Uint8Array> = {
 };
 
 describe("ZooKeeper's node digest", () => {
-  it('is the CRC32 of path, data and Stat, for any data however it is held', () => {
+  const snapshot = zookeeperSnapshot();
+
+  it('adds up to the tree digest ZooKeeper 3.8 wrote, /zookeeper/ excluded', () => {
+    expect(snapshot.digest).toEqual({ zxid: 0x26n, digestVersion: 2, digest: 48531082816n });
+    expect(treeDigest(snapshot.nodes)).toBe(snapshot.digest.digest);
+    // The premise of the cases below: an empty node that counts, and nodes with data.
+    expect(snapshot.nodes.find((node) => node.path === '/zookeeper')?.data?.length ?? 0).toBe(0);
+    expect(snapshot.nodes.filter((node) => (node.data?.length ?? 0) > 0).length).toBeGreaterThan(10);
+  });
+
+  for (const [how, make] of [...Object.entries(emptyData), ['null', () => null] as const])
+    it(`counts ${how} as no data, as ZooKeeper does: the tree digest stays ZooKeeper's`, () => {
+      const nodes = snapshot.nodes.map((node) =>
+        node.path === '/zookeeper' ? { ...node, data: make() } : node,
+      );
+      expect(treeDigest(nodes)).toBe(snapshot.digest.digest);
+    });
+
+  it('is the same for the same bytes however they are held', () => {
     fc.assert(
       fc.property(
         fc.oneof(
@@ -75,40 +71,22 @@ describe("ZooKeeper's node digest", () => {
           fc.constant('/zookeeper'),
           fc.string().map((name) => `/${name}`),
         ),
-        fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null }),
+        fc.uint8Array({ maxLength: 40 }),
         fc.nat({ max: 8 }),
-        statArbitrary,
-        (path, data, offset, stat) => {
-          const expected = referenceDigest(path, data, stat);
-          expect(zkNodeDigest(path, data, stat)).toBe(expected);
-          if (data === null) return;
+        stat,
+        (path, data, offset, s) => {
+          const expected = zkNodeDigest(path, Uint8Array.from(data), s);
+          if (data.length === 0) expect(expected).toBe(zkNodeDigest(path, null, s));
           // The same bytes as a view at an offset into a buffer, after its buffer was read.
           const holder = new Uint8Array(offset + data.length + 3);
           holder.set(data, offset);
           const view = holder.subarray(offset, offset + data.length);
           void view.buffer;
-          expect(zkNodeDigest(path, view, stat)).toBe(expected);
+          expect(zkNodeDigest(path, view, s)).toBe(expected);
+          expect(zkNodeDigest(path, Buffer.from(data), s)).toBe(expected);
         },
       ),
       { numRuns: 300 },
     );
   });
-
-  for (const [how, make] of Object.entries(emptyData))
-    it(`counts ${how} as no data, as ZooKeeper does (null and empty alike)`, () => {
-      const stat: StatPersisted = {
-        czxid: 3n,
-        mzxid: 4n,
-        pzxid: 5n,
-        ctime: 1_700_000_000_000n,
-        mtime: 1_700_000_000_001n,
-        version: 1,
-        cversion: 2,
-        aversion: 0,
-        ephemeralOwner: 0n,
-      };
-      const expected = referenceDigest('/zookeeper', null, stat);
-      expect(zkNodeDigest('/zookeeper', make(), stat)).toBe(expected);
-      expect(zkNodeDigest('/zookeeper', null, stat)).toBe(expected);
-    });
 });
