@@ -26,7 +26,7 @@ import {
   ZkOpCode,
   type ZkTxnEntry,
 } from '../src/index.js';
-import { HistoryBuilder, stepArbitrary } from './history.js';
+import { createStep, HistoryBuilder, type Step, stepArbitrary } from './history.js';
 
 const root = mkdtempSync(join(tmpdir(), 'zabkit-zk-format-'));
 let dirs = 0;
@@ -39,12 +39,28 @@ function newDir(): { dataDir: string; snapDir: string } {
   return { dataDir, snapDir };
 }
 
-/** A ZooKeeper snapshot of the builder's tree as it is now, named for `zxid`. */
-function snapshotOf(builder: HistoryBuilder): SnapshotContent {
-  const content = toSnapshotContent(
-    toTreeSnapshot({ tree: builder.tree, sessions: builder.sessions, zxid: builder.tree.lastProcessedZxid }),
-  );
-  return content;
+/** The builder's tree and sessions as zabkit holds them, at its last zxid. */
+const treeOf = (builder: HistoryBuilder) =>
+  toTreeSnapshot({ tree: builder.tree, sessions: builder.sessions, zxid: builder.tree.lastProcessedZxid });
+
+/** A ZooKeeper snapshot of the builder's tree as it is now. */
+const snapshotOf = (builder: HistoryBuilder): SnapshotContent => toSnapshotContent(treeOf(builder));
+
+/** The history of `steps`, and the snapshot after each txn it logged (the empty tree first). */
+function historyWithStates(steps: readonly Step[]): { builder: HistoryBuilder; states: SnapshotContent[] } {
+  const builder = new HistoryBuilder();
+  const states: SnapshotContent[] = [snapshotOf(builder)];
+  for (const step of steps) {
+    const before = builder.entries.length;
+    builder.step(step);
+    if (builder.entries.length > before) states.push(snapshotOf(builder));
+  }
+  return { builder, states };
+}
+
+/** Writes `content` as the snapshot ZooKeeper names for `zxid`. */
+function writeSnapshot(snapDir: string, zxid: bigint, content: SnapshotContent): void {
+  writeFileSync(join(snapDir, `snapshot.${zxid.toString(16)}`), encodeSnapshot(content));
 }
 
 function writeLogs(
@@ -85,9 +101,7 @@ describe('loading a ZooKeeper data directory', () => {
           writeFileSync(join(snapDir, 'snapshot.0'), encodeSnapshot(emptySnapshot()));
           writeLogs(snapDir, builder.entries, cuts, 4096);
           const loaded = loadZooKeeperDataDir(dataDir);
-          expect(toTreeSnapshot(loaded)).toEqual(
-            toTreeSnapshot({ ...builder, zxid: builder.tree.lastProcessedZxid }),
-          );
+          expect(toTreeSnapshot(loaded)).toEqual(treeOf(builder));
           expect(loaded.sessions).toEqual(builder.sessions);
           expect(loaded.txnsApplied).toBe(builder.entries.length);
           expect(loaded.digest.txnsMatched).toBe(builder.entries.length);
@@ -106,28 +120,17 @@ describe('loading a ZooKeeper data directory', () => {
         fc.nat(),
         fc.nat({ max: 6 }),
         (steps, cutPick, extra) => {
-          const builder = new HistoryBuilder();
-          const states: SnapshotContent[] = [snapshotOf(builder)];
-          for (const step of steps) {
-            const before = builder.entries.length;
-            builder.step(step);
-            if (builder.entries.length > before) states.push(snapshotOf(builder));
-          }
+          const { builder, states } = historyWithStates(steps);
           const count = builder.entries.length;
           const cut = cutPick % (count + 1);
           const taken = Math.min(count, cut + extra);
           const { dataDir, snapDir } = newDir();
           const zxidAt = (index: number) => (index === 0 ? 0n : builder.entries[index - 1]!.header.zxid);
           // Named for the zxid at the cut, holding the state a few transactions later.
-          writeFileSync(
-            join(snapDir, `snapshot.${zxidAt(cut).toString(16)}`),
-            encodeSnapshot(states[taken]!),
-          );
+          writeSnapshot(snapDir, zxidAt(cut), states[taken]!);
           writeLogs(snapDir, builder.entries, []);
           const loaded = loadZooKeeperDataDir(dataDir);
-          expect(toTreeSnapshot(loaded)).toEqual(
-            toTreeSnapshot({ ...builder, zxid: builder.tree.lastProcessedZxid }),
-          );
+          expect(toTreeSnapshot(loaded)).toEqual(treeOf(builder));
           expect(loaded.digest.snapshot).toBe(taken === 0 ? 'absent' : 'matched');
           expect(loaded.digest.txnsMismatched).toEqual([]);
         },
@@ -145,13 +148,7 @@ describe('loading a ZooKeeper data directory', () => {
         fc.nat(),
         fc.nat({ max: 3 }),
         (steps, cutPick, earlier) => {
-          const builder = new HistoryBuilder();
-          const states: SnapshotContent[] = [snapshotOf(builder)];
-          for (const step of steps) {
-            const before = builder.entries.length;
-            builder.step(step);
-            if (builder.entries.length > before) states.push(snapshotOf(builder));
-          }
+          const { builder, states } = historyWithStates(steps);
           const count = builder.entries.length;
           fc.pre(count >= 2);
           // The digest belongs to txn `at`; the nodes hold txn `at + 1` too.
@@ -164,15 +161,13 @@ describe('loading a ZooKeeper data directory', () => {
             digestVersion: 2,
             digest: digestEntry.digest!.treeDigest,
           };
-          writeFileSync(
-            join(snapDir, `snapshot.${builder.entries[named - 1]!.header.zxid.toString(16)}`),
-            encodeSnapshot({ ...states[at + 1]!, digest: zxidDigest }),
-          );
+          writeSnapshot(snapDir, builder.entries[named - 1]!.header.zxid, {
+            ...states[at + 1]!,
+            digest: zxidDigest,
+          });
           writeLogs(snapDir, builder.entries, []);
           const loaded = loadZooKeeperDataDir(dataDir);
-          expect(toTreeSnapshot(loaded)).toEqual(
-            toTreeSnapshot({ ...builder, zxid: builder.tree.lastProcessedZxid }),
-          );
+          expect(toTreeSnapshot(loaded)).toEqual(treeOf(builder));
           // Compared as the snapshot loads: the nodes differ from the digest unless txn `at + 1`
           // left the tree as it was (a session, a failed multi). Compared in the replay: the
           // txns before may have rewritten what `at + 1` changed.
@@ -208,17 +203,7 @@ describe('loading a ZooKeeper data directory', () => {
 
   it('refuses a snapshot whose digest the next txn does not settle', () => {
     const builder = new HistoryBuilder();
-    for (let i = 0; i < 4; i++)
-      builder.step({
-        kind: 'create',
-        pick: 0,
-        name: `r${i}`,
-        data: new Uint8Array([i]),
-        ephemeral: false,
-        sequential: false,
-        container: false,
-        ttl: false,
-      });
+    for (let i = 0; i < 4; i++) builder.step(createStep(0, `r${i}`, new Uint8Array([i])));
     const digestOf = (index: number) => ({
       zxid: builder.entries[index]!.header.zxid,
       digestVersion: 2,
@@ -226,7 +211,7 @@ describe('loading a ZooKeeper data directory', () => {
     });
     const load = (content: SnapshotContent, zxid: bigint, entries: readonly ZkTxnEntry[]) => {
       const { dataDir, snapDir } = newDir();
-      writeFileSync(join(snapDir, `snapshot.${zxid.toString(16)}`), encodeSnapshot(content));
+      writeSnapshot(snapDir, zxid, content);
       if (entries.length > 0) writeLogs(snapDir, entries, []);
       const warnings: string[] = [];
       const loaded = loadZooKeeperDataDir(dataDir, { warn: (message) => warnings.push(message) });
@@ -288,26 +273,14 @@ describe('loading a ZooKeeper data directory', () => {
     const warnings: string[] = [];
     const loaded = loadZooKeeperDataDir(dataDir, { warn: (message) => warnings.push(message) });
     expect(loaded.snapshotFile).toBe(join(snapDir, 'snapshot.0'));
-    expect(toTreeSnapshot(loaded)).toEqual(
-      toTreeSnapshot({ ...builder, zxid: builder.tree.lastProcessedZxid }),
-    );
+    expect(toTreeSnapshot(loaded)).toEqual(treeOf(builder));
     expect(warnings.some((w) => w.includes('passing over snapshot') && w.includes('checksum'))).toBe(true);
     expect(warnings.some((w) => w.includes('partial entry'))).toBe(true);
   });
 
   it('refuses a checksum mismatch in any log it reads, naming the file and offset', () => {
     const builder = new HistoryBuilder();
-    for (let i = 0; i < 6; i++)
-      builder.step({
-        kind: 'create',
-        pick: i,
-        name: `n${i}`,
-        data: new Uint8Array([i]),
-        ephemeral: false,
-        sequential: false,
-        container: false,
-        ttl: false,
-      });
+    for (let i = 0; i < 6; i++) builder.step(createStep(i, `n${i}`, new Uint8Array([i])));
     const { dataDir, snapDir } = newDir();
     writeFileSync(join(snapDir, 'snapshot.0'), encodeSnapshot(emptySnapshot()));
     const [first] = writeLogs(snapDir, builder.entries, [3]);
@@ -329,16 +302,7 @@ describe('loading a ZooKeeper data directory', () => {
   it('reads logs from a separate dataLogDir and gzip-compressed snapshots', () => {
     const builder = new HistoryBuilder();
     for (let i = 0; i < 5; i++)
-      builder.step({
-        kind: 'create',
-        pick: 0,
-        name: `g${i}`,
-        data: new Uint8Array([i]),
-        ephemeral: false,
-        sequential: true,
-        container: false,
-        ttl: false,
-      });
+      builder.step(createStep(0, `g${i}`, new Uint8Array([i]), { sequential: true }));
     const snapshots = newDir();
     const logs = newDir();
     writeFileSync(join(snapshots.snapDir, 'snapshot.0.gz'), gzipSync(encodeSnapshot(emptySnapshot())));
@@ -346,9 +310,7 @@ describe('loading a ZooKeeper data directory', () => {
     const loaded = loadZooKeeperDataDir(snapshots.dataDir, { logDir: logs.dataDir });
     expect(loaded.snapshotFile).toBe(join(snapshots.snapDir, 'snapshot.0.gz'));
     expect(loaded.logFiles).toHaveLength(2);
-    expect(toTreeSnapshot(loaded)).toEqual(
-      toTreeSnapshot({ ...builder, zxid: builder.tree.lastProcessedZxid }),
-    );
+    expect(toTreeSnapshot(loaded)).toEqual(treeOf(builder));
     // A snappy snapshot is refused by name rather than misread.
     writeFileSync(
       join(snapshots.snapDir, 'snapshot.9.snappy'),
@@ -373,43 +335,13 @@ describe('loading a ZooKeeper data directory', () => {
   it("deletes a dead session's ephemerals at the last zxid, as ZooKeeper's loadData does", () => {
     const builder = new HistoryBuilder();
     builder.step({ kind: 'session', timeoutMs: 4000 });
-    builder.step({
-      kind: 'create',
-      pick: 0,
-      name: 'p',
-      data: new Uint8Array(0),
-      ephemeral: false,
-      sequential: false,
-      container: false,
-      ttl: false,
-    });
-    builder.step({
-      kind: 'create',
-      pick: 1,
-      name: 'e',
-      data: new Uint8Array(0),
-      ephemeral: true,
-      sequential: false,
-      container: false,
-      ttl: false,
-    });
-    builder.step({
-      kind: 'create',
-      pick: 0,
-      name: 'z',
-      data: new Uint8Array(0),
-      ephemeral: false,
-      sequential: false,
-      container: false,
-      ttl: false,
-    });
+    builder.step(createStep(0, 'p', new Uint8Array(0)));
+    builder.step(createStep(1, 'e', new Uint8Array(0), { ephemeral: true }));
+    builder.step(createStep(0, 'z', new Uint8Array(0)));
     const content = snapshotOf(builder);
     const { dataDir, snapDir } = newDir();
     // The session table lost the session (its snapshot was taken after a close that the log does not hold).
-    writeFileSync(
-      join(snapDir, `snapshot.${builder.tree.lastProcessedZxid.toString(16)}`),
-      encodeSnapshot({ ...content, sessions: [] }),
-    );
+    writeSnapshot(snapDir, builder.tree.lastProcessedZxid, { ...content, sessions: [] });
     const loaded = loadZooKeeperDataDir(dataDir);
     const state = toTreeSnapshot(loaded);
     expect(state.nodes.map((n) => n.path)).not.toContain('/p/e');
@@ -492,10 +424,7 @@ describe('loading a ZooKeeper data directory', () => {
         n.path.endsWith('zookeeper_stats') ? { ...n, data: new TextEncoder().encode('count=0,bytes=0') } : n,
       ),
     };
-    writeFileSync(
-      join(snapDir, `snapshot.${builder.tree.lastProcessedZxid.toString(16)}`),
-      encodeSnapshot(stale),
-    );
+    writeSnapshot(snapDir, builder.tree.lastProcessedZxid, stale);
     const loaded = loadZooKeeperDataDir(dataDir);
     expect(new TextDecoder().decode(loaded.tree.get('/zookeeper/quota/q/zookeeper_stats')!.data!)).toBe(
       'count=2,bytes=8',

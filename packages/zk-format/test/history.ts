@@ -35,6 +35,28 @@ export type Step =
   | { kind: 'setACL'; pick: number; acl: ACL[] }
   | { kind: 'multi'; pick: number; name: string; fail: boolean };
 
+type CreateStep = Extract<Step, { kind: 'create' }>;
+
+/** A create step under the `pick`th node: persistent and plain unless `mode` says otherwise. */
+export function createStep(
+  pick: number,
+  name: string,
+  data: Uint8Array,
+  mode: Partial<Pick<CreateStep, 'ephemeral' | 'sequential' | 'container' | 'ttl'>> = {},
+): CreateStep {
+  return {
+    kind: 'create',
+    pick,
+    name,
+    data,
+    ephemeral: false,
+    sequential: false,
+    container: false,
+    ttl: false,
+    ...mode,
+  };
+}
+
 const aclArbitrary: fc.Arbitrary<ACL[]> = fc.oneof(
   fc.constant([{ perms: 31, id: { scheme: 'world', id: 'anyone' } }]),
   fc.constant([{ perms: 1, id: { scheme: 'world', id: 'anyone' } }]),
