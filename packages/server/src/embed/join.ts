@@ -25,6 +25,7 @@ import {
 } from '@zabkit/core';
 import type { PeerMember } from './member.js';
 import { ensembleMemberOf, peerMemberOf } from './membership.js';
+import { timeBound } from './time-bound.js';
 
 /** How a new instance joins an ensemble (see {@link startPeer}'s `join`). */
 export interface JoinOptions {
@@ -136,20 +137,5 @@ async function readConfig(client: ZabClient, timeoutMs: number): Promise<Ensembl
 }
 
 function bounded<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new DOMException(`joining: ${what} took longer than ${timeoutMs} ms`, 'TimeoutError')),
-      timeoutMs,
-    );
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+  return timeBound(work, timeoutMs, `joining: ${what} took longer than ${timeoutMs} ms`);
 }

@@ -11,6 +11,7 @@
  */
 import type { LeadershipTransferOutcome, RelayedTransferOutcome } from '@zabkit/core';
 import type { PeerDriver } from '../peer-driver.js';
+import { timeBound } from './time-bound.js';
 
 /** How `transferLeadership` runs. */
 export interface TransferLeadershipOptions {
@@ -126,23 +127,5 @@ function isRelayedEnd(outcome: LeadershipTransferOutcome): outcome is RelayedTra
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, totalMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new DOMException(`the leadership transfer did not complete within ${totalMs} ms`, 'TimeoutError'),
-        ),
-      ms,
-    );
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+  return timeBound(work, ms, `the leadership transfer did not complete within ${totalMs} ms`);
 }
