@@ -253,6 +253,25 @@ interface Link {
   lastDialProblem: string | undefined;
 }
 
+/** A link not yet dialled or accepted, with nothing queued. */
+function newLink(id: ServerId, address: PeerAddress, nonMember: boolean): Link {
+  return {
+    id,
+    address,
+    nonMember,
+    helloV2Next: false,
+    out: undefined,
+    connected: false,
+    inbound: undefined,
+    queue: [],
+    queuedBytes: 0,
+    flushScheduled: false,
+    attempt: 0,
+    timer: undefined,
+    lastDialProblem: undefined,
+  };
+}
+
 type Pending = { readonly from: ServerId; readonly message: PeerMessage } | { readonly down: ServerId };
 
 /**
@@ -419,21 +438,7 @@ export class TcpTransport implements PeerTransport {
       this.breakLink(existing, false);
       return;
     }
-    const link: Link = {
-      id,
-      address,
-      nonMember: false,
-      helloV2Next: false,
-      out: undefined,
-      connected: false,
-      inbound: undefined,
-      queue: [],
-      queuedBytes: 0,
-      flushScheduled: false,
-      attempt: 0,
-      timer: undefined,
-      lastDialProblem: undefined,
-    };
+    const link = newLink(id, address, false);
     this.links.set(id, link);
     if (this.started) this.dial(link);
   }
@@ -775,21 +780,7 @@ export class TcpTransport implements PeerTransport {
     const said = hello.address!;
     // A wildcard host says "any of my addresses": the one it came from is one.
     const host = wildcardHosts.has(said.host) ? (socket.remoteAddress ?? said.host) : said.host;
-    const link: Link = {
-      id: hello.from,
-      address: { host, port: said.port },
-      nonMember: true,
-      helloV2Next: false,
-      out: undefined,
-      connected: false,
-      inbound: undefined,
-      queue: [],
-      queuedBytes: 0,
-      flushScheduled: false,
-      attempt: 0,
-      timer: undefined,
-      lastDialProblem: undefined,
-    };
+    const link = newLink(hello.from, { host, port: said.port }, true);
     this.links.set(link.id, link);
     this.nonMembersAcceptedCount++;
     this.log?.info(
