@@ -109,28 +109,42 @@ function framed(payload: Buffer): Buffer {
 }
 
 /**
- * The complete hello frame (length prefix included); `nonce` when authenticating with the
- * secret, `address` where the dialler's peer port is reached (so a server that does not know
- * it can dial back).
+ * A hello payload of `extraBytes` more than its fixed part, the fixed part written: magic,
+ * `version`, kind, the secret flag, both ids, then the nonce when there is one.
  */
-export function encodeHello(from: ServerId, to: ServerId, nonce?: Buffer, address?: HelloAddress): Buffer {
+function helloPayload(
+  version: number,
+  from: ServerId,
+  to: ServerId,
+  nonce: Buffer | undefined,
+  extraBytes: number,
+): Buffer {
   if (nonce !== undefined && nonce.length !== nonceBytes) throw new RangeError('bad nonce length');
-  const host = Buffer.from(address?.host ?? '', 'latin1');
-  const port = address?.port ?? 0;
-  if (host.length > helloHostBytesMax) throw new RangeError(`host longer than ${helloHostBytesMax} bytes`);
-  if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new RangeError(`bad port ${port}`);
-  if ((port === 0) !== (host.length === 0)) throw new RangeError('an address has both a host and a port');
-  const noncePart = nonce?.length ?? 0;
-  const payload = Buffer.alloc(helloFixedBytes + noncePart + helloAddressFixedBytes + host.length);
+  const payload = Buffer.alloc(helloFixedBytes + (nonce?.length ?? 0) + extraBytes);
   protocolMagic.copy(payload, 0);
   let offset = protocolMagic.length;
-  payload[offset++] = protocolVersion;
+  payload[offset++] = version;
   payload[offset++] = HandshakeKind.hello;
   payload[offset++] = nonce === undefined ? 0 : secretFlag;
   payload.writeDoubleBE(from, offset);
   payload.writeDoubleBE(to, offset + 8);
   nonce?.copy(payload, helloFixedBytes);
-  offset = helloFixedBytes + noncePart;
+  return payload;
+}
+
+/**
+ * The complete hello frame (length prefix included); `nonce` when authenticating with the
+ * secret, `address` where the dialler's peer port is reached (so a server that does not know
+ * it can dial back).
+ */
+export function encodeHello(from: ServerId, to: ServerId, nonce?: Buffer, address?: HelloAddress): Buffer {
+  const host = Buffer.from(address?.host ?? '', 'latin1');
+  const port = address?.port ?? 0;
+  if (host.length > helloHostBytesMax) throw new RangeError(`host longer than ${helloHostBytesMax} bytes`);
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new RangeError(`bad port ${port}`);
+  if ((port === 0) !== (host.length === 0)) throw new RangeError('an address has both a host and a port');
+  const payload = helloPayload(protocolVersion, from, to, nonce, helloAddressFixedBytes + host.length);
+  const offset = helloFixedBytes + (nonce?.length ?? 0);
   payload.writeUInt16BE(port, offset);
   payload[offset + 2] = host.length;
   host.copy(payload, offset + helloAddressFixedBytes);
@@ -143,17 +157,7 @@ export function encodeHello(from: ServerId, to: ServerId, nonce?: Buffer, addres
  * version 2 does, so that links come up while an ensemble is upgraded one server at a time.
  */
 export function encodeHelloV2(from: ServerId, to: ServerId, nonce?: Buffer): Buffer {
-  if (nonce !== undefined && nonce.length !== nonceBytes) throw new RangeError('bad nonce length');
-  const payload = Buffer.alloc(helloFixedBytes + (nonce?.length ?? 0));
-  protocolMagic.copy(payload, 0);
-  let offset = protocolMagic.length;
-  payload[offset++] = protocolVersionOldest;
-  payload[offset++] = HandshakeKind.hello;
-  payload[offset++] = nonce === undefined ? 0 : secretFlag;
-  payload.writeDoubleBE(from, offset);
-  payload.writeDoubleBE(to, offset + 8);
-  nonce?.copy(payload, helloFixedBytes);
-  return framed(payload);
+  return framed(helloPayload(protocolVersionOldest, from, to, nonce, 0));
 }
 
 /** The hello a payload holds (version 2 or 3), or undefined for anything that is not exactly one. */
