@@ -16,9 +16,7 @@ import {
   startProcessEnsemble,
   until,
 } from './support/process-ensemble.js';
-
-/** super:test, as ZooKeeper's DigestAuthenticationProvider hashes it. */
-const superDigest = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
+import { connectAsSuper, superDigestProperty } from './support/super-user.js';
 
 /** The JSON log lines a member wrote, parsed. */
 function logLines(member: Member): Record<string, unknown>[] {
@@ -53,15 +51,14 @@ describe('a server started outside the membership of an authenticated ensemble',
       tickTime: 200,
       reconfigEnabled: true,
       logLevel: 'info',
-      systemProperties: { 'zookeeper.DigestAuthenticationProvider.superDigest': superDigest },
+      systemProperties: superDigestProperty,
       // Server 5 holds no secret: a stranger that cannot authenticate.
       extraConfig: (id) => (id === 5 ? [] : [`zabkit.quorum.secretFile=${secretFile}`]),
     });
     await ensemble.settled(60_000);
     const [, , , four, five] = ensemble.members as [Member, Member, Member, Member, Member];
-    const admin = await connectTcp(ensemble.connectString, { sessionTimeoutMs: 10_000 });
+    const admin = await connectAsSuper(ensemble.connectString);
     clients.push(admin);
-    await admin.addAuth('digest', 'super:test');
     await admin.create('/before', 'b');
 
     four.start();

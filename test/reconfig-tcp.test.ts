@@ -20,9 +20,7 @@ import {
   until,
 } from './support/process-ensemble.js';
 import { startSteadyWriter } from './support/steady-writer.js';
-
-/** super:test, as ZooKeeper's DigestAuthenticationProvider hashes it. */
-const superDigest = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
+import { connectAsSuper, superDigestProperty } from './support/super-user.js';
 
 const idsOf = (text: string) =>
   [...text.matchAll(/^server\.(\d+)=.*:(participant|observer)/gm)].map((m) => `${m[1]}:${m[2]}`);
@@ -41,12 +39,11 @@ describe('reconfiguration of a zabkit process ensemble', () => {
       standby: 2,
       tickTime: 200,
       reconfigEnabled: true,
-      systemProperties: { 'zookeeper.DigestAuthenticationProvider.superDigest': superDigest },
+      systemProperties: superDigestProperty,
     });
     await ensemble.settled(60_000);
-    const admin = await connectTcp(ensemble.connectString, { sessionTimeoutMs: 10_000 });
+    const admin = await connectAsSuper(ensemble.connectString);
     clients.push(admin);
-    await admin.addAuth('digest', 'super:test');
     const client = await connectTcp(ensemble.connectString, { sessionTimeoutMs: 10_000 });
     clients.push(client);
     const writer = await startSteadyWriter(client, 50);

@@ -9,13 +9,11 @@ import { join as joinPath } from 'node:path';
 import type { ZabClient } from '@zabkit/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSteadyWriter } from '../../../test/support/steady-writer.js';
+import { superAuth, superDigest } from '../../../test/support/super-user.js';
 import type { JoinChange, PeerChange } from '../src/embed/events.js';
 import { type EmbeddedPeer, startPeer } from '../src/embed/peer.js';
 import { peerMembers, startPeers, until, untilVersioned } from './embed-ensemble.js';
 import { freePort } from './server-process.js';
-
-/** super:test, as ZooKeeper's DigestAuthenticationProvider hashes it. */
-const superDigest = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
 
 const common = {
   dataDir: '/unused',
@@ -50,7 +48,7 @@ describe('joining and leaving with startPeer and close', () => {
       const peer = await startPeer({
         id,
         member: address,
-        join: { connectString, auth: 'super:test' },
+        join: { connectString, auth: superAuth },
         ...common,
       });
       peers.set(id, peer);
@@ -105,7 +103,7 @@ describe('joining and leaving with startPeer and close', () => {
       const options = {
         id: 4,
         member: { host: '127.0.0.1', port: await freePort(), clientPort: await freePort() },
-        join: { connectString: `127.0.0.1:${list[1]!.clientPort}`, auth: 'super:test' },
+        join: { connectString: `127.0.0.1:${list[1]!.clientPort}`, auth: superAuth },
         ...common,
         storage: 'level' as const,
         dataDir: joinPath(root, 'peer-4'),
