@@ -11,26 +11,13 @@ import { join } from 'node:path';
 import { connectTcp, type ZabClient } from '@zabkit/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  logRecords,
   type Member,
   type ProcessEnsemble,
   startProcessEnsemble,
   until,
 } from './support/process-ensemble.js';
 import { connectAsSuper, superDigestProperty } from './support/super-user.js';
-
-/** The JSON log lines a member wrote, parsed. */
-function logLines(member: Member): Record<string, unknown>[] {
-  return member
-    .stderr()
-    .split('\n')
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
-}
 
 describe('a server started outside the membership of an authenticated ensemble', () => {
   let ensemble: ProcessEnsemble | undefined;
@@ -76,7 +63,7 @@ describe('a server started outside the membership of an authenticated ensemble',
         ensemble!.members
           .slice(0, 3)
           .some((member) =>
-            logLines(member).some((line) => line.reason === 'authMismatch' && line.claimedServerId === 5),
+            logRecords(member).some((line) => line.reason === 'authMismatch' && line.claimedServerId === 5),
           )
           ? true
           : undefined,
@@ -86,7 +73,7 @@ describe('a server started outside the membership of an authenticated ensemble',
     // The leader logged the server it accepted from outside the membership.
     const leader = await ensemble.leader();
     expect(
-      logLines(leader).some(
+      logRecords(leader).some(
         (line) =>
           typeof line.msg === 'string' &&
           line.msg.startsWith('accepted a server outside the membership') &&

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nemesis } from './support/nemesis.js';
 import {
   fourLetterWord,
+  logRecords,
   type Member,
   type ProcessEnsemble,
   startProcessEnsemble,
@@ -34,18 +35,11 @@ interface LogLine {
 
 /** A member's JSON log lines whose message matches `pattern`. */
 function logged(member: Member, pattern: RegExp): LogLine[] {
-  return member
-    .stderr()
-    .split('\n')
-    .flatMap((line) => {
-      try {
-        const { msg, time } = JSON.parse(line) as { msg?: string; time?: string | number };
-        if (msg === undefined || time === undefined || !pattern.test(msg)) return [];
-        return [{ time: typeof time === 'number' ? time : Date.parse(time), msg }];
-      } catch {
-        return [];
-      }
-    });
+  return logRecords(member).flatMap(({ msg, time }) => {
+    if (typeof msg !== 'string' || !(typeof time === 'string' || typeof time === 'number')) return [];
+    if (!pattern.test(msg)) return [];
+    return [{ time: typeof time === 'number' ? time : Date.parse(time), msg }];
+  });
 }
 
 /** A member's last log lines, to say what it did when a test fails. */

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { connectTcp, type ZabClient } from '@zabkit/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  logRecords,
   type Member,
   type ProcessEnsemble,
   startProcessEnsemble,
@@ -35,17 +36,7 @@ const digest = (data: Uint8Array) => createHash('sha256').update(data).digest('h
 
 /** The JSON log lines a member wrote whose message matches `pattern`. */
 function logged(member: Member, pattern: RegExp): string[] {
-  return member
-    .stderr()
-    .split('\n')
-    .flatMap((line) => {
-      try {
-        const msg = (JSON.parse(line) as { msg?: string }).msg;
-        return msg !== undefined && pattern.test(msg) ? [msg] : [];
-      } catch {
-        return [];
-      }
-    });
+  return logRecords(member).flatMap(({ msg }) => (typeof msg === 'string' && pattern.test(msg) ? [msg] : []));
 }
 
 const fromLeaderFinished = /^learner sync from leader \d+ finished/;

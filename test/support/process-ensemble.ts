@@ -91,6 +91,24 @@ export interface ProcessEnsemble {
   stop(): Promise<void>;
 }
 
+/**
+ * A member's JSON log lines, parsed; a line that is not JSON (the first, cut where stderr's
+ * last MiB begins; anything not from the logger) is passed over.
+ */
+export function logRecords(member: Pick<Member, 'stderr'>): Record<string, unknown>[] {
+  return member
+    .stderr()
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        const record: unknown = JSON.parse(line);
+        return typeof record === 'object' && record !== null ? [record as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
 export async function startProcessEnsemble(options: {
   size: number;
   tickTime?: number;
