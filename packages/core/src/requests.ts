@@ -251,6 +251,8 @@ export interface ResultByOp {
  * result or ZooKeeper's error code. A failed multi is `ok: true` with error results, as on
  * the wire; the client turns it into a rejected promise.
  */
-export type Reply<Op extends OpName = OpName> =
-  | { readonly ok: true; readonly op: Op; readonly result: ResultByOp[Op] }
-  | { readonly ok: false; readonly op: Op; readonly code: ErrorCodeValue; readonly path?: string };
+export type Reply<Op extends OpName = OpName> = Op extends OpName
+  ?
+      | { readonly ok: true; readonly op: Op; readonly result: ResultByOp[Op] }
+      | { readonly ok: false; readonly op: Op; readonly code: ErrorCodeValue; readonly path?: string }
+  : never;
