@@ -6,6 +6,7 @@
 import {
   type ACL,
   type CreateModeValue,
+  decodedSessionId,
   ErrorCode,
   type ErrorCodeValue,
   type Id,
@@ -13,6 +14,7 @@ import {
   type MultiPartTxn,
   type PeerMessage,
   type PreparableRequest,
+  type SessionId,
   type SnapshotNode,
   type TreeSnapshot,
   type Txn,
@@ -29,6 +31,7 @@ export const int64Arb = fc.oneof(
   fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
   fc.constantFrom(0n, -1n, 1n, -(1n << 63n), (1n << 63n) - 1n),
 );
+export const sessionIdArb: fc.Arbitrary<SessionId> = int64Arb.map((v) => decodedSessionId(v));
 const uint32Max = 2 ** 32 - 1;
 /** Epochs and election rounds: 0..2^32-1, small ones most often. */
 export const uint32Arb = fc.oneof(
@@ -115,7 +118,7 @@ export const txnBodyArb: fc.Arbitrary<TxnBody> = fc.oneof(
 export const txnArb: fc.Arbitrary<Txn> = fc.record({
   zxid: zxidArb,
   timeMs: timeMsArb,
-  sessionId: int64Arb,
+  sessionId: sessionIdArb,
   cxid: int32Arb,
   body: txnBodyArb,
 });
@@ -138,7 +141,7 @@ const snapshotNodeArb: fc.Arbitrary<SnapshotNode> = fc.record({
 export const snapshotArb: fc.Arbitrary<TreeSnapshot> = fc.record({
   zxid: zxidArb,
   nodes: fc.array(snapshotNodeArb, { maxLength: 5 }),
-  sessions: fc.array(fc.tuple(int64Arb, timeoutMsArb), { maxLength: 4 }),
+  sessions: fc.array(fc.tuple(sessionIdArb, timeoutMsArb), { maxLength: 4 }),
 });
 
 const modeArb = fc.integer({ min: 0, max: 6 }) as fc.Arbitrary<CreateModeValue>;
@@ -201,14 +204,14 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
   pingReply: fc.record({
     kind: fc.constant('pingReply'),
     epoch,
-    touches: fc.array(int64Arb, { maxLength: 5 }),
+    touches: fc.array(sessionIdArb, { maxLength: 5 }),
     forwardedSeq: uint53Arb,
   }),
   request: fc.record({
     kind: fc.constant('request'),
     epoch,
     seq: uint53Arb,
-    sessionId: int64Arb,
+    sessionId: sessionIdArb,
     cxid: int32Arb,
     authInfo: fc.array(idArb, { maxLength: 3 }),
     request: requestArb,
@@ -217,13 +220,13 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
     kind: fc.constant('clientSync'),
     epoch,
     seq: uint53Arb,
-    sessionId: int64Arb,
+    sessionId: sessionIdArb,
     cxid: int32Arb,
   }),
   revalidate: fc.record({
     kind: fc.constant('revalidate'),
     epoch,
-    sessionId: int64Arb,
+    sessionId: sessionIdArb,
     connectionId: uint53Arb,
   }),
   leaderInfo: fc.record({ kind: fc.constant('leaderInfo'), epoch }),
@@ -280,14 +283,14 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
   clientSyncReply: fc.record({
     kind: fc.constant('clientSyncReply'),
     epoch,
-    sessionId: int64Arb,
+    sessionId: sessionIdArb,
     cxid: int32Arb,
     zxid: zxidArb,
   }),
   revalidateReply: fc.record({
     kind: fc.constant('revalidateReply'),
     epoch,
-    sessionId: int64Arb,
+    sessionId: sessionIdArb,
     connectionId: uint53Arb,
     valid: fc.boolean(),
   }),

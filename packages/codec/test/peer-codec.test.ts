@@ -1,4 +1,4 @@
-import { makeZxid, type PeerMessage, type Txn } from '@zabkit/core';
+import { decodedSessionId, makeZxid, type PeerMessage, type Txn, zeroZxid } from '@zabkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -33,7 +33,8 @@ function float(v: number): number[] {
   return [...bytes];
 }
 type Part = number | Part[];
-const frame = (...parts: Part[]) => Uint8Array.from(parts.flat(Number.POSITIVE_INFINITY) as number[]);
+const frame = (...parts: Part[]) =>
+  Uint8Array.from((parts as unknown[]).flat(Number.POSITIVE_INFINITY) as number[]);
 const tag = peerMessageTags;
 
 /** The PeerCodecError decoding `bytes` throws; fails the test if it throws anything else or nothing. */
@@ -126,7 +127,7 @@ describe('peer codec round trips', () => {
         {
           zxid: makeZxid(1, 1),
           timeMs: 0,
-          sessionId: 5n,
+          sessionId: decodedSessionId(5n),
           cxid: 1,
           body: { kind: 'setData', path: '/a', data, version: 1 },
         },
@@ -141,16 +142,16 @@ describe('peer codec round trips', () => {
   it('keeps small messages small', () => {
     expect(encodePeerMessage({ kind: 'ack', epoch: 3, zxid: makeZxid(3, 7) }).length).toBe(10);
     expect(encodePeerMessage({ kind: 'ackNewLeader', epoch: 3 }).length).toBe(2);
-    expect(encodePeerMessage({ kind: 'ping', epoch: 3, sentThroughZxid: 0n, commitZxid: 0n }).length).toBe(
-      18,
-    );
+    expect(
+      encodePeerMessage({ kind: 'ping', epoch: 3, sentThroughZxid: zeroZxid, commitZxid: zeroZxid }).length,
+    ).toBe(18);
   });
 
   it('encodes a transaction once and reuses the bytes, also for one it decoded', () => {
     const txn: Txn = {
       zxid: makeZxid(1, 1),
       timeMs: 10,
-      sessionId: 1n,
+      sessionId: decodedSessionId(1n),
       cxid: 1,
       body: { kind: 'delete', path: '/a' },
     };
@@ -221,11 +222,17 @@ describe('peer codec validation', () => {
       kind: 'proposal',
       epoch: 1,
       txns: [
-        { zxid: makeZxid(1, 1), timeMs: 0, sessionId: 1n, cxid: 1, body: { kind: 'delete', path: '/x' } },
+        {
+          zxid: makeZxid(1, 1),
+          timeMs: 0,
+          sessionId: decodedSessionId(1n),
+          cxid: 1,
+          body: { kind: 'delete', path: '/x' },
+        },
         {
           zxid: makeZxid(1, 2),
           timeMs: 0,
-          sessionId: 1n,
+          sessionId: decodedSessionId(1n),
           cxid: 2,
           body: { kind: 'setData', path, data: new Uint8Array(100), version: 1 },
         },
@@ -359,7 +366,7 @@ describe('peer codec refuses to encode values outside the message types', () => 
     const txn = (cxid: number): Txn => ({
       zxid: makeZxid(1, 1),
       timeMs: 0,
-      sessionId: 1n,
+      sessionId: decodedSessionId(1n),
       cxid,
       body: { kind: 'delete', path: '/a' },
     });

@@ -8,8 +8,10 @@
 import {
   type ACL,
   containerEphemeralOwner,
+  decodedSessionId,
   Ids,
   makeZxid,
+  noSessionId,
   type PeerMessage,
   type SnapshotNode,
   type TreeSnapshot,
@@ -23,9 +25,9 @@ const int32Max = 2 ** 31 - 1;
 const int32Min = -(2 ** 31);
 const uint32Max = 2 ** 32 - 1;
 const zxidMax = zxid((1n << 64n) - 1n);
-const session = 0x0100_0190_1234_0001n;
+const session = decodedSessionId(0x0100_0190_1234_0001n);
 /** A session id with the top bit set: negative as a signed 64-bit value, as ZooKeeper's can be. */
-const highSession = -0x0123_4567_89ab_cdefn;
+const highSession = decodedSessionId(-0x0123_4567_89ab_cdefn);
 const wallClockMs = 1_764_000_000_000;
 const digestAcl: ACL[] = [
   { perms: 31, id: { scheme: 'digest', id: 'bob:Xdp1qeWk4A6ml1B6mBvwDlB1Ko0=' } },
@@ -331,7 +333,12 @@ export const sampleMessages: Record<string, PeerMessage> = {
   ackEpoch: { kind: 'ackEpoch', epoch: 5, currentEpoch: 4, lastZxid: makeZxid(4, 99) },
   ackNewLeader: { kind: 'ackNewLeader', epoch: 5 },
   ack: { kind: 'ack', epoch: 3, zxid: makeZxid(3, 7) },
-  pingReply: { kind: 'pingReply', epoch: 5, touches: [session, highSession, 1n], forwardedSeq: 41 },
+  pingReply: {
+    kind: 'pingReply',
+    epoch: 5,
+    touches: [session, highSession, decodedSessionId(1n)],
+    forwardedSeq: 41,
+  },
   'pingReply/empty': { kind: 'pingReply', epoch: 5, touches: [], forwardedSeq: 0 },
   'request/create': {
     kind: 'request',
@@ -436,7 +443,7 @@ export const sampleMessages: Record<string, PeerMessage> = {
     kind: 'request',
     epoch: 5,
     seq: 2 ** 53 - 1,
-    sessionId: 0n,
+    sessionId: noSessionId,
     cxid: -1,
     authInfo: [],
     request: { op: 'deleteContainer', path: '/locks' },
