@@ -14,7 +14,7 @@ import {
   setData,
 } from './requests-helpers.js';
 
-const digest = (user: string, password: string, perms = Perms.All): ACL => ({
+const digest = (user: string, password: string, perms: number = Perms.All): ACL => ({
   perms,
   id: { scheme: 'digest', id: digestOf(user, password) },
 });

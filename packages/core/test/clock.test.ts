@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CreateMode, ErrorCode, ttlEphemeralOwner } from '../src/index.js';
+import { CreateMode, decodedSessionId, ErrorCode, ttlEphemeralOwner, zxid } from '../src/index.js';
 import { DataTree } from '../src/tree/data-tree.js';
 import { ContainerCollector } from '../src/zab/container-collector.js';
 import { Harness } from './harness.js';
@@ -76,9 +76,9 @@ describe('TTL expiry', () => {
   it('counts a TTL on the wall clock, and checks when the timer clock says a check is due', () => {
     const tree = new DataTree();
     tree.apply({
-      zxid: 1n,
+      zxid: zxid(1n),
       timeMs: 10_000,
-      sessionId: 1n,
+      sessionId: decodedSessionId(1n),
       cxid: 1,
       body: {
         kind: 'create',

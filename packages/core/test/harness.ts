@@ -203,4 +203,8 @@ export class Harness {
 }
 
 export const bytes = (text: string) => new TextEncoder().encode(text);
-export const text = (data: Uint8Array) => new TextDecoder().decode(data);
+/** A znode's data as text. Null data is not empty text, so it fails the test rather than read as ''. */
+export const text = (data: Uint8Array | null) => {
+  if (data === null) throw new Error('expected data, got null');
+  return new TextDecoder().decode(data);
+};

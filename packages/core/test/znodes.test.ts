@@ -398,7 +398,7 @@ describe('null data', () => {
     expect(h.ok(s, getData('/m')).data).toBeNull();
     expect(h.ok(s, getData('/null')).data).toBeNull();
     const read = h.ok(s, { op: 'multiRead', ops: [getData('/m'), getData('/empty')] } as never) as {
-      results: { data?: unknown }[];
+      readonly results: readonly { data?: unknown }[];
     };
     expect(read.results.map((result) => result.data)).toEqual([null, null]);
 

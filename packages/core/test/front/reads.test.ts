@@ -4,6 +4,7 @@ import { leaveWatches, type Reader, serveRead, type WatchTable } from '../../src
 import {
   type ACL,
   DataTree,
+  decodedSessionId,
   ErrorCode,
   Ids,
   makeZxid,
@@ -12,14 +13,14 @@ import {
   type TxnBody,
 } from '../../src/index.js';
 
-const reader = { sessionId: 7n, authInfo: [{ scheme: 'ip', id: '10.0.0.1' }] };
+const reader = { sessionId: decodedSessionId(7n), authInfo: [{ scheme: 'ip', id: '10.0.0.1' }] };
 const secret: readonly ACL[] = [{ perms: Perms.All, id: { scheme: 'digest', id: 'alice:hash' } }];
 
 /** A tree with /a (data "x", child /a/b), /locked readable by alice only, and /a/e ephemeral of session 7. */
 function tree(): DataTree {
   const t = new DataTree();
   let counter = 0;
-  const apply = (body: TxnBody, sessionId = 1n) =>
+  const apply = (body: TxnBody, sessionId = decodedSessionId(1n)) =>
     t.apply({ zxid: makeZxid(1, ++counter), timeMs: 0, sessionId, cxid: counter, body });
   const create = (path: string, acl: readonly ACL[] = Ids.openAclUnsafe, ephemeralOwner = 0n) =>
     apply({
@@ -104,7 +105,7 @@ describe('serveRead: reads as a pure function of the tree', () => {
   });
 
   it('masks digest hashes in getACL without ADMIN, and finds the reader session ephemerals', () => {
-    const alice = { sessionId: 7n, authInfo: [{ scheme: 'digest', id: 'alice:hash' }] };
+    const alice = { sessionId: decodedSessionId(7n), authInfo: [{ scheme: 'digest', id: 'alice:hash' }] };
     const readOnly: readonly ACL[] = [
       { perms: Perms.Read, id: { scheme: 'world', id: 'anyone' } },
       ...secret,
@@ -113,7 +114,7 @@ describe('serveRead: reads as a pure function of the tree', () => {
     t.apply({
       zxid: makeZxid(1, 100),
       timeMs: 0,
-      sessionId: 1n,
+      sessionId: decodedSessionId(1n),
       cxid: 100,
       body: { kind: 'setACL', path: '/a/b', acl: readOnly, aversion: 1 },
     });

@@ -56,8 +56,9 @@ export class Printer {
     return `${epochOf(zxid as Zxid)}.${counterOf(zxid as Zxid)}`;
   }
 
-  data(bytes: Uint8Array): string {
-    return JSON.stringify(decoder.decode(bytes));
+  /** Quoted text; null data (not the same as empty) prints as `null`. */
+  data(bytes: Uint8Array | null): string {
+    return bytes === null ? 'null' : JSON.stringify(decoder.decode(bytes));
   }
 
   /** `1.4 s1#3 create /a "x"`: zxid, session and client xid (none for the service's own), body. */
@@ -81,7 +82,7 @@ export class Printer {
           : `closeSession ephemerals=[${body.ephemeralPaths.join(', ')}]`;
       case 'create': {
         const kind = nodeKindOf(body.ephemeralOwner);
-        const data = body.data.length === 0 ? '' : ` ${this.data(body.data)}`;
+        const data = body.data?.length === 0 ? '' : ` ${this.data(body.data)}`;
         const owner =
           kind === 'ephemeral'
             ? ` ephemeral=${this.session(body.ephemeralOwner)}`

@@ -21,6 +21,8 @@ const envelope = (token: number): Envelope => ({
   message: { kind: 'ping', epoch: token } as PeerMessage,
 });
 const tokenOfEnvelope = (e: Envelope) => (e.message as { epoch: number }).epoch;
+// The Ready fields the pipeline does not order, empty in every Ready here.
+const unordered = { reads: [], events: [], activatedConfig: undefined, closeLinks: [] } as const;
 
 type Command =
   | { kind: 'accept'; persist: number; now: number; after: number }
@@ -92,6 +94,7 @@ function run(commands: readonly Command[], writeReadiesMax: number): void {
           messages: now.map(envelope),
           messagesAfterPersist: after.map(envelope),
           toClients: [],
+          ...unordered,
         };
         readies.push({ seq: persistSeq, actions, after });
         for (const t of after) pendingAfter.set(t, readies.length - 1);
@@ -189,6 +192,7 @@ describe('ReadyPipeline', () => {
       messages: [],
       messagesAfterPersist: after.map(envelope),
       toClients: [],
+      ...unordered,
     });
     expect(pipeline.accept(ready(1, [10], [])).length).toBe(0);
     const write = pipeline.startWrite()!;
@@ -207,6 +211,7 @@ describe('ReadyPipeline', () => {
       messages: [],
       messagesAfterPersist: [envelope(persistSeq)],
       toClients: [],
+      ...unordered,
     });
     pipeline.accept(ready(1));
     const first = pipeline.startWrite()!;
@@ -229,6 +234,7 @@ describe('ReadyPipeline', () => {
       messages: [],
       messagesAfterPersist: [],
       toClients: [],
+      ...unordered,
     };
     expect(() => pipeline.accept(bad)).toThrow(/persistSeq/);
     pipeline.accept({ ...bad, persistSeq: 2 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   containerEphemeralOwner,
   DataTree,
+  decodedSessionId,
   Ids,
   makeZxid,
   type Txn,
@@ -17,7 +18,7 @@ import { MajorityQuorum } from '../../src/zab/quorum.js';
 let counter = 0;
 function apply(tree: DataTree, body: TxnBody, timeMs = 0): Zxid {
   const zxid = makeZxid(1, ++counter);
-  const txn: Txn = { zxid, timeMs, sessionId: 1n, cxid: counter, body };
+  const txn: Txn = { zxid, timeMs, sessionId: decodedSessionId(1n), cxid: counter, body };
   tree.apply(txn);
   return zxid;
 }
@@ -72,12 +73,13 @@ describe('ContainerCollector', () => {
 
 describe('LeaderSessions', () => {
   it('tracks the sessions it starts with, expiring them a full timeout later', () => {
-    const sessions = new LeaderSessions(100, [[7n, 1000]], 5000);
-    expect(sessions.isActive(7n)).toBe(true);
+    const session = decodedSessionId(7n);
+    const sessions = new LeaderSessions(100, [[session, 1000]], 5000);
+    expect(sessions.isActive(session)).toBe(true);
     expect(sessions.expire(5900, 10)).toEqual([]);
     expect(sessions.expire(6100, 10)).toEqual([7n]);
-    expect(sessions.isActive(7n)).toBe(false);
-    sessions.closed(7n);
+    expect(sessions.isActive(session)).toBe(false);
+    sessions.closed(session);
     expect(sessions.size).toBe(0);
   });
 
@@ -85,38 +87,40 @@ describe('LeaderSessions', () => {
     const sessions = new LeaderSessions(
       100,
       [
-        [1n, 1000],
-        [2n, 1000],
-        [3n, 2000],
+        [decodedSessionId(1n), 1000],
+        [decodedSessionId(2n), 1000],
+        [decodedSessionId(3n), 2000],
       ],
       0,
     );
     expect(sessions.expire(5000, 2)).toEqual([1n, 2n]);
-    expect(sessions.isActive(3n)).toBe(true);
+    expect(sessions.isActive(decodedSessionId(3n))).toBe(true);
     expect(sessions.expire(5000, 0)).toEqual([]);
     expect(sessions.expire(5000, 5)).toEqual([3n]);
     expect(sessions.expire(9000, 5)).toEqual([]);
   });
 
   it('gives a session to the server that created it, and refuses another until it revalidates', () => {
+    const session = decodedSessionId(9n);
     const sessions = new LeaderSessions(100, [], 0);
-    sessions.created(9n, 1000, 2, 0);
-    expect(sessions.ownedBy(9n, 2)).toBe(true);
-    expect(sessions.ownedBy(9n, 3)).toBe(false);
-    expect(sessions.revalidate(9n, 3, 10)).toBe(true);
-    expect(sessions.ownedBy(9n, 3)).toBe(true);
-    expect(sessions.ownedBy(9n, 2)).toBe(false);
+    sessions.created(session, 1000, 2, 0);
+    expect(sessions.ownedBy(session, 2)).toBe(true);
+    expect(sessions.ownedBy(session, 3)).toBe(false);
+    expect(sessions.revalidate(session, 3, 10)).toBe(true);
+    expect(sessions.ownedBy(session, 3)).toBe(true);
+    expect(sessions.ownedBy(session, 2)).toBe(false);
   });
 
   it('lets the first server claim a session nobody owns, and forgets the owner of a closing one', () => {
-    const sessions = new LeaderSessions(100, [[4n, 1000]], 0);
-    expect(sessions.ownedBy(4n, 5)).toBe(true);
-    expect(sessions.ownedBy(4n, 6)).toBe(false);
-    sessions.closing(4n);
-    expect(sessions.isActive(4n)).toBe(false);
-    expect(sessions.touch(4n, 10)).toBe(false);
-    expect(sessions.revalidate(4n, 6, 10)).toBe(false);
-    expect(sessions.ownedBy(4n, 6)).toBe(true);
+    const session = decodedSessionId(4n);
+    const sessions = new LeaderSessions(100, [[session, 1000]], 0);
+    expect(sessions.ownedBy(session, 5)).toBe(true);
+    expect(sessions.ownedBy(session, 6)).toBe(false);
+    sessions.closing(session);
+    expect(sessions.isActive(session)).toBe(false);
+    expect(sessions.touch(session, 10)).toBe(false);
+    expect(sessions.revalidate(session, 6, 10)).toBe(false);
+    expect(sessions.ownedBy(session, 6)).toBe(true);
   });
 });
 

@@ -341,7 +341,7 @@ describe('streamed learner syncs', () => {
   it('sessions stream in bounded chunks too: a thousand sessions, no message above a chunk', () => {
     const cluster = new Cluster({
       voters: 3,
-      peer: { snapCount: 25, ...syncOptions, server: { maxSessionTimeoutMs: 3_600_000 } },
+      peer: { snapCount: 25, ...syncOptions, maxSessionTimeoutMs: 3_600_000 },
     });
     cluster.stabilize();
     cluster.crash(1);
