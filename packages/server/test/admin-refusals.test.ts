@@ -58,10 +58,12 @@ describe('admin commands that need authentication', () => {
 
     const missing = await fetch(url);
     expect(missing.status).toBe(401);
-    expect((await missing.json()).error).toBe('Auth info is missing for the command');
+    expect(((await missing.json()) as { error?: unknown }).error).toBe(
+      'Auth info is missing for the command',
+    );
     const wrong = await fetch(url, { headers: { authorization: 'digest nobody' } });
     expect(wrong.status).toBe(401);
-    expect((await wrong.json()).error).toBe('Not authenticated');
+    expect(((await wrong.json()) as { error?: unknown }).error).toBe('Not authenticated');
     expect(refusals().map((entry) => [entry.fields.status, entry.message])).toEqual([
       [401, 'admin command snapshot refused: Auth info is missing for the command'],
       [401, 'admin command snapshot refused: Not authenticated'],

@@ -165,9 +165,9 @@ Client { org.apache.zookeeper.server.auth.DigestLoginModule required username="b
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).key).toBe('zabkit.sasl.loginConfig');
     const fromFlag = parseClientAuthSettings(() => undefined, [], join(dir, 'missing.conf'));
-    expect((await loadSaslUsers(fromFlag).catch((e: ConfigError) => e))!.key).toBe(
-      '-Djava.security.auth.login.config',
-    );
+    const flagError = await loadSaslUsers(fromFlag).catch((e: unknown) => e);
+    expect(flagError).toBeInstanceOf(ConfigError);
+    expect((flagError as ConfigError).key).toBe('-Djava.security.auth.login.config');
   });
 });
 

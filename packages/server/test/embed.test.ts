@@ -14,7 +14,7 @@ import { attachMetrics } from '../src/metrics/registry.js';
 import { PeerDriver } from '../src/peer-driver.js';
 import { freePort } from './server-process.js';
 
-const text = (data: Uint8Array) => new TextDecoder().decode(data);
+const text = (data: Uint8Array | null) => (data === null ? null : new TextDecoder().decode(data));
 
 async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const started = Date.now();
@@ -241,6 +241,7 @@ describe('a transport that refuses a message', () => {
       peer: { serverId: 1, voters: [1, 2, 3], sessionSecret: new Uint8Array(32), startTimeMs: Date.now() },
       storage: new MemoryStorage(),
       transport: {
+        serverId: 1,
         send: () => {
           throw new RangeError('notification.vote.leader: out of range');
         },

@@ -13,7 +13,7 @@ afterEach(async () => {
   for (const ensemble of ensembles.splice(0)) await ensemble.close();
 });
 
-const text = (data: Uint8Array) => new TextDecoder().decode(data);
+const text = (data: Uint8Array | null) => (data === null ? null : new TextDecoder().decode(data));
 const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) => {
   const started = Date.now();
   while (!(await condition())) {

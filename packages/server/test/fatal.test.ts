@@ -117,7 +117,7 @@ describe('a peer that cannot go on stops with a typed fatal error', () => {
     // Stopped for good: storage closed, no link accepted any more.
     await until(() => storage.closeCalls === 1);
     const closed = await new Promise<string>((resolve) => {
-      driver.open({ message: () => undefined, closed: resolve }, 0).connect({
+      driver.open({ message: () => undefined, closed: resolve }).connect({
         sessionId: 0n,
         password: new Uint8Array(16),
         timeoutMs: 2000,

@@ -87,7 +87,7 @@ describe('a membership that takes effect on a server', () => {
     ]);
     await writeFile(cfg, text);
     const infos: string[] = [];
-    const log = { ...silentLogger, info: (_fields: unknown, message: string) => infos.push(message) };
+    const log = { ...silentLogger, info: (_fields: unknown, message?: string) => infos.push(message ?? '') };
     const dialled: number[] = [];
     // Server 4 waits to be added: the ensemble's membership names 1, 2 and 3 only.
     await keepMembership(
@@ -148,7 +148,10 @@ describe('a membership that takes effect on a server', () => {
 
   it('logs a file it cannot write, and still tells the transport', async () => {
     const errors: string[] = [];
-    const log = { ...silentLogger, error: (_fields: unknown, message: string) => errors.push(message) };
+    const log = {
+      ...silentLogger,
+      error: (_fields: unknown, message?: string) => errors.push(message ?? ''),
+    };
     const dialled: number[] = [];
     await keepMembership(
       { members: [member(1), member(2)], version: makeZxid(2, 1) },

@@ -30,8 +30,12 @@ interface Line {
 }
 
 function recordingLog(lines: Line[]): Logger {
-  const at = (level: string) => (fields: object, message: string) =>
-    lines.push({ level, message, fields: fields as Record<string, unknown> });
+  const at = (level: string) => (fields: object | string, message?: string) =>
+    lines.push(
+      typeof fields === 'string'
+        ? { level, message: fields, fields: {} }
+        : { level, message: message ?? '', fields: fields as Record<string, unknown> },
+    );
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 

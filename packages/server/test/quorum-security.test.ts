@@ -287,7 +287,7 @@ describe('quorum security at start', () => {
     const lines: string[] = [];
     const log = {
       ...silentLogger,
-      warn: (_fields: object, message?: string) => void lines.push(message ?? ''),
+      warn: (_fields: unknown, message?: string) => void lines.push(message ?? ''),
     };
     await loadQuorumSecurity(parse().config, log);
     expect(lines).toEqual([expect.stringContaining('PEER LINKS ARE NOT AUTHENTICATED')]);

@@ -41,8 +41,8 @@ async function client(links: LinkFactory): Promise<ZabClient> {
 function wrapped(server: LocalServer, without: readonly (keyof ClientLink)[] = []) {
   const opened: { link?: ClientLink } = {};
   const links: LinkFactory = {
-    open(handlers: LinkHandlers, attempt: number) {
-      const link = server.open(handlers, attempt);
+    open(handlers: LinkHandlers) {
+      const link = server.open(handlers);
       const copy: Partial<ClientLink> = { ...link };
       for (const key of without) delete copy[key];
       opened.link = copy as ClientLink;

@@ -9,7 +9,7 @@ import { parseConfig } from '../src/config.js';
 import { ServerNode } from '../src/node.js';
 import { startStandalone, until } from './helpers.js';
 
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const text = (bytes: Uint8Array | null) => (bytes === null ? null : new TextDecoder().decode(bytes));
 
 describe('the TCP client against a standalone server', () => {
   let server: ServerNode;
