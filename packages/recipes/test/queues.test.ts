@@ -1,3 +1,4 @@
+import type { ZabClient } from '@zabkit/client';
 import { startEnsemble } from '@zabkit/server';
 import { describe, expect, it } from 'vitest';
 import { DistributedPriorityQueue } from '../src/priority-queue.js';

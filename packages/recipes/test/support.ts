@@ -9,8 +9,11 @@ import { afterEach } from 'vitest';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export const text = (bytes: Uint8Array | undefined) =>
-  bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+/** Data as text, undefined for none. Null data is not empty text, so it fails the test rather than read as ''. */
+export const text = (bytes: Uint8Array | null | undefined) => {
+  if (bytes === null) throw new Error('expected data, got null');
+  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+};
 
 export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const started = Date.now();

@@ -1,4 +1,4 @@
-import { makeZxid, type Txn } from '@zabkit/core';
+import { decodedSessionId, makeZxid, type Txn } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 import { runSeed } from '../src/index.js';
 import { ConfigQuorumChecker, initialMembership } from '../src/membership.js';
@@ -6,7 +6,7 @@ import { ConfigQuorumChecker, initialMembership } from '../src/membership.js';
 const reconfigTxn = (counter: number, config: string): Txn => ({
   zxid: makeZxid(1, counter),
   timeMs: counter,
-  sessionId: 5n,
+  sessionId: decodedSessionId(5n),
   cxid: counter,
   body: { kind: 'reconfig', config: `${config}\nversion=${makeZxid(1, counter).toString(16)}` },
 });

@@ -1,4 +1,4 @@
-import { DataTree, Ids, makeZxid, type PeerMessage, type Txn } from '@zabkit/core';
+import { DataTree, decodedSessionId, Ids, makeZxid, type PeerMessage, type Txn } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 import { checkAcknowledgedWrites } from '../src/checkers/durability.js';
 import { checkReads } from '../src/checkers/reads.js';
@@ -9,7 +9,13 @@ import type { ReadRecord, WriteRecord } from '../src/clients.js';
 import { Rng, runSeed } from '../src/index.js';
 import { atomicBatches, drawFaultRates, World } from '../src/world.js';
 
-const create = (counter: number, path: string, data: string, sessionId = 5n, cxid = counter): Txn => ({
+const create = (
+  counter: number,
+  path: string,
+  data: string,
+  sessionId = decodedSessionId(5n),
+  cxid = counter,
+): Txn => ({
   zxid: makeZxid(1, counter),
   timeMs: counter,
   sessionId,
@@ -172,7 +178,7 @@ describe('checkers catch what they are for', () => {
     const setData = (counter: number): Txn => ({
       zxid: makeZxid(1, counter),
       timeMs: counter,
-      sessionId: 5n,
+      sessionId: decodedSessionId(5n),
       cxid: counter,
       body: { kind: 'setData', path: '/a', data: new Uint8Array(0), version: counter },
     });
@@ -214,14 +220,14 @@ describe('checkers catch what they are for', () => {
     tree.apply({
       zxid: makeZxid(1, 1),
       timeMs: 0,
-      sessionId: 77n,
+      sessionId: decodedSessionId(77n),
       cxid: -1,
       body: { kind: 'createSession', timeoutMs: 1000 },
     });
     tree.apply({
       zxid: makeZxid(1, 2),
       timeMs: 0,
-      sessionId: 77n,
+      sessionId: decodedSessionId(77n),
       cxid: 1,
       body: {
         kind: 'create',

@@ -4,7 +4,7 @@
  * a consistent prefix of what it held.
  */
 import { encodeFormatRecord, storageFormatVersion } from '@zabkit/codec';
-import { DataTree, Ids, makeZxid, type Txn, type Zxid } from '@zabkit/core';
+import { DataTree, decodedSessionId, Ids, makeZxid, type Txn, type Zxid } from '@zabkit/core';
 import fc from 'fast-check';
 import { MemoryLevel } from 'memory-level';
 import { describe, expect, it } from 'vitest';
@@ -37,7 +37,7 @@ function txn(counter: number): Txn {
   return {
     zxid: makeZxid(1, counter),
     timeMs: counter,
-    sessionId: 1n,
+    sessionId: decodedSessionId(1n),
     cxid: counter,
     body: {
       kind: 'create',

@@ -55,7 +55,7 @@ function txn(epoch: number, counter: number): Txn {
   return {
     zxid: makeZxid(epoch, counter),
     timeMs: counter,
-    sessionId: 1n,
+    sessionId: 1n as SessionId,
     cxid: counter,
     body: {
       kind: 'create',

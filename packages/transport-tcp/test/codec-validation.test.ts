@@ -6,7 +6,7 @@
  */
 import { connect } from 'node:net';
 import { peerMessageTags } from '@zabkit/codec';
-import { makeZxid, type PeerMessage, type ServerId } from '@zabkit/core';
+import { decodedSessionId, makeZxid, type PeerMessage, type ServerId, zeroZxid } from '@zabkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -98,7 +98,12 @@ describe('a peer message that does not decode closes its link', () => {
   for (const [name, payload, expected] of cases) {
     it(`${name}: after the message before it, which is delivered`, async () => {
       const peer = await receiver();
-      const ping = encodePeerMessage({ kind: 'ping', epoch: 3, sentThroughZxid: 0n, commitZxid: 0n });
+      const ping = encodePeerMessage({
+        kind: 'ping',
+        epoch: 3,
+        sentThroughZxid: zeroZxid,
+        commitZxid: zeroZxid,
+      });
       await sendAsPeer(peer.address.port, [frame(ping), frame(payload)]);
       await until(() => peer.down.includes(1));
       expect(peer.received).toEqual([
@@ -133,7 +138,7 @@ describe('a peer message that does not decode closes its link', () => {
         {
           zxid: makeZxid(1, 1),
           timeMs: 0,
-          sessionId: 1n,
+          sessionId: decodedSessionId(1n),
           cxid: 1,
           body: { kind: 'setData', path: '/a', data: new Uint8Array(11), version: 1 },
         },

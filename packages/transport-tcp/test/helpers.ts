@@ -3,7 +3,7 @@
  * ephemeral ports, an inbox, a recording logger, raw frames, and teardown after each test.
  */
 import { createServer, type Socket } from 'node:net';
-import type { PeerMessage, PeerTransport, ServerId } from '@zabkit/core';
+import { type PeerMessage, type PeerTransport, type ServerId, zeroZxid } from '@zabkit/core';
 import { afterEach } from 'vitest';
 import {
   type PeerAddress,
@@ -105,8 +105,8 @@ export function collect(transport: PeerTransport): Inbox {
 export const ping = (epoch: number): PeerMessage => ({
   kind: 'ping',
   epoch,
-  sentThroughZxid: 0n,
-  commitZxid: 0n,
+  sentThroughZxid: zeroZxid,
+  commitZxid: zeroZxid,
 });
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

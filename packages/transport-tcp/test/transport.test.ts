@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { makeZxid, type PeerMessage, type ServerId } from '@zabkit/core';
+import { decodedSessionId, makeZxid, type PeerMessage, type ServerId } from '@zabkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   decodeAcceptorReply,
@@ -175,7 +175,7 @@ describe('TcpTransport', () => {
         {
           zxid: makeZxid(1, epoch),
           timeMs: 0,
-          sessionId: 1n,
+          sessionId: decodedSessionId(1n),
           cxid: 1,
           body: { kind: 'setData', path: '/x', data: new Uint8Array(300), version: epoch },
         },
@@ -211,7 +211,7 @@ describe('TcpTransport', () => {
         {
           zxid: makeZxid(1, 1),
           timeMs: 0,
-          sessionId: 1n,
+          sessionId: decodedSessionId(1n),
           cxid: 1,
           body: { kind: 'setData', path: '/x', data: new Uint8Array(200), version: 1 },
         },
@@ -248,7 +248,7 @@ describe('TcpTransport', () => {
           ephemeralOwner: 0n,
         },
       ],
-      sessions: [[7n, 30_000]],
+      sessions: [[decodedSessionId(7n), 30_000]],
       last: true,
     };
     type Chunk = Extract<PeerMessage, { kind: 'syncSnapshotChunk' }>;
@@ -257,7 +257,8 @@ describe('TcpTransport', () => {
     await until(() => inboxB.received.length === 2);
     // vitest's deep equality walks typed arrays element by element: compare the bytes directly.
     const got = inboxB.received[0]!.message as Chunk;
-    expect(Buffer.from(got.nodes[0]!.data).equals(data)).toBe(true);
+    const gotData = got.nodes[0]?.data;
+    expect(gotData && Buffer.from(gotData).equals(data)).toBe(true);
     const empty = new Uint8Array(0);
     const strip = (m: Chunk) => ({ ...m, nodes: m.nodes.map((node) => ({ ...node, data: empty })) });
     expect(strip(got)).toEqual(strip(message as Chunk));

@@ -147,8 +147,8 @@ describe('golden frames', () => {
     const setNull = hex('00000003 00000005 00000002 2f61 ffffffff ffffffff');
     expect(decodeRequest(setNull).request).toEqual({ op: 'setData', path: '/a', data: null, version: -1 });
     const stat = {
-      czxid: 1n,
-      mzxid: 1n,
+      czxid: zxid(1n),
+      mzxid: zxid(1n),
       ctime: 0,
       mtime: 0,
       version: 0,
@@ -157,7 +157,7 @@ describe('golden frames', () => {
       ephemeralOwner: 0n,
       dataLength: 0,
       numChildren: 0,
-      pzxid: 1n,
+      pzxid: zxid(1n),
     };
     const nullReply = { ok: true, op: 'getData', result: { data: null, stat } } as const;
     const emptyReply = { ok: true, op: 'getData', result: { data: new Uint8Array(0), stat } } as const;
@@ -311,8 +311,8 @@ describe('golden frames', () => {
   it('reconfig reply: ReplyHeader + GetDataResponse{data, stat}; errors as a bare header', () => {
     const text = 'server.1=127.0.0.1:2888:3888:participant\nversion=100000003';
     const stat = {
-      czxid: 0n,
-      mzxid: 0x1_0000_0003n,
+      czxid: zxid(0n),
+      mzxid: zxid(0x1_0000_0003n),
       ctime: 0,
       mtime: 1_700_000_000_000,
       version: -1,
@@ -321,7 +321,7 @@ describe('golden frames', () => {
       ephemeralOwner: 0n,
       dataLength: text.length,
       numChildren: 0,
-      pzxid: 0n,
+      pzxid: zxid(0n),
     };
     const reply = {
       ok: true,

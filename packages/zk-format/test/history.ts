@@ -32,7 +32,7 @@ export type Step =
     }
   | { kind: 'delete'; pick: number }
   | { kind: 'setData'; pick: number; data: Uint8Array }
-  | { kind: 'setACL'; pick: number; acl: ACL[] }
+  | { kind: 'setACL'; pick: number; acl: readonly ACL[] }
   | { kind: 'multi'; pick: number; name: string; fail: boolean };
 
 type CreateStep = Extract<Step, { kind: 'create' }>;
@@ -57,7 +57,7 @@ export function createStep(
   };
 }
 
-const aclArbitrary: fc.Arbitrary<ACL[]> = fc.oneof(
+const aclArbitrary: fc.Arbitrary<readonly ACL[]> = fc.oneof(
   fc.constant([{ perms: 31, id: { scheme: 'world', id: 'anyone' } }]),
   fc.constant([{ perms: 1, id: { scheme: 'world', id: 'anyone' } }]),
   fc.constant([{ perms: 31, id: { scheme: 'digest', id: 'bob:Gx0jsl1WS0MlXMOR4B4s1eEm9dY=' } }]),
