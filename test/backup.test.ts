@@ -43,7 +43,7 @@ function runZabkit(args: string[]): {
 /** Every znode under `path` with its data, depth first. */
 async function tree(zk: ZabClient, path = '/'): Promise<[string, string][]> {
   const { data } = await zk.getData(path);
-  const entries: [string, string][] = [[path, Buffer.from(data).toString()]];
+  const entries: [string, string][] = [[path, data === null ? 'null' : Buffer.from(data).toString()]];
   const children = await zk.getChildren(path);
   for (const child of [...children].sort()) {
     if (path === '/' && child === 'zookeeper') continue;

@@ -7,18 +7,18 @@
 import { once } from 'node:events';
 import {
   connectTcp,
-  type OpResult,
   type SessionExpiredEvent,
   type SessionRenewedEvent,
   type WatchedEvent,
   type ZabClient,
 } from '@zabkit/client';
+import type { OpResult } from '@zabkit/core';
 import { parseConfig, ServerNode } from '@zabkit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApacheZooKeeper, zookeeperInstalled } from './support/apache-zookeeper.js';
 import { PartitionProxy } from './support/partition-proxy.js';
 
-const text = (data: Uint8Array) => new TextDecoder().decode(data);
+const text = (data: Uint8Array | null) => (data === null ? null : new TextDecoder().decode(data));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {

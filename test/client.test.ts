@@ -11,7 +11,7 @@ import {
 import { LocalServer } from '@zabkit/server';
 import { afterEach, describe, expect, it } from 'vitest';
 
-const text = (data: Uint8Array) => new TextDecoder().decode(data);
+const text = (data: Uint8Array | null) => (data === null ? null : new TextDecoder().decode(data));
 const servers: LocalServer[] = [];
 function start(options: Parameters<typeof LocalServer.start>[0] = {}): LocalServer {
   const server = LocalServer.start({ tickTimeMs: 50, ...options });

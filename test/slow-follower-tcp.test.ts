@@ -60,7 +60,8 @@ function value(key: number, round: number): Uint8Array {
   return data;
 }
 
-const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const sha = (data: Uint8Array | null) =>
+  data === null ? 'null' : createHash('sha256').update(data).digest('hex');
 
 /** The leader's mntr figure for follower `id`'s unacknowledged proposals (0 when absent). */
 async function lagInMntr(leader: Member, id: number): Promise<number> {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { storageFormatVersion } from '@zabkit/codec';
-import { Ids, makeZxid, type Txn } from '@zabkit/core';
+import { decodedSessionId, Ids, makeZxid, type Txn } from '@zabkit/core';
 import { LevelStorage, StorageCorruptError } from '@zabkit/storage-level';
 import { ClassicLevel } from 'classic-level';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,7 @@ function zabkit(args: string[]): Promise<{ code: number | null; out: string; err
 const txn = (counter: number): Txn => ({
   zxid: makeZxid(1, counter),
   timeMs: counter,
-  sessionId: 1n,
+  sessionId: decodedSessionId(1n),
   cxid: counter,
   body: {
     kind: 'create',

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DataTree, makeZxid, type Txn } from '@zabkit/core';
+import { DataTree, decodedSessionId, makeZxid, type Txn } from '@zabkit/core';
 import { LevelStorage } from '@zabkit/storage-level';
 import {
   encodeSnapshot,
@@ -31,7 +31,7 @@ function zabkit(...args: string[]) {
 
 const enc = (text: string) => new TextEncoder().encode(text);
 const open = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
-const session = 0x1_0000_0000_00abn;
+const session = decodedSessionId(0x1_0000_0000_00abn);
 const sessionHex = `0x${session.toString(16)}`;
 
 const txns: Txn[] = [

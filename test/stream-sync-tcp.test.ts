@@ -32,7 +32,8 @@ function contents(i: number): Uint8Array {
   return data;
 }
 
-const digest = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const digest = (data: Uint8Array | null) =>
+  data === null ? 'null' : createHash('sha256').update(data).digest('hex');
 
 /** The JSON log lines a member wrote whose message matches `pattern`. */
 function logged(member: Member, pattern: RegExp): string[] {

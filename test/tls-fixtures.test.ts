@@ -6,7 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { checkServerIdentity, connect, createServer, type PeerCertificate, type TLSSocket } from 'node:tls';
+import {
+  type ConnectionOptions,
+  checkServerIdentity,
+  connect,
+  createServer,
+  type PeerCertificate,
+  type TLSSocket,
+} from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestPki, keytoolInstalled } from './support/tls.js';
 
@@ -24,7 +31,7 @@ const client1 = pki.issue({ name: 'client1', subject: '/CN=alice/OU=ops', usage:
 /** Runs one TLS handshake between the given server and client options; resolves with what each side saw. */
 async function handshake(
   serverOptions: Parameters<typeof createServer>[0],
-  clientOptions: Parameters<typeof connect>[0],
+  clientOptions: ConnectionOptions,
 ): Promise<{ clientError?: Error; serverPeer?: PeerCertificate; clientPeer?: PeerCertificate }> {
   const seen: { serverPeer?: PeerCertificate } = {};
   const server = createServer({ ...serverOptions }, (socket: TLSSocket) => {

@@ -4,7 +4,8 @@
  * without it: created names, watch events, multi results, errors, ephemerals.
  */
 
-import { type OpResult, TransactionError, type WatchedEvent, ZabError } from '@zabkit/client';
+import { TransactionError, type WatchedEvent, ZabError } from '@zabkit/client';
+import type { OpResult } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 import { settle, text, useLocalServers } from './support.js';
 

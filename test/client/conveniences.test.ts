@@ -192,7 +192,7 @@ describe('update (compare-and-set loop)', () => {
     links.holdReplies = false;
     const updating = zk.update(
       '/once',
-      (n) => {
+      (n: number) => {
         calls++;
         links.holdReplies = true; // the setData that follows loses its reply
         queueMicrotask(() => queueMicrotask(() => setTimeout(() => links.drop(), 0)));

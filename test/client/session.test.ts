@@ -218,7 +218,7 @@ describe('events', () => {
       debug: () => undefined,
       info: () => undefined,
       warn: () => undefined,
-      error: (fields: object) => logged.push(fields),
+      error: (fields: unknown) => logged.push(fields),
     };
     const { links, zk } = await onManualClock({ logger });
     const heard: string[] = [];

@@ -20,7 +20,11 @@ import { afterEach } from 'vitest';
 /** Lets every pending promise reaction run. */
 export const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export const text = (data: Uint8Array) => new TextDecoder().decode(data);
+/** A znode's data as text. Null data is not empty text, so it fails the test rather than read as ''. */
+export const text = (data: Uint8Array | null) => {
+  if (data === null) throw new Error('expected data, got null');
+  return new TextDecoder().decode(data);
+};
 
 /** Timers on a clock that moves only when the test says so. */
 export class ManualTimers implements ClientTimers {

@@ -5,6 +5,7 @@
 
 import {
   DataTree,
+  decodedSessionId,
   Ids,
   makeZxid,
   type PeerStorage,
@@ -28,7 +29,7 @@ function txn(epoch: number, counter: number, path = `/n${epoch}_${counter}`): Tx
   return {
     zxid: makeZxid(epoch, counter),
     timeMs: 1000 + counter,
-    sessionId: 0x1234n,
+    sessionId: decodedSessionId(0x1234n),
     cxid: counter,
     body: {
       kind: 'create',
@@ -84,21 +85,21 @@ function largeSnapshot(count: number, bytes: number): TreeSnapshot {
   tree.apply({
     zxid: at(),
     timeMs: 1,
-    sessionId: 0x51n,
+    sessionId: decodedSessionId(0x51n),
     cxid: 0,
     body: { kind: 'createSession', timeoutMs: 4000 },
   });
   tree.apply({
     zxid: at(),
     timeMs: 1,
-    sessionId: 0x52n,
+    sessionId: decodedSessionId(0x52n),
     cxid: 0,
     body: { kind: 'createSession', timeoutMs: 6000 },
   });
   tree.apply({
     zxid: at(),
     timeMs: 2,
-    sessionId: 0n,
+    sessionId: decodedSessionId(0n),
     cxid: 0,
     body: {
       kind: 'create',
@@ -113,7 +114,7 @@ function largeSnapshot(count: number, bytes: number): TreeSnapshot {
     tree.apply({
       zxid: at(),
       timeMs: 3 + i,
-      sessionId: 0n,
+      sessionId: decodedSessionId(0n),
       cxid: i,
       body: {
         kind: 'create',
@@ -280,14 +281,14 @@ export function storageComplianceSuite(name: string, factory: StorageFactory): v
         {
           zxid: makeZxid(1, 1),
           timeMs: 5,
-          sessionId: -7n,
+          sessionId: decodedSessionId(-7n),
           cxid: -1,
           body: { kind: 'createSession', timeoutMs: 3000 },
         },
         {
           zxid: makeZxid(1, 2),
           timeMs: 6,
-          sessionId: -7n,
+          sessionId: decodedSessionId(-7n),
           cxid: 4,
           body: {
             kind: 'create',
@@ -301,14 +302,14 @@ export function storageComplianceSuite(name: string, factory: StorageFactory): v
         {
           zxid: makeZxid(1, 3),
           timeMs: 7,
-          sessionId: -7n,
+          sessionId: decodedSessionId(-7n),
           cxid: 5,
           body: { kind: 'setData', path: '/ü', data: new Uint8Array(0), version: 1 },
         },
         {
           zxid: makeZxid(1, 4),
           timeMs: 8,
-          sessionId: -7n,
+          sessionId: decodedSessionId(-7n),
           cxid: 6,
           body: {
             kind: 'multi',
@@ -321,14 +322,14 @@ export function storageComplianceSuite(name: string, factory: StorageFactory): v
         {
           zxid: makeZxid(1, 5),
           timeMs: 9,
-          sessionId: -7n,
+          sessionId: decodedSessionId(-7n),
           cxid: -1,
           body: { kind: 'closeSession', ephemeralPaths: ['/ü'] },
         },
         {
           zxid: makeZxid(1, 6),
           timeMs: 9,
-          sessionId: 0n,
+          sessionId: decodedSessionId(0n),
           cxid: 7,
           body: { kind: 'setACL', path: '/', acl: Ids.readAclUnsafe, aversion: 1 },
         },

@@ -3,7 +3,7 @@
  * fresh set of connected endpoints for each test.
  */
 import type { PeerMessage, PeerTransport, ServerId } from '@zabkit/core';
-import { makeZxid } from '@zabkit/core';
+import { makeZxid, zeroZxid } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 
 export interface TransportFactory {
@@ -37,7 +37,12 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
   }
 }
 
-const ping = (epoch: number): PeerMessage => ({ kind: 'ping', epoch, sentThroughZxid: 0n, commitZxid: 0n });
+const ping = (epoch: number): PeerMessage => ({
+  kind: 'ping',
+  epoch,
+  sentThroughZxid: zeroZxid,
+  commitZxid: zeroZxid,
+});
 
 export function transportComplianceSuite(name: string, factory: TransportFactory): void {
   describe(`PeerTransport compliance: ${name}`, () => {

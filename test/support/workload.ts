@@ -87,7 +87,7 @@ export function runWorkload(
       const records = out
         .split('\n')
         .filter((line) => line.length > 0)
-        .map((line) => JSON.parse(line) as OpRecord & { op: string });
+        .map((line) => JSON.parse(line) as OpRecord | { op: 'done' });
       if (code !== 0 || !records.some((r) => r.op === 'done')) {
         reject(new Error(`workload exited ${code}: ${err}`));
         return;
