@@ -68,6 +68,7 @@ describe('Prometheus metrics', () => {
       'quorum_size',
       'learners',
       'synced_followers',
+      'synced_non_voting_followers',
       'synced_observers',
       'leader_uptime',
       'last_proposal_size',

@@ -846,9 +846,13 @@ function readGauges(node: MetricsSource, metrics: ServerMetrics): GaugeSample {
     // ZooKeeper's ServerStats counts only refused TLS clients (a failed handshake, or a
     // certificate its X509 provider refuses): not a refused addauth nor a failed SASL exchange.
     auth_failed_count: sumStats(node, (stats) => stats.tlsHandshakeFailures),
-    quorum_size: peer.options.voters.length,
+    quorum_size: votersInForce(peer),
     learners: learners.length,
+    // As ZooKeeper's forwarding followers: every synced follower, the non-voting ones included.
     synced_followers: learners.filter((l) => l.synced && !l.observer).length,
+    // Followers outside the voting membership (started to be added by a reconfig), as
+    // ZooKeeper's Leader.getNonVotingFollowers picks them out of its forwarding followers.
+    synced_non_voting_followers: learners.filter((l) => l.synced && !l.observer && !l.voting).length,
     synced_observers: learners.filter((l) => l.synced && l.observer).length,
     leader_uptime: tracked.leaderUptimeMs,
     last_proposal_size: tracked.proposalSizes.last,
@@ -865,6 +869,16 @@ function readGauges(node: MetricsSource, metrics: ServerMetrics): GaugeSample {
     non_mtls_local_conn_count: sumStats(node, (stats) => stats.plainConnectionsLocal),
     non_mtls_remote_conn_count: sumStats(node, (stats) => stats.plainConnectionsRemote),
   };
+}
+
+/**
+ * The voters of the membership in force, as ZooKeeper's quorum_size (its voting view) counts
+ * them: a committed reconfig changes it; the configuration named by ids alone otherwise.
+ */
+function votersInForce(peer: PeerDriver['peer']): number {
+  const config = peer.ensembleConfig;
+  if (config === undefined) return peer.options.voters.length;
+  return config.members.filter((member) => member.role === 'participant').length;
 }
 
 /**

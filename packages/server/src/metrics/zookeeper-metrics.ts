@@ -204,8 +204,6 @@ const noSuchStage = {
     "ZooKeeper's ensemble-name check (EnsembleAuthenticationProvider: a client's `addauth ensemble <name>` against zookeeper.ensembleAuthName, loaded only when an authProvider.N names it): zabkit does not have this provider (naming it stops the server), so nothing is checked or counted",
   digest:
     "ZooKeeper's per-transaction tree digest (digest.enabled: each logged transaction carries the tree's digest and a replica compares it as it applies): zabkit's transactions carry no digest, so there is nothing to compare per transaction; the replica digest (`hash`) is compared across replicas by the simulator's checkers",
-  nonVoting:
-    'non-voting followers (a participant outside the voting membership, as in ZooKeeper\'s "start, then add" flow): zabkit\'s leader reports participants and observers only',
   staleRequests:
     "requests of a connection that closed while they waited in ZooKeeper's RequestThrottler queue (stale_requests, stale_requests_dropped), and the replies FinalRequestProcessor then does not send (stale_replies): zabkit has no queue before its core, and the core forgets a closed connection's outstanding requests without counting them; a count needs a figure in the core's status",
   pendingSyncs:
@@ -308,7 +306,6 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
     (name) => [name, noSuchStage.ensembleAuth] as const,
   ),
   ['digest_mismatches_count', noSuchStage.digest],
-  ['synced_non_voting_followers', noSuchStage.nonVoting],
   ...(['stale_replies', 'stale_requests', 'stale_requests_dropped'] as const).map(
     (name) => [name, noSuchStage.staleRequests] as const,
   ),
