@@ -1,11 +1,14 @@
 /**
  * ZooKeeper's leader gauges that follow the learners and the membership, in a TCP ensemble:
- * synced_non_voting_followers (a server that syncs and follows before a reconfig adds it)
- * and quorum_size once the reconfig is committed.
+ * pending_syncs (learners' syncs answered with a zxid not yet committed, which ZooKeeper's
+ * leader would hold until it commits), synced_non_voting_followers (a server that syncs and
+ * follows before a reconfig adds it) and quorum_size once the reconfig is committed.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connectTcp, type ZabClient } from '@zabkit/client';
+import type { PeerStorage } from '@zabkit/core';
+import { MemoryStorage } from '@zabkit/storage-memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { attachMetrics } from '../src/metrics/registry.js';
@@ -16,6 +19,38 @@ import { freePort } from './server-process.js';
 
 /** super:test, as ZooKeeper's DigestAuthenticationProvider hashes it: reconfig needs it. */
 const superDigest = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
+
+/** A store whose appends can be held back, as a stalled disk: a follower holding them does not ack. */
+class GatedStorage {
+  private gate: Promise<void> | undefined;
+  private open: () => void = () => undefined;
+  readonly storage: PeerStorage;
+
+  constructor(inner: PeerStorage) {
+    this.storage = new Proxy(inner, {
+      get: (target, key) => {
+        if (key === 'append')
+          return async (...args: Parameters<PeerStorage['append']>) => {
+            await this.gate;
+            return target.append(...args);
+          };
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  hold(): void {
+    this.gate = new Promise((resolve) => {
+      this.open = resolve;
+    });
+  }
+
+  release(): void {
+    this.open();
+    this.gate = undefined;
+  }
+}
 
 /** Waits out the window in which the gauges' last reading is reused. */
 const pastGaugeReuse = () => new Promise((resolve) => setTimeout(resolve, 120));
@@ -31,6 +66,7 @@ const figure = (node: ServerNode, key: string) => new Map(node.metrics.dump()).g
 
 describe("the leader's learner and membership gauges in a TCP ensemble", () => {
   const nodes: ServerNode[] = [];
+  const gates = new Map<ServerNode, GatedStorage>();
   const clients: ZabClient[] = [];
   const lines: string[] = [];
   const base =
@@ -43,11 +79,14 @@ describe("the leader's learner and membership gauges in a TCP ensemble", () => {
     for (let id = 1; id <= 3; id++)
       lines.push(`server.${id}=127.0.0.1:${await freePort()}:${await freePort()}`);
     for (let myid = 1; myid <= 3; myid++) {
+      const gate = new GatedStorage(new MemoryStorage());
       const node = await ServerNode.start({
         config: parseConfig(`${base}clientPort=0\n${lines.join('\n')}\n`, { myid }).config,
+        storage: gate.storage,
         superDigest,
       });
       nodes.push(node);
+      gates.set(node, gate);
     }
     await until(() => leader() !== undefined, 30_000);
     await until(
@@ -60,9 +99,77 @@ describe("the leader's learner and membership gauges in a TCP ensemble", () => {
   }, 60_000);
 
   afterAll(async () => {
+    for (const gate of gates.values()) gate.release();
     await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
     await Promise.all(nodes.map((node) => node.close()));
   });
+
+  it("counts learners' syncs waiting for a commit by the zxid they wait on, as ZooKeeper's leader does", async () => {
+    const first = leader()!;
+    const followers = nodes.filter((n) => n !== first);
+    const connect = async (node: ServerNode) => {
+      const client = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 10_000 });
+      clients.push(client);
+      return client;
+    };
+    // A session each: one session's requests are answered in order, and these must not wait on each other.
+    const writer = await connect(first);
+    const [a, b, c] = [
+      await connect(followers[0]!),
+      await connect(followers[1]!),
+      await connect(followers[0]!),
+    ];
+    // A registry of its own too: it follows the leader from now on, as the server's own does.
+    const metrics = attachMetrics(first, { exportProcessMetrics: false });
+    let syncsReceived = 0;
+    const stopCounting = first.driver.observe({
+      received: (_from, message) => {
+        if (message.kind === 'clientSync') syncsReceived++;
+      },
+    });
+    await pastGaugeReuse();
+    expect(figure(first, 'pending_syncs')).toBe(0);
+    // A sync while nothing is outstanding is answered at once: nothing pending.
+    await a!.sync('/');
+    await pastGaugeReuse();
+    expect(figure(first, 'pending_syncs')).toBe(0);
+
+    // Both followers hold their appends: the leader's proposals wait for a quorum.
+    for (const follower of followers) gates.get(follower)!.hold();
+    const status = () => first.driver.peer.status();
+    const writes: Promise<unknown>[] = [];
+    const syncs: Promise<unknown>[] = [];
+    let answered = 0;
+    try {
+      writes.push(writer.create('/held-1', ''));
+      await until(() => status().lastLoggedZxid > status().lastCommittedZxid);
+      const firstHeld = status().lastLoggedZxid;
+      syncs.push(...[a!.sync('/'), b!.sync('/')].map((sync) => sync.then(() => answered++)));
+      await until(() => syncsReceived === 3);
+      await pastGaugeReuse();
+      // Two syncs waiting on the same proposal: one entry, as ZooKeeper's pendingSyncs map keys them.
+      expect(figure(first, 'pending_syncs')).toBe(1);
+      writes.push(writer.create('/held-2', ''));
+      await until(() => status().lastLoggedZxid > firstHeld);
+      syncs.push(c!.sync('/').then(() => answered++));
+      await until(() => syncsReceived === 4);
+      await pastGaugeReuse();
+      expect(figure(first, 'pending_syncs')).toBe(2);
+      expect(sample(await metrics.registry.metrics(), 'pending_syncs')).toBe(2);
+      // The learners hold their clients' syncs meanwhile: none is answered before the commit.
+      expect(answered).toBe(0);
+    } finally {
+      for (const follower of followers) gates.get(follower)!.release();
+    }
+    await Promise.all([...writes, ...syncs]);
+    expect(answered).toBe(3);
+    await until(() => status().lastCommittedZxid === status().lastLoggedZxid);
+    await pastGaugeReuse();
+    expect(figure(first, 'pending_syncs')).toBe(0);
+    expect(sample(await metrics.registry.metrics(), 'pending_syncs')).toBe(0);
+    metrics.detach();
+    stopCounting();
+  }, 60_000);
 
   it('reports a non-voting follower until a reconfig adds it, and the new quorum size after', async () => {
     const chief = leader()!;

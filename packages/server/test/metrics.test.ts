@@ -70,6 +70,7 @@ describe('Prometheus metrics', () => {
       'synced_followers',
       'synced_non_voting_followers',
       'synced_observers',
+      'pending_syncs',
       'leader_uptime',
       'last_proposal_size',
       'max_proposal_size',

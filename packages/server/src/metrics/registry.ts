@@ -16,6 +16,7 @@ import {
   type PeerMessage,
   type PeerReady,
   type PeerRole,
+  type PeerStatus,
   parseStatsTrack,
   quotaLimitNode,
   quotaPath,
@@ -99,6 +100,13 @@ export class ServerMetrics {
    * for inflight_snap_count and inflight_diff_count.
    */
   private syncsInFlight = { snap: 0, diff: 0 };
+  /**
+   * On a leader, the zxids it answered learners' syncs with and has not committed yet: the
+   * syncs ZooKeeper's leader would still hold (pending_syncs), grouped by that zxid as its
+   * pendingSyncs map keys them. Pruned at every step by the commit; bounded by the proposals
+   * in flight (and by pendingLatenciesMax besides).
+   */
+  private readonly syncsAwaitingCommit = new Set<bigint>();
   /**
    * The sizes of the replies and watch events written to clients, as ZooKeeper's BufferStats
    * keeps them for last/min/max_client_response_size: -1 before any (and after srst).
@@ -218,6 +226,7 @@ export class ServerMetrics {
     this.unavailableSinceMs = status.serving ? undefined : this.roleSinceMs;
     this.proposedAtMs.clear();
     this.syncsInFlight = { snap: 0, diff: 0 };
+    this.syncsAwaitingCommit.clear();
     this.registerShownGauges(status.role);
     this.observe('dbinittime', this.node.driver.loadTimeMs);
   }
@@ -492,16 +501,18 @@ export class ServerMetrics {
     return this.sample;
   }
 
-  /** @internal Values only the metrics follow: uptimes and proposal sizes. */
+  /** @internal Values only the metrics follow: uptimes, pending syncs and proposal sizes. */
   tracked(): {
     uptimeMs: number;
     leaderUptimeMs: number;
+    pendingSyncs: number;
     proposalSizes: { last: number; min: number; max: number };
     responseSizes: { last: number; min: number; max: number };
   } {
     return {
       uptimeMs: Date.now() - this.startedAtMs,
       leaderUptimeMs: this.leaderSinceMs === undefined ? 0 : Date.now() - this.leaderSinceMs,
+      pendingSyncs: this.syncsAwaitingCommit.size,
       proposalSizes: this.proposalSizes,
       responseSizes: this.responseSizes,
     };
@@ -516,6 +527,24 @@ export class ServerMetrics {
       max: bytes > sizes.max ? bytes : sizes.max,
     };
     if (notification) this.inc('watch_bytes', bytes);
+  }
+
+  /**
+   * The learners' syncs this leader answered with a zxid it has not committed (ZooKeeper's
+   * leader holds such a sync until that zxid commits; zabkit's answers at once and its learner
+   * waits), until the commit: pending_syncs. A zxid already committed was a sync answered at once.
+   */
+  private followLearnerSyncs(ready: PeerReady, status: PeerStatus): void {
+    if (status.role !== 'leading') return;
+    const committed = status.lastCommittedZxid;
+    for (const { message } of [...ready.messages, ...ready.messagesAfterPersist])
+      if (message.kind === 'clientSyncReply' && message.zxid > committed)
+        this.syncsAwaitingCommit.add(message.zxid);
+    for (const zxid of this.syncsAwaitingCommit) if (zxid <= committed) this.syncsAwaitingCommit.delete(zxid);
+    if (this.syncsAwaitingCommit.size > pendingLatenciesMax) {
+      const oldest = this.syncsAwaitingCommit.values().next().value;
+      if (oldest !== undefined) this.syncsAwaitingCommit.delete(oldest);
+    }
   }
 
   /**
@@ -581,8 +610,10 @@ export class ServerMetrics {
       // A new role's proposals and syncs are its own: forget the old ones'.
       this.proposedAtMs.clear();
       this.syncsInFlight = { snap: 0, diff: 0 };
+      this.syncsAwaitingCommit.clear();
       this.registerShownGauges(status.role);
     }
+    this.followLearnerSyncs(ready, status);
     if (status.serving !== this.serving) {
       if (status.serving) {
         // A learner's sync ends when it serves; the whole gap is ZooKeeper's unavailable time.
@@ -855,6 +886,7 @@ function readGauges(node: MetricsSource, metrics: ServerMetrics): GaugeSample {
     synced_non_voting_followers: learners.filter((l) => l.synced && !l.observer && !l.voting).length,
     synced_observers: learners.filter((l) => l.synced && l.observer).length,
     leader_uptime: tracked.leaderUptimeMs,
+    pending_syncs: tracked.pendingSyncs,
     last_proposal_size: tracked.proposalSizes.last,
     min_proposal_size: tracked.proposalSizes.min,
     max_proposal_size: tracked.proposalSizes.max,

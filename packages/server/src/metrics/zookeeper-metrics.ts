@@ -206,8 +206,6 @@ const noSuchStage = {
     "ZooKeeper's per-transaction tree digest (digest.enabled: each logged transaction carries the tree's digest and a replica compares it as it applies): zabkit's transactions carry no digest, so there is nothing to compare per transaction; the replica digest (`hash`) is compared across replicas by the simulator's checkers",
   staleRequests:
     "requests of a connection that closed while they waited in ZooKeeper's RequestThrottler queue (stale_requests, stale_requests_dropped), and the replies FinalRequestProcessor then does not send (stale_replies): zabkit has no queue before its core, and the core forgets a closed connection's outstanding requests without counting them; a count needs a figure in the core's status",
-  pendingSyncs:
-    "a leader's syncs held until its last proposal commits: zabkit's leader holds none (it answers a learner's sync at once with its last proposed zxid, and the learner answers its client once it has applied that zxid), so the wait ZooKeeper counts here happens on each learner",
   disloyalVoter:
     "zookeeper.leader.maxTimeToWaitForEpoch (off by default): zabkit's leader waits for a quorum's epochs until initLimit and has no early exit when a voter goes back to looking",
   socketClosing:
@@ -309,7 +307,6 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
   ...(['stale_replies', 'stale_requests', 'stale_requests_dropped'] as const).map(
     (name) => [name, noSuchStage.staleRequests] as const,
   ),
-  ['pending_syncs', noSuchStage.pendingSyncs],
   ['quit_leading_due_to_disloyal_voter', noSuchStage.disloyalVoter],
   ['socket_closing_time', noSuchStage.socketClosing],
   ['startup_txns_load_time', noSuchStage.txnReplay],
