@@ -241,6 +241,88 @@ describe("ZooKeeper's metric families, measured", () => {
     expect(figures.get('sum_startup_txns_loaded')).toBe(7);
   });
 
+  it('times each applied transaction from its time, dropping a negative figure, as ZooKeeper does', async () => {
+    // The peer's wall clock stamps the transactions: 2 s behind, each is applied 2 s "late".
+    let offsetMs = -2000;
+    const config = parseConfig(
+      `tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${metricsConfig}`,
+    ).config;
+    node = await ServerNode.start({ config, clock: () => Date.now() + offsetMs });
+    const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 30_000 });
+    for (let i = 0; i < 3; i++) await zk.create(`/late${i}`, '');
+    let figures = new Map(node.metrics.dump());
+    // createSession and three creates.
+    expect(figures.get('cnt_propagation_latency')).toBe(4);
+    expect(figures.get('min_propagation_latency')).toBeGreaterThanOrEqual(2000);
+    expect(figures.get('max_propagation_latency')).toBeLessThan(2000 + 5000);
+    expect(figures.has('p99_propagation_latency')).toBe(true);
+    // Standalone, ZooKeeper has no ack stage and receives no proposals.
+    expect(figures.get('cnt_proposal_ack_creation_latency')).toBe(0);
+    expect(figures.get('cnt_proposal_latency')).toBe(0);
+    expect(sample(await scrape(node), 'propagation_latency_count')).toBe(4);
+    // A clock ahead of this one: a negative latency, left out rather than counted.
+    offsetMs = 2000;
+    await zk.create('/early', '');
+    figures = new Map(node.metrics.dump());
+    expect(figures.get('cnt_propagation_latency')).toBe(4);
+    await zk.close();
+  });
+
+  it('times proposals as a follower receives them and as each voter makes them durable, in a TCP ensemble', async () => {
+    const quorumPorts = [await freePort(), await freePort(), await freePort()];
+    const lines = quorumPorts.map((p, i) => `server.${i + 1}=127.0.0.1:${p}:${p + 1}`).join('\n');
+    // Every peer's wall clock 3 s behind: the leader's transactions carry times 3 s old.
+    const lagMs = 3000;
+    const nodes = await Promise.all(
+      [1, 2, 3].map((myid) =>
+        ServerNode.start({
+          config: parseConfig(
+            `tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${lines}\n`,
+            { myid },
+          ).config,
+          clock: () => Date.now() - lagMs,
+        }),
+      ),
+    );
+    try {
+      await until(() =>
+        nodes.some((n) => n.driver.peer.status().role === 'leading' && n.driver.peer.status().serving),
+      );
+      const leader = nodes.find((n) => n.driver.peer.status().role === 'leading')!;
+      const followers = nodes.filter((n) => n !== leader);
+      await until(() => followers.every((f) => f.driver.peer.status().serving));
+      const zk = await connectTcp(`127.0.0.1:${leader.address().port}`, { sessionTimeoutMs: 10_000 });
+      for (let i = 0; i < 5; i++) await zk.create(`/timed${i}`, '');
+      await zk.close();
+      const lastZxid = leader.driver.peer.status().lastCommittedZxid;
+      await until(() => followers.every((f) => f.driver.peer.status().lastAppliedZxid >= lastZxid));
+      const of = (n: ServerNode) => new Map(n.metrics.dump());
+      // createSession, five creates and closeSession: seven proposals.
+      const ofLeader = of(leader);
+      expect(ofLeader.get('cnt_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(7);
+      expect(ofLeader.get('min_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(lagMs);
+      expect(ofLeader.get('cnt_proposal_latency')).toBe(0);
+      for (const follower of followers) {
+        const figures = of(follower);
+        expect(figures.get('cnt_proposal_latency')).toBeGreaterThanOrEqual(7);
+        expect(figures.get('min_proposal_latency')).toBeGreaterThanOrEqual(lagMs);
+        expect(figures.get('cnt_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(7);
+        expect(figures.get('min_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(lagMs);
+        // Received, then made durable, then applied: each later than the one before.
+        expect(figures.get('max_propagation_latency')).toBeGreaterThanOrEqual(
+          figures.get('max_proposal_latency')!,
+        );
+      }
+      for (const each of nodes) {
+        expect(of(each).get('cnt_propagation_latency')).toBeGreaterThanOrEqual(7);
+        expect(of(each).get('min_propagation_latency')).toBeGreaterThanOrEqual(lagMs);
+        expect(of(each).get('max_propagation_latency')).toBeLessThan(lagMs + 5000);
+      }
+    } finally {
+      await Promise.all(nodes.map((n) => n.close()));
+    }
+  });
+
   it('reports learner syncs in flight, the leader unavailable time and revalidations in a TCP ensemble', async () => {
     const quorumPorts = [await freePort(), await freePort(), await freePort()];
     const lines = quorumPorts.map((p, i) => `server.${i + 1}=127.0.0.1:${p}:${p + 1}`).join('\n');

@@ -272,6 +272,16 @@ export class ServerMetrics {
     this.promSummaries.get(name)?.observe(value);
   }
 
+  /**
+   * Records the time since a transaction's wall-clock time (the leader's, when it made it) in
+   * a summary. Clocks of different hosts may disagree: a negative figure is dropped, as
+   * ZooKeeper's Request.logLatency drops it.
+   */
+  private observeSince(name: string, timeMs: number): void {
+    const latencyMs = Date.now() - timeMs;
+    if (latencyMs >= 0) this.observe(name, latencyMs);
+  }
+
   /** Records a value under `key` in one of ZooKeeper's labelled summaries. */
   observeKeyed(name: string, key: string, value: number): void {
     const set = this.labelledTallies.get(name);
@@ -375,11 +385,16 @@ export class ServerMetrics {
    * `synced_followers` is absent there, not 0, and so it is here.
    */
   private gaugeShown(name: string, role: PeerRole): boolean {
-    const { voters, observers } = this.node.driver.peer.options;
-    const standalone = voters.length === 1 && observers.length === 0;
+    const standalone = this.standalone();
     if (leaderGauges.has(name)) return role === 'leading' && !standalone;
     if (name === 'quorum_size') return !standalone;
     return true;
+  }
+
+  /** A server started alone (ZooKeeper's standalone mode: no quorum, no learners). */
+  private standalone(): boolean {
+    const { voters, observers } = this.node.driver.peer.options;
+    return voters.length === 1 && observers.length === 0;
   }
 
   /** Registers the Prometheus gauges ZooKeeper would have now and removes the others. */
@@ -574,10 +589,17 @@ export class ServerMetrics {
     let snapshot = false;
     // What this server proposes it logs while it leads: a session's close with no client
     // request behind it (cxid -1) is its session tracker expiring it, ZooKeeper's stale_sessions_expired.
-    const leading = this.node.driver.peer.status().role === 'leading';
+    const status = this.node.driver.peer.status();
+    const leading = status.role === 'leading';
+    // A voter's durable proposals are what it acknowledges (the leader to itself): ZooKeeper's
+    // Ack and SendAck processors time each from its transaction's time. Not standalone, where
+    // ZooKeeper has no ack stage, nor on an observer, which acks nothing.
+    const acking = (leading || status.role === 'following') && status.serving && !this.standalone();
     for (const action of actions) {
       if (action.kind === 'append') {
         appended = true;
+        if (acking)
+          for (const txn of action.txns) this.observeSince('proposal_ack_creation_latency', txn.timeMs);
         if (leading)
           for (const txn of action.txns)
             if (txn.body.kind === 'closeSession' && txn.cxid === internalCxid)
@@ -689,7 +711,11 @@ export class ServerMetrics {
     switch (message.kind) {
       case 'proposal':
         this.inc('learner_proposal_received_count');
-        for (const txn of message.txns) this.proposed(txn.zxid, txn.timeMs);
+        for (const txn of message.txns) {
+          this.proposed(txn.zxid, txn.timeMs);
+          // ZooKeeper's Follower times a proposal's arrival from its transaction's time.
+          if (this.role === 'following' && this.serving) this.observeSince('proposal_latency', txn.timeMs);
+        }
         break;
       case 'commit':
         this.inc('learner_commit_received_count');
@@ -720,6 +746,10 @@ export class ServerMetrics {
    * brings to its top-level namespace (write_per_namespace), on every server.
    */
   applied(txn: Txn): void {
+    // ZooKeeper's FinalRequestProcessor times each transaction it applies from the leader's
+    // time in it. A sync's backlog (and a restart's log, applied once committed) is not
+    // propagation: only what a serving replica applies counts.
+    if (this.serving) this.observeSince('propagation_latency', txn.timeMs);
     const write = (path: string, bytes: number) =>
       this.perNamespace('write_per_namespace', path, path.length + bytes);
     const part = (body: Txn['body']) => {
