@@ -238,9 +238,15 @@ describe('Prometheus metrics', () => {
     expect(node.metricsAddress()).toBeUndefined();
     const metrics = attachMetrics(node, { exportProcessMetrics: false });
     const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 4000 });
-    await zk.create('/embedded', '');
+    await zk.create('/embedded', 'abc');
+    await zk.getData('/embedded', { watch: () => undefined });
+    await zk.delete('/embedded');
     const text = await metrics.registry.metrics();
     expect(sample(text, 'znode_count')).toBe(node.driver.peer.replicaStats().nodeCount);
+    // What the replica counts as it applies reaches an attached registry too, as the node's own.
+    expect(sample(text, 'write_per_namespace_count{key="embedded"}')).toBe(2);
+    expect(sample(text, 'propagation_latency_count')).toBe(3);
+    expect(sample(text, 'node_deleted_watch_count_count')).toBe(1);
     expect(families(text).has('process_cpu_user_seconds_total')).toBe(false);
     metrics.detach();
     await zk.close();

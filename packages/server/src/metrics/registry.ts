@@ -34,12 +34,27 @@ import type { PeerDriver } from '../peer-driver.js';
 import { Tally } from './tally.js';
 import { unmeasuredMetrics, type ZooKeeperMetricKind, zookeeperMetrics } from './zookeeper-metrics.js';
 
+/** What a replica tells as it applies: ZooKeeper counts these in its DataTree and WatchManager. */
+export interface ReplicaListener {
+  /** A transaction applied to the tree. */
+  applied(txn: Txn): void;
+  /** A watch trigger reached `watchers` watchers. */
+  watchesTriggered(type: number, watchers: number): void;
+  /** A write the leader refused with QuotaExceeded, on `path`. */
+  quotaRefused(path: string): void;
+}
+
 /** What the metrics follow: a running server (a `ServerNode` is one). */
 export interface MetricsSource {
   readonly driver: PeerDriver;
   /** Its client listeners (the plain and the secure port). */
   clientListeners(): readonly ClientPortServer[];
   onFatal(listener: FatalListener): () => void;
+  /**
+   * Follows what the replica applies. Without it, the figures counted there (write_per_namespace,
+   * propagation_latency, node_*_watch_count, quota_exceeded_error_per_namespace) stay empty.
+   */
+  onReplica?(listener: ReplicaListener): () => void;
 }
 
 /** How {@link attachMetrics} builds the registry. */
@@ -84,7 +99,7 @@ type GaugeSample = Readonly<Record<string, number>>;
  * `registry` (from {@link attachMetrics}, or `metricsProvider.className`) the same values also
  * go to prom-client, to scrape or merge into an embedder's own registry.
  */
-export class ServerMetrics {
+export class ServerMetrics implements ReplicaListener {
   /** The Prometheus registry, when this instance exports to one; `await registry.metrics()`. */
   readonly registry: Registry | undefined;
   private readonly promCounters = new Map<string, Counter>();
@@ -178,6 +193,7 @@ export class ServerMetrics {
     this.observe('startup_txns_loaded', node.driver.loadedLogTxns);
     const byOp = this.promSummaries.get('zabkit_request_latency_milliseconds');
     this.followDriver();
+    if (node.onReplica !== undefined) this.detachers.push(node.onReplica(this));
     this.detachers.push(
       ...node.clientListeners().map((listener) =>
         listener.onRequestServed((request, reply, latencyMs) => {
