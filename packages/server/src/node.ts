@@ -36,6 +36,7 @@ import type { FourLetterWordActions, FourLetterWordContext } from './four-letter
 import { type Logger, silentLogger } from './log.js';
 import { keepMembership, keepProposedMembership } from './membership-files.js';
 import { MetricsHttpServer } from './metrics/http.js';
+import { PauseMonitor } from './metrics/pause-monitor.js';
 import { type ReplicaListener, ServerMetrics } from './metrics/registry.js';
 import { PeerDriver, type PeerDriverOptions } from './peer-driver.js';
 import { loadQuorumSecurity } from './quorum-security.js';
@@ -294,6 +295,7 @@ export class ServerNode {
       audit?.started();
       // The figures mntr would report; no metrics endpoint or admin server without a client port.
       node.metrics = new ServerMetrics(node, { prometheus: false, exportProcessMetrics: false });
+      node.startPauseMonitor();
       log.info(
         { serverId, mode: ensemble ? 'ensemble' : 'standalone', dataDir: config.dataDir },
         'zabkit peer started (no client port)',
@@ -351,6 +353,7 @@ export class ServerNode {
       // As ZooKeeper's mntr: the configured provider's dump.
       mntrFromRegistry: true,
     });
+    node.startPauseMonitor();
     if (config.metrics !== undefined && node.metrics.registry !== undefined) {
       const settings = config.metrics;
       const registry = node.metrics.registry;
@@ -429,6 +432,25 @@ export class ServerNode {
   private restart!: { driverOptions: PeerDriverOptions; storage: PeerStorage; inPlace: boolean };
   /** Who hears what the replica applies: the node's metrics and those attached to it. */
   private replicaListeners!: Set<ReplicaListener>;
+  /** The process's pauses (`jvm.pause.monitor`), and who hears of them. */
+  private pauseMonitor: PauseMonitor | undefined;
+  private readonly pauseListeners = new Set<(extraMs: number) => void>();
+
+  /** Starts ZooKeeper's pause monitor when zoo.cfg asks for it (jvm.pause.monitor=true). */
+  private startPauseMonitor(): void {
+    const settings = this.config.pauseMonitor;
+    if (settings === undefined) return;
+    this.pauseMonitor = new PauseMonitor(settings, this.log, (extraMs) => {
+      for (const listener of this.pauseListeners) listener(extraMs);
+    });
+    this.pauseMonitor.start();
+  }
+
+  /** Hears each pause the monitor measures (jvm_pause_time_ms), until the returned call. */
+  onPause(listener: (extraMs: number) => void): () => void {
+    this.pauseListeners.add(listener);
+    return () => this.pauseListeners.delete(listener);
+  }
   /** The restore under way, if one is: a second waits for it. */
   private restoring: Promise<unknown> | undefined;
 
@@ -735,6 +757,7 @@ export class ServerNode {
     await this.adminServer?.close();
     await this.dashboard?.close();
     await this.metricsEndpoint?.close();
+    this.pauseMonitor?.stop();
     this.metrics.detach();
     await Promise.all(this.listeners().map((listener) => listener.close()));
     this.audit?.stopped();

@@ -12,6 +12,7 @@ import { MemoryStorage } from '@zabkit/storage-memory';
 import { decodeConnectResponse, encodeConnectRequest } from '@zabkit/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
+import { jsonLogger } from '../src/log.js';
 import { ServerNode } from '../src/node.js';
 import { startStandalone, until } from './helpers.js';
 import { fourLetterWord, freePort } from './server-process.js';
@@ -239,6 +240,67 @@ describe("ZooKeeper's metric families, measured", () => {
     const figures = new Map(node.metrics.dump());
     expect(figures.get('cnt_startup_txns_loaded')).toBe(1);
     expect(figures.get('sum_startup_txns_loaded')).toBe(7);
+  });
+
+  it("measures the process's pauses when jvm.pause.monitor asks, as ZooKeeper's pause monitor", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = jsonLogger('info', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+    const config = parseConfig(
+      `tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${metricsConfig}` +
+        'jvm.pause.monitor=true\njvm.pause.sleep.time.ms=50\njvm.pause.info-threshold.ms=150\n',
+    ).config;
+    node = await ServerNode.start({ config, log });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The event loop blocked for 400 ms: the 50 ms sleep under way took at least 400.
+    const blockedUntil = performance.now() + 400;
+    while (performance.now() < blockedUntil) {
+      // Busy: nothing else runs.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const figures = new Map(node.metrics.dump());
+    expect(figures.get('cnt_jvm_pause_time_ms')).toBeGreaterThanOrEqual(3);
+    expect(figures.get('max_jvm_pause_time_ms')).toBeGreaterThanOrEqual(350);
+    expect(figures.get('min_jvm_pause_time_ms')).toBeLessThan(150);
+    // The monitor goes on meanwhile: the exposition has at least those.
+    expect(sample(await scrape(node), 'jvm_pause_time_ms_count')).toBeGreaterThanOrEqual(
+      figures.get('cnt_jvm_pause_time_ms')!,
+    );
+    // Past the info threshold: logged at info, with the pause's length.
+    const logged = lines.filter((line) => typeof line.pauseMs === 'number');
+    expect(logged.length).toBeGreaterThanOrEqual(1);
+    expect(logged.every((line) => line.level === 'info')).toBe(true);
+    expect(logged.map((line) => line.pauseMs)).toContain(figures.get('max_jvm_pause_time_ms'));
+  });
+
+  it('has no pause monitor by default, as ZooKeeper: the summary is there and empty', async () => {
+    node = await startStandalone(metricsConfig);
+    const blockedUntil = performance.now() + 100;
+    while (performance.now() < blockedUntil) {
+      // Busy.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(new Map(node.metrics.dump()).get('cnt_jvm_pause_time_ms')).toBe(0);
+    expect(sample(await scrape(node), 'jvm_pause_time_ms_count')).toBe(0);
+  });
+
+  it('reads jvm.pause.* as ZooKeeper does, refusing what it cannot use', () => {
+    const base = 'tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\n';
+    expect(parseConfig(base).config.pauseMonitor).toBeUndefined();
+    expect(parseConfig(`${base}jvm.pause.monitor=true\n`).config.pauseMonitor).toEqual({
+      sleepTimeMs: 500,
+      infoThresholdMs: 1000,
+      warnThresholdMs: 10_000,
+    });
+    const off = parseConfig(`${base}jvm.pause.sleep.time.ms=100\n`);
+    expect(off.config.pauseMonitor).toBeUndefined();
+    expect(off.warnings).toEqual(['jvm.pause.sleep.time.ms: no effect without jvm.pause.monitor=true']);
+    expect(() => parseConfig(`${base}jvm.pause.monitor=yes\n`)).toThrow(/jvm\.pause\.monitor/);
+    expect(() => parseConfig(`${base}jvm.pause.monitor=true\njvm.pause.sleep.time.ms=0\n`)).toThrow(
+      /jvm\.pause\.sleep\.time\.ms/,
+    );
+    expect(() => parseConfig(`${base}jvm.pause.monitor=true\njvm.pause.warn-threshold.ms=-1\n`)).toThrow(
+      /jvm\.pause\.warn-threshold\.ms/,
+    );
   });
 
   it('times each applied transaction from its time, dropping a negative figure, as ZooKeeper does', async () => {

@@ -55,6 +55,8 @@ export interface MetricsSource {
    * propagation_latency, node_*_watch_count, quota_exceeded_error_per_namespace) stay empty.
    */
   onReplica?(listener: ReplicaListener): () => void;
+  /** Hears the process's pauses, when a pause monitor runs (jvm_pause_time_ms stays empty otherwise). */
+  onPause?(listener: (extraMs: number) => void): () => void;
 }
 
 /** How {@link attachMetrics} builds the registry. */
@@ -194,6 +196,9 @@ export class ServerMetrics implements ReplicaListener {
     const byOp = this.promSummaries.get('zabkit_request_latency_milliseconds');
     this.followDriver();
     if (node.onReplica !== undefined) this.detachers.push(node.onReplica(this));
+    // ZooKeeper's JVM pause monitor's figures, from Node's process.
+    if (node.onPause !== undefined)
+      this.detachers.push(node.onPause((extraMs) => this.observe('jvm_pause_time_ms', extraMs)));
     this.detachers.push(
       ...node.clientListeners().map((listener) =>
         listener.onRequestServed((request, reply, latencyMs) => {

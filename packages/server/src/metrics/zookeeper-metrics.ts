@@ -199,7 +199,6 @@ const noSuchStage = {
   deadWatchers: "ZooKeeper's dead-watcher cleaner thread: zabkit drops a closed session's watches at once",
   observerMaster: "observer masters (observerMasterPort): zabkit's observers sync from the leader",
   netty: "Netty's buffers: zabkit's client port is Node's net module",
-  jvm: "the JVM pause monitor: Node's event loop lag (nodejs_eventloop_lag_seconds) takes its place",
   ensembleAuth:
     "ZooKeeper's ensemble-name check (EnsembleAuthenticationProvider: a client's `addauth ensemble <name>` against zookeeper.ensembleAuthName, loaded only when an authProvider.N names it): zabkit does not have this provider (naming it stops the server), so nothing is checked or counted",
   digest:
@@ -296,7 +295,6 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
     (name) => [name, noSuchStage.observerMaster] as const,
   ),
   ['netty_queued_buffer_capacity', noSuchStage.netty],
-  ['jvm_pause_time_ms', noSuchStage.jvm],
   ...(['ensemble_auth_fail', 'ensemble_auth_skip', 'ensemble_auth_success'] as const).map(
     (name) => [name, noSuchStage.ensembleAuth] as const,
   ),
