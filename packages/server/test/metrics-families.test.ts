@@ -385,6 +385,53 @@ describe("ZooKeeper's metric families, measured", () => {
     }
   });
 
+  it('drops the latencies a clock ahead would make negative, in a TCP ensemble', async () => {
+    const quorumPorts = [await freePort(), await freePort(), await freePort()];
+    const lines = quorumPorts.map((p, i) => `server.${i + 1}=127.0.0.1:${p}:${p + 1}`).join('\n');
+    // Every peer's wall clock 3 s ahead: the leader's transactions carry times in the future.
+    const nodes = await Promise.all(
+      [1, 2, 3].map((myid) =>
+        ServerNode.start({
+          config: parseConfig(
+            `tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${lines}\n`,
+            { myid },
+          ).config,
+          clock: () => Date.now() + 3000,
+        }),
+      ),
+    );
+    try {
+      await until(() =>
+        nodes.some((n) => n.driver.peer.status().role === 'leading' && n.driver.peer.status().serving),
+      );
+      const leader = nodes.find((n) => n.driver.peer.status().role === 'leading')!;
+      const followers = nodes.filter((n) => n !== leader);
+      await until(() => followers.every((f) => f.driver.peer.status().serving));
+      const zk = await connectTcp(`127.0.0.1:${leader.address().port}`, { sessionTimeoutMs: 10_000 });
+      for (let i = 0; i < 3; i++) await zk.create(`/ahead${i}`, '');
+      const lastZxid = leader.driver.peer.status().lastCommittedZxid;
+      await until(() => followers.every((f) => f.driver.peer.status().lastAppliedZxid >= lastZxid));
+      // Latencies measured from the transactions' times; the clients' request latencies
+      // (readlatency, updatelatency) run on this host's monotonic clock.
+      const fromTxnTimes = (n: ServerNode) =>
+        [...n.metrics.dump()].filter(
+          ([key, value]) =>
+            key.startsWith('cnt_') &&
+            key.includes('latency') &&
+            !/^cnt_(read|update)latency$/.test(key) &&
+            value !== 0,
+        );
+      // The proposals went out, were acknowledged and committed: every latency from their
+      // times was negative, so none was recorded.
+      expect(new Map(leader.metrics.dump()).get('proposal_count')).toBeGreaterThanOrEqual(4);
+      expect(new Map(leader.metrics.dump()).get('cnt_updatelatency')).toBeGreaterThanOrEqual(3);
+      for (const each of nodes) expect(fromTxnTimes(each)).toEqual([]);
+      await zk.close();
+    } finally {
+      await Promise.all(nodes.map((n) => n.close()));
+    }
+  });
+
   it('reports learner syncs in flight, the leader unavailable time and revalidations in a TCP ensemble', async () => {
     const quorumPorts = [await freePort(), await freePort(), await freePort()];
     const lines = quorumPorts.map((p, i) => `server.${i + 1}=127.0.0.1:${p}:${p + 1}`).join('\n');

@@ -744,7 +744,7 @@ export class ServerMetrics implements ReplicaListener {
         this.committed(message.zxid, 'commit_propagation_latency');
         break;
       case 'inform':
-        for (const txn of message.txns) this.observe('commit_propagation_latency', Date.now() - txn.timeMs);
+        for (const txn of message.txns) this.observeSince('commit_propagation_latency', txn.timeMs);
         break;
       case 'revalidate':
         // ZooKeeper's revalidate_count: a learner asks its leader whether a resumed session is valid.
@@ -753,7 +753,9 @@ export class ServerMetrics implements ReplicaListener {
       case 'ack': {
         // ZooKeeper's ack_latency, by the acknowledging server's id.
         const atMs = this.proposedAtMs.get(message.zxid);
-        if (atMs !== undefined) this.observeKeyed('ack_latency', String(from), Date.now() - atMs);
+        const latencyMs = atMs === undefined ? -1 : Date.now() - atMs;
+        // Dropped when negative, as observeSince drops one.
+        if (latencyMs >= 0) this.observeKeyed('ack_latency', String(from), latencyMs);
         break;
       }
       default:
@@ -839,7 +841,7 @@ export class ServerMetrics implements ReplicaListener {
     // Proposals are remembered in zxid order, so the committed ones come first.
     for (const [proposed, atMs] of this.proposedAtMs) {
       if (proposed > zxid) break;
-      this.observe(summary, nowMs - atMs);
+      if (nowMs >= atMs) this.observe(summary, nowMs - atMs);
       this.proposedAtMs.delete(proposed);
     }
   }
