@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { jsonLogger } from '../src/log.js';
 import { ServerNode } from '../src/node.js';
-import { startStandalone, until } from './helpers.js';
+import { GatedStorage, startStandalone, until } from './helpers.js';
 import { fourLetterWord, freePort } from './server-process.js';
 
 const metricsConfig =
@@ -301,6 +301,44 @@ describe("ZooKeeper's metric families, measured", () => {
     expect(() => parseConfig(`${base}jvm.pause.monitor=true\njvm.pause.warn-threshold.ms=-1\n`)).toThrow(
       /jvm\.pause\.warn-threshold\.ms/,
     );
+  });
+
+  it('times the wait and the write of each batch made durable together, as SyncRequestProcessor', async () => {
+    const gated = new GatedStorage(new MemoryStorage());
+    const config = parseConfig(
+      'tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n',
+    ).config;
+    node = await ServerNode.start({ config, storage: gated.storage });
+    const [one, two] = await Promise.all(
+      [1, 2].map(() => connectTcp(`127.0.0.1:${node!.address().port}`, { sessionTimeoutMs: 30_000 })),
+    );
+    node.metrics.reset();
+    const status = () => node!.driver.peer.status();
+    // The first create's write is held as a slow disk holds it; two more wait behind it.
+    gated.hold();
+    const heldMs = 300;
+    const creates = [one!.create('/batch-a', '')];
+    await until(() => gated.waiting === 1);
+    const afterFirst = status().lastLoggedZxid;
+    creates.push(two!.create('/batch-b', ''), one!.create('/batch-c', ''));
+    await until(() => status().lastLoggedZxid === afterFirst + 2n);
+    await new Promise((resolve) => setTimeout(resolve, heldMs));
+    gated.release();
+    await Promise.all(creates);
+    const figures = new Map(node.metrics.dump());
+    // Two writes: the first create alone, then the two that waited, together.
+    expect(figures.get('cnt_sync_processor_batch_size')).toBe(2);
+    expect(figures.get('sum_sync_processor_batch_size')).toBe(3);
+    expect(figures.get('max_sync_processor_batch_size')).toBe(2);
+    expect(figures.get('cnt_sync_processor_queue_flush_time_ms')).toBe(2);
+    expect(figures.get('max_sync_processor_queue_flush_time_ms')).toBeGreaterThanOrEqual(heldMs);
+    // Each transaction: the two behind the held write waited for it before theirs began.
+    expect(figures.get('cnt_sync_processor_queue_time_ms')).toBe(3);
+    expect(figures.get('min_sync_processor_queue_time_ms')).toBeLessThan(heldMs);
+    expect(figures.get('max_sync_processor_queue_time_ms')).toBeGreaterThanOrEqual(heldMs);
+    expect(figures.get('cnt_sync_processor_queue_and_flush_time_ms')).toBe(3);
+    expect(figures.get('min_sync_processor_queue_and_flush_time_ms')).toBeGreaterThanOrEqual(heldMs);
+    await Promise.all([one!.close(), two!.close()]);
   });
 
   it('times each applied transaction from its time, dropping a negative figure, as ZooKeeper does', async () => {

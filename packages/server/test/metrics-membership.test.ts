@@ -7,50 +7,17 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connectTcp, type ZabClient } from '@zabkit/client';
-import type { PeerStorage } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { attachMetrics } from '../src/metrics/registry.js';
 import { zookeeperMetrics } from '../src/metrics/zookeeper-metrics.js';
 import { ServerNode } from '../src/node.js';
-import { until } from './helpers.js';
+import { GatedStorage, until } from './helpers.js';
 import { freePort } from './server-process.js';
 
 /** super:test, as ZooKeeper's DigestAuthenticationProvider hashes it: reconfig needs it. */
 const superDigest = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
-
-/** A store whose appends can be held back, as a stalled disk: a follower holding them does not ack. */
-class GatedStorage {
-  private gate: Promise<void> | undefined;
-  private open: () => void = () => undefined;
-  readonly storage: PeerStorage;
-
-  constructor(inner: PeerStorage) {
-    this.storage = new Proxy(inner, {
-      get: (target, key) => {
-        if (key === 'append')
-          return async (...args: Parameters<PeerStorage['append']>) => {
-            await this.gate;
-            return target.append(...args);
-          };
-        const value = Reflect.get(target, key) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  }
-
-  hold(): void {
-    this.gate = new Promise((resolve) => {
-      this.open = resolve;
-    });
-  }
-
-  release(): void {
-    this.open();
-    this.gate = undefined;
-  }
-}
 
 /** Waits out the window in which the gauges' last reading is reused. */
 const pastGaugeReuse = () => new Promise((resolve) => setTimeout(resolve, 120));

@@ -125,6 +125,12 @@ export class ServerMetrics implements ReplicaListener {
    */
   private readonly syncsAwaitingCommit = new Set<bigint>();
   /**
+   * When each transaction to log was prepared (performance.now()), by zxid, until its write is
+   * durable: the wait before and in the write that ZooKeeper's SyncRequestProcessor times.
+   * At most pendingLatenciesMax (the oldest are dropped).
+   */
+  private readonly toLogSinceMs = new Map<bigint, number>();
+  /**
    * The sizes of the replies and watch events written to clients, as ZooKeeper's BufferStats
    * keeps them for last/min/max_client_response_size: -1 before any (and after srst).
    */
@@ -248,6 +254,7 @@ export class ServerMetrics implements ReplicaListener {
     this.proposedAtMs.clear();
     this.syncsInFlight = { snap: 0, diff: 0 };
     this.syncsAwaitingCommit.clear();
+    this.toLogSinceMs.clear();
     this.registerShownGauges(status.role);
     this.observe('dbinittime', this.node.driver.loadTimeMs);
   }
@@ -605,6 +612,47 @@ export class ServerMetrics implements ReplicaListener {
     }
   }
 
+  /** Notes when the transactions a step logs were prepared: they now wait for a write. */
+  private queuedToLog(ready: PeerReady): void {
+    const nowMs = performance.now();
+    for (const action of ready.persist) {
+      if (action.kind !== 'append') continue;
+      for (const txn of action.txns) this.toLogSinceMs.set(txn.zxid, nowMs);
+    }
+    while (this.toLogSinceMs.size > pendingLatenciesMax) {
+      const oldest = this.toLogSinceMs.keys().next().value;
+      if (oldest === undefined) break;
+      this.toLogSinceMs.delete(oldest);
+    }
+  }
+
+  /**
+   * A write made transactions durable: as ZooKeeper's SyncRequestProcessor flushes a batch,
+   * its size (sync_processor_batch_size) and time (sync_processor_queue_flush_time_ms), and
+   * for each transaction the wait before the write started (sync_processor_queue_time_ms)
+   * and until it was durable (sync_processor_queue_and_flush_time_ms).
+   */
+  private loggedBatch(actions: readonly StorageAction[], elapsedMs: number): void {
+    const nowMs = performance.now();
+    const startedMs = nowMs - elapsedMs;
+    let batch = 0;
+    for (const action of actions) {
+      if (action.kind !== 'append') continue;
+      batch += action.txns.length;
+      for (const txn of action.txns) {
+        const sinceMs = this.toLogSinceMs.get(txn.zxid);
+        if (sinceMs === undefined) continue;
+        this.toLogSinceMs.delete(txn.zxid);
+        // Noted as its step ended, a hair after the write may have started: never below 0.
+        this.observe('sync_processor_queue_time_ms', Math.max(0, startedMs - sinceMs));
+        this.observe('sync_processor_queue_and_flush_time_ms', nowMs - sinceMs);
+      }
+    }
+    if (batch === 0) return;
+    this.observe('sync_processor_batch_size', batch);
+    this.observe('sync_processor_queue_flush_time_ms', elapsedMs);
+  }
+
   private stored(actions: readonly StorageAction[], elapsedMs: number): void {
     let appended = false;
     let snapshot = false;
@@ -635,10 +683,12 @@ export class ServerMetrics implements ReplicaListener {
     }
     // A zabkit write is one batch made durable together: its time is ZooKeeper's fsync time.
     if (appended) this.observe('fsynctime', elapsedMs);
+    this.loggedBatch(actions, elapsedMs);
     if (snapshot) this.observe('snapshottime', elapsedMs);
   }
 
   private stepped(ready: PeerReady): void {
+    this.queuedToLog(ready);
     const proposed = this.countSent(ready.messages);
     this.countSent(ready.messagesAfterPersist);
     if (proposed) this.observeLag();

@@ -190,7 +190,7 @@ export const zookeeperMetrics: readonly (readonly [name: string, kind: ZooKeeper
  */
 const noSuchStage = {
   processors:
-    "ZooKeeper's request processor pipeline (prep, sync, commit and final processors, their queues, threads and batches): zabkit's core prepares, logs and applies in one step, with no queues between stages to measure",
+    "ZooKeeper's request processor pipeline (prep, sync, commit and final processors, their queues, threads and batches): zabkit's core prepares, orders and applies in one step, with no queues between stages to measure; of the sync processor's figures, those of its batched durable writes are measured (sync_processor_batch_size, sync_processor_queue_time_ms, sync_processor_queue_flush_time_ms, sync_processor_queue_and_flush_time_ms), not its queue's length nor its per-request step",
   sessionQueues:
     "the commit processor's per-session request queues and its worker pool: zabkit orders a session's requests in its core, without queues or threads",
   throttle:
@@ -242,11 +242,7 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
       'server_write_committed_time_ms',
       'skip_learner_request_to_next_processor_count',
       'sync_process_time',
-      'sync_processor_batch_size',
-      'sync_processor_queue_and_flush_time_ms',
-      'sync_processor_queue_flush_time_ms',
       'sync_processor_queue_size',
-      'sync_processor_queue_time_ms',
       'sync_processor_request_queued',
       'time_waiting_empty_pool_in_commit_processor_read_ms',
       'write_batch_time_in_commit_processor',
