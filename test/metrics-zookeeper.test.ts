@@ -194,6 +194,38 @@ describe.skipIf(!zookeeperInstalled)('metric values, zabkit beside Apache ZooKee
     expect(ours).toEqual(theirs);
   });
 
+  it('counts the change records a write makes and forgets as ZooKeeper does', async () => {
+    const keys = ['outstanding_changes_queued', 'outstanding_changes_removed'];
+    const { zookeeper: theirs, zabkit: ours } = await compare(keys, async (port) => {
+      const zk = await connectTcp(`127.0.0.1:${port}`, { sessionTimeoutMs: 30_000 });
+      await zk.create('/changes', '');
+      await zk.create('/changes/a', 'x');
+      await zk.create('/changes/a', 'x').catch(() => undefined);
+      await zk.setData('/changes/a', 'y');
+      await zk.setACL('/changes/a', [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }]);
+      await zk.create('/changes/e', '', { mode: 'ephemeral' });
+      await zk.create('/changes/s-', '', { mode: 'persistentSequential' });
+      // A multi that succeeds, and one that fails on its second op after its first made records.
+      await zk
+        .transaction()
+        .create('/changes/m', '')
+        .setData('/changes/m', 'z')
+        .check('/changes', 0)
+        .commit();
+      await zk
+        .transaction()
+        .create('/changes/n', '')
+        .delete('/changes/missing')
+        .commit()
+        .catch(() => undefined);
+      await zk.delete('/changes/a');
+      // The session's close deletes its ephemeral.
+      await zk.close();
+    });
+    expect(Number(theirs.outstanding_changes_queued)).toBeGreaterThan(10);
+    expect(ours).toEqual(theirs);
+  });
+
   it('counts neither a refused addauth nor a failed SASL exchange in auth_failed_count, as ZooKeeper', async () => {
     const keys = ['auth_failed_count'];
     const { zookeeper: theirs, zabkit: ours } = await compare(keys, async (port) => {

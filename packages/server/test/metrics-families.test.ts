@@ -402,9 +402,14 @@ describe("ZooKeeper's metric families, measured", () => {
       expect(ofLeader.get('cnt_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(7);
       expect(ofLeader.get('min_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(lagMs);
       expect(ofLeader.get('cnt_proposal_latency')).toBe(0);
+      // The leader's change records: five creates make two each (parent and node), all applied.
+      expect(ofLeader.get('outstanding_changes_queued')).toBeGreaterThanOrEqual(10);
+      expect(ofLeader.get('outstanding_changes_removed')).toBe(ofLeader.get('outstanding_changes_queued'));
       for (const follower of followers) {
         const figures = of(follower);
         expect(figures.get('cnt_proposal_latency')).toBeGreaterThanOrEqual(7);
+        // A learner prepares nothing, as a ZooKeeper follower has no PrepRequestProcessor.
+        expect(figures.get('outstanding_changes_queued')).toBe(0);
         expect(figures.get('min_proposal_latency')).toBeGreaterThanOrEqual(lagMs);
         expect(figures.get('cnt_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(7);
         expect(figures.get('min_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(lagMs);

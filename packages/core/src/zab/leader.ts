@@ -475,6 +475,7 @@ export class LeaderRole {
       enforceQuota: this.peer.server.enforceQuota,
       onQuotaExceeded: this.peer.server.onQuotaNotice,
       isSessionActive: (sessionId) => sessions.isActive(sessionId),
+      changeCounts: this.peer.changeRecordCounts,
     });
     this.phase = {
       kind: 'broadcast',

@@ -15,6 +15,7 @@ import { assert, assertNever, ErrorCode } from '../errors.js';
 import { ClientFront, type CommitPath, type WriteOrigin } from '../front/client-front.js';
 import type { ClientInput, ClientOutput, ConnectionId } from '../front/client-io.js';
 import { quotaPath } from '../path.js';
+import type { ChangeRecordCounts } from '../prep/change-records.js';
 import type { PreparableRequest } from '../prep/preparer.js';
 import type {
   ClientRequest,
@@ -168,6 +169,8 @@ export class ZabPeer {
   readonly server: ResolvedServerOptions;
   /** Who is in the ensemble as this peer knows it: the configuration in force, one proposed. */
   private readonly membership: Membership;
+  /** Change records made and forgotten by every preparer this peer led with. */
+  private readonly changeRecordTotals: ChangeRecordCounts = { queued: 0, removed: 0 };
   /** Set when a configuration took effect this step: the role checks it still fits at the step's end. */
   private membershipChanged = false;
   private readonly tree: DataTree;
@@ -511,6 +514,14 @@ export class ZabPeer {
   /** Session ids by the time (ms) they expire at, earliest first: known to the leader alone. */
   sessionExpiries(): ReadonlyMap<number, readonly SessionId[]> {
     return this.role.kind === 'leading' ? this.role.leader.sessionExpiries() : new Map();
+  }
+
+  /**
+   * The change records this peer made while leading and forgot once applied, over its life:
+   * ZooKeeper's outstanding_changes_queued and outstanding_changes_removed.
+   */
+  changeRecordCounts(): Readonly<ChangeRecordCounts> {
+    return { ...this.changeRecordTotals };
   }
 
   /** The learners this peer leads (none unless it is leading), in server id order. */
@@ -868,6 +879,7 @@ export class ZabPeer {
       serverId: this.serverId,
       options: this.options,
       server: this.server,
+      changeRecordCounts: this.changeRecordTotals,
       get quorum() {
         return peer.quorum;
       },

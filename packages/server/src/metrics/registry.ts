@@ -936,6 +936,10 @@ const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>
   tls_handshake_exceeded: (node) => sumStats(node, (stats) => stats.tlsHandshakesRefused),
   // A connect request with a session id: the client resumes its session here.
   connection_revalidate_count: (node) => sumStats(node, (stats) => stats.sessionsResumed),
+  // The leader's change records, as ZooKeeper's PrepRequestProcessor makes them and its
+  // processTxn forgets them once applied (a learner makes none).
+  outstanding_changes_queued: (node) => node.driver.peer.changeRecordCounts().queued,
+  outstanding_changes_removed: (node) => node.driver.peer.changeRecordCounts().removed,
 };
 
 /** Keys ZooKeeper's default provider reports as doubles (Java prints them with a fraction: `0.0`). */

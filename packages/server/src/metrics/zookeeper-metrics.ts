@@ -226,8 +226,6 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
       'concurrent_request_processing_in_commit_processor',
       'close_session_prep_time',
       'local_write_committed_time_ms',
-      'outstanding_changes_queued',
-      'outstanding_changes_removed',
       'prep_process_time',
       'prep_processor_queue_size',
       'prep_processor_queue_time_ms',
