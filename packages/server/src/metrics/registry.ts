@@ -226,9 +226,31 @@ export class ServerMetrics implements ReplicaListener {
 
   /** What the driver tells: steps, storage writes, peer messages, a fatal stop. */
   private driverDetachers: (() => void)[] = [];
+  /** The peer followed now, and the change records counted by those a restore replaced. */
+  private followedPeer: PeerDriver['peer'] | undefined;
+  private readonly carriedChangeRecords = { queued: 0, removed: 0 };
+
+  /**
+   * @internal The change records counted over this server's life: a restore starts a new
+   * peer, whose counts start at 0, and these go on from the old one's, as counters must.
+   */
+  changeRecordCounts(): { queued: number; removed: number } {
+    const current = this.node.driver.peer.changeRecordCounts();
+    return {
+      queued: this.carriedChangeRecords.queued + current.queued,
+      removed: this.carriedChangeRecords.removed + current.removed,
+    };
+  }
 
   private followDriver(): void {
     const driver = this.node.driver;
+    const previous = this.followedPeer;
+    if (previous !== undefined && previous !== driver.peer) {
+      const counts = previous.changeRecordCounts();
+      this.carriedChangeRecords.queued += counts.queued;
+      this.carriedChangeRecords.removed += counts.removed;
+    }
+    this.followedPeer = driver.peer;
     this.driverDetachers = [
       driver.observe({
         stepped: (ready) => this.stepped(ready),
@@ -396,7 +418,7 @@ export class ServerMetrics implements ReplicaListener {
     for (const values of this.keyedCounterValues.values()) values.clear();
     this.responseSizes = { last: -1, min: -1, max: -1 };
     this.statsBaseline = new Map(
-      Object.entries(counterFromStats).map(([name, read]) => [name, read(this.node)] as const),
+      Object.entries(counterFromStats).map(([name, read]) => [name, read(this.node, this)] as const),
     );
     this.proposalSizes = { last: 0, min: 0, max: 0 };
   }
@@ -441,7 +463,7 @@ export class ServerMetrics implements ReplicaListener {
   /** A counter the client port keeps, since the last reset; 0 for the others. */
   private statsCounter(name: string): number {
     const read = counterFromStats[name];
-    return read === undefined ? 0 : read(this.node) - (this.statsBaseline.get(name) ?? 0);
+    return read === undefined ? 0 : read(this.node, this) - (this.statsBaseline.get(name) ?? 0);
   }
 
   private define(name: string, kind: ZooKeeperMetricKind): void {
@@ -469,7 +491,7 @@ export class ServerMetrics implements ReplicaListener {
             : {
                 collect() {
                   // A counter the client port keeps: add what it counted since the last scrape.
-                  const now = fromStats(metrics.node);
+                  const now = fromStats(metrics.node, metrics);
                   if (now > last) this.inc(now - last);
                   last = now;
                 },
@@ -919,7 +941,7 @@ const leaderGauges: ReadonlySet<string> = new Set([
 ]);
 
 /** Counters the client port keeps itself, read at each scrape. */
-const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>> = {
+const counterFromStats: Readonly<Record<string, (node: MetricsSource, metrics: ServerMetrics) => number>> = {
   bytes_received_count: (node) => sumStats(node, (stats) => stats.bytesReceived),
   response_bytes: (node) => sumStats(node, (stats) => stats.bytesSent),
   connection_request_count: (node) => sumStats(node, (stats) => stats.connectionsOpened),
@@ -938,8 +960,8 @@ const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>
   connection_revalidate_count: (node) => sumStats(node, (stats) => stats.sessionsResumed),
   // The leader's change records, as ZooKeeper's PrepRequestProcessor makes them and its
   // processTxn forgets them once applied (a learner makes none).
-  outstanding_changes_queued: (node) => node.driver.peer.changeRecordCounts().queued,
-  outstanding_changes_removed: (node) => node.driver.peer.changeRecordCounts().removed,
+  outstanding_changes_queued: (_node, metrics) => metrics.changeRecordCounts().queued,
+  outstanding_changes_removed: (_node, metrics) => metrics.changeRecordCounts().removed,
 };
 
 /** Keys ZooKeeper's default provider reports as doubles (Java prints them with a fraction: `0.0`). */
