@@ -602,9 +602,12 @@ export class ServerMetrics implements ReplicaListener {
   private followLearnerSyncs(ready: PeerReady, status: PeerStatus): void {
     if (status.role !== 'leading') return;
     const committed = status.lastCommittedZxid;
-    for (const { message } of [...ready.messages, ...ready.messagesAfterPersist])
-      if (message.kind === 'clientSyncReply' && message.zxid > committed)
-        this.syncsAwaitingCommit.add(message.zxid);
+    // Every step of a leader passes here: little to do without a sync.
+    for (const envelopes of [ready.messages, ready.messagesAfterPersist])
+      for (const { message } of envelopes)
+        if (message.kind === 'clientSyncReply' && message.zxid > committed)
+          this.syncsAwaitingCommit.add(message.zxid);
+    if (this.syncsAwaitingCommit.size === 0) return;
     for (const zxid of this.syncsAwaitingCommit) if (zxid <= committed) this.syncsAwaitingCommit.delete(zxid);
     if (this.syncsAwaitingCommit.size > pendingLatenciesMax) {
       const oldest = this.syncsAwaitingCommit.values().next().value;
