@@ -138,11 +138,12 @@ export class ServerMetrics implements ReplicaListener {
     this.mntrFromRegistry = this.registry !== undefined && (options.mntrFromRegistry ?? false);
     for (const [name, kind] of zookeeperMetrics) if (!unmeasuredMetrics.has(name)) this.define(name, kind);
     if (this.registry !== undefined) {
+      // zabkit's own family, so in Prometheus's base unit (ZooKeeper's keep their ms).
       this.promSummaries.set(
-        'zabkit_request_latency_milliseconds',
+        'zabkit_request_latency_seconds',
         new Summary({
-          name: 'zabkit_request_latency_milliseconds',
-          help: 'Client request latency in ms, by operation (the key label)',
+          name: 'zabkit_request_latency_seconds',
+          help: 'Client request latency in seconds, by operation (the key label)',
           labelNames: [keyLabel],
           percentiles: [0.5, 0.9, 0.99],
           maxAgeSeconds: summaryMaxAgeSeconds,
@@ -167,7 +168,7 @@ export class ServerMetrics implements ReplicaListener {
     this.observe('dbinittime', node.driver.loadTimeMs);
     this.observe('startup_snap_load_time', node.driver.loadTimeMs);
     this.observe('startup_txns_loaded', node.driver.loadedLogTxns);
-    const byOp = this.promSummaries.get('zabkit_request_latency_milliseconds');
+    const byOp = this.promSummaries.get('zabkit_request_latency_seconds');
     this.followDriver();
     if (node.onReplica !== undefined) this.detachers.push(node.onReplica(this));
     // ZooKeeper's JVM pause monitor's figures, from Node's process.
@@ -181,7 +182,7 @@ export class ServerMetrics implements ReplicaListener {
           if (request.op === 'ping') return;
           this.read(request, reply);
           this.observe(isWriteRequest(request) ? 'updatelatency' : 'readlatency', latencyMs);
-          byOp?.labels(request.op).observe(latencyMs);
+          byOp?.labels(request.op).observe(latencyMs / 1000);
         }),
       ),
       ...node
