@@ -74,6 +74,15 @@ export type PeerInput =
   | { readonly kind: 'message'; readonly from: ServerId; readonly message: PeerMessage }
   /** The transport lost the link to `peer`. */
   | { readonly kind: 'linkDown'; readonly peer: ServerId }
+  /**
+   * Bytes of a message from `from` arrived, not yet the whole of it: the peer is alive and the
+   * link carries. A large message over a slow link (a 1 MiB sync chunk at 100 KB/s) takes
+   * longer than syncLimit to arrive whole; a learner counts its leader as heard, and its sync
+   * as moving, while these come, as ZooKeeper bounds each socket read rather than each
+   * message. A transport that reads messages a piece at a time reports this about once a
+   * tick at most while a message is incomplete; one that delivers whole messages never does.
+   */
+  | { readonly kind: 'linkProgress'; readonly from: ServerId }
   /** Everything persisted up to and including the Ready numbered `seq` is durable. */
   | { readonly kind: 'persistedThrough'; readonly seq: number }
   /** The answer to a read in `reads` of an earlier Ready. */
@@ -621,6 +630,12 @@ export class ZabPeer {
         break;
       case 'linkDown':
         this.linkDown(input.peer);
+        break;
+      case 'linkProgress':
+        // A leader judges its learners by what they say: a learner in a sync reports what
+        // arrives in its syncAcks, and one in broadcast sends little that could take long.
+        if (this.role.kind !== 'looking' && this.role.kind !== 'leading')
+          this.role.learner.linkProgress(input.from);
         break;
       case 'persistedThrough':
         this.onPersisted(input.seq);
