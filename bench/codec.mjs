@@ -114,6 +114,31 @@ const followerInfoBytes = encodePeerMessage({
   attempt: 2,
 });
 
+/**
+ * A learner sync's chunk carrying one 1 MB znode (the sync benchmark's tree), in an
+ * ArrayBuffer of its own as the TCP transport hands a frame it put together to the codec.
+ */
+function ownFrame(message) {
+  const encoded = encodePeerMessage(message);
+  const frame = new Uint8Array(encoded.length);
+  frame.set(encoded);
+  return frame;
+}
+const megabyte = new Uint8Array(1_000_000).fill(7);
+const bigTxn = {
+  ...createTxn(3),
+  body: { ...createTxn(3).body, data: megabyte },
+};
+const bigTxnsFrame = ownFrame({ kind: 'syncTxns', epoch: 3, seq: 1, txns: [bigTxn] });
+const bigNodeFrame = ownFrame({
+  kind: 'syncSnapshotChunk',
+  epoch: 3,
+  seq: 1,
+  nodes: [{ ...snapshotNode(1), data: megabyte }],
+  sessions: [],
+  last: false,
+});
+
 /** Each case: a name, the work items one call stands for, and the call. */
 const cases = [
   [
@@ -160,6 +185,8 @@ const cases = [
   ['decode create txn (log)', 1, () => decodeTxn(createTxnBytes)],
   ['encode 200 snapshot nodes', 200, () => encodeSnapshotNodes(chunk)],
   ['decode 200 snapshot nodes', 200, () => decodeSnapshotNodes(chunkBytes)],
+  ['decode 1 MB syncTxns', 1, () => decodePeerMessage(bigTxnsFrame)],
+  ['decode 1 MB snapshot chunk', 1, () => decodePeerMessage(bigNodeFrame)],
 ];
 
 /**

@@ -2,7 +2,7 @@
  * Metric values side by side with Apache ZooKeeper 3.8 from Debian's package: the same
  * requests on both servers, then mntr's figures compared value for value where both count
  * the same thing (client response sizes, watch bytes, resumed sessions, expired sessions,
- * writes refused by quota).
+ * writes refused by quota, transactions timed as they are applied).
  */
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { connectTcp, type ZabClient } from '@zabkit/client';
@@ -165,6 +165,64 @@ describe.skipIf(!zookeeperInstalled)('metric values, zabkit beside Apache ZooKee
       for (const client of clients) await client.close();
     });
     expect([theirs.cnt_node_deleted_watch_count, theirs.sum_node_deleted_watch_count]).toEqual(['2', '3']);
+    expect(ours).toEqual(theirs);
+  });
+
+  it('times every transaction applied, failed writes included, as ZooKeeper does', async () => {
+    const keys = ['cnt_propagation_latency', 'cnt_proposal_latency', 'cnt_proposal_ack_creation_latency'];
+    const open: ZabClient[] = [];
+    const { zookeeper: theirs, zabkit: ours } = await compare(keys, async (port) => {
+      const zk = await connectTcp(`127.0.0.1:${port}`, { sessionTimeoutMs: 30_000 });
+      open.push(zk);
+      await zk.create('/timed', 'x');
+      await zk.create('/timed', 'x').catch(() => undefined);
+      await zk.setData('/timed', 'y');
+      await zk.setData('/timed', 'z', { version: 7 }).catch(() => undefined);
+      await zk.getData('/timed');
+      await zk.delete('/timed');
+      // The session stays open while mntr is read: ZooKeeper skips the figure of a close
+      // whose connection it closes itself.
+    });
+    for (const zk of open) await zk.close();
+    // createSession, the creates and setDatas (an error transaction each for the refused
+    // ones), the delete; no read; standalone: no proposal received or acknowledged.
+    expect(theirs).toEqual({
+      cnt_propagation_latency: '6',
+      cnt_proposal_latency: '0',
+      cnt_proposal_ack_creation_latency: '0',
+    });
+    expect(ours).toEqual(theirs);
+  });
+
+  it('counts the change records a write makes and forgets as ZooKeeper does', async () => {
+    const keys = ['outstanding_changes_queued', 'outstanding_changes_removed'];
+    const { zookeeper: theirs, zabkit: ours } = await compare(keys, async (port) => {
+      const zk = await connectTcp(`127.0.0.1:${port}`, { sessionTimeoutMs: 30_000 });
+      await zk.create('/changes', '');
+      await zk.create('/changes/a', 'x');
+      await zk.create('/changes/a', 'x').catch(() => undefined);
+      await zk.setData('/changes/a', 'y');
+      await zk.setACL('/changes/a', [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }]);
+      await zk.create('/changes/e', '', { mode: 'ephemeral' });
+      await zk.create('/changes/s-', '', { mode: 'persistentSequential' });
+      // A multi that succeeds, and one that fails on its second op after its first made records.
+      await zk
+        .transaction()
+        .create('/changes/m', '')
+        .setData('/changes/m', 'z')
+        .check('/changes', 0)
+        .commit();
+      await zk
+        .transaction()
+        .create('/changes/n', '')
+        .delete('/changes/missing')
+        .commit()
+        .catch(() => undefined);
+      await zk.delete('/changes/a');
+      // The session's close deletes its ephemeral.
+      await zk.close();
+    });
+    expect(Number(theirs.outstanding_changes_queued)).toBeGreaterThan(10);
     expect(ours).toEqual(theirs);
   });
 

@@ -249,9 +249,27 @@ export class Reader {
     return new PeerCodecError(path, problem);
   }
 
-  /** A copy of what was read from `start` on. */
+  /**
+   * What was read from `start` on: a copy, or a view where that keeps little else alive (see
+   * `worthAView`).
+   */
   copyFrom(start: number): Uint8Array {
-    return this.plain.slice(start, this.pos);
+    return this.worthAView(this.pos - start)
+      ? this.plain.subarray(start, this.pos)
+      : this.plain.slice(start, this.pos);
+  }
+
+  /**
+   * True when `length` bytes are at least three quarters of the memory a view of them keeps
+   * alive (the whole ArrayBuffer under what is read). Values are copied out so that a small
+   * one never pins a large frame or record; but a large znode's data, or a large transaction's
+   * encoding, in a frame that carries little else would be copied for nothing: the copy
+   * doubles the bytes and costs a pass over them, where the view keeps at most a third more
+   * than its own bytes alive. Nothing writes into a decoded frame or record afterwards: each
+   * comes in a buffer of its own (a socket read, a frame put together, a database value).
+   */
+  private worthAView(length: number): boolean {
+    return length > 0 && length * 4 >= this.buf.buffer.byteLength * 3;
   }
 
   private need(n: number, path: string): void {
@@ -356,13 +374,15 @@ export class Reader {
 
   /**
    * Copies, so a decoded message never pins the (possibly huge) frame it came from; a view
-   * when the reader was made with `dataViews`.
+   * when the reader was made with `dataViews`, or when the data are most of that frame
+   * (`worthAView`).
    */
   data(path: string): Uint8Array {
     const length = this.length(path, this.limits.dataBytesMax, 'dataBytesMax');
-    const value = this.dataViews
-      ? this.plain.subarray(this.pos, this.pos + length)
-      : this.plain.slice(this.pos, this.pos + length);
+    const value =
+      this.dataViews || this.worthAView(length)
+        ? this.plain.subarray(this.pos, this.pos + length)
+        : this.plain.slice(this.pos, this.pos + length);
     this.pos += length;
     return value;
   }

@@ -78,7 +78,7 @@ const peerMessage = compile(
       last: boolean,
     },
     syncTxns: { epoch, seq: uint53, txns },
-    syncAck: { epoch, seq: uint53 },
+    syncAck: { epoch, seq: uint53, arrivals: uint53 },
     newLeader: { epoch, lastZxid: zxid, sessionSecret },
     upToDate: { epoch, commitZxid: zxid },
     proposal: { epoch, txns },

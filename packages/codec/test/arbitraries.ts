@@ -249,7 +249,7 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
     }),
   ),
   syncTxns: fc.record({ kind: fc.constant('syncTxns'), epoch, seq: uint53Arb, txns: txnsArb }),
-  syncAck: fc.record({ kind: fc.constant('syncAck'), epoch, seq: uint53Arb }),
+  syncAck: fc.record({ kind: fc.constant('syncAck'), epoch, seq: uint53Arb, arrivals: uint53Arb }),
   newLeader: fc.record({
     kind: fc.constant('newLeader'),
     epoch,

@@ -399,3 +399,55 @@ describe('tag tables', () => {
     expect(() => distinctTags('test kind', { a: 256 })).toThrow(/not a byte/);
   });
 });
+
+describe('large values are views of the frame they came in, small ones copies', () => {
+  const big = new Uint8Array(600_000).map((_v, i) => i & 0xff);
+  const txn = (data: Uint8Array): Txn => ({
+    zxid: makeZxid(3, 7),
+    timeMs: 1_764_000_000_000,
+    sessionId: 0x100n,
+    cxid: 9,
+    body: { kind: 'setData', path: '/big', data, version: 1 },
+  });
+  /** `message` encoded into an ArrayBuffer of its own, `spareBytes` larger than the frame. */
+  function frameOf(message: PeerMessage, spareBytes = 0): Uint8Array {
+    const encoded = encodePeerMessage(message);
+    const own = new Uint8Array(new ArrayBuffer(encoded.length + spareBytes), 0, encoded.length);
+    own.set(encoded);
+    return own;
+  }
+  const dataOf = (message: PeerMessage) => {
+    if (message.kind !== 'syncTxns' || message.txns[0]!.body.kind !== 'setData') throw new Error('not it');
+    return message.txns[0]!.body.data!;
+  };
+
+  it('a large znode in a frame of little else: its data are a view of the frame, equal to a copy', () => {
+    const message: PeerMessage = { kind: 'syncTxns', epoch: 3, seq: 1, txns: [txn(big)] };
+    const frame = frameOf(message);
+    const decoded = decodePeerMessage(frame);
+    expect(decoded).toEqual(message);
+    expect(dataOf(decoded).buffer).toBe(frame.buffer);
+    // Its encoding, kept for the log record, is the frame's too, and reads back as the txn.
+    const kept = encodeTxn((decoded as Extract<PeerMessage, { kind: 'syncTxns' }>).txns[0]!);
+    expect(decodeTxn(kept)).toEqual(txn(big));
+  });
+
+  it('copies where the view would keep far more alive: a frame in a larger buffer, or small data', () => {
+    const message: PeerMessage = { kind: 'syncTxns', epoch: 3, seq: 1, txns: [txn(big)] };
+    const roomy = frameOf(message, 400_000);
+    const decoded = decodePeerMessage(roomy);
+    expect(decoded).toEqual(message);
+    expect(dataOf(decoded).buffer).not.toBe(roomy.buffer);
+    const small: PeerMessage = {
+      kind: 'syncTxns',
+      epoch: 3,
+      seq: 1,
+      txns: [txn(big.subarray(0, 40)), txn(big.subarray(0, 40))].map((t, i) => ({
+        ...t,
+        zxid: makeZxid(3, 7 + i),
+      })),
+    };
+    const smallFrame = frameOf(small);
+    expect(dataOf(decodePeerMessage(smallFrame)).buffer).not.toBe(smallFrame.buffer);
+  });
+});

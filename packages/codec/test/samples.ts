@@ -534,7 +534,7 @@ export const sampleMessages: Record<string, PeerMessage> = {
   },
   syncTxns: { kind: 'syncTxns', epoch: 6, seq: 3, txns: [t.create!, t.createEphemeral!, t.setData!] },
   'syncTxns/empty': { kind: 'syncTxns', epoch: 6, seq: 4, txns: [] },
-  syncAck: { kind: 'syncAck', epoch: 6, seq: 2 },
+  syncAck: { kind: 'syncAck', epoch: 6, seq: 2, arrivals: 5 },
   newLeader: {
     kind: 'newLeader',
     epoch: 6,

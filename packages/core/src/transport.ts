@@ -13,6 +13,13 @@ export interface TransportHandlers {
   message(from: ServerId, message: PeerMessage): void;
   /** The link to `peer` broke: messages sent to it since may have been lost. */
   linkDown(peer: ServerId): void;
+  /**
+   * Bytes of a message from `from` arrived, not yet the whole message (the peer's
+   * `linkProgress` input). Optional for a transport that delivers whole messages only; one
+   * that reads a stream calls it whenever a read leaves a message incomplete, and the caller
+   * decides how often to pass it on.
+   */
+  progress?(from: ServerId): void;
 }
 
 /** Links to the other peers: send without waiting, FIFO per pair while the link holds. */

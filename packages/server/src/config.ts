@@ -26,7 +26,14 @@ import {
 import { isReservedClientTlsKey } from './client-tls.js';
 import { ConfigError } from './config-error.js';
 import { type DynamicConfig, readDynamicConfigFile } from './dynamic-config.js';
-import { METRICS_KEYS, type MetricsSettings, parseMetricsSettings } from './metrics/config.js';
+import {
+  METRICS_KEYS,
+  type MetricsSettings,
+  PAUSE_MONITOR_KEYS,
+  type PauseMonitorSettings,
+  parseMetricsSettings,
+  parsePauseMonitorSettings,
+} from './metrics/config.js';
 import { PEER_LINK_KEYS, type PeerLinkSettings, parsePeerLinkSettings } from './peer-link-config.js';
 import { parseProperties } from './properties.js';
 import {
@@ -120,6 +127,8 @@ export interface ZabkitConfig {
   readonly adminTls: TlsSettings | undefined;
   /** The Prometheus endpoint (`metricsProvider.*`), when one is asked for: see metrics/config.ts. */
   readonly metrics: MetricsSettings | undefined;
+  /** The pause monitor (`jvm.pause.*`), when `jvm.pause.monitor=true`: see metrics/config.ts. */
+  readonly pauseMonitor: PauseMonitorSettings | undefined;
 }
 
 /** Options for {@link parseConfig}. */
@@ -181,6 +190,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   ...PEER_LINK_KEYS,
   ...SYSTEM_PROPERTY_KEYS,
   ...METRICS_KEYS,
+  ...PAUSE_MONITOR_KEYS,
 ]);
 
 /** Parses a Java-`int`-sized decimal integer (optional sign) within [min, max], else throws for `key`. */
@@ -353,6 +363,10 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
     warnings,
   );
+  const pauseMonitor = parsePauseMonitorSettings(
+    { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
+    warnings,
+  );
   // The admin server's stores come from zoo.cfg's ssl.quorum.* keys, read here with the file.
   const adminTls = adminTlsSettings(
     input.systemProperties!,
@@ -360,7 +374,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     { get, keys: () => values.keys() },
     warnings,
   );
-  return { config: resolveConfig({ ...input, metrics, adminTls }, warnings), warnings };
+  return { config: resolveConfig({ ...input, metrics, pauseMonitor, adminTls }, warnings), warnings };
 }
 
 /**
@@ -434,6 +448,8 @@ export interface ConfigInput {
   readonly adminTls?: TlsSettings | undefined;
   /** The Prometheus endpoint (`metricsProvider.*`); none when left out. */
   readonly metrics?: MetricsSettings | undefined;
+  /** The pause monitor (`jvm.pause.*`); off when left out. */
+  readonly pauseMonitor?: PauseMonitorSettings | undefined;
 }
 
 /** Checks a number given in code as parseInteger checks one read from zoo.cfg. */
@@ -643,6 +659,7 @@ export function resolveConfig(input: ConfigInput, warnings: string[]): ZabkitCon
             warnings,
           ),
     metrics: input.metrics,
+    pauseMonitor: input.pauseMonitor,
   };
 }
 

@@ -97,6 +97,7 @@ export {
   type MetricsOptions,
   type MetricsSource,
   type MonitorValue,
+  type ReplicaListener,
   ServerMetrics,
 } from './metrics/registry.js';
 export { isUnmeasuredKey, unmeasuredMetrics } from './metrics/zookeeper-metrics.js';

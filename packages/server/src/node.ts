@@ -36,7 +36,8 @@ import type { FourLetterWordActions, FourLetterWordContext } from './four-letter
 import { type Logger, silentLogger } from './log.js';
 import { keepMembership, keepProposedMembership } from './membership-files.js';
 import { MetricsHttpServer } from './metrics/http.js';
-import { ServerMetrics } from './metrics/registry.js';
+import { PauseMonitor } from './metrics/pause-monitor.js';
+import { type ReplicaListener, ServerMetrics } from './metrics/registry.js';
 import { PeerDriver, type PeerDriverOptions } from './peer-driver.js';
 import { loadQuorumSecurity } from './quorum-security.js';
 import { loadTlsSettings, type TlsContextOptions } from './tls-settings.js';
@@ -172,8 +173,8 @@ export class ServerNode {
     } else {
       transport = new NoPeers(serverId);
     }
-    // The metrics the applied transactions go to, once the node has them.
-    const applied: { metrics: ServerMetrics | undefined } = { metrics: undefined };
+    // The metrics the replica's applies go to: the node's own and any attached to it.
+    const replicaListeners = new Set<ReplicaListener>();
     const realStorage = options.storage ?? new MemoryStorage();
     // The driver's stop closes the store it was given; a restore stops one driver and starts
     // another on the same store, which the node closes itself.
@@ -203,11 +204,14 @@ export class ServerNode {
         enforceQuota: config.systemProperties.enforceQuota,
         readOnlyModeEnabled: config.systemProperties.readOnlyModeEnabled,
         // How many watchers each trigger reached (node_*_watch_count).
-        onWatchesTriggered: (type, watchers) => applied.metrics?.watchesTriggered(type, watchers),
+        onWatchesTriggered: (type, watchers) => {
+          for (const listener of replicaListeners) listener.watchesTriggered(type, watchers);
+        },
         onQuotaNotice: (notice) => {
           logQuotaNotice(log, notice);
           // The leader prepares every write: its quota_exceeded_error_per_namespace counts them all, as ZooKeeper's.
-          if ('refused' in notice && notice.refused) applied.metrics?.quotaRefused(notice.quotaPath);
+          if ('refused' in notice && notice.refused)
+            for (const listener of replicaListeners) listener.quotaRefused(notice.quotaPath);
         },
         // As in ZooKeeper, data has no cap of its own: the frame carrying it (jute.maxbuffer)
         // is the limit, so raising jute.maxbuffer raises what a node may hold.
@@ -219,7 +223,7 @@ export class ServerNode {
           if (audit !== undefined && txn.body.kind === 'closeSession')
             audit.ephemeralsDeleted(txn.sessionId, txn.body.ephemeralPaths);
           // And counts each write's bytes by namespace (write_per_namespace).
-          applied.metrics?.applied(txn);
+          for (const listener of replicaListeners) listener.applied(txn);
         },
         startTimeMs: (options.clock ?? Date.now)(),
       },
@@ -287,10 +291,11 @@ export class ServerNode {
     if (options.listen === false) {
       node = new ServerNode(config, driver, undefined, undefined, transport, log, audit);
       node.restart = { driverOptions, storage: realStorage, inPlace: options.restoreInPlace ?? true };
+      node.replicaListeners = replicaListeners;
       audit?.started();
       // The figures mntr would report; no metrics endpoint or admin server without a client port.
       node.metrics = new ServerMetrics(node, { prometheus: false, exportProcessMetrics: false });
-      applied.metrics = node.metrics;
+      node.startPauseMonitor();
       log.info(
         { serverId, mode: ensemble ? 'ensemble' : 'standalone', dataDir: config.dataDir },
         'zabkit peer started (no client port)',
@@ -340,6 +345,7 @@ export class ServerNode {
           });
     node = new ServerNode(config, driver, (plain ?? secure)!, secure, transport, log, audit);
     node.restart = { driverOptions, storage: realStorage, inPlace: options.restoreInPlace ?? true };
+    node.replicaListeners = replicaListeners;
     audit?.started();
     node.metrics = new ServerMetrics(node, {
       prometheus: config.metrics !== undefined,
@@ -347,7 +353,7 @@ export class ServerNode {
       // As ZooKeeper's mntr: the configured provider's dump.
       mntrFromRegistry: true,
     });
-    applied.metrics = node.metrics;
+    node.startPauseMonitor();
     if (config.metrics !== undefined && node.metrics.registry !== undefined) {
       const settings = config.metrics;
       const registry = node.metrics.registry;
@@ -424,6 +430,27 @@ export class ServerNode {
 
   /** How to start the peer again on its store (a restore), and the store the node closes. */
   private restart!: { driverOptions: PeerDriverOptions; storage: PeerStorage; inPlace: boolean };
+  /** Who hears what the replica applies: the node's metrics and those attached to it. */
+  private replicaListeners!: Set<ReplicaListener>;
+  /** The process's pauses (`jvm.pause.monitor`), and who hears of them. */
+  private pauseMonitor: PauseMonitor | undefined;
+  private readonly pauseListeners = new Set<(extraMs: number) => void>();
+
+  /** Starts ZooKeeper's pause monitor when zoo.cfg asks for it (jvm.pause.monitor=true). */
+  private startPauseMonitor(): void {
+    const settings = this.config.pauseMonitor;
+    if (settings === undefined) return;
+    this.pauseMonitor = new PauseMonitor(settings, this.log, (extraMs) => {
+      for (const listener of this.pauseListeners) listener(extraMs);
+    });
+    this.pauseMonitor.start();
+  }
+
+  /** Hears each pause the monitor measures (jvm_pause_time_ms), until the returned call. */
+  onPause(listener: (extraMs: number) => void): () => void {
+    this.pauseListeners.add(listener);
+    return () => this.pauseListeners.delete(listener);
+  }
   /** The restore under way, if one is: a second waits for it. */
   private restoring: Promise<unknown> | undefined;
 
@@ -555,6 +582,12 @@ export class ServerNode {
   }
 
   /** Calls `listener` once if the peer stops for good; returns a function that unsubscribes. */
+  /** Follows what the replica applies (for metrics: see MetricsSource), until the returned call. */
+  onReplica(listener: ReplicaListener): () => void {
+    this.replicaListeners.add(listener);
+    return () => this.replicaListeners.delete(listener);
+  }
+
   onFatal(listener: FatalListener): () => void {
     return this.driver.onFatal(listener);
   }
@@ -724,6 +757,7 @@ export class ServerNode {
     await this.adminServer?.close();
     await this.dashboard?.close();
     await this.metricsEndpoint?.close();
+    this.pauseMonitor?.stop();
     this.metrics.detach();
     await Promise.all(this.listeners().map((listener) => listener.close()));
     this.audit?.stopped();

@@ -26,6 +26,7 @@ import type {
   PeerStorage,
   PeerTransport,
   ReadRequest,
+  ServerId,
   StorageAction,
   StorageRead,
 } from '@zabkit/core';
@@ -243,6 +244,8 @@ export class PeerDriver implements LinkFactory {
   /** Steps in a microtask, with a turn of the event loop now and then (timers, peer messages). */
   private readonly steps = new StepScheduler();
   private readonly pumpNow = () => this.pump();
+  /** When a peer's `linkProgress` was last passed to the core: one entry per peer the transport links. */
+  private readonly linkProgressPassedMs = new Map<ServerId, number>();
 
   private constructor(peer: ZabPeer, options: PeerDriverOptions) {
     this.peer = peer;
@@ -258,6 +261,7 @@ export class PeerDriver implements LinkFactory {
         this.enqueue({ kind: 'message', from, message });
       },
       linkDown: (peerId) => this.enqueue({ kind: 'linkDown', peer: peerId }),
+      progress: (from) => this.linkProgress(from),
     });
     const intervalMs =
       options.tickIntervalMs ?? Math.max(1, Math.floor((options.peer.tickTimeMs ?? 2000) / 4));
@@ -419,6 +423,18 @@ export class PeerDriver implements LinkFactory {
       };
       this.enqueue({ kind: 'transferLeadership', ...(to === undefined ? {} : { to }), timeoutMs });
     });
+  }
+
+  /**
+   * Part of a message from `from` arrived: passed on at most once per tick interval, which is
+   * as finely as the core's limits are counted, so a fast stream of reads costs no steps.
+   */
+  private linkProgress(from: ServerId): void {
+    const nowMs = this.monotonicClock();
+    const lastMs = this.linkProgressPassedMs.get(from);
+    if (lastMs !== undefined && nowMs - lastMs < this.tickIntervalMs) return;
+    this.linkProgressPassedMs.set(from, nowMs);
+    this.enqueue({ kind: 'linkProgress', from });
   }
 
   private enqueue(input: PeerInput): void {

@@ -80,6 +80,8 @@ describe('restore into a running server (3.9 POST /commands/restore)', () => {
     await kept.delete('/app/new');
     await kept.create('/app/new2', '');
     const zxidBefore = node.driver.peer.status().lastAppliedZxid;
+    const changesBefore = new Map(node.metrics.dump()).get('outstanding_changes_queued')!;
+    expect(changesBefore).toBeGreaterThan(10);
 
     const restored = await restore(node, bytes);
     expect(restored.status).toBe(200);
@@ -102,6 +104,9 @@ describe('restore into a running server (3.9 POST /commands/restore)', () => {
     // Later writes take zxids above everything before the restore.
     const created = await fresh.create('/after', 'a');
     expect(created).toBe('/after');
+    // The new peer's change records add to the old one's: a counter does not go back.
+    const changesAfter = new Map(node.metrics.dump()).get('outstanding_changes_queued')!;
+    expect(changesAfter).toBeGreaterThanOrEqual(changesBefore + 2);
     const after = (await fresh.exists('/after'))!;
     expect(after.czxid > zxidBefore).toBe(true);
 

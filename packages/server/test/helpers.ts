@@ -1,5 +1,6 @@
-/** Shared pieces for the server's socket tests: a started node, a freezable proxy, polling. */
+/** Shared pieces for the server's socket tests: a started node, a freezable proxy, polling, a store held back. */
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import type { PeerStorage } from '@zabkit/core';
 import { parseConfig } from '../src/config.js';
 import { ServerNode } from '../src/node.js';
 
@@ -86,4 +87,42 @@ export function rawExchange(port: number, bytes: Uint8Array, timeoutMs = 3000): 
       resolve(Buffer.concat(chunks));
     });
   });
+}
+
+/** A store whose appends can be held back, as a stalled disk: a follower holding them does not ack. */
+export class GatedStorage {
+  private gate: Promise<void> | undefined;
+  private open: () => void = () => undefined;
+  readonly storage: PeerStorage;
+  /** Appends waiting at the gate now. */
+  waiting = 0;
+
+  constructor(inner: PeerStorage) {
+    this.storage = new Proxy(inner, {
+      get: (target, key) => {
+        if (key === 'append')
+          return async (...args: Parameters<PeerStorage['append']>) => {
+            if (this.gate !== undefined) {
+              this.waiting++;
+              await this.gate;
+              this.waiting--;
+            }
+            return target.append(...args);
+          };
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  hold(): void {
+    this.gate = new Promise((resolve) => {
+      this.open = resolve;
+    });
+  }
+
+  release(): void {
+    this.open();
+    this.gate = undefined;
+  }
 }

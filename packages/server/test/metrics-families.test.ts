@@ -12,8 +12,9 @@ import { MemoryStorage } from '@zabkit/storage-memory';
 import { decodeConnectResponse, encodeConnectRequest } from '@zabkit/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
+import { jsonLogger } from '../src/log.js';
 import { ServerNode } from '../src/node.js';
-import { startStandalone, until } from './helpers.js';
+import { GatedStorage, startStandalone, until } from './helpers.js';
 import { fourLetterWord, freePort } from './server-process.js';
 
 const metricsConfig =
@@ -239,6 +240,239 @@ describe("ZooKeeper's metric families, measured", () => {
     const figures = new Map(node.metrics.dump());
     expect(figures.get('cnt_startup_txns_loaded')).toBe(1);
     expect(figures.get('sum_startup_txns_loaded')).toBe(7);
+  });
+
+  it("measures the process's pauses when jvm.pause.monitor asks, as ZooKeeper's pause monitor", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = jsonLogger('info', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+    const config = parseConfig(
+      `tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${metricsConfig}` +
+        'jvm.pause.monitor=true\njvm.pause.sleep.time.ms=50\njvm.pause.info-threshold.ms=150\n',
+    ).config;
+    node = await ServerNode.start({ config, log });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The event loop blocked for 400 ms: the 50 ms sleep under way took at least 400.
+    const blockedUntil = performance.now() + 400;
+    while (performance.now() < blockedUntil) {
+      // Busy: nothing else runs.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const figures = new Map(node.metrics.dump());
+    expect(figures.get('cnt_jvm_pause_time_ms')).toBeGreaterThanOrEqual(3);
+    expect(figures.get('max_jvm_pause_time_ms')).toBeGreaterThanOrEqual(350);
+    expect(figures.get('min_jvm_pause_time_ms')).toBeLessThan(150);
+    // The monitor goes on meanwhile: the exposition has at least those.
+    expect(sample(await scrape(node), 'jvm_pause_time_ms_count')).toBeGreaterThanOrEqual(
+      figures.get('cnt_jvm_pause_time_ms')!,
+    );
+    // Past the info threshold: logged at info, with the pause's length.
+    const logged = lines.filter((line) => typeof line.pauseMs === 'number');
+    expect(logged.length).toBeGreaterThanOrEqual(1);
+    expect(logged.every((line) => line.level === 'info')).toBe(true);
+    expect(logged.map((line) => line.pauseMs)).toContain(figures.get('max_jvm_pause_time_ms'));
+  });
+
+  it('has no pause monitor by default, as ZooKeeper: the summary is there and empty', async () => {
+    node = await startStandalone(metricsConfig);
+    const blockedUntil = performance.now() + 100;
+    while (performance.now() < blockedUntil) {
+      // Busy.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(new Map(node.metrics.dump()).get('cnt_jvm_pause_time_ms')).toBe(0);
+    expect(sample(await scrape(node), 'jvm_pause_time_ms_count')).toBe(0);
+  });
+
+  it('reads jvm.pause.* as ZooKeeper does, refusing what it cannot use', () => {
+    const base = 'tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\n';
+    expect(parseConfig(base).config.pauseMonitor).toBeUndefined();
+    expect(parseConfig(`${base}jvm.pause.monitor=true\n`).config.pauseMonitor).toEqual({
+      sleepTimeMs: 500,
+      infoThresholdMs: 1000,
+      warnThresholdMs: 10_000,
+    });
+    const off = parseConfig(`${base}jvm.pause.sleep.time.ms=100\n`);
+    expect(off.config.pauseMonitor).toBeUndefined();
+    expect(off.warnings).toEqual(['jvm.pause.sleep.time.ms: no effect without jvm.pause.monitor=true']);
+    expect(() => parseConfig(`${base}jvm.pause.monitor=yes\n`)).toThrow(/jvm\.pause\.monitor/);
+    expect(() => parseConfig(`${base}jvm.pause.monitor=true\njvm.pause.sleep.time.ms=0\n`)).toThrow(
+      /jvm\.pause\.sleep\.time\.ms/,
+    );
+    expect(() => parseConfig(`${base}jvm.pause.monitor=true\njvm.pause.warn-threshold.ms=-1\n`)).toThrow(
+      /jvm\.pause\.warn-threshold\.ms/,
+    );
+  });
+
+  it('times the wait and the write of each batch made durable together, as SyncRequestProcessor', async () => {
+    const gated = new GatedStorage(new MemoryStorage());
+    const config = parseConfig(
+      'tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n',
+    ).config;
+    node = await ServerNode.start({ config, storage: gated.storage });
+    const [one, two] = await Promise.all(
+      [1, 2].map(() => connectTcp(`127.0.0.1:${node!.address().port}`, { sessionTimeoutMs: 30_000 })),
+    );
+    node.metrics.reset();
+    const status = () => node!.driver.peer.status();
+    // The first create's write is held as a slow disk holds it; two more wait behind it.
+    gated.hold();
+    const heldMs = 300;
+    const creates = [one!.create('/batch-a', '')];
+    await until(() => gated.waiting === 1);
+    const afterFirst = status().lastLoggedZxid;
+    creates.push(two!.create('/batch-b', ''), one!.create('/batch-c', ''));
+    await until(() => status().lastLoggedZxid === afterFirst + 2n);
+    await new Promise((resolve) => setTimeout(resolve, heldMs));
+    gated.release();
+    await Promise.all(creates);
+    const figures = new Map(node.metrics.dump());
+    // Two writes: the first create alone, then the two that waited, together.
+    expect(figures.get('cnt_sync_processor_batch_size')).toBe(2);
+    expect(figures.get('sum_sync_processor_batch_size')).toBe(3);
+    expect(figures.get('max_sync_processor_batch_size')).toBe(2);
+    expect(figures.get('cnt_sync_processor_queue_flush_time_ms')).toBe(2);
+    expect(figures.get('max_sync_processor_queue_flush_time_ms')).toBeGreaterThanOrEqual(heldMs);
+    // Each transaction: the two behind the held write waited for it before theirs began.
+    expect(figures.get('cnt_sync_processor_queue_time_ms')).toBe(3);
+    expect(figures.get('min_sync_processor_queue_time_ms')).toBeLessThan(heldMs);
+    expect(figures.get('max_sync_processor_queue_time_ms')).toBeGreaterThanOrEqual(heldMs);
+    expect(figures.get('cnt_sync_processor_queue_and_flush_time_ms')).toBe(3);
+    expect(figures.get('min_sync_processor_queue_and_flush_time_ms')).toBeGreaterThanOrEqual(heldMs);
+    await Promise.all([one!.close(), two!.close()]);
+  });
+
+  it('times each applied transaction from its time, dropping a negative figure, as ZooKeeper does', async () => {
+    // The peer's wall clock stamps the transactions: 2 s behind, each is applied 2 s "late".
+    let offsetMs = -2000;
+    const config = parseConfig(
+      `tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${metricsConfig}`,
+    ).config;
+    node = await ServerNode.start({ config, clock: () => Date.now() + offsetMs });
+    const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 30_000 });
+    for (let i = 0; i < 3; i++) await zk.create(`/late${i}`, '');
+    let figures = new Map(node.metrics.dump());
+    // createSession and three creates.
+    expect(figures.get('cnt_propagation_latency')).toBe(4);
+    expect(figures.get('min_propagation_latency')).toBeGreaterThanOrEqual(2000);
+    expect(figures.get('max_propagation_latency')).toBeLessThan(2000 + 5000);
+    expect(figures.has('p99_propagation_latency')).toBe(true);
+    // Standalone, ZooKeeper has no ack stage and receives no proposals.
+    expect(figures.get('cnt_proposal_ack_creation_latency')).toBe(0);
+    expect(figures.get('cnt_proposal_latency')).toBe(0);
+    expect(sample(await scrape(node), 'propagation_latency_count')).toBe(4);
+    // A clock ahead of this one: a negative latency, left out rather than counted.
+    offsetMs = 2000;
+    await zk.create('/early', '');
+    figures = new Map(node.metrics.dump());
+    expect(figures.get('cnt_propagation_latency')).toBe(4);
+    await zk.close();
+  });
+
+  it('times proposals as a follower receives them and as each voter makes them durable, in a TCP ensemble', async () => {
+    const quorumPorts = [await freePort(), await freePort(), await freePort()];
+    const lines = quorumPorts.map((p, i) => `server.${i + 1}=127.0.0.1:${p}:${p + 1}`).join('\n');
+    // Every peer's wall clock 3 s behind: the leader's transactions carry times 3 s old.
+    const lagMs = 3000;
+    const nodes = await Promise.all(
+      [1, 2, 3].map((myid) =>
+        ServerNode.start({
+          config: parseConfig(
+            `tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${lines}\n`,
+            { myid },
+          ).config,
+          clock: () => Date.now() - lagMs,
+        }),
+      ),
+    );
+    try {
+      await until(() =>
+        nodes.some((n) => n.driver.peer.status().role === 'leading' && n.driver.peer.status().serving),
+      );
+      const leader = nodes.find((n) => n.driver.peer.status().role === 'leading')!;
+      const followers = nodes.filter((n) => n !== leader);
+      await until(() => followers.every((f) => f.driver.peer.status().serving));
+      const zk = await connectTcp(`127.0.0.1:${leader.address().port}`, { sessionTimeoutMs: 10_000 });
+      for (let i = 0; i < 5; i++) await zk.create(`/timed${i}`, '');
+      await zk.close();
+      const lastZxid = leader.driver.peer.status().lastCommittedZxid;
+      await until(() => followers.every((f) => f.driver.peer.status().lastAppliedZxid >= lastZxid));
+      const of = (n: ServerNode) => new Map(n.metrics.dump());
+      // createSession, five creates and closeSession: seven proposals.
+      const ofLeader = of(leader);
+      expect(ofLeader.get('cnt_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(7);
+      expect(ofLeader.get('min_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(lagMs);
+      expect(ofLeader.get('cnt_proposal_latency')).toBe(0);
+      // The leader's change records: five creates make two each (parent and node), all applied.
+      expect(ofLeader.get('outstanding_changes_queued')).toBeGreaterThanOrEqual(10);
+      expect(ofLeader.get('outstanding_changes_removed')).toBe(ofLeader.get('outstanding_changes_queued'));
+      for (const follower of followers) {
+        const figures = of(follower);
+        expect(figures.get('cnt_proposal_latency')).toBeGreaterThanOrEqual(7);
+        // A learner prepares nothing, as a ZooKeeper follower has no PrepRequestProcessor.
+        expect(figures.get('outstanding_changes_queued')).toBe(0);
+        expect(figures.get('min_proposal_latency')).toBeGreaterThanOrEqual(lagMs);
+        expect(figures.get('cnt_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(7);
+        expect(figures.get('min_proposal_ack_creation_latency')).toBeGreaterThanOrEqual(lagMs);
+        // Received, then made durable, then applied: each later than the one before.
+        expect(figures.get('max_propagation_latency')).toBeGreaterThanOrEqual(
+          figures.get('max_proposal_latency')!,
+        );
+      }
+      for (const each of nodes) {
+        expect(of(each).get('cnt_propagation_latency')).toBeGreaterThanOrEqual(7);
+        expect(of(each).get('min_propagation_latency')).toBeGreaterThanOrEqual(lagMs);
+        expect(of(each).get('max_propagation_latency')).toBeLessThan(lagMs + 5000);
+      }
+    } finally {
+      await Promise.all(nodes.map((n) => n.close()));
+    }
+  });
+
+  it('drops the latencies a clock ahead would make negative, in a TCP ensemble', async () => {
+    const quorumPorts = [await freePort(), await freePort(), await freePort()];
+    const lines = quorumPorts.map((p, i) => `server.${i + 1}=127.0.0.1:${p}:${p + 1}`).join('\n');
+    // Every peer's wall clock 3 s ahead: the leader's transactions carry times in the future.
+    const nodes = await Promise.all(
+      [1, 2, 3].map((myid) =>
+        ServerNode.start({
+          config: parseConfig(
+            `tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${lines}\n`,
+            { myid },
+          ).config,
+          clock: () => Date.now() + 3000,
+        }),
+      ),
+    );
+    try {
+      await until(() =>
+        nodes.some((n) => n.driver.peer.status().role === 'leading' && n.driver.peer.status().serving),
+      );
+      const leader = nodes.find((n) => n.driver.peer.status().role === 'leading')!;
+      const followers = nodes.filter((n) => n !== leader);
+      await until(() => followers.every((f) => f.driver.peer.status().serving));
+      const zk = await connectTcp(`127.0.0.1:${leader.address().port}`, { sessionTimeoutMs: 10_000 });
+      for (let i = 0; i < 3; i++) await zk.create(`/ahead${i}`, '');
+      const lastZxid = leader.driver.peer.status().lastCommittedZxid;
+      await until(() => followers.every((f) => f.driver.peer.status().lastAppliedZxid >= lastZxid));
+      // Latencies measured from the transactions' times; the clients' request latencies
+      // (readlatency, updatelatency) run on this host's monotonic clock.
+      const fromTxnTimes = (n: ServerNode) =>
+        [...n.metrics.dump()].filter(
+          ([key, value]) =>
+            key.startsWith('cnt_') &&
+            key.includes('latency') &&
+            !/^cnt_(read|update)latency$/.test(key) &&
+            value !== 0,
+        );
+      // The proposals went out, were acknowledged and committed: every latency from their
+      // times was negative, so none was recorded.
+      expect(new Map(leader.metrics.dump()).get('proposal_count')).toBeGreaterThanOrEqual(4);
+      expect(new Map(leader.metrics.dump()).get('cnt_updatelatency')).toBeGreaterThanOrEqual(3);
+      for (const each of nodes) expect(fromTxnTimes(each)).toEqual([]);
+      await zk.close();
+    } finally {
+      await Promise.all(nodes.map((n) => n.close()));
+    }
   });
 
   it('reports learner syncs in flight, the leader unavailable time and revalidations in a TCP ensemble', async () => {

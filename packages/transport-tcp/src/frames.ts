@@ -259,6 +259,11 @@ export class FrameReader {
     return this.buffered;
   }
 
+  /** True while part of a frame (its length, perhaps no more) has come and the rest has not. */
+  get midFrame(): boolean {
+    return this.need >= 0 || this.buffered > 0;
+  }
+
   /** Raises (or lowers) the frame limit, e.g. once the handshake is over. */
   setMaxFrameBytes(maxFrameBytes: number): void {
     this.maxFrameBytes = maxFrameBytes;

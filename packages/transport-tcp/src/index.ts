@@ -876,6 +876,10 @@ export class TcpTransport implements PeerTransport {
         }
         if (payload === undefined) {
           if (link === undefined && reader.bufferedBytes > 4 + handshakeFrameBytesMax) refuse('protocol');
+          // Part of a message came: over a slow link a large one takes long to come whole, and
+          // the peer's core should know meanwhile that the link carries.
+          if (link !== undefined && link.inbound === socket && reader.midFrame)
+            this.handlers?.progress?.(link.id);
           return;
         }
         if (link !== undefined) {

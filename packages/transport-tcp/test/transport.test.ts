@@ -120,6 +120,37 @@ describe('TcpTransport', () => {
     expect(inboxA.down).toEqual([]);
   });
 
+  it('reports the bytes of a message on its way before the whole message, only from that peer', async () => {
+    const [a, b] = await endpoints([1, 2]);
+    b!.setPeer(3, await freePort());
+    collect(a!);
+    const received: ServerId[] = [];
+    const progress: ServerId[] = [];
+    b!.listen({
+      message: (from) => received.push(from),
+      linkDown: () => undefined,
+      progress: (from) => progress.push(from),
+    });
+    const raw = await rawPeer(b!.address!.port, 3, 2);
+    const whole = frame(encodePeerMessage(ping(5)));
+    // A whole message alone reports no progress: the message itself says the peer lives.
+    raw.socket.write(whole);
+    await until(() => received.length === 1);
+    expect(progress).toEqual([]);
+    // Its length, then part of it: reported, and nothing delivered yet.
+    raw.socket.write(whole.subarray(0, 4));
+    await until(() => progress.length === 1);
+    raw.socket.write(whole.subarray(4, 9));
+    await until(() => progress.length === 2);
+    expect(progress).toEqual([3, 3]);
+    expect(received).toEqual([3]);
+    // The rest: the message, and no further progress.
+    raw.socket.write(whole.subarray(9));
+    await until(() => received.length === 2);
+    expect(received).toEqual([3, 3]);
+    expect(progress).toHaveLength(2);
+  });
+
   it('closes only the connection that sends an undecodable payload', async () => {
     const [a, b] = await endpoints([1, 2]);
     b!.setPeer(3, await freePort());

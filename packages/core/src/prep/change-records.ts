@@ -49,6 +49,16 @@ interface ChangeRecord {
   applied: boolean;
 }
 
+/**
+ * How many change records were made and how many forgotten once applied, over a peer's life
+ * (ZooKeeper's outstanding_changes_queued and outstanding_changes_removed count the same
+ * records). A multi's records rolled back are made, not forgotten, as there.
+ */
+export interface ChangeRecordCounts {
+  queued: number;
+  removed: number;
+}
+
 /** Applied records at the front of `records` are dropped in one splice once this many gather. */
 const appliedCompactionMin = 256;
 
@@ -68,7 +78,10 @@ export class OutstandingChanges {
   private readonly ephemeralCandidates = new Map<SessionId, Set<string>>();
   private readonly candidateSessions = new Map<string, Set<SessionId>>();
 
-  constructor(private readonly tree: DataTree) {}
+  constructor(
+    private readonly tree: DataTree,
+    private readonly counts: ChangeRecordCounts = { queued: 0, removed: 0 },
+  ) {}
 
   get size(): number {
     return this.records.length - this.head;
@@ -146,6 +159,7 @@ export class OutstandingChanges {
     assert(last === undefined || last.zxid <= zxid, 'outstanding changes are recorded in zxid order');
     const record: ChangeRecord = { zxid, path, node, previous: this.latestByPath.get(path), applied: false };
     this.records.push(record);
+    this.counts.queued++;
     this.latestByPath.set(path, record);
     if (node?.lifetime.kind === 'ephemeral') this.addCandidate(path, node.lifetime.sessionId);
   }
@@ -179,6 +193,7 @@ export class OutstandingChanges {
     while (head < records.length && records[head]!.zxid <= zxid) {
       const record = records[head]!;
       record.applied = true;
+      this.counts.removed++;
       if (this.latestByPath.get(record.path) === record) {
         this.latestByPath.delete(record.path);
         this.dropCandidate(record.path);

@@ -29,7 +29,12 @@ import {
 import { parseStatsTrack, quotaLimitPath, quotaStatPath } from '../tree/quotas.js';
 import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import type { Zxid } from '../zxid.js';
-import { type NodeRecord, nodeRecord, OutstandingChanges } from './change-records.js';
+import {
+  type ChangeRecordCounts,
+  type NodeRecord,
+  nodeRecord,
+  OutstandingChanges,
+} from './change-records.js';
 
 /** Requests only the service itself issues. */
 export type InternalRequest =
@@ -67,6 +72,8 @@ export interface PreparerOptions {
   readonly enforceQuota: boolean;
   /** Told of each write that goes past a quota's limit, soft or hard. */
   readonly onQuotaExceeded?: (notice: QuotaNotice) => void;
+  /** Where the change records made and forgotten are counted (the peer keeps one for its life). */
+  readonly changeCounts?: ChangeRecordCounts;
 }
 
 /** A write that went past a quota's limit (ZooKeeper logs "Quota exceeded: ..."). */
@@ -110,7 +117,7 @@ export class RequestPreparer {
     private readonly tree: DataTree,
     private readonly options: PreparerOptions,
   ) {
-    this.changes = new OutstandingChanges(tree);
+    this.changes = new OutstandingChanges(tree, options.changeCounts);
   }
 
   /** Changes prepared but not yet applied to the tree. */

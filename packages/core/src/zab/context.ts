@@ -5,6 +5,7 @@
  */
 import type { Id } from '../acl.js';
 import type { ClientFront, WriteOrigin } from '../front/client-front.js';
+import type { ChangeRecordCounts } from '../prep/change-records.js';
 import type { PreparableRequest } from '../prep/preparer.js';
 import type { ResolvedServerOptions } from '../server-options.js';
 import type { SnapshotChunk, StorageAction } from '../storage.js';
@@ -31,6 +32,8 @@ export interface PeerContext {
   readonly serverId: ServerId;
   readonly options: ResolvedPeerOptions;
   readonly server: ResolvedServerOptions;
+  /** The change records this peer's preparers made and forgot, over its life (for metrics). */
+  readonly changeRecordCounts: ChangeRecordCounts;
   /** The quorum decisions need now (joint while a reconfig is proposed and not applied). */
   readonly quorum: QuorumVerifier;
   /** The membership in force and proposed: the leader checks a reconfig against it. */

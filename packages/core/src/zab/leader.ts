@@ -475,6 +475,7 @@ export class LeaderRole {
       enforceQuota: this.peer.server.enforceQuota,
       onQuotaExceeded: this.peer.server.onQuotaNotice,
       isSessionActive: (sessionId) => sessions.isActive(sessionId),
+      changeCounts: this.peer.changeRecordCounts,
     });
     this.phase = {
       kind: 'broadcast',
@@ -737,7 +738,7 @@ export class LeaderRole {
         this.onAckNewLeader(learner);
         return;
       case 'syncAck':
-        if (learner.stage === 'streaming') learner.stream?.acked(message.seq);
+        if (learner.stage === 'streaming') learner.stream?.acked(message.seq, message.arrivals);
         return;
       case 'ack':
         if (!this.ackable(message.zxid)) {
@@ -966,7 +967,7 @@ export class LeaderRole {
       const stream = learner.stream;
       if (learner.stage !== 'streaming' || stream === undefined) continue;
       const problem =
-        stream.failure ?? stream.stallReason(now, limitMs) ?? stream.fallingBehindReason(now, limitMs);
+        stream.failure ?? stream.stallReason(now, limitMs) ?? stream.fallingBehindReason(limitMs);
       if (problem !== undefined)
         this.forget(learner, `sync to server ${learner.serverId} stalled: ${problem}`);
     }

@@ -267,7 +267,8 @@ export class LearnerRole {
           this.peer.whenDurable(onDurable);
           return true;
         },
-        acknowledge: (seq) => this.peer.send(this.leaderId, { kind: 'syncAck', epoch, seq }),
+        acknowledge: (seq, arrivals) =>
+          this.peer.send(this.leaderId, { kind: 'syncAck', epoch, seq, arrivals }),
         fail: (reason) => this.peer.lookForLeader(reason),
       },
       this.leaderId,
@@ -537,9 +538,15 @@ export class LearnerRole {
         this.peer.lookForLeader(`sync from leader ${this.leaderId} stalled: ${stalled}`);
         return;
       }
-      // Credit again, in case the last went missing: the leader may be waiting on it.
-      if (intake.acknowledgedSeq > 0)
-        this.peer.send(this.leaderId, { kind: 'syncAck', epoch: this.epoch, seq: intake.acknowledgedSeq });
+      // Credit again, in case the last went missing: the leader may be waiting on it. Sent
+      // before any chunk is durable too: the first may take longer than syncLimit to arrive
+      // over a slow link, and the leader must hear meanwhile that we live and what arrives.
+      this.peer.send(this.leaderId, {
+        kind: 'syncAck',
+        epoch: this.epoch,
+        seq: intake.acknowledgedSeq,
+        arrivals: intake.arrivals,
+      });
       return;
     }
     const limitTicks = this.silenceLimitTicks();
@@ -554,6 +561,16 @@ export class LearnerRole {
       return;
     }
     if (this.phase === 'connecting' && now >= this.nextFollowerInfoMs) this.sendFollowerInfo();
+  }
+
+  /**
+   * Bytes of a message from `peer` arrived, not yet the whole message: from our leader, that
+   * is hearing from it, and for a sync under way the stream moving.
+   */
+  linkProgress(peer: ServerId): void {
+    if (peer !== this.leaderId) return;
+    this.lastHeardMs = this.peer.nowMs;
+    if (!this.streamDone) this.intake?.arriving();
   }
 
   linkDown(peer: ServerId): void {

@@ -59,10 +59,21 @@ export type LearnerMessage =
   | { readonly kind: 'ackNewLeader'; readonly epoch: number }
   /**
    * Credit for a learner sync's stream: every chunk through `seq` is taken and durable here,
-   * so the leader may send more. Cumulative, and repeated while the stream lasts, so a lost
-   * one costs nothing.
+   * so the leader may send more. Cumulative, and repeated while the stream lasts (from its
+   * start, `seq` 0 before any chunk is durable), so a lost one costs nothing.
    */
-  | { readonly kind: 'syncAck'; readonly epoch: number; readonly seq: number }
+  | {
+      readonly kind: 'syncAck';
+      readonly epoch: number;
+      readonly seq: number;
+      /**
+       * A count that grows while the stream arrives here: each chunk taken, and each report
+       * from the transport that bytes of one still on its way came in. Over a slow link a chunk
+       * may take longer than the stall limit to arrive whole: the leader counts its stream as
+       * moving while this grows, so the sync is as slow as the link and no slower.
+       */
+      readonly arrivals: number;
+    }
   /** Acknowledges every proposal up to and including `zxid`: all are durable on the learner. */
   | { readonly kind: 'ack'; readonly epoch: number; readonly zxid: Zxid }
   /** Answers a ping with the sessions the learner's clients kept alive since the last one. */

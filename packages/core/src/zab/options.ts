@@ -46,9 +46,10 @@ export interface PeerOptions {
    */
   readonly syncWindowBytes?: number;
   /**
-   * Ticks a learner sync's stream may make no progress (no chunk reaching the learner, no
-   * credit reaching the leader) before the side waiting gives up, says why and starts over
-   * (default initLimitTicks, as ZooKeeper bounds each read of a sync by initLimit).
+   * Ticks a learner sync's stream may make no progress (nothing of it reaching the learner:
+   * no chunk, no bytes of one on its way; no credit reaching the leader, nor word of such
+   * bytes) before the side waiting gives up, says why and starts over (default initLimitTicks,
+   * as ZooKeeper bounds each read of a sync by initLimit, not each packet).
    */
   readonly syncStallLimitTicks?: number;
   /**

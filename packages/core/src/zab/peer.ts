@@ -15,6 +15,7 @@ import { assert, assertNever, ErrorCode } from '../errors.js';
 import { ClientFront, type CommitPath, type WriteOrigin } from '../front/client-front.js';
 import type { ClientInput, ClientOutput, ConnectionId } from '../front/client-io.js';
 import { quotaPath } from '../path.js';
+import type { ChangeRecordCounts } from '../prep/change-records.js';
 import type { PreparableRequest } from '../prep/preparer.js';
 import type {
   ClientRequest,
@@ -73,6 +74,15 @@ export type PeerInput =
   | { readonly kind: 'message'; readonly from: ServerId; readonly message: PeerMessage }
   /** The transport lost the link to `peer`. */
   | { readonly kind: 'linkDown'; readonly peer: ServerId }
+  /**
+   * Bytes of a message from `from` arrived, not yet the whole of it: the peer is alive and the
+   * link carries. A large message over a slow link (a 1 MiB sync chunk at 100 KB/s) takes
+   * longer than syncLimit to arrive whole; a learner counts its leader as heard, and its sync
+   * as moving, while these come, as ZooKeeper bounds each socket read rather than each
+   * message. A transport that reads messages a piece at a time reports this about once a
+   * tick at most while a message is incomplete; one that delivers whole messages never does.
+   */
+  | { readonly kind: 'linkProgress'; readonly from: ServerId }
   /** Everything persisted up to and including the Ready numbered `seq` is durable. */
   | { readonly kind: 'persistedThrough'; readonly seq: number }
   /** The answer to a read in `reads` of an earlier Ready. */
@@ -168,6 +178,8 @@ export class ZabPeer {
   readonly server: ResolvedServerOptions;
   /** Who is in the ensemble as this peer knows it: the configuration in force, one proposed. */
   private readonly membership: Membership;
+  /** Change records made and forgotten by every preparer this peer led with. */
+  private readonly changeRecordTotals: ChangeRecordCounts = { queued: 0, removed: 0 };
   /** Set when a configuration took effect this step: the role checks it still fits at the step's end. */
   private membershipChanged = false;
   private readonly tree: DataTree;
@@ -513,6 +525,14 @@ export class ZabPeer {
     return this.role.kind === 'leading' ? this.role.leader.sessionExpiries() : new Map();
   }
 
+  /**
+   * The change records this peer made while leading and forgot once applied, over its life:
+   * ZooKeeper's outstanding_changes_queued and outstanding_changes_removed.
+   */
+  changeRecordCounts(): Readonly<ChangeRecordCounts> {
+    return { ...this.changeRecordTotals };
+  }
+
   /** The learners this peer leads (none unless it is leading), in server id order. */
   learners(): readonly LearnerView[] {
     return this.role.kind === 'leading' ? this.role.leader.learnerViews() : [];
@@ -610,6 +630,12 @@ export class ZabPeer {
         break;
       case 'linkDown':
         this.linkDown(input.peer);
+        break;
+      case 'linkProgress':
+        // A leader judges its learners by what they say: a learner in a sync reports what
+        // arrives in its syncAcks, and one in broadcast sends little that could take long.
+        if (this.role.kind !== 'looking' && this.role.kind !== 'leading')
+          this.role.learner.linkProgress(input.from);
         break;
       case 'persistedThrough':
         this.onPersisted(input.seq);
@@ -868,6 +894,7 @@ export class ZabPeer {
       serverId: this.serverId,
       options: this.options,
       server: this.server,
+      changeRecordCounts: this.changeRecordTotals,
       get quorum() {
         return peer.quorum;
       },

@@ -41,8 +41,8 @@ export interface SyncIntakeHost {
   ): void;
   /** Logs the transactions that extend the log (false if they leave a gap); `onDurable` once they are. */
   appendTxns(message: TxnsMessage, onDurable: () => void): boolean;
-  /** Sends the leader credit: every chunk through `seq` is durable here. */
-  acknowledge(seq: number): void;
+  /** Sends the leader credit: every chunk through `seq` is durable here; `arrivals` as `SyncIntake.arrivals`. */
+  acknowledge(seq: number, arrivals: number): void;
   /** Gives up the sync (and the leader) with a reason. */
   fail(reason: string): void;
 }
@@ -59,6 +59,9 @@ export class SyncIntake {
   private lastChunkMs: number;
   /** When the leader was last heard from other than by a chunk. */
   private lastHeardMs: number;
+  /** When bytes of a chunk still on its way last came in. */
+  private lastArrivingMs: number;
+  private arrivalCount = 0;
   private chunks = 0;
   private bytes = 0;
   /** For a SNAP: the tree being rebuilt, until the last chunk installs it. */
@@ -78,7 +81,17 @@ export class SyncIntake {
     this.startedMs = host.nowMs;
     this.lastChunkMs = host.nowMs;
     this.lastHeardMs = host.nowMs;
+    this.lastArrivingMs = host.nowMs;
     if (mode === 'snap') this.incoming = new DataTree();
+  }
+
+  /**
+   * Grows each time some of the stream arrives (a chunk taken, bytes of one on the way), for
+   * the syncAck: the leader counts its stream as moving while it grows. A ping does not count:
+   * the link could carry those and still not the stream, if its chunks were never sent.
+   */
+  get arrivals(): number {
+    return this.arrivalCount;
   }
 
   /** The highest chunk durable here, for the syncAck; 0 before the first. */
@@ -104,6 +117,7 @@ export class SyncIntake {
     }
     this.expectedSeq++;
     this.lastChunkMs = this.host.nowMs;
+    this.arrivalCount++;
     this.chunks++;
     return undefined;
   }
@@ -111,7 +125,7 @@ export class SyncIntake {
   private durable(seq: number): void {
     if (seq <= this.durableSeq) return;
     this.durableSeq = seq;
-    this.host.acknowledge(seq);
+    this.host.acknowledge(seq, this.arrivalCount);
   }
 
   /** Takes a piece of the snapshot: staged in storage, rebuilt into the incoming tree. */
@@ -169,16 +183,29 @@ export class SyncIntake {
     this.lastHeardMs = this.host.nowMs;
   }
 
+  /**
+   * Bytes of a message from the leader came in, not yet all of it: a chunk on its way, over a
+   * link too slow to bring it whole within the stall limit. The stream moves.
+   */
+  arriving(): void {
+    this.lastArrivingMs = this.host.nowMs;
+    this.arrivalCount++;
+  }
+
+  private get lastSignMs(): number {
+    return Math.max(this.lastChunkMs, this.lastHeardMs, this.lastArrivingMs);
+  }
+
   /** Why the stream is stuck, if nothing came from the leader for `limitMs`; undefined while things come. */
   stallReason(nowMs: number, limitMs: number): string | undefined {
-    const waited = nowMs - Math.max(this.lastChunkMs, this.lastHeardMs);
+    const waited = nowMs - this.lastSignMs;
     if (waited <= limitMs) return undefined;
-    return `nothing from leader ${this.leader} for ${waited} ms (after sync chunk ${this.expectedSeq - 1}, ${this.bytes} bytes)`;
+    return `nothing from leader ${this.leader} for ${Math.round(waited)} ms (after sync chunk ${this.expectedSeq - 1}, ${this.bytes} bytes)`;
   }
 
   /** When `stallReason` with `limitMs` would first report a stall, if nothing comes before. */
   stallDueMs(limitMs: number): number {
-    return Math.max(this.lastChunkMs, this.lastHeardMs) + limitMs + 1;
+    return this.lastSignMs + limitMs + 1;
   }
 
   /** The intake's size so far, for status and events. */

@@ -89,10 +89,17 @@ export class SyncStream {
   private nextSeq = 1;
   private readonly unacked: SentChunk[] = [];
   private unackedBytes = 0;
+  /** The learner's arrivals count in its last syncAck: more since means the stream moves. */
+  private learnerArrivals = 0;
   private lastProgressMs: number;
   /** The fewest transactions the stream has been behind the log's end since it began them, and when. */
   private leastBehind = Number.POSITIVE_INFINITY;
   private leastBehindMs: number;
+  /**
+   * When the stream last had room in its window to send transactions: the moments it is
+   * judged at. While the window is full it waits on the link, which `stallReason` bounds.
+   */
+  private lastRoomMs: number;
   private chunks = 0;
   private bytes = 0;
   /** Why the stream cannot go on (a snapshot that does not read back), once it cannot. */
@@ -108,6 +115,7 @@ export class SyncStream {
     this.startedMs = host.nowMs;
     this.lastProgressMs = host.nowMs;
     this.leastBehindMs = host.nowMs;
+    this.lastRoomMs = host.nowMs;
     if (start.mode === 'snap') {
       assert(start.snapshotZxid >= host.log.baseZxid, 'the log mirror reaches beyond the snapshot streamed');
       this.snapshotZxid = start.snapshotZxid;
@@ -148,9 +156,15 @@ export class SyncStream {
     this.lastProgressMs = this.host.nowMs;
   }
 
-  /** The learner acknowledged every chunk through `seq` as durable: room in the window again. */
-  acked(seq: number): void {
-    let progressed = false;
+  /**
+   * The learner acknowledged every chunk through `seq` as durable (room in the window again),
+   * and counted `arrivals` pieces of the stream reaching it. Either moving is progress: over a
+   * slow link a chunk may take longer than the stall limit to arrive whole, and the sync is
+   * given up only when nothing at all arrives for that long.
+   */
+  acked(seq: number, arrivals: number): void {
+    let progressed = arrivals > this.learnerArrivals;
+    if (progressed) this.learnerArrivals = arrivals;
     while (this.unacked.length > 0 && this.unacked[0]!.seq <= seq) {
       this.unackedBytes -= this.unacked.shift()!.bytes;
       progressed = true;
@@ -186,6 +200,7 @@ export class SyncStream {
     }
     if (this.phase !== 'txns') return false;
     const log = this.host.log;
+    const hadRoom = this.roomInWindow;
     while (this.roomInWindow && this.txnCursor < log.lastZxid) {
       const txns = log.chunkAfter(this.txnCursor, this.host.chunkBytes);
       assert(txns.length > 0, 'the log holds what follows the cursor');
@@ -200,6 +215,7 @@ export class SyncStream {
         this.leastBehind = behind;
         this.leastBehindMs = this.host.nowMs;
       }
+      if (hadRoom) this.lastRoomMs = this.host.nowMs;
       return false;
     }
     assert(this.txnCursor === log.lastZxid, 'the stream never runs past the log');
@@ -284,7 +300,7 @@ export class SyncStream {
     if (this.phase === 'caughtUp' || this.phase === 'awaitingSnapshot' || this.reading) return undefined;
     const waited = nowMs - this.lastProgressMs;
     if (waited <= limitMs || this.unacked.length === 0) return undefined;
-    return `no credit from the learner for ${waited} ms (${this.unacked.length} chunks, ${this.unackedBytes} bytes unacknowledged)`;
+    return `no credit from the learner for ${Math.round(waited)} ms, nor any of the stream arriving there (${this.unacked.length} chunks, ${this.unackedBytes} bytes unacknowledged)`;
   }
 
   /** Transactions in the log that the stream has yet to send: how far behind the leader it is. */
@@ -293,13 +309,15 @@ export class SyncStream {
   }
 
   /**
-   * Why the stream will not catch up, if it has come no nearer the log's end for `limitMs`
-   * while sending it: the learner takes it slower than the clients write, and the log the
-   * stream pins would grow without end. Undefined while it gains.
+   * Why the stream will not catch up, if it came no nearer the log's end in `limitMs` while
+   * it could send: the learner takes it slower than the clients write, and the log the stream
+   * pins would grow without end. Judged when the window has room (after a credit), not while
+   * it waits for one: over a slow link a credit may take longer than `limitMs` to come, and
+   * a stream that gains a chunk at each is catching up. Undefined while it gains.
    */
-  fallingBehindReason(nowMs: number, limitMs: number): string | undefined {
+  fallingBehindReason(limitMs: number): string | undefined {
     if (this.phase !== 'txns' || this.leastBehind === Number.POSITIVE_INFINITY) return undefined;
-    const waited = nowMs - this.leastBehindMs;
+    const waited = this.lastRoomMs - this.leastBehindMs;
     if (waited <= limitMs) return undefined;
     return `the learner takes the stream slower than the writes come: ${this.behindTxns()} transactions behind the log's end, no nearer than ${this.leastBehind} for ${Math.round(waited)} ms`;
   }

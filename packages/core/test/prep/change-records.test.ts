@@ -159,3 +159,39 @@ describe('outstanding changes: lookup and size against a list of records', () =>
     );
   });
 });
+
+describe('outstanding changes: the counts of records made and forgotten', () => {
+  it('count every record added, rolled back or not, and each forgotten once it is applied', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 40 }), (ops) => {
+        const counts = { queued: 0, removed: 0 };
+        const changes = new OutstandingChanges(new DataTree(), counts);
+        let z = 1;
+        let added = 0;
+        let rolledBack = 0;
+        for (const op of ops) {
+          if (op.kind === 'add') {
+            changes.add(zxid(BigInt(z++)), op.path, record(op.node));
+            added++;
+          } else if (op.kind === 'multi') {
+            const checkpoint = changes.checkpoint();
+            const at = zxid(BigInt(z++));
+            for (const add of op.adds) changes.add(at, add.path, record(add.node));
+            added += op.adds.length;
+            if (op.fails) {
+              changes.rollback(checkpoint);
+              rolledBack += op.adds.length;
+            }
+          } else changes.forgetThrough(zxid(BigInt(Math.max(0, z - 1 - op.back))));
+          // Made: every add, as ZooKeeper's addChangeRecord counts; forgotten: those no longer
+          // outstanding that a rollback did not take back.
+          expect(counts.queued).toBe(added);
+          expect(counts.removed).toBe(added - rolledBack - changes.size);
+        }
+        changes.forgetThrough(zxid(BigInt(z)));
+        expect(counts.removed).toBe(added - rolledBack);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -90,6 +90,59 @@ function behindBySnapshot(nodes: number) {
   return { cluster, leader, writer };
 }
 
+/** The stall limit of these clusters: initLimitTicks (10) x tickTimeMs (100). */
+const stallLimitMs = 10 * 100;
+
+/**
+ * Runs `cluster` with the link from `leader` to server 1 as a slow serial line: messages go
+ * in order, and each stream chunk takes `chunkTransitMs` to come whole (everything behind it
+ * waits). While one is on its way the transport reports its bytes arriving (`linkProgress`)
+ * at every tick, until `carriesUntilMs`: from then on the line carries nothing at all. Other
+ * links are instant. Runs until `done` or for `forMs`.
+ */
+function runSlowLink(
+  cluster: Cluster,
+  leader: ServerId,
+  options: {
+    readonly chunkTransitMs: number;
+    readonly reportsProgress: boolean;
+    readonly carriesUntilMs?: number;
+    readonly forMs: number;
+    readonly done: () => boolean;
+  },
+): void {
+  const line: Envelope[] = [];
+  let headDueMs: number | undefined;
+  const onLine = (e: Envelope) => e.from === leader && e.to === 1;
+  const isChunk = (m: PeerMessage) => m.kind === 'syncSnapshotChunk' || m.kind === 'syncTxns';
+  const endMs = cluster.nowMs + options.forMs;
+  while (cluster.nowMs < endMs && !options.done()) {
+    for (let i = 0; i < 20; i++) {
+      line.push(...cluster.queue.filter(onLine));
+      cluster.queue = cluster.queue.filter((e) => !onLine(e));
+      const carries = options.carriesUntilMs === undefined || cluster.nowMs < options.carriesUntilMs;
+      let moved = 0;
+      while (carries && line.length > 0 && cluster.alive(1)) {
+        const head = line[0]!;
+        if (isChunk(head.message)) {
+          headDueMs ??= cluster.nowMs + options.chunkTransitMs;
+          if (cluster.nowMs < headDueMs) break;
+        }
+        line.shift();
+        headDueMs = undefined;
+        cluster.step(1, { kind: 'message', from: leader, message: head.message });
+        moved++;
+      }
+      if (cluster.deliverOnce((e) => !onLine(e)) + moved === 0) break;
+    }
+    cluster.tick(50);
+    const carries = options.carriesUntilMs === undefined || cluster.nowMs < options.carriesUntilMs;
+    if (options.reportsProgress && carries && headDueMs !== undefined)
+      cluster.step(1, { kind: 'linkProgress', from: leader });
+  }
+  // What is still on the line was lost with it.
+}
+
 describe('streamed learner syncs', () => {
   it('SNAP: many bounded chunks under flow control while the leader writes; NEWLEADER only after the stream', () => {
     const { cluster, leader, writer } = behindBySnapshot(120);
@@ -408,6 +461,70 @@ describe('streamed learner syncs', () => {
       for (const id of [1, 2, 3]) cluster.flushStorage(id);
       if (cluster.deliverOnce() === 0) cluster.tick(50);
     }
+    expect(cluster.peer(1).status().serving).toBe(true);
+    expect(converged(cluster)).toBe(true);
+  });
+
+  it('a link too slow to bring a chunk whole within the stall limit: the SNAP is as slow as the link, and finishes', () => {
+    const { cluster, leader } = behindBySnapshot(80);
+    cluster.restart(1);
+    runSlowLink(cluster, leader, {
+      chunkTransitMs: 2.5 * stallLimitMs,
+      reportsProgress: true,
+      forMs: 200 * stallLimitMs,
+      done: () => cluster.peer(1).status().serving,
+    });
+    expect(cluster.peer(1).status().serving).toBe(true);
+    // It went at the link's pace: many chunks, each longer than the stall limit on its way.
+    const finished = cluster.events(1).findLast((e) => e.kind === 'syncFinished');
+    expect(finished).toMatchObject({ side: 'learner', mode: 'snap' });
+    expect(finished!.kind === 'syncFinished' && finished!.durationMs).toBeGreaterThan(10 * stallLimitMs);
+    // Neither end gave it up on the way.
+    expect(cluster.events(1).filter((e) => e.kind === 'syncFailed')).toEqual([]);
+    expect(cluster.events(leader).filter((e) => e.kind === 'syncFailed')).toEqual([]);
+    cluster.stabilize();
+    expect(converged(cluster)).toBe(true);
+  });
+
+  it('over the same link with no bytes reported on the way, a chunk that takes longer than the limit fails the sync', () => {
+    const { cluster, leader } = behindBySnapshot(80);
+    cluster.restart(1);
+    runSlowLink(cluster, leader, {
+      chunkTransitMs: 2.5 * stallLimitMs,
+      reportsProgress: false,
+      forMs: 4 * stallLimitMs,
+      done: () => cluster.events(1).some((e) => e.kind === 'syncFailed'),
+    });
+    expect(cluster.peer(1).status().lastSyncFailure).toMatchObject({
+      mode: 'snap',
+      reason: expect.stringMatching(/stalled: nothing from leader/),
+    });
+  });
+
+  it('a slow link that then carries nothing at all fails the sync on both ends, saying why; it syncs once healed', () => {
+    const { cluster, leader } = behindBySnapshot(80);
+    cluster.restart(1);
+    const deadFromMs = cluster.nowMs + 4 * stallLimitMs;
+    runSlowLink(cluster, leader, {
+      chunkTransitMs: 2.5 * stallLimitMs,
+      reportsProgress: true,
+      carriesUntilMs: deadFromMs,
+      forMs: 8 * stallLimitMs,
+      done: () => cluster.peer(leader).status().lastSyncFailure !== undefined,
+    });
+    // The stream moved until the line went dead, and neither end gave it up before.
+    expect(cluster.events(1).filter((e) => e.kind === 'syncFailed')).toHaveLength(1);
+    const failed = cluster.events(1).find((e) => e.kind === 'syncFailed')!;
+    expect(failed.kind === 'syncFailed' && failed.durationMs).toBeGreaterThan(4 * stallLimitMs);
+    expect(cluster.peer(1).status().lastSyncFailure?.reason).toMatch(/stalled: nothing from leader/);
+    const leaderFailure = cluster.peer(leader).status().lastSyncFailure;
+    expect(leaderFailure?.reason).toMatch(
+      /stalled: no credit from the learner .* nor any of the stream arriving/,
+    );
+    // Within about the limit of the line going dead, not at once and not never.
+    expect(cluster.nowMs - deadFromMs).toBeGreaterThan(stallLimitMs);
+    expect(cluster.nowMs - deadFromMs).toBeLessThan(3 * stallLimitMs);
+    cluster.stabilize();
     expect(cluster.peer(1).status().serving).toBe(true);
     expect(converged(cluster)).toBe(true);
   });

@@ -78,3 +78,60 @@ export function parseMetricsSettings(
     exportProcessMetrics: exportJvmInfo === 'true',
   };
 }
+
+/**
+ * ZooKeeper's JVM pause monitor (`jvm.pause.*`), off by default as there: a timer that sleeps
+ * `sleepTimeMs` and reports how much longer the sleep took (jvm_pause_time_ms), logging a
+ * pause past `infoThresholdMs` at info and one past `warnThresholdMs` at warn.
+ */
+export interface PauseMonitorSettings {
+  /** `jvm.pause.sleep.time.ms`; default 500. */
+  readonly sleepTimeMs: number;
+  /** `jvm.pause.info-threshold.ms`; default 1000. */
+  readonly infoThresholdMs: number;
+  /** `jvm.pause.warn-threshold.ms`; default 10000. */
+  readonly warnThresholdMs: number;
+}
+
+/** The keys of ZooKeeper's pause monitor. */
+export const PAUSE_MONITOR_KEYS: ReadonlySet<string> = new Set([
+  'jvm.pause.monitor',
+  'jvm.pause.sleep.time.ms',
+  'jvm.pause.info-threshold.ms',
+  'jvm.pause.warn-threshold.ms',
+]);
+
+/** Longest sleep or threshold taken, in ms (a day): a timer cannot wait longer than 2^31 - 1 ms. */
+const pauseSettingMaxMs = 86_400_000;
+
+/**
+ * Reads `jvm.pause.*`: undefined unless `jvm.pause.monitor=true`.
+ *
+ * @throws the source's error for a value that is not true/false or a whole number of ms in range
+ */
+export function parsePauseMonitorSettings(
+  source: MetricsSettingsSource,
+  warnings: string[],
+): PauseMonitorSettings | undefined {
+  const enabled = source.get('jvm.pause.monitor')?.trim().toLowerCase() ?? 'false';
+  if (enabled !== 'true' && enabled !== 'false')
+    throw source.error('jvm.pause.monitor', enabled, 'expected true or false');
+  const ms = (key: string, fallback: number, min: number) => {
+    const value = source.get(key)?.trim();
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > pauseSettingMaxMs)
+      throw source.error(key, value, `expected a number of ms ${min}..${pauseSettingMaxMs}`);
+    return Number(value);
+  };
+  const settings = {
+    sleepTimeMs: ms('jvm.pause.sleep.time.ms', 500, 1),
+    infoThresholdMs: ms('jvm.pause.info-threshold.ms', 1000, 0),
+    warnThresholdMs: ms('jvm.pause.warn-threshold.ms', 10_000, 0),
+  };
+  if (enabled === 'true') return settings;
+  const others = [...PAUSE_MONITOR_KEYS].filter(
+    (key) => key !== 'jvm.pause.monitor' && source.get(key) !== undefined,
+  );
+  if (others.length > 0) warnings.push(`${others.join(', ')}: no effect without jvm.pause.monitor=true`);
+  return undefined;
+}

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import {
   type ClientRequest,
   ErrorCode,
@@ -16,30 +15,20 @@ import {
   type PeerMessage,
   type PeerReady,
   type PeerRole,
-  parseStatsTrack,
-  quotaLimitNode,
-  quotaPath,
-  quotaStatNode,
+  type PeerStatus,
   type Reply,
   type StorageAction,
   type Txn,
-  type ZnodeData,
 } from '@zabkit/core';
 import { encodePeerMessage } from '@zabkit/transport-tcp';
 import { Counter, collectDefaultMetrics, Gauge, Registry, Summary } from 'prom-client';
-import type { ClientPortServer } from '../client-port.js';
-import type { FatalListener } from '../fatal.js';
 import type { PeerDriver } from '../peer-driver.js';
+import { type GaugeSample, readGauges, readQuotaGauges, sumStats, type TrackedFigures } from './gauges.js';
+import type { MetricsSource, ReplicaListener } from './source.js';
 import { Tally } from './tally.js';
 import { unmeasuredMetrics, type ZooKeeperMetricKind, zookeeperMetrics } from './zookeeper-metrics.js';
 
-/** What the metrics follow: a running server (a `ServerNode` is one). */
-export interface MetricsSource {
-  readonly driver: PeerDriver;
-  /** Its client listeners (the plain and the secure port). */
-  clientListeners(): readonly ClientPortServer[];
-  onFatal(listener: FatalListener): () => void;
-}
+export type { MetricsSource, ReplicaListener } from './source.js';
 
 /** How {@link attachMetrics} builds the registry. */
 export interface MetricsOptions {
@@ -73,9 +62,6 @@ const pendingLatenciesMax = 10_000;
  */
 export type MonitorValue = readonly [key: string, value: number, double: boolean];
 
-/** What the gauges report, read off the running server in one go. */
-type GaugeSample = Readonly<Record<string, number>>;
-
 /**
  * A running server's metrics: ZooKeeper's counters, gauges and summaries, kept current until
  * {@link ServerMetrics.detach}. Every server keeps one for `mntr` and the admin server's
@@ -83,7 +69,7 @@ type GaugeSample = Readonly<Record<string, number>>;
  * `registry` (from {@link attachMetrics}, or `metricsProvider.className`) the same values also
  * go to prom-client, to scrape or merge into an embedder's own registry.
  */
-export class ServerMetrics {
+export class ServerMetrics implements ReplicaListener {
   /** The Prometheus registry, when this instance exports to one; `await registry.metrics()`. */
   readonly registry: Registry | undefined;
   private readonly promCounters = new Map<string, Counter>();
@@ -99,6 +85,19 @@ export class ServerMetrics {
    * for inflight_snap_count and inflight_diff_count.
    */
   private syncsInFlight = { snap: 0, diff: 0 };
+  /**
+   * On a leader, the zxids it answered learners' syncs with and has not committed yet: the
+   * syncs ZooKeeper's leader would still hold (pending_syncs), grouped by that zxid as its
+   * pendingSyncs map keys them. Pruned at every step by the commit; bounded by the proposals
+   * in flight (and by pendingLatenciesMax besides).
+   */
+  private readonly syncsAwaitingCommit = new Set<bigint>();
+  /**
+   * When each transaction to log was prepared (performance.now()), by zxid, until its write is
+   * durable: the wait before and in the write that ZooKeeper's SyncRequestProcessor times.
+   * At most pendingLatenciesMax (the oldest are dropped).
+   */
+  private readonly toLogSinceMs = new Map<bigint, number>();
   /**
    * The sizes of the replies and watch events written to clients, as ZooKeeper's BufferStats
    * keeps them for last/min/max_client_response_size: -1 before any (and after srst).
@@ -139,11 +138,12 @@ export class ServerMetrics {
     this.mntrFromRegistry = this.registry !== undefined && (options.mntrFromRegistry ?? false);
     for (const [name, kind] of zookeeperMetrics) if (!unmeasuredMetrics.has(name)) this.define(name, kind);
     if (this.registry !== undefined) {
+      // zabkit's own family, so in Prometheus's base unit (ZooKeeper's keep their ms).
       this.promSummaries.set(
-        'zabkit_request_latency_milliseconds',
+        'zabkit_request_latency_seconds',
         new Summary({
-          name: 'zabkit_request_latency_milliseconds',
-          help: 'Client request latency in ms, by operation (the key label)',
+          name: 'zabkit_request_latency_seconds',
+          help: 'Client request latency in seconds, by operation (the key label)',
           labelNames: [keyLabel],
           percentiles: [0.5, 0.9, 0.99],
           maxAgeSeconds: summaryMaxAgeSeconds,
@@ -168,8 +168,12 @@ export class ServerMetrics {
     this.observe('dbinittime', node.driver.loadTimeMs);
     this.observe('startup_snap_load_time', node.driver.loadTimeMs);
     this.observe('startup_txns_loaded', node.driver.loadedLogTxns);
-    const byOp = this.promSummaries.get('zabkit_request_latency_milliseconds');
+    const byOp = this.promSummaries.get('zabkit_request_latency_seconds');
     this.followDriver();
+    if (node.onReplica !== undefined) this.detachers.push(node.onReplica(this));
+    // ZooKeeper's JVM pause monitor's figures, from Node's process.
+    if (node.onPause !== undefined)
+      this.detachers.push(node.onPause((extraMs) => this.observe('jvm_pause_time_ms', extraMs)));
     this.detachers.push(
       ...node.clientListeners().map((listener) =>
         listener.onRequestServed((request, reply, latencyMs) => {
@@ -178,7 +182,7 @@ export class ServerMetrics {
           if (request.op === 'ping') return;
           this.read(request, reply);
           this.observe(isWriteRequest(request) ? 'updatelatency' : 'readlatency', latencyMs);
-          byOp?.labels(request.op).observe(latencyMs);
+          byOp?.labels(request.op).observe(latencyMs / 1000);
         }),
       ),
       ...node
@@ -191,9 +195,31 @@ export class ServerMetrics {
 
   /** What the driver tells: steps, storage writes, peer messages, a fatal stop. */
   private driverDetachers: (() => void)[] = [];
+  /** The peer followed now, and the change records counted by those a restore replaced. */
+  private followedPeer: PeerDriver['peer'] | undefined;
+  private readonly carriedChangeRecords = { queued: 0, removed: 0 };
+
+  /**
+   * @internal The change records counted over this server's life: a restore starts a new
+   * peer, whose counts start at 0, and these go on from the old one's, as counters must.
+   */
+  changeRecordCounts(): { queued: number; removed: number } {
+    const current = this.node.driver.peer.changeRecordCounts();
+    return {
+      queued: this.carriedChangeRecords.queued + current.queued,
+      removed: this.carriedChangeRecords.removed + current.removed,
+    };
+  }
 
   private followDriver(): void {
     const driver = this.node.driver;
+    const previous = this.followedPeer;
+    if (previous !== undefined && previous !== driver.peer) {
+      const counts = previous.changeRecordCounts();
+      this.carriedChangeRecords.queued += counts.queued;
+      this.carriedChangeRecords.removed += counts.removed;
+    }
+    this.followedPeer = driver.peer;
     this.driverDetachers = [
       driver.observe({
         stepped: (ready) => this.stepped(ready),
@@ -218,6 +244,8 @@ export class ServerMetrics {
     this.unavailableSinceMs = status.serving ? undefined : this.roleSinceMs;
     this.proposedAtMs.clear();
     this.syncsInFlight = { snap: 0, diff: 0 };
+    this.syncsAwaitingCommit.clear();
+    this.toLogSinceMs.clear();
     this.registerShownGauges(status.role);
     this.observe('dbinittime', this.node.driver.loadTimeMs);
   }
@@ -261,6 +289,16 @@ export class ServerMetrics {
   observe(name: string, value: number): void {
     this.tallies.get(name)?.add(value);
     this.promSummaries.get(name)?.observe(value);
+  }
+
+  /**
+   * Records the time since a transaction's wall-clock time (the leader's, when it made it) in
+   * a summary. Clocks of different hosts may disagree: a negative figure is dropped, as
+   * ZooKeeper's Request.logLatency drops it.
+   */
+  private observeSince(name: string, timeMs: number): void {
+    const latencyMs = Date.now() - timeMs;
+    if (latencyMs >= 0) this.observe(name, latencyMs);
   }
 
   /** Records a value under `key` in one of ZooKeeper's labelled summaries. */
@@ -349,7 +387,7 @@ export class ServerMetrics {
     for (const values of this.keyedCounterValues.values()) values.clear();
     this.responseSizes = { last: -1, min: -1, max: -1 };
     this.statsBaseline = new Map(
-      Object.entries(counterFromStats).map(([name, read]) => [name, read(this.node)] as const),
+      Object.entries(counterFromStats).map(([name, read]) => [name, read(this.node, this)] as const),
     );
     this.proposalSizes = { last: 0, min: 0, max: 0 };
   }
@@ -366,11 +404,16 @@ export class ServerMetrics {
    * `synced_followers` is absent there, not 0, and so it is here.
    */
   private gaugeShown(name: string, role: PeerRole): boolean {
-    const { voters, observers } = this.node.driver.peer.options;
-    const standalone = voters.length === 1 && observers.length === 0;
+    const standalone = this.standalone();
     if (leaderGauges.has(name)) return role === 'leading' && !standalone;
     if (name === 'quorum_size') return !standalone;
     return true;
+  }
+
+  /** A server started alone (ZooKeeper's standalone mode: no quorum, no learners). */
+  private standalone(): boolean {
+    const { voters, observers } = this.node.driver.peer.options;
+    return voters.length === 1 && observers.length === 0;
   }
 
   /** Registers the Prometheus gauges ZooKeeper would have now and removes the others. */
@@ -389,7 +432,7 @@ export class ServerMetrics {
   /** A counter the client port keeps, since the last reset; 0 for the others. */
   private statsCounter(name: string): number {
     const read = counterFromStats[name];
-    return read === undefined ? 0 : read(this.node) - (this.statsBaseline.get(name) ?? 0);
+    return read === undefined ? 0 : read(this.node, this) - (this.statsBaseline.get(name) ?? 0);
   }
 
   private define(name: string, kind: ZooKeeperMetricKind): void {
@@ -417,7 +460,7 @@ export class ServerMetrics {
             : {
                 collect() {
                   // A counter the client port keeps: add what it counted since the last scrape.
-                  const now = fromStats(metrics.node);
+                  const now = fromStats(metrics.node, metrics);
                   if (now > last) this.inc(now - last);
                   last = now;
                 },
@@ -487,21 +530,17 @@ export class ServerMetrics {
   private gauges(): GaugeSample {
     const nowMs = performance.now();
     if (this.sample !== undefined && nowMs - this.sampledAtMs < sampleReuseMs) return this.sample;
-    this.sample = readGauges(this.node, this);
+    this.sample = readGauges(this.node, this.tracked());
     this.sampledAtMs = nowMs;
     return this.sample;
   }
 
-  /** @internal Values only the metrics follow: uptimes and proposal sizes. */
-  tracked(): {
-    uptimeMs: number;
-    leaderUptimeMs: number;
-    proposalSizes: { last: number; min: number; max: number };
-    responseSizes: { last: number; min: number; max: number };
-  } {
+  /** @internal Values only the metrics follow: uptimes, pending syncs and proposal sizes. */
+  tracked(): TrackedFigures {
     return {
       uptimeMs: Date.now() - this.startedAtMs,
       leaderUptimeMs: this.leaderSinceMs === undefined ? 0 : Date.now() - this.leaderSinceMs,
+      pendingSyncs: this.syncsAwaitingCommit.size,
       proposalSizes: this.proposalSizes,
       responseSizes: this.responseSizes,
     };
@@ -516,6 +555,27 @@ export class ServerMetrics {
       max: bytes > sizes.max ? bytes : sizes.max,
     };
     if (notification) this.inc('watch_bytes', bytes);
+  }
+
+  /**
+   * The learners' syncs this leader answered with a zxid it has not committed (ZooKeeper's
+   * leader holds such a sync until that zxid commits; zabkit's answers at once and its learner
+   * waits), until the commit: pending_syncs. A zxid already committed was a sync answered at once.
+   */
+  private followLearnerSyncs(ready: PeerReady, status: PeerStatus): void {
+    if (status.role !== 'leading') return;
+    const committed = status.lastCommittedZxid;
+    // Every step of a leader passes here: little to do without a sync.
+    for (const envelopes of [ready.messages, ready.messagesAfterPersist])
+      for (const { message } of envelopes)
+        if (message.kind === 'clientSyncReply' && message.zxid > committed)
+          this.syncsAwaitingCommit.add(message.zxid);
+    if (this.syncsAwaitingCommit.size === 0) return;
+    for (const zxid of this.syncsAwaitingCommit) if (zxid <= committed) this.syncsAwaitingCommit.delete(zxid);
+    if (this.syncsAwaitingCommit.size > pendingLatenciesMax) {
+      const oldest = this.syncsAwaitingCommit.values().next().value;
+      if (oldest !== undefined) this.syncsAwaitingCommit.delete(oldest);
+    }
   }
 
   /**
@@ -540,15 +600,63 @@ export class ServerMetrics {
     }
   }
 
+  /** Notes when the transactions a step logs were prepared: they now wait for a write. */
+  private queuedToLog(ready: PeerReady): void {
+    const nowMs = performance.now();
+    for (const action of ready.persist) {
+      if (action.kind !== 'append') continue;
+      for (const txn of action.txns) this.toLogSinceMs.set(txn.zxid, nowMs);
+    }
+    while (this.toLogSinceMs.size > pendingLatenciesMax) {
+      const oldest = this.toLogSinceMs.keys().next().value;
+      if (oldest === undefined) break;
+      this.toLogSinceMs.delete(oldest);
+    }
+  }
+
+  /**
+   * A write made transactions durable: as ZooKeeper's SyncRequestProcessor flushes a batch,
+   * its size (sync_processor_batch_size) and time (sync_processor_queue_flush_time_ms), and
+   * for each transaction the wait before the write started (sync_processor_queue_time_ms)
+   * and until it was durable (sync_processor_queue_and_flush_time_ms).
+   */
+  private loggedBatch(actions: readonly StorageAction[], elapsedMs: number): void {
+    const nowMs = performance.now();
+    const startedMs = nowMs - elapsedMs;
+    let batch = 0;
+    for (const action of actions) {
+      if (action.kind !== 'append') continue;
+      batch += action.txns.length;
+      for (const txn of action.txns) {
+        const sinceMs = this.toLogSinceMs.get(txn.zxid);
+        if (sinceMs === undefined) continue;
+        this.toLogSinceMs.delete(txn.zxid);
+        // Noted as its step ended, a hair after the write may have started: never below 0.
+        this.observe('sync_processor_queue_time_ms', Math.max(0, startedMs - sinceMs));
+        this.observe('sync_processor_queue_and_flush_time_ms', nowMs - sinceMs);
+      }
+    }
+    if (batch === 0) return;
+    this.observe('sync_processor_batch_size', batch);
+    this.observe('sync_processor_queue_flush_time_ms', elapsedMs);
+  }
+
   private stored(actions: readonly StorageAction[], elapsedMs: number): void {
     let appended = false;
     let snapshot = false;
     // What this server proposes it logs while it leads: a session's close with no client
     // request behind it (cxid -1) is its session tracker expiring it, ZooKeeper's stale_sessions_expired.
-    const leading = this.node.driver.peer.status().role === 'leading';
+    const status = this.node.driver.peer.status();
+    const leading = status.role === 'leading';
+    // A voter's durable proposals are what it acknowledges (the leader to itself): ZooKeeper's
+    // Ack and SendAck processors time each from its transaction's time. Not standalone, where
+    // ZooKeeper has no ack stage, nor on an observer, which acks nothing.
+    const acking = (leading || status.role === 'following') && status.serving && !this.standalone();
     for (const action of actions) {
       if (action.kind === 'append') {
         appended = true;
+        if (acking)
+          for (const txn of action.txns) this.observeSince('proposal_ack_creation_latency', txn.timeMs);
         if (leading)
           for (const txn of action.txns)
             if (txn.body.kind === 'closeSession' && txn.cxid === internalCxid)
@@ -563,10 +671,12 @@ export class ServerMetrics {
     }
     // A zabkit write is one batch made durable together: its time is ZooKeeper's fsync time.
     if (appended) this.observe('fsynctime', elapsedMs);
+    this.loggedBatch(actions, elapsedMs);
     if (snapshot) this.observe('snapshottime', elapsedMs);
   }
 
   private stepped(ready: PeerReady): void {
+    this.queuedToLog(ready);
     const proposed = this.countSent(ready.messages);
     this.countSent(ready.messagesAfterPersist);
     if (proposed) this.observeLag();
@@ -581,8 +691,10 @@ export class ServerMetrics {
       // A new role's proposals and syncs are its own: forget the old ones'.
       this.proposedAtMs.clear();
       this.syncsInFlight = { snap: 0, diff: 0 };
+      this.syncsAwaitingCommit.clear();
       this.registerShownGauges(status.role);
     }
+    this.followLearnerSyncs(ready, status);
     if (status.serving !== this.serving) {
       if (status.serving) {
         // A learner's sync ends when it serves; the whole gap is ZooKeeper's unavailable time.
@@ -658,7 +770,11 @@ export class ServerMetrics {
     switch (message.kind) {
       case 'proposal':
         this.inc('learner_proposal_received_count');
-        for (const txn of message.txns) this.proposed(txn.zxid, txn.timeMs);
+        for (const txn of message.txns) {
+          this.proposed(txn.zxid, txn.timeMs);
+          // ZooKeeper's Follower times a proposal's arrival from its transaction's time.
+          if (this.role === 'following' && this.serving) this.observeSince('proposal_latency', txn.timeMs);
+        }
         break;
       case 'commit':
         this.inc('learner_commit_received_count');
@@ -666,7 +782,7 @@ export class ServerMetrics {
         this.committed(message.zxid, 'commit_propagation_latency');
         break;
       case 'inform':
-        for (const txn of message.txns) this.observe('commit_propagation_latency', Date.now() - txn.timeMs);
+        for (const txn of message.txns) this.observeSince('commit_propagation_latency', txn.timeMs);
         break;
       case 'revalidate':
         // ZooKeeper's revalidate_count: a learner asks its leader whether a resumed session is valid.
@@ -675,7 +791,9 @@ export class ServerMetrics {
       case 'ack': {
         // ZooKeeper's ack_latency, by the acknowledging server's id.
         const atMs = this.proposedAtMs.get(message.zxid);
-        if (atMs !== undefined) this.observeKeyed('ack_latency', String(from), Date.now() - atMs);
+        const latencyMs = atMs === undefined ? -1 : Date.now() - atMs;
+        // Dropped when negative, as observeSince drops one.
+        if (latencyMs >= 0) this.observeKeyed('ack_latency', String(from), latencyMs);
         break;
       }
       default:
@@ -689,6 +807,10 @@ export class ServerMetrics {
    * brings to its top-level namespace (write_per_namespace), on every server.
    */
   applied(txn: Txn): void {
+    // ZooKeeper's FinalRequestProcessor times each transaction it applies from the leader's
+    // time in it. A sync's backlog (and a restart's log, applied once committed) is not
+    // propagation: only what a serving replica applies counts.
+    if (this.serving) this.observeSince('propagation_latency', txn.timeMs);
     const write = (path: string, bytes: number) =>
       this.perNamespace('write_per_namespace', path, path.length + bytes);
     const part = (body: Txn['body']) => {
@@ -757,7 +879,7 @@ export class ServerMetrics {
     // Proposals are remembered in zxid order, so the committed ones come first.
     for (const [proposed, atMs] of this.proposedAtMs) {
       if (proposed > zxid) break;
-      this.observe(summary, nowMs - atMs);
+      if (nowMs >= atMs) this.observe(summary, nowMs - atMs);
       this.proposedAtMs.delete(proposed);
     }
   }
@@ -785,7 +907,7 @@ const leaderGauges: ReadonlySet<string> = new Set([
 ]);
 
 /** Counters the client port keeps itself, read at each scrape. */
-const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>> = {
+const counterFromStats: Readonly<Record<string, (node: MetricsSource, metrics: ServerMetrics) => number>> = {
   bytes_received_count: (node) => sumStats(node, (stats) => stats.bytesReceived),
   response_bytes: (node) => sumStats(node, (stats) => stats.bytesSent),
   connection_request_count: (node) => sumStats(node, (stats) => stats.connectionsOpened),
@@ -802,128 +924,15 @@ const counterFromStats: Readonly<Record<string, (node: MetricsSource) => number>
   tls_handshake_exceeded: (node) => sumStats(node, (stats) => stats.tlsHandshakesRefused),
   // A connect request with a session id: the client resumes its session here.
   connection_revalidate_count: (node) => sumStats(node, (stats) => stats.sessionsResumed),
+  // The leader's change records, as ZooKeeper's PrepRequestProcessor makes them and its
+  // processTxn forgets them once applied (a learner makes none).
+  outstanding_changes_queued: (_node, metrics) => metrics.changeRecordCounts().queued,
+  outstanding_changes_removed: (_node, metrics) => metrics.changeRecordCounts().removed,
 };
 
 /** Keys ZooKeeper's default provider reports as doubles (Java prints them with a fraction: `0.0`). */
 function reportedAsDouble(key: string): boolean {
   return key.startsWith('avg_') || key === 'avg_latency' || key === 'connection_drop_probability';
-}
-
-/** A client-port counter summed over the server's listeners. */
-function sumStats(node: MetricsSource, pick: (stats: ClientPortServer['stats']) => number): number {
-  return node.clientListeners().reduce((total, listener) => total + pick(listener.stats), 0);
-}
-
-function readGauges(node: MetricsSource, metrics: ServerMetrics): GaugeSample {
-  const peer = node.driver.peer;
-  const replica = peer.replicaStats();
-  const listeners = node.clientListeners();
-  const connections = listeners.flatMap((listener) => listener.connectionInfo());
-  const latencyCount = sumStats(node, (stats) => stats.latencyCount);
-  const learners = peer.learners();
-  const tracked = metrics.tracked();
-  const fds = fileDescriptors();
-  return {
-    avg_latency:
-      latencyCount === 0
-        ? 0
-        : Math.round((sumStats(node, (stats) => stats.latencyTotalMs) / latencyCount) * 10_000) / 10_000,
-    min_latency: latencyCount === 0 ? 0 : Math.trunc(Math.min(...listeners.map((l) => l.stats.latencyMinMs))),
-    max_latency: Math.trunc(Math.max(0, ...listeners.map((l) => l.stats.latencyMaxMs))),
-    packets_received: sumStats(node, (stats) => stats.packetsReceived),
-    packets_sent: sumStats(node, (stats) => stats.packetsSent),
-    num_alive_connections: connections.length,
-    outstanding_requests: connections.reduce((sum, c) => sum + c.outstanding, 0),
-    uptime: tracked.uptimeMs,
-    znode_count: replica.nodeCount,
-    watch_count: replica.watchCount,
-    ephemerals_count: replica.ephemeralCount,
-    approximate_data_size: replica.approximateDataSize,
-    global_sessions: peer.sessionSummary().sessions.size,
-    local_sessions: 0,
-    open_file_descriptor_count: fds.open,
-    max_file_descriptor_count: fds.max,
-    // ZooKeeper's ServerStats counts only refused TLS clients (a failed handshake, or a
-    // certificate its X509 provider refuses): not a refused addauth nor a failed SASL exchange.
-    auth_failed_count: sumStats(node, (stats) => stats.tlsHandshakeFailures),
-    quorum_size: peer.options.voters.length,
-    learners: learners.length,
-    synced_followers: learners.filter((l) => l.synced && !l.observer).length,
-    synced_observers: learners.filter((l) => l.synced && l.observer).length,
-    leader_uptime: tracked.leaderUptimeMs,
-    last_proposal_size: tracked.proposalSizes.last,
-    min_proposal_size: tracked.proposalSizes.min,
-    max_proposal_size: tracked.proposalSizes.max,
-    last_client_response_size: tracked.responseSizes.last,
-    min_client_response_size: tracked.responseSizes.min,
-    max_client_response_size: tracked.responseSizes.max,
-    outstanding_tls_handshake: listeners.reduce(
-      (sum, listener) => sum + listener.tlsHandshakesInProgress(),
-      0,
-    ),
-    // Counted as connections open and never decremented, as ZooKeeper's ServerStats (reset by JMX alone).
-    non_mtls_local_conn_count: sumStats(node, (stats) => stats.plainConnectionsLocal),
-    non_mtls_remote_conn_count: sumStats(node, (stats) => stats.plainConnectionsRemote),
-  };
-}
-
-/**
- * ZooKeeper's per-namespace quota gauges (QuotaMetricsUtils): each zookeeper_limits leaf
- * gives its namespace's count and bytes limits (the hard one where set, else the soft one),
- * each zookeeper_stats leaf its usage, summed over the namespace's quotas. The namespace is
- * the first part of the path the quota is on; a node whose text does not parse is skipped.
- */
-function readQuotaGauges(
-  leaves: readonly { readonly path: string; readonly data: ZnodeData }[],
-): ReadonlyMap<string, ReadonlyMap<string, number>> {
-  const sets = new Map<string, Map<string, number>>(
-    [
-      'quota_count_limit_per_namespace',
-      'quota_bytes_limit_per_namespace',
-      'quota_count_usage_per_namespace',
-      'quota_bytes_usage_per_namespace',
-    ].map((name) => [name, new Map()]),
-  );
-  const add = (name: string, namespace: string, value: bigint) => {
-    const set = sets.get(name)!;
-    set.set(namespace, (set.get(namespace) ?? 0) + Number(value));
-  };
-  for (const { path, data } of leaves) {
-    const limits = path.endsWith(`/${quotaLimitNode}`);
-    if ((!limits && !path.endsWith(`/${quotaStatNode}`)) || data === null) continue;
-    const namespace = path.slice(quotaPath.length).split('/')[1];
-    if (namespace === undefined) continue;
-    const track = parseStatsTrack(data);
-    if (track === undefined) continue;
-    if (limits) {
-      add(
-        'quota_count_limit_per_namespace',
-        namespace,
-        track.countHardLimit > -1n ? track.countHardLimit : track.count,
-      );
-      add(
-        'quota_bytes_limit_per_namespace',
-        namespace,
-        track.byteHardLimit > -1n ? track.byteHardLimit : track.bytes,
-      );
-    } else {
-      add('quota_count_usage_per_namespace', namespace, track.count);
-      add('quota_bytes_usage_per_namespace', namespace, track.bytes);
-    }
-  }
-  return sets;
-}
-
-/** Open and allowed file descriptors, as ZooKeeper reads them from the OS bean (Linux only). */
-function fileDescriptors(): { open: number; max: number } {
-  try {
-    const open = readdirSync('/proc/self/fd').length;
-    const limits = readFileSync('/proc/self/limits', 'utf8');
-    const max = /^Max open files\s+(\d+)/m.exec(limits)?.[1];
-    return { open, max: max === undefined ? 0 : Number(max) };
-  } catch {
-    return { open: 0, max: 0 };
-  }
 }
 
 /**

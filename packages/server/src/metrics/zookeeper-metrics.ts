@@ -190,7 +190,7 @@ export const zookeeperMetrics: readonly (readonly [name: string, kind: ZooKeeper
  */
 const noSuchStage = {
   processors:
-    "ZooKeeper's request processor pipeline (prep, sync, commit and final processors, their queues, threads and batches): zabkit's core prepares, logs and applies in one step, with no queues between stages to measure",
+    "ZooKeeper's request processor pipeline (prep, sync, commit and final processors, their queues, threads and batches): zabkit's core prepares, orders and applies in one step, with no queues between stages to measure; of the sync processor's figures, those of its batched durable writes are measured (sync_processor_batch_size, sync_processor_queue_time_ms, sync_processor_queue_flush_time_ms, sync_processor_queue_and_flush_time_ms), not its queue's length nor its per-request step",
   sessionQueues:
     "the commit processor's per-session request queues and its worker pool: zabkit orders a session's requests in its core, without queues or threads",
   throttle:
@@ -199,17 +199,12 @@ const noSuchStage = {
   deadWatchers: "ZooKeeper's dead-watcher cleaner thread: zabkit drops a closed session's watches at once",
   observerMaster: "observer masters (observerMasterPort): zabkit's observers sync from the leader",
   netty: "Netty's buffers: zabkit's client port is Node's net module",
-  jvm: "the JVM pause monitor: Node's event loop lag (nodejs_eventloop_lag_seconds) takes its place",
   ensembleAuth:
     "ZooKeeper's ensemble-name check (EnsembleAuthenticationProvider: a client's `addauth ensemble <name>` against zookeeper.ensembleAuthName, loaded only when an authProvider.N names it): zabkit does not have this provider (naming it stops the server), so nothing is checked or counted",
   digest:
     "ZooKeeper's per-transaction tree digest (digest.enabled: each logged transaction carries the tree's digest and a replica compares it as it applies): zabkit's transactions carry no digest, so there is nothing to compare per transaction; the replica digest (`hash`) is compared across replicas by the simulator's checkers",
-  nonVoting:
-    'non-voting followers (a participant outside the voting membership, as in ZooKeeper\'s "start, then add" flow): zabkit\'s leader reports participants and observers only',
   staleRequests:
     "requests of a connection that closed while they waited in ZooKeeper's RequestThrottler queue (stale_requests, stale_requests_dropped), and the replies FinalRequestProcessor then does not send (stale_replies): zabkit has no queue before its core, and the core forgets a closed connection's outstanding requests without counting them; a count needs a figure in the core's status",
-  pendingSyncs:
-    "a leader's syncs held until its last proposal commits: zabkit's leader holds none (it answers a learner's sync at once with its last proposed zxid, and the learner answers its client once it has applied that zxid), so the wait ZooKeeper counts here happens on each learner",
   disloyalVoter:
     "zookeeper.leader.maxTimeToWaitForEpoch (off by default): zabkit's leader waits for a quorum's epochs until initLimit and has no early exit when a voter goes back to looking",
   socketClosing:
@@ -231,16 +226,11 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
       'concurrent_request_processing_in_commit_processor',
       'close_session_prep_time',
       'local_write_committed_time_ms',
-      'outstanding_changes_queued',
-      'outstanding_changes_removed',
       'prep_process_time',
       'prep_processor_queue_size',
       'prep_processor_queue_time_ms',
       'prep_processor_request_queued',
       'proposal_process_time',
-      'proposal_latency',
-      'proposal_ack_creation_latency',
-      'propagation_latency',
       'read_commit_proc_issued',
       'read_commit_proc_req_queued',
       'read_commitproc_time_ms',
@@ -250,11 +240,7 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
       'server_write_committed_time_ms',
       'skip_learner_request_to_next_processor_count',
       'sync_process_time',
-      'sync_processor_batch_size',
-      'sync_processor_queue_and_flush_time_ms',
-      'sync_processor_queue_flush_time_ms',
       'sync_processor_queue_size',
-      'sync_processor_queue_time_ms',
       'sync_processor_request_queued',
       'time_waiting_empty_pool_in_commit_processor_read_ms',
       'write_batch_time_in_commit_processor',
@@ -303,16 +289,13 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
     (name) => [name, noSuchStage.observerMaster] as const,
   ),
   ['netty_queued_buffer_capacity', noSuchStage.netty],
-  ['jvm_pause_time_ms', noSuchStage.jvm],
   ...(['ensemble_auth_fail', 'ensemble_auth_skip', 'ensemble_auth_success'] as const).map(
     (name) => [name, noSuchStage.ensembleAuth] as const,
   ),
   ['digest_mismatches_count', noSuchStage.digest],
-  ['synced_non_voting_followers', noSuchStage.nonVoting],
   ...(['stale_replies', 'stale_requests', 'stale_requests_dropped'] as const).map(
     (name) => [name, noSuchStage.staleRequests] as const,
   ),
-  ['pending_syncs', noSuchStage.pendingSyncs],
   ['quit_leading_due_to_disloyal_voter', noSuchStage.disloyalVoter],
   ['socket_closing_time', noSuchStage.socketClosing],
   ['startup_txns_load_time', noSuchStage.txnReplay],
