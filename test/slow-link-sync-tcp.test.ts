@@ -66,7 +66,8 @@ function contents(i: number): Uint8Array {
   return data;
 }
 
-const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const sha = (data: Uint8Array | null) =>
+  data === null ? 'null' : createHash('sha256').update(data).digest('hex');
 
 describe('a SNAP over a slow link (processes, TCP proxies, LevelDB)', () => {
   const nemesis = new Nemesis();

@@ -405,7 +405,7 @@ describe('large values are views of the frame they came in, small ones copies', 
   const txn = (data: Uint8Array): Txn => ({
     zxid: makeZxid(3, 7),
     timeMs: 1_764_000_000_000,
-    sessionId: 0x100n,
+    sessionId: decodedSessionId(0x100n),
     cxid: 9,
     body: { kind: 'setData', path: '/big', data, version: 1 },
   });
