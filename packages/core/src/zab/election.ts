@@ -17,13 +17,16 @@ export interface ElectionOptions {
   /** How often notifications are sent again while no decision is reached. */
   readonly resendIntervalMs: number;
   /**
-   * Whose agreement suffices to join a leader already established (the configuration in
-   * force, without one a logged reconfig only proposes); the election's quorum if unset.
-   * Joining decides nothing: the leader's discovery and NEWLEADER quorums keep ZAB safe, and
-   * a server holding a reconfig that never committed must still reach the leader that will
-   * truncate it.
+   * The configuration in force, without those a logged reconfig only proposes; the
+   * election's quorum if unset. Two things read it. Who may be elected: only its voters, as
+   * ZooKeeper's vote order gives a server outside the committed configuration no weight.
+   * Peers that have logged the proposal and peers that have not must rank votes alike, or a
+   * joiner the first would elect is one the second never accepts, and neither side gives in.
+   * And whose agreement suffices to join a leader already established: joining decides
+   * nothing (the leader's discovery and NEWLEADER quorums keep ZAB safe), and a server holding
+   * a reconfig that never committed must still reach the leader that will truncate it.
    */
-  readonly joinQuorum?: QuorumVerifier;
+  readonly inForce?: QuorumVerifier;
 }
 
 /** What an election step produces: messages to send, and a decision once there is one. */
@@ -119,13 +122,19 @@ export class FastLeaderElection {
     return this.proposal;
   }
 
+  /** The configuration in force: its voters are those that may be elected. */
+  private get inForce(): QuorumVerifier {
+    return this.options.inForce ?? this.quorum;
+  }
+
+  /** Whether we may be elected: a voter of the configuration in force. */
   private get participant(): boolean {
-    return this.quorum.voters.has(this.selfId);
+    return this.inForce.voters.has(this.selfId);
   }
 
   /** `a` beats `b`, the preferred successor winning ties while it is preferred. */
   private better(a: Vote, b: Vote): boolean {
-    return betterVote(a, b, this.quorum, this.preferred?.vote.leader);
+    return betterVote(a, b, this.inForce, this.preferred?.vote.leader);
   }
 
   /** The vote to start from: ours, or the preferred successor's when it beats ours. */
@@ -268,7 +277,7 @@ export class FastLeaderElection {
     }
     this.outOfElection.set(from, ballot);
     if (
-      this.quorumAgrees(this.outOfElection, message.vote, undefined, this.options.joinQuorum) &&
+      this.quorumAgrees(this.outOfElection, message.vote, undefined, this.inForce) &&
       this.leaderConfirmed(this.outOfElection, message.vote.leader, message.electionEpoch)
     ) {
       this.logicalClock = message.electionEpoch;

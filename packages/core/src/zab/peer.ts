@@ -341,7 +341,7 @@ export class ZabPeer {
     this.context = this.makeContext();
     const membership = this.membership;
     this.election = new FastLeaderElection(this.serverId, this.quorumView(), {
-      joinQuorum: {
+      inForce: {
         get voters() {
           return membership.committedQuorumVerifier.voters;
         },

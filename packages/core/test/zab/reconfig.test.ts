@@ -495,6 +495,36 @@ describe('a server outside the membership (ZooKeeper\'s "start it, then reconfig
     expect(cluster.request(cluster.connect(4), create('/with-4')).ok).toBe(true);
   });
 
+  it('a reconfig adding it that did not commit: the voters elect one of their own, not the joiner', () => {
+    // Simulator seeds 2100, 2343 and 2852 (--membership 1), reduced. Voters that had logged
+    // the proposal ranked the joiner (highest id, same zxid) first; one that had not gave it
+    // no rank at all. The joint quorum needed both kinds, and neither gave in, for good.
+    const cluster = withJoiner();
+    const leader = cluster.leader()!;
+    const [missed, logged] = [1, 2, 3].filter((id) => id !== leader) as [ServerId, ServerId];
+    const admin = superSession(cluster, logged);
+    cluster.send(admin, reconfig({ joiningServers: line(4) }));
+    cluster.deliverOnce((e) => e.message.kind === 'request');
+    expect(cluster.queue.filter((e) => e.message.kind === 'proposal').map((e) => e.to)).toEqual(
+      [1, 2, 3, 4].filter((id) => id !== leader),
+    );
+    // The proposal reaches the other voter and the joiner only, then the leader is gone.
+    cluster.deliverOnce((e) => e.message.kind === 'proposal' && e.to !== missed);
+    cluster.crash(leader);
+    for (const id of [logged, 4])
+      expect(cluster.peer(id).pendingEnsembleConfig, `server ${id}`).toBeDefined();
+    expect(cluster.peer(missed).pendingEnsembleConfig).toBeUndefined();
+
+    // Three servers of four: only all of them together are a quorum of both configurations.
+    cluster.run(3000);
+    const next = cluster.leader();
+    expect(next, cluster.describe()).toBe(logged);
+    for (const id of [missed, logged, 4])
+      expect(cluster.peer(id).status().serving, `server ${id}`).toBe(true);
+    // The new leader holds the proposal and commits it, with the joiner's ack: 4 now votes.
+    for (const id of [missed, logged, 4]) expect(voters(cluster, id), `server ${id}`).toEqual([1, 2, 3, 4]);
+  });
+
   it('adding it as an observer makes it observe', () => {
     const cluster = withJoiner();
     const admin = superSession(cluster, 1);
