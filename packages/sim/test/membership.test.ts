@@ -36,6 +36,14 @@ describe('membership changes in the simulator', () => {
     expect(result.faults['reconfig/addParticipant']).toBeGreaterThan(0);
   });
 
+  it.each([3729, 4543])('seed %i (a demotion cut short, then a leader behind) stays fixed', (seed) => {
+    // A server that looked again still counted with its answers as a follower: its old
+    // leader, behind it, was elected again and again (see election.test.ts).
+    const result = runSeed(seed, { membershipChangesPerSecond: 1 });
+    expect(result.failures, `seed ${seed}`).toEqual([]);
+    expect(result.faults['reconfig/demote']).toBeGreaterThan(0);
+  });
+
   it('replay byte for byte', () => {
     const first = runSeed(5, { membershipChangesPerSecond: 2, faultyMs: 3000, healedMs: 4000 });
     const second = runSeed(5, { membershipChangesPerSecond: 2, faultyMs: 3000, healedMs: 4000 });

@@ -231,6 +231,10 @@ export class FastLeaderElection {
     nowMs: number,
     send: { to: ServerId | 'voters'; message: ElectionMessage }[],
   ): ElectionOutput {
+    // A peer that looks follows and leads no longer: the ballot it sent as a decided peer is
+    // stale. Kept, it would count toward joining a leader it has left (or, if that leader is
+    // us, toward leading again on a history it showed was behind).
+    const wasDecided = this.outOfElection.delete(from);
     if (message.electionEpoch > this.logicalClock) {
       this.logicalClock = message.electionEpoch;
       this.received.clear();
@@ -245,10 +249,9 @@ export class FastLeaderElection {
       this.proposal = message.vote;
       this.decideAtMs = undefined;
       send.push(this.broadcast());
-    } else if (this.outOfElection.delete(from) && !sameVote(message.vote, this.proposal)) {
+    } else if (wasDecided && !sameVote(message.vote, this.proposal)) {
       // It answered our vote while it still followed or led, and now looks with a worse one:
-      // it has not taken ours in. Tell it now rather than at our next resend. (Its ballot as
-      // a decided peer is stale, hence dropped.)
+      // it has not taken ours in. Tell it now rather than at our next resend.
       send.push({ to: from, message: this.notification('looking') });
     }
     this.received.set(from, { vote: message.vote, electionEpoch: message.electionEpoch, state: 'looking' });
