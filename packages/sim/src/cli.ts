@@ -109,7 +109,8 @@ function main(): void {
       const rates = Object.entries(args.rates)
         .map(([name, rate]) => ` --rate ${name}=${rate}`)
         .join('');
-      console.log(`  replay: npm run sim -- --seeds 1 --start ${seed}${servers}${rates}`);
+      const membership = args.membership > 0 ? ` --membership ${args.membership}` : '';
+      console.log(`  replay: npm run sim -- --seeds 1 --start ${seed}${servers}${membership}${rates}`);
     }
     const simulatedS = results.reduce((sum, r) => sum + r.stats.simulatedMs, 0) / 1000;
     console.log(
