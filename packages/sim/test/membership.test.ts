@@ -39,9 +39,13 @@ describe('membership changes in the simulator', () => {
   it.each([3729, 4543])('seed %i (a demotion cut short, then a leader behind) stays fixed', (seed) => {
     // A server that looked again still counted with its answers as a follower: its old
     // leader, behind it, was elected again and again (see election.test.ts).
+    // A seed's draws move whenever the core changes what it sends: the interleaving itself is
+    // pinned in election.test.ts; here the seed must still demote a server and pass.
     const result = runSeed(seed, { membershipChangesPerSecond: 1 });
     expect(result.failures, `seed ${seed}`).toEqual([]);
-    expect(result.faults['reconfig/demote']).toBeGreaterThan(0);
+    expect(
+      (result.faults['reconfig/demote'] ?? 0) + (result.faults['reconfig/demoteLeader'] ?? 0),
+    ).toBeGreaterThan(0);
   });
 
   it('replay byte for byte', () => {
