@@ -359,7 +359,7 @@ for (const mode of ['secret', 'tls'] as const) {
                 currentEpoch: epoch,
                 lastZxid: makeZxid(epoch, 0),
               }),
-              frame({ kind: 'ackNewLeader', epoch: epoch + 1 }),
+              frame({ kind: 'ackNewLeader', epoch: epoch + 1, attempt: 1 }),
               frame({ kind: 'ack', epoch: epoch + 1, zxid: makeZxid(epoch + 1, 1) }),
             ]),
           );

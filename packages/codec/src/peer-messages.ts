@@ -57,7 +57,7 @@ const peerMessage = compile(
     },
     followerInfo: { acceptedEpoch: epoch, observer: boolean, attempt: uint53 },
     ackEpoch: { epoch, currentEpoch: epoch, lastZxid: zxid },
-    ackNewLeader: { epoch },
+    ackNewLeader: { epoch, attempt: uint53 },
     ack: { epoch, zxid },
     pingReply: { epoch, touches: list(sessionId), forwardedSeq: uint53 },
     request: { epoch, seq: uint53, sessionId, cxid: int32, authInfo, request: preparableRequest },

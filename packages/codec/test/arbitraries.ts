@@ -199,7 +199,7 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
     attempt: uint53Arb,
   }),
   ackEpoch: fc.record({ kind: fc.constant('ackEpoch'), epoch, currentEpoch: uint32Arb, lastZxid: zxidArb }),
-  ackNewLeader: fc.record({ kind: fc.constant('ackNewLeader'), epoch }),
+  ackNewLeader: fc.record({ kind: fc.constant('ackNewLeader'), epoch, attempt: uint53Arb }),
   ack: fc.record({ kind: fc.constant('ack'), epoch, zxid: zxidArb }),
   pingReply: fc.record({
     kind: fc.constant('pingReply'),

@@ -141,7 +141,7 @@ describe('peer codec round trips', () => {
 
   it('keeps small messages small', () => {
     expect(encodePeerMessage({ kind: 'ack', epoch: 3, zxid: makeZxid(3, 7) }).length).toBe(10);
-    expect(encodePeerMessage({ kind: 'ackNewLeader', epoch: 3 }).length).toBe(2);
+    expect(encodePeerMessage({ kind: 'ackNewLeader', epoch: 3, attempt: 1 }).length).toBe(3);
     expect(
       encodePeerMessage({ kind: 'ping', epoch: 3, sentThroughZxid: zeroZxid, commitZxid: zeroZxid }).length,
     ).toBe(18);
@@ -284,7 +284,7 @@ describe('peer codec validation', () => {
   });
 
   it('throws PeerCodecError for trailing bytes', () => {
-    const bytes = encodePeerMessage({ kind: 'ackNewLeader', epoch: 1 });
+    const bytes = encodePeerMessage({ kind: 'ackNewLeader', epoch: 1, attempt: 1 });
     expect(decodeError(new Uint8Array([...bytes, 0])).problem).toBe('1 trailing bytes');
   });
 
@@ -359,7 +359,9 @@ describe('peer codec refuses to encode values outside the message types', () => 
     expect(encodeError({ kind: 'revalidate', epoch: 1, sessionId: 1n << 63n, connectionId: 1 }).field).toBe(
       'revalidate.sessionId',
     );
-    expect(encodeError({ kind: 'ackNewLeader', epoch: Number.NaN }).field).toBe('ackNewLeader.epoch');
+    expect(encodeError({ kind: 'ackNewLeader', epoch: Number.NaN, attempt: 1 }).field).toBe(
+      'ackNewLeader.epoch',
+    );
   });
 
   it('names the element of a list at fault', () => {
@@ -386,9 +388,10 @@ describe('peer codec refuses to encode values outside the message types', () => 
   });
 
   it('writes -0 as 0', () => {
-    expect(decodePeerMessage(encodePeerMessage({ kind: 'ackNewLeader', epoch: -0 }))).toEqual({
+    expect(decodePeerMessage(encodePeerMessage({ kind: 'ackNewLeader', epoch: -0, attempt: -0 }))).toEqual({
       kind: 'ackNewLeader',
       epoch: 0,
+      attempt: 0,
     });
   });
 });

@@ -735,6 +735,8 @@ export class LeaderRole {
         this.onAckEpoch(learner, message.currentEpoch, message.lastZxid);
         return;
       case 'ackNewLeader':
+        // A late copy from the learner's previous attempt: that sync's NEWLEADER is not this one's.
+        if (message.attempt !== learner.attempt) return;
         this.onAckNewLeader(learner);
         return;
       case 'syncAck':

@@ -131,7 +131,11 @@ export class LearnerRole {
         this.peer.adoptSessionSecret(message.sessionSecret);
         this.peer.setEpochs(this.peer.acceptedEpoch, this.epoch);
         assert(this.peer.currentEpoch === this.epoch, 'a learner holding the history takes its epoch');
-        this.peer.sendAfterPersist(this.leaderId, { kind: 'ackNewLeader', epoch: this.epoch });
+        this.peer.sendAfterPersist(this.leaderId, {
+          kind: 'ackNewLeader',
+          epoch: this.epoch,
+          attempt: this.attempt,
+        });
         this.peer.event({
           kind: 'syncFinished',
           ...intake.progress(),

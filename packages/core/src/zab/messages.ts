@@ -56,7 +56,11 @@ export type LearnerMessage =
       readonly currentEpoch: number;
       readonly lastZxid: Zxid;
     }
-  | { readonly kind: 'ackNewLeader'; readonly epoch: number }
+  /**
+   * The learner has logged all NEWLEADER said, in the attempt to follow its followerInfo
+   * named: an ack that arrives late from an earlier attempt acknowledges nothing now.
+   */
+  | { readonly kind: 'ackNewLeader'; readonly epoch: number; readonly attempt: number }
   /**
    * Credit for a learner sync's stream: every chunk through `seq` is taken and durable here,
    * so the leader may send more. Cumulative, and repeated while the stream lasts (from its
