@@ -17,7 +17,13 @@ export {
   type PeerCodecLimits,
   resolveLimits,
 } from './limits.js';
-export { decodePeerMessage, encodePeerMessage, encodePeerMessageWithRoom } from './peer-messages.js';
+export {
+  decodePeerMessage,
+  encodePeerMessage,
+  encodePeerMessageWithRoom,
+  framePeerMessage,
+  peerFramePrefixBytes,
+} from './peer-messages.js';
 export {
   decodeEpochsRecord,
   decodeFormatRecord,

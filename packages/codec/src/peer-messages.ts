@@ -114,6 +114,31 @@ export function encodePeerMessageWithRoom(message: PeerMessage, reserve: number)
   return w.bytes();
 }
 
+/** The bytes of a peer frame's length prefix, which a transport writes into the reserved room. */
+export const peerFramePrefixBytes = 4;
+
+/** The message `framePeerMessage` framed last, by identity, and its frame. */
+let lastFramed:
+  | { readonly message: PeerMessage; readonly reserve: number; readonly frame: Buffer }
+  | undefined;
+
+/**
+ * The frame a transport sends for `message`: its encoding after `reserve` spare leading bytes
+ * for the length prefix. The last message framed is remembered by identity: a leader hands
+ * the same PROPOSAL and COMMIT object to every learner, and one encoding then serves every
+ * link and the metrics that count its bytes. So the frame is shared: a caller writes nothing
+ * into it but its reserved bytes, and writes the same there (the payload's length). A peer
+ * message is never changed once sent, so the same object always frames to the same bytes.
+ * @internal
+ */
+export function framePeerMessage(message: PeerMessage, reserve: number): Buffer {
+  const last = lastFramed;
+  if (last !== undefined && last.message === message && last.reserve === reserve) return last.frame;
+  const frame = encodePeerMessageWithRoom(message, reserve);
+  lastFramed = { message, reserve, frame };
+  return frame;
+}
+
 /** Encodes a peer message; throws PeerCodecError for a value outside the message types or a field out of range. */
 export function encodePeerMessage(message: PeerMessage): Uint8Array {
   return encodePeerMessageWithRoom(message, 0);

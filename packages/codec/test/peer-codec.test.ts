@@ -8,7 +8,9 @@ import {
   distinctTags,
   encodePeerMessage,
   encodeTxn,
+  framePeerMessage,
   PeerCodecError,
+  peerFramePrefixBytes,
   peerMessageTags,
   resolveLimits,
 } from '../src/index.js';
@@ -159,6 +161,19 @@ describe('peer codec round trips', () => {
     expect(encodeTxn(txn)).toEqual(first);
     const decoded = decodeTxn(first);
     expect(encodeTxn(decoded)).toEqual(first);
+  });
+
+  it('frames a message sent to every learner once: the same object, the same frame', () => {
+    const proposal: PeerMessage = { kind: 'proposal', epoch: 1, txns: [] };
+    const first = framePeerMessage(proposal, peerFramePrefixBytes);
+    expect(first.subarray(peerFramePrefixBytes)).toEqual(Buffer.from(encodePeerMessage(proposal)));
+    expect(framePeerMessage(proposal, peerFramePrefixBytes)).toBe(first);
+    // An equal message that is another object, or other room, is framed anew.
+    const again = framePeerMessage({ ...proposal }, peerFramePrefixBytes);
+    expect(again).not.toBe(first);
+    expect(again.subarray(peerFramePrefixBytes)).toEqual(first.subarray(peerFramePrefixBytes));
+    expect(framePeerMessage(proposal, 0)).toEqual(Buffer.from(encodePeerMessage(proposal)));
+    expect(framePeerMessage(proposal, peerFramePrefixBytes)).not.toBe(first);
   });
 });
 

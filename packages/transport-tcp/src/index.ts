@@ -46,9 +46,10 @@ import {
 } from 'node:tls';
 import {
   decodePeerMessage,
-  encodePeerMessageWithRoom,
+  framePeerMessage,
   PeerCodecError,
   type PeerCodecLimits,
+  peerFramePrefixBytes,
   resolveLimits,
 } from '@zabkit/codec';
 import type { PeerMessage, PeerTransport, ServerId, TransportHandlers } from '@zabkit/core';
@@ -458,8 +459,9 @@ export class TcpTransport implements PeerTransport {
     if (this.closed || this.cut.has(to)) return;
     const link = this.links.get(to);
     if (link === undefined) return;
-    const frame = encodePeerMessageWithRoom(message, 4);
-    const payloadBytes = frame.length - 4;
+    // Shared with the other learners' links when the leader sends them the same message.
+    const frame = framePeerMessage(message, peerFramePrefixBytes);
+    const payloadBytes = frame.length - peerFramePrefixBytes;
     const buffered = link.connected && link.out !== undefined ? link.out.writableLength : 0;
     if (
       payloadBytes > this.maxFrameBytes ||

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { framePeerMessage, peerFramePrefixBytes } from '@zabkit/codec';
 import {
   type ClientRequest,
   ErrorCode,
@@ -20,7 +21,6 @@ import {
   type StorageAction,
   type Txn,
 } from '@zabkit/core';
-import { encodePeerMessage } from '@zabkit/transport-tcp';
 import { Counter, collectDefaultMetrics, Gauge, Registry, Summary } from 'prom-client';
 import type { PeerDriver } from '../peer-driver.js';
 import { type GaugeSample, readGauges, readQuotaGauges, sumStats, type TrackedFigures } from './gauges.js';
@@ -743,7 +743,8 @@ export class ServerMetrics implements ReplicaListener {
           proposed = true;
           this.inc('proposal_count', message.txns.length);
           for (const txn of message.txns) this.proposed(txn.zxid, txn.timeMs);
-          const size = encodePeerMessage(message).length;
+          // The frame the TCP transport made for the learners, not an encoding of its own.
+          const size = framePeerMessage(message, peerFramePrefixBytes).length - peerFramePrefixBytes;
           const sizes = this.proposalSizes;
           this.proposalSizes = {
             last: size,
