@@ -19,7 +19,7 @@ import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
 import type { SyncProgress } from './events.js';
 import { LeaderSessions } from './leader-sessions.js';
 import { planLearnerSync } from './learner-sync-plan.js';
-import type { LearnerMessage, RelayedTransferOutcome } from './messages.js';
+import type { LeaderMessage, LearnerMessage, RelayedTransferOutcome } from './messages.js';
 import type { PeerBound } from './options.js';
 import type { ServerId } from './quorum.js';
 import { prepareReconfig, type ReconfigContext } from './reconfig-plan.js';
@@ -637,6 +637,8 @@ export class LeaderRole {
         bytes,
         sentMs: now,
       };
+      // One object for every follower: the transport frames it once for all their links.
+      const proposal: LeaderMessage = { kind: 'proposal', epoch: phase.epoch, txns };
       for (const learner of [...this.learners.values()]) {
         if (learner.observer || (learner.stage !== 'newLeaderSent' && learner.stage !== 'newLeaderAcked'))
           continue;
@@ -645,7 +647,7 @@ export class LeaderRole {
           this.dropLagging(learner, 'learnerLagBytes', `more than learnerLagBytesMax (${lagBytesMax})`);
           continue;
         }
-        this.peer.send(learner.serverId, { kind: 'proposal', epoch: phase.epoch, txns });
+        this.peer.send(learner.serverId, proposal);
         learner.unacked.push(sent);
         learner.unackedTxns += sent.txns;
         learner.unackedBytes += sent.bytes;
@@ -698,13 +700,15 @@ export class LeaderRole {
     assert(commit <= phase.lastProposedZxid, 'nothing beyond the last proposal commits');
     const newlyCommitted = this.peer.log.entriesAfter(phase.committedZxid, commit) ?? [];
     phase.committedZxid = commit;
+    // One COMMIT for every follower and one INFORM for every observer, each framed once.
+    const commitMessage: LeaderMessage = { kind: 'commit', epoch: phase.epoch, zxid: commit };
+    const inform: LeaderMessage = { kind: 'inform', epoch: phase.epoch, txns: newlyCommitted };
     for (const learner of this.learners.values()) {
       if (learner.stage !== 'newLeaderAcked' && learner.stage !== 'newLeaderSent') continue;
       if (learner.observer) {
-        if (newlyCommitted.length > 0)
-          this.peer.send(learner.serverId, { kind: 'inform', epoch: phase.epoch, txns: newlyCommitted });
+        if (newlyCommitted.length > 0) this.peer.send(learner.serverId, inform);
       } else {
-        this.peer.send(learner.serverId, { kind: 'commit', epoch: phase.epoch, zxid: commit });
+        this.peer.send(learner.serverId, commitMessage);
       }
     }
     this.peer.commitThrough(commit);
