@@ -23,6 +23,7 @@ import type {
   PeerInput,
   PeerMessage,
   PeerReady,
+  PeerStatus,
   PeerStorage,
   PeerTransport,
   ReadRequest,
@@ -151,8 +152,11 @@ export function logPeerEvent(log: Logger, serverId: number, event: PeerEvent): v
  * the pure core cannot know. Each call is synchronous and must not throw or step the peer.
  */
 export interface PeerDriverObserver {
-  /** After each step: the peer's inputs were handled and its Ready taken. */
-  stepped?(ready: PeerReady): void;
+  /**
+   * After each step: the peer's inputs were handled and its Ready taken; `status` is the
+   * peer's status after it, read once for every observer.
+   */
+  stepped?(ready: PeerReady, status: PeerStatus): void;
   /** A storage write completed: its actions and how long it took, in ms. */
   stored?(actions: readonly StorageAction[], elapsedMs: number): void;
   /** A message from another peer arrived. */
@@ -461,8 +465,10 @@ export class PeerDriver implements LinkFactory {
           this.fail('invariant', error);
           return;
         }
-        this.handle(ready, sendNow);
-        this.activity?.observe(this.peer.status());
+        // One status for the observers and the activity log: building it is a step's cost too.
+        const status = this.peer.status();
+        this.handle(ready, sendNow, status);
+        this.activity?.observe(status);
       }
       this.scheduleWake();
     } finally {
@@ -501,12 +507,12 @@ export class PeerDriver implements LinkFactory {
     this.wakeTimer.unref();
   }
 
-  private handle(ready: PeerReady, sendNow: readonly Envelope[]): void {
+  private handle(ready: PeerReady, sendNow: readonly Envelope[], status: PeerStatus): void {
     if (!this.send(sendNow)) return;
     this.write();
     for (const read of ready.reads) this.read(read);
     for (const output of ready.toClients) this.deliver(output);
-    for (const observer of this.observers) observer.stepped?.(ready);
+    for (const observer of this.observers) observer.stepped?.(ready, status);
     for (const event of ready.events) {
       logPeerEvent(this.log, this.peer.serverId, event);
       if (event.kind === 'leadershipTransfer') this.transferWaiter?.(event);

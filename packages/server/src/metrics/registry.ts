@@ -222,7 +222,7 @@ export class ServerMetrics implements ReplicaListener {
     this.followedPeer = driver.peer;
     this.driverDetachers = [
       driver.observe({
-        stepped: (ready) => this.stepped(ready),
+        stepped: (ready, status) => this.stepped(ready, status),
         stored: (actions, elapsedMs) => this.stored(actions, elapsedMs),
         received: (from, message) => this.received(from, message),
       }),
@@ -675,13 +675,23 @@ export class ServerMetrics implements ReplicaListener {
     if (snapshot) this.observe('snapshottime', elapsedMs);
   }
 
-  private stepped(ready: PeerReady): void {
+  private stepped(ready: PeerReady, status: PeerStatus): void {
     this.queuedToLog(ready);
     const proposed = this.countSent(ready.messages);
     this.countSent(ready.messagesAfterPersist);
     if (proposed) this.observeLag();
     this.followSyncs(ready);
-    const status = this.node.driver.peer.status();
+    // Most steps are one of many in a role: only a change of role or of serving is timed.
+    if (status.role !== this.role || status.serving !== this.serving) this.roleChanged(status);
+    // After a change of role: a new leader's syncs are its own.
+    this.followLearnerSyncs(ready, status);
+    const leading = status.role === 'leading' && status.serving;
+    if (leading && this.leaderSinceMs === undefined) this.leaderSinceMs = Date.now();
+    if (!leading) this.leaderSinceMs = undefined;
+  }
+
+  /** The peer took another role, or began or stopped serving: the times that ends. */
+  private roleChanged(status: PeerStatus): void {
     const nowMs = performance.now();
     if (status.role !== this.role) {
       if (this.role === 'looking') this.observe('election_time', nowMs - this.roleSinceMs);
@@ -694,7 +704,6 @@ export class ServerMetrics implements ReplicaListener {
       this.syncsAwaitingCommit.clear();
       this.registerShownGauges(status.role);
     }
-    this.followLearnerSyncs(ready, status);
     if (status.serving !== this.serving) {
       if (status.serving) {
         // A learner's sync ends when it serves; the whole gap is ZooKeeper's unavailable time.
@@ -711,9 +720,6 @@ export class ServerMetrics implements ReplicaListener {
       }
       this.serving = status.serving;
     }
-    const leading = status.role === 'leading' && status.serving;
-    if (leading && this.leaderSinceMs === undefined) this.leaderSinceMs = Date.now();
-    if (!leading) this.leaderSinceMs = undefined;
   }
 
   /**
