@@ -45,6 +45,16 @@ export class PeerActivityLog {
   observe(status: PeerStatus): void {
     const last = this.last;
     this.last = status;
+    // The step of nearly every step: the same role, round and serving as before. Nothing
+    // below logs then, so neither the clock nor the log fields are read.
+    if (
+      last !== undefined &&
+      status.role !== 'looking' &&
+      status.role === last.role &&
+      status.electionRound === last.electionRound &&
+      status.serving === last.serving
+    )
+      return;
     const now = this.nowMs();
     const fields = {
       serverId: status.serverId,
