@@ -691,10 +691,11 @@ export class LeaderRole {
     if (commit <= phase.committedZxid) return;
     // A follower outside the membership (syncing before a reconfig adds it) acks like any
     // other, but only voters' acks may decide: the commit holds without every non-voter's.
+    const ackedCommit: ServerId[] = [];
+    for (const [id, zxid] of acks)
+      if (zxid >= commit && this.peer.quorum.voters.has(id)) ackedCommit.push(id);
     assert(
-      this.peer.quorum.containsQuorum(
-        acks.filter(([id, zxid]) => zxid >= commit && this.peer.quorum.voters.has(id)).map(([id]) => id),
-      ),
+      this.peer.quorum.containsQuorum(ackedCommit),
       'a commit is acknowledged by a quorum of voters, non-voting learners aside',
     );
     assert(commit <= phase.lastProposedZxid, 'nothing beyond the last proposal commits');

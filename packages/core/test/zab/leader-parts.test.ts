@@ -124,6 +124,23 @@ describe('LeaderSessions', () => {
   });
 });
 
+describe('MajorityQuorum.containsQuorum', () => {
+  const quorum = new MajorityQuorum([1, 2, 3, 4, 5], [6]);
+
+  it('counts each voter once, from an array or any iterable; observers and strangers not at all', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 8 }), { maxLength: 12 }), (ids) => {
+        const voters = new Set(ids.filter((id) => id <= 5));
+        const expected = voters.size * 2 > 5;
+        expect(quorum.containsQuorum(ids)).toBe(expected);
+        expect(quorum.containsQuorum(new Set(ids))).toBe(expected);
+      }),
+    );
+    expect(quorum.containsQuorum([1, 1, 1, 6, 7])).toBe(false);
+    expect(quorum.containsQuorum([1, 2, 2, 3])).toBe(true);
+  });
+});
+
 describe('MajorityQuorum.highestAcked', () => {
   const quorum = new MajorityQuorum([1, 2, 3, 4, 5], [6]);
   const z = (counter: number) => makeZxid(1, counter);
