@@ -9,6 +9,9 @@ import { assert } from '../errors.js';
 import type { MultiPartTxn, Txn, TxnBody } from '../txn.js';
 import { counterOf, epochOf, type Zxid, zeroZxid } from '../zxid.js';
 
+/** How many of the newest entries a lookup tries before it searches the whole log. */
+const tailLooksMax = 4;
+
 /** True when `next` may follow `previous` in a log: no gap inside an epoch (ZOOKEEPER-4925). */
 export function followsContiguously(previous: Zxid, next: Zxid): boolean {
   if (next <= previous) return false;
@@ -92,11 +95,18 @@ export class TxnLog {
 
   /** Index of the first entry with zxid > `zxid`. */
   private indexAfter(zxid: Zxid): number {
+    const entries = this.entries;
+    // Acks and commits name the newest entries of a log that may hold a snapCount of them:
+    // a look at its tail answers nearly every call before a search of the whole.
+    let high = entries.length;
+    for (let looked = 0; looked < tailLooksMax && high > 0; looked++) {
+      if (entries[high - 1]!.zxid <= zxid) return high;
+      high--;
+    }
     let low = 0;
-    let high = this.entries.length;
     while (low < high) {
       const mid = (low + high) >> 1;
-      if (this.entries[mid]!.zxid <= zxid) low = mid + 1;
+      if (entries[mid]!.zxid <= zxid) low = mid + 1;
       else high = mid;
     }
     return low;
