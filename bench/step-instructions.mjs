@@ -2,8 +2,10 @@
 // loaded machine does not change. It runs bench/step-cost.mjs under valgrind's callgrind
 // twice, with few and with many operations, and divides the difference in instructions by
 // the difference in operations: startup, module loading and warm-up cancel out. Node runs
-// with --single-threaded, so that V8 compiles on the measured thread and a rerun counts
-// within about a percent of the first.
+// with --single-threaded, so that V8 compiles on the counted thread, and with fixed hash and
+// random seeds: with V8's per-process hash seed, Map and Set probing changed the per-operation
+// figure by several percent from run to run; with the seeds fixed a rerun counts the same
+// instructions to within a few hundredths of a percent.
 //
 //   node bench/step-instructions.mjs                          # this tree, both levels
 //   node bench/step-instructions.mjs --tree /work/wt/other --level core
@@ -62,6 +64,8 @@ function instructions(args, level, ops, dir) {
       `--callgrind-out-file=${out}`,
       process.execPath,
       '--single-threaded',
+      '--hash-seed=1',
+      '--random-seed=1',
       ...benchArgs,
     ],
     { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 },
