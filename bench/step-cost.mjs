@@ -12,6 +12,7 @@
 //   node bench/step-cost.mjs --ops 4000 --rounds 7 --value-bytes 100
 //   node bench/step-cost.mjs --objects               # messages handed over as objects
 //   node bench/step-cost.mjs --level core            # or driver; default both
+//   node bench/step-cost.mjs --no-metrics            # the driver level without ServerMetrics
 //
 // `--tree` points at another built worktree (an older commit's): the bench speaks both the
 // API before the core consolidation (step(input) with the time in a tick) and the one after it
@@ -35,6 +36,7 @@ function parseArgs(argv) {
     valueBytes: 100,
     servers: 3,
     level: 'all',
+    metrics: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -42,6 +44,7 @@ function parseArgs(argv) {
     else if (arg === '--tree') args.tree = argv[++i];
     else if (arg === '--objects') args.objects = true;
     else if (arg === '--level') args.level = argv[++i];
+    else if (arg === '--no-metrics') args.metrics = false;
     else if (arg === '--label') args.label = argv[++i];
     else if (arg === '--ops') args.ops = Number(argv[++i]);
     else if (arg === '--warmup-ops') args.warmupOps = Number(argv[++i]);
@@ -336,7 +339,7 @@ async function driverLevel(args, packageUrl) {
   const leader = await ensemble.waitForLeader();
   const follower = [...Array(args.servers).keys()].map((i) => i + 1).find((id) => id !== leader);
   const metrics = [];
-  if (typeof server.ServerMetrics === 'function') {
+  if (args.metrics && typeof server.ServerMetrics === 'function') {
     // As `zabkit server` does: the figures mntr reports, without Prometheus or process metrics.
     for (let id = 1; id <= args.servers; id++) {
       const source = { driver: ensemble.driver(id), clientListeners: () => [], onFatal: () => () => {} };

@@ -21,7 +21,15 @@ import { fileURLToPath } from 'node:url';
 const stepCost = fileURLToPath(new URL('./step-cost.mjs', import.meta.url));
 
 function parseArgs(argv) {
-  const args = { json: false, tree: undefined, level: 'all', ops: 1000, warmupOps: 200, objects: false };
+  const args = {
+    json: false,
+    tree: undefined,
+    level: 'all',
+    ops: 1000,
+    warmupOps: 200,
+    objects: false,
+    metrics: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--json') args.json = true;
@@ -30,6 +38,7 @@ function parseArgs(argv) {
     else if (arg === '--ops') args.ops = Number(argv[++i]);
     else if (arg === '--warmup-ops') args.warmupOps = Number(argv[++i]);
     else if (arg === '--objects') args.objects = true;
+    else if (arg === '--no-metrics') args.metrics = false;
     else throw new Error(`unknown argument ${arg}`);
   }
   if (!['all', 'core', 'driver'].includes(args.level)) throw new Error('--level is all, core or driver');
@@ -54,6 +63,7 @@ function instructions(args, level, ops, dir) {
     '1',
     ...(args.tree === undefined ? [] : ['--tree', args.tree]),
     ...(args.objects ? ['--objects'] : []),
+    ...(args.metrics ? [] : ['--no-metrics']),
   ];
   const run = spawnSync(
     'valgrind',
