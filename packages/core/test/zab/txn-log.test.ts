@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { makeZxid, type Txn, TxnLog, type Zxid } from '../../src/index.js';
+import { decodedSessionId, makeZxid, type Txn, TxnLog, type Zxid, zeroZxid } from '../../src/index.js';
 
 const txnAt = (zxid: Zxid): Txn => ({
   zxid,
   timeMs: 0,
-  sessionId: 1n,
+  sessionId: decodedSessionId(1n),
   cxid: 0,
   body: { kind: 'delete', path: '/a' },
 });
@@ -20,7 +20,7 @@ describe('TxnLog lookups', () => {
         fc.array(fc.integer({ min: 0, max: 62 }), { minLength: 1, maxLength: 10 }),
         (counters, probes) => {
           const zxids = counters.sort((a, b) => a - b).map((counter) => makeZxid(1, counter));
-          const log = new TxnLog(0n, zxids.map(txnAt));
+          const log = new TxnLog(zeroZxid, zxids.map(txnAt));
           for (const probe of probes) {
             const zxid = makeZxid(1, probe);
             const after = zxids.filter((z) => z > zxid);
