@@ -88,13 +88,14 @@ describe('peer codec round trips', () => {
         const chunk: PeerMessage = {
           kind: 'syncSnapshotChunk',
           epoch: 2,
+          attempt: 3,
           seq: 1,
           nodes: snapshot.nodes,
           sessions: snapshot.sessions,
           last: true,
         };
         expect(roundTrip(chunk)).toEqual(chunk);
-        const rest: PeerMessage = { kind: 'syncTxns', epoch: 2, seq: 2, txns };
+        const rest: PeerMessage = { kind: 'syncTxns', epoch: 2, attempt: 3, seq: 2, txns };
         expect(roundTrip(rest)).toEqual(rest);
       }),
       { numRuns: 200 },
@@ -440,7 +441,7 @@ describe('large values are views of the frame they came in, small ones copies', 
   };
 
   it('a large znode in a frame of little else: its data are a view of the frame, equal to a copy', () => {
-    const message: PeerMessage = { kind: 'syncTxns', epoch: 3, seq: 1, txns: [txn(big)] };
+    const message: PeerMessage = { kind: 'syncTxns', epoch: 3, attempt: 3, seq: 1, txns: [txn(big)] };
     const frame = frameOf(message);
     const decoded = decodePeerMessage(frame);
     expect(decoded).toEqual(message);
@@ -451,7 +452,7 @@ describe('large values are views of the frame they came in, small ones copies', 
   });
 
   it('copies where the view would keep far more alive: a frame in a larger buffer, or small data', () => {
-    const message: PeerMessage = { kind: 'syncTxns', epoch: 3, seq: 1, txns: [txn(big)] };
+    const message: PeerMessage = { kind: 'syncTxns', epoch: 3, attempt: 3, seq: 1, txns: [txn(big)] };
     const roomy = frameOf(message, 400_000);
     const decoded = decodePeerMessage(roomy);
     expect(decoded).toEqual(message);
@@ -459,6 +460,7 @@ describe('large values are views of the frame they came in, small ones copies', 
     const small: PeerMessage = {
       kind: 'syncTxns',
       epoch: 3,
+      attempt: 3,
       seq: 1,
       txns: [txn(big.subarray(0, 40)), txn(big.subarray(0, 40))].map((t, i) => ({
         ...t,

@@ -490,6 +490,7 @@ export const sampleMessages: Record<string, PeerMessage> = {
   'syncBegin/diff': {
     kind: 'syncBegin',
     epoch: 6,
+    attempt: 3,
     mode: 'diff',
     truncateTo: undefined,
     snapshotZxid: undefined,
@@ -497,6 +498,7 @@ export const sampleMessages: Record<string, PeerMessage> = {
   'syncBegin/trunc': {
     kind: 'syncBegin',
     epoch: 6,
+    attempt: 3,
     mode: 'trunc',
     truncateTo: makeZxid(2, 5),
     snapshotZxid: undefined,
@@ -504,6 +506,7 @@ export const sampleMessages: Record<string, PeerMessage> = {
   'syncBegin/snap': {
     kind: 'syncBegin',
     epoch: 6,
+    attempt: 3,
     mode: 'snap',
     truncateTo: undefined,
     snapshotZxid: sampleSnapshot.zxid,
@@ -511,6 +514,7 @@ export const sampleMessages: Record<string, PeerMessage> = {
   'syncSnapshotChunk/first': {
     kind: 'syncSnapshotChunk',
     epoch: 6,
+    attempt: 3,
     seq: 1,
     nodes: sampleSnapshot.nodes,
     sessions: sampleSnapshot.sessions,
@@ -519,6 +523,7 @@ export const sampleMessages: Record<string, PeerMessage> = {
   'syncSnapshotChunk/last': {
     kind: 'syncSnapshotChunk',
     epoch: 6,
+    attempt: 3,
     seq: 2 ** 53 - 1,
     nodes: sampleSnapshot.nodes.slice(0, 1),
     sessions: [],
@@ -527,17 +532,25 @@ export const sampleMessages: Record<string, PeerMessage> = {
   'syncSnapshotChunk/empty': {
     kind: 'syncSnapshotChunk',
     epoch: 1,
+    attempt: 3,
     seq: 1,
     nodes: [],
     sessions: [],
     last: true,
   },
-  syncTxns: { kind: 'syncTxns', epoch: 6, seq: 3, txns: [t.create!, t.createEphemeral!, t.setData!] },
-  'syncTxns/empty': { kind: 'syncTxns', epoch: 6, seq: 4, txns: [] },
+  syncTxns: {
+    kind: 'syncTxns',
+    epoch: 6,
+    attempt: 3,
+    seq: 3,
+    txns: [t.create!, t.createEphemeral!, t.setData!],
+  },
+  'syncTxns/empty': { kind: 'syncTxns', epoch: 6, attempt: 3, seq: 4, txns: [] },
   syncAck: { kind: 'syncAck', epoch: 6, seq: 2, arrivals: 5 },
   newLeader: {
     kind: 'newLeader',
     epoch: 6,
+    attempt: 3,
     lastZxid: makeZxid(6, 0),
     sessionSecret: Uint8Array.from({ length: 32 }, (_v, i) => i),
   },
@@ -566,12 +579,13 @@ export const sampleMessages: Record<string, PeerMessage> = {
   'syncSnapshotChunk/nullData': {
     kind: 'syncSnapshotChunk',
     epoch: 6,
+    attempt: 3,
     seq: 3,
     nodes: nullDataNodes,
     sessions: [],
     last: false,
   },
-  'syncTxns/nullData': { kind: 'syncTxns', epoch: 6, seq: 4, txns: Object.values(nullDataTxns) },
+  'syncTxns/nullData': { kind: 'syncTxns', epoch: 6, attempt: 3, seq: 4, txns: Object.values(nullDataTxns) },
   commit: { kind: 'commit', epoch: 2, zxid: makeZxid(2, 9) },
   inform: { kind: 'inform', epoch: 2, txns: [t.multi!, t.multiFailed!] },
   ping: { kind: 'ping', epoch: 3, sentThroughZxid: makeZxid(3, 17), commitZxid: makeZxid(3, 15) },

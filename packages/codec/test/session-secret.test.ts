@@ -12,7 +12,7 @@ import {
 } from '../src/index.js';
 
 const newLeader = (sessionSecret: Uint8Array) =>
-  ({ kind: 'newLeader', epoch: 3, lastZxid: makeZxid(3, 7), sessionSecret }) as const;
+  ({ kind: 'newLeader', epoch: 3, attempt: 3, lastZxid: makeZxid(3, 7), sessionSecret }) as const;
 
 describe('the session secret', () => {
   it('travels in NEWLEADER, 1 to 1024 bytes, and nothing else decodes', () => {

@@ -76,6 +76,15 @@ describe('the simulator', () => {
     expect(result.faults.duplicatedMessage! + result.faults.reorderedMessage!).toBeGreaterThan(0);
   });
 
+  it('seed 1486 (a late syncBegin of an earlier attempt fed by the next SNAP) stays fixed', () => {
+    // A learner's SNAP at one zxid failed; a delayed syncBegin of it arrived after the learner
+    // followed again, and the new SNAP's chunks (at a later zxid) filled it: a tree ahead of
+    // its zxid, which the digest checker caught. Sync messages now name their attempt.
+    const result = runSeed(1486, { servers: 3 });
+    expect(result.failures).toEqual([]);
+    expect(result.faults.duplicatedMessage).toBeGreaterThan(0);
+  });
+
   it('a batch of fresh seeds passes every checker', () => {
     for (let seed = 1000; seed < 1010; seed++) {
       const result = runSeed(seed, { faultyMs: 4000, healedMs: 5000 });

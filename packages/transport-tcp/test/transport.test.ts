@@ -262,6 +262,7 @@ describe('TcpTransport', () => {
     const message: PeerMessage = {
       kind: 'syncSnapshotChunk',
       epoch: 3,
+      attempt: 3,
       seq: 1,
       nodes: [
         {

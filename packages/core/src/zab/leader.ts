@@ -371,6 +371,7 @@ export class LeaderRole {
       },
       learner.serverId,
       epoch,
+      learner.attempt,
       start,
     );
     learner.stream = stream;
@@ -399,6 +400,7 @@ export class LeaderRole {
     this.peer.send(learner.serverId, {
       kind: 'newLeader',
       epoch,
+      attempt: learner.attempt,
       lastZxid: log.lastZxid,
       sessionSecret: this.peer.sessionSecret,
     });

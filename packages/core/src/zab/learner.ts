@@ -88,6 +88,9 @@ export class LearnerRole {
 
   receive(message: LeaderMessage): void {
     if (message.kind !== 'leaderInfo' && message.epoch !== this.epoch) return;
+    // A sync's messages name the attempt to follow they answer: a late one from an earlier
+    // attempt (the same leader, the same epoch) must not begin, feed or end this one's.
+    if (isSyncMessage(message) && message.attempt !== this.attempt) return;
     this.lastHeardMs = this.peer.nowMs;
     if (!this.streamDone) this.intake?.heard();
     switch (message.kind) {
@@ -580,4 +583,16 @@ export class LearnerRole {
   linkDown(peer: ServerId): void {
     if (peer === this.leaderId) this.peer.lookForLeader(`lost the link to leader ${peer}`);
   }
+}
+
+/** The leader's messages that carry a learner sync, each naming the attempt it answers. */
+function isSyncMessage(
+  message: LeaderMessage,
+): message is Extract<LeaderMessage, { kind: 'syncBegin' | 'syncSnapshotChunk' | 'syncTxns' | 'newLeader' }> {
+  return (
+    message.kind === 'syncBegin' ||
+    message.kind === 'syncSnapshotChunk' ||
+    message.kind === 'syncTxns' ||
+    message.kind === 'newLeader'
+  );
 }

@@ -141,6 +141,8 @@ export type LeaderMessage =
   | {
       readonly kind: 'syncBegin';
       readonly epoch: number;
+      /** The learner's attempt to follow this sync answers (its followerInfo's). */
+      readonly attempt: number;
       readonly mode: LearnerSyncMode;
       /** For 'trunc': drop every entry after this zxid first. */
       readonly truncateTo: Zxid | undefined;
@@ -151,6 +153,7 @@ export type LeaderMessage =
   | {
       readonly kind: 'syncSnapshotChunk';
       readonly epoch: number;
+      readonly attempt: number;
       readonly seq: number;
       readonly nodes: readonly SnapshotNode[];
       /**
@@ -162,7 +165,13 @@ export type LeaderMessage =
       readonly last: boolean;
     }
   /** Transactions of a learner sync, after the truncation or snapshot, in zxid order. */
-  | { readonly kind: 'syncTxns'; readonly epoch: number; readonly seq: number; readonly txns: readonly Txn[] }
+  | {
+      readonly kind: 'syncTxns';
+      readonly epoch: number;
+      readonly attempt: number;
+      readonly seq: number;
+      readonly txns: readonly Txn[];
+    }
   /**
    * Follows the learner sync's stream: the learner must now hold exactly up to `lastZxid`. It
    * checks, because a lost piece of the sync must never be acknowledged as a history held.
@@ -170,6 +179,7 @@ export type LeaderMessage =
   | {
       readonly kind: 'newLeader';
       readonly epoch: number;
+      readonly attempt: number;
       readonly lastZxid: Zxid;
       /**
        * The ensemble's session secret, which the learner adopts and keeps: any member can then

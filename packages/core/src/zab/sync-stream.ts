@@ -109,6 +109,8 @@ export class SyncStream {
     private readonly host: SyncStreamHost,
     readonly learner: ServerId,
     private readonly epoch: number,
+    /** The learner's attempt to follow that this stream answers: every message names it. */
+    private readonly attempt: number,
     start: StreamStart,
   ) {
     this.mode = start.mode;
@@ -129,6 +131,7 @@ export class SyncStream {
     host.send({
       kind: 'syncBegin',
       epoch,
+      attempt,
       mode: start.mode,
       truncateTo: start.mode === 'trunc' ? start.afterZxid : undefined,
       snapshotZxid: this.snapshotZxid,
@@ -206,7 +209,13 @@ export class SyncStream {
       assert(txns.length > 0, 'the log holds what follows the cursor');
       let bytes = 0;
       for (const txn of txns) bytes += txnBytes(txn);
-      this.host.send({ kind: 'syncTxns', epoch: this.epoch, seq: this.sent(bytes), txns });
+      this.host.send({
+        kind: 'syncTxns',
+        epoch: this.epoch,
+        attempt: this.attempt,
+        seq: this.sent(bytes),
+        txns,
+      });
       this.txnCursor = txns[txns.length - 1]!.zxid;
     }
     if (this.txnCursor < log.lastZxid) {
@@ -266,6 +275,7 @@ export class SyncStream {
       this.host.send({
         kind: 'syncSnapshotChunk',
         epoch: this.epoch,
+        attempt: this.attempt,
         seq: this.sent(sessions.length * syncSessionBytes),
         nodes: [],
         sessions,
@@ -280,6 +290,7 @@ export class SyncStream {
     this.host.send({
       kind: 'syncSnapshotChunk',
       epoch: this.epoch,
+      attempt: this.attempt,
       seq: this.sent(bytes),
       nodes: chunk.nodes,
       sessions,
