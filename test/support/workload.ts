@@ -122,6 +122,38 @@ export async function finalStateOf(member: Member): Promise<FinalState> {
   }
 }
 
+/**
+ * Every member's final state, read again while they differ, for up to `patienceMs`. A sync only
+ * orders a server's reads after what its leader had committed when the sync reached it, and a
+ * server that has just rejoined may still be writing what its leader sent; a difference that
+ * lasts is a real divergence, which check() then reports with what differs.
+ */
+export async function finalStatesOf(members: readonly Member[], patienceMs = 30_000): Promise<FinalState[]> {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    const finals: FinalState[] = [];
+    for (const member of members) finals.push(await finalStateOf(member));
+    const agree = finals.every((f) => JSON.stringify(f) === JSON.stringify(finals[0]));
+    if (agree || Date.now() > deadline) return finals;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+}
+
+/** Where two final states differ, briefly: the keys and created paths whose entries are not equal. */
+export function differences(a: FinalState, b: FinalState, limit = 5): string[] {
+  const found: string[] = [];
+  const compare = (what: string, left: Record<string, unknown>, right: Record<string, unknown>) => {
+    for (const name of new Set([...Object.keys(left), ...Object.keys(right)])) {
+      const l = JSON.stringify(left[name]);
+      const r = JSON.stringify(right[name]);
+      if (l !== r) found.push(`${what} ${name}: ${l ?? 'absent'} vs ${r ?? 'absent'}`);
+    }
+  };
+  compare('key', a.keys, b.keys);
+  compare('create', a.creates, b.creates);
+  return found.length > limit ? [...found.slice(0, limit), `and ${found.length - limit} more`] : found;
+}
+
 /** Every violation of the checks above; empty when the history passes. */
 export function check(
   records: readonly OpRecord[],
@@ -181,7 +213,9 @@ export function check(
   // Convergence.
   for (let i = 1; i < finals.length; i++) {
     if (JSON.stringify(finals[i]) !== JSON.stringify(finals[0]))
-      problems.push(`server ${i + 1}'s final state differs from server 1's`);
+      problems.push(
+        `server ${i + 1}'s final state differs from server 1's (${differences(finals[0]!, finals[i]!).join('; ')})`,
+      );
   }
   // Reads never go backwards within a session (a client's calls are sequential).
   const lastSeen = new Map<string, number>();
