@@ -7,12 +7,12 @@
 import { once } from 'node:events';
 import {
   connectTcp,
+  type OpResult,
   type SessionExpiredEvent,
   type SessionRenewedEvent,
   type WatchedEvent,
   type ZabClient,
 } from '@zabkit/client';
-import type { OpResult } from '@zabkit/core';
 import { parseConfig, ServerNode } from '@zabkit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApacheZooKeeper, zookeeperInstalled } from './support/apache-zookeeper.js';

@@ -4,8 +4,7 @@
  * without it: created names, watch events, multi results, errors, ephemerals.
  */
 
-import { TransactionError, type WatchedEvent, ZabError } from '@zabkit/client';
-import type { OpResult } from '@zabkit/core';
+import { type OpResult, TransactionError, type WatchedEvent, ZabError } from '@zabkit/client';
 import { describe, expect, it } from 'vitest';
 import { settle, text, useLocalServers } from './support.js';
 

@@ -5,7 +5,19 @@
  * @packageDocumentation
  */
 
-export { type ACL, digestOf, ErrorCode, type Id, Ids, Perms, type Stat, ZabError } from '@zabkit/core';
+export {
+  type ACL,
+  digestOf,
+  ErrorCode,
+  type Id,
+  Ids,
+  type MultiOp,
+  type MultiReadOp,
+  type OpResult,
+  Perms,
+  type Stat,
+  ZabError,
+} from '@zabkit/core';
 export { ZabClient } from './client.js';
 export { type DataCodec, json, utf8 } from './codec.js';
 export { type CancelReason, RequestCancelledError, type RequestOutcome } from './errors.js';
