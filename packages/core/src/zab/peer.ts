@@ -1116,7 +1116,7 @@ export class ZabPeer {
       return;
     }
     const learner = this.learner;
-    if (learner !== undefined && learner.serving && learner.askTransfer(to, timeoutMs)) {
+    if (learner?.serving && learner.askTransfer(to, timeoutMs)) {
       report('forwarded', `asked leader ${learner.leaderId}`);
       return;
     }
