@@ -358,6 +358,7 @@ for (const mode of ['secret', 'tls'] as const) {
                 epoch: epoch + 1,
                 currentEpoch: epoch,
                 lastZxid: makeZxid(epoch, 0),
+                promisedNow: true,
               }),
               frame({ kind: 'ackNewLeader', epoch: epoch + 1, attempt: 1 }),
               frame({ kind: 'ack', epoch: epoch + 1, zxid: makeZxid(epoch + 1, 1) }),

@@ -50,7 +50,13 @@ export function transportComplianceSuite(name: string, factory: TransportFactory
       const [a, b] = await factory.create([1, 2]);
       const inbox = collect(b!);
       collect(a!);
-      const message: PeerMessage = { kind: 'ackEpoch', epoch: 3, currentEpoch: 2, lastZxid: makeZxid(2, 9) };
+      const message: PeerMessage = {
+        kind: 'ackEpoch',
+        epoch: 3,
+        currentEpoch: 2,
+        lastZxid: makeZxid(2, 9),
+        promisedNow: true,
+      };
       a!.send(2, message);
       await until(() => inbox.received.length === 1);
       expect(inbox.received[0]).toEqual({ from: 1, message });

@@ -56,7 +56,7 @@ const peerMessage = compile(
       state: enumeration('peer role', peerRoleTags),
     },
     followerInfo: { acceptedEpoch: epoch, observer: boolean, attempt: uint53 },
-    ackEpoch: { epoch, currentEpoch: epoch, lastZxid: zxid },
+    ackEpoch: { epoch, currentEpoch: epoch, lastZxid: zxid, promisedNow: boolean },
     ackNewLeader: { epoch, attempt: uint53 },
     ack: { epoch, zxid },
     pingReply: { epoch, touches: list(sessionId), forwardedSeq: uint53 },

@@ -198,7 +198,13 @@ export const messageArbs: { [K in PeerMessage['kind']]: fc.Arbitrary<Extract<Pee
     observer: fc.boolean(),
     attempt: uint53Arb,
   }),
-  ackEpoch: fc.record({ kind: fc.constant('ackEpoch'), epoch, currentEpoch: uint32Arb, lastZxid: zxidArb }),
+  ackEpoch: fc.record({
+    kind: fc.constant('ackEpoch'),
+    epoch,
+    currentEpoch: uint32Arb,
+    lastZxid: zxidArb,
+    promisedNow: fc.boolean(),
+  }),
   ackNewLeader: fc.record({ kind: fc.constant('ackNewLeader'), epoch, attempt: uint53Arb }),
   ack: fc.record({ kind: fc.constant('ack'), epoch, zxid: zxidArb }),
   pingReply: fc.record({

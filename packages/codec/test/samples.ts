@@ -330,7 +330,14 @@ export const sampleMessages: Record<string, PeerMessage> = {
   },
   followerInfo: { kind: 'followerInfo', acceptedEpoch: 4, observer: false, attempt: 1_764_000_000_000_003 },
   'followerInfo/observer': { kind: 'followerInfo', acceptedEpoch: uint32Max, observer: true, attempt: 0 },
-  ackEpoch: { kind: 'ackEpoch', epoch: 5, currentEpoch: 4, lastZxid: makeZxid(4, 99) },
+  ackEpoch: { kind: 'ackEpoch', epoch: 5, currentEpoch: 4, lastZxid: makeZxid(4, 99), promisedNow: true },
+  'ackEpoch/promisedBefore': {
+    kind: 'ackEpoch',
+    epoch: 5,
+    currentEpoch: 4,
+    lastZxid: makeZxid(4, 99),
+    promisedNow: false,
+  },
   ackNewLeader: { kind: 'ackNewLeader', epoch: 5, attempt: 1_733_000_000_123_004 },
   ack: { kind: 'ack', epoch: 3, zxid: makeZxid(3, 7) },
   pingReply: {

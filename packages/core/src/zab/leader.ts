@@ -72,6 +72,12 @@ interface Discovery {
   epoch: number | undefined;
   /** The last zxid each learner reported in its ACKEPOCH, kept until learner sync starts. */
   readonly lastZxidOf: Map<ServerId, Zxid>;
+  /**
+   * The learners whose ACKEPOCH raised their acceptedEpoch to ours: they promised it to us
+   * alone, and only they count toward the quorum of acks, so that two would-be leaders of one
+   * epoch can never both synchronise (ZAB's Leadership). Kept across a learner's reconnects.
+   */
+  readonly promisedBy: Set<ServerId>;
 }
 
 /** Learners are being synchronised; established once a quorum acknowledged NEWLEADER. */
@@ -157,7 +163,12 @@ const transferTimeoutMaxMs = 60_000;
 
 /** The ZAB leader role: discovery, learner synchronisation, then broadcast. */
 export class LeaderRole {
-  private phase: LeaderPhase = { kind: 'discovery', epoch: undefined, lastZxidOf: new Map() };
+  private phase: LeaderPhase = {
+    kind: 'discovery',
+    epoch: undefined,
+    lastZxidOf: new Map(),
+    promisedBy: new Set(),
+  };
   /**
    * Set when the peer gives this role up (it went looking): a write it asked for may still
    * become durable afterwards, and what it meant to do then must not happen.
@@ -283,7 +294,7 @@ export class LeaderRole {
     this.peer.sendAfterPersist(from, { kind: 'leaderInfo', epoch });
   }
 
-  private onAckEpoch(learner: LearnerLink, currentEpoch: number, lastZxid: Zxid): void {
+  private onAckEpoch(learner: LearnerLink, currentEpoch: number, lastZxid: Zxid, promisedNow: boolean): void {
     if (learner.stage !== 'info') return;
     const phase = this.phase;
     const ownLast = this.peer.log.lastZxid;
@@ -298,6 +309,7 @@ export class LeaderRole {
     learner.stage = 'epochAcked';
     if (phase.kind === 'discovery') {
       phase.lastZxidOf.set(learner.serverId, lastZxid);
+      if (promisedNow) phase.promisedBy.add(learner.serverId);
       this.checkEpochAckQuorum();
       return;
     }
@@ -311,7 +323,9 @@ export class LeaderRole {
   private checkEpochAckQuorum(): void {
     const phase = this.phase;
     if (phase.kind !== 'discovery' || phase.epoch === undefined) return;
-    const acked = this.voters(this.learnersAt('epochAcked'));
+    // An ack of an epoch promised before may be the learner's second promise of it: the
+    // first could have gone to another server, which may count it toward its own quorum.
+    const acked = this.voters(this.learnersAt('epochAcked')).filter((id) => phase.promisedBy.has(id));
     if (!this.peer.quorum.containsQuorum([this.peer.serverId, ...acked])) return;
     assert(this.peer.acceptedEpoch === phase.epoch, 'the chosen epoch is accepted before learner sync');
     this.phase = { kind: 'learnerSync', epoch: phase.epoch, establishing: false };
@@ -739,7 +753,7 @@ export class LeaderRole {
     learner.lastHeardMs = this.peer.nowMs;
     switch (message.kind) {
       case 'ackEpoch':
-        this.onAckEpoch(learner, message.currentEpoch, message.lastZxid);
+        this.onAckEpoch(learner, message.currentEpoch, message.lastZxid, message.promisedNow);
         return;
       case 'ackNewLeader':
         // A late copy from the learner's previous attempt: that sync's NEWLEADER is not this one's.

@@ -215,8 +215,10 @@ export class LearnerRole {
     }
     this.epoch = epoch;
     this.phase = 'learnerSync';
-    // The promise must be durable before the leader hears it (ZAB's discovery phase).
-    if (epoch > this.peer.acceptedEpoch) this.peer.setEpochs(epoch, this.peer.currentEpoch);
+    // The promise must be durable before the leader hears it (ZAB's discovery phase). An
+    // epoch we promised before may have been promised to another server: the ack says so.
+    const promisedNow = epoch > this.peer.acceptedEpoch;
+    if (promisedNow) this.peer.setEpochs(epoch, this.peer.currentEpoch);
     assert(this.peer.acceptedEpoch === epoch, 'a learner accepts the epoch it acknowledges');
     assert(this.peer.currentEpoch <= epoch, 'the new epoch is not behind our current one');
     this.peer.sendAfterPersist(this.leaderId, {
@@ -224,6 +226,7 @@ export class LearnerRole {
       epoch,
       currentEpoch: this.peer.currentEpoch,
       lastZxid: this.peer.log.lastZxid,
+      promisedNow,
     });
   }
 

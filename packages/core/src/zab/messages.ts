@@ -55,6 +55,13 @@ export type LearnerMessage =
       readonly epoch: number;
       readonly currentEpoch: number;
       readonly lastZxid: Zxid;
+      /**
+       * True when this LEADERINFO raised the learner's acceptedEpoch to `epoch`: a promise
+       * made to this leader alone. False when the learner had promised `epoch` already,
+       * perhaps to another would-be leader of it (ZooKeeper's ACKEPOCH with currentEpoch -1):
+       * such an ack must not count toward the quorum that lets a leader synchronise.
+       */
+      readonly promisedNow: boolean;
     }
   /**
    * The learner has logged all NEWLEADER said, in the attempt to follow its followerInfo

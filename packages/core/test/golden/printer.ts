@@ -120,7 +120,7 @@ export class Printer {
       case 'leaderInfo':
         return `leaderInfo e${message.epoch}`;
       case 'ackEpoch':
-        return `ackEpoch e${message.epoch} current=e${message.currentEpoch} last=${this.zxid(message.lastZxid)}`;
+        return `ackEpoch e${message.epoch} current=e${message.currentEpoch} last=${this.zxid(message.lastZxid)}${message.promisedNow ? '' : ' promised-before'}`;
       case 'syncBegin': {
         const head =
           message.mode === 'trunc'
