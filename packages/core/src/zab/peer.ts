@@ -784,6 +784,12 @@ export class ZabPeer {
   }
 
   private receiveNotification(from: ServerId, message: ElectionMessage): void {
+    // A peer that looks again, leads, or follows another has given up the attempt to follow
+    // us its early FOLLOWERINFO belongs to: its acceptedEpoch there may be out of date.
+    const learnsFromUs =
+      (message.state === 'following' || message.state === 'observing') &&
+      message.vote.leader === this.serverId;
+    if (!learnsFromUs) this.earlyFollowerInfos.delete(from);
     // A peer electing learns our configuration if a reconfig made it: it may have missed it.
     if (message.state === 'looking') {
       const config = this.membership.committed;
@@ -812,6 +818,8 @@ export class ZabPeer {
   }
 
   private linkDown(peer: ServerId): void {
+    // What came over the lost link is gone with it, as over a closed connection.
+    this.earlyFollowerInfos.delete(peer);
     if (this.role.kind === 'leading') this.role.leader.linkDown(peer);
     else if (this.role.kind !== 'looking') this.role.learner.linkDown(peer);
   }

@@ -4,7 +4,9 @@
  * two leaders of one epoch need a server that promised it twice. A learner that had already
  * accepted the epoch it is offered says so in its ACKEPOCH, and such an ack does not count.
  * The simulator's seed 1579 had a follower promise epoch 2 to server 1 and then to server 3,
- * and both led epoch 2.
+ * and both led epoch 2. Server 3 had chosen epoch 2 from a FOLLOWERINFO that server 1 sent
+ * long before, while 3 was still looking: an early FOLLOWERINFO lasts only while its sender
+ * still follows us.
  */
 import { describe, expect, it } from 'vitest';
 import { makeZxid, type PeerMessage, type ServerId } from '../../src/index.js';
@@ -24,7 +26,8 @@ function leaderInDiscovery(): { cluster: Cluster; hear: (from: ServerId, message
     hear(from, { kind: 'notification', vote: vote(2), electionEpoch: 1, state: 'looking' });
   cluster.tick(100);
   expect(cluster.peer(2).status().role).toBe('leading');
-  for (const from of [4, 5]) hear(from, { kind: 'followerInfo', acceptedEpoch: 0, observer: false, attempt: from });
+  for (const from of [4, 5])
+    hear(from, { kind: 'followerInfo', acceptedEpoch: 0, observer: false, attempt: from });
   expect(cluster.peer(2).status().acceptedEpoch).toBe(1);
   // The learners are down: what 2 sends them stays in the queue, for the test to read.
   const leaderInfos = cluster.queue.filter((e) => e.from === 2 && e.message.kind === 'leaderInfo');
@@ -90,7 +93,57 @@ describe('epoch promises', () => {
     cluster.heal();
     cluster.stabilize();
     cluster.run(2000);
-    expect(cluster.peer(follower).status()).toMatchObject({ serving: true, leaderId: leader, acceptedEpoch: 1 });
+    expect(cluster.peer(follower).status()).toMatchObject({
+      serving: true,
+      leaderId: leader,
+      acceptedEpoch: 1,
+    });
     expect(acks()).toEqual([true, false]);
+  });
+});
+
+describe('an early FOLLOWERINFO (sent to a peer still looking)', () => {
+  /**
+   * Three voters; server 3 alone runs. Server 1 decided for 3 and sent FOLLOWERINFO with
+   * nothing accepted while 3 was still looking; `meanwhile` is what 3 hears of 1 after that.
+   * Then 2 votes for 3, 3 leads, and 2 connects having accepted epoch 1 (which 1 led since).
+   */
+  function leadAfter(
+    meanwhile: (hear: (from: ServerId, message: PeerMessage) => void, cluster: Cluster) => void,
+  ) {
+    const cluster = new Cluster({ voters: 3 });
+    for (const id of [1, 2]) cluster.crash(id);
+    const hear = (from: ServerId, message: PeerMessage) =>
+      cluster.step(3, { kind: 'message', from, message });
+    hear(1, { kind: 'followerInfo', acceptedEpoch: 0, observer: false, attempt: 1 });
+    meanwhile(hear, cluster);
+    hear(2, { kind: 'notification', vote: vote(3), electionEpoch: 1, state: 'looking' });
+    cluster.tick(100);
+    expect(cluster.peer(3).status().role).toBe('leading');
+    hear(2, { kind: 'followerInfo', acceptedEpoch: 1, observer: false, attempt: 2 });
+    const leaderInfos = cluster.queue.flatMap((e) =>
+      e.from === 3 && e.message.kind === 'leaderInfo' ? [`${e.to}:e${e.message.epoch}`] : [],
+    );
+    return { acceptedEpoch: cluster.peer(3).status().acceptedEpoch, leaderInfos };
+  }
+
+  it('is dropped once its sender looks again: the epoch exceeds what the sender promised since', () => {
+    const led = leadAfter((hear) =>
+      hear(1, { kind: 'notification', vote: vote(1), electionEpoch: 1, state: 'looking' }),
+    );
+    expect(led).toEqual({ acceptedEpoch: 2, leaderInfos: ['2:e2'] });
+  });
+
+  it('is dropped with the link it came over', () => {
+    const led = leadAfter((_hear, cluster) => cluster.step(3, { kind: 'linkDown', peer: 1 }));
+    expect(led).toEqual({ acceptedEpoch: 2, leaderInfos: ['2:e2'] });
+  });
+
+  it('is kept while its sender says it follows us, and counts at once when we lead', () => {
+    const led = leadAfter((hear) =>
+      hear(1, { kind: 'notification', vote: vote(3), electionEpoch: 1, state: 'following' }),
+    );
+    // 1 and 3 made the quorum the epoch was chosen from; 2 had promised that epoch already.
+    expect(led).toEqual({ acceptedEpoch: 1, leaderInfos: ['1:e1', '2:e1'] });
   });
 });
