@@ -91,7 +91,9 @@
  * One check is always on: a message that promises something durable (ACKEPOCH: the accepted
  * epoch; ACKNEWLEADER: the current epoch and the history NEWLEADER named; ACK: the entry)
  * must find it in its sender's storage when it leaves, or the runner prints CHECK FAILED.
- * Another: each peer applies every transaction once and in zxid order.
+ * Another: each peer applies every transaction once and in zxid order. A third is ZAB's
+ * Leadership: NEWLEADER of an epoch comes from one server only (a leader sends it once a
+ * quorum promised it the epoch).
  *
  * `quiet` prints a count of what was delivered and made durable instead of each step, but
  * still every client output: for prologues such as an election that a transcript is not about.
@@ -269,6 +271,8 @@ class TranscriptEnv {
   private readonly syncsTo = new Map<number, { mode: string; txns: number }[]>();
   /** The last zxid each peer's NEWLEADER named: what its ACKNEWLEADER promises to hold. */
   private readonly newLeaderLast = new Map<number, Zxid>();
+  /** Who sent NEWLEADER in each epoch: the standing Leadership check. */
+  private readonly leaderOfEpoch = new Map<number, number>();
   /** In quiet commands: what happened, counted instead of printed. */
   private quiet: { delivered: Map<string, number>; durable: number; lost: number } | undefined;
 
@@ -453,7 +457,10 @@ class TranscriptEnv {
 
   private printReady(id: number, ready: PeerReady, sentNow: readonly Envelope[]): void {
     for (const output of ready.toClients) this.noteClientOutput(output);
-    for (const envelope of sentNow) this.checkPromise(envelope);
+    for (const envelope of sentNow) {
+      this.checkPromise(envelope);
+      this.checkLeadership(envelope);
+    }
     const applied = this.appliedNow.filter((entry) => entry.id === id).map((entry) => entry.txn);
     this.appliedNow = this.appliedNow.filter((entry) => entry.id !== id);
     if (this.quiet !== undefined) {
@@ -495,6 +502,7 @@ class TranscriptEnv {
   }
 
   private printDurable(id: number, write: StorageWrite, released: readonly Envelope[]): void {
+    for (const envelope of released) this.checkLeadership(envelope);
     if (this.quiet !== undefined) {
       this.quiet.durable++;
       return;
@@ -914,6 +922,16 @@ class TranscriptEnv {
     }
     if (broken !== undefined)
       this.out.push(`CHECK FAILED: ${this.printer.envelope(envelope)} left before durable (${broken})`);
+  }
+
+  /** The standing check of Leadership: one server sends NEWLEADER in an epoch, whoever to. */
+  private checkLeadership(envelope: Envelope): void {
+    const message = envelope.message;
+    if (message.kind !== 'newLeader') return;
+    const leader = this.leaderOfEpoch.get(message.epoch);
+    if (leader === undefined) this.leaderOfEpoch.set(message.epoch, envelope.from);
+    else if (leader !== envelope.from)
+      this.out.push(`CHECK FAILED: ${envelope.from} and ${leader} both sent NEWLEADER of e${message.epoch}`);
   }
 
   private check(args: Args): void {
