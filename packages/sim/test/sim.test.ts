@@ -85,6 +85,18 @@ describe('the simulator', () => {
     expect(result.faults.duplicatedMessage).toBeGreaterThan(0);
   });
 
+  it('seed 1579 (a follower promised epoch 2 to two servers, and both led it) stays fixed', () => {
+    // After a power loss, server 3 chose epoch 2 from a FOLLOWERINFO server 1 had sent it
+    // before leaving and coming back; server 1 meanwhile led epoch 2 with server 2's promise,
+    // and server 2 then acknowledged epoch 2 to server 3 too, which counted it. A promise made
+    // before no longer counts toward a quorum, and a stale early FOLLOWERINFO is dropped.
+    // The interleaving, scripted: testdata/seeds/seed-1579-two-leaders-of-one-epoch.txt.
+    const result = runSeed(1579, { servers: 3 });
+    expect(result.failures).toEqual([]);
+    expect(result.faults.powerLoss).toBeGreaterThan(0);
+    expect(result.faults.gracefulLeave).toBeGreaterThan(0);
+  });
+
   it('a batch of fresh seeds passes every checker', () => {
     for (let seed = 1000; seed < 1010; seed++) {
       const result = runSeed(seed, { faultyMs: 4000, healedMs: 5000 });
