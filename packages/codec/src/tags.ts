@@ -88,6 +88,7 @@ const txnKindTagTable = {
   multi: 7,
   error: 8,
   reconfig: 9,
+  restore: 10,
 } as const satisfies Record<TxnBody['kind'], number>;
 /** The first byte of every transaction body, in messages and in the log. */
 export const txnKindTags = distinctTags('txn kind', txnKindTagTable);
@@ -103,6 +104,7 @@ const requestOpTagTable = {
   closeSession: 7,
   deleteContainer: 8,
   reconfig: 9,
+  restore: 10,
 } as const satisfies Record<PreparableRequest['op'], number>;
 /** The first byte of every request a learner forwards. */
 export const requestOpTags = distinctTags('request op', requestOpTagTable);

@@ -74,6 +74,27 @@ const acl = repeating(list(struct<ACL>({ perms: int32, id })));
 /** The identities a session authenticated as. */
 export const authInfo = list(id);
 
+/** One znode of a snapshot. */
+export const snapshotNode = named(
+  struct<SnapshotNode>({
+    path: string,
+    data: nullableData,
+    acl,
+    czxid: zxid,
+    mzxid: zxid,
+    pzxid: zxid,
+    ctime: timeMs,
+    mtime: timeMs,
+    version: int32,
+    cversion: int32,
+    aversion: int32,
+    ephemeralOwner: int64,
+  }),
+);
+
+/** A snapshot's sessions: each id with its timeout. */
+export const snapshotSessions = list(pair<SessionId, number>(sessionId, timeoutMs));
+
 const createTxn: Fields<Omit<Extract<TxnBody, { kind: 'create' }>, 'kind'>> = {
   path: string,
   data: nullableData,
@@ -106,6 +127,7 @@ const txnBody = union<TxnBody, 'kind'>('kind', 'txn kind', txnKindTags, {
   check: checkTxn,
   multi: { parts: list(multiPartTxn) },
   reconfig: { config: string },
+  restore: { token: string, nodes: list(snapshotNode), sessions: snapshotSessions },
   error: errorTxn,
 });
 
@@ -121,27 +143,6 @@ const txnEncodings = new WeakMap<Txn, Uint8Array>();
 export const txn = named(
   memoized(struct<Txn>({ zxid, timeMs, sessionId, cxid: int32, body: txnBody }), txnEncodings),
 );
-
-/** One znode of a snapshot. */
-export const snapshotNode = named(
-  struct<SnapshotNode>({
-    path: string,
-    data: nullableData,
-    acl,
-    czxid: zxid,
-    mzxid: zxid,
-    pzxid: zxid,
-    ctime: timeMs,
-    mtime: timeMs,
-    version: int32,
-    cversion: int32,
-    aversion: int32,
-    ephemeralOwner: int64,
-  }),
-);
-
-/** A snapshot's sessions: each id with its timeout. */
-export const snapshotSessions = list(pair<SessionId, number>(sessionId, timeoutMs));
 
 /** A whole snapshot, as a SNAP sync carries it. */
 export const treeSnapshot = named(
@@ -185,5 +186,6 @@ export const preparableRequest = named(
       newMembers: nullable(string),
       fromConfig: int64,
     },
+    restore: { token: string, nodes: list(snapshotNode), sessions: snapshotSessions },
   }),
 );

@@ -28,6 +28,7 @@ export {
   type PrepInput,
   type QuotaNotice,
   RequestPreparer,
+  type RestoreRequest,
 } from './prep/preparer.js';
 export {
   type CrashLoss,

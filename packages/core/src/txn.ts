@@ -7,6 +7,7 @@ import type { ACL } from './acl.js';
 import type { ErrorCodeValue } from './errors.js';
 import type { ZnodeData } from './requests.js';
 import type { SessionId } from './sessions/session-ids.js';
+import type { SnapshotNode } from './tree/snapshot-node.js';
 import type { Zxid } from './zxid.js';
 
 export type { SessionId } from './sessions/session-ids.js';
@@ -73,6 +74,20 @@ export interface ReconfigTxn {
   readonly kind: 'reconfig';
   readonly config: string;
 }
+/**
+ * The whole state is replaced with a snapshot's (the admin restore command): its nodes, Stats
+ * and ACLs and its sessions, at this transaction's zxid. A barrier in the history: what
+ * follows it was prepared against the restored state. This server's /zookeeper/config and
+ * the membership stay as they are; the snapshot's are not taken.
+ */
+export interface RestoreTxn {
+  readonly kind: 'restore';
+  /** Names the restore asked for, so the server that asked recognises it once applied. */
+  readonly token: string;
+  /** The snapshot's nodes, parents before children. */
+  readonly nodes: readonly SnapshotNode[];
+  readonly sessions: readonly (readonly [SessionId, number])[];
+}
 /** One part of a multi transaction. */
 export type MultiPartTxn = CreateTxn | DeleteTxn | SetDataTxn | CheckTxn | ErrorTxn;
 /** A multi: every part applied, or an error part for each. */
@@ -96,6 +111,7 @@ export type TxnBody =
   | CheckTxn
   | MultiTxn
   | ReconfigTxn
+  | RestoreTxn
   | ErrorTxn;
 
 /** A transaction with its header: the zxid it was given, the leader's clock, the session. */

@@ -9,13 +9,16 @@ import {
   DataTree,
   type EnsembleConfig,
   formatZxid,
+  noSessionId,
   type PeerMessage,
   type PeerStorage,
   type PeerTransport,
   type QuotaNotice,
+  type RestoreRequest,
   type ServerId,
   type TransportHandlers,
   type Txn,
+  txnBytes,
   zxid,
 } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
@@ -460,35 +463,89 @@ export class ServerNode {
   }
 
   /**
-   * Replaces this standalone server's state with a snapshot in ZooKeeper's format, as 3.9's
-   * restore command does: the tree, Stats, ACLs and sessions the snapshot holds become the
-   * server's, durably, and it serves from them at once. Clients are disconnected; those whose
-   * sessions the snapshot holds resume them, the others find them expired. The snapshot is
-   * read whole and checked before anything changes; then the peer stops, its store is reset to
-   * the snapshot (one atomic write, epochs kept so that later zxids stay higher) and a new
-   * peer starts from it. Refused in an ensemble (see {@link RestoreRefusedError}).
+   * Replaces the server's state with a snapshot in ZooKeeper's format, as 3.9's restore
+   * command does: the tree, Stats, ACLs and sessions the snapshot holds become the server's,
+   * durably, and it serves from them at once. Clients are disconnected; those whose sessions
+   * the snapshot holds resume them, the others find them expired. The snapshot is read whole
+   * and checked before anything changes.
+   *
+   * Standalone, the peer stops, its store is reset to the snapshot (one atomic write, epochs
+   * kept so that later zxids stay higher) and a new peer starts from it. In an ensemble the
+   * restore is a transaction (see {@link restoreInEnsemble}): every member ends with the
+   * snapshot's state, where ZooKeeper 3.9 restores only the member asked.
    */
   async restore(snapshot: Uint8Array): Promise<{ readonly lastZxid: bigint }> {
-    if (this.config.servers.size > 0)
-      throw new RestoreRefusedError(
-        "restore into a running member of an ensemble would replace one replica's state: ZAB would " +
-          'sync it back from its leader, or, were it to lead, spread a state the others never agreed ' +
-          'on (ZooKeeper 3.9 lets the replicas diverge here). Stop every member, run `zabkit storage ' +
-          'restore <snapshot> <dataDir> --force` on each, then start them',
-      );
+    if (this.config.servers.size > 0) return this.serialized(() => this.restoreInEnsemble(snapshot));
     if (!this.restart.inPlace)
       throw new RestoreRefusedError(
         'restore into an embedded peer is not available: close it, restore its data directory with ' +
           '`zabkit storage restore`, then start it',
       );
+    return this.serialized(() => this.restoreNow(snapshot));
+  }
+
+  /** Runs one restore after any still under way. */
+  private async serialized<T>(restore: () => Promise<T>): Promise<T> {
     const previous = this.restoring ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.restoreNow(snapshot));
+    const run = previous.catch(() => undefined).then(restore);
     this.restoring = run;
     try {
       return await run;
     } finally {
       if (this.restoring === run) this.restoring = undefined;
     }
+  }
+
+  /**
+   * A restore on a member of an ensemble: the snapshot's nodes and sessions go to the leader
+   * (through this member's link to it, if it follows), which proposes them as one transaction
+   * at the next zxid, proposing nothing else until it is applied. Committed by a quorum like
+   * any write, it is durable in their logs before any replica applies it, so a crash on either
+   * side of the commit leaves every replica with the old state or, after recovery, the new
+   * one; each replica applies it in one step, closes its client connections and snapshots.
+   * Resolves with the restore's zxid once applied here. The snapshot's zxids must not be
+   * ahead of the ensemble's history, and it must fit in one peer message.
+   */
+  private async restoreInEnsemble(bytes: Uint8Array): Promise<{ readonly lastZxid: bigint }> {
+    const { config } = this;
+    const loaded = loadZooKeeperSnapshot(bytes, 'the restore request body', {
+      extendedTypesEnabled: config.systemProperties.extendedTypesEnabled,
+      juteMaxBufferBytes: config.juteMaxBuffer,
+    });
+    const snapshot = toTreeSnapshot(loaded);
+    DataTree.fromSnapshot(snapshot);
+    const request: RestoreRequest = {
+      op: 'restore',
+      token: `${config.myid ?? 0}:${randomBytes(8).toString('hex')}`,
+      nodes: snapshot.nodes,
+      sessions: snapshot.sessions,
+    };
+    // Sized as learner syncs size transactions: well inside the peer links' frame cap, which
+    // the proposal (and a DIFF carrying it) must fit whole.
+    const { op: _, ...body } = request;
+    const size = txnBytes({ ...restoreProbe, body: { kind: 'restore', ...body } });
+    const sizeMax = Math.floor(config.peerLinks.peerMaxFrameBytes / 2);
+    if (size > sizeMax)
+      throw new RestoreRefusedError(
+        `the snapshot takes about ${size} bytes as a proposal, beyond half zabkit.peerMaxFrameBytes (${sizeMax}): ` +
+          'raise zabkit.peerMaxFrameBytes, or stop every member and run `zabkit storage restore` on each',
+      );
+    const status = this.driver.peer.status();
+    if (!status.serving)
+      throw new RestoreRefusedError('this server is not serving: no leader to restore through');
+    this.log.warn(
+      {
+        fromZxid: formatZxid(status.lastAppliedZxid),
+        snapshotZxid: formatZxid(zxid(BigInt.asUintN(64, loaded.zxid))),
+        znodes: loaded.tree.nodes.size,
+        sessions: loaded.sessions.size,
+        token: request.token,
+      },
+      'restoring the ensemble from a snapshot (admin restore): every member disconnects its clients',
+    );
+    const timeoutMs = Math.max(restoreWaitMinMs, (config.initLimit + config.syncLimit) * config.tickTime);
+    const restored = await this.driver.restore(request, timeoutMs);
+    return { lastZxid: restored };
   }
 
   private async restoreNow(bytes: Uint8Array): Promise<{ readonly lastZxid: bigint }> {
@@ -768,6 +825,15 @@ export class ServerNode {
     this.log.info({ serverId: this.driver.serverId }, 'zabkit server stopped');
   }
 }
+
+/**
+ * The shortest wait for a restore asked of an ensemble member to be applied there: it crosses
+ * to the leader and back, and every member writes it whole.
+ */
+const restoreWaitMinMs = 30_000;
+
+/** A restore transaction's header, for sizing one before the leader gives it a zxid. */
+const restoreProbe = { zxid: zxid(0n), timeMs: 0, sessionId: noSessionId, cxid: -1 } as const;
 
 /** ZooKeeper's default trace mask (ZooTrace's client, request and session events). */
 const defaultTraceMask = 306n;

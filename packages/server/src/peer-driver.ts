@@ -27,18 +27,23 @@ import type {
   PeerStorage,
   PeerTransport,
   ReadRequest,
+  RestoreRequest,
   ServerId,
   StorageAction,
   StorageRead,
+  Zxid,
 } from '@zabkit/core';
 import { deliverToLink, ReadyPipeline, ZabPeer, type ZabPeerOptions } from '@zabkit/core';
 import { type FatalListener, FatalState, PeerFatalError, type PeerFatalReason } from './fatal.js';
 import { type Logger, silentLogger } from './log.js';
 import { PeerActivityLog } from './peer-activity.js';
+import { RestoreRefusedError } from './restore-error.js';
 import { StepScheduler } from './step-scheduler.js';
 
 /** How a leadership transfer asked of a driver ended there (the core's event). */
 export type LeadershipTransferEvent = Extract<PeerEvent, { readonly kind: 'leadershipTransfer' }>;
+/** How a restore went (the core's event). */
+export type RestoreEvent = Extract<PeerEvent, { readonly kind: 'restore' }>;
 
 /** What a driver needs: the peer's options, its storage and its transport. */
 export interface PeerDriverOptions {
@@ -144,6 +149,12 @@ export function logPeerEvent(log: Logger, serverId: number, event: PeerEvent): v
         `dropping server ${event.peer}, which fell behind by ${event.lagTxns} proposals (${event.lagBytes} bytes), the oldest unacknowledged for ${Math.round(event.oldestUnacknowledgedAgeMs)} ms: ${event.reason}; it will sync again`,
       );
       return;
+    case 'restore':
+      log[event.outcome === 'refused' ? 'warn' : 'info'](
+        { serverId, outcome: event.outcome, token: event.token, zxid: hex(event.zxid), via: event.via },
+        `restore ${event.outcome}${event.zxid === undefined ? '' : ` at 0x${event.zxid.toString(16)}`}: ${event.reason}`,
+      );
+      return;
   }
 }
 
@@ -227,6 +238,8 @@ export class PeerDriver implements LinkFactory {
   private stopped = false;
   /** The local `transferLeadership` call waiting for its outcome, if any. */
   private transferWaiter: ((event: LeadershipTransferEvent) => void) | undefined;
+  /** Restores asked here, by token, until applied here or refused. */
+  private readonly restoreWaiters = new Map<string, (event: RestoreEvent) => void>();
   /** Told after every step: see `onStep`. */
   private readonly stepListeners = new Set<() => void>();
   /** Keeps the Ready contract: what to send now, what to write next, what waits for durability. */
@@ -430,6 +443,31 @@ export class PeerDriver implements LinkFactory {
   }
 
   /**
+   * Asks the peer to restore the replicated state from a snapshot's nodes and sessions (the
+   * core's `restore` input) and resolves with the zxid it was applied at here, once it is;
+   * rejects when refused here, or when nothing is heard of it within `timeoutMs` (the leader
+   * refused one this learner forwarded, or lost its quorum before committing it).
+   */
+  restore(request: RestoreRequest, timeoutMs: number): Promise<Zxid> {
+    if (this.stopped) return Promise.reject(new Error('the peer driver is stopped'));
+    const { token } = request;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.restoreWaiters.delete(token);
+        reject(new Error(`the restore was not applied here within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.restoreWaiters.set(token, (event) => {
+        if (event.outcome !== 'applied' && event.outcome !== 'refused') return;
+        clearTimeout(timer);
+        this.restoreWaiters.delete(token);
+        if (event.outcome === 'applied' && event.zxid !== undefined) resolve(event.zxid);
+        else reject(new RestoreRefusedError(`the restore was refused: ${event.reason}`));
+      });
+      this.enqueue({ kind: 'restore', request });
+    });
+  }
+
+  /**
    * Part of a message from `from` arrived: passed on at most once per tick interval, which is
    * as finely as the core's limits are counted, so a fast stream of reads costs no steps.
    */
@@ -516,6 +554,7 @@ export class PeerDriver implements LinkFactory {
     for (const event of ready.events) {
       logPeerEvent(this.log, this.peer.serverId, event);
       if (event.kind === 'leadershipTransfer') this.transferWaiter?.(event);
+      else if (event.kind === 'restore') this.restoreWaiters.get(event.token)?.(event);
     }
     // After this Ready's messages went: the other end sees the link down at once (a dropped
     // follower looks for a leader and syncs again), and it is made again as usual.

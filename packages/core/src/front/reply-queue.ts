@@ -5,7 +5,7 @@
  * reaches the head, so it sees every earlier write of its session. Nothing is answered
  * before what came earlier, and nothing twice.
  */
-import { assert, assertNever, type ErrorCodeValue } from '../errors.js';
+import { assert, assertNever, ErrorCode, type ErrorCodeValue } from '../errors.js';
 import type {
   AuthRequest,
   ClientRequest,
@@ -164,6 +164,10 @@ function toWriteReply(result: TxnResult, op: OpName): Reply {
     case 'createSession':
     case 'closeSession':
       return { ok: true, op: 'closeSession', result: {} };
+    case 'restore':
+      // A restore is the service's own transaction: no client write waits on it.
+      assert(false, 'a restore answers no client');
+      return { ok: false, op, code: ErrorCode.SystemError };
     default:
       return assertNever(result, 'transaction result');
   }

@@ -27,6 +27,7 @@ import {
   persistentLifetime,
 } from '../tree/lifetime.js';
 import { parseStatsTrack, quotaLimitPath, quotaStatPath } from '../tree/quotas.js';
+import type { SnapshotNode } from '../tree/snapshot-node.js';
 import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import {
@@ -43,10 +44,21 @@ export type InternalRequest =
   | { readonly op: 'deleteContainer'; readonly path: string };
 
 /**
- * What a leader turns into a transaction: writes, session changes and reconfigs (the leader
- * prepares those itself: they depend on its learners, not on the tree alone).
+ * A restore of the whole state from a snapshot (the admin restore command), as a learner
+ * forwards it to its leader: it becomes a `RestoreTxn` carrying the same fields.
  */
-export type PreparableRequest = WriteRequest | InternalRequest | ReconfigRequest;
+export interface RestoreRequest {
+  readonly op: 'restore';
+  readonly token: string;
+  readonly nodes: readonly SnapshotNode[];
+  readonly sessions: readonly (readonly [SessionId, number])[];
+}
+
+/**
+ * What a leader turns into a transaction: writes, session changes, reconfigs and restores
+ * (the leader prepares those two itself: they depend on its learners, not on the tree alone).
+ */
+export type PreparableRequest = WriteRequest | InternalRequest | ReconfigRequest | RestoreRequest;
 
 /** One request to prepare, with who sent it and when. */
 export interface PrepInput {
@@ -57,7 +69,7 @@ export interface PrepInput {
   readonly cxid: number;
   /** The identities the session has authenticated as (ip, digest, super). */
   readonly authInfo: readonly Id[];
-  readonly request: Exclude<PreparableRequest, ReconfigRequest>;
+  readonly request: Exclude<PreparableRequest, ReconfigRequest | RestoreRequest>;
 }
 
 /** The limits and rules preparation checks against. */
@@ -172,7 +184,7 @@ export class RequestPreparer {
     input: PrepInput,
     request: Exclude<
       PreparableRequest,
-      MultiRequest | ReconfigRequest | { op: 'createSession' } | { op: 'closeSession' }
+      MultiRequest | ReconfigRequest | RestoreRequest | { op: 'createSession' } | { op: 'closeSession' }
     >,
   ): MultiPartTxn | TxnBody {
     switch (request.op) {
@@ -467,6 +479,7 @@ const successKind: { readonly [op in PreparableRequest['op']]: TxnBody['kind'] }
   closeSession: 'closeSession',
   deleteContainer: 'delete',
   reconfig: 'reconfig',
+  restore: 'restore',
 };
 
 /** Postconditions of a preparation: the body fits the request, a multi answers every op. */

@@ -9,7 +9,7 @@ import { assert, assertNever, ErrorCode, type ErrorCodeValue } from '../errors.j
 import { basenameOf, configPath, parentOf, quotaPath, rootPath, zookeeperPath } from '../path.js';
 import type { OpResult, ZnodeData } from '../requests.js';
 import type { Stat } from '../stat.js';
-import type { MultiPartTxn, SessionId, Txn, TxnBody } from '../txn.js';
+import type { MultiPartTxn, RestoreTxn, SessionId, Txn, TxnBody } from '../txn.js';
 import { multiFailed } from '../txn.js';
 import { decodeUtf8, encodeUtf8 } from '../utf8.js';
 import { type Zxid, zeroZxid } from '../zxid.js';
@@ -50,7 +50,7 @@ export type TxnResult =
   | { readonly kind: 'create'; readonly path: string; readonly stat: Stat }
   | { readonly kind: 'setData' | 'setACL'; readonly stat: Stat }
   | { readonly kind: 'reconfig'; readonly data: Uint8Array; readonly stat: Stat }
-  | { readonly kind: 'delete' | 'check' | 'createSession' | 'closeSession' }
+  | { readonly kind: 'delete' | 'check' | 'createSession' | 'closeSession' | 'restore' }
   | { readonly kind: 'multi'; readonly results: readonly OpResult[] }
   | { readonly kind: 'error'; readonly code: ErrorCodeValue };
 
@@ -252,6 +252,21 @@ export class DataTree {
     other.initialize();
     this.preferNewerEnsembleConfig();
     this.writeEnsembleConfig();
+  }
+
+  /**
+   * A restore: the snapshot's nodes and sessions become the whole state, at the restore's
+   * zxid, in one step. Built apart and moved in, so the tree is never seen half restored;
+   * the snapshot's /zookeeper/config is left out, this server's own stays (a restore
+   * changes the data, never the membership). Watches fire nothing: every server closes its
+   * connections on a restore, and a client's reconnection sets its watches again.
+   */
+  private applyRestore(txn: Txn, body: RestoreTxn): void {
+    const incoming = new DataTree();
+    incoming.restoreNodes(body.nodes.filter((node) => node.path !== configPath));
+    incoming.finishRestore(txn.zxid, body.sessions);
+    this.replaceWith(incoming);
+    assert(this.lastAppliedZxid === txn.zxid, 'a restore leaves the tree at its own zxid');
   }
 
   /** Restores one node, given its name and its parent (undefined when it has none: refused). */
@@ -496,6 +511,9 @@ export class DataTree {
           return { kind: 'error', code: body.code };
         case 'reconfig':
           return this.applyReconfig(txn, body.config, changes);
+        case 'restore':
+          this.applyRestore(txn, body);
+          return { kind: 'restore' };
         default:
           return this.applyPart(txn, body, changes);
       }
@@ -553,6 +571,7 @@ export class DataTree {
       case 'closeSession':
       case 'multi':
       case 'reconfig':
+      case 'restore':
         throw new ApplyError(ErrorCode.MarshallingError);
       default:
         return assertNever(part, 'transaction');

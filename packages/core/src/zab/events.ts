@@ -65,6 +65,21 @@ export type PeerEvent =
       readonly oldestUnacknowledgedAgeMs: number;
       readonly reason: string;
     }
+  /**
+   * How a restore went here: `forwarded` to the leader (asked of a learner), `proposed` by
+   * the leader at `zxid`, `refused` (why in `reason`; a refusal on the leader of a restore a
+   * learner forwarded is not sent back: the learner's server times out), `applied` at `zxid`
+   * (on every replica: its clients were disconnected).
+   */
+  | {
+      readonly kind: 'restore';
+      readonly outcome: 'forwarded' | 'proposed' | 'refused' | 'applied';
+      readonly token: string;
+      readonly zxid: Zxid | undefined;
+      /** The learner that forwarded it, on the leader. */
+      readonly via: ServerId | undefined;
+      readonly reason: string;
+    }
   /** How a leadership transfer asked of this peer (the `transferLeadership` input) went. */
   | {
       readonly kind: 'leadershipTransfer';

@@ -11,7 +11,8 @@ import type { ServerId } from './quorum.js';
 
 /** Global sessions as the leader tracks them: deadlines and owners. */
 export class LeaderSessions {
-  private readonly tracker: SessionTracker;
+  /** Replaced whole by a restore. */
+  private tracker: SessionTracker;
   /**
    * Which server each session is attached to. A request that reaches the leader through any
    * other server comes from a connection the client has left: it fails with SessionMoved, so a
@@ -20,8 +21,22 @@ export class LeaderSessions {
    */
   private readonly owners = new Map<SessionId, ServerId>();
 
-  constructor(tickTimeMs: number, sessions: Iterable<[SessionId, number]>, nowMs: number) {
+  constructor(
+    private readonly tickTimeMs: number,
+    sessions: Iterable<readonly [SessionId, number]>,
+    nowMs: number,
+  ) {
     this.tracker = new SessionTracker(tickTimeMs);
+    for (const [sessionId, timeoutMs] of sessions) this.tracker.add(sessionId, timeoutMs, nowMs);
+  }
+
+  /**
+   * A restore was applied: the snapshot's sessions are the only ones, each with a full timeout
+   * from now (as a new leader gives the sessions it finds), owned by nobody until touched.
+   */
+  restored(sessions: Iterable<readonly [SessionId, number]>, nowMs: number): void {
+    this.tracker = new SessionTracker(this.tickTimeMs);
+    this.owners.clear();
     for (const [sessionId, timeoutMs] of sessions) this.tracker.add(sessionId, timeoutMs, nowMs);
   }
 

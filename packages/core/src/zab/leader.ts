@@ -9,9 +9,10 @@ import { checkAcl, type Id, Perms } from '../acl.js';
 import { formatEnsembleConfig } from '../ensemble-config.js';
 import { assert, assertNever, ErrorCode } from '../errors.js';
 import { configPath } from '../path.js';
-import { type PreparableRequest, RequestPreparer } from '../prep/preparer.js';
+import { type PreparableRequest, RequestPreparer, type RestoreRequest } from '../prep/preparer.js';
 import type { ReconfigRequest } from '../requests.js';
 import { noSessionId } from '../sessions/session-ids.js';
+import { restoreProblem } from '../tree/snapshot-node.js';
 import type { SessionId, Txn } from '../txn.js';
 import { counterOf, epochOf, makeZxid, nextZxid, type Zxid } from '../zxid.js';
 import { ContainerCollector } from './container-collector.js';
@@ -106,6 +107,22 @@ interface Broadcast {
   unsentProposals: Txn[];
   /** The last proposal sent to the followers (pings say so: a learner finds a lost one). */
   lastSentZxid: Zxid;
+  /**
+   * A restore proposed and not yet applied here: a barrier. Nothing else is proposed until it
+   * is applied, so that every later proposal is prepared against the restored state.
+   */
+  restoreZxid: Zxid | undefined;
+  /** Learners' requests that came during a restore, proposed once it is applied (bounded). */
+  held: HeldRequest[];
+}
+
+/** A learner's forwarded request kept behind a restore. */
+interface HeldRequest {
+  readonly from: ServerId;
+  readonly sessionId: SessionId;
+  readonly cxid: number;
+  readonly authInfo: readonly Id[];
+  readonly request: PreparableRequest;
 }
 
 type LeaderPhase = Discovery | LearnerSync | Broadcast;
@@ -147,7 +164,9 @@ type ProposalSource =
   | { readonly kind: 'sessionExpiry' }
   | { readonly kind: 'containerCollection'; readonly path: string }
   /** The static configuration gets a version of its own (see `versionStaticConfig`). */
-  | { readonly kind: 'configVersion' };
+  | { readonly kind: 'configVersion' }
+  /** The admin restore command, asked here or through a learner. */
+  | { readonly kind: 'restore' };
 
 /** What the leader proposes to give a static configuration its version: the same members. */
 const staticConfigRequest: ReconfigRequest = {
@@ -506,6 +525,8 @@ export class LeaderRole {
       nextPingMs: 0,
       unsentProposals: [],
       lastSentZxid: history,
+      restoreZxid: undefined,
+      held: [],
     };
     for (const learner of this.learners.values()) {
       if (learner.stage !== 'newLeaderAcked') continue;
@@ -586,6 +607,11 @@ export class LeaderRole {
         cxid,
         body: { kind: 'reconfig', config: formatEnsembleConfig({ members, version: zxid }) },
       };
+    } else if (request.op === 'restore') {
+      assert(source.kind === 'restore', 'a restore is proposed as one');
+      const { token, nodes, sessions } = request;
+      txn = { zxid, timeMs, sessionId, cxid, body: { kind: 'restore', token, nodes, sessions } };
+      phase.restoreZxid = zxid;
     } else if (request.op === 'reconfig') {
       const body = phase.sessions.isActive(sessionId)
         ? prepareReconfig(request, zxid, this.reconfigContext(authInfo))
@@ -794,6 +820,14 @@ export class LeaderRole {
         // A leaving leader proposes nothing new; the learner looks for a new leader once told,
         // and its client learns the request's outcome is unknown (it was never proposed).
         if (this.quiesced) return;
+        if (message.request.op === 'restore') {
+          this.proposeRestore(message.request, from);
+          return;
+        }
+        if (this.phase.kind === 'broadcast' && this.phase.restoreZxid !== undefined) {
+          this.hold(learner, { from, ...message });
+          return;
+        }
         if (this.proposalRoom() === 0) {
           // The learner's request cannot be refused on its own: dropped, the learner connects
           // again and its clients learn that their outstanding requests' outcome is unknown.
@@ -1004,10 +1038,75 @@ export class LeaderRole {
     phase.preparer.applied(txn.zxid);
     if (txn.body.kind === 'closeSession') phase.sessions.closed(txn.sessionId);
     phase.containers.applied(txn.zxid);
+    if (txn.body.kind === 'restore') {
+      // Applied through the history or as our own proposal: either way the sessions are the
+      // snapshot's from now on, and nothing prepared before it is outstanding.
+      assert(phase.preparer.outstandingCount === 0, 'nothing is prepared beyond a restore');
+      phase.sessions.restored(this.peer.tree.sessions(), this.peer.nowMs);
+    }
     if (txn.zxid > phase.historyZxid) {
       // Only this leader's own proposals count; its history was applied on establishing.
       phase.proposalsInFlight--;
       assert(phase.proposalsInFlight >= 0, 'more proposals applied than made');
+    }
+    if (txn.zxid === phase.restoreZxid) this.restoreApplied(phase);
+  }
+
+  /**
+   * Proposes a restore (the admin command, asked here or forwarded by learner `via`): the
+   * snapshot's nodes must list each parent before its children, from the root. Returns why
+   * it is refused, or undefined once proposed; the server that asked hears of it applied.
+   */
+  proposeRestore(request: RestoreRequest, via?: ServerId): string | undefined {
+    const { token } = request;
+    const refuse = (reason: string) => {
+      this.peer.event({ kind: 'restore', outcome: 'refused', token, zxid: undefined, via, reason });
+      return reason;
+    };
+    const phase = this.phase;
+    if (phase.kind !== 'broadcast') return refuse('the leader is not established yet');
+    if (this.quiesced) return refuse('the leader is leaving');
+    if (phase.restoreZxid !== undefined) return refuse('a restore is under way already');
+    if (this.proposalRoom() === 0) {
+      this.peer.boundReached('proposalsInFlight');
+      return refuse('proposals in flight are at their bound');
+    }
+    const problem = restoreProblem(request.nodes, phase.lastProposedZxid);
+    if (problem !== undefined) return refuse(problem);
+    const zxid = this.propose(noSessionId, internalCxid, [], request, { kind: 'restore' });
+    if (zxid === undefined) return refuse('the leader is not established');
+    const reason = `${request.nodes.length} nodes, ${request.sessions.length} sessions`;
+    this.peer.event({ kind: 'restore', outcome: 'proposed', token, zxid, via, reason });
+    return undefined;
+  }
+
+  /** Keeps a learner's request behind a restore, or drops the learner when too many wait. */
+  private hold(learner: LearnerLink, request: HeldRequest): void {
+    const phase = this.phase;
+    assert(phase.kind === 'broadcast' && phase.restoreZxid !== undefined, 'requests wait only on a restore');
+    if (phase.held.length >= this.peer.options.proposalsInFlightMax) {
+      this.dropLearner(learner, 'proposalsInFlight');
+      return;
+    }
+    phase.held.push(request);
+  }
+
+  /** The restore is applied here: the barrier lifts, and what waited behind it is proposed. */
+  private restoreApplied(phase: Broadcast): void {
+    phase.restoreZxid = undefined;
+    const held = phase.held;
+    phase.held = [];
+    for (const request of held) {
+      // A learner dropped meanwhile connects again: its clients learn the outcome is unknown.
+      if (!this.learners.has(request.from)) continue;
+      if (this.proposalRoom() === 0) {
+        this.dropLearner(this.learners.get(request.from)!, 'proposalsInFlight');
+        continue;
+      }
+      this.propose(request.sessionId, request.cxid, request.authInfo, request.request, {
+        kind: 'client',
+        via: request.from,
+      });
     }
   }
 
@@ -1090,8 +1189,9 @@ export class LeaderRole {
           `proposals unacknowledged and no acknowledgement for more than syncLimit (${silenceLimitMs} ms)`,
         );
     }
-    // A leaving leader proposes nothing new: expiries and deletions are its successor's.
-    if (this.quiesced) return;
+    // A leaving leader proposes nothing new: expiries and deletions are its successor's. Nor
+    // does one with a restore in flight: what it would expire or delete may be gone after it.
+    if (this.quiesced || phase.restoreZxid !== undefined) return;
     // Expiries and container deletions wait for room in flight; the rest stay due.
     for (const sessionId of phase.sessions.expire(now, this.proposalRoom()))
       this.propose(sessionId, internalCxid, [], { op: 'closeSession' }, { kind: 'sessionExpiry' });
@@ -1121,6 +1221,9 @@ export class LeaderRole {
   ): 'proposed' | 'throttled' | 'notEstablished' | 'leaving' {
     if (this.quiesced) return 'leaving';
     if (this.phase.kind !== 'broadcast') return 'notEstablished';
+    // Behind a restore this leader's own clients are throttled: their connections close once
+    // it is applied anyway, and they retry.
+    if (this.phase.restoreZxid !== undefined) return 'throttled';
     if (this.proposalRoom() === 0) {
       this.peer.boundReached('proposalsInFlight');
       return 'throttled';

@@ -9,11 +9,12 @@
 import type { Id } from '../acl.js';
 import { assert } from '../errors.js';
 import type { WriteOrigin } from '../front/client-front.js';
-import type { PreparableRequest } from '../prep/preparer.js';
+import type { PreparableRequest, RestoreRequest } from '../prep/preparer.js';
 import type { PendingRevalidation } from '../sessions/admission.js';
+import { noSessionId } from '../sessions/session-ids.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
-import type { PeerContext, TxnOrigin } from './context.js';
+import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
 import type { SyncProgress } from './events.js';
 import type { LeaderMessage } from './messages.js';
 import type { ServerId } from './quorum.js';
@@ -407,6 +408,24 @@ export class LearnerRole {
       sessionId,
       cxid,
       authInfo,
+      request,
+    });
+    return true;
+  }
+
+  /**
+   * Forwards a restore to the leader, in order with this learner's other requests; false when
+   * this learner does not serve yet. It answers no client: it is known done once applied here.
+   */
+  forwardRestore(request: RestoreRequest): boolean {
+    if (this.phase !== 'broadcast') return false;
+    this.peer.send(this.leaderId, {
+      kind: 'request',
+      epoch: this.epoch,
+      seq: ++this.forwardSeq,
+      sessionId: noSessionId,
+      cxid: internalCxid,
+      authInfo: [],
       request,
     });
     return true;

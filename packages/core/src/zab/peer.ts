@@ -16,7 +16,7 @@ import { ClientFront, type CommitPath, type WriteOrigin } from '../front/client-
 import type { ClientInput, ClientOutput, ConnectionId } from '../front/client-io.js';
 import { quotaPath } from '../path.js';
 import type { ChangeRecordCounts } from '../prep/change-records.js';
-import type { PreparableRequest } from '../prep/preparer.js';
+import type { PreparableRequest, RestoreRequest } from '../prep/preparer.js';
 import type {
   ClientRequest,
   ReadRequest,
@@ -103,7 +103,15 @@ export type PeerInput =
    * and steps down with every learner voting for the successor. A follower or observer asks
    * its leader. Each step and the end are `leadershipTransfer` events.
    */
-  | { readonly kind: 'transferLeadership'; readonly to?: ServerId; readonly timeoutMs: number };
+  | { readonly kind: 'transferLeadership'; readonly to?: ServerId; readonly timeoutMs: number }
+  /**
+   * Replace the whole replicated state with a snapshot's (the admin restore command): the
+   * leader proposes it as one transaction, a learner forwards it to its leader. Every
+   * replica applies it in one step and closes its client connections; sessions the snapshot
+   * holds resume, the others are gone. `restore` events say how it goes, the `applied` one
+   * carrying `request.token`.
+   */
+  | { readonly kind: 'restore'; readonly request: RestoreRequest };
 
 /**
  * What one step asks of the driver. The order between the parts is the contract; drivers
@@ -303,6 +311,7 @@ export class ZabPeer {
         onApplied: options.onApplied,
         roleApplied: (txn) => {
           if (txn.body.kind === 'reconfig') this.configApplied(txn);
+          if (txn.body.kind === 'restore') this.restoreApplied(txn);
           if (this.role.kind === 'leading') this.role.leader.applied(txn);
         },
         sessionApplied: (txn, origin) => this.admission.sessionApplied(txn, origin),
@@ -672,6 +681,9 @@ export class ZabPeer {
         break;
       case 'transferLeadership':
         this.transferLeadership(input.to, input.timeoutMs);
+        break;
+      case 'restore':
+        this.restore(input.request);
         break;
       default:
         assertNever(input, 'peer input');
@@ -1103,6 +1115,44 @@ export class ZabPeer {
       this.membershipChanged = true;
     }
     assert(this.tree.lastZxid === zxid && this.log.lastZxid === zxid, 'a SNAP replaces tree and log');
+  }
+
+  /** The `restore` input: the leader proposes it, a serving learner forwards it. */
+  private restore(request: RestoreRequest): void {
+    const { token } = request;
+    const report = (outcome: 'forwarded' | 'refused', reason: string) =>
+      this.outbox.event({ kind: 'restore', outcome, token, zxid: undefined, via: undefined, reason });
+    if (this.role.kind === 'leading') {
+      this.role.leader.proposeRestore(request); // it reports the outcome itself
+      return;
+    }
+    const learner = this.learner;
+    if (this.readOnly === undefined && learner?.serving === true && learner.forwardRestore(request)) {
+      report('forwarded', `asked leader ${learner.leaderId}`);
+      return;
+    }
+    report('refused', 'this server is not serving: no leader to ask');
+  }
+
+  /**
+   * A restore was applied: the tree is the snapshot's. Every connection closes (its watches,
+   * set on the old tree, go with it; a client's reconnection sets them again, and finds its
+   * session if the snapshot holds it), and a snapshot is taken at once, so that a restart
+   * need not replay the restore and a learner behind it is sent a SNAP of the restored tree.
+   */
+  private restoreApplied(txn: Txn): void {
+    assert(txn.body.kind === 'restore', 'only a restore restores');
+    this.front.closeAll('refused');
+    this.applier.forgetOrigins();
+    this.applier.takeSnapshot();
+    this.outbox.event({
+      kind: 'restore',
+      outcome: 'applied',
+      token: txn.body.token,
+      zxid: txn.zxid,
+      via: undefined,
+      reason: `${txn.body.nodes.length} nodes, ${txn.body.sessions.length} sessions`,
+    });
   }
 
   /** The `transferLeadership` input: a leader begins, a serving learner asks its leader. */

@@ -6,6 +6,7 @@
 
 import type { ACL } from '../acl.js';
 import { assert } from '../errors.js';
+import { snapshotNodeBytes } from '../tree/snapshot-node.js';
 import type { MultiPartTxn, Txn, TxnBody } from '../txn.js';
 import { counterOf, epochOf, type Zxid, zeroZxid } from '../zxid.js';
 
@@ -48,6 +49,11 @@ function bodyBytes(body: TxnBody | MultiPartTxn): number {
     }
     case 'reconfig':
       return 8 + body.config.length * 3;
+    case 'restore': {
+      let bytes = 8 + body.token.length * 3 + body.sessions.length * 12;
+      for (const node of body.nodes) bytes += snapshotNodeBytes(node);
+      return bytes;
+    }
     default:
       return 8;
   }

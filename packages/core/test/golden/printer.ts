@@ -105,6 +105,8 @@ export class Printer {
         return `error ${errorName(body.code) ?? body.code}`;
       case 'reconfig':
         return `reconfig ${JSON.stringify(body.config)}`;
+      case 'restore':
+        return `restore ${body.token} ${body.nodes.length} nodes ${body.sessions.length} sessions`;
     }
   }
 

@@ -15,6 +15,7 @@ import type { FourLetterWordActions, FourLetterWordContext } from '../four-lette
 import { watchersByPath } from '../four-letter-words.js';
 import type { ServerMetrics } from '../metrics/registry.js';
 import type { PeerDriver } from '../peer-driver.js';
+import { RestoreRefusedError } from '../restore-error.js';
 
 /** What the commands read and change: a running server (a `ServerNode` is one). */
 export interface AdminTarget {
@@ -36,10 +37,7 @@ export interface AdminTarget {
   restore(snapshot: Uint8Array): Promise<{ readonly lastZxid: bigint }>;
 }
 
-/** A restore this server will not do (in an ensemble, or embedded): says why and what to do instead. */
-export class RestoreRefusedError extends Error {
-  override readonly name = 'RestoreRefusedError';
-}
+export { RestoreRefusedError } from '../restore-error.js';
 
 /** A command's answer: JSON fields, or a byte stream (snapshot), with status and headers. */
 export interface CommandResult {

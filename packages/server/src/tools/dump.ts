@@ -88,6 +88,8 @@ function describeBody(body: TxnBody): string {
       return `[${body.parts.map((part) => `${part.kind} ${describeBody(part)}`).join('; ')}]`;
     case 'reconfig':
       return JSON.stringify(body.config);
+    case 'restore':
+      return `token=${body.token} nodes=${body.nodes.length} sessions=${body.sessions.length}`;
   }
 }
 
