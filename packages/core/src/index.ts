@@ -71,6 +71,7 @@ export {
   type TreeSnapshot,
   type TxnResult,
 } from './tree/data-tree.js';
+export { restoreProblem } from './tree/snapshot-node.js';
 export {
   containerLifetime,
   ephemeralOwnerOf,

@@ -15,6 +15,7 @@ import {
   type PeerTransport,
   type QuotaNotice,
   type RestoreRequest,
+  restoreProblem,
   type ServerId,
   type TransportHandlers,
   type Txn,
@@ -533,6 +534,10 @@ export class ServerNode {
     const status = this.driver.peer.status();
     if (!status.serving)
       throw new RestoreRefusedError('this server is not serving: no leader to restore through');
+    // The leader checks again against its own history; asked here first, a learner's caller
+    // hears why at once rather than after the wait.
+    const problem = restoreProblem(snapshot.nodes, status.lastAppliedZxid);
+    if (problem !== undefined) throw new RestoreRefusedError(`the snapshot cannot be restored here: ${problem}`);
     this.log.warn(
       {
         fromZxid: formatZxid(status.lastAppliedZxid),

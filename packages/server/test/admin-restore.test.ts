@@ -3,12 +3,14 @@
  * snapshot command's own output) replaces a running standalone server's tree, Stats, ACLs and
  * sessions, durably; authentication first, a body that is not a whole snapshot leaves the
  * server as it was, the rate limiter answers 429, and where a restore cannot keep replicas
- * consistent (an ensemble member, an embedded peer) it is refused with 409.
+ * consistent (an ensemble member with no leader, an embedded peer) it is refused with 409.
+ * (A member of a serving ensemble restores: admin-restore-ensemble.test.ts.)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectTcp, type ZabClient } from '@zabkit/client';
+import { DataTree } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { encodeSnapshot, toSnapshotContent } from '@zabkit/zk-format';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -184,7 +186,7 @@ describe('restore into a running server (3.9 POST /commands/restore)', () => {
     expect((await restore(node, new Uint8Array([1]))).status).toBe(503);
   });
 
-  it('is refused in an ensemble and on an embedded peer, saying what to do instead', async () => {
+  it('is refused on an ensemble member that is not serving and on an embedded peer, saying why', async () => {
     const { config } = parseConfig(
       'tickTime=200\ninitLimit=5\nsyncLimit=2\ndataDir=/tmp/zabkit-restore-ensemble\nclientPort=0\nadmin.enableServer=false\n' +
         'server.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nserver.3=127.0.0.1:5:6\n',
@@ -192,8 +194,11 @@ describe('restore into a running server (3.9 POST /commands/restore)', () => {
     );
     const member = await ServerNode.start({ config, listen: false });
     cleanups.push(() => member.close());
-    await expect(member.restore(new Uint8Array([1]))).rejects.toBeInstanceOf(RestoreRefusedError);
-    await expect(member.restore(new Uint8Array([1]))).rejects.toThrow(/zabkit storage restore/);
+    // A whole snapshot (of an empty tree): the member, alone, has no leader to restore through.
+    const empty = new DataTree().snapshot();
+    const snapshot = encodeSnapshot({ ...toSnapshotContent(empty), lastZxid: empty.zxid });
+    await expect(member.restore(snapshot)).rejects.toBeInstanceOf(RestoreRefusedError);
+    await expect(member.restore(snapshot)).rejects.toThrow(/not serving/);
 
     const dataDir = await mkdtemp(join(tmpdir(), 'zabkit-restore-embedded-'));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
