@@ -98,32 +98,6 @@ const checkTxn = fc.record({ kind: fc.constant('check' as const), path: pathArb,
 const errorTxn = fc.record({ kind: fc.constant('error' as const), code: codeArb });
 const multiPart: fc.Arbitrary<MultiPartTxn> = fc.oneof(createTxn, deleteTxn, setDataTxn, checkTxn, errorTxn);
 
-/** Every TxnBody kind. */
-export const txnBodyArb: fc.Arbitrary<TxnBody> = fc.oneof(
-  fc.record({ kind: fc.constant('createSession' as const), timeoutMs: timeoutMsArb }),
-  fc.record({
-    kind: fc.constant('closeSession' as const),
-    ephemeralPaths: fc.array(pathArb, { maxLength: 4 }),
-  }),
-  createTxn,
-  deleteTxn,
-  setDataTxn,
-  fc.record({ kind: fc.constant('setACL' as const), path: pathArb, acl: aclArb, aversion: int32Arb }),
-  checkTxn,
-  fc.record({ kind: fc.constant('multi' as const), parts: fc.array(multiPart, { maxLength: 4 }) }),
-  fc.record({ kind: fc.constant('reconfig' as const), config: fc.string() }),
-  errorTxn,
-);
-
-export const txnArb: fc.Arbitrary<Txn> = fc.record({
-  zxid: zxidArb,
-  timeMs: timeMsArb,
-  sessionId: sessionIdArb,
-  cxid: int32Arb,
-  body: txnBodyArb,
-});
-const txnsArb = fc.array(txnArb, { maxLength: 5 });
-
 const snapshotNodeArb: fc.Arbitrary<SnapshotNode> = fc.record({
   path: pathArb,
   data: nullableDataArb,
@@ -138,6 +112,39 @@ const snapshotNodeArb: fc.Arbitrary<SnapshotNode> = fc.record({
   aversion: int32Arb,
   ephemeralOwner: int64Arb,
 });
+const restoreFields = {
+  token: fc.string(),
+  nodes: fc.array(snapshotNodeArb, { maxLength: 3 }),
+  sessions: fc.array(fc.tuple(sessionIdArb, timeoutMsArb), { maxLength: 3 }),
+};
+
+/** Every TxnBody kind. */
+export const txnBodyArb: fc.Arbitrary<TxnBody> = fc.oneof(
+  fc.record({ kind: fc.constant('createSession' as const), timeoutMs: timeoutMsArb }),
+  fc.record({
+    kind: fc.constant('closeSession' as const),
+    ephemeralPaths: fc.array(pathArb, { maxLength: 4 }),
+  }),
+  createTxn,
+  deleteTxn,
+  setDataTxn,
+  fc.record({ kind: fc.constant('setACL' as const), path: pathArb, acl: aclArb, aversion: int32Arb }),
+  checkTxn,
+  fc.record({ kind: fc.constant('multi' as const), parts: fc.array(multiPart, { maxLength: 4 }) }),
+  fc.record({ kind: fc.constant('reconfig' as const), config: fc.string() }),
+  fc.record({ kind: fc.constant('restore' as const), ...restoreFields }),
+  errorTxn,
+);
+
+export const txnArb: fc.Arbitrary<Txn> = fc.record({
+  zxid: zxidArb,
+  timeMs: timeMsArb,
+  sessionId: sessionIdArb,
+  cxid: int32Arb,
+  body: txnBodyArb,
+});
+const txnsArb = fc.array(txnArb, { maxLength: 5 });
+
 export const snapshotArb: fc.Arbitrary<TreeSnapshot> = fc.record({
   zxid: zxidArb,
   nodes: fc.array(snapshotNodeArb, { maxLength: 5 }),
@@ -180,6 +187,7 @@ export const requestArb: fc.Arbitrary<PreparableRequest> = fc.oneof(
     newMembers: fc.option(fc.string(), { nil: null }),
     fromConfig: int64Arb,
   }),
+  fc.record({ op: fc.constant('restore' as const), ...restoreFields }),
 );
 
 const epoch = uint32Arb;

@@ -11,7 +11,7 @@ import {
   txnKindTags,
 } from '../src/index.js';
 import { fromHex, readGolden, toHex, updatingGolden, writeGolden } from './golden.js';
-import { reconfigTxns, sampleMessages, sampleTxns } from './samples.js';
+import { reconfigTxns, restoreTxns, sampleMessages, sampleTxns } from './samples.js';
 
 const file = fileURLToPath(new URL('./golden/peer-messages.txt', import.meta.url));
 const header = `
@@ -41,7 +41,11 @@ describe('golden bytes of peer messages', () => {
     expect(seen(messages.flatMap((m) => (m.kind === 'syncBegin' ? [m.mode] : [])))).toEqual(
       Object.keys(learnerSyncModeTags).sort(),
     );
-    const txns = [...Object.values(sampleTxns), ...Object.values(reconfigTxns)];
+    const txns = [
+      ...Object.values(sampleTxns),
+      ...Object.values(reconfigTxns),
+      ...Object.values(restoreTxns),
+    ];
     expect(seen(txns.map((t) => t.body.kind))).toEqual(Object.keys(txnKindTags).sort());
     expect(seen(messages.flatMap((m) => (m.kind === 'request' ? [m.request.op] : [])))).toEqual(
       Object.keys(requestOpTags).sort(),

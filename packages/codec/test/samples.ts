@@ -293,6 +293,25 @@ export const sampleSnapshot: TreeSnapshot = {
   ],
 };
 
+/**
+ * A restore transaction (the admin restore on an ensemble member): kept apart from
+ * sampleTxns, whose golden bytes predate it and must not move.
+ */
+export const restoreTxns: Record<string, Txn> = {
+  restore: {
+    zxid: makeZxid(3, 9),
+    timeMs: wallClockMs,
+    sessionId: noSessionId,
+    cxid: -1,
+    body: {
+      kind: 'restore',
+      token: '2:00ff00ff00ff00ff',
+      nodes: [...sampleNodes, ...nullDataNodes],
+      sessions: sampleSnapshot.sessions,
+    },
+  },
+};
+
 const t = sampleTxns;
 
 /** Every PeerMessage kind at least once; requests once per forwarded op. */
@@ -486,6 +505,21 @@ export const sampleMessages: Record<string, PeerMessage> = {
     },
   },
   'proposal/reconfig': { kind: 'proposal', epoch: 3, txns: Object.values(reconfigTxns) },
+  'proposal/restore': { kind: 'proposal', epoch: 3, txns: Object.values(restoreTxns) },
+  'request/restore': {
+    kind: 'request',
+    epoch: 3,
+    seq: 13,
+    sessionId: noSessionId,
+    cxid: -1,
+    authInfo: [],
+    request: {
+      op: 'restore',
+      token: '2:00ff00ff00ff00ff',
+      nodes: nullDataNodes,
+      sessions: [[session, 30_000]],
+    },
+  },
   configNotice: {
     kind: 'configNotice',
     config:
