@@ -71,7 +71,6 @@ export {
   type TreeSnapshot,
   type TxnResult,
 } from './tree/data-tree.js';
-export { restoreProblem } from './tree/snapshot-node.js';
 export {
   containerLifetime,
   ephemeralOwnerOf,
@@ -88,6 +87,7 @@ export {
   quotaStatPath,
   StatsTrack,
 } from './tree/quotas.js';
+export { restoreProblem } from './tree/snapshot-node.js';
 export { SnapshotStream } from './tree/snapshot-stream.js';
 export { Znode } from './tree/znode.js';
 export * from './txn.js';

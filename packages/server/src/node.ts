@@ -537,7 +537,8 @@ export class ServerNode {
     // The leader checks again against its own history; asked here first, a learner's caller
     // hears why at once rather than after the wait.
     const problem = restoreProblem(snapshot.nodes, status.lastAppliedZxid);
-    if (problem !== undefined) throw new RestoreRefusedError(`the snapshot cannot be restored here: ${problem}`);
+    if (problem !== undefined)
+      throw new RestoreRefusedError(`the snapshot cannot be restored here: ${problem}`);
     this.log.warn(
       {
         fromZxid: formatZxid(status.lastAppliedZxid),

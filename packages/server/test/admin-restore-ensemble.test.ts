@@ -135,7 +135,11 @@ describe('restore on a member of an ensemble', () => {
     await kept.create('/private', 'secret', { acl: [{ perms: 31, id: { scheme: 'auth', id: '' } }] });
     const configStat = (await kept.getData('/app/config')).stat;
     const bytes = await takeSnapshot(follower!);
-    await until(() => [...members.nodes.values()].every((n) => n.driver.peer.status().lastAppliedZxid === leader.driver.peer.status().lastAppliedZxid));
+    await until(() =>
+      [...members.nodes.values()].every(
+        (n) => n.driver.peer.status().lastAppliedZxid === leader.driver.peer.status().lastAppliedZxid,
+      ),
+    );
     const snapshotTree = treeOf(leader);
 
     // After the snapshot: a new session with an ephemeral, new nodes, a change.
@@ -153,7 +157,9 @@ describe('restore on a member of an ensemble', () => {
 
     // Every member holds the snapshot's tree, node for node (Stats and ACLs included).
     for (const node of members.nodes.values()) {
-      await until(() => node.driver.peer.status().lastAppliedZxid >= BigInt(restored.json.last_zxid as number));
+      await until(
+        () => node.driver.peer.status().lastAppliedZxid >= BigInt(restored.json.last_zxid as number),
+      );
       expect(treeOf(node)).toEqual(snapshotTree);
     }
     const onOther = await client(members.followers().find((n) => n !== follower)!);
@@ -172,7 +178,11 @@ describe('restore on a member of an ensemble', () => {
     await onOther.create('/after', 'a');
     const after = (await onOther.exists('/after'))!;
     expect(after.czxid > BigInt(restored.json.last_zxid as number)).toBe(true);
-    await until(() => [...members.nodes.values()].every((n) => n.driver.peer.treeSnapshot().nodes.some((x) => x.path === '/after')));
+    await until(() =>
+      [...members.nodes.values()].every((n) =>
+        n.driver.peer.treeSnapshot().nodes.some((x) => x.path === '/after'),
+      ),
+    );
 
     // The same snapshot restored on the leader: /after goes, on every member.
     const again = await restore(members.leader, bytes);

@@ -194,7 +194,8 @@ export class Printer {
             | 'incompleteSnapshotsDiscarded'
             | 'snapshotDeferred'
             | 'peerMessageRefused'
-            | 'leadershipTransfer';
+            | 'leadershipTransfer'
+            | 'restore';
         }
       >,
     ) => `event ${e.kind} ${e.side} peer=${e.peer} ${e.mode}`;
@@ -207,6 +208,8 @@ export class Printer {
         return `event peerMessageRefused peer=${event.peer} ${event.message}: ${event.reason}`;
       case 'leadershipTransfer':
         return `event leadershipTransfer ${event.outcome}${event.successor === undefined ? '' : ` successor=${event.successor}`}: ${event.reason}`;
+      case 'restore':
+        return `event restore ${event.outcome} ${event.token}${event.zxid === undefined ? '' : ` at=${this.zxid(event.zxid)}`}: ${event.reason}`;
       case 'syncStarted':
         return head(event);
       case 'syncFinished':
