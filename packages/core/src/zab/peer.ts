@@ -1142,8 +1142,9 @@ export class ZabPeer {
    */
   private restoreApplied(txn: Txn): void {
     assert(txn.body.kind === 'restore', 'only a restore restores');
+    // Origins stay: a write behind the restore finds its connection gone and answers nobody,
+    // and a connection still waiting for its session is answered once that is created.
     this.front.closeAll('refused');
-    this.applier.forgetOrigins();
     this.applier.takeSnapshot();
     this.outbox.event({
       kind: 'restore',
