@@ -70,6 +70,8 @@ export interface SeedResult {
     readonly acknowledged: number;
     readonly reads: number;
     readonly committed: number;
+    /** Restores among the committed transactions (see `FaultRates.restoresPerSecond`). */
+    readonly restoresCommitted: number;
     readonly events: number;
     readonly simulatedMs: number;
   };
@@ -187,9 +189,12 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
   liveness.push(...checkConvergence(world));
 
   const failures = [...world.violations, ...liveness];
+  // A restore discards acknowledged writes, sessions and the watches' history by design: the
+  // clients' checkers do not model it, and a run with restores judges ZAB's promises alone.
+  const clientsJudged = rates.restoresPerSecond === 0;
   // Once healed and settled, a session whose client stayed connected and pinging for longer
   // than its timeout must not expire.
-  for (const expiry of history.expiries) {
+  for (const expiry of clientsJudged ? history.expiries : []) {
     if (expiry.time > faultyMs + settleMs && expiry.connectedForMs > expiry.timeoutMs) {
       failures.push({
         check: 'sessions',
@@ -197,15 +202,17 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
       });
     }
   }
-  failures.push(...checkAcknowledgedWrites(history.writes, world.committed));
-  failures.push(...checkReads(history.reads, world.committed));
-  failures.push(...checkWatches(history.connections, world.committed));
-  failures.push(...checkWritesLinearizable(history.writes).violations);
+  if (clientsJudged) {
+    failures.push(...checkAcknowledgedWrites(history.writes, world.committed));
+    failures.push(...checkReads(history.reads, world.committed));
+    failures.push(...checkWatches(history.connections, world.committed));
+    failures.push(...checkWritesLinearizable(history.writes).violations);
+  }
   const leader = [...world.peers.values()].find((node) => {
     const status = node.peer?.status();
     return status?.role === 'leading' && status.serving;
   });
-  if (leader?.peer !== undefined)
+  if (clientsJudged && leader?.peer !== undefined)
     failures.push(...checkSessions(leader.peer.sessionSummary(), history.endedSessions));
   return {
     seed,
@@ -218,6 +225,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
       acknowledged: history.writes.filter((write) => write.zxid !== undefined).length,
       reads: history.reads.length,
       committed: world.committed.length,
+      restoresCommitted: world.committed.filter((txn) => txn.body.kind === 'restore').length,
       events: world.eventCount,
       simulatedMs: faultyMs + healedMs + quietMs,
     },
@@ -271,6 +279,8 @@ export function injectFaults(world: World, rng: Rng, untilMs: number): void {
     // Drawn only when asked for: a zero rate leaves the stream of chance as it was.
     const transfers = world.rates.leadershipTransfersPerSecond;
     if (transfers > 0 && chance.chance((transfers * everyMs) / 1000)) leadershipTransfer(world, chance, ids);
+    const restores = world.rates.restoresPerSecond;
+    if (restores > 0 && chance.chance((restores * everyMs) / 1000)) restore(world, chance, ids);
     world.schedule(everyMs, 'faults', consider);
   };
   world.schedule(everyMs, 'faults', consider);
@@ -321,6 +331,20 @@ function leadershipTransfer(world: World, rng: Rng, ids: readonly ServerId[]): v
   if (!world.alive(asker)) return;
   world.faultCounts.leadershipTransfer = (world.faultCounts.leadershipTransfer ?? 0) + 1;
   world.step(asker, { kind: 'transferLeadership', ...(to === undefined ? {} : { to }), timeoutMs });
+}
+
+/**
+ * An admin restore asked of a random live server (a follower forwards it), of a snapshot of
+ * a random live replica's tree as it stands now (maybe behind the leader, maybe the asker's).
+ */
+function restore(world: World, rng: Rng, ids: readonly ServerId[]): void {
+  const asker = rng.pick(ids);
+  const source = rng.pick(ids);
+  if (!world.alive(asker) || !world.alive(source)) return;
+  const count = (world.faultCounts.restore ?? 0) + 1;
+  world.faultCounts.restore = count;
+  const { nodes, sessions } = world.peers.get(source)!.peer!.treeSnapshot();
+  world.step(asker, { kind: 'restore', request: { op: 'restore', token: `sim-${count}`, nodes, sessions } });
 }
 
 function networkFault(world: World, rng: Rng, ids: readonly ServerId[]): void {

@@ -61,6 +61,13 @@ export interface FaultRates {
    * replays as before.
    */
   readonly leadershipTransfersPerSecond: number;
+  /**
+   * An admin restore asked of a random server, of a snapshot of a random live replica's tree
+   * as it stands: off unless a run asks for it (`--rate`). A restore legitimately discards
+   * acknowledged writes and sessions, so a run with restores judges only what ZAB promises
+   * across one (every replica applies the same history and converges), not the clients' view.
+   */
+  readonly restoresPerSecond: number;
 }
 
 /**
@@ -143,6 +150,7 @@ export function drawFaultRates(rng: Rng): FaultRates {
     wallClockJumpsPerSecond: 0,
     monotonicJumpsPerSecond: 0,
     leadershipTransfersPerSecond: 0,
+    restoresPerSecond: 0,
   };
 }
 

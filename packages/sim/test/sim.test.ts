@@ -97,6 +97,14 @@ describe('the simulator', () => {
     expect(result.faults.gracefulLeave).toBeGreaterThan(0);
   });
 
+  it('restores among the faults: committed, replayed byte for byte, every replica converging', () => {
+    const options = { faultyMs: 4000, healedMs: 5000, rates: { restoresPerSecond: 1 } };
+    const runs = [21, 22, 23].map((seed) => runSeed(seed, options));
+    for (const run of runs) expect(run.failures, `seed ${run.seed}`).toEqual([]);
+    expect(runs.reduce((sum, run) => sum + run.stats.restoresCommitted, 0)).toBeGreaterThan(0);
+    expect(runSeed(21, options).traceHash).toBe(runs[0]!.traceHash);
+  });
+
   it('a batch of fresh seeds passes every checker', () => {
     for (let seed = 1000; seed < 1010; seed++) {
       const result = runSeed(seed, { faultyMs: 4000, healedMs: 5000 });
