@@ -8,8 +8,9 @@
  */
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { connectTcp } from '@zabkit/client';
+import { Ids } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
-import { decodeConnectResponse, encodeConnectRequest } from '@zabkit/wire';
+import { decodeConnectResponse, encodeConnectRequest, encodeRequest } from '@zabkit/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { jsonLogger } from '../src/log.js';
@@ -303,6 +304,39 @@ describe("ZooKeeper's metric families, measured", () => {
     );
   });
 
+  it('counts a write applied after its connection closed as a stale reply, as FinalRequestProcessor', async () => {
+    const gated = new GatedStorage(new MemoryStorage());
+    const config = parseConfig(
+      `tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n${metricsConfig}`,
+    ).config;
+    node = await ServerNode.start({ config, storage: gated.storage });
+    const raw = await rawConnect(node.address().port, undefined, 30_000);
+    expect(sample(await scrape(node), 'stale_replies')).toBe(0);
+    // The create's write is held as a slow disk holds it; the connection drops meanwhile.
+    gated.hold();
+    const create = {
+      op: 'create',
+      path: '/stale',
+      data: null,
+      acl: Ids.openAclUnsafe,
+      mode: 0,
+      ttlMs: -1n,
+    } as const;
+    raw.socket.write(encodeRequest(1, create));
+    await until(() => gated.waiting === 1);
+    raw.socket.destroy();
+    await until(() => node!.driver.peer.status().connections === 0);
+    gated.release();
+    await until(async () => Number((await mntr(node!.address().port)).get('stale_replies')) === 1);
+    expect(sample(await scrape(node), 'stale_replies')).toBe(1);
+    // The write itself was applied: only its reply went nowhere.
+    const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 30_000 });
+    expect(await zk.exists('/stale')).not.toBeNull();
+    await zk.create('/answered', '');
+    expect(Number((await mntr(node.address().port)).get('stale_replies'))).toBe(1);
+    await zk.close();
+  });
+
   it('times the wait and the write of each batch made durable together, as SyncRequestProcessor', async () => {
     const gated = new GatedStorage(new MemoryStorage());
     const config = parseConfig(
@@ -345,7 +379,7 @@ describe("ZooKeeper's metric families, measured", () => {
     // The peer's wall clock stamps the transactions: 2 s behind, each is applied 2 s "late".
     let offsetMs = -2000;
     const config = parseConfig(
-      `tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n${metricsConfig}`,
+      `tickTime=200\ndataDir=/tmp/zabkit-test\nclientPort=0\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n${metricsConfig}`,
     ).config;
     node = await ServerNode.start({ config, clock: () => Date.now() + offsetMs });
     const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 30_000 });

@@ -100,6 +100,7 @@ export class ClientFront {
   private readonly connections = new Map<ConnectionId, Connection>();
   private readonly connectionBySession = new Map<SessionId, ConnectionId>();
   private outputs: ClientOutput[] = [];
+  private staleReplyCount = 0;
 
   constructor(
     private readonly tree: DataTree,
@@ -123,6 +124,15 @@ export class ClientFront {
   /** Queues an output for the next `drainOutputs`; the peer uses it for connects and refusals. */
   emit(output: ClientOutput): void {
     this.outputs.push(output);
+  }
+
+  /**
+   * Writes applied for a connection of this front that had closed (or moved to another
+   * session) by then, so that their reply went nowhere, over the front's life: ZooKeeper's
+   * stale_replies, the replies its FinalRequestProcessor makes for a closed connection.
+   */
+  get staleReplies(): number {
+    return this.staleReplyCount;
   }
 
   /** How many client connections are attached. */
@@ -290,7 +300,10 @@ export class ClientFront {
     for (const change of outcome.changes) this.watches.fire(change, txn.zxid);
     if (origin === undefined) return;
     const connection = this.connectionOfOrigin(origin);
-    if (connection === undefined) return;
+    if (connection === undefined) {
+      this.staleReplyCount++;
+      return;
+    }
     connection.replies.answerWrite(origin.xid, outcome.result, txn.zxid);
     connection.replies.drain();
   }

@@ -542,6 +542,11 @@ export class ZabPeer {
     return { ...this.changeRecordTotals };
   }
 
+  /** Writes applied after their client's connection closed, their reply unsent (ZooKeeper's stale_replies). */
+  staleReplies(): number {
+    return this.front.staleReplies;
+  }
+
   /** The learners this peer leads (none unless it is leading), in server id order. */
   learners(): readonly LearnerView[] {
     return this.role.kind === 'leading' ? this.role.leader.learnerViews() : [];

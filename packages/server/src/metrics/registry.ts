@@ -198,6 +198,12 @@ export class ServerMetrics implements ReplicaListener {
   /** The peer followed now, and the change records counted by those a restore replaced. */
   private followedPeer: PeerDriver['peer'] | undefined;
   private readonly carriedChangeRecords = { queued: 0, removed: 0 };
+  private carriedStaleReplies = 0;
+
+  /** @internal Stale replies over this server's life, across the peers a restore replaced. */
+  staleReplies(): number {
+    return this.carriedStaleReplies + this.node.driver.peer.staleReplies();
+  }
 
   /**
    * @internal The change records counted over this server's life: a restore starts a new
@@ -218,6 +224,7 @@ export class ServerMetrics implements ReplicaListener {
       const counts = previous.changeRecordCounts();
       this.carriedChangeRecords.queued += counts.queued;
       this.carriedChangeRecords.removed += counts.removed;
+      this.carriedStaleReplies += previous.staleReplies();
     }
     this.followedPeer = driver.peer;
     this.driverDetachers = [
@@ -935,6 +942,8 @@ const counterFromStats: Readonly<Record<string, (node: MetricsSource, metrics: S
   // processTxn forgets them once applied (a learner makes none).
   outstanding_changes_queued: (_node, metrics) => metrics.changeRecordCounts().queued,
   outstanding_changes_removed: (_node, metrics) => metrics.changeRecordCounts().removed,
+  // Writes whose connection closed before they were applied here: their reply goes nowhere.
+  stale_replies: (_node, metrics) => metrics.staleReplies(),
 };
 
 /** Keys ZooKeeper's default provider reports as doubles (Java prints them with a fraction: `0.0`). */

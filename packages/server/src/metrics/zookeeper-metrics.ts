@@ -204,7 +204,7 @@ const noSuchStage = {
   digest:
     "ZooKeeper's per-transaction tree digest (digest.enabled: each logged transaction carries the tree's digest and a replica compares it as it applies): zabkit's transactions carry no digest, so there is nothing to compare per transaction; the replica digest (`hash`) is compared across replicas by the simulator's checkers",
   staleRequests:
-    "requests of a connection that closed while they waited in ZooKeeper's RequestThrottler queue (stale_requests, stale_requests_dropped), and the replies FinalRequestProcessor then does not send (stale_replies): zabkit has no queue before its core, and the core forgets a closed connection's outstanding requests without counting them; a count needs a figure in the core's status",
+    "requests of a connection that closed while they waited in ZooKeeper's RequestThrottler queue (stale_requests, and stale_requests_dropped for those it then drops): zabkit has no queue before its core, where a request goes at once; the writes of a closed connection that are applied later are counted as stale_replies",
   disloyalVoter:
     "zookeeper.leader.maxTimeToWaitForEpoch (off by default): zabkit's leader waits for a quorum's epochs until initLimit and has no early exit when a voter goes back to looking",
   socketClosing:
@@ -293,7 +293,7 @@ export const unmeasuredMetrics: ReadonlyMap<string, string> = new Map<string, st
     (name) => [name, noSuchStage.ensembleAuth] as const,
   ),
   ['digest_mismatches_count', noSuchStage.digest],
-  ...(['stale_replies', 'stale_requests', 'stale_requests_dropped'] as const).map(
+  ...(['stale_requests', 'stale_requests_dropped'] as const).map(
     (name) => [name, noSuchStage.staleRequests] as const,
   ),
   ['quit_leading_due_to_disloyal_voter', noSuchStage.disloyalVoter],
