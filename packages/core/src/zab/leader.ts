@@ -1096,6 +1096,8 @@ export class LeaderRole {
     phase.restoreZxid = undefined;
     const held = phase.held;
     phase.held = [];
+    // A leader that began leaving meanwhile proposes nothing new, as for any request then.
+    if (this.quiesced) return;
     for (const request of held) {
       // A learner dropped meanwhile connects again: its clients learn the outcome is unknown.
       if (!this.learners.has(request.from)) continue;
