@@ -177,6 +177,30 @@ describe('restore in an ensemble', () => {
     expect(new Set([...cluster.digests().values()].map((d) => d.digest)).size).toBe(1);
   });
 
+  it("keeps every server's /zookeeper/config: a restore changes the data, never the membership", () => {
+    const cluster = settled();
+    const leader = cluster.leader()!;
+    const configOf = (id: ServerId) =>
+      cluster
+        .peer(id)
+        .treeSnapshot()
+        .nodes.find((n) => n.path === '/zookeeper/config');
+    const before = [1, 2, 3].map((id) => configOf(id));
+    const request = restoreOf(cluster, leader, 'config');
+    const zxid = cluster.peer(leader).status().lastAppliedZxid;
+    const foreign = bytes(`server.7=10.0.0.7:2888:3888:participant;2181\nversion=${zxid.toString(16)}`);
+    const nodes = request.nodes.map((n) =>
+      n.path === '/zookeeper/config' ? { ...n, data: foreign, mzxid: zxid } : n,
+    );
+    expect(nodes.some((n) => n.data === foreign)).toBe(true);
+    cluster.step(leader, { kind: 'restore', request: { ...request, nodes } });
+    runUntil(cluster, () =>
+      [1, 2, 3].every((id) => restores(cluster, id).some((e) => e.outcome === 'applied')),
+    );
+    expect([1, 2, 3].map((id) => configOf(id))).toEqual(before);
+    expect(cluster.peer(leader).status().serving).toBe(true);
+  });
+
   it('refuses nodes out of order and zxids ahead of the history, proposing nothing', () => {
     const cluster = settled();
     const leader = cluster.leader()!;
