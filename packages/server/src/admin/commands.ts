@@ -29,10 +29,12 @@ export interface AdminTarget {
   introspect(): FourLetterWordContext;
   peerState(): string | undefined;
   /**
-   * Replaces the server's state with a snapshot in ZooKeeper's format (the restore command);
-   * resolves with the zxid it restored to. Rejects with a {@link RestoreRefusedError} where
-   * a restore cannot keep the replicas consistent, and with the format's error for bytes
-   * that are not a whole snapshot, the state unchanged.
+   * Replaces the server's state with a snapshot in ZooKeeper's format (the restore command;
+   * on an ensemble member, every member's); resolves with the zxid it restored to. Rejects
+   * with a {@link RestoreRefusedError} where this server will not restore (no leader to
+   * restore through, a snapshot ahead of the history or too large for one proposal, an
+   * embedded standalone peer), and with the format's error for bytes that are not a whole
+   * snapshot, the state unchanged.
    */
   restore(snapshot: Uint8Array): Promise<{ readonly lastZxid: bigint }>;
 }
