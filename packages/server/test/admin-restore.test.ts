@@ -200,6 +200,27 @@ describe('restore into a running server (3.9 POST /commands/restore)', () => {
     await expect(member.restore(snapshot)).rejects.toBeInstanceOf(RestoreRefusedError);
     await expect(member.restore(snapshot)).rejects.toThrow(/not serving/);
 
+    // A snapshot too large for one proposal on these peer links (about 70 KB frames) is refused
+    // before anything is asked of the leader.
+    const small = parseConfig(
+      'tickTime=200\ninitLimit=5\nsyncLimit=2\ndataDir=/tmp/zabkit-restore-ensemble\nclientPort=0\nadmin.enableServer=false\n' +
+        'jute.maxbuffer=2048\nzabkit.syncChunkBytes=2048\nzabkit.syncWindowBytes=2048\nzabkit.peerMaxFrameBytes=70000\n' +
+        'server.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nserver.3=127.0.0.1:5:6\n',
+      { myid: 2 },
+    ).config;
+    const constrained = await ServerNode.start({ config: small, listen: false });
+    cleanups.push(() => constrained.close());
+    const tree = new DataTree();
+    const large = { ...tree.snapshot(), nodes: [...tree.snapshot().nodes] };
+    for (let i = 0; i < 40; i++)
+      large.nodes.push({ ...large.nodes[0]!, path: `/n${i}`, data: new Uint8Array(1000).fill(65) });
+    const largeBytes = encodeSnapshot({ ...toSnapshotContent(large), lastZxid: large.zxid });
+    await expect(constrained.restore(largeBytes)).rejects.toThrow(
+      /beyond half zabkit.peerMaxFrameBytes \(35000\)/,
+    );
+    // The same snapshot fits the default links: refused only for want of a leader.
+    await expect(member.restore(largeBytes)).rejects.toThrow(/not serving/);
+
     const dataDir = await mkdtemp(join(tmpdir(), 'zabkit-restore-embedded-'));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     const peer = await startPeer({
