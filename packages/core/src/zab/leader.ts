@@ -825,7 +825,8 @@ export class LeaderRole {
           return;
         }
         if (this.phase.kind === 'broadcast' && this.phase.restoreZxid !== undefined) {
-          this.hold(learner, { from, ...message });
+          const { sessionId, cxid, authInfo, request } = message;
+          this.hold(learner, { from, sessionId, cxid, authInfo, request });
           return;
         }
         if (this.proposalRoom() === 0) {
