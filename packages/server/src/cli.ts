@@ -40,8 +40,8 @@ commands:
       Takes a snapshot of a running server through its admin server and writes
       DIR/snapshot.<zxid> (ZooKeeper's format); zabkit storage restore puts it back.
   restore <host:adminPort> <snapshot file> [--auth "digest user:password"]
-      Replaces a running standalone server's state with the snapshot, through its
-      admin server's restore command (ZooKeeper 3.9's).
+      Replaces a running server's state with the snapshot (on an ensemble member,
+      every member's), through its admin server's restore command (ZooKeeper 3.9's).
   storage <inspect|dump-log|dump-snapshot|import-zookeeper|export-zookeeper|restore> ...
       Tools for zabkit's LevelDB store and for moving data from and to Apache ZooKeeper
       (zabkit storage help lists them).
