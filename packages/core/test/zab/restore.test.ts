@@ -91,6 +91,25 @@ describe('restore in an ensemble', () => {
     expect(pathsOf(cluster, leader)).toEqual([...expected, '/after=v'].sort());
   });
 
+  it('asked of an observer: forwarded like a follower, and applied there from the INFORM', () => {
+    const cluster = new Cluster({ voters: 3, observers: 1 });
+    cluster.stabilize();
+    cluster.run(500);
+    const observer = 4;
+    const writer = cluster.connect(observer);
+    expect(cluster.request(writer, create('/seen')).ok).toBe(true);
+    cluster.run(200);
+    const request = restoreOf(cluster, observer, 'observer');
+    const expected = pathsOf(cluster, observer);
+    expect(cluster.request(writer, create('/unseen')).ok).toBe(true);
+    cluster.step(observer, { kind: 'restore', request });
+    runUntil(cluster, () =>
+      [1, 2, 3, 4].every((id) => restores(cluster, id).some((e) => e.outcome === 'applied')),
+    );
+    expect(restores(cluster, observer).map((e) => e.outcome)).toEqual(['forwarded', 'applied']);
+    for (const id of [1, 2, 3, 4]) expect(pathsOf(cluster, id), `server ${id}`).toEqual(expected);
+  });
+
   it('proposes what learners forward during a restore only once it is applied, against the restored tree', () => {
     const cluster = settled();
     const leader = cluster.leader()!;
