@@ -70,7 +70,8 @@ interface InFlight {
   after: Envelope[] | undefined;
 }
 
-const noEnvelopes: readonly Envelope[] = [];
+/** Shared by every pipeline of the process: frozen, so nothing can leak through it. */
+const noEnvelopes: readonly Envelope[] = Object.freeze([]);
 
 /** Orders a peer's Readies into sends, storage writes and `persistedThrough` inputs. */
 export class ReadyPipeline {

@@ -44,8 +44,8 @@ interface TriggerResult {
   readonly deliveries: readonly Delivery[];
 }
 
-/** A trigger that matched no watcher; shared, never changed. */
-const nothingMatched: TriggerResult = { matched: noWatchers, deliveries: [] };
+/** A trigger that matched no watcher; shared by every tree of the process, so frozen. */
+const nothingMatched: TriggerResult = Object.freeze({ matched: noWatchers, deliveries: Object.freeze([]) });
 
 /** What a WatcherType addresses: a table and the modes to look for in it. */
 type Target = readonly [WatchTable, ModeSet];
