@@ -200,6 +200,11 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   }
 }
 
+/** Writes a membership's text to `path` atomically (see writeAtomically), for the embedding API's kept membership. */
+export function writeDynamicConfigText(path: string, text: string): Promise<void> {
+  return writeAtomically(path, text);
+}
+
 /**
  * Reads a committed configuration's file, its version from its name.
  *

@@ -135,9 +135,13 @@ const ensembleDefaults = { initLimit: 10, syncLimit: 5 } as const;
  *
  * @throws {@link ConfigError} naming the first option at fault (by its zoo.cfg name)
  */
-export function configFromOptions(options: StartPeerOptions): { config: ZabkitConfig; warnings: string[] } {
+export function configFromOptions(
+  options: StartPeerOptions,
+  /** A membership newer than `peers` to start from instead (the one the peer kept, or joined). */
+  membership?: { readonly servers: ReadonlyMap<number, ServerAddress>; readonly version: bigint },
+): { config: ZabkitConfig; warnings: string[] } {
   const warnings: string[] = [];
-  const servers = membersToServers(options);
+  const servers = membership?.servers ?? membersToServers(options);
   const ensemble = servers.size > 0;
   const clientPort = clientPortOf(options);
   const defaults = resolveConfig({ dataDir: options.dataDir }, []);
@@ -146,6 +150,7 @@ export function configFromOptions(options: StartPeerOptions): { config: ZabkitCo
     dataDir: options.dataDir,
     myid: options.id,
     servers,
+    ...(membership === undefined ? {} : { configVersion: membership.version }),
     initLimit: options.initLimit ?? (ensemble ? ensembleDefaults.initLimit : undefined),
     syncLimit: options.syncLimit ?? (ensemble ? ensembleDefaults.syncLimit : undefined),
     clientPort: clientPort?.port,

@@ -32,6 +32,7 @@ import {
   joinStepTimeoutDefaultMs,
   peersOfConfig,
 } from './join.js';
+import { keptMembershipPath, MembershipKeeper, readKeptMembership } from './kept-membership.js';
 import { LocalFirstLinks } from './links.js';
 import {
   type AddServerOptions,
@@ -128,12 +129,20 @@ export class EmbeddedPeer
     readonly config: ZabkitConfig,
     private readonly errors: ErrorTracker,
     options: StartPeerOptions,
+    /** Writes down each membership that takes effect here; none for a store kept in memory. */
+    private readonly keeper: MembershipKeeper | undefined,
   ) {
     super();
     this.log = errors.log;
     this.id = node.driver.serverId;
     this.lagTxnsMax = options.lagTxnsMax ?? 1000;
     node.driver.onStep(() => this.observe());
+    if (keeper !== undefined)
+      node.driver.observe({
+        stepped: (ready) => {
+          if (ready.activatedConfig !== undefined) keeper.activated(ready.activatedConfig);
+        },
+      });
     node.onFatal((error) => this.failed(error));
   }
 
@@ -154,10 +163,24 @@ export class EmbeddedPeer
       joined = await joinAsObserver(options.id, { ...options.member, id: options.id }, join);
       options = { ...options, peers: peersOfConfig(joined.config) };
     }
-    const { config, warnings } = configFromOptions(options);
+    // The newest membership this peer knew: the one it kept (see kept-membership.ts) when it
+    // is newer than the one it joined, else `peers`. A store that keeps nothing across restarts keeps no file either.
+    const keptPath =
+      options.storage === 'memory'
+        ? undefined
+        : keptMembershipPath({ dataLogDir: options.dataLogDir ?? options.dataDir });
+    const kept = keptPath === undefined ? undefined : await readKeptMembership(keptPath);
+    const newest =
+      kept?.servers.has(options.id) && kept.version > (joined?.config.version ?? 0n) ? kept : undefined;
+    const { config, warnings } = configFromOptions(options, newest);
     const errors = new ErrorTracker(options.log ?? silentLogger);
     const log = errors.log;
     for (const warning of warnings) log.warn({ serverId: options.id }, warning);
+    if (newest !== undefined)
+      log.info(
+        { serverId: options.id, version: newest.version.toString(16), file: keptPath },
+        'starting from the kept membership',
+      );
     const storage = await openStorage(options.storage, config, log);
     let node: ServerNode;
     try {
@@ -177,7 +200,11 @@ export class EmbeddedPeer
       await storage.close().catch(() => undefined);
       throw error;
     }
-    const peer = new EmbeddedPeer(node, config, errors, options);
+    const keeper =
+      keptPath === undefined
+        ? undefined
+        : new MembershipKeeper(keptPath, options.id, log, config.configVersion);
+    const peer = new EmbeddedPeer(node, config, errors, options, keeper);
     if (options.metrics !== undefined) peer.attachMetrics(options.metrics);
     peer.observe();
     if (joined !== undefined && options.join !== undefined) {
@@ -539,6 +566,8 @@ export class EmbeddedPeer
         this.log[level]({ serverId: this.id, departure, timeoutMs }, 'left the ensemble');
       }
       await this.node.close();
+      // A restart right after close starts from the last membership that took effect.
+      await this.keeper?.settled();
     } finally {
       this.closed = true;
       for (const attachment of this.attachments.splice(0)) {
