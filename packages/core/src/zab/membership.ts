@@ -30,8 +30,15 @@ export class Membership {
    * time, but a learner that lags on commits may log the next before applying the last, and
    * each may be in force somewhere: decisions need a quorum of every one.
    */
-  private proposed: { readonly config: EnsembleConfig; readonly quorum: MajorityQuorum }[] = [];
+  private proposed: {
+    readonly config: EnsembleConfig;
+    readonly quorum: MajorityQuorum;
+    /** False for one the driver kept (`keptProposal`), which the log may never hold. */
+    readonly logged: boolean;
+  }[] = [];
   private current: QuorumVerifier;
+  /** Whether a kept proposal is among `proposed`: appends need not look otherwise. */
+  private keptPending = false;
 
   /**
    * `config` is what the options and the tree say is in force (undefined for an ensemble
@@ -82,6 +89,13 @@ export class Membership {
 
   /** Transactions reached the log: a reconfig among them is proposed from now on. */
   logged(txns: readonly Txn[]): void {
+    // The log reached a kept proposal's zxid: it holds that reconfig (added again below,
+    // from the log) or never will, having passed it.
+    const last = txns.at(-1);
+    if (this.keptPending && last !== undefined) {
+      this.proposed = this.proposed.filter((entry) => entry.logged || entry.config.version > last.zxid);
+      this.keptPending = this.proposed.some((entry) => !entry.logged);
+    }
     for (const txn of txns) {
       if (txn.body.kind !== 'reconfig') continue;
       const config = parseEnsembleConfig(txn.body.config);
@@ -89,9 +103,24 @@ export class Membership {
       if (config.version <= this.version) continue;
       const last = this.proposed.at(-1);
       if (last !== undefined && config.version <= last.config.version) continue;
-      this.proposed.push({ config, quorum: quorumOfConfig(config) });
+      this.proposed.push({ config, quorum: quorumOfConfig(config), logged: true });
     }
     this.recompute();
+  }
+
+  /**
+   * A proposal the driver kept at start (zoo.cfg.dynamic.next) that the log may lack: taken
+   * as proposed when it is beyond everything the log holds (`lastLoggedZxid`), as ZooKeeper
+   * takes it as its last seen configuration. At or below the log's end it is the log's own
+   * proposal (already here) or one truncated away; at or below the one in force, old.
+   * Returns whether it was taken.
+   */
+  keptProposal(config: EnsembleConfig, lastLoggedZxid: Zxid): boolean {
+    if (config.version <= this.version || config.version <= lastLoggedZxid) return false;
+    this.proposed.push({ config, quorum: quorumOfConfig(config), logged: false });
+    this.keptPending = true;
+    this.recompute();
+    return true;
   }
 
   /** The log was cut back to `zxid`: a reconfig beyond it was never proposed after all. */

@@ -113,14 +113,24 @@ export interface PeerOptions {
    * server.N lines and version=); unset, the node stays empty, as a standalone ZooKeeper's.
    */
   readonly ensembleConfig?: EnsembleConfig;
+  /**
+   * A reconfig's configuration the driver kept as proposed and not yet committed (a server's
+   * `zoo.cfg.dynamic.next`, ZooKeeper's last seen quorum verifier at start). The log may
+   * lack it: the file is written as the proposal arrives, before it is durable. It counts as
+   * proposed (decisions need its quorum too) when it is beyond everything the log holds,
+   * until the log passes its zxid without it or a configuration as new takes effect; at or
+   * below the log's end it is ignored (the log's own proposal is the one, or it was truncated).
+   */
+  readonly proposedEnsembleConfig?: EnsembleConfig;
 }
 
 /** Peer options with every default filled in. */
 export type ResolvedPeerOptions = Required<
-  Omit<PeerOptions, 'observers' | 'onApplied' | 'ensembleConfig'>
+  Omit<PeerOptions, 'observers' | 'onApplied' | 'ensembleConfig' | 'proposedEnsembleConfig'>
 > & {
   readonly observers: readonly ServerId[];
   readonly ensembleConfig: EnsembleConfig | undefined;
+  readonly proposedEnsembleConfig: EnsembleConfig | undefined;
 };
 
 /** The queues a peer bounds: each has a `...Max` option, and `status()` counts how often it was full. */
@@ -173,6 +183,7 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     reconfigEnabled: options.reconfigEnabled ?? false,
     reconfigSkipsAcl: options.reconfigSkipsAcl ?? false,
     ensembleConfig: options.ensembleConfig,
+    proposedEnsembleConfig: options.proposedEnsembleConfig,
   };
   const problems: string[] = [];
   if (!resolved.voters.includes(resolved.serverId) && !resolved.observers.includes(resolved.serverId)) {

@@ -163,7 +163,8 @@ export interface PeerReady {
   /**
    * The membership a reconfig logged in this step proposes (not yet committed), if one did:
    * a server writes it to `zoo.cfg.dynamic.next`, as ZooKeeper's setLastSeenQuorumVerifier
-   * does. The peer itself knows it from its log after a restart. Absent when none was logged.
+   * does, and a restart hands it back (`proposedEnsembleConfig`) in case the log never got it.
+   * Absent when none was logged.
    */
   readonly proposedConfig?: EnsembleConfig | undefined;
 }
@@ -283,6 +284,9 @@ export class ZabPeer {
     // A reconfig logged and not applied is proposed: decisions need its quorum too.
     this.membership.logged(state.log);
     this.log = new TxnLog(this.tree.lastZxid, state.log);
+    // A proposal the driver kept (zoo.cfg.dynamic.next) that may not have reached the log.
+    const kept = this.options.proposedEnsembleConfig;
+    if (kept !== undefined) this.membership.keptProposal(kept, this.log.lastZxid);
     this.outbox = new Outbox(this.serverId, this.log);
     this.sessionSecret = state.sessionSecret ?? this.server.sessionSecret;
     assert(this.sessionSecret.length > 0, 'a session secret is never empty');
