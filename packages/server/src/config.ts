@@ -25,7 +25,7 @@ import {
 } from './client-port-config.js';
 import { isReservedClientTlsKey } from './client-tls.js';
 import { ConfigError } from './config-error.js';
-import { type DynamicConfig, readDynamicConfigFile } from './dynamic-config.js';
+import { type DynamicConfig, readDynamicConfigFile, readNextDynamicConfigFile } from './dynamic-config.js';
 import {
   METRICS_KEYS,
   type MetricsSettings,
@@ -77,6 +77,12 @@ export interface ZabkitConfig {
   readonly configVersion: bigint;
   /** The file the membership came from (zoo.cfg's `dynamicConfigFile=`), if any. */
   readonly dynamicConfigFile: string | undefined;
+  /**
+   * A reconfig proposed and not yet committed when the server last ran: `<zoo.cfg>.dynamic.next`,
+   * read as ZooKeeper's QuorumPeerConfig reads it (only beside a `dynamicConfigFile=`), its
+   * version from its `version=` line. The peer counts it as proposed if its log ends before it.
+   */
+  readonly proposedConfig: (DynamicConfig & { readonly version: bigint }) | undefined;
   /**
    * The zoo.cfg this configuration was read from, if it came from a file: where a server that
    * is reconfigured keeps `zoo.cfg.dynamic.<version>` files and which it rewrites to name them.
@@ -147,6 +153,11 @@ export interface ParseConfigOptions {
    * from it, and zoo.cfg may hold no `server.N` line.
    */
   readonly dynamicConfig?: DynamicConfig;
+  /**
+   * The proposed configuration `<zoo.cfg>.dynamic.next` holds, as read ({@link loadConfigFile}
+   * reads it when zoo.cfg names a `dynamicConfigFile=`); one without a version is ignored.
+   */
+  readonly nextDynamicConfig?: DynamicConfig;
   /** The path the text was read from ({@link loadConfigFile} gives it): see {@link ZabkitConfig.configFile}. */
   readonly configFile?: string;
 }
@@ -321,6 +332,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
     servers,
     configVersion: dynamic?.version,
     dynamicConfigFile: values.get('dynamicConfigFile'),
+    proposedConfig: proposedConfigOf(dynamic, options.nextDynamicConfig),
     configFile: options.configFile,
     tickTime: optional('tickTime', positive),
     dataLogDir,
@@ -406,6 +418,19 @@ function dynamicMembership(
 }
 
 /**
+ * The proposal a `.dynamic.next` file holds, when it is newer than the membership in force
+ * (ZooKeeper keeps an older one as its last seen configuration, where it changes nothing).
+ */
+function proposedConfigOf(
+  inForce: DynamicConfig | undefined,
+  next: DynamicConfig | undefined,
+): (DynamicConfig & { readonly version: bigint }) | undefined {
+  const version = next?.version;
+  if (next === undefined || version === undefined || version <= (inForce?.version ?? 0n)) return undefined;
+  return { servers: next.servers, version };
+}
+
+/**
  * A configuration as given, before defaults: what zoo.cfg's keys parse into and what the
  * embedding API's options become. Every setting but `dataDir` may be left out; the names are
  * ZabkitConfig's (zoo.cfg's, where zoo.cfg has the setting).
@@ -421,6 +446,8 @@ export interface ConfigInput {
   readonly configVersion?: bigint | undefined;
   /** Where the membership was read from, when a dynamic configuration file gave it. */
   readonly dynamicConfigFile?: string | undefined;
+  /** A proposed configuration read from `.dynamic.next` (see {@link ZabkitConfig.proposedConfig}). */
+  readonly proposedConfig?: (DynamicConfig & { readonly version: bigint }) | undefined;
   /** The zoo.cfg the settings were read from, if any. */
   readonly configFile?: string | undefined;
   readonly tickTime?: number | undefined;
@@ -628,6 +655,7 @@ export function resolveConfig(input: ConfigInput, warnings: string[]): ZabkitCon
     servers: new Map([...serverLines].sort(([a], [b]) => a - b)),
     configVersion: input.configVersion ?? 0n,
     dynamicConfigFile: input.dynamicConfigFile,
+    proposedConfig: input.proposedConfig,
     configFile: input.configFile,
     myid,
     peerType,
@@ -791,10 +819,14 @@ export async function loadConfigFile(path: string, options: ParseConfigOptions =
   const dynamicFile = entries.findLast((entry) => entry.key === 'dynamicConfigFile')?.value;
   const dynamicConfig =
     options.dynamicConfig ?? (dynamicFile ? await readDynamicConfigFile(dynamicFile) : undefined);
+  // As ZooKeeper: the proposal in `<zoo.cfg>.dynamic.next` is read only beside a dynamic file.
+  const nextDynamicConfig =
+    options.nextDynamicConfig ?? (dynamicFile ? await readNextDynamicConfigFile(path) : undefined);
   return parseConfig(text, {
     ...options,
     configFile: options.configFile ?? path,
     ...(myid === undefined ? {} : { myid }),
     ...(dynamicConfig === undefined ? {} : { dynamicConfig }),
+    ...(nextDynamicConfig === undefined ? {} : { nextDynamicConfig }),
   });
 }

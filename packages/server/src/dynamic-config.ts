@@ -215,6 +215,24 @@ export async function readDynamicConfigFile(path: string): Promise<DynamicConfig
   return parseDynamicConfig(text, { version: versionFromFileName(path) ?? 0n, source: path });
 }
 
+/**
+ * Reads `<configPath>.dynamic.next`, a proposed configuration with its `version=` line;
+ * undefined when there is none.
+ *
+ * @throws {@link ConfigError} for content ZooKeeper would refuse; other file system errors as thrown
+ */
+export async function readNextDynamicConfigFile(configPath: string): Promise<DynamicConfig | undefined> {
+  const path = `${configPath}${nextDynamicConfigSuffix}`;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return parseDynamicConfig(text, { versionLine: true, source: path });
+}
+
 /** What {@link writeDynamicConfigFiles} wrote. */
 export interface WrittenDynamicConfig {
   /** The absolute path of the new `zoo.cfg.dynamic.<hex>` file. */

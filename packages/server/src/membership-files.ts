@@ -70,9 +70,10 @@ export async function keepMembership(
 /**
  * A reconfig was logged here (proposed, not yet committed): its membership goes to
  * `zoo.cfg.dynamic.next`, with its `version=` line, as ZooKeeper's setLastSeenQuorumVerifier
- * writes it. It is removed once a configuration at least as new takes effect. A restarted
- * peer takes the proposal from its own log, not from this file, which is there for the
- * operator and ZooKeeper's tools. A failed write is logged, never thrown.
+ * writes it. It is removed once a configuration at least as new takes effect. A restart
+ * reads it back (config.ts, as ZooKeeper's QuorumPeerConfig): the peer counts it as proposed
+ * when its log ends before it (a crash came before the proposal was durable). A failed write
+ * is logged, never thrown.
  */
 export async function keepProposedMembership(
   config: EnsembleConfig,

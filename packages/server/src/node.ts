@@ -189,6 +189,17 @@ export class ServerNode {
         voters,
         observers,
         ...(ensemble ? { ensembleConfig: ensembleConfigOf(config) } : {}),
+        // ZooKeeper's last seen configuration at start (setLastSeenQuorumVerifier does nothing
+        // without reconfigEnabled): the proposal zoo.cfg.dynamic.next kept.
+        ...(ensemble && config.systemProperties.reconfigEnabled && config.proposedConfig !== undefined
+          ? {
+              proposedEnsembleConfig: ensembleConfigOf({
+                ...config,
+                servers: config.proposedConfig.servers,
+                configVersion: config.proposedConfig.version,
+              }),
+            }
+          : {}),
         reconfigEnabled: config.systemProperties.reconfigEnabled,
         reconfigSkipsAcl: config.systemProperties.skipAcl,
         tickTimeMs: config.tickTime,

@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { keepMembership, keepProposedMembership } from '../src/membership-files.js';
+import { ServerNode } from '../src/node.js';
+import { freePort } from './server-process.js';
 import { zooCfg } from './zoo-cfg.js';
 
 const member = (id: number, role: 'participant' | 'observer' = 'participant') => ({
@@ -144,6 +146,44 @@ describe('a membership that takes effect on a server', () => {
       silentLogger,
     );
     await expect(readFile(next, 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+
+  it('reads zoo.cfg.dynamic.next back at start as ZooKeeper does: the peer counts it as proposed', async () => {
+    const cfg = join(dir, 'zoo.cfg');
+    const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const line = (id: number) => `server.${id}=127.0.0.1:${ports[id - 1]}:${ports[id - 1]! + 1}:participant`;
+    const dynamicFile = join(dir, 'zoo.cfg.dynamic.100000001');
+    await writeFile(dynamicFile, [line(1), line(2), line(3)].join('\n'));
+    await writeFile(cfg, zooCfg(dir, ['reconfigEnabled=true', `dynamicConfigFile=${dynamicFile}`]));
+    const next = `${cfg}.dynamic.next`;
+    // A crash between writing the proposal down and logging it: the file alone knows it.
+    await writeFile(next, [line(1), line(2), line(3), line(4), 'version=100000005'].join('\n'));
+    const { config } = await loadConfigFile(cfg, { myid: 1 });
+    expect(config.proposedConfig?.version).toBe(0x100000005n);
+    expect([...config.proposedConfig!.servers.keys()]).toEqual([1, 2, 3, 4]);
+    const node = await ServerNode.start({ config, listen: false });
+    try {
+      const peer = node.driver.peer;
+      expect(peer.ensembleConfig?.version).toBe(0x100000001n);
+      expect(peer.pendingEnsembleConfig?.version).toBe(0x100000005n);
+      // Decisions need a majority of {1, 2, 3, 4} too: {1, 2} is not one.
+      expect(peer.quorum.voters.has(4)).toBe(true);
+      expect(peer.quorum.containsQuorum([1, 2])).toBe(false);
+    } finally {
+      await node.close();
+    }
+
+    // One no newer than the membership in force is over, as ZooKeeper's check of versions finds.
+    await writeFile(next, [line(1), line(2), line(4), 'version=100000001'].join('\n'));
+    expect((await loadConfigFile(cfg, { myid: 1 })).config.proposedConfig).toBeUndefined();
+    // Without a dynamicConfigFile ZooKeeper does not look for the file.
+    await writeFile(cfg, zooCfg(dir, ['reconfigEnabled=true', line(1), line(2), line(3)]));
+    await writeFile(next, [line(1), line(2), line(3), line(4), 'version=100000005'].join('\n'));
+    expect((await loadConfigFile(cfg, { myid: 1 })).config.proposedConfig).toBeUndefined();
+    // What ZooKeeper refuses there stops the start, naming the key.
+    await writeFile(cfg, zooCfg(dir, ['reconfigEnabled=true', `dynamicConfigFile=${dynamicFile}`]));
+    await writeFile(next, [line(1), 'weight.1=1', 'version=100000005'].join('\n'));
+    await expect(loadConfigFile(cfg, { myid: 1 })).rejects.toThrow(/weight\.1/);
   });
 
   it('logs a file it cannot write, and still tells the transport', async () => {
