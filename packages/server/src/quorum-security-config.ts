@@ -21,7 +21,8 @@ export interface QuorumSecuritySettings {
   readonly tls: TlsSettings | undefined;
   /**
    * `zabkit.quorum.identity.N=<name>`: the name server N's certificate must carry (a DNS or IP
-   * subjectAltName), where it is not the host of its `server.N` line.
+   * subjectAltName), where it is not the host of its `server.N` line. With reconfigEnabled, N
+   * may be a server not yet in the membership (one to be added, or joining).
    */
   readonly identities: ReadonlyMap<number, string>;
   /** `zabkit.quorum.secretFile`: the file holding the ensemble's shared secret. */
@@ -191,15 +192,21 @@ export function parseQuorumSecurity(
   }
 
   const identities = new Map<number, string>();
+  // With reconfig, a server may be added at runtime: its identity can be named before it is a
+  // member, so that a joiner whose certificate does not carry its address is accepted.
+  const reconfigEnabled = parseBoolean('reconfigEnabled', source.get('reconfigEnabled'), false);
   for (const key of source.keys()) {
     if (!key.startsWith(identityPrefix)) continue;
     const idText = key.slice(identityPrefix.length);
     const id = Number(idText);
-    if (!/^\d+$/.test(idText) || !serverIds.has(id)) {
+    const named = /^\d+$/.test(idText) && (serverIds.has(id) || (reconfigEnabled && id >= 1 && id <= 254));
+    if (!named) {
       throw new ConfigError(
         key,
         source.get(key),
-        `expected zabkit.quorum.identity.N for a server.N (${[...serverIds].join(', ') || 'none'})`,
+        reconfigEnabled
+          ? 'expected zabkit.quorum.identity.N for a server id 1..254'
+          : `expected zabkit.quorum.identity.N for a server.N (${[...serverIds].join(', ') || 'none'}; with reconfigEnabled=true, any server id)`,
       );
     }
     const name = source.get(key)!.trim();

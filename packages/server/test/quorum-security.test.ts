@@ -86,6 +86,23 @@ describe('quorum security keys', () => {
     expect(config.quorumSecurity.identities).toEqual(new Map([[2, 'zk2.zabkit.test']]));
   });
 
+  it('with reconfigEnabled, name the identity of a server not yet a member (one to join), and still no id out of range', async () => {
+    const { config } = parse(
+      ...tlsLines(),
+      'reconfigEnabled=true',
+      'zabkit.quorum.identity.9=zk9.zabkit.test',
+    );
+    expect(config.quorumSecurity.identities).toEqual(new Map([[9, 'zk9.zabkit.test']]));
+    for (const line of [
+      'zabkit.quorum.identity.255=zk',
+      'zabkit.quorum.identity.0=zk',
+      'zabkit.quorum.identity.x=zk',
+    ])
+      expect((await configError(() => parse(...tlsLines(), 'reconfigEnabled=true', line))).key).toBe(
+        line.split('=')[0],
+      );
+  });
+
   it.each([
     ['quorum.auth.enableSasl=true', 'quorum.auth.enableSasl'],
     ['quorum.auth.learnerRequireSasl=true', 'quorum.auth.learnerRequireSasl'],

@@ -352,4 +352,26 @@ describe('a server outside the membership, with quorum TLS', () => {
     expect(one!.isLinkUp(5)).toBe(false);
     expect(one!.securityStats.nonMembers).toBe(1);
   });
+
+  it('is accepted with a certificate for another name when the members map its id to that name', async () => {
+    // Server 4 listens on 127.0.0.4 with a certificate for zk4.zabkit.test alone.
+    const named = pki.issue({ name: 'non-member-named4', dns: ['zk4.zabkit.test'] });
+    const four = { key: named.keyPem, cert: named.chainPem, ca: pki.ca.certPem };
+    const identities = new Map([[4, 'zk4.zabkit.test']]);
+    const withMapping = (id: number) => ({ security: { tls: { ...tlsFor(id).security.tls, identities } } });
+    const [one] = await members([1, 2], withMapping);
+    collect(one!);
+    const joining = await joiner(4, [one!], { security: { tls: four } });
+    collect(joining);
+    // Accepted, and dialled back at 127.0.0.4 expecting that name.
+    await until(() => one!.isLinkUp(4) && joining.isLinkUp(1), 10_000);
+    expect(one!.securityStats.refused.certificateMismatch ?? 0).toBe(0);
+    // Without the mapping, the name is not the address it gives: refused.
+    const [two] = await members([2], (id) => tlsFor(id));
+    collect(two!);
+    const again = await joiner(4, [two!], { security: { tls: four } });
+    collect(again);
+    await until(() => (two!.securityStats.refused.certificateMismatch ?? 0) >= 1, 10_000);
+    expect(two!.isLinkUp(4)).toBe(false);
+  });
 });
