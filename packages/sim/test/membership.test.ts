@@ -48,6 +48,15 @@ describe('membership changes in the simulator', () => {
     ).toBeGreaterThan(0);
   });
 
+  it('seed 2532 (a voter ahead of its leader by an epoch alone) stays fixed', () => {
+    // A voter acknowledged a NEWLEADER no quorum did; the others, not knowing it, elected
+    // the same leader again and again, which looked again each time that voter came: an
+    // election without end (see leader.ts, onAckEpoch). The leader now drops it and goes on.
+    const result = runSeed(2532, { membershipChangesPerSecond: 1 });
+    expect(result.failures, 'seed 2532').toEqual([]);
+    expect(result.faults.reconfigCommitted).toBeGreaterThan(0);
+  });
+
   it('replay byte for byte', () => {
     const first = runSeed(5, { membershipChangesPerSecond: 2, faultyMs: 3000, healedMs: 4000 });
     const second = runSeed(5, { membershipChangesPerSecond: 2, faultyMs: 3000, healedMs: 4000 });

@@ -321,8 +321,14 @@ export class LeaderRole {
       currentEpoch > this.peer.currentEpoch ||
       (currentEpoch === this.peer.currentEpoch && lastZxid > ownLast);
     if (ahead && phase.kind === 'discovery' && !learner.observer) {
-      // A quorum member knows more than we do: the election was wrong; try again.
-      this.peer.lookForLeader(`server ${learner.serverId} is ahead of its leader`);
+      // It acknowledged an epoch (or holds a zxid) beyond ours: its ack must not choose this
+      // epoch. As ZooKeeper's LearnerHandler gives such a follower up ("Follower is ahead of
+      // the leader") and its leader goes on, it is dropped, and this leader is established by
+      // a quorum of the others (none of them ahead, so its history holds all they hold) or
+      // elects again after initLimit. Electing again at once livelocked (sim seed 2532): a
+      // server that acknowledged a NEWLEADER no quorum did is ahead by its epoch alone, and
+      // the others, not knowing it, elect this server again before it looks.
+      this.forget(learner, `server ${learner.serverId} is ahead of its leader`);
       return;
     }
     learner.stage = 'epochAcked';
