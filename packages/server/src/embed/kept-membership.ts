@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   type EnsembleConfig,
   EnsembleConfigError,
@@ -88,6 +88,8 @@ export class MembershipKeeper {
     const text = formatEnsembleConfig(config);
     this.writes = this.writes.then(async () => {
       try {
+        // A store of the embedder's own may keep nothing in dataDir: it may not exist yet.
+        await mkdir(dirname(this.path), { recursive: true });
         await writeDynamicConfigText(this.path, text);
         this.log.info(
           { serverId: this.serverId, file: this.path, version: config.version.toString(16) },
