@@ -164,7 +164,8 @@ export class EmbeddedPeer
       options = { ...options, peers: peersOfConfig(joined.config) };
     }
     // The newest membership this peer knew: the one it kept (see kept-membership.ts) when it
-    // is newer than the one it joined, else `peers`. A store that keeps nothing across restarts keeps no file either.
+    // is newer than the one it joined, else `peers`. A store that keeps nothing across
+    // restarts keeps no file either.
     const keptPath =
       options.storage === 'memory'
         ? undefined
