@@ -42,6 +42,7 @@ import {
   parseQuorumSecurity,
   type QuorumSecuritySettings,
 } from './quorum-security-config.js';
+import { readOptionalTextFile } from './read-optional-file.js';
 import { type MemberRole, parseRole, parseServerLine, type ServerAddress } from './server-line.js';
 import { parseSystemProperties, SYSTEM_PROPERTY_KEYS, type SystemProperties } from './system-properties.js';
 import { parseTlsSettings, type TlsSettings } from './tls-settings.js';
@@ -789,13 +790,8 @@ function applyCommandLine(
  * @throws {@link ConfigError} with key `myid` when the file's content is not a positive integer
  */
 export async function readMyId(dataDir: string): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = await readFile(join(dataDir, 'myid'), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readOptionalTextFile(join(dataDir, 'myid'));
+  if (text === undefined) return undefined;
   const first = text.split(/\r?\n/, 1)[0]!.trim();
   return parseInteger('myid', first, 1, Number.MAX_SAFE_INTEGER, 'expected a positive integer');
 }

@@ -29,6 +29,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { EnsembleConfig } from '@zabkit/core';
 import { ConfigError } from './config-error.js';
 import { parseProperties } from './properties.js';
+import { readOptionalTextFile } from './read-optional-file.js';
 import { parseServerLine, type ServerAddress } from './server-line.js';
 
 /** A membership as a dynamic configuration file holds it. */
@@ -223,13 +224,8 @@ export async function readDynamicConfigFile(path: string): Promise<DynamicConfig
  */
 export async function readNextDynamicConfigFile(configPath: string): Promise<DynamicConfig | undefined> {
   const path = `${configPath}${nextDynamicConfigSuffix}`;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readOptionalTextFile(path);
+  if (text === undefined) return undefined;
   return parseDynamicConfig(text, { versionLine: true, source: path });
 }
 
@@ -262,7 +258,7 @@ export async function writeDynamicConfigFiles(
   );
   await writeAtomically(configPath, staticConfig);
   const next = `${configPath}${nextDynamicConfigSuffix}`;
-  const proposed = await readFile(next, 'utf8').catch(() => undefined);
+  const proposed = await readOptionalTextFile(next);
   if (proposed !== undefined) {
     const version = (() => {
       try {

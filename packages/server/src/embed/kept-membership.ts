@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   type EnsembleConfig,
@@ -25,6 +25,7 @@ import type { ZabkitConfig } from '../config.js';
 import { ConfigError } from '../config-error.js';
 import { type DynamicConfig, dynamicConfigOf, writeDynamicConfigText } from '../dynamic-config.js';
 import type { Logger } from '../log.js';
+import { readOptionalTextFile } from '../read-optional-file.js';
 
 /** The file's name, in the directory of the peer's store. */
 export const keptMembershipFileName = 'zabkit.membership';
@@ -43,13 +44,8 @@ export type KeptMembership = DynamicConfig & { readonly version: bigint };
  * @throws {@link ConfigError} naming the file when it does not hold a versioned membership
  */
 export async function readKeptMembership(path: string): Promise<KeptMembership | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readOptionalTextFile(path);
+  if (text === undefined) return undefined;
   let config: EnsembleConfig;
   try {
     config = parseEnsembleConfig(text);
