@@ -146,17 +146,20 @@ async function workloads(deployment, clients, args) {
  * Offers `ratePerSec` operations for `durationMs` at a steady rate, whatever the replies do
  * (an open loop: each millisecond's due operations are sent then, round-robin over
  * `clients`), and reports the latency of each from when it was sent. Concurrency is bounded
- * by `inFlightMax` only.
+ * only by `inFlightMaxPerClient`.
  */
 async function measureAtRate(label, ratePerSec, durationMs, clients, operation) {
   const total = Math.max(1, Math.round((ratePerSec * durationMs) / 1000));
   // Below the peer's bound on requests pending per session (1,000), which closes a session
-  // that passes it: a rate beyond what the server sustains shows as latency and a lower rate.
-  const inFlightMax = clients.length * 900;
+  // that passes it (ConnectionLoss for every request it holds), counted per client: one
+  // client whose replies lag (a follower's, behind a long turn) would pass it while the
+  // others keep a total bound. A rate beyond what the server sustains shows as latency and
+  // a lower rate.
+  const inFlightMaxPerClient = 900;
+  const inFlightByClient = new Array(clients.length).fill(0);
   const latenciesMs = new Float64Array(total);
   let issued = 0;
   let answered = 0;
-  let inFlight = 0;
   let failures = 0;
   const failureCodes = {};
   const cpuBefore = process.cpuUsage();
@@ -164,11 +167,12 @@ async function measureAtRate(label, ratePerSec, durationMs, clients, operation) 
   await new Promise((resolve) => {
     const timer = setInterval(() => {
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * ratePerSec));
-      while (issued < due && inFlight < inFlightMax) {
+      while (issued < due && inFlightByClient[issued % clients.length] < inFlightMaxPerClient) {
         const index = issued++;
-        inFlight++;
+        const clientIndex = index % clients.length;
+        inFlightByClient[clientIndex]++;
         const t0 = performance.now();
-        operation(clients[index % clients.length], index)
+        operation(clients[clientIndex], index)
           .then(
             () => {
               latenciesMs[index] = performance.now() - t0;
@@ -180,7 +184,7 @@ async function measureAtRate(label, ratePerSec, durationMs, clients, operation) 
             },
           )
           .finally(() => {
-            inFlight--;
+            inFlightByClient[clientIndex]--;
             answered++;
             if (answered === total) {
               clearInterval(timer);
