@@ -517,6 +517,22 @@ export class ZabClient extends EventEmitter<ClientEvents> {
     const options = optionsOf(versionOrOptions);
     const bytes = options?.codec !== undefined ? options.codec.encode(data) : toBytes(data as Data);
     const version = versionOf(versionOrOptions);
+    // One plain attempt (no signal, deadline, retries or tracing) needs none of perform's closures.
+    if (this.run.isPlain('setData', options)) {
+      let serverPath: string;
+      try {
+        serverPath = this.run.serverPath(path);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const plain = this.run.plainAttempt('setData', options)!;
+      return this.run.sendMapped(
+        { op: 'setData', path: serverPath, data: bytes, version },
+        plain,
+        path,
+        statOf,
+      );
+    }
     return this.run.perform('setData', path, options, false, (scope, policy) =>
       this.setDataAttempts(path, bytes, version, scope, policy),
     );

@@ -119,13 +119,18 @@ export class OperationRunner {
    * closures; undefined otherwise. The attempt is counted as `withRetries` would.
    */
   plainAttempt(op: string, options: OperationOptions | undefined): OperationScope | undefined {
-    if (options !== undefined && (options.signal !== undefined || options.timeoutMs !== undefined))
-      return undefined;
-    if (this.defaults.requestTimeoutMs !== undefined) return undefined;
-    const policy = options?.retry === false ? undefined : (options?.retry ?? this.defaults.retryPolicy);
-    if (policy !== undefined || tracingWanted(op)) return undefined;
+    if (!this.isPlain(op, options)) return undefined;
     this.unbounded.attempts++;
     return this.unbounded;
+  }
+
+  /** True when an operation with these options would be one plain attempt (see `plainAttempt`). */
+  isPlain(op: string, options: OperationOptions | undefined): boolean {
+    if (options !== undefined && (options.signal !== undefined || options.timeoutMs !== undefined))
+      return false;
+    if (this.defaults.requestTimeoutMs !== undefined) return false;
+    const policy = options?.retry === false ? undefined : (options?.retry ?? this.defaults.retryPolicy);
+    return policy === undefined && !tracingWanted(op);
   }
 
   private async performScoped<T>(
@@ -275,11 +280,7 @@ export class OperationRunner {
     map: (result: ResultByOp[Op]) => T,
     onReply?: (reply: Reply) => void,
   ): Promise<T> {
-    return this.session.call(request, onReply, scope, clientPath).then((reply) => {
-      if (reply.ok) return map(reply.result as ResultByOp[Op]);
-      const path = clientPath ?? (reply.path === undefined ? undefined : this.clientPath(reply.path));
-      throw new ZabError(reply.code, path);
-    });
+    return this.session.callMapped(request, onReply, scope, clientPath, this.root, map);
   }
 
   /** Registers `listener` for `kind` at `serverPath` once a reply says the server set the watch. */

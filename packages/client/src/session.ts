@@ -58,15 +58,55 @@ export type SessionEvent =
   | { readonly kind: 'expired'; readonly sessionId: bigint; readonly detectedBy: ExpiryDetector }
   | { readonly kind: 'renewed'; readonly previousSessionId: bigint; readonly sessionId: bigint };
 
-type Pending = {
-  /**
-   * Runs when the reply arrives, before any later message is handled: watch listeners must
-   * be registered before an event that follows the reply can be dispatched.
-   */
-  readonly onReply: ((reply: Reply) => void) | undefined;
-  readonly resolve: (reply: Reply) => void;
-  readonly reject: (error: Error) => void;
-};
+/**
+ * A request waiting for its reply. One object and one promise per request: the session
+ * settles the caller's promise itself, with `map` applied to a successful result, rather than
+ * through a chain of reactions (a request's reply is on every operation's path).
+ */
+class Pending {
+  resolve: (value: unknown) => void = noop;
+  reject: (error: Error) => void = noop;
+
+  constructor(
+    /**
+     * Runs when the reply arrives, before any later message is handled: watch listeners must
+     * be registered before an event that follows the reply can be dispatched.
+     */
+    readonly onReply: ((reply: Reply) => void) | undefined,
+    /**
+     * What a successful result resolves as; undefined: the promise resolves with the reply
+     * itself, successful or not. Otherwise an unsuccessful reply rejects with ZooKeeper's
+     * error for `clientPath`, or for the reply's path seen from `root`.
+     */
+    readonly map: ((result: unknown) => unknown) | undefined,
+    readonly clientPath: string | undefined,
+    readonly root: string,
+  ) {}
+
+  settle(reply: Reply): void {
+    const map = this.map;
+    if (map === undefined) {
+      this.resolve(reply);
+      return;
+    }
+    if (!reply.ok) {
+      const path =
+        this.clientPath ?? (reply.path === undefined ? undefined : toClientPath(this.root, reply.path));
+      this.reject(new ZabError(reply.code, path));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = map(reply.result);
+    } catch (error) {
+      this.reject(error as Error);
+      return;
+    }
+    this.resolve(value);
+  }
+}
+
+const noop = (): void => {};
 
 /** Errors of requests that never left the client: certainly not applied. */
 const notSentErrors = new WeakSet<Error>();
@@ -274,7 +314,7 @@ export class Session {
         if (pending === undefined) return;
         this.pending.delete(message.xid);
         pending.onReply?.(message.reply);
-        pending.resolve(message.reply);
+        pending.settle(message.reply);
         return;
       }
       case 'watch': {
@@ -504,17 +544,53 @@ export class Session {
     scope?: OperationScope,
     path?: string,
   ): Promise<Reply> {
+    return this.send<Reply>(request, onReply, scope, path, '/', undefined);
+  }
+
+  /**
+   * `call`, resolving with `map` of a successful result and rejecting with ZooKeeper's error
+   * for `clientPath` (or the reply's path seen from `root`) otherwise, settled from the reply
+   * with no promise between.
+   */
+  callMapped<T>(
+    request: ClientRequest,
+    onReply: ((reply: Reply) => void) | undefined,
+    scope: OperationScope | undefined,
+    clientPath: string | undefined,
+    root: string,
+    map: (result: never) => T,
+  ): Promise<T> {
+    return this.send<T>(request, onReply, scope, clientPath, root, map as (result: unknown) => unknown);
+  }
+
+  private send<T>(
+    request: ClientRequest,
+    onReply: ((reply: Reply) => void) | undefined,
+    scope: OperationScope | undefined,
+    path: string | undefined,
+    root: string,
+    map: ((result: unknown) => unknown) | undefined,
+  ): Promise<T> {
     if (scope?.cancelled !== undefined) return Promise.reject(scope.cancelled);
-    if (!this.isConnected() || this.link === undefined) {
+    const link = this.link;
+    if (!this.isConnected() || link === undefined) {
       return Promise.reject(this.notConnectedError(path ?? ('path' in request ? request.path : undefined)));
     }
     const xid = this.nextXid;
     this.nextXid = this.nextXid === 0x7fff_ffff ? 1 : this.nextXid + 1;
-    const reply = new Promise<Reply>((resolve, reject) => {
-      this.pending.set(xid, { onReply, resolve, reject });
-      this.lastSentMs = this.timers.now();
-      this.link!.send(xid, request);
+    const pending = new Pending(onReply, map, path, root);
+    const reply = new Promise<T>((resolve, reject) => {
+      pending.resolve = resolve as (value: unknown) => void;
+      pending.reject = reject;
     });
+    this.pending.set(xid, pending);
+    this.lastSentMs = this.timers.now();
+    try {
+      link.send(xid, request);
+    } catch (error) {
+      this.pending.delete(xid);
+      return Promise.reject(error);
+    }
     if (scope === undefined || !scope.cancellable) return reply;
     return scope.inFlightRace(reply, () => this.pending.delete(xid), isWriteRequest(request));
   }
