@@ -28,9 +28,14 @@ export function pathProblem(path: string): string | undefined {
   for (let i = 1; i <= path.length; i++) {
     const c = i < path.length ? path.charCodeAt(i) : 0x2f;
     if (c === 0x2f) {
-      const segment = path.slice(segmentStart, i);
-      if (segment.length === 0) return `empty node name at ${i}`;
-      if (segment === '.' || segment === '..') return `relative paths not allowed at ${segmentStart}`;
+      // Read in place, not sliced: every request's path passes here.
+      const length = i - segmentStart;
+      if (length === 0) return `empty node name at ${i}`;
+      if (
+        path.charCodeAt(segmentStart) === 0x2e &&
+        (length === 1 || (length === 2 && path.charCodeAt(segmentStart + 1) === 0x2e))
+      )
+        return `relative paths not allowed at ${segmentStart}`;
       segmentStart = i + 1;
       continue;
     }

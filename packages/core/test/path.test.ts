@@ -12,12 +12,24 @@ import {
 } from '../src/index.js';
 
 describe('path validation follows ZooKeeper PathUtils', () => {
-  it.each(['/', '/a', '/a/b', '/a.b', '/...', '/a/..b', '/.a', '/zookeeper', '/ü', '/a b', '/a/b/c/d/e'])(
-    'accepts %j',
-    (path) => {
-      expect(pathProblem(path)).toBeUndefined();
-    },
-  );
+  it.each([
+    '/',
+    '/a',
+    '/a/b',
+    '/a.b',
+    '/...',
+    '/a/..b',
+    '/.a',
+    '/a/b.',
+    '/a/.b/..c',
+    '/..a/b',
+    '/zookeeper',
+    '/ü',
+    '/a b',
+    '/a/b/c/d/e',
+  ])('accepts %j', (path) => {
+    expect(pathProblem(path)).toBeUndefined();
+  });
 
   it.each([
     ['', 'empty'],
@@ -29,6 +41,9 @@ describe('path validation follows ZooKeeper PathUtils', () => {
     ['/..', 'dot dot'],
     ['/a/./b', 'dot inside'],
     ['/a/../b', 'dot dot inside'],
+    ['/a/.', 'dot last'],
+    ['/a/..', 'dot dot last'],
+    ['/./a', 'dot first'],
     ['/a\u0000b', 'NUL'],
     ['/a\u0001', 'C0 control'],
     ['/a\u007f', 'DEL'],
