@@ -92,9 +92,12 @@ export class Membership {
     // The log reached a kept proposal's zxid: it holds that reconfig (added again below,
     // from the log) or never will, having passed it.
     const last = txns.at(-1);
+    const proposedBefore = this.proposed.length;
+    let changed = false;
     if (this.keptPending && last !== undefined) {
       this.proposed = this.proposed.filter((entry) => entry.logged || entry.config.version > last.zxid);
       this.keptPending = this.proposed.some((entry) => !entry.logged);
+      changed = this.proposed.length !== proposedBefore;
     }
     for (const txn of txns) {
       if (txn.body.kind !== 'reconfig') continue;
@@ -104,8 +107,10 @@ export class Membership {
       const last = this.proposed.at(-1);
       if (last !== undefined && config.version <= last.config.version) continue;
       this.proposed.push({ config, quorum: quorumOfConfig(config), logged: true });
+      changed = true;
     }
-    this.recompute();
+    // Every proposal is logged: most appends change nothing here, and the quorum stays.
+    if (changed) this.recompute();
   }
 
   /**
