@@ -14,7 +14,7 @@ import type { ReconfigRequest } from '../requests.js';
 import { noSessionId } from '../sessions/session-ids.js';
 import { restoreProblem } from '../tree/snapshot-node.js';
 import type { SessionId, Txn } from '../txn.js';
-import { counterOf, epochOf, makeZxid, nextZxid, type Zxid } from '../zxid.js';
+import { makeZxid, type Zxid } from '../zxid.js';
 import { ContainerCollector } from './container-collector.js';
 import { internalCxid, type PeerContext, type TxnOrigin } from './context.js';
 import type { SyncProgress } from './events.js';
@@ -93,6 +93,12 @@ interface LearnerSync {
 interface Broadcast {
   readonly kind: 'broadcast';
   readonly epoch: number;
+  /**
+   * (epoch, 0) and (epoch, zxidCounterLimit): a proposal compares its zxid with these rather
+   * than taking it apart, since every BigInt operation allocates and each write proposes one.
+   */
+  readonly epochStartZxid: Zxid;
+  readonly counterLimitZxid: Zxid;
   readonly preparer: RequestPreparer;
   readonly sessions: LeaderSessions;
   readonly containers: ContainerCollector;
@@ -521,6 +527,8 @@ export class LeaderRole {
     this.phase = {
       kind: 'broadcast',
       epoch: phase.epoch,
+      epochStartZxid: makeZxid(phase.epoch, 0),
+      counterLimitZxid: makeZxid(phase.epoch, this.peer.options.zxidCounterLimit),
       preparer,
       sessions,
       containers: new ContainerCollector(this.peer.server.containerCheckIntervalMs, now),
@@ -573,20 +581,18 @@ export class LeaderRole {
       phase.proposalsInFlight < this.peer.options.proposalsInFlightMax,
       'a proposal needs room in flight',
     );
-    if (
-      epochOf(phase.lastProposedZxid) === phase.epoch &&
-      counterOf(phase.lastProposedZxid) >= this.peer.options.zxidCounterLimit
-    ) {
+    // Nothing proposed is beyond this leader's epoch: at or above (epoch, 0) means in it.
+    const last = phase.lastProposedZxid;
+    const inEpoch = last >= phase.epochStartZxid;
+    if (inEpoch && last >= phase.counterLimitZxid) {
       // The counter is exhausted in this epoch: a new epoch starts the count again. Only this
       // epoch's count matters: a history that ended at the limit in an earlier epoch is
       // followed by (epoch, 1), and stepping down for it would do so at every election.
       this.peer.lookForLeader('zxid counter exhausted');
       return undefined;
     }
-    const zxid =
-      epochOf(phase.lastProposedZxid) === phase.epoch
-        ? nextZxid(phase.lastProposedZxid)
-        : makeZxid(phase.epoch, 1);
+    // Below the limit, so the counter has room: (last + 1) stays in the epoch.
+    const zxid = (inEpoch ? last + 1n : phase.epochStartZxid + 1n) as Zxid;
     // In the leader's own epoch by construction; the history it brings is older.
     assert(zxid > phase.lastProposedZxid, 'zxids rise');
     assert(zxid > phase.historyZxid, 'a proposal follows the history the leader brought');
