@@ -94,6 +94,9 @@ class Connection implements Reader {
   }
 }
 
+/** No schemes enforced: shared, not made for every request. */
+const noSchemes: readonly string[] = [];
+
 /** The client-facing front of a peer: connections, reads, watches, and replies in order. */
 export class ClientFront {
   readonly watches: ConnectionWatches;
@@ -211,7 +214,7 @@ export class ClientFront {
       this.send(connectionId, xid, reply, undefined);
       return;
     }
-    const enforced = this.options.enforceAuthSchemes ?? [];
+    const enforced = this.options.enforceAuthSchemes ?? noSchemes;
     if (enforced.length > 0 && !connection.auth.holdsAnyOf(enforced)) {
       // The reply goes out ahead of the session's pending ones, as ZooKeeper's does: it
       // answers before the request enters its pipeline. Then only this connection closes.

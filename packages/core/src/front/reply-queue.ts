@@ -30,8 +30,14 @@ export type LocalRequest = Exclude<
  * (`reply` is then set, once); local requests are served when they reach the head.
  */
 type Entry =
-  | { readonly kind: 'write'; readonly xid: number; readonly op: OpName; reply?: Reply; zxid?: Zxid }
-  | { readonly kind: 'sync'; readonly xid: number; readonly path: string; reply?: Reply }
+  | {
+      readonly kind: 'write';
+      readonly xid: number;
+      readonly op: OpName;
+      reply: Reply | undefined;
+      zxid: Zxid | undefined;
+    }
+  | { readonly kind: 'sync'; readonly xid: number; readonly path: string; reply: Reply | undefined }
   | { readonly kind: 'local'; readonly xid: number; readonly request: LocalRequest };
 
 /** How a queue answers its head: it serves a local request now, and sends replies. */
@@ -64,12 +70,13 @@ export class ReplyQueue {
 
   /** A write (or closeSession) was handed to the commit path; `answerWrite` completes it. */
   awaitWrite(xid: number, op: OpName): void {
-    this.push({ kind: 'write', xid, op });
+    // Made with every field it will hold: answered in place, it keeps its shape.
+    this.push({ kind: 'write', xid, op, reply: undefined, zxid: undefined });
   }
 
   /** A sync was handed to the commit path; `answerSync` completes it. */
   awaitSync(xid: number, path: string): void {
-    this.push({ kind: 'sync', xid, path });
+    this.push({ kind: 'sync', xid, path, reply: undefined });
   }
 
   /** A local request arrived behind unanswered ones: it is served when it reaches the head. */
@@ -81,7 +88,8 @@ export class ReplyQueue {
   /** The write `xid` was applied at `zxid` with `result`. */
   answerWrite(xid: number, result: TxnResult, zxid: Zxid): void {
     const entry = this.unanswered(xid, 'write');
-    assert(entry?.kind === 'write', () => `no write ${xid} awaiting its answer`);
+    // Checked before asserting: a message closure would be allocated for every write.
+    if (entry?.kind !== 'write') assert(false, `no write ${xid} awaiting its answer`);
     entry.reply = toWriteReply(result, entry.op);
     entry.zxid = zxid;
   }
@@ -136,9 +144,11 @@ export class ReplyQueue {
 
   /** The first entry of `kind` numbered `xid` still without its answer. */
   private unanswered(xid: number, kind: 'write' | 'sync'): Entry | undefined {
-    return this.entries.find(
-      (entry) => entry.xid === xid && entry.kind === kind && entry.reply === undefined,
-    );
+    // A loop, not find(): no closure per answer, and the answer is nearly always at the head.
+    for (const entry of this.entries) {
+      if (entry.xid === xid && entry.kind === kind && entry.reply === undefined) return entry;
+    }
+    return undefined;
   }
 }
 
