@@ -92,11 +92,11 @@ export function deliverToLink(handlers: LinkHandlers, output: ClientOutput): boo
         ...(output.readOnly === true ? { readOnly: true } : {}),
       });
       return false;
+    // A reply or watch output is its link message already (with the connection's id besides):
+    // handed over as it is, not copied for every reply.
     case 'reply':
-      handlers.message({ kind: 'reply', xid: output.xid, zxid: output.zxid, reply: output.reply });
-      return false;
     case 'watch':
-      handlers.message({ kind: 'watch', zxid: output.zxid, event: output.event });
+      handlers.message(output);
       return false;
     case 'close':
       handlers.closed(output.reason);
