@@ -41,6 +41,16 @@ export interface MetricsOptions {
   readonly registry?: Registry;
 }
 
+/**
+ * The top-level namespace of an absolute path (`/app/x` and `/app` are `app`), undefined for
+ * `/`. Found without splitting the path: every applied write and served read asks.
+ */
+export function topLevelNamespace(path: string): string | undefined {
+  const end = path.indexOf('/', 1);
+  const namespace = end === -1 ? path.slice(1) : path.slice(1, end);
+  return namespace === '' ? undefined : namespace;
+}
+
 /** The cxid of the transactions a server issues itself (a session expiry's close among them). */
 const internalCxid = -1;
 
@@ -76,8 +86,29 @@ export class ServerMetrics implements ReplicaListener {
   private readonly promSummaries = new Map<string, Summary>();
   /** The Prometheus gauges, registered only while ZooKeeper would have them (see gaugeShown). */
   private readonly promGauges = new Map<string, Gauge>();
-  /** Counter values since the last reset (mntr reports these; Prometheus's never go back). */
-  private readonly counterValues = new Map<string, number>();
+  /**
+   * Counter values since the last reset (mntr reports these; Prometheus's never go back), each
+   * with its Prometheus counter: one lookup per count, as counts come several per write.
+   */
+  private readonly counterValues = new Map<string, { value: number; prom: Counter | undefined }>();
+  /**
+   * Each summary's tally and Prometheus summary, found once by name and kept: a write records
+   * a dozen figures, each of which would otherwise look its name up in two maps.
+   */
+  private readonly summaryCells = new Map<
+    string,
+    { readonly tally: Tally | undefined; readonly prom: Summary | undefined }
+  >();
+  /** The same for the labelled summaries: the tallies by key and the Prometheus summary. */
+  private readonly labelledCells = new Map<
+    string,
+    {
+      readonly set: { advanced: boolean; byKey: Map<string, Tally> } | undefined;
+      readonly prom: Summary | undefined;
+    }
+  >();
+  /** Learner ids as the labelled summaries' keys, made once per learner. */
+  private readonly learnerKeys = new Map<number, string>();
   /** The counter sets' values by key since the last reset (quota_exceeded_error_per_namespace). */
   private readonly keyedCounterValues = new Map<string, Map<string, number>>();
   /**
@@ -259,10 +290,10 @@ export class ServerMetrics implements ReplicaListener {
 
   /** Adds `by` to one of ZooKeeper's counters. */
   inc(name: string, by = 1): void {
-    const value = this.counterValues.get(name);
-    if (value === undefined) return;
-    this.counterValues.set(name, value + by);
-    this.promCounters.get(name)?.inc(by);
+    const counter = this.counterValues.get(name);
+    if (counter === undefined) return;
+    counter.value += by;
+    counter.prom?.inc(by);
   }
 
   /** Adds `by` under `key` to one of ZooKeeper's counter sets. */
@@ -278,9 +309,8 @@ export class ServerMetrics implements ReplicaListener {
    * written path's top-level namespace, as ZooKeeper's checkQuota does.
    */
   quotaRefused(path: string): void {
-    const namespace = path.split('/')[1];
-    if (namespace !== undefined && namespace !== '')
-      this.incKeyed('quota_exceeded_error_per_namespace', namespace);
+    const namespace = topLevelNamespace(path);
+    if (namespace !== undefined) this.incKeyed('quota_exceeded_error_per_namespace', namespace);
   }
 
   /**
@@ -294,8 +324,14 @@ export class ServerMetrics implements ReplicaListener {
 
   /** Records a value in one of ZooKeeper's summaries (milliseconds for times, as there). */
   observe(name: string, value: number): void {
-    this.tallies.get(name)?.add(value);
-    this.promSummaries.get(name)?.observe(value);
+    let cell = this.summaryCells.get(name);
+    if (cell === undefined) {
+      // Every summary is defined in the constructor: a name found once stays found.
+      cell = { tally: this.tallies.get(name), prom: this.promSummaries.get(name) };
+      this.summaryCells.set(name, cell);
+    }
+    cell.tally?.add(value);
+    cell.prom?.observe(value);
   }
 
   /**
@@ -310,7 +346,12 @@ export class ServerMetrics implements ReplicaListener {
 
   /** Records a value under `key` in one of ZooKeeper's labelled summaries. */
   observeKeyed(name: string, key: string, value: number): void {
-    const set = this.labelledTallies.get(name);
+    let cell = this.labelledCells.get(name);
+    if (cell === undefined) {
+      cell = { set: this.labelledTallies.get(name), prom: this.promSummaries.get(name) };
+      this.labelledCells.set(name, cell);
+    }
+    const set = cell.set;
     if (set === undefined) return;
     let tally = set.byKey.get(key);
     if (tally === undefined) {
@@ -318,7 +359,17 @@ export class ServerMetrics implements ReplicaListener {
       set.byKey.set(key, tally);
     }
     tally.add(value);
-    this.promSummaries.get(name)?.labels(key).observe(value);
+    cell.prom?.labels(key).observe(value);
+  }
+
+  /** A learner's id as a labelled summary's key. */
+  private learnerKey(serverId: number): string {
+    let key = this.learnerKeys.get(serverId);
+    if (key === undefined) {
+      key = String(serverId);
+      this.learnerKeys.set(serverId, key);
+    }
+    return key;
   }
 
   /**
@@ -337,7 +388,7 @@ export class ServerMetrics implements ReplicaListener {
     for (const [name, values] of this.gaugeSets())
       if (!unmeasuredMetrics.has(name))
         for (const [key, value] of values) pairs.push([`${key}_${name}`, value]);
-    for (const [name, value] of this.counterValues) pairs.push([name, value + this.statsCounter(name)]);
+    for (const [name, { value }] of this.counterValues) pairs.push([name, value + this.statsCounter(name)]);
     for (const [name, values] of this.keyedCounterValues)
       for (const [key, value] of values) pairs.push([`${key}_${name}`, value]);
     for (const tally of this.tallies.values()) pairs.push(...tally.values());
@@ -390,7 +441,7 @@ export class ServerMetrics implements ReplicaListener {
   reset(): void {
     for (const tally of this.tallies.values()) tally.reset();
     for (const set of this.labelledTallies.values()) set.byKey.clear();
-    for (const name of this.counterValues.keys()) this.counterValues.set(name, 0);
+    for (const counter of this.counterValues.values()) counter.value = 0;
     for (const values of this.keyedCounterValues.values()) values.clear();
     this.responseSizes = { last: -1, min: -1, max: -1 };
     this.statsBaseline = new Map(
@@ -444,7 +495,7 @@ export class ServerMetrics implements ReplicaListener {
 
   private define(name: string, kind: ZooKeeperMetricKind): void {
     const advanced = kind === 'summaryAdvanced' || kind === 'summarySetAdvanced';
-    if (kind === 'counter') this.counterValues.set(name, 0);
+    if (kind === 'counter') this.counterValues.set(name, { value: 0, prom: undefined });
     if (kind === 'counterSet') this.keyedCounterValues.set(name, new Map());
     if (kind === 'summary' || kind === 'summaryAdvanced') this.tallies.set(name, new Tally(name, advanced));
     if (kind === 'summarySet' || kind === 'summarySetAdvanced')
@@ -474,6 +525,8 @@ export class ServerMetrics implements ReplicaListener {
               }),
         });
         this.promCounters.set(name, counter);
+        const cell = this.counterValues.get(name);
+        if (cell !== undefined) cell.prom = counter;
         return;
       }
       case 'gaugeSet': {
@@ -555,12 +608,11 @@ export class ServerMetrics implements ReplicaListener {
 
   /** A reply or watch event went to a client: its size, and for an event watch_bytes. */
   private responseWritten(bytes: number, notification: boolean): void {
+    // In place: every reply passes here, and the gauges copy the figures out when read.
     const sizes = this.responseSizes;
-    this.responseSizes = {
-      last: bytes,
-      min: sizes.min === -1 || bytes < sizes.min ? bytes : sizes.min,
-      max: bytes > sizes.max ? bytes : sizes.max,
-    };
+    sizes.last = bytes;
+    if (sizes.min === -1 || bytes < sizes.min) sizes.min = bytes;
+    if (bytes > sizes.max) sizes.max = bytes;
     if (notification) this.inc('watch_bytes', bytes);
   }
 
@@ -573,10 +625,12 @@ export class ServerMetrics implements ReplicaListener {
     if (status.role !== 'leading') return;
     const committed = status.lastCommittedZxid;
     // Every step of a leader passes here: little to do without a sync.
-    for (const envelopes of [ready.messages, ready.messagesAfterPersist])
-      for (const { message } of envelopes)
-        if (message.kind === 'clientSyncReply' && message.zxid > committed)
-          this.syncsAwaitingCommit.add(message.zxid);
+    for (const { message } of ready.messages)
+      if (message.kind === 'clientSyncReply' && message.zxid > committed)
+        this.syncsAwaitingCommit.add(message.zxid);
+    for (const { message } of ready.messagesAfterPersist)
+      if (message.kind === 'clientSyncReply' && message.zxid > committed)
+        this.syncsAwaitingCommit.add(message.zxid);
     if (this.syncsAwaitingCommit.size === 0) return;
     for (const zxid of this.syncsAwaitingCommit) if (zxid <= committed) this.syncsAwaitingCommit.delete(zxid);
     if (this.syncsAwaitingCommit.size > pendingLatenciesMax) {
@@ -609,9 +663,11 @@ export class ServerMetrics implements ReplicaListener {
 
   /** Notes when the transactions a step logs were prepared: they now wait for a write. */
   private queuedToLog(ready: PeerReady): void {
-    const nowMs = performance.now();
+    // The clock is read only for a step that logs: most persist nothing.
+    let nowMs: number | undefined;
     for (const action of ready.persist) {
       if (action.kind !== 'append') continue;
+      nowMs ??= performance.now();
       for (const txn of action.txns) this.toLogSinceMs.set(txn.zxid, nowMs);
     }
     while (this.toLogSinceMs.size > pendingLatenciesMax) {
@@ -653,12 +709,14 @@ export class ServerMetrics implements ReplicaListener {
     let snapshot = false;
     // What this server proposes it logs while it leads: a session's close with no client
     // request behind it (cxid -1) is its session tracker expiring it, ZooKeeper's stale_sessions_expired.
-    const status = this.node.driver.peer.status();
-    const leading = status.role === 'leading';
+    // The role and serving state as the last step left them, which are the peer's now: only a
+    // step changes them, and stepped hears every step. Reading the peer's whole status here
+    // would cost every write a status object.
+    const leading = this.role === 'leading';
     // A voter's durable proposals are what it acknowledges (the leader to itself): ZooKeeper's
     // Ack and SendAck processors time each from its transaction's time. Not standalone, where
     // ZooKeeper has no ack stage, nor on an observer, which acks nothing.
-    const acking = (leading || status.role === 'following') && status.serving && !this.standalone();
+    const acking = (leading || this.role === 'following') && this.serving && !this.standalone();
     for (const action of actions) {
       if (action.kind === 'append') {
         appended = true;
@@ -683,6 +741,21 @@ export class ServerMetrics implements ReplicaListener {
   }
 
   private stepped(ready: PeerReady, status: PeerStatus): void {
+    // Most steps log, send and tell nothing (a tick, a durability report, an ack short of a
+    // quorum), in the same role: then only the leader's uptime may change.
+    if (
+      ready.persist.length === 0 &&
+      ready.messages.length === 0 &&
+      ready.messagesAfterPersist.length === 0 &&
+      ready.events.length === 0 &&
+      status.role === this.role &&
+      status.serving === this.serving &&
+      // A commit without a message (a leader alone) may end a pending sync's wait.
+      this.syncsAwaitingCommit.size === 0
+    ) {
+      this.followLeaderUptime(status);
+      return;
+    }
     this.queuedToLog(ready);
     const proposed = this.countSent(ready.messages);
     this.countSent(ready.messagesAfterPersist);
@@ -692,6 +765,11 @@ export class ServerMetrics implements ReplicaListener {
     if (status.role !== this.role || status.serving !== this.serving) this.roleChanged(status);
     // After a change of role: a new leader's syncs are its own.
     this.followLearnerSyncs(ready, status);
+    this.followLeaderUptime(status);
+  }
+
+  /** When this server began leading and serving (leader_uptime), or undefined. */
+  private followLeaderUptime(status: PeerStatus): void {
     const leading = status.role === 'leading' && status.serving;
     if (leading && this.leaderSinceMs === undefined) this.leaderSinceMs = Date.now();
     if (!leading) this.leaderSinceMs = undefined;
@@ -737,7 +815,7 @@ export class ServerMetrics implements ReplicaListener {
   private observeLag(): void {
     for (const learner of this.node.driver.peer.learners()) {
       if (learner.observer) continue;
-      const key = String(learner.serverId);
+      const key = this.learnerKey(learner.serverId);
       this.observeKeyed('learner_handler_qp_size', key, learner.lagTxns);
       this.observeKeyed('learner_handler_qp_time_ms', key, learner.oldestUnacknowledgedAgeMs);
     }
@@ -759,11 +837,9 @@ export class ServerMetrics implements ReplicaListener {
           // The frame the TCP transport made for the learners, not an encoding of its own.
           const size = framePeerMessage(message, peerFramePrefixBytes).length - peerFramePrefixBytes;
           const sizes = this.proposalSizes;
-          this.proposalSizes = {
-            last: size,
-            min: sizes.min === 0 ? size : Math.min(sizes.min, size),
-            max: Math.max(sizes.max, size),
-          };
+          sizes.last = size;
+          sizes.min = sizes.min === 0 ? size : Math.min(sizes.min, size);
+          sizes.max = Math.max(sizes.max, size);
           break;
         }
         case 'commit':
@@ -807,7 +883,7 @@ export class ServerMetrics implements ReplicaListener {
         const atMs = this.proposedAtMs.get(message.zxid);
         const latencyMs = atMs === undefined ? -1 : Date.now() - atMs;
         // Dropped when negative, as observeSince drops one.
-        if (latencyMs >= 0) this.observeKeyed('ack_latency', String(from), latencyMs);
+        if (latencyMs >= 0) this.observeKeyed('ack_latency', this.learnerKey(from), latencyMs);
         break;
       }
       default:
@@ -825,28 +901,33 @@ export class ServerMetrics implements ReplicaListener {
     // time in it. A sync's backlog (and a restart's log, applied once committed) is not
     // propagation: only what a serving replica applies counts.
     if (this.serving) this.observeSince('propagation_latency', txn.timeMs);
-    const write = (path: string, bytes: number) =>
-      this.perNamespace('write_per_namespace', path, path.length + bytes);
-    const part = (body: Txn['body']) => {
-      switch (body.kind) {
-        case 'create':
-        case 'setData':
-          write(body.path, body.data?.length ?? 0);
-          break;
-        case 'delete':
-          write(body.path, 0);
-          break;
-        case 'closeSession':
-          for (const path of body.ephemeralPaths) write(path, 0);
-          break;
-        case 'multi':
-          for (const each of body.parts) part(each);
-          break;
-        default:
-          break;
-      }
-    };
-    part(txn.body);
+    this.appliedPart(txn.body);
+  }
+
+  /** The bytes one transaction (or one part of a multi) brings to its namespaces. */
+  private appliedPart(body: Txn['body']): void {
+    switch (body.kind) {
+      case 'create':
+      case 'setData':
+        this.wrote(body.path, body.data?.length ?? 0);
+        break;
+      case 'delete':
+        this.wrote(body.path, 0);
+        break;
+      case 'closeSession':
+        for (const path of body.ephemeralPaths) this.wrote(path, 0);
+        break;
+      case 'multi':
+        for (const each of body.parts) this.appliedPart(each);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** A write of `bytes` of data to `path`: the path's length and the data count (write_per_namespace). */
+  private wrote(path: string, bytes: number): void {
+    this.perNamespace('write_per_namespace', path, path.length + bytes);
   }
 
   /** A read served: its path's namespace and bytes, as DataTree's updateReadStat counts them. */
@@ -873,8 +954,8 @@ export class ServerMetrics implements ReplicaListener {
     path: string,
     bytes: number,
   ): void {
-    const namespace = path.split('/')[1];
-    if (namespace === undefined || namespace === '') return;
+    const namespace = topLevelNamespace(path);
+    if (namespace === undefined) return;
     this.observeKeyed(summary, namespace, bytes);
   }
 
