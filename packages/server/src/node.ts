@@ -926,11 +926,20 @@ async function startDriver(options: PeerDriverOptions, log: Logger): Promise<Pee
 
 /** The store with its `close` left to the node (see ServerNode.restore). */
 function keptOpen(storage: PeerStorage): PeerStorage {
+  // Methods are bound once each: the driver reaches the store on every write, and a fresh
+  // bound function per access is garbage per write.
+  const bound = new Map<PropertyKey, { readonly method: unknown; readonly bound: unknown }>();
+  const close = async () => undefined;
   return new Proxy(storage, {
     get(target, property, receiver) {
-      if (property === 'close') return async () => undefined;
+      if (property === 'close') return close;
       const value: unknown = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
+      if (typeof value !== 'function') return value;
+      const known = bound.get(property);
+      if (known !== undefined && known.method === value) return known.bound;
+      const made: unknown = value.bind(target);
+      bound.set(property, { method: value, bound: made });
+      return made;
     },
   });
 }
