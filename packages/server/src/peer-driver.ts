@@ -530,6 +530,7 @@ export class PeerDriver implements LinkFactory {
     } finally {
       this.pumping = false;
     }
+    if (this.stepListeners.size === 0) return;
     for (const listener of [...this.stepListeners]) {
       try {
         listener();
