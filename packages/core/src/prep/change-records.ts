@@ -100,7 +100,7 @@ export class OutstandingChanges {
       node.cversion,
       node.aversion,
       node.lifetime,
-      node.children.size,
+      node.childCount,
     );
   }
 

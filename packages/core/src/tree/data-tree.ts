@@ -69,7 +69,10 @@ class ApplyError extends Error {
 /** The znode tree, changed only by applying committed transactions in zxid order. */
 export class DataTree {
   // Not readonly only so that `replaceWith` can move a whole state in at once.
-  private nodes = new Map<string, Znode>();
+  /** The root; every other node is found by name from its parent (see Znode). */
+  private root: Znode = newRoot();
+  /** Every node, the root included. */
+  private count = 1;
   /** Every node's ACL list comes from here: one list per distinct ACL, however many nodes. */
   private acls = new AclCache();
   private ephemeralsBySession = new Map<SessionId, Set<string>>();
@@ -103,7 +106,6 @@ export class DataTree {
   private initialize(): void {
     // A snapshot still being taken copies what it needs before the nodes go.
     this.walk?.drain();
-    this.nodes.clear();
     this.acls.clear();
     this.ephemeralsBySession.clear();
     this.containerPaths.clear();
@@ -112,14 +114,10 @@ export class DataTree {
     this.quotaRoots.clear();
     this.lastAppliedZxid = zeroZxid;
     this.pathAndDataBytes = rootPath.length;
-    const root = new Znode(
-      new Uint8Array(0),
-      this.acls.acquire(Ids.openAclUnsafe),
-      zeroZxid,
-      0,
-      persistentLifetime,
-    );
-    this.nodes.set(rootPath, root);
+    const root = newRoot();
+    root.acl = this.acls.acquire(root.acl);
+    this.root = root;
+    this.count = 1;
     this.addSystemNode(zookeeperPath, Ids.openAclUnsafe);
     this.addSystemNode(quotaPath, Ids.openAclUnsafe);
     const config = this.addSystemNode(configPath, [{ perms: Perms.Read, id: Ids.anyoneIdUnsafe }]);
@@ -129,23 +127,24 @@ export class DataTree {
 
   private addSystemNode(path: string, acl: readonly ACL[]): Znode {
     const node = new Znode(new Uint8Array(0), this.acls.acquire(acl), zeroZxid, 0, persistentLifetime);
-    this.nodes.set(path, node);
+    this.lookup(parentOf(path))!.addChild(basenameOf(path), node);
+    this.count++;
     this.pathAndDataBytes += path.length;
-    this.nodes.get(parentOf(path))!.addChild(basenameOf(path));
     return node;
   }
 
   /** The state as plain data. The node data arrays are shared, not copied: never mutated. */
   snapshot(): TreeSnapshot {
     const nodes: SnapshotNode[] = [];
-    for (const path of this.paths()) nodes.push(snapshotNodeOf(path, this.nodes.get(path)!));
+    for (const [path, node] of this.sortedNodes()) nodes.push(snapshotNodeOf(path, node));
     return { zxid: this.lastAppliedZxid, nodes, sessions: [...this.sessionTimeouts] };
   }
 
   /**
    * The state at the current zxid as a snapshot read later, a slice at a time, while the tree
    * goes on changing (see SnapshotStream): starting one costs as much as copying the sessions.
-   * Nodes come parents before children, in the path map's order rather than sorted. A walk
+   * Nodes come parents before children, depth first, siblings in the order they were
+   * created rather than sorted. A walk
    * still under way is first read to its end (its copies kept for it): one walk at a time.
    */
   beginSnapshot(): SnapshotStream {
@@ -153,7 +152,8 @@ export class DataTree {
     const stream = new SnapshotStream(
       this.lastAppliedZxid,
       [...this.sessionTimeouts],
-      this.nodes,
+      this.root,
+      (path) => this.lookup(path),
       ++this.walks,
       () => {
         if (this.walk === stream) this.walk = undefined;
@@ -206,7 +206,7 @@ export class DataTree {
         !path.startsWith(parentPath)
       ) {
         parentPath = slash === 0 ? rootPath : path.slice(0, slash);
-        parent = this.nodes.get(parentPath);
+        parent = this.lookup(parentPath);
       }
       this.restoreNode(saved, name, parent);
     }
@@ -233,7 +233,8 @@ export class DataTree {
     assert(other !== this, 'a tree replaces itself with another');
     this.walk?.drain();
     other.walk?.drain();
-    this.nodes = other.nodes;
+    this.root = other.root;
+    this.count = other.count;
     this.acls = other.acls;
     this.ephemeralsBySession = other.ephemeralsBySession;
     this.containerPaths = other.containerPaths;
@@ -242,7 +243,6 @@ export class DataTree {
     this.quotaRoots = other.quotaRoots;
     this.lastAppliedZxid = other.lastAppliedZxid;
     this.pathAndDataBytes = other.pathAndDataBytes;
-    other.nodes = new Map();
     other.acls = new AclCache();
     other.ephemeralsBySession = new Map();
     other.containerPaths = new Set();
@@ -272,19 +272,16 @@ export class DataTree {
   /** Restores one node, given its name and its parent (undefined when it has none: refused). */
   private restoreNode(saved: SnapshotNode, name: string, parent: Znode | undefined): void {
     // Only the nodes every tree starts with (the root, /zookeeper...) can be there already: the
-    // others are not looked up first, a lookup in a path map of a million costs a cache miss or
-    // two each (about a tenth of a restore).
+    // others are added without a lookup first (the parent's Map refuses a name twice).
     const path = saved.path;
-    let node = path.length === 1 || path.startsWith(zookeeperPath) ? this.nodes.get(path) : undefined;
+    let node = path.length === 1 || path.startsWith(zookeeperPath) ? this.lookup(path) : undefined;
     if (node === undefined) {
       assert(parent !== undefined, () => `snapshot lists ${path} before its parent`);
       const acl = this.acls.acquire(saved.acl);
       node = new Znode(saved.data, acl, saved.czxid, saved.ctime, lifetimeOf(saved.ephemeralOwner));
-      const count = this.nodes.size;
-      this.nodes.set(path, node);
-      assert(this.nodes.size > count, () => `snapshot lists ${path} twice`);
+      assert(parent.addChild(name, node), () => `snapshot lists ${path} twice`);
+      this.count++;
       this.pathAndDataBytes += path.length + node.dataLength;
-      parent.addChild(name);
       this.indexNode(path, node.lifetime);
     } else {
       // A node every tree starts with (the root, /zookeeper...): the snapshot's ACL replaces its own.
@@ -355,7 +352,7 @@ export class DataTree {
    * reconfig's zxid), if any: a restored tree's, which wins over an older static one.
    */
   replicatedEnsembleConfig(): EnsembleConfig | undefined {
-    const node = this.nodes.get(configPath);
+    const node = this.lookup(configPath);
     if (node === undefined || node.mzxid === zeroZxid || node.data === null || node.data.length === 0)
       return undefined;
     try {
@@ -371,7 +368,7 @@ export class DataTree {
    * newer than this server's own (a reconfig's) becomes this server's own.
    */
   private preferNewerEnsembleConfig(): void {
-    const node = this.nodes.get(configPath);
+    const node = this.lookup(configPath);
     if (node === undefined || node.mzxid === zeroZxid || node.data === null) return;
     if (this.ensembleConfig !== undefined && node.mzxid <= this.ensembleConfig.version) return;
     this.ensembleConfig = { data: node.data, version: node.mzxid, timeMs: node.mtime };
@@ -379,7 +376,7 @@ export class DataTree {
 
   private writeEnsembleConfig(): void {
     const config = this.ensembleConfig;
-    const node = this.nodes.get(configPath);
+    const node = this.lookup(configPath);
     if (config === undefined || node === undefined) return;
     this.beforeChange(configPath, node);
     this.replaceData(node, config.data);
@@ -395,7 +392,7 @@ export class DataTree {
 
   /** Every node in the tree, the root and /zookeeper nodes included (ZooKeeper's znode_count). */
   get nodeCount(): number {
-    return this.nodes.size;
+    return this.count;
   }
 
   /** How many distinct ACLs the nodes hold (each kept once, however many nodes share it). */
@@ -416,12 +413,29 @@ export class DataTree {
 
   /** The live node at `path`, if any; it belongs to the tree, so callers only read it. */
   getNode(path: string): Znode | undefined {
-    return this.nodes.get(path);
+    return this.lookup(path);
+  }
+
+  /**
+   * The node at `path`, found name by name from the root; undefined for a path that names no
+   * node (a malformed one included: no node has an empty name).
+   */
+  private lookup(path: string): Znode | undefined {
+    let node: Znode | undefined = this.root;
+    if (path === rootPath) return node;
+    if (path.charCodeAt(0) !== 0x2f) return undefined;
+    for (let start = 1; ; ) {
+      const slash = path.indexOf('/', start);
+      if (slash === -1) return node.child(path.slice(start));
+      node = node.child(path.slice(start, slash));
+      if (node === undefined) return undefined;
+      start = slash + 1;
+    }
   }
 
   /** A copy of the Stat of the node at `path`, if it exists. */
   statOf(path: string): Stat | undefined {
-    return this.nodes.get(path)?.stat();
+    return this.lookup(path)?.stat();
   }
 
   /** Paths of the ephemerals a session owns, sorted. */
@@ -456,16 +470,17 @@ export class DataTree {
 
   /** The number of nodes below `path` (ZooKeeper's getAllChildrenNumber). */
   descendantCount(path: string): number {
-    if (path === rootPath) return this.nodes.size - 1;
+    if (path === rootPath) return this.count - 1;
+    const top = this.lookup(path);
+    if (top === undefined) return 0;
     let count = 0;
-    const pending = [path];
+    const pending = [top];
     while (pending.length > 0) {
-      const current = pending.pop()!;
-      const node = this.nodes.get(current);
-      if (node === undefined) continue;
-      for (const child of node.children) {
+      const children = pending.pop()!.childEntries();
+      if (children === undefined) continue;
+      for (let next = children.next(); next.done !== true; next = children.next()) {
         count++;
-        pending.push(current === rootPath ? `/${child}` : `${current}/${child}`);
+        pending.push(next.value[1]);
       }
     }
     return count;
@@ -473,13 +488,20 @@ export class DataTree {
 
   /** Every path in the tree, parents before children, siblings sorted. */
   *paths(): Generator<string> {
-    const pending = [rootPath];
+    for (const [path] of this.sortedNodes()) yield path;
+  }
+
+  /** Every node with its path, parents before children, siblings sorted. */
+  private *sortedNodes(): Generator<[string, Znode]> {
+    const pending: [string, Znode][] = [[rootPath, this.root]];
     while (pending.length > 0) {
-      const path = pending.pop()!;
-      yield path;
-      const children = this.nodes.get(path)!.sortedChildren();
-      for (let i = children.length - 1; i >= 0; i--) {
-        pending.push(path === rootPath ? `/${children[i]}` : `${path}/${children[i]}`);
+      const entry = pending.pop()!;
+      yield entry;
+      const [path, node] = entry;
+      const names = node.sortedChildren();
+      for (let i = names.length - 1; i >= 0; i--) {
+        const name = names[i]!;
+        pending.push([path === rootPath ? `/${name}` : `${path}/${name}`, node.child(name)!]);
       }
     }
   }
@@ -501,7 +523,7 @@ export class DataTree {
           return { kind: 'createSession' };
         case 'closeSession':
           for (const path of body.ephemeralPaths) {
-            if (this.nodes.has(path)) this.deleteNode(path, txn.zxid, changes);
+            if (this.lookup(path) !== undefined) this.deleteNode(path, txn.zxid, changes);
           }
           this.sessionTimeouts.delete(txn.sessionId);
           return { kind: 'closeSession' };
@@ -595,7 +617,7 @@ export class DataTree {
     const root = this.quotaRootOf(path);
     if (root === undefined) return;
     const statPath = quotaStatPath(root);
-    const statNode = this.nodes.get(statPath);
+    const statNode = this.lookup(statPath);
     if (statNode === undefined) return; // ZooKeeper logs this and goes on
     const stats = parseStatsTrack(statNode.data);
     if (stats === undefined) {
@@ -614,18 +636,21 @@ export class DataTree {
   private countQuota(path: string): void {
     let count = 0;
     let bytes = 0;
-    if (this.nodes.has(path)) {
-      const pending = [path];
+    const top = this.lookup(path);
+    if (top !== undefined) {
+      const pending = [top];
       while (pending.length > 0) {
-        const at = pending.pop()!;
-        const node = this.nodes.get(at)!;
+        const node = pending.pop()!;
         count += 1;
         bytes += node.dataLength;
-        for (const child of node.children) pending.push(at === rootPath ? `/${child}` : `${at}/${child}`);
+        const children = node.childEntries();
+        if (children === undefined) continue;
+        for (let next = children.next(); next.done !== true; next = children.next())
+          pending.push(next.value[1]);
       }
     }
     const statPath = quotaStatPath(path);
-    const statNode = this.nodes.get(statPath);
+    const statNode = this.lookup(statPath);
     if (statNode === undefined) return;
     this.beforeChange(statPath, statNode);
     this.replaceData(
@@ -646,9 +671,9 @@ export class DataTree {
     const pending = [quotaPath];
     while (pending.length > 0) {
       const at = pending.pop()!;
-      const node = this.nodes.get(at);
+      const node = this.lookup(at);
       if (node === undefined) continue;
-      for (const child of node.children) {
+      for (const child of node.childNames()) {
         const subject = quotaSubject(at);
         if (subject !== undefined && child === quotaLimitNode && subject !== '') this.quotaRoots.add(subject);
         pending.push(`${at}/${child}`);
@@ -657,7 +682,7 @@ export class DataTree {
   }
 
   private requireNode(path: string): Znode {
-    const node = this.nodes.get(path);
+    const node = this.lookup(path);
     if (node === undefined) throw new ApplyError(ErrorCode.NoNode);
     return node;
   }
@@ -672,7 +697,8 @@ export class DataTree {
     changes: TreeChange[],
   ): Stat {
     const parent = this.requireNode(parentOf(path));
-    if (this.nodes.has(path)) throw new ApplyError(ErrorCode.NodeExists);
+    const name = basenameOf(path);
+    if (parent.child(name) !== undefined) throw new ApplyError(ErrorCode.NodeExists);
     this.beforeChange(parentOf(path), parent);
     // Only move the parent forward: replaying a create over a newer state must not regress it.
     if (parentCversion > parent.cversion) {
@@ -680,8 +706,8 @@ export class DataTree {
       parent.pzxid = txn.zxid;
     }
     const node = new Znode(data, this.acls.acquire(acl), txn.zxid, txn.timeMs, lifetimeOf(ephemeralOwner));
-    parent.addChild(basenameOf(path));
-    this.nodes.set(path, node);
+    parent.addChild(name, node);
+    this.count++;
     this.pathAndDataBytes += path.length + node.dataLength;
     this.indexNode(path, node.lifetime);
     const subject = quotaSubject(parentOf(path));
@@ -725,14 +751,16 @@ export class DataTree {
 
   private deleteNode(path: string, zxid: Zxid, changes: TreeChange[]): void {
     const parent = this.requireNode(parentOf(path));
-    const node = this.requireNode(path);
-    if (node.children.size > 0) throw new ApplyError(ErrorCode.NotEmpty);
+    const name = basenameOf(path);
+    const node = parent.child(name);
+    if (node === undefined) throw new ApplyError(ErrorCode.NoNode);
+    if (node.childCount > 0) throw new ApplyError(ErrorCode.NotEmpty);
     this.beforeChange(parentOf(path), parent);
     this.beforeChange(path, node);
-    parent.removeChild(basenameOf(path));
+    parent.removeChild(name);
     // ZooKeeper moves pzxid on a delete but leaves cversion alone.
     if (zxid > parent.pzxid) parent.pzxid = zxid;
-    this.nodes.delete(path);
+    this.count--;
     this.pathAndDataBytes -= path.length + node.dataLength;
     this.acls.release(node.acl);
     this.unindexNode(path, node.lifetime);
@@ -784,6 +812,11 @@ function toOpResult(result: TxnResult): OpResult {
     default:
       throw new ApplyError(ErrorCode.MarshallingError);
   }
+}
+
+/** An empty tree's root (its ACL taken from the tree's cache by the tree). */
+function newRoot(): Znode {
+  return new Znode(new Uint8Array(0), Ids.openAclUnsafe, zeroZxid, 0, persistentLifetime);
 }
 
 function dataBytes(data: ZnodeData): number {

@@ -2,15 +2,19 @@
  * A snapshot of the tree at one zxid, read a slice at a time while the tree goes on changing.
  *
  * Copying a million znodes at once holds the event loop for seconds. Instead the stream walks
- * the tree's path map in its insertion order, which puts every parent before its children
- * (a child is inserted while its parent exists, and a parent cannot be deleted, to be
- * inserted again later, while it has children). The tree tells the stream before it changes a
- * node (copy-on-write): a node that existed at the snapshot's zxid and that the walk has not
+ * the live tree depth first, each node's children in the order they were added, which puts
+ * every parent before its children. The tree tells the stream before it changes a node
+ * (copy-on-write): a node that existed at the snapshot's zxid and that the walk has not
  * reached yet is copied then, as it still is, after its ancestors not yet reached. Every node
- * copied or walked is marked with the walk's number, so none is written twice; nodes created
- * after the snapshot's zxid are passed over by their czxid. What comes out is exactly the tree
- * at the zxid, parents before children, in an order that depends on when the slices are read
- * (deterministic when they are read deterministically, as in the simulator).
+ * copied or walked is marked with the walk's number, so none is written twice, and the walk
+ * still goes down through a node copied early. A node created after the snapshot's zxid is
+ * passed over by its czxid, with everything under it (created later still); one deleted
+ * before the walk reached it was copied first, and so were its children, which went before it.
+ * A Map's iterator goes on past deletions and sees what is added after it started (passed over
+ * by czxid), so the walk may hold iterators of the child Maps it is in while the tree changes.
+ * What comes out is exactly the tree at the zxid, parents before children, in an order that
+ * depends on when the slices are read (deterministic when they are read deterministically, as
+ * in the simulator).
  */
 import { assert } from '../errors.js';
 import { parentOf, rootPath } from '../path.js';
@@ -47,8 +51,13 @@ export class SnapshotStream implements TreeSnapshot {
   /** Nodes copied or walked and not yet handed out, from `head` on. */
   private pending: (SnapshotNode | undefined)[] = [];
   private head = 0;
-  /** The walk over the live path map; undefined once it has reached the end. */
-  private entries: Iterator<[string, Znode]> | undefined;
+  /**
+   * The walk over the live tree: the path of each node it is in and the iterator over that
+   * node's children, deepest last; undefined once it has reached the end.
+   */
+  private stack: { readonly path: string; readonly children: Iterator<[string, Znode]> }[] | undefined = [];
+  /** The root, until the walk has started from it. */
+  private root: Znode | undefined;
   private sliced = false;
   private abandoned = false;
   private whole: SnapshotNode[] | undefined;
@@ -58,23 +67,25 @@ export class SnapshotStream implements TreeSnapshot {
   /**
    * @param zxid - the zxid the snapshot is at: the tree's last applied one when it started.
    * @param sessions - the global sessions at that zxid, copied.
-   * @param liveNodes - the tree's path map, walked as it changes.
+   * @param root - the live tree's root, walked as the tree changes.
+   * @param nodeAt - the live node at a path (for the ancestors of a node copied early).
    * @param mark - this walk's number, distinct from every earlier walk's on the same nodes.
    * @param finished - told once when the walk has reached the end and no longer needs copies.
    */
   constructor(
     readonly zxid: Zxid,
     readonly sessions: readonly (readonly [SessionId, number])[],
-    private readonly liveNodes: ReadonlyMap<string, Znode>,
+    root: Znode,
+    private readonly nodeAt: (path: string) => Znode | undefined,
     private readonly mark: number,
     private readonly finished: () => void,
   ) {
-    this.entries = liveNodes.entries();
+    this.root = root;
   }
 
   /** True while the walk still reads the live tree (and the tree must call `beforeChange`). */
   get walking(): boolean {
-    return this.entries !== undefined;
+    return this.stack !== undefined;
   }
 
   /** Nodes found so far (handed out or waiting). */
@@ -132,8 +143,9 @@ export class SnapshotStream implements TreeSnapshot {
     this.abandoned = true;
     this.pending = [];
     this.head = 0;
-    if (this.entries === undefined) return;
-    this.entries = undefined;
+    if (this.stack === undefined) return;
+    this.stack = undefined;
+    this.root = undefined;
     this.finished();
   }
 
@@ -149,11 +161,11 @@ export class SnapshotStream implements TreeSnapshot {
    * it is copied now, after its ancestors that the walk has not reached yet.
    */
   beforeChange(path: string, node: Znode): void {
-    if (this.entries === undefined || node.snapshotMark === this.mark || node.czxid > this.zxid) return;
+    if (this.stack === undefined || node.snapshotMark === this.mark || node.czxid > this.zxid) return;
     let ancestors: [string, Znode][] | undefined;
     for (let at = path; at !== rootPath; ) {
       at = parentOf(at);
-      const parent = this.liveNodes.get(at);
+      const parent = this.nodeAt(at);
       assert(parent !== undefined, () => `${path} has no parent in the tree`);
       if (parent.snapshotMark === this.mark) break;
       (ancestors ??= []).push([at, parent]);
@@ -165,20 +177,43 @@ export class SnapshotStream implements TreeSnapshot {
 
   /** One step of the walk: false once it has reached the end. */
   private advance(): boolean {
-    const entries = this.entries;
-    if (entries === undefined) return false;
+    const stack = this.stack;
+    if (stack === undefined) return false;
+    const root = this.root;
+    if (root !== undefined) {
+      this.root = undefined;
+      this.descend(stack, rootPath, root);
+      if (root.snapshotMark !== this.mark) {
+        this.emit(rootPath, root);
+        return true;
+      }
+    }
     for (;;) {
-      const next = entries.next();
-      if (next.done === true) {
-        this.entries = undefined;
+      const top = stack[stack.length - 1];
+      if (top === undefined) {
+        this.stack = undefined;
         this.finished();
         return false;
       }
-      const [path, node] = next.value;
-      if (node.snapshotMark === this.mark || node.czxid > this.zxid) continue;
+      const next = top.children.next();
+      if (next.done === true) {
+        stack.pop();
+        continue;
+      }
+      const [name, node] = next.value;
+      if (node.czxid > this.zxid) continue;
+      const path = top.path === rootPath ? `/${name}` : `${top.path}/${name}`;
+      this.descend(stack, path, node);
+      if (node.snapshotMark === this.mark) continue;
       this.emit(path, node);
       return true;
     }
+  }
+
+  /** Makes the walk go through the children of `node` next. */
+  private descend(stack: NonNullable<typeof this.stack>, path: string, node: Znode): void {
+    const children = node.childEntries();
+    if (children !== undefined) stack.push({ path, children });
   }
 
   private emit(path: string, node: Znode): void {

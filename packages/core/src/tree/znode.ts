@@ -8,13 +8,16 @@ import type { Stat } from '../stat.js';
 import type { Zxid } from '../zxid.js';
 import type { NodeLifetime } from './lifetime.js';
 
-/** What a leaf's `children` is: no Set is kept for a node that never had a child. */
-const noChildren: ReadonlySet<string> = new Set<string>();
+/** What a leaf lists as its children's names: no Map is kept for a node without children. */
+const noNames: readonly string[] = [];
 
 /**
  * A znode as the tree stores it, kept small: a million of them is what a large tree holds.
- * Most znodes are leaves, so the Set of child names exists only while a node has children (an
- * empty Set costs about 150 bytes). Data loaded from a snapshot stays in the buffer its chunk
+ * A node holds its children by name, and that is the whole tree: there is no table of every
+ * path (one Map of a million paths costs a cache miss or two per lookup and per insert, where a
+ * thousand of a thousand stay in cache, and keeps every full path as a string). Most znodes
+ * are leaves, so the Map exists only while a node has children (an empty one costs about 150
+ * bytes). Data loaded from a snapshot stays in the buffer its chunk
  * was read into, as an offset and a length, with no view object of its own (96 bytes each):
  * a view is made when the data is read. The mtime is kept only once it differs from the
  * ctime (a number field holds a 16-byte box of its own).
@@ -37,8 +40,8 @@ export class Znode {
   aversion: number;
   /** Persistent, ephemeral (and whose), container or TTL: ZooKeeper's ephemeralOwner, unpacked. */
   readonly lifetime: NodeLifetime;
-  /** Child names, or undefined while there are none. */
-  private childNames: Set<string> | undefined = undefined;
+  /** The children by name, or undefined while there are none. */
+  private childNodes: Map<string, Znode> | undefined = undefined;
   /**
    * The number of the last snapshot walk that copied this node (see SnapshotStream): a walk
    * copies each node once, before its first change or when it reaches it, whichever is first.
@@ -116,36 +119,57 @@ export class Znode {
       ctime: this.ctime,
       mtime: this.mtime,
       version: this.version,
-      cversion: (this.cversion * 2 - this.children.size) | 0,
+      cversion: (this.cversion * 2 - this.childCount) | 0,
       aversion: this.aversion,
       ephemeralOwner: this.lifetime.kind === 'ephemeral' ? this.lifetime.sessionId : 0n,
       dataLength: this.dataBytes,
-      numChildren: this.children.size,
+      numChildren: this.childCount,
       pzxid: this.pzxid,
     };
   }
 
-  /** The names of the node's children (a shared empty set for a leaf: read it, never keep it). */
-  get children(): ReadonlySet<string> {
-    return this.childNames ?? noChildren;
+  /** How many children the node has. */
+  get childCount(): number {
+    return this.childNodes === undefined ? 0 : this.childNodes.size;
   }
 
-  /** Adds a child's name. */
-  addChild(name: string): void {
-    if (this.childNames === undefined) this.childNames = new Set();
-    this.childNames.add(name);
+  /** The names of the node's children, in the order they were added. */
+  childNames(): Iterable<string> {
+    return this.childNodes === undefined ? noNames : this.childNodes.keys();
   }
 
-  /** Removes a child's name; the Set goes with the last one. */
+  /** The child called `name`, if there is one. */
+  child(name: string): Znode | undefined {
+    return this.childNodes?.get(name);
+  }
+
+  /**
+   * The children by name, in the order they were added, or undefined while there are none:
+   * for the tree's own walks, which read it and never keep it past a change.
+   */
+  childEntries(): Iterator<[string, Znode]> | undefined {
+    return this.childNodes?.entries();
+  }
+
+  /** Adds a child; false (and nothing changed) when there is one by that name already. */
+  addChild(name: string, node: Znode): boolean {
+    let children = this.childNodes;
+    if (children === undefined) this.childNodes = children = new Map();
+    else if (children.has(name)) return false;
+    children.set(name, node);
+    return true;
+  }
+
+  /** Removes a child; the Map goes with the last one. */
   removeChild(name: string): void {
-    const names = this.childNames;
-    if (names === undefined) return;
-    names.delete(name);
-    if (names.size === 0) this.childNames = undefined;
+    const children = this.childNodes;
+    if (children === undefined) return;
+    children.delete(name);
+    if (children.size === 0) this.childNodes = undefined;
   }
 
-  /** Children in ZooKeeper-independent but deterministic order: sorted by code unit. */
+  /** Children's names in ZooKeeper-independent but deterministic order: sorted by code unit. */
   sortedChildren(): string[] {
-    return this.childNames === undefined ? [] : [...this.childNames].sort();
+    return this.childNodes === undefined ? [] : [...this.childNodes.keys()].sort();
   }
 }

@@ -39,13 +39,13 @@ export class ContainerCollector {
     const candidates: string[] = [];
     for (const path of tree.containers()) {
       const node = tree.getNode(path)!;
-      if (node.cversion > 0 && node.children.size === 0) candidates.push(path);
+      if (node.cversion > 0 && node.childCount === 0) candidates.push(path);
     }
     for (const path of tree.ttlNodes()) {
       const node = tree.getNode(path)!;
       const { lifetime } = node;
       assert(lifetime.kind === 'ttl', 'the TTL index holds only TTL nodes');
-      if (node.children.size === 0 && wallMs - node.mtime > lifetime.ttlMs) candidates.push(path);
+      if (node.childCount === 0 && wallMs - node.mtime > lifetime.ttlMs) candidates.push(path);
     }
     const proposed = new Set(this.inFlight.values());
     return candidates.sort().filter((path) => !proposed.has(path));

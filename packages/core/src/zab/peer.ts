@@ -474,8 +474,8 @@ export class ZabPeer {
     for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
       const node = this.tree.getNode(path);
       if (node === undefined) continue;
-      if (node.children.size === 0) leaves.push({ path, data: node.data });
-      else for (const child of node.children) pending.push(`${path}/${child}`);
+      if (node.childCount === 0) leaves.push({ path, data: node.data });
+      else for (const child of node.childNames()) pending.push(`${path}/${child}`);
     }
     return leaves;
   }

@@ -47,3 +47,42 @@ describe('restoring a snapshot', () => {
     );
   });
 });
+
+describe('finding a node by its path', () => {
+  it('goes name by name from the root, and finds nothing for a path that names no node', () => {
+    const tree = treeWith(['/a', '/a/b', '/a/b/c', '/ab']);
+    expect(tree.getNode('/a/b/c')?.dataLength).toBe(1);
+    expect(tree.getNode('/a/b')?.childCount).toBe(1);
+    expect(tree.getNode('/')?.childCount).toBe(3); // a, ab, zookeeper
+    for (const path of [
+      '',
+      'a',
+      '/a/',
+      '//a',
+      '/a//b',
+      '/a/b/c/',
+      '/a/b/c/d',
+      '/b',
+      '/a/bc',
+      '/zookeeper/',
+    ]) {
+      expect(tree.getNode(path), JSON.stringify(path)).toBeUndefined();
+    }
+    // The count follows creates and deletes: every node, the root and /zookeeper nodes included.
+    expect(tree.nodeCount).toBe(4 + 4);
+    expect(tree.descendantCount('/a')).toBe(2);
+    expect(tree.descendantCount('/')).toBe(7);
+    const deleted = tree.apply({
+      zxid: makeZxid(1, 10),
+      timeMs: 2_000,
+      sessionId: 5n as Txn['sessionId'],
+      cxid: 10,
+      body: { kind: 'delete', path: '/a/b/c' },
+    });
+    expect(deleted.result.kind).toBe('delete');
+    expect(tree.getNode('/a/b/c')).toBeUndefined();
+    expect(tree.getNode('/a/b')?.childCount).toBe(0);
+    expect(tree.nodeCount).toBe(7);
+    expect(DataTree.fromSnapshot(tree.snapshot()).digest()).toBe(tree.digest());
+  });
+});

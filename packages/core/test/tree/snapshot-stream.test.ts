@@ -82,7 +82,7 @@ function nodeBodyOf(
         parentCversion: parent.cversion + 1,
       };
     case 'delete':
-      return node === undefined || node.children.size > 0 ? undefined : { kind: 'delete', path };
+      return node === undefined || node.childCount > 0 ? undefined : { kind: 'delete', path };
     case 'setData':
       return node === undefined ? undefined : { kind: 'setData', path, data, version: node.version + 1 };
     case 'setACL':
