@@ -8,6 +8,12 @@ import type { Stat } from '../stat.js';
 import type { Zxid } from '../zxid.js';
 import type { NodeLifetime } from './lifetime.js';
 
+const twoTo32 = 0x1_0000_0000;
+/** `ctimeHigh` for a ctime that is not a safe integer (a safe one's is within +-2^21). */
+const oddTime = 0x7fff_ffff;
+/** Ctimes that are not safe integers, which no clock gives: exact, off the nodes' own fields. */
+const oddCtimes = new WeakMap<Znode, number>();
+
 /** What a leaf lists as its children's names: no Map is kept for a node without children. */
 const noNames: readonly string[] = [];
 
@@ -20,7 +26,8 @@ const noNames: readonly string[] = [];
  * bytes). Data loaded from a snapshot stays in the buffer its chunk
  * was read into, as an offset and a length, with no view object of its own (96 bytes each):
  * a view is made when the data is read. The mtime is kept only once it differs from the
- * ctime (a number field holds a 16-byte box of its own).
+ * ctime (a number field holds a 16-byte box of its own), and the ctime is kept in two halves
+ * that are each a small integer, stored in the object itself: no box at all.
  */
 export class Znode {
   /** The data as set, or the buffer a snapshot's chunk was read into; null for null data. */
@@ -32,7 +39,10 @@ export class Znode {
   czxid: Zxid;
   mzxid: Zxid;
   pzxid: Zxid;
-  ctime: number;
+  /** The ctime's whole multiples of 2^32 (`oddTime` when it is not a safe integer). */
+  private ctimeHigh: number;
+  /** The ctime's low 32 bits, as an int32 (a small integer). */
+  private ctimeLow: number;
   /** The mtime when it is not the ctime. */
   private changedMtime: number | undefined;
   version: number;
@@ -56,7 +66,15 @@ export class Znode {
     this.czxid = zxid;
     this.mzxid = zxid;
     this.pzxid = zxid;
-    this.ctime = timeMs;
+    if (Number.isSafeInteger(timeMs) && !Object.is(timeMs, -0)) {
+      const high = Math.floor(timeMs / twoTo32) | 0;
+      this.ctimeHigh = high;
+      this.ctimeLow = (timeMs - high * twoTo32) | 0;
+    } else {
+      this.ctimeHigh = oddTime;
+      this.ctimeLow = 0;
+      oddCtimes.set(this, timeMs);
+    }
     this.changedMtime = undefined;
     this.version = 0;
     this.cversion = 0;
@@ -96,6 +114,12 @@ export class Znode {
     this.dataStore = data.buffer as ArrayBuffer;
     this.dataOffset = data.byteOffset;
     this.dataBytes = data.byteLength;
+  }
+
+  /** When the node was created, in ms since the epoch. */
+  get ctime(): number {
+    const high = this.ctimeHigh;
+    return high === oddTime ? oddCtimes.get(this)! : high * twoTo32 + (this.ctimeLow >>> 0);
   }
 
   /** When the data last changed, in ms since the epoch. */

@@ -32,6 +32,35 @@ describe('Znode', () => {
     expect(node(new Uint8Array(0)).data?.length).toBe(0);
   });
 
+  it('reads back every ctime exactly, whether or not it fits the two halves it is kept in', () => {
+    const times = [
+      0,
+      -0,
+      1,
+      -1,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32 - 1,
+      2 ** 32,
+      -(2 ** 32),
+      -(2 ** 32) - 1,
+      1_764_000_123_456,
+      -1_764_000_123_456,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+      2 ** 60,
+      1.5,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+    ];
+    for (const time of times) {
+      const n = new Znode(null, Ids.openAclUnsafe, zxid(5n), time, persistentLifetime);
+      expect(Object.is(n.ctime, time), `ctime ${time}`).toBe(true);
+      expect(Object.is(n.stat().ctime, time), `stat ctime ${time}`).toBe(true);
+      expect(Object.is(n.mtime, time), `mtime ${time}`).toBe(true);
+    }
+  });
+
   it('reads the mtime as set, whether or not it equals the ctime', () => {
     const n = node(null);
     expect(n.mtime).toBe(1_000);
