@@ -28,6 +28,9 @@ const asciiScanBytesMax = 64;
 /** Null znode data: the varint of 0 with a redundant zero group, refused as a length. */
 const nullDataMarker = [0x80, 0x00] as const;
 
+/** Strings up to this many code units are tried as ASCII first (their varuint length is one byte). */
+const shortAsciiMax = 0x7f;
+
 /** Appends encodings to a growing buffer. */
 export class Writer {
   buf: Buffer;
@@ -131,10 +134,30 @@ export class Writer {
 
   string(v: string, path: string): void {
     if (typeof v !== 'string') throw this.fail(path, `${String(v)} is not a string`);
+    // A short ASCII string (a path, a name) is copied here: for it, Buffer's byteLength and
+    // write, two calls into C++ each, cost more than the loop (a third of encoding a snapshot).
+    if (v.length <= shortAsciiMax && this.asciiWritten(v)) return;
     const length = Buffer.byteLength(v, 'utf8');
     this.varuint(length);
     this.ensure(length);
     this.pos += this.buf.write(v, this.pos, length, 'utf8');
+  }
+
+  /** Writes `v` (at most shortAsciiMax code units) when it is all ASCII; false, nothing written, when not. */
+  private asciiWritten(v: string): boolean {
+    const length = v.length;
+    this.ensure(length + 1);
+    const buf = this.buf;
+    let at = this.pos + 1;
+    for (let i = 0; i < length; i++) {
+      const code = v.charCodeAt(i);
+      if (code >= 0x80) return false;
+      buf[at++] = code;
+    }
+    // The length as a varuint: one byte, below 0x80.
+    buf[this.pos] = length;
+    this.pos = at;
+    return true;
   }
 
   data(v: Uint8Array, path: string): void {

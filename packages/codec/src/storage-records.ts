@@ -13,7 +13,14 @@
  * - session secret: crc32, the secret's bytes (1 to 1024)
  */
 import { crc32 } from 'node:zlib';
-import type { Epochs, SnapshotNode, TreeSnapshot, Txn, Zxid } from '@zabkit/core';
+import {
+  type Epochs,
+  type SnapshotNode,
+  snapshotNodeBytes,
+  type TreeSnapshot,
+  type Txn,
+  type Zxid,
+} from '@zabkit/core';
 import { Writer } from './bytes.js';
 import { nestError, PeerCodecError } from './codec-error.js';
 import { defaultPeerCodecLimits, type PeerCodecLimits } from './limits.js';
@@ -272,7 +279,11 @@ export function decodeLogRecord(
 
 /** One chunk of a snapshot's nodes. */
 export function encodeSnapshotChunk(nodes: readonly SnapshotNode[]): Uint8Array {
-  const w = recordWriter(1024);
+  // Sized for the chunk at once (snapshotNodeBytes errs large): grown by doubling from a small
+  // buffer, a chunk of a MiB was copied about twice over on its way.
+  let bytes = 16;
+  for (const node of nodes) bytes += snapshotNodeBytes(node);
+  const w = recordWriter(bytes);
   try {
     snapshotNodesCodec.write(w, nodes);
   } catch (error) {
