@@ -2,7 +2,8 @@
  * The client's root and its own sense of expiry over TCP, against a zabkit server and against
  * Apache ZooKeeper 3.8 (Debian's package; skipped with a message where it is not installed, CI
  * installs it): a chroot in the connect string and namespace views translate paths the same way
- * against both, and a partitioned client reports its session lost by itself.
+ * against both, a partitioned client reports its session lost by itself, and a wall-clock jump
+ * stops none of its heartbeats.
  */
 import { once } from 'node:events';
 import {
@@ -120,6 +121,29 @@ function clientSuite(name: string, start: () => Promise<{ connectString: string;
       expect(zk.state).toBe('expired');
       // The ensemble expired it too: its ephemeral is gone.
       await until(async () => (await root.exists('/partitioned')) === null);
+    }, 30_000);
+
+    it('keeps its session through a wall-clock jump backwards on its own machine', async () => {
+      // The clients (and, for zabkit, the server) in this process see the wall clock go back an
+      // hour. Heartbeats measure intervals: on the wall clock none would be due for an hour,
+      // and the ensemble would expire the session after its 2 s.
+      const zk = await client(server.connectString, { sessionTimeoutMs: 2000 });
+      await zk.create('/jumped', '', { mode: 'ephemeral' });
+      let expired = false;
+      zk.on('expired', () => {
+        expired = true;
+      });
+      const wallClock = Date.now;
+      Date.now = () => wallClock() - 3_600_000;
+      try {
+        await sleep(5000);
+      } finally {
+        Date.now = wallClock;
+      }
+      expect(expired).toBe(false);
+      expect(zk.state).toBe('connected');
+      expect((await root.exists('/jumped'))?.ephemeralOwner).toBe(zk.sessionId);
+      await zk.delete('/jumped');
     }, 30_000);
 
     it('a managed client opens a new session once the partition heals, and says so', async () => {

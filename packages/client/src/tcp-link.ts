@@ -159,7 +159,7 @@ class TcpLink implements ClientLink {
   private readonly awaiting: { xid: number; opcode: number }[] = [];
   private connectFrame: Uint8Array | undefined;
   private connected = false;
-  private lastReceivedMs = Date.now();
+  private lastReceivedMs = performance.now();
   private readTimer: ReturnType<typeof setInterval> | undefined;
   /** The SASL exchange under way, and the session it holds back until it is done. */
   private sasl:
@@ -222,7 +222,7 @@ class TcpLink implements ClientLink {
 
   private onData(chunk: Buffer): void {
     if (this.ended) return;
-    this.lastReceivedMs = Date.now();
+    this.lastReceivedMs = performance.now();
     try {
       for (const frame of this.frames.push(chunk)) {
         if (this.ended) return;
@@ -247,7 +247,7 @@ class TcpLink implements ClientLink {
       const readTimeoutMs = Math.max(1, Math.floor((response.timeoutMs * 2) / 3));
       this.readTimer = setInterval(
         () => {
-          if (Date.now() - this.lastReceivedMs > readTimeoutMs) this.fail();
+          if (performance.now() - this.lastReceivedMs > readTimeoutMs) this.fail();
         },
         Math.max(1, Math.floor(readTimeoutMs / 4)),
       );

@@ -16,9 +16,13 @@ export interface ClientTimers {
   clearTimeout(handle: unknown): void;
 }
 
-/** Real time, with timers that do not hold the process open unless asked to. */
+/**
+ * Real time, with timers that do not hold the process open unless asked to. The clock is
+ * monotonic (`performance.now`): the client only measures intervals (heartbeats, its own view
+ * of session expiry, retry budgets, durations), and a wall-clock jump must move none of them.
+ */
 export const realTimers: ClientTimers = {
-  now: () => Date.now(),
+  now: () => performance.now(),
   setTimeout: (callback, delayMs, keepAlive = false) => {
     const handle = setTimeout(callback, delayMs);
     if (!keepAlive) handle.unref?.();

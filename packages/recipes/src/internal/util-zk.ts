@@ -160,18 +160,21 @@ export interface WaitOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A deadline computed once from WaitOptions, shared by the steps of one blocking call. */
+/**
+ * A deadline computed once from WaitOptions, shared by the steps of one blocking call; on the
+ * monotonic clock, so that a wall-clock jump neither ends a wait early nor stretches it.
+ */
 export class Deadline {
   private readonly at: number | undefined;
   constructor(timeoutMs: number | undefined) {
-    this.at = timeoutMs === undefined ? undefined : Date.now() + Math.max(0, timeoutMs);
+    this.at = timeoutMs === undefined ? undefined : performance.now() + Math.max(0, timeoutMs);
   }
   /** Milliseconds left, or undefined for no deadline. */
   remaining(): number | undefined {
-    return this.at === undefined ? undefined : Math.max(0, this.at - Date.now());
+    return this.at === undefined ? undefined : Math.max(0, this.at - performance.now());
   }
   expired(): boolean {
-    return this.at !== undefined && Date.now() >= this.at;
+    return this.at !== undefined && performance.now() >= this.at;
   }
 }
 
