@@ -8,6 +8,9 @@
 // - time to serving and the rate it implies (tree bytes / time);
 // - peak RSS of the leader (sampled during the sync) and of the learner (its VmHWM: its
 //   whole life is the sync);
+// - CPU seconds (user + system, every thread) of the learner until it serves and of the leader
+//   during the sync, by thread: on a loaded machine wall time says how long the others let it
+//   run, CPU time what the sync cost;
 // - the leader's client latency during the sync: one client doing small setData calls one
 //   after another, p50/p99/max, against the same client's figures just before the restart.
 // snapCount is both systems' default (100000): no snapshot is taken, zabkit streams the tree
@@ -20,12 +23,14 @@
 //   node bench/sync.mjs --nodes 100 --systems zabkit --json   # smaller, zabkit only, JSON
 //   node bench/sync.mjs --config zabkit.syncWindowBytes=33554432  # a zoo.cfg line for zabkit
 //   node bench/sync.mjs --systems zabkit --profile-learner /tmp/prof  # the learner's CPU profile
+//   node bench/sync.mjs --systems zabkit --profile-servers /tmp/prof  # the first servers', leader's too
 import { spawn } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -53,6 +58,11 @@ function parseArgs(argv) {
     config: [],
     /** A directory for a CPU profile of zabkit's rejoining follower (`--profile-learner DIR`). */
     profileLearner: undefined,
+    /**
+     * A directory for CPU profiles of zabkit's first three servers, the leader's among them
+     * (`--profile-servers DIR`: DIR/server<id>/, whole lives; the leader's id is printed).
+     */
+    profileServers: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -65,6 +75,7 @@ function parseArgs(argv) {
     else if (arg === '--json') args.json = true;
     else if (arg === '--config') args.config.push(argv[++i]);
     else if (arg === '--profile-learner') args.profileLearner = argv[++i];
+    else if (arg === '--profile-servers') args.profileServers = argv[++i];
     else throw new Error(`unknown argument ${arg}`);
   }
   for (const key of ['nodes', 'nodeBytes', 'snapCount', 'writers'])
@@ -125,6 +136,43 @@ function memoryOf(pid) {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds a process has used (user + system, every thread), by thread name (`MainThread`,
+ * `V8Worker`, `libuv-worker`, LevelDB's and the JVM's threads...), read from /proc; undefined
+ * once it is gone. On a loaded machine wall time says how long others let it run, CPU time
+ * what it cost.
+ */
+function cpuOf(pid) {
+  try {
+    const byThread = {};
+    let total = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[-_ ]?\d+$/, '');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime, the 14th and 15th fields, in clock ticks (100 a second on Linux).
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      byThread[name] = (byThread[name] ?? 0) + seconds;
+      total += seconds;
+    }
+    return { total, byThread };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `after` less `before`, per thread name, rounded to 10 ms; the total first. */
+function cpuSpent(before, after) {
+  if (after === undefined) return undefined;
+  const round = (seconds) => Math.round(seconds * 100) / 100;
+  const byThread = {};
+  for (const [name, seconds] of Object.entries(after.byThread)) {
+    const spent = round(seconds - (before?.byThread[name] ?? 0));
+    if (spent > 0) byThread[name] = spent;
+  }
+  return { totalSeconds: round(after.total - (before?.total ?? 0)), byThread };
 }
 
 function percentile(sorted, p) {
@@ -242,7 +290,13 @@ async function runSystem(system, args) {
   const clients = [];
   let failed = false;
   try {
-    for (const member of members) ensemble.spawnServer(member);
+    for (const member of members)
+      ensemble.spawnServer(
+        member,
+        system === 'zabkit' && args.profileServers !== undefined
+          ? join(args.profileServers, `server${member.id}`)
+          : undefined,
+      );
     const leader = await until(
       async () => {
         for (const member of members) if ((await mode(member.clientPort)) === 'leader') return member;
@@ -258,6 +312,8 @@ async function runSystem(system, args) {
         `server ${member.id} to serve`,
       );
     const follower = members.find((member) => member !== leader && member.id !== 0);
+    if (args.profileServers !== undefined && system === 'zabkit')
+      console.error(`profiles in ${args.profileServers}: the leader is server${leader.id}`);
     await ensemble.stopServer(follower);
 
     // The tree, through the leader: `writers` creates in flight at a time.
@@ -308,6 +364,7 @@ async function runSystem(system, args) {
     // The rejoin.
     phase = 'during';
     const startedMs = performance.now();
+    const leaderCpuBefore = cpuOf(leader.child.pid);
     const child = ensemble.spawnServer(follower, system === 'zabkit' ? args.profileLearner : undefined);
     let leaderPeakRss = 0;
     let learnerPeakRss = 0;
@@ -323,6 +380,8 @@ async function runSystem(system, args) {
       'the follower to serve again',
     );
     const timeToServingMs = performance.now() - startedMs;
+    const learnerCpu = cpuSpent(undefined, cpuOf(child.pid));
+    const leaderCpu = cpuSpent(leaderCpuBefore, cpuOf(leader.child.pid));
     phase = 'after';
     clearInterval(sampler);
     const learnerMemory = memoryOf(child.pid);
@@ -367,6 +426,8 @@ async function runSystem(system, args) {
       megabytesPerSecond: Math.round((treeBytes / 1e6 / (timeToServingMs / 1000)) * 10) / 10,
       leaderPeakRssMB: mb(leaderPeakRss),
       learnerPeakRssMB: mb(learnerPeakRss),
+      learnerCpu,
+      leaderCpuDuringSync: leaderCpu,
       leaderLatencyBefore: latencySummary(samples.before),
       leaderLatencyDuringSync: latencySummary(samples.during),
       leaderProbeErrors: probeErrors,
@@ -404,6 +465,8 @@ function table(results) {
     ['rate (MB/s)', ...results.map((r) => String(r.megabytesPerSecond))],
     ['leader peak RSS during sync (MB)', ...results.map((r) => String(r.leaderPeakRssMB))],
     ['learner peak RSS (MB)', ...results.map((r) => String(r.learnerPeakRssMB))],
+    ['learner CPU until serving (s)', ...results.map((r) => String(r.learnerCpu?.totalSeconds))],
+    ['leader CPU during sync (s)', ...results.map((r) => String(r.leaderCpuDuringSync?.totalSeconds))],
     [
       'leader setData p50/p99/max before (ms)',
       ...results.map(
@@ -452,6 +515,13 @@ async function main() {
     );
     console.log(table(results));
     for (const r of results) if (r.syncLog !== null) console.log(`${r.system}: ${r.syncLog}`);
+    for (const r of results)
+      for (const [side, cpu] of [
+        ['learner', r.learnerCpu],
+        ['leader', r.leaderCpuDuringSync],
+      ])
+        if (cpu !== undefined)
+          console.log(`${r.system} ${side} CPU s by thread: ${JSON.stringify(cpu.byThread)}`);
   }
 }
 
