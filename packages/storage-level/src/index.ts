@@ -130,6 +130,16 @@ export interface LevelStorageOptions {
    */
   readonly snapshotChunkBytes?: number;
   /**
+   * A snapshot written in the background waits before its next chunk while LevelDB has this
+   * many level-0 files or more (default 10; 0 never waits), until its compaction brings them
+   * down. LevelDB slows every write from 8 such files and stops them at 12: a 1 GB snapshot
+   * written as fast as it goes would hold the log's appends, and the commits behind them, for
+   * as long as compaction takes to catch up. Paced, the snapshot takes the time compaction
+   * needs and the appends go on. Only databases that report the count (classic-level's
+   * `getProperty`) are paced.
+   */
+  readonly snapshotLevel0FilesMax?: number;
+  /**
    * Write everything the driver hands over in one synced batch (default). Off: one synced
    * batch per transaction, as a store without group commit would; for benchmarks.
    */
@@ -165,6 +175,10 @@ interface SnapshotRef {
   readonly zxid: Zxid;
   readonly manifest: Uint8Array;
 }
+
+/** How often a paced snapshot looks again at LevelDB's level 0, and how long it waits at most per chunk. */
+const compactionPollMs = 5;
+const compactionWaitMsMax = 2000;
 
 /** A snapshot read cursor is chunk * cursorChunkFactor + node offset in that chunk. */
 const cursorChunkFactor = 2 ** 24;
@@ -215,6 +229,7 @@ export class LevelStorage implements PeerStorage {
   private readonly retain: number;
   private readonly chunkNodes: number;
   private readonly chunkBytes: number;
+  private readonly level0FilesMax: number;
   private readonly groupCommit: boolean;
   private readonly sync: boolean;
   private readonly warn: (message: string) => void;
@@ -234,6 +249,7 @@ export class LevelStorage implements PeerStorage {
     this.retain = Math.max(1, options.retainSnapshots ?? 3);
     this.chunkNodes = Math.min(cursorChunkFactor - 1, Math.max(1, options.snapshotChunkNodes ?? 2000));
     this.chunkBytes = Math.max(1, options.snapshotChunkBytes ?? 1024 * 1024);
+    this.level0FilesMax = Math.max(0, options.snapshotLevel0FilesMax ?? 10);
     this.groupCommit = options.groupCommit ?? true;
     this.sync = options.sync ?? true;
     this.warn = options.warn ?? (() => undefined);
@@ -637,6 +653,7 @@ export class LevelStorage implements PeerStorage {
     }
     let chunks = 0;
     for (const [key, value] of this.snapshotChunks(snapshot)) {
+      await this.compactionRoom();
       await this.db.put(key, value);
       chunks++;
     }
@@ -668,6 +685,7 @@ export class LevelStorage implements PeerStorage {
       // An empty snapshot still has one (empty) chunk, as `snapshotChunks` writes it.
       if (slice === undefined && chunks > 0) break;
       const chunk = slice ?? [];
+      await this.compactionRoom();
       await this.db.put(chunkKey(stream.zxid, chunks), encodeSnapshotChunk(chunk));
       chunks++;
       nodes += chunk.length;
@@ -677,6 +695,29 @@ export class LevelStorage implements PeerStorage {
       encodeManifest({ chunks, nodes, sessions: stream.sessions }),
       { sync: this.sync } as never,
     );
+  }
+
+  /** LevelDB's level-0 file count, where the database reports it (classic-level does). */
+  private level0Files(): number | undefined {
+    const db = this.db as { getProperty?: (property: string) => string };
+    if (this.level0FilesMax === 0 || typeof db.getProperty !== 'function') return undefined;
+    const count = Number(db.getProperty('leveldb.num-files-at-level0'));
+    return Number.isFinite(count) ? count : undefined;
+  }
+
+  /**
+   * Waits while level 0 holds `level0FilesMax` files or more (see the option), at most
+   * `compactionWaitMsMax` per chunk: a compaction that does not catch up delays a snapshot,
+   * never stops it. A closed store waits no more.
+   */
+  private async compactionRoom(): Promise<void> {
+    let waitedMs = 0;
+    while (!this.closed && waitedMs < compactionWaitMsMax) {
+      const files = this.level0Files();
+      if (files === undefined || files < this.level0FilesMax) return;
+      await new Promise((resolve) => setTimeout(resolve, compactionPollMs));
+      waitedMs += compactionPollMs;
+    }
   }
 
   async saveSnapshot(snapshot: TreeSnapshot): Promise<void> {

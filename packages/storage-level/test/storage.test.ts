@@ -13,7 +13,7 @@ import { MemoryLevel } from 'memory-level';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storageComplianceSuite } from '../../../test/compliance/storage.js';
 import { type BytesLevel, LevelStorage, StorageCorruptError, StorageFormatError } from '../src/index.js';
-import { chunkKey, epochsKey, formatKey, logKey, manifestKey } from '../src/keys.js';
+import { chunkKey, epochsKey, formatKey, logKey, manifestKey, snapshotRange } from '../src/keys.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -369,6 +369,76 @@ describe('LevelStorage on disk', () => {
     expect(DataTree.fromSnapshot(state.snapshot!).digest()).toBe(DataTree.fromSnapshot(snapshot).digest());
     expect(state.log).toHaveLength(100);
     await again.close();
+  });
+
+  it('paces a background snapshot while LevelDB reports level 0 full, and appends go on meanwhile', async () => {
+    const db = memoryDb();
+    let level0 = 10;
+    const asked: string[] = [];
+    Object.assign(db, {
+      getProperty: (property: string) => {
+        asked.push(property);
+        return String(level0);
+      },
+    });
+    const store = await LevelStorage.on(db, { snapshotChunkNodes: 5, snapshotLevel0FilesMax: 10 });
+    const history = txns(1, 1, 60);
+    await store.apply([{ kind: 'append', txns: history.slice(0, 40) }]);
+    await store.apply([{ kind: 'snapshot', snapshot: snapshotOf(history.slice(0, 40)) }]);
+    const background = (store as unknown as { background: Promise<void> }).background;
+    let written = false;
+    void background.then(() => {
+      written = true;
+    });
+    const chunkKeys = async () => (await db.keys(snapshotRange(makeZxid(1, 40))).all()).length;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    // Level 0 at its bound: not one chunk written, and the log's appends are not held.
+    expect(asked).toContain('leveldb.num-files-at-level0');
+    expect(await chunkKeys()).toBe(0);
+    await store.apply([{ kind: 'append', txns: history.slice(40) }]);
+    expect(written).toBe(false);
+    // Compaction caught up: the snapshot is written whole.
+    level0 = 9;
+    await background;
+    expect(written).toBe(true);
+    const state = await store.load();
+    expect(state.snapshot?.zxid).toBe(makeZxid(1, 40));
+    expect(state.log).toHaveLength(20);
+    await store.close();
+  });
+
+  it('a paced snapshot waits a bounded time per chunk: a compaction that never catches up delays it, never stops it', async () => {
+    const db = memoryDb();
+    Object.assign(db, { getProperty: () => '50' });
+    const store = await LevelStorage.on(db, { snapshotLevel0FilesMax: 10 });
+    const history = txns(1, 1, 3);
+    await store.apply([{ kind: 'append', txns: history }]);
+    const started = performance.now();
+    await store.apply([{ kind: 'snapshot', snapshot: snapshotOf(history) }]);
+    await (store as unknown as { background: Promise<void> }).background;
+    // One chunk: one bounded wait (2 s), then written.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1900);
+    expect((await store.load()).snapshot?.zxid).toBe(makeZxid(1, 3));
+    await store.close();
+  });
+
+  it('does not pace a snapshot when told not to (snapshotLevel0FilesMax 0), nor ask the database', async () => {
+    const db = memoryDb();
+    const asked: string[] = [];
+    Object.assign(db, {
+      getProperty: (property: string) => {
+        asked.push(property);
+        return '50';
+      },
+    });
+    const store = await LevelStorage.on(db, { snapshotLevel0FilesMax: 0 });
+    const history = txns(1, 1, 3);
+    await store.apply([{ kind: 'append', txns: history }]);
+    await store.apply([{ kind: 'snapshot', snapshot: snapshotOf(history) }]);
+    await (store as unknown as { background: Promise<void> }).background;
+    expect(asked).toEqual([]);
+    expect((await store.load()).snapshot?.zxid).toBe(makeZxid(1, 3));
+    await store.close();
   });
 
   it('a stored snapshot reads back while a newer one is written in the background; the newer one once written', async () => {
