@@ -254,6 +254,12 @@ export class Nemesis {
     for (const proxy of this.links((from, to) => side.includes(from) !== side.includes(to))) proxy.cut();
   }
 
+  /** Cuts every link between `a` and `b`, both ways; their links to the others stay up (a bridge). */
+  cutBetween(a: number, b: number): void {
+    this.note(`cut ${a} <-> ${b}`);
+    for (const proxy of this.links((f, t) => (f === a && t === b) || (f === b && t === a))) proxy.cut();
+  }
+
   /** Cuts what `from` sends `to` (on the links `from` dials), the other way stays up. */
   cutOneWay(from: number, to: number): void {
     this.note(`cut ${from} -> ${to}`);
