@@ -171,6 +171,21 @@ export interface LevelStorageOptions {
   readonly warn?: (message: string) => void;
 }
 
+/** What `LevelStorage.open` also takes, for the LevelDB it opens. */
+export interface LevelDbStorageOptions extends LevelStorageOptions {
+  /**
+   * LevelDB's write buffer (its memtable), at least 1 MiB; default 64 MiB (LevelDB's own is
+   * 4 MiB). A full buffer is flushed to disk in the background while a new one takes the
+   * writes; a write that fills the new one too before that flush ends waits for it. With
+   * 4 MiB nearly every batch of a learner sync (a few MB of 1 MB values) waited so. LevelDB
+   * holds up to two buffers: its memory for writes is about twice this; a restart replays at
+   * most a buffer's worth of its log.
+   */
+  readonly writeBufferBytes?: number;
+}
+
+const defaultWriteBufferBytes = 64 * 1024 * 1024;
+
 interface SnapshotRef {
   readonly zxid: Zxid;
   readonly manifest: Uint8Array;
@@ -276,10 +291,11 @@ export class LevelStorage implements PeerStorage {
   }
 
   /** A store in a LevelDB directory (created if missing), through classic-level. */
-  static async open(location: string, options: LevelStorageOptions = {}): Promise<LevelStorage> {
+  static async open(location: string, options: LevelDbStorageOptions = {}): Promise<LevelStorage> {
     const db = new ClassicLevel<Uint8Array, Uint8Array>(location, {
       keyEncoding: 'view',
       valueEncoding: 'view',
+      writeBufferSize: Math.max(1024 * 1024, options.writeBufferBytes ?? defaultWriteBufferBytes),
     });
     return LevelStorage.on(db as unknown as BytesLevel, options);
   }

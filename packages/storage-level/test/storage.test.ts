@@ -371,6 +371,31 @@ describe('LevelStorage on disk', () => {
     await again.close();
   });
 
+  it('opens LevelDB with the write buffer asked for: 8 MB of writes flush no file under 64 MiB, several under 1 MiB', async () => {
+    const tablesAfter8MB = async (writeBufferBytes: number | undefined) => {
+      const store = await LevelStorage.open(
+        tempDir(),
+        writeBufferBytes === undefined ? {} : { writeBufferBytes },
+      );
+      const value = new Uint8Array(1_000_000).fill(7);
+      for (let i = 1; i <= 8; i++)
+        await store.apply([
+          {
+            kind: 'append',
+            txns: [{ ...txn(1, i), body: { ...txn(1, i).body, data: value } as Txn['body'] }],
+          },
+        ]);
+      const db = store.db as unknown as { getProperty(property: string): string };
+      let tables = 0;
+      for (let level = 0; level < 7; level++)
+        tables += Number(db.getProperty(`leveldb.num-files-at-level${level}`));
+      await store.close();
+      return tables;
+    };
+    expect(await tablesAfter8MB(undefined)).toBe(0);
+    expect(await tablesAfter8MB(1024 * 1024)).toBeGreaterThan(0);
+  });
+
   it('paces a background snapshot while LevelDB reports level 0 full, and appends go on meanwhile', async () => {
     const db = memoryDb();
     let level0 = 10;
