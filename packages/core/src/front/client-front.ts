@@ -20,7 +20,7 @@ import type {
   WriteRequest,
 } from '../requests.js';
 import { isWriteRequest } from '../requests.js';
-import type { ApplyOutcome, DataTree } from '../tree/data-tree.js';
+import type { DataTree, TreeChange, TxnResult } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import type { ClientOutput, CloseReason, ConnectionId } from './client-io.js';
@@ -299,15 +299,21 @@ export class ClientFront {
    * Reports an applied transaction: fires its watches, then answers the write if it came
    * from one of this front's connections, then serves what was queued behind it.
    */
-  applied(txn: Txn, outcome: ApplyOutcome, origin: WriteOrigin | undefined): void {
-    for (const change of outcome.changes) this.watches.fire(change, txn.zxid);
+  applied(
+    txn: Txn,
+    changes: readonly TreeChange[],
+    origin: WriteOrigin | undefined,
+    result: TxnResult | undefined,
+  ): void {
+    for (const change of changes) this.watches.fire(change, txn.zxid);
     if (origin === undefined) return;
+    assert(result !== undefined, 'a write answered here has its result built');
     const connection = this.connectionOfOrigin(origin);
     if (connection === undefined) {
       this.staleReplyCount++;
       return;
     }
-    connection.replies.answerWrite(origin.xid, outcome.result, txn.zxid);
+    connection.replies.answerWrite(origin.xid, result, txn.zxid);
     connection.replies.drain();
   }
 

@@ -60,6 +60,12 @@ export interface ApplyOutcome {
   readonly changes: readonly TreeChange[];
 }
 
+/**
+ * What `applyUnanswered` builds in place of a result, which it drops: a transaction no client
+ * of this server waits on needs no Stat (one per write on every replica, most of the cost).
+ */
+const unbuiltResult: TxnResult = Object.freeze({ kind: 'check' });
+
 class ApplyError extends Error {
   constructor(readonly code: ErrorCodeValue) {
     super(`apply failed with ${code}`);
@@ -81,6 +87,8 @@ export class DataTree {
   /** Global sessions and their negotiated timeouts: replicated through createSession/closeSession. */
   private sessionTimeouts = new Map<SessionId, number>();
   private lastAppliedZxid: Zxid = zeroZxid;
+  /** False while `applyUnanswered` runs: results (and their Stats) are not built. */
+  private answering = true;
   /**
    * The paths under a quota (each has /zookeeper/quota<path>/zookeeper_limits): ZooKeeper's
    * PathTrie of quota paths. Derived from the nodes, rebuilt when a snapshot is loaded.
@@ -515,6 +523,19 @@ export class DataTree {
     return { result, changes };
   }
 
+  /**
+   * Applies a committed transaction as `apply` does, for one no client of this server waits
+   * on: the tree ends the same and the changes are the same, but no result is built.
+   */
+  applyUnanswered(txn: Txn): readonly TreeChange[] {
+    this.answering = false;
+    try {
+      return this.apply(txn).changes;
+    } finally {
+      this.answering = true;
+    }
+  }
+
   private applyBody(txn: Txn, body: TxnBody, changes: TreeChange[]): TxnResult {
     try {
       switch (body.kind) {
@@ -553,6 +574,14 @@ export class DataTree {
       });
       return { kind: 'multi', results };
     }
+    if (!this.answering) {
+      for (const part of parts) {
+        this.applyPart(txn, part, changes);
+        // Where toOpResult would refuse the part's result, and stop the multi there.
+        if (!multiResultKinds.has(part.kind)) throw new ApplyError(ErrorCode.MarshallingError);
+      }
+      return unbuiltResult;
+    }
     const results = parts.map((part) => toOpResult(this.applyPart(txn, part, changes)));
     return { kind: 'multi', results };
   }
@@ -560,7 +589,7 @@ export class DataTree {
   private applyPart(txn: Txn, part: MultiPartTxn | TxnBody, changes: TreeChange[]): TxnResult {
     switch (part.kind) {
       case 'create': {
-        const stat = this.createNode(
+        const node = this.createNode(
           part.path,
           part.data,
           part.acl,
@@ -569,13 +598,15 @@ export class DataTree {
           txn,
           changes,
         );
-        return { kind: 'create', path: part.path, stat };
+        return this.answering ? { kind: 'create', path: part.path, stat: node.stat() } : unbuiltResult;
       }
       case 'delete':
         this.deleteNode(part.path, txn.zxid, changes);
         return { kind: 'delete' };
-      case 'setData':
-        return { kind: 'setData', stat: this.setData(part.path, part.data, part.version, txn, changes) };
+      case 'setData': {
+        const node = this.setData(part.path, part.data, part.version, txn, changes);
+        return this.answering ? { kind: 'setData', stat: node.stat() } : unbuiltResult;
+      }
       case 'setACL': {
         const node = this.requireNode(part.path);
         this.beforeChange(part.path, node);
@@ -583,7 +614,7 @@ export class DataTree {
         this.acls.release(node.acl);
         node.acl = acl;
         node.aversion = part.aversion;
-        return { kind: 'setACL', stat: node.stat() };
+        return this.answering ? { kind: 'setACL', stat: node.stat() } : unbuiltResult;
       }
       case 'check':
         return { kind: 'check' };
@@ -695,7 +726,7 @@ export class DataTree {
     parentCversion: number,
     txn: Txn,
     changes: TreeChange[],
-  ): Stat {
+  ): Znode {
     const parent = this.requireNode(parentOf(path));
     const name = basenameOf(path);
     if (parent.child(name) !== undefined) throw new ApplyError(ErrorCode.NodeExists);
@@ -717,7 +748,7 @@ export class DataTree {
     }
     this.updateQuotaStats(path, dataBytes(data), 1);
     changes.push({ kind: 'created', path, acl: node.acl, parentAcl: parent.acl });
-    return node.stat();
+    return node;
   }
 
   private indexNode(path: string, lifetime: NodeLifetime): void {
@@ -780,10 +811,10 @@ export class DataTree {
     this.setEnsembleConfig(data, txn.zxid, txn.timeMs);
     const node = this.requireNode(configPath);
     changes.push({ kind: 'dataChanged', path: configPath, acl: node.acl });
-    return { kind: 'reconfig', data, stat: node.stat() };
+    return this.answering ? { kind: 'reconfig', data, stat: node.stat() } : unbuiltResult;
   }
 
-  private setData(path: string, data: ZnodeData, version: number, txn: Txn, changes: TreeChange[]): Stat {
+  private setData(path: string, data: ZnodeData, version: number, txn: Txn, changes: TreeChange[]): Znode {
     const node = this.requireNode(path);
     this.beforeChange(path, node);
     const bytesBefore = node.dataLength;
@@ -793,9 +824,12 @@ export class DataTree {
     node.mtime = txn.timeMs;
     node.mzxid = txn.zxid;
     changes.push({ kind: 'dataChanged', path, acl: node.acl });
-    return node.stat();
+    return node;
   }
 }
+
+/** The kinds of part whose results a multi's results hold (those toOpResult takes). */
+const multiResultKinds: ReadonlySet<string> = new Set(['create', 'setData', 'delete', 'check', 'error']);
 
 function toOpResult(result: TxnResult): OpResult {
   switch (result.kind) {

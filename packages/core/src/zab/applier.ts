@@ -6,7 +6,7 @@
  */
 import { assert } from '../errors.js';
 import type { ClientFront } from '../front/client-front.js';
-import type { DataTree } from '../tree/data-tree.js';
+import type { DataTree, TreeChange, TxnResult } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
 import type { TxnOrigin } from './context.js';
@@ -174,13 +174,30 @@ export class Applier {
 
   private applyOne(txn: Txn): void {
     assert(txn.zxid > this.tree.lastZxid, 'transactions apply in zxid order');
-    const outcome = this.tree.apply(txn);
+    // Only the server a client's write came through answers it: the others build no result.
+    let changes: readonly TreeChange[];
+    let result: TxnResult | undefined;
+    if (this.expectsClient(txn)) {
+      const outcome = this.tree.apply(txn);
+      changes = outcome.changes;
+      result = outcome.result;
+    } else {
+      changes = this.tree.applyUnanswered(txn);
+    }
     this.hooks.onApplied?.(txn);
     const origin = this.takeOrigin(txn);
     this.hooks.roleApplied(txn);
-    this.front.applied(txn, outcome, origin?.kind === 'client' ? origin.origin : undefined);
+    this.front.applied(txn, changes, origin?.kind === 'client' ? origin.origin : undefined, result);
     this.hooks.sessionApplied(txn, origin);
     this.maybeSnapshot();
+  }
+
+  /** True when a local client's write waits on `txn` (what takeOrigin will find). */
+  private expectsClient(txn: Txn): boolean {
+    const bySession = this.origins.get(txn.sessionId);
+    if (bySession === undefined) return false;
+    const index = indexOfCxid(bySession, txn.cxid);
+    return index >= 0 && bySession[index]!.origin.kind === 'client';
   }
 
   private takeOrigin(txn: Txn): TxnOrigin | undefined {
