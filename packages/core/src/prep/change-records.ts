@@ -87,21 +87,15 @@ export class OutstandingChanges {
     return this.records.length - this.head;
   }
 
-  /** The node at `path` as it will be, or `undefined` when it does not (or will not) exist. */
+  /**
+   * The node at `path` as it will be, or `undefined` when it does not (or will not) exist.
+   * A node with no outstanding change is the tree's own, live: read it before the tree
+   * changes, never keep it (no copy is made per lookup; preparation only reads it at once).
+   */
   lookup(path: string): NodeRecord | undefined {
     const record = this.latestByPath.get(path);
     if (record !== undefined) return record.node;
-    const node = this.tree.getNode(path);
-    if (node === undefined) return undefined;
-    return nodeRecord(
-      node.data,
-      node.acl,
-      node.version,
-      node.cversion,
-      node.aversion,
-      node.lifetime,
-      node.childCount,
-    );
+    return this.tree.getNode(path);
   }
 
   /** True when an outstanding record deletes the node at `path` (its latest one). */
