@@ -296,16 +296,18 @@ export class ClientFront {
   }
 
   /**
-   * Reports an applied transaction: fires its watches, then answers the write if it came
+   * Reports an applied transaction (its changes are the first `changeCount` of `changes`,
+   * read now and not kept): fires its watches, then answers the write if it came
    * from one of this front's connections, then serves what was queued behind it.
    */
   applied(
     txn: Txn,
     changes: readonly TreeChange[],
+    changeCount: number,
     origin: WriteOrigin | undefined,
     result: TxnResult | undefined,
   ): void {
-    for (const change of changes) this.watches.fire(change, txn.zxid);
+    for (let i = 0; i < changeCount; i++) this.watches.fire(changes[i]!, txn.zxid);
     if (origin === undefined) return;
     assert(result !== undefined, 'a write answered here has its result built');
     const connection = this.connectionOfOrigin(origin);

@@ -45,6 +45,14 @@ export type TreeChange =
     }
   | { readonly kind: 'dataChanged'; readonly path: string; readonly acl: readonly ACL[] };
 
+/**
+ * Where applying puts the changes it makes, in order: an array, or a list the caller reuses
+ * transaction after transaction.
+ */
+export interface ChangeSink {
+  push(change: TreeChange): void;
+}
+
 /** What applying one transaction produced for the client that issued it. */
 export type TxnResult =
   | { readonly kind: 'create'; readonly path: string; readonly stat: Stat }
@@ -516,27 +524,33 @@ export class DataTree {
 
   /** Applies a committed transaction. Zxids must arrive in increasing order. */
   apply(txn: Txn): ApplyOutcome {
-    assert(txn.zxid > this.lastAppliedZxid, () => `zxid ${txn.zxid} applied after ${this.lastAppliedZxid}`);
-    this.lastAppliedZxid = txn.zxid;
     const changes: TreeChange[] = [];
-    const result = this.applyBody(txn, txn.body, changes);
+    const result = this.applyTxn(txn, changes);
     return { result, changes };
   }
 
   /**
    * Applies a committed transaction as `apply` does, for one no client of this server waits
-   * on: the tree ends the same and the changes are the same, but no result is built.
+   * on: the tree ends the same, but no result is built, and the changes go to `changes`,
+   * which the caller may reuse (a new array per transaction, on every replica, costs more
+   * than the change in it).
    */
-  applyUnanswered(txn: Txn): readonly TreeChange[] {
+  applyUnanswered(txn: Txn, changes: ChangeSink): void {
     this.answering = false;
     try {
-      return this.apply(txn).changes;
+      this.applyTxn(txn, changes);
     } finally {
       this.answering = true;
     }
   }
 
-  private applyBody(txn: Txn, body: TxnBody, changes: TreeChange[]): TxnResult {
+  private applyTxn(txn: Txn, changes: ChangeSink): TxnResult {
+    assert(txn.zxid > this.lastAppliedZxid, () => `zxid ${txn.zxid} applied after ${this.lastAppliedZxid}`);
+    this.lastAppliedZxid = txn.zxid;
+    return this.applyBody(txn, txn.body, changes);
+  }
+
+  private applyBody(txn: Txn, body: TxnBody, changes: ChangeSink): TxnResult {
     try {
       switch (body.kind) {
         case 'createSession':
@@ -566,7 +580,7 @@ export class DataTree {
     }
   }
 
-  private applyMulti(txn: Txn, parts: readonly MultiPartTxn[], changes: TreeChange[]): TxnResult {
+  private applyMulti(txn: Txn, parts: readonly MultiPartTxn[], changes: ChangeSink): TxnResult {
     if (multiFailed({ kind: 'multi', parts })) {
       const results = parts.map((part): OpResult => {
         assert(part.kind === 'error', 'a failed multi holds only error parts');
@@ -586,7 +600,7 @@ export class DataTree {
     return { kind: 'multi', results };
   }
 
-  private applyPart(txn: Txn, part: MultiPartTxn | TxnBody, changes: TreeChange[]): TxnResult {
+  private applyPart(txn: Txn, part: MultiPartTxn | TxnBody, changes: ChangeSink): TxnResult {
     switch (part.kind) {
       case 'create': {
         const node = this.createNode(
@@ -725,7 +739,7 @@ export class DataTree {
     ephemeralOwner: bigint,
     parentCversion: number,
     txn: Txn,
-    changes: TreeChange[],
+    changes: ChangeSink,
   ): Znode {
     const parent = this.requireNode(parentOf(path));
     const name = basenameOf(path);
@@ -780,7 +794,7 @@ export class DataTree {
     if (paths.size === 0) this.ephemeralsBySession.delete(lifetime.sessionId);
   }
 
-  private deleteNode(path: string, zxid: Zxid, changes: TreeChange[]): void {
+  private deleteNode(path: string, zxid: Zxid, changes: ChangeSink): void {
     const parent = this.requireNode(parentOf(path));
     const name = basenameOf(path);
     const node = parent.child(name);
@@ -806,7 +820,7 @@ export class DataTree {
    * node with version -1 (mzxid the reconfig's zxid), and keeps it across snapshot loads from
    * now on; its data watches fire.
    */
-  private applyReconfig(txn: Txn, config: string, changes: TreeChange[]): TxnResult {
+  private applyReconfig(txn: Txn, config: string, changes: ChangeSink): TxnResult {
     const data = encodeUtf8(config);
     this.setEnsembleConfig(data, txn.zxid, txn.timeMs);
     const node = this.requireNode(configPath);
@@ -814,7 +828,7 @@ export class DataTree {
     return this.answering ? { kind: 'reconfig', data, stat: node.stat() } : unbuiltResult;
   }
 
-  private setData(path: string, data: ZnodeData, version: number, txn: Txn, changes: TreeChange[]): Znode {
+  private setData(path: string, data: ZnodeData, version: number, txn: Txn, changes: ChangeSink): Znode {
     const node = this.requireNode(path);
     this.beforeChange(path, node);
     const bytesBefore = node.dataLength;

@@ -6,6 +6,7 @@
  */
 import { assert } from '../errors.js';
 import type { ClientFront } from '../front/client-front.js';
+import { ChangeList } from '../tree/change-list.js';
 import type { DataTree, TreeChange, TxnResult } from '../tree/data-tree.js';
 import type { SessionId, Txn } from '../txn.js';
 import type { Zxid } from '../zxid.js';
@@ -92,6 +93,8 @@ export class Applier {
    * session closes.
    */
   private readonly origins = new Map<SessionId, ExpectedOrigin[]>();
+  /** The changes of a transaction applied unanswered, read at once by the front. */
+  private readonly scratchChanges = new ChangeList();
   private originCount = 0;
   private appliedSinceSnapshot = 0;
   /** A snapshot fell due while the one before it was still being written (reported once). */
@@ -176,18 +179,32 @@ export class Applier {
     assert(txn.zxid > this.tree.lastZxid, 'transactions apply in zxid order');
     // Only the server a client's write came through answers it: the others build no result.
     let changes: readonly TreeChange[];
+    let changeCount: number;
     let result: TxnResult | undefined;
     if (this.expectsClient(txn)) {
       const outcome = this.tree.apply(txn);
       changes = outcome.changes;
+      changeCount = changes.length;
       result = outcome.result;
     } else {
-      changes = this.tree.applyUnanswered(txn);
+      const scratch = this.scratchChanges;
+      // Emptied first too: a failed apply may have left changes in it.
+      scratch.clear();
+      this.tree.applyUnanswered(txn, scratch);
+      changes = scratch.items;
+      changeCount = scratch.length;
     }
     this.hooks.onApplied?.(txn);
     const origin = this.takeOrigin(txn);
     this.hooks.roleApplied(txn);
-    this.front.applied(txn, changes, origin?.kind === 'client' ? origin.origin : undefined, result);
+    this.front.applied(
+      txn,
+      changes,
+      changeCount,
+      origin?.kind === 'client' ? origin.origin : undefined,
+      result,
+    );
+    this.scratchChanges.clear();
     this.hooks.sessionApplied(txn, origin);
     this.maybeSnapshot();
   }
