@@ -86,6 +86,11 @@ function main(): void {
   for (const result of results)
     for (const [kind, count] of Object.entries(result.syncs)) syncs[kind] = (syncs[kind] ?? 0) + count;
   const operations = results.reduce((sum, r) => sum + r.stats.writes + r.stats.reads, 0);
+  const linearizability = {
+    groups: results.reduce((sum, r) => sum + r.linearizability.groups, 0),
+    unknown: results.reduce((sum, r) => sum + r.linearizability.unknown, 0),
+    unknownSeeds: results.filter((r) => r.linearizability.unknown > 0).map((r) => r.seed),
+  };
   const failures = results.flatMap((result) =>
     result.failures.map((failure) => ({ seed: result.seed, check: failure.check, message: failure.message })),
   );
@@ -97,6 +102,7 @@ function main(): void {
       operations,
       faults: totals,
       syncs,
+      linearizability,
     };
     if (args.traceHash) summary.traceHashes = Object.fromEntries(results.map((r) => [r.seed, r.traceHash]));
     console.log(JSON.stringify(summary, null, 2));
@@ -126,6 +132,13 @@ function main(): void {
         .sort()
         .map(([kind, count]) => `${kind} ${count}`)
         .join(', ')}`,
+    );
+    const unknownSeeds =
+      linearizability.unknownSeeds.length === 0
+        ? ''
+        : ` (seeds ${linearizability.unknownSeeds.slice(0, 10).join(', ')}${linearizability.unknownSeeds.length > 10 ? ', ...' : ''})`;
+    console.log(
+      `linearizability: ${linearizability.groups} path groups checked, ${linearizability.unknown} unknown within the search budget${unknownSeeds}`,
     );
     console.log(
       `${results.length - new Set(failures.map((f) => f.seed)).size} passed, ${new Set(failures.map((f) => f.seed)).size} failed`,

@@ -80,6 +80,11 @@ export interface SeedResult {
   readonly syncs: Readonly<Record<string, number>>;
   /** Why each learner sync that failed did, in order ("learner 2: ..."). */
   readonly syncFailures: readonly string[];
+  /**
+   * The linearizability checker's path groups, and how many of them it could neither prove nor
+   * refute within its search budget (both 0 when clients were not judged).
+   */
+  readonly linearizability: { readonly groups: number; readonly unknown: number };
 }
 
 export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
@@ -202,11 +207,14 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
       });
     }
   }
+  let linearizability = { groups: 0, unknown: 0 };
   if (clientsJudged) {
     failures.push(...checkAcknowledgedWrites(history.writes, world.committed));
     failures.push(...checkReads(history.reads, world.committed));
     failures.push(...checkWatches(history.connections, world.committed));
-    failures.push(...checkWritesLinearizable(history.writes).violations);
+    const verdicts = checkWritesLinearizable(history.writes);
+    failures.push(...verdicts.violations);
+    linearizability = { groups: verdicts.groups, unknown: verdicts.unknown };
   }
   const leader = [...world.peers.values()].find((node) => {
     const status = node.peer?.status();
@@ -232,6 +240,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     faults: { ...world.faultCounts },
     syncs: { ...world.syncEvents },
     syncFailures: [...world.syncFailures],
+    linearizability,
   };
 }
 

@@ -192,9 +192,17 @@ export function checkPathHistory(ops: readonly Op[], stepsMax = searchStepsMax):
   return 'ok';
 }
 
-/** Groups the run's writes by the paths they touch and checks each group; ephemerals are left out. */
-export function checkWritesLinearizable(writes: readonly WriteRecord[]): {
+/**
+ * Groups the run's writes by the paths they touch and checks each group; ephemerals are left out.
+ * `unknown` counts the groups whose search ran out of its `stepsMax` steps: neither proved nor
+ * refuted, so a run reports them rather than passing them silently.
+ */
+export function checkWritesLinearizable(
+  writes: readonly WriteRecord[],
+  stepsMax = searchStepsMax,
+): {
   violations: Violation[];
+  groups: number;
   unknown: number;
 } {
   const parent = new Map<string, string>();
@@ -237,7 +245,7 @@ export function checkWritesLinearizable(writes: readonly WriteRecord[]): {
   const violations: Violation[] = [];
   let unknown = 0;
   for (const [root, group] of groups) {
-    const verdict = checkPathHistory(group);
+    const verdict = checkPathHistory(group, stepsMax);
     if (verdict === 'unknown') unknown++;
     if (verdict === 'illegal') {
       violations.push({
@@ -246,7 +254,7 @@ export function checkWritesLinearizable(writes: readonly WriteRecord[]): {
       });
     }
   }
-  return { violations, unknown };
+  return { violations, groups: groups.size, unknown };
 }
 
 export type { Op as LinearizableWrite };
