@@ -13,10 +13,10 @@
 // Linux only (/proc). Each tree must be built (`npm run build`).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openWithRetries, requestFor } from './raw-session.mjs';
+import { fourLetterWord, freePort } from './support/net.mjs';
 
 function parseArgs(argv) {
   const args = {
@@ -57,27 +57,6 @@ function parseArgs(argv) {
 }
 
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address();
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
-function fourLetterWord(port, word) {
-  return new Promise((done) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
-    let text = '';
-    socket.on('connect', () => socket.write(word));
-    socket.on('data', (chunk) => {
-      text += chunk;
-    });
-    socket.on('error', () => done(''));
-    socket.on('close', () => done(text));
-  });
-}
 
 /** A process's user and system CPU time (ms) and its context switches, from /proc. */
 function processCounters(pid) {

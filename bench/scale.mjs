@@ -33,11 +33,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { noNode, openWithRetries, RawSession, requestFor } from './raw-session.mjs';
+import { fourLetterWord, freePort } from './support/net.mjs';
 
 const zabkitCli = fileURLToPath(new URL('../packages/server/dist/cli.js', import.meta.url));
 const zookeeperJar = '/usr/share/java/zookeeper.jar';
@@ -108,29 +108,6 @@ function parseArgs(argv) {
     if (!phaseNames.includes(phase)) throw new Error(`phases are ${phaseNames}`);
   if (args.sessions > 15_000) throw new Error('--sessions: at most 15000 (one socket each, ulimit -n)');
   return args;
-}
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function fourLetterWord(port, word) {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host, port });
-    // A server still starting may take the connection and answer nothing: ask again later.
-    socket.setTimeout(2_000, () => socket.destroy());
-    let text = '';
-    socket.on('connect', () => socket.write(word));
-    socket.on('data', (chunk) => {
-      text += chunk;
-    });
-    socket.on('error', () => resolve(''));
-    socket.on('close', () => resolve(text));
-  });
 }
 
 /**

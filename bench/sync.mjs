@@ -35,11 +35,11 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { cpus, hostname, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectTcp } from '../packages/client/dist/index.js';
+import { fourLetterWord, freePort } from './support/net.mjs';
 
 const zabkitBin = fileURLToPath(new URL('../packages/server/bin/zabkit.js', import.meta.url));
 const zookeeperJar = '/usr/share/java/zookeeper.jar';
@@ -89,28 +89,6 @@ function parseArgs(argv) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function fourLetterWord(port, word) {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
-    let text = '';
-    socket.setTimeout(2000, () => socket.destroy());
-    socket.on('connect', () => socket.write(word));
-    socket.on('data', (chunk) => {
-      text += chunk.toString();
-    });
-    socket.on('error', () => resolve(''));
-    socket.on('close', () => resolve(text));
-  });
-}
 
 async function mode(port) {
   return /Mode: (\w+)/.exec(await fourLetterWord(port, 'srvr'))?.[1];

@@ -30,11 +30,11 @@
 // certificate made with openssl (and a trust store made with keytool for ZooKeeper).
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zookeeper from 'node-zookeeper-client';
+import { fourLetterWord, freePort } from './support/net.mjs';
 
 const zabkitCli = fileURLToPath(new URL('../packages/server/dist/cli.js', import.meta.url));
 const zookeeperJar = '/usr/share/java/zookeeper.jar';
@@ -110,27 +110,6 @@ function parseArgs(argv) {
   if (args.clientPorts.includes('tls') && args.client !== 'raw')
     throw new Error('--tls needs the lean client: node-zookeeper-client speaks no TLS');
   return args;
-}
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function fourLetterWord(port, word) {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
-    let text = '';
-    socket.on('connect', () => socket.write(word));
-    socket.on('data', (chunk) => {
-      text += chunk;
-    });
-    socket.on('error', () => resolve(''));
-    socket.on('close', () => resolve(text));
-  });
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
