@@ -130,8 +130,13 @@ function clientSuite(name: string, start: () => Promise<{ connectString: string;
       const zk = await client(server.connectString, { sessionTimeoutMs: 2000 });
       await zk.create('/jumped', '', { mode: 'ephemeral' });
       let expired = false;
+      let disconnects = 0;
       zk.on('expired', () => {
         expired = true;
+      });
+      // Its pings are answered (ZooKeeper answers each with the ping xid, -2): the link holds.
+      zk.on('disconnected', () => {
+        disconnects++;
       });
       const wallClock = Date.now;
       Date.now = () => wallClock() - 3_600_000;
@@ -141,6 +146,7 @@ function clientSuite(name: string, start: () => Promise<{ connectString: string;
         Date.now = wallClock;
       }
       expect(expired).toBe(false);
+      expect(disconnects).toBe(0);
       expect(zk.state).toBe('connected');
       expect((await root.exists('/jumped'))?.ephemeralOwner).toBe(zk.sessionId);
       await zk.delete('/jumped');

@@ -278,12 +278,16 @@ class TcpLink implements ClientLink {
       this.handlers.message({ kind: 'watch', zxid, event });
       return;
     }
-    const index = this.awaiting.findIndex((entry) => entry.xid === xid);
+    let index = this.awaiting.findIndex((entry) => entry.xid === xid);
+    // ZooKeeper answers every ping with the ping xid (-2), whatever xid it came with (its own
+    // client sends -2): the answer is the oldest ping's, as replies come in request order.
+    if (index < 0 && xid === Xid.ping)
+      index = this.awaiting.findIndex((entry) => entry.opcode === OpCode.ping);
     if (index < 0) throw new Error(`reply for unknown xid ${xid}`);
-    const { opcode } = this.awaiting.splice(index, 1)[0]!;
-    const decoded = decodeReply(opcode, frame);
+    const awaited = this.awaiting.splice(index, 1)[0]!;
+    const decoded = decodeReply(awaited.opcode, frame);
     if (decoded.reply === undefined) throw new Error(`undecodable reply for xid ${xid}`);
-    this.handlers.message({ kind: 'reply', xid, zxid: decoded.zxid, reply: decoded.reply });
+    this.handlers.message({ kind: 'reply', xid: awaited.xid, zxid: decoded.zxid, reply: decoded.reply });
     if (decoded.reply.op === 'closeSession') this.finish('sessionClosed');
   }
 
