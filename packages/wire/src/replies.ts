@@ -206,7 +206,10 @@ export function writeReply(
   reply: Reply,
 ): void {
   const at = writer.beginFrame();
-  writer.int(xid).long(zxid);
+  const opcode = typeof shape === 'number' ? shape : shape.opcode;
+  // ZooKeeper answers every ping with the ping xid, whatever xid the ping came with: clients
+  // match a ping's answer by it (ours takes the oldest awaited ping for it).
+  writer.int(opcode === OpCode.ping ? Xid.ping : xid).long(zxid);
   if (!reply.ok) writer.int(reply.code);
   else {
     writer.int(0);

@@ -180,6 +180,18 @@ describe('golden frames', () => {
     });
   });
 
+  it('ping reply carries xid -2 whatever xid the ping came with, as ZooKeeper writes it', () => {
+    const frame = hex('00000010 fffffffe 0000000100000005 00000000');
+    expect(encodeReply(OpCode.ping, 7, 0x1_0000_0005n, { ok: true, op: 'ping', result: {} })).toEqual(frame);
+    // Only a ping: every other reply echoes its request's xid.
+    const synced = encodeReply(OpCode.sync, 7, 0x1_0000_0005n, {
+      ok: true,
+      op: 'sync',
+      result: { path: '/' },
+    });
+    expect(synced.subarray(4, 8)).toEqual(hex('00000007'));
+  });
+
   it('addWatch reply: ReplyHeader + ErrorResponse{0}, 20 bytes as ZooKeeper sends them', () => {
     const frame = hex('00000014 00000007 0000000000000010 00000000 00000000');
     const reply = { ok: true, op: 'addWatch', result: {} } as const;
