@@ -145,8 +145,10 @@ async function workloads(deployment, clients, args) {
 /**
  * Offers `ratePerSec` operations for `durationMs` at a steady rate, whatever the replies do
  * (an open loop: each millisecond's due operations are sent then, round-robin over
- * `clients`), and reports the latency of each from when it was sent. Concurrency is bounded
- * only by `inFlightMaxPerClient`.
+ * `clients`), and reports the latency of each from when it was sent and from when it was due.
+ * The second counts the wait of requests held back by a stall (coordinated omission: a loop
+ * that only times what it sent hides a pause behind the few requests caught in it).
+ * Concurrency is bounded only by `inFlightMaxPerClient`.
  */
 async function measureAtRate(label, ratePerSec, durationMs, clients, operation) {
   const total = Math.max(1, Math.round((ratePerSec * durationMs) / 1000));
@@ -158,6 +160,8 @@ async function measureAtRate(label, ratePerSec, durationMs, clients, operation) 
   const inFlightMaxPerClient = 900;
   const inFlightByClient = new Array(clients.length).fill(0);
   const latenciesMs = new Float64Array(total);
+  const fromDueMs = new Float64Array(total);
+  const intervalMs = 1000 / ratePerSec;
   let issued = 0;
   let answered = 0;
   let failures = 0;
@@ -172,10 +176,13 @@ async function measureAtRate(label, ratePerSec, durationMs, clients, operation) 
         const clientIndex = index % clients.length;
         inFlightByClient[clientIndex]++;
         const t0 = performance.now();
+        const dueAt = started + index * intervalMs;
         operation(clients[clientIndex], index)
           .then(
             () => {
-              latenciesMs[index] = performance.now() - t0;
+              const now = performance.now();
+              latenciesMs[index] = now - t0;
+              fromDueMs[index] = now - dueAt;
             },
             (error) => {
               failures++;
@@ -198,6 +205,7 @@ async function measureAtRate(label, ratePerSec, durationMs, clients, operation) 
   const cpu = process.cpuUsage(cpuBefore);
   // Failed operations have no latency: only the answered ones count.
   const sorted = Array.from(latenciesMs.filter((ms) => ms > 0)).sort((a, b) => a - b);
+  const sortedFromDue = Array.from(fromDueMs.filter((ms) => ms > 0)).sort((a, b) => a - b);
   return {
     ...label,
     ops: total,
@@ -209,6 +217,8 @@ async function measureAtRate(label, ratePerSec, durationMs, clients, operation) 
     failures,
     latencyMsP50: Number(percentile(sorted, 50).toFixed(3)),
     latencyMsP99: Number(percentile(sorted, 99).toFixed(3)),
+    fromDueMsP99: Number(percentile(sortedFromDue, 99).toFixed(3)),
+    fromDueMsMax: Number((sortedFromDue.at(-1) ?? 0).toFixed(3)),
   };
 }
 
@@ -383,11 +393,11 @@ async function main() {
   );
   console.log('');
   console.log(
-    `${'deployment'.padEnd(48)}${'workload'.padEnd(24)}${'ops'.padEnd(8)}${'ops/s'.padEnd(10)}${'cpu us/op'.padEnd(11)}p50 ms   p99 ms`,
+    `${'deployment'.padEnd(48)}${'workload'.padEnd(24)}${'ops'.padEnd(8)}${'ops/s'.padEnd(10)}${'cpu us/op'.padEnd(11)}p50 ms   p99 ms   from due: p99 / max ms`,
   );
   for (const r of results) {
     console.log(
-      `${r.deployment.padEnd(48)}${r.workload.padEnd(24)}${String(r.ops).padEnd(8)}${String(r.opsPerSec).padEnd(10)}${String(r.cpuUsPerOp).padEnd(11)}${String(r.latencyMsP50).padEnd(9)}${r.latencyMsP99}`,
+      `${r.deployment.padEnd(48)}${r.workload.padEnd(24)}${String(r.ops).padEnd(8)}${String(r.opsPerSec).padEnd(10)}${String(r.cpuUsPerOp).padEnd(11)}${String(r.latencyMsP50).padEnd(9)}${String(r.latencyMsP99).padEnd(9)}${r.fromDueMsP99 === undefined ? '' : `${r.fromDueMsP99} / ${r.fromDueMsMax}`}`,
     );
   }
   console.log('');
