@@ -4,7 +4,7 @@
  * semantics; every result, error code and Stat field must agree.
  */
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CreateMode, type CreateModeValue, ErrorCode, type Stat } from '../src/index.js';
 import { Harness, type TestSession, text } from './harness.js';
 import { check, create, del, getChildren, getData, multi, setData } from './requests-helpers.js';
@@ -346,6 +346,9 @@ describe('the standalone server (a one-voter peer) against a reference model', (
         fc.modelRun(() => ({ model, real: { h, sessions } }), cmds);
         // Finally, every path's state must agree.
         for (const path of paths) new ReadCommand(0, path).run(model, { h, sessions });
+        // And the count mntr reports agrees with the model's owned nodes.
+        const owned = [...model.nodes.values()].filter((node) => node.owner >= 0).length;
+        expect(h.server.replicaStats().ephemeralCount).toBe(owned);
       }),
       { numRuns: 300 },
     );

@@ -459,6 +459,16 @@ export class DataTree {
     return [...(this.ephemeralsBySession.get(sessionId) ?? [])].sort();
   }
 
+  /**
+   * How many ephemerals exist, over every owner: read by mntr and metrics on every scrape, so
+   * it sums set sizes rather than listing and sorting each session's paths.
+   */
+  ephemeralCount(): number {
+    let count = 0;
+    for (const paths of this.ephemeralsBySession.values()) count += paths.size;
+    return count;
+  }
+
   /** Every session that owns at least one ephemeral. */
   sessionsWithEphemerals(): SessionId[] {
     return [...this.ephemeralsBySession.keys()];

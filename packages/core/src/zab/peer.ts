@@ -503,13 +503,10 @@ export class ZabPeer {
 
   /** What this replica holds, in numbers: for four-letter words and metrics. */
   replicaStats(): ReplicaStats {
-    let ephemeralCount = 0;
-    for (const owner of this.tree.sessionsWithEphemerals())
-      ephemeralCount += this.tree.ephemeralsOf(owner).length;
     return {
       nodeCount: this.tree.nodeCount,
       approximateDataSize: this.tree.approximateDataSize(),
-      ephemeralCount,
+      ephemeralCount: this.tree.ephemeralCount(),
       watches: this.front.watches.counts(),
       watchCount: this.front.watches.watchCount(),
     };

@@ -398,9 +398,7 @@ export async function runInspect(args: string[]): Promise<number> {
       progress.update(index + 1, log.length);
     });
     progress.finish();
-    const ephemerals = tree
-      .sessionsWithEphemerals()
-      .reduce((sum, id) => sum + tree.ephemeralsOf(id).length, 0);
+    const ephemerals = tree.ephemeralCount();
     const report = {
       store: location,
       epochs,
