@@ -42,6 +42,7 @@ export {
   type Manifest,
   readLogRecordHeader,
   type SnapshotChunkDecoding,
+  SnapshotChunkEncoder,
   StorageRecordError,
   type StorageRecordKind,
   sessionSecretMaxBytes,

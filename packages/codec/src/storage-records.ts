@@ -24,7 +24,14 @@ import {
 import { Writer } from './bytes.js';
 import { nestError, PeerCodecError } from './codec-error.js';
 import { defaultPeerCodecLimits, type PeerCodecLimits } from './limits.js';
-import { decodeWhole, encodeWhole, sessionsCodec, snapshotNodesCodec, txnCodec } from './values.js';
+import {
+  decodeWhole,
+  encodeWhole,
+  sessionsCodec,
+  snapshotNodeCodec,
+  snapshotNodesCodec,
+  txnCodec,
+} from './values.js';
 
 /**
  * The layout version of a store, written in its format record when the store is created.
@@ -290,6 +297,56 @@ export function encodeSnapshotChunk(nodes: readonly SnapshotNode[]): Uint8Array 
     throw nestError(error, 'nodes');
   }
   return seal(w);
+}
+
+/**
+ * A snapshot chunk encoded a node at a time, for a writer that lets its event loop turn
+ * between nodes: `add` each node, then `finish` seals the chunk, the same bytes as
+ * `encodeSnapshotChunk` of those nodes. The nodes' bytes go into one buffer reused from
+ * chunk to chunk, so a snapshot of many chunks allocates one record per chunk and no more.
+ */
+export class SnapshotChunkEncoder {
+  private readonly body = new Writer(64 * 1024, 0);
+  private count = 0;
+
+  /** Nodes added since the last chunk was finished. */
+  get nodes(): number {
+    return this.count;
+  }
+
+  /** Bytes of those nodes, encoded. */
+  get bytes(): number {
+    return this.body.pos;
+  }
+
+  /** Encodes `node` into the chunk; a node that cannot be encoded leaves the chunk as it was. */
+  add(node: SnapshotNode): void {
+    const start = this.body.pos;
+    try {
+      snapshotNodeCodec.write(this.body, node);
+    } catch (error) {
+      this.body.pos = start;
+      throw nestError(nestError(error, `[${this.count}]`), 'nodes');
+    }
+    this.count++;
+  }
+
+  /** The chunk of the nodes added, sealed; the encoder starts an empty chunk. */
+  finish(): Uint8Array {
+    const w = recordWriter(crcBytes + varuintBytes(this.count) + this.body.pos);
+    w.varuint(this.count);
+    w.raw(this.body.bytes());
+    this.body.pos = 0;
+    this.count = 0;
+    return seal(w);
+  }
+}
+
+/** Bytes of `value` as `Writer.varuint` writes it. */
+function varuintBytes(value: number): number {
+  let bytes = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) bytes++;
+  return bytes;
 }
 
 /** How a snapshot chunk is decoded. */

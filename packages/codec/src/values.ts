@@ -44,6 +44,8 @@ export function encodeWhole<T>(codec: Codec<T>, value: T, initialBytes = 128): U
 export const txnCodec: Codec<Txn> = txn.codec();
 /** The compiled codec of a run of snapshot nodes. */
 export const snapshotNodesCodec: Codec<readonly SnapshotNode[]> = compile(list(snapshotNode));
+/** The compiled codec of one snapshot node: a chunk's nodes encoded one at a time. */
+export const snapshotNodeCodec: Codec<SnapshotNode> = compile(snapshotNode);
 /** The compiled codec of a snapshot's sessions. */
 export const sessionsCodec: Codec<TreeSnapshot['sessions']> = compile(snapshotSessions);
 

@@ -98,7 +98,7 @@ const checkTxn = fc.record({ kind: fc.constant('check' as const), path: pathArb,
 const errorTxn = fc.record({ kind: fc.constant('error' as const), code: codeArb });
 const multiPart: fc.Arbitrary<MultiPartTxn> = fc.oneof(createTxn, deleteTxn, setDataTxn, checkTxn, errorTxn);
 
-const snapshotNodeArb: fc.Arbitrary<SnapshotNode> = fc.record({
+export const snapshotNodeArb: fc.Arbitrary<SnapshotNode> = fc.record({
   path: pathArb,
   data: nullableDataArb,
   acl: aclArb,

@@ -32,6 +32,7 @@ import {
   type PeerCodecLimits,
   readLogRecordHeader,
   resolveLimits,
+  SnapshotChunkEncoder,
   StorageRecordError,
 } from '@zabkit/codec';
 import {
@@ -122,8 +123,15 @@ function packedData(nodes: SnapshotNode[], recordBytes: number): SnapshotNode[] 
 export interface LevelStorageOptions {
   /** Snapshots kept by a purge (ZooKeeper's autopurge.snapRetainCount), at least 1. Default 3. */
   readonly retainSnapshots?: number;
-  /** Nodes per snapshot chunk: one chunk is encoded and written per turn of the event loop. Default 2000. */
+  /** Nodes per snapshot chunk (a LevelDB record). Default 2000. */
   readonly snapshotChunkNodes?: number;
+  /**
+   * Nodes of a snapshot encoded per turn of the event loop, at most (a turn also ends at
+   * 256 KiB of nodes). Walking and encoding a chunk of 2000 nodes at once held the loop for
+   * 20 ms and more on a large tree: a few hundred at a time keeps every turn short, so the
+   * peer goes on answering while it writes a snapshot. Default 256.
+   */
+  readonly snapshotSliceNodes?: number;
   /**
    * About how many bytes of nodes a snapshot chunk holds at most (a larger node has a chunk to
    * itself), so that writing or reading one costs a bounded amount of memory. Default 1 MiB.
@@ -193,6 +201,13 @@ interface SnapshotRef {
 
 /** How often a paced snapshot looks again at LevelDB's level 0, and how long it waits at most per chunk. */
 const compactionPollMs = 5;
+/** Bytes of snapshot nodes encoded per turn of the event loop, at most (see snapshotSliceNodes). */
+const sliceBytes = 256 * 1024;
+
+/** Lets the event loop turn once: the timers, sockets and writes waiting behind a snapshot go first. */
+function turnOfTheLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 const compactionWaitMsMax = 2000;
 
 /** A snapshot read cursor is chunk * cursorChunkFactor + node offset in that chunk. */
@@ -244,6 +259,7 @@ export class LevelStorage implements PeerStorage {
   private readonly retain: number;
   private readonly chunkNodes: number;
   private readonly chunkBytes: number;
+  private readonly sliceNodes: number;
   private readonly level0FilesMax: number;
   private readonly groupCommit: boolean;
   private readonly sync: boolean;
@@ -264,6 +280,7 @@ export class LevelStorage implements PeerStorage {
     this.retain = Math.max(1, options.retainSnapshots ?? 3);
     this.chunkNodes = Math.min(cursorChunkFactor - 1, Math.max(1, options.snapshotChunkNodes ?? 2000));
     this.chunkBytes = Math.max(1, options.snapshotChunkBytes ?? 1024 * 1024);
+    this.sliceNodes = Math.max(1, options.snapshotSliceNodes ?? 256);
     this.level0FilesMax = Math.max(0, options.snapshotLevel0FilesMax ?? 10);
     this.groupCommit = options.groupCommit ?? true;
     this.sync = options.sync ?? true;
@@ -693,19 +710,43 @@ export class LevelStorage implements PeerStorage {
     }
   }
 
+  /**
+   * Chunks as `snapshotChunks` cuts them (by `snapshotNodeBytes`' count, so the same nodes
+   * make the same chunks), each node encoded as it is walked; the event loop turns every
+   * `sliceNodes` nodes or `sliceBytes` bytes, and again at every chunk's write.
+   */
   private async writeSnapshotChunks(stream: SnapshotStream): Promise<void> {
+    const encoder = new SnapshotChunkEncoder();
     let chunks = 0;
     let nodes = 0;
-    for (;;) {
-      const slice = stream.take(this.chunkNodes, this.chunkBytes);
-      // An empty snapshot still has one (empty) chunk, as `snapshotChunks` writes it.
-      if (slice === undefined && chunks > 0) break;
-      const chunk = slice ?? [];
+    let chunkBytes = 0;
+    let sliceNodes = 0;
+    let sliceStart = 0;
+    const writeChunk = async (): Promise<void> => {
+      nodes += encoder.nodes;
+      const record = encoder.finish();
       await this.compactionRoom();
-      await this.db.put(chunkKey(stream.zxid, chunks), encodeSnapshotChunk(chunk));
+      await this.db.put(chunkKey(stream.zxid, chunks), record);
       chunks++;
-      nodes += chunk.length;
+      chunkBytes = 0;
+      sliceNodes = 0;
+      sliceStart = 0;
+    };
+    for (let node = stream.peek(); node !== undefined; node = stream.peek()) {
+      const size = snapshotNodeBytes(node);
+      if (encoder.nodes > 0 && (encoder.nodes >= this.chunkNodes || chunkBytes + size > this.chunkBytes))
+        await writeChunk();
+      encoder.add(node);
+      stream.shift();
+      chunkBytes += size;
+      if (++sliceNodes >= this.sliceNodes || encoder.bytes - sliceStart >= sliceBytes) {
+        sliceNodes = 0;
+        sliceStart = encoder.bytes;
+        await turnOfTheLoop();
+      }
     }
+    // An empty snapshot still has one (empty) chunk, as `snapshotChunks` writes it.
+    if (encoder.nodes > 0 || chunks === 0) await writeChunk();
     await this.db.put(
       manifestKey(stream.zxid),
       encodeManifest({ chunks, nodes, sessions: stream.sessions }),

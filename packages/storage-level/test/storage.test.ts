@@ -295,7 +295,8 @@ describe('LevelStorage on disk', () => {
 
   it('writes a snapshot streamed out of a live tree a chunk at a time: the tree at its zxid, though it changed meanwhile', async () => {
     const dir = tempDir();
-    const store = await LevelStorage.open(dir, { snapshotChunkNodes: 3 });
+    // Slices of 2 in chunks of 3: the tree changes inside a chunk too, between its nodes.
+    const store = await LevelStorage.open(dir, { snapshotChunkNodes: 3, snapshotSliceNodes: 2 });
     const history = txns(1, 1, 40);
     const tree = snapshotTree(history.slice(0, 30));
     const atZxid = tree.digest();
@@ -332,6 +333,31 @@ describe('LevelStorage on disk', () => {
     expect(restored.tree?.lastZxid).toBe(makeZxid(1, 30));
     expect(restored.tree?.digest()).toBe(atZxid);
     expect(restored.tree?.nodeCount).toBe(30 + 4);
+    await again.close();
+  });
+
+  it('encodes a chunk a slice of nodes per turn of the event loop, not a whole chunk at once', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { snapshotChunkNodes: 2000, snapshotSliceNodes: 10 });
+    const history = txns(1, 1, 200);
+    const tree = snapshotTree(history);
+    const stream = tree.beginSnapshot();
+    await store.append(history);
+    await store.apply([{ kind: 'snapshot', snapshot: stream }]);
+    // The store and this loop take turns in the event loop's check phase: each turn of the
+    // store walks and encodes at most a slice, though the whole tree fits in one chunk.
+    const seen: number[] = [];
+    while (tree.snapshotInProgress) {
+      seen.push(stream.nodesFound);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const steps = seen.slice(1).map((found, i) => found - seen[i]!);
+    expect(Math.max(...steps)).toBeLessThanOrEqual(10);
+    expect(seen.length).toBeGreaterThanOrEqual(200 / 10);
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    const restored = await again.load({ restoreTree: true });
+    expect(restored.tree?.digest()).toBe(tree.digest());
     await again.close();
   });
 

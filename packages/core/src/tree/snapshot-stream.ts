@@ -43,9 +43,10 @@ export function snapshotNodeOf(path: string, node: Znode): SnapshotNode {
 }
 
 /**
- * A snapshot taken in slices: `take` hands out the next nodes (a storage adapter writes one
- * chunk per turn of its event loop); `nodes` reads the rest whole, for stores that keep the
- * snapshot as one array. One or the other: a stream read in slices cannot then be read whole.
+ * A snapshot taken in slices: `take` hands out the next nodes, `peek` and `shift` one at a
+ * time (a storage adapter encodes a few hundred per turn of its event loop); `nodes` reads
+ * the rest whole, for stores that keep the snapshot as one array. One or the other: a stream
+ * read in slices cannot then be read whole.
  */
 export class SnapshotStream implements TreeSnapshot {
   /** Nodes copied or walked and not yet handed out, from `head` on. */
@@ -111,28 +112,43 @@ export class SnapshotStream implements TreeSnapshot {
    * `snapshotNodeBytes` counts; at least one node). Undefined once the snapshot is all out.
    */
   take(nodesMax: number, bytesMax: number): SnapshotNode[] | undefined {
-    assert(this.whole === undefined, 'a snapshot stream read whole is not read in slices');
     assert(nodesMax >= 1, 'a slice holds at least one node');
-    assert(!this.abandoned, 'an abandoned snapshot stream is not read');
-    this.sliced = true;
     const slice: SnapshotNode[] = [];
     let bytes = 0;
     while (slice.length < nodesMax) {
-      if (this.head === this.pending.length) {
-        this.pending = [];
-        this.head = 0;
-        if (!this.advance()) break;
-        continue;
-      }
-      const node = this.pending[this.head]!;
+      const node = this.peek();
+      if (node === undefined) break;
       const size = snapshotNodeBytes(node);
       if (slice.length > 0 && bytes + size > bytesMax) break;
       bytes += size;
       slice.push(node);
-      // Let the slice's nodes die young: the pending array may live on for a while.
-      this.pending[this.head++] = undefined;
+      this.shift();
     }
     return slice.length === 0 ? undefined : slice;
+  }
+
+  /**
+   * The next node, without handing it out (`shift` does): walks the tree as far as the next
+   * node and no further, so a reader can encode a node at a time and let the event loop turn
+   * between any two. Undefined once the snapshot is all out.
+   */
+  peek(): SnapshotNode | undefined {
+    assert(this.whole === undefined, 'a snapshot stream read whole is not read in slices');
+    assert(!this.abandoned, 'an abandoned snapshot stream is not read');
+    this.sliced = true;
+    while (this.head === this.pending.length) {
+      this.pending = [];
+      this.head = 0;
+      if (!this.advance()) return undefined;
+    }
+    return this.pending[this.head];
+  }
+
+  /** Hands out the node `peek` returned. */
+  shift(): void {
+    assert(this.head < this.pending.length, 'shift follows a peek that found a node');
+    // Let the node die young once its reader is done with it: the pending array may live on.
+    this.pending[this.head++] = undefined;
   }
 
   /**

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ACL } from '../../src/acl.js';
 import type { SessionId } from '../../src/sessions/session-ids.js';
 import { DataTree, type SnapshotNode, type TreeSnapshot } from '../../src/tree/data-tree.js';
+import type { SnapshotStream } from '../../src/tree/snapshot-stream.js';
 import type { TxnBody } from '../../src/txn.js';
 import { type Zxid, zxid } from '../../src/zxid.js';
 
@@ -128,6 +129,17 @@ function restored(snapshot: TreeSnapshot): DataTree {
   return DataTree.fromSnapshot(snapshot);
 }
 
+/** Up to `count` nodes by `peek` and `shift`; a peek that finds a node returns it until shifted. */
+function oneAtATime(stream: SnapshotStream, count: number): SnapshotNode[] {
+  const read: SnapshotNode[] = [];
+  for (let node = stream.peek(); node !== undefined && read.length < count; node = stream.peek()) {
+    expect(stream.peek()).toBe(node);
+    read.push(node);
+    stream.shift();
+  }
+  return read;
+}
+
 describe('SnapshotStream', () => {
   it('reads in slices exactly the tree at its zxid, parents first, however the tree changes meanwhile', () => {
     fc.assert(
@@ -145,10 +157,12 @@ describe('SnapshotStream', () => {
           // Changes and slices of 0 to 3 nodes, interleaved; then the rest of the stream.
           for (const [op, slice] of during) {
             writer.run(op);
-            if (slice > 0) read.push(...(stream.take(slice, 1 << 20) ?? []));
+            // A slice of 3 is read a node at a time, as the LevelDB store reads it.
+            if (slice === 3) read.push(...oneAtATime(stream, slice));
+            else if (slice > 0) read.push(...(stream.take(slice, 1 << 20) ?? []));
           }
           for (let next = stream.take(2, 1 << 20); next !== undefined; next = stream.take(2, 1 << 20))
-            read.push(...next);
+            read.push(...next, ...oneAtATime(stream, 1));
           expect(writer.tree.snapshotInProgress).toBe(false);
           // The bytes of paths and data, kept as the tree changes, are what a walk counts.
           let bytes = 0;
@@ -193,6 +207,18 @@ describe('SnapshotStream', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('shifts only a node a peek found, and peeks nothing once all is out', () => {
+    const writer = new Writer();
+    const stream = writer.tree.beginSnapshot();
+    expect(() => stream.shift()).toThrow(/peek/);
+    expect(stream.peek()?.path).toBe('/');
+    stream.shift();
+    for (let node = stream.peek(); node !== undefined; node = stream.peek()) stream.shift();
+    expect(stream.peek()).toBeUndefined();
+    expect(() => stream.shift()).toThrow(/peek/);
+    expect(writer.tree.snapshotInProgress).toBe(false);
   });
 
   it('is read whole or in slices, not both, and a slice holds about bytesMax bytes but at least one node', () => {
