@@ -36,6 +36,7 @@ const {
   decodePeerMessage,
   decodeSnapshotNodes,
   decodeTxn,
+  encodeLogRecord,
   encodePeerMessage,
   encodePeerMessageWithRoom,
   encodeSnapshotNodes,
@@ -129,15 +130,31 @@ const bigTxn = {
   ...createTxn(3),
   body: { ...createTxn(3).body, data: megabyte },
 };
-const bigTxnsFrame = ownFrame({ kind: 'syncTxns', epoch: 3, seq: 1, txns: [bigTxn] });
+const bigTxnsFrame = ownFrame({ kind: 'syncTxns', epoch: 3, attempt: 1, seq: 1, txns: [bigTxn] });
 const bigNodeFrame = ownFrame({
   kind: 'syncSnapshotChunk',
   epoch: 3,
+  attempt: 1,
   seq: 1,
   nodes: [{ ...snapshotNode(1), data: megabyte }],
   sessions: [],
   last: false,
 });
+
+/**
+ * Log records of about 1 MB as a group commit or a learner's DIFF writes them: 1,000
+ * setData txns of 1 KB, and one create of 1 MB. "kept": each txn's encoding is kept (a
+ * follower decoded it, a leader proposed it), as on the hot paths; "new": fresh objects.
+ */
+const kilobyte = new Uint8Array(1000).fill(9);
+function setDataKbTxn(i) {
+  const txn = setDataTxn(i);
+  return { ...txn, body: { ...txn.body, data: kilobyte } };
+}
+const keptKbTxns = Array.from({ length: 1000 }, (_v, i) => setDataKbTxn(i));
+for (const txn of keptKbTxns) encodeTxn(txn);
+const keptBigTxn = { ...bigTxn };
+encodeTxn(keptBigTxn);
 
 /** Each case: a name, the work items one call stands for, and the call. */
 const cases = [
@@ -185,6 +202,14 @@ const cases = [
   ['decode create txn (log)', 1, () => decodeTxn(createTxnBytes)],
   ['encode 200 snapshot nodes', 200, () => encodeSnapshotNodes(chunk)],
   ['decode 200 snapshot nodes', 200, () => decodeSnapshotNodes(chunkBytes)],
+  ['encode 1 MB log record, 1000 kept txns', 1, () => encodeLogRecord(keptKbTxns)],
+  [
+    'encode 1 MB log record, 1000 new txns',
+    1,
+    (i) => encodeLogRecord(Array.from({ length: 1000 }, (_v, k) => setDataKbTxn(i * 1000 + k))),
+  ],
+  ['encode 1 MB log record, 1 kept txn', 1, () => encodeLogRecord([keptBigTxn])],
+  ['encode 1 MB log record, 1 new txn', 1, () => encodeLogRecord([{ ...bigTxn }])],
   ['decode 1 MB syncTxns', 1, () => decodePeerMessage(bigTxnsFrame)],
   ['decode 1 MB snapshot chunk', 1, () => decodePeerMessage(bigNodeFrame)],
 ];
@@ -257,11 +282,11 @@ function main() {
   );
   console.log('');
   console.log(
-    `${'case'.padEnd(30)}${'per CPU s'.padStart(14)}${'min'.padStart(14)}${'max'.padStart(14)}  unit`,
+    `${'case'.padEnd(42)}${'per CPU s'.padStart(14)}${'min'.padStart(14)}${'max'.padStart(14)}  unit`,
   );
   for (const r of results) {
     console.log(
-      `${r.case.padEnd(30)}${r.perSec.toLocaleString('en').padStart(14)}${r.minPerSec.toLocaleString('en').padStart(14)}${r.maxPerSec.toLocaleString('en').padStart(14)}  ${r.unit}`,
+      `${r.case.padEnd(42)}${r.perSec.toLocaleString('en').padStart(14)}${r.minPerSec.toLocaleString('en').padStart(14)}${r.maxPerSec.toLocaleString('en').padStart(14)}  ${r.unit}`,
     );
   }
   console.log('');

@@ -31,6 +31,7 @@ import {
   snapshotNodeCodec,
   snapshotNodesCodec,
   txnCodec,
+  txnEncoding,
 } from './values.js';
 
 /**
@@ -206,24 +207,33 @@ const logHeaderBytes = 12;
  */
 export function encodeLogRecord(txns: readonly Txn[]): Uint8Array {
   if (txns.length === 0) throw new RangeError('a log record holds at least one transaction');
-  const w = recordWriter(64 + txns.length * 128);
-  const header = Buffer.allocUnsafe(logHeaderBytes);
-  header.writeBigUInt64BE(txns[txns.length - 1]!.zxid, 0);
-  header.writeUInt32BE(txns.length, 8);
-  w.raw(header);
+  // Each transaction's encoding first (nearly always the one kept since it was proposed or
+  // decoded), so the record is one allocation of its exact size: written into a growing
+  // buffer, a record of a MiB was copied about twice over by the doublings.
+  const encodings: Uint8Array[] = new Array(txns.length);
+  let bytes = crcBytes + logHeaderBytes;
   for (let i = 0; i < txns.length; i++) {
-    const lengthAt = w.pos;
-    w.raw(zeroLength);
+    let encoding: Uint8Array;
     try {
-      txnCodec.write(w, txns[i]!);
+      encoding = txnEncoding(txns[i]!);
     } catch (error) {
       throw nestError(error, `txns[${i}]`);
     }
-    w.buf.writeUInt32BE(w.pos - lengthAt - 4, lengthAt);
+    encodings[i] = encoding;
+    bytes += 4 + encoding.length;
   }
-  return seal(w);
+  const record = Buffer.allocUnsafe(bytes);
+  record.writeBigUInt64BE(txns[txns.length - 1]!.zxid, crcBytes);
+  record.writeUInt32BE(txns.length, crcBytes + 8);
+  let at = crcBytes + logHeaderBytes;
+  for (const encoding of encodings) {
+    record.writeUInt32BE(encoding.length, at);
+    record.set(encoding, at + 4);
+    at += 4 + encoding.length;
+  }
+  record.writeUInt32BE(crc32(record.subarray(crcBytes)), 0);
+  return record;
 }
-const zeroLength = new Uint8Array(4);
 
 function logHeader(body: Buffer): LogRecordHeader {
   if (body.length < logHeaderBytes)

@@ -139,6 +139,11 @@ const txnBody = union<TxnBody, 'kind'>('kind', 'txn kind', txnKindTags, {
  */
 const txnEncodings = new WeakMap<Txn, Uint8Array>();
 
+/** The encoding kept for `value` since it was last encoded or decoded, if any. */
+export function keptTxnEncoding(value: Txn): Uint8Array | undefined {
+  return txnEncodings.get(value);
+}
+
 /** A transaction with its header. */
 export const txn = named(
   memoized(struct<Txn>({ zxid, timeMs, sessionId, cxid: int32, body: txnBody }), txnEncodings),

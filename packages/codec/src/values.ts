@@ -7,7 +7,7 @@ import { Reader, Writer } from './bytes.js';
 import { nestError } from './codec-error.js';
 import { defaultPeerCodecLimits, type PeerCodecLimits } from './limits.js';
 import { type Codec, compile, list } from './schema.js';
-import { snapshotNode, snapshotSessions, txn } from './txn-schema.js';
+import { keptTxnEncoding, snapshotNode, snapshotSessions, txn } from './txn-schema.js';
 
 /**
  * Runs `codec` over all of `bytes`, reporting every failure as a PeerCodecError. With
@@ -48,6 +48,23 @@ export const snapshotNodesCodec: Codec<readonly SnapshotNode[]> = compile(list(s
 export const snapshotNodeCodec: Codec<SnapshotNode> = compile(snapshotNode);
 /** The compiled codec of a snapshot's sessions. */
 export const sessionsCodec: Codec<TreeSnapshot['sessions']> = compile(snapshotSessions);
+
+/**
+ * A transaction's encoding for a record that frames it itself: the one kept since it was
+ * encoded or decoded (a view the caller must not write to), or made now and kept. Throws
+ * what the codec throws, not yet nested under the record's path.
+ */
+export function txnEncoding(value: Txn): Uint8Array {
+  const kept = keptTxnEncoding(value);
+  if (kept !== undefined) return kept;
+  // Room for the header, a path and the data a create or setData carries: one allocation for
+  // most transactions, where 128 bytes grew by doubling for any data above a few dozen bytes.
+  const body = value?.body as { data?: unknown } | undefined;
+  const dataBytes = body?.data instanceof Uint8Array ? body.data.length : 0;
+  const w = new Writer(128 + dataBytes, 0);
+  txnCodec.write(w, value);
+  return keptTxnEncoding(value) ?? w.bytes();
+}
 
 /** One transaction, as a log record holds it. */
 export function encodeTxn(value: Txn): Uint8Array {
