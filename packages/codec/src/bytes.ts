@@ -31,6 +31,54 @@ const nullDataMarker = [0x80, 0x00] as const;
 /** Strings up to this many code units are tried as ASCII first (their varuint length is one byte). */
 const shortAsciiMax = 0x7f;
 
+/**
+ * The bytes each Writer method writes, computed without writing: what `Codec.size` adds up.
+ * Each mirrors its writer's choice of encoding exactly (a golden property test holds them to it).
+ */
+export function varuintBytes(v: number): number {
+  let bytes = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    bytes++;
+  }
+  return bytes;
+}
+
+/** `Writer.int`: a zigzag varint plus one within int32, else a 0 byte and a float64. */
+export function intBytes(v: number): number {
+  if (Number.isInteger(v) && v >= -int32Limit && v < int32Limit)
+    return varuintBytes((v >= 0 ? v * 2 : -v * 2 - 1) + 1);
+  return 9;
+}
+
+/** `Writer.string`: the UTF-8 length as a varuint, then the bytes. */
+export function stringBytes(v: string): number {
+  const length = v.length;
+  // Short ASCII (paths, names), the common case, without a call into C++.
+  if (length <= shortAsciiMax) {
+    let ascii = true;
+    for (let i = 0; i < length; i++) {
+      if (v.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return 1 + length;
+  }
+  const bytes = Buffer.byteLength(v, 'utf8');
+  return varuintBytes(bytes) + bytes;
+}
+
+/** `Writer.data`: the length as a varuint, then the bytes. */
+export function dataBytes(v: Uint8Array): number {
+  return varuintBytes(v.length) + v.length;
+}
+
+/** `Writer.nullableData`: null is its two-byte marker. */
+export function nullableDataBytes(v: Uint8Array | null): number {
+  return v === null ? nullDataMarker.length : dataBytes(v);
+}
+
 /** Appends encodings to a growing buffer. */
 export class Writer {
   buf: Buffer;

@@ -23,6 +23,7 @@ export {
   encodePeerMessageWithRoom,
   framePeerMessage,
   peerFramePrefixBytes,
+  peerMessageBytes,
 } from './peer-messages.js';
 export {
   decodeEpochsRecord,

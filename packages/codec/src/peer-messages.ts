@@ -147,6 +147,15 @@ export function encodePeerMessage(message: PeerMessage): Uint8Array {
 }
 
 /**
+ * The bytes encodePeerMessage writes for `message`, counted without encoding it (a
+ * transaction the leader logged already counts as its kept encoding's length). Checks
+ * nothing: for a message encodePeerMessage would refuse, the answer means nothing.
+ */
+export function peerMessageBytes(message: PeerMessage): number {
+  return peerMessage.size(message);
+}
+
+/**
  * Decodes one whole peer message, checking every field; throws PeerCodecError (naming the
  * field) for anything encodePeerMessage would not have written, or beyond `limits`.
  */

@@ -10,8 +10,20 @@
  * Field order is encoding order: reordering the fields of a schema changes the bytes, and
  * the golden-byte tests fail until that is made on purpose. Union tags are explicit
  * numbers (see tags.ts), never positions in a list.
+ *
+ * A third function, `size`, gives the bytes `write` would write without writing them, for
+ * callers that want only a length (a metric of proposal sizes). It checks nothing: for a
+ * value `write` would refuse, its answer means nothing.
  */
-import type { Reader, Writer } from './bytes.js';
+import {
+  dataBytes,
+  intBytes,
+  nullableDataBytes,
+  type Reader,
+  stringBytes,
+  varuintBytes,
+  type Writer,
+} from './bytes.js';
 import { joinPath, nestError } from './codec-error.js';
 
 /** The code one schema node contributes to a reader: statements, and the expression holding the value read. */
@@ -42,6 +54,9 @@ class Generator {
 
 const literal = (text: string) => JSON.stringify(text);
 
+/** The local the statements of a size function add each part's bytes to. */
+const size = 'size';
+
 /** How a value of type T is written and read. Build one with the functions below. */
 export abstract class Schema<T> {
   /** Never set: makes Schema<T> invariant in T, so a field's schema must match its type exactly. */
@@ -50,12 +65,16 @@ export abstract class Schema<T> {
   abstract emitWrite(g: Generator, value: string, path: string): string;
   /** Statements reading a value with the Reader `r`. */
   abstract emitRead(g: Generator, path: string): ReadCode;
+  /** Statements adding to `size` the bytes emitWrite would write for expression `value`. */
+  abstract emitSize(g: Generator, value: string): string;
 }
 
 /** A compiled schema. */
 export interface Codec<T> {
   write(w: Writer, value: T): void;
   read(r: Reader): T;
+  /** The bytes `write` writes for a value it accepts (unchecked: see the module comment). */
+  size(value: T): number;
 }
 
 /** Turns a schema into its two functions. Paths in errors start at the value's root. */
@@ -63,6 +82,7 @@ export function compile<T>(schema: Schema<T>): Codec<T> {
   const g = new Generator();
   const write = schema.emitWrite(g, 'value', '');
   const read = schema.emitRead(g, '');
+  const sized = schema.emitSize(g, 'value');
   const constants = g.constants.map((_value, index) => `const k${index} = constants[${index}];`).join('\n');
   const source = `${constants}
 return {
@@ -72,6 +92,11 @@ ${write}
   read(r) {
 ${read.code}
     return ${read.result};
+  },
+  size(value) {
+    let ${size} = 0;
+${sized}
+    return ${size};
   },
 };`;
   // The source is built from schemas declared in this package; no input ever reaches it.
@@ -85,6 +110,25 @@ class Primitive<T> extends Schema<T> {
     private readonly extra = '',
   ) {
     super();
+  }
+
+  emitSize(g: Generator, value: string): string {
+    switch (this.method) {
+      case 'bool':
+        return `${size} += 1;`;
+      case 'zxid':
+        return `${size} += 8;`;
+      case 'int64':
+        return `${size} += 9;`;
+      case 'int':
+        return `${size} += ${g.constant(intBytes)}(${value});`;
+      case 'string':
+        return `${size} += ${g.constant(stringBytes)}(${value});`;
+      case 'data':
+        return `${size} += ${g.constant(dataBytes)}(${value});`;
+      case 'nullableData':
+        return `${size} += ${g.constant(nullableDataBytes)}(${value});`;
+    }
   }
 
   emitWrite(_g: Generator, value: string, path: string): string {
@@ -136,6 +180,10 @@ class BoundedData extends Schema<Uint8Array> {
 w.data(${value}, ${literal(path)});`;
   }
 
+  emitSize(g: Generator, value: string): string {
+    return `${size} += ${g.constant(dataBytes)}(${value});`;
+  }
+
   emitRead(g: Generator, path: string): ReadCode {
     const v = g.local('v');
     return {
@@ -185,6 +233,10 @@ if (${tag} === undefined) throw w.fail(${literal(path)}, ${literal(`unknown ${th
 w.u8(${tag}); }`;
   }
 
+  emitSize(): string {
+    return `${size} += 1;`;
+  }
+
   emitRead(g: Generator, path: string): ReadCode {
     const tag = g.local('t');
     const v = g.local('v');
@@ -218,6 +270,10 @@ class IntegerSet<T extends number> extends Schema<T> {
   emitWrite(g: Generator, value: string, path: string): string {
     return `if (!${g.constant(this.allowed)}.has(${value})) throw w.fail(${literal(path)}, ${literal(`unknown ${this.what}: `)} + String(${value}));
 w.int(${value}, ${literal(path)}${this.extra});`;
+  }
+
+  emitSize(g: Generator, value: string): string {
+    return `${size} += ${g.constant(intBytes)}(${value});`;
   }
 
   emitRead(g: Generator, path: string): ReadCode {
@@ -260,6 +316,10 @@ function emitFieldsWrite(
     .join('\n');
 }
 
+function emitFieldsSize(g: Generator, fields: [string, Schema<unknown>][], object: string): string {
+  return fields.map(([name, schema]) => schema.emitSize(g, `${object}.${name}`)).join('\n');
+}
+
 /** Reads every field, then builds the object in one literal (one shape for every value). */
 function emitFieldsRead(
   g: Generator,
@@ -286,6 +346,12 @@ class Struct<T> extends Schema<T> {
     return `{ const ${o} = ${value};
 if (${o} === null || typeof ${o} !== 'object') throw w.fail(${literal(path)}, 'not an object: ' + String(${o}));
 ${emitFieldsWrite(g, this.fields, o, path)} }`;
+  }
+
+  emitSize(g: Generator, value: string): string {
+    const o = g.local('o');
+    return `{ const ${o} = ${value};
+${emitFieldsSize(g, this.fields, o)} }`;
   }
 
   emitRead(g: Generator, path: string): ReadCode {
@@ -317,6 +383,13 @@ ${this.first.emitWrite(g, `${t}[0]`, joinPath(path, '[0]'))}
 ${this.second.emitWrite(g, `${t}[1]`, joinPath(path, '[1]'))} }`;
   }
 
+  emitSize(g: Generator, value: string): string {
+    const t = g.local('p');
+    return `{ const ${t} = ${value};
+${this.first.emitSize(g, `${t}[0]`)}
+${this.second.emitSize(g, `${t}[1]`)} }`;
+  }
+
   emitRead(g: Generator, path: string): ReadCode {
     const a = this.first.emitRead(g, joinPath(path, '[0]'));
     const b = this.second.emitRead(g, joinPath(path, '[1]'));
@@ -345,6 +418,13 @@ for (let ${i} = 0; ${i} < ${a}.length; ${i}++) {
   try { ${this.item.emitWrite(g, `${a}[${i}]`, '')} }
   catch (${e}) { throw ${g.constant(nestError)}(${e}, ${literal(path)} + '[' + ${i} + ']'); }
 } }`;
+  }
+
+  emitSize(g: Generator, value: string): string {
+    const a = g.local('a');
+    const i = g.local('i');
+    return `{ const ${a} = ${value}; ${size} += ${g.constant(varuintBytes)}(${a}.length);
+for (let ${i} = 0; ${i} < ${a}.length; ${i}++) { ${this.item.emitSize(g, `${a}[${i}]`)} } }`;
   }
 
   emitRead(g: Generator, path: string): ReadCode {
@@ -381,6 +461,11 @@ class Optional<T> extends Schema<T | undefined> {
     return `{ const ${v} = ${value}; if (${v} === undefined) w.u8(0); else { w.u8(1); ${this.inner.emitWrite(g, v, path)} } }`;
   }
 
+  emitSize(g: Generator, value: string): string {
+    const v = g.local('o');
+    return `{ const ${v} = ${value}; ${size} += 1; if (${v} !== undefined) { ${this.inner.emitSize(g, v)} } }`;
+  }
+
   emitRead(g: Generator, path: string): ReadCode {
     const v = g.local('o');
     const inner = this.inner.emitRead(g, path);
@@ -405,6 +490,11 @@ class Nullable<T> extends Schema<T | null> {
   emitWrite(g: Generator, value: string, path: string): string {
     const v = g.local('o');
     return `{ const ${v} = ${value}; if (${v} === null) w.u8(0); else { w.u8(1); ${this.inner.emitWrite(g, v, path)} } }`;
+  }
+
+  emitSize(g: Generator, value: string): string {
+    const v = g.local('o');
+    return `{ const ${v} = ${value}; ${size} += 1; if (${v} !== null) { ${this.inner.emitSize(g, v)} } }`;
   }
 
   emitRead(g: Generator, path: string): ReadCode {
@@ -466,6 +556,17 @@ default: throw w.fail(${literal(path)}, ${literal(`not a ${this.what}: `)} + Str
 } }`;
   }
 
+  emitSize(g: Generator, value: string): string {
+    const o = g.local('o');
+    const cases = this.members.map(
+      ({ name, fields }) => `case ${literal(name)}: ${size} += 1;\n${emitFieldsSize(g, fields, o)}\nbreak;`,
+    );
+    return `{ const ${o} = ${value};
+switch (${o}.${this.discriminant}) {
+${cases.join('\n')}
+} }`;
+  }
+
   emitRead(g: Generator, path: string): ReadCode {
     const tag = g.local('t');
     const v = g.local('u');
@@ -519,6 +620,10 @@ class Named<T> extends Schema<T> {
     return `try { ${c}.write(w, ${value}); } catch (${e}) { throw ${g.constant(nestError)}(${e}, ${literal(path)}); }`;
   }
 
+  emitSize(g: Generator, value: string): string {
+    return `${size} += ${g.constant(this.codec())}.size(${value});`;
+  }
+
   emitRead(g: Generator, path: string): ReadCode {
     const c = g.constant(this.codec());
     const v = g.local('v');
@@ -560,6 +665,15 @@ else { const ${start} = w.pos; ${this.inner.emitWrite(g, o, path)}
   ${cache}.set(${o}, w.copyFrom(${start})); } }`;
   }
 
+  /** The kept encoding's length when there is one (a leader's proposal: it logged each txn first). */
+  emitSize(g: Generator, value: string): string {
+    const o = g.local('o');
+    const known = g.local('b');
+    return `{ const ${o} = ${value}; const ${known} = ${g.constant(this.cache)}.get(${o});
+if (${known} !== undefined) ${size} += ${known}.length;
+else { ${this.inner.emitSize(g, o)} } }`;
+  }
+
   emitRead(g: Generator, path: string): ReadCode {
     const start = g.local('s');
     const inner = this.inner.emitRead(g, path);
@@ -587,6 +701,10 @@ class Repeating<T> extends Schema<T> {
 
   emitWrite(g: Generator, value: string, path: string): string {
     return this.inner.emitWrite(g, value, path);
+  }
+
+  emitSize(g: Generator, value: string): string {
+    return this.inner.emitSize(g, value);
   }
 
   emitRead(g: Generator, path: string): ReadCode {

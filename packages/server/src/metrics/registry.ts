@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { framePeerMessage, peerFramePrefixBytes } from '@zabkit/codec';
+import { peerMessageBytes } from '@zabkit/codec';
 import {
   type ClientRequest,
   ErrorCode,
@@ -834,8 +834,8 @@ export class ServerMetrics implements ReplicaListener {
           proposed = true;
           this.inc('proposal_count', message.txns.length);
           for (const txn of message.txns) this.proposed(txn.zxid, txn.timeMs);
-          // The frame the TCP transport made for the learners, not an encoding of its own.
-          const size = framePeerMessage(message, peerFramePrefixBytes).length - peerFramePrefixBytes;
+          // Counted, not encoded: the frame the transport made may not be the last one framed.
+          const size = peerMessageBytes(message);
           const sizes = this.proposalSizes;
           sizes.last = size;
           sizes.min = sizes.min === 0 ? size : Math.min(sizes.min, size);
