@@ -124,6 +124,12 @@ export {
 export type { LinkClosure } from './zab/outbox.js';
 export { type PeerInput, type PeerReady, ZabPeer, type ZabPeerOptions } from './zab/peer.js';
 export { JointQuorum, MajorityQuorum, type QuorumVerifier, type ServerId } from './zab/quorum.js';
-export type { LearnerView, PeerStatus, ReplicaStats, SessionSummary } from './zab/status.js';
+export type {
+  FollowerLagVisitor,
+  LearnerView,
+  PeerStatus,
+  ReplicaStats,
+  SessionSummary,
+} from './zab/status.js';
 export { followsContiguously, TxnLog, txnBytes } from './zab/txn-log.js';
 export * from './zxid.js';

@@ -24,7 +24,7 @@ import type { LeaderMessage, LearnerMessage, RelayedTransferOutcome } from './me
 import type { PeerBound } from './options.js';
 import type { ServerId } from './quorum.js';
 import { prepareReconfig, type ReconfigContext } from './reconfig-plan.js';
-import type { LearnerView } from './status.js';
+import type { FollowerLagVisitor, LearnerView } from './status.js';
 import { type StreamStart, SyncStream } from './sync-stream.js';
 import { txnBytes } from './txn-log.js';
 
@@ -199,6 +199,7 @@ export class LeaderRole {
    * become durable afterwards, and what it meant to do then must not happen.
    */
   private retired = false;
+  /** Kept in server id order (see `addLearner`): views and lag visits need no sort. */
   private readonly learners = new Map<ServerId, LearnerLink>();
   /** Discovery and learner sync must finish by this time. */
   private readonly deadlineMs: number;
@@ -225,19 +226,50 @@ export class LeaderRole {
 
   /** The learners connected to this leader, in server id order. */
   learnerViews(): LearnerView[] {
-    return [...this.learners.values()]
-      .sort((a, b) => a.serverId - b.serverId)
-      .map((l) => ({
-        serverId: l.serverId,
-        observer: l.observer,
-        voting: this.peer.quorum.voters.has(l.serverId),
-        synced: l.stage === 'newLeaderAcked',
-        ackedZxid: l.ackedZxid,
-        lastHeardMs: l.lastHeardMs,
-        lagTxns: l.unackedTxns,
-        lagBytes: l.unackedBytes,
-        oldestUnacknowledgedAgeMs: l.unacked.length === 0 ? 0 : this.peer.nowMs - l.unacked[0]!.sentMs,
-      }));
+    return [...this.learners.values()].map((l) => ({
+      serverId: l.serverId,
+      observer: l.observer,
+      voting: this.peer.quorum.voters.has(l.serverId),
+      synced: l.stage === 'newLeaderAcked',
+      ackedZxid: l.ackedZxid,
+      lastHeardMs: l.lastHeardMs,
+      lagTxns: l.unackedTxns,
+      lagBytes: l.unackedBytes,
+      oldestUnacknowledgedAgeMs: this.oldestUnacknowledgedAgeMs(l),
+    }));
+  }
+
+  /**
+   * Each follower's lag (observers acknowledge nothing, so lag by nothing), in server id order,
+   * as `learnerViews` reports it: for a metric read at every proposal, without building views.
+   */
+  visitFollowerLags(visit: FollowerLagVisitor): void {
+    for (const l of this.learners.values())
+      if (!l.observer) visit(l.serverId, l.unackedTxns, this.oldestUnacknowledgedAgeMs(l));
+  }
+
+  private oldestUnacknowledgedAgeMs(l: LearnerLink): number {
+    return l.unacked.length === 0 ? 0 : this.peer.nowMs - l.unacked[0]!.sentMs;
+  }
+
+  /**
+   * Adds a learner not yet known, keeping `learners` in server id order. Learners join
+   * nearly in order, once per connection: the rare one that does not costs one re-sort here
+   * rather than a sort at every view.
+   */
+  private addLearner(link: LearnerLink): void {
+    const learners = this.learners;
+    let inOrder = true;
+    for (const id of learners.keys())
+      if (id > link.serverId) {
+        inOrder = false;
+        break;
+      }
+    learners.set(link.serverId, link);
+    if (inOrder) return;
+    const sorted = [...learners.values()].sort((a, b) => a.serverId - b.serverId);
+    learners.clear();
+    for (const l of sorted) learners.set(l.serverId, l);
   }
 
   /** The epoch this leader leads, once chosen. */
@@ -289,7 +321,7 @@ export class LeaderRole {
       return;
     }
     if (known !== undefined) this.syncEnded(known, `server ${from} connected again`);
-    this.learners.set(from, {
+    const link: LearnerLink = {
       serverId: from,
       observer,
       acceptedEpoch,
@@ -304,7 +336,10 @@ export class LeaderRole {
       unackedTxns: 0,
       unackedBytes: 0,
       ackProgressMs: this.peer.nowMs,
-    });
+    };
+    // One that connected again keeps its place.
+    if (known !== undefined) this.learners.set(from, link);
+    else this.addLearner(link);
     if (epoch === undefined) {
       this.checkDiscoveryQuorum();
       return;

@@ -60,7 +60,7 @@ import {
 } from './options.js';
 import { type LinkClosure, Outbox } from './outbox.js';
 import type { QuorumVerifier, ServerId } from './quorum.js';
-import type { LearnerView, PeerStatus, ReplicaStats, SessionSummary } from './status.js';
+import type { FollowerLagVisitor, LearnerView, PeerStatus, ReplicaStats, SessionSummary } from './status.js';
 import { TxnLog } from './txn-log.js';
 
 /** Everything a peer steps on: time, messages, broken links, durability, clients. */
@@ -551,6 +551,14 @@ export class ZabPeer {
   /** The learners this peer leads (none unless it is leading), in server id order. */
   learners(): readonly LearnerView[] {
     return this.role.kind === 'leading' ? this.role.leader.learnerViews() : [];
+  }
+
+  /**
+   * Each follower's lag, as `learners()` reports it, in server id order (none unless
+   * leading): for what reads it at every proposal, without building the views.
+   */
+  visitFollowerLags(visit: FollowerLagVisitor): void {
+    if (this.role.kind === 'leading') this.role.leader.visitFollowerLags(visit);
   }
 
   /** A digest of the applied tree: equal on every replica that has applied the same zxid. */

@@ -74,6 +74,13 @@ export interface SessionSummary {
   readonly ephemeralsByOwner: ReadonlyMap<bigint, readonly string[]>;
 }
 
+/** Called per follower with `LearnerView`'s lagTxns and oldestUnacknowledgedAgeMs. */
+export type FollowerLagVisitor = (
+  serverId: ServerId,
+  lagTxns: number,
+  oldestUnacknowledgedAgeMs: number,
+) => void;
+
 /** A learner as its leader sees it: for metrics, admin commands and dashboards. */
 export interface LearnerView {
   readonly serverId: ServerId;

@@ -150,3 +150,52 @@ describe('a follower slower than the writes', () => {
     ).toBe(true);
   });
 });
+
+describe("a leader's visit of its followers' lags", () => {
+  /** What visitFollowerLags reports, and what learners() reports of the same followers. */
+  function both(c: Cluster, leader: ServerId) {
+    const visited: [ServerId, number, number][] = [];
+    c.peer(leader).visitFollowerLags((id, lagTxns, ageMs) => visited.push([id, lagTxns, ageMs]));
+    const viewed = c
+      .peer(leader)
+      .learners()
+      .filter((l) => !l.observer)
+      .map((l): [ServerId, number, number] => [l.serverId, l.lagTxns, l.oldestUnacknowledgedAgeMs]);
+    return { visited, viewed };
+  }
+
+  it('reports what learners() reports, followers only, in id order, after the lower one rejoins', () => {
+    const c = new Cluster({ voters: 3, observers: 1 });
+    c.stabilize();
+    const leader = c.leader()!;
+    const writer = c.connect(leader, 20_000);
+    c.autoPersist = false;
+    // The lower id is the slow one: dropped, it joins again after the other follower.
+    const [slow, fast] = [1, 2, 3].filter((id) => id !== leader) as [ServerId, ServerId];
+    const setup = { c, leader, fast, slow, writer };
+    expect(c.peer(leader).learners().length).toBe(3);
+    const slowLag = () =>
+      c
+        .peer(leader)
+        .learners()
+        .find((l) => l.serverId === slow)?.lagTxns ?? 0;
+    writeWhileSlow(c, setup, 200, () => slowLag() > 3);
+    const lagging = both(c, leader);
+    expect(lagging.visited.map(([id]) => id)).toEqual([slow, fast]);
+    expect(lagging.visited[0]![1]).toBeGreaterThan(3);
+    expect(lagging.visited[0]![2]).toBeGreaterThan(0);
+    expect(lagging.visited).toEqual(lagging.viewed);
+    writeWhileSlow(c, setup, 200, () => dropped(c, leader).length > 0);
+    healAndConverge(c);
+    const rejoined = both(c, leader);
+    expect(rejoined.visited.map(([id]) => id)).toEqual([slow, fast]);
+    expect(rejoined.visited).toEqual(rejoined.viewed);
+    // The views are in id order too, observer included, without a sort of their own.
+    expect(
+      c
+        .peer(leader)
+        .learners()
+        .map((l) => l.serverId),
+    ).toEqual([slow, fast, 4]);
+  });
+});

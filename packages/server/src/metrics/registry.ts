@@ -12,6 +12,7 @@ import {
   type ClientRequest,
   ErrorCode,
   EventType,
+  type FollowerLagVisitor,
   isWriteRequest,
   type PeerMessage,
   type PeerReady,
@@ -813,13 +814,15 @@ export class ServerMetrics implements ReplicaListener {
    * oldest of them has waited.
    */
   private observeLag(): void {
-    for (const learner of this.node.driver.peer.learners()) {
-      if (learner.observer) continue;
-      const key = this.learnerKey(learner.serverId);
-      this.observeKeyed('learner_handler_qp_size', key, learner.lagTxns);
-      this.observeKeyed('learner_handler_qp_time_ms', key, learner.oldestUnacknowledgedAgeMs);
-    }
+    this.node.driver.peer.visitFollowerLags(this.observeFollowerLag);
   }
+
+  /** One follower's lag, for observeLag: made once, as it runs at every proposal. */
+  private readonly observeFollowerLag: FollowerLagVisitor = (serverId, lagTxns, oldestAgeMs) => {
+    const key = this.learnerKey(serverId);
+    this.observeKeyed('learner_handler_qp_size', key, lagTxns);
+    this.observeKeyed('learner_handler_qp_time_ms', key, oldestAgeMs);
+  };
 
   /** Counts what a step sent; true when it sent a proposal. */
   private countSent(envelopes: PeerReady['messages']): boolean {
