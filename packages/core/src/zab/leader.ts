@@ -199,8 +199,13 @@ export class LeaderRole {
    * become durable afterwards, and what it meant to do then must not happen.
    */
   private retired = false;
-  /** Kept in server id order (see `addLearner`): views and lag visits need no sort. */
+  /**
+   * In the order they joined: proposals and commits go out in this order, which the
+   * simulator's seeds and the golden transcripts pin.
+   */
   private readonly learners = new Map<ServerId, LearnerLink>();
+  /** The same learners in server id order, for views and lag visits without a sort. */
+  private readonly learnersById: LearnerLink[] = [];
   /** Discovery and learner sync must finish by this time. */
   private readonly deadlineMs: number;
   /** Set by `leave`: nothing new is proposed, and `finishLeaving` waits for what is in flight. */
@@ -226,7 +231,7 @@ export class LeaderRole {
 
   /** The learners connected to this leader, in server id order. */
   learnerViews(): LearnerView[] {
-    return [...this.learners.values()].map((l) => ({
+    return this.learnersById.map((l) => ({
       serverId: l.serverId,
       observer: l.observer,
       voting: this.peer.quorum.voters.has(l.serverId),
@@ -244,7 +249,7 @@ export class LeaderRole {
    * as `learnerViews` reports it: for a metric read at every proposal, without building views.
    */
   visitFollowerLags(visit: FollowerLagVisitor): void {
-    for (const l of this.learners.values())
+    for (const l of this.learnersById)
       if (!l.observer) visit(l.serverId, l.unackedTxns, this.oldestUnacknowledgedAgeMs(l));
   }
 
@@ -252,24 +257,23 @@ export class LeaderRole {
     return l.unacked.length === 0 ? 0 : this.peer.nowMs - l.unacked[0]!.sentMs;
   }
 
-  /**
-   * Adds a learner not yet known, keeping `learners` in server id order. Learners join
-   * nearly in order, once per connection: the rare one that does not costs one re-sort here
-   * rather than a sort at every view.
-   */
+  /** Adds a learner, or replaces the link of one that connected again, keeping `learnersById` sorted. */
   private addLearner(link: LearnerLink): void {
-    const learners = this.learners;
-    let inOrder = true;
-    for (const id of learners.keys())
-      if (id > link.serverId) {
-        inOrder = false;
-        break;
-      }
-    learners.set(link.serverId, link);
-    if (inOrder) return;
-    const sorted = [...learners.values()].sort((a, b) => a.serverId - b.serverId);
-    learners.clear();
-    for (const l of sorted) learners.set(l.serverId, l);
+    const byId = this.learnersById;
+    let at = byId.length;
+    while (at > 0 && byId[at - 1]!.serverId >= link.serverId) at--;
+    if (byId[at]?.serverId === link.serverId) byId[at] = link;
+    else byId.splice(at, 0, link);
+    // A learner that connected again keeps its place in `learners` (Map.set on a known key).
+    this.learners.set(link.serverId, link);
+    assert(byId.length === this.learners.size, 'learnersById holds the learners');
+  }
+
+  private removeLearner(serverId: ServerId): void {
+    this.learners.delete(serverId);
+    const at = this.learnersById.findIndex((l) => l.serverId === serverId);
+    if (at >= 0) this.learnersById.splice(at, 1);
+    assert(this.learnersById.length === this.learners.size, 'learnersById holds the learners');
   }
 
   /** The epoch this leader leads, once chosen. */
@@ -337,9 +341,7 @@ export class LeaderRole {
       unackedBytes: 0,
       ackProgressMs: this.peer.nowMs,
     };
-    // One that connected again keeps its place.
-    if (known !== undefined) this.learners.set(from, link);
-    else this.addLearner(link);
+    this.addLearner(link);
     if (epoch === undefined) {
       this.checkDiscoveryQuorum();
       return;
@@ -1023,7 +1025,7 @@ export class LeaderRole {
    * LearnerHandler closes its socket when it gives a learner up.
    */
   private forget(learner: LearnerLink, reason: string, link?: 'keepLink'): void {
-    this.learners.delete(learner.serverId);
+    this.removeLearner(learner.serverId);
     this.syncEnded(learner, reason);
     if (link === undefined) this.peer.closeLink(learner.serverId, reason);
   }

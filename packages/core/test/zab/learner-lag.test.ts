@@ -190,7 +190,7 @@ describe("a leader's visit of its followers' lags", () => {
     const rejoined = both(c, leader);
     expect(rejoined.visited.map(([id]) => id)).toEqual([slow, fast]);
     expect(rejoined.visited).toEqual(rejoined.viewed);
-    // The views are in id order too, observer included, without a sort of their own.
+    // The views are in id order too, observer included, though the slow one joined last.
     expect(
       c
         .peer(leader)
