@@ -28,6 +28,7 @@ import { type GaugeSample, readGauges, readQuotaGauges, sumStats, type TrackedFi
 import type { MetricsSource, ReplicaListener } from './source.js';
 import { Tally } from './tally.js';
 import { unmeasuredMetrics, type ZooKeeperMetricKind, zookeeperMetrics } from './zookeeper-metrics.js';
+import { ZxidTimes } from './zxid-times.js';
 
 export type { MetricsSource, ReplicaListener } from './source.js';
 
@@ -129,7 +130,7 @@ export class ServerMetrics implements ReplicaListener {
    * durable: the wait before and in the write that ZooKeeper's SyncRequestProcessor times.
    * At most pendingLatenciesMax (the oldest are dropped).
    */
-  private readonly toLogSinceMs = new Map<bigint, number>();
+  private readonly toLogSinceMs = new ZxidTimes(pendingLatenciesMax);
   /**
    * The sizes of the replies and watch events written to clients, as ZooKeeper's BufferStats
    * keeps them for last/min/max_client_response_size: -1 before any (and after srst).
@@ -155,7 +156,7 @@ export class ServerMetrics implements ReplicaListener {
    * Proposal times (their transactions' wall-clock times, as ZooKeeper's logLatency reads
    * them) by zxid: on a leader until committed, on a learner until the commit arrives.
    */
-  private readonly proposedAtMs = new Map<bigint, number>();
+  private readonly proposedAtMs = new ZxidTimes(pendingLatenciesMax);
   /** Whether mntr reports the Prometheus registry's samples (metricsProvider.className asked for it). */
   private readonly mntrFromRegistry: boolean;
   /** The last snapshot this server made durable (last_snapshot), since it started. */
@@ -669,12 +670,7 @@ export class ServerMetrics implements ReplicaListener {
     for (const action of ready.persist) {
       if (action.kind !== 'append') continue;
       nowMs ??= performance.now();
-      for (const txn of action.txns) this.toLogSinceMs.set(txn.zxid, nowMs);
-    }
-    while (this.toLogSinceMs.size > pendingLatenciesMax) {
-      const oldest = this.toLogSinceMs.keys().next().value;
-      if (oldest === undefined) break;
-      this.toLogSinceMs.delete(oldest);
+      for (const txn of action.txns) this.toLogSinceMs.push(txn.zxid, nowMs);
     }
   }
 
@@ -692,9 +688,9 @@ export class ServerMetrics implements ReplicaListener {
       if (action.kind !== 'append') continue;
       batch += action.txns.length;
       for (const txn of action.txns) {
-        const sinceMs = this.toLogSinceMs.get(txn.zxid);
+        // Logged in zxid order: older ones still queued were dropped from their write.
+        const sinceMs = this.toLogSinceMs.take(txn.zxid);
         if (sinceMs === undefined) continue;
-        this.toLogSinceMs.delete(txn.zxid);
         // Noted as its step ended, a hair after the write may have started: never below 0.
         this.observe('sync_processor_queue_time_ms', Math.max(0, startedMs - sinceMs));
         this.observe('sync_processor_queue_and_flush_time_ms', nowMs - sinceMs);
@@ -829,7 +825,8 @@ export class ServerMetrics implements ReplicaListener {
     let proposed = false;
     // One message goes to every learner as the same object: count it once.
     let previous: PeerMessage | undefined;
-    for (const { message } of envelopes) {
+    for (let i = 0; i < envelopes.length; i++) {
+      const message = envelopes[i]!.message;
       if (message === previous) continue;
       previous = message;
       switch (message.kind) {
@@ -883,7 +880,7 @@ export class ServerMetrics implements ReplicaListener {
         break;
       case 'ack': {
         // ZooKeeper's ack_latency, by the acknowledging server's id.
-        const atMs = this.proposedAtMs.get(message.zxid);
+        const atMs = this.proposedAtMs.find(message.zxid);
         const latencyMs = atMs === undefined ? -1 : Date.now() - atMs;
         // Dropped when negative, as observeSince drops one.
         if (latencyMs >= 0) this.observeKeyed('ack_latency', this.learnerKey(from), latencyMs);
@@ -964,22 +961,21 @@ export class ServerMetrics implements ReplicaListener {
 
   /** Remembers when a proposal's transaction was made, for its commit latencies. */
   private proposed(zxid: bigint, timeMs: number): void {
-    this.proposedAtMs.set(zxid, timeMs);
-    if (this.proposedAtMs.size > pendingLatenciesMax) {
-      const oldest = this.proposedAtMs.keys().next().value;
-      if (oldest !== undefined) this.proposedAtMs.delete(oldest);
-    }
+    this.proposedAtMs.push(zxid, timeMs);
   }
 
   /** Records `summary` for every remembered proposal up to `zxid`, which is now committed. */
   private committed(zxid: bigint, summary: 'quorum_ack_latency' | 'commit_propagation_latency'): void {
+    const proposals = this.proposedAtMs;
+    if (proposals.size === 0) return;
     const nowMs = Date.now();
     // Proposals are remembered in zxid order, so the committed ones come first.
-    for (const [proposed, atMs] of this.proposedAtMs) {
-      if (proposed > zxid) break;
+    for (
+      let atMs = proposals.takeOldestThrough(zxid);
+      atMs !== undefined;
+      atMs = proposals.takeOldestThrough(zxid)
+    )
       if (nowMs >= atMs) this.observe(summary, nowMs - atMs);
-      this.proposedAtMs.delete(proposed);
-    }
   }
 }
 
