@@ -633,7 +633,6 @@ export class PeerDriver implements LinkFactory {
       () => {
         if (this.stopped) return;
         const elapsedMs = performance.now() - startMs;
-        for (const observer of this.observers) observer.stored?.(write.actions, elapsedMs);
         let done: ReturnType<ReadyPipeline['completeWrite']>;
         try {
           done = this.pipeline.completeWrite(write);
@@ -641,7 +640,10 @@ export class PeerDriver implements LinkFactory {
           this.fail('invariant', error);
           return;
         }
+        // The acks the write released go first: the observers' bookkeeping (the metrics')
+        // is not on the path of a replicated write.
         if (!this.send(done.send)) return;
+        for (const observer of this.observers) observer.stored?.(write.actions, elapsedMs);
         this.enqueue(done.persisted);
         this.write();
       },
