@@ -169,7 +169,15 @@ const cases = [
     1,
     (i) => encodePeerMessageWithRoom({ kind: 'commit', epoch: 3, zxid: makeZxid(3, (i & 0xffff) + 1) }, 4),
   ],
-  ['encode ping', 1, () => encodePeerMessageWithRoom({ kind: 'ping', epoch: 3 }, 4)],
+  [
+    'encode ping',
+    1,
+    () =>
+      encodePeerMessageWithRoom(
+        { kind: 'ping', epoch: 3, sentThroughZxid: 0x3_0000_0010n, commitZxid: 0x3_0000_000fn },
+        4,
+      ),
+  ],
   [
     'encode followerInfo',
     1,
