@@ -194,6 +194,12 @@ export interface LevelDbStorageOptions extends LevelStorageOptions {
 
 const defaultWriteBufferBytes = 64 * 1024 * 1024;
 
+/**
+ * Largest log record written into the store's reused record buffer (see `recordBuffer`);
+ * larger ones get a buffer of their own. It bounds the memory that buffer holds.
+ */
+const recordBufferBytesMax = 16 * 1024 * 1024;
+
 interface SnapshotRef {
   readonly zxid: Zxid;
   readonly manifest: Uint8Array;
@@ -268,6 +274,15 @@ export class LevelStorage implements PeerStorage {
   private readonly autoPurge: boolean;
   private readonly limits: PeerCodecLimits;
   private lastPurgeMs = Number.NEGATIVE_INFINITY;
+  /**
+   * One buffer that log records are encoded into, write after write, where the database copies
+   * each value as it takes a write (classic-level does, into LevelDB's batch): a learner taking
+   * a 1 GB sync otherwise allocates a second gigabyte, a record at a time, for the collector to
+   * free. Held by the batch of `recordBufferHolder` until that batch's write settles; a record
+   * encoded meanwhile gets a buffer of its own.
+   */
+  private recordBuffer: Uint8Array | undefined;
+  private recordBufferHolder: Op[] | undefined;
   /** Snapshots being written in the background: a purge or reset waits for them. */
   private background: Promise<void> = Promise.resolve();
   private backgroundError: unknown;
@@ -276,6 +291,8 @@ export class LevelStorage implements PeerStorage {
   private constructor(
     readonly db: BytesLevel,
     options: LevelStorageOptions,
+    /** True when `db` copies a value as it takes a write, so the caller may reuse the buffer. */
+    private readonly dbCopiesValues = false,
   ) {
     this.retain = Math.max(1, options.retainSnapshots ?? 3);
     this.chunkNodes = Math.min(cursorChunkFactor - 1, Math.max(1, options.snapshotChunkNodes ?? 2000));
@@ -296,8 +313,16 @@ export class LevelStorage implements PeerStorage {
    * with a StorageFormatError, and the database closed again.
    */
   static async on(db: BytesLevel, options: LevelStorageOptions = {}): Promise<LevelStorage> {
+    return LevelStorage.onDatabase(db, options, false);
+  }
+
+  private static async onDatabase(
+    db: BytesLevel,
+    options: LevelStorageOptions,
+    dbCopiesValues: boolean,
+  ): Promise<LevelStorage> {
     await db.open();
-    const store = new LevelStorage(db, options);
+    const store = new LevelStorage(db, options, dbCopiesValues);
     try {
       await prepareFormat(db, { sync: store.sync, warn: store.warn });
     } catch (error) {
@@ -314,7 +339,8 @@ export class LevelStorage implements PeerStorage {
       valueEncoding: 'view',
       writeBufferSize: Math.max(1024 * 1024, options.writeBufferBytes ?? defaultWriteBufferBytes),
     });
-    return LevelStorage.on(db as unknown as BytesLevel, options);
+    // classic-level copies every key and value into LevelDB's batch when handed a write.
+    return LevelStorage.onDatabase(db as unknown as BytesLevel, options, true);
   }
 
   private check(): void {
@@ -322,9 +348,37 @@ export class LevelStorage implements PeerStorage {
     if (this.backgroundError !== undefined) throw this.backgroundError;
   }
 
-  private write(ops: Op[]): Promise<void> {
-    if (ops.length === 0) return Promise.resolve();
-    return this.db.batch(ops, { sync: this.sync } as never);
+  private async write(ops: Op[]): Promise<void> {
+    if (ops.length === 0) return;
+    try {
+      const only = ops.length === 1 ? ops[0]! : undefined;
+      // A lone put (a learner's or follower's log record, most writes) goes as a put, atomic
+      // just the same: classic-level copies a batch's values twice on this thread (out of the
+      // Uint8Array, then into LevelDB's batch), a put's value once, LevelDB's batch being built
+      // on the worker thread that writes it. A learner taking 1 GB spends the event loop's time
+      // on its sync, not on copies.
+      if (only?.type === 'put') await this.db.put(only.key, only.value, { sync: this.sync } as never);
+      else await this.db.batch(ops, { sync: this.sync } as never);
+    } finally {
+      // The database has taken (copied) the batch's values: the record buffer is free again.
+      if (this.recordBufferHolder === ops) this.recordBufferHolder = undefined;
+    }
+  }
+
+  /** The log record of `txns`, into the reused record buffer when that is free and allowed. */
+  private encodeRecord(txns: readonly Txn[], ops: Op[]): Uint8Array {
+    if (!this.dbCopiesValues || this.recordBufferHolder !== undefined) return encodeLogRecord(txns);
+    const buffer = this.recordBuffer;
+    const record = encodeLogRecord(txns, buffer);
+    if (buffer === undefined || record.buffer !== buffer.buffer) {
+      // Too large for the buffer: this record's own (not from Buffer's shared pool) is the next,
+      // larger buffer, once this write has settled.
+      if (record.byteOffset !== 0 || record.buffer.byteLength !== record.length) return record;
+      if (record.length > recordBufferBytesMax) return record;
+      this.recordBuffer = record;
+    }
+    this.recordBufferHolder = ops;
+    return record;
   }
 
   /** Decodes the log record under `key`; damage is a StorageCorruptError naming it. */
@@ -608,7 +662,7 @@ export class LevelStorage implements PeerStorage {
         throw new RangeError(`append out of order: ${hexZxid(txn.zxid)} after ${hexZxid(last)}`);
       last = txn.zxid;
     }
-    ops.push({ type: 'put', key: logKey(txns[0]!.zxid), value: encodeLogRecord(txns) });
+    ops.push({ type: 'put', key: logKey(txns[0]!.zxid), value: this.encodeRecord(txns, ops) });
     this.lastLogged = last;
   }
 

@@ -721,6 +721,21 @@ export class TcpTransport implements PeerTransport {
     }
   }
 
+  /**
+   * Dials `link` at once, cancelling a redial waiting out its backoff: the peer just dialled
+   * us, so it is up. Waiting out a backoff grown while it was down (up to `maxMs`) would leave
+   * a restarted server unable to hear anyone for that long: it cannot win or join an election
+   * until its peers' redials come round, where ZooKeeper answers its connection at once.
+   */
+  private dialNow(link: Link): void {
+    if (link.timer !== undefined) {
+      clearTimeout(link.timer);
+      link.timer = undefined;
+    }
+    link.attempt = 0;
+    this.dial(link);
+  }
+
   private scheduleDial(link: Link): void {
     if (!this.started || this.closed || this.cut.has(link.id)) return;
     if (link.timer !== undefined || link.out !== undefined) return;
@@ -936,7 +951,7 @@ export class TcpTransport implements PeerTransport {
         this.admission.release(raw);
         known.inbound = socket;
         link = known;
-        if (known.out === undefined) this.dial(known);
+        if (known.out === undefined) this.dialNow(known);
         reader.setMaxFrameBytes(this.maxFrameBytes);
         socket.write(encodeAccept());
       }

@@ -95,6 +95,32 @@ describe('TcpTransport', () => {
     expect(inboxA.down).toEqual([2]);
   });
 
+  it('dials a restarted peer back as soon as it dials in, not when its backoff comes round', async () => {
+    // A's redials wait 2.5-5 s: a peer back sooner must not wait for them to hear from A.
+    const slowRedial = { initialMs: 5000, maxMs: 5000 };
+    const [a, b] = await endpoints([1, 2], { reconnect: slowRedial });
+    const inboxA = collect(a!);
+    const portB = b!.address!.port;
+    await b!.shutdown();
+    await until(() => inboxA.down.includes(2));
+
+    const restarted = new TcpTransport({
+      serverId: 2,
+      listen: { host: localhost, port: portB },
+      peers: new Map([[1, a!.address!]]),
+      reconnect: fastReconnect,
+    });
+    cleanup.push(restarted);
+    const inboxB = collect(restarted);
+    const started = performance.now();
+    await restarted.start();
+    await until(() => a!.isLinkUp(2) && restarted.isLinkUp(1), 2000);
+    a!.send(2, ping(8));
+    await until(() => inboxB.received.length === 1, 2000);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(inboxB.received).toEqual([{ from: 1, message: ping(8) }]);
+  });
+
   it('closes only the connection that sends an oversized frame; other links keep working', async () => {
     const [a, b] = await endpoints([1, 2], { maxFrameBytes: 1024 });
     b!.setPeer(3, await freePort());

@@ -62,9 +62,9 @@ export class LearnerRole {
     private readonly attempt: number,
     /**
      * The leader told us itself that it leads an established ensemble: it answers FOLLOWERINFO
-     * at once, so its silence while we connect counts against syncLimit, not initLimit. A
-     * server that joined a leader just before the leader was cut off would otherwise hold the
-     * rest of the ensemble's election up for initLimit.
+     * at once and pings us, so its silence while we join it (outside a stream under way) counts
+     * against syncLimit, not initLimit. A server that joined a leader just before the leader
+     * was cut off would otherwise hold the rest of the ensemble's election up for initLimit.
      */
     private readonly leaderEstablished = false,
   ) {
@@ -552,8 +552,17 @@ export class LearnerRole {
   /** How many ticks of the leader's silence we bear in the present phase. */
   private silenceLimitTicks(): number {
     if (this.phase === 'broadcast') return this.peer.options.syncLimitTicks;
-    if (this.phase === 'connecting' && this.leaderEstablished) return this.peer.options.syncLimitTicks;
+    // An established leader pings us from FOLLOWERINFO on, so its silence for syncLimit means
+    // it is gone at any step of joining it (a server restarted and joined within milliseconds
+    // is past connecting when the leader is cut off); a stream under way is judged by its
+    // progress instead (syncStallLimitTicks), and never here.
+    if (this.leaderEstablished && !this.streaming) return this.peer.options.syncLimitTicks;
     return this.peer.options.initLimitTicks;
+  }
+
+  /** True while a learner sync's stream runs: SYNCBEGIN came, NEWLEADER not yet. */
+  private get streaming(): boolean {
+    return this.phase === 'learnerSync' && this.intake !== undefined && !this.streamDone;
   }
 
   tick(): void {

@@ -115,4 +115,35 @@ describe('election speed', () => {
     expect(tookMs).toBeLessThan(initLimitTicks * tickMs);
     expect(tookMs).toBeGreaterThanOrEqual(syncLimitTicks * tickMs);
   });
+  it('a server that synced with a leader just before it was cut off gives up after syncLimit, not initLimit', () => {
+    const tickMs = 500;
+    const syncLimitTicks = 5;
+    const initLimitTicks = 10;
+    const c = new Cluster({
+      voters: 3,
+      peer: { tickTimeMs: tickMs, syncLimitTicks, initLimitTicks, electionFinalizeWaitMs: finalizeWaitMs },
+    });
+    c.stabilize();
+    const old = c.leader()!;
+    const [stayed, restarted] = [1, 2, 3].filter((id) => id !== old) as [number, number];
+    c.crash(restarted);
+    c.run(1000);
+    c.restart(restarted);
+    // It follows the leader and syncs: everything but UPTODATE reaches it (a server restarted
+    // on a fast link joins within milliseconds)...
+    const upToDate = (e: { to: number; message: { kind: string } }) =>
+      e.to === restarted && e.message.kind === 'upToDate';
+    for (let i = 0; i < 50 && !c.queue.some(upToDate); i++) c.deliverOnce((e) => !upToDate(e));
+    expect(c.queue.some(upToDate)).toBe(true);
+    expect(c.peer(restarted).status().role).toBe('following');
+    expect(c.peer(restarted).status().serving).toBe(false);
+    // ...and then the leader is cut off.
+    c.isolate(old);
+    const tookMs = untilServing(c, [stayed, restarted], 4 * initLimitTicks * tickMs);
+    expect(c.peer(stayed).status().role === 'leading' || c.peer(restarted).status().role === 'leading').toBe(
+      true,
+    );
+    expect(tookMs).toBeLessThan(initLimitTicks * tickMs);
+    expect(tookMs).toBeGreaterThanOrEqual(syncLimitTicks * tickMs);
+  });
 });
