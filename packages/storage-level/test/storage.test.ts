@@ -377,6 +377,68 @@ describe('LevelStorage on disk', () => {
     await again.close();
   });
 
+  it('finds the snapshots and the incomplete ones among several, newest first', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { snapshotChunkNodes: 2, retainSnapshots: 5 });
+    const history = txns(1, 1, 8);
+    await store.append(history);
+    for (const at of [2, 4, 6, 7]) await store.saveSnapshot(snapshotOf(history.slice(0, at)));
+    await store.close();
+    // 4 and 7 lose their manifests (written when the process stopped); 6 stays the newest whole one.
+    await damage(dir, manifestKey(makeZxid(1, 7)), undefined);
+    await damage(dir, manifestKey(makeZxid(1, 4)), undefined);
+    const again = await LevelStorage.open(dir);
+    const state = await again.load();
+    expect(state.snapshot?.zxid).toBe(makeZxid(1, 6));
+    expect(state.log.map((t) => t.zxid)).toEqual([makeZxid(1, 7), makeZxid(1, 8)]);
+    expect(state.incompleteSnapshots).toEqual([makeZxid(1, 4), makeZxid(1, 7)]);
+    await again.close();
+  });
+
+  it('loads without walking the keys of every snapshot chunk kept', async () => {
+    // A database that counts the keys its iterators hand out under the snapshot section.
+    let snapshotKeysRead = 0;
+    const counted = (key: Uint8Array | undefined) => {
+      if (key !== undefined && key[0] === snapshotRange(0n).gte[0]) snapshotKeysRead++;
+    };
+    class CountingLevel extends MemoryLevel<Uint8Array, Uint8Array> {
+      override keys(options?: object) {
+        const iterator = super.keys(options as never);
+        const next = iterator.next.bind(iterator);
+        const nextv = iterator.nextv.bind(iterator);
+        const all = iterator.all.bind(iterator);
+        iterator.next = async () => {
+          const key = await next();
+          counted(key);
+          return key;
+        };
+        iterator.nextv = async (size: number) => {
+          const keys = await nextv(size);
+          for (const key of keys) counted(key);
+          return keys;
+        };
+        iterator.all = async () => {
+          const keys = await all();
+          for (const key of keys) counted(key);
+          return keys;
+        };
+        return iterator as never;
+      }
+    }
+    const db = new CountingLevel({ keyEncoding: 'view', valueEncoding: 'view' }) as unknown as BytesLevel;
+    const store = await LevelStorage.on(db, { snapshotChunkNodes: 2, retainSnapshots: 5 });
+    const history = txns(1, 1, 200);
+    await store.append(history);
+    await store.saveSnapshot(snapshotOf(history.slice(0, 100)));
+    await store.saveSnapshot(snapshotOf(history));
+    snapshotKeysRead = 0;
+    const state = await store.load({ restoreTree: true });
+    expect(state.tree?.lastZxid).toBe(makeZxid(1, 200));
+    // Two snapshots of 50 and 100 chunks: a few keys each, not one per chunk.
+    expect(snapshotKeysRead).toBeLessThanOrEqual(8);
+    await store.close();
+  });
+
   it('writes large snapshots in chunks, in the background, while appends go on', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir, { snapshotChunkNodes: 50 });
