@@ -143,6 +143,62 @@ describe('LevelStorage on disk', () => {
     await again.close();
   });
 
+  it('loads a log record with its data in one buffer holding only the data, or as views of a record of data', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    const at = (counter: number, body: Txn['body']): Txn => ({
+      zxid: makeZxid(1, counter),
+      timeMs: counter,
+      sessionId: 1n as SessionId,
+      cxid: counter,
+      body,
+    });
+    const create = (path: string, data: Uint8Array | null) =>
+      ({
+        kind: 'create',
+        path,
+        data,
+        acl: Ids.openAclUnsafe,
+        ephemeralOwner: 0n,
+        parentCversion: 1,
+      }) as const;
+    const small = [
+      at(1, create('/a', new Uint8Array(10).fill(1))),
+      at(2, { kind: 'setData', path: '/a', data: new Uint8Array(5).fill(2), version: 1 }),
+      at(3, create('/empty', new Uint8Array(0))),
+      at(4, create('/null', null)),
+      at(5, {
+        kind: 'multi',
+        parts: [create('/m', new Uint8Array(7).fill(3)), { kind: 'delete', path: '/empty' }],
+      }),
+    ];
+    // One record of small data, then one of a single large value.
+    await store.append(small);
+    await store.append([
+      at(6, { kind: 'setData', path: '/a', data: new Uint8Array(4096).fill(4), version: 2 }),
+    ]);
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    const { log } = await again.load();
+    expect(log).toEqual([
+      ...small,
+      at(6, { kind: 'setData', path: '/a', data: new Uint8Array(4096).fill(4), version: 2 }),
+    ]);
+    const smallData = [
+      (log[0]!.body as { data: Uint8Array }).data,
+      (log[1]!.body as { data: Uint8Array }).data,
+      (log[4]!.body as unknown as { parts: { data: Uint8Array }[] }).parts[0]!.data,
+    ];
+    const buffers = new Set(smallData.map((data) => data.buffer));
+    expect(buffers.size).toBe(1);
+    expect([...buffers][0]!.byteLength).toBe(10 + 5 + 7);
+    expect((log[3]!.body as { data: Uint8Array | null }).data).toBeNull();
+    // The large value is most of its record: a view of it, not a copy.
+    const large = (log[5]!.body as { data: Uint8Array }).data;
+    expect(large.buffer.byteLength).toBeGreaterThan(large.byteLength);
+    await again.close();
+  });
+
   it('survives a reopen with log, snapshot and epochs', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir);
