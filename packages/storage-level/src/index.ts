@@ -255,6 +255,15 @@ function manifestsOf(stored: readonly StoredSnapshot[]): SnapshotRef[] {
   return refs;
 }
 
+/** The snapshots with a manifest among `newest` and then `older`, newest first; `older` awaited only if asked. */
+async function* refsOf(
+  newest: readonly StoredSnapshot[],
+  older: Promise<readonly StoredSnapshot[]>,
+): AsyncGenerator<SnapshotRef> {
+  yield* manifestsOf(newest);
+  yield* manifestsOf(await older);
+}
+
 /**
  * Zxids of snapshots with chunks and no manifest, oldest first: staged from a leader and never
  * committed, or written in the background when the process stopped. Neither ever happened.
@@ -433,12 +442,24 @@ export class LevelStorage implements PeerStorage {
     this.check();
     const epochs = await this.readEpochs();
     await this.background.catch(() => undefined);
-    // One walk of the snapshot section finds both the snapshots and the incomplete ones.
-    const stored = await this.storedSnapshots();
+    // One walk of the snapshot section finds both the snapshots and the incomplete ones. The
+    // newest is read while the walk goes on below it: its last seek crosses whatever purged
+    // snapshots LevelDB has not compacted away yet (0.1-0.3 s at a million znodes).
+    const walk = this.walkSnapshots();
+    const first = await walk.next();
+    const newest = first.done === true ? [] : [first.value];
+    const older = (async () => {
+      const found: StoredSnapshot[] = [];
+      for await (const stored of walk) found.push(stored);
+      return found;
+    })();
+    // Awaited below on every path that goes on; one that throws first must not leave it unhandled.
+    older.catch(() => undefined);
     const { snapshot, tree, passedOver } = await this.newestReadableSnapshot(
       options.restoreTree === true,
-      stored,
+      refsOf(newest, older),
     );
+    const stored = [...newest, ...(await older)];
     const base = snapshot?.zxid ?? tree?.lastZxid ?? zeroZxid;
     const log = await this.readVerifiedLog(base);
     // A damaged snapshot may be passed over only when the older one and the log hold all it held.
@@ -476,10 +497,16 @@ export class LevelStorage implements PeerStorage {
    */
   private async storedSnapshots(): Promise<StoredSnapshot[]> {
     const found: StoredSnapshot[] = [];
+    for await (const stored of this.walkSnapshots()) found.push(stored);
+    return found;
+  }
+
+  /** storedSnapshots, one at a time: the newest is known before the older ones are sought. */
+  private async *walkSnapshots(): AsyncGenerator<StoredSnapshot> {
     let below = snapshotEnd;
     for (;;) {
       const [last] = await this.db.keys({ gte: snapshotStart, lt: below, reverse: true, limit: 1 }).all();
-      if (last === undefined) return found;
+      if (last === undefined) return;
       // A key too short to name a zxid is not zabkit's (check reports it): step below it.
       if (last.length < 9) {
         below = last;
@@ -493,7 +520,7 @@ export class LevelStorage implements PeerStorage {
           chunked = true;
           break;
         }
-      found.push({ zxid, manifest: await this.db.get(manifestKey(zxid)), chunked });
+      yield { zxid, manifest: await this.db.get(manifestKey(zxid)), chunked };
       // Below every key whose first 9 bytes (section and zxid) are this snapshot's.
       below = last.slice(0, 9);
     }
@@ -651,7 +678,7 @@ export class LevelStorage implements PeerStorage {
    */
   private async newestReadableSnapshot(
     restoreTree = false,
-    stored?: readonly StoredSnapshot[],
+    refs?: AsyncIterable<SnapshotRef>,
   ): Promise<{
     snapshot: TreeSnapshot | undefined;
     tree?: DataTree;
@@ -659,7 +686,7 @@ export class LevelStorage implements PeerStorage {
   }> {
     await this.background.catch(() => undefined);
     const passedOver: Zxid[] = [];
-    for (const ref of stored === undefined ? await this.manifests() : manifestsOf(stored)) {
+    for await (const ref of refs ?? (await this.manifests())) {
       try {
         if (restoreTree)
           return { snapshot: undefined, tree: await this.readSnapshotIntoTree(ref), passedOver };
