@@ -455,13 +455,17 @@ export class LevelStorage implements PeerStorage {
     })();
     // Awaited below on every path that goes on; one that throws first must not leave it unhandled.
     older.catch(() => undefined);
+    // So is the log after the newest snapshot (on LevelDB's threads), for when it reads back.
+    const newestRef = manifestsOf(newest)[0];
+    const logAfterNewest = newestRef === undefined ? undefined : this.logRecordsAfter(newestRef.zxid);
+    logAfterNewest?.catch(() => undefined);
     const { snapshot, tree, passedOver } = await this.newestReadableSnapshot(
       options.restoreTree === true,
       refsOf(newest, older),
     );
     const stored = [...newest, ...(await older)];
     const base = snapshot?.zxid ?? tree?.lastZxid ?? zeroZxid;
-    const log = await this.readVerifiedLog(base);
+    const log = await this.readVerifiedLog(base, base === newestRef?.zxid ? logAfterNewest : undefined);
     // A damaged snapshot may be passed over only when the older one and the log hold all it held.
     const reached = log.at(-1)?.zxid ?? base;
     const newestDamaged = passedOver[0];
@@ -567,10 +571,10 @@ export class LevelStorage implements PeerStorage {
    * damaged record that may hold a transaction after `afterZxid` is refused, the last one
    * too: with atomic batches it is damage, not a torn write, and it may hold acknowledged
    * writes. Only a damaged record wholly inside the snapshot (the next record says so) is
-   * passed over, with a warning: nothing in it is needed.
+   * passed over, with a warning: nothing in it is needed. `read`: those records, read already.
    */
-  private async readVerifiedLog(afterZxid: Zxid): Promise<Txn[]> {
-    const records = await this.logRecordsAfter(afterZxid);
+  private async readVerifiedLog(afterZxid: Zxid, read?: Promise<[Uint8Array, Uint8Array][]>): Promise<Txn[]> {
+    const records = await (read ?? this.logRecordsAfter(afterZxid));
     const txns: Txn[] = [];
     let previous = afterZxid;
     for (let i = 0; i < records.length; i++) {
