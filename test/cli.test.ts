@@ -198,12 +198,16 @@ describe('the zabkit command', () => {
         `tickTime=200\ndataDir=${join(dir, 'young')}\nclientPort=0\nclientPortAddress=127.0.0.1\n`,
       );
       const run = runZabkit(['server', '--config', cfg]);
-      await waitFor(() => /listening on/.test(run.out()));
-      // Same pid, started again by execve with the flag before the script.
-      const cmdline = readFileSync(`/proc/${run.child.pid}/cmdline`, 'utf8').split('\0');
-      expect(cmdline.slice(1, 3)).toEqual(['--max-semi-space-size=16', bin]);
-      run.child.kill('SIGTERM');
+      let cmdline: string[];
+      try {
+        await waitFor(() => /listening on/.test(run.out()));
+        // Same pid, started again by execve with the flag before the script.
+        cmdline = readFileSync(`/proc/${run.child.pid}/cmdline`, 'utf8').split('\0');
+      } finally {
+        run.child.kill('SIGTERM');
+      }
       expect(await run.exited).toBe(0);
+      expect(cmdline.slice(1, 3)).toEqual(['--max-semi-space-size=16', bin]);
     },
   );
 
