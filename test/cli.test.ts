@@ -4,7 +4,7 @@
  * failed disk ends it with exit code 1 after saying why.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,6 +188,28 @@ describe('the zabkit command', () => {
     second.run.child.kill('SIGTERM');
     expect(await second.run.exited).toBe(0);
   }, 30_000);
+
+  it.runIf(process.platform === 'linux' && typeof process.execve === 'function')(
+    'runs the server with its own young generation, in the process it was started as',
+    async () => {
+      const cfg = join(dir, 'young.cfg');
+      writeFileSync(
+        cfg,
+        `tickTime=200\ndataDir=${join(dir, 'young')}\nclientPort=0\nclientPortAddress=127.0.0.1\n`,
+      );
+      const run = runZabkit(['server', '--config', cfg]);
+      let cmdline: string[];
+      try {
+        await waitFor(() => /listening on/.test(run.out()));
+        // Same pid, started again by execve with the flag before the script.
+        cmdline = readFileSync(`/proc/${run.child.pid}/cmdline`, 'utf8').split('\0');
+      } finally {
+        run.child.kill('SIGTERM');
+      }
+      expect(await run.exited).toBe(0);
+      expect(cmdline.slice(1, 3)).toEqual(['--max-semi-space-size=16', bin]);
+    },
+  );
 
   it('prints usage and fails on an unknown command', async () => {
     const run = runZabkit(['frobnicate']);

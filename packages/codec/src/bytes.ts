@@ -329,10 +329,12 @@ export class Reader {
 
   /**
    * What was read from `start` on: a copy, or a view where that keeps little else alive (see
-   * `worthAView`).
+   * `worthAView`), or where the reader was made with `dataViews` (a log record read at
+   * start-up: the encodings kept of its transactions are all of it but its framing, so views
+   * keep no more alive than copies would hold, without an ArrayBuffer each).
    */
   copyFrom(start: number): Uint8Array {
-    return this.worthAView(this.pos - start)
+    return this.dataViews || this.worthAView(this.pos - start)
       ? this.plain.subarray(start, this.pos)
       : this.plain.slice(start, this.pos);
   }

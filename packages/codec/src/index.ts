@@ -39,6 +39,7 @@ export {
   encodeSessionSecretRecord,
   encodeSnapshotChunk,
   type LogRecord,
+  type LogRecordDecoding,
   type LogRecordHeader,
   type Manifest,
   readLogRecordHeader,

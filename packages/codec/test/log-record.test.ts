@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Writer } from '../src/bytes.js';
 import { nestError, PeerCodecError } from '../src/codec-error.js';
 import { decodeLogRecord, encodeLogRecord, encodeTxn } from '../src/index.js';
+import { keptTxnEncoding } from '../src/txn-schema.js';
 import { txnCodec } from '../src/values.js';
 import { txnArb } from './arbitraries.js';
 
@@ -84,6 +85,36 @@ describe('encodeLogRecord', () => {
     }));
     encodeTxn(txns[0]!);
     expect(decodeLogRecord(encodeLogRecord(txns)).txns).toEqual(txns);
+  });
+
+  it('with dataViews, keeps views of the record as the data and the encodings, and encodes the same record again', () => {
+    const txns: Txn[] = [1, 2, 3].map((i) => ({
+      zxid: makeZxid(4, i),
+      timeMs: 1_764_000_000_000 + i,
+      sessionId: decodedSessionId(9n),
+      cxid: i,
+      body: { kind: 'setData', path: `/n${i}`, data: new Uint8Array(100).fill(i), version: i },
+    }));
+    const record = encodeLogRecord(txns);
+    // Inside the record's bytes (a Buffer may share its ArrayBuffer with others from Node's pool).
+    const inRecord = (bytes: Uint8Array | undefined) =>
+      bytes !== undefined &&
+      bytes.buffer === record.buffer &&
+      bytes.byteOffset >= record.byteOffset &&
+      bytes.byteOffset + bytes.byteLength <= record.byteOffset + record.byteLength;
+    const viewed = decodeLogRecord(record, undefined, { dataViews: true }).txns;
+    expect(viewed).toEqual(txns);
+    for (const txn of viewed) {
+      expect(inRecord(keptTxnEncoding(txn))).toBe(true);
+      expect(inRecord((txn.body as { data: Uint8Array }).data)).toBe(true);
+    }
+    expect(Buffer.from(encodeLogRecord(viewed)).equals(Buffer.from(record))).toBe(true);
+    // Without: copies of their own, which never pin the record.
+    for (const txn of decodeLogRecord(record).txns) {
+      expect(keptTxnEncoding(txn)).toBeDefined();
+      expect(inRecord(keptTxnEncoding(txn))).toBe(false);
+      expect(inRecord((txn.body as { data: Uint8Array }).data)).toBe(false);
+    }
   });
 
   it('leaves a kept encoding as it was', () => {

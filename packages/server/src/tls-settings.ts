@@ -16,10 +16,21 @@
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import forge from 'node-forge';
+import type forgeModule from 'node-forge';
 import { ConfigError } from './config-error.js';
+
+/**
+ * node-forge, loaded on the first PKCS#12 store read: loading it costs every server start
+ * 40-70 ms of CPU, and most servers read no PKCS#12 store.
+ */
+let forgeLoaded: typeof forgeModule | undefined;
+function nodeForge(): typeof forgeModule {
+  forgeLoaded ??= createRequire(import.meta.url)('node-forge') as typeof forgeModule;
+  return forgeLoaded;
+}
 
 /** Store formats zabkit reads. */
 export type StoreType = 'PEM' | 'PKCS12';
@@ -398,7 +409,8 @@ function readPkcs12(
   bytes: Buffer,
   password: string,
 ): { certificates: Buffer[]; keys: Buffer[] } {
-  let p12: forge.pkcs12.Pkcs12Pfx;
+  const forge = nodeForge();
+  let p12: forgeModule.pkcs12.Pkcs12Pfx;
   try {
     const asn1 = forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary')));
     p12 = forge.pkcs12.pkcs12FromAsn1(asn1, true, password);
@@ -414,11 +426,13 @@ function readPkcs12(
     }
     throw new ConfigError(store.locationKey, store.location, `is not a readable PKCS12 store: ${message}`);
   }
-  const toDer = (asn1: forge.asn1.Asn1) => Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+  const toDer = (asn1: forgeModule.asn1.Asn1) => Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
   const certificates: Buffer[] = [];
   for (const bag of p12.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? []) {
     // forge parses RSA certificates itself and keeps the ASN.1 of the others (EC, Ed25519).
-    const asn1 = bag.cert ? forge.pki.certificateToAsn1(bag.cert) : (bag as { asn1?: forge.asn1.Asn1 }).asn1;
+    const asn1 = bag.cert
+      ? forge.pki.certificateToAsn1(bag.cert)
+      : (bag as { asn1?: forgeModule.asn1.Asn1 }).asn1;
     if (asn1 !== undefined) certificates.push(toDer(asn1));
   }
   const keys: Buffer[] = [];
@@ -426,7 +440,7 @@ function readPkcs12(
     for (const bag of p12.getBags({ bagType })[bagType] ?? []) {
       const asn1 = bag.key
         ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key))
-        : (bag as { asn1?: forge.asn1.Asn1 }).asn1;
+        : (bag as { asn1?: forgeModule.asn1.Asn1 }).asn1;
       if (asn1 !== undefined) keys.push(toDer(asn1));
     }
   }

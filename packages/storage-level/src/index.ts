@@ -59,10 +59,10 @@ import { StorageCorruptError } from './errors.js';
 import { prepareFormat } from './format.js';
 import {
   chunkKey,
+  chunkRange,
   epochsKey,
   hexZxid,
   isChunkKey,
-  isManifestKey,
   logEnd,
   logKey,
   logStart,
@@ -117,6 +117,48 @@ function packedData(nodes: SnapshotNode[], recordBytes: number): SnapshotNode[] 
     at += data.length;
   }
   return nodes;
+}
+
+/** Where a decoded transaction holds znode data: each holder's `data`, in place. */
+function eachDataHolder(txns: readonly Txn[], visit: (holder: { data: Uint8Array | null }) => void): void {
+  for (const txn of txns) {
+    const body = txn.body;
+    if (body.kind === 'create' || body.kind === 'setData') visit(body as { data: Uint8Array | null });
+    else if (body.kind === 'multi') {
+      for (const part of body.parts)
+        if (part.kind === 'create' || part.kind === 'setData') visit(part as { data: Uint8Array | null });
+    } else if (body.kind === 'restore')
+      for (const node of body.nodes) visit(node as { data: Uint8Array | null });
+  }
+}
+
+/**
+ * A log record's transactions (decoded with their data as views of the record) with their data
+ * moved into one buffer of their own when the record's other bytes are a quarter of it or
+ * more, as packedData does for a snapshot chunk: the views would keep paths and headers alive
+ * with the data, a copy each costs an ArrayBuffer each (a few microseconds and about 300 bytes
+ * per transaction, replaying a long log at start-up).
+ */
+function packedTxnData(txns: readonly Txn[], recordBytes: number): void {
+  let total = 0;
+  eachDataHolder(txns, (holder) => {
+    if (holder.data !== null) total += holder.data.length;
+  });
+  if (total * 4 >= recordBytes * 3) return;
+  const slab = new Uint8Array(total);
+  let at = 0;
+  // The transactions were decoded just now and belong to no one else: set in place.
+  eachDataHolder(txns, (holder) => {
+    const data = holder.data;
+    if (data === null) return;
+    if (data.length === 0) {
+      holder.data = emptyData;
+      return;
+    }
+    slab.set(data, at);
+    holder.data = slab.subarray(at, at + data.length);
+    at += data.length;
+  });
 }
 
 /** How the store keeps snapshots, commits and purges. */
@@ -203,6 +245,40 @@ const recordBufferBytesMax = 16 * 1024 * 1024;
 interface SnapshotRef {
   readonly zxid: Zxid;
   readonly manifest: Uint8Array;
+}
+
+/** A zxid with keys in the snapshot section: its manifest, if written, and whether it has chunks. */
+interface StoredSnapshot {
+  readonly zxid: Zxid;
+  readonly manifest: Uint8Array | undefined;
+  readonly chunked: boolean;
+}
+
+/** The snapshots with a manifest, newest first. */
+function manifestsOf(stored: readonly StoredSnapshot[]): SnapshotRef[] {
+  const refs: SnapshotRef[] = [];
+  for (const { zxid, manifest } of stored) if (manifest !== undefined) refs.push({ zxid, manifest });
+  return refs;
+}
+
+/** The snapshots with a manifest among `newest` and then `older`, newest first; `older` awaited only if asked. */
+async function* refsOf(
+  newest: readonly StoredSnapshot[],
+  older: Promise<readonly StoredSnapshot[]>,
+): AsyncGenerator<SnapshotRef> {
+  yield* manifestsOf(newest);
+  yield* manifestsOf(await older);
+}
+
+/**
+ * Zxids of snapshots with chunks and no manifest, oldest first: staged from a leader and never
+ * committed, or written in the background when the process stopped. Neither ever happened.
+ */
+function incompleteOf(stored: readonly StoredSnapshot[]): Zxid[] {
+  const incomplete: Zxid[] = [];
+  for (const { zxid, manifest, chunked } of stored)
+    if (chunked && manifest === undefined) incomplete.push(zxid);
+  return incomplete.reverse();
 }
 
 /** How often a paced snapshot looks again at LevelDB's level 0, and how long it waits at most per chunk. */
@@ -381,11 +457,15 @@ export class LevelStorage implements PeerStorage {
     return record;
   }
 
-  /** Decodes the log record under `key`; damage is a StorageCorruptError naming it. */
-  private decodeRecord(key: Uint8Array, value: Uint8Array): LogRecord {
+  /**
+   * Decodes the log record under `key`; damage is a StorageCorruptError naming it. With
+   * `dataViews`, the data are views of `value` or of one buffer per record (see packedTxnData).
+   */
+  private decodeRecord(key: Uint8Array, value: Uint8Array, dataViews = false): LogRecord {
     let record: LogRecord;
     try {
-      record = decodeLogRecord(value, this.limits);
+      record = decodeLogRecord(value, this.limits, { dataViews });
+      if (dataViews) packedTxnData(record.txns, value.length);
     } catch (error) {
       if (error instanceof StorageRecordError) throw damagedRecord(key, value, error);
       throw error;
@@ -415,9 +495,31 @@ export class LevelStorage implements PeerStorage {
   async load(options: LoadOptions = {}): Promise<PersistedState> {
     this.check();
     const epochs = await this.readEpochs();
-    const { snapshot, tree, passedOver } = await this.newestReadableSnapshot(options.restoreTree === true);
+    await this.background.catch(() => undefined);
+    // One walk of the snapshot section finds both the snapshots and the incomplete ones. The
+    // newest is read while the walk goes on below it: its last seek crosses whatever purged
+    // snapshots LevelDB has not compacted away yet (0.1-0.3 s at a million znodes).
+    const walk = this.walkSnapshots();
+    const first = await walk.next();
+    const newest = first.done === true ? [] : [first.value];
+    const older = (async () => {
+      const found: StoredSnapshot[] = [];
+      for await (const stored of walk) found.push(stored);
+      return found;
+    })();
+    // Awaited below on every path that goes on; one that throws first must not leave it unhandled.
+    older.catch(() => undefined);
+    // So is the log after the newest snapshot (on LevelDB's threads), for when it reads back.
+    const newestRef = manifestsOf(newest)[0];
+    const logAfterNewest = newestRef === undefined ? undefined : this.logRecordsAfter(newestRef.zxid);
+    logAfterNewest?.catch(() => undefined);
+    const { snapshot, tree, passedOver } = await this.newestReadableSnapshot(
+      options.restoreTree === true,
+      refsOf(newest, older),
+    );
+    const stored = [...newest, ...(await older)];
     const base = snapshot?.zxid ?? tree?.lastZxid ?? zeroZxid;
-    const log = await this.readVerifiedLog(base);
+    const log = await this.readVerifiedLog(base, base === newestRef?.zxid ? logAfterNewest : undefined);
     // A damaged snapshot may be passed over only when the older one and the log hold all it held.
     const reached = log.at(-1)?.zxid ?? base;
     const newestDamaged = passedOver[0];
@@ -433,7 +535,7 @@ export class LevelStorage implements PeerStorage {
       tree,
       log,
       sessionSecret: await this.readSessionSecret(),
-      incompleteSnapshots: await this.incompleteSnapshots(),
+      incompleteSnapshots: incompleteOf(stored),
     };
   }
 
@@ -442,13 +544,44 @@ export class LevelStorage implements PeerStorage {
    * or written in the background when the process stopped. Neither ever happened.
    */
   private async incompleteSnapshots(): Promise<Zxid[]> {
-    const chunked = new Set<Zxid>();
-    const manifested = new Set<Zxid>();
-    for await (const key of this.db.keys({ gte: snapshotStart, lt: snapshotEnd })) {
-      if (isChunkKey(key)) chunked.add(zxidOfKey(key));
-      else if (isManifestKey(key)) manifested.add(zxidOfKey(key));
+    return incompleteOf(await this.storedSnapshots());
+  }
+
+  /**
+   * Every zxid the snapshot section holds keys under, newest first, with its manifest and
+   * whether it has chunks. A few seeks per snapshot: a walk of the section's keys reads every
+   * chunk of every snapshot kept (LevelDB reads values with keys), 0.3 to 0.6 s of a restart
+   * at a million znodes, where load() walked it twice.
+   */
+  private async storedSnapshots(): Promise<StoredSnapshot[]> {
+    const found: StoredSnapshot[] = [];
+    for await (const stored of this.walkSnapshots()) found.push(stored);
+    return found;
+  }
+
+  /** storedSnapshots, one at a time: the newest is known before the older ones are sought. */
+  private async *walkSnapshots(): AsyncGenerator<StoredSnapshot> {
+    let below = snapshotEnd;
+    for (;;) {
+      const [last] = await this.db.keys({ gte: snapshotStart, lt: below, reverse: true, limit: 1 }).all();
+      if (last === undefined) return;
+      // A key too short to name a zxid is not zabkit's (check reports it): step below it.
+      if (last.length < 9) {
+        below = last;
+        continue;
+      }
+      const zxid = zxidOfKey(last);
+      const { gte, lt } = chunkRange(zxid);
+      let chunked = false;
+      for await (const key of this.db.keys({ gte, lt }))
+        if (isChunkKey(key)) {
+          chunked = true;
+          break;
+        }
+      yield { zxid, manifest: await this.db.get(manifestKey(zxid)), chunked };
+      // Below every key whose first 9 bytes (section and zxid) are this snapshot's.
+      below = last.slice(0, 9);
     }
-    return [...chunked].filter((zxid) => !manifested.has(zxid));
   }
 
   private async readSessionSecret(): Promise<Uint8Array | undefined> {
@@ -492,17 +625,17 @@ export class LevelStorage implements PeerStorage {
    * damaged record that may hold a transaction after `afterZxid` is refused, the last one
    * too: with atomic batches it is damage, not a torn write, and it may hold acknowledged
    * writes. Only a damaged record wholly inside the snapshot (the next record says so) is
-   * passed over, with a warning: nothing in it is needed.
+   * passed over, with a warning: nothing in it is needed. `read`: those records, read already.
    */
-  private async readVerifiedLog(afterZxid: Zxid): Promise<Txn[]> {
-    const records = await this.logRecordsAfter(afterZxid);
+  private async readVerifiedLog(afterZxid: Zxid, read?: Promise<[Uint8Array, Uint8Array][]>): Promise<Txn[]> {
+    const records = await (read ?? this.logRecordsAfter(afterZxid));
     const txns: Txn[] = [];
     let previous = afterZxid;
     for (let i = 0; i < records.length; i++) {
       const [key, value] = records[i]!;
       let record: LogRecord;
       try {
-        record = this.decodeRecord(key, value);
+        record = this.decodeRecord(key, value, true);
       } catch (error) {
         const next = records[i + 1];
         const first = zxidOfKey(key);
@@ -547,16 +680,7 @@ export class LevelStorage implements PeerStorage {
 
   /** Snapshot manifests, newest first. */
   private async manifests(): Promise<SnapshotRef[]> {
-    // Keys only: the chunks' values (the whole of every snapshot kept) are not read for this.
-    const keys: Uint8Array[] = [];
-    for await (const key of this.db.keys({ gte: snapshotStart, lt: snapshotEnd, reverse: true }))
-      if (isManifestKey(key)) keys.push(key);
-    const refs: SnapshotRef[] = [];
-    for (const key of keys) {
-      const manifest = await this.db.get(key);
-      if (manifest !== undefined) refs.push({ zxid: zxidOfKey(key), manifest });
-    }
-    return refs;
+    return manifestsOf(await this.storedSnapshots());
   }
 
   /** A snapshot's nodes, chunk by chunk, each handed to `take` as soon as it is decoded. */
@@ -610,14 +734,17 @@ export class LevelStorage implements PeerStorage {
    * The newest snapshot that reads back whole (as a tree when `restoreTree`), and the zxids of
    * the damaged ones passed over, newest first.
    */
-  private async newestReadableSnapshot(restoreTree = false): Promise<{
+  private async newestReadableSnapshot(
+    restoreTree = false,
+    refs?: AsyncIterable<SnapshotRef>,
+  ): Promise<{
     snapshot: TreeSnapshot | undefined;
     tree?: DataTree;
     passedOver: Zxid[];
   }> {
     await this.background.catch(() => undefined);
     const passedOver: Zxid[] = [];
-    for (const ref of await this.manifests()) {
+    for await (const ref of refs ?? (await this.manifests())) {
       try {
         if (restoreTree)
           return { snapshot: undefined, tree: await this.readSnapshotIntoTree(ref), passedOver };

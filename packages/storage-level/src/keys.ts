@@ -59,6 +59,11 @@ export function chunkKey(zxid: Zxid | bigint, index: number): Uint8Array {
   return key;
 }
 
+/** Every chunk key of the snapshot at `zxid`: [start, end). */
+export function chunkRange(zxid: Zxid | bigint): { gte: Uint8Array; lt: Uint8Array } {
+  return { gte: snapshotPrefix(zxid, chunkMark, 0), lt: snapshotPrefix(zxid, chunkMark + 1, 0) };
+}
+
 /** Every key of the snapshot at `zxid`: [start, end). */
 export function snapshotRange(zxid: Zxid | bigint): { gte: Uint8Array; lt: Uint8Array } {
   const gte = snapshotPrefix(zxid, 0, 0);

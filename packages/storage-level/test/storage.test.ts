@@ -171,6 +171,62 @@ describe('LevelStorage on disk', () => {
     await again.close();
   });
 
+  it('loads a log record with its data in one buffer holding only the data, or as views of a record of data', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir);
+    const at = (counter: number, body: Txn['body']): Txn => ({
+      zxid: makeZxid(1, counter),
+      timeMs: counter,
+      sessionId: 1n as SessionId,
+      cxid: counter,
+      body,
+    });
+    const create = (path: string, data: Uint8Array | null) =>
+      ({
+        kind: 'create',
+        path,
+        data,
+        acl: Ids.openAclUnsafe,
+        ephemeralOwner: 0n,
+        parentCversion: 1,
+      }) as const;
+    const small = [
+      at(1, create('/a', new Uint8Array(10).fill(1))),
+      at(2, { kind: 'setData', path: '/a', data: new Uint8Array(5).fill(2), version: 1 }),
+      at(3, create('/empty', new Uint8Array(0))),
+      at(4, create('/null', null)),
+      at(5, {
+        kind: 'multi',
+        parts: [create('/m', new Uint8Array(7).fill(3)), { kind: 'delete', path: '/empty' }],
+      }),
+    ];
+    // One record of small data, then one of a single large value.
+    await store.append(small);
+    await store.append([
+      at(6, { kind: 'setData', path: '/a', data: new Uint8Array(4096).fill(4), version: 2 }),
+    ]);
+    await store.close();
+    const again = await LevelStorage.open(dir);
+    const { log } = await again.load();
+    expect(log).toEqual([
+      ...small,
+      at(6, { kind: 'setData', path: '/a', data: new Uint8Array(4096).fill(4), version: 2 }),
+    ]);
+    const smallData = [
+      (log[0]!.body as { data: Uint8Array }).data,
+      (log[1]!.body as { data: Uint8Array }).data,
+      (log[4]!.body as unknown as { parts: { data: Uint8Array }[] }).parts[0]!.data,
+    ];
+    const buffers = new Set(smallData.map((data) => data.buffer));
+    expect(buffers.size).toBe(1);
+    expect([...buffers][0]!.byteLength).toBe(10 + 5 + 7);
+    expect((log[3]!.body as { data: Uint8Array | null }).data).toBeNull();
+    // The large value is most of its record: a view of it, not a copy.
+    const large = (log[5]!.body as { data: Uint8Array }).data;
+    expect(large.buffer.byteLength).toBeGreaterThan(large.byteLength);
+    await again.close();
+  });
+
   it('survives a reopen with log, snapshot and epochs', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir);
@@ -403,6 +459,68 @@ describe('LevelStorage on disk', () => {
     expect(state.snapshot?.zxid).toBe(makeZxid(1, 2));
     expect(state.log).toHaveLength(4);
     await again.close();
+  });
+
+  it('finds the snapshots and the incomplete ones among several, newest first', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { snapshotChunkNodes: 2, retainSnapshots: 5 });
+    const history = txns(1, 1, 8);
+    await store.append(history);
+    for (const at of [2, 4, 6, 7]) await store.saveSnapshot(snapshotOf(history.slice(0, at)));
+    await store.close();
+    // 4 and 7 lose their manifests (written when the process stopped); 6 stays the newest whole one.
+    await damage(dir, manifestKey(makeZxid(1, 7)), undefined);
+    await damage(dir, manifestKey(makeZxid(1, 4)), undefined);
+    const again = await LevelStorage.open(dir);
+    const state = await again.load();
+    expect(state.snapshot?.zxid).toBe(makeZxid(1, 6));
+    expect(state.log.map((t) => t.zxid)).toEqual([makeZxid(1, 7), makeZxid(1, 8)]);
+    expect(state.incompleteSnapshots).toEqual([makeZxid(1, 4), makeZxid(1, 7)]);
+    await again.close();
+  });
+
+  it('loads without walking the keys of every snapshot chunk kept', async () => {
+    // A database that counts the keys its iterators hand out under the snapshot section.
+    let snapshotKeysRead = 0;
+    const counted = (key: Uint8Array | undefined) => {
+      if (key !== undefined && key[0] === snapshotRange(0n).gte[0]) snapshotKeysRead++;
+    };
+    class CountingLevel extends MemoryLevel<Uint8Array, Uint8Array> {
+      override keys(options?: object) {
+        const iterator = super.keys(options as never);
+        const next = iterator.next.bind(iterator);
+        const nextv = iterator.nextv.bind(iterator);
+        const all = iterator.all.bind(iterator);
+        iterator.next = async () => {
+          const key = await next();
+          counted(key);
+          return key;
+        };
+        iterator.nextv = async (size: number) => {
+          const keys = await nextv(size);
+          for (const key of keys) counted(key);
+          return keys;
+        };
+        iterator.all = async () => {
+          const keys = await all();
+          for (const key of keys) counted(key);
+          return keys;
+        };
+        return iterator as never;
+      }
+    }
+    const db = new CountingLevel({ keyEncoding: 'view', valueEncoding: 'view' }) as unknown as BytesLevel;
+    const store = await LevelStorage.on(db, { snapshotChunkNodes: 2, retainSnapshots: 5 });
+    const history = txns(1, 1, 200);
+    await store.append(history);
+    await store.saveSnapshot(snapshotOf(history.slice(0, 100)));
+    await store.saveSnapshot(snapshotOf(history));
+    snapshotKeysRead = 0;
+    const state = await store.load({ restoreTree: true });
+    expect(state.tree?.lastZxid).toBe(makeZxid(1, 200));
+    // Two snapshots of 50 and 100 chunks: a few keys each, not one per chunk.
+    expect(snapshotKeysRead).toBeLessThanOrEqual(8);
+    await store.close();
   });
 
   it('writes large snapshots in chunks, in the background, while appends go on', async () => {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { createRequire } from 'node:module';
 import { peerMessageBytes } from '@zabkit/codec';
 import {
   type ClientRequest,
@@ -22,13 +23,23 @@ import {
   type StorageAction,
   type Txn,
 } from '@zabkit/core';
-import { Counter, collectDefaultMetrics, Gauge, Registry, Summary } from 'prom-client';
+import type { Counter, Gauge, Registry, Summary } from 'prom-client';
 import type { PeerDriver } from '../peer-driver.js';
 import { type GaugeSample, readGauges, readQuotaGauges, sumStats, type TrackedFigures } from './gauges.js';
 import type { MetricsSource, ReplicaListener } from './source.js';
 import { Tally } from './tally.js';
 import { unmeasuredMetrics, type ZooKeeperMetricKind, zookeeperMetrics } from './zookeeper-metrics.js';
 import { ZxidTimes } from './zxid-times.js';
+
+/**
+ * prom-client, loaded when a server first exports Prometheus metrics: loading it costs every
+ * server start 40-70 ms of CPU, and a server without a metrics provider never uses it.
+ */
+let promLoaded: typeof import('prom-client') | undefined;
+function promClient(): typeof import('prom-client') {
+  promLoaded ??= createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+  return promLoaded;
+}
 
 export type { MetricsSource, ReplicaListener } from './source.js';
 
@@ -167,14 +178,15 @@ export class ServerMetrics implements ReplicaListener {
     private readonly node: MetricsSource,
     options: MetricsOptions & { readonly prometheus?: boolean; readonly mntrFromRegistry?: boolean } = {},
   ) {
-    this.registry = (options.prometheus ?? true) ? (options.registry ?? new Registry()) : undefined;
+    this.registry =
+      (options.prometheus ?? true) ? (options.registry ?? new (promClient().Registry)()) : undefined;
     this.mntrFromRegistry = this.registry !== undefined && (options.mntrFromRegistry ?? false);
     for (const [name, kind] of zookeeperMetrics) if (!unmeasuredMetrics.has(name)) this.define(name, kind);
     if (this.registry !== undefined) {
       // zabkit's own family, so in Prometheus's base unit (ZooKeeper's keep their ms).
       this.promSummaries.set(
         'zabkit_request_latency_seconds',
-        new Summary({
+        new (promClient().Summary)({
           name: 'zabkit_request_latency_seconds',
           help: 'Client request latency in seconds, by operation (the key label)',
           labelNames: [keyLabel],
@@ -184,7 +196,8 @@ export class ServerMetrics implements ReplicaListener {
           registers: [this.registry],
         }),
       );
-      if (options.exportProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+      if (options.exportProcessMetrics ?? true)
+        promClient().collectDefaultMetrics({ register: this.registry });
     }
 
     // The gauges register and unregister with the role: a name taken now would fail later.
@@ -512,7 +525,7 @@ export class ServerMetrics implements ReplicaListener {
         const fromStats = counterFromStats[name];
         const metrics = this;
         let last = 0;
-        const counter = new Counter({
+        const counter = new (promClient().Counter)({
           ...common,
           ...labels,
           ...(fromStats === undefined
@@ -533,7 +546,7 @@ export class ServerMetrics implements ReplicaListener {
       }
       case 'gaugeSet': {
         const metrics = this;
-        new Gauge({
+        new (promClient().Gauge)({
           ...common,
           labelNames: [keyLabel],
           collect() {
@@ -548,7 +561,7 @@ export class ServerMetrics implements ReplicaListener {
         const metrics = this;
         this.promGauges.set(
           name,
-          new Gauge({
+          new (promClient().Gauge)({
             ...common,
             // Registered by registerShownGauges, while ZooKeeper would have it.
             registers: [],
@@ -563,7 +576,7 @@ export class ServerMetrics implements ReplicaListener {
         const labelled = kind === 'summarySet' || kind === 'summarySetAdvanced';
         this.promSummaries.set(
           name,
-          new Summary({
+          new (promClient().Summary)({
             ...common,
             ...(labelled ? { labelNames: [keyLabel] } : {}),
             percentiles: advanced ? [0.5, 0.9, 0.99] : [0.5],
