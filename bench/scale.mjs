@@ -13,7 +13,11 @@
 //             session reads the last znode), and the CPU the server used by then; RSS after
 //             restart; data on disk; bytes per znode (RSS after restart less an empty server's).
 //             `--restarts N` kills and restarts it N times and keeps the fastest. Then a snapshot under load: writes
-//             until snapCount is passed while a probe client times one setData at a time.
+//             until snapCount is passed while a probe client times one setData at a time, and
+//             on for `--snapshot-tail-ms` after them (default 5000: the snapshot falls due
+//             late in the writes, and it and the purge after it run on past their end); an
+//             idle process measures its own event-loop stalls meanwhile (the control row: a
+//             stall it shares is the machine's, not the server's).
 //   kb        the same memory figures for 1 KB values (fewer znodes).
 //   sessions  S sessions and W watches on one server (RSS before and after); one change fanned
 //             out to S watchers, with the delivery latency of every event; then the S sessions
@@ -37,6 +41,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { noNode, openWithRetries, RawSession, requestFor } from './raw-session.mjs';
+import { startIdleControl } from './support/idle-control.mjs';
 import { fourLetterWord, freePort } from './support/net.mjs';
 
 const zabkitCli = fileURLToPath(new URL('../packages/server/dist/cli.js', import.meta.url));
@@ -63,6 +68,7 @@ function parseArgs(argv) {
     snapCount: 100_000,
     concurrency: 256,
     restarts: 1,
+    snapshotTailMs: 5_000,
     sessionTimeoutMs: 6_000,
     out: undefined,
   };
@@ -76,6 +82,7 @@ function parseArgs(argv) {
         sessions: 200,
         watches: 2_000,
         snapCount: 5_000,
+        snapshotTailMs: 1_000,
       });
     else if (arg === '--targets') args.targets = argv[++i].split(',');
     else if (arg === '--phases') args.phases = argv[++i].split(',');
@@ -87,6 +94,7 @@ function parseArgs(argv) {
     else if (arg === '--snap-count') args.snapCount = Number(argv[++i]);
     else if (arg === '--concurrency') args.concurrency = Number(argv[++i]);
     else if (arg === '--restarts') args.restarts = Number(argv[++i]);
+    else if (arg === '--snapshot-tail-ms') args.snapshotTailMs = Number(argv[++i]);
     else if (arg === '--out') args.out = argv[++i];
     else throw new Error(`unknown argument ${arg}`);
   }
@@ -99,6 +107,7 @@ function parseArgs(argv) {
     'snapCount',
     'concurrency',
     'restarts',
+    'snapshotTailMs',
   ])
     if (!Number.isInteger(args[key]) || args[key] <= 0)
       throw new Error(`--${key} must be a positive integer`);
@@ -331,6 +340,9 @@ async function restartToServing(server, path) {
 /** One setData at a time from a probe session until `stop()`; the latencies, in ms. */
 function probe(session, path) {
   const samples = [];
+  /** Waits over 50 ms: when each began (ms since the probe started) and how long it took. */
+  const longWaits = [];
+  const probeStarted = process.hrtime.bigint();
   let running = true;
   const value = new Uint8Array(100).fill(112);
   let failure;
@@ -347,7 +359,9 @@ function probe(session, path) {
         throttled++;
         await sleep(1);
       }
-      samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      samples.push(ms);
+      if (ms > 50) longWaits.push({ atMs: Math.round(Number(t0 - probeStarted) / 1e6), ms: Math.round(ms) });
     }
   })().catch((error) => {
     // Kept for stop(): a probe that fails while the phase fails anyway must not mask its error.
@@ -358,7 +372,7 @@ function probe(session, path) {
       running = false;
       await done;
       if (failure !== undefined) throw failure;
-      return { samples, throttled };
+      return { samples, throttled, longWaits };
     },
   };
 }
@@ -408,12 +422,15 @@ async function treePhase(target, args, count, valueBytes, withSnapshot) {
 
 /**
  * Writes a little more than snapCount setData (8 in flight), so that the server snapshots the
- * whole tree while they run, and times a probe client's one-at-a-time setData meanwhile.
+ * whole tree while they run, and times a probe client's one-at-a-time setData meanwhile and
+ * for `snapshotTailMs` after; an idle control process times its own loop over the same window.
  */
 async function snapshotUnderLoad(server, args) {
   const [probeSession, ...writers] = await openSessions(server.port, 3);
   await probeSession.request(requestFor('create', '/probe', new Uint8Array(0)));
   const value = new Uint8Array(100).fill(121);
+  const control = await startIdleControl();
+  const startedAtMs = Date.now();
   const running = probe(probeSession, '/probe');
   const writes = Math.ceil(args.snapCount * 1.1);
   const started = process.hrtime.bigint();
@@ -425,12 +442,18 @@ async function snapshotUnderLoad(server, args) {
     ),
   );
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const { samples, throttled } = await running.stop();
+  await sleep(args.snapshotTailMs);
+  const { samples, throttled, longWaits } = await running.stop();
+  const idleControl = await control.stop();
   for (const session of [probeSession, ...writers]) session.close();
   return {
     writes,
     writesPerSec: Math.round((writes / elapsedMs) * 1000),
-    probe: { ...latencySummary(samples), throttled },
+    startedAtMs,
+    writesMs: Math.round(elapsedMs),
+    tailMs: args.snapshotTailMs,
+    probe: { ...latencySummary(samples), throttled, over50Ms: longWaits.length, longWaits },
+    idleControl,
   };
 }
 
@@ -562,9 +585,13 @@ function table(report) {
   add('data on disk, MiB', (r) => tree(r).diskMiB);
   add('bytes per 100-byte znode (RSS after restart)', (r) => tree(r).bytesPerZnodeAfterRestart);
   add('snapshot under load: setData/s (8 in flight)', (r) => tree(r).snapshotUnderLoad.writesPerSec);
-  add('snapshot under load: probe p99 / max ms', (r) => {
+  add('snapshot under load: probe p99 / max ms (waits > 50 ms)', (r) => {
     const p = tree(r).snapshotUnderLoad.probe;
-    return `${p.p99Ms} / ${p.maxMs}`;
+    return `${p.p99Ms} / ${p.maxMs} (${p.over50Ms})`;
+  });
+  add('  control, an idle process meanwhile: loop stall p99 / max ms (> 50 ms)', (r) => {
+    const c = tree(r).snapshotUnderLoad.idleControl;
+    return `${c.p99Ms} / ${c.maxMs} (${c.stallsOver50Ms})`;
   });
   add('znodes of 1 KB', (r) => r.kb.znodes);
   add('bytes per 1 KB znode (RSS after restart)', (r) => r.kb.bytesPerZnodeAfterRestart);
