@@ -193,6 +193,8 @@ export interface LevelDbStorageOptions extends LevelStorageOptions {
 }
 
 const defaultWriteBufferBytes = 64 * 1024 * 1024;
+/** LevelDB's own write buffer, assumed for a database `LevelStorage.on` was given. */
+const levelDbWriteBufferBytes = 4 * 1024 * 1024;
 
 interface SnapshotRef {
   readonly zxid: Zxid;
@@ -261,6 +263,15 @@ export class LevelStorage implements PeerStorage {
   private readonly chunkBytes: number;
   private readonly sliceNodes: number;
   private readonly level0FilesMax: number;
+  /**
+   * Snapshot bytes written between two looks at level 0 (a quarter of the write buffer): a
+   * level-0 file is made only when a write buffer's worth has been written, and each look is
+   * a synchronous call that waits for LevelDB's lock (6 to 26 ms at times, while a compaction
+   * or a memtable switch holds it). Once per chunk, that held the event loop in every snapshot.
+   */
+  private readonly level0CheckBytes: number;
+  /** Snapshot bytes written since level 0 was last looked at; a snapshot's first chunk always looks. */
+  private bytesSinceLevel0Check = Number.POSITIVE_INFINITY;
   private readonly groupCommit: boolean;
   private readonly sync: boolean;
   private readonly warn: (message: string) => void;
@@ -282,6 +293,8 @@ export class LevelStorage implements PeerStorage {
     this.chunkBytes = Math.max(1, options.snapshotChunkBytes ?? 1024 * 1024);
     this.sliceNodes = Math.max(1, options.snapshotSliceNodes ?? 256);
     this.level0FilesMax = Math.max(0, options.snapshotLevel0FilesMax ?? 10);
+    const writeBuffer = (options as LevelDbStorageOptions).writeBufferBytes ?? levelDbWriteBufferBytes;
+    this.level0CheckBytes = Math.max(1, Math.floor(writeBuffer / 4));
     this.groupCommit = options.groupCommit ?? true;
     this.sync = options.sync ?? true;
     this.warn = options.warn ?? (() => undefined);
@@ -309,12 +322,17 @@ export class LevelStorage implements PeerStorage {
 
   /** A store in a LevelDB directory (created if missing), through classic-level. */
   static async open(location: string, options: LevelDbStorageOptions = {}): Promise<LevelStorage> {
+    const writeBufferBytes = Math.max(1024 * 1024, options.writeBufferBytes ?? defaultWriteBufferBytes);
     const db = new ClassicLevel<Uint8Array, Uint8Array>(location, {
       keyEncoding: 'view',
       valueEncoding: 'view',
-      writeBufferSize: Math.max(1024 * 1024, options.writeBufferBytes ?? defaultWriteBufferBytes),
+      writeBufferSize: writeBufferBytes,
     });
-    return LevelStorage.on(db as unknown as BytesLevel, options);
+    // The store paces its snapshots by the buffer (level0CheckBytes): it is told the one in use.
+    return LevelStorage.on(
+      db as unknown as BytesLevel,
+      { ...options, writeBufferBytes } as LevelStorageOptions,
+    );
   }
 
   private check(): void {
@@ -685,8 +703,9 @@ export class LevelStorage implements PeerStorage {
       return;
     }
     let chunks = 0;
+    this.bytesSinceLevel0Check = Number.POSITIVE_INFINITY;
     for (const [key, value] of this.snapshotChunks(snapshot)) {
-      await this.compactionRoom();
+      await this.compactionRoom(value.length);
       await this.db.put(key, value);
       chunks++;
     }
@@ -722,10 +741,11 @@ export class LevelStorage implements PeerStorage {
     let chunkBytes = 0;
     let sliceNodes = 0;
     let sliceStart = 0;
+    this.bytesSinceLevel0Check = Number.POSITIVE_INFINITY;
     const writeChunk = async (): Promise<void> => {
       nodes += encoder.nodes;
       const record = encoder.finish();
-      await this.compactionRoom();
+      await this.compactionRoom(record.length);
       await this.db.put(chunkKey(stream.zxid, chunks), record);
       chunks++;
       chunkBytes = 0;
@@ -763,15 +783,22 @@ export class LevelStorage implements PeerStorage {
   }
 
   /**
-   * Waits while level 0 holds `level0FilesMax` files or more (see the option), at most
-   * `compactionWaitMsMax` per chunk: a compaction that does not catch up delays a snapshot,
-   * never stops it. A closed store waits no more.
+   * Before a chunk of `bytes`: waits while level 0 holds `level0FilesMax` files or more (see
+   * the option), at most `compactionWaitMsMax` per chunk: a compaction that does not catch up
+   * delays a snapshot, never stops it. A closed store waits no more. Level 0 is looked at
+   * before a snapshot's first chunk and then once per `level0CheckBytes`, and at every poll
+   * while it is full.
    */
-  private async compactionRoom(): Promise<void> {
+  private async compactionRoom(bytes: number): Promise<void> {
+    this.bytesSinceLevel0Check += bytes;
+    if (this.bytesSinceLevel0Check < this.level0CheckBytes) return;
     let waitedMs = 0;
     while (!this.closed && waitedMs < compactionWaitMsMax) {
       const files = this.level0Files();
-      if (files === undefined || files < this.level0FilesMax) return;
+      if (files === undefined || files < this.level0FilesMax) {
+        this.bytesSinceLevel0Check = 0;
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, compactionPollMs));
       waitedMs += compactionPollMs;
     }

@@ -458,6 +458,39 @@ describe('LevelStorage on disk', () => {
     await store.close();
   });
 
+  it('looks at level 0 before the first chunk of a snapshot and then once per quarter write buffer, not per chunk', async () => {
+    const db = memoryDb();
+    let looks = 0;
+    Object.assign(db, {
+      getProperty: () => {
+        looks++;
+        return '0';
+      },
+    });
+    // No write buffer given: LevelDB's 4 MiB is assumed, a look per 1 MiB of chunks.
+    const store = await LevelStorage.on(db, { snapshotChunkNodes: 1 });
+    const value = new Uint8Array(100_000).fill(9);
+    const history = txns(1, 1, 40).map((t) => ({ ...t, body: { ...t.body, data: value } as Txn['body'] }));
+    await store.apply([{ kind: 'append', txns: history }]);
+    const tree = snapshotTree(history);
+    await store.apply([{ kind: 'snapshot', snapshot: tree.beginSnapshot() }]);
+    await (store as unknown as { background: Promise<void> }).background;
+    // Over 40 chunks (40 of 100 KB, and the small nodes of /zookeeper), and the manifest: the
+    // first chunk's look, then one per 1 MiB written.
+    expect((await db.keys(snapshotRange(makeZxid(1, 40))).all()).length).toBeGreaterThan(41);
+    expect(looks).toBe(1 + Math.floor((40 * 100_000) / (1024 * 1024)));
+    // A second snapshot looks before its first chunk again.
+    await store.apply([{ kind: 'append', txns: [txn(1, 41)] }]);
+    tree.apply(txn(1, 41));
+    looks = 0;
+    await store.apply([{ kind: 'snapshot', snapshot: tree.beginSnapshot() }]);
+    await (store as unknown as { background: Promise<void> }).background;
+    expect(looks).toBeGreaterThanOrEqual(1);
+    expect(looks).toBeLessThanOrEqual(5);
+    expect((await store.load()).snapshot?.zxid).toBe(makeZxid(1, 41));
+    await store.close();
+  });
+
   it('a paced snapshot waits a bounded time per chunk: a compaction that never catches up delays it, never stops it', async () => {
     const db = memoryDb();
     Object.assign(db, { getProperty: () => '50' });
