@@ -509,16 +509,29 @@ export class LevelStorage implements PeerStorage {
     return txns;
   }
 
-  /** Snapshot manifests, newest first. */
+  /**
+   * Snapshot manifests, newest first. One seek per snapshot: a snapshot's keys sort together
+   * (its chunks, then its manifest), so the last key below a snapshot is the one before's
+   * manifest, or its last chunk when it has none. Walking every chunk key instead made LevelDB
+   * read and decompress every snapshot kept (hundreds of MB for a large tree) on each purge.
+   */
   private async manifests(): Promise<SnapshotRef[]> {
-    // Keys only: the chunks' values (the whole of every snapshot kept) are not read for this.
-    const keys: Uint8Array[] = [];
-    for await (const key of this.db.keys({ gte: snapshotStart, lt: snapshotEnd, reverse: true }))
-      if (isManifestKey(key)) keys.push(key);
     const refs: SnapshotRef[] = [];
-    for (const key of keys) {
-      const manifest = await this.db.get(key);
-      if (manifest !== undefined) refs.push({ zxid: zxidOfKey(key), manifest });
+    let below: Uint8Array = snapshotEnd;
+    for (;;) {
+      const [key] = await this.db.keys({ gte: snapshotStart, lt: below, reverse: true, limit: 1 }).all();
+      if (key === undefined) break;
+      // A key too short to name a zxid is not zabkit's (checkStorage reports it): passed over.
+      if (key.length < 9) {
+        below = key;
+        continue;
+      }
+      const zxid = zxidOfKey(key);
+      if (isManifestKey(key)) {
+        const manifest = await this.db.get(key);
+        if (manifest !== undefined) refs.push({ zxid, manifest });
+      }
+      below = snapshotRange(zxid).gte;
     }
     return refs;
   }
@@ -1020,15 +1033,31 @@ export class LevelStorage implements PeerStorage {
     await this.write(ops);
   }
 
+  /**
+   * Deletes of a stored snapshot's keys: its manifest, then the chunks it counts, by key; only
+   * a manifest that does not decode has its range's keys listed. Listing them read every chunk.
+   * A chunk past the count (of a write at the same zxid that never finished) would be left
+   * without a manifest, an incomplete snapshot, which the next start discards.
+   */
+  private async snapshotDeleteOps(ref: SnapshotRef, ops: Op[]): Promise<void> {
+    let chunks: number;
+    try {
+      chunks = decodeManifest(ref.manifest, this.limits).chunks;
+    } catch (error) {
+      if (!(error instanceof StorageRecordError)) throw error;
+      for (const key of await this.db.keys(snapshotRange(ref.zxid)).all()) ops.push({ type: 'del', key });
+      return;
+    }
+    ops.push({ type: 'del', key: manifestKey(ref.zxid) });
+    for (let index = 0; index < chunks; index++) ops.push({ type: 'del', key: chunkKey(ref.zxid, index) });
+  }
+
   private async purgeOps(throughZxid: Zxid, ops: Op[]): Promise<void> {
     const refs = (await this.manifests()).filter((ref) => ref.zxid <= throughZxid);
     if (refs.length === 0) return;
     const kept = refs.slice(0, this.retain);
     const oldestKept = kept[kept.length - 1]!.zxid;
-    for (const ref of refs.slice(this.retain)) {
-      const range = snapshotRange(ref.zxid);
-      for (const key of await this.db.keys(range).all()) ops.push({ type: 'del', key });
-    }
+    for (const ref of refs.slice(this.retain)) await this.snapshotDeleteOps(ref, ops);
     // Records wholly at or below the oldest snapshot kept; one reaching over it stays.
     const records = await this.db.iterator({ gte: logStart, lte: logKey(oldestKept) }).all();
     const [firstAfter] = await this.db.iterator({ gt: logKey(oldestKept), lt: logEnd, limit: 1 }).all();

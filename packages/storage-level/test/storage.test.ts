@@ -567,6 +567,65 @@ describe('LevelStorage on disk', () => {
     await again.close();
   });
 
+  it('purges by seeks and counted keys: reads no chunk keys, deletes every key of the snapshot dropped, keeps the rest', async () => {
+    const db = memoryDb();
+    const store = await LevelStorage.on(db, { retainSnapshots: 2, snapshotChunkNodes: 1 });
+    const history = txns(1, 1, 40);
+    await store.apply([{ kind: 'append', txns: history }]);
+    for (const at of [10, 20, 30]) await store.saveSnapshot(snapshotOf(history.slice(0, at)));
+    // Chunks with no manifest, between the kept ones and above them: not snapshots.
+    await store.stageSnapshot(makeZxid(1, 25));
+    await store.stageChunk(makeZxid(1, 25), 0, snapshotOf(history.slice(0, 1)).nodes);
+    await db.put(Uint8Array.of(0x73), Uint8Array.of(1));
+    let keysRead = 0;
+    const keys = db.keys.bind(db);
+    Object.assign(db, {
+      keys: (options: Parameters<typeof db.keys>[0]) => {
+        const iterator = keys(options);
+        const all = iterator.all.bind(iterator);
+        const next = iterator.next.bind(iterator);
+        Object.assign(iterator, {
+          all: async () => {
+            const found = await all();
+            keysRead += found.length;
+            return found;
+          },
+          next: async () => {
+            const found = await next();
+            if (found !== undefined) keysRead++;
+            return found;
+          },
+        });
+        return iterator;
+      },
+    });
+    await store.purge(makeZxid(1, 30));
+    Object.assign(db, { keys });
+    // Over 60 chunk keys are stored: the purge read one key per snapshot or so.
+    expect(keysRead).toBeLessThanOrEqual(6);
+    expect(await db.keys(snapshotRange(makeZxid(1, 10))).all()).toEqual([]);
+    expect((await db.keys(snapshotRange(makeZxid(1, 20))).all()).length).toBeGreaterThan(20);
+    expect(await db.keys(snapshotRange(makeZxid(1, 25))).all()).toHaveLength(1);
+    expect([...((await db.get(Uint8Array.of(0x73))) ?? [])]).toEqual([1]);
+    expect((await store.load()).snapshot?.zxid).toBe(makeZxid(1, 30));
+    await store.close();
+  });
+
+  it('purges a snapshot whose manifest does not decode by its range: none of its keys stay', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { retainSnapshots: 1, snapshotChunkNodes: 1 });
+    const history = txns(1, 1, 10);
+    await store.apply([{ kind: 'append', txns: history }]);
+    for (const at of [4, 8]) await store.saveSnapshot(snapshotOf(history.slice(0, at)));
+    await store.close();
+    await flipLastByte(dir, manifestKey(makeZxid(1, 4)));
+    const again = await LevelStorage.open(dir, { retainSnapshots: 1 });
+    await again.purge(makeZxid(1, 8));
+    expect(await again.db.keys(snapshotRange(makeZxid(1, 4))).all()).toEqual([]);
+    expect((await again.load()).snapshot?.zxid).toBe(makeZxid(1, 8));
+    await again.close();
+  });
+
   it('purges off the durability chain: the batch asking for it is durable before the snapshot and purge finish', async () => {
     const dir = tempDir();
     // One node per chunk: the snapshot takes many writes, the batch after it one.
