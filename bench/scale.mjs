@@ -141,8 +141,14 @@ function bytesUnder(dir) {
   let total = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      total += bytesUnder(path);
+      continue;
+    }
     // Blocks in use, not apparent sizes: a preallocated or sparse file counts for what it holds.
-    total += entry.isDirectory() ? bytesUnder(path) : statSync(path).blocks * 512;
+    // A file a compaction removed since the listing holds nothing.
+    const stat = statSync(path, { throwIfNoEntry: false });
+    total += stat === undefined ? 0 : stat.blocks * 512;
   }
   return total;
 }
@@ -199,7 +205,7 @@ function standaloneServer(target, dir, args) {
         if (target === 'zookeeper') lines.push('forceSync=yes');
         writeFileSync(cfg, `${lines.join('\n')}\n`);
       }
-      const stdio = ['ignore', 'ignore', serverLogs ? 'inherit' : 'ignore'];
+      const stdio = ['ignore', serverLogs ? 'inherit' : 'ignore', serverLogs ? 'inherit' : 'ignore'];
       child =
         target === 'zabkit'
           ? spawn(
