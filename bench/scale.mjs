@@ -169,6 +169,32 @@ function latencySummary(samplesMs) {
 }
 
 /**
+ * Reads a zabkit server's JSON-lines log for its background work, each a snapshot or purge
+ * with when it began and ended (wall clock: its log line's time less the duration it states),
+ * pushed onto `into`; the log is passed on to this process's stderr with ZABKIT_BENCH_SERVER_LOGS=1.
+ */
+function readBackgroundWork(stream, into) {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (text) => {
+    if (serverLogs) process.stderr.write(text);
+    pending += text;
+    const lines = pending.split('\n');
+    pending = lines.pop();
+    for (const line of lines) {
+      const work = /"msg":"(snapshot at \S+ written|purged through [^"]*) in (\d+) ms"/.exec(line);
+      if (work === null) continue;
+      const endMs = Date.parse(/"time":"([^"]+)"/.exec(line)?.[1] ?? '') || Date.now();
+      into.push({
+        kind: work[1].startsWith('snapshot') ? 'snapshot' : 'purge',
+        startMs: endMs - Number(work[2]),
+        endMs,
+      });
+    }
+  });
+}
+
+/**
  * One standalone server of `target` with its data under `dir`: start() spawns it (again after
  * a kill, on the same data) and resolves once `srvr` answers.
  */
@@ -178,6 +204,7 @@ function standaloneServer(target, dir, args) {
   const cfg = join(dir, 'zoo.cfg');
   let port;
   let child;
+  const background = [];
   return {
     dataDir,
     get port() {
@@ -186,6 +213,8 @@ function standaloneServer(target, dir, args) {
     get pid() {
       return child.pid;
     },
+    /** zabkit's background snapshots and purges as its log tells of them: [{ kind, startMs, endMs }]. */
+    background,
     async start() {
       if (port === undefined) {
         port = await freePort();
@@ -205,7 +234,12 @@ function standaloneServer(target, dir, args) {
         if (target === 'zookeeper') lines.push('forceSync=yes');
         writeFileSync(cfg, `${lines.join('\n')}\n`);
       }
-      const stdio = ['ignore', serverLogs ? 'inherit' : 'ignore', serverLogs ? 'inherit' : 'ignore'];
+      // zabkit's log (stderr) is read for its background snapshots and purges (see `background`).
+      const stdio = [
+        'ignore',
+        serverLogs ? 'inherit' : 'ignore',
+        target === 'zabkit' ? 'pipe' : serverLogs ? 'inherit' : 'ignore',
+      ];
       child =
         target === 'zabkit'
           ? spawn(
@@ -217,7 +251,7 @@ function standaloneServer(target, dir, args) {
                 '--config',
                 cfg,
                 '--log-level',
-                'warn',
+                'info',
                 '--storage',
                 'level',
               ],
@@ -236,6 +270,7 @@ function standaloneServer(target, dir, args) {
               ],
               { stdio },
             );
+      if (child.stderr !== null) readBackgroundWork(child.stderr, background);
       const started = Date.now();
       while (!/Mode: standalone/.test(await fourLetterWord(port, 'srvr'))) {
         if (child.exitCode !== null)
@@ -452,6 +487,22 @@ async function snapshotUnderLoad(server, args) {
   const { samples, throttled, longWaits } = await running.stop();
   const idleControl = await control.stop();
   for (const session of [probeSession, ...writers]) session.close();
+  // The probe's waits and the control's stalls over 50 ms that overlap the server's background
+  // snapshots and purges (zabkit's log tells when they ran; ZooKeeper's is not read).
+  const work = server.background.filter((w) => w.endMs >= startedAtMs);
+  const overlaps = (fromMs, toMs) => work.some((w) => fromMs <= w.endMs && toMs >= w.startMs);
+  const duringWork =
+    work.length === 0
+      ? undefined
+      : {
+          work: work.map((w) => ({ kind: w.kind, atMs: w.startMs - startedAtMs, ms: w.endMs - w.startMs })),
+          probeWaitsOver50: longWaits
+            .filter((w) => overlaps(startedAtMs + w.atMs, startedAtMs + w.atMs + w.ms))
+            .map((w) => w.ms),
+          controlStallsOver50: idleControl.stalls
+            .filter((s) => overlaps(s.endedAtMs - s.ms, s.endedAtMs))
+            .map((s) => s.ms),
+        };
   return {
     writes,
     writesPerSec: Math.round((writes / elapsedMs) * 1000),
@@ -460,6 +511,7 @@ async function snapshotUnderLoad(server, args) {
     tailMs: args.snapshotTailMs,
     probe: { ...latencySummary(samples), throttled, over50Ms: longWaits.length, longWaits },
     idleControl,
+    duringWork,
   };
 }
 
@@ -598,6 +650,17 @@ function table(report) {
   add('  control, an idle process meanwhile: loop stall p99 / max ms (> 50 ms)', (r) => {
     const c = tree(r).snapshotUnderLoad.idleControl;
     return `${c.p99Ms} / ${c.maxMs} (${c.stallsOver50Ms})`;
+  });
+  add('  its background snapshots and purges meanwhile, ms', (r) =>
+    tree(r)
+      .snapshotUnderLoad.duringWork?.work.map((w) => `${w.kind} ${w.ms}`)
+      .join(', '),
+  );
+  add('  while it snapshots and purges: probe waits > 50 ms / control stalls > 50 ms', (r) => {
+    const d = tree(r).snapshotUnderLoad.duringWork;
+    if (d === undefined) return undefined;
+    const list = (ms) => (ms.length === 0 ? 'none' : ms.join(', '));
+    return `${list(d.probeWaitsOver50)} / ${list(d.controlStallsOver50)}`;
   });
   add('znodes of 1 KB', (r) => r.kb.znodes);
   add('bytes per 1 KB znode (RSS after restart)', (r) => r.kb.bytesPerZnodeAfterRestart);

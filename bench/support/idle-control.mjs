@@ -8,7 +8,8 @@ const self = fileURLToPath(import.meta.url);
 
 /**
  * Starts the idle process; `stop()` resolves with its loop's delay over the window, in ms
- * (p50, p99, max, and how many samples were over 50 ms), from a 1 ms-resolution monitor.
+ * (p50, p99, max, from a 1 ms-resolution monitor), and its stalls over 50 ms (when each ended,
+ * wall clock, and how long it was).
  */
 export async function startIdleControl() {
   const child = fork(self, ['--idle-control'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -31,12 +32,12 @@ export async function startIdleControl() {
 if (process.argv[2] === '--idle-control') {
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const histogram = monitorEventLoopDelay({ resolution: 1 });
-  // Counted from a 1 ms timer as well: the histogram does not say how many stalls were long.
-  let over50 = 0;
+  // Found from a 1 ms timer as well: the histogram does not say how many stalls were long, nor when.
+  const stalls = [];
   let last = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
-    if (now - last > 51) over50++;
+    if (now - last > 51) stalls.push({ endedAtMs: Date.now(), ms: Math.round(now - last - 1) });
     last = now;
   }, 1);
   histogram.enable();
@@ -49,7 +50,8 @@ if (process.argv[2] === '--idle-control') {
       p50Ms: ms(histogram.percentile(50)),
       p99Ms: ms(histogram.percentile(99)),
       maxMs: ms(histogram.max),
-      stallsOver50Ms: over50,
+      stallsOver50Ms: stalls.length,
+      stalls,
     });
   });
 }

@@ -8,7 +8,13 @@ import { PerformanceObserver } from 'node:perf_hooks';
 const stallMs = Number(process.env.ZABKIT_STALL_MS ?? 30);
 const gcMs = Number(process.env.ZABKIT_GC_MS ?? 20);
 // perf_hooks.constants.NODE_PERFORMANCE_GC_*.
-const kinds = { 1: 'scavenge', 2: 'minor-mark-sweep', 4: 'mark-compact', 8: 'incremental', 16: 'weak-callbacks' };
+const kinds = {
+  1: 'scavenge',
+  2: 'minor-mark-sweep',
+  4: 'mark-compact',
+  8: 'incremental',
+  16: 'weak-callbacks',
+};
 let last = performance.now();
 setInterval(() => {
   const now = performance.now();

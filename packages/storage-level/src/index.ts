@@ -177,6 +177,11 @@ export interface LevelStorageOptions {
    * store from before format records marked as format 1.
    */
   readonly warn?: (message: string) => void;
+  /**
+   * Told of the work the store does in the background, once done: each snapshot written in
+   * the background and each purge, with how long it took (ZooKeeper logs its snapshots at INFO).
+   */
+  readonly info?: (message: string) => void;
 }
 
 /** What `LevelStorage.open` also takes, for the LevelDB it opens. */
@@ -275,6 +280,7 @@ export class LevelStorage implements PeerStorage {
   private readonly groupCommit: boolean;
   private readonly sync: boolean;
   private readonly warn: (message: string) => void;
+  private readonly info: (message: string) => void;
   private readonly purgeIntervalMs: number;
   private readonly autoPurge: boolean;
   private readonly limits: PeerCodecLimits;
@@ -298,6 +304,7 @@ export class LevelStorage implements PeerStorage {
     this.groupCommit = options.groupCommit ?? true;
     this.sync = options.sync ?? true;
     this.warn = options.warn ?? (() => undefined);
+    this.info = options.info ?? (() => undefined);
     this.purgeIntervalMs = Math.max(0, options.purgeIntervalMs ?? 0);
     this.autoPurge = options.autoPurge ?? true;
     this.limits = resolveLimits(options.codecLimits);
@@ -835,9 +842,13 @@ export class LevelStorage implements PeerStorage {
     this.background = this.background
       .then(async () => {
         if (this.closed || this.backgroundError !== undefined) return;
+        const started = performance.now();
         const ops: Op[] = [];
         await this.purgeOps(throughZxid, ops);
         await this.write(ops);
+        this.info(
+          `purged through ${hexZxid(throughZxid)}: ${ops.length} keys deleted in ${Math.round(performance.now() - started)} ms`,
+        );
       })
       .catch((error: unknown) => {
         this.backgroundError ??= error;
@@ -847,7 +858,13 @@ export class LevelStorage implements PeerStorage {
   /** Starts writing a snapshot without waiting: the log still holds everything it covers. */
   private saveSnapshotInBackground(snapshot: TreeSnapshot): void {
     this.background = this.background
-      .then(() => this.writeSnapshot(snapshot))
+      .then(async () => {
+        const started = performance.now();
+        await this.writeSnapshot(snapshot);
+        this.info(
+          `snapshot at ${hexZxid(snapshot.zxid)} written in ${Math.round(performance.now() - started)} ms`,
+        );
+      })
       .catch((error: unknown) => {
         this.backgroundError ??= error;
       });

@@ -626,6 +626,26 @@ describe('LevelStorage on disk', () => {
     await again.close();
   });
 
+  it('tells of each background snapshot and purge once done, with its zxid and how long it took', async () => {
+    const told: string[] = [];
+    const store = await LevelStorage.on(memoryDb(), {
+      retainSnapshots: 1,
+      info: (message) => told.push(message),
+    });
+    const history = txns(1, 1, 6);
+    await store.apply([{ kind: 'append', txns: history }]);
+    await store.apply([{ kind: 'snapshot', snapshot: snapshotOf(history.slice(0, 3)) }]);
+    await store.apply([{ kind: 'snapshot', snapshot: snapshotOf(history) }]);
+    await store.apply([{ kind: 'purge', throughZxid: makeZxid(1, 6) }]);
+    await (store as unknown as { background: Promise<void> }).background;
+    expect(told).toHaveLength(3);
+    expect(told[0]).toMatch(/^snapshot at 0x100000003 written in \d+ ms$/);
+    expect(told[1]).toMatch(/^snapshot at 0x100000006 written in \d+ ms$/);
+    // The older snapshot (its manifest and one chunk) and the log records below the newer one.
+    expect(told[2]).toMatch(/^purged through 0x100000006: [1-9]\d* keys deleted in \d+ ms$/);
+    await store.close();
+  });
+
   it('purges off the durability chain: the batch asking for it is durable before the snapshot and purge finish', async () => {
     const dir = tempDir();
     // One node per chunk: the snapshot takes many writes, the batch after it one.
