@@ -217,6 +217,9 @@ function turnOfTheLoop(): Promise<void> {
 }
 const compactionWaitMsMax = 2000;
 
+/** Log records a purge reads at a time. */
+const purgeSliceRecords = 64;
+
 /** A snapshot read cursor is chunk * cursorChunkFactor + node offset in that chunk. */
 const cursorChunkFactor = 2 ** 24;
 
@@ -1075,27 +1078,43 @@ export class LevelStorage implements PeerStorage {
     const kept = refs.slice(0, this.retain);
     const oldestKept = kept[kept.length - 1]!.zxid;
     for (const ref of refs.slice(this.retain)) await this.snapshotDeleteOps(ref, ops);
-    // Records wholly at or below the oldest snapshot kept; one reaching over it stays.
-    const records = await this.db.iterator({ gte: logStart, lte: logKey(oldestKept) }).all();
-    const [firstAfter] = await this.db.iterator({ gt: logKey(oldestKept), lt: logEnd, limit: 1 }).all();
-    for (let i = 0; i < records.length; i++) {
-      const [key, value] = records[i]!;
-      let lastZxid: Zxid | undefined;
-      try {
-        lastZxid = readLogRecordHeader(value).lastZxid;
-      } catch (error) {
-        if (!(error instanceof StorageRecordError)) throw error;
-        // A damaged record ends before the next one starts: if that is inside the snapshot, so is it.
-        const next = records[i + 1] ?? firstAfter;
-        if (next === undefined || zxidOfKey(next[0]) > oldestKept + 1n) continue;
-        this.warn(
-          `purging a damaged log record wholly inside the snapshot at ${hexZxid(oldestKept)}: ${error.message}`,
-        );
-        ops.push({ type: 'del', key });
-        continue;
+    // Records wholly at or below the oldest snapshot kept; one reaching over it stays. Read a
+    // slice at a time: the log since the snapshot before (tens of MB) is never held at once.
+    const [firstAfter] = await this.db.keys({ gt: logKey(oldestKept), lt: logEnd, limit: 1 }).all();
+    /** A damaged record, until the next record's key says whether it lies inside the snapshot. */
+    let damaged: { key: Uint8Array; error: StorageRecordError } | undefined;
+    const settleDamaged = (nextKey: Uint8Array | undefined): void => {
+      if (damaged === undefined) return;
+      const { key, error } = damaged;
+      damaged = undefined;
+      // A damaged record ends before the next one starts: if that is inside the snapshot, so is it.
+      if (nextKey === undefined || zxidOfKey(nextKey) > oldestKept + 1n) return;
+      this.warn(
+        `purging a damaged log record wholly inside the snapshot at ${hexZxid(oldestKept)}: ${error.message}`,
+      );
+      ops.push({ type: 'del', key });
+    };
+    const records = this.db.iterator({ gte: logStart, lte: logKey(oldestKept) });
+    try {
+      for (let slice = await records.nextv(purgeSliceRecords); slice.length > 0; ) {
+        for (const [key, value] of slice) {
+          settleDamaged(key);
+          let lastZxid: Zxid;
+          try {
+            lastZxid = readLogRecordHeader(value).lastZxid;
+          } catch (error) {
+            if (!(error instanceof StorageRecordError)) throw error;
+            damaged = { key, error };
+            continue;
+          }
+          if (lastZxid <= oldestKept) ops.push({ type: 'del', key });
+        }
+        slice = await records.nextv(purgeSliceRecords);
       }
-      if (lastZxid <= oldestKept) ops.push({ type: 'del', key });
+    } finally {
+      await records.close();
     }
+    settleDamaged(firstAfter);
   }
 
   /** The driver's batch of actions, as one synced write where they allow it. */

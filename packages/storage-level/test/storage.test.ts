@@ -870,6 +870,25 @@ describe('LevelStorage refuses what it cannot trust', () => {
     await again.close();
   });
 
+  it('purges a long log a slice of records at a time: a damaged record at a slice end is judged by the next slice', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { retainSnapshots: 1, sync: false });
+    const history = txns(1, 1, 300);
+    await appendEach(store, history);
+    await store.close();
+    // Record 64 is the last of the first slice of 64; 200 is inside, 260 above the snapshot.
+    for (const counter of [64, 200, 260]) await flipLastByte(dir, logKey(makeZxid(1, counter)));
+    const warnings: string[] = [];
+    const again = await LevelStorage.open(dir, { warn: (message) => warnings.push(message), sync: false });
+    await again.saveSnapshot(snapshotOf(history.slice(0, 250)));
+    await again.purge(makeZxid(1, 250));
+    expect(warnings.filter((w) => /purging a damaged log record/.test(w))).toHaveLength(2);
+    const left = await again.db.keys({ gte: logKey(0n), lt: logKey(2n ** 63n) }).all();
+    expect(left.length).toBe(50);
+    expect([...left[0]!]).toEqual([...logKey(makeZxid(1, 251))]);
+    await again.close();
+  });
+
   it('purges a damaged log record wholly inside the oldest snapshot kept, with a warning', async () => {
     const dir = tempDir();
     const store = await LevelStorage.open(dir, { retainSnapshots: 1 });
