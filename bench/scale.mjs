@@ -13,7 +13,11 @@
 //             session reads the last znode), and the CPU the server used by then; RSS after
 //             restart; data on disk; bytes per znode (RSS after restart less an empty server's).
 //             `--restarts N` kills and restarts it N times and keeps the fastest. Then a snapshot under load: writes
-//             until snapCount is passed while a probe client times one setData at a time.
+//             until snapCount is passed while a probe client times one setData at a time, and
+//             on for `--snapshot-tail-ms` after them (default 5000: the snapshot falls due
+//             late in the writes, and it and the purge after it run on past their end); an
+//             idle process measures its own event-loop stalls meanwhile (the control row: a
+//             stall it shares is the machine's, not the server's).
 //   kb        the same memory figures for 1 KB values (fewer znodes).
 //   sessions  S sessions and W watches on one server (RSS before and after); one change fanned
 //             out to S watchers, with the delivery latency of every event; then the S sessions
@@ -37,6 +41,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { noNode, openWithRetries, RawSession, requestFor } from './raw-session.mjs';
+import { startIdleControl } from './support/idle-control.mjs';
 import { fourLetterWord, freePort } from './support/net.mjs';
 
 const zabkitCli = fileURLToPath(new URL('../packages/server/dist/cli.js', import.meta.url));
@@ -63,6 +68,7 @@ function parseArgs(argv) {
     snapCount: 100_000,
     concurrency: 256,
     restarts: 1,
+    snapshotTailMs: 5_000,
     sessionTimeoutMs: 6_000,
     out: undefined,
   };
@@ -76,6 +82,7 @@ function parseArgs(argv) {
         sessions: 200,
         watches: 2_000,
         snapCount: 5_000,
+        snapshotTailMs: 1_000,
       });
     else if (arg === '--targets') args.targets = argv[++i].split(',');
     else if (arg === '--phases') args.phases = argv[++i].split(',');
@@ -87,6 +94,7 @@ function parseArgs(argv) {
     else if (arg === '--snap-count') args.snapCount = Number(argv[++i]);
     else if (arg === '--concurrency') args.concurrency = Number(argv[++i]);
     else if (arg === '--restarts') args.restarts = Number(argv[++i]);
+    else if (arg === '--snapshot-tail-ms') args.snapshotTailMs = Number(argv[++i]);
     else if (arg === '--out') args.out = argv[++i];
     else throw new Error(`unknown argument ${arg}`);
   }
@@ -99,6 +107,7 @@ function parseArgs(argv) {
     'snapCount',
     'concurrency',
     'restarts',
+    'snapshotTailMs',
   ])
     if (!Number.isInteger(args[key]) || args[key] <= 0)
       throw new Error(`--${key} must be a positive integer`);
@@ -132,8 +141,14 @@ function bytesUnder(dir) {
   let total = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      total += bytesUnder(path);
+      continue;
+    }
     // Blocks in use, not apparent sizes: a preallocated or sparse file counts for what it holds.
-    total += entry.isDirectory() ? bytesUnder(path) : statSync(path).blocks * 512;
+    // A file a compaction removed since the listing holds nothing.
+    const stat = statSync(path, { throwIfNoEntry: false });
+    total += stat === undefined ? 0 : stat.blocks * 512;
   }
   return total;
 }
@@ -154,6 +169,32 @@ function latencySummary(samplesMs) {
 }
 
 /**
+ * Reads a zabkit server's JSON-lines log for its background work, each a snapshot or purge
+ * with when it began and ended (wall clock: its log line's time less the duration it states),
+ * pushed onto `into`; the log is passed on to this process's stderr with ZABKIT_BENCH_SERVER_LOGS=1.
+ */
+function readBackgroundWork(stream, into) {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (text) => {
+    if (serverLogs) process.stderr.write(text);
+    pending += text;
+    const lines = pending.split('\n');
+    pending = lines.pop();
+    for (const line of lines) {
+      const work = /"msg":"(snapshot at \S+ written|purged through [^"]*) in (\d+) ms"/.exec(line);
+      if (work === null) continue;
+      const endMs = Date.parse(/"time":"([^"]+)"/.exec(line)?.[1] ?? '') || Date.now();
+      into.push({
+        kind: work[1].startsWith('snapshot') ? 'snapshot' : 'purge',
+        startMs: endMs - Number(work[2]),
+        endMs,
+      });
+    }
+  });
+}
+
+/**
  * One standalone server of `target` with its data under `dir`: start() spawns it (again after
  * a kill, on the same data) and resolves once `srvr` answers.
  */
@@ -163,6 +204,7 @@ function standaloneServer(target, dir, args) {
   const cfg = join(dir, 'zoo.cfg');
   let port;
   let child;
+  const background = [];
   return {
     dataDir,
     get port() {
@@ -171,6 +213,8 @@ function standaloneServer(target, dir, args) {
     get pid() {
       return child.pid;
     },
+    /** zabkit's background snapshots and purges as its log tells of them: [{ kind, startMs, endMs }]. */
+    background,
     async start() {
       if (port === undefined) {
         port = await freePort();
@@ -190,7 +234,12 @@ function standaloneServer(target, dir, args) {
         if (target === 'zookeeper') lines.push('forceSync=yes');
         writeFileSync(cfg, `${lines.join('\n')}\n`);
       }
-      const stdio = ['ignore', 'ignore', serverLogs ? 'inherit' : 'ignore'];
+      // zabkit's log (stderr) is read for its background snapshots and purges (see `background`).
+      const stdio = [
+        'ignore',
+        serverLogs ? 'inherit' : 'ignore',
+        target === 'zabkit' ? 'pipe' : serverLogs ? 'inherit' : 'ignore',
+      ];
       child =
         target === 'zabkit'
           ? spawn(
@@ -202,7 +251,7 @@ function standaloneServer(target, dir, args) {
                 '--config',
                 cfg,
                 '--log-level',
-                'warn',
+                'info',
                 '--storage',
                 'level',
               ],
@@ -221,6 +270,7 @@ function standaloneServer(target, dir, args) {
               ],
               { stdio },
             );
+      if (child.stderr !== null) readBackgroundWork(child.stderr, background);
       const started = Date.now();
       while (!/Mode: standalone/.test(await fourLetterWord(port, 'srvr'))) {
         if (child.exitCode !== null)
@@ -331,6 +381,9 @@ async function restartToServing(server, path) {
 /** One setData at a time from a probe session until `stop()`; the latencies, in ms. */
 function probe(session, path) {
   const samples = [];
+  /** Waits over 50 ms: when each began (ms since the probe started) and how long it took. */
+  const longWaits = [];
+  const probeStarted = process.hrtime.bigint();
   let running = true;
   const value = new Uint8Array(100).fill(112);
   let failure;
@@ -347,7 +400,9 @@ function probe(session, path) {
         throttled++;
         await sleep(1);
       }
-      samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      samples.push(ms);
+      if (ms > 50) longWaits.push({ atMs: Math.round(Number(t0 - probeStarted) / 1e6), ms: Math.round(ms) });
     }
   })().catch((error) => {
     // Kept for stop(): a probe that fails while the phase fails anyway must not mask its error.
@@ -358,7 +413,7 @@ function probe(session, path) {
       running = false;
       await done;
       if (failure !== undefined) throw failure;
-      return { samples, throttled };
+      return { samples, throttled, longWaits };
     },
   };
 }
@@ -408,12 +463,15 @@ async function treePhase(target, args, count, valueBytes, withSnapshot) {
 
 /**
  * Writes a little more than snapCount setData (8 in flight), so that the server snapshots the
- * whole tree while they run, and times a probe client's one-at-a-time setData meanwhile.
+ * whole tree while they run, and times a probe client's one-at-a-time setData meanwhile and
+ * for `snapshotTailMs` after; an idle control process times its own loop over the same window.
  */
 async function snapshotUnderLoad(server, args) {
   const [probeSession, ...writers] = await openSessions(server.port, 3);
   await probeSession.request(requestFor('create', '/probe', new Uint8Array(0)));
   const value = new Uint8Array(100).fill(121);
+  const control = await startIdleControl();
+  const startedAtMs = Date.now();
   const running = probe(probeSession, '/probe');
   const writes = Math.ceil(args.snapCount * 1.1);
   const started = process.hrtime.bigint();
@@ -425,12 +483,35 @@ async function snapshotUnderLoad(server, args) {
     ),
   );
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const { samples, throttled } = await running.stop();
+  await sleep(args.snapshotTailMs);
+  const { samples, throttled, longWaits } = await running.stop();
+  const idleControl = await control.stop();
   for (const session of [probeSession, ...writers]) session.close();
+  // The probe's waits and the control's stalls over 50 ms that overlap the server's background
+  // snapshots and purges (zabkit's log tells when they ran; ZooKeeper's is not read).
+  const work = server.background.filter((w) => w.endMs >= startedAtMs);
+  const overlaps = (fromMs, toMs) => work.some((w) => fromMs <= w.endMs && toMs >= w.startMs);
+  const duringWork =
+    work.length === 0
+      ? undefined
+      : {
+          work: work.map((w) => ({ kind: w.kind, atMs: w.startMs - startedAtMs, ms: w.endMs - w.startMs })),
+          probeWaitsOver50: longWaits
+            .filter((w) => overlaps(startedAtMs + w.atMs, startedAtMs + w.atMs + w.ms))
+            .map((w) => w.ms),
+          controlStallsOver50: idleControl.stalls
+            .filter((s) => overlaps(s.endedAtMs - s.ms, s.endedAtMs))
+            .map((s) => s.ms),
+        };
   return {
     writes,
     writesPerSec: Math.round((writes / elapsedMs) * 1000),
-    probe: { ...latencySummary(samples), throttled },
+    startedAtMs,
+    writesMs: Math.round(elapsedMs),
+    tailMs: args.snapshotTailMs,
+    probe: { ...latencySummary(samples), throttled, over50Ms: longWaits.length, longWaits },
+    idleControl,
+    duringWork,
   };
 }
 
@@ -562,9 +643,24 @@ function table(report) {
   add('data on disk, MiB', (r) => tree(r).diskMiB);
   add('bytes per 100-byte znode (RSS after restart)', (r) => tree(r).bytesPerZnodeAfterRestart);
   add('snapshot under load: setData/s (8 in flight)', (r) => tree(r).snapshotUnderLoad.writesPerSec);
-  add('snapshot under load: probe p99 / max ms', (r) => {
+  add('snapshot under load: probe p99 / max ms (waits > 50 ms)', (r) => {
     const p = tree(r).snapshotUnderLoad.probe;
-    return `${p.p99Ms} / ${p.maxMs}`;
+    return `${p.p99Ms} / ${p.maxMs} (${p.over50Ms})`;
+  });
+  add('  control, an idle process meanwhile: loop stall p99 / max ms (> 50 ms)', (r) => {
+    const c = tree(r).snapshotUnderLoad.idleControl;
+    return `${c.p99Ms} / ${c.maxMs} (${c.stallsOver50Ms})`;
+  });
+  add('  its background snapshots and purges meanwhile, ms', (r) =>
+    tree(r)
+      .snapshotUnderLoad.duringWork?.work.map((w) => `${w.kind} ${w.ms}`)
+      .join(', '),
+  );
+  add('  while it snapshots and purges: probe waits > 50 ms / control stalls > 50 ms', (r) => {
+    const d = tree(r).snapshotUnderLoad.duringWork;
+    if (d === undefined) return undefined;
+    const list = (ms) => (ms.length === 0 ? 'none' : ms.join(', '));
+    return `${list(d.probeWaitsOver50)} / ${list(d.controlStallsOver50)}`;
   });
   add('znodes of 1 KB', (r) => r.kb.znodes);
   add('bytes per 1 KB znode (RSS after restart)', (r) => r.kb.bytesPerZnodeAfterRestart);

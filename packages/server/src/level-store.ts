@@ -32,6 +32,7 @@ export async function openLevelStore(
     // forceSync=no, as in ZooKeeper: writes are acknowledged before they reach the disk.
     sync: config.systemProperties.forceSync,
     warn: (message) => log.warn({ location }, message),
+    info: (message) => log.info({ location }, message),
   });
   if (!config.systemProperties.forceSync)
     log.warn('forceSync=no: an acknowledged write may be lost in a crash');

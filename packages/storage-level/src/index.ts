@@ -219,6 +219,11 @@ export interface LevelStorageOptions {
    * store from before format records marked as format 1.
    */
   readonly warn?: (message: string) => void;
+  /**
+   * Told of the work the store does in the background, once done: each snapshot written in
+   * the background and each purge, with how long it took (ZooKeeper logs its snapshots at INFO).
+   */
+  readonly info?: (message: string) => void;
 }
 
 /** What `LevelStorage.open` also takes, for the LevelDB it opens. */
@@ -235,6 +240,8 @@ export interface LevelDbStorageOptions extends LevelStorageOptions {
 }
 
 const defaultWriteBufferBytes = 64 * 1024 * 1024;
+/** LevelDB's own write buffer, assumed for a database `LevelStorage.on` was given. */
+const levelDbWriteBufferBytes = 4 * 1024 * 1024;
 
 /**
  * Largest log record written into the store's reused record buffer (see `recordBuffer`);
@@ -292,6 +299,9 @@ function turnOfTheLoop(): Promise<void> {
 }
 const compactionWaitMsMax = 2000;
 
+/** Log records a purge reads at a time. */
+const purgeSliceRecords = 64;
+
 /** A snapshot read cursor is chunk * cursorChunkFactor + node offset in that chunk. */
 const cursorChunkFactor = 2 ** 24;
 
@@ -343,9 +353,19 @@ export class LevelStorage implements PeerStorage {
   private readonly chunkBytes: number;
   private readonly sliceNodes: number;
   private readonly level0FilesMax: number;
+  /**
+   * Snapshot bytes written between two looks at level 0 (a quarter of the write buffer): a
+   * level-0 file is made only when a write buffer's worth has been written, and each look is
+   * a synchronous call that waits for LevelDB's lock (6 to 26 ms at times, while a compaction
+   * or a memtable switch holds it). Once per chunk, that held the event loop in every snapshot.
+   */
+  private readonly level0CheckBytes: number;
+  /** Snapshot bytes written since level 0 was last looked at; a snapshot's first chunk always looks. */
+  private bytesSinceLevel0Check = Number.POSITIVE_INFINITY;
   private readonly groupCommit: boolean;
   private readonly sync: boolean;
   private readonly warn: (message: string) => void;
+  private readonly info: (message: string) => void;
   private readonly purgeIntervalMs: number;
   private readonly autoPurge: boolean;
   private readonly limits: PeerCodecLimits;
@@ -375,9 +395,12 @@ export class LevelStorage implements PeerStorage {
     this.chunkBytes = Math.max(1, options.snapshotChunkBytes ?? 1024 * 1024);
     this.sliceNodes = Math.max(1, options.snapshotSliceNodes ?? 256);
     this.level0FilesMax = Math.max(0, options.snapshotLevel0FilesMax ?? 10);
+    const writeBuffer = (options as LevelDbStorageOptions).writeBufferBytes ?? levelDbWriteBufferBytes;
+    this.level0CheckBytes = Math.max(1, Math.floor(writeBuffer / 4));
     this.groupCommit = options.groupCommit ?? true;
     this.sync = options.sync ?? true;
     this.warn = options.warn ?? (() => undefined);
+    this.info = options.info ?? (() => undefined);
     this.purgeIntervalMs = Math.max(0, options.purgeIntervalMs ?? 0);
     this.autoPurge = options.autoPurge ?? true;
     this.limits = resolveLimits(options.codecLimits);
@@ -410,13 +433,19 @@ export class LevelStorage implements PeerStorage {
 
   /** A store in a LevelDB directory (created if missing), through classic-level. */
   static async open(location: string, options: LevelDbStorageOptions = {}): Promise<LevelStorage> {
+    const writeBufferBytes = Math.max(1024 * 1024, options.writeBufferBytes ?? defaultWriteBufferBytes);
     const db = new ClassicLevel<Uint8Array, Uint8Array>(location, {
       keyEncoding: 'view',
       valueEncoding: 'view',
-      writeBufferSize: Math.max(1024 * 1024, options.writeBufferBytes ?? defaultWriteBufferBytes),
+      writeBufferSize: writeBufferBytes,
     });
-    // classic-level copies every key and value into LevelDB's batch when handed a write.
-    return LevelStorage.onDatabase(db as unknown as BytesLevel, options, true);
+    // classic-level copies every key and value into LevelDB's batch when handed a write. The
+    // store paces its snapshots by the buffer (level0CheckBytes): it is told the one in use.
+    return LevelStorage.onDatabase(
+      db as unknown as BytesLevel,
+      { ...options, writeBufferBytes } as LevelStorageOptions,
+      true,
+    );
   }
 
   private check(): void {
@@ -678,7 +707,12 @@ export class LevelStorage implements PeerStorage {
     return txns;
   }
 
-  /** Snapshot manifests, newest first. */
+  /**
+   * Snapshot manifests, newest first. One seek per snapshot: a snapshot's keys sort together
+   * (its chunks, then its manifest), so the last key below a snapshot is the one before's
+   * manifest, or its last chunk when it has none. Walking every chunk key instead made LevelDB
+   * read and decompress every snapshot kept (hundreds of MB for a large tree) on each purge.
+   */
   private async manifests(): Promise<SnapshotRef[]> {
     return manifestsOf(await this.storedSnapshots());
   }
@@ -866,8 +900,9 @@ export class LevelStorage implements PeerStorage {
       return;
     }
     let chunks = 0;
+    this.bytesSinceLevel0Check = Number.POSITIVE_INFINITY;
     for (const [key, value] of this.snapshotChunks(snapshot)) {
-      await this.compactionRoom();
+      await this.compactionRoom(value.length);
       await this.db.put(key, value);
       chunks++;
     }
@@ -903,10 +938,11 @@ export class LevelStorage implements PeerStorage {
     let chunkBytes = 0;
     let sliceNodes = 0;
     let sliceStart = 0;
+    this.bytesSinceLevel0Check = Number.POSITIVE_INFINITY;
     const writeChunk = async (): Promise<void> => {
       nodes += encoder.nodes;
       const record = encoder.finish();
-      await this.compactionRoom();
+      await this.compactionRoom(record.length);
       await this.db.put(chunkKey(stream.zxid, chunks), record);
       chunks++;
       chunkBytes = 0;
@@ -944,15 +980,22 @@ export class LevelStorage implements PeerStorage {
   }
 
   /**
-   * Waits while level 0 holds `level0FilesMax` files or more (see the option), at most
-   * `compactionWaitMsMax` per chunk: a compaction that does not catch up delays a snapshot,
-   * never stops it. A closed store waits no more.
+   * Before a chunk of `bytes`: waits while level 0 holds `level0FilesMax` files or more (see
+   * the option), at most `compactionWaitMsMax` per chunk: a compaction that does not catch up
+   * delays a snapshot, never stops it. A closed store waits no more. Level 0 is looked at
+   * before a snapshot's first chunk and then once per `level0CheckBytes`, and at every poll
+   * while it is full.
    */
-  private async compactionRoom(): Promise<void> {
+  private async compactionRoom(bytes: number): Promise<void> {
+    this.bytesSinceLevel0Check += bytes;
+    if (this.bytesSinceLevel0Check < this.level0CheckBytes) return;
     let waitedMs = 0;
     while (!this.closed && waitedMs < compactionWaitMsMax) {
       const files = this.level0Files();
-      if (files === undefined || files < this.level0FilesMax) return;
+      if (files === undefined || files < this.level0FilesMax) {
+        this.bytesSinceLevel0Check = 0;
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, compactionPollMs));
       waitedMs += compactionPollMs;
     }
@@ -976,9 +1019,13 @@ export class LevelStorage implements PeerStorage {
     this.background = this.background
       .then(async () => {
         if (this.closed || this.backgroundError !== undefined) return;
+        const started = performance.now();
         const ops: Op[] = [];
         await this.purgeOps(throughZxid, ops);
         await this.write(ops);
+        this.info(
+          `purged through ${hexZxid(throughZxid)}: ${ops.length} keys deleted in ${Math.round(performance.now() - started)} ms`,
+        );
       })
       .catch((error: unknown) => {
         this.backgroundError ??= error;
@@ -988,7 +1035,13 @@ export class LevelStorage implements PeerStorage {
   /** Starts writing a snapshot without waiting: the log still holds everything it covers. */
   private saveSnapshotInBackground(snapshot: TreeSnapshot): void {
     this.background = this.background
-      .then(() => this.writeSnapshot(snapshot))
+      .then(async () => {
+        const started = performance.now();
+        await this.writeSnapshot(snapshot);
+        this.info(
+          `snapshot at ${hexZxid(snapshot.zxid)} written in ${Math.round(performance.now() - started)} ms`,
+        );
+      })
       .catch((error: unknown) => {
         this.backgroundError ??= error;
       });
@@ -1174,36 +1227,68 @@ export class LevelStorage implements PeerStorage {
     await this.write(ops);
   }
 
+  /**
+   * Deletes of a stored snapshot's keys: its manifest, then the chunks it counts, by key; only
+   * a manifest that does not decode has its range's keys listed. Listing them read every chunk.
+   * A chunk past the count (of a write at the same zxid that never finished) would be left
+   * without a manifest, an incomplete snapshot, which the next start discards.
+   */
+  private async snapshotDeleteOps(ref: SnapshotRef, ops: Op[]): Promise<void> {
+    let chunks: number;
+    try {
+      chunks = decodeManifest(ref.manifest, this.limits).chunks;
+    } catch (error) {
+      if (!(error instanceof StorageRecordError)) throw error;
+      for (const key of await this.db.keys(snapshotRange(ref.zxid)).all()) ops.push({ type: 'del', key });
+      return;
+    }
+    ops.push({ type: 'del', key: manifestKey(ref.zxid) });
+    for (let index = 0; index < chunks; index++) ops.push({ type: 'del', key: chunkKey(ref.zxid, index) });
+  }
+
   private async purgeOps(throughZxid: Zxid, ops: Op[]): Promise<void> {
     const refs = (await this.manifests()).filter((ref) => ref.zxid <= throughZxid);
     if (refs.length === 0) return;
     const kept = refs.slice(0, this.retain);
     const oldestKept = kept[kept.length - 1]!.zxid;
-    for (const ref of refs.slice(this.retain)) {
-      const range = snapshotRange(ref.zxid);
-      for (const key of await this.db.keys(range).all()) ops.push({ type: 'del', key });
-    }
-    // Records wholly at or below the oldest snapshot kept; one reaching over it stays.
-    const records = await this.db.iterator({ gte: logStart, lte: logKey(oldestKept) }).all();
-    const [firstAfter] = await this.db.iterator({ gt: logKey(oldestKept), lt: logEnd, limit: 1 }).all();
-    for (let i = 0; i < records.length; i++) {
-      const [key, value] = records[i]!;
-      let lastZxid: Zxid | undefined;
-      try {
-        lastZxid = readLogRecordHeader(value).lastZxid;
-      } catch (error) {
-        if (!(error instanceof StorageRecordError)) throw error;
-        // A damaged record ends before the next one starts: if that is inside the snapshot, so is it.
-        const next = records[i + 1] ?? firstAfter;
-        if (next === undefined || zxidOfKey(next[0]) > oldestKept + 1n) continue;
-        this.warn(
-          `purging a damaged log record wholly inside the snapshot at ${hexZxid(oldestKept)}: ${error.message}`,
-        );
-        ops.push({ type: 'del', key });
-        continue;
+    for (const ref of refs.slice(this.retain)) await this.snapshotDeleteOps(ref, ops);
+    // Records wholly at or below the oldest snapshot kept; one reaching over it stays. Read a
+    // slice at a time: the log since the snapshot before (tens of MB) is never held at once.
+    const [firstAfter] = await this.db.keys({ gt: logKey(oldestKept), lt: logEnd, limit: 1 }).all();
+    /** A damaged record, until the next record's key says whether it lies inside the snapshot. */
+    let damaged: { key: Uint8Array; error: StorageRecordError } | undefined;
+    const settleDamaged = (nextKey: Uint8Array | undefined): void => {
+      if (damaged === undefined) return;
+      const { key, error } = damaged;
+      damaged = undefined;
+      // A damaged record ends before the next one starts: if that is inside the snapshot, so is it.
+      if (nextKey === undefined || zxidOfKey(nextKey) > oldestKept + 1n) return;
+      this.warn(
+        `purging a damaged log record wholly inside the snapshot at ${hexZxid(oldestKept)}: ${error.message}`,
+      );
+      ops.push({ type: 'del', key });
+    };
+    const records = this.db.iterator({ gte: logStart, lte: logKey(oldestKept) });
+    try {
+      for (let slice = await records.nextv(purgeSliceRecords); slice.length > 0; ) {
+        for (const [key, value] of slice) {
+          settleDamaged(key);
+          let lastZxid: Zxid;
+          try {
+            lastZxid = readLogRecordHeader(value).lastZxid;
+          } catch (error) {
+            if (!(error instanceof StorageRecordError)) throw error;
+            damaged = { key, error };
+            continue;
+          }
+          if (lastZxid <= oldestKept) ops.push({ type: 'del', key });
+        }
+        slice = await records.nextv(purgeSliceRecords);
       }
-      if (lastZxid <= oldestKept) ops.push({ type: 'del', key });
+    } finally {
+      await records.close();
     }
+    settleDamaged(firstAfter);
   }
 
   /** The driver's batch of actions, as one synced write where they allow it. */

@@ -604,6 +604,39 @@ describe('LevelStorage on disk', () => {
     await store.close();
   });
 
+  it('looks at level 0 before the first chunk of a snapshot and then once per quarter write buffer, not per chunk', async () => {
+    const db = memoryDb();
+    let looks = 0;
+    Object.assign(db, {
+      getProperty: () => {
+        looks++;
+        return '0';
+      },
+    });
+    // No write buffer given: LevelDB's 4 MiB is assumed, a look per 1 MiB of chunks.
+    const store = await LevelStorage.on(db, { snapshotChunkNodes: 1 });
+    const value = new Uint8Array(100_000).fill(9);
+    const history = txns(1, 1, 40).map((t) => ({ ...t, body: { ...t.body, data: value } as Txn['body'] }));
+    await store.apply([{ kind: 'append', txns: history }]);
+    const tree = snapshotTree(history);
+    await store.apply([{ kind: 'snapshot', snapshot: tree.beginSnapshot() }]);
+    await (store as unknown as { background: Promise<void> }).background;
+    // Over 40 chunks (40 of 100 KB, and the small nodes of /zookeeper), and the manifest: the
+    // first chunk's look, then one per 1 MiB written.
+    expect((await db.keys(snapshotRange(makeZxid(1, 40))).all()).length).toBeGreaterThan(41);
+    expect(looks).toBe(1 + Math.floor((40 * 100_000) / (1024 * 1024)));
+    // A second snapshot looks before its first chunk again.
+    await store.apply([{ kind: 'append', txns: [txn(1, 41)] }]);
+    tree.apply(txn(1, 41));
+    looks = 0;
+    await store.apply([{ kind: 'snapshot', snapshot: tree.beginSnapshot() }]);
+    await (store as unknown as { background: Promise<void> }).background;
+    expect(looks).toBeGreaterThanOrEqual(1);
+    expect(looks).toBeLessThanOrEqual(5);
+    expect((await store.load()).snapshot?.zxid).toBe(makeZxid(1, 41));
+    await store.close();
+  });
+
   it('a paced snapshot waits a bounded time per chunk: a compaction that never catches up delays it, never stops it', async () => {
     const db = memoryDb();
     Object.assign(db, { getProperty: () => '50' });
@@ -678,6 +711,85 @@ describe('LevelStorage on disk', () => {
     const again = await LevelStorage.open(dir);
     expect((await again.load()).snapshot?.zxid).toBe(makeZxid(1, 6));
     await again.close();
+  });
+
+  it('purges by seeks and counted keys: reads no chunk keys, deletes every key of the snapshot dropped, keeps the rest', async () => {
+    const db = memoryDb();
+    const store = await LevelStorage.on(db, { retainSnapshots: 2, snapshotChunkNodes: 1 });
+    const history = txns(1, 1, 40);
+    await store.apply([{ kind: 'append', txns: history }]);
+    for (const at of [10, 20, 30]) await store.saveSnapshot(snapshotOf(history.slice(0, at)));
+    // Chunks with no manifest, between the kept ones and above them: not snapshots.
+    await store.stageSnapshot(makeZxid(1, 25));
+    await store.stageChunk(makeZxid(1, 25), 0, snapshotOf(history.slice(0, 1)).nodes);
+    await db.put(Uint8Array.of(0x73), Uint8Array.of(1));
+    let keysRead = 0;
+    const keys = db.keys.bind(db);
+    Object.assign(db, {
+      keys: (options: Parameters<typeof db.keys>[0]) => {
+        const iterator = keys(options);
+        const all = iterator.all.bind(iterator);
+        const next = iterator.next.bind(iterator);
+        Object.assign(iterator, {
+          all: async () => {
+            const found = await all();
+            keysRead += found.length;
+            return found;
+          },
+          next: async () => {
+            const found = await next();
+            if (found !== undefined) keysRead++;
+            return found;
+          },
+        });
+        return iterator;
+      },
+    });
+    await store.purge(makeZxid(1, 30));
+    Object.assign(db, { keys });
+    // Over 60 chunk keys are stored: the purge read a few keys per snapshot (the walk's seeks).
+    expect(keysRead).toBeLessThanOrEqual(12);
+    expect(await db.keys(snapshotRange(makeZxid(1, 10))).all()).toEqual([]);
+    expect((await db.keys(snapshotRange(makeZxid(1, 20))).all()).length).toBeGreaterThan(20);
+    expect(await db.keys(snapshotRange(makeZxid(1, 25))).all()).toHaveLength(1);
+    expect([...((await db.get(Uint8Array.of(0x73))) ?? [])]).toEqual([1]);
+    expect((await store.load()).snapshot?.zxid).toBe(makeZxid(1, 30));
+    await store.close();
+  });
+
+  it('purges a snapshot whose manifest does not decode by its range: none of its keys stay', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { retainSnapshots: 1, snapshotChunkNodes: 1 });
+    const history = txns(1, 1, 10);
+    await store.apply([{ kind: 'append', txns: history }]);
+    for (const at of [4, 8]) await store.saveSnapshot(snapshotOf(history.slice(0, at)));
+    await store.close();
+    await flipLastByte(dir, manifestKey(makeZxid(1, 4)));
+    const again = await LevelStorage.open(dir, { retainSnapshots: 1 });
+    await again.purge(makeZxid(1, 8));
+    expect(await again.db.keys(snapshotRange(makeZxid(1, 4))).all()).toEqual([]);
+    expect((await again.load()).snapshot?.zxid).toBe(makeZxid(1, 8));
+    await again.close();
+  });
+
+  it('tells of each background snapshot and purge once done, with its zxid and how long it took', async () => {
+    const told: string[] = [];
+    const store = await LevelStorage.on(memoryDb(), {
+      retainSnapshots: 1,
+      info: (message) => told.push(message),
+    });
+    const history = txns(1, 1, 6);
+    await store.apply([{ kind: 'append', txns: history }]);
+    await store.apply([{ kind: 'snapshot', snapshot: snapshotOf(history.slice(0, 3)) }]);
+    await store.apply([{ kind: 'snapshot', snapshot: snapshotOf(history) }]);
+    await store.apply([{ kind: 'purge', throughZxid: makeZxid(1, 6) }]);
+    await (store as unknown as { background: Promise<void> }).background;
+    expect(told).toHaveLength(3);
+    expect(told[0]).toMatch(/^snapshot at 0x100000003 written in \d+ ms$/);
+    expect(told[1]).toMatch(/^snapshot at 0x100000006 written in \d+ ms$/);
+    // The older snapshot (its manifest and one chunk) and the log records below the newer one.
+    expect(told[2]).toMatch(/^purged through 0x100000006: [1-9]\d* keys deleted in \d+ ms$/);
+    await store.close();
   });
 
   it('purges off the durability chain: the batch asking for it is durable before the snapshot and purge finish', async () => {
@@ -901,6 +1013,25 @@ describe('LevelStorage refuses what it cannot trust', () => {
     expect(error.what).toBe('snapshot');
     expect(error.firstZxid).toBe(makeZxid(1, 6));
     expect(error.message).toMatch(/reach only 0x100000004/);
+    await again.close();
+  });
+
+  it('purges a long log a slice of records at a time: a damaged record at a slice end is judged by the next slice', async () => {
+    const dir = tempDir();
+    const store = await LevelStorage.open(dir, { retainSnapshots: 1, sync: false });
+    const history = txns(1, 1, 300);
+    await appendEach(store, history);
+    await store.close();
+    // Record 64 is the last of the first slice of 64; 200 is inside, 260 above the snapshot.
+    for (const counter of [64, 200, 260]) await flipLastByte(dir, logKey(makeZxid(1, counter)));
+    const warnings: string[] = [];
+    const again = await LevelStorage.open(dir, { warn: (message) => warnings.push(message), sync: false });
+    await again.saveSnapshot(snapshotOf(history.slice(0, 250)));
+    await again.purge(makeZxid(1, 250));
+    expect(warnings.filter((w) => /purging a damaged log record/.test(w))).toHaveLength(2);
+    const left = await again.db.keys({ gte: logKey(0n), lt: logKey(2n ** 63n) }).all();
+    expect(left.length).toBe(50);
+    expect([...left[0]!]).toEqual([...logKey(makeZxid(1, 251))]);
     await again.close();
   });
 
