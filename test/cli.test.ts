@@ -211,6 +211,41 @@ describe('the zabkit command', () => {
     },
   );
 
+  it.runIf(process.platform === 'linux' && typeof process.execve === 'function')(
+    'says why when it cannot start itself again, and serves as it was started',
+    async () => {
+      const cfg = join(dir, 'young-refused.cfg');
+      writeFileSync(
+        cfg,
+        `tickTime=200\ndataDir=${join(dir, 'young-refused')}\nclientPort=0\nclientPortAddress=127.0.0.1\n`,
+      );
+      // A preload that makes execve fail, as a binary that cannot be executed again would.
+      const preload = join(dir, 'refuse-execve.mjs');
+      writeFileSync(preload, "process.execve = () => { throw new Error('execve refused by the test'); };\n");
+      const run = runZabkit(['server', '--config', cfg], {
+        ...process.env,
+        NODE_OPTIONS: `--import=${preload}`,
+      });
+      let cmdline: string[];
+      try {
+        await waitFor(() => /listening on/.test(run.out()));
+        cmdline = readFileSync(`/proc/${run.child.pid}/cmdline`, 'utf8').split('\0');
+      } finally {
+        run.child.kill('SIGTERM');
+      }
+      expect(await run.exited).toBe(0);
+      expect(cmdline).not.toContain('--max-semi-space-size=16');
+      // The JSON log is on stderr; the one-line "listening on" on stdout.
+      const warning = run
+        .err()
+        .split('\n')
+        .filter((line) => line.includes('young generation'))
+        .map((line) => JSON.parse(line));
+      expect(warning).toHaveLength(1);
+      expect(warning[0].msg).toMatch(/starting again failed: execve refused by the test/);
+    },
+  );
+
   it('prints usage and fails on an unknown command', async () => {
     const run = runZabkit(['frobnicate']);
     expect(await run.exited).toBe(2);

@@ -70,7 +70,7 @@ const leaveTimeoutMaxMs = 4000;
 /** What `zabkit server` exits with when its peer stopped for good (a failed disk, a broken invariant). */
 const fatalExitCode = 1;
 
-async function runServer(args: string[]): Promise<number> {
+async function runServer(args: string[], startupWarnings: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -89,6 +89,7 @@ async function runServer(args: string[]): Promise<number> {
     return 2;
   }
   const log = jsonLogger(level);
+  for (const warning of startupWarnings) log.warn(warning);
   if (values.storage !== 'level' && values.storage !== 'memory') {
     process.stderr.write(`zabkit: invalid --storage: ${values.storage} (level or memory)\n`);
     return 2;
@@ -205,11 +206,11 @@ function printDigest(args: string[]): number {
   return 0;
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(argv: string[], startupWarnings: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'server':
-      return runServer(rest);
+      return runServer(rest, startupWarnings);
     case 'shell':
       return runShell(rest);
     case 'digest':
@@ -232,9 +233,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Runs the command `argv` names and exits with its code. */
-export function runCli(argv: string[]): void {
-  main(argv).then(
+/**
+ * Runs the command `argv` names and exits with its code; `startupWarnings` are what the
+ * launcher (cli.ts) found before the commands loaded, logged by the server.
+ */
+export function runCli(argv: string[], startupWarnings: readonly string[] = []): void {
+  main(argv, startupWarnings).then(
     (code) => process.exit(code),
     (error) => {
       process.stderr.write(

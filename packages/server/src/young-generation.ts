@@ -28,3 +28,9 @@ export function youngGenerationRestart(
   if (nodeOptions !== undefined && youngGenerationFlag.test(nodeOptions)) return undefined;
   return [`--max-semi-space-size=${serverSemiSpaceMiB}`, ...execArgv];
 }
+
+/** The warning `zabkit server` logs when it could not start itself again with its young generation. */
+export function youngGenerationFallbackWarning(error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  return `running with V8's own young generation (not --max-semi-space-size=${serverSemiSpaceMiB}): starting again failed: ${reason}`;
+}
