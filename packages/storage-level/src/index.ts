@@ -80,6 +80,7 @@ import type { BytesLevel, Op } from './level.js';
 import { decodePointer, encodePointer, isPointerRecord, ValueLog, ValueReadError } from './values.js';
 
 export {
+  type CheckOptions,
   checkStorage,
   type RepairPlan,
   type RepairResult,

@@ -12,7 +12,14 @@ import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storageComplianceSuite } from '../../../test/compliance/storage.js';
-import { type BytesLevel, LevelStorage, StorageCorruptError, StorageFormatError } from '../src/index.js';
+import {
+  type BytesLevel,
+  checkStorage,
+  LevelStorage,
+  repairStorage,
+  StorageCorruptError,
+  StorageFormatError,
+} from '../src/index.js';
 import { formatKey, logKey } from '../src/keys.js';
 import { decodePointer, isPointerRecord } from '../src/values.js';
 
@@ -254,5 +261,55 @@ describe('LevelStorage with a value log', () => {
     expect(error).toBeInstanceOf(StorageFormatError);
     expect((error as StorageFormatError).found).toBe(4);
     expect((error as StorageFormatError).supported).toBe(3);
+  });
+
+  it('check reads through pointers; repair, only when asked, drops a dangling one and what follows', async () => {
+    const dir = tempDir();
+    const valuesDir = join(dir, 'values');
+    const store = await LevelStorage.open(dir, options);
+    for (let i = 1; i <= 3; i++) await store.append([txn(i, big)]);
+    await store.close();
+    let db = await rawDb(dir);
+    const sound = await checkStorage(db as unknown as BytesLevel, { valuesDir });
+    expect(sound.problems).toEqual([]);
+    expect(sound.log).toEqual({ records: 3, firstZxid: makeZxid(1, 1), lastZxid: makeZxid(1, 3) });
+    expect(sound.formatVersion).toBe(3);
+    // Without its value log every pointer dangles.
+    const blind = await checkStorage(db as unknown as BytesLevel);
+    expect(blind.problems.map((p) => p.problem)).toEqual(
+      Array(3).fill('a pointer into a value log that is not there (dangling)'),
+    );
+    await db.close();
+    // Record 2's bytes damaged in place: its pointer dangles (its checksum no longer matches).
+    const segment = join(valuesDir, segmentsOf(dir)[0]!);
+    const { openSync, writeSync, closeSync } = await import('node:fs');
+    const fd = openSync(segment, 'r+');
+    const second = decodePointer(
+      await (async () => {
+        const d = await rawDb(dir);
+        const v = (await d.get(logKey(makeZxid(1, 2))))!;
+        await d.close();
+        return v;
+      })(),
+    );
+    writeSync(fd, Uint8Array.of(0xff, 0xff), 0, 2, second.offset);
+    closeSync(fd);
+    db = await rawDb(dir);
+    const damaged = await checkStorage(db as unknown as BytesLevel, { valuesDir });
+    expect(damaged.problems).toHaveLength(1);
+    expect(damaged.problems[0]).toMatchObject({ what: 'log record', unrepairable: false });
+    expect(damaged.problems[0]!.problem).toMatch(/value log: .*\(dangling\)/);
+    expect(damaged.problems[0]!.location.firstZxid).toBe(makeZxid(1, 2));
+    const plan = await repairStorage(db as unknown as BytesLevel, { apply: false, valuesDir });
+    expect(plan.applied).toBe(false);
+    expect(plan.plan.keepsThrough).toBe(makeZxid(1, 1));
+    expect(await db.get(logKey(makeZxid(1, 2)))).toBeDefined();
+    const repaired = await repairStorage(db as unknown as BytesLevel, { apply: true, valuesDir });
+    expect(repaired.applied).toBe(true);
+    expect(repaired.after?.problems).toEqual([]);
+    await db.close();
+    const again = await LevelStorage.open(dir, options);
+    expect((await again.load()).log).toEqual([txn(1, big)]);
+    await again.close();
   });
 });
