@@ -642,6 +642,9 @@ export class LevelStorage implements PeerStorage {
   private async collectSegments(): Promise<void> {
     const values = this.values;
     if (values === undefined || this.logReads > 0) return;
+    // Nothing to delete but the segment being appended to: no need to look for the first pointer
+    // (with only small records the log holds none, and the search would read all of it).
+    if (!values.hasClosedSegments()) return;
     let lowest = values.segmentsEnd;
     const records = this.db.iterator({ gte: logStart, lt: logEnd });
     try {

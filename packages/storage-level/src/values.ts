@@ -264,6 +264,12 @@ export class ValueLog {
     return deleted;
   }
 
+  /** True when a segment other than the one being appended to is on disk: one deleteBelow could take. */
+  hasClosedSegments(): boolean {
+    const active = this.active?.segment;
+    return this.segments().some((segment) => segment !== active);
+  }
+
   /** The first segment number a new append could use: every segment is below it. */
   get segmentsEnd(): number {
     return this.nextSegment;

@@ -98,7 +98,12 @@ describe('ValueLog', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'notes.txt'), 'kept');
     const log = ValueLog.open(dir, { segmentBytes: 1 });
-    for (let i = 1; i <= 4; i++) await log.append(record(i, 100), makeZxid(1, i));
+    expect(log.hasClosedSegments()).toBe(false);
+    await log.append(record(1, 100), makeZxid(1, 1));
+    // Only the segment being appended to: nothing a deletion could take.
+    expect(log.hasClosedSegments()).toBe(false);
+    for (let i = 2; i <= 4; i++) await log.append(record(i, 100), makeZxid(1, i));
+    expect(log.hasClosedSegments()).toBe(true);
     expect(log.segments()).toEqual([1, 2, 3, 4]);
     expect(await log.deleteBelow(3)).toBe(2);
     expect(log.segments()).toEqual([3, 4]);
