@@ -131,6 +131,8 @@ export class ValueLog {
   private active: { readonly segment: number; readonly handle: FileHandle; size: number } | undefined;
   private nextSegment: number;
   private readonly readers = new Map<number, FileHandle>();
+  /** The append under way, if any: the next waits for it. */
+  private appending: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(
@@ -158,13 +160,21 @@ export class ValueLog {
    * Appends `record` (a log record: its first 4 bytes are its CRC) and makes it durable before
    * resolving with its pointer: only then may the pointer be committed.
    */
-  async append(record: Uint8Array, lastZxid: Zxid): Promise<ValuePointer> {
+  append(record: Uint8Array, lastZxid: Zxid): Promise<ValuePointer> {
+    // One at a time: a segment is rolled over and created by one append, never by two at once.
+    const appended = this.appending.then(() => this.appendNow(record, lastZxid));
+    this.appending = appended.catch(() => undefined);
+    return appended;
+  }
+
+  private async appendNow(record: Uint8Array, lastZxid: Zxid): Promise<ValuePointer> {
     if (this.closed) throw new Error('ValueLog is closed');
     let active = this.active;
     let created = false;
     if (active !== undefined && active.size > 0 && active.size + record.length > this.segmentBytes) {
+      this.active = undefined;
       await active.handle.close();
-      this.active = active = undefined;
+      active = undefined;
     }
     if (active === undefined) {
       if (this.nextSegment > segmentNumberMax)
@@ -278,6 +288,7 @@ export class ValueLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.appending;
     for (const handle of this.readers.values()) await handle.close();
     this.readers.clear();
     await this.active?.handle.close();

@@ -79,6 +79,18 @@ describe('ValueLog', () => {
     await again.close();
   });
 
+  it('appends made at once take one segment after another, each record whole', async () => {
+    const dir = tempDir();
+    const log = ValueLog.open(dir, { segmentBytes: 2500 });
+    const records = Array.from({ length: 6 }, (_v, i) => record(i + 1, 1000));
+    const pointers = await Promise.all(records.map((r, i) => log.append(r, makeZxid(1, i + 1))));
+    expect(pointers.map((p) => p.segment)).toEqual([1, 1, 2, 2, 3, 3]);
+    for (const [i, p] of pointers.entries())
+      expect(Buffer.from(await log.read(p))).toEqual(Buffer.from(records[i]!));
+    expect(log.segments()).toEqual([1, 2, 3]);
+    await log.close();
+  });
+
   it('a short segment, a missing one or other bytes at the offset are a ValueReadError', async () => {
     const dir = tempDir();
     const log = ValueLog.open(dir);
