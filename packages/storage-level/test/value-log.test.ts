@@ -312,4 +312,44 @@ describe('LevelStorage with a value log', () => {
     expect((await again.load()).log).toEqual([txn(1, big)]);
     await again.close();
   });
+
+  it('commits a pointer only once its bytes are in the segment', async () => {
+    const dir = tempDir();
+    const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
+    const seen: string[] = [];
+    const checkPointers = (values: Uint8Array[]) => {
+      for (const value of values) {
+        if (!isPointerRecord(value)) continue;
+        const pointer = decodePointer(value);
+        const file = join(dir, `${pointer.segment.toString().padStart(10, '0')}.seg`);
+        // The bytes it names are on disk before the database takes the pointer.
+        expect(statSync(file).size).toBeGreaterThanOrEqual(pointer.offset + pointer.length);
+        seen.push(`${pointer.segment}@${pointer.offset}`);
+      }
+    };
+    const put = db.put.bind(db);
+    const batch = db.batch.bind(db) as (ops: unknown[], options?: unknown) => Promise<void>;
+    Object.assign(db, {
+      put: (key: Uint8Array, value: Uint8Array, o?: unknown) => {
+        checkPointers([value]);
+        return put(key, value, o as never);
+      },
+      batch: (ops: { type: string; value?: Uint8Array }[], o?: unknown) => {
+        checkPointers(ops.flatMap((op) => (op.type === 'put' && op.value !== undefined ? [op.value] : [])));
+        return batch(ops, o);
+      },
+    });
+    const store = await LevelStorage.on(db as unknown as BytesLevel, {
+      valueLog: { dir, thresholdBytes: 1000, segmentBytes: 5000 },
+    });
+    await store.append([txn(1, big)]);
+    await store.apply([
+      { kind: 'epochs', epochs: { acceptedEpoch: 1, currentEpoch: 1 } },
+      { kind: 'append', txns: [txn(2, big), txn(3, 10)] },
+    ]);
+    await store.truncate(makeZxid(1, 2));
+    expect(seen.length).toBe(3);
+    expect((await store.load()).log).toEqual([txn(1, big), txn(2, big)]);
+    await store.close();
+  });
 });
