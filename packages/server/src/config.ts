@@ -479,7 +479,7 @@ export interface ConfigInput {
   readonly clientPortSettings?: ClientPortSettings | undefined;
   /** The peer links' sync chunk, sync window and frame cap (`zabkit.sync*`, `zabkit.peerMaxFrameBytes`). */
   readonly peerLinks?: PeerLinkSettings | undefined;
-  /** The store's value log (`zabkit.valueLogThresholdBytes`); default from 64 KiB on. */
+  /** The store's value log (`zabkit.valueLogThresholdBytes`); default off. */
   readonly store?: StoreSettings | undefined;
   readonly quorumSecurity?: QuorumSecuritySettings | undefined;
   readonly systemProperties?: SystemProperties | undefined;

@@ -10,10 +10,10 @@ import type { SettingsSource } from './client-port-config.js';
 /** The store's settings read from `zoo.cfg`. */
 export interface StoreSettings {
   /**
-   * `zabkit.valueLogThresholdBytes` (default 64 KiB; 0: no value log): log records of this
-   * many bytes or more are written once, to the value log's segment files, with only a pointer
-   * in LevelDB, which writes each byte it holds twice. A store opened with a value log is
-   * marked format 3, which a zabkit reading at most format 2 refuses.
+   * `zabkit.valueLogThresholdBytes` (default 0: off): log records of this many bytes or more
+   * are written once, to the value log's segment files, with only a pointer in LevelDB, which
+   * writes each byte it holds twice. A store so written is marked format 3, which a zabkit
+   * reading at most format 2 refuses.
    */
   readonly valueLogThresholdBytes: number;
 }
@@ -21,7 +21,7 @@ export interface StoreSettings {
 /** The keys this module reads. */
 export const STORE_KEYS: ReadonlySet<string> = new Set(['zabkit.valueLogThresholdBytes']);
 
-export const defaultStoreSettings: StoreSettings = { valueLogThresholdBytes: 64 * 1024 };
+export const defaultStoreSettings: StoreSettings = { valueLogThresholdBytes: 0 };
 
 /**
  * Reads the store's keys.

@@ -14,8 +14,8 @@ afterAll(() => {
 });
 
 describe('store settings in zoo.cfg', () => {
-  it('has a value log from 64 KiB by default, and reads zabkit.valueLogThresholdBytes without warnings', () => {
-    expect(parseConfig(base).config.store.valueLogThresholdBytes).toBe(65_536);
+  it('has no value log by default, and reads zabkit.valueLogThresholdBytes without warnings', () => {
+    expect(parseConfig(base).config.store.valueLogThresholdBytes).toBe(0);
     const { config, warnings } = parseConfig(`${base}zabkit.valueLogThresholdBytes=65536\n`);
     expect(warnings).toEqual([]);
     expect(config.store.valueLogThresholdBytes).toBe(65_536);
