@@ -4,7 +4,7 @@
  * nothing without --yes.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,32 @@ describe('zabkit storage', () => {
     expect((await store.load()).log.map((t) => t.zxid)).toEqual([1, 2, 3, 4].map((c) => makeZxid(1, c)));
     await store.close();
     expect((await zabkit(['storage', 'check', dir])).code).toBe(0);
+  });
+
+  it('check reads a store with a value log through its pointers, and names a record whose bytes are gone', async () => {
+    const dir = join(root, 'values');
+    const db = join(dir, 'zabkit.db');
+    const store = await LevelStorage.open(db, { valueLog: { thresholdBytes: 0 } });
+    await store.writeEpochs({ acceptedEpoch: 1, currentEpoch: 1 });
+    for (let counter = 1; counter <= 3; counter++) await store.append([txn(counter)]);
+    await store.close();
+    const sound = await zabkit(['storage', 'check', dir]);
+    expect(sound.code).toBe(0);
+    expect(sound.out).toContain('format: 3\n');
+    expect(sound.out).toContain('log: 3 records from 0x100000001 to 0x100000003\nsound\n');
+    // The segment cut short inside the last record's bytes.
+    const segment = join(db, 'values', readdirSync(join(db, 'values'))[0]!);
+    truncateSync(segment, statSync(segment).size - 1);
+    const check = await zabkit(['storage', 'check', dir]);
+    expect(check.code).toBe(1);
+    expect(check.out).toMatch(
+      /log record 0x100000003 \(key 6c0000000100000003\): its bytes in the value log: segment 1 ends .* \(dangling\)/,
+    );
+    const repaired = await zabkit(['storage', 'repair', dir, '--yes']);
+    expect(repaired.code).toBe(0);
+    const after = await LevelStorage.open(db);
+    expect((await after.load()).log.map((t) => t.zxid)).toEqual([1, 2].map((c) => makeZxid(1, c)));
+    await after.close();
   });
 
   it('check --json reports the same findings as data', async () => {

@@ -44,6 +44,7 @@ import {
 } from './quorum-security-config.js';
 import { readOptionalTextFile } from './read-optional-file.js';
 import { type MemberRole, parseRole, parseServerLine, type ServerAddress } from './server-line.js';
+import { defaultStoreSettings, parseStoreSettings, STORE_KEYS, type StoreSettings } from './store-config.js';
 import { parseSystemProperties, SYSTEM_PROPERTY_KEYS, type SystemProperties } from './system-properties.js';
 import { parseTlsSettings, type TlsSettings } from './tls-settings.js';
 
@@ -123,6 +124,8 @@ export interface ZabkitConfig {
   readonly clientPortSettings: ClientPortSettings;
   /** Learner sync chunks and window, the peer links' frame cap (zabkit.sync*, zabkit.peerMaxFrameBytes): see peer-link-config.ts. */
   readonly peerLinks: PeerLinkSettings;
+  /** The LevelDB store's value log (zabkit.valueLogThresholdBytes): see store-config.ts. */
+  readonly store: StoreSettings;
   /** How peers authenticate each other (sslQuorum, ssl.quorum.*, zabkit.quorum.*): see quorum-security-config.ts. */
   readonly quorumSecurity: QuorumSecuritySettings;
   /** What ZooKeeper reads as system properties (superDigest, forceSync, admin.*, ...): see system-properties.ts. */
@@ -200,6 +203,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'standaloneEnabled',
   ...CLIENT_PORT_KEYS,
   ...PEER_LINK_KEYS,
+  ...STORE_KEYS,
   ...SYSTEM_PROPERTY_KEYS,
   ...METRICS_KEYS,
   ...PAUSE_MONITOR_KEYS,
@@ -366,6 +370,11 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
       { get, error: (key, value, expected) => new ConfigError(key, value, expected), warnings },
       optional('jute.maxbuffer', parseJuteMaxBuffer) ?? 0xfffff,
     ),
+    store: parseStoreSettings({
+      get,
+      error: (key, value, expected) => new ConfigError(key, value, expected),
+      warnings,
+    }),
     quorumSecurity: parseQuorumSecurity({ get, keys: () => values.keys() }, ids, warnings),
     systemProperties: parseSystemProperties(
       { get, error: (key, value, expected) => new ConfigError(key, value, expected) },
@@ -470,6 +479,8 @@ export interface ConfigInput {
   readonly clientPortSettings?: ClientPortSettings | undefined;
   /** The peer links' sync chunk, sync window and frame cap (`zabkit.sync*`, `zabkit.peerMaxFrameBytes`). */
   readonly peerLinks?: PeerLinkSettings | undefined;
+  /** The store's value log (`zabkit.valueLogThresholdBytes`); default off. */
+  readonly store?: StoreSettings | undefined;
   readonly quorumSecurity?: QuorumSecuritySettings | undefined;
   readonly systemProperties?: SystemProperties | undefined;
   /** The admin server's HTTPS stores; worked out from systemProperties and quorumSecurity when left out. */
@@ -675,6 +686,7 @@ export function resolveConfig(input: ConfigInput, warnings: string[]): ZabkitCon
         : fourLetterWords,
     clientPortSettings: input.clientPortSettings ?? parseClientPortSettings(noSettings()),
     peerLinks: input.peerLinks ?? parsePeerLinkSettings(noSettings(), juteMaxBuffer),
+    store: input.store ?? defaultStoreSettings,
     quorumSecurity,
     systemProperties,
     // Given (parseConfig reads it from zoo.cfg's ssl.quorum.* keys), else from quorumSecurity's TLS.

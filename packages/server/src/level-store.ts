@@ -33,6 +33,9 @@ export async function openLevelStore(
     sync: config.systemProperties.forceSync,
     warn: (message) => log.warn({ location }, message),
     info: (message) => log.info({ location }, message),
+    ...(config.store.valueLogThresholdBytes > 0
+      ? { valueLog: { thresholdBytes: config.store.valueLogThresholdBytes } }
+      : {}),
   });
   if (!config.systemProperties.forceSync)
     log.warn('forceSync=no: an acknowledged write may be lost in a crash');

@@ -165,6 +165,7 @@ describe('parseConfig', () => {
         peerMaxFrameBytes: 64 * 1024 * 1024,
         learnerLagBytesMax: 64 * 1024 * 1024,
       },
+      store: { valueLogThresholdBytes: 0 },
       quorumSecurity: {
         tls: undefined,
         identities: new Map(),

@@ -10,6 +10,7 @@
  * shorter history and syncs what it lacks from the leader. Transactions only this server
  * held (the other copies gone too) are lost for good; the plan says which zxids are at risk.
  */
+import { existsSync } from 'node:fs';
 import {
   decodeEpochsRecord,
   decodeLogRecord,
@@ -39,6 +40,48 @@ import {
   zxidOfKey,
 } from './keys.js';
 import type { BytesLevel, Op } from './level.js';
+import { decodePointer, isPointerRecord, ValueLog, ValueReadError } from './values.js';
+
+/** How a store is checked: its codec limits, and where its value log is, if it has one. */
+export interface CheckOptions {
+  readonly limits?: PeerCodecLimits;
+  /**
+   * The value log's directory (`<location>/values` for a store `LevelStorage.open` made).
+   * Without it, or when it does not exist, every pointer record is reported as dangling.
+   */
+  readonly valuesDir?: string;
+}
+
+/** Opens the value log of `dir` for reading, if there is one: a check creates nothing. */
+function openValues(dir: string | undefined): ValueLog | undefined {
+  return dir !== undefined && existsSync(dir) ? ValueLog.open(dir) : undefined;
+}
+
+/**
+ * The log record a log key's value is, read through its pointer when it is one, or what is
+ * wrong with it: a damaged pointer, or one whose bytes do not read back (dangling).
+ */
+async function resolveRecord(
+  value: Uint8Array,
+  values: ValueLog | undefined,
+): Promise<{ record: Uint8Array } | { problem: string; last: Zxid | undefined }> {
+  if (!isPointerRecord(value)) return { record: value };
+  let pointer: ReturnType<typeof decodePointer>;
+  try {
+    pointer = decodePointer(value);
+  } catch (error) {
+    if (!(error instanceof StorageRecordError)) throw error;
+    return { problem: error.problem, last: undefined };
+  }
+  if (values === undefined)
+    return { problem: 'a pointer into a value log that is not there (dangling)', last: pointer.lastZxid };
+  try {
+    return { record: await values.read(pointer) };
+  } catch (error) {
+    if (!(error instanceof ValueReadError)) throw error;
+    return { problem: `its bytes in the value log: ${error.message} (dangling)`, last: pointer.lastZxid };
+  }
+}
 
 /** One thing wrong with a store. */
 export interface StorageProblem {
@@ -198,7 +241,11 @@ function snapshotInfo(scan: Scan, zxid: Zxid): SnapshotInfo {
   return info;
 }
 
-async function scanStore(db: BytesLevel, limits: PeerCodecLimits | undefined): Promise<Scan> {
+async function scanStore(
+  db: BytesLevel,
+  limits: PeerCodecLimits | undefined,
+  values: ValueLog | undefined,
+): Promise<Scan> {
   const scan: Scan = {
     formatVersion: undefined,
     unmarked: false,
@@ -249,7 +296,16 @@ async function scanStore(db: BytesLevel, limits: PeerCodecLimits | undefined): P
         scan.sessionSecretDamage = error.problem;
       }
     } else if (key[0] === Section.log) {
-      scan.records.push(recordInfo(key, value, limits));
+      const resolved = await resolveRecord(value, values);
+      if ('record' in resolved) scan.records.push(recordInfo(key, resolved.record, limits));
+      else
+        scan.records.push({
+          key,
+          first: zxidOfKey(key),
+          last: resolved.last,
+          zxids: undefined,
+          problem: resolved.problem,
+        });
     } else if (isChunkKey(key)) {
       const info = snapshotInfo(scan, zxidOfKey(key));
       info.keys.push(key);
@@ -489,12 +545,14 @@ function analyse(scan: Scan): StorageCheck {
  * problem, what the store can still recover to, and the repair that would get it there.
  * Changes nothing. Throws StorageFormatError for a store in a newer format.
  */
-export async function checkStorage(
-  db: BytesLevel,
-  options: { limits?: PeerCodecLimits } = {},
-): Promise<StorageCheck> {
+export async function checkStorage(db: BytesLevel, options: CheckOptions = {}): Promise<StorageCheck> {
   await db.open();
-  return analyse(await scanStore(db, options.limits));
+  const values = openValues(options.valuesDir);
+  try {
+    return analyse(await scanStore(db, options.limits, values));
+  } finally {
+    await values?.close();
+  }
 }
 
 /**
@@ -506,7 +564,7 @@ export async function checkStorage(
  */
 export async function repairStorage(
   db: BytesLevel,
-  options: { readonly apply: boolean; readonly limits?: PeerCodecLimits },
+  options: CheckOptions & { readonly apply: boolean },
 ): Promise<RepairResult> {
   const check = await checkStorage(db, options);
   const { plan } = check;
@@ -514,15 +572,27 @@ export async function repairStorage(
   if (!options.apply || nothingToDo || plan.unrepairable.length > 0)
     return { plan, applied: false, after: undefined };
   const ops: Op[] = [];
-  for (const change of plan.changes) {
-    if (change.action === 'delete') {
-      ops.push({ type: 'del', key: change.key });
-      continue;
+  const values = openValues(options.valuesDir);
+  try {
+    for (const change of plan.changes) {
+      if (change.action === 'delete') {
+        // A pointer's bytes stay in their segment, garbage the store deletes with the segment.
+        ops.push({ type: 'del', key: change.key });
+        continue;
+      }
+      const value = await db.get(change.key);
+      if (value === undefined) throw new Error(`log record ${keyHex(change.key)} vanished during the repair`);
+      const resolved = await resolveRecord(value, values);
+      if (!('record' in resolved))
+        throw new Error(`log record ${keyHex(change.key)} no longer reads back: ${resolved.problem}`);
+      // Written back in place, not to the value log: a repair writes only the database.
+      const kept = decodeLogRecord(resolved.record, options.limits).txns.filter(
+        (txn) => txn.zxid <= plan.keepsThrough,
+      );
+      ops.push({ type: 'put', key: change.key, value: encodeLogRecord(kept) });
     }
-    const value = await db.get(change.key);
-    if (value === undefined) throw new Error(`log record ${keyHex(change.key)} vanished during the repair`);
-    const kept = decodeLogRecord(value, options.limits).txns.filter((txn) => txn.zxid <= plan.keepsThrough);
-    ops.push({ type: 'put', key: change.key, value: encodeLogRecord(kept) });
+  } finally {
+    await values?.close();
   }
   if (plan.markFormat) ops.push({ type: 'put', key: formatKey, value: encodeFormatRecord(unmarkedFormat) });
   await db.batch(ops, { sync: true } as never);

@@ -19,6 +19,18 @@ import type { BytesLevel } from './level.js';
 /** The oldest format this zabkit still reads (upgrading it when opened for writing). */
 export const oldestReadableFormat = 1;
 
+/**
+ * Format 3: log keys may hold pointer records into the value log (values.ts) instead of the
+ * records. Written only by a store opened with a value log; a store without one stays at
+ * @zabkit/codec's `storageFormatVersion` (2), which an older zabkit still opens. A zabkit
+ * reading at most format 2 refuses a format 3 store by its version, before it could take a
+ * pointer for a damaged record.
+ */
+export const valueLogFormat = 3;
+
+/** The newest format this zabkit reads. */
+export const newestReadableFormat = valueLogFormat;
+
 /** What a store's format record says, read without changing anything. */
 export type FormatFinding =
   /** A format record naming `version`. */
@@ -77,17 +89,17 @@ export async function findFormat(db: BytesLevel): Promise<FormatFinding> {
 
 /** Refuses a version this zabkit cannot read, naming both versions. */
 export function checkVersion(version: number): void {
-  if (version > storageFormatVersion)
+  if (version > newestReadableFormat)
     throw new StorageFormatError(
       version,
-      storageFormatVersion,
-      `store format ${version} is newer than this zabkit reads (format ${storageFormatVersion}): run a zabkit that reads format ${version}, or empty the data directory so that this server syncs from the ensemble anew`,
+      newestReadableFormat,
+      `store format ${version} is newer than this zabkit reads (format ${newestReadableFormat}): run a zabkit that reads format ${version}, or empty the data directory so that this server syncs from the ensemble anew`,
     );
   if (version < oldestReadableFormat)
     throw new StorageFormatError(
       version,
-      storageFormatVersion,
-      `store format ${version} is older than any this zabkit reads (formats ${oldestReadableFormat} to ${storageFormatVersion}): open it with an older zabkit that upgrades it`,
+      newestReadableFormat,
+      `store format ${version} is older than any this zabkit reads (formats ${oldestReadableFormat} to ${newestReadableFormat}): open it with an older zabkit that upgrades it`,
     );
 }
 
@@ -95,27 +107,39 @@ export function checkVersion(version: number): void {
 export const unmarkedFormat = 1;
 
 /**
- * Makes sure the store is in the current format before it is used: creates the format
- * record of a new store, marks a store from before format records, refuses the rest.
+ * Makes sure the store is in the format it is to be written in before it is used: creates the
+ * format record of a new store, marks a store from before format records, upgrades an older
+ * format (a store is never marked down: one at format 3 stays so), refuses the rest.
+ * Resolves with the store's format.
  */
 export async function prepareFormat(
   db: BytesLevel,
-  options: { readonly sync: boolean; readonly warn: (message: string) => void },
-): Promise<void> {
+  options: {
+    readonly sync: boolean;
+    readonly warn: (message: string) => void;
+    /** The format to write: `valueLogFormat` for a store with a value log. Default `storageFormatVersion`. */
+    readonly version?: number;
+  },
+): Promise<number> {
+  const target = options.version ?? storageFormatVersion;
   const found = await findFormat(db);
   if (found.kind === 'empty') {
-    await db.put(formatKey, encodeFormatRecord(storageFormatVersion), { sync: options.sync } as never);
-    return;
+    await db.put(formatKey, encodeFormatRecord(target), { sync: options.sync } as never);
+    return target;
   }
   const version = found.kind === 'marked' ? found.version : unmarkedFormat;
   checkVersion(version);
   if (found.kind === 'unmarked')
     options.warn(
-      `the store has no format record (it was written before zabkit kept one): its layout is format ${unmarkedFormat}, marking it format ${storageFormatVersion}`,
+      `the store has no format record (it was written before zabkit kept one): its layout is format ${unmarkedFormat}, marking it format ${target}`,
     );
   // Format 2 only adds null znode data, which no record of format 1 holds: a format 1 store
   // reads as it is and is marked format 2 before anything new is written, so that an older
-  // zabkit refuses it up front rather than at the first null.
-  if (version < storageFormatVersion)
-    await db.put(formatKey, encodeFormatRecord(storageFormatVersion), { sync: options.sync } as never);
+  // zabkit refuses it up front rather than at the first null. Format 3 only adds pointer
+  // records, likewise marked before the first is written.
+  if (version < target) {
+    await db.put(formatKey, encodeFormatRecord(target), { sync: options.sync } as never);
+    return target;
+  }
+  return version;
 }

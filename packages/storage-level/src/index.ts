@@ -16,6 +16,9 @@
  *
  * @packageDocumentation
  */
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   decodeEpochsRecord,
   decodeLogRecord,
@@ -56,7 +59,7 @@ import {
 } from '@zabkit/core';
 import { ClassicLevel } from 'classic-level';
 import { StorageCorruptError } from './errors.js';
-import { prepareFormat } from './format.js';
+import { prepareFormat, valueLogFormat } from './format.js';
 import {
   chunkKey,
   chunkRange,
@@ -74,8 +77,10 @@ import {
   zxidOfKey,
 } from './keys.js';
 import type { BytesLevel, Op } from './level.js';
+import { decodePointer, encodePointer, isPointerRecord, ValueLog, ValueReadError } from './values.js';
 
 export {
+  type CheckOptions,
   checkStorage,
   type RepairPlan,
   type RepairResult,
@@ -84,7 +89,7 @@ export {
   type StorageProblem,
 } from './check.js';
 export { describeLocation, StorageCorruptError, StorageFormatError, type StoreLocation } from './errors.js';
-export { oldestReadableFormat } from './format.js';
+export { newestReadableFormat, oldestReadableFormat, valueLogFormat } from './format.js';
 export type { BytesLevel } from './level.js';
 
 /** The data of every empty node loaded: never mutated, so one is enough. */
@@ -224,7 +229,27 @@ export interface LevelStorageOptions {
    * the background and each purge, with how long it took (ZooKeeper logs its snapshots at INFO).
    */
   readonly info?: (message: string) => void;
+  /**
+   * Write large log records to a value log (append-only segment files, see values.ts) and
+   * only a pointer to them into the database: written once, where LevelDB writes each byte
+   * twice. Off by default. A store with a value log is marked format 3, which a zabkit
+   * reading at most format 2 refuses. `LevelStorage.on` needs its `dir`; `LevelStorage.open`
+   * keeps it in `<location>/values`, and reads a value log found there even with this off.
+   */
+  readonly valueLog?: ValueLogStoreOptions;
 }
+
+/** Where and from what size log records go to the value log. */
+export interface ValueLogStoreOptions {
+  /** The segments' directory (created if missing). Default for `LevelStorage.open`: `<location>/values`. */
+  readonly dir?: string;
+  /** A log record of this many bytes or more goes to the value log. Default 64 KiB. */
+  readonly thresholdBytes?: number;
+  /** Bytes a segment holds before the next is begun (a larger record fills one alone). Default 128 MiB. */
+  readonly segmentBytes?: number;
+}
+
+const defaultValueThresholdBytes = 64 * 1024;
 
 /** What `LevelStorage.open` also takes, for the LevelDB it opens. */
 export interface LevelDbStorageOptions extends LevelStorageOptions {
@@ -312,12 +337,17 @@ interface Staging {
   nodes: number;
 }
 
+/** The zxid a log key's value (a record or a pointer to one) reaches; damage is a StorageRecordError. */
+function headerLastZxid(value: Uint8Array): Zxid {
+  return isPointerRecord(value) ? decodePointer(value).lastZxid : readLogRecordHeader(value).lastZxid;
+}
+
 /** A log record that does not read back, as a StorageCorruptError naming it. */
 function damagedRecord(key: Uint8Array, value: Uint8Array, error: StorageRecordError): StorageCorruptError {
   let lastZxid: Zxid | undefined;
   try {
     // The checksum held when only the content is bad: then the header's reach is known.
-    lastZxid = readLogRecordHeader(value).lastZxid;
+    lastZxid = headerLastZxid(value);
   } catch {
     lastZxid = undefined;
   }
@@ -383,12 +413,21 @@ export class LevelStorage implements PeerStorage {
   private background: Promise<void> = Promise.resolve();
   private backgroundError: unknown;
   private closed = false;
+  /** Log records of at least this many bytes go to `values` (infinite: none, it is only read). */
+  private readonly valueThreshold: number;
+  /**
+   * Reads of the log (and their reads through pointers) under way: a segment is deleted only
+   * while there are none, since a read may have taken its records before a purge committed.
+   */
+  private logReads = 0;
 
   private constructor(
     readonly db: BytesLevel,
     options: LevelStorageOptions,
     /** True when `db` copies a value as it takes a write, so the caller may reuse the buffer. */
     private readonly dbCopiesValues = false,
+    /** The value log pointers lead into, when the store has one. */
+    private readonly values: ValueLog | undefined = undefined,
   ) {
     this.retain = Math.max(1, options.retainSnapshots ?? 3);
     this.chunkNodes = Math.min(cursorChunkFactor - 1, Math.max(1, options.snapshotChunkNodes ?? 2000));
@@ -404,6 +443,10 @@ export class LevelStorage implements PeerStorage {
     this.purgeIntervalMs = Math.max(0, options.purgeIntervalMs ?? 0);
     this.autoPurge = options.autoPurge ?? true;
     this.limits = resolveLimits(options.codecLimits);
+    this.valueThreshold =
+      options.valueLog === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.max(0, options.valueLog.thresholdBytes ?? defaultValueThresholdBytes);
   }
 
   /**
@@ -421,10 +464,29 @@ export class LevelStorage implements PeerStorage {
     dbCopiesValues: boolean,
   ): Promise<LevelStorage> {
     await db.open();
-    const store = new LevelStorage(db, options, dbCopiesValues);
+    let values: ValueLog | undefined;
+    let store: LevelStorage;
     try {
-      await prepareFormat(db, { sync: store.sync, warn: store.warn });
+      const writes = options.valueLog !== undefined;
+      const dir = options.valueLog?.dir;
+      if (writes && dir === undefined) throw new RangeError('a value log needs its directory (valueLog.dir)');
+      if (dir !== undefined && (writes || existsSync(dir)))
+        values = ValueLog.open(dir, {
+          sync: options.sync ?? true,
+          ...(options.valueLog?.segmentBytes === undefined
+            ? {}
+            : { segmentBytes: options.valueLog.segmentBytes }),
+        });
+      store = new LevelStorage(db, options, dbCopiesValues, values);
+      await prepareFormat(db, {
+        sync: store.sync,
+        warn: store.warn,
+        ...(writes ? { version: valueLogFormat } : {}),
+      });
+      // Segments left unreferenced by the last run (a purge's, or a crash's tail) go now.
+      await store.collectSegments();
     } catch (error) {
+      await values?.close();
       await db.close();
       throw error;
     }
@@ -441,9 +503,22 @@ export class LevelStorage implements PeerStorage {
     });
     // classic-level copies every key and value into LevelDB's batch when handed a write. The
     // store paces its snapshots by the buffer (level0CheckBytes): it is told the one in use.
+    // The value log lives in the database's directory (LevelDB leaves files it did not name
+    // alone), read whenever it is there, written to only when asked.
+    const valuesDir = options.valueLog?.dir ?? join(location, 'values');
+    const valueLog =
+      options.valueLog === undefined
+        ? existsSync(valuesDir)
+          ? { dir: valuesDir, thresholdBytes: Number.POSITIVE_INFINITY }
+          : undefined
+        : { ...options.valueLog, dir: valuesDir };
     return LevelStorage.onDatabase(
       db as unknown as BytesLevel,
-      { ...options, writeBufferBytes } as LevelStorageOptions,
+      {
+        ...options,
+        writeBufferBytes,
+        ...(valueLog === undefined ? {} : { valueLog }),
+      } as LevelStorageOptions,
       true,
     );
   }
@@ -512,17 +587,97 @@ export class LevelStorage implements PeerStorage {
   /** The zxid a log record reaches, from its header; damage is a StorageCorruptError naming it. */
   private recordLastZxid(key: Uint8Array, value: Uint8Array): Zxid {
     try {
-      return readLogRecordHeader(value).lastZxid;
+      return headerLastZxid(value);
     } catch (error) {
       if (error instanceof StorageRecordError) throw damagedRecord(key, value, error);
       throw error;
     }
   }
 
+  /**
+   * The log record under `key`: `value` itself, or the bytes in the value log its pointer
+   * names. A pointer whose bytes do not read back is damage (they were durable before it was
+   * committed): a StorageCorruptError naming the record.
+   */
+  private async resolve(key: Uint8Array, value: Uint8Array): Promise<Uint8Array> {
+    if (!isPointerRecord(value)) return value;
+    let pointer: ReturnType<typeof decodePointer>;
+    try {
+      pointer = decodePointer(value);
+    } catch (error) {
+      if (error instanceof StorageRecordError) throw damagedRecord(key, value, error);
+      throw error;
+    }
+    const location = { key, firstZxid: zxidOfKey(key), lastZxid: pointer.lastZxid };
+    if (this.values === undefined)
+      throw new StorageCorruptError(
+        'log record',
+        'a pointer into a value log, and the store was opened without one',
+        location,
+      );
+    try {
+      return await this.values.read(pointer);
+    } catch (error) {
+      if (error instanceof ValueReadError)
+        throw new StorageCorruptError('log record', `its bytes in the value log: ${error.message}`, location);
+      throw error;
+    }
+  }
+
+  /** Runs a read of the log: no segment is deleted meanwhile (see logReads). */
+  private async readingLog<T>(read: () => Promise<T>): Promise<T> {
+    this.logReads++;
+    try {
+      return await read();
+    } finally {
+      this.logReads--;
+    }
+  }
+
+  /**
+   * Deletes the value log's segments that no pointer names: those below the first pointer's
+   * segment (values.ts says why that is all of them). A damaged pointer keeps every segment,
+   * as does a read of the log under way; the next purge comes back to them.
+   */
+  private async collectSegments(): Promise<void> {
+    const values = this.values;
+    if (values === undefined || this.logReads > 0) return;
+    // Nothing to delete but the segment being appended to: no need to look for the first pointer
+    // (with only small records the log holds none, and the search would read all of it).
+    if (!values.hasClosedSegments()) return;
+    let lowest = values.segmentsEnd;
+    const records = this.db.iterator({ gte: logStart, lt: logEnd });
+    try {
+      search: for (let slice = await records.nextv(purgeSliceRecords); slice.length > 0; ) {
+        for (const [, value] of slice) {
+          if (!isPointerRecord(value)) continue;
+          try {
+            lowest = decodePointer(value).segment;
+          } catch (error) {
+            if (error instanceof StorageRecordError) return;
+            throw error;
+          }
+          break search;
+        }
+        slice = await records.nextv(purgeSliceRecords);
+      }
+    } finally {
+      await records.close();
+    }
+    if (this.logReads > 0) return;
+    const deleted = await values.deleteBelow(lowest);
+    if (deleted > 0) this.info(`value log: ${deleted} segments no record needs deleted`);
+  }
+
   // ---- reading -----------------------------------------------------------------------------
 
   async load(options: LoadOptions = {}): Promise<PersistedState> {
     this.check();
+    // The log is read from before the snapshots are: no segment goes from under it.
+    return this.readingLog(() => this.loadState(options));
+  }
+
+  private async loadState(options: LoadOptions): Promise<PersistedState> {
     const epochs = await this.readEpochs();
     await this.background.catch(() => undefined);
     // One walk of the snapshot section finds both the snapshots and the incomplete ones. The
@@ -657,6 +812,13 @@ export class LevelStorage implements PeerStorage {
    * passed over, with a warning: nothing in it is needed. `read`: those records, read already.
    */
   private async readVerifiedLog(afterZxid: Zxid, read?: Promise<[Uint8Array, Uint8Array][]>): Promise<Txn[]> {
+    return this.readingLog(() => this.readVerifiedLogRecords(afterZxid, read));
+  }
+
+  private async readVerifiedLogRecords(
+    afterZxid: Zxid,
+    read?: Promise<[Uint8Array, Uint8Array][]>,
+  ): Promise<Txn[]> {
     const records = await (read ?? this.logRecordsAfter(afterZxid));
     const txns: Txn[] = [];
     let previous = afterZxid;
@@ -664,7 +826,7 @@ export class LevelStorage implements PeerStorage {
       const [key, value] = records[i]!;
       let record: LogRecord;
       try {
-        record = this.decodeRecord(key, value, true);
+        record = this.decodeRecord(key, await this.resolve(key, value), true);
       } catch (error) {
         const next = records[i + 1];
         const first = zxidOfKey(key);
@@ -698,13 +860,15 @@ export class LevelStorage implements PeerStorage {
 
   async readLog(afterZxid: Zxid): Promise<Txn[]> {
     this.check();
-    const txns: Txn[] = [];
-    for (const [key, value] of await this.logRecordsAfter(afterZxid)) {
-      for (const txn of this.decodeRecord(key, value).txns) {
-        if (txn.zxid > afterZxid) txns.push(txn);
+    return this.readingLog(async () => {
+      const txns: Txn[] = [];
+      for (const [key, value] of await this.logRecordsAfter(afterZxid)) {
+        for (const txn of this.decodeRecord(key, await this.resolve(key, value)).txns) {
+          if (txn.zxid > afterZxid) txns.push(txn);
+        }
       }
-    }
-    return txns;
+      return txns;
+    });
   }
 
   /**
@@ -823,8 +987,23 @@ export class LevelStorage implements PeerStorage {
         throw new RangeError(`append out of order: ${hexZxid(txn.zxid)} after ${hexZxid(last)}`);
       last = txn.zxid;
     }
-    ops.push({ type: 'put', key: logKey(txns[0]!.zxid), value: this.encodeRecord(txns, ops) });
+    ops.push({ type: 'put', key: logKey(txns[0]!.zxid), value: await this.storedRecord(txns, last, ops) });
     this.lastLogged = last;
+  }
+
+  /**
+   * What goes under a new log record's key: the record, or, from the value threshold on, a
+   * pointer to it in the value log, where it is durable once this resolves (before `ops`).
+   */
+  private async storedRecord(txns: readonly Txn[], lastZxid: Zxid, ops: Op[]): Promise<Uint8Array> {
+    const record = this.encodeRecord(txns, ops);
+    if (this.values === undefined || record.length < this.valueThreshold) return record;
+    try {
+      return encodePointer(await this.values.append(record, lastZxid));
+    } finally {
+      // Written to its segment: the record buffer is free for the next record.
+      if (this.recordBufferHolder === ops) this.recordBufferHolder = undefined;
+    }
   }
 
   async append(txns: readonly Txn[]): Promise<void> {
@@ -835,16 +1014,25 @@ export class LevelStorage implements PeerStorage {
   }
 
   private async truncateOps(afterZxid: Zxid, ops: Op[]): Promise<void> {
-    for (const [key, value] of await this.logRecordsAfter(afterZxid)) {
-      if (zxidOfKey(key) > afterZxid) {
-        ops.push({ type: 'del', key });
-        continue;
+    await this.readingLog(async () => {
+      for (const [key, value] of await this.logRecordsAfter(afterZxid)) {
+        if (zxidOfKey(key) > afterZxid) {
+          // A pointer's bytes stay in their segment, garbage until the segment is deleted.
+          ops.push({ type: 'del', key });
+          continue;
+        }
+        // The record reaching over the cut keeps its head.
+        if (this.recordLastZxid(key, value) <= afterZxid) continue;
+        const kept = this.decodeRecord(key, await this.resolve(key, value)).txns.filter(
+          (txn) => txn.zxid <= afterZxid,
+        );
+        ops.push({
+          type: 'put',
+          key,
+          value: await this.storedRecord(kept, kept[kept.length - 1]!.zxid, ops),
+        });
       }
-      // The record reaching over the cut keeps its head.
-      if (this.recordLastZxid(key, value) <= afterZxid) continue;
-      const kept = this.decodeRecord(key, value).txns.filter((txn) => txn.zxid <= afterZxid);
-      ops.push({ type: 'put', key, value: encodeLogRecord(kept) });
-    }
+    });
     this.lastLogged = undefined;
   }
 
@@ -1023,6 +1211,7 @@ export class LevelStorage implements PeerStorage {
         const ops: Op[] = [];
         await this.purgeOps(throughZxid, ops);
         await this.write(ops);
+        await this.collectSegments();
         this.info(
           `purged through ${hexZxid(throughZxid)}: ${ops.length} keys deleted in ${Math.round(performance.now() - started)} ms`,
         );
@@ -1064,6 +1253,7 @@ export class LevelStorage implements PeerStorage {
     }
     ops.push({ type: 'put', key: manifestKey(snapshot.zxid), value: this.manifestOf(snapshot, chunks) });
     await this.write(ops);
+    await this.collectSegments();
   }
 
   // ---- snapshots streamed from a leader, and to a learner -----------------------------------
@@ -1203,6 +1393,7 @@ export class LevelStorage implements PeerStorage {
     const ops: Op[] = [];
     await this.stageCommitOps(zxid, chunks, nodes, sessions, ops);
     await this.write(ops);
+    await this.collectSegments();
   }
 
   async discardStagedSnapshots(): Promise<void> {
@@ -1225,6 +1416,7 @@ export class LevelStorage implements PeerStorage {
     const ops: Op[] = [];
     await this.purgeOps(throughZxid, ops);
     await this.write(ops);
+    await this.collectSegments();
   }
 
   /**
@@ -1275,7 +1467,7 @@ export class LevelStorage implements PeerStorage {
           settleDamaged(key);
           let lastZxid: Zxid;
           try {
-            lastZxid = readLogRecordHeader(value).lastZxid;
+            lastZxid = headerLastZxid(value);
           } catch (error) {
             if (!(error instanceof StorageRecordError)) throw error;
             damaged = { key, error };
@@ -1356,6 +1548,7 @@ export class LevelStorage implements PeerStorage {
           await flush();
           await this.stageCommitOps(action.zxid, action.chunks, action.nodes, action.sessions, ops);
           await flush();
+          await this.collectSegments();
           break;
         case 'stageDiscard':
           await flush();
@@ -1373,6 +1566,7 @@ export class LevelStorage implements PeerStorage {
     if (this.closed) return;
     await this.background;
     this.closed = true;
+    await this.values?.close();
     await this.db.close();
   }
 }

@@ -12,6 +12,7 @@ import {
   type BytesLevel,
   checkStorage,
   LevelStorage,
+  newestReadableFormat,
   repairStorage,
   StorageCorruptError,
   StorageFormatError,
@@ -174,7 +175,7 @@ describe('checkStorage', () => {
 
   it('refuses to read a store of a newer format', async () => {
     const db = await storeWith(2);
-    await db.put(formatKey, encodeFormatRecord(storageFormatVersion + 1));
+    await db.put(formatKey, encodeFormatRecord(newestReadableFormat + 1));
     await expect(checkStorage(db)).rejects.toBeInstanceOf(StorageFormatError);
   });
 });

@@ -12,7 +12,13 @@ import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storageComplianceSuite } from '../../../test/compliance/storage.js';
-import { type BytesLevel, LevelStorage, StorageCorruptError, StorageFormatError } from '../src/index.js';
+import {
+  type BytesLevel,
+  LevelStorage,
+  newestReadableFormat,
+  StorageCorruptError,
+  StorageFormatError,
+} from '../src/index.js';
 import { chunkKey, epochsKey, formatKey, logKey, manifestKey, snapshotRange } from '../src/keys.js';
 
 const dirs: string[] = [];
@@ -889,20 +895,20 @@ describe('LevelStorage format record', () => {
 
   it('refuses a store of a newer format, naming both versions, and changes nothing', async () => {
     const db = memoryDb();
-    await put(db, formatKey, encodeFormatRecord(storageFormatVersion + 1));
+    await put(db, formatKey, encodeFormatRecord(newestReadableFormat + 1));
     await put(db, logKey(makeZxid(1, 1)), Uint8Array.of(1, 2, 3));
     const error = await LevelStorage.on(db).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageFormatError);
     const format = error as StorageFormatError;
-    expect(format.found).toBe(storageFormatVersion + 1);
-    expect(format.supported).toBe(storageFormatVersion);
+    expect(format.found).toBe(newestReadableFormat + 1);
+    expect(format.supported).toBe(newestReadableFormat);
     expect(format.message).toMatch(
       new RegExp(
-        `store format ${storageFormatVersion + 1} is newer than this zabkit reads \\(format ${storageFormatVersion}\\)`,
+        `store format ${newestReadableFormat + 1} is newer than this zabkit reads \\(format ${newestReadableFormat}\\)`,
       ),
     );
     await db.open();
-    expect(decodeFormatRecord((await db.get(formatKey))!)).toBe(storageFormatVersion + 1);
+    expect(decodeFormatRecord((await db.get(formatKey))!)).toBe(newestReadableFormat + 1);
   });
 
   it('refuses a database that is not a zabkit store', async () => {

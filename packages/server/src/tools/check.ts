@@ -146,7 +146,7 @@ export async function runCheck(args: string[]): Promise<number> {
     throw new UsageError('check takes one directory: the store, or the data directory holding zabkit.db');
   const { db, location } = await openForCheck(positionals[0]!);
   try {
-    const check = await checkFormatted(db);
+    const check = await checkFormatted(db, location);
     if (values.json) process.stdout.write(`${toJson({ store: location, ...check })}\n`);
     else {
       process.stdout.write(`store: ${location}\n${describeCheck(check).join('\n')}\n`);
@@ -174,7 +174,7 @@ export async function runRepair(args: string[]): Promise<number> {
     throw new UsageError('repair takes one directory: the store, or the data directory holding zabkit.db');
   const { db, location } = await openForCheck(positionals[0]!);
   try {
-    const before = await repairFormatted(db, false);
+    const before = await repairFormatted(db, location, false);
     process.stdout.write(`store: ${location}\n`);
     const pending = before.plan.changes.length > 0 || before.plan.markFormat;
     const blocked = before.plan.unrepairable.length > 0;
@@ -183,7 +183,7 @@ export async function runRepair(args: string[]): Promise<number> {
       if (pending && !blocked) process.stdout.write('nothing was changed: run again with --yes to repair\n');
       return pending || blocked ? 1 : 0;
     }
-    const result = await repairFormatted(db, true);
+    const result = await repairFormatted(db, location, true);
     process.stdout.write(`${describePlan(result.plan, true).join('\n')}\n`);
     const left = result.after?.problems.length ?? 0;
     process.stdout.write(left === 0 ? 'repaired: the store is sound\n' : `${left} problems remain\n`);
@@ -194,18 +194,19 @@ export async function runRepair(args: string[]): Promise<number> {
 }
 
 /** A store in a format this zabkit cannot read is the operator's to sort out: say so, as a ToolError. */
-async function checkFormatted(db: BytesLevel) {
+async function checkFormatted(db: BytesLevel, location: string) {
   try {
-    return await checkStorage(db);
+    // The value log, if the store has one, is where LevelStorage.open keeps it.
+    return await checkStorage(db, { valuesDir: join(location, 'values') });
   } catch (error) {
     if (error instanceof StorageFormatError) throw new ToolError(error.message);
     throw error;
   }
 }
 
-async function repairFormatted(db: BytesLevel, apply: boolean) {
+async function repairFormatted(db: BytesLevel, location: string, apply: boolean) {
   try {
-    return await repairStorage(db, { apply });
+    return await repairStorage(db, { apply, valuesDir: join(location, 'values') });
   } catch (error) {
     if (error instanceof StorageFormatError) throw new ToolError(error.message);
     throw error;
