@@ -441,7 +441,11 @@ export class ZabClient extends EventEmitter<ClientEvents> {
 
   /**
    * A znode's data and Stat; `watch` leaves a one-shot data watch. The data is null when the
-   * node was created or last set with null, as ZooKeeper answers.
+   * node was created or last set with null, as ZooKeeper answers. Consistency: ZooKeeper's,
+   * per session in order: the committed state of the replica of the server this client is
+   * connected to, answered after every earlier request of this session (a read after this
+   * session's write sees it); another session's latest write may not be there yet (`sync`
+   * first for that). In process the bytes are the replica's own: copy them before changing them.
    */
   getData(path: string, options?: GetDataOptions): Promise<{ data: Uint8Array | null; stat: Stat }>;
   /** A znode's data decoded by `options.codec`, and its Stat. */
@@ -475,7 +479,8 @@ export class ZabClient extends EventEmitter<ClientEvents> {
    * applied (committed) state as of its last step, with the same ACL checks as `getData`: it
    * holds every write whose reply this client has had from it, and never goes back while the
    * client stays connected to it; it does not wait for this session's requests still in
-   * flight, and leaves no watch. Throws ZabError: NoNode, NoAuth, ConnectionLoss (or
+   * flight, and leaves no watch. The bytes are the replica's own, as `getData`'s are in
+   * process: copy them before changing them. Throws ZabError: NoNode, NoAuth, ConnectionLoss (or
    * SessionExpired) while not connected, Unimplemented over a TCP connection.
    */
   getDataNow(path: string): { data: Uint8Array | null; stat: Stat } {

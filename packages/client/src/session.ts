@@ -25,6 +25,7 @@ import {
 import type { ClientLink, LinkCloseReason, LinkFactory, LinkMessage } from './link.js';
 import type { Logger } from './log.js';
 import { toClientPath } from './paths.js';
+import { PendingRequests } from './pending-requests.js';
 import { checkReconnectBackoff, type ReconnectBackoff, reconnectDelayMs } from './retry.js';
 import type { OperationScope } from './scope.js';
 import type { ClientState } from './state.js';
@@ -123,7 +124,7 @@ export class Session {
   private link: ClientLink | undefined;
   private currentState: ClientState = 'connecting';
   private nextXid = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingRequests<Pending>();
   readonly watches = new WatchRegistry();
   private readonly listeners = new Set<(event: SessionEvent) => void>();
   private readonly authentications: { scheme: string; auth: Uint8Array }[] = [];
@@ -329,9 +330,8 @@ export class Session {
         return;
       case 'reply': {
         this.seeZxid(message.zxid);
-        const pending = this.pending.get(message.xid);
+        const pending = this.pending.take(message.xid);
         if (pending === undefined) return;
-        this.pending.delete(message.xid);
         pending.onReply?.(message.reply);
         pending.settle(message.reply);
         return;
@@ -527,9 +527,7 @@ export class Session {
   }
 
   private failPending(code: ErrorCodeValue): void {
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const request of pending) request.reject(new ZabError(code));
+    for (const request of this.pending.takeAll()) request.reject(new ZabError(code));
   }
 
   /** The session is over (the server's word or the client's): then, if managed, a new one. */
@@ -624,16 +622,16 @@ export class Session {
       pending.resolve = resolve as (value: unknown) => void;
       pending.reject = reject;
     });
-    this.pending.set(xid, pending);
+    this.pending.add(xid, pending);
     this.noteSent();
     try {
       link.send(xid, request);
     } catch (error) {
-      this.pending.delete(xid);
+      this.pending.take(xid);
       return Promise.reject(error);
     }
     if (scope === undefined || !scope.cancellable) return reply;
-    return scope.inFlightRace(reply, () => this.pending.delete(xid), isWriteRequest(request));
+    return scope.inFlightRace(reply, () => this.pending.take(xid), isWriteRequest(request));
   }
 
   /**

@@ -199,7 +199,7 @@ function lookup(tree: DataTree, path: string, authInfo: readonly Id[], perm: num
 }
 
 function nodeAt(tree: DataTree, path: string): Znode | undefined {
-  return tree.getNode(path === '' ? rootPath : path);
+  return tree.readNode(path === '' ? rootPath : path);
 }
 
 function failed(op: ReadRequest['op'], code: ErrorCodeValue, path: string): Reply {

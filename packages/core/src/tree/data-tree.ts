@@ -74,6 +74,13 @@ export interface ApplyOutcome {
  */
 const unbuiltResult: TxnResult = Object.freeze({ kind: 'check' });
 
+/**
+ * How many paths `readNode` remembers. Enough for a hot set of reads; when it is full the
+ * table starts again empty, so it never holds more (about 1 MiB of Map, the keys being the
+ * readers' own path strings) and costs nothing to keep in order.
+ */
+const hotNodesMax = 16_384;
+
 class ApplyError extends Error {
   constructor(readonly code: ErrorCodeValue) {
     super(`apply failed with ${code}`);
@@ -87,6 +94,13 @@ export class DataTree {
   private root: Znode = newRoot();
   /** Every node, the root included. */
   private count = 1;
+  /**
+   * Nodes reads found, by the path as the reader gave it (only a node's own path finds it):
+   * one hash probe instead of one per name, in a table that stays in cache where a parent
+   * of 300,000 children costs several misses to memory per read. A node leaves it when it
+   * leaves the tree (`deleteNode`, `initialize`, `replaceWith`); nothing else replaces one.
+   */
+  private readonly hotNodes = new Map<string, Znode>();
   /** Every node's ACL list comes from here: one list per distinct ACL, however many nodes. */
   private acls = new AclCache();
   private ephemeralsBySession = new Map<SessionId, Set<string>>();
@@ -122,6 +136,7 @@ export class DataTree {
   private initialize(): void {
     // A snapshot still being taken copies what it needs before the nodes go.
     this.walk?.drain();
+    this.hotNodes.clear();
     this.acls.clear();
     this.ephemeralsBySession.clear();
     this.containerPaths.clear();
@@ -249,6 +264,7 @@ export class DataTree {
     assert(other !== this, 'a tree replaces itself with another');
     this.walk?.drain();
     other.walk?.drain();
+    this.hotNodes.clear();
     this.root = other.root;
     this.count = other.count;
     this.acls = other.acls;
@@ -430,6 +446,22 @@ export class DataTree {
   /** The live node at `path`, if any; it belongs to the tree, so callers only read it. */
   getNode(path: string): Znode | undefined {
     return this.lookup(path);
+  }
+
+  /**
+   * `getNode` for a client's read: the same answer, remembered by path (see `hotNodes`), so
+   * that a path read again costs one lookup in a small table rather than one per name in
+   * maps that may be large and out of cache. Writes keep to `getNode`: they would fill the
+   * table with paths read once.
+   */
+  readNode(path: string): Znode | undefined {
+    let node = this.hotNodes.get(path);
+    if (node !== undefined) return node;
+    node = this.lookup(path);
+    if (node === undefined) return undefined;
+    if (this.hotNodes.size >= hotNodesMax) this.hotNodes.clear();
+    this.hotNodes.set(path, node);
+    return node;
   }
 
   /**
@@ -813,6 +845,7 @@ export class DataTree {
     this.beforeChange(parentOf(path), parent);
     this.beforeChange(path, node);
     parent.removeChild(name);
+    this.hotNodes.delete(path);
     // ZooKeeper moves pzxid on a delete but leaves cversion alone.
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.count--;

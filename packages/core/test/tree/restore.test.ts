@@ -86,3 +86,81 @@ describe('finding a node by its path', () => {
     expect(DataTree.fromSnapshot(tree.snapshot()).digest()).toBe(tree.digest());
   });
 });
+
+describe('finding a node for a read (readNode, which remembers paths)', () => {
+  const txnAt = (counter: number, body: Txn['body']): Txn => ({
+    zxid: makeZxid(1, counter),
+    timeMs: 2_000 + counter,
+    sessionId: 5n as Txn['sessionId'],
+    cxid: counter,
+    body,
+  });
+  const createAt = (counter: number, path: string, byte: number): Txn =>
+    txnAt(counter, {
+      kind: 'create',
+      path,
+      data: Uint8Array.of(byte),
+      acl: Ids.openAclUnsafe,
+      ephemeralOwner: 0n,
+      parentCversion: counter,
+    });
+
+  it('answers as getNode does, malformed paths included', () => {
+    const tree = treeWith(['/a', '/a/b', '/a/b/c', '/ab']);
+    for (const path of [
+      '/',
+      '/a',
+      '/a/b',
+      '/a/b/c',
+      '/ab',
+      '/zookeeper',
+      '',
+      'a',
+      '/a/',
+      '//a',
+      '/a//b',
+      '/b',
+    ]) {
+      // Twice: the second answer comes from what the first remembered.
+      expect(tree.readNode(path), JSON.stringify(path)).toBe(tree.getNode(path));
+      expect(tree.readNode(path), JSON.stringify(path)).toBe(tree.getNode(path));
+    }
+  });
+
+  it('forgets a node once it is deleted, and finds the node created in its place', () => {
+    const tree = treeWith(['/a', '/a/b']);
+    const first = tree.readNode('/a/b');
+    expect(first?.czxid).toBe(makeZxid(1, 2));
+    tree.apply(txnAt(10, { kind: 'delete', path: '/a/b' }));
+    expect(tree.readNode('/a/b')).toBeUndefined();
+    tree.apply(createAt(11, '/a/b', 7));
+    const second = tree.readNode('/a/b');
+    expect(second).not.toBe(first);
+    expect(second?.czxid).toBe(makeZxid(1, 11));
+    expect(second?.data).toEqual(Uint8Array.of(7));
+  });
+
+  it('forgets every node when the tree is replaced or loaded from a snapshot', () => {
+    const tree = treeWith(['/a', '/a/b']);
+    const old = tree.readNode('/a/b');
+    expect(old).toBeDefined();
+    const other = treeWith(['/a', '/x', '/a/b']);
+    tree.replaceWith(other);
+    const replaced = tree.readNode('/a/b');
+    expect(replaced).not.toBe(old);
+    expect(replaced?.czxid).toBe(makeZxid(1, 3));
+    const snapshot = treeWith(['/a']).snapshot();
+    tree.loadSnapshot(snapshot);
+    expect(tree.readNode('/a/b')).toBeUndefined();
+    expect(tree.readNode('/a')?.czxid).toBe(makeZxid(1, 1));
+  });
+
+  it('stays right past its bound: the table starts again, the answers do not change', () => {
+    const tree = new DataTree();
+    tree.apply(createAt(1, '/p', 0));
+    const count = 20_000;
+    for (let i = 0; i < count; i++) tree.apply(createAt(i + 2, `/p/n${i}`, i & 0xff));
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < count; i++) expect(tree.readNode(`/p/n${i}`)?.czxid).toBe(makeZxid(1, i + 2));
+  });
+});
