@@ -52,6 +52,11 @@ export class MemoryStorage implements PeerStorage {
   private closed = false;
   /** The snapshot stream being read in the background, if any. */
   private writing: Writing | undefined;
+  /**
+   * Why reading a snapshot in the background failed: every call after it rejects with it, as
+   * the call that made the snapshot would have, so the driver stops the peer.
+   */
+  private backgroundError: unknown;
 
   constructor(image: StorageImage = new StorageImage()) {
     this.image = image;
@@ -59,6 +64,7 @@ export class MemoryStorage implements PeerStorage {
 
   private check(): void {
     if (this.closed) throw new Error('MemoryStorage is closed');
+    if (this.backgroundError !== undefined) throw this.backgroundError;
   }
 
   async load(): Promise<PersistedState> {
@@ -184,7 +190,15 @@ export class MemoryStorage implements PeerStorage {
   private writeInBackground(writing: Writing): void {
     const turn = () => {
       if (this.writing !== writing) return;
-      if (readFrom(writing, sliceNodes)) this.completeWriting();
+      let read: boolean;
+      try {
+        read = readFrom(writing, sliceNodes);
+      } catch (error) {
+        this.backgroundError = error;
+        this.dropWriting();
+        return;
+      }
+      if (read) this.completeWriting();
       else setImmediate(turn);
     };
     setImmediate(turn);

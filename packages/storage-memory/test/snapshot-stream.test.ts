@@ -114,4 +114,17 @@ describe('MemoryStorage and a snapshot streamed out of a live tree', () => {
     await turn();
     expect((await store.load()).snapshot?.zxid).toBe(makeZxid(1, 1));
   });
+
+  it('fails every call after a snapshot it could not read, rather than throwing where no caller is', async () => {
+    const { tree, store } = await treeAndStore(3000);
+    const stream = tree.beginSnapshot();
+    await store.saveSnapshot(stream);
+    // A stream given up under the store (as a broken invariant would leave it) cannot be read.
+    stream.abandon();
+    await turn();
+    await turn();
+    await expect(store.append([create(3001)])).rejects.toThrow(/abandoned/);
+    await expect(store.latestSnapshot()).rejects.toThrow(/abandoned/);
+    expect(store.image.snapshots).toEqual([]);
+  });
 });
