@@ -62,7 +62,7 @@ import type { OperationScope } from './scope.js';
 import { Session, type SessionEvent } from './session.js';
 import type { ClientState, StateListener } from './state.js';
 import { randomUuid } from './timers.js';
-import { checkMultiResults, createOp, type Data, Transaction, toBytes } from './transaction.js';
+import { checkMultiResults, createOp, type Data, ownBytes, Transaction, toBytes } from './transaction.js';
 import { deleteSubtree, findProtected, makeParents, protectedPath } from './tree.js';
 import type { WatchKind, WatchListener } from './watch-registry.js';
 import { WatchStream } from './watch-stream.js';
@@ -290,7 +290,10 @@ export class ZabClient extends EventEmitter<ClientEvents> {
     let plain: OperationScope | undefined;
     let request: ClientRequest & { op: 'create' };
     try {
-      bytes = options.codec !== undefined ? options.codec.encode(data) : toBytes(data as Data | undefined);
+      bytes =
+        options.codec !== undefined
+          ? ownBytes(options.codec.encode(data))
+          : toBytes(data as Data | undefined);
       plain =
         options.protected || options.createParents ? undefined : this.run.plainAttempt('create', options);
       if (plain === undefined) {
@@ -445,7 +448,7 @@ export class ZabClient extends EventEmitter<ClientEvents> {
    * per session in order: the committed state of the replica of the server this client is
    * connected to, answered after every earlier request of this session (a read after this
    * session's write sees it); another session's latest write may not be there yet (`sync`
-   * first for that). In process the bytes are the replica's own: copy them before changing them.
+   * first for that). The bytes are the caller's own, in process too (copied out of the replica).
    */
   getData(path: string, options?: GetDataOptions): Promise<{ data: Uint8Array | null; stat: Stat }>;
   /** A znode's data decoded by `options.codec`, and its Stat. */
@@ -479,8 +482,8 @@ export class ZabClient extends EventEmitter<ClientEvents> {
    * applied (committed) state as of its last step, with the same ACL checks as `getData`: it
    * holds every write whose reply this client has had from it, and never goes back while the
    * client stays connected to it; it does not wait for this session's requests still in
-   * flight, and leaves no watch. The bytes are the replica's own, as `getData`'s are in
-   * process: copy them before changing them. Throws ZabError: NoNode, NoAuth, ConnectionLoss (or
+   * flight, and leaves no watch. The bytes are the caller's own (copied out of the replica),
+   * as `getData`'s are. Throws ZabError: NoNode, NoAuth, ConnectionLoss (or
    * SessionExpired) while not connected, Unimplemented over a TCP connection.
    */
   getDataNow(path: string): { data: Uint8Array | null; stat: Stat } {
@@ -520,7 +523,7 @@ export class ZabClient extends EventEmitter<ClientEvents> {
     versionOrOptions?: number | (SetDataOptions & Partial<CodecOption<unknown>>),
   ): Promise<Stat> {
     const options = optionsOf(versionOrOptions);
-    const bytes = options?.codec !== undefined ? options.codec.encode(data) : toBytes(data as Data);
+    const bytes = options?.codec !== undefined ? ownBytes(options.codec.encode(data)) : toBytes(data as Data);
     const version = versionOf(versionOrOptions);
     // One plain attempt (no signal, deadline, retries or tracing) needs none of perform's closures.
     if (this.run.isPlain('setData', options)) {
@@ -601,10 +604,11 @@ export class ZabClient extends EventEmitter<ClientEvents> {
         const current = codec === undefined ? read.data : codec.decode(codecBytes(read.data));
         const next = await updater(current as never, read.stat);
         if (next === undefined) return { updated: false, value: current, stat: read.stat };
-        const bytes = codec === undefined ? toBytes(next as Data) : codec.encode(next);
+        const bytes = codec === undefined ? toBytes(next as Data) : ownBytes(codec.encode(next));
         try {
           const stat = await this.setDataAttempts(path, bytes, read.stat.version, scope, policy);
-          return { updated: true, value: codec === undefined ? bytes : next, stat };
+          // The bytes sent are the server's now (in process, the znode's own): the caller gets a copy.
+          return { updated: true, value: codec === undefined ? ownBytes(bytes) : next, stat };
         } catch (error) {
           if (!isCode(error, ['BadVersion']) || conflicts + 1 >= conflictsMax) throw error;
         }

@@ -15,6 +15,7 @@ import {
   ErrorCode,
   type ErrorCodeValue,
   isWriteRequest,
+  ownedReply,
   type ReadRequest,
   type Reply,
   zxid as toZxid,
@@ -332,8 +333,11 @@ export class Session {
         this.seeZxid(message.zxid);
         const pending = this.pending.take(message.xid);
         if (pending === undefined) return;
-        pending.onReply?.(message.reply);
-        pending.settle(message.reply);
+        // A server in this process (its link reads at once) hands over the replica's own
+        // bytes: the caller gets a copy. Over TCP they were decoded for this reply alone.
+        const reply = this.link?.readNow === undefined ? message.reply : ownedReply(message.reply);
+        pending.onReply?.(reply);
+        pending.settle(reply);
         return;
       }
       case 'watch': {
@@ -650,7 +654,7 @@ export class Session {
       );
     const reply = link.readNow(request);
     if (reply === undefined) throw this.notConnectedError(path);
-    return reply;
+    return ownedReply(reply);
   }
 
   /**

@@ -19,6 +19,7 @@ export {
 } from './front/client-front.js';
 export * from './front/client-io.js';
 export * from './link.js';
+export * from './owned-bytes.js';
 export * from './path.js';
 export {
   checkAndIncrementVersion,

@@ -5,8 +5,9 @@
  * simulator's clients), turning its `ClientOutput`s into link messages with `deliverToLink`.
  */
 
-import type { Id } from './acl.js';
+import type { ACL, Id } from './acl.js';
 import type { ClientOutput, ConnectRequest } from './front/client-io.js';
+import { ownedCopy } from './owned-bytes.js';
 import type { ClientRequest, ReadRequest, Reply } from './requests.js';
 import type { WatchEvent } from './watches/events.js';
 import type { Zxid } from './zxid.js';
@@ -93,7 +94,8 @@ export function deliverToLink(handlers: LinkHandlers, output: ClientOutput): boo
       });
       return false;
     // A reply or watch output is its link message already (with the connection's id besides):
-    // handed over as it is, not copied for every reply.
+    // handed over as it is, not copied for every reply (a client in this process copies out
+    // what it keeps: `ownedReply`).
     case 'reply':
     case 'watch':
       handlers.message(output);
@@ -102,4 +104,43 @@ export function deliverToLink(handlers: LinkHandlers, output: ClientOutput): boo
       handlers.closed(output.reason);
       return true;
   }
+}
+
+/**
+ * A reply a client in this process may keep and change: the bytes of a getData (alone or in
+ * a multiRead) and a getACL's list copied out of the replica, whose znodes (and ACL cache)
+ * hold them, as ZooKeeper's clients own what they read. A reply sent over TCP is encoded
+ * from the replica's bytes and needs no copy (so links do not copy: the client does); every
+ * other reply is built for the one answer.
+ */
+export function ownedReply(reply: Reply): Reply {
+  if (!reply.ok) return reply;
+  switch (reply.op) {
+    case 'getData': {
+      const { data, stat } = reply.result;
+      return { ok: true, op: 'getData', result: { data: ownedCopy(data), stat } };
+    }
+    case 'getACL': {
+      const { acl, stat } = reply.result;
+      return { ok: true, op: 'getACL', result: { acl: acl.map(copyAcl), stat } };
+    }
+    case 'multiRead':
+      return {
+        ok: true,
+        op: 'multiRead',
+        result: {
+          results: reply.result.results.map((result) =>
+            result.op === 'getData'
+              ? { op: 'getData', data: ownedCopy(result.data), stat: result.stat }
+              : result,
+          ),
+        },
+      };
+    default:
+      return reply;
+  }
+}
+
+function copyAcl(entry: ACL): ACL {
+  return { perms: entry.perms, id: { scheme: entry.id.scheme, id: entry.id.id } };
 }
