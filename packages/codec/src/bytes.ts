@@ -88,17 +88,44 @@ export function nullableDataBytes(v: Uint8Array | null): number {
 const scratch = new DataView(new ArrayBuffer(8));
 const scratchBytes = new Uint8Array(scratch.buffer);
 
+/**
+ * The smallest kept encoding a Writer with parts references rather than copies: below it, an
+ * extra part in a socket's writev costs more than the copy.
+ */
+export const keptPartMinBytes = 4096;
+
 /** Appends encodings to a growing buffer. */
 export class Writer {
   buf: Buffer;
   /** The same bytes as a plain Uint8Array, for copies that need not be Buffers; made on first use. */
   private plainView: Uint8Array | undefined;
   pos: number;
+  /**
+   * With parts, the encoding so far in order, but for the bytes of `buf` from `partStart` on:
+   * pieces of `buf` and the kept encodings between them, referenced, not copied.
+   */
+  private readonly taken: Uint8Array[] | undefined;
+  private partStart = 0;
 
-  /** @param reserve - spare leading bytes left for the caller (a frame's length prefix) */
-  constructor(initialBytes: number, reserve: number) {
+  /**
+   * @param reserve - spare leading bytes left for the caller (a frame's length prefix)
+   * @param parts - reference kept encodings of keptPartMinBytes or more (see `parts()`)
+   */
+  constructor(initialBytes: number, reserve: number, parts = false) {
     this.buf = Buffer.allocUnsafe(Math.max(initialBytes, reserve + 16));
     this.pos = reserve;
+    this.taken = parts ? [] : undefined;
+  }
+
+  /**
+   * What was written, reserved bytes included, as parts whose concatenation is the encoding:
+   * the first always starts with the reserved bytes; a large kept encoding is a part of its own
+   * (shared: nobody may write to it).
+   */
+  parts(): [Buffer, ...Uint8Array[]] {
+    const last = this.buf.subarray(this.partStart, this.pos);
+    if (this.taken === undefined || this.taken.length === 0) return [last];
+    return [this.taken[0] as Buffer, ...this.taken.slice(1), last];
   }
 
   private get plain(): Uint8Array {
@@ -243,8 +270,27 @@ export class Writer {
     this.pos += v.length;
   }
 
+  /**
+   * A kept encoding, as `raw` writes it; a Writer with parts references a large one instead
+   * of copying it (its length is already known, so nothing written before needs it).
+   */
+  kept(v: Uint8Array): void {
+    if (this.taken === undefined || v.length < keptPartMinBytes) {
+      this.raw(v);
+      return;
+    }
+    // The first part is always a piece of buf: the reserved bytes are written there.
+    if (this.pos > this.partStart || this.taken.length === 0)
+      this.taken.push(this.buf.subarray(this.partStart, this.pos));
+    this.taken.push(v);
+    this.partStart = this.pos;
+  }
+
   /** A copy of what was written from `start` on. */
   copyFrom(start: number): Uint8Array {
+    // Bytes before partStart may be elsewhere (another part): never the case, as no kept
+    // encoding is written inside the value it would be kept for.
+    if (start < this.partStart) throw new RangeError('copyFrom across a referenced part');
     return this.plain.slice(start, this.pos);
   }
 }

@@ -22,6 +22,7 @@ export {
   encodePeerMessage,
   encodePeerMessageWithRoom,
   framePeerMessage,
+  type PeerFrame,
   peerFramePrefixBytes,
   peerMessageBytes,
 } from './peer-messages.js';

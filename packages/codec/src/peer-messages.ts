@@ -119,24 +119,50 @@ export function encodePeerMessageWithRoom(message: PeerMessage, reserve: number)
 /** The bytes of a peer frame's length prefix, which a transport writes into the reserved room. */
 export const peerFramePrefixBytes = 4;
 
+/**
+ * A message's frame as parts to write in order (a scatter write), their concatenation the
+ * frame: `head` starts with the room reserved for the length prefix; `rest` holds the large
+ * kept transaction encodings a message carries, referenced rather than copied into one buffer
+ * (a DIFF sync would otherwise copy every byte it sends), and the pieces between them.
+ */
+export interface PeerFrame {
+  readonly head: Buffer;
+  readonly rest: readonly Uint8Array[];
+  /** The frame's length: `head`'s and every part of `rest`'s. */
+  readonly bytes: number;
+}
+
+/** The kinds whose transactions' kept encodings are referenced, not copied, in a frame. */
+const txnCarriers: ReadonlySet<PeerMessage['kind']> = new Set(['syncTxns', 'proposal', 'inform']);
+
 /** The message `framePeerMessage` framed last, by identity, and its frame. */
 let lastFramed:
-  | { readonly message: PeerMessage; readonly reserve: number; readonly frame: Buffer }
+  | { readonly message: PeerMessage; readonly reserve: number; readonly frame: PeerFrame }
   | undefined;
 
 /**
  * The frame a transport sends for `message`: its encoding after `reserve` spare leading bytes
- * for the length prefix. The last message framed is remembered by identity: a leader hands
- * the same PROPOSAL and COMMIT object to every learner, and one encoding then serves every
- * link and the metrics that count its bytes. So the frame is shared: a caller writes nothing
- * into it but its reserved bytes, and writes the same there (the payload's length). A peer
- * message is never changed once sent, so the same object always frames to the same bytes.
+ * for the length prefix, in parts (see PeerFrame). The last message framed is remembered by
+ * identity: a leader hands the same PROPOSAL and COMMIT object to every learner, and one
+ * encoding then serves every link and the metrics that count its bytes. So the frame is
+ * shared: a caller writes nothing into it but its reserved bytes, and writes the same there
+ * (the payload's length). A peer message is never changed once sent, so the same object
+ * always frames to the same bytes.
  * @internal
  */
-export function framePeerMessage(message: PeerMessage, reserve: number): Buffer {
+export function framePeerMessage(message: PeerMessage, reserve: number): PeerFrame {
   const last = lastFramed;
   if (last !== undefined && last.message === message && last.reserve === reserve) return last.frame;
-  const frame = encodePeerMessageWithRoom(message, reserve);
+  const w = new Writer(256, reserve, txnCarriers.has(message?.kind));
+  try {
+    peerMessage.write(w, message);
+  } catch (error) {
+    throw nestError(error, '');
+  }
+  const [head, ...rest] = w.parts();
+  let bytes = head.length;
+  for (const part of rest) bytes += part.length;
+  const frame: PeerFrame = { head, rest, bytes };
   lastFramed = { message, reserve, frame };
   return frame;
 }

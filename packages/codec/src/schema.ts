@@ -660,7 +660,7 @@ class Memoized<T extends object> extends Schema<T> {
     const start = g.local('s');
     const cache = g.constant(this.cache);
     return `{ const ${o} = ${value}; const ${known} = typeof ${o} === 'object' && ${o} !== null ? ${cache}.get(${o}) : undefined;
-if (${known} !== undefined) w.raw(${known});
+if (${known} !== undefined) w.kept(${known});
 else { const ${start} = w.pos; ${this.inner.emitWrite(g, o, path)}
   ${cache}.set(${o}, w.copyFrom(${start})); } }`;
   }

@@ -1,6 +1,7 @@
 import { decodedSessionId, makeZxid, type PeerMessage, type Txn, zeroZxid } from '@zabkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { keptPartMinBytes } from '../src/bytes.js';
 import {
   decodePeerMessage,
   decodeTxn,
@@ -10,11 +11,13 @@ import {
   encodeTxn,
   framePeerMessage,
   PeerCodecError,
+  type PeerFrame,
   peerFramePrefixBytes,
   peerMessageTags,
   resolveLimits,
 } from '../src/index.js';
-import { messageArbs, peerMessageArb, snapshotArb, txnArb } from './arbitraries.js';
+import { txnEncoding } from '../src/values.js';
+import { messageArbs, peerMessageArb, snapshotArb, txnArb, uint32Arb, uint53Arb } from './arbitraries.js';
 
 const roundTrip = (message: PeerMessage) => decodePeerMessage(encodePeerMessage(message));
 
@@ -167,14 +170,75 @@ describe('peer codec round trips', () => {
   it('frames a message sent to every learner once: the same object, the same frame', () => {
     const proposal: PeerMessage = { kind: 'proposal', epoch: 1, txns: [] };
     const first = framePeerMessage(proposal, peerFramePrefixBytes);
-    expect(first.subarray(peerFramePrefixBytes)).toEqual(Buffer.from(encodePeerMessage(proposal)));
+    expect(joined(first).subarray(peerFramePrefixBytes)).toEqual(Buffer.from(encodePeerMessage(proposal)));
     expect(framePeerMessage(proposal, peerFramePrefixBytes)).toBe(first);
     // An equal message that is another object, or other room, is framed anew.
     const again = framePeerMessage({ ...proposal }, peerFramePrefixBytes);
     expect(again).not.toBe(first);
-    expect(again.subarray(peerFramePrefixBytes)).toEqual(first.subarray(peerFramePrefixBytes));
-    expect(framePeerMessage(proposal, 0)).toEqual(Buffer.from(encodePeerMessage(proposal)));
+    expect(joined(again)).toEqual(joined(first));
+    expect(joined(framePeerMessage(proposal, 0))).toEqual(Buffer.from(encodePeerMessage(proposal)));
     expect(framePeerMessage(proposal, peerFramePrefixBytes)).not.toBe(first);
+  });
+});
+
+/** A frame's parts, concatenated. */
+function joined(frame: PeerFrame): Buffer {
+  return Buffer.concat([frame.head, ...frame.rest]);
+}
+
+/** A setData transaction whose encoding is larger than keptPartMinBytes, or near it. */
+const largeTxnArb: fc.Arbitrary<Txn> = fc
+  .tuple(
+    txnArb,
+    fc.integer({ min: keptPartMinBytes - 64, max: 3 * keptPartMinBytes }),
+    fc.integer({ min: 0, max: 255 }),
+  )
+  .map(([t, bytes, fill]) => ({
+    ...t,
+    body: { kind: 'setData', path: '/large', data: new Uint8Array(bytes).fill(fill), version: 1 },
+  }));
+const mixedTxnsArb = fc.array(fc.oneof(txnArb, largeTxnArb), { maxLength: 6 });
+const txnCarrierArb: fc.Arbitrary<PeerMessage> = fc.oneof(
+  fc
+    .record({ epoch: uint32Arb, attempt: uint53Arb, seq: uint53Arb, txns: mixedTxnsArb })
+    .map((m) => ({ kind: 'syncTxns' as const, ...m })),
+  fc.record({ epoch: uint32Arb, txns: mixedTxnsArb }).map((m) => ({ kind: 'proposal' as const, ...m })),
+  fc.record({ epoch: uint32Arb, txns: mixedTxnsArb }).map((m) => ({ kind: 'inform' as const, ...m })),
+);
+
+describe('peer frames in parts', () => {
+  it('concatenated, the parts are the one-buffer encoding, and large kept encodings are not copied', () => {
+    fc.assert(
+      fc.property(fc.oneof(peerMessageArb, txnCarrierArb), fc.boolean(), (message, keptBefore) => {
+        // Encoding a message keeps its transactions' encodings: a frame made after references them.
+        const expected = Buffer.from(encodePeerMessage(message));
+        const kept = new Set<Uint8Array>();
+        if (keptBefore && 'txns' in message) {
+          for (const t of message.txns) if (encodeTxn(t).length >= keptPartMinBytes) kept.add(txnEncoding(t));
+        }
+        const frame = framePeerMessage(keptBefore ? message : structuredClone(message), peerFramePrefixBytes);
+        const bytes = joined(frame);
+        expect(frame.bytes).toBe(bytes.length);
+        expect(bytes.subarray(peerFramePrefixBytes)).toEqual(expected);
+        expect(frame.head.length).toBeGreaterThanOrEqual(peerFramePrefixBytes);
+        // Each large kept encoding is one of the parts itself; nothing else is a part.
+        expect(frame.rest.filter((part) => kept.has(part)).length).toBe(kept.size);
+        if (kept.size === 0) expect(frame.rest).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('references no part for a message that carries no transactions', () => {
+    const txn = fc.sample(largeTxnArb, 1)[0]!;
+    encodeTxn(txn);
+    const chunk: PeerMessage = { kind: 'upToDate', epoch: 1, commitZxid: txn.zxid };
+    expect(framePeerMessage(chunk, peerFramePrefixBytes).rest).toEqual([]);
+    const proposal: PeerMessage = { kind: 'proposal', epoch: 1, txns: [txn, txn] };
+    const frame = framePeerMessage(proposal, peerFramePrefixBytes);
+    expect(frame.rest.length).toBe(3);
+    expect(frame.rest[0]).toBe(txnEncoding(txn));
+    expect(frame.rest[1]).toBe(txnEncoding(txn));
   });
 });
 

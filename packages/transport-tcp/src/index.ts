@@ -244,8 +244,11 @@ interface Link {
   /** The outbound socket's handshake is done: the peer accepted us. */
   connected: boolean;
   inbound: Socket | undefined;
-  /** Frames not yet handed to the socket: while disconnected, or until the batch is flushed. */
-  queue: Buffer[];
+  /**
+   * Frames not yet handed to the socket, as their parts (see PeerFrame): while disconnected,
+   * or until the batch is flushed. queuedBytes counts every part.
+   */
+  queue: Uint8Array[];
   queuedBytes: number;
   flushScheduled: boolean;
   attempt: number;
@@ -461,19 +464,20 @@ export class TcpTransport implements PeerTransport {
     if (link === undefined) return;
     // Shared with the other learners' links when the leader sends them the same message.
     const frame = framePeerMessage(message, peerFramePrefixBytes);
-    const payloadBytes = frame.length - peerFramePrefixBytes;
+    const payloadBytes = frame.bytes - peerFramePrefixBytes;
     const buffered = link.connected && link.out !== undefined ? link.out.writableLength : 0;
     if (
       payloadBytes > this.maxFrameBytes ||
-      link.queuedBytes + buffered + frame.length > this.maxQueuedBytes
+      link.queuedBytes + buffered + frame.bytes > this.maxQueuedBytes
     ) {
       // The message cannot go out in order: drop it with everything unsent and report the gap.
       this.breakLink(link, true);
       return;
     }
-    frame.writeUInt32BE(payloadBytes, 0);
-    link.queue.push(frame);
-    link.queuedBytes += frame.length;
+    frame.head.writeUInt32BE(payloadBytes, 0);
+    link.queue.push(frame.head);
+    for (const part of frame.rest) link.queue.push(part);
+    link.queuedBytes += frame.bytes;
     if (link.connected && !link.flushScheduled) {
       link.flushScheduled = true;
       // Everything sent in this tick leaves in one corked write: one syscall for a burst of acks.
@@ -566,8 +570,9 @@ export class TcpTransport implements PeerTransport {
       socket.write(queue[0]!);
       return;
     }
+    // One corked write (a writev): a burst of acks, or a frame's parts, in one syscall.
     socket.cork();
-    for (const frame of queue) socket.write(frame);
+    for (const part of queue) socket.write(part);
     socket.uncork();
   }
 
