@@ -176,7 +176,9 @@ describe('peer codec round trips', () => {
     const again = framePeerMessage({ ...proposal }, peerFramePrefixBytes);
     expect(again).not.toBe(first);
     // The reserved prefix is the transport's to fill: only what follows it is compared.
-    expect(joined(again).subarray(peerFramePrefixBytes)).toEqual(joined(first).subarray(peerFramePrefixBytes));
+    expect(joined(again).subarray(peerFramePrefixBytes)).toEqual(
+      joined(first).subarray(peerFramePrefixBytes),
+    );
     expect(joined(framePeerMessage(proposal, 0))).toEqual(Buffer.from(encodePeerMessage(proposal)));
     expect(framePeerMessage(proposal, peerFramePrefixBytes)).not.toBe(first);
   });
@@ -235,7 +237,12 @@ describe('peer frames in parts', () => {
     const sampled = fc.sample(largeTxnArb, 1)[0]!;
     const txn: Txn = {
       ...sampled,
-      body: { kind: 'setData', path: '/large', data: new Uint8Array(2 * keptPartMinBytes).fill(7), version: 1 },
+      body: {
+        kind: 'setData',
+        path: '/large',
+        data: new Uint8Array(2 * keptPartMinBytes).fill(7),
+        version: 1,
+      },
     };
     encodeTxn(txn);
     const chunk: PeerMessage = { kind: 'upToDate', epoch: 1, commitZxid: txn.zxid };
