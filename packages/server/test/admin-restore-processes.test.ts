@@ -146,6 +146,8 @@ describe('restore on a 3-process ensemble over TCP', () => {
     const zk = await client(members.find((m) => m.id === lead)!);
     await zk.create('/app', 'v1');
     await zk.create('/app/kept', 'k');
+    // The follower's snapshot is of what it has applied: wait until it holds /app/kept.
+    await until(async () => (await everywhere('/app/kept')).every((data) => data === 'k'), 30_000);
     const snapshot = await fetch(admin(follower, 'snapshot'), { headers: operator });
     expect(snapshot.status).toBe(200);
     const bytes = new Uint8Array(await snapshot.arrayBuffer());
