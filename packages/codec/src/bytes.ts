@@ -120,9 +120,15 @@ export class Writer {
   /**
    * @param reserve - spare leading bytes left for the caller (a frame's length prefix)
    * @param parts - what to reference rather than copy, from keptPartMinBytes on (see `parts()`)
+   * @param into - a buffer to write into, when it holds `initialBytes` (see `bytes()`)
    */
-  constructor(initialBytes: number, reserve: number, parts: WriterParts = 'none') {
-    this.buf = Buffer.allocUnsafe(Math.max(initialBytes, reserve + 16));
+  constructor(initialBytes: number, reserve: number, parts: WriterParts = 'none', into?: Uint8Array) {
+    // Into the caller's buffer when it is large enough: a record encoded into one buffer reused
+    // from write to write. Should the encoding outgrow it, it grows into a buffer of its own.
+    this.buf =
+      into !== undefined && into.length >= Math.max(initialBytes, reserve + 16)
+        ? Buffer.from(into.buffer, into.byteOffset, into.byteLength)
+        : Buffer.allocUnsafe(Math.max(initialBytes, reserve + 16));
     this.pos = reserve;
     this.taken = parts === 'none' ? undefined : [];
     this.dataParts = parts === 'keptAndData';
