@@ -41,6 +41,7 @@ const {
   encodePeerMessageWithRoom,
   encodeSnapshotNodes,
   encodeTxn,
+  framePeerMessage,
 } = await import(codecModule);
 
 const openAcl = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
@@ -220,6 +221,24 @@ const cases = [
   ['encode 1 MB log record, 1 new txn', 1, () => encodeLogRecord([{ ...bigTxn }])],
   ['decode 1 MB syncTxns', 1, () => decodePeerMessage(bigTxnsFrame)],
   ['decode 1 MB snapshot chunk', 1, () => decodePeerMessage(bigNodeFrame)],
+  // A leader's frame for the socket (a new message each call: the last one framed is reused).
+  [
+    'frame 1 MB snapshot chunk',
+    1,
+    (i) =>
+      framePeerMessage(
+        {
+          kind: 'syncSnapshotChunk',
+          epoch: 3,
+          attempt: 1,
+          seq: i + 1,
+          nodes: [{ ...snapshotNode(1), data: megabyte }],
+          sessions: [],
+          last: false,
+        },
+        4,
+      ),
+  ],
 ];
 
 /**

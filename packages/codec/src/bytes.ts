@@ -94,6 +94,14 @@ const scratchBytes = new Uint8Array(scratch.buffer);
  */
 export const keptPartMinBytes = 4096;
 
+/**
+ * What a Writer references rather than copies (see `Writer.parts()`): nothing; kept
+ * transaction encodings; or those and znode data too, each of keptPartMinBytes or more. Data
+ * may be referenced only where no encoding is kept of what holds them (`copyFrom` refuses to
+ * copy across a part): a snapshot chunk's nodes, never a transaction's.
+ */
+export type WriterParts = 'none' | 'kept' | 'keptAndData';
+
 /** Appends encodings to a growing buffer. */
 export class Writer {
   buf: Buffer;
@@ -106,21 +114,30 @@ export class Writer {
    */
   private readonly taken: Uint8Array[] | undefined;
   private partStart = 0;
+  /** True when large znode data are referenced as parts, as large kept encodings are. */
+  private readonly dataParts: boolean;
 
   /**
    * @param reserve - spare leading bytes left for the caller (a frame's length prefix)
-   * @param parts - reference kept encodings of keptPartMinBytes or more (see `parts()`)
+   * @param parts - what to reference rather than copy, from keptPartMinBytes on (see `parts()`)
+   * @param into - a buffer to write into, when it holds `initialBytes` (see `bytes()`)
    */
-  constructor(initialBytes: number, reserve: number, parts = false) {
-    this.buf = Buffer.allocUnsafe(Math.max(initialBytes, reserve + 16));
+  constructor(initialBytes: number, reserve: number, parts: WriterParts = 'none', into?: Uint8Array) {
+    // Into the caller's buffer when it is large enough: a record encoded into one buffer reused
+    // from write to write. Should the encoding outgrow it, it grows into a buffer of its own.
+    this.buf =
+      into !== undefined && into.length >= Math.max(initialBytes, reserve + 16)
+        ? Buffer.from(into.buffer, into.byteOffset, into.byteLength)
+        : Buffer.allocUnsafe(Math.max(initialBytes, reserve + 16));
     this.pos = reserve;
-    this.taken = parts ? [] : undefined;
+    this.taken = parts === 'none' ? undefined : [];
+    this.dataParts = parts === 'keptAndData';
   }
 
   /**
    * What was written, reserved bytes included, as parts whose concatenation is the encoding:
-   * the first always starts with the reserved bytes; a large kept encoding is a part of its own
-   * (shared: nobody may write to it).
+   * the first always starts with the reserved bytes; a large kept encoding (or znode data, as
+   * asked) is a part of its own (shared: nobody may write to it).
    */
   parts(): [Buffer, ...Uint8Array[]] {
     const last = this.buf.subarray(this.partStart, this.pos);
@@ -244,7 +261,8 @@ export class Writer {
   data(v: Uint8Array, path: string): void {
     if (!(v instanceof Uint8Array)) throw this.fail(path, `${String(v)} is not a Uint8Array`);
     this.varuint(v.length);
-    this.raw(v);
+    if (this.dataParts) this.kept(v);
+    else this.raw(v);
   }
 
   /** Znode data: bytes, or null as the marker no length is written as. */

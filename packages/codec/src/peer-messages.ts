@@ -6,7 +6,7 @@
  * naming the field, and never reaches the core.
  */
 import type { PeerMessage, Vote } from '@zabkit/core';
-import { Reader, Writer } from './bytes.js';
+import { Reader, Writer, type WriterParts } from './bytes.js';
 import { nestError } from './codec-error.js';
 import { defaultPeerCodecLimits, type PeerCodecLimits } from './limits.js';
 import {
@@ -132,8 +132,16 @@ export interface PeerFrame {
   readonly bytes: number;
 }
 
-/** The kinds whose transactions' kept encodings are referenced, not copied, in a frame. */
-const txnCarriers: ReadonlySet<PeerMessage['kind']> = new Set(['syncTxns', 'proposal', 'inform']);
+/**
+ * What a frame references rather than copies, by message kind: the kept encodings of the
+ * transactions a message carries, and a snapshot chunk's large znode data (a SNAP would
+ * otherwise copy every byte of the snapshot it sends into frames).
+ */
+function framedParts(kind: PeerMessage['kind'] | undefined): WriterParts {
+  if (kind === 'syncTxns' || kind === 'proposal' || kind === 'inform') return 'kept';
+  if (kind === 'syncSnapshotChunk') return 'keptAndData';
+  return 'none';
+}
 
 /** The message `framePeerMessage` framed last, by identity, and its frame. */
 let lastFramed:
@@ -153,7 +161,7 @@ let lastFramed:
 export function framePeerMessage(message: PeerMessage, reserve: number): PeerFrame {
   const last = lastFramed;
   if (last !== undefined && last.message === message && last.reserve === reserve) return last.frame;
-  const w = new Writer(256, reserve, txnCarriers.has(message?.kind));
+  const w = new Writer(256, reserve, framedParts(message?.kind));
   try {
     peerMessage.write(w, message);
   } catch (error) {

@@ -69,9 +69,9 @@ const crcBytes = 4;
 const formatMagic = Buffer.from('zabkit', 'latin1');
 const uint32Max = 2 ** 32 - 1;
 
-/** A Writer with room for the CRC, which `seal` fills once the body is written. */
-function recordWriter(initialBytes: number): Writer {
-  return new Writer(initialBytes, crcBytes);
+/** A Writer with room for the CRC, which `seal` fills once the body is written; into `into` if it fits. */
+function recordWriter(initialBytes: number, into?: Uint8Array): Writer {
+  return new Writer(initialBytes, crcBytes, 'none', into);
 }
 
 function seal(w: Writer): Uint8Array {
@@ -316,13 +316,17 @@ export function decodeLogRecord(
 
 // ---- snapshots -------------------------------------------------------------------------
 
-/** One chunk of a snapshot's nodes. */
-export function encodeSnapshotChunk(nodes: readonly SnapshotNode[]): Uint8Array {
+/**
+ * One chunk of a snapshot's nodes. With `into` large enough, the chunk is written there (and
+ * a view of it returned), as `encodeLogRecord` does: a learner staging a snapshot for a store
+ * whose database copies each value then reuses one buffer rather than allocating each chunk.
+ */
+export function encodeSnapshotChunk(nodes: readonly SnapshotNode[], into?: Uint8Array): Uint8Array {
   // Sized for the chunk at once (snapshotNodeBytes errs large): grown by doubling from a small
   // buffer, a chunk of a MiB was copied about twice over on its way.
   let bytes = 16;
   for (const node of nodes) bytes += snapshotNodeBytes(node);
-  const w = recordWriter(bytes);
+  const w = recordWriter(bytes, into);
   try {
     snapshotNodesCodec.write(w, nodes);
   } catch (error) {

@@ -17,7 +17,15 @@ import {
   resolveLimits,
 } from '../src/index.js';
 import { txnEncoding } from '../src/values.js';
-import { messageArbs, peerMessageArb, snapshotArb, txnArb, uint32Arb, uint53Arb } from './arbitraries.js';
+import {
+  messageArbs,
+  peerMessageArb,
+  snapshotArb,
+  snapshotNodeArb,
+  txnArb,
+  uint32Arb,
+  uint53Arb,
+} from './arbitraries.js';
 
 const roundTrip = (message: PeerMessage) => decodePeerMessage(encodePeerMessage(message));
 
@@ -224,11 +232,52 @@ describe('peer frames in parts', () => {
         expect(frame.bytes).toBe(bytes.length);
         expect(bytes.subarray(peerFramePrefixBytes)).toEqual(expected);
         expect(frame.head.length).toBeGreaterThanOrEqual(peerFramePrefixBytes);
-        // Each large kept encoding is one of the parts itself; nothing else is a part.
+        // Each large kept encoding (or snapshot chunk's znode data) is one of the parts itself;
+        // nothing else is a part.
+        if (message.kind === 'syncSnapshotChunk')
+          for (const node of message.nodes)
+            if (node.data !== null && node.data.length >= keptPartMinBytes) kept.add(node.data);
         expect(frame.rest.filter((part) => kept.has(part)).length).toBe(kept.size);
         if (kept.size === 0) expect(frame.rest).toEqual([]);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("references a snapshot chunk's large znode data, not copied, and copies the small", () => {
+    const nodeArb = fc
+      .tuple(
+        snapshotNodeArb,
+        fc.integer({ min: keptPartMinBytes - 64, max: 3 * keptPartMinBytes }),
+        fc.boolean(),
+      )
+      .map(([node, bytes, large]) =>
+        large ? { ...node, data: new Uint8Array(bytes).fill(bytes & 0xff) } : node,
+      );
+    fc.assert(
+      fc.property(fc.array(nodeArb, { maxLength: 5 }), fc.boolean(), uint53Arb, (nodes, last, seq) => {
+        const chunk: PeerMessage = {
+          kind: 'syncSnapshotChunk',
+          epoch: 3,
+          attempt: 1,
+          seq,
+          nodes,
+          sessions: [],
+          last,
+        };
+        const frame = framePeerMessage(chunk, peerFramePrefixBytes);
+        const bytes = joined(frame);
+        expect(frame.bytes).toBe(bytes.length);
+        expect(bytes.subarray(peerFramePrefixBytes)).toEqual(Buffer.from(encodePeerMessage(chunk)));
+        expect(decodePeerMessage(bytes.subarray(peerFramePrefixBytes))).toEqual(chunk);
+        const large = nodes.flatMap((node) =>
+          node.data !== null && node.data.length >= keptPartMinBytes ? [node.data] : [],
+        );
+        // The large data are parts themselves, in order; the parts between are the frame's own.
+        expect(frame.rest.filter((part) => large.includes(part))).toEqual(large);
+        if (large.length === 0) expect(frame.rest).toEqual([]);
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -1,4 +1,4 @@
-import { makeZxid, type SnapshotNode } from '@zabkit/core';
+import { makeZxid, type SnapshotNode, snapshotNodeBytes } from '@zabkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeSnapshotChunk, encodeSnapshotChunk, SnapshotChunkEncoder } from '../src/index.js';
@@ -22,6 +22,27 @@ describe('SnapshotChunkEncoder', () => {
           expect(Buffer.from(records[i]!)).toEqual(Buffer.from(encodeSnapshotChunk(nodes)));
           expect(decodeSnapshotChunk(records[i]!)).toEqual(nodes);
         });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('encodes a chunk into the buffer it is given when it fits, and into its own when not', () => {
+    fc.assert(
+      fc.property(fc.array(snapshotNodeArb, { maxLength: 6 }), fc.nat(4096), (nodes, spare) => {
+        const plain = Buffer.from(encodeSnapshotChunk(nodes));
+        // Room for the chunk as the encoder sizes it before encoding (snapshotNodeBytes errs large).
+        const room = nodes.reduce((sum, node) => sum + snapshotNodeBytes(node), 16);
+        const roomy = new Uint8Array(room + 16 + spare);
+        const into = encodeSnapshotChunk(nodes, roomy);
+        expect(into.buffer).toBe(roomy.buffer);
+        expect(into.byteOffset).toBe(0);
+        expect(Buffer.from(into)).toEqual(plain);
+        const tight = new Uint8Array(4);
+        const own = encodeSnapshotChunk(nodes, tight);
+        expect(own.buffer).not.toBe(tight.buffer);
+        expect(Buffer.from(own)).toEqual(plain);
+        expect(decodeSnapshotChunk(into)).toEqual(nodes);
       }),
       { numRuns: 200 },
     );

@@ -547,14 +547,27 @@ export class LevelStorage implements PeerStorage {
 
   /** The log record of `txns`, into the reused record buffer when that is free and allowed. */
   private encodeRecord(txns: readonly Txn[], ops: Op[]): Uint8Array {
-    if (!this.dbCopiesValues || this.recordBufferHolder !== undefined) return encodeLogRecord(txns);
+    return this.intoRecordBuffer((into) => encodeLogRecord(txns, into), ops);
+  }
+
+  /**
+   * The record `encode` makes, into the reused record buffer when that is free and allowed:
+   * then held by `ops` until their write settles. `encode` writes into the buffer it is given
+   * when the record fits, else into one of its own.
+   */
+  private intoRecordBuffer(encode: (into: Uint8Array | undefined) => Uint8Array, ops: Op[]): Uint8Array {
+    if (!this.dbCopiesValues || this.recordBufferHolder !== undefined) return encode(undefined);
     const buffer = this.recordBuffer;
-    const record = encodeLogRecord(txns, buffer);
+    const record = encode(buffer);
     if (buffer === undefined || record.buffer !== buffer.buffer) {
-      // Too large for the buffer: this record's own (not from Buffer's shared pool) is the next,
-      // larger buffer, once this write has settled.
-      if (record.byteOffset !== 0 || record.buffer.byteLength !== record.length) return record;
+      // Too large for the buffer: the next, larger buffer is this record's own (not from
+      // Buffer's shared pool) once this write has settled, or, where the record is only part of
+      // its buffer (a snapshot chunk's is sized before it is encoded), one made for the next.
       if (record.length > recordBufferBytesMax) return record;
+      if (record.byteOffset !== 0 || record.buffer.byteLength !== record.length) {
+        this.recordBuffer = new Uint8Array(Math.min(recordBufferBytesMax, 2 * record.length));
+        return record;
+      }
       this.recordBuffer = record;
     }
     this.recordBufferHolder = ops;
@@ -1338,7 +1351,10 @@ export class LevelStorage implements PeerStorage {
     if (index !== staging.chunks)
       throw new RangeError(`staged chunk ${index} out of order: chunk ${staging.chunks} is next`);
     if (index >= cursorChunkFactor) throw new RangeError(`too many staged chunks (${index})`);
-    ops.push({ type: 'put', key: chunkKey(zxid, index), value: encodeSnapshotChunk(nodes) });
+    // Into the record buffer, as a log record: a learner staging a 1 GB SNAP would otherwise
+    // allocate a second gigabyte, a chunk at a time, that the database copies at once.
+    const value = this.intoRecordBuffer((into) => encodeSnapshotChunk(nodes, into), ops);
+    ops.push({ type: 'put', key: chunkKey(zxid, index), value });
     staging.chunks++;
     staging.nodes += nodes.length;
   }
