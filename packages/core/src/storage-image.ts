@@ -179,9 +179,19 @@ export class StorageImage {
 
   /** Drops log entries at or below `throughZxid` and snapshots older than the newest one at or below it. */
   purge(throughZxid: Zxid): void {
-    this.log = this.log.filter((txn) => txn.zxid > throughZxid);
-    const keepFrom = this.snapshots.findLastIndex((snapshot) => snapshot.zxid <= throughZxid);
-    if (keepFrom > 0) this.snapshots = this.snapshots.slice(keepFrom);
+    // The log is in zxid order (append asserts it), so what goes is a prefix: found by
+    // halving and cut in one copy. A filter called a closure and compared two BigInts per
+    // entry, on every purge (one follows each snapshot) over up to two snapshots' worth.
+    const log = this.log;
+    let keepFrom = 0;
+    for (let end = log.length; keepFrom < end; ) {
+      const middle = (keepFrom + end) >>> 1;
+      if (log[middle]!.zxid <= throughZxid) keepFrom = middle + 1;
+      else end = middle;
+    }
+    if (keepFrom > 0) this.log = log.slice(keepFrom);
+    const snapshotsFrom = this.snapshots.findLastIndex((snapshot) => snapshot.zxid <= throughZxid);
+    if (snapshotsFrom > 0) this.snapshots = this.snapshots.slice(snapshotsFrom);
   }
 
   /** The snapshot with the highest zxid, if any. */

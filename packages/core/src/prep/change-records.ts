@@ -98,6 +98,16 @@ export class OutstandingChanges {
     return this.tree.getNode(path);
   }
 
+  /**
+   * `lookup` for the preparation of setData `zxid`: a node read from the tree is remembered
+   * for that transaction's apply (DataTree's `nodeForWrite`).
+   */
+  lookupForWrite(zxid: Zxid, path: string): NodeRecord | undefined {
+    const record = this.latestByPath.get(path);
+    if (record !== undefined) return record.node;
+    return this.tree.nodeForWrite(zxid, path);
+  }
+
   /** True when an outstanding record deletes the node at `path` (its latest one). */
   isPendingDeletion(path: string): boolean {
     const record = this.latestByPath.get(path);

@@ -363,7 +363,7 @@ export class RequestPreparer {
   private prepareSetData(input: PrepInput, request: SetDataRequest): TxnBody {
     const { path, data } = request;
     if (pathProblem(path) !== undefined) fail(ErrorCode.BadArguments);
-    const node = this.record(path);
+    const node = this.changes.lookupForWrite(input.zxid, path) ?? fail(ErrorCode.NoNode);
     this.requireAccess(node.acl, Perms.Write, input.authInfo);
     this.checkQuota(path, dataLength(data) - dataLength(node.data), 0);
     this.checkDataSize(data);

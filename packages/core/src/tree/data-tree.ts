@@ -14,6 +14,7 @@ import { multiFailed } from '../txn.js';
 import { decodeUtf8, encodeUtf8 } from '../utf8.js';
 import { type Zxid, zeroZxid } from '../zxid.js';
 import { AclCache } from './acl-cache.js';
+import { FoundNodes } from './found-nodes.js';
 import { lifetimeOf, type NodeLifetime, persistentLifetime } from './lifetime.js';
 import {
   parseStatsTrack,
@@ -101,6 +102,11 @@ export class DataTree {
    * leaves the tree (`deleteNode`, `initialize`, `replaceWith`); nothing else replaces one.
    */
   private readonly hotNodes = new Map<string, Znode>();
+  /**
+   * Nodes the leader's preparer found for writes not yet applied (see `nodeForWrite`): their
+   * applies take them instead of looking again. Forgotten whenever a node leaves the tree.
+   */
+  private readonly foundNodes = new FoundNodes();
   /** Every node's ACL list comes from here: one list per distinct ACL, however many nodes. */
   private acls = new AclCache();
   private ephemeralsBySession = new Map<SessionId, Set<string>>();
@@ -137,6 +143,7 @@ export class DataTree {
     // A snapshot still being taken copies what it needs before the nodes go.
     this.walk?.drain();
     this.hotNodes.clear();
+    this.foundNodes.clear();
     this.acls.clear();
     this.ephemeralsBySession.clear();
     this.containerPaths.clear();
@@ -265,6 +272,7 @@ export class DataTree {
     this.walk?.drain();
     other.walk?.drain();
     this.hotNodes.clear();
+    this.foundNodes.clear();
     this.root = other.root;
     this.count = other.count;
     this.acls = other.acls;
@@ -446,6 +454,18 @@ export class DataTree {
   /** The live node at `path`, if any; it belongs to the tree, so callers only read it. */
   getNode(path: string): Znode | undefined {
     return this.lookup(path);
+  }
+
+  /**
+   * `getNode` for the preparation of the write that will be `zxid` (the leader's), by the
+   * path it will apply at: the node found is remembered for that apply, which then need not
+   * look it up again (see FoundNodes). Remembered in zxid order, at most one per path and
+   * zxid: only setData asks.
+   */
+  nodeForWrite(zxid: Zxid, path: string): Znode | undefined {
+    const node = this.lookup(path);
+    if (node !== undefined) this.foundNodes.remember(zxid, path, node);
+    return node;
   }
 
   /**
@@ -846,6 +866,8 @@ export class DataTree {
     this.beforeChange(path, node);
     parent.removeChild(name);
     this.hotNodes.delete(path);
+    // Whatever was remembered was found before this node left: perhaps it.
+    this.foundNodes.clear();
     // ZooKeeper moves pzxid on a delete but leaves cversion alone.
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.count--;
@@ -872,7 +894,7 @@ export class DataTree {
   }
 
   private setData(path: string, data: ZnodeData, version: number, txn: Txn, changes: ChangeSink): Znode {
-    const node = this.requireNode(path);
+    const node = this.foundNodes.take(txn.zxid, path) ?? this.requireNode(path);
     this.beforeChange(path, node);
     const bytesBefore = node.dataLength;
     this.replaceData(node, data);
