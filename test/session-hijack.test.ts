@@ -51,9 +51,12 @@ describe('session passwords on an ensemble of processes', () => {
   let victim: ZabClient;
 
   beforeAll(async () => {
-    ensemble = await startProcessEnsemble({ size: 3 });
+    // The 20 s sessions below need a maximum above tickTime x 20 (4 s here): on a loaded
+    // machine a session of 4 s can expire while its client moves after a kill.
+    ensemble = await startProcessEnsemble({ size: 3, extraConfig: () => ['maxSessionTimeout=30000'] });
     await ensemble.settled();
     victim = await connectTcp(ensemble.connectString, { sessionTimeoutMs: 20_000 });
+    expect(victim.sessionTimeoutMs).toBe(20_000);
     await victim.create('/lock', 'held', { mode: 'ephemeral' });
   }, 60_000);
 
