@@ -51,6 +51,11 @@ export interface PeerDriverOptions {
   readonly peer: ZabPeerOptions;
   readonly storage: PeerStorage;
   readonly transport: PeerTransport;
+  /**
+   * Whether `stop` closes the storage. Default true; a host that starts another driver on the
+   * same store (a restore) leaves it open and closes it itself.
+   */
+  readonly closesStorage?: boolean;
   /** How often the peer is ticked. Default: a quarter of the tick time. */
   readonly tickIntervalMs?: number;
   /** The wall clock each step reads (transaction times, TTLs). Default Date.now. */
@@ -246,6 +251,7 @@ export class PeerDriver implements LinkFactory {
   readonly peer: ZabPeer;
   private readonly storage: PeerStorage;
   private readonly transport: PeerTransport;
+  private readonly closesStorage: boolean;
   private readonly clock: () => number;
   private readonly monotonicClock: () => number;
   private readonly links = new Map<ConnectionId, LinkHandlers>();
@@ -286,6 +292,7 @@ export class PeerDriver implements LinkFactory {
     this.peer = peer;
     this.storage = options.storage;
     this.transport = options.transport;
+    this.closesStorage = options.closesStorage ?? true;
     this.clock = options.clock ?? Date.now;
     this.monotonicClock = options.monotonicClock ?? (() => performance.now());
     this.log = options.log ?? silentLogger;
@@ -388,7 +395,7 @@ export class PeerDriver implements LinkFactory {
     for (const handler of handlers) handler.closed('lost');
     // The store is closed only once the write under way has settled.
     await this.writeSettled;
-    await this.storage.close();
+    if (this.closesStorage) await this.storage.close();
   }
 
   /**
