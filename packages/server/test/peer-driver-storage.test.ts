@@ -2,7 +2,7 @@ import type { PeerStorage } from '@zabkit/core';
 import { MemoryStorage } from '@zabkit/storage-memory';
 import { MemoryNetwork } from '@zabkit/transport-memory';
 import { describe, expect, it } from 'vitest';
-import { PeerDriver } from '../src/index.js';
+import { PeerDriver, type PeerDriverObserver } from '../src/index.js';
 
 /** A memory store that counts its closes. */
 function countingStore(): { storage: PeerStorage; closes: () => number } {
@@ -60,5 +60,37 @@ describe('the driver and its storage', () => {
     expect(closes()).toBe(0);
     await storage.close();
     expect(closes()).toBe(1);
+  });
+});
+
+describe('the driver observers', () => {
+  it('tells an observer added twice once, and stops telling it once removed', async () => {
+    const { storage } = countingStore();
+    const driver = await standalone(storage);
+    let steps = 0;
+    const observer: PeerDriverObserver = {
+      stepped: () => {
+        steps++;
+      },
+    };
+    const removeFirst = driver.observe(observer);
+    const removeSecond = driver.observe(observer);
+    const other: { steps: number } = { steps: 0 };
+    const removeOther = driver.observe({
+      stepped: () => {
+        other.steps++;
+      },
+    });
+    await until(() => other.steps >= 3, 5_000);
+    // Each step told each observer once.
+    expect(steps).toBe(other.steps);
+    removeSecond();
+    const stepsAtRemoval = steps;
+    const otherAtRemoval = other.steps;
+    await until(() => other.steps >= otherAtRemoval + 3, 5_000);
+    expect(steps).toBe(stepsAtRemoval);
+    removeFirst();
+    removeOther();
+    await driver.stop();
   });
 });
