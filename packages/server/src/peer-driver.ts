@@ -287,6 +287,12 @@ export class PeerDriver implements LinkFactory {
   /** A one-shot tick for a timer due before the next regular tick, and when it is due. */
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private wakeDueMs: number | undefined;
+  /**
+   * When the regular tick timer last fired (on the monotonic clock): the next regular tick is
+   * due a tick interval after it. Read once per regular tick, so that most steps can tell
+   * without reading the clock that the peer's next timer waits for a regular tick.
+   */
+  private regularTickMs: number;
   /** Steps in a microtask, with a turn of the event loop now and then (timers, peer messages). */
   private readonly steps = new StepScheduler();
   private readonly pumpNow = () => this.pump();
@@ -314,7 +320,11 @@ export class PeerDriver implements LinkFactory {
     const intervalMs =
       options.tickIntervalMs ?? Math.max(1, Math.floor((options.peer.tickTimeMs ?? 2000) / 4));
     this.tickIntervalMs = intervalMs;
-    this.timer = setInterval(() => this.enqueue({ kind: 'tick' }), intervalMs);
+    this.regularTickMs = this.monotonicClock();
+    this.timer = setInterval(() => {
+      this.regularTickMs = this.monotonicClock();
+      this.enqueue({ kind: 'tick' });
+    }, intervalMs);
   }
 
   /**
@@ -566,6 +576,8 @@ export class PeerDriver implements LinkFactory {
     if (this.stopped) return;
     const due = this.peer.nextTimerDueMs();
     if (due === undefined || due === this.wakeDueMs) return;
+    // Due at or after the next regular tick: that tick serves it (the clock is not read).
+    if (due >= this.regularTickMs + this.tickIntervalMs) return;
     const delayMs = Math.ceil(due - this.monotonicClock());
     if (delayMs >= this.tickIntervalMs) return;
     if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
