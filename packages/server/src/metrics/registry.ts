@@ -64,6 +64,9 @@ export function topLevelNamespace(path: string): string | undefined {
   return namespace === '' ? undefined : namespace;
 }
 
+/** '/', as a char code. */
+const slashCode = 47;
+
 /** The cxid of the transactions a server issues itself (a session expiry's close among them). */
 const internalCxid = -1;
 
@@ -163,6 +166,10 @@ export class ServerMetrics implements ReplicaListener {
   private readonly labelledCells = new Map<string, LabelledCell>();
   /** What every write records, found once (see HotCells). */
   private readonly hot: HotCells;
+  /** The wall clock when the current step first applied a transaction (see applied). */
+  private appliedAtMs: number | undefined;
+  /** The top-level namespace last found (see namespaceOf). */
+  private lastNamespace: string | undefined;
   /** Learner ids as the labelled summaries' keys, made once per learner. */
   private readonly learnerKeys = new Map<number, string>();
   /** The counter sets' values by key since the last reset (quota_exceeded_error_per_namespace). */
@@ -843,6 +850,8 @@ export class ServerMetrics implements ReplicaListener {
   }
 
   private stepped(ready: PeerReady, status: PeerStatus): void {
+    // The next step's applies read the clock afresh.
+    this.appliedAtMs = undefined;
     // Most steps log, send and tell nothing (a tick, a durability report, an ack short of a
     // quorum), in the same role: then only the leader's uptime may change.
     if (
@@ -1010,8 +1019,12 @@ export class ServerMetrics implements ReplicaListener {
   applied(txn: Txn): void {
     // ZooKeeper's FinalRequestProcessor times each transaction it applies from the leader's
     // time in it. A sync's backlog (and a restart's log, applied once committed) is not
-    // propagation: only what a serving replica applies counts.
-    if (this.serving) this.observeSince(this.hot.propagationLatency, txn.timeMs);
+    // propagation: only what a serving replica applies counts. The transactions one step
+    // applies share one reading of the clock (read at the first; stepped forgets it).
+    if (this.serving) {
+      this.appliedAtMs ??= Date.now();
+      this.observeSince(this.hot.propagationLatency, txn.timeMs, this.appliedAtMs);
+    }
     this.appliedPart(txn.body);
   }
 
@@ -1061,9 +1074,26 @@ export class ServerMetrics implements ReplicaListener {
 
   /** Records `bytes` under the path's top-level namespace (`/app/x` is `app`; `/` has none). */
   private perNamespace(summary: LabelledCell, path: string, bytes: number): void {
-    const namespace = topLevelNamespace(path);
+    const namespace = this.namespaceOf(path);
     if (namespace === undefined) return;
     this.recordKeyed(summary, namespace, bytes);
+  }
+
+  /**
+   * The path's top-level namespace. Writes and reads in a row mostly share one: the last one
+   * found is tried first, and then its string is used again (no new string to make and hash).
+   */
+  private namespaceOf(path: string): string | undefined {
+    const last = this.lastNamespace;
+    if (
+      last !== undefined &&
+      path.startsWith(last, 1) &&
+      (path.length === last.length + 1 || path.charCodeAt(last.length + 1) === slashCode)
+    )
+      return last;
+    const namespace = topLevelNamespace(path);
+    if (namespace !== undefined) this.lastNamespace = namespace;
+    return namespace;
   }
 
   /** Remembers when a proposal's transaction was made, for its commit latencies. */
