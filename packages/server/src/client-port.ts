@@ -824,8 +824,9 @@ class ClientConnection implements BudgetWaiter {
         }
         slot.answer = { zxid: message.zxid, reply: message.reply };
         if (this.port.options.audit !== undefined) this.audit(slot.decoded.request, message.reply);
-        const latencyMs = performance.now() - slot.receivedAt;
-        this.stats.responded(slot.decoded.opcode, slot.xid, message.zxid, latencyMs);
+        const respondedAtMs = performance.now();
+        const latencyMs = respondedAtMs - slot.receivedAt;
+        this.stats.responded(slot.decoded.opcode, slot.xid, message.zxid, latencyMs, respondedAtMs);
         this.port.served(slot.decoded.request, message.reply, latencyMs);
         this.flushSlots();
         if (this.queuedHead < this.queued.length) this.serveQueued();
