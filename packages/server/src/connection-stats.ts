@@ -84,21 +84,35 @@ export class ConnectionStats {
   lastOperation = 'NA';
   lastCxid = -1;
   lastZxid = -1n;
-  /** When the last response went out, ms since the epoch; 0 before any. */
-  lastResponseTimeMs = 0;
+  /**
+   * When the last response went out, on the monotonic clock (performance.now), or undefined
+   * before any: the client port reads that clock for the response's latency anyway, and the
+   * wall-clock time is worked out from it only when asked (cons), not at every response.
+   */
+  private lastResponseAtMs: number | undefined;
   lastLatencyMs = 0;
   private latencyCount = 0;
   private latencyTotalMs = 0;
   private latencyMinMs = Number.POSITIVE_INFINITY;
   private latencyMaxMs = 0;
 
-  /** A response to `opcode`'s request `cxid` left at `zxid`, `latencyMs` after it came. */
-  responded(opcode: number, cxid: number, zxid: bigint, latencyMs: number): void {
+  /** When the last response went out, ms since the epoch; 0 before any. */
+  get lastResponseTimeMs(): number {
+    const atMs = this.lastResponseAtMs;
+    if (atMs === undefined) return 0;
+    return Math.round(Date.now() - (performance.now() - atMs));
+  }
+
+  /**
+   * A response to `opcode`'s request `cxid` left at `zxid`, `latencyMs` after it came, at
+   * `atMs` on the monotonic clock (performance.now).
+   */
+  responded(opcode: number, cxid: number, zxid: bigint, latencyMs: number, atMs: number): void {
     const whole = Math.trunc(latencyMs);
     this.lastOperation = lastOperationName(opcode);
     this.lastCxid = cxid;
     this.lastZxid = zxid;
-    this.lastResponseTimeMs = Date.now();
+    this.lastResponseAtMs = atMs;
     this.lastLatencyMs = whole;
     this.latencyCount++;
     this.latencyTotalMs += whole;
@@ -123,7 +137,7 @@ export class ConnectionStats {
     this.lastOperation = 'NA';
     this.lastCxid = -1;
     this.lastZxid = -1n;
-    this.lastResponseTimeMs = 0;
+    this.lastResponseAtMs = undefined;
     this.lastLatencyMs = 0;
     this.latencyCount = 0;
     this.latencyTotalMs = 0;

@@ -180,9 +180,6 @@ export class ServerNode {
     // The metrics the replica's applies go to: the node's own and any attached to it.
     const replicaListeners = new Set<ReplicaListener>();
     const realStorage = options.storage ?? new MemoryStorage();
-    // The driver's stop closes the store it was given; a restore stops one driver and starts
-    // another on the same store, which the node closes itself.
-    const storage = keptOpen(realStorage);
     const driverOptions: PeerDriverOptions = {
       peer: {
         serverId,
@@ -242,7 +239,9 @@ export class ServerNode {
         },
         startTimeMs: (options.clock ?? Date.now)(),
       },
-      storage,
+      storage: realStorage,
+      // A restore stops one driver and starts another on the same store: the node closes it.
+      closesStorage: false,
       transport,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       // Timers fire on ticks: a check for expired TTL nodes more often than a quarter tick
@@ -922,24 +921,4 @@ async function startDriver(options: PeerDriverOptions, log: Logger): Promise<Pee
     ),
   );
   return driver;
-}
-
-/** The store with its `close` left to the node (see ServerNode.restore). */
-function keptOpen(storage: PeerStorage): PeerStorage {
-  // Methods are bound once each: the driver reaches the store on every write, and a fresh
-  // bound function per access is garbage per write.
-  const bound = new Map<PropertyKey, { readonly method: unknown; readonly bound: unknown }>();
-  const close = async () => undefined;
-  return new Proxy(storage, {
-    get(target, property, receiver) {
-      if (property === 'close') return close;
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      const known = bound.get(property);
-      if (known !== undefined && known.method === value) return known.bound;
-      const made: unknown = value.bind(target);
-      bound.set(property, { method: value, bound: made });
-      return made;
-    },
-  });
 }

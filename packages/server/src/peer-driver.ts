@@ -51,6 +51,11 @@ export interface PeerDriverOptions {
   readonly peer: ZabPeerOptions;
   readonly storage: PeerStorage;
   readonly transport: PeerTransport;
+  /**
+   * Whether `stop` closes the storage. Default true; a host that starts another driver on the
+   * same store (a restore) leaves it open and closes it itself.
+   */
+  readonly closesStorage?: boolean;
   /** How often the peer is ticked. Default: a quarter of the tick time. */
   readonly tickIntervalMs?: number;
   /** The wall clock each step reads (transaction times, TTLs). Default Date.now. */
@@ -246,11 +251,13 @@ export class PeerDriver implements LinkFactory {
   readonly peer: ZabPeer;
   private readonly storage: PeerStorage;
   private readonly transport: PeerTransport;
+  private readonly closesStorage: boolean;
   private readonly clock: () => number;
   private readonly monotonicClock: () => number;
   private readonly links = new Map<ConnectionId, LinkHandlers>();
   private nextConnectionId = 1;
-  private readonly inputs: PeerInput[] = [];
+  /** Inputs queued for the next step; the pump takes the whole array and leaves a new one. */
+  private inputs: PeerInput[] = [];
   private pumping = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
@@ -265,7 +272,11 @@ export class PeerDriver implements LinkFactory {
   /** Settles when the storage write under way does, whether it succeeded or failed. */
   private writeSettled: Promise<void> = Promise.resolve();
   private readonly fatal = new FatalState();
-  private readonly observers = new Set<PeerDriverObserver>();
+  /**
+   * The observers, as an array replaced on every change: every step, write and peer message
+   * walks it, and an array's loop costs less than a Set's iterator.
+   */
+  private observers: readonly PeerDriverObserver[] = [];
   /** How long loading the store took at start, in ms (ZooKeeper's dbinittime). */
   loadTimeMs = 0;
   /** The logged transactions past the snapshot that the load read (applied once committed). */
@@ -276,6 +287,12 @@ export class PeerDriver implements LinkFactory {
   /** A one-shot tick for a timer due before the next regular tick, and when it is due. */
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private wakeDueMs: number | undefined;
+  /**
+   * When the regular tick timer last fired (on the monotonic clock): the next regular tick is
+   * due a tick interval after it. Read once per regular tick, so that most steps can tell
+   * without reading the clock that the peer's next timer waits for a regular tick.
+   */
+  private regularTickMs: number;
   /** Steps in a microtask, with a turn of the event loop now and then (timers, peer messages). */
   private readonly steps = new StepScheduler();
   private readonly pumpNow = () => this.pump();
@@ -286,13 +303,15 @@ export class PeerDriver implements LinkFactory {
     this.peer = peer;
     this.storage = options.storage;
     this.transport = options.transport;
+    this.closesStorage = options.closesStorage ?? true;
     this.clock = options.clock ?? Date.now;
     this.monotonicClock = options.monotonicClock ?? (() => performance.now());
     this.log = options.log ?? silentLogger;
     if (options.log !== undefined) this.activity = new PeerActivityLog(options.log, this.monotonicClock);
     this.transport.listen({
       message: (from, message) => {
-        for (const observer of this.observers) observer.received?.(from, message);
+        const observers = this.observers;
+        for (let i = 0; i < observers.length; i++) observers[i]!.received?.(from, message);
         this.enqueue({ kind: 'message', from, message });
       },
       linkDown: (peerId) => this.enqueue({ kind: 'linkDown', peer: peerId }),
@@ -301,7 +320,11 @@ export class PeerDriver implements LinkFactory {
     const intervalMs =
       options.tickIntervalMs ?? Math.max(1, Math.floor((options.peer.tickTimeMs ?? 2000) / 4));
     this.tickIntervalMs = intervalMs;
-    this.timer = setInterval(() => this.enqueue({ kind: 'tick' }), intervalMs);
+    this.regularTickMs = this.monotonicClock();
+    this.timer = setInterval(() => {
+      this.regularTickMs = this.monotonicClock();
+      this.enqueue({ kind: 'tick' });
+    }, intervalMs);
   }
 
   /**
@@ -361,8 +384,11 @@ export class PeerDriver implements LinkFactory {
    * that removes it.
    */
   observe(observer: PeerDriverObserver): () => void {
-    this.observers.add(observer);
-    return () => this.observers.delete(observer);
+    // As a Set: one observer added twice is told once, and removed by either function.
+    if (!this.observers.includes(observer)) this.observers = [...this.observers, observer];
+    return () => {
+      this.observers = this.observers.filter((each) => each !== observer);
+    };
   }
 
   /** The driven peer's server id (its myid). */
@@ -388,7 +414,7 @@ export class PeerDriver implements LinkFactory {
     for (const handler of handlers) handler.closed('lost');
     // The store is closed only once the write under way has settled.
     await this.writeSettled;
-    await this.storage.close();
+    if (this.closesStorage) await this.storage.close();
   }
 
   /**
@@ -510,7 +536,8 @@ export class PeerDriver implements LinkFactory {
   private pump(): void {
     try {
       while (this.inputs.length > 0 && !this.stopped) {
-        const batch = this.inputs.splice(0, this.inputs.length);
+        const batch = this.inputs;
+        this.inputs = [];
         let ready: PeerReady;
         let sendNow: readonly Envelope[];
         try {
@@ -549,6 +576,8 @@ export class PeerDriver implements LinkFactory {
     if (this.stopped) return;
     const due = this.peer.nextTimerDueMs();
     if (due === undefined || due === this.wakeDueMs) return;
+    // Due at or after the next regular tick: that tick serves it (the clock is not read).
+    if (due >= this.regularTickMs + this.tickIntervalMs) return;
     const delayMs = Math.ceil(due - this.monotonicClock());
     if (delayMs >= this.tickIntervalMs) return;
     if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
@@ -567,17 +596,29 @@ export class PeerDriver implements LinkFactory {
   private handle(ready: PeerReady, sendNow: readonly Envelope[], status: PeerStatus): void {
     if (!this.send(sendNow)) return;
     this.write();
-    for (const read of ready.reads) this.read(read);
-    for (const output of ready.toClients) this.deliver(output);
-    for (const observer of this.observers) observer.stepped?.(ready, status);
-    for (const event of ready.events) {
+    // Indexed loops: most of these arrays are empty or short, and a step walks each of them.
+    const { reads, toClients, events, closeLinks } = ready;
+    for (let i = 0; i < reads.length; i++) this.read(reads[i]!);
+    for (let i = 0; i < toClients.length; i++) this.deliver(toClients[i]!);
+    const observers = this.observers;
+    for (let i = 0; i < observers.length; i++) observers[i]!.stepped?.(ready, status);
+    if (events.length > 0) this.tell(events);
+    // After this Ready's messages went: the other end sees the link down at once (a dropped
+    // follower looks for a leader and syncs again), and it is made again as usual.
+    if (closeLinks.length > 0) this.closeLinks(closeLinks);
+  }
+
+  /** The step's events: logged, and to whoever waits for them here. */
+  private tell(events: PeerReady['events']): void {
+    for (const event of events) {
       logPeerEvent(this.log, this.peer.serverId, event);
       if (event.kind === 'leadershipTransfer') this.transferWaiter?.(event);
       else if (event.kind === 'restore') this.restoreWaiters.get(event.token)?.(event);
     }
-    // After this Ready's messages went: the other end sees the link down at once (a dropped
-    // follower looks for a leader and syncs again), and it is made again as usual.
-    for (const closure of ready.closeLinks) {
+  }
+
+  private closeLinks(closures: PeerReady['closeLinks']): void {
+    for (const closure of closures) {
       this.log.info(
         { serverId: this.peer.serverId, peer: closure.peer, reason: closure.reason },
         `closing the link to server ${closure.peer}: ${closure.reason}`,
@@ -606,7 +647,11 @@ export class PeerDriver implements LinkFactory {
    */
   private send(envelopes: readonly Envelope[]): boolean {
     try {
-      for (const envelope of envelopes) this.transport.send(envelope.to, envelope.message);
+      const transport = this.transport;
+      for (let i = 0; i < envelopes.length; i++) {
+        const envelope = envelopes[i]!;
+        transport.send(envelope.to, envelope.message);
+      }
       return true;
     } catch (error) {
       this.fail('invariant', error);
@@ -643,7 +688,8 @@ export class PeerDriver implements LinkFactory {
         // The acks the write released go first: the observers' bookkeeping (the metrics')
         // is not on the path of a replicated write.
         if (!this.send(done.send)) return;
-        for (const observer of this.observers) observer.stored?.(write.actions, elapsedMs);
+        const observers = this.observers;
+        for (let i = 0; i < observers.length; i++) observers[i]!.stored?.(write.actions, elapsedMs);
         this.enqueue(done.persisted);
         this.write();
       },

@@ -191,7 +191,11 @@ describe('the client port', () => {
       expect(mntr).toMatch(/^zk_ephemerals_count\t1$/m);
       expect(mntr).toMatch(/^zk_watch_count\t1$/m);
       expect(await word('conf')).toMatch(/^tickTime=200$/m);
-      expect(await word('cons')).toMatch(/sid=0x[0-9a-f]+/);
+      const cons = await word('cons');
+      expect(cons).toMatch(/sid=0x[0-9a-f]+/);
+      // The last response's wall-clock time: the getData above, a moment ago.
+      const lastResponses = [...cons.matchAll(/lresp=(\d+)/g)].map((m) => Number(m[1]));
+      expect(lastResponses.some((ms) => ms > Date.now() - 10_000 && ms <= Date.now() + 5)).toBe(true);
       expect(await word('envi')).toMatch(/^Environment:\n/);
       expect(await word('wchs')).toMatch(/^1 connections watching 1 paths\nTotal watches:1\n$/);
       const dump = await word('dump');

@@ -161,6 +161,21 @@ describe('Prometheus metrics', () => {
     await zk.close();
   });
 
+  it('counts writes under the right namespace when one name begins another', async () => {
+    node = await startStandalone();
+    const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 4000 });
+    // In this order each path's namespace differs from the one before, or is the same.
+    for (const path of ['/a', '/a/c', '/ab', '/ab/d', '/a/e', '/abc']) await zk.create(path, '');
+    const figures = new Map(node.metrics.dump());
+    // A write counts its path's length (no data here).
+    expect(figures.get('cnt_a_write_per_namespace')).toBe(3);
+    expect(figures.get('sum_a_write_per_namespace')).toBe(2 + 4 + 4);
+    expect(figures.get('cnt_ab_write_per_namespace')).toBe(2);
+    expect(figures.get('sum_ab_write_per_namespace')).toBe(3 + 5);
+    expect(figures.get('cnt_abc_write_per_namespace')).toBe(1);
+    await zk.close();
+  });
+
   it("prints the Prometheus provider's samples in mntr and monitor when it is configured", async () => {
     node = await startStandalone(`${metricsConfig}admin.serverAddress=127.0.0.1\nadmin.serverPort=0\n`);
     const zk = await connectTcp(`127.0.0.1:${node.address().port}`, { sessionTimeoutMs: 4000 });

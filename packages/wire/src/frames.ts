@@ -21,11 +21,20 @@ export class FrameDecoder {
     return this.end - this.start;
   }
 
-  /** Adds a chunk and returns the payloads of every frame it completes, in order (copies). */
+  /**
+   * Adds a chunk and returns the payloads of every frame it completes, in order. A frame that
+   * lies wholly inside `chunk` is returned as a view of it, not copied (a socket's chunk is its
+   * own, and the decoders copy what they keep): the caller must not change `chunk` afterwards.
+   * Frames that span chunks are copied.
+   */
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.failure !== undefined) throw this.failure;
-    this.append(chunk);
     const frames: Uint8Array[] = [];
+    // Nothing buffered: the chunk's whole frames are taken from it in place, and only the
+    // partial frame at its end (if any) is buffered.
+    if (this.start === this.end) chunk = chunk.subarray(this.takeWhole(chunk, frames));
+    if (chunk.length === 0) return frames;
+    this.append(chunk);
     while (this.end - this.start >= 4) {
       const b = this.buffer;
       const s = this.start;
@@ -38,6 +47,22 @@ export class FrameDecoder {
     }
     if (this.start === this.end) this.start = this.end = 0;
     return frames;
+  }
+
+  /** Takes the whole frames at the start of `chunk` as views into `frames`; returns where they end. */
+  private takeWhole(chunk: Uint8Array, frames: Uint8Array[]): number {
+    let at = 0;
+    while (chunk.length - at >= 4) {
+      const length = (chunk[at]! << 24) | (chunk[at + 1]! << 16) | (chunk[at + 2]! << 8) | chunk[at + 3]! | 0;
+      if (length < 0) this.fail(new WireDecodeError(`negative frame length ${length}`));
+      if (length > this.maxFrameBytes) this.fail(new FrameTooLargeError(length, this.maxFrameBytes));
+      if (chunk.length - at - 4 < length) break;
+      // A plain Uint8Array over the chunk's bytes, even when the chunk is a Buffer: the
+      // decoders copy with slice, which on a Buffer would make a view instead.
+      frames.push(new Uint8Array(chunk.buffer, chunk.byteOffset + at + 4, length));
+      at += 4 + length;
+    }
+    return at;
   }
 
   private fail(error: WireDecodeError): never {

@@ -34,6 +34,34 @@ const payloads = [
 const stream = concat(payloads.map(frameOf));
 
 describe('FrameDecoder', () => {
+  it('returns a frame inside one chunk as a view of it, and copies one that spans chunks', () => {
+    const first = frameOf(new Uint8Array([1, 2, 3]));
+    const second = frameOf(new Uint8Array([4, 5, 6, 7]));
+    const chunk = concat([first, second.subarray(0, 6)]);
+    const decoder = new FrameDecoder();
+    const [inside] = decoder.push(chunk);
+    expect(inside).toEqual(new Uint8Array([1, 2, 3]));
+    // A view: no copy was made of the chunk's bytes.
+    expect(inside!.buffer).toBe(chunk.buffer);
+    const rest = second.subarray(6);
+    const [spanning] = decoder.push(rest);
+    expect(spanning).toEqual(new Uint8Array([4, 5, 6, 7]));
+    // Copied out of the decoder: later chunks cannot change it.
+    chunk.fill(0);
+    rest.fill(0);
+    expect(spanning).toEqual(new Uint8Array([4, 5, 6, 7]));
+    expect(decoder.pending).toBe(0);
+  });
+
+  it('returns plain Uint8Arrays from a Buffer chunk, so that slicing one copies', () => {
+    const chunk = Buffer.from(frameOf(new Uint8Array([9, 8, 7])));
+    const [frame] = new FrameDecoder().push(chunk);
+    expect(Buffer.isBuffer(frame)).toBe(false);
+    const copy = frame!.slice(0, 2);
+    chunk.fill(0);
+    expect(copy).toEqual(new Uint8Array([9, 8]));
+  });
+
   it('splits the stream correctly at every byte boundary', () => {
     for (let cut = 0; cut <= stream.length; cut++) {
       const decoder = new FrameDecoder();

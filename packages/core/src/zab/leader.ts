@@ -186,6 +186,9 @@ const staticConfigRequest: ReconfigRequest = {
 /** The longest a transfer asked through a learner may take, whatever it asks for. */
 const transferTimeoutMaxMs = 60_000;
 
+/** What `syncs` answers while none streams. */
+const noLeaderSyncs: readonly SyncProgress[] = Object.freeze([]);
+
 /** The ZAB leader role: discovery, learner synchronisation, then broadcast. */
 export class LeaderRole {
   private phase: LeaderPhase = {
@@ -1060,11 +1063,12 @@ export class LeaderRole {
   }
 
   /** The learner syncs under way, for `status()`. */
-  syncs(): SyncProgress[] {
-    const syncs: SyncProgress[] = [];
+  syncs(): readonly SyncProgress[] {
+    // Called for every status: no array made while no sync streams (nearly always).
+    let syncs: SyncProgress[] | undefined;
     for (const learner of this.learners.values())
-      if (learner.stream !== undefined) syncs.push(learner.stream.progress());
-    return syncs;
+      if (learner.stream !== undefined) (syncs ??= []).push(learner.stream.progress());
+    return syncs ?? noLeaderSyncs;
   }
 
   /** Drops learners whose sync stream is stuck (or cannot go on), saying why. */

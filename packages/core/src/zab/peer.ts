@@ -180,6 +180,9 @@ type Role =
   | { readonly kind: 'leading'; readonly leader: LeaderRole }
   | { readonly kind: 'following' | 'observing'; readonly learner: LearnerRole };
 
+/** The syncs of a peer with none under way, shared by every status that shows none. */
+const noSyncs: PeerStatus['syncs'] = Object.freeze([]);
+
 /** One ZooKeeper ensemble member as a pure state machine: feed it inputs with `step`, perform the Ready. */
 export class ZabPeer {
   readonly serverId: ServerId;
@@ -220,7 +223,11 @@ export class ZabPeer {
    */
   private sessionSecret: Uint8Array;
   private followAttempts = 0;
-  private readonly boundsReached = noBoundsReached();
+  /**
+   * How often each bound was reached, as `status()` shows it: replaced, never changed, when a
+   * bound is reached (rarely), so that every status can share it rather than copy it.
+   */
+  private boundsReached: Readonly<ReturnType<typeof noBoundsReached>> = Object.freeze(noBoundsReached());
   /** Why the peer last gave up a role: for logs and tests. */
   private lastLookingReason = 'starting';
   /** When this peer last started looking for a leader (its clock). */
@@ -420,7 +427,7 @@ export class ZabPeer {
       vote: this.election.currentVote,
       electionRound: this.election.clock,
       connections: this.front.connectionCount(),
-      boundsReached: { ...this.boundsReached },
+      boundsReached: this.boundsReached,
       syncs: this.syncs(),
       lastSyncFailure: this.lastSyncFailure,
       departure: this.departure,
@@ -430,7 +437,7 @@ export class ZabPeer {
   private syncs(): PeerStatus['syncs'] {
     if (this.role.kind === 'leading') return this.role.leader.syncs();
     const progress = this.learner?.syncProgress();
-    return progress === undefined ? [] : [progress];
+    return progress === undefined ? noSyncs : [progress];
   }
 
   /**
@@ -1271,7 +1278,7 @@ export class ZabPeer {
   }
 
   private boundReached(bound: PeerBound): void {
-    this.boundsReached[bound]++;
+    this.boundsReached = Object.freeze({ ...this.boundsReached, [bound]: this.boundsReached[bound] + 1 });
   }
 
   // ---- clients ------------------------------------------------------------------------------

@@ -86,10 +86,13 @@ describe('bounds on a peer queues', () => {
     cluster.stabilize();
     const leader = cluster.leader()!;
     const session = cluster.connect(leader);
+    const before = cluster.peer(leader).status();
     // Nothing is delivered between the sends: no ack comes back, so nothing commits.
     const xids = [0, 1, 2].map((i) => cluster.send(session, create(`/w${i}`)));
     expect(replies(cluster, session)).toEqual([]);
     expect(cluster.peer(leader).status().boundsReached.proposalsInFlight).toBe(1);
+    // A status is a snapshot: the one taken before the bound was reached still says 0.
+    expect(before.boundsReached.proposalsInFlight).toBe(0);
     settle(cluster);
     const got = replies(cluster, session);
     expect(got.map((r) => r.xid)).toEqual(xids);

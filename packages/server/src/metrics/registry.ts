@@ -64,6 +64,9 @@ export function topLevelNamespace(path: string): string | undefined {
   return namespace === '' ? undefined : namespace;
 }
 
+/** '/', as a char code. */
+const slashCode = 47;
+
 /** The cxid of the transactions a server issues itself (a session expiry's close among them). */
 const internalCxid = -1;
 
@@ -78,6 +81,56 @@ const keyLabel = 'key';
 
 /** Proposals whose commit latencies are still to be measured, at most (the oldest are dropped). */
 const pendingLatenciesMax = 10_000;
+
+/** A summary's tally and its Prometheus summary, either absent when not kept. */
+interface SummaryCell {
+  readonly tally: Tally | undefined;
+  readonly prom: Summary | undefined;
+}
+
+/** A labelled summary's tallies by key and its Prometheus summary. */
+interface LabelledCell {
+  readonly name: string;
+  readonly set: { advanced: boolean; byKey: Map<string, Tally> } | undefined;
+  readonly prom: Summary | undefined;
+}
+
+/** A counter's value since the last reset and its Prometheus counter. */
+interface CounterCell {
+  value: number;
+  prom: Counter | undefined;
+}
+
+/** A counter nobody keeps: what `inc` of an unknown name counts into. */
+const uncounted = (): CounterCell => ({ value: 0, prom: undefined });
+
+/**
+ * The figures a write records on its way through a server, each found once by name: looked up
+ * by name per figure, the lookups were the hottest lines of the metrics.
+ */
+interface HotCells {
+  readonly fsyncTime: SummaryCell;
+  readonly queueTime: SummaryCell;
+  readonly queueAndFlushTime: SummaryCell;
+  readonly batchSize: SummaryCell;
+  readonly queueFlushTime: SummaryCell;
+  readonly proposalAckCreationLatency: SummaryCell;
+  readonly propagationLatency: SummaryCell;
+  readonly proposalLatency: SummaryCell;
+  readonly commitPropagationLatency: SummaryCell;
+  readonly quorumAckLatency: SummaryCell;
+  readonly updateLatency: SummaryCell;
+  readonly readLatency: SummaryCell;
+  readonly proposalCount: CounterCell;
+  readonly commitCount: CounterCell;
+  readonly learnerProposalReceivedCount: CounterCell;
+  readonly learnerCommitReceivedCount: CounterCell;
+  readonly learnerQueueSize: LabelledCell;
+  readonly learnerQueueTime: LabelledCell;
+  readonly ackLatency: LabelledCell;
+  readonly writePerNamespace: LabelledCell;
+  readonly readPerNamespace: LabelledCell;
+}
 
 /**
  * One of `mntr`'s figures: its key, its value, and whether ZooKeeper prints it as a double
@@ -103,23 +156,20 @@ export class ServerMetrics implements ReplicaListener {
    * Counter values since the last reset (mntr reports these; Prometheus's never go back), each
    * with its Prometheus counter: one lookup per count, as counts come several per write.
    */
-  private readonly counterValues = new Map<string, { value: number; prom: Counter | undefined }>();
+  private readonly counterValues = new Map<string, CounterCell>();
   /**
    * Each summary's tally and Prometheus summary, found once by name and kept: a write records
    * a dozen figures, each of which would otherwise look its name up in two maps.
    */
-  private readonly summaryCells = new Map<
-    string,
-    { readonly tally: Tally | undefined; readonly prom: Summary | undefined }
-  >();
+  private readonly summaryCells = new Map<string, SummaryCell>();
   /** The same for the labelled summaries: the tallies by key and the Prometheus summary. */
-  private readonly labelledCells = new Map<
-    string,
-    {
-      readonly set: { advanced: boolean; byKey: Map<string, Tally> } | undefined;
-      readonly prom: Summary | undefined;
-    }
-  >();
+  private readonly labelledCells = new Map<string, LabelledCell>();
+  /** What every write records, found once (see HotCells). */
+  private readonly hot: HotCells;
+  /** The wall clock when the current step first applied a transaction (see applied). */
+  private appliedAtMs: number | undefined;
+  /** The top-level namespace last found (see namespaceOf). */
+  private lastNamespace: string | undefined;
   /** Learner ids as the labelled summaries' keys, made once per learner. */
   private readonly learnerKeys = new Map<number, string>();
   /** The counter sets' values by key since the last reset (quota_exceeded_error_per_namespace). */
@@ -204,6 +254,29 @@ export class ServerMetrics implements ReplicaListener {
     for (const name of this.promGauges.keys())
       if (this.registry?.getSingleMetric(name) !== undefined)
         throw new Error(`A metric with the name ${name} has already been registered.`);
+    this.hot = {
+      fsyncTime: this.summaryCell('fsynctime'),
+      queueTime: this.summaryCell('sync_processor_queue_time_ms'),
+      queueAndFlushTime: this.summaryCell('sync_processor_queue_and_flush_time_ms'),
+      batchSize: this.summaryCell('sync_processor_batch_size'),
+      queueFlushTime: this.summaryCell('sync_processor_queue_flush_time_ms'),
+      proposalAckCreationLatency: this.summaryCell('proposal_ack_creation_latency'),
+      propagationLatency: this.summaryCell('propagation_latency'),
+      proposalLatency: this.summaryCell('proposal_latency'),
+      commitPropagationLatency: this.summaryCell('commit_propagation_latency'),
+      quorumAckLatency: this.summaryCell('quorum_ack_latency'),
+      updateLatency: this.summaryCell('updatelatency'),
+      readLatency: this.summaryCell('readlatency'),
+      proposalCount: this.counterValues.get('proposal_count') ?? uncounted(),
+      commitCount: this.counterValues.get('commit_count') ?? uncounted(),
+      learnerProposalReceivedCount: this.counterValues.get('learner_proposal_received_count') ?? uncounted(),
+      learnerCommitReceivedCount: this.counterValues.get('learner_commit_received_count') ?? uncounted(),
+      learnerQueueSize: this.labelledCell('learner_handler_qp_size'),
+      learnerQueueTime: this.labelledCell('learner_handler_qp_time_ms'),
+      ackLatency: this.labelledCell('ack_latency'),
+      writePerNamespace: this.labelledCell('write_per_namespace'),
+      readPerNamespace: this.labelledCell('read_per_namespace'),
+    };
     const status = node.driver.peer.status();
     this.registerShownGauges(status.role);
     this.role = status.role;
@@ -227,7 +300,7 @@ export class ServerMetrics implements ReplicaListener {
           if (!reply.ok && reply.code === ErrorCode.ThrottledOp) this.inc('throttled_ops');
           if (request.op === 'ping') return;
           this.read(request, reply);
-          this.observe(isWriteRequest(request) ? 'updatelatency' : 'readlatency', latencyMs);
+          this.record(isWriteRequest(request) ? this.hot.updateLatency : this.hot.readLatency, latencyMs);
           byOp?.labels(request.op).observe(latencyMs / 1000);
         }),
       ),
@@ -306,7 +379,10 @@ export class ServerMetrics implements ReplicaListener {
   /** Adds `by` to one of ZooKeeper's counters. */
   inc(name: string, by = 1): void {
     const counter = this.counterValues.get(name);
-    if (counter === undefined) return;
+    if (counter !== undefined) this.count(counter, by);
+  }
+
+  private count(counter: CounterCell, by = 1): void {
     counter.value += by;
     counter.prom?.inc(by);
   }
@@ -339,12 +415,21 @@ export class ServerMetrics implements ReplicaListener {
 
   /** Records a value in one of ZooKeeper's summaries (milliseconds for times, as there). */
   observe(name: string, value: number): void {
+    this.record(this.summaryCell(name), value);
+  }
+
+  /** A summary's cell, by name. */
+  private summaryCell(name: string): SummaryCell {
     let cell = this.summaryCells.get(name);
     if (cell === undefined) {
       // Every summary is defined in the constructor: a name found once stays found.
       cell = { tally: this.tallies.get(name), prom: this.promSummaries.get(name) };
       this.summaryCells.set(name, cell);
     }
+    return cell;
+  }
+
+  private record(cell: SummaryCell, value: number): void {
     cell.tally?.add(value);
     cell.prom?.observe(value);
   }
@@ -354,23 +439,32 @@ export class ServerMetrics implements ReplicaListener {
    * a summary. Clocks of different hosts may disagree: a negative figure is dropped, as
    * ZooKeeper's Request.logLatency drops it.
    */
-  private observeSince(name: string, timeMs: number): void {
-    const latencyMs = Date.now() - timeMs;
-    if (latencyMs >= 0) this.observe(name, latencyMs);
+  private observeSince(cell: SummaryCell, timeMs: number, nowMs = Date.now()): void {
+    const latencyMs = nowMs - timeMs;
+    if (latencyMs >= 0) this.record(cell, latencyMs);
   }
 
   /** Records a value under `key` in one of ZooKeeper's labelled summaries. */
   observeKeyed(name: string, key: string, value: number): void {
+    this.recordKeyed(this.labelledCell(name), key, value);
+  }
+
+  /** A labelled summary's cell, by name. */
+  private labelledCell(name: string): LabelledCell {
     let cell = this.labelledCells.get(name);
     if (cell === undefined) {
-      cell = { set: this.labelledTallies.get(name), prom: this.promSummaries.get(name) };
+      cell = { name, set: this.labelledTallies.get(name), prom: this.promSummaries.get(name) };
       this.labelledCells.set(name, cell);
     }
+    return cell;
+  }
+
+  private recordKeyed(cell: LabelledCell, key: string, value: number): void {
     const set = cell.set;
     if (set === undefined) return;
     let tally = set.byKey.get(key);
     if (tally === undefined) {
-      tally = new Tally(`${key}_${name}`, set.advanced);
+      tally = new Tally(`${key}_${cell.name}`, set.advanced);
       set.byKey.set(key, tally);
     }
     tally.add(value);
@@ -705,13 +799,13 @@ export class ServerMetrics implements ReplicaListener {
         const sinceMs = this.toLogSinceMs.take(txn.zxid);
         if (sinceMs === undefined) continue;
         // Noted as its step ended, a hair after the write may have started: never below 0.
-        this.observe('sync_processor_queue_time_ms', Math.max(0, startedMs - sinceMs));
-        this.observe('sync_processor_queue_and_flush_time_ms', nowMs - sinceMs);
+        this.record(this.hot.queueTime, Math.max(0, startedMs - sinceMs));
+        this.record(this.hot.queueAndFlushTime, nowMs - sinceMs);
       }
     }
     if (batch === 0) return;
-    this.observe('sync_processor_batch_size', batch);
-    this.observe('sync_processor_queue_flush_time_ms', elapsedMs);
+    this.record(this.hot.batchSize, batch);
+    this.record(this.hot.queueFlushTime, elapsedMs);
   }
 
   private stored(actions: readonly StorageAction[], elapsedMs: number): void {
@@ -727,11 +821,16 @@ export class ServerMetrics implements ReplicaListener {
     // Ack and SendAck processors time each from its transaction's time. Not standalone, where
     // ZooKeeper has no ack stage, nor on an observer, which acks nothing.
     const acking = (leading || this.role === 'following') && this.serving && !this.standalone();
+    let wallMs: number | undefined;
     for (const action of actions) {
       if (action.kind === 'append') {
         appended = true;
-        if (acking)
-          for (const txn of action.txns) this.observeSince('proposal_ack_creation_latency', txn.timeMs);
+        if (acking) {
+          // One reading for the write's transactions: they became durable together.
+          wallMs ??= Date.now();
+          for (const txn of action.txns)
+            this.observeSince(this.hot.proposalAckCreationLatency, txn.timeMs, wallMs);
+        }
         if (leading)
           for (const txn of action.txns)
             if (txn.body.kind === 'closeSession' && txn.cxid === internalCxid)
@@ -745,12 +844,14 @@ export class ServerMetrics implements ReplicaListener {
       }
     }
     // A zabkit write is one batch made durable together: its time is ZooKeeper's fsync time.
-    if (appended) this.observe('fsynctime', elapsedMs);
+    if (appended) this.record(this.hot.fsyncTime, elapsedMs);
     this.loggedBatch(actions, elapsedMs);
     if (snapshot) this.observe('snapshottime', elapsedMs);
   }
 
   private stepped(ready: PeerReady, status: PeerStatus): void {
+    // The next step's applies read the clock afresh.
+    this.appliedAtMs = undefined;
     // Most steps log, send and tell nothing (a tick, a durability report, an ack short of a
     // quorum), in the same role: then only the leader's uptime may change.
     if (
@@ -829,8 +930,8 @@ export class ServerMetrics implements ReplicaListener {
   /** One follower's lag, for observeLag: made once, as it runs at every proposal. */
   private readonly observeFollowerLag: FollowerLagVisitor = (serverId, lagTxns, oldestAgeMs) => {
     const key = this.learnerKey(serverId);
-    this.observeKeyed('learner_handler_qp_size', key, lagTxns);
-    this.observeKeyed('learner_handler_qp_time_ms', key, oldestAgeMs);
+    this.recordKeyed(this.hot.learnerQueueSize, key, lagTxns);
+    this.recordKeyed(this.hot.learnerQueueTime, key, oldestAgeMs);
   };
 
   /** Counts what a step sent; true when it sent a proposal. */
@@ -845,7 +946,7 @@ export class ServerMetrics implements ReplicaListener {
       switch (message.kind) {
         case 'proposal': {
           proposed = true;
-          this.inc('proposal_count', message.txns.length);
+          this.count(this.hot.proposalCount, message.txns.length);
           for (const txn of message.txns) this.proposed(txn.zxid, txn.timeMs);
           // Counted, not encoded: the frame the transport made may not be the last one framed.
           const size = peerMessageBytes(message);
@@ -856,9 +957,9 @@ export class ServerMetrics implements ReplicaListener {
           break;
         }
         case 'commit':
-          this.inc('commit_count');
+          this.count(this.hot.commitCount);
           // ZooKeeper's quorum_ack_latency: from the transaction's time to its quorum of acks.
-          this.committed(message.zxid, 'quorum_ack_latency');
+          this.committed(message.zxid, this.hot.quorumAckLatency);
           break;
         case 'syncBegin':
           // A TRUNC is counted with the DIFFs, as before the sync was streamed.
@@ -871,22 +972,28 @@ export class ServerMetrics implements ReplicaListener {
 
   private received(from: number, message: PeerMessage): void {
     switch (message.kind) {
-      case 'proposal':
-        this.inc('learner_proposal_received_count');
+      case 'proposal': {
+        this.count(this.hot.learnerProposalReceivedCount);
+        // ZooKeeper's Follower times a proposal's arrival from its transaction's time.
+        const timed = this.role === 'following' && this.serving;
+        const nowMs = timed ? Date.now() : 0;
         for (const txn of message.txns) {
           this.proposed(txn.zxid, txn.timeMs);
-          // ZooKeeper's Follower times a proposal's arrival from its transaction's time.
-          if (this.role === 'following' && this.serving) this.observeSince('proposal_latency', txn.timeMs);
+          if (timed) this.observeSince(this.hot.proposalLatency, txn.timeMs, nowMs);
         }
         break;
+      }
       case 'commit':
-        this.inc('learner_commit_received_count');
+        this.count(this.hot.learnerCommitReceivedCount);
         // ZooKeeper's commit_propagation_latency: from the transaction's time to its commit here.
-        this.committed(message.zxid, 'commit_propagation_latency');
+        this.committed(message.zxid, this.hot.commitPropagationLatency);
         break;
-      case 'inform':
-        for (const txn of message.txns) this.observeSince('commit_propagation_latency', txn.timeMs);
+      case 'inform': {
+        const nowMs = Date.now();
+        for (const txn of message.txns)
+          this.observeSince(this.hot.commitPropagationLatency, txn.timeMs, nowMs);
         break;
+      }
       case 'revalidate':
         // ZooKeeper's revalidate_count: a learner asks its leader whether a resumed session is valid.
         this.inc('revalidate_count');
@@ -896,7 +1003,7 @@ export class ServerMetrics implements ReplicaListener {
         const atMs = this.proposedAtMs.find(message.zxid);
         const latencyMs = atMs === undefined ? -1 : Date.now() - atMs;
         // Dropped when negative, as observeSince drops one.
-        if (latencyMs >= 0) this.observeKeyed('ack_latency', this.learnerKey(from), latencyMs);
+        if (latencyMs >= 0) this.recordKeyed(this.hot.ackLatency, this.learnerKey(from), latencyMs);
         break;
       }
       default:
@@ -912,8 +1019,12 @@ export class ServerMetrics implements ReplicaListener {
   applied(txn: Txn): void {
     // ZooKeeper's FinalRequestProcessor times each transaction it applies from the leader's
     // time in it. A sync's backlog (and a restart's log, applied once committed) is not
-    // propagation: only what a serving replica applies counts.
-    if (this.serving) this.observeSince('propagation_latency', txn.timeMs);
+    // propagation: only what a serving replica applies counts. The transactions one step
+    // applies share one reading of the clock (read at the first; stepped forgets it).
+    if (this.serving) {
+      this.appliedAtMs ??= Date.now();
+      this.observeSince(this.hot.propagationLatency, txn.timeMs, this.appliedAtMs);
+    }
     this.appliedPart(txn.body);
   }
 
@@ -940,7 +1051,7 @@ export class ServerMetrics implements ReplicaListener {
 
   /** A write of `bytes` of data to `path`: the path's length and the data count (write_per_namespace). */
   private wrote(path: string, bytes: number): void {
-    this.perNamespace('write_per_namespace', path, path.length + bytes);
+    this.perNamespace(this.hot.writePerNamespace, path, path.length + bytes);
   }
 
   /** A read served: its path's namespace and bytes, as DataTree's updateReadStat counts them. */
@@ -958,18 +1069,31 @@ export class ServerMetrics implements ReplicaListener {
         0,
       );
     else return;
-    this.perNamespace('read_per_namespace', request.path, request.path.length + bytes + statBytes);
+    this.perNamespace(this.hot.readPerNamespace, request.path, request.path.length + bytes + statBytes);
   }
 
   /** Records `bytes` under the path's top-level namespace (`/app/x` is `app`; `/` has none). */
-  private perNamespace(
-    summary: 'read_per_namespace' | 'write_per_namespace',
-    path: string,
-    bytes: number,
-  ): void {
-    const namespace = topLevelNamespace(path);
+  private perNamespace(summary: LabelledCell, path: string, bytes: number): void {
+    const namespace = this.namespaceOf(path);
     if (namespace === undefined) return;
-    this.observeKeyed(summary, namespace, bytes);
+    this.recordKeyed(summary, namespace, bytes);
+  }
+
+  /**
+   * The path's top-level namespace. Writes and reads in a row mostly share one: the last one
+   * found is tried first, and then its string is used again (no new string to make and hash).
+   */
+  private namespaceOf(path: string): string | undefined {
+    const last = this.lastNamespace;
+    if (
+      last !== undefined &&
+      path.startsWith(last, 1) &&
+      (path.length === last.length + 1 || path.charCodeAt(last.length + 1) === slashCode)
+    )
+      return last;
+    const namespace = topLevelNamespace(path);
+    if (namespace !== undefined) this.lastNamespace = namespace;
+    return namespace;
   }
 
   /** Remembers when a proposal's transaction was made, for its commit latencies. */
@@ -978,7 +1102,7 @@ export class ServerMetrics implements ReplicaListener {
   }
 
   /** Records `summary` for every remembered proposal up to `zxid`, which is now committed. */
-  private committed(zxid: bigint, summary: 'quorum_ack_latency' | 'commit_propagation_latency'): void {
+  private committed(zxid: bigint, summary: SummaryCell): void {
     const proposals = this.proposedAtMs;
     if (proposals.size === 0) return;
     const nowMs = Date.now();
@@ -988,7 +1112,7 @@ export class ServerMetrics implements ReplicaListener {
       atMs !== undefined;
       atMs = proposals.takeOldestThrough(zxid)
     )
-      if (nowMs >= atMs) this.observe(summary, nowMs - atMs);
+      if (nowMs >= atMs) this.record(summary, nowMs - atMs);
   }
 }
 
