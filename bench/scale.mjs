@@ -10,7 +10,8 @@
 // Phases, each on a fresh server:
 //   tree      N znodes of 100 bytes (1,000 per parent) written over the wire protocol, 256 in
 //             flight; RSS after the writes; SIGKILL; restart to serving (spawn until a new
-//             session reads the last znode), and the CPU the server used by then; RSS after
+//             session reads the last znode), and the CPU the server used by then (with its
+//             JavaScript thread, V8's workers and its other threads apart); RSS after
 //             restart; data on disk; bytes per znode (RSS after restart less an empty server's).
 //             `--restarts N` kills and restarts it N times and keeps the fastest. Then a snapshot under load: writes
 //             until snapCount is passed while a probe client times one setData at a time, and
@@ -130,6 +131,36 @@ function cpuMs(pid) {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/**
+ * The CPU time of `pid`'s threads by what they are, in ms, from /proc: the JavaScript thread
+ * (`main`), V8's workers (the collector's parallel and concurrent work, compiling), and the
+ * rest (libuv's pool, where LevelDB reads and opens, and LevelDB's compaction thread, which
+ * takes its name). A thread that has ended is in none of them (the total, cpuMs, has it).
+ */
+function cpuMsByThread(pid) {
+  const byKind = { main: 0, v8Workers: 0, other: 0 };
+  let tasks = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byKind;
+  }
+  for (const task of tasks) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    const ms = (Number(fields[11]) + Number(fields[12])) * 10;
+    const kind = task === String(pid) ? 'main' : name.startsWith('V8Worker') ? 'v8Workers' : 'other';
+    byKind[kind] += ms;
+  }
+  return byKind;
+}
+
 /** Resident set size of a process in MiB, from /proc. */
 function rssMiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -206,6 +237,7 @@ function standaloneServer(target, dir, args) {
   let child;
   const background = [];
   return {
+    target,
     dataDir,
     get port() {
       return port;
@@ -375,6 +407,8 @@ async function restartToServing(server, path) {
   return {
     ms: +(Number(process.hrtime.bigint() - started) / 1e6).toFixed(0),
     cpuMs: cpuMs(server.pid),
+    // A JVM's threads are not a Node process's: the split is zabkit's only.
+    cpuMsByThread: server.target === 'zabkit' ? cpuMsByThread(server.pid) : undefined,
   };
 }
 
@@ -448,6 +482,7 @@ async function treePhase(target, args, count, valueBytes, withSnapshot) {
       rssAfterWritesMiB,
       restartToServingMs: fastest.ms,
       restartCpuMs: fastest.cpuMs,
+      restartCpuMsByThread: fastest.cpuMsByThread,
       restarts,
       rssAfterRestartMiB,
       diskMiB: +(bytesUnder(server.dataDir) / 2 ** 20).toFixed(1),
@@ -639,6 +674,10 @@ function table(report) {
   add('RSS after the writes, MiB', (r) => tree(r).rssAfterWritesMiB);
   add('restart to serving (SIGKILL before), ms', (r) => tree(r).restartToServingMs);
   add('restart: server CPU used by then, ms', (r) => tree(r).restartCpuMs);
+  add('  of it: JavaScript thread / V8 workers / other threads (LevelDB), ms', (r) => {
+    const t = tree(r).restartCpuMsByThread;
+    return t === undefined ? undefined : `${t.main} / ${t.v8Workers} / ${t.other}`;
+  });
   add('RSS after restart, MiB', (r) => tree(r).rssAfterRestartMiB);
   add('data on disk, MiB', (r) => tree(r).diskMiB);
   add('bytes per 100-byte znode (RSS after restart)', (r) => tree(r).bytesPerZnodeAfterRestart);

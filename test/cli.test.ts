@@ -4,7 +4,7 @@
  * failed disk ends it with exit code 1 after saying why.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +110,27 @@ describe('the zabkit command', () => {
     second.run.child.kill('SIGTERM');
     expect(await second.run.exited).toBe(0);
   }, 30_000);
+
+  it("loads its commands through Node's compile cache, unless NODE_DISABLE_COMPILE_CACHE says not to", async () => {
+    // The cache's directory is the temporary one's node-compile-cache when NODE_COMPILE_CACHE
+    // is not set (which would turn it on without zabkit).
+    const { NODE_COMPILE_CACHE: _, ...env } = process.env;
+    const cached = join(dir, 'tmp-cached');
+    const disabled = join(dir, 'tmp-disabled');
+    mkdirSync(cached);
+    mkdirSync(disabled);
+    const withCache = runZabkit(['digest', 'a:b'], { ...env, TMPDIR: cached });
+    expect(await withCache.exited).toBe(0);
+    expect(readdirSync(join(cached, 'node-compile-cache')).length).toBeGreaterThan(0);
+    const without = runZabkit(['digest', 'a:b'], {
+      ...env,
+      TMPDIR: disabled,
+      NODE_DISABLE_COMPILE_CACHE: '1',
+    });
+    expect(await without.exited).toBe(0);
+    expect(without.out()).toBe(withCache.out());
+    expect(readdirSync(disabled)).toEqual([]);
+  });
 
   it('takes a super digest from a -D flag, and serves the admin server admin.* asks for', async () => {
     const cfg = join(dir, 'super.cfg');

@@ -15,9 +15,6 @@ import { FaultInjection, faultInjectionDirVariable } from './fault-injection.js'
 import { openLevelStore } from './level-store.js';
 import { jsonLogger, type LogLevel } from './log.js';
 import { ServerNode } from './node.js';
-import { runShell } from './shell/index.js';
-import { runRestoreOnline, runSnapshot } from './tools/backup.js';
-import { runStorage } from './tools/index.js';
 
 const usage = `usage: zabkit <command> [options]
 
@@ -211,16 +208,18 @@ async function main(argv: string[], startupWarnings: readonly string[]): Promise
   switch (command) {
     case 'server':
       return runServer(rest, startupWarnings);
+    // The other commands load when run: the shell and the tools bring the client and
+    // ZooKeeper's formats (about 75 modules), which a server restarting would load for nothing.
     case 'shell':
-      return runShell(rest);
+      return (await import('./shell/index.js')).runShell(rest);
     case 'digest':
       return printDigest(rest);
     case 'storage':
-      return runStorage(rest);
+      return (await import('./tools/index.js')).runStorage(rest);
     case 'snapshot':
-      return runSnapshot(rest);
+      return (await import('./tools/backup.js')).runSnapshot(rest);
     case 'restore':
-      return runRestoreOnline(rest);
+      return (await import('./tools/backup.js')).runRestoreOnline(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -1,8 +1,9 @@
 /**
  * The `zabkit` command's entry point. `zabkit server` first starts itself again, in the same
  * process (execve), with a young generation of its own size (see young-generation.ts), before
- * loading anything else; then the commands load (cli-main.ts).
+ * loading anything else; then the commands load (cli-main.ts), through Node's compile cache.
  */
+import * as nodeModule from 'node:module';
 import { youngGenerationFallbackWarning, youngGenerationRestart } from './young-generation.js';
 
 const argv = process.argv.slice(2);
@@ -19,5 +20,11 @@ if (flags !== undefined && typeof process.execve === 'function' && process.platf
     startupWarnings.push(youngGenerationFallbackWarning(error));
   }
 }
+// Node's compile cache (22.1 on) for the modules loaded from here on, about 220 for a server:
+// a start after the first compiles them from the cache, about 30 ms of CPU less (160 ms to
+// load them, 130 with the cache). In NODE_COMPILE_CACHE's directory, else the system's
+// temporary one; NODE_DISABLE_COMPILE_CACHE=1 turns it off. It never fails a start: a cache
+// that cannot be written is left unused.
+nodeModule.enableCompileCache?.();
 const { runCli } = await import('./cli-main.js');
 runCli(argv, startupWarnings);
