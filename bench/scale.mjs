@@ -13,7 +13,8 @@
 //             session reads the last znode), and the CPU the server used by then (with its
 //             JavaScript thread, V8's workers and its other threads apart); RSS after
 //             restart; data on disk; bytes per znode (RSS after restart less an empty server's).
-//             `--restarts N` kills and restarts it N times and keeps the fastest. Then a snapshot under load: writes
+//             `--restarts N` kills and restarts it N times, each from the data the first
+//             kill left, and keeps the fastest. Then a snapshot under load: writes
 //             until snapCount is passed while a probe client times one setData at a time, and
 //             on for `--snapshot-tail-ms` after them (default 5000: the snapshot falls due
 //             late in the writes, and it and the purge after it run on past their end); an
@@ -29,6 +30,7 @@
 // in this process (the server shares the machine's cores with it: the output names them).
 import { spawn } from 'node:child_process';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -464,11 +466,20 @@ async function treePhase(target, args, count, valueBytes, withSnapshot) {
     await sleep(2_000);
     const rssAfterWritesMiB = rssMiB(server.pid);
     // Restarts vary by a factor of two on a shared machine: `--restarts` kills and restarts
-    // it that many times (on the same data); the figures are the fastest one's and each one's.
+    // it that many times; the figures are the fastest one's and each one's. Every restart
+    // starts from the data as the first kill left it (copied aside): a restart changes its
+    // data (LevelDB replays and flushes its write-ahead log at open, the server may snapshot),
+    // and a later restart on that data would skip work a crash restart does.
     const restarts = [];
     let rssAfterRestartMiB;
+    const crashedData = join(dir, 'crashed-data');
     for (let i = 0; i < args.restarts; i++) {
       await server.kill('SIGKILL');
+      if (i === 0) cpSync(server.dataDir, crashedData, { recursive: true });
+      else {
+        rmSync(server.dataDir, { recursive: true, force: true });
+        cpSync(crashedData, server.dataDir, { recursive: true });
+      }
       restarts.push(await restartToServing(server, written.lastPath));
       await sleep(2_000);
       rssAfterRestartMiB ??= rssMiB(server.pid);
