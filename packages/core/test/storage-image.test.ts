@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { StorageImage } from '../src/index.js';
-import type { Txn } from '../src/txn.js';
 import { makeZxid, type Zxid } from '../src/zxid.js';
-
-const txnAt = (epoch: number, counter: number): Txn => ({
-  zxid: makeZxid(epoch, counter),
-  timeMs: 1_000,
-  sessionId: 5n as Txn['sessionId'],
-  cxid: counter,
-  body: { kind: 'delete', path: `/n${counter}` },
-});
+import { deleteAt } from './txn-fixtures.js';
 
 describe('StorageImage.purge', () => {
-  const logged = [txnAt(1, 1), txnAt(1, 2), txnAt(1, 3), txnAt(2, 1), txnAt(2, 2)];
+  const logged = [deleteAt(1, 1), deleteAt(1, 2), deleteAt(1, 3), deleteAt(2, 1), deleteAt(2, 2)];
   const cases: [string, Zxid, Zxid[]][] = [
     ['below every entry', makeZxid(0, 5), logged.map((txn) => txn.zxid)],
     ['at the first', makeZxid(1, 1), logged.slice(1).map((txn) => txn.zxid)],
@@ -28,7 +20,7 @@ describe('StorageImage.purge', () => {
       image.purge(through);
       expect(image.log.map((txn) => txn.zxid)).toEqual(kept);
       // What stays still takes appends after it.
-      image.append([txnAt(3, 1)]);
+      image.append([deleteAt(3, 1)]);
       expect(image.log.at(-1)?.zxid).toBe(makeZxid(3, 1));
     });
   }

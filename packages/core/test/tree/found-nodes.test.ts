@@ -1,29 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Ids } from '../../src/acl.js';
 import { DataTree } from '../../src/tree/data-tree.js';
 import { FoundNodes } from '../../src/tree/found-nodes.js';
 import type { Znode } from '../../src/tree/znode.js';
 import type { Txn } from '../../src/txn.js';
 import { makeZxid } from '../../src/zxid.js';
-
-const txnAt = (counter: number, body: Txn['body']): Txn => ({
-  zxid: makeZxid(1, counter),
-  timeMs: 2_000 + counter,
-  sessionId: 5n as Txn['sessionId'],
-  cxid: counter,
-  body,
-});
-const createAt = (counter: number, path: string, byte: number): Txn =>
-  txnAt(counter, {
-    kind: 'create',
-    path,
-    data: Uint8Array.of(byte),
-    acl: Ids.openAclUnsafe,
-    ephemeralOwner: 0n,
-    parentCversion: counter,
-  });
-const setDataAt = (counter: number, path: string, byte: number, version: number): Txn =>
-  txnAt(counter, { kind: 'setData', path, data: Uint8Array.of(byte), version });
+import { createAt, setDataAt, txnAt } from '../txn-fixtures.js';
 
 function treeWithAB(): DataTree {
   const tree = new DataTree();

@@ -3,6 +3,7 @@ import { Ids } from '../../src/acl.js';
 import { DataTree } from '../../src/tree/data-tree.js';
 import type { Txn } from '../../src/txn.js';
 import { makeZxid } from '../../src/zxid.js';
+import { createAt, txnAt } from '../txn-fixtures.js';
 
 function treeWith(paths: readonly string[]): DataTree {
   const tree = new DataTree();
@@ -88,23 +89,6 @@ describe('finding a node by its path', () => {
 });
 
 describe('finding a node for a read (readNode, which remembers paths)', () => {
-  const txnAt = (counter: number, body: Txn['body']): Txn => ({
-    zxid: makeZxid(1, counter),
-    timeMs: 2_000 + counter,
-    sessionId: 5n as Txn['sessionId'],
-    cxid: counter,
-    body,
-  });
-  const createAt = (counter: number, path: string, byte: number): Txn =>
-    txnAt(counter, {
-      kind: 'create',
-      path,
-      data: Uint8Array.of(byte),
-      acl: Ids.openAclUnsafe,
-      ephemeralOwner: 0n,
-      parentCversion: counter,
-    });
-
   it('answers as getNode does, malformed paths included', () => {
     const tree = treeWith(['/a', '/a/b', '/a/b/c', '/ab']);
     for (const path of [
